@@ -1,0 +1,161 @@
+"""Numbered schema migrations, applied in order on open.
+
+Each migration is a list of SQL statements. A migration runs inside one transaction together
+with the row that records it in ``schema_version``, so a crash leaves the schema either
+before or after it, never half-way. Never edit a released migration: add a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        # Customers of our API. `segment` is the pricing segment (each has its own true
+        # price elasticity in the demo data); `industry` is descriptive.
+        """
+        CREATE TABLE customers (
+            customer_id   VARCHAR PRIMARY KEY,
+            name          VARCHAR NOT NULL,
+            segment       VARCHAR NOT NULL,
+            industry      VARCHAR NOT NULL,
+            plan          VARCHAR NOT NULL,
+            region        VARCHAR NOT NULL,
+            size          INTEGER NOT NULL,   -- employees
+            signup_month  DATE NOT NULL,
+            churn_month   DATE                -- NULL while active
+        )
+        """,
+        # Monthly usage per customer; `month` is the first day of the month.
+        """
+        CREATE TABLE usage (
+            customer_id    VARCHAR NOT NULL,
+            month          DATE NOT NULL,
+            plan           VARCHAR NOT NULL,
+            requests       BIGINT NOT NULL,
+            input_tokens   BIGINT NOT NULL,
+            output_tokens  BIGINT NOT NULL,
+            price_per_m    DOUBLE NOT NULL,   -- blended list price paid, USD per 1M tokens
+            revenue        DOUBLE NOT NULL,   -- USD
+            PRIMARY KEY (customer_id, month)
+        )
+        """,
+        # Our own list prices per plan over time (valid_to NULL = current).
+        """
+        CREATE TABLE price_history (
+            plan                VARCHAR NOT NULL,
+            valid_from          DATE NOT NULL,
+            valid_to            DATE,
+            input_price_per_m   DOUBLE NOT NULL,
+            output_price_per_m  DOUBLE NOT NULL,
+            price_per_m         DOUBLE NOT NULL,  -- blended at the plan's typical input:output mix
+            PRIMARY KEY (plan, valid_from)
+        )
+        """,
+        # Support tickets. ticket_key is a content hash (see data.keys.ticket_key).
+        """
+        CREATE TABLE tickets (
+            ticket_key          VARCHAR PRIMARY KEY,
+            source_id           VARCHAR,          -- the id given in the upload, if any
+            customer_id         VARCHAR,
+            created_at          TIMESTAMP,
+            channel             VARCHAR,
+            category            VARCHAR,
+            priority            VARCHAR,
+            subject             VARCHAR,
+            text                VARCHAR NOT NULL,
+            resolution_minutes  DOUBLE,
+            resolved_by         VARCHAR,          -- 'human' | 'ai' | NULL (open / unknown)
+            source              VARCHAR NOT NULL, -- 'demo' or the uploaded file's name
+            ingested_at         TIMESTAMP NOT NULL DEFAULT current_timestamp
+        )
+        """,
+        # Ground-truth spans of generated tickets (training and evaluation of the tagger).
+        """
+        CREATE TABLE gold_entities (
+            ticket_key  VARCHAR NOT NULL,
+            start       INTEGER NOT NULL,
+            "end"       INTEGER NOT NULL,
+            label       VARCHAR NOT NULL,
+            text        VARCHAR NOT NULL,
+            PRIMARY KEY (ticket_key, start, "end", label)
+        )
+        """,
+        # Entities found by a tagger (model_id names the model artefact).
+        """
+        CREATE TABLE entities (
+            ticket_key  VARCHAR NOT NULL,
+            model_id    VARCHAR NOT NULL,
+            start       INTEGER NOT NULL,
+            "end"       INTEGER NOT NULL,
+            label       VARCHAR NOT NULL,
+            text        VARCHAR NOT NULL,
+            score       DOUBLE NOT NULL,
+            PRIMARY KEY (ticket_key, model_id, start, "end", label)
+        )
+        """,
+        # Which tickets a model has processed (also those with no entity), written in the
+        # same transaction as their entities: this is what makes tagging resumable.
+        """
+        CREATE TABLE tagged_tickets (
+            ticket_key  VARCHAR NOT NULL,
+            model_id    VARCHAR NOT NULL,
+            run_id      VARCHAR NOT NULL,
+            tagged_at   TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (ticket_key, model_id)
+        )
+        """,
+        """
+        CREATE TABLE tagging_runs (
+            run_id       VARCHAR PRIMARY KEY,
+            model_id     VARCHAR NOT NULL,
+            device       VARCHAR NOT NULL,
+            started_at   TIMESTAMP NOT NULL,
+            finished_at  TIMESTAMP,
+            status       VARCHAR NOT NULL,  -- 'running' | 'done' | 'failed' | 'interrupted'
+            tickets      BIGINT NOT NULL DEFAULT 0,
+            entities     BIGINT NOT NULL DEFAULT 0,
+            message      VARCHAR
+        )
+        """,
+        # Saved what-if scenarios: params is the JSON of analytics' Scenario dataclass.
+        """
+        CREATE TABLE scenarios (
+            name        VARCHAR PRIMARY KEY,
+            params      JSON NOT NULL,
+            created_at  TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            updated_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+        )
+        """,
+        # Real competitor list prices (reference data), USD and original currency.
+        """
+        CREATE TABLE competitor_prices (
+            vendor                   VARCHAR NOT NULL,
+            model_id                 VARCHAR NOT NULL,
+            model_name               VARCHAR NOT NULL,
+            currency                 VARCHAR NOT NULL,   -- 'USD' | 'CNY' | ...
+            input_price              DOUBLE,             -- original currency per 1M tokens
+            output_price             DOUBLE,
+            input_price_usd          DOUBLE,
+            output_price_usd         DOUBLE,
+            cached_input_price_usd   DOUBLE,
+            valid_from               DATE,               -- NULL = since before the record
+            valid_to                 DATE,               -- NULL = still valid
+            source                   VARCHAR NOT NULL
+        )
+        """,
+        # Uploaded files already ingested (content hash), so a re-upload is recognised.
+        """
+        CREATE TABLE ingested_files (
+            file_hash    VARCHAR PRIMARY KEY,
+            file_name    VARCHAR NOT NULL,
+            rows         BIGINT NOT NULL,
+            new_tickets  BIGINT NOT NULL,
+            ingested_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+        )
+        """,
+        "CREATE INDEX tickets_created ON tickets (created_at)",
+        "CREATE INDEX tickets_customer ON tickets (customer_id)",
+        "CREATE INDEX entities_label ON entities (model_id, label)",
+    ],
+}
+
+LATEST_VERSION: int = max(MIGRATIONS)

@@ -1,0 +1,225 @@
+"""The DuckDB store: one file, one writer thread, readers on their own cursors.
+
+DuckDB lets one process write a database file at a time, and inside that process a
+connection must not be shared between threads. ``Store`` therefore owns one connection,
+gives every write to a single writer thread through a queue (as datasette's
+``Database._execute_writes`` does), and serves reads from fresh cursors, which are safe to
+use from any thread.
+
+Example:
+    >>> with Store.open("var/demo.duckdb") as store:          # doctest: +SKIP
+    ...     store.execute_write("DELETE FROM scenarios WHERE name = ?", ["old"])
+    ...     store.query("SELECT count(*) AS n FROM tickets")
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+
+from data.errors import StoreCorruptError, StoreLockedError
+from data.migrations import LATEST_VERSION, MIGRATIONS
+from data.paths import default_db_path
+
+T = TypeVar("T")
+_STOP = object()
+
+
+def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open ``path`` with DuckDB, turning lock and corruption failures into clear errors."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise StoreLockedError(path, _lock_holder(text)) from None
+        raise StoreCorruptError(path, text.splitlines()[0]) from None
+    except (duckdb.SerializationException, duckdb.InternalException,
+            duckdb.InvalidInputException) as exc:
+        raise StoreCorruptError(path, str(exc).splitlines()[0]) from None
+
+
+def _lock_holder(message: str) -> str:
+    """Extract 'PID n' from DuckDB's lock message when present."""
+    match = re.search(r"PID (\d+)", message)
+    return f"held by PID {match.group(1)}" if match else ""
+
+
+def apply_migrations(conn: duckdb.DuckDBPyConnection) -> int:
+    """Bring the schema to the latest version; return the version the file had before."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
+    )
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    before = int(row[0]) if row else 0
+    if before > LATEST_VERSION:
+        raise StoreCorruptError(
+            Path(conn.execute("SELECT current_database()").fetchone()[0]),
+            f"schema version {before} is newer than this program's {LATEST_VERSION}; upgrade",
+        )
+    for version in sorted(v for v in MIGRATIONS if v > before):
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return before
+
+
+class Store:
+    """A DuckDB database file with a single writer thread and thread-safe reads."""
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._conn = connect(self.path, read_only=read_only)
+        self._closed = False
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        if not read_only:
+            try:
+                apply_migrations(self._conn)
+            except BaseException:
+                self._conn.close()
+                raise
+            self._writer = threading.Thread(
+                target=self._write_loop, name=f"duckdb-writer:{self.path.name}", daemon=True
+            )
+            self._writer.start()
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, read_only: bool = False) -> Store:
+        """Open (creating and migrating if needed) the store at ``path`` or the default one."""
+        return cls(Path(path) if path is not None else default_db_path(), read_only=read_only)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor for reading; close it when done (or use ``query``)."""
+        self._check_open()
+        return self._conn.cursor()
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run a read-only SQL statement with parameters and return a DataFrame."""
+        cur = self.cursor()
+        try:
+            return cur.execute(sql, params).df()
+        finally:
+            cur.close()
+
+    def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+        """Run a read-only SQL statement with parameters and return its rows."""
+        cur = self.cursor()
+        try:
+            return cur.execute(sql, params).fetchall()
+        finally:
+            cur.close()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """The first column of the first row (None when there is no row)."""
+        rows = self.fetchall(sql, params)
+        return rows[0][0] if rows else None
+
+    def table_counts(self) -> dict[str, int]:
+        """Row count of every table in the main schema, by name."""
+        names = [r[0] for r in self.fetchall(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        )]
+        return {name: int(self.scalar(f'SELECT count(*) FROM "{name}"')) for name in names}  # noqa: S608 - names come from the catalog
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the file."""
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version") or 0)
+
+    # -- writes --------------------------------------------------------------------------
+
+    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, transaction: bool = True) -> T:
+        """Run ``fn(conn)`` on the writer thread, in one transaction, and return its result.
+
+        Exceptions raised by ``fn`` roll the transaction back and are re-raised here.
+        """
+        return self.submit(fn, transaction=transaction).result()
+
+    def submit(
+        self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, transaction: bool = True
+    ) -> Future[T]:
+        """Queue ``fn(conn)`` for the writer thread and return a future of its result."""
+        self._check_open()
+        if self.read_only:
+            raise PermissionError(f"{self.path} was opened read-only")
+        future: Future[T] = Future()
+        self._queue.put((fn, transaction, future))
+        return future
+
+    def execute_write(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> None:
+        """Run one parameterised write statement through the writer."""
+        self.write(lambda conn: conn.execute(sql, params) and None)
+
+    def _write_loop(self) -> None:
+        conn = self._conn.cursor()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    return
+                fn, transaction, future = item
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    if transaction:
+                        conn.execute("BEGIN TRANSACTION")
+                    try:
+                        result = fn(conn)
+                    except BaseException:
+                        if transaction:
+                            conn.execute("ROLLBACK")
+                        raise
+                    if transaction:
+                        conn.execute("COMMIT")
+                except BaseException as exc:  # handed to the caller through the future
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+        finally:
+            conn.close()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"store {self.path} is closed")
+
+    def close(self) -> None:
+        """Finish queued writes, stop the writer and close the file."""
+        if self._closed:
+            return
+        if self._writer is not None:
+            self._queue.put(_STOP)
+            self._writer.join()
+        self._closed = True
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
