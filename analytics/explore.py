@@ -1,0 +1,521 @@
+"""SQL aggregates behind the Overview and Entities pages.
+
+Every function takes a :class:`data.store.Store` and a :class:`Filters` and returns a
+DataFrame. Filter values always travel as SQL parameters; the only identifiers put into SQL
+text come from fixed whitelists in this module. No Streamlit here: every number a page shows
+can be computed (and tested) without it.
+
+Example:
+    >>> from data.store import Store                                   # doctest: +SKIP
+    >>> store = Store.open("var/pricewar.duckdb")                      # doctest: +SKIP
+    >>> kpis(store, Filters(segments=("startup",)))                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import pandas as pd
+
+from data.store import Store
+
+__all__ = [
+    "GROUPS_TICKETS",
+    "GROUPS_USAGE",
+    "CostRates",
+    "Filters",
+    "competitor_mentions",
+    "cost_to_serve",
+    "current_model_id",
+    "data_version",
+    "date_bounds",
+    "entity_trends",
+    "filter_options",
+    "kpis",
+    "resolve_period",
+    "tagging_progress",
+    "ticket_list",
+    "ticket_volume",
+    "top_entities",
+    "usage_volume",
+]
+
+Grain = Literal["day", "week", "month"]
+
+# Whitelisted grouping expressions (the only identifiers formatted into SQL text).
+GROUPS_TICKETS: dict[str, str] = {
+    "channel": "t.channel",
+    "category": "t.category",
+    "priority": "t.priority",
+    "resolved_by": "t.resolved_by",
+    "segment": "c.segment",
+    "plan": "c.plan",
+    "region": "c.region",
+    "source": "t.source",
+}
+GROUPS_USAGE: dict[str, str] = {
+    "segment": "c.segment",
+    "plan": "u.plan",
+    "region": "c.region",
+    "industry": "c.industry",
+}
+_GRAINS: frozenset[str] = frozenset({"day", "week", "month"})
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the sidebar selects: a date range (inclusive) and segment/plan/region sets.
+
+    Empty tuples mean "all". ``start``/``end`` of None mean "from the first"/"to the last"
+    date in the data.
+    """
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    segments: tuple[str, ...] = ()
+    plans: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("segments", "plans", "regions"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            object.__setattr__(self, name, tuple(sorted({str(v) for v in value})))
+        if self.start and self.end and self.start > self.end:
+            start, end = self.end, self.start
+            object.__setattr__(self, "start", start)
+            object.__setattr__(self, "end", end)
+
+    @property
+    def has_customer_filter(self) -> bool:
+        """Whether a segment, plan or region is selected (tickets need a known customer)."""
+        return bool(self.segments or self.plans or self.regions)
+
+    def previous(self) -> Filters:
+        """The same selection over the period of equal length just before this one."""
+        if self.start is None or self.end is None:
+            raise ValueError("previous() needs a resolved period; call resolve_period first")
+        days = (self.end - self.start).days + 1
+        end = self.start - dt.timedelta(days=1)
+        return replace(self, start=end - dt.timedelta(days=days - 1), end=end)
+
+
+@dataclass(frozen=True)
+class CostRates:
+    """Unit costs used for the cost-to-serve figures (defaults: reference cost anchors).
+
+    Attributes:
+        gpu_cost_per_m: inference cost, USD per million tokens served.
+        human_ticket_cost: USD per ticket handled by a person (also open/unknown ones).
+        ai_ticket_cost: USD per ticket resolved by the AI agent.
+    """
+
+    gpu_cost_per_m: float = 0.30
+    human_ticket_cost: float = 10.0
+    ai_ticket_cost: float = 1.5
+
+
+@dataclass
+class _Where:
+    """A WHERE clause under construction: SQL fragments and their parameters."""
+
+    parts: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, sql: str, *params: Any) -> None:
+        self.parts.append(sql)
+        self.params.extend(params)
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.parts) if self.parts else "TRUE"
+
+
+def _ticket_where(f: Filters) -> _Where:
+    """Conditions on ``tickets t LEFT JOIN customers c``."""
+    w = _Where()
+    if f.start is not None:
+        w.add("t.created_at >= ?", dt.datetime.combine(f.start, dt.time()))
+    if f.end is not None:
+        w.add("t.created_at < ?", dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time()))
+    if f.segments:
+        w.add("list_contains(?::VARCHAR[], c.segment)", list(f.segments))
+    if f.plans:
+        w.add("list_contains(?::VARCHAR[], c.plan)", list(f.plans))
+    if f.regions:
+        w.add("list_contains(?::VARCHAR[], c.region)", list(f.regions))
+    return w
+
+
+def _usage_where(f: Filters) -> _Where:
+    """Conditions on ``usage u JOIN customers c`` (months overlapping the period)."""
+    w = _Where()
+    if f.start is not None:
+        w.add("u.month >= ?", f.start.replace(day=1))
+    if f.end is not None:
+        w.add("u.month <= ?", f.end)
+    if f.segments:
+        w.add("list_contains(?::VARCHAR[], c.segment)", list(f.segments))
+    if f.plans:
+        w.add("list_contains(?::VARCHAR[], u.plan)", list(f.plans))
+    if f.regions:
+        w.add("list_contains(?::VARCHAR[], c.region)", list(f.regions))
+    return w
+
+
+# -- metadata ---------------------------------------------------------------------------
+
+
+def data_version(store: Store) -> tuple[int, ...]:
+    """A cheap fingerprint of the data (row counts) to key caches: changes on every write
+    that matters to the pages (new tickets, usage, tagged tickets, entities, scenarios)."""
+    row = store.fetchall(
+        "SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM usage),"
+        " (SELECT count(*) FROM tagged_tickets), (SELECT count(*) FROM entities),"
+        " (SELECT count(*) FROM customers)"
+    )[0]
+    return tuple(int(v) for v in row)
+
+
+def filter_options(store: Store) -> dict[str, list[str]]:
+    """The values the sidebar offers: ``{"segments": [...], "plans": [...], "regions": [...]}``."""
+    return {
+        "segments": [r[0] for r in store.fetchall(
+            "SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY 1")],
+        "plans": [r[0] for r in store.fetchall(
+            "SELECT DISTINCT plan FROM (SELECT plan FROM customers UNION SELECT plan FROM usage)"
+            " WHERE plan IS NOT NULL ORDER BY 1")],
+        "regions": [r[0] for r in store.fetchall(
+            "SELECT DISTINCT region FROM customers WHERE region IS NOT NULL ORDER BY 1")],
+    }
+
+
+def date_bounds(store: Store) -> tuple[dt.date, dt.date] | None:
+    """First and last day with tickets or usage, or None for an empty store."""
+    row = store.fetchall(
+        "SELECT least(min(a), min(b)), greatest(max(a2), max(b2)) FROM"
+        " (SELECT min(CAST(created_at AS DATE)) AS a, max(CAST(created_at AS DATE)) AS a2"
+        "  FROM tickets) t,"
+        " (SELECT min(month) AS b, max(last_day(month)) AS b2 FROM usage) u"
+    )[0]
+    if row[0] is None or row[1] is None:
+        return None
+    return _as_date(row[0]), _as_date(row[1])
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+def resolve_period(store: Store, filters: Filters) -> Filters:
+    """``filters`` with missing start/end replaced by the data's first/last day."""
+    if filters.start is not None and filters.end is not None:
+        return filters
+    bounds = date_bounds(store)
+    if bounds is None:
+        today = dt.date.today()
+        bounds = (today, today)
+    return replace(filters, start=filters.start or bounds[0], end=filters.end or bounds[1])
+
+
+def current_model_id(store: Store) -> str | None:
+    """The tagger whose entities the pages show: the one that tagged the most tickets."""
+    return store.scalar(
+        "SELECT model_id FROM tagged_tickets GROUP BY model_id"
+        " ORDER BY count(*) DESC, max(tagged_at) DESC LIMIT 1"
+    )
+
+
+def tagging_progress(store: Store, model_id: str | None) -> tuple[int, int]:
+    """(tickets tagged by ``model_id``, tickets in the store)."""
+    total = int(store.scalar("SELECT count(*) FROM tickets") or 0)
+    if model_id is None:
+        return 0, total
+    done = int(store.scalar(
+        "SELECT count(*) FROM tagged_tickets WHERE model_id = ?", [model_id]) or 0)
+    return done, total
+
+
+# -- Overview ---------------------------------------------------------------------------
+
+
+def _period_totals(store: Store, f: Filters, rates: CostRates) -> dict[str, float]:
+    tw = _ticket_where(f)
+    trow = store.fetchall(
+        "SELECT count(*), count_if(t.resolved_by = 'ai')"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f" WHERE {tw.sql}",
+        tw.params,
+    )[0]
+    uw = _usage_where(f)
+    urow = store.fetchall(
+        "SELECT count(DISTINCT u.customer_id) FILTER (WHERE u.requests > 0),"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " coalesce(sum(u.input_tokens + u.output_tokens), 0), coalesce(sum(u.revenue), 0)"
+        " FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
+        f" WHERE {uw.sql}",
+        uw.params,
+    )[0]
+    tickets, ai = int(trow[0]), int(trow[1] or 0)
+    human = tickets - ai
+    tokens, revenue = float(urow[1]), float(urow[2])
+    support = human * rates.human_ticket_cost + ai * rates.ai_ticket_cost
+    gpu = tokens / 1e6 * rates.gpu_cost_per_m
+    return {
+        "tickets": float(tickets),
+        "customers": float(urow[0] or 0),
+        "tokens": tokens,
+        "revenue": revenue,
+        "gross_margin": (revenue - gpu - support) / revenue if revenue else float("nan"),
+        "cost_per_ticket": support / tickets if tickets else float("nan"),
+    }
+
+
+KPI_LABELS: dict[str, str] = {
+    "tickets": "Tickets",
+    "customers": "Active customers",
+    "tokens": "Tokens served",
+    "revenue": "Revenue (USD)",
+    "gross_margin": "Gross margin",
+    "cost_per_ticket": "Support cost per ticket (USD)",
+}
+
+
+def kpis(store: Store, filters: Filters, rates: CostRates | None = None) -> pd.DataFrame:
+    """Headline figures for the period and their change against the previous period.
+
+    Returns one row per KPI (``kpi``, ``label``, ``value``, ``previous``, ``change``):
+    ``change`` is relative (0.1 = +10 %) except for ``gross_margin``, where it is the
+    difference in margin points (fractions). NaN where undefined (no previous data).
+    """
+    rates = rates or CostRates()
+    f = resolve_period(store, filters)
+    now = _period_totals(store, f, rates)
+    before = _period_totals(store, f.previous(), rates)
+    rows = []
+    for key, label in KPI_LABELS.items():
+        value, prev = now[key], before[key]
+        if key == "gross_margin":
+            change = value - prev
+        else:
+            change = (value - prev) / prev if prev else float("nan")
+        rows.append({"kpi": key, "label": label, "value": value, "previous": prev,
+                     "change": change})
+    return pd.DataFrame(rows)
+
+
+def ticket_volume(
+    store: Store, filters: Filters, by: str = "channel", grain: Grain = "month"
+) -> pd.DataFrame:
+    """Tickets per period and group: columns ``period``, ``group``, ``tickets``."""
+    if by not in GROUPS_TICKETS:
+        raise ValueError(f"cannot group tickets by {by!r}; choose one of {sorted(GROUPS_TICKETS)}")
+    if grain not in _GRAINS:
+        raise ValueError(f"unknown grain {grain!r}")
+    w = _ticket_where(filters)
+    return store.query(
+        f"SELECT CAST(date_trunc(?, t.created_at) AS DATE) AS period,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" coalesce(CAST({GROUPS_TICKETS[by]} AS VARCHAR), '(unknown)') AS \"group\","
+        " count(*) AS tickets"
+        " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f" WHERE t.created_at IS NOT NULL AND {w.sql} GROUP BY ALL ORDER BY 1, 2",
+        [grain, *w.params],
+    )
+
+
+def usage_volume(store: Store, filters: Filters, by: str = "segment") -> pd.DataFrame:
+    """Monthly usage per group: ``month``, ``group``, ``tokens``, ``requests``, ``revenue``."""
+    if by not in GROUPS_USAGE:
+        raise ValueError(f"cannot group usage by {by!r}; choose one of {sorted(GROUPS_USAGE)}")
+    w = _usage_where(filters)
+    return store.query(
+        f"SELECT u.month AS month, coalesce({GROUPS_USAGE[by]}, '(unknown)') AS \"group\","  # noqa: S608 - fixed SQL fragments; values are parameters
+        " sum(u.input_tokens + u.output_tokens)::DOUBLE AS tokens,"
+        " sum(u.requests)::DOUBLE AS requests, sum(u.revenue) AS revenue"
+        " FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
+        f" WHERE {w.sql} GROUP BY ALL ORDER BY 1, 2",
+        w.params,
+    )
+
+
+def cost_to_serve(store: Store, filters: Filters, rates: CostRates | None = None) -> pd.DataFrame:
+    """Revenue, inference and support cost, and margin per segment over the period.
+
+    Columns: ``segment``, ``tokens``, ``revenue``, ``gpu_cost``, ``support_cost``,
+    ``tickets``, ``ai_tickets``, ``margin`` (USD), ``margin_pct``, ``cost_per_m`` (USD per
+    million tokens, inference plus support).
+    """
+    rates = rates or CostRates()
+    uw = _usage_where(filters)
+    tw = _ticket_where(filters)
+    df = store.query(
+        "WITH u AS (SELECT c.segment, sum(u.input_tokens + u.output_tokens)::DOUBLE AS tokens,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        "  sum(u.revenue) AS revenue FROM usage u JOIN customers c"
+        f"  ON c.customer_id = u.customer_id WHERE {uw.sql} GROUP BY 1),"
+        " t AS (SELECT c.segment, count(*) AS tickets, count_if(t.resolved_by = 'ai')"
+        "  AS ai_tickets FROM tickets t JOIN customers c ON c.customer_id = t.customer_id"
+        f"  WHERE {tw.sql} GROUP BY 1)"
+        " SELECT coalesce(u.segment, t.segment) AS segment, coalesce(u.tokens, 0) AS tokens,"
+        " coalesce(u.revenue, 0) AS revenue, coalesce(t.tickets, 0) AS tickets,"
+        " coalesce(t.ai_tickets, 0) AS ai_tickets"
+        " FROM u FULL OUTER JOIN t ON u.segment = t.segment ORDER BY 1",
+        [*uw.params, *tw.params],
+    )
+    df["gpu_cost"] = df["tokens"] / 1e6 * rates.gpu_cost_per_m
+    human = df["tickets"] - df["ai_tickets"]
+    df["support_cost"] = human * rates.human_ticket_cost + df["ai_tickets"] * rates.ai_ticket_cost
+    df["margin"] = df["revenue"] - df["gpu_cost"] - df["support_cost"]
+    revenue = df["revenue"].where(df["revenue"] != 0)
+    df["margin_pct"] = df["margin"] / revenue
+    tokens_m = (df["tokens"] / 1e6).where(df["tokens"] > 0)
+    df["cost_per_m"] = (df["gpu_cost"] + df["support_cost"]) / tokens_m
+    return df[["segment", "tokens", "revenue", "gpu_cost", "support_cost", "tickets",
+               "ai_tickets", "margin", "margin_pct", "cost_per_m"]]
+
+
+# -- Entities ---------------------------------------------------------------------------
+
+
+def top_entities(
+    store: Store,
+    filters: Filters,
+    model_id: str | None,
+    *,
+    labels: tuple[str, ...] = (),
+    limit: int = 10,
+) -> pd.DataFrame:
+    """The most mentioned entities per label: ``label``, ``entity``, ``mentions``, ``tickets``.
+
+    Entities are grouped case-insensitively; ``entity`` is the most frequent spelling.
+    At most ``limit`` rows per label.
+    """
+    w = _ticket_where(filters)
+    if labels:
+        w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
+    return store.query(
+        "SELECT label, entity, mentions, tickets FROM ("  # noqa: S608 - fixed SQL fragments; values are parameters
+        " SELECT e.label AS label, mode(e.text) AS entity, count(*) AS mentions,"
+        " count(DISTINCT e.ticket_key) AS tickets,"
+        " row_number() OVER (PARTITION BY e.label ORDER BY count(*) DESC,"
+        "  lower(e.text)) AS rank"
+        " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
+        " LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f" WHERE e.model_id = ? AND {w.sql} GROUP BY e.label, lower(e.text))"
+        " WHERE rank <= ? ORDER BY label, mentions DESC, entity",
+        [model_id, *w.params, int(limit)],
+    )
+
+
+def entity_trends(
+    store: Store,
+    filters: Filters,
+    model_id: str | None,
+    *,
+    labels: tuple[str, ...] = (),
+    top: int = 5,
+) -> pd.DataFrame:
+    """Monthly mentions of the ``top`` entities: ``month``, ``label``, ``entity``, ``mentions``."""
+    w = _ticket_where(filters)
+    if labels:
+        w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
+    return store.query(
+        "WITH m AS (SELECT e.label, lower(e.text) AS key, e.text,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        "  CAST(date_trunc('month', t.created_at) AS DATE) AS month"
+        "  FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
+        "  LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f"  WHERE e.model_id = ? AND t.created_at IS NOT NULL AND {w.sql}),"
+        " top AS (SELECT label, key, mode(text) AS entity FROM m GROUP BY 1, 2"
+        "  ORDER BY count(*) DESC, key LIMIT ?)"
+        " SELECT m.month, top.label, top.entity, count(*) AS mentions"
+        " FROM m JOIN top USING (label, key) GROUP BY ALL ORDER BY 1, 3",
+        [model_id, *w.params, int(top)],
+    )
+
+
+def competitor_mentions(
+    store: Store,
+    filters: Filters,
+    model_id: str | None,
+    aliases: Mapping[str, str],
+) -> pd.DataFrame:
+    """Competitor mentions per month and vendor, from tagged entities matched to aliases.
+
+    ``aliases`` maps lower-case alias → vendor display name (``data.reference``
+    ``competitor_aliases()``); an entity matches when its lower-cased text equals an alias.
+    Columns: ``month``, ``vendor``, ``mentions``, ``tickets`` (tickets mentioning the
+    vendor), ``tagged`` (tickets tagged that month), ``rate`` (tickets / tagged).
+    """
+    names = [str(a).lower() for a in aliases]
+    vendors = [str(aliases[a]) for a in aliases]
+    w = _ticket_where(filters)
+    return store.query(
+        "WITH a AS (SELECT unnest(?::VARCHAR[]) AS alias, unnest(?::VARCHAR[]) AS vendor),"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " tt AS (SELECT t.ticket_key, CAST(date_trunc('month', t.created_at) AS DATE) AS month"
+        "  FROM tagged_tickets g JOIN tickets t ON t.ticket_key = g.ticket_key"
+        "  LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f"  WHERE g.model_id = ? AND t.created_at IS NOT NULL AND {w.sql}),"
+        " tagged AS (SELECT month, count(*) AS tagged FROM tt GROUP BY 1),"
+        " hits AS (SELECT tt.month, a.vendor, count(*) AS mentions,"
+        "  count(DISTINCT e.ticket_key) AS tickets"
+        "  FROM entities e JOIN tt ON tt.ticket_key = e.ticket_key"
+        "  JOIN a ON a.alias = lower(trim(e.text))"
+        "  WHERE e.model_id = ? GROUP BY 1, 2)"
+        " SELECT hits.month, hits.vendor, hits.mentions, hits.tickets, tagged.tagged,"
+        " hits.tickets / tagged.tagged AS rate"
+        " FROM hits JOIN tagged USING (month) ORDER BY 1, 2",
+        [names, vendors, model_id, *w.params, model_id],
+    )
+
+
+def ticket_list(
+    store: Store,
+    filters: Filters,
+    model_id: str | None,
+    *,
+    entity: str | None = None,
+    label: str | None = None,
+    search: str | None = None,
+    limit: int = 200,
+) -> pd.DataFrame:
+    """The newest tickets matching the filters, with their entities.
+
+    ``entity`` keeps tickets mentioning it (case-insensitive, optionally of ``label``);
+    ``search`` keeps tickets whose text contains it (case-insensitive, literal).
+    Columns: ``ticket_key``, ``created_at``, ``customer_id``, ``segment``, ``channel``,
+    ``category``, ``resolved_by``, ``subject``, ``text``, ``entities`` (list of dicts with
+    ``start``, ``end``, ``label``, ``text``, ``score``; empty when not tagged yet).
+    """
+    w = _ticket_where(filters)
+    if entity:
+        cond = "EXISTS (SELECT 1 FROM entities x WHERE x.ticket_key = t.ticket_key" \
+               " AND x.model_id = ? AND lower(x.text) = lower(?)"
+        params: list[Any] = [model_id, entity]
+        if label:
+            cond += " AND x.label = ?"
+            params.append(label)
+        w.add(cond + ")", *params)
+    if search:
+        w.add("contains(lower(t.text), lower(?))", search)
+    df = store.query(
+        "WITH sel AS (SELECT t.ticket_key, t.created_at, t.customer_id, c.segment, t.channel,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        "  t.category, t.resolved_by, t.subject, t.text"
+        "  FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f"  WHERE {w.sql} ORDER BY t.created_at DESC NULLS LAST, t.ticket_key LIMIT ?)"
+        " SELECT sel.*, coalesce((SELECT list({'start': e.start, 'end': e.\"end\","
+        "  'label': e.label, 'text': e.text, 'score': e.score} ORDER BY e.start)"
+        "  FROM entities e WHERE e.ticket_key = sel.ticket_key AND e.model_id = ?), [])"
+        "  AS entities"
+        " FROM sel ORDER BY sel.created_at DESC NULLS LAST, sel.ticket_key",
+        [*w.params, int(limit), model_id],
+    )
+    df["entities"] = [
+        [dict(e) for e in (ents if ents is not None else [])] for ents in df["entities"]
+    ]
+    return df
