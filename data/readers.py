@@ -1,0 +1,538 @@
+"""Read uploaded tables (CSV, TSV, JSONL, Parquet; optionally gzipped) in bounded chunks.
+
+The reader streams: CSV and TSV through ``pyarrow.csv.open_csv``, JSONL line by line,
+Parquet with ``iter_batches``, so memory depends on ``chunksize``, not on the file size.
+Everything wrong with the file's *shape* is reported as an :class:`~data.errors.IngestError`
+whose problems name the row and column: empty files, header-only files, binary content,
+encodings other than UTF-8 / UTF-16 with a byte-order mark, NUL bytes, ragged rows, duplicate
+or empty column names, broken JSON lines, unreadable Parquet. What the *values* mean (dates,
+required columns) is the business of :mod:`data.ingest`.
+
+Rows are numbered from 1 and exclude the header (for JSONL, the line number). Text formats
+give every value as ``str`` (or missing); Parquet keeps its column types.
+
+Example:
+    >>> for chunk in read_table_chunks("tickets.csv.gz", name="tickets.csv.gz"):  # doctest: +SKIP
+    ...     print(len(chunk), list(chunk.columns))
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import os
+import shutil
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import IO, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from data.errors import IngestError, Problem
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_PROBLEMS",
+    "SUPPORTED_SUFFIXES",
+    "detect_format",
+    "read_table_chunks",
+]
+
+MAX_PROBLEMS = 20
+DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed bytes read at most (zip-bomb guard)
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".ndjson", ".parquet", ".pq")
+_BLOCK_SIZE = 16 * 1024 * 1024  # pyarrow CSV block: the longest row it can parse
+_HEAD = 64 * 1024
+
+_MAGIC_NAMES = [
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?); export it as CSV"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (.xls?); export it as CSV"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x7fELF", "an executable program"),
+    (b"MZ", "a Windows executable"),
+    (b"BZh", "bzip2-compressed data (only gzip is supported)"),
+    (b"\xfd7zXZ\x00", "xz-compressed data (only gzip is supported)"),
+    (b"(\xb5/\xfd", "zstd-compressed data (only gzip is supported)"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"SQLite format 3", "an SQLite database"),
+]
+
+
+@dataclass(frozen=True)
+class _Opened:
+    stream: IO[bytes]
+    encoding: str  # "utf-8" or "utf-16"
+    fmt: str  # "csv" | "tsv" | "jsonl" | "parquet"
+    raw: IO[bytes] | None = None  # the seekable undecompressed source, when not gzipped
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+class _Reject(Exception):
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__(problems[0].message if problems else "")
+        self.problems = list(problems)
+
+
+class _LimitedReader(io.RawIOBase):
+    """Wrap a binary stream and stop with a problem after ``limit`` bytes."""
+
+    def __init__(self, inner: IO[bytes], limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._inner.read(len(view))
+        if not data:
+            return 0
+        self.count += len(data)
+        if self.count > self._limit:
+            raise _Reject(Problem(
+                f"the file is larger than the limit of {self._limit:,} bytes "
+                f"(after decompression)"))
+        view[: len(data)] = data
+        return len(data)
+
+
+def detect_format(name: str, head: bytes = b"") -> str:
+    """Guess ``csv``, ``tsv``, ``jsonl`` or ``parquet`` from the name, then from the content.
+
+    Args:
+        name: the file name (a trailing ``.gz`` is ignored).
+        head: the first (decompressed) bytes, used when the suffix says nothing.
+    """
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        lower = lower[:-3]
+    suffix = os.path.splitext(lower)[1]
+    by_suffix = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
+                 ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+    if suffix in by_suffix:
+        return by_suffix[suffix]
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"{"):
+        return "jsonl"
+    first_line = text.split(b"\n", 1)[0]
+    return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
+
+
+def _open_source(source: Any, stack: ExitStack) -> IO[bytes]:
+    if isinstance(source, str | os.PathLike):
+        return stack.enter_context(open(source, "rb"))
+    if hasattr(source, "read"):
+        seekable = getattr(source, "seekable", None)
+        if seekable is not None and seekable():
+            source.seek(0)
+            return source
+        # A one-way stream: spool it to disk once so that it can be read again.
+        spool = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
+        shutil.copyfileobj(source, spool, 1 << 20)
+        spool.seek(0)
+        return spool
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(bytes(source))
+    raise TypeError(f"cannot read a table from {type(source).__name__}")
+
+
+def _classify_head(head: bytes) -> str:
+    """Return the text encoding of ``head`` or raise ``_Reject`` for binary content."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) and head[:4] in (
+            codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):
+        raise _Reject(Problem("the file is UTF-32 encoded; save it as UTF-8"))
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for magic, what in _MAGIC_NAMES:
+        if head.startswith(magic):
+            raise _Reject(Problem(f"binary content, not a text table: this looks like {what}"))
+    if b"\x00" in head:
+        sample = head[:4096]
+        even = sample[0::2].count(0)
+        odd = sample[1::2].count(0)
+        if max(even, odd) > 0.3 * (len(sample) / 2):
+            raise _Reject(Problem(
+                "the file looks like UTF-16 text without a byte-order mark; "
+                "save it as UTF-8 (or UTF-16 with BOM)"))
+    controls = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
+    if controls > 4 and controls > 0.05 * len(head):
+        raise _Reject(Problem("binary content: this is not a text table"))
+    return "utf-8"
+
+
+def _open(raw: IO[bytes], name: str, stack: ExitStack, max_bytes: int) -> _Opened:
+    raw.seek(0)
+    magic = raw.read(4)
+    raw.seek(0)
+    if not magic:
+        raise _Reject(Problem("the file is empty"))
+    stream: IO[bytes] = raw
+    gz = magic[:2] == b"\x1f\x8b"
+    if gz:
+        stream = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+    limited = io.BufferedReader(_LimitedReader(stream, max_bytes), buffer_size=1 << 20)
+    try:
+        head = limited.peek(_HEAD)[:_HEAD]
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise _Reject(Problem(f"the gzip data is damaged ({exc})")) from None
+    if not head.strip(b" \t\r\n\x00"):
+        raise _Reject(Problem("the file is empty"))
+    fmt = detect_format(name, head)
+    if fmt == "parquet":
+        if not head.startswith(b"PAR1"):
+            raise _Reject(Problem("not a Parquet file (it does not start with PAR1)"))
+        return _Opened(limited, "binary", fmt, None if gz else raw, max_bytes)
+    encoding = _classify_head(head)
+    if encoding == "utf-8-sig":
+        limited.read(len(codecs.BOM_UTF8))
+        encoding = "utf-8"
+    return _Opened(limited, encoding, fmt)
+
+
+def read_table_chunks(
+    source: Any,
+    *,
+    name: str,
+    chunksize: int = 50_000,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Iterator[pd.DataFrame]:
+    """Yield the rows of an uploaded table as DataFrames of at most ``chunksize`` rows.
+
+    Args:
+        source: a path, bytes, or a binary file-like object (e.g. a Streamlit UploadedFile).
+        name: the file's name, used for the format (suffix) and in messages.
+        chunksize: rows per chunk.
+        max_bytes: stop with a problem after this many (decompressed) bytes.
+
+    Raises:
+        IngestError: the file is not a readable table; carries up to 20 located problems.
+            It may be raised after some chunks were yielded: callers that write must stage
+            the chunks and discard them on error (as :func:`data.ingest.ingest_files` does).
+
+    Example:
+        >>> chunks = read_table_chunks(b"text\\nhello\\n", name="t.csv")
+        >>> next(chunks)["text"].tolist()
+        ['hello']
+    """
+    if chunksize < 1:
+        raise ValueError("chunksize must be at least 1")
+    with ExitStack() as stack:
+        try:
+            raw = _open_source(source, stack)
+            opened = _open(raw, name, stack, max_bytes)
+            if opened.fmt == "parquet":
+                reader: Iterator[pd.DataFrame] = _parquet_chunks(opened, chunksize, stack)
+            elif opened.fmt == "jsonl":
+                reader = _jsonl_chunks(opened, chunksize)
+            else:
+                reader = _csv_chunks(
+                    opened, chunksize, lambda: _open(raw, name, stack, max_bytes))
+            yield from reader
+        except _Reject as exc:
+            raise IngestError(name, exc.problems[:MAX_PROBLEMS]) from None
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise IngestError(name, [Problem(f"the gzip data is damaged or truncated ({exc})")]
+                              ) from None
+
+
+# -- CSV / TSV ---------------------------------------------------------------------------
+
+
+def _check_names(names: list[str]) -> list[Problem]:
+    problems = []
+    seen: dict[str, int] = {}
+    for i, col in enumerate(names, start=1):
+        key = col.strip().lower()
+        if not key:
+            problems.append(Problem(f"column {i} of the header has no name"))
+        elif key in seen:
+            problems.append(Problem(
+                f"duplicate column name (also column {seen[key]})", column=col))
+        else:
+            seen[key] = i
+    return problems
+
+
+def _csv_chunks(
+    opened: _Opened, chunksize: int, reopen: Callable[[], _Opened]
+) -> Iterator[pd.DataFrame]:
+    delimiter = "\t" if opened.fmt == "tsv" else ","
+    read_options = pa_csv.ReadOptions(
+        block_size=_BLOCK_SIZE, use_threads=False,
+        encoding="utf8" if opened.encoding == "utf-8" else opened.encoding)
+    parse_options = pa_csv.ParseOptions(
+        delimiter=delimiter, newlines_in_values=True)
+    # Read the header alone first, so that every column can be declared binary: values are
+    # then checked for UTF-8 and NUL bytes here, where the row and column can be named.
+    try:
+        header_reader = pa_csv.open_csv(
+            opened.stream, read_options=read_options, parse_options=parse_options)
+        names = list(header_reader.schema.names)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if "columns, got" in str(exc):
+            raise _Reject(*_locate_ragged(reopen, delimiter, None, str(exc))) from None
+        raise _Reject(_csv_error_problem(exc)) from None
+    problems = _check_names(names)
+    if problems:
+        raise _Reject(*problems)
+    opened = reopen()  # the header read consumed an unknown amount of the stream
+    try:
+        reader = pa_csv.open_csv(
+            opened.stream, read_options=read_options, parse_options=parse_options,
+            convert_options=pa_csv.ConvertOptions(
+                column_types={n: pa.binary() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if "columns, got" in str(exc):
+            raise _Reject(*_locate_ragged(reopen, delimiter, len(names), str(exc))) from None
+        raise _Reject(_csv_error_problem(exc)) from None
+
+    problems = []
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    rows_done = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if "columns, got" in str(exc):  # a ragged row: find all of them, by row
+                problems += _locate_ragged(reopen, delimiter, len(names), str(exc))
+            else:
+                problems.append(_csv_error_problem(exc, rows_done + pending_rows))
+            break
+        batch, found = _check_text_batch(batch, rows_done + pending_rows)
+        problems += found
+        if problems:
+            if len(problems) >= MAX_PROBLEMS:
+                break
+            pending_rows += batch.num_rows
+            continue
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        while pending_rows >= chunksize:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, chunksize).to_pandas()
+            rest = table.slice(chunksize)
+            pending = rest.to_batches()
+            pending_rows = rest.num_rows
+            rows_done += chunksize
+    if problems:
+        raise _Reject(*problems[:MAX_PROBLEMS])
+    if rows_done + pending_rows == 0:
+        raise _Reject(Problem("the file has a header but no data rows"))
+    if pending_rows:
+        yield pa.Table.from_batches(pending).to_pandas()
+
+
+def _csv_error_problem(exc: Exception, rows_before: int | None = None) -> Problem:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        return Problem(f"the text cannot be decoded ({exc.reason}); save the file as UTF-8")
+    if "straddling" in text or "block size" in text:
+        return Problem(f"a single row is longer than {_BLOCK_SIZE // 2**20} MiB",
+                       row=None if rows_before is None else rows_before + 1)
+    if "UTF8" in text or "UTF-8" in text:
+        return Problem("the header is not valid UTF-8; save the file as UTF-8")
+    if "Empty CSV file" in text:
+        return Problem("the file is empty")
+    return Problem(f"the file cannot be parsed as CSV: {text}")
+
+
+def _check_text_batch(batch: pa.RecordBatch, rows_before: int) -> tuple[pa.RecordBatch, list[Problem]]:
+    """Cast binary columns to strings, locating invalid UTF-8 and NUL bytes."""
+    problems: list[Problem] = []
+    arrays = []
+    for col_name, arr in zip(batch.schema.names, batch.columns, strict=True):
+        nul = pc.match_substring(arr, "\x00")
+        if pc.any(nul).as_py():
+            for i in pc.indices_nonzero(pc.fill_null(nul, False)).to_pylist()[:MAX_PROBLEMS]:
+                problems.append(Problem("contains a NUL byte (binary content?)",
+                                        row=rows_before + i + 1, column=col_name))
+        try:
+            arrays.append(arr.cast(pa.string()))
+        except pa.ArrowInvalid:
+            for i, value in enumerate(arr.to_pylist()):
+                if value is None:
+                    continue
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    problems.append(Problem(
+                        f"not valid UTF-8 (byte 0x{value[exc.start]:02x}); the file is probably "
+                        f"Latin-1/Windows-1252: save it as UTF-8",
+                        row=rows_before + i + 1, column=col_name))
+                    if len(problems) >= MAX_PROBLEMS:
+                        break
+            arrays.append(pa.nulls(len(arr), pa.string()))
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names), problems
+
+
+def _locate_ragged(
+    reopen: Callable[[], _Opened], delimiter: str, width: int | None, arrow_message: str
+) -> list[Problem]:
+    """Find the rows with the wrong number of fields by a second, Python-level pass."""
+    problems: list[Problem] = []
+    try:
+        opened = reopen()
+        text = io.TextIOWrapper(opened.stream, encoding=opened.encoding, errors="replace",
+                                newline="")
+        old_limit = csv.field_size_limit()
+        csv.field_size_limit(2**31 - 1)
+        try:
+            rows = csv.reader(text, delimiter=delimiter)
+            header = next(rows, None) or []
+            width = len(header) if width is None else width
+            number = 0
+            for fields in rows:
+                if not fields:
+                    continue
+                number += 1
+                if len(fields) != width:
+                    problems.append(Problem(
+                        f"has {len(fields)} fields where the header has {width}",
+                        row=number, column=None))
+                    if len(problems) >= MAX_PROBLEMS:
+                        break
+        finally:
+            csv.field_size_limit(old_limit)
+    except (OSError, _Reject, csv.Error):
+        problems = []
+    if not problems:  # the second pass disagreed: report what pyarrow saw
+        problems = [Problem(f"a row has the wrong number of fields: {arrow_message[:200]}")]
+    return problems
+
+
+# -- JSONL -------------------------------------------------------------------------------
+
+
+def _jsonl_chunks(opened: _Opened, chunksize: int) -> Iterator[pd.DataFrame]:
+    if opened.encoding == "utf-16":
+        lines: Iterator[bytes] = (
+            line.encode("utf-8") for line in io.TextIOWrapper(
+                opened.stream, encoding="utf-16", errors="strict", newline=None))
+    else:
+        lines = iter(opened.stream)
+    problems: list[Problem] = []
+    records: list[dict[str, Any]] = []
+    total = 0
+    number = 0
+    while True:
+        try:
+            raw = next(lines)
+        except StopIteration:
+            break
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(f"the text cannot be decoded as UTF-16 ({exc.reason})",
+                                    row=number + 1))
+            break
+        number += 1
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(
+                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+                row=number))
+        else:
+            problem = None
+            if "\x00" in line:
+                problem = Problem("contains a NUL byte (binary content?)", row=number)
+            else:
+                try:
+                    value = json.loads(line)
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
+                    problem = Problem(f"not valid JSON ({msg})", row=number)
+                else:
+                    if not isinstance(value, dict):
+                        problem = Problem(
+                            f"each line must be a JSON object, found {type(value).__name__}",
+                            row=number)
+                    elif not problems:
+                        records.append({k: _json_scalar(v) for k, v in value.items()})
+            if problem is not None:
+                problems.append(problem)
+        if len(problems) >= MAX_PROBLEMS:
+            break
+        if len(records) >= chunksize and not problems:
+            total += len(records)
+            yield pd.DataFrame.from_records(records)
+            records = []
+    if problems:
+        raise _Reject(*problems)
+    if total + len(records) == 0:
+        raise _Reject(Problem("the file has no JSON records"))
+    if records:
+        yield pd.DataFrame.from_records(records)
+
+
+def _json_scalar(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+# -- Parquet -----------------------------------------------------------------------------
+
+
+def _parquet_chunks(opened: _Opened, chunksize: int, stack: ExitStack) -> Iterator[pd.DataFrame]:
+    # Parquet needs random access: spool the (possibly decompressed) bytes to a temp file.
+    if opened.raw is not None:
+        spool = opened.raw
+        spool.seek(0, io.SEEK_END)
+        if spool.tell() > opened.max_bytes:
+            raise _Reject(Problem(
+                f"the file is larger than the limit of {opened.max_bytes:,} bytes"))
+    else:
+        spool = stack.enter_context(tempfile.TemporaryFile(suffix=".parquet"))  # noqa: SIM115
+        try:
+            shutil.copyfileobj(opened.stream, spool, 1 << 20)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise _Reject(Problem(f"the gzip data is damaged ({exc})")) from None
+    spool.seek(0)
+    try:
+        pfile = pq.ParquetFile(spool)
+        names = list(pfile.schema_arrow.names)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _Reject(Problem(f"not a readable Parquet file ({str(exc).splitlines()[0]})")) from None
+    problems = _check_names(names)
+    if problems:
+        raise _Reject(*problems)
+    total = 0
+    try:
+        for batch in pfile.iter_batches(batch_size=chunksize):
+            if batch.num_rows == 0:
+                continue
+            total += batch.num_rows
+            yield batch.to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _Reject(Problem(f"the Parquet data is damaged ({str(exc).splitlines()[0]})",
+                              row=total + 1)) from None
+    if total == 0:
+        raise _Reject(Problem("the file has a header but no data rows"))
