@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -443,7 +443,7 @@ def competitor_mentions(
     store: Store,
     filters: Filters,
     model_id: str | None,
-    aliases: Mapping[str, str],
+    aliases: Mapping[str, str] | Iterable[tuple[str, str]],
 ) -> pd.DataFrame:
     """Competitor mentions per month and vendor, from tagged entities matched to aliases.
 
@@ -452,8 +452,9 @@ def competitor_mentions(
     Columns: ``month``, ``vendor``, ``mentions``, ``tickets`` (tickets mentioning the
     vendor), ``tagged`` (tickets tagged that month), ``rate`` (tickets / tagged).
     """
-    names = [str(a).lower() for a in aliases]
-    vendors = [str(aliases[a]) for a in aliases]
+    pairs = dict(aliases)  # a mapping, or (alias, vendor) pairs
+    names = [str(a).lower() for a in pairs]
+    vendors = [str(pairs[a]) for a in pairs]
     w = _ticket_where(filters)
     return store.query(
         "WITH a AS (SELECT unnest(?::VARCHAR[]) AS alias, unnest(?::VARCHAR[]) AS vendor),"  # noqa: S608 - fixed SQL fragments; values are parameters
@@ -482,13 +483,16 @@ def ticket_list(
     entity: str | None = None,
     label: str | None = None,
     search: str | None = None,
+    sources: tuple[str, ...] = (),
     limit: int = 200,
 ) -> pd.DataFrame:
     """The newest tickets matching the filters, with their entities.
 
     ``entity`` keeps tickets mentioning it (case-insensitive, optionally of ``label``);
-    ``search`` keeps tickets whose text contains it (case-insensitive, literal).
-    Columns: ``ticket_key``, ``created_at``, ``customer_id``, ``segment``, ``channel``,
+    ``search`` keeps tickets whose text contains it (case-insensitive, literal);
+    ``sources`` keeps tickets from those uploaded files (``tickets.source``).
+    Columns: ``ticket_key``, ``source``, ``source_id``, ``created_at``, ``customer_id``,
+    ``segment``, ``channel``,
     ``category``, ``resolved_by``, ``subject``, ``text``, ``entities`` (list of dicts with
     ``start``, ``end``, ``label``, ``text``, ``score``; empty when not tagged yet).
     """
@@ -503,8 +507,10 @@ def ticket_list(
         w.add(cond + ")", *params)
     if search:
         w.add("contains(lower(t.text), lower(?))", search)
+    if sources:
+        w.add("list_contains(?::VARCHAR[], t.source)", [str(s) for s in sources])
     df = store.query(
-        "WITH sel AS (SELECT t.ticket_key, t.created_at, t.customer_id, c.segment, t.channel,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        "WITH sel AS (SELECT t.ticket_key, t.source, t.source_id, t.created_at, t.customer_id, c.segment, t.channel,"  # noqa: S608 - fixed SQL fragments; values are parameters
         "  t.category, t.resolved_by, t.subject, t.text"
         "  FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
         f"  WHERE {w.sql} ORDER BY t.created_at DESC NULLS LAST, t.ticket_key LIMIT ?)"

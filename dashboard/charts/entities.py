@@ -1,0 +1,81 @@
+"""Charts of the Entities page: top entities, trends, competitor mentions vs price cuts."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+LABEL_DOMAIN = ["ORG", "PRODUCT", "PER", "LOC"]
+LABEL_RANGE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2"]
+ENTITY_SELECTION = "pick"
+
+
+def top_entities_chart(df: pd.DataFrame, *, title: str = "") -> alt.Chart:
+    """Horizontal bars of mentions per entity, coloured by label; click selects an entity.
+
+    The point selection is named ``pick`` over ``label`` and ``entity``, so
+    ``st.altair_chart(..., on_select="rerun")`` reports the clicked entity.
+    """
+    pick = alt.selection_point(name=ENTITY_SELECTION, fields=["label", "entity"],
+                               on="click", clear="dblclick")
+    return (
+        alt.Chart(df, title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("entity:N", sort="-x", title=None),
+            x=alt.X("mentions:Q", title="Mentions"),
+            color=alt.Color("label:N", title="Type",
+                            scale=alt.Scale(domain=LABEL_DOMAIN, range=LABEL_RANGE)),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
+            tooltip=["label:N", "entity:N", "mentions:Q",
+                     alt.Tooltip("tickets:Q", title="tickets")],
+        )
+        .add_params(pick)
+        .properties(height=alt.Step(18))
+    )
+
+
+def entity_trend_chart(df: pd.DataFrame, *, title: str = "") -> alt.Chart:
+    """Monthly mentions per entity as lines (columns ``month``, ``entity``, ``mentions``)."""
+    return (
+        alt.Chart(df, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:T", title=None),
+            y=alt.Y("mentions:Q", title="Mentions per month"),
+            color=alt.Color("entity:N", title=None),
+            tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "entity:N", "label:N",
+                     "mentions:Q"],
+        )
+        .properties(height=260)
+    )
+
+
+def competitor_mentions_chart(mentions: pd.DataFrame, cuts: pd.DataFrame, *,
+                              title: str = "") -> alt.LayerChart:
+    """Share of tagged tickets mentioning each competitor per month, with price cuts as rules.
+
+    ``mentions``: ``month``, ``vendor``, ``rate``, ``tickets``; ``cuts``: ``date``,
+    ``vendor``, ``label`` (one row per real price cut, drawn as a dashed vertical rule).
+    """
+    lines = (
+        alt.Chart(mentions)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:T", title=None),
+            y=alt.Y("rate:Q", title="Tickets mentioning (share)", axis=alt.Axis(format="%")),
+            color=alt.Color("vendor:N", title="Competitor"),
+            tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "vendor:N",
+                     alt.Tooltip("rate:Q", format=".1%"), "tickets:Q"],
+        )
+    )
+    rules = (
+        alt.Chart(cuts)
+        .mark_rule(strokeDash=[4, 3], color="#d62728", opacity=0.7)
+        .encode(
+            x=alt.X("date:T"),
+            tooltip=[alt.Tooltip("date:T", title="price cut"), "vendor:N",
+                     alt.Tooltip("label:N", title="what")],
+        )
+    )
+    return alt.layer(rules, lines, title=title).properties(height=300)

@@ -1,0 +1,398 @@
+"""Process-wide state of the dashboard: the store, the background tagging job, the inbox.
+
+One :class:`AppState` per database path lives in ``st.cache_resource``, so every browser
+session of the Streamlit process shares the same :class:`data.store.Store` (the single
+writer), the same :class:`TaggingJob` (which keeps running while users switch pages) and the
+same :class:`InboxPoller` (which imports work that command-line jobs hand to the running app).
+
+Environment:
+    PRICEWAR_DB               database file (default ``var/pricewar.duckdb``)
+    PRICEWAR_DEMO_TICKETS     tickets in the demo created on first start (default 3000)
+    PRICEWAR_AUTOTAG          "0" to not start background tagging by itself (default "1")
+    PRICEWAR_INBOX_SECONDS    how often the inbox is checked (default 5; 0 disables)
+    PRICEWAR_TAG_BATCH        batch size of background tagging (default 32)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analytics import explore
+from data.paths import default_db_path
+from data.store import Store
+
+log = logging.getLogger("dashboard.state")
+
+Progress = Callable[[float, str], None]
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def autotag_enabled() -> bool:
+    """Whether the app tags new tickets in the background by itself."""
+    return os.environ.get("PRICEWAR_AUTOTAG", "1").strip().lower() not in {"0", "false", "no"}
+
+
+# -- the background tagging job ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of the tagging job for display."""
+
+    state: str = "idle"  # idle | loading | running | done | stopped | failed
+    done: int = 0  # tickets tagged by this run
+    total: int = 0  # tickets that were waiting when this run started
+    rate: float = 0.0  # tickets per second over this run
+    device: str | None = None
+    model_id: str | None = None
+    message: str = ""
+    started: float | None = None
+    finished: float | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the job loads the tagger or tags."""
+        return self.state in {"loading", "running"}
+
+    @property
+    def fraction(self) -> float:
+        """Share of the waiting tickets done (1.0 when nothing was waiting)."""
+        return min(1.0, self.done / self.total) if self.total else (1.0 if self.state == "done" else 0.0)
+
+
+def _default_loader() -> Any:
+    """Load the default tagger (GPU when there is one)."""
+    from model import Tagger
+
+    return Tagger.load(device="auto")
+
+
+class TaggingJob:
+    """Resumable batch tagging of every untagged ticket, in one background thread.
+
+    ``model.tag_store`` writes a ticket's entities and its ``tagged_tickets`` row in one
+    transaction, so stopping (or a killed process) loses nothing: the next :meth:`start`
+    continues with the tickets still untagged.
+    """
+
+    def __init__(self, store: Store, loader: Callable[[], Any] = _default_loader,
+                 batch_size: int | None = None) -> None:
+        self.store = store
+        self._loader = loader
+        self._tagger: Any = None
+        self.batch_size = batch_size or _env_int("PRICEWAR_TAG_BATCH", 32)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._status = JobStatus()
+        self._again = False
+
+    def status(self) -> JobStatus:
+        """The current snapshot (cheap; safe from any thread)."""
+        with self._lock:
+            return self._status
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            self._status = dataclasses.replace(self._status, **changes)
+
+    def start(self) -> bool:
+        """Start tagging unless a run is active (then rerun once it ends); True if started."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._again = True
+                return False
+            self._stop = threading.Event()
+            self._again = False
+            self._status = JobStatus(state="loading", message="Loading the tagger…",
+                                     started=time.time(), device=self._status.device,
+                                     model_id=self._status.model_id)
+            self._thread = threading.Thread(target=self._run, name="pricewar-tagging",
+                                            daemon=True)
+            self._thread.start()
+            return True
+
+    def stop(self) -> None:
+        """Ask the running job to stop after the current batch (its work is kept)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> JobStatus:
+        """Block until the current run ends (or ``timeout``); return the status."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.status()
+
+    def _run(self) -> None:
+        try:
+            if self._tagger is None:
+                self._tagger = self._loader()
+            tagger = self._tagger
+            model_id = str(tagger.model_id)
+            done_before, total = explore.tagging_progress(self.store, model_id)
+            started = time.time()
+            self._set(state="running", total=max(0, total - done_before), done=0,
+                      device=str(tagger.device), model_id=model_id, started=started,
+                      message="Tagging tickets…")
+
+            def progress(*args: Any, **kwargs: Any) -> None:
+                done = _progress_done(args, kwargs)
+                if done is None:
+                    return
+                elapsed = max(time.time() - started, 1e-6)
+                self._set(done=done, rate=done / elapsed)
+
+            from model import tag_store
+
+            result = tag_store(self.store, tagger, batch_size=self.batch_size,
+                               progress=progress, stop=self._stop)
+            done_after, total_after = explore.tagging_progress(self.store, model_id)
+            tagged = done_after - done_before
+            elapsed = max(time.time() - started, 1e-6)
+            stopped = self._stop.is_set()
+            self._set(state="stopped" if stopped else "done", done=tagged,
+                      rate=tagged / elapsed if tagged else 0.0, finished=time.time(),
+                      message=(f"Stopped: {tagged} tickets tagged, {total_after - done_after} "
+                               "left (start again to resume)." if stopped else
+                               f"Done: {tagged} tickets tagged in {elapsed:.1f} s."),
+                      )
+            log.info("tagging finished: %s", result)
+        except Exception as exc:  # shown to the user as a plain message
+            log.exception("tagging failed")
+            from dashboard.ui import friendly_message
+
+            message = friendly_message(exc)
+            if "model" in type(exc).__module__ or isinstance(exc, (FileNotFoundError, OSError)):
+                message = f"The tagger could not run: {exc}"
+            self._set(state="failed", finished=time.time(), message=message)
+        again = False
+        with self._lock:
+            again, self._again = self._again, False
+        if again and not self._stop.is_set():
+            self.start()
+
+
+def _progress_done(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int | None:
+    """Tickets done from whatever ``tag_store`` reports (an int, a pair or an object)."""
+    value: Any = args[0] if args else kwargs.get("done", kwargs.get("tickets"))
+    for attr in ("done", "tickets_done", "tickets", "n_done"):
+        if hasattr(value, attr):
+            value = getattr(value, attr)
+            break
+    if isinstance(value, tuple) and value:
+        value = value[0]
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# -- the inbox --------------------------------------------------------------------------
+
+
+class InboxPoller:
+    """Imports what command-line jobs drop into the inbox, every few seconds."""
+
+    def __init__(self, store: Store, on_new: Callable[[], Any] | None = None,
+                 every: float | None = None) -> None:
+        self.store = store
+        self.on_new = on_new
+        self.every = float(every if every is not None else _env_int("PRICEWAR_INBOX_SECONDS", 5))
+        self.last_message = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start polling (no-op when disabled or already started)."""
+        if self.every <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="pricewar-inbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling."""
+        self._stop.set()
+
+    def poll_once(self) -> Any:
+        """Import the inbox now; returns what ``data.inbox.import_inbox`` returns."""
+        from data.inbox import import_inbox
+
+        result = import_inbox(self.store)
+        if result:
+            self.last_message = str(result)
+            if self.on_new is not None:
+                self.on_new()
+        return result
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.poll_once()
+            except ModuleNotFoundError:
+                return
+            except Exception:  # keep polling; the log has the details
+                log.exception("inbox import failed")
+
+
+# -- the application state --------------------------------------------------------------
+
+
+class AppState:
+    """Everything shared by all sessions for one database file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self.store: Store | None = None
+        self.job: TaggingJob | None = None
+        self.inbox: InboxPoller | None = None
+        self.created_demo = False
+
+    @property
+    def ready(self) -> bool:
+        """Whether the store is open (the first start has finished)."""
+        return self.store is not None
+
+    def open(self, progress: Progress | None = None) -> Store:
+        """Open the store, creating the demo database on a fresh machine; start the jobs."""
+        with self._lock:
+            if self.store is not None:
+                return self.store
+            self.created_demo = self._ensure_demo(progress)
+            store = Store.open(self.path)
+            self.job = TaggingJob(store)
+            self.inbox = InboxPoller(store, on_new=self._new_tickets)
+            self.store = store
+            self.inbox.start()
+            if autotag_enabled():
+                self.job.start()
+            return store
+
+    def _ensure_demo(self, progress: Progress | None) -> bool:
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with Store.open(self.path) as probe:
+                if probe.scalar("SELECT count(*) FROM tickets"):
+                    return False
+        from data.bootstrap import ensure_demo_database
+
+        tickets = _env_int("PRICEWAR_DEMO_TICKETS", 3000)
+        ensure_demo_database(self.path, tickets=tickets, progress=_adapt_progress(progress))
+        return True
+
+    def _new_tickets(self) -> None:
+        if self.job is not None and autotag_enabled():
+            self.job.start()
+
+
+def _adapt_progress(progress: Progress | None) -> Callable[..., None] | None:
+    """Turn the bootstrap's progress reports into ``progress(fraction, text)``."""
+    if progress is None:
+        return None
+
+    def report(*args: Any, **kwargs: Any) -> None:
+        try:
+            fraction, text = _fraction_and_text(args, kwargs)
+            progress(fraction, text)
+        except Exception:  # a progress display must never break the bootstrap
+            log.debug("progress report ignored", exc_info=True)
+
+    return report
+
+
+def _fraction_and_text(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[float, str]:
+    numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    texts = [a for a in args if isinstance(a, str)]
+    done = kwargs.get("done", numbers[0] if numbers else None)
+    total = kwargs.get("total", numbers[1] if len(numbers) > 1 else None)
+    text = kwargs.get("message", kwargs.get("stage", texts[0] if texts else "Creating demo data"))
+    if done is None:
+        return 0.0, str(text)
+    if total:
+        return max(0.0, min(1.0, float(done) / float(total))), str(text)
+    return max(0.0, min(1.0, float(done))), str(text)
+
+
+def db_path() -> Path:
+    """The database file this process serves (``$PRICEWAR_DB`` or the default)."""
+    return default_db_path().expanduser().resolve()
+
+
+@st.cache_resource(show_spinner=False)
+def _app_state(path: str) -> AppState:
+    return AppState(Path(path))
+
+
+def app_state() -> AppState:
+    """The shared state for the current database path."""
+    return _app_state(str(db_path()))
+
+
+def store() -> Store:
+    """The open store (opening it first if needed, without a progress display)."""
+    return app_state().open()
+
+
+def job() -> TaggingJob:
+    """The process-wide tagging job."""
+    state = app_state()
+    state.open()
+    assert state.job is not None
+    return state.job
+
+
+# -- cached queries ---------------------------------------------------------------------
+
+
+@st.cache_data(ttl=2, show_spinner=False, max_entries=64)
+def _version(path: str) -> tuple[int, ...]:
+    return explore.data_version(_app_state(path).open())
+
+
+def data_version() -> tuple[int, ...]:
+    """Row counts that key the query caches (re-read at most every 2 s)."""
+    return _version(str(db_path()))
+
+
+@st.cache_data(show_spinner=False, max_entries=1024, ttl=3600)
+def _explore(path: str, version: tuple[int, ...], name: str, args: tuple[Any, ...],
+             kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    fn = getattr(explore, name)
+    return fn(_app_state(path).open(), *args, **dict(kwargs))
+
+
+def query(name: str, *args: Any, **kwargs: Any) -> Any:
+    """``analytics.explore.<name>(store, *args, **kwargs)``, cached by arguments and data."""
+    if name not in explore.__all__:
+        raise ValueError(f"unknown query {name!r}")
+    key = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items()))
+    return _explore(str(db_path()), data_version(), name, tuple(_freeze(a) for a in args), key)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def empty_frame(df: pd.DataFrame | None) -> bool:
+    """True for None or a DataFrame without rows."""
+    return df is None or len(df) == 0

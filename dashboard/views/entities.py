@@ -1,0 +1,174 @@
+"""Entities: what the tickets talk about, competitor mentions against real price cuts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, state, ui
+
+LABELS = ["ORG", "PRODUCT", "PER", "LOC"]
+LABEL_NAMES = {"ORG": "Organisations", "PRODUCT": "Products", "PER": "People",
+               "LOC": "Places"}
+ALL = "(all tickets)"
+
+st.title("Entities")
+st.caption(
+    "Organisations, products, people and places that the tagger finds in support tickets. "
+    "Click a bar (or pick an entity below the chart) to list the tickets that mention it. "
+    "Competitor mentions are drawn against the real competitor price cuts (dashed lines)."
+)
+
+
+@st.cache_data(show_spinner=False)
+def reference_data() -> tuple[dict[str, str], pd.DataFrame]:
+    """Competitor aliases and price-cut events from the reference price data."""
+    from data.reference import competitor_aliases, price_cut_events
+
+    return dict(competitor_aliases()), cut_rules(price_cut_events())
+
+
+def cut_rules(events: pd.DataFrame) -> pd.DataFrame:
+    """Price-cut events as ``date``, ``vendor``, ``label`` rows for the chart's rules."""
+    df = pd.DataFrame(events).copy()
+    date_col = next((c for c in ("date", "valid_from", "cut_date", "from_date") if c in df),
+                    None)
+    if date_col is None or df.empty:
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"),
+                             "vendor": pd.Series(dtype=str), "label": pd.Series(dtype=str)})
+    out = pd.DataFrame({"date": pd.to_datetime(df[date_col], errors="coerce")})
+    out["vendor"] = df["vendor"].astype(str) if "vendor" in df else ""
+    if "label" in df:
+        out["label"] = df["label"].astype(str)
+    elif "model_name" in df:
+        out["label"] = df["model_name"].astype(str)
+    else:
+        out["label"] = "price cut"
+    return out.dropna(subset=["date"]).reset_index(drop=True)
+
+
+def flatten(tickets: pd.DataFrame) -> pd.DataFrame:
+    """The ticket list as a flat table for download: entities joined as ``LABEL:text``."""
+    out = tickets.drop(columns=["entities"]).copy()
+    out["entities"] = ["; ".join(f"{e['label']}:{e['text']}" for e in ents)
+                       for ents in tickets["entities"]]
+    return out
+
+
+options = state.query("filter_options")
+bounds = state.query("date_bounds")
+filters = ui.sidebar_filters(options, bounds)
+model_id = state.query("current_model_id")
+done, total = state.query("tagging_progress", model_id)
+job = state.job().status()
+
+if total == 0:
+    st.info("There are no tickets yet. Upload ticket files on the **Batch tagging** page.")
+    st.stop()
+if model_id is None:
+    if job.running:
+        st.info("The tagger is reading the tickets for the first time. This page fills in as "
+                "tagging proceeds: come back in a moment.")
+    else:
+        st.info("No ticket has been tagged yet. Start tagging on the **Batch tagging** page.")
+    st.stop()
+if done < total:
+    st.progress(done / total, text=f"{done:,} of {total:,} tickets tagged"
+                + (" so far; this page fills in as tagging proceeds." if job.running else
+                   ". Start tagging on the Batch tagging page to tag the rest."))
+
+labels = st.pills("Entity types", LABELS, selection_mode="multi", default=LABELS,
+                  format_func=lambda label: LABEL_NAMES[label], key="ent_labels") or LABELS
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("Top entities")
+    top = state.query("top_entities", filters, model_id, labels=tuple(labels), limit=8)
+    picked: dict | None = None
+    if state.empty_frame(top):
+        st.info("No entities in this selection. Widen the filters or tag more tickets.")
+    else:
+        event = st.altair_chart(charts.top_entities_chart(top), on_select="rerun",
+                                key="ent_chart", width="stretch")
+        points = (event.get("selection", {}) or {}).get(charts.ENTITY_SELECTION) or []
+        if points:
+            picked = {"label": points[0].get("label"), "entity": points[0].get("entity")}
+with right:
+    st.subheader("Competitor mentions and price cuts")
+    try:
+        aliases, cuts = reference_data()
+    except ImportError:
+        aliases, cuts = {}, cut_rules(pd.DataFrame())
+    mentions = (state.query("competitor_mentions", filters, model_id, aliases)
+                if aliases else None)
+    if state.empty_frame(mentions):
+        st.info("No competitor mentions found in the tagged tickets of this selection.")
+    else:
+        st.altair_chart(charts.competitor_mentions_chart(mentions, cuts), width="stretch")
+        st.caption("Share of tagged tickets each month that mention a competitor (by name or "
+                   "model, e.g. GPT-4o → OpenAI). Dashed lines: real list-price cuts.")
+
+st.subheader("Trends")
+trend = state.query("entity_trends", filters, model_id, labels=tuple(labels), top=6)
+if state.empty_frame(trend):
+    st.info("No entity mentions over time in this selection.")
+else:
+    st.altair_chart(charts.entity_trend_chart(trend), width="stretch")
+
+st.subheader("Tickets")
+choices = [ALL] + [f"{r.label}: {r.entity}" for r in top.itertuples()] if not state.empty_frame(
+    top) else [ALL]
+last_pick = st.session_state.get("_ent_last_pick")
+if picked is not None and picked != last_pick:
+    st.session_state["_ent_last_pick"] = picked
+    choice = f"{picked['label']}: {picked['entity']}"
+    if choice in choices:
+        st.session_state["ent_pick"] = choice
+if st.session_state.get("ent_pick") not in choices:
+    st.session_state["ent_pick"] = ALL
+c1, c2 = st.columns([1, 1])
+choice = c1.selectbox("Tickets mentioning", choices, key="ent_pick")
+search = c2.text_input("Text contains", key="ent_search", max_chars=200,
+                       placeholder="any word, e.g. invoice")
+label = entity = None
+if choice != ALL:
+    label, _, entity = choice.partition(": ")
+tickets = state.query("ticket_list", filters, model_id, entity=entity, label=label,
+                      search=search or None, limit=200)
+if state.empty_frame(tickets):
+    st.info("No ticket matches. Clear the entity or the text search, or widen the filters.")
+    st.stop()
+
+st.caption(f"{len(tickets)} newest matching tickets (at most 200); entities are highlighted. "
+           "Ticket text is shown exactly as written, never run.")
+shown = tickets.head(25)
+cards = []
+for row in shown.itertuples():
+    when = row.created_at.strftime("%Y-%m-%d") if pd.notna(row.created_at) else "—"
+    meta = " · ".join(ui.html.escape(str(v)) for v in (when, row.segment, row.channel,
+                                                       row.category) if v is not None
+                      and str(v) != "nan")
+    cards.append(
+        '<div style="border:1px solid #ddd;border-radius:6px;padding:8px 10px;margin:6px 0;'
+        'font-family:sans-serif;font-size:14px;line-height:1.5">'
+        f'<div style="color:#666;font-size:12px">{meta}</div>'
+        f'<div style="white-space:pre-wrap">{ui.highlight_html(str(row.text), row.entities)}'
+        "</div></div>"
+    )
+st.html("".join(cards))
+with st.expander(f"All {len(tickets)} tickets as a table"):
+    st.dataframe(flatten(tickets), hide_index=True, width="stretch")
+
+table = flatten(tickets)
+try:
+    from data.export import neutralise_formulas, to_csv_bytes
+
+    csv_bytes = to_csv_bytes(neutralise_formulas(table))
+except ImportError:
+    csv_bytes = None
+if csv_bytes is not None:
+    st.download_button("Download these tickets (CSV)", csv_bytes, file_name="tickets.csv",
+                       mime="text/csv", icon=":material/download:", key="ent_csv",
+                       on_click="ignore")
+st.caption("Exported cells that start like a spreadsheet formula (=, +, -, @) are prefixed "
+           "so that a spreadsheet shows them as text.")
