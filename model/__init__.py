@@ -1,0 +1,31 @@
+"""The entity tagger: a BERT token classifier for PER, ORG, PRODUCT and LOC in tickets.
+
+Public API (see CONTRIBUTING.md):
+
+- :data:`DEFAULT_MODEL_DIR`: the committed default tagger.
+- :class:`Tagger`: ``Tagger.load(model_dir=None, device="auto")``, ``.model_id``, ``.device``,
+  ``.tag(texts, batch_size=64) -> list[list[Entity]]``.
+- :class:`Entity`: ``(start, end, label, text, score)`` with ``text == input[start:end]``.
+- :func:`tag_store`: resumable batch tagging of the store's tickets.
+
+Nothing is ever downloaded: ``HF_HUB_OFFLINE=1`` is set on import unless already set.
+
+Example:
+    >>> from model import Tagger
+    >>> tagger = Tagger.load()                                       # doctest: +SKIP
+    >>> [e.text for e in tagger.tag(["Jane at Acme moved to Azure"])[0]]  # doctest: +SKIP
+    ['Jane', 'Acme', 'Azure']
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from model.engine import Entity
+from model.jobs import TagRunSummary, tag_store
+from model.tagger import DEFAULT_MODEL_DIR, Tagger
+
+__all__ = ["DEFAULT_MODEL_DIR", "Entity", "TagRunSummary", "Tagger", "tag_store"]

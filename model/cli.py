@@ -1,0 +1,338 @@
+"""``python -m model train|evaluate|tag``: a thin command line over the tagger.
+
+Exit status: 0 on success, 2 with a one-line reason on bad input (missing or malformed file,
+unknown column, locked database, …), 130 when interrupted.
+
+Example:
+    $ python -m model evaluate --data model/datasets/wnut17/emerging.dev.conll --label-map wnut17
+    $ python -m model tag --db var/pricewar.duckdb --batch-size 64
+    $ python -m model tag --input tickets.csv --output entities.jsonl --text-column body
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class UsageError(Exception):
+    """Bad input: reported on one line, exit status 2."""
+
+
+def _threads() -> None:
+    import torch
+
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
+
+
+# -- train ---------------------------------------------------------------------------------
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="fine-tune a tagger (LoRA) and write its artefact folder",
+        description="Fine-tune the MiniLM backbone (LoRA + head) on CoNLL/JSONL files and/or "
+                    "generated gold tickets; keep the best epoch by dev F1; write the artefact "
+                    "and its metrics.json.")
+    p.add_argument("--train", action="append", default=[], metavar="FILE",
+                   help="training file, CoNLL or JSONL with character spans (repeatable)")
+    p.add_argument("--dev", action="append", default=[], metavar="FILE",
+                   help="dev file for early stopping (repeatable)")
+    p.add_argument("--test", action="append", default=[], metavar="FILE",
+                   help="extra file scored at the end only (repeatable)")
+    p.add_argument("--label-map", metavar="SPEC",
+                   help="rename or drop labels of the files: 'old=NEW,x=O' or a preset (wnut17)")
+    p.add_argument("--demo-train", type=int, default=0, metavar="N",
+                   help="add N generated gold tickets (data.demo.iter_gold_tickets) to training")
+    p.add_argument("--demo-dev", type=int, default=0, metavar="N",
+                   help="N held-out generated tickets for early stopping")
+    p.add_argument("--demo-test", type=int, default=0, metavar="N",
+                   help="N held-out generated tickets scored at the end")
+    p.add_argument("--demo-seed", type=int, default=1000,
+                   help="seed of the generated training tickets (dev: +1, test: +2)")
+    p.add_argument("--limit", type=int, metavar="N", help="use only the first N examples of each file")
+    p.add_argument("--output", required=True, type=Path, metavar="DIR", help="artefact folder")
+    p.add_argument("--name", default="tagger", help="artefact name (prefix of the model id)")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3, help="learning rate of the LoRA adapters")
+    p.add_argument("--head-lr", type=float, default=5e-3, help="learning rate of the head")
+    p.add_argument("--rank", type=int, default=16, help="LoRA rank")
+    p.add_argument("--alpha", type=int, default=32, help="LoRA alpha")
+    p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
+    p.add_argument("--class-weight-power", type=float, default=0.5,
+                   help="entity-label loss weight = (mean count / count) ** power")
+    p.add_argument("--o-weight", type=float, default=0.5, help="loss weight of the O label")
+    p.add_argument("--max-length", type=int, default=128, help="training window (tokens)")
+    p.add_argument("--patience", type=int, default=2, help="epochs without dev gain before stopping")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)
+
+
+def _demo_examples(n: int, seed: int, exclude: set[str]) -> list:
+    try:
+        from data.demo import iter_gold_tickets
+    except ImportError as exc:
+        raise UsageError(f"generated tickets need data.demo.iter_gold_tickets ({exc})") from None
+    from model.datasets import examples_from_gold
+
+    examples = examples_from_gold(iter_gold_tickets(n, seed))
+    return [ex for ex in examples if ex.text not in exclude]
+
+
+def _read(paths: Sequence[str], label_map, limit: int | None) -> list:
+    from model.datasets import read_examples
+
+    out = []
+    for path in paths:
+        examples = read_examples(path, label_map)
+        out += examples[:limit] if limit else examples
+    return out
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from model.labels import parse_label_map
+    from model.train import EvalSet, TrainConfig, train
+
+    label_map = parse_label_map(args.label_map) if args.label_map else None
+    if not args.train and not args.demo_train:
+        raise UsageError("nothing to train on: give --train FILE and/or --demo-train N")
+    if not args.dev and not args.demo_dev:
+        raise UsageError("no dev data for early stopping: give --dev FILE and/or --demo-dev N")
+    _threads()
+    train_examples = _read(args.train, label_map, args.limit)
+    data: dict = {"train_files": args.train, "dev_files": args.dev, "test_files": args.test,
+                  "label_map": args.label_map, "limit": args.limit}
+    seen = {ex.text for ex in train_examples}
+    if args.demo_train:
+        demo = _demo_examples(args.demo_train, args.demo_seed, set())
+        train_examples += demo
+        seen |= {ex.text for ex in demo}
+        data["demo_train"] = {"n": args.demo_train, "seed": args.demo_seed}
+    dev_sets = [EvalSet(Path(f).stem, _read([f], label_map, None)) for f in args.dev]
+    test_sets = [EvalSet(Path(f).stem, _read([f], label_map, None), False) for f in args.test]
+    if args.demo_dev:
+        dev = _demo_examples(args.demo_dev, args.demo_seed + 1, seen)
+        dev_sets.append(EvalSet("generated_dev", dev))
+        data["demo_dev"] = {"n": args.demo_dev, "seed": args.demo_seed + 1, "kept": len(dev)}
+    if args.demo_test:
+        test = _demo_examples(args.demo_test, args.demo_seed + 2, seen)
+        test_sets.append(EvalSet("generated_test", test, False))
+        data["demo_test"] = {"n": args.demo_test, "seed": args.demo_seed + 2, "kept": len(test)}
+    data["train_examples"] = len(train_examples)
+    data["command"] = "python -m model " + " ".join(sys.argv[1:])
+    config = TrainConfig(
+        output=args.output, name=args.name, epochs=args.epochs, batch_size=args.batch_size,
+        lr=args.lr, head_lr=args.head_lr, rank=args.rank, alpha=args.alpha, full=args.full,
+        class_weight_power=args.class_weight_power, o_weight=args.o_weight,
+        max_length=args.max_length, seed=args.seed, patience=args.patience)
+    metrics = train(config, train_examples, dev_sets, test_sets=test_sets,
+                    data_description=data, log=lambda m: print(m, file=sys.stderr, flush=True),
+                    show_progress=not args.quiet)
+    from model.evaluate import format_scores
+
+    for name, scores in metrics["scores"].items():
+        print(f"== {name}")
+        print(format_scores(scores))
+    print(f"model {metrics['model_id']} written to {args.output}")
+    return 0
+
+
+# -- evaluate ------------------------------------------------------------------------------
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate", help="entity-level P/R/F1 (seqeval, strict IOB2) of a tagger on a file",
+        description="Score a tagger on a CoNLL or JSONL file: entity-level precision, recall "
+                    "and F1 per type and overall (seqeval, strict IOB2).")
+    p.add_argument("--data", required=True, metavar="FILE", help="CoNLL or JSONL gold file")
+    p.add_argument("--model", type=Path, metavar="DIR", help="artefact folder (default: built-in)")
+    p.add_argument("--label-map", metavar="SPEC", help="rename or drop the file's labels")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from model.datasets import read_examples
+    from model.evaluate import evaluate_examples, format_scores
+    from model.labels import parse_label_map
+
+    label_map = parse_label_map(args.label_map) if args.label_map else None
+    examples = read_examples(args.data, label_map)
+    _check_batch_size(args.batch_size)
+    _threads()
+    tagger = _load_tagger(args.model, args.device)
+    scores = evaluate_examples(lambda t: tagger.tag(t, batch_size=args.batch_size), examples)
+    if args.json:
+        print(json.dumps({"model_id": tagger.model_id, "data": str(args.data),
+                          "examples": len(examples), "scores": scores}, indent=2))
+    else:
+        print(f"model {tagger.model_id} on {args.data} ({len(examples)} examples)")
+        print(format_scores(scores))
+    return 0
+
+
+# -- tag -----------------------------------------------------------------------------------
+
+
+def _add_tag(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tag", help="tag the store's tickets (--db) or a file (--input/--output)",
+        description="Tag every ticket of the database that has no entities for this model "
+                    "(resumable: stop it any time and run it again), or tag a CSV/TSV/JSONL/"
+                    "Parquet file into a JSONL file (one object per input row).")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", type=Path, metavar="PATH", help="DuckDB store to tag")
+    where.add_argument("--input", type=Path, metavar="FILE", help="CSV, TSV, JSONL or Parquet file")
+    p.add_argument("--output", type=Path, metavar="FILE.jsonl", help="JSONL output of file mode")
+    p.add_argument("--text-column", default="text", metavar="C", help="file mode: text column")
+    p.add_argument("--id-column", metavar="C",
+                   help="file mode: id column (default: 'id' if present, else the row number)")
+    p.add_argument("--model", type=Path, metavar="DIR", help="artefact folder (default: built-in)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="--db: wait this long for a database held by another process")
+    p.set_defaults(func=_cmd_tag)
+
+
+def _check_batch_size(n: int) -> None:
+    if n < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {n}")
+
+
+def _load_tagger(model_dir: Path | None, device: str):
+    from model.tagger import ModelNotFoundError, Tagger
+
+    try:
+        return Tagger.load(model_dir, device=device)
+    except ModelNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    except RuntimeError as exc:
+        if "CUDA" in str(exc):
+            raise UsageError(str(exc)) from None
+        raise
+
+
+def _cmd_tag(args: argparse.Namespace) -> int:
+    _check_batch_size(args.batch_size)
+    if args.db is not None:
+        if args.output is not None:
+            raise UsageError("--output belongs to file mode (--input); --db writes to the store")
+        return _tag_db(args)
+    if args.output is None:
+        raise UsageError("file mode needs --output FILE.jsonl")
+    return _tag_file(args)
+
+
+def _open_store(path: Path, wait: float):
+    import time
+
+    from data.errors import StoreLockedError
+    from data.store import Store
+
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        try:
+            return Store.open(path)
+        except StoreLockedError as exc:
+            if time.monotonic() >= deadline:
+                raise UsageError(f"{exc}; stop it, tag from the dashboard, or rerun with "
+                                 f"--wait SECONDS") from None
+            if not announced:
+                print(f"{exc}; waiting up to {wait:.0f}s for it to close", file=sys.stderr)
+                announced = True
+            time.sleep(1.0)
+
+
+def _tag_db(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from data.errors import DataError
+    from model.jobs import tag_store
+
+    if not args.db.is_file():
+        raise UsageError(f"{args.db}: no such database file")
+    _threads()
+    tagger = _load_tagger(args.model, args.device)
+    try:
+        store = _open_store(args.db, args.wait)
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    with store, tqdm(unit="ticket", desc=f"tagging ({tagger.device})", dynamic_ncols=True,
+                     mininterval=1.0) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        summary = tag_store(store, tagger, batch_size=args.batch_size, progress=progress)
+    print(f"tagged {summary.tickets} tickets, {summary.entities} entities with "
+          f"{summary.model_id} on {summary.device} in {summary.seconds:.1f}s "
+          f"(run {summary.run_id}, {summary.status})")
+    return 0
+
+
+def _tag_file(args: argparse.Namespace) -> int:
+    from model.filemode import FileModeError, tag_file
+
+    if not args.input.is_file():
+        raise UsageError(f"{args.input}: no such file")
+    _threads()
+    tagger = _load_tagger(args.model, args.device)
+    try:
+        report = tag_file(tagger, args.input, args.output, text_column=args.text_column,
+                          id_column=args.id_column, batch_size=args.batch_size,
+                          warn=lambda m: print(m, file=sys.stderr))
+    except FileModeError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{report.rows} rows, {report.entities} entities, {report.bad_rows} bad rows "
+          f"→ {args.output}")
+    return 0
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m model`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m model",
+        description="The Price War Room entity tagger: train, evaluate, tag.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate,tag}")
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_tag(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    from data.errors import DataError
+    from model.datasets import DatasetError
+    from model.labels import LabelMapError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, DatasetError, LabelMapError, DataError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"python -m model {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,291 @@
+"""Batch inference: texts in, whole-word entities with exact character offsets out.
+
+How a call to :meth:`Engine.tag` runs:
+
+1. Texts are tokenized in chunks by the fast tokenizer (no special tokens, with offsets and
+   word ids) on a helper thread, so the next chunk is tokenized while the model runs.
+2. Each text becomes one or more *windows* of at most ``max_length - 2`` tokens; long texts
+   get overlapping windows (``stride`` tokens of overlap), so nothing is cut off.
+3. Windows are sorted by length and cut into batches padded only to their own longest window
+   (dynamic padding); the model runs under ``torch.inference_mode`` with SDPA attention
+   (bf16 on CUDA). Softmax, argmax and the best score are taken for the whole batch at once.
+4. A token seen by several windows keeps the prediction of the window where it sits furthest
+   from an edge. Words take the label of their first sub-word (``aggregation="first"``), so
+   entities are whole words; adjacent words join one entity as in IOB2 (an ``I-`` without
+   ``B-`` starts one). Offsets come from the tokenizer's offset mapping, so
+   ``entity.text == text[entity.start:entity.end]`` for any Unicode, emoji or CRLF.
+
+Example:
+    >>> engine = Engine(model, tokenizer)                         # doctest: +SKIP
+    >>> engine.tag(["Jane from Acme asked about Azure in Paris"])  # doctest: +SKIP
+    [[Entity(start=0, end=4, label='PER', text='Jane', score=0.99), ...]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from model.labels import split_tag
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An entity found in a text: ``text == input[start:end]``; ``score`` in 0..1."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+    score: float
+
+    def as_dict(self) -> dict:
+        """The entity as a JSON-ready dict."""
+        return {"start": self.start, "end": self.end, "label": self.label,
+                "text": self.text, "score": round(self.score, 6)}
+
+
+@dataclass
+class _Encoded:
+    """One text after tokenization: token ids, character offsets, word ids."""
+
+    ids: np.ndarray      # (n,) int64
+    offsets: np.ndarray  # (n, 2) int64
+    words: np.ndarray    # (n,) int64
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` → CUDA when available, else CPU. Raises ``ValueError`` on an unknown name
+    and ``RuntimeError`` when CUDA is asked for but missing."""
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise ValueError(f"unknown device {device!r} (auto, cpu or cuda)")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was asked for but no CUDA device is available")
+    return torch.device(device)
+
+
+def window_bounds(n_tokens: int, size: int, stride: int) -> list[tuple[int, int]]:
+    """Token ranges ``[a, b)`` of the windows covering ``n_tokens`` tokens.
+
+    Consecutive windows overlap by at least ``stride`` tokens; the last one ends at
+    ``n_tokens``. A text with no token has no window.
+
+    Example:
+        >>> window_bounds(10, 4, 2)
+        [(0, 4), (2, 6), (4, 8), (6, 10)]
+    """
+    if size <= 0 or not 0 <= stride < size:
+        raise ValueError("need size > 0 and 0 <= stride < size")
+    if n_tokens <= size:
+        return [(0, n_tokens)] if n_tokens else []
+    step = size - stride
+    bounds = [(a, a + size) for a in range(0, n_tokens - size, step)]
+    bounds.append((n_tokens - size, n_tokens))
+    return bounds
+
+
+class Engine:
+    """Runs a token-classification model over many texts (see the module docstring)."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer,
+        *,
+        device: str | torch.device = "cpu",
+        max_length: int = 256,
+        stride: int = 64,
+        chunk_size: int = 2048,
+        max_batch_tokens: int = 16384,
+    ) -> None:
+        self.device = resolve_device(device) if isinstance(device, str) else device
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.window = max_length - 2
+        self.stride = min(stride, self.window // 2)
+        self.chunk_size = chunk_size
+        self.max_batch_tokens = max_batch_tokens
+        self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.model = model.to(self.device, dtype=self.dtype).eval()
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.labels = labels
+        types = sorted({t for t in (split_tag(label)[1] for label in labels) if t})
+        self.types = types
+        # per label id: entity type index (0 = O) and whether it begins an entity
+        self._type_of = np.array(
+            [0 if split_tag(lb)[1] is None else 1 + types.index(split_tag(lb)[1]) for lb in labels]
+        )
+        self._is_begin = np.array([split_tag(lb)[0] == "B" for lb in labels])
+        self._cls = tokenizer.cls_token_id
+        self._sep = tokenizer.sep_token_id
+        self._pad = tokenizer.pad_token_id or 0
+
+    # -- tokenization ----------------------------------------------------------------
+
+    def _encode(self, texts: Sequence[str]) -> list[_Encoded]:
+        enc = self.tokenizer(
+            list(texts),
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            truncation=False,
+        )
+        out: list[_Encoded] = []
+        for i, ids in enumerate(enc["input_ids"]):
+            words = enc.word_ids(i)
+            out.append(_Encoded(
+                np.asarray(ids, dtype=np.int64),
+                np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2),
+                np.asarray([-1 if w is None else w for w in words], dtype=np.int64),
+            ))
+        return out
+
+    def _encoded_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, list[_Encoded]]]:
+        """Yield ``(offset, encodings)`` per chunk, tokenizing the next chunk meanwhile."""
+        starts = list(range(0, len(texts), self.chunk_size))
+        if not starts:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize") as pool:
+            pending: Future = pool.submit(self._encode, texts[0:self.chunk_size])
+            for k, start in enumerate(starts):
+                current = pending.result()
+                if k + 1 < len(starts):
+                    nxt = starts[k + 1]
+                    pending = pool.submit(self._encode, texts[nxt:nxt + self.chunk_size])
+                yield start, current
+
+    # -- model -----------------------------------------------------------------------
+
+    def _batches(self, windows: list[tuple[int, int, int]]) -> Iterator[list[int]]:
+        """Indices of ``windows`` (text, a, b) in length-sorted batches under the budgets."""
+        order = sorted(range(len(windows)), key=lambda w: windows[w][2] - windows[w][1],
+                       reverse=True)
+        batch: list[int] = []
+        longest = 0
+        for w in order:
+            length = windows[w][2] - windows[w][1] + 2
+            longest = max(longest, length)
+            if batch and (len(batch) >= self._batch_size
+                          or longest * (len(batch) + 1) > self.max_batch_tokens):
+                yield batch
+                batch, longest = [], length
+            batch.append(w)
+        if batch:
+            yield batch
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Label ids and their probabilities for a padded batch."""
+        input_ids = torch.from_numpy(ids).to(self.device, non_blocking=True)
+        attention = torch.from_numpy(mask).to(self.device, non_blocking=True)
+        with torch.inference_mode():
+            logits = self.model(input_ids=input_ids, attention_mask=attention).logits
+            probs = torch.softmax(logits.float(), dim=-1)
+            score, label = probs.max(dim=-1)
+        return label.cpu().numpy(), score.cpu().numpy()
+
+    # -- public ----------------------------------------------------------------------
+
+    def tag(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[list[Entity]]:
+        """Entities of every text, in input order.
+
+        Args:
+            texts: the texts (``str``; an empty text has no entity).
+            batch_size: most windows per forward pass.
+            progress: called with the number of texts finished after each chunk.
+
+        Raises:
+            TypeError: an item of ``texts`` is not a string.
+        """
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} is {type(text).__name__}, not str")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._batch_size = batch_size
+        results: list[list[Entity]] = [[] for _ in texts]
+        for offset, encoded in self._encoded_chunks(texts):
+            chunk_texts = texts[offset:offset + len(encoded)]
+            for j, entities in enumerate(self._tag_encoded(chunk_texts, encoded)):
+                results[offset + j] = entities
+            if progress is not None:
+                progress(len(encoded))
+        return results
+
+    def _tag_encoded(self, texts: Sequence[str], encoded: list[_Encoded]) -> list[list[Entity]]:
+        windows: list[tuple[int, int, int]] = []
+        for t, enc in enumerate(encoded):
+            windows += [(t, a, b) for a, b in window_bounds(len(enc.ids), self.window, self.stride)]
+        labels = [np.zeros(len(e.ids), dtype=np.int64) for e in encoded]
+        scores = [np.zeros(len(e.ids), dtype=np.float32) for e in encoded]
+        best = [np.full(len(e.ids), -1, dtype=np.int64) for e in encoded]
+        for batch in self._batches(windows):
+            width = max(windows[w][2] - windows[w][1] for w in batch) + 2
+            ids = np.full((len(batch), width), self._pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, w in enumerate(batch):
+                t, a, b = windows[w]
+                n = b - a
+                ids[row, 0] = self._cls
+                ids[row, 1:n + 1] = encoded[t].ids[a:b]
+                ids[row, n + 1] = self._sep
+                mask[row, :n + 2] = 1
+            label, score = self._run(ids, mask)
+            for row, w in enumerate(batch):
+                t, a, b = windows[w]
+                n = b - a
+                pos = np.arange(n)
+                centrality = np.minimum(pos, n - 1 - pos)
+                better = centrality > best[t][a:b]
+                best[t][a:b][better] = centrality[better]
+                labels[t][a:b][better] = label[row, 1:n + 1][better]
+                scores[t][a:b][better] = score[row, 1:n + 1][better]
+        return [self._entities(text, enc, lab, sc)
+                for text, enc, lab, sc in zip(texts, encoded, labels, scores, strict=True)]
+
+    def _entities(
+        self, text: str, enc: _Encoded, labels: np.ndarray, scores: np.ndarray
+    ) -> list[Entity]:
+        """Whole-word IOB2 grouping of one text's token predictions."""
+        n = len(enc.ids)
+        if n == 0:
+            return []
+        first = np.ones(n, dtype=bool)
+        first[1:] = enc.words[1:] != enc.words[:-1]
+        starts_idx = np.flatnonzero(first)                 # first token of each word
+        ends_idx = np.append(starts_idx[1:], n) - 1        # last token of each word
+        word_label = labels[starts_idx]
+        word_type = self._type_of[word_label]
+        if not word_type.any():
+            return []
+        word_score = scores[starts_idx]
+        word_start = enc.offsets[starts_idx, 0]
+        word_end = enc.offsets[ends_idx, 1]
+        prev_type = np.concatenate(([0], word_type[:-1]))
+        begins = (word_type > 0) & (self._is_begin[word_label] | (word_type != prev_type))
+        # every non-O word begins an entity or continues the previous word's one
+        inside = np.flatnonzero(word_type > 0)
+        entity_of = (np.cumsum(begins) - 1)[inside]
+        cuts = np.flatnonzero(np.diff(entity_of)) + 1
+        firsts = np.concatenate(([0], cuts))
+        lasts = np.concatenate((cuts, [len(inside)])) - 1
+        sums = np.add.reduceat(word_score[inside].astype(np.float64), firsts)
+        means = sums / (lasts - firsts + 1)
+        out: list[Entity] = []
+        for f, la, mean in zip(inside[firsts].tolist(), inside[lasts].tolist(), means.tolist(),
+                               strict=True):
+            start, end = int(word_start[f]), int(word_end[la])
+            out.append(Entity(start, end, self.types[word_type[f] - 1], text[start:end], mean))
+        return out

@@ -1,0 +1,95 @@
+"""Training features: token ids with one label per word, on the word's first sub-word.
+
+Words are the fast tokenizer's pre-tokenizer words (``word_ids``), the same words the engine
+tags whole. A word gets ``B-T`` when it is the first word overlapping a gold span of type
+``T``, ``I-T`` for the following ones, ``O`` otherwise; continuation sub-words, ``[CLS]``,
+``[SEP]`` and padding get ``-100`` (ignored by the loss). Texts longer than the window are cut
+into consecutive windows, so every word is trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.datasets import Example
+from model.engine import window_bounds
+
+IGNORE = -100
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One training window: ``input_ids`` with ``[CLS]``/``[SEP]`` and aligned ``labels``."""
+
+    input_ids: np.ndarray
+    labels: np.ndarray
+
+
+def word_labels(
+    word_spans: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int, str]]
+) -> list[str]:
+    """IOB2 tag of every word (character ranges) for gold character spans."""
+    tags = ["O"] * len(word_spans)
+    for start, end, label in spans:
+        first = True
+        for i, (ws, we) in enumerate(word_spans):
+            if ws < end and we > start and tags[i] == "O":
+                tags[i] = f"{'B' if first else 'I'}-{label}"
+                first = False
+    return tags
+
+
+def build_features(
+    examples: Sequence[Example], tokenizer, label2id: dict[str, int], *, max_length: int = 128
+) -> list[Feature]:
+    """Tokenize ``examples`` and align their gold spans to first sub-words.
+
+    Raises:
+        KeyError: an example holds a label missing from ``label2id``.
+    """
+    features: list[Feature] = []
+    texts = [ex.text for ex in examples]
+    for start in range(0, len(texts), 1024):
+        enc = tokenizer(texts[start:start + 1024], add_special_tokens=False,
+                        return_offsets_mapping=True, return_attention_mask=False,
+                        return_token_type_ids=False, truncation=False)
+        for j, ids in enumerate(enc["input_ids"]):
+            example = examples[start + j]
+            offsets = enc["offset_mapping"][j]
+            words = enc.word_ids(j)
+            n = len(ids)
+            firsts = [i for i in range(n) if words[i] is not None
+                      and (i == 0 or words[i] != words[i - 1])]
+            ranges = []
+            for k, i in enumerate(firsts):
+                last = (firsts[k + 1] if k + 1 < len(firsts) else n) - 1
+                ranges.append((offsets[i][0], offsets[last][1]))
+            tags = word_labels(ranges, example.spans)
+            token_labels = np.full(n, IGNORE, dtype=np.int64)
+            for i, tag in zip(firsts, tags, strict=True):
+                token_labels[i] = label2id[tag]
+            ids_arr = np.asarray(ids, dtype=np.int64)
+            for a, b in window_bounds(n, max_length - 2, 0):
+                features.append(Feature(
+                    np.concatenate(([tokenizer.cls_token_id], ids_arr[a:b],
+                                    [tokenizer.sep_token_id])),
+                    np.concatenate(([IGNORE], token_labels[a:b], [IGNORE])),
+                ))
+    return features
+
+
+def collate(features: Sequence[Feature], pad_id: int = 0) -> dict[str, np.ndarray]:
+    """Pad a batch to its longest feature: ``input_ids``, ``attention_mask``, ``labels``."""
+    width = max(len(f.input_ids) for f in features)
+    ids = np.full((len(features), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(features), width), dtype=np.int64)
+    labels = np.full((len(features), width), IGNORE, dtype=np.int64)
+    for row, f in enumerate(features):
+        n = len(f.input_ids)
+        ids[row, :n] = f.input_ids
+        mask[row, :n] = 1
+        labels[row, :n] = f.labels
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}

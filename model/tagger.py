@@ -1,0 +1,140 @@
+"""A trained tagger on disk (an *artefact* folder) and the object that tags with it.
+
+An artefact folder holds ``tagger.json`` (format, name, labels, window settings, backbone
+version) and either a LoRA adapter with its head (``adapter_config.json``,
+``adapter_model.safetensors``; format ``lora``) or a whole model (``config.json``,
+``model.safetensors``; format ``full``). ``metrics.json`` records how it was trained and
+scored. The model id is the artefact's name plus a short hash of its weights and settings,
+so a retrained tagger gets a new id and its entities never mix with an older one's.
+
+Example:
+    >>> tagger = Tagger.load()                                     # doctest: +SKIP
+    >>> tagger.tag(["Jane from Acme asked about Azure"])           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+from model.backbone import backbone_dir, load_token_classifier, load_tokenizer
+from model.engine import Engine, Entity
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
+"""The committed default tagger."""
+
+SETTINGS_FILE = "tagger.json"
+_ID_FILES = (SETTINGS_FILE, "adapter_config.json", "adapter_model.safetensors",
+             "config.json", "model.safetensors")
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """The folder is not a tagger artefact."""
+
+
+def read_settings(model_dir: Path | str) -> dict:
+    """The artefact's ``tagger.json``. Raises :class:`ModelNotFoundError` if absent or bad."""
+    path = Path(model_dir) / SETTINGS_FILE
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelNotFoundError(f"{model_dir} is not a tagger folder (no {SETTINGS_FILE})") from None
+    except json.JSONDecodeError as exc:
+        raise ModelNotFoundError(f"{path} is not valid JSON: {exc}") from None
+    if settings.get("format") not in ("lora", "full") or not settings.get("labels"):
+        raise ModelNotFoundError(f"{path} lacks a valid 'format' or 'labels'")
+    return settings
+
+
+def model_id_of(model_dir: Path | str) -> str:
+    """``<name>-<12 hex>``: the artefact's name and a hash of its settings and weights."""
+    model_dir = Path(model_dir)
+    settings = read_settings(model_dir)
+    digest = hashlib.sha256()
+    for name in _ID_FILES:
+        path = model_dir / name
+        if path.is_file():
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
+    return f"{settings.get('name') or model_dir.name}-{digest.hexdigest()[:12]}"
+
+
+def load_model(model_dir: Path | str) -> torch.nn.Module:
+    """The artefact's ``BertForTokenClassification``, LoRA merged into the weights."""
+    model_dir = Path(model_dir)
+    settings = read_settings(model_dir)
+    if settings["format"] == "full":
+        from transformers import BertForTokenClassification
+
+        return BertForTokenClassification.from_pretrained(
+            str(model_dir), local_files_only=True, attn_implementation="sdpa")
+    from peft import PeftModel
+
+    base = load_token_classifier(settings["labels"])
+    peft_model = PeftModel.from_pretrained(base, str(model_dir), is_trainable=False)
+    return peft_model.merge_and_unload()
+
+
+class Tagger:
+    """A loaded tagger: ``model_id``, ``device``, ``labels`` and :meth:`tag`."""
+
+    def __init__(self, engine: Engine, model_id: str, model_dir: Path | None = None) -> None:
+        self.engine = engine
+        self.model_id = model_id
+        self.model_dir = model_dir
+
+    @classmethod
+    def load(cls, model_dir: Path | str | None = None, device: str = "auto") -> Tagger:
+        """Load the artefact in ``model_dir`` (default: the committed default tagger).
+
+        Args:
+            model_dir: an artefact folder; ``None`` means :data:`DEFAULT_MODEL_DIR`.
+            device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+
+        Raises:
+            ModelNotFoundError: the folder is not a tagger artefact.
+            RuntimeError: ``cuda`` was asked for and there is none.
+        """
+        model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+        settings = read_settings(model_dir)
+        tokenizer_dir = model_dir if (model_dir / "tokenizer.json").is_file() else backbone_dir()
+        tokenizer = load_tokenizer(tokenizer_dir)
+        model = load_model(model_dir)
+        engine = Engine(model, tokenizer, device=device,
+                        max_length=int(settings.get("max_length", 256)),
+                        stride=int(settings.get("stride", 64)))
+        return cls(engine, model_id_of(model_dir), model_dir)
+
+    @classmethod
+    def from_model(cls, model: torch.nn.Module, tokenizer, *, model_id: str,
+                   device: str = "cpu", max_length: int = 256, stride: int = 64) -> Tagger:
+        """Wrap an in-memory model (training, tests)."""
+        return cls(Engine(model, tokenizer, device=device, max_length=max_length, stride=stride),
+                   model_id)
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: ``"cpu"`` or ``"cuda"``."""
+        return self.engine.device.type
+
+    @property
+    def labels(self) -> list[str]:
+        """The IOB2 labels of the model's head."""
+        return list(self.engine.labels)
+
+    @property
+    def types(self) -> list[str]:
+        """The entity types the tagger finds."""
+        return list(self.engine.types)
+
+    def tag(self, texts: Sequence[str], batch_size: int = 64,
+            progress: Callable[[int], None] | None = None) -> list[list[Entity]]:
+        """Entities of every text, in input order (see :meth:`model.engine.Engine.tag`)."""
+        return self.engine.tag(texts, batch_size=batch_size, progress=progress)
+
+    def __repr__(self) -> str:
+        return f"Tagger(model_id={self.model_id!r}, device={self.device!r})"
