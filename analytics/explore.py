@@ -36,6 +36,7 @@ __all__ = [
     "filter_options",
     "kpis",
     "resolve_period",
+    "sources",
     "tagging_progress",
     "ticket_list",
     "ticket_volume",
@@ -242,6 +243,14 @@ def tagging_progress(store: Store, model_id: str | None) -> tuple[int, int]:
     done = int(store.scalar(
         "SELECT count(*) FROM tagged_tickets WHERE model_id = ?", [model_id]) or 0)
     return done, total
+
+
+def sources(store: Store) -> pd.DataFrame:
+    """Uploaded sources (not the demo), newest first: ``source``, ``tickets``, ``ingested_at``."""
+    return store.query(
+        "SELECT source, count(*) AS tickets, max(ingested_at) AS ingested_at FROM tickets"
+        " WHERE source <> 'demo' GROUP BY source ORDER BY ingested_at DESC, source"
+    )
 
 
 # -- Overview ---------------------------------------------------------------------------

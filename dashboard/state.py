@@ -152,12 +152,9 @@ class TaggingJob:
                       device=str(tagger.device), model_id=model_id, started=started,
                       message="Tagging tickets…")
 
-            def progress(*args: Any, **kwargs: Any) -> None:
-                done = _progress_done(args, kwargs)
-                if done is None:
-                    return
+            def progress(done: int, total: int) -> None:
                 elapsed = max(time.time() - started, 1e-6)
-                self._set(done=done, rate=done / elapsed)
+                self._set(done=int(done), total=int(total), rate=int(done) / elapsed)
 
             from model import tag_store
 
@@ -187,21 +184,6 @@ class TaggingJob:
             again, self._again = self._again, False
         if again and not self._stop.is_set():
             self.start()
-
-
-def _progress_done(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int | None:
-    """Tickets done from whatever ``tag_store`` reports (an int, a pair or an object)."""
-    value: Any = args[0] if args else kwargs.get("done", kwargs.get("tickets"))
-    for attr in ("done", "tickets_done", "tickets", "n_done"):
-        if hasattr(value, attr):
-            value = getattr(value, attr)
-            break
-    if isinstance(value, tuple) and value:
-        value = value[0]
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # -- the inbox --------------------------------------------------------------------------

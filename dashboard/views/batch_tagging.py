@@ -1,3 +1,151 @@
+"""Batch tagging: upload ticket files, check them, tag them, download the results."""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("todo")
+from analytics.explore import Filters
+from dashboard import state, ui
+
+st.title("Batch tagging")
+st.caption(
+    "Upload support tickets (CSV, TSV, JSONL or Parquet, gzipped or not, several at once). "
+    "Each file is checked first: a file with problems is rejected as a whole and the report "
+    "says what to fix; re-uploading a file adds nothing twice. Then tag the new tickets: the "
+    "job runs in the background (on the GPU when there is one), keeps going when you open "
+    "another page, and resumes where it stopped if it was interrupted."
+)
+
+TYPES = ["csv", "tsv", "tab", "txt", "jsonl", "ndjson", "parquet", "pq", "gz"]
+
+
+def report_row(report: object) -> dict[str, object]:
+    """One line of the validation report, from an ``IngestReport``."""
+    problems = [str(p) for p in (getattr(report, "problems", None) or [])]
+    row: dict[str, object] = {"file": str(getattr(report, "file", getattr(report, "name", "")))}
+    for field in ("status", "rows", "new_tickets", "duplicates", "skipped"):
+        if hasattr(report, field):
+            row[field] = getattr(report, field)
+    if "status" not in row:
+        row["status"] = "rejected" if problems else "imported"
+    row["problems"] = problems
+    return row
+
+
+store = state.store()
+job = state.job()
+
+st.subheader("1. Upload and check")
+files = st.file_uploader("Ticket files", type=TYPES, accept_multiple_files=True,
+                         key="bt_files",
+                         help="Needs a text column (e.g. `text` or `body`); optional id, date, "
+                              "customer, channel and category columns are kept.")
+if st.button("Check and import", type="primary", disabled=not files, key="bt_import",
+             icon=":material/fact_check:"):
+    from data.ingest import ingest_files
+
+    with st.spinner("Checking and importing…"):
+        reports = ingest_files(store, list(files or []))
+    rows = [report_row(r) for r in reports]
+    st.session_state["bt_reports"] = rows
+    imported = [str(r["file"]) for r in rows if not r["problems"]]
+    if imported:
+        st.session_state["bt_sources"] = imported
+    st.cache_data.clear()
+
+reports = st.session_state.get("bt_reports")
+if reports:
+    table = pd.DataFrame([{k: v for k, v in r.items() if k != "problems"} for r in reports])
+    st.dataframe(table, hide_index=True, width="stretch")
+    for r in reports:
+        if r["problems"]:
+            st.error(f"{ui.md_text(r['file'])} was rejected; nothing of it was imported. Fix "
+                     "these problems and upload it again:", icon=":material/block:")
+            st.code("\n".join(str(p) for p in r["problems"]), language=None)
+    if any(not r["problems"] for r in reports):
+        st.success("Import done. Start tagging below to find the entities in the new tickets.")
+
+st.subheader("2. Tag")
+
+
+def _job_panel() -> None:
+    status = job.status()
+
+    @st.fragment(run_every=1.0 if status.running else None)
+    @ui.guarded("the tagging job")
+    def panel() -> None:
+        s = job.status()
+        model_id = s.model_id or explore_model_id()
+        done, total = state.query("tagging_progress", model_id)
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Tickets tagged", f"{done:,} / {total:,}")
+        c2.metric("Speed", f"{s.rate:,.0f} tickets/s" if s.rate else "—")
+        c3.metric("Device", (s.device or "—").upper())
+        c4.metric("Job", s.state)
+        if s.running:
+            st.progress(s.fraction, text=f"{s.done:,} of {s.total:,} tickets in this run")
+        if s.state == "failed":
+            st.error(ui.md_text(s.message))
+        elif s.message and not s.running:
+            st.caption(ui.md_text(s.message))
+        b1, b2, _ = st.columns([1, 1, 4])
+        if b1.button("Start tagging", type="primary", disabled=s.running, key="bt_start",
+                     icon=":material/play_arrow:"):
+            job.start()
+            st.rerun()
+        if b2.button("Stop", disabled=not s.running, key="bt_stop", icon=":material/stop:"):
+            job.stop()
+            st.rerun()
+        if not s.running and status.running:
+            st.rerun()  # the run just ended: refresh the whole page (results below)
+
+    panel()
+
+
+def explore_model_id() -> str | None:
+    return state.query("current_model_id")
+
+
+_job_panel()
+
+st.subheader("3. Results")
+uploaded = state.query("sources")
+if state.empty_frame(uploaded):
+    st.info("No uploaded files yet. Upload a file above; its tagged tickets appear here.")
+    st.stop()
+names = list(uploaded["source"])
+default = [n for n in st.session_state.get("bt_sources", []) if n in names] or names[:1]
+chosen = st.multiselect("Files", names, default=default, key="bt_show")
+if not chosen:
+    st.info("Choose at least one file to see its tickets.")
+    st.stop()
+model_id = job.status().model_id or explore_model_id()
+results = state.query("ticket_list", Filters(), model_id, sources=tuple(chosen), limit=100_000)
+n_tagged = sum(1 for ents in results["entities"] if ents)
+st.caption(f"{len(results):,} tickets from the chosen files; {n_tagged:,} with entities "
+           f"(model {ui.md_text(model_id or 'none yet')}).")
+preview = results.head(10)
+st.html("".join(
+    '<div style="border:1px solid #ddd;border-radius:6px;padding:6px 10px;margin:4px 0;'
+    'font-family:sans-serif;font-size:14px;white-space:pre-wrap">'
+    f"{ui.highlight_html(str(r.text), r.entities)}</div>" for r in preview.itertuples()))
+
+entity_rows = pd.DataFrame([
+    {"ticket_key": r.ticket_key, "source": r.source, "source_id": r.source_id,
+     "label": e["label"], "entity": e["text"], "start": e["start"], "end": e["end"],
+     "score": round(float(e["score"]), 4)}
+    for r in results.itertuples() for e in r.entities
+], columns=["ticket_key", "source", "source_id", "label", "entity", "start", "end", "score"])
+st.dataframe(entity_rows.head(500), hide_index=True, width="stretch")
+
+from data.export import neutralise_formulas, to_csv_bytes, to_jsonl_bytes  # noqa: E402
+
+d1, d2, _ = st.columns([1, 1, 3])
+d1.download_button("Entities (CSV)", to_csv_bytes(neutralise_formulas(entity_rows)),
+                   file_name="entities.csv", mime="text/csv", key="bt_csv",
+                   icon=":material/download:", on_click="ignore")
+tickets_out = results[["ticket_key", "source", "source_id", "created_at", "text", "entities"]]
+d2.download_button("Tickets with entities (JSONL)", to_jsonl_bytes(tickets_out),
+                   file_name="tagged_tickets.jsonl", mime="application/x-ndjson",
+                   key="bt_jsonl", icon=":material/download:", on_click="ignore")
