@@ -1,6 +1,7 @@
 """The cost model: GPU cost per million tokens, support cost per ticket, fixed costs.
 
-Defaults come from ``data/reference/cost-anchors.md`` (each constant names its row); every
+Defaults come from ``data/reference/cost-anchors.md`` (each constant names its row; the
+shared values are read from ``data.reference.COST_ANCHOR_DEFAULTS``); every
 input is overridable.
 
 * GPU cost per 1M tokens = GPU $/h ÷ (tokens/s × 3600 × utilisation) × 10⁶, then reduced
@@ -25,10 +26,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from analytics.demand import FloatArray
+from data.reference import COST_ANCHOR_DEFAULTS as _ANCHORS
 
 #: GPU rental, USD per GPU-hour. Anchor: "H100 rental about $2/GPU-hour" (gmicloud.ai) and
 #: DeepSeek's own costing of H800s at $2 per GPU-hour (open-infra-index, day 6).
-DEFAULT_GPU_COST_PER_HOUR = 2.0
+DEFAULT_GPU_COST_PER_HOUR = _ANCHORS.gpu_hour_usd  # 2.0
 #: Blended (input + output) tokens per second one GPU serves while busy. Anchor: DeepSeek's
 #: serving day, about 73.7 k input or 14.8 k output tokens/s per 8-GPU node, i.e. ~9.2 k
 #: input or ~1.85 k output tokens/s per GPU; 2,000 is a conservative blend for a start-up
@@ -36,7 +38,7 @@ DEFAULT_GPU_COST_PER_HOUR = 2.0
 DEFAULT_TOKENS_PER_SECOND = 2_000.0
 #: Share of paid GPU time doing useful work. Anchor: "typical utilisation of rented GPUs
 #: 30–60 %" (gmicloud.ai); the middle.
-DEFAULT_UTILISATION = 0.45
+DEFAULT_UTILISATION = _ANCHORS.utilisation  # 0.45
 #: Share of tokens served from a context cache. Anchor: DeepSeek served 56.3 % of input
 #: tokens from cache; input is ~78 % of its tokens, so ~44 % of all tokens. 0.3 is a
 #: cautious default for a smaller service.
@@ -46,10 +48,10 @@ DEFAULT_CACHE_HIT_RATE = 0.3
 #: for a cache hit is lower still. 0.1.
 DEFAULT_CACHED_TOKEN_COST_FACTOR = 0.1
 #: Human-handled ticket, USD. Anchor: Gartner 2024, assisted contact $13.50.
-DEFAULT_HUMAN_TICKET_COST = 13.50
+DEFAULT_HUMAN_TICKET_COST = _ANCHORS.human_ticket_usd  # 13.50
 #: AI-resolved ticket, USD. Anchor: Gartner 2024, self-service $1.84 (Intercom Fin charges
 #: $0.99 per resolution).
-DEFAULT_AI_TICKET_COST = 1.84
+DEFAULT_AI_TICKET_COST = _ANCHORS.self_service_ticket_usd  # 1.84
 #: Share of tickets resolved by AI when the store has no tickets to measure it.
 DEFAULT_AI_RESOLUTION_SHARE = 0.5
 #: Fixed cost per month, USD (staff, platform, reserved capacity). Not an anchor: an

@@ -248,17 +248,6 @@ def price_for_margin(unit_cost: float, target_margin: float) -> float:
     return float(unit_cost) / (1.0 - float(target_margin))
 
 
-def _price_ceiling(demand: Demand, c: float, anchor: float) -> float:
-    if isinstance(demand, LinearDemand):
-        return demand.choke_price
-    hi = max(anchor, c, 1e-9) * 2
-    for _ in range(200):
-        if float(demand.quantity(hi)) * (hi - c) < 1e-12 * max(1.0, abs(anchor)):
-            break
-        hi *= 2
-    return hi
-
-
 def price_for_profit(
     demand: Demand, unit_cost: float, fixed_cost: float, target_profit: float,
     *, side: Literal["lower", "upper"] = "lower", bounds: tuple[float, float] | None = None,
@@ -301,11 +290,27 @@ def price_for_profit(
                 raise GoalNotReachableError(
                     f"profit stays above {t:,.2f} down to price {lo:g} on the lower side")
         return float(sopt.brentq(g, lo, best.price, xtol=1e-12, rtol=1e-12))
-    hi = _price_ceiling(demand, c, best.price)
+    if isinstance(demand, LinearDemand):
+        if t > 0 or (t == 0 and f > 0):
+            return float(sopt.brentq(g, best.price, demand.choke_price, xtol=1e-12,
+                                     rtol=1e-12))
+        if t < -f:
+            raise GoalNotReachableError(
+                f"profit never falls below {-f:,.2f} (no sales above the choke price)")
+        # Π = −F above the choke price; the smallest price reaching the target
+        return float(sopt.brentq(g, best.price, demand.choke_price, xtol=1e-12, rtol=1e-12)
+                     if g(demand.choke_price) < 0 else demand.choke_price)
+    else:
+        hi = best.price * 2
+        while g(hi) > 0 and hi < best.price * 1e15:
+            hi *= 4
     if g(hi) > 0:
         raise GoalNotReachableError(
             f"profit does not fall to {t:,.2f} at any higher price (it tends to {-f:,.2f})")
-    return float(sopt.brentq(g, best.price, hi, xtol=1e-12, rtol=1e-12))
+    # solve on the log scale: the upper root can lie orders of magnitude above the optimum
+    x = sopt.brentq(lambda lp: g(math.exp(lp)), math.log(best.price), math.log(hi),
+                    xtol=1e-14, rtol=1e-13, maxiter=500)
+    return float(math.exp(x))
 
 
 def break_even_prices(
