@@ -378,3 +378,71 @@ def _freeze(value: Any) -> Any:
 def empty_frame(df: pd.DataFrame | None) -> bool:
     """True for None or a DataFrame without rows."""
     return df is None or len(df) == 0
+
+
+# -- the current what-if scenario (per browser session) -----------------------------------
+
+SCENARIO_KEY = "_scenario"
+SCENARIO_REV_KEY = "_scenario_rev"
+SCENARIO_NOTE_KEY = "_scenario_note"
+
+
+def default_scenario() -> Any:
+    """The starting scenario: the analytics defaults, fitted from the store when possible."""
+    import analytics
+    from analytics.scenario import Scenario
+
+    fit = getattr(analytics, "scenario_from_store", None) or getattr(
+        analytics, "default_scenario", None)
+    if fit is not None:
+        try:
+            return fit(store())
+        except Exception:  # fall back to the documented defaults; the log says why
+            log.exception("could not fit the default scenario from the store")
+    return Scenario()
+
+
+def current_scenario() -> Any:
+    """This session's scenario: from the URL (``?s_…``) on first use, else the default."""
+    if SCENARIO_KEY not in st.session_state:
+        from analytics.errors import ScenarioError
+        from analytics.scenario import QUERY_PREFIX, Scenario
+
+        params = {k: st.query_params.get_all(k) for k in st.query_params
+                  if k.startswith(QUERY_PREFIX)}
+        scenario = None
+        if params:
+            try:
+                scenario = Scenario.from_query_params(params)
+                st.session_state[SCENARIO_NOTE_KEY] = "Inputs loaded from the link."
+            except ScenarioError as exc:
+                st.session_state[SCENARIO_NOTE_KEY] = (
+                    f"The link's scenario could not be read ({exc}); showing the defaults.")
+        st.session_state[SCENARIO_KEY] = scenario or default_scenario()
+        st.session_state.setdefault(SCENARIO_REV_KEY, 0)
+    return st.session_state[SCENARIO_KEY]
+
+
+def set_scenario(scenario: Any, *, reload_inputs: bool = False) -> None:
+    """Make ``scenario`` current; ``reload_inputs`` resets the input widgets to its values."""
+    st.session_state[SCENARIO_KEY] = scenario
+    if reload_inputs:
+        st.session_state[SCENARIO_REV_KEY] = st.session_state.get(SCENARIO_REV_KEY, 0) + 1
+
+
+def scenario_rev() -> int:
+    """Bumped whenever a loaded scenario replaces the inputs (part of the widget keys)."""
+    return int(st.session_state.get(SCENARIO_REV_KEY, 0))
+
+
+def sync_scenario_url(scenario: Any) -> None:
+    """Mirror ``scenario`` into the URL query string so the address shares the inputs."""
+    from analytics.scenario import QUERY_PREFIX
+
+    wanted = scenario.to_query_params()
+    qp = st.query_params
+    for key in [k for k in qp if k.startswith(QUERY_PREFIX) and k not in wanted]:
+        del qp[key]
+    for key, value in wanted.items():
+        if qp.get(key) != value:
+            qp[key] = value

@@ -15,13 +15,37 @@ from dashboard.charts.entities import (
     top_entities_chart,
 )
 from dashboard.charts.overview import cost_to_serve_chart, usage_chart, volume_chart
+from dashboard.charts.pricing import (
+    heatmap_chart,
+    monte_carlo_chart,
+    profit_curve_chart,
+    revenue_cost_chart,
+    tornado_chart,
+)
+from dashboard.charts.war import (
+    comparison_chart,
+    equilibrium_chart,
+    positioning_chart,
+    segment_optima_chart,
+    strategies_chart,
+)
 
 __all__ = [
     "ENTITY_SELECTION",
+    "comparison_chart",
     "competitor_mentions_chart",
     "cost_to_serve_chart",
     "entity_trend_chart",
+    "equilibrium_chart",
+    "heatmap_chart",
+    "monte_carlo_chart",
+    "positioning_chart",
+    "profit_curve_chart",
+    "revenue_cost_chart",
+    "segment_optima_chart",
+    "strategies_chart",
     "top_entities_chart",
+    "tornado_chart",
     "usage_chart",
     "volume_chart",
 ]

@@ -29,22 +29,16 @@ def reference_data() -> tuple[dict[str, str], pd.DataFrame]:
 
 
 def cut_rules(events: pd.DataFrame) -> pd.DataFrame:
-    """Price-cut events as ``date``, ``vendor``, ``label`` rows for the chart's rules."""
-    df = pd.DataFrame(events).copy()
-    date_col = next((c for c in ("date", "valid_from", "cut_date", "from_date") if c in df),
-                    None)
-    if date_col is None or df.empty:
+    """Price-cut events (``data.reference.price_cut_events``) as chart rules:
+    ``date``, ``vendor``, ``label`` ("model −x %")."""
+    if events is None or len(events) == 0:
         return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"),
                              "vendor": pd.Series(dtype=str), "label": pd.Series(dtype=str)})
-    out = pd.DataFrame({"date": pd.to_datetime(df[date_col], errors="coerce")})
-    out["vendor"] = df["vendor"].astype(str) if "vendor" in df else ""
-    if "label" in df:
-        out["label"] = df["label"].astype(str)
-    elif "model_name" in df:
-        out["label"] = df["model_name"].astype(str)
-    else:
-        out["label"] = "price cut"
-    return out.dropna(subset=["date"]).reset_index(drop=True)
+    out = pd.DataFrame({"date": pd.to_datetime(events["date"]),
+                        "vendor": events["vendor"].astype(str)})
+    out["label"] = [f"{m} {p:+.0f} %" for m, p in zip(events["model"], events["pct_change"],
+                                                      strict=True)]
+    return out.reset_index(drop=True)
 
 
 def flatten(tickets: pd.DataFrame) -> pd.DataFrame:
