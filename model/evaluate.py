@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 from seqeval.metrics import classification_report
@@ -27,10 +28,12 @@ def score_tags(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
     """
     if len(gold) != len(predicted):
         raise ValueError("gold and predicted hold different numbers of sequences")
-    report = classification_report(
-        [list(s) for s in gold], [list(s) for s in predicted],
-        mode="strict", scheme=IOB2, output_dict=True, zero_division=0,
-    )
+    with warnings.catch_warnings():  # seqeval averages empty arrays when there is no entity
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report = classification_report(
+            [list(s) for s in gold], [list(s) for s in predicted],
+            mode="strict", scheme=IOB2, output_dict=True, zero_division=0,
+        )
     scores: dict = {}
     for name, row in report.items():
         if name in ("macro avg", "weighted avg"):

@@ -1,0 +1,112 @@
+"""Fixtures of the tagger tests: small real BERT models that run in milliseconds.
+
+``keyword_model`` is a real ``BertForTokenClassification`` with no encoder layer and zeroed
+position embeddings, wired so that chosen word pieces get chosen labels and every other
+token gets ``O``. Its output depends on the token alone, so windowed and un-windowed runs
+must agree exactly, and the expected entities are known in advance.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+import torch
+
+from model.backbone import load_tokenizer, random_token_classifier
+from model.labels import ENTITY_TYPES, iob2_labels
+from model.tagger import SETTINGS_FILE, Tagger
+
+LABELS = iob2_labels(ENTITY_TYPES)
+
+# word pieces of the keyword model and their labels
+KEYWORDS: dict[str, str] = {
+    "jane": "B-PER",
+    "doe": "I-PER",
+    "ac": "B-ORG",        # "Acme" = ac ##me
+    "##me": "B-LOC",      # a continuation piece: must be ignored (first-piece aggregation)
+    "token": "B-PRODUCT",  # "tokenization" = token ##ization
+    "azure": "B-PRODUCT",
+    "paris": "B-LOC",
+    "zurich": "B-LOC",    # "Zürich" normalises to zurich
+    "orphan": "I-ORG",    # an I- without B-: repaired to a new entity
+}
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return load_tokenizer()
+
+
+def keyword_model(tokenizer, keywords: Mapping[str, str] = KEYWORDS):
+    """A context-free BERT token classifier labelling ``keywords`` (piece → label)."""
+    from transformers import BertConfig, BertForTokenClassification
+
+    hidden = 32
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=hidden, num_hidden_layers=0,
+        num_attention_heads=2, intermediate_size=32, max_position_embeddings=512,
+        num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
+        label2id={lb: i for i, lb in enumerate(LABELS)}, attn_implementation="sdpa")
+    model = BertForTokenClassification(config)
+    with torch.no_grad():
+        emb = model.bert.embeddings
+        emb.position_embeddings.weight.zero_()
+        emb.token_type_embeddings.weight.zero_()
+        emb.LayerNorm.weight.fill_(1.0)
+        emb.LayerNorm.bias.zero_()
+        words = emb.word_embeddings.weight
+        words.zero_()
+        words[:, 0] = 8.0  # every token points at dimension 0 → O
+        classifier = model.classifier
+        classifier.weight.zero_()
+        classifier.bias.zero_()
+        classifier.weight[0, 0] = 1.0
+        for piece, label in keywords.items():
+            token_id = tokenizer.convert_tokens_to_ids(piece)
+            assert token_id != tokenizer.unk_token_id, piece
+            dim = 1 + LABELS.index(label)
+            words[token_id, 0] = 0.0
+            words[token_id, dim] = 8.0
+            classifier.weight[LABELS.index(label), dim] = 1.0
+    model.eval()
+    return model
+
+
+def save_full_artefact(model, directory: Path, *, name: str, max_length: int = 256,
+                       stride: int = 64) -> Path:
+    """Write ``model`` as a ``full``-format tagger artefact."""
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(directory))
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    (directory / SETTINGS_FILE).write_text(json.dumps({
+        "format": "full", "name": name, "labels": labels,
+        "max_length": max_length, "stride": stride, "backbone": "test"}), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def keyword_dir(tmp_path_factory, tokenizer) -> Path:
+    """A saved keyword-model artefact (for CLI, file-mode and store tests)."""
+    return save_full_artefact(keyword_model(tokenizer), tmp_path_factory.mktemp("kw") / "kw",
+                              name="keywords")
+
+
+@pytest.fixture(scope="session")
+def keyword_tagger(keyword_dir) -> Tagger:
+    return Tagger.load(keyword_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def random_dir(tmp_path_factory) -> Path:
+    """A saved tiny random BERT (2 layers, hidden 32) artefact with small windows."""
+    return save_full_artefact(random_token_classifier(LABELS, seed=0),
+                              tmp_path_factory.mktemp("rnd") / "rnd", name="random",
+                              max_length=32, stride=8)
+
+
+@pytest.fixture(scope="session")
+def random_tagger(random_dir) -> Tagger:
+    return Tagger.load(random_dir, device="cpu")
