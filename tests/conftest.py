@@ -1,9 +1,44 @@
-"""Settings shared by every test: offline model loading, no telemetry."""
+"""Settings and fixtures shared by every test: offline model loading, no telemetry, stores."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DEMO_TICKETS = 2000
+DEMO_SEED = 7
+
+
+@pytest.fixture
+def tmp_store(tmp_path: Path) -> Iterator[object]:
+    """A fresh, empty, migrated :class:`data.store.Store` in ``tmp_path``, closed after."""
+    from data.store import Store
+
+    store = Store.open(tmp_path / "test.duckdb")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo database (2,000 tickets, seed 7) generated once per session.
+
+    Read it with ``Store.open(path, read_only=True)``; tests that write must copy the file
+    first (``shutil.copy(demo_db_path, tmp_path / "db.duckdb")``).
+    """
+    from data.demo import generate_demo
+    from data.store import Store
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    with Store.open(path) as store:
+        generate_demo(store, tickets=DEMO_TICKETS, seed=DEMO_SEED)
+    return path
