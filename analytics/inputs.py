@@ -1,0 +1,154 @@
+"""SQL over the store: the inputs of the economics (all values as parameters).
+
+Example:
+    >>> from data.store import Store                                   # doctest: +SKIP
+    >>> with Store.open("var/pricewar.duckdb") as store:               # doctest: +SKIP
+    ...     usage_panel(store, segment="startup").head()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "current_prices",
+    "price_history",
+    "segment_snapshot",
+    "segments",
+    "ticket_volumes",
+    "usage_by_segment_month",
+    "usage_panel",
+]
+
+
+def _period(alias: str, column: str, start: dt.date | None,
+            end: dt.date | None) -> tuple[str, list[Any]]:
+    sql, params = "", []
+    if start is not None:
+        sql += f" AND {alias}.{column} >= ?"
+        params.append(start)
+    if end is not None:
+        sql += f" AND {alias}.{column} <= ?"
+        params.append(end)
+    return sql, params
+
+
+def segments(store: Any) -> list[str]:
+    """Customer segments present, sorted."""
+    return [r[0] for r in store.fetchall("SELECT DISTINCT segment FROM customers ORDER BY 1")]
+
+
+def usage_panel(store: Any, *, segment: str | None = None, start: dt.date | None = None,
+                end: dt.date | None = None) -> pd.DataFrame:
+    """Monthly usage per customer: the panel of the elasticity regression.
+
+    Columns: ``customer_id``, ``segment``, ``plan``, ``month``, ``tokens`` (input + output),
+    ``requests``, ``revenue``, ``price_per_m`` (blended price paid).
+    """
+    where, params = _period("u", "month", start, end)
+    if segment is not None:
+        where += " AND c.segment = ?"
+        params.append(segment)
+    return store.query(
+        "SELECT u.customer_id, c.segment, u.plan, u.month,"  # noqa: S608 - fixed fragments; values are parameters
+        " (u.input_tokens + u.output_tokens)::DOUBLE AS tokens, u.requests, u.revenue,"
+        " u.price_per_m FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
+        f" WHERE TRUE{where} ORDER BY u.customer_id, u.month", params)
+
+
+def usage_by_segment_month(store: Any, *, start: dt.date | None = None,
+                           end: dt.date | None = None) -> pd.DataFrame:
+    """Volumes and revenue per segment and month.
+
+    Columns: ``segment``, ``month``, ``customers``, ``tokens``, ``revenue``,
+    ``avg_price_per_m`` (revenue per million tokens).
+    """
+    where, params = _period("u", "month", start, end)
+    return store.query(
+        "SELECT c.segment, u.month, count(DISTINCT u.customer_id) AS customers,"  # noqa: S608 - fixed fragments; values are parameters
+        " sum(u.input_tokens + u.output_tokens)::DOUBLE AS tokens, sum(u.revenue) AS revenue,"
+        " sum(u.revenue) / nullif(sum(u.input_tokens + u.output_tokens)::DOUBLE, 0) * 1e6"
+        " AS avg_price_per_m FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
+        f" WHERE TRUE{where} GROUP BY 1, 2 ORDER BY 1, 2", params)
+
+
+def price_history(store: Any, plan: str | None = None) -> pd.DataFrame:
+    """Our list prices per plan over time (``valid_to`` NULL = current)."""
+    if plan is None:
+        return store.query("SELECT * FROM price_history ORDER BY plan, valid_from")
+    return store.query("SELECT * FROM price_history WHERE plan = ? ORDER BY valid_from", [plan])
+
+
+def current_prices(store: Any) -> pd.DataFrame:
+    """The latest list price of every plan: ``plan``, ``valid_from``, ``price_per_m``,
+    ``input_price_per_m``, ``output_price_per_m``."""
+    return store.query(
+        "SELECT plan, valid_from, price_per_m, input_price_per_m, output_price_per_m"
+        " FROM price_history QUALIFY row_number() OVER (PARTITION BY plan"
+        " ORDER BY valid_from DESC) = 1 ORDER BY plan")
+
+
+def ticket_volumes(store: Any, *, by: str = "customer", start: dt.date | None = None,
+                   end: dt.date | None = None) -> pd.DataFrame:
+    """Ticket volumes split by who resolved them, per customer and month (``by="customer"``)
+    or per segment and month (``by="segment"``).
+
+    Columns: the key (``customer_id`` + ``segment`` or ``segment``), ``month``, ``tickets``,
+    ``human`` (resolved by a person), ``ai`` (resolved by AI), ``open`` (unresolved or
+    unknown).
+    """
+    if by not in ("customer", "segment"):
+        raise ValueError("by must be 'customer' or 'segment'")
+    key = "t.customer_id, c.segment" if by == "customer" else "c.segment"
+    where, params = _period("t", "created_at", start, end)
+    return store.query(
+        f"SELECT {key}, CAST(date_trunc('month', t.created_at) AS DATE) AS month,"  # noqa: S608 - key is one of two fixed strings; values are parameters
+        " count(*) AS tickets, count_if(t.resolved_by = 'human') AS human,"
+        " count_if(t.resolved_by = 'ai') AS ai,"
+        " count_if(t.resolved_by IS NULL OR t.resolved_by NOT IN ('human', 'ai')) AS open"
+        " FROM tickets t JOIN customers c ON c.customer_id = t.customer_id"
+        f" WHERE t.created_at IS NOT NULL{where} GROUP BY ALL ORDER BY ALL", params)
+
+
+def segment_snapshot(store: Any, *, months: int = 3) -> pd.DataFrame:
+    """Recent state of every segment (and ``segment`` = None for all customers).
+
+    Over the last ``months`` months with usage: average monthly ``tokens`` and ``revenue``,
+    ``price_per_m`` (revenue per million tokens), ``customers``, ``tickets`` per month,
+    ``tickets_per_million`` (tickets per 1M tokens), ``ai_share`` (AI-resolved share of
+    resolved tickets) and the window ``start``/``end``.
+    """
+    end = store.scalar("SELECT max(month) FROM usage")
+    columns = ["segment", "start", "end", "customers", "tokens", "revenue", "price_per_m",
+               "tickets", "ai_tickets", "human_tickets", "tickets_per_million", "ai_share"]
+    if end is None:
+        return pd.DataFrame(columns=columns)
+    end = pd.Timestamp(end).date()
+    start = (pd.Timestamp(end) - pd.DateOffset(months=months - 1)).date()
+    ticket_end = (pd.Timestamp(end) + pd.DateOffset(months=1)).date()
+    df = store.query(
+        "WITH u AS (SELECT c.segment, count(DISTINCT u.customer_id) AS customers,"
+        "  sum(u.input_tokens + u.output_tokens)::DOUBLE / ? AS tokens,"
+        "  sum(u.revenue) / ? AS revenue"
+        "  FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
+        "  WHERE u.month BETWEEN ? AND ? GROUP BY ROLLUP (c.segment)),"
+        " t AS (SELECT c.segment, count(*)::DOUBLE / ? AS tickets,"
+        "  count_if(t.resolved_by = 'ai')::DOUBLE / ? AS ai_tickets,"
+        "  count_if(t.resolved_by = 'human')::DOUBLE / ? AS human_tickets"
+        "  FROM tickets t JOIN customers c ON c.customer_id = t.customer_id"
+        "  WHERE t.created_at >= ? AND t.created_at < ? GROUP BY ROLLUP (c.segment))"
+        " SELECT u.segment, u.customers, u.tokens, u.revenue,"
+        "  coalesce(t.tickets, 0) AS tickets, coalesce(t.ai_tickets, 0) AS ai_tickets,"
+        "  coalesce(t.human_tickets, 0) AS human_tickets"
+        " FROM u LEFT JOIN t ON u.segment IS NOT DISTINCT FROM t.segment"
+        " ORDER BY u.segment NULLS LAST",
+        [months, months, start, end, months, months, months, start, ticket_end])
+    df["start"], df["end"] = start, end
+    df["price_per_m"] = df["revenue"] / (df["tokens"] / 1e6).where(df["tokens"] > 0)
+    df["tickets_per_million"] = df["tickets"] / (df["tokens"] / 1e6).where(df["tokens"] > 0)
+    resolved = (df["ai_tickets"] + df["human_tickets"]).where(lambda s: s > 0)
+    df["ai_share"] = df["ai_tickets"] / resolved
+    return df[columns]

@@ -1,0 +1,158 @@
+"""Competitor-mention pressure from the tagged tickets.
+
+A ticket "mentions a competitor" when one of its entities (from the tagger ``model_id``;
+the newest one by default) matches a competitor alias: the entity text, trimmed, with runs of
+white space collapsed and lower-cased, equals a key of ``data.reference.competitor_aliases()``
+(for example "GPT-4o" → OpenAI). The mention rate of a segment and month is the share of its
+tagged tickets that mention a competitor. It is used as a measured pressure indicator: it
+enters the elasticity regression as an interaction (``analytics.elasticity``), which shifts
+the elasticity, the price-war α and the per-segment optima.
+
+Example:
+    >>> from data.store import Store                                   # doctest: +SKIP
+    >>> competitor_mention_rates(Store.open()).head()                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "competitor_mention_rates",
+    "competitor_pressure",
+    "mentions_by_vendor",
+    "newest_model_id",
+]
+
+GOLD = "gold"  # pseudo model id: the generator's gold spans (demo data, evaluation)
+
+
+def newest_model_id(store: Any) -> str | None:
+    """The tagger that tagged tickets most recently (None when nothing is tagged)."""
+    return store.scalar("SELECT model_id FROM tagged_tickets GROUP BY model_id"
+                        " ORDER BY max(tagged_at) DESC, model_id LIMIT 1")
+
+
+def _aliases(aliases: Mapping[str, str] | None) -> tuple[list[str], list[str]]:
+    if aliases is None:
+        from data.reference import competitor_aliases
+        aliases = competitor_aliases()
+    keys = [" ".join(str(a).split()).lower() for a in aliases]
+    return keys, [str(v) for v in aliases.values()]
+
+
+def _sources(model_id: str | None) -> tuple[str, str, list[Any], list[Any]]:
+    """(tagged-ticket CTE, entity CTE, their params) for a model or the gold spans."""
+    if model_id == GOLD:
+        return ("SELECT ticket_key FROM tickets",
+                "SELECT ticket_key, text FROM gold_entities", [], [])
+    return ("SELECT ticket_key FROM tagged_tickets WHERE model_id = ?",
+            "SELECT ticket_key, text FROM entities WHERE model_id = ?", [model_id], [model_id])
+
+
+def _hits_sql(model_id: str | None) -> tuple[str, list[Any]]:
+    tagged, ents, tp, ep = _sources(model_id)
+    sql = (
+        "WITH a AS (SELECT unnest(?::VARCHAR[]) AS alias, unnest(?::VARCHAR[]) AS vendor),"  # noqa: S608 - fixed fragments; values are parameters
+        f" tagged AS ({tagged}),"
+        f" ent AS ({ents}),"
+        " hit AS (SELECT DISTINCT ent.ticket_key, a.vendor FROM ent"
+        "  JOIN a ON a.alias = lower(regexp_replace(trim(ent.text), '\\s+', ' ', 'g'))),"
+        " base AS (SELECT t.ticket_key, c.segment,"
+        "  CAST(date_trunc('month', t.created_at) AS DATE) AS month"
+        "  FROM tagged g JOIN tickets t ON t.ticket_key = g.ticket_key"
+        "  JOIN customers c ON c.customer_id = t.customer_id WHERE t.created_at IS NOT NULL)"
+    )
+    return sql, [*tp, *ep]
+
+
+def competitor_mention_rates(
+    store: Any, *, model_id: str | None = None, aliases: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Share of tagged tickets mentioning a competitor, per segment and month.
+
+    Args:
+        store: the store.
+        model_id: the tagger whose entities count (default: ``newest_model_id``);
+            ``"gold"`` uses the generator's gold spans over all tickets.
+        aliases: lower-case alias → vendor (default ``data.reference.competitor_aliases()``).
+
+    Returns:
+        Columns ``segment``, ``month``, ``tickets`` (tagged), ``mention_tickets``, ``rate``.
+        Empty when nothing is tagged.
+    """
+    model_id = model_id or newest_model_id(store)
+    cols = ["segment", "month", "tickets", "mention_tickets", "rate"]
+    if model_id is None:
+        return pd.DataFrame(columns=cols)
+    keys, vendors = _aliases(aliases)
+    sql, params = _hits_sql(model_id)
+    df = store.query(
+        sql + " SELECT base.segment, base.month, count(*) AS tickets,"  # noqa: S608 - fixed fragments; values are parameters
+        " count(DISTINCT hit.ticket_key) AS mention_tickets"
+        " FROM base LEFT JOIN hit ON hit.ticket_key = base.ticket_key"
+        " GROUP BY 1, 2 ORDER BY 1, 2", [keys, vendors, *params])
+    df["rate"] = df["mention_tickets"] / df["tickets"]
+    return df[cols]
+
+
+def mentions_by_vendor(
+    store: Any, *, model_id: str | None = None, aliases: Mapping[str, str] | None = None,
+    segment: str | None = None,
+) -> pd.DataFrame:
+    """Tickets mentioning each competitor vendor: ``vendor``, ``tickets``, ``share`` (of the
+    tagged tickets in scope), most mentioned first."""
+    model_id = model_id or newest_model_id(store)
+    if model_id is None:
+        return pd.DataFrame(columns=["vendor", "tickets", "share"])
+    keys, vendors = _aliases(aliases)
+    sql, params = _hits_sql(model_id)
+    seg = " WHERE base.segment = ?" if segment is not None else ""
+    extra = [segment] if segment is not None else []
+    df = store.query(
+        sql + ", scope AS (SELECT * FROM base" + seg + ")"  # noqa: S608 - fixed fragments; values are parameters
+        " SELECT hit.vendor, count(DISTINCT hit.ticket_key) AS tickets,"
+        " count(DISTINCT hit.ticket_key) / (SELECT count(*) FROM scope) AS share"
+        " FROM scope JOIN hit ON hit.ticket_key = scope.ticket_key"
+        " GROUP BY 1 ORDER BY 2 DESC, 1", [keys, vendors, *params, *extra])
+    return df
+
+
+def competitor_pressure(
+    store: Any, *, model_id: str | None = None, aliases: Mapping[str, str] | None = None,
+    recent_months: int = 3, rates: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Competitive pressure per segment from the mention rate.
+
+    Returns:
+        Columns ``segment``, ``rate`` (whole period), ``recent_rate`` (last
+        ``recent_months`` months), ``previous_rate`` (the months before those, same length),
+        ``trend`` (recent − previous), ``index`` (recent rate ÷ the all-segment recent rate;
+        above 1 = more pressure than average), ``tickets`` (tagged tickets).
+    """
+    if rates is None:
+        rates = competitor_mention_rates(store, model_id=model_id, aliases=aliases)
+    cols = ["segment", "rate", "recent_rate", "previous_rate", "trend", "index", "tickets"]
+    if rates.empty:
+        return pd.DataFrame(columns=cols)
+    months = sorted(rates["month"].unique())
+    recent = set(months[-recent_months:])
+    previous = set(months[-2 * recent_months:-recent_months])
+
+    def agg(frame: pd.DataFrame) -> pd.Series:
+        return frame.groupby("segment")[["mention_tickets", "tickets"]].sum()
+
+    whole = agg(rates)
+    r = agg(rates[rates["month"].isin(recent)])
+    p = agg(rates[rates["month"].isin(previous)])
+    out = pd.DataFrame({"rate": whole["mention_tickets"] / whole["tickets"],
+                        "tickets": whole["tickets"]})
+    out["recent_rate"] = r["mention_tickets"] / r["tickets"]
+    out["previous_rate"] = p["mention_tickets"] / p["tickets"] if len(p) else float("nan")
+    out["trend"] = out["recent_rate"] - out["previous_rate"]
+    overall = r["mention_tickets"].sum() / r["tickets"].sum() if r["tickets"].sum() else 0.0
+    out["index"] = out["recent_rate"] / overall if overall else float("nan")
+    return out.reset_index()[cols]
