@@ -1,3 +1,172 @@
+"""Price war & positioning: a competitor cuts its price; equilibrium, strategies, map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
-st.title("todo")
+import analytics
+from analytics.errors import EquilibriumNotConvergedError, ScenarioError
+from analytics.evaluate import US, evaluate_price_war
+from analytics.scenario import Competitor
+from dashboard import charts, state, ui
+
+st.title("Price war & positioning")
+st.caption(
+    "What happens when a competitor cuts its price. Customers choose between us, the "
+    "competitors and not buying (a logit market); every firm then sets its best price "
+    "(a Bertrand–Nash equilibrium). The tables compare prices, market shares and monthly "
+    "profit before and after the cut, and our possible answers side by side. Edit the "
+    "competitor set: it starts from the real list prices."
+)
+
+store = state.store()
+scenario = state.current_scenario()
+rev = state.scenario_rev()
+
+
+@st.cache_data(show_spinner=False)
+def real_competitors(our_price: float) -> list[dict[str, Any]]:
+    """A starting competitor set from the real price data (analytics decides how)."""
+    for name in ("default_competitors", "competitors_from_prices"):
+        fn = getattr(analytics, name, None)
+        if fn is not None:
+            return [c if isinstance(c, dict) else {"name": c.name, "price": c.price,
+                                                   "unit_cost": c.unit_cost,
+                                                   "quality": c.quality}
+                    for c in fn(our_price=our_price)]
+    from data.reference import competitor_models
+
+    models = competitor_models()
+    models = models[models["price_per_m"] > 0].copy()
+    models["distance"] = (models["price_per_m"] / our_price - 1).abs()
+    picked = models.sort_values("distance").drop_duplicates("vendor").head(5)
+    return [{"name": f"{r.vendor} {r.model_name}", "price": float(r.price_per_m),
+             "unit_cost": round(float(r.price_per_m) * 0.5, 4), "quality": 0.0}
+            for r in picked.itertuples()]
+
+
+if not scenario.competitors:
+    scenario = scenario.replace(competitors=tuple(Competitor(**c) for c in
+                                                  real_competitors(scenario.price_per_m)))
+    state.set_scenario(scenario)
+
+st.subheader("Competitors")
+frame = pd.DataFrame([{"name": c.name, "price": c.price, "unit_cost": c.unit_cost,
+                       "quality": c.quality} for c in scenario.competitors],
+                     columns=["name", "price", "unit_cost", "quality"])
+edited = st.data_editor(
+    frame, num_rows="dynamic", hide_index=True, width="stretch", key=f"pw_comp_{rev}",
+    column_config={
+        "name": st.column_config.TextColumn("Competitor", required=True, max_chars=60),
+        "price": st.column_config.NumberColumn("Price, USD per 1M", min_value=0.0001,
+                                               format="%.4f", required=True),
+        "unit_cost": st.column_config.NumberColumn("Its unit cost, USD per 1M", min_value=0.0,
+                                                   format="%.4f", required=True),
+        "quality": st.column_config.NumberColumn("Quality (utility)", format="%.2f",
+                                                 required=True),
+    },
+)
+if st.button("Reset to the real price data", key="pw_reset", icon=":material/restart_alt:"):
+    state.set_scenario(scenario.replace(competitors=tuple(
+        Competitor(**c) for c in real_competitors(scenario.price_per_m)), cut_competitor=""),
+        reload_inputs=True)
+    st.rerun()
+
+rows = edited.dropna(subset=["name", "price", "unit_cost", "quality"])
+try:
+    competitors = tuple(Competitor(str(r.name).strip(), float(r.price), float(r.unit_cost),
+                                   float(r.quality)) for r in rows.itertuples())
+except ScenarioError as exc:
+    st.warning(f"Check the competitor table: {ui.md_text(exc)}")
+    st.stop()
+names = [c.name for c in competitors]
+if not names:
+    st.info("Add at least one competitor (a row in the table) to model a price war.")
+    st.stop()
+
+st.subheader("The price cut")
+c1, c2, c3, c4 = st.columns(4)
+default_cut = scenario.cut_competitor if scenario.cut_competitor in names else names[0]
+cutter = c1.selectbox("Competitor that cuts", names, index=names.index(default_cut),
+                      key=f"pw_cutter_{rev}")
+cut_pct = c2.slider("Its price cut, %", 0.0, 90.0, float(scenario.cut_pct), 1.0,
+                    key=f"pw_cut_{rev}")
+our_quality = c3.number_input("Our quality (utility)", value=float(scenario.our_quality),
+                              step=0.1, key=f"pw_quality_{rev}")
+our_share = c4.number_input("Our market share today", min_value=0.001, max_value=0.99,
+                            value=float(scenario.our_share), step=0.01, format="%.3f",
+                            key=f"pw_share_{rev}")
+try:
+    s = scenario.replace(competitors=competitors, cut_competitor=cutter, cut_pct=cut_pct,
+                         our_quality=our_quality, our_share=our_share)
+except ScenarioError as exc:
+    st.warning(f"These inputs do not make a valid scenario: {ui.md_text(exc)}")
+    st.stop()
+state.set_scenario(s)
+state.sync_scenario_url(s)
+
+try:
+    war = evaluate_price_war(s)
+except EquilibriumNotConvergedError as exc:
+    st.warning(f"The market found no stable prices with these inputs ({ui.md_text(exc)}). "
+               "Try a smaller cut, closer qualities or a larger elasticity.")
+    st.stop()
+except ScenarioError as exc:
+    st.warning(ui.md_text(exc))
+    st.stop()
+
+assert war.cut is not None and war.strategies is not None
+table = war.cut.table
+ours = table[table["firm"] == US].iloc[0]
+m = st.columns(4)
+m[0].metric("Our equilibrium price", f"${ours['price_after']:.3f}",
+            delta=f"{ours['price_change_pct']:+.1f} %", delta_color="off", border=True)
+m[1].metric("Our market share", f"{ours['share_after']:.1%}",
+            delta=f"{(ours['share_after'] - ours['share_before']) * 100:+.1f} pts", border=True)
+m[2].metric("Our profit (before fixed costs)", ui.fmt_number(ours["profit_after"], money=True),
+            delta=ui.fmt_number(ours["profit_change"], money=True), border=True)
+best = war.strategies.table.sort_values("our_profit", ascending=False).iloc[0]
+m[3].metric("Best answer", str(best["strategy"]), border=True,
+            help=str(best["description"]))
+
+tabs = st.tabs(["Prices", "Shares", "Profit", "Table"])
+for tab, value in zip(tabs[:3], ["price", "share", "profit"], strict=True):
+    with tab:
+        st.altair_chart(charts.equilibrium_chart(table, value=value), width="stretch")
+with tabs[3]:
+    st.dataframe(table, hide_index=True, width="stretch")
+if not (war.cut.before.converged and war.cut.after.converged):
+    st.warning("The equilibrium search did not fully converge; treat the numbers as rough.")
+
+st.subheader("Our answers compared")
+st.altair_chart(charts.strategies_chart(war.strategies.table), width="stretch")
+st.dataframe(war.strategies.table, hide_index=True, width="stretch",
+             column_config={"our_share": st.column_config.NumberColumn(format="percent")})
+
+st.subheader("Positioning map")
+points = pd.DataFrame(
+    [{"name": "us", "price": s.price_per_m, "quality": s.our_quality, "kind": "us"}]
+    + [{"name": c.name, "price": c.price, "quality": c.quality, "kind": "competitor"}
+       for c in s.competitors])
+st.altair_chart(charts.positioning_chart(points), width="stretch")
+st.caption("Price (log scale) against quality. Firms up and to the left give more for less.")
+
+st.subheader("Competitor-mention pressure")
+try:
+    from analytics.signals import competitor_pressure
+
+    pressure = competitor_pressure(store)
+except ImportError:
+    pressure = pd.DataFrame()
+if pressure.empty:
+    st.info("No tagged tickets yet, so no measured pressure. It appears as tagging proceeds.")
+else:
+    st.caption("Share of tagged tickets per segment that mention a competitor; index above 1 "
+               "means more pressure than average. More pressure usually means more price-"
+               "sensitive customers.")
+    st.dataframe(pressure, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="percent")
+                                for c in ("rate", "recent_rate", "previous_rate", "trend")})

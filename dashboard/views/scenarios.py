@@ -1,3 +1,113 @@
+"""Scenarios: save the what-if inputs by name, load, compare, share by URL, export."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import pandas as pd
 import streamlit as st
 
-st.title("todo")
+from analytics.errors import ScenarioError
+from analytics.evaluate import compare_scenarios
+from analytics.scenario import delete_scenario, list_scenarios, load_scenario, save_scenario
+from dashboard import charts, state, ui
+
+st.title("Scenarios")
+st.caption(
+    "Save the inputs of the Pricing what-if and Price war pages under a name, load them "
+    "back, and compare several side by side: the table shows each input and result with its "
+    "difference from the first scenario. Every scenario also has a link that opens the "
+    "what-if with exactly its inputs."
+)
+
+CURRENT = "(current inputs)"
+store = state.store()
+current = state.current_scenario()
+
+
+def share_link(scenario: object) -> str:
+    """An address of the Pricing what-if page carrying the scenario's inputs."""
+    query = urllib.parse.urlencode(scenario.to_query_params())  # type: ignore[attr-defined]
+    base = (st.context.url or "").split("?")[0].rstrip("/")
+    root = base.rsplit("/", 1)[0] if base.endswith("/scenarios") else base
+    return f"{root}/pricing?{query}"
+
+
+st.subheader("Save the current inputs")
+c1, c2 = st.columns([3, 1])
+name = c1.text_input("Name", max_chars=80, key="sc_name", placeholder="e.g. cut to $0.80",
+                     value=current.name if current.name != "base" else "")
+if c2.button("Save", type="primary", key="sc_save", icon=":material/save:",
+             disabled=not (name or "").strip()):
+    try:
+        save_scenario(store, current.replace(name=name.strip()))
+        state.set_scenario(current.replace(name=name.strip()))
+        st.success(f"Saved as “{ui.md_text(name.strip())}”.")
+    except ScenarioError as exc:
+        st.error(f"Could not save: {ui.md_text(exc)}")
+
+saved = list_scenarios(store)
+st.subheader("Saved scenarios")
+if saved.empty:
+    st.info("No saved scenario yet. Set the inputs on **Pricing what-if**, then save them "
+            "here under a name.")
+    st.stop()
+st.dataframe(saved, hide_index=True, width="stretch",
+             column_config={"name": "Name", "created_at": "Created", "updated_at": "Changed"})
+
+names = list(saved["name"])
+c1, c2, c3 = st.columns([3, 1, 1])
+pick = c1.selectbox("Scenario", names, key="sc_pick")
+if c2.button("Load into the what-if", key="sc_load", icon=":material/upload:"):
+    state.set_scenario(load_scenario(store, pick), reload_inputs=True)
+    st.success(f"Loaded “{ui.md_text(pick)}”: open **Pricing what-if** to see it.")
+    st.page_link("views/pricing.py", label="Open Pricing what-if", icon=":material/tune:")
+if c3.button("Delete", key="sc_delete", icon=":material/delete:"):
+    delete_scenario(store, pick)
+    st.rerun()
+with st.expander("Share by link"):
+    st.caption("Anyone with this address opens the what-if with these inputs.")
+    st.code(share_link(load_scenario(store, pick)), language=None, wrap_lines=True)
+
+st.subheader("Compare")
+chosen = st.multiselect("Scenarios to compare (the first is the baseline)",
+                        [CURRENT, *names], default=[CURRENT, *names[:2]], key="sc_compare")
+only_diff = st.toggle("Only rows that differ", value=True, key="sc_only_diff")
+if len(chosen) < 1:
+    st.info("Pick at least one scenario.")
+    st.stop()
+scenarios = [current.replace(name="current") if n == CURRENT else load_scenario(store, n)
+             for n in chosen]
+table = compare_scenarios(scenarios, only_differences=only_diff)
+st.dataframe(table.reset_index().astype(str), hide_index=True, width="stretch")
+
+results = compare_scenarios(scenarios, only_differences=False)
+cols = [c for c in results.columns if c != "kind" and not str(c).startswith("Δ ")]
+metric = st.segmented_control("Chart", ["profit", "optimal_price", "optimal_profit",
+                                        "contribution_margin"], default="profit",
+                              key="sc_metric") or "profit"
+chart_df = pd.DataFrame({"scenario": cols,
+                         "value": pd.to_numeric(results.loc[metric, cols], errors="coerce")})
+chart = charts.comparison_chart(chart_df, value=metric)
+st.altair_chart(chart, width="stretch")
+
+from data.export import neutralise_formulas, to_csv_bytes  # noqa: E402
+
+d1, d2, _ = st.columns([1, 1, 3])
+d1.download_button("Comparison (CSV)", to_csv_bytes(neutralise_formulas(table.reset_index())),
+                   file_name="scenarios.csv", mime="text/csv", key="sc_csv",
+                   icon=":material/download:", on_click="ignore")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def png(spec: str) -> bytes:
+    """The chart as PNG (vl-convert, no browser)."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(json.loads(spec), scale=2)
+
+
+d2.download_button("Chart (PNG)", png(json.dumps(chart.to_dict(), sort_keys=True)),
+                   file_name=f"scenarios-{metric}.png", mime="image/png", key="sc_png",
+                   icon=":material/image:", on_click="ignore")
