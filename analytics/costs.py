@@ -32,10 +32,11 @@ from data.reference import COST_ANCHOR_DEFAULTS as _ANCHORS
 #: DeepSeek's own costing of H800s at $2 per GPU-hour (open-infra-index, day 6).
 DEFAULT_GPU_COST_PER_HOUR = _ANCHORS.gpu_hour_usd  # 2.0
 #: Blended (input + output) tokens per second one GPU serves while busy. Anchor: DeepSeek's
-#: serving day, about 73.7 k input or 14.8 k output tokens/s per 8-GPU node, i.e. ~9.2 k
-#: input or ~1.85 k output tokens/s per GPU; 2,000 is a conservative blend for a start-up
-#: without DeepSeek's expert-parallel serving stack.
-DEFAULT_TOKENS_PER_SECOND = 2_000.0
+#: serving day, 776 B tokens on 226.75 × 8 H800s in 86,400 s, about 4,950 tokens/s per GPU
+#: averaged over the day (utilisation and cache included). 3,000 at full load is a cautious
+#: figure for a start-up; with the defaults below it gives $0.30 per 1M tokens, the anchors'
+#: "variable cost about $0.30/M" (``COST_ANCHOR_DEFAULTS.variable_cost_per_m``).
+DEFAULT_TOKENS_PER_SECOND = 3_000.0
 #: Share of paid GPU time doing useful work. Anchor: "typical utilisation of rented GPUs
 #: 30–60 %" (gmicloud.ai); the middle.
 DEFAULT_UTILISATION = _ANCHORS.utilisation  # 0.45

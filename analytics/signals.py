@@ -131,11 +131,13 @@ def competitor_pressure(
         Columns ``segment``, ``rate`` (whole period), ``recent_rate`` (last
         ``recent_months`` months), ``previous_rate`` (the months before those, same length),
         ``trend`` (recent − previous), ``index`` (recent rate ÷ the all-segment recent rate;
-        above 1 = more pressure than average), ``tickets`` (tagged tickets).
+        above 1 = more pressure than average), ``tickets`` (tagged tickets),
+        ``recent_tickets`` (tagged tickets in the recent months: few means a noisy rate).
     """
     if rates is None:
         rates = competitor_mention_rates(store, model_id=model_id, aliases=aliases)
-    cols = ["segment", "rate", "recent_rate", "previous_rate", "trend", "index", "tickets"]
+    cols = ["segment", "rate", "recent_rate", "previous_rate", "trend", "index", "tickets",
+            "recent_tickets"]
     if rates.empty:
         return pd.DataFrame(columns=cols)
     months = sorted(rates["month"].unique())
@@ -151,6 +153,7 @@ def competitor_pressure(
     out = pd.DataFrame({"rate": whole["mention_tickets"] / whole["tickets"],
                         "tickets": whole["tickets"]})
     out["recent_rate"] = r["mention_tickets"] / r["tickets"]
+    out["recent_tickets"] = r["tickets"].reindex(out.index).fillna(0).astype(int)
     out["previous_rate"] = p["mention_tickets"] / p["tickets"] if len(p) else float("nan")
     out["trend"] = out["recent_rate"] - out["previous_rate"]
     overall = r["mention_tickets"].sum() / r["tickets"].sum() if r["tickets"].sum() else 0.0
