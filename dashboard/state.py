@@ -92,7 +92,7 @@ class TaggingJob:
     continues with the tickets still untagged.
     """
 
-    def __init__(self, store: Store, loader: Callable[[], Any] = _default_loader,
+    def __init__(self, store: Store, loader: Callable[[], Any] | None = None,
                  batch_size: int | None = None) -> None:
         self.store = store
         self._loader = loader
@@ -143,7 +143,7 @@ class TaggingJob:
     def _run(self) -> None:
         try:
             if self._tagger is None:
-                self._tagger = self._loader()
+                self._tagger = (self._loader or _default_loader)()
             tagger = self._tagger
             model_id = str(tagger.model_id)
             done_before, total = explore.tagging_progress(self.store, model_id)

@@ -81,12 +81,13 @@ def guarded(what: str) -> Callable[[F], F]:
 
 # -- untrusted text ---------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$=:&])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$=:])")
 
 
 def md_text(value: object) -> str:
     """Escape ``value`` so ``st.markdown`` shows it literally (no Markdown, HTML or LaTeX)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(value)).replace("\n", " ")
+    escaped = html.escape(str(value), quote=False)  # <, >, & as entities: shown as text
+    return _MD_SPECIAL.sub(r"\\\1", escaped).replace("\n", " ")
 
 
 def highlight_html(text: str, entities: Sequence[dict[str, Any]]) -> str:

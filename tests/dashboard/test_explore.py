@@ -1,0 +1,156 @@
+"""analytics.explore on a tiny hand-made store: exact figures, filters, hostile values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from analytics import explore
+from analytics.explore import CostRates, Filters
+from data.store import Store
+
+INJECTIONS = [
+    "'; DROP TABLE tickets; --",
+    "x' OR '1'='1",
+    "\" OR 1=1 --",
+    "%",
+    "_",
+    "smb') UNION SELECT * FROM customers --",
+]
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    """Two customers, two months of usage, five tickets, entities from one model."""
+    s = Store.open(tmp_path / "tiny.duckdb")
+
+    def fill(conn) -> None:
+        conn.executemany("INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?)", [
+            ("c1", "One", "smb", "retail", "pro", "EU", 10, dt.date(2025, 1, 1), None),
+            ("c2", "Two", "enterprise", "bank", "scale", "NA", 900, dt.date(2025, 1, 1), None),
+        ])
+        conn.executemany("INSERT INTO usage VALUES (?,?,?,?,?,?,?,?)", [
+            ("c1", dt.date(2025, 1, 1), "pro", 10, 1_000_000, 1_000_000, 1.0, 2.0),
+            ("c1", dt.date(2025, 2, 1), "pro", 10, 2_000_000, 2_000_000, 1.0, 4.0),
+            ("c2", dt.date(2025, 2, 1), "scale", 10, 5_000_000, 5_000_000, 1.0, 10.0),
+        ])
+        rows = [
+            ("k1", "c1", dt.datetime(2025, 1, 5), "email", "billing", "OpenAI is cheaper", "human"),
+            ("k2", "c1", dt.datetime(2025, 2, 3), "chat", "api", "GPT-4o beats you", "ai"),
+            ("k3", "c2", dt.datetime(2025, 2, 10), "chat", "api", "Call Alice in Berlin", "ai"),
+            ("k4", "c2", dt.datetime(2025, 2, 20), "email", "api", "<script>x</script>", None),
+            ("k5", None, dt.datetime(2025, 2, 21), "email", "api", "=HYPERLINK(\"x\")", "human"),
+        ]
+        conn.executemany(
+            "INSERT INTO tickets (ticket_key, customer_id, created_at, channel, category, text,"
+            " resolved_by, source) VALUES (?,?,?,?,?,?,?,'demo')", rows)
+        ents = [
+            ("k1", "m", 0, 6, "ORG", "OpenAI", 0.9),
+            ("k2", "m", 0, 6, "PRODUCT", "GPT-4o", 0.9),
+            ("k3", "m", 5, 10, "PER", "Alice", 0.9),
+            ("k3", "m", 14, 20, "LOC", "Berlin", 0.9),
+        ]
+        conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?)", ents)
+        conn.executemany("INSERT INTO tagged_tickets (ticket_key, model_id, run_id) VALUES"
+                         " (?, 'm', 'r')", [("k1",), ("k2",), ("k3",), ("k4",)])
+
+    s.write(fill)
+    yield s
+    s.close()
+
+
+def test_metadata(store: Store) -> None:
+    assert explore.filter_options(store) == {
+        "segments": ["enterprise", "smb"], "plans": ["pro", "scale"], "regions": ["EU", "NA"]}
+    assert explore.date_bounds(store) == (dt.date(2025, 1, 1), dt.date(2025, 2, 28))
+    assert explore.current_model_id(store) == "m"
+    assert explore.tagging_progress(store, "m") == (4, 5)
+    assert explore.tagging_progress(store, None) == (0, 5)
+
+
+def test_kpis_and_change_against_previous_period(store: Store) -> None:
+    rates = CostRates(gpu_cost_per_m=1.0, human_ticket_cost=10.0, ai_ticket_cost=1.0)
+    feb = Filters(start=dt.date(2025, 2, 1), end=dt.date(2025, 2, 28))
+    k = explore.kpis(store, feb, rates).set_index("kpi")
+    assert k.loc["tickets", "value"] == 4
+    assert k.loc["tickets", "previous"] == 1  # 4 Jan .. 31 Jan (28 days) holds k1
+    assert k.loc["tickets", "change"] == pytest.approx(3.0)
+    assert k.loc["tokens", "value"] == 14_000_000
+    assert k.loc["revenue", "value"] == pytest.approx(14.0)
+    assert k.loc["customers", "value"] == 2
+    # support: k2, k3 by AI (1 each), k4 open + k5 human at 10 each = 22; gpu: 14 M × 1
+    assert k.loc["cost_per_ticket", "value"] == pytest.approx(22 / 4)
+    assert k.loc["gross_margin", "value"] == pytest.approx((14 - 14 - 22) / 14)
+
+
+def test_filters_restrict_every_query(store: Store) -> None:
+    smb = Filters(segments=("smb",))
+    assert explore.ticket_volume(store, smb, by="segment")["group"].unique().tolist() == ["smb"]
+    assert explore.usage_volume(store, smb, by="plan")["tokens"].sum() == 6_000_000
+    cts = explore.cost_to_serve(store, Filters()).set_index("segment")
+    assert cts.loc["enterprise", "tickets"] == 2 and cts.loc["smb", "revenue"] == 6.0
+    top = explore.top_entities(store, smb, "m")
+    assert sorted(top["entity"]) == ["GPT-4o", "OpenAI"]
+    assert explore.top_entities(store, Filters(), "m", labels=("LOC",))["entity"].tolist() == [
+        "Berlin"]
+
+
+def test_competitor_mentions_use_aliases(store: Store) -> None:
+    df = explore.competitor_mentions(store, Filters(), "m", {"openai": "OpenAI",
+                                                             "gpt-4o": "OpenAI"})
+    assert df[["vendor", "tickets", "tagged"]].values.tolist() == [["OpenAI", 1, 1],
+                                                                     ["OpenAI", 1, 3]]
+    assert df["rate"].tolist() == pytest.approx([1.0, 1 / 3])
+
+
+def test_ticket_list_with_entities_and_filters(store: Store) -> None:
+    tl = explore.ticket_list(store, Filters(), "m")
+    assert tl["ticket_key"].tolist() == ["k5", "k4", "k3", "k2", "k1"]
+    k3 = tl.set_index("ticket_key").loc["k3", "entities"]
+    assert [(e["label"], e["text"]) for e in k3] == [("PER", "Alice"), ("LOC", "Berlin")]
+    assert explore.ticket_list(store, Filters(), "m", entity="alice")["ticket_key"].tolist() == [
+        "k3"]
+    assert explore.ticket_list(store, Filters(), "m", entity="alice", label="LOC").empty
+    assert explore.ticket_list(store, Filters(), "m", search="SCRIPT")["ticket_key"].tolist() == [
+        "k4"]
+    assert explore.ticket_list(store, Filters(), "m", limit=2)["ticket_key"].tolist() == [
+        "k5", "k4"]
+
+
+@pytest.mark.parametrize("evil", INJECTIONS)
+def test_hostile_filter_values_are_parameters(store: Store, evil: str) -> None:
+    f = Filters(segments=(evil,), plans=(evil,), regions=(evil,))
+    assert explore.kpis(store, f).set_index("kpi").loc["tickets", "value"] == 0
+    assert explore.ticket_volume(store, f).empty
+    assert explore.usage_volume(store, f).empty
+    assert explore.top_entities(store, f, evil).empty
+    assert explore.ticket_list(store, Filters(), evil, entity=evil, search=evil).empty
+    assert explore.competitor_mentions(store, Filters(), evil, {evil: evil}).empty
+    assert store.table_counts()["tickets"] == 5
+
+
+def test_grouping_is_whitelisted(store: Store) -> None:
+    with pytest.raises(ValueError, match="cannot group"):
+        explore.ticket_volume(store, Filters(), by="text; DROP TABLE tickets")
+    with pytest.raises(ValueError, match="cannot group"):
+        explore.usage_volume(store, Filters(), by="1=1")
+
+
+def test_filters_normalise() -> None:
+    f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 1, 1), segments=("b", "a", "a"))
+    assert (f.start, f.end, f.segments) == (dt.date(2025, 1, 1), dt.date(2025, 3, 1),
+                                             ("a", "b"))
+    assert f.previous() == Filters(start=dt.date(2024, 11, 2), end=dt.date(2024, 12, 31),
+                                   segments=("a", "b"))
+    with pytest.raises(ValueError):
+        Filters().previous()
+
+
+def test_empty_store(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "empty.duckdb") as s:
+        assert explore.date_bounds(s) is None
+        assert explore.current_model_id(s) is None
+        k = explore.kpis(s, Filters()).set_index("kpi")
+        assert k.loc["tickets", "value"] == 0
