@@ -367,6 +367,32 @@ def query(name: str, *args: Any, **kwargs: Any) -> Any:
     return _explore(str(db_path()), data_version(), name, tuple(_freeze(a) for a in args), key)
 
 
+_ANALYTICS_QUERIES: dict[str, str] = {
+    "competitor_price_points": "analytics.positioning",
+    "positioning_map": "analytics.positioning",
+    "segment_optima": "analytics.positioning",
+    "competitor_pressure": "analytics.signals",
+    "estimate_elasticities": "analytics.elasticity",
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def _analytics(path: str, version: tuple[int, ...], name: str,
+               kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    import importlib
+
+    fn = getattr(importlib.import_module(_ANALYTICS_QUERIES[name]), name)
+    return fn(_app_state(path).open(), **dict(kwargs))
+
+
+def query_analytics(name: str, **kwargs: Any) -> Any:
+    """A store-fed analytics function (``_ANALYTICS_QUERIES``), cached by arguments and data."""
+    if name not in _ANALYTICS_QUERIES:
+        raise ValueError(f"unknown query {name!r}")
+    key = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items()))
+    return _analytics(str(db_path()), data_version(), name, key)
+
+
 def _freeze(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
@@ -387,19 +413,47 @@ SCENARIO_REV_KEY = "_scenario_rev"
 SCENARIO_NOTE_KEY = "_scenario_note"
 
 
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def _fitted_defaults(path: str, version: tuple[int, ...]) -> dict[str, float]:
+    """Scenario inputs measured in the store: the recent market and the fitted elasticity."""
+    from analytics.elasticity import estimate_elasticities
+    from analytics.inputs import segment_snapshot
+
+    s = _app_state(path).open()
+    out: dict[str, float] = {}
+    snap = segment_snapshot(s)
+    total = snap[snap["segment"].isna()]
+    if len(total):
+        row = total.iloc[0]
+        if row["price_per_m"] > 0 and row["tokens"] > 0:
+            out["price_per_m"] = out["reference_price"] = float(row["price_per_m"])
+            out["reference_volume_m"] = float(row["tokens"]) / 1e6
+            out["tickets_per_million"] = float(row["tickets_per_million"] or 0.0)
+            if row["ai_share"] == row["ai_share"]:  # not NaN
+                out["ai_resolution_share"] = float(row["ai_share"])
+    fits = estimate_elasticities(s, pooled=True)
+    pooled = fits[fits["segment"].isna() & fits["elasticity"].notna()]
+    if len(pooled):
+        fit = pooled.iloc[0]
+        out.update(elasticity=float(fit["elasticity"]), elasticity_ci_low=float(fit["ci_low"]),
+                   elasticity_ci_high=float(fit["ci_high"]))
+    if "price_per_m" in out:
+        out["price_min"] = round(out["price_per_m"] * 0.25, 4)
+        out["price_max"] = round(out["price_per_m"] * 3.0, 4)
+    return out
+
+
 def default_scenario() -> Any:
-    """The starting scenario: the analytics defaults, fitted from the store when possible."""
-    import analytics
+    """The starting scenario: the analytics defaults with the market measured in the store
+    (recent price, volume, tickets per 1M tokens, AI share) and the fitted elasticity."""
     from analytics.scenario import Scenario
 
-    fit = getattr(analytics, "scenario_from_store", None) or getattr(
-        analytics, "default_scenario", None)
-    if fit is not None:
-        try:
-            return fit(store())
-        except Exception:  # fall back to the documented defaults; the log says why
-            log.exception("could not fit the default scenario from the store")
-    return Scenario()
+    base = Scenario()
+    try:
+        return base.replace(**_fitted_defaults(str(db_path()), data_version()))
+    except Exception:  # the documented defaults still work; the log says why
+        log.exception("could not fit the default scenario from the store")
+        return base
 
 
 def current_scenario() -> Any:

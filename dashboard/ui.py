@@ -152,7 +152,8 @@ FILTER_KEYS = ("from", "to", "segment", "plan", "region")
 def sidebar_filters(options: dict[str, list[str]], bounds: tuple[dt.date, dt.date] | None) -> Filters:
     """Date, segment, plan and region filters in the sidebar, bound to the URL query string.
 
-    The widgets use ``bind="query-params"``, so ``?from=2025-01-01&segment=smb`` opens the
+    The period defaults to the last 12 months of data (so KPIs have a previous period to
+    compare with). The widgets use ``bind="query-params"``, so ``?from=2025-01-01&segment=smb`` opens the
     same view for whoever gets the link, and their values persist across pages.
     """
     sb = st.sidebar
@@ -160,7 +161,8 @@ def sidebar_filters(options: dict[str, list[str]], bounds: tuple[dt.date, dt.dat
     start = end = None
     if bounds is not None:
         lo, hi = bounds
-        start = sb.date_input("From", value=lo, min_value=lo, max_value=hi, key="from",
+        default_start = max(lo, hi - dt.timedelta(days=364))  # the last 12 months
+        start = sb.date_input("From", value=default_start, min_value=lo, max_value=hi, key="from",
                               bind="query-params", persist_state="session")
         end = sb.date_input("To", value=hi, min_value=lo, max_value=hi, key="to",
                             bind="query-params", persist_state="session")

@@ -42,23 +42,32 @@ def strategies_chart(table: pd.DataFrame, *, title: str = "") -> alt.Chart:
 
 
 def positioning_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
-    """Positioning map: price (x, log) against quality (y), ours highlighted.
+    """Positioning map: price (x, log) against quality (y); ours in red and labelled.
 
     ``df`` has ``name``, ``price``, ``quality`` and ``kind`` ("us" or "competitor"); an
-    optional ``vendor`` column colours competitors.
+    optional ``mention_share`` sizes the competitors (measured pressure), an optional
+    ``vendor`` shows in the tooltip.
     """
-    base = alt.Chart(df)
-    points = base.mark_circle(size=90, opacity=0.85).encode(
+    data = df.copy()
+    if "mention_share" not in data:
+        data["mention_share"] = 0.0
+    if "vendor" not in data:
+        data["vendor"] = data["name"]
+    base = alt.Chart(data)
+    points = base.mark_circle(opacity=0.8).encode(
         x=alt.X("price:Q", title="Price, USD per 1M tokens (log scale)",
                 scale=alt.Scale(type="log")),
-        y=alt.Y("quality:Q", title="Quality"),
+        y=alt.Y("quality:Q", title="Quality tier", scale=alt.Scale(padding=12)),
         color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["us", "competitor"],
                                                               range=["#e45756", "#4c78a8"])),
-        size=alt.condition(alt.datum.kind == "us", alt.value(260), alt.value(90)),
-        tooltip=["name:N", "kind:N", alt.Tooltip("price:Q", format="$.3f"),
-                 alt.Tooltip("quality:Q", format=".2f")],
+        size=alt.Size("mention_share:Q", title="Mentioned in tickets",
+                      scale=alt.Scale(range=[40, 600]), legend=alt.Legend(format=".0%")),
+        tooltip=["name:N", "vendor:N", "kind:N", alt.Tooltip("price:Q", format="$.3f"),
+                 alt.Tooltip("quality:Q", format=".1f"),
+                 alt.Tooltip("mention_share:Q", format=".1%", title="mentioned in")],
     )
-    labels = base.mark_text(align="left", dx=7, fontSize=11).encode(
+    labels = base.transform_filter(alt.datum.kind == "us").mark_text(
+        align="left", dx=8, fontSize=12, fontWeight="bold", color="#e45756").encode(
         x="price:Q", y="quality:Q", text="name:N")
     return alt.layer(points, labels, title=title).properties(height=380)
 

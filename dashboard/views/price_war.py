@@ -7,7 +7,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-import analytics
 from analytics.errors import EquilibriumNotConvergedError, ScenarioError
 from analytics.evaluate import US, evaluate_price_war
 from analytics.scenario import Competitor
@@ -27,25 +26,18 @@ scenario = state.current_scenario()
 rev = state.scenario_rev()
 
 
-@st.cache_data(show_spinner=False)
 def real_competitors(our_price: float) -> list[dict[str, Any]]:
-    """A starting competitor set from the real price data (analytics decides how)."""
-    for name in ("default_competitors", "competitors_from_prices"):
-        fn = getattr(analytics, name, None)
-        if fn is not None:
-            return [c if isinstance(c, dict) else {"name": c.name, "price": c.price,
-                                                   "unit_cost": c.unit_cost,
-                                                   "quality": c.quality}
-                    for c in fn(our_price=our_price)]
-    from data.reference import competitor_models
-
-    models = competitor_models()
-    models = models[models["price_per_m"] > 0].copy()
-    models["distance"] = (models["price_per_m"] / our_price - 1).abs()
-    picked = models.sort_values("distance").drop_duplicates("vendor").head(5)
-    return [{"name": f"{r.vendor} {r.model_name}", "price": float(r.price_per_m),
-             "unit_cost": round(float(r.price_per_m) * 0.5, 4), "quality": 0.0}
-            for r in picked.itertuples()]
+    """A starting competitor set from the real list prices in the store: per vendor, the
+    current model priced nearest to us. Quality is its tier relative to ours (budget −1,
+    mid 0, frontier +1, from ``analytics.positioning``); its unit cost is assumed at half its
+    price (the 50 % gross margin of the cost anchors). Edit both in the table."""
+    points = state.query_analytics("competitor_price_points")
+    points = points[points["price_per_m"] > 0].copy()
+    points["distance"] = (points["price_per_m"] / our_price - 1).abs()
+    picked = points.sort_values(["distance", "vendor"]).drop_duplicates("vendor").head(5)
+    return [{"name": f"{r.vendor} {r.model_name}"[:60], "price": round(float(r.price_per_m), 4),
+             "unit_cost": round(float(r.price_per_m) * 0.5, 4),
+             "quality": float(r.tier) - 2.0} for r in picked.sort_values("vendor").itertuples()]
 
 
 if not scenario.competitors:
@@ -147,21 +139,39 @@ st.dataframe(war.strategies.table, hide_index=True, width="stretch",
              column_config={"our_share": st.column_config.NumberColumn(format="percent")})
 
 st.subheader("Positioning map")
-points = pd.DataFrame(
-    [{"name": "us", "price": s.price_per_m, "quality": s.our_quality, "kind": "us"}]
-    + [{"name": c.name, "price": c.price, "quality": c.quality, "kind": "competitor"}
-       for c in s.competitors])
+pm = state.query_analytics("positioning_map", max_price=max(20.0, s.price_per_m * 20))
+points = pd.concat([
+    pd.DataFrame({"name": pm["name"], "vendor": pm["vendor"], "kind": pm["kind"],
+                  "price": pm["price_per_m"], "quality": pm["tier"] - 2.0,
+                  "mention_share": pm["mention_share"]}),
+    pd.DataFrame([{"name": "us (this scenario)", "vendor": "us", "kind": "us",
+                   "price": s.price_per_m, "quality": s.our_quality, "mention_share": 0.0}]),
+], ignore_index=True)
 st.altair_chart(charts.positioning_chart(points), width="stretch")
-st.caption("Price (log scale) against quality. Firms up and to the left give more for less.")
+st.caption("Our plans and every competitor model with a current list price: price (log scale) "
+           "against quality tier (−1 budget, 0 mid, +1 frontier, from the model names). Larger "
+           "points are vendors our customers mention more often in tickets.")
+
+st.subheader("Best price per segment")
+optima = state.query_analytics("segment_optima")
+if state.empty_frame(optima):
+    st.info("Not enough usage history to fit per-segment elasticities yet.")
+else:
+    ok = optima[optima["optimal_price"].notna()]
+    if len(ok):
+        st.altair_chart(charts.segment_optima_chart(ok.rename(columns={
+            "optimal_contribution": "profit"})), width="stretch")
+    st.dataframe(optima[[c for c in ("segment", "price_per_m", "elasticity", "ci_low", "ci_high",
+                                     "unit_cost", "optimal_price", "current_contribution",
+                                     "optimal_contribution", "gain", "note") if c in optima]],
+                 hide_index=True, width="stretch")
+    st.caption("Each segment's own fitted elasticity (with its 95 % interval) gives its own "
+               "optimal price; where |elasticity| ≤ 1 there is no finite optimum and the note "
+               "says so. Contributions are before fixed costs, USD per month.")
 
 st.subheader("Competitor-mention pressure")
-try:
-    from analytics.signals import competitor_pressure
-
-    pressure = competitor_pressure(store)
-except ImportError:
-    pressure = pd.DataFrame()
-if pressure.empty:
+pressure = state.query_analytics("competitor_pressure")
+if state.empty_frame(pressure):
     st.info("No tagged tickets yet, so no measured pressure. It appears as tagging proceeds.")
 else:
     st.caption("Share of tagged tickets per segment that mention a competitor; index above 1 "
