@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+from analytics import explore as _explore
 from analytics.competition import (
     STRATEGIES,
     EquilibriumResult,
@@ -48,12 +49,20 @@ from analytics.costs import (
     support_cost,
     support_cost_per_ticket,
 )
+from analytics.defaults import default_competitors, default_cut_pct, default_scenario
 from analytics.demand import (
     ConstantElasticityDemand,
     Demand,
     LinearDemand,
     LogitDemand,
     logit_shares,
+)
+from analytics.elasticity import (
+    ElasticityEstimate,
+    MentionInteraction,
+    estimate_elasticities,
+    estimate_mention_interaction,
+    fit_elasticity,
 )
 from analytics.errors import (
     AnalyticsError,
@@ -66,6 +75,7 @@ from analytics.errors import (
 )
 from analytics.evaluate import (
     TORNADO_INPUTS,
+    LogitMarket,
     PriceWarResult,
     ScenarioResult,
     compare_scenarios,
@@ -77,6 +87,16 @@ from analytics.evaluate import (
     scenario_monte_carlo,
     scenario_profit_table,
     scenario_tornado,
+)
+from analytics.explore import *  # noqa: F403 - Overview/Entities aggregates, listed in explore.__all__
+from analytics.inputs import (
+    current_prices,
+    price_history,
+    segment_snapshot,
+    segments,
+    ticket_volumes,
+    usage_by_segment_month,
+    usage_panel,
 )
 from analytics.montecarlo import MonteCarloResult, simulate_profit
 from analytics.optimize import (
@@ -92,6 +112,14 @@ from analytics.optimize import (
     profit,
     profit_curve,
 )
+from analytics.positioning import (
+    TIER_LABELS,
+    competitor_price_points,
+    positioning_map,
+    quality_tier,
+    segment_optima,
+    segment_optima_from,
+)
 from analytics.scenario import (
     Competitor,
     Scenario,
@@ -101,21 +129,31 @@ from analytics.scenario import (
     save_scenario,
 )
 from analytics.sensitivity import profit_table, table_to_long, tornado, two_way_table
+from analytics.signals import (
+    competitor_mention_rates,
+    competitor_pressure,
+    mentions_by_vendor,
+    newest_model_id,
+)
 
 __all__ = [
     "STRATEGIES",
+    "TIER_LABELS",
     "TORNADO_INPUTS",
     "AnalyticsError",
     "Competitor",
     "ConstantElasticityDemand",
     "CostInputs",
     "Demand",
+    "ElasticityEstimate",
     "EquilibriumNotConvergedError",
     "EquilibriumResult",
     "GoalNotReachableError",
     "InsufficientDataError",
     "LinearDemand",
     "LogitDemand",
+    "LogitMarket",
+    "MentionInteraction",
     "MonteCarloResult",
     "NoInteriorOptimumError",
     "PriceCutResult",
@@ -134,35 +172,58 @@ __all__ = [
     "calibrate_qualities",
     "compare_scenarios",
     "compare_strategies",
+    "competitor_mention_rates",
+    "competitor_pressure",
+    "competitor_price_points",
     "contribution_margin",
     "contribution_margin_ratio",
+    "current_prices",
+    "default_competitors",
+    "default_cut_pct",
+    "default_scenario",
     "delete_scenario",
+    "estimate_elasticities",
+    "estimate_mention_interaction",
     "evaluate_price_war",
     "evaluate_profit",
     "evaluate_scenario",
+    "fit_elasticity",
     "gpu_cost_per_million",
     "implied_costs",
     "list_scenarios",
     "load_scenario",
     "logit_nash_equilibrium",
     "logit_shares",
+    "mentions_by_vendor",
+    "newest_model_id",
     "optimal_price",
+    "positioning_map",
     "price_cut_scenario",
     "price_for_margin",
     "price_for_profit",
+    "price_history",
     "price_war_inputs",
     "profit",
     "profit_curve",
     "profit_table",
+    "quality_tier",
     "save_scenario",
     "scenario_demand",
     "scenario_monte_carlo",
     "scenario_profit_table",
     "scenario_tornado",
+    "segment_optima",
+    "segment_optima_from",
+    "segment_snapshot",
+    "segments",
     "simulate_profit",
     "support_cost",
     "support_cost_per_ticket",
     "table_to_long",
+    "ticket_volumes",
     "tornado",
     "two_way_table",
+    "usage_by_segment_month",
+    "usage_panel",
+    *_explore.__all__,
 ]

@@ -250,8 +250,21 @@ class PriceWarResult:
 US = "us"
 
 
-def price_war_inputs(s: Scenario) -> dict[str, object]:
-    """The logit market of a scenario: names, costs, qualities, alpha, market size."""
+@dataclass(frozen=True)
+class LogitMarket:
+    """The logit market of a scenario: firm names (us first), unit costs, quality terms,
+    price sensitivity α and market size (millions of tokens per month)."""
+
+    names: list[str]
+    costs: list[float]
+    qualities: list[float]
+    alpha: float
+    market_size: float
+
+
+def price_war_inputs(s: Scenario) -> LogitMarket:
+    """The logit market of a scenario (α from the effective elasticity at our price and
+    share: α = −ε/(p(1 − s)); market size = our volume ÷ our share)."""
     if not s.competitors:
         raise ScenarioError("add at least one competitor to model a price war")
     if s.our_share <= 0:
@@ -264,11 +277,10 @@ def price_war_inputs(s: Scenario) -> dict[str, object]:
     names = [US, *[c.name for c in s.competitors]]
     if len(set(names)) != len(names):
         raise ScenarioError("competitor names must be unique and not 'us'")
-    return {
-        "names": names, "costs": [gpu + support, *[c.unit_cost for c in s.competitors]],
-        "qualities": [s.our_quality, *[c.quality for c in s.competitors]], "alpha": alpha,
-        "market_size": s.reference_volume_m / s.our_share,
-    }
+    return LogitMarket(names=names,
+                       costs=[gpu + support, *[c.unit_cost for c in s.competitors]],
+                       qualities=[s.our_quality, *[c.quality for c in s.competitors]],
+                       alpha=alpha, market_size=s.reference_volume_m / s.our_share)
 
 
 def evaluate_price_war(s: Scenario) -> PriceWarResult:
@@ -281,19 +293,19 @@ def evaluate_price_war(s: Scenario) -> PriceWarResult:
         EquilibriumNotConvergedError: when best response does not converge.
     """
     m = price_war_inputs(s)
-    eq = logit_nash_equilibrium(m["costs"], m["qualities"], m["alpha"], names=m["names"],
-                                market_size=m["market_size"])
+    eq = logit_nash_equilibrium(m.costs, m.qualities, m.alpha, names=m.names,
+                                market_size=m.market_size)
     cut = strategies = None
     if s.cut_competitor:
-        cut = price_cut_scenario(m["costs"], m["qualities"], m["alpha"], names=m["names"],
-                                 market_size=m["market_size"], competitor=s.cut_competitor,
+        cut = price_cut_scenario(m.costs, m.qualities, m.alpha, names=m.names,
+                                 market_size=m.market_size, competitor=s.cut_competitor,
                                  cut_pct=s.cut_pct)
         strategies = compare_strategies(
-            m["costs"], m["qualities"], m["alpha"], names=m["names"],
-            market_size=m["market_size"], competitor=s.cut_competitor, cut_pct=s.cut_pct,
+            m.costs, m.qualities, m.alpha, names=m.names,
+            market_size=m.market_size, competitor=s.cut_competitor, cut_pct=s.cut_pct,
             ours=US, quality_step=s.quality_step, quality_cost=s.quality_cost,
             niche_alpha_factor=s.niche_alpha_factor, niche_market_share=s.niche_market_share)
-    return PriceWarResult(alpha=float(m["alpha"]), market_size_m=float(m["market_size"]),
+    return PriceWarResult(alpha=m.alpha, market_size_m=m.market_size,
                           equilibrium=eq, cut=cut, strategies=strategies)
 
 

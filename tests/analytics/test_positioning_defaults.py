@@ -1,0 +1,89 @@
+"""Positioning, per-segment optima and the default scenario on the demo database."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from analytics import (
+    Scenario,
+    default_scenario,
+    evaluate_price_war,
+    evaluate_scenario,
+    load_scenario,
+    positioning_map,
+    quality_tier,
+    save_scenario,
+    segment_optima,
+    segment_optima_from,
+)
+
+
+@pytest.mark.parametrize(("name", "tier"), [
+    ("GPT-4o Mini", 1), ("Gemini 2.5 Flash-Lite", 1), ("Claude 3 Haiku", 1),
+    ("Claude Opus 4.5", 3), ("Amazon Nova Pro", 3), ("o3", 3), ("GPT-4o", 2),
+    ("Mistral Medium 3", 2),
+])
+def test_quality_tier(name: str, tier: int) -> None:
+    assert quality_tier(name) == tier
+
+
+def test_positioning_map(demo_store) -> None:
+    m = positioning_map(demo_store, model_id="gold", max_price=5.0)
+    us = m[m["kind"] == "us"]
+    assert sorted(us["name"]) == ["Enterprise", "Pro", "Starter"]
+    them = m[m["kind"] == "competitor"]
+    assert len(them) > 20 and them["price_per_m"].le(5.0).all()
+    assert set(them["tier"]) <= {1.0, 2.0, 3.0}
+    assert them["mention_tickets"].sum() > 0  # pressure measured from the tickets
+
+
+def test_segment_optima_closed_form(demo_store) -> None:
+    from data.demo import TRUE_ELASTICITY
+
+    opt = segment_optima(demo_store).set_index("segment")
+    assert set(opt.index) == set(TRUE_ELASTICITY)
+    # enterprise demand is inelastic: no optimum, and the table says why
+    assert np.isnan(opt.loc["enterprise", "optimal_price"])
+    assert "inelastic" in opt.loc["enterprise", "note"]
+    for seg in ("smb", "developer"):
+        e, c = opt.loc[seg, "elasticity"], opt.loc[seg, "unit_cost"]
+        assert opt.loc[seg, "optimal_price"] == pytest.approx(c * e / (1 + e))
+        assert opt.loc[seg, "optimal_contribution"] >= opt.loc[seg, "current_contribution"]
+
+
+def test_segment_optima_from_table() -> None:
+    import pandas as pd
+
+    t = pd.DataFrame({"segment": ["a"], "price_per_m": [1.0], "volume_m": [100.0],
+                      "elasticity": [-2.0], "tickets_per_million": [0.0]})
+    out = segment_optima_from(t).iloc[0]
+    assert out["optimal_price"] == pytest.approx(2 * out["unit_cost"])
+
+
+@pytest.mark.parametrize("segment", [None, "smb", "enterprise"])
+def test_default_scenario_is_measured_and_evaluates(demo_store, segment) -> None:
+    s = default_scenario(demo_store, segment, model_id="gold")
+    assert s.segment == segment
+    assert 0.3 < s.price_per_m < 1.5 and s.reference_volume_m > 0
+    assert s.elasticity_ci_low < s.elasticity < s.elasticity_ci_high
+    assert s.competitors and s.cut_competitor == s.competitors[0].name
+    assert s.mention_slope < 0
+    r = evaluate_scenario(s)
+    assert np.isfinite(r.profit)
+    assert (r.optimum is None) == (s.effective_elasticity >= -1)
+    pw = evaluate_price_war(s)
+    assert pw.equilibrium.converged and pw.strategies is not None
+
+
+def test_default_scenario_round_trips_through_the_store(demo_db_path, tmp_path) -> None:
+    from data.store import Store
+
+    shutil.copy(demo_db_path, tmp_path / "db.duckdb")
+    with Store.open(tmp_path / "db.duckdb") as store:
+        s = default_scenario(store, "smb", model_id="gold", name="smb base")
+        save_scenario(store, s)
+        assert load_scenario(store, "smb base") == s
+        assert Scenario.from_query_params(s.to_query_params()) == s
