@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -20,17 +22,20 @@ st.caption(
 TYPES = ["csv", "tsv", "tab", "txt", "jsonl", "ndjson", "parquet", "pq", "gz"]
 
 
-def report_row(report: object) -> dict[str, object]:
-    """One line of the validation report, from an ``IngestReport``."""
-    problems = [str(p) for p in (getattr(report, "problems", None) or [])]
-    row: dict[str, object] = {"file": str(getattr(report, "file", getattr(report, "name", "")))}
-    for field in ("status", "rows", "new_tickets", "duplicates", "skipped"):
-        if hasattr(report, field):
-            row[field] = getattr(report, field)
-    if "status" not in row:
-        row["status"] = "rejected" if problems else "imported"
-    row["problems"] = problems
-    return row
+def report_row(report: Any) -> dict[str, Any]:
+    """One line of the validation report, from a ``data.ingest.IngestReport``."""
+    columns = getattr(report, "columns", {}) or {}
+    return {
+        "file": str(report.file),
+        "status": str(report.status),
+        "rows": int(report.rows),
+        "new_tickets": int(report.new_tickets),
+        "duplicates": int(report.duplicates),
+        "columns": ", ".join(f"{k} ← {v}" for k, v in columns.items()),
+        "note": "" if report.status == "rejected" else str(report.message),
+        "problems": [str(p) for p in report.problems] or (
+            [str(report.message)] if report.status == "rejected" else []),
+    }
 
 
 store = state.store()
@@ -49,7 +54,7 @@ if st.button("Check and import", type="primary", disabled=not files, key="bt_imp
         reports = ingest_files(store, list(files or []))
     rows = [report_row(r) for r in reports]
     st.session_state["bt_reports"] = rows
-    imported = [str(r["file"]) for r in rows if not r["problems"]]
+    imported = [str(r["file"]) for r in rows if r["status"] != "rejected"]
     if imported:
         st.session_state["bt_sources"] = imported
     st.cache_data.clear()
@@ -59,11 +64,11 @@ if reports:
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "problems"} for r in reports])
     st.dataframe(table, hide_index=True, width="stretch")
     for r in reports:
-        if r["problems"]:
+        if r["status"] == "rejected":
             st.error(f"{ui.md_text(r['file'])} was rejected; nothing of it was imported. Fix "
                      "these problems and upload it again:", icon=":material/block:")
             st.code("\n".join(str(p) for p in r["problems"]), language=None)
-    if any(not r["problems"] for r in reports):
+    if any(r["status"] == "imported" for r in reports):
         st.success("Import done. Start tagging below to find the entities in the new tickets.")
 
 st.subheader("2. Tag")

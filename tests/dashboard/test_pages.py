@@ -1,0 +1,181 @@
+"""Every page under AppTest on the demo database: runs clean, and a key input changes the
+result. Widgets are found by their keys (see the page modules)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.conftest import APP
+
+PAGES = ["views/overview.py", "views/entities.py", "views/batch_tagging.py",
+         "views/pricing.py", "views/price_war.py", "views/scenarios.py"]
+EVIL = "'; DROP TABLE tickets; --"
+HOSTILE_TEXT = ('Hi <script>alert("x")</script><img src=x onerror=alert(1)> '
+                '[click](javascript:alert(2)) ![p](http://x/p.png) see OpenAI')
+
+
+def clean(at: AppTest) -> None:
+    """No exception element and no error box on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    clean(at)
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_clean(app_db: Path, page: str) -> None:
+    at = open_page(page)
+    assert at.title and at.caption  # a title and a plain-language caption
+
+
+def test_overview_filters_change_kpis_and_live_in_the_url(app_db: Path) -> None:
+    at = open_page(PAGES[0])
+    everyone = metric(at, "Tickets")
+    at.multiselect(key="segment").set_value(["smb"]).run()
+    clean(at)
+    assert metric(at, "Tickets") != everyone
+    shared = open_page(PAGES[0], segment="smb")  # the link of that view
+    assert shared.multiselect(key="segment").value == ["smb"]
+    assert metric(shared, "Tickets") == metric(at, "Tickets")
+
+
+def test_overview_cost_input_changes_cost_per_ticket(app_db: Path) -> None:
+    at = open_page(PAGES[0])
+    before = metric(at, "Support cost per ticket (USD)")
+    at.number_input(key="ov_human").set_value(50.0).run()
+    clean(at)
+    assert metric(at, "Support cost per ticket (USD)") != before
+
+
+def test_hostile_url_filters_are_ignored(app_db: Path) -> None:
+    at = open_page(PAGES[0], segment=EVIL, plan=EVIL, region=EVIL)
+    assert at.multiselect(key="segment").value == []
+    from dashboard import state
+
+    assert state.store().scalar("SELECT count(*) FROM tickets") == 2000
+    assert metric(at, "Tickets") != "0"
+
+
+def test_entities_pick_filters_tickets_and_text_stays_text(app_db: Path) -> None:
+    from dashboard import state
+
+    store = state.store()
+    store.execute_write(
+        "INSERT INTO tickets (ticket_key, customer_id, created_at, text, source)"
+        " SELECT 'evil', customer_id, now()::TIMESTAMP, ?, 'demo' FROM customers LIMIT 1",
+        [HOSTILE_TEXT])
+    store.execute_write("INSERT INTO entities VALUES ('evil', 'gold-test', ?, ?, 'ORG', 'OpenAI',"
+                        " 1.0)", [HOSTILE_TEXT.index("OpenAI"), len(HOSTILE_TEXT)])
+    store.execute_write("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+                        " VALUES ('evil', 'gold-test', 't')")
+    at = open_page(PAGES[1])
+    everything = listed(at)
+    options = at.selectbox(key="ent_pick").options
+    assert len(options) > 1 and everything == 200
+    at.selectbox(key="ent_pick").set_value(options[-1]).run()  # the least mentioned entity
+    clean(at)
+    assert 0 < listed(at) < everything
+    assert "<mark" in "".join(h.proto.body for h in at.get("html"))
+    at.selectbox(key="ent_pick").set_value(options[0]).run()
+    at.text_input(key="ent_search").set_value("onerror").run()
+    clean(at)
+    assert listed(at) == 1
+    html = "".join(h.proto.body for h in at.get("html"))
+    assert "&lt;script&gt;" in html and "<script" not in html and "<img" not in html
+
+
+def listed(at: AppTest) -> int:
+    """How many tickets the Entities page lists (from its caption)."""
+    text = next(c.value for c in at.caption if "newest matching tickets" in c.value)
+    return int(text.split()[0].replace(",", ""))
+
+
+def test_batch_tagging_upload_report_and_tagging(app_db: Path) -> None:
+    at = open_page(PAGES[2])
+    good = (b"id,text,created_at\n1,Moving from OpenAI to you,2026-01-02\n"
+            b"2,Berlin office needs invoices,2026-01-03\n")
+    bad = b"\x00\x01\x02 not a table"
+    at.file_uploader(key="bt_files").set_value([("good.csv", good, "text/csv"),
+                                               ("bad.csv", bad, "text/csv")]).run()
+    at.button(key="bt_import").click().run()
+    report = at.dataframe[0].value
+    assert report.set_index("file").loc["good.csv", "status"] == "imported"
+    assert report.set_index("file").loc["bad.csv", "status"] == "rejected"
+    assert any("rejected" in e.value for e in at.error)  # the rejection says what to fix
+    at.button(key="bt_start").click().run()
+    from dashboard import state
+
+    assert state.job().wait(60).state == "done"
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        at.run()
+        if any("fake-tagger" in c.value for c in at.caption):
+            break
+    assert not at.exception
+    assert [b.label for b in at.get("download_button")] == ["Entities (CSV)",
+                                                            "Tickets with entities (JSONL)"]
+
+
+def test_pricing_price_changes_profit_and_url(app_db: Path) -> None:
+    at = open_page(PAGES[3])
+    before = metric(at, "Profit at this price")
+    price = at.number_input(key="wi_price_per_m_0")
+    price.set_value(round(price.value * 1.5, 3)).run()
+    clean(at)
+    assert metric(at, "Profit at this price") != before
+    assert at.query_params["s_price_per_m"]
+
+
+def test_pricing_reads_inputs_from_the_link(app_db: Path) -> None:
+    at = open_page(PAGES[3], s_price_per_m="0.9", s_elasticity="-0.8")
+    assert at.number_input(key="wi_price_per_m_0").value == pytest.approx(0.9)
+    assert any("No profit-maximising price" in w.value for w in at.warning)
+
+
+def test_price_war_cut_changes_equilibrium(app_db: Path) -> None:
+    at = open_page(PAGES[4])
+    before = metric(at, "Our equilibrium price")
+    at.slider(key="pw_cut_0").set_value(60.0).run()
+    clean(at)
+    assert metric(at, "Our equilibrium price") != before
+
+
+def test_scenarios_save_load_compare(app_db: Path) -> None:
+    at = open_page(PAGES[3])
+    at.number_input(key="wi_price_per_m_0").set_value(0.77).run()
+    at.switch_page(PAGES[5]).run()
+    clean(at)
+    name = "Cut; DROP TABLE scenarios; -- <b>"
+    at.text_input(key="sc_name").set_value(name).run()
+    at.button(key="sc_save").click().run()
+    clean(at)
+    assert name in list(at.dataframe[0].value["name"])
+    at.switch_page(PAGES[3]).run()
+    at.number_input(key="wi_price_per_m_0").set_value(1.5).run()
+    at.switch_page(PAGES[5]).run()
+    at.selectbox(key="sc_pick").set_value(name).run()
+    at.button(key="sc_load").click().run()
+    clean(at)
+    at.switch_page(PAGES[3]).run()
+    assert at.number_input(key="wi_price_per_m_1").value == pytest.approx(0.77)
+    at.switch_page(PAGES[5]).run()
+    table = at.dataframe[1].value
+    assert "price_per_m" in set(table["item"])
+    assert [b.label for b in at.get("download_button")] == ["Comparison (CSV)", "Chart (PNG)"]

@@ -1,0 +1,77 @@
+"""The process-wide tagging job: runs in the background, reports progress, stops, resumes."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from dashboard.state import AppState, TaggingJob
+from data.store import Store
+from tests.dashboard.conftest import FakeTagger
+
+
+def _pending(store: Store, model_id: str) -> int:
+    return int(store.scalar(
+        "SELECT count(*) FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM tagged_tickets g"
+        " WHERE g.ticket_key = t.ticket_key AND g.model_id = ?)", [model_id]))
+
+
+def test_job_tags_everything_and_reports(tmp_path: Path, demo_db_path: Path) -> None:
+    db = tmp_path / "db.duckdb"
+    db.write_bytes(demo_db_path.read_bytes())
+    with Store.open(db) as store:
+        job = TaggingJob(store, loader=FakeTagger, batch_size=64)
+        assert job.start()
+        status = job.wait(60)
+        assert status.state == "done", status.message
+        assert status.device == "cpu" and status.model_id == "fake-tagger"
+        assert status.done == status.total == 2000 and status.fraction == 1.0
+        assert _pending(store, "fake-tagger") == 0
+        assert store.scalar("SELECT count(*) FROM entities WHERE model_id = 'fake-tagger'") > 0
+        assert job.start() and job.wait(60).done == 0  # nothing left: a no-op run
+
+
+def test_job_stops_and_resumes_without_duplicates(tmp_path: Path, demo_db_path: Path) -> None:
+    db = tmp_path / "db.duckdb"
+    db.write_bytes(demo_db_path.read_bytes())
+    gate = threading.Event()
+    tagger = FakeTagger(gate)
+    with Store.open(db) as store:
+        job = TaggingJob(store, loader=lambda: tagger, batch_size=16)  # 64 tickets a batch
+        job.start()
+        while tagger.calls < 1:
+            threading.Event().wait(0.01)
+        job.stop()
+        gate.set()
+        stopped = job.wait(60)
+        assert stopped.state == "stopped" and 0 < stopped.done < 2000
+        assert "start again to resume" in stopped.message
+        left = _pending(store, "fake-tagger")
+        assert left == 2000 - stopped.done
+        job.start()
+        assert job.wait(60).done == left
+        assert _pending(store, "fake-tagger") == 0
+        assert store.scalar("SELECT count(*) FROM (SELECT ticket_key FROM tagged_tickets"
+                            " GROUP BY ALL HAVING count(*) > 1)") == 0
+
+
+def test_failed_tagger_is_reported_not_raised(tmp_path: Path) -> None:
+    def broken() -> FakeTagger:
+        raise FileNotFoundError("model/default is missing")
+
+    with Store.open(tmp_path / "db.duckdb") as store:
+        job = TaggingJob(store, loader=broken)
+        job.start()
+        status = job.wait(30)
+        assert status.state == "failed" and "model/default is missing" in status.message
+
+
+def test_app_state_opens_existing_database_without_demo(app_db: Path) -> None:
+    state = AppState(app_db)
+    store = state.open()
+    try:
+        assert not state.created_demo and state.ready
+        assert store.scalar("SELECT count(*) FROM tickets") == 2000
+        assert state.job is not None and state.job.status().state == "idle"  # autotag off
+    finally:
+        store.close()
