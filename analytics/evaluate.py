@@ -129,7 +129,14 @@ def scenario_demand(s: Scenario) -> ConstantElasticityDemand:
 
 
 def evaluate_scenario(s: Scenario) -> ScenarioResult:
-    """Profit at the price, optimum, break-even, margins, goal seek and the profit curve."""
+    """Profit at the price, optimum, break-even, margins, goal seek and the profit curve.
+
+    Where a figure does not exist (no interior optimum with |ε| ≤ 1, no price covering the
+    fixed costs, an unreachable profit target) it is None and its ``*_note`` says why.
+
+    Raises:
+        ScenarioError: when the reference volume is 0 (no demand curve to evaluate).
+    """
     gpu, support = _unit_costs(s)
     c, f, p = gpu + support, s.fixed_cost_per_month, s.price_per_m
     demand = scenario_demand(s)
@@ -180,8 +187,12 @@ TORNADO_INPUTS: dict[str, str] = {
     "human_ticket_cost": "human ticket cost", "ai_ticket_cost": "AI ticket cost",
     "ai_resolution_share": "AI resolution share", "fixed_cost_per_month": "fixed costs",
 }
-_SHARES = {"utilisation": (1e-9, 1.0), "cache_hit_rate": (0.0, 1.0),
-           "ai_resolution_share": (0.0, 1.0)}
+_INF = float("inf")
+#: Valid ranges, so that a large ± % never produces an invalid scenario.
+_BOUNDS = {"utilisation": (1e-9, 1.0), "cache_hit_rate": (0.0, 1.0),
+           "ai_resolution_share": (0.0, 1.0), "price_per_m": (1e-9, _INF),
+           "reference_volume_m": (1e-9, _INF), "tokens_per_second": (1e-9, _INF),
+           "gpu_cost_per_hour": (0.0, _INF), "tickets_per_million": (0.0, _INF)}
 
 
 def _profit_at(s: Scenario, **inputs: float) -> float:
@@ -202,7 +213,7 @@ def scenario_tornado(s: Scenario) -> pd.DataFrame:
     """
     base = {k: getattr(s, k) for k in TORNADO_INPUTS}
     return tornado(lambda **kw: _profit_at(s, **kw), base, pct=s.sensitivity_pct / 100.0,
-                   labels=TORNADO_INPUTS, bounds=_SHARES)
+                   labels=TORNADO_INPUTS, bounds=_BOUNDS)
 
 
 def scenario_profit_table(s: Scenario, *, prices: int = 12, costs: int = 9,

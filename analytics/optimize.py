@@ -140,6 +140,11 @@ def optimal_price(
         return _result(demand, (demand.choke_price + c) / 2.0, c, f, "closed form")
     if isinstance(demand, ConstantElasticityDemand):
         e = demand.elasticity
+        if e >= 0.0:
+            raise NoInteriorOptimumError(
+                f"elasticity {e:g} ≥ 0 means demand does not fall as the price rises: profit "
+                "grows without bound, so there is no optimum. Check the elasticity's sign."
+            )
         if e >= -1.0:
             raise NoInteriorOptimumError(
                 f"elasticity {e:g} means demand is inelastic (|ε| ≤ 1): revenue keeps rising "

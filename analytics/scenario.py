@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import types
@@ -298,7 +299,7 @@ class Scenario:
         return cls(**values)
 
 
-@typing.no_type_check
+@functools.cache
 def _kinds() -> dict[str, str]:
     hints = typing.get_type_hints(Scenario)
     out = {}
@@ -326,7 +327,7 @@ def save_scenario(store: Any, scenario: Scenario) -> None:
     params = [scenario.name, scenario.to_json()]
     store.write(lambda conn: conn.execute(
         "INSERT INTO scenarios (name, params) VALUES (?, ?::JSON) ON CONFLICT (name) DO UPDATE"
-        " SET params = excluded.params, updated_at = current_timestamp", params) and None)
+        " SET params = excluded.params, updated_at = now()", params) and None)
 
 
 def load_scenario(store: Any, name: str) -> Scenario:

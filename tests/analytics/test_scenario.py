@@ -163,3 +163,15 @@ def test_compare_scenarios() -> None:
     assert "price_per_m" in diff.index and "gpu_cost_per_hour" not in diff.index
     same = compare_scenarios([a, a])
     assert list(same.columns) == ["kind", "a", "a (2)", "Δ a (2)"]
+
+
+def test_tornado_with_large_swings_stays_valid() -> None:
+    t = scenario_tornado(Scenario(sensitivity_pct=150.0, tickets_per_million=0.01))
+    assert t["low_output"].notna().all() and t["high_output"].notna().all()
+    row = t.set_index("input").loc["utilisation"]
+    assert row["high_value"] == 1.0
+
+
+def test_positive_elasticity_is_explained() -> None:
+    r = evaluate_scenario(Scenario(elasticity=0.4, elasticity_ci_low=0.1, elasticity_ci_high=0.7))
+    assert r.optimum is None and "does not fall" in r.optimum_note
