@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -229,7 +230,7 @@ class PriceCutResult:
 def price_cut_scenario(
     costs: ArrayLike, qualities: ArrayLike, alpha: float, *,
     competitor: int | str, cut_pct: float, names: Sequence[str] | None = None,
-    market_size: float = 1.0, base_prices: ArrayLike | None = None, **solver: float,
+    market_size: float = 1.0, base_prices: ArrayLike | None = None, **solver: Any,
 ) -> PriceCutResult:
     """"Competitor X cuts its price by k %": the new equilibrium, others re-optimising.
 
@@ -284,7 +285,7 @@ def compare_strategies(
     names: Sequence[str] | None = None, market_size: float = 1.0,
     quality_step: float = 0.5, quality_cost: float = 0.0,
     niche_alpha_factor: float = 0.5, niche_market_share: float = 0.2,
-    **solver: float,
+    **solver: Any,
 ) -> StrategyComparison:
     """Compare hold, match, best response, differentiate and niche after a competitor's cut.
 
@@ -310,23 +311,20 @@ def compare_strategies(
     us, x = before.index(ours), before.index(competitor)
     if us == x:
         raise ValueError("the competitor that cuts must not be us")
-    cut = before.prices[x] * (1 - cut_pct / 100.0)
+    cut = float(before.prices[x] * (1 - cut_pct / 100.0))
     c, q = before.costs, before.qualities
     q_diff = q.copy()
     q_diff[us] += quality_step
     c_diff = c.copy()
     c_diff[us] += quality_cost
-    runs = {
-        "hold": dict(costs=c, qualities=q, alpha=alpha, market_size=market_size,
-                     fixed_prices={x: cut, us: before.prices[us]}),
-        "match": dict(costs=c, qualities=q, alpha=alpha, market_size=market_size,
-                      fixed_prices={x: cut, us: before.prices[us] * (1 - cut_pct / 100.0)}),
-        "best response": dict(costs=c, qualities=q, alpha=alpha, market_size=market_size,
-                              fixed_prices={x: cut}),
-        "differentiate": dict(costs=c_diff, qualities=q_diff, alpha=alpha,
-                              market_size=market_size, fixed_prices={x: cut}),
-        "niche": dict(costs=c, qualities=q, alpha=alpha * niche_alpha_factor,
-                      market_size=market_size * niche_market_share, fixed_prices={x: cut}),
+    our_cut = before.prices[us] * (1 - cut_pct / 100.0)
+    # strategy: (costs, qualities, alpha, market size, fixed prices)
+    runs: dict[str, tuple[FloatArray, FloatArray, float, float, dict[int | str, float]]] = {
+        "hold": (c, q, alpha, market_size, {x: cut, us: float(before.prices[us])}),
+        "match": (c, q, alpha, market_size, {x: cut, us: our_cut}),
+        "best response": (c, q, alpha, market_size, {x: cut}),
+        "differentiate": (c_diff, q_diff, alpha, market_size, {x: cut}),
+        "niche": (c, q, alpha * niche_alpha_factor, market_size * niche_market_share, {x: cut}),
     }
     descriptions = {
         "hold": "keep our price; the cutter and rivals move",
@@ -337,8 +335,10 @@ def compare_strategies(
         "niche": f"serve only a {niche_market_share:.0%} niche, "
                  f"{niche_alpha_factor:g}× as price sensitive, and re-optimise",
     }
-    results = {k: logit_nash_equilibrium(names=before.names, start=before.prices, **v, **solver)
-               for k, v in runs.items()}
+    results = {
+        k: logit_nash_equilibrium(cc, qq, aa, names=before.names, market_size=mm,
+                                  fixed_prices=fixed, start=before.prices, **solver)
+        for k, (cc, qq, aa, mm, fixed) in runs.items()}
     hold_profit = results["hold"].profits[us]
     rivals = [j for j in range(len(before.names)) if j != us]
     rows = [{

@@ -115,12 +115,13 @@ def default_scenario(
     snap = segment_snapshot(store, months=months)
     row = snap[snap["segment"].isna()] if segment is None else snap[snap["segment"] == segment]
     if row.empty:
-        return Scenario(name=name, segment=segment, **costs.as_dict())
+        empty: dict[str, Any] = dict(costs.as_dict())
+        return Scenario(name=name, segment=segment, **empty)
     r = row.iloc[0]
     total_revenue = float(snap.loc[snap["segment"].isna(), "revenue"].iloc[0])
     price = float(r["price_per_m"])
     volume = float(r["tokens"]) / 1e6
-    cost_values = costs.as_dict()
+    cost_values: dict[str, Any] = dict(costs.as_dict())
     if pd.notna(r["ai_share"]):
         cost_values["ai_resolution_share"] = float(r["ai_share"])
     if costs.fixed_cost_per_month == DEFAULT_FIXED_COST_PER_MONTH and segment is not None \

@@ -142,8 +142,9 @@ def evaluate_scenario(s: Scenario) -> ScenarioResult:
     demand = scenario_demand(s)
     q = float(demand.quantity(p))
     try:
-        optimum: PriceOptimum | None = optimal_price(demand, c, f)
-        optimum_note = ("" if optimum.covers_fixed_cost else
+        best = optimal_price(demand, c, f)
+        optimum: PriceOptimum | None = best
+        optimum_note = ("" if best.covers_fixed_cost else
                         "even the best price does not cover the fixed costs")
     except NoInteriorOptimumError as exc:
         optimum, optimum_note = None, str(exc)

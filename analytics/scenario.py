@@ -356,7 +356,7 @@ def delete_scenario(store: Any, name: str) -> bool:
 def scenario_inputs_frame(scenarios: Sequence[Scenario]) -> pd.DataFrame:
     """Inputs of several scenarios: one row per input, one column per scenario name
     (competitors summarised as "name @ price" text)."""
-    cols = {}
+    cols: dict[str, dict[str, Any]] = {}
     for i, s in enumerate(scenarios):
         d = s.to_dict()
         d["competitors"] = ", ".join(f"{c.name} @ {c.price:g}" for c in s.competitors)
