@@ -105,3 +105,17 @@ def test_calibration_helpers() -> None:
     assert alpha_from_elasticity(-2.0, 1.0, 0.5) == pytest.approx(4.0)
     with pytest.raises(ValueError):
         alpha_from_elasticity(0.5, 1.0, 0.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(alpha=st.floats(0.5, 5.0), dc=st.floats(0.01, 1.0), dq=st.floats(0.01, 1.0))
+def test_own_cost_raises_price_and_quality_raises_share(alpha: float, dc: float,
+                                                        dq: float) -> None:
+    c, q = np.array([0.3, 0.4, 0.5]), np.array([1.0, 1.2, 0.8])
+    base = logit_nash_equilibrium(c, q, alpha)
+    costlier = logit_nash_equilibrium(c + np.array([dc, 0, 0]), q, alpha)
+    better = logit_nash_equilibrium(c, q + np.array([dq, 0, 0]), alpha)
+    assert costlier.prices[0] > base.prices[0] and costlier.shares[0] < base.shares[0]
+    assert better.shares[0] > base.shares[0] and better.profits[0] > base.profits[0]
+    # rivals answer a costlier firm 0 with (weakly) higher prices: strategic complements
+    assert (costlier.prices[1:] >= base.prices[1:] - 1e-12).all()

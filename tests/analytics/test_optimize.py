@@ -30,6 +30,7 @@ pos = st.floats(min_value=0.05, max_value=50.0, allow_nan=False)
 elastic = st.floats(min_value=-6.0, max_value=-1.05, allow_nan=False)
 
 
+@settings(deadline=None)
 @given(a=st.floats(10, 1e6), b=st.floats(0.01, 100), share=st.floats(0.0, 0.95))
 def test_linear_closed_form(a: float, b: float, share: float) -> None:
     c = share * a / b
@@ -43,6 +44,7 @@ def test_linear_closed_form(a: float, b: float, share: float) -> None:
         assert profit(d, r.price * (1 + dp), c) <= r.profit + 1e-9 * abs(r.profit)
 
 
+@settings(deadline=None)
 @given(e=elastic, c=pos, scale=st.floats(1, 1e9))
 def test_constant_elasticity_closed_form(e: float, c: float, scale: float) -> None:
     r = optimal_price(ConstantElasticityDemand(scale, e), c)
@@ -97,6 +99,7 @@ def test_numerical_optimum_on_bound_is_reported() -> None:
         optimal_price(_Wrapped(LogitDemand(1.0, 1.0)), 0.1)
 
 
+@settings(deadline=None)
 @given(p=pos, c=pos, f=st.floats(1, 1e7))
 def test_break_even_volume_closed_form(p: float, c: float, f: float) -> None:
     v = break_even_volume(p, c, f)
@@ -113,6 +116,7 @@ def test_break_even_volume_edges() -> None:
     assert break_even_volume(1, 1, 5) == math.inf
 
 
+@settings(deadline=None)
 @given(e=elastic, c=pos, f_share=st.floats(0.0, 0.9))
 def test_break_even_prices_bracket_the_optimum(e: float, c: float, f_share: float) -> None:
     d = ConstantElasticityDemand(1000.0, e)
@@ -153,6 +157,7 @@ def test_margins_and_curve_vectorised() -> None:
 # -- monotonicity (properties) ------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(e=elastic, p=pos, c1=pos, c2=pos, f=st.floats(0, 1e6))
 def test_profit_falls_as_cost_rises_at_fixed_price(e, p, c1, c2, f) -> None:
     d = ConstantElasticityDemand(1e4, e)
@@ -160,6 +165,7 @@ def test_profit_falls_as_cost_rises_at_fixed_price(e, p, c1, c2, f) -> None:
     assert profit(d, p, hi, f) <= profit(d, p, lo, f)
 
 
+@settings(deadline=None)
 @given(e=elastic, c1=pos, c2=pos)
 def test_optimal_price_rises_with_unit_cost(e: float, c1: float, c2: float) -> None:
     d = ConstantElasticityDemand(1e4, e)
@@ -168,6 +174,7 @@ def test_optimal_price_rises_with_unit_cost(e: float, c1: float, c2: float) -> N
     assert optimal_price(d, lo).profit >= optimal_price(d, hi).profit * (1 - 1e-12)
 
 
+@settings(deadline=None)
 @given(a=st.floats(10, 1e4), b=st.floats(0.1, 10), f1=st.floats(0, 1e4), f2=st.floats(0, 1e4))
 def test_fixed_cost_moves_profit_not_price(a, b, f1, f2) -> None:
     d = LinearDemand(a, b)
@@ -177,9 +184,16 @@ def test_fixed_cost_moves_profit_not_price(a, b, f1, f2) -> None:
     assert r1.profit - r2.profit == pytest.approx(f2 - f1, abs=1e-6 * max(1, f1, f2))
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 @given(e1=elastic, e2=elastic, c=pos)
 def test_more_elastic_demand_means_lower_optimal_price(e1, e2, c) -> None:
     more, less = sorted((e1, e2))  # more negative = more elastic
     assert optimal_price(ConstantElasticityDemand(1, more), c).price <= \
         optimal_price(ConstantElasticityDemand(1, less), c).price * (1 + 1e-12)
+
+
+@settings(deadline=None)
+@given(c=pos, f=st.floats(1, 1e6), p1=pos, p2=pos)
+def test_break_even_volume_falls_as_price_rises(c: float, f: float, p1: float, p2: float) -> None:
+    lo, hi = sorted((p1, p2))
+    assert break_even_volume(hi, c, f) <= break_even_volume(lo, c, f)

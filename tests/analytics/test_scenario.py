@@ -62,13 +62,13 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_json_round_trip(s: Scenario) -> None:
     assert Scenario.from_json(s.to_json()) == s
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.booleans())
 def test_url_round_trip(s: Scenario, only_changed: bool) -> None:
     params = s.to_query_params(only_changed=only_changed)

@@ -61,3 +61,10 @@ def test_monte_carlo_statistics() -> None:
     assert certain.prob_loss == 0.0
     h = r.histogram(bins=20)
     assert int(h["count"].sum()) == 100_000
+
+
+def test_probability_of_loss_rises_with_fixed_cost() -> None:
+    low = simulate_profit(**{**KW, "fixed_cost": 100.0}, draws=20_000, seed=5)
+    high = simulate_profit(**{**KW, "fixed_cost": 500.0}, draws=20_000, seed=5)
+    assert high.prob_loss >= low.prob_loss
+    np.testing.assert_allclose(low.profits - high.profits, 400.0)  # common random numbers
