@@ -51,8 +51,9 @@ __all__ = [
 MAX_PROBLEMS = 20
 DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed bytes read at most (zip-bomb guard)
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".ndjson", ".parquet", ".pq")
-_BLOCK_SIZE = 16 * 1024 * 1024  # pyarrow CSV block: the longest row it can parse
+_BLOCK_SIZE = 2 * 1024 * 1024  # pyarrow CSV block: the longest row it can parse (and memory)
 _HEAD = 64 * 1024
+_HEADER_LIMIT = 1024 * 1024
 
 _MAGIC_NAMES = [
     (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?); export it as CSV"),
@@ -283,18 +284,11 @@ def _csv_chunks(
         delimiter=delimiter, newlines_in_values=True)
     # Read the header alone first, so that every column can be declared binary: values are
     # then checked for UTF-8 and NUL bytes here, where the row and column can be named.
-    try:
-        header_reader = pa_csv.open_csv(
-            opened.stream, read_options=read_options, parse_options=parse_options)
-        names = list(header_reader.schema.names)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        if "columns, got" in str(exc):
-            raise _Reject(*_locate_ragged(reopen, delimiter, None, str(exc))) from None
-        raise _Reject(_csv_error_problem(exc)) from None
+    names = _header_names(opened, delimiter)
     problems = _check_names(names)
     if problems:
         raise _Reject(*problems)
-    opened = reopen()  # the header read consumed an unknown amount of the stream
+    opened = reopen()  # the header read consumed part of the stream
     try:
         reader = pa_csv.open_csv(
             opened.stream, read_options=read_options, parse_options=parse_options,
@@ -306,7 +300,16 @@ def _csv_chunks(
             raise _Reject(*_locate_ragged(reopen, delimiter, len(names), str(exc))) from None
         raise _Reject(_csv_error_problem(exc)) from None
 
-    problems = []
+    try:
+        yield from _csv_batches(reader, chunksize, lambda msg: _locate_ragged(
+            reopen, delimiter, len(names), msg))
+    finally:
+        reader.close()
+
+
+def _csv_batches(reader: Any, chunksize: int,
+                 ragged: Callable[[str], list[Problem]]) -> Iterator[pd.DataFrame]:
+    problems: list[Problem] = []
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
     rows_done = 0
@@ -317,7 +320,8 @@ def _csv_chunks(
             break
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             if "columns, got" in str(exc):  # a ragged row: find all of them, by row
-                problems += _locate_ragged(reopen, delimiter, len(names), str(exc))
+                reader.close()  # stop its read-ahead before the stream is read again
+                problems += ragged(str(exc))
             else:
                 problems.append(_csv_error_problem(exc, rows_done + pending_rows))
             break
@@ -343,6 +347,28 @@ def _csv_chunks(
         raise _Reject(Problem("the file has a header but no data rows"))
     if pending_rows:
         yield pa.Table.from_batches(pending).to_pandas()
+
+
+def _header_names(opened: _Opened, delimiter: str) -> list[str]:
+    """Parse the header row with Python's csv module from the first bytes of the stream."""
+    decoder = codecs.getincrementaldecoder(opened.encoding)(errors="replace")
+    text = decoder.decode(opened.stream.read(_HEADER_LIMIT), final=False)
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(_HEADER_LIMIT)
+    try:
+        for fields in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            if not fields:
+                continue
+            if any("\ufffd" in f for f in fields):
+                raise _Reject(Problem(
+                    "the header is not valid UTF-8; the file is probably Latin-1/Windows-1252: "
+                    "save it as UTF-8"))
+            return list(fields)
+    except csv.Error as exc:
+        raise _Reject(Problem(f"the header cannot be parsed ({exc})")) from None
+    finally:
+        csv.field_size_limit(old_limit)
+    raise _Reject(Problem("the file is empty"))
 
 
 def _csv_error_problem(exc: Exception, rows_before: int | None = None) -> Problem:

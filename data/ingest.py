@@ -1,0 +1,543 @@
+"""Ingest uploaded ticket files: validate everything first, then write all or nothing.
+
+Each file goes through two steps:
+
+1. :func:`stage_file` streams the file (:func:`data.readers.read_table_chunks`), maps its
+   columns (:mod:`data.columns`), checks every value, computes each row's
+   :func:`data.keys.ticket_key`, and writes the normalised rows to a staging Parquet file,
+   never holding the whole file in memory. Up to 20 problems are reported with row and
+   column; any problem rejects the file.
+2. :func:`commit_staged` inserts the staged rows whose key is not in the store yet, and
+   records the file's hash in ``ingested_files``, in one transaction.
+
+Uploading the same file again adds nothing (its hash is known); overlapping files add only
+the new tickets. The staged Parquet is also what a command-line job hands to a running
+dashboard through the inbox (:mod:`data.inbox`).
+
+Example:
+    >>> reports = ingest_files(store, ["tickets.csv", "more.jsonl.gz"])  # doctest: +SKIP
+    >>> [r.message for r in reports]                                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from data.columns import ALIASES, ColumnMap, map_columns
+from data.errors import IngestError, Problem
+from data.keys import ticket_key_sql
+from data.readers import MAX_PROBLEMS, read_table_chunks
+
+__all__ = [
+    "STAGED_SCHEMA",
+    "IngestLimits",
+    "IngestReport",
+    "StagedFile",
+    "commit_staged",
+    "ingest_files",
+    "source_name",
+    "stage_file",
+]
+
+STAGED_SCHEMA = pa.schema([
+    ("row", pa.int64()),
+    ("source_id", pa.string()),
+    ("customer_id", pa.string()),
+    ("created_at", pa.timestamp("us")),
+    ("channel", pa.string()),
+    ("category", pa.string()),
+    ("priority", pa.string()),
+    ("subject", pa.string()),
+    ("text", pa.string()),
+    ("resolution_minutes", pa.float64()),
+    ("resolved_by", pa.string()),
+])
+_META_PREFIX = b"pricewar."
+_OPTIONAL_TEXT = {"id": "source_id", "customer": "customer_id", "channel": "channel",
+                  "category": "category", "priority": "priority", "subject": "subject"}
+_MIN_DATE = pd.Timestamp("1990-01-01")
+_MAX_DATE = pd.Timestamp("2100-01-01")
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """Limits an upload must respect; each rejection message names the limit it broke."""
+
+    max_bytes: int = 1024**3  # after decompression
+    max_rows: int = 2_000_000
+    max_columns: int = 500
+    max_text_chars: int = 100_000  # one ticket's text
+    max_field_chars: int = 2_000  # id, customer, channel, subject, category, priority
+    chunksize: int = 50_000  # rows read at a time (memory, not a limit on the file)
+
+
+@dataclass
+class StagedFile:
+    """A validated file, its rows normalised into a Parquet file at ``path``."""
+
+    name: str
+    file_hash: str
+    rows: int
+    path: Path
+    columns: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    """What happened to one file.
+
+    ``status`` is ``"imported"`` (new tickets written), ``"unchanged"`` (valid, but every
+    ticket or the whole file was there already) or ``"rejected"`` (nothing written; see
+    ``problems``).
+    """
+
+    file: str
+    status: str
+    rows: int = 0
+    new_tickets: int = 0
+    duplicates: int = 0
+    already_ingested: bool = False
+    file_hash: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    error: IngestError | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the file was valid (imported or unchanged)."""
+        return self.status != "rejected"
+
+    @property
+    def message(self) -> str:
+        """One human sentence (several lines for a rejection)."""
+        if self.status == "rejected":
+            return str(self.error) if self.error else f"{self.file}: rejected"
+        if self.already_ingested:
+            return f"{self.file}: this file was ingested before; nothing added"
+        dup = (f", {self.duplicates:,} already present or repeated" if self.duplicates
+               else "")
+        return (f"{self.file}: {_count(self.rows, 'row')}, "
+                f"{_count(self.new_tickets, 'new ticket')}{dup}")
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+def source_name(source: Any) -> str:
+    """The display name of a source: a path's file name, an upload's ``name``."""
+    if isinstance(source, tuple):
+        return str(source[0])
+    if isinstance(source, str | os.PathLike):
+        return Path(source).name
+    return Path(str(getattr(source, "name", "") or "upload")).name
+
+
+def _payload(source: Any) -> Any:
+    return source[1] if isinstance(source, tuple) else source
+
+
+def _hash_source(source: Any) -> str:
+    digest = hashlib.sha256()
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    if isinstance(source, bytes | bytearray | memoryview):
+        digest.update(source)
+        return digest.hexdigest()
+    if hasattr(source, "getbuffer"):
+        digest.update(source.getbuffer())
+        return digest.hexdigest()
+    if hasattr(source, "seek"):
+        source.seek(0)
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+        source.seek(0)
+        return digest.hexdigest()
+    raise TypeError(f"cannot ingest from {type(source).__name__}")
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    @property
+    def full(self) -> bool:
+        return len(self.problems) >= MAX_PROBLEMS
+
+    def add_rows(self, rows: Iterable[int], column: str | None, message: str) -> None:
+        for row in rows:
+            if self.full:
+                return
+            self.problems.append(Problem(message, row=int(row), column=column))
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    """The column as one Arrow array (zero-copy for Arrow-backed strings)."""
+    try:
+        arr = pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
+
+
+def _rows_where(mask: pa.Array, first_row: int) -> np.ndarray:
+    return first_row + np.asarray(pc.indices_nonzero(pc.fill_null(mask, False)))[:MAX_PROBLEMS]
+
+
+def _text_array(series: pd.Series, column: str, first_row: int, out: _Collector, *,
+                limit: int, limit_name: str, required: bool) -> pa.Array:
+    """Strings (null for missing) with located problems for wrong types and long values."""
+    arr = _arrow(series)
+    if pa.types.is_null(arr.type):
+        arr = pa.nulls(len(arr), pa.string())
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        if required or pa.types.is_nested(arr.type) or pa.types.is_binary(arr.type):
+            out.add_rows(_rows_where(pc.is_valid(arr), first_row), column,
+                         f"must hold text, found {arr.type}")
+            return pa.nulls(len(arr), pa.string())
+        arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
+    arr = arr.cast(pa.string())
+    trimmed = pc.utf8_trim_whitespace(arr)
+    blank = pc.fill_null(pc.equal(trimmed, ""), True)
+    if required:
+        out.add_rows(_rows_where(blank, first_row), column, "empty text")
+    lengths = pc.utf8_length(arr)
+    too_long = pc.greater(lengths, limit)
+    if pc.any(too_long).as_py():
+        for row in _rows_where(too_long, first_row):
+            out.add_rows([row], column,
+                         f"{lengths[int(row) - first_row].as_py():,} characters, over the limit "
+                         f"of {limit:,} (IngestLimits.{limit_name})")
+    if required:
+        return arr
+    return pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
+
+
+def _to_str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _as_timestamps(series: pd.Series, column: str, first_row: int,
+                   out: _Collector) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        parsed = pd.to_datetime(series)
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return parsed.astype("datetime64[us]")
+    raw = series.astype(object).map(lambda v: None if v is None or (isinstance(v, float)
+                                                                     and np.isnan(v))
+                                    else str(v).strip() or None)
+    present = raw.notna().to_numpy()
+    parsed = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
+    if present.any():
+        values = raw[present]
+        first = _parse_dates(values, iso=True)
+        retry = first.isna().to_numpy()
+        if retry.any():
+            first[retry] = _parse_dates(values[retry], iso=False)
+        parsed[present] = first.astype("datetime64[us]")
+    bad = present & parsed.isna().to_numpy()
+    for i in np.nonzero(bad)[0][:MAX_PROBLEMS]:
+        out.add_rows([first_row + i], column, f"cannot read the date {str(raw.iloc[i])[:40]!r}")
+    out_of_range = (parsed.notna() & ((parsed < _MIN_DATE) | (parsed > _MAX_DATE))).to_numpy()
+    out.add_rows(first_row + np.nonzero(out_of_range)[0], column,
+                 "date outside 1990–2100")
+    return parsed
+
+
+def _parse_dates(values: pd.Series, *, iso: bool) -> pd.Series:
+    try:
+        parsed = pd.to_datetime(values, errors="coerce", utc=True,
+                                format="ISO8601" if iso else "mixed")
+    except (ValueError, OverflowError, TypeError):
+        parsed = pd.Series(
+            [_one_date(v) for v in values], index=values.index, dtype="datetime64[us, UTC]")
+    return parsed.dt.tz_localize(None).astype("datetime64[us]")
+
+
+def _one_date(value: str) -> pd.Timestamp:
+    try:
+        return pd.to_datetime(value, utc=True)
+    except (ValueError, OverflowError, TypeError):
+        return pd.NaT
+
+
+def _as_minutes(series: pd.Series, column: str, first_row: int, out: _Collector) -> pd.Series:
+    values = pd.to_numeric(series, errors="coerce")
+    given = series.astype(object).map(lambda v: v is not None and str(v).strip() not in ("", "nan"))
+    bad = (given & values.isna()) | (values < 0)
+    out.add_rows(first_row + np.nonzero(bad.to_numpy())[0], column,
+                 "must be a non-negative number of minutes")
+    return values.astype("float64")
+
+
+def _as_resolver(series: pd.Series, column: str, first_row: int, out: _Collector) -> pd.Series:
+    values = series.astype(object).map(
+        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+        else str(v).strip().lower() or None)
+    bad = values.notna() & ~values.isin(["human", "ai"])
+    out.add_rows(first_row + np.nonzero(bad.to_numpy())[0], column,
+                 "must be 'human', 'ai' or empty")
+    return values
+
+
+def _none_array(n: int, type_: pa.DataType) -> pa.Array:
+    return pa.nulls(n, type_)
+
+
+def _normalise_chunk(chunk: pd.DataFrame, cmap: ColumnMap, first_row: int,
+                     limits: IngestLimits, out: _Collector) -> pa.Table:
+    n = len(chunk)
+    f = cmap.fields
+    arrays: dict[str, pa.Array] = {"row": pa.array(np.arange(first_row, first_row + n,
+                                                             dtype="int64"))}
+    arrays["text"] = _text_array(chunk[f["text"]], f["text"], first_row, out,
+                                 limit=limits.max_text_chars, limit_name="max_text_chars",
+                                 required=True)
+    for name, target in _OPTIONAL_TEXT.items():
+        arrays[target] = (_text_array(chunk[f[name]], f[name], first_row, out,
+                                      limit=limits.max_field_chars,
+                                      limit_name="max_field_chars", required=False)
+                          if name in f else _none_array(n, pa.string()))
+    arrays["created_at"] = (
+        pa.array(_as_timestamps(chunk[f["created_at"]], f["created_at"], first_row, out)
+                 .to_numpy(dtype="datetime64[us]"), type=pa.timestamp("us"))
+        if "created_at" in f else _none_array(n, pa.timestamp("us")))
+    arrays["resolution_minutes"] = (
+        pa.array(_as_minutes(chunk[f["resolution_minutes"]], f["resolution_minutes"],
+                             first_row, out).to_numpy(), type=pa.float64(), from_pandas=True)
+        if "resolution_minutes" in f else _none_array(n, pa.float64()))
+    arrays["resolved_by"] = (
+        pa.array(_as_resolver(chunk[f["resolved_by"]], f["resolved_by"], first_row, out)
+                 .tolist(), type=pa.string())
+        if "resolved_by" in f else _none_array(n, pa.string()))
+    return pa.table([arrays[name] for name in STAGED_SCHEMA.names], schema=STAGED_SCHEMA)
+
+
+def _missing_text_problem(columns: list[str]) -> Problem:
+    shown = ", ".join(repr(c) for c in columns[:15])
+    accepted = ", ".join(ALIASES["text"][:8])
+    return Problem(f"no text column: expected one of {accepted} … (case-insensitive); "
+                   f"the file has {shown}")
+
+
+def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits = IngestLimits(),
+               staging_dir: Path | None = None, file_hash: str | None = None) -> StagedFile:
+    """Validate one file and write its normalised rows to a staging Parquet file.
+
+    Args:
+        source: a path, bytes, a binary file-like (e.g. a Streamlit UploadedFile) or a
+            ``(name, file-like)`` tuple.
+        name: the name shown in messages (default: from the source).
+        limits: size, row and field limits.
+        staging_dir: where to put the Parquet file (default: the system temp folder).
+        file_hash: the file's SHA-256 if already computed.
+
+    Raises:
+        IngestError: the file was rejected; ``problems`` name row and column.
+    """
+    name = name or source_name(source)
+    payload = _payload(source)
+    try:
+        digest = file_hash or _hash_source(payload)
+    except OSError as exc:
+        raise IngestError(name, [Problem(f"cannot read the file ({exc.strerror or exc})")]) from None
+    fd, tmp = tempfile.mkstemp(prefix="ingest-", suffix=".parquet",
+                               dir=str(staging_dir) if staging_dir else None)
+    os.close(fd)
+    path = Path(tmp)
+    out = _Collector()
+    rows = 0
+    cmap: ColumnMap | None = None
+    writer: pq.ParquetWriter | None = None
+    try:
+        for chunk in read_table_chunks(payload, name=name, chunksize=limits.chunksize,
+                                       max_bytes=limits.max_bytes):
+            if cmap is None:
+                columns = [str(c) for c in chunk.columns]
+                if len(columns) > limits.max_columns:
+                    raise IngestError(name, [Problem(
+                        f"{len(columns)} columns, over the limit of {limits.max_columns} "
+                        f"(IngestLimits.max_columns)")])
+                cmap = map_columns(columns)
+                if not cmap.has_text:
+                    raise IngestError(name, [_missing_text_problem(columns)])
+            else:
+                for col in cmap.fields.values():
+                    if col not in chunk.columns:  # JSONL: a chunk without that key
+                        chunk[col] = None
+            if rows + len(chunk) > limits.max_rows:
+                out.problems.append(Problem(
+                    f"more than {limits.max_rows:,} rows, over the limit "
+                    f"(IngestLimits.max_rows)", row=limits.max_rows + 1))
+                break
+            table = _normalise_chunk(chunk.reset_index(drop=True), cmap, rows + 1, limits, out)
+            rows += len(chunk)
+            if out.full:
+                break
+            if out.problems:
+                continue
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), STAGED_SCHEMA, compression="zstd")
+            writer.write_table(table)
+        if out.problems:
+            raise IngestError(name, out.problems)
+        if cmap is None or rows == 0:
+            raise IngestError(name, [Problem("the file has no data rows")])
+        if writer is not None:
+            meta = {
+                _META_PREFIX + b"name": name.encode("utf-8", "surrogatepass"),
+                _META_PREFIX + b"file_hash": digest.encode(),
+                _META_PREFIX + b"rows": str(rows).encode(),
+                _META_PREFIX + b"columns": repr(sorted(cmap.fields.items())).encode(
+                    "utf-8", "surrogatepass"),
+            }
+            writer.add_key_value_metadata(meta)
+            writer.close()
+            writer = None
+        return StagedFile(name, digest, rows, path, dict(cmap.fields), list(cmap.ignored))
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        path.unlink(missing_ok=True)
+        raise
+
+
+def read_staged(path: Path) -> StagedFile:
+    """The :class:`StagedFile` of a staging Parquet file written by :func:`stage_file`."""
+    meta = pq.read_schema(str(path)).metadata or {}
+
+    def get(key: str) -> str:
+        return meta.get(_META_PREFIX + key.encode(), b"").decode("utf-8", "surrogatepass")
+
+    return StagedFile(get("name") or Path(path).name, get("file_hash"),
+                      int(get("rows") or 0), Path(path))
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def _known_file(store: Any, digest: str) -> bool:
+    return bool(store.scalar("SELECT count(*) FROM ingested_files WHERE file_hash = ?", [digest]))
+
+
+def commit_staged(store: Any, staged: StagedFile) -> IngestReport:
+    """Insert a staged file's new tickets and record the file, in one transaction."""
+    parquet = str(staged.path)
+    key = ticket_key_sql("s")
+
+    def write(conn: Any) -> tuple[int, bool]:
+        if conn.execute("SELECT count(*) FROM ingested_files WHERE file_hash = ?",
+                        [staged.file_hash]).fetchone()[0]:
+            return 0, True
+        before = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+        keyed = f"(SELECT {key} AS ticket_key, s.* FROM read_parquet(?) AS s)"  # noqa: S608
+        repeated = conn.execute(
+            f"SELECT count(*) - count(DISTINCT ticket_key) FROM {keyed}",  # noqa: S608 - fixed expression
+            [parquet]).fetchone()[0]
+        # Rows repeated inside the file: keep the first of each key (only computed if needed,
+        # as it costs a pass over the keys).
+        first_only = (f" WHERE k.row IN (SELECT min(row) FROM {keyed} GROUP BY ticket_key)"  # noqa: S608
+                      if repeated else "")
+        conn.execute(
+            "INSERT INTO tickets (ticket_key, source_id, customer_id, created_at, channel,"  # noqa: S608 - fixed expression; values are parameters
+            " category, priority, subject, text, resolution_minutes, resolved_by, source)"
+            " SELECT k.ticket_key, k.source_id, k.customer_id, k.created_at, k.channel,"
+            " k.category, k.priority, k.subject, k.text, k.resolution_minutes, k.resolved_by, ?"
+            f" FROM {keyed} AS k ANTI JOIN tickets AS t ON t.ticket_key = k.ticket_key"
+            f"{first_only}",
+            [staged.name, parquet] + ([parquet] if repeated else []))
+        new = conn.execute("SELECT count(*) FROM tickets").fetchone()[0] - before
+        conn.execute(
+            "INSERT INTO ingested_files (file_hash, file_name, rows, new_tickets)"
+            " VALUES (?, ?, ?, ?)", [staged.file_hash, staged.name, staged.rows, new])
+        return int(new), False
+
+    new, known = store.write(write)
+    return IngestReport(
+        file=staged.name, status="imported" if new else "unchanged", rows=staged.rows,
+        new_tickets=new, duplicates=0 if known else staged.rows - new, already_ingested=known,
+        file_hash=staged.file_hash, columns=staged.columns,
+        ignored_columns=staged.ignored_columns)
+
+
+def _rejected(name: str, error: IngestError, digest: str = "") -> IngestReport:
+    return IngestReport(file=name, status="rejected", problems=list(error.problems),
+                        error=error, file_hash=digest)
+
+
+def ingest_one(store: Any, source: Any, *, limits: IngestLimits = IngestLimits(),
+               name: str | None = None) -> IngestReport:
+    """Ingest one file (see :func:`ingest_files`)."""
+    name = name or source_name(source)
+    payload = _payload(source)
+    try:
+        digest = _hash_source(payload)
+    except OSError as exc:
+        return _rejected(name, IngestError(name, [Problem(f"cannot read the file ({exc})")]))
+    if _known_file(store, digest):
+        return IngestReport(file=name, status="unchanged", already_ingested=True,
+                            file_hash=digest)
+    try:
+        staged = stage_file(payload, name=name, limits=limits, file_hash=digest)
+    except IngestError as exc:
+        return _rejected(name, exc, digest)
+    try:
+        return commit_staged(store, staged)
+    finally:
+        staged.path.unlink(missing_ok=True)
+
+
+def ingest_files(store: Any, sources: Sequence[Any] | Any, *,
+                 limits: IngestLimits = IngestLimits()) -> list[IngestReport]:
+    """Validate and ingest ticket files, each all or nothing.
+
+    Args:
+        store: a writable :class:`data.store.Store`.
+        sources: paths, Streamlit UploadedFiles (anything with ``name`` and ``read``), bytes
+            or ``(name, file-like)`` tuples; a single source is accepted too.
+        limits: size, row and field limits (reported in rejection messages).
+
+    Returns:
+        One :class:`IngestReport` per file, in order. A rejected file has ``status ==
+        "rejected"`` and its problems; nothing of it was written.
+    """
+    if isinstance(sources, str | os.PathLike | bytes | io.IOBase | tuple) or hasattr(
+            sources, "read"):
+        sources = [sources]
+    return [ingest_one(store, source, limits=limits) for source in sources]
