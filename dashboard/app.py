@@ -25,7 +25,7 @@ st.set_page_config(page_title="Price War Room", page_icon=":material/monitoring:
 PAGES = {
     "Explore": [
         st.Page("views/overview.py", title="Overview", icon=":material/dashboard:",
-                url_path="overview", default=True),
+                default=True),  # served at "/" (a default page has no url path)
         st.Page("views/entities.py", title="Entities", icon=":material/label:",
                 url_path="entities"),
         st.Page("views/batch_tagging.py", title="Batch tagging", icon=":material/upload_file:",

@@ -1,0 +1,191 @@
+"""The whole app in a real browser: every page, upload and tag, what-if, scenarios.
+
+Each step checks that no Streamlit exception element and no error box appears and that no
+JavaScript dialog ever opens (hostile ticket text must stay text).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS, ROOT
+
+pytestmark = pytest.mark.e2e
+
+PAGES = {"": "Overview", "entities": "Entities", "batch-tagging": "Batch tagging",
+         "pricing": "Pricing what-if", "price-war": "Price war & positioning",
+         "scenarios": "Scenarios"}
+HOSTILE = '<script>alert("xss")</script><img src=x onerror=alert(1)> [x](javascript:alert(2))'
+
+
+def settle(page, timeout: float = 60) -> None:
+    """Wait until Streamlit has finished running the script."""
+    time.sleep(0.4)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout * 1000)
+    time.sleep(0.2)
+
+
+def healthy(page) -> None:
+    """No exception element, no error box, no dialog."""
+    assert page.locator('[data-testid="stException"]').count() == 0
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.all_inner_texts()
+    assert page.dialogs == []
+    assert page.get_by_text("Page not found").count() == 0
+
+
+def open_page(page, server: str, path: str) -> None:
+    page.goto(f"{server}/{path}")
+    page.wait_for_selector("h1", timeout=90_000)
+    settle(page)
+
+
+def nav(page, title: str) -> None:
+    """Go to a page through the sidebar (keeps the browser session)."""
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
+    page.wait_for_selector(f'h1:has-text("{title}")')
+    settle(page)
+
+
+def metric_value(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def price_box(page):
+    """The what-if's price input."""
+    return page.get_by_role("spinbutton", name="Our price, USD per 1M tokens")
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_every_page_renders(page, server: str) -> None:
+    for path, title in PAGES.items():
+        open_page(page, server, path)
+        assert page.locator("h1", has_text=title).count() == 1
+        healthy(page)
+        shot(page, f"page-{path or 'overview'}")
+    open_page(page, server, "")
+    assert page.locator('[data-testid="stMetric"]').count() >= 6
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    good = shot(page, "overview")
+    (ROOT / "docs").mkdir(exist_ok=True)
+    page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+    assert good.stat().st_size > 10_000
+
+
+def test_filters_are_in_the_url(page, server: str) -> None:
+    open_page(page, server, "?segment=smb")
+    chip = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]',
+                        has_text="Segment")
+    assert "smb" in chip.inner_text()
+    healthy(page)
+
+
+def test_upload_and_tag(page, server: str, tmp_path: Path) -> None:
+    from model import DEFAULT_MODEL_DIR
+
+    if not Path(DEFAULT_MODEL_DIR).exists():
+        pytest.skip(f"the default tagger {DEFAULT_MODEL_DIR} is not trained yet")
+    csv = tmp_path / "upload.csv"
+    csv.write_text("id,text\n1,We are moving our traffic from OpenAI to DeepSeek in Berlin\n"
+                   f'2,"{HOSTILE.replace(chr(34), chr(34) * 2)} asks Anthropic"\n',
+                   encoding="utf-8")
+    open_page(page, server, "batch-tagging")
+    page.locator('input[type="file"]').set_input_files(str(csv))
+    page.get_by_role("button", name=re.compile("Check and import")).click()
+    settle(page)
+    page.wait_for_selector("text=Import done")
+    healthy(page)
+    page.get_by_role("button", name=re.compile("Start tagging")).click()
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        settle(page)
+        if metric_value(page, "Job") == "done":
+            break
+        assert metric_value(page, "Job") in {"loading", "running", "idle"}, metric_value(
+            page, "Job")
+        time.sleep(1)
+    assert metric_value(page, "Job") == "done"
+    assert metric_value(page, "Device") in {"CPU", "CUDA", "CUDA:0", "MPS"}
+    page.reload()
+    page.wait_for_selector("h1")
+    settle(page)
+    preview = page.locator('[data-testid="stHtml"]').first.inner_text()
+    assert "<script>" in preview  # shown as text, never run
+    assert page.locator("mark").count() >= 1  # entities highlighted
+    shot(page, "batch-tagging-done")
+    healthy(page)
+
+
+def test_whatif_input_changes_result(page, server: str) -> None:
+    open_page(page, server, "pricing")
+    before = metric_value(page, "Profit at this price")
+    box = price_box(page)
+    box.fill(f"{float(box.input_value()) * 1.6:.3f}")
+    box.press("Enter")
+    page.wait_for_function(
+        "(before) => { const m = [...document.querySelectorAll('[data-testid=\"stMetric\"]')]"
+        ".find(e => e.innerText.includes('Profit at this price'));"
+        " return m && !m.innerText.includes(before) }", arg=before, timeout=30_000)
+    settle(page)
+    assert metric_value(page, "Profit at this price") != before
+    assert "s_price_per_m=" in page.url  # the address shares the inputs
+    shot(page, "pricing-changed")
+    healthy(page)
+
+
+def test_save_and_reload_scenario(page, server: str) -> None:
+    open_page(page, server, "pricing")
+    box = price_box(page)
+    box.fill("0.777")
+    box.press("Enter")
+    settle(page)
+    nav(page, "Scenarios")
+    page.get_by_label("Name").fill("e2e cut")
+    page.get_by_label("Name").press("Enter")
+    settle(page)
+    page.get_by_role("button", name=re.compile("^Save")).click()
+    settle(page)
+    page.wait_for_selector("text=Saved as")
+    healthy(page)
+    # A new browser session: the scenario comes back from the store.
+    open_page(page, server, "pricing")
+    assert price_box(page).input_value() != "0.777"
+    nav(page, "Scenarios")
+    page.locator('[data-testid="stSelectbox"]', has_text="Scenario").first.click()
+    page.get_by_role("option", name="e2e cut").click()
+    settle(page)
+    page.get_by_role("button", name=re.compile("Load into the what-if")).click()
+    settle(page)
+    nav(page, "Pricing what-if")
+    assert price_box(page).input_value() == "0.777"
+    shot(page, "scenario-reloaded")
+    healthy(page)
+
+
+def test_price_war_and_entities_render_with_charts(page, server: str) -> None:
+    open_page(page, server, "price-war")
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 4
+    healthy(page)
+    open_page(page, server, "entities")
+    healthy(page)
+
+
+def teardown_module() -> None:
+    """Keep one good Overview screenshot for the README when the run produced one."""
+    src = ARTIFACTS / "overview.png"
+    if src.exists() and not (ROOT / "docs" / "screenshot.png").exists():
+        shutil.copy(src, ROOT / "docs" / "screenshot.png")
