@@ -46,6 +46,7 @@ from analytics.competition import (
 from analytics.costs import (
     CostInputs,
     gpu_cost_per_million,
+    segment_cost_to_serve,
     support_cost,
     support_cost_per_ticket,
 )
@@ -213,6 +214,7 @@ __all__ = [
     "scenario_profit_table",
     "scenario_tornado",
     "segment_optima",
+    "segment_cost_to_serve",
     "segment_optima_from",
     "segment_snapshot",
     "segments",

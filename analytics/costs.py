@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from analytics.demand import FloatArray
@@ -175,3 +176,46 @@ class CostInputs:
     def unit_cost_per_million(self, tickets_per_million: float) -> float:
         """Variable cost per 1M tokens: GPU + support."""
         return self.gpu_cost_per_million + self.support_cost_per_million(tickets_per_million)
+
+
+def segment_cost_to_serve(
+    store: Any, costs: CostInputs | None = None, *, start: Any = None, end: Any = None,
+) -> pd.DataFrame:
+    """Cost to serve per segment over a period, from usage and ticket volumes in the store.
+
+    GPU cost = tokens × ``costs.gpu_cost_per_million``; support cost = human-resolved tickets
+    × human cost + AI-resolved × AI cost, tickets still open (or of unknown resolver) counted
+    at the human cost. Fixed costs are not allocated.
+
+    Args:
+        store: the store.
+        costs: the cost model (defaults from the anchors).
+        start, end: optional first and last month (dates) of the period.
+
+    Returns:
+        One row per segment: ``segment``, ``tokens``, ``revenue``, ``tickets``, ``human``,
+        ``ai``, ``open``, ``gpu_cost``, ``support_cost``, ``cost_to_serve``,
+        ``cost_per_million``, ``revenue_per_million``, ``gross_margin`` (share of revenue).
+    """
+    from analytics.inputs import ticket_volumes, usage_by_segment_month
+
+    costs = costs or CostInputs()
+    usage = usage_by_segment_month(store, start=start, end=end)
+    u = usage.groupby("segment")[["tokens", "revenue"]].sum()
+    ticket_end = None if end is None else (pd.Timestamp(end) + pd.DateOffset(months=1)
+                                           - pd.Timedelta(microseconds=1)).to_pydatetime()
+    t = ticket_volumes(store, by="segment", start=start, end=ticket_end)
+    t = t.groupby("segment")[["tickets", "human", "ai", "open"]].sum()
+    df = u.join(t, how="outer").fillna(0.0)
+    df["gpu_cost"] = df["tokens"] / 1e6 * costs.gpu_cost_per_million
+    df["support_cost"] = ((df["human"] + df["open"]) * costs.human_ticket_cost
+                          + df["ai"] * costs.ai_ticket_cost)
+    df["cost_to_serve"] = df["gpu_cost"] + df["support_cost"]
+    tokens_m = (df["tokens"] / 1e6).where(df["tokens"] > 0)
+    df["cost_per_million"] = df["cost_to_serve"] / tokens_m
+    df["revenue_per_million"] = df["revenue"] / tokens_m
+    df["gross_margin"] = (df["revenue"] - df["cost_to_serve"]) / df["revenue"].where(
+        df["revenue"] > 0)
+    return df.reset_index()[["segment", "tokens", "revenue", "tickets", "human", "ai", "open",
+                             "gpu_cost", "support_cost", "cost_to_serve", "cost_per_million",
+                             "revenue_per_million", "gross_margin"]]
