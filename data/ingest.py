@@ -42,6 +42,7 @@ from data.keys import ticket_key_sql
 from data.readers import MAX_PROBLEMS, read_table_chunks
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "STAGED_SCHEMA",
     "IngestLimits",
     "IngestReport",
@@ -82,6 +83,9 @@ class IngestLimits:
     max_text_chars: int = 100_000  # one ticket's text
     max_field_chars: int = 2_000  # id, customer, channel, subject, category, priority
     chunksize: int = 50_000  # rows read at a time (memory, not a limit on the file)
+
+
+DEFAULT_LIMITS = IngestLimits()
 
 
 @dataclass
@@ -356,7 +360,7 @@ def _missing_text_problem(columns: list[str]) -> Problem:
                    f"the file has {shown}")
 
 
-def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits = IngestLimits(),
+def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits = DEFAULT_LIMITS,
                staging_dir: Path | None = None, file_hash: str | None = None) -> StagedFile:
     """Validate one file and write its normalised rows to a staging Parquet file.
 
@@ -440,7 +444,7 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits = I
 
 def read_staged(path: Path) -> StagedFile:
     """The :class:`StagedFile` of a staging Parquet file written by :func:`stage_file`."""
-    meta = pq.read_schema(str(path)).metadata or {}
+    meta = pq.ParquetFile(str(path)).metadata.metadata or {}
 
     def get(key: str) -> str:
         return meta.get(_META_PREFIX + key.encode(), b"").decode("utf-8", "surrogatepass")
@@ -501,7 +505,7 @@ def _rejected(name: str, error: IngestError, digest: str = "") -> IngestReport:
                         error=error, file_hash=digest)
 
 
-def ingest_one(store: Any, source: Any, *, limits: IngestLimits = IngestLimits(),
+def ingest_one(store: Any, source: Any, *, limits: IngestLimits = DEFAULT_LIMITS,
                name: str | None = None) -> IngestReport:
     """Ingest one file (see :func:`ingest_files`)."""
     name = name or source_name(source)
@@ -524,7 +528,7 @@ def ingest_one(store: Any, source: Any, *, limits: IngestLimits = IngestLimits()
 
 
 def ingest_files(store: Any, sources: Sequence[Any] | Any, *,
-                 limits: IngestLimits = IngestLimits()) -> list[IngestReport]:
+                 limits: IngestLimits = DEFAULT_LIMITS) -> list[IngestReport]:
     """Validate and ingest ticket files, each all or nothing.
 
     Args:

@@ -1,0 +1,188 @@
+"""Command line of the data layer: ``python -m data demo|ingest|stats``.
+
+Exit status: 0 on success, 2 with a one-line reason on bad input (a rejected file, a locked
+or unreadable database, a bad argument). Never a traceback for an expected failure.
+
+Examples:
+    python -m data demo --db var/pricewar.duckdb --tickets 3000 --seed 7
+    python -m data ingest --db var/pricewar.duckdb tickets.csv more.jsonl.gz
+    python -m data stats --db var/pricewar.duckdb --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from data.errors import DataError, IngestError, StoreLockedError
+from data.paths import default_db_path
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit status 2 and a one-line reason (as argparse does) everywhere."""
+
+    def error(self, message: str) -> Any:  # pragma: no cover - argparse's own path
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m data``."""
+    parser = _Parser(prog="python -m data",
+                     description="Price War Room data: demo database, uploads, statistics.")
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    def db_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", type=Path, default=None,
+                       help=f"database file (default: $PRICEWAR_DB or {default_db_path()})")
+
+    demo = sub.add_parser("demo", help="(re)generate the demo data",
+                          description="Replace the demo data in the database with generated "
+                                      "customers, usage, prices and tickets (uploads are kept).")
+    db_option(demo)
+    demo.add_argument("--tickets", type=_positive, default=3000, help="tickets (default 3000)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--quiet", action="store_true", help="no progress output")
+
+    ingest = sub.add_parser(
+        "ingest", help="validate and import ticket files",
+        description="Import CSV, TSV, JSONL or Parquet files (optionally gzipped), each all or "
+                    "nothing. A 'text' column (or body, description, message, ...) is "
+                    "required. If the running dashboard holds the database, validated files "
+                    "are handed to it through its inbox folder.")
+    db_option(ingest)
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest.add_argument("--max-rows", type=_positive, default=None, help="row limit per file")
+    ingest.add_argument("--max-bytes", type=_positive, default=None,
+                        help="size limit per file, after decompression")
+
+    stats = sub.add_parser("stats", help="row count of each table",
+                           description="Print the row count of each table.")
+    db_option(stats)
+    stats.add_argument("--json", action="store_true", help="one JSON object")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _limits(args: argparse.Namespace) -> Any:
+    from dataclasses import replace
+
+    from data.ingest import DEFAULT_LIMITS
+
+    limits = DEFAULT_LIMITS
+    if args.max_rows is not None:
+        limits = replace(limits, max_rows=args.max_rows)
+    if args.max_bytes is not None:
+        limits = replace(limits, max_bytes=args.max_bytes)
+    return limits
+
+
+def _cmd_demo(args: argparse.Namespace, db: Path) -> int:
+    from data.demo import generate_demo
+    from data.store import Store
+
+    def progress(done: int, total: int) -> None:
+        if not args.quiet:
+            print(f"\rtickets {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+
+    with Store.open(db) as store:
+        summary = generate_demo(store, tickets=args.tickets, seed=args.seed, progress=progress)
+    if not args.quiet:
+        print(file=sys.stderr)
+    print(f"{db}: demo data (seed {summary.seed}): {summary.customers} customers, "
+          f"{summary.usage_rows} usage rows, {summary.tickets} tickets, "
+          f"{summary.gold_entities} gold entities, {summary.competitor_prices} competitor prices")
+    return EXIT_OK
+
+
+def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
+    from data.inbox import hand_to_inbox, import_inbox
+    from data.ingest import ingest_files
+    from data.store import Store
+
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        return _fail(f"no such file: {', '.join(missing)}")
+    limits = _limits(args)
+    try:
+        store = Store.open(db)
+    except StoreLockedError as exc:
+        try:
+            handed = hand_to_inbox(db, args.files, limits=limits)
+        except IngestError as error:
+            print(str(error), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        rows = sum(h.rows for h in handed)
+        print(f"{exc}. The files are valid ({rows:,} row{'' if rows == 1 else 's'}) and were handed to the running "
+              f"dashboard through its inbox ({handed[0].path.parent}); it imports them within "
+              f"seconds.")
+        return EXIT_OK
+    with store:
+        for message in import_inbox(store):
+            print(f"inbox: {message}")
+        reports = ingest_files(store, args.files, limits=limits)
+    status = EXIT_OK
+    for report in reports:
+        if report.accepted:
+            print(report.message)
+        else:
+            print(report.message, file=sys.stderr)
+            status = EXIT_BAD_INPUT
+    return status
+
+
+def _cmd_stats(args: argparse.Namespace, db: Path) -> int:
+    from data.store import Store
+
+    if not db.exists():
+        return _fail(f"no database at {db} (create one with: python -m data demo --db {db})")
+    with Store.open(db, read_only=True) as store:
+        counts = store.table_counts()
+    if args.json:
+        print(json.dumps(counts, sort_keys=True))
+    else:
+        width = max(map(len, counts), default=0)
+        for name, n in counts.items():
+            print(f"{name:<{width}}  {n:>12,}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    db = Path(args.db) if args.db is not None else default_db_path()
+    handlers = {"demo": _cmd_demo, "ingest": _cmd_ingest, "stats": _cmd_stats}
+    try:
+        return handlers[args.verb](args, db)
+    except StoreLockedError as exc:
+        return _fail(f"{exc}. Stop the dashboard first, or use its pages (uploads go through "
+                     f"'Batch tagging'); 'python -m data ingest' hands files to it by itself.")
+    except DataError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{exc.strerror or exc}: {exc.filename or db}")
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing was written by the unfinished step")

@@ -1,0 +1,107 @@
+"""Work handed to the running dashboard: validated uploads as Parquet files in an inbox.
+
+DuckDB lets one process write a file. While the dashboard holds the database, ``python -m
+data ingest`` validates the files itself and drops each, normalised, as a Parquet file into
+:func:`data.paths.inbox_dir` (written under a hidden name, then renamed, so the app never
+sees half a file). The app calls :func:`import_inbox` periodically; it commits each file
+exactly as a direct ingest would (idempotent by file hash and ticket key) and removes it.
+
+Example:
+    >>> handed = hand_to_inbox("var/pricewar.duckdb", ["tickets.csv"])  # doctest: +SKIP
+    >>> import_inbox(store)                                             # doctest: +SKIP
+    ['tickets.csv: 120 rows, 120 new tickets']
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from data.errors import IngestError
+from data.ingest import (
+    DEFAULT_LIMITS,
+    IngestLimits,
+    commit_staged,
+    read_staged,
+    source_name,
+    stage_file,
+)
+from data.paths import inbox_dir
+
+__all__ = ["HandedFile", "hand_to_inbox", "import_inbox", "pending"]
+
+_STAGING = ".staging"
+_FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class HandedFile:
+    """A validated file waiting in the inbox."""
+
+    file: str
+    rows: int
+    path: Path
+
+
+def hand_to_inbox(db_path: Path | str, sources: Sequence[Any], *,
+                  limits: IngestLimits = DEFAULT_LIMITS) -> list[HandedFile]:
+    """Validate each source and drop it into the inbox of ``db_path``.
+
+    All sources are validated before any is handed over.
+
+    Raises:
+        IngestError: a file was rejected (nothing is handed over).
+    """
+    inbox = inbox_dir(Path(db_path))
+    staging = inbox / _STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    staged = []
+    try:
+        for source in sources:
+            staged.append(stage_file(source, name=source_name(source), limits=limits,
+                                     staging_dir=staging))
+    except IngestError:
+        for s in staged:
+            s.path.unlink(missing_ok=True)
+        raise
+    handed = []
+    for s in staged:
+        final = inbox / f"{s.file_hash[:24]}.parquet"
+        os.replace(s.path, final)  # atomic: the app sees the whole file or nothing
+        handed.append(HandedFile(s.name, s.rows, final))
+    return handed
+
+
+def pending(db_path: Path | str) -> list[Path]:
+    """Inbox files waiting for import, oldest first."""
+    inbox = inbox_dir(Path(db_path))
+    if not inbox.is_dir():
+        return []
+    files = [p for p in inbox.glob("*.parquet") if p.is_file()]
+    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def import_inbox(store: Any) -> list[str]:
+    """Ingest every file waiting in the inbox of ``store``; return one message per file.
+
+    A file that cannot be read is moved to ``failed/`` in the inbox (and reported) instead
+    of blocking the others.
+    """
+    messages = []
+    for path in pending(store.path):
+        try:
+            staged = read_staged(path)
+            report = commit_staged(store, staged)
+        except Exception as exc:  # a damaged inbox file must not stop the app
+            failed = path.parent / _FAILED
+            failed.mkdir(exist_ok=True)
+            shutil.move(str(path), failed / path.name)
+            messages.append(f"{path.name}: could not be imported ({exc}); moved to {failed}")
+            continue
+        path.unlink(missing_ok=True)
+        messages.append(report.message)
+    return messages
