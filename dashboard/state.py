@@ -218,7 +218,7 @@ class InboxPoller:
 
         result = import_inbox(self.store)
         if result:
-            self.last_message = str(result)
+            self.last_message = "; ".join(str(m) for m in result)
             if self.on_new is not None:
                 self.on_new()
         return result
@@ -268,12 +268,10 @@ class AppState:
             return store
 
     def _ensure_demo(self, progress: Progress | None) -> bool:
-        if self.path.exists() and self.path.stat().st_size > 0:
-            with Store.open(self.path) as probe:
-                if probe.scalar("SELECT count(*) FROM tickets"):
-                    return False
-        from data.bootstrap import ensure_demo_database
+        from data.bootstrap import ensure_demo_database, has_tickets
 
+        if has_tickets(self.path):
+            return False
         tickets = _env_int("PRICEWAR_DEMO_TICKETS", 3000)
         ensure_demo_database(self.path, tickets=tickets, progress=_adapt_progress(progress))
         return True
@@ -283,32 +281,19 @@ class AppState:
             self.job.start()
 
 
-def _adapt_progress(progress: Progress | None) -> Callable[..., None] | None:
-    """Turn the bootstrap's progress reports into ``progress(fraction, text)``."""
+def _adapt_progress(progress: Progress | None) -> Callable[[int, int], None] | None:
+    """Turn the bootstrap's ``progress(done, total)`` into ``progress(fraction, text)``."""
     if progress is None:
         return None
 
-    def report(*args: Any, **kwargs: Any) -> None:
+    def report(done: int, total: int) -> None:
         try:
-            fraction, text = _fraction_and_text(args, kwargs)
-            progress(fraction, text)
+            fraction = min(1.0, done / total) if total else 0.0
+            progress(fraction, f"Creating demo tickets: {done:,} of {total:,}")
         except Exception:  # a progress display must never break the bootstrap
             log.debug("progress report ignored", exc_info=True)
 
     return report
-
-
-def _fraction_and_text(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[float, str]:
-    numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
-    texts = [a for a in args if isinstance(a, str)]
-    done = kwargs.get("done", numbers[0] if numbers else None)
-    total = kwargs.get("total", numbers[1] if len(numbers) > 1 else None)
-    text = kwargs.get("message", kwargs.get("stage", texts[0] if texts else "Creating demo data"))
-    if done is None:
-        return 0.0, str(text)
-    if total:
-        return max(0.0, min(1.0, float(done) / float(total))), str(text)
-    return max(0.0, min(1.0, float(done))), str(text)
 
 
 def db_path() -> Path:

@@ -176,6 +176,42 @@ def test_scenarios_save_load_compare(app_db: Path) -> None:
     at.switch_page(PAGES[3]).run()
     assert at.number_input(key="wi_price_per_m_1").value == pytest.approx(0.77)
     at.switch_page(PAGES[5]).run()
+    assert at.dataframe[1].value.empty  # current inputs = the loaded scenario: no difference
+    at.toggle(key="sc_only_diff").set_value(False).run()
     table = at.dataframe[1].value
-    assert "price_per_m" in set(table["item"])
+    assert "price_per_m" in set(table["item"]), (at.toggle(key="sc_only_diff").value,
+                                                 at.multiselect(key="sc_compare").value, table)
     assert [b.label for b in at.get("download_button")] == ["Comparison (CSV)", "Chart (PNG)"]
+
+
+def test_first_start_creates_the_demo_database(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "fresh" / "pricewar.duckdb"
+    monkeypatch.setenv("PRICEWAR_DB", str(db))
+    monkeypatch.setenv("PRICEWAR_DEMO_TICKETS", "150")
+    monkeypatch.setenv("PRICEWAR_AUTOTAG", "0")
+    monkeypatch.setenv("PRICEWAR_INBOX_SECONDS", "0")
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    clean(at)
+    assert db.exists()
+    assert any(s.label == "Database ready" for s in at.status)
+    assert metric(at, "Tickets") != "0"
+    at.run()  # later runs skip the bootstrap
+    assert not at.status
+
+
+def test_inbox_files_are_imported_by_the_running_app(app_db: Path) -> None:
+    from dashboard import state
+    from data.inbox import hand_to_inbox
+
+    at = open_page(PAGES[0])
+    hand_to_inbox(app_db, [("handed.csv", b"text\nHanded over by the command line\n")])
+    poller = state.app_state().inbox
+    assert poller is not None
+    imported = poller.poll_once()
+    assert imported == ["handed.csv: 1 row, 1 new ticket"], (imported, poller.store.path, app_db)
+    assert state.store().scalar("SELECT count(*) FROM tickets WHERE source = 'handed.csv'") == 1
+    assert "handed.csv" in poller.last_message
+    at.run()
+    clean(at)
