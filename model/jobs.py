@@ -79,15 +79,13 @@ def _write_batch(run_id: str, model_id: str, keys: list[str], entities: pd.DataF
 
     def write(conn) -> None:
         if len(entities):
-            conn.register("_batch_entities", entities)
-            try:
-                conn.execute(
-                    'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score) '
-                    'SELECT ticket_key, ?, start, "end", label, text, score FROM _batch_entities '
-                    "ON CONFLICT DO UPDATE SET text = excluded.text, score = excluded.score",
-                    [model_id])
-            finally:
-                conn.unregister("_batch_entities")
+            conn.execute(
+                'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score) '
+                "SELECT unnest(?), ?, unnest(?), unnest(?), unnest(?), unnest(?), unnest(?) "
+                "ON CONFLICT DO UPDATE SET text = excluded.text, score = excluded.score",
+                [entities["ticket_key"].tolist(), model_id, entities["start"].tolist(),
+                 entities["end"].tolist(), entities["label"].tolist(),
+                 entities["text"].tolist(), entities["score"].tolist()])
         conn.execute(
             "INSERT INTO tagged_tickets (ticket_key, model_id, run_id, tagged_at) "
             "SELECT unnest(?), ?, ?, ? "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -75,7 +76,10 @@ def load_model(model_dir: Path | str) -> torch.nn.Module:
     from peft import PeftModel
 
     base = load_token_classifier(settings["labels"])
-    peft_model = PeftModel.from_pretrained(base, str(model_dir), is_trainable=False)
+    with warnings.catch_warnings():  # peft calls a deprecated transformers property
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
+                                category=FutureWarning)
+        peft_model = PeftModel.from_pretrained(base, str(model_dir), is_trainable=False)
     return peft_model.merge_and_unload()
 
 

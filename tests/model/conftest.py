@@ -110,3 +110,32 @@ def random_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def random_tagger(random_dir) -> Tagger:
     return Tagger.load(random_dir, device="cpu")
+
+
+def add_tickets(store, texts: list[str], *, prefix: str = "t") -> list[str]:
+    """Insert tickets with the given texts; return their keys."""
+    keys = [f"{prefix}{i:05d}" for i in range(len(texts))]
+    rows = [(k, t, "test") for k, t in zip(keys, texts, strict=True)]
+    store.write(lambda conn: conn.executemany(
+        "INSERT INTO tickets (ticket_key, text, source) VALUES (?, ?, ?)", rows))
+    return keys
+
+
+def ticket_texts(n: int) -> list[str]:
+    """``n`` varied ticket texts with keyword entities, emoji, CRLF and an empty one."""
+    parts = ["Jane Doe", "Acme", "tokenization", "Azure", "Zürich 😀", "Paris", "orphan",
+             "nothing\r\nhere", "please help"]
+    texts = []
+    for i in range(n):
+        words = [parts[(i * 7 + j * 3) % len(parts)] for j in range(1 + i % 9)]
+        texts.append(f"#{i} " + " and ".join(words))
+    if n > 3:
+        texts[3] = ""
+    return texts
+
+
+def entity_rows(store, model_id: str) -> list[tuple]:
+    """All entity rows of ``model_id``, sorted, without run-specific columns."""
+    return store.fetchall(
+        'SELECT ticket_key, start, "end", label, text, score FROM entities '
+        'WHERE model_id = ? ORDER BY ticket_key, start, "end", label', [model_id])

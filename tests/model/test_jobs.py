@@ -1,0 +1,115 @@
+"""Resumable batch tagging of the store: upserts, stop, kill -9 and rerun."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from data.store import Store
+from model.jobs import pending_tickets, tag_store
+from tests.model.conftest import add_tickets, entity_rows, ticket_texts
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _clean_run(path: Path, tagger, texts: list[str]) -> list[tuple]:
+    with Store.open(path) as store:
+        add_tickets(store, texts)
+        summary = tag_store(store, tagger, batch_size=8)
+        assert summary.status == "done" and summary.tickets == len(texts)
+        return entity_rows(store, tagger.model_id)
+
+
+def test_tag_store_writes_entities_and_marks_every_ticket(tmp_path, keyword_tagger):
+    texts = ticket_texts(60)
+    with Store.open(tmp_path / "a.duckdb") as store:
+        keys = add_tickets(store, texts)
+        seen = []
+        summary = tag_store(store, keyword_tagger, batch_size=4,
+                            progress=lambda done, total: seen.append((done, total)))
+        assert seen[0] == (0, 60) and seen[-1] == (60, 60)
+        expected = sorted(
+            (key, e.start, e.end, e.label, e.text)
+            for key, found in zip(keys, keyword_tagger.tag(texts), strict=True) for e in found)
+        rows = entity_rows(store, keyword_tagger.model_id)
+        assert [r[:5] for r in rows] == expected
+        assert all(texts[keys.index(k)][s:e] == t for k, s, e, _, t, _ in rows)
+        assert store.scalar("SELECT count(*) FROM tagged_tickets WHERE model_id = ?",
+                            [keyword_tagger.model_id]) == 60  # the empty ticket too
+        run = store.fetchall("SELECT status, tickets, entities, model_id, device FROM tagging_runs "
+                             "WHERE run_id = ?", [summary.run_id])
+        assert run == [("done", 60, len(rows), keyword_tagger.model_id, "cpu")]
+        # a second run finds nothing to do and duplicates nothing
+        again = tag_store(store, keyword_tagger, batch_size=4)
+        assert (again.tickets, again.entities, again.pending) == (0, 0, 0)
+        assert entity_rows(store, keyword_tagger.model_id) == rows
+
+
+def test_pending_tickets_shortest_first(tmp_path, keyword_tagger):
+    with Store.open(tmp_path / "p.duckdb") as store:
+        add_tickets(store, ["a much longer text", "mid text", "x"])
+        assert pending_tickets(store, keyword_tagger.model_id) == ["t00002", "t00001", "t00000"]
+
+
+def test_stop_then_resume_equals_a_clean_run(tmp_path, keyword_tagger):
+    texts = ticket_texts(80)
+    clean = _clean_run(tmp_path / "clean.duckdb", keyword_tagger, texts)
+    with Store.open(tmp_path / "stop.duckdb") as store:
+        add_tickets(store, texts)
+        stop = threading.Event()
+        stop.set()
+        first = tag_store(store, keyword_tagger, batch_size=4, stop=stop)
+        assert (first.status, first.tickets) == ("interrupted", 0)
+        calls = []
+        partial = tag_store(store, keyword_tagger, batch_size=4,
+                            stop=lambda: calls.append(1) or len(calls) > 2)
+        assert partial.status == "interrupted" and partial.tickets == 32
+        rest = tag_store(store, keyword_tagger, batch_size=4)
+        assert rest.tickets == 48 and rest.status == "done"
+        assert entity_rows(store, keyword_tagger.model_id) == clean
+        statuses = store.fetchall("SELECT status FROM tagging_runs ORDER BY started_at")
+        assert [s for (s,) in statuses] == ["interrupted", "interrupted", "done"]
+
+
+def test_kill_9_mid_run_then_rerun_equals_a_clean_run(tmp_path, keyword_dir, keyword_tagger):
+    texts = ticket_texts(600)
+    clean = _clean_run(tmp_path / "clean.duckdb", keyword_tagger, texts)
+    db = tmp_path / "killed.duckdb"
+    with Store.open(db) as store:
+        add_tickets(store, texts)
+    command = [sys.executable, "-m", "model", "tag", "--db", str(db), "--model", str(keyword_dir),
+               "--batch-size", "2", "--device", "cpu"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL)
+    assert proc.stderr is not None
+    buffer = b""
+    done = 0
+    while done < 40:
+        chunk = proc.stderr.read1(4096)
+        assert chunk, f"the tagger ended before it could be killed: {buffer[-500:]!r}"
+        buffer = (buffer + chunk)[-4096:]
+        counts = re.findall(rb"(\d+)/600", buffer)
+        done = int(counts[-1]) if counts else 0
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for suffix in ("", ".wal"):  # committed batches may still sit in the write-ahead log
+        if Path(f"{db}{suffix}").exists():
+            shutil.copy(f"{db}{suffix}", f"{tmp_path / 'after-kill.duckdb'}{suffix}")
+    with Store.open(tmp_path / "after-kill.duckdb", read_only=True) as store:
+        tagged = store.scalar("SELECT count(*) FROM tagged_tickets")
+    assert 40 <= tagged < 600  # it really stopped half-way
+    rerun = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert re.search(rf"tagged {600 - tagged} tickets", rerun.stdout)
+    with Store.open(db) as store:
+        assert entity_rows(store, keyword_tagger.model_id) == clean
+        assert store.scalar("SELECT count(*) FROM tagged_tickets") == 600
+        runs = store.fetchall("SELECT status FROM tagging_runs ORDER BY started_at")
+        assert [s for (s,) in runs] == ["running", "done"]  # the killed run never finished
