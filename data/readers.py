@@ -376,7 +376,8 @@ def _csv_error_problem(exc: Exception, rows_before: int | None = None) -> Proble
     if isinstance(exc, UnicodeDecodeError):
         return Problem(f"the text cannot be decoded ({exc.reason}); save the file as UTF-8")
     if "straddling" in text or "block size" in text:
-        return Problem(f"a single row is longer than {_BLOCK_SIZE // 2**20} MiB",
+        return Problem(f"a single row (this one or one shortly after) is longer than "
+                       f"{_BLOCK_SIZE // 2**20} MiB",
                        row=None if rows_before is None else rows_before + 1)
     if "UTF8" in text or "UTF-8" in text:
         return Problem("the header is not valid UTF-8; save the file as UTF-8")
