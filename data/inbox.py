@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ def hand_to_inbox(db_path: Path | str, sources: Sequence[Any], *,
     inbox = inbox_dir(Path(db_path))
     staging = inbox / _STAGING
     staging.mkdir(parents=True, exist_ok=True)
+    _remove_stale(staging)
     staged = []
     try:
         for source in sources:
@@ -74,6 +76,17 @@ def hand_to_inbox(db_path: Path | str, sources: Sequence[Any], *,
         os.replace(s.path, final)  # atomic: the app sees the whole file or nothing
         handed.append(HandedFile(s.name, s.rows, final))
     return handed
+
+
+def _remove_stale(staging: Path, *, older_than_s: float = 3600.0) -> None:
+    """Delete half-written files left by a job that was killed while validating."""
+    now = time.time()
+    for leftover in staging.glob("*"):
+        try:
+            if leftover.is_file() and now - leftover.stat().st_mtime > older_than_s:
+                leftover.unlink()
+        except OSError:
+            continue
 
 
 def pending(db_path: Path | str) -> list[Path]:

@@ -213,11 +213,11 @@ def _arrow(series: pd.Series) -> pa.Array:
     return arr
 
 
-def _rows_where(mask: pa.Array, first_row: int) -> np.ndarray:
-    return first_row + np.asarray(pc.indices_nonzero(pc.fill_null(mask, False)))[:MAX_PROBLEMS]
+def _rows_where(mask: pa.Array, rows: np.ndarray) -> np.ndarray:
+    return rows[np.asarray(pc.indices_nonzero(pc.fill_null(mask, False)))[:MAX_PROBLEMS]]
 
 
-def _text_array(series: pd.Series, column: str, first_row: int, out: _Collector, *,
+def _text_array(series: pd.Series, column: str, rows: np.ndarray, out: _Collector, *,
                 limit: int, limit_name: str, required: bool) -> pa.Array:
     """Strings (null for missing) with located problems for wrong types and long values."""
     arr = _arrow(series)
@@ -225,7 +225,7 @@ def _text_array(series: pd.Series, column: str, first_row: int, out: _Collector,
         arr = pa.nulls(len(arr), pa.string())
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         if required or pa.types.is_nested(arr.type) or pa.types.is_binary(arr.type):
-            out.add_rows(_rows_where(pc.is_valid(arr), first_row), column,
+            out.add_rows(_rows_where(pc.is_valid(arr), rows), column,
                          f"must hold text, found {arr.type}")
             return pa.nulls(len(arr), pa.string())
         arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
@@ -233,13 +233,13 @@ def _text_array(series: pd.Series, column: str, first_row: int, out: _Collector,
     trimmed = pc.utf8_trim_whitespace(arr)
     blank = pc.fill_null(pc.equal(trimmed, ""), True)
     if required:
-        out.add_rows(_rows_where(blank, first_row), column, "empty text")
+        out.add_rows(_rows_where(blank, rows), column, "empty text")
     lengths = pc.utf8_length(arr)
     too_long = pc.greater(lengths, limit)
     if pc.any(too_long).as_py():
-        for row in _rows_where(too_long, first_row):
-            out.add_rows([row], column,
-                         f"{lengths[int(row) - first_row].as_py():,} characters, over the limit "
+        for i in np.asarray(pc.indices_nonzero(too_long))[:MAX_PROBLEMS]:
+            out.add_rows([rows[i]], column,
+                         f"{lengths[int(i)].as_py():,} characters, over the limit "
                          f"of {limit:,} (IngestLimits.{limit_name})")
     if required:
         return arr
@@ -256,7 +256,7 @@ def _to_str(value: Any) -> str | None:
     return str(value)
 
 
-def _as_timestamps(series: pd.Series, column: str, first_row: int,
+def _as_timestamps(series: pd.Series, column: str, rows: np.ndarray,
                    out: _Collector) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         parsed = pd.to_datetime(series)
@@ -277,9 +277,9 @@ def _as_timestamps(series: pd.Series, column: str, first_row: int,
         parsed[present] = first.astype("datetime64[us]")
     bad = present & parsed.isna().to_numpy()
     for i in np.nonzero(bad)[0][:MAX_PROBLEMS]:
-        out.add_rows([first_row + i], column, f"cannot read the date {str(raw.iloc[i])[:40]!r}")
+        out.add_rows([rows[i]], column, f"cannot read the date {str(raw.iloc[i])[:40]!r}")
     out_of_range = (parsed.notna() & ((parsed < _MIN_DATE) | (parsed > _MAX_DATE))).to_numpy()
-    out.add_rows(first_row + np.nonzero(out_of_range)[0], column,
+    out.add_rows(rows[np.nonzero(out_of_range)[0]], column,
                  "date outside 1990–2100")
     return parsed
 
@@ -301,21 +301,21 @@ def _one_date(value: str) -> pd.Timestamp:
         return pd.NaT
 
 
-def _as_minutes(series: pd.Series, column: str, first_row: int, out: _Collector) -> pd.Series:
+def _as_minutes(series: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
     values = pd.to_numeric(series, errors="coerce")
     given = series.astype(object).map(lambda v: v is not None and str(v).strip() not in ("", "nan"))
     bad = (given & values.isna()) | (values < 0)
-    out.add_rows(first_row + np.nonzero(bad.to_numpy())[0], column,
+    out.add_rows(rows[np.nonzero(bad.to_numpy())[0]], column,
                  "must be a non-negative number of minutes")
     return values.astype("float64")
 
 
-def _as_resolver(series: pd.Series, column: str, first_row: int, out: _Collector) -> pd.Series:
+def _as_resolver(series: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
     values = series.astype(object).map(
         lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
         else str(v).strip().lower() or None)
     bad = values.notna() & ~values.isin(["human", "ai"])
-    out.add_rows(first_row + np.nonzero(bad.to_numpy())[0], column,
+    out.add_rows(rows[np.nonzero(bad.to_numpy())[0]], column,
                  "must be 'human', 'ai' or empty")
     return values
 
@@ -328,26 +328,28 @@ def _normalise_chunk(chunk: pd.DataFrame, cmap: ColumnMap, first_row: int,
                      limits: IngestLimits, out: _Collector) -> pa.Table:
     n = len(chunk)
     f = cmap.fields
-    arrays: dict[str, pa.Array] = {"row": pa.array(np.arange(first_row, first_row + n,
-                                                             dtype="int64"))}
-    arrays["text"] = _text_array(chunk[f["text"]], f["text"], first_row, out,
+    given = chunk.attrs.get("rows")  # the reader's own numbering (JSONL: line numbers)
+    rows = (np.asarray(given, dtype="int64") if given is not None and len(given) == n
+            else np.arange(first_row, first_row + n, dtype="int64"))
+    arrays: dict[str, pa.Array] = {"row": pa.array(rows)}
+    arrays["text"] = _text_array(chunk[f["text"]], f["text"], rows, out,
                                  limit=limits.max_text_chars, limit_name="max_text_chars",
                                  required=True)
     for name, target in _OPTIONAL_TEXT.items():
-        arrays[target] = (_text_array(chunk[f[name]], f[name], first_row, out,
+        arrays[target] = (_text_array(chunk[f[name]], f[name], rows, out,
                                       limit=limits.max_field_chars,
                                       limit_name="max_field_chars", required=False)
                           if name in f else _none_array(n, pa.string()))
     arrays["created_at"] = (
-        pa.array(_as_timestamps(chunk[f["created_at"]], f["created_at"], first_row, out)
+        pa.array(_as_timestamps(chunk[f["created_at"]], f["created_at"], rows, out)
                  .to_numpy(dtype="datetime64[us]"), type=pa.timestamp("us"))
         if "created_at" in f else _none_array(n, pa.timestamp("us")))
     arrays["resolution_minutes"] = (
         pa.array(_as_minutes(chunk[f["resolution_minutes"]], f["resolution_minutes"],
-                             first_row, out).to_numpy(), type=pa.float64(), from_pandas=True)
+                             rows, out).to_numpy(), type=pa.float64(), from_pandas=True)
         if "resolution_minutes" in f else _none_array(n, pa.float64()))
     arrays["resolved_by"] = (
-        pa.array(_as_resolver(chunk[f["resolved_by"]], f["resolved_by"], first_row, out)
+        pa.array(_as_resolver(chunk[f["resolved_by"]], f["resolved_by"], rows, out)
                  .tolist(), type=pa.string())
         if "resolved_by" in f else _none_array(n, pa.string()))
     return pa.table([arrays[name] for name in STAGED_SCHEMA.names], schema=STAGED_SCHEMA)

@@ -8,7 +8,8 @@ encodings other than UTF-8 / UTF-16 with a byte-order mark, NUL bytes, ragged ro
 or empty column names, broken JSON lines, unreadable Parquet. What the *values* mean (dates,
 required columns) is the business of :mod:`data.ingest`.
 
-Rows are numbered from 1 and exclude the header (for JSONL, the line number). Text formats
+Rows are numbered from 1 and exclude the header; for JSONL a row is a line number, also
+given per chunk in ``chunk.attrs["rows"]`` (blank lines are skipped). Text formats
 give every value as ``str`` (or missing); Parquet keeps its column types.
 
 Example:
@@ -462,6 +463,7 @@ def _jsonl_chunks(opened: _Opened, chunksize: int) -> Iterator[pd.DataFrame]:
         lines = iter(opened.stream)
     problems: list[Problem] = []
     records: list[dict[str, Any]] = []
+    numbers: list[int] = []
     total = 0
     number = 0
     while True:
@@ -499,20 +501,28 @@ def _jsonl_chunks(opened: _Opened, chunksize: int) -> Iterator[pd.DataFrame]:
                             row=number)
                     elif not problems:
                         records.append({k: _json_scalar(v) for k, v in value.items()})
+                        numbers.append(number)
             if problem is not None:
                 problems.append(problem)
         if len(problems) >= MAX_PROBLEMS:
             break
         if len(records) >= chunksize and not problems:
             total += len(records)
-            yield pd.DataFrame.from_records(records)
-            records = []
+            yield _records_frame(records, numbers)
+            records, numbers = [], []
     if problems:
         raise _Reject(*problems)
     if total + len(records) == 0:
         raise _Reject(Problem("the file has no JSON records"))
     if records:
-        yield pd.DataFrame.from_records(records)
+        yield _records_frame(records, numbers)
+
+
+def _records_frame(records: list[dict[str, Any]], numbers: list[int]) -> pd.DataFrame:
+    """A chunk of JSON records; ``attrs["rows"]`` holds their line numbers."""
+    frame = pd.DataFrame.from_records(records)
+    frame.attrs["rows"] = numbers
+    return frame
 
 
 def _json_scalar(value: Any) -> Any:

@@ -92,6 +92,7 @@ class Store:
         self._closed = False
         self._queue: queue.Queue[Any] = queue.Queue()
         self._writer: threading.Thread | None = None
+        self._writer_conn: duckdb.DuckDBPyConnection | None = None
         if not read_only:
             try:
                 apply_migrations(self._conn)
@@ -165,6 +166,14 @@ class Store:
         if self.read_only:
             raise PermissionError(f"{self.path} was opened read-only")
         future: Future[T] = Future()
+        if threading.current_thread() is self._writer and self._writer_conn is not None:
+            # A write function that writes again: run it inside the current transaction
+            # instead of queueing it behind itself (which would deadlock).
+            try:
+                future.set_result(fn(self._writer_conn))
+            except BaseException as exc:
+                future.set_exception(exc)
+            return future
         self._queue.put((fn, transaction, future))
         return future
 
@@ -176,6 +185,7 @@ class Store:
 
     def _write_loop(self) -> None:
         conn = self._conn.cursor()
+        self._writer_conn = conn
         try:
             while True:
                 item = self._queue.get()

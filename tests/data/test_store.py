@@ -130,3 +130,15 @@ def test_a_held_file_raises_store_locked(held_db):
     assert "in use by another process" in str(info.value)
     assert "PID" in str(info.value)
     assert time.monotonic() - start < 30  # no hang
+
+
+def test_a_write_inside_a_write_runs_in_the_same_transaction(tmp_store):
+    def outer(conn):
+        conn.execute("INSERT INTO scenarios (name, params) VALUES (?, ?)", ["outer", "{}"])
+        tmp_store.execute_write("INSERT INTO scenarios (name, params) VALUES (?, ?)",
+                                ["inner", "{}"])
+        raise RuntimeError("roll both back")
+
+    with pytest.raises(RuntimeError):
+        tmp_store.write(outer)
+    assert tmp_store.scalar("SELECT count(*) FROM scenarios") == 0
