@@ -406,19 +406,20 @@ def top_entities(
     At most ``limit`` rows per label.
     """
     w = _ticket_where(filters)
-    if labels:
-        w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
+    label_sql = " AND list_contains(?::VARCHAR[], e.label)" if labels else ""
+    # A semi-join on the selected tickets (cheaper than joining every entity row).
     return store.query(
-        "SELECT label, entity, mentions, tickets FROM ("  # noqa: S608 - fixed SQL fragments; values are parameters
-        " SELECT e.label AS label, mode(e.text) AS entity, count(*) AS mentions,"
-        " count(DISTINCT e.ticket_key) AS tickets,"
-        " row_number() OVER (PARTITION BY e.label ORDER BY count(*) DESC,"
-        "  lower(e.text)) AS rank"
-        " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
-        " LEFT JOIN customers c ON c.customer_id = t.customer_id"
-        f" WHERE e.model_id = ? AND {w.sql} GROUP BY e.label, lower(e.text))"
+        "WITH x AS (SELECT e.label, lower(e.text) AS key, e.text, e.ticket_key"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" FROM entities e WHERE e.model_id = ?{label_sql}"
+        " AND e.ticket_key IN (SELECT t.ticket_key FROM tickets t"
+        f"  LEFT JOIN customers c ON c.customer_id = t.customer_id WHERE {w.sql}))"
+        " SELECT label, entity, mentions, tickets FROM ("
+        " SELECT label, mode(text) AS entity, count(*) AS mentions,"
+        " count(DISTINCT ticket_key) AS tickets,"
+        " row_number() OVER (PARTITION BY label ORDER BY count(*) DESC, key) AS rank"
+        " FROM x GROUP BY label, key)"
         " WHERE rank <= ? ORDER BY label, mentions DESC, entity",
-        [model_id, *w.params, int(limit)],
+        [model_id, *([list(labels)] if labels else []), *w.params, int(limit)],
     )
 
 
@@ -507,8 +508,8 @@ def ticket_list(
     """
     w = _ticket_where(filters)
     if entity:
-        cond = "EXISTS (SELECT 1 FROM entities x WHERE x.ticket_key = t.ticket_key" \
-               " AND x.model_id = ? AND lower(x.text) = lower(?)"
+        cond = ("t.ticket_key IN (SELECT x.ticket_key FROM entities x WHERE x.model_id = ?"
+                " AND lower(x.text) = lower(?)")
         params: list[Any] = [model_id, entity]
         if label:
             cond += " AND x.label = ?"
@@ -519,18 +520,24 @@ def ticket_list(
     if sources:
         w.add("list_contains(?::VARCHAR[], t.source)", [str(s) for s in sources])
     df = store.query(
-        "WITH sel AS (SELECT t.ticket_key, t.source, t.source_id, t.created_at, t.customer_id, c.segment, t.channel,"  # noqa: S608 - fixed SQL fragments; values are parameters
-        "  t.category, t.resolved_by, t.subject, t.text"
-        "  FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
-        f"  WHERE {w.sql} ORDER BY t.created_at DESC NULLS LAST, t.ticket_key LIMIT ?)"
-        " SELECT sel.*, coalesce((SELECT list({'start': e.start, 'end': e.\"end\","
-        "  'label': e.label, 'text': e.text, 'score': e.score} ORDER BY e.start)"
-        "  FROM entities e WHERE e.ticket_key = sel.ticket_key AND e.model_id = ?), [])"
-        "  AS entities"
-        " FROM sel ORDER BY sel.created_at DESC NULLS LAST, sel.ticket_key",
-        [*w.params, int(limit), model_id],
+        "SELECT t.ticket_key, t.source, t.source_id, t.created_at, t.customer_id, c.segment,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " t.channel, t.category, t.resolved_by, t.subject, t.text"
+        " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f" WHERE {w.sql} ORDER BY t.created_at DESC NULLS LAST, t.ticket_key LIMIT ?",
+        [*w.params, int(limit)],
     )
-    df["entities"] = [
-        [dict(e) for e in (ents if ents is not None else [])] for ents in df["entities"]
-    ]
+    # Entities of just these tickets (a semi-join on the keys; a correlated subquery would
+    # aggregate every entity in the store first).
+    ents = store.query(
+        "SELECT ticket_key, start, \"end\", label, text, score FROM entities"
+        " WHERE model_id = ? AND ticket_key IN (SELECT unnest(?::VARCHAR[]))"
+        " ORDER BY ticket_key, start, \"end\"",
+        [model_id, df["ticket_key"].tolist()],
+    )
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for row in ents.itertuples(index=False):
+        by_key.setdefault(row.ticket_key, []).append(
+            {"start": int(row.start), "end": int(row.end), "label": row.label,
+             "text": row.text, "score": float(row.score)})
+    df["entities"] = [by_key.get(k, []) for k in df["ticket_key"]]
     return df
