@@ -80,6 +80,7 @@ class _Opened:
     fmt: str  # "csv" | "tsv" | "jsonl" | "parquet"
     raw: IO[bytes] | None = None  # the seekable undecompressed source, when not gzipped
     max_bytes: int = DEFAULT_MAX_BYTES
+    counter: _LimitedReader | None = None  # bytes and quote characters read so far
 
 
 class _Reject(Exception):
@@ -95,6 +96,7 @@ class _LimitedReader(io.RawIOBase):
         self._inner = inner
         self._limit = limit
         self.count = 0
+        self.quotes = 0  # '"' bytes seen: an odd total means an unterminated quoted field
 
     def readable(self) -> bool:
         return True
@@ -105,6 +107,7 @@ class _LimitedReader(io.RawIOBase):
         if not data:
             return 0
         self.count += len(data)
+        self.quotes += data.count(b'"')
         if self.count > self._limit:
             raise _Reject(Problem(
                 f"the file is larger than the limit of {self._limit:,} bytes "
@@ -191,7 +194,8 @@ def _open(raw: IO[bytes], name: str, stack: ExitStack, max_bytes: int) -> _Opene
     gz = magic[:2] == b"\x1f\x8b"
     if gz:
         stream = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
-    limited = io.BufferedReader(_LimitedReader(stream, max_bytes), buffer_size=1 << 20)
+    counter = _LimitedReader(stream, max_bytes)
+    limited = io.BufferedReader(counter, buffer_size=1 << 20)
     try:
         head = limited.peek(_HEAD)[:_HEAD]
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
@@ -207,7 +211,7 @@ def _open(raw: IO[bytes], name: str, stack: ExitStack, max_bytes: int) -> _Opene
     if encoding == "utf-8-sig":
         limited.read(len(codecs.BOM_UTF8))
         encoding = "utf-8"
-    return _Opened(limited, encoding, fmt)
+    return _Opened(limited, encoding, fmt, counter=counter)
 
 
 def read_table_chunks(
@@ -303,13 +307,13 @@ def _csv_chunks(
 
     try:
         yield from _csv_batches(reader, chunksize, lambda msg: _locate_ragged(
-            reopen, delimiter, len(names), msg))
+            reopen, delimiter, len(names), msg), opened)
     finally:
         reader.close()
 
 
-def _csv_batches(reader: Any, chunksize: int,
-                 ragged: Callable[[str], list[Problem]]) -> Iterator[pd.DataFrame]:
+def _csv_batches(reader: Any, chunksize: int, ragged: Callable[[str], list[Problem]],
+                 opened: _Opened) -> Iterator[pd.DataFrame]:
     problems: list[Problem] = []
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
@@ -342,12 +346,33 @@ def _csv_batches(reader: Any, chunksize: int,
             pending = rest.to_batches()
             pending_rows = rest.num_rows
             rows_done += chunksize
+    if not problems and pending:
+        problems += _unterminated_quote(opened, pending[-1], rows_done + pending_rows)
     if problems:
         raise _Reject(*problems[:MAX_PROBLEMS])
     if rows_done + pending_rows == 0:
         raise _Reject(Problem("the file has a header but no data rows"))
     if pending_rows:
         yield pa.Table.from_batches(pending).to_pandas()
+
+
+def _unterminated_quote(opened: _Opened, last: pa.RecordBatch, last_row: int) -> list[Problem]:
+    """A quoted field left open runs to the end of the file: pyarrow accepts it silently.
+
+    Detected when the file holds an odd number of quote characters and a field of the last
+    row spans lines (UTF-8 files only, where a quote is always the byte 0x22).
+    """
+    counter = opened.counter
+    if counter is None or opened.encoding != "utf-8" or counter.quotes % 2 == 0:
+        return []
+    if last.num_rows == 0:
+        return []
+    for name, column in zip(last.schema.names, last.columns, strict=True):
+        value = column[last.num_rows - 1].as_py()
+        if isinstance(value, str) and ("\n" in value or "\r" in value):
+            return [Problem("a quoted field is never closed: it runs from here to the end of "
+                            "the file (a missing '\"')", row=last_row, column=name)]
+    return []
 
 
 def _header_names(opened: _Opened, delimiter: str) -> list[str]:

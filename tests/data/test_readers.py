@@ -122,13 +122,16 @@ BAD_FILES = {
     "damaged gzip": (gzip.compress(b"id,text\n" + b"".join(b"%d,%x\n" % (i, i * 7919) for i in range(9000)))[:20000], "bad.csv.gz", None, None, "gzip"),
     "pdf": (b"%PDF-1.7\n" + bytes(100), "bad.csv", None, None, "PDF"),
     "over size limit": (b"id,text\n" + b"1,aaaa\n" * 100, "bad.csv", None, None, "limit"),
+    "gzip bomb": (gzip.compress(b"text\n" + b"a" * 20_000_000), "bomb.csv.gz", None, None, "limit"),
+    "unterminated quote": (b'id,text\n1,"open\n2,x\n', "bad.csv", 1, "text", "never closed"),
+    "utf-32": ("text\nhi\n".encode("utf-32"), "bad.csv", None, None, "UTF-32"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_files_are_rejected_with_location(case):
     data, name, row, column, words = BAD_FILES[case]
-    kw = {"max_bytes": 200} if case == "over size limit" else {}
+    kw = {"max_bytes": 200} if case in ("over size limit", "gzip bomb") else {}
     problems = _problems(data, name, **kw)
     first = problems[0]
     assert words.lower() in first.message.lower(), first
