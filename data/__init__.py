@@ -1,0 +1,56 @@
+"""The data layer of Price War Room: the store and everything that fills it.
+
+Modules, one concern each:
+
+- :mod:`data.store` — the DuckDB file, its single writer thread and reads (``Store``);
+  :mod:`data.migrations` — the numbered schema; :mod:`data.paths` — default locations;
+  :mod:`data.errors` — the exceptions.
+- :mod:`data.readers` — streaming CSV/TSV/JSONL/Parquet reader (``read_table_chunks``);
+  :mod:`data.columns` — column aliases; :mod:`data.keys` — content-hash keys;
+  :mod:`data.ingest` — validated, all-or-nothing, idempotent uploads (``ingest_files``);
+  :mod:`data.inbox` — uploads handed to a running dashboard; :mod:`data.export` — downloads.
+- :mod:`data.demo` — demo data with ground truth (``generate_demo``, ``iter_gold_tickets``),
+  built from :mod:`data.demo_vocab`, :mod:`data.demo_templates` and :mod:`data.demo_text`;
+  :mod:`data.bootstrap` — the demo database on first start.
+- :mod:`data.reference` — competitor prices, aliases, price cuts and cost anchors.
+- :mod:`data.cli` — ``python -m data demo|ingest|stats``.
+
+The names below are importable from ``data`` directly; they load their module on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "DataError",
+    "IngestError",
+    "IngestLimits",
+    "IngestReport",
+    "Problem",
+    "Store",
+    "StoreCorruptError",
+    "StoreLockedError",
+    "default_db_path",
+    "ensure_demo_database",
+    "generate_demo",
+    "ingest_files",
+    "iter_gold_tickets",
+    "read_table_chunks",
+]
+
+_HOME = {
+    "DataError": "data.errors", "IngestError": "data.errors", "Problem": "data.errors",
+    "StoreCorruptError": "data.errors", "StoreLockedError": "data.errors",
+    "Store": "data.store", "default_db_path": "data.paths",
+    "IngestLimits": "data.ingest", "IngestReport": "data.ingest", "ingest_files": "data.ingest",
+    "read_table_chunks": "data.readers", "generate_demo": "data.demo",
+    "iter_gold_tickets": "data.demo", "ensure_demo_database": "data.bootstrap",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(importlib.import_module(_HOME[name]), name)
+    raise AttributeError(f"module 'data' has no attribute {name!r}")
