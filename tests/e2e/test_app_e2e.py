@@ -178,7 +178,7 @@ def test_save_and_reload_scenario(page, server: str) -> None:
 
 def test_price_war_and_entities_render_with_charts(page, server: str) -> None:
     open_page(page, server, "price-war")
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 4
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 3
     healthy(page)
     open_page(page, server, "entities")
     healthy(page)
