@@ -179,7 +179,7 @@ def _customers(rng: np.random.Generator) -> pd.DataFrame:
             name = (V.COMPANY_PREFIX[rng.integers(len(V.COMPANY_PREFIX))] + " "
                     + suffixes[rng.integers(len(suffixes))]
                     + V.COMPANY_FORM[rng.integers(len(V.COMPANY_FORM))])
-            if name.split(" ")[0:2] and name not in taken:
+            if name not in taken:
                 break
         taken.add(name)
         names.append(name)
@@ -357,6 +357,7 @@ def _tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
     regions = customers["region"].to_numpy()
     industries = customers["industry"].to_numpy()
     plans = customers["plan"].to_numpy()
+    cust_ids = customers["customer_id"].to_numpy()
     created_py = created.astype("datetime64[us]").astype(datetime)
     for t in range(n):
         c = ci[t]
@@ -367,16 +368,16 @@ def _tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
             region=regions[c], industry=industries[c], plan=plans[c],
             price=plan_price(plans[c], when.date()), created_at=when,
             vendor=v if mention[t] else None)
-        if mention[t] and v is None:
-            ctx.vendor = None
-            TextEngine._vendor(ctx)
         if mention[t]:
+            TextEngine._vendor(ctx)  # the cut vendor, or one drawn by market presence
             vid = ctx.vendor or ""
             ctx.competitor_price = (win_price.get(vid) if v is not None
                                     else vendor_prices.get(vid))
         subject = engine.subject(ctx)
         text, spans = engine.ticket(ctx)
-        key = ticket_key(text, source_id=f"TCK-{t + 1:06d}")
+        # The key an upload of these columns would get (so a re-upload adds nothing).
+        key = ticket_key(text, source_id=f"TCK-{t + 1:06d}", customer_id=cust_ids[c],
+                         created_at=when, subject=subject)
         keys.append(key)
         texts.append(text)
         subjects.append(subject)

@@ -225,3 +225,19 @@ def test_any_jsonl_is_accepted_exactly_or_rejected_cleanly(tmp_store, records):
             tmp_store.table_counts()["tickets"] == before["tickets"] + report.new_tickets)
     else:
         assert report.problems and tmp_store.table_counts() == before
+
+
+def test_re_uploading_exported_demo_tickets_adds_nothing(demo_db_path, tmp_path):
+    import shutil
+
+    from data.export import to_csv_bytes
+    from data.store import Store
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db_path, db)
+    with Store.open(db) as store:
+        export = store.query("SELECT source_id, customer_id, created_at, subject, text"
+                             " FROM tickets ORDER BY created_at LIMIT 300")
+        [report] = ingest_files(store, [("export.csv", io.BytesIO(to_csv_bytes(export)))])
+        assert report.accepted, report.message
+        assert report.new_tickets == 0 and report.duplicates == 300
