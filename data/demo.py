@@ -100,6 +100,9 @@ _HUMAN_MINUTES = {  # median minutes to resolve by a human
     "account": 35, "integration": 300, "feature_request": 150, "data_privacy": 420,
     "cancellation": 120,
 }
+_HOUR_W = np.array([1, 1, 1, 1, 1, 2, 3, 6, 10, 13, 14, 13, 10, 12, 13, 12, 10, 8, 6, 5,
+                    4, 3, 2, 1], dtype=float)
+_HOUR_P = _HOUR_W / _HOUR_W.sum()
 _AI_OK = {"billing", "pricing", "account", "rate_limit", "feature_request", "api_error"}
 _COMPETITOR_CATEGORY_P = (0.22, 0.34, 0.04, 0.03, 0.03, 0.02, 0.04, 0.06, 0.02, 0.20)
 
@@ -312,10 +315,17 @@ def _tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
              progress: Callable[[int, int], None] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     tokens = (usage["input_tokens"] + usage["output_tokens"]).to_numpy(dtype=float)
     cell = np.sort(rng.choice(len(usage), size=n, p=tokens / tokens.sum()))
-    month_start = pd.to_datetime(usage["month"].to_numpy()[cell]).to_numpy().astype("datetime64[s]")
-    days_in = np.array([pd.Timestamp(m).days_in_month for m in usage["month"].to_numpy()[cell]])
-    offset = (rng.random(n) * days_in * 86400).astype("int64")
-    created = month_start + offset.astype("timedelta64[s]")
+    months = pd.to_datetime(usage["month"])
+    month_start = months.to_numpy().astype("datetime64[s]")[cell]
+    days_in = months.dt.days_in_month.to_numpy()[cell]
+    # Working days and hours: a weekend day is redrawn once with probability 0.6.
+    day = np.floor(rng.random(n) * days_in).astype("int64")
+    weekday = (month_start.astype("datetime64[D]").astype("int64") + day + 3) % 7  # 0 = Monday
+    redraw = (weekday >= 5) & (rng.random(n) < 0.6)
+    day = np.where(redraw, np.floor(rng.random(n) * days_in).astype("int64"), day)
+    hour = rng.choice(24, size=n, p=_HOUR_P)
+    seconds = day * 86400 + hour * 3600 + rng.integers(0, 3600, size=n)
+    created = month_start + seconds.astype("timedelta64[s]")
     order = np.argsort(created, kind="stable")
     cell, created = cell[order], created[order]
 
@@ -328,6 +338,12 @@ def _tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
     comp_p = np.array(_COMPETITOR_CATEGORY_P) / sum(_COMPETITOR_CATEGORY_P)
     category = np.where(mention, rng.choice(len(T.CATEGORIES), size=n, p=comp_p),
                         rng.choice(len(T.CATEGORIES), size=n, p=base_p))
+    # Customers who churn say so: half their tickets in the last active month are
+    # cancellations or downgrades.
+    churn = pd.to_datetime(customers["churn_month"]).to_numpy().astype("datetime64[s]")[ci]
+    last_month = (~np.isnat(churn)) & (created >= churn - np.timedelta64(31, "D")) & (created < churn)
+    leaving = last_month & (rng.random(n) < 0.5)
+    category = np.where(leaving, T.CATEGORIES.index("cancellation"), category)
     channel = rng.choice(len(_CHANNELS), size=n, p=_CHANNEL_P)
     is_ent = segment == "enterprise"
     urgent_cat = np.isin(category, [T.CATEGORIES.index(c) for c in ("api_error", "latency")])
