@@ -142,3 +142,29 @@ def test_a_write_inside_a_write_runs_in_the_same_transaction(tmp_store):
     with pytest.raises(RuntimeError):
         tmp_store.write(outer)
     assert tmp_store.scalar("SELECT count(*) FROM scenarios") == 0
+
+
+def test_a_new_migration_is_applied_on_open_and_a_failing_one_rolls_back(tmp_path, monkeypatch):
+    import data.store as store_module
+
+    path = tmp_path / "db.duckdb"
+    Store.open(path).close()
+    extra = dict(MIGRATIONS)
+    extra[LATEST_VERSION + 1] = ["CREATE TABLE extra_notes (note VARCHAR)"]
+    monkeypatch.setattr(store_module, "MIGRATIONS", extra)
+    monkeypatch.setattr(store_module, "LATEST_VERSION", LATEST_VERSION + 1)
+    with Store.open(path) as store:
+        assert store.schema_version() == LATEST_VERSION + 1
+        assert "extra_notes" in store.table_counts()
+
+    broken = dict(extra)
+    broken[LATEST_VERSION + 2] = ["CREATE TABLE half_done (x INT)", "THIS IS NOT SQL"]
+    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
+    monkeypatch.setattr(store_module, "LATEST_VERSION", LATEST_VERSION + 2)
+    with pytest.raises(duckdb.Error):
+        Store.open(path)
+    monkeypatch.setattr(store_module, "MIGRATIONS", extra)
+    monkeypatch.setattr(store_module, "LATEST_VERSION", LATEST_VERSION + 1)
+    with Store.open(path) as store:
+        assert store.schema_version() == LATEST_VERSION + 1
+        assert "half_done" not in store.table_counts()
