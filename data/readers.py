@@ -258,6 +258,9 @@ def read_table_chunks(
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise IngestError(name, [Problem(f"the gzip data is damaged or truncated ({exc})")]
                               ) from None
+        except OSError as exc:
+            raise IngestError(name, [Problem(f"cannot read the file ({exc.strerror or exc})")]
+                              ) from None
 
 
 # -- CSV / TSV ---------------------------------------------------------------------------

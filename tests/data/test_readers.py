@@ -163,3 +163,8 @@ def test_arbitrary_bytes_never_crash(data):
             assert isinstance(chunk, pd.DataFrame)
     except IngestError as exc:
         assert exc.problems
+
+
+def test_missing_path_is_a_problem_not_a_crash(tmp_path):
+    with pytest.raises(IngestError, match="cannot read the file"):
+        list(read_table_chunks(tmp_path / "nope.csv", name="nope.csv"))
