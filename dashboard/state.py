@@ -15,6 +15,7 @@ Environment:
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import logging
 import os
@@ -262,10 +263,21 @@ class AppState:
             self.job = TaggingJob(store)
             self.inbox = InboxPoller(store, on_new=self._new_tickets)
             self.store = store
+            atexit.register(self.close)
             self.inbox.start()
             if autotag_enabled():
                 self.job.start()
             return store
+
+    def close(self) -> None:
+        """Stop the jobs after their current batch and close the store (at exit)."""
+        if self.inbox is not None:
+            self.inbox.stop()
+        if self.job is not None:
+            self.job.stop()
+            self.job.wait(10)
+        if self.store is not None:
+            self.store.close()
 
     def _ensure_demo(self, progress: Progress | None) -> bool:
         from data.bootstrap import ensure_demo_database, has_tickets

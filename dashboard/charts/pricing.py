@@ -18,16 +18,26 @@ def profit_curve_chart(curve: pd.DataFrame, *, price: float, optimum: float | No
                        break_even: Sequence[float] = (), title: str = "") -> alt.LayerChart:
     """Monthly profit against price, with our price, the optimum and break-even prices.
 
-    ``curve`` has ``price`` and ``profit`` columns (``ProfitCurve.to_frame()``).
+    ``curve`` has ``price`` and ``profit`` columns (``ProfitCurve.to_frame()``). The x axis
+    is the curve's price range (markers outside it are left out); the y axis is clipped at
+    twice the best profit below zero, so a steep loss at very low prices does not flatten
+    the interesting part.
     """
+    lo, hi = float(curve["price"].min()), float(curve["price"].max())
     points = [("our price", price)]
     if optimum is not None:
         points.append(("optimum", optimum))
     points += [("break-even", b) for b in break_even]
-    marks = _markers(points)
-    line = alt.Chart(curve).mark_line(color="#4c78a8", strokeWidth=2.5).encode(
-        x=alt.X("price:Q", title="Price, USD per 1M tokens"),
-        y=alt.Y("profit:Q", title="Profit, USD per month", axis=alt.Axis(format="$,.3s")),
+    marks = _markers([(w, p) for w, p in points if p is not None and lo <= p <= hi])
+    top = float(curve["profit"].max())
+    bottom = float(curve["profit"].min())
+    floor = max(bottom, -2.0 * abs(top)) if top > 0 else bottom
+    y_scale = alt.Scale(domain=[floor, top + 0.1 * abs(top - floor)], nice=False)
+    x_scale = alt.Scale(domain=[lo, hi], nice=False)
+    line = alt.Chart(curve).mark_line(color="#4c78a8", strokeWidth=2.5, clip=True).encode(
+        x=alt.X("price:Q", title="Price, USD per 1M tokens", scale=x_scale),
+        y=alt.Y("profit:Q", title="Profit, USD per month", axis=alt.Axis(format="$,.3s"),
+                scale=y_scale),
         tooltip=[alt.Tooltip("price:Q", format="$.3f"), alt.Tooltip("profit:Q", format="$,.0f")],
     )
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#999").encode(y="y:Q")
@@ -88,19 +98,23 @@ def tornado_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
 def heatmap_chart(long: pd.DataFrame, *, title: str = "") -> alt.Chart:
     """Two-way table as a heat map: price (x) × unit cost (y) → profit, red below zero.
 
+    The colour scale is symmetric around zero and saturates at the 10th/90th percentile.
+
     ``long`` has ``price``, ``unit_cost`` and ``profit`` columns (one row per cell).
     """
     df = long.copy()
     df["price_label"] = df["price"].map(lambda v: f"{v:.2f}")
     df["cost_label"] = df["unit_cost"].map(lambda v: f"{v:.3f}")
-    lo, hi = float(df["profit"].min()), float(df["profit"].max())
+    # Symmetric colours around zero, saturating at the 10th/90th percentile so a few huge
+    # losses at extreme prices do not wash out the rest of the table.
+    lo, hi = float(df["profit"].quantile(0.1)), float(df["profit"].quantile(0.9))
     bound = max(abs(lo), abs(hi), 1.0)
     return alt.Chart(df, title=title).mark_rect().encode(
         x=alt.X("price_label:O", title="Price, USD per 1M tokens", sort=None),
         y=alt.Y("cost_label:O", title="Unit cost, USD per 1M tokens",
                 sort="descending"),
         color=alt.Color("profit:Q", title="Profit",
-                        scale=alt.Scale(scheme="redblue", domain=[-bound, bound]),
+                        scale=alt.Scale(scheme="redblue", domain=[-bound, bound], clamp=True),
                         legend=alt.Legend(format="$,.2s")),
         tooltip=[alt.Tooltip("price:Q", format="$.3f"),
                  alt.Tooltip("unit_cost:Q", format="$.3f"),

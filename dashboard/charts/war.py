@@ -19,7 +19,8 @@ def equilibrium_chart(table: pd.DataFrame, *, value: str = "price", title: str =
     ])
     fmt = {"price": "$.3f", "share": ".1%", "profit": "$,.3s"}.get(value, ",.3f")
     return alt.Chart(long, title=title).mark_bar().encode(
-        x=alt.X("firm:N", title=None, sort=list(table["firm"])),
+        x=alt.X("firm:N", title=None, sort=list(table["firm"]),
+                axis=alt.Axis(labelAngle=-20, labelLimit=160)),
         xOffset=alt.XOffset("when:N", sort=["before the cut", "after the cut"]),
         y=alt.Y("value:Q", title=value.capitalize(), axis=alt.Axis(format=fmt)),
         color=alt.Color("when:N", title=None, sort=["before the cut", "after the cut"],
@@ -31,7 +32,8 @@ def equilibrium_chart(table: pd.DataFrame, *, value: str = "price", title: str =
 def strategies_chart(table: pd.DataFrame, *, title: str = "") -> alt.Chart:
     """Our monthly profit under each strategy (``StrategyComparison.table``)."""
     return alt.Chart(table, title=title).mark_bar().encode(
-        x=alt.X("strategy:N", title=None, sort=list(table["strategy"])),
+        x=alt.X("strategy:N", title=None, sort=list(table["strategy"]),
+                axis=alt.Axis(labelAngle=0)),
         y=alt.Y("our_profit:Q", title="Our profit, USD per month", axis=alt.Axis(format="$,.3s")),
         color=alt.condition(alt.datum.our_profit >= 0, alt.value("#4c78a8"),
                             alt.value("#e45756")),
@@ -42,49 +44,62 @@ def strategies_chart(table: pd.DataFrame, *, title: str = "") -> alt.Chart:
 
 
 def positioning_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
-    """Positioning map: price (x, log) against quality (y); ours in red and labelled.
+    """Positioning map: price (x, log) against quality (y); ours as red labelled diamonds.
 
     ``df`` has ``name``, ``price``, ``quality`` and ``kind`` ("us" or "competitor"); an
     optional ``mention_share`` sizes the competitors (measured pressure), an optional
-    ``vendor`` shows in the tooltip.
+    ``vendor`` shows in the tooltip. Competitors get a small deterministic vertical spread
+    (``y_plot``) so that models on the same tier do not hide each other; our own points are
+    stacked apart likewise.
     """
-    data = df.copy()
+    data = df.reset_index(drop=True).copy()
     if "mention_share" not in data:
         data["mention_share"] = 0.0
     if "vendor" not in data:
         data["vendor"] = data["name"]
+    spread = ((data.index.to_series() * 0.618034) % 1.0 - 0.5) * 0.35
+    is_us = data["kind"] == "us"
+    rank = is_us.cumsum() - 1  # our points are stacked apart so their labels stay readable
+    ours = (rank - (int(is_us.sum()) - 1) / 2.0) * 0.2
+    data["y_plot"] = data["quality"] + spread.where(~is_us, ours)
+    x = alt.X("price:Q", title="Price, USD per 1M tokens (log scale)",
+              scale=alt.Scale(type="log"))
+    y = alt.Y("y_plot:Q", title="Quality tier (−1 budget, 0 mid, +1 frontier)",
+              scale=alt.Scale(padding=14))
+    tooltip = ["name:N", "vendor:N", alt.Tooltip("price:Q", format="$.3f"),
+               alt.Tooltip("quality:Q", format=".1f"),
+               alt.Tooltip("mention_share:Q", format=".1%", title="mentioned in")]
     base = alt.Chart(data)
-    points = base.mark_circle(opacity=0.8).encode(
-        x=alt.X("price:Q", title="Price, USD per 1M tokens (log scale)",
-                scale=alt.Scale(type="log")),
-        y=alt.Y("quality:Q", title="Quality tier", scale=alt.Scale(padding=12)),
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["us", "competitor"],
-                                                              range=["#e45756", "#4c78a8"])),
+    them = base.transform_filter(alt.datum.kind == "competitor").mark_circle(
+        color="#4c78a8", opacity=0.55).encode(
+        x=x, y=y, tooltip=tooltip,
         size=alt.Size("mention_share:Q", title="Mentioned in tickets",
-                      scale=alt.Scale(range=[40, 600]), legend=alt.Legend(format=".0%")),
-        tooltip=["name:N", "vendor:N", "kind:N", alt.Tooltip("price:Q", format="$.3f"),
-                 alt.Tooltip("quality:Q", format=".1f"),
-                 alt.Tooltip("mention_share:Q", format=".1%", title="mentioned in")],
-    )
-    labels = base.transform_filter(alt.datum.kind == "us").mark_text(
-        align="left", dx=8, fontSize=12, fontWeight="bold", color="#e45756").encode(
-        x="price:Q", y="quality:Q", text="name:N")
-    return alt.layer(points, labels, title=title).properties(height=380)
+                      scale=alt.Scale(range=[40, 600]), legend=alt.Legend(format=".0%")))
+    us = base.transform_filter(alt.datum.kind == "us")
+    ours = us.mark_point(shape="diamond", filled=True, size=220, color="#e45756").encode(
+        x=x, y=y, tooltip=tooltip)
+    labels = us.mark_text(align="left", dx=9, fontSize=12,
+                          fontWeight="bold", color="#e45756").encode(x=x, y=y, text="name:N")
+    return alt.layer(them, ours, labels, title=title).properties(height=400)
 
 
-def segment_optima_chart(df: pd.DataFrame, *, title: str = "") -> alt.Chart:
-    """Optimal price per segment (bars) with the profit there in the tooltip.
+def segment_optima_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
+    """Optimal price per segment (bars) with today's price as a black tick when given.
 
-    ``df`` has ``segment``, ``optimal_price`` and optionally ``profit``, ``elasticity``.
+    ``df`` has ``segment``, ``optimal_price`` and optionally ``price_per_m`` (today),
+    ``profit`` and ``elasticity`` (tooltip).
     """
     tooltip = ["segment:N", alt.Tooltip("optimal_price:Q", format="$.3f")]
-    tooltip += [alt.Tooltip(f"{c}:Q", format=",.3f") for c in ("profit", "elasticity")
-                if c in df]
-    return alt.Chart(df, title=title).mark_bar().encode(
-        x=alt.X("segment:N", title=None),
-        y=alt.Y("optimal_price:Q", title="Optimal price, USD per 1M tokens"),
-        tooltip=tooltip,
-    ).properties(height=240)
+    tooltip += [alt.Tooltip(f"{c}:Q", format=",.3f") for c in ("price_per_m", "profit",
+                                                              "elasticity") if c in df]
+    x = alt.X("segment:N", title=None, axis=alt.Axis(labelAngle=0))
+    bars = alt.Chart(df).mark_bar(color="#54a24b").encode(
+        x=x, y=alt.Y("optimal_price:Q", title="USD per 1M tokens"), tooltip=tooltip)
+    layers = [bars]
+    if "price_per_m" in df:
+        layers.append(alt.Chart(df).mark_tick(color="black", thickness=3, size=60).encode(
+            x=x, y="price_per_m:Q", tooltip=tooltip))
+    return alt.layer(*layers, title=title).properties(height=240)
 
 
 def comparison_chart(df: pd.DataFrame, *, value: str = "profit", title: str = "") -> alt.Chart:

@@ -124,19 +124,30 @@ best = war.strategies.table.sort_values("our_profit", ascending=False).iloc[0]
 m[3].metric("Best answer", str(best["strategy"]), border=True,
             help=str(best["description"]))
 
+MONEY = st.column_config.NumberColumn(format="dollar")
+PRICE = st.column_config.NumberColumn(format="$%.3f")
 tabs = st.tabs(["Prices", "Shares", "Profit", "Table"])
 for tab, value in zip(tabs[:3], ["price", "share", "profit"], strict=True):
     with tab:
         st.altair_chart(charts.equilibrium_chart(table, value=value), width="stretch")
 with tabs[3]:
-    st.dataframe(table, hide_index=True, width="stretch")
+    pct = st.column_config.NumberColumn(format="percent")
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "price_before": PRICE, "price_after": PRICE,
+        "price_change_pct": st.column_config.NumberColumn(format="%+.1f %%"),
+        "share_before": pct, "share_after": pct, "profit_before": MONEY,
+        "profit_after": MONEY, "profit_change": MONEY})
 if not (war.cut.before.converged and war.cut.after.converged):
     st.warning("The equilibrium search did not fully converge; treat the numbers as rough.")
 
 st.subheader("Our answers compared")
 st.altair_chart(charts.strategies_chart(war.strategies.table), width="stretch")
 st.dataframe(war.strategies.table, hide_index=True, width="stretch",
-             column_config={"our_share": st.column_config.NumberColumn(format="percent")})
+             column_config={"strategy": "Strategy", "our_price": PRICE, "our_profit": MONEY,
+                            "our_share": st.column_config.NumberColumn(format="percent"),
+                            "profit_vs_before": MONEY, "profit_vs_hold": MONEY,
+                            "competitor_price": PRICE, "mean_rival_price": PRICE,
+                            "description": st.column_config.TextColumn(width="large")})
 
 st.subheader("Positioning map")
 pm = state.query_analytics("positioning_map", max_price=max(20.0, s.price_per_m * 20))
@@ -164,8 +175,15 @@ else:
     st.dataframe(optima[[c for c in ("segment", "price_per_m", "elasticity", "ci_low", "ci_high",
                                      "unit_cost", "optimal_price", "current_contribution",
                                      "optimal_contribution", "gain", "note") if c in optima]],
-                 hide_index=True, width="stretch")
-    st.caption("Each segment's own fitted elasticity (with its 95 % interval) gives its own "
+                 hide_index=True, width="stretch",
+                 column_config={"price_per_m": PRICE, "unit_cost": PRICE, "optimal_price": PRICE,
+                                "current_contribution": MONEY, "optimal_contribution": MONEY,
+                                "gain": MONEY,
+                                "elasticity": st.column_config.NumberColumn(format="%.2f"),
+                                "ci_low": st.column_config.NumberColumn(format="%.2f"),
+                                "ci_high": st.column_config.NumberColumn(format="%.2f")})
+    st.caption("Green bars: the best price for each segment; black ticks: today's price. "
+               "Each segment's own fitted elasticity (with its 95 % interval) gives its own "
                "optimal price; where |elasticity| ≤ 1 there is no finite optimum and the note "
                "says so. Contributions are before fixed costs, USD per month.")
 

@@ -127,7 +127,7 @@ def whatif() -> None:
 
     r = evaluate_scenario(s)
     mc = scenario_monte_carlo(s)
-    m = st.columns(6)
+    m = [*st.columns(3), *st.columns(3)]
     m[0].metric("Profit at this price", money(r.profit), border=True,
                 help="Per month, after fixed costs.")
     m[1].metric("Optimal price", price(r.optimum.price if r.optimum else None), border=True,

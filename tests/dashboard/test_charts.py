@@ -111,7 +111,8 @@ def test_price_war_charts(scenario: Scenario) -> None:
     spec = charts.positioning_chart(points).to_dict()
     assert spec["layer"][0]["encoding"]["x"]["scale"] == {"type": "log"}
     seg = pd.DataFrame({"segment": ["smb"], "optimal_price": [1.2], "profit": [3.0]})
-    assert _mark(charts.segment_optima_chart(seg).to_dict()) == "bar"
+    spec = charts.segment_optima_chart(seg.assign(price_per_m=[0.9])).to_dict()
+    assert [_mark(layer) for layer in spec["layer"]] == ["bar", "tick"]
 
 
 def test_chart_exports_to_png() -> None:
