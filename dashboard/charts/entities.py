@@ -22,7 +22,8 @@ def top_entities_chart(df: pd.DataFrame, *, title: str = "") -> alt.Chart:
         alt.Chart(df, title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("entity:N", sort="-x", title=None),
+            y=alt.Y("entity:N", sort="-x", title=None,
+                    axis=alt.Axis(labelOverlap=False, labelLimit=170)),
             x=alt.X("mentions:Q", title="Mentions"),
             color=alt.Color("label:N", title="Type",
                             scale=alt.Scale(domain=LABEL_DOMAIN, range=LABEL_RANGE)),
@@ -31,7 +32,7 @@ def top_entities_chart(df: pd.DataFrame, *, title: str = "") -> alt.Chart:
                      alt.Tooltip("tickets:Q", title="tickets")],
         )
         .add_params(pick)
-        .properties(height=alt.Step(18))
+        .properties(height=alt.Step(20))
     )
 
 
