@@ -21,6 +21,9 @@ from dashboard import state, ui  # noqa: E402
 
 st.set_page_config(page_title="Price War Room", page_icon=":material/monitoring:",
                    layout="wide")
+# Belt and braces: pages catch their errors (ui.page_guard); anything that still escapes
+# is shown without its traceback.
+st.set_option("client.showErrorDetails", "none")
 
 PAGES = {
     "Explore": [

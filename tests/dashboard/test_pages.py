@@ -215,3 +215,28 @@ def test_inbox_files_are_imported_by_the_running_app(app_db: Path) -> None:
     assert "handed.csv" in poller.last_message
     at.run()
     clean(at)
+
+
+def test_locked_database_gives_a_plain_message(tmp_path: Path, demo_db_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    db = tmp_path / "held.duckdb"
+    shutil.copy(demo_db_path, db)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
+         " print('held', flush=True); time.sleep(60)", str(db)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        monkeypatch.setenv("PRICEWAR_DB", str(db))
+        monkeypatch.setenv("PRICEWAR_AUTOTAG", "0")
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.run()
+        assert not at.exception
+        (message,) = [e.value for e in at.error]
+        assert "in use by another program" in message and "Traceback" not in message
+    finally:
+        holder.kill()
+        holder.wait()
