@@ -410,47 +410,24 @@ SCENARIO_REV_KEY = "_scenario_rev"
 SCENARIO_NOTE_KEY = "_scenario_note"
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
-def _fitted_defaults(path: str, version: tuple[int, ...]) -> dict[str, float]:
-    """Scenario inputs measured in the store: the recent market and the fitted elasticity."""
-    from analytics.elasticity import estimate_elasticities
-    from analytics.inputs import segment_snapshot
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def _default_scenario(path: str, version: tuple[int, ...], segment: str | None) -> Any:
+    from analytics import default_scenario as measured
 
-    s = _app_state(path).open()
-    out: dict[str, float] = {}
-    snap = segment_snapshot(s)
-    total = snap[snap["segment"].isna()]
-    if len(total):
-        row = total.iloc[0]
-        if row["price_per_m"] > 0 and row["tokens"] > 0:
-            out["price_per_m"] = out["reference_price"] = float(row["price_per_m"])
-            out["reference_volume_m"] = float(row["tokens"]) / 1e6
-            out["tickets_per_million"] = float(row["tickets_per_million"] or 0.0)
-            if row["ai_share"] == row["ai_share"]:  # not NaN
-                out["ai_resolution_share"] = float(row["ai_share"])
-    fits = estimate_elasticities(s, pooled=True)
-    pooled = fits[fits["segment"].isna() & fits["elasticity"].notna()]
-    if len(pooled):
-        fit = pooled.iloc[0]
-        out.update(elasticity=float(fit["elasticity"]), elasticity_ci_low=float(fit["ci_low"]),
-                   elasticity_ci_high=float(fit["ci_high"]))
-    if "price_per_m" in out:
-        out["price_min"] = round(out["price_per_m"] * 0.25, 4)
-        out["price_max"] = round(out["price_per_m"] * 3.0, 4)
-    return out
+    return measured(_app_state(path).open(), segment)
 
 
-def default_scenario() -> Any:
-    """The starting scenario: the analytics defaults with the market measured in the store
-    (recent price, volume, tickets per 1M tokens, AI share) and the fitted elasticity."""
+def default_scenario(segment: str | None = None) -> Any:
+    """The starting scenario, every input measured from the store where the data allow
+    (``analytics.default_scenario``: recent price and volume, fitted elasticity with its
+    interval, mention pressure, competitors from the real price list)."""
     from analytics.scenario import Scenario
 
-    base = Scenario()
     try:
-        return base.replace(**_fitted_defaults(str(db_path()), data_version()))
+        return _default_scenario(str(db_path()), data_version(), segment)
     except Exception:  # the documented defaults still work; the log says why
-        log.exception("could not fit the default scenario from the store")
-        return base
+        log.exception("could not measure the default scenario from the store")
+        return Scenario(segment=segment)
 
 
 def current_scenario() -> Any:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
+from analytics import alpha_from_elasticity, default_competitors
 from analytics.errors import EquilibriumNotConvergedError, ScenarioError
 from analytics.evaluate import US, evaluate_price_war
-from analytics.scenario import Competitor
+from analytics.scenario import Competitor, Scenario
 from dashboard import charts, state, ui
 
 st.title("Price war & positioning")
@@ -26,23 +25,17 @@ scenario = state.current_scenario()
 rev = state.scenario_rev()
 
 
-def real_competitors(our_price: float) -> list[dict[str, Any]]:
-    """A starting competitor set from the real list prices in the store: per vendor, the
-    current model priced nearest to us. Quality is its tier relative to ours (budget −1,
-    mid 0, frontier +1, from ``analytics.positioning``); its unit cost is assumed at half its
-    price (the 50 % gross margin of the cost anchors). Edit both in the table."""
-    points = state.query_analytics("competitor_price_points")
-    points = points[points["price_per_m"] > 0].copy()
-    points["distance"] = (points["price_per_m"] / our_price - 1).abs()
-    picked = points.sort_values(["distance", "vendor"]).drop_duplicates("vendor").head(5)
-    return [{"name": f"{r.vendor} {r.model_name}"[:60], "price": round(float(r.price_per_m), 4),
-             "unit_cost": round(float(r.price_per_m) * 0.5, 4),
-             "quality": float(r.tier) - 2.0} for r in picked.sort_values("vendor").itertuples()]
+def real_competitors(s: Scenario) -> tuple[tuple[Competitor, ...], float]:
+    """The rivals from the real list prices, and our calibrated quality
+    (``analytics.default_competitors``: per vendor the model priced closest to ours)."""
+    alpha = alpha_from_elasticity(s.effective_elasticity, s.price_per_m, s.our_share)
+    return default_competitors(store, reference_price=s.price_per_m, alpha=alpha,
+                               our_share=s.our_share)
 
 
-if not scenario.competitors:
-    scenario = scenario.replace(competitors=tuple(Competitor(**c) for c in
-                                                  real_competitors(scenario.price_per_m)))
+if not scenario.competitors and scenario.effective_elasticity < 0:
+    comps, quality = real_competitors(scenario)
+    scenario = scenario.replace(competitors=comps, our_quality=quality)
     state.set_scenario(scenario)
 
 st.subheader("Competitors")
@@ -62,9 +55,10 @@ edited = st.data_editor(
     },
 )
 if st.button("Reset to the real price data", key="pw_reset", icon=":material/restart_alt:"):
-    state.set_scenario(scenario.replace(competitors=tuple(
-        Competitor(**c) for c in real_competitors(scenario.price_per_m)), cut_competitor=""),
-        reload_inputs=True)
+    comps, quality = real_competitors(scenario)
+    state.set_scenario(scenario.replace(competitors=comps, our_quality=quality,
+                                        cut_competitor=comps[0].name if comps else ""),
+                       reload_inputs=True)
     st.rerun()
 
 rows = edited.dropna(subset=["name", "price", "unit_cost", "quality"])

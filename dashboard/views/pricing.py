@@ -89,6 +89,20 @@ def price(v: float | None) -> str:
     return "—" if v is None or not math.isfinite(v) else f"${v:,.3f}"
 
 
+def segment_picker() -> None:
+    """Reload every input as measured for one segment (or all customers)."""
+    segments = state.query("filter_options")["segments"]
+    current = state.current_scenario()
+    c1, c2, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
+    options = ["All customers", *segments]
+    index = options.index(current.segment) if current.segment in options else 0
+    pick = c1.selectbox("Measure the inputs for", options, index=index, key="wi_segment")
+    if c2.button("Load measured inputs", key="wi_measure", icon=":material/refresh:"):
+        seg = None if pick == "All customers" else pick
+        state.set_scenario(state.default_scenario(seg), reload_inputs=True)
+        st.rerun()
+
+
 @st.fragment
 @ui.guarded("the what-if")
 def whatif() -> None:
@@ -189,6 +203,7 @@ def whatif() -> None:
         st.caption("Set the targets under “More inputs”.")
 
 
+segment_picker()
 whatif()
 st.caption("The page address holds every input: copy it to share this what-if. Save it by "
            "name on the Scenarios page.")

@@ -240,3 +240,15 @@ def test_locked_database_gives_a_plain_message(tmp_path: Path, demo_db_path: Pat
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_pricing_measures_a_segment_and_says_when_there_is_no_optimum(app_db: Path) -> None:
+    at = open_page(PAGES[3])
+    pooled = at.number_input(key="wi_elasticity_0").value
+    at.selectbox(key="wi_segment").set_value("enterprise").run()
+    at.button(key="wi_measure").click().run()
+    clean(at)
+    enterprise = at.number_input(key="wi_elasticity_1").value
+    assert enterprise != pooled and enterprise > -1  # the demo's enterprise demand is inelastic
+    assert any("No profit-maximising price" in w.value for w in at.warning)
+    assert metric(at, "Optimal price") == "—"
