@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -405,25 +407,27 @@ def _tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
     if progress is not None:
         progress(n, n)
 
+    # Text columns get an explicit string dtype: with no ticket at all, pandas would make
+    # them float64 and DuckDB would then compare VARCHAR keys with DOUBLE.
     tickets = pd.DataFrame({
-        "ticket_key": keys,
-        "source_id": [f"TCK-{t + 1:06d}" for t in range(n)],
+        "ticket_key": pd.Series(keys, dtype="str"),
+        "source_id": pd.Series([f"TCK-{t + 1:06d}" for t in range(n)], dtype="str"),
         "customer_id": customers["customer_id"].to_numpy()[ci],
         "created_at": created.astype("datetime64[us]"),
         "channel": np.array(_CHANNELS, dtype=object)[channel],
         "category": np.array(T.CATEGORIES, dtype=object)[category],
         "priority": np.array(_PRIORITIES, dtype=object)[priority],
-        "subject": subjects,
-        "text": texts,
+        "subject": pd.Series(subjects, dtype="str"),
+        "text": pd.Series(texts, dtype="str"),
         "resolution_minutes": np.where(open_, np.nan, minutes),
         "resolved_by": np.where(open_, None, np.where(by_ai, "ai", "human")),
     })
     gold = pd.DataFrame({
-        "ticket_key": gold_keys,
+        "ticket_key": pd.Series(gold_keys, dtype="str"),
         "start": np.array([r[0] for r in gold_rows], dtype="int32"),
         "end": np.array([r[1] for r in gold_rows], dtype="int32"),
-        "label": [r[2] for r in gold_rows],
-        "text": [r[3] for r in gold_rows],
+        "label": pd.Series([r[2] for r in gold_rows], dtype="str"),
+        "text": pd.Series([r[3] for r in gold_rows], dtype="str"),
     })
     gold = gold.drop_duplicates(["ticket_key", "start", "end", "label"])
     return tickets, gold
@@ -478,14 +482,28 @@ def _insert(conn: Any, table: str, df: pd.DataFrame, columns: list[str],
             casts: dict[str, str] | None = None) -> None:
     casts = casts or {}
     view = f"_demo_{table}"
-    conn.register(view, df)
-    try:
+    with _registered(conn, view, df):
         select = ", ".join(f"CAST({c} AS {casts[c]})" if c in casts else f'"{c}"'
                            for c in columns)
         cols = ", ".join(f'"{c}"' for c in columns)
         conn.execute(f"INSERT INTO {table} ({cols}) SELECT {select} FROM {view}")  # noqa: S608 - fixed names
-    finally:
-        conn.unregister(view)
+
+
+@contextmanager
+def _registered(conn: Any, name: str, df: pd.DataFrame) -> Iterator[None]:
+    """``df`` visible to SQL as ``name`` inside the block.
+
+    When the block fails, the transaction is aborted and unregistering would fail too: that
+    second error is suppressed so that the first one (the real cause) reaches the caller.
+    """
+    conn.register(name, df)
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):
+            conn.unregister(name)
+        raise
+    conn.unregister(name)
 
 
 def generate_demo(
@@ -534,11 +552,9 @@ def generate_demo(
         _insert(conn, "price_history", prices, list(prices.columns),
                 {"valid_from": "DATE", "valid_to": "DATE"})
         # An uploaded ticket with the same key (same text and id) is replaced by the demo row.
-        conn.register("_demo_keys", ticket_df[["ticket_key"]])
-        try:
-            conn.execute("DELETE FROM tickets WHERE ticket_key IN (SELECT ticket_key FROM _demo_keys)")
-        finally:
-            conn.unregister("_demo_keys")
+        with _registered(conn, "_demo_keys", ticket_df[["ticket_key"]]):
+            conn.execute("DELETE FROM tickets WHERE ticket_key IN "
+                         "(SELECT CAST(ticket_key AS VARCHAR) FROM _demo_keys)")
         _insert(conn, "tickets", ticket_df, list(ticket_df.columns),
                 {"created_at": "TIMESTAMP", "ingested_at": "TIMESTAMP",
                  "resolution_minutes": "DOUBLE"})

@@ -92,6 +92,37 @@ def test_regenerating_replaces_demo_rows(tmp_path):
     assert counts["customers"] == summary.customers
 
 
+def test_zero_tickets_gives_an_empty_ticket_table(tmp_path):
+    """tickets=0 once crashed (VARCHAR keys compared with the DOUBLE of an empty column)."""
+    with Store.open(tmp_path / "db.duckdb") as store:
+        generate_demo(store, tickets=50, seed=3)
+        summary = generate_demo(store, tickets=0, seed=3)
+        counts = store.table_counts()
+    assert summary.tickets == summary.gold_entities == 0
+    assert counts["tickets"] == counts["gold_entities"] == 0
+    assert counts["customers"] == summary.customers > 0
+    assert counts["usage"] == summary.usage_rows > 0
+
+
+def test_a_failed_demo_write_reports_its_own_error(tmp_path, monkeypatch):
+    """An error inside the demo transaction reaches the caller, not the follow-up
+    'transaction aborted' error of cleaning up a registered frame."""
+    import data.demo as demo_module
+
+    real = demo_module._tickets
+
+    def broken(*args, **kwargs):
+        tickets, gold = real(*args, **kwargs)
+        return tickets, gold.assign(start="not a number")  # fails inside the INSERT
+
+    monkeypatch.setattr(demo_module, "_tickets", broken)
+    with Store.open(tmp_path / "db.duckdb") as store:
+        with pytest.raises(Exception, match="Conversion Error") as info:
+            generate_demo(store, tickets=20, seed=3)
+        assert "aborted" not in str(info.value)
+        assert store.table_counts()["tickets"] == 0
+
+
 def test_customers_are_realistic(demo):
     c = demo["customers"]
     assert len(c) >= 200
