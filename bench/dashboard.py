@@ -101,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
             change = timed(at, lambda a: a.multiselect(key="segment").set_value(["smb"]))
             back = timed(at, lambda a: a.multiselect(key="segment").set_value([]))
             rows.append(("Overview: filter change (new query)", change, back, back))
+        if name == "Entities":
+            last = at.selectbox(key="ent_pick").options[-1]
+            pick = timed(at, lambda a, v=last: a.selectbox(key="ent_pick").set_value(v))
+            search = timed(at, lambda a: a.text_input(key="ent_search").set_value("invoice"))
+            rows.append(("Entities: pick an entity, then search (new queries)", pick, search,
+                         max(pick, search)))
         if name == "Pricing what-if":
             box = at.number_input(key="wi_price_per_m_0")
             runs = [timed(at, lambda a, v=v: a.number_input(key="wi_price_per_m_0").set_value(v))
