@@ -24,6 +24,7 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "ConfigError",
     "DataError",
     "IngestError",
     "IngestLimits",
@@ -37,14 +38,16 @@ __all__ = [
     "generate_demo",
     "ingest_files",
     "iter_gold_tickets",
+    "limits_from_env",
     "read_table_chunks",
 ]
 
 _HOME = {
-    "DataError": "data.errors", "IngestError": "data.errors", "Problem": "data.errors",
+    "ConfigError": "data.errors", "DataError": "data.errors", "IngestError": "data.errors", "Problem": "data.errors",
     "StoreCorruptError": "data.errors", "StoreLockedError": "data.errors",
     "Store": "data.store", "default_db_path": "data.paths",
     "IngestLimits": "data.ingest", "IngestReport": "data.ingest", "ingest_files": "data.ingest",
+    "limits_from_env": "data.ingest",
     "read_table_chunks": "data.readers", "generate_demo": "data.demo",
     "iter_gold_tickets": "data.demo", "ensure_demo_database": "data.bootstrap",
 }

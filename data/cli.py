@@ -71,9 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "are handed to it through its inbox folder.")
     db_option(ingest)
     ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    ingest.add_argument("--max-rows", type=_positive, default=None, help="row limit per file")
+    ingest.add_argument("--max-rows", type=_positive, default=None,
+                        help="row limit per file (default: $PRICEWAR_MAX_UPLOAD_ROWS or "
+                             "2,000,000)")
     ingest.add_argument("--max-bytes", type=_positive, default=None,
-                        help="size limit per file, after decompression")
+                        help="size limit per file, after decompression (default: "
+                             "$PRICEWAR_MAX_UPLOAD_BYTES or 1 GiB)")
 
     stats = sub.add_parser("stats", help="row count of each table",
                            description="Print the row count of each table.")
@@ -90,9 +93,9 @@ def _fail(message: str) -> int:
 def _limits(args: argparse.Namespace) -> Any:
     from dataclasses import replace
 
-    from data.ingest import DEFAULT_LIMITS
+    from data.ingest import limits_from_env
 
-    limits = DEFAULT_LIMITS
+    limits = limits_from_env()
     if args.max_rows is not None:
         limits = replace(limits, max_rows=args.max_rows)
     if args.max_bytes is not None:

@@ -3,6 +3,7 @@
     DataError
      ├── StoreLockedError      another process holds the DuckDB file for writing
      ├── StoreCorruptError     the file is not a readable DuckDB database
+     ├── ConfigError           a setting (environment variable) has an unusable value
      └── IngestError           an uploaded file was rejected (carries the problems found)
 """
 
@@ -37,6 +38,10 @@ class StoreCorruptError(DataError):
             f"{self.path} is not a readable DuckDB database ({detail}); "
             f"move it aside and the dashboard will create a fresh demo database"
         )
+
+
+class ConfigError(DataError, ValueError):
+    """A setting, such as an upload limit given in the environment, is unusable."""
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from typing import Any
 
 from data.errors import IngestError
 from data.ingest import (
-    DEFAULT_LIMITS,
     IngestLimits,
     commit_staged,
+    limits_from_env,
     read_staged,
     source_name,
     stage_file,
@@ -49,7 +49,7 @@ class HandedFile:
 
 
 def hand_to_inbox(db_path: Path | str, sources: Sequence[Any], *,
-                  limits: IngestLimits = DEFAULT_LIMITS) -> list[HandedFile]:
+                  limits: IngestLimits | None = None) -> list[HandedFile]:
     """Validate each source and drop it into the inbox of ``db_path``.
 
     All sources are validated before any is handed over.
@@ -57,6 +57,7 @@ def hand_to_inbox(db_path: Path | str, sources: Sequence[Any], *,
     Raises:
         IngestError: a file was rejected (nothing is handed over).
     """
+    limits = limits if limits is not None else limits_from_env()
     inbox = inbox_dir(Path(db_path))
     staging = inbox / _STAGING
     staging.mkdir(parents=True, exist_ok=True)

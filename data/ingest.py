@@ -25,8 +25,8 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data.columns import ALIASES, ColumnMap, map_columns
-from data.errors import IngestError, Problem
+from data.errors import ConfigError, IngestError, Problem
 from data.keys import ticket_key_sql
 from data.readers import MAX_PROBLEMS, read_table_chunks
 
@@ -46,9 +46,11 @@ __all__ = [
     "STAGED_SCHEMA",
     "IngestLimits",
     "IngestReport",
+    "LIMIT_ENV_VARS",
     "StagedFile",
     "commit_staged",
     "ingest_files",
+    "limits_from_env",
     "source_name",
     "stage_file",
 ]
@@ -86,6 +88,44 @@ class IngestLimits:
 
 
 DEFAULT_LIMITS = IngestLimits()
+
+#: Environment variables that change the upload limits (for the dashboard, the CLI and the
+#: inbox alike), by :class:`IngestLimits` field.
+LIMIT_ENV_VARS: dict[str, str] = {
+    "max_bytes": "PRICEWAR_MAX_UPLOAD_BYTES",
+    "max_rows": "PRICEWAR_MAX_UPLOAD_ROWS",
+    "max_columns": "PRICEWAR_MAX_UPLOAD_COLUMNS",
+    "max_text_chars": "PRICEWAR_MAX_TEXT_CHARS",
+    "max_field_chars": "PRICEWAR_MAX_FIELD_CHARS",
+}
+
+
+def limits_from_env(base: IngestLimits = DEFAULT_LIMITS,
+                    environ: Mapping[str, str] | None = None) -> IngestLimits:
+    """``base`` with every limit given in the environment (:data:`LIMIT_ENV_VARS`) applied.
+
+    Raises:
+        data.errors.ConfigError: a variable is set to something other than a positive whole
+            number (the message names the variable).
+
+    Example:
+        >>> limits_from_env(environ={"PRICEWAR_MAX_UPLOAD_ROWS": "1000"}).max_rows
+        1000
+    """
+    env = os.environ if environ is None else environ
+    changes: dict[str, int] = {}
+    for field_name, var in LIMIT_ENV_VARS.items():
+        text = env.get(var, "").strip().replace("_", "")
+        if not text:
+            continue
+        if not text.isdigit() or int(text) < 1:
+            raise ConfigError(f"{var} must be a positive whole number, not {env[var]!r}")
+        changes[field_name] = int(text)
+    return replace(base, **changes) if changes else base
+
+
+def _limit_hint(field_name: str) -> str:
+    return f"IngestLimits.{field_name}; set {LIMIT_ENV_VARS[field_name]} to change it"
 
 
 @dataclass
@@ -240,7 +280,7 @@ def _text_array(series: pd.Series, column: str, rows: np.ndarray, out: _Collecto
         for i in np.asarray(pc.indices_nonzero(too_long))[:MAX_PROBLEMS]:
             out.add_rows([rows[i]], column,
                          f"{lengths[int(i)].as_py():,} characters, over the limit "
-                         f"of {limit:,} (IngestLimits.{limit_name})")
+                         f"of {limit:,} ({_limit_hint(limit_name)})")
     if required:
         return arr
     return pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
@@ -362,7 +402,7 @@ def _missing_text_problem(columns: list[str]) -> Problem:
                    f"the file has {shown}")
 
 
-def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits = DEFAULT_LIMITS,
+def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | None = None,
                staging_dir: Path | None = None, file_hash: str | None = None) -> StagedFile:
     """Validate one file and write its normalised rows to a staging Parquet file.
 
@@ -370,7 +410,7 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits = D
         source: a path, bytes, a binary file-like (e.g. a Streamlit UploadedFile) or a
             ``(name, file-like)`` tuple.
         name: the name shown in messages (default: from the source).
-        limits: size, row and field limits.
+        limits: size, row and field limits (default: :func:`limits_from_env`).
         staging_dir: where to put the Parquet file (default: the system temp folder).
         file_hash: the file's SHA-256 if already computed.
 
@@ -378,6 +418,7 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits = D
         IngestError: the file was rejected; ``problems`` name row and column.
     """
     name = name or source_name(source)
+    limits = limits if limits is not None else limits_from_env()
     payload = _payload(source)
     try:
         digest = file_hash or _hash_source(payload)
@@ -399,7 +440,7 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits = D
                 if len(columns) > limits.max_columns:
                     raise IngestError(name, [Problem(
                         f"{len(columns)} columns, over the limit of {limits.max_columns} "
-                        f"(IngestLimits.max_columns)")])
+                        f"({_limit_hint('max_columns')})")])
                 cmap = map_columns(columns)
                 if not cmap.has_text:
                     raise IngestError(name, [_missing_text_problem(columns)])
@@ -410,7 +451,7 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits = D
             if rows + len(chunk) > limits.max_rows:
                 out.problems.append(Problem(
                     f"more than {limits.max_rows:,} rows, over the limit "
-                    f"(IngestLimits.max_rows)", row=limits.max_rows + 1))
+                    f"({_limit_hint('max_rows')})", row=limits.max_rows + 1))
                 break
             table = _normalise_chunk(chunk.reset_index(drop=True), cmap, rows + 1, limits, out)
             rows += len(chunk)
@@ -507,7 +548,7 @@ def _rejected(name: str, error: IngestError, digest: str = "") -> IngestReport:
                         error=error, file_hash=digest)
 
 
-def ingest_one(store: Any, source: Any, *, limits: IngestLimits = DEFAULT_LIMITS,
+def ingest_one(store: Any, source: Any, *, limits: IngestLimits | None = None,
                name: str | None = None) -> IngestReport:
     """Ingest one file (see :func:`ingest_files`)."""
     name = name or source_name(source)
@@ -530,14 +571,15 @@ def ingest_one(store: Any, source: Any, *, limits: IngestLimits = DEFAULT_LIMITS
 
 
 def ingest_files(store: Any, sources: Sequence[Any] | Any, *,
-                 limits: IngestLimits = DEFAULT_LIMITS) -> list[IngestReport]:
+                 limits: IngestLimits | None = None) -> list[IngestReport]:
     """Validate and ingest ticket files, each all or nothing.
 
     Args:
         store: a writable :class:`data.store.Store`.
         sources: paths, Streamlit UploadedFiles (anything with ``name`` and ``read``), bytes
             or ``(name, file-like)`` tuples; a single source is accepted too.
-        limits: size, row and field limits (reported in rejection messages).
+        limits: size, row and field limits (reported in rejection messages); default
+            :data:`DEFAULT_LIMITS` changed by the environment (:func:`limits_from_env`).
 
     Returns:
         One :class:`IngestReport` per file, in order. A rejected file has ``status ==
@@ -546,4 +588,5 @@ def ingest_files(store: Any, sources: Sequence[Any] | Any, *,
     if isinstance(sources, str | os.PathLike | bytes | io.IOBase | tuple) or hasattr(
             sources, "read"):
         sources = [sources]
+    limits = limits if limits is not None else limits_from_env()
     return [ingest_one(store, source, limits=limits) for source in sources]

@@ -55,6 +55,7 @@ SUPPORTED_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".ndjson", ".par
 _BLOCK_SIZE = 2 * 1024 * 1024  # pyarrow CSV block: the longest row it can parse (and memory)
 _HEAD = 64 * 1024
 _HEADER_LIMIT = 1024 * 1024
+_BYTES_HINT = "IngestLimits.max_bytes; set PRICEWAR_MAX_UPLOAD_BYTES to change it"
 
 _MAGIC_NAMES = [
     (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?); export it as CSV"),
@@ -111,7 +112,7 @@ class _LimitedReader(io.RawIOBase):
         if self.count > self._limit:
             raise _Reject(Problem(
                 f"the file is larger than the limit of {self._limit:,} bytes "
-                f"(after decompression)"))
+                f"(after decompression; {_BYTES_HINT})"))
         view[: len(data)] = data
         return len(data)
 
@@ -172,12 +173,19 @@ def _classify_head(head: bytes) -> str:
             raise _Reject(Problem(f"binary content, not a text table: this looks like {what}"))
     if b"\x00" in head:
         sample = head[:4096]
+        half = len(sample) / 2
         even = sample[0::2].count(0)
         odd = sample[1::2].count(0)
-        if max(even, odd) > 0.3 * (len(sample) / 2):
+        # UTF-16 text has its NUL bytes on one side of each pair (the high byte of ASCII);
+        # NUL bytes on both sides are padding or binary content.
+        if max(even, odd) > 0.3 * half and min(even, odd) < 0.05 * half:
             raise _Reject(Problem(
                 "the file looks like UTF-16 text without a byte-order mark; "
                 "save it as UTF-8 (or UTF-16 with BOM)"))
+        if min(even, odd) >= 0.05 * half:
+            raise _Reject(Problem(
+                f"the file contains {head.count(0):,} NUL bytes in its first "
+                f"{len(head):,} bytes: binary content or padding, not a text table"))
     controls = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
     if controls > 4 and controls > 0.05 * len(head):
         raise _Reject(Problem("binary content: this is not a text table"))
@@ -306,6 +314,8 @@ def _csv_chunks(
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         if "columns, got" in str(exc):
             raise _Reject(*_locate_ragged(reopen, delimiter, len(names), str(exc))) from None
+        if "Empty CSV file" in str(exc):  # a header without a line end, and nothing else
+            raise _Reject(Problem("the file has a header but no data rows")) from None
         raise _Reject(_csv_error_problem(exc)) from None
 
     try:
@@ -573,7 +583,8 @@ def _parquet_chunks(opened: _Opened, chunksize: int, stack: ExitStack) -> Iterat
         spool.seek(0, io.SEEK_END)
         if spool.tell() > opened.max_bytes:
             raise _Reject(Problem(
-                f"the file is larger than the limit of {opened.max_bytes:,} bytes"))
+                f"the file is larger than the limit of {opened.max_bytes:,} bytes "
+                f"({_BYTES_HINT})"))
     else:
         spool = stack.enter_context(tempfile.TemporaryFile(suffix=".parquet"))  # noqa: SIM115
         try:
