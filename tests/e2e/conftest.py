@@ -59,6 +59,25 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
     raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
 
 
+HOSTILE = ('<script>alert("xss")</script><img src=x onerror=alert(1)> '
+           '[x](javascript:alert(2)) ![p](http://127.0.0.1:9/p.png) $x^2$ asks OpenAI')
+
+
+def _tag_with_gold_and_add_hostile_ticket(conn) -> None:
+    """Store the demo's gold spans as the entities of a stand-in model, so the Entities page
+    has content without the trained tagger, and add one ticket carrying HTML and script."""
+    conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, text, source)"
+                 " SELECT 'hostile', customer_id, (SELECT max(created_at) FROM tickets), ?,"
+                 " 'demo' FROM customers LIMIT 1", [HOSTILE])
+    start = HOSTILE.index("OpenAI")
+    conn.execute("INSERT INTO entities VALUES ('hostile', 'gold-e2e', ?, ?, 'ORG', 'OpenAI', 1)",
+                 [start, start + len("OpenAI")])
+    conn.execute("INSERT INTO entities SELECT ticket_key, 'gold-e2e', start, \"end\", label,"
+                 " text, 1.0 FROM gold_entities")
+    conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+                 " SELECT ticket_key, 'gold-e2e', 'e2e' FROM tickets")
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of ``streamlit run dashboard/app.py`` serving a fresh small demo database."""
@@ -69,6 +88,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = folder / "e2e.duckdb"
     with Store.open(db) as store:
         generate_demo(store, tickets=DEMO_TICKETS, seed=11)
+        store.write(_tag_with_gold_and_add_hostile_ticket)
     port = _free_port()
     env = {**os.environ, "PRICEWAR_DB": str(db), "PRICEWAR_AUTOTAG": "0",
            "PRICEWAR_INBOX_SECONDS": "2", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",

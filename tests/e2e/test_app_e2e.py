@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, ROOT
+from tests.e2e.conftest import ARTIFACTS, HOSTILE, ROOT
 
 pytestmark = pytest.mark.e2e
 
 PAGES = {"": "Overview", "entities": "Entities", "batch-tagging": "Batch tagging",
          "pricing": "Pricing what-if", "price-war": "Price war & positioning",
          "scenarios": "Scenarios"}
-HOSTILE = '<script>alert("xss")</script><img src=x onerror=alert(1)> [x](javascript:alert(2))'
 
 
 def settle(page, timeout: float = 60) -> None:
@@ -94,40 +93,69 @@ def test_filters_are_in_the_url(page, server: str) -> None:
     healthy(page)
 
 
-def test_upload_and_tag(page, server: str, tmp_path: Path) -> None:
-    from model import DEFAULT_MODEL_DIR
+def test_hostile_ticket_text_stays_text(page, server: str) -> None:
+    open_page(page, server, "entities")
+    page.get_by_role("textbox", name="Text contains").fill("onerror")
+    page.get_by_role("textbox", name="Text contains").press("Enter")
+    settle(page)
+    page.wait_for_selector("text=1 newest matching tickets")
+    card = page.locator('[data-testid="stHtml"]').first
+    assert '<script>alert("xss")</script>' in card.inner_text()  # shown, not run
+    assert card.locator("script, img, a").count() == 0
+    assert card.locator("mark").count() == 1  # the OpenAI entity is highlighted
+    shot(page, "entities-hostile")
+    healthy(page)
 
-    if not Path(DEFAULT_MODEL_DIR).exists():
-        pytest.skip(f"the default tagger {DEFAULT_MODEL_DIR} is not trained yet")
+
+def _upload(page, server: str, tmp_path: Path) -> None:
     csv = tmp_path / "upload.csv"
     csv.write_text("id,text\n1,We are moving our traffic from OpenAI to DeepSeek in Berlin\n"
                    f'2,"{HOSTILE.replace(chr(34), chr(34) * 2)} asks Anthropic"\n',
                    encoding="utf-8")
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"\x00\x01PK binary")
     open_page(page, server, "batch-tagging")
-    page.locator('input[type="file"]').set_input_files(str(csv))
+    page.locator('input[type="file"]').set_input_files([str(csv), str(bad)])
     page.get_by_role("button", name=re.compile("Check and import")).click()
     settle(page)
     page.wait_for_selector("text=Import done")
-    healthy(page)
+
+
+def test_upload_reports_and_previews(page, server: str, tmp_path: Path) -> None:
+    _upload(page, server, tmp_path)
+    rejected = page.locator('[data-testid="stAlertContentError"]')
+    assert rejected.count() == 1 and "broken.csv" in rejected.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0 and page.dialogs == []
+    preview = page.locator('[data-testid="stHtml"]').first.inner_text()
+    assert "<script>" in preview and "moving our traffic" in preview
+    shot(page, "batch-upload")
+
+
+def test_tagging_runs_in_the_background(page, server: str, tmp_path: Path) -> None:
+    from model import DEFAULT_MODEL_DIR
+
+    if not Path(DEFAULT_MODEL_DIR).exists():
+        pytest.skip(f"the default tagger {DEFAULT_MODEL_DIR} is not trained yet")
+    _upload(page, server, tmp_path / "again")
     page.get_by_role("button", name=re.compile("Start tagging")).click()
+    settle(page)
+    nav(page, "Overview")  # the job keeps running while the user is elsewhere
+    nav(page, "Batch tagging")
     deadline = time.time() + 180
-    while time.time() < deadline:
-        settle(page)
-        if metric_value(page, "Job") == "done":
-            break
-        assert metric_value(page, "Job") in {"loading", "running", "idle"}, metric_value(
-            page, "Job")
+    while time.time() < deadline and metric_value(page, "Job") != "done":
+        assert metric_value(page, "Job") in {"loading", "running"}, metric_value(page, "Job")
         time.sleep(1)
+        settle(page)
     assert metric_value(page, "Job") == "done"
     assert metric_value(page, "Device") in {"CPU", "CUDA", "CUDA:0", "MPS"}
+    speed = metric_value(page, "Speed")
+    assert speed.endswith("tickets/s")
     page.reload()
     page.wait_for_selector("h1")
     settle(page)
-    preview = page.locator('[data-testid="stHtml"]').first.inner_text()
-    assert "<script>" in preview  # shown as text, never run
-    assert page.locator("mark").count() >= 1  # entities highlighted
+    assert page.locator('[data-testid="stHtml"] mark').count() >= 1  # entities highlighted
     shot(page, "batch-tagging-done")
-    healthy(page)
+    assert page.locator('[data-testid="stException"]').count() == 0 and page.dialogs == []
 
 
 def test_whatif_input_changes_result(page, server: str) -> None:
@@ -178,7 +206,13 @@ def test_save_and_reload_scenario(page, server: str) -> None:
 
 def test_price_war_and_entities_render_with_charts(page, server: str) -> None:
     open_page(page, server, "price-war")
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 3
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    deadline = time.time() + 30
+    while charts.count() < 3 and time.time() < deadline:  # a first load measures defaults
+        time.sleep(0.5)
+    shot(page, "page-price-war-charts")
+    healthy(page)
+    assert charts.count() >= 3
     healthy(page)
     open_page(page, server, "entities")
     healthy(page)
