@@ -59,7 +59,8 @@ def cost_to_serve_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
         alt.Chart(costs)
         .mark_bar()
         .encode(
-            x=alt.X("segment:N", title=None, sort=list(df["segment"])),
+            x=alt.X("segment:N", title=None, sort=list(df["segment"]),
+                    axis=alt.Axis(labelAngle=0)),
             y=alt.Y("usd:Q", title="USD", stack=True, axis=alt.Axis(format="$,.3s")),
             color=alt.Color("component:N", title=None,
                             scale=alt.Scale(range=["#4c78a8", "#f58518"])),
