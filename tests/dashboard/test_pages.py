@@ -252,3 +252,16 @@ def test_pricing_measures_a_segment_and_says_when_there_is_no_optimum(app_db: Pa
     assert enterprise != pooled and enterprise > -1  # the demo's enterprise demand is inelastic
     assert any("No profit-maximising price" in w.value for w in at.warning)
     assert metric(at, "Optimal price") == "—"
+
+
+def test_upload_limits_come_from_the_environment(app_db: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRICEWAR_MAX_UPLOAD_ROWS", "1")
+    at = open_page(PAGES[2])
+    assert any("1 rows" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.file_uploader(key="bt_files").set_value(
+        ("two.csv", b"text\nfirst ticket\nsecond ticket\n", "text/csv")).run()
+    at.button(key="bt_import").click().run()
+    assert at.dataframe[0].value.set_index("file").loc["two.csv", "status"] == "rejected"
+    assert any("was rejected" in e.value for e in at.error)
+    assert any("row" in c.value.lower() for c in at.code)  # the problem names the limit
