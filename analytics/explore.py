@@ -35,6 +35,7 @@ __all__ = [
     "entity_trends",
     "filter_options",
     "kpis",
+    "last_tagging_run",
     "resolve_period",
     "sources",
     "tagging_progress",
@@ -243,6 +244,14 @@ def tagging_progress(store: Store, model_id: str | None) -> tuple[int, int]:
     done = int(store.scalar(
         "SELECT count(*) FROM tagged_tickets WHERE model_id = ?", [model_id]) or 0)
     return done, total
+
+
+def last_tagging_run(store: Store) -> dict[str, Any] | None:
+    """The newest row of ``tagging_runs`` as a dict (None before the first run)."""
+    df = store.query("SELECT run_id, model_id, device, started_at, finished_at, status,"
+                     " tickets, entities, message FROM tagging_runs"
+                     " ORDER BY started_at DESC LIMIT 1")
+    return None if df.empty else df.iloc[0].to_dict()
 
 
 def sources(store: Store) -> pd.DataFrame:

@@ -96,6 +96,13 @@ def _job_panel() -> None:
         c4.metric("Job", s.state)
         if s.running:
             st.progress(s.fraction, text=f"{s.done:,} of {s.total:,} tickets in this run")
+        elif done < total:
+            last = state.query("last_tagging_run")
+            stopped = last is not None and last["status"] in {"running", "interrupted"}
+            st.info(f"{total - done:,} tickets are not tagged yet."
+                    + (" The last run stopped before the end; Start tagging resumes where it "
+                       "stopped, without tagging anything twice." if stopped else
+                       " Start tagging to tag them."), icon=":material/pending:")
         if s.state == "failed":
             st.error(ui.md_text(s.message))
         elif s.message and not s.running:

@@ -154,3 +154,10 @@ def test_empty_store(tmp_path: Path) -> None:
         assert explore.current_model_id(s) is None
         k = explore.kpis(s, Filters()).set_index("kpi")
         assert k.loc["tickets", "value"] == 0
+
+
+def test_last_tagging_run(store: Store) -> None:
+    assert explore.last_tagging_run(store) is None
+    store.execute_write("INSERT INTO tagging_runs (run_id, model_id, device, started_at, status)"
+                        " VALUES ('r1', 'm', 'cpu', now()::TIMESTAMP, 'interrupted')")
+    assert explore.last_tagging_run(store)["status"] == "interrupted"

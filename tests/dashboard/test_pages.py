@@ -265,3 +265,15 @@ def test_upload_limits_come_from_the_environment(app_db: Path,
     assert at.dataframe[0].value.set_index("file").loc["two.csv", "status"] == "rejected"
     assert any("was rejected" in e.value for e in at.error)
     assert any("row" in c.value.lower() for c in at.code)  # the problem names the limit
+
+
+def test_interrupted_run_is_offered_for_resumption(app_db: Path) -> None:
+    from dashboard import state
+
+    state.store().execute_write(
+        "INSERT INTO tagging_runs (run_id, model_id, device, started_at, status) VALUES"
+        " ('crashed', 'fake-tagger', 'cpu', now()::TIMESTAMP, 'running')")
+    state.store().execute_write("INSERT INTO tickets (ticket_key, text, source) VALUES"
+                                " ('late', 'not tagged yet', 'late.csv')")
+    at = open_page(PAGES[2])
+    assert any("resumes where it stopped" in i.value for i in at.info)
