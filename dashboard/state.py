@@ -177,8 +177,10 @@ class TaggingJob:
             from dashboard.ui import friendly_message
 
             message = friendly_message(exc)
-            if "model" in type(exc).__module__ or isinstance(exc, (FileNotFoundError, OSError)):
-                message = f"The tagger could not run: {exc}"
+            if type(exc).__module__.startswith("model") or isinstance(exc, OSError):
+                message = (f"The tagger could not be loaded or run ({exc}). If the default "
+                           "tagger is missing, train it with `python -m model train`; then "
+                           "press Start tagging: the run resumes where it stopped.")
             self._set(state="failed", finished=time.time(), message=message)
         again = False
         with self._lock:
