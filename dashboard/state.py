@@ -179,7 +179,7 @@ class TaggingJob:
             message = friendly_message(exc)
             if type(exc).__module__.startswith("model") or isinstance(exc, OSError):
                 message = (f"The tagger could not be loaded or run ({exc}). If the default "
-                           "tagger is missing, train it with `python -m model train`; then "
+                           "tagger is missing, train it with: python -m model train. Then "
                            "press Start tagging: the run resumes where it stopped.")
             self._set(state="failed", finished=time.time(), message=message)
         again = False

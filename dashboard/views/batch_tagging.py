@@ -49,9 +49,11 @@ files = st.file_uploader("Ticket files", type=TYPES, accept_multiple_files=True,
                          key="bt_files",
                          help="Needs a text column (e.g. `text` or `body`); optional id, date, "
                               "customer, channel and category columns are kept.")
-st.caption(f"Limits per file: {limits.max_bytes / 2**20:,.0f} MiB (after decompression), "
-           f"{limits.max_rows:,} rows, {limits.max_text_chars:,} characters per ticket "
-           "(set by PRICEWAR_MAX_UPLOAD_BYTES, PRICEWAR_MAX_UPLOAD_ROWS, PRICEWAR_MAX_TEXT_CHARS).")
+st.caption(f"Limits per file: {st.get_option('server.maxUploadSize'):,} MB uploaded "
+           f"(server.maxUploadSize), {limits.max_bytes / 2**20:,.0f} MiB after "
+           f"decompression, {limits.max_rows:,} rows, {limits.max_text_chars:,} characters per "
+           "ticket (PRICEWAR_MAX_UPLOAD_BYTES, PRICEWAR_MAX_UPLOAD_ROWS, "
+           "PRICEWAR_MAX_TEXT_CHARS).")
 if st.button("Check and import", type="primary", disabled=not files, key="bt_import",
              icon=":material/fact_check:"):
     from data.ingest import ingest_files
