@@ -236,10 +236,14 @@ def write_big_cases(folder: Path) -> dict[str, Expectation]:
     put("subject_10mb.jsonl", json.dumps({"text": "ok", "subject": big}).encode() + b"\n",
         ("reject", "max_field_chars"))
     # Compression bombs: ~200 MB of zeros in a few hundred KB.
-    bomb = gzip.compress(b"text\n" + b"0" * (200 * 1024 * 1024), compresslevel=9, mtime=0)
+    size = 200 * 1024 * 1024
+    line = b"0" * 999 + b"\n"  # 1 kB rows: the byte limit is met before the row limit
+    bomb = gzip.compress(b"text\n" + line * (size // 1000), compresslevel=9, mtime=0)
     put("gzip_bomb.csv.gz", bomb, ("reject", "larger than the limit"))
-    put("gzip_bomb.jsonl.gz", gzip.compress(b'{"text": "' + b"0" * (200 * 1024 * 1024) + b'"}\n',
-                                            compresslevel=9, mtime=0),
+    put("gzip_bomb_one_line.csv.gz", gzip.compress(b"text\n" + b"0" * size, mtime=0),
+        ("reject", "MiB"))
+    put("gzip_bomb.jsonl.gz", gzip.compress((b'{"text": "' + b"0" * 986 + b'"}\n')
+                                            * (size // 1000), compresslevel=9, mtime=0),
         ("reject", "larger than the limit"))
     put("gzip_bomb.parquet.gz", gzip.compress(b"PAR1" + bytes(200 * 1024 * 1024), mtime=0),
         ("reject", ""))
@@ -250,7 +254,7 @@ def write_big_cases(folder: Path) -> dict[str, Expectation]:
                    b"text\n" + b"0" * (200 * 1024 * 1024))
     put("zip_bomb.csv", zip_bomb.getvalue(), ("reject", "ZIP"))
     # Oversize plain files (over the configured byte limit) and too many rows.
-    put("oversize.csv", b"id,text\n" + b"1,some ordinary ticket text here\n" * 700_000,
+    put("oversize.csv", b"id,text\n" + (b"1," + b"ordinary ticket text " * 47 + b"\n") * 20_000,
         ("reject", "larger than the limit"))
     put("too_many_rows.csv", b"text\n" + b"t\n" * 60_000, ("reject", "max_rows"))
     return expectations

@@ -1,0 +1,407 @@
+"""Fixtures of the reliability tests: real DuckDB files, real subprocesses, a real
+``streamlit run`` and Debian's chromium.
+
+Helpers:
+
+- :func:`fingerprint` — row count and content checksum of every table of a database file
+  (what "the store is unchanged" means in these tests).
+- :func:`run_cli` — ``python -m data …`` / ``python -m model …`` as a subprocess.
+- :func:`streamlit_server` — ``streamlit run dashboard/app.py`` on a loopback port, serving
+  a given database, optionally with the in-app tagger pointed at a tiny model
+  (``harness/sitecustomize.py``).
+- :func:`settle`, :func:`page_problems` — wait for a page and list what is wrong on it
+  (exception elements, error boxes, dialogs, injected elements).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+HARNESS = HERE / "harness"
+CORPUS = HERE / "corpus" / "files"
+ARTIFACTS = ROOT / "tests" / "artifacts" / "reliability"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+DEMO_TICKETS = 300
+DEMO_SEED = 5
+#: Every JavaScript sink of the hostile texts sets one of these globals when it runs.
+XSS_PROBE = "window.__xss"
+
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is absent: install Debian's chromium (.ci/run does) to run the "
+           "browser reliability tests")
+
+
+# -- the store ---------------------------------------------------------------------------
+
+
+Fingerprint = dict[str, tuple[int, str]]
+
+
+def fingerprint(path: Path, *, skip: Sequence[str] = ()) -> Fingerprint:
+    """Row count and an order-independent MD5 of the rows of every table in ``path``.
+
+    Opens the file read-only, so it also proves that the file opens cleanly.
+    """
+    from data.store import Store
+
+    out: Fingerprint = {}
+    with Store.open(path, read_only=True) as store:
+        tables = [r[0] for r in store.fetchall(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY 1")]
+        for table in tables:
+            if table in skip:
+                continue
+            n, digest = store.fetchall(
+                "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
+                f'(SELECT md5(CAST(r AS VARCHAR)) AS h FROM (SELECT t AS r FROM "{table}" t))'
+            )[0]
+            out[table] = (int(n), str(digest))
+    return out
+
+
+def entity_rows(path: Path, model_id: str | None = None) -> list[tuple]:
+    """The entity rows (without run-specific columns) of ``path``, sorted."""
+    from data.store import Store
+
+    sql = ('SELECT ticket_key, model_id, start, "end", label, text, score FROM entities'
+           + (" WHERE model_id = ?" if model_id else "")
+           + ' ORDER BY ticket_key, model_id, start, "end", label')
+    with Store.open(path, read_only=True) as store:
+        return store.fetchall(sql, [model_id] if model_id else None)
+
+
+def tagged_keys(path: Path) -> set[tuple[str, str]]:
+    """``(ticket_key, model_id)`` of every ``tagged_tickets`` row of ``path``."""
+    from data.store import Store
+
+    with Store.open(path, read_only=True) as store:
+        return set(store.fetchall("SELECT ticket_key, model_id FROM tagged_tickets"))
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo database (300 tickets, seed 5), generated once; copy it before writing."""
+    from data.demo import generate_demo
+    from data.store import Store
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    with Store.open(path) as store:
+        generate_demo(store, tickets=DEMO_TICKETS, seed=DEMO_SEED)
+    return path
+
+
+@pytest.fixture
+def db(demo_db: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the demo database."""
+    return copy_db(demo_db, tmp_path / "db.duckdb")
+
+
+def copy_db(source: Path, target: Path) -> Path:
+    """Copy a closed database file (and its WAL, if any) to ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, target)
+    wal = source.with_name(source.name + ".wal")
+    if wal.exists():
+        shutil.copy(wal, target.with_name(target.name + ".wal"))
+    return target
+
+
+# -- the tagger --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved tiny random BERT tagger artefact (2 layers, hidden 32, 32-token windows)."""
+    return save_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny")
+
+
+def save_tiny_model(directory: Path, *, seed: int = 0) -> Path:
+    """Write a ``full``-format artefact of a tiny random token classifier to ``directory``."""
+    from model.backbone import random_token_classifier
+    from model.labels import ENTITY_TYPES, iob2_labels
+    from model.tagger import SETTINGS_FILE
+
+    labels = iob2_labels(ENTITY_TYPES)
+    model = random_token_classifier(labels, seed=seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(directory))
+    (directory / SETTINGS_FILE).write_text(json.dumps({
+        "format": "full", "name": "tiny", "labels": labels, "max_length": 32, "stride": 8,
+        "backbone": "test"}), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_model_id(tiny_model_dir: Path) -> str:
+    """The model id of :func:`tiny_model_dir`."""
+    from model.tagger import model_id_of
+
+    return model_id_of(tiny_model_dir)
+
+
+# -- subprocesses ------------------------------------------------------------------------
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment of a command-line subprocess: offline, quiet warnings."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false", "PYTHONWARNINGS": "ignore",
+           "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("PRICEWAR_DB", None)
+    env.update(extra)
+    return env
+
+
+def run_cli(package: str, *args: str | os.PathLike[str], env: Mapping[str, str] | None = None,
+            timeout: float = 120, preexec_fn: Any = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m <package> <args>`` in the repository root and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", package, *map(str, args)], cwd=ROOT, env=dict(env or cli_env()),
+        capture_output=True, text=True, timeout=timeout, preexec_fn=preexec_fn, check=False)
+
+
+def start_cli(package: str, *args: str | os.PathLike[str], env: Mapping[str, str] | None = None,
+              log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``python -m <package> <args>`` without waiting (output to ``log`` if given)."""
+    out: Any = log.open("wb") if log is not None else subprocess.DEVNULL
+    try:
+        return subprocess.Popen([sys.executable, "-m", package, *map(str, args)], cwd=ROOT,
+                                env=dict(env or cli_env()), stdout=out,
+                                stderr=subprocess.STDOUT)
+    finally:
+        if log is not None:
+            out.close()
+
+
+def kill9(proc: subprocess.Popen[Any]) -> bool:
+    """``kill -9`` ``proc``; True if it was still running (the kill interrupted it)."""
+    running = proc.poll() is None
+    if running:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    return running
+
+
+def assert_no_traceback(text: str) -> None:
+    """An expected failure is one clear line, never a Python traceback."""
+    assert "Traceback (most recent call last)" not in text, text[-3000:]
+
+
+# -- streamlit run -----------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running ``streamlit run`` of the app."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    db: Path
+    log: Path
+
+    def log_text(self) -> str:
+        """What the server printed so far."""
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def _wait_healthy(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.proc.returncode}:\n"
+                               f"{server.log_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {server.url} within {timeout} s")
+
+
+@contextlib.contextmanager
+def streamlit_server(db: Path, *, model_dir: Path | None = None, autotag: bool = False,
+                     env: Mapping[str, str] | None = None,
+                     options: Sequence[str] = ()) -> Iterator[Server]:
+    """``streamlit run dashboard/app.py`` serving ``db`` on a free loopback port.
+
+    Args:
+        db: the database file (``PRICEWAR_DB``).
+        model_dir: the tagger artefact the in-app job loads (through the harness).
+        autotag: whether the app starts tagging by itself when it opens the store.
+        env: more environment variables.
+        options: more ``streamlit run`` options (e.g. ``--server.maxUploadSize``).
+    """
+    port = _free_port()
+    full_env = cli_env(PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="1" if autotag else "0",
+                       PRICEWAR_INBOX_SECONDS="1",
+                       PYTHONPATH=os.pathsep.join([str(HARNESS), str(ROOT)]))
+    full_env.pop("OMP_NUM_THREADS", None)
+    if model_dir is not None:
+        full_env["PRICEWAR_TEST_MODEL_DIR"] = str(model_dir)
+    full_env.update(env or {})
+    log = db.with_name(f"streamlit-{port}.log")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+             "--server.headless", "true", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none", *options],
+            cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", proc, db, log)
+    try:
+        _wait_healthy(server, 90)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log, ARTIFACTS / log.name)
+
+
+# -- the browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by playwright's sync API (no browser download)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@contextlib.contextmanager
+def new_page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context and page that records every JavaScript dialog."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+SCRIPT_STATE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
+                   "?.getAttribute('data-test-script-state') === 'notRunning'")
+
+
+def settle(page: Any, timeout: float = 90) -> None:
+    """Wait until Streamlit has finished running the page's script."""
+    time.sleep(0.3)
+    page.wait_for_function(SCRIPT_STATE_JS, timeout=timeout * 1000)
+    time.sleep(0.2)
+
+
+def open_page(page: Any, url: str, timeout: float = 120) -> float:
+    """Go to ``url``, wait for the page title and the script to finish; return seconds."""
+    started = time.monotonic()
+    page.goto(url)
+    page.wait_for_selector("h1", timeout=timeout * 1000)
+    settle(page, timeout)
+    return time.monotonic() - started
+
+
+#: Elements that exist only if a hostile text was interpreted instead of shown.
+INJECTED_SELECTORS = ('img[src="x"]', 'img[src*="example.invalid"]', 'a[href^="javascript:"]',
+                      "script:not([src])")
+
+INJECTED_JS = """() => {
+  const found = [];
+  for (const sel of ['img[src="x"]', 'img[src*="example.invalid"]', 'a[href^="javascript:"]',
+                     'iframe[srcdoc]']) {
+    if (document.querySelector(sel)) found.push(sel);
+  }
+  for (const s of document.querySelectorAll('script:not([src])')) {
+    if (s.textContent.includes('__xss')) found.push('inline script with __xss');
+  }
+  for (const f of document.querySelectorAll('iframe')) {
+    try {
+      const d = f.contentDocument;
+      if (d && d.querySelector('img[src="x"], a[href^="javascript:"]')) found.push('in iframe');
+      if (f.contentWindow && f.contentWindow.__xss) found.push('__xss set in iframe');
+    } catch (e) { }
+  }
+  if (window.__xss) found.push('window.__xss = ' + window.__xss);
+  return found;
+}"""
+
+
+def page_problems(page: Any, *, errors_allowed: bool = False) -> list[str]:
+    """What is wrong on the page: exception elements, error boxes, dialogs, injected HTML."""
+    problems: list[str] = []
+    if page.locator('[data-testid="stException"]').count():
+        problems.append("exception: " + " | ".join(
+            page.locator('[data-testid="stException"]').all_inner_texts())[:500])
+    if not errors_allowed:
+        errors = page.locator('[data-testid="stAlertContentError"]')
+        if errors.count():
+            problems.append("error box: " + " | ".join(errors.all_inner_texts())[:500])
+    if page.dialogs:
+        problems.append(f"dialogs: {page.dialogs}")
+    problems += [f"injected: {x}" for x in page.evaluate(INJECTED_JS)]
+    if page.get_by_text("Page not found").count():
+        problems.append("page not found")
+    return problems
+
+
+def p95(values: Sequence[float]) -> float:
+    """The 95th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, int(round(0.95 * len(ordered) + 0.5)) - 1))
+    return ordered[rank]
+
+
+def record_figure(name: str, value: Any) -> None:
+    """Print a measured figure and keep it in ``tests/artifacts/reliability/figures.json``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "figures.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = value
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True, default=str))
+    print(f"FIGURE {name}: {value}")
