@@ -33,6 +33,7 @@ __all__ = [
     "Store",
     "StoreCorruptError",
     "StoreLockedError",
+    "StoreWriteError",
     "default_db_path",
     "ensure_demo_database",
     "generate_demo",
@@ -45,6 +46,7 @@ __all__ = [
 _HOME = {
     "ConfigError": "data.errors", "DataError": "data.errors", "IngestError": "data.errors", "Problem": "data.errors",
     "StoreCorruptError": "data.errors", "StoreLockedError": "data.errors",
+    "StoreWriteError": "data.errors",
     "Store": "data.store", "default_db_path": "data.paths",
     "IngestLimits": "data.ingest", "IngestReport": "data.ingest", "ingest_files": "data.ingest",
     "limits_from_env": "data.ingest",

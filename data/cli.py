@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from data.errors import DataError, IngestError, StoreLockedError
 from data.paths import default_db_path
 
@@ -187,5 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"{exc.strerror or exc}: {exc.filename or db}")
+    except duckdb.Error as exc:  # an unforeseen database failure: one line, not a traceback
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return _fail(f"the database {db} failed: {first}. Nothing of the unfinished step was "
+                     f"written; check the file with 'python -m data stats --db {db}'")
     except KeyboardInterrupt:
         return _fail("interrupted; nothing was written by the unfinished step")

@@ -2,7 +2,8 @@
 
     DataError
      ├── StoreLockedError      another process holds the DuckDB file for writing
-     ├── StoreCorruptError     the file is not a readable DuckDB database
+     ├── StoreCorruptError     the file is not a readable DuckDB database (or is damaged)
+     ├── StoreWriteError       the file could not be written (disk full, size limit)
      ├── ConfigError           a setting (environment variable) has an unusable value
      └── IngestError           an uploaded file was rejected (carries the problems found)
 """
@@ -37,6 +38,19 @@ class StoreCorruptError(DataError):
         super().__init__(
             f"{self.path} is not a readable DuckDB database ({detail}); "
             f"move it aside and the dashboard will create a fresh demo database"
+        )
+
+
+class StoreWriteError(DataError):
+    """Writing to the database file failed (disk full, file size limit); nothing was written."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        self.path = Path(path)
+        self.detail = detail
+        super().__init__(
+            f"could not write to the database {self.path} ({detail}): the disk is full or "
+            f"the file is over a size limit. Nothing of the unfinished step was written; free "
+            f"space next to the database and try again"
         )
 
 

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
-from data.errors import StoreCorruptError, StoreLockedError
+from data.errors import StoreCorruptError, StoreLockedError, StoreWriteError
 from data.migrations import LATEST_VERSION, MIGRATIONS
 from data.paths import default_db_path
 
@@ -48,6 +48,36 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     except (duckdb.SerializationException, duckdb.InternalException,
             duckdb.InvalidInputException) as exc:
         raise StoreCorruptError(path, str(exc).splitlines()[0]) from None
+
+
+_WRITE_FAILURES = ("could not write", "no space left", "file too large", "disk quota",
+                   "could not fsync", "could not truncate", "could not extend")
+_DAMAGE = ("could not read enough bytes", "checksum", "corrupt", "not a valid duckdb",
+           "failed to read", "invalid block")
+
+
+def translate_error(path: Path, exc: BaseException) -> BaseException:
+    """A DuckDB failure caused by the file itself as a :mod:`data.errors` exception.
+
+    A full disk or a size limit becomes :class:`StoreWriteError`; a damaged file (found
+    only when a damaged block is read) becomes :class:`StoreCorruptError`. Anything else
+    is returned unchanged.
+    """
+    if not isinstance(exc, duckdb.IOException | duckdb.InternalException | duckdb.FatalException
+                      | duckdb.SerializationException):
+        return exc
+    text = str(exc)
+    low = text.lower()
+    detail = text.splitlines()[0] if text else type(exc).__name__
+    new: BaseException
+    if any(w in low for w in _WRITE_FAILURES):
+        new = StoreWriteError(path, detail)
+    elif any(d in low for d in _DAMAGE):
+        new = StoreCorruptError(path, detail)
+    else:
+        return exc
+    new.__cause__ = exc
+    return new
 
 
 def _lock_holder(message: str) -> str:
@@ -121,6 +151,8 @@ class Store:
         cur = self.cursor()
         try:
             return cur.execute(sql, params).df()
+        except duckdb.Error as exc:
+            raise translate_error(self.path, exc) from exc
         finally:
             cur.close()
 
@@ -129,6 +161,8 @@ class Store:
         cur = self.cursor()
         try:
             return cur.execute(sql, params).fetchall()
+        except duckdb.Error as exc:
+            raise translate_error(self.path, exc) from exc
         finally:
             cur.close()
 
@@ -206,7 +240,7 @@ class Store:
                     if transaction:
                         conn.execute("COMMIT")
                 except BaseException as exc:  # handed to the caller through the future
-                    future.set_exception(exc)
+                    future.set_exception(translate_error(self.path, exc))
                 else:
                     future.set_result(result)
         finally:
