@@ -111,6 +111,28 @@ def test_hostile_ticket_text_stays_text(page, server: str) -> None:
     healthy(page)
 
 
+def test_click_an_entity_to_filter_tickets(page, server: str) -> None:
+    open_page(page, server, "entities")
+    listed = page.locator('[data-testid="stCaptionContainer"]', has_text="newest matching")
+    before = listed.inner_text()
+    bar = page.locator('[data-testid="stVegaLiteChart"]').first.locator(
+        'path[aria-roledescription="bar"]').last  # the least mentioned entity shown
+    entity = re.search(r"entity: ([^;]+);", bar.get_attribute("aria-label") or "").group(1)
+    bar.click()
+    page.wait_for_function(
+        "(before) => [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+        ".some(e => e.innerText.includes('newest matching') && e.innerText !== before)",
+        arg=before, timeout=30_000)
+    settle(page)
+    picked = page.locator('[data-testid="stSelectbox"]', has_text="Tickets mentioning")
+    shown = picked.inner_text() + " ".join(
+        i.input_value() for i in picked.locator("input").all())
+    assert entity in shown, shown
+    assert int(listed.inner_text().split()[0]) < int(before.split()[0])
+    shot(page, "entities-clicked")
+    healthy(page)
+
+
 def _upload(page, server: str, tmp_path: Path) -> None:
     csv = tmp_path / "upload.csv"
     csv.write_text("id,text\n1,We are moving our traffic from OpenAI to DeepSeek in Berlin\n"
