@@ -11,6 +11,7 @@ Environment:
     PRICEWAR_AUTOTAG          "0" to not start background tagging by itself (default "1")
     PRICEWAR_INBOX_SECONDS    how often the inbox is checked (default 5; 0 disables)
     PRICEWAR_TAG_BATCH        batch size of background tagging (default 32)
+    PRICEWAR_MODEL_DIR        tagger artefact to use (default ``model.DEFAULT_MODEL_DIR``)
 """
 
 from __future__ import annotations
@@ -79,10 +80,10 @@ class JobStatus:
 
 
 def _default_loader() -> Any:
-    """Load the default tagger (GPU when there is one)."""
+    """Load the tagger (``$PRICEWAR_MODEL_DIR`` or the default one; GPU when there is one)."""
     from model import Tagger
 
-    return Tagger.load(device="auto")
+    return Tagger.load(os.environ.get("PRICEWAR_MODEL_DIR") or None, device="auto")
 
 
 class TaggingJob:
