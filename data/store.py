@@ -64,7 +64,7 @@ def translate_error(path: Path, exc: BaseException) -> BaseException:
     is returned unchanged.
     """
     if not isinstance(exc, duckdb.IOException | duckdb.InternalException | duckdb.FatalException
-                      | duckdb.SerializationException):
+                      | duckdb.SerializationException | duckdb.TransactionException):
         return exc
     text = str(exc)
     low = text.lower()
