@@ -8,7 +8,7 @@ Helpers:
 - :func:`run_cli` — ``python -m data …`` / ``python -m model …`` as a subprocess.
 - :func:`streamlit_server` — ``streamlit run dashboard/app.py`` on a loopback port, serving
   a given database, optionally with the in-app tagger pointed at a tiny model
-  (``harness/sitecustomize.py``).
+  (``PRICEWAR_MODEL_DIR``).
 - :func:`settle`, :func:`page_problems` — wait for a page and list what is wrong on it
   (exception elements, error boxes, dialogs, injected elements).
 """
@@ -34,7 +34,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-HARNESS = HERE / "harness"
 CORPUS = HERE / "corpus" / "files"
 ARTIFACTS = ROOT / "tests" / "artifacts" / "reliability"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -271,18 +270,17 @@ def streamlit_server(db: Path, *, model_dir: Path | None = None, autotag: bool =
 
     Args:
         db: the database file (``PRICEWAR_DB``).
-        model_dir: the tagger artefact the in-app job loads (through the harness).
+        model_dir: the tagger artefact the in-app job loads (``PRICEWAR_MODEL_DIR``).
         autotag: whether the app starts tagging by itself when it opens the store.
         env: more environment variables.
         options: more ``streamlit run`` options (e.g. ``--server.maxUploadSize``).
     """
     port = _free_port()
     full_env = cli_env(PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="1" if autotag else "0",
-                       PRICEWAR_INBOX_SECONDS="1",
-                       PYTHONPATH=os.pathsep.join([str(HARNESS), str(ROOT)]))
+                       PRICEWAR_INBOX_SECONDS="1")
     full_env.pop("OMP_NUM_THREADS", None)
     if model_dir is not None:
-        full_env["PRICEWAR_TEST_MODEL_DIR"] = str(model_dir)
+        full_env["PRICEWAR_MODEL_DIR"] = str(model_dir)
     full_env.update(env or {})
     log = db.with_name(f"streamlit-{port}.log")
     with log.open("wb") as out:
@@ -345,11 +343,22 @@ SCRIPT_STATE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
                    "?.getAttribute('data-test-script-state') === 'notRunning'")
 
 
+SETTLED_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
+              "?.getAttribute('data-test-script-state') === 'notRunning'"
+              " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+
+
 def settle(page: Any, timeout: float = 90) -> None:
-    """Wait until Streamlit has finished running the page's script."""
+    """Wait until Streamlit has finished running the page's script, and stays finished for
+    half a second (a first run may trigger a second one, e.g. for URL-bound widgets)."""
+    deadline = time.monotonic() + timeout
     time.sleep(0.3)
-    page.wait_for_function(SCRIPT_STATE_JS, timeout=timeout * 1000)
-    time.sleep(0.2)
+    while True:
+        left = max(1.0, deadline - time.monotonic())
+        page.wait_for_function(SETTLED_JS, timeout=left * 1000)
+        time.sleep(0.5)
+        if page.evaluate(SETTLED_JS) or time.monotonic() > deadline:
+            return
 
 
 def open_page(page: Any, url: str, timeout: float = 120) -> float:
@@ -359,6 +368,18 @@ def open_page(page: Any, url: str, timeout: float = 120) -> float:
     page.wait_for_selector("h1", timeout=timeout * 1000)
     settle(page, timeout)
     return time.monotonic() - started
+
+
+def choose(page: Any, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox or multiselect labelled ``label`` (by typing it)."""
+    box = page.get_by_role("combobox", name=label)
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option).first.wait_for(timeout=30_000)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    settle(page)
 
 
 #: Elements that exist only if a hostile text was interpreted instead of shown.
