@@ -101,7 +101,7 @@ class Engine:
         device: str | torch.device = "cpu",
         max_length: int = 256,
         stride: int = 64,
-        chunk_size: int = 2048,
+        chunk_size: int = 512,
         max_batch_tokens: int = 16384,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device

@@ -1,0 +1,193 @@
+"""Tagging speed: our engine against Hugging Face's token-classification pipeline.
+
+Both run the same model (the default tagger, LoRA merged) on the same generated tickets:
+ours with :meth:`model.Tagger.tag`, theirs with
+``pipeline("token-classification", aggregation_strategy="first", batch_size=32)``. The last
+line printed is the result::
+
+    tagging: ours=<tokens/s> pipeline=<tokens/s> ratio=<ours/pipeline> agreement=<F1> peak_fraction=<f>
+
+- tokens/s: word-piece tokens of the tickets (with [CLS]/[SEP]) per second of wall time;
+- agreement: entity-level F1 of our entities against the pipeline's (exact start, end, label);
+- peak_fraction: the model FLOP/s our engine reached (matmul FLOPs of the real, unpadded
+  tokens) divided by this machine's measured matmul FLOP/s (fp32 on CPU, bf16 on CUDA).
+
+Usage::
+
+    python -m bench.tagging [--tickets N] [--device cpu|cuda] [--model DIR] [--random]
+
+``--random`` uses a randomly initialised model of the same shape (for a GPU machine without
+the backbone package); agreement is then still measured, on that model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _tickets(n: int, seed: int) -> list[str]:
+    try:
+        from data.demo import iter_gold_tickets
+
+        return [t.text for t in iter_gold_tickets(n, seed)]
+    except ImportError:  # a bare machine: texts of the same shape
+        import random
+
+        rng = random.Random(seed)
+        text = ("please help our team in Paris with the invoice for Azure and OpenAI "
+                "credits Jane Doe from Acme Corp asked about Gemini pricing")
+        words = text.split(" ")
+        return [" ".join(rng.choice(words) for _ in range(rng.randint(8, 110)))
+                for _ in range(n)]
+
+
+def model_flops(lengths: list[int], config) -> float:
+    """Matmul FLOPs of a BERT token classifier over sequences of these lengths (no padding)."""
+    h, inter, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    labels = config.num_labels
+    total = 0.0
+    for n in lengths:
+        linear = 2 * n * (4 * h * h + 2 * h * inter)   # Q, K, V, output; two feed-forward
+        attention = 2 * 2 * n * n * h                  # Q·Kᵀ and weights·V
+        total += layers * (linear + attention) + 2 * n * h * labels
+    return total
+
+
+def matmul_peak(device, dtype, size: int = 2048, seconds: float = 3.0) -> float:
+    """Best measured FLOP/s of a square matmul on ``device`` in ``dtype``."""
+    import torch
+
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    best = float("inf")
+    deadline = time.perf_counter() + seconds
+    reps = 0
+    while time.perf_counter() < deadline or reps < 3:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(10 if device.type == "cuda" else 1):
+            torch.matmul(a, b)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, (time.perf_counter() - t0) / (10 if device.type == "cuda" else 1))
+        reps += 1
+    return 2 * size**3 / best
+
+
+def agreement(ours: list[list], theirs: list[list[dict]]) -> float:
+    """Entity-level F1 of our entities against the pipeline's."""
+    a = {(i, e.start, e.end, e.label) for i, ents in enumerate(ours) for e in ents}
+    b = {(i, int(e["start"]), int(e["end"]), e["entity_group"])
+         for i, ents in enumerate(theirs) for e in ents}
+    if not a and not b:
+        return 1.0
+    both = len(a & b)
+    precision = both / len(a) if a else 0.0
+    recall = both / len(b) if b else 0.0
+    return 2 * precision * recall / (precision + recall) if both else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures, the summary line last."""
+    parser = argparse.ArgumentParser(prog="python -m bench.tagging", description=__doc__.split(
+        "\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=2000, help="generated tickets to tag")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--model", type=Path, help="artefact folder (default: built-in)")
+    parser.add_argument("--random", action="store_true",
+                        help="same-shape random model instead of the trained one")
+    parser.add_argument("--batch-size", type=int, default=64, help="our engine's batch size")
+    parser.add_argument("--seed", type=int, default=2024, help="seed of the generated tickets")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads")
+    args = parser.parse_args(argv)
+
+    import torch
+    from transformers import pipeline
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    torch.set_num_threads(args.threads)
+    from model.backbone import load_tokenizer
+    from model.labels import ENTITY_TYPES, iob2_labels
+    from model.tagger import Tagger
+
+    if args.random:
+        from transformers import BertConfig, BertForTokenClassification
+
+        from model.backbone import label_config
+
+        labels = iob2_labels(ENTITY_TYPES)
+        config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6,
+                            num_attention_heads=12, intermediate_size=1536,
+                            attn_implementation="sdpa", **label_config(labels))
+        torch.manual_seed(0)
+        model = BertForTokenClassification(config).eval()
+        tokenizer = load_tokenizer()
+        tagger = Tagger.from_model(model, tokenizer, model_id="random", device=args.device)
+    else:
+        tagger = Tagger.load(args.model, device=args.device)
+    engine = tagger.engine
+    model, device = engine.model, engine.device
+    texts = _tickets(args.tickets, args.seed)
+    pipe_tokenizer = load_tokenizer()
+    pipe_tokenizer.model_max_length = 512
+    lengths = [len(ids) for ids in pipe_tokenizer(texts, truncation=True)["input_ids"]]
+    tokens = sum(lengths)
+    print(f"model {tagger.model_id} on {device} ({engine.dtype}), {len(texts)} tickets, "
+          f"{tokens} tokens (mean {tokens / len(texts):.0f}, max {max(lengths)}), "
+          f"torch threads {torch.get_num_threads()}")
+
+    pipe = pipeline("token-classification", model=model, tokenizer=pipe_tokenizer,
+                    aggregation_strategy="first", batch_size=32, device=device)
+
+    def run_pipeline(items: list[str]) -> list[list[dict]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return list(pipe(items))
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    warm = texts[:64]
+    tagger.tag(warm, batch_size=args.batch_size)
+    run_pipeline(warm)
+    sync()
+
+    t0 = time.perf_counter()
+    ours = tagger.tag(texts, batch_size=args.batch_size)
+    sync()
+    ours_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    theirs = run_pipeline(texts)
+    sync()
+    pipe_s = time.perf_counter() - t0
+
+    peak_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    peak = matmul_peak(device, peak_dtype)
+    flops = model_flops(lengths, model.config)
+    ours_tps, pipe_tps = tokens / ours_s, tokens / pipe_s
+    print(f"ours: {ours_s:.2f} s, {len(texts) / ours_s:.1f} tickets/s, "
+          f"{flops / ours_s / 1e9:.1f} GFLOP/s (model)")
+    print(f"pipeline: {pipe_s:.2f} s, {len(texts) / pipe_s:.1f} tickets/s")
+    print(f"measured {peak_dtype} matmul peak: {peak / 1e9:.1f} GFLOP/s")
+    print(f"tagging: ours={ours_tps:.0f} pipeline={pipe_tps:.0f} ratio={ours_tps / pipe_tps:.2f} "
+          f"agreement={agreement(ours, theirs):.4f} peak_fraction={flops / ours_s / peak:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
