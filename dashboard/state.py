@@ -364,7 +364,15 @@ def query(name: str, *args: Any, **kwargs: Any) -> Any:
     if name not in explore.__all__:
         raise ValueError(f"unknown query {name!r}")
     key = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items()))
-    return _explore(str(db_path()), data_version(), name, tuple(_freeze(a) for a in args), key)
+    version = data_version()
+    if name in _TICKET_AND_USAGE_ONLY:  # not touched by tagging: keep the cache while it runs
+        version = (version[0], version[1], version[4])
+    return _explore(str(db_path()), version, name, tuple(_freeze(a) for a in args), key)
+
+
+#: Queries that read only tickets, usage and customers (data_version's 1st, 2nd, 5th count).
+_TICKET_AND_USAGE_ONLY = frozenset({"filter_options", "date_bounds", "kpis", "ticket_volume",
+                                    "usage_volume", "cost_to_serve", "sources"})
 
 
 _ANALYTICS_QUERIES: dict[str, str] = {
