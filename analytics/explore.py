@@ -440,7 +440,8 @@ def entity_trends(
     labels: tuple[str, ...] = (),
     top: int = 5,
 ) -> pd.DataFrame:
-    """Monthly mentions of the ``top`` entities: ``month``, ``label``, ``entity``, ``mentions``."""
+    """Monthly mentions of the ``top`` entities: ``month``, ``label``, ``entity``, ``mentions``
+    (0 in months with mentions of other entities but none of this one)."""
     w = _ticket_where(filters)
     if labels:
         w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
@@ -451,9 +452,14 @@ def entity_trends(
         "  LEFT JOIN customers c ON c.customer_id = t.customer_id"
         f"  WHERE e.model_id = ? AND t.created_at IS NOT NULL AND {w.sql}),"
         " top AS (SELECT label, key, mode(text) AS entity FROM m GROUP BY 1, 2"
-        "  ORDER BY count(*) DESC, key LIMIT ?)"
-        " SELECT m.month, top.label, top.entity, count(*) AS mentions"
-        " FROM m JOIN top USING (label, key) GROUP BY ALL ORDER BY 1, 3",
+        "  ORDER BY count(*) DESC, key LIMIT ?),"
+        " n AS (SELECT month, label, key, count(*) AS mentions FROM m"
+        "  JOIN top USING (label, key) GROUP BY ALL)"
+        # every month with mentions, for every top entity (0 where it had none)
+        " SELECT months.month, top.label, top.entity, coalesce(n.mentions, 0) AS mentions"
+        " FROM (SELECT DISTINCT month FROM m) months CROSS JOIN top"
+        " LEFT JOIN n ON n.month = months.month AND n.label = top.label AND n.key = top.key"
+        " ORDER BY 1, 3",
         [model_id, *w.params, int(top)],
     )
 
@@ -469,7 +475,8 @@ def competitor_mentions(
     ``aliases`` maps lower-case alias → vendor display name (``data.reference``
     ``competitor_aliases()``); an entity matches when its lower-cased text equals an alias.
     Columns: ``month``, ``vendor``, ``mentions``, ``tickets`` (tickets mentioning the
-    vendor), ``tagged`` (tickets tagged that month), ``rate`` (tickets / tagged).
+    vendor), ``tagged`` (tickets tagged that month), ``rate`` (tickets / tagged); every
+    tagged month appears for every vendor mentioned at all (0 where it was not).
     """
     pairs = dict(aliases)  # a mapping, or (alias, vendor) pairs
     names = [str(a).lower() for a in pairs]
@@ -487,9 +494,13 @@ def competitor_mentions(
         "  FROM entities e JOIN tt ON tt.ticket_key = e.ticket_key"
         "  JOIN a ON a.alias = lower(trim(e.text))"
         "  WHERE e.model_id = ? GROUP BY 1, 2)"
-        " SELECT hits.month, hits.vendor, hits.mentions, hits.tickets, tagged.tagged,"
-        " hits.tickets / tagged.tagged AS rate"
-        " FROM hits JOIN tagged USING (month) ORDER BY 1, 2",
+        # every tagged month for every vendor mentioned at all (0 where it was not)
+        " SELECT tagged.month, v.vendor, coalesce(hits.mentions, 0) AS mentions,"
+        " coalesce(hits.tickets, 0) AS tickets, tagged.tagged,"
+        " coalesce(hits.tickets, 0) / tagged.tagged AS rate"
+        " FROM tagged CROSS JOIN (SELECT DISTINCT vendor FROM hits) v"
+        " LEFT JOIN hits ON hits.month = tagged.month AND hits.vendor = v.vendor"
+        " ORDER BY 1, 2",
         [names, vendors, model_id, *w.params, model_id],
     )
 

@@ -161,3 +161,13 @@ def test_last_tagging_run(store: Store) -> None:
     store.execute_write("INSERT INTO tagging_runs (run_id, model_id, device, started_at, status)"
                         " VALUES ('r1', 'm', 'cpu', now()::TIMESTAMP, 'interrupted')")
     assert explore.last_tagging_run(store)["status"] == "interrupted"
+
+
+def test_trends_fill_months_without_mentions_with_zero(store: Store) -> None:
+    trend = explore.entity_trends(store, Filters(), "m", top=4)
+    openai = trend[trend["entity"] == "OpenAI"]
+    assert [str(m)[:10] for m in openai["month"]] == ["2025-01-01", "2025-02-01"]
+    assert openai["mentions"].tolist() == [1, 0]
+    df = explore.competitor_mentions(store, Filters(), "m", {"alice": "Alice Corp"})
+    assert df[["vendor", "tickets", "tagged"]].values.tolist() == [["Alice Corp", 0, 1],
+                                                                     ["Alice Corp", 1, 3]]
