@@ -278,7 +278,7 @@ def streamlit_server(db: Path, *, model_dir: Path | None = None, autotag: bool =
     port = _free_port()
     full_env = cli_env(PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="1" if autotag else "0",
                        PRICEWAR_INBOX_SECONDS="1")
-    full_env.pop("OMP_NUM_THREADS", None)
+    full_env["OMP_NUM_THREADS"] = "1"  # the in-app job leaves a core to the sessions
     if model_dir is not None:
         full_env["PRICEWAR_MODEL_DIR"] = str(model_dir)
     full_env.update(env or {})
@@ -355,7 +355,7 @@ def settle(page: Any, timeout: float = 90) -> None:
     time.sleep(0.3)
     while True:
         left = max(1.0, deadline - time.monotonic())
-        page.wait_for_function(SETTLED_JS, timeout=left * 1000)
+        page.wait_for_function(SETTLED_JS, timeout=left * 1000, polling=250)
         time.sleep(0.5)
         if page.evaluate(SETTLED_JS) or time.monotonic() > deadline:
             return
