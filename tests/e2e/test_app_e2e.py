@@ -23,13 +23,19 @@ PAGES = {"": "Overview", "entities": "Entities", "batch-tagging": "Batch tagging
          "scenarios": "Scenarios"}
 
 
-def settle(page, timeout: float = 60) -> None:
-    """Wait until Streamlit has finished running the script."""
+IDLE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
+           "?.getAttribute('data-test-script-state') === 'notRunning'"
+           " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+
+
+def settle(page, timeout: float = 90) -> None:
+    """Wait until Streamlit has finished running the script (seen idle twice in a row, so a
+    run that had not started yet on a busy machine is not mistaken for a finished one)."""
     time.sleep(0.4)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stApp\"]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout * 1000)
-    time.sleep(0.2)
+    for _ in range(2):
+        page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
+        time.sleep(0.4)
+    page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
 
 
 def healthy(page) -> None:
@@ -78,8 +84,9 @@ def test_every_page_renders(page, server: str) -> None:
         healthy(page)
         shot(page, f"page-{path or 'overview'}")
     open_page(page, server, "")
-    assert page.locator('[data-testid="stMetric"]').count() >= 6
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    page.locator('[data-testid="stMetric"]').nth(5).wait_for()  # the six KPIs
+    page.locator('[data-testid="stVegaLiteChart"]').nth(1).wait_for()
+    settle(page)
     good = ARTIFACTS / "overview.png"
     page.screenshot(path=str(good))  # the first screen, as the README shows it
     assert good.stat().st_size > 10_000
