@@ -261,3 +261,25 @@ def test_the_probe_sees_hostile_html_when_it_is_interpreted(browser: Any) -> Non
     assert any("javascript" in f for f in found), found
     assert any("__xss" in f for f in found), found
     assert any("dialogs" in f for f in found), found
+
+
+@pytest.mark.parametrize("kind", ["random_bytes", "truncated_half"])
+def test_a_damaged_database_in_the_app_is_a_message_not_a_traceback(
+        browser: Any, demo_db: Path, tmp_path: Path, kind: str) -> None:
+    """The app on a damaged file: a plain error box that says to move the file aside, no
+    exception element, on the first page and on a page that reads every table."""
+    db = tmp_path / "damaged.duckdb"
+    data = demo_db.read_bytes()
+    db.write_bytes(bytes((i * 7919 + 13) % 251 for i in range(64 * 1024))
+                   if kind == "random_bytes" else data[: len(data) // 2])
+    with streamlit_server(db) as server, new_page(browser) as page:
+        for path in ("", "entities"):
+            page.goto(f"{server.url}/{path}")
+            page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=120_000)
+            settle(page)
+            errors = " ".join(page.locator('[data-testid="stAlertContentError"]')
+                              .all_inner_texts())
+            assert "cannot be read" in errors and "Move it aside" in errors, errors
+            assert page_problems(page, errors_allowed=True) == []
+        assert "Traceback" not in " ".join(page.locator('[data-testid="stMain"]')
+                                           .all_inner_texts())
