@@ -17,6 +17,7 @@ Environment:
 from __future__ import annotations
 
 import atexit
+import concurrent.futures.thread  # noqa: F401  (its shutdown hook first, so ours runs before it)
 import dataclasses
 import logging
 import os
@@ -267,10 +268,24 @@ class AppState:
             self.inbox = InboxPoller(store, on_new=self._new_tickets)
             self.store = store
             atexit.register(self.close)
+            _register_before_shutdown(self.stop_jobs)
             self.inbox.start()
             if autotag_enabled():
                 self.job.start()
             return store
+
+    def stop_jobs(self, timeout: float = 10.0) -> None:
+        """Stop the inbox and the tagging job after its current batch, waiting ``timeout``.
+
+        Runs at interpreter shutdown *before* ``concurrent.futures`` refuses new work, so the
+        tagger's thread pool can finish the batch and the run is recorded as ``interrupted``
+        (resumed by the next start), not ``failed``.
+        """
+        if self.inbox is not None:
+            self.inbox.stop()
+        if self.job is not None:
+            self.job.stop()
+            self.job.wait(timeout)
 
     def close(self) -> None:
         """Stop the jobs after their current batch and close the store (at exit)."""
@@ -294,6 +309,23 @@ class AppState:
     def _new_tickets(self) -> None:
         if self.job is not None and autotag_enabled():
             self.job.start()
+
+
+def _register_before_shutdown(hook: Callable[[], Any]) -> None:
+    """Run ``hook`` when the main thread ends, before ``concurrent.futures`` shuts down.
+
+    ``threading._register_atexit`` hooks run in reverse order of registration when the
+    interpreter starts shutting down, before ``atexit``; ``concurrent.futures.thread``
+    registers its own (which makes every pool refuse new work) at import, above, so this
+    one runs first. Without the private hook (another Python) only ``atexit`` is used.
+    """
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:
+        return
+    try:
+        register(hook)
+    except RuntimeError:  # shutdown already under way: atexit's close still runs
+        log.debug("shutdown hook not registered", exc_info=True)
 
 
 def _adapt_progress(progress: Progress | None) -> Callable[[int, int], None] | None:
