@@ -62,10 +62,16 @@ def _open_state() -> bool:
     return False
 
 
+SIDEBAR_REFRESH_SECONDS = 5.0  # how often the sidebar's tagging line refreshes while it runs
+
+
 def _job_status() -> None:
     """A line in the sidebar about the background tagging job (refreshes while it runs)."""
     job = state.job()
-    run_every = 2.0 if job.status().running else None
+    # Every refresh is a fragment run on the server (and, with Streamlit's default
+    # postScriptGC, a full garbage collection): with many open pages a slow refresh keeps
+    # the server responsive (GAPS.md item 4). The Batch tagging panel refreshes faster.
+    run_every = SIDEBAR_REFRESH_SECONDS if job.status().running else None
 
     @st.fragment(run_every=run_every)
     @ui.guarded("tagging status")

@@ -82,10 +82,14 @@ if reports:
 st.subheader("2. Tag")
 
 
+PANEL_REFRESH_SECONDS = 2.0  # how often the job panel refreshes while tagging runs
+
+
 def _job_panel() -> None:
     status = job.status()
 
-    @st.fragment(run_every=1.0 if status.running else None)
+    # 2 s: live enough for a progress bar, half the server work of 1 s per open page.
+    @st.fragment(run_every=PANEL_REFRESH_SECONDS if status.running else None)
     @ui.guarded("the tagging job")
     def panel() -> None:
         s = job.status()
