@@ -309,9 +309,32 @@ def streamlit_server(db: Path, *, model_dir: Path | None = None, autotag: bool =
 # -- the browser -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run this folder's browser tests before ``tests/e2e``.
+
+    Playwright's sync API cannot start while another sync instance is alive in the same
+    thread, and ``tests/e2e`` keeps its browser for the whole session; so this folder's
+    browser (module-scoped, closed after each module) must be done before those start.
+    """
+    def mine(item: pytest.Item) -> bool:
+        return "tests/reliability" in str(item.fspath) and item.get_closest_marker("e2e")
+
+    first_e2e = next((k for k, item in enumerate(items)
+                      if "tests/e2e" in str(item.fspath)), None)
+    if first_e2e is None:
+        return
+    moved = [item for item in items[first_e2e:] if mine(item)]
+    if not moved:
+        return
+    ids = {id(item) for item in moved}
+    rest = [item for item in items if id(item) not in ids]
+    items[:] = rest[:first_e2e] + moved + rest[first_e2e:]
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium driven by playwright's sync API (no browser download)."""
+    """Debian's chromium driven by playwright's sync API (no browser download); one per
+    module, closed after it (see :func:`pytest_collection_modifyitems`)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent")
     from playwright.sync_api import sync_playwright
