@@ -74,6 +74,17 @@ def _stopped(stop: Any) -> bool:
     return bool(stop())
 
 
+def is_shutdown_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is ``concurrent.futures`` refusing work because Python is exiting.
+
+    The engine tokenizes on a thread pool; once the interpreter has begun shutting down (a
+    server stopped while its tagging job runs, before ``atexit`` hooks stop the job),
+    ``submit`` raises ``RuntimeError("cannot schedule new futures after interpreter
+    shutdown")``. That is an interruption, not a failure of the tagger.
+    """
+    return isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc)
+
+
 def _write_batch(run_id: str, model_id: str, keys: list[str], entities: pd.DataFrame):
     """The writer-thread function storing one batch (entities + tagged_tickets + counters)."""
 
@@ -124,6 +135,12 @@ def tag_store(
 
     Returns:
         A :class:`TagRunSummary`; the run is also recorded in ``tagging_runs``.
+
+    Raises:
+        Whatever stopped the run, after recording it: ``KeyboardInterrupt``, ``SystemExit``
+        and the thread pool's interpreter-shutdown ``RuntimeError`` (see
+        :func:`is_shutdown_error`) as ``interrupted``, any other exception as ``failed``.
+        The batches written before stay; the next run resumes after them.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -160,8 +177,15 @@ def tag_store(
     except KeyboardInterrupt:
         _finish(store, run_id, "interrupted", "interrupted by the user")
         raise
+    except SystemExit:
+        _finish(store, run_id, "interrupted", "interrupted: the process is exiting")
+        raise
     except Exception as exc:
-        _finish(store, run_id, "failed", f"{type(exc).__name__}: {exc}")
+        if is_shutdown_error(exc):
+            _finish(store, run_id, "interrupted",
+                    f"interrupted by interpreter shutdown ({type(exc).__name__}: {exc})")
+        else:
+            _finish(store, run_id, "failed", f"{type(exc).__name__}: {exc}")
         raise
     _finish(store, run_id, status, message)
     return TagRunSummary(run_id, model_id, tagger.device, status, done, n_entities, len(keys),

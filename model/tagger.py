@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from model.backbone import backbone_dir, load_token_classifier, load_tokenizer
+from model.backbone import BackboneMissingError, backbone_dir, load_token_classifier, load_tokenizer
 from model.engine import Engine, Entity
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
@@ -35,6 +35,31 @@ _ID_FILES = (SETTINGS_FILE, "adapter_config.json", "adapter_model.safetensors",
 
 class ModelNotFoundError(FileNotFoundError):
     """The folder is not a tagger artefact."""
+
+
+class DamagedModelError(ModelNotFoundError):
+    """The folder is a tagger artefact whose weights are missing, truncated or unreadable."""
+
+
+_WEIGHT_FILES = {
+    "full": (("config.json",), ("model.safetensors", "pytorch_model.bin")),
+    "lora": (("adapter_config.json",), ("adapter_model.safetensors", "adapter_model.bin")),
+}
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """``Type: first line of the message``, shortened: fits the CLI's one-line errors."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _damaged(model_dir: Path, what: str) -> DamagedModelError:
+    return DamagedModelError(
+        f"the tagger in {model_dir} cannot be loaded ({what}); retrain it with "
+        f"'python -m model train ... --output {model_dir}' or restore the artefact folder "
+        "(for model/default: git checkout -- model/default)")
 
 
 def read_settings(model_dir: Path | str) -> dict:
@@ -65,9 +90,30 @@ def model_id_of(model_dir: Path | str) -> str:
 
 
 def load_model(model_dir: Path | str) -> torch.nn.Module:
-    """The artefact's ``BertForTokenClassification``, LoRA merged into the weights."""
+    """The artefact's ``BertForTokenClassification``, LoRA merged into the weights.
+
+    Raises:
+        ModelNotFoundError: the folder is not a tagger artefact.
+        DamagedModelError: its config or weights file is missing, truncated or unreadable
+            (the message names the folder and says to retrain or restore it).
+    """
     model_dir = Path(model_dir)
     settings = read_settings(model_dir)
+    configs, weights = _WEIGHT_FILES[settings["format"]]
+    for name in configs:
+        if not (model_dir / name).is_file():
+            raise _damaged(model_dir, f"{name} is missing")
+    if not any((model_dir / name).is_file() for name in weights):
+        raise _damaged(model_dir, f"{weights[0]} is missing")
+    try:
+        return _load_weights(model_dir, settings)
+    except BackboneMissingError:
+        raise
+    except Exception as exc:  # safetensors, torch, transformers, peft, json: a damaged file
+        raise _damaged(model_dir, _one_line(exc)) from exc
+
+
+def _load_weights(model_dir: Path, settings: dict) -> torch.nn.Module:
     if settings["format"] == "full":
         from transformers import BertForTokenClassification
 
@@ -101,12 +147,21 @@ class Tagger:
 
         Raises:
             ModelNotFoundError: the folder is not a tagger artefact.
+            DamagedModelError: (a ``ModelNotFoundError``) its weights are missing, truncated
+                or unreadable.
             RuntimeError: ``cuda`` was asked for and there is none.
         """
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         settings = read_settings(model_dir)
         tokenizer_dir = model_dir if (model_dir / "tokenizer.json").is_file() else backbone_dir()
-        tokenizer = load_tokenizer(tokenizer_dir)
+        try:
+            tokenizer = load_tokenizer(tokenizer_dir)
+        except BackboneMissingError:
+            raise
+        except Exception as exc:  # a damaged tokenizer.json in the artefact
+            if tokenizer_dir != model_dir:
+                raise
+            raise _damaged(model_dir, _one_line(exc)) from exc
         model = load_model(model_dir)
         engine = Engine(model, tokenizer, device=device,
                         max_length=int(settings.get("max_length", 256)),

@@ -11,8 +11,10 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from data.store import Store
-from model.jobs import pending_tickets, tag_store
+from model.jobs import is_shutdown_error, pending_tickets, tag_store
 from tests.model.conftest import add_tickets, entity_rows, ticket_texts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,3 +115,78 @@ def test_kill_9_mid_run_then_rerun_equals_a_clean_run(tmp_path, keyword_dir, key
         assert store.scalar("SELECT count(*) FROM tagged_tickets") == 600
         runs = store.fetchall("SELECT status FROM tagging_runs ORDER BY started_at")
         assert [s for (s,) in runs] == ["running", "done"]  # the killed run never finished
+
+
+class _StopsAfterFirstBatch:
+    """A tagger whose second ``tag`` call meets ``failure`` (the first batch is written)."""
+
+    def __init__(self, tagger, failure) -> None:
+        self.tagger, self.failure, self.calls = tagger, failure, 0
+        self.model_id, self.device = tagger.model_id, tagger.device
+
+    def tag(self, texts, batch_size=64):
+        self.calls += 1
+        if self.calls > 1:
+            self.failure()
+        return self.tagger.tag(texts, batch_size=batch_size)
+
+
+def _shutdown_pool(tagger):
+    """Run the real engine while ``concurrent.futures`` believes Python is exiting."""
+
+    def fail():
+        import concurrent.futures.thread as cft
+
+        saved, cft._shutdown = cft._shutdown, True
+        try:
+            tagger.tag(["Jane at Acme"])
+        finally:
+            cft._shutdown = saved
+
+    return fail
+
+
+def _raise(exc):
+    def fail():
+        raise exc
+
+    return fail
+
+
+@pytest.mark.parametrize("kind", ["interpreter_shutdown", "keyboard_interrupt", "system_exit"])
+def test_an_interruption_is_recorded_as_interrupted_then_resumes(kind, tmp_path, keyword_tagger):
+    texts = ticket_texts(40)
+    clean = _clean_run(tmp_path / "clean.duckdb", keyword_tagger, texts)
+    failure, expected = {
+        "interpreter_shutdown": (_shutdown_pool(keyword_tagger), RuntimeError),
+        "keyboard_interrupt": (_raise(KeyboardInterrupt()), KeyboardInterrupt),
+        "system_exit": (_raise(SystemExit(0)), SystemExit),
+    }[kind]
+    with Store.open(tmp_path / "i.duckdb") as store:
+        add_tickets(store, texts)
+        with pytest.raises(expected) as info:
+            tag_store(store, _StopsAfterFirstBatch(keyword_tagger, failure), batch_size=4)
+        if kind == "interpreter_shutdown":
+            assert is_shutdown_error(info.value)
+        runs = store.fetchall("SELECT status, tickets, message FROM tagging_runs")
+        assert len(runs) == 1 and runs[0][:2] == ("interrupted", 16), runs
+        assert "interrupt" in runs[0][2]
+        rest = tag_store(store, keyword_tagger, batch_size=4)
+        assert (rest.status, rest.tickets) == ("done", 24)
+        assert entity_rows(store, keyword_tagger.model_id) == clean
+
+
+def test_any_other_error_is_recorded_as_failed(tmp_path, keyword_tagger):
+    with Store.open(tmp_path / "f.duckdb") as store:
+        add_tickets(store, ticket_texts(40))
+        with pytest.raises(RuntimeError, match="boom"):
+            tag_store(store, _StopsAfterFirstBatch(keyword_tagger,
+                                                   _raise(RuntimeError("boom"))), batch_size=4)
+        assert store.fetchall("SELECT status, tickets, message FROM tagging_runs") == [
+            ("failed", 16, "RuntimeError: boom")]
+
+
+def test_is_shutdown_error():
+    assert is_shutdown_error(RuntimeError("cannot schedule new futures after interpreter shutdown"))
+    assert not is_shutdown_error(RuntimeError("CUDA out of memory"))
+    assert not is_shutdown_error(ValueError("interpreter shutdown"))
