@@ -30,7 +30,12 @@ from analytics.errors import InsufficientDataError
 from analytics.inputs import segment_snapshot, usage_panel
 from analytics.positioning import competitor_price_points
 from analytics.scenario import Competitor, Scenario
-from analytics.signals import competitor_pressure, mentions_by_vendor, newest_model_id
+from analytics.signals import (
+    competitor_mention_rates,
+    competitor_pressure,
+    mentions_by_vendor,
+    newest_model_id,
+)
 
 __all__ = ["default_competitors", "default_cut_pct", "default_scenario"]
 
@@ -143,8 +148,9 @@ def default_scenario(
     model_id = model_id or newest_model_id(store)
     if model_id is not None:
         try:
-            inter = estimate_mention_interaction(store, model_id=model_id)
-            pressure = competitor_pressure(store, model_id=model_id)
+            rates = competitor_mention_rates(store, model_id=model_id)  # once: the costly query
+            inter = estimate_mention_interaction(store, model_id=model_id, rates=rates)
+            pressure = competitor_pressure(store, model_id=model_id, rates=rates)
             seg_p = pressure if segment is None else pressure[pressure["segment"] == segment]
             if not seg_p.empty:
                 period = float((seg_p["rate"] * seg_p["tickets"]).sum() / seg_p["tickets"].sum())

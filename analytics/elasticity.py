@@ -272,7 +272,7 @@ class MentionInteraction:
 
 def estimate_mention_interaction(
     store: Any, *, model_id: str | None = None, aliases: Any = None, level: float = 0.95,
-    by: str = "segment", onboarding_months: int = 3,
+    by: str = "segment", onboarding_months: int = 3, rates: pd.DataFrame | None = None,
 ) -> MentionInteraction:
     """Estimate whether the competitor-mention rate explains price sensitivity.
 
@@ -284,6 +284,8 @@ def estimate_mention_interaction(
         by: "segment" uses each segment's mention rate over the whole period (the
             differences between segments); "segment-month" uses the monthly rate.
         onboarding_months: as ``fit_elasticity``.
+        rates: ``competitor_mention_rates`` for ``model_id`` when already computed (the
+            query is the costly part on a large store).
 
     Raises:
         InsufficientDataError: nothing tagged, or too little variation in the rate.
@@ -293,7 +295,8 @@ def estimate_mention_interaction(
     model_id = model_id or newest_model_id(store)
     if model_id is None:
         raise InsufficientDataError("no tagged tickets yet: tag tickets to measure mentions")
-    rates = competitor_mention_rates(store, model_id=model_id, aliases=aliases)
+    if rates is None:
+        rates = competitor_mention_rates(store, model_id=model_id, aliases=aliases)
     if rates.empty:
         raise InsufficientDataError("no tagged tickets with a customer and a date")
     seg_rates = rates.groupby("segment")[["mention_tickets", "tickets"]].sum()

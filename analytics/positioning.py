@@ -165,6 +165,7 @@ def segment_optima_from(inputs: pd.DataFrame, costs: CostInputs | None = None) -
 def segment_optima(
     store: Any, costs: CostInputs | None = None, *, interaction: MentionInteraction | None = None,
     model_id: str | None = None, months: int = 3, min_tickets: int = 30,
+    rates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per-segment optimal price and contribution from the store.
 
@@ -173,7 +174,8 @@ def segment_optima(
     segment's competitor-mention rate: ε_now = ε + γ·(recent rate − period rate), so rising
     pressure lowers the optimal price. The shift needs at least ``min_tickets`` tagged tickets
     in the recent months (a rate from a handful of tickets is noise). Volumes and prices are
-    the last ``months`` months.
+    the last ``months`` months. ``rates``: ``competitor_mention_rates`` for ``model_id``
+    when already computed (saves its query).
 
     Returns:
         ``segment_optima_from`` columns plus ``ci_low``, ``ci_high``, ``fitted_elasticity``,
@@ -186,7 +188,7 @@ def segment_optima(
                     on="segment", how="left").rename(columns={"note": "fit_note"})
     df["volume_m"] = df["tokens"] / 1e6
     df["fitted_elasticity"] = df["elasticity"]
-    pressure = competitor_pressure(store, model_id=model_id)
+    pressure = competitor_pressure(store, model_id=model_id, rates=rates)
     df = df.merge(pressure[["segment", "rate", "recent_rate", "index", "recent_tickets"]].rename(columns={
         "rate": "mention_rate", "recent_rate": "recent_mention_rate", "index": "pressure_index"}),
         on="segment", how="left")

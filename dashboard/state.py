@@ -412,6 +412,7 @@ _ANALYTICS_QUERIES: dict[str, str] = {
     "positioning_map": "analytics.positioning",
     "segment_optima": "analytics.positioning",
     "competitor_pressure": "analytics.signals",
+    "competitor_mention_rates": "analytics.signals",
     "estimate_elasticities": "analytics.elasticity",
 }
 
@@ -422,7 +423,16 @@ def _analytics(path: str, version: tuple[int, ...], name: str,
     import importlib
 
     fn = getattr(importlib.import_module(_ANALYTICS_QUERIES[name]), name)
-    return fn(_app_state(path).open(), **dict(kwargs))
+    options = dict(kwargs)
+    if name in _USES_MENTION_RATES and "aliases" not in options:
+        # the mention-rate query is the costly part on a large store: run it once, cached
+        rate_key = tuple((k, v) for k, v in kwargs if k == "model_id")
+        options["rates"] = _analytics(path, version, "competitor_mention_rates", rate_key)
+    return fn(_app_state(path).open(), **options)
+
+
+#: Analytics queries that accept ``rates=competitor_mention_rates(...)`` precomputed.
+_USES_MENTION_RATES = frozenset({"competitor_pressure", "segment_optima"})
 
 
 def query_analytics(name: str, **kwargs: Any) -> Any:

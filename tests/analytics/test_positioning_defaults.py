@@ -87,3 +87,19 @@ def test_default_scenario_round_trips_through_the_store(demo_db_path, tmp_path) 
         save_scenario(store, s)
         assert load_scenario(store, "smb base") == s
         assert Scenario.from_query_params(s.to_query_params()) == s
+
+
+def test_precomputed_mention_rates_give_the_same_results(demo_store) -> None:
+    """Passing ``competitor_mention_rates`` (the costly query, run once by the dashboard and
+    by ``default_scenario``) changes nothing in the results."""
+    import pandas as pd
+
+    from analytics import competitor_mention_rates, estimate_mention_interaction
+
+    rates = competitor_mention_rates(demo_store, model_id="gold")
+    inter = estimate_mention_interaction(demo_store, model_id="gold")
+    again = estimate_mention_interaction(demo_store, model_id="gold", rates=rates)
+    assert (again.slope, again.ci_low, again.ci_high) == (inter.slope, inter.ci_low, inter.ci_high)
+    pd.testing.assert_frame_equal(
+        segment_optima(demo_store, model_id="gold", interaction=inter, rates=rates),
+        segment_optima(demo_store, model_id="gold", interaction=inter))
