@@ -20,7 +20,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from analytics.costs import CostInputs
 from data.store import Store
+
+_DEFAULT_COSTS = CostInputs()
 
 __all__ = [
     "GROUPS_TICKETS",
@@ -108,7 +111,10 @@ class Filters:
 
 @dataclass(frozen=True)
 class CostRates:
-    """Unit costs used for the cost-to-serve figures (defaults: reference cost anchors).
+    """Unit costs used for the cost-to-serve figures.
+
+    The defaults are those of ``analytics.costs.CostInputs`` (one source of truth: the
+    reference cost anchors in ``data.reference.COST_ANCHOR_DEFAULTS``).
 
     Attributes:
         gpu_cost_per_m: inference cost, USD per million tokens served.
@@ -116,9 +122,9 @@ class CostRates:
         ai_ticket_cost: USD per ticket resolved by the AI agent.
     """
 
-    gpu_cost_per_m: float = 0.30
-    human_ticket_cost: float = 10.0
-    ai_ticket_cost: float = 1.5
+    gpu_cost_per_m: float = float(_DEFAULT_COSTS.gpu_cost_per_million)
+    human_ticket_cost: float = float(_DEFAULT_COSTS.human_ticket_cost)
+    ai_ticket_cost: float = float(_DEFAULT_COSTS.ai_ticket_cost)
 
 
 @dataclass

@@ -18,15 +18,7 @@ st.caption(
 
 def default_rates() -> CostRates:
     """Unit costs from the analytics cost model's defaults (the reference cost anchors)."""
-    try:
-        from analytics.costs import CostInputs
-
-        c = CostInputs()
-        return CostRates(gpu_cost_per_m=float(c.gpu_cost_per_million()),
-                         human_ticket_cost=float(c.human_ticket_cost),
-                         ai_ticket_cost=float(c.ai_ticket_cost))
-    except (ImportError, AttributeError, TypeError):
-        return CostRates()
+    return CostRates()
 
 
 options = state.query("filter_options")

@@ -171,3 +171,14 @@ def test_trends_fill_months_without_mentions_with_zero(store: Store) -> None:
     df = explore.competitor_mentions(store, Filters(), "m", {"alice": "Alice Corp"})
     assert df[["vendor", "tickets", "tagged"]].values.tolist() == [["Alice Corp", 0, 1],
                                                                      ["Alice Corp", 1, 3]]
+
+
+def test_cost_rates_default_to_the_cost_model_anchors() -> None:
+    """One source of truth: Overview's cost-to-serve uses the cost model's defaults."""
+    from analytics.costs import CostInputs
+    from data.reference import COST_ANCHOR_DEFAULTS
+
+    rates, inputs = CostRates(), CostInputs()
+    assert rates.human_ticket_cost == inputs.human_ticket_cost == COST_ANCHOR_DEFAULTS.human_ticket_usd
+    assert rates.ai_ticket_cost == inputs.ai_ticket_cost
+    assert rates.gpu_cost_per_m == inputs.gpu_cost_per_million
