@@ -284,16 +284,8 @@ def _broken_model(kind: str, good: Path, target: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("kind", [
-    "missing_folder",
-    "bad_settings_json",
-    pytest.param("truncated_weights", marks=pytest.mark.xfail(
-        strict=True, reason="GAP model/: Tagger.load lets safetensors' SafetensorError out; "
-                            "'model tag' prints a traceback (see tests/reliability/GAPS.md)")),
-    pytest.param("missing_weights", marks=pytest.mark.xfail(
-        strict=True, reason="GAP model/: Tagger.load lets transformers' OSError out; "
-                            "'model tag' prints a traceback (see tests/reliability/GAPS.md)")),
-])
+@pytest.mark.parametrize("kind", ["missing_folder", "bad_settings_json", "truncated_weights",
+                                  "missing_weights"])
 def test_model_tag_with_a_broken_artefact_is_one_line(kind: str, db: Path, tiny_model_dir: Path,
                                                       tmp_path: Path) -> None:
     model_dir = _broken_model(kind, tiny_model_dir, tmp_path / "model")
