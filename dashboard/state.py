@@ -136,6 +136,17 @@ class TaggingJob:
         """Ask the running job to stop after the current batch (its work is kept)."""
         self._stop.set()
 
+    def use_tagger(self, model_dir: str | None, batch_size: int | None = None) -> None:
+        """Tag with the artefact in ``model_dir`` (None: the default) from the next run on."""
+        from model import Tagger
+
+        with self._lock:
+            if model_dir is not None:
+                self._loader = lambda: Tagger.load(model_dir, device="auto")
+                self._tagger = None
+            if batch_size:
+                self.batch_size = int(batch_size)
+
     def wait(self, timeout: float | None = None) -> JobStatus:
         """Block until the current run ends (or ``timeout``); return the status."""
         thread = self._thread
@@ -198,9 +209,11 @@ class InboxPoller:
     """Imports what command-line jobs drop into the inbox, every few seconds."""
 
     def __init__(self, store: Store, on_new: Callable[[], Any] | None = None,
-                 every: float | None = None) -> None:
+                 every: float | None = None,
+                 on_tag_request: Callable[[Any], Any] | None = None) -> None:
         self.store = store
         self.on_new = on_new
+        self.on_tag_request = on_tag_request
         self.every = float(every if every is not None else _env_int("PRICEWAR_INBOX_SECONDS", 5))
         self.last_message = ""
         self._stop = threading.Event()
@@ -220,12 +233,17 @@ class InboxPoller:
     def poll_once(self) -> Any:
         """Import the inbox now; returns what ``data.inbox.import_inbox`` returns."""
         from data.inbox import import_inbox
+        from data.tag_requests import take_tagging_requests
 
         result = import_inbox(self.store)
         if result:
             self.last_message = "; ".join(str(m) for m in result)
             if self.on_new is not None:
                 self.on_new()
+        for request in take_tagging_requests(self.store.path):
+            self.last_message = "Tagging requested from the command line"
+            if self.on_tag_request is not None:
+                self.on_tag_request(request)
         return result
 
     def _loop(self) -> None:
@@ -265,7 +283,8 @@ class AppState:
             self.created_demo = self._ensure_demo(progress)
             store = Store.open(self.path)
             self.job = TaggingJob(store)
-            self.inbox = InboxPoller(store, on_new=self._new_tickets)
+            self.inbox = InboxPoller(store, on_new=self._new_tickets,
+                                     on_tag_request=self._tag_request)
             self.store = store
             atexit.register(self.close)
             _register_before_shutdown(self.stop_jobs)
@@ -308,6 +327,13 @@ class AppState:
 
     def _new_tickets(self) -> None:
         if self.job is not None and autotag_enabled():
+            self.job.start()
+
+    def _tag_request(self, request: Any) -> None:
+        """Run a tagging request handed over by ``python -m model tag --db`` (even when
+        automatic tagging is off: a person asked for it)."""
+        if self.job is not None:
+            self.job.use_tagger(request.model_dir, request.batch_size)
             self.job.start()
 
 

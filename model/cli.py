@@ -204,7 +204,8 @@ def _add_tag(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=64, metavar="N")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                   help="--db: wait this long for a database held by another process")
+                   help="--db: wait this long for a database held by another process, then hand the "
+                        "tagging to the running dashboard (default: hand it over at once)")
     p.set_defaults(func=_cmd_tag)
 
 
@@ -238,6 +239,8 @@ def _cmd_tag(args: argparse.Namespace) -> int:
 
 
 def _open_store(path: Path, wait: float):
+    """The store at ``path``, waiting up to ``wait`` s while another process holds it;
+    None if it is still held then."""
     import time
 
     from data.errors import StoreLockedError
@@ -250,8 +253,7 @@ def _open_store(path: Path, wait: float):
             return Store.open(path)
         except StoreLockedError as exc:
             if time.monotonic() >= deadline:
-                raise UsageError(f"{exc}; stop it, tag from the dashboard, or rerun with "
-                                 f"--wait SECONDS") from None
+                return None
             if not announced:
                 print(f"{exc}; waiting up to {wait:.0f}s for it to close", file=sys.stderr)
                 announced = True
@@ -272,6 +274,8 @@ def _tag_db(args: argparse.Namespace) -> int:
         store = _open_store(args.db, args.wait)
     except DataError as exc:
         raise UsageError(str(exc)) from None
+    if store is None:
+        return _hand_to_app(args)
     with store, tqdm(unit="ticket", desc=f"tagging ({tagger.device})", dynamic_ncols=True,
                      mininterval=1.0) as bar:
         def progress(done: int, total: int) -> None:
@@ -283,6 +287,18 @@ def _tag_db(args: argparse.Namespace) -> int:
     print(f"tagged {summary.tickets} tickets, {summary.entities} entities with "
           f"{summary.model_id} on {summary.device} in {summary.seconds:.1f}s "
           f"(run {summary.run_id}, {summary.status})")
+    return 0
+
+
+def _hand_to_app(args: argparse.Namespace) -> int:
+    """The database is held (by the running dashboard): hand the tagging to it."""
+    from data.tag_requests import request_tagging
+
+    request = request_tagging(args.db, model_dir=args.model or None,
+                              batch_size=args.batch_size)
+    print(f"{args.db} is held by another process (the running dashboard): tagging handed to "
+          f"it through its inbox ({request.name}); it starts within seconds and its progress "
+          f"shows on the Batch tagging page. If no dashboard runs, the next start picks it up.")
     return 0
 
 

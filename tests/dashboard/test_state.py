@@ -75,3 +75,21 @@ def test_app_state_opens_existing_database_without_demo(app_db: Path) -> None:
         assert state.job is not None and state.job.status().state == "idle"  # autotag off
     finally:
         store.close()
+
+
+def test_inbox_poller_runs_tagging_requests_from_the_command_line(tmp_store: Store) -> None:
+    """``python -m model tag --db`` on a held database drops a request; the poller takes it
+    once and hands it to the app (which switches its job to the requested tagger)."""
+    from dashboard.state import InboxPoller
+    from data.tag_requests import request_tagging
+
+    taken: list = []
+    poller = InboxPoller(tmp_store, on_tag_request=taken.append, every=0)
+    request_tagging(tmp_store.path, model_dir="some/tagger", batch_size=5)
+    poller.poll_once()
+    poller.poll_once()
+    assert [(Path(r.model_dir).name, r.batch_size) for r in taken] == [("tagger", 5)]
+
+    job = TaggingJob(tmp_store, loader=FakeTagger)
+    job.use_tagger(None, 9)
+    assert job.batch_size == 9 and job._loader is FakeTagger  # None keeps the app's tagger

@@ -103,7 +103,9 @@ def test_tag_db(tmp_path, keyword_dir, capsys):
     assert "tagged 0 tickets" in capsys.readouterr().out
 
 
-def test_locked_database_gets_a_message_not_a_traceback(tmp_path, keyword_dir, capsys):
+def test_locked_database_hands_the_tagging_to_the_app(tmp_path, keyword_dir, capsys):
+    from data.tag_requests import take_tagging_requests
+
     db = tmp_path / "locked.duckdb"
     Store.open(db).close()
     holder = subprocess.Popen(
@@ -113,8 +115,14 @@ def test_locked_database_gets_a_message_not_a_traceback(tmp_path, keyword_dir, c
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        assert main(["tag", "--db", str(db), "--model", str(keyword_dir)]) == 2
-        line = _one_line_error(capsys)
-        assert "in use by another process" in line and "--wait" in line
+        assert main(["tag", "--db", str(db), "--model", str(keyword_dir),
+                     "--batch-size", "7"]) == 0
+        out = capsys.readouterr()
+        assert "Traceback" not in out.err
+        assert "handed to it through its inbox" in out.out
+        requests = take_tagging_requests(db)
+        assert [(r.model_dir, r.batch_size) for r in requests] == [
+            (str(keyword_dir.resolve()), 7)]
+        assert take_tagging_requests(db) == []  # taken once
     finally:
         holder.communicate("")

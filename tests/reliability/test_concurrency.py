@@ -293,10 +293,6 @@ def test_ten_sessions_and_command_line_jobs_beside_the_running_app(
     assert {log.saved for log in logs} <= names, "a saved scenario was lost"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "GAP model/: 'python -m model tag --db' beside the running dashboard exits 2 ('in use … "
-    "rerun with --wait'); it neither hands its work to the app nor waits for it, and "
-    "--wait cannot succeed while the app runs (see tests/reliability/GAPS.md)"))
 def test_command_line_tagging_beside_the_running_app_hands_over_or_waits(
         demo_db: Path, tiny_model_dir: Path, tiny_model_id: str, browser: Any,
         tmp_path: Path) -> None:
