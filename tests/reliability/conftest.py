@@ -32,14 +32,12 @@ from typing import Any
 
 import pytest
 
+from tests.chromium import CHROMIUM, launch_chromium
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus" / "files"
 ARTIFACTS = ROOT / "tests" / "artifacts" / "reliability"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
 DEMO_TICKETS = 300
 DEMO_SEED = 5
 #: Every JavaScript sink of the hostile texts sets one of these globals when it runs.
@@ -337,14 +335,8 @@ def browser() -> Iterator[Any]:
     module, closed after it (see :func:`pytest_collection_modifyitems`)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launch_chromium() as b:
+        yield b
 
 
 @contextlib.contextmanager

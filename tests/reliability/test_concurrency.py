@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 
 from data.store import Store
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.reliability.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     INJECTED_JS,
     SCRIPT_STATE_JS,
     copy_db,
