@@ -6,6 +6,7 @@ or unreadable database, a bad argument). Never a traceback for an expected failu
 Examples:
     python -m data demo --db var/pricewar.duckdb --tickets 3000 --seed 7
     python -m data ingest --db var/pricewar.duckdb tickets.csv more.jsonl.gz
+    python -m data ingest --db var/pricewar.duckdb var/entity-shards   # Ray tagging output
     python -m data stats --db var/pricewar.duckdb --json
 """
 
@@ -70,9 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Import CSV, TSV, JSONL or Parquet files (optionally gzipped), each all or "
                     "nothing. A 'text' column (or body, description, message, ...) is "
                     "required. If the running dashboard holds the database, validated files "
-                    "are handed to it through its inbox folder.")
+                    "are handed to it through its inbox folder. A FOLDER written by 'python -m "
+                    "model tag --engine ray' (entity shards) is loaded into the entities, "
+                    "after the files.")
     db_option(ingest)
-    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE|FOLDER")
     ingest.add_argument("--max-rows", type=_positive, default=None,
                         help="row limit per file (default: $PRICEWAR_MAX_UPLOAD_ROWS or "
                              "2,000,000)")
@@ -124,19 +127,30 @@ def _cmd_demo(args: argparse.Namespace, db: Path) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
+    from data.entity_shards import is_shard_folder, load_entity_shards
     from data.inbox import hand_to_inbox, import_inbox
     from data.ingest import ingest_files
     from data.store import Store
 
-    missing = [str(f) for f in args.files if not f.is_file()]
+    folders = [f for f in args.files if f.is_dir()]
+    files = [f for f in args.files if not f.is_dir()]
+    missing = [str(f) for f in files if not f.is_file()]
     if missing:
         return _fail(f"no such file: {', '.join(missing)}")
+    not_shards = [str(f) for f in folders if not is_shard_folder(f)]
+    if not_shards:
+        return _fail(f"{', '.join(not_shards)}: a folder must be an entity-shard folder (written "
+                     "by python -m model tag --engine ray); give ticket files one by one")
     limits = _limits(args)
     try:
         store = Store.open(db)
     except StoreLockedError as exc:
+        if folders:
+            return _fail(f"{exc}. Entity shards are not handed over through the inbox: load "
+                         f"{folders[0]} on the Batch tagging page (Load entities tagged on a "
+                         "cluster), or stop the dashboard and run this again")
         try:
-            handed = hand_to_inbox(db, args.files, limits=limits)
+            handed = hand_to_inbox(db, files, limits=limits)
         except IngestError as error:
             print(str(error), file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -148,14 +162,15 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
     with store:
         for message in import_inbox(store):
             print(f"inbox: {message}")
-        reports = ingest_files(store, args.files, limits=limits)
-    status = EXIT_OK
-    for report in reports:
-        if report.accepted:
-            print(report.message)
-        else:
-            print(report.message, file=sys.stderr)
-            status = EXIT_BAD_INPUT
+        status = EXIT_OK
+        for report in ingest_files(store, files, limits=limits) if files else []:
+            if report.accepted:
+                print(report.message)
+            else:
+                print(report.message, file=sys.stderr)
+                status = EXIT_BAD_INPUT
+        for folder in folders:  # after the files: their tickets are what the entities join
+            print(load_entity_shards(store, folder).message)
     return status
 
 

@@ -1,0 +1,430 @@
+"""Folders of entity shards (tagging done outside the store), and loading them into it.
+
+A tagging job that runs away from the store (``python -m model tag --engine ray``, see
+:mod:`model.ray_engine`) writes one *shard* per input file into an output folder::
+
+    OUT/_pricewar_entity_shards.json   the folder's manifest: format and the ONE model id
+    OUT/<name>.parquet                 entities of one input file: exactly the columns of
+                                       the ``entities`` table (DuckDB reads them natively)
+    OUT/_tagged/<name>.parquet         every ticket of that file that was tagged (also those
+                                       without entities): ticket_key, row, source_id
+    OUT/_done/<name>.json              the completion marker: input file (path, size,
+                                       mtime), counts, bad rows (row, column, problem)
+
+``<name>`` is the input's file name plus 8 hex characters of its absolute path. Both
+Parquet files are written under a hidden temporary name and renamed; the marker is written
+(the same way) last, so **a shard is complete exactly when its marker exists** and names the
+folder's model. A rerun skips complete shards whose input is unchanged and rewrites the
+others. Names starting with ``_`` or ``.`` are ignored by Parquet dataset readers, so
+``read_parquet('OUT/*.parquet')`` sees entities only.
+
+One folder holds one model's entities: writing another model's into it is refused
+(:class:`EntityShardError`), so ids never mix silently.
+
+:func:`load_entity_shards` loads the complete shards of a folder into the store, in one
+transaction through its writer: entities and ``tagged_tickets`` rows of the tickets that are
+in the store and not yet tagged by that model, plus a ``tagging_runs`` row, so the pages
+count them as tagged. Loading twice adds nothing.
+
+Example:
+    >>> report = load_entity_shards(store, "var/shards")           # doctest: +SKIP
+    >>> report.message                                             # doctest: +SKIP
+    'var/shards: 4 shards of default-d5bc82879afd: 12,000 tickets newly tagged, ...'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from data.errors import DataError
+
+__all__ = [
+    "ENTITY_SCHEMA",
+    "FORMAT",
+    "MANIFEST",
+    "TAGGED_SCHEMA",
+    "EntityShardError",
+    "ShardLoadReport",
+    "check_folder_model",
+    "complete_shards",
+    "is_shard_folder",
+    "load_entity_shards",
+    "read_marker",
+    "remove_shard",
+    "shard_name",
+    "shard_paths",
+    "write_shard",
+]
+
+FORMAT = 1
+MANIFEST = "_pricewar_entity_shards.json"
+TAGGED_DIR = "_tagged"
+DONE_DIR = "_done"
+
+ENTITY_SCHEMA = pa.schema([
+    ("ticket_key", pa.string()),
+    ("model_id", pa.string()),
+    ("start", pa.int32()),
+    ("end", pa.int32()),
+    ("label", pa.string()),
+    ("text", pa.string()),
+    ("score", pa.float64()),
+])
+"""The columns of the ``entities`` table (``data/migrations.py``), as Parquet writes them."""
+
+TAGGED_SCHEMA = pa.schema([
+    ("ticket_key", pa.string()),
+    ("row", pa.int64()),
+    ("source_id", pa.string()),
+])
+
+_KINDS = {"string": pa.types.is_string, "large_string": pa.types.is_large_string,
+          "integer": pa.types.is_integer, "floating": pa.types.is_floating}
+_EXPECTED = {"ticket_key": ("string",), "model_id": ("string",), "start": ("integer",),
+             "end": ("integer",), "label": ("string",), "text": ("string",),
+             "score": ("floating",)}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class EntityShardError(DataError):
+    """A folder is not a usable entity-shard folder (the message names file and column)."""
+
+
+@dataclass(frozen=True)
+class ShardPaths:
+    """The three files of one shard."""
+
+    entities: Path
+    tagged: Path
+    marker: Path
+
+
+@dataclass(frozen=True)
+class ShardLoadReport:
+    """What :func:`load_entity_shards` did."""
+
+    folder: str
+    model_id: str
+    shards: int
+    incomplete: list[str] = field(default_factory=list)  # entity files without a marker
+    tickets: int = 0          # tickets in the shards' tagged lists (distinct keys)
+    new_tickets: int = 0      # newly counted as tagged by the model
+    new_entities: int = 0
+    not_in_store: int = 0     # tagged tickets whose key matches no ticket of the store
+    bad_rows: int = 0         # rows the job could not tag (listed in the markers)
+    run_id: str | None = None
+
+    @property
+    def message(self) -> str:
+        """One sentence for the command line and the page."""
+        text = (f"{self.folder}: {self.shards:,} shard{'' if self.shards == 1 else 's'} of "
+                f"{self.model_id}: {self.new_tickets:,} tickets newly tagged, "
+                f"{self.new_entities:,} entities added")
+        if self.new_tickets == 0 and self.tickets > self.not_in_store:
+            text += " (their tickets in the store were tagged by this model already)"
+        if self.not_in_store:
+            text += (f"; {self.not_in_store:,} tagged tickets are not in the store: ingest the "
+                     "same input files (python -m data ingest FILE...) and load the folder again")
+        if self.bad_rows:
+            text += f"; {self.bad_rows:,} input rows could not be tagged (see _done/*.json)"
+        if self.incomplete:
+            text += (f"; {len(self.incomplete):,} incomplete shards skipped (rerun the tagging "
+                     "job to finish them)")
+        return text
+
+
+# -- layout --------------------------------------------------------------------------------
+
+
+def shard_name(source: Path | str) -> str:
+    """The shard name of an input file: its name (safe characters) + 8 hex of its path.
+
+    Example:
+        >>> shard_name("/data/in/tickets 1.csv.gz")
+        'tickets_1.csv.gz-f681f509'
+    """
+    absolute = os.path.abspath(os.fspath(source))
+    digest = hashlib.sha1(absolute.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{_UNSAFE.sub('_', Path(absolute).name)[:120]}-{digest}"
+
+
+def shard_paths(folder: Path | str, name: str) -> ShardPaths:
+    """Where the files of shard ``name`` live in ``folder``."""
+    folder = Path(folder)
+    return ShardPaths(folder / f"{name}.parquet", folder / TAGGED_DIR / f"{name}.parquet",
+                      folder / DONE_DIR / f"{name}.json")
+
+
+def is_shard_folder(folder: Path | str) -> bool:
+    """Whether ``folder`` holds an entity-shard manifest."""
+    return (Path(folder) / MANIFEST).is_file()
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_parquet_atomic(path: Path, table: pa.Table) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        pq.write_table(table, str(tmp), compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_folder_model(folder: Path | str, model_id: str) -> None:
+    """Create ``folder``'s manifest for ``model_id``, or check that it names that model.
+
+    Raises:
+        EntityShardError: the folder holds another model's entities, or its manifest is
+            unreadable.
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if path.exists():
+        manifest = _read_json(path)
+        if manifest is None or "model_id" not in manifest:
+            raise EntityShardError(f"{path} is not a readable entity-shard manifest; move the "
+                                   "folder aside or choose another output folder")
+        if manifest["model_id"] != model_id:
+            raise EntityShardError(
+                f"{folder} holds entities of model {manifest['model_id']}, not {model_id}: "
+                "entities of two models never share a folder; choose another output folder")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, json.dumps({"format": FORMAT, "model_id": model_id}).encode())
+
+
+def read_marker(folder: Path | str, name: str) -> dict[str, Any] | None:
+    """The completion marker of shard ``name``, or ``None`` when it is not complete."""
+    paths = shard_paths(folder, name)
+    marker = _read_json(paths.marker)
+    if marker is None or marker.get("format") != FORMAT:
+        return None
+    if not (paths.entities.is_file() and paths.tagged.is_file()):
+        return None
+    return marker
+
+
+def remove_shard(folder: Path | str, name: str) -> None:
+    """Delete every file of shard ``name`` (the marker first: never a marker without data)."""
+    paths = shard_paths(folder, name)
+    for path in (paths.marker, paths.entities, paths.tagged):
+        path.unlink(missing_ok=True)
+
+
+def remove_temporary(folder: Path | str) -> int:
+    """Delete half-written files (hidden ``.tmp``) left by a killed job; return how many."""
+    n = 0
+    folder = Path(folder)
+    for sub in (folder, folder / TAGGED_DIR, folder / DONE_DIR):
+        if sub.is_dir():
+            for path in sub.glob(".*.tmp"):
+                path.unlink(missing_ok=True)
+                n += 1
+    return n
+
+
+def write_shard(folder: Path | str, name: str, entities: pa.Table, tagged: pa.Table,
+                marker: dict[str, Any]) -> ShardPaths:
+    """Write one shard: entities and tagged tickets (each atomically), then its marker.
+
+    Args:
+        folder: the output folder (its manifest must exist, see :func:`check_folder_model`).
+        name: the shard name (:func:`shard_name` of the input).
+        entities: rows of :data:`ENTITY_SCHEMA`.
+        tagged: rows of :data:`TAGGED_SCHEMA`.
+        marker: what the marker records (input, counts, bad rows); ``format`` is added.
+    """
+    paths = shard_paths(folder, name)
+    paths.marker.unlink(missing_ok=True)  # not complete while its files change
+    _write_parquet_atomic(paths.entities, entities.cast(ENTITY_SCHEMA))
+    _write_parquet_atomic(paths.tagged, tagged.cast(TAGGED_SCHEMA))
+    _write_atomic(paths.marker, json.dumps({"format": FORMAT, **marker},
+                                           ensure_ascii=False).encode("utf-8"))
+    return paths
+
+
+def complete_shards(folder: Path | str) -> list[tuple[str, dict[str, Any]]]:
+    """``(name, marker)`` of every complete shard of ``folder``, by name."""
+    done = Path(folder) / DONE_DIR
+    if not done.is_dir():
+        return []
+    out = []
+    for path in sorted(done.glob("*.json")):
+        marker = read_marker(folder, path.stem)
+        if marker is not None:
+            out.append((path.stem, marker))
+    return out
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+def _check_columns(path: Path, expected: dict[str, tuple[str, ...]], *, exact: bool) -> None:
+    try:
+        schema = pq.read_schema(str(path))
+    except (OSError, pa.ArrowException) as exc:
+        raise EntityShardError(f"{path}: not a readable Parquet file ({exc})") from None
+    names = list(schema.names)
+    for column, kinds in expected.items():
+        if column not in names:
+            raise EntityShardError(f"{path}: no column {column!r} (the entities table needs "
+                                   f"{', '.join(expected)}; the file has {', '.join(names)})")
+        type_ = schema.field(column).type
+        if not any(_KINDS[k](type_) or (k == "string" and pa.types.is_large_string(type_))
+                   for k in kinds):
+            raise EntityShardError(f"{path}: column {column!r} is {type_}, expected "
+                                   f"{' or '.join(kinds)}")
+    extra = [n for n in names if n not in expected]
+    if exact and extra:
+        raise EntityShardError(f"{path}: unexpected column {extra[0]!r} (an entity shard has "
+                               f"exactly the columns of the entities table: "
+                               f"{', '.join(expected)})")
+
+
+def _validate(folder: Path) -> tuple[str, list[tuple[str, dict[str, Any]]], list[str]]:
+    """The folder's model id, complete shards and incomplete entity files; checks columns."""
+    if not folder.is_dir():
+        raise EntityShardError(f"{folder}: no such folder")
+    if not is_shard_folder(folder):
+        raise EntityShardError(f"{folder} is not an entity-shard folder (no {MANIFEST}); "
+                               "write one with: python -m model tag --engine ray --input ... "
+                               f"--output {folder}")
+    manifest = _read_json(folder / MANIFEST) or {}
+    model_id = manifest.get("model_id")
+    if not isinstance(model_id, str) or not model_id:
+        raise EntityShardError(f"{folder / MANIFEST}: no model_id")
+    shards = complete_shards(folder)
+    names = {name for name, _ in shards}
+    incomplete = sorted(p.name for p in folder.glob("*.parquet") if p.stem not in names)
+    for name, marker in shards:
+        if marker.get("model_id") != model_id:
+            raise EntityShardError(f"{shard_paths(folder, name).marker}: model "
+                                   f"{marker.get('model_id')!r}, but the folder is of {model_id}")
+        paths = shard_paths(folder, name)
+        _check_columns(paths.entities, _EXPECTED, exact=True)
+        _check_columns(paths.tagged, {"ticket_key": ("string",)}, exact=False)
+    return model_id, shards, incomplete
+
+
+_NULLS = ("ticket_key", "model_id", "start", "end", "label", "text", "score")
+
+
+def _check_values(conn: Any, files: Sequence[str], model_id: str) -> None:
+    """No NULL in the entities' NOT NULL columns, and only the folder's model id."""
+    checks = ", ".join(f'count_if("{c}" IS NULL)' for c in _NULLS)
+    rows = conn.execute(
+        f"SELECT filename, {checks}, count_if(model_id IS DISTINCT FROM ?) "  # noqa: S608 - fixed column names; values are parameters
+        "FROM read_parquet(?, filename = true) GROUP BY filename", [model_id, list(files)]
+    ).fetchall()
+    for filename, *counts in rows:
+        for column, n in zip(_NULLS, counts, strict=False):
+            if n:
+                raise EntityShardError(f"{filename}: column {column!r} has NULL values "
+                                       f"({n:,} rows); the entities table needs a value")
+        if counts[-1]:
+            raise EntityShardError(f"{filename}: column 'model_id' names another model than "
+                                   f"the folder's {model_id} ({counts[-1]:,} rows)")
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
+    """Load the complete shards of ``folder`` into the store (one transaction, idempotent).
+
+    For each ticket listed in the shards' ``_tagged`` files that is in the store and has no
+    ``tagged_tickets`` row for the folder's model yet, its entities and its
+    ``tagged_tickets`` row are inserted; a ``tagging_runs`` row (status ``done``, device
+    ``ray:<device>``) records the load when it added anything. Tickets not in the store are
+    counted (ingest the same input files, then load again).
+
+    Raises:
+        EntityShardError: not a shard folder, a shard's columns or values are wrong (the
+            message names the file and column); nothing was written.
+    """
+    folder = Path(folder)
+    model_id, shards, incomplete = _validate(folder)
+    bad_rows = sum(len(m.get("bad_rows") or []) for _, m in shards)
+    if not shards:
+        return ShardLoadReport(str(folder), model_id, 0, incomplete, bad_rows=bad_rows)
+    entity_files = [str(shard_paths(folder, n).entities) for n, _ in shards]
+    tagged_files = [str(shard_paths(folder, n).tagged) for n, _ in shards]
+    devices = sorted({str(m.get("device") or "?") for _, m in shards})
+    finished = [str(m.get("finished_at") or "")[:19] for _, m in shards]
+    run_id = f"shards-{uuid.uuid4().hex}"
+
+    def write(conn: Any) -> tuple[int, int, int, int]:
+        _check_values(conn, entity_files, model_id)
+        listed, in_store = conn.execute(
+            "SELECT count(DISTINCT g.ticket_key),"
+            " count(DISTINCT g.ticket_key) FILTER (WHERE t.ticket_key IS NOT NULL)"
+            " FROM read_parquet(?) AS g LEFT JOIN tickets AS t ON t.ticket_key = g.ticket_key",
+            [tagged_files]).fetchone()
+        # tickets in the shards, in the store, and not yet tagged by the model
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE _shard_new_keys AS"
+            " SELECT DISTINCT g.ticket_key FROM read_parquet(?) AS g"
+            " SEMI JOIN tickets AS t ON t.ticket_key = g.ticket_key"
+            " ANTI JOIN (SELECT ticket_key FROM tagged_tickets WHERE model_id = ?) AS d"
+            " ON d.ticket_key = g.ticket_key", [tagged_files, model_id])
+        entities = conn.execute(
+            'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score)'
+            ' SELECT e.ticket_key, e.model_id, e.start, e."end", e.label, min(e.text),'
+            " min(e.score) FROM read_parquet(?) AS e"
+            " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = e.ticket_key"
+            ' GROUP BY e.ticket_key, e.model_id, e.start, e."end", e.label'
+            " ON CONFLICT DO NOTHING", [entity_files]).fetchone()[0]
+        now = _now()
+        tickets = conn.execute(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id, tagged_at)"
+            " SELECT ticket_key, ?, ?, ? FROM _shard_new_keys ON CONFLICT DO NOTHING",
+            [model_id, run_id, now]).fetchone()[0]
+        conn.execute("DROP TABLE _shard_new_keys")
+        if tickets:  # the load is the run that brought these tickets into the store
+            conn.execute(
+                "INSERT INTO tagging_runs (run_id, model_id, device, started_at, finished_at,"
+                " status, tickets, entities, message) VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?)",
+                [run_id, model_id, "ray:" + "+".join(devices), now, now, tickets, entities,
+                 f"loaded from {len(shards)} entity shards in {folder} (tagged on Ray, "
+                 f"finished {max(finished)})"])
+        return int(listed), int(in_store), int(tickets), int(entities)
+
+    listed, in_store, tickets, entities = store.write(write)
+    return ShardLoadReport(str(folder), model_id, len(shards), incomplete, tickets=listed,
+                           new_tickets=tickets, new_entities=entities,
+                           not_in_store=listed - in_store, bad_rows=bad_rows,
+                           run_id=run_id if tickets else None)
