@@ -7,6 +7,7 @@ Example:
     $ python -m model evaluate --data model/datasets/wnut17/emerging.dev.conll --label-map wnut17
     $ python -m model tag --db var/pricewar.duckdb --batch-size 64
     $ python -m model tag --input tickets.csv --output entities.jsonl --text-column body
+    $ python -m model tag --engine ray --input 'shards/*.parquet' --output var/entity-shards
 """
 
 from __future__ import annotations
@@ -160,6 +161,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label-map", metavar="SPEC", help="rename or drop the file's labels")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "int8"],
+                   help="arithmetic of the model: auto (default, or $PRICEWAR_TAG_PRECISION) is "
+                        "bf16 on CUDA and int8 on a CPU when the artefact is calibrated for it, "
+                        "else fp32 (model/quantize.py)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -173,13 +178,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     examples = read_examples(args.data, label_map)
     _check_batch_size(args.batch_size)
     _threads()
-    tagger = _load_tagger(args.model, args.device)
+    tagger = _load_tagger(args.model, args.device, args.precision)
     scores = evaluate_examples(lambda t: tagger.tag(t, batch_size=args.batch_size), examples)
     if args.json:
-        print(json.dumps({"model_id": tagger.model_id, "data": str(args.data),
+        print(json.dumps({"model_id": tagger.model_id, "precision": tagger.precision,
+                          "data": str(args.data),
                           "examples": len(examples), "scores": scores}, indent=2))
     else:
-        print(f"model {tagger.model_id} on {args.data} ({len(examples)} examples)")
+        print(f"model {tagger.model_id} ({tagger.precision} on {tagger.device}) on {args.data} "
+              f"({len(examples)} examples)")
         print(format_scores(scores))
     return 0
 
@@ -195,14 +202,33 @@ def _add_tag(sub: argparse._SubParsersAction) -> None:
                     "Parquet file into a JSONL file (one object per input row).")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--db", type=Path, metavar="PATH", help="DuckDB store to tag")
-    where.add_argument("--input", type=Path, metavar="FILE", help="CSV, TSV, JSONL or Parquet file")
-    p.add_argument("--output", type=Path, metavar="FILE.jsonl", help="JSONL output of file mode")
-    p.add_argument("--text-column", default="text", metavar="C", help="file mode: text column")
+    where.add_argument("--input", type=Path, metavar="FILE",
+                       help="CSV, TSV, JSONL or Parquet file (--engine ray: a folder or glob "
+                            "of them, DIR_OR_GLOB)")
+    p.add_argument("--output", type=Path, metavar="FILE.jsonl",
+                   help="JSONL output of file mode (--engine ray: the folder of entity shards)")
+    p.add_argument("--text-column", default=None, metavar="C",
+                   help="file mode: text column (default: text; --engine ray: as ingest finds it)")
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="local (this process) or ray: tag files on Ray Data, one actor and "
+                        "model per worker, into Parquet entity shards (model/ray_engine.py)")
+    p.add_argument("--address", metavar="ADDR",
+                   help="--engine ray: a running Ray cluster (auto, host:6379, "
+                        "ray://host:10001); default: a local Ray on this machine")
+    p.add_argument("--num-gpus-per-worker", type=float, metavar="N",
+                   help="--engine ray: GPUs per tagging actor (default 1 when the cluster has "
+                        "GPUs, else 0; 0.5 puts two actors on a GPU)")
+    p.add_argument("--num-workers", type=int, metavar="N",
+                   help="--engine ray: tagging actors (default: one per GPU, else per CPU)")
     p.add_argument("--id-column", metavar="C",
                    help="file mode: id column (default: 'id' if present, else the row number)")
     p.add_argument("--model", type=Path, metavar="DIR", help="artefact folder (default: built-in)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "int8"],
+                   help="arithmetic of the model: auto (default, or $PRICEWAR_TAG_PRECISION) is "
+                        "bf16 on CUDA and int8 on a CPU when the artefact is calibrated for it, "
+                        "else fp32 (model/quantize.py)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="--db: wait this long for a database held by another process, then hand the "
                         "tagging to the running dashboard (default: hand it over at once)")
@@ -214,12 +240,14 @@ def _check_batch_size(n: int) -> None:
         raise UsageError(f"--batch-size must be at least 1, got {n}")
 
 
-def _load_tagger(model_dir: Path | None, device: str):
+def _load_tagger(model_dir: Path | None, device: str, precision: str | None = None):
     from model.tagger import ModelNotFoundError, Tagger
 
     try:
-        return Tagger.load(model_dir, device=device)
+        return Tagger.load(model_dir, device=device, precision=precision)
     except ModelNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:  # a precision the device cannot run
         raise UsageError(str(exc)) from None
     except RuntimeError as exc:
         if "CUDA" in str(exc):
@@ -229,6 +257,13 @@ def _load_tagger(model_dir: Path | None, device: str):
 
 def _cmd_tag(args: argparse.Namespace) -> int:
     _check_batch_size(args.batch_size)
+    if args.engine == "ray":
+        return _tag_ray(args)
+    for flag, value in (("--address", args.address),
+                        ("--num-gpus-per-worker", args.num_gpus_per_worker),
+                        ("--num-workers", args.num_workers)):
+        if value is not None:
+            raise UsageError(f"{flag} belongs to --engine ray")
     if args.db is not None:
         if args.output is not None:
             raise UsageError("--output belongs to file mode (--input); --db writes to the store")
@@ -269,14 +304,14 @@ def _tag_db(args: argparse.Namespace) -> int:
     if not args.db.is_file():
         raise UsageError(f"{args.db}: no such database file")
     _threads()
-    tagger = _load_tagger(args.model, args.device)
+    tagger = _load_tagger(args.model, args.device, args.precision)
     try:
         store = _open_store(args.db, args.wait)
     except DataError as exc:
         raise UsageError(str(exc)) from None
     if store is None:
         return _hand_to_app(args)
-    with store, tqdm(unit="ticket", desc=f"tagging ({tagger.device})", dynamic_ncols=True,
+    with store, tqdm(unit="ticket", desc=f"tagging ({tagger.device}, {tagger.precision})", dynamic_ncols=True,
                      mininterval=1.0) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -308,15 +343,56 @@ def _tag_file(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         raise UsageError(f"{args.input}: no such file")
     _threads()
-    tagger = _load_tagger(args.model, args.device)
+    tagger = _load_tagger(args.model, args.device, args.precision)
     try:
-        report = tag_file(tagger, args.input, args.output, text_column=args.text_column,
+        report = tag_file(tagger, args.input, args.output, text_column=args.text_column or "text",
                           id_column=args.id_column, batch_size=args.batch_size,
                           warn=lambda m: print(m, file=sys.stderr))
     except FileModeError as exc:
         raise UsageError(str(exc)) from None
     print(f"{report.rows} rows, {report.entities} entities, {report.bad_rows} bad rows "
           f"→ {args.output}")
+    return 0
+
+
+def _tag_ray(args: argparse.Namespace) -> int:
+    """``--engine ray``: tag files on Ray Data into a folder of entity shards."""
+    from data.entity_shards import EntityShardError
+    from model.ray_engine import RayMissingError, RayTagError, tag_on_ray
+    from model.tagger import ModelNotFoundError
+
+    if args.db is not None or args.output is None:
+        raise UsageError("--engine ray tags files: give --input DIR_OR_GLOB --output DIR (the "
+                         "store is tagged by the local engine, or load the shards with "
+                         "python -m data ingest DIR)")
+    if args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"--output {args.output} is a file; --engine ray writes a folder")
+    from tqdm.auto import tqdm
+
+    with tqdm(unit="ticket", desc="tagging on ray", dynamic_ncols=True, mininterval=1.0) as bar:
+        def progress(done: int, shards_done: int, shards_total: int) -> None:
+            bar.n = done
+            bar.set_postfix_str(f"shards {shards_done}/{shards_total}", refresh=True)
+
+        try:
+            report = tag_on_ray(
+                str(args.input), args.output, model_dir=args.model, address=args.address,
+                device=args.device, num_gpus_per_worker=args.num_gpus_per_worker,
+                num_workers=args.num_workers, batch_size=args.batch_size,
+                text_column=args.text_column, id_column=args.id_column, progress=progress,
+                warn=lambda m: tqdm.write(m, file=sys.stderr))
+        except (RayMissingError, RayTagError, ModelNotFoundError, EntityShardError) as exc:
+            raise UsageError(str(exc)) from None
+    print(f"{report.rows} rows, {report.entities} entities, {report.bad_rows} bad rows in "
+          f"{len(report.shards) - report.skipped} shards ({report.skipped} complete already) "
+          f"with {report.model_id} on {report.workers} {report.device} workers in "
+          f"{report.seconds:.1f}s → {args.output}")
+    if report.failed:
+        for path, reason in report.failed:
+            print(f"{path}: not tagged: {' '.join(reason.split())}", file=sys.stderr)
+        raise UsageError(f"{len(report.failed)} input file(s) could not be tagged (first: "
+                         f"{report.failed[0][0]}); the other shards are complete")
+    print(f"load them into the store with: python -m data ingest --db PATH {args.output}")
     return 0
 
 

@@ -133,6 +133,39 @@ def explore_model_id() -> str | None:
 
 _job_panel()
 
+
+def _shard_loader() -> None:
+    """Load a folder of entity shards written by ``python -m model tag --engine ray``."""
+    from pathlib import Path
+
+    from data.entity_shards import load_entity_shards
+    from data.errors import DataError
+
+    with st.expander("Load entities tagged on a cluster (Ray)", icon=":material/hub:"):
+        st.caption("A folder written by `python -m model tag --engine ray --input FILES "
+                   "--output DIR`, on this server. Its entities join the tickets of the same "
+                   "files (import those above first); loading it twice adds nothing.")
+        folder = st.text_input("Folder of entity shards (a path on the server)",
+                               key="bt_shards", placeholder="var/entity-shards")
+        if st.button("Load entity shards", key="bt_load_shards", icon=":material/download:",
+                     disabled=not folder.strip()):
+            try:
+                with st.spinner("Loading…"):
+                    report = load_entity_shards(store, Path(folder.strip()).expanduser())
+            except (DataError, OSError) as exc:
+                st.session_state["bt_shard_result"] = ("error", str(exc))
+            else:
+                kind = "success" if report.new_tickets else "info"
+                st.session_state["bt_shard_result"] = (kind, report.message)
+                st.cache_data.clear()
+        result = st.session_state.get("bt_shard_result")
+        if result:
+            kind, message = result
+            getattr(st, kind)(ui.md_text(message))
+
+
+_shard_loader()
+
 st.subheader("3. Results")
 uploaded = state.query("sources")
 if state.empty_frame(uploaded):
