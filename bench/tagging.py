@@ -10,11 +10,20 @@ line printed is the result::
 - tokens/s: word-piece tokens of the tickets (with [CLS]/[SEP]) per second of wall time;
 - agreement: entity-level F1 of our entities against the pipeline's (exact start, end, label);
 - peak_fraction: the model FLOP/s our engine reached (matmul FLOPs of the real, unpadded
-  tokens) divided by this machine's measured matmul FLOP/s (fp32 on CPU, bf16 on CUDA).
+  tokens) divided by this machine's measured matmul FLOP/s in the precision our engine ran
+  (int8 ``torch._int_mm`` or fp32 on CPU, bf16 on CUDA).
+
+Ours runs as ``python -m model tag`` would (``--precision auto``: int8 on a CPU when the
+artefact is calibrated, see model/quantize.py); the pipeline gets the plain fp32 model, as a
+user of transformers would run it. ``--precision fp32`` compares like with like.
 
 Usage::
 
     python -m bench.tagging [--tickets N] [--device cpu|cuda] [--model DIR] [--random] [--repeats R]
+                            [--precision auto|fp32|bf16|int8]
+
+``--engine ray`` runs ``bench/tagging_ray.py`` instead: the same tagger on Ray Data against
+the local engine (its own summary line ``tagging[ray]: ...``).
 
 ``--random`` uses a randomly initialised model of the same shape (for a GPU machine without
 the backbone package); agreement is then still measured, on that model.
@@ -66,11 +75,18 @@ def model_flops(lengths: list[int], config) -> float:
 
 
 def matmul_peak(device, dtype, size: int = 2048, seconds: float = 3.0) -> float:
-    """Best measured FLOP/s of a square matmul on ``device`` in ``dtype``."""
+    """Best measured FLOP/s of a square matmul on ``device`` in ``dtype`` (``torch.int8``:
+    ``torch._int_mm``, int8 × int8 → int32, what the int8 engine multiplies with)."""
     import torch
 
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
+    if dtype == torch.int8:
+        a = torch.randint(-127, 127, (size, size), dtype=dtype)
+        b = torch.randint(-127, 127, (size, size), dtype=dtype)
+        matmul = torch._int_mm
+    else:
+        a = torch.randn(size, size, device=device, dtype=dtype)
+        b = torch.randn(size, size, device=device, dtype=dtype)
+        matmul = torch.matmul
     best = float("inf")
     deadline = time.perf_counter() + seconds
     reps = 0
@@ -79,7 +95,7 @@ def matmul_peak(device, dtype, size: int = 2048, seconds: float = 3.0) -> float:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
         for _ in range(10 if device.type == "cuda" else 1):
-            torch.matmul(a, b)
+            matmul(a, b)
         if device.type == "cuda":
             torch.cuda.synchronize()
         best = min(best, (time.perf_counter() - t0) / (10 if device.type == "cuda" else 1))
@@ -102,8 +118,18 @@ def agreement(ours: list[list], theirs: list[list[dict]]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures, the summary line last."""
+    engine = argparse.ArgumentParser(add_help=False)
+    engine.add_argument("--engine", default="local", choices=["local", "ray"])
+    known, rest = engine.parse_known_args(argv)
+    if known.engine == "ray":  # Ray Data against the local engine: bench/tagging_ray.py
+        from bench.tagging_ray import main as ray_main
+
+        return ray_main(rest)
     parser = argparse.ArgumentParser(prog="python -m bench.tagging", description=__doc__.split(
         "\n\n")[0])
+    parser.add_argument("--engine", default="local", choices=["local", "ray"],
+                        help="local: this comparison; ray: Ray Data against the local engine "
+                             "(bench/tagging_ray.py, its own options)")
     parser.add_argument("--tickets", type=int, default=2000, help="generated tickets to tag")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--model", type=Path, help="artefact folder (default: built-in)")
@@ -114,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads")
     parser.add_argument("--repeats", type=int, default=2,
                         help="alternating timed runs of each side (best kept)")
+    parser.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "int8"],
+                        help="our engine's arithmetic (default: auto, as the tag command)")
     args = parser.parse_args(argv)
 
     import torch
@@ -138,17 +166,24 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(0)
         model = BertForTokenClassification(config).eval()
         tokenizer = load_tokenizer()
-        tagger = Tagger.from_model(model, tokenizer, model_id="random", device=args.device)
+        tagger = Tagger.from_model(model, tokenizer, model_id="random", device=args.device,
+                                   precision=args.precision or "auto")
     else:
-        tagger = Tagger.load(args.model, device=args.device)
+        from model.tagger import DEFAULT_MODEL_DIR, load_model
+
+        tagger = Tagger.load(args.model, device=args.device, precision=args.precision)
+        # the pipeline's own copy, in fp32 (bf16 on CUDA as ours): what transformers would run
+        model = load_model(args.model or DEFAULT_MODEL_DIR)
     engine = tagger.engine
-    model, device = engine.model, engine.device
+    device = engine.device
+    if device.type == "cuda":
+        model = model.to(device, dtype=torch.bfloat16)
     texts = _tickets(args.tickets, args.seed)
     pipe_tokenizer = load_tokenizer()
     pipe_tokenizer.model_max_length = 512
     lengths = [len(ids) for ids in pipe_tokenizer(texts, truncation=True)["input_ids"]]
     tokens = sum(lengths)
-    print(f"model {tagger.model_id} on {device} ({engine.dtype}), {len(texts)} tickets, "
+    print(f"model {tagger.model_id} on {device} ({engine.precision}), {len(texts)} tickets, "
           f"{tokens} tokens (mean {tokens / len(texts):.0f}, max {max(lengths)}), "
           f"torch threads {torch.get_num_threads()}")
 
@@ -182,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         sync()
         pipe_s = min(pipe_s, time.perf_counter() - t0)
 
-    peak_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    peak_dtype = {"bf16": torch.bfloat16, "int8": torch.int8}.get(engine.precision,
+                                                                  torch.float32)
     peak = matmul_peak(device, peak_dtype)
     flops = model_flops(lengths, model.config)
     ours_tps, pipe_tps = tokens / ours_s, tokens / pipe_s

@@ -161,6 +161,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label-map", metavar="SPEC", help="rename or drop the file's labels")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "int8"],
+                   help="arithmetic of the model: auto (default, or $PRICEWAR_TAG_PRECISION) is "
+                        "bf16 on CUDA and int8 on a CPU when the artefact is calibrated for it, "
+                        "else fp32 (model/quantize.py)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -174,13 +178,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     examples = read_examples(args.data, label_map)
     _check_batch_size(args.batch_size)
     _threads()
-    tagger = _load_tagger(args.model, args.device)
+    tagger = _load_tagger(args.model, args.device, args.precision)
     scores = evaluate_examples(lambda t: tagger.tag(t, batch_size=args.batch_size), examples)
     if args.json:
-        print(json.dumps({"model_id": tagger.model_id, "data": str(args.data),
+        print(json.dumps({"model_id": tagger.model_id, "precision": tagger.precision,
+                          "data": str(args.data),
                           "examples": len(examples), "scores": scores}, indent=2))
     else:
-        print(f"model {tagger.model_id} on {args.data} ({len(examples)} examples)")
+        print(f"model {tagger.model_id} ({tagger.precision} on {tagger.device}) on {args.data} "
+              f"({len(examples)} examples)")
         print(format_scores(scores))
     return 0
 
@@ -219,6 +225,10 @@ def _add_tag(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, metavar="DIR", help="artefact folder (default: built-in)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "int8"],
+                   help="arithmetic of the model: auto (default, or $PRICEWAR_TAG_PRECISION) is "
+                        "bf16 on CUDA and int8 on a CPU when the artefact is calibrated for it, "
+                        "else fp32 (model/quantize.py)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="--db: wait this long for a database held by another process, then hand the "
                         "tagging to the running dashboard (default: hand it over at once)")
@@ -230,12 +240,14 @@ def _check_batch_size(n: int) -> None:
         raise UsageError(f"--batch-size must be at least 1, got {n}")
 
 
-def _load_tagger(model_dir: Path | None, device: str):
+def _load_tagger(model_dir: Path | None, device: str, precision: str | None = None):
     from model.tagger import ModelNotFoundError, Tagger
 
     try:
-        return Tagger.load(model_dir, device=device)
+        return Tagger.load(model_dir, device=device, precision=precision)
     except ModelNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:  # a precision the device cannot run
         raise UsageError(str(exc)) from None
     except RuntimeError as exc:
         if "CUDA" in str(exc):
@@ -292,14 +304,14 @@ def _tag_db(args: argparse.Namespace) -> int:
     if not args.db.is_file():
         raise UsageError(f"{args.db}: no such database file")
     _threads()
-    tagger = _load_tagger(args.model, args.device)
+    tagger = _load_tagger(args.model, args.device, args.precision)
     try:
         store = _open_store(args.db, args.wait)
     except DataError as exc:
         raise UsageError(str(exc)) from None
     if store is None:
         return _hand_to_app(args)
-    with store, tqdm(unit="ticket", desc=f"tagging ({tagger.device})", dynamic_ncols=True,
+    with store, tqdm(unit="ticket", desc=f"tagging ({tagger.device}, {tagger.precision})", dynamic_ncols=True,
                      mininterval=1.0) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -331,7 +343,7 @@ def _tag_file(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         raise UsageError(f"{args.input}: no such file")
     _threads()
-    tagger = _load_tagger(args.model, args.device)
+    tagger = _load_tagger(args.model, args.device, args.precision)
     try:
         report = tag_file(tagger, args.input, args.output, text_column=args.text_column or "text",
                           id_column=args.id_column, batch_size=args.batch_size,

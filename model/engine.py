@@ -8,7 +8,7 @@ How a call to :meth:`Engine.tag` runs:
    get overlapping windows (``stride`` tokens of overlap), so nothing is cut off.
 3. Windows are sorted by length and cut into batches padded only to their own longest window
    (dynamic padding); the model runs under ``torch.inference_mode`` with SDPA attention
-   (bf16 on CUDA). Softmax, argmax and the best score are taken for the whole batch at once.
+   (bf16 on CUDA; on a CPU int8 with per-token activation scales, see model/quantize.py). Softmax, argmax and the best score are taken for the whole batch at once.
 4. A token seen by several windows keeps the prediction of the window where it sits furthest
    from an edge. Words take the label of their first sub-word (``aggregation="first"``), so
    entities are whole words; adjacent words join one entity as in IOB2 (an ``I-`` without
@@ -70,6 +70,26 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+"""``auto``: bf16 on CUDA, fp32 on CPU (:meth:`model.Tagger.load` picks int8 on a CPU when
+the artefact is calibrated for it); ``int8`` runs on the CPU only (model/quantize.py)."""
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """The precision ``precision`` means on ``device``. Raises ``ValueError`` for an unknown
+    name or a combination that does not run (int8 on CUDA, bf16 on CPU)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} ({', '.join(PRECISIONS)})")
+    cuda = device.type == "cuda"
+    if precision == "auto":
+        return "bf16" if cuda else "fp32"
+    if precision == "int8" and cuda:
+        raise ValueError("int8 runs on the CPU only; on CUDA use bf16 or fp32")
+    if precision == "bf16" and not cuda:
+        raise ValueError("bf16 runs on CUDA only; on the CPU use int8 or fp32")
+    return precision
+
+
 def window_bounds(n_tokens: int, size: int, stride: int) -> list[tuple[int, int]]:
     """Token ranges ``[a, b)`` of the windows covering ``n_tokens`` tokens.
 
@@ -103,6 +123,8 @@ class Engine:
         stride: int = 64,
         chunk_size: int = 512,
         max_batch_tokens: int = 16384,
+        precision: str = "auto",
+        calibration: dict[str, torch.Tensor] | None = None,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.tokenizer = tokenizer
@@ -111,8 +133,13 @@ class Engine:
         self.stride = min(stride, self.window // 2)
         self.chunk_size = chunk_size
         self.max_batch_tokens = max_batch_tokens
-        self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.precision = resolve_precision(precision, self.device)
+        self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self.model = model.to(self.device, dtype=self.dtype).eval()
+        if self.precision == "int8":
+            from model.quantize import prepare_int8
+
+            self.model = prepare_int8(self.model, calibration)
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.labels = labels
         types = sorted({t for t in (split_tag(label)[1] for label in labels) if t})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -138,21 +139,36 @@ class Tagger:
         self.model_dir = model_dir
 
     @classmethod
-    def load(cls, model_dir: Path | str | None = None, device: str = "auto") -> Tagger:
+    def load(cls, model_dir: Path | str | None = None, device: str = "auto",
+             precision: str | None = None) -> Tagger:
         """Load the artefact in ``model_dir`` (default: the committed default tagger).
 
         Args:
             model_dir: an artefact folder; ``None`` means :data:`DEFAULT_MODEL_DIR`.
             device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+            precision: ``auto``, ``fp32``, ``bf16`` (CUDA) or ``int8`` (CPU); ``None`` reads
+                ``$PRICEWAR_TAG_PRECISION`` (default ``auto``). ``auto`` is bf16 on CUDA, and
+                on a CPU int8 when the artefact has its int8 calibration
+                (``int8_calibration.safetensors``) and this machine can compile it, else fp32.
 
         Raises:
             ModelNotFoundError: the folder is not a tagger artefact.
             DamagedModelError: (a ``ModelNotFoundError``) its weights are missing, truncated
                 or unreadable.
             RuntimeError: ``cuda`` was asked for and there is none.
+            ValueError: an unknown precision, or one the device cannot run.
         """
+        from model.engine import resolve_device, resolve_precision
+        from model.quantize import int8_supported, load_calibration
+
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         settings = read_settings(model_dir)
+        precision = precision or os.environ.get("PRICEWAR_TAG_PRECISION", "").strip() or "auto"
+        target = resolve_device(device)
+        calibration = load_calibration(model_dir) if target.type == "cpu" else None
+        if precision == "auto" and target.type == "cpu":
+            precision = "int8" if calibration is not None and int8_supported() else "fp32"
+        precision = resolve_precision(precision, target)
         tokenizer_dir = model_dir if (model_dir / "tokenizer.json").is_file() else backbone_dir()
         try:
             tokenizer = load_tokenizer(tokenizer_dir)
@@ -163,22 +179,30 @@ class Tagger:
                 raise
             raise _damaged(model_dir, _one_line(exc)) from exc
         model = load_model(model_dir)
-        engine = Engine(model, tokenizer, device=device,
+        engine = Engine(model, tokenizer, device=target,
                         max_length=int(settings.get("max_length", 256)),
-                        stride=int(settings.get("stride", 64)))
+                        stride=int(settings.get("stride", 64)),
+                        precision=precision, calibration=calibration)
         return cls(engine, model_id_of(model_dir), model_dir)
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, tokenizer, *, model_id: str,
-                   device: str = "cpu", max_length: int = 256, stride: int = 64) -> Tagger:
-        """Wrap an in-memory model (training, tests)."""
-        return cls(Engine(model, tokenizer, device=device, max_length=max_length, stride=stride),
-                   model_id)
+                   device: str = "cpu", max_length: int = 256, stride: int = 64,
+                   precision: str = "auto",
+                   calibration: dict[str, torch.Tensor] | None = None) -> Tagger:
+        """Wrap an in-memory model (training, tests); ``auto`` precision is fp32 on a CPU."""
+        return cls(Engine(model, tokenizer, device=device, max_length=max_length, stride=stride,
+                          precision=precision, calibration=calibration), model_id)
 
     @property
     def device(self) -> str:
         """Where the model runs: ``"cpu"`` or ``"cuda"``."""
         return self.engine.device.type
+
+    @property
+    def precision(self) -> str:
+        """The arithmetic the model runs in: ``"fp32"``, ``"bf16"`` or ``"int8"``."""
+        return self.engine.precision
 
     @property
     def labels(self) -> list[str]:
@@ -197,3 +221,25 @@ class Tagger:
 
     def __repr__(self) -> str:
         return f"Tagger(model_id={self.model_id!r}, device={self.device!r})"
+
+
+def calibrate_artefact(model_dir: Path | str, texts: Sequence[str], limit: int = 600) -> Path:
+    """Measure the activation maxima int8 inference needs on ``texts`` (at most ``limit`` of
+    them, evenly spread) and save them in the artefact (``int8_calibration.safetensors``).
+
+    Use texts like the ones the tagger will see, e.g. its training texts. Returns the file.
+    """
+    from model.quantize import calibrate, save_calibration
+
+    model_dir = Path(model_dir)
+    settings = read_settings(model_dir)
+    texts = [t for t in texts if isinstance(t, str) and t.strip()]
+    if not texts:
+        raise ValueError("calibration needs at least one non-empty text")
+    step = max(1, len(texts) // limit)
+    sample = texts[::step][:limit]
+    tokenizer_dir = model_dir if (model_dir / "tokenizer.json").is_file() else backbone_dir()
+    model = load_model(model_dir).float().eval()
+    maxima = calibrate(model, load_tokenizer(tokenizer_dir), sample,
+                       max_length=int(settings.get("max_length", 256)))
+    return save_calibration(maxima, model_dir)

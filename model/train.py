@@ -34,7 +34,8 @@ from model.datasets import Example
 from model.evaluate import evaluate_examples
 from model.features import IGNORE, Feature, build_features, collate
 from model.labels import iob2_labels
-from model.tagger import SETTINGS_FILE, Tagger, model_id_of
+from model.quantize import CALIBRATION_FILE
+from model.tagger import SETTINGS_FILE, Tagger, calibrate_artefact, model_id_of
 
 LORA_TARGETS = ("query", "key", "value", "dense")
 
@@ -264,13 +265,16 @@ def train(
     model.eval()
     out = Path(config.output)
     save_artefact(model, config, labels, out)
+    calibrate_artefact(out, [ex.text for ex in train_examples])
     final_sets = [*dev_sets, *test_sets]
-    tagger = Tagger.load(out, device="cpu")
+    tagger = Tagger.load(out, device="cpu", precision="fp32")
     scores = {s.name: evaluate_examples(lambda t: tagger.tag(t, batch_size=64), s.examples)
               for s in final_sets}
+    int8_scores = _int8_scores(out, final_sets, log)
     metrics = {
         "model_id": model_id_of(out),
         "scores": scores,
+        "int8_scores": int8_scores,
         "best_epoch": best_epoch,
         "selection_dev_f1": round(best_f1, 4),
         "history": history,
@@ -288,6 +292,18 @@ def train(
     return metrics
 
 
+def _int8_scores(out: Path, sets: Sequence[EvalSet], log: Callable[[str], None]) -> dict:
+    """The same scores with int8 inference (what a CPU runs by default), when it runs here."""
+    from model.quantize import int8_supported
+
+    if not int8_supported():
+        log("int8 inference is not available on this machine: int8 scores not measured")
+        return {}
+    tagger = Tagger.load(out, device="cpu", precision="int8")
+    return {s.name: evaluate_examples(lambda t: tagger.tag(t, batch_size=64), s.examples)
+            for s in sets}
+
+
 def _version(package: str) -> str:
     from importlib import metadata
 
@@ -302,7 +318,7 @@ def save_artefact(model: torch.nn.Module, config: TrainConfig, labels: list[str]
     """Write the adapter (or full model) and ``tagger.json`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("adapter_model.safetensors", "adapter_config.json", "model.safetensors",
-                  "config.json"):
+                  "config.json", CALIBRATION_FILE):
         (out / stale).unlink(missing_ok=True)
     model.save_pretrained(str(out))
     adapter_config = out / "adapter_config.json"

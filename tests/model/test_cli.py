@@ -49,6 +49,7 @@ def test_evaluate_text_and_json(gold_jsonl, keyword_dir, capsys):
     assert main(["evaluate", "--data", str(gold_jsonl), "--model", str(keyword_dir),
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
+    assert result["precision"] == "fp32"  # no int8 calibration in this artefact
     assert result["scores"]["PER"]["f1"] == 1.0
     assert result["scores"]["overall"]["precision"] == 0.8  # 4 of 5: tokenization is not gold
 
@@ -58,6 +59,8 @@ def test_evaluate_text_and_json(gold_jsonl, keyword_dir, capsys):
     (["evaluate", "--data", "{gold}", "--label-map", "a"], "not of the form"),
     (["evaluate", "--data", "{gold}", "--model", "{tmp}"], "not a tagger folder"),
     (["evaluate", "--data", "{gold}", "--batch-size", "0"], "--batch-size"),
+    (["evaluate", "--data", "{gold}", "--device", "cpu", "--precision", "bf16"],
+     "bf16 runs on CUDA only"),
     (["tag", "--db", "{tmp}/missing.duckdb"], "no such database"),
     (["tag", "--input", "{tmp}/missing.csv", "--output", "{tmp}/o.jsonl"], "no such file"),
     (["tag", "--input", "{gold}"], "needs --output"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from data.demo import iter_gold_tickets
 from model import DEFAULT_MODEL_DIR, Tagger
 from model.datasets import examples_from_gold
@@ -32,3 +34,21 @@ def test_default_tagger_tags_tickets():
     tickets = examples_from_gold(iter_gold_tickets(40, 987_654))
     scores = evaluate_examples(lambda t: tagger.tag(t, batch_size=16), tickets)
     assert scores["overall"]["f1"] >= 0.9
+
+
+def test_default_tagger_runs_int8_on_a_cpu_at_under_half_a_point_of_f1():
+    """The committed tagger carries its int8 calibration; on a CPU that can run it, int8 is
+    the default, and it scores within 0.5 F1 point of fp32 on held-out generated tickets."""
+    from model.quantize import CALIBRATION_FILE, int8_supported
+
+    assert (DEFAULT_MODEL_DIR / CALIBRATION_FILE).is_file()
+    if not int8_supported():
+        pytest.skip("int8 inference needs torch._int_mm and a C++ compiler")
+    int8 = Tagger.load(device="cpu")
+    fp32 = Tagger.load(device="cpu", precision="fp32")
+    assert (int8.precision, fp32.precision) == ("int8", "fp32")
+    assert int8.model_id == fp32.model_id
+    tickets = examples_from_gold(iter_gold_tickets(200, 424_242))
+    f1 = {t.precision: evaluate_examples(lambda x, t=t: t.tag(x, batch_size=32),
+                                         tickets)["overall"]["f1"] for t in (int8, fp32)}
+    assert f1["int8"] >= f1["fp32"] - 0.005, f1

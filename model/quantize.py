@@ -1,0 +1,230 @@
+"""int8 inference on CPU: every ``nn.Linear`` of the encoder becomes an :class:`Int8Linear`.
+
+- Weights: int8, one scale per output channel (symmetric), quantized once at load.
+- Activations: int8, one scale per *token* (row), computed on the fly. A token's result
+  therefore does not depend on the other texts in its batch, so a resumed job tags exactly
+  like a clean run, as in fp32 (per-tensor dynamic quantization, ``torch.ao``'s
+  ``quantize_dynamic``, takes one scale per batch and does not have this property).
+- Outlier channels (BERT's activations have a few channels 50–100× the median) are moved
+  into the weights with SmoothQuant (Xiao et al., 2023: ``x·W = (x/s)·(s·W)``, with
+  ``s_j = max|x_j|^α / max|W_j|^(1-α)``, α = 0.5). The activation maxima come from a
+  calibration pass over known texts (:func:`calibrate`), stored beside the artefact in
+  ``int8_calibration.safetensors``; without that file the layers are quantized unsmoothed.
+- The int8 × int8 → int32 product is ``torch._int_mm`` (oneDNN, VNNI where the CPU has it).
+- :func:`prepare_int8` compiles the quantized model with ``torch.compile`` (inductor, dynamic
+  shapes): without it the per-token scaling runs as separate element-wise passes and int8 is
+  no faster than fp32; compiled, they fuse with the matmuls' neighbours. The first batch
+  pays the compilation (about 30 s on a cold cache, a few seconds once inductor's cache in
+  the temp folder is warm). Where compilation fails (no C++ compiler), the engine warns and
+  runs in fp32.
+
+Its cost in F1 is measured, not assumed: ``python -m model evaluate --precision int8``
+against ``--precision fp32`` (figures in model/README.md).
+
+Example:
+    >>> maxima = calibrate(model, tokenizer, texts)                   # doctest: +SKIP
+    >>> int8_model = quantize_int8(model, maxima)                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+CALIBRATION_FILE = "int8_calibration.safetensors"
+"""Per-layer input maxima in an artefact folder (see :func:`calibrate`)."""
+
+ALPHA = 0.5
+"""SmoothQuant's migration strength (the paper's default)."""
+
+
+def int8_supported() -> bool:
+    """Whether int8 inference can run fast here: ``torch._int_mm`` works on the CPU and a C++
+    compiler is on the PATH for ``torch.compile`` (``CXX``, ``g++``, ``c++`` or ``clang++``)."""
+    compilers = [os.environ.get("CXX", ""), "g++", "c++", "clang++"]
+    if not any(c and shutil.which(c) for c in compilers):
+        return False
+    try:
+        a = torch.ones(17, 32, dtype=torch.int8)
+        return bool(torch._int_mm(a, torch.ones(32, 8, dtype=torch.int8))[0, 0] == 32)
+    except (RuntimeError, AttributeError):
+        return False
+
+
+class Int8Linear(torch.nn.Module):
+    """``y = x·Wᵀ + b`` with int8 weights (per channel) and int8 activations (per token)."""
+
+    def __init__(self, linear: torch.nn.Linear, smooth: torch.Tensor | None = None) -> None:
+        super().__init__()
+        weight = linear.weight.detach().float()
+        if smooth is not None:  # W·diag(s): the input is divided by s at run time
+            weight = weight * smooth
+        scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+        q = torch.round(weight / scale[:, None]).clamp_(-127, 127).to(torch.int8)
+        self.register_buffer("weight_t", q.t().contiguous())           # (in, out) int8
+        self.register_buffer("weight_scale", scale)                     # (out,)
+        self.register_buffer("bias", None if linear.bias is None
+                             else linear.bias.detach().float().clone())
+        self.register_buffer("inv_smooth", None if smooth is None else (1.0 / smooth).float())
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        x = x.reshape(-1, shape[-1])
+        if self.inv_smooth is not None:
+            x = x * self.inv_smooth
+        rows = x.shape[0]
+        # torch._int_mm wants more than 16 rows: pad tiny inputs with zero rows
+        pad = max(0, 17 - rows)
+        amax = torch.linalg.vector_norm(x, ord=float("inf"), dim=1, keepdim=True)
+        amax.clamp_(min=1e-12)
+        q = (x * (127.0 / amax)).round_().to(torch.int8)
+        if pad:
+            q = torch.nn.functional.pad(q, (0, 0, 0, pad))
+        y = torch._int_mm(q, self.weight_t)[:rows]
+        out = torch.addcmul(self.bias, y.float(), (amax / 127.0) * self.weight_scale) \
+            if self.bias is not None else y.float() * ((amax / 127.0) * self.weight_scale)
+        return out.reshape(*shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"smoothed={self.inv_smooth is not None}")
+
+
+def _linears(model: torch.nn.Module) -> dict[str, torch.nn.Linear]:
+    return {name: m for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+
+
+def calibrate(model: torch.nn.Module, tokenizer, texts: Sequence[str],
+              batch_size: int = 32, max_length: int = 128) -> dict[str, torch.Tensor]:
+    """Per-channel maxima of |input| of every ``nn.Linear`` over ``texts`` (real tokens only).
+
+    Args:
+        model: the fp32 token classifier.
+        tokenizer: its tokenizer.
+        texts: calibration texts (e.g. the training set; a few hundred are enough).
+    """
+    if not texts:
+        raise ValueError("calibration needs at least one text")
+    maxima: dict[str, torch.Tensor] = {}
+    keep: dict[str, torch.Tensor] = {}
+
+    def hook(name: str):
+        def record(_module, inputs, _output) -> None:
+            x = inputs[0].detach()
+            x = x[keep["mask"]] if x.dim() == 3 else x.reshape(-1, x.shape[-1])
+            peak = x.abs().amax(dim=0).float()
+            maxima[name] = torch.maximum(maxima[name], peak) if name in maxima else peak
+        return record
+
+    handles = [m.register_forward_hook(hook(n)) for n, m in _linears(model).items()]
+    try:
+        model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                enc = tokenizer(list(texts[start:start + batch_size]), padding=True,
+                                truncation=True, max_length=max_length, return_tensors="pt")
+                keep["mask"] = enc["attention_mask"].bool()
+                model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+    finally:
+        for h in handles:
+            h.remove()
+    return maxima
+
+
+def smoothing_scale(input_max: torch.Tensor, weight: torch.Tensor,
+                    alpha: float = ALPHA) -> torch.Tensor:
+    """SmoothQuant's per-input-channel ``s = max|x|^α / max|W|^(1-α)`` (clamped away from 0)."""
+    w_max = weight.detach().abs().amax(dim=0).float().clamp(min=1e-5)
+    return (input_max.clamp(min=1e-5) ** alpha / w_max ** (1 - alpha)).clamp(min=1e-5)
+
+
+def quantize_int8(model: torch.nn.Module, maxima: dict[str, torch.Tensor] | None = None,
+                  alpha: float = ALPHA) -> torch.nn.Module:
+    """A copy of ``model`` whose ``nn.Linear`` layers are :class:`Int8Linear`.
+
+    Layers with calibration maxima in ``maxima`` are smoothed (SmoothQuant, ``alpha``);
+    the others are quantized as they are. The input model is not changed.
+    """
+    quantized = copy.deepcopy(model).float().eval()
+    for name, module in list(quantized.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if not isinstance(child, torch.nn.Linear):
+                continue
+            full = f"{name}.{child_name}" if name else child_name
+            smooth = None
+            if maxima is not None and full in maxima:
+                smooth = smoothing_scale(maxima[full], child.weight, alpha)
+            setattr(module, child_name, Int8Linear(child, smooth))
+    return quantized
+
+
+def save_calibration(maxima: dict[str, torch.Tensor], folder: Path | str) -> Path:
+    """Write the maxima to ``folder/int8_calibration.safetensors`` (atomically)."""
+    from safetensors.torch import save_file
+
+    path = Path(folder) / CALIBRATION_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in maxima.items()}, str(tmp))
+    tmp.replace(path)
+    return path
+
+
+def load_calibration(folder: Path | str) -> dict[str, torch.Tensor] | None:
+    """The maxima saved in ``folder``, or ``None`` when it has none (or they are unreadable)."""
+    path = Path(folder) / CALIBRATION_FILE
+    if not path.is_file():
+        return None
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception:  # a damaged calibration file: quantize unsmoothed rather than fail
+        return None
+
+
+class CompiledWithFallback(torch.nn.Module):
+    """Runs ``compiled``; if its first call fails (no compiler, an inductor error), warns once
+    and runs ``fallback`` from then on. ``config`` is the fallback's (a transformers model's)."""
+
+    def __init__(self, compiled: torch.nn.Module, fallback: torch.nn.Module) -> None:
+        super().__init__()
+        self.compiled = compiled
+        self.fallback = fallback
+        self.failed: str | None = None
+        self._ok = False
+
+    @property
+    def config(self):  # the engine and the benchmark read labels and sizes from it
+        return self.fallback.config
+
+    def forward(self, *args, **kwargs):
+        if self.failed is None:
+            try:
+                out = self.compiled(*args, **kwargs)
+                self._ok = True
+                return out
+            except Exception as exc:  # compilation problems surface on the first call
+                if self._ok:
+                    raise
+                self.failed = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+                warnings.warn(f"int8 inference could not be compiled ({self.failed}); "
+                              "tagging in fp32 instead", RuntimeWarning, stacklevel=2)
+        return self.fallback(*args, **kwargs)
+
+
+def prepare_int8(model: torch.nn.Module, maxima: dict[str, torch.Tensor] | None = None,
+                 compile: bool = True) -> torch.nn.Module:
+    """The int8 model to run on the CPU: :func:`quantize_int8`, compiled (see the module
+    docstring), falling back to the fp32 ``model`` if compilation fails."""
+    quantized = quantize_int8(model, maxima)
+    if not compile:
+        return quantized
+    compiled = torch.compile(quantized, dynamic=True)
+    return CompiledWithFallback(compiled, model)
