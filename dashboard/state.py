@@ -12,6 +12,8 @@ Environment:
     PRICEWAR_INBOX_SECONDS    how often the inbox is checked (default 5; 0 disables)
     PRICEWAR_TAG_BATCH        batch size of background tagging (default 32)
     PRICEWAR_MODEL_DIR        tagger artefact to use (default ``model.DEFAULT_MODEL_DIR``)
+    PRICEWAR_TAG_PRECISION    read by ``model.Tagger.load``: auto (int8 on a CPU for a
+                              calibrated tagger), fp32, int8 or bf16
 """
 
 from __future__ import annotations

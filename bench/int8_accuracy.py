@@ -1,0 +1,72 @@
+"""What int8 inference costs in F1: the default tagger in fp32 and in int8 on the same data.
+
+Two sets, entity-level seqeval strict IOB2 (as ``python -m model evaluate``): WNUT-17 dev
+with mapped labels (real user-written text), and the held-out generated tickets of the
+default tagger's training record (seed 1002, minus any text seen in training). The last
+line printed is::
+
+    int8_cost: wnut17_dev=<fp32 F1 - int8 F1> generated_test=<fp32 F1 - int8 F1>
+
+(in F1 points, 0..100; negative means int8 scored higher). Usage::
+
+    python -m bench.int8_accuracy [--model DIR] [--tickets 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+WNUT_DEV = ROOT / "model" / "datasets" / "wnut17" / "emerging.dev.conll"
+WNUT_TRAIN = ROOT / "model" / "datasets" / "wnut17" / "wnut17train.conll"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Score fp32 and int8 and print the per-type table and the summary line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.int8_accuracy",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, help="artefact folder (default: built-in)")
+    parser.add_argument("--tickets", type=int, default=1000, help="generated test tickets")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from data.demo import iter_gold_tickets
+    from model.datasets import examples_from_gold, read_examples
+    from model.evaluate import evaluate_examples
+    from model.labels import parse_label_map
+    from model.tagger import Tagger
+
+    torch.set_num_threads(2)
+    wnut_map = parse_label_map("wnut17")
+    seen = ({ex.text for ex in read_examples(WNUT_TRAIN, wnut_map)}
+            | {t.text for t in iter_gold_tickets(3000, 1000)})
+    sets = {
+        "wnut17_dev": read_examples(WNUT_DEV, wnut_map),
+        "generated_test": [ex for ex in examples_from_gold(iter_gold_tickets(args.tickets, 1002))
+                           if ex.text not in seen],
+    }
+    f1: dict[tuple[str, str], float] = {}
+    for precision in ("fp32", "int8"):
+        tagger = Tagger.load(args.model, device="cpu", precision=precision)
+        for name, examples in sets.items():
+            scores = evaluate_examples(lambda t, tg=tagger: tg.tag(t, batch_size=64), examples)
+            f1[precision, name] = scores["overall"]["f1"]
+            per_type = " ".join(f"{k}={v['f1']:.4f}" for k, v in sorted(scores.items()))
+            print(f"{precision} {name} ({len(examples)} texts): {per_type}", flush=True)
+    costs = " ".join(f"{name}={100 * (f1['fp32', name] - f1['int8', name]):+.2f}"
+                     for name in sets)
+    print(f"int8_cost: {costs}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
