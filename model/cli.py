@@ -379,7 +379,8 @@ def _tag_ray(args: argparse.Namespace) -> int:
                 str(args.input), args.output, model_dir=args.model, address=args.address,
                 device=args.device, num_gpus_per_worker=args.num_gpus_per_worker,
                 num_workers=args.num_workers, batch_size=args.batch_size,
-                text_column=args.text_column, id_column=args.id_column, progress=progress,
+                precision=args.precision, text_column=args.text_column,
+                id_column=args.id_column, progress=progress,
                 warn=lambda m: tqdm.write(m, file=sys.stderr))
         except (RayMissingError, RayTagError, ModelNotFoundError, EntityShardError) as exc:
             raise UsageError(str(exc)) from None

@@ -456,6 +456,7 @@ def tag_on_ray(
     num_gpus_per_worker: float | None = None,
     num_workers: int | None = None,
     batch_size: int = 64,
+    precision: str | None = None,
     text_column: str | None = None,
     id_column: str | None = None,
     chunksize: int = 5000,
@@ -475,6 +476,8 @@ def tag_on_ray(
         num_gpus_per_worker: GPUs per actor (fractions share a GPU); default 1 with GPUs.
         num_workers: actors in the pool (default: every GPU, else every CPU).
         batch_size: windows per forward pass (as the local command's ``--batch-size``).
+        precision: the tagger's arithmetic, as the local command's ``--precision``; handed
+            to the actors as ``PRICEWAR_TAG_PRECISION`` (default: the driver's setting).
         text_column, id_column: override ingest's column detection.
         chunksize: rows per block read from a file.
         progress: ``progress(tickets_done, shards_done, shards_total)`` as results come in.
@@ -536,6 +539,7 @@ def tag_on_ray(
         plan = plan_workers(ray.cluster_resources(), device=device,
                             num_gpus_per_worker=num_gpus_per_worker, num_workers=num_workers)
         report.device, report.workers = plan.device, plan.workers
+        settings = _settings() | ({"PRICEWAR_TAG_PRECISION": precision} if precision else {})
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the caller's progress callback shows progress
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # says so
@@ -552,7 +556,7 @@ def tag_on_ray(
             TagWorker, batch_size=4 * batch_size, batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(size=plan.workers),
             num_cpus=plan.num_cpus, num_gpus=plan.num_gpus or None,
-            runtime_env={"env_vars": _settings()} if _settings() else None,
+            runtime_env={"env_vars": settings} if settings else None,
             fn_constructor_kwargs={"model_dir": str(model_path) if model_path else None,
                                    "device": plan.device, "batch_size": batch_size,
                                    "model_id": model_id, "threads": plan.threads})
