@@ -507,6 +507,9 @@ def tag_on_ray(
     model_path = Path(model_dir).resolve() if model_dir is not None else None
     model_id = model_id_of(model_path or DEFAULT_MODEL_DIR)
     output = Path(output)
+    files = [f for f in files if output.resolve() not in f.parents]  # not our own shards
+    if not files:
+        raise RayTagError(f"no input file outside the output folder {output}")
     check_folder_model(output, model_id)
     remove_temporary(output)
     report = RayTagReport(str(output), model_id)

@@ -95,6 +95,19 @@ def test_inputs_from_a_folder_a_glob_or_a_file(tmp_path: Path) -> None:
         find_inputs(str(tmp_path / "*.xlsx"))
 
 
+def test_the_output_folder_is_never_read_as_input(inputs, random_dir, tmp_path) -> None:
+    folder = tmp_path / "both"
+    shutil.copytree(inputs, folder)
+    with pytest.raises(RayTagError, match="no input file outside the output folder"):
+        tag_on_ray(folder, folder, model_dir=random_dir)
+
+
+def test_an_unreachable_cluster_fails_fast() -> None:
+    with pytest.raises(RayTagError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+        ray_engine._check_reachable("127.0.0.1:1", timeout=2)
+    ray_engine._check_reachable("auto")  # left to Ray
+
+
 def test_without_ray_the_message_says_what_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # what a machine without Ray sees
     with pytest.raises(ray_engine.RayMissingError, match=r'pip install "ray\[data\]==2.60.0"'):
