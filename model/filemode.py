@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from data.keyed_tickets import text_problem
+
 
 class FileModeError(ValueError):
     """The input file cannot be tagged as asked (unreadable, missing column, …)."""
@@ -45,17 +47,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str | int | float | bool):
         return value
     return str(value)
-
-
-def _problem(text: Any) -> str | None:
-    """Why ``text`` cannot be tagged, or ``None`` when it can."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return "missing text"
-    if not isinstance(text, str):
-        return f"text is not a string ({type(text).__name__})"
-    if not text.strip():
-        return "empty text"
-    return None
 
 
 def tag_file(
@@ -106,7 +97,7 @@ def tag_file(
                 texts = chunk[text_column].tolist()
                 ids = (chunk[ids_from].tolist() if ids_from
                        else list(range(rows + 1, rows + len(texts) + 1)))
-                problems = [_problem(t) for t in texts]
+                problems = [text_problem(t) for t in texts]
                 good = [i for i, p in enumerate(problems) if p is None]
                 found = tagger.tag([texts[i] for i in good], batch_size=batch_size)
                 by_row = dict(zip(good, found, strict=True))
