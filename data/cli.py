@@ -127,8 +127,8 @@ def _cmd_demo(args: argparse.Namespace, db: Path) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
-    from data.entity_shards import is_shard_folder, load_entity_shards
-    from data.inbox import hand_to_inbox, import_inbox
+    from data.entity_shards import EntityShardError, is_shard_folder, load_entity_shards
+    from data.inbox import hand_shards_to_inbox, hand_to_inbox, import_inbox
     from data.ingest import ingest_files
     from data.store import Store
 
@@ -145,19 +145,23 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
     try:
         store = Store.open(db)
     except StoreLockedError as exc:
-        if folders:
-            return _fail(f"{exc}. Entity shards are not handed over through the inbox: load "
-                         f"{folders[0]} on the Batch tagging page (Load entities tagged on a "
-                         "cluster), or stop the dashboard and run this again")
         try:
-            handed = hand_to_inbox(db, files, limits=limits)
-        except IngestError as error:
+            handed = hand_to_inbox(db, files, limits=limits) if files else []
+            requests = hand_shards_to_inbox(db, folders) if folders else []
+        except (IngestError, EntityShardError) as error:
             print(str(error), file=sys.stderr)
             return EXIT_BAD_INPUT
         rows = sum(h.rows for h in handed)
-        print(f"{exc}. The files are valid ({rows:,} row{'' if rows == 1 else 's'}) and were handed to the running "
-              f"dashboard through its inbox ({handed[0].path.parent}); it imports them within "
-              f"seconds.")
+        what = []
+        if files:
+            what.append(f"the files are valid ({rows:,} row{'' if rows == 1 else 's'})")
+        if folders:
+            what.append(f"{len(requests)} entity-shard folder{'' if len(requests) == 1 else 's'}"
+                        " checked")
+        inbox = (handed[0].path if handed else requests[0]).parent
+        summary = "; ".join(what)
+        print(f"{exc}. {summary[0].upper()}{summary[1:]}: handed to the running dashboard "
+              f"through its inbox ({inbox}); it imports them within seconds.")
         return EXIT_OK
     with store:
         for message in import_inbox(store):

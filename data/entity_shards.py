@@ -336,6 +336,15 @@ def _validate(folder: Path) -> tuple[str, list[tuple[str, dict[str, Any]]], list
     return model_id, shards, incomplete
 
 
+def check_shard_folder(folder: Path | str) -> str:
+    """The model id of an entity-shard folder whose complete shards have the right columns.
+
+    Raises:
+        EntityShardError: not a shard folder, or a shard's columns are wrong.
+    """
+    return _validate(Path(folder))[0]
+
+
 _NULLS = ("ticket_key", "model_id", "start", "end", "label", "text", "score")
 
 

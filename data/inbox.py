@@ -5,6 +5,8 @@ data ingest`` validates the files itself and drops each, normalised, as a Parque
 :func:`data.paths.inbox_dir` (written under a hidden name, then renamed, so the app never
 sees half a file). The app calls :func:`import_inbox` periodically; it commits each file
 exactly as a direct ingest would (idempotent by file hash and ticket key) and removes it.
+Entity-shard folders (``python -m model tag --engine ray``) are handed over as a JSON request
+naming the folder (:func:`hand_shards_to_inbox`); the app loads them after the files.
 
 Example:
     >>> handed = hand_to_inbox("var/pricewar.duckdb", ["tickets.csv"])  # doctest: +SKIP
@@ -14,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import time
@@ -33,10 +37,11 @@ from data.ingest import (
 )
 from data.paths import inbox_dir
 
-__all__ = ["HandedFile", "hand_to_inbox", "import_inbox", "pending"]
+__all__ = ["HandedFile", "hand_shards_to_inbox", "hand_to_inbox", "import_inbox", "pending"]
 
 _STAGING = ".staging"
 _FAILED = "failed"
+_SHARDS_SUFFIX = ".shards.json"
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,35 @@ def hand_to_inbox(db_path: Path | str, sources: Sequence[Any], *,
     return handed
 
 
+def hand_shards_to_inbox(db_path: Path | str, folders: Sequence[Path | str]) -> list[Path]:
+    """Ask the running app to load entity-shard folders (``python -m model tag --engine
+    ray`` output): each folder is checked, then named in a small JSON request in the inbox.
+
+    The shards stay where they are; the app loads them within seconds
+    (:func:`import_inbox`), so the folder must stay readable until then.
+
+    Raises:
+        EntityShardError: a folder is not a valid shard folder (nothing is handed over).
+    """
+    from data.entity_shards import check_shard_folder
+
+    resolved = [Path(f).resolve() for f in folders]
+    models = [check_shard_folder(f) for f in resolved]
+    inbox = inbox_dir(Path(db_path))
+    staging = inbox / _STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    handed = []
+    for folder, model_id in zip(resolved, models, strict=True):
+        digest = hashlib.sha256(f"{folder}\0{time.time_ns()}".encode()).hexdigest()[:24]
+        tmp = staging / f"{digest}{_SHARDS_SUFFIX}"
+        tmp.write_text(json.dumps({"folder": str(folder), "model_id": model_id}),
+                       encoding="utf-8")
+        final = inbox / tmp.name
+        os.replace(tmp, final)  # atomic: the app sees the whole request or nothing
+        handed.append(final)
+    return handed
+
+
 def _remove_stale(staging: Path, *, older_than_s: float = 3600.0) -> None:
     """Delete half-written files left by a job that was killed while validating."""
     now = time.time()
@@ -118,4 +152,29 @@ def import_inbox(store: Any) -> list[str]:
             continue
         path.unlink(missing_ok=True)
         messages.append(report.message)
+    return messages + _import_shard_requests(store)
+
+
+def _import_shard_requests(store: Any) -> list[str]:
+    """Load the entity-shard folders named by requests in the inbox (oldest first)."""
+    from data.entity_shards import load_entity_shards
+
+    inbox = inbox_dir(Path(store.path))
+    if not inbox.is_dir():
+        return []
+    requests = sorted((p for p in inbox.glob(f"*{_SHARDS_SUFFIX}") if p.is_file()),
+                      key=lambda p: (p.stat().st_mtime, p.name))
+    messages = []
+    for path in requests:
+        try:
+            folder = json.loads(path.read_text(encoding="utf-8"))["folder"]
+            messages.append(load_entity_shards(store, folder).message)
+        except Exception as exc:  # a bad request or folder must not stop the app
+            failed = path.parent / _FAILED
+            failed.mkdir(exist_ok=True)
+            shutil.move(str(path), failed / path.name)
+            messages.append(f"{path.name}: entity shards could not be loaded ({exc}); "
+                            f"moved to {failed}")
+            continue
+        path.unlink(missing_ok=True)
     return messages

@@ -271,10 +271,47 @@ def test_ingest_cli_bad_shard_is_one_line(tmp_path: Path, capsys) -> None:
     assert err.count("\n") == 1 and "no column 'label'" in err and name in err
 
 
-def test_ingest_cli_on_a_held_database_points_to_the_page(held_db, tmp_path: Path,  # noqa: F811
-                                                          capsys) -> None:
+def test_ingest_cli_on_a_held_database_hands_the_folder_to_the_app(
+        held_db, tmp_path: Path, capsys) -> None:  # noqa: F811
+    from data.paths import inbox_dir
+
     folder = tmp_path / "shards"
     make_shard(folder, tmp_path / "a.csv", [], [])
-    assert main(["ingest", "--db", str(held_db), str(folder)]) == 2
-    err = capsys.readouterr().err
-    assert "in use by another process" in err and "Batch tagging page" in err
+    assert main(["ingest", "--db", str(held_db), str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "in use by another process" in out and "handed to the running dashboard" in out
+    [request] = inbox_dir(held_db).glob("*.shards.json")
+    assert json.loads(request.read_text())["folder"] == str(folder.resolve())
+    assert main(["ingest", "--db", str(held_db), str(tmp_path)]) == 2  # not a shard folder
+    assert "must be an entity-shard folder" in capsys.readouterr().err
+
+
+def test_the_app_loads_handed_shard_folders_from_its_inbox(tmp_path: Path) -> None:
+    """What the dashboard's inbox poller runs: the folder's shards land in the store once,
+    and a request naming a folder that has gone is set aside and reported."""
+    from data.inbox import hand_shards_to_inbox, import_inbox
+    from data.paths import inbox_dir
+
+    csv = tmp_path / "t.csv"
+    csv.write_text(CSV)
+    keys = keyed(csv)["ticket_key"]
+    folder = tmp_path / "shards"
+    make_shard(folder, csv, [(keys[0], 12, 18, "ORG", "OpenAI", 0.99)], keys)
+    db = tmp_path / "app.duckdb"
+    with Store.open(db) as store:
+        ingest_files(store, [csv])
+    gone = tmp_path / "gone"
+    make_shard(gone, csv, [], [])
+    hand_shards_to_inbox(db, [folder, gone])
+    for path in gone.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    with pytest.raises(EntityShardError):
+        hand_shards_to_inbox(db, [tmp_path])  # checked before anything is handed over
+    with Store.open(db) as store:
+        messages = import_inbox(store)
+        assert any("3 tickets newly tagged, 1 entities added" in m for m in messages), messages
+        assert any("could not be loaded" in m for m in messages), messages
+        assert tagging_progress(store, MODEL) == (3, 3)
+        assert import_inbox(store) == []  # the requests were consumed
+    assert len(list((inbox_dir(db) / "failed").glob("*.shards.json"))) == 1
