@@ -240,12 +240,18 @@ def test_not_a_shard_folder(tmp_store, tmp_path: Path) -> None:
 # -- python -m data ingest FOLDER ----------------------------------------------------------
 
 
-def test_ingest_cli_loads_a_shard_folder_after_the_files(tmp_path: Path, capsys) -> None:
+def tickets_and_one_shard(tmp_path: Path) -> tuple[Path, Path]:
+    """``t.csv`` (3 tickets) and a shard folder tagging them with one entity."""
     csv = tmp_path / "t.csv"
     csv.write_text(CSV)
     keys = keyed(csv)["ticket_key"]
     folder = tmp_path / "shards"
     make_shard(folder, csv, [(keys[0], 12, 18, "ORG", "OpenAI", 0.99)], keys)
+    return csv, folder
+
+
+def test_ingest_cli_loads_a_shard_folder_after_the_files(tmp_path: Path, capsys) -> None:
+    csv, folder = tickets_and_one_shard(tmp_path)
     db = tmp_path / "cli.duckdb"
     assert main(["ingest", "--db", str(db), str(folder), str(csv)]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -292,11 +298,7 @@ def test_the_app_loads_handed_shard_folders_from_its_inbox(tmp_path: Path) -> No
     from data.inbox import hand_shards_to_inbox, import_inbox
     from data.paths import inbox_dir
 
-    csv = tmp_path / "t.csv"
-    csv.write_text(CSV)
-    keys = keyed(csv)["ticket_key"]
-    folder = tmp_path / "shards"
-    make_shard(folder, csv, [(keys[0], 12, 18, "ORG", "OpenAI", 0.99)], keys)
+    csv, folder = tickets_and_one_shard(tmp_path)
     db = tmp_path / "app.duckdb"
     with Store.open(db) as store:
         ingest_files(store, [csv])
