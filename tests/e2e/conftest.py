@@ -8,17 +8,13 @@ background tagging off (the tests start tagging themselves). Screenshots go to
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.chromium import CHROMIUM, launch_chromium
+from tests.streamlit_server import run_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -36,26 +32,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e" in str(item.fspath):
             item.add_marker(skip)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
 
 
 HOSTILE = ('<script>alert("xss")</script><img src=x onerror=alert(1)> '
@@ -88,31 +64,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with Store.open(db) as store:
         generate_demo(store, tickets=DEMO_TICKETS, seed=11)
         store.write(_tag_with_gold_and_add_hostile_ticket)
-    port = _free_port()
     env = {**os.environ, "PRICEWAR_DB": str(db), "PRICEWAR_AUTOTAG": "0",
            "PRICEWAR_INBOX_SECONDS": "2", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "PYTHONWARNINGS": "ignore"}
-    log = (folder / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, 90)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / "streamlit.log").write_bytes((folder / "streamlit.log").read_bytes())
+    with run_streamlit(db, env, log=folder / "streamlit.log",
+                       keep_log=ARTIFACTS / "streamlit.log") as running:
+        yield running.url
 
 
 @pytest.fixture(scope="session")

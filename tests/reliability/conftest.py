@@ -20,19 +20,17 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.chromium import CHROMIUM, launch_chromium
+from tests.streamlit_server import Server, run_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -225,41 +223,6 @@ def assert_no_traceback(text: str) -> None:
 # -- streamlit run -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A running ``streamlit run`` of the app."""
-
-    url: str
-    proc: subprocess.Popen[bytes]
-    db: Path
-    log: Path
-
-    def log_text(self) -> str:
-        """What the server printed so far."""
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def _wait_healthy(server: Server, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.proc.returncode}:\n"
-                               f"{server.log_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer at {server.url} within {timeout} s")
-
-
 @contextlib.contextmanager
 def streamlit_server(db: Path, *, model_dir: Path | None = None, autotag: bool = False,
                      env: Mapping[str, str] | None = None,
@@ -273,35 +236,16 @@ def streamlit_server(db: Path, *, model_dir: Path | None = None, autotag: bool =
         env: more environment variables.
         options: more ``streamlit run`` options (e.g. ``--server.maxUploadSize``).
     """
-    port = _free_port()
     full_env = cli_env(PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="1" if autotag else "0",
                        PRICEWAR_INBOX_SECONDS="1")
     full_env["OMP_NUM_THREADS"] = "1"  # the in-app job leaves a core to the sessions
     if model_dir is not None:
         full_env["PRICEWAR_MODEL_DIR"] = str(model_dir)
     full_env.update(env or {})
-    log = db.with_name(f"streamlit-{port}.log")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-             "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", *options],
-            cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", proc, db, log)
-    try:
-        _wait_healthy(server, 90)
+    log = db.with_name(f"streamlit-{db.stem}-{os.getpid()}-{time.monotonic_ns()}.log")
+    with run_streamlit(db, full_env, log=log, options=options,
+                       keep_log=ARTIFACTS / log.name) as server:
         yield server
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log, ARTIFACTS / log.name)
 
 
 # -- the browser -------------------------------------------------------------------------

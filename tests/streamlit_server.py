@@ -1,0 +1,97 @@
+"""A real ``streamlit run dashboard/app.py`` on a free loopback port, shared by the browser
+test suites (tests/e2e, tests/reliability).
+
+The server runs headless, with no file watcher and no usage statistics; it is stopped
+(terminate, then kill) when the ``with`` block ends and its log is copied where asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Server:
+    """A running ``streamlit run``: its URL, process, database and log file."""
+
+    url: str
+    proc: subprocess.Popen
+    db: Path
+    log: Path
+
+    def log_text(self) -> str:
+        """What the server printed so far."""
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(server: Server, timeout: float) -> None:
+    """Return once ``/_stcore/health`` answers 200; raise with the log if the server died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.proc.returncode}:\n"
+                               f"{server.log_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {server.url} within {timeout} s")
+
+
+@contextlib.contextmanager
+def run_streamlit(db: Path, env: Mapping[str, str], *, log: Path,
+                  options: Sequence[str] = (), keep_log: Path | None = None,
+                  start_timeout: float = 90) -> Iterator[Server]:
+    """Serve the app on ``db`` with the process environment ``env`` (complete, not merged).
+
+    Args:
+        db: the database the server uses (for the caller's bookkeeping; pass it in ``env``
+            as ``PRICEWAR_DB``).
+        env: the server's whole environment.
+        log: where its stdout and stderr go.
+        options: more ``streamlit run`` options.
+        keep_log: a copy of the log is written here when the server stops.
+    """
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+             "--server.headless", "true", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none", *options],
+            cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", proc, db, log)
+    try:
+        wait_healthy(server, start_timeout)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        if keep_log is not None:
+            keep_log.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, keep_log)
