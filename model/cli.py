@@ -320,7 +320,7 @@ def _tag_db(args: argparse.Namespace) -> int:
 
         summary = tag_store(store, tagger, batch_size=args.batch_size, progress=progress)
     print(f"tagged {summary.tickets} tickets, {summary.entities} entities with "
-          f"{summary.model_id} on {summary.device} in {summary.seconds:.1f}s "
+          f"{summary.model_id} on {summary.device} ({tagger.precision}) in {summary.seconds:.1f}s "
           f"(run {summary.run_id}, {summary.status})")
     return 0
 
