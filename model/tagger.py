@@ -130,6 +130,11 @@ def _load_weights(model_dir: Path, settings: dict) -> torch.nn.Module:
     return peft_model.merge_and_unload()
 
 
+def _tokenizer_dir(model_dir: Path) -> Path:
+    """The artefact's own tokenizer when it has one, else the backbone's."""
+    return model_dir if (model_dir / "tokenizer.json").is_file() else backbone_dir()
+
+
 class Tagger:
     """A loaded tagger: ``model_id``, ``device``, ``labels`` and :meth:`tag`."""
 
@@ -165,11 +170,12 @@ class Tagger:
         settings = read_settings(model_dir)
         precision = precision or os.environ.get("PRICEWAR_TAG_PRECISION", "").strip() or "auto"
         target = resolve_device(device)
-        calibration = load_calibration(model_dir) if target.type == "cpu" else None
+        wants_int8 = target.type == "cpu" and precision in ("auto", "int8")
+        calibration = load_calibration(model_dir) if wants_int8 else None
         if precision == "auto" and target.type == "cpu":
             precision = "int8" if calibration is not None and int8_supported() else "fp32"
         precision = resolve_precision(precision, target)
-        tokenizer_dir = model_dir if (model_dir / "tokenizer.json").is_file() else backbone_dir()
+        tokenizer_dir = _tokenizer_dir(model_dir)
         try:
             tokenizer = load_tokenizer(tokenizer_dir)
         except BackboneMissingError:
@@ -238,8 +244,7 @@ def calibrate_artefact(model_dir: Path | str, texts: Sequence[str], limit: int =
         raise ValueError("calibration needs at least one non-empty text")
     step = max(1, len(texts) // limit)
     sample = texts[::step][:limit]
-    tokenizer_dir = model_dir if (model_dir / "tokenizer.json").is_file() else backbone_dir()
     model = load_model(model_dir).float().eval()
-    maxima = calibrate(model, load_tokenizer(tokenizer_dir), sample,
+    maxima = calibrate(model, load_tokenizer(_tokenizer_dir(model_dir)), sample,
                        max_length=int(settings.get("max_length", 256)))
     return save_calibration(maxima, model_dir)
