@@ -54,8 +54,14 @@ st.caption(f"Limits per file: {st.get_option('server.maxUploadSize'):,} MB uploa
            f"decompression, {limits.max_rows:,} rows, {limits.max_text_chars:,} characters per "
            "ticket (PRICEWAR_MAX_UPLOAD_BYTES, PRICEWAR_MAX_UPLOAD_ROWS, "
            "PRICEWAR_MAX_TEXT_CHARS).")
-if st.button("Check and import", type="primary", disabled=not files, key="bt_import",
-             icon=":material/fact_check:"):
+# Always enabled: the click's rerun carries the uploader's current files. A button disabled
+# until the script sees a file stayed grey for good when the upload's own rerun was lost
+# while the tagging panel's fragment was rerunning (tests/reliability/GAPS.md item 5).
+clicked = st.button("Check and import", type="primary", key="bt_import",
+                    icon=":material/fact_check:")
+if clicked and not files:
+    st.warning("Choose one or more ticket files above first.", icon=":material/upload_file:")
+elif clicked:
     from data.ingest import ingest_files
 
     with st.spinner("Checking and importing…"):

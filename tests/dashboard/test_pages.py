@@ -107,6 +107,13 @@ def listed(at: AppTest) -> int:
     return int(text.split()[0].replace(",", ""))
 
 
+def test_check_and_import_without_a_file_says_so(app_db: Path) -> None:
+    at = open_page(PAGES[2])
+    at.button(key="bt_import").click().run()
+    assert any("Choose one or more ticket files" in w.value for w in at.warning)
+    assert not at.dataframe and not at.exception
+
+
 def test_batch_tagging_upload_report_and_tagging(app_db: Path) -> None:
     at = open_page(PAGES[2])
     good = (b"id,text,created_at\n1,Moving from OpenAI to you,2026-01-02\n"
