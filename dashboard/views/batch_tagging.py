@@ -45,20 +45,21 @@ st.subheader("1. Upload and check")
 from data.ingest import limits_from_env  # noqa: E402
 
 limits = limits_from_env()
-files = st.file_uploader("Ticket files", type=TYPES, accept_multiple_files=True,
-                         key="bt_files",
-                         help="Needs a text column (e.g. `text` or `body`); optional id, date, "
-                              "customer, channel and category columns are kept.")
-st.caption(f"Limits per file: {st.get_option('server.maxUploadSize'):,} MB uploaded "
-           f"(server.maxUploadSize), {limits.max_bytes / 2**20:,.0f} MiB after "
-           f"decompression, {limits.max_rows:,} rows, {limits.max_text_chars:,} characters per "
-           "ticket (PRICEWAR_MAX_UPLOAD_BYTES, PRICEWAR_MAX_UPLOAD_ROWS, "
-           "PRICEWAR_MAX_TEXT_CHARS).")
-# Always enabled: the click's rerun carries the uploader's current files. A button disabled
-# until the script sees a file stayed grey for good when the upload's own rerun was lost
-# while the tagging panel's fragment was rerunning (tests/reliability/GAPS.md item 5).
-clicked = st.button("Check and import", type="primary", key="bt_import",
-                    icon=":material/fact_check:")
+# A form: its submit button stays disabled while a chosen file is still uploading, and the
+# click sends the files with it. (A plain button clicked mid-upload reran without the file:
+# tests/reliability/GAPS.md item 5.)
+with st.form("bt_upload", border=False):
+    files = st.file_uploader("Ticket files", type=TYPES, accept_multiple_files=True,
+                             key="bt_files",
+                             help="Needs a text column (e.g. `text` or `body`); optional id, "
+                                  "date, customer, channel and category columns are kept.")
+    st.caption(f"Limits per file: {st.get_option('server.maxUploadSize'):,} MB uploaded "
+               f"(server.maxUploadSize), {limits.max_bytes / 2**20:,.0f} MiB after "
+               f"decompression, {limits.max_rows:,} rows, {limits.max_text_chars:,} characters "
+               "per ticket (PRICEWAR_MAX_UPLOAD_BYTES, PRICEWAR_MAX_UPLOAD_ROWS, "
+               "PRICEWAR_MAX_TEXT_CHARS).")
+    clicked = st.form_submit_button("Check and import", type="primary", key="bt_import",
+                                    icon=":material/fact_check:")
 if clicked and not files:
     st.warning("Choose one or more ticket files above first.", icon=":material/upload_file:")
 elif clicked:

@@ -120,8 +120,8 @@ def test_batch_tagging_upload_report_and_tagging(app_db: Path) -> None:
             b"2,Berlin office needs invoices,2026-01-03\n")
     bad = b"\x00\x01\x02 not a table"
     at.file_uploader(key="bt_files").set_value([("good.csv", good, "text/csv"),
-                                               ("bad.csv", bad, "text/csv")]).run()
-    at.button(key="bt_import").click().run()
+                                               ("bad.csv", bad, "text/csv")])
+    at.button(key="bt_import").click().run()  # a form: the files go with the submit
     report = at.dataframe[0].value
     assert report.set_index("file").loc["good.csv", "status"] == "imported"
     assert report.set_index("file").loc["bad.csv", "status"] == "rejected"
@@ -267,7 +267,7 @@ def test_upload_limits_come_from_the_environment(app_db: Path,
     at = open_page(PAGES[2])
     assert any("1 rows" in c.value for c in at.caption), [c.value for c in at.caption]
     at.file_uploader(key="bt_files").set_value(
-        ("two.csv", b"text\nfirst ticket\nsecond ticket\n", "text/csv")).run()
+        ("two.csv", b"text\nfirst ticket\nsecond ticket\n", "text/csv"))
     at.button(key="bt_import").click().run()
     assert at.dataframe[0].value.set_index("file").loc["two.csv", "status"] == "rejected"
     assert any("was rejected" in e.value for e in at.error)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, HOSTILE, ROOT
 
@@ -164,6 +165,36 @@ def test_upload_reports_and_previews(page, server: str, tmp_path: Path) -> None:
     preview = page.locator('[data-testid="stHtml"]').first.inner_text()
     assert "<script>" in preview and "moving our traffic" in preview
     shot(page, "batch-upload")
+
+
+def test_check_and_import_waits_for_a_slow_upload(page, server: str, tmp_path: Path) -> None:
+    """A click while the file is still on its way must import it, not say "choose a file"
+    (GAPS.md item 5: the button sits in a form, disabled until the upload has arrived)."""
+    rows = 4_000
+    csv = tmp_path / "slow-upload.csv"
+    stamp = time.time_ns()
+    csv.write_text("id,text\n" + "".join(
+        f"slow-{stamp}-{i},Ticket {i} of a slow upload: Acme asks about GPT-4o pricing\n"
+        for i in range(rows)), encoding="utf-8")
+    open_page(page, server, "batch-tagging")
+    cdp = page.context.new_cdp_session(page)
+    size = csv.stat().st_size
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {  # about 4 s for the file to arrive
+        "offline": False, "latency": 0, "downloadThroughput": -1,
+        "uploadThroughput": size / 4})
+    button = page.get_by_role("button", name=re.compile("Check and import"))
+    page.locator('input[type="file"]').set_input_files(str(csv))
+    expect(button).to_be_disabled(timeout=3_000)  # the upload is on its way
+    button.click()  # waits until the button is enabled again
+    page.wait_for_selector("text=Import done", timeout=90_000)
+    settle(page)
+    assert page.get_by_text("Choose one or more ticket files").count() == 0
+    report = page.locator('[data-testid="stDataFrame"]').first
+    report.wait_for()
+    healthy(page)
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
 
 
 def test_tagging_runs_in_the_background(page, server: str, tmp_path: Path) -> None:

@@ -148,11 +148,16 @@ async def _timed_open(page: Any, url: str, log: SessionLog, name: str) -> None:
 
 
 async def _upload(page: Any, path: Path, log: SessionLog) -> None:
-    """Choose the file and wait until the uploader lists it (the PUT to the server is done);
-    the "Check and import" click that follows carries the widget state. (Waiting for the
-    script to see the file instead failed in CI: GAPS.md item 5.)"""
+    """Choose the file and press "Check and import". The button sits in a form, which keeps it
+    disabled while the file is still uploading, and Playwright's click waits until it is
+    enabled (GAPS.md item 5)."""
     await page.locator('input[type="file"]').set_input_files(str(path))
     await page.locator('[data-testid="stFileUploader"]', has_text=path.name).wait_for()
+    await page.get_by_role("button", name=re.compile("Check and import")).click()
+    outcome = page.locator("text=Import done").or_(page.locator("text=Choose one or more"))
+    await outcome.first.wait_for(timeout=300_000)
+    if await page.locator("text=Choose one or more").count():
+        raise AssertionError("the click reached the script without the chosen file")
 
 
 async def _session(browser: Any, base: str, index: int, upload: Path) -> SessionLog:
@@ -177,10 +182,8 @@ async def _session(browser: Any, base: str, index: int, upload: Path) -> Session
         log.problems += await _problems(page, "what-if change")
         step = "upload"
         await _timed_open(page, f"{base}/batch-tagging", log, "batch-tagging")
-        await _upload(page, upload, log)
         started = time.monotonic()
-        await page.get_by_role("button", name=re.compile("Check and import")).click()
-        await page.wait_for_selector("text=Import done", timeout=300_000)
+        await _upload(page, upload, log)
         await _settle(page)
         log.times.append(("upload", time.monotonic() - started))
         log.problems += await _problems(page, "upload")
