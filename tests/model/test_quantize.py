@@ -11,10 +11,12 @@ import torch
 
 from model.engine import resolve_precision
 from model.quantize import (
+    BF16_ATTENTION,
     CALIBRATION_FILE,
     CompiledWithFallback,
     Int8Linear,
     calibrate,
+    bf16_attention_supported,
     int8_supported,
     load_calibration,
     quantize_int8,
@@ -80,6 +82,26 @@ def test_calibration_records_every_linear_input_over_real_tokens_only(random_tag
     assert not any(isinstance(m, Int8Linear) for m in model.modules()), "input model changed"
     with pytest.raises(ValueError):
         calibrate(model, random_tagger.engine.tokenizer, [])
+
+
+@pytest.mark.skipif(not bf16_attention_supported(), reason="no native bf16 on this CPU")
+def test_bf16_attention_changes_the_quantized_copy_only_and_little(random_tagger):
+    model = random_tagger.engine.model
+    assert model.config._attn_implementation == "sdpa"
+    with_bf16 = quantize_int8(model)
+    without = quantize_int8(model, bf16_attention=False)
+    assert with_bf16.config._attn_implementation == BF16_ATTENTION
+    assert without.config._attn_implementation == "sdpa"
+    assert model.config._attn_implementation == "sdpa", "input model changed"
+    enc = random_tagger.engine.tokenizer(ticket_texts(6), padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        got = with_bf16(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+        want = without(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+    assert got.dtype == torch.float32
+    assert _relative_error(got, want) < 0.01
+    eager = quantize_int8(model)  # a model not in SDPA mode keeps its attention
+    eager.set_attn_implementation("eager")
+    assert quantize_int8(eager).config._attn_implementation == "eager"
 
 
 def test_precision_names_and_devices():
