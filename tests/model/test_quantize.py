@@ -3,6 +3,7 @@ calibration in the artefact, the precision choice and the compile fallback."""
 
 from __future__ import annotations
 
+import copy
 import shutil
 import warnings
 
@@ -99,7 +100,7 @@ def test_bf16_attention_changes_the_quantized_copy_only_and_little(random_tagger
         want = without(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
     assert got.dtype == torch.float32
     assert _relative_error(got, want) < 0.01
-    eager = quantize_int8(model)  # a model not in SDPA mode keeps its attention
+    eager = copy.deepcopy(model)  # a model not in SDPA mode keeps its attention
     eager.set_attn_implementation("eager")
     assert quantize_int8(eager).config._attn_implementation == "eager"
 

@@ -147,10 +147,11 @@ async def _timed_open(page: Any, url: str, log: SessionLog, name: str) -> None:
     log.problems += await _problems(page, name)
 
 
-async def _upload(page: Any, path: Path, log: SessionLog) -> None:
+async def _upload(page: Any, path: Path) -> None:
     """Choose the file and press "Check and import". The button sits in a form, which keeps it
     disabled while the file is still uploading, and Playwright's click waits until it is
-    enabled (GAPS.md item 5)."""
+    enabled (GAPS.md item 5); waiting first for the uploader to list the file makes sure the
+    upload has begun before the click."""
     await page.locator('input[type="file"]').set_input_files(str(path))
     await page.locator('[data-testid="stFileUploader"]', has_text=path.name).wait_for()
     await page.get_by_role("button", name=re.compile("Check and import")).click()
@@ -183,7 +184,7 @@ async def _session(browser: Any, base: str, index: int, upload: Path) -> Session
         step = "upload"
         await _timed_open(page, f"{base}/batch-tagging", log, "batch-tagging")
         started = time.monotonic()
-        await _upload(page, upload, log)
+        await _upload(page, upload)
         await _settle(page)
         log.times.append(("upload", time.monotonic() - started))
         log.problems += await _problems(page, "upload")
