@@ -8,7 +8,12 @@ How a call to :meth:`Engine.tag` runs:
    get overlapping windows (``stride`` tokens of overlap), so nothing is cut off.
 3. Windows are sorted by length and cut into batches padded only to their own longest window
    (dynamic padding); the model runs under ``torch.inference_mode`` with SDPA attention
-   (bf16 on CUDA; on a CPU int8 with per-token activation scales, see model/quantize.py). Softmax, argmax and the best score are taken for the whole batch at once.
+   (bf16 on CUDA; on a CPU int8 with per-token activation scales, see model/quantize.py).
+   Softmax, argmax and the best score are taken for the whole batch at once. On a CPU,
+   ``streams`` batches (one per intra-op thread torch was given) run at once on a pool of
+   threads with one intra-op thread each: this model's matmuls are too small to keep two
+   threads busy on one batch, and the results are taken back in order, so they do not
+   depend on the number of streams.
 4. A token seen by several windows keeps the prediction of the window where it sits furthest
    from an edge. Words take the label of their first sub-word (``aggregation="first"``), so
    entities are whole words; adjacent words join one entity as in IOB2 (an ``I-`` without
@@ -23,6 +28,8 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -110,8 +117,91 @@ def window_bounds(n_tokens: int, size: int, stride: int) -> list[tuple[int, int]
     return bounds
 
 
+def single_thread_pool(workers: int) -> ThreadPoolExecutor:
+    """``workers`` threads whose torch ops each use one intra-op thread.
+
+    ``torch.set_num_threads`` sets the calling thread's OpenMP thread count, but it also
+    records a process-wide count that a thread adopts when it first runs a torch op; each
+    worker therefore makes that first call before setting its own count, and the caller's
+    count is set back once all workers have started.
+    """
+    before = torch.get_num_threads()
+    started = threading.Barrier(workers + 1)
+
+    def one_thread() -> None:
+        torch.get_num_threads()  # this thread's first torch call adopts the process count
+        torch.set_num_threads(1)
+        started.wait()
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="tag-stream", initializer=one_thread)
+    for _ in range(workers):  # a busy worker makes the next submit start a new one
+        pool.submit(int)
+    started.wait()
+    torch.set_num_threads(before)
+    return pool
+
+
+def _done(value) -> Future:
+    """A future that already holds ``value`` (the single-stream path)."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+class _Chunk:
+    """A chunk of texts on its way through the model: windows, and per token the best
+    prediction so far (from the window where the token sits furthest from an edge)."""
+
+    def __init__(self, engine: Engine, offset: int, texts: Sequence[str],
+                 encoded: list[_Encoded]) -> None:
+        self.engine = engine
+        self.offset = offset
+        self.texts = texts
+        self.encoded = encoded
+        self.windows = [(t, a, b) for t, enc in enumerate(encoded)
+                        for a, b in window_bounds(len(enc.ids), engine.window, engine.stride)]
+        self.labels = [np.zeros(len(e.ids), dtype=np.int64) for e in encoded]
+        self.scores = [np.zeros(len(e.ids), dtype=np.float32) for e in encoded]
+        self.best = [np.full(len(e.ids), -1, dtype=np.int64) for e in encoded]
+        self.pending = 0
+
+    def merge(self, batch: list[int], label: np.ndarray, score: np.ndarray) -> None:
+        """Keep each token's prediction from the window where it is most central."""
+        for row, w in enumerate(batch):
+            t, a, b = self.windows[w]
+            n = b - a
+            pos = np.arange(n)
+            centrality = np.minimum(pos, n - 1 - pos)
+            better = centrality > self.best[t][a:b]
+            self.best[t][a:b][better] = centrality[better]
+            self.labels[t][a:b][better] = label[row, 1:n + 1][better]
+            self.scores[t][a:b][better] = score[row, 1:n + 1][better]
+        self.pending -= 1
+
+    def entities(self) -> list[list[Entity]]:
+        """Whole-word entities of every text of the chunk."""
+        return [self.engine._entities(text, enc, lab, sc) for text, enc, lab, sc
+                in zip(self.texts, self.encoded, self.labels, self.scores, strict=True)]
+
+
 class Engine:
-    """Runs a token-classification model over many texts (see the module docstring)."""
+    """Runs a token-classification model over many texts (see the module docstring).
+
+    Args:
+        model: a transformers token classifier.
+        tokenizer: its fast tokenizer.
+        device: ``cpu``, ``cuda`` or ``auto``.
+        max_length: tokens per window, [CLS] and [SEP] included.
+        stride: overlap of consecutive windows of a long text.
+        chunk_size: texts tokenized together.
+        max_batch_tokens: padded tokens per forward pass (default: 4,096 on a CPU, 16,384
+            on CUDA).
+        precision: see :data:`PRECISIONS`.
+        calibration: int8 calibration maxima (model/quantize.py).
+        streams: batches run at once, each on one intra-op thread (default: on a CPU
+            ``torch.get_num_threads()``, on CUDA 1). With 1, a batch uses all of torch's
+            intra-op threads.
+    """
 
     def __init__(
         self,
@@ -125,6 +215,7 @@ class Engine:
         max_batch_tokens: int | None = None,
         precision: str = "auto",
         calibration: dict[str, torch.Tensor] | None = None,
+        streams: int | None = None,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.tokenizer = tokenizer
@@ -138,12 +229,18 @@ class Engine:
         self.max_batch_tokens = max_batch_tokens or (16384 if self.device.type == "cuda"
                                                      else 4096)
         self.precision = resolve_precision(precision, self.device)
+        # a CPU runs one batch per intra-op thread torch has, each batch on one thread:
+        # int8 tagging of 2,000 tickets took ~10-15 % less time than with both threads
+        # on each batch (bench/RESULTS.md)
+        cpu = self.device.type == "cpu"
+        self.streams = max(1, streams or (torch.get_num_threads() if cpu else 1))
+        self._pool: ThreadPoolExecutor | None = None
         self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self.model = model.to(self.device, dtype=self.dtype).eval()
         if self.precision == "int8":
             from model.quantize import prepare_int8
 
-            self.model = prepare_int8(self.model, calibration)
+            self.model = prepare_int8(self.model, calibration, streams=self.streams)
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.labels = labels
         types = sorted({t for t in (split_tag(label)[1] for label in labels) if t})
@@ -194,8 +291,10 @@ class Engine:
 
     # -- model -----------------------------------------------------------------------
 
-    def _batches(self, windows: list[tuple[int, int, int]]) -> Iterator[list[int]]:
-        """Indices of ``windows`` (text, a, b) in length-sorted batches under the budgets."""
+    def _batches(self, windows: list[tuple[int, int, int]],
+                 batch_size: int) -> Iterator[list[int]]:
+        """Indices of ``windows`` (text, a, b) in length-sorted batches of at most
+        ``batch_size`` windows and :attr:`max_batch_tokens` padded tokens."""
         order = sorted(range(len(windows)), key=lambda w: windows[w][2] - windows[w][1],
                        reverse=True)
         batch: list[int] = []
@@ -203,7 +302,7 @@ class Engine:
         for w in order:
             length = windows[w][2] - windows[w][1] + 2
             longest = max(longest, length)
-            if batch and (len(batch) >= self._batch_size
+            if batch and (len(batch) >= batch_size
                           or longest * (len(batch) + 1) > self.max_batch_tokens):
                 yield batch
                 batch, longest = [], length
@@ -220,6 +319,14 @@ class Engine:
             probs = torch.softmax(logits.float(), dim=-1)
             score, label = probs.max(dim=-1)
         return label.cpu().numpy(), score.cpu().numpy()
+
+    def _stream_pool(self) -> ThreadPoolExecutor | None:
+        """The threads that run batches when there are several :attr:`streams` (made once)."""
+        if self.streams == 1:
+            return None
+        if self._pool is None:
+            self._pool = single_thread_pool(self.streams)
+        return self._pool
 
     # -- public ----------------------------------------------------------------------
 
@@ -245,46 +352,75 @@ class Engine:
                 raise TypeError(f"text {i} is {type(text).__name__}, not str")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        self._batch_size = batch_size
         results: list[list[Entity]] = [[] for _ in texts]
-        for offset, encoded in self._encoded_chunks(texts):
-            chunk_texts = texts[offset:offset + len(encoded)]
-            for j, entities in enumerate(self._tag_encoded(chunk_texts, encoded)):
-                results[offset + j] = entities
+        for chunk in self._tagged_chunks(texts, batch_size):
+            results[chunk.offset:chunk.offset + len(chunk.encoded)] = chunk.entities()
             if progress is not None:
-                progress(len(encoded))
+                progress(len(chunk.encoded))
         return results
 
-    def _tag_encoded(self, texts: Sequence[str], encoded: list[_Encoded]) -> list[list[Entity]]:
-        windows: list[tuple[int, int, int]] = []
-        for t, enc in enumerate(encoded):
-            windows += [(t, a, b) for a, b in window_bounds(len(enc.ids), self.window, self.stride)]
-        labels = [np.zeros(len(e.ids), dtype=np.int64) for e in encoded]
-        scores = [np.zeros(len(e.ids), dtype=np.float32) for e in encoded]
-        best = [np.full(len(e.ids), -1, dtype=np.int64) for e in encoded]
-        for batch in self._batches(windows):
-            width = max(windows[w][2] - windows[w][1] for w in batch) + 2
-            ids = np.full((len(batch), width), self._pad, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, w in enumerate(batch):
-                t, a, b = windows[w]
-                n = b - a
-                ids[row, 0] = self._cls
-                ids[row, 1:n + 1] = encoded[t].ids[a:b]
-                ids[row, n + 1] = self._sep
-                mask[row, :n + 2] = 1
-            label, score = self._run(ids, mask)
-            for row, w in enumerate(batch):
-                t, a, b = windows[w]
-                n = b - a
-                pos = np.arange(n)
-                centrality = np.minimum(pos, n - 1 - pos)
-                better = centrality > best[t][a:b]
-                best[t][a:b][better] = centrality[better]
-                labels[t][a:b][better] = label[row, 1:n + 1][better]
-                scores[t][a:b][better] = score[row, 1:n + 1][better]
-        return [self._entities(text, enc, lab, sc)
-                for text, enc, lab, sc in zip(texts, encoded, labels, scores, strict=True)]
+    def _padded(self, chunk: _Chunk, batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask of ``batch`` (window indices of ``chunk``)."""
+        width = max(chunk.windows[w][2] - chunk.windows[w][1] for w in batch) + 2
+        ids = np.full((len(batch), width), self._pad, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, w in enumerate(batch):
+            t, a, b = chunk.windows[w]
+            n = b - a
+            ids[row, 0] = self._cls
+            ids[row, 1:n + 1] = chunk.encoded[t].ids[a:b]
+            ids[row, n + 1] = self._sep
+            mask[row, :n + 2] = 1
+        return ids, mask
+
+    def _work(self, texts: Sequence[str],
+              batch_size: int) -> Iterator[tuple[_Chunk, list[int] | None]]:
+        """``(chunk, batch)`` for every batch of every chunk, in order; a chunk without any
+        window (only empty texts) comes once with ``None``."""
+        for offset, encoded in self._encoded_chunks(texts):
+            chunk = _Chunk(self, offset, texts[offset:offset + len(encoded)], encoded)
+            batches = list(self._batches(chunk.windows, batch_size))
+            chunk.pending = len(batches)
+            if not batches:
+                yield chunk, None
+            for batch in batches:
+                yield chunk, batch
+
+    def _tagged_chunks(self, texts: Sequence[str], batch_size: int) -> Iterator[_Chunk]:
+        """Chunks whose every batch has been through the model, in input order.
+
+        With several :attr:`streams` the batches run on a pool of threads, each with one
+        intra-op thread, and are taken back in submission order, so results do not depend
+        on which thread ran what; the next chunk's batches are submitted while the current
+        chunk finishes, so no stream waits at chunk boundaries.
+        """
+        pool = self._stream_pool()
+        in_flight: deque[tuple[_Chunk, list[int] | None, Future | None]] = deque()
+        work = self._work(texts, batch_size)
+
+        def submit() -> bool:
+            item = next(work, None)
+            if item is None:
+                return False
+            chunk, batch = item
+            future = None
+            if batch is not None:
+                ids, mask = self._padded(chunk, batch)
+                future = (pool.submit(self._run, ids, mask) if pool is not None
+                          else _done(self._run(ids, mask)))
+            in_flight.append((chunk, batch, future))
+            return True
+
+        ahead = 2 * self.streams if pool is not None else 1
+        while len(in_flight) < ahead and submit():
+            pass
+        while in_flight:
+            chunk, batch, future = in_flight.popleft()
+            if future is not None:
+                chunk.merge(batch, *future.result())
+            submit()
+            if chunk.pending == 0:
+                yield chunk
 
     def _entities(
         self, text: str, enc: _Encoded, labels: np.ndarray, scores: np.ndarray

@@ -269,11 +269,19 @@ class CompiledWithFallback(torch.nn.Module):
 
 
 def prepare_int8(model: torch.nn.Module, maxima: dict[str, torch.Tensor] | None = None,
-                 compile: bool = True) -> torch.nn.Module:
+                 compile: bool = True, streams: int = 1) -> torch.nn.Module:
     """The int8 model to run on the CPU: :func:`quantize_int8`, compiled (see the module
-    docstring), falling back to the fp32 ``model`` if compilation fails."""
+    docstring), falling back to the fp32 ``model`` if compilation fails.
+
+    ``streams > 1``: the model will run on that many threads at once, each with one
+    intra-op thread (model/engine.py). Its kernels are then compiled single-threaded and
+    with inductor's C++ wrapper, which releases the GIL for the whole forward pass; the
+    default Python wrapper holds it while a fused kernel runs, which serialises the
+    streams' element-wise work.
+    """
     quantized = quantize_int8(model, maxima)
     if not compile:
         return quantized
-    compiled = torch.compile(quantized, dynamic=True)
+    options = {"cpp.threads": 1, "cpp_wrapper": True} if streams > 1 else None
+    compiled = torch.compile(quantized, dynamic=True, options=options)
     return CompiledWithFallback(compiled, model)

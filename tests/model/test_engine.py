@@ -1,10 +1,14 @@
-"""The inference engine: offsets, whole words, label repair, windows and their merging."""
+"""The inference engine: offsets, whole words, label repair, windows and their merging,
+batches on several streams."""
 
 from __future__ import annotations
 
-import pytest
+import threading
 
-from model.engine import Entity, window_bounds
+import pytest
+import torch
+
+from model.engine import Engine, Entity, single_thread_pool, window_bounds
 from model.tagger import Tagger
 from tests.model.conftest import keyword_model
 
@@ -87,3 +91,52 @@ def test_random_model_on_long_texts_gives_valid_whole_word_spans(random_tagger):
             last_end = e.end
             assert not (e.start > 0 and text[e.start - 1].isalnum() and text[e.start].isalnum())
             assert not (e.end < len(text) and text[e.end - 1].isalnum() and text[e.end].isalnum())
+
+
+def _scored(results):
+    return [[(e.start, e.end, e.label, e.text, e.score) for e in ents] for ents in results]
+
+
+def test_streams_and_chunks_do_not_change_results_or_their_order(random_tagger):
+    """Batches of several chunks in flight on three threads give what one stream gives."""
+    model, tokenizer = random_tagger.engine.model, random_tagger.engine.tokenizer
+    texts = [TRICKY * (i % 5 + 1) for i in range(23)]
+    texts[8:12] = ["", " ", "", "\r\n"]  # a chunk with no window at all
+    one = Engine(model, tokenizer, max_length=32, stride=8, chunk_size=4, streams=1)
+    three = Engine(model, tokenizer, max_length=32, stride=8, chunk_size=4, streams=3)
+    done: list[int] = []
+    got = three.tag(texts, batch_size=2, progress=done.append)
+    assert done == [4, 4, 4, 4, 4, 3], "one progress call per chunk, in order"
+    want = one.tag(texts, batch_size=2)
+    assert any(want) and _scored(got) == _scored(want)
+    assert got[8:12] == [[], [], [], []]
+
+
+def test_a_failing_batch_on_a_stream_reaches_the_caller(random_tagger):
+    model, tokenizer = random_tagger.engine.model, random_tagger.engine.tokenizer
+    engine = Engine(model, tokenizer, max_length=32, stride=8, streams=2)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("out of memory in the model")
+
+    engine.model = broken
+    with pytest.raises(RuntimeError, match="out of memory in the model"):
+        engine.tag(["Jane Doe in Paris", "Acme"])
+
+
+def test_stream_threads_run_torch_on_one_thread_and_leave_the_caller_alone():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        pool = single_thread_pool(2)
+        seen = {pool.submit(torch.get_num_threads).result() for _ in range(6)}
+        assert seen == {1}
+        assert torch.get_num_threads() == 2, "the caller keeps its threads"
+        later: list[int] = []
+        thread = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        assert later == [2], "threads started afterwards get the caller's count, not 1"
+        pool.shutdown()
+    finally:
+        torch.set_num_threads(before)
