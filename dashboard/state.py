@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,7 +290,7 @@ class AppState:
                                      on_tag_request=self._tag_request)
             self.store = store
             atexit.register(self.close)
-            _register_before_shutdown(self.stop_jobs)
+            _register_before_shutdown(_while_alive(self.stop_jobs))
             self.inbox.start()
             if autotag_enabled():
                 self.job.start()
@@ -309,7 +310,8 @@ class AppState:
             self.job.wait(timeout)
 
     def close(self) -> None:
-        """Stop the jobs after their current batch and close the store (at exit)."""
+        """Stop the jobs after their current batch and close the store (at exit, or when
+        the state is dropped before). A closed state no longer waits for the exit."""
         if self.inbox is not None:
             self.inbox.stop()
         if self.job is not None:
@@ -317,6 +319,7 @@ class AppState:
             self.job.wait(10)
         if self.store is not None:
             self.store.close()
+        atexit.unregister(self.close)
 
     def _ensure_demo(self, progress: Progress | None) -> bool:
         from data.bootstrap import ensure_demo_database, has_tickets
@@ -337,6 +340,19 @@ class AppState:
         if self.job is not None:
             self.job.use_tagger(request.model_dir, request.batch_size)
             self.job.start()
+
+
+def _while_alive(method: Callable[[], Any]) -> Callable[[], None]:
+    """``method`` (bound) called through a weak reference: a shutdown hook that does not
+    keep its object, and so its store's connection, alive."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> None:
+        bound = ref()
+        if bound is not None:
+            bound()
+
+    return call
 
 
 def _register_before_shutdown(hook: Callable[[], Any]) -> None:

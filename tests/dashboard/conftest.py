@@ -62,3 +62,9 @@ def app_db(demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PRICEWAR_INBOX_SECONDS", "0")
     monkeypatch.setattr("dashboard.state._default_loader", FakeTagger)
     yield db
+    # the app's state for this database lives in st.cache_resource for the whole process:
+    # close it and drop it, or every test leaves a DuckDB connection open until exit
+    from dashboard import state
+
+    state.app_state().close()
+    state._app_state.clear()
