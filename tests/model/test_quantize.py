@@ -178,14 +178,14 @@ def test_a_damaged_calibration_file_means_fp32_not_a_crash(keyword_dir, tmp_path
     assert tagger.tag(["Jane Doe in Paris"])[0]
 
 
-def test_compile_parts_compiles_the_layers_embeddings_and_head_or_the_whole(random_tagger):
+def test_compile_parts_compiles_the_encoder_embeddings_and_head_or_the_whole(random_tagger):
     model = quantize_int8(random_tagger.engine.model)
     same = compile_parts(model)
     assert same is model
     base = model.base_model
-    parts = [*base.encoder.layer, base.embeddings, model.classifier]
+    parts = [base.encoder, base.embeddings, model.classifier]
     assert all(p._compiled_call_impl is not None for p in parts)
-    assert model._compiled_call_impl is None and base.encoder._compiled_call_impl is None
+    assert model._compiled_call_impl is None and base._compiled_call_impl is None
     unknown = torch.nn.Sequential(torch.nn.Linear(4, 4))
     whole = compile_parts(unknown)
     assert whole is not unknown and getattr(whole, "_orig_mod", None) is unknown
