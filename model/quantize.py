@@ -15,13 +15,15 @@
   floating point) runs in bf16 where the CPU has native bf16 dot products (AVX-512 BF16,
   AMX): :data:`BF16_ATTENTION`, registered with transformers' ``AttentionInterface``. The
   projections before it and the layers after it stay as above.
-- :func:`prepare_int8` compiles the quantized model's parts with ``torch.compile``
-  (:func:`compile_parts`; inductor, dynamic shapes): without it the per-token scaling runs
-  as separate element-wise passes and int8 is no faster than fp32; compiled, they fuse with
-  the matmuls' neighbours. The first batches pay the compilation (on the 2-core EPYC, the
-  first two calls of a process: about 88 s on a cold cache, 25 s once inductor's cache in
-  the temp folder is warm). Where compilation fails (no C++ compiler), the engine warns and
-  runs in fp32.
+- :func:`prepare_int8` compiles the quantized model with ``torch.compile`` (inductor, dynamic
+  shapes): without it the per-token scaling runs as separate element-wise passes and int8 is
+  no faster than fp32; compiled, they fuse with the matmuls' neighbours. The first batches
+  pay the compilation: on the 2-core EPYC a process's first two calls (a batch of one
+  window, then a larger one, each a graph of its own) took about 90 s on a cold cache and
+  30-45 s with inductor's cache in the temp folder warm, most of it dynamo tracing the
+  whole model. Compiling the encoder alone, or each layer alone, started faster (25 s or
+  11 s warm) but tagged 15 % or 8 % slower, so the whole model is compiled. Where
+  compilation fails (no C++ compiler), the engine warns and runs in fp32.
 
 Its cost in F1 is measured, not assumed: ``python -m model evaluate --precision int8``
 against ``--precision fp32`` (figures in model/README.md).
@@ -284,25 +286,5 @@ def prepare_int8(model: torch.nn.Module, maxima: dict[str, torch.Tensor] | None 
     if not compile:
         return quantized
     options = {"cpp.threads": 1, "cpp_wrapper": True} if streams > 1 else None
-    return CompiledWithFallback(compile_parts(quantized, options), model)
-
-
-def compile_parts(model: torch.nn.Module, options: dict | None = None) -> torch.nn.Module:
-    """``model`` with its encoder, embeddings and head compiled in place (inductor, dynamic
-    shapes), or the whole model compiled where it has no such parts.
-
-    Dynamo then traces the encoder's layers without transformers' mask and output code
-    around them. On the 2-core EPYC, with inductor's cache warm, a process's first two
-    calls took 25 s instead of 44 s (about 88 s either way on a cold cache), for 1-2 % less
-    throughput. Compiling each layer on its own (one graph shared by the six) took 11 s,
-    but the layers' boundaries do not fuse and tagging was 8 % slower.
-    """
-    base = getattr(model, "base_model", None)
-    encoder = getattr(base, "encoder", None)
-    embeddings = getattr(base, "embeddings", None)
-    head = getattr(model, "classifier", None)
-    if encoder is None or embeddings is None or head is None:
-        return torch.compile(model, dynamic=True, options=options)
-    for part in (encoder, embeddings, head):
-        part.compile(dynamic=True, options=options)
-    return model
+    compiled = torch.compile(quantized, dynamic=True, options=options)
+    return CompiledWithFallback(compiled, model)

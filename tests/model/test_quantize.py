@@ -18,7 +18,6 @@ from model.quantize import (
     Int8Linear,
     bf16_attention_supported,
     calibrate,
-    compile_parts,
     int8_supported,
     load_calibration,
     quantize_int8,
@@ -176,16 +175,3 @@ def test_a_damaged_calibration_file_means_fp32_not_a_crash(keyword_dir, tmp_path
         tagger = Tagger.load(folder, device="cpu")
     assert tagger.precision == "fp32"
     assert tagger.tag(["Jane Doe in Paris"])[0]
-
-
-def test_compile_parts_compiles_the_encoder_embeddings_and_head_or_the_whole(random_tagger):
-    model = quantize_int8(random_tagger.engine.model)
-    same = compile_parts(model)
-    assert same is model
-    base = model.base_model
-    parts = [base.encoder, base.embeddings, model.classifier]
-    assert all(p._compiled_call_impl is not None for p in parts)
-    assert model._compiled_call_impl is None and base._compiled_call_impl is None
-    unknown = torch.nn.Sequential(torch.nn.Linear(4, 4))
-    whole = compile_parts(unknown)
-    assert whole is not unknown and getattr(whole, "_orig_mod", None) is unknown
