@@ -152,18 +152,16 @@ class _Chunk:
     """A chunk of texts on its way through the model: windows, and per token the best
     prediction so far (from the window where the token sits furthest from an edge)."""
 
-    def __init__(self, engine: Engine, offset: int, texts: Sequence[str],
-                 encoded: list[_Encoded]) -> None:
-        self.engine = engine
+    def __init__(self, offset: int, texts: Sequence[str], encoded: list[_Encoded],
+                 window: int, stride: int) -> None:
         self.offset = offset
         self.texts = texts
         self.encoded = encoded
         self.windows = [(t, a, b) for t, enc in enumerate(encoded)
-                        for a, b in window_bounds(len(enc.ids), engine.window, engine.stride)]
+                        for a, b in window_bounds(len(enc.ids), window, stride)]
         self.labels = [np.zeros(len(e.ids), dtype=np.int64) for e in encoded]
         self.scores = [np.zeros(len(e.ids), dtype=np.float32) for e in encoded]
         self.best = [np.full(len(e.ids), -1, dtype=np.int64) for e in encoded]
-        self.pending = 0
 
     def merge(self, batch: list[int], label: np.ndarray, score: np.ndarray) -> None:
         """Keep each token's prediction from the window where it is most central."""
@@ -176,12 +174,6 @@ class _Chunk:
             self.best[t][a:b][better] = centrality[better]
             self.labels[t][a:b][better] = label[row, 1:n + 1][better]
             self.scores[t][a:b][better] = score[row, 1:n + 1][better]
-        self.pending -= 1
-
-    def entities(self) -> list[list[Entity]]:
-        """Whole-word entities of every text of the chunk."""
-        return [self.engine._entities(text, enc, lab, sc) for text, enc, lab, sc
-                in zip(self.texts, self.encoded, self.labels, self.scores, strict=True)]
 
 
 class Engine:
@@ -354,7 +346,9 @@ class Engine:
             raise ValueError("batch_size must be at least 1")
         results: list[list[Entity]] = [[] for _ in texts]
         for chunk in self._tagged_chunks(texts, batch_size):
-            results[chunk.offset:chunk.offset + len(chunk.encoded)] = chunk.entities()
+            results[chunk.offset:chunk.offset + len(chunk.encoded)] = [
+                self._entities(text, enc, lab, sc) for text, enc, lab, sc
+                in zip(chunk.texts, chunk.encoded, chunk.labels, chunk.scores, strict=True)]
             if progress is not None:
                 progress(len(chunk.encoded))
         return results
@@ -374,17 +368,16 @@ class Engine:
         return ids, mask
 
     def _work(self, texts: Sequence[str],
-              batch_size: int) -> Iterator[tuple[_Chunk, list[int] | None]]:
-        """``(chunk, batch)`` for every batch of every chunk, in order; a chunk without any
-        window (only empty texts) comes once with ``None``."""
+              batch_size: int) -> Iterator[tuple[_Chunk, list[int] | None, bool]]:
+        """``(chunk, batch, last)`` for every batch of every chunk, in order, ``last`` on a
+        chunk's last batch; a chunk without any window (only empty texts) comes once, with
+        ``None``."""
         for offset, encoded in self._encoded_chunks(texts):
-            chunk = _Chunk(self, offset, texts[offset:offset + len(encoded)], encoded)
-            batches = list(self._batches(chunk.windows, batch_size))
-            chunk.pending = len(batches)
-            if not batches:
-                yield chunk, None
-            for batch in batches:
-                yield chunk, batch
+            chunk = _Chunk(offset, texts[offset:offset + len(encoded)], encoded,
+                           self.window, self.stride)
+            batches = list(self._batches(chunk.windows, batch_size)) or [None]
+            for k, batch in enumerate(batches):
+                yield chunk, batch, k == len(batches) - 1
 
     def _tagged_chunks(self, texts: Sequence[str], batch_size: int) -> Iterator[_Chunk]:
         """Chunks whose every batch has been through the model, in input order.
@@ -395,31 +388,31 @@ class Engine:
         chunk finishes, so no stream waits at chunk boundaries.
         """
         pool = self._stream_pool()
-        in_flight: deque[tuple[_Chunk, list[int] | None, Future | None]] = deque()
+        in_flight: deque[tuple[_Chunk, list[int] | None, Future | None, bool]] = deque()
         work = self._work(texts, batch_size)
 
         def submit() -> bool:
             item = next(work, None)
             if item is None:
                 return False
-            chunk, batch = item
+            chunk, batch, last = item
             future = None
             if batch is not None:
                 ids, mask = self._padded(chunk, batch)
                 future = (pool.submit(self._run, ids, mask) if pool is not None
                           else _done(self._run(ids, mask)))
-            in_flight.append((chunk, batch, future))
+            in_flight.append((chunk, batch, future, last))
             return True
 
         ahead = 2 * self.streams if pool is not None else 1
         while len(in_flight) < ahead and submit():
             pass
         while in_flight:
-            chunk, batch, future = in_flight.popleft()
+            chunk, batch, future, last = in_flight.popleft()
             if future is not None:
                 chunk.merge(batch, *future.result())
             submit()
-            if chunk.pending == 0:
+            if last:
                 yield chunk
 
     def _entities(
