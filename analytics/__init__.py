@@ -8,8 +8,11 @@ concern each:
 * ``optimize``: profit, optimal price (MR = MC), break-even, margins, goal seek.
 * ``sensitivity``: tornado and two-way tables. ``montecarlo``: profit under uncertainty.
 * ``competition``: logit Bertrand–Nash equilibrium, price cuts, strategies.
+* ``business``: the one demand model: segments' constant-elasticity curves summed at one
+  price, the constrained optimum, its spread, break-even and goal-seek roots.
 * ``scenario``: the ``Scenario`` dataclass (JSON, URL, store). ``evaluate``: a scenario's
-  numbers for the what-if, price-war and scenario pages.
+  numbers for the what-if and scenario pages; ``war``: its price war (today's market
+  calibrated); ``goalseek``: solve for any input; ``report``: the analysts' report.
 * ``inputs``, ``signals``, ``elasticity``, ``positioning``: the store-fed parts (usage,
   prices, tickets, competitor-mention pressure, fitted elasticities, positioning map).
 * ``explore``: the Overview and Entities aggregates.
@@ -30,6 +33,15 @@ Example:
 from __future__ import annotations
 
 from analytics import explore as _explore
+from analytics.business import (
+    BusinessOptimum,
+    DemandModel,
+    OptimumSpread,
+    SegmentCurve,
+    constrained_optimum,
+    optimum_spread,
+    profit_roots,
+)
 from analytics.competition import (
     STRATEGIES,
     EquilibriumResult,
@@ -76,20 +88,18 @@ from analytics.errors import (
 )
 from analytics.evaluate import (
     TORNADO_INPUTS,
-    LogitMarket,
-    PriceWarResult,
     ScenarioResult,
     compare_scenarios,
-    evaluate_price_war,
+    data_table,
     evaluate_profit,
     evaluate_scenario,
-    price_war_inputs,
-    scenario_demand,
+    metric_value,
+    scenario_model,
     scenario_monte_carlo,
-    scenario_profit_table,
     scenario_tornado,
 )
 from analytics.explore import *  # noqa: F403 - Overview/Entities aggregates, listed in explore.__all__
+from analytics.goalseek import GoalSeekResult, goal_seek
 from analytics.inputs import (
     current_prices,
     price_history,
@@ -123,6 +133,7 @@ from analytics.positioning import (
 )
 from analytics.scenario import (
     Competitor,
+    DemandSegment,
     Scenario,
     delete_scenario,
     list_scenarios,
@@ -136,27 +147,32 @@ from analytics.signals import (
     mentions_by_vendor,
     newest_model_id,
 )
+from analytics.war import PriceWarResult, cut_price_table, evaluate_price_war, price_war_market
 
 __all__ = [
     "STRATEGIES",
     "TIER_LABELS",
     "TORNADO_INPUTS",
     "AnalyticsError",
+    "BusinessOptimum",
     "Competitor",
     "ConstantElasticityDemand",
     "CostInputs",
     "Demand",
+    "DemandModel",
+    "DemandSegment",
     "ElasticityEstimate",
     "EquilibriumNotConvergedError",
     "EquilibriumResult",
     "GoalNotReachableError",
+    "GoalSeekResult",
     "InsufficientDataError",
     "LinearDemand",
     "LogitDemand",
-    "LogitMarket",
     "MentionInteraction",
     "MonteCarloResult",
     "NoInteriorOptimumError",
+    "OptimumSpread",
     "PriceCutResult",
     "PriceOptimum",
     "PriceWarResult",
@@ -165,6 +181,7 @@ __all__ = [
     "ScenarioError",
     "ScenarioNotFoundError",
     "ScenarioResult",
+    "SegmentCurve",
     "StrategyComparison",
     "alpha_from_elasticity",
     "best_response",
@@ -176,9 +193,12 @@ __all__ = [
     "competitor_mention_rates",
     "competitor_pressure",
     "competitor_price_points",
+    "constrained_optimum",
     "contribution_margin",
     "contribution_margin_ratio",
     "current_prices",
+    "cut_price_table",
+    "data_table",
     "default_competitors",
     "default_cut_pct",
     "default_scenario",
@@ -189,6 +209,7 @@ __all__ = [
     "evaluate_profit",
     "evaluate_scenario",
     "fit_elasticity",
+    "goal_seek",
     "gpu_cost_per_million",
     "implied_costs",
     "list_scenarios",
@@ -196,25 +217,27 @@ __all__ = [
     "logit_nash_equilibrium",
     "logit_shares",
     "mentions_by_vendor",
+    "metric_value",
     "newest_model_id",
     "optimal_price",
+    "optimum_spread",
     "positioning_map",
     "price_cut_scenario",
     "price_for_margin",
     "price_for_profit",
     "price_history",
-    "price_war_inputs",
+    "price_war_market",
     "profit",
     "profit_curve",
+    "profit_roots",
     "profit_table",
     "quality_tier",
     "save_scenario",
-    "scenario_demand",
+    "scenario_model",
     "scenario_monte_carlo",
-    "scenario_profit_table",
     "scenario_tornado",
-    "segment_optima",
     "segment_cost_to_serve",
+    "segment_optima",
     "segment_optima_from",
     "segment_snapshot",
     "segments",

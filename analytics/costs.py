@@ -1,19 +1,32 @@
-"""The cost model: GPU cost per million tokens, support cost per ticket, fixed costs.
+"""The cost model: GPU cost per million tokens by token type, support cost, fixed costs.
 
 Defaults come from ``data/reference/cost-anchors.md`` (each constant names its row; the
 shared values are read from ``data.reference.COST_ANCHOR_DEFAULTS``); every
 input is overridable.
 
-* GPU cost per 1M tokens = GPU $/h ÷ (tokens/s × 3600 × utilisation) × 10⁶, then reduced
-  by the cache-hit rate: cached tokens cost ``cached_token_cost_factor`` of a fresh one.
+Input (prompt) and output (generated) tokens cost different GPU time: one GPU prefills about
+9.2 k input tokens/s but decodes about 1.85 k output tokens/s (DeepSeek's serving day), so at
+24 % output tokens the output tokens take 61 % of the GPU time. Hence:
+
+* GPU cost per 1M input tokens  = GPU $/h ÷ (input tokens/s × 3600 × utilisation) × 10⁶,
+  reduced by the cache: a share ``cache_hit_rate`` of *input* tokens is served from the
+  context cache at ``cached_token_cost_factor`` of the fresh cost (output is never cached);
+* GPU cost per 1M output tokens = GPU $/h ÷ (output tokens/s × 3600 × utilisation) × 10⁶;
+* blended GPU cost per 1M tokens = (1 − output share)·input cost + output share·output cost.
 * Support cost: human-handled and AI-resolved tickets at their own unit costs.
 * Unit (variable) cost per 1M tokens = GPU cost + support cost per 1M tokens
   (tickets per million tokens × blended cost per ticket).
 
+Serving capacity is paid through the GPU cost (utilisation is the share of paid GPU time
+that serves traffic), so the fixed costs hold only what does not scale with tokens: staff,
+offices, platform and tools.
+
 Example:
-    >>> round(gpu_cost_per_million(2.0, 2000.0, 0.45), 4)
-    0.6173
-    >>> CostInputs().unit_cost_per_million(tickets_per_million=0.0) < 0.6
+    >>> round(gpu_cost_per_million(2.0, 9_200.0, 1_850.0, 0.45, output_share=0.0), 4)
+    0.1342
+    >>> round(gpu_cost_per_million(2.0, 9_200.0, 1_850.0, 0.45, output_share=1.0), 4)
+    0.6673
+    >>> 0.1 < CostInputs().unit_cost_per_million(tickets_per_million=0.0) < 0.6
     True
 """
 
@@ -32,23 +45,25 @@ from data.reference import COST_ANCHOR_DEFAULTS as _ANCHORS
 #: GPU rental, USD per GPU-hour. Anchor: "H100 rental about $2/GPU-hour" (gmicloud.ai) and
 #: DeepSeek's own costing of H800s at $2 per GPU-hour (open-infra-index, day 6).
 DEFAULT_GPU_COST_PER_HOUR = _ANCHORS.gpu_hour_usd  # 2.0
-#: Blended (input + output) tokens per second one GPU serves while busy. Anchor: DeepSeek's
-#: serving day, 776 B tokens on 226.75 × 8 H800s in 86,400 s, about 4,950 tokens/s per GPU
-#: averaged over the day (utilisation and cache included). 3,000 at full load is a cautious
-#: figure for a start-up; with the defaults below it gives $0.30 per 1M tokens, the anchors'
-#: "variable cost about $0.30/M" (``COST_ANCHOR_DEFAULTS.variable_cost_per_m``).
-DEFAULT_TOKENS_PER_SECOND = 3_000.0
+#: Input tokens per second one busy GPU prefills. Anchor: DeepSeek's serving day, about
+#: 73.7 k input tokens/s per 8-GPU node (cache hits included) → 9,212 per GPU.
+DEFAULT_INPUT_TOKENS_PER_SECOND = _ANCHORS.input_tokens_per_s_per_node / _ANCHORS.node_gpus
+#: Output tokens per second one busy GPU decodes. Anchor: the same day, about 14.8 k output
+#: tokens/s per node → 1,850 per GPU.
+DEFAULT_OUTPUT_TOKENS_PER_SECOND = _ANCHORS.output_tokens_per_s_per_node / _ANCHORS.node_gpus
 #: Share of paid GPU time doing useful work. Anchor: "typical utilisation of rented GPUs
 #: 30–60 %" (gmicloud.ai); the middle.
 DEFAULT_UTILISATION = _ANCHORS.utilisation  # 0.45
-#: Share of tokens served from a context cache. Anchor: DeepSeek served 56.3 % of input
-#: tokens from cache; input is ~78 % of its tokens, so ~44 % of all tokens. 0.3 is a
-#: cautious default for a smaller service.
+#: Share of *input* tokens served from the context cache. Anchor: DeepSeek served 56.3 % of
+#: input tokens from cache; 0.3 is a cautious default for a smaller service.
 DEFAULT_CACHE_HIT_RATE = 0.3
-#: Cost of a cached token relative to a fresh one. Anchor: cached-input list prices are
-#: typically 10–50 % of fresh input (e.g. GPT-4o $1.25 vs $2.50; llm-prices data); compute
-#: for a cache hit is lower still. 0.1.
+#: GPU cost of a cached input token relative to a fresh one. Anchor: cached-input list prices
+#: are typically 10–50 % of fresh input (e.g. GPT-4o $1.25 vs $2.50; llm-prices data);
+#: compute for a cache hit is lower still. 0.1.
 DEFAULT_CACHED_TOKEN_COST_FACTOR = 0.1
+#: Share of tokens that are output tokens when the store has no usage to measure it.
+#: Anchor: DeepSeek's serving day, 168 B output of 776 B tokens (21.6 %).
+DEFAULT_OUTPUT_SHARE = round(168 / (608 + 168), 4)
 #: Human-handled ticket, USD. Anchor: Gartner 2024, assisted contact $13.50.
 DEFAULT_HUMAN_TICKET_COST = _ANCHORS.human_ticket_usd  # 13.50
 #: AI-resolved ticket, USD. Anchor: Gartner 2024, self-service $1.84 (Intercom Fin charges
@@ -56,35 +71,45 @@ DEFAULT_HUMAN_TICKET_COST = _ANCHORS.human_ticket_usd  # 13.50
 DEFAULT_AI_TICKET_COST = _ANCHORS.self_service_ticket_usd  # 1.84
 #: Share of tickets resolved by AI when the store has no tickets to measure it.
 DEFAULT_AI_RESOLUTION_SHARE = 0.5
-#: Fixed cost per month, USD (staff, platform, reserved capacity). Not an anchor: an
-#: assumption to override; ``default_scenario`` replaces it by a share of revenue.
+#: Fixed cost per month, USD: staff, offices, platform and tools — not serving capacity,
+#: which the GPU cost per token already pays for. Not an anchor: an assumption to override.
 DEFAULT_FIXED_COST_PER_MONTH = 50_000.0
+
+
+def _scalar_or_array(v: FloatArray, *likes: ArrayLike) -> FloatArray | float:
+    return float(v) if all(np.ndim(x) == 0 for x in likes) else v
 
 
 def gpu_cost_per_million(
     gpu_cost_per_hour: ArrayLike,
-    tokens_per_second: ArrayLike,
+    input_tokens_per_second: ArrayLike,
+    output_tokens_per_second: ArrayLike,
     utilisation: ArrayLike,
     cache_hit_rate: ArrayLike = 0.0,
     cached_token_cost_factor: ArrayLike = DEFAULT_CACHED_TOKEN_COST_FACTOR,
+    output_share: ArrayLike = DEFAULT_OUTPUT_SHARE,
 ) -> FloatArray | float:
-    """GPU cost per 1M tokens, vectorised.
+    """Blended GPU cost per 1M tokens at a mix of input and output tokens, vectorised.
 
-    cost = $/h ÷ (tokens/s × 3600 × utilisation) × 10⁶ × (1 − h·(1 − k)), with cache-hit
-    rate h and cached-token cost factor k.
+    cost = $/h ÷ (3600 × u) × 10⁶ × [(1 − o)·(1 − h·(1 − k)) / r_in + o / r_out], with
+    utilisation u, output share o, cache-hit rate h (of input tokens), cached cost factor k
+    and throughputs r_in, r_out (tokens/s per busy GPU).
 
     Example:
-        >>> gpu_cost_per_million(16.0, 14_800.0, 1.0) > 0.30
-        True
+        >>> round(gpu_cost_per_million(16.0, 73_700.0, 14_800.0, 1.0, output_share=1.0), 3)
+        0.3
     """
+    per_token_second = (np.asarray(gpu_cost_per_hour, float)
+                        / (3600.0 * np.asarray(utilisation, float)) * 1e6)
+    o = np.asarray(output_share, float)
     h = np.asarray(cache_hit_rate, float)
-    base = (np.asarray(gpu_cost_per_hour, float)
-            / (np.asarray(tokens_per_second, float) * 3600.0 * np.asarray(utilisation, float))
-            * 1e6)
-    v = base * (1.0 - h * (1.0 - np.asarray(cached_token_cost_factor, float)))
-    scalar = all(np.ndim(x) == 0 for x in (gpu_cost_per_hour, tokens_per_second, utilisation,
-                                            cache_hit_rate, cached_token_cost_factor))
-    return float(v) if scalar else v
+    k = np.asarray(cached_token_cost_factor, float)
+    v = per_token_second * ((1.0 - o) * (1.0 - h * (1.0 - k))
+                            / np.asarray(input_tokens_per_second, float)
+                            + o / np.asarray(output_tokens_per_second, float))
+    return _scalar_or_array(v, gpu_cost_per_hour, input_tokens_per_second,
+                            output_tokens_per_second, utilisation, cache_hit_rate,
+                            cached_token_cost_factor, output_share)
 
 
 def support_cost_per_ticket(
@@ -114,21 +139,25 @@ class CostInputs:
 
     Attributes:
         gpu_cost_per_hour: USD per GPU-hour.
-        tokens_per_second: blended tokens/s one busy GPU serves.
+        input_tokens_per_second: input tokens/s one busy GPU prefills.
+        output_tokens_per_second: output tokens/s one busy GPU decodes.
         utilisation: share of paid GPU time in use (0–1].
-        cache_hit_rate: share of tokens served from cache [0–1].
-        cached_token_cost_factor: cost of a cached token relative to a fresh one [0–1].
+        cache_hit_rate: share of *input* tokens served from the context cache [0–1].
+        cached_token_cost_factor: cost of a cached input token relative to a fresh one [0–1].
+        output_share: share of tokens that are output tokens [0–1].
         human_ticket_cost: USD per human-handled ticket.
         ai_ticket_cost: USD per AI-resolved ticket.
         ai_resolution_share: share of tickets resolved by AI [0–1].
-        fixed_cost_per_month: USD per month.
+        fixed_cost_per_month: USD per month (staff, offices, platform; not GPUs).
     """
 
     gpu_cost_per_hour: float = DEFAULT_GPU_COST_PER_HOUR
-    tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND
+    input_tokens_per_second: float = DEFAULT_INPUT_TOKENS_PER_SECOND
+    output_tokens_per_second: float = DEFAULT_OUTPUT_TOKENS_PER_SECOND
     utilisation: float = DEFAULT_UTILISATION
     cache_hit_rate: float = DEFAULT_CACHE_HIT_RATE
     cached_token_cost_factor: float = DEFAULT_CACHED_TOKEN_COST_FACTOR
+    output_share: float = DEFAULT_OUTPUT_SHARE
     human_ticket_cost: float = DEFAULT_HUMAN_TICKET_COST
     ai_ticket_cost: float = DEFAULT_AI_TICKET_COST
     ai_resolution_share: float = DEFAULT_AI_RESOLUTION_SHARE
@@ -136,13 +165,22 @@ class CostInputs:
 
     def __post_init__(self) -> None:
         problems = []
-        if self.gpu_cost_per_hour < 0:
-            problems.append("gpu_cost_per_hour must be ≥ 0")
-        if self.tokens_per_second <= 0:
-            problems.append("tokens_per_second must be > 0")
+        for name, value in asdict(self).items():
+            if not np.isfinite(value) or abs(value) > 1e12:
+                problems.append(f"{name} must be a finite number of sensible size, got {value!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        for name in ("gpu_cost_per_hour", "human_ticket_cost", "ai_ticket_cost",
+                     "fixed_cost_per_month"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be ≥ 0")
+        for name in ("input_tokens_per_second", "output_tokens_per_second"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be > 0")
         if not 0 < self.utilisation <= 1:
             problems.append("utilisation must be in (0, 1]")
-        for name in ("cache_hit_rate", "cached_token_cost_factor", "ai_resolution_share"):
+        for name in ("cache_hit_rate", "cached_token_cost_factor", "output_share",
+                     "ai_resolution_share"):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be in [0, 1]")
         if problems:
@@ -156,12 +194,38 @@ class CostInputs:
         """The inputs by name."""
         return asdict(self)
 
+    def _per_token_second(self) -> float:
+        return self.gpu_cost_per_hour / (3600.0 * self.utilisation) * 1e6
+
+    @property
+    def input_cost_per_million(self) -> float:
+        """GPU cost per 1M input tokens, cache hits included."""
+        h, k = self.cache_hit_rate, self.cached_token_cost_factor
+        return self._per_token_second() * (1.0 - h * (1.0 - k)) / self.input_tokens_per_second
+
+    @property
+    def output_cost_per_million(self) -> float:
+        """GPU cost per 1M output tokens (never cached)."""
+        return self._per_token_second() / self.output_tokens_per_second
+
+    def gpu_cost_at(self, output_share: float) -> float:
+        """Blended GPU cost per 1M tokens at another output share."""
+        return float((1.0 - output_share) * self.input_cost_per_million
+                     + output_share * self.output_cost_per_million)
+
     @property
     def gpu_cost_per_million(self) -> float:
-        """GPU cost per 1M tokens after cache hits."""
-        return float(gpu_cost_per_million(self.gpu_cost_per_hour, self.tokens_per_second,
-                                           self.utilisation, self.cache_hit_rate,
-                                           self.cached_token_cost_factor))
+        """Blended GPU cost per 1M tokens at ``output_share``."""
+        return self.gpu_cost_at(self.output_share)
+
+    @property
+    def output_gpu_time_share(self) -> float:
+        """Share of GPU time spent on output tokens at ``output_share``."""
+        o = self.output_share
+        out = o / self.output_tokens_per_second
+        busy = (1 - o) * (1 - self.cache_hit_rate * (1 - self.cached_token_cost_factor)) \
+            / self.input_tokens_per_second + out
+        return out / busy if busy else 0.0
 
     @property
     def cost_per_ticket(self) -> float:
@@ -173,9 +237,12 @@ class CostInputs:
         """Support cost per 1M tokens at ``tickets_per_million`` tickets per 1M tokens."""
         return tickets_per_million * self.cost_per_ticket
 
-    def unit_cost_per_million(self, tickets_per_million: float) -> float:
-        """Variable cost per 1M tokens: GPU + support."""
-        return self.gpu_cost_per_million + self.support_cost_per_million(tickets_per_million)
+    def unit_cost_per_million(self, tickets_per_million: float,
+                              output_share: float | None = None) -> float:
+        """Variable cost per 1M tokens: GPU (at ``output_share``, default the inputs') +
+        support."""
+        o = self.output_share if output_share is None else output_share
+        return self.gpu_cost_at(o) + self.support_cost_per_million(tickets_per_million)
 
 
 def segment_cost_to_serve(
@@ -183,7 +250,8 @@ def segment_cost_to_serve(
 ) -> pd.DataFrame:
     """Cost to serve per segment over a period, from usage and ticket volumes in the store.
 
-    GPU cost = tokens × ``costs.gpu_cost_per_million``; support cost = human-resolved tickets
+    GPU cost = input tokens × ``costs.input_cost_per_million`` + output tokens ×
+    ``costs.output_cost_per_million``; support cost = human-resolved tickets
     × human cost + AI-resolved × AI cost, tickets still open (or of unknown resolver) counted
     at the human cost. Fixed costs are not allocated.
 
@@ -201,13 +269,14 @@ def segment_cost_to_serve(
 
     costs = costs or CostInputs()
     usage = usage_by_segment_month(store, start=start, end=end)
-    u = usage.groupby("segment")[["tokens", "revenue"]].sum()
+    u = usage.groupby("segment")[["tokens", "input_tokens", "output_tokens", "revenue"]].sum()
     ticket_end = None if end is None else (pd.Timestamp(end) + pd.DateOffset(months=1)
                                            - pd.Timedelta(microseconds=1)).to_pydatetime()
     t = ticket_volumes(store, by="segment", start=start, end=ticket_end)
     t = t.groupby("segment")[["tickets", "human", "ai", "open"]].sum()
     df = u.join(t, how="outer").fillna(0.0)
-    df["gpu_cost"] = df["tokens"] / 1e6 * costs.gpu_cost_per_million
+    df["gpu_cost"] = (df["input_tokens"] / 1e6 * costs.input_cost_per_million
+                      + df["output_tokens"] / 1e6 * costs.output_cost_per_million)
     df["support_cost"] = ((df["human"] + df["open"]) * costs.human_ticket_cost
                           + df["ai"] * costs.ai_ticket_cost)
     df["cost_to_serve"] = df["gpu_cost"] + df["support_cost"]

@@ -2,14 +2,25 @@
 
 Everything here is measured or a documented assumption:
 
-* price, volume, tickets per 1M tokens, AI resolution share: the segment's last months;
-* elasticity and its interval: the fitted log-log regression (``analytics.elasticity``);
-* competitor-mention pressure: the segment's mention rate and the fitted interaction slope;
-* competitors: the vendors customers mention most (the measured pressure), each with its
-  model priced closest to ours; their market shares (an assumption: ``inside_share`` split in
-  proportion to mentions) and unit costs (price × (1 − gross margin), anchor: a16z 50–60 %)
-  calibrate their logit qualities; our quality is calibrated the same way;
-* the price cut: the median size of the real competitor price cuts in the price data.
+* per segment: today's price, volume, tickets per 1M tokens (the last months), the fitted
+  elasticity and its interval (``analytics.elasticity``), the observed price range;
+  "All customers" holds every segment (their sum at one price), never a pooled fit;
+* the token mix (output share) and the AI resolution share: measured over the view;
+* competitor-mention pressure: the fitted interaction slope γ and each segment's recent
+  rise in mentions give a *measured shift* γ·(recent rate − period rate), kept as evidence
+  for the explicit pressure lever, which is off by default;
+* competitors: the vendors customers mention most (by price closeness when untagged), each
+  with its model priced closest to ours; their shares are an assumption
+  (``INSIDE_SHARE`` of the market split in proportion to mentions + 1), editable on the page;
+* the price range: from our lowest observed price and the cheapest chosen rival to our
+  highest observed price and the dearest chosen rival (so the optimum is never silently an
+  extrapolation far beyond any price seen in this market);
+* the price cut: the median size of the real competitor price cuts in the price data;
+* strategies: a quality step of ``QUALITY_STEP`` utility at ``QUALITY_COST_FACTOR`` × our
+  GPU cost per 1M tokens (serving a better model costs more GPU time per token; a16z's
+  "LLMflation": the same capability gets 10× cheaper per year, so one tier up costs roughly
+  what our model cost a few months ago), a niche of 20 % of the market half as price
+  sensitive.
 
 Example:
     >>> from data.store import Store                                   # doctest: +SKIP
@@ -23,13 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.competition import alpha_from_elasticity, calibrate_qualities
-from analytics.costs import DEFAULT_FIXED_COST_PER_MONTH, CostInputs
-from analytics.elasticity import estimate_mention_interaction, fit_elasticity
+from analytics.costs import CostInputs
+from analytics.elasticity import estimate_elasticities, estimate_mention_interaction
 from analytics.errors import InsufficientDataError
-from analytics.inputs import segment_snapshot, usage_panel
+from analytics.inputs import segment_snapshot
 from analytics.positioning import competitor_price_points
-from analytics.scenario import Competitor, Scenario
+from analytics.scenario import Competitor, DemandSegment, Scenario
 from analytics.signals import (
     competitor_mention_rates,
     competitor_pressure,
@@ -39,8 +49,13 @@ from analytics.signals import (
 
 __all__ = ["default_competitors", "default_cut_pct", "default_scenario"]
 
-#: Gross margin assumed for competitors' unit costs. Anchor: a16z, AI companies 50–60 %.
-COMPETITOR_GROSS_MARGIN = 0.55
+#: Assumed share of the whole market buying from us or a listed rival (the rest buy from
+#: none of us: other vendors, self-hosting, not at all).
+INSIDE_SHARE = 0.6
+#: Utility gain of the "differentiate" strategy (logit units).
+QUALITY_STEP = 0.5
+#: Its extra unit cost as a multiple of our GPU cost per 1M tokens.
+QUALITY_COST_FACTOR = 0.5
 
 
 def default_cut_pct() -> float:
@@ -51,30 +66,24 @@ def default_cut_pct() -> float:
 
 
 def default_competitors(
-    store: Any, *, reference_price: float, alpha: float, our_share: float = 0.1,
-    inside_share: float = 0.6, n: int = 5, model_id: str | None = None,
-    gross_margin: float = COMPETITOR_GROSS_MARGIN,
-) -> tuple[tuple[Competitor, ...], float]:
-    """The rivals for the price-war model, and our calibrated quality.
+    store: Any, *, reference_price: float, our_share: float = 0.1,
+    inside_share: float = INSIDE_SHARE, n: int = 5, model_id: str | None = None,
+) -> tuple[Competitor, ...]:
+    """The rivals for the price-war model with today's list prices and assumed shares.
 
     Args:
         store: the store (competitor_prices, entities).
         reference_price: our price; each vendor's model priced closest to it (log scale).
-        alpha: logit price sensitivity.
-        our_share: our assumed market share.
-        inside_share: assumed share of all inside options (us + rivals); the rest is the
-            outside option.
+        our_share: our market share.
+        inside_share: share of the whole market buying from us or a listed rival; the rivals
+            split ``inside_share − our_share`` in proportion to their mentions + 1.
         n: how many vendors, most mentioned first (by price closeness when untagged).
         model_id: the tagger for mentions (default newest).
-        gross_margin: rivals' assumed gross margin (unit cost = price × (1 − margin)).
-
-    Returns:
-        (competitors, our quality term).
     """
     points = competitor_price_points(store)
     points = points[points["price_per_m"] > 0]
-    if points.empty:
-        return (), 0.0
+    if points.empty or inside_share <= our_share:
+        return ()
     points = points.assign(dist=np.abs(np.log(points["price_per_m"] / reference_price)))
     closest = points.sort_values(["dist", "model_id"]).groupby("vendor", sort=False).head(1)
     mentions = mentions_by_vendor(store, model_id=model_id)
@@ -83,15 +92,30 @@ def default_competitors(
     chosen = closest.sort_values(["tickets", "dist", "vendor"],
                                  ascending=[False, True, True]).head(n)
     weights = (chosen["tickets"] + 1.0).to_numpy(float)
-    rival_shares = (inside_share - our_share) * weights / weights.sum()
-    prices = np.concatenate([[reference_price], chosen["price_per_m"].to_numpy(float)])
-    qualities = calibrate_qualities(prices, np.concatenate([[our_share], rival_shares]), alpha)
-    comps = tuple(
-        Competitor(name=f"{v} ({m})", price=float(p), unit_cost=float(p * (1 - gross_margin)),
-                   quality=float(q))
-        for v, m, p, q in zip(chosen["vendor"], chosen["model_name"], prices[1:],
-                              qualities[1:], strict=True))
-    return comps, float(qualities[0])
+    shares = (inside_share - our_share) * weights / weights.sum()
+    return tuple(Competitor(name=f"{v} ({m})", price=float(p), share=float(s))
+                 for v, m, p, s in zip(chosen["vendor"], chosen["model_name"],
+                                       chosen["price_per_m"], shares, strict=True))
+
+
+def _mention_evidence(store: Any, model_id: str | None, min_tickets: int
+                      ) -> tuple[dict[str, float], float, float]:
+    """Per segment the measured elasticity shift γ·(recent − period rate) (0 with fewer than
+    ``min_tickets`` recent tagged tickets), and γ with its standard error."""
+    model_id = model_id or newest_model_id(store)
+    if model_id is None:
+        return {}, 0.0, 0.0
+    try:
+        rates = competitor_mention_rates(store, model_id=model_id)
+        inter = estimate_mention_interaction(store, model_id=model_id, rates=rates)
+        pressure = competitor_pressure(store, model_id=model_id, rates=rates)
+    except InsufficientDataError:
+        return {}, 0.0, 0.0
+    shifts = {}
+    for r in pressure.itertuples():
+        enough = (r.recent_tickets or 0) >= min_tickets and pd.notna(r.recent_rate)
+        shifts[str(r.segment)] = float(inter.slope * (r.recent_rate - r.rate)) if enough else 0.0
+    return shifts, float(inter.slope), float(inter.std_error)
 
 
 def default_scenario(
@@ -103,74 +127,75 @@ def default_scenario(
 
     Args:
         store: the store.
-        segment: a segment, or None for all customers.
-        costs: cost-model inputs (defaults from the anchors; the AI resolution share is
-            replaced by the measured one when there are resolved tickets).
+        segment: a segment, or None for all customers (every segment, summed).
+        costs: cost-model inputs (defaults from the anchors; the output share and AI
+            resolution share are replaced by the measured ones).
         model_id: the tagger for competitor mentions (default newest; "gold" = gold spans).
         months: how many recent months define price and volume.
-        our_share: our assumed market share (sizes the market of the price-war model).
-        min_tickets: tagged tickets needed in the recent months before the recent mention
-            rate replaces the period's rate.
+        our_share: our market share (calibrates the price-war market).
+        min_tickets: tagged tickets needed in the recent months before a segment's mention
+            shift is measured (a rate from a handful of tickets is noise).
         name: the scenario's name.
 
     Falls back to ``Scenario``'s defaults for what the store cannot provide (no usage: the
-    default scenario; an elasticity that cannot be fitted: the default elasticity).
+    default scenario; a segment whose elasticity cannot be fitted is left out, and a
+    single segment without a fit keeps the default elasticity).
     """
     costs = costs or CostInputs()
     snap = segment_snapshot(store, months=months)
-    row = snap[snap["segment"].isna()] if segment is None else snap[snap["segment"] == segment]
-    if row.empty:
-        empty: dict[str, Any] = dict(costs.as_dict())
-        return Scenario(name=name, segment=segment, **empty)
-    r = row.iloc[0]
-    total_revenue = float(snap.loc[snap["segment"].isna(), "revenue"].iloc[0])
-    price = float(r["price_per_m"])
-    volume = float(r["tokens"]) / 1e6
-    cost_values: dict[str, Any] = dict(costs.as_dict())
+    scope = snap[snap["segment"].isna()] if segment is None else snap[snap["segment"] == segment]
+    values: dict[str, Any] = {"name": name, "segment": segment, "our_share": our_share,
+                              **costs.as_dict()}
+    if scope.empty:
+        return Scenario(**values)
+    r = scope.iloc[0]
     if pd.notna(r["ai_share"]):
-        cost_values["ai_resolution_share"] = float(r["ai_share"])
-    if costs.fixed_cost_per_month == DEFAULT_FIXED_COST_PER_MONTH and segment is not None \
-            and total_revenue > 0:
-        # fixed costs allocated to a segment by its share of revenue
-        cost_values["fixed_cost_per_month"] = costs.fixed_cost_per_month * float(
-            r["revenue"]) / total_revenue
-    values: dict[str, Any] = {"name": name, "segment": segment, "price_per_m": price,
-                              "reference_price": price, "reference_volume_m": volume,
-                              "tickets_per_million": float(r["tickets_per_million"] or 0.0),
-                              "our_share": our_share, **cost_values}
-    panel = usage_panel(store, segment=segment)
-    try:
-        fit = fit_elasticity(panel, segment=segment)
-        values.update(elasticity=fit.elasticity, elasticity_ci_low=fit.ci_low,
-                      elasticity_ci_high=fit.ci_high)
-    except InsufficientDataError:
-        pass
-    model_id = model_id or newest_model_id(store)
-    if model_id is not None:
-        try:
-            rates = competitor_mention_rates(store, model_id=model_id)  # once: the costly query
-            inter = estimate_mention_interaction(store, model_id=model_id, rates=rates)
-            pressure = competitor_pressure(store, model_id=model_id, rates=rates)
-            seg_p = pressure if segment is None else pressure[pressure["segment"] == segment]
-            if not seg_p.empty:
-                period = float((seg_p["rate"] * seg_p["tickets"]).sum() / seg_p["tickets"].sum())
-                recent_n = int(seg_p["recent_tickets"].sum())
-                recent = float((seg_p["recent_rate"].fillna(0) * seg_p["recent_tickets"]).sum()
-                               / recent_n) if recent_n else period
-                values.update(mention_slope=inter.slope, mention_rate_ref=period,
-                              mention_rate=recent if recent_n >= min_tickets else period)
-        except InsufficientDataError:
-            pass
-    draft = Scenario(**values)
-    c = draft.cost_inputs().unit_cost_per_million(draft.tickets_per_million)
-    e = draft.effective_elasticity
-    top = max(3.0 * price, 1.5 * c * e / (1 + e) if e < -1 else 0.0)
-    values.update(price_min=max(0.01, round(0.75 * c, 4)), price_max=round(top, 4))
-    if e < 0:
-        alpha = alpha_from_elasticity(e, price, our_share)
-        comps, our_q = default_competitors(store, reference_price=price, alpha=alpha,
-                                           our_share=our_share, model_id=model_id)
-        if comps:
-            values.update(competitors=comps, our_quality=our_q, cut_competitor=comps[0].name,
-                          cut_pct=default_cut_pct())
+        values["ai_resolution_share"] = float(r["ai_share"])
+    if pd.notna(r["output_share"]):
+        values["output_share"] = float(r["output_share"])
+    if segment is not None:
+        values["fixed_cost_per_month"] = 0.0  # fixed costs are company-wide
+    fits = estimate_elasticities(store).set_index("segment")
+    shifts, slope, slope_se = _mention_evidence(store, model_id, min_tickets)
+    rows = snap[snap["segment"].notna()]
+    if segment is not None:
+        rows = rows[rows["segment"] == segment]
+    parts = []
+    for row in rows.itertuples():
+        if not (row.tokens > 0 and row.price_per_m > 0):
+            continue
+        fit = fits.loc[row.segment] if row.segment in fits.index else None
+        fitted = fit is not None and pd.notna(fit["elasticity"])
+        if not fitted and segment is None:
+            continue
+        e = (float(fit["elasticity"]), float(fit["ci_low"]), float(fit["ci_high"])) if fitted \
+            else (DemandSegment.elasticity, DemandSegment.elasticity_ci_low,
+                  DemandSegment.elasticity_ci_high)
+        parts.append(DemandSegment(
+            name=str(row.segment), reference_price=float(row.price_per_m),
+            reference_volume_m=float(row.tokens) / 1e6, elasticity=e[0],
+            elasticity_ci_low=e[1], elasticity_ci_high=e[2],
+            tickets_per_million=float(row.tickets_per_million or 0.0),
+            mention_shift=shifts.get(str(row.segment), 0.0),
+            price_low=float(row.price_low) if pd.notna(row.price_low) else 0.0,
+            price_high=float(row.price_high) if pd.notna(row.price_high) else 0.0))
+    if not parts:
+        return Scenario(**values)
+    draft = Scenario(**values, segments=tuple(parts))
+    price = draft.price_now
+    comps = default_competitors(store, reference_price=price, our_share=our_share,
+                                model_id=model_id)
+    seen = draft.observed_price_range or (price, price)
+    rival_prices = [c.price for c in comps]
+    floor = min([seen[0], *rival_prices])
+    ceiling = max([seen[1], *rival_prices])
+    values.update(
+        segments=tuple(parts), price_per_m=round(price, 6), mention_slope=slope,
+        mention_slope_se=slope_se, price_floor=round(max(0.01, 0.8 * floor), 4),
+        price_ceiling=round(1.25 * ceiling, 4),
+        quality_step=QUALITY_STEP,
+        quality_cost=round(QUALITY_COST_FACTOR * draft.cost_inputs().gpu_cost_per_million, 6))
+    if comps:
+        values.update(competitors=comps, cut_competitor=comps[0].name,
+                      cut_pct=default_cut_pct())
     return Scenario(**values)

@@ -1,11 +1,14 @@
-"""Evaluate a ``Scenario`` into every number the what-if, price-war and scenario pages show.
+"""Evaluate a ``Scenario`` into every number the what-if and scenario pages show.
 
-Pages call these and draw the results; nothing here imports Streamlit.
+One demand model (``analytics.business``) behind every number: each segment's
+constant-elasticity curve with the elasticity the page shows, "All customers" as their sum
+at one price, unit costs from the scenario's cost model. Pages call these and draw the
+results; nothing here imports Streamlit.
 
 Example:
     >>> from analytics.scenario import Scenario
-    >>> r = evaluate_scenario(Scenario(price_per_m=1.0, elasticity=-2.0))
-    >>> r.optimum is not None and r.optimum.price > r.unit_cost
+    >>> r = evaluate_scenario(Scenario(price_per_m=1.0))
+    >>> r.optimum.price > r.unit_cost and r.optimum.at_bound is None
     True
 """
 
@@ -18,31 +21,55 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.competition import (
-    EquilibriumResult,
-    PriceCutResult,
-    StrategyComparison,
-    alpha_from_elasticity,
-    compare_strategies,
-    logit_nash_equilibrium,
-    price_cut_scenario,
+from analytics.business import (
+    BusinessOptimum,
+    DemandModel,
+    OptimumSpread,
+    SegmentCurve,
+    constrained_optimum,
+    optimum_spread,
+    profit_roots,
 )
-from analytics.costs import gpu_cost_per_million, support_cost_per_ticket
-from analytics.demand import ConstantElasticityDemand
-from analytics.errors import GoalNotReachableError, NoInteriorOptimumError, ScenarioError
-from analytics.montecarlo import MonteCarloResult, simulate_profit
-from analytics.optimize import (
-    PriceOptimum,
-    ProfitCurve,
-    break_even_prices,
-    break_even_volume,
-    optimal_price,
-    price_for_margin,
-    price_for_profit,
-    profit_curve,
-)
+from analytics.errors import ScenarioError
+from analytics.montecarlo import MonteCarloResult, simulate_model_profit
+from analytics.optimize import ProfitCurve
 from analytics.scenario import Scenario, scenario_inputs_frame
-from analytics.sensitivity import profit_table, tornado
+from analytics.sensitivity import tornado
+
+__all__ = [
+    "TORNADO_INPUTS",
+    "ScenarioResult",
+    "compare_scenarios",
+    "data_table",
+    "evaluate_profit",
+    "evaluate_scenario",
+    "scenario_model",
+    "scenario_monte_carlo",
+    "scenario_tornado",
+]
+
+#: Draws of the optimum's Monte Carlo distribution (each draw optimises on a grid).
+OPTIMUM_DRAWS = 2_000
+
+
+def scenario_model(s: Scenario, *, elasticity_factor: float = 1.0, volume_factor: float = 1.0,
+                   tickets_factor: float = 1.0) -> DemandModel:
+    """The scenario's demand model: its segments with the elasticities the page shows and
+    unit costs from its cost model (factors scale every segment, for sensitivity)."""
+    costs = s.cost_inputs()
+    segs = []
+    for g in s.segments:
+        e, lo, hi = (elasticity_factor * x for x in s.used_elasticity(g))
+        lo, hi = min(lo, hi), max(lo, hi)
+        segs.append(SegmentCurve(
+            name=g.name, reference_price=g.reference_price,
+            reference_volume_m=g.reference_volume_m * volume_factor, elasticity=e,
+            ci_low=lo, ci_high=hi,
+            unit_cost=costs.unit_cost_per_million(g.tickets_per_million * tickets_factor)))
+    try:
+        return DemandModel(tuple(segs), s.fixed_cost_per_month)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -50,275 +77,342 @@ class ScenarioResult:
     """What the what-if page shows for one scenario.
 
     Attributes:
-        scenario: the inputs.
-        elasticity: the effective elasticity used (after the mention-rate shift).
-        gpu_cost_per_m, support_cost_per_m, unit_cost: variable cost per 1M tokens.
-        demand: the constant-elasticity curve through the reference point.
-        volume_m, revenue, variable_cost, profit: at the scenario's price, per month.
-        contribution_per_m: p − c; contribution_margin: (p − c)/p;
-        gross_margin: (revenue − variable cost)/revenue (same as contribution margin here).
+        scenario: the inputs; model: the demand model every number uses.
+        price_now: today's blended price of the view (Σ p0·V0 / Σ V0).
+        elasticity_now, elasticity_now_ci: the (implied aggregate) elasticity at today's
+            price and its 95 % interval.
+        elasticity, elasticity_ci: the same at the scenario's price.
+        gpu_cost_per_m, support_cost_per_m, unit_cost: variable cost per 1M tokens at the
+            scenario's price (support and the total weighted by the segments' volumes there).
+        volume_m, revenue, variable_cost, profit: at the scenario's price, per month (profit
+            after fixed costs).
+        profit_now: profit at today's price.
+        contribution_per_m: p − c; contribution_margin: (p − c)/p.
         break_even_volume_m: F/(p − c) in millions of tokens (inf when p ≤ c).
-        break_even_low, break_even_high: prices with zero profit (None with the reason in
-            ``break_even_note`` when no price covers the fixed cost).
-        optimum: the profit-maximising price (None with the reason in ``optimum_note``).
-        price_for_target_margin: goal seek for ``target_margin``.
-        price_for_target_profit: goal seek for ``target_profit`` (lower side; None with the
-            reason in ``target_profit_note``).
-        curve: revenue, cost and profit over [price_min, price_max].
+        break_even_low, break_even_high: the lowest and highest price with zero profit
+            (None where there is none; ``break_even_note`` says why).
+        optimum: the profit-maximising price within [price_floor, price_ceiling].
+        spread: the optimum's range across the elasticity interval and its Monte Carlo
+            distribution.
+        price_for_target_margin: lowest price with the target contribution margin.
+        target_profit_prices: (lower, upper) prices with the target profit (None where none).
+        warnings: plain-English cautions a manager must read with the numbers.
+        curve: revenue, cost and profit over [price_floor, price_ceiling].
     """
 
     scenario: Scenario
+    model: DemandModel
+    price_now: float
+    elasticity_now: float
+    elasticity_now_ci: tuple[float, float]
     elasticity: float
+    elasticity_ci: tuple[float, float]
     gpu_cost_per_m: float
     support_cost_per_m: float
     unit_cost: float
-    demand: ConstantElasticityDemand
     volume_m: float
     revenue: float
     variable_cost: float
     profit: float
+    profit_now: float
     contribution_per_m: float
     contribution_margin: float
     break_even_volume_m: float
     break_even_low: float | None
     break_even_high: float | None
     break_even_note: str
-    optimum: PriceOptimum | None
-    optimum_note: str
+    optimum: BusinessOptimum
+    spread: OptimumSpread
     price_for_target_margin: float | None
-    price_for_target_profit: float | None
-    target_profit_note: str
+    target_profit_prices: tuple[float | None, float | None]
+    warnings: tuple[str, ...]
     curve: ProfitCurve
 
     def summary(self) -> dict[str, float]:
         """The headline figures by name (NaN where a figure does not exist)."""
         nan = float("nan")
-        o = self.optimum
+
+        def v(x: float | None) -> float:
+            return nan if x is None else float(x)
+
         return {
             "elasticity": self.elasticity, "unit_cost": self.unit_cost,
             "gpu_cost_per_m": self.gpu_cost_per_m, "support_cost_per_m": self.support_cost_per_m,
             "volume_m": self.volume_m, "revenue": self.revenue, "profit": self.profit,
             "contribution_margin": self.contribution_margin,
             "break_even_volume_m": self.break_even_volume_m,
-            "break_even_low": nan if self.break_even_low is None else self.break_even_low,
-            "break_even_high": nan if self.break_even_high is None else self.break_even_high,
-            "optimal_price": nan if o is None else o.price,
-            "optimal_profit": nan if o is None else o.profit,
-            "price_for_target_margin": (nan if self.price_for_target_margin is None
-                                        else self.price_for_target_margin),
-            "price_for_target_profit": (nan if self.price_for_target_profit is None
-                                        else self.price_for_target_profit),
+            "break_even_low": v(self.break_even_low), "break_even_high": v(self.break_even_high),
+            "optimal_price": self.optimum.price, "optimal_profit": self.optimum.profit,
+            "optimal_price_low": self.spread.low, "optimal_price_high": self.spread.high,
+            "price_for_target_margin": v(self.price_for_target_margin),
+            "price_for_target_profit": v(self.target_profit_prices[0]),
         }
 
 
-def _unit_costs(s: Scenario) -> tuple[float, float]:
-    gpu = float(gpu_cost_per_million(s.gpu_cost_per_hour, s.tokens_per_second, s.utilisation,
-                                     s.cache_hit_rate, s.cached_token_cost_factor))
-    support = s.tickets_per_million * float(support_cost_per_ticket(
-        s.human_ticket_cost, s.ai_ticket_cost, s.ai_resolution_share))
-    return gpu, support
+def _break_even(model: DemandModel) -> tuple[float | None, float | None, str]:
+    """Lowest price where profit turns positive and highest where it turns negative again."""
+    roots = profit_roots(model, 0.0)
+    lo_p, hi_p = model.search_range()
+    if not roots:
+        if float(model.profit(model.price_now)) < 0:
+            return None, None, "no price covers the costs: profit is negative at every price"
+        return None, None, "profit is positive at every price searched"
+    low = roots[0] if float(model.profit(roots[0] * 1.0001)) > 0 else None
+    high = roots[-1] if float(model.profit(roots[-1] * 0.9999)) > 0 else None
+    note = ""
+    if high is None:
+        note = ("no upper break-even: profit stays positive as the price rises (demand this "
+                "inelastic keeps revenue growing)")
+    return low, high, note
 
 
-def scenario_demand(s: Scenario) -> ConstantElasticityDemand:
-    """Constant-elasticity demand through (reference price, reference volume) with the
-    effective elasticity."""
-    if s.reference_volume_m <= 0:
-        raise ScenarioError("the reference volume must be > 0 to build a demand curve")
-    return ConstantElasticityDemand.through(s.reference_price, s.reference_volume_m,
-                                            s.effective_elasticity)
+def _price_for_margin(model: DemandModel, margin: float) -> float | None:
+    """Lowest price with contribution margin (p − c(p))/p = ``margin`` (c(p): volume-weighted)."""
+    lo, hi = model.search_range()
+    grid = np.geomspace(lo, hi, 4_001)
+    gap = 1.0 - model.unit_cost(grid) / grid - margin
+    idx = np.nonzero(np.sign(gap[:-1]) * np.sign(gap[1:]) <= 0)[0]
+    if idx.size == 0:
+        return None
+    from scipy.optimize import brentq
+    i = int(idx[0])
+    if gap[i] == 0:
+        return float(grid[i])
+    return float(brentq(lambda p: 1.0 - float(model.unit_cost(p)) / p - margin,
+                        grid[i], grid[i + 1], xtol=1e-14, rtol=1e-13))
+
+
+def _target_prices(model: DemandModel, target: float) -> tuple[float | None, float | None]:
+    roots = profit_roots(model, target)
+    if not roots:
+        return None, None
+    low = roots[0] if float(model.profit(roots[0] * 1.0001)) > target else None
+    high = roots[-1] if float(model.profit(roots[-1] * 0.9999)) > target else None
+    return low, high
+
+
+def _warnings(s: Scenario, model: DemandModel, best: BusinessOptimum, spread: OptimumSpread,
+              high: float | None) -> tuple[str, ...]:
+    out = []
+    if spread.interval_crosses_minus_one:
+        names = [g.name for g in model.segments if g.ci_high >= -1.0]
+        out.append("The elasticity interval of " + ", ".join(names) + " reaches −1 or above: "
+                   "demand may be inelastic, where profit keeps rising with the price and only "
+                   "the price ceiling stops the optimum.")
+    if best.at_bound:
+        out.append(f"The optimum sits on the price {best.at_bound} (${getattr(best, best.at_bound):,.3f}"
+                   "): the best price may lie beyond the range you set.")
+    seen = s.observed_price_range
+    if seen and not seen[0] <= best.price <= seen[1]:
+        out.append(f"The optimum ${best.price:,.3f} lies outside the prices we have observed "
+                   f"(${seen[0]:,.2f}–${seen[1]:,.2f}): the demand curve is extrapolated there.")
+    if seen and high is not None and high > seen[1]:
+        out.append(f"The upper break-even ${high:,.2f} is an extrapolation "
+                   f"({high / seen[1]:,.0f}× the highest price observed); do not rely on it.")
+    if s.pressure_lever:
+        out.append("The competitor-pressure lever is on: elasticities include the measured "
+                   "mention shift (a what-if, not the fitted values).")
+    return tuple(out)
 
 
 def evaluate_scenario(s: Scenario) -> ScenarioResult:
-    """Profit at the price, optimum, break-even, margins, goal seek and the profit curve.
-
-    Where a figure does not exist (no interior optimum with |ε| ≤ 1, no price covering the
-    fixed costs, an unreachable profit target) it is None and its ``*_note`` says why.
+    """Profit at the price, the optimum within the range and its spread, break-even prices,
+    goal seeks, warnings and the profit curve.
 
     Raises:
-        ScenarioError: when the reference volume is 0 (no demand curve to evaluate).
+        ScenarioError: when the inputs define no demand model.
     """
-    gpu, support = _unit_costs(s)
-    c, f, p = gpu + support, s.fixed_cost_per_month, s.price_per_m
-    demand = scenario_demand(s)
-    q = float(demand.quantity(p))
-    try:
-        best = optimal_price(demand, c, f)
-        optimum: PriceOptimum | None = best
-        optimum_note = ("" if best.covers_fixed_cost else
-                        "even the best price does not cover the fixed costs")
-    except NoInteriorOptimumError as exc:
-        optimum, optimum_note = None, str(exc)
-    be_low = be_high = None
-    be_note = ""
-    target_price: float | None = None
-    target_note = ""
-    if optimum is None:
-        be_note = target_note = "needs an interior optimum: " + optimum_note
-    else:
-        try:
-            be_low, be_high = break_even_prices(demand, c, f)
-        except GoalNotReachableError as exc:
-            be_note = str(exc)
-        try:
-            target_price = price_for_profit(demand, c, f, s.target_profit, side="lower")
-        except GoalNotReachableError as exc:
-            target_note = str(exc)
-    try:
-        margin_price: float | None = price_for_margin(c, s.target_margin)
-    except GoalNotReachableError:
-        margin_price = None
-    curve = profit_curve(demand, c, f, prices=np.linspace(s.price_min, s.price_max,
-                                                          s.curve_points))
+    model = scenario_model(s)
+    costs = s.cost_inputs()
+    p = s.price_per_m
+    q = float(model.volume(p))
+    c = float(model.unit_cost(p))
+    gpu = costs.gpu_cost_per_million
+    best = constrained_optimum(model, s.price_floor, s.price_ceiling)
+    spread = optimum_spread(model, s.price_floor, s.price_ceiling,
+                            draws=min(OPTIMUM_DRAWS, s.mc_draws), seed=s.mc_seed)
+    be_low, be_high, be_note = _break_even(model)
+    now = model.price_now
+    grid = np.linspace(s.price_floor, s.price_ceiling, s.curve_points)
+    vol = model.volume(grid)
+    vc = model.variable_cost(grid)
+    curve = ProfitCurve(price=grid, quantity=vol, revenue=grid * vol, variable_cost=vc,
+                        total_cost=vc + s.fixed_cost_per_month,
+                        profit=grid * vol - vc - s.fixed_cost_per_month)
+    f = s.fixed_cost_per_month
     return ScenarioResult(
-        scenario=s, elasticity=s.effective_elasticity, gpu_cost_per_m=gpu,
-        support_cost_per_m=support, unit_cost=c, demand=demand, volume_m=q, revenue=p * q,
-        variable_cost=c * q, profit=(p - c) * q - f, contribution_per_m=p - c,
-        contribution_margin=(p - c) / p, break_even_volume_m=break_even_volume(p, c, f),
+        scenario=s, model=model, price_now=now, elasticity_now=float(model.elasticity_at(now)),
+        elasticity_now_ci=model.elasticity_ci_at(now), elasticity=float(model.elasticity_at(p)),
+        elasticity_ci=model.elasticity_ci_at(p), gpu_cost_per_m=gpu,
+        support_cost_per_m=c - gpu, unit_cost=c, volume_m=q, revenue=p * q,
+        variable_cost=c * q, profit=(p - c) * q - f, profit_now=float(model.profit(now)),
+        contribution_per_m=p - c, contribution_margin=(p - c) / p,
+        break_even_volume_m=(f / (p - c) if p > c else math.inf) if f > 0 else 0.0,
         break_even_low=be_low, break_even_high=be_high, break_even_note=be_note,
-        optimum=optimum, optimum_note=optimum_note, price_for_target_margin=margin_price,
-        price_for_target_profit=target_price, target_profit_note=target_note, curve=curve)
+        optimum=best, spread=spread,
+        price_for_target_margin=_price_for_margin(model, s.target_margin),
+        target_profit_prices=_target_prices(model, s.target_profit),
+        warnings=_warnings(s, model, best, spread, be_high), curve=curve)
 
 
-#: Inputs the tornado varies, with their display labels.
+def evaluate_profit(s: Scenario, price: float | None = None) -> float:
+    """Monthly profit after fixed costs at ``price`` (default the scenario's)."""
+    return float(scenario_model(s).profit(s.price_per_m if price is None else price))
+
+
+# -- sensitivity ------------------------------------------------------------------------
+
+#: Drivers of the tornado with their labels. "gpu_cost" moves the GPU cost per token:
+#: GPU $/h, throughput and utilisation act on it together (cost ∝ $/h ÷ (throughput × u)),
+#: so they are one driver, not three correlated bars.
 TORNADO_INPUTS: dict[str, str] = {
-    "price_per_m": "price", "elasticity": "elasticity",
-    "reference_volume_m": "volume level", "gpu_cost_per_hour": "GPU $/hour",
-    "tokens_per_second": "throughput", "utilisation": "utilisation",
-    "cache_hit_rate": "cache-hit rate", "tickets_per_million": "tickets per 1M tokens",
-    "human_ticket_cost": "human ticket cost", "ai_ticket_cost": "AI ticket cost",
-    "ai_resolution_share": "AI resolution share", "fixed_cost_per_month": "fixed costs",
+    "price": "price",
+    "elasticity": "elasticity (every segment)",
+    "volume": "volume level",
+    "gpu_cost": "GPU cost per token (GPU $/h, throughput, utilisation)",
+    "cache_hit_rate": "cache-hit rate (input tokens)",
+    "output_share": "output share of tokens",
+    "tickets": "support tickets per 1M tokens",
+    "human_ticket_cost": "human ticket cost",
+    "ai_ticket_cost": "AI ticket cost",
+    "ai_resolution_share": "AI resolution share",
+    "fixed_cost_per_month": "fixed costs",
 }
-_INF = float("inf")
-#: Valid ranges, so that a large ± % never produces an invalid scenario.
-_BOUNDS = {"utilisation": (1e-9, 1.0), "cache_hit_rate": (0.0, 1.0),
-           "ai_resolution_share": (0.0, 1.0), "price_per_m": (1e-9, _INF),
-           "reference_volume_m": (1e-9, _INF), "tokens_per_second": (1e-9, _INF),
-           "gpu_cost_per_hour": (0.0, _INF), "tickets_per_million": (0.0, _INF)}
+_BOUNDS = {"cache_hit_rate": (0.0, 1.0), "output_share": (0.0, 1.0),
+           "ai_resolution_share": (0.0, 1.0)}
 
 
-def _profit_at(s: Scenario, **inputs: float) -> float:
-    return evaluate_profit(s.replace(**inputs))
+def tornado_price(s: Scenario) -> float:
+    """The price the tornado is computed at: ``tornado_price``, or the optimum when 0."""
+    if s.tornado_price > 0:
+        return s.tornado_price
+    return constrained_optimum(scenario_model(s), s.price_floor, s.price_ceiling).price
 
 
-def evaluate_profit(s: Scenario) -> float:
-    """Monthly profit at the scenario's price (the cheap part of ``evaluate_scenario``)."""
-    gpu, support = _unit_costs(s)
-    q = float(scenario_demand(s).quantity(s.price_per_m))
-    return (s.price_per_m - gpu - support) * q - s.fixed_cost_per_month
+def _profit_with(s: Scenario, price: float, elasticity: float, volume: float, gpu_cost: float,
+                 tickets: float, **fields: float) -> float:
+    changed = s.replace(gpu_cost_per_hour=s.gpu_cost_per_hour * gpu_cost, **fields)
+    model = scenario_model(changed, elasticity_factor=elasticity, volume_factor=volume,
+                           tickets_factor=tickets)
+    return float(model.profit(price))
 
 
-def scenario_tornado(s: Scenario) -> pd.DataFrame:
-    """Tornado of profit at the scenario's price: each input ± ``sensitivity_pct`` %.
+def scenario_tornado(s: Scenario, price: float | None = None) -> pd.DataFrame:
+    """Tornado of monthly profit at ``price`` (default ``tornado_price(s)``): each driver
+    ± ``sensitivity_pct`` % alone. Elasticity, volume, GPU cost and tickets move as factors
+    on every segment (low/high values are those factors).
 
-    Columns as ``analytics.sensitivity.tornado``; inputs at zero have no bar (impact 0).
+    Columns as ``analytics.sensitivity.tornado`` plus ``price`` (where it was computed).
     """
-    base = {k: getattr(s, k) for k in TORNADO_INPUTS}
-    return tornado(lambda **kw: _profit_at(s, **kw), base, pct=s.sensitivity_pct / 100.0,
-                   labels=TORNADO_INPUTS, bounds=_BOUNDS)
+    at = tornado_price(s) if price is None else float(price)
+    base = {"price": at, "elasticity": 1.0, "volume": 1.0, "gpu_cost": 1.0, "tickets": 1.0,
+            "cache_hit_rate": s.cache_hit_rate, "output_share": s.output_share,
+            "human_ticket_cost": s.human_ticket_cost, "ai_ticket_cost": s.ai_ticket_cost,
+            "ai_resolution_share": s.ai_resolution_share,
+            "fixed_cost_per_month": s.fixed_cost_per_month}
+    out = tornado(lambda **kw: _profit_with(s, **kw), base, pct=s.sensitivity_pct / 100.0,
+                  labels=TORNADO_INPUTS, bounds=_BOUNDS)
+    return out.assign(price=at)
 
 
-def scenario_profit_table(s: Scenario, *, prices: int = 12, costs: int = 9,
-                          cost_range: float = 0.5) -> pd.DataFrame:
-    """Two-way table of profit: price (columns, over [price_min, price_max]) × unit cost
-    (rows, ± ``cost_range`` around the scenario's unit cost)."""
-    gpu, support = _unit_costs(s)
-    c = gpu + support
-    return profit_table(scenario_demand(s), np.linspace(s.price_min, s.price_max, prices),
-                        np.linspace(c * (1 - cost_range), c * (1 + cost_range), costs),
-                        s.fixed_cost_per_month)
+#: Inputs a data table or goal seek can vary besides the scenario's own numeric fields:
+#: "price" (our price), "elasticity_shift" (added to every segment's elasticity) and
+#: "volume_factor" (multiplies every segment's volume).
+SPECIAL_INPUTS = ("price", "elasticity_shift", "volume_factor")
 
 
-def scenario_monte_carlo(s: Scenario) -> MonteCarloResult:
-    """Monte Carlo of profit at the scenario's price (elasticity within its interval, GPU
-    cost and volume uncertain), reproducible by ``mc_seed``."""
-    gpu, support = _unit_costs(s)
-    return simulate_profit(
-        price=s.price_per_m, reference_price=s.reference_price,
-        reference_volume=s.reference_volume_m, elasticity=s.effective_elasticity,
-        elasticity_ci=s.effective_elasticity_ci, gpu_cost=gpu, other_unit_cost=support,
-        fixed_cost=s.fixed_cost_per_month, gpu_cost_sd=s.gpu_cost_sd, volume_sd=s.volume_sd,
-        draws=s.mc_draws, seed=s.mc_seed)
+def apply_input(s: Scenario, name: str, value: float) -> tuple[Scenario, float, float, float]:
+    """(scenario, price, elasticity shift, volume factor) with input ``name`` set to
+    ``value``; raises ``ScenarioError`` for an unknown or invalid input."""
+    if name == "price":
+        if value <= 0:
+            raise ScenarioError("the price must be > 0")
+        return s, float(value), 0.0, 1.0
+    if name == "elasticity_shift":
+        return s, s.price_per_m, float(value), 1.0
+    if name == "volume_factor":
+        if value <= 0:
+            raise ScenarioError("the volume factor must be > 0")
+        return s, s.price_per_m, 0.0, float(value)
+    if name not in NUMERIC_INPUTS:
+        raise ScenarioError(f"unknown input {name!r}; choose one of "
+                            f"{', '.join([*SPECIAL_INPUTS, *NUMERIC_INPUTS])}")
+    return s.replace(**{name: float(value)}), s.price_per_m, 0.0, 1.0
 
 
-@dataclass(frozen=True)
-class PriceWarResult:
-    """What the price-war page shows.
+#: The scenario's numeric inputs that a data table or goal seek may vary.
+NUMERIC_INPUTS = ("gpu_cost_per_hour", "input_tokens_per_second", "output_tokens_per_second",
+                  "utilisation", "cache_hit_rate", "cached_token_cost_factor", "output_share",
+                  "human_ticket_cost", "ai_ticket_cost", "ai_resolution_share",
+                  "fixed_cost_per_month")
 
-    Attributes:
-        alpha: logit price sensitivity implied by the effective elasticity at our price.
-        market_size_m: whole market (all options) in millions of tokens per month.
-        equilibrium: the equilibrium with everyone optimising (before any cut).
-        cut: the price-cut scenario (None when no competitor cuts).
-        strategies: our strategies after the cut (None when no competitor cuts).
+
+def metric_value(s: Scenario, name: str, value: float, metric: str = "profit") -> float:
+    """A metric with one input changed: "profit" (monthly, after fixed costs, at our price),
+    "margin" (contribution margin at our price) or "optimal_profit" (at the constrained
+    optimum)."""
+    s2, price, shift, factor = apply_input(s, name, value)
+    model = scenario_model(s2, volume_factor=factor)
+    if shift:
+        model = model.with_elasticities([g.elasticity + shift for g in model.segments])
+    if metric == "profit":
+        return float(model.profit(price))
+    if metric == "margin":
+        return 1.0 - float(model.unit_cost(price)) / price
+    if metric == "optimal_profit":
+        return constrained_optimum(model, s2.price_floor, s2.price_ceiling).profit
+    raise ScenarioError(f"unknown metric {metric!r}; choose profit, margin or optimal_profit")
+
+
+def data_table(s: Scenario, row_input: str, row_values: Sequence[float], col_input: str,
+               col_values: Sequence[float], *, metric: str = "profit") -> pd.DataFrame:
+    """Excel-style two-input data table: ``metric`` for every (row value, column value).
+
+    Inputs are "price", "elasticity_shift", "volume_factor" or a numeric cost input; cells
+    whose inputs are invalid are NaN.
+
+    Example:
+        >>> t = data_table(Scenario(), "price", [0.5, 1.0], "elasticity_shift", [0.0])
+        >>> t.shape
+        (2, 1)
     """
-
-    alpha: float
-    market_size_m: float
-    equilibrium: EquilibriumResult
-    cut: PriceCutResult | None
-    strategies: StrategyComparison | None
-
-
-US = "us"
-
-
-@dataclass(frozen=True)
-class LogitMarket:
-    """The logit market of a scenario: firm names (us first), unit costs, quality terms,
-    price sensitivity α and market size (millions of tokens per month)."""
-
-    names: list[str]
-    costs: list[float]
-    qualities: list[float]
-    alpha: float
-    market_size: float
-
-
-def price_war_inputs(s: Scenario) -> LogitMarket:
-    """The logit market of a scenario (α from the effective elasticity at our price and
-    share: α = −ε/(p(1 − s)); market size = our volume ÷ our share)."""
-    if not s.competitors:
-        raise ScenarioError("add at least one competitor to model a price war")
-    if s.our_share <= 0:
-        raise ScenarioError("our market share must be > 0 to size the market")
-    gpu, support = _unit_costs(s)
-    e = s.effective_elasticity
-    if e >= 0:
-        raise ScenarioError("the elasticity must be negative for a price war model")
-    alpha = alpha_from_elasticity(e, s.price_per_m, s.our_share)
-    names = [US, *[c.name for c in s.competitors]]
-    if len(set(names)) != len(names):
-        raise ScenarioError("competitor names must be unique and not 'us'")
-    return LogitMarket(names=names,
-                       costs=[gpu + support, *[c.unit_cost for c in s.competitors]],
-                       qualities=[s.our_quality, *[c.quality for c in s.competitors]],
-                       alpha=alpha, market_size=s.reference_volume_m / s.our_share)
+    grid = np.full((len(row_values), len(col_values)), np.nan)
+    for i, rv in enumerate(row_values):
+        try:
+            s_row, p_row, sh_row, vf_row = apply_input(s, row_input, float(rv))
+        except ScenarioError:
+            continue
+        for j, cv in enumerate(col_values):
+            try:
+                s2, p2, sh2, vf2 = apply_input(s_row, col_input, float(cv))
+                price = p_row if row_input == "price" else p2
+                model = scenario_model(s2, volume_factor=vf_row * vf2)
+                shift = sh_row + sh2
+                if shift:
+                    model = model.with_elasticities([g.elasticity + shift
+                                                     for g in model.segments])
+                if metric == "profit":
+                    grid[i, j] = float(model.profit(price))
+                elif metric == "margin":
+                    grid[i, j] = 1.0 - float(model.unit_cost(price)) / price
+                else:
+                    raise ScenarioError(f"unknown metric {metric!r}")
+            except (ScenarioError, ValueError) as exc:
+                if isinstance(exc, ScenarioError) and "metric" in str(exc):
+                    raise
+    return pd.DataFrame(grid, index=pd.Index(list(map(float, row_values)), name=row_input),
+                        columns=pd.Index(list(map(float, col_values)), name=col_input))
 
 
-def evaluate_price_war(s: Scenario) -> PriceWarResult:
-    """Equilibrium, the competitor's cut and our strategies for a scenario.
-
-    Profits in the result are contributions (before our fixed costs), USD per month.
-
-    Raises:
-        ScenarioError: no competitors, or inputs that define no market.
-        EquilibriumNotConvergedError: when best response does not converge.
-    """
-    m = price_war_inputs(s)
-    eq = logit_nash_equilibrium(m.costs, m.qualities, m.alpha, names=m.names,
-                                market_size=m.market_size)
-    cut = strategies = None
-    if s.cut_competitor:
-        cut = price_cut_scenario(m.costs, m.qualities, m.alpha, names=m.names,
-                                 market_size=m.market_size, competitor=s.cut_competitor,
-                                 cut_pct=s.cut_pct)
-        strategies = compare_strategies(
-            m.costs, m.qualities, m.alpha, names=m.names,
-            market_size=m.market_size, competitor=s.cut_competitor, cut_pct=s.cut_pct,
-            ours=US, quality_step=s.quality_step, quality_cost=s.quality_cost,
-            niche_alpha_factor=s.niche_alpha_factor, niche_market_share=s.niche_market_share)
-    return PriceWarResult(alpha=m.alpha, market_size_m=m.market_size,
-                          equilibrium=eq, cut=cut, strategies=strategies)
+def scenario_monte_carlo(s: Scenario, price: float | None = None) -> MonteCarloResult:
+    """Monte Carlo of monthly profit at ``price`` (default the scenario's): every segment's
+    elasticity within its interval, GPU cost and volume uncertain; reproducible by
+    ``mc_seed``."""
+    model = scenario_model(s)
+    return simulate_model_profit(
+        model, price=s.price_per_m if price is None else price,
+        gpu_cost=s.cost_inputs().gpu_cost_per_million, gpu_cost_sd=s.gpu_cost_sd,
+        volume_sd=s.volume_sd, draws=s.mc_draws, seed=s.mc_seed)
 
 
 def compare_scenarios(scenarios: Sequence[Scenario], *, baseline: int = 0,
@@ -361,3 +455,35 @@ def compare_scenarios(scenarios: Sequence[Scenario], *, baseline: int = 0,
 def _is_number(v: object) -> bool:
     return isinstance(v, int | float | np.floating | np.integer) and not isinstance(v, bool) \
         and math.isfinite(float(v))
+
+
+
+def segment_table(s: Scenario) -> pd.DataFrame:
+    """Each segment of the scenario on its own: its curve, unit cost, today's contribution
+    and its optimum within the scenario's price range with the range across its elasticity
+    interval. Contributions are before fixed costs (company-wide), USD per month.
+
+    Columns: ``segment``, ``price_now``, ``volume_m``, ``elasticity``, ``ci_low``,
+    ``ci_high``, ``unit_cost``, ``contribution_now``, ``optimal_price``, ``optimal_low``,
+    ``optimal_high``, ``at_bound``, ``contribution_at_optimum``, ``gain``, ``note``.
+    """
+    model = scenario_model(s)
+    rows = []
+    for seg in model.segments:
+        one = DemandModel((seg,), 0.0)
+        best = constrained_optimum(one, s.price_floor, s.price_ceiling)
+        spread = optimum_spread(one, s.price_floor, s.price_ceiling, draws=200, seed=s.mc_seed)
+        now = (seg.reference_price - seg.unit_cost) * seg.reference_volume_m
+        note = ""
+        if seg.elasticity >= -1:
+            note = "inelastic (|ε| ≤ 1): profit rises with the price up to the ceiling"
+        elif seg.ci_high >= -1:
+            note = "interval reaches −1: the optimum may be unbounded"
+        rows.append({"segment": seg.name, "price_now": seg.reference_price,
+                     "volume_m": seg.reference_volume_m, "elasticity": seg.elasticity,
+                     "ci_low": seg.ci_low, "ci_high": seg.ci_high, "unit_cost": seg.unit_cost,
+                     "contribution_now": now, "optimal_price": best.price,
+                     "optimal_low": spread.low, "optimal_high": spread.high,
+                     "at_bound": best.at_bound or "", "contribution_at_optimum": best.profit,
+                     "gain": best.profit - now, "note": note})
+    return pd.DataFrame(rows)

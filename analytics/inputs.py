@@ -63,13 +63,15 @@ def usage_by_segment_month(store: Any, *, start: dt.date | None = None,
                            end: dt.date | None = None) -> pd.DataFrame:
     """Volumes and revenue per segment and month.
 
-    Columns: ``segment``, ``month``, ``customers``, ``tokens``, ``revenue``,
-    ``avg_price_per_m`` (revenue per million tokens).
+    Columns: ``segment``, ``month``, ``customers``, ``tokens``, ``input_tokens``,
+    ``output_tokens``, ``revenue``, ``avg_price_per_m`` (revenue per million tokens).
     """
     where, params = _period("u", "month", start, end)
     return store.query(
         "SELECT c.segment, u.month, count(DISTINCT u.customer_id) AS customers,"  # noqa: S608 - fixed fragments; values are parameters
-        " sum(u.input_tokens + u.output_tokens)::DOUBLE AS tokens, sum(u.revenue) AS revenue,"
+        " sum(u.input_tokens + u.output_tokens)::DOUBLE AS tokens,"
+        " sum(u.input_tokens)::DOUBLE AS input_tokens,"
+        " sum(u.output_tokens)::DOUBLE AS output_tokens, sum(u.revenue) AS revenue,"
         " sum(u.revenue) / nullif(sum(u.input_tokens + u.output_tokens)::DOUBLE, 0) * 1e6"
         " AS avg_price_per_m FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
         f" WHERE TRUE{where} GROUP BY 1, 2 ORDER BY 1, 2", params)
@@ -119,11 +121,15 @@ def segment_snapshot(store: Any, *, months: int = 3) -> pd.DataFrame:
     Over the last ``months`` months with usage: average monthly ``tokens`` and ``revenue``,
     ``price_per_m`` (revenue per million tokens), ``customers``, ``tickets`` per month,
     ``tickets_per_million`` (tickets per 1M tokens), ``ai_share`` (AI-resolved share of
-    resolved tickets) and the window ``start``/``end``.
+    resolved tickets), ``output_share`` (output tokens / all tokens), the window
+    ``start``/``end``, and ``price_low``/``price_high``: the lowest and highest price per
+    1M tokens any customer of the segment paid in any month on record (the observed range
+    the demand curve is fitted on).
     """
     end = store.scalar("SELECT max(month) FROM usage")
     columns = ["segment", "start", "end", "customers", "tokens", "revenue", "price_per_m",
-               "tickets", "ai_tickets", "human_tickets", "tickets_per_million", "ai_share"]
+               "tickets", "ai_tickets", "human_tickets", "tickets_per_million", "ai_share",
+               "output_share", "price_low", "price_high"]
     if end is None:
         return pd.DataFrame(columns=columns)
     end = pd.Timestamp(end).date()
@@ -132,18 +138,25 @@ def segment_snapshot(store: Any, *, months: int = 3) -> pd.DataFrame:
     df = store.query(
         "WITH u AS (SELECT c.segment, count(DISTINCT u.customer_id) AS customers,"
         "  sum(u.input_tokens + u.output_tokens)::DOUBLE / ? AS tokens,"
-        "  sum(u.revenue) / ? AS revenue"
+        "  sum(u.revenue) / ? AS revenue,"
+        "  sum(u.output_tokens)::DOUBLE / nullif(sum(u.input_tokens + u.output_tokens), 0)"
+        "  AS output_share"
         "  FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
         "  WHERE u.month BETWEEN ? AND ? GROUP BY ROLLUP (c.segment)),"
+        " r AS (SELECT c.segment, min(u.price_per_m) AS price_low,"
+        "  max(u.price_per_m) AS price_high"
+        "  FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
+        "  WHERE u.requests > 0 GROUP BY ROLLUP (c.segment)),"
         " t AS (SELECT c.segment, count(*)::DOUBLE / ? AS tickets,"
         "  count_if(t.resolved_by = 'ai')::DOUBLE / ? AS ai_tickets,"
         "  count_if(t.resolved_by = 'human')::DOUBLE / ? AS human_tickets"
         "  FROM tickets t JOIN customers c ON c.customer_id = t.customer_id"
         "  WHERE t.created_at >= ? AND t.created_at < ? GROUP BY ROLLUP (c.segment))"
-        " SELECT u.segment, u.customers, u.tokens, u.revenue,"
+        " SELECT u.segment, u.customers, u.tokens, u.revenue, u.output_share,"
         "  coalesce(t.tickets, 0) AS tickets, coalesce(t.ai_tickets, 0) AS ai_tickets,"
-        "  coalesce(t.human_tickets, 0) AS human_tickets"
+        "  coalesce(t.human_tickets, 0) AS human_tickets, r.price_low, r.price_high"
         " FROM u LEFT JOIN t ON u.segment IS NOT DISTINCT FROM t.segment"
+        " LEFT JOIN r ON u.segment IS NOT DISTINCT FROM r.segment"
         " ORDER BY u.segment NULLS LAST",
         [months, months, start, end, months, months, months, start, ticket_end])
     df["start"], df["end"] = start, end

@@ -6,6 +6,12 @@ query parameters (``to_query_params``/``from_query_params``, a ``dict[str, str]`
 ``compare_scenarios`` lays several side by side with their differences. Evaluation lives in
 ``analytics.evaluate``.
 
+The demand side is a tuple of ``DemandSegment``: one per customer segment in the view
+("All customers" holds every segment and is their sum at one price). What a page shows is
+exactly what every number uses: the only adjustment to a fitted elasticity is the explicit
+``pressure_lever`` (off by default), which adds each segment's measured competitor-mention
+shift and says so.
+
 Example:
     >>> s = Scenario(name="cut", price_per_m=0.8)
     >>> Scenario.from_query_params(s.to_query_params()) == s
@@ -31,111 +37,162 @@ import pandas as pd
 from analytics import costs as _c
 from analytics.errors import ScenarioError, ScenarioNotFoundError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Default prefix of the URL query parameters, so they never collide with page filters.
 QUERY_PREFIX = "s_"
+#: Largest magnitude any number of a scenario may have (1e300 is refused, not computed).
+MAX_MAGNITUDE = 1e12
+
+
+def _finite(owner: str, name: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise ScenarioError(f"{owner}{name} must be a finite number, got {v!r}")
+    if abs(v) > MAX_MAGNITUDE:
+        raise ScenarioError(f"{owner}{name} = {v:g} is out of range (at most {MAX_MAGNITUDE:g})")
+    return float(v)
 
 
 @dataclass(frozen=True)
 class Competitor:
-    """One rival in the price-war model.
+    """One rival in the price-war model, as observed today.
 
     Attributes:
-        name: display name (vendor or model).
-        price: blended list price, USD per 1M tokens.
-        unit_cost: its assumed variable cost, USD per 1M tokens.
-        quality: its logit quality term (utility at a zero price).
+        name: display name (vendor and model).
+        price: its blended list price today, USD per 1M tokens.
+        share: its market share today (0–1); with ours and the outside option they sum to 1.
     """
 
     name: str
     price: float
-    unit_cost: float
-    quality: float
+    share: float
 
     def __post_init__(self) -> None:
-        for f in ("price", "unit_cost", "quality"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ScenarioError(f"competitor {self.name!r}: {f} must be a finite number")
-            object.__setattr__(self, f, float(v))
-        if not isinstance(self.name, str):
-            raise ScenarioError("competitor name must be text")
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ScenarioError("competitor name must be non-empty text")
+        for f in ("price", "share"):
+            object.__setattr__(self, f, _finite(f"competitor {self.name!r}: ", f,
+                                                getattr(self, f)))
         if self.price <= 0:
             raise ScenarioError(f"competitor {self.name!r}: price must be > 0")
+        if not 0 < self.share < 1:
+            raise ScenarioError(f"competitor {self.name!r}: share must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class DemandSegment:
+    """One segment's demand as measured: V(p) = reference_volume_m·(p/reference_price)^ε.
+
+    Attributes:
+        name: the segment.
+        reference_price: today's price of the segment, USD per 1M tokens.
+        reference_volume_m: its monthly volume at that price, millions of tokens.
+        elasticity, elasticity_ci_low, elasticity_ci_high: the fitted elasticity and its
+            95 % interval.
+        tickets_per_million: support tickets per 1M tokens.
+        mention_shift: the measured change of ε with competitor-mention pressure (evidence
+            for the pressure lever; 0 when untagged). Used only when the lever is on.
+        price_low, price_high: the lowest and highest price observed (the range the curve
+            was fitted on; 0 when unknown).
+    """
+
+    name: str = "example"
+    reference_price: float = 1.0
+    reference_volume_m: float = 100_000.0
+    elasticity: float = -1.6
+    elasticity_ci_low: float = -1.9
+    elasticity_ci_high: float = -1.3
+    tickets_per_million: float = 0.0
+    mention_shift: float = 0.0
+    price_low: float = 0.0
+    price_high: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ScenarioError("a demand segment needs a name")
+        owner = f"segment {self.name!r}: "
+        for f in dataclasses.fields(self):
+            if f.name != "name":
+                object.__setattr__(self, f.name, _finite(owner, f.name, getattr(self, f.name)))
+        if self.reference_price <= 0:
+            raise ScenarioError(owner + "reference_price must be > 0")
+        if self.reference_volume_m <= 0:
+            raise ScenarioError(owner + "reference_volume_m must be > 0 (no volume, no demand "
+                                "curve)")
+        if not self.elasticity_ci_low <= self.elasticity <= self.elasticity_ci_high:
+            raise ScenarioError(owner + "the elasticity must lie within its interval "
+                                "(elasticity_ci_low ≤ elasticity ≤ elasticity_ci_high)")
+        if self.tickets_per_million < 0 or self.price_low < 0 or self.price_high < 0:
+            raise ScenarioError(owner + "tickets_per_million and observed prices must be ≥ 0")
 
 
 @dataclass(frozen=True)
 class Scenario:
     """Every input of the what-if pricing and price-war views.
 
-    Volumes are millions of tokens per month, prices and unit costs USD per 1M tokens,
-    fixed costs and profits USD per month.
+    Volumes are millions of tokens per month, prices and unit costs USD per 1M tokens
+    (blended over input and output tokens at ``output_share``), fixed costs and profits USD
+    per month.
 
     Attributes:
         name: the scenario's name (key in the store).
-        segment: the customer segment it describes (None: all).
-        price_per_m: our price being evaluated.
-        reference_price: the price at which ``reference_volume_m`` is observed.
-        reference_volume_m: monthly volume at the reference price.
-        elasticity, elasticity_ci_low, elasticity_ci_high: price elasticity and its 95 %
-            interval (default: fitted from the store).
-        mention_rate: competitor-mention rate the view assumes (share of tickets).
-        mention_rate_ref: the rate at which ``elasticity`` was measured.
-        mention_slope: change of elasticity per unit of mention rate (the fitted
-            interaction); effective ε = elasticity + slope·(mention_rate − mention_rate_ref).
+        segment: the customer segment it describes (None: all customers).
+        price_per_m: our price being evaluated (one price for every segment in the view).
+        segments: the demand of each segment in the view (``DemandSegment``).
+        pressure_lever: add each segment's measured competitor-mention shift to its
+            elasticity (a labelled what-if; off by default).
+        mention_slope, mention_slope_se: the fitted interaction behind the shifts (evidence).
         gpu_cost_per_hour … fixed_cost_per_month: the cost model (``analytics.costs``).
-        tickets_per_million: support tickets per 1M tokens.
+        price_floor, price_ceiling: the range every optimisation and chart uses.
         target_margin: goal seek, contribution margin (p − c)/p.
-        target_profit: goal seek, monthly profit.
-        price_min, price_max, curve_points: range of the profit curve and tables.
+        target_profit: goal seek, monthly profit after fixed costs.
+        curve_points: points of the profit curve.
         sensitivity_pct: ± change of each input in the tornado, percent.
+        tornado_price: the price the tornado is computed at (0: at the optimum).
         mc_draws, mc_seed, gpu_cost_sd, volume_sd: Monte Carlo settings.
-        our_quality, our_share: our logit quality and market share (α derives from ε).
-        competitors: the rivals.
-        cut_competitor: name of the rival that cuts its price ("" none).
-        cut_pct: its cut, percent.
-        quality_step, quality_cost: the "differentiate" strategy.
+        our_share: our market share today (calibrates the price-war market).
+        competitors: the rivals as observed today (list price and share).
+        cut_competitor: name of the rival that cuts its list price ("" none).
+        cut_pct: its cut, percent of its list price.
+        quality_step: the "differentiate" strategy's quality gain, logit utility units.
+        quality_cost: its extra unit cost, USD per 1M tokens.
         niche_alpha_factor, niche_market_share: the "niche" strategy.
     """
 
     name: str = "base"
     segment: str | None = None
     price_per_m: float = 1.0
-    reference_price: float = 1.0
-    reference_volume_m: float = 100_000.0
-    elasticity: float = -1.6
-    elasticity_ci_low: float = -1.9
-    elasticity_ci_high: float = -1.3
-    mention_rate: float = 0.0
-    mention_rate_ref: float = 0.0
+    segments: tuple[DemandSegment, ...] = (DemandSegment(),)
+    pressure_lever: bool = False
     mention_slope: float = 0.0
+    mention_slope_se: float = 0.0
     gpu_cost_per_hour: float = _c.DEFAULT_GPU_COST_PER_HOUR
-    tokens_per_second: float = _c.DEFAULT_TOKENS_PER_SECOND
+    input_tokens_per_second: float = _c.DEFAULT_INPUT_TOKENS_PER_SECOND
+    output_tokens_per_second: float = _c.DEFAULT_OUTPUT_TOKENS_PER_SECOND
     utilisation: float = _c.DEFAULT_UTILISATION
     cache_hit_rate: float = _c.DEFAULT_CACHE_HIT_RATE
     cached_token_cost_factor: float = _c.DEFAULT_CACHED_TOKEN_COST_FACTOR
+    output_share: float = _c.DEFAULT_OUTPUT_SHARE
     human_ticket_cost: float = _c.DEFAULT_HUMAN_TICKET_COST
     ai_ticket_cost: float = _c.DEFAULT_AI_TICKET_COST
     ai_resolution_share: float = _c.DEFAULT_AI_RESOLUTION_SHARE
-    tickets_per_million: float = 0.0
     fixed_cost_per_month: float = _c.DEFAULT_FIXED_COST_PER_MONTH
+    price_floor: float = 0.1
+    price_ceiling: float = 3.0
     target_margin: float = 0.55
     target_profit: float = 0.0
-    price_min: float = 0.1
-    price_max: float = 3.0
     curve_points: int = 200
     sensitivity_pct: float = 10.0
+    tornado_price: float = 0.0
     mc_draws: int = 100_000
     mc_seed: int = 0
     gpu_cost_sd: float = 0.2
     volume_sd: float = 0.1
-    our_quality: float = 0.0
     our_share: float = 0.1
     competitors: tuple[Competitor, ...] = field(default_factory=tuple)
     cut_competitor: str = ""
     cut_pct: float = 10.0
     quality_step: float = 0.5
-    quality_cost: float = 0.0
+    quality_cost: float = 0.1
     niche_alpha_factor: float = 0.5
     niche_market_share: float = 0.2
 
@@ -145,12 +202,13 @@ class Scenario:
             v = getattr(self, f.name)
             kind = kinds[f.name]
             if kind == "float":
-                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                    raise ScenarioError(f"{f.name} must be a finite number, got {v!r}")
-                object.__setattr__(self, f.name, float(v))
+                object.__setattr__(self, f.name, _finite("", f.name, v))
             elif kind == "int":
                 if isinstance(v, bool) or not isinstance(v, int):
                     raise ScenarioError(f"{f.name} must be a whole number, got {v!r}")
+            elif kind == "bool":
+                if not isinstance(v, bool):
+                    raise ScenarioError(f"{f.name} must be true or false, got {v!r}")
             elif kind == "str" and not isinstance(v, str):
                 raise ScenarioError(f"{f.name} must be text, got {v!r}")
             elif kind == "optstr":
@@ -158,31 +216,47 @@ class Scenario:
                     object.__setattr__(self, f.name, None)
                 elif v is not None and not isinstance(v, str):
                     raise ScenarioError(f"{f.name} must be text or None, got {v!r}")
-            elif kind == "competitors":
-                comps = tuple(c if isinstance(c, Competitor) else Competitor(**c) for c in v)
-                object.__setattr__(self, f.name, comps)
+            elif kind in ("competitors", "segments"):
+                cls = Competitor if kind == "competitors" else DemandSegment
+                try:
+                    items = tuple(c if isinstance(c, cls) else cls(**c) for c in v)
+                except TypeError as exc:
+                    raise ScenarioError(f"bad {f.name}: {exc}") from None
+                object.__setattr__(self, f.name, items)
         problems = []
-        if self.price_per_m <= 0 or self.reference_price <= 0:
-            problems.append("prices must be > 0")
-        if self.reference_volume_m < 0:
-            problems.append("reference_volume_m must be ≥ 0")
-        if not self.elasticity_ci_low <= self.elasticity_ci_high:
-            problems.append("elasticity_ci_low must not exceed elasticity_ci_high")
-        if not 0 < self.price_min < self.price_max:
-            problems.append("need 0 < price_min < price_max")
-        if self.curve_points < 2 or self.mc_draws < 1:
-            problems.append("curve_points must be ≥ 2 and mc_draws ≥ 1")
-        if self.tickets_per_million < 0 or self.sensitivity_pct < 0:
-            problems.append("tickets_per_million and sensitivity_pct must be ≥ 0")
-        if not 0 <= self.our_share < 1 or not 0 < self.niche_market_share <= 1:
-            problems.append("our_share must be in [0, 1) and niche_market_share in (0, 1]")
-        if self.niche_alpha_factor <= 0:
-            problems.append("niche_alpha_factor must be > 0")
+        if self.price_per_m <= 0:
+            problems.append("price_per_m must be > 0")
+        if not self.segments:
+            problems.append("a scenario needs at least one demand segment")
+        if len({s.name for s in self.segments}) != len(self.segments):
+            problems.append("segment names must be unique")
+        if not 0 < self.price_floor < self.price_ceiling:
+            problems.append("need 0 < price_floor < price_ceiling")
+        if self.curve_points < 2 or self.curve_points > 10_000:
+            problems.append("curve_points must be between 2 and 10,000")
+        if not 1 <= self.mc_draws <= 1_000_000:
+            problems.append("mc_draws must be between 1 and 1,000,000")
+        if self.sensitivity_pct < 0 or self.sensitivity_pct >= 100:
+            problems.append("sensitivity_pct must be in [0, 100)")
+        if self.tornado_price < 0:
+            problems.append("tornado_price must be ≥ 0 (0: at the optimum)")
+        if not 0 < self.our_share < 1 or not 0 < self.niche_market_share <= 1:
+            problems.append("our_share must be in (0, 1) and niche_market_share in (0, 1]")
+        if self.our_share + sum(c.share for c in self.competitors) >= 1:
+            problems.append("our share and the competitors' shares must sum to less than 1 "
+                            "(the rest are customers who buy from none of us)")
+        if self.niche_alpha_factor <= 0 or self.quality_cost < 0:
+            problems.append("niche_alpha_factor must be > 0 and quality_cost ≥ 0")
         if self.target_margin >= 1:
             problems.append("target_margin must be < 1")
-        if self.gpu_cost_sd < 0 or self.volume_sd < 0:
-            problems.append("gpu_cost_sd and volume_sd must be ≥ 0")
-        if self.cut_competitor and self.cut_competitor not in {c.name for c in self.competitors}:
+        if self.gpu_cost_sd < 0 or self.volume_sd < 0 or self.mention_slope_se < 0:
+            problems.append("gpu_cost_sd, volume_sd and mention_slope_se must be ≥ 0")
+        if not 0 <= self.cut_pct < 100:
+            problems.append("cut_pct must be in [0, 100)")
+        names = [c.name for c in self.competitors]
+        if len(set(names)) != len(names) or "us" in names:
+            problems.append("competitor names must be unique and not 'us'")
+        if self.cut_competitor and self.cut_competitor not in set(names):
             problems.append(f"cut_competitor {self.cut_competitor!r} is not among the competitors")
         try:
             self.cost_inputs()
@@ -198,16 +272,25 @@ class Scenario:
         return _c.CostInputs(**{f.name: getattr(self, f.name)
                                 for f in dataclasses.fields(_c.CostInputs)})
 
-    @property
-    def effective_elasticity(self) -> float:
-        """ε at the assumed competitor-mention rate."""
-        return self.elasticity + self.mention_slope * (self.mention_rate - self.mention_rate_ref)
+    def used_elasticity(self, segment: DemandSegment) -> tuple[float, float, float]:
+        """(ε, low, high) a segment's numbers use: the fitted values, shifted by its
+        measured mention shift only when ``pressure_lever`` is on."""
+        shift = segment.mention_shift if self.pressure_lever else 0.0
+        return (segment.elasticity + shift, segment.elasticity_ci_low + shift,
+                segment.elasticity_ci_high + shift)
 
     @property
-    def effective_elasticity_ci(self) -> tuple[float, float]:
-        """The 95 % interval shifted with the mention rate."""
-        shift = self.effective_elasticity - self.elasticity
-        return self.elasticity_ci_low + shift, self.elasticity_ci_high + shift
+    def price_now(self) -> float:
+        """Today's blended price of the view: Σ p0·V0 / Σ V0."""
+        v = sum(s.reference_volume_m for s in self.segments)
+        return sum(s.reference_price * s.reference_volume_m for s in self.segments) / v
+
+    @property
+    def observed_price_range(self) -> tuple[float, float] | None:
+        """Lowest and highest price observed in the view's segments (None when unknown)."""
+        lows = [s.price_low for s in self.segments if s.price_low > 0]
+        highs = [s.price_high for s in self.segments if s.price_high > 0]
+        return (min(lows), max(highs)) if lows and highs else None
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with some inputs changed (validated)."""
@@ -216,14 +299,17 @@ class Scenario:
     # -- serialisation -------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able values by field name (competitors as dicts)."""
+        """Plain JSON-able values by field name (competitors and segments as dicts)."""
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["competitors"] = [dataclasses.asdict(c) for c in self.competitors]
+        d["segments"] = [dataclasses.asdict(s) for s in self.segments]
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
-        """Build from ``to_dict`` output; unknown keys (e.g. ``version``) are ignored."""
+        """Build from ``to_dict`` output; unknown keys (e.g. ``version``) are ignored and a
+        version-1 scenario (one segment's fields at the top level) is upgraded."""
+        data = _upgrade_v1(data) if int(data.get("version", SCHEMA_VERSION)) < 2 else data
         known = {f.name for f in dataclasses.fields(cls)}
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
@@ -240,11 +326,15 @@ class Scenario:
         """Parse ``to_json`` output; raises ``ScenarioError`` with the reason."""
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise ScenarioError(f"scenario JSON is not valid: {exc}") from None
         if not isinstance(data, dict):
             raise ScenarioError("scenario JSON must be an object")
-        if int(data.get("version", SCHEMA_VERSION)) > SCHEMA_VERSION:
+        try:
+            version = int(data.get("version", SCHEMA_VERSION))
+        except (TypeError, ValueError):
+            raise ScenarioError("scenario JSON has a bad version") from None
+        if version > SCHEMA_VERSION:
             raise ScenarioError("scenario was saved by a newer version of the app")
         return cls.from_dict(data)
 
@@ -262,10 +352,15 @@ class Scenario:
             if kind == "optstr" and v is None:
                 continue  # absent = None (the default)
             if kind == "competitors":
-                text = json.dumps([[c.name, c.price, c.unit_cost, c.quality] for c in v],
+                text = json.dumps([[c.name, c.price, c.share] for c in v],
                                   ensure_ascii=False, separators=(",", ":"))
+            elif kind == "segments":
+                text = json.dumps([[getattr(s, g.name) for g in dataclasses.fields(s)]
+                                   for s in v], ensure_ascii=False, separators=(",", ":"))
             elif kind == "float":
                 text = repr(v)
+            elif kind == "bool":
+                text = "1" if v else "0"
             else:
                 text = str(v)
             out[prefix + f.name] = text
@@ -276,6 +371,7 @@ class Scenario:
                           prefix: str = QUERY_PREFIX) -> Scenario:
         """Parse ``to_query_params`` output; other keys are ignored, missing ones default."""
         kinds = _kinds()
+        seg_fields = [g.name for g in dataclasses.fields(DemandSegment)]
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             key = prefix + f.name
@@ -289,14 +385,47 @@ class Scenario:
                     values[f.name] = float(text)
                 elif kind == "int":
                     values[f.name] = int(text)
+                elif kind == "bool":
+                    if text not in ("0", "1"):
+                        raise ValueError("expected 0 or 1")
+                    values[f.name] = text == "1"
                 elif kind == "competitors":
-                    values[f.name] = tuple(Competitor(str(n), p, c, q)
-                                           for n, p, c, q in json.loads(text))
+                    values[f.name] = tuple(Competitor(str(n), p, s)
+                                           for n, p, s in json.loads(text))
+                elif kind == "segments":
+                    values[f.name] = tuple(DemandSegment(**dict(zip(seg_fields, row,
+                                                                    strict=True)))
+                                           for row in json.loads(text))
                 else:
                     values[f.name] = text
-            except (ValueError, TypeError) as exc:
-                raise ScenarioError(f"URL parameter {key}={text!r} is not valid: {exc}") from None
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise ScenarioError(f"URL parameter {key}={text[:80]!r} is not valid: "
+                                    f"{exc}") from None
         return cls(**values)
+
+
+_V1_SEGMENT_KEYS = {"reference_price": "reference_price",
+                    "reference_volume_m": "reference_volume_m", "elasticity": "elasticity",
+                    "elasticity_ci_low": "elasticity_ci_low",
+                    "elasticity_ci_high": "elasticity_ci_high",
+                    "tickets_per_million": "tickets_per_million"}
+
+
+def _upgrade_v1(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A version-1 scenario (one segment's demand at the top level, competitors with
+    assumed costs and qualities) as version 2: its demand becomes one segment; its
+    competitors are dropped (version 2 calibrates them from list prices and shares)."""
+    out = dict(data)
+    seg = {new: out.pop(old) for old, new in _V1_SEGMENT_KEYS.items() if old in out}
+    if seg:
+        seg["name"] = out.get("segment") or "all customers"
+        out["segments"] = [seg]
+    out.pop("competitors", None)
+    out.pop("cut_competitor", None)
+    for old, new in (("price_min", "price_floor"), ("price_max", "price_ceiling")):
+        if old in out:
+            out[new] = out.pop(old)
+    return out
 
 
 @functools.cache
@@ -306,12 +435,16 @@ def _kinds() -> dict[str, str]:
     for name, hint in hints.items():
         if hint is float:
             out[name] = "float"
+        elif hint is bool:
+            out[name] = "bool"
         elif hint is int:
             out[name] = "int"
         elif hint is str:
             out[name] = "str"
         elif isinstance(hint, types.UnionType) and set(hint.__args__) == {str, type(None)}:
             out[name] = "optstr"
+        elif name == "segments":
+            out[name] = "segments"
         else:
             out[name] = "competitors"
     return out
@@ -359,7 +492,10 @@ def scenario_inputs_frame(scenarios: Sequence[Scenario]) -> pd.DataFrame:
     cols: dict[str, dict[str, Any]] = {}
     for i, s in enumerate(scenarios):
         d = s.to_dict()
-        d["competitors"] = ", ".join(f"{c.name} @ {c.price:g}" for c in s.competitors)
+        d["competitors"] = ", ".join(f"{c.name} @ {c.price:g} ({c.share:.0%})"
+                                     for c in s.competitors)
+        d["segments"] = ", ".join(f"{g.name} ε {g.elasticity:.2f} @ {g.reference_price:g}"
+                                  for g in s.segments)
         d.pop("name")
         cols[_unique(s.name, i, cols)] = d
     return pd.DataFrame(cols)

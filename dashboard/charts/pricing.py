@@ -95,30 +95,34 @@ def tornado_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
     return alt.layer(bars, rule, title=title).properties(height=alt.Step(22))
 
 
-def heatmap_chart(long: pd.DataFrame, *, title: str = "") -> alt.Chart:
-    """Two-way table as a heat map: price (x) × unit cost (y) → profit, red below zero.
+def heatmap_chart(long: pd.DataFrame, *, x: str = "price", y: str = "unit_cost",
+                  x_title: str = "Price, USD per 1M tokens",
+                  y_title: str = "Unit cost, USD per 1M tokens", value: str = "profit",
+                  value_title: str = "Profit, USD/month", title: str = "") -> alt.Chart:
+    """A two-input data table as a heat map: ``x`` × ``y`` → ``value``, red below zero.
 
-    The colour scale is symmetric around zero and saturates at the 10th/90th percentile.
+    The colour scale is symmetric around zero and saturates at the 10th/90th percentile;
+    empty cells (inputs that make no valid scenario) are left out.
 
-    ``long`` has ``price``, ``unit_cost`` and ``profit`` columns (one row per cell).
+    ``long`` has the ``x``, ``y`` and ``value`` columns (one row per cell,
+    ``analytics.sensitivity.table_to_long``).
     """
-    df = long.copy()
-    df["price_label"] = df["price"].map(lambda v: f"{v:.2f}")
-    df["cost_label"] = df["unit_cost"].map(lambda v: f"{v:.3f}")
+    df = long.dropna(subset=[value]).copy()
+    df["x_label"] = df[x].map(lambda v: f"{v:.3g}")
+    df["y_label"] = df[y].map(lambda v: f"{v:.3g}")
     # Symmetric colours around zero, saturating at the 10th/90th percentile so a few huge
-    # losses at extreme prices do not wash out the rest of the table.
-    lo, hi = float(df["profit"].quantile(0.1)), float(df["profit"].quantile(0.9))
-    bound = max(abs(lo), abs(hi), 1.0)
+    # losses at extreme inputs do not wash out the rest of the table.
+    lo, hi = (float(df[value].quantile(q)) for q in (0.1, 0.9)) if len(df) else (0.0, 0.0)
+    bound = max(abs(lo), abs(hi), 1e-9)
     return alt.Chart(df, title=title).mark_rect().encode(
-        x=alt.X("price_label:O", title="Price, USD per 1M tokens", sort=None),
-        y=alt.Y("cost_label:O", title="Unit cost, USD per 1M tokens",
-                sort="descending"),
-        color=alt.Color("profit:Q", title="Profit",
+        x=alt.X("x_label:O", title=x_title, sort=None),
+        y=alt.Y("y_label:O", title=y_title, sort=None),
+        color=alt.Color(f"{value}:Q", title=value_title,
                         scale=alt.Scale(scheme="redblue", domain=[-bound, bound], clamp=True),
                         legend=alt.Legend(format="$,.2s")),
-        tooltip=[alt.Tooltip("price:Q", format="$.3f"),
-                 alt.Tooltip("unit_cost:Q", format="$.3f"),
-                 alt.Tooltip("profit:Q", format="$,.0f")],
+        tooltip=[alt.Tooltip(f"{x}:Q", title=x_title, format=".4g"),
+                 alt.Tooltip(f"{y}:Q", title=y_title, format=".4g"),
+                 alt.Tooltip(f"{value}:Q", title=value_title, format="$,.0f")],
     ).properties(height=300)
 
 

@@ -1,70 +1,78 @@
-"""Price war & positioning: a competitor cuts its price; equilibrium, strategies, map."""
+"""Price war & positioning: today's market, a competitor's cut, our answers, the map."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analytics import alpha_from_elasticity, default_competitors
+from analytics import default_competitors
+from analytics.competition import CUT_TABLE_LABELS, STRATEGY_COLUMN_LABELS
 from analytics.errors import EquilibriumNotConvergedError, ScenarioError
-from analytics.evaluate import US, evaluate_price_war
+from analytics.evaluate import segment_table
 from analytics.scenario import Competitor, Scenario
+from analytics.war import US, cut_price_table, evaluate_price_war
 from dashboard import charts, state, ui
+from dashboard.tables import SEGMENT_TABLE_CONFIG
 
 st.title("Price war & positioning")
 st.caption(
-    "What happens when a competitor cuts its price. Customers choose between us, the "
-    "competitors and not buying (a logit market); every firm then sets its best price "
-    "(a Bertrand–Nash equilibrium). The tables compare prices, market shares and monthly "
-    "profit before and after the cut, and our possible answers side by side. Edit the "
-    "competitor set: it starts from the real list prices."
+    "What happens when a competitor cuts its list price. Customers choose between us, the "
+    "competitors and buying from none of us (a logit market). The model starts from the "
+    "market as it is today: our price and share, the competitors' real list prices and "
+    "their shares reproduce themselves before any cut (calibrated, then perturbed). The "
+    "price sensitivity comes from the elasticity on the Pricing page at today's price. "
+    "Prices USD per 1M tokens; profits are contributions before our fixed costs, USD per "
+    "month."
 )
 
 store = state.store()
 scenario = state.current_scenario()
 rev = state.scenario_rev()
 
-
-def real_competitors(s: Scenario) -> tuple[tuple[Competitor, ...], float]:
-    """The rivals from the real list prices, and our calibrated quality
-    (``analytics.default_competitors``: per vendor the model priced closest to ours)."""
-    alpha = alpha_from_elasticity(s.effective_elasticity, s.price_per_m, s.our_share)
-    return default_competitors(store, reference_price=s.price_per_m, alpha=alpha,
-                               our_share=s.our_share)
+PRICE = st.column_config.NumberColumn(format="$%.3f")
+MONEY = st.column_config.NumberColumn(format="dollar")
+PCT = st.column_config.NumberColumn(format="percent")
 
 
-if not scenario.competitors and scenario.effective_elasticity < 0:
-    comps, quality = real_competitors(scenario)
-    scenario = scenario.replace(competitors=comps, our_quality=quality)
-    state.set_scenario(scenario)
+def real_competitors(s: Scenario) -> tuple[Competitor, ...]:
+    """The rivals from the real list prices (per vendor the model priced closest to ours)
+    with assumed shares (``analytics.default_competitors``)."""
+    return default_competitors(store, reference_price=s.price_now, our_share=s.our_share)
 
-st.subheader("Competitors")
-frame = pd.DataFrame([{"name": c.name, "price": c.price, "unit_cost": c.unit_cost,
-                       "quality": c.quality} for c in scenario.competitors],
-                     columns=["name", "price", "unit_cost", "quality"])
+
+if not scenario.competitors:
+    comps = real_competitors(scenario)
+    if comps:
+        scenario = scenario.replace(competitors=comps, cut_competitor=comps[0].name)
+        state.set_scenario(scenario)
+
+st.subheader("Today's market")
+frame = pd.DataFrame([{"name": c.name, "price": c.price, "share": c.share}
+                      for c in scenario.competitors], columns=["name", "price", "share"])
 edited = st.data_editor(
     frame, num_rows="dynamic", hide_index=True, width="stretch", key=f"pw_comp_{rev}",
     column_config={
         "name": st.column_config.TextColumn("Competitor", required=True, max_chars=60),
-        "price": st.column_config.NumberColumn("Price, USD per 1M", min_value=0.0001,
-                                               format="%.4f", required=True),
-        "unit_cost": st.column_config.NumberColumn("Its unit cost, USD per 1M", min_value=0.0,
-                                                   format="%.4f", required=True),
-        "quality": st.column_config.NumberColumn("Quality (utility)", format="%.2f",
-                                                 required=True),
+        "price": st.column_config.NumberColumn("List price today, USD per 1M",
+                                               min_value=0.0001, format="%.4f", required=True),
+        "share": st.column_config.NumberColumn(
+            "Market share today (0–1)", min_value=0.0001, max_value=0.99, format="%.3f",
+            required=True, help="An assumption unless you know it: by default the rivals "
+            "split 50 % of the market in proportion to how often customers mention them."),
     },
 )
 if st.button("Reset to the real price data", key="pw_reset", icon=":material/restart_alt:"):
-    comps, quality = real_competitors(scenario)
-    state.set_scenario(scenario.replace(competitors=comps, our_quality=quality,
+    comps = real_competitors(scenario)
+    state.set_scenario(scenario.replace(competitors=comps,
                                         cut_competitor=comps[0].name if comps else ""),
                        reload_inputs=True)
     st.rerun()
 
-rows = edited.dropna(subset=["name", "price", "unit_cost", "quality"])
+rows = edited.dropna(subset=["name", "price", "share"])
 try:
-    competitors = tuple(Competitor(str(r.name).strip(), float(r.price), float(r.unit_cost),
-                                   float(r.quality)) for r in rows.itertuples())
+    competitors = tuple(Competitor(str(r.name).strip(), float(r.price), float(r.share))
+                        for r in rows.itertuples())
 except ScenarioError as exc:
     st.warning(f"Check the competitor table: {ui.md_text(exc)}")
     st.stop()
@@ -73,21 +81,42 @@ if not names:
     st.info("Add at least one competitor (a row in the table) to model a price war.")
     st.stop()
 
-st.subheader("The price cut")
-c1, c2, c3, c4 = st.columns(4)
+st.subheader("The price cut and our options")
+c1, c2, c3 = st.columns(3)
 default_cut = scenario.cut_competitor if scenario.cut_competitor in names else names[0]
-cutter = c1.selectbox("Competitor that cuts", names, index=names.index(default_cut),
-                      key=f"pw_cutter_{rev}")
-cut_pct = c2.slider("Its price cut, %", 0.0, 90.0, float(scenario.cut_pct), 1.0,
+cutter = c1.selectbox("Competitor that cuts its list price", names,
+                      index=names.index(default_cut), key=f"pw_cutter_{rev}")
+cut_pct = c2.slider("Its cut, % of its list price", 0.0, 90.0, float(scenario.cut_pct), 1.0,
                     key=f"pw_cut_{rev}")
-our_quality = c3.number_input("Our quality (utility)", value=float(scenario.our_quality),
-                              step=0.1, key=f"pw_quality_{rev}")
-our_share = c4.number_input("Our market share today", min_value=0.001, max_value=0.99,
+our_share = c3.number_input("Our market share today (0–1)", min_value=0.001, max_value=0.99,
                             value=float(scenario.our_share), step=0.01, format="%.3f",
-                            key=f"pw_share_{rev}")
+                            key=f"pw_share_{rev}",
+                            help="Recalibrates the market: the model's share for us is "
+                                 "exactly this at today's prices.")
+with st.expander("Strategy settings: differentiate and niche"):
+    d1, d2, d3, d4 = st.columns(4)
+    quality_step = d1.number_input(
+        "Quality step (utility)", min_value=0.0, max_value=10.0,
+        value=float(scenario.quality_step), step=0.1, key=f"pw_qstep_{rev}",
+        help="How much better our model gets, in logit utility; divided by the price "
+             "sensitivity it is what customers would pay for it per 1M tokens.")
+    quality_cost = d2.number_input(
+        "Its extra unit cost, USD per 1M", min_value=0.0, max_value=1e4,
+        value=float(scenario.quality_cost), step=0.01, format="%.3f", key=f"pw_qcost_{rev}",
+        help="Default: half our GPU cost per 1M tokens (a better model takes more GPU "
+             "time per token).")
+    niche_share = d3.number_input(
+        "Niche: share of the market", min_value=0.01, max_value=1.0,
+        value=float(scenario.niche_market_share), step=0.05, key=f"pw_nshare_{rev}")
+    niche_factor = d4.number_input(
+        "Niche: price sensitivity × ", min_value=0.01, max_value=10.0,
+        value=float(scenario.niche_alpha_factor), step=0.05, key=f"pw_nalpha_{rev}",
+        help="1 = as price sensitive as the whole market; 0.5 = half as sensitive.")
 try:
     s = scenario.replace(competitors=competitors, cut_competitor=cutter, cut_pct=cut_pct,
-                         our_quality=our_quality, our_share=our_share)
+                         our_share=our_share, quality_step=quality_step,
+                         quality_cost=quality_cost, niche_market_share=niche_share,
+                         niche_alpha_factor=niche_factor)
 except ScenarioError as exc:
     st.warning(f"These inputs do not make a valid scenario: {ui.md_text(exc)}")
     st.stop()
@@ -98,88 +127,148 @@ try:
     war = evaluate_price_war(s)
 except EquilibriumNotConvergedError as exc:
     st.warning(f"The market found no stable prices with these inputs ({ui.md_text(exc)}). "
-               "Try a smaller cut, closer qualities or a larger elasticity.")
+               "Try a smaller cut or other shares.")
     st.stop()
 except ScenarioError as exc:
     st.warning(ui.md_text(exc))
     st.stop()
 
-assert war.cut is not None and war.strategies is not None
-table = war.cut.table
-ours = table[table["firm"] == US].iloc[0]
-m = st.columns(4)
-m[0].metric("Our equilibrium price", f"${ours['price_after']:.3f}",
-            delta=f"{ours['price_change_pct']:+.1f} %", delta_color="off", border=True)
-m[1].metric("Our market share", f"{ours['share_after']:.1%}",
-            delta=f"{(ours['share_after'] - ours['share_before']) * 100:+.1f} pts", border=True)
-m[2].metric("Our profit (before fixed costs)", ui.fmt_number(ours["profit_after"], money=True),
-            delta=ui.fmt_number(ours["profit_change"], money=True), border=True)
-best = war.strategies.table.sort_values("our_profit", ascending=False).iloc[0]
-m[3].metric("Best answer", str(best["strategy"]), border=True,
-            help=str(best["description"]))
+assert war.cut_table is not None and war.strategies is not None
+m = war.market
+calib = m.to_frame()
+held = calib[calib["holds"] & (calib["firm"] != US)]
+st.caption(
+    f"Calibration: elasticity {war.elasticity:.2f} at today's price ${m.prices[0]:,.3f} and "
+    f"our share {m.shares[0]:.1%} give a price sensitivity α = {m.alpha:.3g} per USD; the "
+    f"whole market is {m.market_size:,.0f} M tokens per month. Rivals' costs are implied by "
+    "their list prices being their best prices.")
+if len(held):
+    st.info(ui.md_text(
+        f"{len(held)} of {len(calib) - 1} rivals keep their list price in every state: at "
+        f"this price sensitivity no positive cost makes their list price their best price "
+        "(the markup 1/(α(1 − share)) alone exceeds it). This happens when demand at today's "
+        "price is inelastic; an elastic segment calibrates rivals that answer."))
+with st.expander("The calibrated market"):
+    st.dataframe(calib, hide_index=True, width="stretch", column_config={
+        "firm": "Firm", "price": st.column_config.NumberColumn(
+            "List price today, USD per 1M", format="$%.3f"),
+        "share": st.column_config.NumberColumn("Share today", format="percent"),
+        "quality": st.column_config.NumberColumn("Quality (utility)", format="%.2f"),
+        "cost": st.column_config.NumberColumn("Unit cost (ours) / implied, USD per 1M",
+                                              format="$%.3f"),
+        "holds": "Keeps its price", "note": st.column_config.TextColumn("Why", width="large")})
 
-MONEY = st.column_config.NumberColumn(format="dollar")
-PRICE = st.column_config.NumberColumn(format="$%.3f")
+table = war.cut_table
+ours = table[table["firm"] == US].iloc[0]
+st.markdown(f"**After {ui.md_text(cutter)} cuts its list price by {cut_pct:g} %** "
+            f"(to ${table.loc[table['firm'] == cutter, 'price_after'].iloc[0]:,.3f}), if we "
+            "re-optimise:")
+k = st.columns(5)
+k[0].metric("Our best price, USD per 1M tokens", f"${ours['price_after']:,.3f}",
+            delta=f"{ours['price_change_pct']:+.1f} % vs today's ${ours['price_before']:,.3f}",
+            delta_color="off", border=True)
+k[1].metric("Our market share", f"{ours['share_after']:.1%}",
+            delta=f"{(ours['share_after'] - ours['share_before']) * 100:+.1f} pts", border=True)
+k[2].metric("Our contribution, USD/month", ui.fmt_number(ours["profit_after"], money=True),
+            delta=ui.fmt_number(ours["profit_change"], money=True), border=True,
+            help="Before fixed costs; the change is against today's market.")
+best = war.strategies.table.sort_values("our_profit", ascending=False).iloc[0]
+k[3].metric("Best answer (most contribution)", str(best["strategy"]), border=True,
+            help=str(best["description"]))
+absorb = war.absorbable_cut_pct
+k[4].metric("Deepest cut we absorb at break-even",
+            "—" if absorb is None else (f"≥ {absorb:.0f} %" if absorb >= 95 else
+                                        f"{absorb:.1f} %"),
+            border=True, help=f"The largest cut of {cutter}'s list price after which our best "
+            f"response still covers fixed costs of "
+            f"{ui.fmt_number(s.fixed_cost_per_month, money=True)} per month "
+            "(— : we do not cover them even without a cut).")
+st.caption(f"Without any cut our best price in this market would be "
+           f"${war.best_today.prices[0]:,.3f} (today ${m.prices[0]:,.3f}): the logit model's "
+           "own optimum; the Pricing page's optimum uses the constant-elasticity curves.")
+
 tabs = st.tabs(["Prices", "Shares", "Profit", "Table"])
 for tab, value in zip(tabs[:3], ["price", "share", "profit"], strict=True):
     with tab:
         st.altair_chart(charts.equilibrium_chart(table, value=value), width="stretch")
 with tabs[3]:
-    pct = st.column_config.NumberColumn(format="percent")
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "price_before": PRICE, "price_after": PRICE,
-        "price_change_pct": st.column_config.NumberColumn(format="%+.1f %%"),
-        "share_before": pct, "share_after": pct, "profit_before": MONEY,
-        "profit_after": MONEY, "profit_change": MONEY})
-if not (war.cut.before.converged and war.cut.after.converged):
-    st.warning("The equilibrium search did not fully converge; treat the numbers as rough.")
+    labels = {**CUT_TABLE_LABELS, "list_price": "List price today, USD per 1M tokens",
+              "holds_price": "Keeps its price"}
+    st.dataframe(table.rename(columns=labels), hide_index=True, width="stretch",
+                 column_config={labels[c]: PRICE for c in ("list_price", "price_before",
+                                                           "price_after")}
+                 | {labels[c]: PCT for c in ("share_before", "share_after")}
+                 | {labels[c]: MONEY for c in ("profit_before", "profit_after",
+                                               "profit_change")}
+                 | {labels["price_change_pct"]: st.column_config.NumberColumn(
+                     format="%+.1f %%")})
+    st.caption("Before = today's market. After = the cutter at its cut list price, we "
+               "re-optimise, rivals that can re-optimise do.")
 
 st.subheader("Our answers compared")
 st.altair_chart(charts.strategies_chart(war.strategies.table), width="stretch")
-st.dataframe(war.strategies.table, hide_index=True, width="stretch",
-             column_config={"strategy": "Strategy", "our_price": PRICE, "our_profit": MONEY,
-                            "our_share": st.column_config.NumberColumn(format="percent"),
-                            "profit_vs_before": MONEY, "profit_vs_hold": MONEY,
-                            "competitor_price": PRICE, "mean_rival_price": PRICE,
-                            "description": st.column_config.TextColumn(width="large")})
+strat = war.strategies.table.rename(columns=STRATEGY_COLUMN_LABELS)
+L = STRATEGY_COLUMN_LABELS
+st.dataframe(strat, hide_index=True, width="stretch", column_config={
+    L["our_price"]: PRICE, L["our_profit"]: MONEY, L["our_share"]: PCT,
+    L["profit_vs_before"]: MONEY, L["profit_vs_hold"]: MONEY, L["competitor_price"]: PRICE,
+    L["mean_rival_price"]: PRICE, L["description"]: st.column_config.TextColumn(width="large")})
+
+
+@st.fragment
+@ui.guarded("the rival-cut table")
+def cut_table_section(s: Scenario) -> None:
+    """Data table: rival cut × the price we hold → our contribution."""
+    if not st.toggle("Data table: rival cut × our price", key="pw_table"):
+        return
+    prices = np.round(np.linspace(s.price_floor, s.price_ceiling, 8), 3)
+    cuts = [0, 10, 20, 30, 40, 50, 60]
+    t = cut_price_table(s, cuts, prices)
+    st.altair_chart(charts.heatmap_chart(
+        pd.DataFrame(t.stack(future_stack=True).rename("value")).reset_index(),
+        x="our_price", y="cut_pct", x_title="Our price, USD per 1M tokens",
+        y_title="Rival's cut, % of its list price", value="value",
+        value_title="Our contribution, USD/month"), width="stretch")
+    st.dataframe(t.rename(columns=lambda p: f"${p:,.3f}", index=lambda c: f"cut {c:g} %"),
+                 width="stretch")
+    st.caption("Each cell: the cutter at its cut list price, we hold the column's price, the "
+               "other rivals re-optimise. Contribution before fixed costs, USD per month.")
+
+
+cut_table_section(s)
 
 st.subheader("Positioning map")
-pm = state.query_analytics("positioning_map", max_price=max(20.0, s.price_per_m * 20))
+pm = state.query_analytics("positioning_map", max_price=max(20.0, s.price_now * 20))
 points = pd.concat([
     pd.DataFrame({"name": pm["name"], "vendor": pm["vendor"], "kind": pm["kind"],
                   "price": pm["price_per_m"], "quality": pm["tier"] - 2.0,
                   "mention_share": pm["mention_share"]}),
-    pd.DataFrame([{"name": "us (this scenario)", "vendor": "us", "kind": "us",
-                   "price": s.price_per_m, "quality": s.our_quality, "mention_share": 0.0}]),
+    pd.DataFrame([{"name": "us (today, blended)", "vendor": "us", "kind": "us",
+                   "price": s.price_now, "quality": 0.0, "mention_share": 0.0}]),
 ], ignore_index=True)
 st.altair_chart(charts.positioning_chart(points), width="stretch")
 st.caption("Our plans and every competitor model with a current list price: price (log scale) "
-           "against quality tier (−1 budget, 0 mid, +1 frontier, from the model names). Larger "
-           "points are vendors our customers mention more often in tickets.")
+           "against quality tier (−1 budget, 0 mid, +1 frontier, from the reference data's "
+           "model families). Larger points are vendors our customers mention more often.")
 
 st.subheader("Best price per segment")
-optima = state.query_analytics("segment_optima")
-if state.empty_frame(optima):
-    st.info("Not enough usage history to fit per-segment elasticities yet.")
+everyone = state.default_scenario(None)
+try:
+    per_segment = segment_table(everyone.replace(**{k: getattr(s, k) for k in (
+        "gpu_cost_per_hour", "input_tokens_per_second", "output_tokens_per_second",
+        "utilisation", "cache_hit_rate", "cached_token_cost_factor", "human_ticket_cost",
+        "ai_ticket_cost", "pressure_lever", "price_floor", "price_ceiling")}))
+except ScenarioError as exc:
+    st.info(f"Not enough usage history to fit per-segment elasticities yet ({ui.md_text(exc)}).")
 else:
-    ok = optima[optima["optimal_price"].notna()]
-    if len(ok):
-        st.altair_chart(charts.segment_optima_chart(ok.rename(columns={
-            "optimal_contribution": "profit"})), width="stretch")
-    st.dataframe(optima[[c for c in ("segment", "price_per_m", "elasticity", "ci_low", "ci_high",
-                                     "unit_cost", "optimal_price", "current_contribution",
-                                     "optimal_contribution", "gain", "note") if c in optima]],
-                 hide_index=True, width="stretch",
-                 column_config={"price_per_m": PRICE, "unit_cost": PRICE, "optimal_price": PRICE,
-                                "current_contribution": MONEY, "optimal_contribution": MONEY,
-                                "gain": MONEY,
-                                "elasticity": st.column_config.NumberColumn(format="%.2f"),
-                                "ci_low": st.column_config.NumberColumn(format="%.2f"),
-                                "ci_high": st.column_config.NumberColumn(format="%.2f")})
-    st.caption("Green bars: the best price for each segment; black ticks: today's price. "
-               "Each segment's own fitted elasticity (with its 95 % interval) gives its own "
-               "optimal price; where |elasticity| ≤ 1 there is no finite optimum and the note "
-               "says so. Contributions are before fixed costs, USD per month.")
+    ok = per_segment.rename(columns={"price_now": "price_per_m",
+                                     "contribution_at_optimum": "profit"})
+    st.altair_chart(charts.segment_optima_chart(ok), width="stretch")
+    st.dataframe(per_segment, hide_index=True, width="stretch",
+                 column_config=SEGMENT_TABLE_CONFIG)
+    st.caption("Each segment's own curve (the same elasticities and cost model as the Pricing "
+               "page), optimised within the same price range. Green bars: the best price; "
+               "black ticks: today's price. Contributions before fixed costs, USD per month.")
 
 st.subheader("Competitor-mention pressure")
 pressure = state.query_analytics("competitor_pressure")
@@ -187,8 +276,8 @@ if state.empty_frame(pressure):
     st.info("No tagged tickets yet, so no measured pressure. It appears as tagging proceeds.")
 else:
     st.caption("Share of tagged tickets per segment that mention a competitor; index above 1 "
-               "means more pressure than average. More pressure usually means more price-"
-               "sensitive customers.")
+               "means more pressure than average. On the Pricing page, the competitor-"
+               "pressure lever turns this into an elasticity shift (off by default).")
     st.dataframe(pressure, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="percent")
                                 for c in ("rate", "recent_rate", "previous_rate", "trend")})

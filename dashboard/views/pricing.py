@@ -1,74 +1,102 @@
-"""Pricing what-if: profit at a price, optimum, break-even, sensitivity, Monte Carlo."""
+"""Pricing what-if: profit at a price, the optimum within a price range and its spread,
+break-even, sensitivity, data tables, Monte Carlo and goal seek."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from analytics.errors import ScenarioError
 from analytics.evaluate import (
+    NUMERIC_INPUTS,
+    data_table,
     evaluate_scenario,
     scenario_monte_carlo,
-    scenario_profit_table,
     scenario_tornado,
+    segment_table,
+    tornado_price,
 )
+from analytics.goalseek import goal_seek
+from analytics.scenario import DemandSegment
 from analytics.sensitivity import table_to_long
 from dashboard import charts, state, ui
+from dashboard.tables import SEGMENT_TABLE_CONFIG
 
 st.title("Pricing what-if")
 st.caption(
     "Change the price or a cost and see monthly profit, the profit-maximising price "
-    "(where marginal revenue equals marginal cost, not price = cost) and the break-even "
-    "prices. Demand follows a constant price elasticity fitted from our usage and price "
-    "history; the uncertainty charts show what the result depends on. Prices are USD per "
-    "million tokens, money is USD per month."
+    "(where marginal revenue equals marginal cost, not price = cost) within the price range "
+    "you allow, and the break-even prices. Each segment's demand has a constant price "
+    "elasticity fitted from our usage and price history; \"All customers\" is the sum of the "
+    "segment curves at one price. Every number on this page uses exactly the demand table "
+    "below. Prices are USD per 1M tokens (blended over input and output tokens at the "
+    "token mix), volumes M tokens per month, money USD per month."
 )
 
 # (field, label, min, max, step, format, help)
-MAIN_INPUTS: list[tuple[str, str, float, float | None, float, str, str]] = [
-    ("price_per_m", "Our price, USD per 1M tokens", 0.01, 1000.0, 0.05, "%.3f",
-     "Blended over input and output tokens."),
-    ("gpu_cost_per_hour", "GPU cost, USD per hour", 0.0, 1000.0, 0.1, "%.2f",
-     "Rental or amortised cost of one GPU."),
-    ("tokens_per_second", "Throughput, tokens/s per GPU", 1.0, None, 50.0, "%.0f",
-     "Tokens one busy GPU serves per second."),
-    ("utilisation", "GPU utilisation (0–1)", 0.01, 1.0, 0.05, "%.2f",
+Spec = tuple[str, str, float | None, float | None, float, str, str]
+MAIN_INPUTS: list[Spec] = [
+    ("price_per_m", "Our price, USD per 1M tokens", 0.001, 1e6, 0.05, "%.3f",
+     "One blended price for every segment in the view (input and output tokens at the "
+     "token mix)."),
+    ("price_floor", "Price floor, USD per 1M", 0.001, 1e6, 0.05, "%.3f",
+     "The lowest price the optimum may take. Default: below our lowest observed price and "
+     "the cheapest rival we compare with."),
+    ("price_ceiling", "Price ceiling, USD per 1M", 0.002, 1e6, 0.05, "%.3f",
+     "The highest price the optimum may take. Default: above our highest observed price "
+     "and the dearest rival we compare with."),
+    ("gpu_cost_per_hour", "GPU cost, USD per GPU-hour", 0.0, 1e4, 0.1, "%.2f",
+     "Rental or amortised cost of one GPU (anchor: about $2)."),
+    ("utilisation", "GPU utilisation (0–1)", 0.001, 1.0, 0.05, "%.2f",
      "Share of paid GPU time that serves traffic (30–60 % is typical)."),
-    ("cache_hit_rate", "Cache-hit rate (0–1)", 0.0, 1.0, 0.05, "%.2f",
-     "Share of tokens served from the context cache."),
-    ("fixed_cost_per_month", "Fixed costs, USD per month", 0.0, None, 1000.0, "%.0f",
-     "Salaries, offices, reserved capacity."),
-    ("human_ticket_cost", "Support: human ticket, USD", 0.0, None, 0.5, "%.2f",
-     "Cost of a ticket handled by a person."),
-    ("ai_ticket_cost", "Support: AI-resolved ticket, USD", 0.0, None, 0.1, "%.2f",
-     "Cost of a ticket the AI agent resolves."),
-    ("ai_resolution_share", "AI resolution share (0–1)", 0.0, 1.0, 0.05, "%.2f",
-     "Share of tickets the AI agent resolves."),
-    ("elasticity", "Price elasticity", -20.0, 0.0, 0.05, "%.3f",
-     "% change in volume for +1 % price. Below −1 an optimum exists."),
+    ("fixed_cost_per_month", "Fixed costs, USD per month", 0.0, 1e9, 1000.0, "%.0f",
+     "Staff, offices, platform and tools. Not GPUs: serving capacity is paid through the "
+     "GPU cost per token (utilisation). A segment's view starts at 0: fixed costs are "
+     "company-wide."),
 ]
-MORE_INPUTS: list[tuple[str, str, float, float | None, float, str, str]] = [
-    ("elasticity_ci_low", "Elasticity, 95 % interval low", -20.0, 0.0, 0.05, "%.3f", ""),
-    ("elasticity_ci_high", "Elasticity, 95 % interval high", -20.0, 0.0, 0.05, "%.3f", ""),
-    ("reference_price", "Reference price, USD per 1M", 0.01, None, 0.05, "%.3f",
-     "The price at which the reference volume is observed."),
-    ("reference_volume_m", "Reference volume, M tokens/month", 0.0, None, 1000.0, "%.0f", ""),
-    ("tickets_per_million", "Support tickets per 1M tokens", 0.0, None, 0.001, "%.5f", ""),
-    ("target_margin", "Goal seek: target margin (0–1)", -1.0, 0.99, 0.05, "%.2f", ""),
-    ("target_profit", "Goal seek: target profit, USD/month", None, None, 1000.0, "%.0f", ""),
-    ("price_min", "Chart range: lowest price", 0.001, None, 0.05, "%.3f", ""),
-    ("price_max", "Chart range: highest price", 0.01, None, 0.5, "%.3f", ""),
-    ("sensitivity_pct", "Tornado: ± change, %", 0.0, 100.0, 5.0, "%.0f", ""),
+COST_INPUTS: list[Spec] = [
+    ("input_tokens_per_second", "Input tokens/s per GPU", 1.0, 1e7, 100.0, "%.0f",
+     "Prefill throughput of one busy GPU (anchor: DeepSeek, about 9,200)."),
+    ("output_tokens_per_second", "Output tokens/s per GPU", 1.0, 1e7, 50.0, "%.0f",
+     "Decode throughput of one busy GPU (anchor: DeepSeek, about 1,850)."),
+    ("output_share", "Output share of tokens (0–1)", 0.0, 1.0, 0.01, "%.3f",
+     "Measured from usage. Output tokens take ~5× the GPU time of input tokens."),
+    ("cache_hit_rate", "Cache-hit rate of input tokens (0–1)", 0.0, 1.0, 0.05, "%.2f",
+     "Share of input tokens served from the context cache (output is never cached)."),
+    ("cached_token_cost_factor", "Cost of a cached input token (0–1)", 0.0, 1.0, 0.05, "%.2f",
+     "Relative to a fresh input token."),
+    ("human_ticket_cost", "Support: human ticket, USD", 0.0, 1e4, 0.5, "%.2f",
+     "Cost of a ticket handled by a person (Gartner 2024: $13.50)."),
+    ("ai_ticket_cost", "Support: AI-resolved ticket, USD", 0.0, 1e4, 0.1, "%.2f",
+     "Cost of a ticket the AI agent resolves (Gartner 2024: $1.84)."),
+    ("ai_resolution_share", "AI resolution share (0–1)", 0.0, 1.0, 0.05, "%.2f",
+     "Share of tickets the AI agent resolves (measured)."),
+]
+MORE_INPUTS: list[Spec] = [
+    ("target_margin", "Goal seek: target margin (0–1)", -1.0, 0.99, 0.05, "%.2f",
+     "Contribution margin (p − c)/p."),
+    ("target_profit", "Goal seek: target profit, USD/month", -1e9, 1e9, 1000.0, "%.0f",
+     "After fixed costs."),
+    ("sensitivity_pct", "Tornado: ± change, %", 0.0, 99.0, 5.0, "%.0f", ""),
+    ("tornado_price", "Tornado at price (0 = at the optimum)", 0.0, 1e6, 0.05, "%.3f", ""),
     ("gpu_cost_sd", "Monte Carlo: GPU cost uncertainty (log sd)", 0.0, 2.0, 0.05, "%.2f", ""),
     ("volume_sd", "Monte Carlo: volume uncertainty (log sd)", 0.0, 2.0, 0.05, "%.2f", ""),
 ]
+SEGMENT_COLUMNS = {
+    "name": "Segment", "reference_price": "Price today, USD per 1M",
+    "reference_volume_m": "Volume today, M tokens/month", "elasticity": "Elasticity (fitted)",
+    "elasticity_ci_low": "95 % low", "elasticity_ci_high": "95 % high",
+    "tickets_per_million": "Tickets per 1M tokens",
+}
 
 
-def number(field: str, label: str, lo: float | None, hi: float | None, step: float,
-           fmt: str, help_: str, value: float, rev: int) -> float:
+def number(spec: Spec, value: float, rev: int) -> float:
     """A number input for one scenario field (keyed by field and scenario revision)."""
+    field, label, lo, hi, step, fmt, help_ = spec
     if lo is not None:
         value = max(value, lo)
     if hi is not None:
@@ -103,6 +131,141 @@ def segment_picker() -> None:
         st.rerun()
 
 
+def demand_editor(base: Any, rev: int) -> tuple[DemandSegment, ...] | None:
+    """The demand table: one editable row per segment; None when a row is invalid."""
+    frame = pd.DataFrame([{k: getattr(g, k) for k in SEGMENT_COLUMNS} for g in base.segments])
+    edited = st.data_editor(
+        frame, hide_index=True, width="stretch", disabled=["name"], key=f"wi_demand_{rev}",
+        column_config={k: st.column_config.NumberColumn(v, format="%.4g")
+                       if k != "name" else st.column_config.TextColumn(v)
+                       for k, v in SEGMENT_COLUMNS.items()})
+    try:
+        return tuple(DemandSegment(**{**{k: getattr(g, k) for k in (
+            "mention_shift", "price_low", "price_high")}, **row})
+            for g, row in zip(base.segments, edited.to_dict("records"), strict=True))
+    except (ScenarioError, TypeError) as exc:
+        st.warning(f"Check the demand table: {ui.md_text(exc)}")
+        return None
+
+
+def pressure_lever(base: Any, rev: int) -> bool:
+    """The explicit competitor-pressure lever with its evidence."""
+    shifts = ", ".join(f"{g.name} {g.mention_shift:+.2f}" for g in base.segments)
+    on = st.toggle("What-if: competitor pressure shifts the elasticities",
+                   value=bool(base.pressure_lever), key=f"wi_pressure_{rev}")
+    if base.mention_slope:
+        st.caption(
+            f"Evidence: across segments, each +1 percentage point of tickets mentioning a "
+            f"competitor goes with an elasticity change of {base.mention_slope / 100:+.4f} "
+            f"(standard error {base.mention_slope_se / 100:.4f}), fitted from only as many "
+            f"points as there are segments. Applied to each segment's recent rise in "
+            f"mentions this gives the shifts {shifts}. Off by default: it is a what-if, "
+            "not part of the fitted demand.")
+    else:
+        st.caption("No measured mention pressure yet (tickets not tagged, or too little "
+                   "variation): the lever changes nothing.")
+    return on
+
+
+def show_metrics(r: Any, mc: Any) -> None:
+    """The headline figures, each with its unit and period."""
+    s = r.scenario
+    o, sp = r.optimum, r.spread
+    m = [*st.columns(4), *st.columns(4)]
+    m[0].metric("Profit at this price, USD/month", money(r.profit), border=True,
+                help="After fixed costs, at our price for every segment in the view.")
+    m[1].metric("Optimal price, USD per 1M tokens", price(o.price), border=True,
+                delta=f"{(o.price / s.price_per_m - 1) * 100:+.0f} % vs ours",
+                delta_color="off",
+                help=f"Within the range {price(o.floor)}–{price(o.ceiling)}"
+                     + (f"; it sits on the {o.at_bound}." if o.at_bound else "."))
+    m[2].metric("Optimal price across the elasticity interval", f"{price(sp.low)} – "
+                f"{price(sp.high)}", border=True,
+                help=f"Monte Carlo of the elasticities ({sp.draws:,} draws): P5 "
+                     f"{price(sp.p5)}, median {price(sp.p50)}, P95 {price(sp.p95)}; "
+                     f"{sp.share_at_ceiling:.0%} of draws on the ceiling.")
+    m[3].metric("Profit at the optimum, USD/month", money(o.profit), border=True)
+    m[4].metric("Break-even prices, USD per 1M tokens",
+                f"{price(r.break_even_low)} – {price(r.break_even_high)}", border=True,
+                help=r.break_even_note or "Profit after fixed costs is positive in between.")
+    m[5].metric("Contribution margin at this price", ui.fmt_number(r.contribution_margin,
+                                                                   pct=True),
+                border=True, help=f"Unit cost {price(r.unit_cost)} per 1M tokens: GPU "
+                f"{price(r.gpu_cost_per_m)} (input and output tokens at the mix), support "
+                f"{price(r.support_cost_per_m)}.")
+    lo, hi = r.elasticity_now_ci
+    m[6].metric("Price elasticity at today's price", f"{r.elasticity_now:.2f}", border=True,
+                help=f"95 % interval {lo:.2f} to {hi:.2f}. "
+                     + ("The implied elasticity of the sum of the segment curves at today's "
+                        f"price {price(r.price_now)}." if len(s.segments) > 1 else
+                        "The segment's fitted elasticity."))
+    m[7].metric("Probability of a loss at this price", ui.fmt_number(mc.prob_loss, pct=True),
+                border=True, help=f"{mc.draws:,} Monte Carlo draws (seed {mc.seed}).")
+    for w in r.warnings:
+        st.warning(ui.md_text(w))
+
+
+def goal_seek_tab(s: Any, r: Any) -> None:
+    """Goal seek on the price and on any input."""
+    g1, g2, g3 = st.columns(3)
+    g1.metric(f"Lowest price for a {s.target_margin:.0%} margin, USD per 1M",
+              price(r.price_for_target_margin))
+    lo, hi = r.target_profit_prices
+    g2.metric(f"Prices for a profit of {money(s.target_profit)}/month",
+              f"{price(lo)} – {price(hi)}",
+              help="The lowest and highest price reaching the target (after fixed costs).")
+    st.markdown("**Solve for any input** (every other input held):")
+    labels = {"price": "our price", "elasticity_shift": "elasticity shift (every segment)",
+              "volume_factor": "volume factor (every segment)",
+              **{k: k.replace("_", " ") for k in NUMERIC_INPUTS}}
+    c1, c2, c3 = st.columns(3)
+    which = c1.selectbox("Input", list(labels), format_func=labels.get, index=list(
+        labels).index("utilisation"), key="gs_input")
+    metrics = {"margin": "contribution margin at our price (fraction)",
+               "profit": "profit at our price, USD/month",
+               "optimal_profit": "profit at the optimum, USD/month"}
+    metric = c2.selectbox("Metric", list(metrics), format_func=metrics.get, key="gs_metric")
+    target = c3.number_input("Target", value=0.55 if metric == "margin" else 0.0,
+                             key=f"gs_target_{metric}")
+    res = goal_seek(s, which, float(target), metric=metric)
+    if res.value is None:
+        g3.metric(f"{labels[which]} needed", "—")
+        st.caption(ui.md_text(res.note))
+    else:
+        g3.metric(f"{labels[which]} needed", f"{res.value:,.4g}",
+                  delta=f"today {res.current:,.4g}", delta_color="off")
+        if res.note:
+            st.caption(ui.md_text(res.note) + ": " + ", ".join(f"{v:,.4g}" for v in
+                                                               res.solutions))
+
+
+def data_table_tab(s: Any, r: Any) -> None:
+    """Excel-style data tables: price × elasticity shift and price × any input."""
+    prices = np.round(np.linspace(s.price_floor, s.price_ceiling, 9), 4)
+    c1, c2 = st.columns(2)
+    options = ["elasticity_shift", "volume_factor", *NUMERIC_INPUTS]
+    other = c1.selectbox("Rows: input", options, key="dt_input")
+    defaults = {"elasticity_shift": [-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6],
+                "volume_factor": [0.5, 0.75, 1.0, 1.25, 1.5]}
+    now = getattr(s, other, None)
+    values = defaults.get(other) or sorted({round(float(now) * f, 6)
+                                            for f in (0.5, 0.75, 1.0, 1.25, 1.5)})
+    if other in ("utilisation", "cache_hit_rate", "output_share", "ai_resolution_share",
+                 "cached_token_cost_factor"):
+        values = sorted({min(1.0, v) for v in values})
+    metric = c2.selectbox("Cells", ["profit", "margin"], key="dt_metric",
+                          format_func={"profit": "profit, USD/month",
+                                       "margin": "contribution margin"}.get)
+    table = data_table(s, other, values, "price", prices, metric=metric)
+    st.altair_chart(charts.heatmap_chart(table_to_long(table, value_name="value"), x="price",
+                                         y=other, y_title=other.replace("_", " "),
+                                         value="value", value_title=metric),
+                    width="stretch")
+    st.dataframe(table.rename(columns=lambda p: f"${p:,.3f}"), width="stretch")
+    st.caption("Each cell recomputes the whole model with the row's input and the column's "
+               "price; the rival-cut × our-price table is on the Price war page.")
+
+
 @st.fragment
 @ui.guarded("the what-if")
 def whatif() -> None:
@@ -113,25 +276,33 @@ def whatif() -> None:
         st.info(ui.md_text(note))
     values: dict[str, Any] = {}
     with st.container(border=True):
-        cols = st.columns(5)
-        for i, spec in enumerate(MAIN_INPUTS):
-            with cols[i % 5]:
-                values[spec[0]] = number(*spec, value=getattr(base, spec[0]), rev=rev)
-        st.caption(f"Fitted elasticity interval: {base.elasticity_ci_low:.2f} to "
-                   f"{base.elasticity_ci_high:.2f} (95 %).")
-        with st.expander("More inputs: reference point, goal seek, chart range, uncertainty"):
+        cols = st.columns(len(MAIN_INPUTS))
+        for col, spec in zip(cols, MAIN_INPUTS, strict=True):
+            with col:
+                values[spec[0]] = number(spec, getattr(base, spec[0]), rev)
+        st.markdown("**Demand per segment** (edit to test another reading of the data)")
+        segs = demand_editor(base, rev)
+        values["pressure_lever"] = pressure_lever(base, rev)
+        with st.expander("Cost model: token mix, throughput, cache, support"):
+            cols = st.columns(4)
+            for i, spec in enumerate(COST_INPUTS):
+                with cols[i % 4]:
+                    values[spec[0]] = number(spec, getattr(base, spec[0]), rev)
+        with st.expander("More inputs: goal seek targets, tornado, Monte Carlo"):
             cols = st.columns(4)
             for i, spec in enumerate(MORE_INPUTS):
                 with cols[i % 4]:
-                    values[spec[0]] = number(*spec, value=getattr(base, spec[0]), rev=rev)
+                    values[spec[0]] = number(spec, getattr(base, spec[0]), rev)
             values["mc_draws"] = int(st.number_input(
                 "Monte Carlo draws", min_value=1000, max_value=1_000_000,
                 value=int(base.mc_draws), step=10_000, key=f"wi_mc_draws_{rev}"))
             values["mc_seed"] = int(st.number_input(
                 "Monte Carlo seed", min_value=0, value=int(base.mc_seed), step=1,
                 key=f"wi_mc_seed_{rev}"))
+    if segs is None:
+        return
     try:
-        s = base.replace(**values)
+        s = base.replace(segments=segs, **values)
     except ScenarioError as exc:
         st.warning(f"These inputs do not make a valid scenario: {ui.md_text(exc)}. "
                    "Change the highlighted values.")
@@ -141,66 +312,47 @@ def whatif() -> None:
 
     r = evaluate_scenario(s)
     mc = scenario_monte_carlo(s)
-    m = [*st.columns(3), *st.columns(3)]
-    m[0].metric("Profit at this price", money(r.profit), border=True,
-                help="Per month, after fixed costs.")
-    m[1].metric("Optimal price", price(r.optimum.price if r.optimum else None), border=True,
-                delta=(f"{(r.optimum.price / s.price_per_m - 1) * 100:+.0f} % vs ours"
-                       if r.optimum else None), delta_color="off")
-    m[2].metric("Profit at the optimum", money(r.optimum.profit if r.optimum else None),
-                border=True)
-    m[3].metric("Break-even prices",
-                f"{price(r.break_even_low)} – {price(r.break_even_high)}"
-                if r.break_even_low is not None else "—", border=True)
-    m[4].metric("Contribution margin", ui.fmt_number(r.contribution_margin, pct=True),
-                border=True, help=f"Unit cost {price(r.unit_cost)} per 1M tokens "
-                f"(GPU {price(r.gpu_cost_per_m)}, support {price(r.support_cost_per_m)}).")
-    m[5].metric("Probability of a loss", ui.fmt_number(mc.prob_loss, pct=True), border=True)
-    if r.optimum is None:
-        st.warning(f"No profit-maximising price: {ui.md_text(r.optimum_note)}. With demand "
-                   "this inelastic, raising the price always raises profit in this model; "
-                   "check the elasticity.")
-    elif r.optimum_note:
-        st.warning(ui.md_text(r.optimum_note).capitalize() + ".")
-    if r.break_even_note:
-        st.caption("Break-even: " + ui.md_text(r.break_even_note))
+    show_metrics(r, mc)
 
-    tabs = st.tabs(["Profit curve", "Revenue and cost", "Tornado", "Heat map", "Monte Carlo",
-                    "Goal seek"])
+    tabs = st.tabs(["Profit curve", "Revenue and cost", "Segments", "Tornado", "Data tables",
+                    "Monte Carlo", "Goal seek"])
     curve = r.curve.to_frame()
     with tabs[0]:
         be = [b for b in (r.break_even_low, r.break_even_high) if b is not None]
-        st.altair_chart(charts.profit_curve_chart(
-            curve, price=s.price_per_m, optimum=r.optimum.price if r.optimum else None,
-            break_even=be), width="stretch")
-        st.caption("Orange: our price; green: the optimum; red dashed: break-even prices.")
+        st.altair_chart(charts.profit_curve_chart(curve, price=s.price_per_m,
+                                                  optimum=r.optimum.price, break_even=be),
+                        width="stretch")
+        st.caption(f"Profit after fixed costs over the price range {price(s.price_floor)}–"
+                   f"{price(s.price_ceiling)}. Orange: our price; green: the optimum; red "
+                   "dashed: break-even prices.")
     with tabs[1]:
         st.altair_chart(charts.revenue_cost_chart(curve), width="stretch")
         st.caption("Profit is the gap between revenue and total cost.")
     with tabs[2]:
-        tor = scenario_tornado(s)
-        st.altair_chart(charts.tornado_chart(tor), width="stretch")
-        st.caption(f"Profit when each input alone moves ±{s.sensitivity_pct:g} %; the longest "
-                   "bars are the inputs to get right first.")
+        st.dataframe(segment_table(s), hide_index=True, width="stretch",
+                     column_config=SEGMENT_TABLE_CONFIG)
+        st.caption("Each segment on its own curve, optimised within the same price range; "
+                   "contributions are before fixed costs (company-wide), USD per month.")
     with tabs[3]:
-        table = scenario_profit_table(s)
-        st.altair_chart(charts.heatmap_chart(table_to_long(table)), width="stretch")
-        st.caption("Profit for each price and unit cost; red cells lose money.")
+        at = tornado_price(s)
+        tor = scenario_tornado(s, at)
+        st.altair_chart(charts.tornado_chart(tor), width="stretch")
+        st.caption(f"Profit at {price(at)} per 1M tokens "
+                   f"({'the optimum' if s.tornado_price == 0 else 'the price you chose'}) "
+                   f"when each driver alone moves ±{s.sensitivity_pct:g} %. GPU $/hour, "
+                   "throughput and utilisation act on one driver, the GPU cost per token; "
+                   "elasticity, volume and tickets move on every segment at once.")
     with tabs[4]:
+        data_table_tab(s, r)
+    with tabs[5]:
         st.altair_chart(charts.monte_carlo_chart(mc.histogram(), p5=mc.p5, p50=mc.p50,
                                                  p95=mc.p95), width="stretch")
-        st.caption(f"{mc.draws:,} draws (seed {mc.seed}): P5 {money(mc.p5)}, median "
-                   f"{money(mc.p50)}, P95 {money(mc.p95)}; probability of a loss "
-                   f"{mc.prob_loss:.1%}.")
-    with tabs[5]:
-        g1, g2 = st.columns(2)
-        g1.metric(f"Price for a {s.target_margin:.0%} margin",
-                  price(r.price_for_target_margin))
-        g2.metric(f"Lowest price for a profit of {money(s.target_profit)}",
-                  price(r.price_for_target_profit))
-        if r.target_profit_note:
-            st.caption(ui.md_text(r.target_profit_note))
-        st.caption("Set the targets under “More inputs”.")
+        st.caption(f"Profit at {price(s.price_per_m)}: {mc.draws:,} draws (seed {mc.seed}) "
+                   f"of every segment's elasticity within its interval, the GPU cost and the "
+                   f"volume level. P5 {money(mc.p5)}, median {money(mc.p50)}, P95 "
+                   f"{money(mc.p95)}; probability of a loss {mc.prob_loss:.1%}.")
+    with tabs[6]:
+        goal_seek_tab(s, r)
 
 
 segment_picker()

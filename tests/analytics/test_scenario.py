@@ -9,56 +9,69 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import (
+    data_table,
     Competitor,
+    DemandSegment,
     Scenario,
     ScenarioError,
     ScenarioNotFoundError,
     compare_scenarios,
     delete_scenario,
-    evaluate_price_war,
     evaluate_scenario,
     list_scenarios,
     load_scenario,
     save_scenario,
     scenario_monte_carlo,
-    scenario_profit_table,
     scenario_tornado,
 )
 
-finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=64)
 unit = st.floats(0.0, 1.0)
 positive = st.floats(1e-6, 1e6)
 
 
 @st.composite
 def competitors(draw: st.DrawFn) -> tuple[Competitor, ...]:
-    names = draw(st.lists(st.text(min_size=1, max_size=12), unique=True, max_size=4))
-    return tuple(Competitor(n, draw(positive), draw(finite), draw(finite)) for n in names)
+    names = draw(st.lists(st.text(min_size=1, max_size=12).filter(lambda t: t.strip()
+                                                                  and t != "us"),
+                          unique=True, max_size=4))
+    return tuple(Competitor(n, draw(positive), draw(st.floats(1e-4, 0.2))) for n in names)
+
+
+@st.composite
+def segments(draw: st.DrawFn) -> tuple[DemandSegment, ...]:
+    names = draw(st.lists(st.text(min_size=1, max_size=8).filter(str.strip), unique=True,
+                          min_size=1, max_size=4))
+    out = []
+    for n in names:
+        lo = draw(st.floats(-5, 0))
+        hi = lo + draw(st.floats(0, 3))
+        out.append(DemandSegment(n, draw(positive), draw(st.floats(1e-3, 1e12)),
+                                 draw(st.floats(lo, hi)), lo, hi, draw(st.floats(0, 10)),
+                                 draw(st.floats(-1, 1)), draw(st.floats(0, 5)),
+                                 draw(st.floats(0, 5))))
+    return tuple(out)
 
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     comps = draw(competitors())
-    lo = draw(st.floats(-5, 0))
     pmin = draw(st.floats(1e-3, 10))
     return Scenario(
         name=draw(st.text(max_size=20)),
         segment=draw(st.none() | st.text(min_size=1, max_size=10)),
-        price_per_m=draw(positive), reference_price=draw(positive),
-        reference_volume_m=draw(st.floats(0, 1e12)),
-        elasticity=draw(finite), elasticity_ci_low=lo,
-        elasticity_ci_high=lo + draw(st.floats(0, 3)),
-        mention_rate=draw(unit), mention_slope=draw(finite),
-        gpu_cost_per_hour=draw(st.floats(0, 100)), tokens_per_second=draw(positive),
+        price_per_m=draw(positive), segments=draw(segments()),
+        pressure_lever=draw(st.booleans()), mention_slope=draw(finite),
+        gpu_cost_per_hour=draw(st.floats(0, 100)), input_tokens_per_second=draw(positive),
+        output_tokens_per_second=draw(positive), output_share=draw(unit),
         utilisation=draw(st.floats(1e-3, 1.0)), cache_hit_rate=draw(unit),
-        ai_resolution_share=draw(unit), tickets_per_million=draw(st.floats(0, 10)),
-        fixed_cost_per_month=draw(finite), target_margin=draw(st.floats(-1, 0.99)),
-        price_min=pmin, price_max=pmin * draw(st.floats(1.01, 100)),
+        ai_resolution_share=draw(unit), fixed_cost_per_month=draw(st.floats(0, 1e9)),
+        target_margin=draw(st.floats(-1, 0.99)),
+        price_floor=pmin, price_ceiling=pmin * draw(st.floats(1.01, 100)),
         curve_points=draw(st.integers(2, 1000)), mc_seed=draw(st.integers(0, 2**63)),
-        our_quality=draw(finite), our_share=draw(st.floats(0, 0.99)),
-        competitors=comps,
+        our_share=draw(st.floats(0.001, 0.19)), competitors=comps,
         cut_competitor=draw(st.sampled_from([""] + [c.name for c in comps])),
-        cut_pct=draw(finite),
+        cut_pct=draw(st.floats(0, 99)),
     )
 
 
@@ -81,7 +94,7 @@ def test_url_round_trip(s: Scenario, only_changed: bool) -> None:
 def test_url_params_reject_bad_values() -> None:
     with pytest.raises(ScenarioError, match="s_price_per_m"):
         Scenario.from_query_params({"s_price_per_m": "cheap"})
-    with pytest.raises(ScenarioError, match="prices must be > 0"):
+    with pytest.raises(ScenarioError, match="price_per_m must be > 0"):
         Scenario.from_query_params({"s_price_per_m": "-1"})
     with pytest.raises(ScenarioError, match="not valid"):
         Scenario.from_json("{")
@@ -97,7 +110,7 @@ def test_store_save_load_list_delete(tmp_path) -> None:
     with Store.open(tmp_path / "s.duckdb") as store:
         a = Scenario(name="base")
         b = Scenario(name="cut 20 %", price_per_m=0.8,
-                     competitors=(Competitor("DeepSeek", 0.5, 0.2, 0.3),),
+                     competitors=(Competitor("DeepSeek", 0.5, 0.2),),
                      cut_competitor="DeepSeek")
         save_scenario(store, a)
         save_scenario(store, b)
@@ -114,44 +127,64 @@ def test_store_save_load_list_delete(tmp_path) -> None:
 
 
 def test_evaluate_scenario_numbers_agree() -> None:
-    s = Scenario(price_per_m=1.0, reference_price=1.0, reference_volume_m=1000.0,
-                 elasticity=-2.0, tickets_per_million=0.01, fixed_cost_per_month=100.0)
+    seg = DemandSegment("one", 1.0, 1000.0, -2.0, -2.2, -1.8, tickets_per_million=0.01)
+    s = Scenario(price_per_m=1.0, segments=(seg,), fixed_cost_per_month=100.0,
+                 price_floor=0.05, price_ceiling=10.0)
     r = evaluate_scenario(s)
-    assert r.unit_cost == pytest.approx(r.gpu_cost_per_m + r.support_cost_per_m)
-    assert r.profit == pytest.approx((1.0 - r.unit_cost) * 1000.0 - 100.0)
-    assert r.optimum is not None and r.optimum.price == pytest.approx(2 * r.unit_cost)
-    assert r.break_even_volume_m == pytest.approx(100.0 / (1.0 - r.unit_cost))
+    c = s.cost_inputs().unit_cost_per_million(0.01)
+    assert r.unit_cost == pytest.approx(c) == pytest.approx(r.gpu_cost_per_m + r.support_cost_per_m)
+    assert r.profit == pytest.approx((1.0 - c) * 1000.0 - 100.0)
+    assert r.optimum.price == pytest.approx(2 * c) and r.optimum.at_bound is None
+    assert r.break_even_volume_m == pytest.approx(100.0 / (1.0 - c))
     assert r.break_even_low < r.optimum.price < r.break_even_high
-    assert r.price_for_target_margin == pytest.approx(r.unit_cost / (1 - s.target_margin))
+    assert r.price_for_target_margin == pytest.approx(c / (1 - s.target_margin))
     assert len(r.curve.price) == s.curve_points
-    inelastic = evaluate_scenario(s.replace(elasticity=-0.8))
-    assert inelastic.optimum is None and "inelastic" in inelastic.optimum_note
-    assert math.isnan(inelastic.summary()["optimal_price"])
+    # the optimum's range across the interval: c·ε/(1 + ε) at each end
+    assert (r.spread.low, r.spread.high) == (pytest.approx(c * 2.2 / 1.2),
+                                             pytest.approx(c * 1.8 / 0.8))
 
 
-def test_mention_pressure_shifts_elasticity() -> None:
-    s = Scenario(elasticity=-1.5, mention_rate_ref=0.1, mention_slope=-2.0)
-    assert s.replace(mention_rate=0.3).effective_elasticity == pytest.approx(-1.9)
-    lo, hi = s.replace(mention_rate=0.3).effective_elasticity_ci
-    assert lo == pytest.approx(s.elasticity_ci_low - 0.4)
-    assert evaluate_scenario(s.replace(mention_rate=0.3)).elasticity == pytest.approx(-1.9)
+def test_inelastic_segment_optimum_is_the_ceiling_and_break_even_exists() -> None:
+    seg = DemandSegment("ent", 0.56, 1000.0, -0.6, -0.7, -0.5)
+    s = Scenario(price_per_m=0.56, segments=(seg,), fixed_cost_per_month=50.0,
+                 price_floor=0.3, price_ceiling=1.5)
+    r = evaluate_scenario(s)
+    assert r.optimum.at_bound == "ceiling" and r.optimum.price == 1.5
+    assert not r.optimum.unconstrained_exists
+    assert any("inelastic" in w for w in r.warnings)
+    # break-even exists on the lower side: (p − c)·V(p) = F, solved independently
+    from scipy.optimize import brentq
+    c = r.unit_cost
+    lower = brentq(lambda p: (p - c) * 1000.0 * (p / 0.56) ** -0.6 - 50.0, c, 0.56)
+    assert r.break_even_low == pytest.approx(lower, rel=1e-9)
+    assert r.break_even_high is None and "no upper break-even" in r.break_even_note
+
+
+def test_pressure_lever_is_explicit() -> None:
+    seg = DemandSegment("a", 1.0, 100.0, -1.5, -1.7, -1.3, mention_shift=-0.4)
+    off = evaluate_scenario(Scenario(segments=(seg,)))
+    on = evaluate_scenario(Scenario(segments=(seg,), pressure_lever=True))
+    assert off.elasticity == pytest.approx(-1.5)
+    assert on.elasticity == pytest.approx(-1.9)
+    assert on.model.segments[0].ci_low == pytest.approx(-2.1)
+    assert any("lever is on" in w for w in on.warnings)
+    assert not any("lever" in w for w in off.warnings)
 
 
 def test_scenario_views() -> None:
-    s = Scenario(price_per_m=1.2, tickets_per_million=0.01, mc_draws=5000)
+    s = Scenario(price_per_m=1.2, mc_draws=5000)
     t = scenario_tornado(s)
-    assert t["impact"].is_monotonic_decreasing and "elasticity" in set(t["input"])
-    table = scenario_profit_table(s, prices=5, costs=3)
-    assert table.shape == (3, 5)
+    assert t["impact"].is_monotonic_decreasing
+    assert {"elasticity", "gpu_cost", "price"} <= set(t["input"])
+    assert "utilisation" not in set(t["input"])  # one GPU-cost driver, not three
+    # computed at the optimum by default: the elasticity matters there
+    assert t.set_index("input").loc["elasticity", "impact"] > 0
+    assert t["price"].iloc[0] == pytest.approx(evaluate_scenario(s).optimum.price)
+    table = data_table(s, "elasticity_shift", [-0.2, 0.0, 0.2], "price", [0.5, 1.0, 1.5, 2.0])
+    assert table.shape == (3, 4)
+    base = evaluate_scenario(s.replace(price_per_m=1.5)).profit
+    assert table.loc[0.0, 1.5] == pytest.approx(base)
     assert scenario_monte_carlo(s).summary() == scenario_monte_carlo(s).summary()
-    with pytest.raises(ScenarioError, match="competitor"):
-        evaluate_price_war(s)
-    pw = evaluate_price_war(s.replace(
-        competitors=(Competitor("A", 1.0, 0.4, 1.0), Competitor("B", 0.5, 0.2, 0.3)),
-        cut_competitor="B", cut_pct=30))
-    assert pw.equilibrium.names == ("us", "A", "B")
-    assert pw.strategies is not None and len(pw.strategies.table) == 5
-    assert pw.cut is not None
 
 
 def test_compare_scenarios() -> None:
@@ -166,12 +199,40 @@ def test_compare_scenarios() -> None:
 
 
 def test_tornado_with_large_swings_stays_valid() -> None:
-    t = scenario_tornado(Scenario(sensitivity_pct=150.0, tickets_per_million=0.01))
+    t = scenario_tornado(Scenario(sensitivity_pct=99.0))
     assert t["low_output"].notna().all() and t["high_output"].notna().all()
-    row = t.set_index("input").loc["utilisation"]
-    assert row["high_value"] == 1.0
+    row = t.set_index("input").loc["cache_hit_rate"]
+    assert row["high_value"] <= 1.0
 
 
-def test_positive_elasticity_is_explained() -> None:
-    r = evaluate_scenario(Scenario(elasticity=0.4, elasticity_ci_low=0.1, elasticity_ci_high=0.7))
-    assert r.optimum is None and "does not fall" in r.optimum_note
+@pytest.mark.parametrize("bad", [
+    {"price_per_m": float("nan")}, {"price_per_m": 1e300}, {"fixed_cost_per_month": -1.0},
+    {"our_share": 0.0}, {"price_floor": 2.0, "price_ceiling": 1.0}, {"utilisation": 0.0},
+    {"segments": ()},
+])
+def test_bad_inputs_give_a_clear_message(bad) -> None:
+    with pytest.raises(ScenarioError) as info:
+        Scenario(**bad)
+    assert len(str(info.value)) < 300 and "e+" not in str(info.value)[:5]
+
+
+@pytest.mark.parametrize("seg", [
+    {"reference_volume_m": 0.0}, {"elasticity": float("nan")}, {"reference_price": 1e300},
+    {"elasticity": -3.0},  # outside its interval
+])
+def test_bad_demand_segments_are_refused(seg) -> None:
+    with pytest.raises(ScenarioError, match="segment"):
+        DemandSegment(**seg)
+
+
+def test_version_1_scenarios_are_upgraded() -> None:
+    import json
+
+    old = {"version": 1, "name": "old", "segment": "smb", "price_per_m": 0.7,
+           "reference_price": 0.6, "reference_volume_m": 500.0, "elasticity": -1.7,
+           "elasticity_ci_low": -1.8, "elasticity_ci_high": -1.6, "tickets_per_million": 0.1,
+           "tokens_per_second": 3000.0, "price_min": 0.2, "price_max": 2.0,
+           "competitors": [{"name": "x", "price": 1.0, "unit_cost": 0.4, "quality": 1.0}]}
+    s = Scenario.from_json(json.dumps(old))
+    assert s.segments == (DemandSegment("smb", 0.6, 500.0, -1.7, -1.8, -1.6, 0.1),)
+    assert (s.price_floor, s.price_ceiling, s.competitors) == (0.2, 2.0, ())
