@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: Draws of the optimum's Monte Carlo distribution (each draw optimises on a grid).
-OPTIMUM_DRAWS = 2_000
+OPTIMUM_DRAWS = 1_000
 
 
 def scenario_model(s: Scenario, *, elasticity_factor: float = 1.0, volume_factor: float = 1.0,

@@ -80,7 +80,7 @@ def _current(s: Scenario, name: str) -> float:
 
 
 def goal_seek(s: Scenario, input_name: str, target: float, *, metric: str = "profit",
-              points: int = 400) -> GoalSeekResult:
+              points: int = 120) -> GoalSeekResult:
     """The value of ``input_name`` at which ``metric`` equals ``target``.
 
     Args:

@@ -39,10 +39,16 @@ def main() -> int:
         evaluate_price_war,
         evaluate_scenario,
         logit_nash_equilibrium,
-        scenario_profit_table,
         scenario_tornado,
         simulate_profit,
     )
+    from analytics.evaluate import (
+        data_table,
+        scenario_monte_carlo,
+        segment_table,
+        tornado_price,
+    )
+    from analytics.goalseek import goal_seek
     from data.store import Store
 
     rows: list[tuple[str, float]] = []
@@ -52,10 +58,8 @@ def main() -> int:
     for n in (100_000, 1_000_000):
         rows.append((f"Monte Carlo, {n:,} draws", best_of(lambda n=n: simulate_profit(**kw,
                                                                                       draws=n))))
-    s = Scenario(tickets_per_million=0.0004)
-    rows.append(("evaluate_scenario (200-point curve)", best_of(lambda: evaluate_scenario(s))))
-    rows.append(("scenario_tornado (12 inputs)", best_of(lambda: scenario_tornado(s))))
-    rows.append(("scenario_profit_table (12 × 9)", best_of(lambda: scenario_profit_table(s))))
+    s = Scenario()
+    rows.append(("evaluate_scenario, 1 segment", best_of(lambda: evaluate_scenario(s))))
     rows.append(("logit equilibrium, 6 firms", best_of(lambda: logit_nash_equilibrium(
         [0.3, 0.31, 0.21, 0.22, 0.25, 0.29], [0.5, 1.5, 0.2, 0.1, 0.0, -0.2], 2.5))))
 
@@ -76,6 +80,28 @@ def main() -> int:
                          best_of(lambda: default_scenario(store, model_id="gold"), 3)))
             rows.append(("evaluate_price_war (6 firms, cut, 5 strategies)",
                          best_of(lambda: evaluate_price_war(d))))
+
+            def redraw() -> None:
+                """What the Pricing page computes on every input change (no store access)."""
+                evaluate_scenario(d)
+                scenario_monte_carlo(d)
+                scenario_tornado(d, tornado_price(d))
+                segment_table(d)
+                data_table(d, "elasticity_shift", [-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6],
+                           "price", [d.price_floor * (d.price_ceiling / d.price_floor) ** (i / 8)
+                                     for i in range(9)])
+                goal_seek(d, "utilisation", 0.55, metric="margin")
+
+            for name, fn in (("evaluate_scenario, 4 segments", lambda: evaluate_scenario(d)),
+                             ("scenario_monte_carlo, 100,000 draws",
+                              lambda: scenario_monte_carlo(d)),
+                             ("scenario_tornado at the optimum",
+                              lambda: scenario_tornado(d, tornado_price(d))),
+                             ("goal_seek (utilisation for a 55 % margin)",
+                              lambda: goal_seek(d, "utilisation", 0.55, metric="margin")),
+                             ("what-if redraw (all of the above + segment and data tables)",
+                              redraw)):
+                rows.append((name, best_of(fn)))
             from data.demo import TRUE_ELASTICITY
             fits = estimate_elasticities(store).set_index("segment")
     print("Elasticity recovery (demo, 2,000 tickets, seed 7):")

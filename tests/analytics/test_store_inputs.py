@@ -121,7 +121,9 @@ def test_segment_cost_to_serve(store) -> None:
     t = segment_cost_to_serve(store, costs).set_index("segment")
     ent = t.loc["enterprise"]
     assert ent["tokens"] == 10e6 and ent["revenue"] == 8.0
-    assert ent["gpu_cost"] == pytest.approx(10 * costs.gpu_cost_per_million)
+    # 8 M input tokens and 2 M output tokens, each at its own GPU cost
+    assert ent["gpu_cost"] == pytest.approx(8 * costs.input_cost_per_million
+                                            + 2 * costs.output_cost_per_million)
     assert ent["support_cost"] == pytest.approx(10.0 + 1.0)  # one open (human), one AI
     assert ent["cost_per_million"] == pytest.approx(ent["cost_to_serve"] / 10)
     jan = segment_cost_to_serve(store, costs, start=dt.date(2025, 1, 1),

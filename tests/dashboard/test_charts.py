@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 
 from analytics.evaluate import (
-    evaluate_price_war,
+    data_table,
     evaluate_scenario,
     scenario_monte_carlo,
-    scenario_profit_table,
     scenario_tornado,
 )
 from analytics.scenario import Competitor, Scenario
 from analytics.sensitivity import table_to_long
+from analytics.war import evaluate_price_war
 from dashboard import charts
 
 
@@ -30,8 +30,9 @@ def _mark(spec: dict) -> str:
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
-    return Scenario(price_per_m=1.0, tickets_per_million=0.01, mc_draws=5000,
-                    competitors=(Competitor("A", 1.2, 0.3, 1.0), Competitor("B", 0.6, 0.2, 0.5)),
+    return Scenario(price_per_m=1.0, mc_draws=5000, fixed_cost_per_month=20_000.0,
+                    price_ceiling=20.0,
+                    competitors=(Competitor("A", 1.2, 0.3), Competitor("B", 0.6, 0.2)),
                     cut_competitor="B", cut_pct=20)
 
 
@@ -90,7 +91,9 @@ def test_pricing_charts_from_analytics_results(scenario: Scenario) -> None:
     tor = scenario_tornado(scenario)
     spec = charts.tornado_chart(tor).to_dict()
     assert spec["layer"][0]["encoding"]["y"]["sort"] == list(tor["label"])
-    heat = charts.heatmap_chart(table_to_long(scenario_profit_table(scenario))).to_dict()
+    table = data_table(scenario, "elasticity_shift", [-0.2, 0.0, 0.2], "price", [0.5, 1.0, 2.0])
+    heat = charts.heatmap_chart(table_to_long(table, value_name="value"), x="price",
+                                y="elasticity_shift", value="value").to_dict()
     assert _mark(heat) == "rect" and heat["encoding"]["color"]["scale"]["scheme"] == "redblue"
     mc = scenario_monte_carlo(scenario)
     spec = charts.monte_carlo_chart(mc.histogram(), p5=mc.p5, p50=mc.p50, p95=mc.p95).to_dict()
@@ -101,9 +104,9 @@ def test_pricing_charts_from_analytics_results(scenario: Scenario) -> None:
 
 def test_price_war_charts(scenario: Scenario) -> None:
     war = evaluate_price_war(scenario)
-    spec = charts.equilibrium_chart(war.cut.table, value="share").to_dict()
+    spec = charts.equilibrium_chart(war.cut_table, value="share").to_dict()
     rows = spec["datasets"][spec["data"]["name"]]
-    assert len(rows) == 2 * len(war.cut.table)
+    assert len(rows) == 2 * len(war.cut_table)
     spec = charts.strategies_chart(war.strategies.table).to_dict()
     assert spec["encoding"]["x"]["sort"] == list(war.strategies.table["strategy"])
     points = pd.DataFrame({"name": ["us", "A"], "price": [1.0, 1.2], "quality": [0.0, 1.0],
