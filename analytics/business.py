@@ -44,6 +44,29 @@ __all__ = [
 ]
 
 Z95 = 1.959963984540054
+#: Largest magnitude any input may have (1e300 is refused, not computed).
+MAX_MAGNITUDE = 1e12
+
+
+def checked_number(what: str, value: object, limit: float = MAX_MAGNITUDE) -> float:
+    """``value`` as a float, or ``ValueError`` naming ``what`` when it is not a finite
+    number within ±``limit`` (never an OverflowError or a 300-digit message).
+
+    Example:
+        >>> checked_number("price", 2)
+        2.0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a number, got {type(value).__name__}")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ValueError(f"{what} is out of range (at most {limit:g} in size)") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{what} must be a finite number, got {v!r}")
+    if abs(v) > limit:
+        raise ValueError(f"{what} = {v:.3g} is out of range (at most {limit:g} in size)")
+    return v
 #: Points of the log grid that brackets optima and roots.
 GRID_POINTS = 2_001
 #: The root search spans this factor below the lowest and above the highest reference price.
@@ -74,10 +97,8 @@ class SegmentCurve:
     def __post_init__(self) -> None:
         for f in ("reference_price", "reference_volume_m", "elasticity", "ci_low", "ci_high",
                   "unit_cost"):
-            v = getattr(self, f)
-            if not isinstance(v, int | float) or not math.isfinite(v) or abs(v) > 1e12:
-                raise ValueError(f"segment {self.name!r}: {f} must be a finite number of "
-                                 f"sensible size, got {v!r}")
+            object.__setattr__(self, f, checked_number(f"segment {self.name!r}: {f}",
+                                                       getattr(self, f)))
         if self.reference_price <= 0:
             raise ValueError(f"segment {self.name!r}: the reference price must be > 0")
         if self.reference_volume_m <= 0:
@@ -109,8 +130,9 @@ class DemandModel:
     def __post_init__(self) -> None:
         if not self.segments:
             raise ValueError("the demand model needs at least one segment")
-        if not math.isfinite(self.fixed_cost) or self.fixed_cost < 0 or self.fixed_cost > 1e12:
-            raise ValueError(f"fixed costs must be a finite number ≥ 0, got {self.fixed_cost!r}")
+        object.__setattr__(self, "fixed_cost", checked_number("fixed costs", self.fixed_cost))
+        if self.fixed_cost < 0:
+            raise ValueError(f"fixed costs must be ≥ 0, got {self.fixed_cost:g}")
 
     @property
     def price_now(self) -> float:
@@ -194,8 +216,10 @@ class BusinessOptimum:
 
 
 def _check_range(floor: float, ceiling: float) -> None:
-    if not (math.isfinite(floor) and math.isfinite(ceiling)) or not 0 < floor < ceiling:
-        raise ValueError(f"need 0 < price floor < price ceiling, got [{floor!r}, {ceiling!r}]")
+    floor = checked_number("the price floor", floor)
+    ceiling = checked_number("the price ceiling", ceiling)
+    if not 0 < floor < ceiling:
+        raise ValueError(f"need 0 < price floor < price ceiling, got [{floor:g}, {ceiling:g}]")
 
 
 def _single_optimum(s: SegmentCurve, elasticity: float) -> float:
@@ -224,12 +248,11 @@ def constrained_optimum(model: DemandModel, floor: float, ceiling: float) -> Bus
         values = model.profit(grid)
         i = int(np.argmax(values))
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-        if i in (0, grid.size - 1):
-            p = float(grid[i])
-        else:
-            res = sopt.minimize_scalar(lambda x: -float(model.profit(x)), bounds=(lo, hi),
-                                       method="bounded", options={"xatol": 1e-12 * hi})
-            p = float(res.x) if -res.fun >= values[i] else float(grid[i])
+        # refine around the best grid point (next to a bound too: the peak may lie just
+        # inside it), keeping the grid point when the search finds nothing better
+        res = sopt.minimize_scalar(lambda x: -float(model.profit(x)), bounds=(lo, hi),
+                                   method="bounded", options={"xatol": 1e-12 * hi})
+        p = float(res.x) if -res.fun > values[i] else float(grid[i])
         exists = _has_interior_peak(model)
     at = "floor" if p <= floor * (1 + 1e-9) else "ceiling" if p >= ceiling * (1 - 1e-9) else None
     return BusinessOptimum(price=p, volume_m=float(model.volume(p)), profit=float(model.profit(p)),
@@ -304,8 +327,7 @@ def profit_roots(model: DemandModel, target: float = 0.0) -> list[float]:
         >>> [round(p, 4) for p in profit_roots(m)]
         [0.2639, 4.7361]
     """
-    if not math.isfinite(target) or abs(target) > 1e15:
-        raise ValueError(f"the target must be a finite amount, got {target!r}")
+    target = checked_number("the target", target, 1e15)
     lo, hi = model.search_range()
     log_grid = np.linspace(math.log(lo), math.log(hi), 8 * GRID_POINTS)
     with np.errstate(over="ignore", invalid="ignore"):

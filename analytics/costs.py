@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from analytics.business import checked_number
 from analytics.demand import FloatArray
 from data.reference import COST_ANCHOR_DEFAULTS as _ANCHORS
 
@@ -166,8 +167,10 @@ class CostInputs:
     def __post_init__(self) -> None:
         problems = []
         for name, value in asdict(self).items():
-            if not np.isfinite(value) or abs(value) > 1e12:
-                problems.append(f"{name} must be a finite number of sensible size, got {value!r}")
+            try:
+                checked_number(name, value)
+            except ValueError as exc:
+                problems.append(str(exc))
         if problems:
             raise ValueError("; ".join(problems))
         for name in ("gpu_cost_per_hour", "human_ticket_cost", "ai_ticket_cost",

@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import expit
 
 FloatArray = NDArray[np.float64]
 
@@ -121,13 +122,37 @@ class ConstantElasticityDemand:
         return cls(scale=quantity / price**elasticity, elasticity=elasticity)
 
 
+def _shifted_exp(u: ArrayLike, axis: int = -1) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(m, e, t): m = max(0, max_k u_k), e = exp(u − m), t = exp(−m) + Σ_k e_k along ``axis``.
+
+    The shift makes the largest of {0 (the outside option), u_k} exactly 1, so t lies in
+    [1, J + 1] with no overflow and no cancellation: 1 + Σ_k exp(u_k) = e^m·t, shares are
+    e/t, the outside share exp(−m)/t. −inf terms (left out) are allowed; NaN or +inf
+    utilities give NaN, without a warning. m and t keep ``axis`` (size 1).
+    """
+    a = np.asarray(u, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = np.maximum(np.max(a, axis=axis, keepdims=True, initial=-np.inf), 0.0)
+        e = np.exp(a - m)
+        return m, e, np.exp(-m) + e.sum(axis=axis, keepdims=True)
+
+
+def _log1p_sum_exp(u: ArrayLike, axis: int = -1) -> FloatArray:
+    """log(1 + Σ_k exp(u_k)) along ``axis`` (a log-sum-exp with the outside option's 0)."""
+    m, _, total = _shifted_exp(u, axis)
+    return np.squeeze(m + np.log(total), axis=axis)
+
+
 def logit_shares(
     prices: ArrayLike, qualities: ArrayLike, alpha: float
 ) -> FloatArray:
     """Multinomial-logit market shares with an outside option of utility 0.
 
     Utility of product j is qualities[j] − alpha·prices[j]; share
-    s_j = exp(u_j) / (1 + Σ_k exp(u_k)). Broadcasts over leading axes (the last axis is the
+    s_j = exp(u_j) / (1 + Σ_k exp(u_k)) = exp(u_j − L), L = log(1 + Σ_k exp(u_k)) a
+    log-sum-exp with the outside option's 0, evaluated as exp(u_j − m)/exp(L − m) with m the
+    largest of {0, u_k}: no overflow, no cancellation, each share exact to a few ulp, so
+    utilities of ±800 give finite shares. Broadcasts over leading axes (the last axis is the
     products), so a grid of price vectors gives a grid of share vectors.
 
     Args:
@@ -138,11 +163,15 @@ def logit_shares(
     Returns:
         Shares of the inside products, same shape as ``prices``; 1 − their sum is the
         outside option's share.
+
+    Example:
+        >>> [float(s) for s in logit_shares([0.0, 0.0], [800.0, 800.0], 1.0)]
+        [0.5, 0.5]
     """
     u = np.asarray(qualities, dtype=float) - alpha * np.asarray(prices, dtype=float)
-    m = np.maximum(u.max(axis=-1, keepdims=True), 0.0)  # stabilise, outside option has u=0
-    e = np.exp(u - m)
-    return e / (np.exp(-m) + e.sum(axis=-1, keepdims=True))
+    _, e, total = _shifted_exp(u, axis=-1)
+    with np.errstate(invalid="ignore"):
+        return e / total
 
 
 @dataclass(frozen=True)
@@ -170,16 +199,23 @@ class LogitDemand:
             raise ValueError("rival_prices and rival_qualities differ in length")
 
     @property
+    def _log_rival_denominator(self) -> float:
+        """log(1 + Σ exp(q_k − α·p_k)) over the rivals, as a log-sum-exp."""
+        u = np.asarray(self.rival_qualities, float) - self.alpha * np.asarray(self.rival_prices, float)
+        return float(_log1p_sum_exp(u))
+
+    @property
     def rival_denominator(self) -> float:
         """1 + Σ exp(q_k − α·p_k) over the rivals (the outside option counts 1)."""
         u = np.asarray(self.rival_qualities, float) - self.alpha * np.asarray(self.rival_prices, float)
-        return float(1.0 + np.exp(u).sum())
+        m, _, total = _shifted_exp(u)
+        with np.errstate(over="ignore"):
+            return float((np.exp(m) * total)[0])  # e^m·t: exact for moderate utilities
 
     def share(self, price: ArrayLike) -> FloatArray | float:
-        """Our market share at ``price``."""
+        """Our market share at ``price``: expit(u − log D), stable for any utilities."""
         p = np.asarray(price, dtype=float)
-        e = np.exp(self.quality - self.alpha * p)
-        return _out(e / (self.rival_denominator + e), price)
+        return _out(expit(self.quality - self.alpha * p - self._log_rival_denominator), price)
 
     def quantity(self, price: ArrayLike) -> FloatArray | float:
         """market_size × share."""

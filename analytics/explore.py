@@ -5,6 +5,23 @@ DataFrame. Filter values always travel as SQL parameters; the only identifiers p
 text come from fixed whitelists in this module. No Streamlit here: every number a page shows
 can be computed (and tested) without it.
 
+Definitions shared by every figure:
+
+* **Periods.** Dates are UTC days, inclusive. Usage is monthly (``usage.month`` is the
+  first day of the month): a month inside the period counts in full, a month the period
+  covers in part counts pro rata by days (``tokens × days inside ÷ days in the month``),
+  so no day of usage ever counts in two adjacent periods. The previous period is the same
+  number of calendar months before a whole-months selection, the same number of days
+  before any other.
+* **Customers.** Segment, plan and region are the customer's (``customers``; the plan is
+  the customer's current plan, for tickets and usage alike). Tickets and usage of a
+  customer missing from ``customers`` count in every total and show as
+  ``"(unknown customer)"``; a segment, plan or region filter leaves them out.
+* **Active customers** are those with usage in the month that holds the period's last day
+  (active at its end: a customer who churned during the period is not).
+* **GPU cost** = input tokens × input rate + output tokens × output rate
+  (:class:`CostRates`, from ``analytics.costs.CostInputs``).
+
 Example:
     >>> from data.store import Store                                   # doctest: +SKIP
     >>> store = Store.open("var/pricewar.duckdb")                      # doctest: +SKIP
@@ -63,11 +80,13 @@ GROUPS_TICKETS: dict[str, str] = {
 }
 GROUPS_USAGE: dict[str, str] = {
     "segment": "c.segment",
-    "plan": "u.plan",
+    "plan": "c.plan",
     "region": "c.region",
     "industry": "c.industry",
 }
 _GRAINS: frozenset[str] = frozenset({"day", "week", "month"})
+#: The group of tickets and usage whose customer is not in ``customers``.
+UNKNOWN_CUSTOMER = "(unknown customer)"
 
 
 @dataclass(frozen=True)
@@ -100,12 +119,28 @@ class Filters:
         """Whether a segment, plan or region is selected (tickets need a known customer)."""
         return bool(self.segments or self.plans or self.regions)
 
+    @property
+    def whole_months(self) -> bool:
+        """Whether the period starts on a month's first day and ends on a month's last."""
+        if self.start is None or self.end is None:
+            return False
+        return self.start.day == 1 and (self.end + dt.timedelta(days=1)).day == 1
+
     def previous(self) -> Filters:
-        """The same selection over the period of equal length just before this one."""
+        """The same selection over the period of equal length just before this one.
+
+        A whole-months selection steps back by the same number of calendar months
+        (Jul–Dec → Jan–Jun); any other by the same number of days (Aug 2–31 → Jul 3–Aug 1).
+        """
         if self.start is None or self.end is None:
             raise ValueError("previous() needs a resolved period; call resolve_period first")
-        days = (self.end - self.start).days + 1
         end = self.start - dt.timedelta(days=1)
+        if self.whole_months:
+            months = ((self.end.year - self.start.year) * 12 + self.end.month
+                      - self.start.month + 1)
+            index = self.start.year * 12 + self.start.month - 1 - months
+            return replace(self, start=dt.date(index // 12, index % 12 + 1, 1), end=end)
+        days = (self.end - self.start).days + 1
         return replace(self, start=end - dt.timedelta(days=days - 1), end=end)
 
 
@@ -117,14 +152,29 @@ class CostRates:
     reference cost anchors in ``data.reference.COST_ANCHOR_DEFAULTS``).
 
     Attributes:
-        gpu_cost_per_m: inference cost, USD per million tokens served.
+        gpu_input_cost_per_m: inference cost, USD per million input tokens (cache hits
+            included: ``CostInputs.input_cost_per_million``).
+        gpu_output_cost_per_m: inference cost, USD per million output tokens
+            (``CostInputs.output_cost_per_million``).
         human_ticket_cost: USD per ticket handled by a person (also open/unknown ones).
         ai_ticket_cost: USD per ticket resolved by the AI agent.
     """
 
-    gpu_cost_per_m: float = float(_DEFAULT_COSTS.gpu_cost_per_million)
+    gpu_input_cost_per_m: float = float(_DEFAULT_COSTS.input_cost_per_million)
+    gpu_output_cost_per_m: float = float(_DEFAULT_COSTS.output_cost_per_million)
     human_ticket_cost: float = float(_DEFAULT_COSTS.human_ticket_cost)
     ai_ticket_cost: float = float(_DEFAULT_COSTS.ai_ticket_cost)
+
+    def gpu_cost(self, input_tokens: Any, output_tokens: Any) -> Any:
+        """GPU cost in USD of the given input and output tokens (numbers or Series)."""
+        return (input_tokens / 1e6 * self.gpu_input_cost_per_m
+                + output_tokens / 1e6 * self.gpu_output_cost_per_m)
+
+    def support_cost(self, tickets: Any, ai_tickets: Any) -> Any:
+        """Support cost in USD: AI-resolved tickets at the AI cost, all others at the
+        human cost (numbers or Series)."""
+        return ((tickets - ai_tickets) * self.human_ticket_cost
+                + ai_tickets * self.ai_ticket_cost)
 
 
 @dataclass
@@ -160,7 +210,7 @@ def _ticket_where(f: Filters) -> _Where:
 
 
 def _usage_where(f: Filters) -> _Where:
-    """Conditions on ``usage u JOIN customers c`` (months overlapping the period)."""
+    """Conditions on ``usage u LEFT JOIN customers c`` (months overlapping the period)."""
     w = _Where()
     if f.start is not None:
         w.add("u.month >= ?", f.start.replace(day=1))
@@ -169,10 +219,19 @@ def _usage_where(f: Filters) -> _Where:
     if f.segments:
         w.add("list_contains(?::VARCHAR[], c.segment)", list(f.segments))
     if f.plans:
-        w.add("list_contains(?::VARCHAR[], u.plan)", list(f.plans))
+        w.add("list_contains(?::VARCHAR[], c.plan)", list(f.plans))
     if f.regions:
         w.add("list_contains(?::VARCHAR[], c.region)", list(f.regions))
     return w
+
+
+def _usage_weight(f: Filters) -> tuple[str, list[Any]]:
+    """SQL for the share of a usage month inside the period (days inside ÷ days in the
+    month: 1 for a month inside, a fraction for an edge month) and its parameters."""
+    sql = ("(greatest(0, datediff('day', greatest(u.month, coalesce(?::DATE, u.month)),"
+           " least(last_day(u.month), coalesce(?::DATE, last_day(u.month)))) + 1)::DOUBLE"
+           " / (datediff('day', u.month, last_day(u.month)) + 1))")
+    return sql, [f.start, f.end]
 
 
 # -- metadata ---------------------------------------------------------------------------
@@ -190,13 +249,13 @@ def data_version(store: Store) -> tuple[int, ...]:
 
 
 def filter_options(store: Store) -> dict[str, list[str]]:
-    """The values the sidebar offers: ``{"segments": [...], "plans": [...], "regions": [...]}``."""
+    """The values the sidebar offers: ``{"segments": [...], "plans": [...], "regions": [...]}``
+    (from ``customers``: the filters select customers)."""
     return {
         "segments": [r[0] for r in store.fetchall(
             "SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY 1")],
-        "plans": [r[0] for r in store.fetchall(
-            "SELECT DISTINCT plan FROM (SELECT plan FROM customers UNION SELECT plan FROM usage)"
-            " WHERE plan IS NOT NULL ORDER BY 1")],
+        "plans": [r[0] for r in store.fetchall(  # the customer's plan: what the filter uses
+            "SELECT DISTINCT plan FROM customers WHERE plan IS NOT NULL ORDER BY 1")],
         "regions": [r[0] for r in store.fetchall(
             "SELECT DISTINCT region FROM customers WHERE region IS NOT NULL ORDER BY 1")],
     }
@@ -280,22 +339,26 @@ def _period_totals(store: Store, f: Filters, rates: CostRates) -> dict[str, floa
         tw.params,
     )[0]
     uw = _usage_where(f)
+    weight, wparams = _usage_weight(f)
+    last_month = f.end.replace(day=1) if f.end is not None else None
     urow = store.fetchall(
-        "SELECT count(DISTINCT u.customer_id) FILTER (WHERE u.requests > 0),"  # noqa: S608 - fixed SQL fragments; values are parameters
-        " coalesce(sum(u.input_tokens + u.output_tokens), 0), coalesce(sum(u.revenue), 0)"
-        " FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
+        "SELECT count(DISTINCT u.customer_id) FILTER (WHERE u.requests > 0"  # noqa: S608 - fixed SQL fragments; values are parameters
+        "  AND u.month = ?),"
+        f" coalesce(sum(u.input_tokens * {weight}), 0),"
+        f" coalesce(sum(u.output_tokens * {weight}), 0),"
+        f" coalesce(sum(u.revenue * {weight}), 0)"
+        " FROM usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
         f" WHERE {uw.sql}",
-        uw.params,
+        [last_month, *wparams, *wparams, *wparams, *uw.params],
     )[0]
     tickets, ai = int(trow[0]), int(trow[1] or 0)
-    human = tickets - ai
-    tokens, revenue = float(urow[1]), float(urow[2])
-    support = human * rates.human_ticket_cost + ai * rates.ai_ticket_cost
-    gpu = tokens / 1e6 * rates.gpu_cost_per_m
+    input_tokens, output_tokens, revenue = float(urow[1]), float(urow[2]), float(urow[3])
+    support = float(rates.support_cost(tickets, ai))
+    gpu = float(rates.gpu_cost(input_tokens, output_tokens))
     return {
         "tickets": float(tickets),
         "customers": float(urow[0] or 0),
-        "tokens": tokens,
+        "tokens": input_tokens + output_tokens,
         "revenue": revenue,
         "gross_margin": (revenue - gpu - support) / revenue if revenue else float("nan"),
         "cost_per_ticket": support / tickets if tickets else float("nan"),
@@ -315,23 +378,43 @@ KPI_LABELS: dict[str, str] = {
 def kpis(store: Store, filters: Filters, rates: CostRates | None = None) -> pd.DataFrame:
     """Headline figures for the period and their change against the previous period.
 
-    Returns one row per KPI (``kpi``, ``label``, ``value``, ``previous``, ``change``):
-    ``change`` is relative (0.1 = +10 %) except for ``gross_margin``, where it is the
-    difference in margin points (fractions). NaN where undefined (no previous data).
+    Usage is prorated by days and the previous period is chosen as the module docstring
+    says; ``customers`` counts customers active at the end of each period.
+
+    Returns:
+        One row per KPI: ``kpi``, ``label``, ``value``, ``previous``, ``change`` and
+        ``note``. ``change`` is relative (0.1 = +10 %) except for ``gross_margin``, where
+        it is the difference in margin points (fractions). ``change`` is NaN where it is
+        undefined (nothing in the previous period) and for every KPI when the previous
+        period starts before the first day with data (it would compare with a part of a
+        period); ``note`` then says why ("previous period starts before the data (first
+        data 2024-09-01)"), and is "" otherwise.
+
+    Example:
+        >>> kpis(store, Filters(start=dt.date(2026, 8, 2), end=dt.date(2026, 8, 31)))  # doctest: +SKIP
     """
     rates = rates or CostRates()
     f = resolve_period(store, filters)
+    prev = f.previous()
     now = _period_totals(store, f, rates)
-    before = _period_totals(store, f.previous(), rates)
+    before = _period_totals(store, prev, rates)
+    bounds = date_bounds(store)
+    note = ""
+    if bounds is None:
+        note = "no data to compare with"
+    elif prev.start is not None and prev.start < bounds[0]:
+        note = f"previous period starts before the data (first data {bounds[0].isoformat()})"
     rows = []
     for key, label in KPI_LABELS.items():
-        value, prev = now[key], before[key]
-        if key == "gross_margin":
-            change = value - prev
+        value, before_value = now[key], before[key]
+        if note:
+            change = float("nan")
+        elif key == "gross_margin":
+            change = value - before_value
         else:
-            change = (value - prev) / prev if prev else float("nan")
-        rows.append({"kpi": key, "label": label, "value": value, "previous": prev,
-                     "change": change})
+            change = (value - before_value) / before_value if before_value else float("nan")
+        rows.append({"kpi": key, "label": label, "value": value, "previous": before_value,
+                     "change": change, "note": note})
     return pd.DataFrame(rows)
 
 
@@ -355,53 +438,75 @@ def ticket_volume(
 
 
 def usage_volume(store: Store, filters: Filters, by: str = "segment") -> pd.DataFrame:
-    """Monthly usage per group: ``month``, ``group``, ``tokens``, ``requests``, ``revenue``."""
+    """Monthly usage per group: ``month``, ``group``, ``tokens``, ``requests``, ``revenue``.
+
+    Edge months of the period count pro rata by days (as in :func:`kpis`), so the months
+    add up to the KPIs; usage of unknown customers is the group ``"(unknown customer)"``.
+    """
     if by not in GROUPS_USAGE:
         raise ValueError(f"cannot group usage by {by!r}; choose one of {sorted(GROUPS_USAGE)}")
     w = _usage_where(filters)
+    weight, wparams = _usage_weight(filters)
     return store.query(
-        f"SELECT u.month AS month, coalesce({GROUPS_USAGE[by]}, '(unknown)') AS \"group\","  # noqa: S608 - fixed SQL fragments; values are parameters
-        " sum(u.input_tokens + u.output_tokens)::DOUBLE AS tokens,"
-        " sum(u.requests)::DOUBLE AS requests, sum(u.revenue) AS revenue"
-        " FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
+        f"SELECT u.month AS month, CASE WHEN c.customer_id IS NULL THEN ? ELSE"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" coalesce({GROUPS_USAGE[by]}, '(unknown)') END AS \"group\","
+        f" sum((u.input_tokens + u.output_tokens) * {weight})::DOUBLE AS tokens,"
+        f" sum(u.requests * {weight})::DOUBLE AS requests,"
+        f" sum(u.revenue * {weight}) AS revenue"
+        " FROM usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
         f" WHERE {w.sql} GROUP BY ALL ORDER BY 1, 2",
-        w.params,
+        [UNKNOWN_CUSTOMER, *wparams, *wparams, *wparams, *w.params],
     )
 
 
 def cost_to_serve(store: Store, filters: Filters, rates: CostRates | None = None) -> pd.DataFrame:
     """Revenue, inference and support cost, and margin per segment over the period.
 
-    Columns: ``segment``, ``tokens``, ``revenue``, ``gpu_cost``, ``support_cost``,
-    ``tickets``, ``ai_tickets``, ``margin`` (USD), ``margin_pct``, ``cost_per_m`` (USD per
-    million tokens, inference plus support).
+    The same totals as :func:`kpis` (usage prorated by days, GPU cost by input and output
+    tokens): tickets and usage of customers missing from ``customers`` form the row
+    ``"(unknown customer)"`` instead of vanishing.
+
+    Columns: ``segment``, ``tokens``, ``input_tokens``, ``output_tokens``, ``revenue``,
+    ``gpu_cost``, ``support_cost``, ``tickets``, ``ai_tickets``, ``margin`` (USD),
+    ``margin_pct``, ``cost_per_m`` (USD per million tokens, inference plus support).
     """
     rates = rates or CostRates()
     uw = _usage_where(filters)
     tw = _ticket_where(filters)
+    weight, wparams = _usage_weight(filters)
+    seg = "CASE WHEN c.customer_id IS NULL THEN ? ELSE coalesce(c.segment, '(unknown)') END"
     df = store.query(
-        "WITH u AS (SELECT c.segment, sum(u.input_tokens + u.output_tokens)::DOUBLE AS tokens,"  # noqa: S608 - fixed SQL fragments; values are parameters
-        "  sum(u.revenue) AS revenue FROM usage u JOIN customers c"
-        f"  ON c.customer_id = u.customer_id WHERE {uw.sql} GROUP BY 1),"
-        " t AS (SELECT c.segment, count(*) AS tickets, count_if(t.resolved_by = 'ai')"
-        "  AS ai_tickets FROM tickets t JOIN customers c ON c.customer_id = t.customer_id"
+        f"WITH u AS (SELECT {seg} AS segment,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f"  sum(u.input_tokens * {weight})::DOUBLE AS input_tokens,"
+        f"  sum(u.output_tokens * {weight})::DOUBLE AS output_tokens,"
+        f"  sum(u.revenue * {weight}) AS revenue"
+        "  FROM usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
+        f"  WHERE {uw.sql} GROUP BY 1),"
+        f" t AS (SELECT {seg} AS segment, count(*) AS tickets,"
+        "  count_if(t.resolved_by = 'ai') AS ai_tickets"
+        "  FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
         f"  WHERE {tw.sql} GROUP BY 1)"
-        " SELECT coalesce(u.segment, t.segment) AS segment, coalesce(u.tokens, 0) AS tokens,"
+        " SELECT coalesce(u.segment, t.segment) AS segment,"
+        " coalesce(u.input_tokens, 0) AS input_tokens,"
+        " coalesce(u.output_tokens, 0) AS output_tokens,"
         " coalesce(u.revenue, 0) AS revenue, coalesce(t.tickets, 0) AS tickets,"
         " coalesce(t.ai_tickets, 0) AS ai_tickets"
-        " FROM u FULL OUTER JOIN t ON u.segment = t.segment ORDER BY 1",
-        [*uw.params, *tw.params],
+        " FROM u FULL OUTER JOIN t ON u.segment = t.segment"
+        " ORDER BY coalesce(u.segment, t.segment) = ?, 1",
+        [UNKNOWN_CUSTOMER, *wparams, *wparams, *wparams, *uw.params, UNKNOWN_CUSTOMER,
+         *tw.params, UNKNOWN_CUSTOMER],
     )
-    df["gpu_cost"] = df["tokens"] / 1e6 * rates.gpu_cost_per_m
-    human = df["tickets"] - df["ai_tickets"]
-    df["support_cost"] = human * rates.human_ticket_cost + df["ai_tickets"] * rates.ai_ticket_cost
+    df["tokens"] = df["input_tokens"] + df["output_tokens"]
+    df["gpu_cost"] = rates.gpu_cost(df["input_tokens"], df["output_tokens"])
+    df["support_cost"] = rates.support_cost(df["tickets"], df["ai_tickets"])
     df["margin"] = df["revenue"] - df["gpu_cost"] - df["support_cost"]
     revenue = df["revenue"].where(df["revenue"] != 0)
     df["margin_pct"] = df["margin"] / revenue
     tokens_m = (df["tokens"] / 1e6).where(df["tokens"] > 0)
     df["cost_per_m"] = (df["gpu_cost"] + df["support_cost"]) / tokens_m
-    return df[["segment", "tokens", "revenue", "gpu_cost", "support_cost", "tickets",
-               "ai_tickets", "margin", "margin_pct", "cost_per_m"]]
+    return df[["segment", "tokens", "input_tokens", "output_tokens", "revenue", "gpu_cost",
+               "support_cost", "tickets", "ai_tickets", "margin", "margin_pct",
+               "cost_per_m"]]
 
 
 # -- Entities ---------------------------------------------------------------------------
@@ -474,22 +579,26 @@ def competitor_mentions(
     store: Store,
     filters: Filters,
     model_id: str | None,
-    aliases: Mapping[str, str] | Iterable[tuple[str, str]],
+    aliases: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
-    """Competitor mentions per month and vendor, from tagged entities matched to aliases.
+    """Competitor mentions per month and vendor, from tagged entities.
 
-    ``aliases`` maps lower-case alias → vendor display name (``data.reference``
-    ``competitor_aliases()``); an entity matches when its lower-cased text equals an alias.
+    An entity names a competitor by ``data.reference.match_competitor`` (through
+    ``analytics.signals.competitor_entities``, the one rule of every mention figure):
+    ORG/PRODUCT entities, normalised text, reference aliases and model families.
+    ``aliases`` (a mapping or (alias, vendor) pairs) replaces the reference aliases and
+    families by exactly these names.
+
     Columns: ``month``, ``vendor``, ``mentions``, ``tickets`` (tickets mentioning the
     vendor), ``tagged`` (tickets tagged that month), ``rate`` (tickets / tagged); every
     tagged month appears for every vendor mentioned at all (0 where it was not).
     """
-    pairs = dict(aliases)  # a mapping, or (alias, vendor) pairs
-    names = [str(a).lower() for a in pairs]
-    vendors = [str(pairs[a]) for a in pairs]
+    from analytics.signals import MATCH_TABLE_SQL, match_params
+
+    custom = None if aliases is None else {str(k): str(v) for k, v in dict(aliases).items()}
     w = _ticket_where(filters)
     return store.query(
-        "WITH a AS (SELECT unnest(?::VARCHAR[]) AS alias, unnest(?::VARCHAR[]) AS vendor),"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f"WITH a AS ({MATCH_TABLE_SQL}),"  # noqa: S608 - fixed SQL fragments; values are parameters
         " tt AS (SELECT t.ticket_key, CAST(date_trunc('month', t.created_at) AS DATE) AS month"
         "  FROM tagged_tickets g JOIN tickets t ON t.ticket_key = g.ticket_key"
         "  LEFT JOIN customers c ON c.customer_id = t.customer_id"
@@ -498,7 +607,7 @@ def competitor_mentions(
         " hits AS (SELECT tt.month, a.vendor, count(*) AS mentions,"
         "  count(DISTINCT e.ticket_key) AS tickets"
         "  FROM entities e JOIN tt ON tt.ticket_key = e.ticket_key"
-        "  JOIN a ON a.alias = lower(trim(e.text))"
+        "  JOIN a ON a.text = e.text AND a.label = e.label"
         "  WHERE e.model_id = ? GROUP BY 1, 2)"
         # every tagged month for every vendor mentioned at all (0 where it was not)
         " SELECT tagged.month, v.vendor, coalesce(hits.mentions, 0) AS mentions,"
@@ -507,7 +616,7 @@ def competitor_mentions(
         " FROM tagged CROSS JOIN (SELECT DISTINCT vendor FROM hits) v"
         " LEFT JOIN hits ON hits.month = tagged.month AND hits.vendor = v.vendor"
         " ORDER BY 1, 2",
-        [names, vendors, model_id, *w.params, model_id],
+        [*match_params(store, model_id, custom), model_id, *w.params, model_id],
     )
 
 

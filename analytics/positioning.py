@@ -1,25 +1,44 @@
 """Positioning: per-segment optima and the price-against-quality map.
 
 Quality proxy (documented, not measured): the price data carry no benchmark score, so a
-model's quality tier comes from its family name, the way vendors label their price tiers:
+model's quality tier — 1 "budget", 2 "mid", 3 "frontier" — is its place in its vendor's
+line-up, read in two steps:
 
-* tier 1, "budget": nano, micro, lite, flash, mini, haiku, small, air, 3b/7b/8b/12b, nemo,
-  ministral;
-* tier 3, "frontier": opus, pro, max, premier, large, ultra, reasoner, thinking, o1/o3,
-  gpt-4.5, fable, mythos;
-* tier 2, "mid": everything else.
+1. ``data/reference/model-tiers.csv`` (``vendor``, ``model_id``, ``tier``, ``reason``): the
+   models whose name misleads the rules below, each with its reason. It was written once,
+   by hand, from two documented sources and a review: the vendor listings' own labels in
+   ``llm-prices-cn.json`` (旗舰 "flagship" → 3, 极便宜 "very cheap" → 1), carried over to
+   the same model's other ids in ``llm-prices/*.json``; and a review of every current
+   model's tier by the rules against its vendor's line-up and prices (xAI's "Fast" models
+   are its budget line; "Spark Ultra" is not iFlytek's flagship). It lists only models
+   where it disagrees with the rules; add a row when a new model's name misleads them.
+2. Name rules, for every model not in the table. The name is split into words (letters and
+   digits, a dot kept inside a version: "gpt-4o-mini" → gpt, 4o, mini; "GPT-4.5" → gpt,
+   4.5), so a word never matches inside another ("mini" is not in "Gemini" or "MiniMax"):
 
-The first matching rule of tier 1 wins over tier 3 ("Gemini 2.5 Flash-Lite" is budget,
-"Nova Pro" is frontier). Our plans sit at ``our_tier`` (default 2, mid).
+   * tier 1, "budget", when any word is one of nano, micro, lite, flash, mini, haiku,
+     small, air, nemo, ministral, or a size of at most 14B parameters (3b, 8b, 12b);
+   * else tier 3, "frontier", when a word is one of opus, pro, max, premier, large,
+     ultra, reasoner, thinking, o1, o3, fable, mythos, or the words read "gpt 4.5";
+   * else tier 2, "mid".
+
+   The budget rule wins ("Gemini 2.5 Flash-Lite" and "o3-mini" are budget, "Nova Pro" and
+   "Gemini 2.5 Pro" frontier). Our plans sit at ``our_tier`` (default 2, mid).
 
 Example:
     >>> quality_tier("GPT-4o Mini"), quality_tier("Claude Opus 4.5"), quality_tier("GPT-4o")
     (1, 3, 2)
+    >>> quality_tier("Gemini 2.5 Pro"), quality_tier("GPT-4.5"), quality_tier("o3-mini")
+    (3, 3, 1)
+    >>> quality_tier("Grok 4 Fast", vendor="xAI", model_id="grok-4-fast")  # from the table
+    1
 """
 
 from __future__ import annotations
 
+import csv
 import re
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -36,6 +55,7 @@ from analytics.signals import competitor_pressure, mentions_by_vendor
 __all__ = [
     "TIER_LABELS",
     "competitor_price_points",
+    "model_tier_table",
     "positioning_map",
     "quality_tier",
     "segment_optima",
@@ -43,20 +63,87 @@ __all__ = [
 ]
 
 TIER_LABELS: dict[int, str] = {1: "budget", 2: "mid", 3: "frontier"}
-_BUDGET = re.compile(r"nano|micro|lite|flash|mini|haiku|small|\bair\b|\b(3|7|8|12)b\b|nemo|"
-                     r"ministral", re.I)
-_FRONTIER = re.compile(r"opus|\bpro\b|\bmax\b|premier|large|ultra|reasoner|thinking|"
-                       r"\bo1\b|\bo3\b|gpt-4\.5|fable|mythos", re.I)
+_BUDGET_WORDS = frozenset({"nano", "micro", "lite", "flash", "mini", "haiku", "small", "air",
+                           "nemo", "ministral"})
+_FRONTIER_WORDS = frozenset({"opus", "pro", "max", "premier", "large", "ultra", "reasoner",
+                             "thinking", "o1", "o3", "fable", "mythos"})
+_FRONTIER_PHRASES: tuple[tuple[str, ...], ...] = (("gpt", "4.5"), ("gpt", "4", "5"))
+_WORD = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)*")
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)b")
+_MAX_BUDGET_BILLIONS = 14.0
+_TIER_TABLE = "model-tiers.csv"
 
 
-def quality_tier(model_name: str) -> int:
-    """Quality tier 1 (budget), 2 (mid) or 3 (frontier) from a model's name (see module)."""
-    name = model_name.replace("-", " ")
-    if _BUDGET.search(name):
+def _words(model_name: str) -> list[str]:
+    """Lower-case words of a model name: letters and digits, dots inside versions kept."""
+    return _WORD.findall(model_name.lower())
+
+
+def _has_phrase(words: list[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(words[i:i + n]) == phrase for i in range(len(words) - n + 1))
+
+
+def _name_tier(model_name: str) -> int:
+    """The name rules of the module docstring."""
+    words = _words(model_name)
+    sizes = [float(m.group(1)) for w in words if (m := _SIZE.fullmatch(w))]
+    if _BUDGET_WORDS.intersection(words) or any(x <= _MAX_BUDGET_BILLIONS for x in sizes):
         return 1
-    if _FRONTIER.search(name):
+    if _FRONTIER_WORDS.intersection(words) or any(_has_phrase(words, ph)
+                                                  for ph in _FRONTIER_PHRASES):
         return 3
     return 2
+
+
+@lru_cache(maxsize=1)
+def _tier_rows() -> tuple[tuple[str, str, int, str], ...]:
+    from data.reference import REFERENCE_DIR
+
+    path = REFERENCE_DIR / _TIER_TABLE
+    if not path.exists():
+        return ()
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = tuple((r["vendor"].strip(), r["model_id"].strip(), int(r["tier"]),
+                      r["reason"].strip()) for r in csv.DictReader(f))
+    bad = [r for r in rows if r[2] not in TIER_LABELS]
+    if bad:
+        raise ValueError(f"{_TIER_TABLE}: tier must be 1, 2 or 3 (rows {bad})")
+    return rows
+
+
+def model_tier_table() -> pd.DataFrame:
+    """The explicit tiers of ``data/reference/model-tiers.csv`` (see the module docstring).
+
+    Returns:
+        Columns ``vendor`` (display name, as in ``competitor_prices``), ``model_id``,
+        ``tier`` and ``reason``.
+    """
+    return pd.DataFrame(list(_tier_rows()), columns=["vendor", "model_id", "tier", "reason"])
+
+
+def _table_tier(vendor: str | None, model_id: str) -> int | None:
+    hits = [t for v, m, t, _ in _tier_rows()
+            if m == model_id and (vendor is None or v.lower() == vendor.lower())]
+    return hits[0] if len(set(hits)) == 1 else None
+
+
+def quality_tier(model_name: str, *, vendor: str | None = None,
+                 model_id: str | None = None) -> int:
+    """Quality tier 1 (budget), 2 (mid) or 3 (frontier) of a model (see the module docstring).
+
+    Args:
+        model_name: the model's display name, e.g. "Gemini 2.5 Flash-Lite".
+        vendor: its vendor's display name ("OpenAI"), to look the model up in the table.
+        model_id: its id in the price data ("gpt-4o-mini"); with it, the explicit tier
+            table decides when it lists the model (by vendor and id, or by id alone when
+            ``vendor`` is not given and the id is unambiguous); the name rules otherwise.
+    """
+    if model_id:
+        tier = _table_tier(vendor, model_id)
+        if tier is not None:
+            return tier
+    return _name_tier(model_name)
 
 
 def competitor_price_points(store: Any, *, input_share: float | None = None) -> pd.DataFrame:
@@ -80,7 +167,8 @@ def competitor_price_points(store: Any, *, input_share: float | None = None) -> 
         "  (currency = 'USD') DESC, valid_from DESC NULLS LAST) = 1"
         " ORDER BY vendor, model_id")
     df["price_per_m"] = input_share * df["input_price"] + (1 - input_share) * df["output_price"]
-    df["tier"] = df["model_name"].map(quality_tier).astype(int)
+    df["tier"] = pd.Series([quality_tier(n, vendor=v, model_id=i) for v, i, n in zip(
+        df["vendor"], df["model_id"], df["model_name"], strict=True)], index=df.index, dtype=int)
     df["tier_label"] = df["tier"].map(TIER_LABELS)
     return df[["vendor", "model_id", "model_name", "price_per_m", "input_price",
                "output_price", "tier", "tier_label"]]

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -35,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from analytics import costs as _c
+from analytics.business import checked_number
 from analytics.errors import ScenarioError, ScenarioNotFoundError
 
 SCHEMA_VERSION = 2
@@ -45,11 +45,10 @@ MAX_MAGNITUDE = 1e12
 
 
 def _finite(owner: str, name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise ScenarioError(f"{owner}{name} must be a finite number, got {v!r}")
-    if abs(v) > MAX_MAGNITUDE:
-        raise ScenarioError(f"{owner}{name} = {v:g} is out of range (at most {MAX_MAGNITUDE:g})")
-    return float(v)
+    try:
+        return checked_number(f"{owner}{name}", v, MAX_MAGNITUDE)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 @dataclass(frozen=True)

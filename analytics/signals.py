@@ -1,10 +1,14 @@
 """Competitor-mention pressure from the tagged tickets.
 
 A ticket "mentions a competitor" when one of its entities (from the tagger ``model_id``;
-the newest one by default) matches a competitor alias: the entity text, trimmed, with runs of
-white space collapsed and lower-cased, equals a key of ``data.reference.competitor_aliases()``
-(for example "GPT-4o" → OpenAI). The mention rate of a segment and month is the share of its
-tagged tickets that mention a competitor. It is used as a measured pressure indicator: it
+the newest one by default) names one by ``data.reference.match_competitor``: an ORG or
+PRODUCT entity whose normalised text is a competitor alias ("GPT-4o" → OpenAI, "gpt_4o",
+"Claude Sonnet 4.5") or starts with a vendor or model-family word of the reference price
+data ("Gemini 3 Pro" → Google, "Qwen team" → Alibaba Qwen, "Nova Pro" → Amazon), without
+ordinary words ("Google Sheets", "Nova Scotia"). :func:`competitor_entities` applies it to
+the distinct entity texts of a tagger; every figure here and
+``analytics.explore.competitor_mentions`` joins on that table. The mention rate of a
+segment and month is the share of its tagged tickets that mention a competitor. It is used as a measured pressure indicator: it
 enters the elasticity regression as an interaction (``analytics.elasticity``), which shifts
 the elasticity, the price-war α and the per-segment optima.
 
@@ -21,8 +25,11 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "MATCH_TABLE_SQL",
+    "competitor_entities",
     "competitor_mention_rates",
     "competitor_pressure",
+    "match_params",
     "mentions_by_vendor",
     "newest_model_id",
 ]
@@ -36,31 +43,72 @@ def newest_model_id(store: Any) -> str | None:
                         " ORDER BY max(tagged_at) DESC, model_id LIMIT 1")
 
 
-def _aliases(aliases: Mapping[str, str] | None) -> tuple[list[str], list[str]]:
-    if aliases is None:
-        from data.reference import competitor_aliases
-        aliases = competitor_aliases()
-    keys = [" ".join(str(a).split()).lower() for a in aliases]
-    return keys, [str(v) for v in aliases.values()]
+def competitor_entities(
+    store: Any, model_id: str | None, aliases: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The distinct entity texts of a tagger that name a competitor, with the vendor.
+
+    Every competitor-mention figure joins entities on this table (``text`` and ``label``
+    equal), so all of them use the one rule of ``data.reference.match_competitor``.
+
+    Args:
+        store: the store.
+        model_id: the tagger; ``"gold"`` reads the generator's gold spans.
+        aliases: alias → vendor; default the reference aliases and model families
+            (``match_competitor`` explains what custom aliases change).
+
+    Returns:
+        Columns ``text``, ``label``, ``vendor``; one row per matching (text, label).
+
+    Example:
+        >>> competitor_entities(Store.open(), "gold").head()               # doctest: +SKIP
+    """
+    from data.reference import COMPETITOR_LABELS, match_competitor
+
+    if model_id == GOLD:
+        sql, params = "SELECT DISTINCT text, label FROM gold_entities WHERE", []
+    else:
+        sql, params = "SELECT DISTINCT text, label FROM entities WHERE model_id = ? AND", [model_id]
+    df = store.query(sql + " list_contains(?::VARCHAR[], label) ORDER BY 1, 2",
+                     [*params, list(COMPETITOR_LABELS)])
+    mapping = None if aliases is None else dict(aliases)
+    df["vendor"] = [match_competitor(t, lab, aliases=mapping)
+                    for t, lab in zip(df["text"], df["label"], strict=True)]
+    return df.dropna(subset=["vendor"]).reset_index(drop=True)[["text", "label", "vendor"]]
+
+
+def match_params(
+    store: Any, model_id: str | None, aliases: Mapping[str, str] | None = None,
+) -> list[list[str]]:
+    """``competitor_entities`` as three parallel lists (texts, labels, vendors): the
+    parameters of a ``unnest(?::VARCHAR[])`` table joined on entity text and label."""
+    m = competitor_entities(store, model_id, aliases)
+    return [m["text"].tolist(), m["label"].tolist(), m["vendor"].tolist()]
+
+
+#: SQL of the matched-entity table ``a`` (``text``, ``label``, ``vendor``), three parameters.
+MATCH_TABLE_SQL = ("SELECT unnest(?::VARCHAR[]) AS text, unnest(?::VARCHAR[]) AS label,"
+                   " unnest(?::VARCHAR[]) AS vendor")
 
 
 def _sources(model_id: str | None) -> tuple[str, str, list[Any], list[Any]]:
     """(tagged-ticket CTE, entity CTE, their params) for a model or the gold spans."""
     if model_id == GOLD:
         return ("SELECT ticket_key FROM tickets",
-                "SELECT ticket_key, text FROM gold_entities", [], [])
+                "SELECT ticket_key, text, label FROM gold_entities", [], [])
     return ("SELECT ticket_key FROM tagged_tickets WHERE model_id = ?",
-            "SELECT ticket_key, text FROM entities WHERE model_id = ?", [model_id], [model_id])
+            "SELECT ticket_key, text, label FROM entities WHERE model_id = ?", [model_id],
+            [model_id])
 
 
 def _hits_sql(model_id: str | None) -> tuple[str, list[Any]]:
     tagged, ents, tp, ep = _sources(model_id)
     sql = (
-        "WITH a AS (SELECT unnest(?::VARCHAR[]) AS alias, unnest(?::VARCHAR[]) AS vendor),"  # noqa: S608 - fixed fragments; values are parameters
+        f"WITH a AS ({MATCH_TABLE_SQL}),"  # noqa: S608 - fixed fragments; values are parameters
         f" tagged AS ({tagged}),"
         f" ent AS ({ents}),"
         " hit AS (SELECT DISTINCT ent.ticket_key, a.vendor FROM ent"
-        "  JOIN a ON a.alias = lower(regexp_replace(trim(ent.text), '\\s+', ' ', 'g'))),"
+        "  JOIN a ON a.text = ent.text AND a.label = ent.label),"
         " base AS (SELECT t.ticket_key, c.segment,"
         "  CAST(date_trunc('month', t.created_at) AS DATE) AS month"
         "  FROM tagged g JOIN tickets t ON t.ticket_key = g.ticket_key"
@@ -78,7 +126,8 @@ def competitor_mention_rates(
         store: the store.
         model_id: the tagger whose entities count (default: ``newest_model_id``);
             ``"gold"`` uses the generator's gold spans over all tickets.
-        aliases: lower-case alias → vendor (default ``data.reference.competitor_aliases()``).
+        aliases: alias → vendor (default: the reference aliases and model families; see
+            ``data.reference.match_competitor``).
 
     Returns:
         Columns ``segment``, ``month``, ``tickets`` (tagged), ``mention_tickets``, ``rate``.
@@ -88,13 +137,12 @@ def competitor_mention_rates(
     cols = ["segment", "month", "tickets", "mention_tickets", "rate"]
     if model_id is None:
         return pd.DataFrame(columns=cols)
-    keys, vendors = _aliases(aliases)
     sql, params = _hits_sql(model_id)
     df = store.query(
-        sql + " SELECT base.segment, base.month, count(*) AS tickets,"  # noqa: S608 - fixed fragments; values are parameters
+        sql + " SELECT base.segment, base.month, count(DISTINCT base.ticket_key) AS tickets,"  # noqa: S608 - fixed fragments; values are parameters
         " count(DISTINCT hit.ticket_key) AS mention_tickets"
         " FROM base LEFT JOIN hit ON hit.ticket_key = base.ticket_key"
-        " GROUP BY 1, 2 ORDER BY 1, 2", [keys, vendors, *params])
+        " GROUP BY 1, 2 ORDER BY 1, 2", [*match_params(store, model_id, aliases), *params])
     df["rate"] = df["mention_tickets"] / df["tickets"]
     return df[cols]
 
@@ -108,7 +156,6 @@ def mentions_by_vendor(
     model_id = model_id or newest_model_id(store)
     if model_id is None:
         return pd.DataFrame(columns=["vendor", "tickets", "share"])
-    keys, vendors = _aliases(aliases)
     sql, params = _hits_sql(model_id)
     seg = " WHERE base.segment = ?" if segment is not None else ""
     extra = [segment] if segment is not None else []
@@ -117,7 +164,8 @@ def mentions_by_vendor(
         " SELECT hit.vendor, count(DISTINCT hit.ticket_key) AS tickets,"
         " count(DISTINCT hit.ticket_key) / (SELECT count(*) FROM scope) AS share"
         " FROM scope JOIN hit ON hit.ticket_key = scope.ticket_key"
-        " GROUP BY 1 ORDER BY 2 DESC, 1", [keys, vendors, *params, *extra])
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+        [*match_params(store, model_id, aliases), *params, *extra])
     return df
 
 

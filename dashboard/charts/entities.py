@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import altair as alt
 import pandas as pd
 
@@ -53,12 +55,17 @@ def entity_trend_chart(df: pd.DataFrame, *, title: str = "") -> alt.Chart:
 
 
 def competitor_mentions_chart(mentions: pd.DataFrame, cuts: pd.DataFrame, *,
-                              title: str = "") -> alt.LayerChart:
+                              title: str = "", start: dt.date | None = None,
+                              end: dt.date | None = None) -> alt.LayerChart:
     """Share of tagged tickets mentioning each competitor per month, with price cuts as rules.
 
     ``mentions``: ``month``, ``vendor``, ``rate``, ``tickets``; ``cuts``: ``date``,
     ``vendor``, ``label`` (one row per real price cut, drawn as a dashed vertical rule).
+    Only the cuts from ``start`` to ``end`` (default: the first to the last day of the
+    months in ``mentions``) are drawn, so cuts outside the period never stretch the axis.
+    Dates are UTC days.
     """
+    cuts = cuts_in_period(cuts, mentions, start=start, end=end)
     lines = (
         alt.Chart(mentions)
         .mark_line(point=True)
@@ -66,7 +73,7 @@ def competitor_mentions_chart(mentions: pd.DataFrame, cuts: pd.DataFrame, *,
             x=alt.X("month:T", title=None),
             y=alt.Y("rate:Q", title="Tickets mentioning (share)", axis=alt.Axis(format="%")),
             color=alt.Color("vendor:N", title="Competitor"),
-            tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "vendor:N",
+            tooltip=[alt.Tooltip("month:T", format="%Y-%m", title="month (UTC)"), "vendor:N",
                      alt.Tooltip("rate:Q", format=".1%"), "tickets:Q"],
         )
     )
@@ -80,3 +87,20 @@ def competitor_mentions_chart(mentions: pd.DataFrame, cuts: pd.DataFrame, *,
         )
     )
     return alt.layer(rules, lines, title=title).properties(height=300)
+
+
+def cuts_in_period(cuts: pd.DataFrame, mentions: pd.DataFrame, *,
+                   start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    """The rows of ``cuts`` dated from ``start`` to ``end`` inclusive; a missing bound is
+    the first day of the first month (or the last day of the last month) in ``mentions``."""
+    months = pd.to_datetime(mentions["month"]) if len(mentions) else pd.Series(dtype="datetime64[ns]")
+    lo = pd.Timestamp(start) if start is not None else (months.min() if len(months) else None)
+    hi = (pd.Timestamp(end) if end is not None else
+          (months.max() + pd.offsets.MonthEnd(0) if len(months) else None))
+    dates = pd.to_datetime(cuts["date"])
+    keep = pd.Series(True, index=cuts.index)
+    if lo is not None:
+        keep &= dates >= lo
+    if hi is not None:
+        keep &= dates < hi + pd.Timedelta(days=1)
+    return cuts[keep].reset_index(drop=True)

@@ -21,7 +21,7 @@ def volume_chart(df: pd.DataFrame, *, x: str = "period", y: str = "tickets",
             x=alt.X(f"{x}:T", title=None),
             y=alt.Y(f"sum({y}):Q", title=y_title or y.replace("_", " ").capitalize()),
             color=alt.Color(f"{color}:N", title=colour_title or None),
-            tooltip=[alt.Tooltip(f"{x}:T", title="period"), alt.Tooltip(f"{color}:N"),
+            tooltip=[alt.Tooltip(f"{x}:T", title="period (UTC)"), alt.Tooltip(f"{color}:N"),
                      alt.Tooltip(f"sum({y}):Q", title=y, format=",.0f")],
         )
         .properties(height=280)
@@ -32,6 +32,7 @@ def usage_chart(df: pd.DataFrame, *, y: str = "tokens", title: str = "") -> alt.
     """Monthly usage (``tokens``, ``requests`` or ``revenue``) per group as stacked areas."""
     titles = {"tokens": "Tokens", "requests": "Requests", "revenue": "Revenue (USD)"}
     fmt = "$,.0f" if y == "revenue" else ",.3s"
+    tip = "$,.2f" if y == "revenue" else ",.0f"  # hover: money in dollars and cents
     return (
         alt.Chart(df, title=title)
         .mark_area(opacity=0.85)
@@ -39,8 +40,8 @@ def usage_chart(df: pd.DataFrame, *, y: str = "tokens", title: str = "") -> alt.
             x=alt.X("month:T", title=None),
             y=alt.Y(f"{y}:Q", title=titles.get(y, y), stack=True, axis=alt.Axis(format=fmt)),
             color=alt.Color("group:N", title=None),
-            tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "group:N",
-                     alt.Tooltip(f"{y}:Q", format=fmt)],
+            tooltip=[alt.Tooltip("month:T", format="%Y-%m", title="month (UTC)"), "group:N",
+                     alt.Tooltip(f"{y}:Q", format=tip, title=titles.get(y, y))],
         )
         .properties(height=280)
     )
@@ -64,7 +65,8 @@ def cost_to_serve_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
             y=alt.Y("usd:Q", title="USD", stack=True, axis=alt.Axis(format="$,.3s")),
             color=alt.Color("component:N", title=None,
                             scale=alt.Scale(range=["#4c78a8", "#f58518"])),
-            tooltip=["segment:N", "component:N", alt.Tooltip("usd:Q", format="$,.0f")],
+            tooltip=["segment:N", "component:N",
+                     alt.Tooltip("usd:Q", format="$,.2f", title="cost")],
         )
     )
     revenue = (
@@ -73,8 +75,9 @@ def cost_to_serve_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
         .encode(
             x=alt.X("segment:N", sort=list(df["segment"])),
             y=alt.Y("revenue:Q"),
-            tooltip=["segment:N", alt.Tooltip("revenue:Q", format="$,.0f", title="revenue"),
-                     alt.Tooltip("margin_pct:Q", format=".1%", title="margin")],
+            tooltip=["segment:N", alt.Tooltip("revenue:Q", format="$,.2f", title="revenue"),
+                     alt.Tooltip("margin:Q", format="$,.2f", title="margin"),
+                     alt.Tooltip("margin_pct:Q", format=".1%", title="margin %")],
         )
     )
     return alt.layer(bars, revenue, title=title).properties(height=280)

@@ -5,28 +5,42 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+#: Axis title and number format of ``equilibrium_chart`` per value (units in the title).
+EQUILIBRIUM_AXES: dict[str, tuple[str, str]] = {
+    "price": ("Price, USD per 1M tokens", "$.3f"),
+    "share": ("Market share, %", ".1%"),
+    "profit": ("Profit, USD/month (before fixed costs)", "$,.3s"),
+}
+_WHEN = ["before the cut", "after the cut"]
+
 
 def equilibrium_chart(table: pd.DataFrame, *, value: str = "price", title: str = "") -> alt.Chart:
     """Before/after bars per firm for ``price``, ``share`` or ``profit``.
 
+    Horizontal bars, one band per firm on the y axis, so every firm's name shows however
+    many firms there are and however long their names (labels are never dropped for
+    overlap, up to 280 px wide); the value axis is titled with its unit.
+
     ``table`` is ``PriceCutResult.table`` (``firm``, ``<value>_before``, ``<value>_after``).
     """
     long = pd.concat([
-        pd.DataFrame({"firm": table["firm"], "when": "before the cut",
+        pd.DataFrame({"firm": table["firm"], "when": _WHEN[0],
                       "value": table[f"{value}_before"]}),
-        pd.DataFrame({"firm": table["firm"], "when": "after the cut",
+        pd.DataFrame({"firm": table["firm"], "when": _WHEN[1],
                       "value": table[f"{value}_after"]}),
     ])
-    fmt = {"price": "$.3f", "share": ".1%", "profit": "$,.3s"}.get(value, ",.3f")
+    axis_title, fmt = EQUILIBRIUM_AXES.get(value, (value.replace("_", " ").capitalize(), ",.3f"))
     return alt.Chart(long, title=title).mark_bar().encode(
-        x=alt.X("firm:N", title=None, sort=list(table["firm"]),
-                axis=alt.Axis(labelAngle=-20, labelLimit=160)),
-        xOffset=alt.XOffset("when:N", sort=["before the cut", "after the cut"]),
-        y=alt.Y("value:Q", title=value.capitalize(), axis=alt.Axis(format=fmt)),
-        color=alt.Color("when:N", title=None, sort=["before the cut", "after the cut"],
-                        scale=alt.Scale(range=["#bab0ac", "#4c78a8"])),
-        tooltip=["firm:N", "when:N", alt.Tooltip("value:Q", format=fmt)],
-    ).properties(height=260)
+        y=alt.Y("firm:N", title=None, sort=list(table["firm"]),
+                axis=alt.Axis(labelOverlap=False, labelLimit=280)),
+        yOffset=alt.YOffset("when:N", sort=_WHEN),
+        x=alt.X("value:Q", title=axis_title, axis=alt.Axis(format=fmt)),
+        color=alt.Color("when:N", title=None, sort=_WHEN,
+                        scale=alt.Scale(range=["#bab0ac", "#4c78a8"]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("firm:N", title="Firm"), alt.Tooltip("when:N", title="When"),
+                 alt.Tooltip("value:Q", format=fmt, title=axis_title)],
+    ).properties(height=alt.Step(26, **{"for": "position"}))
 
 
 def strategies_chart(table: pd.DataFrame, *, title: str = "") -> alt.Chart:

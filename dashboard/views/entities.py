@@ -11,21 +11,24 @@ LABELS = ["ORG", "PRODUCT", "PER", "LOC"]
 LABEL_NAMES = {"ORG": "Organisations", "PRODUCT": "Products", "PER": "People",
                "LOC": "Places"}
 ALL = "(all tickets)"
+CARDS = 25  # tickets shown as cards; the table and the download hold all listed tickets
+LIMIT = 200  # tickets listed at most
 
 st.title("Entities")
 st.caption(
     "Organisations, products, people and places that the tagger finds in support tickets. "
     "Click a bar (or pick an entity below the chart) to list the tickets that mention it. "
-    "Competitor mentions are drawn against the real competitor price cuts (dashed lines)."
+    "Competitor mentions are drawn against the real competitor price cuts (dashed lines). "
+    "Dates and times are UTC."
 )
 
 
 @st.cache_data(show_spinner=False)
-def reference_data() -> tuple[dict[str, str], pd.DataFrame]:
-    """Competitor aliases and price-cut events from the reference price data."""
-    from data.reference import competitor_aliases, price_cut_events
+def reference_cuts() -> pd.DataFrame:
+    """Price-cut events from the reference price data, as chart rules."""
+    from data.reference import price_cut_events
 
-    return dict(competitor_aliases()), cut_rules(price_cut_events())
+    return cut_rules(price_cut_events())
 
 
 def cut_rules(events: pd.DataFrame) -> pd.DataFrame:
@@ -90,17 +93,21 @@ with left:
 with right:
     st.subheader("Competitor mentions and price cuts")
     try:
-        aliases, cuts = reference_data()
+        cuts = reference_cuts()
     except ImportError:
-        aliases, cuts = {}, cut_rules(pd.DataFrame())
-    mentions = (state.query("competitor_mentions", filters, model_id, aliases)
-                if aliases else None)
+        cuts = cut_rules(pd.DataFrame())
+    mentions = state.query("competitor_mentions", filters, model_id)
     if state.empty_frame(mentions):
         st.info("No competitor mentions found in the tagged tickets of this selection.")
     else:
-        st.altair_chart(charts.competitor_mentions_chart(mentions, cuts), width="stretch")
-        st.caption("Share of tagged tickets each month that mention a competitor (by name or "
-                   "model, e.g. GPT-4o → OpenAI). Dashed lines: real list-price cuts.")
+        period = state.query("resolve_period", filters)
+        st.altair_chart(charts.competitor_mentions_chart(mentions, cuts, start=period.start,
+                                                         end=period.end), width="stretch")
+        st.caption("Share of tagged tickets each month that mention a competitor: an "
+                   "organisation or product named after a competitor or one of its model "
+                   "families (GPT-4o → OpenAI, Gemini 3 Pro → Google, Nova Pro → Amazon; not "
+                   "Google Sheets). Dashed lines: real list-price cuts in the selected period. "
+                   "Months are UTC.")
 
 st.subheader("Trends")
 trend = state.query("entity_trends", filters, model_id, labels=tuple(labels), top=6)
@@ -128,17 +135,24 @@ label = entity = None
 if choice != ALL:
     label, _, entity = choice.partition(": ")
 tickets = state.query("ticket_list", filters, model_id, entity=entity, label=label,
-                      search=search or None, limit=200)
+                      search=search or None, limit=LIMIT)
 if state.empty_frame(tickets):
     st.info("No ticket matches. Clear the entity or the text search, or widen the filters.")
     st.stop()
 
-st.caption(f"{len(tickets)} newest matching tickets (at most 200); entities are highlighted. "
-           "Ticket text is shown exactly as written, never run.")
-shown = tickets.head(25)
+shown = tickets.head(CARDS)
+listed = f"{len(tickets):,} newest matching tickets (at most {LIMIT})"
+if len(shown) < len(tickets):
+    listed += (f": the {len(shown)} newest below as cards, all {len(tickets):,} in the table "
+               "and the download")
+else:
+    listed += ", all below as cards"
+st.caption(f"{listed}. Entities are highlighted; ticket text is shown exactly as written, "
+           "never run. Dates are UTC.")
 cards = []
 for row in shown.itertuples():
-    when = row.created_at.strftime("%Y-%m-%d") if pd.notna(row.created_at) else "—"
+    when = (row.created_at.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(row.created_at)
+            else "—")
     meta = " · ".join(ui.html.escape(str(v)) for v in (when, row.segment, row.channel,
                                                        row.category) if v is not None
                       and str(v) != "nan")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
-from analytics.explore import KPI_LABELS, CostRates
+from analytics.explore import KPI_LABELS, UNKNOWN_CUSTOMER, CostRates
 from dashboard import charts, state, ui
+
+MONEY_KPIS = frozenset({"revenue", "cost_per_ticket"})
 
 st.title("Overview")
 st.caption(
     "How the business is doing in the selected period: tickets, customers, tokens, revenue "
-    "and margin, each with its change against the period of the same length just before. "
+    "and margin, each with its change against the period of the same length just before "
+    "(the same number of calendar months for whole months, of days otherwise). Usage is "
+    "monthly: a month the period covers in part counts pro rata by days. Dates are UTC. "
     "Use the filters in the sidebar; the page address keeps them, so a copied link shows "
     "the same view."
 )
@@ -19,6 +25,29 @@ st.caption(
 def default_rates() -> CostRates:
     """Unit costs from the analytics cost model's defaults (the reference cost anchors)."""
     return CostRates()
+
+
+def exact(value: float, *, money: bool = False, pct: bool = False) -> str:
+    """A KPI value in full for the hover help: "$10.36", "1,234,567", "58.4 %"; "—" for NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if pct:
+        return f"{value * 100:.1f} %"
+    if money:
+        return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+    return f"{value:,.0f}"
+
+
+def kpi_help(key: str, previous: float, note: str) -> str:
+    """Hover text of a KPI: the previous period's value (or why there is none) and, for
+    active customers, the definition."""
+    text = (f"Previous period: — ({note})." if note else
+            f"Previous period: {exact(previous, money=key in MONEY_KPIS, pct=key == 'gross_margin')}.")
+    if key == "customers":
+        text += (" Active customers: customers with usage in the month that holds the "
+                 "period's last day (active at the end of the period; customers who churned "
+                 "during it are not counted).")
+    return text
 
 
 options = state.query("filter_options")
@@ -32,17 +61,23 @@ if bounds is None:
 
 base = default_rates()
 with st.expander("Cost assumptions", icon=":material/calculate:"):
-    st.caption("Used for gross margin and cost to serve. Defaults come from the reference "
-               "cost anchors; the Pricing what-if page explores them in depth.")
-    c1, c2, c3 = st.columns(3)
+    st.caption("Used for gross margin and cost to serve: GPU cost = input tokens × input "
+               "cost + output tokens × output cost. Defaults come from the reference cost "
+               "anchors; the Pricing what-if page explores them in depth.")
+    c1, c2, c3, c4 = st.columns(4)
     rates = CostRates(
-        gpu_cost_per_m=c1.number_input("Inference cost, USD per 1M tokens", min_value=0.0,
-                                       value=round(base.gpu_cost_per_m, 4), step=0.05,
-                                       format="%.4f", key="ov_gpu"),
-        human_ticket_cost=c2.number_input("Human-handled ticket, USD", min_value=0.0,
+        gpu_input_cost_per_m=c1.number_input(
+            "Inference, USD per 1M input tokens", min_value=0.0,
+            value=round(base.gpu_input_cost_per_m, 4), step=0.01, format="%.4f",
+            key="ov_gpu_in", help="GPU cost of input (prompt) tokens, cache hits included."),
+        gpu_output_cost_per_m=c2.number_input(
+            "Inference, USD per 1M output tokens", min_value=0.0,
+            value=round(base.gpu_output_cost_per_m, 4), step=0.05, format="%.4f",
+            key="ov_gpu_out", help="GPU cost of generated tokens."),
+        human_ticket_cost=c3.number_input("Human-handled ticket, USD", min_value=0.0,
                                           value=float(base.human_ticket_cost), step=0.5,
                                           key="ov_human"),
-        ai_ticket_cost=c3.number_input("AI-resolved ticket, USD", min_value=0.0,
+        ai_ticket_cost=c4.number_input("AI-resolved ticket, USD", min_value=0.0,
                                        value=float(base.ai_ticket_cost), step=0.1,
                                        key="ov_ai"),
     )
@@ -54,15 +89,19 @@ if k.loc["tickets", "value"] == 0 and k.loc["revenue", "value"] == 0:
 cols = st.columns(len(KPI_LABELS))
 for col, (key, label) in zip(cols, KPI_LABELS.items(), strict=True):
     row = k.loc[key]
+    note = str(row.get("note") or "")
     col.metric(
         label,
-        ui.fmt_number(row["value"], money=key in {"revenue", "cost_per_ticket"},
-                      pct=key == "gross_margin"),
-        delta=ui.fmt_delta(row["change"], points=key == "gross_margin"),
-        delta_color="inverse" if key == "cost_per_ticket" else "normal",
-        help=f"Previous period: {ui.fmt_number(row['previous'], pct=key == 'gross_margin')}",
+        ui.fmt_number(row["value"], money=key in MONEY_KPIS, pct=key == "gross_margin"),
+        delta="—" if note else ui.fmt_delta(row["change"], points=key == "gross_margin"),
+        delta_color="gray" if note else ("inverse" if key == "cost_per_ticket" else "normal"),
+        delta_arrow="off" if note else "auto",
+        help=kpi_help(key, row["previous"], note),
         border=True,
     )
+if str(k["note"].iloc[0] or ""):
+    st.caption(f"No change is shown: the {k['note'].iloc[0]}, so it would be compared with a "
+               "part of a period. Choose a later start date to compare.")
 
 left, right = st.columns(2)
 with left:
@@ -85,10 +124,15 @@ with right:
         st.info("No usage in this selection.")
     else:
         st.altair_chart(charts.usage_chart(uv, y=measure), width="stretch")
+st.caption("Months are UTC calendar months; the first and last month count pro rata when the "
+           "period covers them in part. Segment, plan and region are the customer's: the plan "
+           "is the customer's current plan, for tickets and usage alike.")
 
 st.subheader("Cost to serve per segment")
 st.caption("Bars: inference (GPU) and support cost over the period; black tick: revenue. "
-           "Where the bars rise above the tick, the segment loses money.")
+           "Where the bars rise above the tick, the segment loses money. Tickets and usage of "
+           f"customers missing from the customer list form the row “{UNKNOWN_CUSTOMER}”; the "
+           "rows add up to the figures above.")
 cts = state.query("cost_to_serve", filters, rates)
 if state.empty_frame(cts):
     st.info("No segment data in this selection.")
@@ -99,6 +143,8 @@ else:
         column_config={
             "segment": "Segment",
             "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
+            "input_tokens": st.column_config.NumberColumn("Input tokens", format="compact"),
+            "output_tokens": st.column_config.NumberColumn("Output tokens", format="compact"),
             "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
             "gpu_cost": st.column_config.NumberColumn("Inference cost", format="dollar"),
             "support_cost": st.column_config.NumberColumn("Support cost", format="dollar"),

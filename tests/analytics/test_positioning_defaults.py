@@ -67,15 +67,19 @@ def test_segment_optima_from_table() -> None:
 def test_default_scenario_is_measured_and_evaluates(demo_store, segment) -> None:
     s = default_scenario(demo_store, segment, model_id="gold")
     assert s.segment == segment
-    assert 0.3 < s.price_per_m < 1.5 and s.reference_volume_m > 0
-    assert s.elasticity_ci_low < s.elasticity < s.elasticity_ci_high
+    assert 0.3 < s.price_per_m < 1.5
+    assert len(s.segments) == (4 if segment is None else 1)
+    for g in s.segments:
+        assert g.reference_volume_m > 0
+        assert g.elasticity_ci_low < g.elasticity < g.elasticity_ci_high
+        assert 0 < g.price_low <= g.reference_price <= g.price_high
     assert s.competitors and s.cut_competitor == s.competitors[0].name
-    assert s.mention_slope < 0
+    assert s.mention_slope < 0 and not s.pressure_lever  # evidence kept, lever off
     r = evaluate_scenario(s)
     assert np.isfinite(r.profit)
-    assert (r.optimum is None) == (s.effective_elasticity >= -1)
+    assert r.optimum.unconstrained_exists == all(g.elasticity < -1 for g in s.segments)
     pw = evaluate_price_war(s)
-    assert pw.equilibrium.converged and pw.strategies is not None
+    assert pw.before.converged and pw.strategies is not None
 
 
 def test_default_scenario_round_trips_through_the_store(demo_db_path, tmp_path) -> None:

@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import (
-    data_table,
     Competitor,
     DemandSegment,
     Scenario,
     ScenarioError,
     ScenarioNotFoundError,
     compare_scenarios,
+    data_table,
     delete_scenario,
     evaluate_scenario,
     list_scenarios,

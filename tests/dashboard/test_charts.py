@@ -107,6 +107,11 @@ def test_price_war_charts(scenario: Scenario) -> None:
     spec = charts.equilibrium_chart(war.cut_table, value="share").to_dict()
     rows = spec["datasets"][spec["data"]["name"]]
     assert len(rows) == 2 * len(war.cut_table)
+    spec = charts.equilibrium_chart(war.cut_table, value="price").to_dict()
+    # every firm's label shows: firms on the y axis, no label dropped for overlap
+    assert spec["encoding"]["y"]["field"] == "firm"
+    assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False
+    assert spec["encoding"]["x"]["title"] == "Price, USD per 1M tokens"
     spec = charts.strategies_chart(war.strategies.table).to_dict()
     assert spec["encoding"]["x"]["sort"] == list(war.strategies.table["strategy"])
     points = pd.DataFrame({"name": ["us", "A"], "price": [1.0, 1.2], "quality": [0.0, 1.0],

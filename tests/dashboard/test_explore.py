@@ -71,18 +71,22 @@ def test_metadata(store: Store) -> None:
 
 
 def test_kpis_and_change_against_previous_period(store: Store) -> None:
-    rates = CostRates(gpu_cost_per_m=1.0, human_ticket_cost=10.0, ai_ticket_cost=1.0)
+    rates = CostRates(gpu_input_cost_per_m=1.0, gpu_output_cost_per_m=3.0,
+                      human_ticket_cost=10.0, ai_ticket_cost=1.0)
     feb = Filters(start=dt.date(2025, 2, 1), end=dt.date(2025, 2, 28))
     k = explore.kpis(store, feb, rates).set_index("kpi")
     assert k.loc["tickets", "value"] == 4
-    assert k.loc["tickets", "previous"] == 1  # 4 Jan .. 31 Jan (28 days) holds k1
+    assert k.loc["tickets", "previous"] == 1  # a whole month: the previous one is January
     assert k.loc["tickets", "change"] == pytest.approx(3.0)
     assert k.loc["tokens", "value"] == 14_000_000
+    assert k.loc["tokens", "previous"] == 2_000_000
     assert k.loc["revenue", "value"] == pytest.approx(14.0)
     assert k.loc["customers", "value"] == 2
-    # support: k2, k3 by AI (1 each), k4 open + k5 human at 10 each = 22; gpu: 14 M × 1
+    assert (k["note"] == "").all()
+    # support: k2, k3 by AI (1 each), k4 open + k5 human at 10 each = 22;
+    # gpu: 7 M input × $1 + 7 M output × $3 = $28
     assert k.loc["cost_per_ticket", "value"] == pytest.approx(22 / 4)
-    assert k.loc["gross_margin", "value"] == pytest.approx((14 - 14 - 22) / 14)
+    assert k.loc["gross_margin", "value"] == pytest.approx((14 - 28 - 22) / 14)
 
 
 def test_filters_restrict_every_query(store: Store) -> None:
@@ -91,6 +95,12 @@ def test_filters_restrict_every_query(store: Store) -> None:
     assert explore.usage_volume(store, smb, by="plan")["tokens"].sum() == 6_000_000
     cts = explore.cost_to_serve(store, Filters()).set_index("segment")
     assert cts.loc["enterprise", "tickets"] == 2 and cts.loc["smb", "revenue"] == 6.0
+    # k5 has no customer: its own row, last, as in the KPIs' ticket count
+    assert cts.index[-1] == explore.UNKNOWN_CUSTOMER
+    assert cts.loc[explore.UNKNOWN_CUSTOMER, "tickets"] == 1
+    assert cts["tickets"].sum() == explore.kpis(store, Filters()).set_index("kpi").loc[
+        "tickets", "value"]
+    assert explore.UNKNOWN_CUSTOMER not in set(explore.cost_to_serve(store, smb)["segment"])
     top = explore.top_entities(store, smb, "m")
     assert sorted(top["entity"]) == ["GPT-4o", "OpenAI"]
     assert explore.top_entities(store, Filters(), "m", labels=("LOC",))["entity"].tolist() == [
@@ -144,6 +154,11 @@ def test_filters_normalise() -> None:
                                              ("a", "b"))
     assert f.previous() == Filters(start=dt.date(2024, 11, 2), end=dt.date(2024, 12, 31),
                                    segments=("a", "b"))
+    months = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 4, 30))  # whole months
+    assert months.whole_months and not f.whole_months
+    assert months.previous() == Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 2, 28))
+    year = Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
+    assert year.previous() == Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))
     with pytest.raises(ValueError):
         Filters().previous()
 
@@ -168,9 +183,17 @@ def test_trends_fill_months_without_mentions_with_zero(store: Store) -> None:
     openai = trend[trend["entity"] == "OpenAI"]
     assert [str(m)[:10] for m in openai["month"]] == ["2025-01-01", "2025-02-01"]
     assert openai["mentions"].tolist() == [1, 0]
-    df = explore.competitor_mentions(store, Filters(), "m", {"alice": "Alice Corp"})
-    assert df[["vendor", "tickets", "tagged"]].values.tolist() == [["Alice Corp", 0, 1],
-                                                                     ["Alice Corp", 1, 3]]
+    df = explore.competitor_mentions(store, Filters(), "m", {"gpt-4o": "OpenAI"})
+    assert df[["vendor", "tickets", "tagged"]].values.tolist() == [["OpenAI", 0, 1],
+                                                                     ["OpenAI", 1, 3]]
+
+
+def test_competitor_mentions_skip_people_and_places(store: Store) -> None:
+    """Only ORG and PRODUCT entities name a competitor, whatever the aliases say."""
+    assert explore.competitor_mentions(store, Filters(), "m", {"alice": "Alice Corp"}).empty
+    default = explore.competitor_mentions(store, Filters(), "m")  # reference aliases
+    assert set(default["vendor"]) == {"OpenAI"}
+    assert default["tickets"].sum() == 2
 
 
 def test_cost_rates_default_to_the_cost_model_anchors() -> None:
@@ -181,4 +204,7 @@ def test_cost_rates_default_to_the_cost_model_anchors() -> None:
     rates, inputs = CostRates(), CostInputs()
     assert rates.human_ticket_cost == inputs.human_ticket_cost == COST_ANCHOR_DEFAULTS.human_ticket_usd
     assert rates.ai_ticket_cost == inputs.ai_ticket_cost
-    assert rates.gpu_cost_per_m == inputs.gpu_cost_per_million
+    assert rates.gpu_input_cost_per_m == inputs.input_cost_per_million
+    assert rates.gpu_output_cost_per_m == inputs.output_cost_per_million
+    assert rates.gpu_cost(1e6, 1e6) == pytest.approx(inputs.input_cost_per_million
+                                                     + inputs.output_cost_per_million)
