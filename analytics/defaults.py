@@ -5,7 +5,8 @@ Everything here is measured or a documented assumption:
 * per segment: today's price, volume, tickets per 1M tokens (the last months), the fitted
   elasticity and its interval (``analytics.elasticity``), the observed price range;
   "All customers" holds every segment (their sum at one price), never a pooled fit;
-* the token mix (output share) and the AI resolution share: measured over the view;
+* the token mix (output share) and the AI resolution share: measured per segment, so a
+  segment's unit cost is the same in its own view and inside "All customers";
 * competitor-mention pressure: the fitted interaction slope γ and each segment's recent
   rise in mentions give a *measured shift* γ·(recent rate − period rate), kept as evidence
   for the explicit pressure lever, which is off by default;
@@ -128,8 +129,8 @@ def default_scenario(
     Args:
         store: the store.
         segment: a segment, or None for all customers (every segment, summed).
-        costs: cost-model inputs (defaults from the anchors; the output share and AI
-            resolution share are replaced by the measured ones).
+        costs: cost-model inputs (defaults from the anchors; each segment's output share and
+            AI resolution share are measured, these are the fallbacks).
         model_id: the tagger for competitor mentions (default newest; "gold" = gold spans).
         months: how many recent months define price and volume.
         our_share: our market share (calibrates the price-war market).
@@ -144,15 +145,12 @@ def default_scenario(
     costs = costs or CostInputs()
     snap = segment_snapshot(store, months=months)
     scope = snap[snap["segment"].isna()] if segment is None else snap[snap["segment"] == segment]
+    # the token mix and AI resolution share are measured per segment (below)
     values: dict[str, Any] = {"name": name, "segment": segment, "our_share": our_share,
-                              **costs.as_dict()}
+                              **{k: v for k, v in costs.as_dict().items()
+                                 if k not in ("output_share", "ai_resolution_share")}}
     if scope.empty:
         return Scenario(**values)
-    r = scope.iloc[0]
-    if pd.notna(r["ai_share"]):
-        values["ai_resolution_share"] = float(r["ai_share"])
-    if pd.notna(r["output_share"]):
-        values["output_share"] = float(r["output_share"])
     if segment is not None:
         values["fixed_cost_per_month"] = 0.0  # fixed costs are company-wide
     fits = estimate_elasticities(store).set_index("segment")
@@ -178,7 +176,11 @@ def default_scenario(
             tickets_per_million=float(row.tickets_per_million or 0.0),
             mention_shift=shifts.get(str(row.segment), 0.0),
             price_low=float(row.price_low) if pd.notna(row.price_low) else 0.0,
-            price_high=float(row.price_high) if pd.notna(row.price_high) else 0.0))
+            price_high=float(row.price_high) if pd.notna(row.price_high) else 0.0,
+            output_share=(float(row.output_share) if pd.notna(row.output_share)
+                          else costs.output_share),
+            ai_resolution_share=(float(row.ai_share) if pd.notna(row.ai_share)
+                                 else costs.ai_resolution_share)))
     if not parts:
         return Scenario(**values)
     draft = Scenario(**values, segments=tuple(parts))

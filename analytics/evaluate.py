@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,11 +57,11 @@ def scenario_model(s: Scenario, *, elasticity_factor: float = 1.0, volume_factor
                    tickets_factor: float = 1.0) -> DemandModel:
     """The scenario's demand model: its segments with the elasticities the page shows and
     unit costs from its cost model (factors scale every segment, for sensitivity)."""
-    costs = s.cost_inputs()
     segs = []
     for g in s.segments:
         e, lo, hi = (elasticity_factor * x for x in s.used_elasticity(g))
         lo, hi = min(lo, hi), max(lo, hi)
+        costs = s.segment_costs(g)
         segs.append(SegmentCurve(
             name=g.name, reference_price=g.reference_price,
             reference_volume_m=g.reference_volume_m * volume_factor, elasticity=e,
@@ -223,11 +224,11 @@ def evaluate_scenario(s: Scenario) -> ScenarioResult:
         ScenarioError: when the inputs define no demand model.
     """
     model = scenario_model(s)
-    costs = s.cost_inputs()
     p = s.price_per_m
     q = float(model.volume(p))
     c = float(model.unit_cost(p))
-    gpu = costs.gpu_cost_per_million
+    gpu = sum(s.segment_costs(g).gpu_cost_per_million * float(m.volume(p))
+              for g, m in zip(s.segments, model.segments, strict=True)) / q
     best = constrained_optimum(model, s.price_floor, s.price_ceiling)
     spread = optimum_spread(model, s.price_floor, s.price_ceiling,
                             draws=min(OPTIMUM_DRAWS, s.mc_draws), seed=s.mc_seed)
@@ -271,15 +272,14 @@ TORNADO_INPUTS: dict[str, str] = {
     "volume": "volume level",
     "gpu_cost": "GPU cost per token (GPU $/h, throughput, utilisation)",
     "cache_hit_rate": "cache-hit rate (input tokens)",
-    "output_share": "output share of tokens",
+    "output_share": "output share of tokens (every segment)",
     "tickets": "support tickets per 1M tokens",
     "human_ticket_cost": "human ticket cost",
     "ai_ticket_cost": "AI ticket cost",
-    "ai_resolution_share": "AI resolution share",
+    "ai_resolution_share": "AI resolution share (every segment)",
     "fixed_cost_per_month": "fixed costs",
 }
-_BOUNDS = {"cache_hit_rate": (0.0, 1.0), "output_share": (0.0, 1.0),
-           "ai_resolution_share": (0.0, 1.0)}
+_BOUNDS = {"cache_hit_rate": (0.0, 1.0)}
 
 
 def tornado_price(s: Scenario) -> float:
@@ -289,9 +289,28 @@ def tornado_price(s: Scenario) -> float:
     return constrained_optimum(scenario_model(s), s.price_floor, s.price_ceiling).price
 
 
+def with_segment_shares(s: Scenario, *, output_share: float | None = None,
+                        ai_resolution_share: float | None = None,
+                        factors: bool = False) -> Scenario:
+    """Every segment's token mix and/or AI resolution share set to a value (or multiplied
+    by a factor, clipped to [0, 1], with ``factors``)."""
+    def new(old: float, v: float | None) -> float:
+        if v is None:
+            return old
+        return min(1.0, max(0.0, old * v)) if factors else v
+    segs = tuple(dataclasses.replace(g, output_share=new(g.output_share, output_share),
+                                     ai_resolution_share=new(g.ai_resolution_share,
+                                                             ai_resolution_share))
+                 for g in s.segments)
+    return s.replace(segments=segs)
+
+
 def _profit_with(s: Scenario, price: float, elasticity: float, volume: float, gpu_cost: float,
-                 tickets: float, **fields: float) -> float:
-    changed = s.replace(gpu_cost_per_hour=s.gpu_cost_per_hour * gpu_cost, **fields)
+                 tickets: float, output_share: float, ai_resolution_share: float,
+                 **fields: float) -> float:
+    changed = with_segment_shares(s, output_share=output_share,
+                                  ai_resolution_share=ai_resolution_share, factors=True)
+    changed = changed.replace(gpu_cost_per_hour=s.gpu_cost_per_hour * gpu_cost, **fields)
     model = scenario_model(changed, elasticity_factor=elasticity, volume_factor=volume,
                            tickets_factor=tickets)
     return float(model.profit(price))
@@ -299,16 +318,17 @@ def _profit_with(s: Scenario, price: float, elasticity: float, volume: float, gp
 
 def scenario_tornado(s: Scenario, price: float | None = None) -> pd.DataFrame:
     """Tornado of monthly profit at ``price`` (default ``tornado_price(s)``): each driver
-    ± ``sensitivity_pct`` % alone. Elasticity, volume, GPU cost and tickets move as factors
-    on every segment (low/high values are those factors).
+    ± ``sensitivity_pct`` % alone. Elasticity, volume, GPU cost, tickets, the output share
+    and the AI resolution share move as factors on every segment (low/high values are those
+    factors).
 
     Columns as ``analytics.sensitivity.tornado`` plus ``price`` (where it was computed).
     """
     at = tornado_price(s) if price is None else float(price)
     base = {"price": at, "elasticity": 1.0, "volume": 1.0, "gpu_cost": 1.0, "tickets": 1.0,
-            "cache_hit_rate": s.cache_hit_rate, "output_share": s.output_share,
+            "cache_hit_rate": s.cache_hit_rate, "output_share": 1.0,
             "human_ticket_cost": s.human_ticket_cost, "ai_ticket_cost": s.ai_ticket_cost,
-            "ai_resolution_share": s.ai_resolution_share,
+            "ai_resolution_share": 1.0,
             "fixed_cost_per_month": s.fixed_cost_per_month}
     out = tornado(lambda **kw: _profit_with(s, **kw), base, pct=s.sensitivity_pct / 100.0,
                   labels=TORNADO_INPUTS, bounds=_BOUNDS)
@@ -316,9 +336,11 @@ def scenario_tornado(s: Scenario, price: float | None = None) -> pd.DataFrame:
 
 
 #: Inputs a data table or goal seek can vary besides the scenario's own numeric fields:
-#: "price" (our price), "elasticity_shift" (added to every segment's elasticity) and
-#: "volume_factor" (multiplies every segment's volume).
-SPECIAL_INPUTS = ("price", "elasticity_shift", "volume_factor")
+#: "price" (our price), "elasticity_shift" (added to every segment's elasticity),
+#: "volume_factor" (multiplies every segment's volume), and "output_share" and
+#: "ai_resolution_share" (set for every segment).
+SPECIAL_INPUTS = ("price", "elasticity_shift", "volume_factor", "output_share",
+                  "ai_resolution_share")
 
 
 def apply_input(s: Scenario, name: str, value: float) -> tuple[Scenario, float, float, float]:
@@ -334,6 +356,8 @@ def apply_input(s: Scenario, name: str, value: float) -> tuple[Scenario, float, 
         if value <= 0:
             raise ScenarioError("the volume factor must be > 0")
         return s, s.price_per_m, 0.0, float(value)
+    if name in ("output_share", "ai_resolution_share"):
+        return with_segment_shares(s, **{name: float(value)}), s.price_per_m, 0.0, 1.0
     if name not in NUMERIC_INPUTS:
         raise ScenarioError(f"unknown input {name!r}; choose one of "
                             f"{', '.join([*SPECIAL_INPUTS, *NUMERIC_INPUTS])}")
@@ -342,8 +366,8 @@ def apply_input(s: Scenario, name: str, value: float) -> tuple[Scenario, float, 
 
 #: The scenario's numeric inputs that a data table or goal seek may vary.
 NUMERIC_INPUTS = ("gpu_cost_per_hour", "input_tokens_per_second", "output_tokens_per_second",
-                  "utilisation", "cache_hit_rate", "cached_token_cost_factor", "output_share",
-                  "human_ticket_cost", "ai_ticket_cost", "ai_resolution_share",
+                  "utilisation", "cache_hit_rate", "cached_token_cost_factor",
+                  "human_ticket_cost", "ai_ticket_cost",
                   "fixed_cost_per_month")
 
 
@@ -411,7 +435,8 @@ def scenario_monte_carlo(s: Scenario, price: float | None = None) -> MonteCarloR
     model = scenario_model(s)
     return simulate_model_profit(
         model, price=s.price_per_m if price is None else price,
-        gpu_cost=s.cost_inputs().gpu_cost_per_million, gpu_cost_sd=s.gpu_cost_sd,
+        gpu_cost=[s.segment_costs(g).gpu_cost_per_million for g in s.segments],
+        gpu_cost_sd=s.gpu_cost_sd,
         volume_sd=s.volume_sd, draws=s.mc_draws, seed=s.mc_seed)
 
 

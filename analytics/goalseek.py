@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from analytics.business import checked_number
 from analytics.errors import ScenarioError
 from analytics.evaluate import NUMERIC_INPUTS, SPECIAL_INPUTS, metric_value
 from analytics.scenario import Scenario
@@ -76,6 +77,8 @@ def _current(s: Scenario, name: str) -> float:
         return 0.0
     if name == "volume_factor":
         return 1.0
+    if name in ("output_share", "ai_resolution_share"):
+        return float(getattr(s.cost_inputs(), name))  # the view's (weighted) value
     return float(getattr(s, name))
 
 
@@ -100,8 +103,10 @@ def goal_seek(s: Scenario, input_name: str, target: float, *, metric: str = "pro
                             f"{', '.join([*SPECIAL_INPUTS, *NUMERIC_INPUTS])}")
     if metric not in ("profit", "margin", "optimal_profit"):
         raise ScenarioError(f"unknown metric {metric!r}; choose profit, margin or optimal_profit")
-    if not isinstance(target, int | float) or not math.isfinite(target) or abs(target) > 1e15:
-        raise ScenarioError(f"the target must be a finite number, got {target!r}")
+    try:
+        target = checked_number("the target", target, 1e15)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     lo, hi, log = INPUT_RANGES[input_name]
     if input_name == "utilisation":
         lo = max(lo, 1e-3)

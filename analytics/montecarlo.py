@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,17 +115,19 @@ def simulate_profit(
 
 
 def simulate_model_profit(
-    model: DemandModel, *, price: float, gpu_cost: float, gpu_cost_sd: float = 0.2,
+    model: DemandModel, *, price: float, gpu_cost: float | Sequence[float],
+    gpu_cost_sd: float = 0.2,
     volume_sd: float = 0.1, draws: int = 100_000, seed: int | None = 0,
 ) -> MonteCarloResult:
     """Simulate monthly profit of a demand model at ``price``.
 
     Every segment's elasticity is drawn from a normal with its interval's standard error
     (independently: the segments are fitted separately); the GPU cost per 1M tokens (part of
-    every segment's unit cost) is log-normal around ``gpu_cost``; one log-normal volume shock
-    (mean 1) scales all segments:
+    every segment's unit cost; one value, or one per segment) is log-normal around
+    ``gpu_cost`` with one common factor m; one log-normal volume shock (mean 1) scales all
+    segments:
 
-        Π = Σ_s (p − c_s − gpu·(m − 1))·V_s(p; ε_s)·shock − F,   m ~ LogN(0, gpu_cost_sd).
+        Π = Σ_s (p − c_s − gpu_s·(m − 1))·V_s(p; ε_s)·shock − F,   m ~ LogN(0, gpu_cost_sd).
 
     Example:
         >>> from analytics.business import SegmentCurve
@@ -141,11 +144,12 @@ def simulate_model_profit(
     mean = np.array([s.elasticity for s in model.segments])
     sd = np.array([s.std_error for s in model.segments])
     eps = mean + sd * rng.standard_normal((draws, mean.size))
-    extra_gpu = gpu_cost * (np.exp(gpu_cost_sd * rng.standard_normal(draws)) - 1.0)
+    gpu = np.broadcast_to(np.asarray(gpu_cost, float), (mean.size,))
+    factor = np.exp(gpu_cost_sd * rng.standard_normal(draws)) - 1.0
     shock = np.exp(volume_sd * rng.standard_normal(draws) - 0.5 * volume_sd**2)
     profits = np.zeros(draws)
     for i, s in enumerate(model.segments):
-        profits += (price - s.unit_cost - extra_gpu) * s.volume(price, eps[:, i])
+        profits += (price - s.unit_cost - gpu[i] * factor) * s.volume(price, eps[:, i])
     profits = profits * shock - model.fixed_cost
     p5, p50, p95 = np.percentile(profits, [5, 50, 95])
     return MonteCarloResult(profits=profits, p5=float(p5), p50=float(p50), p95=float(p95),

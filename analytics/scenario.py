@@ -92,6 +92,8 @@ class DemandSegment:
             for the pressure lever; 0 when untagged). Used only when the lever is on.
         price_low, price_high: the lowest and highest price observed (the range the curve
             was fitted on; 0 when unknown).
+        output_share: share of the segment's tokens that are output tokens (its token mix).
+        ai_resolution_share: share of its tickets the AI agent resolves.
     """
 
     name: str = "example"
@@ -104,6 +106,8 @@ class DemandSegment:
     mention_shift: float = 0.0
     price_low: float = 0.0
     price_high: float = 0.0
+    output_share: float = _c.DEFAULT_OUTPUT_SHARE
+    ai_resolution_share: float = _c.DEFAULT_AI_RESOLUTION_SHARE
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -122,6 +126,8 @@ class DemandSegment:
                                 "(elasticity_ci_low ≤ elasticity ≤ elasticity_ci_high)")
         if self.tickets_per_million < 0 or self.price_low < 0 or self.price_high < 0:
             raise ScenarioError(owner + "tickets_per_million and observed prices must be ≥ 0")
+        if not (0 <= self.output_share <= 1 and 0 <= self.ai_resolution_share <= 1):
+            raise ScenarioError(owner + "output_share and ai_resolution_share must be in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -129,8 +135,8 @@ class Scenario:
     """Every input of the what-if pricing and price-war views.
 
     Volumes are millions of tokens per month, prices and unit costs USD per 1M tokens
-    (blended over input and output tokens at ``output_share``), fixed costs and profits USD
-    per month.
+    (blended over input and output tokens at each segment's token mix), fixed costs and
+    profits USD per month.
 
     Attributes:
         name: the scenario's name (key in the store).
@@ -140,7 +146,8 @@ class Scenario:
         pressure_lever: add each segment's measured competitor-mention shift to its
             elasticity (a labelled what-if; off by default).
         mention_slope, mention_slope_se: the fitted interaction behind the shifts (evidence).
-        gpu_cost_per_hour … fixed_cost_per_month: the cost model (``analytics.costs``).
+        gpu_cost_per_hour … fixed_cost_per_month: the cost model (``analytics.costs``); the
+            token mix and the AI resolution share are measured per segment.
         price_floor, price_ceiling: the range every optimisation and chart uses.
         target_margin: goal seek, contribution margin (p − c)/p.
         target_profit: goal seek, monthly profit after fixed costs.
@@ -170,10 +177,8 @@ class Scenario:
     utilisation: float = _c.DEFAULT_UTILISATION
     cache_hit_rate: float = _c.DEFAULT_CACHE_HIT_RATE
     cached_token_cost_factor: float = _c.DEFAULT_CACHED_TOKEN_COST_FACTOR
-    output_share: float = _c.DEFAULT_OUTPUT_SHARE
     human_ticket_cost: float = _c.DEFAULT_HUMAN_TICKET_COST
     ai_ticket_cost: float = _c.DEFAULT_AI_TICKET_COST
-    ai_resolution_share: float = _c.DEFAULT_AI_RESOLUTION_SHARE
     fixed_cost_per_month: float = _c.DEFAULT_FIXED_COST_PER_MONTH
     price_floor: float = 0.1
     price_ceiling: float = 3.0
@@ -267,9 +272,27 @@ class Scenario:
     # -- derived -------------------------------------------------------------------------
 
     def cost_inputs(self) -> _c.CostInputs:
-        """The cost-model part of the scenario."""
-        return _c.CostInputs(**{f.name: getattr(self, f.name)
+        """The cost-model part of the scenario, at the view's token mix (segments weighted
+        by today's volume) and AI resolution share (weighted by today's tickets)."""
+        volumes = [g.reference_volume_m for g in self.segments] or [1.0]
+        tickets = [g.tickets_per_million * g.reference_volume_m for g in self.segments]
+        weights = tickets if sum(tickets) > 0 else volumes
+        mix = {"output_share": _weighted([g.output_share for g in self.segments], volumes,
+                                         _c.DEFAULT_OUTPUT_SHARE),
+               "ai_resolution_share": _weighted([g.ai_resolution_share for g in self.segments],
+                                                weights, _c.DEFAULT_AI_RESOLUTION_SHARE)}
+        return _c.CostInputs(**{f.name: mix[f.name] if f.name in mix else getattr(self, f.name)
                                 for f in dataclasses.fields(_c.CostInputs)})
+
+    def segment_costs(self, segment: DemandSegment) -> _c.CostInputs:
+        """The cost model of one segment: the scenario's, at the segment's token mix and AI
+        resolution share."""
+        return self.cost_inputs().replace(output_share=segment.output_share,
+                                          ai_resolution_share=segment.ai_resolution_share)
+
+    def unit_cost(self, segment: DemandSegment) -> float:
+        """A segment's variable cost per 1M tokens: GPU at its token mix + its support."""
+        return self.segment_costs(segment).unit_cost_per_million(segment.tickets_per_million)
 
     def used_elasticity(self, segment: DemandSegment) -> tuple[float, float, float]:
         """(ε, low, high) a segment's numbers use: the fitted values, shifted by its
@@ -407,7 +430,15 @@ _V1_SEGMENT_KEYS = {"reference_price": "reference_price",
                     "reference_volume_m": "reference_volume_m", "elasticity": "elasticity",
                     "elasticity_ci_low": "elasticity_ci_low",
                     "elasticity_ci_high": "elasticity_ci_high",
-                    "tickets_per_million": "tickets_per_million"}
+                    "tickets_per_million": "tickets_per_million",
+                    "ai_resolution_share": "ai_resolution_share"}
+
+
+def _weighted(values: Sequence[float], weights: Sequence[float], default: float) -> float:
+    total = float(sum(weights))
+    if not values or total <= 0:
+        return default
+    return min(1.0, max(0.0, sum(v * w for v, w in zip(values, weights, strict=True)) / total))
 
 
 def _upgrade_v1(data: Mapping[str, Any]) -> dict[str, Any]:

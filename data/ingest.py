@@ -390,7 +390,7 @@ def _normalise_chunk(chunk: pd.DataFrame, cmap: ColumnMap, first_row: int,
         if "resolution_minutes" in f else _none_array(n, pa.float64()))
     arrays["resolved_by"] = (
         pa.array(_as_resolver(chunk[f["resolved_by"]], f["resolved_by"], rows, out)
-                 .tolist(), type=pa.string())
+                 .tolist(), type=pa.string(), from_pandas=True)  # NaN (pandas' missing) → null
         if "resolved_by" in f else _none_array(n, pa.string()))
     return pa.table([arrays[name] for name in STAGED_SCHEMA.names], schema=STAGED_SCHEMA)
 

@@ -23,8 +23,13 @@ st.caption(
 
 
 def default_rates() -> CostRates:
-    """Unit costs from the analytics cost model's defaults (the reference cost anchors)."""
-    return CostRates()
+    """Unit costs of the current scenario's cost model (the one the Pricing page shows;
+    its defaults are the reference cost anchors)."""
+    costs = state.current_scenario().cost_inputs()
+    return CostRates(gpu_input_cost_per_m=costs.input_cost_per_million,
+                     gpu_output_cost_per_m=costs.output_cost_per_million,
+                     human_ticket_cost=costs.human_ticket_cost,
+                     ai_ticket_cost=costs.ai_ticket_cost)
 
 
 def exact(value: float, *, money: bool = False, pct: bool = False) -> str:
@@ -62,8 +67,9 @@ if bounds is None:
 base = default_rates()
 with st.expander("Cost assumptions", icon=":material/calculate:"):
     st.caption("Used for gross margin and cost to serve: GPU cost = input tokens × input "
-               "cost + output tokens × output cost. Defaults come from the reference cost "
-               "anchors; the Pricing what-if page explores them in depth.")
+               "cost + output tokens × output cost. They start from the cost model of the "
+               "Pricing what-if page (GPU $/hour, throughput per token type, utilisation, "
+               "cache hits), so both pages use the same costs.")
     c1, c2, c3, c4 = st.columns(4)
     rates = CostRates(
         gpu_input_cost_per_m=c1.number_input(

@@ -163,7 +163,7 @@ ours = table[table["firm"] == US].iloc[0]
 st.markdown(f"**After {ui.md_text(cutter)} cuts its list price by {cut_pct:g} %** "
             f"(to ${table.loc[table['firm'] == cutter, 'price_after'].iloc[0]:,.3f}), if we "
             "re-optimise:")
-k = st.columns(5)
+k = [*st.columns(3), *st.columns(3)]
 k[0].metric("Our best price, USD per 1M tokens", f"${ours['price_after']:,.3f}",
             delta=f"{ours['price_change_pct']:+.1f} % vs today's ${ours['price_before']:,.3f}",
             delta_color="off", border=True)
@@ -278,6 +278,13 @@ else:
     st.caption("Share of tagged tickets per segment that mention a competitor; index above 1 "
                "means more pressure than average. On the Pricing page, the competitor-"
                "pressure lever turns this into an elasticity shift (off by default).")
-    st.dataframe(pressure, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="percent")
-                                for c in ("rate", "recent_rate", "previous_rate", "trend")})
+    pct_cols = {"rate": "Mention rate, whole period", "recent_rate": "Last 3 months",
+                "previous_rate": "3 months before", "trend": "Change, points"}
+    st.dataframe(pressure, hide_index=True, width="stretch", column_config={
+        "segment": "Segment",
+        **{c: st.column_config.NumberColumn(label, format="percent")
+           for c, label in pct_cols.items()},
+        "index": st.column_config.NumberColumn("Pressure index (1 = average)", format="%.2f"),
+        "tickets": st.column_config.NumberColumn("Tagged tickets", format="%d"),
+        "recent_tickets": st.column_config.NumberColumn("Tagged, last 3 months",
+                                                        format="%d")})

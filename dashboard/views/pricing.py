@@ -63,8 +63,6 @@ COST_INPUTS: list[Spec] = [
      "Prefill throughput of one busy GPU (anchor: DeepSeek, about 9,200)."),
     ("output_tokens_per_second", "Output tokens/s per GPU", 1.0, 1e7, 50.0, "%.0f",
      "Decode throughput of one busy GPU (anchor: DeepSeek, about 1,850)."),
-    ("output_share", "Output share of tokens (0–1)", 0.0, 1.0, 0.01, "%.3f",
-     "Measured from usage. Output tokens take ~5× the GPU time of input tokens."),
     ("cache_hit_rate", "Cache-hit rate of input tokens (0–1)", 0.0, 1.0, 0.05, "%.2f",
      "Share of input tokens served from the context cache (output is never cached)."),
     ("cached_token_cost_factor", "Cost of a cached input token (0–1)", 0.0, 1.0, 0.05, "%.2f",
@@ -73,8 +71,6 @@ COST_INPUTS: list[Spec] = [
      "Cost of a ticket handled by a person (Gartner 2024: $13.50)."),
     ("ai_ticket_cost", "Support: AI-resolved ticket, USD", 0.0, 1e4, 0.1, "%.2f",
      "Cost of a ticket the AI agent resolves (Gartner 2024: $1.84)."),
-    ("ai_resolution_share", "AI resolution share (0–1)", 0.0, 1.0, 0.05, "%.2f",
-     "Share of tickets the AI agent resolves (measured)."),
 ]
 MORE_INPUTS: list[Spec] = [
     ("target_margin", "Goal seek: target margin (0–1)", -1.0, 0.99, 0.05, "%.2f",
@@ -91,6 +87,8 @@ SEGMENT_COLUMNS = {
     "reference_volume_m": "Volume today, M tokens/month", "elasticity": "Elasticity (fitted)",
     "elasticity_ci_low": "95 % low", "elasticity_ci_high": "95 % high",
     "tickets_per_million": "Tickets per 1M tokens",
+    "output_share": "Output share of tokens",
+    "ai_resolution_share": "AI resolution share",
 }
 
 
@@ -139,10 +137,26 @@ def demand_editor(base: Any, rev: int) -> tuple[DemandSegment, ...] | None:
         column_config={k: st.column_config.NumberColumn(v, format="%.4g")
                        if k != "name" else st.column_config.TextColumn(v)
                        for k, v in SEGMENT_COLUMNS.items()})
+    st.caption("Output share: the share of tokens generated (an output token takes ~5× the "
+               "GPU time of an input token). AI resolution share: the share of tickets the AI "
+               "agent resolves. Both are measured per segment, so a segment costs the same "
+               "here and in its own view.")
+    rows = edited.to_dict("records")
+    widened = []
+    for row in rows:
+        e, lo, hi = (row.get(k) for k in ("elasticity", "elasticity_ci_low",
+                                          "elasticity_ci_high"))
+        if all(isinstance(x, int | float) and math.isfinite(x) for x in (e, lo, hi)) \
+                and not lo <= e <= hi:
+            row["elasticity_ci_low"], row["elasticity_ci_high"] = min(lo, e), max(hi, e)
+            widened.append(str(row["name"]))
+    if widened:
+        st.caption("The interval of " + ui.md_text(", ".join(widened)) + " was widened to "
+                   "hold the elasticity you entered.")
     try:
         return tuple(DemandSegment(**{**{k: getattr(g, k) for k in (
             "mention_shift", "price_low", "price_high")}, **row})
-            for g, row in zip(base.segments, edited.to_dict("records"), strict=True))
+            for g, row in zip(base.segments, rows, strict=True))
     except (ScenarioError, TypeError) as exc:
         st.warning(f"Check the demand table: {ui.md_text(exc)}")
         return None
@@ -171,7 +185,7 @@ def show_metrics(r: Any, mc: Any) -> None:
     """The headline figures, each with its unit and period."""
     s = r.scenario
     o, sp = r.optimum, r.spread
-    m = [*st.columns(4), *st.columns(4)]
+    m = [*st.columns(3), *st.columns(3), *st.columns(3)]
     m[0].metric("Profit at this price, USD/month", money(r.profit), border=True,
                 help="After fixed costs, at our price for every segment in the view.")
     m[1].metric("Optimal price, USD per 1M tokens", price(o.price), border=True,
@@ -179,7 +193,7 @@ def show_metrics(r: Any, mc: Any) -> None:
                 delta_color="off",
                 help=f"Within the range {price(o.floor)}–{price(o.ceiling)}"
                      + (f"; it sits on the {o.at_bound}." if o.at_bound else "."))
-    m[2].metric("Optimal price across the elasticity interval", f"{price(sp.low)} – "
+    m[2].metric("Optimum across the elasticity interval", f"{price(sp.low)} – "
                 f"{price(sp.high)}", border=True,
                 help=f"Monte Carlo of the elasticities ({sp.draws:,} draws): P5 "
                      f"{price(sp.p5)}, median {price(sp.p50)}, P95 {price(sp.p95)}; "
@@ -217,6 +231,8 @@ def goal_seek_tab(s: Any, r: Any) -> None:
     st.markdown("**Solve for any input** (every other input held):")
     labels = {"price": "our price", "elasticity_shift": "elasticity shift (every segment)",
               "volume_factor": "volume factor (every segment)",
+              "output_share": "output share of tokens (every segment)",
+              "ai_resolution_share": "AI resolution share (every segment)",
               **{k: k.replace("_", " ") for k in NUMERIC_INPUTS}}
     c1, c2, c3 = st.columns(3)
     which = c1.selectbox("Input", list(labels), format_func=labels.get, index=list(
@@ -243,11 +259,12 @@ def data_table_tab(s: Any, r: Any) -> None:
     """Excel-style data tables: price × elasticity shift and price × any input."""
     prices = np.round(np.linspace(s.price_floor, s.price_ceiling, 9), 4)
     c1, c2 = st.columns(2)
-    options = ["elasticity_shift", "volume_factor", *NUMERIC_INPUTS]
+    options = ["elasticity_shift", "volume_factor", "output_share", "ai_resolution_share",
+               *NUMERIC_INPUTS]
     other = c1.selectbox("Rows: input", options, key="dt_input")
     defaults = {"elasticity_shift": [-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6],
                 "volume_factor": [0.5, 0.75, 1.0, 1.25, 1.5]}
-    now = getattr(s, other, None)
+    now = getattr(s, other, None) if hasattr(s, other) else getattr(s.cost_inputs(), other)
     values = defaults.get(other) or sorted({round(float(now) * f, 6)
                                             for f in (0.5, 0.75, 1.0, 1.25, 1.5)})
     if other in ("utilisation", "cache_hit_rate", "output_share", "ai_resolution_share",

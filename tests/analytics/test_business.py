@@ -431,8 +431,6 @@ def test_segment_rejects_impossible_values(field: str, bad: float, words: str) -
         SegmentCurve(**{**_GOOD, field: bad})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a huge Python int (10**300 / 10**400) gives a "
-                   "300-digit message or an OverflowError from math.isfinite")
 @pytest.mark.parametrize("bad", [10 ** 300, 10 ** 400], ids=["int1e300", "int1e400"])
 def test_segment_rejects_huge_int_with_short_message(bad: int) -> None:
     with pytest.raises(ValueError, match="reference_volume_m") as info:
@@ -452,17 +450,20 @@ def test_model_needs_a_segment() -> None:
         DemandModel((), 0.0)
 
 
-@pytest.mark.parametrize(("floor", "ceiling"), [(2.0, 1.0), (1.0, 1.0), (0.0, 1.0),
-                                                (-1.0, 1.0), (math.nan, 1.0), (0.1, math.inf),
-                                                (0.1, math.nan)])
+@pytest.mark.parametrize(("floor", "ceiling", "names"), [
+    (2.0, 1.0, ("floor", "ceiling")), (1.0, 1.0, ("floor", "ceiling")),
+    (0.0, 1.0, ("floor",)), (-1.0, 1.0, ("floor",)), (math.nan, 1.0, ("floor",)),
+    (0.1, math.inf, ("ceiling",)), (0.1, math.nan, ("ceiling",)),
+])
 @pytest.mark.parametrize("n_segments", [1, 2])
-def test_bad_range_raises_value_error(floor: float, ceiling: float, n_segments: int) -> None:
+def test_bad_range_raises_value_error(floor: float, ceiling: float, names: tuple[str, ...],
+                                      n_segments: int) -> None:
     m = DemandModel(tuple(seg(f"s{i}") for i in range(n_segments)))
-    with pytest.raises(ValueError, match="floor") as info:
-        constrained_optimum(m, floor, ceiling)
-    assert "ceiling" in str(info.value)
-    with pytest.raises(ValueError, match="floor"):
-        optimum_spread(m, floor, ceiling)
+    for call in (constrained_optimum, optimum_spread):
+        with pytest.raises(ValueError) as info:
+            call(m, floor, ceiling)
+        assert all(n in str(info.value) for n in names), str(info.value)
+        assert len(str(info.value)) < 200
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, 1e300])
@@ -472,8 +473,6 @@ def test_profit_roots_rejects_bad_target(bad: float) -> None:
     assert len(str(info.value)) < 200
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: math.isfinite(10**400) raises OverflowError and "
-                   "10**300 is echoed as a 301-digit number in the message")
 @pytest.mark.parametrize(("call", "bad"), [("fixed_cost", 10 ** 300), ("fixed_cost", 10 ** 400),
                                            ("ceiling", 10 ** 400), ("target", 10 ** 300),
                                            ("target", 10 ** 400)],

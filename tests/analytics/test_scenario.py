@@ -49,7 +49,7 @@ def segments(draw: st.DrawFn) -> tuple[DemandSegment, ...]:
         out.append(DemandSegment(n, draw(positive), draw(st.floats(1e-3, 1e12)),
                                  draw(st.floats(lo, hi)), lo, hi, draw(st.floats(0, 10)),
                                  draw(st.floats(-1, 1)), draw(st.floats(0, 5)),
-                                 draw(st.floats(0, 5))))
+                                 draw(st.floats(0, 5)), draw(unit), draw(unit)))
     return tuple(out)
 
 
@@ -63,9 +63,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         price_per_m=draw(positive), segments=draw(segments()),
         pressure_lever=draw(st.booleans()), mention_slope=draw(finite),
         gpu_cost_per_hour=draw(st.floats(0, 100)), input_tokens_per_second=draw(positive),
-        output_tokens_per_second=draw(positive), output_share=draw(unit),
+        output_tokens_per_second=draw(positive),
         utilisation=draw(st.floats(1e-3, 1.0)), cache_hit_rate=draw(unit),
-        ai_resolution_share=draw(unit), fixed_cost_per_month=draw(st.floats(0, 1e9)),
+        fixed_cost_per_month=draw(st.floats(0, 1e9)),
         target_margin=draw(st.floats(-1, 0.99)),
         price_floor=pmin, price_ceiling=pmin * draw(st.floats(1.01, 100)),
         curve_points=draw(st.integers(2, 1000)), mc_seed=draw(st.integers(0, 2**63)),

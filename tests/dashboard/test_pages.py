@@ -287,3 +287,51 @@ def test_interrupted_run_is_offered_for_resumption(app_db: Path) -> None:
                                 " ('late', 'not tagged yet', 'late.csv')")
     at = open_page(PAGES[2])
     assert any("resumes where it stopped" in i.value for i in at.info)
+
+
+def test_report_pricing_and_price_war_pages_show_the_same_numbers(app_db: Path) -> None:
+    """`python -m analytics report` and the two pages agree on every number they share."""
+    import contextlib
+    import io
+    import json
+
+    from analytics.cli import main
+    from dashboard.ui import fmt_number
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["report", "--db", str(app_db), "--json"]) == 0
+    report = json.loads(out.getvalue())
+    every = report["segments"]["all"]
+
+    def usd(v: float | None) -> str:
+        return "—" if v is None else f"${v:,.3f}"
+
+    at = open_page(PAGES[3])
+    assert metric(at, "Optimal price, USD per 1M tokens") == usd(every["optimal_price"])
+    assert metric(at, "Optimum across the elasticity interval") == " – ".join(
+        usd(v) for v in every["optimal_price_range"])
+    assert metric(at, "Profit at the optimum, USD/month") == fmt_number(
+        every["profit_at_optimum"], money=True)
+    assert metric(at, "Break-even prices, USD per 1M tokens") == " – ".join(
+        usd(v) for v in every["break_even_prices"])
+    assert metric(at, "Price elasticity at today's price") == f"{every['elasticity']:.2f}"
+    assert at.number_input(key="wi_price_ceiling_0").value == pytest.approx(
+        every["price_ceiling"])
+    assert at.number_input(key="wi_price_per_m_0").value == pytest.approx(
+        every["price_now"], abs=5e-4)
+
+    at.switch_page(PAGES[4]).run()
+    clean(at)
+    war = report["price_war"]
+    editor = at.get("arrow_data_editor")[0].value if at.get("arrow_data_editor") else None
+    # the calibrated market: list prices as the model sees them
+    shown = next(d.value for d in at.dataframe if "firm" in d.value and "holds" in d.value)
+    assert list(shown["firm"])[1:] == [f["name"] for f in war["firms"]]
+    np_prices = list(shown["price"])
+    assert np_prices[0] == pytest.approx(war["our_price_now"], rel=1e-9)
+    assert np_prices[1:] == pytest.approx([f["list_price"] for f in war["firms"]], rel=1e-9)
+    assert [f["baseline_price"] for f in war["firms"]] == pytest.approx(
+        [f["list_price"] for f in war["firms"]], rel=0.01)
+    assert war["our_baseline_price"] == pytest.approx(war["our_price_now"], rel=0.01)
+    assert editor is None or list(editor["name"]) == [f["name"] for f in war["firms"]]

@@ -241,3 +241,13 @@ def test_re_uploading_exported_demo_tickets_adds_nothing(demo_db_path, tmp_path)
         [report] = ingest_files(store, [("export.csv", io.BytesIO(to_csv_bytes(export)))])
         assert report.accepted, report.message
         assert report.new_tickets == 0 and report.duplicates == 300
+
+
+def test_jsonl_rows_without_a_resolver_store_null(tmp_store):
+    """A JSONL row that lacks ``resolved_by`` beside one that has it (found by fuzzing: the
+    missing value reached pyarrow as a float NaN and crashed ingest)."""
+    data = b'{"text": "first"}\n{"resolved_by": "AI", "text": "second"}\n'
+    [report] = ingest_files(tmp_store, [("mixed.jsonl", io.BytesIO(data))])
+    assert report.accepted, report.message
+    rows = dict(tmp_store.fetchall("SELECT text, resolved_by FROM tickets"))
+    assert rows == {"first": None, "second": "ai"}
