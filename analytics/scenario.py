@@ -415,9 +415,14 @@ class Scenario:
                     values[f.name] = tuple(Competitor(str(n), p, s)
                                            for n, p, s in json.loads(text))
                 elif kind == "segments":
+                    rows = json.loads(text)
+                    if not isinstance(rows, list) or any(
+                            not isinstance(r, list) or len(r) > len(seg_fields) for r in rows):
+                        raise ValueError(f"expected lists of at most {len(seg_fields)} values")
+                    # a shorter row (an older link) leaves its last fields at their defaults
                     values[f.name] = tuple(DemandSegment(**dict(zip(seg_fields, row,
-                                                                    strict=True)))
-                                           for row in json.loads(text))
+                                                                    strict=False)))
+                                           for row in rows)
                 else:
                     values[f.name] = text
             except (ValueError, TypeError, RecursionError) as exc:

@@ -255,32 +255,48 @@ def goal_seek_tab(s: Any, r: Any) -> None:
                                                                res.solutions))
 
 
+TABLE_INPUTS = ("price", "elasticity_shift", "volume_factor", "output_share",
+                "ai_resolution_share", *NUMERIC_INPUTS)
+_SHARE_INPUTS = ("utilisation", "cache_hit_rate", "output_share", "ai_resolution_share",
+                 "cached_token_cost_factor")
+
+
+def table_values(s: Any, name: str) -> list[float]:
+    """The values a data table tries for one input: the price range, fixed shifts and
+    factors, or 50–150 % of today's value (shares capped at 1)."""
+    if name == "price":
+        return [round(float(p), 4) for p in np.linspace(s.price_floor, s.price_ceiling, 9)]
+    if name == "elasticity_shift":
+        return [-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6]
+    if name == "volume_factor":
+        return [0.5, 0.75, 1.0, 1.25, 1.5]
+    now = getattr(s, name) if hasattr(s, name) else getattr(s.cost_inputs(), name)
+    values = {round(float(now) * f, 6) for f in (0.5, 0.75, 1.0, 1.25, 1.5)}
+    return sorted({min(1.0, v) for v in values} if name in _SHARE_INPUTS else values)
+
+
 def data_table_tab(s: Any, r: Any) -> None:
-    """Excel-style data tables: price × elasticity shift and price × any input."""
-    prices = np.round(np.linspace(s.price_floor, s.price_ceiling, 9), 4)
-    c1, c2 = st.columns(2)
-    options = ["elasticity_shift", "volume_factor", "output_share", "ai_resolution_share",
-               *NUMERIC_INPUTS]
-    other = c1.selectbox("Rows: input", options, key="dt_input")
-    defaults = {"elasticity_shift": [-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6],
-                "volume_factor": [0.5, 0.75, 1.0, 1.25, 1.5]}
-    now = getattr(s, other, None) if hasattr(s, other) else getattr(s.cost_inputs(), other)
-    values = defaults.get(other) or sorted({round(float(now) * f, 6)
-                                            for f in (0.5, 0.75, 1.0, 1.25, 1.5)})
-    if other in ("utilisation", "cache_hit_rate", "output_share", "ai_resolution_share",
-                 "cached_token_cost_factor"):
-        values = sorted({min(1.0, v) for v in values})
-    metric = c2.selectbox("Cells", ["profit", "margin"], key="dt_metric",
+    """Excel-style data tables on any two inputs (default: elasticity shift × price)."""
+    c1, c2, c3 = st.columns(3)
+    label = {"price": "our price, USD per 1M", "elasticity_shift": "elasticity shift",
+             "volume_factor": "volume factor"}
+    fmt = lambda k: label.get(k, k.replace("_", " "))  # noqa: E731 - a one-line formatter
+    rows = c1.selectbox("Rows: input", TABLE_INPUTS, index=1, format_func=fmt, key="dt_input")
+    cols = c2.selectbox("Columns: input", [k for k in TABLE_INPUTS if k != rows], index=0,
+                        format_func=fmt, key="dt_cols")
+    metric = c3.selectbox("Cells", ["profit", "margin"], key="dt_metric",
                           format_func={"profit": "profit, USD/month",
                                        "margin": "contribution margin"}.get)
-    table = data_table(s, other, values, "price", prices, metric=metric)
-    st.altair_chart(charts.heatmap_chart(table_to_long(table, value_name="value"), x="price",
-                                         y=other, y_title=other.replace("_", " "),
+    table = data_table(s, rows, table_values(s, rows), cols, table_values(s, cols),
+                       metric=metric)
+    st.altair_chart(charts.heatmap_chart(table_to_long(table, value_name="value"), x=cols,
+                                         y=rows, x_title=fmt(cols), y_title=fmt(rows),
                                          value="value", value_title=metric),
                     width="stretch")
-    st.dataframe(table.rename(columns=lambda p: f"${p:,.3f}"), width="stretch")
-    st.caption("Each cell recomputes the whole model with the row's input and the column's "
-               "price; the rival-cut × our-price table is on the Price war page.")
+    st.dataframe(table.rename(columns=lambda v: f"{v:,.4g}"), width="stretch")
+    st.caption("Each cell recomputes the whole model with the row's and the column's input, "
+               "every other input as above (shares and shifts apply to every segment). The "
+               "rival-cut × our-price table is on the Price war page.")
 
 
 @st.fragment

@@ -335,3 +335,19 @@ def test_report_pricing_and_price_war_pages_show_the_same_numbers(app_db: Path) 
         [f["list_price"] for f in war["firms"]], rel=0.01)
     assert war["our_baseline_price"] == pytest.approx(war["our_price_now"], rel=0.01)
     assert editor is None or list(editor["name"]) == [f["name"] for f in war["firms"]]
+
+
+def test_pricing_data_table_on_any_two_inputs_and_goal_seek(app_db: Path) -> None:
+    at = open_page(PAGES[3])
+    at.selectbox(key="dt_input").set_value("utilisation").run()
+    at.selectbox(key="dt_cols").set_value("gpu_cost_per_hour").run()
+    clean(at)
+    table = next(d.value for d in at.dataframe if d.value.index.name == "utilisation")
+    assert table.shape == (5, 5)
+    # more utilisation, same GPU price: never less profit (the GPU cost per token falls)
+    assert (table.diff().iloc[1:] >= -1e-6).all().all()
+    at.selectbox(key="gs_input").set_value("utilisation").run()
+    at.selectbox(key="gs_metric").set_value("margin").run()
+    clean(at)
+    needed = metric(at, "utilisation needed")
+    assert needed == "—" or 0 < float(needed.replace(",", "")) <= 1
