@@ -15,33 +15,21 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from analytics.errors import AnalyticsError
+from data.cli import EXIT_BAD_INPUT, EXIT_OK, OneLineParser
 from data.errors import DataError, StoreLockedError
 from data.paths import default_db_path
 
 __all__ = ["build_parser", "main"]
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with exit status 2 and a one-line reason."""
-
-    def error(self, message: str) -> Any:  # pragma: no cover - argparse's own path
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analytics``."""
-    parser = _Parser(prog="python -m analytics",
+    parser = OneLineParser(prog="python -m analytics",
                      description="Price War Room analytics: the pricing report.")
-    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=OneLineParser)
     report = sub.add_parser(
         "report", help="print the numbers the Pricing and Price war pages show",
         description="Print, per segment and for all customers, the price elasticity, unit "

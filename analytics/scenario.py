@@ -42,6 +42,9 @@ SCHEMA_VERSION = 2
 QUERY_PREFIX = "s_"
 #: Largest magnitude any number of a scenario may have (1e300 is refused, not computed).
 MAX_MAGNITUDE = 1e12
+#: Most demand segments and competitors a scenario may hold (bounds a link's work).
+MAX_SEGMENTS = 50
+MAX_COMPETITORS = 30
 
 
 def _finite(owner: str, name: str, v: Any) -> float:
@@ -240,6 +243,11 @@ class Scenario:
             problems.append("curve_points must be between 2 and 10,000")
         if not 1 <= self.mc_draws <= 1_000_000:
             problems.append("mc_draws must be between 1 and 1,000,000")
+        if not 0 <= self.mc_seed < 2**63:
+            problems.append("mc_seed must be a whole number ≥ 0")
+        if len(self.segments) > MAX_SEGMENTS or len(self.competitors) > MAX_COMPETITORS:
+            problems.append(f"at most {MAX_SEGMENTS} segments and {MAX_COMPETITORS} "
+                            "competitors")
         if self.sensitivity_pct < 0 or self.sensitivity_pct >= 100:
             problems.append("sensitivity_pct must be in [0, 100)")
         if self.tornado_price < 0:

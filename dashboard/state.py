@@ -109,6 +109,8 @@ class TaggingJob:
         self._stop = threading.Event()
         self._status = JobStatus()
         self._again = False
+        # (loader, tagger, batch size) from before a requested tagger: restored if it fails
+        self._fallback: tuple[Any, Any, int] | None = None
 
     def status(self) -> JobStatus:
         """The current snapshot (cheap; safe from any thread)."""
@@ -140,15 +142,38 @@ class TaggingJob:
         self._stop.set()
 
     def use_tagger(self, model_dir: str | None, batch_size: int | None = None) -> None:
-        """Tag with the artefact in ``model_dir`` (None: the default) from the next run on."""
-        from model import Tagger
+        """Tag with the artefact in ``model_dir`` (None: the app's tagger) and ``batch_size``
+        (None: unchanged) from the next run on.
+
+        If that run fails, the job goes back to the tagger and batch size it had before, so
+        a bad request never breaks later runs ("Start tagging").
+
+        Raises:
+            ValueError: ``batch_size`` is not a whole number in 1…``MAX_BATCH_SIZE``, or
+                ``model_dir`` is not an existing folder; the job is unchanged.
+        """
+        from data.tag_requests import check_batch_size, check_model_dir
+
+        batch = check_batch_size(batch_size)
+        folder = check_model_dir(str(model_dir) if isinstance(model_dir, Path) else model_dir)
+        if folder is not None and not Path(folder).is_dir():
+            raise ValueError(f"model_dir {folder[:200]} is not a folder")
+        if folder is None and batch is None:
+            return
+
+        def load() -> Any:
+            from model import Tagger
+
+            return Tagger.load(folder, device="auto")
 
         with self._lock:
-            if model_dir is not None:
-                self._loader = lambda: Tagger.load(model_dir, device="auto")
+            if self._fallback is None:
+                self._fallback = (self._loader, self._tagger, self.batch_size)
+            if folder is not None:
+                self._loader = load
                 self._tagger = None
-            if batch_size:
-                self.batch_size = int(batch_size)
+            if batch is not None:
+                self.batch_size = batch
 
     def wait(self, timeout: float | None = None) -> JobStatus:
         """Block until the current run ends (or ``timeout``); return the status."""
@@ -158,6 +183,8 @@ class TaggingJob:
         return self.status()
 
     def _run(self) -> None:
+        with self._lock:  # a requested tagger is on trial in this run
+            fallback, self._fallback = self._fallback, None
         try:
             if self._tagger is None:
                 self._tagger = (self._loader or _default_loader)()
@@ -197,6 +224,11 @@ class TaggingJob:
                 message = (f"The tagger could not be loaded or run ({exc}). If the default "
                            "tagger is missing, train it with: python -m model train. Then "
                            "press Start tagging: the run resumes where it stopped.")
+            if fallback is not None:  # the requested tagger failed: back to the app's own
+                with self._lock:
+                    self._loader, self._tagger, self.batch_size = fallback
+                message += (" This run used a tagger or batch size requested from the command "
+                            "line; the app's own are used again from the next run.")
             self._set(state="failed", finished=time.time(), message=message)
         again = False
         with self._lock:
@@ -209,7 +241,14 @@ class TaggingJob:
 
 
 class InboxPoller:
-    """Imports what command-line jobs drop into the inbox, every few seconds."""
+    """Imports what command-line jobs drop into the inbox, every few seconds.
+
+    Every entry is handled on its own (``data.inbox``, ``data.tag_requests``): a refused
+    entry is moved aside and reported in :attr:`last_message`, and a failing step or
+    callback is logged; the poller always goes on to the next entry and the next poll.
+    While it polls it keeps a heartbeat in the inbox, so the command lines can say whether
+    a dashboard is there to take their work.
+    """
 
     def __init__(self, store: Store, on_new: Callable[[], Any] | None = None,
                  every: float | None = None,
@@ -226,31 +265,69 @@ class InboxPoller:
         """Start polling (no-op when disabled or already started)."""
         if self.every <= 0 or self._thread is not None:
             return
+        from data.inbox import write_heartbeat
+
+        write_heartbeat(self.store.path, self.every)
         self._thread = threading.Thread(target=self._loop, name="pricewar-inbox", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop polling."""
+        """Stop polling (and remove the heartbeat)."""
         self._stop.set()
+        if self._thread is not None:
+            from data.inbox import clear_heartbeat
 
-    def poll_once(self) -> Any:
-        """Import the inbox now; returns what ``data.inbox.import_inbox`` returns."""
+            clear_heartbeat(self.store.path)
+
+    def poll_once(self) -> list[str]:
+        """Import the inbox now, then take the tagging requests; return the import messages
+        (``data.inbox.import_inbox``). Never raises for a bad entry or a failing callback."""
         from data.inbox import import_inbox
         from data.tag_requests import take_tagging_requests
 
-        result = import_inbox(self.store)
+        notes: list[str] = []
+        result: list[str] = []
+        try:
+            result = import_inbox(self.store)
+        except Exception as exc:  # e.g. the inbox folder unreadable: try again next poll
+            log.exception("inbox import failed")
+            notes.append(f"The inbox could not be read ({exc})")
         if result:
-            self.last_message = "; ".join(str(m) for m in result)
-            if self.on_new is not None:
-                self.on_new()
-        for request in take_tagging_requests(self.store.path):
-            self.last_message = "Tagging requested from the command line"
-            if self.on_tag_request is not None:
-                self.on_tag_request(request)
+            notes.extend(str(m) for m in result)
+            self._call(self.on_new, notes)
+        refused: list[str] = []
+        try:
+            requests = take_tagging_requests(self.store.path, refused=refused)
+        except Exception as exc:
+            log.exception("tagging requests could not be taken")
+            requests, refused = [], [f"Tagging requests could not be read ({exc})"]
+        notes.extend(refused)
+        for request in requests:
+            if self._call(self.on_tag_request, notes, request):
+                notes.append("Tagging requested from the command line")
+        if notes:
+            self.last_message = "; ".join(notes)
         return result
 
+    @staticmethod
+    def _call(callback: Callable[..., Any] | None, notes: list[str], *args: Any) -> bool:
+        """Run ``callback(*args)``; a failure is logged and noted, never raised."""
+        if callback is None:
+            return True
+        try:
+            callback(*args)
+            return True
+        except Exception as exc:
+            log.warning("inbox callback failed: %s", exc, exc_info=True)
+            what = "Tagging request refused" if args else "Could not start tagging"
+            notes.append(f"{what}: {' '.join(str(exc).split())[:300]}")
+            return False
+
     def _loop(self) -> None:
+        from data.inbox import write_heartbeat
+
         while not self._stop.wait(self.every):
+            write_heartbeat(self.store.path, self.every)
             try:
                 self.poll_once()
             except ModuleNotFoundError:
@@ -336,7 +413,12 @@ class AppState:
 
     def _tag_request(self, request: Any) -> None:
         """Run a tagging request handed over by ``python -m model tag --db`` (even when
-        automatic tagging is off: a person asked for it)."""
+        automatic tagging is off: a person asked for it).
+
+        Raises:
+            ValueError: the request's tagger or batch size cannot be used (the job is
+                unchanged; the poller reports it).
+        """
         if self.job is not None:
             self.job.use_tagger(request.model_dir, request.batch_size)
             self.job.start()
@@ -528,21 +610,34 @@ def default_scenario(segment: str | None = None) -> Any:
 
 
 def current_scenario() -> Any:
-    """This session's scenario: from the URL (``?s_…``) on first use, else the default."""
+    """This session's scenario: from the URL (``?s_…``) on first use, else the default.
+
+    A link whose inputs cannot be used (too long, nested too deep, out of range, invalid)
+    gives a warning on the page that opened it, naming the parameter and the reason, and
+    the defaults; the raw values are checked (``ui.scenario_link_problems``) before parsing.
+    """
     if SCENARIO_KEY not in st.session_state:
         from analytics.errors import ScenarioError
         from analytics.scenario import QUERY_PREFIX, Scenario
+        from dashboard.ui import md_text, scenario_link_problems
 
         params = {k: st.query_params.get_all(k) for k in st.query_params
                   if k.startswith(QUERY_PREFIX)}
         scenario = None
-        if params:
+        problem = "; ".join(scenario_link_problems(params, QUERY_PREFIX)) if params else ""
+        if params and not problem:
             try:
                 scenario = Scenario.from_query_params(params)
                 st.session_state[SCENARIO_NOTE_KEY] = "Inputs loaded from the link."
             except ScenarioError as exc:
-                st.session_state[SCENARIO_NOTE_KEY] = (
-                    f"The link's scenario could not be read ({exc}); showing the defaults.")
+                problem = str(exc)
+            except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+                log.warning("link scenario refused: %s", exc)
+                problem = f"its inputs do not make a valid scenario ({exc})"
+        if problem:
+            st.warning(f"The what-if inputs in this link were not used: {md_text(problem)}. "
+                       "Showing the default inputs (measured from the data).",
+                       icon=":material/link_off:")
         st.session_state[SCENARIO_KEY] = scenario or default_scenario()
         st.session_state.setdefault(SCENARIO_REV_KEY, 0)
     return st.session_state[SCENARIO_KEY]

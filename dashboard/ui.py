@@ -12,16 +12,18 @@ import contextlib
 import datetime as dt
 import functools
 import html
+import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import streamlit as st
 
 from analytics.explore import Filters
 from data.errors import DataError, StoreCorruptError, StoreLockedError
+from data.inbox import json_depth
 
 log = logging.getLogger("dashboard")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,6 +117,27 @@ def highlight_html(text: str, entities: Sequence[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
+#: CSS of a ticket's text: line breaks kept, any word (even 90,000 characters of one) wrapped
+#: at the card's edge instead of widening the card.
+WRAP_STYLE = "white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word"
+
+
+def ticket_card_html(text: str, entities: Sequence[dict[str, Any]], meta: Sequence[object]) -> str:
+    """One ticket as an HTML card: escaped ``meta`` line above the highlighted, escaped text,
+    wrapped within the card's width (:data:`WRAP_STYLE`).
+
+    Example:
+        >>> "overflow-wrap:anywhere" in ticket_card_html("x" * 90_000, [], ["smb"])
+        True
+    """
+    line = " · ".join(html.escape(str(v)) for v in meta)
+    return ('<div style="border:1px solid #ddd;border-radius:6px;'
+            'padding:8px 10px;margin:6px 0;font-family:sans-serif;font-size:14px;'
+            'line-height:1.5;max-width:100%;min-width:0;box-sizing:border-box;'
+            f'{WRAP_STYLE}"><div style="color:#666;font-size:12px">{line}</div>'
+            f'<div style="{WRAP_STYLE}">{highlight_html(text, entities)}</div></div>')
+
+
 # -- formatting -------------------------------------------------------------------------
 
 
@@ -149,6 +172,62 @@ def fmt_delta(change: float, *, points: bool = False) -> str | None:
 FILTER_KEYS = ("from", "to", "segment", "plan", "region")
 
 
+#: A link's list filter (segment, plan, region) may hold at most this many values …
+MAX_FILTER_VALUES = 50
+#: … of at most this many characters each.
+MAX_FILTER_CHARS = 100
+_FILTER_LISTS = {"segment": ("segments", "segments"), "plan": ("plans", "plans"),
+                 "region": ("regions", "regions")}
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A value from a link, cut to ``limit`` characters and quoted for a note."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def filter_link_problems(params: Mapping[str, Sequence[str]], options: dict[str, list[str]],
+                         bounds: tuple[dt.date, dt.date] | None) -> list[str]:
+    """What is wrong with a link's filters (``from``, ``to``, ``segment``, ``plan``,
+    ``region``): one plain sentence per problem, naming the parameter and the reason.
+
+    Example:
+        >>> filter_link_problems({"from": ["soon"]}, {}, None)
+        ["from='soon' is not a date (YYYY-MM-DD)"]
+    """
+    problems: list[str] = []
+    for key in ("from", "to"):
+        values = list(params.get(key) or [])
+        if not values:
+            continue
+        text = values[-1]
+        try:
+            day = dt.date.fromisoformat(text) if len(text) <= 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            problems.append(f"{key}={_shown(text)} is not a date (YYYY-MM-DD)")
+        elif bounds is not None and not bounds[0] <= day <= bounds[1]:
+            problems.append(f"{key}={day.isoformat()} is outside the data "
+                            f"({bounds[0].isoformat()} to {bounds[1].isoformat()})")
+    for key, (option_key, noun) in _FILTER_LISTS.items():
+        values = list(params.get(key) or [])
+        if len(values) > MAX_FILTER_VALUES:
+            problems.append(f"{key} has {len(values):,} values (at most {MAX_FILTER_VALUES})")
+            continue
+        long = [v for v in values if len(v) > MAX_FILTER_CHARS]
+        if long:
+            problems.append(f"{key}={_shown(long[0])} is longer than {MAX_FILTER_CHARS} "
+                            "characters")
+            continue
+        known = set(options.get(option_key, []))
+        unknown = list(dict.fromkeys(v for v in values if v not in known))
+        if unknown:
+            problems.append(f"{key}=" + ", ".join(_shown(v) for v in unknown[:3])
+                            + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+                            + f" {'is' if len(unknown) == 1 else 'are'} not among the {noun}")
+    return problems
+
+
 def sidebar_filters(options: dict[str, list[str]], bounds: tuple[dt.date, dt.date] | None) -> Filters:
     """Date, segment, plan and region filters in the sidebar, bound to the URL query string.
 
@@ -158,6 +237,11 @@ def sidebar_filters(options: dict[str, list[str]], bounds: tuple[dt.date, dt.dat
     """
     sb = st.sidebar
     sb.subheader("Filters")
+    link = {k: st.query_params.get_all(k) for k in FILTER_KEYS if k in st.query_params}
+    problems = filter_link_problems(link, options, bounds)
+    if problems:
+        sb.warning("Values of this link's filters were not used: " + md_text("; ".join(problems))
+                   + ".", icon=":material/link_off:")
     start = end = None
     if bounds is not None:
         lo, hi = bounds
@@ -182,3 +266,92 @@ def sidebar_filters(options: dict[str, list[str]], bounds: tuple[dt.date, dt.dat
         plans=tuple(plans or ()),
         regions=tuple(regions or ()),
     )
+
+
+# -- what-if inputs read from a link (``?s_…``) -------------------------------------------
+
+#: Longest value of one ``s_…`` parameter (20 segments of a link take about 6 KiB).
+MAX_LINK_VALUE_CHARS = 16 * 1024
+#: Deepest JSON nesting a link's segments or competitors may have (a list of lists).
+MAX_LINK_JSON_DEPTH = 2
+#: Most demand segments / competitors a link may carry.
+MAX_LINK_SEGMENTS = 20
+MAX_LINK_COMPETITORS = 20
+#: Longest text inputs (the Scenarios page's name box and the competitor table's cells).
+MAX_LINK_TEXT = {"name": 80, "segment": 200, "cut_competitor": 60}
+#: Monte Carlo work of one page (segments × draws): 10 segments at 1,000,000 draws.
+MAX_LINK_MC_WORK = 10_000_000
+#: Ranges of the inputs whose page widgets do not clamp a linked value (Pricing's Monte Carlo
+#: draws and seed, Price war's cut and strategy settings): a value outside them is refused
+#: here rather than failing in the widget.
+LINK_RANGES: dict[str, tuple[float, float]] = {
+    "mc_draws": (1_000, 1_000_000), "mc_seed": (0, 2**53 - 1), "cut_pct": (0, 90),
+    "our_share": (0.001, 0.99), "quality_step": (0, 10), "quality_cost": (0, 1e4),
+    "niche_market_share": (0.01, 1), "niche_alpha_factor": (0.01, 10),
+}
+_WHOLE = {"mc_draws", "mc_seed", "curve_points"}
+_DEFAULT_MC_DRAWS = 100_000
+
+
+def _link_number(text: str, whole: bool) -> float | None:
+    """``text`` as a number, or None when it is none (the scenario's parser says why)."""
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        return None
+
+
+def scenario_link_problems(params: Mapping[str, Sequence[str]], prefix: str = "s_") -> list[str]:
+    """What makes a link's what-if inputs (``?s_…``) unsafe to read, checked on the raw text
+    before any parsing: over-long values, deep or long JSON lists, text longer than its box,
+    numbers outside what the pages' inputs accept, too much Monte Carlo work. One sentence per
+    problem, naming the parameter; an empty list when the link may be parsed.
+
+    Example:
+        >>> scenario_link_problems({"s_mc_seed": ["-1"]})
+        ['s_mc_seed=-1 is outside 0 to 9,007,199,254,740,991']
+    """
+    problems: list[str] = []
+    last = {k: (list(v)[-1] if v else "") for k, v in params.items()}
+    for key, text in last.items():
+        name = key[len(prefix):]
+        if len(text) > MAX_LINK_VALUE_CHARS:
+            problems.append(f"{key} is {len(text):,} characters long (at most "
+                            f"{MAX_LINK_VALUE_CHARS:,})")
+        elif name in MAX_LINK_TEXT and len(text) > MAX_LINK_TEXT[name]:
+            problems.append(f"{key} is {len(text):,} characters long (at most "
+                            f"{MAX_LINK_TEXT[name]})")
+    if problems:
+        return problems
+    segments = 1
+    for name, most in (("segments", MAX_LINK_SEGMENTS), ("competitors", MAX_LINK_COMPETITORS)):
+        key = prefix + name
+        if key not in last:
+            continue
+        depth = json_depth(last[key])
+        if depth > MAX_LINK_JSON_DEPTH:
+            problems.append(f"{key} is JSON nested {depth:,} levels deep (at most "
+                            f"{MAX_LINK_JSON_DEPTH}: a list of lists)")
+            continue
+        try:
+            items = json.loads(last[key])
+        except ValueError:
+            continue  # the scenario's parser names the problem
+        if isinstance(items, list) and len(items) > most:
+            problems.append(f"{key} lists {len(items):,} {name} (at most {most})")
+        elif isinstance(items, list) and name == "segments":
+            segments = max(1, len(items))
+    for name, (lo, hi) in LINK_RANGES.items():
+        key = prefix + name
+        if key not in last:
+            continue
+        value = _link_number(last[key], name in _WHOLE)
+        if value is not None and not lo <= value <= hi:
+            problems.append(f"{key}={_shown(last[key])[1:-1]} is outside {lo:,g} to {hi:,g}"
+                            if name not in _WHOLE else
+                            f"{key}={_shown(last[key])[1:-1]} is outside {lo:,} to {hi:,}")
+    draws = _link_number(last.get(prefix + "mc_draws", ""), True) or _DEFAULT_MC_DRAWS
+    if not problems and segments * draws > MAX_LINK_MC_WORK:
+        problems.append(f"{segments} segments × {draws:,} Monte Carlo draws is more than "
+                        f"{MAX_LINK_MC_WORK:,} draws for one page (lower {prefix}mc_draws)")
+    return problems

@@ -24,7 +24,7 @@ import duckdb
 from data.errors import DataError, IngestError, StoreLockedError
 from data.paths import default_db_path
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "OneLineParser", "build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -36,6 +36,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # pragma: no cover - argparse's own path
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+#: The parser every command line of the project uses (``python -m analytics`` too).
+OneLineParser = _Parser
 
 
 def _positive(text: str) -> int:
@@ -160,8 +163,7 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
                         " checked")
         inbox = (handed[0].path if handed else requests[0]).parent
         summary = "; ".join(what)
-        print(f"{exc}. {summary[0].upper()}{summary[1:]}: handed to the running dashboard "
-              f"through its inbox ({inbox}); it imports them within seconds.")
+        print(f"{_holder(exc)}. {summary[0].upper()}{summary[1:]}: {_handed_to(db, exc, inbox)}")
         return EXIT_OK
     with store:
         for message in import_inbox(store):
@@ -176,6 +178,36 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
         for folder in folders:  # after the files: their tickets are what the entities join
             print(load_entity_shards(store, folder).message)
     return status
+
+
+def _lock_pid(exc: StoreLockedError) -> int | None:
+    """The process id DuckDB named as the lock holder, when it did."""
+    import re
+
+    match = re.search(r"PID (\d+)", exc.detail or "")
+    return int(match.group(1)) if match else None
+
+
+def _holder(exc: StoreLockedError) -> str:
+    """Who holds the database, without guessing (the error's own text says 'probably the
+    running dashboard')."""
+    pid = _lock_pid(exc)
+    return f"the database {exc.path} is in use by another process" + (
+        f" (PID {pid})" if pid is not None else "")
+
+
+def _handed_to(db: Path, exc: StoreLockedError, inbox: Path) -> str:
+    """Where the work went, honestly: to a dashboard seen polling the inbox (its heartbeat
+    is recent and its process holds the database), or only into the inbox."""
+    from data.inbox import running_dashboard
+
+    app = running_dashboard(db, _lock_pid(exc))
+    if app is not None:
+        return (f"handed to the running dashboard (PID {app}) through its inbox ({inbox}); "
+                "it imports them within seconds.")
+    return (f"handed to the inbox ({inbox}). No dashboard is polling it now (the process "
+            "holding the database is not one); the dashboard imports them when it runs on "
+            "this database.")
 
 
 def _cmd_stats(args: argparse.Namespace, db: Path) -> int:

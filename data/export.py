@@ -2,8 +2,12 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return can run as a
 formula when a CSV is opened in a spreadsheet (CSV injection). Such text cells get a leading
-apostrophe, which spreadsheets show as text. Numeric columns, and text that is just a number
-(``-5``, ``+3.2``), are left as they are.
+apostrophe, which spreadsheets show as text. So does every line inside a cell that starts
+that way after a line break (``"Refund\\r=cmd|…"``), because a reader that splits rows at a
+bare CR or LF would see that line as a cell of its own. Numeric columns, text (or a line)
+that is just a number (``-5``, ``+3.2``), and list items inside a cell (``"…\n- refund"``)
+are left as they are. Every CSV cell is quoted, so
+a CR, LF, quote or comma inside a cell never ends the cell or the row.
 
 Example:
     >>> neutralise_formulas(pd.DataFrame({"t": ["=1+1", "ok"], "n": [-1, 2]}))["t"].tolist()
@@ -12,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -27,13 +32,38 @@ __all__ = ["FORMULA_PREFIXES", "neutralise_cell", "neutralise_formulas", "to_csv
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+#: A line break inside a cell (kept as the separator when a cell is split into lines).
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
+#: What a line after a break may not start with (the break characters themselves excepted).
+_LINE_PREFIXES = ("=", "+", "-", "@", "\t")
+#: A list item or signature ("- refund", "+ faster", "-- Kwame"): inside a cell it is
+#: prose; split off on its own line a spreadsheet shows at worst an error, never a call.
+#: Left as written, so that an exported ticket re-imports as the same ticket.
+_BULLET = re.compile(r"[-+]+ \S")
+
+
+def _risky(text: str, prefixes: tuple[str, ...]) -> bool:
+    return text.startswith(prefixes) and not _PLAIN_NUMBER.fullmatch(text)
 
 
 def neutralise_cell(value: Any) -> Any:
-    """``value`` with a leading apostrophe if it is text that a spreadsheet would evaluate."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
+    """``value`` with an apostrophe before its start, and before every line after a line
+    break, that a spreadsheet would evaluate; anything but text is returned unchanged.
+
+    Example:
+        >>> neutralise_cell("Refund please\\r=cmd|' /C calc'!A0")
+        "Refund please\\r'=cmd|' /C calc'!A0"
+    """
+    if not isinstance(value, str):
+        return value
+    out = "'" + value if _risky(value, FORMULA_PREFIXES) else value
+    if "\r" not in out and "\n" not in out:
+        return out
+    parts = _LINE_BREAK.split(out)  # text, break, text, break, …
+    for i in range(2, len(parts), 2):
+        if _risky(parts[i], _LINE_PREFIXES) and not _BULLET.match(parts[i]):
+            parts[i] = "'" + parts[i]
+    return "".join(parts)
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
@@ -53,9 +83,10 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(df: pd.DataFrame, *, neutralise: bool = True) -> bytes:
-    """UTF-8 CSV bytes of ``df`` (no index), formulas neutralised unless told otherwise."""
+    """UTF-8 CSV bytes of ``df`` (no index, every cell quoted), formulas neutralised unless
+    told otherwise."""
     frame = neutralise_formulas(df) if neutralise else df
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return frame.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL).encode("utf-8")
 
 
 def _json_value(value: Any) -> Any:

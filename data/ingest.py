@@ -39,7 +39,8 @@ import pyarrow.parquet as pq
 from data.columns import ALIASES, ColumnMap, map_columns
 from data.errors import ConfigError, IngestError, Problem
 from data.keys import ticket_key_sql
-from data.readers import MAX_PROBLEMS, read_table_chunks
+from data.paths import STAGING_PREFIX, staging_dir_of
+from data.readers import DEFAULT_CHUNK_BYTES, MAX_PROBLEMS, read_table_chunks
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -79,12 +80,13 @@ _MAX_DATE = pd.Timestamp("2100-01-01")
 class IngestLimits:
     """Limits an upload must respect; each rejection message names the limit it broke."""
 
-    max_bytes: int = 1024**3  # after decompression
+    max_bytes: int = 1024**3  # decoded: after decompression and Parquet's encodings
     max_rows: int = 2_000_000
     max_columns: int = 500
     max_text_chars: int = 100_000  # one ticket's text
     max_field_chars: int = 2_000  # id, customer, channel, subject, category, priority
     chunksize: int = 50_000  # rows read at a time (memory, not a limit on the file)
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES  # decoded bytes read at a time (memory too)
 
 
 DEFAULT_LIMITS = IngestLimits()
@@ -261,6 +263,8 @@ def _text_array(series: pd.Series, column: str, rows: np.ndarray, out: _Collecto
                 limit: int, limit_name: str, required: bool) -> pa.Array:
     """Strings (null for missing) with located problems for wrong types and long values."""
     arr = _arrow(series)
+    if pa.types.is_dictionary(arr.type):  # e.g. a pandas Categorical of text
+        arr = arr.dictionary_decode()
     if pa.types.is_null(arr.type):
         arr = pa.nulls(len(arr), pa.string())
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
@@ -411,7 +415,9 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
             ``(name, file-like)`` tuple.
         name: the name shown in messages (default: from the source).
         limits: size, row and field limits (default: :func:`limits_from_env`).
-        staging_dir: where to put the Parquet file (default: the system temp folder).
+        staging_dir: where to put the Parquet file (default: the system temp folder;
+            :func:`ingest_one` uses the store's own ``<db>.staging`` folder, which a
+            writable :class:`data.store.Store` sweeps of leftovers when it opens).
         file_hash: the file's SHA-256 if already computed.
 
     Raises:
@@ -424,7 +430,7 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
         digest = file_hash or _hash_source(payload)
     except OSError as exc:
         raise IngestError(name, [Problem(f"cannot read the file ({exc.strerror or exc})")]) from None
-    fd, tmp = tempfile.mkstemp(prefix="ingest-", suffix=".parquet",
+    fd, tmp = tempfile.mkstemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", suffix=".parquet",
                                dir=str(staging_dir) if staging_dir else None)
     os.close(fd)
     path = Path(tmp)
@@ -434,7 +440,9 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
     writer: pq.ParquetWriter | None = None
     try:
         for chunk in read_table_chunks(payload, name=name, chunksize=limits.chunksize,
-                                       max_bytes=limits.max_bytes):
+                                       max_bytes=limits.max_bytes,
+                                       max_columns=limits.max_columns,
+                                       chunk_bytes=limits.chunk_bytes):
             if cmap is None:
                 columns = [str(c) for c in chunk.columns]
                 if len(columns) > limits.max_columns:
@@ -548,6 +556,17 @@ def _rejected(name: str, error: IngestError, digest: str = "") -> IngestReport:
                         error=error, file_hash=digest)
 
 
+def _staging_dir(store: Any) -> Path | None:
+    """The store's staging folder (created), or None (the temp folder) for a store without
+    a file path."""
+    path = getattr(store, "path", None)
+    if not isinstance(path, str | os.PathLike) or str(path) in ("", ":memory:"):
+        return None
+    folder = staging_dir_of(Path(path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def ingest_one(store: Any, source: Any, *, limits: IngestLimits | None = None,
                name: str | None = None) -> IngestReport:
     """Ingest one file (see :func:`ingest_files`)."""
@@ -561,7 +580,8 @@ def ingest_one(store: Any, source: Any, *, limits: IngestLimits | None = None,
         return IngestReport(file=name, status="unchanged", already_ingested=True,
                             file_hash=digest)
     try:
-        staged = stage_file(payload, name=name, limits=limits, file_hash=digest)
+        staged = stage_file(payload, name=name, limits=limits, file_hash=digest,
+                            staging_dir=_staging_dir(store))
     except IngestError as exc:
         return _rejected(name, exc, digest)
     try:

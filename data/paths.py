@@ -1,4 +1,4 @@
-"""Where the store lives by default, and the inbox beside it."""
+"""Where the store lives by default, and the inbox and staging folders beside it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DB_ENV_VAR = "PRICEWAR_DB"
+#: Staging Parquet files are named ``ingest-<pid>-<random>.parquet``.
+STAGING_PREFIX = "ingest-"
 
 
 def default_db_path() -> Path:
@@ -19,3 +21,50 @@ def inbox_dir(db_path: Path) -> Path:
     """Folder where command-line jobs drop work for a running app that holds ``db_path``."""
     db_path = Path(db_path)
     return db_path.with_name(db_path.name + ".inbox")
+
+
+def staging_dir_of(db_path: Path) -> Path:
+    """Folder where ingest stages validated files before committing them to ``db_path``.
+
+    It sits beside the database (not in the system temp folder), so that what a killed
+    ingest leaves behind is found and removed when the store is next opened for writing
+    (:func:`sweep_staging`).
+    """
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".staging")
+
+
+def sweep_staging(db_path: Path) -> list[Path]:
+    """Remove the staging files of ``db_path`` that no live process is writing; return them.
+
+    A file's writer is the process id in its name (``ingest-<pid>-…``); a file of a process
+    that no longer exists (killed mid-ingest) is a leftover. Files without an id are
+    leftovers too.
+    """
+    folder = staging_dir_of(db_path)
+    removed: list[Path] = []
+    try:
+        entries = list(folder.glob(f"{STAGING_PREFIX}*.parquet"))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid_text = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if pid_text.isdigit() and _alive(int(pid_text)):
+            continue
+        try:
+            entry.unlink()
+        except OSError:
+            continue
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

@@ -8,6 +8,14 @@ encodings other than UTF-8 / UTF-16 with a byte-order mark, NUL bytes, ragged ro
 or empty column names, broken JSON lines, unreadable Parquet. What the *values* mean (dates,
 required columns) is the business of :mod:`data.ingest`.
 
+Memory is bounded by bytes as well as rows: a chunk holds at most ``chunk_bytes`` of decoded
+data (long rows make short chunks), and every format counts its *decoded* bytes against
+``max_bytes`` — gzip stops decompressing past it, Parquet is checked against its own
+metadata (uncompressed sizes) and then counted batch by batch with dictionary-encoded text
+kept encoded until counted, so a tiny file that expands to gigabytes is refused before it
+is expanded. ``max_columns`` is checked from the header (CSV/TSV), the schema (Parquet) or
+each record (JSONL), before any row is read.
+
 Rows are numbered from 1 and exclude the header; for JSONL a row is a line number, also
 given per chunk in ``chunk.attrs["rows"]`` (blank lines are skipped). Text formats
 give every value as ``str`` (or missing); Parquet keeps its column types.
@@ -30,7 +38,7 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 import pandas as pd
@@ -51,11 +59,14 @@ __all__ = [
 
 MAX_PROBLEMS = 20
 DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed bytes read at most (zip-bomb guard)
+DEFAULT_CHUNK_BYTES = 16 * 1024**2  # decoded bytes per chunk at most (memory, not a limit)
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".ndjson", ".parquet", ".pq")
 _BLOCK_SIZE = 2 * 1024 * 1024  # pyarrow CSV block: the longest row it can parse (and memory)
 _HEAD = 64 * 1024
 _HEADER_LIMIT = 1024 * 1024
 _BYTES_HINT = "IngestLimits.max_bytes; set PRICEWAR_MAX_UPLOAD_BYTES to change it"
+_COLUMNS_HINT = "IngestLimits.max_columns; set PRICEWAR_MAX_UPLOAD_COLUMNS to change it"
+_PARQUET_BUFFER = 1 << 20  # Parquet column chunks are read through a buffer of this size
 
 _MAGIC_NAMES = [
     (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?); export it as CSV"),
@@ -82,6 +93,8 @@ class _Opened:
     raw: IO[bytes] | None = None  # the seekable undecompressed source, when not gzipped
     max_bytes: int = DEFAULT_MAX_BYTES
     counter: _LimitedReader | None = None  # bytes and quote characters read so far
+    max_columns: int | None = None
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
 
 
 class _Reject(Exception):
@@ -192,7 +205,8 @@ def _classify_head(head: bytes) -> str:
     return "utf-8"
 
 
-def _open(raw: IO[bytes], name: str, stack: ExitStack, max_bytes: int) -> _Opened:
+def _open(raw: IO[bytes], name: str, stack: ExitStack, max_bytes: int,
+          max_columns: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> _Opened:
     raw.seek(0)
     magic = raw.read(4)
     raw.seek(0)
@@ -214,12 +228,14 @@ def _open(raw: IO[bytes], name: str, stack: ExitStack, max_bytes: int) -> _Opene
     if fmt == "parquet":
         if not head.startswith(b"PAR1"):
             raise _Reject(Problem("not a Parquet file (it does not start with PAR1)"))
-        return _Opened(limited, "binary", fmt, None if gz else raw, max_bytes)
+        return _Opened(limited, "binary", fmt, None if gz else raw, max_bytes,
+                       max_columns=max_columns, chunk_bytes=chunk_bytes)
     encoding = _classify_head(head)
     if encoding == "utf-8-sig":
         limited.read(len(codecs.BOM_UTF8))
         encoding = "utf-8"
-    return _Opened(limited, encoding, fmt, counter=counter)
+    return _Opened(limited, encoding, fmt, max_bytes=max_bytes, counter=counter,
+                   max_columns=max_columns, chunk_bytes=chunk_bytes)
 
 
 def read_table_chunks(
@@ -228,14 +244,21 @@ def read_table_chunks(
     name: str,
     chunksize: int = 50_000,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    max_columns: int | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> Iterator[pd.DataFrame]:
     """Yield the rows of an uploaded table as DataFrames of at most ``chunksize`` rows.
 
     Args:
         source: a path, bytes, or a binary file-like object (e.g. a Streamlit UploadedFile).
         name: the file's name, used for the format (suffix) and in messages.
-        chunksize: rows per chunk.
-        max_bytes: stop with a problem after this many (decompressed) bytes.
+        chunksize: rows per chunk at most.
+        max_bytes: stop with a problem after this many decoded bytes (decompressed, and for
+            Parquet expanded from its encodings).
+        max_columns: refuse a file with more columns (checked before any row is read);
+            ``None``: no limit.
+        chunk_bytes: decoded bytes per chunk at most (a longer single row makes a chunk of
+            one row).
 
     Raises:
         IngestError: the file is not a readable table; carries up to 20 located problems.
@@ -247,19 +270,20 @@ def read_table_chunks(
         >>> next(chunks)["text"].tolist()
         ['hello']
     """
-    if chunksize < 1:
-        raise ValueError("chunksize must be at least 1")
+    if chunksize < 1 or chunk_bytes < 1:
+        raise ValueError("chunksize and chunk_bytes must be at least 1")
     with ExitStack() as stack:
         try:
             raw = _open_source(source, stack)
-            opened = _open(raw, name, stack, max_bytes)
+            opened = _open(raw, name, stack, max_bytes, max_columns, chunk_bytes)
             if opened.fmt == "parquet":
                 reader: Iterator[pd.DataFrame] = _parquet_chunks(opened, chunksize, stack)
             elif opened.fmt == "jsonl":
                 reader = _jsonl_chunks(opened, chunksize)
             else:
                 reader = _csv_chunks(
-                    opened, chunksize, lambda: _open(raw, name, stack, max_bytes))
+                    opened, chunksize,
+                    lambda: _open(raw, name, stack, max_bytes, max_columns, chunk_bytes))
             yield from reader
         except _Reject as exc:
             raise IngestError(name, exc.problems[:MAX_PROBLEMS]) from None
@@ -272,6 +296,15 @@ def read_table_chunks(
 
 
 # -- CSV / TSV ---------------------------------------------------------------------------
+
+
+def _too_many_columns(count: int, max_columns: int | None, *, at_least: bool = False
+                      ) -> Problem | None:
+    """The problem of a file with more than ``max_columns`` columns (None if within)."""
+    if max_columns is None or count <= max_columns:
+        return None
+    return Problem(f"{'more than ' if at_least else ''}{count:,} columns, over the limit of "
+                   f"{max_columns:,} ({_COLUMNS_HINT})")
 
 
 def _check_names(names: list[str]) -> list[Problem]:
@@ -301,6 +334,9 @@ def _csv_chunks(
     # Read the header alone first, so that every column can be declared binary: values are
     # then checked for UTF-8 and NUL bytes here, where the row and column can be named.
     names = _header_names(opened, delimiter)
+    too_many = _too_many_columns(len(names), opened.max_columns)
+    if too_many is not None:  # before any row is read (and before 100k names are checked)
+        raise _Reject(too_many)
     problems = _check_names(names)
     if problems:
         raise _Reject(*problems)
@@ -330,6 +366,7 @@ def _csv_batches(reader: Any, chunksize: int, ragged: Callable[[str], list[Probl
     problems: list[Problem] = []
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
+    pending_bytes = 0
     rows_done = 0
     while True:
         try:
@@ -352,13 +389,17 @@ def _csv_batches(reader: Any, chunksize: int, ragged: Callable[[str], list[Probl
             continue
         pending.append(batch)
         pending_rows += batch.num_rows
-        while pending_rows >= chunksize:
+        pending_bytes += batch.nbytes
+        # A chunk ends at ``chunksize`` rows or ``chunk_bytes`` bytes, whichever comes first.
+        while pending_rows >= chunksize or (pending_rows and pending_bytes >= opened.chunk_bytes):
+            take = min(chunksize, pending_rows)
             table = pa.Table.from_batches(pending)
-            yield table.slice(0, chunksize).to_pandas()
-            rest = table.slice(chunksize)
+            yield table.slice(0, take).to_pandas()
+            rest = table.slice(take)
             pending = rest.to_batches()
             pending_rows = rest.num_rows
-            rows_done += chunksize
+            pending_bytes = rest.nbytes
+            rows_done += take
     if not problems and pending:
         problems += _unterminated_quote(opened, pending[-1], rows_done + pending_rows)
     if problems:
@@ -391,13 +432,21 @@ def _unterminated_quote(opened: _Opened, last: pa.RecordBatch, last_row: int) ->
 def _header_names(opened: _Opened, delimiter: str) -> list[str]:
     """Parse the header row with Python's csv module from the first bytes of the stream."""
     decoder = codecs.getincrementaldecoder(opened.encoding)(errors="replace")
-    text = decoder.decode(opened.stream.read(_HEADER_LIMIT), final=False)
+    data = opened.stream.read(_HEADER_LIMIT)
+    at_end = len(data) < _HEADER_LIMIT
+    text = decoder.decode(data, final=at_end)
     old_limit = csv.field_size_limit()
     csv.field_size_limit(_HEADER_LIMIT)
     try:
-        for fields in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for fields in records:
             if not fields:
                 continue
+            if not at_end and not _record_ended(records, text):
+                raise _Reject(_too_many_columns(len(fields), opened.max_columns, at_least=True)
+                              or Problem(f"the header row is longer than "
+                                         f"{_HEADER_LIMIT // 2**20} MiB: this is not a table "
+                                         f"of tickets (or its line ends are missing)"))
             if any("\ufffd" in f for f in fields):
                 raise _Reject(Problem(
                     "the header is not valid UTF-8; the file is probably Latin-1/Windows-1252: "
@@ -408,6 +457,18 @@ def _header_names(opened: _Opened, delimiter: str) -> list[str]:
     finally:
         csv.field_size_limit(old_limit)
     raise _Reject(Problem("the file is empty"))
+
+
+def _record_ended(records: Iterator[list[str]], text: str) -> bool:
+    """Whether the record just read from ``records`` ended inside ``text`` (a truncated
+    header runs to the end of the text without a line end)."""
+    try:
+        next(records)
+    except StopIteration:
+        return text.endswith(("\n", "\r"))
+    except csv.Error:
+        return True  # the next row is odd, but the header did end
+    return True
 
 
 def _csv_error_problem(exc: Exception, rows_before: int | None = None) -> Problem:
@@ -430,6 +491,12 @@ def _check_text_batch(batch: pa.RecordBatch, rows_before: int) -> tuple[pa.Recor
     problems: list[Problem] = []
     arrays = []
     for col_name, arr in zip(batch.schema.names, batch.columns, strict=True):
+        if not (pa.types.is_binary(arr.type) or pa.types.is_string(arr.type)):
+            # A column pyarrow typed itself (e.g. null for a column the header did not
+            # name): its values are not text to check.
+            arrays.append(pa.nulls(len(arr), pa.string()) if pa.types.is_null(arr.type)
+                          else arr.cast(pa.string()))
+            continue
         nul = pc.match_substring(arr, "\x00")
         if pc.any(nul).as_py():
             for i in pc.indices_nonzero(pc.fill_null(nul, False)).to_pylist()[:MAX_PROBLEMS]:
@@ -502,6 +569,7 @@ def _jsonl_chunks(opened: _Opened, chunksize: int) -> Iterator[pd.DataFrame]:
     problems: list[Problem] = []
     records: list[dict[str, Any]] = []
     numbers: list[int] = []
+    pending_bytes = 0
     total = 0
     number = 0
     while True:
@@ -537,17 +605,21 @@ def _jsonl_chunks(opened: _Opened, chunksize: int) -> Iterator[pd.DataFrame]:
                         problem = Problem(
                             f"each line must be a JSON object, found {type(value).__name__}",
                             row=number)
+                    elif (wide := _too_many_columns(len(value), opened.max_columns)) is not None:
+                        problem = replace(wide, row=number)
                     elif not problems:
                         records.append({k: _json_scalar(v) for k, v in value.items()})
                         numbers.append(number)
+                        pending_bytes += len(raw)
             if problem is not None:
                 problems.append(problem)
         if len(problems) >= MAX_PROBLEMS:
             break
-        if len(records) >= chunksize and not problems:
+        if records and not problems and (len(records) >= chunksize
+                                         or pending_bytes >= opened.chunk_bytes):
             total += len(records)
             yield _records_frame(records, numbers)
-            records, numbers = [], []
+            records, numbers, pending_bytes = [], [], 0
     if problems:
         raise _Reject(*problems)
     if total + len(records) == 0:
@@ -577,6 +649,14 @@ def _json_scalar(value: Any) -> Any:
 
 
 def _parquet_chunks(opened: _Opened, chunksize: int, stack: ExitStack) -> Iterator[pd.DataFrame]:
+    """Parquet in chunks bounded by rows and decoded bytes, checked against ``max_bytes``.
+
+    The uncompressed sizes in the file's metadata are checked first. They cannot tell what
+    dictionary-encoded text expands to (one 100,000-character value repeated on 50,000
+    rows is a few hundred bytes of file), so text columns are read as dictionaries, their
+    decoded size counted from the dictionary's value lengths, and only then decoded, a
+    chunk of at most ``chunk_bytes`` at a time.
+    """
     # Parquet needs random access: spool the (possibly decompressed) bytes to a temp file.
     if opened.raw is not None:
         spool = opened.raw
@@ -594,21 +674,111 @@ def _parquet_chunks(opened: _Opened, chunksize: int, stack: ExitStack) -> Iterat
     spool.seek(0)
     try:
         pfile = pq.ParquetFile(spool)
-        names = list(pfile.schema_arrow.names)
+        schema = pfile.schema_arrow
+        names = list(schema.names)
+        too_many = _too_many_columns(len(names), opened.max_columns)
+        if too_many is not None:
+            raise _Reject(too_many)
+        problems = _check_names(names)
+        if problems:
+            raise _Reject(*problems)
+        row_bytes = _parquet_size_check(pfile.metadata, opened.max_bytes)
+        text = [f.name for f in schema if _is_text(f.type)]
+        spool.seek(0)
+        pfile = pq.ParquetFile(spool, read_dictionary=text or None,
+                               buffer_size=_PARQUET_BUFFER)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _Reject(Problem(f"not a readable Parquet file ({str(exc).splitlines()[0]})")) from None
-    problems = _check_names(names)
-    if problems:
-        raise _Reject(*problems)
+    batch_rows = max(1, min(chunksize, opened.chunk_bytes // max(1, row_bytes)))
     total = 0
+    decoded = 0
     try:
-        for batch in pfile.iter_batches(batch_size=chunksize):
+        for batch in pfile.iter_batches(batch_size=batch_rows):
             if batch.num_rows == 0:
                 continue
-            total += batch.num_rows
-            yield batch.to_pandas()
+            sizes = _row_sizes(batch)
+            decoded += int(sizes.sum())
+            if decoded > opened.max_bytes:
+                raise _Reject(Problem(
+                    f"the data is larger than the limit of {opened.max_bytes:,} bytes once "
+                    f"decoded (the Parquet file holds {pfile.metadata.num_rows:,} rows; "
+                    f"{_BYTES_HINT})", row=total + 1))
+            for piece in _byte_slices(batch, sizes, opened.chunk_bytes, chunksize):
+                total += piece.num_rows
+                yield _decoded(piece).to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _Reject(Problem(f"the Parquet data is damaged ({str(exc).splitlines()[0]})",
                               row=total + 1)) from None
     if total == 0:
         raise _Reject(Problem("the file has a header but no data rows"))
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    """String or binary (any width), or a dictionary of them."""
+    if pa.types.is_dictionary(type_):
+        type_ = type_.value_type
+    return (pa.types.is_string(type_) or pa.types.is_large_string(type_)
+            or pa.types.is_binary(type_) or pa.types.is_large_binary(type_))
+
+
+def _parquet_size_check(meta: pq.FileMetaData, max_bytes: int) -> int:
+    """Refuse a file whose metadata says it is over ``max_bytes`` uncompressed; return the
+    largest uncompressed bytes per row of its row groups (to size the batches)."""
+    total = 0
+    per_row = 1
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        size = max(group.total_byte_size,
+                   sum(group.column(j).total_uncompressed_size for j in range(group.num_columns)))
+        total += size
+        if group.num_rows:
+            per_row = max(per_row, -(-size // group.num_rows))
+    if total > max_bytes:
+        raise _Reject(Problem(
+            f"the data is larger than the limit of {max_bytes:,} bytes once decompressed "
+            f"(the Parquet metadata says {total:,} bytes; {_BYTES_HINT})"))
+    return per_row
+
+
+def _row_sizes(batch: pa.RecordBatch) -> Any:
+    """Decoded bytes of each row of ``batch`` (a numpy array), without decoding anything."""
+    import numpy as np
+
+    sizes = np.zeros(batch.num_rows, dtype="int64")
+    for arr in batch.columns:
+        if pa.types.is_dictionary(arr.type) and _is_text(arr.type):
+            lengths = pc.binary_length(arr.dictionary).cast(pa.int64())
+            per_row = pc.fill_null(pc.take(lengths, arr.indices), 0)
+            sizes += per_row.to_numpy(zero_copy_only=False)
+        elif _is_text(arr.type):
+            sizes += pc.fill_null(pc.binary_length(arr), 0).cast(pa.int64()).to_numpy(
+                zero_copy_only=False)
+        else:
+            sizes += -(-arr.nbytes // max(1, len(arr)))
+    return sizes
+
+
+def _byte_slices(batch: pa.RecordBatch, sizes: Any, chunk_bytes: int,
+                 chunksize: int) -> Iterator[pa.RecordBatch]:
+    """``batch`` cut into slices of at most ``chunk_bytes`` decoded (and ``chunksize`` rows);
+    a single longer row is a slice of its own."""
+    import numpy as np
+
+    ends = np.cumsum(sizes)
+    start = 0
+    n = batch.num_rows
+    while start < n:
+        before = int(ends[start - 1]) if start else 0
+        end = int(np.searchsorted(ends, before + chunk_bytes, side="right"))
+        end = min(max(end, start + 1), start + chunksize, n)
+        yield batch.slice(start, end - start)
+        start = end
+
+
+def _decoded(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with its dictionary-encoded text decoded into plain text columns."""
+    arrays = [arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
+              for arr in batch.columns]
+    fields = [pa.field(f.name, a.type, f.nullable) for f, a in
+              zip(batch.schema, arrays, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, batch.schema.metadata))

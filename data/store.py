@@ -25,17 +25,44 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
-from data.errors import StoreCorruptError, StoreLockedError, StoreWriteError
+from data.errors import DataError, StoreCorruptError, StoreLockedError, StoreWriteError
 from data.migrations import LATEST_VERSION, MIGRATIONS
-from data.paths import default_db_path
+from data.paths import default_db_path, sweep_staging
 
 T = TypeVar("T")
 _STOP = object()
 
 
+class StorePathError(DataError, ValueError):
+    """The database path cannot be used by DuckDB (it contains ``?``)."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"cannot use {self.path} as a database path: {detail}")
+
+
+def check_db_path(path: Path) -> None:
+    """Refuse a path DuckDB would misread.
+
+    DuckDB takes what follows a ``?`` as URL query parameters when it derives the
+    write-ahead log's name, so every commit to such a file fails.
+
+    Raises:
+        StorePathError: the path contains ``?``.
+    """
+    if "?" in str(path):
+        raise StorePathError(path, "DuckDB reads '?' as the start of URL parameters and every "
+                                   "commit would fail; rename the file or folder without '?'")
+
+
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open ``path`` with DuckDB, turning lock and corruption failures into clear errors."""
+    """Open ``path`` with DuckDB, turning lock and corruption failures into clear errors.
+
+    Raises:
+        StorePathError: the path contains ``?`` (see :func:`check_db_path`).
+    """
     path = Path(path)
+    check_db_path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -129,6 +156,9 @@ class Store:
             except BaseException:
                 self._conn.close()
                 raise
+            # This process now holds the file for writing: staging files of ingests killed
+            # before they finished (their process is gone) are leftovers.
+            sweep_staging(self.path)
             self._writer = threading.Thread(
                 target=self._write_loop, name=f"duckdb-writer:{self.path.name}", daemon=True
             )

@@ -6,6 +6,12 @@ which batch size) into :func:`data.paths.inbox_dir` instead, written under a hid
 renamed so the app never reads half a file. The app's inbox poller takes the requests and
 runs them with its own background tagging job, which is resumable like the command.
 
+A request is read like every inbox entry (:mod:`data.inbox`): only a regular file, at most
+:data:`data.inbox.MAX_REQUEST_BYTES`, JSON nested at most :data:`data.inbox.MAX_JSON_DEPTH`
+deep; its values are checked (:func:`validate_request`) before they reach the app's job. A
+refused request is moved aside (``failed/`` in the inbox) with a message saying why, and
+the requests behind it are still taken.
+
 Example:
     >>> request_tagging("var/pricewar.duckdb", model_dir="model/default")  # doctest: +SKIP
     >>> take_tagging_requests("var/pricewar.duckdb")                       # doctest: +SKIP
@@ -15,16 +21,26 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from data.paths import inbox_dir
 
-__all__ = ["TaggingRequest", "request_tagging", "take_tagging_requests"]
+__all__ = ["MAX_BATCH_SIZE", "TaggingRequest", "check_batch_size", "check_model_dir",
+           "request_tagging", "take_tagging_requests",
+           "validate_request"]
+
+log = logging.getLogger("data.tag_requests")
 
 _PREFIX = "tag-request-"
+_KEYS = frozenset({"model_dir", "batch_size"})
+#: Largest batch size a request may ask for.
+MAX_BATCH_SIZE = 4096
+_MAX_PATH_CHARS = 4096
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,60 @@ class TaggingRequest:
     model_dir: str | None  # absolute artefact folder; None = the app's default tagger
     batch_size: int | None
     path: Path
+
+
+def check_batch_size(value: Any) -> int | None:
+    """``value`` if it is None or a whole number in 1…:data:`MAX_BATCH_SIZE`.
+
+    Raises:
+        ValueError: anything else (a float, a list, a bool, out of range), said in words.
+
+    Example:
+        >>> check_batch_size(64)
+        64
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"batch_size must be a whole number, not {type(value).__name__}")
+    if not 1 <= value <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE:,}, "
+                         f"not {value if abs(value) < 10**12 else 'a huge number'}")
+    return value
+
+
+def check_model_dir(value: Any) -> str | None:
+    """``value`` if it is None or an absolute path (text of at most 4,096 characters).
+
+    Raises:
+        ValueError: anything else, said in words.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > _MAX_PATH_CHARS:
+        raise ValueError(f"model_dir must be a folder path (text of at most "
+                         f"{_MAX_PATH_CHARS:,} characters) or null")
+    if "\0" in value or not os.path.isabs(value):
+        raise ValueError("model_dir must be an absolute folder path")
+    return value
+
+
+def validate_request(payload: Any) -> tuple[str | None, int | None]:
+    """``(model_dir, batch_size)`` of a request's JSON object, checked.
+
+    Raises:
+        ValueError: not an object, unknown keys, or a value of the wrong type or range.
+
+    Example:
+        >>> validate_request({"model_dir": None, "batch_size": 8})
+        (None, 8)
+    """
+    if not isinstance(payload, dict):
+        raise ValueError("a request must be a JSON object")
+    unknown = sorted(str(k)[:40] for k in payload if k not in _KEYS)
+    if unknown:
+        raise ValueError(f"unknown keys {', '.join(unknown[:5])}")
+    return check_model_dir(payload.get("model_dir")), check_batch_size(payload.get("batch_size"))
 
 
 def request_tagging(db_path: Path | str, *, model_dir: Path | str | None = None,
@@ -51,22 +121,28 @@ def request_tagging(db_path: Path | str, *, model_dir: Path | str | None = None,
     return final
 
 
-def take_tagging_requests(db_path: Path | str) -> list[TaggingRequest]:
-    """Remove and return the waiting requests, oldest first; unreadable ones are dropped."""
+def take_tagging_requests(db_path: Path | str, *,
+                          refused: list[str] | None = None) -> list[TaggingRequest]:
+    """Remove and return the waiting requests, oldest first.
+
+    A request that cannot be read or is invalid is moved aside (never raised); its message
+    is appended to ``refused`` when given, and logged.
+    """
+    from data.inbox import inbox_entries, read_json_entry, remove_entry, set_aside
+
     inbox = inbox_dir(Path(db_path))
-    if not inbox.is_dir():
-        return []
-    files = sorted(inbox.glob(f"{_PREFIX}*.json"), key=lambda p: (p.stat().st_mtime, p.name))
     requests = []
-    for path in files:
+    for path in inbox_entries(inbox, lambda n: n.startswith(_PREFIX) and n.endswith(".json")):
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            model_dir = payload.get("model_dir")
-            batch_size = payload.get("batch_size")
-            requests.append(TaggingRequest(
-                model_dir=str(model_dir) if model_dir else None,
-                batch_size=int(batch_size) if batch_size else None, path=path))
-        except (OSError, ValueError, AttributeError):
-            pass  # a damaged request is dropped; the command that wrote it said what it did
-        path.unlink(missing_ok=True)
+            model_dir, batch_size = validate_request(read_json_entry(path))
+        except Exception as exc:  # any bad entry is refused, never raised to the poller
+            text = " ".join(str(exc).split())[:300] or type(exc).__name__
+            message = f"{path.name}: tagging request refused ({text}); {set_aside(path)}"
+            log.warning("%s", message)
+            if refused is not None:
+                refused.append(message)
+            continue
+        if remove_entry(path):  # one that cannot be removed would run again at every poll
+            requests.append(TaggingRequest(model_dir=model_dir, batch_size=batch_size,
+                                           path=path))
     return requests

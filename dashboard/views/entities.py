@@ -153,16 +153,9 @@ cards = []
 for row in shown.itertuples():
     when = (row.created_at.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(row.created_at)
             else "—")
-    meta = " · ".join(ui.html.escape(str(v)) for v in (when, row.segment, row.channel,
-                                                       row.category) if v is not None
-                      and str(v) != "nan")
-    cards.append(
-        '<div style="border:1px solid #ddd;border-radius:6px;padding:8px 10px;margin:6px 0;'
-        'font-family:sans-serif;font-size:14px;line-height:1.5">'
-        f'<div style="color:#666;font-size:12px">{meta}</div>'
-        f'<div style="white-space:pre-wrap">{ui.highlight_html(str(row.text), row.entities)}'
-        "</div></div>"
-    )
+    meta = [v for v in (when, row.segment, row.channel, row.category)
+            if v is not None and str(v) != "nan"]
+    cards.append(ui.ticket_card_html(str(row.text), row.entities, meta))
 st.html("".join(cards))
 with st.expander(f"All {len(tickets)} tickets as a table"):
     st.dataframe(flatten(tickets), hide_index=True, width="stretch")

@@ -68,7 +68,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         fixed_cost_per_month=draw(st.floats(0, 1e9)),
         target_margin=draw(st.floats(-1, 0.99)),
         price_floor=pmin, price_ceiling=pmin * draw(st.floats(1.01, 100)),
-        curve_points=draw(st.integers(2, 1000)), mc_seed=draw(st.integers(0, 2**63)),
+        curve_points=draw(st.integers(2, 1000)), mc_seed=draw(st.integers(0, 2**63 - 1)),
         our_share=draw(st.floats(0.001, 0.19)), competitors=comps,
         cut_competitor=draw(st.sampled_from([""] + [c.name for c in comps])),
         cut_pct=draw(st.floats(0, 99)),
@@ -208,7 +208,7 @@ def test_tornado_with_large_swings_stays_valid() -> None:
 @pytest.mark.parametrize("bad", [
     {"price_per_m": float("nan")}, {"price_per_m": 1e300}, {"fixed_cost_per_month": -1.0},
     {"our_share": 0.0}, {"price_floor": 2.0, "price_ceiling": 1.0}, {"utilisation": 0.0},
-    {"segments": ()},
+    {"segments": ()}, {"mc_seed": -1}, {"segments": tuple(DemandSegment(name=f"s{i}") for i in range(51))},
 ])
 def test_bad_inputs_give_a_clear_message(bad) -> None:
     with pytest.raises(ScenarioError) as info:

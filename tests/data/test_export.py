@@ -14,9 +14,17 @@ from data.export import neutralise_cell, neutralise_formulas, to_csv_bytes, to_j
 
 
 @pytest.mark.parametrize("cell", ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=x",
-                                  "\r=x", '=HYPERLINK("http://x")'])
+                                  '=HYPERLINK("http://x")'])
 def test_dangerous_cells_get_an_apostrophe(cell):
     assert neutralise_cell(cell) == "'" + cell
+
+
+def test_a_formula_after_a_line_break_is_neutralised_too():
+    # a reader that splits rows at the bare CR would otherwise see a cell starting with "="
+    assert neutralise_cell("\r=x") == "'\r'=x"
+    assert neutralise_cell("a\n-cmd|' /C calc'!A0") == "a\n'-cmd|' /C calc'!A0"
+    # list items and signatures inside a ticket stay as written (re-import adds nothing)
+    assert neutralise_cell("a\n- refund\n-- Kwame") == "a\n- refund\n-- Kwame"
 
 
 @pytest.mark.parametrize("cell", ["hello", "", "a=b", " =1", "-5", "+3.25", "-1e3", 42, -1.5,

@@ -1,0 +1,293 @@
+"""Reading limits count decoded bytes, columns are counted from the header, memory stays
+bounded, and staging survives kill -9 (issue #12, hardening round 2, the reading part).
+
+Each attack runs through ``python -m data ingest`` in a subprocess whose peak RSS is read
+with ``os.wait4`` (the test process itself never allocates the attack's gigabytes), or
+through ``stage_file`` when only the reading is under test.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from data.ingest import IngestLimits, ingest_files, stage_file
+from data.paths import staging_dir_of
+from data.store import Store, StorePathError
+from tests.reliability.conftest import ROOT, assert_no_traceback, cli_env, record_figure
+
+#: Peak RSS allowed for a `python -m data ingest` that refuses an attack (the process alone,
+#: with pandas, pyarrow and duckdb imported, is about 130-180 MiB).
+REFUSAL_PEAK_MIB = 450
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Outcome of a measured subprocess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_mib: float
+    seconds: float
+
+
+def run_measured(args: list[str], tmp_path: Path, env: dict[str, str] | None = None,
+                 timeout: float = 120) -> Measured:
+    """Run ``python ARGS`` in the repository root; return its output and peak RSS."""
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    start = time.monotonic()
+    with out.open("wb") as o, err.open("wb") as e:
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env or cli_env(),
+                                stdout=o, stderr=e)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # wait4 reaped it
+    return Measured(proc.returncode, out.read_text(errors="replace"),
+                    err.read_text(errors="replace"), usage.ru_maxrss / 1024,
+                    time.monotonic() - start)
+
+
+def ingest_cli(tmp_path: Path, *files: Path, env: dict[str, str] | None = None) -> Measured:
+    """``python -m data ingest`` of ``files`` into a fresh database, measured."""
+    return run_measured(["-m", "data", "ingest", "--db", str(tmp_path / "db.duckdb"),
+                         *map(str, files)], tmp_path, env)
+
+
+def dictionary_parquet(path: Path, rows: int, chars: int) -> Path:
+    """A plain ``text`` column (as the schema says) holding one long value on every row,
+    dictionary-encoded: a few hundred bytes of file for ``rows * chars`` bytes of text."""
+    values = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()),
+                                            pa.array(["x" * chars]))
+    pq.write_table(pa.table({"text": values}), path, compression="zstd",
+                   use_dictionary=True, store_schema=False)
+    assert pq.ParquetFile(path).schema_arrow.field("text").type == pa.string()
+    return path
+
+
+# -- 8. limits count decoded bytes ---------------------------------------------------------
+
+
+def test_a_dictionary_encoded_parquet_is_counted_decoded(tmp_path: Path) -> None:
+    """A 1,000-row × 100,000-character Parquet of a few hundred bytes is 100 MB of text:
+    over a 32 MiB limit, whatever the file's size."""
+    path = dictionary_parquet(tmp_path / "expands.parquet", 1_000, 100_000)
+    assert path.stat().st_size < 2_000
+    limits = IngestLimits(max_bytes=32 * 1024**2)
+    with pytest.raises(Exception) as caught:
+        stage_file(path, limits=limits, staging_dir=tmp_path)
+    message = str(caught.value)
+    assert "once decoded" in message and "PRICEWAR_MAX_UPLOAD_BYTES" in message, message
+    assert not list(tmp_path.glob("ingest-*"))
+
+
+def test_a_tiny_parquet_asking_for_gigabytes_is_refused_in_little_memory(tmp_path: Path) -> None:
+    """356 bytes that decode to 1.2 GB (a 50,000-row batch of it asked for 4.66 GiB):
+    refused at default limits before anything is decoded, exit 2, no traceback."""
+    path = dictionary_parquet(tmp_path / "bomb.parquet", 12_000, 100_000)
+    result = ingest_cli(tmp_path, path)
+    record_figure("dictionary_parquet_bomb_peak_rss_mib", round(result.peak_mib))
+    assert result.returncode == 2, result.stderr
+    assert_no_traceback(result.stderr)
+    assert "once decoded" in result.stderr
+    assert result.peak_mib < REFUSAL_PEAK_MIB, f"peak RSS {result.peak_mib:.0f} MiB"
+
+
+def test_a_gzip_is_decompressed_only_up_to_the_limit(tmp_path: Path) -> None:
+    """gzip counts decompressed bytes, for Parquet too (spooled through the counter)."""
+    inner = io.BytesIO()
+    pq.write_table(pa.table({"text": ["a" * 1000] * 20_000}), inner, compression="none",
+                   use_dictionary=False)
+    path = tmp_path / "plain.parquet.gz"
+    path.write_bytes(gzip.compress(inner.getvalue()))
+    with pytest.raises(Exception, match="larger than the limit of 1,048,576"):
+        stage_file(path, limits=IngestLimits(max_bytes=1024**2), staging_dir=tmp_path)
+
+
+# -- 9, 10. the header ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["long_names", "many_columns"])
+def test_a_header_over_1_mib_ending_in_an_empty_column_is_one_line(tmp_path: Path,
+                                                                   shape: str) -> None:
+    """A header longer than the 1 MiB read for it: refused clearly, never a traceback."""
+    if shape == "long_names":
+        names = ["text"] + [f"c{i}_" + "n" * 4_000 for i in range(299)] + [""]
+        expected = "header row is longer than 1 MiB"
+    else:
+        names = ["text"] + [f"column{i}" for i in range(1, 110_000)] + [""]
+        expected = "columns, over the limit of 500"
+    path = tmp_path / "long_header.csv"
+    path.write_text(",".join(names) + "\n" + "hi" + "," * (len(names) - 1) + "\n")
+    assert path.stat().st_size > 1024**2
+    result = ingest_cli(tmp_path, path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert_no_traceback(result.stderr)
+    assert expected in result.stderr, result.stderr
+
+
+def test_columns_are_counted_from_the_header_before_any_row(tmp_path: Path) -> None:
+    """120,000 columns in a 1 MB CSV: refused in about a second, in little memory (it took
+    17 s and 1.3-1.9 GB when pyarrow read the rows first)."""
+    names = ["text"] + [f"c{i}" for i in range(1, 120_000)]
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(names) + "\n" + "hi" + "," * (len(names) - 1) + "\n")
+    result = ingest_cli(tmp_path, path)
+    record_figure("wide_csv_120k_columns", f"{result.seconds:.1f} s, {result.peak_mib:.0f} MiB")
+    assert result.returncode == 2
+    assert_no_traceback(result.stderr)
+    assert "120,000 columns, over the limit of 500" in result.stderr
+    assert "PRICEWAR_MAX_UPLOAD_COLUMNS" in result.stderr
+    assert result.seconds < 8, f"{result.seconds:.1f} s"
+    assert result.peak_mib < REFUSAL_PEAK_MIB, f"peak RSS {result.peak_mib:.0f} MiB"
+
+
+def test_wide_parquet_and_jsonl_are_refused_by_their_schema_and_record() -> None:
+    """The column limit holds for Parquet (its schema) and JSONL (per record, located)."""
+    buf = io.BytesIO()
+    pq.write_table(pa.table({f"c{i}": [1] for i in range(12)} | {"text": ["t"]}), buf)
+    limits = IngestLimits(max_columns=10)
+    with pytest.raises(Exception, match="13 columns, over the limit of 10"):
+        stage_file(("wide.parquet", io.BytesIO(buf.getvalue())), limits=limits)
+    line = "{" + ", ".join(f'"k{i}": {i}' for i in range(12)) + ', "text": "t"}'
+    jsonl = ('{"text": "fine"}\n' + line + "\n").encode()
+    with pytest.raises(Exception, match=r"row 2: 13 columns, over the limit of 10"):
+        stage_file(("wide.jsonl", io.BytesIO(jsonl)), limits=limits)
+
+
+# -- 11. chunks by bytes -------------------------------------------------------------------
+
+_STAGE_PEAK = textwrap.dedent("""
+    import resource, sys
+    from pathlib import Path
+    from data.ingest import stage_file
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    staged = stage_file(Path(sys.argv[1]), staging_dir=Path(sys.argv[2]))
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(staged.rows, (after - before) // 1024)
+""")
+
+
+def test_long_rows_are_chunked_by_bytes_not_rows(tmp_path: Path) -> None:
+    """1,200 rows × 99,000 characters (119 MB, gzipped to 120 KB): staging grows the
+    process by a few chunks of 16 MiB, not by the whole file several times over."""
+    path = tmp_path / "long_rows.csv.gz"
+    with gzip.open(path, "wt", compresslevel=6) as f:
+        f.write("id,text\n")
+        for i in range(1_200):
+            f.write(f"{i},{chr(97 + i % 26) * 99_000}\n")
+    result = run_measured(["-c", _STAGE_PEAK, str(path), str(tmp_path)], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows, grown_mib = map(int, result.stdout.split())
+    record_figure("long_rows_119mb_staging_growth_mib", grown_mib)
+    assert rows == 1_200
+    assert grown_mib < 160, f"staging grew the process by {grown_mib} MiB"
+
+
+# -- 12. dictionary-encoded text -----------------------------------------------------------
+
+
+def test_a_parquet_of_a_pandas_categorical_is_accepted(tmp_path: Path) -> None:
+    """Text stored as a pandas Categorical (a Parquet dictionary column) is text."""
+    path = tmp_path / "categorical.parquet"
+    pd.DataFrame({"text": pd.Categorical(["printer jammed", "invoice wrong", "printer jammed"]),
+                  "channel": pd.Categorical(["email", "chat", "email"]),
+                  "id": ["a", "b", "c"]}).to_parquet(path)
+    with Store.open(tmp_path / "db.duckdb") as store:
+        [report] = ingest_files(store, [path])
+        assert report.status == "imported", report.message
+        stored = store.query("SELECT source_id, text, channel FROM tickets ORDER BY source_id")
+    assert stored.values.tolist() == [["a", "printer jammed", "email"],
+                                      ["b", "invoice wrong", "chat"],
+                                      ["c", "printer jammed", "email"]]
+
+
+# -- 13. staging survives kill -9 ----------------------------------------------------------
+
+_KILLED_INGEST = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    import data.ingest as ingest
+    from data.store import Store
+    real = ingest._normalise_chunk
+    calls = []
+    def normalise_then_die(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # two chunks are staged: kill -9 this process
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    ingest._normalise_chunk = normalise_then_die
+    with Store.open(Path(sys.argv[1])) as store:
+        ingest.ingest_files(store, [Path(sys.argv[2])],
+                            limits=ingest.IngestLimits(chunksize=100))
+""")
+
+
+def test_kill9_during_ingest_leaves_nothing_in_temp_and_reopening_sweeps(tmp_path: Path) -> None:
+    """Staging lives in ``<db>.staging/``, and a writable open removes a dead ingest's file."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    db = tmp_path / "db.duckdb"
+    csv_path = tmp_path / "tickets.csv"
+    csv_path.write_text("text\n" + "".join(f"ticket number {i}\n" for i in range(1_000)))
+    result = run_measured(["-c", _KILLED_INGEST, str(db), str(csv_path)], tmp_path,
+                          env=cli_env(TMPDIR=str(temp)))
+    assert result.returncode == -9, result.stderr[-3000:]
+    assert os.listdir(temp) == []
+    leftovers = list(staging_dir_of(db).glob("ingest-*.parquet"))
+    assert len(leftovers) == 1 and leftovers[0].stat().st_size > 0
+    with Store.open(db, read_only=True):
+        assert leftovers[0].exists()  # a reader does not touch the writer's files
+    with Store.open(db) as store:
+        assert not leftovers[0].exists()
+        [report] = ingest_files(store, [csv_path])
+        assert report.new_tickets == 1_000
+    assert not list(staging_dir_of(db).glob("ingest-*"))
+
+
+def test_a_live_ingests_staging_file_is_not_swept(tmp_path: Path) -> None:
+    """Only files of processes that are gone are leftovers."""
+    db = tmp_path / "db.duckdb"
+    folder = staging_dir_of(db)
+    folder.mkdir()
+    mine = folder / f"ingest-{os.getpid()}-abc.parquet"
+    mine.write_bytes(b"PAR1")
+    with Store.open(db):
+        assert mine.exists()
+
+
+# -- 14. a database path with '?' ----------------------------------------------------------
+
+
+def test_a_database_path_with_a_question_mark_is_refused_clearly(tmp_path: Path) -> None:
+    """DuckDB reads '?' as URL parameters and every commit failed: refused up front."""
+    db = tmp_path / "shop?x=1" / "db.duckdb"
+    with pytest.raises(StorePathError, match=r"'\?'"):
+        Store.open(db)
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text("text\nhello\n")
+    result = run_measured(["-m", "data", "ingest", "--db", str(db), str(csv_path)], tmp_path)
+    assert result.returncode == 2
+    assert_no_traceback(result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'?'" in lines[0], result.stderr
