@@ -21,6 +21,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -37,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data.columns import ALIASES, ColumnMap, map_columns
-from data.errors import ConfigError, IngestError, Problem
+from data.errors import ConfigError, IngestError, Problem, StoreWriteError
 from data.keys import ticket_key_sql
 from data.paths import STAGING_PREFIX, staging_dir_of
 from data.readers import DEFAULT_CHUNK_BYTES, MAX_PROBLEMS, read_table_chunks
@@ -488,7 +490,8 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
         return StagedFile(name, digest, rows, path, dict(cmap.fields), list(cmap.ignored))
     except BaseException:
         if writer is not None:
-            writer.close()
+            with contextlib.suppress(OSError):  # closing flushes: it fails on a full disk too
+                writer.close()
         path.unlink(missing_ok=True)
         raise
 
@@ -556,6 +559,23 @@ def _rejected(name: str, error: IngestError, digest: str = "") -> IngestReport:
                         error=error, file_hash=digest)
 
 
+_OUT_OF_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def _is_out_of_space(exc: OSError) -> bool:
+    """Whether ``exc`` says the disk is full or a file size limit was reached (Arrow puts the
+    errno only in its message)."""
+    if exc.errno in _OUT_OF_SPACE:
+        return True
+    text = str(exc)
+    return any(f"[errno {code}]" in text for code in _OUT_OF_SPACE)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _staging_dir(store: Any) -> Path | None:
     """The store's staging folder (created), or None (the temp folder) for a store without
     a file path."""
@@ -584,6 +604,12 @@ def ingest_one(store: Any, source: Any, *, limits: IngestLimits | None = None,
                             staging_dir=_staging_dir(store))
     except IngestError as exc:
         return _rejected(name, exc, digest)
+    except OSError as exc:
+        if _is_out_of_space(exc) and isinstance(getattr(store, "path", None), Path):
+            # The staging copy lives beside the database: a full disk there is a failed write
+            # to the database, and nothing of the file was committed.
+            raise StoreWriteError(store.path, _first_line(exc)) from exc
+        raise
     try:
         return commit_staged(store, staged)
     finally:

@@ -248,23 +248,28 @@ def test_a_full_disk_during_ingest_is_one_line_and_nothing_is_written(
     assert_no_traceback(result.stderr)
     assert "could not write to the database" in result.stderr, result.stderr
     assert fingerprint(on_disk) == before
+    staging = on_disk.with_name(on_disk.name + ".staging")
+    assert not staging.exists() or not any(staging.iterdir())  # no half-written staging copy
     filler.unlink()  # the way forward: free space, run again
     rerun = run_cli("data", "ingest", "--db", on_disk, big, env=cli_env(TMPDIR=str(tmp_path)))
     assert rerun.returncode == 0, rerun.stderr
     assert fingerprint(on_disk)["tickets"][0] == before["tickets"][0] + 60_000
 
 
-def test_a_full_temp_folder_during_validation_is_one_line(db: Path, tmp_path: Path,
-                                                          small_tmpfs: Path) -> None:
+def test_a_full_temp_folder_does_not_stop_an_ingest(db: Path, tmp_path: Path,
+                                                    small_tmpfs: Path) -> None:
+    """Staging sits beside the database (``<db>.staging``), not in the system temp folder: a
+    full temp folder changes nothing, and nothing is left in either place."""
     (small_tmpfs / "filler").write_bytes(b"\0" * (shutil.disk_usage(small_tmpfs).free - 4096))
     big = _big_csv(tmp_path / "big.csv", 60_000)
     before = fingerprint(db)
     result = run_cli("data", "ingest", "--db", db, big, env=cli_env(TMPDIR=str(small_tmpfs)))
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert_no_traceback(result.stderr)
-    assert "No space left on device" in result.stderr
-    assert fingerprint(db) == before
-    assert [p.name for p in small_tmpfs.iterdir()] == ["filler"]  # no staging file left
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "60,000 new tickets" in result.stdout
+    assert fingerprint(db)["tickets"][0] == before["tickets"][0] + 60_000
+    assert [p.name for p in small_tmpfs.iterdir()] == ["filler"]
+    staging = db.with_name(db.name + ".staging")
+    assert not staging.exists() or not any(staging.iterdir())
 
 
 # -- a missing or damaged tagger artefact ------------------------------------------------

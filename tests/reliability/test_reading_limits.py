@@ -1,8 +1,8 @@
 """Reading limits count decoded bytes, columns are counted from the header, memory stays
 bounded, and staging survives kill -9 (issue #12, hardening round 2, the reading part).
 
-Each attack runs through ``python -m data ingest`` in a subprocess whose peak RSS is read
-with ``os.wait4`` (the test process itself never allocates the attack's gigabytes), or
+Each attack runs through ``python -m data ingest`` in a subprocess that reports its own peak
+RSS (VmHWM; the test process itself never allocates the attack's gigabytes), or
 through ``stage_file`` when only the reading is under test.
 """
 
@@ -44,28 +44,50 @@ class Measured:
     seconds: float
 
 
+#: Runs ``python ARGS`` (``-m module ...`` or ``-c code ...``) and, at exit, writes the
+#: process's own peak RSS (VmHWM, KiB) to a file. VmHWM belongs to the program's memory map,
+#: which ``exec`` starts afresh, so the figure is this child's alone: ``wait4``'s ru_maxrss
+#: would also carry the pytest process's peak into a child started with vfork.
+_PEAK_WRAPPER = textwrap.dedent("""
+    import atexit, runpy, sys
+    from pathlib import Path
+
+    def write_peak(path=sys.argv[1]):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                Path(path).write_text(line.split()[1])
+
+    atexit.register(write_peak)
+    mode, target, *rest = sys.argv[2:]
+    if mode == "-m":
+        sys.argv = [target, *rest]
+        runpy.run_module(target, run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = ["-c", *rest]
+        exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+""")
+
+
 def run_measured(args: list[str], tmp_path: Path, env: dict[str, str] | None = None,
                  timeout: float = 120) -> Measured:
-    """Run ``python ARGS`` in the repository root; return its output and peak RSS."""
+    """Run ``python ARGS`` in the repository root; return its output and its own peak RSS."""
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    peak_file = tmp_path / "peak_kib.txt"
+    peak_file.unlink(missing_ok=True)
     start = time.monotonic()
     with out.open("wb") as o, err.open("wb") as e:
-        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env or cli_env(),
-                                stdout=o, stderr=e)
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # wait4 reaped it
-    return Measured(proc.returncode, out.read_text(errors="replace"),
-                    err.read_text(errors="replace"), usage.ru_maxrss / 1024,
-                    time.monotonic() - start)
+        proc = subprocess.Popen([sys.executable, "-c", _PEAK_WRAPPER, str(peak_file), *args],
+                                cwd=ROOT, env=env or cli_env(), stdout=o, stderr=e)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    seconds = time.monotonic() - start
+    stderr = err.read_text(errors="replace")
+    # A child killed by a signal writes no figure (NaN fails every "<" comparison).
+    peak_mib = int(peak_file.read_text()) / 1024 if peak_file.exists() else float("nan")
+    return Measured(proc.returncode, out.read_text(errors="replace"), stderr, peak_mib, seconds)
 
 
 def ingest_cli(tmp_path: Path, *files: Path, env: dict[str, str] | None = None) -> Measured:
@@ -178,30 +200,47 @@ def test_wide_parquet_and_jsonl_are_refused_by_their_schema_and_record() -> None
 # -- 11. chunks by bytes -------------------------------------------------------------------
 
 _STAGE_PEAK = textwrap.dedent("""
-    import resource, sys
+    import sys
     from pathlib import Path
     from data.ingest import stage_file
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    staged = stage_file(Path(sys.argv[1]), staging_dir=Path(sys.argv[2]))
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(staged.rows, (after - before) // 1024)
+
+    def peak_mib():
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+
+    figures = [peak_mib()]
+    for source in sys.argv[2:]:
+        staged = stage_file(Path(source), staging_dir=Path(sys.argv[1]))
+        staged.path.unlink()
+        figures += [staged.rows, peak_mib()]
+    print(*figures)
 """)
 
 
-def test_long_rows_are_chunked_by_bytes_not_rows(tmp_path: Path) -> None:
-    """1,200 rows × 99,000 characters (119 MB, gzipped to 120 KB): staging grows the
-    process by a few chunks of 16 MiB, not by the whole file several times over."""
-    path = tmp_path / "long_rows.csv.gz"
+def _long_rows_gz(path: Path, rows: int) -> Path:
     with gzip.open(path, "wt", compresslevel=6) as f:
         f.write("id,text\n")
-        for i in range(1_200):
+        for i in range(rows):
             f.write(f"{i},{chr(97 + i % 26) * 99_000}\n")
-    result = run_measured(["-c", _STAGE_PEAK, str(path), str(tmp_path)], tmp_path)
+    return path
+
+
+def test_long_rows_are_chunked_by_bytes_not_rows(tmp_path: Path) -> None:
+    """1,200 rows × 99,000 characters (119 MB, gzipped to 120 KB), then the same three times
+    as long (357 MB): staging grows the process by a few 16 MiB chunks, and the longer file
+    barely raises the peak, so memory follows the chunk size, not the file's length."""
+    short = _long_rows_gz(tmp_path / "long_rows.csv.gz", 1_200)
+    long = _long_rows_gz(tmp_path / "longer_rows.csv.gz", 3_600)
+    result = run_measured(["-c", _STAGE_PEAK, str(tmp_path), str(short), str(long)], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    rows, grown_mib = map(int, result.stdout.split())
-    record_figure("long_rows_119mb_staging_growth_mib", grown_mib)
-    assert rows == 1_200
-    assert grown_mib < 160, f"staging grew the process by {grown_mib} MiB"
+    before, short_rows, after_short, long_rows, after_long = map(int, result.stdout.split())
+    record_figure("long_rows_119mb_staging_growth_mib", after_short - before)
+    assert (short_rows, long_rows) == (1_200, 3_600)
+    assert after_short - before < 300, f"staging 119 MB grew the process by " \
+        f"{after_short - before} MiB"
+    assert after_long - after_short < 64, f"a file 3x as long raised the peak by " \
+        f"{after_long - after_short} MiB"
 
 
 # -- 12. dictionary-encoded text -----------------------------------------------------------
