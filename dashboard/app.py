@@ -1,9 +1,13 @@
 """Price War Room: ``streamlit run dashboard/app.py``.
 
 The entry point puts the repository root on ``sys.path`` (Streamlit runs this file as a
-script), opens the shared state (creating the demo database on a fresh machine, with a
-progress bar), shows the tagging job in the sidebar and runs the selected page inside an
-error guard, so no traceback ever reaches the user.
+script), lets in only who may come in (``dashboard.access``: sign-in with the access list,
+or local mode on a loopback address), opens the shared state (creating the demo database on
+a fresh machine, with a progress bar), shows the user and the tagging job in the sidebar and
+runs the selected page inside an error guard, so no traceback ever reaches the user.
+
+A visitor who is not let in sees only the gate: the sign-in button, the refusal with a
+``Sign out`` button, or the reason nobody is let in; no page runs.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import state, ui  # noqa: E402
+from dashboard import access, state, ui  # noqa: E402
+from dashboard.access import Role, User  # noqa: E402
 
 st.set_page_config(page_title="Price War Room", page_icon=":material/monitoring:",
                    layout="wide")
@@ -43,6 +48,78 @@ PAGES = {
                 url_path="scenarios"),
     ],
 }
+#: Pages in the navigation of admins only (each also refuses anyone else itself).
+ADMIN_PAGES = {
+    "Admin": [
+        st.Page("views/audit.py", title="Audit trail", icon=":material/policy:",
+                url_path="audit"),
+    ],
+}
+SESSION_AUDITED = "_access_audited"  # the sign-in (or refusal) recorded for this session
+
+
+def _record_once(user: User, action: str, detail: str) -> None:
+    """Record the sign-in (or the refusal) of this browser session once, when the store is
+    open (a refused visitor never creates the database)."""
+    marker = f"{action}:{user.actor}"
+    if st.session_state.get(SESSION_AUDITED) == marker:
+        return
+    app = state.app_state()
+    if not app.ready:
+        return
+    state.record_audit(app.store, actor=user.actor, action=action, target=user.name,
+                       detail=detail, role=user.role_label)
+    st.session_state[SESSION_AUDITED] = marker
+
+
+def _sign_out(user: User) -> None:
+    from data import audit
+
+    app = state.app_state()
+    state.record_audit(app.store if app.ready else None, actor=user.actor,
+                       action=audit.SIGN_OUT, role=user.role_label)
+    st.session_state.pop(SESSION_AUDITED, None)
+    st.logout()
+    st.stop()
+
+
+def _gate(user: User) -> None:
+    """All a visitor who is not let in sees: sign in, the refusal, or why nobody is let in."""
+    st.title("Price War Room")
+    if user.status == "signed_out":
+        st.write("This dashboard holds customer data. Sign in with your company account.")
+        providers = user.providers or (None,)
+        for provider in providers:
+            label = "Sign in" if len(providers) == 1 else f"Sign in with {provider or 'SSO'}"
+            if st.button(label, type="primary", key=f"access_sign_in_{provider or 'default'}",
+                         icon=":material/login:"):
+                if provider is None:
+                    st.login()
+                else:
+                    st.login(provider)
+        return
+    if user.status == "not_listed":
+        from data import audit
+
+        _record_once(user, audit.ACCESS_DENIED, f"sign in refused: {user.message}")
+        st.warning(ui.md_text(user.message), icon=":material/block:")
+        if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):
+            _sign_out(user)
+        return
+    st.error(ui.md_text(user.message), icon=":material/lock:")  # unprotected, misconfigured
+
+
+def _user_line(user: User) -> None:
+    """Who is signed in, with which role, in the sidebar (and the Sign out button)."""
+    with st.sidebar:
+        if user.mode == "local":
+            st.caption(f"Local mode: {ui.md_text(user.actor)} ({user.role_label}). Sign-in "
+                       "is off; this server answers on this machine only.")
+            return
+        st.caption(f"Signed in as **{ui.md_text(user.email or user.name)}** · "
+                   f"{user.role_label}")
+        if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):
+            _sign_out(user)
 
 
 def _open_state() -> bool:
@@ -90,9 +167,22 @@ def _job_status() -> None:
         badge()
 
 
-navigation = st.navigation(PAGES)
+user = access.current_user()
+if not user.allowed:
+    # every address resolves (no "page not found"), but no page runs and none is listed
+    st.navigation(PAGES, position="hidden")
+    with ui.page_guard("the sign-in screen"):
+        _gate(user)
+    st.stop()
+
+navigation = st.navigation({**PAGES, **ADMIN_PAGES} if user.can(Role.ADMIN) else PAGES)
 if _open_state():
     with ui.page_guard("the sidebar"):
+        if user.mode == "oidc":
+            from data import audit
+
+            _record_once(user, audit.SIGN_IN, f"signed in as {user.role_label}")
+        _user_line(user)
         _job_status()
     with ui.page_guard(navigation.title):
         navigation.run()

@@ -14,6 +14,12 @@ Environment:
     PRICEWAR_MODEL_DIR        tagger artefact to use (default ``model.DEFAULT_MODEL_DIR``)
     PRICEWAR_TAG_PRECISION    read by ``model.Tagger.load``: auto (int8 on a CPU for a
                               calibrated tagger), fp32, int8 or bf16
+
+Every write a person can start from a page goes through one of the actions at the end of this
+module (:func:`upload_files`, :func:`start_tagging`, :func:`stop_tagging`,
+:func:`load_shards`, :func:`save_scenario`, :func:`delete_scenario`): each checks the
+current user's role itself (``dashboard.access.require``), so a crafted rerun cannot reach
+the write, and leaves a row in the audit trail (``data.audit``).
 """
 
 from __future__ import annotations
@@ -41,6 +47,27 @@ from data.store import Store
 log = logging.getLogger("dashboard.state")
 
 Progress = Callable[[float, str], None]
+
+#: Who acts when the app starts tagging by itself (on start, after an inbox import).
+SYSTEM_ACTOR = "system"
+#: Who acts for a tagging request handed over by a command line that did not say.
+CLI_ACTOR = "cli"
+
+
+def record_audit(store: Store | None, *, actor: str, action: str, target: str | None = None,
+                 detail: str | None = None, role: str | None = None,
+                 source: str = "app") -> None:
+    """One row of the audit trail (``data.audit.record``); a failure is logged, never raised
+    (the action it records has already happened)."""
+    if store is None:
+        return
+    try:
+        from data import audit
+
+        audit.record(store, actor=actor, action=action, target=target, detail=detail,
+                     role=role, source=source)
+    except Exception:
+        log.exception("audit row not written: %s %s %s", actor, action, target)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -111,6 +138,9 @@ class TaggingJob:
         self._again = False
         # (loader, tagger, batch size) from before a requested tagger: restored if it fails
         self._fallback: tuple[Any, Any, int] | None = None
+        # who started the current run, for its end in the audit trail: (actor, role, source)
+        self._started_by: tuple[str, str | None, str] = (SYSTEM_ACTOR, None, "app")
+        self._again_by: tuple[str, str | None, str] = (SYSTEM_ACTOR, None, "app")
 
     def status(self) -> JobStatus:
         """The current snapshot (cheap; safe from any thread)."""
@@ -121,25 +151,74 @@ class TaggingJob:
         with self._lock:
             self._status = dataclasses.replace(self._status, **changes)
 
-    def start(self) -> bool:
-        """Start tagging unless a run is active (then rerun once it ends); True if started."""
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                self._again = True
-                return False
-            self._stop = threading.Event()
-            self._again = False
-            self._status = JobStatus(state="loading", message="Loading the tagger…",
-                                     started=time.time(), device=self._status.device,
-                                     model_id=self._status.model_id)
-            self._thread = threading.Thread(target=self._run, name="pricewar-tagging",
-                                            daemon=True)
-            self._thread.start()
-            return True
+    def start(self, actor: str = SYSTEM_ACTOR, *, role: str | None = None,
+              source: str = "app") -> bool:
+        """Start tagging unless a run is active (then rerun once it ends); True if started.
 
-    def stop(self) -> None:
-        """Ask the running job to stop after the current batch (its work is kept)."""
+        ``actor`` (with ``role`` and ``source``: ``app`` or ``cli``) is recorded in the audit
+        trail as who started the run (``tag_start``), and again when it ends (``tag_end``).
+        The role check is the caller's (:func:`start_tagging` for a page).
+        """
+        thread: threading.Thread | None = None
+        with self._lock:
+            current = self._thread
+            # a thread made but not yet started (ident None) is a run about to begin; the
+            # run's own thread asking (the rerun at its end) is a run that has ended
+            if (current is not None and current is not threading.current_thread()
+                    and (current.is_alive() or current.ident is None)):
+                self._again = True
+                self._again_by = (actor, role, source)
+            else:
+                self._stop = threading.Event()
+                self._again = False
+                self._started_by = (actor, role, source)
+                self._status = JobStatus(state="loading", message="Loading the tagger…",
+                                         started=time.time(), device=self._status.device,
+                                         model_id=self._status.model_id)
+                self._thread = thread = threading.Thread(target=self._run,
+                                                         name="pricewar-tagging", daemon=True)
+        # recorded before the run starts, so its tag_start row comes before its tag_end row
+        self._audit("TAG_START", actor, role, source,
+                    "started" if thread is not None else
+                    "queued: runs again when the current run ends")
+        if thread is None:
+            return False
+        try:
+            thread.start()
+        except RuntimeError:  # interpreter shutting down: no run
+            with self._lock:
+                self._thread = None
+            self._set(state="failed", message="Tagging could not start (the app is stopping).")
+            raise
+        return True
+
+    def stop(self, actor: str | None = None, *, role: str | None = None,
+             source: str = "app") -> None:
+        """Ask the running job to stop after the current batch (its work is kept).
+
+        With an ``actor`` (a person asked), the request is recorded in the audit trail
+        (``tag_stop``); the app's own stops (shutdown) are not.
+        """
+        running = self.status().running
         self._stop.set()
+        if actor is not None:
+            self._audit("TAG_STOP", actor, role, source,
+                        "stop requested: ends after the current batch" if running else
+                        "nothing was running")
+
+    def _audit(self, action: str, actor: str, role: str | None, source: str,
+               detail: str, target: str | None = None) -> None:
+        """Record a tagging event (``action`` names a ``data.audit`` constant)."""
+        try:
+            from data import audit
+
+            name = getattr(audit, action)
+        except (ImportError, AttributeError):
+            log.exception("audit action %s unknown", action)
+            return
+        model = target or self._status.model_id or "the app's tagger"
+        record_audit(self.store, actor=actor, action=name, target=model, detail=detail,
+                     role=role, source=source)
 
     def use_tagger(self, model_dir: str | None, batch_size: int | None = None) -> None:
         """Tag with the artefact in ``model_dir`` (None: the app's tagger) and ``batch_size``
@@ -178,13 +257,14 @@ class TaggingJob:
     def wait(self, timeout: float | None = None) -> JobStatus:
         """Block until the current run ends (or ``timeout``); return the status."""
         thread = self._thread
-        if thread is not None:
+        if thread is not None and thread.ident is not None:  # started
             thread.join(timeout)
         return self.status()
 
     def _run(self) -> None:
         with self._lock:  # a requested tagger is on trial in this run
             fallback, self._fallback = self._fallback, None
+        result: Any = None
         try:
             if self._tagger is None:
                 self._tagger = (self._loader or _default_loader)()
@@ -230,11 +310,17 @@ class TaggingJob:
                 message += (" This run used a tagger or batch size requested from the command "
                             "line; the app's own are used again from the next run.")
             self._set(state="failed", finished=time.time(), message=message)
+        actor, role, source = self._started_by
+        status = self.status()
+        run_id = getattr(result, "run_id", None)
+        self._audit("TAG_END", actor, role, source, f"{status.state}: {status.message}",
+                    target=f"{status.model_id or 'tagger'} run {run_id}" if run_id else None)
         again = False
         with self._lock:
             again, self._again = self._again, False
+            again_by = self._again_by
         if again and not self._stop.is_set():
-            self.start()
+            self.start(again_by[0], role=again_by[1], source=again_by[2])
 
 
 # -- the inbox --------------------------------------------------------------------------
@@ -370,7 +456,7 @@ class AppState:
             _register_before_shutdown(_while_alive(self.stop_jobs))
             self.inbox.start()
             if autotag_enabled():
-                self.job.start()
+                self.job.start(SYSTEM_ACTOR)
             return store
 
     def stop_jobs(self, timeout: float = 10.0) -> None:
@@ -409,7 +495,7 @@ class AppState:
 
     def _new_tickets(self) -> None:
         if self.job is not None and autotag_enabled():
-            self.job.start()
+            self.job.start(SYSTEM_ACTOR)
 
     def _tag_request(self, request: Any) -> None:
         """Run a tagging request handed over by ``python -m model tag --db`` (even when
@@ -421,7 +507,9 @@ class AppState:
         """
         if self.job is not None:
             self.job.use_tagger(request.model_dir, request.batch_size)
-            self.job.start()
+            # the command line's OS user, when the request carries it (``data.tag_requests``)
+            actor = str(getattr(request, "actor", None) or CLI_ACTOR)
+            self.job.start(actor, source="cli")
 
 
 def _while_alive(method: Callable[[], Any]) -> Callable[[], None]:
@@ -666,3 +754,125 @@ def sync_scenario_url(scenario: Any) -> None:
     for key, value in wanted.items():
         if qp.get(key) != value:
             qp[key] = value
+
+
+# -- write actions: each checks the role itself and is audited ---------------------------
+
+
+def _require(role_name: str, action: str, target: str | None = None) -> Any:
+    """``access.require`` for the app's store (the refusal's audit row goes there)."""
+    from dashboard import access
+
+    app = app_state()
+    return access.require(access.Role[role_name], action, target=target,
+                          store=app.store if app.ready else None)
+
+
+def upload_files(files: list[Any]) -> list[Any]:
+    """Check and import uploaded ticket files (``data.ingest.ingest_files``), as an analyst.
+
+    Records one ``upload`` row per file (target: the file's name, detail: the outcome).
+
+    Raises:
+        AccessDenied: the current user is not an analyst (nothing is read or written).
+    """
+    from data import audit
+    from data.ingest import ingest_files
+
+    names = ", ".join(str(getattr(f, "name", "?")) for f in files)[:500]
+    user = _require("ANALYST", audit.UPLOAD, names or None)
+    the_store = store()
+    reports = ingest_files(the_store, list(files))
+    for report in reports:
+        outcome = (f"{report.status}: {int(report.rows):,} rows, {int(report.new_tickets):,} "
+                   f"new tickets, {int(report.duplicates):,} duplicates")
+        if report.status == "rejected":
+            outcome += "; " + "; ".join(str(p) for p in report.problems)[:500]
+        record_audit(the_store, actor=user.actor, action=audit.UPLOAD,
+                     target=str(report.file), detail=outcome, role=user.role_label)
+    return reports
+
+
+def start_tagging() -> bool:
+    """Start (or queue) the tagging job as an analyst; True if a run started.
+
+    Raises:
+        AccessDenied: the current user is not an analyst (the job is unchanged).
+    """
+    from data import audit
+
+    user = _require("ANALYST", audit.TAG_START)
+    return job().start(user.actor, role=user.role_label)
+
+
+def stop_tagging() -> None:
+    """Ask the tagging job to stop after its current batch, as an analyst.
+
+    Raises:
+        AccessDenied: the current user is not an analyst (the job is unchanged).
+    """
+    from data import audit
+
+    user = _require("ANALYST", audit.TAG_STOP)
+    job().stop(user.actor, role=user.role_label)
+
+
+def load_shards(folder: str | Path) -> Any:
+    """Load a folder of entity shards (``data.entity_shards.load_entity_shards``), as an
+    analyst; the ``shard_load`` row has the folder and the outcome (or the error).
+
+    Raises:
+        AccessDenied: the current user is not an analyst (nothing is read or written).
+        DataError, OSError: the folder cannot be loaded (recorded, then raised).
+    """
+    from data import audit
+    from data.entity_shards import load_entity_shards
+
+    path = Path(str(folder).strip()).expanduser()
+    user = _require("ANALYST", audit.SHARD_LOAD, str(path))
+    the_store = store()
+    try:
+        report = load_entity_shards(the_store, path)
+    except Exception as exc:
+        record_audit(the_store, actor=user.actor, action=audit.SHARD_LOAD, target=str(path),
+                     detail=f"failed: {exc}"[:500], role=user.role_label)
+        raise
+    record_audit(the_store, actor=user.actor, action=audit.SHARD_LOAD, target=str(path),
+                 detail=str(report.message), role=user.role_label)
+    return report
+
+
+def save_scenario(scenario: Any) -> None:
+    """Save ``scenario`` under its name (``analytics.scenario.save_scenario``), as an analyst.
+
+    Raises:
+        AccessDenied: the current user is not an analyst (nothing is saved).
+        ScenarioError: the scenario cannot be saved (no name).
+    """
+    from analytics.scenario import save_scenario as save
+    from data import audit
+
+    user = _require("ANALYST", audit.SCENARIO_SAVE, scenario.name)
+    the_store = store()
+    existed = the_store.scalar("SELECT count(*) FROM scenarios WHERE name = ?",
+                               [scenario.name])
+    save(the_store, scenario)
+    record_audit(the_store, actor=user.actor, action=audit.SCENARIO_SAVE, target=scenario.name,
+                 detail="replaced" if existed else "created", role=user.role_label)
+
+
+def delete_scenario(name: str) -> bool:
+    """Delete the saved scenario ``name``, as an analyst; True when one was deleted.
+
+    Raises:
+        AccessDenied: the current user is not an analyst (nothing is deleted).
+    """
+    from analytics.scenario import delete_scenario as delete
+    from data import audit
+
+    user = _require("ANALYST", audit.SCENARIO_DELETE, name)
+    the_store = store()
+    deleted = delete(the_store, name)
+    record_audit(the_store, actor=user.actor, action=audit.SCENARIO_DELETE, target=name,
+                 detail="deleted" if deleted else "not found", role=user.role_label)
+    return deleted

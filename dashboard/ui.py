@@ -4,6 +4,10 @@ Ticket text, entity names and uploaded file names are untrusted: they are shown 
 with widgets that render plain text (``st.text``, ``st.dataframe``, chart marks) or, where
 HTML is needed for highlighting, escaped with :func:`html.escape` and passed to ``st.html``
 (which does not interpret Markdown). :func:`md_text` escapes a string for ``st.markdown``.
+
+Customer data in ticket text (e-mail addresses, phone numbers, card-like numbers) is masked
+for viewers by :func:`visible_tickets` and :func:`visible_column` (``data.masking``), on the
+pages and in every download; analysts and admins see it as written.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+import pandas as pd
 import streamlit as st
 
 from analytics.explore import Filters
+from dashboard.access import AccessDenied, User, current_user
 from data.errors import DataError, StoreCorruptError, StoreLockedError
 from data.inbox import json_depth
 
@@ -40,6 +46,8 @@ LABEL_COLOURS: dict[str, str] = {
 
 def friendly_message(exc: BaseException) -> str:
     """A plain-language message for ``exc`` saying what to do; never a traceback."""
+    if isinstance(exc, AccessDenied):
+        return str(exc)
     if isinstance(exc, StoreLockedError):
         return (f"The database is in use by another program ({exc.path.name}). Close the other "
                 "program (for example a running `python -m data` command) or set PRICEWAR_DB "
@@ -58,9 +66,15 @@ def friendly_message(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def page_guard(what: str = "this page") -> Iterator[None]:
-    """Show any exception raised inside as a plain ``st.error`` (logged with traceback)."""
+    """Show any exception raised inside as a plain ``st.error`` (logged with traceback).
+
+    A refused action (:class:`dashboard.access.AccessDenied`, already logged and audited)
+    is shown as its short message.
+    """
     try:
         yield
+    except AccessDenied as exc:
+        st.error(str(exc), icon=":material/lock:")
     except Exception as exc:  # the user never sees a traceback; the log keeps it
         log.exception("error on %s", what)
         st.error(friendly_message(exc), icon=":material/error:")
@@ -136,6 +150,81 @@ def ticket_card_html(text: str, entities: Sequence[dict[str, Any]], meta: Sequen
             'line-height:1.5;max-width:100%;min-width:0;box-sizing:border-box;'
             f'{WRAP_STYLE}"><div style="color:#666;font-size:12px">{line}</div>'
             f'<div style="{WRAP_STYLE}">{highlight_html(text, entities)}</div></div>')
+
+
+# -- customer data: masked for viewers ----------------------------------------------------
+
+#: Columns of a ticket list (``analytics.explore.ticket_list``) that hold ticket text.
+TICKET_TEXT_COLUMNS = ("subject", "text")
+
+
+def _mask_entities(original: str, masked: str, entities: Any) -> list[dict[str, Any]]:
+    """Entities of one ticket with their text read from the masked ticket text (offsets
+    stay valid: masking keeps the length); an entity whose text is not its span of the
+    ticket is masked on its own."""
+    from data.masking import mask_pii
+
+    out = []
+    for ent in list(entities) if entities is not None else []:
+        item = dict(ent)
+        start, end = int(item.get("start", -1)), int(item.get("end", -1))
+        text = str(item.get("text", ""))
+        if 0 <= start <= end <= len(original) and original[start:end] == text:
+            item["text"] = masked[start:end]
+        else:
+            item["text"] = mask_pii(text)
+        out.append(item)
+    return out
+
+
+def visible_tickets(frame: pd.DataFrame, user: User | None = None, *,
+                    search: str | None = None) -> pd.DataFrame:
+    """Ticket rows as ``user`` (default: the current user) may see them.
+
+    Analysts and admins see them as they are. For a viewer, e-mail addresses, phone numbers
+    and card-like numbers in ``subject`` and ``text`` are masked (``data.masking.mask_pii``),
+    each entity's ``text`` is read from the masked text, and with ``search`` (the text
+    search that selected the rows) only rows whose masked text still contains it are kept,
+    so a viewer cannot find tickets by an address they may not see.
+
+    Example:
+        >>> viewer = User(actor="v@example.com", role=Role.VIEWER)  # doctest: +SKIP
+        >>> visible_tickets(tickets, viewer)["text"].iloc[0]        # doctest: +SKIP
+        'Mail me at •••••••••••••••, thanks'
+    """
+    user = current_user() if user is None else user
+    if user.sees_pii or frame is None or len(frame) == 0:
+        return frame
+    from data.masking import mask_pii
+
+    out = frame.copy()
+    if "text" in out.columns:
+        originals = ["" if pd.isna(t) else str(t) for t in out["text"]]
+        masked = [mask_pii(t) for t in originals]
+        if "entities" in out.columns:
+            out["entities"] = [_mask_entities(o, m, e) for o, m, e in
+                               zip(originals, masked, out["entities"], strict=True)]
+        out["text"] = [m if not pd.isna(t) else t for m, t in
+                       zip(masked, frame["text"], strict=True)]
+        if search:
+            needle = search.lower()
+            out = out[[needle in m.lower() for m in masked]]
+    for column in TICKET_TEXT_COLUMNS:
+        if column != "text" and column in out.columns:
+            out[column] = [t if pd.isna(t) else mask_pii(str(t)) for t in out[column]]
+    return out
+
+
+def visible_column(frame: pd.DataFrame, columns: Sequence[str],
+                   user: User | None = None) -> pd.DataFrame:
+    """``frame`` with customer data in ``columns`` masked for a viewer (entity names,
+    tables derived from ticket text); unchanged for analysts and admins."""
+    user = current_user() if user is None else user
+    if user.sees_pii or frame is None or len(frame) == 0:
+        return frame
+    from data.masking import mask_frame
+
+    return mask_frame(frame, [c for c in columns if c in frame.columns])
 
 
 # -- formatting -------------------------------------------------------------------------

@@ -9,6 +9,9 @@ Modules, one concern each:
   :mod:`data.columns` — column aliases; :mod:`data.keys` — content-hash keys;
   :mod:`data.ingest` — validated, all-or-nothing, idempotent uploads (``ingest_files``);
   :mod:`data.inbox` — uploads handed to a running dashboard; :mod:`data.export` — downloads.
+- :mod:`data.masking` — e-mail addresses, phone and card numbers masked for viewers
+  (``mask_pii``, ``mask_frame``, ``pii_spans``); :mod:`data.audit` — the audit trail
+  (``from data import audit``; ``audit.record``, ``audit.read_log``).
 - :mod:`data.demo` — demo data with ground truth (``generate_demo``, ``iter_gold_tickets``),
   built from :mod:`data.demo_vocab`, :mod:`data.demo_templates` and :mod:`data.demo_text`;
   :mod:`data.bootstrap` — the demo database on first start.
@@ -40,6 +43,9 @@ __all__ = [
     "ingest_files",
     "iter_gold_tickets",
     "limits_from_env",
+    "mask_frame",
+    "mask_pii",
+    "pii_spans",
     "read_table_chunks",
 ]
 
@@ -52,6 +58,7 @@ _HOME = {
     "limits_from_env": "data.ingest",
     "read_table_chunks": "data.readers", "generate_demo": "data.demo",
     "iter_gold_tickets": "data.demo", "ensure_demo_database": "data.bootstrap",
+    "mask_frame": "data.masking", "mask_pii": "data.masking", "pii_spans": "data.masking",
 }
 
 

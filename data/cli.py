@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -28,6 +29,8 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "OneLineParser", "build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+
+T = TypeVar("T")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,7 +114,39 @@ def _limits(args: argparse.Namespace) -> Any:
     return limits
 
 
+def _audited(store: Any, work: Callable[[], T], action: str,
+             describe: Callable[[T], tuple[str | None, str]]) -> T:
+    """``work()`` and its audit row (``describe(result)`` gives target and detail) in one
+    transaction on the store's writer thread: both are written or neither.
+
+    The writer runs a nested write inside the current transaction, so the writes ``work``
+    makes through the store join this one. Interrupted (Ctrl-C), the transaction is rolled
+    back when ``work`` returns, before anything commits.
+    """
+    from data import audit
+
+    actor = audit.os_actor()
+    interrupted = threading.Event()
+
+    def run(conn: Any) -> T:
+        result = work()
+        if interrupted.is_set():
+            raise KeyboardInterrupt  # rolls the transaction back
+        target, detail = describe(result)
+        audit.record(store, actor=actor, action=action, target=target, detail=detail,
+                     source="cli")
+        return result
+
+    future = store.submit(run)
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        interrupted.set()
+        raise
+
+
 def _cmd_demo(args: argparse.Namespace, db: Path) -> int:
+    from data import audit
     from data.demo import generate_demo
     from data.store import Store
 
@@ -120,7 +155,14 @@ def _cmd_demo(args: argparse.Namespace, db: Path) -> int:
             print(f"\rtickets {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
 
     with Store.open(db) as store:
-        summary = generate_demo(store, tickets=args.tickets, seed=args.seed, progress=progress)
+        summary = _audited(
+            store,
+            lambda: generate_demo(store, tickets=args.tickets, seed=args.seed,
+                                  progress=progress),
+            audit.DEMO,
+            lambda s: (db.name, f"seed {s.seed}: {s.customers} customers, {s.tickets} tickets, "
+                                f"{s.gold_entities} gold entities, {s.competitor_prices} "
+                                "competitor prices"))
     if not args.quiet:
         print(file=sys.stderr)
     print(f"{db}: demo data (seed {summary.seed}): {summary.customers} customers, "
@@ -130,9 +172,10 @@ def _cmd_demo(args: argparse.Namespace, db: Path) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
+    from data import audit
     from data.entity_shards import EntityShardError, is_shard_folder, load_entity_shards
     from data.inbox import hand_shards_to_inbox, hand_to_inbox, import_inbox
-    from data.ingest import ingest_files
+    from data.ingest import ingest_one
     from data.store import Store
 
     folders = [f for f in args.files if f.is_dir()]
@@ -169,15 +212,32 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
         for message in import_inbox(store):
             print(f"inbox: {message}")
         status = EXIT_OK
-        for report in ingest_files(store, files, limits=limits) if files else []:
+        for path in files:  # each file with its audit row, in one transaction
+            report = _audited(store, lambda p=path: ingest_one(store, p, limits=limits),
+                              audit.INGEST, lambda r: (r.file, _ingest_outcome(r)))
             if report.accepted:
                 print(report.message)
             else:
                 print(report.message, file=sys.stderr)
                 status = EXIT_BAD_INPUT
         for folder in folders:  # after the files: their tickets are what the entities join
-            print(load_entity_shards(store, folder).message)
+            loaded = _audited(store, lambda f=folder: load_entity_shards(store, f),
+                              audit.SHARD_LOAD, lambda r: (r.folder, r.message))
+            print(loaded.message)
     return status
+
+
+def _ingest_outcome(report: Any) -> str:
+    """The audit detail of one ingested file: added, unchanged or rejected, with counts."""
+    if report.status == "rejected":
+        problems = "; ".join(" ".join(str(p).split()) for p in report.problems[:3])
+        more = len(report.problems) - 3
+        return (f"rejected: {problems or 'invalid file'}"
+                + (f" (+{more:,} more)" if more > 0 else ""))
+    if report.already_ingested:
+        return "unchanged: this file was ingested before"
+    return (f"{report.status}: {report.rows:,} rows, {report.new_tickets:,} new tickets, "
+            f"{report.duplicates:,} already present or repeated")
 
 
 def _lock_pid(exc: StoreLockedError) -> int | None:

@@ -156,6 +156,23 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX tickets_customer ON tickets (customer_id)",
         "CREATE INDEX entities_label ON entities (model_id, label)",
     ],
+    2: [
+        # The audit trail (data.audit): who did what, when, from the app or the command
+        # line. Rows are only ever added; `at` is UTC.
+        "CREATE SEQUENCE audit_log_id START 1",
+        """
+        CREATE TABLE audit_log (
+            id      BIGINT PRIMARY KEY DEFAULT nextval('audit_log_id'),
+            "at"    TIMESTAMP NOT NULL,                -- UTC (a keyword: always quoted)
+            actor   VARCHAR NOT NULL,                  -- e-mail address, or 'os:<user>' (CLI)
+            role    VARCHAR,                           -- 'viewer' | 'analyst' | 'admin' | NULL
+            source  VARCHAR NOT NULL CHECK (source IN ('app', 'cli')),
+            action  VARCHAR NOT NULL,                  -- data.audit.ACTIONS
+            target  VARCHAR,                           -- file, scenario, model, ...
+            detail  VARCHAR                            -- outcome, in words
+        )
+        """,
+    ],
 }
 
 LATEST_VERSION: int = max(MIGRATIONS)

@@ -299,7 +299,6 @@ def _tag_db(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from data.errors import DataError
-    from model.jobs import tag_store
 
     if not args.db.is_file():
         raise UsageError(f"{args.db}: no such database file")
@@ -318,11 +317,56 @@ def _tag_db(args: argparse.Namespace) -> int:
             bar.n = done
             bar.refresh()
 
-        summary = tag_store(store, tagger, batch_size=args.batch_size, progress=progress)
+        summary = _tag_store_audited(store, tagger, args, progress)
     print(f"tagged {summary.tickets} tickets, {summary.entities} entities with "
           f"{summary.model_id} on {summary.device} ({tagger.precision}) in {summary.seconds:.1f}s "
           f"(run {summary.run_id}, {summary.status})")
     return 0
+
+
+def _tag_store_audited(store, tagger, args: argparse.Namespace, progress):
+    """``tag_store`` between audit rows (actor: the OS user): ``tagging_start`` first, then
+    ``tagging_end`` (``tagging_stop`` when interrupted).
+
+    The start is recorded before any ticket is tagged, so a store that cannot record it
+    (disk full) tags nothing. The batches commit one by one, so a failure to record the end
+    cannot undo them: it is reported (exit 2) with what was tagged.
+    """
+    from data import audit
+    from data.errors import DataError
+    from model.jobs import tag_store
+
+    actor = audit.os_actor()
+    model_dir = str(args.model) if args.model else "built-in"
+    where = f"model dir {model_dir}, {tagger.device} ({tagger.precision})"
+
+    def end(action: str, detail: str) -> None:
+        audit.record(store, actor=actor, action=action, target=tagger.model_id,
+                     detail=f"{detail}; {where}", source="cli")
+
+    audit.record(store, actor=actor, action=audit.TAG_START, target=tagger.model_id,
+                 detail=f"{where}, batch size {args.batch_size}", source="cli")
+    try:
+        summary = tag_store(store, tagger, batch_size=args.batch_size, progress=progress)
+    except BaseException as exc:
+        stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+        try:
+            end(audit.TAG_STOP if stopped else audit.TAG_END,
+                "interrupted by the user" if stopped
+                else f"failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
+        except Exception as audit_exc:  # the run's own failure is what the user must see
+            print(f"the audit trail could not record the end of the run: {audit_exc}",
+                  file=sys.stderr)
+        raise
+    try:
+        end(audit.TAG_END if summary.status == "done" else audit.TAG_STOP,
+            f"{summary.status}: {summary.tickets} tickets tagged, {summary.entities} entities, "
+            f"run {summary.run_id}")
+    except DataError as exc:
+        raise UsageError(f"tagged {summary.tickets} tickets (run {summary.run_id}, "
+                         f"{summary.status}), but the audit trail could not record the end: "
+                         f"{exc}") from None
+    return summary
 
 
 def _hand_to_app(args: argparse.Namespace) -> int:

@@ -61,7 +61,9 @@ def wait_healthy(server: Server, timeout: float) -> None:
 @contextlib.contextmanager
 def run_streamlit(db: Path, env: Mapping[str, str], *, log: Path,
                   options: Sequence[str] = (), keep_log: Path | None = None,
-                  start_timeout: float = 90) -> Iterator[Server]:
+                  start_timeout: float = 90, port: int | None = None,
+                  address: str | None = "127.0.0.1",
+                  secrets: Path | None = None) -> Iterator[Server]:
     """Serve the app on ``db`` with the process environment ``env`` (complete, not merged).
 
     Args:
@@ -71,14 +73,24 @@ def run_streamlit(db: Path, env: Mapping[str, str], *, log: Path,
         log: where its stdout and stderr go.
         options: more ``streamlit run`` options.
         keep_log: a copy of the log is written here when the server stops.
+        port: the port (default: a free one); a sign-in test needs it in advance for the
+            redirect URI.
+        address: ``--server.address``; None leaves the flag out, so the project's
+            ``.streamlit/config.toml`` decides. ``/_stcore/health`` is asked on 127.0.0.1.
+        secrets: the secrets file (``--secrets.files``) instead of ``.streamlit/secrets.toml``
+            and ``~/.streamlit/secrets.toml``, so a test never reads or writes the
+            repository's or the user's secrets.
     """
-    port = free_port()
+    port = free_port() if port is None else port
+    flags = ["--server.headless", "true", "--server.port", str(port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    if address is not None:
+        flags += ["--server.address", address]
+    if secrets is not None:
+        flags += ["--secrets.files", str(secrets)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-             "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", *options],
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", *flags, *options],
             cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", proc, db, log)
     try:

@@ -1,4 +1,9 @@
-"""Batch tagging: upload ticket files, check them, tag them, download the results."""
+"""Batch tagging: upload ticket files, check them, tag them, download the results.
+
+Uploads, starting and stopping tagging and loading entity shards are for analysts (the
+controls are drawn for them only, and each action checks the role again: ``dashboard.state``);
+viewers see the job and the results, with customer data masked.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.explore import Filters
-from dashboard import state, ui
+from dashboard import access, state, ui
+from dashboard.access import Role
 
 st.title("Batch tagging")
 st.caption(
@@ -38,53 +44,69 @@ def report_row(report: Any) -> dict[str, Any]:
     }
 
 
-store = state.store()
 job = state.job()
+user = access.current_user()
+may_write = user.can(Role.ANALYST)
 
-st.subheader("1. Upload and check")
-from data.ingest import limits_from_env  # noqa: E402
 
-limits = limits_from_env()
-# A form: its submit button stays disabled while a chosen file is still uploading, and the
-# click sends the files with it. (A plain button clicked mid-upload reran without the file:
-# tests/reliability/GAPS.md item 5.)
-with st.form("bt_upload", border=False):
-    files = st.file_uploader("Ticket files", type=TYPES, accept_multiple_files=True,
-                             key="bt_files",
-                             help="Needs a text column (e.g. `text` or `body`); optional id, "
-                                  "date, customer, channel and category columns are kept.")
-    st.caption(f"Limits per file: {st.get_option('server.maxUploadSize'):,} MB uploaded "
-               f"(server.maxUploadSize), {limits.max_bytes / 2**20:,.0f} MiB after "
-               f"decompression, {limits.max_rows:,} rows, {limits.max_text_chars:,} characters "
-               "per ticket (PRICEWAR_MAX_UPLOAD_BYTES, PRICEWAR_MAX_UPLOAD_ROWS, "
-               "PRICEWAR_MAX_TEXT_CHARS).")
-    clicked = st.form_submit_button("Check and import", type="primary", key="bt_import",
-                                    icon=":material/fact_check:")
-if clicked and not files:
-    st.warning("Choose one or more ticket files above first.", icon=":material/upload_file:")
-elif clicked:
-    from data.ingest import ingest_files
+def _upload() -> None:
+    """Section 1: the upload form and its report (analysts only)."""
+    from data.ingest import limits_from_env
 
-    with st.spinner("Checking and importing…"):
-        reports = ingest_files(store, list(files or []))
-    rows = [report_row(r) for r in reports]
-    st.session_state["bt_reports"] = rows
-    imported = [str(r["file"]) for r in rows if r["status"] != "rejected"]
-    if imported:
-        st.session_state["bt_sources"] = imported
-    st.cache_data.clear()
+    limits = limits_from_env()
+    # A form: its submit button stays disabled while a chosen file is still uploading, and
+    # the click sends the files with it. (A plain button clicked mid-upload reran without
+    # the file: tests/reliability/GAPS.md item 5.)
+    with st.form("bt_upload", border=False):
+        files = st.file_uploader("Ticket files", type=TYPES, accept_multiple_files=True,
+                                 key="bt_files",
+                                 help="Needs a text column (e.g. `text` or `body`); optional "
+                                      "id, date, customer, channel and category columns are "
+                                      "kept.")
+        st.caption(f"Limits per file: {st.get_option('server.maxUploadSize'):,} MB uploaded "
+                   f"(server.maxUploadSize), {limits.max_bytes / 2**20:,.0f} MiB after "
+                   f"decompression, {limits.max_rows:,} rows, {limits.max_text_chars:,} "
+                   "characters per ticket (PRICEWAR_MAX_UPLOAD_BYTES, PRICEWAR_MAX_UPLOAD_ROWS, "
+                   "PRICEWAR_MAX_TEXT_CHARS).")
+        clicked = st.form_submit_button("Check and import", type="primary", key="bt_import",
+                                        icon=":material/fact_check:")
+    if clicked and not files:
+        st.warning("Choose one or more ticket files above first.",
+                   icon=":material/upload_file:")
+    elif clicked:
+        with st.spinner("Checking and importing…"):
+            reports = state.upload_files(list(files or []))  # checks the role, audits
+        rows = [report_row(r) for r in reports]
+        st.session_state["bt_reports"] = rows
+        imported = [str(r["file"]) for r in rows if r["status"] != "rejected"]
+        if imported:
+            st.session_state["bt_sources"] = imported
+        st.cache_data.clear()
 
-reports = st.session_state.get("bt_reports")
-if reports:
-    table = pd.DataFrame([{k: v for k, v in r.items() if k != "problems"} for r in reports])
-    st.dataframe(table, hide_index=True, width="stretch")
-    for r in reports:
-        if r["status"] == "rejected":
-            st.error(f"{ui.md_text(r['file'])} was rejected; nothing of it was imported. Fix "
-                     "these problems and upload it again:", icon=":material/block:")
-            st.code("\n".join(str(p) for p in r["problems"]), language=None)
-    if any(r["status"] == "imported" for r in reports):
-        st.success("Import done. Start tagging below to find the entities in the new tickets.")
+    reports = st.session_state.get("bt_reports")
+    if reports:
+        table = pd.DataFrame([{k: v for k, v in r.items() if k != "problems"}
+                              for r in reports])
+        st.dataframe(table, hide_index=True, width="stretch")
+        for r in reports:
+            if r["status"] == "rejected":
+                st.error(f"{ui.md_text(r['file'])} was rejected; nothing of it was imported. "
+                         "Fix these problems and upload it again:", icon=":material/block:")
+                st.code("\n".join(str(p) for p in r["problems"]), language=None)
+        if any(r["status"] == "imported" for r in reports):
+            st.success("Import done. Start tagging below to find the entities in the new "
+                       "tickets.")
+
+
+if may_write:
+    st.subheader("1. Upload and check")
+    with ui.page_guard("the upload"):
+        _upload()
+else:
+    st.info(f"You have the {user.role_label} role: uploading files, starting or stopping "
+            "tagging and loading entity shards need the analyst role. Ask an admin if you "
+            "need it. You can follow the tagging job and read and download the results below.",
+            icon=":material/lock:")
 
 st.subheader("2. Tag")
 
@@ -120,14 +142,16 @@ def _job_panel() -> None:
             st.error(ui.md_text(s.message))
         elif s.message and not s.running:
             st.caption(ui.md_text(s.message))
-        b1, b2, _ = st.columns([1, 1, 4])
-        if b1.button("Start tagging", type="primary", disabled=s.running, key="bt_start",
-                     icon=":material/play_arrow:"):
-            job.start()
-            st.rerun()
-        if b2.button("Stop", disabled=not s.running, key="bt_stop", icon=":material/stop:"):
-            job.stop()
-            st.rerun()
+        if may_write:  # the actions check the role again (state.start_tagging, stop_tagging)
+            b1, b2, _ = st.columns([1, 1, 4])
+            if b1.button("Start tagging", type="primary", disabled=s.running, key="bt_start",
+                         icon=":material/play_arrow:"):
+                state.start_tagging()
+                st.rerun()
+            if b2.button("Stop", disabled=not s.running, key="bt_stop",
+                         icon=":material/stop:"):
+                state.stop_tagging()
+                st.rerun()
         if not s.running and status.running:
             st.rerun()  # the run just ended: refresh the whole page (results below)
 
@@ -142,10 +166,8 @@ _job_panel()
 
 
 def _shard_loader() -> None:
-    """Load a folder of entity shards written by ``python -m model tag --engine ray``."""
-    from pathlib import Path
-
-    from data.entity_shards import load_entity_shards
+    """Load a folder of entity shards written by ``python -m model tag --engine ray``
+    (analysts only; ``state.load_shards`` checks the role again and audits)."""
     from data.errors import DataError
 
     with st.expander("Load entities tagged on a cluster (Ray)", icon=":material/hub:"):
@@ -158,7 +180,7 @@ def _shard_loader() -> None:
                      disabled=not folder.strip()):
             try:
                 with st.spinner("Loading…"):
-                    report = load_entity_shards(store, Path(folder.strip()).expanduser())
+                    report = state.load_shards(folder)
             except (DataError, OSError) as exc:
                 st.session_state["bt_shard_result"] = ("error", str(exc))
             else:
@@ -171,12 +193,14 @@ def _shard_loader() -> None:
             getattr(st, kind)(ui.md_text(message))
 
 
-_shard_loader()
+if may_write:
+    _shard_loader()
 
 st.subheader("3. Results")
 uploaded = state.query("sources")
 if state.empty_frame(uploaded):
-    st.info("No uploaded files yet. Upload a file above; its tagged tickets appear here.")
+    st.info("No uploaded files yet. Upload a file above; its tagged tickets appear here."
+            if may_write else "No uploaded files yet.")
     st.stop()
 names = list(uploaded["source"])
 default = [n for n in st.session_state.get("bt_sources", []) if n in names] or names[:1]
@@ -186,6 +210,7 @@ if not chosen:
     st.stop()
 model_id = job.status().model_id or explore_model_id()
 results = state.query("ticket_list", Filters(), model_id, sources=tuple(chosen), limit=100_000)
+results = ui.visible_tickets(results, user)  # customer data masked for viewers
 n_tagged = sum(1 for ents in results["entities"] if ents)
 st.caption(f"{len(results):,} tickets from the chosen files; {n_tagged:,} with entities "
            f"(model {ui.md_text(model_id or 'none yet')}).")

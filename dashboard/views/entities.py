@@ -1,11 +1,15 @@
-"""Entities: what the tickets talk about, competitor mentions against real price cuts."""
+"""Entities: what the tickets talk about, competitor mentions against real price cuts.
+
+Viewers see ticket text, entity names and the download with customer data masked
+(``ui.visible_tickets``); analysts and admins see them as written.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, state, ui
+from dashboard import access, charts, state, ui
 
 LABELS = ["ORG", "PRODUCT", "PER", "LOC"]
 LABEL_NAMES = {"ORG": "Organisations", "PRODUCT": "Products", "PER": "People",
@@ -52,6 +56,7 @@ def flatten(tickets: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+user = access.current_user()
 options = state.query("filter_options")
 bounds = state.query("date_bounds")
 filters = ui.sidebar_filters(options, bounds)
@@ -80,7 +85,8 @@ labels = st.pills("Entity types", LABELS, selection_mode="multi", default=LABELS
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Top entities")
-    top = state.query("top_entities", filters, model_id, labels=tuple(labels), limit=8)
+    top = ui.visible_column(state.query("top_entities", filters, model_id,
+                                        labels=tuple(labels), limit=8), ["entity"], user)
     picked: dict | None = None
     if state.empty_frame(top):
         st.info("No entities in this selection. Widen the filters or tag more tickets.")
@@ -114,7 +120,8 @@ trend = state.query("entity_trends", filters, model_id, labels=tuple(labels), to
 if state.empty_frame(trend):
     st.info("No entity mentions over time in this selection.")
 else:
-    st.altair_chart(charts.entity_trend_chart(trend), width="stretch")
+    st.altair_chart(charts.entity_trend_chart(ui.visible_column(trend, ["entity"], user)),
+                    width="stretch")
 
 st.subheader("Tickets")
 choices = [ALL] + [f"{r.label}: {r.entity}" for r in top.itertuples()] if not state.empty_frame(
@@ -136,6 +143,8 @@ if choice != ALL:
     label, _, entity = choice.partition(": ")
 tickets = state.query("ticket_list", filters, model_id, entity=entity, label=label,
                       search=search or None, limit=LIMIT)
+# masked for viewers; their text search keeps only what it finds in the masked text
+tickets = ui.visible_tickets(tickets, user, search=search or None)
 if state.empty_frame(tickets):
     st.info("No ticket matches. Clear the entity or the text search, or widen the filters.")
     st.stop()

@@ -1,4 +1,8 @@
-"""Scenarios: save the what-if inputs by name, load, compare, share by URL, export."""
+"""Scenarios: save the what-if inputs by name, load, compare, share by URL, export.
+
+Saving and deleting are for analysts: the controls are drawn for them only, and
+``state.save_scenario`` / ``state.delete_scenario`` check the role again and audit.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ import streamlit as st
 
 from analytics.errors import ScenarioError
 from analytics.evaluate import compare_scenarios
-from analytics.scenario import delete_scenario, list_scenarios, load_scenario, save_scenario
-from dashboard import charts, state, ui
+from analytics.scenario import list_scenarios, load_scenario
+from dashboard import access, charts, state, ui
+from dashboard.access import Role
 
 st.title("Scenarios")
 st.caption(
@@ -24,6 +29,7 @@ st.caption(
 CURRENT = "(current inputs)"
 store = state.store()
 current = state.current_scenario()
+may_write = access.current_user().can(Role.ANALYST)
 
 
 def share_link(scenario: object) -> str:
@@ -34,24 +40,28 @@ def share_link(scenario: object) -> str:
     return f"{root}/pricing?{query}"
 
 
-st.subheader("Save the current inputs")
-c1, c2 = st.columns([3, 1])
-name = c1.text_input("Name", max_chars=80, key="sc_name", placeholder="e.g. cut to $0.80",
-                     value=current.name if current.name != "base" else "")
-if c2.button("Save", type="primary", key="sc_save", icon=":material/save:",
-             disabled=not (name or "").strip()):
-    try:
-        save_scenario(store, current.replace(name=name.strip()))
-        state.set_scenario(current.replace(name=name.strip()))
-        st.success(f"Saved as “{ui.md_text(name.strip())}”.")
-    except ScenarioError as exc:
-        st.error(f"Could not save: {ui.md_text(exc)}")
+if may_write:
+    st.subheader("Save the current inputs")
+    c1, c2 = st.columns([3, 1])
+    name = c1.text_input("Name", max_chars=80, key="sc_name", placeholder="e.g. cut to $0.80",
+                         value=current.name if current.name != "base" else "")
+    if c2.button("Save", type="primary", key="sc_save", icon=":material/save:",
+                 disabled=not (name or "").strip()):
+        try:
+            state.save_scenario(current.replace(name=name.strip()))  # checks the role, audits
+            state.set_scenario(current.replace(name=name.strip()))
+            st.success(f"Saved as “{ui.md_text(name.strip())}”.")
+        except ScenarioError as exc:
+            st.error(f"Could not save: {ui.md_text(exc)}")
+else:
+    st.caption("Saving and deleting scenarios need the analyst role; you can load, compare, "
+               "share and export them.")
 
 saved = list_scenarios(store)
 st.subheader("Saved scenarios")
 if saved.empty:
     st.info("No saved scenario yet. Set the inputs on **Pricing what-if**, then save them "
-            "here under a name.")
+            "here under a name." if may_write else "No saved scenario yet.")
     st.stop()
 st.dataframe(saved, hide_index=True, width="stretch",
              column_config={"name": "Name", "created_at": "Created", "updated_at": "Changed"})
@@ -63,8 +73,8 @@ if c2.button("Load into the what-if", key="sc_load", icon=":material/upload:"):
     state.set_scenario(load_scenario(store, pick), reload_inputs=True)
     st.success(f"Loaded “{ui.md_text(pick)}”: open **Pricing what-if** to see it.")
     st.page_link("views/pricing.py", label="Open Pricing what-if", icon=":material/tune:")
-if c3.button("Delete", key="sc_delete", icon=":material/delete:"):
-    delete_scenario(store, pick)
+if may_write and c3.button("Delete", key="sc_delete", icon=":material/delete:"):
+    state.delete_scenario(pick)  # checks the role, audits
     st.rerun()
 with st.expander("Share by link"):
     st.caption("Anyone with this address opens the what-if with these inputs.")

@@ -17,7 +17,7 @@ from data.store import Store
 
 TABLES = {"customers", "usage", "price_history", "tickets", "gold_entities", "entities",
           "tagged_tickets", "tagging_runs", "scenarios", "competitor_prices", "ingested_files",
-          "schema_version"}
+          "schema_version", "audit_log"}
 
 
 def test_fresh_store_has_every_table_and_the_latest_version(tmp_store):

@@ -7,6 +7,7 @@ background tagging off (the tests start tagging themselves). Screenshots go to
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,9 +80,10 @@ def browser() -> Iterator[object]:
         yield b
 
 
-@pytest.fixture
-def page(browser: object, server: str) -> Iterator[object]:
-    """A fresh browser page (1400×1000) that records any JavaScript dialog it sees."""
+@contextlib.contextmanager
+def fresh_page(browser: object) -> Iterator[object]:
+    """A page in a new browser context (no cookies, 1400×1000) that records any JavaScript
+    dialog it sees in ``page.dialogs``; the context is closed afterwards."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     pg = context.new_page()
     pg.dialogs = []  # type: ignore[attr-defined]
@@ -91,3 +93,10 @@ def page(browser: object, server: str) -> Iterator[object]:
         yield pg
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: object, server: str) -> Iterator[object]:
+    """A fresh browser page on the test server's app."""
+    with fresh_page(browser) as pg:
+        yield pg

@@ -1,0 +1,607 @@
+"""Who may use the dashboard, and what each may do: access settings, roles, the current user.
+
+Two modes, chosen by the server's settings (never by the visitor):
+
+- **Sign-in** (Streamlit's OpenID Connect support is configured: ``.streamlit/secrets.toml``
+  has an ``[auth]`` section with a ``server_metadata_url`` or provider subsections). Every
+  visitor signs in with the identity provider (``st.login``); a signed-in user is let in
+  only when their e-mail address is on the access list (:class:`AccessSettings`), with the
+  role the list gives them.
+- **Local** (no sign-in configured). The user is ``local:<OS user>`` with the ``admin``
+  role, but only while the server listens on a loopback address and no proxy forwards the
+  requests; otherwise nobody is let in (the page says that sign-in is not configured).
+
+Roles are ordered, ``viewer < analyst < admin`` (:class:`Role`). Pages hide what a role may
+not do, and every write action checks again with :func:`require` inside the action itself,
+so a crafted rerun cannot reach it. A refusal raises :class:`AccessDenied` (pages show its
+message) and leaves an ``access_denied`` row in the audit trail.
+
+Exceptions::
+
+    AccessError
+    ├── AccessSettingsError   the access file or an environment variable cannot be used
+    └── AccessDenied          the current user's role does not allow an action
+
+Settings (``PRICEWAR_ACCESS_FILE``, default ``.streamlit/access.toml`` under the repository
+root)::
+
+    allow = ["@example.com", "contractor@gmail.com"]   # everyone here is at least a viewer
+    analysts = ["ana@example.com"]                     # uploads, tagging, shards, scenarios
+    admins = ["boss@example.com"]                      # also the audit trail and settings
+
+``PRICEWAR_ALLOW``, ``PRICEWAR_ANALYSTS`` and ``PRICEWAR_ADMINS`` (comma-separated) add to
+the file's lists. The file is re-read when it changes (cached by modification time), so an
+edit takes effect on the next page run, without a restart.
+
+Example:
+    >>> s = AccessSettings.from_toml('allow = ["@example.com"]\\nadmins = ["boss@example.com"]')
+    >>> s.role_for("Ann@Example.com"), s.role_for("boss@example.com"), s.role_for("x@evil.com")
+    (<Role.VIEWER: 1>, <Role.ADMIN: 3>, None)
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import getpass
+import ipaddress
+import logging
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["ACCESS_FILE_ENV", "ENV_LISTS", "AccessDenied", "AccessError", "AccessSettings",
+           "AccessSettingsError", "Role", "User", "access_file", "auth_providers",
+           "current_user", "entry_matches", "exposure", "is_loopback", "local_actor",
+           "require", "settings"]
+
+log = logging.getLogger("dashboard.access")
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Environment variable naming the access file.
+ACCESS_FILE_ENV = "PRICEWAR_ACCESS_FILE"
+#: The access file used when ``PRICEWAR_ACCESS_FILE`` is not set (it may be missing).
+DEFAULT_ACCESS_FILE = ROOT / ".streamlit" / "access.toml"
+#: The lists of the access file and the environment variables that add to each.
+ENV_LISTS: dict[str, str] = {"allow": "PRICEWAR_ALLOW", "analysts": "PRICEWAR_ANALYSTS",
+                             "admins": "PRICEWAR_ADMINS"}
+#: Largest access file read (a list of addresses; anything bigger is a mistake).
+MAX_ACCESS_FILE_BYTES = 1 << 20
+#: Request headers that say a proxy forwarded the request (local mode refuses them).
+FORWARDED_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip")
+
+
+# -- exceptions -------------------------------------------------------------------------
+
+
+class AccessError(Exception):
+    """Base class of the errors of this module."""
+
+
+class AccessSettingsError(AccessError):
+    """The access settings cannot be used; the message names the file (or variable) and key."""
+
+
+class AccessDenied(AccessError):
+    """The current user's role does not allow ``action``; the message says so in words.
+
+    Attributes:
+        user: who tried.
+        needed: the least role the action needs.
+        action: the audit action that was refused (e.g. ``"upload"``).
+    """
+
+    def __init__(self, user: User, needed: Role, action: str) -> None:
+        self.user = user
+        self.needed = needed
+        self.action = action
+        held = f"the {user.role.label} role" if user.role is not None else "no access"
+        super().__init__(f"You have {held}, which may not {_words(action)}: that needs the "
+                         f"{needed.label} role. Ask an admin if you need it.")
+
+
+# -- roles ------------------------------------------------------------------------------
+
+
+class Role(enum.IntEnum):
+    """What a user may do; a higher role may do everything a lower one may.
+
+    - ``VIEWER``: read every page and download what it shows (customer data masked);
+    - ``ANALYST``: also upload files, start and stop tagging, load entity shards, save and
+      delete scenarios (sees ticket text unmasked);
+    - ``ADMIN``: also the audit trail, the access settings and data resets.
+
+    Example:
+        >>> Role.VIEWER < Role.ANALYST < Role.ADMIN, Role.parse("Analyst").label
+        (True, 'analyst')
+    """
+
+    VIEWER = 1
+    ANALYST = 2
+    ADMIN = 3
+
+    @property
+    def label(self) -> str:
+        """The role's name in lower case, as pages and the audit trail write it."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        """The role named ``text`` (case-insensitive).
+
+        Raises:
+            ValueError: no role has that name.
+        """
+        try:
+            return cls[str(text).strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown role {text!r} (viewer, analyst or admin)") from None
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+def _normalise_entry(entry: object, where: str) -> str:
+    """An access-list entry in lower case: an e-mail address or ``@domain``.
+
+    Raises:
+        AccessSettingsError: ``entry`` is not text, or neither form; names ``where``.
+    """
+    if not isinstance(entry, str):
+        raise AccessSettingsError(f"{where}: entries must be text (an e-mail address or "
+                                  f"@domain), not {type(entry).__name__}")
+    text = entry.strip().lower()
+    local, at, domain = text.rpartition("@")
+    valid = (bool(at) and bool(domain) and "@" not in local and not text.endswith(".")
+             and not any(c.isspace() or c in ",;<>\"" for c in text)
+             and not domain.startswith(".") and ".." not in domain)
+    if not valid:
+        raise AccessSettingsError(f"{where}: {entry[:80]!r} is neither an e-mail address "
+                                  "(name@example.com) nor a domain (@example.com)")
+    return text
+
+
+def entry_matches(email: str, entry: str) -> bool:
+    """Whether ``email`` is let in by the (normalised) access-list ``entry``.
+
+    An address entry matches that address; a domain entry ``@example.com`` matches every
+    address of exactly that domain (not ``a@evil-example.com``, not ``a@example.com.evil.org``,
+    not ``a@sub.example.com``). Case does not matter.
+
+    Example:
+        >>> entry_matches("Ann@Example.COM", "@example.com"), entry_matches(
+        ...     "ann@evil-example.com", "@example.com")
+        (True, False)
+    """
+    address = email.strip().lower()
+    if not address or "@" not in address:
+        return False
+    if entry.startswith("@"):
+        return address.rpartition("@")[2] == entry[1:]
+    return address == entry
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """Who is let in, and with which role (each list: e-mail addresses and ``@domain``\\ s).
+
+    Attributes:
+        allow: let in as viewers (at least).
+        analysts: let in as analysts (even when not in ``allow``).
+        admins: let in as admins (even when not in ``allow``).
+        source: where the settings came from (for messages).
+    """
+
+    allow: tuple[str, ...] = ()
+    analysts: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+    source: str = ""
+
+    @classmethod
+    def from_toml(cls, text: str, source: str = "<text>") -> AccessSettings:
+        """Settings from the text of an access file.
+
+        Raises:
+            AccessSettingsError: not TOML, an unknown key, a list that is not a list of
+                entries or a bad entry; the message names ``source`` and the key.
+        """
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise AccessSettingsError(f"{source} is not valid TOML: {exc}") from None
+        return cls.from_mapping(data, source)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "<settings>") -> AccessSettings:
+        """Settings from a parsed access file (see :meth:`from_toml`)."""
+        unknown = sorted(set(data) - set(ENV_LISTS))
+        if unknown:
+            raise AccessSettingsError(
+                f"{source}: unknown key {unknown[0]!r} (the keys are allow, analysts, admins)")
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in ENV_LISTS:
+            value = data.get(key, [])
+            if not isinstance(value, list):
+                raise AccessSettingsError(f"{source}: {key} must be a list of e-mail addresses "
+                                          f"and @domains, not {type(value).__name__}")
+            lists[key] = tuple(dict.fromkeys(
+                _normalise_entry(v, f"{source}: {key}") for v in value))
+        return cls(source=source, **lists)
+
+    def with_env(self, environ: Mapping[str, str] | None = None) -> AccessSettings:
+        """These settings plus the entries of ``PRICEWAR_ALLOW``, ``PRICEWAR_ANALYSTS`` and
+        ``PRICEWAR_ADMINS`` (comma-separated; empty items are ignored).
+
+        Raises:
+            AccessSettingsError: a bad entry; the message names the variable.
+        """
+        environ = os.environ if environ is None else environ
+        lists = {key: getattr(self, key) for key in ENV_LISTS}
+        used = []
+        for key, name in ENV_LISTS.items():
+            raw = environ.get(name, "")
+            extra = [_normalise_entry(item, name) for item in raw.split(",") if item.strip()]
+            if extra:
+                used.append(name)
+                lists[key] = tuple(dict.fromkeys([*lists[key], *extra]))
+        source = " + ".join([s for s in [self.source, *used] if s])
+        return AccessSettings(source=source, **lists)
+
+    @property
+    def empty(self) -> bool:
+        """True when nobody at all is on the lists (then nobody is let in)."""
+        return not (self.allow or self.analysts or self.admins)
+
+    def role_for(self, email: str | None) -> Role | None:
+        """The highest role the lists give ``email``; None when it is on none of them."""
+        if not email:
+            return None
+        for role, entries in ((Role.ADMIN, self.admins), (Role.ANALYST, self.analysts),
+                              (Role.VIEWER, self.allow)):
+            if any(entry_matches(email, e) for e in entries):
+                return role
+        return None
+
+
+def access_file(environ: Mapping[str, str] | None = None) -> Path:
+    """The access file: ``$PRICEWAR_ACCESS_FILE`` or ``.streamlit/access.toml`` under the
+    repository root."""
+    environ = os.environ if environ is None else environ
+    named = environ.get(ACCESS_FILE_ENV, "").strip()
+    return Path(named).expanduser() if named else DEFAULT_ACCESS_FILE
+
+
+def settings(environ: Mapping[str, str] | None = None) -> AccessSettings:
+    """The access settings in force: the access file plus the environment's additions.
+
+    Cheap to call on every page run: the file is parsed again only when its modification
+    time, size or the environment's lists change. A missing default file means empty lists;
+    a file named by ``PRICEWAR_ACCESS_FILE`` must exist.
+
+    Raises:
+        AccessSettingsError: the file is unreadable, too big, not TOML, has an unknown key
+            or a bad entry (the message names the file and the key).
+    """
+    environ = os.environ if environ is None else environ
+    path = access_file(environ)
+    try:
+        stat = path.stat()
+        stamp: tuple[int, int, int] | None = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    except FileNotFoundError:
+        if environ.get(ACCESS_FILE_ENV, "").strip():
+            raise AccessSettingsError(f"{path}: no such file ({ACCESS_FILE_ENV})") from None
+        stamp = None
+    except OSError as exc:
+        raise AccessSettingsError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    env = tuple(environ.get(name, "") for name in ENV_LISTS.values())
+    return _settings_for(str(path), stamp, env)
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_for(path: str, stamp: tuple[int, int, int] | None,
+                  env: tuple[str, ...]) -> AccessSettings:
+    base = AccessSettings()
+    if stamp is not None:
+        if stamp[1] > MAX_ACCESS_FILE_BYTES:
+            raise AccessSettingsError(f"{path} is {stamp[1]:,} bytes (at most "
+                                      f"{MAX_ACCESS_FILE_BYTES:,}): is it the right file?")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AccessSettingsError(f"{path} cannot be read: {exc}") from None
+        base = AccessSettings.from_toml(text, path)
+    return base.with_env(dict(zip(ENV_LISTS.values(), env, strict=True)))
+
+
+# -- the server's mode ------------------------------------------------------------------
+
+
+def _secrets() -> Any:
+    import streamlit as st
+
+    return st.secrets  # looked up on every call: AppTest swaps it for its own
+
+
+def auth_providers() -> tuple[str | None, ...] | None:
+    """The sign-in providers configured for ``st.login``, or None when sign-in is not
+    configured (local mode).
+
+    ``(None,)`` is the unnamed default provider (``server_metadata_url`` in ``[auth]``);
+    ``("okta", …)`` are named providers (``[auth.okta]`` subsections).
+
+    Raises:
+        AccessSettingsError: a secrets file exists but cannot be read, or ``[auth]`` names
+            no provider (sign-in was meant, but cannot work).
+    """
+    secrets = _secrets()
+    try:
+        section = secrets.get("auth") if "auth" in secrets else None
+    except Exception as exc:  # StreamlitSecretNotFoundError: no file, or an unreadable one
+        if any(Path(p).expanduser().is_file() for p in _secret_files()):
+            raise AccessSettingsError(
+                f"the secrets file cannot be read ({type(exc).__name__}): sign-in is not "
+                "configured until it is fixed") from None
+        return None
+    if section is None:
+        return None
+    if not isinstance(section, Mapping):
+        raise AccessSettingsError("[auth] in the secrets must be a section: sign-in is not "
+                                  "configured")
+    providers: list[str | None] = []
+    if "server_metadata_url" in section:
+        providers.append(None)
+    providers += sorted(name for name, value in section.items()
+                        if isinstance(value, Mapping) and name != "client_kwargs")
+    if not providers:
+        raise AccessSettingsError("the [auth] section of the secrets names no provider "
+                                  "(server_metadata_url): sign-in is not configured")
+    return tuple(providers)
+
+
+def _secret_files() -> list[str]:
+    try:
+        import streamlit as st
+
+        return [str(p) for p in (st.get_option("secrets.files") or [])]
+    except Exception:  # an unknown option in another Streamlit: the usual place
+        return [str(ROOT / ".streamlit" / "secrets.toml")]
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether a server bound to ``address`` is reachable from this machine only.
+
+    None or empty (Streamlit's default) means every interface: not loopback.
+
+    Example:
+        >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0"), is_loopback(None)
+        (True, True, False, False)
+    """
+    text = (address or "").strip().strip("[]").lower()
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def _headers() -> Mapping[str, str]:
+    try:
+        import streamlit as st
+
+        return {str(k).lower(): str(v) for k, v in (st.context.headers or {}).items()}
+    except Exception:  # outside a session: no request
+        return {}
+
+
+def exposure() -> str | None:
+    """Why local mode would be reachable by others, or None when it is not.
+
+    Local mode is safe only when the server listens on a loopback address
+    (``server.address``, set in ``.streamlit/config.toml``) and the request was not forwarded
+    by a proxy (which would let the proxy's users in as the local admin).
+    """
+    from streamlit import config  # st.get_option's own source (patchable in tests)
+
+    address = config.get_option("server.address")
+    if not is_loopback(address):
+        return (f"the server listens on {address}" if address else
+                "the server listens on every network interface (server.address is not set)")
+    forwarded = [h for h in FORWARDED_HEADERS if h in _headers()]
+    if forwarded:
+        return f"the request came through a proxy ({forwarded[0]} header)"
+    return None
+
+
+def local_actor() -> str:
+    """``local:<OS user>``: who acts in local mode and on the command line."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # no user name in the environment or the password database
+        name = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"local:{name}"
+
+
+# -- the current user -------------------------------------------------------------------
+
+Status = Literal["allowed", "signed_out", "not_listed", "unprotected", "misconfigured"]
+
+
+@dataclass(frozen=True)
+class User:
+    """The person behind the current page run.
+
+    Attributes:
+        actor: who acts, as the audit trail writes it: the e-mail address, or
+            ``local:<OS user>`` in local mode.
+        role: what they may do; None when they are not let in (see ``status``).
+        email: the verified e-mail address (None in local mode or when signed out).
+        name: a display name.
+        mode: ``"oidc"`` (sign-in configured) or ``"local"``.
+        status: ``allowed``, ``signed_out``, ``not_listed`` (signed in but not on the
+            access list, or an unverified address), ``unprotected`` (local mode reachable by
+            others) or ``misconfigured`` (settings unusable).
+        message: why they are not let in, in words.
+        providers: the sign-in providers (``None`` is the default one).
+    """
+
+    actor: str
+    role: Role | None
+    email: str | None = None
+    name: str = ""
+    mode: Literal["oidc", "local"] = "local"
+    status: Status = "allowed"
+    message: str = ""
+    providers: tuple[str | None, ...] = field(default=())
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the user is let in at all."""
+        return self.role is not None
+
+    def can(self, role: Role) -> bool:
+        """Whether the user's role is ``role`` or higher."""
+        return self.role is not None and self.role >= role
+
+    @property
+    def sees_pii(self) -> bool:
+        """Whether ticket text is shown unmasked (analysts and admins)."""
+        return self.can(Role.ANALYST)
+
+    @property
+    def role_label(self) -> str:
+        """The role's name, or ``none``."""
+        return self.role.label if self.role is not None else "none"
+
+
+def _user_info() -> dict[str, Any]:
+    import streamlit as st
+
+    try:
+        return dict(st.user.to_dict())
+    except Exception:  # outside a session: nobody
+        return {}
+
+
+def _flag(value: Any) -> bool | None:
+    """A claim that should be a boolean (some providers send "true"/"false" text)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    return None
+
+
+def current_user() -> User:
+    """The user of the current page run (see the module's docstring for the two modes).
+
+    Never raises: unusable settings give a user who is not let in, with the reason.
+    """
+    try:
+        providers = auth_providers()
+    except AccessSettingsError as exc:
+        return User(actor="unknown", role=None, status="misconfigured", message=str(exc))
+    if providers is None:
+        actor = local_actor()
+        why = exposure()
+        if why:
+            return User(actor=actor, role=None, status="unprotected",
+                        message=f"This dashboard is reachable from other machines ({why}), "
+                                "but sign-in is not configured, so nobody is let in. Configure "
+                                "sign-in (README: Sign-in, roles and deployment), or run it "
+                                "on this machine only (server.address = \"127.0.0.1\").")
+        return User(actor=actor, role=Role.ADMIN, name=actor.partition(":")[2], mode="local")
+    info = _user_info()
+    if _flag(info.get("is_logged_in")) is not True:
+        return User(actor="anonymous", role=None, mode="oidc", status="signed_out",
+                    providers=providers, message="Sign in to open the dashboard.")
+    raw = info.get("email")
+    email = raw.strip().lower() if isinstance(raw, str) and raw.strip() else None
+    name = str(info.get("name") or email or "unknown")
+    signed = {"actor": email or "unknown", "email": email, "name": name, "mode": "oidc",
+              "providers": providers}
+    if email is None:
+        return User(role=None, status="not_listed", message="The identity provider sent no "
+                    "e-mail address, so you are not on the access list.", **signed)
+    if _flag(info.get("email_verified")) is False:
+        return User(role=None, status="not_listed", message=f"{email} is not verified by the "
+                    "identity provider, so it is not on the access list.", **signed)
+    try:
+        role = settings().role_for(email)
+    except AccessSettingsError as exc:
+        log.error("access settings unusable: %s", exc)
+        return User(role=None, status="misconfigured", message=f"The access settings cannot "
+                    f"be used ({exc}); nobody is let in until an admin fixes them.", **signed)
+    if role is None:
+        return User(role=None, status="not_listed", message=f"{email} is not on the access "
+                    "list of this dashboard. Ask an admin to add you, or sign out and sign in "
+                    "with another account.", **signed)
+    return User(role=role, **signed)
+
+
+# -- checks inside the actions ----------------------------------------------------------
+
+_ACTION_WORDS: dict[str, str] = {
+    "upload": "upload files", "tag_start": "start tagging", "tag_stop": "stop tagging",
+    "shard_load": "load entity shards", "scenario_save": "save scenarios",
+    "scenario_delete": "delete scenarios", "data_reset": "reset data",
+    "audit_view": "read the audit trail", "settings_view": "see the access settings",
+}
+
+
+def _words(action: str) -> str:
+    return _ACTION_WORDS.get(action, action.replace("_", " "))
+
+
+def require(role: Role, action: str, *, target: str | None = None,
+            store: Any = None, user: User | None = None) -> User:
+    """The current user, when their role is ``role`` or higher; else refuse.
+
+    Call it inside every write action (the button's handler, not only where the button is
+    drawn). A refusal records an ``access_denied`` row in the audit trail (``target``:
+    the refused action, ``detail``: its own target and the role it needs) and raises.
+
+    Args:
+        role: the least role the action needs.
+        action: the audit action (``data.audit.UPLOAD`` …), used in the message and the row.
+        target: what the action was about (a file or scenario name), for the audit row.
+        store: the store to record in (default: the app's store, when it is open).
+        user: the user (default: :func:`current_user`).
+
+    Raises:
+        AccessDenied: the role is too low (or the user is not let in at all).
+    """
+    user = current_user() if user is None else user
+    if user.can(role):
+        return user
+    detail = f"needs {role.label}" + (f"; target {target}" if target else "")
+    log.warning("access denied: %s (%s) tried %s: %s", user.actor, user.role_label, action,
+                detail)
+    _record_denied(user, action, detail, store)
+    raise AccessDenied(user, role, action)
+
+
+def _record_denied(user: User, action: str, detail: str, store: Any) -> None:
+    try:
+        from data import audit
+
+        if store is None:
+            from dashboard import state
+
+            app = state.app_state()
+            store = app.store if app.ready else None
+        if store is None:
+            return
+        audit.record(store, actor=user.actor, action=audit.ACCESS_DENIED, target=action,
+                     detail=detail, role=user.role_label)
+    except Exception:  # the refusal stands even when it cannot be written down
+        log.exception("could not record the refusal of %s to %s", user.actor, action)
+
+
+def actors(entries: Iterable[str]) -> str:
+    """Entries of an access list as one line for display (``—`` when empty)."""
+    items = list(entries)
+    return ", ".join(items) if items else "—"

@@ -1,0 +1,390 @@
+"""Customer data kept in its place: e-mail addresses, phone numbers and card numbers masked.
+
+Viewers see ticket text with personal data masked; analysts see it whole. Masking keeps the
+length of the text exactly (every masked character becomes ``•``, U+2022), so entity
+offsets computed on the original text still point at the same words.
+
+What is found (:func:`pii_spans`):
+
+- **e-mail**: ``local@domain.tld``, the local part up to 64 characters of letters, digits
+  and ``._%+-'``, the domain two or more labels ending in an alphabetic top-level domain.
+  Kept: the first character, the ``@`` and the ``.tld`` (``j•••••••@•••••••.com``).
+- **card**: 13-19 digits, in one run or in groups of 3-6 separated by spaces or hyphens,
+  that pass the Luhn check (so order numbers and ticket ids mostly stay). Kept: the last
+  4 digits and the separators (``•••• •••• •••• 1111``).
+- **phone**: 7-15 digits written as a phone number: with a ``+`` country code, with an
+  area code in parentheses, in the North American 3-3-4 shape, in a national format
+  starting with the trunk ``0`` (``020 7946 0958``, ``06 12 34 56 78``), or any digits
+  shortly after a word such as "phone", "tel", "mobile", "WhatsApp" or "call me". Dates,
+  IP addresses, decimals, versions, prices, percentages and numbers glued to letters
+  (``TCK-2024-000123``, ``v2.13.0``) are not phone numbers. Kept: the last 2 digits, the
+  ``+``, parentheses and separators (``+•• •• •••• ••58``).
+
+The scan is linear in the length of the text: candidates are found by regular
+expressions without nested ambiguity (each digit group is followed by a separator that is
+not a digit), and each candidate is judged on a bounded number of windows.
+
+Masking is idempotent (``mask_pii(mask_pii(x)) == mask_pii(x)``): a ``•`` counts as a
+digit that is already masked, so a number containing one is never found again, nor are
+the kept digits after it.
+
+Example:
+    >>> mask_pii("Mail jane.doe@example.com or call +44 20 7946 0958 (card 4111 1111 1111 1111)")
+    'Mail j•••••••@•••••••.com or call +•• •• •••• ••58 (card •••• •••• •••• 1111)'
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["MASK", "mask_frame", "mask_pii", "pii_spans"]
+
+#: The character that replaces every masked character.
+MASK = "\u2022"
+
+# -- e-mail ---------------------------------------------------------------------------------
+
+_LOCAL_MAX = 64
+_DOMAIN_MAX = 255
+#: The local part before an "@" (at most 64 characters, one more to see that it is longer).
+_LOCAL_TAIL = re.compile(r"[\w.%+'\u2019\-]{1," + str(_LOCAL_MAX + 1) + r"}\Z")
+#: The domain after an "@" (at most 255 characters, one more to see that it is longer).
+_DOMAIN_RUN = re.compile(r"[\w\-.]{1," + str(_DOMAIN_MAX + 1) + "}")
+_LOCAL_CHAR = re.compile(r"[\w.%+'\u2019\-]")
+_LABEL = re.compile(r"[\w\-]+")
+_ALPHA_PREFIX = re.compile(r"[^\W\d_]+")
+
+
+def _email_at(text: str, at: int) -> tuple[int, int] | None:
+    """The (start, end) of the e-mail address around the ``@`` at ``at``, if it is one."""
+    if at == 0 or at + 1 >= len(text) or not (_LOCAL_CHAR.match(text, at - 1)
+                                               and _LOCAL_CHAR.match(text, at + 1)):
+        return None
+    window = text[max(0, at - _LOCAL_MAX - 1):at]
+    local = _LOCAL_TAIL.search(window)
+    if local is None or len(local.group()) > _LOCAL_MAX:
+        return None
+    run_start = at - len(local.group())
+    if run_start > 0 and text[run_start - 1] in ("@", MASK):
+        return None  # the domain of a previous address, or a masked one
+    start = run_start
+    while start < at and text[start] in ".+-'\u2019":  # nor do quotes start a local part
+        start += 1
+    if start == at:
+        return None
+    domain = _DOMAIN_RUN.match(text, at + 1)
+    if domain is None or len(domain.group()) > _DOMAIN_MAX:
+        return None
+    labels = domain.group().rstrip(".-").split(".")
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels[:-1]):
+        return None
+    tld = _ALPHA_PREFIX.match(labels[-1])  # "example.com5551234567": the domain ends at "com"
+    if tld is None or len(tld.group()) < 2:
+        return None
+    end = at + 1 + sum(len(label) + 1 for label in labels[:-1]) + len(tld.group())
+    return start, end
+
+
+def _email_spans(text: str) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    at = text.find("@")
+    while at != -1:
+        found = _email_at(text, at)
+        if found is not None and (not spans or found[0] >= spans[-1][1]):
+            spans.append((found[0], found[1], "email"))
+        at = text.find("@", at + 1)
+    return spans
+
+
+def _mask_email(chars: list[str], start: int, end: int) -> None:
+    at = chars.index("@", start, end)
+    dot = max(i for i in range(at, end) if chars[i] == ".")
+    for i in range(start + 1, at):
+        chars[i] = MASK
+    for i in range(at + 1, dot):
+        chars[i] = MASK
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+_SPACES = " \u00a0\u2009\u202f"
+_DASHES = "-\u2010\u2011\u2012\u2013"
+_SEPARATORS = _SPACES + _DASHES + ".()"
+#: A run of digit groups (or already masked ``•``) joined by one or two separators, with an
+#: optional leading "+" or "(" and trailing ")". A separator is never a digit, so a run
+#: splits into groups one way only: no backtracking blow-up.
+_NUMBER_RUN = re.compile(
+    rf"\+?\(?[\d{MASK}]+(?:[{re.escape(_SEPARATORS)}]{{1,2}}[\d{MASK}]+)*\)?")
+_CHUNK = re.compile(f"[^{_SPACES}]+")
+_DIGIT_GROUP = re.compile(r"\d+")
+_DASH_TABLE = str.maketrans({d: "-" for d in _DASHES} | {s: " " for s in _SPACES})
+#: Words after which a run of digits is a phone number (within :data:`_KEYWORD_REACH`).
+_KEYWORD = re.compile(
+    r"(?i)(?<![^\W_])(?:phone|telephone|tel|ph|mobile|cell|cellphone|whatsapp|sms|fax|"
+    r"telefon|telefono|tel[eé]fono|t[eé]l[eé]phone|t[eé]l|handy|m[oó]vil|portable|"
+    r"call me|text me|reach me|ring me|call back|callback)(?![^\W_])")
+_KEYWORD_REACH = 24
+_MAX_WINDOW_CHUNKS = 8
+_CURRENCY = "$€£¥₹₽¢"
+#: Characters before a number that make it part of something else: a decimal, an
+#: identifier (``TCK-2024-…``), a path, a ticket number (``#…``), a handle, a minus sign.
+_BAD_BEFORE = ".-_/\\#%@" + _DASHES + _CURRENCY
+#: Characters after a number that, followed by a letter or digit, make it part of an
+#: identifier or an address.
+_JOINERS_AFTER = ".-_%+" + _DASHES
+
+
+def _wordish(c: str) -> bool:
+    return c.isalnum() or c in ("_", MASK)
+
+
+def _digitish(c: str) -> bool:
+    return c.isdecimal() or c == MASK
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d)
+        if i % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def _is_date(groups: list[str]) -> bool:
+    if len(groups) != 3:
+        return False
+    lengths = [len(g) for g in groups]
+    if lengths[0] == 4 and lengths[1] <= 2 and lengths[2] <= 2:
+        year, a, b = groups
+    elif lengths[2] == 4 and lengths[0] <= 2 and lengths[1] <= 2:
+        a, b, year = groups
+    else:
+        return False
+    x, y = int(a), int(b)
+    return (1900 <= int(year) <= 2100 and 1 <= min(x, y) <= 12 and 1 <= max(x, y) <= 31)
+
+
+def _is_grouped_thousands(groups: list[str], seps: set[str]) -> bool:
+    return (len(groups) >= 2 and len(seps) == 1 and seps <= {" ", "."}
+            and 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]))
+
+
+def _parens_ok(body: str) -> bool | None:
+    """None without parentheses; True for one area code ``(555)`` or ``(0)``; else False."""
+    if "(" not in body and ")" not in body:
+        return None
+    if body.count("(") != 1 or body.count(")") != 1:
+        return False
+    left, right = body.index("("), body.index(")")
+    inside = body[left + 1:right]
+    return left < right and inside.isdecimal() and 1 <= len(inside) <= 4
+
+
+def _classify(window: str, keyword: bool) -> str | None:
+    """``"card"``, ``"phone"`` or None for a run of digits and separators."""
+    plus = window.startswith("+")
+    body = (window[1:] if plus else window).translate(_DASH_TABLE)
+    groups = _DIGIT_GROUP.findall(body)
+    digits = "".join(groups)
+    n = len(digits)
+    parens = _parens_ok(body)
+    if parens is False:
+        return None
+    seps = set(_DIGIT_GROUP.sub("", body)) - {"(", ")"}
+    if (not plus and parens is None and 13 <= n <= 19 and seps <= {" ", "-"}
+            and (len(groups) == 1 or all(len(g) >= 3 for g in groups)) and _luhn(digits)):
+        return "card"
+    if not 7 <= n <= 15:
+        return None
+    if parens is None and _is_date(groups):
+        return None
+    if seps == {"."} and (len(groups) == 2  # a decimal
+                          or (len(groups) == 4 and all(len(g) <= 3 and int(g) <= 255
+                                                       for g in groups))):  # an IP address
+        return None
+    if plus or parens:
+        return "phone"
+    lengths = [len(g) for g in groups]
+    if seps and (lengths == [3, 3, 4] or (lengths == [1, 3, 3, 4] and groups[0] == "1")):
+        return "phone"  # North American 555-123-4567, 1-800-555-0199
+    if (groups[0].startswith("0") and len(groups) >= 2 and 2 <= len(groups[0]) <= 5
+            and 9 <= n <= 12 and all(length >= 2 for length in lengths)
+            and not _is_grouped_thousands(groups, seps)):
+        return "phone"  # national format with the trunk 0: 020 7946 0958, 06 12 34 56 78
+    if keyword:
+        return "phone"
+    return None
+
+
+def _clean_before(text: str, start: int) -> bool:
+    if start == 0:
+        return True
+    c0 = text[start - 1]
+    c1 = text[start - 2] if start > 1 else ""
+    if c0 in _SPACES or c0 in "\t\r\n":
+        return c1 not in _CURRENCY or c1 == ""
+    if _wordish(c0) or c0 in _BAD_BEFORE or c0 == "+":
+        return False
+    return not (c0 == "," and c1 and _digitish(c1))
+
+
+def _clean_after(text: str, end: int) -> bool:
+    if end >= len(text):
+        return True
+    n0 = text[end]
+    n1 = text[end + 1] if end + 1 < len(text) else ""
+    if _wordish(n0) or n0 in "%@":
+        return False
+    if n0 in ",:/" and n1 and _digitish(n1):
+        return False
+    return not (n0 in _JOINERS_AFTER and n1 and _wordish(n1))
+
+
+def _trim_parens(text: str, start: int, end: int) -> tuple[int, int]:
+    window = text[start:end]
+    if window.startswith("(") and ")" not in window:
+        start += 1
+    if window.endswith(")") and "(" not in text[start:end]:
+        end -= 1
+    return start, end
+
+
+def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    keyword_ends = [m.end() for m in _KEYWORD.finditer(text)]
+    email_starts = [s for s, _, _ in emails]
+
+    def near_keyword(start: int) -> bool:
+        i = bisect_right(keyword_ends, start) - 1
+        return i >= 0 and start - keyword_ends[i] <= _KEYWORD_REACH
+
+    def overlaps_email(start: int, end: int) -> bool:
+        i = bisect_left(email_starts, end) - 1
+        return i >= 0 and emails[i][1] > start
+
+    spans: list[tuple[int, int, str]] = []
+    for run in _NUMBER_RUN.finditer(text):
+        chunks = [(run.start() + m.start(), run.start() + m.end())
+                  for m in _CHUNK.finditer(run.group())]
+        # Chunks from the first one holding a mask on are spent: a mask is a masked digit,
+        # and the digits kept after it belong to the number it masked.
+        usable = next((k for k, (s, e) in enumerate(chunks) if MASK in text[s:e]), len(chunks))
+        parens = "(" in run.group() or ")" in run.group()
+        counts = [0]
+        for s, e in chunks[:usable]:
+            counts.append(counts[-1] + sum(c.isdecimal() for c in text[s:e]))
+        i = 0
+        while i < usable:
+            taken = None
+            for j in range(min(usable, i + _MAX_WINDOW_CHUNKS), i, -1):
+                n = counts[j] - counts[i]
+                if n < 7:
+                    break
+                if n > 19:
+                    continue
+                first = text[chunks[i][0]]
+                if n < 13 and not (first in "+(" or parens or n in (10, 11)
+                                   or text[chunks[i][0]:chunks[i][1]].lstrip("+(").startswith("0")
+                                   or near_keyword(chunks[i][0])):
+                    continue  # no rule could take it: skip the string work
+                start, end = _trim_parens(text, chunks[i][0], chunks[j - 1][1])
+                if (not _clean_before(text, start) or not _clean_after(text, end)
+                        or overlaps_email(start, end)):
+                    continue
+                kind = _classify(text[start:end], near_keyword(start))
+                if kind is not None:
+                    taken = (start, end, kind)
+                    spans.append(taken)
+                    i = j
+                    break
+            if taken is None:
+                i += 1
+    return spans
+
+
+def _mask_number(chars: list[str], start: int, end: int, keep: int) -> None:
+    digits = [i for i in range(start, end) if chars[i].isdecimal()]
+    for i in digits[:max(0, len(digits) - keep)]:
+        chars[i] = MASK
+
+
+def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end, kind in spans:
+        if kind == "email":
+            _mask_email(chars, start, end)
+        else:
+            _mask_number(chars, start, end, 4 if kind == "card" else 2)
+    return "".join(chars)
+
+
+# -- public API -----------------------------------------------------------------------------
+
+
+def pii_spans(text: str) -> list[tuple[int, int, str]]:
+    """The personal data in ``text``: sorted, non-overlapping ``(start, end, kind)`` spans.
+
+    ``kind`` is ``"email"``, ``"phone"`` or ``"card"``; ``text[start:end]`` is the address or
+    number (without surrounding punctuation). Anything but a string has no spans.
+
+    Example:
+        >>> pii_spans("Reach me at bob@corp.io or 555-123-4567.")
+        [(12, 23, 'email'), (27, 39, 'phone')]
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    emails = _email_spans(text) if "@" in text else []
+    # Numbers are judged on the text with the e-mail addresses already masked, as a second
+    # pass over masked text sees it: that is what makes masking idempotent.
+    numbers = _number_spans(_apply(text, emails), emails)
+    return sorted(emails + numbers)
+
+
+def mask_pii(text: Any) -> Any:
+    """``text`` with its e-mail addresses, phone numbers and card numbers masked.
+
+    Every masked character becomes ``•`` and nothing else moves, so the length and every
+    offset stay as they were. Kept: an address's first character, ``@`` and ``.tld``; a
+    phone number's last 2 digits; a card's last 4; separators. Anything but a string
+    (None, NaN) is returned unchanged.
+
+    Example:
+        >>> mask_pii("card 4111-1111-1111-1111, phone (555) 123-4567")
+        'card ••••-••••-••••-1111, phone (•••) •••-••67'
+    """
+    if not isinstance(text, str):
+        return text
+    return _apply(text, pii_spans(text))
+
+
+def mask_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """A copy of ``df`` with the text of ``columns`` masked (:func:`mask_pii`).
+
+    Columns that ``df`` does not have are ignored; missing values stay missing.
+
+    Example:
+        >>> mask_frame(pd.DataFrame({"text": ["a@b.io"], "n": [1]}), ["text", "subject"])
+        ... # doctest: +NORMALIZE_WHITESPACE
+             text  n
+        0  a@•.io  1
+    """
+    if isinstance(columns, str):
+        columns = [columns]
+    out = df.copy()
+    for column in dict.fromkeys(columns):
+        if column not in out.columns:
+            continue
+        series = out[column]
+        masked = series.map(mask_pii, na_action="ignore")
+        if isinstance(series.dtype, pd.StringDtype):  # keep the text dtype (map gives object)
+            masked = masked.astype(series.dtype)
+        out[column] = masked
+    return out
