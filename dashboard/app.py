@@ -53,6 +53,8 @@ ADMIN_PAGES = {
     "Admin": [
         st.Page("views/audit.py", title="Audit trail", icon=":material/policy:",
                 url_path="audit"),
+        st.Page("views/settings.py", title="Settings", icon=":material/settings:",
+                url_path="settings"),
     ],
 }
 SESSION_AUDITED = "_access_audited"  # the sign-in (or refusal) recorded for this session

@@ -102,10 +102,11 @@ def _checked(name: str, value: Any, *, required: bool) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"audit {name} must be non-empty text, got {value!r}")
+    value = value.strip()
     if len(value) > MAX_TEXT:
         raise ValueError(f"audit {name} is {len(value):,} characters long; at most "
                          f"{MAX_TEXT:,} are allowed")
-    return value.strip()
+    return value
 
 
 def record(store: Any, *, actor: str, action: str, target: str | None = None,
@@ -134,9 +135,9 @@ def record(store: Any, *, actor: str, action: str, target: str | None = None,
         >>> record(store, actor="os:alice", action=DEMO, source="cli",  # doctest: +SKIP
         ...        detail="3,000 tickets, seed 7")
     """
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}; known: {', '.join(sorted(ACTIONS))}")
-    if source not in SOURCES:
+    if not isinstance(source, str) or source not in SOURCES:
         raise ValueError(f"unknown audit source {source!r}; known: app, cli")
     row = [_now(), _checked("actor", actor, required=True),
            _checked("role", role, required=False), source, action,
@@ -211,7 +212,7 @@ def read_log(store: Any, *, limit: int = 1000, actions: Sequence[str] | None = N
     names: list[str] | None = None
     if actions:
         names = [actions] if isinstance(actions, str) else list(actions)
-        unknown = sorted(set(names) - ACTIONS)
+        unknown = [name for name in names if not isinstance(name, str) or name not in ACTIONS]
         if unknown:
             raise ValueError(f"unknown audit action(s): {', '.join(map(repr, unknown))}")
     params = {"actions": names, "actor": actor,

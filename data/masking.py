@@ -26,7 +26,9 @@ not a digit), and each candidate is judged on a bounded number of windows.
 
 Masking is idempotent (``mask_pii(mask_pii(x)) == mask_pii(x)``): a ``•`` counts as a
 digit that is already masked, so a number containing one is never found again, nor are
-the kept digits after it.
+the kept digits after it. A lone ``•`` before a group of 3 or more digits is a list bullet
+(``• 4111 1111 1111 1111``), not a masked digit. A number in parentheses is found inside
+them (``(555-123-4567)``), and a card number after a currency sign is still a card.
 
 Example:
     >>> mask_pii("Mail jane.doe@example.com or call +44 20 7946 0958 (card 4111 1111 1111 1111)")
@@ -229,10 +231,17 @@ def _clean_before(text: str, start: int) -> bool:
     c0 = text[start - 1]
     c1 = text[start - 2] if start > 1 else ""
     if c0 in _SPACES or c0 in "\t\r\n":
-        return c1 not in _CURRENCY or c1 == ""
+        return True
     if _wordish(c0) or c0 in _BAD_BEFORE or c0 == "+":
         return False
     return not (c0 == "," and c1 and _digitish(c1))
+
+
+def _after_currency(text: str, start: int) -> bool:
+    """Whether a currency sign and one space come before ``start`` (``$ 1 234 567``): an
+    amount, not a phone number. A card number is never an amount, so it is masked there."""
+    return (start > 1 and text[start - 2] in _CURRENCY
+            and (text[start - 1] in _SPACES or text[start - 1] in "\t\r\n"))
 
 
 def _clean_after(text: str, end: int) -> bool:
@@ -248,12 +257,46 @@ def _clean_after(text: str, end: int) -> bool:
 
 
 def _trim_parens(text: str, start: int, end: int) -> tuple[int, int]:
+    """The window without the parentheses around it or an unmatched one at an end:
+    ``(4111 1111 1111 1111)``, ``(or (555) 123-4567)``."""
     window = text[start:end]
-    if window.startswith("(") and ")" not in window:
-        start += 1
-    if window.endswith(")") and "(" not in text[start:end]:
-        end -= 1
+    opened, closed = window.count("("), window.count(")")
+    if window.startswith("(") and window.endswith(")") and opened == closed == 1:
+        return start + 1, end - 1
+    if window.startswith("(") and opened > closed:
+        return start + 1, end
+    if window.endswith(")") and closed > opened:
+        return start, end - 1
     return start, end
+
+
+def _live_chunks(text: str, chunks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ranges ``[lo, hi)`` of a run's chunks that may hold a number not yet masked.
+
+    Chunks from the first one holding a mask on are spent: a mask is a masked digit, and the
+    digits kept after it belong to the number it masked. Except a bullet: a lone ``•``
+    followed by a chunk of 3 or more digits and no mask (``• 4111 1111 1111 1111``) is not
+    a masked digit, because what follows a masked digit keeps at most 2 digits in a chunk
+    of their own (a phone's; a card's groups are never a single digit). The run goes on
+    after the bullet, so a list item is masked like any other text and masked again
+    unchanged.
+    """
+    live: list[tuple[int, int]] = []
+    lo = 0
+    for k, (s, e) in enumerate(chunks):
+        if MASK not in text[s:e]:
+            continue
+        live.append((lo, k))
+        if not (e - s == 1 and k + 1 < len(chunks) and _bullet_before(text, *chunks[k + 1])):
+            return live
+        lo = k + 1
+    live.append((lo, len(chunks)))
+    return live
+
+
+def _bullet_before(text: str, start: int, end: int) -> bool:
+    chunk = text[start:end]
+    return MASK not in chunk and sum(c.isdecimal() for c in chunk) >= 3
 
 
 def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -272,39 +315,40 @@ def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[i
     for run in _NUMBER_RUN.finditer(text):
         chunks = [(run.start() + m.start(), run.start() + m.end())
                   for m in _CHUNK.finditer(run.group())]
-        # Chunks from the first one holding a mask on are spent: a mask is a masked digit,
-        # and the digits kept after it belong to the number it masked.
-        usable = next((k for k, (s, e) in enumerate(chunks) if MASK in text[s:e]), len(chunks))
         parens = "(" in run.group() or ")" in run.group()
         counts = [0]
-        for s, e in chunks[:usable]:
+        for s, e in chunks:
             counts.append(counts[-1] + sum(c.isdecimal() for c in text[s:e]))
-        i = 0
-        while i < usable:
-            taken = None
-            for j in range(min(usable, i + _MAX_WINDOW_CHUNKS), i, -1):
-                n = counts[j] - counts[i]
-                if n < 7:
-                    break
-                if n > 19:
-                    continue
-                first = text[chunks[i][0]]
-                if n < 13 and not (first in "+(" or parens or n in (10, 11)
-                                   or text[chunks[i][0]:chunks[i][1]].lstrip("+(").startswith("0")
-                                   or near_keyword(chunks[i][0])):
-                    continue  # no rule could take it: skip the string work
-                start, end = _trim_parens(text, chunks[i][0], chunks[j - 1][1])
-                if (not _clean_before(text, start) or not _clean_after(text, end)
-                        or overlaps_email(start, end)):
-                    continue
-                kind = _classify(text[start:end], near_keyword(start))
-                if kind is not None:
-                    taken = (start, end, kind)
-                    spans.append(taken)
-                    i = j
-                    break
-            if taken is None:
-                i += 1
+        for lo, hi in _live_chunks(text, chunks):
+            i = lo
+            while i < hi:
+                taken = None
+                for j in range(min(hi, i + _MAX_WINDOW_CHUNKS), i, -1):
+                    n = counts[j] - counts[i]
+                    if n < 7:
+                        break
+                    if n > 19:
+                        continue
+                    first = text[chunks[i][0]]
+                    head = text[chunks[i][0]:chunks[i][1]]
+                    if n < 13 and not (first in "+(" or parens or n in (10, 11)
+                                       or head.lstrip("+(").startswith("0")
+                                       or near_keyword(chunks[i][0])):
+                        continue  # no rule could take it: skip the string work
+                    start, end = _trim_parens(text, chunks[i][0], chunks[j - 1][1])
+                    if (not _clean_before(text, start) or not _clean_after(text, end)
+                            or overlaps_email(start, end)):
+                        continue
+                    kind = _classify(text[start:end], near_keyword(start))
+                    if kind == "phone" and _after_currency(text, start):
+                        continue
+                    if kind is not None:
+                        taken = (start, end, kind)
+                        spans.append(taken)
+                        i = j
+                        break
+                if taken is None:
+                    i += 1
     return spans
 
 
@@ -368,7 +412,8 @@ def mask_pii(text: Any) -> Any:
 def mask_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """A copy of ``df`` with the text of ``columns`` masked (:func:`mask_pii`).
 
-    Columns that ``df`` does not have are ignored; missing values stay missing.
+    Columns that ``df`` does not have are ignored; missing values stay as they are (None,
+    NaN, ``pd.NA``).
 
     Example:
         >>> mask_frame(pd.DataFrame({"text": ["a@b.io"], "n": [1]}), ["text", "subject"])
@@ -383,6 +428,10 @@ def mask_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         if column not in out.columns:
             continue
         series = out[column]
+        if series.dtype == object:  # element by element: map would turn None into NaN
+            out[column] = pd.Series([mask_pii(v) for v in series.tolist()], index=series.index,
+                                    name=series.name, dtype=object)
+            continue
         masked = series.map(mask_pii, na_action="ignore")
         if isinstance(series.dtype, pd.StringDtype):  # keep the text dtype (map gives object)
             masked = masked.astype(series.dtype)

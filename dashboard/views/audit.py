@@ -1,8 +1,8 @@
 """Audit trail (admins only): who uploaded, tagged, loaded, saved or deleted what, and when.
 
 Listed in the navigation of admins only; the page also refuses anyone else itself (the
-refusal is audited too). Shows the access settings in force, read-only: they live in the
-access file and the environment, not in the app.
+refusal is audited too). The access settings in force and the data resets are on the
+Settings page (linked at the end).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import access, state, ui
+from dashboard import access, state
 from dashboard.access import Role
 from data import audit
 
@@ -20,7 +20,8 @@ user = access.require(Role.ADMIN, "audit_view", target="audit")  # AccessDenied:
 st.title("Audit trail")
 st.caption(
     "Who uploaded which file, started or stopped which tagging run, loaded entity shards, "
-    "saved or deleted which scenario, signed in or out, and which actions were refused: "
+    "saved or deleted which scenario, reset which data, signed in or out, and which actions "
+    "were refused: "
     "newest first, times in UTC. Actions from the command line name the OS user "
     "(source cli). Filter below; the download holds the rows shown."
 )
@@ -56,32 +57,5 @@ st.download_button("Download audit log (CSV)", audit.log_csv(rows), file_name="a
                    mime="text/csv", key="au_csv", icon=":material/download:",
                    on_click="ignore", disabled=rows is None or len(rows) == 0)
 
-st.subheader("Access settings")
-try:
-    providers = access.auth_providers()
-except access.AccessSettingsError as exc:
-    providers = None
-    st.error(ui.md_text(exc))
-if providers is None:
-    st.caption(f"Local mode: sign-in is not configured, so the app answers on this machine "
-               f"only and its user ({ui.md_text(user.actor)}) is an admin.")
-else:
-    names = ", ".join(p or "default" for p in providers)
-    st.caption(f"Sign-in with {ui.md_text(names)} (.streamlit/secrets.toml). Change who may "
-               f"come in and their roles in the access file or the environment (below); the "
-               "app reads the change on the next page run.")
-try:
-    current = access.settings()
-except access.AccessSettingsError as exc:
-    st.error(f"The access settings cannot be used: {ui.md_text(exc)}")
-else:
-    st.dataframe(
-        [{"role": "admin", "entries": access.actors(current.admins)},
-         {"role": "analyst", "entries": access.actors(current.analysts)},
-         {"role": "viewer (allow)", "entries": access.actors(current.allow)}],
-        hide_index=True, width="stretch",
-        column_config={"role": "Role", "entries": st.column_config.TextColumn(
-            "E-mail addresses and @domains", width="large")})
-    st.caption(f"From {ui.md_text(current.source or access.access_file())} "
-               f"({access.ACCESS_FILE_ENV}; {', '.join(access.ENV_LISTS.values())} add to "
-               "the lists).")
+st.page_link("views/settings.py", label="Access settings and data resets",
+             icon=":material/settings:")

@@ -215,10 +215,8 @@ n_tagged = sum(1 for ents in results["entities"] if ents)
 st.caption(f"{len(results):,} tickets from the chosen files; {n_tagged:,} with entities "
            f"(model {ui.md_text(model_id or 'none yet')}).")
 preview = results.head(10)
-st.html("".join(
-    '<div style="border:1px solid #ddd;border-radius:6px;padding:6px 10px;margin:4px 0;'
-    'font-family:sans-serif;font-size:14px;white-space:pre-wrap">'
-    f"{ui.highlight_html(str(r.text), r.entities)}</div>" for r in preview.itertuples()))
+st.html("".join(ui.ticket_card_html(str(r.text), r.entities, [r.source, r.source_id or r.ticket_key])
+                for r in preview.itertuples()))
 
 entity_rows = pd.DataFrame([
     {"ticket_key": r.ticket_key, "source": r.source, "source_id": r.source_id,

@@ -7,6 +7,7 @@ import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,82 @@ def app_db(demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     state.app_state().close()
     state._app_state.clear()
+
+
+# -- sign-in and roles (tests/dashboard/signin.py) ----------------------------------------
+
+
+@pytest.fixture
+def secured(app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app's database with tickets holding customer data and a saved scenario, and an
+    access file: @example.com viewers, one analyst, one admin."""
+    from data.store import Store
+    from tests.dashboard.signin import (
+        ADMIN,
+        ANALYST,
+        EMAIL,
+        PII_SOURCE,
+        PII_SUBJECT,
+        PII_TEXT,
+        SAVED,
+    )
+
+    access_file = tmp_path / "access.toml"
+    access_file.write_text(f'allow = ["@example.com"]\nanalysts = ["{ANALYST}"]\n'
+                           f'admins = ["{ADMIN}"]\n', encoding="utf-8")
+    monkeypatch.setenv("PRICEWAR_ACCESS_FILE", str(access_file))
+    for name in ("PRICEWAR_ALLOW", "PRICEWAR_ANALYSTS", "PRICEWAR_ADMINS"):
+        monkeypatch.delenv(name, raising=False)
+
+    from analytics.scenario import Scenario, save_scenario
+
+    start = PII_TEXT.index(EMAIL)
+    org = PII_TEXT.index("OpenAI")
+
+    def add(conn: Any) -> None:
+        for i in range(3):
+            key = f"pii-{i}"
+            conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, subject, "
+                         "text, source, source_id) SELECT ?, customer_id, now()::TIMESTAMP, ?, "
+                         "?, ?, ? FROM customers LIMIT 1",
+                         [key, PII_SUBJECT, PII_TEXT, PII_SOURCE, str(i)])
+            conn.execute("INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'PER', ?, 0.9)",
+                         [key, start, start + len(EMAIL), EMAIL])
+            conn.execute("INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'ORG', 'OpenAI', "
+                         "0.9)", [key, org, org + len("OpenAI")])
+            conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
+                         "VALUES (?, 'gold-test', 'test')", [key])
+
+    with Store.open(app_db) as store:
+        store.write(add)
+        save_scenario(store, Scenario(name=SAVED))
+    return app_db
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """The bytes of every download button drawn, by file name (Streamlit's media manager)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    seen: dict[str, bytes] = {}
+    original = MediaFileManager.add
+
+    def add(self: MediaFileManager, path_or_data: Any, mimetype: str, coordinates: str,
+            file_name: str | None = None, is_for_static_download: bool = False) -> str:
+        if file_name and isinstance(path_or_data, bytes | str):
+            seen[file_name] = (path_or_data if isinstance(path_or_data, bytes)
+                               else path_or_data.encode())
+        return original(self, path_or_data, mimetype, coordinates, file_name=file_name,
+                        is_for_static_download=is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    return seen
+
+
+@pytest.fixture
+def loopback() -> Iterator[None]:
+    """The tests' own server address is the project's (127.0.0.1), wherever pytest runs."""
+    from streamlit.testing.v1.util import patch_config_options
+
+    with patch_config_options({"server.address": "127.0.0.1"}):
+        yield

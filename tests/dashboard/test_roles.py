@@ -11,145 +11,35 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
-from data.store import Store
 from tests.dashboard.conftest import APP
+from tests.dashboard.signin import (
+    ADMIN,
+    ANALYST,
+    AUTH,
+    EMAIL,
+    OUTSIDER,
+    PAGES,
+    PII_SOURCE,
+    PII_TEXT,
+    SAVED,
+    VIEWER,
+    app_as,
+    audit_rows,
+    buttons,
+    no_pii,
+    open_as,
+    plain,
+    texts,
+)
 
-AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback",
-                 "cookie_secret": "test-cookie-secret-0123456789abcdef",
-                 "client_id": "pricewar-test", "client_secret": "not-a-secret",
-                 "server_metadata_url":
-                     "https://idp.example.com/.well-known/openid-configuration"}}
-VIEWER, ANALYST, ADMIN = "vera@example.com", "ana@example.com", "boss@example.com"
-OUTSIDER = "eve@evil-example.com"
-
-EMAIL, PHONE, CARD = "jane.doe@example.org", "+1 415 555 0134", "4111 1111 1111 1111"
-PII_TEXT = f"Call me on {PHONE} or write to {EMAIL}; card {CARD}. OpenAI is cheaper."
-PII_SUBJECT = f"Refund for {EMAIL}"
-SECRETS = (EMAIL, "jane.doe", "555 0134", "4111 1111")
-PII_SOURCE = "pii.csv"
-SAVED = "keep me"
-PAGES = {"overview": "views/overview.py", "entities": "views/entities.py",
-         "batch": "views/batch_tagging.py", "scenarios": "views/scenarios.py",
-         "audit": "views/audit.py"}
-
-
-# -- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def secured(app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The app's database with tickets holding customer data and a saved scenario, and an
-    access file: @example.com viewers, one analyst, one admin."""
-    access_file = tmp_path / "access.toml"
-    access_file.write_text(f'allow = ["@example.com"]\nanalysts = ["{ANALYST}"]\n'
-                           f'admins = ["{ADMIN}"]\n', encoding="utf-8")
-    monkeypatch.setenv("PRICEWAR_ACCESS_FILE", str(access_file))
-    for name in ("PRICEWAR_ALLOW", "PRICEWAR_ANALYSTS", "PRICEWAR_ADMINS"):
-        monkeypatch.delenv(name, raising=False)
-
-    from analytics.scenario import Scenario, save_scenario
-
-    start = PII_TEXT.index(EMAIL)
-    org = PII_TEXT.index("OpenAI")
-
-    def add(conn: Any) -> None:
-        for i in range(3):
-            key = f"pii-{i}"
-            conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, subject, "
-                         "text, source, source_id) SELECT ?, customer_id, now()::TIMESTAMP, ?, "
-                         "?, ?, ? FROM customers LIMIT 1",
-                         [key, PII_SUBJECT, PII_TEXT, PII_SOURCE, str(i)])
-            conn.execute("INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'PER', ?, 0.9)",
-                         [key, start, start + len(EMAIL), EMAIL])
-            conn.execute("INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'ORG', 'OpenAI', "
-                         "0.9)", [key, org, org + len("OpenAI")])
-            conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
-                         "VALUES (?, 'gold-test', 'test')", [key])
-
-    with Store.open(app_db) as store:
-        store.write(add)
-        save_scenario(store, Scenario(name=SAVED))
-    return app_db
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """The bytes of every download button drawn, by file name (Streamlit's media manager)."""
-    seen: dict[str, bytes] = {}
-    original = MediaFileManager.add
-
-    def add(self: MediaFileManager, path_or_data: Any, mimetype: str, coordinates: str,
-            file_name: str | None = None, is_for_static_download: bool = False) -> str:
-        if file_name and isinstance(path_or_data, bytes | str):
-            seen[file_name] = (path_or_data if isinstance(path_or_data, bytes)
-                               else path_or_data.encode())
-        return original(self, path_or_data, mimetype, coordinates, file_name=file_name,
-                        is_for_static_download=is_for_static_download)
-
-    monkeypatch.setattr(MediaFileManager, "add", add)
-    return seen
-
-
-def app_as(email: str | None, *, verified: bool | None = True) -> AppTest:
-    """The app with sign-in configured, for ``email`` (None: signed out)."""
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.secrets = dict(AUTH)
-    if email is None:
-        at.user = {"is_logged_in": False}
-    else:
-        at.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
-        if verified is not None:
-            at.user["email_verified"] = verified
-    return at
-
-
-def open_as(email: str, page: str = "overview") -> AppTest:
-    at = app_as(email)
-    at.run()
-    if page != "overview":
-        at.switch_page(PAGES[page]).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def plain(markdown: str) -> str:
-    """Markdown source as the reader sees it (``ui.md_text`` escapes with backslashes)."""
-    return markdown.replace("\\", "")
-
-
-def texts(at: AppTest) -> str:
-    parts = [plain(str(e.value)) for kind in ("markdown", "caption", "info", "warning",
-                                               "error", "success", "title")
-             for e in getattr(at, kind)]
-    parts += [h.proto.body for h in at.get("html")]
-    parts += [d.value.to_csv() for d in at.dataframe]
-    return "\n".join(parts)
-
-
-def buttons(at: AppTest) -> set[str]:
-    return {b.key or b.label for b in at.button}
-
-
-def audit_rows(**filters: Any) -> list[dict[str, Any]]:
-    from dashboard import state
-    from data import audit
-
-    log = audit.read_log(state.store(), **filters)
-    return log.to_dict("records")
-
-
-def no_pii(text: str) -> bool:
-    return not any(s in text for s in SECRETS)
-
+pytestmark = pytest.mark.usefixtures("loopback")
 
 # -- who is let in ----------------------------------------------------------------------
 
@@ -449,10 +339,3 @@ def test_uploads_and_saves_on_the_pages_are_audited(secured: Path) -> None:
     at.button(key="sc_delete").click().run()
     deleted = audit_rows(actions=[audit.SCENARIO_DELETE], actor=ANALYST)
     assert [(r["target"], r["detail"]) for r in deleted] == [("audited", "deleted")]
-
-
-@pytest.fixture(autouse=True)
-def _loopback() -> Iterator[None]:
-    """The tests' own server address is the project's (127.0.0.1), wherever pytest runs."""
-    with patch_config_options({"server.address": "127.0.0.1"}):
-        yield
