@@ -16,6 +16,9 @@ concern each:
 * ``inputs``, ``signals``, ``elasticity``, ``positioning``: the store-fed parts (usage,
   prices, tickets, competitor-mention pressure, fitted elasticities, positioning map).
 * ``explore``: the Overview and Entities aggregates.
+* ``alerts``: negative-ticket share per day or week and scope, the surge rule and its
+  measured false-alarm rate; ``risk``: customers at risk (score, backtest AUC against a
+  usage-trend baseline) and the offer to make with its expected monthly profit effect.
 
 Errors (``analytics.errors``)::
 
@@ -33,6 +36,19 @@ Example:
 from __future__ import annotations
 
 from analytics import explore as _explore
+from analytics.alerts import (
+    ALERT_COLUMNS,
+    STATED_FALSE_ALARM_RATE,
+    FalseAlarmReport,
+    SurgeRule,
+    control_limit,
+    false_alarm_rate,
+    negative_share,
+    surge_alerts,
+    surge_p_value,
+    surge_scan,
+    ticket_signals,
+)
 from analytics.business import (
     BusinessOptimum,
     DemandModel,
@@ -137,6 +153,19 @@ from analytics.positioning import (
     segment_optima,
     segment_optima_from,
 )
+from analytics.risk import (
+    RISK_COLUMNS,
+    OfferAssumptions,
+    RiskBacktest,
+    RiskModel,
+    customers_at_risk,
+    fit_risk_model,
+    offer_profit,
+    recommend_action,
+    risk_backtest,
+    risk_panel,
+    roc_auc,
+)
 from analytics.scenario import (
     Competitor,
     DemandSegment,
@@ -156,7 +185,10 @@ from analytics.signals import (
 from analytics.war import PriceWarResult, cut_price_table, evaluate_price_war, price_war_market
 
 __all__ = [
+    "ALERT_COLUMNS",
     "CUT_TABLE_LABELS",
+    "RISK_COLUMNS",
+    "STATED_FALSE_ALARM_RATE",
     "STRATEGIES",
     "STRATEGY_COLUMN_LABELS",
     "TIER_LABELS",
@@ -173,6 +205,7 @@ __all__ = [
     "ElasticityEstimate",
     "EquilibriumNotConvergedError",
     "EquilibriumResult",
+    "FalseAlarmReport",
     "GoalNotReachableError",
     "GoalSeekResult",
     "InsufficientDataError",
@@ -181,17 +214,21 @@ __all__ = [
     "MentionInteraction",
     "MonteCarloResult",
     "NoInteriorOptimumError",
+    "OfferAssumptions",
     "OptimumSpread",
     "PriceCutResult",
     "PriceOptimum",
     "PriceWarResult",
     "ProfitCurve",
+    "RiskBacktest",
+    "RiskModel",
     "Scenario",
     "ScenarioError",
     "ScenarioNotFoundError",
     "ScenarioResult",
     "SegmentCurve",
     "StrategyComparison",
+    "SurgeRule",
     "alpha_from_elasticity",
     "best_response",
     "break_even_prices",
@@ -206,7 +243,9 @@ __all__ = [
     "constrained_optimum",
     "contribution_margin",
     "contribution_margin_ratio",
+    "control_limit",
     "current_prices",
+    "customers_at_risk",
     "cut_price_table",
     "data_table",
     "default_competitors",
@@ -218,7 +257,9 @@ __all__ = [
     "evaluate_price_war",
     "evaluate_profit",
     "evaluate_scenario",
+    "false_alarm_rate",
     "fit_elasticity",
+    "fit_risk_model",
     "goal_seek",
     "gpu_cost_per_million",
     "implied_costs",
@@ -230,7 +271,9 @@ __all__ = [
     "mentions_by_vendor",
     "metric_value",
     "model_tier_table",
+    "negative_share",
     "newest_model_id",
+    "offer_profit",
     "optimal_price",
     "optimum_spread",
     "positioning_map",
@@ -244,6 +287,10 @@ __all__ = [
     "profit_roots",
     "profit_table",
     "quality_tier",
+    "recommend_action",
+    "risk_backtest",
+    "risk_panel",
+    "roc_auc",
     "save_scenario",
     "scenario_model",
     "scenario_monte_carlo",
@@ -256,7 +303,11 @@ __all__ = [
     "simulate_profit",
     "support_cost",
     "support_cost_per_ticket",
+    "surge_alerts",
+    "surge_p_value",
+    "surge_scan",
     "table_to_long",
+    "ticket_signals",
     "ticket_volumes",
     "tornado",
     "two_way_table",

@@ -16,6 +16,33 @@ Ground truth the analytics can be checked against:
   cut.
 * Every ticket's entities (PER, ORG, PRODUCT, LOC) are stored in ``gold_entities`` with exact
   character spans.
+* Every ticket has a gold sentiment (``gold_sentiment``: negative / neutral / positive), and
+  its text says so: a negative or positive ticket carries a sentence in that tone
+  (:data:`NEGATIVE_TONE`, :data:`POSITIVE_TONE`), a neutral one none or a matter-of-fact one.
+  The label is drawn from the ticket's category (:data:`SENTIMENT_P`), raised towards negative
+  by a competitor mention (+:data:`MENTION_NEGATIVE`) and by the customer's negative
+  experiences that month (each halves the chance of not being negative).
+* Negative experiences are planted per customer and month: a customer's friction rate is
+  ``FRICTION_MEAN · Gamma(FRICTION_SHAPE, 1/FRICTION_SHAPE)`` and its experiences in a month
+  are Poisson with that rate; the region outage of :data:`PLANNED_SURGES` adds one to each
+  customer of the region it hits (with probability :data:`OUTAGE_HIT`). A share
+  :data:`COMPLAINT_SHARE` of the tickets are complaints about these experiences (negative,
+  placed in the month of the experience, one experience as likely as another whatever the
+  customer's size).
+* Churn: a customer can leave from its fourth month on, with the monthly hazard ::
+
+      h(i, k) = min(HAZARD_CAP, HAZARD_BASE[segment] · exp(HAZARD_PER_EXPERIENCE · (E(i, k−1)
+                + E(i, k−2)) + HAZARD_PER_CUT · exposure[segment] · cuts(k)))
+
+  where E are its negative experiences in the two months before, ``cuts(k)`` sums the depth
+  (share of the old price, the deepest model of a vendor) of the real competitor cuts of the
+  two months before, and ``exposure`` is the segment's competitor-mention rate relative to the
+  most price-sensitive segment. ``demo_churn_truth`` records E, the exposure and h per
+  customer and month. Price still does not enter churn.
+* Surges of negative tickets are planted (``demo_surges``): a region outage, a billing error
+  in one segment, a faulty product, and after every real competitor cut a burst of negative
+  tickets naming that vendor (:func:`planned_surges`); each adds :data:`SURGE_SHARE` of the
+  tickets over its days.
 
 Example:
     >>> t = next(iter_gold_tickets(1, seed=3))
@@ -26,6 +53,7 @@ Example:
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -45,6 +73,7 @@ from data.reference import competitor_models, load_competitor_prices, price_cut_
 __all__ = [
     "COMPETITOR_MENTION_RATE",
     "DEMO_SOURCE",
+    "SENTIMENTS",
     "FIRST_MONTH",
     "LAST_MONTH",
     "PLANS",
@@ -53,9 +82,11 @@ __all__ = [
     "TRUE_ELASTICITY",
     "DemoSummary",
     "GoldTicket",
+    "Surge",
     "generate_demo",
     "iter_gold_tickets",
     "plan_price",
+    "planned_surges",
 ]
 
 SEGMENTS: tuple[str, ...] = ("enterprise", "scaleup", "smb", "developer")
@@ -93,7 +124,86 @@ _PLAN_MIX = {  # P(Starter, Pro, Enterprise) per segment
 }
 _SIZE_SCALE = {"enterprise": 60.0, "scaleup": 10.0, "smb": 2.5, "developer": 0.6}
 _VOLUME_MULT = {"enterprise": 1.4, "scaleup": 1.3, "smb": 0.8, "developer": 0.7}
-_CHURN_HAZARD = {"enterprise": 0.005, "scaleup": 0.011, "smb": 0.018, "developer": 0.028}
+
+# -- ground truth of the signals: sentiment, negative experiences, churn, surges ------------
+
+SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
+#: P(negative), P(positive) of a ticket by category, before mentions and experiences.
+SENTIMENT_P: dict[str, tuple[float, float]] = {
+    "billing": (0.15, 0.08), "pricing": (0.15, 0.06), "api_error": (0.30, 0.04),
+    "latency": (0.30, 0.04), "rate_limit": (0.20, 0.06), "account": (0.08, 0.12),
+    "integration": (0.15, 0.08), "feature_request": (0.04, 0.30), "data_privacy": (0.05, 0.08),
+    "cancellation": (0.60, 0.04),
+}
+#: Added to P(negative) when the ticket mentions a competitor (P(positive) is halved).
+MENTION_NEGATIVE = 0.15
+#: Each negative experience of the customer in the ticket's month multiplies P(not negative)
+#: and P(positive) by this factor.
+EXPERIENCE_FACTOR = 0.5
+#: Negative experiences per customer and month: Poisson with a customer rate drawn as
+#: FRICTION_MEAN · Gamma(FRICTION_SHAPE, 1 / FRICTION_SHAPE) (a few customers have many).
+FRICTION_MEAN = 0.10
+FRICTION_SHAPE = 0.35
+#: Share of the region's customers the planted outage hits (one negative experience each).
+OUTAGE_HIT = 0.6
+#: Share of the tickets that are complaints about a planted negative experience.
+COMPLAINT_SHARE = 0.15
+#: Each planted surge adds this share of the tickets over its days.
+SURGE_SHARE = 0.012
+#: Monthly churn hazard per segment with no negative experience and no competitor cut.
+HAZARD_BASE: dict[str, float] = {
+    "enterprise": 0.002, "scaleup": 0.005, "smb": 0.008, "developer": 0.012,
+}
+#: Log-hazard added per negative experience in the two months before.
+HAZARD_PER_EXPERIENCE = 1.5
+#: Log-hazard added per unit of cut exposure (cut depth × segment exposure).
+HAZARD_PER_CUT = 1.5
+HAZARD_CAP = 0.5
+_COMPLAINT_CATEGORIES = ("api_error", "latency", "billing", "integration", "rate_limit")
+_COMPLAINT_P = (0.30, 0.25, 0.20, 0.15, 0.10)
+
+#: Sentences that carry a ticket's sentiment (no entity): one is added to every negative and
+#: positive ticket, and to half the neutral ones.
+NEGATIVE_TONE: tuple[str, ...] = (
+    "This is really frustrating.", "We are very disappointed with the service.",
+    "Honestly this is unacceptable for a paid plan.", "I'm losing patience with this.",
+    "This keeps happening and it is hurting our business.", "Very poor experience so far.",
+    "We expected much better from you.", "Third time this month, we are not happy.",
+    "Our team is fed up with these problems.", "Terrible experience, please fix this.",
+    "Not impressed at all, to be honest.", "We are seriously considering other options.",
+    "Your support has been slow and unhelpful.", "This is costing us customers.",
+    "Disappointing, again.", "We feel ignored and overcharged.",
+)
+POSITIVE_TONE: tuple[str, ...] = (
+    "By the way, we love the product.", "Thanks for the great support so far!",
+    "Your team has been fantastic.", "Overall we are very happy with the service.",
+    "Great work on the latest release.", "The quality has been excellent, keep it up.",
+    "Really impressed with how fast you respond.", "We are delighted with the results so far.",
+    "Happy customers here, just one small thing.", "Love what you are building.",
+    "Your docs are superb, thank you.", "Everything else works beautifully.",
+)
+NEUTRAL_TONE: tuple[str, ...] = (
+    "Let me know if you need more details.", "We can share logs if that helps.",
+    "No rush on this one.", "Please let me know the next steps.",
+    "I have attached the details below.", "Just checking how this works.",
+    "For context, this is for our internal reporting.", "Same question from a colleague.",
+)
+#: Sentences of the planted surges, by kind; {vendor} is an ORG, {product} a PRODUCT entity.
+SURGE_TONE: dict[str, tuple[str, ...]] = {
+    "outage": ("Nothing has worked since this morning and it is costing us money.",
+               "This outage is a disaster for our customers.",
+               "Everything is down again, this is unacceptable.",
+               "We lost a full day of work because of this outage."),
+    "billing_error": ("You charged us twice this month, this is unacceptable.",
+                      "The invoice is wrong again and nobody answers, very frustrating.",
+                      "We are furious about this double charge."),
+    "product_fault": ("{product} has been unusable for days, this is unacceptable.",
+                      "We are very unhappy: {product} keeps failing since the last update.",
+                      "{product} broke our production, terrible release."),
+    "competitor_cut": ("After the {vendor} price cut we feel badly overcharged.",
+                       "{vendor} is now far cheaper and we are frustrated you have not reacted.",
+                       "Very disappointed: {vendor} halved its price and you did nothing."),
+}
 _CHANNELS = ("email", "chat", "web", "phone", "api")
 _CHANNEL_P = (0.42, 0.30, 0.17, 0.05, 0.06)
 _PRIORITIES = ("low", "normal", "high", "urgent")
@@ -111,10 +221,54 @@ _COMPETITOR_CATEGORY_P = (0.22, 0.34, 0.04, 0.03, 0.03, 0.02, 0.04, 0.06, 0.02, 
 
 @dataclass(frozen=True)
 class GoldTicket:
-    """A generated ticket text with its true entity spans ``(start, end, label)``."""
+    """A generated ticket text with its true entity spans ``(start, end, label)`` and, when
+    asked for, its gold sentiment (``None`` otherwise)."""
 
     text: str
     spans: tuple[tuple[int, int, str], ...]
+    sentiment: str | None = None
+
+
+@dataclass(frozen=True)
+class Surge:
+    """A planted surge of negative tickets (a row of ``demo_surges``).
+
+    Attributes:
+        surge_id: its id.
+        kind: ``outage``, ``billing_error``, ``product_fault`` or ``competitor_cut``.
+        dimension, value: where an alert should find it (``region`` "Europe", ``segment``
+            "developer", ``product`` "Tessera Voice", ``competitor`` "OpenAI").
+        start, days: its first day and how many days it lasts.
+        categories: the categories of its tickets.
+        description: what happened, in words.
+        effect_days: days after the burst during which the data stay raised (a competitor
+            cut raises mentions for ``CUT_WINDOW_DAYS`` from the cut).
+        segments: the segments whose customers file its tickets.
+        vendor_id, price: the competitor named and its new price (competitor cuts).
+    """
+
+    surge_id: int
+    kind: str
+    dimension: str
+    value: str
+    start: date
+    days: int
+    categories: tuple[str, ...]
+    description: str
+    effect_days: int = 0
+    segments: tuple[str, ...] = SEGMENTS
+    vendor_id: str | None = None
+    price: float | None = None
+
+    @property
+    def end(self) -> date:
+        """The last day of the burst."""
+        return self.start + timedelta(days=self.days - 1)
+
+    @property
+    def effect_end(self) -> date:
+        """The last day the data stay raised because of it."""
+        return self.end + timedelta(days=self.effect_days)
 
 
 @dataclass(frozen=True)
@@ -130,6 +284,8 @@ class DemoSummary:
     competitor_prices: int
     first_month: date
     last_month: date
+    surges: int = 0
+    negative_tickets: int = 0
 
 
 def plan_price(plan: str, day: date) -> float:
@@ -153,7 +309,67 @@ def _month_index(day: date) -> int:
 # -- customers and usage -------------------------------------------------------------------
 
 
-def _customers(rng: np.random.Generator) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Truth:
+    """Planted per customer (row) and month (column): negative experiences from friction
+    (complaints are about these), from the outage, the cut exposure and the churn hazard."""
+
+    experiences: np.ndarray
+    outage: np.ndarray
+    cut_exposure: np.ndarray
+    hazard: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """All negative experiences (friction and outage)."""
+        return self.experiences + self.outage
+
+
+def _cuts_by_month() -> np.ndarray:
+    """cuts(k): the summed depth (0–1, deepest model per vendor and day) of the real competitor
+    cuts in the two months before month k."""
+    out = np.zeros(N_MONTHS)
+    events = price_cut_events()
+    for (day, _vendor), group in events.groupby(["date", "vendor_id"], sort=True):
+        depth = float(-group["pct_change"].min()) / 100.0
+        k = _month_index(pd.Timestamp(day).date())
+        for after in (k + 1, k + 2):
+            if 0 <= after < N_MONTHS:
+                out[after] += depth
+    return out
+
+
+def _plant_truth(rng: np.random.Generator, segment: np.ndarray, region: np.ndarray,
+                 signup_k: np.ndarray) -> _Truth:
+    """Negative experiences, cut exposure and the churn hazard (see the module docstring)."""
+    n = len(segment)
+    k = np.arange(N_MONTHS)
+    rate = FRICTION_MEAN * rng.gamma(FRICTION_SHAPE, 1.0 / FRICTION_SHAPE, size=n)
+    experiences = rng.poisson(rate[:, None], size=(n, N_MONTHS))
+    experiences[k[None, :] < signup_k[:, None]] = 0
+    outage = np.zeros((n, N_MONTHS), dtype=experiences.dtype)
+    hit_draw = rng.random(n)
+    for surge in planned_surges():
+        if surge.kind != "outage":
+            continue
+        ko = _month_index(surge.start)
+        hit = (region == surge.value) & (signup_k <= ko) & (hit_draw < OUTAGE_HIT)
+        outage[hit, ko] += 1
+    total = experiences + outage
+    previous = np.zeros((n, N_MONTHS))
+    previous[:, 1:] += total[:, :-1]
+    previous[:, 2:] += total[:, :-2]
+    top = max(COMPETITOR_MENTION_RATE.values())
+    exposure = np.array([COMPETITOR_MENTION_RATE[s] / top for s in segment])
+    cut_exposure = exposure[:, None] * _cuts_by_month()[None, :]
+    base = np.array([HAZARD_BASE[s] for s in segment])
+    hazard = np.minimum(HAZARD_CAP, base[:, None] * np.exp(
+        HAZARD_PER_EXPERIENCE * previous + HAZARD_PER_CUT * cut_exposure))
+    return _Truth(experiences, outage, cut_exposure, hazard)
+
+
+def _customers(rng: np.random.Generator,
+               truth_rng: np.random.Generator) -> tuple[pd.DataFrame, _Truth]:
     n = N_CUSTOMERS
     seg_p = np.array([V.SEGMENT_WEIGHTS[s] for s in SEGMENTS])
     segment = rng.choice(len(SEGMENTS), size=n, p=seg_p / seg_p.sum())
@@ -168,12 +384,13 @@ def _customers(rng: np.random.Generator) -> pd.DataFrame:
     k_before = rng.integers(-20, 0, size=n)
     k_during = np.floor(N_MONTHS * np.sqrt(rng.random(n))).astype(int).clip(0, N_MONTHS - 2)
     signup_k = np.where(before, k_before, k_during)
-    hazard = np.array([_CHURN_HAZARD[SEGMENTS[s]] for s in segment])
+    truth = _plant_truth(truth_rng, np.array([SEGMENTS[s] for s in segment]),
+                         np.array([V.REGIONS[r] for r in region]), signup_k)
     churn_k = np.full(n, -999)
     draws = rng.random((n, N_MONTHS))
     for i in range(n):
         for k in range(max(signup_k[i] + 3, 0), N_MONTHS):
-            if draws[i, k] < hazard[i]:
+            if draws[i, k] < truth.hazard[i, k]:
                 churn_k[i] = k
                 break
     names: list[str] = []
@@ -207,6 +424,25 @@ def _customers(rng: np.random.Generator) -> pd.DataFrame:
         "churn_month": [month_of(k) for k in churn_k],
         "_signup_k": signup_k,
         "_churn_k": np.where(churn_k == -999, N_MONTHS, churn_k),
+    }), truth
+
+
+def _churn_truth_rows(customers: pd.DataFrame, truth: _Truth) -> pd.DataFrame:
+    """``demo_churn_truth``: one row per customer and month from sign-up to churn (the churn
+    month included: its hazard is the one that fired). The first three months after sign-up
+    have hazard 0 (no churn then)."""
+    months = _months()
+    k = np.arange(N_MONTHS)
+    signup = customers["_signup_k"].to_numpy()[:, None]
+    churn = customers["_churn_k"].to_numpy()[:, None]
+    rows_i, rows_k = np.nonzero((k[None, :] >= signup) & (k[None, :] <= churn))
+    hazard = np.where(rows_k >= signup[rows_i, 0] + 3, truth.hazard[rows_i, rows_k], 0.0)
+    return pd.DataFrame({
+        "customer_id": customers["customer_id"].to_numpy()[rows_i],
+        "month": [months[j] for j in rows_k],
+        "experiences": truth.total[rows_i, rows_k].astype("int32"),
+        "cut_exposure": truth.cut_exposure[rows_i, rows_k].round(6),
+        "hazard": hazard.round(6),
     })
 
 
@@ -283,6 +519,51 @@ def _cut_windows() -> list[_CutWindow]:
     return out
 
 
+def planned_surges() -> tuple[Surge, ...]:
+    """The surges of negative tickets the demo plants (rows of ``demo_surges``): a region
+    outage, a billing error in one segment, a faulty product, and a burst after every real
+    competitor cut inside the demo's months (:func:`data.reference.price_cut_events`)."""
+    from data.reference import VENDOR_DISPLAY
+
+    surges = [
+        Surge(1, "outage", "region", "Europe", date(2025, 6, 10), 3, ("api_error", "latency"),
+              "API outage in the Europe region: errors and timeouts for three days"),
+        Surge(2, "billing_error", "segment", "developer", date(2025, 12, 3), 3, ("billing",),
+              "a billing run charged developer-segment customers twice",
+              segments=("developer",)),
+        Surge(3, "product_fault", "product", "Tessera Voice", date(2026, 3, 17), 3,
+              ("api_error", "latency", "integration"),
+              "a faulty Tessera Voice release fails for three days"),
+    ]
+    last_day = date(LAST_MONTH.year, LAST_MONTH.month, 28)
+    for w in _cut_windows():
+        day = w.start.date()
+        if not FIRST_MONTH <= day <= last_day - timedelta(days=4):
+            continue
+        name = VENDOR_DISPLAY.get(w.vendor_id, w.vendor_id)
+        surges.append(Surge(
+            len(surges) + 1, "competitor_cut", "competitor", name, day, 4,
+            ("pricing", "cancellation"),
+            f"{name} cut its list prices: price-sensitive customers complain naming {name}",
+            effect_days=CUT_WINDOW_DAYS - 4, segments=("scaleup", "smb", "developer"),
+            vendor_id=w.vendor_id, price=w.new_price))
+    return tuple(surges)
+
+
+def _surge_rows(surges: tuple[Surge, ...], counts: dict[int, int]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "surge_id": pd.Series([x.surge_id for x in surges], dtype="int32"),
+        "kind": pd.Series([x.kind for x in surges], dtype="str"),
+        "dimension": pd.Series([x.dimension for x in surges], dtype="str"),
+        "value": pd.Series([x.value for x in surges], dtype="str"),
+        "start_day": [x.start for x in surges],
+        "end_day": [x.end for x in surges],
+        "effect_end": [x.effect_end for x in surges],
+        "tickets": pd.Series([counts.get(x.surge_id, 0) for x in surges], dtype="int32"),
+        "description": pd.Series([x.description for x in surges], dtype="str"),
+    })
+
+
 def _vendor_prices() -> dict[str, float]:
     models = competitor_models().dropna(subset=["price_per_m"])
     return {str(k): float(v) for k, v in
@@ -312,40 +593,203 @@ def _mention_setup(created: np.ndarray, segment: np.ndarray, rng: np.random.Gene
     return mention, vendor
 
 
+def _times_in_months(month_start: np.ndarray, days_in: np.ndarray,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Times in the given months: working days and hours (a weekend day is redrawn once with
+    probability 0.6)."""
+    m = len(month_start)
+    day = np.floor(rng.random(m) * days_in).astype("int64")
+    weekday = (month_start.astype("datetime64[D]").astype("int64") + day + 3) % 7  # 0 = Monday
+    redraw = (weekday >= 5) & (rng.random(m) < 0.6)
+    day = np.where(redraw, np.floor(rng.random(m) * days_in).astype("int64"), day)
+    hour = rng.choice(24, size=m, p=_HOUR_P)
+    seconds = day * 86400 + hour * 3600 + rng.integers(0, 3600, size=m)
+    return month_start + seconds.astype("timedelta64[s]")
+
+
+def _extra_counts(n: int, truth: _Truth | None,
+                  surges: tuple[Surge, ...]) -> tuple[int, dict[int, int]]:
+    """How many of the ``n`` tickets are complaints and how many each surge adds."""
+    if truth is None or n <= 0:
+        return 0, {}
+    complaints = round(COMPLAINT_SHARE * n) if truth.experiences.any() else 0
+    per_surge = {x.surge_id: round(SURGE_SHARE * n) for x in surges}
+    if complaints + sum(per_surge.values()) > n:
+        return 0, {}
+    return complaints, per_surge
+
+
+def _surge_tickets(surges: tuple[Surge, ...], counts: dict[int, int], usage: pd.DataFrame,
+                   row_ci: np.ndarray, row_k: np.ndarray, customers: pd.DataFrame,
+                   truth: _Truth, rng: np.random.Generator,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer index, time, surge index) of the planted surge tickets. A ticket's customer
+    is drawn among those in the surge's scope active that month (for the outage: those it
+    hit), in proportion to the square root of their tokens."""
+    tokens = (usage["input_tokens"] + usage["output_tokens"]).to_numpy(dtype=float)
+    weight = np.sqrt(tokens)
+    seg = customers["segment"].to_numpy()[row_ci]
+    region = customers["region"].to_numpy()[row_ci]
+    out_ci, out_t, out_s = [], [], []
+    for j, surge in enumerate(surges):
+        m = counts.get(surge.surge_id, 0)
+        if m == 0:
+            continue
+        day = rng.integers(0, surge.days, size=m)
+        hour = rng.choice(24, size=m, p=_HOUR_P)
+        seconds = day * 86400 + hour * 3600 + rng.integers(0, 3600, size=m)
+        created = np.datetime64(surge.start, "s") + seconds.astype("timedelta64[s]")
+        scope = np.isin(seg, surge.segments)
+        if surge.dimension == "region":
+            scope &= region == surge.value
+        if surge.kind == "outage":
+            scope &= truth.outage[row_ci, row_k] > 0
+        ks = np.array([_month_index(d) for d in created.astype("datetime64[D]").tolist()])
+        for t in range(m):
+            rows = np.nonzero(scope & (row_k == ks[t]))[0]
+            if rows.size == 0:
+                rows = np.nonzero(row_k == ks[t])[0]
+            w = weight[rows]
+            out_ci.append(row_ci[rows[rng.choice(rows.size, p=w / w.sum())]])
+            out_t.append(created[t])
+            out_s.append(j)
+    return (np.array(out_ci, dtype="int64"), np.array(out_t, dtype="datetime64[s]"),
+            np.array(out_s, dtype="int64"))
+
+
+def _sentiment_labels(category: np.ndarray, mention: np.ndarray, experiences: np.ndarray,
+                      u: np.ndarray) -> np.ndarray:
+    """Index into SENTIMENTS of each ticket's gold label (see the module docstring)."""
+    names = np.array(T.CATEGORIES)[category]
+    neg0 = np.array([SENTIMENT_P[c][0] for c in names]) + MENTION_NEGATIVE * mention
+    pos0 = np.array([SENTIMENT_P[c][1] for c in names]) * np.where(mention, 0.5, 1.0)
+    keep = EXPERIENCE_FACTOR ** experiences
+    neg = 1.0 - (1.0 - neg0) * keep
+    pos = pos0 * keep
+    return np.where(u < neg, 0, np.where(u < neg + pos, 2, 1))
+
+
+def _slots(template: str, values: dict[str, tuple[str, str]]
+           ) -> tuple[str, list[tuple[int, int, str]]]:
+    """A tone sentence with its ``{vendor}`` / ``{product}`` slots filled, and their spans."""
+    pieces: list[str] = []
+    spans: list[tuple[int, int, str]] = []
+    pos = 0
+    for part in re.split(r"(\{\w+\})", template):
+        if part.startswith("{") and part.endswith("}"):
+            value, label = values[part[1:-1]]
+            spans.append((pos, pos + len(value), label))
+            part = value
+        pieces.append(part)
+        pos += len(part)
+    return "".join(pieces), spans
+
+
+def _with_tone(text: str, spans: tuple[tuple[int, int, str], ...], template: str | None,
+               values: dict[str, tuple[str, str]] | None = None,
+               ) -> tuple[str, tuple[tuple[int, int, str], ...]]:
+    """``text`` with the tone sentence inserted at the end of its body (before the last
+    paragraph break, else at the end), in the ticket's case; the spans moved with it."""
+    if template is None:
+        return text, spans
+    sentence, own = _slots(template, values or {})
+    if text == text.lower() != text.upper() and len(sentence.lower()) == len(sentence):
+        sentence = sentence.lower()
+    elif text == text.upper() != text.lower() and len(sentence.upper()) == len(sentence):
+        sentence = sentence.upper()
+    brk = max(text.rfind("\n\n"), text.rfind("\r\n\r\n"))
+    pos = brk if brk > 0 else len(text)
+    lead = ". " if pos and text[pos - 1].isalnum() else " "
+    insert = lead + sentence
+    moved = [(a + len(insert), b + len(insert), lab) if a >= pos else (a, b, lab)
+             for a, b, lab in spans]
+    moved += [(pos + len(lead) + a, pos + len(lead) + b, lab) for a, b, lab in own]
+    return text[:pos] + insert + text[pos:], tuple(sorted(moved))
+
+
+def _tone_template(label: str, rng: random.Random) -> str | None:
+    if label == "negative":
+        return rng.choice(NEGATIVE_TONE)
+    if label == "positive":
+        return rng.choice(POSITIVE_TONE)
+    return rng.choice(NEUTRAL_TONE) if rng.random() < 0.5 else None
+
+
 def _tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
              rng: np.random.Generator,
-             progress: Callable[[int, int], None] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+             progress: Callable[[int, int], None] | None,
+             truth: _Truth | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tickets and their gold entities. With ``truth``, some tickets are complaints about
+    planted negative experiences and some belong to the planted surges; the tickets frame then
+    carries the private columns ``_sentiment``, ``_origin`` and ``_surge_id``."""
+    surges = planned_surges() if truth is not None else ()
+    n_complaints, surge_counts = _extra_counts(n, truth, surges)
+    n_base = n - n_complaints - sum(surge_counts.values())
     tokens = (usage["input_tokens"] + usage["output_tokens"]).to_numpy(dtype=float)
-    cell = np.sort(rng.choice(len(usage), size=n, p=tokens / tokens.sum()))
     months = pd.to_datetime(usage["month"])
-    month_start = months.to_numpy().astype("datetime64[s]")[cell]
-    days_in = months.dt.days_in_month.to_numpy()[cell]
-    # Working days and hours: a weekend day is redrawn once with probability 0.6.
-    day = np.floor(rng.random(n) * days_in).astype("int64")
-    weekday = (month_start.astype("datetime64[D]").astype("int64") + day + 3) % 7  # 0 = Monday
-    redraw = (weekday >= 5) & (rng.random(n) < 0.6)
-    day = np.where(redraw, np.floor(rng.random(n) * days_in).astype("int64"), day)
-    hour = rng.choice(24, size=n, p=_HOUR_P)
-    seconds = day * 86400 + hour * 3600 + rng.integers(0, 3600, size=n)
-    created = month_start + seconds.astype("timedelta64[s]")
-    order = np.argsort(created, kind="stable")
-    cell, created = cell[order], created[order]
-
+    row_start = months.to_numpy().astype("datetime64[s]")
+    row_days = months.dt.days_in_month.to_numpy()
     cust_index = pd.Index(customers["customer_id"])
-    ci = cust_index.get_indexer(usage["customer_id"].to_numpy()[cell])
+    row_ci = cust_index.get_indexer(usage["customer_id"].to_numpy())
+    row_k = ((months.dt.year - FIRST_MONTH.year) * 12
+             + months.dt.month - FIRST_MONTH.month).to_numpy()
+
+    cell = np.sort(rng.choice(len(usage), size=n_base, p=tokens / tokens.sum()))
+    parts_ci = [row_ci[cell]]
+    parts_t = [_times_in_months(row_start[cell], row_days[cell], rng)]
+    parts_origin = [np.zeros(n_base, dtype="int64")]
+    parts_surge = [np.full(n_base, -1, dtype="int64")]
+    if n_complaints:
+        w = truth.experiences[row_ci, row_k].astype(float)
+        cell = rng.choice(len(usage), size=n_complaints, p=w / w.sum())
+        parts_ci.append(row_ci[cell])
+        parts_t.append(_times_in_months(row_start[cell], row_days[cell], rng))
+        parts_origin.append(np.ones(n_complaints, dtype="int64"))
+        parts_surge.append(np.full(n_complaints, -1, dtype="int64"))
+    if surge_counts:
+        s_ci, s_t, s_j = _surge_tickets(surges, surge_counts, usage, row_ci, row_k,
+                                        customers, truth, rng)
+        parts_ci.append(s_ci)
+        parts_t.append(s_t)
+        parts_origin.append(np.full(len(s_ci), 2, dtype="int64"))
+        parts_surge.append(s_j)
+    created = np.concatenate(parts_t).astype("datetime64[s]")
+    order = np.argsort(created, kind="stable")
+    created = created[order]
+    ci = np.concatenate(parts_ci).astype("int64")[order]
+    origin = np.concatenate(parts_origin)[order]
+    surge_of = np.concatenate(parts_surge)[order]
+    in_surge = origin == 2
+
     segment = customers["segment"].to_numpy()[ci]
     windows = _cut_windows()
     mention, vendor = _mention_setup(created, segment, rng, windows)
+    for t in np.nonzero(in_surge)[0]:
+        surge = surges[surge_of[t]]
+        mention[t] = surge.vendor_id is not None
+        vendor[t] = surge.vendor_id
     base_p = np.array(T.CATEGORY_WEIGHTS) / sum(T.CATEGORY_WEIGHTS)
     comp_p = np.array(_COMPETITOR_CATEGORY_P) / sum(_COMPETITOR_CATEGORY_P)
     category = np.where(mention, rng.choice(len(T.CATEGORIES), size=n, p=comp_p),
                         rng.choice(len(T.CATEGORIES), size=n, p=base_p))
+    complaint_cat = np.array([T.CATEGORIES.index(c) for c in _COMPLAINT_CATEGORIES])
+    complaint_draw = complaint_cat[rng.choice(len(complaint_cat), size=n, p=_COMPLAINT_P)]
+    category = np.where(origin == 1, complaint_draw, category)
+    for t in np.nonzero(in_surge)[0]:
+        cats = surges[surge_of[t]].categories
+        category[t] = T.CATEGORIES.index(cats[rng.integers(len(cats))])
     # Customers who churn say so: half their tickets in the last active month are
     # cancellations or downgrades.
     churn = pd.to_datetime(customers["churn_month"]).to_numpy().astype("datetime64[s]")[ci]
     last_month = (~np.isnat(churn)) & (created >= churn - np.timedelta64(31, "D")) & (created < churn)
-    leaving = last_month & (rng.random(n) < 0.5)
+    leaving = last_month & (rng.random(n) < 0.5) & ~in_surge
     category = np.where(leaving, T.CATEGORIES.index("cancellation"), category)
+    kidx = (created.astype("datetime64[M]").astype("int64")
+            - np.datetime64(FIRST_MONTH, "M").astype("int64"))
+    experienced = (truth.total[ci, np.clip(kidx, 0, N_MONTHS - 1)] if truth is not None
+                   else np.zeros(n, dtype="int64"))
+    sentiment = _sentiment_labels(category, mention, experienced, rng.random(n))
+    sentiment = np.where(origin > 0, 0, sentiment)
     channel = rng.choice(len(_CHANNELS), size=n, p=_CHANNEL_P)
     is_ent = segment == "enterprise"
     urgent_cat = np.isin(category, [T.CATEGORIES.index(c) for c in ("api_error", "latency")])
@@ -366,6 +810,7 @@ def _tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
     win_price = {w.vendor_id: w.new_price for w in windows}
     engine = TextEngine()
     text_rng = random.Random(seed * 7919 + 17)
+    tone_rng = random.Random(seed * 7919 + 29)
     keys: list[str] = []
     texts: list[str] = []
     subjects: list[str] = []
@@ -391,8 +836,21 @@ def _tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
             vid = ctx.vendor or ""
             ctx.competitor_price = (win_price.get(vid) if v is not None
                                     else vendor_prices.get(vid))
+        surge = surges[surge_of[t]] if in_surge[t] else None
+        if surge is not None and surge.dimension == "product":
+            ctx.cache["product"] = surge.value  # every product the ticket names is this one
         subject = engine.subject(ctx)
         text, spans = engine.ticket(ctx)
+        if surge is not None:
+            values = {"product": (ctx.cache.get("product", surge.value), "PRODUCT")}
+            if surge.vendor_id is not None:
+                values["vendor"] = (ctx.cache.get("vendor")
+                                    or V.COMPETITOR_ORGS[surge.vendor_id][0], "ORG")
+            text, spans = _with_tone(text, spans, tone_rng.choice(SURGE_TONE[surge.kind]),
+                                     values)
+        elif truth is not None:
+            text, spans = _with_tone(text, spans,
+                                     _tone_template(SENTIMENTS[sentiment[t]], tone_rng))
         # The key an upload of these columns would get (so a re-upload adds nothing).
         key = ticket_key(text, source_id=f"TCK-{t + 1:06d}", customer_id=cust_ids[c],
                          created_at=when, subject=subject)
@@ -422,6 +880,12 @@ def _tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
         "resolution_minutes": np.where(open_, np.nan, minutes),
         "resolved_by": np.where(open_, None, np.where(by_ai, "ai", "human")),
     })
+    if truth is not None:
+        tickets["_sentiment"] = np.array(SENTIMENTS, dtype=object)[sentiment]
+        tickets["_origin"] = np.array(("ticket", "experience", "surge"), dtype=object)[origin]
+        ids = np.array([x.surge_id for x in surges] + [0], dtype="int64")
+        tickets["_surge_id"] = pd.array(np.where(in_surge, ids[surge_of], 0), dtype="Int32")
+        tickets.loc[~in_surge, "_surge_id"] = pd.NA
     gold = pd.DataFrame({
         "ticket_key": pd.Series(gold_keys, dtype="str"),
         "start": np.array([r[0] for r in gold_rows], dtype="int32"),
@@ -440,7 +904,7 @@ def _random_company(rng: random.Random) -> tuple[str, str]:
     return name, industry
 
 
-def iter_gold_tickets(n: int, seed: int) -> Iterator[GoldTicket]:
+def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator[GoldTicket]:
     """Yield ``n`` generated tickets with their gold entity spans (pure: no store).
 
     The distribution matches the demo tickets (categories, typos, case, lengths), with
@@ -449,6 +913,15 @@ def iter_gold_tickets(n: int, seed: int) -> Iterator[GoldTicket]:
     Args:
         n: how many tickets.
         seed: same seed, same tickets.
+        sentiment: also plant a gold sentiment (``GoldTicket.sentiment``) drawn as for the
+            demo tickets from the category and the competitor mention (no experiences), with
+            its tone sentence in the text. Off by default: the texts are then exactly those
+            of earlier versions (the committed tagger was trained on them).
+
+    Example:
+        >>> t = next(iter_gold_tickets(1, seed=3, sentiment=True))
+        >>> t.sentiment in SENTIMENTS
+        True
     """
     rng = random.Random(seed)
     engine = TextEngine()
@@ -472,7 +945,14 @@ def iter_gold_tickets(n: int, seed: int) -> Iterator[GoldTicket]:
             TextEngine._vendor(ctx)
             ctx.competitor_price = vendor_prices.get(ctx.vendor or "")
         text, spans = engine.ticket(ctx)
-        yield GoldTicket(text, spans)
+        if not sentiment:
+            yield GoldTicket(text, spans)
+            continue
+        label = SENTIMENTS[int(_sentiment_labels(
+            np.array([T.CATEGORIES.index(category)]), np.array([mention]),
+            np.zeros(1, dtype="int64"), np.array([rng.random()]))[0])]
+        text, spans = _with_tone(text, spans, _tone_template(label, rng))
+        yield GoldTicket(text, spans, label)
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -515,8 +995,11 @@ def generate_demo(
 ) -> DemoSummary:
     """Replace the demo data in ``store`` with freshly generated rows.
 
-    Writes customers, usage, price_history, competitor_prices, tickets (source ``demo``) and
-    their gold_entities in one transaction; uploaded tickets are kept. Same seed, same rows.
+    Writes customers, usage, price_history, competitor_prices, tickets (source ``demo``),
+    their gold_entities and gold_sentiment, and the ground truth of the signals
+    (demo_surges, demo_churn_truth) in one transaction; uploaded tickets are kept; model
+    sentiment of the old demo tickets (ticket_sentiment) is removed with them. Same seed,
+    same rows.
 
     Args:
         store: a writable :class:`data.store.Store`.
@@ -528,18 +1011,33 @@ def generate_demo(
         raise ValueError("tickets must be >= 0")
     root = np.random.SeedSequence(seed)
     cust_seq, usage_seq, ticket_seq = root.spawn(3)
-    customers = _customers(np.random.default_rng(cust_seq))
+    (truth_seq,) = root.spawn(1)  # spawned after the first three: those streams are unchanged
+    customers, truth = _customers(np.random.default_rng(cust_seq),
+                                  np.random.default_rng(truth_seq))
     usage = _usage(customers, np.random.default_rng(usage_seq))
     prices = _price_history()
     ticket_df, gold = _tickets(customers, usage, tickets, seed,
-                               np.random.default_rng(ticket_seq), progress)
+                               np.random.default_rng(ticket_seq), progress, truth)
     ticket_df["source"] = DEMO_SOURCE
     ticket_df["ingested_at"] = pd.Timestamp(DEMO_INGESTED_AT).as_unit("us")
+    gold_sentiment = pd.DataFrame({
+        "ticket_key": ticket_df["ticket_key"],
+        "label": ticket_df.pop("_sentiment").astype("str"),
+        "origin": ticket_df.pop("_origin").astype("str"),
+        "surge_id": ticket_df.pop("_surge_id"),
+    })
+    surges = planned_surges()
+    counted = gold_sentiment["surge_id"].dropna().astype(int).value_counts()
+    surge_rows = _surge_rows(surges, {int(k): int(v) for k, v in counted.items()})
+    churn_truth = _churn_truth_rows(customers, truth)
     customers = customers.drop(columns=["_signup_k", "_churn_k"])
 
     def write(conn: Any) -> None:
-        conn.execute("DELETE FROM gold_entities WHERE ticket_key IN "
-                     "(SELECT ticket_key FROM tickets WHERE source = ?)", [DEMO_SOURCE])
+        for table in ("gold_entities", "gold_sentiment", "ticket_sentiment"):
+            conn.execute(f"DELETE FROM {table} WHERE ticket_key IN "  # noqa: S608 - fixed names
+                         "(SELECT ticket_key FROM tickets WHERE source = ?)", [DEMO_SOURCE])
+        for table in ("demo_surges", "demo_churn_truth"):
+            conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
         for table in ("entities", "tagged_tickets"):
             conn.execute(f"DELETE FROM {table} WHERE ticket_key IN "  # noqa: S608 - fixed names
                          "(SELECT ticket_key FROM tickets WHERE source = ?)", [DEMO_SOURCE])
@@ -559,6 +1057,12 @@ def generate_demo(
                 {"created_at": "TIMESTAMP", "ingested_at": "TIMESTAMP",
                  "resolution_minutes": "DOUBLE"})
         _insert(conn, "gold_entities", gold, list(gold.columns))
+        _insert(conn, "gold_sentiment", gold_sentiment, list(gold_sentiment.columns),
+                {"surge_id": "INTEGER"})
+        _insert(conn, "demo_surges", surge_rows, list(surge_rows.columns),
+                {"start_day": "DATE", "end_day": "DATE", "effect_end": "DATE"})
+        _insert(conn, "demo_churn_truth", churn_truth, list(churn_truth.columns),
+                {"month": "DATE"})
 
     store.write(write)
     n_prices = load_competitor_prices(store)
@@ -566,4 +1070,6 @@ def generate_demo(
         seed=seed, customers=len(customers), usage_rows=len(usage),
         price_changes=len(prices), tickets=len(ticket_df), gold_entities=len(gold),
         competitor_prices=n_prices, first_month=FIRST_MONTH, last_month=LAST_MONTH,
+        surges=len(surge_rows),
+        negative_tickets=int((gold_sentiment["label"] == "negative").sum()),
     )

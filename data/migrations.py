@@ -173,6 +173,64 @@ MIGRATIONS: dict[int, list[str]] = {
         )
         """,
     ],
+    3: [
+        # Sentiment of a ticket ('negative' | 'neutral' | 'positive'), by a model: the tagger's
+        # second head writes it in the same transaction as the entities (ticket_key,
+        # model_id) — resumable and idempotent like `entities`.
+        """
+        CREATE TABLE ticket_sentiment (
+            ticket_key  VARCHAR NOT NULL,
+            model_id    VARCHAR NOT NULL,
+            label       VARCHAR NOT NULL CHECK (label IN ('negative', 'neutral', 'positive')),
+            score       DOUBLE NOT NULL,   -- the model's probability of `label`
+            PRIMARY KEY (ticket_key, model_id)
+        )
+        """,
+        # Ground truth of generated tickets (data.demo), beside gold_entities: the sentiment
+        # the generator planted, and why (`origin`: 'ticket' = drawn from the ticket's
+        # category, competitor mention and the customer's negative experiences that month;
+        # 'experience' = a complaint about a planted negative experience; 'surge' = one of the
+        # planted surges, `surge_id` in demo_surges).
+        """
+        CREATE TABLE gold_sentiment (
+            ticket_key  VARCHAR PRIMARY KEY,
+            label       VARCHAR NOT NULL CHECK (label IN ('negative', 'neutral', 'positive')),
+            origin      VARCHAR NOT NULL CHECK (origin IN ('ticket', 'experience', 'surge')),
+            surge_id    INTEGER
+        )
+        """,
+        # The surges of negative tickets the demo generator planted: what (`kind`), where
+        # (`dimension` 'region' | 'segment' | 'product' | 'competitor' and its `value`),
+        # the days of the burst (`start_day`..`end_day`, inclusive), the last day the data stay
+        # raised because of it (`effect_end`: a competitor cut keeps mentions up for weeks),
+        # and how many tickets it added.
+        """
+        CREATE TABLE demo_surges (
+            surge_id     INTEGER PRIMARY KEY,
+            kind         VARCHAR NOT NULL,
+            dimension    VARCHAR NOT NULL,
+            value        VARCHAR NOT NULL,
+            start_day    DATE NOT NULL,
+            end_day      DATE NOT NULL,
+            effect_end   DATE NOT NULL,
+            tickets      INTEGER NOT NULL,
+            description  VARCHAR NOT NULL
+        )
+        """,
+        # The demo's churn ground truth per customer and month (from sign-up to churn):
+        # planted negative experiences that month, the exposure to competitor price cuts of
+        # the customer's segment, and the monthly churn hazard that applied (data.demo).
+        """
+        CREATE TABLE demo_churn_truth (
+            customer_id   VARCHAR NOT NULL,
+            month         DATE NOT NULL,
+            experiences   INTEGER NOT NULL,
+            cut_exposure  DOUBLE NOT NULL,
+            hazard        DOUBLE NOT NULL,
+            PRIMARY KEY (customer_id, month)
+        )
+        """,
+    ],
 }
 
 LATEST_VERSION: int = max(MIGRATIONS)

@@ -9,7 +9,8 @@ import pytest
 
 MODULES = ["analytics", "analytics.demand", "analytics.optimize", "analytics.costs",
            "analytics.sensitivity", "analytics.montecarlo", "analytics.competition",
-           "analytics.scenario", "analytics.evaluate", "analytics.positioning"]
+           "analytics.scenario", "analytics.evaluate", "analytics.positioning",
+           "analytics.alerts", "analytics.risk"]
 
 
 @pytest.mark.parametrize("name", MODULES)
