@@ -2,14 +2,19 @@
 
 How a call to :meth:`Engine.tag` runs:
 
-1. Texts are tokenized in chunks by the fast tokenizer (no special tokens, with offsets and
-   word ids) on a helper thread, so the next chunk is tokenized while the model runs.
+1. Texts are cut into words (model/words.py: ``words`` keeps names such as ``gpt-4o-mini``
+   whole; ``bert``, older artefacts, takes the tokenizer's own words) and tokenized in chunks
+   by the fast tokenizer (no special tokens; ``words``: the pre-split words with
+   ``is_split_into_words``, so every token belongs to exactly one word) on a helper thread,
+   so the next chunk is tokenized while the model runs.
 2. Each text becomes one or more *windows* of at most ``max_length - 2`` tokens; long texts
    get overlapping windows (``stride`` tokens of overlap), so nothing is cut off.
 3. Windows are sorted by length and cut into batches padded only to their own longest window
    (dynamic padding); the model runs under ``torch.inference_mode`` with SDPA attention
    (bf16 on CUDA; on a CPU int8 with per-token activation scales, see model/quantize.py).
-   Softmax, argmax and the best score are taken for the whole batch at once. On a CPU,
+   Softmax, argmax and the best score are taken for the whole batch at once. Every batch of
+   a chunk runs on the model that was current when the chunk began (:meth:`Engine.use_model`
+   swaps it, e.g. to int8 once compiled), so a text is tagged in one precision. On a CPU,
    ``streams`` batches (one per intra-op thread torch was given) run at once on a pool of
    threads with one intra-op thread each: this model's matmuls are too small to keep two
    threads busy on one batch, and the results are taken back in order, so they do not
@@ -17,8 +22,11 @@ How a call to :meth:`Engine.tag` runs:
 4. A token seen by several windows keeps the prediction of the window where it sits furthest
    from an edge. Words take the label of their first sub-word (``aggregation="first"``), so
    entities are whole words; adjacent words join one entity as in IOB2 (an ``I-`` without
-   ``B-`` starts one). Offsets come from the tokenizer's offset mapping, so
-   ``entity.text == text[entity.start:entity.end]`` for any Unicode, emoji or CRLF.
+   ``B-`` starts one). Words without a letter or digit (punctuation, symbols, emoji) are
+   taken off both ends of an entity, and an entity of nothing else is dropped (``- Jane``
+   is ``Jane``); an entity never runs across a line break or a ``?``, ``!``, ``;``. Offsets are the words' character ranges (``bert``: from the tokenizer's
+   offset mapping), so ``entity.text == text[entity.start:entity.end]`` for any Unicode,
+   emoji or CRLF.
 
 Example:
     >>> engine = Engine(model, tokenizer)                         # doctest: +SKIP
@@ -38,6 +46,7 @@ import numpy as np
 import torch
 
 from model.labels import split_tag
+from model.words import BERT, WORDS, check_segmentation, is_punctuation, split_words
 
 
 @dataclass(frozen=True)
@@ -58,11 +67,13 @@ class Entity:
 
 @dataclass
 class _Encoded:
-    """One text after tokenization: token ids, character offsets, word ids."""
+    """One text after tokenization: token ids and word ids; the words' character ranges
+    (``words`` segmentation) or the tokens' offsets (``bert``)."""
 
     ids: np.ndarray      # (n,) int64
-    offsets: np.ndarray  # (n, 2) int64
-    words: np.ndarray    # (n,) int64
+    words: np.ndarray    # (n,) int64: the word of each token (tokens of a word are adjacent)
+    offsets: np.ndarray | None = None  # (n, 2) int64, bert: the tokens' character ranges
+    spans: np.ndarray | None = None    # (words, 2) int64, words: the words' character ranges
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -95,6 +106,15 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "bf16" and not cuda:
         raise ValueError("bf16 runs on CUDA only; on the CPU use int8 or fp32")
     return precision
+
+
+INT8_MIN_ROWS = 2
+INT8_MIN_WIDTH = 9
+"""Smallest int8 batch (windows × tokens). ``torch.compile(dynamic=True)`` makes a graph of
+its own for a batch of one window (sizes 0 and 1 are specialised) and for fewer than 17
+token rows (``torch._int_mm`` needs more, model/quantize.py pads them): each one cost 85–105 s
+to compile on the loaded 2-core Xeon. With at least 2 windows of 9 tokens (18 rows) every
+batch runs one graph, compiled once (:func:`model.quantize.warm_up`)."""
 
 
 def window_bounds(n_tokens: int, size: int, stride: int) -> list[tuple[int, int]]:
@@ -162,6 +182,8 @@ class _Chunk:
         self.labels = [np.zeros(len(e.ids), dtype=np.int64) for e in encoded]
         self.scores = [np.zeros(len(e.ids), dtype=np.float32) for e in encoded]
         self.best = [np.full(len(e.ids), -1, dtype=np.int64) for e in encoded]
+        self.model: torch.nn.Module | None = None  # what every batch of the chunk runs on
+        self.precision = ""
 
     def merge(self, batch: list[int], label: np.ndarray, score: np.ndarray) -> None:
         """Keep each token's prediction from the window where it is most central."""
@@ -193,6 +215,8 @@ class Engine:
         streams: batches run at once, each on one intra-op thread (default: on a CPU
             ``torch.get_num_threads()``, on CUDA 1). With 1, a batch uses all of torch's
             intra-op threads.
+        segmentation: ``words`` (whole names, model/words.py) or ``bert`` (the tokenizer's
+            words: what artefacts without the setting were trained on).
     """
 
     def __init__(
@@ -208,7 +232,9 @@ class Engine:
         precision: str = "auto",
         calibration: dict[str, torch.Tensor] | None = None,
         streams: int | None = None,
+        segmentation: str = WORDS,
     ) -> None:
+        self.segmentation = check_segmentation(segmentation)
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -233,6 +259,8 @@ class Engine:
             from model.quantize import prepare_int8
 
             self.model = prepare_int8(self.model, calibration, streams=self.streams)
+        self._swap = threading.Lock()
+        self._warm = False  # the int8 model has been compiled (model.quantize.warm_up)
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.labels = labels
         types = sorted({t for t in (split_tag(label)[1] for label in labels) if t})
@@ -249,6 +277,23 @@ class Engine:
     # -- tokenization ----------------------------------------------------------------
 
     def _encode(self, texts: Sequence[str]) -> list[_Encoded]:
+        if self.segmentation == BERT:
+            return self._encode_bert(texts)
+        spans = [split_words(text) for text in texts]
+        enc = self.tokenizer(
+            [[text[a:b] for a, b in words] for text, words in zip(texts, spans, strict=True)],
+            is_split_into_words=True,
+            add_special_tokens=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            truncation=False,
+        )
+        return [_Encoded(np.asarray(ids, dtype=np.int64),
+                         np.asarray(enc.word_ids(i), dtype=np.int64),
+                         spans=np.asarray(spans[i], dtype=np.int64).reshape(-1, 2))
+                for i, ids in enumerate(enc["input_ids"])]
+
+    def _encode_bert(self, texts: Sequence[str]) -> list[_Encoded]:
         enc = self.tokenizer(
             list(texts),
             add_special_tokens=False,
@@ -262,8 +307,8 @@ class Engine:
             words = enc.word_ids(i)
             out.append(_Encoded(
                 np.asarray(ids, dtype=np.int64),
-                np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2),
                 np.asarray([-1 if w is None else w for w in words], dtype=np.int64),
+                offsets=np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2),
             ))
         return out
 
@@ -302,12 +347,27 @@ class Engine:
         if batch:
             yield batch
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Label ids and their probabilities for a padded batch."""
+    def use_model(self, model: torch.nn.Module, precision: str) -> None:
+        """Run chunks that begin from now on with ``model`` in ``precision`` (a chunk already
+        under way finishes on its model, so each text is tagged in one precision). Used to
+        switch to the int8 model once it is compiled (model/tagger.py)."""
+        with self._swap:
+            self.model, self.precision = model, precision
+
+    def current_model(self) -> tuple[torch.nn.Module, str]:
+        """The model new chunks run on, and its precision."""
+        with self._swap:
+            return self.model, self.precision
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray,
+             model: torch.nn.Module | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Label ids and their probabilities for a padded batch (on ``model``, default the
+        current one)."""
+        model = model if model is not None else self.model
         input_ids = torch.from_numpy(ids).to(self.device, non_blocking=True)
         attention = torch.from_numpy(mask).to(self.device, non_blocking=True)
         with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, attention_mask=attention).logits
+            logits = model(input_ids=input_ids, attention_mask=attention).logits
             probs = torch.softmax(logits.float(), dim=-1)
             score, label = probs.max(dim=-1)
         return label.cpu().numpy(), score.cpu().numpy()
@@ -354,10 +414,20 @@ class Engine:
         return results
 
     def _padded(self, chunk: _Chunk, batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids and attention mask of ``batch`` (window indices of ``chunk``)."""
+        """Token ids and attention mask of ``batch`` (window indices of ``chunk``).
+
+        For the compiled int8 model a batch has at least :data:`INT8_MIN_ROWS` rows (a
+        ``[CLS]``-only row is added) of at least :data:`INT8_MIN_WIDTH` tokens, so that every
+        batch runs the same compiled graph (see :data:`INT8_MIN_ROWS`); each row's result
+        does not depend on the others (per-token scales), and the extra row is dropped."""
         width = max(chunk.windows[w][2] - chunk.windows[w][1] for w in batch) + 2
-        ids = np.full((len(batch), width), self._pad, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
+        rows = len(batch)
+        if chunk.precision == "int8":
+            rows, width = max(rows, INT8_MIN_ROWS), max(width, INT8_MIN_WIDTH)
+        ids = np.full((rows, width), self._pad, dtype=np.int64)
+        mask = np.zeros((rows, width), dtype=np.int64)
+        ids[len(batch):, 0] = self._cls
+        mask[len(batch):, 0] = 1
         for row, w in enumerate(batch):
             t, a, b = chunk.windows[w]
             n = b - a
@@ -375,6 +445,7 @@ class Engine:
         for offset, encoded in self._encoded_chunks(texts):
             chunk = _Chunk(offset, texts[offset:offset + len(encoded)], encoded,
                            self.window, self.stride)
+            chunk.model, chunk.precision = self.current_model()
             batches = list(self._batches(chunk.windows, batch_size)) or [None]
             for k, batch in enumerate(batches):
                 yield chunk, batch, k == len(batches) - 1
@@ -399,8 +470,8 @@ class Engine:
             future = None
             if batch is not None:
                 ids, mask = self._padded(chunk, batch)
-                future = (pool.submit(self._run, ids, mask) if pool is not None
-                          else _done(self._run(ids, mask)))
+                future = (pool.submit(self._run, ids, mask, chunk.model) if pool is not None
+                          else _done(self._run(ids, mask, chunk.model)))
             in_flight.append((chunk, batch, future, last))
             return True
 
@@ -418,34 +489,65 @@ class Engine:
     def _entities(
         self, text: str, enc: _Encoded, labels: np.ndarray, scores: np.ndarray
     ) -> list[Entity]:
-        """Whole-word IOB2 grouping of one text's token predictions."""
+        """Whole-word IOB2 grouping of one text's token predictions, punctuation off the
+        ends of every entity."""
         n = len(enc.ids)
         if n == 0:
             return []
         first = np.ones(n, dtype=bool)
         first[1:] = enc.words[1:] != enc.words[:-1]
         starts_idx = np.flatnonzero(first)                 # first token of each word
-        ends_idx = np.append(starts_idx[1:], n) - 1        # last token of each word
         word_label = labels[starts_idx]
         word_type = self._type_of[word_label]
         if not word_type.any():
             return []
         word_score = scores[starts_idx]
-        word_start = enc.offsets[starts_idx, 0]
-        word_end = enc.offsets[ends_idx, 1]
+        if enc.spans is not None:                          # words: their own ranges
+            ranges = enc.spans[enc.words[starts_idx]]
+            word_start, word_end = ranges[:, 0], ranges[:, 1]
+        else:                                              # bert: the tokens' offsets
+            ends_idx = np.append(starts_idx[1:], n) - 1    # last token of each word
+            word_start = enc.offsets[starts_idx, 0]
+            word_end = enc.offsets[ends_idx, 1]
         prev_type = np.concatenate(([0], word_type[:-1]))
         begins = (word_type > 0) & (self._is_begin[word_label] | (word_type != prev_type))
         # every non-O word begins an entity or continues the previous word's one
         inside = np.flatnonzero(word_type > 0)
         entity_of = (np.cumsum(begins) - 1)[inside]
         cuts = np.flatnonzero(np.diff(entity_of)) + 1
-        firsts = np.concatenate(([0], cuts))
-        lasts = np.concatenate((cuts, [len(inside)])) - 1
-        sums = np.add.reduceat(word_score[inside].astype(np.float64), firsts)
-        means = sums / (lasts - firsts + 1)
+        firsts = inside[np.concatenate(([0], cuts))].tolist()
+        lasts = inside[np.concatenate((cuts, [len(inside)])) - 1].tolist()
+        starts, ends = word_start.tolist(), word_end.tolist()
         out: list[Entity] = []
-        for f, la, mean in zip(inside[firsts].tolist(), inside[lasts].tolist(), means.tolist(),
-                               strict=True):
-            start, end = int(word_start[f]), int(word_end[la])
-            out.append(Entity(start, end, self.types[word_type[f] - 1], text[start:end], mean))
+        for first_word, last_word in zip(firsts, lasts, strict=True):
+            kind = self.types[word_type[first_word] - 1]
+            for f, la in _pieces(text, starts, ends, first_word, last_word):
+                while f <= la and is_punctuation(text[starts[f]:ends[f]]):
+                    f += 1
+                while la >= f and is_punctuation(text[starts[la]:ends[la]]):
+                    la -= 1
+                if f > la:  # nothing but punctuation
+                    continue
+                start, end = starts[f], ends[la]
+                mean = float(word_score[f:la + 1].sum(dtype=np.float64)) / (la - f + 1)
+                out.append(Entity(start, end, kind, text[start:end], mean))
         return out
+
+
+_STOPS = frozenset("?!;…")
+"""Words that end a sentence or clause: an entity never runs across one (``qwen-long? v2.3``
+is two), nor across a line break (a signature's name and the title under it)."""
+
+
+def _pieces(text: str, starts: list[int], ends: list[int], first: int,
+            last: int) -> list[tuple[int, int]]:
+    """The words ``first..last`` of one entity, cut at line breaks and at :data:`_STOPS`."""
+    pieces = []
+    begin = first
+    for k in range(first + 1, last + 1):
+        gap = text[ends[k - 1]:starts[k]]
+        if "\n" in gap or "\r" in gap or text[starts[k - 1]:ends[k - 1]] in _STOPS:
+            pieces.append((begin, k - 1))
+            begin = k
+    pieces.append((begin, last))
+    return pieces

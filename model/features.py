@@ -1,7 +1,11 @@
 """Training features: token ids with one label per word, on the word's first sub-word.
 
-Words are the fast tokenizer's pre-tokenizer words (``word_ids``), the same words the engine
-tags whole. A word gets ``B-T`` when it is the first word overlapping a gold span of type
+Words are those of the segmentation the tagger will run with (model/words.py): ``words``
+(the default: whole names such as ``gpt-4o-mini``, punctuation split off; the pre-split
+words are tokenized with ``is_split_into_words``, as the engine does) or ``bert`` (the fast
+tokenizer's pre-tokenizer words, ``word_ids``; what older artefacts were trained on). The
+artefact records which one in ``tagger.json`` (``"segmentation"``), so the engine tags the
+same words whole. A word gets ``B-T`` when it is the first word overlapping a gold span of type
 ``T``, ``I-T`` for the following ones, ``O`` otherwise; continuation sub-words, ``[CLS]``,
 ``[SEP]`` and padding get ``-100`` (ignored by the loss). Texts longer than the window are cut
 into consecutive windows, so every word is trained on.
@@ -16,6 +20,7 @@ import numpy as np
 
 from model.datasets import Example
 from model.engine import window_bounds
+from model.words import BERT, WORDS, check_segmentation, split_words
 
 IGNORE = -100
 
@@ -43,30 +48,24 @@ def word_labels(
 
 
 def build_features(
-    examples: Sequence[Example], tokenizer, label2id: dict[str, int], *, max_length: int = 128
+    examples: Sequence[Example], tokenizer, label2id: dict[str, int], *, max_length: int = 128,
+    segmentation: str = WORDS,
 ) -> list[Feature]:
-    """Tokenize ``examples`` and align their gold spans to first sub-words.
+    """Tokenize ``examples`` and align their gold spans to first sub-words of the words of
+    ``segmentation`` (``words`` or ``bert``, model/words.py).
 
     Raises:
         KeyError: an example holds a label missing from ``label2id``.
+        ValueError: an unknown segmentation.
     """
+    segmentation = check_segmentation(segmentation)
     features: list[Feature] = []
-    texts = [ex.text for ex in examples]
-    for start in range(0, len(texts), 1024):
-        enc = tokenizer(texts[start:start + 1024], add_special_tokens=False,
-                        return_offsets_mapping=True, return_attention_mask=False,
-                        return_token_type_ids=False, truncation=False)
-        for j, ids in enumerate(enc["input_ids"]):
-            example = examples[start + j]
-            offsets = enc["offset_mapping"][j]
-            words = enc.word_ids(j)
+    for start in range(0, len(examples), 1024):
+        part = examples[start:start + 1024]
+        for example, ids, words, ranges in _tokenized(part, tokenizer, segmentation):
             n = len(ids)
             firsts = [i for i in range(n) if words[i] is not None
                       and (i == 0 or words[i] != words[i - 1])]
-            ranges = []
-            for k, i in enumerate(firsts):
-                last = (firsts[k + 1] if k + 1 < len(firsts) else n) - 1
-                ranges.append((offsets[i][0], offsets[last][1]))
             tags = word_labels(ranges, example.spans)
             token_labels = np.full(n, IGNORE, dtype=np.int64)
             for i, tag in zip(firsts, tags, strict=True):
@@ -79,6 +78,38 @@ def build_features(
                     np.concatenate(([IGNORE], token_labels[a:b], [IGNORE])),
                 ))
     return features
+
+
+def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str):
+    """Per example: ``(example, token ids, word id per token, character range of every word
+    that has a token, in order)``."""
+    texts = [ex.text for ex in examples]
+    if segmentation == BERT:
+        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
+                        return_attention_mask=False, return_token_type_ids=False,
+                        truncation=False)
+        for j, ids in enumerate(enc["input_ids"]):
+            offsets = enc["offset_mapping"][j]
+            words = enc.word_ids(j)
+            n = len(ids)
+            firsts = [i for i in range(n) if words[i] is not None
+                      and (i == 0 or words[i] != words[i - 1])]
+            ranges = []
+            for k, i in enumerate(firsts):
+                last = (firsts[k + 1] if k + 1 < len(firsts) else n) - 1
+                ranges.append((offsets[i][0], offsets[last][1]))
+            yield examples[j], ids, words, ranges
+        return
+    spans = [split_words(text) for text in texts]
+    enc = tokenizer([[text[a:b] for a, b in words] for text, words in zip(texts, spans,
+                                                                          strict=True)],
+                    is_split_into_words=True, add_special_tokens=False,
+                    return_attention_mask=False, return_token_type_ids=False, truncation=False)
+    for j, ids in enumerate(enc["input_ids"]):
+        words = enc.word_ids(j)
+        # a word without any token (e.g. only a zero-width character) gets no label
+        present = sorted({w for w in words if w is not None})
+        yield examples[j], ids, words, [spans[j][w] for w in present]
 
 
 def collate(features: Sequence[Feature], pad_id: int = 0) -> dict[str, np.ndarray]:

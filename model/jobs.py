@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -25,6 +27,32 @@ import pandas as pd
 
 ProgressFn = Callable[[int, int], None]
 """``progress(done, total)``: tickets tagged so far in this run, tickets pending at its start."""
+
+
+@dataclass(frozen=True)
+class TagStatus:
+    """What the tagger or a tagging job is doing, for a progress display.
+
+    ``state`` is one of ``loading`` (the model is being loaded), ``ready`` (loaded, or int8
+    compiled), ``compiling`` (int8 is being compiled; with ``compiling`` also true while a job
+    tags in fp32 meanwhile), ``tagging`` (``done`` of ``total`` tickets at ``rate`` tickets/s),
+    ``done`` (all tagged), ``stopped`` or ``failed``. ``message`` says it in one line for
+    people (e.g. "Tagging: 1,280 of 3,000 tickets at 92 tickets/s (fp32; int8 compiling in
+    the background)"); ``precision`` is what new batches run in.
+    """
+
+    state: str
+    message: str
+    done: int = 0
+    total: int = 0
+    rate: float = 0.0
+    precision: str = ""
+    compiling: bool = False
+
+
+StatusFn = Callable[[TagStatus], None]
+"""``status(TagStatus)``: called by :meth:`model.Tagger.load`, :meth:`model.Tagger.plan` and
+:func:`tag_store` whenever what they do changes (and after every written batch)."""
 
 SCORE_DECIMALS = 4  # stored scores are rounded: a resumed run then writes the same values
 
@@ -115,6 +143,13 @@ def _finish(store: Any, run_id: str, status: str, message: str | None) -> None:
         [status, _now(), message, run_id])
 
 
+def _progress_message(done: int, total: int, rate: float, precision: str,
+                      compiling: bool) -> str:
+    how = precision + ("; int8 compiling in the background" if compiling else "")
+    speed = f" at {rate:,.1f} tickets/s" if done else ""
+    return f"Tagging: {done:,} of {total:,} tickets{speed} ({how})"
+
+
 def tag_store(
     store: Any,
     tagger: Any,
@@ -122,16 +157,22 @@ def tag_store(
     batch_size: int = 64,
     progress: ProgressFn | None = None,
     stop: Any = None,
+    status: StatusFn | None = None,
 ) -> TagRunSummary:
     """Tag every ticket lacking a ``tagged_tickets`` row for ``tagger.model_id``.
 
     Args:
         store: an open, writable :class:`data.store.Store`.
-        tagger: a :class:`model.Tagger` (``model_id``, ``device``, ``tag``).
+        tagger: a :class:`model.Tagger` (``model_id``, ``device``, ``tag``; ``plan``,
+            ``precision``, ``compiling`` and ``add_listener`` are used when present).
         batch_size: windows per forward pass; tickets are written every ``4 × batch_size``.
         progress: ``progress(done, total)`` after every written batch (and once at start).
         stop: a ``threading.Event`` or a callable returning ``True`` to stop after the
             current batch (the run is then recorded as ``interrupted``).
+        status: ``status(TagStatus)`` whenever the job's state changes: the tagger compiling
+            (before or while tagging), ``tagging`` with done/total/rate after every written
+            batch, and at the end ``done`` ("All 3,000 tickets tagged …", also when there was
+            nothing to do), ``stopped`` or ``failed``.
 
     Returns:
         A :class:`TagRunSummary`; the run is also recorded in ``tagging_runs``.
@@ -141,6 +182,12 @@ def tag_store(
         and the thread pool's interpreter-shutdown ``RuntimeError`` (see
         :func:`is_shutdown_error`) as ``interrupted``, any other exception as ``failed``.
         The batches written before stay; the next run resumes after them.
+
+    With ``auto`` precision on a CPU the tagger is told the job's size first
+    (:meth:`model.Tagger.plan`): a small job runs in fp32 at once, a large one starts in fp32
+    while int8 compiles in the background. Scores are rounded to 4 decimals; a text's
+    entities come from one precision, so a resumed run equals a clean one where both tagged
+    it in the same precision.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -151,17 +198,56 @@ def tag_store(
         "INSERT INTO tagging_runs (run_id, model_id, device, started_at, status) "
         "VALUES (?, ?, ?, ?, 'running')", [run_id, model_id, tagger.device, _now()])
     done = n_entities = 0
-    status, message = "done", None
+    status_, message = "done", None
     keys: list[str] = []
+    tagging_since: list[float] = []  # set when the first batch starts
+
+    def precision() -> str:
+        return str(getattr(tagger, "precision", "") or "")
+
+    def report(state: str, text: str) -> None:
+        if status is None:
+            return
+        with contextlib.suppress(Exception):  # a progress display must never break the job
+            status(TagStatus(state, text, done, len(keys), rate(), precision(),
+                             bool(getattr(tagger, "compiling", False))))
+
+    def rate() -> float:
+        if not tagging_since or not done:
+            return 0.0
+        return done / max(time.monotonic() - tagging_since[0], 1e-6)
+
+    def progress_report() -> None:
+        report("tagging", _progress_message(done, len(keys), rate(), precision(),
+                                            bool(getattr(tagger, "compiling", False))))
+
+    def on_tagger(event: TagStatus) -> None:  # compile started or ended during the job
+        if tagging_since:
+            progress_report()
+        elif status is not None:
+            with contextlib.suppress(Exception):
+                status(dataclasses.replace(event, total=len(keys)))
+
+    listening = status is not None and hasattr(tagger, "add_listener")
+    if listening:
+        tagger.add_listener(on_tagger)
     try:
         keys = pending_tickets(store, model_id)
         if progress is not None:
             progress(0, len(keys))
+        if not keys:
+            all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
+            report("done", f"All {all_tickets:,} tickets are tagged by {model_id}: nothing to do")
+        elif hasattr(tagger, "plan"):
+            tagger.plan(len(keys))
         group = 4 * batch_size
         for start in range(0, len(keys), group):
             if _stopped(stop):
-                status = "interrupted"
+                status_ = "interrupted"
                 break
+            if not tagging_since:
+                tagging_since.append(time.monotonic())
+                progress_report()
             batch_keys = keys[start:start + group]
             texts = _texts(store, batch_keys)
             found = tagger.tag(texts, batch_size=batch_size)
@@ -174,19 +260,40 @@ def tag_store(
             n_entities += len(rows)
             if progress is not None:
                 progress(done, len(keys))
+            progress_report()
     except KeyboardInterrupt:
         _finish(store, run_id, "interrupted", "interrupted by the user")
+        report("stopped", _stopped_message(done, len(keys)))
         raise
     except SystemExit:
         _finish(store, run_id, "interrupted", "interrupted: the process is exiting")
+        report("stopped", _stopped_message(done, len(keys)))
         raise
     except Exception as exc:
         if is_shutdown_error(exc):
             _finish(store, run_id, "interrupted",
                     f"interrupted by interpreter shutdown ({type(exc).__name__}: {exc})")
+            report("stopped", _stopped_message(done, len(keys)))
         else:
             _finish(store, run_id, "failed", f"{type(exc).__name__}: {exc}")
+            report("failed", f"Tagging failed after {done:,} of {len(keys):,} tickets: "
+                             f"{type(exc).__name__}: {exc}")
         raise
-    _finish(store, run_id, status, message)
-    return TagRunSummary(run_id, model_id, tagger.device, status, done, n_entities, len(keys),
-                         time.monotonic() - started)
+    finally:
+        if listening:
+            tagger.remove_listener(on_tagger)
+    _finish(store, run_id, status_, message)
+    seconds = time.monotonic() - started
+    if status_ == "interrupted":
+        report("stopped", _stopped_message(done, len(keys)))
+    elif keys:
+        all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
+        report("done", f"All {all_tickets:,} tickets tagged ({done:,} in this run, "
+                       f"{seconds:.1f} s, {precision()})")
+    return TagRunSummary(run_id, model_id, tagger.device, status_, done, n_entities, len(keys),
+                         seconds)
+
+
+def _stopped_message(done: int, total: int) -> str:
+    return (f"Stopped: {done:,} of {total:,} tickets tagged in this run, {total - done:,} left "
+            "(start again to resume)")

@@ -25,7 +25,10 @@
   11 s warm) but tagged slower (the encoder alone: 7.6-7.9 s for 2,000 tickets in
   ``bench.tagging`` against 6.6 s; each layer alone: 8 % slower in an in-process
   comparison), so the whole model is compiled. Where compilation fails (no C++ compiler),
-  the engine warns and runs in fp32.
+  the engine warns and runs in fp32. Since then the engine gives every int8 batch at least
+  2 windows of 9 tokens, so one graph serves all batches, and :func:`warm_up` compiles it
+  ahead of the job (``auto`` precision: in a background thread while fp32 tags, see
+  model/tagger.py).
 
 Its cost in F1 is measured, not assumed: ``python -m model evaluate --precision int8``
 against ``--precision fp32`` (figures in model/README.md).
@@ -271,6 +274,32 @@ class CompiledWithFallback(torch.nn.Module):
                 warnings.warn(f"int8 inference could not be compiled ({self.failed}); "
                               "tagging in fp32 instead", RuntimeWarning, stacklevel=2)
         return self.fallback(*args, **kwargs)
+
+
+def warm_up(engine, model: torch.nn.Module | None = None) -> None:
+    """Run ``model`` (default: ``engine``'s current one) on a dummy int8-sized batch through
+    ``engine._run``, so that a compiled model compiles now (e.g. in a background thread)
+    rather than during a job. The engine gives every int8 batch at least
+    ``INT8_MIN_ROWS × INT8_MIN_WIDTH`` tokens (model/engine.py), so one graph serves all."""
+    import numpy as np
+
+    from model.engine import INT8_MIN_ROWS, INT8_MIN_WIDTH
+
+    model = model if model is not None else engine.model
+    ids = np.full((INT8_MIN_ROWS, INT8_MIN_WIDTH + 7), 1000, dtype=np.int64)
+    ids[:, 0], ids[:, -1] = engine._cls, engine._sep
+    mask = np.ones(ids.shape, dtype=np.int64)
+    mask[1, -3:] = 0  # padded, as real batches are
+    # dynamo guards on the calling thread's torch thread count: compile with the count the
+    # engine's stream threads run with (1 each), or they would compile again
+    threads = torch.get_num_threads()  # also makes a new thread adopt the process count
+    if engine.streams > 1:
+        torch.set_num_threads(1)
+    try:
+        engine._run(ids, mask, model)
+    finally:
+        if engine.streams > 1:
+            torch.set_num_threads(threads)
 
 
 def prepare_int8(model: torch.nn.Module, maxima: dict[str, torch.Tensor] | None = None,

@@ -1,7 +1,8 @@
 """A trained tagger on disk (an *artefact* folder) and the object that tags with it.
 
 An artefact folder holds ``tagger.json`` (format, name, labels, window settings, backbone
-version) and either a LoRA adapter with its head (``adapter_config.json``,
+version, word segmentation: ``"segmentation": "words"``, absent in older artefacts, which
+means ``bert``, see model/words.py) and either a LoRA adapter with its head (``adapter_config.json``,
 ``adapter_model.safetensors``; format ``lora``) or a whole model (``config.json``,
 ``model.safetensors``; format ``full``). ``metrics.json`` records how it was trained and
 scored. The model id is the artefact's name plus a short hash of its weights and settings,
@@ -16,7 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +29,10 @@ import torch
 
 from model.backbone import BackboneMissingError, backbone_dir, load_token_classifier, load_tokenizer
 from model.engine import Engine, Entity
+from model.jobs import StatusFn, TagStatus
+from model.words import WORDS, check_segmentation
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 """The committed default tagger."""
@@ -135,45 +143,140 @@ def _tokenizer_dir(model_dir: Path) -> Path:
     return model_dir if (model_dir / "tokenizer.json").is_file() else backbone_dir()
 
 
-class Tagger:
-    """A loaded tagger: ``model_id``, ``device``, ``labels`` and :meth:`tag`."""
+AUTO_FP32_TEXTS = 5000
+"""``auto`` precision on a CPU: a job of at most this many texts runs in fp32 without compiling
+int8 (see :func:`choose_precision`). Measured on the 2-core "Intel(R) Xeon(R) Processor" of
+``/proc/cpuinfo`` (AMX int8/bf16, AVX-512 VNNI), shared with other jobs (load 4-30), default
+tagger, generated tickets of about 56 tokens: fp32 55-73 tickets/s, int8 144-155 tickets/s
+(alternating, 3 runs each of 1,000 tickets, ``/tmp`` inductor cache warm); the one int8 graph
+compiled in 43 s alone with a warm cache, 117 s on a cold one beside fp32 tagging, which then
+ran at about 24 tickets/s. Break-even of a background compile: the job size ``N`` where
+``C + (N - r_bg·C)/r_int8 = N/r_fp32``: about 5,000 tickets with a warm cache (C ≈ 60 s
+beside tagging, r_bg ≈ 30/s), 10,000 with a cold one. Below it fp32 finishes first (30
+tickets: 7 s for the whole ``python -m model tag`` process against 22 s with the old int8
+default and a warm cache); above it a cold cache costs at most the difference, since fp32
+goes on while int8 compiles."""
 
-    def __init__(self, engine: Engine, model_id: str, model_dir: Path | None = None) -> None:
+FP32 = "fp32"
+INT8 = "int8"
+FP32_THEN_INT8 = "fp32-then-int8"
+
+
+def choose_precision(job_texts: int, *, int8_possible: bool, int8_ready: bool,
+                     threshold: int = AUTO_FP32_TEXTS) -> str:
+    """What ``auto`` runs on a CPU for a job of ``job_texts`` texts.
+
+    Returns:
+        ``"int8"`` when the int8 model is compiled already (the compile is paid for);
+        ``"fp32"`` when int8 cannot run here, or the job is small (at most ``threshold``
+        texts: fp32 finishes before int8 would); else ``"fp32-then-int8"``: tag in fp32 at
+        once while int8 compiles in a background thread, and switch to it when ready.
+
+    Example:
+        >>> choose_precision(30, int8_possible=True, int8_ready=False)
+        'fp32'
+    """
+    if not int8_possible:
+        return FP32
+    if int8_ready:
+        return INT8
+    if job_texts <= threshold:
+        return FP32
+    return FP32_THEN_INT8
+
+
+class Tagger:
+    """A loaded tagger: ``model_id``, ``device``, ``labels``, :meth:`tag`, and :attr:`status`
+    (what it is doing, for a progress display)."""
+
+    def __init__(self, engine: Engine, model_id: str, model_dir: Path | None = None, *,
+                 int8_builder: Callable[[], torch.nn.Module] | None = None,
+                 status: StatusFn | None = None) -> None:
         self.engine = engine
         self.model_id = model_id
         self.model_dir = model_dir
+        self.segmentation = engine.segmentation
+        # auto precision on a CPU: builds the compiled int8 model when a job is worth it
+        self._int8_builder = int8_builder
+        self._lock = threading.Lock()
+        self._compiler: threading.Thread | None = None
+        self._since_plan = 0  # texts tagged since the last plan() (tag() calls add up)
+        self.auto_fp32_texts = AUTO_FP32_TEXTS
+        """Jobs up to this many texts stay in fp32 (``auto`` on a CPU, :func:`choose_precision`)."""
+        self._listeners: list[StatusFn] = [status] if status is not None else []
+        how = engine.precision + ("; int8 for large jobs" if int8_builder is not None else "")
+        self.status = TagStatus("ready", f"Tagger {model_id} ready ({how})",
+                                precision=engine.precision)
+        """The latest :class:`model.jobs.TagStatus` of this tagger (loading, compiling,
+        ready); :func:`model.jobs.tag_store` reports a job's progress to its own callback."""
+
+    # -- status ----------------------------------------------------------------------
+
+    def add_listener(self, fn: StatusFn) -> None:
+        """Call ``fn(status)`` on every status change of this tagger (compile start/end)."""
+        with self._lock:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: StatusFn) -> None:
+        """Stop calling ``fn`` (no error if it was not registered)."""
+        with self._lock:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+    def _emit(self, status: TagStatus) -> None:
+        with self._lock:
+            self.status = status
+            listeners = list(self._listeners)
+        for fn in listeners:
+            try:
+                fn(status)
+            except Exception:  # a progress display must never break the tagger
+                log.debug("status listener failed", exc_info=True)
+
+    # -- loading ---------------------------------------------------------------------
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None, device: str = "auto",
-             precision: str | None = None) -> Tagger:
+             precision: str | None = None, status: StatusFn | None = None) -> Tagger:
         """Load the artefact in ``model_dir`` (default: the committed default tagger).
 
         Args:
             model_dir: an artefact folder; ``None`` means :data:`DEFAULT_MODEL_DIR`.
             device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
             precision: ``auto``, ``fp32``, ``bf16`` (CUDA) or ``int8`` (CPU); ``None`` reads
-                ``$PRICEWAR_TAG_PRECISION`` (default ``auto``). ``auto`` is bf16 on CUDA, and
-                on a CPU int8 when the artefact has its int8 calibration
-                (``int8_calibration.safetensors``) and this machine can compile it, else fp32.
+                ``$PRICEWAR_TAG_PRECISION`` (default ``auto``). ``auto`` is bf16 on CUDA; on a
+                CPU it is chosen per job by :func:`choose_precision` when the artefact has its
+                int8 calibration (``int8_calibration.safetensors``) and this machine can
+                compile it (fp32 for small jobs, int8 compiled in the background for large
+                ones), else fp32.
+            status: called with a :class:`model.jobs.TagStatus` now (loading), when loaded
+                (ready) and whenever the tagger compiles int8 later (it stays registered;
+                the latest is also :attr:`status`).
 
         Raises:
             ModelNotFoundError: the folder is not a tagger artefact.
             DamagedModelError: (a ``ModelNotFoundError``) its weights are missing, truncated
                 or unreadable.
             RuntimeError: ``cuda`` was asked for and there is none.
-            ValueError: an unknown precision, or one the device cannot run.
+            ValueError: an unknown precision or segmentation, or a precision the device
+                cannot run.
         """
         from model.engine import resolve_device, resolve_precision
-        from model.quantize import int8_supported, load_calibration
+        from model.quantize import int8_supported, load_calibration, prepare_int8
 
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+        if status is not None:
+            status(TagStatus("loading", f"Loading the tagger from {model_dir}…"))
         settings = read_settings(model_dir)
+        segmentation = check_segmentation(settings.get("segmentation"))
         precision = precision or os.environ.get("PRICEWAR_TAG_PRECISION", "").strip() or "auto"
         target = resolve_device(device)
         wants_int8 = target.type == "cpu" and precision in ("auto", "int8")
         calibration = load_calibration(model_dir) if wants_int8 else None
+        auto_int8 = (precision == "auto" and target.type == "cpu" and calibration is not None
+                     and int8_supported())
         if precision == "auto" and target.type == "cpu":
-            precision = "int8" if calibration is not None and int8_supported() else "fp32"
+            precision = "fp32"  # int8 per job: Tagger.plan
         precision = resolve_precision(precision, target)
         tokenizer_dir = _tokenizer_dir(model_dir)
         try:
@@ -188,17 +291,119 @@ class Tagger:
         engine = Engine(model, tokenizer, device=target,
                         max_length=int(settings.get("max_length", 256)),
                         stride=int(settings.get("stride", 64)),
-                        precision=precision, calibration=calibration)
-        return cls(engine, model_id_of(model_dir), model_dir)
+                        precision=precision, calibration=calibration,
+                        segmentation=segmentation)
+        builder = None
+        if auto_int8:
+            fp32_model, streams = engine.model, engine.streams
+
+            def builder() -> torch.nn.Module:
+                return prepare_int8(fp32_model, calibration, streams=streams)
+
+        tagger = cls(engine, model_id_of(model_dir), model_dir, int8_builder=builder,
+                     status=status)
+        tagger._emit(tagger.status)
+        return tagger
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, tokenizer, *, model_id: str,
                    device: str = "cpu", max_length: int = 256, stride: int = 64,
                    precision: str = "auto",
-                   calibration: dict[str, torch.Tensor] | None = None) -> Tagger:
-        """Wrap an in-memory model (training, tests); ``auto`` precision is fp32 on a CPU."""
+                   calibration: dict[str, torch.Tensor] | None = None,
+                   segmentation: str = WORDS) -> Tagger:
+        """Wrap an in-memory model (training, tests); ``auto`` precision is fp32 on a CPU;
+        ``segmentation`` as the model was trained (``words``, or ``bert`` for older ones)."""
         return cls(Engine(model, tokenizer, device=device, max_length=max_length, stride=stride,
-                          precision=precision, calibration=calibration), model_id)
+                          precision=precision, calibration=calibration,
+                          segmentation=segmentation), model_id)
+
+    # -- precision per job -----------------------------------------------------------
+
+    @property
+    def compiling(self) -> bool:
+        """Whether the int8 model is being compiled in the background right now."""
+        thread = self._compiler
+        return thread is not None and thread.is_alive()
+
+    def plan(self, job_texts: int, status: StatusFn | None = None) -> str:
+        """Prepare for a job of ``job_texts`` more texts; returns what runs it.
+
+        With ``auto`` precision on a CPU (int8 calibrated and compilable here), the job size
+        goes to :func:`choose_precision`:
+        ``fp32``, ``int8`` (compiled already) or ``fp32-then-int8`` (a background thread
+        compiles int8 now; chunks that begin once it is ready run in int8). With ``int8``
+        asked for explicitly, the compile happens here, in the foreground, reported as
+        ``compiling``. Otherwise this is the tagger's fixed precision. :meth:`tag` calls
+        it with the size of its input; :func:`model.jobs.tag_store` with the whole job's.
+        """
+        with self._lock:
+            self._since_plan = 0
+        if status is not None:
+            self.add_listener(status)
+        try:
+            return self._plan(job_texts)
+        finally:
+            if status is not None:
+                self.remove_listener(status)
+
+    def _plan(self, job_texts: int) -> str:
+        from model.quantize import warm_up
+
+        engine = self.engine
+        if self._int8_builder is None:
+            if engine.precision == INT8 and not getattr(engine, "_warm", False):
+                self._emit(TagStatus("compiling", _COMPILING, precision=INT8, compiling=True))
+                started = time.monotonic()
+                warm_up(engine)
+                engine._warm = True
+                self._emit(TagStatus("ready", f"int8 model compiled in "
+                                     f"{time.monotonic() - started:.0f} s", precision=INT8))
+            return engine.precision
+        with self._lock:
+            if self.compiling:
+                return FP32_THEN_INT8
+            choice = choose_precision(job_texts, int8_possible=True,
+                                      int8_ready=engine.precision == INT8,
+                                      threshold=self.auto_fp32_texts)
+            if choice == FP32_THEN_INT8:
+                self._compiler = threading.Thread(target=self._compile_in_background,
+                                                  name="int8-compile", daemon=True)
+                self._compiler.start()
+        return choice
+
+    def _compile_in_background(self) -> None:
+        """Build and compile the int8 model, then hand it to the engine (on success)."""
+        from model.quantize import warm_up
+
+        self._emit(TagStatus("compiling", "Tagging in fp32 while the int8 model compiles in "
+                             "the background (switches when ready)", precision=FP32,
+                             compiling=True))
+        started = time.monotonic()
+        try:
+            model = self._int8_builder()  # type: ignore[misc]
+            warm_up(self.engine, model)
+            failed = getattr(model, "failed", None)
+        except Exception as exc:  # int8 is an optimisation: fp32 goes on
+            failed = f"{type(exc).__name__}: {exc}"
+        if failed:
+            log.warning("int8 could not be compiled (%s); tagging goes on in fp32", failed)
+            self._int8_builder = None
+            self._emit(TagStatus("ready", f"int8 could not be compiled ({failed}); fp32",
+                                 precision=FP32))
+            return
+        self.engine.use_model(model, INT8)
+        self.engine._warm = True
+        self._emit(TagStatus("ready", f"int8 model compiled in {time.monotonic() - started:.0f} s"
+                             "; tagging in int8 from the next chunk", precision=INT8))
+
+    def wait_compiled(self, timeout: float | None = None) -> bool:
+        """Wait for a background int8 compile to end; whether the tagger runs int8 now."""
+        thread = self._compiler
+        if thread is not None:
+            thread.join(timeout)
+        return self.precision == INT8
+
+    # -- properties and tagging --------------------------------------------------------
 
     @property
     def device(self) -> str:
@@ -207,8 +412,9 @@ class Tagger:
 
     @property
     def precision(self) -> str:
-        """The arithmetic the model runs in: ``"fp32"``, ``"bf16"`` or ``"int8"``."""
-        return self.engine.precision
+        """The arithmetic new chunks run in now: ``"fp32"``, ``"bf16"`` or ``"int8"`` (with
+        ``auto`` on a CPU it may change from fp32 to int8 during a job, see :meth:`plan`)."""
+        return self.engine.current_model()[1]
 
     @property
     def labels(self) -> list[str]:
@@ -222,11 +428,26 @@ class Tagger:
 
     def tag(self, texts: Sequence[str], batch_size: int = 64,
             progress: Callable[[int], None] | None = None) -> list[list[Entity]]:
-        """Entities of every text, in input order (see :meth:`model.engine.Engine.tag`)."""
+        """Entities of every text, in input order (see :meth:`model.engine.Engine.tag`).
+
+        With ``auto`` precision on a CPU the call first plans (:meth:`plan`) for the texts
+        tagged since the last explicit :meth:`plan`, these included: a few texts never wait
+        for a compile, and a caller that tags a large job in small calls without planning
+        (file mode, Ray actors) starts the background compile once it has tagged
+        :attr:`auto_fp32_texts` texts in fp32. :func:`model.jobs.tag_store` plans for the
+        whole job first."""
+        with self._lock:
+            self._since_plan += len(texts)
+            expected = self._since_plan
+        self._plan(expected)
         return self.engine.tag(texts, batch_size=batch_size, progress=progress)
 
     def __repr__(self) -> str:
         return f"Tagger(model_id={self.model_id!r}, device={self.device!r})"
+
+
+_COMPILING = ("Compiling the int8 model (once per process: about 30–90 s here, longer on a "
+              "fresh machine)…")
 
 
 def calibrate_artefact(model_dir: Path | str, texts: Sequence[str], limit: int = 600) -> Path:

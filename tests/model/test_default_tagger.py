@@ -44,7 +44,9 @@ def test_default_tagger_runs_int8_on_a_cpu_at_under_half_a_point_of_f1():
     assert (DEFAULT_MODEL_DIR / CALIBRATION_FILE).is_file()
     if not int8_supported():
         pytest.skip("int8 inference needs torch._int_mm and a C++ compiler")
-    int8 = Tagger.load(device="cpu")
+    int8 = Tagger.load(device="cpu", precision="int8")
+    auto = Tagger.load(device="cpu")
+    assert auto.precision == "fp32" and auto.plan(30) == "fp32" and not auto.compiling
     fp32 = Tagger.load(device="cpu", precision="fp32")
     assert (int8.precision, fp32.precision) == ("int8", "fp32")
     assert int8.model_id == fp32.model_id

@@ -1,4 +1,4 @@
-"""Resumable batch tagging of the store: upserts, stop, kill -9 and rerun."""
+"""Resumable batch tagging of the store: upserts, stop, kill -9 and rerun; the job's status."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from data.store import Store
-from model.jobs import is_shutdown_error, pending_tickets, tag_store
+from model.jobs import TagStatus, is_shutdown_error, pending_tickets, tag_store
+from model.tagger import Tagger
 from tests.model.conftest import add_tickets, entity_rows, ticket_texts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -190,3 +191,47 @@ def test_is_shutdown_error():
     assert is_shutdown_error(RuntimeError("cannot schedule new futures after interpreter shutdown"))
     assert not is_shutdown_error(RuntimeError("CUDA out of memory"))
     assert not is_shutdown_error(ValueError("interpreter shutdown"))
+
+
+def test_the_job_says_what_it_is_doing(tmp_path, keyword_dir):
+    """Loading, N of M tagged at R tickets/s, all tagged; and 'all tagged' (not '0 of 0')
+    when there is nothing to do."""
+    seen: list[TagStatus] = []
+    tagger = Tagger.load(keyword_dir, device="cpu", status=seen.append)
+    assert [s.state for s in seen] == ["loading", "ready"]
+    assert "Loading the tagger" in seen[0].message and tagger.status is seen[-1]
+    seen.clear()
+    with Store.open(tmp_path / "s.duckdb") as store:
+        add_tickets(store, ticket_texts(40))
+        tag_store(store, tagger, batch_size=4, status=seen.append)
+        states = [s.state for s in seen]
+        assert states[0] == "tagging" and states[-1] == "done"
+        assert set(states) == {"tagging", "done"}
+        tagging = [s for s in seen if s.state == "tagging"]
+        assert [s.done for s in tagging] == [0, 16, 32, 40]
+        assert all(s.total == 40 and s.precision == "fp32" for s in tagging)
+        assert tagging[0].message == "Tagging: 0 of 40 tickets (fp32)"
+        assert tagging[-1].rate > 0
+        assert re.fullmatch(r"Tagging: 16 of 40 tickets at [\d,.]+ tickets/s \(fp32\)",
+                            tagging[1].message)
+        assert seen[-1].message.startswith("All 40 tickets tagged (40 in this run, ")
+        seen.clear()
+        tag_store(store, tagger, batch_size=4, status=seen.append)
+        assert [(s.state, s.message) for s in seen] == [
+            ("done", f"All 40 tickets are tagged by {tagger.model_id}: nothing to do")]
+        add_tickets(store, ticket_texts(8), prefix="new")
+        seen.clear()
+        stop = threading.Event()
+        stop.set()
+        tag_store(store, tagger, batch_size=4, status=seen.append, stop=stop)
+        assert seen[-1].state == "stopped"
+        assert seen[-1].message.startswith("Stopped: 0 of 8 tickets tagged in this run, 8 left")
+
+
+def test_a_failing_status_display_does_not_stop_the_job(tmp_path, keyword_tagger):
+    def broken(_status):
+        raise ValueError("display gone")
+
+    with Store.open(tmp_path / "b.duckdb") as store:
+        add_tickets(store, ticket_texts(10))
+        assert tag_store(store, keyword_tagger, batch_size=4, status=broken).tickets == 10

@@ -1,5 +1,6 @@
 """int8 inference on the CPU (model/quantize.py): accuracy of the layers, batch invariance,
-calibration in the artefact, the precision choice and the compile fallback."""
+calibration in the artefact, the precision choice per job (fp32, int8, or fp32 while int8
+compiles in the background) and the compile fallback."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import warnings
 import pytest
 import torch
 
-from model.engine import resolve_precision
+from model.engine import Engine, resolve_precision
+from model.jobs import TagStatus
 from model.quantize import (
     BF16_ATTENTION,
     CALIBRATION_FILE,
@@ -23,7 +25,16 @@ from model.quantize import (
     quantize_int8,
     smoothing_scale,
 )
-from model.tagger import Tagger, calibrate_artefact, model_id_of
+from model.tagger import (
+    AUTO_FP32_TEXTS,
+    FP32,
+    FP32_THEN_INT8,
+    INT8,
+    Tagger,
+    calibrate_artefact,
+    choose_precision,
+    model_id_of,
+)
 from tests.model.conftest import ticket_texts
 
 needs_int8 = pytest.mark.skipif(not int8_supported(),
@@ -137,11 +148,15 @@ def test_calibrated_artefact_tags_in_int8_like_fp32(keyword_dir, tmp_path):
     path = calibrate_artefact(folder, ticket_texts(30))
     assert path.name == CALIBRATION_FILE and load_calibration(folder)
     assert model_id_of(folder) == before, "calibration is not part of the model's identity"
-    int8 = Tagger.load(folder, device="cpu")
+    auto = Tagger.load(folder, device="cpu")
+    assert auto.precision == "fp32", "auto starts in fp32: int8 is chosen per job"
+    assert auto.plan(AUTO_FP32_TEXTS) == FP32 and not auto.compiling
+    int8 = Tagger.load(folder, device="cpu", precision="int8")
     assert int8.precision == "int8"
     assert Tagger.load(folder, device="cpu", precision="fp32").precision == "fp32"
     fp32 = Tagger.load(keyword_dir, device="cpu")
     assert fp32.precision == "fp32", "no calibration: fp32"
+    assert fp32.plan(10 * AUTO_FP32_TEXTS) == FP32 and not fp32.compiling
     texts = ticket_texts(25)
     got, want = int8.tag(texts, batch_size=4), fp32.tag(texts, batch_size=4)
     assert [[(e.start, e.end, e.label) for e in ents] for ents in got] == \
@@ -175,3 +190,119 @@ def test_a_damaged_calibration_file_means_fp32_not_a_crash(keyword_dir, tmp_path
         tagger = Tagger.load(folder, device="cpu")
     assert tagger.precision == "fp32"
     assert tagger.tag(["Jane Doe in Paris"])[0]
+
+
+# -- auto precision per job ---------------------------------------------------------------
+
+@pytest.mark.parametrize("texts, possible, ready, want", [
+    (0, True, False, FP32),
+    (30, True, False, FP32),                      # a handful of tickets: no compile
+    (AUTO_FP32_TEXTS, True, False, FP32),
+    (AUTO_FP32_TEXTS + 1, True, False, FP32_THEN_INT8),
+    (200_000, True, False, FP32_THEN_INT8),       # int8 pays for its compile
+    (30, True, True, INT8),                       # compiled already: int8 for any job
+    (200_000, False, False, FP32),                # no int8 here (no compiler, no calibration)
+])
+def test_choose_precision_by_job_size(texts, possible, ready, want):
+    assert choose_precision(texts, int8_possible=possible, int8_ready=ready) == want
+    assert choose_precision(50, int8_possible=True, int8_ready=False, threshold=10) == \
+        FP32_THEN_INT8
+
+
+def _auto_tagger(random_tagger, statuses: list[TagStatus]) -> Tagger:
+    """An ``auto`` tagger on the random model whose int8 model is the quantized one, not
+    compiled (fast; the compile itself is model/quantize.py's ``torch.compile``)."""
+    base = random_tagger.engine
+    engine = Engine(base.model, base.tokenizer, max_length=32, stride=8, chunk_size=4,
+                    segmentation=base.segmentation)
+    tagger = Tagger(engine, "auto", int8_builder=lambda: quantize_int8(base.model),
+                    status=statuses.append)
+    tagger.auto_fp32_texts = 10
+    return tagger
+
+
+def _scored(results):
+    return [[(e.start, e.end, e.label, e.text, e.score) for e in ents] for ents in results]
+
+
+def test_auto_compiles_int8_in_the_background_for_a_large_job_only(random_tagger):
+    statuses: list[TagStatus] = []
+    tagger = _auto_tagger(random_tagger, statuses)
+    texts = ticket_texts(9)
+    fp32_result = tagger.tag(texts)  # 9 texts: fp32, nothing compiled
+    assert tagger.precision == FP32 and not tagger.compiling and statuses == []
+    assert tagger.plan(11) == FP32_THEN_INT8
+    assert tagger.wait_compiled(timeout=120)
+    assert [s.state for s in statuses] == ["compiling", "ready"]
+    assert statuses[0].compiling and statuses[0].precision == FP32
+    assert statuses[-1].precision == INT8 and tagger.status is statuses[-1]
+    assert tagger.plan(1) == INT8, "compiled: int8 from now on, for any job"
+    int8_result = tagger.tag(texts)
+    assert [[e[:3] for e in ents] for ents in _scored(int8_result)] == \
+        [[e[:3] for e in ents] for ents in _scored(fp32_result)]
+
+
+def test_small_calls_that_add_up_to_a_large_job_start_the_compile(random_tagger):
+    """A caller tagging in small parts without planning (file mode) gets int8 once it has
+    tagged more than the threshold; an explicit plan counts from zero again."""
+    tagger = _auto_tagger(random_tagger, [])
+    tagger.tag(ticket_texts(6))
+    assert not tagger.compiling and tagger.plan(4) == FP32
+    tagger.tag(ticket_texts(6))
+    assert not tagger.compiling, "6 since the plan: fp32"
+    tagger.tag(ticket_texts(5))
+    assert tagger.wait_compiled(timeout=120), "11 since the plan: compiled"
+
+
+def test_a_failed_background_compile_leaves_fp32(random_tagger):
+    statuses: list[TagStatus] = []
+    tagger = _auto_tagger(random_tagger, statuses)
+
+    def broken():
+        raise RuntimeError("no C++ compiler")
+
+    tagger._int8_builder = broken
+    assert tagger.plan(100) == FP32_THEN_INT8
+    assert not tagger.wait_compiled(timeout=60)
+    assert tagger.precision == FP32 and "no C++ compiler" in statuses[-1].message
+    assert tagger.plan(100) == FP32, "not tried again"
+
+
+def test_results_are_identical_whichever_path_tags_them_in_one_precision(random_tagger):
+    """A job that switches from fp32 to int8 part-way gives every text exactly what a pure
+    fp32 run or a pure int8 run gives it (scores included): a chunk runs in one precision."""
+    base = random_tagger.engine
+    int8_model = quantize_int8(base.model)
+    texts = [f"{t} {t}" for t in ticket_texts(40)]
+
+    def engine() -> Engine:
+        return Engine(base.model, base.tokenizer, max_length=32, stride=8, chunk_size=4,
+                      segmentation=base.segmentation, streams=2)
+
+    fp32_only = _scored(engine().tag(texts, batch_size=3))
+    pure = engine()
+    pure.use_model(int8_model, INT8)
+    int8_only = _scored(pure.tag(texts, batch_size=3))
+    mixed = engine()
+    chunks_done: list[int] = []
+
+    def switch(n: int) -> None:  # after the second chunk, as a finished compile would
+        chunks_done.append(n)
+        if len(chunks_done) == 2:
+            mixed.use_model(int8_model, INT8)
+
+    got = _scored(mixed.tag(texts, batch_size=3, progress=switch))
+    paths = []
+    for i, entities in enumerate(got):
+        if entities == fp32_only[i] and entities != int8_only[i]:
+            paths.append(FP32)
+        elif entities == int8_only[i] and entities != fp32_only[i]:
+            paths.append(INT8)
+        else:
+            assert entities == fp32_only[i] == int8_only[i], f"text {i} matches neither run"
+            paths.append("same")
+    chunk_paths = [{p for p in paths[k:k + 4] if p != "same"} for k in range(0, 40, 4)]
+    assert all(len(p) <= 1 for p in chunk_paths), "a chunk runs in one precision"
+    assert chunk_paths[0] == {FP32} and chunk_paths[-1] == {INT8}
+    seen = [p.pop() for p in chunk_paths if p]
+    assert seen == sorted(seen, key=[FP32, INT8].index), "fp32 then int8, never back"
