@@ -64,6 +64,8 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 __all__ = [
+    "SignalSource",
+    "signal_source",
     "ALERT_COLUMNS",
     "DIMENSIONS",
     "GOLD",
@@ -642,3 +644,48 @@ def false_alarm_rate(scan: pd.DataFrame,
         tests=tests, alarms=alarms, rate=alarms / tests if tests else 0.0,
         quiet_periods=n_quiet, alarms_per_30_days=alarms / days * 30 if days else 0.0,
         alarmed=scan.loc[on & scan["alarm"], cols].reset_index(drop=True))
+
+
+# -- where the signals come from (page and command line) ---------------------------------
+
+
+@dataclass(frozen=True)
+class SignalSource:
+    """Where the sentiment and the entities of the signals come from.
+
+    Attributes:
+        sentiment: ``"gold"`` (the demo's ground truth) or the model id whose
+            ``ticket_sentiment`` labels count.
+        entities: ``"gold"`` (gold spans) or the model id whose entities count.
+        label: the sentiment source in words: ``"demo ground truth"`` or ``"model <id>"``.
+        entities_label: the entities' source in words.
+    """
+
+    sentiment: str
+    entities: str
+    label: str
+    entities_label: str
+
+
+def signal_source(store: Any, model_id: str | None = None) -> SignalSource | None:
+    """The sentiment the signals use: the model's (``ticket_sentiment`` rows of ``model_id``,
+    default the tagger that tagged the most tickets) when it has any, else the demo's gold
+    sentiment when present (with the model's entities when a model has tagged, else the gold
+    spans); None when neither exists.
+
+    Example:
+        >>> signal_source(Store.open("demo.duckdb"))                   # doctest: +SKIP
+        SignalSource(sentiment='gold', entities='gold', label='demo ground truth', ...)
+    """
+    from analytics.explore import current_model_id
+
+    model = model_id if model_id is not None else current_model_id(store)
+    if model is not None and store.scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM ticket_sentiment WHERE model_id = ? LIMIT 1)",
+            [model]):
+        return SignalSource(model, model, f"model {model}", f"model {model}")
+    if store.scalar("SELECT count(*) FROM (SELECT 1 FROM gold_sentiment LIMIT 1)"):
+        if model is None:
+            return SignalSource("gold", "gold", "demo ground truth", "demo ground truth")
+        return SignalSource("gold", model, "demo ground truth", f"model {model}")
+    return None

@@ -61,6 +61,8 @@ from scipy import stats
 from analytics.errors import InsufficientDataError
 
 __all__ = [
+    "RISK_NOTE",
+    "offer_assumptions_text",
     "ACTIONS",
     "FEATURES",
     "RISK_COLUMNS",
@@ -75,6 +77,10 @@ __all__ = [
     "risk_panel",
     "roc_auc",
 ]
+
+#: What the customers-at-risk list may and may not be read as (page and command line).
+RISK_NOTE = ("The score ranks customers by their risk of leaving within a month; it does not "
+             "prove why a customer leaves.")
 
 #: Numeric features of the score (segment and plan indicators are added per store).
 FEATURES: tuple[str, ...] = ("usage_trend", "log_negative", "log_tickets", "log_competitor",
@@ -670,3 +676,18 @@ def _economics(store: Any, scenario: Any) -> tuple[dict[str, tuple[float, float]
     prices = current_prices(store)
     plans = {str(p): float(v) for p, v in zip(prices["plan"], prices["price_per_m"], strict=True)}
     return segments, plans
+
+
+def offer_assumptions_text(assumptions: Any = None) -> str:
+    """What the recommended actions' profit effects assume, in one paragraph
+    (``analytics.risk.OfferAssumptions``, the defaults when None)."""
+    a = assumptions or OfferAssumptions()
+    return (f"Profit effects are expected contributions per month (USD) against doing "
+            f"nothing, with the customer counted as lost when it churns. They assume, since "
+            f"nothing in the store measures how customers answer an offer: a discount at its "
+            f"cap of {a.max_discount:.0%} removes {a.discount_save:.0%} of the risk (less in "
+            f"proportion below the cap) and moves volume by the segment's elasticity; a move "
+            f"to a cheaper plan removes {a.plan_save:.0%}; a customer-success contact removes "
+            f"{a.contact_save:.0%} and costs ${a.contact_cost:,.0f}. Costs per token are the "
+            f"segment's from the pricing model. \"At risk\" means a risk at least "
+            f"{a.min_lift:g}× the average of the customers scored.")

@@ -36,6 +36,8 @@ PAGES = {
                 default=True),  # served at "/" (a default page has no url path)
         st.Page("views/entities.py", title="Entities", icon=":material/label:",
                 url_path="entities"),
+        st.Page("views/signals.py", title="Signals", icon=":material/notifications:",
+                url_path="signals"),
         st.Page("views/batch_tagging.py", title="Batch tagging", icon=":material/upload_file:",
                 url_path="batch-tagging"),
     ],

@@ -10,7 +10,8 @@ Environment:
     PRICEWAR_DEMO_TICKETS     tickets in the demo created on first start (default 3000)
     PRICEWAR_AUTOTAG          "0" to not start background tagging by itself (default "1")
     PRICEWAR_INBOX_SECONDS    how often the inbox is checked (default 5; 0 disables)
-    PRICEWAR_TAG_BATCH        batch size of background tagging (default 32)
+    PRICEWAR_TAG_BATCH        batch size of background tagging (default 32; 1–4,096, else
+                              every page says what is wrong with it)
     PRICEWAR_MODEL_DIR        tagger artefact to use (default ``model.DEFAULT_MODEL_DIR``)
     PRICEWAR_TAG_PRECISION    read by ``model.Tagger.load``: auto (int8 on a CPU for a
                               calibrated tagger), fp32, int8 or bf16
@@ -77,6 +78,37 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+TAG_BATCH_VAR = "PRICEWAR_TAG_BATCH"
+DEFAULT_TAG_BATCH = 32
+
+
+def tag_batch_from_env(environ: dict[str, str] | None = None) -> int:
+    """The batch size of background tagging: ``$PRICEWAR_TAG_BATCH`` (default 32).
+
+    Read when the app opens its store (never at import), so a bad value is shown on the
+    page as a message naming the variable (like the upload limits,
+    ``data.ingest.limits_from_env``) instead of stopping the app.
+
+    Raises:
+        data.errors.ConfigError: not a whole number from 1 to 4,096 (the most a tagging
+            request may ask, ``data.tag_requests.MAX_BATCH_SIZE``).
+    """
+    from data.errors import ConfigError
+    from data.tag_requests import MAX_BATCH_SIZE
+
+    env = os.environ if environ is None else environ
+    text = env.get(TAG_BATCH_VAR, "").strip()
+    if not text:
+        return DEFAULT_TAG_BATCH
+    digits = text.replace("_", "")
+    if not digits.isdigit() or not 1 <= int(digits) <= MAX_BATCH_SIZE:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise ConfigError(f"{TAG_BATCH_VAR} must be a whole number from 1 to "
+                          f"{MAX_BATCH_SIZE:,} (the batch size of background tagging), "
+                          f"not {shown!r}; fix or unset it and restart the app")
+    return int(digits)
+
+
 def autotag_enabled() -> bool:
     """Whether the app tags new tickets in the background by itself."""
     return os.environ.get("PRICEWAR_AUTOTAG", "1").strip().lower() not in {"0", "false", "no"}
@@ -130,7 +162,7 @@ class TaggingJob:
         self.store = store
         self._loader = loader
         self._tagger: Any = None
-        self.batch_size = batch_size or _env_int("PRICEWAR_TAG_BATCH", 32)
+        self.batch_size = batch_size or tag_batch_from_env()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -446,9 +478,10 @@ class AppState:
         with self._lock:
             if self.store is not None:
                 return self.store
+            batch_size = tag_batch_from_env()  # a bad setting: a message, nothing opened
             self.created_demo = self._ensure_demo(progress)
             store = Store.open(self.path)
-            self.job = TaggingJob(store)
+            self.job = TaggingJob(store, batch_size=batch_size)
             self.inbox = InboxPoller(store, on_new=self._new_tickets,
                                      on_tag_request=self._tag_request)
             self.store = store
@@ -668,6 +701,121 @@ def _freeze(value: Any) -> Any:
 def empty_frame(df: pd.DataFrame | None) -> bool:
     """True for None or a DataFrame without rows."""
     return df is None or len(df) == 0
+
+
+# -- signals: surge alerts and customers at risk (cached) ----------------------------------
+
+#: While tagging runs, the signal caches refresh at most this often (seconds): entities
+#: change with every batch, and re-reading every ticket's signals per batch would slow the
+#: Signals page and the Overview's alert count.
+SIGNALS_REFRESH_WHILE_TAGGING = 60
+#: Most tickets of an alert's days read to find its tickets (``alert_tickets``).
+ALERT_TICKETS_READ = 50_000
+_SIGNAL_QUERIES = frozenset({"surge_alerts", "negative_share", "customers_at_risk",
+                             "risk_backtest", "signal_days"})
+
+
+@st.cache_data(ttl=2, show_spinner=False, max_entries=64)
+def _sentiment_rows(path: str) -> tuple[int, int]:
+    return tuple(int(v) for v in _app_state(path).open().fetchall(
+        "SELECT (SELECT count(*) FROM ticket_sentiment), (SELECT count(*) FROM gold_sentiment)"
+    )[0])
+
+
+def _signal_version() -> tuple[Any, ...]:
+    """``data_version`` and the sentiment rows, for the signal caches; while tagging runs,
+    one new key a minute."""
+    version = (*data_version(), *_sentiment_rows(str(db_path())))
+    app = app_state()
+    if app.job is not None and app.job.status().running:
+        return (version[0], version[1], version[4], "tagging",
+                int(time.time() // SIGNALS_REFRESH_WHILE_TAGGING))
+    return version
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def _signal_source(path: str, version: tuple[Any, ...]) -> Any:
+    from analytics.alerts import signal_source as find
+
+    return find(_app_state(path).open())
+
+
+def signal_source() -> Any:
+    """Where the signals' sentiment and entities come from (``analytics.alerts.signal_source``:
+    the tagger's sentiment when it has labelled tickets, else the demo's ground truth);
+    None when neither exists."""
+    return _signal_source(str(db_path()), _signal_version())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
+def _ticket_signals(path: str, version: tuple[Any, ...], sentiment: str,
+                    entities: str) -> pd.DataFrame:
+    """``analytics.alerts.ticket_signals``, one shared object per data version (a large
+    store's signals are too big to copy per use: readers never modify it)."""
+    from analytics.alerts import ticket_signals
+
+    return ticket_signals(_app_state(path).open(), sentiment=sentiment, entities=entities)
+
+
+@st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
+def _signal_query(path: str, version: tuple[Any, ...], name: str, sentiment: str,
+                  entities: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    from analytics import alerts, risk
+    from analytics.errors import InsufficientDataError
+
+    signals = _ticket_signals(path, version, sentiment, entities)
+    options = dict(kwargs)
+    if name == "negative_share":
+        return alerts.negative_share(signals, **options)
+    if name == "signal_days":  # (first day, last day) with a sentiment label, or None
+        return (min(signals["day"]), max(signals["day"])) if len(signals) else None
+    fn = {"surge_alerts": alerts.surge_alerts, "customers_at_risk": risk.customers_at_risk,
+          "risk_backtest": risk.risk_backtest}[name]
+    try:
+        return fn(_app_state(path).open(), sentiment=sentiment, entities=entities,
+                  signals=signals, **options)
+    except InsufficientDataError as exc:  # cached too: the page says why
+        return InsufficientDataError(str(exc))
+
+
+def signal_query(name: str, source: Any, **kwargs: Any) -> Any:
+    """``analytics.alerts.surge_alerts`` / ``negative_share``, ``analytics.risk.
+    customers_at_risk`` / ``risk_backtest`` or ``"signal_days"`` for ``source``
+    (:func:`signal_source`), sharing one read of the tickets' signals; cached by arguments
+    and data.
+
+    Raises:
+        InsufficientDataError: the analytics function raised it (e.g. no churn on record).
+    """
+    if name not in _SIGNAL_QUERIES:
+        raise ValueError(f"unknown signal query {name!r}")
+    key = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items()))
+    result = _signal_query(str(db_path()), _signal_version(), name, source.sentiment,
+                           source.entities, key)
+    if isinstance(result, Exception):
+        raise type(result)(str(result))
+    return result
+
+
+def open_alert_count() -> int | None:
+    """Daily surge alerts still open on the last day with tickets (the Signals page's first
+    list); None when no ticket has a sentiment label."""
+    source = signal_source()
+    if source is None:
+        return None
+    alerts = signal_query("surge_alerts", source, freq="day", open_only=False)
+    return int(alerts["open"].sum()) if len(alerts) else 0
+
+
+def alert_tickets(keys: tuple[str, ...], first: Any, last: Any,
+                  model_id: str | None) -> pd.DataFrame:
+    """The tickets ``keys`` of an alert (created from day ``first`` to ``last``), oldest
+    first, with ``model_id``'s entities: ``explore.ticket_list`` over those days (at most
+    :data:`ALERT_TICKETS_READ` of them), kept to the keys."""
+    listed = query("ticket_list", explore.Filters(start=first, end=last), model_id,
+                   limit=ALERT_TICKETS_READ)
+    picked = listed[listed["ticket_key"].isin(set(keys))]
+    return picked.sort_values(["created_at", "ticket_key"]).reset_index(drop=True)
 
 
 # -- the current what-if scenario (per browser session) -----------------------------------

@@ -240,18 +240,11 @@ def _ingest_outcome(report: Any) -> str:
             f"{report.duplicates:,} already present or repeated")
 
 
-def _lock_pid(exc: StoreLockedError) -> int | None:
-    """The process id DuckDB named as the lock holder, when it did."""
-    import re
-
-    match = re.search(r"PID (\d+)", exc.detail or "")
-    return int(match.group(1)) if match else None
-
-
 def _holder(exc: StoreLockedError) -> str:
-    """Who holds the database, without guessing (the error's own text says 'probably the
-    running dashboard')."""
-    pid = _lock_pid(exc)
+    """Who holds the database, without guessing: its path and the holder's process id."""
+    from data.store import lock_pid
+
+    pid = lock_pid(exc)
     return f"the database {exc.path} is in use by another process" + (
         f" (PID {pid})" if pid is not None else "")
 
@@ -260,8 +253,9 @@ def _handed_to(db: Path, exc: StoreLockedError, inbox: Path) -> str:
     """Where the work went, honestly: to a dashboard seen polling the inbox (its heartbeat
     is recent and its process holds the database), or only into the inbox."""
     from data.inbox import running_dashboard
+    from data.store import lock_pid
 
-    app = running_dashboard(db, _lock_pid(exc))
+    app = running_dashboard(db, lock_pid(exc))
     if app is not None:
         return (f"handed to the running dashboard (PID {app}) through its inbox ({inbox}); "
                 "it imports them within seconds.")

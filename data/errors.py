@@ -25,8 +25,8 @@ class StoreLockedError(DataError):
         self.path = Path(path)
         self.detail = detail
         super().__init__(
-            f"the database {self.path} is in use by another process "
-            f"(probably the running dashboard){': ' + detail if detail else ''}"
+            f"the database {self.path} is in use by another process"
+            f"{': ' + detail if detail else ''}"
         )
 
 

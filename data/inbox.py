@@ -15,8 +15,9 @@ nothing in it:
   ``fstat``: no symbolic links, FIFOs, devices or folders), each under a size cap;
 - a handed Parquet file is validated again before import, with ingest's own checks and the
   app's limits (:func:`data.ingest.stage_file`: per-column lengths, date range 1990–2100,
-  row limit), its schema must be the staging schema and the row count it claims must be
-  the one it holds; no signature is needed, because nothing is taken on trust;
+  row limit), staged beside the database like an upload; its schema must be the staging
+  schema and the row count it claims must be the one it holds; no signature is needed,
+  because nothing is taken on trust;
 - JSON requests are capped in size (:data:`MAX_REQUEST_BYTES`) and nesting depth
   (:data:`MAX_JSON_DEPTH`) before they are parsed, and their values are checked;
 - an entry that fails for any reason is moved aside into ``failed/`` inside the inbox
@@ -53,8 +54,6 @@ from typing import Any
 
 from data.errors import IngestError, Problem
 from data.ingest import (
-    _MAX_DATE,
-    _MIN_DATE,
     STAGED_SCHEMA,
     IngestLimits,
     IngestReport,
@@ -63,6 +62,7 @@ from data.ingest import (
     limits_from_env,
     source_name,
     stage_file,
+    staging_dir_for,
 )
 from data.paths import inbox_dir
 
@@ -510,43 +510,18 @@ def _import_handed(store: Any, path: Path, limits: IngestLimits) -> IngestReport
             return IngestReport(file=name, status="unchanged", already_ingested=True,
                                 file_hash=digest)
         f.seek(0)
-        staged = stage_file((path.name, f), name=path.name, limits=limits, file_hash=digest)
+        # Staged again beside the database (``<db>.staging``, swept of a killed process's
+        # files when a store opens for writing), not in the system temp folder. The checks
+        # are ingest's own, dates included (1990–2100, for typed timestamps too).
+        staged = stage_file((path.name, f), name=name, limits=limits, file_hash=digest,
+                            staging_dir=staging_dir_for(store))
     try:
         if staged.rows != claimed_rows:
             raise IngestError(name, [Problem(f"the file claims {claimed_rows:,} rows but "
                                              f"holds {staged.rows:,}")])
-        _check_dates(staged.path, name)
         return commit_staged(store, dataclasses.replace(staged, name=name))
     finally:
         staged.path.unlink(missing_ok=True)
-
-
-def _check_dates(path: Path, name: str) -> None:
-    """Ingest's date range (1990–2100) on the typed ``created_at`` of a staged file (ingest
-    checks it on dates given as text; a Parquet timestamp column reaches staging as is).
-
-    Raises:
-        IngestError: a date outside the range.
-    """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    column = pq.read_table(path, columns=["created_at"]).column("created_at")
-    low, high = _MIN_DATE.to_datetime64(), _MAX_DATE.to_datetime64()
-    outside = pc.or_(pc.less(column, _ts_scalar(low)), pc.greater(column, _ts_scalar(high)))
-    hits = pc.indices_nonzero(pc.fill_null(outside, False))
-    if len(hits):
-        rows = pq.read_table(path, columns=["row"]).column("row")
-        first = int(rows[int(hits[0].as_py())].as_py())
-        raise IngestError(name, [Problem(f"date outside 1990–2100 ({len(hits):,} rows)",
-                                         row=first, column="created_at")])
-
-
-def _ts_scalar(value: Any) -> Any:
-    """A microsecond timestamp scalar for comparisons with ``created_at``."""
-    import pyarrow as pa
-
-    return pa.scalar(value, pa.timestamp("us"))
 
 
 def _shard_folder(payload: dict[str, Any]) -> str:

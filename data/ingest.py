@@ -27,7 +27,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ __all__ = [
     "limits_from_env",
     "source_name",
     "stage_file",
+    "staging_dir_for",
 ]
 
 STAGED_SCHEMA = pa.schema([
@@ -74,8 +75,12 @@ STAGED_SCHEMA = pa.schema([
 _META_PREFIX = b"pricewar."
 _OPTIONAL_TEXT = {"id": "source_id", "customer": "customer_id", "channel": "channel",
                   "category": "category", "priority": "priority", "subject": "subject"}
+#: Dates a ticket may carry, whether the file gives them as text or as a typed (Parquet)
+#: timestamp; both are checked by :func:`_dates_in_range`, for direct uploads and for files
+#: handed through the inbox alike.
 _MIN_DATE = pd.Timestamp("1990-01-01")
 _MAX_DATE = pd.Timestamp("2100-01-01")
+_DATE_RANGE = "1990–2100"
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,10 @@ class IngestLimits:
     max_rows: int = 2_000_000
     max_columns: int = 500
     max_text_chars: int = 100_000  # one ticket's text
+    # One ticket's text in UTF-8 bytes: DuckDB holds about two 2,048-row groups of the
+    # widest tickets while it inserts them, so this bounds that memory (2 × 2,048 × 128 KiB
+    # = 512 MiB); 100,000 ASCII characters fit, 100,000 four-byte emoji do not.
+    max_text_bytes: int = 128 * 1024
     max_field_chars: int = 2_000  # id, customer, channel, subject, category, priority
     chunksize: int = 50_000  # rows read at a time (memory, not a limit on the file)
     chunk_bytes: int = DEFAULT_CHUNK_BYTES  # decoded bytes read at a time (memory too)
@@ -100,6 +109,7 @@ LIMIT_ENV_VARS: dict[str, str] = {
     "max_rows": "PRICEWAR_MAX_UPLOAD_ROWS",
     "max_columns": "PRICEWAR_MAX_UPLOAD_COLUMNS",
     "max_text_chars": "PRICEWAR_MAX_TEXT_CHARS",
+    "max_text_bytes": "PRICEWAR_MAX_TEXT_BYTES",
     "max_field_chars": "PRICEWAR_MAX_FIELD_CHARS",
 }
 
@@ -262,8 +272,10 @@ def _rows_where(mask: pa.Array, rows: np.ndarray) -> np.ndarray:
 
 
 def _text_array(series: pd.Series, column: str, rows: np.ndarray, out: _Collector, *,
-                limit: int, limit_name: str, required: bool) -> pa.Array:
-    """Strings (null for missing) with located problems for wrong types and long values."""
+                limit: int, limit_name: str, required: bool,
+                byte_limit: int | None = None) -> pa.Array:
+    """Strings (null for missing) with located problems for wrong types and long values
+    (over ``limit`` characters, or over ``byte_limit`` UTF-8 bytes when given)."""
     arr = _arrow(series)
     if pa.types.is_dictionary(arr.type):  # e.g. a pandas Categorical of text
         arr = arr.dictionary_decode()
@@ -287,6 +299,14 @@ def _text_array(series: pd.Series, column: str, rows: np.ndarray, out: _Collecto
             out.add_rows([rows[i]], column,
                          f"{lengths[int(i)].as_py():,} characters, over the limit "
                          f"of {limit:,} ({_limit_hint(limit_name)})")
+    if byte_limit is not None:
+        sizes = pc.binary_length(arr)
+        too_big = pc.and_(pc.greater(sizes, byte_limit), pc.invert(too_long))
+        if pc.any(too_big).as_py():
+            for i in np.asarray(pc.indices_nonzero(too_big))[:MAX_PROBLEMS]:
+                out.add_rows([rows[i]], column,
+                             f"{sizes[int(i)].as_py():,} bytes of UTF-8, over the limit of "
+                             f"{byte_limit:,} ({_limit_hint('max_text_bytes')})")
     if required:
         return arr
     return pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
@@ -302,13 +322,24 @@ def _to_str(value: Any) -> str | None:
     return str(value)
 
 
+def _dates_in_range(parsed: pd.Series, column: str, rows: np.ndarray,
+                    out: _Collector) -> pd.Series:
+    """``parsed`` (timezone-naive, any unit) with every date outside :data:`_DATE_RANGE`
+    reported by row and column, then cleared (so no unit conversion can overflow)."""
+    outside = (parsed.notna() & ((parsed < _MIN_DATE) | (parsed > _MAX_DATE))).to_numpy()
+    if outside.any():
+        out.add_rows(rows[np.nonzero(outside)[0]], column, f"date outside {_DATE_RANGE}")
+        parsed = parsed.mask(outside)
+    return parsed
+
+
 def _as_timestamps(series: pd.Series, column: str, rows: np.ndarray,
                    out: _Collector) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):  # a typed (Parquet) column
         parsed = pd.to_datetime(series)
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        return parsed.astype("datetime64[us]")
+        return _dates_in_range(parsed, column, rows, out).astype("datetime64[us]")
     raw = series.astype(object).map(lambda v: None if v is None or (isinstance(v, float)
                                                                      and np.isnan(v))
                                     else str(v).strip() or None)
@@ -324,10 +355,7 @@ def _as_timestamps(series: pd.Series, column: str, rows: np.ndarray,
     bad = present & parsed.isna().to_numpy()
     for i in np.nonzero(bad)[0][:MAX_PROBLEMS]:
         out.add_rows([rows[i]], column, f"cannot read the date {str(raw.iloc[i])[:40]!r}")
-    out_of_range = (parsed.notna() & ((parsed < _MIN_DATE) | (parsed > _MAX_DATE))).to_numpy()
-    out.add_rows(rows[np.nonzero(out_of_range)[0]], column,
-                 "date outside 1990–2100")
-    return parsed
+    return _dates_in_range(parsed, column, rows, out)
 
 
 def _parse_dates(values: pd.Series, *, iso: bool) -> pd.Series:
@@ -380,7 +408,7 @@ def _normalise_chunk(chunk: pd.DataFrame, cmap: ColumnMap, first_row: int,
     arrays: dict[str, pa.Array] = {"row": pa.array(rows)}
     arrays["text"] = _text_array(chunk[f["text"]], f["text"], rows, out,
                                  limit=limits.max_text_chars, limit_name="max_text_chars",
-                                 required=True)
+                                 required=True, byte_limit=limits.max_text_bytes)
     for name, target in _OPTIONAL_TEXT.items():
         arrays[target] = (_text_array(chunk[f[name]], f[name], rows, out,
                                       limit=limits.max_field_chars,
@@ -494,6 +522,10 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
                 writer.close()
         path.unlink(missing_ok=True)
         raise
+    finally:
+        # Arrow's allocator keeps what the chunks used; hand it back before DuckDB's insert
+        # needs its own (about 120 MiB less at the peak of a 1 GB file).
+        pa.default_memory_pool().release_unused()
 
 
 def read_staged(path: Path) -> StagedFile:
@@ -514,39 +546,103 @@ def _known_file(store: Any, digest: str) -> bool:
     return bool(store.scalar("SELECT count(*) FROM ingested_files WHERE file_hash = ?", [digest]))
 
 
+_TICKET_COLUMNS = ("ticket_key, source_id, customer_id, created_at, channel, category, "
+                   "priority, subject, text, resolution_minutes, resolved_by")
+_WIDTH_COLUMNS = ("text", "subject", "source_id", "customer_id", "channel", "category",
+                  "priority")
+
+
+def _insert_sql(relation: str) -> str:
+    """``INSERT INTO tickets`` of every row of ``relation`` (alias ``k``, keyed), whose one
+    parameter is the source name. A plain scan, so DuckDB runs it as a batch insert that
+    writes each full row group to the file (:data:`data.store.ROW_GROUP_SIZE`) instead of
+    holding the file's text in memory until the commit."""
+    values = ", ".join(f"k.{c}" for c in _TICKET_COLUMNS.split(", "))
+    return (f"INSERT INTO tickets ({_TICKET_COLUMNS}, source)"  # noqa: S608 - fixed expression; values are parameters
+            f" SELECT {values}, ? FROM {relation} AS k")
+
+
+#: Rows wider than this (bytes of text and fields) are inserted by one DuckDB thread: each
+#: thread of a parallel insert fills its own row groups of 2,048 rows, so memory grew with
+#: the thread count (1 GB of 99,000-character rows: 0.5 GB on one thread, 0.7 GB on two,
+#: 1.6 GB on sixteen); short rows keep the parallel insert.
+WIDE_ROW_BYTES = 8 * 1024
+
+
+@contextlib.contextmanager
+def _one_thread(store: Any, wide: bool) -> Iterator[None]:
+    """DuckDB on one thread inside (when ``wide``), its thread count restored after.
+
+    Set through a reading cursor of its own: the writer's transaction may be aborted by then
+    (a failed insert), and DuckDB refuses any statement in it until the rollback. The
+    setting is the whole instance's: in the app, queries running meanwhile use one thread
+    too, for the seconds the insert takes.
+    """
+    if not wide:
+        yield
+        return
+    cursor = store.cursor()
+    try:
+        threads = int(cursor.execute("SELECT current_setting('threads')").fetchone()[0])
+        cursor.execute("SET threads = 1")
+        try:
+            yield
+        finally:
+            cursor.execute("SET threads = ?", [threads])
+    finally:
+        cursor.close()
+
+
 def commit_staged(store: Any, staged: StagedFile) -> IngestReport:
-    """Insert a staged file's new tickets and record the file, in one transaction."""
+    """Insert a staged file's new tickets and record the file, in one transaction.
+
+    The insert is a plain scan of the staged file, which DuckDB writes to the database row
+    group by row group (:data:`data.store.ROW_GROUP_SIZE`), on one thread for wide rows
+    (:data:`WIDE_ROW_BYTES`). When some of the file's tickets are in the store already, or
+    repeated inside it, the new ones are first copied into a second staging file beside
+    the first: a join in front of the insert made DuckDB hold every inserted row until the
+    commit (1.3 GB for 1 GB of text).
+    """
     parquet = str(staged.path)
     key = ticket_key_sql("s")
+    keyed = f"(SELECT {key} AS ticket_key, s.* FROM read_parquet(?) AS s)"  # noqa: S608
+    only_new = staged.path.with_name(f"{staged.path.stem}-new.parquet")
+    width = " + ".join(f"coalesce(strlen(s.{c}), 0)" for c in _WIDTH_COLUMNS)
 
     def write(conn: Any) -> tuple[int, bool]:
         if conn.execute("SELECT count(*) FROM ingested_files WHERE file_hash = ?",
                         [staged.file_hash]).fetchone()[0]:
             return 0, True
         before = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
-        keyed = f"(SELECT {key} AS ticket_key, s.* FROM read_parquet(?) AS s)"  # noqa: S608
-        repeated = conn.execute(
-            f"SELECT count(*) - count(DISTINCT ticket_key) FROM {keyed}",  # noqa: S608 - fixed expression
-            [parquet]).fetchone()[0]
-        # Rows repeated inside the file: keep the first of each key (only computed if needed,
-        # as it costs a pass over the keys).
-        first_only = (f" WHERE k.row IN (SELECT min(row) FROM {keyed} GROUP BY ticket_key)"  # noqa: S608
-                      if repeated else "")
-        conn.execute(
-            "INSERT INTO tickets (ticket_key, source_id, customer_id, created_at, channel,"  # noqa: S608 - fixed expression; values are parameters
-            " category, priority, subject, text, resolution_minutes, resolved_by, source)"
-            " SELECT k.ticket_key, k.source_id, k.customer_id, k.created_at, k.channel,"
-            " k.category, k.priority, k.subject, k.text, k.resolution_minutes, k.resolved_by, ?"
-            f" FROM {keyed} AS k ANTI JOIN tickets AS t ON t.ticket_key = k.ticket_key"
-            f"{first_only}",
-            [staged.name, parquet] + ([parquet] if repeated else []))
+        keys = (f"(SELECT {key} AS ticket_key, {width} AS width"  # noqa: S608 - fixed expression
+                f" FROM read_parquet(?) AS s)")
+        repeated, present, widest = conn.execute(
+            f"SELECT count(*) - count(DISTINCT k.ticket_key),"  # noqa: S608 - fixed expression
+            f" count(*) FILTER (WHERE k.ticket_key IN (SELECT ticket_key FROM tickets)),"
+            f" coalesce(max(k.width), 0) FROM {keys} AS k", [parquet]).fetchone()
+        with _one_thread(store, widest > WIDE_ROW_BYTES):
+            if not repeated and not present:
+                conn.execute(_insert_sql(keyed), [staged.name, parquet])
+            else:
+                # Rows repeated inside the file: keep the first of each key.
+                first_only = (f" WHERE k.row IN (SELECT min(row) FROM {keyed}"  # noqa: S608
+                              f" GROUP BY ticket_key)" if repeated else "")
+                conn.execute(
+                    f"COPY (SELECT k.* FROM {keyed} AS k ANTI JOIN tickets AS t"  # noqa: S608
+                    f" ON t.ticket_key = k.ticket_key{first_only}) TO ?"
+                    f" (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE_BYTES '16MB')",
+                    [parquet] + ([parquet] if repeated else []) + [str(only_new)])
+                conn.execute(_insert_sql("read_parquet(?)"), [staged.name, str(only_new)])
         new = conn.execute("SELECT count(*) FROM tickets").fetchone()[0] - before
         conn.execute(
             "INSERT INTO ingested_files (file_hash, file_name, rows, new_tickets)"
             " VALUES (?, ?, ?, ?)", [staged.file_hash, staged.name, staged.rows, new])
         return int(new), False
 
-    new, known = store.write(write)
+    try:
+        new, known = store.write(write)
+    finally:
+        only_new.unlink(missing_ok=True)
     return IngestReport(
         file=staged.name, status="imported" if new else "unchanged", rows=staged.rows,
         new_tickets=new, duplicates=0 if known else staged.rows - new, already_ingested=known,
@@ -576,9 +672,9 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _staging_dir(store: Any) -> Path | None:
-    """The store's staging folder (created), or None (the temp folder) for a store without
-    a file path."""
+def staging_dir_for(store: Any) -> Path | None:
+    """The store's staging folder ``<db>.staging`` (created), or None (the temp folder) for
+    a store without a file path."""
     path = getattr(store, "path", None)
     if not isinstance(path, str | os.PathLike) or str(path) in ("", ":memory:"):
         return None
@@ -601,7 +697,7 @@ def ingest_one(store: Any, source: Any, *, limits: IngestLimits | None = None,
                             file_hash=digest)
     try:
         staged = stage_file(payload, name=name, limits=limits, file_hash=digest,
-                            staging_dir=_staging_dir(store))
+                            staging_dir=staging_dir_for(store))
     except IngestError as exc:
         return _rejected(name, exc, digest)
     except OSError as exc:

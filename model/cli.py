@@ -109,6 +109,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise UsageError("nothing to train on: give --train FILE and/or --demo-train N")
     if not args.dev and not args.demo_dev:
         raise UsageError("no dev data for early stopping: give --dev FILE and/or --demo-dev N")
+    _check_batch_size(args.batch_size)
     _threads()
     train_examples = _read(args.train, label_map, args.limit)
     data: dict = {"train_files": args.train, "dev_files": args.dev, "test_files": args.test,
@@ -230,14 +231,19 @@ def _add_tag(sub: argparse._SubParsersAction) -> None:
                         "bf16 on CUDA and int8 on a CPU when the artefact is calibrated for it, "
                         "else fp32 (model/quantize.py)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                   help="--db: wait this long for a database held by another process, then hand the "
-                        "tagging to the running dashboard (default: hand it over at once)")
+                   help="--db: wait this long for a database held by another process, then "
+                        "leave the tagging as a request in its inbox, for the dashboard "
+                        "(default: at once)")
     p.set_defaults(func=_cmd_tag)
 
 
 def _check_batch_size(n: int) -> None:
-    if n < 1:
-        raise UsageError(f"--batch-size must be at least 1, got {n}")
+    """Refuse a batch size outside 1…4,096 (the most a tagging request to the app may ask,
+    ``data.tag_requests.MAX_BATCH_SIZE``)."""
+    from data.tag_requests import MAX_BATCH_SIZE
+
+    if not 1 <= n <= MAX_BATCH_SIZE:
+        raise UsageError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE:,}, got {n:,}")
 
 
 def _load_tagger(model_dir: Path | None, device: str, precision: str | None = None):
@@ -274,12 +280,12 @@ def _cmd_tag(args: argparse.Namespace) -> int:
 
 
 def _open_store(path: Path, wait: float):
-    """The store at ``path``, waiting up to ``wait`` s while another process holds it;
-    None if it is still held then."""
+    """The store at ``path``, waiting up to ``wait`` s while another process holds it; the
+    ``StoreLockedError`` if it is still held then."""
     import time
 
     from data.errors import StoreLockedError
-    from data.store import Store
+    from data.store import Store, lock_pid
 
     deadline = time.monotonic() + wait
     announced = False
@@ -288,9 +294,12 @@ def _open_store(path: Path, wait: float):
             return Store.open(path)
         except StoreLockedError as exc:
             if time.monotonic() >= deadline:
-                return None
+                return exc
             if not announced:
-                print(f"{exc}; waiting up to {wait:.0f}s for it to close", file=sys.stderr)
+                pid = lock_pid(exc)
+                print(f"{path} is in use by another process"
+                      f"{f' (PID {pid})' if pid is not None else ''}; waiting up to "
+                      f"{wait:.0f}s for it to close", file=sys.stderr)
                 announced = True
             time.sleep(1.0)
 
@@ -298,7 +307,7 @@ def _open_store(path: Path, wait: float):
 def _tag_db(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from data.errors import DataError
+    from data.errors import DataError, StoreLockedError
 
     if not args.db.is_file():
         raise UsageError(f"{args.db}: no such database file")
@@ -308,8 +317,8 @@ def _tag_db(args: argparse.Namespace) -> int:
         store = _open_store(args.db, args.wait)
     except DataError as exc:
         raise UsageError(str(exc)) from None
-    if store is None:
-        return _hand_to_app(args)
+    if isinstance(store, StoreLockedError):
+        return _hand_to_app(args, store)
     with store, tqdm(unit="ticket", desc=f"tagging ({tagger.device}, {tagger.precision})", dynamic_ncols=True,
                      mininterval=1.0) as bar:
         def progress(done: int, total: int) -> None:
@@ -369,15 +378,28 @@ def _tag_store_audited(store, tagger, args: argparse.Namespace, progress):
     return summary
 
 
-def _hand_to_app(args: argparse.Namespace) -> int:
-    """The database is held (by the running dashboard): hand the tagging to it."""
+def _hand_to_app(args: argparse.Namespace, locked) -> int:
+    """The database is held by another process: leave the tagging as a request in its inbox
+    and say honestly who will run it: the dashboard holding the database when its heartbeat
+    is fresh (``data.inbox.running_dashboard``), else nobody until a dashboard starts."""
+    from data.inbox import running_dashboard
+    from data.store import lock_pid
     from data.tag_requests import request_tagging
 
     request = request_tagging(args.db, model_dir=args.model or None,
                               batch_size=args.batch_size)
-    print(f"{args.db} is held by another process (the running dashboard): tagging handed to "
-          f"it through its inbox ({request.name}); it starts within seconds and its progress "
-          f"shows on the Batch tagging page. If no dashboard runs, the next start picks it up.")
+    holder = lock_pid(locked)
+    app = running_dashboard(args.db, holder)
+    if app is not None:
+        print(f"{args.db} is held by the running dashboard (PID {app}): tagging handed to it "
+              f"through its inbox ({request}); it starts within seconds and its progress "
+              f"shows on the Batch tagging page.")
+    else:
+        who = f"another process (PID {holder})" if holder is not None else "another process"
+        print(f"{args.db} is in use by {who}, which is not a dashboard polling its inbox: "
+              f"tagging request left in the inbox ({request}). Nothing is tagged until a "
+              f"dashboard runs on this database (it takes the request within seconds of "
+              f"starting), or run this command again once the database is free.")
     return 0
 
 

@@ -109,6 +109,16 @@ if str(k["note"].iloc[0] or ""):
     st.caption(f"No change is shown: the {k['note'].iloc[0]}, so it would be compared with a "
                "part of a period. Choose a later start date to compare.")
 
+with ui.page_guard("the open alerts"):
+    open_alerts = state.open_alert_count()
+    a1, a2 = st.columns([1, 5], vertical_alignment="center")
+    a1.metric("Open alerts", "—" if open_alerts is None else f"{open_alerts:,}",
+              help="Surges of negative tickets still open on the last day with tickets, over "
+                   "all tickets (the filters do not apply)." if open_alerts is not None else
+                   "No ticket has a sentiment label yet: no alerts can be raised.")
+    a2.page_link("views/signals.py", label="Signals: the alerts, their tickets and the "
+                 "customers at risk", icon=":material/notifications:")
+
 left, right = st.columns(2)
 with left:
     st.subheader("Tickets over time")

@@ -56,7 +56,7 @@ Fingerprint = dict[str, tuple[int, str]]
 VOLATILE: dict[str, tuple[str, ...]] = {
     "tickets": ("ingested_at",), "ingested_files": ("ingested_at",),
     "tagged_tickets": ("run_id", "tagged_at"), "schema_version": ("applied_at",),
-    "scenarios": ("created_at", "updated_at"),
+    "scenarios": ("created_at", "updated_at"), "audit_log": ("id", "at"),
     "tagging_runs": ("run_id", "started_at", "finished_at", "status", "tickets", "entities",
                      "message", "device", "model_id"),
 }

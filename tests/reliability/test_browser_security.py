@@ -233,12 +233,13 @@ def test_upload_limits_are_configurable_and_reported(browser: Any, hostile_serve
 
 def test_the_store_is_intact_after_every_attack(hostile_server: Any) -> None:
     """Runs last in this module: the server is stopped, every table is as before except
-    the scenarios the test saved (exactly those names, stored verbatim)."""
+    the scenarios the test saved (exactly those names, stored verbatim), the upload and
+    the audit rows of both."""
     hostile_server.proc.terminate()
     hostile_server.proc.wait(30)
     after = fingerprint(hostile_server.db)
     before = hostile_server.before
-    written = {"scenarios", "tickets", "ingested_files"}  # what the tests wrote on purpose
+    written = {"scenarios", "tickets", "ingested_files", "audit_log"}  # written on purpose
     assert {t: v for t, v in after.items() if t not in written} == {
         t: v for t, v in before.items() if t not in written}
     assert after["tickets"][0] == before["tickets"][0] + 1
@@ -246,6 +247,9 @@ def test_the_store_is_intact_after_every_attack(hostile_server: Any) -> None:
         names = {r[0] for r in store.fetchall("SELECT name FROM scenarios")}
         files = {r[0] for r in store.fetchall("SELECT file_name FROM ingested_files")}
         texts = {r[0] for r in store.fetchall("SELECT text FROM tickets")}
+        saved = {r[0] for r in store.fetchall(
+            "SELECT target FROM audit_log WHERE action = 'scenario_save'")}
+    assert names <= saved, "every saved scenario has its audit row, its name verbatim"
     assert f"x'); DROP TABLE scenarios; --{IMG}" in names and FORMULA in names
     assert BROWSER_UPLOAD in files and f"uploaded {SQL}" in texts
 

@@ -29,7 +29,7 @@ import pytest
 
 from data.inbox import hand_to_inbox, import_inbox, pending
 from data.ingest import STAGED_SCHEMA
-from data.paths import inbox_dir
+from data.paths import inbox_dir, staging_dir_of
 from data.store import Store
 from data.tag_requests import request_tagging
 from tests.dashboard.conftest import FakeTagger
@@ -403,6 +403,80 @@ def test_a_handed_file_still_imports_exactly_like_a_direct_ingest(tmp_path: Path
     assert len(got) == 2 and got.equals(expected)
 
 
+# -- re-staging beside the database, not in the system temp folder ---------------------------
+
+
+def test_a_handed_file_is_restaged_beside_the_database(store: Store, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app stages a handed file again in ``<db>.staging`` like an upload, so a missing
+    or full system temp folder does not matter (it was ``tempfile``'s folder)."""
+    import tempfile
+
+    import data.inbox
+
+    source = tmp_path / "t.csv"
+    source.write_text("text\nfrom the command line\n")
+    hand_to_inbox(store.path, [source])
+    folders: list[Path | None] = []
+    real = data.inbox.stage_file
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        folders.append(kwargs.get("staging_dir"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data.inbox, "stage_file", spy)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-temp-folder"))
+    messages = import_inbox(store)
+    assert messages == ["t.csv: 1 row, 1 new ticket"], messages
+    assert folders == [staging_dir_of(store.path)]
+    assert not list(staging_dir_of(store.path).iterdir())  # nothing left behind
+
+
+_KILLED_IMPORT = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    import data.ingest as ingest
+    from data.inbox import import_inbox
+    from data.store import Store
+    real = ingest._normalise_chunk
+    calls = []
+    def normalise_then_die(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # two chunks of the handed file are staged again: kill -9
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    ingest._normalise_chunk = normalise_then_die
+    with Store.open(Path(sys.argv[1])) as store:
+        import_inbox(store, limits=ingest.IngestLimits(chunksize=100))
+""")
+
+
+def test_kill9_during_an_inbox_import_leaves_litter_only_where_it_is_swept(
+        tmp_path: Path) -> None:
+    """An app killed while it re-stages a handed file leaves its half-written staging file
+    in ``<db>.staging`` (none in the temp folder); the next writable open removes it, and
+    the handed file, still in the inbox, is imported then."""
+    db = tmp_path / "app.duckdb"
+    Store.open(db).close()
+    source = tmp_path / "t.csv"
+    source.write_text("text\n" + "".join(f"ticket number {i}\n" for i in range(1_000)))
+    [handed] = hand_to_inbox(db, [source])
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    child = subprocess.run([sys.executable, "-c", _KILLED_IMPORT, str(db)], cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp)},
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode == -9, child.stderr[-3000:]
+    assert os.listdir(temp) == []
+    leftovers = list(staging_dir_of(db).glob("ingest-*.parquet"))
+    assert len(leftovers) == 1 and leftovers[0].stat().st_size > 0
+    assert handed.path.exists()
+    with Store.open(db) as store:
+        assert not leftovers[0].exists()
+        assert import_inbox(store) == ["t.csv: 1,000 rows, 1,000 new tickets"]
+    assert not list(staging_dir_of(db).iterdir())
+
+
 # -- the command line says who holds the database ------------------------------------------
 
 HOLD = ("import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
@@ -467,7 +541,7 @@ def test_poll_latency_with_a_poisoned_inbox(tmp_path: Path) -> None:
         import json, os, time
         from pathlib import Path
         from data.inbox import hand_to_inbox
-        from data.paths import inbox_dir
+        from data.paths import inbox_dir, staging_dir_of
         from data.store import Store
         from data.tag_requests import request_tagging
         from dashboard.state import InboxPoller

@@ -1,0 +1,279 @@
+"""Signals: surges of negative tickets (open alerts first), the negative-share trends behind
+them, and the customers at risk with the offer to make.
+
+Thin over ``analytics.alerts`` and ``analytics.risk`` (cached in ``dashboard.state``). The
+sentiment is the tagger's when it has labelled tickets, else the demo's ground truth
+(``analytics.alerts.signal_source``); the page says which. Viewers see ticket text, entity
+names and the download with customer data masked (``ui.visible_tickets``,
+``ui.visible_column``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from analytics.alerts import DIMENSIONS, SurgeRule
+from analytics.errors import InsufficientDataError
+from analytics.risk import RISK_NOTE, offer_assumptions_text
+from dashboard import access, state, ui
+
+CARDS = 25  # an alert's tickets shown as cards (the newest alerts have fewer)
+EARLIER_CARDS = 10  # closed alerts shown as cards; the table holds all of them
+TREND_LINES = 6  # most series drawn in the trend chart
+DIMENSION_NAMES = {"all": "All tickets", "segment": "Segment", "region": "Region",
+                   "plan": "Plan", "product": "Product", "competitor": "Competitor named"}
+NO_COMPETITOR = "(none named)"
+SORTS = {"Risk": "risk", "Expected profit effect": "profit_effect",
+         "Volume": "volume_m", "Negative tickets": "negative_tickets"}
+#: Masked for viewers: alert texts and entity names come from ticket text.
+ALERT_TEXT_COLUMNS = ["alert", "value", "entities"]
+RISK_TABLE = {
+    "customer_id": "Customer", "name": "Name", "segment": "Segment", "plan": "Plan",
+    "region": "Region",
+    "risk": st.column_config.NumberColumn("Risk (a month)", format="percent",
+                                          help="Probability of leaving within a month"),
+    "lift": st.column_config.NumberColumn("× average", format="%.1f"),
+    "negative_tickets": st.column_config.NumberColumn("Negative tickets", format="%d",
+                                                      help="In the last 90 days"),
+    "competitor_tickets": st.column_config.NumberColumn("Naming a competitor", format="%d"),
+    "top_competitor": "Competitor named most",
+    "latest_cut": st.column_config.DateColumn("Its latest cut"),
+    "latest_cut_pct": st.column_config.NumberColumn("Cut, %", format="%.0f"),
+    "volume_m": st.column_config.NumberColumn("Volume, M tokens/month", format="%,.1f"),
+    "price_per_m": st.column_config.NumberColumn("Price, USD per 1M", format="$%.3f"),
+    "action": "Recommended action",
+    "discount": st.column_config.NumberColumn("Discount", format="percent"),
+    "new_plan": "New plan",
+    "new_price": st.column_config.NumberColumn("New price, USD per 1M", format="$%.3f"),
+    "profit_hold": st.column_config.NumberColumn("Expected profit if we hold, USD/month",
+                                                 format="dollar"),
+    "profit_effect": st.column_config.NumberColumn("Profit effect, USD/month", format="dollar",
+                                                   help="Expected change against holding"),
+    "reason": st.column_config.TextColumn("Why", width="large"),
+}
+
+st.title("Signals")
+st.caption(
+    "Where negative tickets surge (open alerts first), the trends behind the alerts, and the "
+    "customers most at risk of leaving with the offer to make them. Each alert opens its "
+    "negative tickets. Days are UTC; the sidebar filters do not apply here."
+)
+
+
+def alert_key(row: Any) -> str:
+    """A stable widget key of an alert: ``<dimension>_<first period>_<hash of all of it>``."""
+    text = f"{row.dimension}|{row.value}|{row.freq}|{row.since}"
+    digest = hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:10]
+    return f"{row.dimension}_{row.since:%Y-%m-%d}_{digest}"
+
+
+def last_day(row: Any) -> dt.date:
+    """The last day of an alert's last alarmed period (a week ends six days after Monday)."""
+    return row.last + dt.timedelta(days=6 if row.freq == "week" else 0)
+
+
+def ticket_cards(tickets: pd.DataFrame) -> str:
+    """Tickets as escaped HTML cards with their entities highlighted (``ui.ticket_card_html``)."""
+    cards = []
+    for row in tickets.itertuples():
+        when = (row.created_at.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(row.created_at)
+                else "—")
+        meta = [v for v in (when, row.customer_id, row.segment, row.channel, row.category)
+                if v is not None and str(v) != "nan"]
+        cards.append(ui.ticket_card_html(str(row.text), row.entities, meta))
+    return "".join(cards)
+
+
+def show_tickets(row: Any, source: Any, user: access.User) -> None:
+    """The negative tickets of one alert as cards, masked for viewers."""
+    model = None if source.entities == "gold" else source.entities
+    tickets = state.alert_tickets(tuple(row.ticket_keys), row.since, last_day(row), model)
+    tickets = ui.visible_tickets(tickets, user)
+    if state.empty_frame(tickets):
+        st.info("Its tickets are no longer in the database.")
+        return
+    shown = tickets.head(CARDS)
+    listed = (f"{len(tickets):,} negative tickets, oldest first"
+              + (f"; the first {len(shown)} as cards" if len(shown) < len(tickets) else ""))
+    marks = (f"entities highlighted ({source.entities_label})" if model is not None else
+             "no entities highlighted (no tagger has read these tickets yet)")
+    st.caption(f"{listed}; {marks}. Ticket text is shown exactly as written, never run.")
+    st.html(ticket_cards(shown))
+
+
+def alert_card(row: Any, shown: Any, source: Any, user: access.User) -> None:
+    """One alert: what, where, since when, how many, which entities; its tickets on demand."""
+    unit = row.freq + ("s" if row.periods != 1 else "")
+    with st.container(border=True):
+        st.markdown(f"**{ui.md_text(shown.alert)}** · {'open' if row.open else 'closed'}")
+        st.caption(
+            f"Since {row.since:%Y-%m-%d} (last alarmed {row.last:%Y-%m-%d}; {row.periods} "
+            f"alarmed {unit}) · {row.negative:,} negative of {row.tickets:,} tickets, from "
+            f"{row.customers:,} customers · unhappy customers of this scope per customer "
+            f"writing in: {row.rate:.1%} against {row.baseline_rate:.1%} before "
+            f"({row.expected:.1f} expected) · p = {row.p_value:.2g}")
+        if shown.entities:
+            st.caption(f"Entities most named: {ui.md_text(shown.entities)}")
+        if st.toggle(f"Open its {len(row.ticket_keys):,} negative tickets",
+                      key=f"sig_open_{alert_key(row)}"):
+            show_tickets(row, source, user)
+
+
+def share_chart(share: pd.DataFrame, marks: pd.DataFrame, freq: str) -> alt.LayerChart:
+    """Negative share per period and value (lines), the alerts' first periods as red rules."""
+    lines = (
+        alt.Chart(share)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:T", title=None),
+            y=alt.Y("share:Q", title=f"Negative share of tickets per {freq}",
+                    axis=alt.Axis(format="%")),
+            color=alt.Color("value:N", title=None),
+            tooltip=[alt.Tooltip("period:T", format="%Y-%m-%d"), "value:N",
+                     alt.Tooltip("share:Q", format=".0%"), "negative:Q", "tickets:Q"],
+        )
+    )
+    rules = (
+        alt.Chart(marks)
+        .mark_rule(color="#d62728", strokeDash=[4, 3])
+        .encode(x="since:T", tooltip=["alert:N", alt.Tooltip("since:T", format="%Y-%m-%d")])
+    )
+    return alt.layer(lines, rules).properties(height=300)
+
+
+def trend_section(alerts: pd.DataFrame, source: Any, user: access.User) -> None:
+    """The negative-share trend of one dimension's busiest values and alerted ones."""
+    st.subheader("Negative share behind the alerts")
+    first = alerts.iloc[0]["dimension"] if len(alerts) else "all"
+    c1, c2 = st.columns([2, 1])
+    dim = c1.selectbox("Scope", list(DIMENSIONS), index=list(DIMENSIONS).index(first),
+                       format_func=DIMENSION_NAMES.get, key="sig_dim")
+    freq = c2.segmented_control("Trend per", ["day", "week"], default="week",
+                                key="sig_trend_freq") or "week"
+    share = state.signal_query("negative_share", source, freq=freq, dimension=dim)
+    if state.empty_frame(share):
+        st.info("No ticket of this scope has a sentiment label.")
+        return
+    mine = alerts[alerts["dimension"] == dim]
+    busiest = share.groupby("value")["tickets"].sum().sort_values(ascending=False).index
+    values = list(dict.fromkeys([*mine["value"], *busiest]))[:TREND_LINES]
+    share = ui.visible_column(share[share["value"].isin(values)], ["value"], user)
+    marks = ui.visible_column(mine[mine["value"].isin(values)][["alert", "since"]],
+                              ["alert"], user)
+    st.altair_chart(share_chart(share, marks, freq), width="stretch")
+    st.caption(f"Share of each {DIMENSION_NAMES[dim].lower()} value's tickets that are "
+               f"negative, per {freq} (weeks start on Monday); the {len(values)} values with "
+               "alerts or the most tickets. Red dashed lines: the first alarmed period of an "
+               "alert of this scope. The alerts test customers, not tickets: a customer "
+               "writing five times about one incident counts once.")
+
+
+def risk_section(source: Any, user: access.User) -> None:
+    """Customers at risk: filters, a sortable table, the notes and a formula-safe CSV."""
+    st.subheader("Customers at risk")
+    st.caption(f"{RISK_NOTE} Signals behind it: usage trend, negative tickets, competitor "
+               "mentions (and that competitor's latest price cut), plan and segment.")
+    try:
+        risk = state.signal_query("customers_at_risk", source)
+    except InsufficientDataError as exc:
+        st.info(f"Customers are not scored: {ui.md_text(exc)}.")
+        return
+    try:
+        bt = state.signal_query("risk_backtest", source)
+        st.caption(f"How well it ranks: ROC AUC {bt.auc:.2f} ± {bt.auc_se:.2f} on later months "
+                   f"than it was fitted on ({bt.test_rows:,} customer-months, "
+                   f"{bt.test_positives:,} churned), against {bt.baseline_auc:.2f} for the "
+                   "usage trend alone (0.5 = chance).")
+    except InsufficientDataError as exc:
+        st.caption(f"No backtest: {ui.md_text(exc)}.")
+    if state.empty_frame(risk):
+        st.info("No customer's risk stands out from the average today.")
+        return
+    named = risk["top_competitor"].fillna(NO_COMPETITOR).astype(str)
+    c1, c2, c3 = st.columns(3)
+    segments = c1.multiselect("Segment", sorted(risk["segment"].dropna().unique()),
+                              key="sig_seg", placeholder="All segments")
+    competitors = c2.multiselect("Competitor named", sorted(set(named)), key="sig_comp",
+                                 placeholder="Any competitor or none")
+    by = c3.selectbox("Sort by", list(SORTS), key="sig_sort")
+    keep = pd.Series(True, index=risk.index)
+    if segments:
+        keep &= risk["segment"].isin(segments)
+    if competitors:
+        keep &= named.isin(competitors)
+    view = risk[keep].sort_values([SORTS[by], "customer_id"], ascending=[False, True])
+    view = ui.visible_column(view[list(RISK_TABLE)], ["name"], user)
+    st.caption(f"{len(view):,} of {len(risk):,} customers at risk, by "
+               f"{by.lower()}; click a column header to sort by it.")
+    st.dataframe(view, hide_index=True, width="stretch", column_config=RISK_TABLE)
+    st.caption(offer_assumptions_text())
+    from data.export import to_csv_bytes  # neutralises formula-like cells
+
+    st.download_button("Download these customers (CSV)", to_csv_bytes(view),
+                       file_name="customers-at-risk.csv", mime="text/csv",
+                       icon=":material/download:", key="sig_csv", on_click="ignore")
+    st.caption("Exported cells that start like a spreadsheet formula (=, +, -, @) are "
+               "prefixed so that a spreadsheet shows them as text.")
+
+
+user = access.current_user()
+source = state.signal_source()
+if source is None:
+    _, total = state.query("tagging_progress", None)
+    if total == 0:
+        st.info("There are no tickets yet. Upload ticket files on the **Batch tagging** page.")
+    else:
+        st.info("No ticket has a sentiment label: neither a tagger with a sentiment head nor "
+                "demo ground truth has labelled these tickets, so there are no alerts and no "
+                "customers at risk to show. Tag the tickets with a tagger that has a "
+                "sentiment head, or create a demo with `python -m data demo`.")
+    st.stop()
+
+if source.sentiment == "gold":
+    st.info(f"Sentiment shown: **demo ground truth** (the labels the demo generator planted; "
+            f"no tagger has labelled sentiment yet). Entities: {ui.md_text(source.entities_label)}.",
+            icon=":material/science:")
+else:
+    st.caption(f"Sentiment shown: **{ui.md_text(source.label)}**. Entities: "
+               f"{ui.md_text(source.entities_label)}.")
+
+freq = st.segmented_control("Alerts per", ["day", "week"], default="day",
+                            key="sig_freq") or "day"
+alerts = state.signal_query("surge_alerts", source, freq=freq, open_only=False)
+days = state.signal_query("signal_days", source)
+shown = ui.visible_column(alerts, ALERT_TEXT_COLUMNS, user)
+rows = list(zip(alerts.itertuples(index=False), shown.itertuples(index=False), strict=True))
+opened = [(row, text) for row, text in rows if row.open]
+closed = [(row, text) for row, text in rows if not row.open]
+
+st.subheader(f"Open alerts ({len(opened)})")
+st.caption(f"An alert is open while its scope alarmed in the last {SurgeRule().open_periods} "
+           f"{freq}s before the last day with tickets"
+           + (f" ({days[1]:%Y-%m-%d})" if days else "") + ". Rule: "
+           + ui.md_text(SurgeRule().describe(freq)) + ".")
+if not opened:
+    st.success("No open alerts: no scope's negative tickets surge now.",
+               icon=":material/check_circle:")
+for row, text in opened:
+    alert_card(row, text, source, user)
+
+st.subheader(f"Earlier alerts ({len(closed)})")
+if not closed:
+    st.caption("None in the data.")
+else:
+    st.caption(f"Newest first; the {min(EARLIER_CARDS, len(closed))} newest as cards, all in "
+               "the table below them.")
+    for row, text in closed[:EARLIER_CARDS]:
+        alert_card(row, text, source, user)
+    with st.expander(f"All {len(closed)} earlier alerts as a table"):
+        st.dataframe(shown[~alerts["open"].astype(bool)].drop(
+            columns=["ticket_keys", "rule", "open"]), hide_index=True, width="stretch")
+
+trend_section(alerts, source, user)
+risk_section(source, user)
