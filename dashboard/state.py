@@ -18,9 +18,9 @@ Environment:
 
 Every write a person can start from a page goes through one of the actions at the end of this
 module (:func:`upload_files`, :func:`start_tagging`, :func:`stop_tagging`,
-:func:`load_shards`, :func:`save_scenario`, :func:`delete_scenario`): each checks the
-current user's role itself (``dashboard.access.require``), so a crafted rerun cannot reach
-the write, and leaves a row in the audit trail (``data.audit``).
+:func:`load_shards`, :func:`save_scenario`, :func:`delete_scenario`, :func:`reset_data`):
+each checks the current user's role itself (``dashboard.access.require``), so a crafted
+rerun cannot reach the write, and leaves a row in the audit trail (``data.audit``).
 """
 
 from __future__ import annotations
@@ -1024,3 +1024,27 @@ def delete_scenario(name: str) -> bool:
     record_audit(the_store, actor=user.actor, action=audit.SCENARIO_DELETE, target=name,
                  detail="deleted" if deleted else "not found", role=user.role_label)
     return deleted
+
+
+#: The word an admin types to confirm a data reset (Settings page).
+RESET_CONFIRM_WORD = "RESET"
+
+
+def reset_data(kind: str, target: str | None, confirmation: str) -> Any:
+    """Run one data reset (``data.reset.reset``) as an admin; returns its ``ResetResult``.
+
+    Raises:
+        AccessDenied: the current user is not an admin (recorded; nothing is removed).
+        data.reset.ResetError: the confirmation word is wrong, tagging is running (for a
+            model or a batch), or the target is unknown; nothing is removed.
+    """
+    from data import audit, reset
+
+    where = kind if target is None else f"{kind}:{target}"
+    admin = _require("ADMIN", audit.DATA_RESET, where)
+    if (confirmation or "").strip() != RESET_CONFIRM_WORD:
+        raise reset.ResetError(f"type {RESET_CONFIRM_WORD} to confirm the reset")
+    if kind != reset.SCENARIOS and job().status().running:
+        raise reset.ResetError("tagging is running: stop it on Batch tagging (it stops "
+                               "after its current batch), then reset")
+    return reset.reset(store(), kind, target, actor=admin.actor, role=admin.role_label)

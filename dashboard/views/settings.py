@@ -24,35 +24,16 @@ import streamlit as st
 
 from dashboard import access, state, ui
 from dashboard.access import Role
-from data import audit, reset
+from data import reset
 
 log = logging.getLogger("dashboard.views.settings")
 
 #: What has to be typed before a reset button acts.
-CONFIRM_WORD = "RESET"
+CONFIRM_WORD = state.RESET_CONFIRM_WORD
 KIND_KEY, MODEL_KEY, BATCH_KEY = "set_kind", "set_model", "set_batch"
 CONFIRM_KEY, RESULT_KEY = "set_confirm", "_set_reset_result"
 KIND_LABELS = {reset.MODEL: "Tagging results of a model", reset.BATCH: "A batch of tickets",
                reset.SCENARIOS: "All saved scenarios"}
-
-
-def reset_data(kind: str, target: str | None, confirmation: str) -> reset.ResetResult:
-    """Run one data reset as an admin (``data.reset.reset``), the role checked here.
-
-    Raises:
-        AccessDenied: the current user is not an admin (recorded; nothing is removed).
-        ResetError: the confirmation word is wrong, tagging is running (for a model or a
-            batch), or the target is unknown; nothing is removed.
-    """
-    the_store = state.store()
-    where = kind if target is None else f"{kind}:{target}"
-    admin = access.require(Role.ADMIN, audit.DATA_RESET, target=where, store=the_store)
-    if (confirmation or "").strip() != CONFIRM_WORD:
-        raise reset.ResetError(f"type {CONFIRM_WORD} to confirm the reset")
-    if kind != reset.SCENARIOS and state.job().status().running:
-        raise reset.ResetError("tagging is running: stop it on Batch tagging (it stops "
-                               "after its current batch), then reset")
-    return reset.reset(the_store, kind, target, actor=admin.actor, role=admin.role_label)
 
 
 def _on_reset(kind: str, target: str | None) -> None:
@@ -61,7 +42,7 @@ def _on_reset(kind: str, target: str | None) -> None:
     confirmation = str(st.session_state.get(CONFIRM_KEY) or "")
     st.session_state[CONFIRM_KEY] = ""  # every reset needs the word typed again
     try:
-        result = reset_data(kind, target, confirmation)
+        result = state.reset_data(kind, target, confirmation)
     except access.AccessDenied as exc:
         st.session_state[RESULT_KEY] = ("error", str(exc))
     except reset.ResetError as exc:

@@ -232,6 +232,7 @@ def crafted(action: str) -> None:
         "shard_load": lambda: state.load_shards("/nonexistent/shards"),
         "scenario_save": lambda: state.save_scenario(Scenario(name="crafted")),
         "scenario_delete": lambda: state.delete_scenario("keep me"),
+        "data_reset": lambda: state.reset_data("scenarios", None, state.RESET_CONFIRM_WORD),
     }
     try:
         calls[action]()
@@ -282,6 +283,24 @@ def test_a_viewer_calling_a_write_action_is_refused_and_recorded(secured: Path,
     assert denied[0]["target"] == getattr(audit, action.upper())
     others = [r for r in audit_rows() if r["action"] != audit.ACCESS_DENIED]
     assert others == others_before
+
+
+@pytest.mark.parametrize("email", [VIEWER, ANALYST])
+def test_only_an_admin_can_reset_data_even_by_a_crafted_call(secured: Path, email: str) -> None:
+    from data import audit
+
+    before = snapshot()
+    at = run_action(email, "data_reset")
+    assert "admin role" in at.error[0].value and not at.success
+    assert snapshot() == before and before["scenarios"]  # the saved scenario is still there
+    denied = audit_rows(actions=[audit.ACCESS_DENIED], actor=email)
+    assert [r["target"] for r in denied] == [audit.DATA_RESET]
+    assert audit_rows(actions=[audit.DATA_RESET]) == []
+    at = run_action(ADMIN, "data_reset")
+    assert not at.error and at.success
+    assert snapshot()["scenarios"] == []
+    [row] = audit_rows(actions=[audit.DATA_RESET], actor=ADMIN)
+    assert row["role"] == "admin"
 
 
 def run_checked(email: str, action: str) -> AppTest:
