@@ -158,10 +158,17 @@ def _job_status() -> None:
     @ui.guarded("tagging status")
     def badge() -> None:
         s = job.status()
-        if s.running:
-            rate = f", {s.rate:.0f} tickets/s" if s.rate else ""
-            st.caption(f"Tagging: {s.done:,} of {s.total:,}{rate} on {s.device or '…'}")
-            st.progress(s.fraction)
+        if s.state == "loading":
+            st.caption(ui.md_text(s.message or "Loading the tagger…"))
+        elif s.running:
+            if s.total > 0:
+                rate = f", {s.rate:.0f} tickets/s" if s.rate else ""
+                how = ", ".join(v for v in (s.device, s.precision) if v) or "…"
+                extra = "; int8 compiling in the background" if s.compiling else ""
+                st.caption(f"Tagging: {s.done:,} of {s.total:,}{rate} on {how}{extra}")
+                st.progress(s.fraction)
+            else:
+                st.caption(ui.md_text(s.message or "Looking for tickets to tag…"))
         elif s.state == "failed":
             st.caption("Tagging stopped with an error: see Batch tagging.")
         elif s.state in {"done", "stopped"}:

@@ -130,6 +130,8 @@ class JobStatus:
     message: str = ""
     started: float | None = None
     finished: float | None = None
+    precision: str = ""  # what new batches run in (fp32, int8, bf16)
+    compiling: bool = False  # int8 being compiled in the background meanwhile
 
     @property
     def running(self) -> bool:
@@ -299,6 +301,7 @@ class TaggingJob:
         result: Any = None
         try:
             if self._tagger is None:
+                self._set(state="loading", message="Loading the tagger…")
                 self._tagger = (self._loader or _default_loader)()
             tagger = self._tagger
             model_id = str(tagger.model_id)
@@ -306,26 +309,44 @@ class TaggingJob:
             started = time.time()
             self._set(state="running", total=max(0, total - done_before), done=0,
                       device=str(tagger.device), model_id=model_id, started=started,
-                      message="Tagging tickets…")
+                      message="Tagging tickets…",
+                      precision=str(getattr(tagger, "precision", "") or ""))
+            last_done: list[str] = []  # the job's own "all tagged" line, when it gives one
 
             def progress(done: int, total: int) -> None:
                 elapsed = max(time.time() - started, 1e-6)
                 self._set(done=int(done), total=int(total), rate=int(done) / elapsed)
 
+            def on_status(s: Any) -> None:  # model.jobs.TagStatus: what the job is doing
+                if s.state == "done":
+                    last_done.append(s.message)
+                    return
+                changes: dict[str, Any] = {"precision": s.precision,
+                                           "compiling": bool(s.compiling)}
+                if s.state in {"tagging", "compiling", "loading"}:
+                    changes["message"] = s.message
+                self._set(**changes)
+
             from model import tag_store
 
             result = tag_store(self.store, tagger, batch_size=self.batch_size,
-                               progress=progress, stop=self._stop)
+                               progress=progress, stop=self._stop, status=on_status)
             done_after, total_after = explore.tagging_progress(self.store, model_id)
             tagged = done_after - done_before
             elapsed = max(time.time() - started, 1e-6)
             stopped = self._stop.is_set()
+            if stopped:
+                message = (f"Stopped: {tagged} tickets tagged, {total_after - done_after} "
+                           "left (start again to resume).")
+            elif tagged == 0:
+                message = (last_done[-1] + "." if last_done else
+                           f"All {total_after:,} tickets are tagged by {model_id}: "
+                           "nothing to do.")
+            else:
+                message = f"Done: {tagged} tickets tagged in {elapsed:.1f} s."
             self._set(state="stopped" if stopped else "done", done=tagged,
                       rate=tagged / elapsed if tagged else 0.0, finished=time.time(),
-                      message=(f"Stopped: {tagged} tickets tagged, {total_after - done_after} "
-                               "left (start again to resume)." if stopped else
-                               f"Done: {tagged} tickets tagged in {elapsed:.1f} s."),
-                      )
+                      message=message, compiling=False)
             log.info("tagging finished: %s", result)
         except Exception as exc:  # shown to the user as a plain message
             log.exception("tagging failed")

@@ -31,6 +31,36 @@ def test_job_tags_everything_and_reports(tmp_path: Path, demo_db_path: Path) -> 
         assert _pending(store, "fake-tagger") == 0
         assert store.scalar("SELECT count(*) FROM entities WHERE model_id = 'fake-tagger'") > 0
         assert job.start() and job.wait(60).done == 0  # nothing left: a no-op run
+        assert job.status().message == ("All 2,000 tickets are tagged by fake-tagger: "
+                                        "nothing to do.")
+
+
+def test_job_status_says_what_the_tagger_runs_in(tmp_path: Path, demo_db_path: Path) -> None:
+    """The tagger's own precision and compile state reach the job's status (the sidebar)."""
+
+    class Fp32Tagger(FakeTagger):
+        precision = "fp32"
+        compiling = True  # as while int8 compiles in the background
+
+    db = tmp_path / "db.duckdb"
+    db.write_bytes(demo_db_path.read_bytes())
+    gate = threading.Event()
+    with Store.open(db) as store:
+        job = TaggingJob(store, loader=lambda: Fp32Tagger(gate), batch_size=64)
+        assert job.start()
+        try:
+            for _ in range(200):
+                running = job.status()
+                if running.done or running.message.startswith("Tagging:"):
+                    break
+                gate.wait(0.05)
+            assert running.state == "running" and running.precision == "fp32"
+            assert running.compiling and "int8 compiling" in running.message
+        finally:
+            gate.set()
+        status = job.wait(60)
+        assert status.state == "done" and not status.compiling
+        assert status.message.startswith("Done: 2000 tickets tagged")
 
 
 def test_job_stops_and_resumes_without_duplicates(tmp_path: Path, demo_db_path: Path) -> None:
