@@ -34,6 +34,13 @@ def _threads() -> None:
     torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
 
 
+#: The ``--precision`` help of ``tag`` and ``evaluate``.
+PRECISION_HELP = ("arithmetic of the model: auto (default, or $PRICEWAR_TAG_PRECISION) is bf16 "
+                  "on CUDA and, on a CPU, chosen per job: fp32 up to 5,000 texts, above that "
+                  "fp32 while int8 compiles in the background when the artefact is calibrated "
+                  "for it (model/quantize.py)")
+
+
 # -- train ---------------------------------------------------------------------------------
 
 
@@ -163,9 +170,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "int8"],
-                   help="arithmetic of the model: auto (default, or $PRICEWAR_TAG_PRECISION) is "
-                        "bf16 on CUDA and int8 on a CPU when the artefact is calibrated for it, "
-                        "else fp32 (model/quantize.py)")
+                   help=PRECISION_HELP)
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -180,13 +185,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     _check_batch_size(args.batch_size)
     _threads()
     tagger = _load_tagger(args.model, args.device, args.precision)
+    precision = tagger.plan(len(examples)) if hasattr(tagger, "plan") else tagger.precision
     scores = evaluate_examples(lambda t: tagger.tag(t, batch_size=args.batch_size), examples)
     if args.json:
-        print(json.dumps({"model_id": tagger.model_id, "precision": tagger.precision,
+        print(json.dumps({"model_id": tagger.model_id, "precision": precision,
                           "data": str(args.data),
                           "examples": len(examples), "scores": scores}, indent=2))
     else:
-        print(f"model {tagger.model_id} ({tagger.precision} on {tagger.device}) on {args.data} "
+        print(f"model {tagger.model_id} ({precision} on {tagger.device}) on {args.data} "
               f"({len(examples)} examples)")
         print(format_scores(scores))
     return 0
@@ -227,9 +233,7 @@ def _add_tag(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=64, metavar="N")
     p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "int8"],
-                   help="arithmetic of the model: auto (default, or $PRICEWAR_TAG_PRECISION) is "
-                        "bf16 on CUDA and int8 on a CPU when the artefact is calibrated for it, "
-                        "else fp32 (model/quantize.py)")
+                   help=PRECISION_HELP)
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="--db: wait this long for a database held by another process, then "
                         "leave the tagging as a request in its inbox, for the dashboard "
@@ -326,14 +330,19 @@ def _tag_db(args: argparse.Namespace) -> int:
             bar.n = done
             bar.refresh()
 
-        summary = _tag_store_audited(store, tagger, args, progress)
+        def status(s) -> None:  # the precision can change part-way (int8 compiled)
+            where = ", ".join(v for v in (tagger.device, s.precision) if v)
+            extra = "; int8 compiling" if s.compiling else ""
+            bar.set_description(f"tagging ({where}{extra})", refresh=False)
+
+        summary = _tag_store_audited(store, tagger, args, progress, status)
     print(f"tagged {summary.tickets} tickets, {summary.entities} entities with "
           f"{summary.model_id} on {summary.device} ({tagger.precision}) in {summary.seconds:.1f}s "
           f"(run {summary.run_id}, {summary.status})")
     return 0
 
 
-def _tag_store_audited(store, tagger, args: argparse.Namespace, progress):
+def _tag_store_audited(store, tagger, args: argparse.Namespace, progress, status=None):
     """``tag_store`` between audit rows (actor: the OS user): ``tagging_start`` first, then
     ``tagging_end`` (``tagging_stop`` when interrupted).
 
@@ -356,7 +365,8 @@ def _tag_store_audited(store, tagger, args: argparse.Namespace, progress):
     audit.record(store, actor=actor, action=audit.TAG_START, target=tagger.model_id,
                  detail=f"{where}, batch size {args.batch_size}", source="cli")
     try:
-        summary = tag_store(store, tagger, batch_size=args.batch_size, progress=progress)
+        summary = tag_store(store, tagger, batch_size=args.batch_size, progress=progress,
+                            status=status)
     except BaseException as exc:
         stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
         try:
