@@ -43,7 +43,7 @@ ANALYST = oidc.User("ana@example.com", "ana-" + secrets.token_hex(8))
 STRANGER = oidc.User("sam@elsewhere.org", "sam-" + secrets.token_hex(8))
 CLIENT_ID = "price-war-room"
 
-PAGE_TITLES = ["Overview", "Entities", "Batch tagging", "Pricing what-if",
+PAGE_TITLES = ["Overview", "Entities", "Signals", "Batch tagging", "Pricing what-if",
                "Price war & positioning", "Scenarios"]
 IDLE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
            "?.getAttribute('data-test-script-state') === 'notRunning'"
