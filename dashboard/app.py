@@ -4,7 +4,8 @@ The entry point puts the repository root on ``sys.path`` (Streamlit runs this fi
 script), lets in only who may come in (``dashboard.access``: sign-in with the access list,
 or local mode on a loopback address), opens the shared state (creating the demo database on
 a fresh machine, with a progress bar), shows the user and the tagging job in the sidebar and
-runs the selected page inside an error guard, so no traceback ever reaches the user.
+runs the selected page inside an error guard, so no traceback ever reaches the user. Each
+run's script time is logged (``dashboard.pagelog``: the slow-page log).
 
 A visitor who is not let in sees only the gate: the sign-in button, the refusal with a
 ``Sign out`` button, or the reason nobody is let in; no page runs.
@@ -13,7 +14,10 @@ A visitor who is not let in sees only the gate: the sign-in button, the refusal 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
+
+STARTED = time.perf_counter()  # this run of the script: the slow-page log times it
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -21,7 +25,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import access, state, ui  # noqa: E402
+from dashboard import access, pagelog, state, ui  # noqa: E402
 from dashboard.access import Role, User  # noqa: E402
 
 st.set_page_config(page_title="Price War Room", page_icon=":material/monitoring:",
@@ -187,13 +191,17 @@ if not user.allowed:
     st.stop()
 
 navigation = st.navigation({**PAGES, **ADMIN_PAGES} if user.can(Role.ADMIN) else PAGES)
-if _open_state():
-    with ui.page_guard("the sidebar"):
-        if user.mode == "oidc":
-            from data import audit
+with ui.page_guard(navigation.title):
+    # the slow-page log: this run's script time (a bad threshold: a message, no page)
+    slow = pagelog.slow_page_seconds_from_env()
+    with pagelog.timed_page(navigation.title, user.role_label, slow, started=STARTED):
+        if _open_state():
+            with ui.page_guard("the sidebar"):
+                if user.mode == "oidc":
+                    from data import audit
 
-            _record_once(user, audit.SIGN_IN, f"signed in as {user.role_label}")
-        _user_line(user)
-        _job_status()
-    with ui.page_guard(navigation.title):
-        navigation.run()
+                    _record_once(user, audit.SIGN_IN, f"signed in as {user.role_label}")
+                _user_line(user)
+                _job_status()
+            with ui.page_guard(navigation.title):
+                navigation.run()

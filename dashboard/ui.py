@@ -152,6 +152,51 @@ def ticket_card_html(text: str, entities: Sequence[dict[str, Any]], meta: Sequen
             f'<div style="{WRAP_STYLE}">{highlight_html(text, entities)}</div></div>')
 
 
+#: A ticket card's meta line: a column, or alternatives (the first with a value is shown).
+MetaField = str | tuple[str, ...]
+
+
+def _meta_value(row: Any, field: MetaField) -> object | None:
+    for name in (field,) if isinstance(field, str) else field:
+        value = getattr(row, name, None)
+        if name == "created_at":
+            return value.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(value) else "—"
+        if value is not None and str(value) not in {"", "nan", "None", "NaT", "<NA>"}:
+            return value
+    return None
+
+
+def ticket_cards_html(tickets: pd.DataFrame, meta: Sequence[MetaField] = (
+        "created_at", "segment", "channel", "category")) -> str:
+    """A ticket list (``text``, ``entities`` and the ``meta`` columns) as escaped HTML cards
+    with the entities highlighted (:func:`ticket_card_html`), for one ``st.html``. The meta
+    line shows the ``meta`` values present (``created_at`` as UTC time, "—" when missing)."""
+    cards = []
+    for row in tickets.itertuples():
+        line = [v for v in (_meta_value(row, f) for f in meta) if v is not None]
+        cards.append(ticket_card_html(str(row.text), row.entities, line))
+    return "".join(cards)
+
+
+#: Said under every CSV download button.
+CSV_NOTE = ("Exported cells that start like a spreadsheet formula (=, +, -, @) are prefixed "
+            "so that a spreadsheet shows them as text.")
+
+
+def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str, *,
+                 note: bool = True, where: Any = None) -> None:
+    """A download button of ``frame`` as formula-safe CSV (``data.export.to_csv_bytes``),
+    with :data:`CSV_NOTE` under it unless ``note`` is False; drawn in ``where`` (a column
+    or container; default the page)."""
+    from data.export import to_csv_bytes  # neutralises formula-like cells
+
+    target = st if where is None else where
+    target.download_button(label, to_csv_bytes(frame), file_name=file_name, mime="text/csv",
+                           icon=":material/download:", key=key, on_click="ignore")
+    if note:
+        st.caption(CSV_NOTE)
+
+
 # -- customer data: masked for viewers ----------------------------------------------------
 
 #: Columns of a ticket list (``analytics.explore.ticket_list``) that hold ticket text.
@@ -225,6 +270,11 @@ def visible_column(frame: pd.DataFrame, columns: Sequence[str],
     from data.masking import mask_frame
 
     return mask_frame(frame, [c for c in columns if c in frame.columns])
+
+
+def empty_frame(df: pd.DataFrame | None) -> bool:
+    """True for None or a DataFrame without rows."""
+    return df is None or len(df) == 0
 
 
 # -- formatting -------------------------------------------------------------------------

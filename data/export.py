@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "neutralise_cell", "neutralise_formulas", "to_csv_bytes",
-           "to_jsonl_bytes"]
+__all__ = ["ENTITY_ROW_COLUMNS", "FORMULA_PREFIXES", "entity_rows", "flatten_entities",
+           "neutralise_cell", "neutralise_formulas", "to_csv_bytes", "to_jsonl_bytes"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -112,3 +112,37 @@ def to_jsonl_bytes(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> bytes
     lines = [json.dumps({str(k): _json_value(v) for k, v in r.items()}, ensure_ascii=False,
                         default=str) for r in records]
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+
+
+# -- ticket lists with entities (``analytics.explore.ticket_list``) ------------------------
+
+#: Columns of :func:`entity_rows`.
+ENTITY_ROW_COLUMNS = ["ticket_key", "source", "source_id", "label", "entity", "start", "end",
+                      "score"]
+
+
+def flatten_entities(tickets: pd.DataFrame) -> pd.DataFrame:
+    """A ticket list as a flat table (for a table or a CSV): its ``entities`` column (a list
+    of dicts per ticket) joined as ``LABEL:text; LABEL:text``.
+
+    Example:
+        >>> flatten_entities(pd.DataFrame({"text": ["Hi OpenAI"], "entities": [[
+        ...     {"label": "ORG", "text": "OpenAI"}]]}))["entities"].tolist()
+        ['ORG:OpenAI']
+    """
+    out = tickets.drop(columns=["entities"]).copy()
+    out["entities"] = ["; ".join(f"{e['label']}:{e['text']}" for e in ents)
+                       for ents in tickets["entities"]]
+    return out
+
+
+def entity_rows(tickets: pd.DataFrame) -> pd.DataFrame:
+    """One row per entity of a ticket list (columns :data:`ENTITY_ROW_COLUMNS`; the score
+    rounded to 4 places); the list needs ``ticket_key``, ``source``, ``source_id`` and
+    ``entities``."""
+    return pd.DataFrame([
+        {"ticket_key": r.ticket_key, "source": r.source, "source_id": r.source_id,
+         "label": e["label"], "entity": e["text"], "start": e["start"], "end": e["end"],
+         "score": round(float(e["score"]), 4)}
+        for r in tickets.itertuples() for e in r.entities
+    ], columns=ENTITY_ROW_COLUMNS)

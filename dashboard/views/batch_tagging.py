@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from analytics.explore import Filters
-from dashboard import access, state, ui
+from dashboard import access, queries, state, ui
 from dashboard.access import Role
+from data.export import entity_rows, to_jsonl_bytes
 
 st.title("Batch tagging")
 st.caption(
@@ -81,7 +82,6 @@ def _upload() -> None:
         imported = [str(r["file"]) for r in rows if r["status"] != "rejected"]
         if imported:
             st.session_state["bt_sources"] = imported
-        st.cache_data.clear()
 
     reports = st.session_state.get("bt_reports")
     if reports:
@@ -123,7 +123,7 @@ def _job_panel() -> None:
     def panel() -> None:
         s = job.status()
         model_id = s.model_id or explore_model_id()
-        done, total = state.query("tagging_progress", model_id)
+        done, total = queries.tagging_progress(model_id)
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Tickets tagged", f"{done:,} / {total:,}")
         c2.metric("Speed", f"{s.rate:,.0f} tickets/s" if s.rate else "—")
@@ -132,7 +132,7 @@ def _job_panel() -> None:
         if s.running:
             st.progress(s.fraction, text=f"{s.done:,} of {s.total:,} tickets in this run")
         elif done < total:
-            last = state.query("last_tagging_run")
+            last = queries.last_tagging_run()
             stopped = last is not None and last["status"] in {"running", "interrupted"}
             st.info(f"{total - done:,} tickets are not tagged yet."
                     + (" The last run stopped before the end; Start tagging resumes where it "
@@ -159,7 +159,7 @@ def _job_panel() -> None:
 
 
 def explore_model_id() -> str | None:
-    return state.query("current_model_id")
+    return queries.current_model_id()
 
 
 _job_panel()
@@ -186,7 +186,6 @@ def _shard_loader() -> None:
             else:
                 kind = "success" if report.new_tickets else "info"
                 st.session_state["bt_shard_result"] = (kind, report.message)
-                st.cache_data.clear()
         result = st.session_state.get("bt_shard_result")
         if result:
             kind, message = result
@@ -197,8 +196,8 @@ if may_write:
     _shard_loader()
 
 st.subheader("3. Results")
-uploaded = state.query("sources")
-if state.empty_frame(uploaded):
+uploaded = queries.sources()
+if ui.empty_frame(uploaded):
     st.info("No uploaded files yet. Upload a file above; its tagged tickets appear here."
             if may_write else "No uploaded files yet.")
     st.stop()
@@ -209,29 +208,19 @@ if not chosen:
     st.info("Choose at least one file to see its tickets.")
     st.stop()
 model_id = job.status().model_id or explore_model_id()
-results = state.query("ticket_list", Filters(), model_id, sources=tuple(chosen), limit=100_000)
+results = queries.ticket_list(Filters(), model_id, sources=tuple(chosen), limit=100_000)
 results = ui.visible_tickets(results, user)  # customer data masked for viewers
 n_tagged = sum(1 for ents in results["entities"] if ents)
 st.caption(f"{len(results):,} tickets from the chosen files; {n_tagged:,} with entities "
            f"(model {ui.md_text(model_id or 'none yet')}).")
 preview = results.head(10)
-st.html("".join(ui.ticket_card_html(str(r.text), r.entities, [r.source, r.source_id or r.ticket_key])
-                for r in preview.itertuples()))
+st.html(ui.ticket_cards_html(preview, ("source", ("source_id", "ticket_key"))))
 
-entity_rows = pd.DataFrame([
-    {"ticket_key": r.ticket_key, "source": r.source, "source_id": r.source_id,
-     "label": e["label"], "entity": e["text"], "start": e["start"], "end": e["end"],
-     "score": round(float(e["score"]), 4)}
-    for r in results.itertuples() for e in r.entities
-], columns=["ticket_key", "source", "source_id", "label", "entity", "start", "end", "score"])
-st.dataframe(entity_rows.head(500), hide_index=True, width="stretch")
-
-from data.export import neutralise_formulas, to_csv_bytes, to_jsonl_bytes  # noqa: E402
+entities = entity_rows(results)
+st.dataframe(entities.head(500), hide_index=True, width="stretch")
 
 d1, d2, _ = st.columns([1, 1, 3])
-d1.download_button("Entities (CSV)", to_csv_bytes(neutralise_formulas(entity_rows)),
-                   file_name="entities.csv", mime="text/csv", key="bt_csv",
-                   icon=":material/download:", on_click="ignore")
+ui.csv_download("Entities (CSV)", entities, "entities.csv", "bt_csv", note=False, where=d1)
 tickets_out = results[["ticket_key", "source", "source_id", "created_at", "text", "entities"]]
 d2.download_button("Tickets with entities (JSONL)", to_jsonl_bytes(tickets_out),
                    file_name="tagged_tickets.jsonl", mime="application/x-ndjson",

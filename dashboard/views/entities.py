@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, charts, state, ui
+from dashboard import access, charts, queries, state, ui
+from data.export import flatten_entities
 
 LABELS = ["ORG", "PRODUCT", "PER", "LOC"]
 LABEL_NAMES = {"ORG": "Organisations", "PRODUCT": "Products", "PER": "People",
@@ -48,20 +49,12 @@ def cut_rules(events: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def flatten(tickets: pd.DataFrame) -> pd.DataFrame:
-    """The ticket list as a flat table for download: entities joined as ``LABEL:text``."""
-    out = tickets.drop(columns=["entities"]).copy()
-    out["entities"] = ["; ".join(f"{e['label']}:{e['text']}" for e in ents)
-                       for ents in tickets["entities"]]
-    return out
-
-
 user = access.current_user()
-options = state.query("filter_options")
-bounds = state.query("date_bounds")
+options = queries.filter_options()
+bounds = queries.date_bounds()
 filters = ui.sidebar_filters(options, bounds)
-model_id = state.query("current_model_id")
-done, total = state.query("tagging_progress", model_id)
+model_id = queries.current_model_id()
+done, total = queries.tagging_progress(model_id)
 job = state.job().status()
 
 if total == 0:
@@ -85,10 +78,10 @@ labels = st.pills("Entity types", LABELS, selection_mode="multi", default=LABELS
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Top entities")
-    top = ui.visible_column(state.query("top_entities", filters, model_id,
+    top = ui.visible_column(queries.top_entities(filters, model_id,
                                         labels=tuple(labels), limit=8), ["entity"], user)
     picked: dict | None = None
-    if state.empty_frame(top):
+    if ui.empty_frame(top):
         st.info("No entities in this selection. Widen the filters or tag more tickets.")
     else:
         event = st.altair_chart(charts.top_entities_chart(top), on_select="rerun",
@@ -102,11 +95,11 @@ with right:
         cuts = reference_cuts()
     except ImportError:
         cuts = cut_rules(pd.DataFrame())
-    mentions = state.query("competitor_mentions", filters, model_id)
-    if state.empty_frame(mentions):
+    mentions = queries.competitor_mentions(filters, model_id)
+    if ui.empty_frame(mentions):
         st.info("No competitor mentions found in the tagged tickets of this selection.")
     else:
-        period = state.query("resolve_period", filters)
+        period = queries.resolve_period(filters)
         st.altair_chart(charts.competitor_mentions_chart(mentions, cuts, start=period.start,
                                                          end=period.end), width="stretch")
         st.caption("Share of tagged tickets each month that mention a competitor: an "
@@ -116,15 +109,15 @@ with right:
                    "Months are UTC.")
 
 st.subheader("Trends")
-trend = state.query("entity_trends", filters, model_id, labels=tuple(labels), top=6)
-if state.empty_frame(trend):
+trend = queries.entity_trends(filters, model_id, labels=tuple(labels), top=6)
+if ui.empty_frame(trend):
     st.info("No entity mentions over time in this selection.")
 else:
     st.altair_chart(charts.entity_trend_chart(ui.visible_column(trend, ["entity"], user)),
                     width="stretch")
 
 st.subheader("Tickets")
-choices = [ALL] + [f"{r.label}: {r.entity}" for r in top.itertuples()] if not state.empty_frame(
+choices = [ALL] + [f"{r.label}: {r.entity}" for r in top.itertuples()] if not ui.empty_frame(
     top) else [ALL]
 last_pick = st.session_state.get("_ent_last_pick")
 if picked is not None and picked != last_pick:
@@ -141,11 +134,11 @@ search = c2.text_input("Text contains", key="ent_search", max_chars=200,
 label = entity = None
 if choice != ALL:
     label, _, entity = choice.partition(": ")
-tickets = state.query("ticket_list", filters, model_id, entity=entity, label=label,
+tickets = queries.ticket_list(filters, model_id, entity=entity, label=label,
                       search=search or None, limit=LIMIT)
 # masked for viewers; their text search keeps only what it finds in the masked text
 tickets = ui.visible_tickets(tickets, user, search=search or None)
-if state.empty_frame(tickets):
+if ui.empty_frame(tickets):
     st.info("No ticket matches. Clear the entity or the text search, or widen the filters.")
     st.stop()
 
@@ -158,27 +151,8 @@ else:
     listed += ", all below as cards"
 st.caption(f"{listed}. Entities are highlighted; ticket text is shown exactly as written, "
            "never run. Dates are UTC.")
-cards = []
-for row in shown.itertuples():
-    when = (row.created_at.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(row.created_at)
-            else "—")
-    meta = [v for v in (when, row.segment, row.channel, row.category)
-            if v is not None and str(v) != "nan"]
-    cards.append(ui.ticket_card_html(str(row.text), row.entities, meta))
-st.html("".join(cards))
+st.html(ui.ticket_cards_html(shown, ("created_at", "segment", "channel", "category")))
+table = flatten_entities(tickets)
 with st.expander(f"All {len(tickets)} tickets as a table"):
-    st.dataframe(flatten(tickets), hide_index=True, width="stretch")
-
-table = flatten(tickets)
-try:
-    from data.export import neutralise_formulas, to_csv_bytes
-
-    csv_bytes = to_csv_bytes(neutralise_formulas(table))
-except ImportError:
-    csv_bytes = None
-if csv_bytes is not None:
-    st.download_button("Download these tickets (CSV)", csv_bytes, file_name="tickets.csv",
-                       mime="text/csv", icon=":material/download:", key="ent_csv",
-                       on_click="ignore")
-st.caption("Exported cells that start like a spreadsheet formula (=, +, -, @) are prefixed "
-           "so that a spreadsheet shows them as text.")
+    st.dataframe(table, hide_index=True, width="stretch")
+ui.csv_download("Download these tickets (CSV)", table, "tickets.csv", "ent_csv")

@@ -7,7 +7,7 @@ import math
 import streamlit as st
 
 from analytics.explore import KPI_LABELS, UNKNOWN_CUSTOMER, CostRates
-from dashboard import charts, state, ui
+from dashboard import charts, queries, state, ui
 
 MONEY_KPIS = frozenset({"revenue", "cost_per_ticket"})
 
@@ -55,8 +55,8 @@ def kpi_help(key: str, previous: float, note: str) -> str:
     return text
 
 
-options = state.query("filter_options")
-bounds = state.query("date_bounds")
+options = queries.filter_options()
+bounds = queries.date_bounds()
 filters = ui.sidebar_filters(options, bounds)
 
 if bounds is None:
@@ -88,7 +88,7 @@ with st.expander("Cost assumptions", icon=":material/calculate:"):
                                        key="ov_ai"),
     )
 
-k = state.query("kpis", filters, rates).set_index("kpi")
+k = queries.kpis(filters, rates).set_index("kpi")
 if k.loc["tickets", "value"] == 0 and k.loc["revenue", "value"] == 0:
     st.info("Nothing matches this selection. Widen the dates or clear a filter in the sidebar.")
 
@@ -110,7 +110,7 @@ if str(k["note"].iloc[0] or ""):
                "part of a period. Choose a later start date to compare.")
 
 with ui.page_guard("the open alerts"):
-    open_alerts = state.open_alert_count()
+    open_alerts = queries.open_alert_count()
     a1, a2 = st.columns([1, 5], vertical_alignment="center")
     a1.metric("Open alerts", "—" if open_alerts is None else f"{open_alerts:,}",
               help="Surges of negative tickets still open on the last day with tickets, over "
@@ -124,8 +124,8 @@ with left:
     st.subheader("Tickets over time")
     by = st.segmented_control("Split tickets by", ["channel", "category", "segment", "plan"],
                               default="channel", key="ov_ticket_by") or "channel"
-    tv = state.query("ticket_volume", filters, by=by, grain="month")
-    if state.empty_frame(tv):
+    tv = queries.ticket_volume(filters, by=by, grain="month")
+    if ui.empty_frame(tv):
         st.info("No tickets in this selection.")
     else:
         st.altair_chart(charts.volume_chart(tv, colour_title=by), width="stretch")
@@ -135,8 +135,8 @@ with right:
                               default="segment", key="ov_usage_by") or "segment"
     measure = st.segmented_control("Measure", ["tokens", "revenue", "requests"],
                                    default="tokens", key="ov_measure") or "tokens"
-    uv = state.query("usage_volume", filters, by=ub)
-    if state.empty_frame(uv):
+    uv = queries.usage_volume(filters, by=ub)
+    if ui.empty_frame(uv):
         st.info("No usage in this selection.")
     else:
         st.altair_chart(charts.usage_chart(uv, y=measure), width="stretch")
@@ -149,8 +149,8 @@ st.caption("Bars: inference (GPU) and support cost over the period; black tick: 
            "Where the bars rise above the tick, the segment loses money. Tickets and usage of "
            f"customers missing from the customer list form the row “{UNKNOWN_CUSTOMER}”; the "
            "rows add up to the figures above.")
-cts = state.query("cost_to_serve", filters, rates)
-if state.empty_frame(cts):
+cts = queries.cost_to_serve(filters, rates)
+if ui.empty_frame(cts):
     st.info("No segment data in this selection.")
 else:
     st.altair_chart(charts.cost_to_serve_chart(cts), width="stretch")

@@ -6,13 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analytics import default_competitors
 from analytics.competition import CUT_TABLE_LABELS, STRATEGY_COLUMN_LABELS
 from analytics.errors import EquilibriumNotConvergedError, ScenarioError
 from analytics.evaluate import segment_table
 from analytics.scenario import Competitor, Scenario
 from analytics.war import US, cut_price_table, evaluate_price_war
-from dashboard import charts, state, ui
+from dashboard import charts, queries, state, ui
 from dashboard.tables import SEGMENT_TABLE_CONFIG
 
 st.title("Price war & positioning")
@@ -26,7 +25,6 @@ st.caption(
     "month."
 )
 
-store = state.store()
 scenario = state.current_scenario()
 rev = state.scenario_rev()
 
@@ -38,7 +36,7 @@ PCT = st.column_config.NumberColumn(format="percent")
 def real_competitors(s: Scenario) -> tuple[Competitor, ...]:
     """The rivals from the real list prices (per vendor the model priced closest to ours)
     with assumed shares (``analytics.default_competitors``)."""
-    return default_competitors(store, reference_price=s.price_now, our_share=s.our_share)
+    return queries.default_competitors(s.price_now, s.our_share)
 
 
 if not scenario.competitors:
@@ -238,7 +236,7 @@ def cut_table_section(s: Scenario) -> None:
 cut_table_section(s)
 
 st.subheader("Positioning map")
-pm = state.query_analytics("positioning_map", max_price=max(20.0, s.price_now * 20))
+pm = queries.positioning_map(max_price=max(20.0, s.price_now * 20))
 points = pd.concat([
     pd.DataFrame({"name": pm["name"], "vendor": pm["vendor"], "kind": pm["kind"],
                   "price": pm["price_per_m"], "quality": pm["tier"] - 2.0,
@@ -252,7 +250,7 @@ st.caption("Our plans and every competitor model with a current list price: pric
            "model families). Larger points are vendors our customers mention more often.")
 
 st.subheader("Best price per segment")
-everyone = state.default_scenario(None)
+everyone = queries.default_scenario(None)
 try:
     per_segment = segment_table(everyone.replace(**{k: getattr(s, k) for k in (
         "gpu_cost_per_hour", "input_tokens_per_second", "output_tokens_per_second",
@@ -271,8 +269,8 @@ else:
                "black ticks: today's price. Contributions before fixed costs, USD per month.")
 
 st.subheader("Competitor-mention pressure")
-pressure = state.query_analytics("competitor_pressure")
-if state.empty_frame(pressure):
+pressure = queries.competitor_pressure()
+if ui.empty_frame(pressure):
     st.info("No tagged tickets yet, so no measured pressure. It appears as tagging proceeds.")
 else:
     st.caption("Share of tagged tickets per segment that mention a competitor; index above 1 "

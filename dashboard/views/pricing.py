@@ -23,7 +23,7 @@ from analytics.evaluate import (
 from analytics.goalseek import goal_seek
 from analytics.scenario import DemandSegment
 from analytics.sensitivity import table_to_long
-from dashboard import charts, state, ui
+from dashboard import charts, queries, state, ui
 from dashboard.tables import SEGMENT_TABLE_CONFIG
 
 st.title("Pricing what-if")
@@ -117,7 +117,7 @@ def price(v: float | None) -> str:
 
 def segment_picker() -> None:
     """Reload every input as measured for one segment (or all customers)."""
-    segments = state.query("filter_options")["segments"]
+    segments = queries.filter_options()["segments"]
     current = state.current_scenario()
     c1, c2, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
     options = ["All customers", *segments]
@@ -125,7 +125,7 @@ def segment_picker() -> None:
     pick = c1.selectbox("Measure the inputs for", options, index=index, key="wi_segment")
     if c2.button("Load measured inputs", key="wi_measure", icon=":material/refresh:"):
         seg = None if pick == "All customers" else pick
-        state.set_scenario(state.default_scenario(seg), reload_inputs=True)
+        state.set_scenario(queries.default_scenario(seg), reload_inputs=True)
         st.rerun()
 
 

@@ -102,12 +102,9 @@ chart_df = pd.DataFrame({"scenario": cols,
 chart = charts.comparison_chart(chart_df, value=metric)
 st.altair_chart(chart, width="stretch")
 
-from data.export import neutralise_formulas, to_csv_bytes  # noqa: E402
-
 d1, d2, _ = st.columns([1, 1, 3])
-d1.download_button("Comparison (CSV)", to_csv_bytes(neutralise_formulas(table.reset_index())),
-                   file_name="scenarios.csv", mime="text/csv", key="sc_csv",
-                   icon=":material/download:", on_click="ignore")
+ui.csv_download("Comparison (CSV)", table.reset_index(), "scenarios.csv", "sc_csv", note=False,
+                where=d1)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

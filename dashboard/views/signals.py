@@ -1,7 +1,7 @@
 """Signals: surges of negative tickets (open alerts first), the negative-share trends behind
 them, and the customers at risk with the offer to make.
 
-Thin over ``analytics.alerts`` and ``analytics.risk`` (cached in ``dashboard.state``). The
+Thin over ``analytics.alerts`` and ``analytics.risk`` (cached in ``dashboard.queries``). The
 sentiment is the tagger's when it has labelled tickets, else the demo's ground truth
 (``analytics.alerts.signal_source``); the page says which. Viewers see ticket text, entity
 names and the download with customer data masked (``ui.visible_tickets``,
@@ -21,7 +21,7 @@ import streamlit as st
 from analytics.alerts import DIMENSIONS, SurgeRule
 from analytics.errors import InsufficientDataError
 from analytics.risk import RISK_NOTE, offer_assumptions_text
-from dashboard import access, state, ui
+from dashboard import access, queries, ui
 
 CARDS = 25  # an alert's tickets shown as cards (the newest alerts have fewer)
 EARLIER_CARDS = 10  # closed alerts shown as cards; the table holds all of them
@@ -78,24 +78,12 @@ def last_day(row: Any) -> dt.date:
     return row.last + dt.timedelta(days=6 if row.freq == "week" else 0)
 
 
-def ticket_cards(tickets: pd.DataFrame) -> str:
-    """Tickets as escaped HTML cards with their entities highlighted (``ui.ticket_card_html``)."""
-    cards = []
-    for row in tickets.itertuples():
-        when = (row.created_at.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(row.created_at)
-                else "—")
-        meta = [v for v in (when, row.customer_id, row.segment, row.channel, row.category)
-                if v is not None and str(v) != "nan"]
-        cards.append(ui.ticket_card_html(str(row.text), row.entities, meta))
-    return "".join(cards)
-
-
 def show_tickets(row: Any, source: Any, user: access.User) -> None:
     """The negative tickets of one alert as cards, masked for viewers."""
     model = None if source.entities == "gold" else source.entities
-    tickets = state.alert_tickets(tuple(row.ticket_keys), row.since, last_day(row), model)
+    tickets = queries.alert_tickets(tuple(row.ticket_keys), row.since, last_day(row), model)
     tickets = ui.visible_tickets(tickets, user)
-    if state.empty_frame(tickets):
+    if ui.empty_frame(tickets):
         st.info("Its tickets are no longer in the database.")
         return
     shown = tickets.head(CARDS)
@@ -104,7 +92,8 @@ def show_tickets(row: Any, source: Any, user: access.User) -> None:
     marks = (f"entities highlighted ({source.entities_label})" if model is not None else
              "no entities highlighted (no tagger has read these tickets yet)")
     st.caption(f"{listed}; {marks}. Ticket text is shown exactly as written, never run.")
-    st.html(ticket_cards(shown))
+    st.html(ui.ticket_cards_html(shown, ("created_at", "customer_id", "segment", "channel",
+                                               "category")))
 
 
 def alert_card(row: Any, shown: Any, source: Any, user: access.User) -> None:
@@ -156,8 +145,8 @@ def trend_section(alerts: pd.DataFrame, source: Any, user: access.User) -> None:
                        format_func=DIMENSION_NAMES.get, key="sig_dim")
     freq = c2.segmented_control("Trend per", ["day", "week"], default="week",
                                 key="sig_trend_freq") or "week"
-    share = state.signal_query("negative_share", source, freq=freq, dimension=dim)
-    if state.empty_frame(share):
+    share = queries.negative_share(source, freq=freq, dimension=dim)
+    if ui.empty_frame(share):
         st.info("No ticket of this scope has a sentiment label.")
         return
     mine = alerts[alerts["dimension"] == dim]
@@ -180,19 +169,19 @@ def risk_section(source: Any, user: access.User) -> None:
     st.caption(f"{RISK_NOTE} Signals behind it: usage trend, negative tickets, competitor "
                "mentions (and that competitor's latest price cut), plan and segment.")
     try:
-        risk = state.signal_query("customers_at_risk", source)
+        risk = queries.customers_at_risk(source)
     except InsufficientDataError as exc:
         st.info(f"Customers are not scored: {ui.md_text(exc)}.")
         return
     try:
-        bt = state.signal_query("risk_backtest", source)
+        bt = queries.risk_backtest(source)
         st.caption(f"How well it ranks: ROC AUC {bt.auc:.2f} ± {bt.auc_se:.2f} on later months "
                    f"than it was fitted on ({bt.test_rows:,} customer-months, "
                    f"{bt.test_positives:,} churned), against {bt.baseline_auc:.2f} for the "
                    "usage trend alone (0.5 = chance).")
     except InsufficientDataError as exc:
         st.caption(f"No backtest: {ui.md_text(exc)}.")
-    if state.empty_frame(risk):
+    if ui.empty_frame(risk):
         st.info("No customer's risk stands out from the average today.")
         return
     named = risk["top_competitor"].fillna(NO_COMPETITOR).astype(str)
@@ -213,19 +202,13 @@ def risk_section(source: Any, user: access.User) -> None:
                f"{by.lower()}; click a column header to sort by it.")
     st.dataframe(view, hide_index=True, width="stretch", column_config=RISK_TABLE)
     st.caption(offer_assumptions_text())
-    from data.export import to_csv_bytes  # neutralises formula-like cells
-
-    st.download_button("Download these customers (CSV)", to_csv_bytes(view),
-                       file_name="customers-at-risk.csv", mime="text/csv",
-                       icon=":material/download:", key="sig_csv", on_click="ignore")
-    st.caption("Exported cells that start like a spreadsheet formula (=, +, -, @) are "
-               "prefixed so that a spreadsheet shows them as text.")
+    ui.csv_download("Download these customers (CSV)", view, "customers-at-risk.csv", "sig_csv")
 
 
 user = access.current_user()
-source = state.signal_source()
+source = queries.signal_source()
 if source is None:
-    _, total = state.query("tagging_progress", None)
+    _, total = queries.tagging_progress(None)
     if total == 0:
         st.info("There are no tickets yet. Upload ticket files on the **Batch tagging** page.")
     else:
@@ -245,8 +228,8 @@ else:
 
 freq = st.segmented_control("Alerts per", ["day", "week"], default="day",
                             key="sig_freq") or "day"
-alerts = state.signal_query("surge_alerts", source, freq=freq, open_only=False)
-days = state.signal_query("signal_days", source)
+alerts = queries.surge_alerts(source, freq=freq, open_only=False)
+days = queries.signal_days(source)
 shown = ui.visible_column(alerts, ALERT_TEXT_COLUMNS, user)
 rows = list(zip(alerts.itertuples(index=False), shown.itertuples(index=False), strict=True))
 opened = [(row, text) for row, text in rows if row.open]

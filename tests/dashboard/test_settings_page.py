@@ -145,14 +145,14 @@ def test_an_admin_resets_the_saved_scenarios() -> None:
 
 
 def test_no_model_or_batch_reset_while_tagging_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dashboard import state
+    from dashboard import jobs
 
     at = settings_as(ADMIN)
     at.radio(key="set_kind").set_value("model").run()
     at.text_input(key="set_confirm").set_value("RESET").run()
     assert not reset_button(at).disabled
-    monkeypatch.setattr(state.TaggingJob, "status",
-                        lambda self: state.JobStatus(state="running"))
+    monkeypatch.setattr(jobs.TaggingJob, "status",
+                        lambda self: jobs.JobStatus(state="running"))
     reset_button(at).click().run()  # it started between the page and the click
     assert outcome(at) == ["Nothing was reset: tagging is running: stop it on Batch tagging "
                            "(it stops after its current batch), then reset."]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.state import AppState, TaggingJob, _register_before_shutdown
+from dashboard.jobs import TaggingJob
+from dashboard.state import AppState, _register_before_shutdown
 from data.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def _rows(db: Path) -> tuple[list, list]:
 
 
 def _tag_all(db: Path) -> None:
-    from dashboard.state import _default_loader
+    from dashboard.jobs import _default_loader
 
     with Store.open(db) as store:
         job = TaggingJob(store, loader=_default_loader, batch_size=1)

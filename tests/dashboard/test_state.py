@@ -7,7 +7,8 @@ import threading
 import weakref
 from pathlib import Path
 
-from dashboard.state import AppState, TaggingJob
+from dashboard.jobs import TaggingJob
+from dashboard.state import AppState
 from data.store import Store
 from tests.dashboard.conftest import FakeTagger
 
@@ -125,7 +126,7 @@ def test_a_closed_app_state_is_not_kept_alive_by_its_exit_hooks(app_db: Path) ->
 def test_inbox_poller_runs_tagging_requests_from_the_command_line(tmp_store: Store) -> None:
     """``python -m model tag --db`` on a held database drops a request; the poller takes it
     once and hands it to the app (which switches its job to the requested tagger)."""
-    from dashboard.state import InboxPoller
+    from dashboard.jobs import InboxPoller
     from data.tag_requests import request_tagging
 
     taken: list = []

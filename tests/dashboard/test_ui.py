@@ -40,3 +40,38 @@ def test_formatting() -> None:
     assert ui.fmt_delta(0.1) == "+10.0 %"
     assert ui.fmt_delta(-0.02, points=True) == "-2.0 pts"
     assert ui.fmt_delta(math.nan) is None
+
+
+def test_ticket_cards_show_meta_escape_text_and_fall_back() -> None:
+    import pandas as pd
+
+    tickets = pd.DataFrame({
+        "text": [HOSTILE + " OpenAI", "plain"],
+        "entities": [[{"start": len(HOSTILE) + 1, "end": len(HOSTILE) + 7, "label": "ORG",
+                       "text": "OpenAI"}], []],
+        "created_at": [pd.Timestamp("2026-01-02 03:04"), pd.NaT],
+        "source": ["a.csv", "<b>.csv"], "source_id": ["7", None], "ticket_key": ["k1", "k2"],
+    })
+    out = ui.ticket_cards_html(tickets, ("created_at", "source", ("source_id", "ticket_key")))
+    assert out.count('<div style="border') == 2 and out.count("<mark") == 1
+    assert "<script>" not in out and "&lt;b&gt;.csv" in out
+    assert "2026-01-02 03:04 UTC · a.csv · 7" in out and "— · &lt;b&gt;.csv · k2" in out
+
+
+def test_entity_flattening_and_rows() -> None:
+    import pandas as pd
+
+    from data.export import ENTITY_ROW_COLUMNS, entity_rows, flatten_entities
+
+    tickets = pd.DataFrame({
+        "ticket_key": ["k1", "k2"], "source": ["a.csv", "a.csv"], "source_id": ["1", "2"],
+        "text": ["OpenAI in Berlin", "none"],
+        "entities": [[{"start": 0, "end": 6, "label": "ORG", "text": "OpenAI", "score": 0.91234},
+                      {"start": 10, "end": 16, "label": "LOC", "text": "Berlin",
+                       "score": 0.5}], []],
+    })
+    assert flatten_entities(tickets)["entities"].tolist() == ["ORG:OpenAI; LOC:Berlin", ""]
+    rows = entity_rows(tickets)
+    assert list(rows.columns) == ENTITY_ROW_COLUMNS and len(rows) == 2
+    assert rows["score"].tolist() == [0.9123, 0.5] and set(rows["ticket_key"]) == {"k1"}
+    assert list(entity_rows(tickets.iloc[1:]).columns) == ENTITY_ROW_COLUMNS  # none: empty

@@ -3,7 +3,7 @@ command-line jobs started beside it; and kill -9 of the app in the middle of its
 
 Mechanisms guarded: the single writer thread of ``data.store.Store`` shared through
 ``st.cache_resource`` (``dashboard.state.AppState``), readers on their own cursors, the
-resumable ``model.tag_store`` behind ``dashboard.state.TaggingJob``, the inbox hand-off of
+resumable ``model.tag_store`` behind ``dashboard.jobs.TaggingJob``, the inbox hand-off of
 ``python -m data ingest`` (``data.inbox``) and the app's ``InboxPoller``.
 """
 
@@ -324,7 +324,7 @@ def test_command_line_tagging_beside_the_running_app_hands_over_or_waits(
 def test_kill9_of_the_app_during_its_job_then_resume_equals_a_clean_run(
         busy_db: Path, tiny_model_dir: Path, tiny_model_id: str, browser: Any,
         tmp_path: Path) -> None:
-    from dashboard.state import TaggingJob
+    from dashboard.jobs import TaggingJob
     from model import Tagger, tag_store
 
     db = copy_db(busy_db, tmp_path / "app" / "app.duckdb")

@@ -305,7 +305,7 @@ def test_model_tag_with_a_broken_artefact_is_one_line(kind: str, db: Path, tiny_
 
 
 def test_the_in_app_job_with_a_missing_tagger_says_what_to_do(db: Path, tmp_path: Path) -> None:
-    from dashboard.state import TaggingJob
+    from dashboard.jobs import TaggingJob
     from model.tagger import Tagger
 
     missing = tmp_path / "default"

@@ -153,7 +153,7 @@ def test_the_batch_size_bounds_hold_for_every_verb_and_4096_is_accepted(
 
 @pytest.mark.parametrize("value", ["0", "-5", "4097", "abc", "1e3", "32.5", "9" * 40])
 def test_a_bad_tag_batch_setting_is_a_clear_message(value: str) -> None:
-    from dashboard.state import tag_batch_from_env
+    from dashboard.jobs import tag_batch_from_env
     from dashboard.ui import friendly_message
 
     with pytest.raises(ConfigError) as caught:
@@ -166,7 +166,7 @@ def test_a_bad_tag_batch_setting_is_a_clear_message(value: str) -> None:
 @pytest.mark.parametrize("value, expected", [("", 32), ("  ", 32), ("64", 64),
                                              ("4_096", 4096), ("1", 1)])
 def test_a_good_or_missing_tag_batch_setting_is_used(value: str, expected: int) -> None:
-    from dashboard.state import tag_batch_from_env
+    from dashboard.jobs import tag_batch_from_env
 
     assert tag_batch_from_env({"PRICEWAR_TAG_BATCH": value}) == expected
     assert tag_batch_from_env({}) == 32
@@ -176,7 +176,8 @@ def test_a_bad_tag_batch_setting_stops_nothing_but_the_store_opening(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The app imports fine (the value is read when it opens its store); opening says what
     is wrong before anything is created; the job no longer runs with batch size 0."""
-    from dashboard.state import AppState, TaggingJob
+    from dashboard.jobs import TaggingJob
+    from dashboard.state import AppState
 
     result = subprocess.run([sys.executable, "-c", "import dashboard.state"], cwd=ROOT,
                             env=cli_env(PRICEWAR_TAG_BATCH="abc"), capture_output=True,

@@ -107,7 +107,7 @@ def _unblock_fifo(fifo: Path) -> Callable[[], None]:
 
 
 def _poller(store: Store, taken: list[Any]) -> Any:
-    from dashboard.state import InboxPoller
+    from dashboard.jobs import InboxPoller
 
     return InboxPoller(store, on_tag_request=taken.append, every=0)
 
@@ -251,7 +251,7 @@ def test_a_bad_request_is_refused_and_the_next_one_is_taken(store: Store, case: 
 
 def test_request_values_are_checked_before_they_reach_the_job(store: Store,
                                                               tmp_path: Path) -> None:
-    from dashboard.state import TaggingJob
+    from dashboard.jobs import TaggingJob
 
     job = TaggingJob(store, loader=FakeTagger, batch_size=32)
     for model_dir, batch_size in ((None, -5), (None, 0), (None, 10**6), (None, 2.5),
@@ -267,7 +267,7 @@ def test_request_values_are_checked_before_they_reach_the_job(store: Store,
 
 def test_a_failing_requested_tagger_does_not_break_start_tagging(store: Store,
                                                                  tmp_path: Path) -> None:
-    from dashboard.state import TaggingJob
+    from dashboard.jobs import TaggingJob
     from tests.model.conftest import add_tickets
 
     add_tickets(store, ["OpenAI cut prices", "Claude in Berlin"])
@@ -284,7 +284,8 @@ def test_a_failing_requested_tagger_does_not_break_start_tagging(store: Store,
 
 
 def test_the_app_refuses_a_request_for_a_missing_tagger(store: Store, tmp_path: Path) -> None:
-    from dashboard.state import AppState, InboxPoller, TaggingJob
+    from dashboard.jobs import InboxPoller, TaggingJob
+    from dashboard.state import AppState
 
     state = AppState(Path(store.path))
     state.store = store
@@ -515,7 +516,7 @@ def test_the_cli_says_honestly_who_takes_the_handed_files(tmp_path: Path, dashbo
 
 
 def test_the_poller_keeps_a_heartbeat_while_it_runs(store: Store) -> None:
-    from dashboard.state import InboxPoller
+    from dashboard.jobs import InboxPoller
     from data.inbox import running_dashboard
 
     poller = InboxPoller(store, every=0.2)
@@ -544,7 +545,7 @@ def test_poll_latency_with_a_poisoned_inbox(tmp_path: Path) -> None:
         from data.paths import inbox_dir, staging_dir_of
         from data.store import Store
         from data.tag_requests import request_tagging
-        from dashboard.state import InboxPoller
+        from dashboard.jobs import InboxPoller
 
         db = Path({str(db)!r})
         store = Store.open(db)

@@ -1,0 +1,456 @@
+"""The app's background work: the tagging job and the inbox poller, and their settings.
+
+:class:`TaggingJob` tags every untagged ticket in one background thread (resumable: a
+stopped or killed run loses nothing); :class:`InboxPoller` imports what command-line jobs
+hand to the running app. One of each lives in the process-wide ``dashboard.state.AppState``,
+so their progress is the same on every page and in every browser session.
+
+Environment:
+    PRICEWAR_AUTOTAG          "0" to not start background tagging by itself (default "1")
+    PRICEWAR_INBOX_SECONDS    how often the inbox is checked (default 5; 0 disables)
+    PRICEWAR_TAG_BATCH        batch size of background tagging (default 32; 1–4,096, else
+                              every page says what is wrong with it)
+    PRICEWAR_MODEL_DIR        tagger artefact to use (default ``model.DEFAULT_MODEL_DIR``)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from analytics import explore
+from data.store import Store
+
+log = logging.getLogger("dashboard.jobs")
+
+#: Who acts when the app starts tagging by itself (on start, after an inbox import).
+SYSTEM_ACTOR = "system"
+#: Who acts for a tagging request handed over by a command line that did not say.
+CLI_ACTOR = "cli"
+
+
+def record_audit(store: Store | None, *, actor: str, action: str, target: str | None = None,
+                 detail: str | None = None, role: str | None = None,
+                 source: str = "app") -> None:
+    """One row of the audit trail (``data.audit.record``); a failure is logged, never raised
+    (the action it records has already happened)."""
+    if store is None:
+        return
+    try:
+        from data import audit
+
+        audit.record(store, actor=actor, action=action, target=target, detail=detail,
+                     role=role, source=source)
+    except Exception:
+        log.exception("audit row not written: %s %s %s", actor, action, target)
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+TAG_BATCH_VAR = "PRICEWAR_TAG_BATCH"
+DEFAULT_TAG_BATCH = 32
+
+
+def tag_batch_from_env(environ: dict[str, str] | None = None) -> int:
+    """The batch size of background tagging: ``$PRICEWAR_TAG_BATCH`` (default 32).
+
+    Read when the app opens its store (never at import), so a bad value is shown on the
+    page as a message naming the variable (like the upload limits,
+    ``data.ingest.limits_from_env``) instead of stopping the app.
+
+    Raises:
+        data.errors.ConfigError: not a whole number from 1 to 4,096 (the most a tagging
+            request may ask, ``data.tag_requests.MAX_BATCH_SIZE``).
+    """
+    from data.errors import ConfigError
+    from data.tag_requests import MAX_BATCH_SIZE
+
+    env = os.environ if environ is None else environ
+    text = env.get(TAG_BATCH_VAR, "").strip()
+    if not text:
+        return DEFAULT_TAG_BATCH
+    digits = text.replace("_", "")
+    if not digits.isdigit() or not 1 <= int(digits) <= MAX_BATCH_SIZE:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise ConfigError(f"{TAG_BATCH_VAR} must be a whole number from 1 to "
+                          f"{MAX_BATCH_SIZE:,} (the batch size of background tagging), "
+                          f"not {shown!r}; fix or unset it and restart the app")
+    return int(digits)
+
+
+def autotag_enabled() -> bool:
+    """Whether the app tags new tickets in the background by itself."""
+    return os.environ.get("PRICEWAR_AUTOTAG", "1").strip().lower() not in {"0", "false", "no"}
+
+
+# -- the background tagging job ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of the tagging job for display."""
+
+    state: str = "idle"  # idle | loading | running | done | stopped | failed
+    done: int = 0  # tickets tagged by this run
+    total: int = 0  # tickets that were waiting when this run started
+    rate: float = 0.0  # tickets per second over this run
+    device: str | None = None
+    model_id: str | None = None
+    message: str = ""
+    started: float | None = None
+    finished: float | None = None
+    precision: str = ""  # what new batches run in (fp32, int8, bf16)
+    compiling: bool = False  # int8 being compiled in the background meanwhile
+
+    @property
+    def running(self) -> bool:
+        """True while the job loads the tagger or tags."""
+        return self.state in {"loading", "running"}
+
+    @property
+    def fraction(self) -> float:
+        """Share of the waiting tickets done (1.0 when nothing was waiting)."""
+        return min(1.0, self.done / self.total) if self.total else (1.0 if self.state == "done" else 0.0)
+
+
+def _default_loader() -> Any:
+    """Load the tagger (``$PRICEWAR_MODEL_DIR`` or the default one; GPU when there is one)."""
+    from model import Tagger
+
+    return Tagger.load(os.environ.get("PRICEWAR_MODEL_DIR") or None, device="auto")
+
+
+class TaggingJob:
+    """Resumable batch tagging of every untagged ticket, in one background thread.
+
+    ``model.tag_store`` writes a ticket's entities and its ``tagged_tickets`` row in one
+    transaction, so stopping (or a killed process) loses nothing: the next :meth:`start`
+    continues with the tickets still untagged.
+    """
+
+    def __init__(self, store: Store, loader: Callable[[], Any] | None = None,
+                 batch_size: int | None = None) -> None:
+        self.store = store
+        self._loader = loader
+        self._tagger: Any = None
+        self.batch_size = batch_size or tag_batch_from_env()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._status = JobStatus()
+        self._again = False
+        # (loader, tagger, batch size) from before a requested tagger: restored if it fails
+        self._fallback: tuple[Any, Any, int] | None = None
+        # who started the current run, for its end in the audit trail: (actor, role, source)
+        self._started_by: tuple[str, str | None, str] = (SYSTEM_ACTOR, None, "app")
+        self._again_by: tuple[str, str | None, str] = (SYSTEM_ACTOR, None, "app")
+
+    def status(self) -> JobStatus:
+        """The current snapshot (cheap; safe from any thread)."""
+        with self._lock:
+            return self._status
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            self._status = dataclasses.replace(self._status, **changes)
+
+    def start(self, actor: str = SYSTEM_ACTOR, *, role: str | None = None,
+              source: str = "app") -> bool:
+        """Start tagging unless a run is active (then rerun once it ends); True if started.
+
+        ``actor`` (with ``role`` and ``source``: ``app`` or ``cli``) is recorded in the audit
+        trail as who started the run (``tag_start``), and again when it ends (``tag_end``).
+        The role check is the caller's (:func:`start_tagging` for a page).
+        """
+        thread: threading.Thread | None = None
+        with self._lock:
+            current = self._thread
+            # a thread made but not yet started (ident None) is a run about to begin; the
+            # run's own thread asking (the rerun at its end) is a run that has ended
+            if (current is not None and current is not threading.current_thread()
+                    and (current.is_alive() or current.ident is None)):
+                self._again = True
+                self._again_by = (actor, role, source)
+            else:
+                self._stop = threading.Event()
+                self._again = False
+                self._started_by = (actor, role, source)
+                self._status = JobStatus(state="loading", message="Loading the tagger…",
+                                         started=time.time(), device=self._status.device,
+                                         model_id=self._status.model_id)
+                self._thread = thread = threading.Thread(target=self._run,
+                                                         name="pricewar-tagging", daemon=True)
+        # recorded before the run starts, so its tag_start row comes before its tag_end row
+        self._audit("TAG_START", actor, role, source,
+                    "started" if thread is not None else
+                    "queued: runs again when the current run ends")
+        if thread is None:
+            return False
+        try:
+            thread.start()
+        except RuntimeError:  # interpreter shutting down: no run
+            with self._lock:
+                self._thread = None
+            self._set(state="failed", message="Tagging could not start (the app is stopping).")
+            raise
+        return True
+
+    def stop(self, actor: str | None = None, *, role: str | None = None,
+             source: str = "app") -> None:
+        """Ask the running job to stop after the current batch (its work is kept).
+
+        With an ``actor`` (a person asked), the request is recorded in the audit trail
+        (``tag_stop``); the app's own stops (shutdown) are not.
+        """
+        running = self.status().running
+        self._stop.set()
+        if actor is not None:
+            self._audit("TAG_STOP", actor, role, source,
+                        "stop requested: ends after the current batch" if running else
+                        "nothing was running")
+
+    def _audit(self, action: str, actor: str, role: str | None, source: str,
+               detail: str, target: str | None = None) -> None:
+        """Record a tagging event (``action`` names a ``data.audit`` constant)."""
+        try:
+            from data import audit
+
+            name = getattr(audit, action)
+        except (ImportError, AttributeError):
+            log.exception("audit action %s unknown", action)
+            return
+        model = target or self._status.model_id or "the app's tagger"
+        record_audit(self.store, actor=actor, action=name, target=model, detail=detail,
+                     role=role, source=source)
+
+    def use_tagger(self, model_dir: str | None, batch_size: int | None = None) -> None:
+        """Tag with the artefact in ``model_dir`` (None: the app's tagger) and ``batch_size``
+        (None: unchanged) from the next run on.
+
+        If that run fails, the job goes back to the tagger and batch size it had before, so
+        a bad request never breaks later runs ("Start tagging").
+
+        Raises:
+            ValueError: ``batch_size`` is not a whole number in 1…``MAX_BATCH_SIZE``, or
+                ``model_dir`` is not an existing folder; the job is unchanged.
+        """
+        from data.tag_requests import check_batch_size, check_model_dir
+
+        batch = check_batch_size(batch_size)
+        folder = check_model_dir(str(model_dir) if isinstance(model_dir, Path) else model_dir)
+        if folder is not None and not Path(folder).is_dir():
+            raise ValueError(f"model_dir {folder[:200]} is not a folder")
+        if folder is None and batch is None:
+            return
+
+        def load() -> Any:
+            from model import Tagger
+
+            return Tagger.load(folder, device="auto")
+
+        with self._lock:
+            if self._fallback is None:
+                self._fallback = (self._loader, self._tagger, self.batch_size)
+            if folder is not None:
+                self._loader = load
+                self._tagger = None
+            if batch is not None:
+                self.batch_size = batch
+
+    def wait(self, timeout: float | None = None) -> JobStatus:
+        """Block until the current run ends (or ``timeout``); return the status."""
+        thread = self._thread
+        if thread is not None and thread.ident is not None:  # started
+            thread.join(timeout)
+        return self.status()
+
+    def _run(self) -> None:
+        with self._lock:  # a requested tagger is on trial in this run
+            fallback, self._fallback = self._fallback, None
+        result: Any = None
+        try:
+            if self._tagger is None:
+                self._set(state="loading", message="Loading the tagger…")
+                self._tagger = (self._loader or _default_loader)()
+            tagger = self._tagger
+            model_id = str(tagger.model_id)
+            done_before, total = explore.tagging_progress(self.store, model_id)
+            started = time.time()
+            self._set(state="running", total=max(0, total - done_before), done=0,
+                      device=str(tagger.device), model_id=model_id, started=started,
+                      message="Tagging tickets…",
+                      precision=str(getattr(tagger, "precision", "") or ""))
+            last_done: list[str] = []  # the job's own "all tagged" line, when it gives one
+
+            def progress(done: int, total: int) -> None:
+                elapsed = max(time.time() - started, 1e-6)
+                self._set(done=int(done), total=int(total), rate=int(done) / elapsed)
+
+            def on_status(s: Any) -> None:  # model.jobs.TagStatus: what the job is doing
+                if s.state == "done":
+                    last_done.append(s.message)
+                    return
+                changes: dict[str, Any] = {"precision": s.precision,
+                                           "compiling": bool(s.compiling)}
+                if s.state in {"tagging", "compiling", "loading"}:
+                    changes["message"] = s.message
+                self._set(**changes)
+
+            from model import tag_store
+
+            result = tag_store(self.store, tagger, batch_size=self.batch_size,
+                               progress=progress, stop=self._stop, status=on_status)
+            done_after, total_after = explore.tagging_progress(self.store, model_id)
+            tagged = done_after - done_before
+            elapsed = max(time.time() - started, 1e-6)
+            stopped = self._stop.is_set()
+            if stopped:
+                message = (f"Stopped: {tagged} tickets tagged, {total_after - done_after} "
+                           "left (start again to resume).")
+            elif tagged == 0:
+                message = (last_done[-1] + "." if last_done else
+                           f"All {total_after:,} tickets are tagged by {model_id}: "
+                           "nothing to do.")
+            else:
+                message = f"Done: {tagged} tickets tagged in {elapsed:.1f} s."
+            self._set(state="stopped" if stopped else "done", done=tagged,
+                      rate=tagged / elapsed if tagged else 0.0, finished=time.time(),
+                      message=message, compiling=False)
+            log.info("tagging finished: %s", result)
+        except Exception as exc:  # shown to the user as a plain message
+            log.exception("tagging failed")
+            from dashboard.ui import friendly_message
+
+            message = friendly_message(exc)
+            if type(exc).__module__.startswith("model") or isinstance(exc, OSError):
+                message = (f"The tagger could not be loaded or run ({exc}). If the default "
+                           "tagger is missing, train it with: python -m model train. Then "
+                           "press Start tagging: the run resumes where it stopped.")
+            if fallback is not None:  # the requested tagger failed: back to the app's own
+                with self._lock:
+                    self._loader, self._tagger, self.batch_size = fallback
+                message += (" This run used a tagger or batch size requested from the command "
+                            "line; the app's own are used again from the next run.")
+            self._set(state="failed", finished=time.time(), message=message)
+        actor, role, source = self._started_by
+        status = self.status()
+        run_id = getattr(result, "run_id", None)
+        self._audit("TAG_END", actor, role, source, f"{status.state}: {status.message}",
+                    target=f"{status.model_id or 'tagger'} run {run_id}" if run_id else None)
+        again = False
+        with self._lock:
+            again, self._again = self._again, False
+            again_by = self._again_by
+        if again and not self._stop.is_set():
+            self.start(again_by[0], role=again_by[1], source=again_by[2])
+
+
+# -- the inbox --------------------------------------------------------------------------
+
+
+class InboxPoller:
+    """Imports what command-line jobs drop into the inbox, every few seconds.
+
+    Every entry is handled on its own (``data.inbox``, ``data.tag_requests``): a refused
+    entry is moved aside and reported in :attr:`last_message`, and a failing step or
+    callback is logged; the poller always goes on to the next entry and the next poll.
+    While it polls it keeps a heartbeat in the inbox, so the command lines can say whether
+    a dashboard is there to take their work.
+    """
+
+    def __init__(self, store: Store, on_new: Callable[[], Any] | None = None,
+                 every: float | None = None,
+                 on_tag_request: Callable[[Any], Any] | None = None) -> None:
+        self.store = store
+        self.on_new = on_new
+        self.on_tag_request = on_tag_request
+        self.every = float(every if every is not None else _env_int("PRICEWAR_INBOX_SECONDS", 5))
+        self.last_message = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start polling (no-op when disabled or already started)."""
+        if self.every <= 0 or self._thread is not None:
+            return
+        from data.inbox import write_heartbeat
+
+        write_heartbeat(self.store.path, self.every)
+        self._thread = threading.Thread(target=self._loop, name="pricewar-inbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling (and remove the heartbeat)."""
+        self._stop.set()
+        if self._thread is not None:
+            from data.inbox import clear_heartbeat
+
+            clear_heartbeat(self.store.path)
+
+    def poll_once(self) -> list[str]:
+        """Import the inbox now, then take the tagging requests; return the import messages
+        (``data.inbox.import_inbox``). Never raises for a bad entry or a failing callback."""
+        from data.inbox import import_inbox
+        from data.tag_requests import take_tagging_requests
+
+        notes: list[str] = []
+        result: list[str] = []
+        try:
+            result = import_inbox(self.store)
+        except Exception as exc:  # e.g. the inbox folder unreadable: try again next poll
+            log.exception("inbox import failed")
+            notes.append(f"The inbox could not be read ({exc})")
+        if result:
+            notes.extend(str(m) for m in result)
+            self._call(self.on_new, notes)
+        refused: list[str] = []
+        try:
+            requests = take_tagging_requests(self.store.path, refused=refused)
+        except Exception as exc:
+            log.exception("tagging requests could not be taken")
+            requests, refused = [], [f"Tagging requests could not be read ({exc})"]
+        notes.extend(refused)
+        for request in requests:
+            if self._call(self.on_tag_request, notes, request):
+                notes.append("Tagging requested from the command line")
+        if notes:
+            self.last_message = "; ".join(notes)
+        return result
+
+    @staticmethod
+    def _call(callback: Callable[..., Any] | None, notes: list[str], *args: Any) -> bool:
+        """Run ``callback(*args)``; a failure is logged and noted, never raised."""
+        if callback is None:
+            return True
+        try:
+            callback(*args)
+            return True
+        except Exception as exc:
+            log.warning("inbox callback failed: %s", exc, exc_info=True)
+            what = "Tagging request refused" if args else "Could not start tagging"
+            notes.append(f"{what}: {' '.join(str(exc).split())[:300]}")
+            return False
+
+    def _loop(self) -> None:
+        from data.inbox import write_heartbeat
+
+        while not self._stop.wait(self.every):
+            write_heartbeat(self.store.path, self.every)
+            try:
+                self.poll_once()
+            except ModuleNotFoundError:
+                return
+            except Exception:  # keep polling; the log has the details
+                log.exception("inbox import failed")

@@ -1,0 +1,116 @@
+"""The pages' typed cached queries (``dashboard.queries``) and the slow-page log
+(``dashboard.pagelog``)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.conftest import APP
+
+VIEWS = Path(__file__).resolve().parents[2] / "dashboard"
+
+
+def test_each_query_is_keyed_by_the_data_it_reads(
+        app_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New entities (tagging) leave the business figures' cache alone and make the entity
+    queries run again; a write is seen at once after ``refresh``; no cache is emptied."""
+    from analytics import explore
+    from analytics.explore import Filters
+    from dashboard import queries, state
+
+    store = state.store()
+    before = queries.data_version()
+    assert before.db == str(state.db_path()) and before.tickets == 2000
+    kpis = queries.kpis(Filters())
+    assert queries.tagging_progress("other") == (0, 2000)
+
+    store.execute_write("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+                        " SELECT ticket_key, 'other', 'test' FROM tickets LIMIT 5")
+    queries.refresh()
+    after = queries.data_version()
+    assert after.tagged == before.tagged + 5
+    assert after.business == before.business
+    assert after.entities_version != before.entities_version
+
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the business figures were read again")
+
+    monkeypatch.setattr(explore, "kpis", not_again)
+    assert queries.kpis(Filters()).equals(kpis)  # from the cache: its data did not change
+    assert queries.tagging_progress("other") == (5, 2000)  # read again: its data did
+
+
+def test_alert_tickets_and_signal_queries_answer(app_db: Path) -> None:
+    from dashboard import queries
+
+    source = queries.signal_source()
+    assert source is not None
+    alerts = queries.surge_alerts(source, freq="day", open_only=False)
+    assert queries.open_alert_count() == int(alerts["open"].sum())
+    days = queries.signal_days(source)
+    assert days is not None and days[0] <= days[1]
+    if len(alerts):
+        row = alerts.iloc[0]
+        got = queries.alert_tickets(tuple(row["ticket_keys"]), row["since"], days[1], None)
+        assert set(got["ticket_key"]) <= set(row["ticket_keys"])
+
+
+def test_no_page_empties_the_caches_or_names_a_query_by_string() -> None:
+    for path in VIEWS.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "cache_data.clear()" not in text.replace("``st.cache_data.clear()``", ""), path
+        assert not re.search(r"state\.(query|query_analytics|signal_query)\(", text), path
+
+
+# -- the slow-page log ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", 1.0), ("2.5", 2.5), (" 0 ", 0.0),
+                                                 ("3_600", 3600.0)])
+def test_slow_page_threshold_from_env(value: str, expected: float) -> None:
+    from dashboard.pagelog import slow_page_seconds_from_env
+
+    assert slow_page_seconds_from_env({"PRICEWAR_SLOW_PAGE_SECONDS": value}) == expected
+    assert slow_page_seconds_from_env({}) == 1.0
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "nan", "inf", "3601", "1e9"])
+def test_a_bad_slow_page_threshold_names_the_variable(value: str) -> None:
+    from dashboard.pagelog import slow_page_seconds_from_env
+    from data.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="PRICEWAR_SLOW_PAGE_SECONDS"):
+        slow_page_seconds_from_env({"PRICEWAR_SLOW_PAGE_SECONDS": value})
+
+
+def test_page_runs_are_logged_with_page_seconds_and_role(
+        app_db: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.INFO, logger="dashboard.pages")
+    monkeypatch.setenv("PRICEWAR_SLOW_PAGE_SECONDS", "3600")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception and not at.error
+    runs = [r for r in caplog.records if r.name == "dashboard.pages"]
+    assert runs and all(r.levelno == logging.INFO for r in runs)
+    assert re.fullmatch(r"page run: page='Overview' seconds=\d+\.\d{3} role=admin",
+                        runs[-1].getMessage())
+
+    caplog.clear()
+    monkeypatch.setenv("PRICEWAR_SLOW_PAGE_SECONDS", "0")  # every run is slow
+    at.switch_page("views/scenarios.py").run()
+    slow = [r for r in caplog.records if r.name == "dashboard.pages"]
+    assert slow and slow[-1].levelno == logging.WARNING
+    assert slow[-1].getMessage().startswith("slow page run: page='Scenarios' seconds=")
+
+
+def test_a_bad_slow_page_threshold_is_shown_on_the_page(
+        app_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRICEWAR_SLOW_PAGE_SECONDS", "soon")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert any("PRICEWAR_SLOW_PAGE_SECONDS" in e.value for e in at.error)
