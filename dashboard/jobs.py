@@ -82,7 +82,9 @@ def tag_batch_from_env(environ: dict[str, str] | None = None) -> int:
     if not text:
         return DEFAULT_TAG_BATCH
     digits = text.replace("_", "")
-    if not digits.isdigit() or not 1 <= int(digits) <= MAX_BATCH_SIZE:
+    # ASCII digits only: str.isdigit() accepts "²" and "④", which int() refuses
+    ok = digits.isascii() and digits.isdigit() and len(digits) <= 12
+    if not ok or not 1 <= int(digits) <= MAX_BATCH_SIZE:
         shown = text if len(text) <= 40 else text[:39] + "…"
         raise ConfigError(f"{TAG_BATCH_VAR} must be a whole number from 1 to "
                           f"{MAX_BATCH_SIZE:,} (the batch size of background tagging), "
@@ -376,7 +378,11 @@ class InboxPoller:
         self.store = store
         self.on_new = on_new
         self.on_tag_request = on_tag_request
-        self.every = float(every if every is not None else _env_int("PRICEWAR_INBOX_SECONDS", 5))
+        from data.inbox import MAX_POLL_SECONDS
+
+        every = float(every if every is not None else _env_int("PRICEWAR_INBOX_SECONDS", 5))
+        # capped: a heartbeat with a longer interval is not believed by the command lines
+        self.every = min(every, MAX_POLL_SECONDS)
         self.last_message = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

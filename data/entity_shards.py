@@ -323,6 +323,9 @@ def _validate(folder: Path) -> tuple[str, list[tuple[str, dict[str, Any]]], list
     model_id = manifest.get("model_id")
     if not isinstance(model_id, str) or not model_id:
         raise EntityShardError(f"{folder / MANIFEST}: no model_id")
+    if len(model_id) > MAX_MODEL_ID_CHARS or not model_id.isprintable():
+        raise EntityShardError(f"{folder / MANIFEST}: model_id is not a model id (printable "
+                               f"text of at most {MAX_MODEL_ID_CHARS} characters)")
     shards = complete_shards(folder)
     names = {name for name, _ in shards}
     incomplete = sorted(p.name for p in folder.glob("*.parquet") if p.stem not in names)
@@ -363,6 +366,45 @@ def _check_values(conn: Any, files: Sequence[str], model_id: str) -> None:
         if counts[-1]:
             raise EntityShardError(f"{filename}: column 'model_id' names another model than "
                                    f"the folder's {model_id} ({counts[-1]:,} rows)")
+    _check_ranges(conn, files)
+
+
+#: Longest entity text (characters) and label accepted from a shard.
+MAX_ENTITY_CHARS = 1000
+MAX_LABEL_CHARS = 32
+#: Longest model id accepted from a shard folder's manifest.
+MAX_MODEL_ID_CHARS = 300
+_LABEL = r"[A-Za-z][A-Za-z0-9_.-]*"
+_WHY = {"start": "a negative offset",
+        "end": "an end not after the start, or past the end of the ticket's text",
+        "text": f"an entity text over {MAX_ENTITY_CHARS:,} characters",
+        "label": f"a label that is not a short name (letters, digits, '_', '.', '-'; at most "
+                 f"{MAX_LABEL_CHARS} characters)",
+        "score": "a score that is not a finite number from 0 to 1"}
+
+
+def _check_ranges(conn: Any, files: Sequence[str]) -> None:
+    """Every entity's offsets lie inside its ticket's text (0 <= start < end <= length),
+    its text and label are short, its score is finite in [0, 1]; the first bad row is named
+    (file, row, column). Rows of tickets not in the store are loaded never, so only their
+    own values are checked."""
+    found = conn.execute(
+        "SELECT filename, row_number, bad, count(*) OVER () FROM ("
+        " SELECT e.filename, e.file_row_number + 1 AS row_number, CASE"
+        "  WHEN e.start < 0 THEN 'start'"
+        '  WHEN e."end" <= e.start OR e."end" > length(t.text) THEN \'end\''
+        "  WHEN length(e.text) > ? THEN 'text'"
+        "  WHEN length(e.label) > ? OR NOT regexp_full_match(e.label, ?) THEN 'label'"
+        "  WHEN NOT (isfinite(e.score) AND e.score BETWEEN 0 AND 1) THEN 'score'"
+        "  END AS bad"
+        " FROM read_parquet(?, filename = true, file_row_number = true) AS e"
+        " LEFT JOIN tickets AS t ON t.ticket_key = e.ticket_key)"
+        " WHERE bad IS NOT NULL ORDER BY filename, row_number LIMIT 1",
+        [MAX_ENTITY_CHARS, MAX_LABEL_CHARS, _LABEL, list(files)]).fetchone()
+    if found:
+        filename, row, column, n = found
+        raise EntityShardError(f"{filename}: row {row:,}, column {column!r}: {_WHY[column]} "
+                               f"({n:,} bad rows); nothing was loaded")
 
 
 # -- loading -------------------------------------------------------------------------------

@@ -18,6 +18,11 @@ nothing in it:
   row limit), staged beside the database like an upload; its schema must be the staging
   schema and the row count it claims must be the one it holds; no signature is needed,
   because nothing is taken on trust;
+- the file hash a handed file claims is never recorded on its word: when the hidden note
+  ``hand_to_inbox`` leaves beside it names a regular file whose SHA-256 the app computes to
+  be the claimed one, that file itself is staged and recorded under it (exactly a direct
+  upload); otherwise the entry's rows are recorded under a hash of the entry's own bytes,
+  so a claim can never make a later upload look "ingested before";
 - JSON requests are capped in size (:data:`MAX_REQUEST_BYTES`) and nesting depth
   (:data:`MAX_JSON_DEPTH`) before they are parsed, and their values are checked;
 - an entry that fails for any reason is moved aside into ``failed/`` inside the inbox
@@ -68,6 +73,7 @@ from data.paths import inbox_dir
 
 __all__ = [
     "MAX_JSON_DEPTH",
+    "MAX_POLL_SECONDS",
     "MAX_REQUEST_BYTES",
     "HandedFile",
     "InboxEntryError",
@@ -91,11 +97,15 @@ _STAGING = ".staging"
 _FAILED = ("failed", "failed-aside")  # the second when the first is not a real folder
 _SHARDS_SUFFIX = ".shards.json"
 _HEARTBEAT = ".app-heartbeat"
+_SOURCE_SUFFIX = ".source.json"
 
 #: Largest JSON request (tagging, entity shards) read from the inbox, in bytes.
 MAX_REQUEST_BYTES = 64 * 1024
 #: Deepest nesting of arrays and objects accepted in a JSON request.
 MAX_JSON_DEPTH = 8
+#: Longest poll interval of the app (seconds; ``PRICEWAR_INBOX_SECONDS`` is capped to it).
+#: A heartbeat claiming a longer one is not believed (it would stay "fresh" for hours).
+MAX_POLL_SECONDS = 300.0
 #: Entries of one kind handled per poll (the rest wait for the next poll).
 MAX_ENTRIES_PER_POLL = 256
 #: Largest Parquet footer (metadata) of a handed file; the app's own are a few KiB.
@@ -153,11 +163,30 @@ def hand_to_inbox(db_path: Path | str, sources: Sequence[Any], *,
             s.path.unlink(missing_ok=True)
         raise
     handed = []
-    for s in staged:
+    for source, s in zip(sources, staged, strict=True):
         final = inbox / f"{s.file_hash[:24]}.parquet"
+        _write_source_note(staging, final, source, s.file_hash)
         os.replace(s.path, final)  # atomic: the app sees the whole file or nothing
         handed.append(HandedFile(s.name, s.rows, final))
     return handed
+
+
+def _source_note(entry: Path) -> Path:
+    """The hidden note beside a handed file naming the file it was made from."""
+    return entry.with_name(f".{entry.stem}{_SOURCE_SUFFIX}")
+
+
+def _write_source_note(staging: Path, entry: Path, source: Any, file_hash: str) -> None:
+    """Name the source file of ``entry`` (when it is a path), so the app can check the
+    file hash the entry claims against the file itself (see :func:`_verified_source`)."""
+    note = _source_note(entry)
+    if not isinstance(source, str | os.PathLike):
+        note.unlink(missing_ok=True)
+        return
+    tmp = staging / note.name.lstrip(".")
+    tmp.write_text(json.dumps({"path": os.path.abspath(os.fspath(source)),
+                               "file_hash": file_hash}), encoding="utf-8")
+    os.replace(tmp, note)
 
 
 def hand_shards_to_inbox(db_path: Path | str, folders: Sequence[Path | str]) -> list[Path]:
@@ -447,8 +476,10 @@ def import_inbox(store: Any, *, limits: IngestLimits | None = None) -> list[str]
             where = set_aside(path)
             log.warning("inbox file %s refused: %s; %s", path.name, exc, where)
             messages.append(f"{path.name}: could not be imported ({_one_line(exc)}); {where}")
+            remove_entry(_source_note(path))
             continue
         remove_entry(path)
+        remove_entry(_source_note(path))
         messages.append(report.message)
     return messages + _import_shard_requests(store)
 
@@ -473,7 +504,8 @@ def _claims(meta: dict[bytes, bytes]) -> tuple[str, str, int]:
 
     name = "".join(ch if ch.isprintable() else "?" for ch in get("name"))[:_MAX_NAME_CHARS]
     digest, rows = get("file_hash"), get("rows")
-    if not name or not _HASH.fullmatch(digest) or not rows.isdigit() or len(rows) > 12:
+    counted = rows.isascii() and rows.isdigit() and len(rows) <= 12
+    if not name or not _HASH.fullmatch(digest) or not counted:
         raise InboxEntryError("not a file handed over by 'python -m data ingest' (its "
                               "name, file hash or row count is missing or malformed)")
     return name, digest, int(rows)
@@ -506,22 +538,74 @@ def _import_handed(store: Any, path: Path, limits: IngestLimits) -> IngestReport
         if claimed_rows > limits.max_rows:
             raise InboxEntryError(f"claims {claimed_rows:,} rows, over the limit of "
                                   f"{limits.max_rows:,} (PRICEWAR_MAX_UPLOAD_ROWS)")
-        if _known_file(store, digest):
-            return IngestReport(file=name, status="unchanged", already_ingested=True,
-                                file_hash=digest)
-        f.seek(0)
-        # Staged again beside the database (``<db>.staging``, swept of a killed process's
-        # files when a store opens for writing), not in the system temp folder. The checks
-        # are ingest's own, dates included (1990–2100, for typed timestamps too).
-        staged = stage_file((path.name, f), name=name, limits=limits, file_hash=digest,
-                            staging_dir=staging_dir_for(store))
+        source = _verified_source(path, digest, limits)
+        if source is None:
+            # The claimed hash cannot be checked: the rows are recorded under a hash of the
+            # entry's own bytes (apart from any upload's), so a claim never makes a later
+            # upload look "ingested before".
+            digest = _entry_hash(f)
+        try:
+            if _known_file(store, digest):
+                return IngestReport(file=name, status="unchanged", already_ingested=True,
+                                    file_hash=digest)
+            # Staged again beside the database (``<db>.staging``, swept of a killed
+            # process's files when a store opens for writing), not in the system temp
+            # folder. The checks are ingest's own, dates included (1990–2100, for typed
+            # timestamps too). When the source file is there with the claimed hash, it is
+            # what is staged, exactly as a direct upload of it.
+            reader = (path.name, f) if source is None else source
+            reader[1].seek(0)
+            staged = stage_file(reader, name=name, limits=limits,
+                                file_hash=digest, staging_dir=staging_dir_for(store))
+        finally:
+            if source is not None:
+                source[1].close()
     try:
-        if staged.rows != claimed_rows:
+        if source is None and staged.rows != claimed_rows:
             raise IngestError(name, [Problem(f"the file claims {claimed_rows:,} rows but "
                                              f"holds {staged.rows:,}")])
         return commit_staged(store, dataclasses.replace(staged, name=name))
     finally:
         staged.path.unlink(missing_ok=True)
+
+
+def _entry_hash(f: Any) -> str:
+    """SHA-256 of the open inbox entry ``f``, in a domain of its own (never the hash of an
+    uploaded file)."""
+    digest = hashlib.sha256(b"pricewar-inbox-entry\0")
+    f.seek(0)
+    for block in iter(lambda: f.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified_source(entry: Path, digest: str,
+                     limits: IngestLimits) -> tuple[str, Any] | None:
+    """The name and open source file of the handed ``entry``, when its note names a regular file
+    whose SHA-256 the app computes to be the claimed ``digest``; otherwise None."""
+    try:
+        note = read_json_entry(_source_note(entry), max_bytes=8192)
+    except (OSError, InboxEntryError):
+        return None
+    where = note.get("path")
+    if (note.get("file_hash") != digest or not isinstance(where, str) or not where
+            or len(where) > 4096 or "\0" in where or not os.path.isabs(where)):
+        return None
+    try:
+        f = os.fdopen(_open_regular(Path(where), max_bytes=limits.max_bytes), "rb")
+    except (OSError, InboxEntryError):
+        return None
+    try:
+        actual = hashlib.sha256()
+        for block in iter(lambda: f.read(1 << 20), b""):
+            actual.update(block)
+        if actual.hexdigest() == digest:
+            f.seek(0)
+            return Path(where).name, f
+    except OSError:
+        pass
+    f.close()
+    return None
 
 
 def _shard_folder(payload: dict[str, Any]) -> str:
@@ -604,7 +688,8 @@ def _alive(pid: int) -> bool:
 def running_dashboard(db_path: Path | str, lock_pid: int | None = None) -> int | None:
     """The process id of a dashboard that polls the inbox of ``db_path`` now, or None.
 
-    A dashboard counts when its heartbeat is recent (within 4 polls, at least 2 minutes),
+    A dashboard counts when its heartbeat is recent (within 4 polls, at least 2 minutes;
+    an interval over :data:`MAX_POLL_SECONDS`, or a time in the future, is not believed),
     its process is alive and, when the holder of the database lock is known (``lock_pid``),
     it is that process.
     """
@@ -617,8 +702,11 @@ def running_dashboard(db_path: Path | str, lock_pid: int | None = None) -> int |
         return None
     if not isinstance(when, int | float) or not isinstance(every, int | float):
         return None
-    if time.time() - when > max(120.0, 4 * float(every)):
-        return None
+    if isinstance(every, bool) or not 0 < every <= MAX_POLL_SECONDS:
+        return None  # not an interval the app polls at (NaN and infinity included)
+    age = time.time() - when
+    if not -60.0 <= age <= max(120.0, 4 * float(every)):
+        return None  # stale, or "written" in the future
     if lock_pid is not None and lock_pid != pid:
         return None
     return pid if _alive(pid) else None

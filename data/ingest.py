@@ -132,7 +132,8 @@ def limits_from_env(base: IngestLimits = DEFAULT_LIMITS,
         text = env.get(var, "").strip().replace("_", "")
         if not text:
             continue
-        if not text.isdigit() or int(text) < 1:
+        # ASCII digits only: str.isdigit() is also true for "²" or "④", which int() refuses.
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
             raise ConfigError(f"{var} must be a positive whole number, not {env[var]!r}")
         changes[field_name] = int(text)
     return replace(base, **changes) if changes else base
@@ -436,6 +437,11 @@ def _missing_text_problem(columns: list[str]) -> Problem:
                    f"the file has {shown}")
 
 
+def _mapped_columns(names: list[str]) -> list[str]:
+    """The columns of a file that ingest reads (the others are ignored, never decoded)."""
+    return list(map_columns([str(n) for n in names]).fields.values())
+
+
 def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | None = None,
                staging_dir: Path | None = None, file_hash: str | None = None) -> StagedFile:
     """Validate one file and write its normalised rows to a staging Parquet file.
@@ -472,9 +478,11 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
         for chunk in read_table_chunks(payload, name=name, chunksize=limits.chunksize,
                                        max_bytes=limits.max_bytes,
                                        max_columns=limits.max_columns,
-                                       chunk_bytes=limits.chunk_bytes):
+                                       chunk_bytes=limits.chunk_bytes,
+                                       select=_mapped_columns):
             if cmap is None:
-                columns = [str(c) for c in chunk.columns]
+                # Parquet reads only the mapped columns (``select``) and lists them all here.
+                columns = [str(c) for c in chunk.attrs.get("columns", chunk.columns)]
                 if len(columns) > limits.max_columns:
                     raise IngestError(name, [Problem(
                         f"{len(columns)} columns, over the limit of {limits.max_columns} "
@@ -674,11 +682,15 @@ def _first_line(exc: BaseException) -> str:
 
 def staging_dir_for(store: Any) -> Path | None:
     """The store's staging folder ``<db>.staging`` (created), or None (the temp folder) for
-    a store without a file path."""
+    a store without a file path, or when ``<db>.staging`` is a symbolic link."""
     path = getattr(store, "path", None)
     if not isinstance(path, str | os.PathLike) or str(path) in ("", ":memory:"):
         return None
     folder = staging_dir_of(Path(path))
+    if folder.is_symlink():
+        # Not followed: whoever can write beside the database could point it anywhere (and
+        # the sweep of leftovers would then delete there). Stage in the temp folder instead.
+        return None
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -44,12 +45,18 @@ def sweep_staging(db_path: Path) -> list[Path]:
     folder = staging_dir_of(db_path)
     removed: list[Path] = []
     try:
-        entries = list(folder.glob(f"{STAGING_PREFIX}*.parquet"))
+        # A link in place of the folder is not followed: its target is not ours to sweep.
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return removed
+        entries = [Path(e.path) for e in os.scandir(folder)
+                   if e.name.startswith(STAGING_PREFIX) and e.name.endswith(".parquet")
+                   and e.is_file(follow_symlinks=False)]
     except OSError:
         return removed
     for entry in entries:
         pid_text = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
-        if pid_text.isdigit() and _alive(int(pid_text)):
+        # ASCII digits only: str.isdigit() is also true for "²", which int() refuses.
+        if pid_text.isascii() and pid_text.isdigit() and _alive(int(pid_text)):
             continue
         try:
             entry.unlink()

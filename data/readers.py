@@ -95,6 +95,7 @@ class _Opened:
     counter: _LimitedReader | None = None  # bytes and quote characters read so far
     max_columns: int | None = None
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    select: Callable[[list[str]], list[str]] | None = None  # Parquet: the columns to read
 
 
 class _Reject(Exception):
@@ -246,6 +247,7 @@ def read_table_chunks(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_columns: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    select: Callable[[list[str]], list[str]] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Yield the rows of an uploaded table as DataFrames of at most ``chunksize`` rows.
 
@@ -259,6 +261,11 @@ def read_table_chunks(
             ``None``: no limit.
         chunk_bytes: decoded bytes per chunk at most (a longer single row makes a chunk of
             one row).
+        select: given the file's column names, the ones to read (Parquet only: the other
+            columns are neither decoded nor counted; the text formats read every column).
+            Every chunk then lists all the file's names in ``chunk.attrs["columns"]``; a
+            selected column of a nested type (list, struct, map) is refused before it is
+            decoded. ``None``: read every column.
 
     Raises:
         IngestError: the file is not a readable table; carries up to 20 located problems.
@@ -277,6 +284,7 @@ def read_table_chunks(
             raw = _open_source(source, stack)
             opened = _open(raw, name, stack, max_bytes, max_columns, chunk_bytes)
             if opened.fmt == "parquet":
+                opened = replace(opened, select=select)
                 reader: Iterator[pd.DataFrame] = _parquet_chunks(opened, chunksize, stack)
             elif opened.fmt == "jsonl":
                 reader = _jsonl_chunks(opened, chunksize)
@@ -572,6 +580,7 @@ def _jsonl_chunks(opened: _Opened, chunksize: int) -> Iterator[pd.DataFrame]:
     pending_bytes = 0
     total = 0
     number = 0
+    keys: set[str] = set()  # every key so far: the columns the frames will have
     while True:
         try:
             raw = next(lines)
@@ -597,8 +606,11 @@ def _jsonl_chunks(opened: _Opened, chunksize: int) -> Iterator[pd.DataFrame]:
             else:
                 try:
                     value = json.loads(line)
-                except (json.JSONDecodeError, RecursionError) as exc:
-                    msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
+                except (ValueError, RecursionError) as exc:
+                    # ValueError: also a number of over 4,300 digits (not a JSONDecodeError)
+                    msg = (exc.msg if isinstance(exc, json.JSONDecodeError)
+                           else "nested too deep" if isinstance(exc, RecursionError)
+                           else str(exc).splitlines()[0][:200] if str(exc) else "a bad value")
                     problem = Problem(f"not valid JSON ({msg})", row=number)
                 else:
                     if not isinstance(value, dict):
@@ -607,6 +619,16 @@ def _jsonl_chunks(opened: _Opened, chunksize: int) -> Iterator[pd.DataFrame]:
                             row=number)
                     elif (wide := _too_many_columns(len(value), opened.max_columns)) is not None:
                         problem = replace(wide, row=number)
+                    elif (lone := _lone_surrogate(line, value)) is not None:
+                        problem = replace(lone, row=number)
+                    elif opened.max_columns is not None and _new_keys_over(
+                            keys, value, opened.max_columns):
+                        # The records *together* are over the limit: refuse before any
+                        # frame of that many columns is built.
+                        wide = _too_many_columns(len(keys), opened.max_columns, at_least=True)
+                        assert wide is not None
+                        raise _Reject(Problem(
+                            f"the records together have {wide.message}", row=number))
                     elif not problems:
                         records.append({k: _json_scalar(v) for k, v in value.items()})
                         numbers.append(number)
@@ -626,6 +648,30 @@ def _jsonl_chunks(opened: _Opened, chunksize: int) -> Iterator[pd.DataFrame]:
         raise _Reject(Problem("the file has no JSON records"))
     if records:
         yield _records_frame(records, numbers)
+
+
+def _new_keys_over(keys: set[str], record: dict[str, Any], max_columns: int) -> bool:
+    """Add the keys of ``record`` to ``keys``; whether they are now over ``max_columns``
+    (``keys`` then holds just one more than the limit, not every key of the record)."""
+    for key in record:
+        if key not in keys:
+            keys.add(key)
+            if len(keys) > max_columns:
+                return True
+    return False
+
+
+def _lone_surrogate(line: str, value: dict[str, Any]) -> Problem | None:
+    """The problem of a record holding a lone surrogate (a ``\\ud800`` escape is valid JSON
+    but no character: UTF-8 cannot hold it), or None."""
+    if "\\ud" not in line.lower():  # every surrogate is \\ud800–\\udfff
+        return None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return Problem("holds a \\u escape of a lone surrogate (\\ud800–\\udfff), which is "
+                       "not a character; save the file as UTF-8 without it")
+    return None
 
 
 def _records_frame(records: list[dict[str, Any]], numbers: list[int]) -> pd.DataFrame:
@@ -682,8 +728,23 @@ def _parquet_chunks(opened: _Opened, chunksize: int, stack: ExitStack) -> Iterat
         problems = _check_names(names)
         if problems:
             raise _Reject(*problems)
-        row_bytes = _parquet_size_check(pfile.metadata, opened.max_bytes)
-        text = [f.name for f in schema if _is_text(f.type)]
+        wanted = names
+        if opened.select is not None:
+            chosen = set(opened.select(list(names)))
+            wanted = [n for n in names if n in chosen]
+            problems = [Problem(f"must hold text or one value per row, found nested values "
+                                f"({schema.field(n).type})", column=n)
+                        for n in wanted if pa.types.is_nested(schema.field(n).type)]
+            if problems:  # refused before anything is decoded
+                raise _Reject(*problems[:MAX_PROBLEMS])
+        row_bytes = _parquet_size_check(pfile.metadata, opened.max_bytes,
+                                        _leaves_of(schema, set(wanted)))
+        if not wanted:  # nothing the caller can use: it sees the names, and no rows
+            empty = pd.DataFrame(columns=names)
+            empty.attrs["columns"] = names
+            yield empty
+            return
+        text = [f.name for f in schema if f.name in wanted and _is_text(f.type)]
         spool.seek(0)
         pfile = pq.ParquetFile(spool, read_dictionary=text or None,
                                buffer_size=_PARQUET_BUFFER)
@@ -692,8 +753,9 @@ def _parquet_chunks(opened: _Opened, chunksize: int, stack: ExitStack) -> Iterat
     batch_rows = max(1, min(chunksize, opened.chunk_bytes // max(1, row_bytes)))
     total = 0
     decoded = 0
+    problems = []
     try:
-        for batch in pfile.iter_batches(batch_size=batch_rows):
+        for batch in pfile.iter_batches(batch_size=batch_rows, columns=wanted):
             if batch.num_rows == 0:
                 continue
             sizes = _row_sizes(batch)
@@ -703,14 +765,96 @@ def _parquet_chunks(opened: _Opened, chunksize: int, stack: ExitStack) -> Iterat
                     f"the data is larger than the limit of {opened.max_bytes:,} bytes once "
                     f"decoded (the Parquet file holds {pfile.metadata.num_rows:,} rows; "
                     f"{_BYTES_HINT})", row=total + 1))
+            # Text is checked as CSV's is (UTF-8, NUL bytes), by row and column, before
+            # anything is decoded or converted.
+            problems += _parquet_text_problems(batch, total)
+            if problems:
+                total += batch.num_rows
+                if len(problems) >= MAX_PROBLEMS:
+                    break
+                continue
             for piece in _byte_slices(batch, sizes, opened.chunk_bytes, chunksize):
+                # Dates stay numpy datetimes (a date32 past year 9999 is no Python date):
+                # ingest then refuses dates outside its range by row and column.
+                frame = _decoded(piece).to_pandas(date_as_object=False)
+                frame.attrs["columns"] = names
                 total += piece.num_rows
-                yield _decoded(piece).to_pandas()
+                yield frame
+    except (pa.ArrowMemoryError, MemoryError):
+        raise _Reject(Problem(
+            f"there is not enough memory to decode the Parquet data (its values expand "
+            f"past what this machine can hold; {_BYTES_HINT})", row=total + 1)) from None
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _Reject(Problem(f"the Parquet data is damaged ({str(exc).splitlines()[0]})",
                               row=total + 1)) from None
+    if problems:
+        raise _Reject(*problems[:MAX_PROBLEMS])
     if total == 0:
         raise _Reject(Problem("the file has a header but no data rows"))
+
+
+def _parquet_text_problems(batch: pa.RecordBatch, rows_before: int) -> list[Problem]:
+    """Values of the text columns of ``batch`` that are not valid UTF-8 (Parquet writers do
+    not check it: DuckDB would refuse them at the insert) or hold NUL bytes, located.
+    Dictionary-encoded columns are checked through their dictionary."""
+    problems: list[Problem] = []
+    for col_name, arr in zip(batch.schema.names, batch.columns, strict=True):
+        values = arr.dictionary if pa.types.is_dictionary(arr.type) else arr
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            continue
+        as_bytes = values.cast(pa.large_binary() if pa.types.is_large_string(values.type)
+                               else pa.binary())
+        bad: dict[int, str] = {}
+        try:
+            values.validate(full=True)
+        except pa.ArrowInvalid:
+            for i, value in enumerate(as_bytes.to_pylist()):
+                if value is None:
+                    continue
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad[i] = (f"not valid UTF-8 (byte 0x{value[exc.start]:02x}); the Parquet "
+                              f"file's text must be UTF-8")
+                    if len(bad) >= MAX_PROBLEMS:
+                        break
+        nul = pc.fill_null(pc.match_substring(as_bytes, b"\x00"), False)
+        if pc.any(nul).as_py():
+            for i in pc.indices_nonzero(nul).to_pylist()[:MAX_PROBLEMS]:
+                bad.setdefault(i, "contains a NUL byte (binary content?)")
+        if not bad:
+            continue
+        if values is arr:
+            located = sorted(bad.items())
+        else:  # the rows whose dictionary entry is bad
+            hit = pc.is_in(arr.indices, value_set=pa.array(sorted(bad), arr.indices.type))
+            located = [(int(i), bad[arr.indices[int(i)].as_py()]) for i in
+                       pc.indices_nonzero(pc.fill_null(hit, False)).to_pylist()[:MAX_PROBLEMS]]
+        for i, message in located:
+            problems.append(Problem(message, row=rows_before + i + 1, column=col_name))
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    return problems[:MAX_PROBLEMS]
+
+
+def _leaf_count(type_: pa.DataType) -> int:
+    """How many Parquet leaf columns a field of this Arrow type is stored as."""
+    if pa.types.is_struct(type_):
+        return sum(_leaf_count(type_.field(i).type) for i in range(type_.num_fields))
+    if pa.types.is_map(type_):
+        return _leaf_count(type_.key_type) + _leaf_count(type_.item_type)
+    if (pa.types.is_list(type_) or pa.types.is_large_list(type_)
+            or pa.types.is_fixed_size_list(type_)):
+        return _leaf_count(type_.value_type)
+    return 1
+
+
+def _leaves_of(schema: pa.Schema, wanted: set[str]) -> list[bool]:
+    """For each Parquet leaf column, whether it belongs to a ``wanted`` top-level field."""
+    flags: list[bool] = []
+    for f in schema:
+        flags += [f.name in wanted] * _leaf_count(f.type)
+    return flags
 
 
 def _is_text(type_: pa.DataType) -> bool:
@@ -721,15 +865,24 @@ def _is_text(type_: pa.DataType) -> bool:
             or pa.types.is_binary(type_) or pa.types.is_large_binary(type_))
 
 
-def _parquet_size_check(meta: pq.FileMetaData, max_bytes: int) -> int:
+def _parquet_size_check(meta: pq.FileMetaData, max_bytes: int,
+                        read: list[bool] | None = None) -> int:
     """Refuse a file whose metadata says it is over ``max_bytes`` uncompressed; return the
-    largest uncompressed bytes per row of its row groups (to size the batches)."""
+    largest uncompressed bytes per row of its row groups (to size the batches).
+
+    ``read``: for each leaf column, whether it will be read (only those are counted); when
+    it does not match the metadata's columns, every column is counted."""
     total = 0
     per_row = 1
     for i in range(meta.num_row_groups):
         group = meta.row_group(i)
-        size = max(group.total_byte_size,
-                   sum(group.column(j).total_uncompressed_size for j in range(group.num_columns)))
+        if read is not None and len(read) == group.num_columns:
+            size = sum(group.column(j).total_uncompressed_size
+                       for j in range(group.num_columns) if read[j])
+        else:
+            size = max(group.total_byte_size,
+                       sum(group.column(j).total_uncompressed_size
+                           for j in range(group.num_columns)))
         total += size
         if group.num_rows:
             per_row = max(per_row, -(-size // group.num_rows))

@@ -243,17 +243,19 @@ class Store:
         if not read_only:
             try:
                 apply_migrations(self._conn)
+                # This process now holds the file for writing: staging files of ingests
+                # killed before they finished (their process is gone) are leftovers
+                # (``connect`` has swept DuckDB's spill files).
+                sweep_staging(self.path)
+                self._writer = threading.Thread(
+                    target=self._write_loop, name=f"duckdb-writer:{self.path.name}",
+                    daemon=True)
+                self._writer.start()
             except BaseException:
+                # Whatever failed after ``connect``: do not leave the file held.
+                self._writer = None
                 self._conn.close()
                 raise
-            # This process now holds the file for writing: staging files of ingests killed
-            # before they finished (their process is gone) are leftovers (``connect`` has
-            # swept DuckDB's spill files).
-            sweep_staging(self.path)
-            self._writer = threading.Thread(
-                target=self._write_loop, name=f"duckdb-writer:{self.path.name}", daemon=True
-            )
-            self._writer.start()
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, read_only: bool = False) -> Store:
