@@ -45,6 +45,29 @@ MAX_MAGNITUDE = 1e12
 #: Most demand segments and competitors a scenario may hold (bounds a link's work).
 MAX_SEGMENTS = 50
 MAX_COMPETITORS = 30
+#: Plausible range of a price, USD per 1M tokens (a segment's price today, a rival's list
+#: price). The reference list prices span $0.01–$600 and the demo's prices lie within; a
+#: price of 1e-300 would make every volume underflow to 0.
+PRICE_RANGE = (1e-6, 1e6)
+#: Range of the price floor and ceiling (the Pricing page's inputs accept the same; the
+#: measured defaults are ≥ 0.01). A denormal floor overflows the demand curve.
+PRICE_BOUND_RANGE = (1e-3, 1e6)
+#: Plausible range of an elasticity, its interval and its mention shift (fitted values are
+#: a few units; ±100 leaves room for noisy fits, not for 1e12).
+ELASTICITY_RANGE = (-100.0, 100.0)
+#: Range of the GPU utilisation (the cost per token divides by it) …
+UTILISATION_RANGE = (1e-3, 1.0)
+#: … and of the tokens per second of one GPU (also divisors; defaults 9,212 and 1,850): no
+#: underflow to 0; a unit cost past the magnitude cap is named by ``scenario_model``.
+TOKENS_PER_SECOND_RANGE = (1e-6, 1e9)
+
+
+def _outside(owner: str, name: str, value: float, bounds: tuple[float, float]) -> str | None:
+    """A sentence naming the field when ``value`` lies outside ``bounds``, else None."""
+    lo, hi = bounds
+    if lo <= value <= hi:
+        return None
+    return f"{owner}{name} = {value:.6g} is outside {lo:g} to {hi:g}"
 
 
 def _finite(owner: str, name: str, v: Any) -> float:
@@ -76,6 +99,9 @@ class Competitor:
                                                 getattr(self, f)))
         if self.price <= 0:
             raise ScenarioError(f"competitor {self.name!r}: price must be > 0")
+        if (bad := _outside(f"competitor {self.name!r}: ", "price", self.price,
+                            PRICE_RANGE)) is not None:
+            raise ScenarioError(bad)
         if not 0 < self.share < 1:
             raise ScenarioError(f"competitor {self.name!r}: share must be between 0 and 1")
 
@@ -121,6 +147,12 @@ class DemandSegment:
                 object.__setattr__(self, f.name, _finite(owner, f.name, getattr(self, f.name)))
         if self.reference_price <= 0:
             raise ScenarioError(owner + "reference_price must be > 0")
+        bad = [_outside(owner, "reference_price", self.reference_price, PRICE_RANGE),
+               *(_outside(owner, f, getattr(self, f), ELASTICITY_RANGE)
+                 for f in ("elasticity", "elasticity_ci_low", "elasticity_ci_high",
+                           "mention_shift"))]
+        if any(bad):
+            raise ScenarioError("; ".join(b for b in bad if b))
         if self.reference_volume_m <= 0:
             raise ScenarioError(owner + "reference_volume_m must be > 0 (no volume, no demand "
                                 "curve)")
@@ -239,6 +271,12 @@ class Scenario:
             problems.append("segment names must be unique")
         if not 0 < self.price_floor < self.price_ceiling:
             problems.append("need 0 < price_floor < price_ceiling")
+        ranges = {"price_floor": PRICE_BOUND_RANGE, "price_ceiling": PRICE_BOUND_RANGE,
+                  "utilisation": UTILISATION_RANGE,
+                  "input_tokens_per_second": TOKENS_PER_SECOND_RANGE,
+                  "output_tokens_per_second": TOKENS_PER_SECOND_RANGE}
+        problems.extend(b for name, bounds in ranges.items()
+                        if (b := _outside("", name, getattr(self, name), bounds)) is not None)
         if self.curve_points < 2 or self.curve_points > 10_000:
             problems.append("curve_points must be between 2 and 10,000")
         if not 1 <= self.mc_draws <= 1_000_000:

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
+from analytics.errors import ScenarioError
 from analytics.explore import Filters
 from dashboard.access import AccessDenied, User, current_user
 from data.errors import DataError, StoreCorruptError, StoreLockedError
@@ -57,6 +58,9 @@ def friendly_message(exc: BaseException) -> str:
                 "the dashboard: it creates a fresh demo database.")
     if isinstance(exc, DataError):
         return f"{exc}"
+    if isinstance(exc, ScenarioError):
+        return (f"These inputs cannot be evaluated: {md_text(exc)}. Change the value named "
+                "(or reload the page for the measured defaults).")
     if isinstance(exc, ModuleNotFoundError):
         return (f"A part of the application is missing ({exc.name}). Install the requirements "
                 "with `pip install -r requirements.txt` and restart.")
@@ -77,7 +81,11 @@ def page_guard(what: str = "this page") -> Iterator[None]:
         st.error(str(exc), icon=":material/lock:")
     except Exception as exc:  # the user never sees a traceback; the log keeps it
         log.exception("error on %s", what)
-        st.error(friendly_message(exc), icon=":material/error:")
+        shown = friendly_message(exc)
+        if isinstance(exc, DataError) and not isinstance(exc, StoreLockedError
+                                                         | StoreCorruptError):
+            shown = md_text(shown)  # its message may quote a file name or a value as text
+        st.error(shown, icon=":material/error:")
 
 
 def guarded(what: str) -> Callable[[F], F]:
@@ -493,4 +501,43 @@ def scenario_link_problems(params: Mapping[str, Sequence[str]], prefix: str = "s
     if not problems and segments * draws > MAX_LINK_MC_WORK:
         problems.append(f"{segments} segments × {draws:,} Monte Carlo draws is more than "
                         f"{MAX_LINK_MC_WORK:,} draws for one page (lower {prefix}mc_draws)")
+    if not problems:
+        from analytics.scenario import Scenario
+
+        try:  # the scenario's own ranges (a price of 1e-300, an elasticity of -1e12, …)
+            Scenario.from_query_params(params, prefix=prefix)
+        except ScenarioError as exc:
+            problems.append(str(exc))
+    _remember_link_problems(problems)
     return problems
+
+
+#: Session key of a refused link's problems: the link is read on whichever page opens first
+#: (often Overview), so the what-if pages repeat the note (``linked_scenario``).
+LINK_PROBLEM_KEY = "_scenario_link_problem"
+
+
+def _remember_link_problems(problems: list[str]) -> None:
+    if not problems:
+        return
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        if get_script_run_ctx(suppress_warning=True) is not None:
+            st.session_state[LINK_PROBLEM_KEY] = "; ".join(problems)
+    except Exception:  # outside a page run (a test, the CLI): nothing to remember
+        log.debug("link problem not remembered", exc_info=True)
+
+
+def linked_scenario(current: Callable[[], Any]) -> Any:
+    """``current()`` (``state.current_scenario``) for a what-if page, repeating the note of
+    a link whose inputs were refused when another page read it first (the page that reads
+    it shows the note itself)."""
+    earlier = st.session_state.pop(LINK_PROBLEM_KEY, None)
+    scenario = current()
+    st.session_state.pop(LINK_PROBLEM_KEY, None)  # read, and shown, on this page
+    if earlier:
+        st.warning(f"The what-if inputs in the link were not used: {md_text(earlier)}. "
+                   "Showing the default inputs (measured from the data).",
+                   icon=":material/link_off:")
+    return scenario

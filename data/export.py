@@ -1,13 +1,15 @@
 """Downloads: CSV and JSONL bytes, with spreadsheet formulas neutralised in CSV.
 
-A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return can run as a
-formula when a CSV is opened in a spreadsheet (CSV injection). Such text cells get a leading
-apostrophe, which spreadsheets show as text. So does every line inside a cell that starts
-that way after a line break (``"Refund\\r=cmd|…"``), because a reader that splits rows at a
-bare CR or LF would see that line as a cell of its own. Numeric columns, text (or a line)
-that is just a number (``-5``, ``+3.2``), and list items inside a cell (``"…\n- refund"``)
-are left as they are. Every CSV cell is quoted, so
-a CR, LF, quote or comma inside a cell never ends the cell or the row.
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or the
+full-width ``＝`` can run as a formula when a CSV is opened in a spreadsheet (CSV injection);
+so can one whose trigger follows leading blanks (NBSP, Unicode spaces; after plain spaces
+when it calls something: ``" =HYPERLINK(…)"``). Such text cells get a leading apostrophe,
+which spreadsheets show as text. So does every line inside a cell that starts that way
+after a line break (``"Refund\\r=cmd|…"``; CR, LF, VT, FF, NEL, U+2028, U+2029), because a
+reader that splits rows there would see that line as a cell of its own. Numeric columns,
+text (or a line) that is just a number (``-5``, ``+3.2``), and list items inside a cell
+(``"…\n- refund"``, but not ``"…\n+ cmd|…"``) are left as they are. Every CSV cell is
+quoted, so a CR, LF, quote or comma inside a cell never ends the cell or the row.
 
 Example:
     >>> neutralise_formulas(pd.DataFrame({"t": ["=1+1", "ok"], "n": [-1, 2]}))["t"].tolist()
@@ -30,20 +32,36 @@ import pandas as pd
 __all__ = ["ENTITY_ROW_COLUMNS", "FORMULA_PREFIXES", "entity_rows", "flatten_entities",
            "neutralise_cell", "neutralise_formulas", "to_csv_bytes", "to_jsonl_bytes"]
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-#: A line break inside a cell (kept as the separator when a cell is split into lines).
-_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
+#: A line break inside a cell (kept as the separator when a cell is split into lines): CR,
+#: LF, and the separators some readers also split lines at (NEL, VT, FF, U+2028, U+2029).
+_LINE_BREAK = re.compile("(\r\n|[\r\n\x0b\x0c\x85\u2028\u2029])")
 #: What a line after a break may not start with (the break characters themselves excepted).
-_LINE_PREFIXES = ("=", "+", "-", "@", "\t")
+_LINE_PREFIXES = ("=", "+", "-", "@", "\t", "\uff1d")
+#: Blanks a spreadsheet may skip before a formula trigger: spaces, tabs, NBSP and the other
+#: Unicode spaces, the byte-order mark.
+_BLANKS = " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009" \
+    "\u200a\u200b\u202f\u205f\u3000\ufeff"
+#: Formula syntax that calls a program or a function, or joins text into one
+#: (``cmd|' /C calc'!A0``, ``HYPERLINK(…)``, ``"…"&A1``).
+_CALL_SYNTAX = re.compile(r"[|(!&=@\uff1d]")
 #: A list item or signature ("- refund", "+ faster", "-- Kwame"): inside a cell it is
-#: prose; split off on its own line a spreadsheet shows at worst an error, never a call.
+#: prose; split off on its own line a spreadsheet shows at worst an error or a sum, never a
+#: call — so only when the rest holds no formula syntax (``+ cmd|' /C calc'!A0`` is not one).
 #: Left as written, so that an exported ticket re-imports as the same ticket.
-_BULLET = re.compile(r"[-+]+ \S")
+_BULLET = re.compile(r"[-+]+ [^|(!&=@\uff1d]*", re.DOTALL)
 
 
 def _risky(text: str, prefixes: tuple[str, ...]) -> bool:
-    return text.startswith(prefixes) and not _PLAIN_NUMBER.fullmatch(text)
+    if text.startswith(prefixes):
+        return not _PLAIN_NUMBER.fullmatch(text)
+    rest = text.lstrip(_BLANKS)
+    if rest == text or not rest.startswith(prefixes) or _PLAIN_NUMBER.fullmatch(rest):
+        return False
+    # after blanks: always when they are not plain spaces (NBSP, Unicode spaces hide the
+    # trigger); after plain spaces (" =1" is arithmetic at worst) only with call syntax
+    return text[:len(text) - len(rest)].strip(" ") != "" or bool(_CALL_SYNTAX.search(rest[1:]))
 
 
 def neutralise_cell(value: Any) -> Any:
@@ -57,11 +75,11 @@ def neutralise_cell(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     out = "'" + value if _risky(value, FORMULA_PREFIXES) else value
-    if "\r" not in out and "\n" not in out:
+    if not _LINE_BREAK.search(out):
         return out
     parts = _LINE_BREAK.split(out)  # text, break, text, break, …
     for i in range(2, len(parts), 2):
-        if _risky(parts[i], _LINE_PREFIXES) and not _BULLET.match(parts[i]):
+        if _risky(parts[i], _LINE_PREFIXES) and not _BULLET.fullmatch(parts[i].lstrip(_BLANKS)):
             parts[i] = "'" + parts[i]
     return "".join(parts)
 

@@ -25,7 +25,7 @@ st.caption(
     "month."
 )
 
-scenario = state.current_scenario()
+scenario = ui.linked_scenario(state.current_scenario)
 rev = state.scenario_rev()
 
 PRICE = st.column_config.NumberColumn(format="$%.3f")
@@ -172,12 +172,12 @@ k[2].metric("Our contribution, USD/month", ui.fmt_number(ours["profit_after"], m
             help="Before fixed costs; the change is against today's market.")
 best = war.strategies.table.sort_values("our_profit", ascending=False).iloc[0]
 k[3].metric("Best answer (most contribution)", str(best["strategy"]), border=True,
-            help=str(best["description"]))
+            help=ui.md_text(best["description"]))
 absorb = war.absorbable_cut_pct
 k[4].metric("Deepest cut we absorb at break-even",
             "—" if absorb is None else (f"≥ {absorb:.0f} %" if absorb >= 95 else
                                         f"{absorb:.1f} %"),
-            border=True, help=f"The largest cut of {cutter}'s list price after which our best "
+            border=True, help=f"The largest cut of {ui.md_text(cutter)}'s list price after which our best "
             f"response still covers fixed costs of "
             f"{ui.fmt_number(s.fixed_cost_per_month, money=True)} per month "
             "(— : we do not cover them even without a cut).")

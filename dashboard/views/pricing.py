@@ -118,7 +118,7 @@ def price(v: float | None) -> str:
 def segment_picker() -> None:
     """Reload every input as measured for one segment (or all customers)."""
     segments = queries.filter_options()["segments"]
-    current = state.current_scenario()
+    current = ui.linked_scenario(state.current_scenario)
     c1, c2, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
     options = ["All customers", *segments]
     index = options.index(current.segment) if current.segment in options else 0
@@ -164,7 +164,7 @@ def demand_editor(base: Any, rev: int) -> tuple[DemandSegment, ...] | None:
 
 def pressure_lever(base: Any, rev: int) -> bool:
     """The explicit competitor-pressure lever with its evidence."""
-    shifts = ", ".join(f"{g.name} {g.mention_shift:+.2f}" for g in base.segments)
+    shifts = ", ".join(f"{ui.md_text(g.name)} {g.mention_shift:+.2f}" for g in base.segments)
     on = st.toggle("What-if: competitor pressure shifts the elasticities",
                    value=bool(base.pressure_lever), key=f"wi_pressure_{rev}")
     if base.mention_slope:
@@ -201,7 +201,8 @@ def show_metrics(r: Any, mc: Any) -> None:
     m[3].metric("Profit at the optimum, USD/month", money(o.profit), border=True)
     m[4].metric("Break-even prices, USD per 1M tokens",
                 f"{price(r.break_even_low)} – {price(r.break_even_high)}", border=True,
-                help=r.break_even_note or "Profit after fixed costs is positive in between.")
+                help=ui.md_text(r.break_even_note) if r.break_even_note else
+                "Profit after fixed costs is positive in between.")
     m[5].metric("Contribution margin at this price", ui.fmt_number(r.contribution_margin,
                                                                    pct=True),
                 border=True, help=f"Unit cost {price(r.unit_cost)} per 1M tokens: GPU "

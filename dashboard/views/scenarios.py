@@ -28,7 +28,7 @@ st.caption(
 
 CURRENT = "(current inputs)"
 store = state.store()
-current = state.current_scenario()
+current = ui.linked_scenario(state.current_scenario)
 may_write = access.current_user().can(Role.ANALYST)
 
 
