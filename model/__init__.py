@@ -6,6 +6,8 @@ Public API (see CONTRIBUTING.md):
 - :class:`Tagger`: ``Tagger.load(model_dir=None, device="auto")``, ``.model_id``, ``.device``,
   ``.tag(texts, batch_size=64) -> list[list[Entity]]``.
 - :class:`Entity`: ``(start, end, label, text, score)`` with ``text == input[start:end]``.
+- ``Tagger.tag_with_sentiment(texts)``: the entities and, for a tagger with a sentiment head,
+  one :class:`Sentiment` ``(label, score)`` per text, from the same forward pass.
 - :func:`tag_store`: resumable batch tagging of the store's tickets.
 
 Nothing is ever downloaded: ``HF_HUB_OFFLINE=1`` is set on import unless already set.
@@ -24,8 +26,8 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from model.engine import Entity
+from model.engine import Entity, Sentiment
 from model.jobs import TagRunSummary, tag_store
 from model.tagger import DEFAULT_MODEL_DIR, Tagger
 
-__all__ = ["DEFAULT_MODEL_DIR", "Entity", "TagRunSummary", "Tagger", "tag_store"]
+__all__ = ["DEFAULT_MODEL_DIR", "Entity", "Sentiment", "TagRunSummary", "Tagger", "tag_store"]

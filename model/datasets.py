@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from model.labels import map_type, repair_iob2, split_tag, tags_to_spans
@@ -31,11 +31,18 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Example:
-    """One text with its gold entities (character spans) and evaluation words."""
+    """One text with its gold entities (character spans) and evaluation words.
+
+    ``sentiment`` is its gold sentiment label when it has one (``negative``, ``neutral``,
+    ``positive``); ``annotated`` is false for a text without entity annotation (e.g.
+    GoEmotions): its words then train no entity label, only the sentiment head.
+    """
 
     text: str
     spans: tuple[Span, ...]
     words: tuple[tuple[int, int], ...]
+    sentiment: str | None = None
+    annotated: bool = True
 
     def gold_tags(self) -> list[str]:
         """IOB2 tags of the evaluation words for the gold spans."""
@@ -93,10 +100,13 @@ def examples_from_tokens(
     return Example(text, tuple(spans), tuple(words))
 
 
-def read_conll(path: Path | str, label_map: Mapping[str, str | None] | None = None) -> list[Example]:
+def read_conll(path: Path | str, label_map: Mapping[str, str | None] | None = None, *,
+               skip_empty_tokens: bool = False) -> list[Example]:
     """Read ``token<TAB or space>tag`` lines; a blank or lone-tab line ends a sentence.
 
     ``-DOCSTART-`` lines are ignored. Raises :class:`DatasetError` on a malformed line.
+    With ``skip_empty_tokens`` a ``<TAB>tag`` line whose token is empty or whitespace (BTC has
+    a few) is skipped instead.
     """
     path = Path(path)
     examples: list[Example] = []
@@ -116,6 +126,8 @@ def read_conll(path: Path | str, label_map: Mapping[str, str | None] | None = No
                 flush()
                 continue
             parts = line.split("\t") if "\t" in line else line.split()
+            if skip_empty_tokens and len(parts) >= 2 and not "".join(parts[:-1]).strip():
+                continue
             parts = [p for p in parts if p != ""]
             if parts[0] == "-DOCSTART-":
                 flush()
@@ -159,7 +171,8 @@ def example_from_spans(
 def read_jsonl(path: Path | str, label_map: Mapping[str, str | None] | None = None) -> list[Example]:
     """Read ``{"text": …, "spans": [[start, end, label], …]}`` lines.
 
-    ``"entities": [{"start", "end", "label"}]`` is accepted instead of ``spans``.
+    ``"entities": [{"start", "end", "label"}]`` is accepted instead of ``spans``; an optional
+    ``"sentiment"`` (``negative``/``neutral``/``positive``) becomes ``Example.sentiment``.
     Raises :class:`DatasetError` naming the line of the first bad record.
     """
     path = Path(path)
@@ -177,7 +190,14 @@ def read_jsonl(path: Path | str, label_map: Mapping[str, str | None] | None = No
                     spans = record["spans"]
                 else:
                     spans = [(e["start"], e["end"], e["label"]) for e in record.get("entities", [])]
-                examples.append(example_from_spans(text, spans, label_map))
+                example = example_from_spans(text, spans, label_map)
+                sentiment = record.get("sentiment")
+                if sentiment is not None:
+                    if sentiment not in SENTIMENT_CLASSES:
+                        raise ValueError(f"'sentiment' must be one of "
+                                         f"{', '.join(SENTIMENT_CLASSES)}, not {sentiment!r}")
+                    example = replace(example, sentiment=sentiment)
+                examples.append(example)
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 raise DatasetError(f"{path}:{number}: {exc}") from None
     return examples
@@ -208,5 +228,205 @@ def read_examples(
 
 
 def examples_from_gold(tickets: Iterable[object]) -> list[Example]:
-    """Examples from ``data.demo.GoldTicket`` objects (``.text`` and ``.spans``)."""
-    return [example_from_spans(t.text, t.spans) for t in tickets]  # type: ignore[attr-defined]
+    """Examples from ``data.demo.GoldTicket`` objects (``.text``, ``.spans`` and, when set,
+    ``.sentiment``)."""
+    out = []
+    for t in tickets:
+        ex = example_from_spans(t.text, t.spans)  # type: ignore[attr-defined]
+        sentiment = getattr(t, "sentiment", None)
+        out.append(replace(ex, sentiment=sentiment) if sentiment else ex)
+    return out
+
+
+# -- more sources: BTC, WikiGold, GoEmotions --------------------------------------------------
+
+IGNORE_TYPE = "_IGNORE_"
+"""An entity type whose words train no label at all (neither the type nor ``O``): WikiGold's
+``MISC`` (nationalities, events, works, and also products) is neither one of our types nor
+safely ``O``, so its words are left out of the loss. Never a label of a tagger."""
+
+WIKIGOLD_LABEL_MAP: dict[str, str | None] = {"MISC": IGNORE_TYPE}
+
+SENTIMENT_CLASSES = ("negative", "neutral", "positive")
+GOEMOTIONS_GROUPS = ("ambiguous", "negative", "neutral", "positive")
+"""The group ids of GoEmotions' ``group_*.tsv`` (``group_labels.txt``, in this order)."""
+GOEMOTIONS_TO_SENTIMENT = {"ambiguous": "neutral", "negative": "negative",
+                           "neutral": "neutral", "positive": "positive"}
+"""``ambiguous`` (surprise, confusion, curiosity, realization) carries no clear polarity: it
+becomes ``neutral``, as the issue suggests."""
+
+
+def read_btc(paths: Iterable[Path | str]) -> list[Example]:
+    """Broad Twitter Corpus sections (CoNLL, ``PER``/``ORG``/``LOC`` in IOB2), in order."""
+    out: list[Example] = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise DatasetError(f"{path}: no such file")
+        out += read_conll(path, skip_empty_tokens=True)
+    return out
+
+
+def read_wikigold(path: Path | str) -> list[Example]:
+    """WikiGold (CoNLL with space-separated IO tags ``PER``/``ORG``/``LOC``/``MISC``).
+
+    ``I-X`` runs become entities (adjacent same-type entities, rare in IO data, merge);
+    ``MISC`` becomes :data:`IGNORE_TYPE` (see there).
+    """
+    return read_examples(path, WIKIGOLD_LABEL_MAP)
+
+
+def read_goemotions(path: Path | str, *, single_group: bool = False,
+                    labels_file: Path | str | None = None) -> list[Example]:
+    """GoEmotions ``group_*.tsv`` (``text<TAB>group ids, comma-separated<TAB>comment id``)
+    as sentiment-only examples (``annotated=False``).
+
+    Groups map to three classes by :data:`GOEMOTIONS_TO_SENTIMENT`. With ``single_group``
+    only rows with exactly one group id are kept (the evaluation set); otherwise a row is
+    kept when its groups map to one class (``ambiguous,neutral`` is ``neutral``) and dropped
+    when they disagree (``negative,positive``). ``labels_file`` (default:
+    ``group_labels.txt`` beside ``path`` when present) names the groups in id order.
+
+    Raises:
+        DatasetError: a missing file, a malformed line or an unknown group id.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    groups = list(GOEMOTIONS_GROUPS)
+    names = Path(labels_file) if labels_file else path.with_name("group_labels.txt")
+    if names.is_file():
+        groups = [g.strip() for g in names.read_text(encoding="utf-8").splitlines() if g.strip()]
+        unknown = [g for g in groups if g not in GOEMOTIONS_TO_SENTIMENT]
+        if unknown:
+            raise DatasetError(f"{names}: unknown group {unknown[0]!r}")
+    out: list[Example] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            if len(parts) < 2:
+                raise DatasetError(f"{path}:{number}: expected 'text<TAB>group ids'")
+            text, ids = parts[0], parts[1]
+            try:
+                classes = [GOEMOTIONS_TO_SENTIMENT[groups[int(i)]] for i in ids.split(",")]
+            except (ValueError, IndexError):
+                raise DatasetError(f"{path}:{number}: bad group ids {ids!r}") from None
+            if single_group and len(classes) != 1:
+                continue
+            if len(set(classes)) != 1 or not text.strip():
+                continue
+            out.append(Example(text, (), split_words(text), sentiment=classes[0],
+                               annotated=False))
+    if not out:
+        raise DatasetError(f"{path}: no examples")
+    return out
+
+
+def split_off(examples: Sequence[Example], share: float, seed: int
+              ) -> tuple[list[Example], list[Example]]:
+    """``(kept, held)``: a seeded random ``share`` of ``examples`` held out (order kept)."""
+    import random
+
+    rng = random.Random(seed)
+    n_held = round(len(examples) * share)
+    held = set(rng.sample(range(len(examples)), n_held))
+    return ([ex for i, ex in enumerate(examples) if i not in held],
+            [ex for i, ex in enumerate(examples) if i in held])
+
+
+# -- our domain's names in generated tickets (training-time augmentation) ----------------------
+
+SAAS_PRODUCTS: tuple[str, ...] = (
+    "HubSpot CRM", "Salesforce Service Cloud", "Sales Cloud", "Zendesk Suite", "Intercom",
+    "Freshdesk", "Microsoft Teams", "Slack", "Jira", "Jira Service Management", "Confluence",
+    "GitHub Actions", "GitLab CI", "VS Code", "Visual Studio Code", "Postman", "Docker",
+    "Docker Desktop", "Kubernetes", "Terraform", "Airflow", "dbt Cloud", "BigQuery",
+    "Redshift", "Snowflake Cortex", "Power BI", "Tableau", "Looker", "Looker Studio",
+    "Segment", "Zapier", "n8n", "Make.com", "LangChain", "LlamaIndex", "Pinecone", "Weaviate",
+    "Supabase", "Firebase", "Next.js", "Shopify Plus", "Stripe Checkout", "Twilio Flex",
+    "Notion", "Airtable", "Google Sheets", "Excel", "Datadog APM", "Sentry", "PagerDuty",
+    "Grafana", "Auth0", "MuleSoft", "Workato", "SAP S/4HANA", "NetSuite", "QuickBooks Online",
+    "Xero", "Outlook", "Gmail", "Google Drive", "Dropbox", "Figma", "Miro", "Asana", "Trello",
+    "Monday.com", "ClickUp", "Linear", "Cursor", "GitHub Copilot", "Power Automate",
+    "Azure OpenAI Service", "Amazon Bedrock", "Vertex AI", "Elasticsearch", "Kafka",
+    "PostgreSQL", "MongoDB Atlas", "Redis", "Cloudflare Workers", "Vercel AI SDK",
+)
+"""Common SaaS and developer products (PRODUCT), in their usual spellings."""
+
+EXTRA_ORGS: tuple[str, ...] = (
+    "Cohere", "AI21 Labs", "Perplexity", "Hugging Face", "Together AI", "Fireworks AI",
+    "Groq", "Nvidia", "Microsoft", "IBM", "Oracle", "Samsung", "Naver", "Zhipu AI",
+    "ByteDance", "Baidu", "Tencent", "iFlytek", "StepFun", "Baichuan", "Xiaomi",
+)
+
+
+def _domain_names() -> tuple[list[str], list[str]]:
+    """``(products, orgs)``: real model and vendor names from ``data/reference`` (the price
+    files' model ids and names, the Chinese vendors' models and names, the aliases' vendor
+    names) plus :data:`SAAS_PRODUCTS` and :data:`EXTRA_ORGS`."""
+    from data import reference
+
+    products: list[str] = []
+    orgs: list[str] = []
+    models = reference.competitor_models()
+    for value in [*models["model_id"].tolist(), *models["model_name"].tolist()]:
+        if value and not any(c in value for c in "≤>()"):
+            products.append(value)
+    for model in reference._cn_file().get("models", []):
+        for value in (model.get("id"), model.get("name")):
+            if value and not any(c in value for c in "≤>()"):
+                products.append(value)
+        orgs.append(reference.vendor_display(model.get("vendor_id", "")))
+    orgs += sorted(set(reference.competitor_aliases().values()))
+    orgs += list(EXTRA_ORGS)
+    return sorted(set(products)), sorted({o for o in orgs if o})
+
+
+def augment_ticket_names(tickets: Iterable[object], *, seed: int, share: float = 0.5) -> list:
+    """Generated tickets with many of their competitor model, product and vendor names
+    replaced by real names from ``data/reference`` (and common SaaS products), spans moved.
+
+    A ``PRODUCT`` span is replaced with probability ``share`` (by a real model name, or one
+    time in four by a SaaS product), an ``ORG`` span naming a competitor vendor (as
+    ``data.demo_vocab.COMPETITOR_ORGS`` writes them) with probability ``share`` by a real
+    vendor name. An all-lower-case or all-upper-case ticket gets the name in its case. This
+    is training data only: the tagger learns names in context, it does not look them up.
+    Returns ``data.demo.GoldTicket`` objects.
+    """
+    import random
+
+    from data import demo_vocab as vocab
+    from data.demo import GoldTicket
+
+    products, orgs = _domain_names()
+    competitor_orgs = {n for names in vocab.COMPETITOR_ORGS.values() for n in names}
+    rng = random.Random(seed)
+    out = []
+    for t in tickets:
+        text, spans = t.text, sorted(t.spans)  # type: ignore[attr-defined]
+        lower = text == text.lower() != text.upper()
+        upper = text == text.upper() != text.lower()
+        pieces: list[str] = []
+        new_spans: list[Span] = []
+        pos = shift = 0
+        for start, end, label in spans:
+            name = None
+            if label == "PRODUCT" and rng.random() < share:
+                name = rng.choice(SAAS_PRODUCTS) if rng.random() < 0.25 else rng.choice(products)
+            elif label == "ORG" and text[start:end] in competitor_orgs and rng.random() < share:
+                name = rng.choice(orgs)
+            if name is not None and start >= pos:
+                name = name.lower() if lower else name.upper() if upper else name
+                pieces.append(text[pos:start])
+                pieces.append(name)
+                new_spans.append((start + shift, start + shift + len(name), label))
+                shift += len(name) - (end - start)
+                pos = end
+            else:
+                new_spans.append((start + shift, end + shift, label))
+        pieces.append(text[pos:])
+        out.append(GoldTicket("".join(pieces), tuple(new_spans),
+                              getattr(t, "sentiment", None)))
+    return out

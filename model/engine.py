@@ -27,6 +27,11 @@ How a call to :meth:`Engine.tag` runs:
    is ``Jane``); an entity never runs across a line break or a ``?``, ``!``, ``;``. Offsets are the words' character ranges (``bert``: from the tokenizer's
    offset mapping), so ``entity.text == text[entity.start:entity.end]`` for any Unicode,
    emoji or CRLF.
+5. A model with a sentiment head (model/sentiment.py) gives, in the same forward pass, one
+   sentiment distribution per window; a text's sentiment is the mean of its windows'
+   probabilities weighted by their token counts, its label the most probable class and its
+   score that probability (:meth:`Engine.tag_with_sentiment`). A text without any token has
+   no sentiment (``None``).
 
 Example:
     >>> engine = Engine(model, tokenizer)                         # doctest: +SKIP
@@ -63,6 +68,18 @@ class Entity:
         """The entity as a JSON-ready dict."""
         return {"start": self.start, "end": self.end, "label": self.label,
                 "text": self.text, "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """The sentiment of a text: ``label`` (e.g. ``negative``) and its probability ``score``."""
+
+    label: str
+    score: float
+
+    def as_dict(self) -> dict:
+        """The sentiment as a JSON-ready dict."""
+        return {"label": self.label, "score": round(self.score, 6)}
 
 
 @dataclass
@@ -173,7 +190,7 @@ class _Chunk:
     prediction so far (from the window where the token sits furthest from an edge)."""
 
     def __init__(self, offset: int, texts: Sequence[str], encoded: list[_Encoded],
-                 window: int, stride: int) -> None:
+                 window: int, stride: int, sentiment_classes: int = 0) -> None:
         self.offset = offset
         self.texts = texts
         self.encoded = encoded
@@ -184,12 +201,21 @@ class _Chunk:
         self.best = [np.full(len(e.ids), -1, dtype=np.int64) for e in encoded]
         self.model: torch.nn.Module | None = None  # what every batch of the chunk runs on
         self.precision = ""
+        # sentiment: per text the token-weighted sum of its windows' probabilities
+        self.sentiment = (np.zeros((len(encoded), sentiment_classes), dtype=np.float64)
+                          if sentiment_classes else None)
+        self.sentiment_weight = np.zeros(len(encoded), dtype=np.float64)
 
-    def merge(self, batch: list[int], label: np.ndarray, score: np.ndarray) -> None:
-        """Keep each token's prediction from the window where it is most central."""
+    def merge(self, batch: list[int], label: np.ndarray, score: np.ndarray,
+              sentiment: np.ndarray | None = None) -> None:
+        """Keep each token's prediction from the window where it is most central; add each
+        window's sentiment probabilities (weighted by its tokens) to its text's."""
         for row, w in enumerate(batch):
             t, a, b = self.windows[w]
             n = b - a
+            if sentiment is not None and self.sentiment is not None:
+                self.sentiment[t] += n * sentiment[row]
+                self.sentiment_weight[t] += n
             pos = np.arange(n)
             centrality = np.minimum(pos, n - 1 - pos)
             better = centrality > self.best[t][a:b]
@@ -270,6 +296,9 @@ class Engine:
             [0 if split_tag(lb)[1] is None else 1 + types.index(split_tag(lb)[1]) for lb in labels]
         )
         self._is_begin = np.array([split_tag(lb)[0] == "B" for lb in labels])
+        self.sentiment_labels: list[str] = list(
+            getattr(model.config, "sentiment_labels", None) or [])
+        """The sentiment head's classes (empty: the model has no sentiment head)."""
         self._cls = tokenizer.cls_token_id
         self._sep = tokenizer.sep_token_id
         self._pad = tokenizer.pad_token_id or 0
@@ -359,18 +388,21 @@ class Engine:
         with self._swap:
             return self.model, self.precision
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray,
-             model: torch.nn.Module | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, ids: np.ndarray, mask: np.ndarray, model: torch.nn.Module | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Label ids and their probabilities for a padded batch (on ``model``, default the
-        current one)."""
+        current one), and the sentiment probabilities per row (``None`` without the head)."""
         model = model if model is not None else self.model
         input_ids = torch.from_numpy(ids).to(self.device, non_blocking=True)
         attention = torch.from_numpy(mask).to(self.device, non_blocking=True)
         with torch.inference_mode():
-            logits = model(input_ids=input_ids, attention_mask=attention).logits
-            probs = torch.softmax(logits.float(), dim=-1)
+            out = model(input_ids=input_ids, attention_mask=attention)
+            probs = torch.softmax(out.logits.float(), dim=-1)
             score, label = probs.max(dim=-1)
-        return label.cpu().numpy(), score.cpu().numpy()
+            sentiment = getattr(out, "sentiment_logits", None)
+            if sentiment is not None:
+                sentiment = torch.softmax(sentiment.float(), dim=-1).cpu().numpy()
+        return label.cpu().numpy(), score.cpu().numpy(), sentiment
 
     def _stream_pool(self) -> ThreadPoolExecutor | None:
         """The threads that run batches when there are several :attr:`streams` (made once)."""
@@ -399,19 +431,47 @@ class Engine:
         Raises:
             TypeError: an item of ``texts`` is not a string.
         """
+        return self.tag_with_sentiment(texts, batch_size=batch_size, progress=progress)[0]
+
+    def tag_with_sentiment(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[list[list[Entity]], list[Sentiment | None]]:
+        """Entities and sentiment of every text from the same forward passes.
+
+        The sentiment list holds ``None`` for every text when the model has no sentiment
+        head (:attr:`sentiment_labels` empty), and for a text without any token.
+        Arguments and errors as :meth:`tag`.
+        """
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {i} is {type(text).__name__}, not str")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         results: list[list[Entity]] = [[] for _ in texts]
+        sentiments: list[Sentiment | None] = [None] * len(texts)
         for chunk in self._tagged_chunks(texts, batch_size):
-            results[chunk.offset:chunk.offset + len(chunk.encoded)] = [
+            end = chunk.offset + len(chunk.encoded)
+            results[chunk.offset:end] = [
                 self._entities(text, enc, lab, sc) for text, enc, lab, sc
                 in zip(chunk.texts, chunk.encoded, chunk.labels, chunk.scores, strict=True)]
+            if chunk.sentiment is not None:
+                sentiments[chunk.offset:end] = self._sentiments(chunk)
             if progress is not None:
                 progress(len(chunk.encoded))
-        return results
+        return results, sentiments
+
+    def _sentiments(self, chunk: _Chunk) -> list[Sentiment | None]:
+        """Each text's sentiment: the token-weighted mean of its windows' probabilities."""
+        assert chunk.sentiment is not None
+        weight = chunk.sentiment_weight
+        mean = chunk.sentiment / np.maximum(weight, 1.0)[:, None]
+        best = mean.argmax(axis=1)
+        return [Sentiment(self.sentiment_labels[k], float(mean[t, k])) if weight[t] > 0
+                else None for t, k in enumerate(best.tolist())]
 
     def _padded(self, chunk: _Chunk, batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask of ``batch`` (window indices of ``chunk``).
@@ -444,7 +504,7 @@ class Engine:
         ``None``."""
         for offset, encoded in self._encoded_chunks(texts):
             chunk = _Chunk(offset, texts[offset:offset + len(encoded)], encoded,
-                           self.window, self.stride)
+                           self.window, self.stride, len(self.sentiment_labels))
             chunk.model, chunk.precision = self.current_model()
             batches = list(self._batches(chunk.windows, batch_size)) or [None]
             for k, batch in enumerate(batches):

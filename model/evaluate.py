@@ -78,3 +78,39 @@ def format_scores(scores: dict) -> str:
         lines.append(f"{name:<14}{row['precision']:>10.4f}{row['recall']:>10.4f}"
                      f"{row['f1']:>10.4f}{row['support']:>9d}")
     return "\n".join(lines)
+
+
+def evaluate_sentiment(gold: Sequence[str | None], predicted: Sequence[str | None],
+                       labels: Sequence[str]) -> dict:
+    """Sentiment scores: ``macro_f1`` (unweighted mean of the classes' F1), ``accuracy``,
+    ``support`` and ``per_class`` precision/recall/F1/support.
+
+    Items whose gold label is ``None`` are skipped; a ``None`` prediction (a text without a
+    token) counts as wrong.
+
+    Example:
+        >>> evaluate_sentiment(["negative", "positive"], ["negative", "neutral"],
+        ...                    ["negative", "neutral", "positive"])["accuracy"]
+        0.5
+    """
+    if len(gold) != len(predicted):
+        raise ValueError("gold and predicted hold different numbers of items")
+    pairs = [(g, p) for g, p in zip(gold, predicted, strict=True) if g is not None]
+    per_class: dict[str, dict] = {}
+    raw: dict[str, float] = {}
+    for label in labels:
+        tp = sum(1 for g, p in pairs if g == label and p == label)
+        fp = sum(1 for g, p in pairs if g != label and p == label)
+        fn = sum(1 for g, p in pairs if g == label and p != label)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        raw[label] = f1
+        per_class[label] = {"precision": round(precision, 4), "recall": round(recall, 4),
+                            "f1": round(f1, 4), "support": tp + fn}
+    present = [label for label in labels if per_class[label]["support"] > 0] or list(labels)
+    macro = sum(raw[label] for label in present) / max(1, len(present))
+    correct = sum(1 for g, p in pairs if g == p)
+    return {"macro_f1": round(macro, 4),
+            "accuracy": round(correct / len(pairs), 4) if pairs else 0.0,
+            "support": len(pairs), "per_class": per_class}

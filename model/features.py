@@ -9,6 +9,12 @@ same words whole. A word gets ``B-T`` when it is the first word overlapping a go
 ``T``, ``I-T`` for the following ones, ``O`` otherwise; continuation sub-words, ``[CLS]``,
 ``[SEP]`` and padding get ``-100`` (ignored by the loss). Texts longer than the window are cut
 into consecutive windows, so every word is trained on.
+
+Two-head training (model/sentiment.py): a feature also carries the example's sentiment class
+(``sentiment``, ``-100`` when it has none); an example without entity annotation
+(``Example.annotated`` false, e.g. GoEmotions) has every token label ``-100``, and words of a
+span of type :data:`model.datasets.IGNORE_TYPE` (WikiGold's ``MISC``) are ``-100`` too, so
+each example trains only the head(s) it has labels for.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.datasets import Example
+from model.datasets import IGNORE_TYPE, Example
 from model.engine import window_bounds
 from model.words import BERT, WORDS, check_segmentation, split_words
 
@@ -31,6 +37,7 @@ class Feature:
 
     input_ids: np.ndarray
     labels: np.ndarray
+    sentiment: int = -100
 
 
 def word_labels(
@@ -49,13 +56,17 @@ def word_labels(
 
 def build_features(
     examples: Sequence[Example], tokenizer, label2id: dict[str, int], *, max_length: int = 128,
-    segmentation: str = WORDS,
+    segmentation: str = WORDS, sentiment2id: dict[str, int] | None = None,
 ) -> list[Feature]:
     """Tokenize ``examples`` and align their gold spans to first sub-words of the words of
     ``segmentation`` (``words`` or ``bert``, model/words.py).
 
+    With ``sentiment2id``, every window of an example with a gold sentiment carries its
+    class id (the sentiment head's label); without it, sentiment is ignored.
+
     Raises:
-        KeyError: an example holds a label missing from ``label2id``.
+        KeyError: an example holds a label missing from ``label2id`` (or a sentiment missing
+            from ``sentiment2id``).
         ValueError: an unknown segmentation.
     """
     segmentation = check_segmentation(segmentation)
@@ -66,16 +77,22 @@ def build_features(
             n = len(ids)
             firsts = [i for i in range(n) if words[i] is not None
                       and (i == 0 or words[i] != words[i - 1])]
-            tags = word_labels(ranges, example.spans)
             token_labels = np.full(n, IGNORE, dtype=np.int64)
-            for i, tag in zip(firsts, tags, strict=True):
-                token_labels[i] = label2id[tag]
+            if getattr(example, "annotated", True):
+                tags = word_labels(ranges, example.spans)
+                for i, tag in zip(firsts, tags, strict=True):
+                    if not tag.endswith(IGNORE_TYPE):
+                        token_labels[i] = label2id[tag]
+            sentiment = getattr(example, "sentiment", None)
+            sentiment_id = (sentiment2id[sentiment] if sentiment2id is not None
+                            and sentiment is not None else IGNORE)
             ids_arr = np.asarray(ids, dtype=np.int64)
             for a, b in window_bounds(n, max_length - 2, 0):
                 features.append(Feature(
                     np.concatenate(([tokenizer.cls_token_id], ids_arr[a:b],
                                     [tokenizer.sep_token_id])),
                     np.concatenate(([IGNORE], token_labels[a:b], [IGNORE])),
+                    sentiment_id,
                 ))
     return features
 
@@ -113,7 +130,8 @@ def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str):
 
 
 def collate(features: Sequence[Feature], pad_id: int = 0) -> dict[str, np.ndarray]:
-    """Pad a batch to its longest feature: ``input_ids``, ``attention_mask``, ``labels``."""
+    """Pad a batch to its longest feature: ``input_ids``, ``attention_mask``, ``labels``,
+    ``sentiment`` (one class id per feature, ``-100`` where it has none)."""
     width = max(len(f.input_ids) for f in features)
     ids = np.full((len(features), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(features), width), dtype=np.int64)
@@ -123,4 +141,5 @@ def collate(features: Sequence[Feature], pad_id: int = 0) -> dict[str, np.ndarra
         ids[row, :n] = f.input_ids
         mask[row, :n] = 1
         labels[row, :n] = f.labels
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    sentiment = np.asarray([f.sentiment for f in features], dtype=np.int64)
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels, "sentiment": sentiment}

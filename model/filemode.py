@@ -1,7 +1,9 @@
 """File mode: tag a CSV/TSV/JSONL/Parquet table into JSONL, one object per input row.
 
 Each output line is ``{"id": …, "entities": [{"start", "end", "label", "text", "score"}]}``
-with ``text == input_text[start:end]``. A row whose text is missing, empty or not a string
+with ``text == input_text[start:end]``; with a two-head tagger (model/sentiment.py) every
+line also has ``"sentiment": {"label": "negative"|"neutral"|"positive", "score": float}``
+from the same forward pass (``null`` on a line with ``"error"``). A row whose text is missing, empty or not a string
 is not dropped: its line carries ``"error"`` and no entities, and it is reported through
 ``warn``. The output is written to a temporary file and renamed at the end, so a failed run
 never leaves a half-written result.
@@ -99,19 +101,31 @@ def tag_file(
                        else list(range(rows + 1, rows + len(texts) + 1)))
                 problems = [text_problem(t) for t in texts]
                 good = [i for i, p in enumerate(problems) if p is None]
-                found = tagger.tag([texts[i] for i in good], batch_size=batch_size)
+                with_sentiment = bool(getattr(tagger, "has_sentiment", False))
+                if with_sentiment:
+                    found, moods = tagger.tag_with_sentiment([texts[i] for i in good],
+                                                             batch_size=batch_size)
+                else:
+                    found = tagger.tag([texts[i] for i in good], batch_size=batch_size)
+                    moods = [None] * len(found)
                 by_row = dict(zip(good, found, strict=True))
+                mood_of = dict(zip(good, moods, strict=True))
                 for i, (row_id, problem) in enumerate(zip(ids, problems, strict=True)):
                     record: dict[str, Any] = {"id": _plain(row_id)}
                     if problem is not None:
                         bad += 1
                         record["entities"] = []
+                        if with_sentiment:
+                            record["sentiment"] = None
                         record["error"] = problem
                         if warn is not None and bad <= 20:
                             warn(f"row {rows + i + 1} (id {record['id']}): {problem}")
                     else:
                         record["entities"] = [e.as_dict() for e in by_row[i]]
                         entities += len(by_row[i])
+                        if with_sentiment:
+                            mood = mood_of[i]
+                            record["sentiment"] = mood.as_dict() if mood is not None else None
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 rows += len(texts)
         if warn is not None and bad > 20:

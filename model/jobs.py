@@ -5,7 +5,9 @@ model id, shortest first (little padding). Each batch's entities and its ``tagge
 rows are written in ONE transaction through the store's writer, both as upserts, together
 with the run's counters in ``tagging_runs``. A process killed at any moment (``kill -9``
 included) therefore leaves every ticket either fully tagged or untouched, and the next run
-picks up exactly the untouched ones: the final rows equal those of a clean run.
+picks up exactly the untouched ones: the final rows equal those of a clean run. A two-head
+tagger (``tagger.has_sentiment``) also writes each ticket's sentiment to ``ticket_sentiment``
+(``ticket_key, model_id, label, score``; upsert) in that same transaction.
 
 Example:
     >>> with Store.open("var/pricewar.duckdb") as store:            # doctest: +SKIP
@@ -113,10 +115,19 @@ def is_shutdown_error(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc)
 
 
-def _write_batch(run_id: str, model_id: str, keys: list[str], entities: pd.DataFrame):
-    """The writer-thread function storing one batch (entities + tagged_tickets + counters)."""
+def _write_batch(run_id: str, model_id: str, keys: list[str], entities: pd.DataFrame,
+                 sentiment: list[tuple[str, str, float]] | None = None):
+    """The writer-thread function storing one batch (entities + sentiment + tagged_tickets +
+    counters): one transaction."""
 
     def write(conn) -> None:
+        if sentiment:
+            conn.execute(
+                "INSERT INTO ticket_sentiment (ticket_key, model_id, label, score) "
+                "SELECT unnest(?), ?, unnest(?), unnest(?) "
+                "ON CONFLICT DO UPDATE SET label = excluded.label, score = excluded.score",
+                [[r[0] for r in sentiment], model_id, [r[1] for r in sentiment],
+                 [r[2] for r in sentiment]])
         if len(entities):
             conn.execute(
                 'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score) '
@@ -250,12 +261,18 @@ def tag_store(
                 progress_report()
             batch_keys = keys[start:start + group]
             texts = _texts(store, batch_keys)
-            found = tagger.tag(texts, batch_size=batch_size)
+            moods: list[tuple[str, str, float]] | None = None
+            if getattr(tagger, "has_sentiment", False):
+                found, sentiments = tagger.tag_with_sentiment(texts, batch_size=batch_size)
+                moods = [(key, m.label, round(float(m.score), SCORE_DECIMALS))
+                         for key, m in zip(batch_keys, sentiments, strict=True) if m is not None]
+            else:
+                found = tagger.tag(texts, batch_size=batch_size)
             rows = [(key, e.start, e.end, e.label, e.text, round(float(e.score), SCORE_DECIMALS))
                     for key, entities in zip(batch_keys, found, strict=True) for e in entities]
             frame = pd.DataFrame(rows, columns=["ticket_key", "start", "end", "label", "text",
                                                 "score"])
-            store.write(_write_batch(run_id, model_id, batch_keys, frame))
+            store.write(_write_batch(run_id, model_id, batch_keys, frame, moods))
             done += len(batch_keys)
             n_entities += len(rows)
             if progress is not None:

@@ -33,6 +33,12 @@ pipeline::
   so a run killed at any moment is finished by running the same command again, without a
   duplicate row. Rows that Ray re-executes after a worker failure are deduplicated by row
   number before writing.
+- **Sentiment.** With a two-head tagger (``tagger.has_sentiment``) the actor takes entities
+  and sentiment from the same pass (``tag_with_sentiment``) and the shard gets
+  ``_sentiment/<name>.parquet`` (the ``ticket_sentiment`` columns: ticket_key, model_id,
+  label, score rounded as the store does), written atomically *before* the shard's files and
+  its marker, so a complete shard always has it. Loading it into ``ticket_sentiment`` is
+  ``data.entity_shards``'s part.
 - **One model per folder.** The output folder's manifest names its model; a run with
   another model is refused (:class:`~data.entity_shards.EntityShardError`) — use another
   folder — so the entities of two models never mix.
@@ -248,7 +254,8 @@ _OUT_SCHEMA = pa.schema([
     ("ticket_key", pa.string()), ("source_id", pa.string()),
     ("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()), ("text", pa.string()),
     ("score", pa.float64()), ("total", pa.int64()), ("problem", pa.string()),
-    ("column", pa.string()),
+    ("column", pa.string()), ("sentiment_label", pa.string()),
+    ("sentiment_score", pa.float64()),
 ])
 """Tag stage → driver: ``kind`` ``tagged`` / ``bad`` (one per input row), ``entity`` (one
 per entity), and the read stage's ``end`` / ``failed`` passed through."""
@@ -315,11 +322,20 @@ class TagWorker:
         cols = {name: batch[name].to_pylist() for name in _ROWS_SCHEMA.names}
         todo = [i for i, (kind, text) in enumerate(zip(cols["kind"], cols["text"], strict=True))
                 if kind == "ticket" and text is not None]
-        found = dict(zip(todo, self.tagger.tag([cols["text"][i] for i in todo],
-                                               batch_size=self.batch_size), strict=True))
+        texts = [cols["text"][i] for i in todo]
+        if getattr(self.tagger, "has_sentiment", False):
+            tagged, sentiments = self.tagger.tag_with_sentiment(texts, batch_size=self.batch_size)
+            mood = dict(zip(todo, sentiments, strict=True))
+        else:
+            tagged, mood = self.tagger.tag(texts, batch_size=self.batch_size), {}
+        found = dict(zip(todo, tagged, strict=True))
         out: dict[str, list] = {name: [] for name in _OUT_SCHEMA.names}
 
         def add(i: int, kind: str, entity: Any = None) -> None:
+            m = mood.get(i) if kind == "tagged" else None
+            out["sentiment_label"].append(None if m is None else m.label)
+            out["sentiment_score"].append(None if m is None
+                                          else round(float(m.score), SCORE_DECIMALS))
             for name in ("shard", "row", "ticket_key", "source_id", "total"):
                 out[name].append(cols[name][i])
             out["kind"].append(kind)
@@ -425,6 +441,52 @@ class _Pending:
         rows = pa.concat_tables(self.tables)
         rows = rows.filter(pc.is_in(rows["kind"], pa.array(["tagged", "bad"])))
         return pc.count_distinct(rows["row"]).as_py() == self.total
+
+
+SENTIMENT_DIR = "_sentiment"
+"""Beside a shard's ``_tagged`` file: its tickets' sentiment (two-head taggers only)."""
+
+SENTIMENT_SCHEMA = pa.schema([
+    ("ticket_key", pa.string()), ("model_id", pa.string()), ("label", pa.string()),
+    ("score", pa.float64()),
+])
+"""The columns of the ``ticket_sentiment`` table (data/migrations.py)."""
+
+
+def sentiment_path(folder: Path | str, name: str) -> Path:
+    """Where shard ``name``'s sentiment file lives in ``folder``."""
+    return Path(folder) / SENTIMENT_DIR / f"{name}.parquet"
+
+
+def _sentiment_table(rows: pa.Table, model_id: str) -> pa.Table | None:
+    """One sentiment row per tagged ticket (first row wins), or ``None`` when the rows carry
+    no sentiment (a tagger without the head)."""
+    import duckdb
+
+    if rows.num_rows == 0 or rows["sentiment_label"].null_count == rows.num_rows:
+        return None
+    with duckdb.connect() as conn:
+        conn.register("r", rows)
+        return conn.sql(
+            "SELECT ticket_key, ? AS model_id, arg_min(sentiment_label, row) AS label,"
+            " arg_min(sentiment_score, row) AS score FROM r"
+            " WHERE kind = 'tagged' AND sentiment_label IS NOT NULL"
+            " GROUP BY ticket_key ORDER BY min(row)", params=[model_id]
+        ).to_arrow_table().cast(SENTIMENT_SCHEMA)
+
+
+def _write_sentiment(folder: Path, name: str, table: pa.Table) -> Path:
+    """Write a shard's sentiment file atomically (temporary name, rename)."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    path = sentiment_path(folder, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, str(tmp))
+    os.replace(tmp, path)
+    return path
 
 
 def _shard_tables(rows: pa.Table, model_id: str) -> tuple[pa.Table, pa.Table, list[dict]]:
@@ -614,7 +676,14 @@ def _finish(item: _Pending, output: Path, model_id: str, plan: WorkerPlan, run_s
     rows = pa.concat_tables(item.tables).cast(_OUT_SCHEMA)
     entities, tagged, bad = _shard_tables(rows, model_id)
     total = int(item.total or 0)
-    write_shard(output, item.name, entities, tagged, {
+    sentiment = _sentiment_table(rows, model_id)
+    extra: dict[str, Any] = {}
+    if sentiment is not None:  # before the shard and its marker: complete means with it
+        _write_sentiment(output, item.name, sentiment)
+        extra = {"sentiment": sentiment.num_rows}
+    else:
+        sentiment_path(output, item.name).unlink(missing_ok=True)
+    write_shard(output, item.name, entities, tagged, {**extra,
         "name": item.name, "input": _fingerprint(item.input), "model_id": model_id,
         "engine": "ray", "device": plan.device, "workers": plan.workers, "rows": total,
         "tagged": total - len(bad), "tickets": tagged.num_rows, "entities": entities.num_rows,

@@ -5,7 +5,10 @@ version, word segmentation: ``"segmentation": "words"``, absent in older artefac
 means ``bert``, see model/words.py) and either a LoRA adapter with its head (``adapter_config.json``,
 ``adapter_model.safetensors``; format ``lora``) or a whole model (``config.json``,
 ``model.safetensors``; format ``full``). ``metrics.json`` records how it was trained and
-scored. The model id is the artefact's name plus a short hash of its weights and settings,
+scored. A two-head artefact also has ``"sentiment": {"labels": [...], "pooling": "mean"}`` in
+``tagger.json`` (model/sentiment.py): it loads as a token classifier with a sentiment head,
+and :meth:`Tagger.tag_with_sentiment` gives both from one pass; without the entry the
+artefact loads exactly as before (no sentiment). The model id is the artefact's name plus a short hash of its weights and settings,
 so a retrained tagger gets a new id and its entities never mix with an older one's.
 
 Example:
@@ -28,7 +31,7 @@ from pathlib import Path
 import torch
 
 from model.backbone import BackboneMissingError, backbone_dir, load_token_classifier, load_tokenizer
-from model.engine import Engine, Entity
+from model.engine import Engine, Entity, Sentiment
 from model.jobs import StatusFn, TagStatus
 from model.words import WORDS, check_segmentation
 
@@ -82,6 +85,13 @@ def read_settings(model_dir: Path | str) -> dict:
         raise ModelNotFoundError(f"{path} is not valid JSON: {exc}") from None
     if settings.get("format") not in ("lora", "full") or not settings.get("labels"):
         raise ModelNotFoundError(f"{path} lacks a valid 'format' or 'labels'")
+    if "sentiment" in settings:
+        from model.sentiment import check_sentiment_settings
+
+        try:
+            check_sentiment_settings(settings["sentiment"])
+        except ValueError as exc:
+            raise ModelNotFoundError(f"{path}: {exc}") from None
     return settings
 
 
@@ -123,6 +133,8 @@ def load_model(model_dir: Path | str) -> torch.nn.Module:
 
 
 def _load_weights(model_dir: Path, settings: dict) -> torch.nn.Module:
+    if settings.get("sentiment") is not None:
+        return _load_two_head(model_dir, settings)
     if settings["format"] == "full":
         from transformers import BertForTokenClassification
 
@@ -131,6 +143,23 @@ def _load_weights(model_dir: Path, settings: dict) -> torch.nn.Module:
     from peft import PeftModel
 
     base = load_token_classifier(settings["labels"])
+    with warnings.catch_warnings():  # peft calls a deprecated transformers property
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
+                                category=FutureWarning)
+        peft_model = PeftModel.from_pretrained(base, str(model_dir), is_trainable=False)
+    return peft_model.merge_and_unload()
+
+
+def _load_two_head(model_dir: Path, settings: dict) -> torch.nn.Module:
+    """A two-head artefact (``"sentiment"`` in ``tagger.json``): token and sentiment heads."""
+    from model.sentiment import BertForTokensAndSentiment, load_two_head
+
+    if settings["format"] == "full":
+        return BertForTokensAndSentiment.from_pretrained(
+            str(model_dir), local_files_only=True, attn_implementation="sdpa")
+    from peft import PeftModel
+
+    base = load_two_head(settings["labels"], settings["sentiment"]["labels"])
     with warnings.catch_warnings():  # peft calls a deprecated transformers property
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
                                 category=FutureWarning)
@@ -426,6 +455,16 @@ class Tagger:
         """The entity types the tagger finds."""
         return list(self.engine.types)
 
+    @property
+    def sentiment_labels(self) -> list[str]:
+        """The sentiment classes of the model's second head (empty: it has none)."""
+        return list(self.engine.sentiment_labels)
+
+    @property
+    def has_sentiment(self) -> bool:
+        """Whether the tagger also gives a sentiment per text (a two-head artefact)."""
+        return bool(self.engine.sentiment_labels)
+
     def tag(self, texts: Sequence[str], batch_size: int = 64,
             progress: Callable[[int], None] | None = None) -> list[list[Entity]]:
         """Entities of every text, in input order (see :meth:`model.engine.Engine.tag`).
@@ -436,11 +475,22 @@ class Tagger:
         (file mode, Ray actors) starts the background compile once it has tagged
         :attr:`auto_fp32_texts` texts in fp32. :func:`model.jobs.tag_store` plans for the
         whole job first."""
+        return self.tag_with_sentiment(texts, batch_size=batch_size, progress=progress)[0]
+
+    def tag_with_sentiment(self, texts: Sequence[str], batch_size: int = 64,
+                           progress: Callable[[int], None] | None = None,
+                           ) -> tuple[list[list[Entity]], list[Sentiment | None]]:
+        """Entities and sentiment of every text from one pass (see :meth:`tag`).
+
+        The second list holds a :class:`model.engine.Sentiment` (``label``, ``score``) per
+        text, or ``None`` for every text when the artefact has no sentiment head
+        (:attr:`has_sentiment`) and for a text without any token.
+        """
         with self._lock:
             self._since_plan += len(texts)
             expected = self._since_plan
         self._plan(expected)
-        return self.engine.tag(texts, batch_size=batch_size, progress=progress)
+        return self.engine.tag_with_sentiment(texts, batch_size=batch_size, progress=progress)
 
     def __repr__(self) -> str:
         return f"Tagger(model_id={self.model_id!r}, device={self.device!r})"

@@ -110,3 +110,100 @@ def test_split_words_and_projection():
         "O", "B-PER", "I-PER", "I-PER", "O", "O", "O", "O", "O", "O", "O"]
     ex = example_from_spans(text, [(19, 25, "PRODUCT")])
     assert ex.gold_tags()[5:8] == ["B-PRODUCT", "I-PRODUCT", "I-PRODUCT"]
+
+
+# -- BTC, WikiGold, GoEmotions (small fixtures written here; never ../shared) ------------------
+
+
+def test_btc_sections_skip_empty_tokens(tmp_path):
+    from model.datasets import read_btc
+
+    a = tmp_path / "a.conll"
+    a.write_text("Jane\tB-PER\nat\tO\nBBC\tB-ORG\nNews\tI-ORG\n\t O\n\t\tO\n\n"
+                 "London\tB-LOC\ncalling\tO\n\u200b\tO\n", encoding="utf-8")
+    h = tmp_path / "h.conll"
+    h.write_text("@bob\tO\nin\tO\nParis\tB-LOC\n", encoding="utf-8")
+    examples = read_btc([a, h])
+    assert [ex.text for ex in examples] == ["Jane at BBC News", "London calling \u200b",
+                                            "@bob in Paris"]
+    first = examples[0]
+    assert [(first.text[s:e], t) for s, e, t in first.spans] == [("Jane", "PER"),
+                                                                 ("BBC News", "ORG")]
+    with pytest.raises(DatasetError, match="no such file"):
+        read_btc([tmp_path / "x.conll"])
+
+
+def test_wikigold_io_tags_and_misc_ignored(tmp_path):
+    from model.datasets import IGNORE_TYPE, read_wikigold
+
+    path = tmp_path / "wikigold.conll"
+    path.write_text("-DOCSTART- O\n\n010 I-MISC\nis O\nby I-PER\nThe I-ORG\nMad I-ORG\n"
+                    "Capsule I-ORG\nin O\nTokyo I-LOC\n. O\n", encoding="utf-8")
+    [example] = read_wikigold(path)
+    assert [(example.text[s:e], t) for s, e, t in example.spans] == [
+        ("010", IGNORE_TYPE), ("by", "PER"), ("The Mad Capsule", "ORG"), ("Tokyo", "LOC")]
+
+
+def test_goemotions_groups_to_three_classes(tmp_path):
+    from model.datasets import read_goemotions
+
+    (tmp_path / "group_labels.txt").write_text("ambiguous\nnegative\nneutral\npositive",
+                                               encoding="utf-8")
+    path = tmp_path / "group_dev.tsv"
+    path.write_text("I love it\t3\tid1\nwhat?\t0\tid2\nugh\t1\tid3\nfine\t2\tid4\n"
+                    "hmm ok\t0,2\tid5\nlove and hate\t1,3\tid6\n\t2\tid7\n", encoding="utf-8")
+    everything = read_goemotions(path)
+    assert [(ex.text, ex.sentiment) for ex in everything] == [
+        ("I love it", "positive"), ("what?", "neutral"), ("ugh", "negative"),
+        ("fine", "neutral"), ("hmm ok", "neutral")]  # disagreeing groups and empty text dropped
+    assert all(not ex.annotated and ex.spans == () for ex in everything)
+    single = read_goemotions(path, single_group=True)
+    assert [ex.text for ex in single] == ["I love it", "what?", "ugh", "fine"]
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("text\t9\tid\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"bad.tsv:1: bad group ids"):
+        read_goemotions(bad, labels_file=tmp_path / "group_labels.txt")
+
+
+def test_jsonl_sentiment(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"text": "Jane is happy", "spans": [[0, 4, "PER"]],
+                                "sentiment": "positive"}) + "\n"
+                    + json.dumps({"text": "x", "spans": []}) + "\n", encoding="utf-8")
+    first, second = read_examples(path)
+    assert first.sentiment == "positive" and second.sentiment is None
+    path.write_text(json.dumps({"text": "x", "spans": [], "sentiment": "angry"}) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(DatasetError, match="sentiment"):
+        read_examples(path)
+
+
+def test_split_off_is_seeded_and_disjoint():
+    from model.datasets import split_off
+
+    examples = [example_from_spans(f"text {i}", []) for i in range(50)]
+    kept, held = split_off(examples, 0.1, seed=3)
+    assert len(held) == 5 and len(kept) == 45
+    assert {ex.text for ex in kept}.isdisjoint({ex.text for ex in held})
+    assert split_off(examples, 0.1, seed=3) == (kept, held)
+
+
+def test_real_names_replace_generated_ones_with_spans_moved():
+    from data.demo import iter_gold_tickets
+    from model.datasets import _domain_names, augment_ticket_names, examples_from_gold
+
+    products, orgs = _domain_names()
+    assert "gpt-4o-mini" in products and "claude-3.5-sonnet" in products
+    assert "Zhipu AI" in orgs and "ByteDance" in orgs
+    tickets = list(iter_gold_tickets(60, 5, sentiment=True))
+    augmented = augment_ticket_names(tickets, seed=1, share=1.0)
+    assert augmented == augment_ticket_names(tickets, seed=1, share=1.0)
+    changed = 0
+    for before, after in zip(tickets, augmented, strict=True):
+        assert after.sentiment == before.sentiment
+        assert [lb for *_, lb in before.spans] == [lb for *_, lb in sorted(after.spans)]
+        changed += before.text != after.text
+    assert changed > 20
+    examples = examples_from_gold(augmented)  # spans checked: in range, not overlapping
+    names = {ex.text[s:e] for ex in examples for s, e, lb in ex.spans if lb == "PRODUCT"}
+    assert names & set(products)
