@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +101,18 @@ def page(browser: object, server: str) -> Iterator[object]:
     """A fresh browser page on the test server's app."""
     with fresh_page(browser) as pg:
         yield pg
+
+
+IDLE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
+           "?.getAttribute('data-test-script-state') === 'notRunning'"
+           " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+
+
+def settle(page, timeout: float = 90) -> None:
+    """Wait until Streamlit has finished running the script (seen idle twice in a row, so a
+    run that had not started yet on a busy machine is not mistaken for a finished one)."""
+    time.sleep(0.4)
+    for _ in range(2):
+        page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
+        time.sleep(0.4)
+    page.wait_for_function(IDLE_JS, timeout=timeout * 1000)

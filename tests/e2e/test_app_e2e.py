@@ -15,28 +15,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, HOSTILE, ROOT
+from tests.e2e.conftest import ARTIFACTS, HOSTILE, ROOT, settle
 
 pytestmark = pytest.mark.e2e
 
 PAGES = {"": "Overview", "entities": "Entities", "batch-tagging": "Batch tagging",
          "pricing": "Pricing what-if", "price-war": "Price war & positioning",
          "scenarios": "Scenarios"}
-
-
-IDLE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-           "?.getAttribute('data-test-script-state') === 'notRunning'"
-           " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
-
-
-def settle(page, timeout: float = 90) -> None:
-    """Wait until Streamlit has finished running the script (seen idle twice in a row, so a
-    run that had not started yet on a busy machine is not mistaken for a finished one)."""
-    time.sleep(0.4)
-    for _ in range(2):
-        page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
-        time.sleep(0.4)
-    page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
 
 
 def healthy(page) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, HOSTILE, fresh_page
+from tests.e2e.conftest import ARTIFACTS, HOSTILE, fresh_page, settle
 from tests.streamlit_server import run_streamlit
 
 pytestmark = pytest.mark.e2e
@@ -59,9 +59,6 @@ TRIGGERS = ("=", "+", "-", "@")
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 BULLET = re.compile(r"[-+]+ \S")
 
-IDLE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-           "?.getAttribute('data-test-script-state') === 'notRunning'"
-           " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
 
 #: Recorded from the first byte of every page: any element added to the document whose
 #: markup carries what only the hostile text holds (a handler calling alert, a ``src`` of
@@ -152,15 +149,6 @@ def hpage(browser: object, hostile_server: str) -> Iterator[object]:
               else None)
         pg.add_init_script(WATCH_JS)
         yield pg
-
-
-def settle(page, timeout: float = 90) -> None:
-    """Wait until Streamlit has finished running the script (idle three times in a row)."""
-    time.sleep(0.4)
-    for _ in range(2):
-        page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
-        time.sleep(0.4)
-    page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
 
 
 def open_page(page, server: str, path: str) -> None:

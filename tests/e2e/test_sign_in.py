@@ -20,7 +20,6 @@ import re
 import secrets
 import shutil
 import socket
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from tests import oidc
-from tests.e2e.conftest import ARTIFACTS, DEMO_TICKETS, fresh_page
+from tests.e2e.conftest import ARTIFACTS, DEMO_TICKETS, fresh_page, settle
 from tests.streamlit_server import Server, free_port, run_streamlit
 
 pytestmark = pytest.mark.e2e
@@ -45,9 +44,6 @@ CLIENT_ID = "price-war-room"
 
 PAGE_TITLES = ["Overview", "Entities", "Signals", "Batch tagging", "Pricing what-if",
                "Price war & positioning", "Scenarios"]
-IDLE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-           "?.getAttribute('data-test-script-state') === 'notRunning'"
-           " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
 
 
 @dataclass
@@ -130,15 +126,6 @@ def page(browser: object) -> Iterator[object]:
     """A fresh browser page with no cookies (no app server of conftest's: each test has its own)."""
     with fresh_page(browser) as pg:
         yield pg
-
-
-def settle(page, timeout: float = 90) -> None:
-    """Wait until Streamlit has finished running the script (idle three times in a row)."""
-    time.sleep(0.4)
-    for _ in range(2):
-        page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
-        time.sleep(0.4)
-    page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
 
 
 def shot(page, name: str) -> None:
