@@ -10,6 +10,9 @@ A tagging job that runs away from the store (``python -m model tag --engine ray`
                                        without entities): ticket_key, row, source_id
     OUT/_done/<name>.json              the completion marker: input file (path, size,
                                        mtime), counts, bad rows (row, column, problem)
+    OUT/_sentiment/<name>.parquet      a two-head tagger's sentiment of those tickets: the
+                                       columns of ``ticket_sentiment`` (written before the
+                                       marker; absent for a tagger without the head)
 
 ``<name>`` is the input's file name plus 8 hex characters of its absolute path. Both
 Parquet files are written under a hidden temporary name and renamed; the marker is written
@@ -23,8 +26,9 @@ One folder holds one model's entities: writing another model's into it is refuse
 
 :func:`load_entity_shards` loads the complete shards of a folder into the store, in one
 transaction through its writer: entities and ``tagged_tickets`` rows of the tickets that are
-in the store and not yet tagged by that model, plus a ``tagging_runs`` row, so the pages
-count them as tagged. Loading twice adds nothing.
+in the store and not yet tagged by that model (with their ``ticket_sentiment`` rows when the
+shards carry sentiment), plus a ``tagging_runs`` row, so the pages count them as tagged.
+Loading twice adds nothing.
 
 Example:
     >>> report = load_entity_shards(store, "var/shards")           # doctest: +SKIP
@@ -54,6 +58,8 @@ __all__ = [
     "ENTITY_SCHEMA",
     "FORMAT",
     "MANIFEST",
+    "SENTIMENT_DIR",
+    "SENTIMENT_SCHEMA",
     "TAGGED_SCHEMA",
     "EntityShardError",
     "ShardLoadReport",
@@ -72,6 +78,7 @@ FORMAT = 1
 MANIFEST = "_pricewar_entity_shards.json"
 TAGGED_DIR = "_tagged"
 DONE_DIR = "_done"
+SENTIMENT_DIR = "_sentiment"
 
 ENTITY_SCHEMA = pa.schema([
     ("ticket_key", pa.string()),
@@ -84,6 +91,17 @@ ENTITY_SCHEMA = pa.schema([
 ])
 """The columns of the ``entities`` table (``data/migrations.py``), as Parquet writes them."""
 
+SENTIMENT_SCHEMA = pa.schema([
+    ("ticket_key", pa.string()),
+    ("model_id", pa.string()),
+    ("label", pa.string()),
+    ("score", pa.float64()),
+])
+"""The columns of the ``ticket_sentiment`` table (``data/migrations.py``)."""
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+"""The labels ``ticket_sentiment`` accepts (its CHECK constraint)."""
+
 TAGGED_SCHEMA = pa.schema([
     ("ticket_key", pa.string()),
     ("row", pa.int64()),
@@ -95,6 +113,8 @@ _KINDS = {"string": pa.types.is_string, "large_string": pa.types.is_large_string
 _EXPECTED = {"ticket_key": ("string",), "model_id": ("string",), "start": ("integer",),
              "end": ("integer",), "label": ("string",), "text": ("string",),
              "score": ("floating",)}
+_SENTIMENT_EXPECTED = {"ticket_key": ("string",), "model_id": ("string",),
+                       "label": ("string",), "score": ("floating",)}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -104,11 +124,12 @@ class EntityShardError(DataError):
 
 @dataclass(frozen=True)
 class ShardPaths:
-    """The three files of one shard."""
+    """The files of one shard (``sentiment`` exists only for a two-head tagger's)."""
 
     entities: Path
     tagged: Path
     marker: Path
+    sentiment: Path
 
 
 @dataclass(frozen=True)
@@ -122,6 +143,7 @@ class ShardLoadReport:
     tickets: int = 0          # tickets in the shards' tagged lists (distinct keys)
     new_tickets: int = 0      # newly counted as tagged by the model
     new_entities: int = 0
+    new_sentiments: int = 0   # ticket_sentiment rows added (two-head taggers' shards)
     not_in_store: int = 0     # tagged tickets whose key matches no ticket of the store
     bad_rows: int = 0         # rows the job could not tag (listed in the markers)
     run_id: str | None = None
@@ -132,6 +154,8 @@ class ShardLoadReport:
         text = (f"{self.folder}: {self.shards:,} shard{'' if self.shards == 1 else 's'} of "
                 f"{self.model_id}: {self.new_tickets:,} tickets newly tagged, "
                 f"{self.new_entities:,} entities added")
+        if self.new_sentiments:
+            text += f", {self.new_sentiments:,} sentiments added"
         if self.new_tickets == 0 and self.tickets > self.not_in_store:
             text += " (their tickets in the store were tagged by this model already)"
         if self.not_in_store:
@@ -164,7 +188,8 @@ def shard_paths(folder: Path | str, name: str) -> ShardPaths:
     """Where the files of shard ``name`` live in ``folder``."""
     folder = Path(folder)
     return ShardPaths(folder / f"{name}.parquet", folder / TAGGED_DIR / f"{name}.parquet",
-                      folder / DONE_DIR / f"{name}.json")
+                      folder / DONE_DIR / f"{name}.json",
+                      folder / SENTIMENT_DIR / f"{name}.parquet")
 
 
 def is_shard_folder(folder: Path | str) -> bool:
@@ -237,7 +262,7 @@ def read_marker(folder: Path | str, name: str) -> dict[str, Any] | None:
 def remove_shard(folder: Path | str, name: str) -> None:
     """Delete every file of shard ``name`` (the marker first: never a marker without data)."""
     paths = shard_paths(folder, name)
-    for path in (paths.marker, paths.entities, paths.tagged):
+    for path in (paths.marker, paths.entities, paths.tagged, paths.sentiment):
         path.unlink(missing_ok=True)
 
 
@@ -245,7 +270,7 @@ def remove_temporary(folder: Path | str) -> int:
     """Delete half-written files (hidden ``.tmp``) left by a killed job; return how many."""
     n = 0
     folder = Path(folder)
-    for sub in (folder, folder / TAGGED_DIR, folder / DONE_DIR):
+    for sub in (folder, folder / TAGGED_DIR, folder / DONE_DIR, folder / SENTIMENT_DIR):
         if sub.is_dir():
             for path in sub.glob(".*.tmp"):
                 path.unlink(missing_ok=True)
@@ -254,18 +279,29 @@ def remove_temporary(folder: Path | str) -> int:
 
 
 def write_shard(folder: Path | str, name: str, entities: pa.Table, tagged: pa.Table,
-                marker: dict[str, Any]) -> ShardPaths:
-    """Write one shard: entities and tagged tickets (each atomically), then its marker.
+                marker: dict[str, Any], *, sentiment: pa.Table | None = None) -> ShardPaths:
+    """Write one shard: entities, tagged tickets and sentiment (each atomically), then its
+    marker.
 
     Args:
         folder: the output folder (its manifest must exist, see :func:`check_folder_model`).
         name: the shard name (:func:`shard_name` of the input).
         entities: rows of :data:`ENTITY_SCHEMA`.
         tagged: rows of :data:`TAGGED_SCHEMA`.
-        marker: what the marker records (input, counts, bad rows); ``format`` is added.
+        marker: what the marker records (input, counts, bad rows); ``format`` is added, and
+            ``sentiment`` (its row count) when there is a sentiment table.
+        sentiment: rows of :data:`SENTIMENT_SCHEMA` (a two-head tagger's), or ``None``
+            (any older sentiment file of the shard is removed).
     """
     paths = shard_paths(folder, name)
     paths.marker.unlink(missing_ok=True)  # not complete while its files change
+    marker = {k: v for k, v in marker.items() if k != "sentiment"}
+    if sentiment is not None:
+        paths.sentiment.parent.mkdir(parents=True, exist_ok=True)
+        _write_parquet_atomic(paths.sentiment, sentiment.cast(SENTIMENT_SCHEMA))
+        marker["sentiment"] = sentiment.num_rows
+    else:
+        paths.sentiment.unlink(missing_ok=True)
     _write_parquet_atomic(paths.entities, entities.cast(ENTITY_SCHEMA))
     _write_parquet_atomic(paths.tagged, tagged.cast(TAGGED_SCHEMA))
     _write_atomic(paths.marker, json.dumps({"format": FORMAT, **marker},
@@ -336,6 +372,11 @@ def _validate(folder: Path) -> tuple[str, list[tuple[str, dict[str, Any]]], list
         paths = shard_paths(folder, name)
         _check_columns(paths.entities, _EXPECTED, exact=True)
         _check_columns(paths.tagged, {"ticket_key": ("string",)}, exact=False)
+        if "sentiment" in marker:
+            if not paths.sentiment.is_file():
+                raise EntityShardError(f"{paths.marker}: the shard has sentiment, but "
+                                       f"{paths.sentiment} is missing; rerun the tagging job")
+            _check_columns(paths.sentiment, _SENTIMENT_EXPECTED, exact=True)
     return model_id, shards, incomplete
 
 
@@ -381,6 +422,28 @@ _WHY = {"start": "a negative offset",
         "label": f"a label that is not a short name (letters, digits, '_', '.', '-'; at most "
                  f"{MAX_LABEL_CHARS} characters)",
         "score": "a score that is not a finite number from 0 to 1"}
+
+
+def _check_sentiment(conn: Any, files: Sequence[str], model_id: str) -> None:
+    """Every sentiment row has a key, the folder's model, a known label and a score in
+    [0, 1]; the first bad row is named (file, row, column)."""
+    found = conn.execute(
+        "SELECT filename, row_number, bad, count(*) OVER () FROM ("
+        " SELECT filename, file_row_number + 1 AS row_number, CASE"
+        "  WHEN ticket_key IS NULL THEN 'ticket_key'"
+        "  WHEN model_id IS DISTINCT FROM ? THEN 'model_id'"
+        "  WHEN label IS NULL OR label NOT IN ?  THEN 'label'"
+        "  WHEN score IS NULL OR NOT (isfinite(score) AND score BETWEEN 0 AND 1) THEN 'score'"
+        "  END AS bad FROM read_parquet(?, filename = true, file_row_number = true))"
+        " WHERE bad IS NOT NULL ORDER BY filename, row_number LIMIT 1",
+        [model_id, list(SENTIMENT_LABELS), list(files)]).fetchone()
+    if found:
+        filename, row, column, n = found
+        why = {"ticket_key": "no ticket key", "model_id": f"another model than {model_id}",
+               "label": f"a label other than {', '.join(SENTIMENT_LABELS)}",
+               "score": "a score that is not a finite number from 0 to 1"}[column]
+        raise EntityShardError(f"{filename}: row {row:,}, column {column!r}: {why} "
+                               f"({n:,} bad rows); nothing was loaded")
 
 
 def _check_ranges(conn: Any, files: Sequence[str]) -> None:
@@ -434,12 +497,16 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
         return ShardLoadReport(str(folder), model_id, 0, incomplete, bad_rows=bad_rows)
     entity_files = [str(shard_paths(folder, n).entities) for n, _ in shards]
     tagged_files = [str(shard_paths(folder, n).tagged) for n, _ in shards]
+    sentiment_files = [str(shard_paths(folder, n).sentiment) for n, m in shards
+                       if "sentiment" in m]
     devices = sorted({str(m.get("device") or "?") for _, m in shards})
     finished = [str(m.get("finished_at") or "")[:19] for _, m in shards]
     run_id = f"shards-{uuid.uuid4().hex}"
 
-    def write(conn: Any) -> tuple[int, int, int, int]:
+    def write(conn: Any) -> tuple[int, int, int, int, int]:
         _check_values(conn, entity_files, model_id)
+        if sentiment_files:
+            _check_sentiment(conn, sentiment_files, model_id)
         listed, in_store = conn.execute(
             "SELECT count(DISTINCT g.ticket_key),"
             " count(DISTINCT g.ticket_key) FILTER (WHERE t.ticket_key IS NOT NULL)"
@@ -459,6 +526,15 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
             " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = e.ticket_key"
             ' GROUP BY e.ticket_key, e.model_id, e.start, e."end", e.label'
             " ON CONFLICT DO NOTHING", [entity_files]).fetchone()[0]
+        sentiments = 0
+        if sentiment_files:
+            sentiments = conn.execute(
+                "INSERT INTO ticket_sentiment (ticket_key, model_id, label, score)"
+                " SELECT s.ticket_key, s.model_id, arg_min(s.label, s.score),"
+                " min(s.score) FROM read_parquet(?) AS s"
+                " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = s.ticket_key"
+                " GROUP BY s.ticket_key, s.model_id ON CONFLICT DO NOTHING",
+                [sentiment_files]).fetchone()[0]
         now = _now()
         tickets = conn.execute(
             "INSERT INTO tagged_tickets (ticket_key, model_id, run_id, tagged_at)"
@@ -472,10 +548,11 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
                 [run_id, model_id, "ray:" + "+".join(devices), now, now, tickets, entities,
                  f"loaded from {len(shards)} entity shards in {folder} (tagged on Ray, "
                  f"finished {max(finished)})"])
-        return int(listed), int(in_store), int(tickets), int(entities)
+        return int(listed), int(in_store), int(tickets), int(entities), int(sentiments)
 
-    listed, in_store, tickets, entities = store.write(write)
+    listed, in_store, tickets, entities, sentiments = store.write(write)
     return ShardLoadReport(str(folder), model_id, len(shards), incomplete, tickets=listed,
                            new_tickets=tickets, new_entities=entities,
+                           new_sentiments=sentiments,
                            not_in_store=listed - in_store, bad_rows=bad_rows,
                            run_id=run_id if tickets else None)

@@ -45,7 +45,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -72,10 +72,12 @@ class Entity:
 
 @dataclass(frozen=True)
 class Sentiment:
-    """The sentiment of a text: ``label`` (e.g. ``negative``) and its probability ``score``."""
+    """The sentiment of a text: ``label`` (e.g. ``negative``) and its probability ``score``;
+    ``probabilities`` holds every class's probability in head order (not in :meth:`as_dict`)."""
 
     label: str
     score: float
+    probabilities: tuple[float, ...] = field(default=(), compare=False, repr=False)
 
     def as_dict(self) -> dict:
         """The sentiment as a JSON-ready dict."""
@@ -470,7 +472,8 @@ class Engine:
         weight = chunk.sentiment_weight
         mean = chunk.sentiment / np.maximum(weight, 1.0)[:, None]
         best = mean.argmax(axis=1)
-        return [Sentiment(self.sentiment_labels[k], float(mean[t, k])) if weight[t] > 0
+        return [Sentiment(self.sentiment_labels[k], float(mean[t, k]),
+                          tuple(float(x) for x in mean[t])) if weight[t] > 0
                 else None for t, k in enumerate(best.tolist())]
 
     def _padded(self, chunk: _Chunk, batch: list[int]) -> tuple[np.ndarray, np.ndarray]:

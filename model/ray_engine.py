@@ -37,8 +37,8 @@ pipeline::
   and sentiment from the same pass (``tag_with_sentiment``) and the shard gets
   ``_sentiment/<name>.parquet`` (the ``ticket_sentiment`` columns: ticket_key, model_id,
   label, score rounded as the store does), written atomically *before* the shard's files and
-  its marker, so a complete shard always has it. Loading it into ``ticket_sentiment`` is
-  ``data.entity_shards``'s part.
+  its marker, so a complete shard always has it; ``data.entity_shards.load_entity_shards``
+  loads it into ``ticket_sentiment`` with the entities.
 - **One model per folder.** The output folder's manifest names its model; a run with
   another model is refused (:class:`~data.entity_shards.EntityShardError`) — use another
   folder — so the entities of two models never mix.
@@ -75,6 +75,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from data.entity_shards import SENTIMENT_SCHEMA
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
@@ -443,21 +445,6 @@ class _Pending:
         return pc.count_distinct(rows["row"]).as_py() == self.total
 
 
-SENTIMENT_DIR = "_sentiment"
-"""Beside a shard's ``_tagged`` file: its tickets' sentiment (two-head taggers only)."""
-
-SENTIMENT_SCHEMA = pa.schema([
-    ("ticket_key", pa.string()), ("model_id", pa.string()), ("label", pa.string()),
-    ("score", pa.float64()),
-])
-"""The columns of the ``ticket_sentiment`` table (data/migrations.py)."""
-
-
-def sentiment_path(folder: Path | str, name: str) -> Path:
-    """Where shard ``name``'s sentiment file lives in ``folder``."""
-    return Path(folder) / SENTIMENT_DIR / f"{name}.parquet"
-
-
 def _sentiment_table(rows: pa.Table, model_id: str) -> pa.Table | None:
     """One sentiment row per tagged ticket (first row wins), or ``None`` when the rows carry
     no sentiment (a tagger without the head)."""
@@ -473,20 +460,6 @@ def _sentiment_table(rows: pa.Table, model_id: str) -> pa.Table | None:
             " WHERE kind = 'tagged' AND sentiment_label IS NOT NULL"
             " GROUP BY ticket_key ORDER BY min(row)", params=[model_id]
         ).to_arrow_table().cast(SENTIMENT_SCHEMA)
-
-
-def _write_sentiment(folder: Path, name: str, table: pa.Table) -> Path:
-    """Write a shard's sentiment file atomically (temporary name, rename)."""
-    import os
-
-    import pyarrow.parquet as pq
-
-    path = sentiment_path(folder, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, str(tmp))
-    os.replace(tmp, path)
-    return path
 
 
 def _shard_tables(rows: pa.Table, model_id: str) -> tuple[pa.Table, pa.Table, list[dict]]:
@@ -676,18 +649,13 @@ def _finish(item: _Pending, output: Path, model_id: str, plan: WorkerPlan, run_s
     rows = pa.concat_tables(item.tables).cast(_OUT_SCHEMA)
     entities, tagged, bad = _shard_tables(rows, model_id)
     total = int(item.total or 0)
-    sentiment = _sentiment_table(rows, model_id)
-    extra: dict[str, Any] = {}
-    if sentiment is not None:  # before the shard and its marker: complete means with it
-        _write_sentiment(output, item.name, sentiment)
-        extra = {"sentiment": sentiment.num_rows}
-    else:
-        sentiment_path(output, item.name).unlink(missing_ok=True)
-    write_shard(output, item.name, entities, tagged, {**extra,
+    sentiment = _sentiment_table(rows, model_id)  # written before the marker, with the shard
+    write_shard(output, item.name, entities, tagged, {
         "name": item.name, "input": _fingerprint(item.input), "model_id": model_id,
         "engine": "ray", "device": plan.device, "workers": plan.workers, "rows": total,
         "tagged": total - len(bad), "tickets": tagged.num_rows, "entities": entities.num_rows,
-        "bad_rows": bad, "started_at": run_started, "finished_at": _now_iso()})
+        "bad_rows": bad, "started_at": run_started, "finished_at": _now_iso()},
+        sentiment=sentiment)
     if warn is not None:
         for b in bad[:20]:
             warn(f"{item.input}: row {b['row']}, column {b['column']!r}: {b['problem']}")

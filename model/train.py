@@ -91,6 +91,7 @@ class TrainConfig:
     sentiment_class_power: float = 0.0
     time_budget_s: float | None = None
     int8_scores: bool = True
+    sentiment_offsets: bool = True
     extra: dict = field(default_factory=dict)
 
 
@@ -297,7 +298,7 @@ def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _config_key(config: TrainConfig) -> dict:
-    skip = {"time_budget_s", "output", "int8_scores"}
+    skip = {"time_budget_s", "output", "int8_scores", "sentiment_offsets"}
     if not config.sentiment_class_power:  # a newer setting: absent from older checkpoints
         skip.add("sentiment_class_power")
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
@@ -480,6 +481,9 @@ def train(
     assert best_state is not None
     model.load_state_dict(best_state, strict=False)
     model.eval()
+    offsets_record = None
+    if sentiment_labels and config.sentiment_offsets:
+        offsets_record = fit_sentiment_offsets(model, tokenizer, config, dev_sets, log)
     train_seconds = time.time() - started
     save_artefact(model, config, labels, out, sentiment_labels=sentiment_labels)
     calibrate_artefact(out, [ex.text for ex in everything[::max(1, len(everything) // 2000)]])
@@ -512,12 +516,51 @@ def train(
         "trainable_parameters": trainable,
     }
     if sentiment_labels:
-        metrics["sentiment"] = {"labels": sentiment_labels, "weight": config.sentiment_weight}
+        metrics["sentiment"] = {"labels": sentiment_labels, "weight": config.sentiment_weight,
+                                "class_offsets": offsets_record}
         metrics["sentiment_scores"] = sentiment_scores
         metrics["int8_sentiment_scores"] = int8_sentiment
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     (out / CHECKPOINT_FILE).unlink(missing_ok=True)
     return metrics
+
+
+def fit_sentiment_offsets(model: torch.nn.Module, tokenizer, config: TrainConfig,
+                          dev_sets: Sequence[EvalSet],
+                          log: Callable[[str], None]) -> dict | None:
+    """Fit per-class offsets of the sentiment head on the first sentiment *selection* set
+    (:func:`model.sentiment.fit_class_offsets`, for macro-F1) and add them to the head's bias.
+
+    Returns what was fitted (for ``metrics.json``), or ``None`` without such a set.
+    """
+    from model.sentiment import fit_class_offsets
+
+    chosen = next((s for s in dev_sets if s.for_selection and s.sentiment), None)
+    if chosen is None:
+        return None
+    merged = _merged_copy(model, config)
+    tagger = Tagger.from_model(merged, tokenizer, model_id="training",
+                               max_length=config.infer_max_length, stride=config.stride)
+    labels = tagger.sentiment_labels
+    rows = [(ex.sentiment, mood) for ex, mood in zip(
+        chosen.examples, tagger.tag_with_sentiment([ex.text for ex in chosen.examples],
+                                                   batch_size=64)[1], strict=True)
+        if ex.sentiment in labels and mood is not None]
+    if not rows:
+        return None
+    probabilities = np.array([mood.probabilities for _, mood in rows])
+    gold = np.array([labels.index(g) for g, _ in rows])
+    offsets, before, after = fit_class_offsets(probabilities, gold)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "sentiment_head" in name and name.endswith("bias") and param.requires_grad:
+                param.add_(torch.as_tensor(offsets, dtype=param.dtype))
+    log(f"sentiment class offsets on {chosen.name}: "
+        + " ".join(f"{lb}={o:+.2f}" for lb, o in zip(labels, offsets.tolist(), strict=True))
+        + f" (macro-F1 {before:.4f} -> {after:.4f})")
+    return {"fitted_on": chosen.name, "labels": labels,
+            "offsets": [round(float(o), 4) for o in offsets],
+            "macro_f1_before": round(before, 4), "macro_f1_after": round(after, 4)}
 
 
 def _int8_scores(out: Path, sets: Sequence[EvalSet],
@@ -721,6 +764,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--scale", type=float, default=1.0,
                    help="use this share of every file (a quick smoke run)")
     p.add_argument("--no-int8", action="store_true", help="skip the int8 scores")
+    p.add_argument("--no-sentiment-offsets", action="store_true",
+                   help="keep the sentiment head's argmax (no macro-F1 class offsets fitted "
+                        "on val_goemotions)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -734,7 +780,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_length=args.max_length, seed=args.seed, sentiment_weight=args.sentiment_weight,
         sentiment_class_power=args.sentiment_class_power,
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
-        int8_scores=not args.no_int8, patience=2)
+        int8_scores=not args.no_int8, sentiment_offsets=not args.no_sentiment_offsets,
+        patience=2)
 
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

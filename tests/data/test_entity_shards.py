@@ -106,8 +106,10 @@ def test_named_columns_and_file_level_errors(tmp_path: Path) -> None:
 
 
 def make_shard(folder: Path, source: Path, rows: list[tuple[str, int, int, str, str, float]],
-               tagged: list[str], *, model_id: str = MODEL, bad: list | None = None) -> str:
-    """Write one shard the way the Ray job does (manifest, entities, tagged, marker)."""
+               tagged: list[str], *, model_id: str = MODEL, bad: list | None = None,
+               moods: list[tuple[str, str, float]] | None = None) -> str:
+    """Write one shard the way the Ray job does (manifest, entities, tagged, sentiment when
+    ``moods`` (key, label, score) are given, marker)."""
     check_folder_model(folder, model_id)
     name = shard_name(source)
     entities = pa.table({"ticket_key": [r[0] for r in rows], "model_id": [model_id] * len(rows),
@@ -120,7 +122,10 @@ def make_shard(folder: Path, source: Path, rows: list[tuple[str, int, int, str, 
         "name": name, "input": {"path": str(source)}, "model_id": model_id, "device": "cpu",
         "rows": len(tagged), "tagged": len(tagged), "entities": len(rows),
         "bad_rows": bad or [], "started_at": "2026-11-28T10:00:00",
-        "finished_at": "2026-11-28T10:05:00"})
+        "finished_at": "2026-11-28T10:05:00"},
+        sentiment=None if moods is None else pa.table({
+            "ticket_key": [m[0] for m in moods], "model_id": [model_id] * len(moods),
+            "label": [m[1] for m in moods], "score": [m[2] for m in moods]}))
     return name
 
 
@@ -319,3 +324,70 @@ def test_the_app_loads_handed_shard_folders_from_its_inbox(tmp_path: Path) -> No
         assert tagging_progress(store, MODEL) == (3, 3)
         assert import_inbox(store) == []  # the requests were consumed
     assert len(list((inbox_dir(db) / "failed").glob("*.shards.json"))) == 1
+
+
+# -- sentiment of two-head taggers' shards ---------------------------------------------------
+
+
+def test_sentiment_rows_load_with_their_tickets_once(ingested, tmp_path: Path) -> None:
+    store, keys, csv = ingested
+    store.write(lambda conn: conn.execute(  # tagged before: keeps what it has
+        "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) VALUES (?, ?, 'local')",
+        [keys[0], MODEL]))
+    folder = tmp_path / "shards"
+    make_shard(folder, csv, [(keys[1], 0, 6, "LOC", "Berlin", 0.5)], [*keys, "f" * 32],
+               moods=[(keys[0], "positive", 0.9), (keys[1], "negative", 0.75),
+                      (keys[2], "neutral", 0.6), ("f" * 32, "negative", 0.8)])
+    report = load_entity_shards(store, folder)
+    assert (report.new_tickets, report.new_entities, report.new_sentiments) == (2, 1, 2)
+    assert "2 sentiments added" in report.message
+    assert store.fetchall("SELECT ticket_key, model_id, label, score FROM ticket_sentiment "
+                          "ORDER BY label") == [(keys[1], MODEL, "negative", 0.75),
+                                                (keys[2], MODEL, "neutral", 0.6)]
+    again = load_entity_shards(store, folder)
+    assert again.new_sentiments == 0 and table_rows(store, "ticket_sentiment") == 2
+
+
+def test_a_shard_without_sentiment_removes_an_older_sentiment_file(tmp_path: Path) -> None:
+    folder = tmp_path / "shards"
+    name = make_shard(folder, tmp_path / "a.csv", [], ["k1"], moods=[("k1", "neutral", 0.5)])
+    assert shard_paths(folder, name).sentiment.is_file()
+    make_shard(folder, tmp_path / "a.csv", [], ["k1"])  # rewritten by a one-head tagger
+    assert not shard_paths(folder, name).sentiment.exists()
+    marker = json.loads(shard_paths(folder, name).marker.read_text(encoding="utf-8"))
+    assert "sentiment" not in marker
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t.set_column(2, "label", pa.array(["furious"] * t.num_rows)),
+     "row 1, column 'label': a label other than negative, neutral, positive"),
+    (lambda t: t.set_column(3, "score", pa.array([1.5] * t.num_rows)),
+     "row 1, column 'score'"),
+    (lambda t: t.set_column(1, "model_id", pa.array(["other"] * t.num_rows)),
+     "column 'model_id': another model"),
+    (lambda t: t.drop_columns(["score"]), "no column 'score'"),
+    (lambda t: t.append_column("extra", pa.array([1] * t.num_rows)),
+     "unexpected column 'extra'"),
+])
+def test_bad_sentiment_is_named_and_nothing_is_written(ingested, tmp_path: Path, change,
+                                                       message: str) -> None:
+    store, keys, csv = ingested
+    folder = tmp_path / "shards"
+    name = make_shard(folder, csv, [(keys[1], 0, 6, "LOC", "Berlin", 0.5)], keys,
+                      moods=[(k, "neutral", 0.5) for k in keys])
+    _rewrite(shard_paths(folder, name).sentiment, change)
+    with pytest.raises(EntityShardError) as info:
+        load_entity_shards(store, folder)
+    assert message in str(info.value) and "_sentiment" in str(info.value)
+    for table in ("entities", "tagged_tickets", "ticket_sentiment"):
+        assert table_rows(store, table) == 0
+
+
+def test_a_marker_promising_sentiment_needs_its_file(ingested, tmp_path: Path) -> None:
+    store, keys, csv = ingested
+    folder = tmp_path / "shards"
+    name = make_shard(folder, csv, [], keys, moods=[(keys[0], "neutral", 0.5)])
+    shard_paths(folder, name).sentiment.unlink()
+    with pytest.raises(EntityShardError, match="the shard has sentiment, but .* is missing"):
+        load_entity_shards(store, folder)
+    assert table_rows(store, "tagged_tickets") == 0

@@ -313,8 +313,6 @@ def test_ray_worker_rows_carry_sentiment_into_the_shard(two_head_dir, two_head_t
         _ROWS_SCHEMA,
         TagWorker,
         _sentiment_table,
-        _write_sentiment,
-        sentiment_path,
     )
 
     texts = ["Jane Doe from Acme", None, "All good in Paris, thanks"]
@@ -335,8 +333,6 @@ def test_ray_worker_rows_carry_sentiment_into_the_shard(two_head_dir, two_head_t
     assert table.column("label").to_pylist() == [m.label for m in expected]
     assert table.column("score").to_pylist() == [round(m.score, 4) for m in expected]
     assert set(table.column("model_id").to_pylist()) == {two_head_tagger.model_id}
-    path = _write_sentiment(tmp_path, "file-a", table)
-    assert path == sentiment_path(tmp_path, "file-a") and path.is_file()
 
 
 def test_ray_rows_of_a_tagger_without_the_head_have_no_sentiment(random_dir, random_tagger):
@@ -428,3 +424,74 @@ def test_sentiment_class_weights_favour_the_rare_class(tmp_path) -> None:
     plain = _config_key(TrainConfig(output=tmp_path))
     assert "sentiment_class_power" not in plain  # checkpoints of older runs still resume
     assert _config_key(TrainConfig(output=tmp_path, sentiment_class_power=0.5)) != plain
+
+
+def test_class_offsets_raise_macro_f1_and_keep_zeros_when_argmax_is_best() -> None:
+    from model.sentiment import fit_class_offsets, macro_f1_of
+
+    rng = np.random.default_rng(3)
+    gold = rng.integers(0, 3, size=600)
+    logits = rng.normal(size=(600, 3))
+    logits[np.arange(600), gold] += 1.0
+    logits[:, 1] += 1.5  # a head biased towards the middle class
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    offsets, before, after = fit_class_offsets(probabilities, gold)
+    assert offsets[0] == 0.0 and after > before + 0.05
+    # the figure it reports is what the offsets give, computed independently
+    assert macro_f1_of((np.log(probabilities) + offsets).argmax(axis=1), gold, 3) == after
+    perfect = np.eye(3)[gold] * 0.8 + 0.1
+    zeros, before, after = fit_class_offsets(perfect, gold)
+    assert not zeros.any() and before == after == 1.0
+
+
+def test_training_bakes_the_fitted_offsets_into_the_head(tmp_path, monkeypatch) -> None:
+    metrics = _tiny_training(tmp_path, monkeypatch, interrupt_after=None)
+    fitted = metrics["sentiment"]["class_offsets"]
+    assert fitted["fitted_on"] == "mood" and fitted["labels"] == list(SENTIMENT_LABELS)
+    assert any(fitted["offsets"]) and fitted["macro_f1_after"] > fitted["macro_f1_before"]
+    # the saved artefact scores what the fit promised on its selection set
+    assert metrics["sentiment_scores"]["mood"]["macro_f1"] == pytest.approx(
+        fitted["macro_f1_after"], abs=1e-4)
+
+
+def test_evaluate_reports_sentiment_beside_entities(tmp_path, two_head_dir, two_head_tagger,
+                                                    capsys) -> None:
+    from model.cli import main
+    from model.evaluate import evaluate_sentiment
+
+    rows = [{"text": "Jane Doe hates Azure", "spans": [[0, 8, "PER"], [15, 20, "PRODUCT"]],
+             "sentiment": "negative"},
+            {"text": "Paris is fine", "spans": [[0, 5, "LOC"]], "sentiment": "positive"},
+            {"text": "no mood given here", "spans": []}]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert main(["evaluate", "--data", str(gold), "--model", str(two_head_dir), "--json",
+                 "--device", "cpu", "--precision", "fp32"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    moods = two_head_tagger.tag_with_sentiment([r["text"] for r in rows[:2]])[1]
+    assert result["sentiment"] == evaluate_sentiment(
+        ["negative", "positive"], [m.label for m in moods], SENTIMENT_LABELS)
+    assert result["sentiment"]["support"] == 2 and result["scores"]["overall"]["support"] == 3
+    # GoEmotions' own TSV: single-group rows only (the 2-group row is not scored)
+    tsv = tmp_path / "group_dev.tsv"
+    tsv.write_text("so sad\t1\tc1\nwhat a day\t0\tc2\nlovely\t3\tc3\nmixed\t1,3\tc4\n",
+                   encoding="utf-8")
+    (tmp_path / "group_labels.txt").write_text("ambiguous\nnegative\nneutral\npositive\n",
+                                               encoding="utf-8")
+    assert main(["evaluate", "--data", str(tsv), "--model", str(two_head_dir),
+                 "--device", "cpu", "--precision", "fp32"]) == 0
+    out = capsys.readouterr().out
+    assert "sentiment: macro-F1" in out and "(3 texts)" in out and "overall" not in out
+
+
+def test_evaluate_says_when_the_model_has_no_sentiment_head(tmp_path, random_dir,
+                                                            capsys) -> None:
+    from model.cli import main
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"text": "Jane is sad", "spans": [[0, 4, "PER"]],
+                                "sentiment": "negative"}), encoding="utf-8")
+    assert main(["evaluate", "--data", str(gold), "--model", str(random_dir),
+                 "--device", "cpu", "--precision", "fp32"]) == 0
+    out = capsys.readouterr().out
+    assert "overall" in out and "sentiment: not scored (1 texts" in out
