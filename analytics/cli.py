@@ -29,7 +29,13 @@ import duckdb
 from analytics.alerts import signal_source
 from analytics.errors import AnalyticsError
 from analytics.risk import RISK_NOTE, offer_assumptions_text
-from data.cli import EXIT_BAD_INPUT, EXIT_OK, OneLineParser
+from data.cli import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    TERMINAL_CONTROLS,
+    OneLineParser,
+    terminal_text,
+)
 from data.errors import DataError, StoreLockedError
 from data.paths import default_db_path
 
@@ -85,6 +91,13 @@ def _top(text: str) -> int:
     return value
 
 
+def _json_text(value: Any) -> str:
+    """JSON for a terminal: the same values, with the controls JSON leaves raw (C1,
+    bidirectional) written as ``\\u`` escapes (they occur inside strings only)."""
+    text = json.dumps(value, indent=2, allow_nan=False, ensure_ascii=False)
+    return TERMINAL_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _db_path(args: argparse.Namespace) -> Path | None:
     """The database file of ``--db`` (or the default); None, said on stderr, when missing."""
     path = Path(args.db if args.db is not None else default_db_path())
@@ -104,9 +117,9 @@ def _report(args: argparse.Namespace) -> int:
     with Store.open(path, read_only=True) as store:
         report = pricing_report(store, args.segment)
     if args.json:
-        print(json.dumps(report, indent=2, allow_nan=False))
+        print(_json_text(report))
     else:
-        print(render_markdown(report), end="")
+        print(terminal_text(render_markdown(report)), end="")
     return EXIT_OK
 
 
@@ -237,9 +250,9 @@ def _signals(args: argparse.Namespace) -> int:
     with Store.open(path, read_only=True) as store:
         summary = signals_summary(store, top=args.top)
     if args.json:
-        print(json.dumps(summary, indent=2, allow_nan=False, ensure_ascii=False))
+        print(_json_text(summary))
     else:
-        print(render_signals(summary), end="")
+        print(terminal_text(render_signals(summary)), end="")
     return EXIT_OK
 
 

@@ -39,6 +39,7 @@ from analytics.sensitivity import tornado
 
 __all__ = [
     "TORNADO_INPUTS",
+    "VOLUME_RANGE",
     "ScenarioResult",
     "compare_scenarios",
     "data_table",
@@ -51,6 +52,42 @@ __all__ = [
 
 #: Draws of the optimum's Monte Carlo distribution (each draw optimises on a grid).
 OPTIMUM_DRAWS = 1_000
+#: Monthly volume, millions of tokens, that a segment's demand curve may give anywhere in the
+#: view (its price, floor and ceiling, at either end of its elasticity interval). Each
+#: input has its own plausible range (``analytics.scenario``), but together they can still
+#: ask V₀·(p/p₀)^ε for 1e-1197 (0 in floating point: a division by zero) or 1e1203 (inf,
+#: then NaN): refused with a note naming the segment and the price instead. 1e15 M tokens a
+#: month is about a million times today's whole market; 1e-30 is no demand at all.
+VOLUME_RANGE = (1e-30, 1e15)
+
+
+def _log10_volume(g: SegmentCurve, price: float, elasticity: float) -> float:
+    return math.log10(g.reference_volume_m) + elasticity * math.log10(price / g.reference_price)
+
+
+def _check_volumes(s: Scenario, segs: Sequence[SegmentCurve]) -> None:
+    """Refuse a view whose demand curves leave :data:`VOLUME_RANGE` at one of its prices.
+
+    Raises:
+        ScenarioError: naming the segment, the price and the volume (as a power of ten).
+    """
+    lo, hi = (math.log10(v) for v in VOLUME_RANGE)
+    prices = sorted({s.price_floor, s.price_ceiling, s.price_per_m}
+                    | ({s.tornado_price} if s.tornado_price > 0 else set()))
+    for g in segs:
+        for p in prices:
+            for e in (g.ci_low, g.elasticity, g.ci_high):
+                v = _log10_volume(g, p, e)
+                if lo <= v <= hi:
+                    continue
+                raise ScenarioError(
+                    f"segment {g.name!r}: its demand curve ({g.reference_volume_m:,.4g} M "
+                    f"tokens a month at ${g.reference_price:.4g}, elasticity {g.ci_low:.4g} "
+                    f"to {g.ci_high:.4g}) gives about 1e{v:+.0f} M tokens a month at "
+                    f"${p:.4g}, outside {VOLUME_RANGE[0]:g} to {VOLUME_RANGE[1]:g}: the "
+                    "numbers would be meaningless. Check its reference price and "
+                    "elasticity, or bring the price, floor and ceiling closer to its "
+                    "reference price")
 
 
 def scenario_model(s: Scenario, *, elasticity_factor: float = 1.0, volume_factor: float = 1.0,
@@ -58,17 +95,20 @@ def scenario_model(s: Scenario, *, elasticity_factor: float = 1.0, volume_factor
     """The scenario's demand model: its segments with the elasticities the page shows and
     unit costs from its cost model (factors scale every segment, for sensitivity)."""
     segs = []
-    for g in s.segments:
-        e, lo, hi = (elasticity_factor * x for x in s.used_elasticity(g))
-        lo, hi = min(lo, hi), max(lo, hi)
-        costs = s.segment_costs(g)
-        segs.append(SegmentCurve(
-            name=g.name, reference_price=g.reference_price,
-            reference_volume_m=g.reference_volume_m * volume_factor, elasticity=e,
-            ci_low=lo, ci_high=hi,
-            unit_cost=costs.unit_cost_per_million(g.tickets_per_million * tickets_factor)))
-    try:
+    try:  # a plain ValueError of the model (a unit cost past its cap …) is the inputs' fault
+        for g in s.segments:
+            e, lo, hi = (elasticity_factor * x for x in s.used_elasticity(g))
+            lo, hi = min(lo, hi), max(lo, hi)
+            costs = s.segment_costs(g)
+            segs.append(SegmentCurve(
+                name=g.name, reference_price=g.reference_price,
+                reference_volume_m=g.reference_volume_m * volume_factor, elasticity=e,
+                ci_low=lo, ci_high=hi,
+                unit_cost=costs.unit_cost_per_million(g.tickets_per_million * tickets_factor)))
+        _check_volumes(s, segs)
         return DemandModel(tuple(segs), s.fixed_cost_per_month)
+    except ScenarioError:
+        raise
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
 
@@ -241,6 +281,15 @@ def evaluate_scenario(s: Scenario) -> ScenarioResult:
                         total_cost=vc + s.fixed_cost_per_month,
                         profit=grid * vol - vc - s.fixed_cost_per_month)
     f = s.fixed_cost_per_month
+    shown = {"volume": q, "unit cost": c, "GPU cost": gpu, "profit": (p - c) * q - f,
+             "profit today": float(model.profit(now)), "optimal profit": best.profit,
+             "elasticity": float(model.elasticity_at(p)),
+             "elasticity today": float(model.elasticity_at(now)),
+             "profit curve": float(np.sum(curve.profit))}
+    if bad := [k for k, v in shown.items() if not math.isfinite(v)]:
+        raise ScenarioError(f"these inputs give no finite {', '.join(bad)}: the demand "
+                            "curve overflows in the price range; bring the price, floor and "
+                            "ceiling closer to the reference prices")
     return ScenarioResult(
         scenario=s, model=model, price_now=now, elasticity_now=float(model.elasticity_at(now)),
         elasticity_now_ci=model.elasticity_ci_at(now), elasticity=float(model.elasticity_at(p)),
@@ -461,6 +510,8 @@ def compare_scenarios(scenarios: Sequence[Scenario], *, baseline: int = 0,
     names = list(inputs.columns)
     results = pd.DataFrame({n: evaluate_scenario(s).summary() for n, s in zip(names, scenarios,
                                                                               strict=True)})
+    results = results.astype(object).apply(lambda col: [
+        _result_cell(item, v) for item, v in zip(results.index, col, strict=True)])
     table = pd.concat([inputs.assign(kind="input"), results.assign(kind="result")])
     table.index.name = "item"
     base = names[baseline]
@@ -475,6 +526,24 @@ def compare_scenarios(scenarios: Sequence[Scenario], *, baseline: int = 0,
         same = table[names].astype(str).nunique(axis=1) <= 1
         table = table[~same]
     return table[["kind", *[c for c in table.columns if c != "kind"]]]
+
+
+#: What the comparison shows instead of a result that does not exist (NaN in ``summary``)
+#: or is unbounded (inf): a manager reads a sentence, never "nan" or "inf".
+RESULT_NOTES: dict[str, str] = {
+    "break_even_volume_m": "none: the price does not cover the unit cost",
+    "break_even_low": "none: no price covers the costs",
+    "break_even_high": "none: profit stays positive as the price rises",
+    "price_for_target_margin": "none in the prices searched",
+    "price_for_target_profit": "none in the prices searched",
+}
+
+
+def _result_cell(item: object, value: object) -> object:
+    """A result of the comparison: the number, or a note where it is not a finite number."""
+    if isinstance(value, int | float | np.floating) and not math.isfinite(float(value)):
+        return RESULT_NOTES.get(str(item), "none")
+    return value
 
 
 def _is_number(v: object) -> bool:

@@ -55,8 +55,8 @@ from typing import Any, Literal
 
 __all__ = ["ACCESS_FILE_ENV", "ENV_LISTS", "AccessDenied", "AccessError", "AccessSettings",
            "AccessSettingsError", "Role", "User", "access_file", "auth_providers",
-           "current_user", "entry_matches", "exposure", "is_loopback", "local_actor",
-           "require", "settings"]
+           "current_user", "entry_matches", "exposure", "fold_address", "is_loopback",
+           "local_actor", "require", "settings"]
 
 log = logging.getLogger("dashboard.access")
 
@@ -144,8 +144,27 @@ class Role(enum.IntEnum):
 # -- settings ---------------------------------------------------------------------------
 
 
+#: A-Z to a-z and nothing else: ``str.lower`` also maps characters outside ASCII onto
+#: ASCII letters (the Kelvin sign U+212A becomes "k"), which would let ``x@\u212apmg.com``, an
+#: address of another (internationalised) domain, in as ``x@kpmg.com``.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_address(text: str) -> str:
+    """``text`` without surrounding white space and with ASCII letters in lower case; every
+    other character is kept as it is, so only the same address in another ASCII case
+    matches (never an address that merely lower-cases or normalises to it).
+
+    Example:
+        >>> fold_address(" Ann@Example.COM "), fold_address("x@\u212apmg.com") == "x@kpmg.com"
+        ('ann@example.com', False)
+    """
+    return text.strip().translate(_ASCII_LOWER)
+
+
 def _normalise_entry(entry: object, where: str) -> str:
-    """An access-list entry in lower case: an e-mail address or ``@domain``.
+    """An access-list entry in lower case (ASCII letters only): an e-mail address or
+    ``@domain``.
 
     Raises:
         AccessSettingsError: ``entry`` is not text, or neither form; names ``where``.
@@ -153,7 +172,7 @@ def _normalise_entry(entry: object, where: str) -> str:
     if not isinstance(entry, str):
         raise AccessSettingsError(f"{where}: entries must be text (an e-mail address or "
                                   f"@domain), not {type(entry).__name__}")
-    text = entry.strip().lower()
+    text = fold_address(entry)
     local, at, domain = text.rpartition("@")
     valid = (bool(at) and bool(domain) and "@" not in local and not text.endswith(".")
              and not any(c.isspace() or c in ",;<>\"" for c in text)
@@ -169,14 +188,15 @@ def entry_matches(email: str, entry: str) -> bool:
 
     An address entry matches that address; a domain entry ``@example.com`` matches every
     address of exactly that domain (not ``a@evil-example.com``, not ``a@example.com.evil.org``,
-    not ``a@sub.example.com``). Case does not matter.
+    not ``a@sub.example.com``). The case of ASCII letters does not matter; other characters
+    must be the same (:func:`fold_address`).
 
     Example:
         >>> entry_matches("Ann@Example.COM", "@example.com"), entry_matches(
         ...     "ann@evil-example.com", "@example.com")
         (True, False)
     """
-    address = email.strip().lower()
+    address = fold_address(email)
     if not address or "@" not in address:
         return False
     if entry.startswith("@"):
@@ -495,6 +515,24 @@ def _flag(value: Any) -> bool | None:
     return None
 
 
+def _unverified(info: Mapping[str, Any]) -> str | None:
+    """Why the provider's claims do not vouch for the e-mail address, or None.
+
+    A provider that sends no ``email_verified`` claim vouches for its addresses (Okta,
+    Entra ID); one that sends it must send true (``true`` or the text "true"). False, null,
+    0, "no", a list, anything else is an unverified address: never let in.
+    """
+    if "email_verified" not in info:
+        return None
+    value = info["email_verified"]
+    if _flag(value) is True:
+        return None
+    if _flag(value) is False:
+        return "is not verified by the identity provider"
+    return (f"is not verified by the identity provider (its email_verified claim is "
+            f"{str(value)[:40]!r}, not true)")
+
+
 def current_user() -> User:
     """The user of the current page run (see the module's docstring for the two modes).
 
@@ -519,16 +557,16 @@ def current_user() -> User:
         return User(actor="anonymous", role=None, mode="oidc", status="signed_out",
                     providers=providers, message="Sign in to open the dashboard.")
     raw = info.get("email")
-    email = raw.strip().lower() if isinstance(raw, str) and raw.strip() else None
+    email = fold_address(raw) if isinstance(raw, str) and raw.strip() else None
     name = str(info.get("name") or email or "unknown")
     signed = {"actor": email or "unknown", "email": email, "name": name, "mode": "oidc",
               "providers": providers}
     if email is None:
         return User(role=None, status="not_listed", message="The identity provider sent no "
                     "e-mail address, so you are not on the access list.", **signed)
-    if _flag(info.get("email_verified")) is False:
-        return User(role=None, status="not_listed", message=f"{email} is not verified by the "
-                    "identity provider, so it is not on the access list.", **signed)
+    if (unverified := _unverified(info)) is not None:
+        return User(role=None, status="not_listed", message=f"{email} {unverified}, so it is "
+                    "not on the access list.", **signed)
     try:
         role = settings().role_for(email)
     except AccessSettingsError as exc:

@@ -1,4 +1,4 @@
-"""Command line of the data layer: ``python -m data demo|ingest|stats``.
+"""Command line of the data layer: ``python -m data demo|ingest|stats|rollups``.
 
 Exit status: 0 on success, 2 with a one-line reason on bad input (a rejected file, a locked
 or unreadable database, a bad argument). Never a traceback for an expected failure.
@@ -8,12 +8,14 @@ Examples:
     python -m data ingest --db var/pricewar.duckdb tickets.csv more.jsonl.gz
     python -m data ingest --db var/pricewar.duckdb var/entity-shards   # Ray tagging output
     python -m data stats --db var/pricewar.duckdb --json
+    python -m data rollups --db var/pricewar.duckdb      # rebuild the roll-up tables
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -25,7 +27,8 @@ import duckdb
 from data.errors import DataError, IngestError, StoreLockedError
 from data.paths import default_db_path
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "OneLineParser", "build_parser", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "TERMINAL_CONTROLS", "OneLineParser", "build_parser",
+           "main", "terminal_text"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -42,6 +45,28 @@ class _Parser(argparse.ArgumentParser):
 
 #: The parser every command line of the project uses (``python -m analytics`` too).
 OneLineParser = _Parser
+
+
+#: Characters a terminal acts on instead of showing: C0 and C1 controls (ESC starts the
+#: sequences that retitle the window, clear the screen, hide text or write the clipboard)
+#: and the bidirectional overrides and isolates that reorder a line.
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                               "\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    r"""``text`` safe to print: every control character (line breaks and tabs aside) and
+    bidirectional control shown as its escape (``\x1b``, ``\u202e``), never acted on.
+
+    File names, entity names and alert values come from files and tickets that others
+    wrote.
+
+    Example:
+        >>> terminal_text("Deep\x1b]0;pwned\x07Seek\n")
+        'Deep\\x1b]0;pwned\\x07Seek\n'
+    """
+    return TERMINAL_CONTROLS.sub(lambda m: (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                                            else f"\\u{ord(m.group()):04x}"), text)
 
 
 def _positive(text: str) -> int:
@@ -93,11 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Print the row count of each table.")
     db_option(stats)
     stats.add_argument("--json", action="store_true", help="one JSON object")
+
+    rollups = sub.add_parser(
+        "rollups", help="rebuild the roll-up tables",
+        description="Recompute every roll-up table the pages read (data.rollups) from the "
+                    "tickets, usage and tags, in one transaction. Writers keep them in step "
+                    "by themselves; this repairs them after a write that bypassed them.")
+    db_option(rollups)
     return parser
 
 
 def _fail(message: str) -> int:
-    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    print(terminal_text(f"error: {' '.join(str(message).split())}"), file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -195,7 +227,7 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
             handed = hand_to_inbox(db, files, limits=limits) if files else []
             requests = hand_shards_to_inbox(db, folders) if folders else []
         except (IngestError, EntityShardError) as error:
-            print(str(error), file=sys.stderr)
+            print(terminal_text(str(error)), file=sys.stderr)
             return EXIT_BAD_INPUT
         rows = sum(h.rows for h in handed)
         what = []
@@ -210,20 +242,20 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
         return EXIT_OK
     with store:
         for message in import_inbox(store):
-            print(f"inbox: {message}")
+            print(terminal_text(f"inbox: {message}"))
         status = EXIT_OK
         for path in files:  # each file with its audit row, in one transaction
             report = _audited(store, lambda p=path: ingest_one(store, p, limits=limits),
                               audit.INGEST, lambda r: (r.file, _ingest_outcome(r)))
             if report.accepted:
-                print(report.message)
+                print(terminal_text(report.message))
             else:
-                print(report.message, file=sys.stderr)
+                print(terminal_text(report.message), file=sys.stderr)
                 status = EXIT_BAD_INPUT
         for folder in folders:  # after the files: their tickets are what the entities join
             loaded = _audited(store, lambda f=folder: load_entity_shards(store, f),
                               audit.SHARD_LOAD, lambda r: (r.folder, r.message))
-            print(loaded.message)
+            print(terminal_text(loaded.message))
     return status
 
 
@@ -280,11 +312,25 @@ def _cmd_stats(args: argparse.Namespace, db: Path) -> int:
     return EXIT_OK
 
 
+def _cmd_rollups(args: argparse.Namespace, db: Path) -> int:
+    from data.rollups import rebuild_rollups
+    from data.store import Store
+
+    if not db.is_file():
+        return _fail(f"no database at {db} (create one with: python -m data demo --db {db})")
+    with Store.open(db) as store:
+        counts = rebuild_rollups(store)
+    rows = ", ".join(f"{name} {n:,}" for name, n in counts.items())
+    print(terminal_text(f"{db}: roll-ups rebuilt ({rows})"))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
     db = Path(args.db) if args.db is not None else default_db_path()
-    handlers = {"demo": _cmd_demo, "ingest": _cmd_ingest, "stats": _cmd_stats}
+    handlers = {"demo": _cmd_demo, "ingest": _cmd_ingest, "stats": _cmd_stats,
+                "rollups": _cmd_rollups}
     try:
         return handlers[args.verb](args, db)
     except StoreLockedError as exc:

@@ -20,6 +20,11 @@ What is found (:func:`pii_spans`):
   (``TCK-2024-000123``, ``v2.13.0``) are not phone numbers. Kept: the last 2 digits, the
   ``+``, parentheses and separators (``+•• •• •••• ••58``).
 
+Numbers and addresses are also found when written with look-alike characters: full-width
+digits, ``＋`` and ``＠`` (``＋４４ ２０ ７９４６ ０９５８``), any Unicode space or zero-width
+space between digit groups, an em dash or minus sign as the hyphen; other decimal digits
+(Arabic-Indic, …) count as digits.
+
 The scan is linear in the length of the text: candidates are found by regular
 expressions without nested ambiguity (each digit group is followed by a separator that is
 not a digit), and each candidate is judged on a bounded number of windows.
@@ -352,22 +357,48 @@ def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[i
     return spans
 
 
-def _mask_number(chars: list[str], start: int, end: int, keep: int) -> None:
-    digits = [i for i in range(start, end) if chars[i].isdecimal()]
-    for i in digits[:max(0, len(digits) - keep)]:
-        chars[i] = MASK
-
-
-def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
+def _apply(text: str, spans: list[tuple[int, int, str]], seen: str | None = None) -> str:
+    """``text`` with ``spans`` masked; ``seen`` is the text the spans were found in (the
+    same length: :func:`_normalised`), where the ``@``, dots and digits are looked up."""
     if not spans:
         return text
     chars = list(text)
+    marks = list(text if seen is None else seen)
     for start, end, kind in spans:
         if kind == "email":
-            _mask_email(chars, start, end)
+            masked = marks[:]
+            _mask_email(masked, start, end)
+            for i in range(start, end):
+                if masked[i] == MASK and marks[i] != MASK:
+                    chars[i] = MASK
         else:
-            _mask_number(chars, start, end, 4 if kind == "card" else 2)
+            digits = [i for i in range(start, end) if marks[i].isdecimal()]
+            keep = 4 if kind == "card" else 2
+            for i in digits[:max(0, len(digits) - keep)]:
+                chars[i] = MASK
     return "".join(chars)
+
+
+# -- look-alike characters ----------------------------------------------------------------
+
+#: Characters read as their plain form before anything is looked for, one for one (so every
+#: offset stays): every Unicode space (figure, en, em, ideographic …) and the zero-width
+#: ones as a space; em dash, minus sign, small and full-width hyphens as "-"; full-width
+#: ASCII (``＋４４``, ``ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ``) as ASCII; the ideographic full stop
+#: as ".". A number or address written with them is found as if typed in ASCII.
+_LOOKALIKES: dict[int, str] = {
+    **{c: " " for c in (0x00A0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000,
+                        0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)},
+    **{c: "-" for c in (0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0xFE58,
+                        0xFE63, 0xFF0D)},
+    **{c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if c != 0xFF0D},
+    0x3002: ".", 0xFF61: ".",
+}
+
+
+def _normalised(text: str) -> str:
+    """``text`` with look-alike characters as their plain form (same length)."""
+    return text.translate(_LOOKALIKES)
 
 
 # -- public API -----------------------------------------------------------------------------
@@ -385,6 +416,7 @@ def pii_spans(text: str) -> list[tuple[int, int, str]]:
     """
     if not isinstance(text, str) or not text:
         return []
+    text = _normalised(text)
     emails = _email_spans(text) if "@" in text else []
     # Numbers are judged on the text with the e-mail addresses already masked, as a second
     # pass over masked text sees it: that is what makes masking idempotent.
@@ -406,7 +438,7 @@ def mask_pii(text: Any) -> Any:
     """
     if not isinstance(text, str):
         return text
-    return _apply(text, pii_spans(text))
+    return _apply(text, pii_spans(text), _normalised(text))
 
 
 def mask_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -456,10 +456,14 @@ def _hand_to_app(args: argparse.Namespace, locked) -> int:
 
 
 def _tag_file(args: argparse.Namespace) -> int:
-    from model.filemode import FileModeError, tag_file
+    from model.filemode import FileModeError, check_output, tag_file
 
     if not args.input.is_file():
         raise UsageError(f"{args.input}: no such file")
+    try:
+        check_output(args.input, args.output)  # before the model load: a bad --output is quick
+    except FileModeError as exc:
+        raise UsageError(str(exc)) from None
     _threads()
     tagger = _load_tagger(args.model, args.device, args.precision)
     try:

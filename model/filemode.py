@@ -6,7 +6,8 @@ line also has ``"sentiment": {"label": "negative"|"neutral"|"positive", "score":
 from the same forward pass (``null`` on a line with ``"error"``). A row whose text is missing, empty or not a string
 is not dropped: its line carries ``"error"`` and no entities, and it is reported through
 ``warn``. The output is written to a temporary file and renamed at the end, so a failed run
-never leaves a half-written result.
+never leaves a half-written result; an output that is the input file (or a link to it), a
+folder, or below a file is refused before anything is read.
 
 Example:
     >>> report = tag_file(tagger, Path("tickets.csv"), Path("out.jsonl"))  # doctest: +SKIP
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,10 +85,20 @@ def tag_file(
 
     rows = entities = bad = 0
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    check_output(Path(source), output)
     try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as out:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        # a fresh file of our own (O_CREAT | O_EXCL: never an existing file, nor a link
+        # someone placed at a guessable name in a shared folder), renamed over the output
+        fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.",
+                                    suffix=".tmp")
+    except OSError as exc:
+        raise FileModeError(f"--output {output}: cannot write there "
+                            f"({exc.strerror or exc})") from None
+    tmp = Path(name)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             for chunk in read_table_chunks(source, name=Path(source).name, chunksize=chunksize):
                 columns = [str(c) for c in chunk.columns]
                 if text_column not in columns:
@@ -130,9 +142,48 @@ def tag_file(
                 rows += len(texts)
         if warn is not None and bad > 20:
             warn(f"… {bad - 20} more bad rows (see 'error' in the output)")
-        os.replace(tmp, output)
+        try:
+            os.replace(tmp, output)
+        except OSError as exc:  # e.g. a folder created there while the file was tagged
+            raise FileModeError(f"--output {output}: cannot write there "
+                                f"({exc.strerror or exc})") from None
     except IngestError as exc:
         raise FileModeError(str(exc)) from None
     finally:
         tmp.unlink(missing_ok=True)
     return FileReport(rows, entities, bad)
+
+
+def _umask() -> int:
+    """The process's umask (read from /proc where it can be, so no thread sees it changed)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_output(source: Path, output: Path) -> None:
+    """Refuse an output that would destroy the input or cannot be a file, before any work.
+
+    Raises:
+        FileModeError: ``output`` is the input file (the same path, a link to it or a hard
+            link of it), a folder, or lies below a file.
+    """
+    if output.is_dir():
+        raise FileModeError(f"--output {output} is a folder: name the JSONL file to write "
+                            f"(e.g. {output / 'entities.jsonl'})")
+    try:
+        same = output.exists() and os.path.samefile(source, output)
+    except OSError:
+        same = False
+    if same or output.resolve() == source.resolve():
+        raise FileModeError(f"--output {output} is the input file: tagging would replace "
+                            "the tickets with their entities; name another file")
+    parent = next((p for p in output.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise FileModeError(f"--output {output}: {parent} is a file, not a folder")

@@ -90,7 +90,10 @@ if len(chosen) < 1:
 scenarios = [current.replace(name="current") if n == CURRENT else load_scenario(store, n)
              for n in chosen]
 table = compare_scenarios(scenarios, only_differences=only_diff)
-st.dataframe(table.reset_index().astype(str), hide_index=True, width="stretch")
+# a result that does not exist is a note (analytics.evaluate.RESULT_NOTES); an empty cell
+# (no segment, no difference between texts) is a dash, never "nan" or "None"
+cells = table.reset_index().astype(object)
+st.dataframe(cells.where(cells.notna(), "—").astype(str), hide_index=True, width="stretch")
 
 results = compare_scenarios(scenarios, only_differences=False)
 cols = [c for c in results.columns if c != "kind" and not str(c).startswith("Δ ")]
