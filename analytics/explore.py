@@ -31,13 +31,16 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pandas as pd
 
 from analytics.costs import CostInputs
+from data import rollups
 from data.store import Store
 
 _DEFAULT_COSTS = CostInputs()
@@ -209,20 +212,25 @@ def _ticket_where(f: Filters) -> _Where:
     return w
 
 
-def _usage_where(f: Filters) -> _Where:
-    """Conditions on ``usage u LEFT JOIN customers c`` (months overlapping the period)."""
+def _usage_where(f: Filters, cust: str = "c") -> _Where:
+    """Conditions on ``usage u LEFT JOIN customers c`` (months overlapping the period);
+    ``cust="u"``: on the usage roll-up ``u``, which carries the customer's columns."""
     w = _Where()
     if f.start is not None:
         w.add("u.month >= ?", f.start.replace(day=1))
     if f.end is not None:
         w.add("u.month <= ?", f.end)
-    if f.segments:
-        w.add("list_contains(?::VARCHAR[], c.segment)", list(f.segments))
-    if f.plans:
-        w.add("list_contains(?::VARCHAR[], c.plan)", list(f.plans))
-    if f.regions:
-        w.add("list_contains(?::VARCHAR[], c.region)", list(f.regions))
+    _customer_conditions(w, f, cust)
     return w
+
+
+def _customer_conditions(w: _Where, f: Filters, cust: str) -> None:
+    if f.segments:
+        w.add(f"list_contains(?::VARCHAR[], {cust}.segment)", list(f.segments))
+    if f.plans:
+        w.add(f"list_contains(?::VARCHAR[], {cust}.plan)", list(f.plans))
+    if f.regions:
+        w.add(f"list_contains(?::VARCHAR[], {cust}.region)", list(f.regions))
 
 
 def _usage_weight(f: Filters) -> tuple[str, list[Any]]:
@@ -232,6 +240,157 @@ def _usage_weight(f: Filters) -> tuple[str, list[Any]]:
            " least(last_day(u.month), coalesce(?::DATE, last_day(u.month)))) + 1)::DOUBLE"
            " / (datediff('day', u.month, last_day(u.month)) + 1))")
     return sql, [f.start, f.end]
+
+
+# -- roll-ups ----------------------------------------------------------------------------
+#
+# The figures below read the roll-up tables of ``data.rollups`` (thousands of rows) instead
+# of scanning tickets and entities, with the same answers (up to the order floating-point
+# sums are added in), whenever
+#
+# * the part they read is fresh (``data.rollups.fresh_parts``: its recorded row counts are
+#   the base tables' — a write that bypassed the roll-ups sends every reader back to the
+#   base tables until ``python -m data rollups`` rebuilds them);
+# * and the roll-up can answer the question:
+#   - ``kpis``, ``cost_to_serve``, ``usage_volume``, ``date_bounds``: always;
+#   - ``ticket_volume``: by segment, plan or region at any grain; by a ticket column
+#     (channel, category, priority, resolved_by, source) at the month grain only (whole
+#     months from the roll-up, the days of partial edge months from ``tickets``); else
+#     the base tables;
+#   - ``top_entities``, ``entity_trends``: without a segment, plan or region filter (whole
+#     months from the roll-up, edge days from ``entities``); with one, the base tables;
+#   - ``competitor_mentions``: tagged tickets per month from the roll-up with any filter,
+#     the (few) matching entities from ``entities``.
+# ``ticket_list``, ``sources``, ``current_model_id``, ``tagging_progress`` and
+# ``filter_options`` read the base tables (they are lookups or already small).
+
+#: Read the roll-ups when they can answer (False: always the base tables).
+USE_ROLLUPS = True
+_FORCE_BASE: ContextVar[bool] = ContextVar("explore_force_base", default=False)
+
+
+@contextmanager
+def _base_tables() -> Iterator[None]:
+    """Inside the block every query reads the base tables (tests compare both ways)."""
+    token = _FORCE_BASE.set(True)
+    try:
+        yield
+    finally:
+        _FORCE_BASE.reset(token)
+
+
+def _fresh(store: Store, *parts: str) -> bool:
+    """Whether the roll-ups of every part in ``parts`` may be read."""
+    if not USE_ROLLUPS or _FORCE_BASE.get():
+        return False
+    cur = store.cursor()
+    try:
+        fresh = rollups.fresh_parts(cur)
+    finally:
+        cur.close()
+    return all(p in fresh for p in parts)
+
+
+def _rollup_where(f: Filters, day: str = "r.day", cust: str = "r") -> _Where:
+    """Conditions on a day-grain roll-up ``r`` (its ``day`` and customer columns)."""
+    w = _Where()
+    if f.start is not None:
+        w.add(f"{day} >= ?", f.start)
+    if f.end is not None:
+        w.add(f"{day} <= ?", f.end)
+    _customer_conditions(w, f, cust)
+    return w
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class _MonthSplit:
+    """A period as the whole months a month-grain roll-up answers (``month`` in
+    [``lo``, ``hi``), either bound open when None) and the edge day ranges (inclusive) the
+    base tables answer."""
+
+    lo: dt.date | None
+    hi: dt.date | None
+    edges: tuple[tuple[dt.date, dt.date], ...]
+
+    def months_sql(self, column: str) -> _Where:
+        w = _Where()
+        if self.lo is not None:
+            w.add(f"{column} >= ?", self.lo)
+        if self.hi is not None:
+            w.add(f"{column} < ?", self.hi)
+        return w
+
+    def edges_sql(self, column: str = "t.created_at") -> _Where:
+        w = _Where()
+        parts, params = [], []
+        for first, last in self.edges:
+            parts.append(f"({column} >= ? AND {column} < ?)")
+            params += [dt.datetime.combine(first, dt.time()),
+                       dt.datetime.combine(last + dt.timedelta(days=1), dt.time())]
+        w.add("(" + " OR ".join(parts) + ")", *params)
+        return w
+
+
+def _split_months(f: Filters) -> _MonthSplit | None:
+    """The period of ``f`` as whole months and edge days; None when it holds no whole
+    month (the base tables answer it all)."""
+    lo = None if f.start is None else (f.start if f.start.day == 1 else _next_month(f.start))
+    hi = None
+    if f.end is not None:
+        hi = _next_month(f.end) if (f.end + dt.timedelta(days=1)).day == 1 \
+            else f.end.replace(day=1)
+    if lo is not None and hi is not None and lo >= hi:
+        return None
+    edges = []
+    if f.start is not None and lo is not None and f.start < lo:
+        edges.append((f.start, lo - dt.timedelta(days=1)))
+    if f.end is not None and hi is not None and hi <= f.end:
+        edges.append((hi, f.end))
+    return _MonthSplit(lo, hi, tuple(edges))
+
+
+def _entity_edge_sql(model_id: str | None, labels: tuple[str, ...],
+                     split: _MonthSplit) -> tuple[str, list[Any]]:
+    """Entity counts of the edge days, at the roll-up's grain: ``month``, ``label``, ``key``,
+    ``text``, ``mentions``, ``tickets`` (each ticket under its smallest spelling of a key)."""
+    w = split.edges_sql()
+    if labels:
+        w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
+    sql = ("SELECT month, label, key, text, sum(n) AS mentions, count_if(first) AS tickets"  # noqa: S608 - fixed SQL fragments; values are parameters
+           " FROM (SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, e.label,"
+           " lower(e.text) AS key, e.text, count(*) AS n,"
+           " e.text = min(e.text) OVER (PARTITION BY e.ticket_key, e.label, lower(e.text))"
+           " AS first"
+           " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
+           f" WHERE e.model_id = ? AND {w.sql}"
+           " GROUP BY e.ticket_key, t.created_at, e.label, e.text) GROUP BY ALL")
+    return sql, [model_id, *w.params]
+
+
+def _entity_months_sql(model_id: str | None, labels: tuple[str, ...], split: _MonthSplit,
+                       *, dated: bool) -> tuple[str, list[Any]]:
+    """The roll-up's entity rows of the whole months and the edge days' counts (same
+    columns as :func:`_entity_edge_sql`), one relation; ``dated``: leave out undated
+    tickets."""
+    w = split.months_sql("r.month")
+    w.parts.insert(0, "r.model_id = ?")
+    w.params.insert(0, model_id)
+    if dated:
+        w.add("r.month IS NOT NULL")
+    if labels:
+        w.add("list_contains(?::VARCHAR[], r.label)", list(labels))
+    sql = ("SELECT r.month, r.label, r.key, r.text, r.mentions, r.tickets"  # noqa: S608 - fixed SQL fragments; values are parameters
+           f" FROM rollup_entity_months r WHERE {w.sql}")
+    params = list(w.params)
+    if split.edges:
+        edge_sql, edge_params = _entity_edge_sql(model_id, labels, split)
+        sql += " UNION ALL " + edge_sql
+        params += edge_params
+    return sql, params
 
 
 # -- metadata ---------------------------------------------------------------------------
@@ -263,11 +422,17 @@ def filter_options(store: Store) -> dict[str, list[str]]:
 
 def date_bounds(store: Store) -> tuple[dt.date, dt.date] | None:
     """First and last day with tickets or usage, or None for an empty store."""
+    if _fresh(store, rollups.TICKETS, rollups.USAGE):
+        tickets = "SELECT min(day) AS a, max(day) AS a2 FROM rollup_ticket_days"
+        usage = "rollup_usage_months"
+    else:
+        tickets = ("SELECT min(CAST(created_at AS DATE)) AS a,"
+                   " max(CAST(created_at AS DATE)) AS a2 FROM tickets")
+        usage = "usage"
     row = store.fetchall(
-        "SELECT least(min(a), min(b)), greatest(max(a2), max(b2)) FROM"
-        " (SELECT min(CAST(created_at AS DATE)) AS a, max(CAST(created_at AS DATE)) AS a2"
-        "  FROM tickets) t,"
-        " (SELECT min(month) AS b, max(last_day(month)) AS b2 FROM usage) u"
+        "SELECT least(min(a), min(b)), greatest(max(a2), max(b2)) FROM"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" ({tickets}) t,"
+        f" (SELECT min(month) AS b, max(last_day(month)) AS b2 FROM {usage}) u"
     )[0]
     if row[0] is None or row[1] is None:
         return None
@@ -331,24 +496,35 @@ def sources(store: Store) -> pd.DataFrame:
 
 
 def _period_totals(store: Store, f: Filters, rates: CostRates) -> dict[str, float]:
-    tw = _ticket_where(f)
-    trow = store.fetchall(
-        "SELECT count(*), count_if(t.resolved_by = 'ai')"  # noqa: S608 - fixed SQL fragments; values are parameters
-        " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
-        f" WHERE {tw.sql}",
-        tw.params,
-    )[0]
-    uw = _usage_where(f)
+    if _fresh(store, rollups.TICKETS):
+        tw = _rollup_where(f)
+        trow = store.fetchall(
+            "SELECT coalesce(sum(r.tickets), 0), coalesce(sum(r.ai_tickets), 0)"  # noqa: S608 - fixed SQL fragments; values are parameters
+            f" FROM rollup_ticket_days r WHERE {tw.sql}", tw.params)[0]
+    else:
+        tw = _ticket_where(f)
+        trow = store.fetchall(
+            "SELECT count(*), count_if(t.resolved_by = 'ai')"  # noqa: S608 - fixed SQL fragments; values are parameters
+            " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+            f" WHERE {tw.sql}",
+            tw.params,
+        )[0]
     weight, wparams = _usage_weight(f)
     last_month = f.end.replace(day=1) if f.end is not None else None
+    if _fresh(store, rollups.USAGE):
+        uw = _usage_where(f, cust="u")
+        active = "coalesce(sum(u.customers) FILTER (WHERE u.month = ?), 0)"
+        usage = "rollup_usage_months u"
+    else:
+        uw = _usage_where(f)
+        active = "count(DISTINCT u.customer_id) FILTER (WHERE u.requests > 0 AND u.month = ?)"
+        usage = "usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
     urow = store.fetchall(
-        "SELECT count(DISTINCT u.customer_id) FILTER (WHERE u.requests > 0"  # noqa: S608 - fixed SQL fragments; values are parameters
-        "  AND u.month = ?),"
+        f"SELECT {active},"  # noqa: S608 - fixed SQL fragments; values are parameters
         f" coalesce(sum(u.input_tokens * {weight}), 0),"
         f" coalesce(sum(u.output_tokens * {weight}), 0),"
         f" coalesce(sum(u.revenue * {weight}), 0)"
-        " FROM usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
-        f" WHERE {uw.sql}",
+        f" FROM {usage} WHERE {uw.sql}",
         [last_month, *wparams, *wparams, *wparams, *uw.params],
     )[0]
     tickets, ai = int(trow[0]), int(trow[1] or 0)
@@ -426,6 +602,19 @@ def ticket_volume(
         raise ValueError(f"cannot group tickets by {by!r}; choose one of {sorted(GROUPS_TICKETS)}")
     if grain not in _GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
+    if _fresh(store, rollups.TICKETS):
+        if by in ("segment", "plan", "region"):
+            rw = _rollup_where(filters)
+            return store.query(
+                "SELECT CAST(date_trunc(?, r.day) AS DATE) AS period,"  # noqa: S608 - fixed SQL fragments; values are parameters
+                f" coalesce(CAST(r.{by} AS VARCHAR), '(unknown)') AS \"group\","
+                " sum(r.tickets)::BIGINT AS tickets FROM rollup_ticket_days r"
+                f" WHERE r.day IS NOT NULL AND {rw.sql} GROUP BY ALL ORDER BY 1, 2",
+                [grain, *rw.params],
+            )
+        split = _split_months(filters) if grain == "month" else None
+        if split is not None:
+            return _ticket_volume_months(store, filters, by, split)
     w = _ticket_where(filters)
     return store.query(
         f"SELECT CAST(date_trunc(?, t.created_at) AS DATE) AS period,"  # noqa: S608 - fixed SQL fragments; values are parameters
@@ -437,6 +626,28 @@ def ticket_volume(
     )
 
 
+def _ticket_volume_months(store: Store, f: Filters, by: str, split: _MonthSplit) -> pd.DataFrame:
+    """:func:`ticket_volume` by a ticket column per month: the roll-up's whole months and
+    the edge days from ``tickets``."""
+    mw = split.months_sql("r.month")
+    mw.add("r.month IS NOT NULL")
+    _customer_conditions(mw, f, "r")
+    sql = ("SELECT r.month AS period, r.value AS g, r.tickets AS n"  # noqa: S608 - fixed SQL fragments; values are parameters
+           f" FROM rollup_ticket_months r WHERE r.dim = ? AND {mw.sql}")
+    params: list[Any] = [by, *mw.params]
+    if split.edges:
+        ew = split.edges_sql()
+        _customer_conditions(ew, f, "c")
+        sql += (" UNION ALL SELECT CAST(date_trunc('month', t.created_at) AS DATE),"  # noqa: S608 - fixed SQL fragments; values are parameters
+                f" CAST({GROUPS_TICKETS[by]} AS VARCHAR), count(*)"
+                " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+                f" WHERE {ew.sql} GROUP BY ALL")
+        params += ew.params
+    return store.query(
+        "SELECT period, coalesce(g, '(unknown)') AS \"group\", sum(n)::BIGINT AS tickets"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" FROM ({sql}) GROUP BY ALL ORDER BY 1, 2", params)
+
+
 def usage_volume(store: Store, filters: Filters, by: str = "segment") -> pd.DataFrame:
     """Monthly usage per group: ``month``, ``group``, ``tokens``, ``requests``, ``revenue``.
 
@@ -445,15 +656,22 @@ def usage_volume(store: Store, filters: Filters, by: str = "segment") -> pd.Data
     """
     if by not in GROUPS_USAGE:
         raise ValueError(f"cannot group usage by {by!r}; choose one of {sorted(GROUPS_USAGE)}")
-    w = _usage_where(filters)
     weight, wparams = _usage_weight(filters)
+    if _fresh(store, rollups.USAGE):
+        w = _usage_where(filters, cust="u")
+        unknown, group = "NOT u.known", f"u.{by}"
+        usage = "rollup_usage_months u"
+    else:
+        w = _usage_where(filters)
+        unknown, group = "c.customer_id IS NULL", GROUPS_USAGE[by]
+        usage = "usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
     return store.query(
-        f"SELECT u.month AS month, CASE WHEN c.customer_id IS NULL THEN ? ELSE"  # noqa: S608 - fixed SQL fragments; values are parameters
-        f" coalesce({GROUPS_USAGE[by]}, '(unknown)') END AS \"group\","
+        f"SELECT u.month AS month, CASE WHEN {unknown} THEN ? ELSE"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" coalesce({group}, '(unknown)') END AS \"group\","
         f" sum((u.input_tokens + u.output_tokens) * {weight})::DOUBLE AS tokens,"
         f" sum(u.requests * {weight})::DOUBLE AS requests,"
         f" sum(u.revenue * {weight}) AS revenue"
-        " FROM usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
+        f" FROM {usage}"
         f" WHERE {w.sql} GROUP BY ALL ORDER BY 1, 2",
         [UNKNOWN_CUSTOMER, *wparams, *wparams, *wparams, *w.params],
     )
@@ -471,20 +689,33 @@ def cost_to_serve(store: Store, filters: Filters, rates: CostRates | None = None
     ``margin_pct``, ``cost_per_m`` (USD per million tokens, inference plus support).
     """
     rates = rates or CostRates()
-    uw = _usage_where(filters)
-    tw = _ticket_where(filters)
     weight, wparams = _usage_weight(filters)
     seg = "CASE WHEN c.customer_id IS NULL THEN ? ELSE coalesce(c.segment, '(unknown)') END"
+    if _fresh(store, rollups.USAGE):
+        uw = _usage_where(filters, cust="u")
+        useg = "CASE WHEN NOT u.known THEN ? ELSE coalesce(u.segment, '(unknown)') END"
+        usage = "rollup_usage_months u"
+    else:
+        uw = _usage_where(filters)
+        useg, usage = seg, "usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
+    if _fresh(store, rollups.TICKETS):
+        tickets = ("SELECT CASE WHEN NOT t.known THEN ? ELSE coalesce(t.segment, '(unknown)')"
+                   " END AS segment, sum(t.tickets)::BIGINT AS tickets,"
+                   " sum(t.ai_tickets)::HUGEINT AS ai_tickets FROM rollup_ticket_days t")
+        tw = _rollup_where(filters, day="t.day", cust="t")
+    else:
+        tw = _ticket_where(filters)
+        tickets = (f"SELECT {seg} AS segment, count(*) AS tickets,"  # noqa: S608 - fixed SQL fragments; values are parameters
+                   " count_if(t.resolved_by = 'ai') AS ai_tickets"
+                   " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id")
     df = store.query(
-        f"WITH u AS (SELECT {seg} AS segment,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f"WITH u AS (SELECT {useg} AS segment,"  # noqa: S608 - fixed SQL fragments; values are parameters
         f"  sum(u.input_tokens * {weight})::DOUBLE AS input_tokens,"
         f"  sum(u.output_tokens * {weight})::DOUBLE AS output_tokens,"
         f"  sum(u.revenue * {weight}) AS revenue"
-        "  FROM usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
+        f"  FROM {usage}"
         f"  WHERE {uw.sql} GROUP BY 1),"
-        f" t AS (SELECT {seg} AS segment, count(*) AS tickets,"
-        "  count_if(t.resolved_by = 'ai') AS ai_tickets"
-        "  FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f" t AS ({tickets}"
         f"  WHERE {tw.sql} GROUP BY 1)"
         " SELECT coalesce(u.segment, t.segment) AS segment,"
         " coalesce(u.input_tokens, 0) AS input_tokens,"
@@ -525,6 +756,22 @@ def top_entities(
     Entities are grouped case-insensitively; ``entity`` is the most frequent spelling.
     At most ``limit`` rows per label.
     """
+    labels = tuple(labels)
+    split = _split_months(filters)
+    if (split is not None and not filters.has_customer_filter
+            and _fresh(store, rollups.TAGS)):
+        sql, params = _entity_months_sql(model_id, labels, split, dated=False)
+        return store.query(
+            f"WITH s AS (SELECT label, key, text, sum(mentions) AS n, sum(tickets) AS k"  # noqa: S608 - fixed SQL fragments; values are parameters
+            f" FROM ({sql}) GROUP BY ALL)"
+            " SELECT label, entity, mentions, tickets FROM ("
+            " SELECT label, first(text ORDER BY n DESC, text) AS entity,"
+            " sum(n)::BIGINT AS mentions, sum(k)::BIGINT AS tickets,"
+            " row_number() OVER (PARTITION BY label ORDER BY sum(n) DESC, key) AS rank"
+            " FROM s GROUP BY label, key)"
+            " WHERE rank <= ? ORDER BY label, mentions DESC, entity",
+            [*params, int(limit)],
+        )
     w = _ticket_where(filters)
     label_sql = " AND list_contains(?::VARCHAR[], e.label)" if labels else ""
     # A semi-join on the selected tickets (cheaper than joining every entity row).
@@ -532,12 +779,17 @@ def top_entities(
         "WITH x AS (SELECT e.label, lower(e.text) AS key, e.text, e.ticket_key"  # noqa: S608 - fixed SQL fragments; values are parameters
         f" FROM entities e WHERE e.model_id = ?{label_sql}"
         " AND e.ticket_key IN (SELECT t.ticket_key FROM tickets t"
-        f"  LEFT JOIN customers c ON c.customer_id = t.customer_id WHERE {w.sql}))"
+        f"  LEFT JOIN customers c ON c.customer_id = t.customer_id WHERE {w.sql})),"
+        # mentions per spelling, tickets per entity; an entity shows under its most
+        # frequent spelling (ties: the smallest)
+        " s AS (SELECT label, key, text, count(*) AS n FROM x GROUP BY ALL),"
+        " k AS (SELECT label, key, count(DISTINCT ticket_key) AS tickets FROM x"
+        "  GROUP BY label, key)"
         " SELECT label, entity, mentions, tickets FROM ("
-        " SELECT label, mode(text) AS entity, count(*) AS mentions,"
-        " count(DISTINCT ticket_key) AS tickets,"
-        " row_number() OVER (PARTITION BY label ORDER BY count(*) DESC, key) AS rank"
-        " FROM x GROUP BY label, key)"
+        " SELECT s.label, first(s.text ORDER BY s.n DESC, s.text) AS entity,"
+        " sum(s.n)::BIGINT AS mentions, any_value(k.tickets) AS tickets,"
+        " row_number() OVER (PARTITION BY s.label ORDER BY sum(s.n) DESC, s.key) AS rank"
+        " FROM s JOIN k ON k.label = s.label AND k.key = s.key GROUP BY s.label, s.key)"
         " WHERE rank <= ? ORDER BY label, mentions DESC, entity",
         [model_id, *([list(labels)] if labels else []), *w.params, int(limit)],
     )
@@ -553,25 +805,38 @@ def entity_trends(
 ) -> pd.DataFrame:
     """Monthly mentions of the ``top`` entities: ``month``, ``label``, ``entity``, ``mentions``
     (0 in months with mentions of other entities but none of this one)."""
-    w = _ticket_where(filters)
-    if labels:
-        w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
+    labels = tuple(labels)
+    split = _split_months(filters)
+    if (split is not None and not filters.has_customer_filter
+            and _fresh(store, rollups.TAGS)):
+        sql, params = _entity_months_sql(model_id, labels, split, dated=True)
+        s_sql = f"SELECT month, label, key, text, sum(mentions) AS n FROM ({sql}) GROUP BY ALL"  # noqa: S608 - fixed SQL fragments; values are parameters
+    else:
+        w = _ticket_where(filters)
+        if labels:
+            w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
+        s_sql = ("SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, e.label,"  # noqa: S608 - fixed SQL fragments; values are parameters
+                 " lower(e.text) AS key, e.text, count(*) AS n"
+                 " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
+                 " LEFT JOIN customers c ON c.customer_id = t.customer_id"
+                 f" WHERE e.model_id = ? AND t.created_at IS NOT NULL AND {w.sql} GROUP BY ALL")
+        params = [model_id, *w.params]
+    # s: mentions per month and spelling; the top entities over the period, each under its
+    # most frequent spelling (ties: the smallest)
     return store.query(
-        "WITH m AS (SELECT e.label, lower(e.text) AS key, e.text,"  # noqa: S608 - fixed SQL fragments; values are parameters
-        "  CAST(date_trunc('month', t.created_at) AS DATE) AS month"
-        "  FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
-        "  LEFT JOIN customers c ON c.customer_id = t.customer_id"
-        f"  WHERE e.model_id = ? AND t.created_at IS NOT NULL AND {w.sql}),"
-        " top AS (SELECT label, key, mode(text) AS entity FROM m GROUP BY 1, 2"
-        "  ORDER BY count(*) DESC, key LIMIT ?),"
-        " n AS (SELECT month, label, key, count(*) AS mentions FROM m"
+        f"WITH s AS ({s_sql}),"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " top AS (SELECT label, key, first(text ORDER BY n DESC, text) AS entity FROM"
+        "  (SELECT label, key, text, sum(n) AS n FROM s GROUP BY ALL) GROUP BY label, key"
+        "  ORDER BY sum(n) DESC, key, label LIMIT ?),"
+        " n AS (SELECT month, label, key, sum(n) AS mentions FROM s"
         "  JOIN top USING (label, key) GROUP BY ALL)"
         # every month with mentions, for every top entity (0 where it had none)
-        " SELECT months.month, top.label, top.entity, coalesce(n.mentions, 0) AS mentions"
-        " FROM (SELECT DISTINCT month FROM m) months CROSS JOIN top"
+        " SELECT months.month, top.label, top.entity,"
+        " coalesce(n.mentions, 0)::BIGINT AS mentions"
+        " FROM (SELECT DISTINCT month FROM s) months CROSS JOIN top"
         " LEFT JOIN n ON n.month = months.month AND n.label = top.label AND n.key = top.key"
-        " ORDER BY 1, 3",
-        [model_id, *w.params, int(top)],
+        " ORDER BY 1, 3, 2",
+        [*params, int(top)],
     )
 
 
@@ -597,6 +862,8 @@ def competitor_mentions(
 
     custom = None if aliases is None else {str(k): str(v) for k, v in dict(aliases).items()}
     w = _ticket_where(filters)
+    if _fresh(store, rollups.TAGS):
+        return _competitor_mentions_rollup(store, filters, model_id, custom)
     return store.query(
         f"WITH a AS ({MATCH_TABLE_SQL}),"  # noqa: S608 - fixed SQL fragments; values are parameters
         " tt AS (SELECT t.ticket_key, CAST(date_trunc('month', t.created_at) AS DATE) AS month"
@@ -617,6 +884,58 @@ def competitor_mentions(
         " LEFT JOIN hits ON hits.month = tagged.month AND hits.vendor = v.vendor"
         " ORDER BY 1, 2",
         [*match_params(store, model_id, custom), model_id, *w.params, model_id],
+    )
+
+
+def _rollup_match_params(store: Store, model_id: str | None,
+                         aliases: dict[str, str] | None) -> list[list[str]]:
+    """``analytics.signals.match_params`` from the entity roll-up: the same (text, label)
+    pairs of the model's entities (of tickets in the store: the only ones a mention can
+    count), matched by the same rule."""
+    from data.reference import COMPETITOR_LABELS, match_competitor
+
+    rows = store.fetchall(
+        "SELECT DISTINCT text, label FROM rollup_entity_months WHERE model_id = ?"
+        " AND list_contains(?::VARCHAR[], label) ORDER BY 1, 2",
+        [model_id, list(COMPETITOR_LABELS)])
+    texts, labels, vendors = [], [], []
+    for text, label in rows:
+        vendor = match_competitor(text, label, aliases=aliases)
+        if vendor is not None:
+            texts.append(text)
+            labels.append(label)
+            vendors.append(vendor)
+    return [texts, labels, vendors]
+
+
+def _competitor_mentions_rollup(store: Store, f: Filters, model_id: str | None,
+                                aliases: dict[str, str] | None) -> pd.DataFrame:
+    """:func:`competitor_mentions` with the tagged tickets per month from the roll-up and
+    only the entities that name a competitor read from ``entities``."""
+    from analytics.signals import MATCH_TABLE_SQL
+
+    rw = _rollup_where(f)
+    w = _ticket_where(f)
+    return store.query(
+        f"WITH a AS ({MATCH_TABLE_SQL}),"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " tagged AS (SELECT CAST(date_trunc('month', r.day) AS DATE) AS month,"
+        "  sum(r.tagged)::BIGINT AS tagged FROM rollup_tagged_days r"
+        f"  WHERE r.model_id = ? AND r.day IS NOT NULL AND {rw.sql} GROUP BY 1),"
+        " hits AS (SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, a.vendor,"
+        "  count(*) AS mentions, count(DISTINCT e.ticket_key) AS tickets"
+        "  FROM entities e JOIN a ON a.text = e.text AND a.label = e.label"
+        "  JOIN tagged_tickets g ON g.ticket_key = e.ticket_key AND g.model_id = ?"
+        "  JOIN tickets t ON t.ticket_key = e.ticket_key"
+        "  LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f"  WHERE e.model_id = ? AND t.created_at IS NOT NULL AND {w.sql} GROUP BY 1, 2)"
+        " SELECT tagged.month, v.vendor, coalesce(hits.mentions, 0) AS mentions,"
+        " coalesce(hits.tickets, 0) AS tickets, tagged.tagged,"
+        " coalesce(hits.tickets, 0) / tagged.tagged AS rate"
+        " FROM tagged CROSS JOIN (SELECT DISTINCT vendor FROM hits) v"
+        " LEFT JOIN hits ON hits.month = tagged.month AND hits.vendor = v.vendor"
+        " ORDER BY 1, 2",
+        [*_rollup_match_params(store, model_id, aliases), model_id, *rw.params, model_id,
+         model_id, *w.params],
     )
 
 

@@ -66,6 +66,7 @@ import pandas as pd
 
 from data import demo_templates as T
 from data import demo_vocab as V
+from data import rollups
 from data.demo_text import TextEngine, TicketContext
 from data.keys import ticket_key
 from data.reference import competitor_models, load_competitor_prices, price_cut_events
@@ -1063,6 +1064,7 @@ def generate_demo(
                 {"start_day": "DATE", "end_day": "DATE", "effect_end": "DATE"})
         _insert(conn, "demo_churn_truth", churn_truth, list(churn_truth.columns),
                 {"month": "DATE"})
+        rollups.rebuild_all(conn)  # customers and usage changed: every roll-up again
 
     store.write(write)
     n_prices = load_competitor_prices(store)

@@ -52,6 +52,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data import rollups
 from data.errors import DataError
 
 __all__ = [
@@ -519,27 +520,30 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
             " SEMI JOIN tickets AS t ON t.ticket_key = g.ticket_key"
             " ANTI JOIN (SELECT ticket_key FROM tagged_tickets WHERE model_id = ?) AS d"
             " ON d.ticket_key = g.ticket_key", [tagged_files, model_id])
-        entities = conn.execute(
-            'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score)'
-            ' SELECT e.ticket_key, e.model_id, e.start, e."end", e.label, min(e.text),'
-            " min(e.score) FROM read_parquet(?) AS e"
-            " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = e.ticket_key"
-            ' GROUP BY e.ticket_key, e.model_id, e.start, e."end", e.label'
-            " ON CONFLICT DO NOTHING", [entity_files]).fetchone()[0]
-        sentiments = 0
-        if sentiment_files:
-            sentiments = conn.execute(
-                "INSERT INTO ticket_sentiment (ticket_key, model_id, label, score)"
-                " SELECT s.ticket_key, s.model_id, arg_min(s.label, s.score),"
-                " min(s.score) FROM read_parquet(?) AS s"
-                " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = s.ticket_key"
-                " GROUP BY s.ticket_key, s.model_id ON CONFLICT DO NOTHING",
-                [sentiment_files]).fetchone()[0]
-        now = _now()
-        tickets = conn.execute(
-            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id, tagged_at)"
-            " SELECT ticket_key, ?, ?, ? FROM _shard_new_keys ON CONFLICT DO NOTHING",
-            [model_id, run_id, now]).fetchone()[0]
+        # the entity roll-ups follow the new tickets' tags in this transaction (data.rollups)
+        with rollups.maintained(conn, "SELECT ticket_key FROM _shard_new_keys",
+                                parts=(rollups.TAGS,), model_id=model_id):
+            entities = conn.execute(
+                'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score)'
+                ' SELECT e.ticket_key, e.model_id, e.start, e."end", e.label, min(e.text),'
+                " min(e.score) FROM read_parquet(?) AS e"
+                " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = e.ticket_key"
+                ' GROUP BY e.ticket_key, e.model_id, e.start, e."end", e.label'
+                " ON CONFLICT DO NOTHING", [entity_files]).fetchone()[0]
+            sentiments = 0
+            if sentiment_files:
+                sentiments = conn.execute(
+                    "INSERT INTO ticket_sentiment (ticket_key, model_id, label, score)"
+                    " SELECT s.ticket_key, s.model_id, arg_min(s.label, s.score),"
+                    " min(s.score) FROM read_parquet(?) AS s"
+                    " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = s.ticket_key"
+                    " GROUP BY s.ticket_key, s.model_id ON CONFLICT DO NOTHING",
+                    [sentiment_files]).fetchone()[0]
+            now = _now()
+            tickets = conn.execute(
+                "INSERT INTO tagged_tickets (ticket_key, model_id, run_id, tagged_at)"
+                " SELECT ticket_key, ?, ?, ? FROM _shard_new_keys ON CONFLICT DO NOTHING",
+                [model_id, run_id, now]).fetchone()[0]
         conn.execute("DROP TABLE _shard_new_keys")
         if tickets:  # the load is the run that brought these tickets into the store
             conn.execute(

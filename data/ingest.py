@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from data import rollups
 from data.columns import ALIASES, ColumnMap, map_columns
 from data.errors import ConfigError, IngestError, Problem, StoreWriteError
 from data.keys import ticket_key_sql
@@ -628,7 +629,11 @@ def commit_staged(store: Any, staged: StagedFile) -> IngestReport:
             f"SELECT count(*) - count(DISTINCT k.ticket_key),"  # noqa: S608 - fixed expression
             f" count(*) FILTER (WHERE k.ticket_key IN (SELECT ticket_key FROM tickets)),"
             f" coalesce(max(k.width), 0) FROM {keys} AS k", [parquet]).fetchone()
-        with _one_thread(store, widest > WIDE_ROW_BYTES):
+        # the roll-ups follow the file's tickets (data.rollups), in this transaction
+        file_keys = f"SELECT {key} AS ticket_key FROM read_parquet(?) AS s"  # noqa: S608 - fixed expression
+        with rollups.maintained(conn, file_keys, [parquet],
+                                parts=(rollups.TICKETS, rollups.TAGS)), \
+                _one_thread(store, widest > WIDE_ROW_BYTES):
             if not repeated and not present:
                 conn.execute(_insert_sql(keyed), [staged.name, parquet])
             else:

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from data import audit
+from data import audit, rollups
 from data.errors import DataError
 
 __all__ = ["BATCH", "KINDS", "MODEL", "SCENARIOS", "Batch", "ModelResults", "ResetError",
@@ -289,7 +289,9 @@ def reset_model(store: Any, model_id: str, *, actor: str, role: str | None = Non
     model_id = _name(MODEL, model_id)
 
     def remove(conn: Any) -> ResetResult:
-        removed = _clear(conn, _MODEL_TABLES, "WHERE model_id = ?", [model_id])
+        # the model's roll-up rows are recomputed (to none) after the deletes
+        with rollups.maintained(conn, None, parts=(rollups.TAGS,), model_id=model_id):
+            removed = _clear(conn, _MODEL_TABLES, "WHERE model_id = ?", [model_id])
         removed["tagging runs"] = _deleted(conn, "DELETE FROM tagging_runs WHERE model_id = ?",
                                            [model_id])
         if not any(removed.values()):
@@ -335,9 +337,12 @@ def reset_batch(store: Any, batch: str, *, actor: str, role: str | None = None,
     batch = _name(BATCH, batch)
 
     def remove(conn: Any) -> ResetResult:
-        about = _clear(conn, _TICKET_TABLES, "WHERE ticket_key IN "
-                       "(SELECT ticket_key FROM tickets WHERE source = ?)", [batch])
-        tickets = _deleted(conn, "DELETE FROM tickets WHERE source = ?", [batch])
+        # the batch's tickets leave the roll-ups with them (data.rollups)
+        with rollups.maintained(conn, "SELECT ticket_key FROM tickets WHERE source = ?",
+                                [batch], parts=(rollups.TICKETS, rollups.TAGS)):
+            about = _clear(conn, _TICKET_TABLES, "WHERE ticket_key IN "
+                           "(SELECT ticket_key FROM tickets WHERE source = ?)", [batch])
+            tickets = _deleted(conn, "DELETE FROM tickets WHERE source = ?", [batch])
         files = _deleted(conn, "DELETE FROM ingested_files WHERE file_name = ?", [batch])
         if not (tickets or files):
             known = conn.execute("SELECT DISTINCT source FROM tickets ORDER BY 1").fetchall()

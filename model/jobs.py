@@ -27,6 +27,8 @@ from typing import Any
 
 import pandas as pd
 
+from data import rollups
+
 ProgressFn = Callable[[int, int], None]
 """``progress(done, total)``: tickets tagged so far in this run, tickets pending at its start."""
 
@@ -121,6 +123,12 @@ def _write_batch(run_id: str, model_id: str, keys: list[str], entities: pd.DataF
     counters): one transaction."""
 
     def write(conn) -> None:
+        # the entity and tagged-ticket roll-ups follow this batch (data.rollups)
+        with rollups.maintained(conn, "SELECT unnest(?::VARCHAR[]) AS ticket_key", [keys],
+                                parts=(rollups.TAGS,), model_id=model_id):
+            _write_rows(conn)
+
+    def _write_rows(conn) -> None:
         if sentiment:
             conn.execute(
                 "INSERT INTO ticket_sentiment (ticket_key, model_id, label, score) "

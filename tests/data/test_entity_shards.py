@@ -29,7 +29,9 @@ from data.entity_shards import (
 from data.errors import IngestError
 from data.ingest import ingest_files
 from data.keyed_tickets import keyed_ticket_chunks
+from data.rollups import rebuild_rollups
 from data.store import Store
+from tests.data.test_rollups import _assert_equals_rebuild
 from tests.data.test_store import held_db  # noqa: F401 - fixture
 
 MODEL = "shardtest-0123456789ab"
@@ -334,6 +336,7 @@ def test_sentiment_rows_load_with_their_tickets_once(ingested, tmp_path: Path) -
     store.write(lambda conn: conn.execute(  # tagged before: keeps what it has
         "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) VALUES (?, ?, 'local')",
         [keys[0], MODEL]))
+    rebuild_rollups(store)  # that insert went round the roll-ups
     folder = tmp_path / "shards"
     make_shard(folder, csv, [(keys[1], 0, 6, "LOC", "Berlin", 0.5)], [*keys, "f" * 32],
                moods=[(keys[0], "positive", 0.9), (keys[1], "negative", 0.75),
@@ -346,6 +349,7 @@ def test_sentiment_rows_load_with_their_tickets_once(ingested, tmp_path: Path) -
                                                 (keys[2], MODEL, "neutral", 0.6)]
     again = load_entity_shards(store, folder)
     assert again.new_sentiments == 0 and table_rows(store, "ticket_sentiment") == 2
+    _assert_equals_rebuild(store)  # the entity roll-ups followed the load
 
 
 def test_a_shard_without_sentiment_removes_an_older_sentiment_file(tmp_path: Path) -> None:

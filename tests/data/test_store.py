@@ -18,7 +18,8 @@ from data.store import Store
 TABLES = {"customers", "usage", "price_history", "tickets", "gold_entities", "entities",
           "tagged_tickets", "tagging_runs", "scenarios", "competitor_prices", "ingested_files",
           "schema_version", "audit_log", "ticket_sentiment", "gold_sentiment", "demo_surges",
-          "demo_churn_truth"}
+          "demo_churn_truth", "rollup_ticket_days", "rollup_ticket_months",
+          "rollup_usage_months", "rollup_tagged_days", "rollup_entity_months", "rollup_state"}
 
 
 def test_fresh_store_has_every_table_and_the_latest_version(tmp_store):

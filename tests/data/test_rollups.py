@@ -1,0 +1,324 @@
+"""Roll-up tables (data.rollups): the pages' answers are the same from the roll-ups as from
+the base tables, and every writer keeps them equal to a full rebuild, in its transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+import pytest
+
+from analytics import explore
+from analytics.explore import Filters
+from data import rollups
+from data.cli import main as data_main
+from data.ingest import ingest_files
+from data.migrations import LATEST_VERSION, MIGRATIONS
+from data.reset import reset_batch, reset_model
+from data.store import Store
+from model.jobs import tag_store
+
+MODEL = "gold-test"
+LABELS = ("PER", "ORG", "PRODUCT", "LOC")
+
+
+class _Entity(NamedTuple):
+    start: int
+    end: int
+    label: str
+    text: str
+    score: float
+
+
+class GoldTagger:
+    """Tags a ticket with its gold spans; every third ticket's spellings in upper case (so
+    entities have several spellings, within a ticket too)."""
+
+    model_id = MODEL
+    device = "cpu"
+
+    def __init__(self, store: Store) -> None:
+        rows = store.fetchall(
+            "SELECT t.text, g.start, g.\"end\", g.label, g.text FROM gold_entities g"
+            " JOIN tickets t USING (ticket_key) ORDER BY t.text, g.start")
+        self.spans: dict[str, list[_Entity]] = {}
+        for i, (text, start, end, label, span) in enumerate(rows):
+            shown = span.upper() if i % 3 == 0 else span
+            self.spans.setdefault(text, []).append(_Entity(start, end, label, shown, 0.9))
+
+    def tag(self, texts: list[str], batch_size: int = 32) -> list[list[_Entity]]:
+        return [self.spans.get(t, []) for t in texts]
+
+
+def _snapshot(store: Store) -> dict[str, pd.DataFrame]:
+    """Every roll-up table, sorted, index reset."""
+    out = {}
+    for table in rollups.TABLES:
+        cols = [*table.groups, *table.measures]
+        df = store.query(f"SELECT * FROM {table.name}")
+        out[table.name] = df[cols].sort_values(list(table.groups), na_position="first"
+                                               ).reset_index(drop=True)
+    return out
+
+
+def _assert_same_rollups(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=False, rtol=1e-12,
+                                      obj=name)
+
+
+def _assert_equals_rebuild(store: Store) -> None:
+    """The roll-ups as the writers left them equal a rebuild, and are marked fresh."""
+    assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+    incremental = _snapshot(store)
+    rollups.rebuild_rollups(store)
+    _assert_same_rollups(incremental, _snapshot(store))
+
+
+@pytest.fixture(scope="module")
+def tagged_db(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session demo database with every ticket tagged by :class:`GoldTagger` (through
+    ``model.jobs.tag_store``: the roll-ups are maintained batch by batch)."""
+    path = tmp_path_factory.mktemp("rollups") / "tagged.duckdb"
+    shutil.copy(demo_db_path, path)
+    with Store.open(path) as store:
+        tag_store(store, GoldTagger(store), batch_size=64)
+    return path
+
+
+@pytest.fixture
+def tagged_store(tagged_db: Path, tmp_path: Path) -> Iterator[Store]:
+    """A writable copy of :func:`tagged_db`."""
+    path = tmp_path / "db.duckdb"
+    shutil.copy(tagged_db, path)
+    store = Store.open(path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+FILTERS = [
+    Filters(),
+    Filters(start=dt.date(2025, 9, 1), end=dt.date(2026, 8, 31)),  # whole months
+    Filters(start=dt.date(2025, 8, 2), end=dt.date(2026, 8, 15)),  # partial edge months
+    Filters(start=dt.date(2025, 3, 5), end=dt.date(2025, 3, 20)),  # inside one month
+    Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 6, 30), segments=("smb",)),
+    Filters(start=dt.date(2024, 10, 15), end=dt.date(2026, 2, 28), plans=("Pro",),
+            regions=("Europe", "North America")),
+    Filters(end=dt.date(2025, 6, 10)),
+    Filters(start=dt.date(2025, 6, 10)),
+]
+
+CALLS = {
+    "kpis": lambda s, f: explore.kpis(s, f),
+    **{f"ticket_volume_{by}_{grain}": (
+        lambda s, f, by=by, grain=grain: explore.ticket_volume(s, f, by=by, grain=grain))
+       for by in explore.GROUPS_TICKETS for grain in ("month", "week")},
+    "ticket_volume_segment_day": lambda s, f: explore.ticket_volume(s, f, by="segment",
+                                                                    grain="day"),
+    **{f"usage_volume_{by}": (lambda s, f, by=by: explore.usage_volume(s, f, by=by))
+       for by in explore.GROUPS_USAGE},
+    "cost_to_serve": lambda s, f: explore.cost_to_serve(s, f),
+    "top_entities": lambda s, f: explore.top_entities(s, f, MODEL, labels=LABELS, limit=8),
+    "top_entities_org": lambda s, f: explore.top_entities(s, f, MODEL, labels=("ORG",),
+                                                          limit=3),
+    "top_entities_all": lambda s, f: explore.top_entities(s, f, MODEL, limit=50),
+    "entity_trends": lambda s, f: explore.entity_trends(s, f, MODEL, labels=LABELS, top=6),
+    "entity_trends_per": lambda s, f: explore.entity_trends(s, f, MODEL, labels=("PER",),
+                                                            top=3),
+    "competitor_mentions": lambda s, f: explore.competitor_mentions(s, f, MODEL),
+    "competitor_mentions_aliases": lambda s, f: explore.competitor_mentions(
+        s, f, MODEL, aliases={"openai": "OpenAI", "GPT-4O": "OpenAI", "gemini": "Google"}),
+    "date_bounds": lambda s, f: explore.date_bounds(s),
+    "filter_options": lambda s, f: explore.filter_options(s),
+    "tagging_progress": lambda s, f: explore.tagging_progress(s, MODEL),
+}
+
+
+def _same(a: object, b: object) -> None:
+    if isinstance(a, pd.DataFrame):
+        assert isinstance(b, pd.DataFrame)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+    else:
+        assert a == b
+
+
+def _compare_both_ways(store: Store, filters: list[Filters]) -> None:
+    for f in filters:
+        for name, call in CALLS.items():
+            from_rollups = call(store, f)
+            with explore._base_tables():
+                from_base = call(store, f)
+            try:
+                _same(from_rollups, from_base)
+            except AssertionError as exc:
+                raise AssertionError(f"{name} with {f}: {exc}") from None
+
+
+def test_every_query_is_the_same_from_rollups_and_base_tables(tagged_db: Path) -> None:
+    with Store.open(tagged_db, read_only=True) as store:
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert explore.tagging_progress(store, MODEL) == (2000, 2000)
+        # the test data exercise what the roll-ups must get right
+        assert not explore.top_entities(store, Filters(), MODEL).empty
+        assert not explore.competitor_mentions(store, Filters(), MODEL).empty
+        assert store.scalar("SELECT count(*) FROM (SELECT label, key FROM rollup_entity_months"
+                            " GROUP BY ALL HAVING count(DISTINCT text) > 1)") > 10
+        _compare_both_ways(store, FILTERS)
+
+
+def test_roll_ups_are_smaller_than_the_base_tables(tagged_db: Path) -> None:
+    with Store.open(tagged_db, read_only=True) as store:
+        counts = store.table_counts()
+    assert counts["rollup_entity_months"] < counts["entities"]
+    assert counts["rollup_usage_months"] < counts["usage"]
+
+
+def test_tagging_batch_by_batch_equals_a_rebuild(tagged_store: Store) -> None:
+    _assert_equals_rebuild(tagged_store)
+
+
+def test_ingest_then_tagging_then_resets_each_equal_a_rebuild(tagged_store: Store,
+                                                              tmp_path: Path) -> None:
+    store = tagged_store
+    rows = ["id,customer_id,created_at,channel,category,resolved_by,text"]
+    for i in range(40):
+        customer = "nobody-known" if i % 7 == 0 else store.scalar(
+            "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 1 OFFSET ?", [i])
+        created = "" if i % 11 == 0 else f"2025-0{1 + i % 9}-{10 + i % 18}T10:00:00"
+        rows.append(f"n{i},{customer},{created},{'chat' if i % 2 else ''},billing,"
+                    f"{'ai' if i % 3 else 'human'},OpenAI and Gemini keep cutting prices {i}")
+    rows.append(rows[5])  # a row repeated inside the file
+    path = tmp_path / "new.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    [report] = ingest_files(store, [path])
+    assert report.new_tickets == 40
+    _assert_equals_rebuild(store)
+    _compare_both_ways(store, FILTERS[:3])
+
+    # tag a few of the new tickets (the job tags only what is pending)
+    tagger = GoldTagger(store)
+    tagger.spans.update({f"OpenAI and Gemini keep cutting prices {i}": [
+        _Entity(0, 6, "ORG", "OpenAI", 0.9), _Entity(11, 17, "PRODUCT", "Gemini", 0.8)]
+        for i in range(40)})
+    summary = tag_store(store, tagger, batch_size=4)
+    assert summary.tickets == 40
+    _assert_equals_rebuild(store)
+    _compare_both_ways(store, FILTERS[:3])
+
+    reset_batch(store, "new.csv", actor="test@example.com")
+    _assert_equals_rebuild(store)
+    _compare_both_ways(store, FILTERS[:3])
+
+    reset_model(store, MODEL, actor="test@example.com")
+    assert store.scalar("SELECT count(*) FROM rollup_entity_months") == 0
+    _assert_equals_rebuild(store)
+
+
+def test_a_crash_mid_transaction_rolls_back_base_and_rollups(
+        tagged_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tagged_store
+    before = _snapshot(store)
+    counts = store.table_counts()
+
+    # a tagging batch that fails after its rows and roll-ups were written
+    def broken(conn) -> None:
+        key = conn.execute("SELECT ticket_key FROM tickets LIMIT 1").fetchone()[0]
+        with rollups.maintained(conn, "SELECT ? AS ticket_key", [key],
+                                parts=(rollups.TAGS,), model_id="other"):
+            conn.execute("INSERT INTO entities VALUES (?, 'other', 0, 3, 'ORG', 'Foo', 1.0)",
+                         [key])
+            conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+                         " VALUES (?, 'other', 'r')", [key])
+        assert conn.execute("SELECT count(*) FROM rollup_entity_months"
+                            " WHERE model_id = 'other'").fetchone()[0] == 1
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        store.write(broken)
+
+    # an ingest whose roll-up maintenance fails half-way
+    real_merge = rollups._merge
+    merged: list[str] = []
+
+    def failing_merge(conn, table, delta) -> None:
+        real_merge(conn, table, delta)
+        merged.append(table.name)
+        if len(merged) == 2:
+            raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(rollups, "_merge", failing_merge)
+    path = tmp_path / "crash.csv"
+    path.write_text("text,created_at\nA new ticket,2025-05-05\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="disk gone"):
+        ingest_files(store, [path])
+    monkeypatch.setattr(rollups, "_merge", real_merge)
+
+    assert store.table_counts() == counts
+    _assert_same_rollups(before, _snapshot(store))
+    _assert_equals_rebuild(store)
+
+
+def test_a_write_that_bypasses_them_makes_readers_use_the_base_tables(
+        tagged_store: Store) -> None:
+    store = tagged_store
+    store.execute_write(
+        "INSERT INTO tickets (ticket_key, customer_id, created_at, channel, text, source)"
+        " SELECT 'raw-1', customer_id, TIMESTAMP '2025-10-03 09:00', 'fax', 'raw', 'raw'"
+        " FROM customers LIMIT 1")
+    fresh = rollups.fresh_parts(store.cursor())
+    assert rollups.TICKETS not in fresh and rollups.TAGS not in fresh
+    assert rollups.USAGE in fresh
+    month = Filters(start=dt.date(2025, 10, 1), end=dt.date(2025, 10, 31))
+    volume = explore.ticket_volume(store, month, by="channel")
+    assert "fax" in set(volume["group"])  # answered from the base tables
+    _compare_both_ways(store, [month])
+    rollups.rebuild_rollups(store)
+    assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+    _compare_both_ways(store, [month])
+
+
+def test_an_older_store_gets_its_rollups_on_upgrade(tagged_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    shutil.copy(tagged_db, path)
+    with Store.open(path) as store:
+        expected = _snapshot(store)
+
+        def downgrade(conn) -> None:
+            for statement in rollups.drop_statements():
+                conn.execute(statement)
+            conn.execute("DELETE FROM schema_version WHERE version >= 4")
+
+        store.write(downgrade)
+        assert store.schema_version() == 3
+    with Store.open(path, read_only=True) as old:  # not migrated: the base tables answer
+        assert rollups.fresh_parts(old.cursor()) == frozenset()
+        assert not explore.top_entities(old, Filters(), MODEL).empty
+    with Store.open(path) as store:
+        assert store.schema_version() == LATEST_VERSION == max(MIGRATIONS)
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        _assert_same_rollups(expected, _snapshot(store))
+
+
+def test_the_rollups_command_rebuilds_them(tagged_db: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cmd.duckdb"
+    shutil.copy(tagged_db, path)
+    with Store.open(path) as store:
+        expected = _snapshot(store)
+        store.execute_write("DELETE FROM rollup_entity_months")
+    assert data_main(["rollups", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "roll-ups rebuilt" in out and "rollup_entity_months" in out
+    with Store.open(path, read_only=True) as store:
+        _assert_same_rollups(expected, _snapshot(store))
+
+    assert data_main(["rollups", "--db", str(tmp_path / "missing.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no database at" in err
+    assert not (tmp_path / "missing.duckdb").exists()
