@@ -27,6 +27,7 @@ import functools
 import json
 import types
 import typing
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -533,12 +534,44 @@ def _kinds() -> dict[str, str]:
 
 # -- store -------------------------------------------------------------------------------
 
+#: Longest name a saved scenario may have (the Scenarios page's name box holds as many).
+MAX_NAME_CHARS = 80
+#: Unicode categories dropped from a saved name: controls (ESC, NUL, backspace: invalid in
+#: XML, so in the chart's SVG), format characters (bidirectional overrides, zero-width
+#: spaces and joiners, BOM: invisible, they make look-alike names), surrogates and
+#: unassigned code points (U+FFFE, U+FFFF: invalid in XML too).
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn"})
+
+
+def clean_scenario_name(name: str) -> str:
+    """The name a scenario is saved under: NFC (a name typed with combining accents is the
+    same name as the precomposed one), without control, format, surrogate or unassigned
+    characters, every run of white space (line breaks, NBSP) one space, stripped.
+
+    Example:
+        >>> clean_scenario_name("cafe\u0301\u202e \x1b[2J  plan\u200b")
+        'café [2J plan'
+    """
+    text = unicodedata.normalize("NFC", str(name))
+    text = "".join(" " if unicodedata.category(ch) in ("Zl", "Zp") else ch for ch in text
+                   if unicodedata.category(ch) not in _DROPPED_CATEGORIES or ch in "\t\n\r")
+    return " ".join(text.split())
+
 
 def save_scenario(store: Any, scenario: Scenario) -> None:
-    """Insert or replace the scenario under ``scenario.name`` (through the store's writer)."""
-    if not scenario.name.strip():
+    """Insert or replace the scenario under its cleaned name (:func:`clean_scenario_name`),
+    through the store's writer.
+
+    Raises:
+        ScenarioError: the cleaned name is empty or longer than :data:`MAX_NAME_CHARS`.
+    """
+    name = clean_scenario_name(scenario.name)
+    if not name:
         raise ScenarioError("a scenario needs a name to be saved")
-    params = [scenario.name, scenario.to_json()]
+    if len(name) > MAX_NAME_CHARS:
+        raise ScenarioError(f"a scenario name has at most {MAX_NAME_CHARS} characters "
+                            f"(this one has {len(name):,})")
+    params = [name, scenario.replace(name=name).to_json()]
     store.write(lambda conn: conn.execute(
         "INSERT INTO scenarios (name, params) VALUES (?, ?::JSON) ON CONFLICT (name) DO UPDATE"
         " SET params = excluded.params, updated_at = now()", params) and None)

@@ -324,14 +324,30 @@ def _to_str(value: Any) -> str | None:
     return str(value)
 
 
+def latest_accepted_date() -> pd.Timestamp:
+    """The latest date a ticket may carry: tomorrow (UTC; a ticket from the future is a typo
+    or an attack, and one would move every page's default period past the real data)."""
+    tomorrow = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=2)
+    return min(_MAX_DATE, tomorrow)
+
+
 def _dates_in_range(parsed: pd.Series, column: str, rows: np.ndarray,
                     out: _Collector) -> pd.Series:
-    """``parsed`` (timezone-naive, any unit) with every date outside :data:`_DATE_RANGE`
-    reported by row and column, then cleared (so no unit conversion can overflow)."""
-    outside = (parsed.notna() & ((parsed < _MIN_DATE) | (parsed > _MAX_DATE))).to_numpy()
+    """``parsed`` (timezone-naive UTC, any unit) with every date outside :data:`_DATE_RANGE`
+    or after :func:`latest_accepted_date` reported by row and column, then cleared (so no
+    unit conversion can overflow)."""
+    present = parsed.notna()
+    outside = (present & ((parsed < _MIN_DATE) | (parsed > _MAX_DATE))).to_numpy()
     if outside.any():
         out.add_rows(rows[np.nonzero(outside)[0]], column, f"date outside {_DATE_RANGE}")
-        parsed = parsed.mask(outside)
+    latest = latest_accepted_date()
+    future = (present & (parsed >= latest)).to_numpy() & ~outside
+    if future.any():
+        day = (latest - pd.Timedelta(days=1)).date().isoformat()
+        out.add_rows(rows[np.nonzero(future)[0]], column,
+                     f"date in the future (after {day}, UTC)")
+    if outside.any() or future.any():
+        parsed = parsed.mask(outside | future)
     return parsed
 
 

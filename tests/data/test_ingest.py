@@ -251,3 +251,26 @@ def test_jsonl_rows_without_a_resolver_store_null(tmp_store):
     assert report.accepted, report.message
     rows = dict(tmp_store.fetchall("SELECT text, resolved_by FROM tickets"))
     assert rows == {"first": None, "second": "ai"}
+
+
+def test_a_ticket_from_the_future_is_refused_by_row_and_column(tmp_store, tmp_path):
+    """Up to tomorrow (UTC) is accepted, later is refused naming row and column, whether the
+    date is text or a typed Parquet timestamp."""
+    import pandas as pd
+
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    later = today + pd.Timedelta(days=3)
+    ok = ("ok.csv", io.BytesIO(f"id,text,created_at\n1,fine,{today + pd.Timedelta(days=1)}\n"
+                               .encode()))
+    [report] = ingest_files(tmp_store, [ok])
+    assert report.accepted, report.message
+    text = ("text.csv", io.BytesIO(f"id,text,created_at\n1,a,{today.date()}\n2,b,"
+                                   f"{later.date()}\n".encode()))
+    typed = tmp_path / "typed.parquet"
+    pd.DataFrame({"id": ["x", "y"], "text": ["a", "b"],
+                  "created_at": [today, later]}).to_parquet(typed)
+    for source in (text, typed):
+        [report] = ingest_files(tmp_store, [source])
+        assert not report.accepted
+        assert any(p.row == 2 and p.column == "created_at" and "in the future" in p.message
+                   for p in report.problems), report.problems
