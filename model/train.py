@@ -92,6 +92,7 @@ class TrainConfig:
     time_budget_s: float | None = None
     int8_scores: bool = True
     sentiment_offsets: bool = True
+    init_from: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -191,6 +192,35 @@ def _build_model(config: TrainConfig, labels: list[str],
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
                                 category=FutureWarning)
         return get_peft_model(model, lora)
+
+
+def _start_from(model: torch.nn.Module, config: TrainConfig, artefact: Path,
+                labels: list[str], sentiment_labels: Sequence[str],
+                log: Callable[[str], None]) -> None:
+    """Load a LoRA artefact's trained weights (adapters and heads) into ``model`` before
+    training: a second stage continues from a first run's result.
+
+    Raises:
+        ValueError: the artefact is not a LoRA artefact of the same labels and heads.
+    """
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    settings_path = artefact / SETTINGS_FILE
+    if config.full or not settings_path.is_file():
+        raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")
+    settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    theirs = (settings.get("labels"), (settings.get("sentiment") or {}).get("labels") or [])
+    if theirs != (labels, list(sentiment_labels)):
+        raise ValueError(f"--init-from {artefact}: its labels {theirs} differ from this "
+                         f"run's {(labels, list(sentiment_labels))}")
+    result = set_peft_model_state_dict(model, load_file(str(artefact /
+                                                            "adapter_model.safetensors")))
+    unexpected = list(getattr(result, "unexpected_keys", []) or [])
+    if unexpected:
+        raise ValueError(f"--init-from {artefact}: weights this model does not have "
+                         f"({unexpected[0]}, ...)")
+    log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
 
 
 def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -299,8 +329,9 @@ def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def _config_key(config: TrainConfig) -> dict:
     skip = {"time_budget_s", "output", "int8_scores", "sentiment_offsets"}
-    if not config.sentiment_class_power:  # a newer setting: absent from older checkpoints
-        skip.add("sentiment_class_power")
+    for newer in ("sentiment_class_power", "init_from"):  # absent from older checkpoints
+        if not getattr(config, newer):
+            skip.add(newer)
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
             if k not in skip}
 
@@ -369,6 +400,8 @@ def train(
                                       sentiment2id=sentiment2id) for ex in pool.examples]
         pool_features.append(per_example)
     model = _build_model(config, labels, sentiment_labels)
+    if config.init_from:
+        _start_from(model, config, Path(config.init_from), labels, sentiment_labels, log)
     model.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
@@ -761,6 +794,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sentiment-class-power", type=float, default=0.0,
                    help="weigh sentiment classes by (mean count / count) ** P (0: unweighted)")
     p.add_argument("--time-budget-min", type=float, default=None)
+    p.add_argument("--lr", type=float, default=2e-3, help="learning rate of the LoRA adapters")
+    p.add_argument("--head-lr", type=float, default=5e-3, help="learning rate of the heads")
+    p.add_argument("--init-from", type=Path, default=None, metavar="DIR",
+                   help="start from this LoRA artefact's weights (a second training stage)")
     p.add_argument("--scale", type=float, default=1.0,
                    help="use this share of every file (a quick smoke run)")
     p.add_argument("--no-int8", action="store_true", help="skip the int8 scores")
@@ -778,6 +815,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = TrainConfig(
         output=args.output, name=args.name, epochs=args.epochs, batch_size=args.batch_size,
         max_length=args.max_length, seed=args.seed, sentiment_weight=args.sentiment_weight,
+        lr=args.lr, head_lr=args.head_lr,
+        init_from=str(args.init_from) if args.init_from else None,
         sentiment_class_power=args.sentiment_class_power,
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
         int8_scores=not args.no_int8, sentiment_offsets=not args.no_sentiment_offsets,

@@ -495,3 +495,39 @@ def test_evaluate_says_when_the_model_has_no_sentiment_head(tmp_path, random_dir
                  "--device", "cpu", "--precision", "fp32"]) == 0
     out = capsys.readouterr().out
     assert "overall" in out and "sentiment: not scored (1 texts" in out
+
+
+def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, monkeypatch) -> None:
+    """Stage 2 at learning rate 0 from stage 1's artefact writes the same weights (same model
+    id); an artefact of other labels is refused."""
+    import model.sentiment as sentiment_module
+    from model import train as training
+
+    monkeypatch.setattr(sentiment_module, "load_two_head",
+                        lambda labels, sentiment_labels=SENTIMENT_LABELS: random_two_head(
+                            labels, sentiment_labels, seed=1))
+    examples = [example_from_spans("Jane Doe works at Acme in Paris",
+                                   [(0, 8, "PER"), (18, 22, "ORG"), (26, 31, "LOC")]),
+                example_from_spans("Azure is down again", [(0, 5, "PRODUCT")])] * 4
+    moods = [Example(t, (), split_words(t), sentiment=s, annotated=False) for t, s in
+             [("I love it", "positive"), ("this is awful", "negative"), ("ok then", "neutral")]]
+    dev = [training.EvalSet("dev", examples[:2]), training.EvalSet("mood", moods,
+                                                                    kind="sentiment")]
+
+    def run(out: str, **changes) -> dict:
+        config = training.TrainConfig(output=tmp_path / out, name="tiny", epochs=1,
+                                      batch_size=4, int8_scores=False,
+                                      sentiment_offsets=False, **changes)
+        return training.train(config, examples, dev, pools=[training.EpochPool(
+            "moods", moods * 3, 4)], log=lambda _m: None, show_progress=False)
+
+    first = run("one")
+    second = run("two", init_from=str(tmp_path / "one"), lr=0.0, head_lr=0.0)
+    assert second["model_id"].split("-")[1] == first["model_id"].split("-")[1]
+    fresh = run("fresh", lr=0.0, head_lr=0.0)  # without it: the untrained start
+    assert fresh["model_id"] != first["model_id"]
+    settings = json.loads((tmp_path / "one" / SETTINGS_FILE).read_text("utf-8"))
+    settings["labels"] = ["O", "B-PER", "I-PER"]
+    (tmp_path / "one" / SETTINGS_FILE).write_text(json.dumps(settings), "utf-8")
+    with pytest.raises(ValueError, match="labels"):
+        run("three", init_from=str(tmp_path / "one"))
