@@ -1,15 +1,26 @@
 """The app's background work: the tagging job and the inbox poller, and their settings.
 
-:class:`TaggingJob` tags every untagged ticket in one background thread (resumable: a
+:class:`TaggingJob` tags every untagged ticket from one background thread (resumable: a
 stopped or killed run loses nothing); :class:`InboxPoller` imports what command-line jobs
 hand to the running app. One of each lives in the process-wide ``dashboard.state.AppState``,
 so their progress is the same on every page and in every browser session.
+
+The model itself runs in a child process (:class:`model.worker.ProcessTagger`: niced, with
+its own torch thread count), so its forward passes never compete with the page scripts for
+the GIL; the job's thread sends it the texts and writes the entities it gets back through the
+app's store (DuckDB has one writer process: the app's). A child that dies fails the run with
+a message saying so; the tickets written before stay, and the next start resumes in a new
+child. ``PRICEWAR_TAG_PROCESS=0`` runs the model in the job's thread instead (as before).
 
 Environment:
     PRICEWAR_AUTOTAG          "0" to not start background tagging by itself (default "1")
     PRICEWAR_INBOX_SECONDS    how often the inbox is checked (default 5; 0 disables)
     PRICEWAR_TAG_BATCH        batch size of background tagging (default 32; 1–4,096, else
                               every page says what is wrong with it)
+    PRICEWAR_TAG_PROCESS      "0" to run the tagger in the app's process (a thread) instead
+                              of its own child process (default "1")
+    PRICEWAR_TAG_THREADS      torch threads of the tagging process (default: the cores but
+                              one, at least 1; 1–256, else every page says what is wrong)
     PRICEWAR_MODEL_DIR        tagger artefact to use (default ``model.DEFAULT_MODEL_DIR``)
 """
 
@@ -63,6 +74,28 @@ TAG_BATCH_VAR = "PRICEWAR_TAG_BATCH"
 DEFAULT_TAG_BATCH = 32
 
 
+def _whole_number_setting(env: Any, name: str, default: int, most: int, what: str) -> int:
+    """``env[name]`` as a whole number from 1 to ``most`` (``_`` separators allowed), or
+    ``default`` when unset or blank.
+
+    Raises:
+        data.errors.ConfigError: anything else, naming the variable and what it sets.
+    """
+    from data.errors import ConfigError
+
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    digits = text.replace("_", "")
+    # ASCII digits only: str.isdigit() accepts "²" and "④", which int() refuses
+    ok = digits.isascii() and digits.isdigit() and len(digits) <= 12
+    if not ok or not 1 <= int(digits) <= most:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise ConfigError(f"{name} must be a whole number from 1 to {most:,} ({what}), "
+                          f"not {shown!r}; fix or unset it and restart the app")
+    return int(digits)
+
+
 def tag_batch_from_env(environ: dict[str, str] | None = None) -> int:
     """The batch size of background tagging: ``$PRICEWAR_TAG_BATCH`` (default 32).
 
@@ -74,27 +107,76 @@ def tag_batch_from_env(environ: dict[str, str] | None = None) -> int:
         data.errors.ConfigError: not a whole number from 1 to 4,096 (the most a tagging
             request may ask, ``data.tag_requests.MAX_BATCH_SIZE``).
     """
-    from data.errors import ConfigError
     from data.tag_requests import MAX_BATCH_SIZE
 
-    env = os.environ if environ is None else environ
-    text = env.get(TAG_BATCH_VAR, "").strip()
-    if not text:
-        return DEFAULT_TAG_BATCH
-    digits = text.replace("_", "")
-    # ASCII digits only: str.isdigit() accepts "²" and "④", which int() refuses
-    ok = digits.isascii() and digits.isdigit() and len(digits) <= 12
-    if not ok or not 1 <= int(digits) <= MAX_BATCH_SIZE:
-        shown = text if len(text) <= 40 else text[:39] + "…"
-        raise ConfigError(f"{TAG_BATCH_VAR} must be a whole number from 1 to "
-                          f"{MAX_BATCH_SIZE:,} (the batch size of background tagging), "
-                          f"not {shown!r}; fix or unset it and restart the app")
-    return int(digits)
+    return _whole_number_setting(os.environ if environ is None else environ, TAG_BATCH_VAR,
+                                 DEFAULT_TAG_BATCH, MAX_BATCH_SIZE,
+                                 "the batch size of background tagging")
 
 
 def autotag_enabled() -> bool:
     """Whether the app tags new tickets in the background by itself."""
     return os.environ.get("PRICEWAR_AUTOTAG", "1").strip().lower() not in {"0", "false", "no"}
+
+
+TAG_PROCESS_VAR = "PRICEWAR_TAG_PROCESS"
+TAG_THREADS_VAR = "PRICEWAR_TAG_THREADS"
+MAX_TAG_THREADS = 256
+
+
+def tag_process_enabled(environ: dict[str, str] | None = None) -> bool:
+    """Whether the tagger runs in its own process (``$PRICEWAR_TAG_PROCESS``, default on)."""
+    env = os.environ if environ is None else environ
+    return env.get(TAG_PROCESS_VAR, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def default_tag_threads() -> int:
+    """Every core this process may use but one, at least 1 (``model.worker.default_threads``,
+    computed here so that reading the setting does not import torch)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+def tag_threads_from_env(environ: dict[str, str] | None = None) -> int:
+    """Torch threads of the tagging process: ``$PRICEWAR_TAG_THREADS`` (default:
+    :func:`default_tag_threads`, 1 on a 2-core machine).
+
+    Read when the app opens its store, like :func:`tag_batch_from_env` (no torch import).
+
+    Raises:
+        data.errors.ConfigError: not a whole number from 1 to 256.
+    """
+    env = os.environ if environ is None else environ
+    if not env.get(TAG_THREADS_VAR, "").strip():
+        return default_tag_threads()
+    return _whole_number_setting(env, TAG_THREADS_VAR, 1, MAX_TAG_THREADS,
+                                 "the torch threads of the tagging process")
+
+
+def load_tagger(model_dir: str | Path | None = None) -> Any:
+    """The app's tagger for ``model_dir`` (None: the default one; GPU when there is one):
+    a :class:`model.worker.ProcessTagger` with ``$PRICEWAR_TAG_THREADS`` threads, or with
+    ``PRICEWAR_TAG_PROCESS=0`` a :class:`model.Tagger` in this process."""
+    if not tag_process_enabled():
+        from model import Tagger
+
+        return Tagger.load(model_dir, device="auto")
+    from model.worker import ProcessTagger
+
+    return ProcessTagger.start(model_dir, threads=tag_threads_from_env(), device="auto")
+
+
+def _close_tagger(tagger: Any) -> None:
+    """End a tagger's child process, if it has one (never raises)."""
+    close = getattr(tagger, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            log.warning("the tagging process could not be closed", exc_info=True)
 
 
 # -- the background tagging job ---------------------------------------------------------
@@ -128,18 +210,18 @@ class JobStatus:
 
 
 def _default_loader() -> Any:
-    """Load the tagger (``$PRICEWAR_MODEL_DIR`` or the default one; GPU when there is one)."""
-    from model import Tagger
-
-    return Tagger.load(os.environ.get("PRICEWAR_MODEL_DIR") or None, device="auto")
+    """Load the tagger (``$PRICEWAR_MODEL_DIR`` or the default one; GPU when there is one),
+    in its own process unless ``PRICEWAR_TAG_PROCESS=0`` (:func:`load_tagger`)."""
+    return load_tagger(os.environ.get("PRICEWAR_MODEL_DIR") or None)
 
 
 class TaggingJob:
-    """Resumable batch tagging of every untagged ticket, in one background thread.
+    """Resumable batch tagging of every untagged ticket, from one background thread.
 
     ``model.tag_store`` writes a ticket's entities and its ``tagged_tickets`` row in one
     transaction, so stopping (or a killed process) loses nothing: the next :meth:`start`
-    continues with the tickets still untagged.
+    continues with the tickets still untagged. The default loader runs the model in a child
+    process (:func:`load_tagger`); it is kept for the next runs, and replaced when it died.
     """
 
     def __init__(self, store: Store, loader: Callable[[], Any] | None = None,
@@ -258,9 +340,7 @@ class TaggingJob:
             return
 
         def load() -> Any:
-            from model import Tagger
-
-            return Tagger.load(folder, device="auto")
+            return load_tagger(folder)
 
         with self._lock:
             if self._fallback is None:
@@ -277,6 +357,22 @@ class TaggingJob:
         if thread is not None and thread.ident is not None:  # started
             thread.join(timeout)
         return self.status()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop after the current batch (waiting ``timeout``) and end the tagging process.
+
+        A later :meth:`start` loads the tagger again.
+        """
+        self.stop()
+        self.wait(timeout)
+        with self._lock:
+            taggers = [self._tagger, self._fallback[1] if self._fallback else None]
+            self._tagger = None
+            if self._fallback is not None:
+                self._fallback = (self._fallback[0], None, self._fallback[2])
+        for tagger in taggers:
+            if tagger is not None:
+                _close_tagger(tagger)
 
     def _run(self) -> None:
         with self._lock:  # a requested tagger is on trial in this run
@@ -331,21 +427,36 @@ class TaggingJob:
                       rate=tagged / elapsed if tagged else 0.0, finished=time.time(),
                       message=message, compiling=False)
             log.info("tagging finished: %s", result)
+            if fallback is not None and fallback[1] is not None \
+                    and fallback[1] is not self._tagger:
+                _close_tagger(fallback[1])  # the requested tagger replaced the app's own
         except Exception as exc:  # shown to the user as a plain message
             log.exception("tagging failed")
             from dashboard.ui import friendly_message
+            from model.worker import TaggerProcessError
 
             message = friendly_message(exc)
-            if type(exc).__module__.startswith("model") or isinstance(exc, OSError):
+            failed = self._tagger
+            if isinstance(exc, TaggerProcessError):
+                done = self.status().done
+                message = (f"Tagging stopped: {exc} after {done:,} tickets of this run (those "
+                           "are kept). Press Start tagging to resume: a new tagging process "
+                           "is started.")
+            elif type(exc).__module__.startswith("model") or isinstance(exc, OSError):
                 message = (f"The tagger could not be loaded or run ({exc}). If the default "
                            "tagger is missing, train it with: python -m model train. Then "
                            "press Start tagging: the run resumes where it stopped.")
+            if failed is not None and getattr(failed, "alive", True) is False:
+                _close_tagger(failed)  # a dead tagging process: the next run starts a new one
+                self._tagger = None
             if fallback is not None:  # the requested tagger failed: back to the app's own
                 with self._lock:
                     self._loader, self._tagger, self.batch_size = fallback
+                if failed is not None and failed is not self._tagger:
+                    _close_tagger(failed)
                 message += (" This run used a tagger or batch size requested from the command "
                             "line; the app's own are used again from the next run.")
-            self._set(state="failed", finished=time.time(), message=message)
+            self._set(state="failed", finished=time.time(), message=message, compiling=False)
         actor, role, source = self._started_by
         status = self.status()
         run_id = getattr(result, "run_id", None)

@@ -10,7 +10,8 @@ queries of :mod:`dashboard.queries`.
 Environment:
     PRICEWAR_DB               database file (default ``var/pricewar.duckdb``)
     PRICEWAR_DEMO_TICKETS     tickets in the demo created on first start (default 3000)
-    PRICEWAR_AUTOTAG, PRICEWAR_INBOX_SECONDS, PRICEWAR_TAG_BATCH, PRICEWAR_MODEL_DIR
+    PRICEWAR_AUTOTAG, PRICEWAR_INBOX_SECONDS, PRICEWAR_TAG_BATCH, PRICEWAR_TAG_PROCESS,
+    PRICEWAR_TAG_THREADS, PRICEWAR_MODEL_DIR
                               the background jobs' settings (``dashboard.jobs``)
     PRICEWAR_TAG_PRECISION    read by ``model.Tagger.load``: auto (int8 on a CPU for a
                               calibrated tagger), fp32, int8 or bf16
@@ -46,6 +47,8 @@ from dashboard.jobs import (
     autotag_enabled,
     record_audit,
     tag_batch_from_env,
+    tag_process_enabled,
+    tag_threads_from_env,
 )
 from data.paths import default_db_path
 from data.store import Store
@@ -87,6 +90,8 @@ class AppState:
             if self.store is not None:
                 return self.store
             batch_size = tag_batch_from_env()  # a bad setting: a message, nothing opened
+            if tag_process_enabled():
+                tag_threads_from_env()  # checked as early, read again by the job's loader
             self.created_demo = self._ensure_demo(progress)
             store = Store.open(self.path)
             self.job = TaggingJob(store, batch_size=batch_size)
@@ -119,8 +124,7 @@ class AppState:
         if self.inbox is not None:
             self.inbox.stop()
         if self.job is not None:
-            self.job.stop()
-            self.job.wait(10)
+            self.job.close(10)  # also ends its tagging process
         if self.store is not None:
             self.store.close()
         atexit.unregister(self.close)
@@ -388,16 +392,20 @@ def load_shards(folder: str | Path) -> Any:
     return report
 
 
-def save_scenario(scenario: Any) -> None:
-    """Save ``scenario`` under its name (``analytics.scenario.save_scenario``), as an analyst.
+def save_scenario(scenario: Any) -> str:
+    """Save ``scenario`` under its cleaned name (``analytics.scenario.save_scenario``:
+    NFC, no control or invisible characters), as an analyst; returns the name it was
+    saved under.
 
     Raises:
         AccessDenied: the current user is not an analyst (nothing is saved).
-        ScenarioError: the scenario cannot be saved (no name).
+        ScenarioError: the scenario cannot be saved (no name, or a name too long).
     """
+    from analytics.scenario import clean_scenario_name
     from analytics.scenario import save_scenario as save
     from data import audit
 
+    scenario = scenario.replace(name=clean_scenario_name(scenario.name))
     user = _require("ANALYST", audit.SCENARIO_SAVE, scenario.name)
     the_store = store()
     existed = the_store.scalar("SELECT count(*) FROM scenarios WHERE name = ?",
@@ -405,6 +413,7 @@ def save_scenario(scenario: Any) -> None:
     save(the_store, scenario)
     record_audit(the_store, actor=user.actor, action=audit.SCENARIO_SAVE, target=scenario.name,
                  detail="replaced" if existed else "created", role=user.role_label)
+    return str(scenario.name)
 
 
 def delete_scenario(name: str) -> bool:

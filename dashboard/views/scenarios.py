@@ -48,9 +48,10 @@ if may_write:
     if c2.button("Save", type="primary", key="sc_save", icon=":material/save:",
                  disabled=not (name or "").strip()):
         try:
-            state.save_scenario(current.replace(name=name.strip()))  # checks the role, audits
-            state.set_scenario(current.replace(name=name.strip()))
-            st.success(f"Saved as “{ui.md_text(name.strip())}”.")
+            # checks the role, audits; saved under the cleaned name (NFC, no controls)
+            saved_as = state.save_scenario(current.replace(name=name.strip()))
+            state.set_scenario(current.replace(name=saved_as))
+            st.success(f"Saved as “{ui.md_text(saved_as)}”.")
         except ScenarioError as exc:
             st.error(f"Could not save: {ui.md_text(exc)}")
 else:
@@ -112,10 +113,15 @@ ui.csv_download("Comparison (CSV)", table.reset_index(), "scenarios.csv", "sc_cs
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def png(spec: str) -> bytes:
-    """The chart as PNG (vl-convert, no browser)."""
+    """The chart as PNG (vl-convert, no browser).
+
+    vl-convert renders through SVG and *aborts the process* (a Rust panic that cannot
+    unwind) on a character XML forbids: every text of the spec is made XML-safe first, as
+    a scenario saved before names were cleaned may still hold an ESC or a NUL.
+    """
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(json.loads(spec), scale=2)
+    return vlc.vegalite_to_png(charts.xml_safe(json.loads(spec)), scale=2)
 
 
 d2.download_button("Chart (PNG)", png(json.dumps(chart.to_dict(), sort_keys=True)),

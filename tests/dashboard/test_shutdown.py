@@ -69,9 +69,12 @@ def _tag_all(db: Path) -> None:
 
     with Store.open(db) as store:
         job = TaggingJob(store, loader=_default_loader, batch_size=1)
-        job.start()
-        status = job.wait(600)
-        assert status.state == "done", status.message
+        try:
+            job.start()
+            status = job.wait(600)
+            assert status.state == "done", status.message
+        finally:
+            job.close()  # ends its tagging process
 
 
 @pytest.mark.slow
