@@ -11,6 +11,9 @@ Public API (see CONTRIBUTING.md):
 - :func:`tag_store`: resumable batch tagging of the store's tickets.
 
 Nothing is ever downloaded: ``HF_HUB_OFFLINE=1`` is set on import unless already set.
+Names are loaded on first use (PEP 562), as in ``data``: ``import model`` and the result
+types (model/results.py) do not import torch; :class:`Tagger` and :data:`DEFAULT_MODEL_DIR`
+do.
 
 Example:
     >>> from model import Tagger
@@ -26,8 +29,25 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from model.engine import Entity, Sentiment
-from model.jobs import TagRunSummary, tag_store
-from model.tagger import DEFAULT_MODEL_DIR, Tagger
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from model.results import Entity, Sentiment
+
+if TYPE_CHECKING:
+    from model.jobs import TagRunSummary, tag_store
+    from model.tagger import DEFAULT_MODEL_DIR, Tagger
 
 __all__ = ["DEFAULT_MODEL_DIR", "Entity", "Sentiment", "TagRunSummary", "Tagger", "tag_store"]
+
+_LAZY = {"DEFAULT_MODEL_DIR": "model.tagger", "Tagger": "model.tagger",
+         "TagRunSummary": "model.jobs", "tag_store": "model.jobs"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (keeps torch out of ``import model``)."""
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'model' has no attribute {name!r}")

@@ -55,7 +55,7 @@ from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import Any
 
-from model.engine import Entity, Sentiment
+from model.results import Entity, Sentiment
 from model.jobs import StatusFn, TagStatus
 
 log = logging.getLogger(__name__)

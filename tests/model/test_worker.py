@@ -240,3 +240,21 @@ def test_threads_are_checked_and_default_to_all_cores_but_one():
     assert default_threads() == max(1, len(os.sched_getaffinity(0)) - 1)
     with pytest.raises(ValueError, match="threads"):
         ProcessTagger.start(threads=0)
+
+
+def test_the_parent_tags_through_the_child_without_importing_torch(keyword_dir):
+    """The app beside its tagging process never loads torch: ``model``, the worker and the
+    result types it unpickles are torch-free (model/results.py)."""
+    script = (
+        "import sys\n"
+        "from model import tag_store, Entity\n"
+        "from model.worker import ProcessTagger\n"
+        "with ProcessTagger.start(sys.argv[1]) as tagger:\n"
+        "    [found] = tagger.tag(['Jane Doe uses Azure in Paris'])\n"
+        "assert found and all(isinstance(e, Entity) for e in found), found\n"
+        "print('torch' in sys.modules)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script, str(keyword_dir)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
