@@ -37,7 +37,7 @@ from data.cli import (
     terminal_text,
 )
 from data.errors import DataError, StoreLockedError
-from data.paths import default_db_path
+from data.paths import default_db_label, default_db_path
 
 __all__ = ["build_parser", "main"]
 
@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the surge alerts of negative tickets still open on the last day "
                     "with tickets, and the customers at risk, riskiest first, with the "
                     "recommended action and its expected monthly profit effect (USD). The "
-                    "sentiment is the tagger's when it has labelled tickets, else the demo's "
-                    "ground truth; the output says which. Text by default; --json for JSON.")
+                    "sentiment is the tagger's once it has labelled as many tickets as the "
+                    "demo's ground truth covers, else the ground truth; the output says "
+                    "which. Text by default; --json for JSON.")
     _add_db(signals)
     signals.add_argument("--top", type=_top, default=10,
                          help=f"customers at risk to print (1 to {MAX_TOP}; default 10)")
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, default=None,
-                        help=f"database file (default: $PRICEWAR_DB or {default_db_path()})")
+                        help=f"database file (default: $PRICEWAR_DB or {default_db_label()})")
 
 
 def _top(text: str) -> int:
@@ -266,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: {exc} — the running dashboard holds it; stop it, or run the report "
               "on a copy of the file", file=sys.stderr)
     except (AnalyticsError, DataError) as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(terminal_text(f"{prog}: {exc}"), file=sys.stderr)
     except duckdb.Error as exc:
         print(f"{prog}: the database could not be read: {str(exc).splitlines()[0]}",
               file=sys.stderr)

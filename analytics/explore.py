@@ -471,8 +471,11 @@ def tagging_progress(store: Store, model_id: str | None) -> tuple[int, int]:
     total = int(store.scalar("SELECT count(*) FROM tickets") or 0)
     if model_id is None:
         return 0, total
+    # only tickets still in the store: tags of removed tickets (left by a store written
+    # before model.jobs checked for them) would count above the total
     done = int(store.scalar(
-        "SELECT count(*) FROM tagged_tickets WHERE model_id = ?", [model_id]) or 0)
+        "SELECT count(*) FROM tagged_tickets g SEMI JOIN tickets t"
+        " ON t.ticket_key = g.ticket_key WHERE g.model_id = ?", [model_id]) or 0)
     return done, total
 
 

@@ -47,10 +47,12 @@ import getpass
 import ipaddress
 import logging
 import os
+import threading
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, Literal
 
 __all__ = ["ACCESS_FILE_ENV", "ENV_LISTS", "AccessDenied", "AccessError", "AccessSettings",
@@ -291,7 +293,15 @@ def access_file(environ: Mapping[str, str] | None = None) -> Path:
     repository root."""
     environ = os.environ if environ is None else environ
     named = environ.get(ACCESS_FILE_ENV, "").strip()
-    return Path(named).expanduser() if named else DEFAULT_ACCESS_FILE
+    if not named:
+        return DEFAULT_ACCESS_FILE
+    try:
+        return Path(named).expanduser()
+    except RuntimeError:  # "~nosuchuser/…": no such user's home folder
+        shown = named if len(named) <= 80 else named[:79] + "…"
+        raise AccessSettingsError(f"{ACCESS_FILE_ENV}={shown!r}: no home folder for "
+                                  f"{named.split('/', 1)[0]!r}; set it to a full path"
+                                  ) from None
 
 
 def settings(environ: Mapping[str, str] | None = None) -> AccessSettings:
@@ -310,6 +320,10 @@ def settings(environ: Mapping[str, str] | None = None) -> AccessSettings:
     try:
         stat = path.stat()
         stamp: tuple[int, int, int] | None = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if not S_ISREG(stat.st_mode):
+            # a FIFO blocked every page run for good; /dev/zero (size 0) was read until the
+            # server ran out of memory
+            raise AccessSettingsError(f"{path} is not a regular file ({ACCESS_FILE_ENV})")
     except FileNotFoundError:
         if environ.get(ACCESS_FILE_ENV, "").strip():
             raise AccessSettingsError(f"{path}: no such file ({ACCESS_FILE_ENV})") from None
@@ -329,7 +343,13 @@ def _settings_for(path: str, stamp: tuple[int, int, int] | None,
             raise AccessSettingsError(f"{path} is {stamp[1]:,} bytes (at most "
                                       f"{MAX_ACCESS_FILE_BYTES:,}): is it the right file?")
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            # never more than the limit, whatever the file became since its stat
+            with open(path, "rb") as f:
+                data = f.read(MAX_ACCESS_FILE_BYTES + 1)
+            if len(data) > MAX_ACCESS_FILE_BYTES:
+                raise AccessSettingsError(f"{path} is over {MAX_ACCESS_FILE_BYTES:,} bytes: "
+                                          "is it the right file?")
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise AccessSettingsError(f"{path} cannot be read: {exc}") from None
         base = AccessSettings.from_toml(text, path)
@@ -506,6 +526,55 @@ def _user_info() -> dict[str, Any]:
         return {}
 
 
+# -- sign-outs seen by this server --------------------------------------------------------
+#
+# Streamlit reads the identity cookie only when a session starts, and ``st.logout`` clears
+# ``st.user`` only in the session that calls it: another tab of the same browser (or one
+# left open on another machine) kept the signed-out identity, with its role, for as long
+# as it stayed open, even after the browser had signed in as someone else. So a sign-out
+# is remembered here, by address, with the issue time (``iat``) of the ID token it ended;
+# a session holding a token of that address issued no later is treated as signed out. A
+# new sign-in brings a newer token. (Per server process: a restart drops the record, and
+# every tab then reconnects with the browser's current cookie anyway.)
+
+_SIGNED_OUT: dict[str, float] = {}
+_SIGNED_OUT_LOCK = threading.Lock()
+
+
+def _issued_at(info: Mapping[str, Any]) -> float | None:
+    value = info.get("iat")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        issued = float(value)
+    except ValueError:
+        return None
+    return issued if issued == issued and abs(issued) != float("inf") else None
+
+
+def record_sign_out() -> None:
+    """Remember that the current session's identity signed out (see above); call it
+    before ``st.logout``. Without an address or an ``iat`` claim nothing is recorded."""
+    info = _user_info()
+    raw, issued = info.get("email"), _issued_at(info)
+    if not isinstance(raw, str) or not raw.strip() or issued is None:
+        return
+    email = fold_address(raw)
+    with _SIGNED_OUT_LOCK:
+        _SIGNED_OUT[email] = max(issued, _SIGNED_OUT.get(email, issued))
+
+
+def _signed_out_elsewhere(email: str, info: Mapping[str, Any]) -> bool:
+    """Whether this session's sign-in of ``email`` was ended by a sign-out in another
+    session (its token is no newer than the one signed out)."""
+    with _SIGNED_OUT_LOCK:
+        ended = _SIGNED_OUT.get(email)
+    if ended is None:
+        return False
+    issued = _issued_at(info)
+    return issued is not None and issued <= ended  # without an iat it cannot be told
+
+
 def _flag(value: Any) -> bool | None:
     """A claim that should be a boolean (some providers send "true"/"false" text)."""
     if isinstance(value, bool):
@@ -561,6 +630,10 @@ def current_user() -> User:
     name = str(info.get("name") or email or "unknown")
     signed = {"actor": email or "unknown", "email": email, "name": name, "mode": "oidc",
               "providers": providers}
+    if email is not None and _signed_out_elsewhere(email, info):
+        return User(actor="anonymous", role=None, mode="oidc", status="signed_out",
+                    providers=providers, message=f"{email} signed out (in this browser or "
+                    "another window). Sign in again to open the dashboard.")
     if email is None:
         return User(role=None, status="not_listed", message="The identity provider sent no "
                     "e-mail address, so you are not on the access list.", **signed)

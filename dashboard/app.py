@@ -83,10 +83,15 @@ def _record_once(user: User, action: str, detail: str) -> None:
 def _sign_out(user: User) -> None:
     from data import audit
 
-    app = state.app_state()
-    state.record_audit(app.store if app.ready else None, actor=user.actor,
-                       action=audit.SIGN_OUT, role=user.role_label)
+    try:
+        app = state.app_state()
+        where = app.store if app.ready else None
+    except Exception:  # a bad PRICEWAR_DB (shown on the page): signing out still works
+        ui.log.warning("sign-out of %s not audited: no store", user.actor, exc_info=True)
+        where = None
+    state.record_audit(where, actor=user.actor, action=audit.SIGN_OUT, role=user.role_label)
     st.session_state.pop(SESSION_AUDITED, None)
+    access.record_sign_out()  # ends this identity in the browser's other tabs too
     st.logout()
     st.stop()
 
@@ -96,6 +101,8 @@ def _gate(user: User) -> None:
     st.title("Price War Room")
     if user.status == "signed_out":
         st.write("This dashboard holds customer data. Sign in with your company account.")
+        if user.message and "signed out" in user.message:
+            st.info(ui.md_text(user.message), icon=":material/logout:")
         providers = user.providers or (None,)
         for provider in providers:
             label = "Sign in" if len(providers) == 1 else f"Sign in with {provider or 'SSO'}"

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from data.errors import DataError, IngestError, StoreLockedError
-from data.paths import default_db_path
+from data.paths import default_db_label, default_db_path
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "TERMINAL_CONTROLS", "OneLineParser", "build_parser",
            "main", "terminal_text"]
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def db_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", type=Path, default=None,
-                       help=f"database file (default: $PRICEWAR_DB or {default_db_path()})")
+                       help=f"database file (default: $PRICEWAR_DB or {default_db_label()})")
 
     demo = sub.add_parser("demo", help="(re)generate the demo data",
                           description="Replace the demo data in the database with generated "
@@ -328,7 +328,10 @@ def _cmd_rollups(args: argparse.Namespace, db: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    db = Path(args.db) if args.db is not None else default_db_path()
+    try:
+        db = Path(args.db) if args.db is not None else default_db_path()
+    except DataError as exc:  # a bad $PRICEWAR_DB
+        return _fail(str(exc))
     handlers = {"demo": _cmd_demo, "ingest": _cmd_ingest, "stats": _cmd_stats,
                 "rollups": _cmd_rollups}
     try:

@@ -115,13 +115,18 @@ LIMIT_ENV_VARS: dict[str, str] = {
 }
 
 
+#: The largest value an upload limit may be given in the environment (far above any file a
+#: server could hold, and well inside the 64-bit integers the readers compare with).
+MAX_LIMIT = 10**15
+
+
 def limits_from_env(base: IngestLimits = DEFAULT_LIMITS,
                     environ: Mapping[str, str] | None = None) -> IngestLimits:
     """``base`` with every limit given in the environment (:data:`LIMIT_ENV_VARS`) applied.
 
     Raises:
-        data.errors.ConfigError: a variable is set to something other than a positive whole
-            number (the message names the variable).
+        data.errors.ConfigError: a variable is set to something other than a whole number
+            from 1 to :data:`MAX_LIMIT` (the message names the variable).
 
     Example:
         >>> limits_from_env(environ={"PRICEWAR_MAX_UPLOAD_ROWS": "1000"}).max_rows
@@ -134,8 +139,13 @@ def limits_from_env(base: IngestLimits = DEFAULT_LIMITS,
         if not text:
             continue
         # ASCII digits only: str.isdigit() is also true for "²" or "④", which int() refuses.
-        if not (text.isascii() and text.isdigit()) or int(text) < 1:
-            raise ConfigError(f"{var} must be a positive whole number, not {env[var]!r}")
+        # At most MAX_LIMIT: the text limits reach pyarrow's compute kernels as int64 (a
+        # larger number raised a TypeError out of every upload).
+        ok = text.isascii() and text.isdigit() and len(text) <= 20
+        if not ok or not 1 <= int(text) <= MAX_LIMIT:
+            shown = env[var] if len(env[var]) <= 40 else env[var][:39] + "…"
+            raise ConfigError(f"{var} must be a whole number from 1 to {MAX_LIMIT:,}, "
+                              f"not {shown!r}")
         changes[field_name] = int(text)
     return replace(base, **changes) if changes else base
 

@@ -12,10 +12,40 @@ DB_ENV_VAR = "PRICEWAR_DB"
 STAGING_PREFIX = "ingest-"
 
 
+DEFAULT_DB_PATH = REPO_ROOT / "var" / "pricewar.duckdb"
+
+
 def default_db_path() -> Path:
-    """The database path: ``$PRICEWAR_DB`` if set, else ``var/pricewar.duckdb`` in the repo."""
+    """The database path: ``$PRICEWAR_DB`` if set, else ``var/pricewar.duckdb`` in the repo.
+
+    Raises:
+        data.errors.ConfigError: ``$PRICEWAR_DB`` is only white space, or starts with a
+            ``~user`` that has no home folder (the message names the variable).
+    """
     env = os.environ.get(DB_ENV_VAR)
-    return Path(env).expanduser() if env else REPO_ROOT / "var" / "pricewar.duckdb"
+    if not env:
+        return DEFAULT_DB_PATH
+    from data.errors import ConfigError
+
+    shown = env if len(env) <= 80 else env[:79] + "…"
+    if not env.strip():
+        # a file named by blanks in whatever folder the app was started from: a slip
+        raise ConfigError(f"{DB_ENV_VAR} is set but blank ({shown!r}): set it to a database "
+                          "file, or unset it for the default")
+    try:
+        return Path(env).expanduser()
+    except RuntimeError:  # "~nosuchuser/…": Python cannot find that user's home folder
+        raise ConfigError(f"{DB_ENV_VAR}={shown!r}: no home folder for "
+                          f"{env.split('/', 1)[0]!r}; set it to a full path") from None
+
+
+def default_db_label() -> str:
+    """What ``--help`` says the default database is (never raises: a bad ``$PRICEWAR_DB``
+    is reported when a command runs)."""
+    try:
+        return str(default_db_path())
+    except Exception:  # ConfigError: the command reports it when it runs
+        return str(DEFAULT_DB_PATH)
 
 
 def inbox_dir(db_path: Path) -> Path:

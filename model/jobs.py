@@ -123,12 +123,25 @@ def _write_batch(run_id: str, model_id: str, keys: list[str], entities: pd.DataF
     counters): one transaction."""
 
     def write(conn) -> None:
+        # Only the tickets still in the store: a batch whose tickets were removed since the
+        # run listed them (a reset of their batch) must not leave tags of tickets that are
+        # gone (they counted as tagged: "208 / 200 tickets tagged"). Checked in the write's
+        # own transaction, so no reset can come between the check and the rows.
+        present = {r[0] for r in conn.execute(
+            "SELECT ticket_key FROM tickets WHERE ticket_key IN (SELECT unnest(?::VARCHAR[]))",
+            [keys]).fetchall()}
+        kept = [k for k in keys if k in present]
+        if not kept:
+            return
+        rows = entities[entities["ticket_key"].isin(present)] if len(entities) else entities
+        moods = [r for r in sentiment if r[0] in present] if sentiment else sentiment
         # the entity and tagged-ticket roll-ups follow this batch (data.rollups)
-        with rollups.maintained(conn, "SELECT unnest(?::VARCHAR[]) AS ticket_key", [keys],
+        with rollups.maintained(conn, "SELECT unnest(?::VARCHAR[]) AS ticket_key", [kept],
                                 parts=(rollups.TAGS,), model_id=model_id):
-            _write_rows(conn)
+            _write_rows(conn, kept, rows, moods)
 
-    def _write_rows(conn) -> None:
+    def _write_rows(conn, keys: list[str], entities: pd.DataFrame,
+                    sentiment: list[tuple[str, str, float]] | None) -> None:
         if sentiment:
             conn.execute(
                 "INSERT INTO ticket_sentiment (ticket_key, model_id, label, score) "

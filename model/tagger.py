@@ -290,7 +290,7 @@ class Tagger:
             ValueError: an unknown precision or segmentation, or a precision the device
                 cannot run.
         """
-        from model.engine import resolve_device, resolve_precision
+        from model.engine import PRECISIONS, resolve_device, resolve_precision
         from model.quantize import int8_supported, load_calibration, prepare_int8
 
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
@@ -298,7 +298,16 @@ class Tagger:
             status(TagStatus("loading", f"Loading the tagger from {model_dir}…"))
         settings = read_settings(model_dir)
         segmentation = check_segmentation(settings.get("segmentation"))
-        precision = precision or os.environ.get("PRICEWAR_TAG_PRECISION", "").strip() or "auto"
+        from_env = "" if precision else os.environ.get("PRICEWAR_TAG_PRECISION", "").strip()
+        if from_env:
+            # the setting named in the message, not a bare "unknown precision 'FP32'" in the
+            # job's failure line; any case accepted, as for the other PRICEWAR_* switches
+            precision = from_env.lower()
+            if precision not in PRECISIONS:
+                shown = from_env if len(from_env) <= 40 else from_env[:39] + "…"
+                raise ValueError(f"PRICEWAR_TAG_PRECISION must be one of "
+                                 f"{', '.join(PRECISIONS)}, not {shown!r}; fix or unset it")
+        precision = precision or "auto"
         target = resolve_device(device)
         wants_int8 = target.type == "cpu" and precision in ("auto", "int8")
         calibration = load_calibration(model_dir) if wants_int8 else None
@@ -306,7 +315,12 @@ class Tagger:
                      and int8_supported())
         if precision == "auto" and target.type == "cpu":
             precision = "fp32"  # int8 per job: Tagger.plan
-        precision = resolve_precision(precision, target)
+        try:
+            precision = resolve_precision(precision, target)
+        except ValueError as exc:
+            if from_env:  # e.g. bf16 on a CPU
+                raise ValueError(f"PRICEWAR_TAG_PRECISION={from_env!r}: {exc}") from None
+            raise
         tokenizer_dir = _tokenizer_dir(model_dir)
         try:
             tokenizer = load_tokenizer(tokenizer_dir)

@@ -111,8 +111,8 @@ def money(v: float | None) -> str:
 
 
 def price(v: float | None) -> str:
-    """USD per 1M tokens, '—' when missing."""
-    return "—" if v is None or not math.isfinite(v) else f"${v:,.3f}"
+    """USD per 1M tokens, '—' when missing (:func:`dashboard.ui.fmt_price`)."""
+    return ui.fmt_price(v)
 
 
 def segment_picker() -> None:

@@ -74,9 +74,9 @@ def _sign_in_section(user: access.User) -> None:
 
 def _access_section() -> None:
     st.subheader("Access lists")
-    path = access.access_file()
     named = os.environ.get(access.ACCESS_FILE_ENV, "").strip()
     try:
+        path = access.access_file()
         merged = access.settings()
         in_file = access.settings({access.ACCESS_FILE_ENV: named})  # the file alone
     except access.AccessSettingsError as exc:
