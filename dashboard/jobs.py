@@ -13,8 +13,10 @@ a message saying so; the tickets written before stay, and the next start resumes
 child. ``PRICEWAR_TAG_PROCESS=0`` runs the model in the job's thread instead (as before).
 
 Environment:
-    PRICEWAR_AUTOTAG          "0" to not start background tagging by itself (default "1")
-    PRICEWAR_INBOX_SECONDS    how often the inbox is checked (default 5; 0 disables)
+    PRICEWAR_AUTOTAG          off (0/false/no/off) to not start background tagging by itself
+                              (default on); another value is a message naming it
+    PRICEWAR_INBOX_SECONDS    how often the inbox is checked, whole seconds (default 5;
+                              0 or off disables)
     PRICEWAR_TAG_BATCH        batch size of background tagging (default 32; 1–4,096, else
                               every page says what is wrong with it)
     PRICEWAR_TAG_PROCESS      "0" to run the tagger in the app's process (a thread) instead
@@ -63,18 +65,11 @@ def record_audit(store: Store | None, *, actor: str, action: str, target: str | 
         log.exception("audit row not written: %s %s %s", actor, action, target)
 
 
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 TAG_BATCH_VAR = "PRICEWAR_TAG_BATCH"
 DEFAULT_TAG_BATCH = 32
 
 
-def _whole_number_setting(env: Any, name: str, default: int, most: int, what: str) -> int:
+def whole_number_setting(env: Any, name: str, default: int, most: int, what: str) -> int:
     """``env[name]`` as a whole number from 1 to ``most`` (``_`` separators allowed), or
     ``default`` when unset or blank.
 
@@ -109,14 +104,62 @@ def tag_batch_from_env(environ: dict[str, str] | None = None) -> int:
     """
     from data.tag_requests import MAX_BATCH_SIZE
 
-    return _whole_number_setting(os.environ if environ is None else environ, TAG_BATCH_VAR,
+    return whole_number_setting(os.environ if environ is None else environ, TAG_BATCH_VAR,
                                  DEFAULT_TAG_BATCH, MAX_BATCH_SIZE,
                                  "the batch size of background tagging")
 
 
-def autotag_enabled() -> bool:
-    """Whether the app tags new tickets in the background by itself."""
-    return os.environ.get("PRICEWAR_AUTOTAG", "1").strip().lower() not in {"0", "false", "no"}
+_OFF = {"0", "false", "no", "off"}
+_ON = {"", "1", "true", "yes", "on"}
+
+
+def _switch_setting(env: Any, name: str, default: bool) -> bool:
+    """``env[name]`` as on/off (``1 true yes on`` / ``0 false no off``, any case; unset or
+    blank: ``default``).
+
+    Raises:
+        data.errors.ConfigError: any other value, naming the variable.
+    """
+    from data.errors import ConfigError
+
+    text = env.get(name, "").strip().lower()
+    if text in _OFF:
+        return False
+    if text in _ON:
+        return default if not text else True
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    raise ConfigError(f"{name} must be on or off (1/true/yes/on or 0/false/no/off), "
+                      f"not {shown!r}; fix or unset it and restart the app")
+
+
+def autotag_enabled(environ: dict[str, str] | None = None) -> bool:
+    """Whether the app tags new tickets in the background by itself (``$PRICEWAR_AUTOTAG``,
+    default on).
+
+    Raises:
+        data.errors.ConfigError: a value that is neither on nor off.
+    """
+    return _switch_setting(os.environ if environ is None else environ, "PRICEWAR_AUTOTAG",
+                           True)
+
+
+INBOX_SECONDS_VAR = "PRICEWAR_INBOX_SECONDS"
+DEFAULT_INBOX_SECONDS = 5
+
+
+def inbox_seconds_from_env(environ: dict[str, str] | None = None) -> int:
+    """How often the inbox is checked: ``$PRICEWAR_INBOX_SECONDS`` whole seconds (default 5;
+    ``0``/``off``: never; the poller caps it at ``data.inbox.MAX_POLL_SECONDS``, what the
+    command lines believe of a heartbeat).
+
+    Raises:
+        data.errors.ConfigError: anything else, naming the variable.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(INBOX_SECONDS_VAR, "").strip().lower() in {"0", "off"}:
+        return 0
+    return whole_number_setting(env, INBOX_SECONDS_VAR, DEFAULT_INBOX_SECONDS,
+                                 7 * 86_400, "seconds between checks of the inbox; 0 or off: never")
 
 
 TAG_PROCESS_VAR = "PRICEWAR_TAG_PROCESS"
@@ -152,7 +195,7 @@ def tag_threads_from_env(environ: dict[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     if not env.get(TAG_THREADS_VAR, "").strip():
         return default_tag_threads()
-    return _whole_number_setting(env, TAG_THREADS_VAR, 1, MAX_TAG_THREADS,
+    return whole_number_setting(env, TAG_THREADS_VAR, 1, MAX_TAG_THREADS,
                                  "the torch threads of the tagging process")
 
 
@@ -491,7 +534,7 @@ class InboxPoller:
         self.on_tag_request = on_tag_request
         from data.inbox import MAX_POLL_SECONDS
 
-        every = float(every if every is not None else _env_int("PRICEWAR_INBOX_SECONDS", 5))
+        every = float(every if every is not None else inbox_seconds_from_env())
         # capped: a heartbeat with a longer interval is not believed by the command lines
         self.every = min(every, MAX_POLL_SECONDS)
         self.last_message = ""

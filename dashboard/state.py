@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures.thread  # noqa: F401  (its shutdown hook first, so ours runs before it)
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -43,12 +44,13 @@ from dashboard.jobs import (
     SYSTEM_ACTOR,
     InboxPoller,
     TaggingJob,
-    _env_int,
     autotag_enabled,
+    inbox_seconds_from_env,
     record_audit,
     tag_batch_from_env,
     tag_process_enabled,
     tag_threads_from_env,
+    whole_number_setting,
 )
 from data.paths import default_db_path
 from data.store import Store
@@ -66,6 +68,22 @@ Progress = Callable[[float, str], None]
 
 
 # -- the application state --------------------------------------------------------------
+
+
+DEMO_TICKETS_VAR = "PRICEWAR_DEMO_TICKETS"
+MAX_DEMO_TICKETS = 10_000_000
+
+
+def demo_tickets_from_env(environ: dict[str, str] | None = None) -> int:
+    """Tickets of the demo made on a fresh machine: ``$PRICEWAR_DEMO_TICKETS`` (default
+    3,000; a whole number from 1 to 10,000,000).
+
+    Raises:
+        data.errors.ConfigError: anything else, naming the variable.
+    """
+    return whole_number_setting(os.environ if environ is None else environ,
+                                 DEMO_TICKETS_VAR, 3000, MAX_DEMO_TICKETS,
+                                 "tickets of the demo made on first start")
 
 
 class AppState:
@@ -90,9 +108,12 @@ class AppState:
             if self.store is not None:
                 return self.store
             batch_size = tag_batch_from_env()  # a bad setting: a message, nothing opened
+            autotag_enabled()
+            inbox_seconds_from_env()
+            demo_tickets = demo_tickets_from_env()
             if tag_process_enabled():
                 tag_threads_from_env()  # checked as early, read again by the job's loader
-            self.created_demo = self._ensure_demo(progress)
+            self.created_demo = self._ensure_demo(progress, demo_tickets)
             store = Store.open(self.path)
             self.job = TaggingJob(store, batch_size=batch_size)
             self.inbox = InboxPoller(store, on_new=self._new_tickets,
@@ -129,12 +150,11 @@ class AppState:
             self.store.close()
         atexit.unregister(self.close)
 
-    def _ensure_demo(self, progress: Progress | None) -> bool:
+    def _ensure_demo(self, progress: Progress | None, tickets: int) -> bool:
         from data.bootstrap import ensure_demo_database, has_tickets
 
         if has_tickets(self.path):
             return False
-        tickets = _env_int("PRICEWAR_DEMO_TICKETS", 3000)
         ensure_demo_database(self.path, tickets=tickets, progress=_adapt_progress(progress))
         return True
 

@@ -242,3 +242,34 @@ def test_a_bad_tag_threads_setting_stops_the_store_opening_only_in_process_mode(
         assert app.open() is not None
     finally:
         app.close()
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("PRICEWAR_INBOX_SECONDS", "0.5", "PRICEWAR_INBOX_SECONDS must be a whole number"),
+    ("PRICEWAR_INBOX_SECONDS", "1e3", "PRICEWAR_INBOX_SECONDS must be a whole number"),
+    ("PRICEWAR_AUTOTAG", "sometimes", "PRICEWAR_AUTOTAG must be on or off"),
+    ("PRICEWAR_DEMO_TICKETS", "3k", "PRICEWAR_DEMO_TICKETS must be a whole number"),
+    ("PRICEWAR_DEMO_TICKETS", "-5", "PRICEWAR_DEMO_TICKETS must be a whole number"),
+    ("PRICEWAR_DEMO_TICKETS", "0", "PRICEWAR_DEMO_TICKETS must be a whole number"),
+])
+def test_a_bad_app_setting_stops_the_opening_with_its_name(tmp_path, monkeypatch, name, value,
+                                                           says) -> None:
+    """Round 6 of #12: these settings fell back to a default (or crashed) in silence."""
+    from dashboard.state import AppState
+    from data.errors import ConfigError
+
+    monkeypatch.setenv(name, value)
+    state = AppState(tmp_path / "bad.duckdb")
+    with pytest.raises(ConfigError, match=says):
+        state.open()
+    assert not (tmp_path / "bad.duckdb").exists()  # nothing was made
+
+
+def test_off_switches_and_never_polling_are_understood() -> None:
+    from dashboard.jobs import autotag_enabled, inbox_seconds_from_env
+
+    assert not autotag_enabled({"PRICEWAR_AUTOTAG": "OFF"})
+    assert autotag_enabled({}) and autotag_enabled({"PRICEWAR_AUTOTAG": "yes"})
+    assert inbox_seconds_from_env({"PRICEWAR_INBOX_SECONDS": "off"}) == 0
+    assert inbox_seconds_from_env({"PRICEWAR_INBOX_SECONDS": " 12 "}) == 12
+    assert inbox_seconds_from_env({}) == 5
