@@ -283,11 +283,8 @@ def _fresh(store: Store, *parts: str) -> bool:
     """Whether the roll-ups of every part in ``parts`` may be read."""
     if not USE_ROLLUPS or _FORCE_BASE.get():
         return False
-    cur = store.cursor()
-    try:
+    with store.reading() as cur:
         fresh = rollups.fresh_parts(cur)
-    finally:
-        cur.close()
     return all(p in fresh for p in parts)
 
 

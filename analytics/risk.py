@@ -250,8 +250,14 @@ def fit_risk_model(panel: pd.DataFrame, features: Sequence[str] | None = None,
 class _Data:
     customers: pd.DataFrame
     usage: pd.DataFrame
-    signals: pd.DataFrame
+    #: per customer and day (``day`` a Timestamp): ``tickets``, ``negative``, ``named``
+    #: (tickets naming a competitor)
+    days: pd.DataFrame
+    #: per customer, day and competitor named (``vendor``): ``tickets``
+    mentions: pd.DataFrame
     cuts: pd.DataFrame
+    #: :func:`_features_at` already computed, by (as-of day, lookback)
+    features: dict[tuple[pd.Timestamp, int], pd.DataFrame] = field(default_factory=dict)
 
 
 def _month_start(day: dt.date | pd.Timestamp) -> pd.Timestamp:
@@ -259,8 +265,22 @@ def _month_start(day: dt.date | pd.Timestamp) -> pd.Timestamp:
 
 
 def _load(store: Any, sentiment: str, entities: str | None,
-          signals: pd.DataFrame | None) -> _Data:
-    from analytics.alerts import ticket_signals
+          signals: Any) -> _Data:
+    """What the features are computed from. Given :func:`analytics.alerts.signal_counts`,
+    it is computed once per counts object (kept with it: the score and the backtest of one
+    page share it; a counts object belongs to one state of the store)."""
+    from analytics.alerts import SignalCounts
+
+    if isinstance(signals, SignalCounts):
+        key = ("analytics.risk._Data", id(store))
+        if key not in signals._parts:
+            signals._parts[key] = _read(store, sentiment, entities, signals)  # type: ignore[assignment]
+        return signals._parts[key]  # type: ignore[return-value]
+    return _read(store, sentiment, entities, signals)
+
+
+def _read(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Data:
+    from analytics.alerts import NAMED, SignalCounts, _as_counts, signal_counts
     from data.reference import price_cut_events
 
     customers = store.query(
@@ -271,17 +291,45 @@ def _load(store: Any, sentiment: str, entities: str | None,
         " price_per_m FROM usage ORDER BY customer_id, month")
     usage["month"] = pd.to_datetime(usage["month"])
     customers["churn_month"] = pd.to_datetime(customers["churn_month"])
-    if signals is None:
-        signals = ticket_signals(store, sentiment=sentiment, entities=entities)
-    signals = signals.assign(created_at=pd.to_datetime(signals["created_at"]))
+    counts: SignalCounts = (signal_counts(store, sentiment=sentiment, entities=entities)
+                            if signals is None else _as_counts(signals))
+    units = counts.units[counts.units["customer_id"].notna()]
+    days = units.groupby(["customer_id", "day"])[["tickets", "negative"]].sum()
+    vals = counts.mentions
+    named = vals[vals["dim"] == NAMED].groupby(["customer_id", "day"])["tickets"].sum()
+    days["named"] = named.reindex(days.index, fill_value=0)
+    days = days.reset_index()
+    days["day"] = pd.to_datetime(days["day"])
+    mentions = (vals[vals["dim"] == "competitor"].rename(columns={"value": "vendor"})
+                [["customer_id", "day", "vendor", "tickets"]].copy())
+    mentions["day"] = pd.to_datetime(mentions["day"])
+    # by day, so a window is a slice (_window)
+    days = days.sort_values("day", kind="stable").reset_index(drop=True)
+    mentions = mentions.sort_values("day", kind="stable").reset_index(drop=True)
     cuts = price_cut_events()[["vendor", "date", "pct_change"]].copy()
     cuts["date"] = pd.to_datetime(cuts["date"])
     cuts["depth"] = -cuts["pct_change"] / 100.0
-    return _Data(customers, usage, signals, cuts)
+    return _Data(customers, usage, days, mentions, cuts)
+
+
+def _window(frame: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``frame`` (sorted by ``day``) with ``lo <= day < hi``."""
+    days = frame["day"].to_numpy()
+    a, b = np.searchsorted(days, np.datetime64(lo), "left"), np.searchsorted(
+        days, np.datetime64(hi), "left")
+    return frame.iloc[a:b]
 
 
 def _features_at(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> pd.DataFrame:
-    """Features of the customers active at ``as_of`` (usage in the month before)."""
+    """Features of the customers active at ``as_of`` (usage in the month before); a copy of
+    the frame computed once per ``data``."""
+    key = (pd.Timestamp(as_of), int(lookback_days))
+    if key not in data.features:
+        data.features[key] = _compute_features(data, pd.Timestamp(as_of), lookback_days)
+    return data.features[key].copy()
+
+
+def _compute_features(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> pd.DataFrame:
     m = _month_start(as_of)
     prev = m - pd.DateOffset(months=1)
     u = data.usage[data.usage["month"] < m]
@@ -300,14 +348,18 @@ def _features_at(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> pd.Dat
                               / (before.reindex(f.index) + 1.0)).where(
         before.reindex(f.index).notna(), 0.0)
     lo = as_of - pd.Timedelta(days=lookback_days)
-    t = data.signals[(data.signals["created_at"] < as_of) & (data.signals["created_at"] >= lo)]
+    # whole days: as_of and lo are midnights, so a ticket's day decides its window
+    t = _window(data.days, lo, as_of)
     t = t[t["customer_id"].isin(f.index)]
     f["negative_tickets"] = t.groupby("customer_id")["negative"].sum().reindex(f.index).fillna(0)
-    f["tickets"] = t.groupby("customer_id").size().reindex(f.index).fillna(0)
-    named = t[t["competitors"].map(len) > 0]
-    f["competitor_tickets"] = named.groupby("customer_id").size().reindex(f.index).fillna(0)
-    mentions = named[["customer_id", "competitors"]].explode("competitors")
-    counts = mentions.groupby(["customer_id", "competitors"]).size().reset_index(name="n")
+    f["tickets"] = t.groupby("customer_id")["tickets"].sum().reindex(f.index).fillna(0)
+    f["competitor_tickets"] = (t[t["named"] > 0].groupby("customer_id")["named"].sum()
+                               .reindex(f.index).fillna(0))
+    named = _window(data.mentions, lo, as_of)
+    named = named[named["customer_id"].isin(f.index)]
+    counts = (named.groupby(["customer_id", "vendor"])["tickets"].sum().reset_index(name="n")
+              .rename(columns={"vendor": "competitors"}))
+    mentions = counts[["customer_id", "competitors"]]
     top = (counts.sort_values(["customer_id", "n", "competitors"], ascending=[True, False, True])
            .drop_duplicates("customer_id").set_index("customer_id")["competitors"])
     f["top_competitor"] = top.reindex(f.index).astype(object)
@@ -361,7 +413,7 @@ def _months_with_labels(data: _Data, horizon_months: int, before: pd.Timestamp |
 def risk_panel(
     store: Any, *, sentiment: str = "gold", entities: str | None = None,
     horizon_months: int = 1, lookback_days: int = 90, months: Sequence[dt.date] | None = None,
-    signals: pd.DataFrame | None = None, _data: _Data | None = None,
+    signals: Any = None, _data: _Data | None = None,
 ) -> pd.DataFrame:
     """One row per customer active at the first day of each month, with its features and
     ``churned`` (gone within ``horizon_months``).
@@ -374,7 +426,8 @@ def risk_panel(
         lookback_days: the ticket window of the features.
         months: the as-of days (default every month with :data:`HISTORY_MONTHS` months of
             usage before it and an observed horizon).
-        signals: :func:`analytics.alerts.ticket_signals` already read.
+        signals: :func:`analytics.alerts.ticket_signals` or :func:`analytics.alerts.
+            signal_counts` already read.
 
     Returns:
         Columns ``customer_id``, ``as_of``, the features, ``name``, ``segment``, ``region``,
@@ -422,7 +475,7 @@ class RiskBacktest:
 def risk_backtest(
     store: Any, *, sentiment: str = "gold", entities: str | None = None,
     horizon_months: int = 1, lookback_days: int = 90, split: dt.date | None = None,
-    signals: pd.DataFrame | None = None,
+    signals: Any = None,
 ) -> RiskBacktest:
     """Fit the score and the baseline on the as-of months before ``split`` (whose horizon
     ends before it) and measure both ROC AUCs on the months from ``split`` on.
@@ -596,7 +649,7 @@ def customers_at_risk(
     store: Any, *, sentiment: str = "gold", entities: str | None = None,
     as_of: dt.date | None = None, lookback_days: int = 90, scenario: Any = None,
     assumptions: OfferAssumptions | None = None, all_customers: bool = False,
-    signals: pd.DataFrame | None = None,
+    signals: Any = None,
 ) -> pd.DataFrame:
     """Customers active at ``as_of`` scored for risk, with the recommended action.
 
@@ -610,7 +663,8 @@ def customers_at_risk(
             offers; default ``analytics.default_scenario(store, None)``.
         assumptions: :class:`OfferAssumptions`.
         all_customers: every active customer, not only those at risk.
-        signals: :func:`analytics.alerts.ticket_signals` already read.
+        signals: :func:`analytics.alerts.ticket_signals` or :func:`analytics.alerts.
+            signal_counts` already read.
 
     Returns:
         Columns :data:`RISK_COLUMNS`, riskiest first: the customer, ``risk`` (probability of

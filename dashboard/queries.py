@@ -34,7 +34,7 @@ from dashboard import state
 from data.store import Store
 
 if TYPE_CHECKING:
-    from analytics.alerts import SignalSource
+    from analytics.alerts import SignalCounts, SignalSource
     from analytics.risk import RiskBacktest
     from analytics.scenario import Competitor, Scenario
 
@@ -444,19 +444,20 @@ def _signal_source(_store: Store, version: SignalsVersion) -> SignalSource | Non
 
 def signal_source() -> SignalSource | None:
     """Where the signals' sentiment and entities come from (``analytics.alerts.
-    signal_source``: the tagger's sentiment when it has labelled tickets, else the demo's
-    ground truth); None when neither exists."""
+    signal_source``: the tagger's sentiment once it has labelled as many tickets as the
+    demo's ground truth covers, else the ground truth); None when neither exists."""
     return _signal_source(_the_store(), signals_version())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4, ttl=_HOUR)
-def _ticket_signals(_store: Store, version: SignalsVersion, sentiment: str,
-                    entities: str) -> pd.DataFrame:
-    """``analytics.alerts.ticket_signals``, one shared object per data version (a large
-    store's signals are too big to copy per use: readers never modify it)."""
-    from analytics.alerts import ticket_signals
+def _signal_counts(_store: Store, version: SignalsVersion, sentiment: str,
+                   entities: str) -> SignalCounts:
+    """``analytics.alerts.signal_counts`` (per day and customer: the size of days ×
+    customers, read from the signals' roll-up when it is fresh), one shared object per data
+    version: readers never modify it."""
+    from analytics.alerts import signal_counts
 
-    return ticket_signals(_store, sentiment=sentiment, entities=entities)
+    return signal_counts(_store, sentiment=sentiment, entities=entities)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
@@ -464,7 +465,7 @@ def _negative_share(_store: Store, version: SignalsVersion, sentiment: str, enti
                     freq: str, dimension: str) -> pd.DataFrame:
     from analytics.alerts import negative_share as share
 
-    return share(_ticket_signals(_store, version, sentiment, entities), freq=freq,
+    return share(_signal_counts(_store, version, sentiment, entities), freq=freq,
                  dimension=dimension)
 
 
@@ -478,8 +479,9 @@ def negative_share(source: SignalSource, *, freq: str = "day",
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
 def _signal_days(_store: Store, version: SignalsVersion, sentiment: str,
                  entities: str) -> tuple[dt.date, dt.date] | None:
-    signals = _ticket_signals(_store, version, sentiment, entities)
-    return (min(signals["day"]), max(signals["day"])) if len(signals) else None
+    counts = _signal_counts(_store, version, sentiment, entities)
+    days = counts.units["day"]
+    return (min(days), max(days)) if len(days) else None
 
 
 def signal_days(source: SignalSource) -> tuple[dt.date, dt.date] | None:
@@ -494,7 +496,7 @@ def _surge_alerts(_store: Store, version: SignalsVersion, sentiment: str, entiti
 
     return alerts(_store, sentiment=sentiment, entities=entities, freq=freq,
                   open_only=open_only,
-                  signals=_ticket_signals(_store, version, sentiment, entities))
+                  signals=_signal_counts(_store, version, sentiment, entities))
 
 
 def surge_alerts(source: SignalSource, *, freq: str = "day",
@@ -510,9 +512,13 @@ def _customers_at_risk(_store: Store, version: SignalsVersion, sentiment: str,
     from analytics.errors import InsufficientDataError
     from analytics.risk import customers_at_risk as score
 
+    try:  # the economics of the offers: the cached starting scenario (the same measure)
+        scenario = _default_scenario(_store, data_version().market, None)
+    except Exception:  # customers_at_risk measures it again and says what is wrong
+        scenario = None
     try:
-        return score(_store, sentiment=sentiment, entities=entities,
-                     signals=_ticket_signals(_store, version, sentiment, entities))
+        return score(_store, sentiment=sentiment, entities=entities, scenario=scenario,
+                     signals=_signal_counts(_store, version, sentiment, entities))
     except InsufficientDataError as exc:  # cached too: the page says why
         return _NotEnoughData(str(exc))
 
@@ -536,7 +542,7 @@ def _risk_backtest(_store: Store, version: SignalsVersion, sentiment: str,
 
     try:
         return backtest(_store, sentiment=sentiment, entities=entities,
-                        signals=_ticket_signals(_store, version, sentiment, entities))
+                        signals=_signal_counts(_store, version, sentiment, entities))
     except InsufficientDataError as exc:
         return _NotEnoughData(str(exc))
 
@@ -565,8 +571,18 @@ def open_alert_count() -> int | None:
     source = signal_source()
     if source is None:
         return None
-    alerts = surge_alerts(source, freq="day", open_only=False)
-    return int(alerts["open"].sum()) if len(alerts) else 0
+    return _open_alert_count(_the_store(), signals_version(), source.sentiment,
+                             source.entities)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
+def _open_alert_count(_store: Store, version: SignalsVersion, sentiment: str,
+                      entities: str) -> int:
+    from analytics.alerts import open_alert_count as count
+
+    # the count needs no alert's tickets: cheaper than surge_alerts(...)["open"].sum()
+    return count(_store, sentiment=sentiment, entities=entities, freq="day",
+                 signals=_signal_counts(_store, version, sentiment, entities))
 
 
 def alert_tickets(keys: tuple[str, ...], first: dt.date, last: dt.date,

@@ -8,6 +8,7 @@ before or after it, never half-way. Never edit a released migration: add a new o
 from __future__ import annotations
 
 from data.rollups import migration_statements as _rollup_statements
+from data.rollups import signal_migration_statements as _signal_rollup_statements
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -237,6 +238,10 @@ MIGRATIONS: dict[int, list[str]] = {
     # each holds), filled from the data already in the store. Later changes to their
     # definitions need a new migration (data.rollups.drop_statements, then these again).
     4: _rollup_statements(),
+    # The signals' roll-up (data.rollups: rollup_signal_days, tickets with a sentiment label
+    # per source, day and customer) for the Signals page and the Overview's alert count,
+    # filled from the data already in the store; rollup_state learns the sentiment counts.
+    5: _signal_rollup_statements(),
 }
 
 LATEST_VERSION: int = max(MIGRATIONS)

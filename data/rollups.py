@@ -17,8 +17,17 @@ What they hold (every count is exact; ``known`` is whether the customer is in ``
   ``text``: ``mentions`` (entity rows) and ``tickets`` (distinct tickets mentioning the key,
   each counted once, under the smallest of its spellings in that ticket: so the tickets of
   a key are the sum over its spellings).
+* ``rollup_signal_days`` (part :data:`TAGS`, migration 5) — per sentiment source
+  (``model_id``: :data:`GOLD_SOURCE` for ``gold_sentiment``, else the ``ticket_sentiment``
+  model) × day (NULL for undated tickets) × ``unit`` (the ticket's customer; the ticket
+  itself when it has none) × ``customer_id``, ``segment``, ``region``, ``plan``: ``tickets``
+  with a label of that source and ``negative`` (labelled negative). The surge alerts, the
+  negative-share trends and the risk features count customers per day from it
+  (``analytics.alerts.signal_counts``). A model's writes (``model_id=``) change only its
+  own rows, never the ground truth's.
 * ``rollup_state`` — per part (:data:`TICKETS`, :data:`USAGE`, :data:`TAGS`) the base-table
-  row counts the part was last brought up to date with. A part whose counts differ from
+  row counts the part was last brought up to date with (the tags part also counts
+  ``ticket_sentiment`` and ``gold_sentiment``, since migration 5). A part whose counts differ from
   the base tables' is stale (something wrote without maintaining it) and readers use the
   base tables instead (``analytics.explore``).
 
@@ -45,6 +54,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "GOLD_SOURCE",
     "PARTS",
     "TABLES",
     "TAGS",
@@ -56,12 +66,16 @@ __all__ = [
     "maintained",
     "migration_statements",
     "rebuild_all",
+    "signal_migration_statements",
+    "signals_fresh",
     "rebuild_rollups",
     "refresh_rollups",
 ]
 
 TICKETS = "tickets"
 USAGE = "usage"
+#: ``rollup_signal_days.model_id`` of the demo's ground-truth sentiment (``gold_sentiment``).
+GOLD_SOURCE = "gold"
 TAGS = "tags"
 PARTS: tuple[str, ...] = (TICKETS, USAGE, TAGS)
 #: Ticket columns ``rollup_ticket_months`` counts by (``dim``).
@@ -71,11 +85,23 @@ TICKET_DIMS: tuple[str, ...] = ("channel", "category", "priority", "resolved_by"
 _DEPENDS: dict[str, tuple[str, ...]] = {
     TICKETS: ("tickets", "customers"),
     USAGE: ("usage", "customers"),
+    TAGS: ("tickets", "customers", "tagged_tickets", "entities", "ticket_sentiment",
+           "gold_sentiment"),
+}
+_COUNTED = ("tickets", "usage", "customers", "tagged_tickets", "entities", "ticket_sentiment",
+            "gold_sentiment")
+_STATE_COLUMNS = {"tickets": "tickets", "usage": "usage", "customers": "customers",
+                  "tagged_tickets": "tagged", "entities": "entities",
+                  "ticket_sentiment": "sentiments", "gold_sentiment": "gold_sentiments"}
+#: What migration 4 (the first roll-ups) knew: its tables and state, as released.
+_V4_TABLES = ("rollup_ticket_days", "rollup_ticket_months", "rollup_usage_months",
+              "rollup_tagged_days", "rollup_entity_months")
+_V4_COUNTED = ("tickets", "usage", "customers", "tagged_tickets", "entities")
+_V4_DEPENDS: dict[str, tuple[str, ...]] = {
+    TICKETS: ("tickets", "customers"),
+    USAGE: ("usage", "customers"),
     TAGS: ("tickets", "customers", "tagged_tickets", "entities"),
 }
-_COUNTED = ("tickets", "usage", "customers", "tagged_tickets", "entities")
-_STATE_COLUMNS = {"tickets": "tickets", "usage": "usage", "customers": "customers",
-                  "tagged_tickets": "tagged", "entities": "entities"}
 
 _CUSTOMER = ("c.customer_id IS NOT NULL AS known, c.segment AS segment, c.plan AS plan,"
              " c.region AS region")
@@ -95,6 +121,10 @@ class _Table:
     #: model (or TRUE).
     contrib: str
     by_model: bool = False
+    #: the column the touched tickets' keys are matched on (``{keys}``)
+    key_col: str = "t.ticket_key"
+    #: the condition ``{model}`` becomes when the contributions are one model's
+    model_where: str = "TRUE"
 
     @property
     def columns(self) -> str:
@@ -186,7 +216,7 @@ TABLES: tuple[_Table, ...] = (
         " FROM tagged_tickets g JOIN tickets t ON t.ticket_key = g.ticket_key{keys}"
         " LEFT JOIN customers c ON c.customer_id = t.customer_id"
         " WHERE {model} GROUP BY ALL",
-        by_model=True,
+        by_model=True, key_col="g.ticket_key", model_where="g.model_id = ?",
     ),
     _Table(
         "rollup_entity_months", TAGS, ("model_id", "month", "label", "key", "text"),
@@ -211,7 +241,34 @@ TABLES: tuple[_Table, ...] = (
         " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key{keys}"
         " WHERE {model} GROUP BY e.ticket_key, e.model_id, t.created_at, e.label, e.text)"
         " GROUP BY ALL",
-        by_model=True,
+        by_model=True, key_col="e.ticket_key", model_where="e.model_id = ?",
+    ),
+    _Table(
+        "rollup_signal_days", TAGS,
+        ("model_id", "day", "unit", "customer_id", "segment", "region", "plan"),
+        ("tickets", "negative"),
+        """
+        CREATE TABLE rollup_signal_days (
+            model_id     VARCHAR NOT NULL,  -- the sentiment's source: 'gold' or a model id
+            day          DATE,              -- of created_at; NULL: undated tickets
+            unit         VARCHAR NOT NULL,  -- the customer; the ticket when it has none
+            customer_id  VARCHAR,
+            segment      VARCHAR,           -- the customer's (NULL: unknown customer)
+            region       VARCHAR,
+            plan         VARCHAR,
+            tickets      BIGINT NOT NULL,   -- tickets with a sentiment label of model_id
+            negative     BIGINT NOT NULL    -- of them labelled negative
+        )
+        """,
+        "SELECT s.model_id AS model_id, CAST(t.created_at AS DATE) AS day,"  # noqa: S608 - fixed names; values are parameters
+        " coalesce(t.customer_id, t.ticket_key) AS unit, t.customer_id AS customer_id,"
+        " c.segment AS segment, c.region AS region, c.plan AS plan, count(*) AS tickets,"
+        " count(*) FILTER (WHERE s.label = 'negative') AS negative"
+        " FROM (SELECT ticket_key, '" + GOLD_SOURCE + "' AS model_id, label FROM gold_sentiment"
+        " WHERE {gold} UNION ALL SELECT ticket_key, model_id, label FROM ticket_sentiment"
+        " WHERE {model}) s JOIN tickets t ON t.ticket_key = s.ticket_key{keys}"
+        " LEFT JOIN customers c ON c.customer_id = t.customer_id GROUP BY ALL",
+        by_model=True, model_where="model_id = ?",
     ),
 )
 _BY_NAME = {t.name: t for t in TABLES}
@@ -226,15 +283,17 @@ CREATE TABLE rollup_state (
     entities    BIGINT
 )
 """
+#: Migration 5 adds the sentiment counts (NULL: the part does not depend on them).
+_STATE_V5 = ["ALTER TABLE rollup_state ADD COLUMN sentiments BIGINT",
+             "ALTER TABLE rollup_state ADD COLUMN gold_sentiments BIGINT"]
 
 
 def _contrib_sql(table: _Table, keys_table: str | None, model: bool) -> str:
-    key_col = "g.ticket_key" if table.name == "rollup_tagged_days" else (
-        "e.ticket_key" if table.name == "rollup_entity_months" else "t.ticket_key")
-    keys = f" SEMI JOIN {keys_table} k ON k.ticket_key = {key_col}" if keys_table else ""
-    where = ("g.model_id = ?" if table.name == "rollup_tagged_days" else "e.model_id = ?"
-             ) if model else "TRUE"
-    return table.contrib.replace("{keys}", keys).replace("{model}", where)
+    keys = f" SEMI JOIN {keys_table} k ON k.ticket_key = {table.key_col}" if keys_table else ""
+    where = table.model_where if model else "TRUE"
+    # a model's contributions leave the ground truth's (another source) out
+    return (table.contrib.replace("{keys}", keys).replace("{model}", where)
+            .replace("{gold}", "FALSE" if model else "TRUE"))
 
 
 def _counts_sql() -> str:
@@ -247,11 +306,12 @@ def _record_state(conn: Any, parts: Sequence[str]) -> None:
     for part in parts:
         values = [counts[t] if t in _DEPENDS[part] else None for t in _COUNTED]
         conn.execute(
-            "INSERT INTO rollup_state (part, tickets, usage, customers, tagged, entities)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO rollup_state (part, tickets, usage, customers, tagged, entities,"
+            " sentiments, gold_sentiments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO UPDATE SET tickets = excluded.tickets, usage = excluded.usage,"
             " customers = excluded.customers, tagged = excluded.tagged,"
-            " entities = excluded.entities",
+            " entities = excluded.entities, sentiments = excluded.sentiments,"
+            " gold_sentiments = excluded.gold_sentiments",
             [part, *values])
 
 
@@ -263,16 +323,33 @@ def fresh_parts(conn: Any) -> frozenset[str]:
     try:
         rows = conn.execute(
             "WITH n AS (" + _counts_sql() + ")"  # noqa: S608 - fixed names; values are parameters
-            " SELECT s.part, s.tickets, s.usage, s.customers, s.tagged, s.entities, n.*"
-            " FROM rollup_state s, n").fetchall()
+            " SELECT s.part, s.tickets, s.usage, s.customers, s.tagged, s.entities,"
+            " s.sentiments, s.gold_sentiments, n.* FROM rollup_state s, n").fetchall()
+        counted = _COUNTED
     except duckdb.CatalogException:
         return frozenset()
+    except duckdb.BinderException:  # a store of migration 4 opened read-only
+        rows = conn.execute(
+            "WITH n AS (SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in _V4_COUNTED)  # noqa: S608 - fixed names; values are parameters
+            + ") SELECT s.part, s.tickets, s.usage, s.customers, s.tagged, s.entities, n.*"
+            " FROM rollup_state s, n").fetchall()
+        counted = _V4_COUNTED
     fresh = set()
+    width = len(counted)
     for row in rows:
-        stored, now = row[1:6], row[6:11]
+        stored, now = row[1:1 + width], row[1 + width:1 + 2 * width]
         if all(s is None or s == n for s, n in zip(stored, now, strict=True)):
             fresh.add(row[0])
     return frozenset(fresh)
+
+
+def signals_fresh(conn: Any) -> bool:
+    """Whether ``rollup_signal_days`` may be read: the store has it (migration 5) and its
+    part (:data:`TAGS`) is fresh."""
+    has = conn.execute("SELECT count(*) FROM information_schema.tables"
+                       " WHERE table_schema = 'main' AND table_name = 'rollup_signal_days'"
+                       ).fetchone()[0]
+    return bool(has) and TAGS in fresh_parts(conn)
 
 
 # -- building ---------------------------------------------------------------------------
@@ -307,17 +384,35 @@ def rebuild_rollups(store: Any) -> dict[str, int]:
 
 
 def migration_statements() -> list[str]:
-    """The SQL creating the roll-up tables and filling them from the data already in the
-    store (the migration that introduces them)."""
-    statements = [t.create for t in TABLES] + [_STATE_SQL]
-    for table in TABLES:
+    """The SQL creating the first roll-up tables and filling them from the data already in
+    the store: migration 4, exactly as released (its five tables and state)."""
+    tables = [_BY_NAME[n] for n in _V4_TABLES]
+    statements = [t.create for t in tables] + [_STATE_SQL]
+    for table in tables:
         statements.append(f"INSERT INTO {table.name} ({table.columns}) "
                           + _contrib_sql(table, None, False))
     for part in PARTS:
-        cols = ", ".join(_STATE_COLUMNS[t] for t in _COUNTED if t in _DEPENDS[part])
-        vals = ", ".join(f"(SELECT count(*) FROM {t})" for t in _COUNTED if t in _DEPENDS[part])  # noqa: S608 - fixed names; values are parameters
+        counted = [t for t in _V4_COUNTED if t in _V4_DEPENDS[part]]
+        cols = ", ".join(_STATE_COLUMNS[t] for t in counted)
+        vals = ", ".join(f"(SELECT count(*) FROM {t})" for t in counted)  # noqa: S608 - fixed names; values are parameters
         statements.append(f"INSERT INTO rollup_state (part, {cols}) VALUES ('{part}', {vals})")  # noqa: S608 - fixed names; values are parameters
     return statements
+
+
+def signal_migration_statements() -> list[str]:
+    """Migration 5: ``rollup_signal_days`` (created and filled) and the sentiment counts in
+    ``rollup_state``. The tags part records them only where it was fresh: a stale part
+    stays stale (its readers keep to the base tables until a rebuild)."""
+    table = _BY_NAME["rollup_signal_days"]
+    fresh_before = " AND ".join(
+        f"{_STATE_COLUMNS[t]} = (SELECT count(*) FROM {t})" for t in _V4_DEPENDS[TAGS])  # noqa: S608 - fixed names; values are parameters
+    fill = f"INSERT INTO {table.name} ({table.columns}) " + _contrib_sql(table, None, False)
+    counts = ("UPDATE rollup_state SET sentiments = (SELECT count(*) FROM ticket_sentiment),"  # noqa: S608 - fixed names; values are parameters
+              " gold_sentiments = (SELECT count(*) FROM gold_sentiment)"
+              " WHERE part = 'tags' AND " + fresh_before)
+    stale = ("UPDATE rollup_state SET sentiments = -1, gold_sentiments = -1"
+             " WHERE part = 'tags' AND sentiments IS NULL")
+    return [*_STATE_V5, table.create, fill, counts, stale]
 
 
 def drop_statements() -> list[str]:

@@ -14,13 +14,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
 import re
 import stat
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -268,6 +269,18 @@ class Store:
         """A new cursor for reading; close it when done (or use ``query``)."""
         self._check_open()
         return self._conn.cursor()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read cursor for several statements, closed on exit; a damaged file or a full
+        disk met on the way is raised as :func:`translate_error` names it (as ``query``)."""
+        cur = self.cursor()
+        try:
+            yield cur
+        except duckdb.Error as exc:
+            raise translate_error(self.path, exc) from exc
+        finally:
+            cur.close()
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run a read-only SQL statement with parameters and return a DataFrame."""

@@ -55,8 +55,8 @@ from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import Any
 
-from model.results import Entity, Sentiment
 from model.jobs import StatusFn, TagStatus
+from model.results import Entity, Sentiment
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,3 +44,26 @@ def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Store.open(path) as store:
         generate_demo(store, tickets=DEMO_TICKETS, seed=DEMO_SEED)
     return path
+
+
+def tag_a_copy(source: Path, target: Path, tagger: object, *, batch_size: int = 64) -> Path:
+    """Copy the store ``source`` to ``target`` and tag every ticket of the copy with
+    ``tagger`` through ``model.jobs.tag_store`` (the roll-ups kept batch by batch)."""
+    from data.store import Store
+    from model.jobs import tag_store
+
+    shutil.copy(source, target)
+    with Store.open(target) as store:
+        tag_store(store, tagger(store), batch_size=batch_size)
+    return target
+
+
+@contextlib.contextmanager
+def open_copy(source: Path, directory: Path) -> Iterator[object]:
+    """A writable :class:`data.store.Store` on a copy of ``source`` in ``directory``."""
+    from data.store import Store
+
+    path = directory / "db.duckdb"
+    shutil.copy(source, path)
+    with Store.open(path) as store:
+        yield store

@@ -2,10 +2,10 @@
 them, and the customers at risk with the offer to make.
 
 Thin over ``analytics.alerts`` and ``analytics.risk`` (cached in ``dashboard.queries``). The
-sentiment is the tagger's when it has labelled tickets, else the demo's ground truth
-(``analytics.alerts.signal_source``); the page says which. Viewers see ticket text, entity
-names and the download with customer data masked (``ui.visible_tickets``,
-``ui.visible_column``).
+sentiment is the tagger's once it has labelled as many tickets as the demo's ground truth
+covers, else the ground truth (``analytics.alerts.signal_source``); the page says which.
+Viewers see ticket text, entity names and the download with customer data masked
+(``ui.visible_tickets``, ``ui.visible_column``).
 """
 
 from __future__ import annotations
@@ -219,12 +219,21 @@ if source is None:
     st.stop()
 
 if source.sentiment == "gold":
+    why = ("no tagger has labelled sentiment yet" if not source.model_labelled else
+           f"the tagger {ui.md_text(source.model)} has labelled {source.model_labelled:,} of "
+           f"{source.tickets:,} tickets so far; its sentiment is shown once it has labelled "
+           f"as many as the ground truth covers ({source.gold_labelled:,})")
     st.info(f"Sentiment shown: **demo ground truth** (the labels the demo generator planted; "
-            f"no tagger has labelled sentiment yet). Entities: {ui.md_text(source.entities_label)}.",
+            f"{why}). Entities: {ui.md_text(source.entities_label)}.",
             icon=":material/science:")
 else:
     st.caption(f"Sentiment shown: **{ui.md_text(source.label)}**. Entities: "
                f"{ui.md_text(source.entities_label)}.")
+    if source.partial:
+        st.warning(f"The tagger has labelled the sentiment of {source.model_labelled:,} of "
+                   f"{source.tickets:,} tickets so far: the alerts and customers at risk "
+                   "count only those until tagging has finished.",
+                   icon=":material/hourglass_top:")
 
 freq = st.segmented_control("Alerts per", ["day", "week"], default="day",
                             key="sig_freq") or "day"

@@ -21,6 +21,7 @@ from data.migrations import LATEST_VERSION, MIGRATIONS
 from data.reset import reset_batch, reset_model
 from data.store import Store
 from model.jobs import tag_store
+from tests.conftest import open_copy, tag_a_copy
 
 MODEL = "gold-test"
 LABELS = ("PER", "ORG", "PRODUCT", "LOC")
@@ -83,23 +84,15 @@ def _assert_equals_rebuild(store: Store) -> None:
 def tagged_db(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session demo database with every ticket tagged by :class:`GoldTagger` (through
     ``model.jobs.tag_store``: the roll-ups are maintained batch by batch)."""
-    path = tmp_path_factory.mktemp("rollups") / "tagged.duckdb"
-    shutil.copy(demo_db_path, path)
-    with Store.open(path) as store:
-        tag_store(store, GoldTagger(store), batch_size=64)
-    return path
+    return tag_a_copy(demo_db_path, tmp_path_factory.mktemp("rollups") / "tagged.duckdb",
+                      GoldTagger)
 
 
 @pytest.fixture
 def tagged_store(tagged_db: Path, tmp_path: Path) -> Iterator[Store]:
     """A writable copy of :func:`tagged_db`."""
-    path = tmp_path / "db.duckdb"
-    shutil.copy(tagged_db, path)
-    store = Store.open(path)
-    try:
+    with open_copy(tagged_db, tmp_path) as store:
         yield store
-    finally:
-        store.close()
 
 
 FILTERS = [

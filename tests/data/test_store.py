@@ -19,7 +19,8 @@ TABLES = {"customers", "usage", "price_history", "tickets", "gold_entities", "en
           "tagged_tickets", "tagging_runs", "scenarios", "competitor_prices", "ingested_files",
           "schema_version", "audit_log", "ticket_sentiment", "gold_sentiment", "demo_surges",
           "demo_churn_truth", "rollup_ticket_days", "rollup_ticket_months",
-          "rollup_usage_months", "rollup_tagged_days", "rollup_entity_months", "rollup_state"}
+          "rollup_usage_months", "rollup_tagged_days", "rollup_entity_months", "rollup_signal_days",
+          "rollup_state"}
 
 
 def test_fresh_store_has_every_table_and_the_latest_version(tmp_store):
@@ -170,3 +171,20 @@ def test_a_new_migration_is_applied_on_open_and_a_failing_one_rolls_back(tmp_pat
     with Store.open(path) as store:
         assert store.schema_version() == LATEST_VERSION + 1
         assert "half_done" not in store.table_counts()
+
+
+def test_a_damaged_block_met_by_the_roll_up_check_is_a_store_corrupt_error(demo_db_path,
+                                                                            tmp_path):
+    """The analytics' freshness check reads through ``Store.reading``: a file cut in half
+    that opens but fails on a later block is a StoreCorruptError (the app's 'move it aside'
+    message), never a bare DuckDB IOException."""
+    from analytics import explore
+
+    data = demo_db_path.read_bytes()
+    damaged = tmp_path / "damaged.duckdb"
+    damaged.write_bytes(data[: len(data) // 2])
+    with Store.open(damaged) as store:
+        with store.reading() as cur:
+            assert cur.execute("SELECT 1").fetchone() == (1,)
+        with pytest.raises(StoreCorruptError, match="damaged.duckdb"):
+            explore.date_bounds(store)

@@ -92,6 +92,25 @@ def fingerprint(path: Path, *, stable: bool = False, skip: Sequence[str] = ()) -
     return out
 
 
+def _rollup_tables() -> frozenset[str]:
+    from data.rollups import TABLES
+
+    return frozenset({t.name for t in TABLES} | {"rollup_state"})
+
+
+#: The roll-up tables: kept in step with the base tables inside every write's transaction.
+ROLLUP_TABLES = _rollup_tables()
+
+
+def rollups_are_fresh(path: Path) -> bool:
+    """Whether every roll-up part of ``path`` is marked up to date with the base tables."""
+    from data.rollups import PARTS, fresh_parts
+    from data.store import Store
+
+    with Store.open(path, read_only=True) as store:
+        return fresh_parts(store.cursor()) == frozenset(PARTS)
+
+
 def entity_rows(path: Path, model_id: str | None = None) -> list[tuple]:
     """The entity rows (without run-specific columns) of ``path``, sorted."""
     from data.store import Store

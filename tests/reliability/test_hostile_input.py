@@ -24,11 +24,13 @@ from data.ingest import ingest_files
 from data.store import Store
 from tests.reliability.conftest import (
     CORPUS,
+    ROLLUP_TABLES,
     ROOT,
     assert_no_traceback,
     cli_env,
     fingerprint,
     record_figure,
+    rollups_are_fresh,
     run_cli,
 )
 from tests.reliability.corpus.make_corpus import (
@@ -39,7 +41,9 @@ from tests.reliability.corpus.make_corpus import (
     write_corpus,
 )
 
-CHANGED_BY_INGEST = {"tickets", "ingested_files"}
+#: An ingest writes the tickets and the file's record; the roll-ups move with them in the same
+#: transaction (their exactness against a rebuild is tests/data/test_rollups.py's concern).
+CHANGED_BY_INGEST = {"tickets", "ingested_files", *ROLLUP_TABLES}
 
 
 def test_the_corpus_has_at_least_40_files_and_both_outcomes() -> None:
@@ -73,6 +77,7 @@ def _check_report(name: str, report, expectation, before, db: Path) -> None:
         assert report.new_tickets == value, report.message
         changed = {t for t in after if after[t] != before[t]}
         assert changed <= CHANGED_BY_INGEST, changed
+        assert rollups_are_fresh(db), f"{name}: the ingest left the roll-ups behind the tickets"
         assert after["tickets"][0] == before["tickets"][0] + value
 
 
