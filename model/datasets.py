@@ -19,14 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from model.errors import DatasetError
 from model.labels import map_type, repair_iob2, split_tag, tags_to_spans
 
 Span = tuple[int, int, str]
 _WORD = re.compile(r"[^\W_]+|[^\w\s]|_")
-
-
-class DatasetError(ValueError):
-    """A training or evaluation file is malformed (the message names file and line)."""
 
 
 @dataclass(frozen=True)

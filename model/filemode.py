@@ -25,10 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from data.keyed_tickets import text_problem
-
-
-class FileModeError(ValueError):
-    """The input file cannot be tagged as asked (unreadable, missing column, …)."""
+from model.errors import FileModeError
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from model.errors import LabelMapError
+
 ENTITY_TYPES: tuple[str, ...] = ("PER", "ORG", "PRODUCT", "LOC")
 """The entity types of the project's tagger (see CONTRIBUTING.md)."""
 
@@ -26,10 +28,6 @@ WNUT17_TO_OURS: dict[str, str | None] = {
 
 PRESETS: dict[str, dict[str, str | None]] = {"wnut17": WNUT17_TO_OURS}
 """Named label maps accepted by :func:`parse_label_map`."""
-
-
-class LabelMapError(ValueError):
-    """A ``--label-map`` specification could not be parsed."""
 
 
 def iob2_labels(types: Iterable[str]) -> list[str]:

@@ -77,6 +77,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data.entity_shards import SENTIMENT_SCHEMA
+from model.errors import RayMissingError, RayTagError
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
@@ -90,14 +91,6 @@ _EXCLUDES = ["var/", ".git/", "tests/", "docs/", "model/datasets/", "*.duckdb", 
 
 __all__ = ["RAY_REQUIREMENT", "RayMissingError", "RayTagError", "RayTagReport", "ShardResult",
            "WorkerPlan", "find_inputs", "plan_workers", "tag_on_ray"]
-
-
-class RayMissingError(ImportError):
-    """Ray Data is not installed."""
-
-
-class RayTagError(ValueError):
-    """The Ray job cannot run as asked (no input files, too few GPUs, …)."""
 
 
 @dataclass(frozen=True)

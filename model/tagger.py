@@ -32,6 +32,7 @@ import torch
 
 from model.backbone import BackboneMissingError, backbone_dir, load_token_classifier, load_tokenizer
 from model.engine import Engine, Entity, Sentiment
+from model.errors import DamagedModelError, ModelNotFoundError
 from model.jobs import StatusFn, TagStatus
 from model.words import WORDS, check_segmentation
 
@@ -43,14 +44,6 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 SETTINGS_FILE = "tagger.json"
 _ID_FILES = (SETTINGS_FILE, "adapter_config.json", "adapter_model.safetensors",
              "config.json", "model.safetensors")
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """The folder is not a tagger artefact."""
-
-
-class DamagedModelError(ModelNotFoundError):
-    """The folder is a tagger artefact whose weights are missing, truncated or unreadable."""
 
 
 _WEIGHT_FILES = {

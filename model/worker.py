@@ -55,6 +55,7 @@ from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import Any
 
+from model.errors import TaggerProcessError
 from model.jobs import StatusFn, TagStatus
 from model.results import Entity, Sentiment
 
@@ -79,14 +80,6 @@ def default_threads() -> int:
     except (AttributeError, OSError):  # not Linux
         cores = os.cpu_count() or 1
     return max(1, cores - 1)
-
-
-class TaggerProcessError(RuntimeError):
-    """The tagging process is gone: it died (killed, crashed, out of memory) or was closed.
-
-    A ``RuntimeError``, so that :func:`model.jobs.is_shutdown_error` recognises the case of a
-    tagger closed at interpreter shutdown (its message then says "interpreter shutdown").
-    """
 
 
 # -- the parent's side ------------------------------------------------------------------

@@ -54,3 +54,22 @@ def test_default_tagger_runs_int8_on_a_cpu_at_under_half_a_point_of_f1():
     f1 = {t.precision: evaluate_examples(lambda x, t=t: t.tag(x, batch_size=32),
                                          tickets)["overall"]["f1"] for t in (int8, fp32)}
     assert f1["int8"] >= f1["fp32"] - 0.005, f1
+
+
+def test_default_tagger_gives_sentiment_in_the_same_pass():
+    """The committed tagger has both heads; its metrics record the sentiment figures and
+    the selection sets, and it reads the tone of plain tickets right."""
+    metrics = json.loads((DEFAULT_MODEL_DIR / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["sentiment"]["labels"] == ["negative", "neutral", "positive"]
+    assert {"goemotions_dev", "val_goemotions"} <= set(metrics["sentiment_scores"])
+    assert {"wnut17_dev", "btc_h", "generated_test"} <= set(metrics["scores"])
+    assert "wnut17_dev" not in metrics["selection_sets"]
+
+    tagger = Tagger.load(device="cpu", precision="fp32")
+    assert tagger.has_sentiment
+    texts = ["This is the third outage this week and nobody answers. We are furious and "
+             "moving to Anthropic unless this is fixed today.",
+             "Thank you so much, the new pricing is great and the support team was wonderful!"]
+    entities, moods = tagger.tag_with_sentiment(texts)
+    assert [m.label for m in moods] == ["negative", "positive"]
+    assert entities == tagger.tag(texts)
