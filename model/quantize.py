@@ -17,18 +17,12 @@
   projections before it and the layers after it stay as above.
 - :func:`prepare_int8` compiles the quantized model with ``torch.compile`` (inductor, dynamic
   shapes): without it the per-token scaling runs as separate element-wise passes and int8 is
-  no faster than fp32; compiled, they fuse with the matmuls' neighbours. The first batches
-  pay the compilation: on the 2-core EPYC a process's first two calls (a batch of one
-  window, then a larger one, each a graph of its own) took about 90 s on a cold cache and
-  30-45 s with inductor's cache in the temp folder warm, most of it dynamo tracing the
-  whole model. Compiling the encoder alone, or each layer alone, started faster (25 s or
-  11 s warm) but tagged slower (the encoder alone: 7.6-7.9 s for 2,000 tickets in
-  ``bench.tagging`` against 6.6 s; each layer alone: 8 % slower in an in-process
-  comparison), so the whole model is compiled. Where compilation fails (no C++ compiler),
-  the engine warns and runs in fp32. Since then the engine gives every int8 batch at least
-  2 windows of 9 tokens, so one graph serves all batches, and :func:`warm_up` compiles it
-  ahead of the job (``auto`` precision: in a background thread while fp32 tags, see
-  model/tagger.py).
+  no faster than fp32; compiled, they fuse with the matmuls' neighbours. The whole model is
+  compiled as one graph (every int8 batch has at least 2 windows of 9 tokens), which
+  :func:`warm_up` compiles ahead of the job (``auto`` precision: in a background thread while
+  fp32 tags, see model/tagger.py). Where compilation fails (no C++ compiler), the engine
+  warns and runs in fp32. Compile times, and why neither the encoder alone nor each layer
+  alone is compiled instead, are in model/README.md ("int8") and bench/RESULTS.md.
 
 Its cost in F1 is measured, not assumed: ``python -m model evaluate --precision int8``
 against ``--precision fp32`` (figures in model/README.md).

@@ -1,58 +1,24 @@
 """Batch tagging on Ray Data: the local engine and tagger, on one machine or a cluster.
 
 ``python -m model tag --engine ray --input DIR_OR_GLOB --output DIR`` tags a folder (or
-glob) of ticket files — CSV, TSV, JSONL, Parquet, gzipped or not — into a folder of entity
-shards (:mod:`data.entity_shards`) that ``python -m data ingest DIR`` and the Batch tagging
-page load into the store. Nothing here is a home-made cluster; the work is one Ray Data
-pipeline::
+glob) of ticket files into a folder of entity shards (:mod:`data.entity_shards`) that
+``python -m data ingest DIR`` and the Batch tagging page load into the store. One Ray Data
+pipeline, no home-made cluster::
 
     input files ──read (tasks)──> keyed rows ──map_batches (actor pool)──> entity rows ──> driver
       one task per file             ticket_key as ingest    one Tagger per actor,      one shard
-      data.keyed_tickets            computes it             GPU when the cluster has   per input
+      (model/ray_stages.py)         computes it             GPU when the cluster has   per input
                                                             them, else 1 CPU each      file
+                                                                                (model/ray_shards.py)
 
-- **Same engine, same model.** Each actor builds its tagger with
-  ``Tagger.load(model_dir, device=...)`` — exactly what ``python -m model tag`` does — and
-  calls ``tagger.tag(texts, batch_size=...)`` on batches of ``4 × batch_size`` tickets (the
-  group size of :func:`model.jobs.tag_store`); scores are rounded to
-  :data:`model.jobs.SCORE_DECIMALS` as the store does. The actor checks that its tagger has
-  the model id the driver computed from the artefact (:func:`model.tagger.model_id_of`), so
-  nodes with different artefacts fail loudly instead of mixing.
-- **Ticket keys.** Rows are read by :func:`data.keyed_tickets.keyed_ticket_chunks`: ingest's
-  reader, column mapping and normalisation, and ingest's own key SQL. Entities of a shard
-  therefore join the tickets that ``python -m data ingest`` stores from the same file; the
-  id column, when there is one, is part of that key (as in ingest) and kept in ``_tagged``.
-- **Bad rows** (missing, empty or non-text text) are not tagged, reported (file, row,
-  column) on stderr and recorded in the shard's marker; a file that cannot be read at all
-  (or lacks a text column) fails alone: it is reported, gets no marker, and the command
-  exits 2 after finishing the other files.
-- **Output and reruns.** The driver receives only entity rows (not texts), collects them
-  per input file and, once every row of the file is back, writes its shard atomically
-  (temporary name, rename) and then its completion marker. A rerun skips every shard whose
-  marker names the same model and the same input (path, size, mtime) and rewrites the rest,
-  so a run killed at any moment is finished by running the same command again, without a
-  duplicate row. Rows that Ray re-executes after a worker failure are deduplicated by row
-  number before writing.
-- **Sentiment.** With a two-head tagger (``tagger.has_sentiment``) the actor takes entities
-  and sentiment from the same pass (``tag_with_sentiment``) and the shard gets
-  ``_sentiment/<name>.parquet`` (the ``ticket_sentiment`` columns: ticket_key, model_id,
-  label, score rounded as the store does), written atomically *before* the shard's files and
-  its marker, so a complete shard always has it; ``data.entity_shards.load_entity_shards``
-  loads it into ``ticket_sentiment`` with the entities.
-- **One model per folder.** The output folder's manifest names its model; a run with
-  another model is refused (:class:`~data.entity_shards.EntityShardError`) — use another
-  folder — so the entities of two models never mix.
-- **Resources.** GPU workers take ``--num-gpus-per-worker`` GPUs (default 1 when the cluster
-  has GPUs) and one CPU each; CPU workers take one CPU and one torch thread each, as many
-  as the cluster has CPUs. Reading asks for no CPU of its own (it is light next to the
-  model), so the workers can take every CPU without starving it. ``--num-workers`` sets the
-  pool size.
-- **Ray itself** is imported lazily (``python -m model`` works without it; ``--engine ray``
-  then says ``pip install "ray[data]==2.60.0"``), usage statistics are off
-  (``RAY_USAGE_STATS_ENABLED=0``), and a local instance started here (no ``--address``) is
-  shut down at the end. With ``--address`` the repository is shipped to the workers as the
-  job's ``working_dir`` (without ``var/``, ``.git`` and tests); inputs, output and a custom
-  ``--model`` must be on a filesystem every node sees.
+This module finds the inputs, plans the workers, starts Ray and wires the pipeline. The
+promises (the README's "From one machine to a cluster" says them for users): each actor
+loads ``Tagger.load(model_dir, device=...)`` as the local command does and checks the model
+id the driver computed; ticket keys are ingest's (:mod:`data.keyed_tickets`); bad rows are
+reported by file, row and column and recorded in the marker; a shard (its sentiment first,
+then its entities, then its completion marker) is written atomically once every row of its
+file is back, so a rerun skips complete shards and redoes the rest without a duplicate;
+one output folder holds one model; Ray is imported lazily, with usage statistics off.
 
 Example:
     >>> report = tag_on_ray("var/in/*.csv.gz", "var/shards")        # doctest: +SKIP
@@ -69,15 +35,15 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data.entity_shards import SENTIMENT_SCHEMA
 from model.errors import RayMissingError, RayTagError
+from model.ray_shards import PendingShard, ShardResult, fingerprint, finish_shard, now_iso
+from model.ray_stages import TagWorker, read_shards
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
@@ -91,19 +57,6 @@ _EXCLUDES = ["var/", ".git/", "tests/", "docs/", "model/datasets/", "*.duckdb", 
 
 __all__ = ["RAY_REQUIREMENT", "RayMissingError", "RayTagError", "RayTagReport", "ShardResult",
            "WorkerPlan", "find_inputs", "plan_workers", "tag_on_ray"]
-
-
-@dataclass(frozen=True)
-class ShardResult:
-    """One input file's shard: tagged now, or skipped because it was complete already."""
-
-    input: str
-    name: str
-    rows: int
-    tagged: int
-    entities: int
-    bad_rows: list[dict[str, Any]]
-    skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,135 +178,6 @@ def plan_workers(resources: dict[str, float], *, device: str = "auto",
     return WorkerPlan("cpu", workers, 0.0, float(per), per)
 
 
-def _fingerprint(path: Path) -> dict[str, Any]:
-    st = path.stat()
-    return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-
-
-# -- the pipeline's stages (run on Ray workers) --------------------------------------------
-
-_ROWS_SCHEMA = pa.schema([
-    ("shard", pa.int32()), ("kind", pa.string()), ("row", pa.int64()),
-    ("ticket_key", pa.string()), ("source_id", pa.string()), ("text", pa.string()),
-    ("total", pa.int64()), ("problem", pa.string()), ("column", pa.string()),
-])
-"""Read stage → tag stage: ``kind`` ``ticket`` (one input row), ``end`` (the file's row
-count in ``total``) or ``failed`` (the file could not be read; ``problem`` says why)."""
-
-_OUT_SCHEMA = pa.schema([
-    ("shard", pa.int32()), ("kind", pa.string()), ("row", pa.int64()),
-    ("ticket_key", pa.string()), ("source_id", pa.string()),
-    ("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()), ("text", pa.string()),
-    ("score", pa.float64()), ("total", pa.int64()), ("problem", pa.string()),
-    ("column", pa.string()), ("sentiment_label", pa.string()),
-    ("sentiment_score", pa.float64()),
-])
-"""Tag stage → driver: ``kind`` ``tagged`` / ``bad`` (one per input row), ``entity`` (one
-per entity), and the read stage's ``end`` / ``failed`` passed through."""
-
-
-def _marker_rows(shard: int, kind: str, *, total: int | None = None,
-                 problem: str | None = None) -> pa.Table:
-    values: dict[str, list] = {name: [None] for name in _ROWS_SCHEMA.names}
-    values.update(shard=[shard], kind=[kind], total=[total], problem=[problem])
-    return pa.table(values, schema=_ROWS_SCHEMA)
-
-
-def read_shards(batch: pa.Table, *, text_column: str | None, id_column: str | None,
-                chunksize: int) -> Iterator[pa.Table]:
-    """Read stage: each input file of ``batch`` (columns shard, path) as keyed rows, then an
-    ``end`` row with its row count — or a ``failed`` row when it cannot be read."""
-    from data.errors import IngestError
-    from data.keyed_tickets import keyed_ticket_chunks
-
-    for item in batch.to_pylist():
-        shard, path = int(item["shard"]), str(item["path"])
-        total = 0
-        try:
-            for chunk in keyed_ticket_chunks(path, name=path, text_column=text_column,
-                                             id_column=id_column, chunksize=chunksize):
-                n = chunk.num_rows
-                total += n
-                yield pa.table({
-                    "shard": pa.array([shard] * n, pa.int32()),
-                    "kind": pa.array(["ticket"] * n, pa.string()),
-                    "row": chunk["row"], "ticket_key": chunk["ticket_key"],
-                    "source_id": chunk["source_id"], "text": chunk["text"],
-                    "total": pa.nulls(n, pa.int64()), "problem": chunk["problem"],
-                    "column": chunk["column"]}, schema=_ROWS_SCHEMA)
-        except IngestError as exc:
-            yield _marker_rows(shard, "failed", problem=str(exc))
-            continue
-        yield _marker_rows(shard, "end", total=total)
-
-
-class TagWorker:
-    """Tag stage: one tagger per actor, loaded as the local command loads it."""
-
-    def __init__(self, *, model_dir: str | None, device: str, batch_size: int, model_id: str,
-                 threads: int | None) -> None:
-        import torch
-
-        if threads:
-            torch.set_num_threads(threads)
-        from model.tagger import Tagger
-
-        self.tagger = Tagger.load(model_dir, device=device)
-        if self.tagger.model_id != model_id:
-            where = model_dir or "the default folder"
-            raise RuntimeError(
-                f"this worker loaded model {self.tagger.model_id} from {where}, the driver "
-                f"expected {model_id}: every node must have the same artefact")
-        self.batch_size = batch_size
-
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        """Entity rows (and one tagged/bad row per ticket) of a batch of keyed rows."""
-        from model.jobs import SCORE_DECIMALS
-
-        cols = {name: batch[name].to_pylist() for name in _ROWS_SCHEMA.names}
-        todo = [i for i, (kind, text) in enumerate(zip(cols["kind"], cols["text"], strict=True))
-                if kind == "ticket" and text is not None]
-        texts = [cols["text"][i] for i in todo]
-        if getattr(self.tagger, "has_sentiment", False):
-            tagged, sentiments = self.tagger.tag_with_sentiment(texts, batch_size=self.batch_size)
-            mood = dict(zip(todo, sentiments, strict=True))
-        else:
-            tagged, mood = self.tagger.tag(texts, batch_size=self.batch_size), {}
-        found = dict(zip(todo, tagged, strict=True))
-        out: dict[str, list] = {name: [] for name in _OUT_SCHEMA.names}
-
-        def add(i: int, kind: str, entity: Any = None) -> None:
-            m = mood.get(i) if kind == "tagged" else None
-            out["sentiment_label"].append(None if m is None else m.label)
-            out["sentiment_score"].append(None if m is None
-                                          else round(float(m.score), SCORE_DECIMALS))
-            for name in ("shard", "row", "ticket_key", "source_id", "total"):
-                out[name].append(cols[name][i])
-            out["kind"].append(kind)
-            bad = kind == "bad"
-            out["problem"].append(cols["problem"][i] if bad or kind == "failed" else None)
-            out["column"].append(cols["column"][i] if bad else None)
-            for name in ("start", "end", "label", "text"):
-                out[name].append(None if entity is None else getattr(entity, name))
-            out["score"].append(None if entity is None
-                                else round(float(entity.score), SCORE_DECIMALS))
-
-        for i, kind in enumerate(cols["kind"]):
-            if kind != "ticket":
-                add(i, kind)  # end / failed markers pass through
-            elif i not in found:
-                add(i, "bad")
-            else:
-                add(i, "tagged")
-                for entity in found[i]:
-                    add(i, "entity", entity)
-        return pa.table(out, schema=_OUT_SCHEMA)
-
-
 # -- the driver ----------------------------------------------------------------------------
 
 
@@ -405,75 +229,6 @@ def _init_ray(ray: Any, address: str | None) -> None:
         ray.init(include_dashboard=False, logging_level=logging.WARNING)
 
 
-@dataclass
-class _Pending:
-    """Rows of one input file received so far."""
-
-    input: Path
-    name: str
-    tables: list[pa.Table] = field(default_factory=list)
-    received: int = 0          # tagged + bad rows (Ray may deliver a re-run batch twice)
-    total: int | None = None   # the file's row count, from its 'end' row
-    failed: str | None = None
-
-    def add(self, table: pa.Table) -> None:
-        kinds = table["kind"]
-        ends = table.filter(pc.equal(kinds, "end"))
-        if ends.num_rows:
-            self.total = int(ends["total"][0].as_py())
-        fails = table.filter(pc.equal(kinds, "failed"))
-        if fails.num_rows and self.failed is None:
-            self.failed = str(fails["problem"][0].as_py())
-            self.tables.clear()
-        if self.failed is not None:
-            return
-        self.received += int(pc.sum(pc.is_in(kinds, pa.array(["tagged", "bad"]))).as_py() or 0)
-        self.tables.append(table)
-
-    def complete(self) -> bool:
-        if self.failed is not None or self.total is None or self.received < self.total:
-            return False
-        rows = pa.concat_tables(self.tables)
-        rows = rows.filter(pc.is_in(rows["kind"], pa.array(["tagged", "bad"])))
-        return pc.count_distinct(rows["row"]).as_py() == self.total
-
-
-def _sentiment_table(rows: pa.Table, model_id: str) -> pa.Table | None:
-    """One sentiment row per tagged ticket (first row wins), or ``None`` when the rows carry
-    no sentiment (a tagger without the head)."""
-    import duckdb
-
-    if rows.num_rows == 0 or rows["sentiment_label"].null_count == rows.num_rows:
-        return None
-    with duckdb.connect() as conn:
-        conn.register("r", rows)
-        return conn.sql(
-            "SELECT ticket_key, ? AS model_id, arg_min(sentiment_label, row) AS label,"
-            " arg_min(sentiment_score, row) AS score FROM r"
-            " WHERE kind = 'tagged' AND sentiment_label IS NOT NULL"
-            " GROUP BY ticket_key ORDER BY min(row)", params=[model_id]
-        ).to_arrow_table().cast(SENTIMENT_SCHEMA)
-
-
-def _shard_tables(rows: pa.Table, model_id: str) -> tuple[pa.Table, pa.Table, list[dict]]:
-    """Entities, tagged tickets and bad rows of one file's rows, deduplicated and sorted."""
-    import duckdb
-
-    with duckdb.connect() as conn:
-        conn.register("r", rows)
-        entities = conn.sql(
-            'SELECT ticket_key, ? AS model_id, start, "end", label, text, score FROM r'
-            " WHERE kind = 'entity' QUALIFY row_number() OVER"
-            ' (PARTITION BY ticket_key, start, "end", label ORDER BY row) = 1'
-            ' ORDER BY row, start, "end", label', params=[model_id]).to_arrow_table()
-        tagged = conn.sql(
-            "SELECT ticket_key, min(row) AS row, arg_min(source_id, row) AS source_id FROM r"
-            " WHERE kind = 'tagged' GROUP BY ticket_key ORDER BY row").to_arrow_table()
-        bad = conn.sql("SELECT DISTINCT row, \"column\", problem FROM r WHERE kind = 'bad'"
-                       " ORDER BY row").fetchall()
-    return entities, tagged, [{"row": r, "column": c, "problem": p} for r, c, p in bad]
-
-
 def tag_on_ray(
     inputs: str | Path | Sequence[Path],
     output: str | Path,
@@ -517,14 +272,7 @@ def tag_on_ray(
         model.tagger.ModelNotFoundError: no tagger at ``model_dir``;
         data.entity_shards.EntityShardError: ``output`` holds another model's entities.
     """
-    from data.entity_shards import (
-        check_folder_model,
-        read_marker,
-        remove_shard,
-        remove_temporary,
-        shard_name,
-        write_shard,
-    )
+    from data.entity_shards import check_folder_model, remove_temporary
     from model.tagger import DEFAULT_MODEL_DIR, model_id_of
 
     started = time.monotonic()
@@ -541,21 +289,7 @@ def tag_on_ray(
     check_folder_model(output, model_id)
     remove_temporary(output)
     report = RayTagReport(str(output), model_id)
-    pending: dict[int, _Pending] = {}
-    for f in files:
-        name = shard_name(f)
-        marker = read_marker(output, name)
-        if (marker is not None and marker.get("model_id") == model_id
-                and marker.get("input") == _fingerprint(f)):
-            result = ShardResult(str(f), name, int(marker["rows"]), int(marker["tagged"]),
-                                 int(marker["entities"]), list(marker.get("bad_rows") or []),
-                                 skipped=True)
-            report.shards.append(result)
-            if on_shard is not None:
-                on_shard(result)
-            continue
-        remove_shard(output, name)  # half-written or stale: redo it
-        pending[len(pending)] = _Pending(f, name)
+    pending = _shards_to_tag(files, output, model_id, report, on_shard)
     if not pending:
         report.seconds = time.monotonic() - started
         return report
@@ -570,61 +304,104 @@ def tag_on_ray(
         plan = plan_workers(ray.cluster_resources(), device=device,
                             num_gpus_per_worker=num_gpus_per_worker, num_workers=num_workers)
         report.device, report.workers = plan.device, plan.workers
-        settings = _settings() | ({"PRICEWAR_TAG_PRECISION": precision} if precision else {})
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False  # the caller's progress callback shows progress
-        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # says so
-        ctx.execution_options.preserve_order = False
-        paths = ray.data.from_items(
-            [{"shard": k, "path": str(p.input)} for k, p in pending.items()],
-            override_num_blocks=len(pending))
-        rows = paths.map_batches(
-            read_shards, batch_size=1, batch_format="pyarrow", num_cpus=0,
-            compute=ray.data.TaskPoolStrategy(size=min(len(pending), max(2, plan.workers))),
-            fn_kwargs={"text_column": text_column, "id_column": id_column,
-                       "chunksize": chunksize})
-        tagged = rows.map_batches(
-            TagWorker, batch_size=4 * batch_size, batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=plan.workers),
-            num_cpus=plan.num_cpus, num_gpus=plan.num_gpus or None,
-            runtime_env={"env_vars": settings} if settings else None,
-            fn_constructor_kwargs={"model_dir": str(model_path) if model_path else None,
-                                   "device": plan.device, "batch_size": batch_size,
-                                   "model_id": model_id, "threads": plan.threads})
-        run_started = _now_iso()
-        done_rows = shards_done = 0
-        shards_total = len(files)
-        shards_done = report.skipped
-        for block in _quiet(tagged.iter_batches(batch_size=None, batch_format="pyarrow")):
-            for value in pc.unique(block["shard"]).to_pylist():
-                item = pending.get(int(value))
-                if item is None:
-                    continue
-                before = item.received
-                item.add(block.filter(pc.equal(block["shard"], value)))
-                done_rows += item.received - before
-                if item.failed is not None:
-                    report.failed.append((str(item.input), item.failed))
-                    del pending[int(value)]
-                    shards_done += 1
-                elif item.complete():
-                    result = _finish(item, output, model_id, plan, run_started, write_shard,
-                                     warn)
-                    report.shards.append(result)
-                    del pending[int(value)]
-                    shards_done += 1
-                    if on_shard is not None:
-                        on_shard(result)
-            if progress is not None:
-                progress(done_rows, shards_done, shards_total)
-        for item in pending.values():  # cannot happen unless Ray lost rows: say so
-            report.failed.append((str(item.input), "incomplete: the pipeline ended before "
-                                  f"all its rows came back ({item.received} of {item.total})"))
+        tagged = _pipeline(ray, pending, plan, {
+            "model_dir": str(model_path) if model_path else None, "device": plan.device,
+            "batch_size": batch_size, "model_id": model_id, "threads": plan.threads},
+            precision=precision, read_options={"text_column": text_column,
+                                               "id_column": id_column, "chunksize": chunksize})
+        _collect(tagged, pending, output, report, total_shards=len(files), progress=progress,
+                 warn=warn, on_shard=on_shard)
     finally:
         if own:
             ray.shutdown()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _shards_to_tag(files: list[Path], output: Path, model_id: str, report: RayTagReport,
+                   on_shard: Callable[[ShardResult], None] | None) -> dict[int, PendingShard]:
+    """The files whose shard must be (re)written, by shard number; a file whose marker names
+    this model and this very input is reported as skipped instead."""
+    from data.entity_shards import read_marker, remove_shard, shard_name
+
+    pending: dict[int, PendingShard] = {}
+    for f in files:
+        name = shard_name(f)
+        marker = read_marker(output, name)
+        if (marker is not None and marker.get("model_id") == model_id
+                and marker.get("input") == fingerprint(f)):
+            result = ShardResult(str(f), name, int(marker["rows"]), int(marker["tagged"]),
+                                 int(marker["entities"]), list(marker.get("bad_rows") or []),
+                                 skipped=True)
+            report.shards.append(result)
+            if on_shard is not None:
+                on_shard(result)
+            continue
+        remove_shard(output, name)  # half-written or stale: redo it
+        pending[len(pending)] = PendingShard(f, name)
+    return pending
+
+
+def _pipeline(ray: Any, pending: dict[int, PendingShard], plan: WorkerPlan,
+              worker_options: dict[str, Any], *, precision: str | None,
+              read_options: dict[str, Any]) -> Any:
+    """The Ray Data pipeline: read tasks (one per file, no CPU of their own) into the pool
+    of tagging actors; iterate it for the entity rows."""
+    settings = _settings() | ({"PRICEWAR_TAG_PRECISION": precision} if precision else {})
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False  # the caller's progress callback shows progress
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # says so
+    ctx.execution_options.preserve_order = False
+    paths = ray.data.from_items(
+        [{"shard": k, "path": str(p.input)} for k, p in pending.items()],
+        override_num_blocks=len(pending))
+    rows = paths.map_batches(
+        read_shards, batch_size=1, batch_format="pyarrow", num_cpus=0,
+        compute=ray.data.TaskPoolStrategy(size=min(len(pending), max(2, plan.workers))),
+        fn_kwargs=read_options)
+    return rows.map_batches(
+        TagWorker, batch_size=4 * worker_options["batch_size"], batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=plan.workers),
+        num_cpus=plan.num_cpus, num_gpus=plan.num_gpus or None,
+        runtime_env={"env_vars": settings} if settings else None,
+        fn_constructor_kwargs=worker_options)
+
+
+def _collect(tagged: Any, pending: dict[int, PendingShard], output: Path, report: RayTagReport,
+             *, total_shards: int, progress: Callable[[int, int, int], None] | None,
+             warn: Callable[[str], None] | None,
+             on_shard: Callable[[ShardResult], None] | None) -> None:
+    """Gather the pipeline's rows per file and write each file's shard once all its rows
+    are in (``pending`` is emptied as shards are written or fail)."""
+    run_started = now_iso()
+    done_rows = 0
+    shards_done = report.skipped
+    for block in _quiet(tagged.iter_batches(batch_size=None, batch_format="pyarrow")):
+        for value in pc.unique(block["shard"]).to_pylist():
+            item = pending.get(int(value))
+            if item is None:
+                continue
+            before = item.received
+            item.add(block.filter(pc.equal(block["shard"], value)))
+            done_rows += item.received - before
+            if item.failed is not None:
+                report.failed.append((str(item.input), item.failed))
+                del pending[int(value)]
+                shards_done += 1
+            elif item.complete():
+                result = finish_shard(item, output, report.model_id, device=report.device,
+                                      workers=report.workers, run_started=run_started,
+                                      warn=warn)
+                report.shards.append(result)
+                del pending[int(value)]
+                shards_done += 1
+                if on_shard is not None:
+                    on_shard(result)
+        if progress is not None:
+            progress(done_rows, shards_done, total_shards)
+    for item in pending.values():  # cannot happen unless Ray lost rows: say so
+        report.failed.append((str(item.input), "incomplete: the pipeline ended before "
+                              f"all its rows came back ({item.received} of {item.total})"))
 
 
 def _quiet(blocks: Iterator[pa.Table]) -> Iterator[pa.Table]:
@@ -634,26 +411,3 @@ def _quiet(blocks: Iterator[pa.Table]) -> Iterator[pa.Table]:
         warnings.filterwarnings("ignore", message=r"The (minimum|maximum) number of concurrent",
                                 category=UserWarning)
         yield from blocks
-
-
-def _finish(item: _Pending, output: Path, model_id: str, plan: WorkerPlan, run_started: str,
-            write_shard: Callable[..., Any], warn: Callable[[str], None] | None) -> ShardResult:
-    """Write one complete file's shard and its marker; report its bad rows."""
-    rows = pa.concat_tables(item.tables).cast(_OUT_SCHEMA)
-    entities, tagged, bad = _shard_tables(rows, model_id)
-    total = int(item.total or 0)
-    sentiment = _sentiment_table(rows, model_id)  # written before the marker, with the shard
-    write_shard(output, item.name, entities, tagged, {
-        "name": item.name, "input": _fingerprint(item.input), "model_id": model_id,
-        "engine": "ray", "device": plan.device, "workers": plan.workers, "rows": total,
-        "tagged": total - len(bad), "tickets": tagged.num_rows, "entities": entities.num_rows,
-        "bad_rows": bad, "started_at": run_started, "finished_at": _now_iso()},
-        sentiment=sentiment)
-    if warn is not None:
-        for b in bad[:20]:
-            warn(f"{item.input}: row {b['row']}, column {b['column']!r}: {b['problem']}")
-        if len(bad) > 20:
-            warn(f"{item.input}: … {len(bad) - 20} more bad rows (see "
-                 f"{output / '_done' / (item.name + '.json')})")
-    return ShardResult(str(item.input), item.name, total, total - len(bad), entities.num_rows,
-                       bad)

@@ -308,12 +308,8 @@ def test_sentiment_is_written_in_the_entities_transaction(tmp_path, two_head_tag
 
 def test_ray_worker_rows_carry_sentiment_into_the_shard(two_head_dir, two_head_tagger,
                                                         tmp_path) -> None:
-    from model.ray_engine import (
-        _OUT_SCHEMA,
-        _ROWS_SCHEMA,
-        TagWorker,
-        _sentiment_table,
-    )
+    from model.ray_shards import sentiment_table
+    from model.ray_stages import OUT_SCHEMA, ROWS_SCHEMA, TagWorker
 
     texts = ["Jane Doe from Acme", None, "All good in Paris, thanks"]
     n = len(texts)
@@ -323,11 +319,11 @@ def test_ray_worker_rows_carry_sentiment_into_the_shard(two_head_dir, two_head_t
         "ticket_key": pa.array([f"k{i}" for i in range(n)]),
         "source_id": pa.array([None] * n, pa.string()), "text": pa.array(texts, pa.string()),
         "total": pa.nulls(n, pa.int64()), "problem": pa.array([None, "empty", None]),
-        "column": pa.array([None, "text", None])}, schema=_ROWS_SCHEMA)
+        "column": pa.array([None, "text", None])}, schema=ROWS_SCHEMA)
     worker = TagWorker(model_dir=str(two_head_dir), device="cpu", batch_size=8,
                        model_id=two_head_tagger.model_id, threads=None)
-    rows = worker(batch).cast(_OUT_SCHEMA)
-    table = _sentiment_table(rows, two_head_tagger.model_id)
+    rows = worker(batch).cast(OUT_SCHEMA)
+    table = sentiment_table(rows, two_head_tagger.model_id)
     _, expected = two_head_tagger.tag_with_sentiment([texts[0], texts[2]])
     assert table.column("ticket_key").to_pylist() == ["k0", "k2"]
     assert table.column("label").to_pylist() == [m.label for m in expected]
@@ -336,17 +332,18 @@ def test_ray_worker_rows_carry_sentiment_into_the_shard(two_head_dir, two_head_t
 
 
 def test_ray_rows_of_a_tagger_without_the_head_have_no_sentiment(random_dir, random_tagger):
-    from model.ray_engine import _OUT_SCHEMA, _ROWS_SCHEMA, TagWorker, _sentiment_table
+    from model.ray_shards import sentiment_table
+    from model.ray_stages import OUT_SCHEMA, ROWS_SCHEMA, TagWorker
 
     batch = pa.table({
         "shard": pa.array([0], pa.int32()), "kind": pa.array(["ticket"]),
         "row": pa.array([1], pa.int64()), "ticket_key": pa.array(["k0"]),
         "source_id": pa.array([None], pa.string()), "text": pa.array(["Jane Doe"]),
         "total": pa.nulls(1, pa.int64()), "problem": pa.array([None], pa.string()),
-        "column": pa.array([None], pa.string())}, schema=_ROWS_SCHEMA)
+        "column": pa.array([None], pa.string())}, schema=ROWS_SCHEMA)
     worker = TagWorker(model_dir=str(random_dir), device="cpu", batch_size=8,
                        model_id=random_tagger.model_id, threads=None)
-    assert _sentiment_table(worker(batch).cast(_OUT_SCHEMA), random_tagger.model_id) is None
+    assert sentiment_table(worker(batch).cast(OUT_SCHEMA), random_tagger.model_id) is None
 
 
 # -- evaluation and training -----------------------------------------------------------------
