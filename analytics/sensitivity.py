@@ -76,11 +76,8 @@ def profit_table(
         >>> profit_table(LinearDemand(100, 2), [20, 30], [10]).loc[10].tolist()
         [600.0, 800.0]
     """
-    p = np.asarray(prices, float)
-    c = np.asarray(unit_costs, float)
-    grid = np.asarray(profit(demand, p[None, :], c[:, None], fixed_cost))
-    return pd.DataFrame(grid, index=pd.Index(c, name="unit_cost"),
-                        columns=pd.Index(p, name="price"))
+    return two_way_table(lambda c, p: profit(demand, p, c, fixed_cost),
+                         "unit_cost", unit_costs, "price", prices)
 
 
 def two_way_table(

@@ -321,17 +321,16 @@ class Store:
 
     # -- writes --------------------------------------------------------------------------
 
-    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, transaction: bool = True) -> T:
+    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``fn(conn)`` on the writer thread, in one transaction, and return its result.
 
         Exceptions raised by ``fn`` roll the transaction back and are re-raised here.
         """
-        return self.submit(fn, transaction=transaction).result()
+        return self.submit(fn).result()
 
-    def submit(
-        self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, transaction: bool = True
-    ) -> Future[T]:
-        """Queue ``fn(conn)`` for the writer thread and return a future of its result."""
+    def submit(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
+        """Queue ``fn(conn)`` for the writer thread, to run in one transaction, and return a
+        future of its result (``python -m data`` waits on it with a progress line)."""
         self._check_open()
         if self.read_only:
             raise PermissionError(f"{self.path} was opened read-only")
@@ -344,7 +343,7 @@ class Store:
             except BaseException as exc:
                 future.set_exception(exc)
             return future
-        self._queue.put((fn, transaction, future))
+        self._queue.put((fn, future))
         return future
 
     def execute_write(
@@ -361,20 +360,17 @@ class Store:
                 item = self._queue.get()
                 if item is _STOP:
                     return
-                fn, transaction, future = item
+                fn, future = item
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:
-                    if transaction:
-                        conn.execute("BEGIN TRANSACTION")
+                    conn.execute("BEGIN TRANSACTION")
                     try:
                         result = fn(conn)
                     except BaseException:
-                        if transaction:
-                            conn.execute("ROLLBACK")
+                        conn.execute("ROLLBACK")
                         raise
-                    if transaction:
-                        conn.execute("COMMIT")
+                    conn.execute("COMMIT")
                 except BaseException as exc:  # handed to the caller through the future
                     future.set_exception(translate_error(self.path, exc))
                 else:
