@@ -60,7 +60,7 @@ def test_jsonl_whose_lines_each_bring_new_keys_is_refused_by_the_column_limit(
     ``PRICEWAR_MAX_UPLOAD_COLUMNS`` (500) is refused with one line naming that limit, exit 2,
     before any frame is built, with bounded memory.
 
-    Broke: the limit is checked per record only (``data.readers._jsonl_chunks``), so 50,000
+    Broke: the limit is checked per record only (``data.readers.jsonl_rows.jsonl_chunks``), so 50,000
     lines of ``{"text": "t", "k<i>": ""}`` (1.9 MB, 100 KB gzipped) become one chunk of
     50,000 rows × 50,001 columns: ``pd.DataFrame.from_records`` asks for 18.6 GiB, and
     ``python -m data ingest`` ends with a numpy ``_ArrayMemoryError`` traceback, exit 1 (2,000
@@ -100,7 +100,7 @@ def test_a_nested_parquet_column_cannot_expand_past_the_memory_target(tmp_path: 
     column is not one the app uses) or refused naming a limit, with a peak under 1 GiB;
     never "the Parquet data is damaged".
 
-    Broke: ``data.readers._parquet_chunks`` sizes its batches from the metadata's
+    Broke: ``data.readers.parquet_rows.parquet_chunks`` sizes its batches from the metadata's
     uncompressed sizes, which do not see dictionary-encoded strings inside a *nested* column
     (only top-level text columns are read as dictionaries and counted before decoding), and
     reads every column although ingest uses only the mapped ones. One batch of 50,000 rows
@@ -345,7 +345,7 @@ def test_odd_values_are_located_problems_not_exceptions(store: Store, tmp_path: 
     naming the row (one line from the CLI, exit 2; a rejection box in the app), as CSV
     already does for the same bytes ("not valid UTF-8 (byte 0xed)"); the store unchanged.
 
-    Broke: ``data.readers._jsonl_chunks`` catches only ``JSONDecodeError`` and
+    Broke: ``data.readers.jsonl_rows.jsonl_chunks`` catches only ``JSONDecodeError`` and
     ``RecursionError`` from ``json.loads``: a 4,301+-digit integer raises ``ValueError``
     ("Exceeds the limit (4300 digits) …"); ``"\\ud800"`` parses to a lone surrogate that
     ``data.ingest._text_array`` cannot convert (``UnicodeEncodeError``). Parquet text is not
@@ -374,7 +374,7 @@ def test_a_parquet_date_beyond_the_calendar_is_refused_by_column_not_as_damaged(
     5,881,580) is refused like any date outside 1990–2100, naming row 1 and the column.
 
     Broke: the reader's ``to_pandas`` raises "year 5881580 is out of range", which
-    ``data.readers._parquet_chunks`` reports as "row 2: the Parquet data is damaged" (a
+    ``data.readers.parquet_rows.parquet_chunks`` reports as "row 2: the Parquet data is damaged" (a
     valid file; a row that does not exist; no column). Fix: read date/timestamp columns
     without converting them to Python objects (``to_pandas(date_as_object=False)`` or cast
     to ``timestamp[us]`` with a range check before), then let ``_dates_in_range`` say it.
