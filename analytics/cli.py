@@ -34,6 +34,7 @@ from data.cli import (
     EXIT_OK,
     TERMINAL_CONTROLS,
     OneLineParser,
+    check_db_file,
     terminal_text,
 )
 from data.errors import DataError, StoreLockedError
@@ -102,8 +103,10 @@ def _json_text(value: Any) -> str:
 def _db_path(args: argparse.Namespace) -> Path | None:
     """The database file of ``--db`` (or the default); None, said on stderr, when missing."""
     path = Path(args.db if args.db is not None else default_db_path())
+    check_db_file(path)  # a named pipe waited for a writer for good
     if not path.is_file():
-        print(f"python -m analytics {args.verb}: no database at {path}", file=sys.stderr)
+        print(terminal_text(f"python -m analytics {args.verb}: error: no database at {path}"),
+              file=sys.stderr)
         return None
     return path
 
@@ -264,11 +267,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _signals(args) if args.verb == "signals" else _report(args)
     except StoreLockedError as exc:
-        print(f"{prog}: {exc} — the running dashboard holds it; stop it, or run the report "
-              "on a copy of the file", file=sys.stderr)
+        _fail(prog, f"{exc} — the running dashboard holds it; stop it, or run the report on a "
+                    "copy of the file")
     except (AnalyticsError, DataError) as exc:
-        print(terminal_text(f"{prog}: {exc}"), file=sys.stderr)
+        _fail(prog, str(exc))
     except duckdb.Error as exc:
-        print(f"{prog}: the database could not be read: {str(exc).splitlines()[0]}",
-              file=sys.stderr)
+        _fail(prog, f"the database could not be read: {str(exc).splitlines()[0]}")
+    except OSError as exc:  # a database file that vanished or cannot be read
+        _fail(prog, f"{exc.strerror or exc}: {exc.filename or args.db}")
     return EXIT_BAD_INPUT
+
+
+def _fail(prog: str, message: str) -> None:
+    """One line on stderr: ``python -m analytics <verb>: error: <message>``."""
+    print(terminal_text(f"{prog}: error: {' '.join(message.split())}"), file=sys.stderr)

@@ -111,20 +111,40 @@ def pricing_report(store: Any, segment: str | None = None) -> dict[str, Any]:
     return out
 
 
+#: Decimals of each kind of number in the Markdown report, and the amount under which a
+#: non-zero value keeps two significant digits instead of reading as zero.
+_DECIMALS = {"price": 3, "money": 0, "volume": 0, "e": 2}
+
+
 def _fmt(v: Any, kind: str = "price") -> str:
+    """One cell of the Markdown report: "—" for a missing or non-finite value; never a
+    negative zero; a non-zero value that would round to zero keeps two significant digits
+    ("$0.00021", not "$0.000"); the minus sign before the dollar ("-$1,234").
+
+    Example:
+        >>> _fmt(0.00021), _fmt(-0.0), _fmt(-1234.4, "money"), _fmt(0.3, "money")
+        ('$0.00021', '$0.000', '-$1,234', '$0.30')
+    """
     if v is None:
         return "—"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, list):
         return " – ".join(_fmt(x, kind) for x in v)
-    if kind == "price":
-        return f"${v:,.3f}"
-    if kind == "money":
-        return f"${v:,.0f}"
-    if kind == "volume":
-        return f"{v:,.0f}"
-    return f"{v:.2f}"
+    try:
+        value = float(v)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(value):
+        return "—"
+    places = _DECIMALS.get(kind, 2)
+    text = f"{abs(value):,.{places}f}"
+    if value != 0 and not any(c in "123456789" for c in text):
+        text = f"{abs(value):.2g}" if kind != "money" else f"{abs(value):.2f}"
+        if not any(c in "123456789" for c in text):  # under half a cent
+            text = f"{abs(value):.2g}"
+    sign = "-" if value < 0 and any(c in "123456789" for c in text) else ""
+    return f"{sign}${text}" if kind in ("price", "money") else f"{sign}{text}"
 
 
 _ROWS = (("elasticity", "Price elasticity (at today's price)", "e"),

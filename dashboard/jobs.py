@@ -373,12 +373,14 @@ class TaggingJob:
             ValueError: ``batch_size`` is not a whole number in 1…``MAX_BATCH_SIZE``, or
                 ``model_dir`` is not an existing folder; the job is unchanged.
         """
-        from data.tag_requests import check_batch_size, check_model_dir
+        from data.tag_requests import check_batch_size, check_model_dir, check_model_files
 
         batch = check_batch_size(batch_size)
         folder = check_model_dir(str(model_dir) if isinstance(model_dir, Path) else model_dir)
         if folder is not None and not Path(folder).is_dir():
             raise ValueError(f"model_dir {folder[:200]} is not a folder")
+        if folder is not None:
+            check_model_files(folder)  # a FIFO or /dev/zero link as tagger.json
         if folder is None and batch is None:
             return
 

@@ -52,6 +52,7 @@ from dashboard.jobs import (
     tag_threads_from_env,
     whole_number_setting,
 )
+from data.cli import check_db_file
 from data.paths import default_db_path
 from data.store import Store
 
@@ -113,6 +114,9 @@ class AppState:
             demo_tickets = demo_tickets_from_env()
             if tag_process_enabled():
                 tag_threads_from_env()  # checked as early, read again by the job's loader
+            # a named pipe hung every page for good; a CSV/Parquet/JSON file would be opened
+            # by DuckDB as an empty database in memory, losing every upload at the restart
+            check_db_file(self.path)
             self.created_demo = self._ensure_demo(progress, demo_tickets)
             store = Store.open(self.path)
             self.job = TaggingJob(store, batch_size=batch_size)

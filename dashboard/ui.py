@@ -210,13 +210,75 @@ def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str, *,
 #: Columns of a ticket list (``analytics.explore.ticket_list``) that hold ticket text.
 TICKET_TEXT_COLUMNS = ("subject", "text")
 
+#: Code points a page shows as nothing (or as a blank) that may sit inside a number or an
+#: address without being seen: the soft hyphen, format characters (zero-width joiners, word
+#: joiner, bidirectional marks, the Mongolian vowel separator, invisible operators), control
+#: characters other than tab and line breaks, combining marks (the grapheme joiner,
+#: variation selectors) and the Hangul fillers.
+_HANGUL_FILLERS = (0x115F, 0x1160, 0x3164, 0xFFA0)
+
+
+@functools.cache
+def _invisible_pattern() -> re.Pattern[str]:
+    """A character class of every :data:`_HANGUL_FILLERS`-like invisible code point (built
+    once per process from the Unicode database)."""
+    import unicodedata
+
+    def invisible(cp: int) -> bool:
+        if cp in (0x09, 0x0A, 0x0D):
+            return False
+        return (unicodedata.category(chr(cp)) in ("Cf", "Cc", "Mn", "Me")
+                or cp in _HANGUL_FILLERS)
+
+    ranges: list[tuple[int, int]] = []
+    # planes 0, 1 and 14 (tags, variation selectors): the others hold ideographs and
+    # private use only
+    for cp in (*range(0x20000), *range(0xE0000, 0xF0000)):
+        if 0xD800 <= cp <= 0xDFFF or not invisible(cp):
+            continue
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1] = (ranges[-1][0], cp)
+        else:
+            ranges.append((cp, cp))
+    parts = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+                    for a, b in ranges)
+    return re.compile(f"[{parts}]")
+
+
+def mask_text(text: str) -> str:
+    """``text`` with its customer data masked (``data.masking.mask_pii``), also where
+    invisible characters sit inside a number or an address: ``4111\u00ad1111\u00ad…``
+    (soft hyphens pasted from a word processor), ``jane\u00ad.doe@…``, a zero-width joiner
+    or a bidirectional mark between digit groups. The page shows such a number whole, so it
+    is looked for once more in the text without them, and what is found there is masked in
+    the text as written. Same length as ``text`` (entity offsets stay valid).
+
+    Example:
+        >>> mask_text("card 4111\u00ad1111\u00ad1111\u00ad1111").replace("\u00ad", "-")
+        'card ••••-••••-••••-1111'
+    """
+    from data.masking import MASK, mask_pii
+
+    masked = mask_pii(text)
+    if not isinstance(text, str) or _invisible_pattern().search(text) is None:
+        return masked
+    dropped = {m.start() for m in _invisible_pattern().finditer(text)}
+    kept = [i for i in range(len(text)) if i not in dropped]
+    compact = _invisible_pattern().sub("", text)
+    found = mask_pii(compact)
+    if found == compact:
+        return masked
+    chars = list(masked)
+    for j, c in enumerate(found):
+        if c == MASK and compact[j] != MASK:
+            chars[kept[j]] = MASK
+    return "".join(chars)
+
 
 def _mask_entities(original: str, masked: str, entities: Any) -> list[dict[str, Any]]:
     """Entities of one ticket with their text read from the masked ticket text (offsets
     stay valid: masking keeps the length); an entity whose text is not its span of the
     ticket is masked on its own."""
-    from data.masking import mask_pii
-
     out = []
     for ent in list(entities) if entities is not None else []:
         item = dict(ent)
@@ -225,7 +287,7 @@ def _mask_entities(original: str, masked: str, entities: Any) -> list[dict[str, 
         if 0 <= start <= end <= len(original) and original[start:end] == text:
             item["text"] = masked[start:end]
         else:
-            item["text"] = mask_pii(text)
+            item["text"] = mask_text(text)
         out.append(item)
     return out
 
@@ -248,12 +310,10 @@ def visible_tickets(frame: pd.DataFrame, user: User | None = None, *,
     user = current_user() if user is None else user
     if user.sees_pii or frame is None or len(frame) == 0:
         return frame
-    from data.masking import mask_pii
-
     out = frame.copy()
     if "text" in out.columns:
         originals = ["" if pd.isna(t) else str(t) for t in out["text"]]
-        masked = [mask_pii(t) for t in originals]
+        masked = [mask_text(t) for t in originals]
         if "entities" in out.columns:
             out["entities"] = [_mask_entities(o, m, e) for o, m, e in
                                zip(originals, masked, out["entities"], strict=True)]
@@ -264,7 +324,7 @@ def visible_tickets(frame: pd.DataFrame, user: User | None = None, *,
             out = out[[needle in m.lower() for m in masked]]
     for column in TICKET_TEXT_COLUMNS:
         if column != "text" and column in out.columns:
-            out[column] = [t if pd.isna(t) else mask_pii(str(t)) for t in out[column]]
+            out[column] = [t if pd.isna(t) else mask_text(str(t)) for t in out[column]]
     return out
 
 
@@ -275,9 +335,17 @@ def visible_column(frame: pd.DataFrame, columns: Sequence[str],
     user = current_user() if user is None else user
     if user.sees_pii or frame is None or len(frame) == 0:
         return frame
-    from data.masking import mask_frame
-
-    return mask_frame(frame, [c for c in columns if c in frame.columns])
+    out = frame.copy()
+    for column in dict.fromkeys(c for c in columns if c in frame.columns):
+        series = out[column]
+        if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype
+                                                      | pd.CategoricalDtype)):
+            continue  # numbers, dates, flags: no text to mask
+        values = [v if not isinstance(v, str) else mask_text(v) for v in series.tolist()]
+        out[column] = pd.Series(values, index=series.index, name=series.name,
+                                dtype=series.dtype if isinstance(series.dtype, pd.StringDtype)
+                                else object)
+    return out
 
 
 def empty_frame(df: pd.DataFrame | None) -> bool:
@@ -334,13 +402,36 @@ def fmt_price(value: float | None) -> str:
     return f"{sign}${text}"
 
 
+#: The sign of a delta that rounds to zero (neither up nor down).
+ZERO_DELTA_SIGN = "±"
+
+
 def fmt_delta(change: float, *, points: bool = False) -> str | None:
-    """Delta text for ``st.metric``: relative change in % or margin points; None if NaN."""
-    if change is None or (isinstance(change, float) and (math.isnan(change) or math.isinf(change))):
+    """Delta text for ``st.metric``: relative change in % or margin points; None if missing,
+    NaN or infinite. A change that rounds to zero reads "±0.0 %", never "-0.0 %" (which
+    ``st.metric`` would draw as a fall); pass :func:`delta_arrow` of the text as the metric's
+    ``delta_arrow`` to draw no arrow for it.
+
+    Example:
+        >>> fmt_delta(0.1), fmt_delta(-0.0004), fmt_delta(-0.02, points=True)
+        ('+10.0 %', '±0.0 %', '-2.0 pts')
+    """
+    try:
+        value = float(change)
+    except (TypeError, ValueError):
         return None
-    if points:
-        return f"{change * 100:+.1f} pts"
-    return f"{change * 100:+.1f} %"
+    if not math.isfinite(value * 100):
+        return None
+    text = f"{abs(value) * 100:,.1f}"
+    sign = (ZERO_DELTA_SIGN if not any(c in "123456789" for c in text)
+            else "+" if value > 0 else "-")
+    return f"{sign}{text} {'pts' if points else '%'}"
+
+
+def delta_arrow(delta: str | None) -> str:
+    """``st.metric``'s ``delta_arrow`` for a :func:`fmt_delta` text: "off" for a change
+    that rounds to zero (or none), else "auto"."""
+    return "off" if not delta or delta.startswith(ZERO_DELTA_SIGN) else "auto"
 
 
 # -- sidebar filters kept in the URL ----------------------------------------------------

@@ -27,8 +27,8 @@ import duckdb
 from data.errors import DataError, IngestError, StoreLockedError
 from data.paths import default_db_label, default_db_path
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "TERMINAL_CONTROLS", "OneLineParser", "build_parser",
-           "main", "terminal_text"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "LINE_BREAKS", "TERMINAL_CONTROLS", "OneLineParser",
+           "build_parser", "check_db_file", "file_kind", "main", "shown_name", "terminal_text"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -69,6 +69,91 @@ def terminal_text(text: str) -> str:
                                             else f"\\u{ord(m.group()):04x}"), text)
 
 
+#: Characters that end or break a line on a terminal or in a log viewer, beside the controls
+#: above: line feed, carriage return, tab, and the Unicode line and paragraph separators.
+LINE_BREAKS = re.compile("[\t\n\r\u2028\u2029]")
+
+
+def shown_name(name: object) -> str:
+    r"""A file name (or any one-line value) as printed: :func:`terminal_text`, and line
+    breaks and tabs as their escapes too, so a name cannot start a line of its own that
+    reads like another message.
+
+    Example:
+        >>> shown_name("ok
+fake: 999 rows.csv")
+        'ok\nfake: 999 rows.csv'
+    """
+    escapes = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+    return terminal_text(LINE_BREAKS.sub(
+        lambda m: escapes.get(m.group(), f"\\u{ord(m.group()):04x}"), str(name)))
+
+
+def _names_shown(message: str, paths: Sequence[Path]) -> str:
+    """``message`` safe to print, with every given path (or its file name) that holds a
+    line break shown by :func:`shown_name`; the message's own line breaks stay."""
+    for path in paths:
+        for raw in (str(path), path.name):
+            if raw and LINE_BREAKS.search(raw) and raw in message:
+                message = message.replace(raw, shown_name(raw))
+    return terminal_text(message)
+
+
+def file_kind(mode: int) -> str:
+    import stat
+
+    for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+#: Bytes 8-11 of every DuckDB database file (after the header's checksum).
+DUCKDB_MAGIC = b"DUCK"
+
+
+def check_db_file(path: Path, what: str = "database") -> None:
+    """Refuse a database path that names something other than a DuckDB database file
+    (followed through links): a named pipe made every command (and the dashboard) wait for
+    a writer for good; a device or socket is no database; and DuckDB 2 attaches an existing
+    CSV, Parquet or JSON file as a database *in memory* holding a view of the file, so
+    ``--db tickets.csv`` "imported" rows that were gone at exit. A missing or empty file is
+    left to the caller (the store creates it, or a read-only command says there is none); a
+    folder to the store's own message.
+
+    Raises:
+        data.store.StorePathError: a named pipe, device or socket, naming what it is.
+        data.errors.StoreCorruptError: a regular file without DuckDB's header.
+    """
+    import os
+    import stat
+
+    from data.store import StorePathError
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise StorePathError(path, f"it is {file_kind(mode)}, not a {what} file")
+    if stat.S_ISREG(mode) and os.stat(path).st_size > 0:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(len(DUCKDB_MAGIC) + 8)
+        except OSError as exc:
+            raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
+        if head[8:] != DUCKDB_MAGIC:
+            from data.errors import StoreCorruptError
+
+            raise StoreCorruptError(path, "it does not start like a DuckDB database file; "
+                                          "DuckDB would open a CSV, Parquet or JSON file as a "
+                                          "view in memory, and every write would be lost")
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -76,6 +161,30 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
+#: Most tickets ``data demo`` generates (as ``PRICEWAR_DEMO_TICKETS`` for the app): 10**12
+#: asked numpy for 5.8 TiB and ended in a MemoryError traceback.
+MAX_DEMO_TICKETS = 10_000_000
+#: Largest demo seed (numpy takes any whole number from 0; a negative one raised ValueError).
+MAX_SEED = 2**63 - 1
+
+
+def _demo_tickets(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_DEMO_TICKETS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_DEMO_TICKETS:,}: {value:,}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SEED:,}: {value}")
     return value
 
 
@@ -93,8 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Replace the demo data in the database with generated "
                                       "customers, usage, prices and tickets (uploads are kept).")
     db_option(demo)
-    demo.add_argument("--tickets", type=_positive, default=3000, help="tickets (default 3000)")
-    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--tickets", type=_demo_tickets, default=3000,
+                      help=f"tickets (0 to {MAX_DEMO_TICKETS:,}; default 3000)")
+    demo.add_argument("--seed", type=_seed, default=7,
+                      help=f"random seed (0 to {MAX_SEED:,}; default 7)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
 
     ingest = sub.add_parser(
@@ -128,8 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The name a failure is reported under: ``python -m data <verb>`` once the verb is known.
+_prog = "python -m data"
+
+
 def _fail(message: str) -> int:
-    print(terminal_text(f"error: {' '.join(str(message).split())}"), file=sys.stderr)
+    print(terminal_text(f"{_prog}: error: {' '.join(str(message).split())}"), file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -212,10 +327,14 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
 
     folders = [f for f in args.files if f.is_dir()]
     files = [f for f in args.files if not f.is_dir()]
-    missing = [str(f) for f in files if not f.is_file()]
+    missing = [shown_name(f) for f in files if not f.exists()]
     if missing:
         return _fail(f"no such file: {', '.join(missing)}")
-    not_shards = [str(f) for f in folders if not is_shard_folder(f)]
+    odd = [f"{shown_name(f)} is {file_kind(f.stat().st_mode)}" for f in files
+           if not f.is_file()]
+    if odd:
+        return _fail(f"{'; '.join(odd)}: give regular files")
+    not_shards = [shown_name(f) for f in folders if not is_shard_folder(f)]
     if not_shards:
         return _fail(f"{', '.join(not_shards)}: a folder must be an entity-shard folder (written "
                      "by python -m model tag --engine ray); give ticket files one by one")
@@ -227,7 +346,7 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
             handed = hand_to_inbox(db, files, limits=limits) if files else []
             requests = hand_shards_to_inbox(db, folders) if folders else []
         except (IngestError, EntityShardError) as error:
-            print(terminal_text(str(error)), file=sys.stderr)
+            print(_names_shown(str(error), args.files), file=sys.stderr)
             return EXIT_BAD_INPUT
         rows = sum(h.rows for h in handed)
         what = []
@@ -238,7 +357,8 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
                         " checked")
         inbox = (handed[0].path if handed else requests[0]).parent
         summary = "; ".join(what)
-        print(f"{_holder(exc)}. {summary[0].upper()}{summary[1:]}: {_handed_to(db, exc, inbox)}")
+        print(_names_shown(f"{_holder(exc)}. {summary[0].upper()}{summary[1:]}: "
+                           f"{_handed_to(db, exc, inbox)}", [db, inbox]))
         return EXIT_OK
     with store:
         for message in import_inbox(store):
@@ -248,14 +368,14 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
             report = _audited(store, lambda p=path: ingest_one(store, p, limits=limits),
                               audit.INGEST, lambda r: (r.file, _ingest_outcome(r)))
             if report.accepted:
-                print(terminal_text(report.message))
+                print(_names_shown(report.message, [path]))
             else:
-                print(terminal_text(report.message), file=sys.stderr)
+                print(_names_shown(report.message, [path]), file=sys.stderr)
                 status = EXIT_BAD_INPUT
         for folder in folders:  # after the files: their tickets are what the entities join
             loaded = _audited(store, lambda f=folder: load_entity_shards(store, f),
                               audit.SHARD_LOAD, lambda r: (r.folder, r.message))
-            print(terminal_text(loaded.message))
+            print(_names_shown(loaded.message, [folder]))
     return status
 
 
@@ -327,10 +447,13 @@ def _cmd_rollups(args: argparse.Namespace, db: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    global _prog
     args = build_parser().parse_args(argv)
+    _prog = f"python -m data {args.verb}"
     try:
         db = Path(args.db) if args.db is not None else default_db_path()
-    except DataError as exc:  # a bad $PRICEWAR_DB
+        check_db_file(db)
+    except DataError as exc:  # a bad $PRICEWAR_DB, a FIFO or a device
         return _fail(str(exc))
     handlers = {"demo": _cmd_demo, "ingest": _cmd_ingest, "stats": _cmd_stats,
                 "rollups": _cmd_rollups}

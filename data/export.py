@@ -108,8 +108,17 @@ def to_csv_bytes(df: pd.DataFrame, *, neutralise: bool = True) -> bytes:
 
 
 def _json_value(value: Any) -> Any:
+    """``value`` as plain JSON: NaN and ±infinity as null (``json`` would write ``NaN`` and
+    ``Infinity``, which are not JSON: other readers refuse the line), bytes as UTF-8 text,
+    lists and objects converted inside."""
     if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.bool_):

@@ -26,6 +26,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -325,8 +326,13 @@ def _text_array(series: pd.Series, column: str, rows: np.ndarray, out: _Collecto
 
 
 def _to_str(value: Any) -> str | None:
+    """An optional column's value as text: a missing value (None, NaN: how pandas reads the
+    nulls of a Parquet float column, pd.NA, NaT) stays missing, never the text "nan"."""
     if value is None or isinstance(value, str):
         return value
+    if value is pd.NA or value is pd.NaT or (isinstance(value, float | np.floating)
+                                              and np.isnan(value)):
+        return None
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     if isinstance(value, bytes):
@@ -383,7 +389,21 @@ def _as_timestamps(series: pd.Series, column: str, rows: np.ndarray,
     bad = present & parsed.isna().to_numpy()
     for i in np.nonzero(bad)[0][:MAX_PROBLEMS]:
         out.add_rows([rows[i]], column, f"cannot read the date {str(raw.iloc[i])[:40]!r}")
+    # "12:30", "2:30 PM", a Parquet time-of-day column, "now", "today": pandas dates them
+    # today (the moment of the upload), so every such ticket landed on the day of the upload
+    dateless = present & ~bad & ~raw.map(
+        lambda v: isinstance(v, str) and _HAS_DATE.search(v) is not None).to_numpy(dtype=bool)
+    for i in np.nonzero(dateless)[0][:MAX_PROBLEMS]:
+        out.add_rows([rows[i]], column, f"{str(raw.iloc[i])[:40]!r} has no date (a time of "
+                     "day, or a word such as 'now'); write dates as YYYY-MM-DD")
+    if dateless.any():
+        parsed = parsed.mask(dateless)
     return _dates_in_range(parsed, column, rows, out)
+
+
+#: What a date written as text must hold: a four-digit year or a day-month-year triple
+#: (``2024-01-05``, ``05/01/24``, ``20240105``, ``5 January 2024``).
+_HAS_DATE = re.compile(r"\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{1,4}")
 
 
 def _parse_dates(values: pd.Series, *, iso: bool) -> pd.Series:
@@ -406,7 +426,8 @@ def _one_date(value: str) -> pd.Timestamp:
 def _as_minutes(series: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
     values = pd.to_numeric(series, errors="coerce")
     given = series.astype(object).map(lambda v: v is not None and str(v).strip() not in ("", "nan"))
-    bad = (given & values.isna()) | (values < 0)
+    # "1e309", "inf", "Infinity" read as infinity: not a duration
+    bad = (given & values.isna()) | (values < 0) | values.isin([np.inf, -np.inf])
     out.add_rows(rows[np.nonzero(bad.to_numpy())[0]], column,
                  "must be a non-negative number of minutes")
     return values.astype("float64")

@@ -31,7 +31,7 @@ from typing import Any
 from data.paths import inbox_dir
 
 __all__ = ["MAX_BATCH_SIZE", "TaggingRequest", "check_batch_size", "check_model_dir",
-           "request_tagging", "take_tagging_requests",
+           "check_model_files", "request_tagging", "take_tagging_requests",
            "validate_request"]
 
 log = logging.getLogger("data.tag_requests")
@@ -86,6 +86,50 @@ def check_model_dir(value: Any) -> str | None:
     if "\0" in value or not os.path.isabs(value):
         raise ValueError("model_dir must be an absolute folder path")
     return value
+
+
+#: Most entries a tagger folder may hold, and the largest settings file (``*.json``) read.
+MAX_MODEL_ENTRIES = 1_000
+MAX_MODEL_JSON_BYTES = 1 << 20
+
+
+def check_model_files(folder: str | os.PathLike[str]) -> None:
+    """Refuse a tagger folder whose files cannot be read safely: the loader reads
+    ``tagger.json``, the configs and the weights whole, so a named pipe there hung the
+    tagging job (or ``python -m model tag``) for good, and a link to ``/dev/zero`` was read
+    until memory ran out. Every entry must be a regular file or a folder (through links),
+    each ``.json`` at most :data:`MAX_MODEL_JSON_BYTES`.
+
+    Raises:
+        ValueError: naming the file and what it is.
+    """
+    import stat
+
+    try:
+        entries = []
+        with os.scandir(folder) as it:
+            for entry in it:
+                entries.append(entry)
+                if len(entries) > MAX_MODEL_ENTRIES:
+                    raise ValueError(f"{str(folder)[:200]} holds more than "
+                                     f"{MAX_MODEL_ENTRIES:,} entries: not a tagger folder")
+    except OSError as exc:
+        raise ValueError(f"{str(folder)[:200]} cannot be read: {exc.strerror or exc}") from None
+    for entry in entries:
+        try:
+            info = os.stat(entry.path)
+        except OSError as exc:
+            raise ValueError(f"{entry.path[:200]} cannot be read: {exc.strerror or exc}"
+                             ) from None
+        if stat.S_ISDIR(info.st_mode):
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else
+                    "a socket" if stat.S_ISSOCK(info.st_mode) else "a device")
+            raise ValueError(f"{entry.path[:200]} is {kind}, not a file of a tagger")
+        if entry.name.endswith(".json") and info.st_size > MAX_MODEL_JSON_BYTES:
+            raise ValueError(f"{entry.path[:200]} is {info.st_size:,} bytes (a tagger's "
+                             f"settings file holds at most {MAX_MODEL_JSON_BYTES:,})")
 
 
 def validate_request(payload: Any) -> tuple[str | None, int | None]:

@@ -293,8 +293,14 @@ def _check_batch_size(n: int) -> None:
 
 
 def _load_tagger(model_dir: Path | None, device: str, precision: str | None = None):
+    from data.tag_requests import check_model_files
     from model.tagger import ModelNotFoundError, Tagger
 
+    if model_dir is not None and Path(model_dir).is_dir():
+        try:  # a FIFO as tagger.json hung the command; a link to /dev/zero ran out of memory
+            check_model_files(model_dir)
+        except ValueError as exc:
+            raise UsageError(f"--model {exc}") from None
     try:
         return Tagger.load(model_dir, device=device, precision=precision)
     except ModelNotFoundError as exc:
@@ -307,8 +313,46 @@ def _load_tagger(model_dir: Path | None, device: str, precision: str | None = No
         raise
 
 
+#: Longest ``--wait`` (a day): a held database is handed to the app after it.
+MAX_WAIT_SECONDS = 86_400
+
+
+def _check_wait(seconds: float) -> None:
+    """Refuse a ``--wait`` that is negative, not a number, or longer than a day."""
+    import math
+
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT_SECONDS):
+        raise UsageError(f"--wait must be between 0 and {MAX_WAIT_SECONDS:,} seconds, got "
+                         f"{seconds!r}")
+
+
+def _check_output_target(output: Path) -> None:
+    """Refuse an ``--output`` that is not a regular file or a new path: file mode writes a
+    temporary file and renames it over the target, which replaced ``/dev/null`` or
+    ``/dev/full`` (run as root) and named pipes with a plain file, and said it had written
+    there; a link to nothing was replaced as well."""
+    import os
+    import stat
+
+    from data.cli import file_kind
+
+    try:
+        mode = os.stat(output).st_mode
+    except FileNotFoundError:
+        if os.path.lexists(output):
+            raise UsageError(f"--output {output} is a link to a missing file; name a file "
+                             "to write") from None
+        return
+    except OSError as exc:
+        raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a folder: check_output's message
+        raise UsageError(f"--output {output} is {file_kind(mode)}, not a file: name the "
+                         "JSONL file to write")
+
+
 def _cmd_tag(args: argparse.Namespace) -> int:
     _check_batch_size(args.batch_size)
+    _check_wait(args.wait)
     if args.engine == "ray":
         return _tag_ray(args)
     for flag, value in (("--address", args.address),
@@ -353,8 +397,13 @@ def _open_store(path: Path, wait: float):
 def _tag_db(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
+    from data.cli import check_db_file
     from data.errors import DataError, StoreLockedError
 
+    try:
+        check_db_file(args.db)  # a CSV file opened as an empty database in memory
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
     if not args.db.is_file():
         raise UsageError(f"{args.db}: no such database file")
     _threads()
@@ -460,6 +509,7 @@ def _tag_file(args: argparse.Namespace) -> int:
 
     if not args.input.is_file():
         raise UsageError(f"{args.input}: no such file")
+    _check_output_target(args.output)
     try:
         check_output(args.input, args.output)  # before the model load: a bad --output is quick
     except FileModeError as exc:
