@@ -13,7 +13,7 @@ Modules, one concern each:
   (``mask_pii``, ``mask_frame``, ``pii_spans``); :mod:`data.audit` — the audit trail
   (``from data import audit``; ``audit.record``, ``audit.read_log``).
 - :mod:`data.demo` — demo data with ground truth (``generate_demo``, ``iter_gold_tickets``),
-  built from :mod:`data.demo_vocab`, :mod:`data.demo_templates` and :mod:`data.demo_text`;
+  built from :mod:`data.demo.vocab`, :mod:`data.demo.templates` and :mod:`data.demo.text`;
   :mod:`data.bootstrap` — the demo database on first start.
 - :mod:`data.reference` — competitor prices, aliases, price cuts and cost anchors.
 - :mod:`data.cli` — ``python -m data demo|ingest|stats``.

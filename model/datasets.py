@@ -387,15 +387,14 @@ def augment_ticket_names(tickets: Iterable[object], *, seed: int, share: float =
 
     A ``PRODUCT`` span is replaced with probability ``share`` (by a real model name, or one
     time in four by a SaaS product), an ``ORG`` span naming a competitor vendor (as
-    ``data.demo_vocab.COMPETITOR_ORGS`` writes them) with probability ``share`` by a real
+    ``data.demo.vocab.COMPETITOR_ORGS`` writes them) with probability ``share`` by a real
     vendor name. An all-lower-case or all-upper-case ticket gets the name in its case. This
     is training data only: the tagger learns names in context, it does not look them up.
     Returns ``data.demo.GoldTicket`` objects.
     """
     import random
 
-    from data import demo_vocab as vocab
-    from data.demo import GoldTicket
+    from data.demo import GoldTicket, vocab
 
     products, orgs = _domain_names()
     competitor_orgs = {n for names in vocab.COMPETITOR_ORGS.values() for n in names}

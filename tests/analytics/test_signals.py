@@ -106,7 +106,7 @@ def demo_store(demo_db_path: Path):
 
 def _truth_forms() -> dict[str, str]:
     """The generator's competitor names (lower case) → vendor display name."""
-    from data.demo_vocab import COMPETITOR_MODELS, COMPETITOR_ORGS
+    from data.demo.vocab import COMPETITOR_MODELS, COMPETITOR_ORGS
     from data.reference import vendor_display
 
     return {f.lower(): vendor_display(v) for table in (COMPETITOR_MODELS, COMPETITOR_ORGS)

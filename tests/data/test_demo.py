@@ -107,15 +107,15 @@ def test_zero_tickets_gives_an_empty_ticket_table(tmp_path):
 def test_a_failed_demo_write_reports_its_own_error(tmp_path, monkeypatch):
     """An error inside the demo transaction reaches the caller, not the follow-up
     'transaction aborted' error of cleaning up a registered frame."""
-    import data.demo as demo_module
+    from data.demo import generate as demo_module
 
-    real = demo_module._tickets
+    real = demo_module.make_tickets
 
     def broken(*args, **kwargs):
         tickets, gold = real(*args, **kwargs)
         return tickets, gold.assign(start="not a number")  # fails inside the INSERT
 
-    monkeypatch.setattr(demo_module, "_tickets", broken)
+    monkeypatch.setattr(demo_module, "make_tickets", broken)
     with Store.open(tmp_path / "db.duckdb") as store:
         with pytest.raises(Exception, match="Conversion Error") as info:
             generate_demo(store, tickets=20, seed=3)
@@ -208,13 +208,13 @@ def test_price_sensitive_segments_mention_competitors_more(demo):
 def test_mentions_rise_after_real_price_cuts():
     cuts = price_cut_events()
     assert not cuts.empty and (cuts["pct_change"] < 0).all()
-    from data.demo import _cut_windows, _mention_setup
-    windows = _cut_windows()
+    from data.demo.tickets import cut_windows, mention_setup
+    windows = cut_windows()
     start = np.datetime64(windows[-1].start, "s")
     created = np.concatenate([start - np.timedelta64(20, "D") + np.zeros(20000, "timedelta64[s]"),
                               start + np.timedelta64(5, "D") + np.zeros(20000, "timedelta64[s]")])
     segment = np.array(["smb"] * 40000)
-    mention, vendor = _mention_setup(created, segment, np.random.default_rng(0), windows)
+    mention, vendor = mention_setup(created, segment, np.random.default_rng(0), windows)
     before, after = mention[:20000].mean(), mention[20000:].mean()
     assert after > 2 * before
     assert sum(v == windows[-1].vendor_id for v in vendor[20000:]) > 0.5 * mention[20000:].sum()

@@ -14,8 +14,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from data import demo_templates as T
-from data import demo_vocab as V
+from data.demo import templates as T
+from data.demo import vocab as V
 
 _SLOT = re.compile(r"\{(\w+)\}")
 _LABELS = {

@@ -1,6 +1,6 @@
 """Sentence templates of the demo tickets.
 
-Slots in braces are filled by :mod:`data.demo_text`. Entity slots (labelled spans):
+Slots in braces are filled by :mod:`data.demo.text`. Entity slots (labelled spans):
 ``{author}``, ``{author_first}``, ``{agent}``, ``{agent_first}``, ``{person}``,
 ``{person_first}`` → PER; ``{customer}``, ``{our_org}``, ``{org}``, ``{vendor}`` → ORG;
 ``{product}``, ``{model}``, ``{model2}``, ``{tool}`` → PRODUCT; ``{city}``, ``{city2}``,
