@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -150,96 +151,19 @@ class TextEngine:
     """Turns a :class:`TicketContext` into ``(subject, text, spans)``."""
 
     def _value(self, slot: str, ctx: TicketContext) -> str:
+        """The text of ``{slot}`` in this ticket: drawn once, then the same wherever the
+        slot recurs (a name and its first name are drawn together)."""
         cache = ctx.cache
         if slot in cache:
             return cache[slot]
-        rng = ctx.rng
-        if slot in ("author", "author_first"):
-            first, last = rng.choice(V.FIRST_NAMES), rng.choice(V.LAST_NAMES)
-            cache["author"], cache["author_first"] = f"{first} {last}", first
+        if slot in _PAIRED:
+            key, draw = _PAIRED[slot]
+            cache[key], cache[f"{key}_first"] = draw(ctx.rng)
             return cache[slot]
-        if slot in ("agent", "agent_first"):
-            agent = rng.choice(V.AGENTS)
-            cache["agent"], cache["agent_first"] = agent, agent.split(" ")[0]
-            return cache[slot]
-        if slot in ("person", "person_first"):
-            first, last = rng.choice(V.FIRST_NAMES), rng.choice(V.LAST_NAMES)
-            cache["person"], cache["person_first"] = f"{first} {last}", first
-            return cache[slot]
-        value: str
-        if slot == "customer":
-            value = ctx.customer
-        elif slot == "our_org":
-            value = rng.choice((V.OUR_COMPANY, V.OUR_COMPANY_SHORT))
-        elif slot == "org":
-            value = rng.choice(V.OTHER_ORGS)
-        elif slot == "vendor":
-            value = rng.choice(V.COMPETITOR_ORGS[self._vendor(ctx)])
-        elif slot == "model":
-            value = rng.choice(V.COMPETITOR_MODELS[self._vendor(ctx)])
-        elif slot == "model2":
-            other = rng.choices(_VENDOR_IDS, _VENDOR_WEIGHTS)[0]
-            if other == self._vendor(ctx):
-                other = "deepseek" if other != "deepseek" else "google"
-            value = rng.choice(V.COMPETITOR_MODELS[other])
-        elif slot == "product":
-            value = rng.choice(V.OUR_PRODUCTS if rng.random() < 0.8 else V.OUR_PRODUCTS_CASUAL)
-        elif slot == "tool":
-            value = rng.choice(V.OTHER_PRODUCTS)
-        elif slot == "city":
-            value = rng.choice(V.CITIES[ctx.region])
-        elif slot == "city2":
-            region = rng.choice(V.REGIONS) if rng.random() < 0.3 else ctx.region
-            value = rng.choice(V.CITIES[region])
-            if value == self._value("city", ctx):
-                value = rng.choice(V.CITIES[region])
-        elif slot == "country":
-            value = rng.choice(V.COUNTRIES[ctx.region])
-        elif slot == "email":
-            author = self._value("author", ctx)
-            first, _, last = author.partition(" ")
-            domain = re.sub(r"[^a-z0-9]", "", _ascii(ctx.customer.split(" ")[0])) or "example"
-            local = rng.choice((f"{_ascii(first)}.{_ascii(last)}", _ascii(first),
-                                f"{_ascii(first)[0]}{_ascii(last)}", "support", "it-admin"))
-            local = re.sub(r"[^a-z0-9.\-]", "", local) or "contact"
-            value = f"{local}@{domain}.{rng.choice(('com', 'io', 'de', 'co', 'ai', 'net'))}"
-        elif slot == "order":
-            value = rng.choice(("ORD-", "#", "PO-", "order-")) + str(rng.randrange(10_000, 999_999))
-        elif slot == "invoice":
-            value = f"INV-{ctx.created_at.year}-{rng.randrange(1, 99_999):05d}"
-        elif slot == "amount":
-            value = rng.choice(("${:,.2f}", "€{:,.0f}", "USD {:,.2f}", "{:,.0f} dollars")).format(
-                rng.lognormvariate(7, 1.2))
-        elif slot == "price":
-            value = f"${ctx.price:.2f}"
-        elif slot == "cprice":
-            price = ctx.competitor_price or ctx.price * rng.uniform(0.4, 0.8)
-            value = f"${price:.2f}"
-        elif slot == "pct":
-            value = f"{rng.randrange(5, 60)}%"
-        elif slot == "num":
-            value = str(rng.choice((2, 5, 10, 20, 50, 100, 200, 500, 800, 1500)))
-        elif slot == "code":
-            value = rng.choice(_CODES)
-        elif slot == "latency":
-            value = rng.choice((f"{rng.uniform(1.5, 12):.1f}s", f"{rng.randrange(800, 9000)} ms"))
-        elif slot == "reqid":
-            value = "req_" + "".join(rng.choice("0123456789abcdef") for _ in range(12))
-        elif slot == "date":
-            day = ctx.created_at
-            value = rng.choice((f"{_MONTHS[day.month - 1]} {max(1, day.day - 1)}",
-                                day.strftime("%Y-%m-%d"), "yesterday", "Monday", "last night"))
-        elif slot == "month":
-            value = _MONTHS[(ctx.created_at.month - 1 - rng.randrange(0, 3)) % 12]
-        elif slot == "role":
-            value = rng.choice(T.ROLES)
-        elif slot == "plan":
-            value = ctx.plan
-        elif slot == "industry":
-            value = ctx.industry.lower() if ctx.industry != "SaaS" else "SaaS"
-        else:  # pragma: no cover - a template typo
+        maker = _SLOTS.get(slot)
+        if maker is None:  # pragma: no cover - a template typo
             raise KeyError(f"unknown slot {{{slot}}}")
-        cache[slot] = value
+        value = cache[slot] = maker(self, ctx)
         return value
 
     @staticmethod
@@ -321,3 +245,97 @@ class TextEngine:
                 out.plain(newline)
                 self._render(rng.choice(SIGNATURES), ctx, out)
         return out.text(), tuple(out.spans)
+
+
+# -- the slots: how each one's text is drawn (the order of draws is the demo's seed contract) --
+
+
+def _full_name(rng: random.Random) -> tuple[str, str]:
+    first, last = rng.choice(V.FIRST_NAMES), rng.choice(V.LAST_NAMES)
+    return f"{first} {last}", first
+
+
+def _agent(rng: random.Random) -> tuple[str, str]:
+    agent = rng.choice(V.AGENTS)
+    return agent, agent.split(" ")[0]
+
+
+#: Slots drawn in pairs: the name and its first name, cached under ``key`` and ``key_first``.
+_PAIRED: dict[str, tuple[str, Callable[[random.Random], tuple[str, str]]]] = {
+    f"{key}{suffix}": (key, draw)
+    for key, draw in (("author", _full_name), ("agent", _agent), ("person", _full_name))
+    for suffix in ("", "_first")
+}
+
+
+def _second_model(engine: TextEngine, ctx: TicketContext) -> str:
+    other = ctx.rng.choices(_VENDOR_IDS, _VENDOR_WEIGHTS)[0]
+    if other == engine._vendor(ctx):
+        other = "deepseek" if other != "deepseek" else "google"
+    return ctx.rng.choice(V.COMPETITOR_MODELS[other])
+
+
+def _second_city(engine: TextEngine, ctx: TicketContext) -> str:
+    rng = ctx.rng
+    region = rng.choice(V.REGIONS) if rng.random() < 0.3 else ctx.region
+    value = rng.choice(V.CITIES[region])
+    if value == engine._value("city", ctx):
+        value = rng.choice(V.CITIES[region])
+    return value
+
+
+def _email(engine: TextEngine, ctx: TicketContext) -> str:
+    rng = ctx.rng
+    first, _, last = engine._value("author", ctx).partition(" ")
+    domain = re.sub(r"[^a-z0-9]", "", _ascii(ctx.customer.split(" ")[0])) or "example"
+    local = rng.choice((f"{_ascii(first)}.{_ascii(last)}", _ascii(first),
+                        f"{_ascii(first)[0]}{_ascii(last)}", "support", "it-admin"))
+    local = re.sub(r"[^a-z0-9.\-]", "", local) or "contact"
+    return f"{local}@{domain}.{rng.choice(('com', 'io', 'de', 'co', 'ai', 'net'))}"
+
+
+def _competitor_price(engine: TextEngine, ctx: TicketContext) -> str:
+    price = ctx.competitor_price or ctx.price * ctx.rng.uniform(0.4, 0.8)
+    return f"${price:.2f}"
+
+
+def _day(engine: TextEngine, ctx: TicketContext) -> str:
+    day = ctx.created_at
+    return ctx.rng.choice((f"{_MONTHS[day.month - 1]} {max(1, day.day - 1)}",
+                           day.strftime("%Y-%m-%d"), "yesterday", "Monday", "last night"))
+
+
+#: Every other slot: its text from the engine and the ticket's context (``ctx.rng`` draws).
+_SLOTS: dict[str, Callable[[TextEngine, TicketContext], str]] = {
+    "customer": lambda e, c: c.customer,
+    "our_org": lambda e, c: c.rng.choice((V.OUR_COMPANY, V.OUR_COMPANY_SHORT)),
+    "org": lambda e, c: c.rng.choice(V.OTHER_ORGS),
+    "vendor": lambda e, c: c.rng.choice(V.COMPETITOR_ORGS[e._vendor(c)]),
+    "model": lambda e, c: c.rng.choice(V.COMPETITOR_MODELS[e._vendor(c)]),
+    "model2": _second_model,
+    "product": lambda e, c: c.rng.choice(V.OUR_PRODUCTS if c.rng.random() < 0.8
+                                         else V.OUR_PRODUCTS_CASUAL),
+    "tool": lambda e, c: c.rng.choice(V.OTHER_PRODUCTS),
+    "city": lambda e, c: c.rng.choice(V.CITIES[c.region]),
+    "city2": _second_city,
+    "country": lambda e, c: c.rng.choice(V.COUNTRIES[c.region]),
+    "email": _email,
+    "order": lambda e, c: (c.rng.choice(("ORD-", "#", "PO-", "order-"))
+                           + str(c.rng.randrange(10_000, 999_999))),
+    "invoice": lambda e, c: f"INV-{c.created_at.year}-{c.rng.randrange(1, 99_999):05d}",
+    "amount": lambda e, c: c.rng.choice(("${:,.2f}", "€{:,.0f}", "USD {:,.2f}",
+                                         "{:,.0f} dollars")).format(c.rng.lognormvariate(7, 1.2)),
+    "price": lambda e, c: f"${c.price:.2f}",
+    "cprice": _competitor_price,
+    "pct": lambda e, c: f"{c.rng.randrange(5, 60)}%",
+    "num": lambda e, c: str(c.rng.choice((2, 5, 10, 20, 50, 100, 200, 500, 800, 1500))),
+    "code": lambda e, c: c.rng.choice(_CODES),
+    "latency": lambda e, c: c.rng.choice((f"{c.rng.uniform(1.5, 12):.1f}s",
+                                          f"{c.rng.randrange(800, 9000)} ms")),
+    "reqid": lambda e, c: "req_" + "".join(c.rng.choice("0123456789abcdef") for _ in range(12)),
+    "date": _day,
+    "month": lambda e, c: _MONTHS[(c.created_at.month - 1 - c.rng.randrange(0, 3)) % 12],
+    "role": lambda e, c: c.rng.choice(T.ROLES),
+    "plan": lambda e, c: c.plan,
+    "industry": lambda e, c: c.industry.lower() if c.industry != "SaaS" else "SaaS",
+}
