@@ -13,10 +13,12 @@ Mechanisms guarded:
 
 from __future__ import annotations
 
+import re
 import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ import pytest
 from data.errors import StoreCorruptError
 from data.store import Store
 from tests.reliability.conftest import (
+    ROOT,
     assert_no_traceback,
     cli_env,
     copy_db,
@@ -102,37 +105,52 @@ def _tag_args(db: Path, model_dir: Path) -> list[str | Path]:
 
 @pytest.fixture(scope="module")
 def clean_tagging(demo_db: Path, tiny_model_dir: Path,
-                  tmp_path_factory: pytest.TempPathFactory) -> tuple[list, set, float]:
-    """Entity rows and tagged keys of one clean ``model tag`` run over the demo, its time."""
+                  tmp_path_factory: pytest.TempPathFactory) -> tuple[list, set]:
+    """Entity rows and tagged keys of one clean ``model tag`` run over the demo."""
     clean = copy_db(demo_db, tmp_path_factory.mktemp("cleantag") / "db.duckdb")
-    started = time.monotonic()
     result = run_cli("model", *_tag_args(clean, tiny_model_dir), timeout=300)
-    seconds = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-2000:]
     rows = entity_rows(clean)
     assert rows, "the tiny model found no entity at all: the comparison would prove little"
-    return rows, tagged_keys(clean), seconds
+    return rows, tagged_keys(clean)
+
+
+PROGRESS = re.compile(rb"(\d+)/(\d+)")
+
+
+def _kill_when_partway(args: list[str | Path]) -> None:
+    """Start ``python -m model <args>`` and kill -9 it as soon as its progress bar reports
+    some tickets tagged, but not all: the moment comes from the run itself, not a clock."""
+    proc = subprocess.Popen([sys.executable, "-m", "model", *map(str, args)], cwd=ROOT,
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    seen = b""
+    try:
+        while chunk := proc.stdout.read1(4096):
+            seen = (seen + chunk)[-4096:]
+            counts = [(int(a), int(b)) for a, b in PROGRESS.findall(seen)]
+            if any(0 < done < total for done, total in counts):
+                kill9(proc)
+                return
+    finally:
+        proc.kill()
+        proc.wait(30)
 
 
 @pytest.mark.slow
 def test_kill9_during_cli_tagging_then_rerun_equals_a_clean_run(
         demo_db: Path, tiny_model_dir: Path, tmp_path: Path,
-        clean_tagging: tuple[list, set, float]) -> None:
-    rows, keys, seconds = clean_tagging
+        clean_tagging: tuple[list, set]) -> None:
+    rows, keys = clean_tagging
     total = len(keys)
     partial = None
-    lo, hi = 0.0, seconds
-    for attempt in range(6):  # bisect the kill moment until it lands mid-run
-        delay = (lo + hi) / 2 if attempt else seconds * 0.8
+    for attempt in range(3):  # the kill can land after the last batch; then try again
         victim = copy_db(demo_db, tmp_path / f"try{attempt}" / "db.duckdb")
-        proc = start_cli("model", *_tag_args(victim, tiny_model_dir))
-        time.sleep(delay)
-        kill9(proc)
+        _kill_when_partway(_tag_args(victim, tiny_model_dir))
         done = len(tagged_keys(victim))
         if 0 < done < total:
             partial = (victim, done)
             break
-        lo, hi = (delay, hi) if done == 0 else (lo, delay)
     assert partial is not None, "could not kill the run mid-way"
     victim, done = partial
     record_figure("cli_tagging_killed_after", f"{done} of {total} tickets")
