@@ -7,13 +7,10 @@ Run: ``python bench/economics.py [--db PATH]``. Without ``--db`` a 2,000-ticket 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def best_of(fn: Callable[[], object], repeat: int = 7) -> float:

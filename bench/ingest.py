@@ -13,12 +13,9 @@ import json
 import os
 import random
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data.ingest import commit_staged, ingest_files, stage_file
 from data.store import Store

@@ -37,17 +37,14 @@ import os
 import platform
 import re
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench.light_client import Action, LightSession
 
-from bench.light_client import Action, LightSession  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TAGGING = re.compile(r"Tagging: ([\d,]+) of ([\d,]+)")
 STARTING = re.compile(r"Loading|Looking for")  # the job's line before it tags
