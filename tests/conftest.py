@@ -67,3 +67,16 @@ def open_copy(source: Path, directory: Path) -> Iterator[object]:
     shutil.copy(source, path)
     with Store.open(path) as store:
         yield store
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium driven by playwright (no browser download), one for the whole
+    session: playwright's sync API allows one instance per thread, so every browser suite
+    (tests/e2e, tests/reliability) shares it."""
+    from tests.chromium import CHROMIUM, launch_chromium
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (.ci/run does)")
+    with launch_chromium() as b:
+        yield b

@@ -7,15 +7,14 @@ background tagging off (the tests start tagging themselves). Screenshots go to
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.chromium import CHROMIUM, launch_chromium
+from tests.chromium import CHROMIUM
+from tests.chromium import new_page as fresh_page
 from tests.streamlit_server import run_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,45 +73,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield running.url
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """Debian's chromium driven by playwright (no browser download)."""
-    with launch_chromium() as b:
-        yield b
-
-
-@contextlib.contextmanager
-def fresh_page(browser: object) -> Iterator[object]:
-    """A page in a new browser context (no cookies, 1400×1000) that records any JavaScript
-    dialog it sees in ``page.dialogs``; the context is closed afterwards."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    pg = context.new_page()
-    pg.dialogs = []  # type: ignore[attr-defined]
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
-    pg.set_default_timeout(30_000)
-    try:
-        yield pg
-    finally:
-        context.close()
-
-
 @pytest.fixture
 def page(browser: object, server: str) -> Iterator[object]:
     """A fresh browser page on the test server's app."""
     with fresh_page(browser) as pg:
         yield pg
-
-
-IDLE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-           "?.getAttribute('data-test-script-state') === 'notRunning'"
-           " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
-
-
-def settle(page, timeout: float = 90) -> None:
-    """Wait until Streamlit has finished running the script (seen idle twice in a row, so a
-    run that had not started yet on a busy machine is not mistaken for a finished one)."""
-    time.sleep(0.4)
-    for _ in range(2):
-        page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
-        time.sleep(0.4)
-    page.wait_for_function(IDLE_JS, timeout=timeout * 1000)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, HOSTILE, ROOT, settle
+from tests.chromium import settle
+from tests.e2e.conftest import ARTIFACTS, HOSTILE, ROOT
 
 pytestmark = pytest.mark.e2e
 

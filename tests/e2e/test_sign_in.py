@@ -28,7 +28,9 @@ from pathlib import Path
 import pytest
 
 from tests import oidc
-from tests.e2e.conftest import ARTIFACTS, DEMO_TICKETS, fresh_page, settle
+from tests.chromium import new_page as fresh_page
+from tests.chromium import settle
+from tests.e2e.conftest import ARTIFACTS, DEMO_TICKETS
 from tests.streamlit_server import Server, free_port, run_streamlit
 
 pytestmark = pytest.mark.e2e

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.chromium import settle
 from tests.e2e import test_hostile_text as hostile
-from tests.e2e.conftest import ARTIFACTS, HOSTILE, settle
+from tests.e2e.conftest import ARTIFACTS, HOSTILE
 from tests.e2e.test_hostile_text import healthy, shot
 from tests.streamlit_server import run_streamlit
 

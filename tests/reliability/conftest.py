@@ -29,7 +29,13 @@ from typing import Any
 
 import pytest
 
-from tests.chromium import CHROMIUM, launch_chromium
+from tests.chromium import (  # noqa: F401 - the browser helpers, importable from here too
+    CHROMIUM,
+    SCRIPT_STATE_JS,
+    SETTLED_JS,
+    new_page,
+    settle,
+)
 from tests.streamlit_server import Server, run_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -268,75 +274,6 @@ def streamlit_server(db: Path, *, model_dir: Path | None = None, autotag: bool =
 
 
 # -- the browser -------------------------------------------------------------------------
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run this folder's browser tests before ``tests/e2e``.
-
-    Playwright's sync API cannot start while another sync instance is alive in the same
-    thread, and ``tests/e2e`` keeps its browser for the whole session; so this folder's
-    browser (module-scoped, closed after each module) must be done before those start.
-    """
-    def mine(item: pytest.Item) -> bool:
-        return "tests/reliability" in str(item.fspath) and item.get_closest_marker("e2e")
-
-    first_e2e = next((k for k, item in enumerate(items)
-                      if "tests/e2e" in str(item.fspath)), None)
-    if first_e2e is None:
-        return
-    moved = [item for item in items[first_e2e:] if mine(item)]
-    if not moved:
-        return
-    ids = {id(item) for item in moved}
-    rest = [item for item in items if id(item) not in ids]
-    items[:] = rest[:first_e2e] + moved + rest[first_e2e:]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's chromium driven by playwright's sync API (no browser download); one per
-    module, closed after it (see :func:`pytest_collection_modifyitems`)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent")
-    with launch_chromium() as b:
-        yield b
-
-
-@contextlib.contextmanager
-def new_page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context and page that records every JavaScript dialog."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.set_default_timeout(60_000)
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-SCRIPT_STATE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-                   "?.getAttribute('data-test-script-state') === 'notRunning'")
-
-
-SETTLED_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-              "?.getAttribute('data-test-script-state') === 'notRunning'"
-              " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
-
-
-def settle(page: Any, timeout: float = 90) -> None:
-    """Wait until Streamlit has finished running the page's script, and stays finished for
-    half a second (a first run may trigger a second one, e.g. for URL-bound widgets)."""
-    deadline = time.monotonic() + timeout
-    time.sleep(0.3)
-    while True:
-        left = max(1.0, deadline - time.monotonic())
-        page.wait_for_function(SETTLED_JS, timeout=left * 1000, polling=250)
-        time.sleep(0.5)
-        if page.evaluate(SETTLED_JS) or time.monotonic() > deadline:
-            return
 
 
 def open_page(page: Any, url: str, timeout: float = 120) -> float:

@@ -27,13 +27,13 @@ import pytest
 from data.ingest import ingest_files
 from data.rollups import rebuild_rollups
 from data.store import Store
+from tests.chromium import new_page
 from tests.reliability.conftest import (
     ROLLUP_TABLES,
     choose,
     copy_db,
     fingerprint,
     needs_chromium,
-    new_page,
     open_page,
     page_problems,
     rollups_are_fresh,

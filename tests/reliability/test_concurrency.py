@@ -21,10 +21,9 @@ from typing import Any
 import pytest
 
 from data.store import Store
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, SCRIPT_STATE_JS
 from tests.reliability.conftest import (
     INJECTED_JS,
-    SCRIPT_STATE_JS,
     copy_db,
     entity_rows,
     kill9,
