@@ -30,6 +30,17 @@ def tmp_store(tmp_path: Path) -> Iterator[object]:
         store.close()
 
 
+def make_demo_db(path: Path, *, tickets: int, seed: int) -> Path:
+    """A demo database of ``tickets`` tickets drawn from ``seed`` at ``path`` (every suite's
+    demo fixture is made by this one function; they differ only in size and seed)."""
+    from data.demo import generate_demo
+    from data.store import Store
+
+    with Store.open(path) as store:
+        generate_demo(store, tickets=tickets, seed=seed)
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo database (2,000 tickets, seed 7) generated once per session.
@@ -37,13 +48,8 @@ def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Read it with ``Store.open(path, read_only=True)``; tests that write must copy the file
     first (``shutil.copy(demo_db_path, tmp_path / "db.duckdb")``).
     """
-    from data.demo import generate_demo
-    from data.store import Store
-
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with Store.open(path) as store:
-        generate_demo(store, tickets=DEMO_TICKETS, seed=DEMO_SEED)
-    return path
+    return make_demo_db(tmp_path_factory.mktemp("demo") / "demo.duckdb",
+                        tickets=DEMO_TICKETS, seed=DEMO_SEED)
 
 
 def tag_a_copy(source: Path, target: Path, tagger: object, *, batch_size: int = 64) -> Path:

@@ -57,13 +57,12 @@ def _tag_with_gold_and_add_hostile_ticket(conn) -> None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of ``streamlit run dashboard/app.py`` serving a fresh small demo database."""
-    from data.demo import generate_demo
     from data.store import Store
+    from tests.conftest import make_demo_db
 
     folder = tmp_path_factory.mktemp("e2e")
-    db = folder / "e2e.duckdb"
+    db = make_demo_db(folder / "e2e.duckdb", tickets=DEMO_TICKETS, seed=11)
     with Store.open(db) as store:
-        generate_demo(store, tickets=DEMO_TICKETS, seed=11)
         store.write(_tag_with_gold_and_add_hostile_ticket)
     env = {**os.environ, "PRICEWAR_DB": str(db), "PRICEWAR_AUTOTAG": "0",
            "PRICEWAR_INBOX_SECONDS": "2", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",

@@ -139,13 +139,10 @@ def tagged_keys(path: Path) -> set[tuple[str, str]]:
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo database (300 tickets, seed 5), generated once; copy it before writing."""
-    from data.demo import generate_demo
-    from data.store import Store
+    from tests.conftest import make_demo_db
 
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with Store.open(path) as store:
-        generate_demo(store, tickets=DEMO_TICKETS, seed=DEMO_SEED)
-    return path
+    return make_demo_db(tmp_path_factory.mktemp("demo") / "demo.duckdb",
+                        tickets=DEMO_TICKETS, seed=DEMO_SEED)
 
 
 @pytest.fixture
