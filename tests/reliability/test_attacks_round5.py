@@ -3,9 +3,9 @@ cover: saved scenario names (control characters, Unicode normalisation, length) 
 Scenarios page's chart export; a ticket dated in the future.
 
 Each test is an attack that broke something when it was written (each failed on that code).
-The last one is a strict xfail: its fix belongs to ``data/ingest.py``, which this round could
-not edit (GAP 7 in ``tests/reliability/GAPS.md``). Each docstring says what broke and what is
-expected instead. See "Round 5" in ``RELIABILITY.md`` for what held.
+The last one was a strict xfail until its fix landed in ``data/ingest.py`` (GAP 7 in
+``tests/reliability/GAPS.md``); it is an ordinary regression test now. Each docstring says
+what broke and what is expected instead. See "Round 5" in ``RELIABILITY.md`` for what held.
 """
 
 from __future__ import annotations
