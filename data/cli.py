@@ -99,25 +99,58 @@ def _names_shown(message: str, paths: Sequence[Path]) -> str:
 
 
 def file_kind(mode: int) -> str:
-    """What a file of ``mode`` is, in words (:func:`data.store.file_kind`)."""
-    from data.store import file_kind as kind
+    import stat
 
-    return kind(mode)
+    for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+#: Bytes 8-11 of every DuckDB database file (after the header's checksum).
+DUCKDB_MAGIC = b"DUCK"
 
 
 def check_db_file(path: Path, what: str = "database") -> None:
-    """Refuse a database path that names something other than a DuckDB database file: a
-    thin caller of :func:`data.store.check_db_file`, which every :class:`data.store.Store`
-    runs itself; the command lines call it first so that nothing (a folder, a demo) is
-    created before the refusal.
+    """Refuse a database path that names something other than a DuckDB database file
+    (followed through links): a named pipe made every command (and the dashboard) wait for
+    a writer for good; a device or socket is no database; and DuckDB 2 attaches an existing
+    CSV, Parquet or JSON file as a database *in memory* holding a view of the file, so
+    ``--db tickets.csv`` "imported" rows that were gone at exit. A missing or empty file is
+    left to the caller (the store creates it, or a read-only command says there is none); a
+    folder to the store's own message.
 
     Raises:
         data.store.StorePathError: a named pipe, device or socket, naming what it is.
         data.errors.StoreCorruptError: a regular file without DuckDB's header.
     """
-    from data.store import check_db_file as check
+    import os
+    import stat
 
-    check(path, what)
+    from data.store import StorePathError
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise StorePathError(path, f"it is {file_kind(mode)}, not a {what} file")
+    if stat.S_ISREG(mode) and os.stat(path).st_size > 0:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(len(DUCKDB_MAGIC) + 8)
+        except OSError as exc:
+            raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
+        if head[8:] != DUCKDB_MAGIC:
+            from data.errors import StoreCorruptError
+
+            raise StoreCorruptError(path, "it does not start like a DuckDB database file; "
+                                          "DuckDB would open a CSV, Parquet or JSON file as a "
+                                          "view in memory, and every write would be lost")
 
 
 def _positive(text: str) -> int:
