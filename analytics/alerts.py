@@ -41,9 +41,11 @@ noise but no bias between periods unless its error rate changes).
 **What is read.** Every figure is a sum, or a count of distinct customers, over
 :func:`signal_counts`: labelled tickets per day and customer (from the roll-up
 ``rollup_signal_days`` when it is fresh, else from the base tables: the same rows) and per
-day, customer and product or competitor named (from the entities). The per-ticket frame of
-:func:`ticket_signals` gives the same answers (tests compare all three); the alerts' own
-tickets are read for the alerts alone.
+day, customer and product or competitor named (from the mention roll-ups of
+``data.rollups``, ``rollup_signal_mentions`` and its series, when they are fresh, else from
+the entities). The per-ticket frame of :func:`ticket_signals` gives the same answers (tests
+compare all three); the alerts' own tickets are read for the alerts alone, and with
+``details=False`` only when one is opened (:func:`alert_details`).
 
 **False-alarm rate.** Under these assumptions each test alarms with probability at most α
 (:data:`STATED_FALSE_ALARM_RATE`; less in practice, counts being discrete). Many series are
@@ -81,6 +83,7 @@ __all__ = [
     "STATED_FALSE_ALARM_RATE",
     "FalseAlarmReport",
     "SurgeRule",
+    "alert_details",
     "control_limit",
     "false_alarm_rate",
     "negative_share",
@@ -508,9 +511,86 @@ def _rollup_source(store: Any, sentiment: str) -> bool:
         return rollups.signals_fresh(cur)
 
 
+#: The series of :class:`SignalCounts` from ``{g}`` (per day, writer, dimension and value:
+#: ``tickets``, ``neg``), the same SQL on the base tables and the roll-ups.
+_SERIES_SQL = (
+    " ser AS (SELECT 'day' AS freq, day AS period, dim, value, sum(tickets) AS tickets,"
+    " sum(neg) AS negative_tickets, count(*) FILTER (WHERE neg > 0) AS negative"
+    " FROM {g} GROUP BY ALL"
+    " UNION ALL SELECT 'week', CAST(date_trunc('week', day) AS DATE), dim, value,"
+    " sum(tickets), sum(neg), count(DISTINCT unit) FILTER (WHERE neg > 0)"
+    " FROM {g} GROUP BY ALL),")
+_COUNTS_SELECT = (
+    " SELECT 's' AS kind, freq, period AS day, NULL::VARCHAR AS customer_id, dim, value,"
+    " tickets, negative_tickets, negative FROM ser UNION ALL"
+    " SELECT 'm', NULL, day, customer_id, dim, value, tickets, NULL, NULL FROM men"
+    " ORDER BY kind DESC, freq, day, customer_id, dim, value")
+
+
+def _mentions_source(store: Any, sentiment: str, entities: str) -> bool:
+    """Whether the mention roll-ups (``data.rollups.MENTION_TABLES``) may be read for this
+    pair of sources: they are fresh and hold it (the ground truth's sentiment with any
+    entities, a model's sentiment with its own)."""
+    from data import rollups
+
+    if not USE_ROLLUPS or sentiment not in (GOLD, entities):
+        return False
+    with store.reading() as cur:
+        return rollups.mentions_fresh(cur)
+
+
+def _rollup_names(store: Any, sentiment: str, entities: str
+                  ) -> tuple[tuple[list[str], list[str], list[str], list[str]], list[str],
+                             list[str]]:
+    """:func:`_name_map` from the roll-ups (``entity_names``, ``rollup_signal_spellings``),
+    and the product keys with the name each is shown under (its most common spelling among
+    the labelled tickets; ties: the smallest)."""
+    comp = store.fetchall("SELECT text, label, vendor FROM entity_names"
+                          " WHERE vendor IS NOT NULL ORDER BY text, label")
+    spell = store.fetchall(
+        "SELECT key, text, sum(tickets) FROM rollup_signal_spellings"
+        " WHERE model_id = ? AND entities = ? GROUP BY key, text HAVING sum(tickets) > 0",
+        [sentiment, entities])
+    best: dict[str, tuple[int, str]] = {}
+    for key, text, k in spell:
+        old = best.get(key)
+        if old is None or (-int(k), text) < (-old[0], old[1]):
+            best[key] = (int(k), text)
+    names = ([t for t, _, _ in comp] + [t for _, t, _ in spell],
+             [lab for _, lab, _ in comp] + ["PRODUCT"] * len(spell),
+             ["competitor"] * len(comp) + ["product"] * len(spell),
+             [v for _, _, v in comp] + [best[key][1] for key, _, _ in spell])
+    keys = sorted(best)
+    return names, keys, [best[k][1] for k in keys]
+
+
+def _stored_series(store: Any, sentiment: str, entities: str, keys: list[str],
+                   shown: list[str], *, mentions: bool = True
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:attr:`SignalCounts.series` and :attr:`SignalCounts.mentions` (``mentions``: else
+    none) of every day, read from ``rollup_signal_series`` and ``rollup_signal_mentions``
+    (product keys shown under ``shown``), ordered as :func:`signal_counts` orders them."""
+    series = store.query(
+        "WITH kn AS (SELECT unnest(?::VARCHAR[]) AS key, unnest(?::VARCHAR[]) AS name)"
+        " SELECT r.freq, r.period,  r.dim,"
+        " CASE WHEN r.dim = 'product' THEN kn.name ELSE r.value END AS value, r.tickets,"
+        " r.negative_tickets, r.negative FROM rollup_signal_series r"
+        " LEFT JOIN kn ON r.dim = 'product' AND kn.key = r.value"
+        " WHERE r.model_id = ? AND r.entities = ? ORDER BY r.freq, r.period, r.dim, 4",
+        [keys, shown, sentiment, entities])
+    if not mentions:
+        return series, pd.DataFrame(columns=MENTION_COLUMNS)
+    return series, store.query(
+        "SELECT day, customer_id, dim, value, tickets FROM rollup_signal_mentions"
+        " WHERE model_id = ? AND entities = ? AND day IS NOT NULL AND customer_id IS NOT NULL"
+        " AND dim IN ('competitor', ?) ORDER BY day, customer_id, dim, value",
+        [sentiment, entities, NAMED])
+
+
 def signal_counts(
     store: Any, *, sentiment: str = GOLD, entities: str | None = None,
     start: dt.date | None = None, end: dt.date | None = None, rollups: bool = True,
+    mentions: bool = True,
 ) -> SignalCounts:
     """:class:`SignalCounts` of the store: from the signal roll-ups (``data.rollups``) when
     they are fresh and hold this source, else from the base tables; the same either way.
@@ -520,6 +600,8 @@ def signal_counts(
         sentiment, entities: as :func:`ticket_signals`.
         start, end: first and last day (inclusive) of ``created_at``.
         rollups: False reads the base tables whatever the roll-ups' state.
+        mentions: False leaves :attr:`SignalCounts.mentions` empty (the alerts and trends
+            do not read them; the risk features do) and, from the roll-ups, unread.
     """
     entities = entities or sentiment
     sent_sql, sent_params = _sentiment_sql(sentiment)
@@ -545,6 +627,28 @@ def signal_counts(
             " FROM base GROUP BY ALL ORDER BY day, unit", [*sent_params, *wp])
     if units.empty:
         return _empty_counts()
+    if rollups and _mentions_source(store, sentiment, entities):
+        names, keys, shown = _rollup_names(store, sentiment, entities)
+        if start is None and end is None:  # whole periods: the series as stored
+            return _typed(units, *_stored_series(store, sentiment, entities, keys, shown,
+                                                 mentions=mentions), names, ordered=True)
+        rwhere, rwp = _day_sql(start, end, "r.day")
+        rows = store.query(
+            "WITH kn AS (SELECT unnest(?::VARCHAR[]) AS key, unnest(?::VARCHAR[]) AS name),"  # noqa: S608 - fixed fragments; values are parameters
+            " g AS MATERIALIZED (SELECT r.day, r.unit, r.customer_id, r.dim,"
+            " CASE WHEN r.dim = 'product' THEN kn.name ELSE r.value END AS value,"
+            " r.tickets, r.negative AS neg FROM rollup_signal_mentions r"
+            " LEFT JOIN kn ON r.dim = 'product' AND kn.key = r.value"
+            " WHERE r.model_id = ? AND r.entities = ? AND r.day IS NOT NULL" + rwhere + "),"
+            + _SERIES_SQL.replace("{g}", "(SELECT * FROM g WHERE dim <> 'named')") +
+            " men AS (SELECT day, customer_id, dim, value, tickets FROM g"  # noqa: S608 - fixed fragments; values are parameters
+            " WHERE dim = 'competitor' AND customer_id IS NOT NULL"
+            f" UNION ALL SELECT day, customer_id, '{NAMED}', NULL, tickets FROM g"
+            f" WHERE dim = '{NAMED}' AND customer_id IS NOT NULL)" + _COUNTS_SELECT,
+            [keys, shown, sentiment, entities, *rwp])
+        ser = rows[rows["kind"] == "s"].rename(columns={"day": "period"})
+        men = rows[rows["kind"] == "m"]
+        return _typed(units, ser, men, names, ordered=True)
     names = tuple(_name_map(store, sentiment, entities))
     rows = store.query(
         f"WITH m AS ({NAME_TABLE_SQL}), ent AS ({ent_sql}), s AS ({sent_sql}),"  # noqa: S608 - fixed fragments; values are parameters
@@ -559,21 +663,12 @@ def signal_counts(
         # per day, writer and value first (a writer's tickets of a day are one row)
         " g AS MATERIALIZED (SELECT day, unit, customer_id, dim, value, count(*) AS tickets,"
         " count(*) FILTER (WHERE negative) AS neg FROM j GROUP BY ALL),"
-        " ser AS (SELECT 'day' AS freq, day AS period, dim, value, sum(tickets) AS tickets,"
-        " sum(neg) AS negative_tickets, count(*) FILTER (WHERE neg > 0) AS negative"
-        " FROM g GROUP BY ALL"
-        " UNION ALL SELECT 'week', CAST(date_trunc('week', day) AS DATE), dim, value,"
-        " sum(tickets), sum(neg), count(DISTINCT unit) FILTER (WHERE neg > 0)"
-        " FROM g GROUP BY ALL),"
-        " men AS (SELECT day, customer_id, dim, value, tickets FROM g"
+        + _SERIES_SQL.replace("{g}", "g") +
+        " men AS (SELECT day, customer_id, dim, value, tickets FROM g"  # noqa: S608 - fixed fragments; values are parameters
         " WHERE dim = 'competitor' AND customer_id IS NOT NULL"
         f" UNION ALL SELECT day, customer_id, '{NAMED}', NULL, count(DISTINCT ticket_key)"
         " FROM j WHERE dim = 'competitor' AND customer_id IS NOT NULL"
-        " GROUP BY day, customer_id)"
-        " SELECT 's' AS kind, freq, period AS day, NULL::VARCHAR AS customer_id, dim, value,"
-        " tickets, negative_tickets, negative FROM ser UNION ALL"
-        " SELECT 'm', NULL, day, customer_id, dim, value, tickets, NULL, NULL FROM men"
-        " ORDER BY kind DESC, freq, day, customer_id, dim, value",
+        " GROUP BY day, customer_id)" + _COUNTS_SELECT,
         [*names, *ent_params, *sent_params, *wp])
     ser = rows[rows["kind"] == "s"].rename(columns={"day": "period"})
     men = rows[rows["kind"] == "m"]
@@ -741,8 +836,10 @@ def _scan(counts: SignalCounts, *, freq: str, rule: SurgeRule | None,
 
 
 #: A rough tail (:func:`_rough_tail`) above this multiple of α cannot alarm: its exact
-#: p-value is left uncomputed (the rough sum is accurate to ~1e-12, far inside the margin).
-_ROUGH_MARGIN = 100.0
+#: p-value is left uncomputed. The rough sum is within a few 1e-6 (relative) of the exact
+#: tail around α (measured on the 100k and 1M demos), far inside the margin; every alarm
+#: and every figure of an alarmed row come from exact p-values all the same.
+_ROUGH_MARGIN = 1.05
 
 
 def _rough_tail(x: np.ndarray, n: np.ndarray, bx: np.ndarray, bn: np.ndarray,
@@ -814,6 +911,19 @@ def _limits(scan: pd.DataFrame, rule: SurgeRule) -> np.ndarray:
     return out
 
 
+def _episode_positions(periods: np.ndarray, alarm: np.ndarray, freq: str,
+                       merge_gap: int) -> list[np.ndarray]:
+    """:func:`_episodes` as positions in one series (``periods`` ascending, ``alarm`` its
+    flags): the alarmed positions of each episode."""
+    idx = np.flatnonzero(alarm)
+    if not idx.size:
+        return []
+    step = 1 if freq == "day" else 7
+    days = pd.to_datetime(pd.Series(periods[idx])).to_numpy()
+    gaps = np.diff(days).astype("timedelta64[D]").astype(int) // step - 1
+    return np.split(idx, np.flatnonzero(gaps > merge_gap) + 1)
+
+
 def _episodes(alarms: pd.DataFrame, freq: str, merge_gap: int) -> list[pd.DataFrame]:
     """Alarmed rows of one series grouped into episodes (gaps of at most ``merge_gap``)."""
     step = 1 if freq == "day" else 7
@@ -827,7 +937,7 @@ def surge_alerts(
     store: Any, *, sentiment: str = GOLD, entities: str | None = None, freq: str = "day",
     rule: SurgeRule | None = None, dimensions: Sequence[str] = DIMENSIONS,
     start: dt.date | None = None, as_of: dt.date | None = None, open_only: bool = True,
-    signals: pd.DataFrame | None = None,
+    signals: pd.DataFrame | None = None, details: bool = True,
 ) -> pd.DataFrame:
     """The surge alerts: open ones by default, every one with ``open_only=False``.
 
@@ -846,6 +956,9 @@ def surge_alerts(
             entities of the alerts' tickets), or :func:`signal_counts` of the same
             ``sentiment``, ``entities``, ``start`` and ``as_of`` (then the alerts' tickets
             are read from the store).
+        details: False leaves ``ticket_keys`` and ``entities`` out (None; read them for the
+            alerts shown with :func:`alert_details`) and counts ``customers`` from the
+            signal roll-ups when they are fresh, without reading a ticket.
 
     Returns:
         One row per alert, newest first, columns :data:`ALERT_COLUMNS`: ``alert`` (what, in
@@ -875,23 +988,29 @@ def surge_alerts(
     for (dim, value), series in scan[scan.set_index(["dimension", "value"]).index.isin(
             alarmed.set_index(["dimension", "value"]).index)].groupby(
             ["dimension", "value"], sort=False):
-        alarms = series[series["alarm"]]
-        for ep in _episodes(alarms, freq, rule.merge_gap):
-            since, last = ep["period"].min(), ep["period"].max()
-            span = series[(series["period"] >= since) & (series["period"] <= last)]
-            first = ep.iloc[0]
+        # one series' periods ascend (the scan's order): an episode's span is a slice
+        col = {c: series[c].to_numpy() for c in (
+            "period", "tickets", "negative_tickets", "negative", "exposure", "base_negative",
+            "base_exposure", "expected", "p_value")}
+        for ep in _episode_positions(col["period"], series["alarm"].to_numpy(bool), freq,
+                                     rule.merge_gap):
+            since, last = col["period"][ep[0]], col["period"][ep[-1]]
+            span = slice(int(ep[0]), int(ep[-1]) + 1)
+            tickets, negative = col["tickets"][span].sum(), col["negative_tickets"][span].sum()
             is_open = last >= last_period - rule.open_periods * step
             rows.append({
                 "alert": f"negative surge: {dim} {value}" if dim != "all"
                 else "negative surge: all tickets",
                 "dimension": dim, "value": value, "freq": freq, "since": since, "last": last,
                 "periods": len(ep), "open": bool(is_open),
-                "tickets": int(span["tickets"].sum()),
-                "negative": int(span["negative_tickets"].sum()),
-                "share": float(span["negative_tickets"].sum() / max(span["tickets"].sum(), 1)),
-                "rate": float(span["negative"].sum() / max(span["exposure"].sum(), 1)),
-                "baseline_rate": float(first["base_negative"] / max(first["base_exposure"], 1)),
-                "expected": float(ep["expected"].sum()), "p_value": float(ep["p_value"].min()),
+                "tickets": int(tickets), "negative": int(negative),
+                "share": float(negative / max(tickets, 1)),
+                "rate": float(col["negative"][span].sum()
+                              / max(col["exposure"][span].sum(), 1)),
+                "baseline_rate": float(col["base_negative"][ep[0]]
+                                       / max(col["base_exposure"][ep[0]], 1)),
+                "expected": float(col["expected"][ep].sum()),
+                "p_value": float(col["p_value"][ep].min()),
                 "rule": rule.describe(freq)})
     alerts = pd.DataFrame(rows)
     if open_only:
@@ -904,6 +1023,10 @@ def surge_alerts(
         alerts = alerts.assign(ticket_keys=keys, customers=customers)
         alerts = alerts.assign(entities=_top_entities(store, alerts["ticket_keys"],
                                                       entities or sentiment))
+    elif not details and (customers := _rollup_customers(
+            store, alerts, sentiment=sentiment, entities=entities or sentiment, start=start,
+            as_of=as_of)) is not None:
+        alerts = alerts.assign(ticket_keys=None, customers=customers, entities=None)
     else:
         keys, customers, named = _alert_keys(
             store, alerts, sentiment=sentiment, entities=entities or sentiment, start=start,
@@ -911,6 +1034,66 @@ def surge_alerts(
         alerts = alerts.assign(ticket_keys=keys, customers=customers, entities=named)
     alerts = alerts.sort_values(["since", "dimension", "value"], ascending=[False, True, True])
     return alerts.reset_index(drop=True)[list(ALERT_COLUMNS)]
+
+
+def alert_details(
+    store: Any, alerts: pd.DataFrame, *, sentiment: str = GOLD, entities: str | None = None,
+    start: dt.date | None = None, as_of: dt.date | None = None,
+) -> pd.DataFrame:
+    """``alerts`` (rows of :func:`surge_alerts` of the same arguments) with ``ticket_keys``,
+    ``customers`` and ``entities`` read from their tickets: what ``details=True`` gives.
+
+    Example:
+        >>> shown = surge_alerts(store, open_only=False, details=False).head(3)  # doctest: +SKIP
+        >>> alert_details(store, shown)["entities"]                           # doctest: +SKIP
+    """
+    if alerts.empty:
+        return alerts
+    entities = entities or sentiment
+    names = (_rollup_names(store, sentiment, entities)[0]
+             if _mentions_source(store, sentiment, entities)
+             else tuple(_name_map(store, sentiment, entities)))
+    keys, customers, named = _alert_keys(store, alerts.reset_index(drop=True),
+                                         sentiment=sentiment, entities=entities, start=start,
+                                         as_of=as_of, names=names)
+    return alerts.assign(ticket_keys=keys, customers=customers, entities=named)
+
+
+def _rollup_customers(store: Any, alerts: pd.DataFrame, *, sentiment: str, entities: str,
+                      start: dt.date | None, as_of: dt.date | None) -> list[int] | None:
+    """Per alert, the distinct writers of its negative tickets (as :func:`_alert_keys`
+    counts them) from the signal roll-ups; None when they may not answer."""
+    if not _rollup_source(store, sentiment):
+        return None
+    by_entity = alerts["dimension"].isin(ENTITY_DIMS)
+    if by_entity.any() and not _mentions_source(store, sentiment, entities):
+        return None
+    values = alerts["value"].astype(str).tolist()
+    if by_entity.any():  # products are stored under their key, shown under a name
+        _, keys, shown = _rollup_names(store, sentiment, entities)
+        key_of = dict(zip(shown, keys, strict=True))
+        values = [key_of.get(v, v) if d == "product" else v
+                  for d, v in zip(alerts["dimension"], values, strict=True)]
+    where, wp = _day_sql(start, as_of, "r.day")
+    found = store.fetchall(
+        "WITH al AS (SELECT unnest(?::BIGINT[]) AS i, unnest(?::VARCHAR[]) AS dim,"  # noqa: S608 - fixed fragments; values are parameters
+        " unnest(?::VARCHAR[]) AS value, unnest(?::DATE[]) AS lo, unnest(?::DATE[]) AS hi)"
+        " SELECT al.i, count(DISTINCT r.unit) FROM al JOIN rollup_signal_days r"
+        " ON r.day >= al.lo AND r.day <= al.hi"
+        " WHERE r.model_id = ? AND r.negative > 0" + where + " AND (al.dim = 'all'"
+        " OR (al.dim = 'segment' AND r.segment = al.value)"
+        " OR (al.dim = 'region' AND r.region = al.value)"
+        " OR (al.dim = 'plan' AND r.plan = al.value)) GROUP BY al.i"
+        " UNION ALL SELECT al.i, count(DISTINCT r.unit) FROM al"
+        " JOIN rollup_signal_mentions r ON r.dim = al.dim AND r.value = al.value"
+        " AND r.day >= al.lo AND r.day <= al.hi"
+        " WHERE r.model_id = ? AND r.entities = ? AND r.negative > 0" + where
+        + " GROUP BY al.i",
+        [list(range(len(alerts))), alerts["dimension"].astype(str).tolist(), values,
+         [pd.Timestamp(d).date() for d in alerts["since"]], list(_last_day(alerts)),
+         sentiment, *wp, sentiment, entities, *wp])
+    units = {int(i): int(n) for i, n in found}
+    return [units.get(i, 0) for i in range(len(alerts))]
 
 
 def open_alert_count(
@@ -995,10 +1178,12 @@ def _alert_keys(store: Any, alerts: pd.DataFrame, *, sentiment: str, entities: s
         " LEFT JOIN customers c ON c.customer_id = t.customer_id"
         " WHERE t.created_at IS NOT NULL AND s.label = 'negative'"
         " AND CAST(t.created_at AS DATE) IN (SELECT day FROM days)" + where + "),"
-        " hit AS (SELECT DISTINCT ent.ticket_key, m.dim, m.value FROM ent"
-        " JOIN m ON m.text = ent.text AND m.label = ent.label"
-        " WHERE ent.ticket_key IN (SELECT ticket_key FROM neg)"
-        " AND m.dim IN (SELECT dim FROM al)),"
+        # the entities of those tickets only (one scan of the entities)
+        " ne AS MATERIALIZED (SELECT ent.ticket_key, ent.text, ent.label FROM ent"
+        " SEMI JOIN neg ON neg.ticket_key = ent.ticket_key),"
+        " hit AS (SELECT DISTINCT ne.ticket_key, m.dim, m.value FROM ne"
+        " JOIN m ON m.text = ne.text AND m.label = ne.label"
+        " WHERE m.dim IN (SELECT dim FROM al)),"
         " pairs AS MATERIALIZED (SELECT DISTINCT i, ticket_key, created_at, unit FROM ("
         " SELECT al.i, neg.ticket_key, neg.created_at, neg.unit FROM al"
         " JOIN neg ON neg.day >= al.lo AND neg.day <= al.hi"
@@ -1011,7 +1196,7 @@ def _alert_keys(store: Any, alerts: pd.DataFrame, *, sentiment: str, entities: s
         " AND hit.value = al.value)),"
         " kk AS (SELECT i, list(ticket_key ORDER BY created_at, ticket_key) AS keys,"
         "  count(DISTINCT unit) AS units FROM pairs GROUP BY i),"
-        " et AS (SELECT DISTINCT ticket_key, text FROM ent"
+        " et AS (SELECT DISTINCT ticket_key, text FROM ne"
         "  WHERE ticket_key IN (SELECT ticket_key FROM pairs)),"
         " ee AS (SELECT p.i, et.text, count(*) AS n FROM pairs p"
         "  JOIN et ON et.ticket_key = p.ticket_key GROUP BY ALL),"

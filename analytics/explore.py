@@ -470,6 +470,9 @@ def tagging_progress(store: Store, model_id: str | None) -> tuple[int, int]:
         return 0, total
     # only tickets still in the store: tags of removed tickets (left by a store written
     # before model.jobs checked for them) would count above the total
+    if _fresh(store, rollups.TAGS):  # the roll-up counts exactly those
+        return int(store.scalar("SELECT coalesce(sum(tagged), 0) FROM rollup_tagged_days"
+                                " WHERE model_id = ?", [model_id]) or 0), total
     done = int(store.scalar(
         "SELECT count(*) FROM tagged_tickets g SEMI JOIN tickets t"
         " ON t.ticket_key = g.ticket_key WHERE g.model_id = ?", [model_id]) or 0)
@@ -862,6 +865,8 @@ def competitor_mentions(
 
     custom = None if aliases is None else {str(k): str(v) for k, v in dict(aliases).items()}
     w = _ticket_where(filters)
+    if custom is None and _fresh(store, rollups.TAGS, rollups.MENTIONS):
+        return _competitor_mentions_days(store, filters, model_id)
     if _fresh(store, rollups.TAGS):
         return _competitor_mentions_rollup(store, filters, model_id, custom)
     return store.query(
@@ -908,6 +913,29 @@ def _rollup_match_params(store: Store, model_id: str | None,
     return [texts, labels, vendors]
 
 
+def _competitor_mentions_days(store: Store, f: Filters, model_id: str | None) -> pd.DataFrame:
+    """:func:`competitor_mentions` (reference aliases) from the roll-ups alone: tagged
+    tickets per day from ``rollup_tagged_days``, mentions per day and vendor from
+    ``rollup_competitor_days`` (``data.rollups``), no entity read."""
+    rw = _rollup_where(f)
+    return store.query(
+        " WITH tagged AS (SELECT CAST(date_trunc('month', r.day) AS DATE) AS month,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        "  sum(r.tagged)::BIGINT AS tagged FROM rollup_tagged_days r"
+        f"  WHERE r.model_id = ? AND r.day IS NOT NULL AND {rw.sql} GROUP BY 1),"
+        " hits AS (SELECT CAST(date_trunc('month', r.day) AS DATE) AS month, r.vendor,"
+        "  sum(r.mentions)::BIGINT AS mentions, sum(r.tickets)::BIGINT AS tickets"
+        "  FROM rollup_competitor_days r WHERE r.entities = ? AND r.vendor IS NOT NULL"
+        f"  AND {rw.sql} GROUP BY 1, 2)"
+        " SELECT tagged.month, v.vendor, coalesce(hits.mentions, 0) AS mentions,"
+        " coalesce(hits.tickets, 0) AS tickets, tagged.tagged,"
+        " coalesce(hits.tickets, 0) / tagged.tagged AS rate"
+        " FROM tagged CROSS JOIN (SELECT DISTINCT vendor FROM hits) v"
+        " LEFT JOIN hits ON hits.month = tagged.month AND hits.vendor = v.vendor"
+        " ORDER BY 1, 2",
+        [model_id, *rw.params, model_id, *rw.params],
+    )
+
+
 def _competitor_mentions_rollup(store: Store, f: Filters, model_id: str | None,
                                 aliases: dict[str, str] | None) -> pd.DataFrame:
     """:func:`competitor_mentions` with the tagged tickets per month from the roll-up and
@@ -937,6 +965,19 @@ def _competitor_mentions_rollup(store: Store, f: Filters, model_id: str | None,
         [*_rollup_match_params(store, model_id, aliases), model_id, *rw.params, model_id,
          model_id, *w.params],
     )
+
+
+def _newest_days(store: Store, filters: Filters, limit: int) -> dt.date | None:
+    """The latest day from which on at least ``limit`` tickets match ``filters`` (from the
+    ticket roll-up): the newest ``limit`` of them were all created on or after it. None when
+    the roll-up may not answer or fewer tickets match."""
+    if limit < 1 or not _fresh(store, rollups.TICKETS):
+        return None
+    rw = _rollup_where(filters)
+    return store.scalar(
+        "SELECT max(day) FROM (SELECT day, sum(sum(r.tickets)) OVER (ORDER BY day DESC)"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" AS newer FROM rollup_ticket_days r WHERE r.day IS NOT NULL AND {rw.sql}"
+        " GROUP BY day) WHERE newer >= ?", [*rw.params, limit])
 
 
 def ticket_list(
@@ -973,6 +1014,10 @@ def ticket_list(
         w.add("contains(lower(t.text), lower(?))", search)
     if sources:
         w.add("list_contains(?::VARCHAR[], t.source)", [str(s) for s in sources])
+    elif not entity and not search:
+        cut = _newest_days(store, filters, int(limit))
+        if cut is not None:  # the newest tickets lie on these days: the rest is not read
+            w.add("t.created_at >= ?", dt.datetime.combine(cut, dt.time()))
     df = store.query(
         "SELECT t.ticket_key, t.source, t.source_id, t.created_at, t.customer_id, c.segment,"  # noqa: S608 - fixed SQL fragments; values are parameters
         " t.channel, t.category, t.resolved_by, t.subject, t.text"

@@ -258,6 +258,43 @@ class _Data:
     cuts: pd.DataFrame
     #: :func:`_features_at` already computed, by (as-of day, lookback)
     features: dict[tuple[pd.Timestamp, int], pd.DataFrame] = field(default_factory=dict)
+    #: :func:`_columns` of ``days`` and ``mentions`` (numpy arrays, computed once)
+    arrays: dict[str, Any] = field(default_factory=dict)
+
+
+def _columns(data: _Data) -> dict[str, Any]:
+    """``days`` and ``mentions`` as numpy columns with integer customer (and vendor) codes,
+    so a window's sums per customer are slices and ``np.bincount`` (exact: whole numbers)."""
+    if not data.arrays:
+        d, m = data.days, data.mentions
+        customers = pd.Index(sorted(set(d["customer_id"]) | set(m["customer_id"])))
+        vendors = pd.Index(sorted(set(m["vendor"])))
+        data.arrays.update(
+            customers=customers, vendors=vendors,
+            day=d["day"].to_numpy(), code=customers.get_indexer(d["customer_id"]),
+            tickets=d["tickets"].to_numpy(), negative=d["negative"].to_numpy(),
+            named=d["named"].to_numpy(),
+            m_day=m["day"].to_numpy(), m_code=customers.get_indexer(m["customer_id"]),
+            m_vendor=vendors.get_indexer(m["vendor"]), m_tickets=m["tickets"].to_numpy())
+        cuts = data.cuts.sort_values(["date", "depth"], kind="stable")
+        data.arrays["cuts"] = list(zip(cuts["date"], cuts["depth"], cuts["vendor"],
+                                       cuts["pct_change"], strict=True))
+    return data.arrays
+
+
+def _span(days: np.ndarray, lo: pd.Timestamp, hi: pd.Timestamp) -> slice:
+    """The rows of sorted ``days`` with ``lo <= day < hi``."""
+    return slice(int(np.searchsorted(days, np.datetime64(lo), "left")),
+                 int(np.searchsorted(days, np.datetime64(hi), "left")))
+
+
+def _per_customer(sums: np.ndarray, present: np.ndarray, codes: np.ndarray,
+                  dtype: Any) -> np.ndarray:
+    """Per customer ``codes`` (-1: none) its sum, as ``groupby(...).sum().reindex(...)
+    .fillna(0)`` gives it: of ``dtype`` when every customer has rows, else float."""
+    has = (codes >= 0) & present[np.maximum(codes, 0)]
+    values = np.where(has, sums[np.maximum(codes, 0)], 0)
+    return values.astype(dtype) if has.all() else values.astype(float)
 
 
 def _month_start(day: dt.date | pd.Timestamp) -> pd.Timestamp:
@@ -303,21 +340,13 @@ def _read(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Da
     mentions = (vals[vals["dim"] == "competitor"].rename(columns={"value": "vendor"})
                 [["customer_id", "day", "vendor", "tickets"]].copy())
     mentions["day"] = pd.to_datetime(mentions["day"])
-    # by day, so a window is a slice (_window)
+    # by day, so a window is a slice (_span)
     days = days.sort_values("day", kind="stable").reset_index(drop=True)
     mentions = mentions.sort_values("day", kind="stable").reset_index(drop=True)
     cuts = price_cut_events()[["vendor", "date", "pct_change"]].copy()
     cuts["date"] = pd.to_datetime(cuts["date"])
     cuts["depth"] = -cuts["pct_change"] / 100.0
     return _Data(customers, usage, days, mentions, cuts)
-
-
-def _window(frame: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
-    """The rows of ``frame`` (sorted by ``day``) with ``lo <= day < hi``."""
-    days = frame["day"].to_numpy()
-    a, b = np.searchsorted(days, np.datetime64(lo), "left"), np.searchsorted(
-        days, np.datetime64(hi), "left")
-    return frame.iloc[a:b]
 
 
 def _features_at(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> pd.DataFrame:
@@ -348,31 +377,56 @@ def _compute_features(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> p
                               / (before.reindex(f.index) + 1.0)).where(
         before.reindex(f.index).notna(), 0.0)
     lo = as_of - pd.Timedelta(days=lookback_days)
-    # whole days: as_of and lo are midnights, so a ticket's day decides its window
-    t = _window(data.days, lo, as_of)
-    t = t[t["customer_id"].isin(f.index)]
-    f["negative_tickets"] = t.groupby("customer_id")["negative"].sum().reindex(f.index).fillna(0)
-    f["tickets"] = t.groupby("customer_id")["tickets"].sum().reindex(f.index).fillna(0)
-    f["competitor_tickets"] = (t[t["named"] > 0].groupby("customer_id")["named"].sum()
-                               .reindex(f.index).fillna(0))
-    named = _window(data.mentions, lo, as_of)
-    named = named[named["customer_id"].isin(f.index)]
-    counts = (named.groupby(["customer_id", "vendor"])["tickets"].sum().reset_index(name="n")
-              .rename(columns={"vendor": "competitors"}))
-    mentions = counts[["customer_id", "competitors"]]
-    top = (counts.sort_values(["customer_id", "n", "competitors"], ascending=[True, False, True])
-           .drop_duplicates("customer_id").set_index("customer_id")["competitors"])
-    f["top_competitor"] = top.reindex(f.index).astype(object)
-    cuts = data.cuts[data.cuts["date"] < as_of]
-    latest = cuts.sort_values(["date", "depth"]).groupby("vendor").tail(1)
-    when = {v: d.date() for v, d in zip(latest["vendor"], latest["date"], strict=True)}
-    pct = dict(zip(latest["vendor"], latest["pct_change"], strict=True))
+    # whole days: as_of and lo are midnights, so a ticket's day decides its window; sums
+    # per customer by np.bincount on the window's rows (whole numbers: exact)
+    a = _columns(data)
+    n_cust = len(a["customers"])
+    codes = a["customers"].get_indexer(f.index)
+    active = np.zeros(n_cust, dtype=bool)
+    active[codes[codes >= 0]] = True
+    w = _span(a["day"], lo, as_of)
+    code = a["code"][w]
+    keep = active[code]
+    rows = np.bincount(code[keep], minlength=n_cust) > 0
+    for col in ("negative", "tickets"):
+        sums = np.bincount(code[keep], weights=a[col][w][keep], minlength=n_cust)
+        f[col if col == "tickets" else "negative_tickets"] = _per_customer(
+            sums, rows, codes, a[col].dtype)
+    named = keep & (a["named"][w] > 0)
+    f["competitor_tickets"] = _per_customer(
+        np.bincount(code[named], weights=a["named"][w][named], minlength=n_cust),
+        np.bincount(code[named], minlength=n_cust) > 0, codes, a["named"].dtype)
+    vendors = a["vendors"]
+    w = _span(a["m_day"], lo, as_of)
+    m_code, m_vendor = a["m_code"][w], a["m_vendor"][w]
+    keep = active[m_code]
+    cells = m_code[keep] * len(vendors) + m_vendor[keep]
+    shape = (n_cust, len(vendors))
+    n = np.bincount(cells, weights=a["m_tickets"][w][keep],
+                    minlength=n_cust * len(vendors)).reshape(shape)
+    named_any = (np.bincount(cells, minlength=n_cust * len(vendors)) > 0).reshape(shape)
+    # the most named vendor (ties: the first by name, the vendors being sorted)
+    best = np.argmax(np.where(named_any, n, -np.inf), axis=1) if len(vendors) else None
+    top = [vendors[best[c]] if c >= 0 and named_any[c].any() else np.nan for c in codes]
+    f["top_competitor"] = pd.Series(top, index=f.index, dtype=object)
+    # the cuts before as_of, oldest first (ties: the shallowest first): a vendor's latest is
+    # its last; those from lo on give the deepest of the window
+    when: dict[Any, dt.date] = {}
+    pct: dict[Any, float] = {}
+    window: dict[Any, float] = {}
+    for day, depth_, vendor, change in a["cuts"]:
+        if day >= as_of:
+            break
+        when[vendor], pct[vendor] = day.date(), change
+        if day >= lo:
+            window[vendor] = max(window.get(vendor, depth_), depth_)
     f["latest_cut"] = [when.get(v) for v in f["top_competitor"]]
     f["latest_cut_pct"] = [pct.get(v, np.nan) for v in f["top_competitor"]]
-    window = cuts[cuts["date"] >= lo].groupby("vendor")["depth"].max().to_dict()
-    deepest = mentions.assign(depth=[window.get(v, np.nan) for v in mentions["competitors"]]
-                              ).groupby("customer_id")["depth"].max()
-    f["mentioned_cut"] = deepest.reindex(f.index).fillna(0.0)
+    depth = np.array([window.get(v, np.nan) for v in vendors], dtype=float)
+    cut = np.where(named_any & ~np.isnan(depth), depth, -np.inf)  # vendors named with a cut
+    deepest = cut.max(axis=1, initial=-np.inf)
+    f["mentioned_cut"] = [float(deepest[c]) if c >= 0 and deepest[c] > -np.inf else 0.0
+                          for c in codes]
     f["market_cut"] = max(window.values(), default=0.0)
     f["log_negative"] = np.log1p(f["negative_tickets"])
     f["log_competitor"] = np.log1p(f["competitor_tickets"])

@@ -117,6 +117,38 @@ def _hits_sql(model_id: str | None) -> tuple[str, list[Any]]:
     return sql, [*tp, *ep]
 
 
+#: Read the mention roll-ups (``data.rollups.MENTION_TABLES``) when they are fresh (False:
+#: never; the tests compare both ways).
+USE_ROLLUPS = True
+
+
+def _rollup_tagged(store: Any, model_id: str, aliases: Mapping[str, str] | None
+                   ) -> tuple[str, list[Any]] | None:
+    """SQL of the tagged tickets of known customers per ``segment`` and ``month``
+    (``tickets``) from the roll-ups, with its parameters; None when the roll-ups may not
+    answer (custom aliases, stale roll-ups)."""
+    from data import rollups
+
+    if not USE_ROLLUPS or aliases is not None:
+        return None
+    with store.reading() as cur:
+        if not rollups.mentions_fresh(cur):
+            return None
+        fresh = rollups.fresh_parts(cur)
+    if model_id == GOLD:  # the gold spans cover every ticket
+        if rollups.TICKETS not in fresh:
+            return None
+        return ("SELECT segment, CAST(date_trunc('month', day) AS DATE) AS month,"
+                " sum(tickets) AS tickets FROM rollup_ticket_days"
+                " WHERE known AND day IS NOT NULL GROUP BY ALL HAVING sum(tickets) > 0", [])
+    if rollups.TAGS not in fresh:
+        return None
+    return ("SELECT segment, CAST(date_trunc('month', day) AS DATE) AS month,"
+            " sum(tagged) AS tickets FROM rollup_tagged_days"
+            " WHERE model_id = ? AND known AND day IS NOT NULL GROUP BY ALL"
+            " HAVING sum(tagged) > 0", [model_id])
+
+
 def competitor_mention_rates(
     store: Any, *, model_id: str | None = None, aliases: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
@@ -137,6 +169,20 @@ def competitor_mention_rates(
     cols = ["segment", "month", "tickets", "mention_tickets", "rate"]
     if model_id is None:
         return pd.DataFrame(columns=cols)
+    rolled = _rollup_tagged(store, model_id, aliases)
+    if rolled is not None:  # the same counts from the roll-ups
+        tagged, tp = rolled
+        df = store.query(
+            f"WITH base AS ({tagged}),"  # noqa: S608 - fixed fragments; values are parameters
+            " m AS (SELECT segment, CAST(date_trunc('month', day) AS DATE) AS month,"
+            " sum(tickets) AS tickets FROM rollup_competitor_days WHERE entities = ?"
+            " AND vendor IS NULL AND known GROUP BY ALL)"
+            " SELECT base.segment, base.month, CAST(base.tickets AS BIGINT) AS tickets,"
+            " CAST(coalesce(m.tickets, 0) AS BIGINT) AS mention_tickets FROM base"
+            " LEFT JOIN m ON m.segment = base.segment AND m.month = base.month ORDER BY 1, 2",
+            [*tp, model_id])
+        df["rate"] = df["mention_tickets"] / df["tickets"]
+        return df[cols]
     sql, params = _hits_sql(model_id)
     df = store.query(
         sql + " SELECT base.segment, base.month, count(DISTINCT base.ticket_key) AS tickets,"  # noqa: S608 - fixed fragments; values are parameters
@@ -156,9 +202,20 @@ def mentions_by_vendor(
     model_id = model_id or newest_model_id(store)
     if model_id is None:
         return pd.DataFrame(columns=["vendor", "tickets", "share"])
-    sql, params = _hits_sql(model_id)
     seg = " WHERE base.segment = ?" if segment is not None else ""
     extra = [segment] if segment is not None else []
+    rolled = _rollup_tagged(store, model_id, aliases)
+    if rolled is not None:  # the same counts from the roll-ups
+        tagged, tp = rolled
+        mseg = " AND m.segment = ?" if segment is not None else ""
+        return store.query(
+            f"WITH base AS ({tagged}), scope AS (SELECT * FROM base{seg})"  # noqa: S608 - fixed fragments; values are parameters
+            " SELECT m.vendor, CAST(sum(m.tickets) AS BIGINT) AS tickets,"
+            " sum(m.tickets) / (SELECT sum(tickets) FROM scope) AS share"
+            " FROM rollup_competitor_days m WHERE m.entities = ? AND m.vendor IS NOT NULL"
+            f" AND m.known{mseg} GROUP BY 1 HAVING sum(m.tickets) > 0 ORDER BY 2 DESC, 1",
+            [*tp, *extra, model_id, *extra])
+    sql, params = _hits_sql(model_id)
     df = store.query(
         sql + ", scope AS (SELECT * FROM base" + seg + ")"  # noqa: S608 - fixed fragments; values are parameters
         " SELECT hit.vendor, count(DISTINCT hit.ticket_key) AS tickets,"

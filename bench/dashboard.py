@@ -11,7 +11,9 @@ page is timed without touching this file.
 
 The demo is not tagged; unless ``--no-gold`` is given, the generator's gold spans are
 stored once as the entities of a stand-in model (``gold-bench``), so the Entities page has
-millions of entity rows to aggregate, as it would after a full tagging run.
+millions of entity rows to aggregate, as it would after a full tagging run; the roll-ups
+(``data.rollups``) are rebuilt in that transaction, and whenever they are stale, so the
+pages read them as they would after tagging.
 
 For each page it reports the first load and the median and worst of the following reruns
 (what a user waits for after any click: cached queries keyed by filters and data), plus a
@@ -82,7 +84,10 @@ def app_pages(app: Path = APP) -> list[AppPage]:
 
 
 def store_gold_entities(db: Path) -> int:
-    """Copy gold spans into ``entities`` as model ``gold-bench`` (once); return the rows."""
+    """Copy gold spans into ``entities`` as model ``gold-bench`` (once), in the transaction
+    that brings the roll-ups up to date with them (``data.rollups``: the pages then read the
+    roll-ups, as after a tagging run); rebuild stale roll-ups; return the entity rows."""
+    from data import rollups
     from data.store import Store
 
     with Store.open(db) as store:
@@ -93,7 +98,13 @@ def store_gold_entities(db: Path) -> int:
                              " text, 1.0 FROM gold_entities", [GOLD_MODEL])
                 conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
                              " SELECT ticket_key, ?, 'bench' FROM tickets", [GOLD_MODEL])
+                rollups.rebuild_all(conn)
             store.write(copy)
+        with store.reading() as cur:
+            stale = set(rollups.PARTS) - rollups.fresh_parts(cur)
+        if stale:  # written behind the roll-ups' back, or an upgraded store
+            print(f"rebuilding stale roll-ups ({', '.join(sorted(stale))}) ...", flush=True)
+            rollups.rebuild_rollups(store)
         return int(store.scalar("SELECT count(*) FROM entities WHERE model_id = ?",
                                 [GOLD_MODEL]))
 
@@ -148,12 +159,21 @@ def _prepare_env(db: Path) -> None:
 
 
 def _warm_imports() -> None:
-    """Import what every page run needs, so a fresh process's first load times the page."""
+    """Import what every page run needs, so a fresh process's first load times the page:
+    every module of ``analytics`` too (the package loads them on first use, PEP 562; a server
+    imports each once, at its first page that needs it — process start, not a page's data)."""
+    import importlib
+    import pkgutil
+
     import altair  # noqa: F401
     from streamlit.testing.v1 import AppTest  # noqa: F401
 
-    import analytics  # noqa: F401
+    import analytics
     import dashboard.state  # noqa: F401
+
+    for module in pkgutil.iter_modules(analytics.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"analytics.{module.name}")
 
 
 def child(db: Path, path: str, reruns: int) -> int:

@@ -449,15 +449,16 @@ def signal_source() -> SignalSource | None:
     return _signal_source(_the_store(), signals_version())
 
 
-@st.cache_resource(show_spinner=False, max_entries=4, ttl=_HOUR)
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=_HOUR)
 def _signal_counts(_store: Store, version: SignalsVersion, sentiment: str,
-                   entities: str) -> SignalCounts:
+                   entities: str, mentions: bool = True) -> SignalCounts:
     """``analytics.alerts.signal_counts`` (per day and customer: the size of days ×
-    customers, read from the signals' roll-up when it is fresh), one shared object per data
-    version: readers never modify it."""
+    customers, read from the signals' roll-ups when they are fresh), one shared object per
+    data version: readers never modify it. ``mentions=False``: without the per-customer
+    competitor mentions (what the alert count needs; the risk features read them)."""
     from analytics.alerts import signal_counts
 
-    return signal_counts(_store, sentiment=sentiment, entities=entities)
+    return signal_counts(_store, sentiment=sentiment, entities=entities, mentions=mentions)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
@@ -491,19 +492,40 @@ def signal_days(source: SignalSource) -> tuple[dt.date, dt.date] | None:
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=_HOUR)
 def _surge_alerts(_store: Store, version: SignalsVersion, sentiment: str, entities: str,
-                  freq: str, open_only: bool) -> pd.DataFrame:
+                  freq: str, open_only: bool, details: bool) -> pd.DataFrame:
     from analytics.alerts import surge_alerts as alerts
 
     return alerts(_store, sentiment=sentiment, entities=entities, freq=freq,
-                  open_only=open_only,
+                  open_only=open_only, details=details,
                   signals=_signal_counts(_store, version, sentiment, entities))
 
 
-def surge_alerts(source: SignalSource, *, freq: str = "day",
-                 open_only: bool = True) -> pd.DataFrame:
-    """Surges of negative tickets (``analytics.alerts.surge_alerts``)."""
+def surge_alerts(source: SignalSource, *, freq: str = "day", open_only: bool = True,
+                 details: bool = True) -> pd.DataFrame:
+    """Surges of negative tickets (``analytics.alerts.surge_alerts``); ``details=False``
+    leaves each alert's tickets and entities to :func:`alert_details` (no ticket read)."""
     return _surge_alerts(_the_store(), signals_version(), source.sentiment, source.entities,
-                         freq, open_only)
+                         freq, open_only, details)
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
+def _alert_details(_store: Store, version: SignalsVersion, sentiment: str, entities: str,
+                   alert: tuple[str, str, str, dt.date, dt.date]) -> pd.Series:
+    from analytics.alerts import alert_details as details
+
+    dimension, value, freq, since, last = alert
+    one = pd.DataFrame({"dimension": [dimension], "value": [value], "freq": [freq],
+                        "since": [since], "last": [last]})
+    return details(_store, one, sentiment=sentiment, entities=entities).iloc[0]
+
+
+def alert_details(source: SignalSource, row: Any) -> pd.Series:
+    """One alert's ``ticket_keys`` (its negative tickets, oldest first), ``customers`` and
+    ``entities`` (most named), read from its tickets (``analytics.alerts.alert_details``):
+    only for the alert a user opens."""
+    return _alert_details(_the_store(), signals_version(), source.sentiment, source.entities,
+                          (str(row.dimension), str(row.value), str(row.freq), row.since,
+                           row.last))
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
@@ -580,9 +602,10 @@ def _open_alert_count(_store: Store, version: SignalsVersion, sentiment: str,
                       entities: str) -> int:
     from analytics.alerts import open_alert_count as count
 
-    # the count needs no alert's tickets: cheaper than surge_alerts(...)["open"].sum()
+    # the count needs no alert's tickets (cheaper than surge_alerts(...)["open"].sum()) and
+    # no customer's mentions
     return count(_store, sentiment=sentiment, entities=entities, freq="day",
-                 signals=_signal_counts(_store, version, sentiment, entities))
+                 signals=_signal_counts(_store, version, sentiment, entities, False))
 
 
 def alert_tickets(keys: tuple[str, ...], first: dt.date, last: dt.date,

@@ -7,6 +7,7 @@ before or after it, never half-way. Never edit a released migration: add a new o
 
 from __future__ import annotations
 
+from data.rollups import mention_migration_statements as _mention_rollup_statements
 from data.rollups import migration_statements as _rollup_statements
 from data.rollups import signal_migration_statements as _signal_rollup_statements
 
@@ -242,6 +243,12 @@ MIGRATIONS: dict[int, list[str]] = {
     # per source, day and customer) for the Signals page and the Overview's alert count,
     # filled from the data already in the store; rollup_state learns the sentiment counts.
     5: _signal_rollup_statements(),
+    # The entity-mention roll-ups (data.rollups, part 'mentions': per sentiment and entity
+    # source, day and customer, the products and competitors named; per month and segment,
+    # the tickets naming each competitor) and entity_names, the competitor or product each
+    # ORG/PRODUCT text names. Created empty and stale (the matcher is Python): `python -m
+    # data rollups` fills them; until then the pages read the base tables.
+    6: _mention_rollup_statements(),
 }
 
 LATEST_VERSION: int = max(MIGRATIONS)

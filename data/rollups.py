@@ -25,6 +25,26 @@ What they hold (every count is exact; ``known`` is whether the customer is in ``
   negative-share trends and the risk features count customers per day from it
   (``analytics.alerts.signal_counts``). A model's writes (``model_id=``) change only its
   own rows, never the ground truth's.
+* The mention roll-ups (part :data:`MENTIONS`, migration 6; tag-derived, kept by every writer
+  of :data:`TAGS` while fresh), keyed by the sentiment source (``model_id``, as above) and the
+  entity source (``entities``: :data:`GOLD_SOURCE` for ``gold_entities``, else the model id;
+  pairs held: the ground truth's sentiment with any entities, a model's with its own), with
+  ``entity_names`` (per ORG/PRODUCT text: the competitor ``vendor`` it names by
+  ``data.reference.match_competitor``, else for a PRODUCT its ``product_key``,
+  ``text.strip().lower()``; filled in Python, so migration 6 leaves the part stale until
+  ``python -m data rollups``; :func:`matcher_fingerprint` marks it stale when the matcher
+  changes):
+
+  - ``rollup_signal_mentions`` — per sources × day × unit (as ``rollup_signal_days``) ×
+    ``dim`` (product, competitor, ``named``: any competitor) × ``value`` (product key,
+    vendor): labelled ``tickets`` naming it and of them ``negative``;
+  - ``rollup_signal_series`` (:data:`SERIES_TABLE`) — derived from it per sources × day or
+    week × dim × value: ``tickets``, ``negative_tickets`` and ``negative`` (distinct writers
+    with a negative ticket: no sum of tickets, so a write recomputes the groups it touched);
+  - ``rollup_signal_spellings`` — per sources × product key × spelling: labelled tickets
+    (the name a product is shown under: its most common spelling);
+  - ``rollup_competitor_days`` — per entity source × day × known × segment × plan × region ×
+    ``vendor`` (NULL: any competitor): tagged ``tickets`` naming it and their ``mentions``.
 * ``rollup_state`` — per part (:data:`TICKETS`, :data:`USAGE`, :data:`TAGS`) the base-table
   row counts the part was last brought up to date with (the tags part also counts
   ``ticket_sentiment`` and ``gold_sentiment``, since migration 5). A part whose counts differ from
@@ -47,15 +67,21 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 __all__ = [
     "GOLD_SOURCE",
+    "MENTIONS",
+    "MENTION_TABLES",
     "PARTS",
+    "SERIES_TABLE",
     "TABLES",
     "TAGS",
     "TICKETS",
@@ -64,6 +90,9 @@ __all__ = [
     "drop_statements",
     "fresh_parts",
     "maintained",
+    "matcher_fingerprint",
+    "mention_migration_statements",
+    "mentions_fresh",
     "migration_statements",
     "rebuild_all",
     "signal_migration_statements",
@@ -77,7 +106,10 @@ USAGE = "usage"
 #: ``rollup_signal_days.model_id`` of the demo's ground-truth sentiment (``gold_sentiment``).
 GOLD_SOURCE = "gold"
 TAGS = "tags"
-PARTS: tuple[str, ...] = (TICKETS, USAGE, TAGS)
+#: The entity-mention roll-ups (migration 6): tag-derived, kept with :data:`TAGS` by every
+#: writer that maintains it, fresh only once built with the current competitor matcher.
+MENTIONS = "mentions"
+PARTS: tuple[str, ...] = (TICKETS, USAGE, TAGS, MENTIONS)
 #: Ticket columns ``rollup_ticket_months`` counts by (``dim``).
 TICKET_DIMS: tuple[str, ...] = ("channel", "category", "priority", "resolved_by", "source")
 
@@ -87,6 +119,8 @@ _DEPENDS: dict[str, tuple[str, ...]] = {
     USAGE: ("usage", "customers"),
     TAGS: ("tickets", "customers", "tagged_tickets", "entities", "ticket_sentiment",
            "gold_sentiment"),
+    MENTIONS: ("tickets", "customers", "tagged_tickets", "entities", "ticket_sentiment",
+               "gold_sentiment"),
 }
 _COUNTED = ("tickets", "usage", "customers", "tagged_tickets", "entities", "ticket_sentiment",
             "gold_sentiment")
@@ -125,6 +159,13 @@ class _Table:
     key_col: str = "t.ticket_key"
     #: the condition ``{model}`` becomes when the contributions are one model's
     model_where: str = "TRUE"
+    #: the column holding the model whose writes change a row (``by_model``)
+    model_col: str = "model_id"
+    #: ORDER BY of a fill (readers filter by these columns: zone maps skip the rest)
+    order: str = ""
+    #: its SQL reads its big tables as ``{src:NAME}``: in a keyed write, copies kept to the
+    #: touched tickets, read once for every roll-up (:func:`_touched_sources`)
+    sourced: bool = False
 
     @property
     def columns(self) -> str:
@@ -213,10 +254,10 @@ TABLES: tuple[_Table, ...] = (
         """,
         "SELECT g.model_id AS model_id, CAST(t.created_at AS DATE) AS day, " + _CUSTOMER + ","  # noqa: S608 - fixed names; values are parameters
         " count(*) AS tagged"
-        " FROM tagged_tickets g JOIN tickets t ON t.ticket_key = g.ticket_key{keys}"
+        " FROM {src:tagged_tickets} g JOIN tickets t ON t.ticket_key = g.ticket_key{keys}"
         " LEFT JOIN customers c ON c.customer_id = t.customer_id"
         " WHERE {model} GROUP BY ALL",
-        by_model=True, key_col="g.ticket_key", model_where="g.model_id = ?",
+        by_model=True, key_col="g.ticket_key", model_where="g.model_id = ?", sourced=True,
     ),
     _Table(
         "rollup_entity_months", TAGS, ("model_id", "month", "label", "key", "text"),
@@ -238,10 +279,10 @@ TABLES: tuple[_Table, ...] = (
         " e.label, lower(e.text) AS key, e.text, count(*) AS n,"
         " e.text = min(e.text) OVER (PARTITION BY e.ticket_key, e.model_id, e.label,"
         " lower(e.text)) AS first"
-        " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key{keys}"
+        " FROM {src:entities} e JOIN tickets t ON t.ticket_key = e.ticket_key{keys}"
         " WHERE {model} GROUP BY e.ticket_key, e.model_id, t.created_at, e.label, e.text)"
         " GROUP BY ALL",
-        by_model=True, key_col="e.ticket_key", model_where="e.model_id = ?",
+        by_model=True, key_col="e.ticket_key", model_where="e.model_id = ?", sourced=True,
     ),
     _Table(
         "rollup_signal_days", TAGS,
@@ -264,13 +305,206 @@ TABLES: tuple[_Table, ...] = (
         " coalesce(t.customer_id, t.ticket_key) AS unit, t.customer_id AS customer_id,"
         " c.segment AS segment, c.region AS region, c.plan AS plan, count(*) AS tickets,"
         " count(*) FILTER (WHERE s.label = 'negative') AS negative"
-        " FROM (SELECT ticket_key, '" + GOLD_SOURCE + "' AS model_id, label FROM gold_sentiment"
-        " WHERE {gold} UNION ALL SELECT ticket_key, model_id, label FROM ticket_sentiment"
-        " WHERE {model}) s JOIN tickets t ON t.ticket_key = s.ticket_key{keys}"
+        " FROM (SELECT ticket_key, '" + GOLD_SOURCE + "' AS model_id, label"
+        " FROM {src:gold_sentiment} WHERE {gold} UNION ALL SELECT ticket_key, model_id, label"
+        " FROM {src:ticket_sentiment} WHERE {model}) s"
+        " JOIN tickets t ON t.ticket_key = s.ticket_key{keys}"
         " LEFT JOIN customers c ON c.customer_id = t.customer_id GROUP BY ALL",
-        by_model=True, model_where="model_id = ?",
+        by_model=True, model_where="model_id = ?", sourced=True,
     ),
 )
+# -- the entity-mention roll-ups (part MENTIONS, migration 6) -------------------------------
+
+#: Every entity row of a source: ``e`` is the entity source (:data:`GOLD_SOURCE` for
+#: ``gold_entities``, else the tagger's model id). Alias ``x`` so ``{keys}`` fits each part.
+_ENTITY_ROWS = (
+    "SELECT x.ticket_key, '" + GOLD_SOURCE + "' AS e, x.text, x.label FROM {src:gold_entities} x{keys}"  # noqa: S608 - fixed names; values are parameters
+    " WHERE {gold} UNION ALL SELECT x.ticket_key, x.model_id, x.text, x.label"
+    " FROM {src:entities} x{keys} WHERE {model}")
+#: Every sentiment label of a source (``model_id``: :data:`GOLD_SOURCE` or the model's).
+_SENTIMENT_ROWS = (
+    "SELECT x.ticket_key, '" + GOLD_SOURCE + "' AS model_id, x.label FROM {src:gold_sentiment} x{keys}"  # noqa: S608 - fixed names; values are parameters
+    " UNION ALL SELECT x.ticket_key, x.model_id, x.label FROM {src:ticket_sentiment} x{keys}")
+#: The (sentiment, entity) source pairs the roll-ups hold: the ground truth's sentiment with
+#: any entities, a model's sentiment with its own entities (what the pages read).
+_PAIR = "(s.model_id = '" + GOLD_SOURCE + "' OR s.model_id = {e})"
+
+MENTION_TABLES: tuple[_Table, ...] = (
+    _Table(
+        "rollup_signal_mentions", MENTIONS,
+        ("model_id", "entities", "day", "unit", "customer_id", "dim", "value"),
+        ("tickets", "negative"),
+        """
+        CREATE TABLE rollup_signal_mentions (
+            model_id     VARCHAR NOT NULL,  -- the sentiment's source: 'gold' or a model id
+            entities     VARCHAR NOT NULL,  -- the entities' source: 'gold' or a model id
+            day          DATE,              -- of created_at; NULL: undated tickets
+            unit         VARCHAR NOT NULL,  -- the customer; the ticket when it has none
+            customer_id  VARCHAR,
+            dim          VARCHAR NOT NULL,  -- product | competitor | named (any competitor)
+            value        VARCHAR,           -- product key, vendor; NULL for named
+            tickets      BIGINT NOT NULL,   -- labelled tickets naming it
+            negative     BIGINT NOT NULL    -- of them labelled negative
+        )
+        """,
+        "SELECT * FROM (WITH ent AS (" + _ENTITY_ROWS + "),"  # noqa: S608 - fixed names; values are parameters
+        " hit AS (SELECT DISTINCT ent.ticket_key, ent.e,"
+        " CASE WHEN n.vendor IS NULL THEN 'product' ELSE 'competitor' END AS dim,"
+        " coalesce(n.vendor, n.product_key) AS value FROM ent JOIN entity_names n"
+        " ON n.text = ent.text AND n.label = ent.label"
+        " WHERE n.vendor IS NOT NULL OR n.product_key IS NOT NULL),"
+        " h AS (SELECT * FROM hit UNION ALL SELECT DISTINCT ticket_key, e, 'named', NULL"
+        " FROM hit WHERE dim = 'competitor'),"
+        " s AS (" + _SENTIMENT_ROWS + ")"
+        " SELECT s.model_id AS model_id, h.e AS entities, CAST(t.created_at AS DATE) AS day,"
+        " coalesce(t.customer_id, t.ticket_key) AS unit, t.customer_id AS customer_id,"
+        " h.dim AS dim, h.value AS value, count(*) AS tickets,"
+        " count(*) FILTER (WHERE s.label = 'negative') AS negative"
+        " FROM h JOIN tickets t ON t.ticket_key = h.ticket_key"
+        " JOIN s ON s.ticket_key = h.ticket_key AND " + _PAIR.replace("{e}", "h.e")
+        + " GROUP BY ALL)",
+        by_model=True, key_col="x.ticket_key", model_where="x.model_id = ?",
+        model_col="entities", order="model_id, entities, dim, day", sourced=True,
+    ),
+    _Table(
+        "rollup_signal_spellings", MENTIONS, ("model_id", "entities", "key", "text"),
+        ("tickets",),
+        """
+        CREATE TABLE rollup_signal_spellings (
+            model_id  VARCHAR NOT NULL,  -- the sentiment's source
+            entities  VARCHAR NOT NULL,  -- the entities' source
+            key       VARCHAR NOT NULL,  -- entity_names.product_key
+            text      VARCHAR NOT NULL,  -- one spelling (a PRODUCT naming no competitor)
+            tickets   BIGINT NOT NULL    -- labelled tickets with this spelling
+        )
+        """,
+        "SELECT * FROM (WITH ent AS (" + _ENTITY_ROWS + "),"  # noqa: S608 - fixed names; values are parameters
+        " s AS (" + _SENTIMENT_ROWS + "),"
+        " p AS (SELECT DISTINCT ent.ticket_key, ent.e, n.product_key AS key, ent.text FROM ent"
+        " JOIN entity_names n ON n.text = ent.text AND n.label = ent.label"
+        " WHERE n.product_key IS NOT NULL)"
+        " SELECT s.model_id AS model_id, p.e AS entities, p.key AS key, p.text AS text,"
+        " count(*) AS tickets FROM p"
+        " JOIN s ON s.ticket_key = p.ticket_key AND " + _PAIR.replace("{e}", "p.e")
+        + " GROUP BY ALL)",
+        by_model=True, key_col="x.ticket_key", model_where="x.model_id = ?",
+        model_col="entities", sourced=True,
+    ),
+    _Table(
+        "rollup_competitor_days", MENTIONS,
+        ("entities", "day", *_CUST_COLS, "vendor"), ("tickets", "mentions"),
+        """
+        CREATE TABLE rollup_competitor_days (
+            entities  VARCHAR NOT NULL,  -- the entities' source: 'gold' or a model id
+            day       DATE NOT NULL,     -- of created_at (undated tickets are left out)
+            known     BOOLEAN NOT NULL,  -- the customer is in customers
+            segment   VARCHAR,           -- the customer's (NULL: unknown customer)
+            plan      VARCHAR,
+            region    VARCHAR,
+            vendor    VARCHAR,           -- the competitor named; NULL: any competitor
+            tickets   BIGINT NOT NULL,   -- tagged tickets naming it (gold: every ticket)
+            mentions  BIGINT NOT NULL    -- their entities naming it
+        )
+        """,
+        "SELECT * FROM (WITH ent AS (" + _ENTITY_ROWS + "),"  # noqa: S608 - fixed names; values are parameters
+        " hit AS (SELECT ent.ticket_key, ent.e, n.vendor, count(*) AS mentions FROM ent"
+        " JOIN entity_names n ON n.text = ent.text AND n.label = ent.label"
+        " WHERE n.vendor IS NOT NULL GROUP BY ALL),"
+        " h AS (SELECT * FROM hit UNION ALL SELECT ticket_key, e, NULL, sum(mentions)"
+        " FROM hit GROUP BY ticket_key, e),"
+        " g AS (SELECT x.ticket_key, x.model_id FROM {src:tagged_tickets} x{keys})"
+        " SELECT h.e AS entities, CAST(t.created_at AS DATE) AS day, " + _CUSTOMER + ","
+        " h.vendor AS vendor, count(*) AS tickets, sum(h.mentions) AS mentions"
+        " FROM h JOIN tickets t ON t.ticket_key = h.ticket_key"
+        " LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        " LEFT JOIN g ON g.ticket_key = h.ticket_key AND g.model_id = h.e"
+        " WHERE t.created_at IS NOT NULL"
+        " AND (h.e = '" + GOLD_SOURCE + "' OR g.model_id IS NOT NULL) GROUP BY ALL)",
+        by_model=True, key_col="x.ticket_key", model_where="x.model_id = ?",
+        model_col="entities", order="entities, day", sourced=True,
+    ),
+)
+#: The names the mention roll-ups group entity texts by (filled in Python: the competitor
+#: matcher, ``data.reference.match_competitor``, is Python).
+_NAMES_SQL = """
+CREATE TABLE entity_names (
+    text         VARCHAR NOT NULL,
+    label        VARCHAR NOT NULL,  -- ORG | PRODUCT (the labels that may name a competitor)
+    vendor       VARCHAR,           -- match_competitor(text, label); NULL: no competitor
+    product_key  VARCHAR,           -- text.strip().lower() of a PRODUCT naming no competitor
+    PRIMARY KEY (text, label)
+)
+"""
+_NAME_STATE_SQL = "CREATE TABLE rollup_name_state (fingerprint VARCHAR NOT NULL)"
+TABLES = TABLES + MENTION_TABLES
+
+#: ``rollup_signal_series`` (part :data:`MENTIONS`) is derived from ``rollup_signal_mentions``
+#: rather than summed from tickets: its ``negative`` counts distinct writers, which no sum of
+#: per-ticket contributions gives. A write recomputes the groups it touched.
+SERIES_TABLE = "rollup_signal_series"
+_SERIES_CREATE = """
+CREATE TABLE rollup_signal_series (
+    model_id          VARCHAR NOT NULL,  -- the sentiment's source
+    entities          VARCHAR NOT NULL,  -- the entities' source
+    freq              VARCHAR NOT NULL,  -- day | week
+    period            DATE NOT NULL,     -- the day, or the Monday of the week
+    dim               VARCHAR NOT NULL,  -- product | competitor
+    value             VARCHAR NOT NULL,  -- product key, vendor
+    tickets           BIGINT NOT NULL,   -- dated labelled tickets naming it
+    negative_tickets  BIGINT NOT NULL,   -- of them negative
+    negative          BIGINT NOT NULL    -- distinct writers with a negative one
+)
+"""
+_SERIES_COLUMNS = ("model_id", "entities", "freq", "period", "dim", "value", "tickets",
+                   "negative_tickets", "negative")
+#: Rows of rollup_signal_series from rollup_signal_mentions rows ``r`` kept by ``{where}``
+#: (day) and ``{week_where}`` (week).
+_SERIES_SELECT = (
+    "SELECT r.model_id, r.entities, 'day', r.day, r.dim, r.value, sum(r.tickets),"
+    " sum(r.negative), count(*) FILTER (WHERE r.negative > 0)"
+    " FROM rollup_signal_mentions r{where} AND r.day IS NOT NULL AND r.dim <> 'named'"
+    " GROUP BY r.model_id, r.entities, r.day, r.dim, r.value"
+    " UNION ALL SELECT r.model_id, r.entities, 'week', CAST(date_trunc('week', r.day) AS DATE),"
+    " r.dim, r.value, sum(r.tickets), sum(r.negative),"
+    " count(DISTINCT r.unit) FILTER (WHERE r.negative > 0)"
+    " FROM rollup_signal_mentions r{week_where} AND r.day IS NOT NULL AND r.dim <> 'named'"
+    " GROUP BY ALL")
+
+
+def _fill_series(conn: Any, model_id: str | None = None) -> None:
+    """``rollup_signal_series`` from ``rollup_signal_mentions``: all of it, or the rows of
+    one entity source."""
+    where = " WHERE r.entities = ?" if model_id is not None else " WHERE TRUE"
+    params = [model_id, model_id] if model_id is not None else []
+    one = " WHERE entities = ?" if model_id is not None else ""
+    conn.execute(f"DELETE FROM {SERIES_TABLE}{one}",  # noqa: S608 - fixed names; values are parameters
+                 [model_id] if model_id is not None else [])
+    cols = ", ".join(_SERIES_COLUMNS)
+    conn.execute(f"INSERT INTO {SERIES_TABLE} ({cols}) "
+                 + _SERIES_SELECT.replace("{where}", where).replace("{week_where}", where),
+                 params)
+
+
+def _refresh_series(conn: Any, touched: str) -> None:
+    """Recompute the ``rollup_signal_series`` rows of the days (and their weeks) × values in
+    ``touched`` (columns model_id, entities, day, dim, value) from the mention roll-up."""
+    weeks = touched + "_weeks"
+    conn.execute(f"CREATE TEMP TABLE {weeks} AS SELECT DISTINCT model_id, entities,"  # noqa: S608 - fixed names; values are parameters
+                 f" CAST(date_trunc('week', day) AS DATE) AS period, dim, value FROM {touched}")
+    try:
+        same = ("r.model_id = d.model_id AND r.entities = d.entities AND r.dim = d.dim"
+                " AND r.value = d.value")
+        conn.execute(f"DELETE FROM {SERIES_TABLE} r USING {touched} d WHERE r.freq = 'day'"  # noqa: S608 - fixed names; values are parameters
+                     f" AND r.period = d.day AND {same}")
+        conn.execute(f"DELETE FROM {SERIES_TABLE} r USING {weeks} d WHERE r.freq = 'week'"  # noqa: S608 - fixed names; values are parameters
+                     f" AND r.period = d.period AND {same}")
+        day = f" SEMI JOIN {touched} d ON r.day = d.day AND {same} WHERE TRUE"
+        week = (f" SEMI JOIN {weeks} d ON CAST(date_trunc('week', r.day) AS DATE) = d.period"
+                f" AND {same} WHERE TRUE")
+        conn.execute(f"INSERT INTO {SERIES_TABLE} ({', '.join(_SERIES_COLUMNS)}) "
+                     + _SERIES_SELECT.replace("{where}", day).replace("{week_where}", week))
+    finally:
+        conn.execute(f"DROP TABLE IF EXISTS {weeks}")
 _BY_NAME = {t.name: t for t in TABLES}
 
 _STATE_SQL = """
@@ -288,12 +522,36 @@ _STATE_V5 = ["ALTER TABLE rollup_state ADD COLUMN sentiments BIGINT",
              "ALTER TABLE rollup_state ADD COLUMN gold_sentiments BIGINT"]
 
 
-def _contrib_sql(table: _Table, keys_table: str | None, model: bool) -> str:
+#: The base tables the mention roll-ups read (``{src:NAME}`` in their SQL).
+_SOURCES = ("gold_entities", "entities", "gold_sentiment", "ticket_sentiment", "tagged_tickets")
+
+
+def _contrib_sql(table: _Table, keys_table: str | None, model: bool,
+                 sources: dict[str, str] | None = None) -> str:
+    """The contributions' SELECT of ``table``: of every ticket, of those in ``keys_table``,
+    or (``sources``: the source tables already kept to the touched tickets, by name) of
+    those in the given tables."""
     keys = f" SEMI JOIN {keys_table} k ON k.ticket_key = {table.key_col}" if keys_table else ""
     where = table.model_where if model else "TRUE"
+    sql = table.contrib
+    for name in _SOURCES:
+        sql = sql.replace("{src:" + name + "}", (sources or {}).get(name, name))
+    if sources:
+        keys = ""  # the sources hold the touched tickets' rows only
     # a model's contributions leave the ground truth's (another source) out
-    return (table.contrib.replace("{keys}", keys).replace("{model}", where)
+    return (sql.replace("{keys}", keys).replace("{model}", where)
             .replace("{gold}", "FALSE" if model else "TRUE"))
+
+
+def _touched_sources(conn: Any, keys_table: str, tag: str) -> dict[str, str]:
+    """Temporary copies of the mention roll-ups' source tables kept to the tickets in
+    ``keys_table`` (each big table read once, not once per roll-up); their names."""
+    names = {}
+    for name in _SOURCES:
+        names[name] = f"_rollup_src_{name}_{tag}"
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {names[name]} AS SELECT x.* FROM {name} x"  # noqa: S608 - fixed names; values are parameters
+                     f" SEMI JOIN {keys_table} k ON k.ticket_key = x.ticket_key")
+    return names
 
 
 def _counts_sql() -> str:
@@ -340,7 +598,74 @@ def fresh_parts(conn: Any) -> frozenset[str]:
         stored, now = row[1:1 + width], row[1 + width:1 + 2 * width]
         if all(s is None or s == n for s, n in zip(stored, now, strict=True)):
             fresh.add(row[0])
+    if MENTIONS in fresh and not _names_current(conn):
+        fresh.discard(MENTIONS)
     return frozenset(fresh)
+
+
+@lru_cache(maxsize=1)
+def matcher_fingerprint() -> str:
+    """A digest of what ``data.reference.match_competitor`` decides by: its code and the
+    reference files. ``entity_names`` (and so :data:`MENTIONS`) is fresh only when built with
+    the current one."""
+    from data import reference
+
+    digest = hashlib.sha256()
+    files = [Path(reference.__file__), *sorted(p for p in reference.REFERENCE_DIR.rglob("*")
+                                              if p.is_file())]
+    for path in files:
+        digest.update(path.name.encode("utf-8"))
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _names_current(conn: Any) -> bool:
+    row = conn.execute("SELECT min(fingerprint), count(*) FROM rollup_name_state").fetchone()
+    return row is not None and row[1] == 1 and row[0] == matcher_fingerprint()
+
+
+def mentions_fresh(conn: Any) -> bool:
+    """Whether the mention roll-ups (:data:`MENTION_TABLES`, ``entity_names``) may be read:
+    the store has them (migration 6), they are up to date with the base tables and were
+    built with the current competitor matcher."""
+    return _has_mention_tables(conn) and MENTIONS in fresh_parts(conn)
+
+
+def _fill_names(conn: Any, keys_table: str | None = None,
+                sources: dict[str, str] | None = None) -> int:
+    """Add to ``entity_names`` every ORG or PRODUCT text of the entities (of the tickets in
+    ``keys_table``, or in ``sources``: :func:`_touched_sources`, or all) it lacks, with its
+    vendor and product key; the rows added."""
+    from data.reference import COMPETITOR_LABELS, match_competitor
+
+    keys = f" SEMI JOIN {keys_table} k ON k.ticket_key = x.ticket_key" if keys_table else ""
+    gold, ents = "gold_entities", "entities"
+    if sources:
+        gold, ents, keys = sources["gold_entities"], sources["entities"], ""
+    missing = conn.execute(
+        f"SELECT DISTINCT text, label FROM (SELECT x.text, x.label FROM {gold} x{keys}"  # noqa: S608 - fixed names; values are parameters
+        f" UNION ALL SELECT x.text, x.label FROM {ents} x{keys}) e"
+        " WHERE list_contains(?::VARCHAR[], label) AND NOT EXISTS (SELECT 1 FROM entity_names n"
+        " WHERE n.text = e.text AND n.label = e.label)", [list(COMPETITOR_LABELS)]).fetchall()
+    if not missing:
+        return 0
+    texts = [t for t, _ in missing]
+    labels = [lab for _, lab in missing]
+    vendors = [match_competitor(t, lab) for t, lab in missing]
+    products = [t.strip().lower() if lab == "PRODUCT" and v is None else None
+                for t, lab, v in zip(texts, labels, vendors, strict=True)]
+    conn.execute("INSERT INTO entity_names (text, label, vendor, product_key)"
+                 " SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+                 " unnest(?::VARCHAR[])", [texts, labels, vendors, products])
+    return len(missing)
+
+
+def _rebuild_names(conn: Any) -> None:
+    """``entity_names`` from scratch with the current matcher (its fingerprint recorded)."""
+    conn.execute("DELETE FROM entity_names")
+    _fill_names(conn)
+    conn.execute("DELETE FROM rollup_name_state")
+    conn.execute("INSERT INTO rollup_name_state VALUES (?)", [matcher_fingerprint()])
 
 
 def signals_fresh(conn: Any) -> bool:
@@ -357,17 +682,23 @@ def signals_fresh(conn: Any) -> bool:
 
 def _fill(conn: Any, table: _Table, model_id: str | None = None) -> None:
     sql = _contrib_sql(table, None, model_id is not None)
-    conn.execute(f"INSERT INTO {table.name} ({table.columns}) {sql}",
+    # stored in the order its readers filter by, so they skip the row groups of the others
+    order = f" ORDER BY {table.order}" if table.order else ""
+    conn.execute(f"INSERT INTO {table.name} ({table.columns}) SELECT * FROM ({sql}){order}",  # noqa: S608 - fixed names; values are parameters
                  [model_id] if model_id is not None else [])
 
 
 def rebuild_all(conn: Any, parts: Sequence[str] = PARTS) -> None:
     """Recompute the roll-ups of ``parts`` from the base tables, inside the caller's
     transaction, and mark them fresh."""
+    if MENTIONS in parts:
+        _rebuild_names(conn)
     for table in TABLES:
         if table.part in parts:
             conn.execute(f"DELETE FROM {table.name}")  # noqa: S608 - fixed names; values are parameters
             _fill(conn, table)
+    if MENTIONS in parts:
+        _fill_series(conn)
     _record_state(conn, parts)
 
 
@@ -377,8 +708,8 @@ def rebuild_rollups(store: Any) -> dict[str, int]:
 
     def write(conn: Any) -> dict[str, int]:
         rebuild_all(conn)
-        return {t.name: int(conn.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0])  # noqa: S608 - fixed names; values are parameters
-                for t in TABLES}
+        return {name: int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])  # noqa: S608 - fixed names; values are parameters
+                for name in [*(t.name for t in TABLES), SERIES_TABLE]}
 
     return store.write(write)
 
@@ -391,7 +722,7 @@ def migration_statements() -> list[str]:
     for table in tables:
         statements.append(f"INSERT INTO {table.name} ({table.columns}) "
                           + _contrib_sql(table, None, False))
-    for part in PARTS:
+    for part in _V4_DEPENDS:
         counted = [t for t in _V4_COUNTED if t in _V4_DEPENDS[part]]
         cols = ", ".join(_STATE_COLUMNS[t] for t in counted)
         vals = ", ".join(f"(SELECT count(*) FROM {t})" for t in counted)  # noqa: S608 - fixed names; values are parameters
@@ -415,10 +746,23 @@ def signal_migration_statements() -> list[str]:
     return [*_STATE_V5, table.create, fill, counts, stale]
 
 
+def mention_migration_statements() -> list[str]:
+    """Migration 6: ``entity_names``, ``rollup_name_state`` and the mention roll-ups
+    (:data:`MENTION_TABLES`), created empty and stale: the competitor matcher is Python, so
+    ``python -m data rollups`` (or the demo) fills them; until then readers keep to the base
+    tables, and the other parts stay as they were."""
+    stale = ("INSERT INTO rollup_state (part, tickets, customers, tagged, entities, sentiments,"  # noqa: S608 - fixed names; values are parameters
+             " gold_sentiments) VALUES ('" + MENTIONS + "', -1, -1, -1, -1, -1, -1)")
+    return [_NAMES_SQL, _NAME_STATE_SQL, *(t.create for t in MENTION_TABLES), _SERIES_CREATE,
+            stale]
+
+
 def drop_statements() -> list[str]:
     """DROP statements of every roll-up table (for a later migration that redefines them)."""
     return [f"DROP TABLE IF EXISTS {t.name}" for t in TABLES] + [
-        "DROP TABLE IF EXISTS rollup_state"]
+        "DROP TABLE IF EXISTS rollup_state", "DROP TABLE IF EXISTS entity_names",
+        f"DROP TABLE IF EXISTS {SERIES_TABLE}",
+        "DROP TABLE IF EXISTS rollup_name_state"]
 
 
 # -- incremental maintenance --------------------------------------------------------------
@@ -433,10 +777,28 @@ def _tables(parts: Sequence[str], *, by_keys: bool) -> list[_Table]:
     return [t for t in TABLES if t.part in parts]
 
 
+def _with_mentions(conn: Any, parts: Sequence[str], was_fresh: frozenset[str], *,
+                   full: bool) -> tuple[str, ...]:
+    """``parts`` and, when they hold :data:`TAGS` and the mention roll-ups are fresh (or
+    ``full``: recomputed whatever their state), :data:`MENTIONS` (tag-derived: every writer
+    of tags keeps them; a stale one stays stale until a rebuild, at no cost to the writes)."""
+    if TAGS not in parts or MENTIONS in parts:
+        return tuple(parts)
+    if MENTIONS in was_fresh or (full and _has_mention_tables(conn)):
+        return (*parts, MENTIONS)
+    return tuple(parts)
+
+
+def _has_mention_tables(conn: Any) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM information_schema.tables"
+                             " WHERE table_schema = 'main' AND table_name = 'rollup_name_state'"
+                             ).fetchone()[0])
+
+
 def _add_contrib(conn: Any, table: _Table, keys: str, model_id: str | None, sign: int,
-                 delta: str, create: bool) -> None:
+                 delta: str, create: bool, sources: dict[str, str] | None = None) -> None:
     model = model_id is not None and table.by_model
-    sql = _contrib_sql(table, keys, model)
+    sql = _contrib_sql(table, keys, model, sources if table.sourced else None)
     groups = ", ".join(f'"{c}"' for c in table.groups)
     measures = ", ".join(f'{sign} * "{m}" AS "{m}"' for m in table.measures)
     select = f"SELECT {groups}, {measures} FROM ({sql})"  # noqa: S608 - fixed names; values are parameters
@@ -494,31 +856,57 @@ def maintained(
             entities or tagged_tickets); :data:`USAGE` only with ``keys_sql`` None.
         model_id: the block changes only this model's tags (restricts :data:`TAGS`).
     """
-    tables = _tables(parts, by_keys=keys_sql is not None)
     was_fresh = fresh_parts(conn)
+    parts = _with_mentions(conn, parts, was_fresh,
+                           full=keys_sql is None and model_id is None)
+    tables = _tables(parts, by_keys=keys_sql is not None)
     tag = uuid.uuid4().hex[:12]
     keys = f"_rollup_keys_{tag}"
     deltas = {t.name: f"_rollup_delta_{t.name}_{tag}" for t in tables}
+    sources = None
     if keys_sql is not None:
         conn.execute(f"CREATE TEMP TABLE {keys} AS SELECT DISTINCT ticket_key FROM ({keys_sql})",  # noqa: S608 - fixed names; values are parameters
                      list(params))
+        if any(t.sourced for t in tables):
+            sources = _touched_sources(conn, keys, tag)
         for table in tables:
-            _add_contrib(conn, table, keys, model_id, -1, deltas[table.name], create=True)
+            _add_contrib(conn, table, keys, model_id, -1, deltas[table.name], create=True,
+                         sources=sources)
     yield
+    if keys_sql is not None and sources is not None:  # as the block left them
+        sources = _touched_sources(conn, keys, tag)
+    if MENTIONS in parts and not (keys_sql is None and model_id is None):
+        _fill_names(conn, keys if keys_sql is not None else None, sources)
     if keys_sql is not None:
+        touched = f"_rollup_touched_{tag}"
         for table in tables:
-            _add_contrib(conn, table, keys, model_id, 1, deltas[table.name], create=False)
+            _add_contrib(conn, table, keys, model_id, 1, deltas[table.name], create=False,
+                         sources=sources)
+            if table.name == "rollup_signal_mentions":  # the series follow it (derived)
+                conn.execute(f"CREATE TEMP TABLE {touched} AS SELECT DISTINCT model_id,"  # noqa: S608 - fixed names; values are parameters
+                             f" entities, day, dim, value FROM {deltas[table.name]}"
+                             " WHERE day IS NOT NULL AND dim <> 'named'")
             _merge(conn, table, deltas[table.name])
             conn.execute(f"DROP TABLE {deltas[table.name]}")
+        if MENTIONS in parts:
+            _refresh_series(conn, touched)
+            conn.execute(f"DROP TABLE {touched}")
+        for name in (sources or {}).values():
+            conn.execute(f"DROP TABLE {name}")
         conn.execute(f"DROP TABLE {keys}")
     else:
+        if MENTIONS in parts and model_id is None:
+            _rebuild_names(conn)
         for table in tables:
             if model_id is not None and table.by_model:
-                conn.execute(f"DELETE FROM {table.name} WHERE model_id = ?", [model_id])  # noqa: S608 - fixed names; values are parameters
+                conn.execute(f"DELETE FROM {table.name} WHERE {table.model_col} = ?",  # noqa: S608 - fixed names; values are parameters
+                             [model_id])
                 _fill(conn, table, model_id)
             else:
                 conn.execute(f"DELETE FROM {table.name}")  # noqa: S608 - fixed names; values are parameters
                 _fill(conn, table)
+        if MENTIONS in parts:
+            _fill_series(conn, model_id)
         if model_id is None:  # recomputed in full: fresh whatever they were before
             was_fresh = frozenset(parts)
     _record_state(conn, [p for p in parts if p in was_fresh])

@@ -79,9 +79,16 @@ def last_day(row: Any) -> dt.date:
 
 
 def show_tickets(row: Any, source: Any, user: access.User) -> None:
-    """The negative tickets of one alert as cards, masked for viewers."""
+    """The entities most named by one alert's negative tickets and the tickets as cards,
+    masked for viewers (read from the tickets only for the alert opened)."""
+    details = queries.alert_details(source, row)
+    named = ui.visible_column(pd.DataFrame({"entities": [details["entities"]]}),
+                              ["entities"], user)["entities"].iloc[0]
+    if named:
+        st.caption(f"Entities most named: {ui.md_text(named)}")
     model = None if source.entities == "gold" else source.entities
-    tickets = queries.alert_tickets(tuple(row.ticket_keys), row.since, last_day(row), model)
+    tickets = queries.alert_tickets(tuple(details["ticket_keys"]), row.since, last_day(row),
+                                    model)
     tickets = ui.visible_tickets(tickets, user)
     if ui.empty_frame(tickets):
         st.info("Its tickets are no longer in the database.")
@@ -107,9 +114,7 @@ def alert_card(row: Any, shown: Any, source: Any, user: access.User) -> None:
             f"{row.customers:,} customers · unhappy customers of this scope per customer "
             f"writing in: {row.rate:.1%} against {row.baseline_rate:.1%} before "
             f"({row.expected:.1f} expected) · p = {row.p_value:.2g}")
-        if shown.entities:
-            st.caption(f"Entities most named: {ui.md_text(shown.entities)}")
-        if st.toggle(f"Open its {len(row.ticket_keys):,} negative tickets",
+        if st.toggle(f"Open its {row.negative:,} negative tickets and the entities they name",
                       key=f"sig_open_{alert_key(row)}"):
             show_tickets(row, source, user)
 
@@ -237,7 +242,8 @@ else:
 
 freq = st.segmented_control("Alerts per", ["day", "week"], default="day",
                             key="sig_freq") or "day"
-alerts = queries.surge_alerts(source, freq=freq, open_only=False)
+# no ticket read for the list: an alert's tickets and entities load when it is opened
+alerts = queries.surge_alerts(source, freq=freq, open_only=False, details=False)
 days = queries.signal_days(source)
 shown = ui.visible_column(alerts, ALERT_TEXT_COLUMNS, user)
 rows = list(zip(alerts.itertuples(index=False), shown.itertuples(index=False), strict=True))
@@ -265,7 +271,8 @@ else:
         alert_card(row, text, source, user)
     with st.expander(f"All {len(closed)} earlier alerts as a table"):
         st.dataframe(shown[~alerts["open"].astype(bool)].drop(
-            columns=["ticket_keys", "rule", "open"]), hide_index=True, width="stretch")
+            columns=["ticket_keys", "entities", "rule", "open"]), hide_index=True,
+            width="stretch")
 
 trend_section(alerts, source, user)
 risk_section(source, user)

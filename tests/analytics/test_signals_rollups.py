@@ -181,15 +181,20 @@ def test_a_sentiment_write_that_bypasses_them_sends_readers_to_the_base_tables(t
 
 def test_an_older_store_gets_the_signal_rollup_on_upgrade(tagged_db, tmp_path):
     """A store of migration 4 (fresh roll-ups) opens as migration 5 with the signal roll-up
-    filled and fresh; one whose tags part was stale stays stale until a rebuild."""
+    filled and fresh; one whose tags part was stale stays stale until a rebuild. (Migration
+    6 adds the mention roll-ups, stale until a rebuild either way.)"""
     for stale in (False, True):
         path = tmp_path / f"old-{stale}.duckdb"
         shutil.copy(tagged_db, path)
         conn = duckdb.connect(str(path))
         for statement in ("DROP TABLE rollup_signal_days",
+                          *(f"DROP TABLE {t.name}" for t in rollups.MENTION_TABLES),
+                          f"DROP TABLE {rollups.SERIES_TABLE}", "DROP TABLE entity_names",
+                          "DROP TABLE rollup_name_state",
+                          "DELETE FROM rollup_state WHERE part = 'mentions'",
                           "ALTER TABLE rollup_state DROP COLUMN sentiments",
                           "ALTER TABLE rollup_state DROP COLUMN gold_sentiments",
-                          "DELETE FROM schema_version WHERE version = 5"):
+                          "DELETE FROM schema_version WHERE version >= 5"):
             conn.execute(statement)
         if stale:
             conn.execute("UPDATE rollup_state SET entities = entities + 1 WHERE part = 'tags'")
@@ -200,8 +205,15 @@ def test_an_older_store_gets_the_signal_rollup_on_upgrade(tagged_db, tmp_path):
         with Store.open(path) as store:
             assert store.scalar("SELECT max(version) FROM schema_version") == max(MIGRATIONS)
             assert rollups.signals_fresh(store.cursor()) is not stale
-            if stale:
-                rollups.rebuild_rollups(store)
+            assert not rollups.mentions_fresh(store.cursor())
+            migrated = store.query("SELECT * FROM rollup_signal_days")
+            rollups.rebuild_rollups(store)
+            if not stale:  # the migration's signal roll-up is the rebuild's
+                rebuilt = store.query("SELECT * FROM rollup_signal_days")
+                keys = list(migrated.columns)
+                pd.testing.assert_frame_equal(
+                    migrated.sort_values(keys).reset_index(drop=True),
+                    rebuilt.sort_values(keys).reset_index(drop=True))
             _assert_equals_rebuild(store)
 
 

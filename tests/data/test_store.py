@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import duckdb
 import pytest
@@ -20,7 +19,8 @@ TABLES = {"customers", "usage", "price_history", "tickets", "gold_entities", "en
           "schema_version", "audit_log", "ticket_sentiment", "gold_sentiment", "demo_surges",
           "demo_churn_truth", "rollup_ticket_days", "rollup_ticket_months",
           "rollup_usage_months", "rollup_tagged_days", "rollup_entity_months", "rollup_signal_days",
-          "rollup_state"}
+          "rollup_state", "entity_names", "rollup_name_state", "rollup_signal_mentions",
+          "rollup_signal_spellings", "rollup_competitor_days", "rollup_signal_series"}
 
 
 def test_fresh_store_has_every_table_and_the_latest_version(tmp_store):
@@ -127,12 +127,10 @@ def held_db(tmp_path):
 
 
 def test_a_held_file_raises_store_locked(held_db):
-    start = time.monotonic()
-    with pytest.raises(StoreLockedError) as info:
+    with pytest.raises(StoreLockedError) as info:  # at once: DuckDB does not wait for a lock
         Store.open(held_db)
     assert "in use by another process" in str(info.value)
     assert "PID" in str(info.value)
-    assert time.monotonic() - start < 30  # no hang
 
 
 def test_a_write_inside_a_write_runs_in_the_same_transaction(tmp_store):
