@@ -394,8 +394,9 @@ def _entity_months_sql(model_id: str | None, labels: tuple[str, ...], split: _Mo
 
 
 def data_version(store: Store) -> tuple[int, ...]:
-    """A cheap fingerprint of the data (row counts) to key caches: changes on every write
-    that matters to the pages (new tickets, usage, tagged tickets, entities, scenarios)."""
+    """A cheap fingerprint of the data to key caches: the row counts of tickets, usage,
+    tagged tickets, entities and customers. Writes that only update rows in place, and the
+    tables it does not count (scenarios, price_history), leave it unchanged."""
     row = store.fetchall(
         "SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM usage),"
         " (SELECT count(*) FROM tagged_tickets), (SELECT count(*) FROM entities),"
