@@ -44,7 +44,7 @@ def _base(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every reader on the base tables."""
     monkeypatch.setattr(signals, "USE_ROLLUPS", False)
     monkeypatch.setattr(alerts, "USE_ROLLUPS", False)
-    monkeypatch.setattr(explore, "USE_ROLLUPS", False)
+    monkeypatch.setattr(explore.filters, "USE_ROLLUPS", False)  # where the switch lives
 
 
 @pytest.mark.parametrize("model_id", ["gold", MODEL])

@@ -1,0 +1,92 @@
+"""SQL aggregates behind the Overview and Entities pages.
+
+Every function takes a :class:`data.store.Store` and a :class:`Filters` and returns a
+DataFrame. Filter values always travel as SQL parameters; the only identifiers put into SQL
+text come from fixed whitelists in this module. No Streamlit here: every number a page shows
+can be computed (and tested) without it.
+
+Definitions shared by every figure:
+
+* **Periods.** Dates are UTC days, inclusive. Usage is monthly (``usage.month`` is the
+  first day of the month): a month inside the period counts in full, a month the period
+  covers in part counts pro rata by days (``tokens × days inside ÷ days in the month``),
+  so no day of usage ever counts in two adjacent periods. The previous period is the same
+  number of calendar months before a whole-months selection, the same number of days
+  before any other.
+* **Customers.** Segment, plan and region are the customer's (``customers``; the plan is
+  the customer's current plan, for tickets and usage alike). Tickets and usage of a
+  customer missing from ``customers`` count in every total and show as
+  ``"(unknown customer)"``; a segment, plan or region filter leaves them out.
+* **Active customers** are those with usage in the month that holds the period's last day
+  (active at its end: a customer who churned during the period is not).
+* **GPU cost** = input tokens × input rate + output tokens × output rate
+  (:class:`CostRates`, from ``analytics.costs.CostInputs``).
+
+Example:
+    >>> from data.store import Store                                   # doctest: +SKIP
+    >>> store = Store.open("var/pricewar.duckdb")                      # doctest: +SKIP
+    >>> kpis(store, Filters(segments=("startup",)))                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+# Modules: ``filters`` (Filters, CostRates, SQL conditions, when roll-ups may be read; its
+# ``USE_ROLLUPS`` switch and ``_base_tables()`` send every reader to the base tables),
+# ``metadata`` (data version, sidebar choices, period, tagger progress), ``overview`` and
+# ``entities`` (the two pages' figures).
+from analytics.explore.entities import (
+    competitor_mentions,
+    entity_trends,
+    ticket_list,
+    top_entities,
+)
+from analytics.explore.filters import (  # noqa: F401 - the package's names
+    GROUPS_TICKETS,
+    GROUPS_USAGE,
+    UNKNOWN_CUSTOMER,
+    CostRates,
+    Filters,
+    _base_tables,
+)
+from analytics.explore.metadata import (
+    current_model_id,
+    data_version,
+    date_bounds,
+    filter_options,
+    last_tagging_run,
+    resolve_period,
+    sources,
+    tagging_progress,
+)
+from analytics.explore.overview import (
+    KPI_LABELS,
+    cost_to_serve,
+    kpis,
+    ticket_volume,
+    usage_volume,
+)
+
+__all__ = [
+    "KPI_LABELS",
+    "UNKNOWN_CUSTOMER",
+    "GROUPS_TICKETS",
+    "GROUPS_USAGE",
+    "CostRates",
+    "Filters",
+    "competitor_mentions",
+    "cost_to_serve",
+    "current_model_id",
+    "data_version",
+    "date_bounds",
+    "entity_trends",
+    "filter_options",
+    "kpis",
+    "last_tagging_run",
+    "resolve_period",
+    "sources",
+    "tagging_progress",
+    "ticket_list",
+    "ticket_volume",
+    "top_entities",
+    "usage_volume",
+]

@@ -1,0 +1,317 @@
+"""The Entities page's figures: top entities, their trends, competitor mentions, the ticket
+list (from the roll-ups when they are fresh, else the base tables)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from analytics.explore.filters import (
+    Filters,
+    entity_months_sql,
+    rollup_where,
+    rollups_fresh,
+    split_months,
+    ticket_where,
+)
+from data import rollups
+from data.store import Store
+
+
+def top_entities(
+    store: Store,
+    filters: Filters,
+    model_id: str | None,
+    *,
+    labels: tuple[str, ...] = (),
+    limit: int = 10,
+) -> pd.DataFrame:
+    """The most mentioned entities per label: ``label``, ``entity``, ``mentions``, ``tickets``.
+
+    Entities are grouped case-insensitively; ``entity`` is the most frequent spelling.
+    At most ``limit`` rows per label.
+    """
+    labels = tuple(labels)
+    split = split_months(filters)
+    if (split is not None and not filters.has_customer_filter
+            and rollups_fresh(store, rollups.TAGS)):
+        sql, params = entity_months_sql(model_id, labels, split, dated=False)
+        return store.query(
+            f"WITH s AS (SELECT label, key, text, sum(mentions) AS n, sum(tickets) AS k"  # noqa: S608 - fixed SQL fragments; values are parameters
+            f" FROM ({sql}) GROUP BY ALL)"
+            " SELECT label, entity, mentions, tickets FROM ("
+            " SELECT label, first(text ORDER BY n DESC, text) AS entity,"
+            " sum(n)::BIGINT AS mentions, sum(k)::BIGINT AS tickets,"
+            " row_number() OVER (PARTITION BY label ORDER BY sum(n) DESC, key) AS rank"
+            " FROM s GROUP BY label, key)"
+            " WHERE rank <= ? ORDER BY label, mentions DESC, entity",
+            [*params, int(limit)],
+        )
+    w = ticket_where(filters)
+    label_sql = " AND list_contains(?::VARCHAR[], e.label)" if labels else ""
+    # A semi-join on the selected tickets (cheaper than joining every entity row).
+    return store.query(
+        "WITH x AS (SELECT e.label, lower(e.text) AS key, e.text, e.ticket_key"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" FROM entities e WHERE e.model_id = ?{label_sql}"
+        " AND e.ticket_key IN (SELECT t.ticket_key FROM tickets t"
+        f"  LEFT JOIN customers c ON c.customer_id = t.customer_id WHERE {w.sql})),"
+        # mentions per spelling, tickets per entity; an entity shows under its most
+        # frequent spelling (ties: the smallest)
+        " s AS (SELECT label, key, text, count(*) AS n FROM x GROUP BY ALL),"
+        " k AS (SELECT label, key, count(DISTINCT ticket_key) AS tickets FROM x"
+        "  GROUP BY label, key)"
+        " SELECT label, entity, mentions, tickets FROM ("
+        " SELECT s.label, first(s.text ORDER BY s.n DESC, s.text) AS entity,"
+        " sum(s.n)::BIGINT AS mentions, any_value(k.tickets) AS tickets,"
+        " row_number() OVER (PARTITION BY s.label ORDER BY sum(s.n) DESC, s.key) AS rank"
+        " FROM s JOIN k ON k.label = s.label AND k.key = s.key GROUP BY s.label, s.key)"
+        " WHERE rank <= ? ORDER BY label, mentions DESC, entity",
+        [model_id, *([list(labels)] if labels else []), *w.params, int(limit)],
+    )
+
+
+def entity_trends(
+    store: Store,
+    filters: Filters,
+    model_id: str | None,
+    *,
+    labels: tuple[str, ...] = (),
+    top: int = 5,
+) -> pd.DataFrame:
+    """Monthly mentions of the ``top`` entities: ``month``, ``label``, ``entity``, ``mentions``
+    (0 in months with mentions of other entities but none of this one)."""
+    labels = tuple(labels)
+    split = split_months(filters)
+    if (split is not None and not filters.has_customer_filter
+            and rollups_fresh(store, rollups.TAGS)):
+        sql, params = entity_months_sql(model_id, labels, split, dated=True)
+        s_sql = f"SELECT month, label, key, text, sum(mentions) AS n FROM ({sql}) GROUP BY ALL"  # noqa: S608 - fixed SQL fragments; values are parameters
+    else:
+        w = ticket_where(filters)
+        if labels:
+            w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
+        s_sql = ("SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, e.label,"  # noqa: S608 - fixed SQL fragments; values are parameters
+                 " lower(e.text) AS key, e.text, count(*) AS n"
+                 " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
+                 " LEFT JOIN customers c ON c.customer_id = t.customer_id"
+                 f" WHERE e.model_id = ? AND t.created_at IS NOT NULL AND {w.sql} GROUP BY ALL")
+        params = [model_id, *w.params]
+    # s: mentions per month and spelling; the top entities over the period, each under its
+    # most frequent spelling (ties: the smallest)
+    return store.query(
+        f"WITH s AS ({s_sql}),"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " top AS (SELECT label, key, first(text ORDER BY n DESC, text) AS entity FROM"
+        "  (SELECT label, key, text, sum(n) AS n FROM s GROUP BY ALL) GROUP BY label, key"
+        "  ORDER BY sum(n) DESC, key, label LIMIT ?),"
+        " n AS (SELECT month, label, key, sum(n) AS mentions FROM s"
+        "  JOIN top USING (label, key) GROUP BY ALL)"
+        # every month with mentions, for every top entity (0 where it had none)
+        " SELECT months.month, top.label, top.entity,"
+        " coalesce(n.mentions, 0)::BIGINT AS mentions"
+        " FROM (SELECT DISTINCT month FROM s) months CROSS JOIN top"
+        " LEFT JOIN n ON n.month = months.month AND n.label = top.label AND n.key = top.key"
+        " ORDER BY 1, 3, 2",
+        [*params, int(top)],
+    )
+
+
+def competitor_mentions(
+    store: Store,
+    filters: Filters,
+    model_id: str | None,
+    aliases: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """Competitor mentions per month and vendor, from tagged entities.
+
+    An entity names a competitor by ``data.reference.match_competitor`` (through
+    ``analytics.signals.competitor_entities``, the one rule of every mention figure):
+    ORG/PRODUCT entities, normalised text, reference aliases and model families.
+    ``aliases`` (a mapping or (alias, vendor) pairs) replaces the reference aliases and
+    families by exactly these names.
+
+    Columns: ``month``, ``vendor``, ``mentions``, ``tickets`` (tickets mentioning the
+    vendor), ``tagged`` (tickets tagged that month), ``rate`` (tickets / tagged); every
+    tagged month appears for every vendor mentioned at all (0 where it was not).
+    """
+    from analytics.signals import MATCH_TABLE_SQL, match_params
+
+    custom = None if aliases is None else {str(k): str(v) for k, v in dict(aliases).items()}
+    w = ticket_where(filters)
+    if custom is None and rollups_fresh(store, rollups.TAGS, rollups.MENTIONS):
+        return _competitor_mentions_days(store, filters, model_id)
+    if rollups_fresh(store, rollups.TAGS):
+        return _competitor_mentions_rollup(store, filters, model_id, custom)
+    return store.query(
+        f"WITH a AS ({MATCH_TABLE_SQL}),"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " tt AS (SELECT t.ticket_key, CAST(date_trunc('month', t.created_at) AS DATE) AS month"
+        "  FROM tagged_tickets g JOIN tickets t ON t.ticket_key = g.ticket_key"
+        "  LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f"  WHERE g.model_id = ? AND t.created_at IS NOT NULL AND {w.sql}),"
+        " tagged AS (SELECT month, count(*) AS tagged FROM tt GROUP BY 1),"
+        " hits AS (SELECT tt.month, a.vendor, count(*) AS mentions,"
+        "  count(DISTINCT e.ticket_key) AS tickets"
+        "  FROM entities e JOIN tt ON tt.ticket_key = e.ticket_key"
+        "  JOIN a ON a.text = e.text AND a.label = e.label"
+        "  WHERE e.model_id = ? GROUP BY 1, 2)"
+        # every tagged month for every vendor mentioned at all (0 where it was not)
+        " SELECT tagged.month, v.vendor, coalesce(hits.mentions, 0) AS mentions,"
+        " coalesce(hits.tickets, 0) AS tickets, tagged.tagged,"
+        " coalesce(hits.tickets, 0) / tagged.tagged AS rate"
+        " FROM tagged CROSS JOIN (SELECT DISTINCT vendor FROM hits) v"
+        " LEFT JOIN hits ON hits.month = tagged.month AND hits.vendor = v.vendor"
+        " ORDER BY 1, 2",
+        [*match_params(store, model_id, custom), model_id, *w.params, model_id],
+    )
+
+
+def _rollup_match_params(store: Store, model_id: str | None,
+                         aliases: dict[str, str] | None) -> list[list[str]]:
+    """``analytics.signals.match_params`` from the entity roll-up: the same (text, label)
+    pairs of the model's entities (of tickets in the store: the only ones a mention can
+    count), matched by the same rule."""
+    from data.reference import COMPETITOR_LABELS, match_competitor
+
+    rows = store.fetchall(
+        "SELECT DISTINCT text, label FROM rollup_entity_months WHERE model_id = ?"
+        " AND list_contains(?::VARCHAR[], label) ORDER BY 1, 2",
+        [model_id, list(COMPETITOR_LABELS)])
+    texts, labels, vendors = [], [], []
+    for text, label in rows:
+        vendor = match_competitor(text, label, aliases=aliases)
+        if vendor is not None:
+            texts.append(text)
+            labels.append(label)
+            vendors.append(vendor)
+    return [texts, labels, vendors]
+
+
+def _competitor_mentions_days(store: Store, f: Filters, model_id: str | None) -> pd.DataFrame:
+    """:func:`competitor_mentions` (reference aliases) from the roll-ups alone: tagged
+    tickets per day from ``rollup_tagged_days``, mentions per day and vendor from
+    ``rollup_competitor_days`` (``data.rollups``), no entity read."""
+    rw = rollup_where(f)
+    return store.query(
+        " WITH tagged AS (SELECT CAST(date_trunc('month', r.day) AS DATE) AS month,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        "  sum(r.tagged)::BIGINT AS tagged FROM rollup_tagged_days r"
+        f"  WHERE r.model_id = ? AND r.day IS NOT NULL AND {rw.sql} GROUP BY 1),"
+        " hits AS (SELECT CAST(date_trunc('month', r.day) AS DATE) AS month, r.vendor,"
+        "  sum(r.mentions)::BIGINT AS mentions, sum(r.tickets)::BIGINT AS tickets"
+        "  FROM rollup_competitor_days r WHERE r.entities = ? AND r.vendor IS NOT NULL"
+        f"  AND {rw.sql} GROUP BY 1, 2)"
+        " SELECT tagged.month, v.vendor, coalesce(hits.mentions, 0) AS mentions,"
+        " coalesce(hits.tickets, 0) AS tickets, tagged.tagged,"
+        " coalesce(hits.tickets, 0) / tagged.tagged AS rate"
+        " FROM tagged CROSS JOIN (SELECT DISTINCT vendor FROM hits) v"
+        " LEFT JOIN hits ON hits.month = tagged.month AND hits.vendor = v.vendor"
+        " ORDER BY 1, 2",
+        [model_id, *rw.params, model_id, *rw.params],
+    )
+
+
+def _competitor_mentions_rollup(store: Store, f: Filters, model_id: str | None,
+                                aliases: dict[str, str] | None) -> pd.DataFrame:
+    """:func:`competitor_mentions` with the tagged tickets per month from the roll-up and
+    only the entities that name a competitor read from ``entities``."""
+    from analytics.signals import MATCH_TABLE_SQL
+
+    rw = rollup_where(f)
+    w = ticket_where(f)
+    return store.query(
+        f"WITH a AS ({MATCH_TABLE_SQL}),"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " tagged AS (SELECT CAST(date_trunc('month', r.day) AS DATE) AS month,"
+        "  sum(r.tagged)::BIGINT AS tagged FROM rollup_tagged_days r"
+        f"  WHERE r.model_id = ? AND r.day IS NOT NULL AND {rw.sql} GROUP BY 1),"
+        " hits AS (SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, a.vendor,"
+        "  count(*) AS mentions, count(DISTINCT e.ticket_key) AS tickets"
+        "  FROM entities e JOIN a ON a.text = e.text AND a.label = e.label"
+        "  JOIN tagged_tickets g ON g.ticket_key = e.ticket_key AND g.model_id = ?"
+        "  JOIN tickets t ON t.ticket_key = e.ticket_key"
+        "  LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f"  WHERE e.model_id = ? AND t.created_at IS NOT NULL AND {w.sql} GROUP BY 1, 2)"
+        " SELECT tagged.month, v.vendor, coalesce(hits.mentions, 0) AS mentions,"
+        " coalesce(hits.tickets, 0) AS tickets, tagged.tagged,"
+        " coalesce(hits.tickets, 0) / tagged.tagged AS rate"
+        " FROM tagged CROSS JOIN (SELECT DISTINCT vendor FROM hits) v"
+        " LEFT JOIN hits ON hits.month = tagged.month AND hits.vendor = v.vendor"
+        " ORDER BY 1, 2",
+        [*_rollup_match_params(store, model_id, aliases), model_id, *rw.params, model_id,
+         model_id, *w.params],
+    )
+
+
+def _newest_days(store: Store, filters: Filters, limit: int) -> dt.date | None:
+    """The latest day from which on at least ``limit`` tickets match ``filters`` (from the
+    ticket roll-up): the newest ``limit`` of them were all created on or after it. None when
+    the roll-up may not answer or fewer tickets match."""
+    if limit < 1 or not rollups_fresh(store, rollups.TICKETS):
+        return None
+    rw = rollup_where(filters)
+    return store.scalar(
+        "SELECT max(day) FROM (SELECT day, sum(sum(r.tickets)) OVER (ORDER BY day DESC)"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" AS newer FROM rollup_ticket_days r WHERE r.day IS NOT NULL AND {rw.sql}"
+        " GROUP BY day) WHERE newer >= ?", [*rw.params, limit])
+
+
+def ticket_list(
+    store: Store,
+    filters: Filters,
+    model_id: str | None,
+    *,
+    entity: str | None = None,
+    label: str | None = None,
+    search: str | None = None,
+    sources: tuple[str, ...] = (),
+    limit: int = 200,
+) -> pd.DataFrame:
+    """The newest tickets matching the filters, with their entities.
+
+    ``entity`` keeps tickets mentioning it (case-insensitive, optionally of ``label``);
+    ``search`` keeps tickets whose text contains it (case-insensitive, literal);
+    ``sources`` keeps tickets from those uploaded files (``tickets.source``).
+    Columns: ``ticket_key``, ``source``, ``source_id``, ``created_at``, ``customer_id``,
+    ``segment``, ``channel``,
+    ``category``, ``resolved_by``, ``subject``, ``text``, ``entities`` (list of dicts with
+    ``start``, ``end``, ``label``, ``text``, ``score``; empty when not tagged yet).
+    """
+    w = ticket_where(filters)
+    if entity:
+        cond = ("t.ticket_key IN (SELECT x.ticket_key FROM entities x WHERE x.model_id = ?"
+                " AND lower(x.text) = lower(?)")
+        params: list[Any] = [model_id, entity]
+        if label:
+            cond += " AND x.label = ?"
+            params.append(label)
+        w.add(cond + ")", *params)
+    if search:
+        w.add("contains(lower(t.text), lower(?))", search)
+    if sources:
+        w.add("list_contains(?::VARCHAR[], t.source)", [str(s) for s in sources])
+    elif not entity and not search:
+        cut = _newest_days(store, filters, int(limit))
+        if cut is not None:  # the newest tickets lie on these days: the rest is not read
+            w.add("t.created_at >= ?", dt.datetime.combine(cut, dt.time()))
+    df = store.query(
+        "SELECT t.ticket_key, t.source, t.source_id, t.created_at, t.customer_id, c.segment,"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " t.channel, t.category, t.resolved_by, t.subject, t.text"
+        " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f" WHERE {w.sql} ORDER BY t.created_at DESC NULLS LAST, t.ticket_key LIMIT ?",
+        [*w.params, int(limit)],
+    )
+    # Entities of just these tickets (a semi-join on the keys; a correlated subquery would
+    # aggregate every entity in the store first).
+    ents = store.query(
+        "SELECT ticket_key, start, \"end\", label, text, score FROM entities"
+        " WHERE model_id = ? AND ticket_key IN (SELECT unnest(?::VARCHAR[]))"
+        " ORDER BY ticket_key, start, \"end\"",
+        [model_id, df["ticket_key"].tolist()],
+    )
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for row in ents.itertuples(index=False):
+        by_key.setdefault(row.ticket_key, []).append(
+            {"start": int(row.start), "end": int(row.end), "label": row.label,
+             "text": row.text, "score": float(row.score)})
+    df["entities"] = [by_key.get(k, []) for k in df["ticket_key"]]
+    return df
