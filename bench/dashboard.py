@@ -48,8 +48,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 APP = ROOT / "dashboard" / "app.py"
 GOLD_MODEL = "gold-bench"
