@@ -1,7 +1,7 @@
 """Price War Room: ``streamlit run dashboard/app.py``.
 
-The entry point puts the repository root on ``sys.path`` (Streamlit runs this file as a
-script), lets in only who may come in (``dashboard.access``: sign-in with the access list,
+The entry point (the project is installed editable by ``requirements.txt``, so its packages
+import although Streamlit runs this file as a script) lets in only who may come in (``dashboard.access``: sign-in with the access list,
 or local mode on a loopback address), opens the shared state (creating the demo database on
 a fresh machine, with a progress bar), shows the user and the tagging job in the sidebar and
 runs the selected page inside an error guard, so no traceback ever reaches the user. Each
@@ -13,17 +13,11 @@ A visitor who is not let in sees only the gate: the sign-in button, the refusal 
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 STARTED = time.perf_counter()  # this run of the script: the slow-page log times it
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
+import streamlit as st  # noqa: E402 - after the clock starts
 
 from dashboard import access, pagelog, state, ui  # noqa: E402
 from dashboard.access import Role, User  # noqa: E402
