@@ -102,12 +102,42 @@ FREQS = ("day", "week")
 STATED_FALSE_ALARM_RATE = 0.001
 #: Columns of :func:`surge_alerts`.
 ALERT_COLUMNS: tuple[str, ...] = (
-    "alert", "dimension", "value", "freq", "since", "last", "periods", "open", "tickets",
-    "negative", "customers", "share", "rate", "baseline_rate", "expected", "p_value",
-    "entities", "ticket_keys", "rule")
-_SCAN_COLUMNS = ["period", "dimension", "value", "tickets", "negative_tickets", "negative",
-                 "exposure", "base_negative", "base_exposure", "expected", "p_value", "limit",
-                 "tested", "alarm"]
+    "alert",
+    "dimension",
+    "value",
+    "freq",
+    "since",
+    "last",
+    "periods",
+    "open",
+    "tickets",
+    "negative",
+    "customers",
+    "share",
+    "rate",
+    "baseline_rate",
+    "expected",
+    "p_value",
+    "entities",
+    "ticket_keys",
+    "rule",
+)
+_SCAN_COLUMNS = [
+    "period",
+    "dimension",
+    "value",
+    "tickets",
+    "negative_tickets",
+    "negative",
+    "exposure",
+    "base_negative",
+    "base_exposure",
+    "expected",
+    "p_value",
+    "limit",
+    "tested",
+    "alarm",
+]
 
 
 @dataclass(frozen=True)
@@ -140,12 +170,10 @@ class SurgeRule:
             raise ValueError(f"alpha must be between 0 and 0.5, got {self.alpha!r}")
         for name in ("baseline_days", "baseline_weeks", "min_negative"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got "
-                                 f"{getattr(self, name)!r}")
+                raise ValueError(f"{name} must be a whole number >= 1, got {getattr(self, name)!r}")
         for name in ("min_baseline_tickets", "merge_gap", "open_periods"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 0:
-                raise ValueError(f"{name} must be a whole number >= 0, got "
-                                 f"{getattr(self, name)!r}")
+                raise ValueError(f"{name} must be a whole number >= 0, got {getattr(self, name)!r}")
         if not self.prior > 0:
             raise ValueError(f"prior must be > 0, got {self.prior!r}")
 
@@ -156,11 +184,13 @@ class SurgeRule:
     def describe(self, freq: str) -> str:
         """The rule in one line (what an alert row's ``rule`` says)."""
         unit = "days" if _freq(freq) == "day" else "weeks"
-        return (f"one-sided beta-binomial test of the scope's customers with a negative "
-                f"ticket per customer writing in, against the previous {self.baseline(freq)} "
-                f"{unit}: alarm when P(X >= x) <= {self.alpha:g} and x >= "
-                f"{self.min_negative}; stated false-alarm rate {self.alpha:g} per series "
-                f"and {freq}")
+        return (
+            f"one-sided beta-binomial test of the scope's customers with a negative "
+            f"ticket per customer writing in, against the previous {self.baseline(freq)} "
+            f"{unit}: alarm when P(X >= x) <= {self.alpha:g} and x >= "
+            f"{self.min_negative}; stated false-alarm rate {self.alpha:g} per series "
+            f"and {freq}"
+        )
 
 
 def _freq(freq: str) -> str:
@@ -176,8 +206,13 @@ def _counts(name: str, value: ArrayLike) -> np.ndarray:
     return a
 
 
-def surge_p_value(negative: ArrayLike, tickets: ArrayLike, base_negative: ArrayLike,
-                  base_tickets: ArrayLike, prior: float = 0.5) -> np.ndarray:
+def surge_p_value(
+    negative: ArrayLike,
+    tickets: ArrayLike,
+    base_negative: ArrayLike,
+    base_tickets: ArrayLike,
+    prior: float = 0.5,
+) -> np.ndarray:
     """P(X ≥ negative) for X ~ BetaBinomial(tickets, prior + base_negative,
     prior + base_tickets − base_negative): how surprising ``negative`` negative tickets
     among ``tickets`` received are, given the baseline. Broadcasts; 1 where ``negative``
@@ -206,8 +241,9 @@ def surge_p_value(negative: ArrayLike, tickets: ArrayLike, base_negative: ArrayL
     return np.clip(p, 0.0, 1.0)
 
 
-def control_limit(tickets: int, base_negative: int, base_tickets: int, alpha: float,
-                  prior: float = 0.5) -> int:
+def control_limit(
+    tickets: int, base_negative: int, base_tickets: int, alpha: float, prior: float = 0.5
+) -> int:
     """The smallest count k with P(X ≥ k) ≤ ``alpha`` (``tickets + 1`` when none): an alarm
     needs at least k negative tickets of the scope among ``tickets`` received.
 
@@ -253,8 +289,12 @@ def _period_sql(start: dt.date | None, end: dt.date | None) -> tuple[str, list[A
 
 
 def ticket_signals(
-    store: Any, *, sentiment: str = GOLD, entities: str | None = None,
-    start: dt.date | None = None, end: dt.date | None = None,
+    store: Any,
+    *,
+    sentiment: str = GOLD,
+    entities: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
 ) -> pd.DataFrame:
     """Every ticket with a sentiment label, with what the alerts count.
 
@@ -283,9 +323,21 @@ def ticket_signals(
         " FROM tickets t JOIN s ON s.ticket_key = t.ticket_key"
         " LEFT JOIN customers c ON c.customer_id = t.customer_id"
         f" WHERE t.created_at IS NOT NULL{where} ORDER BY t.created_at, t.ticket_key",
-        [*sent_params, *where_params])
-    columns = ["ticket_key", "created_at", "day", "customer_id", "segment", "region", "plan",
-               "label", "negative", "products", "competitors"]
+        [*sent_params, *where_params],
+    )
+    columns = [
+        "ticket_key",
+        "created_at",
+        "day",
+        "customer_id",
+        "segment",
+        "region",
+        "plan",
+        "label",
+        "negative",
+        "products",
+        "competitors",
+    ]
     if base.empty:
         return pd.DataFrame(columns=columns)
     hits = store.query(
@@ -295,13 +347,19 @@ def ticket_signals(
         " JOIN s ON s.ticket_key = ent.ticket_key"
         " LEFT JOIN a ON a.text = ent.text AND a.label = ent.label"
         " WHERE a.vendor IS NOT NULL OR ent.label = 'PRODUCT'",
-        [*match_params(store, entities), *ent_params, *sent_params])
+        [*match_params(store, entities), *ent_params, *sent_params],
+    )
     comp = hits.dropna(subset=["vendor"])
     prod = hits[hits["vendor"].isna() & (hits["label"] == "PRODUCT")].copy()
     prod["key"] = prod["text"].str.strip().str.lower()
-    names = (prod.groupby(["key", "text"]).size().reset_index(name="k")
-             .sort_values(["key", "k", "text"], ascending=[True, False, True])
-             .drop_duplicates("key").set_index("key")["text"])
+    names = (
+        prod.groupby(["key", "text"])
+        .size()
+        .reset_index(name="k")
+        .sort_values(["key", "k", "text"], ascending=[True, False, True])
+        .drop_duplicates("key")
+        .set_index("key")["text"]
+    )
     prod["name"] = prod["key"].map(names)
 
     def per_ticket(frame: pd.DataFrame, col: str) -> pd.Series:
@@ -310,20 +368,24 @@ def ticket_signals(
     out = base.copy()
     out["day"] = pd.to_datetime(out["day"]).dt.date
     empty: tuple[str, ...] = ()
-    out["products"] = out["ticket_key"].map(per_ticket(prod, "name")).apply(
-        lambda v: v if isinstance(v, tuple) else empty)
-    out["competitors"] = out["ticket_key"].map(per_ticket(comp, "vendor")).apply(
-        lambda v: v if isinstance(v, tuple) else empty)
+    out["products"] = (
+        out["ticket_key"]
+        .map(per_ticket(prod, "name"))
+        .apply(lambda v: v if isinstance(v, tuple) else empty)
+    )
+    out["competitors"] = (
+        out["ticket_key"]
+        .map(per_ticket(comp, "vendor"))
+        .apply(lambda v: v if isinstance(v, tuple) else empty)
+    )
     out["negative"] = out["negative"].astype(bool)
     return out[columns]
 
 
 #: Columns of :attr:`SignalCounts.units`, :attr:`SignalCounts.series` and
 #: :attr:`SignalCounts.mentions`.
-UNIT_COLUMNS = ["day", "unit", "customer_id", "segment", "region", "plan", "tickets",
-                "negative"]
-SERIES_COLUMNS = ["freq", "period", "dim", "value", "tickets", "negative_tickets",
-                  "negative"]
+UNIT_COLUMNS = ["day", "unit", "customer_id", "segment", "region", "plan", "tickets", "negative"]
+SERIES_COLUMNS = ["freq", "period", "dim", "value", "tickets", "negative_tickets", "negative"]
 MENTION_COLUMNS = ["day", "customer_id", "dim", "value", "tickets"]
 #: ``dim`` of :attr:`SignalCounts.mentions` rows counting tickets that name any competitor.
 NAMED = "named"
@@ -356,9 +418,9 @@ class SignalCounts:
     mentions: pd.DataFrame
     #: the name table of the entity dimensions (``_name_map``), when read from the store
     names: tuple[list[str], list[str], list[str], list[str]] | None = field(
-        default=None, repr=False, compare=False)
-    _parts: dict[Any, Any] = field(default_factory=dict, init=False, repr=False,
-                                   compare=False)
+        default=None, repr=False, compare=False
+    )
+    _parts: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -381,9 +443,11 @@ class SignalCounts:
 
 
 def _empty_counts() -> SignalCounts:
-    return SignalCounts(pd.DataFrame(columns=UNIT_COLUMNS),
-                        pd.DataFrame(columns=SERIES_COLUMNS),
-                        pd.DataFrame(columns=MENTION_COLUMNS))
+    return SignalCounts(
+        pd.DataFrame(columns=UNIT_COLUMNS),
+        pd.DataFrame(columns=SERIES_COLUMNS),
+        pd.DataFrame(columns=MENTION_COLUMNS),
+    )
 
 
 def _counts_from_signals(signals: pd.DataFrame) -> SignalCounts:
@@ -391,47 +455,72 @@ def _counts_from_signals(signals: pd.DataFrame) -> SignalCounts:
     if signals.empty:
         return _empty_counts()
     sig = _with_units(signals)
-    sig = sig.assign(day=pd.to_datetime(sig["day"]).dt.date,
-                     negative=sig["negative"].astype(bool))
+    sig = sig.assign(day=pd.to_datetime(sig["day"]).dt.date, negative=sig["negative"].astype(bool))
     keys = ["day", "unit", "customer_id", "segment", "region", "plan"]
-    units = (sig.groupby(keys, dropna=False, sort=True)["negative"].agg(["size", "sum"])
-             .reset_index().rename(columns={"size": "tickets", "sum": "negative"}))
+    units = (
+        sig.groupby(keys, dropna=False, sort=True)["negative"]
+        .agg(["size", "sum"])
+        .reset_index()
+        .rename(columns={"size": "tickets", "sum": "negative"})
+    )
     frames = []
     for dim, col in (("product", "products"), ("competitor", "competitors")):
-        ex = sig[["ticket_key", "day", "unit", "customer_id", "negative", col]].explode(
-            col).dropna(subset=[col])
+        ex = (
+            sig[["ticket_key", "day", "unit", "customer_id", "negative", col]]
+            .explode(col)
+            .dropna(subset=[col])
+        )
         frames.append(ex.rename(columns={col: "value"}).assign(dim=dim))
     long = pd.concat(frames, ignore_index=True)
     series = []
     for freq in FREQS:
-        g = long.assign(period=_period_of(long["day"], freq)).groupby(
-            ["period", "dim", "value"])
-        agg = g["negative"].agg(["size", "sum"]).rename(
-            columns={"size": "tickets", "sum": "negative_tickets"})
-        agg["negative"] = long[long["negative"]].assign(
-            period=_period_of(long.loc[long["negative"], "day"], freq)).groupby(
-            ["period", "dim", "value"])["unit"].nunique().reindex(agg.index, fill_value=0)
+        g = long.assign(period=_period_of(long["day"], freq)).groupby(["period", "dim", "value"])
+        agg = (
+            g["negative"]
+            .agg(["size", "sum"])
+            .rename(columns={"size": "tickets", "sum": "negative_tickets"})
+        )
+        agg["negative"] = (
+            long[long["negative"]]
+            .assign(period=_period_of(long.loc[long["negative"], "day"], freq))
+            .groupby(["period", "dim", "value"])["unit"]
+            .nunique()
+            .reindex(agg.index, fill_value=0)
+        )
         series.append(agg.reset_index().assign(freq=freq))
     known = long[long["customer_id"].notna() & (long["dim"] == "competitor")]
-    mentions = known.groupby(["day", "customer_id", "dim", "value"]).size().reset_index(
-        name="tickets")
-    named = (known.groupby(["day", "customer_id"])["ticket_key"].nunique()
-             .reset_index(name="tickets").assign(dim=NAMED, value=None))
-    return _typed(units, pd.concat(series, ignore_index=True),
-                  pd.concat([mentions, named], ignore_index=True))
+    mentions = (
+        known.groupby(["day", "customer_id", "dim", "value"]).size().reset_index(name="tickets")
+    )
+    named = (
+        known.groupby(["day", "customer_id"])["ticket_key"]
+        .nunique()
+        .reset_index(name="tickets")
+        .assign(dim=NAMED, value=None)
+    )
+    return _typed(
+        units, pd.concat(series, ignore_index=True), pd.concat([mentions, named], ignore_index=True)
+    )
 
 
-def _typed(units: pd.DataFrame, series: pd.DataFrame, mentions: pd.DataFrame,
-           names: tuple[list[str], list[str], list[str], list[str]] | None = None,
-           *, ordered: bool = False) -> SignalCounts:
+def _typed(
+    units: pd.DataFrame,
+    series: pd.DataFrame,
+    mentions: pd.DataFrame,
+    names: tuple[list[str], list[str], list[str], list[str]] | None = None,
+    *,
+    ordered: bool = False,
+) -> SignalCounts:
     """The frames with their columns' types, ordered by their group columns (``ordered``:
     they already are)."""
     units = units[UNIT_COLUMNS].copy()
     series = series[SERIES_COLUMNS].copy()
     mentions = mentions[MENTION_COLUMNS].copy()
-    for frame, day, counts in ((units, "day", ("tickets", "negative")),
-                               (series, "period", ("tickets", "negative_tickets", "negative")),
-                               (mentions, "day", ("tickets",))):
+    for frame, day, counts in (
+        (units, "day", ("tickets", "negative")),
+        (series, "period", ("tickets", "negative_tickets", "negative")),
+        (mentions, "day", ("tickets",)),
+    ):
         frame[day] = pd.to_datetime(frame[day]).dt.date
         for col in counts:
             frame[col] = frame[col].astype("int64")
@@ -442,12 +531,17 @@ def _typed(units: pd.DataFrame, series: pd.DataFrame, mentions: pd.DataFrame,
         units = units.sort_values(["day", "unit"], kind="stable")
         series = series.sort_values(["freq", "period", "dim", "value"], kind="stable")
         mentions = mentions.sort_values(["day", "customer_id", "dim", "value"], kind="stable")
-    return SignalCounts(units.reset_index(drop=True), series.reset_index(drop=True),
-                        mentions.reset_index(drop=True), names)
+    return SignalCounts(
+        units.reset_index(drop=True),
+        series.reset_index(drop=True),
+        mentions.reset_index(drop=True),
+        names,
+    )
 
 
-def _name_map(store: Any, sentiment: str, entities: str) -> tuple[list[str], list[str],
-                                                                 list[str], list[str]]:
+def _name_map(
+    store: Any, sentiment: str, entities: str
+) -> tuple[list[str], list[str], list[str], list[str]]:
     """(text, label, dim, value) of every entity text a dimension counts: competitor
     names (``analytics.signals.match_params``) and products (a PRODUCT text naming no
     competitor, under the most common spelling of its case-insensitive key among the
@@ -461,7 +555,8 @@ def _name_map(store: Any, sentiment: str, entities: str) -> tuple[list[str], lis
         f"WITH ent AS ({ent_sql}), s AS ({sent_sql})"  # noqa: S608 - fixed fragments; values are parameters
         " SELECT ent.text, count(DISTINCT ent.ticket_key) AS k FROM ent"
         " JOIN s ON s.ticket_key = ent.ticket_key WHERE ent.label = 'PRODUCT' GROUP BY 1",
-        [*ent_params, *sent_params])
+        [*ent_params, *sent_params],
+    )
     vendor_of = {(t, lab) for t, lab in zip(texts, labels, strict=True)}
     best: dict[str, tuple[int, str]] = {}
     keyed = []
@@ -481,8 +576,10 @@ def _name_map(store: Any, sentiment: str, entities: str) -> tuple[list[str], lis
 
 
 #: SQL of the name table ``m`` (``text``, ``label``, ``dim``, ``value``), four parameters.
-NAME_TABLE_SQL = ("SELECT unnest(?::VARCHAR[]) AS text, unnest(?::VARCHAR[]) AS label,"
-                  " unnest(?::VARCHAR[]) AS dim, unnest(?::VARCHAR[]) AS value")
+NAME_TABLE_SQL = (
+    "SELECT unnest(?::VARCHAR[]) AS text, unnest(?::VARCHAR[]) AS label,"
+    " unnest(?::VARCHAR[]) AS dim, unnest(?::VARCHAR[]) AS value"
+)
 
 
 def _day_sql(start: dt.date | None, end: dt.date | None, col: str) -> tuple[str, list[Any]]:
@@ -519,12 +616,14 @@ _SERIES_SQL = (
     " FROM {g} GROUP BY ALL"
     " UNION ALL SELECT 'week', CAST(date_trunc('week', day) AS DATE), dim, value,"
     " sum(tickets), sum(neg), count(DISTINCT unit) FILTER (WHERE neg > 0)"
-    " FROM {g} GROUP BY ALL),")
+    " FROM {g} GROUP BY ALL),"
+)
 _COUNTS_SELECT = (
     " SELECT 's' AS kind, freq, period AS day, NULL::VARCHAR AS customer_id, dim, value,"
     " tickets, negative_tickets, negative FROM ser UNION ALL"
     " SELECT 'm', NULL, day, customer_id, dim, value, tickets, NULL, NULL FROM men"
-    " ORDER BY kind DESC, freq, day, customer_id, dim, value")
+    " ORDER BY kind DESC, freq, day, customer_id, dim, value"
+)
 
 
 def _mentions_source(store: Any, sentiment: str, entities: str) -> bool:
@@ -539,34 +638,44 @@ def _mentions_source(store: Any, sentiment: str, entities: str) -> bool:
         return rollups.mentions_fresh(cur)
 
 
-def _rollup_names(store: Any, sentiment: str, entities: str
-                  ) -> tuple[tuple[list[str], list[str], list[str], list[str]], list[str],
-                             list[str]]:
+def _rollup_names(
+    store: Any, sentiment: str, entities: str
+) -> tuple[tuple[list[str], list[str], list[str], list[str]], list[str], list[str]]:
     """:func:`_name_map` from the roll-ups (``entity_names``, ``rollup_signal_spellings``),
     and the product keys with the name each is shown under (its most common spelling among
     the labelled tickets; ties: the smallest)."""
-    comp = store.fetchall("SELECT text, label, vendor FROM entity_names"
-                          " WHERE vendor IS NOT NULL ORDER BY text, label")
+    comp = store.fetchall(
+        "SELECT text, label, vendor FROM entity_names WHERE vendor IS NOT NULL ORDER BY text, label"
+    )
     spell = store.fetchall(
         "SELECT key, text, sum(tickets) FROM rollup_signal_spellings"
         " WHERE model_id = ? AND entities = ? GROUP BY key, text HAVING sum(tickets) > 0",
-        [sentiment, entities])
+        [sentiment, entities],
+    )
     best: dict[str, tuple[int, str]] = {}
     for key, text, k in spell:
         old = best.get(key)
         if old is None or (-int(k), text) < (-old[0], old[1]):
             best[key] = (int(k), text)
-    names = ([t for t, _, _ in comp] + [t for _, t, _ in spell],
-             [lab for _, lab, _ in comp] + ["PRODUCT"] * len(spell),
-             ["competitor"] * len(comp) + ["product"] * len(spell),
-             [v for _, _, v in comp] + [best[key][1] for key, _, _ in spell])
+    names = (
+        [t for t, _, _ in comp] + [t for _, t, _ in spell],
+        [lab for _, lab, _ in comp] + ["PRODUCT"] * len(spell),
+        ["competitor"] * len(comp) + ["product"] * len(spell),
+        [v for _, _, v in comp] + [best[key][1] for key, _, _ in spell],
+    )
     keys = sorted(best)
     return names, keys, [best[k][1] for k in keys]
 
 
-def _stored_series(store: Any, sentiment: str, entities: str, keys: list[str],
-                   shown: list[str], *, mentions: bool = True
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _stored_series(
+    store: Any,
+    sentiment: str,
+    entities: str,
+    keys: list[str],
+    shown: list[str],
+    *,
+    mentions: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:attr:`SignalCounts.series` and :attr:`SignalCounts.mentions` (``mentions``: else
     none) of every day, read from ``rollup_signal_series`` and ``rollup_signal_mentions``
     (product keys shown under ``shown``), ordered as :func:`signal_counts` orders them."""
@@ -577,19 +686,26 @@ def _stored_series(store: Any, sentiment: str, entities: str, keys: list[str],
         " r.negative_tickets, r.negative FROM rollup_signal_series r"
         " LEFT JOIN kn ON r.dim = 'product' AND kn.key = r.value"
         " WHERE r.model_id = ? AND r.entities = ? ORDER BY r.freq, r.period, r.dim, 4",
-        [keys, shown, sentiment, entities])
+        [keys, shown, sentiment, entities],
+    )
     if not mentions:
         return series, pd.DataFrame(columns=MENTION_COLUMNS)
     return series, store.query(
         "SELECT day, customer_id, dim, value, tickets FROM rollup_signal_mentions"
         " WHERE model_id = ? AND entities = ? AND day IS NOT NULL AND customer_id IS NOT NULL"
         " AND dim IN ('competitor', ?) ORDER BY day, customer_id, dim, value",
-        [sentiment, entities, NAMED])
+        [sentiment, entities, NAMED],
+    )
 
 
 def signal_counts(
-    store: Any, *, sentiment: str = GOLD, entities: str | None = None,
-    start: dt.date | None = None, end: dt.date | None = None, rollups: bool = True,
+    store: Any,
+    *,
+    sentiment: str = GOLD,
+    entities: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    rollups: bool = True,
     mentions: bool = True,
 ) -> SignalCounts:
     """:class:`SignalCounts` of the store: from the signal roll-ups (``data.rollups``) when
@@ -611,9 +727,11 @@ def signal_counts(
         rwhere, rwp = _day_sql(start, end, "day")
         units = store.query(
             "SELECT day, unit, customer_id, segment, region, plan, tickets, negative"  # noqa: S608 - fixed fragments; values are parameters
-            " FROM rollup_signal_days WHERE model_id = ? AND day IS NOT NULL" + rwhere
+            " FROM rollup_signal_days WHERE model_id = ? AND day IS NOT NULL"
+            + rwhere
             + " ORDER BY day, unit",
-            [sentiment, *rwp])
+            [sentiment, *rwp],
+        )
     else:
         units = store.query(
             f"WITH s AS ({sent_sql}), base AS (SELECT t.ticket_key,"  # noqa: S608 - fixed fragments; values are parameters
@@ -624,14 +742,20 @@ def signal_counts(
             f" WHERE t.created_at IS NOT NULL{where})"
             " SELECT day, unit, customer_id, segment, region, plan,"
             " count(*) AS tickets, count(*) FILTER (WHERE negative) AS negative"
-            " FROM base GROUP BY ALL ORDER BY day, unit", [*sent_params, *wp])
+            " FROM base GROUP BY ALL ORDER BY day, unit",
+            [*sent_params, *wp],
+        )
     if units.empty:
         return _empty_counts()
     if rollups and _mentions_source(store, sentiment, entities):
         names, keys, shown = _rollup_names(store, sentiment, entities)
         if start is None and end is None:  # whole periods: the series as stored
-            return _typed(units, *_stored_series(store, sentiment, entities, keys, shown,
-                                                 mentions=mentions), names, ordered=True)
+            return _typed(
+                units,
+                *_stored_series(store, sentiment, entities, keys, shown, mentions=mentions),
+                names,
+                ordered=True,
+            )
         rwhere, rwp = _day_sql(start, end, "r.day")
         rows = store.query(
             "WITH kn AS (SELECT unnest(?::VARCHAR[]) AS key, unnest(?::VARCHAR[]) AS name),"  # noqa: S608 - fixed fragments; values are parameters
@@ -639,13 +763,16 @@ def signal_counts(
             " CASE WHEN r.dim = 'product' THEN kn.name ELSE r.value END AS value,"
             " r.tickets, r.negative AS neg FROM rollup_signal_mentions r"
             " LEFT JOIN kn ON r.dim = 'product' AND kn.key = r.value"
-            " WHERE r.model_id = ? AND r.entities = ? AND r.day IS NOT NULL" + rwhere + "),"
-            + _SERIES_SQL.replace("{g}", "(SELECT * FROM g WHERE dim <> 'named')") +
-            " men AS (SELECT day, customer_id, dim, value, tickets FROM g"  # noqa: S608 - fixed fragments; values are parameters
+            " WHERE r.model_id = ? AND r.entities = ? AND r.day IS NOT NULL"
+            + rwhere
+            + "),"
+            + _SERIES_SQL.replace("{g}", "(SELECT * FROM g WHERE dim <> 'named')")
+            + " men AS (SELECT day, customer_id, dim, value, tickets FROM g"  # noqa: S608 - fixed fragments; values are parameters
             " WHERE dim = 'competitor' AND customer_id IS NOT NULL"
             f" UNION ALL SELECT day, customer_id, '{NAMED}', NULL, tickets FROM g"
             f" WHERE dim = '{NAMED}' AND customer_id IS NOT NULL)" + _COUNTS_SELECT,
-            [keys, shown, sentiment, entities, *rwp])
+            [keys, shown, sentiment, entities, *rwp],
+        )
         ser = rows[rows["kind"] == "s"].rename(columns={"day": "period"})
         men = rows[rows["kind"] == "m"]
         return _typed(units, ser, men, names, ordered=True)
@@ -663,13 +790,14 @@ def signal_counts(
         # per day, writer and value first (a writer's tickets of a day are one row)
         " g AS MATERIALIZED (SELECT day, unit, customer_id, dim, value, count(*) AS tickets,"
         " count(*) FILTER (WHERE negative) AS neg FROM j GROUP BY ALL),"
-        + _SERIES_SQL.replace("{g}", "g") +
-        " men AS (SELECT day, customer_id, dim, value, tickets FROM g"  # noqa: S608 - fixed fragments; values are parameters
+        + _SERIES_SQL.replace("{g}", "g")
+        + " men AS (SELECT day, customer_id, dim, value, tickets FROM g"  # noqa: S608 - fixed fragments; values are parameters
         " WHERE dim = 'competitor' AND customer_id IS NOT NULL"
         f" UNION ALL SELECT day, customer_id, '{NAMED}', NULL, count(DISTINCT ticket_key)"
         " FROM j WHERE dim = 'competitor' AND customer_id IS NOT NULL"
         " GROUP BY day, customer_id)" + _COUNTS_SELECT,
-        [*names, *ent_params, *sent_params, *wp])
+        [*names, *ent_params, *sent_params, *wp],
+    )
     ser = rows[rows["kind"] == "s"].rename(columns={"day": "period"})
     men = rows[rows["kind"] == "m"]
     return _typed(units, ser, men, names, ordered=True)
@@ -682,8 +810,13 @@ def _as_counts(signals: pd.DataFrame | SignalCounts) -> SignalCounts:
 def _period_of(days: pd.Series, freq: str) -> pd.Series:
     if len(days) > 1000:  # many rows, few days: convert each day once
         codes, uniques = pd.factorize(days)
-        return pd.Series(np.asarray(_period_of(pd.Series(uniques), freq), dtype=object)[codes]
-                         if len(uniques) else [], index=days.index, dtype=object)
+        return pd.Series(
+            np.asarray(_period_of(pd.Series(uniques), freq), dtype=object)[codes]
+            if len(uniques)
+            else [],
+            index=days.index,
+            dtype=object,
+        )
     d = pd.to_datetime(days)
     if freq == "week":
         d = d - pd.to_timedelta(d.dt.day_of_week, unit="D")  # the Monday of its ISO week
@@ -714,8 +847,9 @@ def _dimensions(dimensions: Sequence[str] | str) -> tuple[str, ...]:
     return dims
 
 
-def negative_share(signals: pd.DataFrame | SignalCounts, *, freq: str = "day",
-                   dimension: str = "all") -> pd.DataFrame:
+def negative_share(
+    signals: pd.DataFrame | SignalCounts, *, freq: str = "day", dimension: str = "all"
+) -> pd.DataFrame:
     """Negative share per period and value of a dimension (the trend charts).
 
     Args:
@@ -744,8 +878,12 @@ def negative_share(signals: pd.DataFrame | SignalCounts, *, freq: str = "day",
 
 
 def surge_scan(
-    signals: pd.DataFrame | SignalCounts, *, freq: str = "day", rule: SurgeRule | None = None,
-    dimensions: Sequence[str] = DIMENSIONS, end: dt.date | None = None,
+    signals: pd.DataFrame | SignalCounts,
+    *,
+    freq: str = "day",
+    rule: SurgeRule | None = None,
+    dimensions: Sequence[str] = DIMENSIONS,
+    end: dt.date | None = None,
 ) -> pd.DataFrame:
     """Every test of the rule: one row per series (dimension, value) and period.
 
@@ -767,8 +905,15 @@ def surge_scan(
     return _scan(_as_counts(signals), freq=freq, rule=rule, dimensions=dimensions, end=end)
 
 
-def _scan(counts: SignalCounts, *, freq: str, rule: SurgeRule | None,
-          dimensions: Sequence[str], end: dt.date | None, full: bool = True) -> pd.DataFrame:
+def _scan(
+    counts: SignalCounts,
+    *,
+    freq: str,
+    rule: SurgeRule | None,
+    dimensions: Sequence[str],
+    end: dt.date | None,
+    full: bool = True,
+) -> pd.DataFrame:
     """:func:`surge_scan`; ``full=False`` (what the alerts need) computes ``p_value`` only
     where an alarm is possible (1 elsewhere) and no ``limit`` (0): the alarms, and every
     figure of the alarmed rows, are the same."""
@@ -781,8 +926,9 @@ def _scan(counts: SignalCounts, *, freq: str, rule: SurgeRule | None,
     cal = _calendar(min(days), last, freq)
     periods = pd.Index(cal.date)
     units = counts.part("all", freq)
-    exposure = (units.groupby("period")["unit"].nunique().reindex(periods, fill_value=0)
-                .to_numpy(float))
+    exposure = (
+        units.groupby("period")["unit"].nunique().reindex(periods, fill_value=0).to_numpy(float)
+    )
     b = rule.baseline(freq)
     base_n = _trailing(exposure, b)
     frames = []
@@ -790,18 +936,24 @@ def _scan(counts: SignalCounts, *, freq: str, rule: SurgeRule | None,
         long = counts.part(dim, freq)
         if long.empty:
             continue
-        tickets = (long.groupby(["period", "value"])["tickets"].sum().unstack(fill_value=0)
-                   .reindex(index=periods, fill_value=0))
+        tickets = (
+            long.groupby(["period", "value"])["tickets"]
+            .sum()
+            .unstack(fill_value=0)
+            .reindex(index=periods, fill_value=0)
+        )
         if dim in ENTITY_DIMS:  # one row per period and value, writers already counted
             unhappy = long[long["negative_tickets"] > 0].groupby(["period", "value"])
             neg_t, neg = unhappy["negative_tickets"].sum(), unhappy["negative"].sum()
         else:
             unhappy = long[long["negative"] > 0].groupby(["period", "value"])
             neg_t, neg = unhappy["negative"].sum(), unhappy["unit"].nunique()
-        neg_t = (neg_t.unstack(fill_value=0)
-                 .reindex(index=periods, columns=tickets.columns, fill_value=0))
-        neg = (neg.unstack(fill_value=0)
-               .reindex(index=periods, columns=tickets.columns, fill_value=0))
+        neg_t = neg_t.unstack(fill_value=0).reindex(
+            index=periods, columns=tickets.columns, fill_value=0
+        )
+        neg = neg.unstack(fill_value=0).reindex(
+            index=periods, columns=tickets.columns, fill_value=0
+        )
         x = neg.to_numpy(float)
         base_x = _trailing(x, b)
         n = np.broadcast_to(exposure[:, None], x.shape)
@@ -815,19 +967,32 @@ def _scan(counts: SignalCounts, *, freq: str, rule: SurgeRule | None,
             # exact p-values (scipy) only where a quick tail sum says an alarm is possible
             rough = _rough_tail(x[can], n[can], base_x[can], bn[can], rule.prior)
             idx = np.flatnonzero(can)[rough <= _ROUGH_MARGIN * rule.alpha]
-            p.flat[idx] = surge_p_value(x.flat[idx], n.flat[idx], base_x.flat[idx],
-                                        bn.flat[idx], rule.prior)
+            p.flat[idx] = surge_p_value(
+                x.flat[idx], n.flat[idx], base_x.flat[idx], bn.flat[idx], rule.prior
+            )
         alarm = tested & (p <= rule.alpha) & (x >= rule.min_negative)
         expected = n * (rule.prior + base_x) / (2 * rule.prior + bn)
         values = tickets.columns.to_numpy()
         k, j = np.meshgrid(np.arange(len(periods)), np.arange(len(values)), indexing="ij")
-        frames.append(pd.DataFrame({
-            "period": periods.to_numpy()[k.ravel()], "dimension": dim,
-            "value": values[j.ravel()], "tickets": tickets.to_numpy()[k, j].ravel(),
-            "negative_tickets": neg_t.to_numpy()[k, j].ravel(), "negative": x.ravel().astype(int), "exposure": n.ravel().astype(int),
-            "base_negative": base_x.ravel().astype(int), "base_exposure": bn.ravel().astype(int),
-            "expected": expected.ravel(), "p_value": p.ravel(), "tested": tested.ravel(),
-            "alarm": alarm.ravel()}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "period": periods.to_numpy()[k.ravel()],
+                    "dimension": dim,
+                    "value": values[j.ravel()],
+                    "tickets": tickets.to_numpy()[k, j].ravel(),
+                    "negative_tickets": neg_t.to_numpy()[k, j].ravel(),
+                    "negative": x.ravel().astype(int),
+                    "exposure": n.ravel().astype(int),
+                    "base_negative": base_x.ravel().astype(int),
+                    "base_exposure": bn.ravel().astype(int),
+                    "expected": expected.ravel(),
+                    "p_value": p.ravel(),
+                    "tested": tested.ravel(),
+                    "alarm": alarm.ravel(),
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=_SCAN_COLUMNS)
     out = pd.concat(frames, ignore_index=True)
@@ -842,15 +1007,21 @@ def _scan(counts: SignalCounts, *, freq: str, rule: SurgeRule | None,
 _ROUGH_MARGIN = 1.05
 
 
-def _rough_tail(x: np.ndarray, n: np.ndarray, bx: np.ndarray, bn: np.ndarray,
-                prior: float) -> np.ndarray:
+def _rough_tail(
+    x: np.ndarray, n: np.ndarray, bx: np.ndarray, bn: np.ndarray, prior: float
+) -> np.ndarray:
     """P(X ≥ x) of :func:`surge_p_value`'s beta-binomial, summed in floating point from
     pmf(x) by the ratio of successive terms (vectorised; a screen, not the reported value)."""
     if x.size == 0:
         return np.ones(0)
     a, b = prior + bx, prior + bn - bx
-    logpmf = (special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
-              + special.betaln(x + a, n - x + b) - special.betaln(a, b))
+    logpmf = (
+        special.gammaln(n + 1)
+        - special.gammaln(x + 1)
+        - special.gammaln(n - x + 1)
+        + special.betaln(x + a, n - x + b)
+        - special.betaln(a, b)
+    )
     term = np.exp(logpmf)
     total = term.copy()
     k = x.astype(float).copy()
@@ -858,8 +1029,7 @@ def _rough_tail(x: np.ndarray, n: np.ndarray, bx: np.ndarray, bn: np.ndarray,
         live = k < n
         if not live.any():
             break
-        ratio = np.where(live, (n - k) / (k + 1) * (k + a) / np.maximum(n - k - 1 + b, 1e-300),
-                         0.0)
+        ratio = np.where(live, (n - k) / (k + 1) * (k + a) / np.maximum(n - k - 1 + b, 1e-300), 0.0)
         term = term * ratio
         total += term
         k = k + 1
@@ -868,8 +1038,9 @@ def _rough_tail(x: np.ndarray, n: np.ndarray, bx: np.ndarray, bn: np.ndarray,
 
 def _with_units(signals: pd.DataFrame) -> pd.DataFrame:
     """``unit``: who wrote the ticket (its customer; the ticket itself when unknown)."""
-    return signals.assign(unit=signals["customer_id"].where(signals["customer_id"].notna(),
-                                                           signals["ticket_key"]))
+    return signals.assign(
+        unit=signals["customer_id"].where(signals["customer_id"].notna(), signals["ticket_key"])
+    )
 
 
 def _trailing(a: np.ndarray, b: int) -> np.ndarray:
@@ -893,26 +1064,36 @@ def _limits(scan: pd.DataFrame, rule: SurgeRule) -> np.ndarray:
     chunk = max(1, 2_000_000 // width)
     k = np.arange(width, dtype=float)[None, :]
     for lo in range(0, len(keys), chunk):
-        n = n_all[lo:lo + chunk, None]
-        a = rule.prior + bx_all[lo:lo + chunk, None]
-        b = rule.prior + bn_all[lo:lo + chunk, None] - bx_all[lo:lo + chunk, None]
+        n = n_all[lo : lo + chunk, None]
+        a = rule.prior + bx_all[lo : lo + chunk, None]
+        b = rule.prior + bn_all[lo : lo + chunk, None] - bx_all[lo : lo + chunk, None]
         valid = k <= n
         kk = np.where(valid, k, 0.0)
-        logpmf = (special.gammaln(n + 1) - special.gammaln(kk + 1) - special.gammaln(n - kk + 1)
-                  + special.betaln(kk + a, n - kk + b) - special.betaln(a, b))
+        logpmf = (
+            special.gammaln(n + 1)
+            - special.gammaln(kk + 1)
+            - special.gammaln(n - kk + 1)
+            + special.betaln(kk + a, n - kk + b)
+            - special.betaln(a, b)
+        )
         pmf = np.where(valid, np.exp(logpmf), 0.0)
         tail = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]  # tail[:, j] = P(X >= j)
         ok = (tail <= rule.alpha) & valid & (k >= 1)
         first = np.where(ok.any(axis=1), ok.argmax(axis=1), n[:, 0] + 1)
-        limits[lo:lo + chunk] = first
+        limits[lo : lo + chunk] = first
     lim = dict(zip(map(tuple, keys.to_numpy(int)), limits, strict=True))
-    out[rows.index.to_numpy()] = [lim[(a, b_, c)] for a, b_, c in zip(
-        rows["exposure"], rows["base_negative"], rows["base_exposure"], strict=True)]
+    out[rows.index.to_numpy()] = [
+        lim[(a, b_, c)]
+        for a, b_, c in zip(
+            rows["exposure"], rows["base_negative"], rows["base_exposure"], strict=True
+        )
+    ]
     return out
 
 
-def _episode_positions(periods: np.ndarray, alarm: np.ndarray, freq: str,
-                       merge_gap: int) -> list[np.ndarray]:
+def _episode_positions(
+    periods: np.ndarray, alarm: np.ndarray, freq: str, merge_gap: int
+) -> list[np.ndarray]:
     """:func:`_episodes` as positions in one series (``periods`` ascending, ``alarm`` its
     flags): the alarmed positions of each episode."""
     idx = np.flatnonzero(alarm)
@@ -934,10 +1115,18 @@ def _episodes(alarms: pd.DataFrame, freq: str, merge_gap: int) -> list[pd.DataFr
 
 
 def surge_alerts(
-    store: Any, *, sentiment: str = GOLD, entities: str | None = None, freq: str = "day",
-    rule: SurgeRule | None = None, dimensions: Sequence[str] = DIMENSIONS,
-    start: dt.date | None = None, as_of: dt.date | None = None, open_only: bool = True,
-    signals: pd.DataFrame | None = None, details: bool = True,
+    store: Any,
+    *,
+    sentiment: str = GOLD,
+    entities: str | None = None,
+    freq: str = "day",
+    rule: SurgeRule | None = None,
+    dimensions: Sequence[str] = DIMENSIONS,
+    start: dt.date | None = None,
+    as_of: dt.date | None = None,
+    open_only: bool = True,
+    signals: pd.DataFrame | None = None,
+    details: bool = True,
 ) -> pd.DataFrame:
     """The surge alerts: open ones by default, every one with ``open_only=False``.
 
@@ -976,8 +1165,11 @@ def surge_alerts(
     freq = _freq(freq)
     rule = rule or SurgeRule()
     frame = signals if isinstance(signals, pd.DataFrame) else None
-    counts = (signal_counts(store, sentiment=sentiment, entities=entities, start=start,
-                            end=as_of) if signals is None else _as_counts(signals))
+    counts = (
+        signal_counts(store, sentiment=sentiment, entities=entities, start=start, end=as_of)
+        if signals is None
+        else _as_counts(signals)
+    )
     scan = _scan(counts, freq=freq, rule=rule, dimensions=dimensions, end=as_of, full=False)
     if scan.empty or not scan["alarm"].any():
         return pd.DataFrame(columns=list(ALERT_COLUMNS))
@@ -985,33 +1177,59 @@ def surge_alerts(
     last_period = max(scan["period"])
     rows = []
     alarmed = scan[scan["alarm"]]
-    for (dim, value), series in scan[scan.set_index(["dimension", "value"]).index.isin(
-            alarmed.set_index(["dimension", "value"]).index)].groupby(
-            ["dimension", "value"], sort=False):
+    for (dim, value), series in scan[
+        scan.set_index(["dimension", "value"]).index.isin(
+            alarmed.set_index(["dimension", "value"]).index
+        )
+    ].groupby(["dimension", "value"], sort=False):
         # one series' periods ascend (the scan's order): an episode's span is a slice
-        col = {c: series[c].to_numpy() for c in (
-            "period", "tickets", "negative_tickets", "negative", "exposure", "base_negative",
-            "base_exposure", "expected", "p_value")}
-        for ep in _episode_positions(col["period"], series["alarm"].to_numpy(bool), freq,
-                                     rule.merge_gap):
+        col = {
+            c: series[c].to_numpy()
+            for c in (
+                "period",
+                "tickets",
+                "negative_tickets",
+                "negative",
+                "exposure",
+                "base_negative",
+                "base_exposure",
+                "expected",
+                "p_value",
+            )
+        }
+        for ep in _episode_positions(
+            col["period"], series["alarm"].to_numpy(bool), freq, rule.merge_gap
+        ):
             since, last = col["period"][ep[0]], col["period"][ep[-1]]
             span = slice(int(ep[0]), int(ep[-1]) + 1)
             tickets, negative = col["tickets"][span].sum(), col["negative_tickets"][span].sum()
             is_open = last >= last_period - rule.open_periods * step
-            rows.append({
-                "alert": f"negative surge: {dim} {value}" if dim != "all"
-                else "negative surge: all tickets",
-                "dimension": dim, "value": value, "freq": freq, "since": since, "last": last,
-                "periods": len(ep), "open": bool(is_open),
-                "tickets": int(tickets), "negative": int(negative),
-                "share": float(negative / max(tickets, 1)),
-                "rate": float(col["negative"][span].sum()
-                              / max(col["exposure"][span].sum(), 1)),
-                "baseline_rate": float(col["base_negative"][ep[0]]
-                                       / max(col["base_exposure"][ep[0]], 1)),
-                "expected": float(col["expected"][ep].sum()),
-                "p_value": float(col["p_value"][ep].min()),
-                "rule": rule.describe(freq)})
+            rows.append(
+                {
+                    "alert": f"negative surge: {dim} {value}"
+                    if dim != "all"
+                    else "negative surge: all tickets",
+                    "dimension": dim,
+                    "value": value,
+                    "freq": freq,
+                    "since": since,
+                    "last": last,
+                    "periods": len(ep),
+                    "open": bool(is_open),
+                    "tickets": int(tickets),
+                    "negative": int(negative),
+                    "share": float(negative / max(tickets, 1)),
+                    "rate": float(
+                        col["negative"][span].sum() / max(col["exposure"][span].sum(), 1)
+                    ),
+                    "baseline_rate": float(
+                        col["base_negative"][ep[0]] / max(col["base_exposure"][ep[0]], 1)
+                    ),
+                    "expected": float(col["expected"][ep].sum()),
+                    "p_value": float(col["p_value"][ep].min()),
+                    "rule": rule.describe(freq),
+                }
+            )
     alerts = pd.DataFrame(rows)
     if open_only:
         alerts = alerts[alerts["open"]]
@@ -1021,24 +1239,47 @@ def surge_alerts(
     if frame is not None:
         keys, customers = _frame_keys(frame, alerts)
         alerts = alerts.assign(ticket_keys=keys, customers=customers)
-        alerts = alerts.assign(entities=_top_entities(store, alerts["ticket_keys"],
-                                                      entities or sentiment))
-    elif not details and (customers := _rollup_customers(
-            store, alerts, sentiment=sentiment, entities=entities or sentiment, start=start,
-            as_of=as_of)) is not None:
+        alerts = alerts.assign(
+            entities=_top_entities(store, alerts["ticket_keys"], entities or sentiment)
+        )
+    elif (
+        not details
+        and (
+            customers := _rollup_customers(
+                store,
+                alerts,
+                sentiment=sentiment,
+                entities=entities or sentiment,
+                start=start,
+                as_of=as_of,
+            )
+        )
+        is not None
+    ):
         alerts = alerts.assign(ticket_keys=None, customers=customers, entities=None)
     else:
         keys, customers, named = _alert_keys(
-            store, alerts, sentiment=sentiment, entities=entities or sentiment, start=start,
-            as_of=as_of, names=counts.names)
+            store,
+            alerts,
+            sentiment=sentiment,
+            entities=entities or sentiment,
+            start=start,
+            as_of=as_of,
+            names=counts.names,
+        )
         alerts = alerts.assign(ticket_keys=keys, customers=customers, entities=named)
     alerts = alerts.sort_values(["since", "dimension", "value"], ascending=[False, True, True])
     return alerts.reset_index(drop=True)[list(ALERT_COLUMNS)]
 
 
 def alert_details(
-    store: Any, alerts: pd.DataFrame, *, sentiment: str = GOLD, entities: str | None = None,
-    start: dt.date | None = None, as_of: dt.date | None = None,
+    store: Any,
+    alerts: pd.DataFrame,
+    *,
+    sentiment: str = GOLD,
+    entities: str | None = None,
+    start: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> pd.DataFrame:
     """``alerts`` (rows of :func:`surge_alerts` of the same arguments) with ``ticket_keys``,
     ``customers`` and ``entities`` read from their tickets: what ``details=True`` gives.
@@ -1050,17 +1291,32 @@ def alert_details(
     if alerts.empty:
         return alerts
     entities = entities or sentiment
-    names = (_rollup_names(store, sentiment, entities)[0]
-             if _mentions_source(store, sentiment, entities)
-             else tuple(_name_map(store, sentiment, entities)))
-    keys, customers, named = _alert_keys(store, alerts.reset_index(drop=True),
-                                         sentiment=sentiment, entities=entities, start=start,
-                                         as_of=as_of, names=names)
+    names = (
+        _rollup_names(store, sentiment, entities)[0]
+        if _mentions_source(store, sentiment, entities)
+        else tuple(_name_map(store, sentiment, entities))
+    )
+    keys, customers, named = _alert_keys(
+        store,
+        alerts.reset_index(drop=True),
+        sentiment=sentiment,
+        entities=entities,
+        start=start,
+        as_of=as_of,
+        names=names,
+    )
     return alerts.assign(ticket_keys=keys, customers=customers, entities=named)
 
 
-def _rollup_customers(store: Any, alerts: pd.DataFrame, *, sentiment: str, entities: str,
-                      start: dt.date | None, as_of: dt.date | None) -> list[int] | None:
+def _rollup_customers(
+    store: Any,
+    alerts: pd.DataFrame,
+    *,
+    sentiment: str,
+    entities: str,
+    start: dt.date | None,
+    as_of: dt.date | None,
+) -> list[int] | None:
     """Per alert, the distinct writers of its negative tickets (as :func:`_alert_keys`
     counts them) from the signal roll-ups; None when they may not answer."""
     if not _rollup_source(store, sentiment):
@@ -1072,8 +1328,10 @@ def _rollup_customers(store: Any, alerts: pd.DataFrame, *, sentiment: str, entit
     if by_entity.any():  # products are stored under their key, shown under a name
         _, keys, shown = _rollup_names(store, sentiment, entities)
         key_of = dict(zip(shown, keys, strict=True))
-        values = [key_of.get(v, v) if d == "product" else v
-                  for d, v in zip(alerts["dimension"], values, strict=True)]
+        values = [
+            key_of.get(v, v) if d == "product" else v
+            for d, v in zip(alerts["dimension"], values, strict=True)
+        ]
     where, wp = _day_sql(start, as_of, "r.day")
     found = store.fetchall(
         "WITH al AS (SELECT unnest(?::BIGINT[]) AS i, unnest(?::VARCHAR[]) AS dim,"  # noqa: S608 - fixed fragments; values are parameters
@@ -1087,19 +1345,34 @@ def _rollup_customers(store: Any, alerts: pd.DataFrame, *, sentiment: str, entit
         " UNION ALL SELECT al.i, count(DISTINCT r.unit) FROM al"
         " JOIN rollup_signal_mentions r ON r.dim = al.dim AND r.value = al.value"
         " AND r.day >= al.lo AND r.day <= al.hi"
-        " WHERE r.model_id = ? AND r.entities = ? AND r.negative > 0" + where
-        + " GROUP BY al.i",
-        [list(range(len(alerts))), alerts["dimension"].astype(str).tolist(), values,
-         [pd.Timestamp(d).date() for d in alerts["since"]], list(_last_day(alerts)),
-         sentiment, *wp, sentiment, entities, *wp])
+        " WHERE r.model_id = ? AND r.entities = ? AND r.negative > 0" + where + " GROUP BY al.i",
+        [
+            list(range(len(alerts))),
+            alerts["dimension"].astype(str).tolist(),
+            values,
+            [pd.Timestamp(d).date() for d in alerts["since"]],
+            list(_last_day(alerts)),
+            sentiment,
+            *wp,
+            sentiment,
+            entities,
+            *wp,
+        ],
+    )
     units = {int(i): int(n) for i, n in found}
     return [units.get(i, 0) for i in range(len(alerts))]
 
 
 def open_alert_count(
-    store: Any, *, sentiment: str = GOLD, entities: str | None = None, freq: str = "day",
-    rule: SurgeRule | None = None, dimensions: Sequence[str] = DIMENSIONS,
-    start: dt.date | None = None, as_of: dt.date | None = None,
+    store: Any,
+    *,
+    sentiment: str = GOLD,
+    entities: str | None = None,
+    freq: str = "day",
+    rule: SurgeRule | None = None,
+    dimensions: Sequence[str] = DIMENSIONS,
+    start: dt.date | None = None,
+    as_of: dt.date | None = None,
     signals: pd.DataFrame | SignalCounts | None = None,
 ) -> int:
     """How many alerts are open: ``surge_alerts(..., open_only=False)["open"].sum()``
@@ -1107,8 +1380,11 @@ def open_alert_count(
     :func:`surge_alerts`."""
     freq = _freq(freq)
     rule = rule or SurgeRule()
-    counts = (signal_counts(store, sentiment=sentiment, entities=entities, start=start,
-                            end=as_of) if signals is None else _as_counts(signals))
+    counts = (
+        signal_counts(store, sentiment=sentiment, entities=entities, start=start, end=as_of)
+        if signals is None
+        else _as_counts(signals)
+    )
     scan = _scan(counts, freq=freq, rule=rule, dimensions=dimensions, end=as_of, full=False)
     if scan.empty or not scan["alarm"].any():
         return 0
@@ -1118,7 +1394,8 @@ def open_alert_count(
     return sum(
         int(ep["period"].max() >= last_period - rule.open_periods * step)
         for _, series in alarmed.groupby(["dimension", "value"], sort=False)
-        for ep in _episodes(series, freq, rule.merge_gap))
+        for ep in _episodes(series, freq, rule.merge_gap)
+    )
 
 
 def _last_day(alerts: pd.DataFrame) -> pd.Series:
@@ -1127,16 +1404,18 @@ def _last_day(alerts: pd.DataFrame) -> pd.Series:
     return (pd.to_datetime(alerts["last"]) + extra).dt.date
 
 
-def _frame_keys(signals: pd.DataFrame, alerts: pd.DataFrame
-                ) -> tuple[list[tuple[str, ...]], list[int]]:
+def _frame_keys(
+    signals: pd.DataFrame, alerts: pd.DataFrame
+) -> tuple[list[tuple[str, ...]], list[int]]:
     """Per alert, its negative tickets (oldest first) and the distinct writers among them,
     from a :func:`ticket_signals` frame."""
     out, customers = [], []
     unhappy = _with_units(signals[signals["negative"].astype(bool)])
     for row, end in zip(alerts.itertuples(index=False), _last_day(alerts), strict=True):
         scope = _long_frame(unhappy, row.dimension)
-        scope = scope[(scope["value"] == row.value) & (scope["day"] >= row.since)
-                      & (scope["day"] <= end)]
+        scope = scope[
+            (scope["value"] == row.value) & (scope["day"] >= row.since) & (scope["day"] <= end)
+        ]
         out.append(tuple(scope["ticket_key"].drop_duplicates()))
         customers.append(int(scope["unit"].nunique()))
     return out, customers
@@ -1152,10 +1431,17 @@ def _long_frame(signals: pd.DataFrame, dimension: str) -> pd.DataFrame:
     return signals.dropna(subset=[dimension]).assign(value=lambda d: d[dimension])
 
 
-def _alert_keys(store: Any, alerts: pd.DataFrame, *, sentiment: str, entities: str,
-                start: dt.date | None, as_of: dt.date | None,
-                names: tuple[list[str], ...] | None = None, top: int = 5,
-                ) -> tuple[list[tuple[str, ...]], list[int], list[str]]:
+def _alert_keys(
+    store: Any,
+    alerts: pd.DataFrame,
+    *,
+    sentiment: str,
+    entities: str,
+    start: dt.date | None,
+    as_of: dt.date | None,
+    names: tuple[list[str], ...] | None = None,
+    top: int = 5,
+) -> tuple[list[tuple[str, ...]], list[int], list[str]]:
     """Per alert, its negative tickets (oldest first) — those of its scope created from its
     first period to the end of its last —, the distinct writers among them (customers; a
     ticket without one counts alone) and their most named entities (as
@@ -1204,9 +1490,18 @@ def _alert_keys(store: Any, alerts: pd.DataFrame, *, sentiment: str, entities: s
         "  list(n ORDER BY n DESC, text) AS ns FROM ee GROUP BY i)"
         " SELECT kk.i, kk.keys, kk.units, tops.texts, tops.ns FROM kk"
         " LEFT JOIN tops ON tops.i = kk.i",
-        [list(range(len(alerts))), alerts["dimension"].astype(str).tolist(),
-         alerts["value"].astype(str).tolist(), [pd.Timestamp(d).date() for d in alerts["since"]],
-         list(ends), *names, *ent_params, *sent_params, *wp])
+        [
+            list(range(len(alerts))),
+            alerts["dimension"].astype(str).tolist(),
+            alerts["value"].astype(str).tolist(),
+            [pd.Timestamp(d).date() for d in alerts["since"]],
+            list(ends),
+            *names,
+            *ent_params,
+            *sent_params,
+            *wp,
+        ],
+    )
     keys: dict[int, tuple[str, ...]] = {}
     units: dict[int, int] = {}
     named: dict[int, str] = {}
@@ -1215,9 +1510,11 @@ def _alert_keys(store: Any, alerts: pd.DataFrame, *, sentiment: str, entities: s
         units[int(i)] = int(n_units)
         best = list(zip(texts or [], ns or [], strict=True))[:top]
         named[int(i)] = "; ".join(f"{t} ×{n}" for t, n in best)
-    return ([keys.get(i, ()) for i in range(len(alerts))],
-            [units.get(i, 0) for i in range(len(alerts))],
-            [named.get(i, "") for i in range(len(alerts))])
+    return (
+        [keys.get(i, ()) for i in range(len(alerts))],
+        [units.get(i, 0) for i in range(len(alerts))],
+        [named.get(i, "") for i in range(len(alerts))],
+    )
 
 
 def _top_entities(store: Any, keys: pd.Series, entities: str, top: int = 5) -> list[str]:
@@ -1235,7 +1532,8 @@ def _top_entities(store: Any, keys: pd.Series, entities: str, top: int = 5) -> l
         "  WHERE ticket_key IN (SELECT ticket_key FROM k))"
         " SELECT k.i, e.text, count(*) AS n FROM (SELECT DISTINCT i, ticket_key FROM k) k"
         " JOIN e ON e.ticket_key = k.ticket_key GROUP BY ALL",
-        [*ent_params, which, flat])
+        [*ent_params, which, flat],
+    )
     per: dict[int, list[tuple[int, str]]] = {}
     for i, text, n in counted:
         per.setdefault(int(i), []).append((-int(n), text))
@@ -1267,8 +1565,9 @@ class FalseAlarmReport:
     alarmed: pd.DataFrame = field(repr=False)
 
 
-def false_alarm_rate(scan: pd.DataFrame,
-                     busy: Iterable[tuple[dt.date, dt.date]] = ()) -> FalseAlarmReport:
+def false_alarm_rate(
+    scan: pd.DataFrame, busy: Iterable[tuple[dt.date, dt.date]] = ()
+) -> FalseAlarmReport:
     """Measure the false alarms of :func:`surge_scan` on the periods outside ``busy``.
 
     Args:
@@ -1292,9 +1591,13 @@ def false_alarm_rate(scan: pd.DataFrame,
     n_quiet = int(quiet.sum())
     days = n_quiet * (7 if weekly else 1)
     return FalseAlarmReport(
-        tests=tests, alarms=alarms, rate=alarms / tests if tests else 0.0,
-        quiet_periods=n_quiet, alarms_per_30_days=alarms / days * 30 if days else 0.0,
-        alarmed=scan.loc[on & scan["alarm"], cols].reset_index(drop=True))
+        tests=tests,
+        alarms=alarms,
+        rate=alarms / tests if tests else 0.0,
+        quiet_periods=n_quiet,
+        alarms_per_30_days=alarms / days * 30 if days else 0.0,
+        alarmed=scan.loc[on & scan["alarm"], cols].reset_index(drop=True),
+    )
 
 
 # -- where the signals come from (page and command line) ---------------------------------
@@ -1353,23 +1656,41 @@ def signal_source(store: Any, model_id: str | None = None) -> SignalSource | Non
     tickets = int(store.scalar("SELECT count(*) FROM tickets") or 0)
     labelled = tagged = 0
     if _rollup_source(store, GOLD):  # the same counts from the roll-ups
-        gold, labelled, tagged = (int(v or 0) for v in store.fetchall(
-            "SELECT (SELECT sum(tickets) FROM rollup_signal_days WHERE model_id = ?),"
-            " (SELECT sum(tickets) FROM rollup_signal_days WHERE model_id = ?),"
-            " (SELECT sum(tagged) FROM rollup_tagged_days WHERE model_id = ?)",
-            [GOLD, model, model])[0])
+        gold, labelled, tagged = (
+            int(v or 0)
+            for v in store.fetchall(
+                "SELECT (SELECT sum(tickets) FROM rollup_signal_days WHERE model_id = ?),"
+                " (SELECT sum(tickets) FROM rollup_signal_days WHERE model_id = ?),"
+                " (SELECT sum(tagged) FROM rollup_tagged_days WHERE model_id = ?)",
+                [GOLD, model, model],
+            )[0]
+        )
     else:
-        gold = int(store.scalar("SELECT count(*) FROM gold_sentiment g SEMI JOIN tickets t"
-                                " ON t.ticket_key = g.ticket_key") or 0)
+        gold = int(
+            store.scalar(
+                "SELECT count(*) FROM gold_sentiment g SEMI JOIN tickets t"
+                " ON t.ticket_key = g.ticket_key"
+            )
+            or 0
+        )
         if model is not None:
-            labelled = int(store.scalar(
-                "SELECT count(*) FROM ticket_sentiment s SEMI JOIN tickets t"
-                " ON t.ticket_key = s.ticket_key WHERE s.model_id = ?", [model]) or 0)
-            tagged = int(store.scalar(
-                "SELECT count(*) FROM tagged_tickets g SEMI JOIN tickets t"
-                " ON t.ticket_key = g.ticket_key WHERE g.model_id = ?", [model]) or 0)
-    counts = {"model": model, "model_labelled": labelled, "gold_labelled": gold,
-              "tickets": tickets}
+            labelled = int(
+                store.scalar(
+                    "SELECT count(*) FROM ticket_sentiment s SEMI JOIN tickets t"
+                    " ON t.ticket_key = s.ticket_key WHERE s.model_id = ?",
+                    [model],
+                )
+                or 0
+            )
+            tagged = int(
+                store.scalar(
+                    "SELECT count(*) FROM tagged_tickets g SEMI JOIN tickets t"
+                    " ON t.ticket_key = g.ticket_key WHERE g.model_id = ?",
+                    [model],
+                )
+                or 0
+            )
+    counts = {"model": model, "model_labelled": labelled, "gold_labelled": gold, "tickets": tickets}
     if model is not None and labelled and labelled >= gold:
         return SignalSource(model, model, f"model {model}", f"model {model}", **counts)
     if gold:

@@ -67,6 +67,8 @@ def checked_number(what: str, value: object, limit: float = MAX_MAGNITUDE) -> fl
     if abs(v) > limit:
         raise ValueError(f"{what} = {v:.3g} is out of range (at most {limit:g} in size)")
     return v
+
+
 #: Points of the log grid that brackets optima and roots.
 GRID_POINTS = 2_001
 #: The root search spans this factor below the lowest and above the highest reference price.
@@ -95,18 +97,29 @@ class SegmentCurve:
     unit_cost: float
 
     def __post_init__(self) -> None:
-        for f in ("reference_price", "reference_volume_m", "elasticity", "ci_low", "ci_high",
-                  "unit_cost"):
-            object.__setattr__(self, f, checked_number(f"segment {self.name!r}: {f}",
-                                                       getattr(self, f)))
+        for f in (
+            "reference_price",
+            "reference_volume_m",
+            "elasticity",
+            "ci_low",
+            "ci_high",
+            "unit_cost",
+        ):
+            object.__setattr__(
+                self, f, checked_number(f"segment {self.name!r}: {f}", getattr(self, f))
+            )
         if self.reference_price <= 0:
             raise ValueError(f"segment {self.name!r}: the reference price must be > 0")
         if self.reference_volume_m <= 0:
-            raise ValueError(f"segment {self.name!r}: the reference volume must be > 0 "
-                             "(no volume, no demand curve)")
+            raise ValueError(
+                f"segment {self.name!r}: the reference volume must be > 0 "
+                "(no volume, no demand curve)"
+            )
         if not self.ci_low <= self.elasticity <= self.ci_high:
-            raise ValueError(f"segment {self.name!r}: the elasticity {self.elasticity:g} lies "
-                             f"outside its interval [{self.ci_low:g}, {self.ci_high:g}]")
+            raise ValueError(
+                f"segment {self.name!r}: the elasticity {self.elasticity:g} lies "
+                f"outside its interval [{self.ci_low:g}, {self.ci_high:g}]"
+            )
 
     @property
     def std_error(self) -> float:
@@ -182,9 +195,15 @@ class DemandModel:
 
     def with_elasticities(self, values: Sequence[float]) -> DemandModel:
         """The same model with other point elasticities (intervals widened to hold them)."""
-        segs = tuple(replace(s, elasticity=float(e), ci_low=min(s.ci_low, float(e)),
-                             ci_high=max(s.ci_high, float(e)))
-                     for s, e in zip(self.segments, values, strict=True))
+        segs = tuple(
+            replace(
+                s,
+                elasticity=float(e),
+                ci_low=min(s.ci_low, float(e)),
+                ci_high=max(s.ci_high, float(e)),
+            )
+            for s, e in zip(self.segments, values, strict=True)
+        )
         return replace(self, segments=segs)
 
     def search_range(self) -> tuple[float, float]:
@@ -250,14 +269,24 @@ def constrained_optimum(model: DemandModel, floor: float, ceiling: float) -> Bus
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
         # refine around the best grid point (next to a bound too: the peak may lie just
         # inside it), keeping the grid point when the search finds nothing better
-        res = sopt.minimize_scalar(lambda x: -float(model.profit(x)), bounds=(lo, hi),
-                                   method="bounded", options={"xatol": 1e-12 * hi})
+        res = sopt.minimize_scalar(
+            lambda x: -float(model.profit(x)),
+            bounds=(lo, hi),
+            method="bounded",
+            options={"xatol": 1e-12 * hi},
+        )
         p = float(res.x) if -res.fun > values[i] else float(grid[i])
         exists = _has_interior_peak(model)
     at = "floor" if p <= floor * (1 + 1e-9) else "ceiling" if p >= ceiling * (1 - 1e-9) else None
-    return BusinessOptimum(price=p, volume_m=float(model.volume(p)), profit=float(model.profit(p)),
-                           floor=floor, ceiling=ceiling, at_bound=at,
-                           unconstrained_exists=bool(exists))
+    return BusinessOptimum(
+        price=p,
+        volume_m=float(model.volume(p)),
+        profit=float(model.profit(p)),
+        floor=floor,
+        ceiling=ceiling,
+        at_bound=at,
+        unconstrained_exists=bool(exists),
+    )
 
 
 def _has_interior_peak(model: DemandModel) -> bool:
@@ -291,8 +320,15 @@ class OptimumSpread:
     interval_crosses_minus_one: bool
 
 
-def optimum_spread(model: DemandModel, floor: float, ceiling: float, *, draws: int = 2_000,
-                   seed: int = 0, grid_points: int = 400) -> OptimumSpread:
+def optimum_spread(
+    model: DemandModel,
+    floor: float,
+    ceiling: float,
+    *,
+    draws: int = 2_000,
+    seed: int = 0,
+    grid_points: int = 400,
+) -> OptimumSpread:
     """The optimum's range across the elasticity interval and its Monte Carlo distribution.
 
     Example:
@@ -302,21 +338,30 @@ def optimum_spread(model: DemandModel, floor: float, ceiling: float, *, draws: i
         (0.4286, 0.6667)
     """
     _check_range(floor, ceiling)
-    ends = [constrained_optimum(model.with_elasticities([getattr(s, k) for s in model.segments]),
-                                floor, ceiling).price for k in ("ci_low", "ci_high")]
+    ends = [
+        constrained_optimum(
+            model.with_elasticities([getattr(s, k) for s in model.segments]), floor, ceiling
+        ).price
+        for k in ("ci_low", "ci_high")
+    ]
     rng = np.random.default_rng(seed)
     mean = np.array([s.elasticity for s in model.segments])
     sd = np.array([s.std_error for s in model.segments])
     e = mean + sd * rng.standard_normal((draws, mean.size))
     grid = np.geomspace(floor, ceiling, grid_points)
-    values = model.profit(grid[None, :], e[:, None, :])          # (draws, grid)
+    values = model.profit(grid[None, :], e[:, None, :])  # (draws, grid)
     best = grid[np.argmax(values, axis=1)]
     p5, p50, p95 = np.percentile(best, [5, 50, 95])
-    return OptimumSpread(low=min(ends), high=max(ends), p5=float(p5), p50=float(p50),
-                         p95=float(p95), share_at_ceiling=float(np.mean(best >= grid[-1])),
-                         draws=draws,
-                         interval_crosses_minus_one=any(s.ci_high >= -1.0
-                                                        for s in model.segments))
+    return OptimumSpread(
+        low=min(ends),
+        high=max(ends),
+        p5=float(p5),
+        p50=float(p50),
+        p95=float(p95),
+        share_at_ceiling=float(np.mean(best >= grid[-1])),
+        draws=draws,
+        interval_crosses_minus_one=any(s.ci_high >= -1.0 for s in model.segments),
+    )
 
 
 def profit_roots(model: DemandModel, target: float = 0.0) -> list[float]:
@@ -335,8 +380,13 @@ def profit_roots(model: DemandModel, target: float = 0.0) -> list[float]:
     roots: list[float] = []
     sign = np.sign(g)
     for i in np.nonzero(sign[:-1] * sign[1:] < 0)[0]:
-        x = sopt.brentq(lambda lp: float(model.profit(math.exp(lp))) - target,
-                        log_grid[i], log_grid[i + 1], xtol=1e-14, rtol=1e-13)
+        x = sopt.brentq(
+            lambda lp: float(model.profit(math.exp(lp))) - target,
+            log_grid[i],
+            log_grid[i + 1],
+            xtol=1e-14,
+            rtol=1e-13,
+        )
         roots.append(math.exp(x))
     roots.extend(math.exp(x) for x in log_grid[sign == 0])
     return sorted(roots)

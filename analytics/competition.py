@@ -75,11 +75,18 @@ class EquilibriumResult:
     def to_frame(self) -> pd.DataFrame:
         """One row per firm: ``firm``, ``price``, ``cost``, ``quality``, ``share``,
         ``profit``, ``margin`` ((p − c)/p), ``fixed``."""
-        return pd.DataFrame({
-            "firm": list(self.names), "price": self.prices, "cost": self.costs,
-            "quality": self.qualities, "share": self.shares, "profit": self.profits,
-            "margin": (self.prices - self.costs) / self.prices, "fixed": self.fixed,
-        })
+        return pd.DataFrame(
+            {
+                "firm": list(self.names),
+                "price": self.prices,
+                "cost": self.costs,
+                "quality": self.qualities,
+                "share": self.shares,
+                "profit": self.profits,
+                "margin": (self.prices - self.costs) / self.prices,
+                "fixed": self.fixed,
+            }
+        )
 
     def index(self, firm: int | str) -> int:
         """Position of a firm given by name or index."""
@@ -107,8 +114,9 @@ def _leave_one_out_log_denominator(u: FloatArray) -> FloatArray:
     return _log1p_sum_exp(np.where(leave_out, -np.inf, u[np.newaxis, :]), axis=1)
 
 
-def best_response(prices: ArrayLike, costs: ArrayLike, qualities: ArrayLike,
-                  alpha: float) -> FloatArray:
+def best_response(
+    prices: ArrayLike, costs: ArrayLike, qualities: ArrayLike, alpha: float
+) -> FloatArray:
     """Every firm's profit-maximising price given the others' ``prices`` (vectorised).
 
     p_j = c_j + (1 + W(e^{q_j − α c_j − 1}/D_j))/α, with log D_j a leave-one-out
@@ -125,8 +133,9 @@ def best_response(prices: ArrayLike, costs: ArrayLike, qualities: ArrayLike,
     return c + (1.0 + w) / alpha
 
 
-def _fixed_by_index(names: Sequence[str],
-                    fixed_prices: Mapping[int | str, float] | None) -> dict[int, float]:
+def _fixed_by_index(
+    names: Sequence[str], fixed_prices: Mapping[int | str, float] | None
+) -> dict[int, float]:
     """``fixed_prices`` keyed by firm position, each price checked to be a finite number."""
     out: dict[int, float] = {}
     for firm, price in (fixed_prices or {}).items():
@@ -216,15 +225,28 @@ def logit_nash_equilibrium(
             f"best response did not converge in {iterations} iterations "
             f"(last price change {residual:.3g} ≥ tolerance {tol:.3g}); "
             "try more iterations or a smaller damping",
-            iterations=iterations, max_change=residual, last=p.copy())
+            iterations=iterations,
+            max_change=residual,
+            last=p.copy(),
+        )
     s = logit_shares(p, q, alpha)
     m, _, total = _shifted_exp(q - alpha * p)
     outside = float((np.exp(-m) / total)[0])  # exact, never 1 − (a sum close to 1)
     return EquilibriumResult(
-        names=firm_names, prices=p, shares=s, profits=market_size * (p - c) * s,
-        outside_share=outside, costs=c, qualities=q, alpha=float(alpha),
-        market_size=float(market_size), fixed=fixed, iterations=iterations,
-        converged=converged, max_residual=residual)
+        names=firm_names,
+        prices=p,
+        shares=s,
+        profits=market_size * (p - c) * s,
+        outside_share=outside,
+        costs=c,
+        qualities=q,
+        alpha=float(alpha),
+        market_size=float(market_size),
+        fixed=fixed,
+        iterations=iterations,
+        converged=converged,
+        max_residual=residual,
+    )
 
 
 def alpha_from_elasticity(elasticity: float, price: float, share: float) -> float:
@@ -287,8 +309,9 @@ def _numbers(what: str, values: ArrayLike, names: Sequence[str]) -> FloatArray:
     except (TypeError, ValueError):
         raise ValueError(f"{what} must be numbers") from None
     if arr.ndim != 1 or arr.size != len(names):
-        raise ValueError(f"{what} must have one value per firm ({len(names)}), "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"{what} must have one value per firm ({len(names)}), got shape {arr.shape}"
+        )
     for name, v in zip(names, arr, strict=True):
         if not math.isfinite(v):
             raise ValueError(f"{what} of {name!r} is not a finite number ({v})")
@@ -345,23 +368,38 @@ class CalibratedMarket:
         Args:
             solver: passed to ``logit_nash_equilibrium`` (damping, tol, max_iter).
         """
-        return logit_nash_equilibrium(self.costs, self.qualities, self.alpha, names=self.names,
-                                      market_size=self.market_size,
-                                      fixed_prices=self.fixed_prices, start=self.prices,
-                                      **solver)
+        return logit_nash_equilibrium(
+            self.costs,
+            self.qualities,
+            self.alpha,
+            names=self.names,
+            market_size=self.market_size,
+            fixed_prices=self.fixed_prices,
+            start=self.prices,
+            **solver,
+        )
 
-    def price_cut(self, *, competitor: int | str, cut_pct: float,
-                  **solver: Any) -> PriceCutResult:
+    def price_cut(self, *, competitor: int | str, cut_pct: float, **solver: Any) -> PriceCutResult:
         """``price_cut_scenario`` on this market: the cut applies to the competitor's list
         price; holding firms (ours included: this is "we hold our price", the other answers
         are in ``strategies``) keep their list prices in both states."""
-        return price_cut_scenario(self.costs, self.qualities, self.alpha, names=self.names,
-                                  market_size=self.market_size, competitor=competitor,
-                                  cut_pct=cut_pct, list_prices=self.prices,
-                                  fixed_prices=self.fixed_prices, start=self.prices, **solver)
+        return price_cut_scenario(
+            self.costs,
+            self.qualities,
+            self.alpha,
+            names=self.names,
+            market_size=self.market_size,
+            competitor=competitor,
+            cut_pct=cut_pct,
+            list_prices=self.prices,
+            fixed_prices=self.fixed_prices,
+            start=self.prices,
+            **solver,
+        )
 
-    def strategies(self, *, competitor: int | str, cut_pct: float, ours: int | str = "us",
-                   **options: Any) -> StrategyComparison:
+    def strategies(
+        self, *, competitor: int | str, cut_pct: float, ours: int | str = "us", **options: Any
+    ) -> StrategyComparison:
         """``compare_strategies`` on this market, from the calibrated before state.
 
         Args:
@@ -371,10 +409,20 @@ class CalibratedMarket:
             options: ``compare_strategies`` options (quality_step, quality_cost, niche_…)
                 and solver settings.
         """
-        return compare_strategies(self.costs, self.qualities, self.alpha, names=self.names,
-                                  market_size=self.market_size, competitor=competitor,
-                                  cut_pct=cut_pct, ours=ours, list_prices=self.prices,
-                                  fixed_prices=self.fixed_prices, start=self.prices, **options)
+        return compare_strategies(
+            self.costs,
+            self.qualities,
+            self.alpha,
+            names=self.names,
+            market_size=self.market_size,
+            competitor=competitor,
+            cut_pct=cut_pct,
+            ours=ours,
+            list_prices=self.prices,
+            fixed_prices=self.fixed_prices,
+            start=self.prices,
+            **options,
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per firm: ``firm``, ``price``, ``share``, ``quality``, ``cost``,
@@ -382,15 +430,27 @@ class CalibratedMarket:
         notes = dict.fromkeys(range(len(self.names)), "")
         for i, note in zip(np.flatnonzero(self.holds), self.notes, strict=True):
             notes[int(i)] = note
-        return pd.DataFrame({"firm": list(self.names), "price": self.prices,
-                             "share": self.shares, "quality": self.qualities,
-                             "cost": self.costs, "holds": self.holds,
-                             "note": [notes[i] for i in range(len(self.names))]})
+        return pd.DataFrame(
+            {
+                "firm": list(self.names),
+                "price": self.prices,
+                "share": self.shares,
+                "quality": self.qualities,
+                "cost": self.costs,
+                "holds": self.holds,
+                "note": [notes[i] for i in range(len(self.names))],
+            }
+        )
 
 
 def calibrate_market(
-    prices: ArrayLike, shares: ArrayLike, alpha: float, *, names: Sequence[str],
-    market_size: float = 1.0, known_costs: Mapping[int | str, float] | None = None,
+    prices: ArrayLike,
+    shares: ArrayLike,
+    alpha: float,
+    *,
+    names: Sequence[str],
+    market_size: float = 1.0,
+    known_costs: Mapping[int | str, float] | None = None,
 ) -> CalibratedMarket:
     """Calibrate a logit market to today's list prices and shares ("before" = today).
 
@@ -442,46 +502,61 @@ def calibrate_market(
     if a <= 0:
         raise ValueError(f"alpha (price sensitivity) must be > 0, got {a:.3g}")
     if a > _MAX_ALPHA:
-        raise ValueError(f"alpha {a:.3g} is implausibly large (more than {_MAX_ALPHA:.0e} "
-                         "utility per USD); check its unit")
+        raise ValueError(
+            f"alpha {a:.3g} is implausibly large (more than {_MAX_ALPHA:.0e} "
+            "utility per USD); check its unit"
+        )
     size = _number("market_size", market_size)
     if not 0 < size <= _MAX_MARKET:
-        raise ValueError(f"market_size must be > 0 and at most {_MAX_MARKET:.0e} "
-                         f"(millions of tokens per month), got {size:.3g}")
+        raise ValueError(
+            f"market_size must be > 0 and at most {_MAX_MARKET:.0e} "
+            f"(millions of tokens per month), got {size:.3g}"
+        )
     p = _numbers("price", prices, firm_names)
     s = _numbers("share", shares, firm_names)
     for name, price, share in zip(firm_names, p, s, strict=True):
         if price <= 0:
             raise ValueError(f"the price of {name!r} must be > 0, got {price:.3g}")
         if price > _MAX_PRICE:
-            raise ValueError(f"the price of {name!r} ({price:.3g}) is above "
-                             f"{_MAX_PRICE:,.0f} USD per 1M tokens; check its unit")
+            raise ValueError(
+                f"the price of {name!r} ({price:.3g}) is above "
+                f"{_MAX_PRICE:,.0f} USD per 1M tokens; check its unit"
+            )
         if a * price > _MAX_UTILITY:
-            raise ValueError(f"alpha × price for {name!r} is {a * price:.3g}, more than "
-                             f"{_MAX_UTILITY:.0e} utility units; check the units of alpha "
-                             "(utility per USD) and the price (USD per 1M tokens)")
+            raise ValueError(
+                f"alpha × price for {name!r} is {a * price:.3g}, more than "
+                f"{_MAX_UTILITY:.0e} utility units; check the units of alpha "
+                "(utility per USD) and the price (USD per 1M tokens)"
+            )
         if not 0 < share < 1:
-            raise ValueError(f"the share of {name!r} must be between 0 and 1 (exclusive), "
-                             f"got {share:.3g}")
+            raise ValueError(
+                f"the share of {name!r} must be between 0 and 1 (exclusive), got {share:.3g}"
+            )
     outside = 1.0 - math.fsum(s.tolist())
     if outside <= 0:
-        raise ValueError(f"the shares sum to {math.fsum(s.tolist()):.6g}; they must sum to "
-                         "less than 1 (the rest is the outside option: not buying)")
+        raise ValueError(
+            f"the shares sum to {math.fsum(s.tolist()):.6g}; they must sum to "
+            "less than 1 (the rest is the outside option: not buying)"
+        )
     known = np.zeros(len(firm_names), bool)
     costs = p - 1.0 / (a * (1.0 - s))
     for firm, value in (known_costs or {}).items():
         try:
             i = _index(firm_names, firm)
         except (KeyError, TypeError):
-            label = (repr(firm) if not isinstance(firm, int) or abs(firm) < 10**6
-                     else "at that index")
+            label = (
+                repr(firm) if not isinstance(firm, int) or abs(firm) < 10**6 else "at that index"
+            )
             label = label if len(label) <= 40 else f"{label[:37]}..."
-            raise ValueError(f"known_costs names no firm {label}; firms: "
-                             f"{', '.join(firm_names)}") from None
+            raise ValueError(
+                f"known_costs names no firm {label}; firms: {', '.join(firm_names)}"
+            ) from None
         cost = _number(f"the known cost of {firm_names[i]!r}", value)
         if not 0 <= cost <= _MAX_PRICE:
-            raise ValueError(f"the known cost of {firm_names[i]!r} must be ≥ 0 and at most "
-                             f"{_MAX_PRICE:,.0f} USD per 1M tokens, got {cost:.3g}")
+            raise ValueError(
+                f"the known cost of {firm_names[i]!r} must be ≥ 0 and at most "
+                f"{_MAX_PRICE:,.0f} USD per 1M tokens, got {cost:.3g}"
+            )
         known[i] = True
         costs[i] = cost
     qualities = np.log(s / outside) + a * p
@@ -493,7 +568,8 @@ def calibrate_market(
             notes.append(
                 f"{name} keeps today's price of {_usd(price)} per 1M tokens in the before "
                 f"state: its unit cost ({_usd(float(costs[i]))}) is known, and today's price "
-                "is not assumed to be its most profitable one.")
+                "is not assumed to be its most profitable one."
+            )
         else:
             markup = 1.0 / (a * (1.0 - share))
             notes.append(
@@ -501,15 +577,29 @@ def calibrate_market(
                 f"{share:.1%} share and these customers' price sensitivity, its most "
                 f"profitable price would be at least {_usd(markup)} above its unit cost, "
                 "more than the price itself, so no positive cost makes this price its best "
-                "answer. It keeps this price in every scenario (its cost is taken as 0).")
+                "answer. It keeps this price in every scenario (its cost is taken as 0)."
+            )
             costs[i] = 0.0
-    return CalibratedMarket(names=firm_names, prices=p, shares=s, qualities=qualities,
-                            costs=costs, alpha=a, market_size=size, holds=holds,
-                            notes=tuple(notes))
+    return CalibratedMarket(
+        names=firm_names,
+        prices=p,
+        shares=s,
+        qualities=qualities,
+        costs=costs,
+        alpha=a,
+        market_size=size,
+        holds=holds,
+        notes=tuple(notes),
+    )
 
 
-def _cut_inputs(names: Sequence[str], before: EquilibriumResult, competitor: int | str,
-                cut_pct: float, list_prices: ArrayLike | None) -> tuple[int, float]:
+def _cut_inputs(
+    names: Sequence[str],
+    before: EquilibriumResult,
+    competitor: int | str,
+    cut_pct: float,
+    list_prices: ArrayLike | None,
+) -> tuple[int, float]:
     """The cutter's position and its price after a cut of ``cut_pct`` % of its list price."""
     k = _number("cut_pct", cut_pct)
     if k >= 100:
@@ -560,14 +650,21 @@ class PriceCutResult:
 
 
 def price_cut_scenario(
-    costs: ArrayLike, qualities: ArrayLike, alpha: float, *,
-    competitor: int | str, cut_pct: float, names: Sequence[str] | None = None,
-    market_size: float = 1.0, base_prices: ArrayLike | None = None,
+    costs: ArrayLike,
+    qualities: ArrayLike,
+    alpha: float,
+    *,
+    competitor: int | str,
+    cut_pct: float,
+    names: Sequence[str] | None = None,
+    market_size: float = 1.0,
+    base_prices: ArrayLike | None = None,
     list_prices: ArrayLike | None = None,
-    fixed_prices: Mapping[int | str, float] | None = None, start: ArrayLike | None = None,
+    fixed_prices: Mapping[int | str, float] | None = None,
+    start: ArrayLike | None = None,
     **solver: Any,
 ) -> PriceCutResult:
-    """"Competitor X cuts its list price by k %": the new equilibrium, others re-optimising.
+    """ "Competitor X cuts its list price by k %": the new equilibrium, others re-optimising.
 
     Args:
         competitor: the firm that cuts (index or name).
@@ -590,22 +687,42 @@ def price_cut_scenario(
     if base_prices is not None and list_prices is not None:
         raise ValueError("give list_prices or its older name base_prices, not both")
     lists = list_prices if list_prices is not None else base_prices
-    before = logit_nash_equilibrium(costs, qualities, alpha, names=names,
-                                    market_size=market_size, fixed_prices=fixed_prices,
-                                    start=start, **solver)
+    before = logit_nash_equilibrium(
+        costs,
+        qualities,
+        alpha,
+        names=names,
+        market_size=market_size,
+        fixed_prices=fixed_prices,
+        start=start,
+        **solver,
+    )
     i, cut = _cut_inputs(before.names, before, competitor, cut_pct, lists)
     held: dict[int | str, float] = {**_fixed_by_index(before.names, fixed_prices), i: cut}
-    after = logit_nash_equilibrium(costs, qualities, alpha, names=before.names,
-                                   market_size=market_size, fixed_prices=held,
-                                   start=before.prices, **solver)
+    after = logit_nash_equilibrium(
+        costs,
+        qualities,
+        alpha,
+        names=before.names,
+        market_size=market_size,
+        fixed_prices=held,
+        start=before.prices,
+        **solver,
+    )
     b, a = before.to_frame(), after.to_frame()
-    table = pd.DataFrame({
-        "firm": b["firm"], "price_before": b["price"], "price_after": a["price"],
-        "price_change_pct": (a["price"] / b["price"] - 1) * 100,
-        "share_before": b["share"], "share_after": a["share"],
-        "profit_before": b["profit"], "profit_after": a["profit"],
-        "profit_change": a["profit"] - b["profit"],
-    })
+    table = pd.DataFrame(
+        {
+            "firm": b["firm"],
+            "price_before": b["price"],
+            "price_after": a["price"],
+            "price_change_pct": (a["price"] / b["price"] - 1) * 100,
+            "share_before": b["share"],
+            "share_after": a["share"],
+            "profit_before": b["profit"],
+            "profit_after": a["profit"],
+            "profit_change": a["profit"] - b["profit"],
+        }
+    )
     return PriceCutResult(before=before, after=after, competitor=i, table=table)
 
 
@@ -648,10 +765,20 @@ class StrategyComparison:
 _Run = tuple[FloatArray, FloatArray, float, float, dict[int | str, float]]
 
 
-def _strategy_run(strategy: str, before: EquilibriumResult, *, us: int, cutter: int,
-                  cut: float, cut_pct: float, held: Mapping[int, float], quality_step: float,
-                  quality_cost: float, niche_alpha_factor: float,
-                  niche_market_share: float) -> _Run:
+def _strategy_run(
+    strategy: str,
+    before: EquilibriumResult,
+    *,
+    us: int,
+    cutter: int,
+    cut: float,
+    cut_pct: float,
+    held: Mapping[int, float],
+    quality_step: float,
+    quality_cost: float,
+    niche_alpha_factor: float,
+    niche_market_share: float,
+) -> _Run:
     """The market of one strategy after the cut: who is held at which price, and how our
     costs, quality, α and market size change."""
     c, q, alpha, size = before.costs, before.qualities, before.alpha, before.market_size
@@ -673,8 +800,9 @@ def _strategy_run(strategy: str, before: EquilibriumResult, *, us: int, cutter: 
     raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
 
-def _check_options(quality_step: float, quality_cost: float, niche_alpha_factor: float,
-                   niche_market_share: float) -> None:
+def _check_options(
+    quality_step: float, quality_cost: float, niche_alpha_factor: float, niche_market_share: float
+) -> None:
     _number("quality_step", quality_step)
     _number("quality_cost", quality_cost)
     if not _number("niche_alpha_factor", niche_alpha_factor) > 0:
@@ -684,13 +812,22 @@ def _check_options(quality_step: float, quality_cost: float, niche_alpha_factor:
 
 
 def compare_strategies(
-    costs: ArrayLike, qualities: ArrayLike, alpha: float, *,
-    competitor: int | str, cut_pct: float, ours: int | str = 0,
-    names: Sequence[str] | None = None, market_size: float = 1.0,
-    quality_step: float = 0.5, quality_cost: float = 0.0,
-    niche_alpha_factor: float = 0.5, niche_market_share: float = 0.2,
+    costs: ArrayLike,
+    qualities: ArrayLike,
+    alpha: float,
+    *,
+    competitor: int | str,
+    cut_pct: float,
+    ours: int | str = 0,
+    names: Sequence[str] | None = None,
+    market_size: float = 1.0,
+    quality_step: float = 0.5,
+    quality_cost: float = 0.0,
+    niche_alpha_factor: float = 0.5,
+    niche_market_share: float = 0.2,
     list_prices: ArrayLike | None = None,
-    fixed_prices: Mapping[int | str, float] | None = None, start: ArrayLike | None = None,
+    fixed_prices: Mapping[int | str, float] | None = None,
+    start: ArrayLike | None = None,
     **solver: Any,
 ) -> StrategyComparison:
     """Compare hold, match, best response, differentiate and niche after a competitor's cut.
@@ -730,9 +867,16 @@ def compare_strategies(
         ['hold', 'match', 'best response', 'differentiate', 'niche']
     """
     _check_options(quality_step, quality_cost, niche_alpha_factor, niche_market_share)
-    before = logit_nash_equilibrium(costs, qualities, alpha, names=names,
-                                    market_size=market_size, fixed_prices=fixed_prices,
-                                    start=start, **solver)
+    before = logit_nash_equilibrium(
+        costs,
+        qualities,
+        alpha,
+        names=names,
+        market_size=market_size,
+        fixed_prices=fixed_prices,
+        start=start,
+        **solver,
+    )
     us, x = before.index(ours), before.index(competitor)
     if us == x:
         raise ValueError("the competitor that cuts must not be us")
@@ -744,38 +888,68 @@ def compare_strategies(
         "match": f"cut our price by the same {cut_pct:g} %",
         "best response": "re-optimise our price against the cut",
         "differentiate": f"raise quality by {quality_step:g} (worth ${quality_step / a:.3g} "
-                         f"per 1M tokens to customers) at +${quality_cost:.3g} per 1M tokens "
-                         "unit cost, and re-optimise",
+        f"per 1M tokens to customers) at +${quality_cost:.3g} per 1M tokens "
+        "unit cost, and re-optimise",
         "niche": f"serve only a {niche_market_share:.0%} niche, "
-                 f"{niche_alpha_factor:g}× as price sensitive, and re-optimise",
+        f"{niche_alpha_factor:g}× as price sensitive, and re-optimise",
     }
     results = {}
     for k in STRATEGIES:
         cc, qq, aa, mm, fixed = _strategy_run(
-            k, before, us=us, cutter=x, cut=cut, cut_pct=cut_pct, held=held,
-            quality_step=quality_step, quality_cost=quality_cost,
-            niche_alpha_factor=niche_alpha_factor, niche_market_share=niche_market_share)
-        results[k] = logit_nash_equilibrium(cc, qq, aa, names=before.names, market_size=mm,
-                                            fixed_prices=fixed, start=before.prices, **solver)
+            k,
+            before,
+            us=us,
+            cutter=x,
+            cut=cut,
+            cut_pct=cut_pct,
+            held=held,
+            quality_step=quality_step,
+            quality_cost=quality_cost,
+            niche_alpha_factor=niche_alpha_factor,
+            niche_market_share=niche_market_share,
+        )
+        results[k] = logit_nash_equilibrium(
+            cc,
+            qq,
+            aa,
+            names=before.names,
+            market_size=mm,
+            fixed_prices=fixed,
+            start=before.prices,
+            **solver,
+        )
     hold_profit = results["hold"].profits[us]
     rivals = [j for j in range(len(before.names)) if j != us]
-    rows = [{
-        "strategy": k, "our_price": r.prices[us], "our_share": r.shares[us],
-        "our_profit": r.profits[us],
-        "profit_vs_before": r.profits[us] - before.profits[us],
-        "profit_vs_hold": r.profits[us] - hold_profit,
-        "competitor_price": r.prices[x],
-        "mean_rival_price": float(r.prices[rivals].mean()) if rivals else float("nan"),
-        "description": descriptions[k],
-    } for k, r in results.items()]
+    rows = [
+        {
+            "strategy": k,
+            "our_price": r.prices[us],
+            "our_share": r.shares[us],
+            "our_profit": r.profits[us],
+            "profit_vs_before": r.profits[us] - before.profits[us],
+            "profit_vs_hold": r.profits[us] - hold_profit,
+            "competitor_price": r.prices[x],
+            "mean_rival_price": float(r.prices[rivals].mean()) if rivals else float("nan"),
+            "description": descriptions[k],
+        }
+        for k, r in results.items()
+    ]
     return StrategyComparison(table=pd.DataFrame(rows), results=results, before=before)
 
 
 def largest_absorbable_cut(
-    market: CalibratedMarket, *, competitor: int | str, ours: int | str = "us",
-    fixed_cost: float, strategy: str = "best response", max_cut_pct: float = 95.0,
-    quality_step: float = 0.5, quality_cost: float = 0.0, niche_alpha_factor: float = 0.5,
-    niche_market_share: float = 0.2, **solver: Any,
+    market: CalibratedMarket,
+    *,
+    competitor: int | str,
+    ours: int | str = "us",
+    fixed_cost: float,
+    strategy: str = "best response",
+    max_cut_pct: float = 95.0,
+    quality_step: float = 0.5,
+    quality_cost: float = 0.0,
+    niche_alpha_factor: float = 0.5,
+    niche_market_share: float = 0.2,
+    **solver: Any,
 ) -> float | None:
     """The deepest cut of a competitor's list price that we can absorb without a loss.
 
@@ -825,11 +999,28 @@ def largest_absorbable_cut(
 
     def profit(k: float) -> float:
         cc, qq, aa, mm, fixed = _strategy_run(
-            strategy, before, us=us, cutter=x, cut=float(market.prices[x]) * (1 - k / 100),
-            cut_pct=k, held=held, quality_step=quality_step, quality_cost=quality_cost,
-            niche_alpha_factor=niche_alpha_factor, niche_market_share=niche_market_share)
-        r = logit_nash_equilibrium(cc, qq, aa, names=market.names, market_size=mm,
-                                   fixed_prices=fixed, start=before.prices, **solver)
+            strategy,
+            before,
+            us=us,
+            cutter=x,
+            cut=float(market.prices[x]) * (1 - k / 100),
+            cut_pct=k,
+            held=held,
+            quality_step=quality_step,
+            quality_cost=quality_cost,
+            niche_alpha_factor=niche_alpha_factor,
+            niche_market_share=niche_market_share,
+        )
+        r = logit_nash_equilibrium(
+            cc,
+            qq,
+            aa,
+            names=market.names,
+            market_size=mm,
+            fixed_prices=fixed,
+            start=before.prices,
+            **solver,
+        )
         return float(r.profits[us]) - f_cost
 
     return _first_root(profit, top)

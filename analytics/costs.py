@@ -100,17 +100,26 @@ def gpu_cost_per_million(
         >>> round(gpu_cost_per_million(16.0, 73_700.0, 14_800.0, 1.0, output_share=1.0), 3)
         0.3
     """
-    per_token_second = (np.asarray(gpu_cost_per_hour, float)
-                        / (3600.0 * np.asarray(utilisation, float)) * 1e6)
+    per_token_second = (
+        np.asarray(gpu_cost_per_hour, float) / (3600.0 * np.asarray(utilisation, float)) * 1e6
+    )
     o = np.asarray(output_share, float)
     h = np.asarray(cache_hit_rate, float)
     k = np.asarray(cached_token_cost_factor, float)
-    v = per_token_second * ((1.0 - o) * (1.0 - h * (1.0 - k))
-                            / np.asarray(input_tokens_per_second, float)
-                            + o / np.asarray(output_tokens_per_second, float))
-    return _scalar_or_array(v, gpu_cost_per_hour, input_tokens_per_second,
-                            output_tokens_per_second, utilisation, cache_hit_rate,
-                            cached_token_cost_factor, output_share)
+    v = per_token_second * (
+        (1.0 - o) * (1.0 - h * (1.0 - k)) / np.asarray(input_tokens_per_second, float)
+        + o / np.asarray(output_tokens_per_second, float)
+    )
+    return _scalar_or_array(
+        v,
+        gpu_cost_per_hour,
+        input_tokens_per_second,
+        output_tokens_per_second,
+        utilisation,
+        cache_hit_rate,
+        cached_token_cost_factor,
+        output_share,
+    )
 
 
 def support_cost_per_ticket(
@@ -123,14 +132,17 @@ def support_cost_per_ticket(
 
 
 def support_cost(
-    human_tickets: ArrayLike, ai_tickets: ArrayLike,
+    human_tickets: ArrayLike,
+    ai_tickets: ArrayLike,
     human_ticket_cost: float = DEFAULT_HUMAN_TICKET_COST,
     ai_ticket_cost: float = DEFAULT_AI_TICKET_COST,
 ) -> FloatArray | float:
     """Support cost of ticket volumes: human × cost + AI × cost (tickets still open count as
     human-handled when you add them to ``human_tickets``)."""
-    v = (np.asarray(human_tickets, float) * human_ticket_cost
-         + np.asarray(ai_tickets, float) * ai_ticket_cost)
+    v = (
+        np.asarray(human_tickets, float) * human_ticket_cost
+        + np.asarray(ai_tickets, float) * ai_ticket_cost
+    )
     return float(v) if np.ndim(v) == 0 else v
 
 
@@ -173,8 +185,12 @@ class CostInputs:
                 problems.append(str(exc))
         if problems:
             raise ValueError("; ".join(problems))
-        for name in ("gpu_cost_per_hour", "human_ticket_cost", "ai_ticket_cost",
-                     "fixed_cost_per_month"):
+        for name in (
+            "gpu_cost_per_hour",
+            "human_ticket_cost",
+            "ai_ticket_cost",
+            "fixed_cost_per_month",
+        ):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be ≥ 0")
         for name in ("input_tokens_per_second", "output_tokens_per_second"):
@@ -182,8 +198,12 @@ class CostInputs:
                 problems.append(f"{name} must be > 0")
         if not 0 < self.utilisation <= 1:
             problems.append("utilisation must be in (0, 1]")
-        for name in ("cache_hit_rate", "cached_token_cost_factor", "output_share",
-                     "ai_resolution_share"):
+        for name in (
+            "cache_hit_rate",
+            "cached_token_cost_factor",
+            "output_share",
+            "ai_resolution_share",
+        ):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be in [0, 1]")
         if problems:
@@ -213,8 +233,10 @@ class CostInputs:
 
     def gpu_cost_at(self, output_share: float) -> float:
         """Blended GPU cost per 1M tokens at another output share."""
-        return float((1.0 - output_share) * self.input_cost_per_million
-                     + output_share * self.output_cost_per_million)
+        return float(
+            (1.0 - output_share) * self.input_cost_per_million
+            + output_share * self.output_cost_per_million
+        )
 
     @property
     def gpu_cost_per_million(self) -> float:
@@ -226,22 +248,27 @@ class CostInputs:
         """Share of GPU time spent on output tokens at ``output_share``."""
         o = self.output_share
         out = o / self.output_tokens_per_second
-        busy = (1 - o) * (1 - self.cache_hit_rate * (1 - self.cached_token_cost_factor)) \
-            / self.input_tokens_per_second + out
+        busy = (1 - o) * (
+            1 - self.cache_hit_rate * (1 - self.cached_token_cost_factor)
+        ) / self.input_tokens_per_second + out
         return out / busy if busy else 0.0
 
     @property
     def cost_per_ticket(self) -> float:
         """Blended support cost of one ticket."""
-        return float(support_cost_per_ticket(self.human_ticket_cost, self.ai_ticket_cost,
-                                             self.ai_resolution_share))
+        return float(
+            support_cost_per_ticket(
+                self.human_ticket_cost, self.ai_ticket_cost, self.ai_resolution_share
+            )
+        )
 
     def support_cost_per_million(self, tickets_per_million: float) -> float:
         """Support cost per 1M tokens at ``tickets_per_million`` tickets per 1M tokens."""
         return tickets_per_million * self.cost_per_ticket
 
-    def unit_cost_per_million(self, tickets_per_million: float,
-                              output_share: float | None = None) -> float:
+    def unit_cost_per_million(
+        self, tickets_per_million: float, output_share: float | None = None
+    ) -> float:
         """Variable cost per 1M tokens: GPU (at ``output_share``, default the inputs') +
         support."""
         o = self.output_share if output_share is None else output_share
@@ -249,7 +276,11 @@ class CostInputs:
 
 
 def segment_cost_to_serve(
-    store: Any, costs: CostInputs | None = None, *, start: Any = None, end: Any = None,
+    store: Any,
+    costs: CostInputs | None = None,
+    *,
+    start: Any = None,
+    end: Any = None,
 ) -> pd.DataFrame:
     """Cost to serve per segment over a period, from usage and ticket volumes in the store.
 
@@ -273,21 +304,44 @@ def segment_cost_to_serve(
     costs = costs or CostInputs()
     usage = usage_by_segment_month(store, start=start, end=end)
     u = usage.groupby("segment")[["tokens", "input_tokens", "output_tokens", "revenue"]].sum()
-    ticket_end = None if end is None else (pd.Timestamp(end) + pd.DateOffset(months=1)
-                                           - pd.Timedelta(microseconds=1)).to_pydatetime()
+    ticket_end = (
+        None
+        if end is None
+        else (
+            pd.Timestamp(end) + pd.DateOffset(months=1) - pd.Timedelta(microseconds=1)
+        ).to_pydatetime()
+    )
     t = ticket_volumes(store, by="segment", start=start, end=ticket_end)
     t = t.groupby("segment")[["tickets", "human", "ai", "open"]].sum()
     df = u.join(t, how="outer").fillna(0.0)
-    df["gpu_cost"] = (df["input_tokens"] / 1e6 * costs.input_cost_per_million
-                      + df["output_tokens"] / 1e6 * costs.output_cost_per_million)
-    df["support_cost"] = ((df["human"] + df["open"]) * costs.human_ticket_cost
-                          + df["ai"] * costs.ai_ticket_cost)
+    df["gpu_cost"] = (
+        df["input_tokens"] / 1e6 * costs.input_cost_per_million
+        + df["output_tokens"] / 1e6 * costs.output_cost_per_million
+    )
+    df["support_cost"] = (df["human"] + df["open"]) * costs.human_ticket_cost + df[
+        "ai"
+    ] * costs.ai_ticket_cost
     df["cost_to_serve"] = df["gpu_cost"] + df["support_cost"]
     tokens_m = (df["tokens"] / 1e6).where(df["tokens"] > 0)
     df["cost_per_million"] = df["cost_to_serve"] / tokens_m
     df["revenue_per_million"] = df["revenue"] / tokens_m
     df["gross_margin"] = (df["revenue"] - df["cost_to_serve"]) / df["revenue"].where(
-        df["revenue"] > 0)
-    return df.reset_index()[["segment", "tokens", "revenue", "tickets", "human", "ai", "open",
-                             "gpu_cost", "support_cost", "cost_to_serve", "cost_per_million",
-                             "revenue_per_million", "gross_margin"]]
+        df["revenue"] > 0
+    )
+    return df.reset_index()[
+        [
+            "segment",
+            "tokens",
+            "revenue",
+            "tickets",
+            "human",
+            "ai",
+            "open",
+            "gpu_cost",
+            "support_cost",
+            "cost_to_serve",
+            "cost_per_million",
+            "revenue_per_million",
+            "gross_margin",
+        ]
+    ]

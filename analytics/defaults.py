@@ -62,13 +62,19 @@ QUALITY_COST_FACTOR = 0.5
 def default_cut_pct() -> float:
     """The median size (percent, positive) of the real competitor price cuts on record."""
     from data.reference import price_cut_events
+
     cuts = price_cut_events()
     return round(float(-cuts["pct_change"].median()), 1) if len(cuts) else 20.0
 
 
 def default_competitors(
-    store: Any, *, reference_price: float, our_share: float = 0.1,
-    inside_share: float = INSIDE_SHARE, n: int = 5, model_id: str | None = None,
+    store: Any,
+    *,
+    reference_price: float,
+    our_share: float = 0.1,
+    inside_share: float = INSIDE_SHARE,
+    n: int = 5,
+    model_id: str | None = None,
 ) -> tuple[Competitor, ...]:
     """The rivals for the price-war model with today's list prices and assumed shares.
 
@@ -90,17 +96,22 @@ def default_competitors(
     mentions = mentions_by_vendor(store, model_id=model_id)
     closest = closest.merge(mentions[["vendor", "tickets"]], on="vendor", how="left")
     closest["tickets"] = closest["tickets"].fillna(0.0)
-    chosen = closest.sort_values(["tickets", "dist", "vendor"],
-                                 ascending=[False, True, True]).head(n)
+    chosen = closest.sort_values(["tickets", "dist", "vendor"], ascending=[False, True, True]).head(
+        n
+    )
     weights = (chosen["tickets"] + 1.0).to_numpy(float)
     shares = (inside_share - our_share) * weights / weights.sum()
-    return tuple(Competitor(name=f"{v} ({m})", price=float(p), share=float(s))
-                 for v, m, p, s in zip(chosen["vendor"], chosen["model_name"],
-                                       chosen["price_per_m"], shares, strict=True))
+    return tuple(
+        Competitor(name=f"{v} ({m})", price=float(p), share=float(s))
+        for v, m, p, s in zip(
+            chosen["vendor"], chosen["model_name"], chosen["price_per_m"], shares, strict=True
+        )
+    )
 
 
-def _mention_evidence(store: Any, model_id: str | None, min_tickets: int
-                      ) -> tuple[dict[str, float], float, float]:
+def _mention_evidence(
+    store: Any, model_id: str | None, min_tickets: int
+) -> tuple[dict[str, float], float, float]:
     """Per segment the measured elasticity shift γ·(recent − period rate) (0 with fewer than
     ``min_tickets`` recent tagged tickets), and γ with its standard error."""
     model_id = model_id or newest_model_id(store)
@@ -120,9 +131,15 @@ def _mention_evidence(store: Any, model_id: str | None, min_tickets: int
 
 
 def default_scenario(
-    store: Any, segment: str | None = None, *, costs: CostInputs | None = None,
-    model_id: str | None = None, months: int = 3, our_share: float = 0.1,
-    min_tickets: int = 30, name: str = "base",
+    store: Any,
+    segment: str | None = None,
+    *,
+    costs: CostInputs | None = None,
+    model_id: str | None = None,
+    months: int = 3,
+    our_share: float = 0.1,
+    min_tickets: int = 30,
+    name: str = "base",
 ) -> Scenario:
     """A scenario with every input measured from the store where the data allow.
 
@@ -146,9 +163,16 @@ def default_scenario(
     snap = segment_snapshot(store, months=months)
     scope = snap[snap["segment"].isna()] if segment is None else snap[snap["segment"] == segment]
     # the token mix and AI resolution share are measured per segment (below)
-    values: dict[str, Any] = {"name": name, "segment": segment, "our_share": our_share,
-                              **{k: v for k, v in costs.as_dict().items()
-                                 if k not in ("output_share", "ai_resolution_share")}}
+    values: dict[str, Any] = {
+        "name": name,
+        "segment": segment,
+        "our_share": our_share,
+        **{
+            k: v
+            for k, v in costs.as_dict().items()
+            if k not in ("output_share", "ai_resolution_share")
+        },
+    }
     if scope.empty:
         return Scenario(**values)
     if segment is not None:
@@ -166,38 +190,56 @@ def default_scenario(
         fitted = fit is not None and pd.notna(fit["elasticity"])
         if not fitted and segment is None:
             continue
-        e = (float(fit["elasticity"]), float(fit["ci_low"]), float(fit["ci_high"])) if fitted \
-            else (DemandSegment.elasticity, DemandSegment.elasticity_ci_low,
-                  DemandSegment.elasticity_ci_high)
-        parts.append(DemandSegment(
-            name=str(row.segment), reference_price=float(row.price_per_m),
-            reference_volume_m=float(row.tokens) / 1e6, elasticity=e[0],
-            elasticity_ci_low=e[1], elasticity_ci_high=e[2],
-            tickets_per_million=float(row.tickets_per_million or 0.0),
-            mention_shift=shifts.get(str(row.segment), 0.0),
-            price_low=float(row.price_low) if pd.notna(row.price_low) else 0.0,
-            price_high=float(row.price_high) if pd.notna(row.price_high) else 0.0,
-            output_share=(float(row.output_share) if pd.notna(row.output_share)
-                          else costs.output_share),
-            ai_resolution_share=(float(row.ai_share) if pd.notna(row.ai_share)
-                                 else costs.ai_resolution_share)))
+        e = (
+            (float(fit["elasticity"]), float(fit["ci_low"]), float(fit["ci_high"]))
+            if fitted
+            else (
+                DemandSegment.elasticity,
+                DemandSegment.elasticity_ci_low,
+                DemandSegment.elasticity_ci_high,
+            )
+        )
+        parts.append(
+            DemandSegment(
+                name=str(row.segment),
+                reference_price=float(row.price_per_m),
+                reference_volume_m=float(row.tokens) / 1e6,
+                elasticity=e[0],
+                elasticity_ci_low=e[1],
+                elasticity_ci_high=e[2],
+                tickets_per_million=float(row.tickets_per_million or 0.0),
+                mention_shift=shifts.get(str(row.segment), 0.0),
+                price_low=float(row.price_low) if pd.notna(row.price_low) else 0.0,
+                price_high=float(row.price_high) if pd.notna(row.price_high) else 0.0,
+                output_share=(
+                    float(row.output_share) if pd.notna(row.output_share) else costs.output_share
+                ),
+                ai_resolution_share=(
+                    float(row.ai_share) if pd.notna(row.ai_share) else costs.ai_resolution_share
+                ),
+            )
+        )
     if not parts:
         return Scenario(**values)
     draft = Scenario(**values, segments=tuple(parts))
     price = draft.price_now
-    comps = default_competitors(store, reference_price=price, our_share=our_share,
-                                model_id=model_id)
+    comps = default_competitors(
+        store, reference_price=price, our_share=our_share, model_id=model_id
+    )
     seen = draft.observed_price_range or (price, price)
     rival_prices = [c.price for c in comps]
     floor = min([seen[0], *rival_prices])
     ceiling = max([seen[1], *rival_prices])
     values.update(
-        segments=tuple(parts), price_per_m=round(price, 6), mention_slope=slope,
-        mention_slope_se=slope_se, price_floor=round(max(0.01, 0.8 * floor), 4),
+        segments=tuple(parts),
+        price_per_m=round(price, 6),
+        mention_slope=slope,
+        mention_slope_se=slope_se,
+        price_floor=round(max(0.01, 0.8 * floor), 4),
         price_ceiling=round(1.25 * ceiling, 4),
         quality_step=QUALITY_STEP,
-        quality_cost=round(QUALITY_COST_FACTOR * draft.cost_inputs().gpu_cost_per_million, 6))
+        quality_cost=round(QUALITY_COST_FACTOR * draft.cost_inputs().gpu_cost_per_million, 6),
+    )
     if comps:
-        values.update(competitors=comps, cut_competitor=comps[0].name,
-                      cut_pct=default_cut_pct())
+        values.update(competitors=comps, cut_competitor=comps[0].name, cut_pct=default_cut_pct())
     return Scenario(**values)

@@ -143,9 +143,7 @@ def _log1p_sum_exp(u: ArrayLike, axis: int = -1) -> FloatArray:
     return np.squeeze(m + np.log(total), axis=axis)
 
 
-def logit_shares(
-    prices: ArrayLike, qualities: ArrayLike, alpha: float
-) -> FloatArray:
+def logit_shares(prices: ArrayLike, qualities: ArrayLike, alpha: float) -> FloatArray:
     """Multinomial-logit market shares with an outside option of utility 0.
 
     Utility of product j is qualities[j] − alpha·prices[j]; share
@@ -201,13 +199,17 @@ class LogitDemand:
     @property
     def _log_rival_denominator(self) -> float:
         """log(1 + Σ exp(q_k − α·p_k)) over the rivals, as a log-sum-exp."""
-        u = np.asarray(self.rival_qualities, float) - self.alpha * np.asarray(self.rival_prices, float)
+        u = np.asarray(self.rival_qualities, float) - self.alpha * np.asarray(
+            self.rival_prices, float
+        )
         return float(_log1p_sum_exp(u))
 
     @property
     def rival_denominator(self) -> float:
         """1 + Σ exp(q_k − α·p_k) over the rivals (the outside option counts 1)."""
-        u = np.asarray(self.rival_qualities, float) - self.alpha * np.asarray(self.rival_prices, float)
+        u = np.asarray(self.rival_qualities, float) - self.alpha * np.asarray(
+            self.rival_prices, float
+        )
         m, _, total = _shifted_exp(u)
         with np.errstate(over="ignore"):
             return float((np.exp(m) * total)[0])  # e^m·t: exact for moderate utilities

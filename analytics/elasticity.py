@@ -85,8 +85,13 @@ def _codes(values: Any) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def _demean(x: np.ndarray, groups: list[tuple[np.ndarray, int]], *, tol: float = 1e-11,
-            max_iter: int = 1_000) -> np.ndarray:
+def _demean(
+    x: np.ndarray,
+    groups: list[tuple[np.ndarray, int]],
+    *,
+    tol: float = 1e-11,
+    max_iter: int = 1_000,
+) -> np.ndarray:
     """Remove every set of fixed effects from the columns of ``x`` (alternating projections)."""
     x = x.astype(float, copy=True)
     counts = [np.bincount(g, minlength=k).astype(float) for g, k in groups]
@@ -112,8 +117,9 @@ class _Fit:
     r2: float
 
 
-def _fe_ols(y: np.ndarray, x: np.ndarray, groups: list[tuple[np.ndarray, int]],
-            cluster: np.ndarray) -> _Fit:
+def _fe_ols(
+    y: np.ndarray, x: np.ndarray, groups: list[tuple[np.ndarray, int]], cluster: np.ndarray
+) -> _Fit:
     """OLS of y on x after absorbing ``groups``; CR1 covariance clustered by ``cluster``."""
     data = _demean(np.column_stack([y, x]), groups)
     yd, xd = data[:, 0], data[:, 1:]
@@ -123,8 +129,9 @@ def _fe_ols(y: np.ndarray, x: np.ndarray, groups: list[tuple[np.ndarray, int]],
     try:
         xtx_inv = np.linalg.inv(xtx)
     except np.linalg.LinAlgError:
-        raise InsufficientDataError("the price does not vary within customers and months: "
-                                    "the elasticity is not identified") from None
+        raise InsufficientDataError(
+            "the price does not vary within customers and months: the elasticity is not identified"
+        ) from None
     beta_k = xtx_inv @ (xk.T @ yd)
     resid = yd - xk @ beta_k
     c_codes, g = _codes(cluster)
@@ -140,8 +147,13 @@ def _fe_ols(y: np.ndarray, x: np.ndarray, groups: list[tuple[np.ndarray, int]],
     cov = np.full((x.shape[1], x.shape[1]), np.nan)
     cov[np.ix_(keep, keep)] = cov_k
     tss = float(yd @ yd)
-    return _Fit(beta=beta, cov=cov, n=n, clusters=g,
-                r2=1 - float(resid @ resid) / tss if tss > 0 else float("nan"))
+    return _Fit(
+        beta=beta,
+        cov=cov,
+        n=n,
+        clusters=g,
+        r2=1 - float(resid @ resid) / tss if tss > 0 else float("nan"),
+    )
 
 
 def _prepare(panel: pd.DataFrame, onboarding_months: int) -> tuple[pd.DataFrame, int]:
@@ -149,8 +161,9 @@ def _prepare(panel: pd.DataFrame, onboarding_months: int) -> tuple[pd.DataFrame,
     df = panel.loc[ok].copy()
     df["month"] = pd.to_datetime(df["month"])
     first = df.groupby("customer_id")["month"].transform("min")
-    df["tenure"] = ((df["month"].dt.year - first.dt.year) * 12
-                    + (df["month"].dt.month - first.dt.month))
+    df["tenure"] = (df["month"].dt.year - first.dt.year) * 12 + (
+        df["month"].dt.month - first.dt.month
+    )
     df["ln_q"] = np.log(df["tokens"].to_numpy(float))
     df["ln_p"] = np.log(df["price_per_m"].to_numpy(float))
     for k in range(onboarding_months):
@@ -164,8 +177,12 @@ def _interval(est: float, se: float, clusters: int, level: float) -> tuple[float
 
 
 def fit_elasticity(
-    panel: pd.DataFrame, *, segment: str | None = None, level: float = 0.95,
-    onboarding_months: int = 3, min_obs: int = 30,
+    panel: pd.DataFrame,
+    *,
+    segment: str | None = None,
+    level: float = 0.95,
+    onboarding_months: int = 3,
+    min_obs: int = 30,
 ) -> ElasticityEstimate:
     """Fit ε on a usage panel (``analytics.inputs.usage_panel`` columns).
 
@@ -184,9 +201,13 @@ def fit_elasticity(
     if len(df) < min_obs:
         raise InsufficientDataError(
             f"only {len(df)} customer-months with usage{f' in {segment}' if segment else ''};"
-            f" need at least {min_obs}")
-    time_key = (df["segment"].astype(str) + "|" + df["month"].astype(str)
-                if "segment" in df and df["segment"].nunique() > 1 else df["month"])
+            f" need at least {min_obs}"
+        )
+    time_key = (
+        df["segment"].astype(str) + "|" + df["month"].astype(str)
+        if "segment" in df and df["segment"].nunique() > 1
+        else df["month"]
+    )
     groups = [_codes(df["customer_id"]), _codes(time_key)]
     x = df[["ln_p", *[f"tenure_{k}" for k in range(onboarding_months)]]].to_numpy(float)
     fit = _fe_ols(df["ln_q"].to_numpy(float), x, groups, df["customer_id"].to_numpy())
@@ -195,13 +216,26 @@ def fit_elasticity(
         raise InsufficientDataError("the price does not vary within customers and months")
     lo, hi = _interval(est, se, fit.clusters, level)
     return ElasticityEstimate(
-        segment=segment, elasticity=est, std_error=se, ci_low=lo, ci_high=hi, level=level,
-        n_obs=fit.n, n_customers=fit.clusters, n_months=int(df["month"].nunique()),
-        dropped=dropped, r2_within=fit.r2)
+        segment=segment,
+        elasticity=est,
+        std_error=se,
+        ci_low=lo,
+        ci_high=hi,
+        level=level,
+        n_obs=fit.n,
+        n_customers=fit.clusters,
+        n_months=int(df["month"].nunique()),
+        dropped=dropped,
+        r2_within=fit.r2,
+    )
 
 
 def estimate_elasticities(
-    store: Any, *, level: float = 0.95, pooled: bool = False, min_obs: int = 30,
+    store: Any,
+    *,
+    level: float = 0.95,
+    pooled: bool = False,
+    min_obs: int = 30,
 ) -> pd.DataFrame:
     """ε per segment from the store (and all customers pooled when ``pooled``).
 
@@ -222,8 +256,18 @@ def estimate_elasticities(
             rows.append({**e.__dict__, "note": ""})
         except InsufficientDataError as exc:
             rows.append({"segment": seg, "note": str(exc)})
-    cols = ["segment", "elasticity", "std_error", "ci_low", "ci_high", "n_obs", "n_customers",
-            "n_months", "r2_within", "note"]
+    cols = [
+        "segment",
+        "elasticity",
+        "std_error",
+        "ci_low",
+        "ci_high",
+        "n_obs",
+        "n_customers",
+        "n_months",
+        "r2_within",
+        "note",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -271,8 +315,14 @@ class MentionInteraction:
 
 
 def estimate_mention_interaction(
-    store: Any, *, model_id: str | None = None, aliases: Any = None, level: float = 0.95,
-    by: str = "segment", onboarding_months: int = 3, rates: pd.DataFrame | None = None,
+    store: Any,
+    *,
+    model_id: str | None = None,
+    aliases: Any = None,
+    level: float = 0.95,
+    by: str = "segment",
+    onboarding_months: int = 3,
+    rates: pd.DataFrame | None = None,
 ) -> MentionInteraction:
     """Estimate whether the competitor-mention rate explains price sensitivity.
 
@@ -313,8 +363,10 @@ def estimate_mention_interaction(
         raise InsufficientDataError("the mention rate does not vary enough to estimate its effect")
     m_bar = float(df["m"].mean())
     df["ln_p_m"] = df["ln_p"] * (df["m"] - m_bar)
-    groups = [_codes(df["customer_id"]),
-              _codes(df["segment"].astype(str) + "|" + df["month"].astype(str))]
+    groups = [
+        _codes(df["customer_id"]),
+        _codes(df["segment"].astype(str) + "|" + df["month"].astype(str)),
+    ]
     x = df[["ln_p", "ln_p_m", *[f"tenure_{k}" for k in range(onboarding_months)]]].to_numpy(float)
     fit = _fe_ols(df["ln_q"].to_numpy(float), x, groups, df["customer_id"].to_numpy())
     beta, gamma = float(fit.beta[0]), float(fit.beta[1])
@@ -326,14 +378,22 @@ def estimate_mention_interaction(
     seg_rows, est, ses, ms = [], [], [], []
     for seg, part in df.groupby("segment"):
         try:
-            e = fit_elasticity(part, segment=str(seg), level=level,
-                               onboarding_months=onboarding_months)
+            e = fit_elasticity(
+                part, segment=str(seg), level=level, onboarding_months=onboarding_months
+            )
         except InsufficientDataError:
             continue
         m = float(seg_rates[seg])
-        seg_rows.append({"segment": seg, "mention_rate": m,
-                         "elasticity_at_rate": beta + gamma * (m - m_bar),
-                         "elasticity": e.elasticity, "ci_low": e.ci_low, "ci_high": e.ci_high})
+        seg_rows.append(
+            {
+                "segment": seg,
+                "mention_rate": m,
+                "elasticity_at_rate": beta + gamma * (m - m_bar),
+                "elasticity": e.elasticity,
+                "ci_low": e.ci_low,
+                "ci_high": e.ci_high,
+            }
+        )
         est.append(e.elasticity)
         ses.append(e.std_error)
         ms.append(m)
@@ -345,7 +405,17 @@ def estimate_mention_interaction(
         chi2 = float(np.sum(w * np.square(np.asarray(est) - design @ coef)))
         het_p = float(stats.chi2.sf(chi2, len(est) - 2))
     return MentionInteraction(
-        slope=gamma, std_error=se_g, ci_low=lo, ci_high=hi, base_elasticity=beta,
-        base_ci=_interval(beta, se_b, fit.clusters, level), mean_rate=m_bar, level=level,
-        n_obs=fit.n, n_customers=fit.clusters, model_id=str(model_id),
-        by_segment=pd.DataFrame(seg_rows), heterogeneity_p=het_p)
+        slope=gamma,
+        std_error=se_g,
+        ci_low=lo,
+        ci_high=hi,
+        base_elasticity=beta,
+        base_ci=_interval(beta, se_b, fit.clusters, level),
+        mean_rate=m_bar,
+        level=level,
+        n_obs=fit.n,
+        n_customers=fit.clusters,
+        model_id=str(model_id),
+        by_segment=pd.DataFrame(seg_rows),
+        heterogeneity_p=het_p,
+    )

@@ -40,8 +40,9 @@ class EquilibriumNotConvergedError(AnalyticsError, RuntimeError):
         last: the last price vector (not an equilibrium).
     """
 
-    def __init__(self, message: str, *, iterations: int, max_change: float,
-                 last: Any = None) -> None:
+    def __init__(
+        self, message: str, *, iterations: int, max_change: float, last: Any = None
+    ) -> None:
         super().__init__(message)
         self.iterations = iterations
         self.max_change = max_change

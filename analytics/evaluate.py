@@ -72,8 +72,10 @@ def _check_volumes(s: Scenario, segs: Sequence[SegmentCurve]) -> None:
         ScenarioError: naming the segment, the price and the volume (as a power of ten).
     """
     lo, hi = (math.log10(v) for v in VOLUME_RANGE)
-    prices = sorted({s.price_floor, s.price_ceiling, s.price_per_m}
-                    | ({s.tornado_price} if s.tornado_price > 0 else set()))
+    prices = sorted(
+        {s.price_floor, s.price_ceiling, s.price_per_m}
+        | ({s.tornado_price} if s.tornado_price > 0 else set())
+    )
     for g in segs:
         for p in prices:
             for e in (g.ci_low, g.elasticity, g.ci_high):
@@ -87,11 +89,17 @@ def _check_volumes(s: Scenario, segs: Sequence[SegmentCurve]) -> None:
                     f"${p:.4g}, outside {VOLUME_RANGE[0]:g} to {VOLUME_RANGE[1]:g}: the "
                     "numbers would be meaningless. Check its reference price and "
                     "elasticity, or bring the price, floor and ceiling closer to its "
-                    "reference price")
+                    "reference price"
+                )
 
 
-def scenario_model(s: Scenario, *, elasticity_factor: float = 1.0, volume_factor: float = 1.0,
-                   tickets_factor: float = 1.0) -> DemandModel:
+def scenario_model(
+    s: Scenario,
+    *,
+    elasticity_factor: float = 1.0,
+    volume_factor: float = 1.0,
+    tickets_factor: float = 1.0,
+) -> DemandModel:
     """The scenario's demand model: its segments with the elasticities the page shows and
     unit costs from its cost model (factors scale every segment, for sensitivity)."""
     segs = []
@@ -100,11 +108,17 @@ def scenario_model(s: Scenario, *, elasticity_factor: float = 1.0, volume_factor
             e, lo, hi = (elasticity_factor * x for x in s.used_elasticity(g))
             lo, hi = min(lo, hi), max(lo, hi)
             costs = s.segment_costs(g)
-            segs.append(SegmentCurve(
-                name=g.name, reference_price=g.reference_price,
-                reference_volume_m=g.reference_volume_m * volume_factor, elasticity=e,
-                ci_low=lo, ci_high=hi,
-                unit_cost=costs.unit_cost_per_million(g.tickets_per_million * tickets_factor)))
+            segs.append(
+                SegmentCurve(
+                    name=g.name,
+                    reference_price=g.reference_price,
+                    reference_volume_m=g.reference_volume_m * volume_factor,
+                    elasticity=e,
+                    ci_low=lo,
+                    ci_high=hi,
+                    unit_cost=costs.unit_cost_per_million(g.tickets_per_million * tickets_factor),
+                )
+            )
         _check_volumes(s, segs)
         return DemandModel(tuple(segs), s.fixed_cost_per_month)
     except ScenarioError:
@@ -177,14 +191,21 @@ class ScenarioResult:
             return nan if x is None else float(x)
 
         return {
-            "elasticity": self.elasticity, "unit_cost": self.unit_cost,
-            "gpu_cost_per_m": self.gpu_cost_per_m, "support_cost_per_m": self.support_cost_per_m,
-            "volume_m": self.volume_m, "revenue": self.revenue, "profit": self.profit,
+            "elasticity": self.elasticity,
+            "unit_cost": self.unit_cost,
+            "gpu_cost_per_m": self.gpu_cost_per_m,
+            "support_cost_per_m": self.support_cost_per_m,
+            "volume_m": self.volume_m,
+            "revenue": self.revenue,
+            "profit": self.profit,
             "contribution_margin": self.contribution_margin,
             "break_even_volume_m": self.break_even_volume_m,
-            "break_even_low": v(self.break_even_low), "break_even_high": v(self.break_even_high),
-            "optimal_price": self.optimum.price, "optimal_profit": self.optimum.profit,
-            "optimal_price_low": self.spread.low, "optimal_price_high": self.spread.high,
+            "break_even_low": v(self.break_even_low),
+            "break_even_high": v(self.break_even_high),
+            "optimal_price": self.optimum.price,
+            "optimal_profit": self.optimum.profit,
+            "optimal_price_low": self.spread.low,
+            "optimal_price_high": self.spread.high,
             "price_for_target_margin": v(self.price_for_target_margin),
             "price_for_target_profit": v(self.target_profit_prices[0]),
         }
@@ -202,8 +223,10 @@ def _break_even(model: DemandModel) -> tuple[float | None, float | None, str]:
     high = roots[-1] if float(model.profit(roots[-1] * 0.9999)) > 0 else None
     note = ""
     if high is None:
-        note = ("no upper break-even: profit stays positive as the price rises (demand this "
-                "inelastic keeps revenue growing)")
+        note = (
+            "no upper break-even: profit stays positive as the price rises (demand this "
+            "inelastic keeps revenue growing)"
+        )
     return low, high, note
 
 
@@ -216,11 +239,19 @@ def _price_for_margin(model: DemandModel, margin: float) -> float | None:
     if idx.size == 0:
         return None
     from scipy.optimize import brentq
+
     i = int(idx[0])
     if gap[i] == 0:
         return float(grid[i])
-    return float(brentq(lambda p: 1.0 - float(model.unit_cost(p)) / p - margin,
-                        grid[i], grid[i + 1], xtol=1e-14, rtol=1e-13))
+    return float(
+        brentq(
+            lambda p: 1.0 - float(model.unit_cost(p)) / p - margin,
+            grid[i],
+            grid[i + 1],
+            xtol=1e-14,
+            rtol=1e-13,
+        )
+    )
 
 
 def _target_prices(model: DemandModel, target: float) -> tuple[float | None, float | None]:
@@ -232,27 +263,42 @@ def _target_prices(model: DemandModel, target: float) -> tuple[float | None, flo
     return low, high
 
 
-def _warnings(s: Scenario, model: DemandModel, best: BusinessOptimum, spread: OptimumSpread,
-              high: float | None) -> tuple[str, ...]:
+def _warnings(
+    s: Scenario,
+    model: DemandModel,
+    best: BusinessOptimum,
+    spread: OptimumSpread,
+    high: float | None,
+) -> tuple[str, ...]:
     out = []
     if spread.interval_crosses_minus_one:
         names = [g.name for g in model.segments if g.ci_high >= -1.0]
-        out.append("The elasticity interval of " + ", ".join(names) + " reaches −1 or above: "
-                   "demand may be inelastic, where profit keeps rising with the price and only "
-                   "the price ceiling stops the optimum.")
+        out.append(
+            "The elasticity interval of " + ", ".join(names) + " reaches −1 or above: "
+            "demand may be inelastic, where profit keeps rising with the price and only "
+            "the price ceiling stops the optimum."
+        )
     if best.at_bound:
-        out.append(f"The optimum sits on the price {best.at_bound} (${getattr(best, best.at_bound):,.3f}"
-                   "): the best price may lie beyond the range you set.")
+        out.append(
+            f"The optimum sits on the price {best.at_bound} (${getattr(best, best.at_bound):,.3f}"
+            "): the best price may lie beyond the range you set."
+        )
     seen = s.observed_price_range
     if seen and not seen[0] <= best.price <= seen[1]:
-        out.append(f"The optimum ${best.price:,.3f} lies outside the prices we have observed "
-                   f"(${seen[0]:,.2f}–${seen[1]:,.2f}): the demand curve is extrapolated there.")
+        out.append(
+            f"The optimum ${best.price:,.3f} lies outside the prices we have observed "
+            f"(${seen[0]:,.2f}–${seen[1]:,.2f}): the demand curve is extrapolated there."
+        )
     if seen and high is not None and high > seen[1]:
-        out.append(f"The upper break-even ${high:,.2f} is an extrapolation "
-                   f"({high / seen[1]:,.0f}× the highest price observed); do not rely on it.")
+        out.append(
+            f"The upper break-even ${high:,.2f} is an extrapolation "
+            f"({high / seen[1]:,.0f}× the highest price observed); do not rely on it."
+        )
     if s.pressure_lever:
-        out.append("The competitor-pressure lever is on: elasticities include the measured "
-                   "mention shift (a what-if, not the fitted values).")
+        out.append(
+            "The competitor-pressure lever is on: elasticities include the measured "
+            "mention shift (a what-if, not the fitted values)."
+        )
     return tuple(out)
 
 
@@ -267,42 +313,77 @@ def evaluate_scenario(s: Scenario) -> ScenarioResult:
     p = s.price_per_m
     q = float(model.volume(p))
     c = float(model.unit_cost(p))
-    gpu = sum(s.segment_costs(g).gpu_cost_per_million * float(m.volume(p))
-              for g, m in zip(s.segments, model.segments, strict=True)) / q
+    gpu = (
+        sum(
+            s.segment_costs(g).gpu_cost_per_million * float(m.volume(p))
+            for g, m in zip(s.segments, model.segments, strict=True)
+        )
+        / q
+    )
     best = constrained_optimum(model, s.price_floor, s.price_ceiling)
-    spread = optimum_spread(model, s.price_floor, s.price_ceiling,
-                            draws=min(OPTIMUM_DRAWS, s.mc_draws), seed=s.mc_seed)
+    spread = optimum_spread(
+        model, s.price_floor, s.price_ceiling, draws=min(OPTIMUM_DRAWS, s.mc_draws), seed=s.mc_seed
+    )
     be_low, be_high, be_note = _break_even(model)
     now = model.price_now
     grid = np.linspace(s.price_floor, s.price_ceiling, s.curve_points)
     vol = model.volume(grid)
     vc = model.variable_cost(grid)
-    curve = ProfitCurve(price=grid, quantity=vol, revenue=grid * vol, variable_cost=vc,
-                        total_cost=vc + s.fixed_cost_per_month,
-                        profit=grid * vol - vc - s.fixed_cost_per_month)
+    curve = ProfitCurve(
+        price=grid,
+        quantity=vol,
+        revenue=grid * vol,
+        variable_cost=vc,
+        total_cost=vc + s.fixed_cost_per_month,
+        profit=grid * vol - vc - s.fixed_cost_per_month,
+    )
     f = s.fixed_cost_per_month
-    shown = {"volume": q, "unit cost": c, "GPU cost": gpu, "profit": (p - c) * q - f,
-             "profit today": float(model.profit(now)), "optimal profit": best.profit,
-             "elasticity": float(model.elasticity_at(p)),
-             "elasticity today": float(model.elasticity_at(now)),
-             "profit curve": float(np.sum(curve.profit))}
+    shown = {
+        "volume": q,
+        "unit cost": c,
+        "GPU cost": gpu,
+        "profit": (p - c) * q - f,
+        "profit today": float(model.profit(now)),
+        "optimal profit": best.profit,
+        "elasticity": float(model.elasticity_at(p)),
+        "elasticity today": float(model.elasticity_at(now)),
+        "profit curve": float(np.sum(curve.profit)),
+    }
     if bad := [k for k, v in shown.items() if not math.isfinite(v)]:
-        raise ScenarioError(f"these inputs give no finite {', '.join(bad)}: the demand "
-                            "curve overflows in the price range; bring the price, floor and "
-                            "ceiling closer to the reference prices")
+        raise ScenarioError(
+            f"these inputs give no finite {', '.join(bad)}: the demand "
+            "curve overflows in the price range; bring the price, floor and "
+            "ceiling closer to the reference prices"
+        )
     return ScenarioResult(
-        scenario=s, model=model, price_now=now, elasticity_now=float(model.elasticity_at(now)),
-        elasticity_now_ci=model.elasticity_ci_at(now), elasticity=float(model.elasticity_at(p)),
-        elasticity_ci=model.elasticity_ci_at(p), gpu_cost_per_m=gpu,
-        support_cost_per_m=c - gpu, unit_cost=c, volume_m=q, revenue=p * q,
-        variable_cost=c * q, profit=(p - c) * q - f, profit_now=float(model.profit(now)),
-        contribution_per_m=p - c, contribution_margin=(p - c) / p,
+        scenario=s,
+        model=model,
+        price_now=now,
+        elasticity_now=float(model.elasticity_at(now)),
+        elasticity_now_ci=model.elasticity_ci_at(now),
+        elasticity=float(model.elasticity_at(p)),
+        elasticity_ci=model.elasticity_ci_at(p),
+        gpu_cost_per_m=gpu,
+        support_cost_per_m=c - gpu,
+        unit_cost=c,
+        volume_m=q,
+        revenue=p * q,
+        variable_cost=c * q,
+        profit=(p - c) * q - f,
+        profit_now=float(model.profit(now)),
+        contribution_per_m=p - c,
+        contribution_margin=(p - c) / p,
         break_even_volume_m=(f / (p - c) if p > c else math.inf) if f > 0 else 0.0,
-        break_even_low=be_low, break_even_high=be_high, break_even_note=be_note,
-        optimum=best, spread=spread,
+        break_even_low=be_low,
+        break_even_high=be_high,
+        break_even_note=be_note,
+        optimum=best,
+        spread=spread,
         price_for_target_margin=_price_for_margin(model, s.target_margin),
         target_profit_prices=_target_prices(model, s.target_profit),
-        warnings=_warnings(s, model, best, spread, be_high), curve=curve)
+        warnings=_warnings(s, model, best, spread, be_high),
+        curve=curve,
+    )
 
 
 def evaluate_profit(s: Scenario, price: float | None = None) -> float:
@@ -338,30 +419,50 @@ def tornado_price(s: Scenario) -> float:
     return constrained_optimum(scenario_model(s), s.price_floor, s.price_ceiling).price
 
 
-def with_segment_shares(s: Scenario, *, output_share: float | None = None,
-                        ai_resolution_share: float | None = None,
-                        factors: bool = False) -> Scenario:
+def with_segment_shares(
+    s: Scenario,
+    *,
+    output_share: float | None = None,
+    ai_resolution_share: float | None = None,
+    factors: bool = False,
+) -> Scenario:
     """Every segment's token mix and/or AI resolution share set to a value (or multiplied
     by a factor, clipped to [0, 1], with ``factors``)."""
+
     def new(old: float, v: float | None) -> float:
         if v is None:
             return old
         return min(1.0, max(0.0, old * v)) if factors else v
-    segs = tuple(dataclasses.replace(g, output_share=new(g.output_share, output_share),
-                                     ai_resolution_share=new(g.ai_resolution_share,
-                                                             ai_resolution_share))
-                 for g in s.segments)
+
+    segs = tuple(
+        dataclasses.replace(
+            g,
+            output_share=new(g.output_share, output_share),
+            ai_resolution_share=new(g.ai_resolution_share, ai_resolution_share),
+        )
+        for g in s.segments
+    )
     return s.replace(segments=segs)
 
 
-def _profit_with(s: Scenario, price: float, elasticity: float, volume: float, gpu_cost: float,
-                 tickets: float, output_share: float, ai_resolution_share: float,
-                 **fields: float) -> float:
-    changed = with_segment_shares(s, output_share=output_share,
-                                  ai_resolution_share=ai_resolution_share, factors=True)
+def _profit_with(
+    s: Scenario,
+    price: float,
+    elasticity: float,
+    volume: float,
+    gpu_cost: float,
+    tickets: float,
+    output_share: float,
+    ai_resolution_share: float,
+    **fields: float,
+) -> float:
+    changed = with_segment_shares(
+        s, output_share=output_share, ai_resolution_share=ai_resolution_share, factors=True
+    )
     changed = changed.replace(gpu_cost_per_hour=s.gpu_cost_per_hour * gpu_cost, **fields)
-    model = scenario_model(changed, elasticity_factor=elasticity, volume_factor=volume,
-                           tickets_factor=tickets)
+    model = scenario_model(
+        changed, elasticity_factor=elasticity, volume_factor=volume, tickets_factor=tickets
+    )
     return float(model.profit(price))
 
 
@@ -374,13 +475,26 @@ def scenario_tornado(s: Scenario, price: float | None = None) -> pd.DataFrame:
     Columns as ``analytics.sensitivity.tornado`` plus ``price`` (where it was computed).
     """
     at = tornado_price(s) if price is None else float(price)
-    base = {"price": at, "elasticity": 1.0, "volume": 1.0, "gpu_cost": 1.0, "tickets": 1.0,
-            "cache_hit_rate": s.cache_hit_rate, "output_share": 1.0,
-            "human_ticket_cost": s.human_ticket_cost, "ai_ticket_cost": s.ai_ticket_cost,
-            "ai_resolution_share": 1.0,
-            "fixed_cost_per_month": s.fixed_cost_per_month}
-    out = tornado(lambda **kw: _profit_with(s, **kw), base, pct=s.sensitivity_pct / 100.0,
-                  labels=TORNADO_INPUTS, bounds=_BOUNDS)
+    base = {
+        "price": at,
+        "elasticity": 1.0,
+        "volume": 1.0,
+        "gpu_cost": 1.0,
+        "tickets": 1.0,
+        "cache_hit_rate": s.cache_hit_rate,
+        "output_share": 1.0,
+        "human_ticket_cost": s.human_ticket_cost,
+        "ai_ticket_cost": s.ai_ticket_cost,
+        "ai_resolution_share": 1.0,
+        "fixed_cost_per_month": s.fixed_cost_per_month,
+    }
+    out = tornado(
+        lambda **kw: _profit_with(s, **kw),
+        base,
+        pct=s.sensitivity_pct / 100.0,
+        labels=TORNADO_INPUTS,
+        bounds=_BOUNDS,
+    )
     return out.assign(price=at)
 
 
@@ -388,8 +502,13 @@ def scenario_tornado(s: Scenario, price: float | None = None) -> pd.DataFrame:
 #: "price" (our price), "elasticity_shift" (added to every segment's elasticity),
 #: "volume_factor" (multiplies every segment's volume), and "output_share" and
 #: "ai_resolution_share" (set for every segment).
-SPECIAL_INPUTS = ("price", "elasticity_shift", "volume_factor", "output_share",
-                  "ai_resolution_share")
+SPECIAL_INPUTS = (
+    "price",
+    "elasticity_shift",
+    "volume_factor",
+    "output_share",
+    "ai_resolution_share",
+)
 
 
 def apply_input(s: Scenario, name: str, value: float) -> tuple[Scenario, float, float, float]:
@@ -408,16 +527,24 @@ def apply_input(s: Scenario, name: str, value: float) -> tuple[Scenario, float, 
     if name in ("output_share", "ai_resolution_share"):
         return with_segment_shares(s, **{name: float(value)}), s.price_per_m, 0.0, 1.0
     if name not in NUMERIC_INPUTS:
-        raise ScenarioError(f"unknown input {name!r}; choose one of "
-                            f"{', '.join([*SPECIAL_INPUTS, *NUMERIC_INPUTS])}")
+        raise ScenarioError(
+            f"unknown input {name!r}; choose one of {', '.join([*SPECIAL_INPUTS, *NUMERIC_INPUTS])}"
+        )
     return s.replace(**{name: float(value)}), s.price_per_m, 0.0, 1.0
 
 
 #: The scenario's numeric inputs that a data table or goal seek may vary.
-NUMERIC_INPUTS = ("gpu_cost_per_hour", "input_tokens_per_second", "output_tokens_per_second",
-                  "utilisation", "cache_hit_rate", "cached_token_cost_factor",
-                  "human_ticket_cost", "ai_ticket_cost",
-                  "fixed_cost_per_month")
+NUMERIC_INPUTS = (
+    "gpu_cost_per_hour",
+    "input_tokens_per_second",
+    "output_tokens_per_second",
+    "utilisation",
+    "cache_hit_rate",
+    "cached_token_cost_factor",
+    "human_ticket_cost",
+    "ai_ticket_cost",
+    "fixed_cost_per_month",
+)
 
 
 def metric_value(s: Scenario, name: str, value: float, metric: str = "profit") -> float:
@@ -437,8 +564,15 @@ def metric_value(s: Scenario, name: str, value: float, metric: str = "profit") -
     raise ScenarioError(f"unknown metric {metric!r}; choose profit, margin or optimal_profit")
 
 
-def data_table(s: Scenario, row_input: str, row_values: Sequence[float], col_input: str,
-               col_values: Sequence[float], *, metric: str = "profit") -> pd.DataFrame:
+def data_table(
+    s: Scenario,
+    row_input: str,
+    row_values: Sequence[float],
+    col_input: str,
+    col_values: Sequence[float],
+    *,
+    metric: str = "profit",
+) -> pd.DataFrame:
     """Excel-style two-input data table: ``metric`` for every (row value, column value).
 
     Inputs are "price", "elasticity_shift", "volume_factor" or a numeric cost input; cells
@@ -462,8 +596,7 @@ def data_table(s: Scenario, row_input: str, row_values: Sequence[float], col_inp
                 model = scenario_model(s2, volume_factor=vf_row * vf2)
                 shift = sh_row + sh2
                 if shift:
-                    model = model.with_elasticities([g.elasticity + shift
-                                                     for g in model.segments])
+                    model = model.with_elasticities([g.elasticity + shift for g in model.segments])
                 if metric == "profit":
                     grid[i, j] = float(model.profit(price))
                 elif metric == "margin":
@@ -473,8 +606,11 @@ def data_table(s: Scenario, row_input: str, row_values: Sequence[float], col_inp
             except (ScenarioError, ValueError) as exc:
                 if isinstance(exc, ScenarioError) and "metric" in str(exc):
                     raise
-    return pd.DataFrame(grid, index=pd.Index(list(map(float, row_values)), name=row_input),
-                        columns=pd.Index(list(map(float, col_values)), name=col_input))
+    return pd.DataFrame(
+        grid,
+        index=pd.Index(list(map(float, row_values)), name=row_input),
+        columns=pd.Index(list(map(float, col_values)), name=col_input),
+    )
 
 
 def scenario_monte_carlo(s: Scenario, price: float | None = None) -> MonteCarloResult:
@@ -483,14 +619,19 @@ def scenario_monte_carlo(s: Scenario, price: float | None = None) -> MonteCarloR
     ``mc_seed``."""
     model = scenario_model(s)
     return simulate_model_profit(
-        model, price=s.price_per_m if price is None else price,
+        model,
+        price=s.price_per_m if price is None else price,
         gpu_cost=[s.segment_costs(g).gpu_cost_per_million for g in s.segments],
         gpu_cost_sd=s.gpu_cost_sd,
-        volume_sd=s.volume_sd, draws=s.mc_draws, seed=s.mc_seed)
+        volume_sd=s.volume_sd,
+        draws=s.mc_draws,
+        seed=s.mc_seed,
+    )
 
 
-def compare_scenarios(scenarios: Sequence[Scenario], *, baseline: int = 0,
-                      only_differences: bool = False) -> pd.DataFrame:
+def compare_scenarios(
+    scenarios: Sequence[Scenario], *, baseline: int = 0, only_differences: bool = False
+) -> pd.DataFrame:
     """Inputs and headline results of several scenarios side by side, with differences.
 
     Returns:
@@ -508,10 +649,12 @@ def compare_scenarios(scenarios: Sequence[Scenario], *, baseline: int = 0,
         raise ScenarioError("nothing to compare")
     inputs = scenario_inputs_frame(scenarios)
     names = list(inputs.columns)
-    results = pd.DataFrame({n: evaluate_scenario(s).summary() for n, s in zip(names, scenarios,
-                                                                              strict=True)})
-    results = results.astype(object).apply(lambda col: [
-        _result_cell(item, v) for item, v in zip(results.index, col, strict=True)])
+    results = pd.DataFrame(
+        {n: evaluate_scenario(s).summary() for n, s in zip(names, scenarios, strict=True)}
+    )
+    results = results.astype(object).apply(
+        lambda col: [_result_cell(item, v) for item, v in zip(results.index, col, strict=True)]
+    )
     table = pd.concat([inputs.assign(kind="input"), results.assign(kind="result")])
     table.index.name = "item"
     base = names[baseline]
@@ -547,9 +690,11 @@ def _result_cell(item: object, value: object) -> object:
 
 
 def _is_number(v: object) -> bool:
-    return isinstance(v, int | float | np.floating | np.integer) and not isinstance(v, bool) \
+    return (
+        isinstance(v, int | float | np.floating | np.integer)
+        and not isinstance(v, bool)
         and math.isfinite(float(v))
-
+    )
 
 
 def segment_table(s: Scenario) -> pd.DataFrame:
@@ -573,11 +718,23 @@ def segment_table(s: Scenario) -> pd.DataFrame:
             note = "inelastic (|ε| ≤ 1): profit rises with the price up to the ceiling"
         elif seg.ci_high >= -1:
             note = "interval reaches −1: the optimum may be unbounded"
-        rows.append({"segment": seg.name, "price_now": seg.reference_price,
-                     "volume_m": seg.reference_volume_m, "elasticity": seg.elasticity,
-                     "ci_low": seg.ci_low, "ci_high": seg.ci_high, "unit_cost": seg.unit_cost,
-                     "contribution_now": now, "optimal_price": best.price,
-                     "optimal_low": spread.low, "optimal_high": spread.high,
-                     "at_bound": best.at_bound or "", "contribution_at_optimum": best.profit,
-                     "gain": best.profit - now, "note": note})
+        rows.append(
+            {
+                "segment": seg.name,
+                "price_now": seg.reference_price,
+                "volume_m": seg.reference_volume_m,
+                "elasticity": seg.elasticity,
+                "ci_low": seg.ci_low,
+                "ci_high": seg.ci_high,
+                "unit_cost": seg.unit_cost,
+                "contribution_now": now,
+                "optimal_price": best.price,
+                "optimal_low": spread.low,
+                "optimal_high": spread.high,
+                "at_bound": best.at_bound or "",
+                "contribution_at_optimum": best.profit,
+                "gain": best.profit - now,
+                "note": note,
+            }
+        )
     return pd.DataFrame(rows)

@@ -82,8 +82,9 @@ def _current(s: Scenario, name: str) -> float:
     return float(getattr(s, name))
 
 
-def goal_seek(s: Scenario, input_name: str, target: float, *, metric: str = "profit",
-              points: int = 120) -> GoalSeekResult:
+def goal_seek(
+    s: Scenario, input_name: str, target: float, *, metric: str = "profit", points: int = 120
+) -> GoalSeekResult:
     """The value of ``input_name`` at which ``metric`` equals ``target``.
 
     Args:
@@ -99,8 +100,10 @@ def goal_seek(s: Scenario, input_name: str, target: float, *, metric: str = "pro
         ScenarioError: unknown input or metric, or a target that is not a finite number.
     """
     if input_name not in (*SPECIAL_INPUTS, *NUMERIC_INPUTS):
-        raise ScenarioError(f"goal seek cannot vary {input_name!r}; choose one of "
-                            f"{', '.join([*SPECIAL_INPUTS, *NUMERIC_INPUTS])}")
+        raise ScenarioError(
+            f"goal seek cannot vary {input_name!r}; choose one of "
+            f"{', '.join([*SPECIAL_INPUTS, *NUMERIC_INPUTS])}"
+        )
     if metric not in ("profit", "margin", "optimal_profit"):
         raise ScenarioError(f"unknown metric {metric!r}; choose profit, margin or optimal_profit")
     try:
@@ -134,13 +137,28 @@ def goal_seek(s: Scenario, input_name: str, target: float, *, metric: str = "pro
     found = sorted(set(found))
     if not found:
         finite = values[np.isfinite(values)]
-        reach = (f"; between {input_name} {lo:g} and {hi:g} the {metric} ranges from "
-                 f"{(finite.min() + target):,.4g} to {(finite.max() + target):,.4g}"
-                 if finite.size else "")
-        return GoalSeekResult(input_name, metric, float(target), None, (), current, (lo, hi),
-                              f"no value of {input_name} reaches the target{reach}")
+        reach = (
+            f"; between {input_name} {lo:g} and {hi:g} the {metric} ranges from "
+            f"{(finite.min() + target):,.4g} to {(finite.max() + target):,.4g}"
+            if finite.size
+            else ""
+        )
+        return GoalSeekResult(
+            input_name,
+            metric,
+            float(target),
+            None,
+            (),
+            current,
+            (lo, hi),
+            f"no value of {input_name} reaches the target{reach}",
+        )
     best = min(found, key=lambda v: abs(v - current))
-    note = ("" if len(found) == 1 else
-            f"{len(found)} values reach the target; the one nearest today's value is shown")
-    return GoalSeekResult(input_name, metric, float(target), best, tuple(found), current,
-                          (lo, hi), note)
+    note = (
+        ""
+        if len(found) == 1
+        else f"{len(found)} values reach the target; the one nearest today's value is shown"
+    )
+    return GoalSeekResult(
+        input_name, metric, float(target), best, tuple(found), current, (lo, hi), note
+    )

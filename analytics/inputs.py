@@ -24,8 +24,9 @@ __all__ = [
 ]
 
 
-def _period(alias: str, column: str, start: dt.date | None,
-            end: dt.date | None) -> tuple[str, list[Any]]:
+def _period(
+    alias: str, column: str, start: dt.date | None, end: dt.date | None
+) -> tuple[str, list[Any]]:
     sql, params = "", []
     if start is not None:
         sql += f" AND {alias}.{column} >= ?"
@@ -41,8 +42,13 @@ def segments(store: Any) -> list[str]:
     return [r[0] for r in store.fetchall("SELECT DISTINCT segment FROM customers ORDER BY 1")]
 
 
-def usage_panel(store: Any, *, segment: str | None = None, start: dt.date | None = None,
-                end: dt.date | None = None) -> pd.DataFrame:
+def usage_panel(
+    store: Any,
+    *,
+    segment: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
     """Monthly usage per customer: the panel of the elasticity regression.
 
     Columns: ``customer_id``, ``segment``, ``plan``, ``month``, ``tokens`` (input + output),
@@ -56,11 +62,14 @@ def usage_panel(store: Any, *, segment: str | None = None, start: dt.date | None
         "SELECT u.customer_id, c.segment, u.plan, u.month,"  # noqa: S608 - fixed fragments; values are parameters
         " (u.input_tokens + u.output_tokens)::DOUBLE AS tokens, u.requests, u.revenue,"
         " u.price_per_m FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
-        f" WHERE TRUE{where} ORDER BY u.customer_id, u.month", params)
+        f" WHERE TRUE{where} ORDER BY u.customer_id, u.month",
+        params,
+    )
 
 
-def usage_by_segment_month(store: Any, *, start: dt.date | None = None,
-                           end: dt.date | None = None) -> pd.DataFrame:
+def usage_by_segment_month(
+    store: Any, *, start: dt.date | None = None, end: dt.date | None = None
+) -> pd.DataFrame:
     """Volumes and revenue per segment and month.
 
     Columns: ``segment``, ``month``, ``customers``, ``tokens``, ``input_tokens``,
@@ -74,7 +83,9 @@ def usage_by_segment_month(store: Any, *, start: dt.date | None = None,
         " sum(u.output_tokens)::DOUBLE AS output_tokens, sum(u.revenue) AS revenue,"
         " sum(u.revenue) / nullif(sum(u.input_tokens + u.output_tokens)::DOUBLE, 0) * 1e6"
         " AS avg_price_per_m FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
-        f" WHERE TRUE{where} GROUP BY 1, 2 ORDER BY 1, 2", params)
+        f" WHERE TRUE{where} GROUP BY 1, 2 ORDER BY 1, 2",
+        params,
+    )
 
 
 def price_history(store: Any, plan: str | None = None) -> pd.DataFrame:
@@ -90,11 +101,13 @@ def current_prices(store: Any) -> pd.DataFrame:
     return store.query(
         "SELECT plan, valid_from, price_per_m, input_price_per_m, output_price_per_m"
         " FROM price_history QUALIFY row_number() OVER (PARTITION BY plan"
-        " ORDER BY valid_from DESC) = 1 ORDER BY plan")
+        " ORDER BY valid_from DESC) = 1 ORDER BY plan"
+    )
 
 
-def ticket_volumes(store: Any, *, by: str = "customer", start: dt.date | None = None,
-                   end: dt.date | None = None) -> pd.DataFrame:
+def ticket_volumes(
+    store: Any, *, by: str = "customer", start: dt.date | None = None, end: dt.date | None = None
+) -> pd.DataFrame:
     """Ticket volumes split by who resolved them, per customer and month (``by="customer"``)
     or per segment and month (``by="segment"``).
 
@@ -112,7 +125,9 @@ def ticket_volumes(store: Any, *, by: str = "customer", start: dt.date | None = 
         " count_if(t.resolved_by = 'ai') AS ai,"
         " count_if(t.resolved_by IS NULL OR t.resolved_by NOT IN ('human', 'ai')) AS open"
         " FROM tickets t JOIN customers c ON c.customer_id = t.customer_id"
-        f" WHERE t.created_at IS NOT NULL{where} GROUP BY ALL ORDER BY ALL", params)
+        f" WHERE t.created_at IS NOT NULL{where} GROUP BY ALL ORDER BY ALL",
+        params,
+    )
 
 
 def segment_snapshot(store: Any, *, months: int = 3) -> pd.DataFrame:
@@ -127,9 +142,23 @@ def segment_snapshot(store: Any, *, months: int = 3) -> pd.DataFrame:
     the demand curve is fitted on).
     """
     end = store.scalar("SELECT max(month) FROM usage")
-    columns = ["segment", "start", "end", "customers", "tokens", "revenue", "price_per_m",
-               "tickets", "ai_tickets", "human_tickets", "tickets_per_million", "ai_share",
-               "output_share", "price_low", "price_high"]
+    columns = [
+        "segment",
+        "start",
+        "end",
+        "customers",
+        "tokens",
+        "revenue",
+        "price_per_m",
+        "tickets",
+        "ai_tickets",
+        "human_tickets",
+        "tickets_per_million",
+        "ai_share",
+        "output_share",
+        "price_low",
+        "price_high",
+    ]
     if end is None:
         return pd.DataFrame(columns=columns)
     end = pd.Timestamp(end).date()
@@ -158,7 +187,8 @@ def segment_snapshot(store: Any, *, months: int = 3) -> pd.DataFrame:
         " FROM u LEFT JOIN t ON u.segment IS NOT DISTINCT FROM t.segment"
         " LEFT JOIN r ON u.segment IS NOT DISTINCT FROM r.segment"
         " ORDER BY u.segment NULLS LAST",
-        [months, months, start, end, months, months, months, start, ticket_end])
+        [months, months, start, end, months, months, months, start, ticket_end],
+    )
     df["start"], df["end"] = start, end
     df["price_per_m"] = df["revenue"] / (df["tokens"] / 1e6).where(df["tokens"] > 0)
     df["tickets_per_million"] = df["tickets"] / (df["tokens"] / 1e6).where(df["tokens"] > 0)

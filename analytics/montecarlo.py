@@ -50,8 +50,14 @@ class MonteCarloResult:
 
     def summary(self) -> dict[str, float]:
         """The scalar figures by name."""
-        return {"p5": self.p5, "p50": self.p50, "p95": self.p95, "mean": self.mean,
-                "prob_loss": self.prob_loss, "draws": float(self.draws)}
+        return {
+            "p5": self.p5,
+            "p50": self.p50,
+            "p95": self.p95,
+            "mean": self.mean,
+            "prob_loss": self.prob_loss,
+            "draws": float(self.draws),
+        }
 
     def histogram(self, bins: int = 50) -> pd.DataFrame:
         """Histogram of profits: ``bin_start``, ``bin_end``, ``count``."""
@@ -109,15 +115,27 @@ def simulate_profit(
     q = reference_volume * np.exp(eps * np.log(price / reference_price)) * shock
     profits = (price - gpu - other_unit_cost) * q - fixed_cost
     p5, p50, p95 = np.percentile(profits, [5, 50, 95])
-    return MonteCarloResult(profits=profits, p5=float(p5), p50=float(p50), p95=float(p95),
-                            mean=float(profits.mean()), prob_loss=float((profits < 0).mean()),
-                            draws=int(draws), seed=seed)
+    return MonteCarloResult(
+        profits=profits,
+        p5=float(p5),
+        p50=float(p50),
+        p95=float(p95),
+        mean=float(profits.mean()),
+        prob_loss=float((profits < 0).mean()),
+        draws=int(draws),
+        seed=seed,
+    )
 
 
 def simulate_model_profit(
-    model: DemandModel, *, price: float, gpu_cost: float | Sequence[float],
+    model: DemandModel,
+    *,
+    price: float,
+    gpu_cost: float | Sequence[float],
     gpu_cost_sd: float = 0.2,
-    volume_sd: float = 0.1, draws: int = 100_000, seed: int | None = 0,
+    volume_sd: float = 0.1,
+    draws: int = 100_000,
+    seed: int | None = 0,
 ) -> MonteCarloResult:
     """Simulate monthly profit of a demand model at ``price``.
 
@@ -152,6 +170,13 @@ def simulate_model_profit(
         profits += (price - s.unit_cost - gpu[i] * factor) * s.volume(price, eps[:, i])
     profits = profits * shock - model.fixed_cost
     p5, p50, p95 = np.percentile(profits, [5, 50, 95])
-    return MonteCarloResult(profits=profits, p5=float(p5), p50=float(p50), p95=float(p95),
-                            mean=float(profits.mean()), prob_loss=float((profits < 0).mean()),
-                            draws=int(draws), seed=seed)
+    return MonteCarloResult(
+        profits=profits,
+        p5=float(p5),
+        p50=float(p50),
+        p95=float(p95),
+        mean=float(profits.mean()),
+        prob_loss=float((profits < 0).mean()),
+        draws=int(draws),
+        seed=seed,
+    )

@@ -96,8 +96,15 @@ def profit(
 
 def _result(demand: Demand, p: float, c: float, f: float, method: str) -> PriceOptimum:
     q = float(demand.quantity(p))
-    return PriceOptimum(price=float(p), quantity=q, profit=(p - c) * q - f, revenue=p * q,
-                        unit_cost=float(c), fixed_cost=float(f), method=method)
+    return PriceOptimum(
+        price=float(p),
+        quantity=q,
+        profit=(p - c) * q - f,
+        revenue=p * q,
+        unit_cost=float(c),
+        fixed_cost=float(f),
+        method=method,
+    )
 
 
 def optimal_price(
@@ -163,8 +170,12 @@ def optimal_price(
     if bounds is None:
         raise ValueError("bounds=(low, high) is required for demand without a closed form")
     lo, hi = bounds
-    res = sopt.minimize_scalar(lambda p: -float(profit(demand, p, c, f)), bounds=(lo, hi),
-                               method="bounded", options={"xatol": 1e-10 * max(1.0, hi)})
+    res = sopt.minimize_scalar(
+        lambda p: -float(profit(demand, p, c, f)),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-10 * max(1.0, hi)},
+    )
     p = float(res.x)
     if not res.success or min(p - lo, hi - p) <= 1e-6 * (hi - lo):
         raise NoInteriorOptimumError(
@@ -187,14 +198,23 @@ class ProfitCurve:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per price."""
-        return pd.DataFrame({k: getattr(self, k) for k in
-                             ("price", "quantity", "revenue", "variable_cost", "total_cost",
-                              "profit")})
+        return pd.DataFrame(
+            {
+                k: getattr(self, k)
+                for k in ("price", "quantity", "revenue", "variable_cost", "total_cost", "profit")
+            }
+        )
 
 
 def profit_curve(
-    demand: Demand, unit_cost: float, fixed_cost: float = 0.0, *,
-    prices: ArrayLike | None = None, low: float = 0.05, high: float = 5.0, points: int = 200,
+    demand: Demand,
+    unit_cost: float,
+    fixed_cost: float = 0.0,
+    *,
+    prices: ArrayLike | None = None,
+    low: float = 0.05,
+    high: float = 5.0,
+    points: int = 200,
 ) -> ProfitCurve:
     """Profit curve over ``prices`` (or ``points`` prices evenly spread on [low, high]).
 
@@ -206,8 +226,14 @@ def profit_curve(
     p = np.asarray(prices if prices is not None else np.linspace(low, high, points), float)
     q = np.asarray(demand.quantity(p), float)
     vc = unit_cost * q
-    return ProfitCurve(price=p, quantity=q, revenue=p * q, variable_cost=vc,
-                       total_cost=vc + fixed_cost, profit=p * q - vc - fixed_cost)
+    return ProfitCurve(
+        price=p,
+        quantity=q,
+        revenue=p * q,
+        variable_cost=vc,
+        total_cost=vc + fixed_cost,
+        profit=p * q - vc - fixed_cost,
+    )
 
 
 def break_even_volume(price: float, unit_cost: float, fixed_cost: float) -> float:
@@ -254,8 +280,13 @@ def price_for_margin(unit_cost: float, target_margin: float) -> float:
 
 
 def price_for_profit(
-    demand: Demand, unit_cost: float, fixed_cost: float, target_profit: float,
-    *, side: Literal["lower", "upper"] = "lower", bounds: tuple[float, float] | None = None,
+    demand: Demand,
+    unit_cost: float,
+    fixed_cost: float,
+    target_profit: float,
+    *,
+    side: Literal["lower", "upper"] = "lower",
+    bounds: tuple[float, float] | None = None,
 ) -> float:
     """Goal seek: a price at which Π(p) = ``target_profit``.
 
@@ -293,34 +324,48 @@ def price_for_profit(
             lo = 0.0 if not isinstance(demand, ConstantElasticityDemand) else lo
             if g(lo) > 0:
                 raise GoalNotReachableError(
-                    f"profit stays above {t:,.2f} down to price {lo:g} on the lower side")
+                    f"profit stays above {t:,.2f} down to price {lo:g} on the lower side"
+                )
         return float(sopt.brentq(g, lo, best.price, xtol=1e-12, rtol=1e-12))
     if isinstance(demand, LinearDemand):
         if t > 0 or (t == 0 and f > 0):
-            return float(sopt.brentq(g, best.price, demand.choke_price, xtol=1e-12,
-                                     rtol=1e-12))
+            return float(sopt.brentq(g, best.price, demand.choke_price, xtol=1e-12, rtol=1e-12))
         if t < -f:
             raise GoalNotReachableError(
-                f"profit never falls below {-f:,.2f} (no sales above the choke price)")
+                f"profit never falls below {-f:,.2f} (no sales above the choke price)"
+            )
         # Π = −F above the choke price; the smallest price reaching the target
-        return float(sopt.brentq(g, best.price, demand.choke_price, xtol=1e-12, rtol=1e-12)
-                     if g(demand.choke_price) < 0 else demand.choke_price)
+        return float(
+            sopt.brentq(g, best.price, demand.choke_price, xtol=1e-12, rtol=1e-12)
+            if g(demand.choke_price) < 0
+            else demand.choke_price
+        )
     else:
         hi = best.price * 2
         while g(hi) > 0 and hi < best.price * 1e15:
             hi *= 4
     if g(hi) > 0:
         raise GoalNotReachableError(
-            f"profit does not fall to {t:,.2f} at any higher price (it tends to {-f:,.2f})")
+            f"profit does not fall to {t:,.2f} at any higher price (it tends to {-f:,.2f})"
+        )
     # solve on the log scale: the upper root can lie orders of magnitude above the optimum
-    x = sopt.brentq(lambda lp: g(math.exp(lp)), math.log(best.price), math.log(hi),
-                    xtol=1e-14, rtol=1e-13, maxiter=500)
+    x = sopt.brentq(
+        lambda lp: g(math.exp(lp)),
+        math.log(best.price),
+        math.log(hi),
+        xtol=1e-14,
+        rtol=1e-13,
+        maxiter=500,
+    )
     return float(math.exp(x))
 
 
 def break_even_prices(
-    demand: Demand, unit_cost: float, fixed_cost: float,
-    *, bounds: tuple[float, float] | None = None,
+    demand: Demand,
+    unit_cost: float,
+    fixed_cost: float,
+    *,
+    bounds: tuple[float, float] | None = None,
 ) -> tuple[float, float]:
     """The lowest and highest prices with Π(p) = 0 (profit ≥ 0 in between).
 

@@ -63,10 +63,25 @@ __all__ = [
 ]
 
 TIER_LABELS: dict[int, str] = {1: "budget", 2: "mid", 3: "frontier"}
-_BUDGET_WORDS = frozenset({"nano", "micro", "lite", "flash", "mini", "haiku", "small", "air",
-                           "nemo", "ministral"})
-_FRONTIER_WORDS = frozenset({"opus", "pro", "max", "premier", "large", "ultra", "reasoner",
-                             "thinking", "o1", "o3", "fable", "mythos"})
+_BUDGET_WORDS = frozenset(
+    {"nano", "micro", "lite", "flash", "mini", "haiku", "small", "air", "nemo", "ministral"}
+)
+_FRONTIER_WORDS = frozenset(
+    {
+        "opus",
+        "pro",
+        "max",
+        "premier",
+        "large",
+        "ultra",
+        "reasoner",
+        "thinking",
+        "o1",
+        "o3",
+        "fable",
+        "mythos",
+    }
+)
 _FRONTIER_PHRASES: tuple[tuple[str, ...], ...] = (("gpt", "4.5"), ("gpt", "4", "5"))
 _WORD = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)*")
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)b")
@@ -81,7 +96,7 @@ def _words(model_name: str) -> list[str]:
 
 def _has_phrase(words: list[str], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
-    return any(tuple(words[i:i + n]) == phrase for i in range(len(words) - n + 1))
+    return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
 
 
 def _name_tier(model_name: str) -> int:
@@ -90,8 +105,9 @@ def _name_tier(model_name: str) -> int:
     sizes = [float(m.group(1)) for w in words if (m := _SIZE.fullmatch(w))]
     if _BUDGET_WORDS.intersection(words) or any(x <= _MAX_BUDGET_BILLIONS for x in sizes):
         return 1
-    if _FRONTIER_WORDS.intersection(words) or any(_has_phrase(words, ph)
-                                                  for ph in _FRONTIER_PHRASES):
+    if _FRONTIER_WORDS.intersection(words) or any(
+        _has_phrase(words, ph) for ph in _FRONTIER_PHRASES
+    ):
         return 3
     return 2
 
@@ -104,8 +120,10 @@ def _tier_rows() -> tuple[tuple[str, str, int, str], ...]:
     if not path.exists():
         return ()
     with path.open(encoding="utf-8", newline="") as f:
-        rows = tuple((r["vendor"].strip(), r["model_id"].strip(), int(r["tier"]),
-                      r["reason"].strip()) for r in csv.DictReader(f))
+        rows = tuple(
+            (r["vendor"].strip(), r["model_id"].strip(), int(r["tier"]), r["reason"].strip())
+            for r in csv.DictReader(f)
+        )
     bad = [r for r in rows if r[2] not in TIER_LABELS]
     if bad:
         raise ValueError(f"{_TIER_TABLE}: tier must be 1, 2 or 3 (rows {bad})")
@@ -123,13 +141,15 @@ def model_tier_table() -> pd.DataFrame:
 
 
 def _table_tier(vendor: str | None, model_id: str) -> int | None:
-    hits = [t for v, m, t, _ in _tier_rows()
-            if m == model_id and (vendor is None or v.lower() == vendor.lower())]
+    hits = [
+        t
+        for v, m, t, _ in _tier_rows()
+        if m == model_id and (vendor is None or v.lower() == vendor.lower())
+    ]
     return hits[0] if len(set(hits)) == 1 else None
 
 
-def quality_tier(model_name: str, *, vendor: str | None = None,
-                 model_id: str | None = None) -> int:
+def quality_tier(model_name: str, *, vendor: str | None = None, model_id: str | None = None) -> int:
     """Quality tier 1 (budget), 2 (mid) or 3 (frontier) of a model (see the module docstring).
 
     Args:
@@ -158,6 +178,7 @@ def competitor_price_points(store: Any, *, input_share: float | None = None) -> 
     """
     if input_share is None:
         from data.reference import BLEND_INPUT_SHARE
+
         input_share = BLEND_INPUT_SHARE
     df = store.query(
         "SELECT vendor, model_id, model_name, input_price_usd AS input_price,"
@@ -165,17 +186,38 @@ def competitor_price_points(store: Any, *, input_share: float | None = None) -> 
         " WHERE valid_to IS NULL AND input_price_usd IS NOT NULL AND output_price_usd IS NOT NULL"
         " QUALIFY row_number() OVER (PARTITION BY vendor, model_id ORDER BY"
         "  (currency = 'USD') DESC, valid_from DESC NULLS LAST) = 1"
-        " ORDER BY vendor, model_id")
+        " ORDER BY vendor, model_id"
+    )
     df["price_per_m"] = input_share * df["input_price"] + (1 - input_share) * df["output_price"]
-    df["tier"] = pd.Series([quality_tier(n, vendor=v, model_id=i) for v, i, n in zip(
-        df["vendor"], df["model_id"], df["model_name"], strict=True)], index=df.index, dtype=int)
+    df["tier"] = pd.Series(
+        [
+            quality_tier(n, vendor=v, model_id=i)
+            for v, i, n in zip(df["vendor"], df["model_id"], df["model_name"], strict=True)
+        ],
+        index=df.index,
+        dtype=int,
+    )
     df["tier_label"] = df["tier"].map(TIER_LABELS)
-    return df[["vendor", "model_id", "model_name", "price_per_m", "input_price",
-               "output_price", "tier", "tier_label"]]
+    return df[
+        [
+            "vendor",
+            "model_id",
+            "model_name",
+            "price_per_m",
+            "input_price",
+            "output_price",
+            "tier",
+            "tier_label",
+        ]
+    ]
 
 
 def positioning_map(
-    store: Any, *, our_name: str = "us", our_tier: float = 2.0, model_id: str | None = None,
+    store: Any,
+    *,
+    our_name: str = "us",
+    our_tier: float = 2.0,
+    model_id: str | None = None,
     max_price: float | None = None,
 ) -> pd.DataFrame:
     """Points of the positioning map: our plans and the competitors' models.
@@ -193,25 +235,50 @@ def positioning_map(
         the vendor, the measured pressure each competitor exerts; 0 for us or untagged).
     """
     ours = current_prices(store)
-    us = pd.DataFrame({"name": ours["plan"], "vendor": our_name, "kind": "us",
-                       "price_per_m": ours["price_per_m"].astype(float),
-                       "tier": float(our_tier)})
+    us = pd.DataFrame(
+        {
+            "name": ours["plan"],
+            "vendor": our_name,
+            "kind": "us",
+            "price_per_m": ours["price_per_m"].astype(float),
+            "tier": float(our_tier),
+        }
+    )
     comp = competitor_price_points(store)
-    them = pd.DataFrame({"name": comp["model_name"], "vendor": comp["vendor"],
-                         "kind": "competitor", "price_per_m": comp["price_per_m"],
-                         "tier": comp["tier"].astype(float)})
+    them = pd.DataFrame(
+        {
+            "name": comp["model_name"],
+            "vendor": comp["vendor"],
+            "kind": "competitor",
+            "price_per_m": comp["price_per_m"],
+            "tier": comp["tier"].astype(float),
+        }
+    )
     if max_price is not None:
         them = them[them["price_per_m"] <= max_price]
     mentions = mentions_by_vendor(store, model_id=model_id)
     out = pd.concat([us, them], ignore_index=True)
-    out = out.merge(mentions.rename(columns={"tickets": "mention_tickets",
-                                             "share": "mention_share"}),
-                    on="vendor", how="left")
-    out[["mention_tickets", "mention_share"]] = out[["mention_tickets", "mention_share"]] \
-        .astype(float).fillna(0.0)
+    out = out.merge(
+        mentions.rename(columns={"tickets": "mention_tickets", "share": "mention_share"}),
+        on="vendor",
+        how="left",
+    )
+    out[["mention_tickets", "mention_share"]] = (
+        out[["mention_tickets", "mention_share"]].astype(float).fillna(0.0)
+    )
     out["tier_label"] = out["tier"].round().astype(int).map(TIER_LABELS)
-    return out[["name", "vendor", "kind", "price_per_m", "tier", "tier_label",
-                "mention_tickets", "mention_share"]]
+    return out[
+        [
+            "name",
+            "vendor",
+            "kind",
+            "price_per_m",
+            "tier",
+            "tier_label",
+            "mention_tickets",
+            "mention_share",
+        ]
+    ]
 
 
 def segment_optima_from(inputs: pd.DataFrame, costs: CostInputs | None = None) -> pd.DataFrame:
@@ -232,18 +299,31 @@ def segment_optima_from(inputs: pd.DataFrame, costs: CostInputs | None = None) -
     rows = []
     for rec in inputs.to_dict("records"):
         share = rec.get("ai_share")
-        ci = costs if share is None or not np.isfinite(share) else costs.replace(
-            ai_resolution_share=float(share))
+        ci = (
+            costs
+            if share is None or not np.isfinite(share)
+            else costs.replace(ai_resolution_share=float(share))
+        )
         c = ci.unit_cost_per_million(float(rec.get("tickets_per_million") or 0.0))
         p, q, e = float(rec["price_per_m"]), float(rec["volume_m"]), float(rec["elasticity"])
-        row = {**rec, "unit_cost": c, "current_contribution": (p - c) * q,
-               "optimal_price": np.nan, "optimal_volume_m": np.nan,
-               "optimal_contribution": np.nan, "gain": np.nan, "note": ""}
+        row = {
+            **rec,
+            "unit_cost": c,
+            "current_contribution": (p - c) * q,
+            "optimal_price": np.nan,
+            "optimal_volume_m": np.nan,
+            "optimal_contribution": np.nan,
+            "gain": np.nan,
+            "note": "",
+        }
         try:
             best = optimal_price(ConstantElasticityDemand.through(p, q, e), c)
-            row.update(optimal_price=best.price, optimal_volume_m=best.quantity,
-                       optimal_contribution=best.profit,
-                       gain=best.profit - row["current_contribution"])
+            row.update(
+                optimal_price=best.price,
+                optimal_volume_m=best.quantity,
+                optimal_contribution=best.profit,
+                gain=best.profit - row["current_contribution"],
+            )
         except (NoInteriorOptimumError, ValueError) as exc:
             row["note"] = str(exc)
         rows.append(row)
@@ -251,8 +331,13 @@ def segment_optima_from(inputs: pd.DataFrame, costs: CostInputs | None = None) -
 
 
 def segment_optima(
-    store: Any, costs: CostInputs | None = None, *, interaction: MentionInteraction | None = None,
-    model_id: str | None = None, months: int = 3, min_tickets: int = 30,
+    store: Any,
+    costs: CostInputs | None = None,
+    *,
+    interaction: MentionInteraction | None = None,
+    model_id: str | None = None,
+    months: int = 3,
+    min_tickets: int = 30,
     rates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per-segment optimal price and contribution from the store.
@@ -272,22 +357,48 @@ def segment_optima(
     snap = segment_snapshot(store, months=months)
     snap = snap[snap["segment"].notna()]
     fits = estimate_elasticities(store)
-    df = snap.merge(fits[["segment", "elasticity", "ci_low", "ci_high", "note"]],
-                    on="segment", how="left").rename(columns={"note": "fit_note"})
+    df = snap.merge(
+        fits[["segment", "elasticity", "ci_low", "ci_high", "note"]], on="segment", how="left"
+    ).rename(columns={"note": "fit_note"})
     df["volume_m"] = df["tokens"] / 1e6
     df["fitted_elasticity"] = df["elasticity"]
     pressure = competitor_pressure(store, model_id=model_id, rates=rates)
-    df = df.merge(pressure[["segment", "rate", "recent_rate", "index", "recent_tickets"]].rename(columns={
-        "rate": "mention_rate", "recent_rate": "recent_mention_rate", "index": "pressure_index"}),
-        on="segment", how="left")
+    df = df.merge(
+        pressure[["segment", "rate", "recent_rate", "index", "recent_tickets"]].rename(
+            columns={
+                "rate": "mention_rate",
+                "recent_rate": "recent_mention_rate",
+                "index": "pressure_index",
+            }
+        ),
+        on="segment",
+        how="left",
+    )
     if interaction is not None:
         shift = interaction.slope * (df["recent_mention_rate"] - df["mention_rate"])
         enough = df["recent_tickets"].fillna(0) >= min_tickets
         df["elasticity"] = df["elasticity"] + shift.where(enough, 0.0).fillna(0.0)
     ok = df["elasticity"].notna()
     out = segment_optima_from(
-        df.loc[ok, ["segment", "price_per_m", "volume_m", "elasticity", "tickets_per_million",
-                    "ai_share", "fitted_elasticity", "ci_low", "ci_high", "mention_rate",
-                    "recent_mention_rate", "pressure_index", "recent_tickets"]], costs)
+        df.loc[
+            ok,
+            [
+                "segment",
+                "price_per_m",
+                "volume_m",
+                "elasticity",
+                "tickets_per_million",
+                "ai_share",
+                "fitted_elasticity",
+                "ci_low",
+                "ci_high",
+                "mention_rate",
+                "recent_mention_rate",
+                "pressure_index",
+                "recent_tickets",
+            ],
+        ],
+        costs,
+    )
     missing = df.loc[~ok, ["segment", "fit_note"]].rename(columns={"fit_note": "note"})
     return pd.concat([out, missing], ignore_index=True) if len(missing) else out

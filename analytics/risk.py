@@ -79,12 +79,20 @@ __all__ = [
 ]
 
 #: What the customers-at-risk list may and may not be read as (page and command line).
-RISK_NOTE = ("The score ranks customers by their risk of leaving within a month; it does not "
-             "prove why a customer leaves.")
+RISK_NOTE = (
+    "The score ranks customers by their risk of leaving within a month; it does not "
+    "prove why a customer leaves."
+)
 
 #: Numeric features of the score (segment and plan indicators are added per store).
-FEATURES: tuple[str, ...] = ("usage_trend", "log_negative", "log_tickets", "log_competitor",
-                             "mentioned_cut", "market_cut")
+FEATURES: tuple[str, ...] = (
+    "usage_trend",
+    "log_negative",
+    "log_tickets",
+    "log_competitor",
+    "mentioned_cut",
+    "market_cut",
+)
 BASELINE_FEATURES: tuple[str, ...] = ("usage_trend",)
 #: L2 penalty on the standardised coefficients (not the intercept).
 PENALTY = 1.0
@@ -95,10 +103,31 @@ TRAIN_SHARE = 0.6
 ACTIONS: tuple[str, ...] = ("hold", "discount", "plan change", "contact")
 #: Columns of :func:`customers_at_risk`.
 RISK_COLUMNS: tuple[str, ...] = (
-    "customer_id", "name", "segment", "plan", "region", "risk", "lift", "usage_trend",
-    "negative_tickets", "competitor_tickets", "top_competitor", "latest_cut",
-    "latest_cut_pct", "volume_m", "price_per_m", "unit_cost", "elasticity", "action",
-    "discount", "new_plan", "new_price", "profit_hold", "profit_effect", "reason")
+    "customer_id",
+    "name",
+    "segment",
+    "plan",
+    "region",
+    "risk",
+    "lift",
+    "usage_trend",
+    "negative_tickets",
+    "competitor_tickets",
+    "top_competitor",
+    "latest_cut",
+    "latest_cut_pct",
+    "volume_m",
+    "price_per_m",
+    "unit_cost",
+    "elasticity",
+    "action",
+    "discount",
+    "new_plan",
+    "new_price",
+    "profit_hold",
+    "profit_effect",
+    "reason",
+)
 
 
 # -- ROC AUC ---------------------------------------------------------------------------------
@@ -179,8 +208,9 @@ def _design(frame: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
     for f in features:
         if f.startswith(("segment=", "plan=")):
             key, _, value = f.partition("=")
-            cols.append((frame[key] == value).to_numpy(float) if key in frame else
-                        np.zeros(len(frame)))
+            cols.append(
+                (frame[key] == value).to_numpy(float) if key in frame else np.zeros(len(frame))
+            )
         else:
             cols.append(frame[f].to_numpy(float))
     return np.column_stack(cols) if cols else np.zeros((len(frame), 0))
@@ -194,8 +224,9 @@ def _indicators(frame: pd.DataFrame) -> list[str]:
     return out
 
 
-def fit_risk_model(panel: pd.DataFrame, features: Sequence[str] | None = None,
-                   *, penalty: float = PENALTY) -> RiskModel:
+def fit_risk_model(
+    panel: pd.DataFrame, features: Sequence[str] | None = None, *, penalty: float = PENALTY
+) -> RiskModel:
     """Fit the penalised logistic model on a :func:`risk_panel` (column ``churned``).
 
     Args:
@@ -215,7 +246,8 @@ def fit_risk_model(panel: pd.DataFrame, features: Sequence[str] | None = None,
     if y.all() or not y.any():
         raise InsufficientDataError(
             "the risk score needs churned and retained customers on record "
-            f"({int(y.sum())} of {len(y)} customer-months churned)")
+            f"({int(y.sum())} of {len(y)} customer-months churned)"
+        )
     features = tuple(features) if features is not None else (*FEATURES, *_indicators(panel))
     missing = [f for f in features if not f.startswith(("segment=", "plan=")) and f not in panel]
     if missing:
@@ -237,10 +269,16 @@ def fit_risk_model(panel: pd.DataFrame, features: Sequence[str] | None = None,
         beta -= step
         if np.max(np.abs(step)) < 1e-9:
             break
-    return RiskModel(features=features, intercept=float(beta[0]),
-                     coef=tuple(float(b) for b in beta[1:]), means=tuple(map(float, means)),
-                     scales=tuple(map(float, scales)), base_rate=float(y.mean()),
-                     rows=len(y), positives=int(y.sum()))
+    return RiskModel(
+        features=features,
+        intercept=float(beta[0]),
+        coef=tuple(float(b) for b in beta[1:]),
+        means=tuple(map(float, means)),
+        scales=tuple(map(float, scales)),
+        base_rate=float(y.mean()),
+        rows=len(y),
+        positives=int(y.sum()),
+    )
 
 
 # -- features --------------------------------------------------------------------------------
@@ -270,26 +308,36 @@ def _columns(data: _Data) -> dict[str, Any]:
         customers = pd.Index(sorted(set(d["customer_id"]) | set(m["customer_id"])))
         vendors = pd.Index(sorted(set(m["vendor"])))
         data.arrays.update(
-            customers=customers, vendors=vendors,
-            day=d["day"].to_numpy(), code=customers.get_indexer(d["customer_id"]),
-            tickets=d["tickets"].to_numpy(), negative=d["negative"].to_numpy(),
+            customers=customers,
+            vendors=vendors,
+            day=d["day"].to_numpy(),
+            code=customers.get_indexer(d["customer_id"]),
+            tickets=d["tickets"].to_numpy(),
+            negative=d["negative"].to_numpy(),
             named=d["named"].to_numpy(),
-            m_day=m["day"].to_numpy(), m_code=customers.get_indexer(m["customer_id"]),
-            m_vendor=vendors.get_indexer(m["vendor"]), m_tickets=m["tickets"].to_numpy())
+            m_day=m["day"].to_numpy(),
+            m_code=customers.get_indexer(m["customer_id"]),
+            m_vendor=vendors.get_indexer(m["vendor"]),
+            m_tickets=m["tickets"].to_numpy(),
+        )
         cuts = data.cuts.sort_values(["date", "depth"], kind="stable")
-        data.arrays["cuts"] = list(zip(cuts["date"], cuts["depth"], cuts["vendor"],
-                                       cuts["pct_change"], strict=True))
+        data.arrays["cuts"] = list(
+            zip(cuts["date"], cuts["depth"], cuts["vendor"], cuts["pct_change"], strict=True)
+        )
     return data.arrays
 
 
 def _span(days: np.ndarray, lo: pd.Timestamp, hi: pd.Timestamp) -> slice:
     """The rows of sorted ``days`` with ``lo <= day < hi``."""
-    return slice(int(np.searchsorted(days, np.datetime64(lo), "left")),
-                 int(np.searchsorted(days, np.datetime64(hi), "left")))
+    return slice(
+        int(np.searchsorted(days, np.datetime64(lo), "left")),
+        int(np.searchsorted(days, np.datetime64(hi), "left")),
+    )
 
 
-def _per_customer(sums: np.ndarray, present: np.ndarray, codes: np.ndarray,
-                  dtype: Any) -> np.ndarray:
+def _per_customer(
+    sums: np.ndarray, present: np.ndarray, codes: np.ndarray, dtype: Any
+) -> np.ndarray:
     """Per customer ``codes`` (-1: none) its sum, as ``groupby(...).sum().reindex(...)
     .fillna(0)`` gives it: of ``dtype`` when every customer has rows, else float."""
     has = (codes >= 0) & present[np.maximum(codes, 0)]
@@ -301,8 +349,7 @@ def _month_start(day: dt.date | pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(day).to_period("M").to_timestamp()
 
 
-def _load(store: Any, sentiment: str, entities: str | None,
-          signals: Any) -> _Data:
+def _load(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Data:
     """What the features are computed from. Given :func:`analytics.alerts.signal_counts`,
     it is computed once per counts object (kept with it: the score and the backtest of one
     page share it; a counts object belongs to one state of the store)."""
@@ -322,14 +369,19 @@ def _read(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Da
 
     customers = store.query(
         "SELECT customer_id, name, segment, plan, region, signup_month, churn_month"
-        " FROM customers ORDER BY customer_id")
+        " FROM customers ORDER BY customer_id"
+    )
     usage = store.query(
         "SELECT customer_id, month, plan, (input_tokens + output_tokens)::DOUBLE AS tokens,"
-        " price_per_m FROM usage ORDER BY customer_id, month")
+        " price_per_m FROM usage ORDER BY customer_id, month"
+    )
     usage["month"] = pd.to_datetime(usage["month"])
     customers["churn_month"] = pd.to_datetime(customers["churn_month"])
-    counts: SignalCounts = (signal_counts(store, sentiment=sentiment, entities=entities)
-                            if signals is None else _as_counts(signals))
+    counts: SignalCounts = (
+        signal_counts(store, sentiment=sentiment, entities=entities)
+        if signals is None
+        else _as_counts(signals)
+    )
     units = counts.units[counts.units["customer_id"].notna()]
     days = units.groupby(["customer_id", "day"])[["tickets", "negative"]].sum()
     vals = counts.mentions
@@ -337,8 +389,11 @@ def _read(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Da
     days["named"] = named.reindex(days.index, fill_value=0)
     days = days.reset_index()
     days["day"] = pd.to_datetime(days["day"])
-    mentions = (vals[vals["dim"] == "competitor"].rename(columns={"value": "vendor"})
-                [["customer_id", "day", "vendor", "tickets"]].copy())
+    mentions = (
+        vals[vals["dim"] == "competitor"]
+        .rename(columns={"value": "vendor"})[["customer_id", "day", "vendor", "tickets"]]
+        .copy()
+    )
     mentions["day"] = pd.to_datetime(mentions["day"])
     # by day, so a window is a slice (_span)
     days = days.sort_values("day", kind="stable").reset_index(drop=True)
@@ -366,16 +421,19 @@ def _compute_features(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> p
     if last.empty:
         return pd.DataFrame()
     recent = u[u["month"] >= m - pd.DateOffset(months=3)].groupby("customer_id")["tokens"].mean()
-    before = u[(u["month"] >= m - pd.DateOffset(months=6))
-               & (u["month"] < m - pd.DateOffset(months=3))].groupby("customer_id")["tokens"].mean()
+    before = (
+        u[(u["month"] >= m - pd.DateOffset(months=6)) & (u["month"] < m - pd.DateOffset(months=3))]
+        .groupby("customer_id")["tokens"]
+        .mean()
+    )
     cust = data.customers.set_index("customer_id").loc[last.index]
     f = pd.DataFrame(index=last.index)
     f["name"], f["segment"], f["region"] = cust["name"], cust["segment"], cust["region"]
     f["plan"], f["price_per_m"] = last["plan"], last["price_per_m"]
     f["volume_m"] = recent.reindex(f.index) / 1e6
-    f["usage_trend"] = np.log((recent.reindex(f.index) + 1.0)
-                              / (before.reindex(f.index) + 1.0)).where(
-        before.reindex(f.index).notna(), 0.0)
+    f["usage_trend"] = np.log(
+        (recent.reindex(f.index) + 1.0) / (before.reindex(f.index) + 1.0)
+    ).where(before.reindex(f.index).notna(), 0.0)
     lo = as_of - pd.Timedelta(days=lookback_days)
     # whole days: as_of and lo are midnights, so a ticket's day decides its window; sums
     # per customer by np.bincount on the window's rows (whole numbers: exact)
@@ -391,19 +449,24 @@ def _compute_features(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> p
     for col in ("negative", "tickets"):
         sums = np.bincount(code[keep], weights=a[col][w][keep], minlength=n_cust)
         f[col if col == "tickets" else "negative_tickets"] = _per_customer(
-            sums, rows, codes, a[col].dtype)
+            sums, rows, codes, a[col].dtype
+        )
     named = keep & (a["named"][w] > 0)
     f["competitor_tickets"] = _per_customer(
         np.bincount(code[named], weights=a["named"][w][named], minlength=n_cust),
-        np.bincount(code[named], minlength=n_cust) > 0, codes, a["named"].dtype)
+        np.bincount(code[named], minlength=n_cust) > 0,
+        codes,
+        a["named"].dtype,
+    )
     vendors = a["vendors"]
     w = _span(a["m_day"], lo, as_of)
     m_code, m_vendor = a["m_code"][w], a["m_vendor"][w]
     keep = active[m_code]
     cells = m_code[keep] * len(vendors) + m_vendor[keep]
     shape = (n_cust, len(vendors))
-    n = np.bincount(cells, weights=a["m_tickets"][w][keep],
-                    minlength=n_cust * len(vendors)).reshape(shape)
+    n = np.bincount(
+        cells, weights=a["m_tickets"][w][keep], minlength=n_cust * len(vendors)
+    ).reshape(shape)
     named_any = (np.bincount(cells, minlength=n_cust * len(vendors)) > 0).reshape(shape)
     # the most named vendor (ties: the first by name, the vendors being sorted)
     best = np.argmax(np.where(named_any, n, -np.inf), axis=1) if len(vendors) else None
@@ -425,8 +488,9 @@ def _compute_features(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> p
     depth = np.array([window.get(v, np.nan) for v in vendors], dtype=float)
     cut = np.where(named_any & ~np.isnan(depth), depth, -np.inf)  # vendors named with a cut
     deepest = cut.max(axis=1, initial=-np.inf)
-    f["mentioned_cut"] = [float(deepest[c]) if c >= 0 and deepest[c] > -np.inf else 0.0
-                          for c in codes]
+    f["mentioned_cut"] = [
+        float(deepest[c]) if c >= 0 and deepest[c] > -np.inf else 0.0 for c in codes
+    ]
     f["market_cut"] = max(window.values(), default=0.0)
     f["log_negative"] = np.log1p(f["negative_tickets"])
     f["log_competitor"] = np.log1p(f["competitor_tickets"])
@@ -450,8 +514,9 @@ def _check(horizon_months: int, lookback_days: int) -> None:
         raise ValueError(f"lookback_days must be a whole number >= 1, got {lookback_days!r}")
 
 
-def _months_with_labels(data: _Data, horizon_months: int, before: pd.Timestamp | None
-                        ) -> list[pd.Timestamp]:
+def _months_with_labels(
+    data: _Data, horizon_months: int, before: pd.Timestamp | None
+) -> list[pd.Timestamp]:
     """As-of months (first days) with HISTORY_MONTHS months of usage before them and a fully
     observed horizon."""
     if data.usage.empty:
@@ -465,9 +530,15 @@ def _months_with_labels(data: _Data, horizon_months: int, before: pd.Timestamp |
 
 
 def risk_panel(
-    store: Any, *, sentiment: str = "gold", entities: str | None = None,
-    horizon_months: int = 1, lookback_days: int = 90, months: Sequence[dt.date] | None = None,
-    signals: Any = None, _data: _Data | None = None,
+    store: Any,
+    *,
+    sentiment: str = "gold",
+    entities: str | None = None,
+    horizon_months: int = 1,
+    lookback_days: int = 90,
+    months: Sequence[dt.date] | None = None,
+    signals: Any = None,
+    _data: _Data | None = None,
 ) -> pd.DataFrame:
     """One row per customer active at the first day of each month, with its features and
     ``churned`` (gone within ``horizon_months``).
@@ -490,8 +561,11 @@ def risk_panel(
     """
     _check(horizon_months, lookback_days)
     data = _data or _load(store, sentiment, entities, signals)
-    when = ([pd.Timestamp(m) for m in months] if months is not None
-            else _months_with_labels(data, horizon_months, None))
+    when = (
+        [pd.Timestamp(m) for m in months]
+        if months is not None
+        else _months_with_labels(data, horizon_months, None)
+    )
     frames = [f for m in when if not (f := _features_at(data, m, lookback_days)).empty]
     if not frames:
         return pd.DataFrame(columns=["customer_id", "as_of", *FEATURES, "churned"])
@@ -527,8 +601,13 @@ class RiskBacktest:
 
 
 def risk_backtest(
-    store: Any, *, sentiment: str = "gold", entities: str | None = None,
-    horizon_months: int = 1, lookback_days: int = 90, split: dt.date | None = None,
+    store: Any,
+    *,
+    sentiment: str = "gold",
+    entities: str | None = None,
+    horizon_months: int = 1,
+    lookback_days: int = 90,
+    split: dt.date | None = None,
     signals: Any = None,
 ) -> RiskBacktest:
     """Fit the score and the baseline on the as-of months before ``split`` (whose horizon
@@ -546,16 +625,26 @@ def risk_backtest(
     data = _load(store, sentiment, entities, signals)
     months = _months_with_labels(data, horizon_months, None)
     if len(months) < 4:
-        raise InsufficientDataError("the backtest needs at least four as-of months with four "
-                                    "months of usage before and an observed horizon")
-    cut = (_month_start(split) if split is not None
-           else months[min(len(months) - 1, round(TRAIN_SHARE * len(months)))])
+        raise InsufficientDataError(
+            "the backtest needs at least four as-of months with four "
+            "months of usage before and an observed horizon"
+        )
+    cut = (
+        _month_start(split)
+        if split is not None
+        else months[min(len(months) - 1, round(TRAIN_SHARE * len(months)))]
+    )
     train_m = [m for m in months if m + pd.DateOffset(months=horizon_months) <= cut]
     test_m = [m for m in months if m >= cut]
     if not train_m or not test_m:
         raise InsufficientDataError(f"split {cut.date()} leaves no training or no test month")
-    panel = risk_panel(store, horizon_months=horizon_months, lookback_days=lookback_days,
-                       months=[*train_m, *test_m], _data=data)
+    panel = risk_panel(
+        store,
+        horizon_months=horizon_months,
+        lookback_days=lookback_days,
+        months=[*train_m, *test_m],
+        _data=data,
+    )
     as_of = pd.to_datetime(panel["as_of"])
     train, test = panel[as_of < cut], panel[as_of >= cut]
     model = fit_risk_model(train)
@@ -566,10 +655,17 @@ def risk_backtest(
     auc, base = roc_auc(y, model.predict(test)), roc_auc(y, baseline.predict(test))
     n1, n0 = int(y.sum()), int((~y).sum())
     return RiskBacktest(
-        auc=auc, auc_se=_auc_se(auc, n1, n0), baseline_auc=base,
-        baseline_se=_auc_se(base, n1, n0), test_rows=len(y), test_positives=n1,
-        train_months=tuple(m.date() for m in train_m), test_months=tuple(m.date() for m in test_m),
-        model=model, baseline=baseline)
+        auc=auc,
+        auc_se=_auc_se(auc, n1, n0),
+        baseline_auc=base,
+        baseline_se=_auc_se(base, n1, n0),
+        test_rows=len(y),
+        test_positives=n1,
+        train_months=tuple(m.date() for m in train_m),
+        test_months=tuple(m.date() for m in test_m),
+        model=model,
+        baseline=baseline,
+    )
 
 
 # -- the offer -------------------------------------------------------------------------------
@@ -612,15 +708,25 @@ class OfferAssumptions:
         if not self.contact_cost >= 0:
             raise ValueError(f"contact_cost must be >= 0, got {self.contact_cost!r}")
         if int(self.horizon_months) != self.horizon_months or self.horizon_months < 1:
-            raise ValueError(f"horizon_months must be a whole number >= 1, got "
-                             f"{self.horizon_months!r}")
+            raise ValueError(
+                f"horizon_months must be a whole number >= 1, got {self.horizon_months!r}"
+            )
         if not self.min_lift > 0:
             raise ValueError(f"min_lift must be > 0, got {self.min_lift!r}")
 
 
-def offer_profit(*, risk: float, price: float, unit_cost: float, volume_m: float,
-                 elasticity: float, discount: float = 0.0, save: float = 0.0,
-                 new_price: float | None = None, fixed: float = 0.0) -> float:
+def offer_profit(
+    *,
+    risk: float,
+    price: float,
+    unit_cost: float,
+    volume_m: float,
+    elasticity: float,
+    discount: float = 0.0,
+    save: float = 0.0,
+    new_price: float | None = None,
+    fixed: float = 0.0,
+) -> float:
     """Expected monthly contribution of a customer under an action (USD per month):
     ``(1 − risk·(1 − save))·(p′ − c)·V·(p′/p)^ε − fixed`` with p′ = ``new_price`` or
     p·(1 − ``discount``).
@@ -641,8 +747,14 @@ def offer_profit(*, risk: float, price: float, unit_cost: float, volume_m: float
 
 
 def recommend_action(
-    *, risk: float, price: float, unit_cost: float, volume_m: float,
-    elasticity: float | None, plans: dict[str, float] | None = None, plan: str | None = None,
+    *,
+    risk: float,
+    price: float,
+    unit_cost: float,
+    volume_m: float,
+    elasticity: float | None,
+    plans: dict[str, float] | None = None,
+    plan: str | None = None,
     assumptions: OfferAssumptions | None = None,
 ) -> dict[str, Any]:
     """The action with the largest expected monthly profit effect over holding.
@@ -667,25 +779,37 @@ def recommend_action(
     options: list[tuple[float, str, dict[str, Any]]] = []
     if elasticity is not None and a.max_discount > 0:
         grid = np.arange(a.discount_step, a.max_discount + 1e-12, a.discount_step)
-        values = [offer_profit(**base, discount=float(d),
-                               save=a.discount_save * float(d) / a.max_discount) for d in grid]
+        values = [
+            offer_profit(
+                **base, discount=float(d), save=a.discount_save * float(d) / a.max_discount
+            )
+            for d in grid
+        ]
         best = int(np.argmax(values))
         d = round(float(grid[best]), 6)
-        options.append((values[best] - hold, "discount",
-                        {"discount": d, "new_price": price * (1 - d)}))
+        options.append(
+            (values[best] - hold, "discount", {"discount": d, "new_price": price * (1 - d)})
+        )
     if elasticity is not None and plans:
         cheaper = {k: v for k, v in plans.items() if k != plan and 0 < v < price}
         if cheaper:
             name = min(cheaper, key=lambda k: (cheaper[k], k))
             value = offer_profit(**base, new_price=cheaper[name], save=a.plan_save)
-            options.append((value - hold, "plan change",
-                            {"new_plan": name, "new_price": cheaper[name]}))
+            options.append(
+                (value - hold, "plan change", {"new_plan": name, "new_price": cheaper[name]})
+            )
     contact = offer_profit(**base, save=a.contact_save, fixed=a.contact_cost)
     options.append((contact - hold, "contact", {}))
     effect, action, extra = max(options, key=lambda o: o[0])
-    out = {"action": "hold", "discount": 0.0, "new_plan": None, "new_price": price,
-           "profit_hold": hold, "profit_effect": 0.0,
-           "reason": "no action pays for itself at this risk"}
+    out = {
+        "action": "hold",
+        "discount": 0.0,
+        "new_plan": None,
+        "new_price": price,
+        "profit_hold": hold,
+        "profit_effect": 0.0,
+        "reason": "no action pays for itself at this risk",
+    }
     if effect > 0:
         out.update(extra, action=action, profit_effect=effect, reason=_reason(action, extra))
     return out
@@ -700,9 +824,15 @@ def _reason(action: str, extra: dict[str, Any]) -> str:
 
 
 def customers_at_risk(
-    store: Any, *, sentiment: str = "gold", entities: str | None = None,
-    as_of: dt.date | None = None, lookback_days: int = 90, scenario: Any = None,
-    assumptions: OfferAssumptions | None = None, all_customers: bool = False,
+    store: Any,
+    *,
+    sentiment: str = "gold",
+    entities: str | None = None,
+    as_of: dt.date | None = None,
+    lookback_days: int = 90,
+    scenario: Any = None,
+    assumptions: OfferAssumptions | None = None,
+    all_customers: bool = False,
     signals: Any = None,
 ) -> pd.DataFrame:
     """Customers active at ``as_of`` scored for risk, with the recommended action.
@@ -737,11 +867,19 @@ def customers_at_risk(
     data = _load(store, sentiment, entities, signals)
     if data.usage.empty:
         raise InsufficientDataError("no usage in the store: nothing to score")
-    when = (pd.Timestamp(as_of) if as_of is not None
-            else data.usage["month"].max() + pd.DateOffset(months=1))
+    when = (
+        pd.Timestamp(as_of)
+        if as_of is not None
+        else data.usage["month"].max() + pd.DateOffset(months=1)
+    )
     months = _months_with_labels(data, a.horizon_months, when)
-    panel = risk_panel(store, horizon_months=a.horizon_months, lookback_days=lookback_days,
-                       months=months, _data=data)
+    panel = risk_panel(
+        store,
+        horizon_months=a.horizon_months,
+        lookback_days=lookback_days,
+        months=months,
+        _data=data,
+    )
     model = fit_risk_model(panel)
     now = _features_at(data, when, lookback_days)
     if now.empty:
@@ -754,24 +892,52 @@ def customers_at_risk(
     rows = []
     for r in now.itertuples():
         seg = segments.get(r.segment)
-        cost, eps = (seg if seg is not None else (float("nan"), None))
-        rec = (recommend_action(risk=float(r.risk), price=float(r.price_per_m), unit_cost=cost,
-                                volume_m=float(r.volume_m), elasticity=eps, plans=plans,
-                                plan=r.plan, assumptions=a) if seg is not None else
-               {"action": "contact", "discount": 0.0, "new_plan": None,
-                "new_price": float(r.price_per_m), "profit_hold": float("nan"),
+        cost, eps = seg if seg is not None else (float("nan"), None)
+        rec = (
+            recommend_action(
+                risk=float(r.risk),
+                price=float(r.price_per_m),
+                unit_cost=cost,
+                volume_m=float(r.volume_m),
+                elasticity=eps,
+                plans=plans,
+                plan=r.plan,
+                assumptions=a,
+            )
+            if seg is not None
+            else {
+                "action": "contact",
+                "discount": 0.0,
+                "new_plan": None,
+                "new_price": float(r.price_per_m),
+                "profit_hold": float("nan"),
                 "profit_effect": float("nan"),
-                "reason": "the economics have no curve for this segment: talk to them"})
+                "reason": "the economics have no curve for this segment: talk to them",
+            }
+        )
         rows.append({**r._asdict(), "unit_cost": cost, "elasticity": eps, **rec})
-    out = pd.DataFrame(rows, columns=[*now.columns, "unit_cost", "elasticity", "action",
-                                      "discount", "new_plan", "new_price", "profit_hold",
-                                      "profit_effect", "reason"])
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            *now.columns,
+            "unit_cost",
+            "elasticity",
+            "action",
+            "discount",
+            "new_plan",
+            "new_price",
+            "profit_hold",
+            "profit_effect",
+            "reason",
+        ],
+    )
     out = out.sort_values(["risk", "customer_id"], ascending=[False, True])
     return out.reset_index(drop=True)[list(RISK_COLUMNS)]
 
 
-def _economics(store: Any, scenario: Any) -> tuple[dict[str, tuple[float, float]],
-                                                   dict[str, float]]:
+def _economics(
+    store: Any, scenario: Any
+) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
     """(segment → (unit cost, elasticity)) from the scenario, and plan → current list price."""
     from analytics.inputs import current_prices
 
@@ -779,8 +945,10 @@ def _economics(store: Any, scenario: Any) -> tuple[dict[str, tuple[float, float]
         from analytics.defaults import default_scenario
 
         scenario = default_scenario(store, None)
-    segments = {g.name: (float(scenario.unit_cost(g)), float(scenario.used_elasticity(g)[0]))
-                for g in scenario.segments}
+    segments = {
+        g.name: (float(scenario.unit_cost(g)), float(scenario.used_elasticity(g)[0]))
+        for g in scenario.segments
+    }
     prices = current_prices(store)
     plans = {str(p): float(v) for p, v in zip(prices["plan"], prices["price_per_m"], strict=True)}
     return segments, plans
@@ -790,12 +958,14 @@ def offer_assumptions_text(assumptions: Any = None) -> str:
     """What the recommended actions' profit effects assume, in one paragraph
     (``analytics.risk.OfferAssumptions``, the defaults when None)."""
     a = assumptions or OfferAssumptions()
-    return (f"Profit effects are expected contributions per month (USD) against doing "
-            f"nothing, with the customer counted as lost when it churns. They assume, since "
-            f"nothing in the store measures how customers answer an offer: a discount at its "
-            f"cap of {a.max_discount:.0%} removes {a.discount_save:.0%} of the risk (less in "
-            f"proportion below the cap) and moves volume by the segment's elasticity; a move "
-            f"to a cheaper plan removes {a.plan_save:.0%}; a customer-success contact removes "
-            f"{a.contact_save:.0%} and costs ${a.contact_cost:,.0f}. Costs per token are the "
-            f"segment's from the pricing model. \"At risk\" means a risk at least "
-            f"{a.min_lift:g}× the average of the customers scored.")
+    return (
+        f"Profit effects are expected contributions per month (USD) against doing "
+        f"nothing, with the customer counted as lost when it churns. They assume, since "
+        f"nothing in the store measures how customers answer an offer: a discount at its "
+        f"cap of {a.max_discount:.0%} removes {a.discount_save:.0%} of the risk (less in "
+        f"proportion below the cap) and moves volume by the segment's elasticity; a move "
+        f"to a cheaper plan removes {a.plan_save:.0%}; a customer-success contact removes "
+        f"{a.contact_save:.0%} and costs ${a.contact_cost:,.0f}. Costs per token are the "
+        f'segment\'s from the pricing model. "At risk" means a risk at least '
+        f"{a.min_lift:g}× the average of the customers scored."
+    )

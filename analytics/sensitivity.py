@@ -54,11 +54,31 @@ def tornado(
             lo_v, hi_v = (float(np.clip(x, *bounds[name])) for x in (lo_v, hi_v))
         lo = float(fn(**{**base, name: lo_v}))
         hi = float(fn(**{**base, name: hi_v}))
-        rows.append({"input": name, "label": (labels or {}).get(name, name),
-                     "low_value": lo_v, "high_value": hi_v, "low_output": lo,
-                     "high_output": hi, "base_output": base_out, "impact": abs(hi - lo)})
-    df = pd.DataFrame(rows, columns=["input", "label", "low_value", "high_value",
-                                     "low_output", "high_output", "base_output", "impact"])
+        rows.append(
+            {
+                "input": name,
+                "label": (labels or {}).get(name, name),
+                "low_value": lo_v,
+                "high_value": hi_v,
+                "low_output": lo,
+                "high_output": hi,
+                "base_output": base_out,
+                "impact": abs(hi - lo),
+            }
+        )
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "input",
+            "label",
+            "low_value",
+            "high_value",
+            "low_output",
+            "high_output",
+            "base_output",
+            "impact",
+        ],
+    )
     return df.sort_values("impact", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -76,13 +96,17 @@ def profit_table(
         >>> profit_table(LinearDemand(100, 2), [20, 30], [10]).loc[10].tolist()
         [600.0, 800.0]
     """
-    return two_way_table(lambda c, p: profit(demand, p, c, fixed_cost),
-                         "unit_cost", unit_costs, "price", prices)
+    return two_way_table(
+        lambda c, p: profit(demand, p, c, fixed_cost), "unit_cost", unit_costs, "price", prices
+    )
 
 
 def two_way_table(
     fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    row_name: str, row_values: ArrayLike, col_name: str, col_values: ArrayLike,
+    row_name: str,
+    row_values: ArrayLike,
+    col_name: str,
+    col_values: ArrayLike,
 ) -> pd.DataFrame:
     """Any broadcasting function of two inputs as a table (rows × columns)."""
     r = np.asarray(row_values, float)

@@ -39,12 +39,16 @@ GOLD = "gold"  # pseudo model id: the generator's gold spans (demo data, evaluat
 
 def newest_model_id(store: Any) -> str | None:
     """The tagger that tagged tickets most recently (None when nothing is tagged)."""
-    return store.scalar("SELECT model_id FROM tagged_tickets GROUP BY model_id"
-                        " ORDER BY max(tagged_at) DESC, model_id LIMIT 1")
+    return store.scalar(
+        "SELECT model_id FROM tagged_tickets GROUP BY model_id"
+        " ORDER BY max(tagged_at) DESC, model_id LIMIT 1"
+    )
 
 
 def competitor_entities(
-    store: Any, model_id: str | None, aliases: Mapping[str, str] | None = None,
+    store: Any,
+    model_id: str | None,
+    aliases: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The distinct entity texts of a tagger that name a competitor, with the vendor.
 
@@ -69,16 +73,22 @@ def competitor_entities(
         sql, params = "SELECT DISTINCT text, label FROM gold_entities WHERE", []
     else:
         sql, params = "SELECT DISTINCT text, label FROM entities WHERE model_id = ? AND", [model_id]
-    df = store.query(sql + " list_contains(?::VARCHAR[], label) ORDER BY 1, 2",
-                     [*params, list(COMPETITOR_LABELS)])
+    df = store.query(
+        sql + " list_contains(?::VARCHAR[], label) ORDER BY 1, 2",
+        [*params, list(COMPETITOR_LABELS)],
+    )
     mapping = None if aliases is None else dict(aliases)
-    df["vendor"] = [match_competitor(t, lab, aliases=mapping)
-                    for t, lab in zip(df["text"], df["label"], strict=True)]
+    df["vendor"] = [
+        match_competitor(t, lab, aliases=mapping)
+        for t, lab in zip(df["text"], df["label"], strict=True)
+    ]
     return df.dropna(subset=["vendor"]).reset_index(drop=True)[["text", "label", "vendor"]]
 
 
 def match_params(
-    store: Any, model_id: str | None, aliases: Mapping[str, str] | None = None,
+    store: Any,
+    model_id: str | None,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[list[str]]:
     """``competitor_entities`` as three parallel lists (texts, labels, vendors): the
     parameters of a ``unnest(?::VARCHAR[])`` table joined on entity text and label."""
@@ -87,18 +97,27 @@ def match_params(
 
 
 #: SQL of the matched-entity table ``a`` (``text``, ``label``, ``vendor``), three parameters.
-MATCH_TABLE_SQL = ("SELECT unnest(?::VARCHAR[]) AS text, unnest(?::VARCHAR[]) AS label,"
-                   " unnest(?::VARCHAR[]) AS vendor")
+MATCH_TABLE_SQL = (
+    "SELECT unnest(?::VARCHAR[]) AS text, unnest(?::VARCHAR[]) AS label,"
+    " unnest(?::VARCHAR[]) AS vendor"
+)
 
 
 def _sources(model_id: str | None) -> tuple[str, str, list[Any], list[Any]]:
     """(tagged-ticket CTE, entity CTE, their params) for a model or the gold spans."""
     if model_id == GOLD:
-        return ("SELECT ticket_key FROM tickets",
-                "SELECT ticket_key, text, label FROM gold_entities", [], [])
-    return ("SELECT ticket_key FROM tagged_tickets WHERE model_id = ?",
-            "SELECT ticket_key, text, label FROM entities WHERE model_id = ?", [model_id],
-            [model_id])
+        return (
+            "SELECT ticket_key FROM tickets",
+            "SELECT ticket_key, text, label FROM gold_entities",
+            [],
+            [],
+        )
+    return (
+        "SELECT ticket_key FROM tagged_tickets WHERE model_id = ?",
+        "SELECT ticket_key, text, label FROM entities WHERE model_id = ?",
+        [model_id],
+        [model_id],
+    )
 
 
 def _hits_sql(model_id: str | None) -> tuple[str, list[Any]]:
@@ -122,8 +141,9 @@ def _hits_sql(model_id: str | None) -> tuple[str, list[Any]]:
 USE_ROLLUPS = True
 
 
-def _rollup_tagged(store: Any, model_id: str, aliases: Mapping[str, str] | None
-                   ) -> tuple[str, list[Any]] | None:
+def _rollup_tagged(
+    store: Any, model_id: str, aliases: Mapping[str, str] | None
+) -> tuple[str, list[Any]] | None:
     """SQL of the tagged tickets of known customers per ``segment`` and ``month``
     (``tickets``) from the roll-ups, with its parameters; None when the roll-ups may not
     answer (custom aliases, stale roll-ups)."""
@@ -138,19 +158,28 @@ def _rollup_tagged(store: Any, model_id: str, aliases: Mapping[str, str] | None
     if model_id == GOLD:  # the gold spans cover every ticket
         if rollups.TICKETS not in fresh:
             return None
-        return ("SELECT segment, CAST(date_trunc('month', day) AS DATE) AS month,"
-                " sum(tickets) AS tickets FROM rollup_ticket_days"
-                " WHERE known AND day IS NOT NULL GROUP BY ALL HAVING sum(tickets) > 0", [])
+        return (
+            "SELECT segment, CAST(date_trunc('month', day) AS DATE) AS month,"
+            " sum(tickets) AS tickets FROM rollup_ticket_days"
+            " WHERE known AND day IS NOT NULL GROUP BY ALL HAVING sum(tickets) > 0",
+            [],
+        )
     if rollups.TAGS not in fresh:
         return None
-    return ("SELECT segment, CAST(date_trunc('month', day) AS DATE) AS month,"
-            " sum(tagged) AS tickets FROM rollup_tagged_days"
-            " WHERE model_id = ? AND known AND day IS NOT NULL GROUP BY ALL"
-            " HAVING sum(tagged) > 0", [model_id])
+    return (
+        "SELECT segment, CAST(date_trunc('month', day) AS DATE) AS month,"
+        " sum(tagged) AS tickets FROM rollup_tagged_days"
+        " WHERE model_id = ? AND known AND day IS NOT NULL GROUP BY ALL"
+        " HAVING sum(tagged) > 0",
+        [model_id],
+    )
 
 
 def competitor_mention_rates(
-    store: Any, *, model_id: str | None = None, aliases: Mapping[str, str] | None = None,
+    store: Any,
+    *,
+    model_id: str | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Share of tagged tickets mentioning a competitor, per segment and month.
 
@@ -180,7 +209,8 @@ def competitor_mention_rates(
             " SELECT base.segment, base.month, CAST(base.tickets AS BIGINT) AS tickets,"
             " CAST(coalesce(m.tickets, 0) AS BIGINT) AS mention_tickets FROM base"
             " LEFT JOIN m ON m.segment = base.segment AND m.month = base.month ORDER BY 1, 2",
-            [*tp, model_id])
+            [*tp, model_id],
+        )
         df["rate"] = df["mention_tickets"] / df["tickets"]
         return df[cols]
     sql, params = _hits_sql(model_id)
@@ -188,13 +218,18 @@ def competitor_mention_rates(
         sql + " SELECT base.segment, base.month, count(DISTINCT base.ticket_key) AS tickets,"  # noqa: S608 - fixed fragments; values are parameters
         " count(DISTINCT hit.ticket_key) AS mention_tickets"
         " FROM base LEFT JOIN hit ON hit.ticket_key = base.ticket_key"
-        " GROUP BY 1, 2 ORDER BY 1, 2", [*match_params(store, model_id, aliases), *params])
+        " GROUP BY 1, 2 ORDER BY 1, 2",
+        [*match_params(store, model_id, aliases), *params],
+    )
     df["rate"] = df["mention_tickets"] / df["tickets"]
     return df[cols]
 
 
 def mentions_by_vendor(
-    store: Any, *, model_id: str | None = None, aliases: Mapping[str, str] | None = None,
+    store: Any,
+    *,
+    model_id: str | None = None,
+    aliases: Mapping[str, str] | None = None,
     segment: str | None = None,
 ) -> pd.DataFrame:
     """Tickets mentioning each competitor vendor: ``vendor``, ``tickets``, ``share`` (of the
@@ -214,7 +249,8 @@ def mentions_by_vendor(
             " sum(m.tickets) / (SELECT sum(tickets) FROM scope) AS share"
             " FROM rollup_competitor_days m WHERE m.entities = ? AND m.vendor IS NOT NULL"
             f" AND m.known{mseg} GROUP BY 1 HAVING sum(m.tickets) > 0 ORDER BY 2 DESC, 1",
-            [*tp, *extra, model_id, *extra])
+            [*tp, *extra, model_id, *extra],
+        )
     sql, params = _hits_sql(model_id)
     df = store.query(
         sql + ", scope AS (SELECT * FROM base" + seg + ")"  # noqa: S608 - fixed fragments; values are parameters
@@ -222,13 +258,18 @@ def mentions_by_vendor(
         " count(DISTINCT hit.ticket_key) / (SELECT count(*) FROM scope) AS share"
         " FROM scope JOIN hit ON hit.ticket_key = scope.ticket_key"
         " GROUP BY 1 ORDER BY 2 DESC, 1",
-        [*match_params(store, model_id, aliases), *params, *extra])
+        [*match_params(store, model_id, aliases), *params, *extra],
+    )
     return df
 
 
 def competitor_pressure(
-    store: Any, *, model_id: str | None = None, aliases: Mapping[str, str] | None = None,
-    recent_months: int = 3, rates: pd.DataFrame | None = None,
+    store: Any,
+    *,
+    model_id: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+    recent_months: int = 3,
+    rates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Competitive pressure per segment from the mention rate.
 
@@ -241,13 +282,21 @@ def competitor_pressure(
     """
     if rates is None:
         rates = competitor_mention_rates(store, model_id=model_id, aliases=aliases)
-    cols = ["segment", "rate", "recent_rate", "previous_rate", "trend", "index", "tickets",
-            "recent_tickets"]
+    cols = [
+        "segment",
+        "rate",
+        "recent_rate",
+        "previous_rate",
+        "trend",
+        "index",
+        "tickets",
+        "recent_tickets",
+    ]
     if rates.empty:
         return pd.DataFrame(columns=cols)
     months = sorted(rates["month"].unique())
     recent = set(months[-recent_months:])
-    previous = set(months[-2 * recent_months:-recent_months])
+    previous = set(months[-2 * recent_months : -recent_months])
 
     def agg(frame: pd.DataFrame) -> pd.Series:
         return frame.groupby("segment")[["mention_tickets", "tickets"]].sum()
@@ -255,8 +304,9 @@ def competitor_pressure(
     whole = agg(rates)
     r = agg(rates[rates["month"].isin(recent)])
     p = agg(rates[rates["month"].isin(previous)])
-    out = pd.DataFrame({"rate": whole["mention_tickets"] / whole["tickets"],
-                        "tickets": whole["tickets"]})
+    out = pd.DataFrame(
+        {"rate": whole["mention_tickets"] / whole["tickets"], "tickets": whole["tickets"]}
+    )
     out["recent_rate"] = r["mention_tickets"] / r["tickets"]
     out["recent_tickets"] = r["tickets"].reindex(out.index).fillna(0).astype(int)
     out["previous_rate"] = p["mention_tickets"] / p["tickets"] if len(p) else float("nan")

@@ -69,9 +69,12 @@ def price_war_market(s: Scenario) -> CalibratedMarket:
     try:
         return calibrate_market(
             [price, *[c.price for c in s.competitors]],
-            [s.our_share, *[c.share for c in s.competitors]], alpha,
-            names=[US, *[c.name for c in s.competitors]], market_size=volume / s.our_share,
-            known_costs={US: float(model.unit_cost(price))})
+            [s.our_share, *[c.share for c in s.competitors]],
+            alpha,
+            names=[US, *[c.name for c in s.competitors]],
+            market_size=volume / s.our_share,
+            known_costs={US: float(model.unit_cost(price))},
+        )
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
 
@@ -127,35 +130,63 @@ def evaluate_price_war(s: Scenario) -> PriceWarResult:
     holds = _holds(m)
     today = {**holds, US: float(m.prices[0])}
     common = {"names": m.names, "market_size": m.market_size}
-    before = logit_nash_equilibrium(m.costs, m.qualities, m.alpha, fixed_prices=today,
-                                    start=m.prices, **common)
-    best_today = logit_nash_equilibrium(m.costs, m.qualities, m.alpha, fixed_prices=holds,
-                                        start=m.prices, **common)
+    before = logit_nash_equilibrium(
+        m.costs, m.qualities, m.alpha, fixed_prices=today, start=m.prices, **common
+    )
+    best_today = logit_nash_equilibrium(
+        m.costs, m.qualities, m.alpha, fixed_prices=holds, start=m.prices, **common
+    )
     strategies = cut_table = absorbable = None
     if s.cut_competitor:
         strategies = compare_strategies(
-            m.costs, m.qualities, m.alpha, competitor=s.cut_competitor, cut_pct=s.cut_pct,
-            ours=US, quality_step=s.quality_step, quality_cost=s.quality_cost,
-            niche_alpha_factor=s.niche_alpha_factor, niche_market_share=s.niche_market_share,
-            fixed_prices=today, list_prices=m.prices, start=m.prices, **common)
+            m.costs,
+            m.qualities,
+            m.alpha,
+            competitor=s.cut_competitor,
+            cut_pct=s.cut_pct,
+            ours=US,
+            quality_step=s.quality_step,
+            quality_cost=s.quality_cost,
+            niche_alpha_factor=s.niche_alpha_factor,
+            niche_market_share=s.niche_market_share,
+            fixed_prices=today,
+            list_prices=m.prices,
+            start=m.prices,
+            **common,
+        )
         after = strategies.results["best response"]
-        cut_table = pd.DataFrame({
-            "firm": list(m.names), "list_price": m.prices,
-            "price_before": before.prices, "price_after": after.prices,
-            "price_change_pct": (after.prices / before.prices - 1) * 100,
-            "share_before": before.shares, "share_after": after.shares,
-            "profit_before": before.profits, "profit_after": after.profits,
-            "profit_change": after.profits - before.profits,
-            "holds_price": m.holds})
-        absorbable = largest_absorbable_cut(m, competitor=s.cut_competitor, ours=US,
-                                            fixed_cost=s.fixed_cost_per_month)
-    return PriceWarResult(market=m, elasticity=float(scenario_model(s).elasticity_at(
-        m.prices[0])), before=before, best_today=best_today, strategies=strategies,
-        cut_table=cut_table, absorbable_cut_pct=absorbable)
+        cut_table = pd.DataFrame(
+            {
+                "firm": list(m.names),
+                "list_price": m.prices,
+                "price_before": before.prices,
+                "price_after": after.prices,
+                "price_change_pct": (after.prices / before.prices - 1) * 100,
+                "share_before": before.shares,
+                "share_after": after.shares,
+                "profit_before": before.profits,
+                "profit_after": after.profits,
+                "profit_change": after.profits - before.profits,
+                "holds_price": m.holds,
+            }
+        )
+        absorbable = largest_absorbable_cut(
+            m, competitor=s.cut_competitor, ours=US, fixed_cost=s.fixed_cost_per_month
+        )
+    return PriceWarResult(
+        market=m,
+        elasticity=float(scenario_model(s).elasticity_at(m.prices[0])),
+        before=before,
+        best_today=best_today,
+        strategies=strategies,
+        cut_table=cut_table,
+        absorbable_cut_pct=absorbable,
+    )
 
 
-def cut_price_table(s: Scenario, cuts_pct: Sequence[float],
-                    our_prices: Sequence[float]) -> pd.DataFrame:
+def cut_price_table(
+    s: Scenario, cuts_pct: Sequence[float], our_prices: Sequence[float]
+) -> pd.DataFrame:
     """Data table: our monthly contribution (before fixed costs) for every rival cut
     (rows, percent of its list price) and price we hold (columns); the other rivals
     re-optimise, rivals that hold keep their list prices.
@@ -173,11 +204,24 @@ def cut_price_table(s: Scenario, cuts_pct: Sequence[float],
         start = m.prices.copy()
         for j, p in enumerate(our_prices):
             eq = logit_nash_equilibrium(
-                m.costs, m.qualities, m.alpha, names=m.names, market_size=m.market_size,
-                fixed_prices={**holds, x: float(m.prices[x]) * (1 - float(cut) / 100.0),
-                              US: float(p)}, start=start, raise_on_failure=False)
+                m.costs,
+                m.qualities,
+                m.alpha,
+                names=m.names,
+                market_size=m.market_size,
+                fixed_prices={
+                    **holds,
+                    x: float(m.prices[x]) * (1 - float(cut) / 100.0),
+                    US: float(p),
+                },
+                start=start,
+                raise_on_failure=False,
+            )
             if eq.converged:
                 grid[i, j] = float(eq.profits[0])
                 start = eq.prices
-    return pd.DataFrame(grid, index=pd.Index([float(c) for c in cuts_pct], name="cut_pct"),
-                        columns=pd.Index([float(p) for p in our_prices], name="our_price"))
+    return pd.DataFrame(
+        grid,
+        index=pd.Index([float(c) for c in cuts_pct], name="cut_pct"),
+        columns=pd.Index([float(p) for p in our_prices], name="our_price"),
+    )

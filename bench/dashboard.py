@@ -66,16 +66,26 @@ class AppPage:
 def app_pages(app: Path = APP) -> list[AppPage]:
     """Every ``st.Page(...)`` in ``app``'s source, in source order (admin pages included)."""
     tree = ast.parse(app.read_text(encoding="utf-8"))
-    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-             and isinstance(node.func, ast.Attribute) and node.func.attr == "Page"
-             and node.args and isinstance(node.args[0], ast.Constant)]
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "Page"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
     pages = []
     for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
         kw = {k.arg: k.value.value for k in call.keywords if isinstance(k.value, ast.Constant)}
         path = str(call.args[0].value)
-        pages.append(AppPage(str(kw.get("title") or Path(path).stem), path,
-                             "" if kw.get("default") else str(kw.get("url_path") or
-                                                               Path(path).stem)))
+        pages.append(
+            AppPage(
+                str(kw.get("title") or Path(path).stem),
+                path,
+                "" if kw.get("default") else str(kw.get("url_path") or Path(path).stem),
+            )
+        )
     if not pages:
         raise RuntimeError(f"no st.Page(...) found in {app}")
     return pages
@@ -91,20 +101,27 @@ def store_gold_entities(db: Path) -> int:
     with Store.open(db) as store:
         have = store.scalar("SELECT count(*) FROM entities WHERE model_id = ?", [GOLD_MODEL])
         if not have:
+
             def copy(conn) -> None:
-                conn.execute("INSERT INTO entities SELECT ticket_key, ?, start, \"end\", label,"
-                             " text, 1.0 FROM gold_entities", [GOLD_MODEL])
-                conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                             " SELECT ticket_key, ?, 'bench' FROM tickets", [GOLD_MODEL])
+                conn.execute(
+                    'INSERT INTO entities SELECT ticket_key, ?, start, "end", label,'
+                    " text, 1.0 FROM gold_entities",
+                    [GOLD_MODEL],
+                )
+                conn.execute(
+                    "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+                    " SELECT ticket_key, ?, 'bench' FROM tickets",
+                    [GOLD_MODEL],
+                )
                 rollups.rebuild_all(conn)
+
             store.write(copy)
         with store.reading() as cur:
             stale = set(rollups.PARTS) - rollups.fresh_parts(cur)
         if stale:  # written behind the roll-ups' back, or an upgraded store
             print(f"rebuilding stale roll-ups ({', '.join(sorted(stale))}) ...", flush=True)
             rollups.rebuild_rollups(store)
-        return int(store.scalar("SELECT count(*) FROM entities WHERE model_id = ?",
-                                [GOLD_MODEL]))
+        return int(store.scalar("SELECT count(*) FROM entities WHERE model_id = ?", [GOLD_MODEL]))
 
 
 def timed(at, action=None) -> float:
@@ -139,20 +156,31 @@ def time_page(at, page: AppPage, reruns: int, *, switch: bool) -> list[Row]:
         last = at.selectbox(key="ent_pick").options[-1]
         pick = timed(at, lambda a, v=last: a.selectbox(key="ent_pick").set_value(v))
         search = timed(at, lambda a: a.text_input(key="ent_search").set_value("invoice"))
-        rows.append(("Entities: pick an entity, then search (new queries)", pick, search,
-                     max(pick, search), "change"))
+        rows.append(
+            (
+                "Entities: pick an entity, then search (new queries)",
+                pick,
+                search,
+                max(pick, search),
+                "change",
+            )
+        )
     elif page.path == "views/pricing.py":
         box = at.number_input(key="wi_price_per_m_0")
-        runs = [timed(at, lambda a, v=v: a.number_input(key="wi_price_per_m_0").set_value(v))
-                for v in (box.value * 1.1, box.value * 1.2, box.value * 1.3)]
-        rows.append(("Pricing: input change", runs[0], statistics.median(runs), max(runs),
-                     "change"))
+        runs = [
+            timed(at, lambda a, v=v: a.number_input(key="wi_price_per_m_0").set_value(v))
+            for v in (box.value * 1.1, box.value * 1.2, box.value * 1.3)
+        ]
+        rows.append(
+            ("Pricing: input change", runs[0], statistics.median(runs), max(runs), "change")
+        )
     return rows
 
 
 def _prepare_env(db: Path) -> None:
-    os.environ.update(PRICEWAR_DB=str(db.resolve()), PRICEWAR_AUTOTAG="0",
-                      PRICEWAR_INBOX_SECONDS="0")
+    os.environ.update(
+        PRICEWAR_DB=str(db.resolve()), PRICEWAR_AUTOTAG="0", PRICEWAR_INBOX_SECONDS="0"
+    )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -199,14 +227,25 @@ def child(db: Path, path: str, reruns: int) -> int:
 
 def in_fresh_process(db: Path, page: AppPage, reruns: int) -> tuple[list[Row], float]:
     """Run :func:`child` for ``page`` in a new Python process; its rows and start."""
-    cmd = [sys.executable, "-m", "bench.dashboard", "--db", str(db), "--reruns", str(reruns),
-           "--no-gold", "--child-page", page.path]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.dashboard",
+        "--db",
+        str(db),
+        "--reruns",
+        str(reruns),
+        "--no-gold",
+        "--child-page",
+        page.path,
+    ]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     lines = [x for x in done.stdout.splitlines() if x.startswith(ROWS_TAG)]
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{page.title}: exit {done.returncode}\n"
-                           f"{(done.stdout + done.stderr)[-3000:]}")
-    got = json.loads(lines[-1][len(ROWS_TAG):])
+        raise RuntimeError(
+            f"{page.title}: exit {done.returncode}\n{(done.stdout + done.stderr)[-3000:]}"
+        )
+    got = json.loads(lines[-1][len(ROWS_TAG) :])
     return [tuple(r) for r in got["rows"]], float(got["start"])
 
 
@@ -223,17 +262,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", type=Path, default=ROOT / "var" / "big.duckdb")
     ap.add_argument("--reruns", type=int, default=5, help="reruns timed per page")
     ap.add_argument("--no-gold", action="store_true", help="do not store gold entities")
-    ap.add_argument("--one-process", action="store_true",
-                    help="all pages in this process; data caches emptied before each page's "
-                         "first load (quicker; the store stays open)")
-    ap.add_argument("--pages", default="",
-                    help="comma-separated url paths or titles to time (default: every page; "
-                         "'/' or 'overview' is the default page)")
+    ap.add_argument(
+        "--one-process",
+        action="store_true",
+        help="all pages in this process; data caches emptied before each page's "
+        "first load (quicker; the store stays open)",
+    )
+    ap.add_argument(
+        "--pages",
+        default="",
+        help="comma-separated url paths or titles to time (default: every page; "
+        "'/' or 'overview' is the default page)",
+    )
     ap.add_argument("--child-page", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if not args.db.exists():
-        print(f"{args.db} does not exist; create it with:\n"
-              f"  python -m data demo --db {args.db} --tickets 1000000", file=sys.stderr)
+        print(
+            f"{args.db} does not exist; create it with:\n"
+            f"  python -m data demo --db {args.db} --tickets 1000000",
+            file=sys.stderr,
+        )
         return 2
     if args.child_page:
         return child(args.db, args.child_page, args.reruns)
@@ -252,11 +300,13 @@ def main(argv: list[str] | None = None) -> int:
     with Store.open(args.db, read_only=True) as s:
         tickets = int(s.scalar("SELECT count(*) FROM tickets"))
     load = os.getloadavg()
-    print(f"database: {args.db} ({tickets:,} tickets, {entities:,} entities); "
-          f"python {platform.python_version()}, {os.cpu_count()} cores, load "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"{'one process' if args.one_process else 'a fresh process per page'}; "
-          f"{len(pages)} pages: {', '.join(p.title for p in pages)}")
+    print(
+        f"database: {args.db} ({tickets:,} tickets, {entities:,} entities); "
+        f"python {platform.python_version()}, {os.cpu_count()} cores, load "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        f"{'one process' if args.one_process else 'a fresh process per page'}; "
+        f"{len(pages)} pages: {', '.join(p.title for p in pages)}"
+    )
     rows: list[Row] = []
     starts: list[float] = []
     if args.one_process:
@@ -277,9 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, first, med, worst, _ in rows:
         print(f"{name:<{width}}  {first:9.3f}s  {med:11.3f}s  {worst:8.3f}s")
     if starts:
-        print(f"(app start in each fresh process, on a light page before the data caches "
-              f"are emptied, not counted: median {statistics.median(starts):.3f}s, "
-              f"max {max(starts):.3f}s)")
+        print(
+            f"(app start in each fresh process, on a light page before the data caches "
+            f"are emptied, not counted: median {statistics.median(starts):.3f}s, "
+            f"max {max(starts):.3f}s)"
+        )
     slow = [r[0] for r in rows if r[2] >= 1.0]
     print("\nall reruns under 1 s" if not slow else f"\nover 1 s: {', '.join(slow)}")
     print(summary_line(tickets, rows))

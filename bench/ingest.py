@@ -21,8 +21,25 @@ from data.ingest import commit_staged, ingest_files, stage_file
 from data.store import Store
 
 CHANNELS = ("email", "chat", "web", "phone")
-WORDS = ("api", "latency", "invoice", "price", "refund", "error", "token", "limit", "slow",
-         "cheaper", "contract", "timeout", "model", "support", "please", "urgent", "thanks")
+WORDS = (
+    "api",
+    "latency",
+    "invoice",
+    "price",
+    "refund",
+    "error",
+    "token",
+    "limit",
+    "slow",
+    "cheaper",
+    "contract",
+    "timeout",
+    "model",
+    "support",
+    "please",
+    "urgent",
+    "thanks",
+)
 
 
 def write_csv(path: Path, rows: int, seed: int = 1) -> int:
@@ -33,9 +50,11 @@ def write_csv(path: Path, rows: int, seed: int = 1) -> int:
         for i in range(rows):
             words = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(8, 40)))
             text = f'"Ticket {i}: {words}, see ""order"" #{rng.randrange(10**6)}"'
-            f.write(f"T{i},2026-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d} "
-                    f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:00,C{rng.randrange(500):04d},"
-                    f"{rng.choice(CHANNELS)},subject {i % 97},{text}\n")
+            f.write(
+                f"T{i},2026-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d} "
+                f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:00,C{rng.randrange(500):04d},"
+                f"{rng.choice(CHANNELS)},subject {i % 97},{text}\n"
+            )
     return path.stat().st_size
 
 
@@ -56,8 +75,17 @@ def main() -> None:
         p.unlink(missing_ok=True)
     t0 = time.perf_counter()
     size = write_csv(csv_path, args.rows)
-    print(json.dumps({"step": "write_csv", "rows": args.rows, "mib": round(size / 2**20, 1),
-                      "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "step": "write_csv",
+                "rows": args.rows,
+                "mib": round(size / 2**20, 1),
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+        ),
+        flush=True,
+    )
     rss_before = peak_rss_mib()
     with Store.open(db_path) as store:
         t0 = time.perf_counter()
@@ -74,18 +102,28 @@ def main() -> None:
         again = ingest_files(store, [csv_path])[0]
         again_s = time.perf_counter() - t2
         count = store.scalar("SELECT count(*) FROM tickets")
-    print(json.dumps({
-        "step": "ingest", "rows": report.rows, "new_tickets": report.new_tickets,
-        "tickets_in_store": count, "seconds": round(seconds, 1),
-        "rows_per_s": round(report.rows / seconds), "csv_mib": round(size / 2**20, 1),
-        "validate_and_stage_seconds": round(stage_s, 1),
-        "commit_seconds": round(commit_s, 1),
-        "peak_rss_before_mib": round(rss_before),
-        "peak_rss_after_staging_mib": round(rss_stage),
-        "peak_rss_after_commit_mib": round(peak_rss_mib()),
-        "reingest_seconds": round(again_s, 2), "reingest_message": again.message,
-        "cpus": os.cpu_count(),
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "step": "ingest",
+                "rows": report.rows,
+                "new_tickets": report.new_tickets,
+                "tickets_in_store": count,
+                "seconds": round(seconds, 1),
+                "rows_per_s": round(report.rows / seconds),
+                "csv_mib": round(size / 2**20, 1),
+                "validate_and_stage_seconds": round(stage_s, 1),
+                "commit_seconds": round(commit_s, 1),
+                "peak_rss_before_mib": round(rss_before),
+                "peak_rss_after_staging_mib": round(rss_stage),
+                "peak_rss_after_commit_mib": round(peak_rss_mib()),
+                "reingest_seconds": round(again_s, 2),
+                "reingest_message": again.message,
+                "cpus": os.cpu_count(),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ WNUT_TRAIN = ROOT / "model" / "datasets" / "wnut17" / "wnut17train.conll"
 
 def main(argv: list[str] | None = None) -> int:
     """Score fp32 and int8 and print the per-type table and the summary line."""
-    parser = argparse.ArgumentParser(prog="python -m bench.int8_accuracy",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.int8_accuracy", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--model", type=Path, help="artefact folder (default: built-in)")
     parser.add_argument("--tickets", type=int, default=1000, help="generated test tickets")
     args = parser.parse_args(argv)
@@ -44,12 +45,16 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(2)
     wnut_map = parse_label_map("wnut17")
-    seen = ({ex.text for ex in read_examples(WNUT_TRAIN, wnut_map)}
-            | {t.text for t in iter_gold_tickets(3000, 1000)})
+    seen = {ex.text for ex in read_examples(WNUT_TRAIN, wnut_map)} | {
+        t.text for t in iter_gold_tickets(3000, 1000)
+    }
     sets = {
         "wnut17_dev": read_examples(WNUT_DEV, wnut_map),
-        "generated_test": [ex for ex in examples_from_gold(iter_gold_tickets(args.tickets, 1002))
-                           if ex.text not in seen],
+        "generated_test": [
+            ex
+            for ex in examples_from_gold(iter_gold_tickets(args.tickets, 1002))
+            if ex.text not in seen
+        ],
     }
     f1: dict[tuple[str, str], float] = {}
     for precision in ("fp32", "int8"):
@@ -59,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             f1[precision, name] = scores["overall"]["f1"]
             per_type = " ".join(f"{k}={v['f1']:.4f}" for k, v in sorted(scores.items()))
             print(f"{precision} {name} ({len(examples)} texts): {per_type}", flush=True)
-    costs = " ".join(f"{name}={100 * (f1['fp32', name] - f1['int8', name]):+.2f}"
-                     for name in sets)
+    costs = " ".join(f"{name}={100 * (f1['fp32', name] - f1['int8', name]):+.2f}" for name in sets)
     print(f"int8_cost: {costs}")
     return 0
 

@@ -43,11 +43,30 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 #: The elements that carry a widget id (``element.<kind>.id``).
-WIDGET_KINDS = {"button", "button_group", "checkbox", "color_picker", "date_input",
-                "download_button", "file_uploader", "multiselect", "number_input", "radio",
-                "selectbox", "slider", "text_area", "text_input", "time_input",
-                "date_time_input", "chat_input", "camera_input", "audio_input", "dataframe",
-                "menu_button", "feedback"}
+WIDGET_KINDS = {
+    "button",
+    "button_group",
+    "checkbox",
+    "color_picker",
+    "date_input",
+    "download_button",
+    "file_uploader",
+    "multiselect",
+    "number_input",
+    "radio",
+    "selectbox",
+    "slider",
+    "text_area",
+    "text_input",
+    "time_input",
+    "date_time_input",
+    "chat_input",
+    "camera_input",
+    "audio_input",
+    "dataframe",
+    "menu_button",
+    "feedback",
+}
 _FINISHED = ForwardMsg.ScriptFinishedStatus
 _ERROR_ALERT = 1  # streamlit.proto.Alert.Format.ERROR
 
@@ -141,9 +160,14 @@ class LightSession:
         extra = {"Origin": self.base_url}
         if self._cookie:
             extra["Cookie"] = self._cookie
-        self._ws = await connect(ws_url, subprotocols=protocols, additional_headers=extra,
-                                 max_size=None, open_timeout=self.timeout,
-                                 ping_interval=None)
+        self._ws = await connect(
+            ws_url,
+            subprotocols=protocols,
+            additional_headers=extra,
+            max_size=None,
+            open_timeout=self.timeout,
+            ping_interval=None,
+        )
         self._reader = asyncio.create_task(self._read(), name="light-client-reader")
 
     async def close(self) -> None:
@@ -158,8 +182,13 @@ class LightSession:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader
 
-    def _http(self, method: str, path: str, body: bytes | None = None,
-              headers: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    def _http(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> list[tuple[str, str]]:
         url = path if path.startswith("http") else self.base_url + path
         req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         with urllib.request.urlopen(req, timeout=self.timeout) as resp:
@@ -187,8 +216,10 @@ class LightSession:
         if kind == "new_session":
             self.session_id = msg.new_session.initialize.session_id
         elif kind == "navigation":
-            self.pages = [Page(p.page_script_hash, p.page_name, p.url_pathname,
-                               p.section_header) for p in msg.navigation.app_pages]
+            self.pages = [
+                Page(p.page_script_hash, p.page_name, p.url_pathname, p.section_header)
+                for p in msg.navigation.app_pages
+            ]
             self.page_hash = msg.navigation.page_script_hash or self.page_hash
         elif kind == "delta":
             self._delta(msg)
@@ -208,11 +239,13 @@ class LightSession:
                     self._auto_pending -= 1
                     if not self._auto_pending:
                         self._auto_idle.set()
-                elif (self._fragment_action and self._finished is not None
-                      and not self._finished.done()):
+                elif (
+                    self._fragment_action
+                    and self._finished is not None
+                    and not self._finished.done()
+                ):
                     self._finished.set_result("")
-            elif status in (_FINISHED.FINISHED_SUCCESSFULLY,
-                            _FINISHED.FINISHED_WITH_COMPILE_ERROR):
+            elif status in (_FINISHED.FINISHED_SUCCESSFULLY, _FINISHED.FINISHED_WITH_COMPILE_ERROR):
                 if status == _FINISHED.FINISHED_WITH_COMPILE_ERROR:
                     self._run_problems.append("script compile error")
                 if self._finished is not None and not self._finished.done():
@@ -226,7 +259,8 @@ class LightSession:
         kind = el.WhichOneof("type")
         if kind == "exception":
             self._run_problems.append(
-                f"exception: {el.exception.type}: {el.exception.message}"[:300])
+                f"exception: {el.exception.type}: {el.exception.message}"[:300]
+            )
         elif kind == "alert":
             self.texts.append(el.alert.body)
             if el.alert.format == _ERROR_ALERT:
@@ -261,12 +295,21 @@ class LightSession:
     async def _send(self, back: BackMsg) -> None:
         await self._ws.send(back.SerializeToString())
 
-    async def _send_rerun(self, *, page_hash: str | None = None, fragment_id: str = "",
-                          auto: bool = False, query: str = "",
-                          triggers: tuple[WidgetState, ...] = ()) -> None:
-        state = ClientState(query_string=query, page_script_hash=(
-            self.page_hash if page_hash is None else page_hash), fragment_id=fragment_id,
-            is_auto_rerun=auto)
+    async def _send_rerun(
+        self,
+        *,
+        page_hash: str | None = None,
+        fragment_id: str = "",
+        auto: bool = False,
+        query: str = "",
+        triggers: tuple[WidgetState, ...] = (),
+    ) -> None:
+        state = ClientState(
+            query_string=query,
+            page_script_hash=(self.page_hash if page_hash is None else page_hash),
+            fragment_id=fragment_id,
+            is_auto_rerun=auto,
+        )
         state.context_info.timezone = "UTC"
         state.context_info.locale = "en-US"
         state.context_info.url = self.base_url + "/" + self._url_path(state.page_script_hash)
@@ -279,8 +322,15 @@ class LightSession:
     def _url_path(self, page_hash: str) -> str:
         return next((p.url_path for p in self.pages if p.script_hash == page_hash), "")
 
-    async def run(self, name: str, *, page_hash: str | None = None, fragment_id: str = "",
-                  triggers: tuple[WidgetState, ...] = (), before: Any = None) -> Action:
+    async def run(
+        self,
+        name: str,
+        *,
+        page_hash: str | None = None,
+        fragment_id: str = "",
+        triggers: tuple[WidgetState, ...] = (),
+        before: Any = None,
+    ) -> Action:
         """Send one rerun and wait for its ``script_finished``; record the action.
 
         Args:
@@ -342,8 +392,9 @@ class LightSession:
         for p in self.pages:
             if p.url_path == url_path:
                 return p
-        raise LookupError(f"no page {url_path!r} in the navigation "
-                          f"{[p.url_path for p in self.pages]}")
+        raise LookupError(
+            f"no page {url_path!r} in the navigation {[p.url_path for p in self.pages]}"
+        )
 
     async def open(self) -> Action:
         """The first run of a new tab at the app's root (the default page)."""
@@ -377,15 +428,30 @@ class LightSession:
         self.values[w.id] = state
         return await self.run(name or f"set {key}", fragment_id=w.fragment_id)
 
-    async def click(self, key: str, name: str | None = None,
-                    values: tuple[WidgetState, ...] = (), before: Any = None) -> Action:
+    async def click(
+        self,
+        key: str,
+        name: str | None = None,
+        values: tuple[WidgetState, ...] = (),
+        before: Any = None,
+    ) -> Action:
         """Click a button (or a form's submit button) and wait for the run."""
         w = self.widget(key)
-        return await self.run(name or f"click {key}", fragment_id=w.fragment_id, triggers=(
-            *values, WidgetState(id=w.id, trigger_value=True)), before=before)
+        return await self.run(
+            name or f"click {key}",
+            fragment_id=w.fragment_id,
+            triggers=(*values, WidgetState(id=w.id, trigger_value=True)),
+            before=before,
+        )
 
-    async def upload_and_submit(self, uploader_key: str, submit_key: str, filename: str,
-                                content: bytes, name: str = "upload") -> Action:
+    async def upload_and_submit(
+        self,
+        uploader_key: str,
+        submit_key: str,
+        filename: str,
+        content: bytes,
+        name: str = "upload",
+    ) -> Action:
         """Choose a file in a form's ``st.file_uploader`` and press the form's submit button:
         ask the server for upload URLs, ``PUT`` the file, then submit with the uploader's
         state, all inside the timed action."""
@@ -418,19 +484,26 @@ class LightSession:
             await upload()
             self.values[uploader.id] = chosen[0]
 
-        action = await self.run(name, fragment_id=w.fragment_id,
-                                triggers=(WidgetState(id=w.id, trigger_value=True),),
-                                before=before)
+        action = await self.run(
+            name,
+            fragment_id=w.fragment_id,
+            triggers=(WidgetState(id=w.id, trigger_value=True),),
+            before=before,
+        )
         self.values.pop(uploader.id, None)  # the form clears on submit (clear_on_submit off:
-        return action                        # the file stays listed, nothing is resent)
+        return action  # the file stays listed, nothing is resent)
 
     def _put(self, url: str, filename: str, content: bytes) -> None:
         boundary = uuid.uuid4().hex
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-                f"filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n").encode()
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{filename}"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
         body += content + f"\r\n--{boundary}--\r\n".encode()
-        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
-                   "Origin": self.base_url}
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Origin": self.base_url,
+        }
         if self._xsrf:
             headers["X-Xsrftoken"] = self._xsrf
             headers["Cookie"] = self._cookie

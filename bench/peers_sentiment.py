@@ -49,21 +49,24 @@ def vader_labels(texts: list[str]) -> list[str]:
     out = []
     for text in texts:
         compound = analyzer.polarity_scores(text)["compound"]
-        out.append("positive" if compound >= 0.05 else "negative" if compound <= -0.05
-                   else "neutral")
+        out.append(
+            "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
+        )
     return out
 
 
-def tfidf_lr_labels(train_texts: list[str], train_labels: list[str],
-                    texts: list[str], seed: int = 13) -> list[str]:
+def tfidf_lr_labels(
+    train_texts: list[str], train_labels: list[str], texts: list[str], seed: int = 13
+) -> list[str]:
     """TF-IDF (word 1-2-grams + char 2-5-grams) and logistic regression, fit on train."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
-                            sublinear_tf=True, lowercase=True)
+    chars = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True
+    )
     x_train = hstack([words.fit_transform(train_texts), chars.fit_transform(train_texts)]).tocsr()
     x_test = hstack([words.transform(texts), chars.transform(texts)]).tocsr()
     model = LogisticRegression(C=2.0, max_iter=2000, class_weight="balanced", random_state=seed)
@@ -107,21 +110,36 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         _, moods = tagger.tag_with_sentiment(texts, batch_size=64)
         results["ours"] = evaluate_sentiment(
-            gold, [m.label if m is not None else None for m in moods], LABELS)
+            gold, [m.label if m is not None else None for m in moods], LABELS
+        )
         timings["ours"] = time.perf_counter() - started
         ours = results["ours"]["macro_f1"]
     for name, scores in results.items():
         per = " ".join(f"{k}={v['f1']:.4f}" for k, v in scores["per_class"].items())
-        print(f"{name:<9} macro-F1 {scores['macro_f1']:.4f} accuracy {scores['accuracy']:.4f} "
-              f"({per}; {timings[name]:.1f} s)")
+        print(
+            f"{name:<9} macro-F1 {scores['macro_f1']:.4f} accuracy {scores['accuracy']:.4f} "
+            f"({per}; {timings[name]:.1f} s)"
+        )
     if args.json is not None:
-        args.json.write_text(json.dumps({"model_id": tagger.model_id, "n": len(texts),
-                                         "precision": args.precision, "scores": results,
-                                         "seconds": timings}, indent=2) + "\n",
-                             encoding="utf-8")
-    print(f"sentiment[goemotions-dev]: ours={'n/a' if ours is None else f'{ours:.4f}'} "
-          f"vader={results['vader']['macro_f1']:.4f} "
-          f"tfidf_lr={results['tfidf_lr']['macro_f1']:.4f} n={len(texts)}")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "model_id": tagger.model_id,
+                    "n": len(texts),
+                    "precision": args.precision,
+                    "scores": results,
+                    "seconds": timings,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+    print(
+        f"sentiment[goemotions-dev]: ours={'n/a' if ours is None else f'{ours:.4f}'} "
+        f"vader={results['vader']['macro_f1']:.4f} "
+        f"tfidf_lr={results['tfidf_lr']['macro_f1']:.4f} n={len(texts)}"
+    )
     return 0
 
 

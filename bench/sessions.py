@@ -67,8 +67,9 @@ def upload_bytes(index: int, rows: int = 3) -> tuple[str, bytes]:
     """A small ticket CSV for session ``index`` (its own ids, so nothing is a duplicate)."""
     stamp = time.time_ns()
     text = "id,text\n" + "".join(
-        f"B{index}-{stamp}-{i},B{index} ticket {i}: Jane Doe at Acme moved from Azure to "
-        "Paris\n" for i in range(rows))
+        f"B{index}-{stamp}-{i},B{index} ticket {i}: Jane Doe at Acme moved from Azure to Paris\n"
+        for i in range(rows)
+    )
     return f"bench-session-{index}.csv", text.encode()
 
 
@@ -144,12 +145,15 @@ async def run_light(base: str, n: int, timeout: float) -> tuple[list[list[Action
 
 # -- Chromium sessions ---------------------------------------------------------------------
 
-SCRIPT_STATE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-                   "?.getAttribute('data-test-script-state') === 'notRunning'")
+SCRIPT_STATE_JS = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
 
 
-async def chromium_session(browser: object, base: str, index: int, urls: Sequence[str],
-                           timeout: float, folder: Path) -> list[Action]:
+async def chromium_session(
+    browser: object, base: str, index: int, urls: Sequence[str], timeout: float, folder: Path
+) -> list[Action]:
     """The same user in a real Chromium tab: each page by its address, then its action."""
     context = await browser.new_context(viewport={"width": 1300, "height": 900})  # type: ignore[attr-defined]
     page = await context.new_page()
@@ -177,9 +181,11 @@ async def chromium_session(browser: object, base: str, index: int, urls: Sequenc
 
     try:
         for url in urls:
+
             async def go(url: str = url) -> None:
                 await page.goto(f"{base}/{url}")
                 await page.wait_for_selector("h1")
+
             await timed(f"page /{url}", go)
             if url == "pricing":
                 box = page.get_by_role("spinbutton", name="Our price, USD per 1M tokens")
@@ -192,10 +198,12 @@ async def chromium_session(browser: object, base: str, index: int, urls: Sequenc
 
                 async def upload(path: Path = path) -> None:
                     await page.locator('input[type="file"]').set_input_files(str(path))
-                    await page.locator('[data-testid="stFileUploader"]',
-                                       has_text=path.name).wait_for()
+                    await page.locator(
+                        '[data-testid="stFileUploader"]', has_text=path.name
+                    ).wait_for()
                     await page.get_by_role("button", name=re.compile("Check and import")).click()
                     await page.locator("text=Import done").first.wait_for()
+
                 await timed("upload", upload)
             elif url == "scenarios":
                 box = page.get_by_label("Name")
@@ -205,14 +213,16 @@ async def chromium_session(browser: object, base: str, index: int, urls: Sequenc
                 async def save() -> None:
                     await page.get_by_role("button", name=re.compile("^Save")).click()
                     await page.wait_for_selector("text=Saved as")
+
                 await timed("save scenario", save)
     finally:
         await context.close()
     return actions
 
 
-async def run_chromium(base: str, n: int, timeout: float,
-                       folder: Path) -> tuple[list[list[Action]], float]:
+async def run_chromium(
+    base: str, n: int, timeout: float, folder: Path
+) -> tuple[list[list[Action]], float]:
     """N Chromium tabs at once (one browser); their actions and the wall time."""
     from playwright.async_api import async_playwright
 
@@ -225,8 +235,9 @@ async def run_chromium(base: str, n: int, timeout: float,
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             started = time.perf_counter()
-            results = await asyncio.gather(*(chromium_session(browser, base, i, urls, timeout,
-                                                              folder) for i in range(n)))
+            results = await asyncio.gather(
+                *(chromium_session(browser, base, i, urls, timeout, folder) for i in range(n))
+            )
             return list(results), time.perf_counter() - started
         finally:
             await browser.close()
@@ -248,10 +259,17 @@ def make_demo(folder: Path, tickets: int, seed: int = 9) -> Path:
 
 def server_env(db: Path, model_dir: Path | None) -> dict[str, str]:
     """The server's environment: offline, tagging on by itself, one thread for the job."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false", "PYTHONWARNINGS": "ignore",
-           "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "PRICEWAR_DB": str(db),
-           "PRICEWAR_AUTOTAG": "1"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONWARNINGS": "ignore",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT),
+        "PRICEWAR_DB": str(db),
+        "PRICEWAR_AUTOTAG": "1",
+    }
     if model_dir is not None:
         env["PRICEWAR_MODEL_DIR"] = str(model_dir)
     return env
@@ -271,8 +289,12 @@ async def wait_tagging(base: str, timeout: float, wait: float) -> str:
 def report(results: list[list[Action]], wall: float) -> tuple[list[float], list[str]]:
     """Print the per-action table; return every action's seconds and every problem."""
     times = [a.seconds for actions in results for a in actions if a.name != "session"]
-    problems = [f"session {i}: {a.name}: {p}" for i, actions in enumerate(results)
-                for a in actions for p in a.problems]
+    problems = [
+        f"session {i}: {a.name}: {p}"
+        for i, actions in enumerate(results)
+        for a in actions
+        for p in a.problems
+    ]
     by_name: dict[str, list[float]] = {}
     for actions in results:
         for a in actions:
@@ -280,8 +302,10 @@ def report(results: list[list[Action]], wall: float) -> tuple[list[float], list[
     width = max((len(k) for k in by_name), default=6)
     print(f"\n{'action':<{width}}  count  median      p95      max")
     for name, values in by_name.items():
-        print(f"{name:<{width}}  {len(values):5d}  {statistics.median(values):6.3f}s  "
-              f"{p95(values):6.3f}s  {max(values):6.3f}s")
+        print(
+            f"{name:<{width}}  {len(values):5d}  {statistics.median(values):6.3f}s  "
+            f"{p95(values):6.3f}s  {max(values):6.3f}s"
+        )
     print(f"\n{len(times)} actions in {wall:.1f} s wall")
     for p in problems[:30]:
         print(f"problem: {p}")
@@ -293,19 +317,33 @@ def report(results: list[list[Action]], wall: float) -> tuple[list[float], list[
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=10, help="sessions at once")
-    ap.add_argument("--db", type=Path, default=None,
-                    help="the store to serve (it is written to: uploads, scenarios, "
-                         "tagging); default: a fresh demo in a temporary folder")
+    ap.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="the store to serve (it is written to: uploads, scenarios, "
+        "tagging); default: a fresh demo in a temporary folder",
+    )
     ap.add_argument("--tickets", type=int, default=3000, help="tickets of the fresh demo")
     ap.add_argument("--port", type=int, default=None, help="default: a free port")
     ap.add_argument("--timeout", type=float, default=120, help="seconds per action")
-    ap.add_argument("--model", type=Path, default=None,
-                    help="tagger artefact of the in-app job (default: the app's default)")
-    ap.add_argument("--tag-wait", type=float, default=120,
-                    help="seconds to wait for the tagging job to start before the sessions")
-    ap.add_argument("--chromium", action="store_true",
-                    help="real Chromium tabs (Debian's /usr/bin/chromium) instead of light "
-                         "clients")
+    ap.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="tagger artefact of the in-app job (default: the app's default)",
+    )
+    ap.add_argument(
+        "--tag-wait",
+        type=float,
+        default=120,
+        help="seconds to wait for the tagging job to start before the sessions",
+    )
+    ap.add_argument(
+        "--chromium",
+        action="store_true",
+        help="real Chromium tabs (Debian's /usr/bin/chromium) instead of light clients",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -322,17 +360,26 @@ def main(argv: list[str] | None = None) -> int:
         secrets = folder / "secrets.toml"  # no sign-in: local mode, an admin
         secrets.write_text("", encoding="utf-8")
         load = os.getloadavg()
-        print(f"store: {db} ({made}); {args.sessions} "
-              f"{'Chromium' if args.chromium else 'light'} sessions; python "
-              f"{platform.python_version()}, {os.cpu_count()} cores, load "
-              f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        with run_streamlit(db, server_env(db, args.model), log=folder / "streamlit.log",
-                           port=args.port, secrets=secrets, start_timeout=120) as server:
+        print(
+            f"store: {db} ({made}); {args.sessions} "
+            f"{'Chromium' if args.chromium else 'light'} sessions; python "
+            f"{platform.python_version()}, {os.cpu_count()} cores, load "
+            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        )
+        with run_streamlit(
+            db,
+            server_env(db, args.model),
+            log=folder / "streamlit.log",
+            port=args.port,
+            secrets=secrets,
+            start_timeout=120,
+        ) as server:
             before = asyncio.run(wait_tagging(server.url, args.timeout, args.tag_wait))
             print(f"before: {before or 'no tagging line in the sidebar'}")
             if args.chromium:
-                results, wall = asyncio.run(run_chromium(server.url, args.sessions,
-                                                         args.timeout, folder))
+                results, wall = asyncio.run(
+                    run_chromium(server.url, args.sessions, args.timeout, folder)
+                )
             else:
                 results, wall = asyncio.run(run_light(server.url, args.sessions, args.timeout))
             after = asyncio.run(tagging_line(server.url, args.timeout))

@@ -54,11 +54,12 @@ def _tickets(n: int, seed: int) -> list[str]:
         import random
 
         rng = random.Random(seed)
-        text = ("please help our team in Paris with the invoice for Azure and OpenAI "
-                "credits Jane Doe from Acme Corp asked about Gemini pricing")
+        text = (
+            "please help our team in Paris with the invoice for Azure and OpenAI "
+            "credits Jane Doe from Acme Corp asked about Gemini pricing"
+        )
         words = text.split(" ")
-        return [" ".join(rng.choice(words) for _ in range(rng.randint(8, 110)))
-                for _ in range(n)]
+        return [" ".join(rng.choice(words) for _ in range(rng.randint(8, 110))) for _ in range(n)]
 
 
 def model_flops(lengths: list[int], config) -> float:
@@ -67,8 +68,8 @@ def model_flops(lengths: list[int], config) -> float:
     labels = config.num_labels
     total = 0.0
     for n in lengths:
-        linear = 2 * n * (4 * h * h + 2 * h * inter)   # Q, K, V, output; two feed-forward
-        attention = 2 * 2 * n * n * h                  # Q·Kᵀ and weights·V
+        linear = 2 * n * (4 * h * h + 2 * h * inter)  # Q, K, V, output; two feed-forward
+        attention = 2 * 2 * n * n * h  # Q·Kᵀ and weights·V
         total += layers * (linear + attention) + 2 * n * h * labels
     return total
 
@@ -105,8 +106,11 @@ def matmul_peak(device, dtype, size: int = 2048, seconds: float = 3.0) -> float:
 def agreement(ours: list[list], theirs: list[list[dict]]) -> float:
     """Entity-level F1 of our entities against the pipeline's."""
     a = {(i, e.start, e.end, e.label) for i, ents in enumerate(ours) for e in ents}
-    b = {(i, int(e["start"]), int(e["end"]), e["entity_group"])
-         for i, ents in enumerate(theirs) for e in ents}
+    b = {
+        (i, int(e["start"]), int(e["end"]), e["entity_group"])
+        for i, ents in enumerate(theirs)
+        for e in ents
+    }
     if not a and not b:
         return 1.0
     both = len(a & b)
@@ -124,26 +128,41 @@ def main(argv: list[str] | None = None) -> int:
         from bench.tagging_ray import main as ray_main
 
         return ray_main(rest)
-    parser = argparse.ArgumentParser(prog="python -m bench.tagging", description=__doc__.split(
-        "\n\n")[0])
-    parser.add_argument("--engine", default="local", choices=["local", "ray"],
-                        help="local: this comparison; ray: Ray Data against the local engine "
-                             "(bench/tagging_ray.py, its own options)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.tagging", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--engine",
+        default="local",
+        choices=["local", "ray"],
+        help="local: this comparison; ray: Ray Data against the local engine "
+        "(bench/tagging_ray.py, its own options)",
+    )
     parser.add_argument("--tickets", type=int, default=2000, help="generated tickets to tag")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--model", type=Path, help="artefact folder (default: built-in)")
-    parser.add_argument("--random", action="store_true",
-                        help="same-shape random model instead of the trained one")
+    parser.add_argument(
+        "--random", action="store_true", help="same-shape random model instead of the trained one"
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="our engine's batch size")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the generated tickets")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="alternating timed runs of each side (best kept)")
-    parser.add_argument("--against", type=Path, default=None,
-                        help="a second artefact run by our engine, alternating with the first "
-                             "(its throughput ratio is printed before the summary line)")
-    parser.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "int8"],
-                        help="our engine's arithmetic (default: auto, as the tag command)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="alternating timed runs of each side (best kept)"
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="a second artefact run by our engine, alternating with the first "
+        "(its throughput ratio is printed before the summary line)",
+    )
+    parser.add_argument(
+        "--precision",
+        default=None,
+        choices=["auto", "fp32", "bf16", "int8"],
+        help="our engine's arithmetic (default: auto, as the tag command)",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -162,14 +181,25 @@ def main(argv: list[str] | None = None) -> int:
         from model.backbone import label_config
 
         labels = iob2_labels(ENTITY_TYPES)
-        config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6,
-                            num_attention_heads=12, intermediate_size=1536,
-                            attn_implementation="sdpa", **label_config(labels))
+        config = BertConfig(
+            vocab_size=30522,
+            hidden_size=384,
+            num_hidden_layers=6,
+            num_attention_heads=12,
+            intermediate_size=1536,
+            attn_implementation="sdpa",
+            **label_config(labels),
+        )
         torch.manual_seed(0)
         model = BertForTokenClassification(config).eval()
         tokenizer = load_tokenizer()
-        tagger = Tagger.from_model(model, tokenizer, model_id="random", device=args.device,
-                                   precision=args.precision or "auto")
+        tagger = Tagger.from_model(
+            model,
+            tokenizer,
+            model_id="random",
+            device=args.device,
+            precision=args.precision or "auto",
+        )
     else:
         from model.tagger import DEFAULT_MODEL_DIR, load_model
 
@@ -197,14 +227,25 @@ def main(argv: list[str] | None = None) -> int:
         if other.plan(len(texts)) == "fp32-then-int8":
             other.wait_compiled()
         other.engine.tag(texts[:64], batch_size=args.batch_size)
-    print(f"auto precision plan for {len(texts)} tickets: {plan}" if args.precision in (None, "auto")
-          else f"precision {args.precision}")
-    print(f"model {tagger.model_id} on {device} ({engine.precision}), {len(texts)} tickets, "
-          f"{tokens} tokens (mean {tokens / len(texts):.0f}, max {max(lengths)}), "
-          f"torch threads {torch.get_num_threads()}")
+    print(
+        f"auto precision plan for {len(texts)} tickets: {plan}"
+        if args.precision in (None, "auto")
+        else f"precision {args.precision}"
+    )
+    print(
+        f"model {tagger.model_id} on {device} ({engine.precision}), {len(texts)} tickets, "
+        f"{tokens} tokens (mean {tokens / len(texts):.0f}, max {max(lengths)}), "
+        f"torch threads {torch.get_num_threads()}"
+    )
 
-    pipe = pipeline("token-classification", model=model, tokenizer=pipe_tokenizer,
-                    aggregation_strategy="first", batch_size=32, device=device)
+    pipe = pipeline(
+        "token-classification",
+        model=model,
+        tokenizer=pipe_tokenizer,
+        aggregation_strategy="first",
+        batch_size=32,
+        device=device,
+    )
 
     def run_pipeline(items: list[str]) -> list[list[dict]]:
         with warnings.catch_warnings():
@@ -238,21 +279,26 @@ def main(argv: list[str] | None = None) -> int:
         sync()
         pipe_s = min(pipe_s, time.perf_counter() - t0)
 
-    peak_dtype = {"bf16": torch.bfloat16, "int8": torch.int8}.get(engine.precision,
-                                                                  torch.float32)
+    peak_dtype = {"bf16": torch.bfloat16, "int8": torch.int8}.get(engine.precision, torch.float32)
     peak = matmul_peak(device, peak_dtype)
     flops = model_flops(lengths, model.config)
     ours_tps, pipe_tps = tokens / ours_s, tokens / pipe_s
-    print(f"ours: {ours_s:.2f} s, {len(texts) / ours_s:.1f} tickets/s, "
-          f"{flops / ours_s / 1e9:.1f} GFLOP/s (model)")
+    print(
+        f"ours: {ours_s:.2f} s, {len(texts) / ours_s:.1f} tickets/s, "
+        f"{flops / ours_s / 1e9:.1f} GFLOP/s (model)"
+    )
     print(f"pipeline: {pipe_s:.2f} s, {len(texts) / pipe_s:.1f} tickets/s")
     if other is not None:
-        print(f"against {other.model_id} ({other.engine.precision}): "
-              f"ours={len(texts) / ours_s:.1f} other={len(texts) / other_s:.1f} tickets/s "
-              f"ratio={other_s / ours_s:.3f}")
+        print(
+            f"against {other.model_id} ({other.engine.precision}): "
+            f"ours={len(texts) / ours_s:.1f} other={len(texts) / other_s:.1f} tickets/s "
+            f"ratio={other_s / ours_s:.3f}"
+        )
     print(f"measured {peak_dtype} matmul peak: {peak / 1e9:.1f} GFLOP/s")
-    print(f"tagging: ours={ours_tps:.0f} pipeline={pipe_tps:.0f} ratio={ours_tps / pipe_tps:.2f} "
-          f"agreement={agreement(ours, theirs):.4f} peak_fraction={flops / ours_s / peak:.3f}")
+    print(
+        f"tagging: ours={ours_tps:.0f} pipeline={pipe_tps:.0f} ratio={ours_tps / pipe_tps:.2f} "
+        f"agreement={agreement(ours, theirs):.4f} peak_fraction={flops / ours_s / peak:.3f}"
+    )
     return 0
 
 

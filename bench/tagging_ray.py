@@ -58,11 +58,12 @@ def write_shards(texts: list[str], folder: Path, shards: int) -> list[Path]:
     size = -(-len(texts) // shards)
     paths = []
     for k in range(shards):
-        part = texts[k * size:(k + 1) * size]
+        part = texts[k * size : (k + 1) * size]
         if part:
             path = folder / f"tickets-{k:03d}.parquet"
-            pd.DataFrame({"id": range(k * size, k * size + len(part)),
-                          "text": part}).to_parquet(path)
+            pd.DataFrame({"id": range(k * size, k * size + len(part)), "text": part}).to_parquet(
+                path
+            )
             paths.append(path)
     return paths
 
@@ -72,19 +73,23 @@ def shard_entities(folder: Path) -> set[tuple]:
     import duckdb
 
     with duckdb.connect() as conn:
-        rows = conn.execute('SELECT ticket_key, start, "end", label FROM read_parquet(?)',
-                            [str(folder / "*.parquet")]).fetchall()
+        rows = conn.execute(
+            'SELECT ticket_key, start, "end", label FROM read_parquet(?)',
+            [str(folder / "*.parquet")],
+        ).fetchall()
     return set(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures, the summary line last."""
-    parser = argparse.ArgumentParser(prog="python -m bench.tagging --engine ray",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.tagging --engine ray", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--tickets", type=int, default=800, help="generated tickets to tag")
     parser.add_argument("--shards", type=int, default=4, help="input files for the Ray job")
-    parser.add_argument("--workers", type=int, help="Ray tagging actors (default: one per "
-                                                    "CPU, or per GPU)")
+    parser.add_argument(
+        "--workers", type=int, help="Ray tagging actors (default: one per CPU, or per GPU)"
+    )
     parser.add_argument("--sweep", help="also measure these worker counts, e.g. 1,2")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--model", type=Path, help="artefact folder (default: built-in)")
@@ -111,14 +116,20 @@ def main(argv: list[str] | None = None) -> int:
     tokens = sum(len(ids) for ids in tokenizer(texts, truncation=True)["input_ids"])
     work = Path(tempfile.mkdtemp(prefix="bench-ray-"))
     files = write_shards(texts, work / "in", args.shards)
-    keys = [k for f in files for chunk in keyed_ticket_chunks(f)
-            for k in chunk["ticket_key"].to_pylist()]
+    keys = [
+        k
+        for f in files
+        for chunk in keyed_ticket_chunks(f)
+        for k in chunk["ticket_key"].to_pylist()
+    ]
 
     torch.set_num_threads(args.threads)
     tagger = Tagger.load(args.model, device=args.device)
     tagger.tag(texts[:64], batch_size=args.batch_size)  # warm: the local side is a running app
-    print(f"model {tagger.model_id}, {len(texts)} tickets in {len(files)} shards, {tokens} "
-          f"tokens; local engine on {tagger.device} with {torch.get_num_threads()} threads")
+    print(
+        f"model {tagger.model_id}, {len(texts)} tickets in {len(files)} shards, {tokens} "
+        f"tokens; local engine on {tagger.device} with {torch.get_num_threads()} threads"
+    )
 
     t0 = time.perf_counter()
     if args.address:
@@ -127,10 +138,16 @@ def main(argv: list[str] | None = None) -> int:
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="WARNING")
     init_s = time.perf_counter() - t0
     resources = ray.cluster_resources()
-    default_workers = args.workers or plan_workers(
-        resources, device=args.device, num_gpus_per_worker=args.num_gpus_per_worker).workers
-    print(f"ray.init: {init_s:.1f} s; cluster: {resources.get('CPU', 0):.0f} CPUs, "
-          f"{resources.get('GPU', 0):.0f} GPUs")
+    default_workers = (
+        args.workers
+        or plan_workers(
+            resources, device=args.device, num_gpus_per_worker=args.num_gpus_per_worker
+        ).workers
+    )
+    print(
+        f"ray.init: {init_s:.1f} s; cluster: {resources.get('CPU', 0):.0f} CPUs, "
+        f"{resources.get('GPU', 0):.0f} GPUs"
+    )
     run = 0
 
     def ray_run(inputs: list[Path], workers: int) -> tuple[float, object, Path]:
@@ -138,9 +155,15 @@ def main(argv: list[str] | None = None) -> int:
         run += 1
         out = work / f"out-{run}"
         t0 = time.perf_counter()
-        report = tag_on_ray(inputs, out, model_dir=args.model, device=args.device,
-                            num_gpus_per_worker=args.num_gpus_per_worker,
-                            num_workers=workers, batch_size=args.batch_size)
+        report = tag_on_ray(
+            inputs,
+            out,
+            model_dir=args.model,
+            device=args.device,
+            num_gpus_per_worker=args.num_gpus_per_worker,
+            num_workers=workers,
+            batch_size=args.batch_size,
+        )
         return time.perf_counter() - t0, report, out
 
     counts = [int(n) for n in args.sweep.split(",")] if args.sweep else []
@@ -150,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         small = write_shards(texts[:16], work / "small", 1)
         fixed_s, _, _ = ray_run(small, default_workers)
-        print(f"fixed cost of a Ray job (16 tickets: actor start, model load, read, write): "
-              f"{fixed_s:.1f} s")
+        print(
+            f"fixed cost of a Ray job (16 tickets: actor start, model load, read, write): "
+            f"{fixed_s:.1f} s"
+        )
         # alternate the sides and keep each one's best time: the load of a shared machine
         # changes between runs
         for _ in range(args.repeats):
@@ -163,24 +188,33 @@ def main(argv: list[str] | None = None) -> int:
                 if workers not in best or seconds < best[workers][0]:
                     best[workers] = (seconds, report, out)
         local_tps = tokens / local_s
-        print(f"local: {local_s:.2f} s, {len(texts) / local_s:.1f} tickets/s, "
-              f"{local_tps:.0f} tokens/s")
+        print(
+            f"local: {local_s:.2f} s, {len(texts) / local_s:.1f} tickets/s, "
+            f"{local_tps:.0f} tokens/s"
+        )
         for workers in counts:
             seconds, report, _ = best[workers]
             steady = tokens / max(seconds - fixed_s, 1e-9)
-            print(f"ray, {report.workers} {report.device} workers: {seconds:.2f} s, "
-                  f"{len(texts) / seconds:.1f} tickets/s, {tokens / seconds:.0f} tokens/s "
-                  f"(without the fixed cost: {steady:.0f} tokens/s)")
+            print(
+                f"ray, {report.workers} {report.device} workers: {seconds:.2f} s, "
+                f"{len(texts) / seconds:.1f} tickets/s, {tokens / seconds:.0f} tokens/s "
+                f"(without the fixed cost: {steady:.0f} tokens/s)"
+            )
         seconds, report, out = best[default_workers]
         ray_tps = tokens / seconds
-        local = {(key, e.start, e.end, e.label)
-                 for key, entities in zip(keys, found, strict=True) for e in entities}
+        local = {
+            (key, e.start, e.end, e.label)
+            for key, entities in zip(keys, found, strict=True)
+            for e in entities
+        }
         agreement = f1(shard_entities(out), local)
     finally:
         ray.shutdown()
-    print(f"tagging[ray]: ray={ray_tps:.0f} local={local_tps:.0f} "
-          f"overhead={local_tps / ray_tps:.2f} workers={report.workers} "
-          f"agreement={agreement:.4f}")
+    print(
+        f"tagging[ray]: ray={ray_tps:.0f} local={local_tps:.0f} "
+        f"overhead={local_tps / ray_tps:.2f} workers={report.workers} "
+        f"agreement={agreement:.4f}"
+    )
     return 0
 
 

@@ -60,9 +60,11 @@ def slow_page_seconds_from_env(environ: Mapping[str, str] | None = None) -> floa
         value = math.nan
     if not 0 <= value <= MAX_SLOW_PAGE_SECONDS:  # NaN fails too
         shown = text if len(text) <= 40 else text[:39] + "…"
-        raise ConfigError(f"{SLOW_PAGE_VAR} must be a number of seconds from 0 to "
-                          f"{MAX_SLOW_PAGE_SECONDS:,.0f} (a page run longer than it is logged "
-                          f"as slow), not {shown!r}; fix or unset it and restart the app")
+        raise ConfigError(
+            f"{SLOW_PAGE_VAR} must be a number of seconds from 0 to "
+            f"{MAX_SLOW_PAGE_SECONDS:,.0f} (a page run longer than it is logged "
+            f"as slow), not {shown!r}; fix or unset it and restart the app"
+        )
     return value
 
 
@@ -73,8 +75,7 @@ def _ensure_output() -> None:
         log.setLevel(logging.INFO)
     if not log.hasHandlers():
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
-                                               "%(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
 
 
@@ -82,15 +83,21 @@ def log_page_run(page: str, seconds: float, role: str, threshold: float) -> None
     """Log one page run: INFO, or WARNING when ``seconds`` exceeds ``threshold``."""
     _ensure_output()
     if seconds > threshold:
-        log.warning("slow page run: page=%r seconds=%.3f role=%s threshold=%.3f", page,
-                    seconds, role, threshold)
+        log.warning(
+            "slow page run: page=%r seconds=%.3f role=%s threshold=%.3f",
+            page,
+            seconds,
+            role,
+            threshold,
+        )
     else:
         log.info("page run: page=%r seconds=%.3f role=%s", page, seconds, role)
 
 
 @contextlib.contextmanager
-def timed_page(page: str, role: str, threshold: float,
-               started: float | None = None) -> Iterator[None]:
+def timed_page(
+    page: str, role: str, threshold: float, started: float | None = None
+) -> Iterator[None]:
     """Time the block (a page's script run) and log it (:func:`log_page_run`), also when it
     ends early (``st.stop``, a rerun, an exception); ``started``: a ``time.perf_counter()``
     reading taken earlier in the run (default: when the block starts)."""

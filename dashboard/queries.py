@@ -126,23 +126,33 @@ class DataVersion:
     @property
     def entities_version(self) -> EntitiesVersion:
         """Tickets, customers, tagged tickets, entities."""
-        return EntitiesVersion(self.db, self.tickets, self.customers, self.tagged,
-                               self.entities)
+        return EntitiesVersion(self.db, self.tickets, self.customers, self.tagged, self.entities)
 
     @property
     def market(self) -> MarketVersion:
         """Tickets, usage, customers, tagged tickets, entities."""
-        return MarketVersion(self.db, self.tickets, self.usage, self.customers, self.tagged,
-                             self.entities)
+        return MarketVersion(
+            self.db, self.tickets, self.usage, self.customers, self.tagged, self.entities
+        )
 
     def signals(self, tagging: bool, now: float | None = None) -> SignalsVersion:
         """The signals' version; ``tagging``: the tagging job is running."""
         if tagging:
             window = int((time.time() if now is None else now) // SIGNALS_REFRESH_WHILE_TAGGING)
-            return SignalsVersion(self.db, self.tickets, self.usage, self.customers, -1, -1, -1,
-                                  -1, window)
-        return SignalsVersion(self.db, self.tickets, self.usage, self.customers, self.tagged,
-                              self.entities, self.ticket_sentiment, self.gold_sentiment, 0)
+            return SignalsVersion(
+                self.db, self.tickets, self.usage, self.customers, -1, -1, -1, -1, window
+            )
+        return SignalsVersion(
+            self.db,
+            self.tickets,
+            self.usage,
+            self.customers,
+            self.tagged,
+            self.entities,
+            self.ticket_sentiment,
+            self.gold_sentiment,
+            0,
+        )
 
 
 @st.cache_data(ttl=VERSION_TTL, show_spinner=False, max_entries=64)
@@ -151,7 +161,8 @@ def _row_counts(_store: Store, db: str) -> DataVersion:
         "SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM usage),"
         " (SELECT count(*) FROM customers), (SELECT count(*) FROM tagged_tickets),"
         " (SELECT count(*) FROM entities), (SELECT count(*) FROM ticket_sentiment),"
-        " (SELECT count(*) FROM gold_sentiment)")[0]
+        " (SELECT count(*) FROM gold_sentiment)"
+    )[0]
     return DataVersion(db, *(int(v) for v in row))
 
 
@@ -204,8 +215,9 @@ def resolve_period(filters: Filters) -> Filters:
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
-def _kpis(_store: Store, version: BusinessVersion, filters: Filters,
-          rates: CostRates | None) -> pd.DataFrame:
+def _kpis(
+    _store: Store, version: BusinessVersion, filters: Filters, rates: CostRates | None
+) -> pd.DataFrame:
     return explore.kpis(_store, filters, rates)
 
 
@@ -215,8 +227,9 @@ def kpis(filters: Filters, rates: CostRates | None = None) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
-def _ticket_volume(_store: Store, version: BusinessVersion, filters: Filters, by: str,
-                   grain: str) -> pd.DataFrame:
+def _ticket_volume(
+    _store: Store, version: BusinessVersion, filters: Filters, by: str, grain: str
+) -> pd.DataFrame:
     return explore.ticket_volume(_store, filters, by=by, grain=grain)  # type: ignore[arg-type]
 
 
@@ -226,8 +239,9 @@ def ticket_volume(filters: Filters, by: str = "channel", grain: str = "month") -
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
-def _usage_volume(_store: Store, version: BusinessVersion, filters: Filters,
-                  by: str) -> pd.DataFrame:
+def _usage_volume(
+    _store: Store, version: BusinessVersion, filters: Filters, by: str
+) -> pd.DataFrame:
     return explore.usage_volume(_store, filters, by=by)
 
 
@@ -237,8 +251,9 @@ def usage_volume(filters: Filters, by: str = "segment") -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
-def _cost_to_serve(_store: Store, version: BusinessVersion, filters: Filters,
-                   rates: CostRates | None) -> pd.DataFrame:
+def _cost_to_serve(
+    _store: Store, version: BusinessVersion, filters: Filters, rates: CostRates | None
+) -> pd.DataFrame:
     return explore.cost_to_serve(_store, filters, rates)
 
 
@@ -271,8 +286,9 @@ def current_model_id() -> str | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
-def _tagging_progress(_store: Store, version: EntitiesVersion,
-                      model_id: str | None) -> tuple[int, int]:
+def _tagging_progress(
+    _store: Store, version: EntitiesVersion, model_id: str | None
+) -> tuple[int, int]:
     return explore.tagging_progress(_store, model_id)
 
 
@@ -292,34 +308,51 @@ def last_tagging_run() -> dict[str, Any] | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
-def _top_entities(_store: Store, version: EntitiesVersion, filters: Filters,
-                  model_id: str | None, labels: tuple[str, ...], limit: int) -> pd.DataFrame:
+def _top_entities(
+    _store: Store,
+    version: EntitiesVersion,
+    filters: Filters,
+    model_id: str | None,
+    labels: tuple[str, ...],
+    limit: int,
+) -> pd.DataFrame:
     return explore.top_entities(_store, filters, model_id, labels=labels, limit=limit)
 
 
-def top_entities(filters: Filters, model_id: str | None, *, labels: tuple[str, ...] = (),
-                 limit: int = 10) -> pd.DataFrame:
+def top_entities(
+    filters: Filters, model_id: str | None, *, labels: tuple[str, ...] = (), limit: int = 10
+) -> pd.DataFrame:
     """The most mentioned entities per label (``explore.top_entities``)."""
-    return _top_entities(_the_store(), data_version().entities_version, filters, model_id,
-                         tuple(labels), limit)
+    return _top_entities(
+        _the_store(), data_version().entities_version, filters, model_id, tuple(labels), limit
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
-def _entity_trends(_store: Store, version: EntitiesVersion, filters: Filters,
-                   model_id: str | None, labels: tuple[str, ...], top: int) -> pd.DataFrame:
+def _entity_trends(
+    _store: Store,
+    version: EntitiesVersion,
+    filters: Filters,
+    model_id: str | None,
+    labels: tuple[str, ...],
+    top: int,
+) -> pd.DataFrame:
     return explore.entity_trends(_store, filters, model_id, labels=labels, top=top)
 
 
-def entity_trends(filters: Filters, model_id: str | None, *, labels: tuple[str, ...] = (),
-                  top: int = 5) -> pd.DataFrame:
+def entity_trends(
+    filters: Filters, model_id: str | None, *, labels: tuple[str, ...] = (), top: int = 5
+) -> pd.DataFrame:
     """Monthly mentions of the top entities (``explore.entity_trends``)."""
-    return _entity_trends(_the_store(), data_version().entities_version, filters, model_id,
-                          tuple(labels), top)
+    return _entity_trends(
+        _the_store(), data_version().entities_version, filters, model_id, tuple(labels), top
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
-def _competitor_mentions(_store: Store, version: EntitiesVersion, filters: Filters,
-                         model_id: str | None) -> pd.DataFrame:
+def _competitor_mentions(
+    _store: Store, version: EntitiesVersion, filters: Filters, model_id: str | None
+) -> pd.DataFrame:
     return explore.competitor_mentions(_store, filters, model_id)
 
 
@@ -329,19 +362,51 @@ def competitor_mentions(filters: Filters, model_id: str | None) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
-def _ticket_list(_store: Store, version: EntitiesVersion, filters: Filters,
-                 model_id: str | None, entity: str | None, label: str | None,
-                 search: str | None, sources: tuple[str, ...], limit: int) -> pd.DataFrame:
-    return explore.ticket_list(_store, filters, model_id, entity=entity, label=label,
-                               search=search, sources=sources, limit=limit)
+def _ticket_list(
+    _store: Store,
+    version: EntitiesVersion,
+    filters: Filters,
+    model_id: str | None,
+    entity: str | None,
+    label: str | None,
+    search: str | None,
+    sources: tuple[str, ...],
+    limit: int,
+) -> pd.DataFrame:
+    return explore.ticket_list(
+        _store,
+        filters,
+        model_id,
+        entity=entity,
+        label=label,
+        search=search,
+        sources=sources,
+        limit=limit,
+    )
 
 
-def ticket_list(filters: Filters, model_id: str | None, *, entity: str | None = None,
-                label: str | None = None, search: str | None = None,
-                sources: tuple[str, ...] = (), limit: int = 200) -> pd.DataFrame:
+def ticket_list(
+    filters: Filters,
+    model_id: str | None,
+    *,
+    entity: str | None = None,
+    label: str | None = None,
+    search: str | None = None,
+    sources: tuple[str, ...] = (),
+    limit: int = 200,
+) -> pd.DataFrame:
     """The newest matching tickets with their entities (``explore.ticket_list``)."""
-    return _ticket_list(_the_store(), data_version().entities_version, filters, model_id, entity,
-                        label, search, tuple(sources), limit)
+    return _ticket_list(
+        _the_store(),
+        data_version().entities_version,
+        filters,
+        model_id,
+        entity,
+        label,
+        search,
+        tuple(sources),
+        limit,
+    )
 
 
 # -- pricing inputs measured from the store -------------------------------------------------
@@ -367,8 +432,9 @@ def default_scenario(segment: str | None = None) -> Scenario:
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
-def _default_competitors(_store: Store, version: MarketVersion, reference_price: float,
-                         our_share: float) -> tuple[Competitor, ...]:
+def _default_competitors(
+    _store: Store, version: MarketVersion, reference_price: float, our_share: float
+) -> tuple[Competitor, ...]:
     from analytics import default_competitors as rivals
 
     return rivals(_store, reference_price=reference_price, our_share=our_share)
@@ -377,13 +443,15 @@ def _default_competitors(_store: Store, version: MarketVersion, reference_price:
 def default_competitors(reference_price: float, our_share: float) -> tuple[Competitor, ...]:
     """The rivals from the real list prices (per vendor the model priced closest to
     ``reference_price``) with assumed shares (``analytics.default_competitors``)."""
-    return _default_competitors(_the_store(), data_version().market, float(reference_price),
-                                float(our_share))
+    return _default_competitors(
+        _the_store(), data_version().market, float(reference_price), float(our_share)
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=_HOUR)
-def _positioning_map(_store: Store, version: MarketVersion,
-                     max_price: float | None) -> pd.DataFrame:
+def _positioning_map(
+    _store: Store, version: MarketVersion, max_price: float | None
+) -> pd.DataFrame:
     from analytics.positioning import positioning_map as build
 
     return build(_store, max_price=max_price)
@@ -396,16 +464,18 @@ def positioning_map(max_price: float | None = None) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
-def _competitor_mention_rates(_store: Store, version: MarketVersion,
-                              model_id: str | None) -> pd.DataFrame:
+def _competitor_mention_rates(
+    _store: Store, version: MarketVersion, model_id: str | None
+) -> pd.DataFrame:
     from analytics.signals import competitor_mention_rates
 
     return competitor_mention_rates(_store, model_id=model_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
-def _competitor_pressure(_store: Store, version: MarketVersion,
-                         model_id: str | None) -> pd.DataFrame:
+def _competitor_pressure(
+    _store: Store, version: MarketVersion, model_id: str | None
+) -> pd.DataFrame:
     from analytics.signals import competitor_pressure as pressure
 
     # the mention-rate query is the costly part on a large store: read once, cached
@@ -450,8 +520,9 @@ def signal_source() -> SignalSource | None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8, ttl=_HOUR)
-def _signal_counts(_store: Store, version: SignalsVersion, sentiment: str,
-                   entities: str, mentions: bool = True) -> SignalCounts:
+def _signal_counts(
+    _store: Store, version: SignalsVersion, sentiment: str, entities: str, mentions: bool = True
+) -> SignalCounts:
     """``analytics.alerts.signal_counts`` (per day and customer: the size of days ×
     customers, read from the signals' roll-ups when they are fresh), one shared object per
     data version: readers never modify it. ``mentions=False``: without the per-customer
@@ -462,24 +533,29 @@ def _signal_counts(_store: Store, version: SignalsVersion, sentiment: str,
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
-def _negative_share(_store: Store, version: SignalsVersion, sentiment: str, entities: str,
-                    freq: str, dimension: str) -> pd.DataFrame:
+def _negative_share(
+    _store: Store, version: SignalsVersion, sentiment: str, entities: str, freq: str, dimension: str
+) -> pd.DataFrame:
     from analytics.alerts import negative_share as share
 
-    return share(_signal_counts(_store, version, sentiment, entities), freq=freq,
-                 dimension=dimension)
+    return share(
+        _signal_counts(_store, version, sentiment, entities), freq=freq, dimension=dimension
+    )
 
 
-def negative_share(source: SignalSource, *, freq: str = "day",
-                   dimension: str = "all") -> pd.DataFrame:
+def negative_share(
+    source: SignalSource, *, freq: str = "day", dimension: str = "all"
+) -> pd.DataFrame:
     """Negative share per period and value (``analytics.alerts.negative_share``)."""
-    return _negative_share(_the_store(), signals_version(), source.sentiment, source.entities,
-                           freq, dimension)
+    return _negative_share(
+        _the_store(), signals_version(), source.sentiment, source.entities, freq, dimension
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
-def _signal_days(_store: Store, version: SignalsVersion, sentiment: str,
-                 entities: str) -> tuple[dt.date, dt.date] | None:
+def _signal_days(
+    _store: Store, version: SignalsVersion, sentiment: str, entities: str
+) -> tuple[dt.date, dt.date] | None:
     counts = _signal_counts(_store, version, sentiment, entities)
     days = counts.units["day"]
     return (min(days), max(days)) if len(days) else None
@@ -491,31 +567,58 @@ def signal_days(source: SignalSource) -> tuple[dt.date, dt.date] | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=_HOUR)
-def _surge_alerts(_store: Store, version: SignalsVersion, sentiment: str, entities: str,
-                  freq: str, open_only: bool, details: bool) -> pd.DataFrame:
+def _surge_alerts(
+    _store: Store,
+    version: SignalsVersion,
+    sentiment: str,
+    entities: str,
+    freq: str,
+    open_only: bool,
+    details: bool,
+) -> pd.DataFrame:
     from analytics.alerts import surge_alerts as alerts
 
-    return alerts(_store, sentiment=sentiment, entities=entities, freq=freq,
-                  open_only=open_only, details=details,
-                  signals=_signal_counts(_store, version, sentiment, entities))
+    return alerts(
+        _store,
+        sentiment=sentiment,
+        entities=entities,
+        freq=freq,
+        open_only=open_only,
+        details=details,
+        signals=_signal_counts(_store, version, sentiment, entities),
+    )
 
 
-def surge_alerts(source: SignalSource, *, freq: str = "day", open_only: bool = True,
-                 details: bool = True) -> pd.DataFrame:
+def surge_alerts(
+    source: SignalSource, *, freq: str = "day", open_only: bool = True, details: bool = True
+) -> pd.DataFrame:
     """Surges of negative tickets (``analytics.alerts.surge_alerts``); ``details=False``
     leaves each alert's tickets and entities to :func:`alert_details` (no ticket read)."""
-    return _surge_alerts(_the_store(), signals_version(), source.sentiment, source.entities,
-                         freq, open_only, details)
+    return _surge_alerts(
+        _the_store(), signals_version(), source.sentiment, source.entities, freq, open_only, details
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
-def _alert_details(_store: Store, version: SignalsVersion, sentiment: str, entities: str,
-                   alert: tuple[str, str, str, dt.date, dt.date]) -> pd.Series:
+def _alert_details(
+    _store: Store,
+    version: SignalsVersion,
+    sentiment: str,
+    entities: str,
+    alert: tuple[str, str, str, dt.date, dt.date],
+) -> pd.Series:
     from analytics.alerts import alert_details as details
 
     dimension, value, freq, since, last = alert
-    one = pd.DataFrame({"dimension": [dimension], "value": [value], "freq": [freq],
-                        "since": [since], "last": [last]})
+    one = pd.DataFrame(
+        {
+            "dimension": [dimension],
+            "value": [value],
+            "freq": [freq],
+            "since": [since],
+            "last": [last],
+        }
+    )
     return details(_store, one, sentiment=sentiment, entities=entities).iloc[0]
 
 
@@ -523,14 +626,19 @@ def alert_details(source: SignalSource, row: Any) -> pd.Series:
     """One alert's ``ticket_keys`` (its negative tickets, oldest first), ``customers`` and
     ``entities`` (most named), read from its tickets (``analytics.alerts.alert_details``):
     only for the alert a user opens."""
-    return _alert_details(_the_store(), signals_version(), source.sentiment, source.entities,
-                          (str(row.dimension), str(row.value), str(row.freq), row.since,
-                           row.last))
+    return _alert_details(
+        _the_store(),
+        signals_version(),
+        source.sentiment,
+        source.entities,
+        (str(row.dimension), str(row.value), str(row.freq), row.since, row.last),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
-def _customers_at_risk(_store: Store, version: SignalsVersion, sentiment: str,
-                       entities: str) -> pd.DataFrame | _NotEnoughData:
+def _customers_at_risk(
+    _store: Store, version: SignalsVersion, sentiment: str, entities: str
+) -> pd.DataFrame | _NotEnoughData:
     from analytics.errors import InsufficientDataError
     from analytics.risk import customers_at_risk as score
 
@@ -539,8 +647,13 @@ def _customers_at_risk(_store: Store, version: SignalsVersion, sentiment: str,
     except Exception:  # customers_at_risk measures it again and says what is wrong
         scenario = None
     try:
-        return score(_store, sentiment=sentiment, entities=entities, scenario=scenario,
-                     signals=_signal_counts(_store, version, sentiment, entities))
+        return score(
+            _store,
+            sentiment=sentiment,
+            entities=entities,
+            scenario=scenario,
+            signals=_signal_counts(_store, version, sentiment, entities),
+        )
     except InsufficientDataError as exc:  # cached too: the page says why
         return _NotEnoughData(str(exc))
 
@@ -552,19 +665,25 @@ def customers_at_risk(source: SignalSource) -> pd.DataFrame:
     Raises:
         InsufficientDataError: too little history to fit the risk model.
     """
-    return _raise_if_refused(_customers_at_risk(_the_store(), signals_version(), source.sentiment,
-                                                source.entities))
+    return _raise_if_refused(
+        _customers_at_risk(_the_store(), signals_version(), source.sentiment, source.entities)
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
-def _risk_backtest(_store: Store, version: SignalsVersion, sentiment: str,
-                   entities: str) -> RiskBacktest | _NotEnoughData:
+def _risk_backtest(
+    _store: Store, version: SignalsVersion, sentiment: str, entities: str
+) -> RiskBacktest | _NotEnoughData:
     from analytics.errors import InsufficientDataError
     from analytics.risk import risk_backtest as backtest
 
     try:
-        return backtest(_store, sentiment=sentiment, entities=entities,
-                        signals=_signal_counts(_store, version, sentiment, entities))
+        return backtest(
+            _store,
+            sentiment=sentiment,
+            entities=entities,
+            signals=_signal_counts(_store, version, sentiment, entities),
+        )
     except InsufficientDataError as exc:
         return _NotEnoughData(str(exc))
 
@@ -575,8 +694,9 @@ def risk_backtest(source: SignalSource) -> RiskBacktest:
     Raises:
         InsufficientDataError: too little history for a backtest.
     """
-    return _raise_if_refused(_risk_backtest(_the_store(), signals_version(), source.sentiment,
-                                            source.entities))
+    return _raise_if_refused(
+        _risk_backtest(_the_store(), signals_version(), source.sentiment, source.entities)
+    )
 
 
 def _raise_if_refused(result: Any) -> Any:
@@ -593,23 +713,27 @@ def open_alert_count() -> int | None:
     source = signal_source()
     if source is None:
         return None
-    return _open_alert_count(_the_store(), signals_version(), source.sentiment,
-                             source.entities)
+    return _open_alert_count(_the_store(), signals_version(), source.sentiment, source.entities)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
-def _open_alert_count(_store: Store, version: SignalsVersion, sentiment: str,
-                      entities: str) -> int:
+def _open_alert_count(_store: Store, version: SignalsVersion, sentiment: str, entities: str) -> int:
     from analytics.alerts import open_alert_count as count
 
     # the count needs no alert's tickets (cheaper than surge_alerts(...)["open"].sum()) and
     # no customer's mentions
-    return count(_store, sentiment=sentiment, entities=entities, freq="day",
-                 signals=_signal_counts(_store, version, sentiment, entities, False))
+    return count(
+        _store,
+        sentiment=sentiment,
+        entities=entities,
+        freq="day",
+        signals=_signal_counts(_store, version, sentiment, entities, False),
+    )
 
 
-def alert_tickets(keys: tuple[str, ...], first: dt.date, last: dt.date,
-                  model_id: str | None) -> pd.DataFrame:
+def alert_tickets(
+    keys: tuple[str, ...], first: dt.date, last: dt.date, model_id: str | None
+) -> pd.DataFrame:
     """The tickets ``keys`` of an alert (created from day ``first`` to ``last``), oldest
     first, with ``model_id``'s entities: :func:`ticket_list` over those days (at most
     :data:`ALERT_TICKETS_READ` of them), kept to the keys."""

@@ -50,15 +50,26 @@ __all__ = [
 ]
 
 _HOME = {
-    "ConfigError": "data.errors", "DataError": "data.errors", "IngestError": "data.errors", "Problem": "data.errors",
-    "StoreCorruptError": "data.errors", "StoreLockedError": "data.errors",
+    "ConfigError": "data.errors",
+    "DataError": "data.errors",
+    "IngestError": "data.errors",
+    "Problem": "data.errors",
+    "StoreCorruptError": "data.errors",
+    "StoreLockedError": "data.errors",
     "StoreWriteError": "data.errors",
-    "Store": "data.store", "default_db_path": "data.paths",
-    "IngestLimits": "data.ingest", "IngestReport": "data.ingest", "ingest_files": "data.ingest",
+    "Store": "data.store",
+    "default_db_path": "data.paths",
+    "IngestLimits": "data.ingest",
+    "IngestReport": "data.ingest",
+    "ingest_files": "data.ingest",
     "limits_from_env": "data.ingest",
-    "read_table_chunks": "data.readers", "generate_demo": "data.demo",
-    "iter_gold_tickets": "data.demo", "ensure_demo_database": "data.bootstrap",
-    "mask_frame": "data.masking", "mask_pii": "data.masking", "pii_spans": "data.masking",
+    "read_table_chunks": "data.readers",
+    "generate_demo": "data.demo",
+    "iter_gold_tickets": "data.demo",
+    "ensure_demo_database": "data.bootstrap",
+    "mask_frame": "data.masking",
+    "mask_pii": "data.masking",
+    "pii_spans": "data.masking",
 }
 
 

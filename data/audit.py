@@ -43,9 +43,27 @@ import pandas as pd
 from data.export import to_csv_bytes
 
 __all__ = [
-    "ACCESS_DENIED", "ACTIONS", "COLUMNS", "DATA_RESET", "DEMO", "INGEST", "MAX_TEXT",
-    "SCENARIO_DELETE", "SCENARIO_SAVE", "SHARD_LOAD", "SIGN_IN", "SIGN_OUT", "SOURCES",
-    "TAG_END", "TAG_START", "TAG_STOP", "UPLOAD", "log_csv", "os_actor", "read_log", "record",
+    "ACCESS_DENIED",
+    "ACTIONS",
+    "COLUMNS",
+    "DATA_RESET",
+    "DEMO",
+    "INGEST",
+    "MAX_TEXT",
+    "SCENARIO_DELETE",
+    "SCENARIO_SAVE",
+    "SHARD_LOAD",
+    "SIGN_IN",
+    "SIGN_OUT",
+    "SOURCES",
+    "TAG_END",
+    "TAG_START",
+    "TAG_STOP",
+    "UPLOAD",
+    "log_csv",
+    "os_actor",
+    "read_log",
+    "record",
 ]
 
 UPLOAD = "upload"
@@ -63,10 +81,23 @@ INGEST = "ingest"
 DEMO = "demo"
 
 #: Every action the trail knows; :func:`record` refuses any other.
-ACTIONS: frozenset[str] = frozenset({
-    UPLOAD, TAG_START, TAG_STOP, TAG_END, SHARD_LOAD, SCENARIO_SAVE, SCENARIO_DELETE,
-    DATA_RESET, SIGN_IN, SIGN_OUT, ACCESS_DENIED, INGEST, DEMO,
-})
+ACTIONS: frozenset[str] = frozenset(
+    {
+        UPLOAD,
+        TAG_START,
+        TAG_STOP,
+        TAG_END,
+        SHARD_LOAD,
+        SCENARIO_SAVE,
+        SCENARIO_DELETE,
+        DATA_RESET,
+        SIGN_IN,
+        SIGN_OUT,
+        ACCESS_DENIED,
+        INGEST,
+        DEMO,
+    }
+)
 #: Where an action came from.
 SOURCES: frozenset[str] = frozenset({"app", "cli"})
 #: The most characters a text field keeps: ``target`` and ``detail`` are cut to it (ending
@@ -80,9 +111,12 @@ _READ = (
     "WHERE ($actions::VARCHAR[] IS NULL OR list_contains($actions::VARCHAR[], action)) "
     "AND ($actor::VARCHAR IS NULL OR actor = $actor::VARCHAR) "
     'AND ($since::TIMESTAMP IS NULL OR "at" >= $since::TIMESTAMP) '
-    'ORDER BY "at" DESC, id DESC LIMIT $limit')
-_INSERT = ('INSERT INTO audit_log ("at", actor, role, source, action, target, detail) '
-           "VALUES (?, ?, ?, ?, ?, ?, ?)")
+    'ORDER BY "at" DESC, id DESC LIMIT $limit'
+)
+_INSERT = (
+    'INSERT INTO audit_log ("at", actor, role, source, action, target, detail) '
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _now() -> datetime:
@@ -94,7 +128,7 @@ def _cap(name: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"audit {name} must be text or None, got {type(value).__name__}")
-    return value if len(value) <= MAX_TEXT else value[:MAX_TEXT - 1] + "…"
+    return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
 
 
 def _checked(name: str, value: Any, *, required: bool) -> str | None:
@@ -104,13 +138,22 @@ def _checked(name: str, value: Any, *, required: bool) -> str | None:
         raise ValueError(f"audit {name} must be non-empty text, got {value!r}")
     value = value.strip()
     if len(value) > MAX_TEXT:
-        raise ValueError(f"audit {name} is {len(value):,} characters long; at most "
-                         f"{MAX_TEXT:,} are allowed")
+        raise ValueError(
+            f"audit {name} is {len(value):,} characters long; at most {MAX_TEXT:,} are allowed"
+        )
     return value
 
 
-def record(store: Any, *, actor: str, action: str, target: str | None = None,
-           detail: str | None = None, role: str | None = None, source: str = "app") -> None:
+def record(
+    store: Any,
+    *,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    detail: str | None = None,
+    role: str | None = None,
+    source: str = "app",
+) -> None:
     """Add one row to the audit trail, through the store's writer.
 
     Called inside a write function (on the writer thread), the row joins that function's
@@ -139,9 +182,15 @@ def record(store: Any, *, actor: str, action: str, target: str | None = None,
         raise ValueError(f"unknown audit action {action!r}; known: {', '.join(sorted(ACTIONS))}")
     if not isinstance(source, str) or source not in SOURCES:
         raise ValueError(f"unknown audit source {source!r}; known: app, cli")
-    row = [_now(), _checked("actor", actor, required=True),
-           _checked("role", role, required=False), source, action,
-           _cap("target", target), _cap("detail", detail)]
+    row = [
+        _now(),
+        _checked("actor", actor, required=True),
+        _checked("role", role, required=False),
+        source,
+        action,
+        _cap("target", target),
+        _cap("detail", detail),
+    ]
     store.execute_write(_INSERT, row)
 
 
@@ -186,8 +235,14 @@ def _utc_naive(since: datetime | date) -> datetime:
     return since
 
 
-def read_log(store: Any, *, limit: int = 1000, actions: Sequence[str] | None = None,
-             actor: str | None = None, since: datetime | None = None) -> pd.DataFrame:
+def read_log(
+    store: Any,
+    *,
+    limit: int = 1000,
+    actions: Sequence[str] | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+) -> pd.DataFrame:
     """The newest rows of the audit trail, newest first.
 
     Args:
@@ -215,8 +270,12 @@ def read_log(store: Any, *, limit: int = 1000, actions: Sequence[str] | None = N
         unknown = [name for name in names if not isinstance(name, str) or name not in ACTIONS]
         if unknown:
             raise ValueError(f"unknown audit action(s): {', '.join(map(repr, unknown))}")
-    params = {"actions": names, "actor": actor,
-              "since": _utc_naive(since) if since is not None else None, "limit": limit}
+    params = {
+        "actions": names,
+        "actor": actor,
+        "since": _utc_naive(since) if since is not None else None,
+        "limit": limit,
+    }
     return store.query(_READ, params)
 
 

@@ -81,41 +81,61 @@ TAGGED_DIR = "_tagged"
 DONE_DIR = "_done"
 SENTIMENT_DIR = "_sentiment"
 
-ENTITY_SCHEMA = pa.schema([
-    ("ticket_key", pa.string()),
-    ("model_id", pa.string()),
-    ("start", pa.int32()),
-    ("end", pa.int32()),
-    ("label", pa.string()),
-    ("text", pa.string()),
-    ("score", pa.float64()),
-])
+ENTITY_SCHEMA = pa.schema(
+    [
+        ("ticket_key", pa.string()),
+        ("model_id", pa.string()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+        ("label", pa.string()),
+        ("text", pa.string()),
+        ("score", pa.float64()),
+    ]
+)
 """The columns of the ``entities`` table (``data/migrations.py``), as Parquet writes them."""
 
-SENTIMENT_SCHEMA = pa.schema([
-    ("ticket_key", pa.string()),
-    ("model_id", pa.string()),
-    ("label", pa.string()),
-    ("score", pa.float64()),
-])
+SENTIMENT_SCHEMA = pa.schema(
+    [
+        ("ticket_key", pa.string()),
+        ("model_id", pa.string()),
+        ("label", pa.string()),
+        ("score", pa.float64()),
+    ]
+)
 """The columns of the ``ticket_sentiment`` table (``data/migrations.py``)."""
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 """The labels ``ticket_sentiment`` accepts (its CHECK constraint)."""
 
-TAGGED_SCHEMA = pa.schema([
-    ("ticket_key", pa.string()),
-    ("row", pa.int64()),
-    ("source_id", pa.string()),
-])
+TAGGED_SCHEMA = pa.schema(
+    [
+        ("ticket_key", pa.string()),
+        ("row", pa.int64()),
+        ("source_id", pa.string()),
+    ]
+)
 
-_KINDS = {"string": pa.types.is_string, "large_string": pa.types.is_large_string,
-          "integer": pa.types.is_integer, "floating": pa.types.is_floating}
-_EXPECTED = {"ticket_key": ("string",), "model_id": ("string",), "start": ("integer",),
-             "end": ("integer",), "label": ("string",), "text": ("string",),
-             "score": ("floating",)}
-_SENTIMENT_EXPECTED = {"ticket_key": ("string",), "model_id": ("string",),
-                       "label": ("string",), "score": ("floating",)}
+_KINDS = {
+    "string": pa.types.is_string,
+    "large_string": pa.types.is_large_string,
+    "integer": pa.types.is_integer,
+    "floating": pa.types.is_floating,
+}
+_EXPECTED = {
+    "ticket_key": ("string",),
+    "model_id": ("string",),
+    "start": ("integer",),
+    "end": ("integer",),
+    "label": ("string",),
+    "text": ("string",),
+    "score": ("floating",),
+}
+_SENTIMENT_EXPECTED = {
+    "ticket_key": ("string",),
+    "model_id": ("string",),
+    "label": ("string",),
+    "score": ("floating",),
+}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -141,32 +161,38 @@ class ShardLoadReport:
     model_id: str
     shards: int
     incomplete: list[str] = field(default_factory=list)  # entity files without a marker
-    tickets: int = 0          # tickets in the shards' tagged lists (distinct keys)
-    new_tickets: int = 0      # newly counted as tagged by the model
+    tickets: int = 0  # tickets in the shards' tagged lists (distinct keys)
+    new_tickets: int = 0  # newly counted as tagged by the model
     new_entities: int = 0
-    new_sentiments: int = 0   # ticket_sentiment rows added (two-head taggers' shards)
-    not_in_store: int = 0     # tagged tickets whose key matches no ticket of the store
-    bad_rows: int = 0         # rows the job could not tag (listed in the markers)
+    new_sentiments: int = 0  # ticket_sentiment rows added (two-head taggers' shards)
+    not_in_store: int = 0  # tagged tickets whose key matches no ticket of the store
+    bad_rows: int = 0  # rows the job could not tag (listed in the markers)
     run_id: str | None = None
 
     @property
     def message(self) -> str:
         """One sentence for the command line and the page."""
-        text = (f"{self.folder}: {self.shards:,} shard{'' if self.shards == 1 else 's'} of "
-                f"{self.model_id}: {self.new_tickets:,} tickets newly tagged, "
-                f"{self.new_entities:,} entities added")
+        text = (
+            f"{self.folder}: {self.shards:,} shard{'' if self.shards == 1 else 's'} of "
+            f"{self.model_id}: {self.new_tickets:,} tickets newly tagged, "
+            f"{self.new_entities:,} entities added"
+        )
         if self.new_sentiments:
             text += f", {self.new_sentiments:,} sentiments added"
         if self.new_tickets == 0 and self.tickets > self.not_in_store:
             text += " (their tickets in the store were tagged by this model already)"
         if self.not_in_store:
-            text += (f"; {self.not_in_store:,} tagged tickets are not in the store: ingest the "
-                     "same input files (python -m data ingest FILE...) and load the folder again")
+            text += (
+                f"; {self.not_in_store:,} tagged tickets are not in the store: ingest the "
+                "same input files (python -m data ingest FILE...) and load the folder again"
+            )
         if self.bad_rows:
             text += f"; {self.bad_rows:,} input rows could not be tagged (see _done/*.json)"
         if self.incomplete:
-            text += (f"; {len(self.incomplete):,} incomplete shards skipped (rerun the tagging "
-                     "job to finish them)")
+            text += (
+                f"; {len(self.incomplete):,} incomplete shards skipped (rerun the tagging "
+                "job to finish them)"
+            )
         return text
 
 
@@ -188,9 +214,12 @@ def shard_name(source: Path | str) -> str:
 def shard_paths(folder: Path | str, name: str) -> ShardPaths:
     """Where the files of shard ``name`` live in ``folder``."""
     folder = Path(folder)
-    return ShardPaths(folder / f"{name}.parquet", folder / TAGGED_DIR / f"{name}.parquet",
-                      folder / DONE_DIR / f"{name}.json",
-                      folder / SENTIMENT_DIR / f"{name}.parquet")
+    return ShardPaths(
+        folder / f"{name}.parquet",
+        folder / TAGGED_DIR / f"{name}.parquet",
+        folder / DONE_DIR / f"{name}.json",
+        folder / SENTIMENT_DIR / f"{name}.parquet",
+    )
 
 
 def is_shard_folder(folder: Path | str) -> bool:
@@ -238,12 +267,15 @@ def check_folder_model(folder: Path | str, model_id: str) -> None:
     if path.exists():
         manifest = _read_json(path)
         if manifest is None or "model_id" not in manifest:
-            raise EntityShardError(f"{path} is not a readable entity-shard manifest; move the "
-                                   "folder aside or choose another output folder")
+            raise EntityShardError(
+                f"{path} is not a readable entity-shard manifest; move the "
+                "folder aside or choose another output folder"
+            )
         if manifest["model_id"] != model_id:
             raise EntityShardError(
                 f"{folder} holds entities of model {manifest['model_id']}, not {model_id}: "
-                "entities of two models never share a folder; choose another output folder")
+                "entities of two models never share a folder; choose another output folder"
+            )
         return
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(path, json.dumps({"format": FORMAT, "model_id": model_id}).encode())
@@ -279,8 +311,15 @@ def remove_temporary(folder: Path | str) -> int:
     return n
 
 
-def write_shard(folder: Path | str, name: str, entities: pa.Table, tagged: pa.Table,
-                marker: dict[str, Any], *, sentiment: pa.Table | None = None) -> ShardPaths:
+def write_shard(
+    folder: Path | str,
+    name: str,
+    entities: pa.Table,
+    tagged: pa.Table,
+    marker: dict[str, Any],
+    *,
+    sentiment: pa.Table | None = None,
+) -> ShardPaths:
     """Write one shard: entities, tagged tickets and sentiment (each atomically), then its
     marker.
 
@@ -305,8 +344,9 @@ def write_shard(folder: Path | str, name: str, entities: pa.Table, tagged: pa.Ta
         paths.sentiment.unlink(missing_ok=True)
     _write_parquet_atomic(paths.entities, entities.cast(ENTITY_SCHEMA))
     _write_parquet_atomic(paths.tagged, tagged.cast(TAGGED_SCHEMA))
-    _write_atomic(paths.marker, json.dumps({"format": FORMAT, **marker},
-                                           ensure_ascii=False).encode("utf-8"))
+    _write_atomic(
+        paths.marker, json.dumps({"format": FORMAT, **marker}, ensure_ascii=False).encode("utf-8")
+    )
     return paths
 
 
@@ -334,18 +374,24 @@ def _check_columns(path: Path, expected: dict[str, tuple[str, ...]], *, exact: b
     names = list(schema.names)
     for column, kinds in expected.items():
         if column not in names:
-            raise EntityShardError(f"{path}: no column {column!r} (the entities table needs "
-                                   f"{', '.join(expected)}; the file has {', '.join(names)})")
+            raise EntityShardError(
+                f"{path}: no column {column!r} (the entities table needs "
+                f"{', '.join(expected)}; the file has {', '.join(names)})"
+            )
         type_ = schema.field(column).type
-        if not any(_KINDS[k](type_) or (k == "string" and pa.types.is_large_string(type_))
-                   for k in kinds):
-            raise EntityShardError(f"{path}: column {column!r} is {type_}, expected "
-                                   f"{' or '.join(kinds)}")
+        if not any(
+            _KINDS[k](type_) or (k == "string" and pa.types.is_large_string(type_)) for k in kinds
+        ):
+            raise EntityShardError(
+                f"{path}: column {column!r} is {type_}, expected {' or '.join(kinds)}"
+            )
     extra = [n for n in names if n not in expected]
     if exact and extra:
-        raise EntityShardError(f"{path}: unexpected column {extra[0]!r} (an entity shard has "
-                               f"exactly the columns of the entities table: "
-                               f"{', '.join(expected)})")
+        raise EntityShardError(
+            f"{path}: unexpected column {extra[0]!r} (an entity shard has "
+            f"exactly the columns of the entities table: "
+            f"{', '.join(expected)})"
+        )
 
 
 def _validate(folder: Path) -> tuple[str, list[tuple[str, dict[str, Any]]], list[str]]:
@@ -353,30 +399,38 @@ def _validate(folder: Path) -> tuple[str, list[tuple[str, dict[str, Any]]], list
     if not folder.is_dir():
         raise EntityShardError(f"{folder}: no such folder")
     if not is_shard_folder(folder):
-        raise EntityShardError(f"{folder} is not an entity-shard folder (no {MANIFEST}); "
-                               "write one with: python -m model tag --engine ray --input ... "
-                               f"--output {folder}")
+        raise EntityShardError(
+            f"{folder} is not an entity-shard folder (no {MANIFEST}); "
+            "write one with: python -m model tag --engine ray --input ... "
+            f"--output {folder}"
+        )
     manifest = _read_json(folder / MANIFEST) or {}
     model_id = manifest.get("model_id")
     if not isinstance(model_id, str) or not model_id:
         raise EntityShardError(f"{folder / MANIFEST}: no model_id")
     if len(model_id) > MAX_MODEL_ID_CHARS or not model_id.isprintable():
-        raise EntityShardError(f"{folder / MANIFEST}: model_id is not a model id (printable "
-                               f"text of at most {MAX_MODEL_ID_CHARS} characters)")
+        raise EntityShardError(
+            f"{folder / MANIFEST}: model_id is not a model id (printable "
+            f"text of at most {MAX_MODEL_ID_CHARS} characters)"
+        )
     shards = complete_shards(folder)
     names = {name for name, _ in shards}
     incomplete = sorted(p.name for p in folder.glob("*.parquet") if p.stem not in names)
     for name, marker in shards:
         if marker.get("model_id") != model_id:
-            raise EntityShardError(f"{shard_paths(folder, name).marker}: model "
-                                   f"{marker.get('model_id')!r}, but the folder is of {model_id}")
+            raise EntityShardError(
+                f"{shard_paths(folder, name).marker}: model "
+                f"{marker.get('model_id')!r}, but the folder is of {model_id}"
+            )
         paths = shard_paths(folder, name)
         _check_columns(paths.entities, _EXPECTED, exact=True)
         _check_columns(paths.tagged, {"ticket_key": ("string",)}, exact=False)
         if "sentiment" in marker:
             if not paths.sentiment.is_file():
-                raise EntityShardError(f"{paths.marker}: the shard has sentiment, but "
-                                       f"{paths.sentiment} is missing; rerun the tagging job")
+                raise EntityShardError(
+                    f"{paths.marker}: the shard has sentiment, but "
+                    f"{paths.sentiment} is missing; rerun the tagging job"
+                )
             _check_columns(paths.sentiment, _SENTIMENT_EXPECTED, exact=True)
     return model_id, shards, incomplete
 
@@ -398,16 +452,21 @@ def _check_values(conn: Any, files: Sequence[str], model_id: str) -> None:
     checks = ", ".join(f'count_if("{c}" IS NULL)' for c in _NULLS)
     rows = conn.execute(
         f"SELECT filename, {checks}, count_if(model_id IS DISTINCT FROM ?) "  # noqa: S608 - fixed column names; values are parameters
-        "FROM read_parquet(?, filename = true) GROUP BY filename", [model_id, list(files)]
+        "FROM read_parquet(?, filename = true) GROUP BY filename",
+        [model_id, list(files)],
     ).fetchall()
     for filename, *counts in rows:
         for column, n in zip(_NULLS, counts, strict=False):
             if n:
-                raise EntityShardError(f"{filename}: column {column!r} has NULL values "
-                                       f"({n:,} rows); the entities table needs a value")
+                raise EntityShardError(
+                    f"{filename}: column {column!r} has NULL values "
+                    f"({n:,} rows); the entities table needs a value"
+                )
         if counts[-1]:
-            raise EntityShardError(f"{filename}: column 'model_id' names another model than "
-                                   f"the folder's {model_id} ({counts[-1]:,} rows)")
+            raise EntityShardError(
+                f"{filename}: column 'model_id' names another model than "
+                f"the folder's {model_id} ({counts[-1]:,} rows)"
+            )
     _check_ranges(conn, files)
 
 
@@ -417,12 +476,14 @@ MAX_LABEL_CHARS = 32
 #: Longest model id accepted from a shard folder's manifest.
 MAX_MODEL_ID_CHARS = 300
 _LABEL = r"[A-Za-z][A-Za-z0-9_.-]*"
-_WHY = {"start": "a negative offset",
-        "end": "an end not after the start, or past the end of the ticket's text",
-        "text": f"an entity text over {MAX_ENTITY_CHARS:,} characters",
-        "label": f"a label that is not a short name (letters, digits, '_', '.', '-'; at most "
-                 f"{MAX_LABEL_CHARS} characters)",
-        "score": "a score that is not a finite number from 0 to 1"}
+_WHY = {
+    "start": "a negative offset",
+    "end": "an end not after the start, or past the end of the ticket's text",
+    "text": f"an entity text over {MAX_ENTITY_CHARS:,} characters",
+    "label": f"a label that is not a short name (letters, digits, '_', '.', '-'; at most "
+    f"{MAX_LABEL_CHARS} characters)",
+    "score": "a score that is not a finite number from 0 to 1",
+}
 
 
 def _check_sentiment(conn: Any, files: Sequence[str], model_id: str) -> None:
@@ -437,14 +498,20 @@ def _check_sentiment(conn: Any, files: Sequence[str], model_id: str) -> None:
         "  WHEN score IS NULL OR NOT (isfinite(score) AND score BETWEEN 0 AND 1) THEN 'score'"
         "  END AS bad FROM read_parquet(?, filename = true, file_row_number = true))"
         " WHERE bad IS NOT NULL ORDER BY filename, row_number LIMIT 1",
-        [model_id, list(SENTIMENT_LABELS), list(files)]).fetchone()
+        [model_id, list(SENTIMENT_LABELS), list(files)],
+    ).fetchone()
     if found:
         filename, row, column, n = found
-        why = {"ticket_key": "no ticket key", "model_id": f"another model than {model_id}",
-               "label": f"a label other than {', '.join(SENTIMENT_LABELS)}",
-               "score": "a score that is not a finite number from 0 to 1"}[column]
-        raise EntityShardError(f"{filename}: row {row:,}, column {column!r}: {why} "
-                               f"({n:,} bad rows); nothing was loaded")
+        why = {
+            "ticket_key": "no ticket key",
+            "model_id": f"another model than {model_id}",
+            "label": f"a label other than {', '.join(SENTIMENT_LABELS)}",
+            "score": "a score that is not a finite number from 0 to 1",
+        }[column]
+        raise EntityShardError(
+            f"{filename}: row {row:,}, column {column!r}: {why} "
+            f"({n:,} bad rows); nothing was loaded"
+        )
 
 
 def _check_ranges(conn: Any, files: Sequence[str]) -> None:
@@ -464,11 +531,14 @@ def _check_ranges(conn: Any, files: Sequence[str]) -> None:
         " FROM read_parquet(?, filename = true, file_row_number = true) AS e"
         " LEFT JOIN tickets AS t ON t.ticket_key = e.ticket_key)"
         " WHERE bad IS NOT NULL ORDER BY filename, row_number LIMIT 1",
-        [MAX_ENTITY_CHARS, MAX_LABEL_CHARS, _LABEL, list(files)]).fetchone()
+        [MAX_ENTITY_CHARS, MAX_LABEL_CHARS, _LABEL, list(files)],
+    ).fetchone()
     if found:
         filename, row, column, n = found
-        raise EntityShardError(f"{filename}: row {row:,}, column {column!r}: {_WHY[column]} "
-                               f"({n:,} bad rows); nothing was loaded")
+        raise EntityShardError(
+            f"{filename}: row {row:,}, column {column!r}: {_WHY[column]} "
+            f"({n:,} bad rows); nothing was loaded"
+        )
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -498,8 +568,7 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
         return ShardLoadReport(str(folder), model_id, 0, incomplete, bad_rows=bad_rows)
     entity_files = [str(shard_paths(folder, n).entities) for n, _ in shards]
     tagged_files = [str(shard_paths(folder, n).tagged) for n, _ in shards]
-    sentiment_files = [str(shard_paths(folder, n).sentiment) for n, m in shards
-                       if "sentiment" in m]
+    sentiment_files = [str(shard_paths(folder, n).sentiment) for n, m in shards if "sentiment" in m]
     devices = sorted({str(m.get("device") or "?") for _, m in shards})
     finished = [str(m.get("finished_at") or "")[:19] for _, m in shards]
     run_id = f"shards-{uuid.uuid4().hex}"
@@ -512,24 +581,30 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
             "SELECT count(DISTINCT g.ticket_key),"
             " count(DISTINCT g.ticket_key) FILTER (WHERE t.ticket_key IS NOT NULL)"
             " FROM read_parquet(?) AS g LEFT JOIN tickets AS t ON t.ticket_key = g.ticket_key",
-            [tagged_files]).fetchone()
+            [tagged_files],
+        ).fetchone()
         # tickets in the shards, in the store, and not yet tagged by the model
         conn.execute(
             "CREATE OR REPLACE TEMP TABLE _shard_new_keys AS"
             " SELECT DISTINCT g.ticket_key FROM read_parquet(?) AS g"
             " SEMI JOIN tickets AS t ON t.ticket_key = g.ticket_key"
             " ANTI JOIN (SELECT ticket_key FROM tagged_tickets WHERE model_id = ?) AS d"
-            " ON d.ticket_key = g.ticket_key", [tagged_files, model_id])
+            " ON d.ticket_key = g.ticket_key",
+            [tagged_files, model_id],
+        )
         # the entity roll-ups follow the new tickets' tags in this transaction (data.rollups)
-        with rollups.maintained(conn, "SELECT ticket_key FROM _shard_new_keys",
-                                parts=(rollups.TAGS,), model_id=model_id):
+        with rollups.maintained(
+            conn, "SELECT ticket_key FROM _shard_new_keys", parts=(rollups.TAGS,), model_id=model_id
+        ):
             entities = conn.execute(
                 'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score)'
                 ' SELECT e.ticket_key, e.model_id, e.start, e."end", e.label, min(e.text),'
                 " min(e.score) FROM read_parquet(?) AS e"
                 " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = e.ticket_key"
                 ' GROUP BY e.ticket_key, e.model_id, e.start, e."end", e.label'
-                " ON CONFLICT DO NOTHING", [entity_files]).fetchone()[0]
+                " ON CONFLICT DO NOTHING",
+                [entity_files],
+            ).fetchone()[0]
             sentiments = 0
             if sentiment_files:
                 sentiments = conn.execute(
@@ -538,25 +613,44 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
                     " min(s.score) FROM read_parquet(?) AS s"
                     " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = s.ticket_key"
                     " GROUP BY s.ticket_key, s.model_id ON CONFLICT DO NOTHING",
-                    [sentiment_files]).fetchone()[0]
+                    [sentiment_files],
+                ).fetchone()[0]
             now = _now()
             tickets = conn.execute(
                 "INSERT INTO tagged_tickets (ticket_key, model_id, run_id, tagged_at)"
                 " SELECT ticket_key, ?, ?, ? FROM _shard_new_keys ON CONFLICT DO NOTHING",
-                [model_id, run_id, now]).fetchone()[0]
+                [model_id, run_id, now],
+            ).fetchone()[0]
         conn.execute("DROP TABLE _shard_new_keys")
         if tickets:  # the load is the run that brought these tickets into the store
             conn.execute(
                 "INSERT INTO tagging_runs (run_id, model_id, device, started_at, finished_at,"
                 " status, tickets, entities, message) VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?)",
-                [run_id, model_id, "ray:" + "+".join(devices), now, now, tickets, entities,
-                 f"loaded from {len(shards)} entity shards in {folder} (tagged on Ray, "
-                 f"finished {max(finished)})"])
+                [
+                    run_id,
+                    model_id,
+                    "ray:" + "+".join(devices),
+                    now,
+                    now,
+                    tickets,
+                    entities,
+                    f"loaded from {len(shards)} entity shards in {folder} (tagged on Ray, "
+                    f"finished {max(finished)})",
+                ],
+            )
         return int(listed), int(in_store), int(tickets), int(entities), int(sentiments)
 
     listed, in_store, tickets, entities, sentiments = store.write(write)
-    return ShardLoadReport(str(folder), model_id, len(shards), incomplete, tickets=listed,
-                           new_tickets=tickets, new_entities=entities,
-                           new_sentiments=sentiments,
-                           not_in_store=listed - in_store, bad_rows=bad_rows,
-                           run_id=run_id if tickets else None)
+    return ShardLoadReport(
+        str(folder),
+        model_id,
+        len(shards),
+        incomplete,
+        tickets=listed,
+        new_tickets=tickets,
+        new_entities=entities,
+        new_sentiments=sentiments,
+        not_in_store=listed - in_store,
+        bad_rows=bad_rows,
+        run_id=run_id if tickets else None,
+    )

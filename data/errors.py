@@ -1,11 +1,11 @@
 """Exceptions raised by the data layer.
 
-    DataError
-     ├── StoreLockedError      another process holds the DuckDB file for writing
-     ├── StoreCorruptError     the file is not a readable DuckDB database (or is damaged)
-     ├── StoreWriteError       the file could not be written (disk full, size limit)
-     ├── ConfigError           a setting (environment variable) has an unusable value
-     └── IngestError           an uploaded file was rejected (carries the problems found)
+DataError
+ ├── StoreLockedError      another process holds the DuckDB file for writing
+ ├── StoreCorruptError     the file is not a readable DuckDB database (or is damaged)
+ ├── StoreWriteError       the file could not be written (disk full, size limit)
+ ├── ConfigError           a setting (environment variable) has an unusable value
+ └── IngestError           an uploaded file was rejected (carries the problems found)
 """
 
 from __future__ import annotations

@@ -140,8 +140,9 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
-def hand_to_inbox(db_path: Path | str, sources: Sequence[Any], *,
-                  limits: IngestLimits | None = None) -> list[HandedFile]:
+def hand_to_inbox(
+    db_path: Path | str, sources: Sequence[Any], *, limits: IngestLimits | None = None
+) -> list[HandedFile]:
     """Validate each source and drop it into the inbox of ``db_path``.
 
     All sources are validated before any is handed over.
@@ -156,8 +157,9 @@ def hand_to_inbox(db_path: Path | str, sources: Sequence[Any], *,
     staged = []
     try:
         for source in sources:
-            staged.append(stage_file(source, name=source_name(source), limits=limits,
-                                     staging_dir=staging))
+            staged.append(
+                stage_file(source, name=source_name(source), limits=limits, staging_dir=staging)
+            )
     except IngestError:
         for s in staged:
             s.path.unlink(missing_ok=True)
@@ -184,8 +186,10 @@ def _write_source_note(staging: Path, entry: Path, source: Any, file_hash: str) 
         note.unlink(missing_ok=True)
         return
     tmp = staging / note.name.lstrip(".")
-    tmp.write_text(json.dumps({"path": os.path.abspath(os.fspath(source)),
-                               "file_hash": file_hash}), encoding="utf-8")
+    tmp.write_text(
+        json.dumps({"path": os.path.abspath(os.fspath(source)), "file_hash": file_hash}),
+        encoding="utf-8",
+    )
     os.replace(tmp, note)
 
 
@@ -209,8 +213,7 @@ def hand_shards_to_inbox(db_path: Path | str, folders: Sequence[Path | str]) -> 
     for folder, model_id in zip(resolved, models, strict=True):
         digest = hashlib.sha256(f"{folder}\0{time.time_ns()}".encode()).hexdigest()[:24]
         tmp = staging / f"{digest}{_SHARDS_SUFFIX}"
-        tmp.write_text(json.dumps({"folder": str(folder), "model_id": model_id}),
-                       encoding="utf-8")
+        tmp.write_text(json.dumps({"folder": str(folder), "model_id": model_id}), encoding="utf-8")
         final = inbox / tmp.name
         os.replace(tmp, final)  # atomic: the app sees the whole request or nothing
         handed.append(final)
@@ -232,8 +235,9 @@ def _remove_stale(staging: Path, *, older_than_s: float = 3600.0) -> None:
 # -- reading entries safely --------------------------------------------------------------
 
 
-def inbox_entries(inbox: Path, match: Callable[[str], bool], *,
-                  limit: int = MAX_ENTRIES_PER_POLL) -> list[Path]:
+def inbox_entries(
+    inbox: Path, match: Callable[[str], bool], *, limit: int = MAX_ENTRIES_PER_POLL
+) -> list[Path]:
     """Entries of ``inbox`` whose name ``match`` accepts, oldest first (by ``lstat``, so
     links are never followed); hidden names are skipped; at most ``limit``."""
     found: list[tuple[float, str]] = []
@@ -285,8 +289,9 @@ def _open_regular(path: Path, *, max_bytes: int) -> int:
         if not stat.S_ISREG(info.st_mode):
             raise InboxEntryError(f"{_kind(info.st_mode)}; only regular files are read")
         if info.st_nlink > 1:
-            raise InboxEntryError("a hard link to another file; only files written into "
-                                  "the inbox are read")
+            raise InboxEntryError(
+                "a hard link to another file; only files written into the inbox are read"
+            )
         if info.st_size > max_bytes:
             raise InboxEntryError(f"{info.st_size:,} bytes, over the limit of {max_bytes:,}")
         os.set_blocking(fd, True)
@@ -340,8 +345,9 @@ def _no_constant(name: str) -> Any:
     raise InboxEntryError(f"{name} is not a number JSON allows")
 
 
-def read_json_entry(path: Path, *, max_bytes: int = MAX_REQUEST_BYTES,
-                    max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+def read_json_entry(
+    path: Path, *, max_bytes: int = MAX_REQUEST_BYTES, max_depth: int = MAX_JSON_DEPTH
+) -> dict[str, Any]:
     """The JSON object in the inbox entry ``path``, read safely.
 
     Raises:
@@ -506,8 +512,10 @@ def _claims(meta: dict[bytes, bytes]) -> tuple[str, str, int]:
     digest, rows = get("file_hash"), get("rows")
     counted = rows.isascii() and rows.isdigit() and len(rows) <= 12
     if not name or not _HASH.fullmatch(digest) or not counted:
-        raise InboxEntryError("not a file handed over by 'python -m data ingest' (its "
-                              "name, file hash or row count is missing or malformed)")
+        raise InboxEntryError(
+            "not a file handed over by 'python -m data ingest' (its "
+            "name, file hash or row count is missing or malformed)"
+        )
     return name, digest, int(rows)
 
 
@@ -536,8 +544,10 @@ def _import_handed(store: Any, path: Path, limits: IngestLimits) -> IngestReport
             raise InboxEntryError("its columns are not those of a validated upload")
         name, digest, claimed_rows = _claims(meta)
         if claimed_rows > limits.max_rows:
-            raise InboxEntryError(f"claims {claimed_rows:,} rows, over the limit of "
-                                  f"{limits.max_rows:,} (PRICEWAR_MAX_UPLOAD_ROWS)")
+            raise InboxEntryError(
+                f"claims {claimed_rows:,} rows, over the limit of "
+                f"{limits.max_rows:,} (PRICEWAR_MAX_UPLOAD_ROWS)"
+            )
         source = _verified_source(path, digest, limits)
         if source is None:
             # The claimed hash cannot be checked: the rows are recorded under a hash of the
@@ -546,8 +556,9 @@ def _import_handed(store: Any, path: Path, limits: IngestLimits) -> IngestReport
             digest = _entry_hash(f)
         try:
             if _known_file(store, digest):
-                return IngestReport(file=name, status="unchanged", already_ingested=True,
-                                    file_hash=digest)
+                return IngestReport(
+                    file=name, status="unchanged", already_ingested=True, file_hash=digest
+                )
             # Staged again beside the database (``<db>.staging``, swept of a killed
             # process's files when a store opens for writing), not in the system temp
             # folder. The checks are ingest's own, dates included (1990–2100, for typed
@@ -555,15 +566,21 @@ def _import_handed(store: Any, path: Path, limits: IngestLimits) -> IngestReport
             # what is staged, exactly as a direct upload of it.
             reader = (path.name, f) if source is None else source
             reader[1].seek(0)
-            staged = stage_file(reader, name=name, limits=limits,
-                                file_hash=digest, staging_dir=staging_dir_for(store))
+            staged = stage_file(
+                reader,
+                name=name,
+                limits=limits,
+                file_hash=digest,
+                staging_dir=staging_dir_for(store),
+            )
         finally:
             if source is not None:
                 source[1].close()
     try:
         if source is None and staged.rows != claimed_rows:
-            raise IngestError(name, [Problem(f"the file claims {claimed_rows:,} rows but "
-                                             f"holds {staged.rows:,}")])
+            raise IngestError(
+                name, [Problem(f"the file claims {claimed_rows:,} rows but holds {staged.rows:,}")]
+            )
         return commit_staged(store, dataclasses.replace(staged, name=name))
     finally:
         staged.path.unlink(missing_ok=True)
@@ -579,8 +596,7 @@ def _entry_hash(f: Any) -> str:
     return digest.hexdigest()
 
 
-def _verified_source(entry: Path, digest: str,
-                     limits: IngestLimits) -> tuple[str, Any] | None:
+def _verified_source(entry: Path, digest: str, limits: IngestLimits) -> tuple[str, Any] | None:
     """The name and open source file of the handed ``entry``, when its note names a regular file
     whose SHA-256 the app computes to be the claimed ``digest``; otherwise None."""
     try:
@@ -588,8 +604,14 @@ def _verified_source(entry: Path, digest: str,
     except (OSError, InboxEntryError):
         return None
     where = note.get("path")
-    if (note.get("file_hash") != digest or not isinstance(where, str) or not where
-            or len(where) > 4096 or "\0" in where or not os.path.isabs(where)):
+    if (
+        note.get("file_hash") != digest
+        or not isinstance(where, str)
+        or not where
+        or len(where) > 4096
+        or "\0" in where
+        or not os.path.isabs(where)
+    ):
         return None
     try:
         f = os.fdopen(_open_regular(Path(where), max_bytes=limits.max_bytes), "rb")
@@ -634,8 +656,9 @@ def _import_shard_requests(store: Any) -> list[str]:
         except Exception as exc:  # a bad request or folder must not stop the app
             where = set_aside(path)
             log.warning("shard request %s refused: %s; %s", path.name, exc, where)
-            messages.append(f"{path.name}: entity shards could not be loaded "
-                            f"({_one_line(exc)}); {where}")
+            messages.append(
+                f"{path.name}: entity shards could not be loaded ({_one_line(exc)}); {where}"
+            )
             continue
         remove_entry(path)
     return messages

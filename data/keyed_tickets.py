@@ -35,17 +35,18 @@ from data.ingest import DEFAULT_LIMITS, _Collector, _missing_text_problem, _norm
 from data.keys import ticket_key_sql
 from data.readers import read_table_chunks
 
-__all__ = ["KEYED_SCHEMA", "NO_BYTE_LIMIT", "column_map_for", "keyed_ticket_chunks",
-           "text_problem"]
+__all__ = ["KEYED_SCHEMA", "NO_BYTE_LIMIT", "column_map_for", "keyed_ticket_chunks", "text_problem"]
 
-KEYED_SCHEMA = pa.schema([
-    ("row", pa.int64()),          # 1-based data row (JSONL: line number), as ingest counts
-    ("ticket_key", pa.string()),  # data.keys.ticket_key of the row, as ingest computes it
-    ("source_id", pa.string()),   # the row's id column, normalised as ingest does
-    ("text", pa.string()),        # null when the row cannot be tagged
-    ("problem", pa.string()),     # why the row cannot be tagged, else null
-    ("column", pa.string()),      # the column the problem is in
-])
+KEYED_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),  # 1-based data row (JSONL: line number), as ingest counts
+        ("ticket_key", pa.string()),  # data.keys.ticket_key of the row, as ingest computes it
+        ("source_id", pa.string()),  # the row's id column, normalised as ingest does
+        ("text", pa.string()),  # null when the row cannot be tagged
+        ("problem", pa.string()),  # why the row cannot be tagged, else null
+        ("column", pa.string()),  # the column the problem is in
+    ]
+)
 
 NO_BYTE_LIMIT = 1 << 62
 """Tagging reads trusted shards of any size: no decompressed-size guard as for uploads."""
@@ -71,8 +72,9 @@ def text_problem(value: Any) -> str | None:
     return None
 
 
-def column_map_for(columns: list[str], *, name: str, text_column: str | None = None,
-                   id_column: str | None = None) -> ColumnMap:
+def column_map_for(
+    columns: list[str], *, name: str, text_column: str | None = None, id_column: str | None = None
+) -> ColumnMap:
     """The ingest column mapping of a file's columns, with explicit text/id columns applied.
 
     Raises:
@@ -80,14 +82,22 @@ def column_map_for(columns: list[str], *, name: str, text_column: str | None = N
     """
     cmap = map_columns(columns)
     fields = dict(cmap.fields)
-    for field_name, chosen, flag in (("text", text_column, "--text-column"),
-                                     ("id", id_column, "--id-column")):
+    for field_name, chosen, flag in (
+        ("text", text_column, "--text-column"),
+        ("id", id_column, "--id-column"),
+    ):
         if chosen is None:
             continue
         if chosen not in columns:
-            raise IngestError(name, [Problem(
-                f"no column {chosen!r} ({flag}); the file has "
-                f"{', '.join(repr(c) for c in columns[:15])}")])
+            raise IngestError(
+                name,
+                [
+                    Problem(
+                        f"no column {chosen!r} ({flag}); the file has "
+                        f"{', '.join(repr(c) for c in columns[:15])}"
+                    )
+                ],
+            )
         fields = {k: v for k, v in fields.items() if v != chosen}
         fields[field_name] = chosen
     if "text" not in fields:
@@ -128,12 +138,15 @@ def keyed_ticket_chunks(
     cmap: ColumnMap | None = None
     rows = 0
     limits = DEFAULT_LIMITS
-    for chunk in read_table_chunks(source, name=name, chunksize=chunksize,
-                                   max_bytes=NO_BYTE_LIMIT):
+    for chunk in read_table_chunks(source, name=name, chunksize=chunksize, max_bytes=NO_BYTE_LIMIT):
         chunk = chunk.reset_index(drop=True)
         if cmap is None:
-            cmap = column_map_for([str(c) for c in chunk.columns], name=name,
-                                  text_column=text_column, id_column=id_column)
+            cmap = column_map_for(
+                [str(c) for c in chunk.columns],
+                name=name,
+                text_column=text_column,
+                id_column=id_column,
+            )
         for col in cmap.fields.values():
             if col not in chunk.columns:  # JSONL: a chunk without that key
                 chunk[col] = None
@@ -145,16 +158,21 @@ def keyed_ticket_chunks(
         normal = _normalise_chunk(chunk, cmap, rows + 1, limits, _Collector())
         text = normal["text"]
         if bad.any():
-            text = pa.array([None if b else t for b, t in zip(bad.tolist(), text.to_pylist(),
-                                                               strict=True)], pa.string())
-        yield pa.table({
-            "row": normal["row"],
-            "ticket_key": _keys(normal),
-            "source_id": normal["source_id"],
-            "text": text,
-            "problem": pa.array(problems, pa.string()),
-            "column": pa.array([text_col if b else None for b in bad.tolist()], pa.string()),
-        }, schema=KEYED_SCHEMA)
+            text = pa.array(
+                [None if b else t for b, t in zip(bad.tolist(), text.to_pylist(), strict=True)],
+                pa.string(),
+            )
+        yield pa.table(
+            {
+                "row": normal["row"],
+                "ticket_key": _keys(normal),
+                "source_id": normal["source_id"],
+                "text": text,
+                "problem": pa.array(problems, pa.string()),
+                "column": pa.array([text_col if b else None for b in bad.tolist()], pa.string()),
+            },
+            schema=KEYED_SCHEMA,
+        )
         rows += len(chunk)
     if cmap is None:
         raise IngestError(name, [Problem("the file has no data rows")])

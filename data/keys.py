@@ -50,8 +50,9 @@ def ticket_key(
     ``created_at`` given as a string is used as is; give a ``datetime`` to match keys
     computed in SQL by :func:`ticket_key_sql`.
     """
-    payload = _SEP.join((KEY_VERSION, _part(source_id), _part(customer_id), _part(created_at),
-                         _part(subject), text))
+    payload = _SEP.join(
+        (KEY_VERSION, _part(source_id), _part(customer_id), _part(created_at), _part(subject), text)
+    )
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

@@ -30,13 +30,17 @@ def default_db_path() -> Path:
     shown = env if len(env) <= 80 else env[:79] + "…"
     if not env.strip():
         # a file named by blanks in whatever folder the app was started from: a slip
-        raise ConfigError(f"{DB_ENV_VAR} is set but blank ({shown!r}): set it to a database "
-                          "file, or unset it for the default")
+        raise ConfigError(
+            f"{DB_ENV_VAR} is set but blank ({shown!r}): set it to a database "
+            "file, or unset it for the default"
+        )
     try:
         return Path(env).expanduser()
     except RuntimeError:  # "~nosuchuser/…": Python cannot find that user's home folder
-        raise ConfigError(f"{DB_ENV_VAR}={shown!r}: no home folder for "
-                          f"{env.split('/', 1)[0]!r}; set it to a full path") from None
+        raise ConfigError(
+            f"{DB_ENV_VAR}={shown!r}: no home folder for "
+            f"{env.split('/', 1)[0]!r}; set it to a full path"
+        ) from None
 
 
 def default_db_label() -> str:
@@ -78,13 +82,17 @@ def sweep_staging(db_path: Path) -> list[Path]:
         # A link in place of the folder is not followed: its target is not ours to sweep.
         if not stat.S_ISDIR(os.lstat(folder).st_mode):
             return removed
-        entries = [Path(e.path) for e in os.scandir(folder)
-                   if e.name.startswith(STAGING_PREFIX) and e.name.endswith(".parquet")
-                   and e.is_file(follow_symlinks=False)]
+        entries = [
+            Path(e.path)
+            for e in os.scandir(folder)
+            if e.name.startswith(STAGING_PREFIX)
+            and e.name.endswith(".parquet")
+            and e.is_file(follow_symlinks=False)
+        ]
     except OSError:
         return removed
     for entry in entries:
-        pid_text = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        pid_text = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
         # ASCII digits only: str.isdigit() is also true for "²", which int() refuses.
         if pid_text.isascii() and pid_text.isdigit() and _alive(int(pid_text)):
             continue

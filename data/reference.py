@@ -79,29 +79,73 @@ VENDOR_DISPLAY: dict[str, str] = {
 # A bare "nova" is not one: "Nova" alone is as often a bank, a person or Nova Scotia; Amazon's
 # models match through the family rule ("Nova Pro", "Nova 2 Lite", "Amazon Nova").
 _EXTRA_ALIASES: dict[str, str] = {
-    "open ai": "openai", "chatgpt": "openai", "gpt": "openai", "gpt-4": "openai",
-    "gpt4": "openai", "gpt4o": "openai", "gpt-5": "openai",
-    "claude": "anthropic", "claude sonnet": "anthropic", "sonnet": "anthropic",
-    "claude 3.5 sonnet": "anthropic", "claude opus": "anthropic", "claude haiku": "anthropic",
-    "deep seek": "deepseek", "deepseek-v3": "deepseek", "deepseek v3": "deepseek",
-    "deepseek-r1": "deepseek", "deepseek r1": "deepseek",
-    "gemini": "google", "google ai": "google", "vertex ai": "google", "deepmind": "google",
-    "google deepmind": "google", "google cloud": "google",
-    "mistral": "mistral", "mistral ai": "mistral", "le chat": "mistral",
-    "moonshot": "moonshot-ai", "moonshot ai": "moonshot-ai", "kimi": "moonshot-ai",
+    "open ai": "openai",
+    "chatgpt": "openai",
+    "gpt": "openai",
+    "gpt-4": "openai",
+    "gpt4": "openai",
+    "gpt4o": "openai",
+    "gpt-5": "openai",
+    "claude": "anthropic",
+    "claude sonnet": "anthropic",
+    "sonnet": "anthropic",
+    "claude 3.5 sonnet": "anthropic",
+    "claude opus": "anthropic",
+    "claude haiku": "anthropic",
+    "deep seek": "deepseek",
+    "deepseek-v3": "deepseek",
+    "deepseek v3": "deepseek",
+    "deepseek-r1": "deepseek",
+    "deepseek r1": "deepseek",
+    "gemini": "google",
+    "google ai": "google",
+    "vertex ai": "google",
+    "deepmind": "google",
+    "google deepmind": "google",
+    "google cloud": "google",
+    "mistral": "mistral",
+    "mistral ai": "mistral",
+    "le chat": "mistral",
+    "moonshot": "moonshot-ai",
+    "moonshot ai": "moonshot-ai",
+    "kimi": "moonshot-ai",
     "kimi k2": "moonshot-ai",
-    "qwen": "qwen", "alibaba": "qwen", "alibaba cloud": "qwen", "tongyi": "qwen",
-    "grok": "xai", "x.ai": "xai", "llama": "meta-ai", "meta": "meta-ai", "meta ai": "meta-ai",
-    "bedrock": "amazon", "aws": "amazon", "amazon bedrock": "amazon", "amazon nova": "amazon",
-    "doubao": "bytedance", "ernie": "baidu", "hunyuan": "tencent", "glm": "zhipu",
+    "qwen": "qwen",
+    "alibaba": "qwen",
+    "alibaba cloud": "qwen",
+    "tongyi": "qwen",
+    "grok": "xai",
+    "x.ai": "xai",
+    "llama": "meta-ai",
+    "meta": "meta-ai",
+    "meta ai": "meta-ai",
+    "bedrock": "amazon",
+    "aws": "amazon",
+    "amazon bedrock": "amazon",
+    "amazon nova": "amazon",
+    "doubao": "bytedance",
+    "ernie": "baidu",
+    "hunyuan": "tencent",
+    "glm": "zhipu",
 }
 
 #: Model families people name without a price-file id (first word → vendor id).
 _EXTRA_FAMILIES: dict[str, str] = {
-    "llama": "meta-ai", "codellama": "meta-ai", "gemma": "google", "qwq": "qwen",
-    "devstral": "mistral", "chatglm": "zhipu", "abab": "minimax", "nova": "amazon",
-    "sonnet": "anthropic", "opus": "anthropic", "haiku": "anthropic", "aws": "amazon",
-    "iflytek": "xfyun", "ernie": "baidu", "tongyi": "qwen",
+    "llama": "meta-ai",
+    "codellama": "meta-ai",
+    "gemma": "google",
+    "qwq": "qwen",
+    "devstral": "mistral",
+    "chatglm": "zhipu",
+    "abab": "minimax",
+    "nova": "amazon",
+    "sonnet": "anthropic",
+    "opus": "anthropic",
+    "haiku": "anthropic",
+    "aws": "amazon",
+    "iflytek": "xfyun",
+    "ernie": "baidu",
+    "tongyi": "qwen",
 }
 #: First words of reference model ids that are ordinary words elsewhere: matched only as
 #: whole aliases ("spark pro", "step 3.7 flash"), never as a family ("Apache Spark 3").
@@ -109,28 +153,132 @@ _NOT_FAMILIES: frozenset[str] = frozenset({"open", "text", "spark", "step", "x",
 #: Family or vendor words that are also ordinary words, names or places: they match only
 #: with a qualifier ("Nova Pro", "Opus 4", "o3 mini"; "Google Cloud", "Amazon Nova").
 #: Words of one or two characters ("o1", "o3") are always treated so.
-_AMBIGUOUS_WORDS: frozenset[str] = frozenset({
-    "nova", "muse", "mimo", "sonnet", "opus", "haiku",  # model families
-    "google", "amazon", "meta", "alibaba", "moonshot", "xiaomi", "aws",  # vendor names
-})
+_AMBIGUOUS_WORDS: frozenset[str] = frozenset(
+    {
+        "nova",
+        "muse",
+        "mimo",
+        "sonnet",
+        "opus",
+        "haiku",  # model families
+        "google",
+        "amazon",
+        "meta",
+        "alibaba",
+        "moonshot",
+        "xiaomi",
+        "aws",  # vendor names
+    }
+)
 #: Words that may follow a vendor name in the name of its organisation or platform.
-_ORG_WORDS: frozenset[str] = frozenset({
-    "ai", "cloud", "deepmind", "research", "labs", "lab", "team", "inc", "llc", "ltd",
-    "corp", "corporation", "company", "co", "group", "technologies", "technology", "tech",
-    "web", "services", "bedrock", "vertex", "studio", "platform", "platforms", "api", "apis",
-    "dashscope", "qianfan", "volcengine", "developers", "console", "brain", "llm", "llms",
-    "model", "models",
-})
+_ORG_WORDS: frozenset[str] = frozenset(
+    {
+        "ai",
+        "cloud",
+        "deepmind",
+        "research",
+        "labs",
+        "lab",
+        "team",
+        "inc",
+        "llc",
+        "ltd",
+        "corp",
+        "corporation",
+        "company",
+        "co",
+        "group",
+        "technologies",
+        "technology",
+        "tech",
+        "web",
+        "services",
+        "bedrock",
+        "vertex",
+        "studio",
+        "platform",
+        "platforms",
+        "api",
+        "apis",
+        "dashscope",
+        "qianfan",
+        "volcengine",
+        "developers",
+        "console",
+        "brain",
+        "llm",
+        "llms",
+        "model",
+        "models",
+    }
+)
 #: Size, tier and variant words of model names (besides those in the reference names).
-_TIER_WORDS: frozenset[str] = frozenset({
-    "pro", "lite", "light", "micro", "mini", "nano", "premier", "max", "plus", "flash",
-    "turbo", "ultra", "large", "medium", "small", "tiny", "base", "instruct", "chat", "coder",
-    "code", "codex", "vision", "vl", "omni", "audio", "realtime", "embed", "embedding",
-    "embeddings", "reasoning", "reasoner", "thinking", "think", "fast", "preview", "latest",
-    "exp", "experimental", "deep", "research", "sonic", "canvas", "reel", "air", "speed",
-    "high", "low", "long", "scout", "maverick", "behemoth", "guard", "math", "enterprise",
-    "premium", "standard", "instant", "it", "hf", "bot", "assistant",
-})
+_TIER_WORDS: frozenset[str] = frozenset(
+    {
+        "pro",
+        "lite",
+        "light",
+        "micro",
+        "mini",
+        "nano",
+        "premier",
+        "max",
+        "plus",
+        "flash",
+        "turbo",
+        "ultra",
+        "large",
+        "medium",
+        "small",
+        "tiny",
+        "base",
+        "instruct",
+        "chat",
+        "coder",
+        "code",
+        "codex",
+        "vision",
+        "vl",
+        "omni",
+        "audio",
+        "realtime",
+        "embed",
+        "embedding",
+        "embeddings",
+        "reasoning",
+        "reasoner",
+        "thinking",
+        "think",
+        "fast",
+        "preview",
+        "latest",
+        "exp",
+        "experimental",
+        "deep",
+        "research",
+        "sonic",
+        "canvas",
+        "reel",
+        "air",
+        "speed",
+        "high",
+        "low",
+        "long",
+        "scout",
+        "maverick",
+        "behemoth",
+        "guard",
+        "math",
+        "enterprise",
+        "premium",
+        "standard",
+        "instant",
+        "it",
+        "hf",
+        "bot",
+        "assistant",
+    }
+)
 _STOP_WORDS: frozenset[str] = frozenset({"and", "or", "of", "the", "with", "for", "tokens"})
 #: Entity labels that can name a competitor; people and places never do ("Nova Scotia",
 #: "Ernie Smith").
@@ -208,43 +356,54 @@ def competitor_price_rows() -> pd.DataFrame:
     for vendor_id, data in _us_files():
         for model in data.get("models", []):
             for entry in model.get("price_history", []):
-                rows.append({
-                    "vendor": vendor_display(vendor_id),
-                    "model_id": model["id"],
-                    "model_name": model.get("name") or model["id"],
-                    "currency": "USD",
-                    "input_price": entry.get("input"),
-                    "output_price": entry.get("output"),
-                    "input_price_usd": entry.get("input"),
-                    "output_price_usd": entry.get("output"),
-                    "cached_input_price_usd": entry.get("input_cached"),
-                    "valid_from": _date(entry.get("from_date")),
-                    "valid_to": _date(entry.get("to_date")),
-                    "source": f"llm-prices/{vendor_id}.json (simonw/llm-prices)",
-                })
+                rows.append(
+                    {
+                        "vendor": vendor_display(vendor_id),
+                        "model_id": model["id"],
+                        "model_name": model.get("name") or model["id"],
+                        "currency": "USD",
+                        "input_price": entry.get("input"),
+                        "output_price": entry.get("output"),
+                        "input_price_usd": entry.get("input"),
+                        "output_price_usd": entry.get("output"),
+                        "cached_input_price_usd": entry.get("input_cached"),
+                        "valid_from": _date(entry.get("from_date")),
+                        "valid_to": _date(entry.get("to_date")),
+                        "source": f"llm-prices/{vendor_id}.json (simonw/llm-prices)",
+                    }
+                )
     cn = _cn_file()
     rate = float(cn["usd_to_cny_rate"])
     for model in cn.get("models", []):
+
         def usd(key: str, m: dict[str, Any] = model) -> float | None:
             value = m.get(key)
             return None if value is None else round(float(value) / rate, 6)
-        rows.append({
-            "vendor": vendor_display(model.get("vendor_id", "")),
-            "model_id": model["id"],
-            "model_name": model.get("name") or model["id"],
-            "currency": model.get("billing_currency") or "CNY",
-            "input_price": model.get("input_price_orig_per_m"),
-            "output_price": model.get("output_price_orig_per_m"),
-            "input_price_usd": usd("input_price_cny_per_m"),
-            "output_price_usd": usd("output_price_cny_per_m"),
-            "cached_input_price_usd": usd("cached_input_price_cny_per_m"),
-            "valid_from": None,
-            "valid_to": _date(model.get("last_verified")) if model.get("retired") else None,
-            "source": f"llm-prices-cn.json (llmabacus.com, CC-BY 4.0, {rate} CNY/USD)",
-        })
+
+        rows.append(
+            {
+                "vendor": vendor_display(model.get("vendor_id", "")),
+                "model_id": model["id"],
+                "model_name": model.get("name") or model["id"],
+                "currency": model.get("billing_currency") or "CNY",
+                "input_price": model.get("input_price_orig_per_m"),
+                "output_price": model.get("output_price_orig_per_m"),
+                "input_price_usd": usd("input_price_cny_per_m"),
+                "output_price_usd": usd("output_price_cny_per_m"),
+                "cached_input_price_usd": usd("cached_input_price_cny_per_m"),
+                "valid_from": None,
+                "valid_to": _date(model.get("last_verified")) if model.get("retired") else None,
+                "source": f"llm-prices-cn.json (llmabacus.com, CC-BY 4.0, {rate} CNY/USD)",
+            }
+        )
     df = pd.DataFrame(rows)
-    for col in ("input_price", "output_price", "input_price_usd", "output_price_usd",
-                "cached_input_price_usd"):
+    for col in (
+        "input_price",
+        "output_price",
+        "input_price_usd",
+        "output_price_usd",
+        "cached_input_price_usd",
+    ):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     return df
 
@@ -286,11 +445,15 @@ def competitor_models() -> pd.DataFrame:
         for model in data.get("models", []):
             current = [e for e in model.get("price_history", []) if not e.get("to_date")]
             entry = current[0] if current else model["price_history"][-1]
-            rows.append({
-                "vendor": vendor_display(vendor_id), "vendor_id": vendor_id,
-                "model_id": model["id"], "model_name": model.get("name") or model["id"],
-                "price_per_m": blended_price(entry.get("input"), entry.get("output")),
-            })
+            rows.append(
+                {
+                    "vendor": vendor_display(vendor_id),
+                    "vendor_id": vendor_id,
+                    "model_id": model["id"],
+                    "model_name": model.get("name") or model["id"],
+                    "price_per_m": blended_price(entry.get("input"), entry.get("output")),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -424,8 +587,9 @@ def _families() -> _Families:
         seen.setdefault(word, set()).add(vendor_display(vendor_id))
         if vendor:
             vendor_words.add(word)
-        qualifiers.update(t for t in tokens[1:]
-                          if t.isalpha() and len(t) > 1 and t not in _STOP_WORDS)
+        qualifiers.update(
+            t for t in tokens[1:] if t.isalpha() and len(t) > 1 and t not in _STOP_WORDS
+        )
 
     for vendor_id, data in _us_files():
         add(vendor_id, vendor_id, vendor=True)
@@ -472,8 +636,12 @@ def _family_match(tokens: list[str]) -> str | None:
         return fam.words.get(_family_word(token)[0]) == vendor
 
     def qualifier(token: str) -> bool:
-        return (_is_version(token) or token in fam.qualifiers or token in _ORG_WORDS
-                or same_vendor(token))
+        return (
+            _is_version(token)
+            or token in fam.qualifiers
+            or token in _ORG_WORDS
+            or same_vendor(token)
+        )
 
     if word not in _AMBIGUOUS_WORDS and len(word) > 2:
         return vendor if all(qualifier(t) for t in rest) else None
@@ -489,7 +657,10 @@ def _family_match(tokens: list[str]) -> str | None:
 
 
 def match_competitor(
-    text: str, label: str | None = None, *, aliases: Mapping[str, str] | None = None,
+    text: str,
+    label: str | None = None,
+    *,
+    aliases: Mapping[str, str] | None = None,
 ) -> str | None:
     """The competitor vendor an entity names, or None.
 
@@ -571,15 +742,35 @@ def price_cut_events(*, include_rises: bool = False) -> pd.DataFrame:
                 pct = (new_p - old_p) / old_p * 100.0
                 if pct > 0 and not include_rises:
                     continue
-                rows.append({
-                    "vendor": vendor_display(vendor_id), "vendor_id": vendor_id,
-                    "model_id": model["id"], "model": model.get("name") or model["id"],
-                    "date": pd.Timestamp(day),
-                    "old_input": float(old["input"]), "old_output": float(old["output"]),
-                    "new_input": float(new["input"]), "new_output": float(new["output"]),
-                    "old_price": old_p, "new_price": new_p, "pct_change": round(pct, 2),
-                })
-    columns = ["vendor", "vendor_id", "model_id", "model", "date", "old_input", "old_output",
-               "new_input", "new_output", "old_price", "new_price", "pct_change"]
+                rows.append(
+                    {
+                        "vendor": vendor_display(vendor_id),
+                        "vendor_id": vendor_id,
+                        "model_id": model["id"],
+                        "model": model.get("name") or model["id"],
+                        "date": pd.Timestamp(day),
+                        "old_input": float(old["input"]),
+                        "old_output": float(old["output"]),
+                        "new_input": float(new["input"]),
+                        "new_output": float(new["output"]),
+                        "old_price": old_p,
+                        "new_price": new_p,
+                        "pct_change": round(pct, 2),
+                    }
+                )
+    columns = [
+        "vendor",
+        "vendor_id",
+        "model_id",
+        "model",
+        "date",
+        "old_input",
+        "old_output",
+        "new_input",
+        "new_output",
+        "old_price",
+        "new_price",
+        "pct_change",
+    ]
     df = pd.DataFrame(rows, columns=columns)
     return df.sort_values(["date", "vendor", "model_id"], kind="stable").reset_index(drop=True)

@@ -47,9 +47,22 @@ from typing import Any
 from data import audit, rollups
 from data.errors import DataError
 
-__all__ = ["BATCH", "KINDS", "MODEL", "SCENARIOS", "Batch", "ModelResults", "ResetError",
-           "ResetResult", "ResetTargets", "reset", "reset_batch", "reset_model",
-           "reset_scenarios", "reset_targets"]
+__all__ = [
+    "BATCH",
+    "KINDS",
+    "MODEL",
+    "SCENARIOS",
+    "Batch",
+    "ModelResults",
+    "ResetError",
+    "ResetResult",
+    "ResetTargets",
+    "reset",
+    "reset_batch",
+    "reset_model",
+    "reset_scenarios",
+    "reset_targets",
+]
 
 #: The kinds of reset, as :func:`reset` and the audit rows' targets name them.
 MODEL = "model"
@@ -144,13 +157,18 @@ def reset_targets(store: Any) -> ResetTargets:
         >>> reset_targets(store).scenarios  # doctest: +SKIP
         3
     """
-    models = tuple(ModelResults(str(m), int(g), int(e), int(r))
-                   for m, g, e, r in store.fetchall(_MODELS))
-    batches = tuple(Batch(str(s), int(t), int(e), int(f))
-                    for s, t, e, f in store.fetchall(_BATCHES))
-    return ResetTargets(models=models, batches=batches,
-                        scenarios=int(store.scalar("SELECT count(*) FROM scenarios") or 0),
-                        tickets=int(store.scalar("SELECT count(*) FROM tickets") or 0))
+    models = tuple(
+        ModelResults(str(m), int(g), int(e), int(r)) for m, g, e, r in store.fetchall(_MODELS)
+    )
+    batches = tuple(
+        Batch(str(s), int(t), int(e), int(f)) for s, t, e, f in store.fetchall(_BATCHES)
+    )
+    return ResetTargets(
+        models=models,
+        batches=batches,
+        scenarios=int(store.scalar("SELECT count(*) FROM scenarios") or 0),
+        tickets=int(store.scalar("SELECT count(*) FROM tickets") or 0),
+    )
 
 
 # -- resets ---------------------------------------------------------------------------------
@@ -184,14 +202,18 @@ class ResetResult:
     @property
     def counts(self) -> str:
         """The counts in words: ``2,000 tagged tickets, 5,120 entities, 1 tagging run``."""
-        return ", ".join(f"{n:,} {what if n != 1 else _singular(what)}"
-                         for what, n in self.removed.items())
+        return ", ".join(
+            f"{n:,} {what if n != 1 else _singular(what)}" for what, n in self.removed.items()
+        )
 
     @property
     def message(self) -> str:
         """One sentence saying what was removed."""
-        what = {MODEL: f"the tagging results of model {self.target}",
-                BATCH: f"the batch {self.target}", SCENARIOS: "the saved scenarios"}[self.kind]
+        what = {
+            MODEL: f"the tagging results of model {self.target}",
+            BATCH: f"the batch {self.target}",
+            SCENARIOS: "the saved scenarios",
+        }[self.kind]
         return f"Removed {what}: {self.counts}."
 
 
@@ -217,20 +239,29 @@ def _deleted(conn: Any, sql: str, params: list[Any]) -> int:
 
 #: Tables of results per ticket and model, with what the counts call their rows. The first
 #: two are always there; the others (a later migration's) are cleared when the store has them.
-_MODEL_TABLES = {"tagged_tickets": "tagged tickets", "entities": "entities",
-                 "ticket_sentiment": "sentiments"}
+_MODEL_TABLES = {
+    "tagged_tickets": "tagged tickets",
+    "entities": "entities",
+    "ticket_sentiment": "sentiments",
+}
 #: Tables of rows about a ticket, cleared with its batch (before the tickets themselves).
-_TICKET_TABLES = {**_MODEL_TABLES, "gold_entities": "gold entities",
-                  "gold_sentiment": "gold sentiments"}
+_TICKET_TABLES = {
+    **_MODEL_TABLES,
+    "gold_entities": "gold entities",
+    "gold_sentiment": "gold sentiments",
+}
 _ALWAYS = frozenset({"tagged_tickets", "entities", "gold_entities"})
 
 
 def _clear(conn: Any, tables: dict[str, str], where: str, params: list[Any]) -> dict[str, int]:
     """``DELETE FROM <table> <where>`` for each of ``tables`` the store has; the counts by
     name (a table that is not always there is named only when it lost rows)."""
-    present = {r[0] for r in conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-    ).fetchall()}
+    present = {
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
     removed = {}
     for table, name in tables.items():
         if table in present:
@@ -240,14 +271,27 @@ def _clear(conn: Any, tables: dict[str, str], where: str, params: list[Any]) -> 
     return removed
 
 
-def _apply(store: Any, result_of: Callable[[Any], ResetResult], *, actor: str,
-           role: str | None, source: str) -> ResetResult:
+def _apply(
+    store: Any,
+    result_of: Callable[[Any], ResetResult],
+    *,
+    actor: str,
+    role: str | None,
+    source: str,
+) -> ResetResult:
     """Run ``result_of(conn)`` and record its ``data_reset`` row, in one transaction."""
 
     def write(conn: Any) -> ResetResult:
         result = result_of(conn)
-        audit.record(store, actor=actor, action=audit.DATA_RESET, target=result.audit_target,
-                     detail=f"removed {result.counts}", role=role, source=source)
+        audit.record(
+            store,
+            actor=actor,
+            action=audit.DATA_RESET,
+            target=result.audit_target,
+            detail=f"removed {result.counts}",
+            role=role,
+            source=source,
+        )
         return result
 
     return store.write(write)
@@ -259,8 +303,9 @@ def _known(names: list[tuple[Any, ...]], what: str, limit: int = 10) -> str:
     return f"{what}: {', '.join(shown)}{more}" if shown else f"there are no {what}"
 
 
-def reset_model(store: Any, model_id: str, *, actor: str, role: str | None = None,
-                source: str = "app") -> ResetResult:
+def reset_model(
+    store: Any, model_id: str, *, actor: str, role: str | None = None, source: str = "app"
+) -> ResetResult:
     """Remove the tagging results of ``model_id``, so its next run tags every ticket again.
 
     Removes the model's ``tagged_tickets`` rows, entities, sentiments (where the store has
@@ -292,20 +337,25 @@ def reset_model(store: Any, model_id: str, *, actor: str, role: str | None = Non
         # the model's roll-up rows are recomputed (to none) after the deletes
         with rollups.maintained(conn, None, parts=(rollups.TAGS,), model_id=model_id):
             removed = _clear(conn, _MODEL_TABLES, "WHERE model_id = ?", [model_id])
-        removed["tagging runs"] = _deleted(conn, "DELETE FROM tagging_runs WHERE model_id = ?",
-                                           [model_id])
+        removed["tagging runs"] = _deleted(
+            conn, "DELETE FROM tagging_runs WHERE model_id = ?", [model_id]
+        )
         if not any(removed.values()):
             known = conn.execute(
-                "SELECT DISTINCT model_id FROM tagged_tickets ORDER BY 1").fetchall()
-            raise ResetError(f"no tagging result of model {model_id!r} in the store "
-                             f"({_known(known, 'tagged models')})")
+                "SELECT DISTINCT model_id FROM tagged_tickets ORDER BY 1"
+            ).fetchall()
+            raise ResetError(
+                f"no tagging result of model {model_id!r} in the store "
+                f"({_known(known, 'tagged models')})"
+            )
         return ResetResult(MODEL, model_id, removed)
 
     return _apply(store, remove, actor=actor, role=role, source=source)
 
 
-def reset_batch(store: Any, batch: str, *, actor: str, role: str | None = None,
-                source: str = "app") -> ResetResult:
+def reset_batch(
+    store: Any, batch: str, *, actor: str, role: str | None = None, source: str = "app"
+) -> ResetResult:
     """Remove the tickets of one batch (an uploaded file's name, or ``demo``).
 
     Removes the batch's tickets with every model's ``tagged_tickets`` rows, entities and
@@ -338,23 +388,31 @@ def reset_batch(store: Any, batch: str, *, actor: str, role: str | None = None,
 
     def remove(conn: Any) -> ResetResult:
         # the batch's tickets leave the roll-ups with them (data.rollups)
-        with rollups.maintained(conn, "SELECT ticket_key FROM tickets WHERE source = ?",
-                                [batch], parts=(rollups.TICKETS, rollups.TAGS)):
-            about = _clear(conn, _TICKET_TABLES, "WHERE ticket_key IN "
-                           "(SELECT ticket_key FROM tickets WHERE source = ?)", [batch])
+        with rollups.maintained(
+            conn,
+            "SELECT ticket_key FROM tickets WHERE source = ?",
+            [batch],
+            parts=(rollups.TICKETS, rollups.TAGS),
+        ):
+            about = _clear(
+                conn,
+                _TICKET_TABLES,
+                "WHERE ticket_key IN (SELECT ticket_key FROM tickets WHERE source = ?)",
+                [batch],
+            )
             tickets = _deleted(conn, "DELETE FROM tickets WHERE source = ?", [batch])
         files = _deleted(conn, "DELETE FROM ingested_files WHERE file_name = ?", [batch])
         if not (tickets or files):
             known = conn.execute("SELECT DISTINCT source FROM tickets ORDER BY 1").fetchall()
-            raise ResetError(f"no batch named {batch!r} in the store "
-                             f"({_known(known, 'batches')})")
+            raise ResetError(f"no batch named {batch!r} in the store ({_known(known, 'batches')})")
         return ResetResult(BATCH, batch, {"tickets": tickets, **about, "ingested files": files})
 
     return _apply(store, remove, actor=actor, role=role, source=source)
 
 
-def reset_scenarios(store: Any, *, actor: str, role: str | None = None,
-                    source: str = "app") -> ResetResult:
+def reset_scenarios(
+    store: Any, *, actor: str, role: str | None = None, source: str = "app"
+) -> ResetResult:
     """Remove every saved scenario, and record a ``data_reset`` row (target ``scenarios``),
     in one transaction.
 
@@ -374,14 +432,22 @@ def reset_scenarios(store: Any, *, actor: str, role: str | None = None,
     """
 
     def remove(conn: Any) -> ResetResult:
-        return ResetResult(SCENARIOS, None,
-                           {"scenarios": _deleted(conn, "DELETE FROM scenarios", [])})
+        return ResetResult(
+            SCENARIOS, None, {"scenarios": _deleted(conn, "DELETE FROM scenarios", [])}
+        )
 
     return _apply(store, remove, actor=actor, role=role, source=source)
 
 
-def reset(store: Any, kind: str, target: str | None = None, *, actor: str,
-          role: str | None = None, source: str = "app") -> ResetResult:
+def reset(
+    store: Any,
+    kind: str,
+    target: str | None = None,
+    *,
+    actor: str,
+    role: str | None = None,
+    source: str = "app",
+) -> ResetResult:
     """The reset of ``kind`` (:data:`KINDS`) for ``target``: :func:`reset_model`,
     :func:`reset_batch` or :func:`reset_scenarios` (which takes no target).
 
@@ -395,7 +461,9 @@ def reset(store: Any, kind: str, target: str | None = None, *, actor: str,
         return reset_batch(store, target, actor=actor, role=role, source=source)  # type: ignore[arg-type]
     if kind == SCENARIOS:
         if target is not None:
-            raise ResetError("the scenarios reset removes every saved scenario: it takes no "
-                             f"target, got {target!r}")
+            raise ResetError(
+                "the scenarios reset removes every saved scenario: it takes no "
+                f"target, got {target!r}"
+            )
         return reset_scenarios(store, actor=actor, role=role, source=source)
     raise ResetError(f"unknown reset {kind!r} (known: {', '.join(KINDS)})")

@@ -117,19 +117,49 @@ TICKET_DIMS: tuple[str, ...] = ("channel", "category", "priority", "resolved_by"
 _DEPENDS: dict[str, tuple[str, ...]] = {
     TICKETS: ("tickets", "customers"),
     USAGE: ("usage", "customers"),
-    TAGS: ("tickets", "customers", "tagged_tickets", "entities", "ticket_sentiment",
-           "gold_sentiment"),
-    MENTIONS: ("tickets", "customers", "tagged_tickets", "entities", "ticket_sentiment",
-               "gold_sentiment"),
+    TAGS: (
+        "tickets",
+        "customers",
+        "tagged_tickets",
+        "entities",
+        "ticket_sentiment",
+        "gold_sentiment",
+    ),
+    MENTIONS: (
+        "tickets",
+        "customers",
+        "tagged_tickets",
+        "entities",
+        "ticket_sentiment",
+        "gold_sentiment",
+    ),
 }
-_COUNTED = ("tickets", "usage", "customers", "tagged_tickets", "entities", "ticket_sentiment",
-            "gold_sentiment")
-_STATE_COLUMNS = {"tickets": "tickets", "usage": "usage", "customers": "customers",
-                  "tagged_tickets": "tagged", "entities": "entities",
-                  "ticket_sentiment": "sentiments", "gold_sentiment": "gold_sentiments"}
+_COUNTED = (
+    "tickets",
+    "usage",
+    "customers",
+    "tagged_tickets",
+    "entities",
+    "ticket_sentiment",
+    "gold_sentiment",
+)
+_STATE_COLUMNS = {
+    "tickets": "tickets",
+    "usage": "usage",
+    "customers": "customers",
+    "tagged_tickets": "tagged",
+    "entities": "entities",
+    "ticket_sentiment": "sentiments",
+    "gold_sentiment": "gold_sentiments",
+}
 #: What migration 4 (the first roll-ups) knew: its tables and state, as released.
-_V4_TABLES = ("rollup_ticket_days", "rollup_ticket_months", "rollup_usage_months",
-              "rollup_tagged_days", "rollup_entity_months")
+_V4_TABLES = (
+    "rollup_ticket_days",
+    "rollup_ticket_months",
+    "rollup_usage_months",
+    "rollup_tagged_days",
+    "rollup_entity_months",
+)
 _V4_COUNTED = ("tickets", "usage", "customers", "tagged_tickets", "entities")
 _V4_DEPENDS: dict[str, tuple[str, ...]] = {
     TICKETS: ("tickets", "customers"),
@@ -137,8 +167,9 @@ _V4_DEPENDS: dict[str, tuple[str, ...]] = {
     TAGS: ("tickets", "customers", "tagged_tickets", "entities"),
 }
 
-_CUSTOMER = ("c.customer_id IS NOT NULL AS known, c.segment AS segment, c.plan AS plan,"
-             " c.region AS region")
+_CUSTOMER = (
+    "c.customer_id IS NOT NULL AS known, c.segment AS segment, c.plan AS plan, c.region AS region"
+)
 
 
 @dataclass(frozen=True)
@@ -176,7 +207,10 @@ _CUST_COLS = ("known", "segment", "plan", "region")
 
 TABLES: tuple[_Table, ...] = (
     _Table(
-        "rollup_ticket_days", TICKETS, ("day", *_CUST_COLS), ("tickets", "ai_tickets"),
+        "rollup_ticket_days",
+        TICKETS,
+        ("day", *_CUST_COLS),
+        ("tickets", "ai_tickets"),
         """
         CREATE TABLE rollup_ticket_days (
             day         DATE,              -- NULL: tickets without created_at
@@ -194,7 +228,10 @@ TABLES: tuple[_Table, ...] = (
         " GROUP BY ALL",
     ),
     _Table(
-        "rollup_ticket_months", TICKETS, ("month", *_CUST_COLS, "dim", "value"), ("tickets",),
+        "rollup_ticket_months",
+        TICKETS,
+        ("month", *_CUST_COLS, "dim", "value"),
+        ("tickets",),
         """
         CREATE TABLE rollup_ticket_months (
             month    DATE,              -- first day of the month; NULL: no created_at
@@ -215,7 +252,8 @@ TABLES: tuple[_Table, ...] = (
         " GROUP BY ALL",
     ),
     _Table(
-        "rollup_usage_months", USAGE,
+        "rollup_usage_months",
+        USAGE,
         ("month", *_CUST_COLS, "industry"),
         ("customers", "requests", "input_tokens", "output_tokens", "revenue"),
         """
@@ -240,7 +278,10 @@ TABLES: tuple[_Table, ...] = (
         " FROM usage u LEFT JOIN customers c ON c.customer_id = u.customer_id GROUP BY ALL",
     ),
     _Table(
-        "rollup_tagged_days", TAGS, ("model_id", "day", *_CUST_COLS), ("tagged",),
+        "rollup_tagged_days",
+        TAGS,
+        ("model_id", "day", *_CUST_COLS),
+        ("tagged",),
         """
         CREATE TABLE rollup_tagged_days (
             model_id  VARCHAR NOT NULL,
@@ -257,10 +298,15 @@ TABLES: tuple[_Table, ...] = (
         " FROM {src:tagged_tickets} g JOIN tickets t ON t.ticket_key = g.ticket_key{keys}"
         " LEFT JOIN customers c ON c.customer_id = t.customer_id"
         " WHERE {model} GROUP BY ALL",
-        by_model=True, key_col="g.ticket_key", model_where="g.model_id = ?", sourced=True,
+        by_model=True,
+        key_col="g.ticket_key",
+        model_where="g.model_id = ?",
+        sourced=True,
     ),
     _Table(
-        "rollup_entity_months", TAGS, ("model_id", "month", "label", "key", "text"),
+        "rollup_entity_months",
+        TAGS,
+        ("model_id", "month", "label", "key", "text"),
         ("mentions", "tickets"),
         """
         CREATE TABLE rollup_entity_months (
@@ -282,10 +328,14 @@ TABLES: tuple[_Table, ...] = (
         " FROM {src:entities} e JOIN tickets t ON t.ticket_key = e.ticket_key{keys}"
         " WHERE {model} GROUP BY e.ticket_key, e.model_id, t.created_at, e.label, e.text)"
         " GROUP BY ALL",
-        by_model=True, key_col="e.ticket_key", model_where="e.model_id = ?", sourced=True,
+        by_model=True,
+        key_col="e.ticket_key",
+        model_where="e.model_id = ?",
+        sourced=True,
     ),
     _Table(
-        "rollup_signal_days", TAGS,
+        "rollup_signal_days",
+        TAGS,
         ("model_id", "day", "unit", "customer_id", "segment", "region", "plan"),
         ("tickets", "negative"),
         """
@@ -310,7 +360,9 @@ TABLES: tuple[_Table, ...] = (
         " FROM {src:ticket_sentiment} WHERE {model}) s"
         " JOIN tickets t ON t.ticket_key = s.ticket_key{keys}"
         " LEFT JOIN customers c ON c.customer_id = t.customer_id GROUP BY ALL",
-        by_model=True, model_where="model_id = ?", sourced=True,
+        by_model=True,
+        model_where="model_id = ?",
+        sourced=True,
     ),
 )
 # -- the entity-mention roll-ups (part MENTIONS, migration 6) -------------------------------
@@ -318,20 +370,27 @@ TABLES: tuple[_Table, ...] = (
 #: Every entity row of a source: ``e`` is the entity source (:data:`GOLD_SOURCE` for
 #: ``gold_entities``, else the tagger's model id). Alias ``x`` so ``{keys}`` fits each part.
 _ENTITY_ROWS = (
-    "SELECT x.ticket_key, '" + GOLD_SOURCE + "' AS e, x.text, x.label FROM {src:gold_entities} x{keys}"  # noqa: S608 - fixed names; values are parameters
+    "SELECT x.ticket_key, '"  # noqa: S608 - fixed names; values are parameters
+    + GOLD_SOURCE
+    + "' AS e, x.text, x.label FROM {src:gold_entities} x{keys}"
     " WHERE {gold} UNION ALL SELECT x.ticket_key, x.model_id, x.text, x.label"
-    " FROM {src:entities} x{keys} WHERE {model}")
+    " FROM {src:entities} x{keys} WHERE {model}"
+)
 #: Every sentiment label of a source (``model_id``: :data:`GOLD_SOURCE` or the model's).
 _SENTIMENT_ROWS = (
-    "SELECT x.ticket_key, '" + GOLD_SOURCE + "' AS model_id, x.label FROM {src:gold_sentiment} x{keys}"  # noqa: S608 - fixed names; values are parameters
-    " UNION ALL SELECT x.ticket_key, x.model_id, x.label FROM {src:ticket_sentiment} x{keys}")
+    "SELECT x.ticket_key, '"  # noqa: S608 - fixed names; values are parameters
+    + GOLD_SOURCE
+    + "' AS model_id, x.label FROM {src:gold_sentiment} x{keys}"
+    " UNION ALL SELECT x.ticket_key, x.model_id, x.label FROM {src:ticket_sentiment} x{keys}"
+)
 #: The (sentiment, entity) source pairs the roll-ups hold: the ground truth's sentiment with
 #: any entities, a model's sentiment with its own entities (what the pages read).
 _PAIR = "(s.model_id = '" + GOLD_SOURCE + "' OR s.model_id = {e})"
 
 MENTION_TABLES: tuple[_Table, ...] = (
     _Table(
-        "rollup_signal_mentions", MENTIONS,
+        "rollup_signal_mentions",
+        MENTIONS,
         ("model_id", "entities", "day", "unit", "customer_id", "dim", "value"),
         ("tickets", "negative"),
         """
@@ -361,13 +420,20 @@ MENTION_TABLES: tuple[_Table, ...] = (
         " h.dim AS dim, h.value AS value, count(*) AS tickets,"
         " count(*) FILTER (WHERE s.label = 'negative') AS negative"
         " FROM h JOIN tickets t ON t.ticket_key = h.ticket_key"
-        " JOIN s ON s.ticket_key = h.ticket_key AND " + _PAIR.replace("{e}", "h.e")
+        " JOIN s ON s.ticket_key = h.ticket_key AND "
+        + _PAIR.replace("{e}", "h.e")
         + " GROUP BY ALL)",
-        by_model=True, key_col="x.ticket_key", model_where="x.model_id = ?",
-        model_col="entities", order="model_id, entities, dim, day", sourced=True,
+        by_model=True,
+        key_col="x.ticket_key",
+        model_where="x.model_id = ?",
+        model_col="entities",
+        order="model_id, entities, dim, day",
+        sourced=True,
     ),
     _Table(
-        "rollup_signal_spellings", MENTIONS, ("model_id", "entities", "key", "text"),
+        "rollup_signal_spellings",
+        MENTIONS,
+        ("model_id", "entities", "key", "text"),
         ("tickets",),
         """
         CREATE TABLE rollup_signal_spellings (
@@ -385,14 +451,20 @@ MENTION_TABLES: tuple[_Table, ...] = (
         " WHERE n.product_key IS NOT NULL)"
         " SELECT s.model_id AS model_id, p.e AS entities, p.key AS key, p.text AS text,"
         " count(*) AS tickets FROM p"
-        " JOIN s ON s.ticket_key = p.ticket_key AND " + _PAIR.replace("{e}", "p.e")
+        " JOIN s ON s.ticket_key = p.ticket_key AND "
+        + _PAIR.replace("{e}", "p.e")
         + " GROUP BY ALL)",
-        by_model=True, key_col="x.ticket_key", model_where="x.model_id = ?",
-        model_col="entities", sourced=True,
+        by_model=True,
+        key_col="x.ticket_key",
+        model_where="x.model_id = ?",
+        model_col="entities",
+        sourced=True,
     ),
     _Table(
-        "rollup_competitor_days", MENTIONS,
-        ("entities", "day", *_CUST_COLS, "vendor"), ("tickets", "mentions"),
+        "rollup_competitor_days",
+        MENTIONS,
+        ("entities", "day", *_CUST_COLS, "vendor"),
+        ("tickets", "mentions"),
         """
         CREATE TABLE rollup_competitor_days (
             entities  VARCHAR NOT NULL,  -- the entities' source: 'gold' or a model id
@@ -420,8 +492,12 @@ MENTION_TABLES: tuple[_Table, ...] = (
         " LEFT JOIN g ON g.ticket_key = h.ticket_key AND g.model_id = h.e"
         " WHERE t.created_at IS NOT NULL"
         " AND (h.e = '" + GOLD_SOURCE + "' OR g.model_id IS NOT NULL) GROUP BY ALL)",
-        by_model=True, key_col="x.ticket_key", model_where="x.model_id = ?",
-        model_col="entities", order="entities, day", sourced=True,
+        by_model=True,
+        key_col="x.ticket_key",
+        model_where="x.model_id = ?",
+        model_col="entities",
+        order="entities, day",
+        sourced=True,
     ),
 )
 #: The names the mention roll-ups group entity texts by (filled in Python: the competitor
@@ -455,8 +531,17 @@ CREATE TABLE rollup_signal_series (
     negative          BIGINT NOT NULL    -- distinct writers with a negative one
 )
 """
-_SERIES_COLUMNS = ("model_id", "entities", "freq", "period", "dim", "value", "tickets",
-                   "negative_tickets", "negative")
+_SERIES_COLUMNS = (
+    "model_id",
+    "entities",
+    "freq",
+    "period",
+    "dim",
+    "value",
+    "tickets",
+    "negative_tickets",
+    "negative",
+)
 #: Rows of rollup_signal_series from rollup_signal_mentions rows ``r`` kept by ``{where}``
 #: (day) and ``{week_where}`` (week).
 _SERIES_SELECT = (
@@ -468,7 +553,8 @@ _SERIES_SELECT = (
     " r.dim, r.value, sum(r.tickets), sum(r.negative),"
     " count(DISTINCT r.unit) FILTER (WHERE r.negative > 0)"
     " FROM rollup_signal_mentions r{week_where} AND r.day IS NOT NULL AND r.dim <> 'named'"
-    " GROUP BY ALL")
+    " GROUP BY ALL"
+)
 
 
 def _fill_series(conn: Any, model_id: str | None = None) -> None:
@@ -477,34 +563,52 @@ def _fill_series(conn: Any, model_id: str | None = None) -> None:
     where = " WHERE r.entities = ?" if model_id is not None else " WHERE TRUE"
     params = [model_id, model_id] if model_id is not None else []
     one = " WHERE entities = ?" if model_id is not None else ""
-    conn.execute(f"DELETE FROM {SERIES_TABLE}{one}",  # noqa: S608 - fixed names; values are parameters
-                 [model_id] if model_id is not None else [])
+    conn.execute(
+        f"DELETE FROM {SERIES_TABLE}{one}",  # noqa: S608 - fixed names; values are parameters
+        [model_id] if model_id is not None else [],
+    )
     cols = ", ".join(_SERIES_COLUMNS)
-    conn.execute(f"INSERT INTO {SERIES_TABLE} ({cols}) "
-                 + _SERIES_SELECT.replace("{where}", where).replace("{week_where}", where),
-                 params)
+    conn.execute(
+        f"INSERT INTO {SERIES_TABLE} ({cols}) "
+        + _SERIES_SELECT.replace("{where}", where).replace("{week_where}", where),
+        params,
+    )
 
 
 def _refresh_series(conn: Any, touched: str) -> None:
     """Recompute the ``rollup_signal_series`` rows of the days (and their weeks) × values in
     ``touched`` (columns model_id, entities, day, dim, value) from the mention roll-up."""
     weeks = touched + "_weeks"
-    conn.execute(f"CREATE TEMP TABLE {weeks} AS SELECT DISTINCT model_id, entities,"  # noqa: S608 - fixed names; values are parameters
-                 f" CAST(date_trunc('week', day) AS DATE) AS period, dim, value FROM {touched}")
+    conn.execute(
+        f"CREATE TEMP TABLE {weeks} AS SELECT DISTINCT model_id, entities,"  # noqa: S608 - fixed names; values are parameters
+        f" CAST(date_trunc('week', day) AS DATE) AS period, dim, value FROM {touched}"
+    )
     try:
-        same = ("r.model_id = d.model_id AND r.entities = d.entities AND r.dim = d.dim"
-                " AND r.value = d.value")
-        conn.execute(f"DELETE FROM {SERIES_TABLE} r USING {touched} d WHERE r.freq = 'day'"  # noqa: S608 - fixed names; values are parameters
-                     f" AND r.period = d.day AND {same}")
-        conn.execute(f"DELETE FROM {SERIES_TABLE} r USING {weeks} d WHERE r.freq = 'week'"  # noqa: S608 - fixed names; values are parameters
-                     f" AND r.period = d.period AND {same}")
+        same = (
+            "r.model_id = d.model_id AND r.entities = d.entities AND r.dim = d.dim"
+            " AND r.value = d.value"
+        )
+        conn.execute(
+            f"DELETE FROM {SERIES_TABLE} r USING {touched} d WHERE r.freq = 'day'"  # noqa: S608 - fixed names; values are parameters
+            f" AND r.period = d.day AND {same}"
+        )
+        conn.execute(
+            f"DELETE FROM {SERIES_TABLE} r USING {weeks} d WHERE r.freq = 'week'"  # noqa: S608 - fixed names; values are parameters
+            f" AND r.period = d.period AND {same}"
+        )
         day = f" SEMI JOIN {touched} d ON r.day = d.day AND {same} WHERE TRUE"
-        week = (f" SEMI JOIN {weeks} d ON CAST(date_trunc('week', r.day) AS DATE) = d.period"
-                f" AND {same} WHERE TRUE")
-        conn.execute(f"INSERT INTO {SERIES_TABLE} ({', '.join(_SERIES_COLUMNS)}) "
-                     + _SERIES_SELECT.replace("{where}", day).replace("{week_where}", week))
+        week = (
+            f" SEMI JOIN {weeks} d ON CAST(date_trunc('week', r.day) AS DATE) = d.period"
+            f" AND {same} WHERE TRUE"
+        )
+        conn.execute(
+            f"INSERT INTO {SERIES_TABLE} ({', '.join(_SERIES_COLUMNS)}) "
+            + _SERIES_SELECT.replace("{where}", day).replace("{week_where}", week)
+        )
     finally:
         conn.execute(f"DROP TABLE IF EXISTS {weeks}")
+
+
 _BY_NAME = {t.name: t for t in TABLES}
 
 _STATE_SQL = """
@@ -518,16 +622,19 @@ CREATE TABLE rollup_state (
 )
 """
 #: Migration 5 adds the sentiment counts (NULL: the part does not depend on them).
-_STATE_V5 = ["ALTER TABLE rollup_state ADD COLUMN sentiments BIGINT",
-             "ALTER TABLE rollup_state ADD COLUMN gold_sentiments BIGINT"]
+_STATE_V5 = [
+    "ALTER TABLE rollup_state ADD COLUMN sentiments BIGINT",
+    "ALTER TABLE rollup_state ADD COLUMN gold_sentiments BIGINT",
+]
 
 
 #: The base tables the mention roll-ups read (``{src:NAME}`` in their SQL).
 _SOURCES = ("gold_entities", "entities", "gold_sentiment", "ticket_sentiment", "tagged_tickets")
 
 
-def _contrib_sql(table: _Table, keys_table: str | None, model: bool,
-                 sources: dict[str, str] | None = None) -> str:
+def _contrib_sql(
+    table: _Table, keys_table: str | None, model: bool, sources: dict[str, str] | None = None
+) -> str:
     """The contributions' SELECT of ``table``: of every ticket, of those in ``keys_table``,
     or (``sources``: the source tables already kept to the touched tickets, by name) of
     those in the given tables."""
@@ -539,8 +646,11 @@ def _contrib_sql(table: _Table, keys_table: str | None, model: bool,
     if sources:
         keys = ""  # the sources hold the touched tickets' rows only
     # a model's contributions leave the ground truth's (another source) out
-    return (sql.replace("{keys}", keys).replace("{model}", where)
-            .replace("{gold}", "FALSE" if model else "TRUE"))
+    return (
+        sql.replace("{keys}", keys)
+        .replace("{model}", where)
+        .replace("{gold}", "FALSE" if model else "TRUE")
+    )
 
 
 def _touched_sources(conn: Any, keys_table: str, tag: str) -> dict[str, str]:
@@ -549,8 +659,10 @@ def _touched_sources(conn: Any, keys_table: str, tag: str) -> dict[str, str]:
     names = {}
     for name in _SOURCES:
         names[name] = f"_rollup_src_{name}_{tag}"
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE {names[name]} AS SELECT x.* FROM {name} x"  # noqa: S608 - fixed names; values are parameters
-                     f" SEMI JOIN {keys_table} k ON k.ticket_key = x.ticket_key")
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE {names[name]} AS SELECT x.* FROM {name} x"  # noqa: S608 - fixed names; values are parameters
+            f" SEMI JOIN {keys_table} k ON k.ticket_key = x.ticket_key"
+        )
     return names
 
 
@@ -570,7 +682,8 @@ def _record_state(conn: Any, parts: Sequence[str]) -> None:
             " customers = excluded.customers, tagged = excluded.tagged,"
             " entities = excluded.entities, sentiments = excluded.sentiments,"
             " gold_sentiments = excluded.gold_sentiments",
-            [part, *values])
+            [part, *values],
+        )
 
 
 def fresh_parts(conn: Any) -> frozenset[str]:
@@ -582,20 +695,23 @@ def fresh_parts(conn: Any) -> frozenset[str]:
         rows = conn.execute(
             "WITH n AS (" + _counts_sql() + ")"  # noqa: S608 - fixed names; values are parameters
             " SELECT s.part, s.tickets, s.usage, s.customers, s.tagged, s.entities,"
-            " s.sentiments, s.gold_sentiments, n.* FROM rollup_state s, n").fetchall()
+            " s.sentiments, s.gold_sentiments, n.* FROM rollup_state s, n"
+        ).fetchall()
         counted = _COUNTED
     except duckdb.CatalogException:
         return frozenset()
     except duckdb.BinderException:  # a store of migration 4 opened read-only
         rows = conn.execute(
-            "WITH n AS (SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in _V4_COUNTED)  # noqa: S608 - fixed names; values are parameters
+            "WITH n AS (SELECT "  # noqa: S608 - fixed names; values are parameters
+            + ", ".join(f"(SELECT count(*) FROM {t})" for t in _V4_COUNTED)  # noqa: S608 - fixed names; values are parameters
             + ") SELECT s.part, s.tickets, s.usage, s.customers, s.tagged, s.entities, n.*"
-            " FROM rollup_state s, n").fetchall()
+            " FROM rollup_state s, n"
+        ).fetchall()
         counted = _V4_COUNTED
     fresh = set()
     width = len(counted)
     for row in rows:
-        stored, now = row[1:1 + width], row[1 + width:1 + 2 * width]
+        stored, now = row[1 : 1 + width], row[1 + width : 1 + 2 * width]
         if all(s is None or s == n for s, n in zip(stored, now, strict=True)):
             fresh.add(row[0])
     if MENTIONS in fresh and not _names_current(conn):
@@ -611,8 +727,10 @@ def matcher_fingerprint() -> str:
     from data import reference
 
     digest = hashlib.sha256()
-    files = [Path(reference.__file__), *sorted(p for p in reference.REFERENCE_DIR.rglob("*")
-                                              if p.is_file())]
+    files = [
+        Path(reference.__file__),
+        *sorted(p for p in reference.REFERENCE_DIR.rglob("*") if p.is_file()),
+    ]
     for path in files:
         digest.update(path.name.encode("utf-8"))
         digest.update(path.read_bytes())
@@ -631,8 +749,9 @@ def mentions_fresh(conn: Any) -> bool:
     return _has_mention_tables(conn) and MENTIONS in fresh_parts(conn)
 
 
-def _fill_names(conn: Any, keys_table: str | None = None,
-                sources: dict[str, str] | None = None) -> int:
+def _fill_names(
+    conn: Any, keys_table: str | None = None, sources: dict[str, str] | None = None
+) -> int:
     """Add to ``entity_names`` every ORG or PRODUCT text of the entities (of the tickets in
     ``keys_table``, or in ``sources``: :func:`_touched_sources`, or all) it lacks, with its
     vendor and product key; the rows added."""
@@ -646,17 +765,24 @@ def _fill_names(conn: Any, keys_table: str | None = None,
         f"SELECT DISTINCT text, label FROM (SELECT x.text, x.label FROM {gold} x{keys}"  # noqa: S608 - fixed names; values are parameters
         f" UNION ALL SELECT x.text, x.label FROM {ents} x{keys}) e"
         " WHERE list_contains(?::VARCHAR[], label) AND NOT EXISTS (SELECT 1 FROM entity_names n"
-        " WHERE n.text = e.text AND n.label = e.label)", [list(COMPETITOR_LABELS)]).fetchall()
+        " WHERE n.text = e.text AND n.label = e.label)",
+        [list(COMPETITOR_LABELS)],
+    ).fetchall()
     if not missing:
         return 0
     texts = [t for t, _ in missing]
     labels = [lab for _, lab in missing]
     vendors = [match_competitor(t, lab) for t, lab in missing]
-    products = [t.strip().lower() if lab == "PRODUCT" and v is None else None
-                for t, lab, v in zip(texts, labels, vendors, strict=True)]
-    conn.execute("INSERT INTO entity_names (text, label, vendor, product_key)"
-                 " SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
-                 " unnest(?::VARCHAR[])", [texts, labels, vendors, products])
+    products = [
+        t.strip().lower() if lab == "PRODUCT" and v is None else None
+        for t, lab, v in zip(texts, labels, vendors, strict=True)
+    ]
+    conn.execute(
+        "INSERT INTO entity_names (text, label, vendor, product_key)"
+        " SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+        " unnest(?::VARCHAR[])",
+        [texts, labels, vendors, products],
+    )
     return len(missing)
 
 
@@ -671,9 +797,10 @@ def _rebuild_names(conn: Any) -> None:
 def signals_fresh(conn: Any) -> bool:
     """Whether ``rollup_signal_days`` may be read: the store has it (migration 5) and its
     part (:data:`TAGS`) is fresh."""
-    has = conn.execute("SELECT count(*) FROM information_schema.tables"
-                       " WHERE table_schema = 'main' AND table_name = 'rollup_signal_days'"
-                       ).fetchone()[0]
+    has = conn.execute(
+        "SELECT count(*) FROM information_schema.tables"
+        " WHERE table_schema = 'main' AND table_name = 'rollup_signal_days'"
+    ).fetchone()[0]
     return bool(has) and TAGS in fresh_parts(conn)
 
 
@@ -684,8 +811,10 @@ def _fill(conn: Any, table: _Table, model_id: str | None = None) -> None:
     sql = _contrib_sql(table, None, model_id is not None)
     # stored in the order its readers filter by, so they skip the row groups of the others
     order = f" ORDER BY {table.order}" if table.order else ""
-    conn.execute(f"INSERT INTO {table.name} ({table.columns}) SELECT * FROM ({sql}){order}",  # noqa: S608 - fixed names; values are parameters
-                 [model_id] if model_id is not None else [])
+    conn.execute(
+        f"INSERT INTO {table.name} ({table.columns}) SELECT * FROM ({sql}){order}",  # noqa: S608 - fixed names; values are parameters
+        [model_id] if model_id is not None else [],
+    )
 
 
 def rebuild_all(conn: Any, parts: Sequence[str] = PARTS) -> None:
@@ -708,8 +837,10 @@ def rebuild_rollups(store: Any) -> dict[str, int]:
 
     def write(conn: Any) -> dict[str, int]:
         rebuild_all(conn)
-        return {name: int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])  # noqa: S608 - fixed names; values are parameters
-                for name in [*(t.name for t in TABLES), SERIES_TABLE]}
+        return {
+            name: int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])  # noqa: S608 - fixed names; values are parameters
+            for name in [*(t.name for t in TABLES), SERIES_TABLE]
+        }
 
     return store.write(write)
 
@@ -720,8 +851,9 @@ def migration_statements() -> list[str]:
     tables = [_BY_NAME[n] for n in _V4_TABLES]
     statements = [t.create for t in tables] + [_STATE_SQL]
     for table in tables:
-        statements.append(f"INSERT INTO {table.name} ({table.columns}) "
-                          + _contrib_sql(table, None, False))
+        statements.append(
+            f"INSERT INTO {table.name} ({table.columns}) " + _contrib_sql(table, None, False)
+        )
     for part in _V4_DEPENDS:
         counted = [t for t in _V4_COUNTED if t in _V4_DEPENDS[part]]
         cols = ", ".join(_STATE_COLUMNS[t] for t in counted)
@@ -736,13 +868,19 @@ def signal_migration_statements() -> list[str]:
     stays stale (its readers keep to the base tables until a rebuild)."""
     table = _BY_NAME["rollup_signal_days"]
     fresh_before = " AND ".join(
-        f"{_STATE_COLUMNS[t]} = (SELECT count(*) FROM {t})" for t in _V4_DEPENDS[TAGS])  # noqa: S608 - fixed names; values are parameters
+        f"{_STATE_COLUMNS[t]} = (SELECT count(*) FROM {t})"  # noqa: S608 - fixed names
+        for t in _V4_DEPENDS[TAGS]
+    )
     fill = f"INSERT INTO {table.name} ({table.columns}) " + _contrib_sql(table, None, False)
-    counts = ("UPDATE rollup_state SET sentiments = (SELECT count(*) FROM ticket_sentiment),"  # noqa: S608 - fixed names; values are parameters
-              " gold_sentiments = (SELECT count(*) FROM gold_sentiment)"
-              " WHERE part = 'tags' AND " + fresh_before)
-    stale = ("UPDATE rollup_state SET sentiments = -1, gold_sentiments = -1"
-             " WHERE part = 'tags' AND sentiments IS NULL")
+    counts = (
+        "UPDATE rollup_state SET sentiments = (SELECT count(*) FROM ticket_sentiment),"  # noqa: S608 - fixed names; values are parameters
+        " gold_sentiments = (SELECT count(*) FROM gold_sentiment)"
+        " WHERE part = 'tags' AND " + fresh_before
+    )
+    stale = (
+        "UPDATE rollup_state SET sentiments = -1, gold_sentiments = -1"
+        " WHERE part = 'tags' AND sentiments IS NULL"
+    )
     return [*_STATE_V5, table.create, fill, counts, stale]
 
 
@@ -751,18 +889,21 @@ def mention_migration_statements() -> list[str]:
     (:data:`MENTION_TABLES`), created empty and stale: the competitor matcher is Python, so
     ``python -m data rollups`` (or the demo) fills them; until then readers keep to the base
     tables, and the other parts stay as they were."""
-    stale = ("INSERT INTO rollup_state (part, tickets, customers, tagged, entities, sentiments,"  # noqa: S608 - fixed names; values are parameters
-             " gold_sentiments) VALUES ('" + MENTIONS + "', -1, -1, -1, -1, -1, -1)")
-    return [_NAMES_SQL, _NAME_STATE_SQL, *(t.create for t in MENTION_TABLES), _SERIES_CREATE,
-            stale]
+    stale = (
+        "INSERT INTO rollup_state (part, tickets, customers, tagged, entities, sentiments,"  # noqa: S608 - fixed names; values are parameters
+        " gold_sentiments) VALUES ('" + MENTIONS + "', -1, -1, -1, -1, -1, -1)"
+    )
+    return [_NAMES_SQL, _NAME_STATE_SQL, *(t.create for t in MENTION_TABLES), _SERIES_CREATE, stale]
 
 
 def drop_statements() -> list[str]:
     """DROP statements of every roll-up table (for a later migration that redefines them)."""
     return [f"DROP TABLE IF EXISTS {t.name}" for t in TABLES] + [
-        "DROP TABLE IF EXISTS rollup_state", "DROP TABLE IF EXISTS entity_names",
+        "DROP TABLE IF EXISTS rollup_state",
+        "DROP TABLE IF EXISTS entity_names",
         f"DROP TABLE IF EXISTS {SERIES_TABLE}",
-        "DROP TABLE IF EXISTS rollup_name_state"]
+        "DROP TABLE IF EXISTS rollup_name_state",
+    ]
 
 
 # -- incremental maintenance --------------------------------------------------------------
@@ -777,8 +918,9 @@ def _tables(parts: Sequence[str], *, by_keys: bool) -> list[_Table]:
     return [t for t in TABLES if t.part in parts]
 
 
-def _with_mentions(conn: Any, parts: Sequence[str], was_fresh: frozenset[str], *,
-                   full: bool) -> tuple[str, ...]:
+def _with_mentions(
+    conn: Any, parts: Sequence[str], was_fresh: frozenset[str], *, full: bool
+) -> tuple[str, ...]:
     """``parts`` and, when they hold :data:`TAGS` and the mention roll-ups are fresh (or
     ``full``: recomputed whatever their state), :data:`MENTIONS` (tag-derived: every writer
     of tags keeps them; a stale one stays stale until a rebuild, at no cost to the writes)."""
@@ -790,13 +932,24 @@ def _with_mentions(conn: Any, parts: Sequence[str], was_fresh: frozenset[str], *
 
 
 def _has_mention_tables(conn: Any) -> bool:
-    return bool(conn.execute("SELECT count(*) FROM information_schema.tables"
-                             " WHERE table_schema = 'main' AND table_name = 'rollup_name_state'"
-                             ).fetchone()[0])
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_schema = 'main' AND table_name = 'rollup_name_state'"
+        ).fetchone()[0]
+    )
 
 
-def _add_contrib(conn: Any, table: _Table, keys: str, model_id: str | None, sign: int,
-                 delta: str, create: bool, sources: dict[str, str] | None = None) -> None:
+def _add_contrib(
+    conn: Any,
+    table: _Table,
+    keys: str,
+    model_id: str | None,
+    sign: int,
+    delta: str,
+    create: bool,
+    sources: dict[str, str] | None = None,
+) -> None:
     model = model_id is not None and table.by_model
     sql = _contrib_sql(table, keys, model, sources if table.sourced else None)
     groups = ", ".join(f'"{c}"' for c in table.groups)
@@ -814,18 +967,23 @@ def _merge(conn: Any, table: _Table, delta: str) -> None:
     sums = ", ".join(f'sum("{m}") AS "{m}"' for m in table.measures)
     nonzero = " OR ".join(f'sum("{m}") <> 0' for m in table.measures)
     on = " AND ".join(f'r."{c}" IS NOT DISTINCT FROM d."{c}"' for c in table.groups)
-    conn.execute(f"CREATE TEMP TABLE {agg} AS SELECT {groups}, {sums} FROM {delta}"  # noqa: S608 - fixed names; values are parameters
-                 f" GROUP BY ALL HAVING {nonzero}")
+    conn.execute(
+        f"CREATE TEMP TABLE {agg} AS SELECT {groups}, {sums} FROM {delta}"  # noqa: S608 - fixed names; values are parameters
+        f" GROUP BY ALL HAVING {nonzero}"
+    )
     try:
         if not conn.execute(f"SELECT count(*) FROM {agg}").fetchone()[0]:  # noqa: S608 - fixed names; values are parameters
             return
         conn.execute(
             f"CREATE TEMP TABLE {new} AS SELECT {groups}, {sums} FROM ("  # noqa: S608 - fixed names; values are parameters
             f" SELECT {table.columns} FROM {table.name} r SEMI JOIN {agg} d ON {on}"
-            f" UNION ALL SELECT {table.columns} FROM {agg}) GROUP BY ALL")
+            f" UNION ALL SELECT {table.columns} FROM {agg}) GROUP BY ALL"
+        )
         conn.execute(f"DELETE FROM {table.name} r USING {agg} d WHERE {on}")  # noqa: S608 - fixed names; values are parameters
-        conn.execute(f"INSERT INTO {table.name} ({table.columns}) SELECT {table.columns}"  # noqa: S608 - fixed names; values are parameters
-                     f' FROM {new} WHERE "{table.measures[0]}" <> 0')
+        conn.execute(
+            f"INSERT INTO {table.name} ({table.columns}) SELECT {table.columns}"  # noqa: S608 - fixed names; values are parameters
+            f' FROM {new} WHERE "{table.measures[0]}" <> 0'
+        )
         conn.execute(f"DROP TABLE {new}")
     finally:
         conn.execute(f"DROP TABLE IF EXISTS {agg}")
@@ -857,21 +1015,23 @@ def maintained(
         model_id: the block changes only this model's tags (restricts :data:`TAGS`).
     """
     was_fresh = fresh_parts(conn)
-    parts = _with_mentions(conn, parts, was_fresh,
-                           full=keys_sql is None and model_id is None)
+    parts = _with_mentions(conn, parts, was_fresh, full=keys_sql is None and model_id is None)
     tables = _tables(parts, by_keys=keys_sql is not None)
     tag = uuid.uuid4().hex[:12]
     keys = f"_rollup_keys_{tag}"
     deltas = {t.name: f"_rollup_delta_{t.name}_{tag}" for t in tables}
     sources = None
     if keys_sql is not None:
-        conn.execute(f"CREATE TEMP TABLE {keys} AS SELECT DISTINCT ticket_key FROM ({keys_sql})",  # noqa: S608 - fixed names; values are parameters
-                     list(params))
+        conn.execute(
+            f"CREATE TEMP TABLE {keys} AS SELECT DISTINCT ticket_key FROM ({keys_sql})",  # noqa: S608 - fixed names; values are parameters
+            list(params),
+        )
         if any(t.sourced for t in tables):
             sources = _touched_sources(conn, keys, tag)
         for table in tables:
-            _add_contrib(conn, table, keys, model_id, -1, deltas[table.name], create=True,
-                         sources=sources)
+            _add_contrib(
+                conn, table, keys, model_id, -1, deltas[table.name], create=True, sources=sources
+            )
     yield
     if keys_sql is not None and sources is not None:  # as the block left them
         sources = _touched_sources(conn, keys, tag)
@@ -880,12 +1040,15 @@ def maintained(
     if keys_sql is not None:
         touched = f"_rollup_touched_{tag}"
         for table in tables:
-            _add_contrib(conn, table, keys, model_id, 1, deltas[table.name], create=False,
-                         sources=sources)
+            _add_contrib(
+                conn, table, keys, model_id, 1, deltas[table.name], create=False, sources=sources
+            )
             if table.name == "rollup_signal_mentions":  # the series follow it (derived)
-                conn.execute(f"CREATE TEMP TABLE {touched} AS SELECT DISTINCT model_id,"  # noqa: S608 - fixed names; values are parameters
-                             f" entities, day, dim, value FROM {deltas[table.name]}"
-                             " WHERE day IS NOT NULL AND dim <> 'named'")
+                conn.execute(
+                    f"CREATE TEMP TABLE {touched} AS SELECT DISTINCT model_id,"  # noqa: S608 - fixed names; values are parameters
+                    f" entities, day, dim, value FROM {deltas[table.name]}"
+                    " WHERE day IS NOT NULL AND dim <> 'named'"
+                )
             _merge(conn, table, deltas[table.name])
             conn.execute(f"DROP TABLE {deltas[table.name]}")
         if MENTIONS in parts:
@@ -899,8 +1062,10 @@ def maintained(
             _rebuild_names(conn)
         for table in tables:
             if model_id is not None and table.by_model:
-                conn.execute(f"DELETE FROM {table.name} WHERE {table.model_col} = ?",  # noqa: S608 - fixed names; values are parameters
-                             [model_id])
+                conn.execute(
+                    f"DELETE FROM {table.name} WHERE {table.model_col} = ?",  # noqa: S608 - fixed names; values are parameters
+                    [model_id],
+                )
                 _fill(conn, table, model_id)
             else:
                 conn.execute(f"DELETE FROM {table.name}")  # noqa: S608 - fixed names; values are parameters

@@ -40,8 +40,12 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MODEL_DIR", "Entity", "Sentiment", "TagRunSummary", "Tagger", "tag_store"]
 
-_LAZY = {"DEFAULT_MODEL_DIR": "model.tagger", "Tagger": "model.tagger",
-         "TagRunSummary": "model.jobs", "tag_store": "model.jobs"}
+_LAZY = {
+    "DEFAULT_MODEL_DIR": "model.tagger",
+    "Tagger": "model.tagger",
+    "TagRunSummary": "model.jobs",
+    "tag_store": "model.jobs",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -97,8 +97,12 @@ def examples_from_tokens(
     return Example(text, tuple(spans), tuple(words))
 
 
-def read_conll(path: Path | str, label_map: Mapping[str, str | None] | None = None, *,
-               skip_empty_tokens: bool = False) -> list[Example]:
+def read_conll(
+    path: Path | str,
+    label_map: Mapping[str, str | None] | None = None,
+    *,
+    skip_empty_tokens: bool = False,
+) -> list[Example]:
     """Read ``token<TAB or space>tag`` lines; a blank or lone-tab line ends a sentence.
 
     ``-DOCSTART-`` lines are ignored. Raises :class:`DatasetError` on a malformed line.
@@ -165,7 +169,9 @@ def example_from_spans(
     return Example(text, tuple(checked), split_words(text))
 
 
-def read_jsonl(path: Path | str, label_map: Mapping[str, str | None] | None = None) -> list[Example]:
+def read_jsonl(
+    path: Path | str, label_map: Mapping[str, str | None] | None = None
+) -> list[Example]:
     """Read ``{"text": …, "spans": [[start, end, label], …]}`` lines.
 
     ``"entities": [{"start", "end", "label"}]`` is accepted instead of ``spans``; an optional
@@ -191,8 +197,10 @@ def read_jsonl(path: Path | str, label_map: Mapping[str, str | None] | None = No
                 sentiment = record.get("sentiment")
                 if sentiment is not None:
                     if sentiment not in SENTIMENT_CLASSES:
-                        raise ValueError(f"'sentiment' must be one of "
-                                         f"{', '.join(SENTIMENT_CLASSES)}, not {sentiment!r}")
+                        raise ValueError(
+                            f"'sentiment' must be one of "
+                            f"{', '.join(SENTIMENT_CLASSES)}, not {sentiment!r}"
+                        )
                     example = replace(example, sentiment=sentiment)
                 examples.append(example)
             except (ValueError, KeyError, TypeError, IndexError) as exc:
@@ -247,8 +255,12 @@ WIKIGOLD_LABEL_MAP: dict[str, str | None] = {"MISC": IGNORE_TYPE}
 SENTIMENT_CLASSES = ("negative", "neutral", "positive")
 GOEMOTIONS_GROUPS = ("ambiguous", "negative", "neutral", "positive")
 """The group ids of GoEmotions' ``group_*.tsv`` (``group_labels.txt``, in this order)."""
-GOEMOTIONS_TO_SENTIMENT = {"ambiguous": "neutral", "negative": "negative",
-                           "neutral": "neutral", "positive": "positive"}
+GOEMOTIONS_TO_SENTIMENT = {
+    "ambiguous": "neutral",
+    "negative": "negative",
+    "neutral": "neutral",
+    "positive": "positive",
+}
 """``ambiguous`` (surprise, confusion, curiosity, realization) carries no clear polarity: it
 becomes ``neutral``, as the issue suggests."""
 
@@ -272,8 +284,9 @@ def read_wikigold(path: Path | str) -> list[Example]:
     return read_examples(path, WIKIGOLD_LABEL_MAP)
 
 
-def read_goemotions(path: Path | str, *, single_group: bool = False,
-                    labels_file: Path | str | None = None) -> list[Example]:
+def read_goemotions(
+    path: Path | str, *, single_group: bool = False, labels_file: Path | str | None = None
+) -> list[Example]:
     """GoEmotions ``group_*.tsv`` (``text<TAB>group ids, comma-separated<TAB>comment id``)
     as sentiment-only examples (``annotated=False``).
 
@@ -314,48 +327,137 @@ def read_goemotions(path: Path | str, *, single_group: bool = False,
                 continue
             if len(set(classes)) != 1 or not text.strip():
                 continue
-            out.append(Example(text, (), split_words(text), sentiment=classes[0],
-                               annotated=False))
+            out.append(Example(text, (), split_words(text), sentiment=classes[0], annotated=False))
     if not out:
         raise DatasetError(f"{path}: no examples")
     return out
 
 
-def split_off(examples: Sequence[Example], share: float, seed: int
-              ) -> tuple[list[Example], list[Example]]:
+def split_off(
+    examples: Sequence[Example], share: float, seed: int
+) -> tuple[list[Example], list[Example]]:
     """``(kept, held)``: a seeded random ``share`` of ``examples`` held out (order kept)."""
     import random
 
     rng = random.Random(seed)
     n_held = round(len(examples) * share)
     held = set(rng.sample(range(len(examples)), n_held))
-    return ([ex for i, ex in enumerate(examples) if i not in held],
-            [ex for i, ex in enumerate(examples) if i in held])
+    return (
+        [ex for i, ex in enumerate(examples) if i not in held],
+        [ex for i, ex in enumerate(examples) if i in held],
+    )
 
 
 # -- our domain's names in generated tickets (training-time augmentation) ----------------------
 
 SAAS_PRODUCTS: tuple[str, ...] = (
-    "HubSpot CRM", "Salesforce Service Cloud", "Sales Cloud", "Zendesk Suite", "Intercom",
-    "Freshdesk", "Microsoft Teams", "Slack", "Jira", "Jira Service Management", "Confluence",
-    "GitHub Actions", "GitLab CI", "VS Code", "Visual Studio Code", "Postman", "Docker",
-    "Docker Desktop", "Kubernetes", "Terraform", "Airflow", "dbt Cloud", "BigQuery",
-    "Redshift", "Snowflake Cortex", "Power BI", "Tableau", "Looker", "Looker Studio",
-    "Segment", "Zapier", "n8n", "Make.com", "LangChain", "LlamaIndex", "Pinecone", "Weaviate",
-    "Supabase", "Firebase", "Next.js", "Shopify Plus", "Stripe Checkout", "Twilio Flex",
-    "Notion", "Airtable", "Google Sheets", "Excel", "Datadog APM", "Sentry", "PagerDuty",
-    "Grafana", "Auth0", "MuleSoft", "Workato", "SAP S/4HANA", "NetSuite", "QuickBooks Online",
-    "Xero", "Outlook", "Gmail", "Google Drive", "Dropbox", "Figma", "Miro", "Asana", "Trello",
-    "Monday.com", "ClickUp", "Linear", "Cursor", "GitHub Copilot", "Power Automate",
-    "Azure OpenAI Service", "Amazon Bedrock", "Vertex AI", "Elasticsearch", "Kafka",
-    "PostgreSQL", "MongoDB Atlas", "Redis", "Cloudflare Workers", "Vercel AI SDK",
+    "HubSpot CRM",
+    "Salesforce Service Cloud",
+    "Sales Cloud",
+    "Zendesk Suite",
+    "Intercom",
+    "Freshdesk",
+    "Microsoft Teams",
+    "Slack",
+    "Jira",
+    "Jira Service Management",
+    "Confluence",
+    "GitHub Actions",
+    "GitLab CI",
+    "VS Code",
+    "Visual Studio Code",
+    "Postman",
+    "Docker",
+    "Docker Desktop",
+    "Kubernetes",
+    "Terraform",
+    "Airflow",
+    "dbt Cloud",
+    "BigQuery",
+    "Redshift",
+    "Snowflake Cortex",
+    "Power BI",
+    "Tableau",
+    "Looker",
+    "Looker Studio",
+    "Segment",
+    "Zapier",
+    "n8n",
+    "Make.com",
+    "LangChain",
+    "LlamaIndex",
+    "Pinecone",
+    "Weaviate",
+    "Supabase",
+    "Firebase",
+    "Next.js",
+    "Shopify Plus",
+    "Stripe Checkout",
+    "Twilio Flex",
+    "Notion",
+    "Airtable",
+    "Google Sheets",
+    "Excel",
+    "Datadog APM",
+    "Sentry",
+    "PagerDuty",
+    "Grafana",
+    "Auth0",
+    "MuleSoft",
+    "Workato",
+    "SAP S/4HANA",
+    "NetSuite",
+    "QuickBooks Online",
+    "Xero",
+    "Outlook",
+    "Gmail",
+    "Google Drive",
+    "Dropbox",
+    "Figma",
+    "Miro",
+    "Asana",
+    "Trello",
+    "Monday.com",
+    "ClickUp",
+    "Linear",
+    "Cursor",
+    "GitHub Copilot",
+    "Power Automate",
+    "Azure OpenAI Service",
+    "Amazon Bedrock",
+    "Vertex AI",
+    "Elasticsearch",
+    "Kafka",
+    "PostgreSQL",
+    "MongoDB Atlas",
+    "Redis",
+    "Cloudflare Workers",
+    "Vercel AI SDK",
 )
 """Common SaaS and developer products (PRODUCT), in their usual spellings."""
 
 EXTRA_ORGS: tuple[str, ...] = (
-    "Cohere", "AI21 Labs", "Perplexity", "Hugging Face", "Together AI", "Fireworks AI",
-    "Groq", "Nvidia", "Microsoft", "IBM", "Oracle", "Samsung", "Naver", "Zhipu AI",
-    "ByteDance", "Baidu", "Tencent", "iFlytek", "StepFun", "Baichuan", "Xiaomi",
+    "Cohere",
+    "AI21 Labs",
+    "Perplexity",
+    "Hugging Face",
+    "Together AI",
+    "Fireworks AI",
+    "Groq",
+    "Nvidia",
+    "Microsoft",
+    "IBM",
+    "Oracle",
+    "Samsung",
+    "Naver",
+    "Zhipu AI",
+    "ByteDance",
+    "Baidu",
+    "Tencent",
+    "iFlytek",
+    "StepFun",
+    "Baichuan",
+    "Xiaomi",
 )
 
 
@@ -423,6 +525,5 @@ def augment_ticket_names(tickets: Iterable[object], *, seed: int, share: float =
             else:
                 new_spans.append((start + shift, end + shift, label))
         pieces.append(text[pos:])
-        out.append(GoldTicket("".join(pieces), tuple(new_spans),
-                              getattr(t, "sentiment", None)))
+        out.append(GoldTicket("".join(pieces), tuple(new_spans), getattr(t, "sentiment", None)))
     return out

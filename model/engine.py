@@ -60,10 +60,10 @@ class _Encoded:
     """One text after tokenization: token ids and word ids; the words' character ranges
     (``words`` segmentation) or the tokens' offsets (``bert``)."""
 
-    ids: np.ndarray      # (n,) int64
-    words: np.ndarray    # (n,) int64: the word of each token (tokens of a word are adjacent)
+    ids: np.ndarray  # (n,) int64
+    words: np.ndarray  # (n,) int64: the word of each token (tokens of a word are adjacent)
     offsets: np.ndarray | None = None  # (n, 2) int64, bert: the tokens' character ranges
-    spans: np.ndarray | None = None    # (words, 2) int64, words: the words' character ranges
+    spans: np.ndarray | None = None  # (words, 2) int64, words: the words' character ranges
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -162,25 +162,43 @@ class _Chunk:
     """A chunk of texts on its way through the model: windows, and per token the best
     prediction so far (from the window where the token sits furthest from an edge)."""
 
-    def __init__(self, offset: int, texts: Sequence[str], encoded: list[_Encoded],
-                 window: int, stride: int, sentiment_classes: int = 0) -> None:
+    def __init__(
+        self,
+        offset: int,
+        texts: Sequence[str],
+        encoded: list[_Encoded],
+        window: int,
+        stride: int,
+        sentiment_classes: int = 0,
+    ) -> None:
         self.offset = offset
         self.texts = texts
         self.encoded = encoded
-        self.windows = [(t, a, b) for t, enc in enumerate(encoded)
-                        for a, b in window_bounds(len(enc.ids), window, stride)]
+        self.windows = [
+            (t, a, b)
+            for t, enc in enumerate(encoded)
+            for a, b in window_bounds(len(enc.ids), window, stride)
+        ]
         self.labels = [np.zeros(len(e.ids), dtype=np.int64) for e in encoded]
         self.scores = [np.zeros(len(e.ids), dtype=np.float32) for e in encoded]
         self.best = [np.full(len(e.ids), -1, dtype=np.int64) for e in encoded]
         self.model: torch.nn.Module | None = None  # what every batch of the chunk runs on
         self.precision = ""
         # sentiment: per text the token-weighted sum of its windows' probabilities
-        self.sentiment = (np.zeros((len(encoded), sentiment_classes), dtype=np.float64)
-                          if sentiment_classes else None)
+        self.sentiment = (
+            np.zeros((len(encoded), sentiment_classes), dtype=np.float64)
+            if sentiment_classes
+            else None
+        )
         self.sentiment_weight = np.zeros(len(encoded), dtype=np.float64)
 
-    def merge(self, batch: list[int], label: np.ndarray, score: np.ndarray,
-              sentiment: np.ndarray | None = None) -> None:
+    def merge(
+        self,
+        batch: list[int],
+        label: np.ndarray,
+        score: np.ndarray,
+        sentiment: np.ndarray | None = None,
+    ) -> None:
         """Keep each token's prediction from the window where it is most central; add each
         window's sentiment probabilities (weighted by its tokens) to its text's."""
         for row, w in enumerate(batch):
@@ -193,8 +211,8 @@ class _Chunk:
             centrality = np.minimum(pos, n - 1 - pos)
             better = centrality > self.best[t][a:b]
             self.best[t][a:b][better] = centrality[better]
-            self.labels[t][a:b][better] = label[row, 1:n + 1][better]
-            self.scores[t][a:b][better] = score[row, 1:n + 1][better]
+            self.labels[t][a:b][better] = label[row, 1 : n + 1][better]
+            self.scores[t][a:b][better] = score[row, 1 : n + 1][better]
 
 
 class Engine:
@@ -243,8 +261,7 @@ class Engine:
         # padded tokens per forward pass: on a CPU small batches stay in cache (int8: 2,000
         # tickets ran ~7 % faster at 1,024–4,096 than at 16,384; fp32 was also fastest with
         # small batches); GPUs want more
-        self.max_batch_tokens = max_batch_tokens or (16384 if self.device.type == "cuda"
-                                                     else 4096)
+        self.max_batch_tokens = max_batch_tokens or (16384 if self.device.type == "cuda" else 4096)
         self.precision = resolve_precision(precision, self.device)
         # a CPU runs one batch per intra-op thread torch has, each batch on one thread:
         # int8 tagging of 2,000 tickets took ~10-15 % less time than with both threads
@@ -270,7 +287,8 @@ class Engine:
         )
         self._is_begin = np.array([split_tag(lb)[0] == "B" for lb in labels])
         self.sentiment_labels: list[str] = list(
-            getattr(model.config, "sentiment_labels", None) or [])
+            getattr(model.config, "sentiment_labels", None) or []
+        )
         """The sentiment head's classes (empty: the model has no sentiment head)."""
         self._cls = tokenizer.cls_token_id
         self._sep = tokenizer.sep_token_id
@@ -290,10 +308,14 @@ class Engine:
             return_token_type_ids=False,
             truncation=False,
         )
-        return [_Encoded(np.asarray(ids, dtype=np.int64),
-                         np.asarray(enc.word_ids(i), dtype=np.int64),
-                         spans=np.asarray(spans[i], dtype=np.int64).reshape(-1, 2))
-                for i, ids in enumerate(enc["input_ids"])]
+        return [
+            _Encoded(
+                np.asarray(ids, dtype=np.int64),
+                np.asarray(enc.word_ids(i), dtype=np.int64),
+                spans=np.asarray(spans[i], dtype=np.int64).reshape(-1, 2),
+            )
+            for i, ids in enumerate(enc["input_ids"])
+        ]
 
     def _encode_bert(self, texts: Sequence[str]) -> list[_Encoded]:
         enc = self.tokenizer(
@@ -307,11 +329,13 @@ class Engine:
         out: list[_Encoded] = []
         for i, ids in enumerate(enc["input_ids"]):
             words = enc.word_ids(i)
-            out.append(_Encoded(
-                np.asarray(ids, dtype=np.int64),
-                np.asarray([-1 if w is None else w for w in words], dtype=np.int64),
-                offsets=np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2),
-            ))
+            out.append(
+                _Encoded(
+                    np.asarray(ids, dtype=np.int64),
+                    np.asarray([-1 if w is None else w for w in words], dtype=np.int64),
+                    offsets=np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2),
+                )
+            )
         return out
 
     def _encoded_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, list[_Encoded]]]:
@@ -320,29 +344,30 @@ class Engine:
         if not starts:
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize") as pool:
-            pending: Future = pool.submit(self._encode, texts[0:self.chunk_size])
+            pending: Future = pool.submit(self._encode, texts[0 : self.chunk_size])
             for k, start in enumerate(starts):
                 current = pending.result()
                 if k + 1 < len(starts):
                     nxt = starts[k + 1]
-                    pending = pool.submit(self._encode, texts[nxt:nxt + self.chunk_size])
+                    pending = pool.submit(self._encode, texts[nxt : nxt + self.chunk_size])
                 yield start, current
 
     # -- model -----------------------------------------------------------------------
 
-    def _batches(self, windows: list[tuple[int, int, int]],
-                 batch_size: int) -> Iterator[list[int]]:
+    def _batches(self, windows: list[tuple[int, int, int]], batch_size: int) -> Iterator[list[int]]:
         """Indices of ``windows`` (text, a, b) in length-sorted batches of at most
         ``batch_size`` windows and :attr:`max_batch_tokens` padded tokens."""
-        order = sorted(range(len(windows)), key=lambda w: windows[w][2] - windows[w][1],
-                       reverse=True)
+        order = sorted(
+            range(len(windows)), key=lambda w: windows[w][2] - windows[w][1], reverse=True
+        )
         batch: list[int] = []
         longest = 0
         for w in order:
             length = windows[w][2] - windows[w][1] + 2
             longest = max(longest, length)
-            if batch and (len(batch) >= batch_size
-                          or longest * (len(batch) + 1) > self.max_batch_tokens):
+            if batch and (
+                len(batch) >= batch_size or longest * (len(batch) + 1) > self.max_batch_tokens
+            ):
                 yield batch
                 batch, longest = [], length
             batch.append(w)
@@ -361,8 +386,9 @@ class Engine:
         with self._swap:
             return self.model, self.precision
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray, model: torch.nn.Module | None = None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _run(
+        self, ids: np.ndarray, mask: np.ndarray, model: torch.nn.Module | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Label ids and their probabilities for a padded batch (on ``model``, default the
         current one), and the sentiment probabilities per row (``None`` without the head)."""
         model = model if model is not None else self.model
@@ -428,11 +454,14 @@ class Engine:
         sentiments: list[Sentiment | None] = [None] * len(texts)
         for chunk in self._tagged_chunks(texts, batch_size):
             end = chunk.offset + len(chunk.encoded)
-            results[chunk.offset:end] = [
-                self._entities(text, enc, lab, sc) for text, enc, lab, sc
-                in zip(chunk.texts, chunk.encoded, chunk.labels, chunk.scores, strict=True)]
+            results[chunk.offset : end] = [
+                self._entities(text, enc, lab, sc)
+                for text, enc, lab, sc in zip(
+                    chunk.texts, chunk.encoded, chunk.labels, chunk.scores, strict=True
+                )
+            ]
             if chunk.sentiment is not None:
-                sentiments[chunk.offset:end] = self._sentiments(chunk)
+                sentiments[chunk.offset : end] = self._sentiments(chunk)
             if progress is not None:
                 progress(len(chunk.encoded))
         return results, sentiments
@@ -443,9 +472,12 @@ class Engine:
         weight = chunk.sentiment_weight
         mean = chunk.sentiment / np.maximum(weight, 1.0)[:, None]
         best = mean.argmax(axis=1)
-        return [Sentiment(self.sentiment_labels[k], float(mean[t, k]),
-                          tuple(float(x) for x in mean[t])) if weight[t] > 0
-                else None for t, k in enumerate(best.tolist())]
+        return [
+            Sentiment(self.sentiment_labels[k], float(mean[t, k]), tuple(float(x) for x in mean[t]))
+            if weight[t] > 0
+            else None
+            for t, k in enumerate(best.tolist())
+        ]
 
     def _padded(self, chunk: _Chunk, batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask of ``batch`` (window indices of ``chunk``).
@@ -460,25 +492,32 @@ class Engine:
             rows, width = max(rows, INT8_MIN_ROWS), max(width, INT8_MIN_WIDTH)
         ids = np.full((rows, width), self._pad, dtype=np.int64)
         mask = np.zeros((rows, width), dtype=np.int64)
-        ids[len(batch):, 0] = self._cls
-        mask[len(batch):, 0] = 1
+        ids[len(batch) :, 0] = self._cls
+        mask[len(batch) :, 0] = 1
         for row, w in enumerate(batch):
             t, a, b = chunk.windows[w]
             n = b - a
             ids[row, 0] = self._cls
-            ids[row, 1:n + 1] = chunk.encoded[t].ids[a:b]
+            ids[row, 1 : n + 1] = chunk.encoded[t].ids[a:b]
             ids[row, n + 1] = self._sep
-            mask[row, :n + 2] = 1
+            mask[row, : n + 2] = 1
         return ids, mask
 
-    def _work(self, texts: Sequence[str],
-              batch_size: int) -> Iterator[tuple[_Chunk, list[int] | None, bool]]:
+    def _work(
+        self, texts: Sequence[str], batch_size: int
+    ) -> Iterator[tuple[_Chunk, list[int] | None, bool]]:
         """``(chunk, batch, last)`` for every batch of every chunk, in order, ``last`` on a
         chunk's last batch; a chunk without any window (only empty texts) comes once, with
         ``None``."""
         for offset, encoded in self._encoded_chunks(texts):
-            chunk = _Chunk(offset, texts[offset:offset + len(encoded)], encoded,
-                           self.window, self.stride, len(self.sentiment_labels))
+            chunk = _Chunk(
+                offset,
+                texts[offset : offset + len(encoded)],
+                encoded,
+                self.window,
+                self.stride,
+                len(self.sentiment_labels),
+            )
             chunk.model, chunk.precision = self.current_model()
             batches = list(self._batches(chunk.windows, batch_size)) or [None]
             for k, batch in enumerate(batches):
@@ -504,8 +543,11 @@ class Engine:
             future = None
             if batch is not None:
                 ids, mask = self._padded(chunk, batch)
-                future = (pool.submit(self._run, ids, mask, chunk.model) if pool is not None
-                          else _done(self._run(ids, mask, chunk.model)))
+                future = (
+                    pool.submit(self._run, ids, mask, chunk.model)
+                    if pool is not None
+                    else _done(self._run(ids, mask, chunk.model))
+                )
             in_flight.append((chunk, batch, future, last))
             return True
 
@@ -530,17 +572,17 @@ class Engine:
             return []
         first = np.ones(n, dtype=bool)
         first[1:] = enc.words[1:] != enc.words[:-1]
-        starts_idx = np.flatnonzero(first)                 # first token of each word
+        starts_idx = np.flatnonzero(first)  # first token of each word
         word_label = labels[starts_idx]
         word_type = self._type_of[word_label]
         if not word_type.any():
             return []
         word_score = scores[starts_idx]
-        if enc.spans is not None:                          # words: their own ranges
+        if enc.spans is not None:  # words: their own ranges
             ranges = enc.spans[enc.words[starts_idx]]
             word_start, word_end = ranges[:, 0], ranges[:, 1]
-        else:                                              # bert: the tokens' offsets
-            ends_idx = np.append(starts_idx[1:], n) - 1    # last token of each word
+        else:  # bert: the tokens' offsets
+            ends_idx = np.append(starts_idx[1:], n) - 1  # last token of each word
             word_start = enc.offsets[starts_idx, 0]
             word_end = enc.offsets[ends_idx, 1]
         prev_type = np.concatenate(([0], word_type[:-1]))
@@ -556,14 +598,14 @@ class Engine:
         for first_word, last_word in zip(firsts, lasts, strict=True):
             kind = self.types[word_type[first_word] - 1]
             for f, la in _pieces(text, starts, ends, first_word, last_word):
-                while f <= la and is_punctuation(text[starts[f]:ends[f]]):
+                while f <= la and is_punctuation(text[starts[f] : ends[f]]):
                     f += 1
-                while la >= f and is_punctuation(text[starts[la]:ends[la]]):
+                while la >= f and is_punctuation(text[starts[la] : ends[la]]):
                     la -= 1
                 if f > la:  # nothing but punctuation
                     continue
                 start, end = starts[f], ends[la]
-                mean = float(word_score[f:la + 1].sum(dtype=np.float64)) / (la - f + 1)
+                mean = float(word_score[f : la + 1].sum(dtype=np.float64)) / (la - f + 1)
                 out.append(Entity(start, end, kind, text[start:end], mean))
         return out
 
@@ -573,14 +615,15 @@ _STOPS = frozenset("?!;…")
 is two), nor across a line break (a signature's name and the title under it)."""
 
 
-def _pieces(text: str, starts: list[int], ends: list[int], first: int,
-            last: int) -> list[tuple[int, int]]:
+def _pieces(
+    text: str, starts: list[int], ends: list[int], first: int, last: int
+) -> list[tuple[int, int]]:
     """The words ``first..last`` of one entity, cut at line breaks and at :data:`_STOPS`."""
     pieces = []
     begin = first
     for k in range(first + 1, last + 1):
-        gap = text[ends[k - 1]:starts[k]]
-        if "\n" in gap or "\r" in gap or text[starts[k - 1]:ends[k - 1]] in _STOPS:
+        gap = text[ends[k - 1] : starts[k]]
+        if "\n" in gap or "\r" in gap or text[starts[k - 1] : ends[k - 1]] in _STOPS:
             pieces.append((begin, k - 1))
             begin = k
     pieces.append((begin, last))

@@ -18,9 +18,18 @@ and name the file, line or setting at fault.
 
 from __future__ import annotations
 
-__all__ = ["BackboneMissingError", "DamagedModelError", "DatasetError", "FileModeError",
-           "LabelMapError", "ModelError", "ModelNotFoundError", "RayMissingError", "RayTagError",
-           "TaggerProcessError"]
+__all__ = [
+    "BackboneMissingError",
+    "DamagedModelError",
+    "DatasetError",
+    "FileModeError",
+    "LabelMapError",
+    "ModelError",
+    "ModelNotFoundError",
+    "RayMissingError",
+    "RayTagError",
+    "TaggerProcessError",
+]
 
 
 class ModelError(Exception):

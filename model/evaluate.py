@@ -31,8 +31,12 @@ def score_tags(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
     with warnings.catch_warnings():  # seqeval averages empty arrays when there is no entity
         warnings.simplefilter("ignore", RuntimeWarning)
         report = classification_report(
-            [list(s) for s in gold], [list(s) for s in predicted],
-            mode="strict", scheme=IOB2, output_dict=True, zero_division=0,
+            [list(s) for s in gold],
+            [list(s) for s in predicted],
+            mode="strict",
+            scheme=IOB2,
+            output_dict=True,
+            zero_division=0,
         )
     scores: dict = {}
     for name, row in report.items():
@@ -50,9 +54,7 @@ def score_tags(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
     return scores
 
 
-def evaluate_examples(
-    tag: Callable[[list[str]], list[list]], examples: Sequence[Example]
-) -> dict:
+def evaluate_examples(tag: Callable[[list[str]], list[list]], examples: Sequence[Example]) -> dict:
     """Tag the examples' texts with ``tag`` and score the result against their gold spans.
 
     Args:
@@ -75,13 +77,16 @@ def format_scores(scores: dict) -> str:
     names = sorted(k for k in scores if k != "overall") + ["overall"]
     for name in names:
         row = scores[name]
-        lines.append(f"{name:<14}{row['precision']:>10.4f}{row['recall']:>10.4f}"
-                     f"{row['f1']:>10.4f}{row['support']:>9d}")
+        lines.append(
+            f"{name:<14}{row['precision']:>10.4f}{row['recall']:>10.4f}"
+            f"{row['f1']:>10.4f}{row['support']:>9d}"
+        )
     return "\n".join(lines)
 
 
-def evaluate_sentiment(gold: Sequence[str | None], predicted: Sequence[str | None],
-                       labels: Sequence[str]) -> dict:
+def evaluate_sentiment(
+    gold: Sequence[str | None], predicted: Sequence[str | None], labels: Sequence[str]
+) -> dict:
     """Sentiment scores: ``macro_f1`` (unweighted mean of the classes' F1), ``accuracy``,
     ``support`` and ``per_class`` precision/recall/F1/support.
 
@@ -106,11 +111,18 @@ def evaluate_sentiment(gold: Sequence[str | None], predicted: Sequence[str | Non
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         raw[label] = f1
-        per_class[label] = {"precision": round(precision, 4), "recall": round(recall, 4),
-                            "f1": round(f1, 4), "support": tp + fn}
+        per_class[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": tp + fn,
+        }
     present = [label for label in labels if per_class[label]["support"] > 0] or list(labels)
     macro = sum(raw[label] for label in present) / max(1, len(present))
     correct = sum(1 for g, p in pairs if g == p)
-    return {"macro_f1": round(macro, 4),
-            "accuracy": round(correct / len(pairs), 4) if pairs else 0.0,
-            "support": len(pairs), "per_class": per_class}
+    return {
+        "macro_f1": round(macro, 4),
+        "accuracy": round(correct / len(pairs), 4) if pairs else 0.0,
+        "support": len(pairs),
+        "per_class": per_class,
+    }

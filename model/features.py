@@ -55,8 +55,13 @@ def word_labels(
 
 
 def build_features(
-    examples: Sequence[Example], tokenizer, label2id: dict[str, int], *, max_length: int = 128,
-    segmentation: str = WORDS, sentiment2id: dict[str, int] | None = None,
+    examples: Sequence[Example],
+    tokenizer,
+    label2id: dict[str, int],
+    *,
+    max_length: int = 128,
+    segmentation: str = WORDS,
+    sentiment2id: dict[str, int] | None = None,
 ) -> list[Feature]:
     """Tokenize ``examples`` and align their gold spans to first sub-words of the words of
     ``segmentation`` (``words`` or ``bert``, model/words.py).
@@ -72,11 +77,12 @@ def build_features(
     segmentation = check_segmentation(segmentation)
     features: list[Feature] = []
     for start in range(0, len(examples), 1024):
-        part = examples[start:start + 1024]
+        part = examples[start : start + 1024]
         for example, ids, words, ranges in _tokenized(part, tokenizer, segmentation):
             n = len(ids)
-            firsts = [i for i in range(n) if words[i] is not None
-                      and (i == 0 or words[i] != words[i - 1])]
+            firsts = [
+                i for i in range(n) if words[i] is not None and (i == 0 or words[i] != words[i - 1])
+            ]
             token_labels = np.full(n, IGNORE, dtype=np.int64)
             if getattr(example, "annotated", True):
                 tags = word_labels(ranges, example.spans)
@@ -84,16 +90,22 @@ def build_features(
                     if not tag.endswith(IGNORE_TYPE):
                         token_labels[i] = label2id[tag]
             sentiment = getattr(example, "sentiment", None)
-            sentiment_id = (sentiment2id[sentiment] if sentiment2id is not None
-                            and sentiment is not None else IGNORE)
+            sentiment_id = (
+                sentiment2id[sentiment]
+                if sentiment2id is not None and sentiment is not None
+                else IGNORE
+            )
             ids_arr = np.asarray(ids, dtype=np.int64)
             for a, b in window_bounds(n, max_length - 2, 0):
-                features.append(Feature(
-                    np.concatenate(([tokenizer.cls_token_id], ids_arr[a:b],
-                                    [tokenizer.sep_token_id])),
-                    np.concatenate(([IGNORE], token_labels[a:b], [IGNORE])),
-                    sentiment_id,
-                ))
+                features.append(
+                    Feature(
+                        np.concatenate(
+                            ([tokenizer.cls_token_id], ids_arr[a:b], [tokenizer.sep_token_id])
+                        ),
+                        np.concatenate(([IGNORE], token_labels[a:b], [IGNORE])),
+                        sentiment_id,
+                    )
+                )
     return features
 
 
@@ -102,15 +114,21 @@ def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str):
     that has a token, in order)``."""
     texts = [ex.text for ex in examples]
     if segmentation == BERT:
-        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
-                        return_attention_mask=False, return_token_type_ids=False,
-                        truncation=False)
+        enc = tokenizer(
+            texts,
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            truncation=False,
+        )
         for j, ids in enumerate(enc["input_ids"]):
             offsets = enc["offset_mapping"][j]
             words = enc.word_ids(j)
             n = len(ids)
-            firsts = [i for i in range(n) if words[i] is not None
-                      and (i == 0 or words[i] != words[i - 1])]
+            firsts = [
+                i for i in range(n) if words[i] is not None and (i == 0 or words[i] != words[i - 1])
+            ]
             ranges = []
             for k, i in enumerate(firsts):
                 last = (firsts[k + 1] if k + 1 < len(firsts) else n) - 1
@@ -118,10 +136,14 @@ def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str):
             yield examples[j], ids, words, ranges
         return
     spans = [split_words(text) for text in texts]
-    enc = tokenizer([[text[a:b] for a, b in words] for text, words in zip(texts, spans,
-                                                                          strict=True)],
-                    is_split_into_words=True, add_special_tokens=False,
-                    return_attention_mask=False, return_token_type_ids=False, truncation=False)
+    enc = tokenizer(
+        [[text[a:b] for a, b in words] for text, words in zip(texts, spans, strict=True)],
+        is_split_into_words=True,
+        add_special_tokens=False,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+        truncation=False,
+    )
     for j, ids in enumerate(enc["input_ids"]):
         words = enc.word_ids(j)
         # a word without any token (e.g. only a zero-width character) gets no label

@@ -93,7 +93,8 @@ def pending_tickets(store: Any, model_id: str) -> list[str]:
 
 def _texts(store: Any, keys: list[str]) -> list[str]:
     rows = store.fetchall(
-        "SELECT ticket_key, text FROM tickets WHERE ticket_key IN (SELECT unnest(?))", [keys])
+        "SELECT ticket_key, text FROM tickets WHERE ticket_key IN (SELECT unnest(?))", [keys]
+    )
     by_key = dict(rows)
     return [by_key.get(k) or "" for k in keys]
 
@@ -117,8 +118,13 @@ def is_shutdown_error(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc)
 
 
-def _write_batch(run_id: str, model_id: str, keys: list[str], entities: pd.DataFrame,
-                 sentiment: list[tuple[str, str, float]] | None = None):
+def _write_batch(
+    run_id: str,
+    model_id: str,
+    keys: list[str],
+    entities: pd.DataFrame,
+    sentiment: list[tuple[str, str, float]] | None = None,
+):
     """The writer-thread function storing one batch (entities + sentiment + tagged_tickets +
     counters): one transaction."""
 
@@ -127,44 +133,72 @@ def _write_batch(run_id: str, model_id: str, keys: list[str], entities: pd.DataF
         # run listed them (a reset of their batch) must not leave tags of tickets that are
         # gone (they counted as tagged: "208 / 200 tickets tagged"). Checked in the write's
         # own transaction, so no reset can come between the check and the rows.
-        present = {r[0] for r in conn.execute(
-            "SELECT ticket_key FROM tickets WHERE ticket_key IN (SELECT unnest(?::VARCHAR[]))",
-            [keys]).fetchall()}
+        present = {
+            r[0]
+            for r in conn.execute(
+                "SELECT ticket_key FROM tickets WHERE ticket_key IN (SELECT unnest(?::VARCHAR[]))",
+                [keys],
+            ).fetchall()
+        }
         kept = [k for k in keys if k in present]
         if not kept:
             return
         rows = entities[entities["ticket_key"].isin(present)] if len(entities) else entities
         moods = [r for r in sentiment if r[0] in present] if sentiment else sentiment
         # the entity and tagged-ticket roll-ups follow this batch (data.rollups)
-        with rollups.maintained(conn, "SELECT unnest(?::VARCHAR[]) AS ticket_key", [kept],
-                                parts=(rollups.TAGS,), model_id=model_id):
+        with rollups.maintained(
+            conn,
+            "SELECT unnest(?::VARCHAR[]) AS ticket_key",
+            [kept],
+            parts=(rollups.TAGS,),
+            model_id=model_id,
+        ):
             _write_rows(conn, kept, rows, moods)
 
-    def _write_rows(conn, keys: list[str], entities: pd.DataFrame,
-                    sentiment: list[tuple[str, str, float]] | None) -> None:
+    def _write_rows(
+        conn,
+        keys: list[str],
+        entities: pd.DataFrame,
+        sentiment: list[tuple[str, str, float]] | None,
+    ) -> None:
         if sentiment:
             conn.execute(
                 "INSERT INTO ticket_sentiment (ticket_key, model_id, label, score) "
                 "SELECT unnest(?), ?, unnest(?), unnest(?) "
                 "ON CONFLICT DO UPDATE SET label = excluded.label, score = excluded.score",
-                [[r[0] for r in sentiment], model_id, [r[1] for r in sentiment],
-                 [r[2] for r in sentiment]])
+                [
+                    [r[0] for r in sentiment],
+                    model_id,
+                    [r[1] for r in sentiment],
+                    [r[2] for r in sentiment],
+                ],
+            )
         if len(entities):
             conn.execute(
                 'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score) '
                 "SELECT unnest(?), ?, unnest(?), unnest(?), unnest(?), unnest(?), unnest(?) "
                 "ON CONFLICT DO UPDATE SET text = excluded.text, score = excluded.score",
-                [entities["ticket_key"].tolist(), model_id, entities["start"].tolist(),
-                 entities["end"].tolist(), entities["label"].tolist(),
-                 entities["text"].tolist(), entities["score"].tolist()])
+                [
+                    entities["ticket_key"].tolist(),
+                    model_id,
+                    entities["start"].tolist(),
+                    entities["end"].tolist(),
+                    entities["label"].tolist(),
+                    entities["text"].tolist(),
+                    entities["score"].tolist(),
+                ],
+            )
         conn.execute(
             "INSERT INTO tagged_tickets (ticket_key, model_id, run_id, tagged_at) "
             "SELECT unnest(?), ?, ?, ? "
             "ON CONFLICT DO UPDATE SET run_id = excluded.run_id, tagged_at = excluded.tagged_at",
-            [keys, model_id, run_id, _now()])
+            [keys, model_id, run_id, _now()],
+        )
         conn.execute(
             "UPDATE tagging_runs SET tickets = tickets + ?, entities = entities + ? "
-            "WHERE run_id = ?", [len(keys), len(entities), run_id])
+            "WHERE run_id = ?",
+            [len(keys), len(entities), run_id],
+        )
 
     return write
 
@@ -172,11 +206,11 @@ def _write_batch(run_id: str, model_id: str, keys: list[str], entities: pd.DataF
 def _finish(store: Any, run_id: str, status: str, message: str | None) -> None:
     store.execute_write(
         "UPDATE tagging_runs SET status = ?, finished_at = ?, message = ? WHERE run_id = ?",
-        [status, _now(), message, run_id])
+        [status, _now(), message, run_id],
+    )
 
 
-def _progress_message(done: int, total: int, rate: float, precision: str,
-                      compiling: bool) -> str:
+def _progress_message(done: int, total: int, rate: float, precision: str, compiling: bool) -> str:
     how = precision + ("; int8 compiling in the background" if compiling else "")
     speed = f" at {rate:,.1f} tickets/s" if done else ""
     return f"Tagging: {done:,} of {total:,} tickets{speed} ({how})"
@@ -228,7 +262,9 @@ def tag_store(
     model_id = tagger.model_id
     store.execute_write(
         "INSERT INTO tagging_runs (run_id, model_id, device, started_at, status) "
-        "VALUES (?, ?, ?, ?, 'running')", [run_id, model_id, tagger.device, _now()])
+        "VALUES (?, ?, ?, ?, 'running')",
+        [run_id, model_id, tagger.device, _now()],
+    )
     done = n_entities = 0
     status_, message = "done", None
     keys: list[str] = []
@@ -241,8 +277,17 @@ def tag_store(
         if status is None:
             return
         with contextlib.suppress(Exception):  # a progress display must never break the job
-            status(TagStatus(state, text, done, len(keys), rate(), precision(),
-                             bool(getattr(tagger, "compiling", False))))
+            status(
+                TagStatus(
+                    state,
+                    text,
+                    done,
+                    len(keys),
+                    rate(),
+                    precision(),
+                    bool(getattr(tagger, "compiling", False)),
+                )
+            )
 
     def rate() -> float:
         if not tagging_since or not done:
@@ -250,8 +295,12 @@ def tag_store(
         return done / max(time.monotonic() - tagging_since[0], 1e-6)
 
     def progress_report() -> None:
-        report("tagging", _progress_message(done, len(keys), rate(), precision(),
-                                            bool(getattr(tagger, "compiling", False))))
+        report(
+            "tagging",
+            _progress_message(
+                done, len(keys), rate(), precision(), bool(getattr(tagger, "compiling", False))
+            ),
+        )
 
     def on_tagger(event: TagStatus) -> None:  # compile started or ended during the job
         if tagging_since:
@@ -280,19 +329,26 @@ def tag_store(
             if not tagging_since:
                 tagging_since.append(time.monotonic())
                 progress_report()
-            batch_keys = keys[start:start + group]
+            batch_keys = keys[start : start + group]
             texts = _texts(store, batch_keys)
             moods: list[tuple[str, str, float]] | None = None
             if getattr(tagger, "has_sentiment", False):
                 found, sentiments = tagger.tag_with_sentiment(texts, batch_size=batch_size)
-                moods = [(key, m.label, round(float(m.score), SCORE_DECIMALS))
-                         for key, m in zip(batch_keys, sentiments, strict=True) if m is not None]
+                moods = [
+                    (key, m.label, round(float(m.score), SCORE_DECIMALS))
+                    for key, m in zip(batch_keys, sentiments, strict=True)
+                    if m is not None
+                ]
             else:
                 found = tagger.tag(texts, batch_size=batch_size)
-            rows = [(key, e.start, e.end, e.label, e.text, round(float(e.score), SCORE_DECIMALS))
-                    for key, entities in zip(batch_keys, found, strict=True) for e in entities]
-            frame = pd.DataFrame(rows, columns=["ticket_key", "start", "end", "label", "text",
-                                                "score"])
+            rows = [
+                (key, e.start, e.end, e.label, e.text, round(float(e.score), SCORE_DECIMALS))
+                for key, entities in zip(batch_keys, found, strict=True)
+                for e in entities
+            ]
+            frame = pd.DataFrame(
+                rows, columns=["ticket_key", "start", "end", "label", "text", "score"]
+            )
             store.write(_write_batch(run_id, model_id, batch_keys, frame, moods))
             done += len(batch_keys)
             n_entities += len(rows)
@@ -309,13 +365,20 @@ def tag_store(
         raise
     except Exception as exc:
         if is_shutdown_error(exc):
-            _finish(store, run_id, "interrupted",
-                    f"interrupted by interpreter shutdown ({type(exc).__name__}: {exc})")
+            _finish(
+                store,
+                run_id,
+                "interrupted",
+                f"interrupted by interpreter shutdown ({type(exc).__name__}: {exc})",
+            )
             report("stopped", _stopped_message(done, len(keys)))
         else:
             _finish(store, run_id, "failed", f"{type(exc).__name__}: {exc}")
-            report("failed", f"Tagging failed after {done:,} of {len(keys):,} tickets: "
-                             f"{type(exc).__name__}: {exc}")
+            report(
+                "failed",
+                f"Tagging failed after {done:,} of {len(keys):,} tickets: "
+                f"{type(exc).__name__}: {exc}",
+            )
         raise
     finally:
         if listening:
@@ -326,12 +389,18 @@ def tag_store(
         report("stopped", _stopped_message(done, len(keys)))
     elif keys:
         all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
-        report("done", f"All {all_tickets:,} tickets tagged ({done:,} in this run, "
-                       f"{seconds:.1f} s, {precision()})")
-    return TagRunSummary(run_id, model_id, tagger.device, status_, done, n_entities, len(keys),
-                         seconds)
+        report(
+            "done",
+            f"All {all_tickets:,} tickets tagged ({done:,} in this run, "
+            f"{seconds:.1f} s, {precision()})",
+        )
+    return TagRunSummary(
+        run_id, model_id, tagger.device, status_, done, n_entities, len(keys), seconds
+    )
 
 
 def _stopped_message(done: int, total: int) -> str:
-    return (f"Stopped: {done:,} of {total:,} tickets tagged in this run, {total - done:,} left "
-            "(start again to resume)")
+    return (
+        f"Stopped: {done:,} of {total:,} tickets tagged in this run, {total - done:,} left "
+        "(start again to resume)"
+    )

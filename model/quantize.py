@@ -70,8 +70,13 @@ def _sdpa_bf16(module, query, key, value, attention_mask, **kwargs):
     if attention_mask is not None and attention_mask.is_floating_point():
         attention_mask = attention_mask.to(torch.bfloat16)
     out, weights = sdpa_attention_forward(
-        module, query.to(torch.bfloat16), key.to(torch.bfloat16), value.to(torch.bfloat16),
-        attention_mask, **kwargs)
+        module,
+        query.to(torch.bfloat16),
+        key.to(torch.bfloat16),
+        value.to(torch.bfloat16),
+        attention_mask,
+        **kwargs,
+    )
     return out.float(), weights
 
 
@@ -115,10 +120,11 @@ class Int8Linear(torch.nn.Module):
             weight = weight * smooth
         scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
         q = torch.round(weight / scale[:, None]).clamp_(-127, 127).to(torch.int8)
-        self.register_buffer("weight_t", q.t().contiguous())           # (in, out) int8
-        self.register_buffer("weight_scale", scale)                     # (out,)
-        self.register_buffer("bias", None if linear.bias is None
-                             else linear.bias.detach().float().clone())
+        self.register_buffer("weight_t", q.t().contiguous())  # (in, out) int8
+        self.register_buffer("weight_scale", scale)  # (out,)
+        self.register_buffer(
+            "bias", None if linear.bias is None else linear.bias.detach().float().clone()
+        )
         self.register_buffer("inv_smooth", None if smooth is None else (1.0 / smooth).float())
         self.in_features, self.out_features = linear.in_features, linear.out_features
 
@@ -136,21 +142,31 @@ class Int8Linear(torch.nn.Module):
         if pad:
             q = torch.nn.functional.pad(q, (0, 0, 0, pad))
         y = torch._int_mm(q, self.weight_t)[:rows]
-        out = torch.addcmul(self.bias, y.float(), (amax / 127.0) * self.weight_scale) \
-            if self.bias is not None else y.float() * ((amax / 127.0) * self.weight_scale)
+        out = (
+            torch.addcmul(self.bias, y.float(), (amax / 127.0) * self.weight_scale)
+            if self.bias is not None
+            else y.float() * ((amax / 127.0) * self.weight_scale)
+        )
         return out.reshape(*shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"smoothed={self.inv_smooth is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"smoothed={self.inv_smooth is not None}"
+        )
 
 
 def _linears(model: torch.nn.Module) -> dict[str, torch.nn.Linear]:
     return {name: m for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
 
 
-def calibrate(model: torch.nn.Module, tokenizer, texts: Sequence[str],
-              batch_size: int = 32, max_length: int = 128) -> dict[str, torch.Tensor]:
+def calibrate(
+    model: torch.nn.Module,
+    tokenizer,
+    texts: Sequence[str],
+    batch_size: int = 32,
+    max_length: int = 128,
+) -> dict[str, torch.Tensor]:
     """Per-channel maxima of |input| of every ``nn.Linear`` over ``texts`` (real tokens only).
 
     Args:
@@ -169,6 +185,7 @@ def calibrate(model: torch.nn.Module, tokenizer, texts: Sequence[str],
             x = x[keep["mask"]] if x.dim() == 3 else x.reshape(-1, x.shape[-1])
             peak = x.abs().amax(dim=0).float()
             maxima[name] = torch.maximum(maxima[name], peak) if name in maxima else peak
+
         return record
 
     handles = [m.register_forward_hook(hook(n)) for n, m in _linears(model).items()]
@@ -176,8 +193,13 @@ def calibrate(model: torch.nn.Module, tokenizer, texts: Sequence[str],
         model.eval()
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                enc = tokenizer(list(texts[start:start + batch_size]), padding=True,
-                                truncation=True, max_length=max_length, return_tensors="pt")
+                enc = tokenizer(
+                    list(texts[start : start + batch_size]),
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                )
                 keep["mask"] = enc["attention_mask"].bool()
                 model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
     finally:
@@ -186,15 +208,20 @@ def calibrate(model: torch.nn.Module, tokenizer, texts: Sequence[str],
     return maxima
 
 
-def smoothing_scale(input_max: torch.Tensor, weight: torch.Tensor,
-                    alpha: float = ALPHA) -> torch.Tensor:
+def smoothing_scale(
+    input_max: torch.Tensor, weight: torch.Tensor, alpha: float = ALPHA
+) -> torch.Tensor:
     """SmoothQuant's per-input-channel ``s = max|x|^α / max|W|^(1-α)`` (clamped away from 0)."""
     w_max = weight.detach().abs().amax(dim=0).float().clamp(min=1e-5)
     return (input_max.clamp(min=1e-5) ** alpha / w_max ** (1 - alpha)).clamp(min=1e-5)
 
 
-def quantize_int8(model: torch.nn.Module, maxima: dict[str, torch.Tensor] | None = None,
-                  alpha: float = ALPHA, bf16_attention: bool = True) -> torch.nn.Module:
+def quantize_int8(
+    model: torch.nn.Module,
+    maxima: dict[str, torch.Tensor] | None = None,
+    alpha: float = ALPHA,
+    bf16_attention: bool = True,
+) -> torch.nn.Module:
     """A copy of ``model`` whose ``nn.Linear`` layers are :class:`Int8Linear`.
 
     Layers with calibration maxima in ``maxima`` are smoothed (SmoothQuant, ``alpha``);
@@ -265,8 +292,12 @@ class CompiledWithFallback(torch.nn.Module):
                 if self._ok:
                     raise
                 self.failed = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
-                warnings.warn(f"int8 inference could not be compiled ({self.failed}); "
-                              "tagging in fp32 instead", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"int8 inference could not be compiled ({self.failed}); "
+                    "tagging in fp32 instead",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         return self.fallback(*args, **kwargs)
 
 
@@ -296,8 +327,12 @@ def warm_up(engine, model: torch.nn.Module | None = None) -> None:
             torch.set_num_threads(threads)
 
 
-def prepare_int8(model: torch.nn.Module, maxima: dict[str, torch.Tensor] | None = None,
-                 compile: bool = True, streams: int = 1) -> torch.nn.Module:
+def prepare_int8(
+    model: torch.nn.Module,
+    maxima: dict[str, torch.Tensor] | None = None,
+    compile: bool = True,
+    streams: int = 1,
+) -> torch.nn.Module:
     """The int8 model to run on the CPU: :func:`quantize_int8`, compiled (see the module
     docstring), falling back to the fp32 ``model`` if compilation fails.
 

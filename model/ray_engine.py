@@ -50,23 +50,45 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 RAY_REQUIREMENT = "ray[data]==2.60.0"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".ndjson", ".parquet", ".pq")
-_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-        "RAY_USAGE_STATS_ENABLED": "0"}
-_EXCLUDES = ["var/", ".git/", "tests/", "docs/", "model/datasets/", "*.duckdb", "*.duckdb.wal",
-             "__pycache__/", ".venv/"]
+_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "RAY_USAGE_STATS_ENABLED": "0",
+}
+_EXCLUDES = [
+    "var/",
+    ".git/",
+    "tests/",
+    "docs/",
+    "model/datasets/",
+    "*.duckdb",
+    "*.duckdb.wal",
+    "__pycache__/",
+    ".venv/",
+]
 
-__all__ = ["RAY_REQUIREMENT", "RayMissingError", "RayTagError", "RayTagReport", "ShardResult",
-           "WorkerPlan", "find_inputs", "plan_workers", "tag_on_ray"]
+__all__ = [
+    "RAY_REQUIREMENT",
+    "RayMissingError",
+    "RayTagError",
+    "RayTagReport",
+    "ShardResult",
+    "WorkerPlan",
+    "find_inputs",
+    "plan_workers",
+    "tag_on_ray",
+]
 
 
 @dataclass(frozen=True)
 class WorkerPlan:
     """How many tagging actors, on which device, with which resources each."""
 
-    device: str          # "cpu" | "cuda"
+    device: str  # "cpu" | "cuda"
     workers: int
-    num_gpus: float      # per worker
-    num_cpus: float      # per worker
+    num_gpus: float  # per worker
+    num_cpus: float  # per worker
     threads: int | None  # torch threads per worker (None: torch's default)
 
 
@@ -122,8 +144,11 @@ def find_inputs(spec: str | Path) -> list[Path]:
     text = os.fspath(spec)
     path = Path(text)
     if path.is_dir():
-        files = [p for p in path.iterdir()
-                 if p.is_file() and not p.name.startswith((".", "_")) and _is_table(p.name)]
+        files = [
+            p
+            for p in path.iterdir()
+            if p.is_file() and not p.name.startswith((".", "_")) and _is_table(p.name)
+        ]
     elif path.is_file():
         files = [path]
     elif any(ch in text for ch in "*?["):
@@ -135,9 +160,13 @@ def find_inputs(spec: str | Path) -> list[Path]:
     return sorted({p.resolve() for p in files})
 
 
-def plan_workers(resources: dict[str, float], *, device: str = "auto",
-                 num_gpus_per_worker: float | None = None,
-                 num_workers: int | None = None) -> WorkerPlan:
+def plan_workers(
+    resources: dict[str, float],
+    *,
+    device: str = "auto",
+    num_gpus_per_worker: float | None = None,
+    num_workers: int | None = None,
+) -> WorkerPlan:
     """Decide the actor pool from the cluster's resources (``ray.cluster_resources()``).
 
     ``device="auto"`` uses GPUs when the cluster has them (``num_gpus_per_worker`` default
@@ -167,8 +196,10 @@ def plan_workers(resources: dict[str, float], *, device: str = "auto",
         num_gpus_per_worker = 1.0 if device == "cuda" or (device == "auto" and gpus > 0) else 0.0
     if num_gpus_per_worker > 0:
         if gpus <= 0:
-            raise RayTagError("GPU workers were asked for (--device cuda or "
-                              "--num-gpus-per-worker), but the Ray cluster has no GPU")
+            raise RayTagError(
+                "GPU workers were asked for (--device cuda or "
+                "--num-gpus-per-worker), but the Ray cluster has no GPU"
+            )
         workers = num_workers or max(1, int(gpus // num_gpus_per_worker))
         return WorkerPlan("cuda", workers, float(num_gpus_per_worker), 1.0, None)
     if device == "cuda":
@@ -187,7 +218,8 @@ def _ray() -> Any:
         import ray.data  # the Data library is what we need
     except ImportError as exc:
         raise RayMissingError(
-            f'--engine ray needs Ray Data: pip install "{RAY_REQUIREMENT}" ({exc})') from None
+            f'--engine ray needs Ray Data: pip install "{RAY_REQUIREMENT}" ({exc})'
+        ) from None
     return ray
 
 
@@ -209,8 +241,10 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:
-        raise RayTagError(f"cannot reach the Ray cluster at {address} ({exc}); is its head "
-                          "node running (ray start --head)?") from None
+        raise RayTagError(
+            f"cannot reach the Ray cluster at {address} ({exc}); is its head "
+            "node running (ray start --head)?"
+        ) from None
 
 
 def _init_ray(ray: Any, address: str | None) -> None:
@@ -218,13 +252,21 @@ def _init_ray(ray: Any, address: str | None) -> None:
     if address:
         _check_reachable(address)
         try:
-            ray.init(address=address, logging_level=logging.WARNING,
-                     runtime_env={"working_dir": str(REPO_ROOT), "excludes": _EXCLUDES,
-                                  "env_vars": {**_ENV, **_settings()}})
+            ray.init(
+                address=address,
+                logging_level=logging.WARNING,
+                runtime_env={
+                    "working_dir": str(REPO_ROOT),
+                    "excludes": _EXCLUDES,
+                    "env_vars": {**_ENV, **_settings()},
+                },
+            )
         except ConnectionError as exc:
-            raise RayTagError(f"cannot connect to the Ray cluster at {address}: {exc} (a cluster "
-                              "with token authentication also needs RAY_AUTH_MODE=token and "
-                              "its token)") from None
+            raise RayTagError(
+                f"cannot connect to the Ray cluster at {address}: {exc} (a cluster "
+                "with token authentication also needs RAY_AUTH_MODE=token and "
+                "its token)"
+            ) from None
     else:
         ray.init(include_dashboard=False, logging_level=logging.WARNING)
 
@@ -276,8 +318,11 @@ def tag_on_ray(
     from model.tagger import DEFAULT_MODEL_DIR, model_id_of
 
     started = time.monotonic()
-    files = (find_inputs(inputs) if isinstance(inputs, str | os.PathLike)
-             else sorted({Path(p).resolve() for p in inputs}))
+    files = (
+        find_inputs(inputs)
+        if isinstance(inputs, str | os.PathLike)
+        else sorted({Path(p).resolve() for p in inputs})
+    )
     if batch_size < 1:
         raise RayTagError("--batch-size must be at least 1")
     model_path = Path(model_dir).resolve() if model_dir is not None else None
@@ -301,16 +346,41 @@ def tag_on_ray(
         _init_ray(ray, address)
         report.ray_init_seconds = time.monotonic() - t0
     try:
-        plan = plan_workers(ray.cluster_resources(), device=device,
-                            num_gpus_per_worker=num_gpus_per_worker, num_workers=num_workers)
+        plan = plan_workers(
+            ray.cluster_resources(),
+            device=device,
+            num_gpus_per_worker=num_gpus_per_worker,
+            num_workers=num_workers,
+        )
         report.device, report.workers = plan.device, plan.workers
-        tagged = _pipeline(ray, pending, plan, {
-            "model_dir": str(model_path) if model_path else None, "device": plan.device,
-            "batch_size": batch_size, "model_id": model_id, "threads": plan.threads},
-            precision=precision, read_options={"text_column": text_column,
-                                               "id_column": id_column, "chunksize": chunksize})
-        _collect(tagged, pending, output, report, total_shards=len(files), progress=progress,
-                 warn=warn, on_shard=on_shard)
+        tagged = _pipeline(
+            ray,
+            pending,
+            plan,
+            {
+                "model_dir": str(model_path) if model_path else None,
+                "device": plan.device,
+                "batch_size": batch_size,
+                "model_id": model_id,
+                "threads": plan.threads,
+            },
+            precision=precision,
+            read_options={
+                "text_column": text_column,
+                "id_column": id_column,
+                "chunksize": chunksize,
+            },
+        )
+        _collect(
+            tagged,
+            pending,
+            output,
+            report,
+            total_shards=len(files),
+            progress=progress,
+            warn=warn,
+            on_shard=on_shard,
+        )
     finally:
         if own:
             ray.shutdown()
@@ -318,8 +388,13 @@ def tag_on_ray(
     return report
 
 
-def _shards_to_tag(files: list[Path], output: Path, model_id: str, report: RayTagReport,
-                   on_shard: Callable[[ShardResult], None] | None) -> dict[int, PendingShard]:
+def _shards_to_tag(
+    files: list[Path],
+    output: Path,
+    model_id: str,
+    report: RayTagReport,
+    on_shard: Callable[[ShardResult], None] | None,
+) -> dict[int, PendingShard]:
     """The files whose shard must be (re)written, by shard number; a file whose marker names
     this model and this very input is reported as skipped instead."""
     from data.entity_shards import read_marker, remove_shard, shard_name
@@ -328,11 +403,20 @@ def _shards_to_tag(files: list[Path], output: Path, model_id: str, report: RayTa
     for f in files:
         name = shard_name(f)
         marker = read_marker(output, name)
-        if (marker is not None and marker.get("model_id") == model_id
-                and marker.get("input") == fingerprint(f)):
-            result = ShardResult(str(f), name, int(marker["rows"]), int(marker["tagged"]),
-                                 int(marker["entities"]), list(marker.get("bad_rows") or []),
-                                 skipped=True)
+        if (
+            marker is not None
+            and marker.get("model_id") == model_id
+            and marker.get("input") == fingerprint(f)
+        ):
+            result = ShardResult(
+                str(f),
+                name,
+                int(marker["rows"]),
+                int(marker["tagged"]),
+                int(marker["entities"]),
+                list(marker.get("bad_rows") or []),
+                skipped=True,
+            )
             report.shards.append(result)
             if on_shard is not None:
                 on_shard(result)
@@ -342,9 +426,15 @@ def _shards_to_tag(files: list[Path], output: Path, model_id: str, report: RayTa
     return pending
 
 
-def _pipeline(ray: Any, pending: dict[int, PendingShard], plan: WorkerPlan,
-              worker_options: dict[str, Any], *, precision: str | None,
-              read_options: dict[str, Any]) -> Any:
+def _pipeline(
+    ray: Any,
+    pending: dict[int, PendingShard],
+    plan: WorkerPlan,
+    worker_options: dict[str, Any],
+    *,
+    precision: str | None,
+    read_options: dict[str, Any],
+) -> Any:
     """The Ray Data pipeline: read tasks (one per file, no CPU of their own) into the pool
     of tagging actors; iterate it for the entity rows."""
     settings = _settings() | ({"PRICEWAR_TAG_PRECISION": precision} if precision else {})
@@ -354,23 +444,39 @@ def _pipeline(ray: Any, pending: dict[int, PendingShard], plan: WorkerPlan,
     ctx.execution_options.preserve_order = False
     paths = ray.data.from_items(
         [{"shard": k, "path": str(p.input)} for k, p in pending.items()],
-        override_num_blocks=len(pending))
+        override_num_blocks=len(pending),
+    )
     rows = paths.map_batches(
-        read_shards, batch_size=1, batch_format="pyarrow", num_cpus=0,
+        read_shards,
+        batch_size=1,
+        batch_format="pyarrow",
+        num_cpus=0,
         compute=ray.data.TaskPoolStrategy(size=min(len(pending), max(2, plan.workers))),
-        fn_kwargs=read_options)
+        fn_kwargs=read_options,
+    )
     return rows.map_batches(
-        TagWorker, batch_size=4 * worker_options["batch_size"], batch_format="pyarrow",
+        TagWorker,
+        batch_size=4 * worker_options["batch_size"],
+        batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=plan.workers),
-        num_cpus=plan.num_cpus, num_gpus=plan.num_gpus or None,
+        num_cpus=plan.num_cpus,
+        num_gpus=plan.num_gpus or None,
         runtime_env={"env_vars": settings} if settings else None,
-        fn_constructor_kwargs=worker_options)
+        fn_constructor_kwargs=worker_options,
+    )
 
 
-def _collect(tagged: Any, pending: dict[int, PendingShard], output: Path, report: RayTagReport,
-             *, total_shards: int, progress: Callable[[int, int, int], None] | None,
-             warn: Callable[[str], None] | None,
-             on_shard: Callable[[ShardResult], None] | None) -> None:
+def _collect(
+    tagged: Any,
+    pending: dict[int, PendingShard],
+    output: Path,
+    report: RayTagReport,
+    *,
+    total_shards: int,
+    progress: Callable[[int, int, int], None] | None,
+    warn: Callable[[str], None] | None,
+    on_shard: Callable[[ShardResult], None] | None,
+) -> None:
     """Gather the pipeline's rows per file and write each file's shard once all its rows
     are in (``pending`` is emptied as shards are written or fail)."""
     run_started = now_iso()
@@ -389,9 +495,15 @@ def _collect(tagged: Any, pending: dict[int, PendingShard], output: Path, report
                 del pending[int(value)]
                 shards_done += 1
             elif item.complete():
-                result = finish_shard(item, output, report.model_id, device=report.device,
-                                      workers=report.workers, run_started=run_started,
-                                      warn=warn)
+                result = finish_shard(
+                    item,
+                    output,
+                    report.model_id,
+                    device=report.device,
+                    workers=report.workers,
+                    run_started=run_started,
+                    warn=warn,
+                )
                 report.shards.append(result)
                 del pending[int(value)]
                 shards_done += 1
@@ -400,14 +512,20 @@ def _collect(tagged: Any, pending: dict[int, PendingShard], output: Path, report
         if progress is not None:
             progress(done_rows, shards_done, total_shards)
     for item in pending.values():  # cannot happen unless Ray lost rows: say so
-        report.failed.append((str(item.input), "incomplete: the pipeline ended before "
-                              f"all its rows came back ({item.received} of {item.total})"))
+        report.failed.append(
+            (
+                str(item.input),
+                "incomplete: the pipeline ended before "
+                f"all its rows came back ({item.received} of {item.total})",
+            )
+        )
 
 
 def _quiet(blocks: Iterator[pa.Table]) -> Iterator[pa.Table]:
     """``blocks`` without Ray Data's hint that a pool got fewer inputs than workers (few or
     small files): true, harmless, and a warning would fail a run under ``-W error``."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"The (minimum|maximum) number of concurrent",
-                                category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"The (minimum|maximum) number of concurrent", category=UserWarning
+        )
         yield from blocks

@@ -21,8 +21,15 @@ import pyarrow.compute as pc
 from data.entity_shards import SENTIMENT_SCHEMA
 from model.ray_stages import OUT_SCHEMA
 
-__all__ = ["PendingShard", "ShardResult", "fingerprint", "finish_shard", "now_iso",
-           "sentiment_table", "shard_tables"]
+__all__ = [
+    "PendingShard",
+    "ShardResult",
+    "fingerprint",
+    "finish_shard",
+    "now_iso",
+    "sentiment_table",
+    "shard_tables",
+]
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,8 @@ class PendingShard:
     input: Path
     name: str
     tables: list[pa.Table] = field(default_factory=list)
-    received: int = 0          # tagged + bad rows (Ray may deliver a re-run batch twice)
-    total: int | None = None   # the file's row count, from its 'end' row
+    received: int = 0  # tagged + bad rows (Ray may deliver a re-run batch twice)
+    total: int | None = None  # the file's row count, from its 'end' row
     failed: str | None = None
 
     def add(self, table: pa.Table) -> None:
@@ -94,12 +101,17 @@ def sentiment_table(rows: pa.Table, model_id: str) -> pa.Table | None:
         return None
     with duckdb.connect() as conn:
         conn.register("r", rows)
-        return conn.sql(
-            "SELECT ticket_key, ? AS model_id, arg_min(sentiment_label, row) AS label,"
-            " arg_min(sentiment_score, row) AS score FROM r"
-            " WHERE kind = 'tagged' AND sentiment_label IS NOT NULL"
-            " GROUP BY ticket_key ORDER BY min(row)", params=[model_id]
-        ).to_arrow_table().cast(SENTIMENT_SCHEMA)
+        return (
+            conn.sql(
+                "SELECT ticket_key, ? AS model_id, arg_min(sentiment_label, row) AS label,"
+                " arg_min(sentiment_score, row) AS score FROM r"
+                " WHERE kind = 'tagged' AND sentiment_label IS NOT NULL"
+                " GROUP BY ticket_key ORDER BY min(row)",
+                params=[model_id],
+            )
+            .to_arrow_table()
+            .cast(SENTIMENT_SCHEMA)
+        )
 
 
 def shard_tables(rows: pa.Table, model_id: str) -> tuple[pa.Table, pa.Table, list[dict]]:
@@ -112,17 +124,29 @@ def shard_tables(rows: pa.Table, model_id: str) -> tuple[pa.Table, pa.Table, lis
             'SELECT ticket_key, ? AS model_id, start, "end", label, text, score FROM r'
             " WHERE kind = 'entity' QUALIFY row_number() OVER"
             ' (PARTITION BY ticket_key, start, "end", label ORDER BY row) = 1'
-            ' ORDER BY row, start, "end", label', params=[model_id]).to_arrow_table()
+            ' ORDER BY row, start, "end", label',
+            params=[model_id],
+        ).to_arrow_table()
         tagged = conn.sql(
             "SELECT ticket_key, min(row) AS row, arg_min(source_id, row) AS source_id FROM r"
-            " WHERE kind = 'tagged' GROUP BY ticket_key ORDER BY row").to_arrow_table()
-        bad = conn.sql("SELECT DISTINCT row, \"column\", problem FROM r WHERE kind = 'bad'"
-                       " ORDER BY row").fetchall()
+            " WHERE kind = 'tagged' GROUP BY ticket_key ORDER BY row"
+        ).to_arrow_table()
+        bad = conn.sql(
+            "SELECT DISTINCT row, \"column\", problem FROM r WHERE kind = 'bad' ORDER BY row"
+        ).fetchall()
     return entities, tagged, [{"row": r, "column": c, "problem": p} for r, c, p in bad]
 
 
-def finish_shard(item: PendingShard, output: Path, model_id: str, *, device: str, workers: int,
-                 run_started: str, warn: Callable[[str], None] | None) -> ShardResult:
+def finish_shard(
+    item: PendingShard,
+    output: Path,
+    model_id: str,
+    *,
+    device: str,
+    workers: int,
+    run_started: str,
+    warn: Callable[[str], None] | None,
+) -> ShardResult:
     """Write one complete file's shard and its marker; report its bad rows."""
     from data.entity_shards import write_shard
 
@@ -130,17 +154,34 @@ def finish_shard(item: PendingShard, output: Path, model_id: str, *, device: str
     entities, tagged, bad = shard_tables(rows, model_id)
     total = int(item.total or 0)
     sentiment = sentiment_table(rows, model_id)  # written before the marker, with the shard
-    write_shard(output, item.name, entities, tagged, {
-        "name": item.name, "input": fingerprint(item.input), "model_id": model_id,
-        "engine": "ray", "device": device, "workers": workers, "rows": total,
-        "tagged": total - len(bad), "tickets": tagged.num_rows, "entities": entities.num_rows,
-        "bad_rows": bad, "started_at": run_started, "finished_at": now_iso()},
-        sentiment=sentiment)
+    write_shard(
+        output,
+        item.name,
+        entities,
+        tagged,
+        {
+            "name": item.name,
+            "input": fingerprint(item.input),
+            "model_id": model_id,
+            "engine": "ray",
+            "device": device,
+            "workers": workers,
+            "rows": total,
+            "tagged": total - len(bad),
+            "tickets": tagged.num_rows,
+            "entities": entities.num_rows,
+            "bad_rows": bad,
+            "started_at": run_started,
+            "finished_at": now_iso(),
+        },
+        sentiment=sentiment,
+    )
     if warn is not None:
         for b in bad[:20]:
             warn(f"{item.input}: row {b['row']}, column {b['column']!r}: {b['problem']}")
         if len(bad) > 20:
-            warn(f"{item.input}: … {len(bad) - 20} more bad rows (see "
-                 f"{output / '_done' / (item.name + '.json')})")
-    return ShardResult(str(item.input), item.name, total, total - len(bad), entities.num_rows,
-                       bad)
+            warn(
+                f"{item.input}: … {len(bad) - 20} more bad rows (see "
+                f"{output / '_done' / (item.name + '.json')})"
+            )
+    return ShardResult(str(item.input), item.name, total, total - len(bad), entities.num_rows, bad)

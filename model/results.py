@@ -21,8 +21,13 @@ class Entity:
 
     def as_dict(self) -> dict:
         """The entity as a JSON-ready dict."""
-        return {"start": self.start, "end": self.end, "label": self.label,
-                "text": self.text, "score": round(self.score, 6)}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "label": self.label,
+            "text": self.text,
+            "score": round(self.score, 6),
+        }
 
 
 @dataclass(frozen=True)

@@ -94,17 +94,25 @@ class BertForTokensAndSentiment(BertForTokenClassification):
             return
         super()._init_weights(module)
 
-    def forward(self, input_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None,
-                position_ids: torch.Tensor | None = None,
-                inputs_embeds: torch.Tensor | None = None,
-                **_ignored) -> TwoHeadOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        **_ignored,
+    ) -> TwoHeadOutput:
         """Both heads from one encoder pass (extra keyword arguments, e.g. peft's
         ``labels`` or ``output_attentions``, are ignored: the losses are the trainer's)."""
-        outputs = self.bert(input_ids, attention_mask=attention_mask,
-                            token_type_ids=token_type_ids, position_ids=position_ids,
-                            inputs_embeds=inputs_embeds, return_dict=True)
+        outputs = self.bert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+        )
         hidden = outputs[0]
         logits = self.classifier(self.dropout(hidden))
         pooled = mean_pool(hidden, attention_mask)
@@ -125,18 +133,24 @@ def check_sentiment_settings(entry: object) -> dict | None:
     """
     if entry is None:
         return None
-    if (not isinstance(entry, dict) or not isinstance(entry.get("labels"), list)
-            or len(entry["labels"]) < 2
-            or not all(isinstance(x, str) for x in entry["labels"])):
-        raise ValueError("'sentiment' must be {\"labels\": [...], \"pooling\": \"mean\"}")
+    if (
+        not isinstance(entry, dict)
+        or not isinstance(entry.get("labels"), list)
+        or len(entry["labels"]) < 2
+        or not all(isinstance(x, str) for x in entry["labels"])
+    ):
+        raise ValueError('\'sentiment\' must be {"labels": [...], "pooling": "mean"}')
     if entry.get("pooling", POOLING) != POOLING:
         raise ValueError(f"unknown sentiment pooling {entry.get('pooling')!r}")
     return {"labels": list(entry["labels"]), "pooling": POOLING}
 
 
-def load_two_head(labels: list[str], sentiment_labels: list[str] | tuple[str, ...]
-                  = SENTIMENT_LABELS, *, path: Path | str | None = None
-                  ) -> BertForTokensAndSentiment:
+def load_two_head(
+    labels: list[str],
+    sentiment_labels: list[str] | tuple[str, ...] = SENTIMENT_LABELS,
+    *,
+    path: Path | str | None = None,
+) -> BertForTokensAndSentiment:
     """The backbone (or ``path``) with new token and sentiment heads (SDPA attention)."""
     from transformers import BertConfig
 
@@ -148,11 +162,16 @@ def load_two_head(labels: list[str], sentiment_labels: list[str] | tuple[str, ..
     config.sentiment_labels = list(sentiment_labels)
     config.sentiment_pooling = POOLING
     return BertForTokensAndSentiment.from_pretrained(
-        source, config=config, local_files_only=True, attn_implementation="sdpa")
+        source, config=config, local_files_only=True, attn_implementation="sdpa"
+    )
 
 
-def random_two_head(labels: list[str], sentiment_labels: list[str] | tuple[str, ...]
-                    = SENTIMENT_LABELS, *, seed: int = 0) -> BertForTokensAndSentiment:
+def random_two_head(
+    labels: list[str],
+    sentiment_labels: list[str] | tuple[str, ...] = SENTIMENT_LABELS,
+    *,
+    seed: int = 0,
+) -> BertForTokensAndSentiment:
     """A tiny randomly initialised two-head model (the tests' BERT config)."""
     from model.backbone import _quiet_transformers, tiny_config
 
@@ -176,8 +195,14 @@ def macro_f1_of(predicted: np.ndarray, gold: np.ndarray, classes: int) -> float:
     return float(f1[present].mean()) if present.any() else 0.0
 
 
-def fit_class_offsets(probabilities: np.ndarray, gold: np.ndarray, *, span: float = 2.0,
-                      step: float = 0.05, rounds: int = 4) -> tuple[np.ndarray, float, float]:
+def fit_class_offsets(
+    probabilities: np.ndarray,
+    gold: np.ndarray,
+    *,
+    span: float = 2.0,
+    step: float = 0.05,
+    rounds: int = 4,
+) -> tuple[np.ndarray, float, float]:
     """Per-class offsets to the log-probabilities that maximise macro-F1 on a validation set.
 
     A classifier trained with cross-entropy picks the likeliest class, which favours the

@@ -134,8 +134,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def class_weights(features: Sequence[Feature], labels: list[str], power: float,
-                  o_weight: float) -> torch.Tensor:
+def class_weights(
+    features: Sequence[Feature], labels: list[str], power: float, o_weight: float
+) -> torch.Tensor:
     """Loss weight per label: ``(mean entity-label count / count) ** power``; ``O`` fixed."""
     counts = Counter()
     for f in features:
@@ -152,22 +153,24 @@ def class_weights(features: Sequence[Feature], labels: list[str], power: float,
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def length_batches(features: Sequence[Feature], batch_size: int,
-                   rng: random.Random) -> list[list[int]]:
+def length_batches(
+    features: Sequence[Feature], batch_size: int, rng: random.Random
+) -> list[list[int]]:
     """Shuffled batches of similar-length features (sorted within pools of 50 batches)."""
     order = list(range(len(features)))
     rng.shuffle(order)
     pool = batch_size * 50
     batches: list[list[int]] = []
     for start in range(0, len(order), pool):
-        chunk = sorted(order[start:start + pool], key=lambda i: len(features[i].input_ids))
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+        chunk = sorted(order[start : start + pool], key=lambda i: len(features[i].input_ids))
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
 
 
-def _build_model(config: TrainConfig, labels: list[str],
-                 sentiment_labels: Sequence[str] | None = None) -> torch.nn.Module:
+def _build_model(
+    config: TrainConfig, labels: list[str], sentiment_labels: Sequence[str] | None = None
+) -> torch.nn.Module:
     if sentiment_labels:
         from model.sentiment import load_two_head
 
@@ -184,19 +187,24 @@ def _build_model(config: TrainConfig, labels: list[str],
         lora_alpha=config.alpha,
         lora_dropout=config.lora_dropout,
         target_modules=list(LORA_TARGETS),
-        modules_to_save=["classifier", "sentiment_head"] if sentiment_labels
-        else ["classifier"],
+        modules_to_save=["classifier", "sentiment_head"] if sentiment_labels else ["classifier"],
         bias="none",
     )
     with warnings.catch_warnings():  # peft calls a deprecated transformers property
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
-                                category=FutureWarning)
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
         return get_peft_model(model, lora)
 
 
-def _start_from(model: torch.nn.Module, config: TrainConfig, artefact: Path,
-                labels: list[str], sentiment_labels: Sequence[str],
-                log: Callable[[str], None]) -> None:
+def _start_from(
+    model: torch.nn.Module,
+    config: TrainConfig,
+    artefact: Path,
+    labels: list[str],
+    sentiment_labels: Sequence[str],
+    log: Callable[[str], None],
+) -> None:
     """Load a LoRA artefact's trained weights (adapters and heads) into ``model`` before
     training: a second stage continues from a first run's result.
 
@@ -212,14 +220,18 @@ def _start_from(model: torch.nn.Module, config: TrainConfig, artefact: Path,
     settings = json.loads(settings_path.read_text(encoding="utf-8"))
     theirs = (settings.get("labels"), (settings.get("sentiment") or {}).get("labels") or [])
     if theirs != (labels, list(sentiment_labels)):
-        raise ValueError(f"--init-from {artefact}: its labels {theirs} differ from this "
-                         f"run's {(labels, list(sentiment_labels))}")
-    result = set_peft_model_state_dict(model, load_file(str(artefact /
-                                                            "adapter_model.safetensors")))
+        raise ValueError(
+            f"--init-from {artefact}: its labels {theirs} differ from this "
+            f"run's {(labels, list(sentiment_labels))}"
+        )
+    result = set_peft_model_state_dict(
+        model, load_file(str(artefact / "adapter_model.safetensors"))
+    )
     unexpected = list(getattr(result, "unexpected_keys", []) or [])
     if unexpected:
-        raise ValueError(f"--init-from {artefact}: weights this model does not have "
-                         f"({unexpected[0]}, ...)")
+        raise ValueError(
+            f"--init-from {artefact}: weights this model does not have ({unexpected[0]}, ...)"
+        )
     log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
 
 
@@ -253,23 +265,32 @@ def score_sets(tagger: Tagger, sets: Sequence[EvalSet]) -> tuple[dict, dict]:
         if s.sentiment and tagger.has_sentiment:
             sentiment[s.name] = evaluate_sentiment(
                 [ex.sentiment for ex in s.examples],
-                [m.label if m is not None else None for m in moods], tagger.sentiment_labels)
+                [m.label if m is not None else None for m in moods],
+                tagger.sentiment_labels,
+            )
     return entities, sentiment
 
 
-def evaluate_model(model: torch.nn.Module, tokenizer, config: TrainConfig,
-                   sets: Sequence[EvalSet]) -> tuple[dict, dict]:
+def evaluate_model(
+    model: torch.nn.Module, tokenizer, config: TrainConfig, sets: Sequence[EvalSet]
+) -> tuple[dict, dict]:
     """Scores of ``model`` on every evaluation set (through the inference engine)."""
     merged = _merged_copy(model, config)
-    tagger = Tagger.from_model(merged, tokenizer, model_id="training",
-                               max_length=config.infer_max_length, stride=config.stride)
+    tagger = Tagger.from_model(
+        merged,
+        tokenizer,
+        model_id="training",
+        max_length=config.infer_max_length,
+        stride=config.stride,
+    )
     result = score_sets(tagger, sets)
     model.train()
     return result
 
 
-def selection_f1(scores: dict[str, dict], sets: Sequence[EvalSet],
-                 sentiment: dict[str, dict] | None = None) -> float:
+def selection_f1(
+    scores: dict[str, dict], sets: Sequence[EvalSet], sentiment: dict[str, dict] | None = None
+) -> float:
     """Mean of the selection sets' figures: entity F1 and/or sentiment macro-F1."""
     chosen = []
     for s in sets:
@@ -282,8 +303,9 @@ def selection_f1(scores: dict[str, dict], sets: Sequence[EvalSet],
     return sum(chosen) / len(chosen) if chosen else 0.0
 
 
-def _sample_pools(pools: Sequence[EpochPool], pool_features: list[list[list[Feature]]],
-                  seed: int, epoch: int) -> list[Feature]:
+def _sample_pools(
+    pools: Sequence[EpochPool], pool_features: list[list[list[Feature]]], seed: int, epoch: int
+) -> list[Feature]:
     """The pools' features for one epoch: a seeded sample of examples per pool."""
     out: list[Feature] = []
     for k, (pool, feats) in enumerate(zip(pools, pool_features, strict=True)):
@@ -294,8 +316,13 @@ def _sample_pools(pools: Sequence[EpochPool], pool_features: list[list[list[Feat
     return out
 
 
-def _joint_loss(out, arrays: dict[str, np.ndarray], token_loss: torch.nn.Module,
-                sentiment_loss: torch.nn.Module | None, weight: float) -> torch.Tensor:
+def _joint_loss(
+    out,
+    arrays: dict[str, np.ndarray],
+    token_loss: torch.nn.Module,
+    sentiment_loss: torch.nn.Module | None,
+    weight: float,
+) -> torch.Tensor:
     """Token loss over labelled tokens plus ``weight`` × sentiment loss over labelled rows;
     a head with no label in the batch adds nothing (no NaN from an all-ignored mean)."""
     logits = out.logits
@@ -318,8 +345,9 @@ def _sentiment_weights(features: Sequence[Feature], n: int, power: float) -> tor
     counts = Counter(f.sentiment for f in features if f.sentiment != IGNORE)
     present = [counts[i] for i in range(n) if counts[i]]
     mean = sum(present) / len(present) if present else 1.0
-    return torch.tensor([(mean / max(counts[i], 1)) ** power for i in range(n)],
-                        dtype=torch.float32)
+    return torch.tensor(
+        [(mean / max(counts[i], 1)) ** power for i in range(n)], dtype=torch.float32
+    )
 
 
 def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -332,8 +360,11 @@ def _config_key(config: TrainConfig) -> dict:
     for newer in ("sentiment_class_power", "init_from"):  # absent from older checkpoints
         if not getattr(config, newer):
             skip.add(newer)
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
-            if k not in skip}
+    return {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in asdict(config).items()
+        if k not in skip
+    }
 
 
 def _save_checkpoint(out: Path, state: dict) -> None:
@@ -381,8 +412,7 @@ def train(
     everything = [*train_examples, *(ex for p in pools for ex in p.examples)]
     if not everything:
         raise ValueError("no training examples")
-    types = sorted({label for ex in everything for _, _, label in ex.spans
-                    if label != IGNORE_TYPE})
+    types = sorted({label for ex in everything for _, _, label in ex.spans if label != IGNORE_TYPE})
     if not types:
         raise ValueError("the training data holds no entity")
     labels = iob2_labels(types)
@@ -392,12 +422,17 @@ def train(
     sentiment2id = {label: i for i, label in enumerate(sentiment_labels)} or None
     seed_everything(config.seed)
     tokenizer = load_tokenizer()
-    features = build_features(train_examples, tokenizer, label2id, max_length=config.max_length,
-                              sentiment2id=sentiment2id)
+    features = build_features(
+        train_examples, tokenizer, label2id, max_length=config.max_length, sentiment2id=sentiment2id
+    )
     pool_features = []
     for pool in pools:
-        per_example = [build_features([ex], tokenizer, label2id, max_length=config.max_length,
-                                      sentiment2id=sentiment2id) for ex in pool.examples]
+        per_example = [
+            build_features(
+                [ex], tokenizer, label2id, max_length=config.max_length, sentiment2id=sentiment2id
+            )
+            for ex in pool.examples
+        ]
         pool_features.append(per_example)
     model = _build_model(config, labels, sentiment_labels)
     if config.init_from:
@@ -405,25 +440,39 @@ def train(
     model.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
-    log(f"labels: {' '.join(labels)}" + (f"; sentiment: {' '.join(sentiment_labels)}"
-                                         if sentiment_labels else ""))
+    log(
+        f"labels: {' '.join(labels)}"
+        + (f"; sentiment: {' '.join(sentiment_labels)}" if sentiment_labels else "")
+    )
     pooled = sum(min(p.per_epoch, len(p.examples)) for p in pools)
-    log(f"train: {len(train_examples)} examples, {len(features)} windows"
-        + (f" + {pooled} pooled examples per epoch ("
-           + ", ".join(f"{p.name} {min(p.per_epoch, len(p.examples))} of {len(p.examples)}"
-                       for p in pools) + ")" if pools else "")
-        + f"; trainable parameters {trainable:,} of {total:,}")
+    log(
+        f"train: {len(train_examples)} examples, {len(features)} windows"
+        + (
+            f" + {pooled} pooled examples per epoch ("
+            + ", ".join(
+                f"{p.name} {min(p.per_epoch, len(p.examples))} of {len(p.examples)}" for p in pools
+            )
+            + ")"
+            if pools
+            else ""
+        )
+        + f"; trainable parameters {trainable:,} of {total:,}"
+    )
     all_features = features + [f for feats in pool_features for fs in feats for f in fs]
     weights = class_weights(all_features, labels, config.class_weight_power, config.o_weight)
-    log("class weights: " + " ".join(f"{lb}={w:.2f}" for lb, w in zip(labels, weights.tolist(),
-                                                                        strict=True)))
+    log(
+        "class weights: "
+        + " ".join(f"{lb}={w:.2f}" for lb, w in zip(labels, weights.tolist(), strict=True))
+    )
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE)
     sentiment_loss = None
     if sentiment_labels:
         sentiment_loss = torch.nn.CrossEntropyLoss(
-            weight=_sentiment_weights(all_features, len(sentiment_labels),
-                                      config.sentiment_class_power),
-            ignore_index=IGNORE)
+            weight=_sentiment_weights(
+                all_features, len(sentiment_labels), config.sentiment_class_power
+            ),
+            ignore_index=IGNORE,
+        )
     optimizer = _optimizer(model, config)
     rng = random.Random(config.seed)
     epoch_windows = len(features) + len(_sample_pools(pools, pool_features, config.seed, 1))
@@ -431,7 +480,9 @@ def train(
     total_steps = steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / (total_steps - warmup))))
+        optimizer,
+        lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / (total_steps - warmup))),
+    )
 
     best_f1, best_epoch, best_state, stale = -1.0, 0, None, 0
     history: list[dict] = []
@@ -457,19 +508,28 @@ def train(
         epoch_started = time.time()
         epoch_features = features + _sample_pools(pools, pool_features, config.seed, epoch)
         batches = length_batches(epoch_features, config.batch_size, rng)
-        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch",
-                   disable=not show_progress, dynamic_ncols=True, mininterval=2.0)
+        bar = tqdm(
+            batches,
+            desc=f"epoch {epoch}/{config.epochs}",
+            unit="batch",
+            disable=not show_progress,
+            dynamic_ncols=True,
+            mininterval=2.0,
+        )
         running = 0.0
         for step, batch in enumerate(bar, start=1):
             arrays = collate([epoch_features[i] for i in batch], tokenizer.pad_token_id or 0)
-            out_ = model(input_ids=torch.from_numpy(arrays["input_ids"]),
-                         attention_mask=torch.from_numpy(arrays["attention_mask"]))
+            out_ = model(
+                input_ids=torch.from_numpy(arrays["input_ids"]),
+                attention_mask=torch.from_numpy(arrays["attention_mask"]),
+            )
             loss = _joint_loss(out_, arrays, loss_fn, sentiment_loss, config.sentiment_weight)
             optimizer.zero_grad(set_to_none=True)
             if loss.requires_grad:
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(
-                    [p for p in model.parameters() if p.requires_grad], 1.0)
+                    [p for p in model.parameters() if p.requires_grad], 1.0
+                )
                 optimizer.step()
             scheduler.step()
             running += float(loss.detach())
@@ -478,14 +538,20 @@ def train(
         bar.close()
         scores, sentiment_scores = evaluate_model(model, tokenizer, config, dev_sets)
         f1 = selection_f1(scores, dev_sets, sentiment_scores)
-        per_set = " ".join([f"{name}={s['overall']['f1']:.4f}" for name, s in scores.items()]
-                           + [f"{name}:sentiment={s['macro_f1']:.4f}"
-                              for name, s in sentiment_scores.items()])
-        log(f"epoch {epoch}: loss {running / max(1, len(batches)):.4f} dev {f1:.4f} "
-            f"({per_set}) [{time.time() - started:.0f}s]")
-        entry = {"epoch": epoch, "loss": round(running / max(1, len(batches)), 5),
-                 "dev_f1": round(f1, 4),
-                 "dev": {n: s["overall"]["f1"] for n, s in scores.items()}}
+        per_set = " ".join(
+            [f"{name}={s['overall']['f1']:.4f}" for name, s in scores.items()]
+            + [f"{name}:sentiment={s['macro_f1']:.4f}" for name, s in sentiment_scores.items()]
+        )
+        log(
+            f"epoch {epoch}: loss {running / max(1, len(batches)):.4f} dev {f1:.4f} "
+            f"({per_set}) [{time.time() - started:.0f}s]"
+        )
+        entry = {
+            "epoch": epoch,
+            "loss": round(running / max(1, len(batches)), 5),
+            "dev_f1": round(f1, 4),
+            "dev": {n: s["overall"]["f1"] for n, s in scores.items()},
+        }
         if sentiment_scores:
             entry["dev_sentiment"] = {n: s["macro_f1"] for n, s in sentiment_scores.items()}
         history.append(entry)
@@ -498,17 +564,36 @@ def train(
                 log(f"early stop: no dev improvement for {stale} epochs")
                 stop = True
         took = time.time() - epoch_started
-        if (not stop and config.time_budget_s is not None and epoch < config.epochs
-                and time.time() - started + took > config.time_budget_s):
-            log(f"time budget: another epoch (about {took:.0f} s) would pass "
-                f"{config.time_budget_s:.0f} s; stopping after epoch {epoch}")
+        if (
+            not stop
+            and config.time_budget_s is not None
+            and epoch < config.epochs
+            and time.time() - started + took > config.time_budget_s
+        ):
+            log(
+                f"time budget: another epoch (about {took:.0f} s) would pass "
+                f"{config.time_budget_s:.0f} s; stopping after epoch {epoch}"
+            )
             stop = True
-        _save_checkpoint(out, {
-            "config": _config_key(config), "epoch": epoch, "trainable": _trainable_state(model),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "best_f1": best_f1,
-            "best_epoch": best_epoch, "best_state": best_state, "stale": stale,
-            "history": history, "seconds": time.time() - started, "stopped": stop})
+        _save_checkpoint(
+            out,
+            {
+                "config": _config_key(config),
+                "epoch": epoch,
+                "trainable": _trainable_state(model),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": rng.getstate(),
+                "torch_rng": torch.get_rng_state(),
+                "best_f1": best_f1,
+                "best_epoch": best_epoch,
+                "best_state": best_state,
+                "stale": stale,
+                "history": history,
+                "seconds": time.time() - started,
+                "stopped": stop,
+            },
+        )
         if stop:
             break
     assert best_state is not None
@@ -519,15 +604,20 @@ def train(
         offsets_record = fit_sentiment_offsets(model, tokenizer, config, dev_sets, log)
     train_seconds = time.time() - started
     save_artefact(model, config, labels, out, sentiment_labels=sentiment_labels)
-    calibrate_artefact(out, [ex.text for ex in everything[::max(1, len(everything) // 2000)]])
+    calibrate_artefact(out, [ex.text for ex in everything[:: max(1, len(everything) // 2000)]])
     final_sets = [*dev_sets, *test_sets]
     tagger = Tagger.load(out, device="cpu", precision="fp32")
     scores, sentiment_scores = score_sets(tagger, final_sets)
-    log("fp32 scores: " + " ".join(
-        [f"{n}={s['overall']['f1']:.4f}" for n, s in scores.items()]
-        + [f"{n}:sentiment={s['macro_f1']:.4f}" for n, s in sentiment_scores.items()]))
-    int8_scores, int8_sentiment = (_int8_scores(out, final_sets, log) if config.int8_scores
-                                   else ({}, {}))
+    log(
+        "fp32 scores: "
+        + " ".join(
+            [f"{n}={s['overall']['f1']:.4f}" for n, s in scores.items()]
+            + [f"{n}:sentiment={s['macro_f1']:.4f}" for n, s in sentiment_scores.items()]
+        )
+    )
+    int8_scores, int8_sentiment = (
+        _int8_scores(out, final_sets, log) if config.int8_scores else ({}, {})
+    )
     metrics = {
         "model_id": model_id_of(out),
         "scores": scores,
@@ -542,15 +632,22 @@ def train(
         "selection_sets": [s.name for s in dev_sets if s.for_selection],
         "data": data_description or {},
         "backbone": {"name": BACKBONE_NAME, "package": backbone_version()},
-        "versions": {"torch": torch.__version__, "transformers": _version("transformers"),
-                     "peft": _version("peft"), "seqeval": _version("seqeval")},
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": _version("transformers"),
+            "peft": _version("peft"),
+            "seqeval": _version("seqeval"),
+        },
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.time() - started, 1),
         "trainable_parameters": trainable,
     }
     if sentiment_labels:
-        metrics["sentiment"] = {"labels": sentiment_labels, "weight": config.sentiment_weight,
-                                "class_offsets": offsets_record}
+        metrics["sentiment"] = {
+            "labels": sentiment_labels,
+            "weight": config.sentiment_weight,
+            "class_offsets": offsets_record,
+        }
         metrics["sentiment_scores"] = sentiment_scores
         metrics["int8_sentiment_scores"] = int8_sentiment
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
@@ -558,9 +655,13 @@ def train(
     return metrics
 
 
-def fit_sentiment_offsets(model: torch.nn.Module, tokenizer, config: TrainConfig,
-                          dev_sets: Sequence[EvalSet],
-                          log: Callable[[str], None]) -> dict | None:
+def fit_sentiment_offsets(
+    model: torch.nn.Module,
+    tokenizer,
+    config: TrainConfig,
+    dev_sets: Sequence[EvalSet],
+    log: Callable[[str], None],
+) -> dict | None:
     """Fit per-class offsets of the sentiment head on the first sentiment *selection* set
     (:func:`model.sentiment.fit_class_offsets`, for macro-F1) and add them to the head's bias.
 
@@ -572,13 +673,23 @@ def fit_sentiment_offsets(model: torch.nn.Module, tokenizer, config: TrainConfig
     if chosen is None:
         return None
     merged = _merged_copy(model, config)
-    tagger = Tagger.from_model(merged, tokenizer, model_id="training",
-                               max_length=config.infer_max_length, stride=config.stride)
+    tagger = Tagger.from_model(
+        merged,
+        tokenizer,
+        model_id="training",
+        max_length=config.infer_max_length,
+        stride=config.stride,
+    )
     labels = tagger.sentiment_labels
-    rows = [(ex.sentiment, mood) for ex, mood in zip(
-        chosen.examples, tagger.tag_with_sentiment([ex.text for ex in chosen.examples],
-                                                   batch_size=64)[1], strict=True)
-        if ex.sentiment in labels and mood is not None]
+    rows = [
+        (ex.sentiment, mood)
+        for ex, mood in zip(
+            chosen.examples,
+            tagger.tag_with_sentiment([ex.text for ex in chosen.examples], batch_size=64)[1],
+            strict=True,
+        )
+        if ex.sentiment in labels and mood is not None
+    ]
     if not rows:
         return None
     probabilities = np.array([mood.probabilities for _, mood in rows])
@@ -588,16 +699,23 @@ def fit_sentiment_offsets(model: torch.nn.Module, tokenizer, config: TrainConfig
         for name, param in model.named_parameters():
             if "sentiment_head" in name and name.endswith("bias") and param.requires_grad:
                 param.add_(torch.as_tensor(offsets, dtype=param.dtype))
-    log(f"sentiment class offsets on {chosen.name}: "
+    log(
+        f"sentiment class offsets on {chosen.name}: "
         + " ".join(f"{lb}={o:+.2f}" for lb, o in zip(labels, offsets.tolist(), strict=True))
-        + f" (macro-F1 {before:.4f} -> {after:.4f})")
-    return {"fitted_on": chosen.name, "labels": labels,
-            "offsets": [round(float(o), 4) for o in offsets],
-            "macro_f1_before": round(before, 4), "macro_f1_after": round(after, 4)}
+        + f" (macro-F1 {before:.4f} -> {after:.4f})"
+    )
+    return {
+        "fitted_on": chosen.name,
+        "labels": labels,
+        "offsets": [round(float(o), 4) for o in offsets],
+        "macro_f1_before": round(before, 4),
+        "macro_f1_after": round(after, 4),
+    }
 
 
-def _int8_scores(out: Path, sets: Sequence[EvalSet],
-                 log: Callable[[str], None]) -> tuple[dict, dict]:
+def _int8_scores(
+    out: Path, sets: Sequence[EvalSet], log: Callable[[str], None]
+) -> tuple[dict, dict]:
     """The same scores with int8 inference (what a CPU runs by default), when it runs here:
     ``(entity scores, sentiment scores)``."""
     from model.quantize import int8_supported
@@ -613,8 +731,10 @@ def _int8_scores(out: Path, sets: Sequence[EvalSet],
             return {}, {}
         return score_sets(tagger, sets)
     except Exception as exc:  # the artefact is written: int8 figures are a bonus
-        log(f"int8 scores failed ({type(exc).__name__}: {exc}); measure them with "
-            "python -m model evaluate --precision int8")
+        log(
+            f"int8 scores failed ({type(exc).__name__}: {exc}); measure them with "
+            "python -m model evaluate --precision int8"
+        )
         return {}, {}
 
 
@@ -627,13 +747,24 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-def save_artefact(model: torch.nn.Module, config: TrainConfig, labels: list[str],
-                  out: Path, *, sentiment_labels: Sequence[str] = ()) -> None:
+def save_artefact(
+    model: torch.nn.Module,
+    config: TrainConfig,
+    labels: list[str],
+    out: Path,
+    *,
+    sentiment_labels: Sequence[str] = (),
+) -> None:
     """Write the adapter (or full model) and ``tagger.json`` into ``out`` (with
     ``"segmentation": "words"``, and ``"sentiment"`` when the model has that head)."""
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("adapter_model.safetensors", "adapter_config.json", "model.safetensors",
-                  "config.json", CALIBRATION_FILE):
+    for stale in (
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "model.safetensors",
+        "config.json",
+        CALIBRATION_FILE,
+    ):
         (out / stale).unlink(missing_ok=True)
     model.save_pretrained(str(out))
     adapter_config = out / "adapter_config.json"
@@ -641,10 +772,11 @@ def save_artefact(model: torch.nn.Module, config: TrainConfig, labels: list[str]
         data = json.loads(adapter_config.read_text(encoding="utf-8"))
         data["base_model_name_or_path"] = None
         for key in ("target_modules", "modules_to_save"):  # peft writes sets in hash order:
-            if isinstance(data.get(key), list):            # sorted, the model id is stable
+            if isinstance(data.get(key), list):  # sorted, the model id is stable
                 data[key] = sorted(data[key])
-        adapter_config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n",
-                                  encoding="utf-8")
+        adapter_config.write_text(
+            json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
     settings = {
         "format": "full" if config.full else "lora",
         "name": config.name,
@@ -665,8 +797,9 @@ def save_artefact(model: torch.nn.Module, config: TrainConfig, labels: list[str]
 DATASETS = Path(__file__).resolve().parent / "datasets"
 
 
-def two_head_data(args) -> tuple[list[Example], list[EpochPool], list[EvalSet], list[EvalSet],
-                                 dict]:
+def two_head_data(
+    args,
+) -> tuple[list[Example], list[EpochPool], list[EvalSet], list[EvalSet], dict]:
     """The data of the shipped two-head tagger: ``(train, pools, dev sets, test sets, record)``.
 
     Training: WNUT-17 train (labels mapped), BTC sections a b e f g and WikiGold (``MISC``
@@ -697,7 +830,7 @@ def two_head_data(args) -> tuple[list[Example], list[EpochPool], list[EvalSet], 
         if scale >= 1.0 and n is None:
             return examples
         keep = round(len(examples) * scale) if n is None else n
-        return examples[:max(1, keep)]
+        return examples[: max(1, keep)]
 
     wnut = cut(read_examples(root / "wnut17" / "wnut17train.conll", wnut_map))
     btc = cut(read_btc([root / "btc" / f"{s}.conll" for s in "abefg"]))
@@ -705,54 +838,88 @@ def two_head_data(args) -> tuple[list[Example], list[EpochPool], list[EvalSet], 
     goemo = cut(read_goemotions(root / "goemotions" / "group_train.tsv"))
     wnut_train, wnut_val = split_off(wnut, args.val_share, args.seed)
     btc_train, btc_val = split_off(btc, args.val_share, args.seed + 1)
-    goemo_train, goemo_val = split_off(goemo, min(0.5, args.goemotions_val / len(goemo)),
-                                       args.seed + 2)
-    tickets = examples_from_gold(augment_ticket_names(
-        iter_gold_tickets(args.tickets, args.ticket_seed, sentiment=True),
-        seed=args.ticket_seed, share=args.name_share))
+    goemo_train, goemo_val = split_off(
+        goemo, min(0.5, args.goemotions_val / len(goemo)), args.seed + 2
+    )
+    tickets = examples_from_gold(
+        augment_ticket_names(
+            iter_gold_tickets(args.tickets, args.ticket_seed, sentiment=True),
+            seed=args.ticket_seed,
+            share=args.name_share,
+        )
+    )
     seen = {ex.text for ex in tickets}
 
     def generated(n: int, seed: int) -> list:
-        return [ex for ex in examples_from_gold(iter_gold_tickets(n, seed, sentiment=True))
-                if ex.text not in seen]
+        return [
+            ex
+            for ex in examples_from_gold(iter_gold_tickets(n, seed, sentiment=True))
+            if ex.text not in seen
+        ]
 
     train_examples = [*wnut_train, *tickets]
-    pools = [EpochPool("btc", btc_train, args.btc_per_epoch),
-             EpochPool("wikigold", wiki, args.wikigold_per_epoch),
-             EpochPool("goemotions", goemo_train, args.goemotions_per_epoch)]
+    pools = [
+        EpochPool("btc", btc_train, args.btc_per_epoch),
+        EpochPool("wikigold", wiki, args.wikigold_per_epoch),
+        EpochPool("goemotions", goemo_train, args.goemotions_per_epoch),
+    ]
     val_tickets = generated(args.val_tickets, args.ticket_seed + 1)
-    dev_sets = [EvalSet("val_real", [*wnut_val, *btc_val]),
-                EvalSet("val_tickets", val_tickets),
-                EvalSet("val_goemotions", goemo_val, kind="sentiment")]
+    dev_sets = [
+        EvalSet("val_real", [*wnut_val, *btc_val]),
+        EvalSet("val_tickets", val_tickets),
+        EvalSet("val_goemotions", goemo_val, kind="sentiment"),
+    ]
     test_tickets = generated(args.test_tickets, args.ticket_seed + 2)
     test_sets = [
-        EvalSet("wnut17_dev", cut(read_examples(root / "wnut17" / "emerging.dev.conll",
-                                                wnut_map)), False),
+        EvalSet(
+            "wnut17_dev",
+            cut(read_examples(root / "wnut17" / "emerging.dev.conll", wnut_map)),
+            False,
+        ),
         EvalSet("btc_h", cut(read_btc([root / "btc" / "h.conll"])), False),
         EvalSet("generated_test", test_tickets, False, kind="both"),
-        EvalSet("goemotions_dev", cut(read_goemotions(root / "goemotions" / "group_dev.tsv",
-                                                      single_group=True)), False,
-                kind="sentiment"),
+        EvalSet(
+            "goemotions_dev",
+            cut(read_goemotions(root / "goemotions" / "group_dev.tsv", single_group=True)),
+            False,
+            kind="sentiment",
+        ),
     ]
     record = {
-        "train": {"wnut17_train": len(wnut_train),
-                  "generated_tickets": {"n": args.tickets, "seed": args.ticket_seed,
-                                        "sentiment": True, "real_names_share": args.name_share}},
-        "pools_per_epoch": {"btc_abefg": {"of": len(btc_train), "per_epoch": args.btc_per_epoch},
-                            "wikigold": {"of": len(wiki), "per_epoch": args.wikigold_per_epoch},
-                            "goemotions_train": {"of": len(goemo_train),
-                                                 "per_epoch": args.goemotions_per_epoch}},
-        "selection": {"val_real": {"wnut17_train": len(wnut_val), "btc_abefg": len(btc_val),
-                                   "share": args.val_share},
-                      "val_tickets": {"seed": args.ticket_seed + 1, "kept": len(val_tickets)},
-                      "val_goemotions": {"from": "group_train.tsv", "n": len(goemo_val)}},
-        "reported_only": {"wnut17_dev": "emerging.dev.conll (never used for any choice)",
-                          "btc_h": "BTC section h (held out)",
-                          "generated_test": {"seed": args.ticket_seed + 2,
-                                             "kept": len(test_tickets)},
-                          "goemotions_dev": "group_dev.tsv, single-group rows, 3 classes"},
-        "label_maps": {"wnut17": "preset wnut17", "wikigold": "MISC ignored in the loss",
-                       "goemotions": "ambiguous→neutral; rows whose groups disagree dropped"},
+        "train": {
+            "wnut17_train": len(wnut_train),
+            "generated_tickets": {
+                "n": args.tickets,
+                "seed": args.ticket_seed,
+                "sentiment": True,
+                "real_names_share": args.name_share,
+            },
+        },
+        "pools_per_epoch": {
+            "btc_abefg": {"of": len(btc_train), "per_epoch": args.btc_per_epoch},
+            "wikigold": {"of": len(wiki), "per_epoch": args.wikigold_per_epoch},
+            "goemotions_train": {"of": len(goemo_train), "per_epoch": args.goemotions_per_epoch},
+        },
+        "selection": {
+            "val_real": {
+                "wnut17_train": len(wnut_val),
+                "btc_abefg": len(btc_val),
+                "share": args.val_share,
+            },
+            "val_tickets": {"seed": args.ticket_seed + 1, "kept": len(val_tickets)},
+            "val_goemotions": {"from": "group_train.tsv", "n": len(goemo_val)},
+        },
+        "reported_only": {
+            "wnut17_dev": "emerging.dev.conll (never used for any choice)",
+            "btc_h": "BTC section h (held out)",
+            "generated_test": {"seed": args.ticket_seed + 2, "kept": len(test_tickets)},
+            "goemotions_dev": "group_dev.tsv, single-group rows, 3 classes",
+        },
+        "label_maps": {
+            "wnut17": "preset wnut17",
+            "wikigold": "MISC ignored in the loss",
+            "goemotions": "ambiguous→neutral; rows whose groups disagree dropped",
+        },
         "scale": scale,
     }
     return train_examples, pools, dev_sets, test_sets, record
@@ -768,9 +935,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     import shlex
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m model.train",
-                                     description="Train the two-head tagger (entities + "
-                                                 "sentiment) on the shipped data recipe.")
+    parser = argparse.ArgumentParser(
+        prog="python -m model.train",
+        description="Train the two-head tagger (entities + sentiment) on the shipped data recipe.",
+    )
     sub = parser.add_subparsers(dest="recipe", required=True)
     p = sub.add_parser("two-head", help="WNUT-17 + BTC + WikiGold + GoEmotions + tickets")
     p.add_argument("--output", type=Path, required=True)
@@ -791,19 +959,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--wikigold-per-epoch", type=int, default=800)
     p.add_argument("--goemotions-per-epoch", type=int, default=8000)
     p.add_argument("--sentiment-weight", type=float, default=1.0)
-    p.add_argument("--sentiment-class-power", type=float, default=0.0,
-                   help="weigh sentiment classes by (mean count / count) ** P (0: unweighted)")
+    p.add_argument(
+        "--sentiment-class-power",
+        type=float,
+        default=0.0,
+        help="weigh sentiment classes by (mean count / count) ** P (0: unweighted)",
+    )
     p.add_argument("--time-budget-min", type=float, default=None)
     p.add_argument("--lr", type=float, default=2e-3, help="learning rate of the LoRA adapters")
     p.add_argument("--head-lr", type=float, default=5e-3, help="learning rate of the heads")
-    p.add_argument("--init-from", type=Path, default=None, metavar="DIR",
-                   help="start from this LoRA artefact's weights (a second training stage)")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="use this share of every file (a quick smoke run)")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="start from this LoRA artefact's weights (a second training stage)",
+    )
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="use this share of every file (a quick smoke run)"
+    )
     p.add_argument("--no-int8", action="store_true", help="skip the int8 scores")
-    p.add_argument("--no-sentiment-offsets", action="store_true",
-                   help="keep the sentiment head's argmax (no macro-F1 class offsets fitted "
-                        "on val_goemotions)")
+    p.add_argument(
+        "--no-sentiment-offsets",
+        action="store_true",
+        help="keep the sentiment head's argmax (no macro-F1 class offsets fitted "
+        "on val_goemotions)",
+    )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -811,30 +992,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     train_examples, pools, dev_sets, test_sets, record = two_head_data(args)
     record["command"] = "python -m model.train " + " ".join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     config = TrainConfig(
-        output=args.output, name=args.name, epochs=args.epochs, batch_size=args.batch_size,
-        max_length=args.max_length, seed=args.seed, sentiment_weight=args.sentiment_weight,
-        lr=args.lr, head_lr=args.head_lr,
+        output=args.output,
+        name=args.name,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        seed=args.seed,
+        sentiment_weight=args.sentiment_weight,
+        lr=args.lr,
+        head_lr=args.head_lr,
         init_from=str(args.init_from) if args.init_from else None,
         sentiment_class_power=args.sentiment_class_power,
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
-        int8_scores=not args.no_int8, sentiment_offsets=not args.no_sentiment_offsets,
-        patience=2)
+        int8_scores=not args.no_int8,
+        sentiment_offsets=not args.no_sentiment_offsets,
+        patience=2,
+    )
 
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
-    metrics = train(config, train_examples, dev_sets, test_sets=test_sets, pools=pools,
-                    data_description=record, log=log, show_progress=not args.quiet)
+    metrics = train(
+        config,
+        train_examples,
+        dev_sets,
+        test_sets=test_sets,
+        pools=pools,
+        data_description=record,
+        log=log,
+        show_progress=not args.quiet,
+    )
     from model.evaluate import format_scores
 
     for name, scores in metrics["scores"].items():
         print(f"== {name}")
         print(format_scores(scores))
     for name, scores in metrics.get("sentiment_scores", {}).items():
-        print(f"== {name} sentiment: macro-F1 {scores['macro_f1']:.4f} "
-              f"accuracy {scores['accuracy']:.4f} ({scores['support']} texts)")
+        print(
+            f"== {name} sentiment: macro-F1 {scores['macro_f1']:.4f} "
+            f"accuracy {scores['accuracy']:.4f} ({scores['support']} texts)"
+        )
     print(f"model {metrics['model_id']} written to {args.output}")
     return 0
 

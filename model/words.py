@@ -42,7 +42,7 @@ SEGMENTATIONS = (WORDS, BERT)
 _ALNUM = r"[\p{L}\p{N}\p{M}]"
 _RUN = rf"[\p{{L}}\p{{N}}]{_ALNUM}*"
 _URL = r"(?:[A-Za-z][A-Za-z0-9+.\-]*://|www\.)\S*[\p{L}\p{N}/=_#~+&%\-]"
-_EMAIL = (rf"{_RUN}(?:[.+\-_]{_RUN})*@{_RUN}(?:-{_RUN})*(?:\.{_RUN}(?:-{_RUN})*)+")
+_EMAIL = rf"{_RUN}(?:[.+\-_]{_RUN})*@{_RUN}(?:-{_RUN})*(?:\.{_RUN}(?:-{_RUN})*)+"
 _NAME = rf"{_RUN}(?:[\-._]{_RUN}|(?<=\p{{N}}),(?=\p{{N}}){_RUN})*(?:(?:\+\+?|\#)(?!{_ALNUM}))?"
 _OTHER = r"\S\p{M}*"
 _WORD = regex.compile(rf"{_URL}|{_EMAIL}|{_NAME}|{_OTHER}", regex.V0)

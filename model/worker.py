@@ -128,8 +128,15 @@ class ProcessTagger:
     safe from any thread; the child serves them one at a time.
     """
 
-    def __init__(self, process: subprocess.Popen, conn: Connection, *, threads: int,
-                 nice: int, status: StatusFn | None = None) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen,
+        conn: Connection,
+        *,
+        threads: int,
+        nice: int,
+        status: StatusFn | None = None,
+    ) -> None:
         self._process = process
         self._conn = conn
         self.threads = threads
@@ -155,16 +162,28 @@ class ProcessTagger:
         """The latest :class:`model.jobs.TagStatus` the child's tagger reported."""
         # the reader holds the tagger weakly: a tagger nobody uses any more can be collected
         # (its finaliser then ends the child)
-        self._reader = threading.Thread(target=_read_loop, args=(weakref.ref(self), conn),
-                                        name=f"tagger-process-{process.pid}", daemon=True)
+        self._reader = threading.Thread(
+            target=_read_loop,
+            args=(weakref.ref(self), conn),
+            name=f"tagger-process-{process.pid}",
+            daemon=True,
+        )
         self._finalizer = weakref.finalize(self, _end_process, process, conn)
 
     # -- starting ------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, model_dir: Path | str | None = None, *, threads: int = 1,
-              nice: int = DEFAULT_NICE, precision: str | None = None, device: str = "auto",
-              status: StatusFn | None = None, timeout: float | None = None) -> ProcessTagger:
+    def start(
+        cls,
+        model_dir: Path | str | None = None,
+        *,
+        threads: int = 1,
+        nice: int = DEFAULT_NICE,
+        precision: str | None = None,
+        device: str = "auto",
+        status: StatusFn | None = None,
+        timeout: float | None = None,
+    ) -> ProcessTagger:
         """Start a child process that loads the tagger in ``model_dir``; return when it is loaded.
 
         Args:
@@ -190,24 +209,48 @@ class ProcessTagger:
             raise ValueError("threads must be at least 1")
         parent_end, child_end = Pipe(duplex=True)
         env = dict(os.environ)
-        env.update({
-            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-            # read when torch and the tokenizers load: the child's own thread counts
-            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-            "RAYON_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false",
-            "PYTHONPATH": os.pathsep.join(
-                [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]),
-        })
-        args = [sys.executable, "-c",
-                "import sys; from model.worker import child_main; "
-                "sys.exit(child_main(sys.argv[1:]))",
-                "--fd", str(child_end.fileno()), "--parent", str(os.getpid()),
-                "--threads", str(threads), "--nice", str(nice), "--device", device,
-                "--model-dir", "" if model_dir is None else str(Path(model_dir).resolve()),
-                "--precision", precision or ""]
+        env.update(
+            {
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                # read when torch and the tokenizers load: the child's own thread counts
+                "OMP_NUM_THREADS": str(threads),
+                "MKL_NUM_THREADS": str(threads),
+                "RAYON_NUM_THREADS": str(threads),
+                "TOKENIZERS_PARALLELISM": "false",
+                "PYTHONPATH": os.pathsep.join(
+                    [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+                ),
+            }
+        )
+        args = [
+            sys.executable,
+            "-c",
+            "import sys; from model.worker import child_main; sys.exit(child_main(sys.argv[1:]))",
+            "--fd",
+            str(child_end.fileno()),
+            "--parent",
+            str(os.getpid()),
+            "--threads",
+            str(threads),
+            "--nice",
+            str(nice),
+            "--device",
+            device,
+            "--model-dir",
+            "" if model_dir is None else str(Path(model_dir).resolve()),
+            "--precision",
+            precision or "",
+        ]
         try:
-            process = subprocess.Popen(args, env=env, cwd=str(ROOT), stdin=subprocess.DEVNULL,
-                                       pass_fds=(child_end.fileno(),), close_fds=True)
+            process = subprocess.Popen(
+                args,
+                env=env,
+                cwd=str(ROOT),
+                stdin=subprocess.DEVNULL,
+                pass_fds=(child_end.fileno(),),
+                close_fds=True,
+            )
         finally:
             child_end.close()  # the child's copy only: its end closing is our EOF
         tagger = cls(process, parent_end, threads=threads, nice=nice, status=status)
@@ -217,8 +260,10 @@ class ProcessTagger:
             kind, value = tagger._ready.get(timeout=timeout)
         except queue.Empty:
             tagger.close(timeout=1.0)
-            raise TaggerProcessError(f"the tagging process (pid {process.pid}) did not load "
-                                     f"the tagger within {timeout:g} s; it was ended") from None
+            raise TaggerProcessError(
+                f"the tagging process (pid {process.pid}) did not load "
+                f"the tagger within {timeout:g} s; it was ended"
+            ) from None
         if kind == "ready":
             return tagger
         tagger.close(timeout=5.0)
@@ -273,14 +318,21 @@ class ProcessTagger:
             if status is not None:
                 self.remove_listener(status)
 
-    def tag(self, texts: Sequence[str], batch_size: int = 64,
-            progress: Callable[[int], None] | None = None) -> list[list[Entity]]:
+    def tag(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[list[Entity]]:
         """Entities of every text, in input order (:meth:`model.Tagger.tag` in the child)."""
         return self.tag_with_sentiment(texts, batch_size=batch_size, progress=progress)[0]
 
-    def tag_with_sentiment(self, texts: Sequence[str], batch_size: int = 64,
-                           progress: Callable[[int], None] | None = None,
-                           ) -> tuple[list[list[Entity]], list[Sentiment | None]]:
+    def tag_with_sentiment(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[list[list[Entity]], list[Sentiment | None]]:
         """Entities and sentiment of every text from one pass in the child (see
         :meth:`model.Tagger.tag_with_sentiment`); ``progress(n)`` is called in this thread
         with the texts finished after each chunk.
@@ -290,8 +342,9 @@ class ProcessTagger:
             TypeError, ValueError: what the child's tagger raised (e.g. a text not a ``str``).
         """
         texts = list(texts)
-        entities, sentiments = self._request("tag", texts, int(batch_size), progress is not None,
-                                             progress=progress)
+        entities, sentiments = self._request(
+            "tag", texts, int(batch_size), progress is not None, progress=progress
+        )
         return entities, sentiments if sentiments is not None else [None] * len(texts)
 
     def wait_compiled(self, timeout: float | None = None) -> bool:
@@ -312,9 +365,8 @@ class ProcessTagger:
         _end_process(self._process, self._conn, timeout)
         self._finalizer.detach()
         _OPEN.discard(self)
-        why = ("interpreter shutdown" if _EXITING.is_set() else "closed")
-        self._fail(TaggerProcessError(f"the tagging process (pid {self.pid}) was stopped "
-                                      f"({why})"))
+        why = "interpreter shutdown" if _EXITING.is_set() else "closed"
+        self._fail(TaggerProcessError(f"the tagging process (pid {self.pid}) was stopped ({why})"))
 
     def __enter__(self) -> ProcessTagger:
         return self
@@ -323,13 +375,14 @@ class ProcessTagger:
         self.close()
 
     def __repr__(self) -> str:
-        return (f"ProcessTagger(model_id={self.model_id!r}, device={self.device!r}, "
-                f"pid={self.pid}, threads={self.threads})")
+        return (
+            f"ProcessTagger(model_id={self.model_id!r}, device={self.device!r}, "
+            f"pid={self.pid}, threads={self.threads})"
+        )
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _request(self, op: str, *args: Any, progress: Callable[[int], None] | None = None
-                 ) -> Any:
+    def _request(self, op: str, *args: Any, progress: Callable[[int], None] | None = None) -> Any:
         call = _Call(progress)
         with self._lock:
             if self._error is not None:
@@ -363,8 +416,9 @@ class ProcessTagger:
             returncode = None
         how = _exit_reason(returncode)
         extra = f"; {detail}" if detail and returncode is None else ""
-        return TaggerProcessError(f"the tagging process (pid {self.pid}) ended unexpectedly "
-                                  f"({how}{extra})")
+        return TaggerProcessError(
+            f"the tagging process (pid {self.pid}) ended unexpectedly ({how}{extra})"
+        )
 
     def _fail(self, error: TaggerProcessError) -> None:
         """Make every call in flight and every later one raise ``error`` (first one wins)."""
@@ -389,8 +443,7 @@ class ProcessTagger:
             with self._lock:
                 call = self._calls.get(call_id)
             if call is not None:
-                call.replies.put((kind, _exception(value, self.pid) if kind == "error"
-                                  else value))
+                call.replies.put((kind, _exception(value, self.pid) if kind == "error" else value))
         elif kind == "ready":
             info = message[1]
             self.model_id = info["model_id"]
@@ -507,8 +560,9 @@ def child_main(argv: list[str]) -> int:
     # the parent decides when this process ends: a Ctrl-C in its terminal stops its job
     # after the current batch, which this process must still answer
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, args=(args.parent,), name="watch-parent",
-                     daemon=True).start()
+    threading.Thread(
+        target=_watch_parent, args=(args.parent,), name="watch-parent", daemon=True
+    ).start()
     if args.nice:
         with contextlib.suppress(OSError):
             os.nice(args.nice)
@@ -531,18 +585,32 @@ def child_main(argv: list[str]) -> int:
             torch.set_num_interop_threads(1)
         from model.tagger import Tagger
 
-        tagger = Tagger.load(args.model_dir or None, device=args.device,
-                             precision=args.precision or None, status=on_status)
+        tagger = Tagger.load(
+            args.model_dir or None,
+            device=args.device,
+            precision=args.precision or None,
+            status=on_status,
+        )
     except BaseException as exc:  # sent back whole: the parent raises it with its message
         with contextlib.suppress(OSError, ValueError):
             send(("failed", _payload(exc)))
         return 1
-    send(("ready", {"model_id": tagger.model_id,
-                    "model_dir": str(tagger.model_dir) if tagger.model_dir else "",
-                    "device": tagger.device, "labels": tagger.labels, "types": tagger.types,
-                    "sentiment_labels": tagger.sentiment_labels,
-                    "segmentation": tagger.segmentation, "precision": tagger.precision,
-                    "compiling": tagger.compiling}))
+    send(
+        (
+            "ready",
+            {
+                "model_id": tagger.model_id,
+                "model_dir": str(tagger.model_dir) if tagger.model_dir else "",
+                "device": tagger.device,
+                "labels": tagger.labels,
+                "types": tagger.types,
+                "sentiment_labels": tagger.sentiment_labels,
+                "segmentation": tagger.segmentation,
+                "precision": tagger.precision,
+                "compiling": tagger.compiling,
+            },
+        )
+    )
     return _serve(conn, send, tagger)
 
 
@@ -565,7 +633,8 @@ def _serve(conn: Connection, send: Callable[[tuple], None], tagger: Any) -> int:
                     send(("progress", call_id, n))
 
                 entities, sentiments = tagger.tag_with_sentiment(
-                    texts, batch_size=batch_size, progress=progress if want_progress else None)
+                    texts, batch_size=batch_size, progress=progress if want_progress else None
+                )
                 value: Any = (entities, sentiments if tagger.has_sentiment else None)
             elif op == "plan":
                 value = tagger.plan(message[2])

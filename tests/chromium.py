@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 @contextlib.contextmanager
@@ -37,8 +43,7 @@ def launch_chromium() -> Iterator[Any]:
 def new_page(browser: Any) -> Iterator[Any]:
     """A page in a new browser context (no cookies, 1400×1000, downloads accepted) that
     records every JavaScript dialog in ``page.dialogs``; the context is closed afterwards."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                  accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
@@ -49,11 +54,15 @@ def new_page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-SCRIPT_STATE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-                   "?.getAttribute('data-test-script-state') === 'notRunning'")
-SETTLED_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-              "?.getAttribute('data-test-script-state') === 'notRunning'"
-              " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+SCRIPT_STATE_JS = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
+SETTLED_JS = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+    " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
+)
 
 
 def settle(page: Any, timeout: float = 90) -> None:

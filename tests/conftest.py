@@ -48,8 +48,9 @@ def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Read it with ``Store.open(path, read_only=True)``; tests that write must copy the file
     first (``shutil.copy(demo_db_path, tmp_path / "db.duckdb")``).
     """
-    return make_demo_db(tmp_path_factory.mktemp("demo") / "demo.duckdb",
-                        tickets=DEMO_TICKETS, seed=DEMO_SEED)
+    return make_demo_db(
+        tmp_path_factory.mktemp("demo") / "demo.duckdb", tickets=DEMO_TICKETS, seed=DEMO_SEED
+    )
 
 
 def tag_a_copy(source: Path, target: Path, tagger: object, *, batch_size: int = 64) -> Path:

@@ -47,8 +47,9 @@ def wait_healthy(server: Server, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.proc.returncode}:\n"
-                               f"{server.log_text()[-3000:]}")
+            raise RuntimeError(
+                f"streamlit exited with code {server.proc.returncode}:\n{server.log_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
@@ -59,11 +60,18 @@ def wait_healthy(server: Server, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def run_streamlit(db: Path, env: Mapping[str, str], *, log: Path,
-                  options: Sequence[str] = (), keep_log: Path | None = None,
-                  start_timeout: float = 90, port: int | None = None,
-                  address: str | None = "127.0.0.1",
-                  secrets: Path | None = None) -> Iterator[Server]:
+def run_streamlit(
+    db: Path,
+    env: Mapping[str, str],
+    *,
+    log: Path,
+    options: Sequence[str] = (),
+    keep_log: Path | None = None,
+    start_timeout: float = 90,
+    port: int | None = None,
+    address: str | None = "127.0.0.1",
+    secrets: Path | None = None,
+) -> Iterator[Server]:
     """Serve the app on ``db`` with the process environment ``env`` (complete, not merged).
 
     Args:
@@ -82,8 +90,16 @@ def run_streamlit(db: Path, env: Mapping[str, str], *, log: Path,
             repository's or the user's secrets.
     """
     port = free_port() if port is None else port
-    flags = ["--server.headless", "true", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    flags = [
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     if address is not None:
         flags += ["--server.address", address]
     if secrets is not None:
@@ -91,7 +107,11 @@ def run_streamlit(db: Path, env: Mapping[str, str], *, log: Path,
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", *flags, *options],
-            cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     server = Server(f"http://127.0.0.1:{port}", proc, db, log)
     try:
         wait_healthy(server, start_timeout)

@@ -36,8 +36,7 @@ def top_entities(
     """
     labels = tuple(labels)
     split = split_months(filters)
-    if (split is not None and not filters.has_customer_filter
-            and rollups_fresh(store, rollups.TAGS)):
+    if split is not None and not filters.has_customer_filter and rollups_fresh(store, rollups.TAGS):
         sql, params = entity_months_sql(model_id, labels, split, dated=False)
         return store.query(
             f"WITH s AS (SELECT label, key, text, sum(mentions) AS n, sum(tickets) AS k"  # noqa: S608 - fixed SQL fragments; values are parameters
@@ -85,19 +84,20 @@ def entity_trends(
     (0 in months with mentions of other entities but none of this one)."""
     labels = tuple(labels)
     split = split_months(filters)
-    if (split is not None and not filters.has_customer_filter
-            and rollups_fresh(store, rollups.TAGS)):
+    if split is not None and not filters.has_customer_filter and rollups_fresh(store, rollups.TAGS):
         sql, params = entity_months_sql(model_id, labels, split, dated=True)
         s_sql = f"SELECT month, label, key, text, sum(mentions) AS n FROM ({sql}) GROUP BY ALL"  # noqa: S608 - fixed SQL fragments; values are parameters
     else:
         w = ticket_where(filters)
         if labels:
             w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
-        s_sql = ("SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, e.label,"  # noqa: S608 - fixed SQL fragments; values are parameters
-                 " lower(e.text) AS key, e.text, count(*) AS n"
-                 " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
-                 " LEFT JOIN customers c ON c.customer_id = t.customer_id"
-                 f" WHERE e.model_id = ? AND t.created_at IS NOT NULL AND {w.sql} GROUP BY ALL")
+        s_sql = (
+            "SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, e.label,"  # noqa: S608 - fixed SQL fragments; values are parameters
+            " lower(e.text) AS key, e.text, count(*) AS n"
+            " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
+            " LEFT JOIN customers c ON c.customer_id = t.customer_id"
+            f" WHERE e.model_id = ? AND t.created_at IS NOT NULL AND {w.sql} GROUP BY ALL"
+        )
         params = [model_id, *w.params]
     # s: mentions per month and spelling; the top entities over the period, each under its
     # most frequent spelling (ties: the smallest)
@@ -167,8 +167,9 @@ def competitor_mentions(
     )
 
 
-def _rollup_match_params(store: Store, model_id: str | None,
-                         aliases: dict[str, str] | None) -> list[list[str]]:
+def _rollup_match_params(
+    store: Store, model_id: str | None, aliases: dict[str, str] | None
+) -> list[list[str]]:
     """``analytics.signals.match_params`` from the entity roll-up: the same (text, label)
     pairs of the model's entities (of tickets in the store: the only ones a mention can
     count), matched by the same rule."""
@@ -177,7 +178,8 @@ def _rollup_match_params(store: Store, model_id: str | None,
     rows = store.fetchall(
         "SELECT DISTINCT text, label FROM rollup_entity_months WHERE model_id = ?"
         " AND list_contains(?::VARCHAR[], label) ORDER BY 1, 2",
-        [model_id, list(COMPETITOR_LABELS)])
+        [model_id, list(COMPETITOR_LABELS)],
+    )
     texts, labels, vendors = [], [], []
     for text, label in rows:
         vendor = match_competitor(text, label, aliases=aliases)
@@ -211,8 +213,9 @@ def _competitor_mentions_days(store: Store, f: Filters, model_id: str | None) ->
     )
 
 
-def _competitor_mentions_rollup(store: Store, f: Filters, model_id: str | None,
-                                aliases: dict[str, str] | None) -> pd.DataFrame:
+def _competitor_mentions_rollup(
+    store: Store, f: Filters, model_id: str | None, aliases: dict[str, str] | None
+) -> pd.DataFrame:
     """:func:`competitor_mentions` with the tagged tickets per month from the roll-up and
     only the entities that name a competitor read from ``entities``."""
     from analytics.signals import MATCH_TABLE_SQL
@@ -237,8 +240,14 @@ def _competitor_mentions_rollup(store: Store, f: Filters, model_id: str | None,
         " FROM tagged CROSS JOIN (SELECT DISTINCT vendor FROM hits) v"
         " LEFT JOIN hits ON hits.month = tagged.month AND hits.vendor = v.vendor"
         " ORDER BY 1, 2",
-        [*_rollup_match_params(store, model_id, aliases), model_id, *rw.params, model_id,
-         model_id, *w.params],
+        [
+            *_rollup_match_params(store, model_id, aliases),
+            model_id,
+            *rw.params,
+            model_id,
+            model_id,
+            *w.params,
+        ],
     )
 
 
@@ -252,7 +261,9 @@ def _newest_days(store: Store, filters: Filters, limit: int) -> dt.date | None:
     return store.scalar(
         "SELECT max(day) FROM (SELECT day, sum(sum(r.tickets)) OVER (ORDER BY day DESC)"  # noqa: S608 - fixed SQL fragments; values are parameters
         f" AS newer FROM rollup_ticket_days r WHERE r.day IS NOT NULL AND {rw.sql}"
-        " GROUP BY day) WHERE newer >= ?", [*rw.params, limit])
+        " GROUP BY day) WHERE newer >= ?",
+        [*rw.params, limit],
+    )
 
 
 def ticket_list(
@@ -278,8 +289,10 @@ def ticket_list(
     """
     w = ticket_where(filters)
     if entity:
-        cond = ("t.ticket_key IN (SELECT x.ticket_key FROM entities x WHERE x.model_id = ?"
-                " AND lower(x.text) = lower(?)")
+        cond = (
+            "t.ticket_key IN (SELECT x.ticket_key FROM entities x WHERE x.model_id = ?"
+            " AND lower(x.text) = lower(?)"
+        )
         params: list[Any] = [model_id, entity]
         if label:
             cond += " AND x.label = ?"
@@ -303,15 +316,21 @@ def ticket_list(
     # Entities of just these tickets (a semi-join on the keys; a correlated subquery would
     # aggregate every entity in the store first).
     ents = store.query(
-        "SELECT ticket_key, start, \"end\", label, text, score FROM entities"
+        'SELECT ticket_key, start, "end", label, text, score FROM entities'
         " WHERE model_id = ? AND ticket_key IN (SELECT unnest(?::VARCHAR[]))"
-        " ORDER BY ticket_key, start, \"end\"",
+        ' ORDER BY ticket_key, start, "end"',
         [model_id, df["ticket_key"].tolist()],
     )
     by_key: dict[str, list[dict[str, Any]]] = {}
     for row in ents.itertuples(index=False):
         by_key.setdefault(row.ticket_key, []).append(
-            {"start": int(row.start), "end": int(row.end), "label": row.label,
-             "text": row.text, "score": float(row.score)})
+            {
+                "start": int(row.start),
+                "end": int(row.end),
+                "label": row.label,
+                "text": row.text,
+                "score": float(row.score),
+            }
+        )
     df["entities"] = [by_key.get(k, []) for k in df["ticket_key"]]
     return df

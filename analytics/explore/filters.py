@@ -88,8 +88,7 @@ class Filters:
             raise ValueError("previous() needs a resolved period; call resolve_period first")
         end = self.start - dt.timedelta(days=1)
         if self.whole_months:
-            months = ((self.end.year - self.start.year) * 12 + self.end.month
-                      - self.start.month + 1)
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
             index = self.start.year * 12 + self.start.month - 1 - months
             return replace(self, start=dt.date(index // 12, index % 12 + 1, 1), end=end)
         days = (self.end - self.start).days + 1
@@ -119,14 +118,15 @@ class CostRates:
 
     def gpu_cost(self, input_tokens: Any, output_tokens: Any) -> Any:
         """GPU cost in USD of the given input and output tokens (numbers or Series)."""
-        return (input_tokens / 1e6 * self.gpu_input_cost_per_m
-                + output_tokens / 1e6 * self.gpu_output_cost_per_m)
+        return (
+            input_tokens / 1e6 * self.gpu_input_cost_per_m
+            + output_tokens / 1e6 * self.gpu_output_cost_per_m
+        )
 
     def support_cost(self, tickets: Any, ai_tickets: Any) -> Any:
         """Support cost in USD: AI-resolved tickets at the AI cost, all others at the
         human cost (numbers or Series)."""
-        return ((tickets - ai_tickets) * self.human_ticket_cost
-                + ai_tickets * self.ai_ticket_cost)
+        return (tickets - ai_tickets) * self.human_ticket_cost + ai_tickets * self.ai_ticket_cost
 
 
 @dataclass
@@ -185,9 +185,11 @@ def customer_conditions(w: _Where, f: Filters, cust: str) -> None:
 def usage_weight(f: Filters) -> tuple[str, list[Any]]:
     """SQL for the share of a usage month inside the period (days inside ÷ days in the
     month: 1 for a month inside, a fraction for an edge month) and its parameters."""
-    sql = ("(greatest(0, datediff('day', greatest(u.month, coalesce(?::DATE, u.month)),"
-           " least(last_day(u.month), coalesce(?::DATE, last_day(u.month)))) + 1)::DOUBLE"
-           " / (datediff('day', u.month, last_day(u.month)) + 1))")
+    sql = (
+        "(greatest(0, datediff('day', greatest(u.month, coalesce(?::DATE, u.month)),"
+        " least(last_day(u.month), coalesce(?::DATE, last_day(u.month)))) + 1)::DOUBLE"
+        " / (datediff('day', u.month, last_day(u.month)) + 1))"
+    )
     return sql, [f.start, f.end]
 
 
@@ -275,8 +277,10 @@ class MonthSplit:
         parts, params = [], []
         for first, last in self.edges:
             parts.append(f"({column} >= ? AND {column} < ?)")
-            params += [dt.datetime.combine(first, dt.time()),
-                       dt.datetime.combine(last + dt.timedelta(days=1), dt.time())]
+            params += [
+                dt.datetime.combine(first, dt.time()),
+                dt.datetime.combine(last + dt.timedelta(days=1), dt.time()),
+            ]
         w.add("(" + " OR ".join(parts) + ")", *params)
         return w
 
@@ -287,8 +291,7 @@ def split_months(f: Filters) -> MonthSplit | None:
     lo = None if f.start is None else (f.start if f.start.day == 1 else _next_month(f.start))
     hi = None
     if f.end is not None:
-        hi = _next_month(f.end) if (f.end + dt.timedelta(days=1)).day == 1 \
-            else f.end.replace(day=1)
+        hi = _next_month(f.end) if (f.end + dt.timedelta(days=1)).day == 1 else f.end.replace(day=1)
     if lo is not None and hi is not None and lo >= hi:
         return None
     edges = []
@@ -299,26 +302,30 @@ def split_months(f: Filters) -> MonthSplit | None:
     return MonthSplit(lo, hi, tuple(edges))
 
 
-def _entity_edge_sql(model_id: str | None, labels: tuple[str, ...],
-                     split: MonthSplit) -> tuple[str, list[Any]]:
+def _entity_edge_sql(
+    model_id: str | None, labels: tuple[str, ...], split: MonthSplit
+) -> tuple[str, list[Any]]:
     """Entity counts of the edge days, at the roll-up's grain: ``month``, ``label``, ``key``,
     ``text``, ``mentions``, ``tickets`` (each ticket under its smallest spelling of a key)."""
     w = split.edges_sql()
     if labels:
         w.add("list_contains(?::VARCHAR[], e.label)", list(labels))
-    sql = ("SELECT month, label, key, text, sum(n) AS mentions, count_if(first) AS tickets"  # noqa: S608 - fixed SQL fragments; values are parameters
-           " FROM (SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, e.label,"
-           " lower(e.text) AS key, e.text, count(*) AS n,"
-           " e.text = min(e.text) OVER (PARTITION BY e.ticket_key, e.label, lower(e.text))"
-           " AS first"
-           " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
-           f" WHERE e.model_id = ? AND {w.sql}"
-           " GROUP BY e.ticket_key, t.created_at, e.label, e.text) GROUP BY ALL")
+    sql = (
+        "SELECT month, label, key, text, sum(n) AS mentions, count_if(first) AS tickets"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " FROM (SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, e.label,"
+        " lower(e.text) AS key, e.text, count(*) AS n,"
+        " e.text = min(e.text) OVER (PARTITION BY e.ticket_key, e.label, lower(e.text))"
+        " AS first"
+        " FROM entities e JOIN tickets t ON t.ticket_key = e.ticket_key"
+        f" WHERE e.model_id = ? AND {w.sql}"
+        " GROUP BY e.ticket_key, t.created_at, e.label, e.text) GROUP BY ALL"
+    )
     return sql, [model_id, *w.params]
 
 
-def entity_months_sql(model_id: str | None, labels: tuple[str, ...], split: MonthSplit,
-                       *, dated: bool) -> tuple[str, list[Any]]:
+def entity_months_sql(
+    model_id: str | None, labels: tuple[str, ...], split: MonthSplit, *, dated: bool
+) -> tuple[str, list[Any]]:
     """The roll-up's entity rows of the whole months and the edge days' counts (same
     columns as :func:`_entity_edge_sql`), one relation; ``dated``: leave out undated
     tickets."""
@@ -329,8 +336,10 @@ def entity_months_sql(model_id: str | None, labels: tuple[str, ...], split: Mont
         w.add("r.month IS NOT NULL")
     if labels:
         w.add("list_contains(?::VARCHAR[], r.label)", list(labels))
-    sql = ("SELECT r.month, r.label, r.key, r.text, r.mentions, r.tickets"  # noqa: S608 - fixed SQL fragments; values are parameters
-           f" FROM rollup_entity_months r WHERE {w.sql}")
+    sql = (
+        "SELECT r.month, r.label, r.key, r.text, r.mentions, r.tickets"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" FROM rollup_entity_months r WHERE {w.sql}"
+    )
     params = list(w.params)
     if split.edges:
         edge_sql, edge_params = _entity_edge_sql(model_id, labels, split)

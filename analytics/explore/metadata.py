@@ -30,12 +30,24 @@ def filter_options(store: Store) -> dict[str, list[str]]:
     """The values the sidebar offers: ``{"segments": [...], "plans": [...], "regions": [...]}``
     (from ``customers``: the filters select customers)."""
     return {
-        "segments": [r[0] for r in store.fetchall(
-            "SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY 1")],
-        "plans": [r[0] for r in store.fetchall(  # the customer's plan: what the filter uses
-            "SELECT DISTINCT plan FROM customers WHERE plan IS NOT NULL ORDER BY 1")],
-        "regions": [r[0] for r in store.fetchall(
-            "SELECT DISTINCT region FROM customers WHERE region IS NOT NULL ORDER BY 1")],
+        "segments": [
+            r[0]
+            for r in store.fetchall(
+                "SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY 1"
+            )
+        ],
+        "plans": [
+            r[0]
+            for r in store.fetchall(  # the customer's plan: what the filter uses
+                "SELECT DISTINCT plan FROM customers WHERE plan IS NOT NULL ORDER BY 1"
+            )
+        ],
+        "regions": [
+            r[0]
+            for r in store.fetchall(
+                "SELECT DISTINCT region FROM customers WHERE region IS NOT NULL ORDER BY 1"
+            )
+        ],
     }
 
 
@@ -45,8 +57,10 @@ def date_bounds(store: Store) -> tuple[dt.date, dt.date] | None:
         tickets = "SELECT min(day) AS a, max(day) AS a2 FROM rollup_ticket_days"
         usage = "rollup_usage_months"
     else:
-        tickets = ("SELECT min(CAST(created_at AS DATE)) AS a,"
-                   " max(CAST(created_at AS DATE)) AS a2 FROM tickets")
+        tickets = (
+            "SELECT min(CAST(created_at AS DATE)) AS a,"
+            " max(CAST(created_at AS DATE)) AS a2 FROM tickets"
+        )
         usage = "usage"
     row = store.fetchall(
         "SELECT least(min(a), min(b)), greatest(max(a2), max(b2)) FROM"  # noqa: S608 - fixed SQL fragments; values are parameters
@@ -93,19 +107,31 @@ def tagging_progress(store: Store, model_id: str | None) -> tuple[int, int]:
     # only tickets still in the store: tags of removed tickets (left by a store written
     # before model.jobs checked for them) would count above the total
     if rollups_fresh(store, rollups.TAGS):  # the roll-up counts exactly those
-        return int(store.scalar("SELECT coalesce(sum(tagged), 0) FROM rollup_tagged_days"
-                                " WHERE model_id = ?", [model_id]) or 0), total
-    done = int(store.scalar(
-        "SELECT count(*) FROM tagged_tickets g SEMI JOIN tickets t"
-        " ON t.ticket_key = g.ticket_key WHERE g.model_id = ?", [model_id]) or 0)
+        return int(
+            store.scalar(
+                "SELECT coalesce(sum(tagged), 0) FROM rollup_tagged_days WHERE model_id = ?",
+                [model_id],
+            )
+            or 0
+        ), total
+    done = int(
+        store.scalar(
+            "SELECT count(*) FROM tagged_tickets g SEMI JOIN tickets t"
+            " ON t.ticket_key = g.ticket_key WHERE g.model_id = ?",
+            [model_id],
+        )
+        or 0
+    )
     return done, total
 
 
 def last_tagging_run(store: Store) -> dict[str, Any] | None:
     """The newest row of ``tagging_runs`` as a dict (None before the first run)."""
-    df = store.query("SELECT run_id, model_id, device, started_at, finished_at, status,"
-                     " tickets, entities, message FROM tagging_runs"
-                     " ORDER BY started_at DESC LIMIT 1")
+    df = store.query(
+        "SELECT run_id, model_id, device, started_at, finished_at, status,"
+        " tickets, entities, message FROM tagging_runs"
+        " ORDER BY started_at DESC LIMIT 1"
+    )
     return None if df.empty else df.iloc[0].to_dict()
 
 

@@ -34,7 +34,9 @@ def _period_totals(store: Store, f: Filters, rates: CostRates) -> dict[str, floa
         tw = rollup_where(f)
         trow = store.fetchall(
             "SELECT coalesce(sum(r.tickets), 0), coalesce(sum(r.ai_tickets), 0)"  # noqa: S608 - fixed SQL fragments; values are parameters
-            f" FROM rollup_ticket_days r WHERE {tw.sql}", tw.params)[0]
+            f" FROM rollup_ticket_days r WHERE {tw.sql}",
+            tw.params,
+        )[0]
     else:
         tw = ticket_where(f)
         trow = store.fetchall(
@@ -123,8 +125,16 @@ def kpis(store: Store, filters: Filters, rates: CostRates | None = None) -> pd.D
             change = value - before_value
         else:
             change = (value - before_value) / before_value if before_value else float("nan")
-        rows.append({"kpi": key, "label": label, "value": value, "previous": before_value,
-                     "change": change, "note": note})
+        rows.append(
+            {
+                "kpi": key,
+                "label": label,
+                "value": value,
+                "previous": before_value,
+                "change": change,
+                "note": note,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -166,20 +176,26 @@ def _ticket_volume_months(store: Store, f: Filters, by: str, split: MonthSplit) 
     mw = split.months_sql("r.month")
     mw.add("r.month IS NOT NULL")
     customer_conditions(mw, f, "r")
-    sql = ("SELECT r.month AS period, r.value AS g, r.tickets AS n"  # noqa: S608 - fixed SQL fragments; values are parameters
-           f" FROM rollup_ticket_months r WHERE r.dim = ? AND {mw.sql}")
+    sql = (
+        "SELECT r.month AS period, r.value AS g, r.tickets AS n"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" FROM rollup_ticket_months r WHERE r.dim = ? AND {mw.sql}"
+    )
     params: list[Any] = [by, *mw.params]
     if split.edges:
         ew = split.edges_sql()
         customer_conditions(ew, f, "c")
-        sql += (" UNION ALL SELECT CAST(date_trunc('month', t.created_at) AS DATE),"  # noqa: S608 - fixed SQL fragments; values are parameters
-                f" CAST({GROUPS_TICKETS[by]} AS VARCHAR), count(*)"
-                " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
-                f" WHERE {ew.sql} GROUP BY ALL")
+        sql += (
+            " UNION ALL SELECT CAST(date_trunc('month', t.created_at) AS DATE),"  # noqa: S608 - fixed SQL fragments; values are parameters
+            f" CAST({GROUPS_TICKETS[by]} AS VARCHAR), count(*)"
+            " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+            f" WHERE {ew.sql} GROUP BY ALL"
+        )
         params += ew.params
     return store.query(
         "SELECT period, coalesce(g, '(unknown)') AS \"group\", sum(n)::BIGINT AS tickets"  # noqa: S608 - fixed SQL fragments; values are parameters
-        f" FROM ({sql}) GROUP BY ALL ORDER BY 1, 2", params)
+        f" FROM ({sql}) GROUP BY ALL ORDER BY 1, 2",
+        params,
+    )
 
 
 def usage_volume(store: Store, filters: Filters, by: str = "segment") -> pd.DataFrame:
@@ -233,15 +249,19 @@ def cost_to_serve(store: Store, filters: Filters, rates: CostRates | None = None
         uw = usage_where(filters)
         useg, usage = seg, "usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
     if rollups_fresh(store, rollups.TICKETS):
-        tickets = ("SELECT CASE WHEN NOT t.known THEN ? ELSE coalesce(t.segment, '(unknown)')"
-                   " END AS segment, sum(t.tickets)::BIGINT AS tickets,"
-                   " sum(t.ai_tickets)::HUGEINT AS ai_tickets FROM rollup_ticket_days t")
+        tickets = (
+            "SELECT CASE WHEN NOT t.known THEN ? ELSE coalesce(t.segment, '(unknown)')"
+            " END AS segment, sum(t.tickets)::BIGINT AS tickets,"
+            " sum(t.ai_tickets)::HUGEINT AS ai_tickets FROM rollup_ticket_days t"
+        )
         tw = rollup_where(filters, day="t.day", cust="t")
     else:
         tw = ticket_where(filters)
-        tickets = (f"SELECT {seg} AS segment, count(*) AS tickets,"  # noqa: S608 - fixed SQL fragments; values are parameters
-                   " count_if(t.resolved_by = 'ai') AS ai_tickets"
-                   " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id")
+        tickets = (
+            f"SELECT {seg} AS segment, count(*) AS tickets,"  # noqa: S608 - fixed SQL fragments; values are parameters
+            " count_if(t.resolved_by = 'ai') AS ai_tickets"
+            " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        )
     df = store.query(
         f"WITH u AS (SELECT {useg} AS segment,"  # noqa: S608 - fixed SQL fragments; values are parameters
         f"  sum(u.input_tokens * {weight})::DOUBLE AS input_tokens,"
@@ -258,8 +278,16 @@ def cost_to_serve(store: Store, filters: Filters, rates: CostRates | None = None
         " coalesce(t.ai_tickets, 0) AS ai_tickets"
         " FROM u FULL OUTER JOIN t ON u.segment = t.segment"
         " ORDER BY coalesce(u.segment, t.segment) = ?, 1",
-        [UNKNOWN_CUSTOMER, *wparams, *wparams, *wparams, *uw.params, UNKNOWN_CUSTOMER,
-         *tw.params, UNKNOWN_CUSTOMER],
+        [
+            UNKNOWN_CUSTOMER,
+            *wparams,
+            *wparams,
+            *wparams,
+            *uw.params,
+            UNKNOWN_CUSTOMER,
+            *tw.params,
+            UNKNOWN_CUSTOMER,
+        ],
     )
     df["tokens"] = df["input_tokens"] + df["output_tokens"]
     df["gpu_cost"] = rates.gpu_cost(df["input_tokens"], df["output_tokens"])
@@ -269,6 +297,19 @@ def cost_to_serve(store: Store, filters: Filters, rates: CostRates | None = None
     df["margin_pct"] = df["margin"] / revenue
     tokens_m = (df["tokens"] / 1e6).where(df["tokens"] > 0)
     df["cost_per_m"] = (df["gpu_cost"] + df["support_cost"]) / tokens_m
-    return df[["segment", "tokens", "input_tokens", "output_tokens", "revenue", "gpu_cost",
-               "support_cost", "tickets", "ai_tickets", "margin", "margin_pct",
-               "cost_per_m"]]
+    return df[
+        [
+            "segment",
+            "tokens",
+            "input_tokens",
+            "output_tokens",
+            "revenue",
+            "gpu_cost",
+            "support_cost",
+            "tickets",
+            "ai_tickets",
+            "margin",
+            "margin_pct",
+            "cost_per_m",
+        ]
+    ]

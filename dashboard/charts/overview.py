@@ -6,9 +6,16 @@ import altair as alt
 import pandas as pd
 
 
-def volume_chart(df: pd.DataFrame, *, x: str = "period", y: str = "tickets",
-                 color: str = "group", title: str = "", y_title: str | None = None,
-                 colour_title: str = "") -> alt.Chart:
+def volume_chart(
+    df: pd.DataFrame,
+    *,
+    x: str = "period",
+    y: str = "tickets",
+    color: str = "group",
+    title: str = "",
+    y_title: str | None = None,
+    colour_title: str = "",
+) -> alt.Chart:
     """Stacked bars of ``y`` per ``x`` (a date) and ``color`` group.
 
     Example:
@@ -21,8 +28,11 @@ def volume_chart(df: pd.DataFrame, *, x: str = "period", y: str = "tickets",
             x=alt.X(f"{x}:T", title=None),
             y=alt.Y(f"sum({y}):Q", title=y_title or y.replace("_", " ").capitalize()),
             color=alt.Color(f"{color}:N", title=colour_title or None),
-            tooltip=[alt.Tooltip(f"{x}:T", title="period (UTC)"), alt.Tooltip(f"{color}:N"),
-                     alt.Tooltip(f"sum({y}):Q", title=y, format=",.0f")],
+            tooltip=[
+                alt.Tooltip(f"{x}:T", title="period (UTC)"),
+                alt.Tooltip(f"{color}:N"),
+                alt.Tooltip(f"sum({y}):Q", title=y, format=",.0f"),
+            ],
         )
         .properties(height=280)
     )
@@ -40,8 +50,11 @@ def usage_chart(df: pd.DataFrame, *, y: str = "tokens", title: str = "") -> alt.
             x=alt.X("month:T", title=None),
             y=alt.Y(f"{y}:Q", title=titles.get(y, y), stack=True, axis=alt.Axis(format=fmt)),
             color=alt.Color("group:N", title=None),
-            tooltip=[alt.Tooltip("month:T", format="%Y-%m", title="month (UTC)"), "group:N",
-                     alt.Tooltip(f"{y}:Q", format=tip, title=titles.get(y, y))],
+            tooltip=[
+                alt.Tooltip("month:T", format="%Y-%m", title="month (UTC)"),
+                "group:N",
+                alt.Tooltip(f"{y}:Q", format=tip, title=titles.get(y, y)),
+            ],
         )
         .properties(height=280)
     )
@@ -52,21 +65,29 @@ def cost_to_serve_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
 
     ``df`` has the columns of ``analytics.explore.cost_to_serve``.
     """
-    costs = df.melt(id_vars=["segment"], value_vars=["gpu_cost", "support_cost"],
-                    var_name="component", value_name="usd")
+    costs = df.melt(
+        id_vars=["segment"],
+        value_vars=["gpu_cost", "support_cost"],
+        var_name="component",
+        value_name="usd",
+    )
     costs["component"] = costs["component"].map(
-        {"gpu_cost": "Inference (GPU)", "support_cost": "Support"})
+        {"gpu_cost": "Inference (GPU)", "support_cost": "Support"}
+    )
     bars = (
         alt.Chart(costs)
         .mark_bar()
         .encode(
-            x=alt.X("segment:N", title=None, sort=list(df["segment"]),
-                    axis=alt.Axis(labelAngle=0)),
+            x=alt.X("segment:N", title=None, sort=list(df["segment"]), axis=alt.Axis(labelAngle=0)),
             y=alt.Y("usd:Q", title="USD", stack=True, axis=alt.Axis(format="$,.3s")),
-            color=alt.Color("component:N", title=None,
-                            scale=alt.Scale(range=["#4c78a8", "#f58518"])),
-            tooltip=["segment:N", "component:N",
-                     alt.Tooltip("usd:Q", format="$,.2f", title="cost")],
+            color=alt.Color(
+                "component:N", title=None, scale=alt.Scale(range=["#4c78a8", "#f58518"])
+            ),
+            tooltip=[
+                "segment:N",
+                "component:N",
+                alt.Tooltip("usd:Q", format="$,.2f", title="cost"),
+            ],
         )
     )
     revenue = (
@@ -75,9 +96,12 @@ def cost_to_serve_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
         .encode(
             x=alt.X("segment:N", sort=list(df["segment"])),
             y=alt.Y("revenue:Q"),
-            tooltip=["segment:N", alt.Tooltip("revenue:Q", format="$,.2f", title="revenue"),
-                     alt.Tooltip("margin:Q", format="$,.2f", title="margin"),
-                     alt.Tooltip("margin_pct:Q", format=".1%", title="margin %")],
+            tooltip=[
+                "segment:N",
+                alt.Tooltip("revenue:Q", format="$,.2f", title="revenue"),
+                alt.Tooltip("margin:Q", format="$,.2f", title="margin"),
+                alt.Tooltip("margin_pct:Q", format=".1%", title="margin %"),
+            ],
         )
     )
     return alt.layer(bars, revenue, title=title).properties(height=280)

@@ -23,38 +23,71 @@ def equilibrium_chart(table: pd.DataFrame, *, value: str = "price", title: str =
 
     ``table`` is ``PriceCutResult.table`` (``firm``, ``<value>_before``, ``<value>_after``).
     """
-    long = pd.concat([
-        pd.DataFrame({"firm": table["firm"], "when": _WHEN[0],
-                      "value": table[f"{value}_before"]}),
-        pd.DataFrame({"firm": table["firm"], "when": _WHEN[1],
-                      "value": table[f"{value}_after"]}),
-    ])
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                {"firm": table["firm"], "when": _WHEN[0], "value": table[f"{value}_before"]}
+            ),
+            pd.DataFrame(
+                {"firm": table["firm"], "when": _WHEN[1], "value": table[f"{value}_after"]}
+            ),
+        ]
+    )
     axis_title, fmt = EQUILIBRIUM_AXES.get(value, (value.replace("_", " ").capitalize(), ",.3f"))
-    return alt.Chart(long, title=title).mark_bar().encode(
-        y=alt.Y("firm:N", title=None, sort=list(table["firm"]),
-                axis=alt.Axis(labelOverlap=False, labelLimit=280)),
-        yOffset=alt.YOffset("when:N", sort=_WHEN),
-        x=alt.X("value:Q", title=axis_title, axis=alt.Axis(format=fmt)),
-        color=alt.Color("when:N", title=None, sort=_WHEN,
-                        scale=alt.Scale(range=["#bab0ac", "#4c78a8"]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("firm:N", title="Firm"), alt.Tooltip("when:N", title="When"),
-                 alt.Tooltip("value:Q", format=fmt, title=axis_title)],
-    ).properties(height=alt.Step(26, **{"for": "position"}))
+    return (
+        alt.Chart(long, title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y(
+                "firm:N",
+                title=None,
+                sort=list(table["firm"]),
+                axis=alt.Axis(labelOverlap=False, labelLimit=280),
+            ),
+            yOffset=alt.YOffset("when:N", sort=_WHEN),
+            x=alt.X("value:Q", title=axis_title, axis=alt.Axis(format=fmt)),
+            color=alt.Color(
+                "when:N",
+                title=None,
+                sort=_WHEN,
+                scale=alt.Scale(range=["#bab0ac", "#4c78a8"]),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                alt.Tooltip("firm:N", title="Firm"),
+                alt.Tooltip("when:N", title="When"),
+                alt.Tooltip("value:Q", format=fmt, title=axis_title),
+            ],
+        )
+        .properties(height=alt.Step(26, **{"for": "position"}))
+    )
 
 
 def strategies_chart(table: pd.DataFrame, *, title: str = "") -> alt.Chart:
     """Our monthly profit under each strategy (``StrategyComparison.table``)."""
-    return alt.Chart(table, title=title).mark_bar().encode(
-        x=alt.X("strategy:N", title=None, sort=list(table["strategy"]),
-                axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("our_profit:Q", title="Our profit, USD per month", axis=alt.Axis(format="$,.3s")),
-        color=alt.condition(alt.datum.our_profit >= 0, alt.value("#4c78a8"),
-                            alt.value("#e45756")),
-        tooltip=["strategy:N", alt.Tooltip("our_price:Q", format="$.3f"),
-                 alt.Tooltip("our_share:Q", format=".1%"),
-                 alt.Tooltip("our_profit:Q", format="$,.0f"), "description:N"],
-    ).properties(height=260)
+    return (
+        alt.Chart(table, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "strategy:N", title=None, sort=list(table["strategy"]), axis=alt.Axis(labelAngle=0)
+            ),
+            y=alt.Y(
+                "our_profit:Q", title="Our profit, USD per month", axis=alt.Axis(format="$,.3s")
+            ),
+            color=alt.condition(
+                alt.datum.our_profit >= 0, alt.value("#4c78a8"), alt.value("#e45756")
+            ),
+            tooltip=[
+                "strategy:N",
+                alt.Tooltip("our_price:Q", format="$.3f"),
+                alt.Tooltip("our_share:Q", format=".1%"),
+                alt.Tooltip("our_profit:Q", format="$,.0f"),
+                "description:N",
+            ],
+        )
+        .properties(height=260)
+    )
 
 
 def positioning_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
@@ -76,24 +109,42 @@ def positioning_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
     rank = is_us.cumsum() - 1  # our points are stacked apart so their labels stay readable
     ours = (rank - (int(is_us.sum()) - 1) / 2.0) * 0.2
     data["y_plot"] = data["quality"] + spread.where(~is_us, ours)
-    x = alt.X("price:Q", title="Price, USD per 1M tokens (log scale)",
-              scale=alt.Scale(type="log"))
-    y = alt.Y("y_plot:Q", title="Quality tier (−1 budget, 0 mid, +1 frontier)",
-              scale=alt.Scale(padding=14))
-    tooltip = ["name:N", "vendor:N", alt.Tooltip("price:Q", format="$.3f"),
-               alt.Tooltip("quality:Q", format=".1f"),
-               alt.Tooltip("mention_share:Q", format=".1%", title="mentioned in")]
+    x = alt.X("price:Q", title="Price, USD per 1M tokens (log scale)", scale=alt.Scale(type="log"))
+    y = alt.Y(
+        "y_plot:Q",
+        title="Quality tier (−1 budget, 0 mid, +1 frontier)",
+        scale=alt.Scale(padding=14),
+    )
+    tooltip = [
+        "name:N",
+        "vendor:N",
+        alt.Tooltip("price:Q", format="$.3f"),
+        alt.Tooltip("quality:Q", format=".1f"),
+        alt.Tooltip("mention_share:Q", format=".1%", title="mentioned in"),
+    ]
     base = alt.Chart(data)
-    them = base.transform_filter(alt.datum.kind == "competitor").mark_circle(
-        color="#4c78a8", opacity=0.55).encode(
-        x=x, y=y, tooltip=tooltip,
-        size=alt.Size("mention_share:Q", title="Mentioned in tickets",
-                      scale=alt.Scale(range=[40, 600]), legend=alt.Legend(format=".0%")))
+    them = (
+        base.transform_filter(alt.datum.kind == "competitor")
+        .mark_circle(color="#4c78a8", opacity=0.55)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=tooltip,
+            size=alt.Size(
+                "mention_share:Q",
+                title="Mentioned in tickets",
+                scale=alt.Scale(range=[40, 600]),
+                legend=alt.Legend(format=".0%"),
+            ),
+        )
+    )
     us = base.transform_filter(alt.datum.kind == "us")
     ours = us.mark_point(shape="diamond", filled=True, size=220, color="#e45756").encode(
-        x=x, y=y, tooltip=tooltip)
-    labels = us.mark_text(align="left", dx=9, fontSize=12,
-                          fontWeight="bold", color="#e45756").encode(x=x, y=y, text="name:N")
+        x=x, y=y, tooltip=tooltip
+    )
+    labels = us.mark_text(
+        align="left", dx=9, fontSize=12, fontWeight="bold", color="#e45756"
+    ).encode(x=x, y=y, text="name:N")
     return alt.layer(them, ours, labels, title=title).properties(height=400)
 
 
@@ -104,22 +155,36 @@ def segment_optima_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart
     ``profit`` and ``elasticity`` (tooltip).
     """
     tooltip = ["segment:N", alt.Tooltip("optimal_price:Q", format="$.3f")]
-    tooltip += [alt.Tooltip(f"{c}:Q", format=",.3f") for c in ("price_per_m", "profit",
-                                                              "elasticity") if c in df]
+    tooltip += [
+        alt.Tooltip(f"{c}:Q", format=",.3f")
+        for c in ("price_per_m", "profit", "elasticity")
+        if c in df
+    ]
     x = alt.X("segment:N", title=None, axis=alt.Axis(labelAngle=0))
-    bars = alt.Chart(df).mark_bar(color="#54a24b").encode(
-        x=x, y=alt.Y("optimal_price:Q", title="USD per 1M tokens"), tooltip=tooltip)
+    bars = (
+        alt.Chart(df)
+        .mark_bar(color="#54a24b")
+        .encode(x=x, y=alt.Y("optimal_price:Q", title="USD per 1M tokens"), tooltip=tooltip)
+    )
     layers = [bars]
     if "price_per_m" in df:
-        layers.append(alt.Chart(df).mark_tick(color="black", thickness=3, size=60).encode(
-            x=x, y="price_per_m:Q", tooltip=tooltip))
+        layers.append(
+            alt.Chart(df)
+            .mark_tick(color="black", thickness=3, size=60)
+            .encode(x=x, y="price_per_m:Q", tooltip=tooltip)
+        )
     return alt.layer(*layers, title=title).properties(height=240)
 
 
 def comparison_chart(df: pd.DataFrame, *, value: str = "profit", title: str = "") -> alt.Chart:
     """One bar per scenario for a headline result (``scenario`` and ``value`` columns)."""
-    return alt.Chart(df, title=title).mark_bar().encode(
-        x=alt.X("scenario:N", title=None, sort=list(df["scenario"])),
-        y=alt.Y("value:Q", title=value.replace("_", " ").capitalize()),
-        tooltip=["scenario:N", alt.Tooltip("value:Q", format=",.3f")],
-    ).properties(height=240)
+    return (
+        alt.Chart(df, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("scenario:N", title=None, sort=list(df["scenario"])),
+            y=alt.Y("value:Q", title=value.replace("_", " ").capitalize()),
+            tooltip=["scenario:N", alt.Tooltip("value:Q", format=",.3f")],
+        )
+        .properties(height=240)
+    )

@@ -1,6 +1,5 @@
 """Writing a demo into the store in one transaction (:func:`generate_demo`)."""
 
-
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -18,13 +17,13 @@ from data.demo.tickets import make_surge_rows, make_tickets, planned_surges
 from data.reference import load_competitor_prices
 
 
-def _insert(conn: Any, table: str, df: pd.DataFrame, columns: list[str],
-            casts: dict[str, str] | None = None) -> None:
+def _insert(
+    conn: Any, table: str, df: pd.DataFrame, columns: list[str], casts: dict[str, str] | None = None
+) -> None:
     casts = casts or {}
     view = f"_demo_{table}"
     with _registered(conn, view, df):
-        select = ", ".join(f"CAST({c} AS {casts[c]})" if c in casts else f'"{c}"'
-                           for c in columns)
+        select = ", ".join(f"CAST({c} AS {casts[c]})" if c in casts else f'"{c}"' for c in columns)
         cols = ", ".join(f'"{c}"' for c in columns)
         conn.execute(f"INSERT INTO {table} ({cols}) SELECT {select} FROM {view}")  # noqa: S608 - fixed names
 
@@ -72,20 +71,24 @@ def generate_demo(
     root = np.random.SeedSequence(seed)
     cust_seq, usage_seq, ticket_seq = root.spawn(3)
     (truth_seq,) = root.spawn(1)  # spawned after the first three: those streams are unchanged
-    customers, truth = make_customers(np.random.default_rng(cust_seq),
-                                  np.random.default_rng(truth_seq))
+    customers, truth = make_customers(
+        np.random.default_rng(cust_seq), np.random.default_rng(truth_seq)
+    )
     usage = make_usage(customers, np.random.default_rng(usage_seq))
     prices = make_price_history()
-    ticket_df, gold = make_tickets(customers, usage, tickets, seed,
-                               np.random.default_rng(ticket_seq), progress, truth)
+    ticket_df, gold = make_tickets(
+        customers, usage, tickets, seed, np.random.default_rng(ticket_seq), progress, truth
+    )
     ticket_df["source"] = DEMO_SOURCE
     ticket_df["ingested_at"] = pd.Timestamp(DEMO_INGESTED_AT).as_unit("us")
-    gold_sentiment = pd.DataFrame({
-        "ticket_key": ticket_df["ticket_key"],
-        "label": ticket_df.pop("_sentiment").astype("str"),
-        "origin": ticket_df.pop("_origin").astype("str"),
-        "surge_id": ticket_df.pop("_surge_id"),
-    })
+    gold_sentiment = pd.DataFrame(
+        {
+            "ticket_key": ticket_df["ticket_key"],
+            "label": ticket_df.pop("_sentiment").astype("str"),
+            "origin": ticket_df.pop("_origin").astype("str"),
+            "surge_id": ticket_df.pop("_surge_id"),
+        }
+    )
     surges = planned_surges()
     counted = gold_sentiment["surge_id"].dropna().astype(int).value_counts()
     surge_rows = make_surge_rows(surges, {int(k): int(v) for k, v in counted.items()})
@@ -94,43 +97,80 @@ def generate_demo(
 
     def write(conn: Any) -> None:
         for table in ("gold_entities", "gold_sentiment", "ticket_sentiment"):
-            conn.execute(f"DELETE FROM {table} WHERE ticket_key IN "  # noqa: S608 - fixed names
-                         "(SELECT ticket_key FROM tickets WHERE source = ?)", [DEMO_SOURCE])
+            conn.execute(
+                f"DELETE FROM {table} WHERE ticket_key IN "  # noqa: S608 - fixed names
+                "(SELECT ticket_key FROM tickets WHERE source = ?)",
+                [DEMO_SOURCE],
+            )
         for table in ("demo_surges", "demo_churn_truth"):
             conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
         for table in ("entities", "tagged_tickets"):
-            conn.execute(f"DELETE FROM {table} WHERE ticket_key IN "  # noqa: S608 - fixed names
-                         "(SELECT ticket_key FROM tickets WHERE source = ?)", [DEMO_SOURCE])
+            conn.execute(
+                f"DELETE FROM {table} WHERE ticket_key IN "  # noqa: S608 - fixed names
+                "(SELECT ticket_key FROM tickets WHERE source = ?)",
+                [DEMO_SOURCE],
+            )
         conn.execute("DELETE FROM tickets WHERE source = ?", [DEMO_SOURCE])
         for table in ("usage", "customers", "price_history"):
             conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-        _insert(conn, "customers", customers, list(customers.columns),
-                {"signup_month": "DATE", "churn_month": "DATE"})
+        _insert(
+            conn,
+            "customers",
+            customers,
+            list(customers.columns),
+            {"signup_month": "DATE", "churn_month": "DATE"},
+        )
         _insert(conn, "usage", usage, list(usage.columns), {"month": "DATE"})
-        _insert(conn, "price_history", prices, list(prices.columns),
-                {"valid_from": "DATE", "valid_to": "DATE"})
+        _insert(
+            conn,
+            "price_history",
+            prices,
+            list(prices.columns),
+            {"valid_from": "DATE", "valid_to": "DATE"},
+        )
         # An uploaded ticket with the same key (same text and id) is replaced by the demo row.
         with _registered(conn, "_demo_keys", ticket_df[["ticket_key"]]):
-            conn.execute("DELETE FROM tickets WHERE ticket_key IN "
-                         "(SELECT CAST(ticket_key AS VARCHAR) FROM _demo_keys)")
-        _insert(conn, "tickets", ticket_df, list(ticket_df.columns),
-                {"created_at": "TIMESTAMP", "ingested_at": "TIMESTAMP",
-                 "resolution_minutes": "DOUBLE"})
+            conn.execute(
+                "DELETE FROM tickets WHERE ticket_key IN "
+                "(SELECT CAST(ticket_key AS VARCHAR) FROM _demo_keys)"
+            )
+        _insert(
+            conn,
+            "tickets",
+            ticket_df,
+            list(ticket_df.columns),
+            {"created_at": "TIMESTAMP", "ingested_at": "TIMESTAMP", "resolution_minutes": "DOUBLE"},
+        )
         _insert(conn, "gold_entities", gold, list(gold.columns))
-        _insert(conn, "gold_sentiment", gold_sentiment, list(gold_sentiment.columns),
-                {"surge_id": "INTEGER"})
-        _insert(conn, "demo_surges", surge_rows, list(surge_rows.columns),
-                {"start_day": "DATE", "end_day": "DATE", "effect_end": "DATE"})
-        _insert(conn, "demo_churn_truth", churn_truth, list(churn_truth.columns),
-                {"month": "DATE"})
+        _insert(
+            conn,
+            "gold_sentiment",
+            gold_sentiment,
+            list(gold_sentiment.columns),
+            {"surge_id": "INTEGER"},
+        )
+        _insert(
+            conn,
+            "demo_surges",
+            surge_rows,
+            list(surge_rows.columns),
+            {"start_day": "DATE", "end_day": "DATE", "effect_end": "DATE"},
+        )
+        _insert(conn, "demo_churn_truth", churn_truth, list(churn_truth.columns), {"month": "DATE"})
         rollups.rebuild_all(conn)  # customers and usage changed: every roll-up again
 
     store.write(write)
     n_prices = load_competitor_prices(store)
     return DemoSummary(
-        seed=seed, customers=len(customers), usage_rows=len(usage),
-        price_changes=len(prices), tickets=len(ticket_df), gold_entities=len(gold),
-        competitor_prices=n_prices, first_month=FIRST_MONTH, last_month=LAST_MONTH,
+        seed=seed,
+        customers=len(customers),
+        usage_rows=len(usage),
+        price_changes=len(prices),
+        tickets=len(ticket_df),
+        gold_entities=len(gold),
+        competitor_prices=n_prices,
+        first_month=FIRST_MONTH,
+        last_month=LAST_MONTH,
         surges=len(surge_rows),
         negative_tickets=int((gold_sentiment["label"] == "negative").sum()),
     )

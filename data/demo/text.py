@@ -20,15 +20,39 @@ from data.demo import vocab as V
 
 _SLOT = re.compile(r"\{(\w+)\}")
 _LABELS = {
-    "author": "PER", "author_first": "PER", "agent": "PER", "agent_first": "PER",
-    "person": "PER", "person_first": "PER",
-    "customer": "ORG", "our_org": "ORG", "org": "ORG", "vendor": "ORG",
-    "product": "PRODUCT", "model": "PRODUCT", "model2": "PRODUCT", "tool": "PRODUCT",
-    "city": "LOC", "city2": "LOC", "country": "LOC",
+    "author": "PER",
+    "author_first": "PER",
+    "agent": "PER",
+    "agent_first": "PER",
+    "person": "PER",
+    "person_first": "PER",
+    "customer": "ORG",
+    "our_org": "ORG",
+    "org": "ORG",
+    "vendor": "ORG",
+    "product": "PRODUCT",
+    "model": "PRODUCT",
+    "model2": "PRODUCT",
+    "tool": "PRODUCT",
+    "city": "LOC",
+    "city2": "LOC",
+    "country": "LOC",
 }
 _CODES = ("500", "502", "503", "504", "429", "401", "400", "408")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _NEIGHBOURS = "qwertyuiopasdfghjklzxcvbnm"
 
 Part = tuple[str, str | None]  # (literal text, None) or ("", slot name)
@@ -39,7 +63,7 @@ def _compile(template: str) -> tuple[Part, ...]:
     pos = 0
     for match in _SLOT.finditer(template):
         if match.start() > pos:
-            parts.append((template[pos:match.start()], None))
+            parts.append((template[pos : match.start()], None))
         parts.append(("", match.group(1)))
         pos = match.end()
     if pos < len(template):
@@ -136,13 +160,13 @@ def _typo(text: str, rng: random.Random) -> str:
     j = rng.randrange(1, len(w) - 1)
     kind = rng.randrange(4)
     if kind == 0:
-        w = w[:j] + w[j + 1] + w[j] + w[j + 2:]  # swap
+        w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]  # swap
     elif kind == 1:
-        w = w[:j] + w[j + 1:]  # drop
+        w = w[:j] + w[j + 1 :]  # drop
     elif kind == 2:
         w = w[:j] + w[j] + w[j:]  # double
     else:
-        w = w[:j] + rng.choice(_NEIGHBOURS) + w[j + 1:]  # wrong key
+        w = w[:j] + rng.choice(_NEIGHBOURS) + w[j + 1 :]  # wrong key
     words[i] = w
     return " ".join(words)
 
@@ -199,8 +223,11 @@ class TextEngine:
         out = _Builder(rng, case, typo_rate)
         core = CORE[ctx.category]
         if rng.random() < 0.14:  # one-liner
-            choice = (rng.choice(COMPETITOR) if ctx.vendor is not None and rng.random() < 0.6
-                      else rng.choice(core))
+            choice = (
+                rng.choice(COMPETITOR)
+                if ctx.vendor is not None and rng.random() < 0.6
+                else rng.choice(core)
+            )
             self._render(choice, ctx, out)
             return out.text(), tuple(out.spans)
 
@@ -288,8 +315,15 @@ def _email(engine: TextEngine, ctx: TicketContext) -> str:
     rng = ctx.rng
     first, _, last = engine._value("author", ctx).partition(" ")
     domain = re.sub(r"[^a-z0-9]", "", _ascii(ctx.customer.split(" ")[0])) or "example"
-    local = rng.choice((f"{_ascii(first)}.{_ascii(last)}", _ascii(first),
-                        f"{_ascii(first)[0]}{_ascii(last)}", "support", "it-admin"))
+    local = rng.choice(
+        (
+            f"{_ascii(first)}.{_ascii(last)}",
+            _ascii(first),
+            f"{_ascii(first)[0]}{_ascii(last)}",
+            "support",
+            "it-admin",
+        )
+    )
     local = re.sub(r"[^a-z0-9.\-]", "", local) or "contact"
     return f"{local}@{domain}.{rng.choice(('com', 'io', 'de', 'co', 'ai', 'net'))}"
 
@@ -301,8 +335,15 @@ def _competitor_price(engine: TextEngine, ctx: TicketContext) -> str:
 
 def _day(engine: TextEngine, ctx: TicketContext) -> str:
     day = ctx.created_at
-    return ctx.rng.choice((f"{_MONTHS[day.month - 1]} {max(1, day.day - 1)}",
-                           day.strftime("%Y-%m-%d"), "yesterday", "Monday", "last night"))
+    return ctx.rng.choice(
+        (
+            f"{_MONTHS[day.month - 1]} {max(1, day.day - 1)}",
+            day.strftime("%Y-%m-%d"),
+            "yesterday",
+            "Monday",
+            "last night",
+        )
+    )
 
 
 #: Every other slot: its text from the engine and the ticket's context (``ctx.rng`` draws).
@@ -313,25 +354,29 @@ _SLOTS: dict[str, Callable[[TextEngine, TicketContext], str]] = {
     "vendor": lambda e, c: c.rng.choice(V.COMPETITOR_ORGS[e._vendor(c)]),
     "model": lambda e, c: c.rng.choice(V.COMPETITOR_MODELS[e._vendor(c)]),
     "model2": _second_model,
-    "product": lambda e, c: c.rng.choice(V.OUR_PRODUCTS if c.rng.random() < 0.8
-                                         else V.OUR_PRODUCTS_CASUAL),
+    "product": lambda e, c: c.rng.choice(
+        V.OUR_PRODUCTS if c.rng.random() < 0.8 else V.OUR_PRODUCTS_CASUAL
+    ),
     "tool": lambda e, c: c.rng.choice(V.OTHER_PRODUCTS),
     "city": lambda e, c: c.rng.choice(V.CITIES[c.region]),
     "city2": _second_city,
     "country": lambda e, c: c.rng.choice(V.COUNTRIES[c.region]),
     "email": _email,
-    "order": lambda e, c: (c.rng.choice(("ORD-", "#", "PO-", "order-"))
-                           + str(c.rng.randrange(10_000, 999_999))),
+    "order": lambda e, c: (
+        c.rng.choice(("ORD-", "#", "PO-", "order-")) + str(c.rng.randrange(10_000, 999_999))
+    ),
     "invoice": lambda e, c: f"INV-{c.created_at.year}-{c.rng.randrange(1, 99_999):05d}",
-    "amount": lambda e, c: c.rng.choice(("${:,.2f}", "€{:,.0f}", "USD {:,.2f}",
-                                         "{:,.0f} dollars")).format(c.rng.lognormvariate(7, 1.2)),
+    "amount": lambda e, c: c.rng.choice(
+        ("${:,.2f}", "€{:,.0f}", "USD {:,.2f}", "{:,.0f} dollars")
+    ).format(c.rng.lognormvariate(7, 1.2)),
     "price": lambda e, c: f"${c.price:.2f}",
     "cprice": _competitor_price,
     "pct": lambda e, c: f"{c.rng.randrange(5, 60)}%",
     "num": lambda e, c: str(c.rng.choice((2, 5, 10, 20, 50, 100, 200, 500, 800, 1500))),
     "code": lambda e, c: c.rng.choice(_CODES),
-    "latency": lambda e, c: c.rng.choice((f"{c.rng.uniform(1.5, 12):.1f}s",
-                                          f"{c.rng.randrange(800, 9000)} ms")),
+    "latency": lambda e, c: c.rng.choice(
+        (f"{c.rng.uniform(1.5, 12):.1f}s", f"{c.rng.randrange(800, 9000)} ms")
+    ),
     "reqid": lambda e, c: "req_" + "".join(c.rng.choice("0123456789abcdef") for _ in range(12)),
     "date": _day,
     "month": lambda e, c: _MONTHS[(c.created_at.month - 1 - c.rng.randrange(0, 3)) % 12],

@@ -1,7 +1,6 @@
 """Tickets with gold entities and gold sentiment: competitor mentions after real price cuts,
 complaints about planted experiences, the planted surges; and :func:`iter_gold_tickets`."""
 
-
 from __future__ import annotations
 
 import random
@@ -66,8 +65,11 @@ def cut_windows() -> list[_CutWindow]:
     events = price_cut_events()
     out = []
     for (day, vendor_id), group in events.groupby(["date", "vendor_id"], sort=True):
-        out.append(_CutWindow(pd.Timestamp(day).to_pydatetime(), str(vendor_id),
-                              float(group["new_price"].min())))
+        out.append(
+            _CutWindow(
+                pd.Timestamp(day).to_pydatetime(), str(vendor_id), float(group["new_price"].min())
+            )
+        )
     return out
 
 
@@ -78,14 +80,37 @@ def planned_surges() -> tuple[Surge, ...]:
     from data.reference import VENDOR_DISPLAY
 
     surges = [
-        Surge(1, "outage", "region", "Europe", date(2025, 6, 10), 3, ("api_error", "latency"),
-              "API outage in the Europe region: errors and timeouts for three days"),
-        Surge(2, "billing_error", "segment", "developer", date(2025, 12, 3), 3, ("billing",),
-              "a billing run charged developer-segment customers twice",
-              segments=("developer",)),
-        Surge(3, "product_fault", "product", "Tessera Voice", date(2026, 3, 17), 3,
-              ("api_error", "latency", "integration"),
-              "a faulty Tessera Voice release fails for three days"),
+        Surge(
+            1,
+            "outage",
+            "region",
+            "Europe",
+            date(2025, 6, 10),
+            3,
+            ("api_error", "latency"),
+            "API outage in the Europe region: errors and timeouts for three days",
+        ),
+        Surge(
+            2,
+            "billing_error",
+            "segment",
+            "developer",
+            date(2025, 12, 3),
+            3,
+            ("billing",),
+            "a billing run charged developer-segment customers twice",
+            segments=("developer",),
+        ),
+        Surge(
+            3,
+            "product_fault",
+            "product",
+            "Tessera Voice",
+            date(2026, 3, 17),
+            3,
+            ("api_error", "latency", "integration"),
+            "a faulty Tessera Voice release fails for three days",
+        ),
     ]
     last_day = date(LAST_MONTH.year, LAST_MONTH.month, 28)
     for w in cut_windows():
@@ -93,42 +118,59 @@ def planned_surges() -> tuple[Surge, ...]:
         if not FIRST_MONTH <= day <= last_day - timedelta(days=4):
             continue
         name = VENDOR_DISPLAY.get(w.vendor_id, w.vendor_id)
-        surges.append(Surge(
-            len(surges) + 1, "competitor_cut", "competitor", name, day, 4,
-            ("pricing", "cancellation"),
-            f"{name} cut its list prices: price-sensitive customers complain naming {name}",
-            effect_days=CUT_WINDOW_DAYS - 4, segments=("scaleup", "smb", "developer"),
-            vendor_id=w.vendor_id, price=w.new_price))
+        surges.append(
+            Surge(
+                len(surges) + 1,
+                "competitor_cut",
+                "competitor",
+                name,
+                day,
+                4,
+                ("pricing", "cancellation"),
+                f"{name} cut its list prices: price-sensitive customers complain naming {name}",
+                effect_days=CUT_WINDOW_DAYS - 4,
+                segments=("scaleup", "smb", "developer"),
+                vendor_id=w.vendor_id,
+                price=w.new_price,
+            )
+        )
     return tuple(surges)
 
 
 def make_surge_rows(surges: tuple[Surge, ...], counts: dict[int, int]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "surge_id": pd.Series([x.surge_id for x in surges], dtype="int32"),
-        "kind": pd.Series([x.kind for x in surges], dtype="str"),
-        "dimension": pd.Series([x.dimension for x in surges], dtype="str"),
-        "value": pd.Series([x.value for x in surges], dtype="str"),
-        "start_day": [x.start for x in surges],
-        "end_day": [x.end for x in surges],
-        "effect_end": [x.effect_end for x in surges],
-        "tickets": pd.Series([counts.get(x.surge_id, 0) for x in surges], dtype="int32"),
-        "description": pd.Series([x.description for x in surges], dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "surge_id": pd.Series([x.surge_id for x in surges], dtype="int32"),
+            "kind": pd.Series([x.kind for x in surges], dtype="str"),
+            "dimension": pd.Series([x.dimension for x in surges], dtype="str"),
+            "value": pd.Series([x.value for x in surges], dtype="str"),
+            "start_day": [x.start for x in surges],
+            "end_day": [x.end for x in surges],
+            "effect_end": [x.effect_end for x in surges],
+            "tickets": pd.Series([counts.get(x.surge_id, 0) for x in surges], dtype="int32"),
+            "description": pd.Series([x.description for x in surges], dtype="str"),
+        }
+    )
 
 
 def _vendor_prices() -> dict[str, float]:
     models = competitor_models().dropna(subset=["price_per_m"])
-    return {str(k): float(v) for k, v in
-            models.groupby("vendor_id")["price_per_m"].quantile(0.25).items()}
+    return {
+        str(k): float(v)
+        for k, v in models.groupby("vendor_id")["price_per_m"].quantile(0.25).items()
+    }
 
 
-def mention_setup(created: np.ndarray, segment: np.ndarray, rng: np.random.Generator,
-                   windows: list[_CutWindow]) -> tuple[np.ndarray, list[str | None]]:
+def mention_setup(
+    created: np.ndarray, segment: np.ndarray, rng: np.random.Generator, windows: list[_CutWindow]
+) -> tuple[np.ndarray, list[str | None]]:
     """Which tickets mention a competitor, and the vendor when a cut drives it."""
     n = len(created)
     start = np.datetime64(FIRST_MONTH, "s")
     months_in = (created - start).astype("timedelta64[s]").astype(float) / (30.44 * 86400)
-    rate = np.array([COMPETITOR_MENTION_RATE[s] for s in segment]) * (1 + 0.5 * months_in / N_MONTHS)
+    rate = np.array([COMPETITOR_MENTION_RATE[s] for s in segment]) * (
+        1 + 0.5 * months_in / N_MONTHS
+    )
     vendor: list[str | None] = [None] * n
     boost = np.ones(n)
     cut_vendor = np.full(n, -1)
@@ -145,8 +187,9 @@ def mention_setup(created: np.ndarray, segment: np.ndarray, rng: np.random.Gener
     return mention, vendor
 
 
-def _times_in_months(month_start: np.ndarray, days_in: np.ndarray,
-                     rng: np.random.Generator) -> np.ndarray:
+def _times_in_months(
+    month_start: np.ndarray, days_in: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Times in the given months: working days and hours (a weekend day is redrawn once with
     probability 0.6)."""
     m = len(month_start)
@@ -159,8 +202,9 @@ def _times_in_months(month_start: np.ndarray, days_in: np.ndarray,
     return month_start + seconds.astype("timedelta64[s]")
 
 
-def _extra_counts(n: int, truth: Truth | None,
-                  surges: tuple[Surge, ...]) -> tuple[int, dict[int, int]]:
+def _extra_counts(
+    n: int, truth: Truth | None, surges: tuple[Surge, ...]
+) -> tuple[int, dict[int, int]]:
     """How many of the ``n`` tickets are complaints and how many each surge adds."""
     if truth is None or n <= 0:
         return 0, {}
@@ -171,10 +215,16 @@ def _extra_counts(n: int, truth: Truth | None,
     return complaints, per_surge
 
 
-def _surge_tickets(surges: tuple[Surge, ...], counts: dict[int, int], usage: pd.DataFrame,
-                   row_ci: np.ndarray, row_k: np.ndarray, customers: pd.DataFrame,
-                   truth: Truth, rng: np.random.Generator,
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _surge_tickets(
+    surges: tuple[Surge, ...],
+    counts: dict[int, int],
+    usage: pd.DataFrame,
+    row_ci: np.ndarray,
+    row_k: np.ndarray,
+    customers: pd.DataFrame,
+    truth: Truth,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(customer index, time, surge index) of the planted surge tickets. A ticket's customer
     is drawn among those in the surge's scope active that month (for the outage: those it
     hit), in proportion to the square root of their tokens."""
@@ -205,24 +255,29 @@ def _surge_tickets(surges: tuple[Surge, ...], counts: dict[int, int], usage: pd.
             out_ci.append(row_ci[rows[rng.choice(rows.size, p=w / w.sum())]])
             out_t.append(created[t])
             out_s.append(j)
-    return (np.array(out_ci, dtype="int64"), np.array(out_t, dtype="datetime64[s]"),
-            np.array(out_s, dtype="int64"))
+    return (
+        np.array(out_ci, dtype="int64"),
+        np.array(out_t, dtype="datetime64[s]"),
+        np.array(out_s, dtype="int64"),
+    )
 
 
-def _sentiment_labels(category: np.ndarray, mention: np.ndarray, experiences: np.ndarray,
-                      u: np.ndarray) -> np.ndarray:
+def _sentiment_labels(
+    category: np.ndarray, mention: np.ndarray, experiences: np.ndarray, u: np.ndarray
+) -> np.ndarray:
     """Index into SENTIMENTS of each ticket's gold label (see the module docstring)."""
     names = np.array(T.CATEGORIES)[category]
     neg0 = np.array([SENTIMENT_P[c][0] for c in names]) + MENTION_NEGATIVE * mention
     pos0 = np.array([SENTIMENT_P[c][1] for c in names]) * np.where(mention, 0.5, 1.0)
-    keep = EXPERIENCE_FACTOR ** experiences
+    keep = EXPERIENCE_FACTOR**experiences
     neg = 1.0 - (1.0 - neg0) * keep
     pos = pos0 * keep
     return np.where(u < neg, 0, np.where(u < neg + pos, 2, 1))
 
 
-def _slots(template: str, values: dict[str, tuple[str, str]]
-           ) -> tuple[str, list[tuple[int, int, str]]]:
+def _slots(
+    template: str, values: dict[str, tuple[str, str]]
+) -> tuple[str, list[tuple[int, int, str]]]:
     """A tone sentence with its ``{vendor}`` / ``{product}`` slots filled, and their spans."""
     pieces: list[str] = []
     spans: list[tuple[int, int, str]] = []
@@ -237,9 +292,12 @@ def _slots(template: str, values: dict[str, tuple[str, str]]
     return "".join(pieces), spans
 
 
-def _with_tone(text: str, spans: tuple[tuple[int, int, str], ...], template: str | None,
-               values: dict[str, tuple[str, str]] | None = None,
-               ) -> tuple[str, tuple[tuple[int, int, str], ...]]:
+def _with_tone(
+    text: str,
+    spans: tuple[tuple[int, int, str], ...],
+    template: str | None,
+    values: dict[str, tuple[str, str]] | None = None,
+) -> tuple[str, tuple[tuple[int, int, str], ...]]:
     """``text`` with the tone sentence inserted at the end of its body (before the last
     paragraph break, else at the end), in the ticket's case; the spans moved with it."""
     if template is None:
@@ -253,8 +311,9 @@ def _with_tone(text: str, spans: tuple[tuple[int, int, str], ...], template: str
     pos = brk if brk > 0 else len(text)
     lead = ". " if pos and text[pos - 1].isalnum() else " "
     insert = lead + sentence
-    moved = [(a + len(insert), b + len(insert), lab) if a >= pos else (a, b, lab)
-             for a, b, lab in spans]
+    moved = [
+        (a + len(insert), b + len(insert), lab) if a >= pos else (a, b, lab) for a, b, lab in spans
+    ]
     moved += [(pos + len(lead) + a, pos + len(lead) + b, lab) for a, b, lab in own]
     return text[:pos] + insert + text[pos:], tuple(sorted(moved))
 
@@ -267,10 +326,15 @@ def _tone_template(label: str, rng: random.Random) -> str | None:
     return rng.choice(NEUTRAL_TONE) if rng.random() < 0.5 else None
 
 
-def make_tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int,
-             rng: np.random.Generator,
-             progress: Callable[[int, int], None] | None,
-             truth: Truth | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def make_tickets(
+    customers: pd.DataFrame,
+    usage: pd.DataFrame,
+    n: int,
+    seed: int,
+    rng: np.random.Generator,
+    progress: Callable[[int, int], None] | None,
+    truth: Truth | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The tickets and their gold entities. With ``truth``, some tickets are complaints about
     planted negative experiences and some belong to the planted surges; the tickets frame then
     carries the private columns ``_sentiment``, ``_origin`` and ``_surge_id``."""
@@ -283,8 +347,9 @@ def make_tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int
     row_days = months.dt.days_in_month.to_numpy()
     cust_index = pd.Index(customers["customer_id"])
     row_ci = cust_index.get_indexer(usage["customer_id"].to_numpy())
-    row_k = ((months.dt.year - FIRST_MONTH.year) * 12
-             + months.dt.month - FIRST_MONTH.month).to_numpy()
+    row_k = (
+        (months.dt.year - FIRST_MONTH.year) * 12 + months.dt.month - FIRST_MONTH.month
+    ).to_numpy()
 
     cell = np.sort(rng.choice(len(usage), size=n_base, p=tokens / tokens.sum()))
     parts_ci = [row_ci[cell]]
@@ -299,8 +364,9 @@ def make_tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int
         parts_origin.append(np.ones(n_complaints, dtype="int64"))
         parts_surge.append(np.full(n_complaints, -1, dtype="int64"))
     if surge_counts:
-        s_ci, s_t, s_j = _surge_tickets(surges, surge_counts, usage, row_ci, row_k,
-                                        customers, truth, rng)
+        s_ci, s_t, s_j = _surge_tickets(
+            surges, surge_counts, usage, row_ci, row_k, customers, truth, rng
+        )
         parts_ci.append(s_ci)
         parts_t.append(s_t)
         parts_origin.append(np.full(len(s_ci), 2, dtype="int64"))
@@ -322,8 +388,11 @@ def make_tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int
         vendor[t] = surge.vendor_id
     base_p = np.array(T.CATEGORY_WEIGHTS) / sum(T.CATEGORY_WEIGHTS)
     comp_p = np.array(COMPETITOR_CATEGORY_P) / sum(COMPETITOR_CATEGORY_P)
-    category = np.where(mention, rng.choice(len(T.CATEGORIES), size=n, p=comp_p),
-                        rng.choice(len(T.CATEGORIES), size=n, p=base_p))
+    category = np.where(
+        mention,
+        rng.choice(len(T.CATEGORIES), size=n, p=comp_p),
+        rng.choice(len(T.CATEGORIES), size=n, p=base_p),
+    )
     complaint_cat = np.array([T.CATEGORIES.index(c) for c in COMPLAINT_CATEGORIES])
     complaint_draw = complaint_cat[rng.choice(len(complaint_cat), size=n, p=COMPLAINT_P)]
     category = np.where(origin == 1, complaint_draw, category)
@@ -333,13 +402,19 @@ def make_tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int
     # Customers who churn say so: half their tickets in the last active month are
     # cancellations or downgrades.
     churn = pd.to_datetime(customers["churn_month"]).to_numpy().astype("datetime64[s]")[ci]
-    last_month = (~np.isnat(churn)) & (created >= churn - np.timedelta64(31, "D")) & (created < churn)
+    last_month = (
+        (~np.isnat(churn)) & (created >= churn - np.timedelta64(31, "D")) & (created < churn)
+    )
     leaving = last_month & (rng.random(n) < 0.5) & ~in_surge
     category = np.where(leaving, T.CATEGORIES.index("cancellation"), category)
-    kidx = (created.astype("datetime64[M]").astype("int64")
-            - np.datetime64(FIRST_MONTH, "M").astype("int64"))
-    experienced = (truth.total[ci, np.clip(kidx, 0, N_MONTHS - 1)] if truth is not None
-                   else np.zeros(n, dtype="int64"))
+    kidx = created.astype("datetime64[M]").astype("int64") - np.datetime64(FIRST_MONTH, "M").astype(
+        "int64"
+    )
+    experienced = (
+        truth.total[ci, np.clip(kidx, 0, N_MONTHS - 1)]
+        if truth is not None
+        else np.zeros(n, dtype="int64")
+    )
     sentiment = _sentiment_labels(category, mention, experienced, rng.random(n))
     sentiment = np.where(origin > 0, 0, sentiment)
     channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_P)
@@ -352,10 +427,15 @@ def make_tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int
     ai_ok = np.isin(category, [T.CATEGORIES.index(c) for c in AI_OK])
     by_ai = ai_ok & (rng.random(n) < ai_share / 0.75)
     end = np.datetime64(LAST_MONTH, "s") + np.timedelta64(31, "D")
-    open_ = (created > end - np.timedelta64(9, "D")) & (rng.random(n) < 0.6) | (rng.random(n) < 0.02)
+    open_ = (created > end - np.timedelta64(9, "D")) & (rng.random(n) < 0.6) | (
+        rng.random(n) < 0.02
+    )
     human_med = np.array([HUMAN_MINUTES[T.CATEGORIES[c]] for c in category], dtype=float)
-    minutes = np.where(by_ai, rng.lognormal(np.log(4.0), 0.6, n),
-                       human_med * rng.lognormal(0.0, 0.7, n) * np.where(priority == 3, 0.5, 1.0))
+    minutes = np.where(
+        by_ai,
+        rng.lognormal(np.log(4.0), 0.6, n),
+        human_med * rng.lognormal(0.0, 0.7, n) * np.where(priority == 3, 0.5, 1.0),
+    )
     minutes = np.round(minutes, 1)
 
     vendor_prices = _vendor_prices()
@@ -379,15 +459,20 @@ def make_tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int
         when = created_py[t]
         v = vendor[t]
         ctx = TicketContext(
-            rng=text_rng, category=T.CATEGORIES[category[t]], customer=names[c],
-            region=regions[c], industry=industries[c], plan=plans[c],
-            price=plan_price(plans[c], when.date()), created_at=when,
-            vendor=v if mention[t] else None)
+            rng=text_rng,
+            category=T.CATEGORIES[category[t]],
+            customer=names[c],
+            region=regions[c],
+            industry=industries[c],
+            plan=plans[c],
+            price=plan_price(plans[c], when.date()),
+            created_at=when,
+            vendor=v if mention[t] else None,
+        )
         if mention[t]:
             TextEngine._vendor(ctx)  # the cut vendor, or one drawn by market presence
             vid = ctx.vendor or ""
-            ctx.competitor_price = (win_price.get(vid) if v is not None
-                                    else vendor_prices.get(vid))
+            ctx.competitor_price = win_price.get(vid) if v is not None else vendor_prices.get(vid)
         surge = surges[surge_of[t]] if in_surge[t] else None
         if surge is not None and surge.dimension == "product":
             ctx.cache["product"] = surge.value  # every product the ticket names is this one
@@ -396,16 +481,23 @@ def make_tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int
         if surge is not None:
             values = {"product": (ctx.cache.get("product", surge.value), "PRODUCT")}
             if surge.vendor_id is not None:
-                values["vendor"] = (ctx.cache.get("vendor")
-                                    or V.COMPETITOR_ORGS[surge.vendor_id][0], "ORG")
-            text, spans = _with_tone(text, spans, tone_rng.choice(SURGE_TONE[surge.kind]),
-                                     values)
+                values["vendor"] = (
+                    ctx.cache.get("vendor") or V.COMPETITOR_ORGS[surge.vendor_id][0],
+                    "ORG",
+                )
+            text, spans = _with_tone(text, spans, tone_rng.choice(SURGE_TONE[surge.kind]), values)
         elif truth is not None:
-            text, spans = _with_tone(text, spans,
-                                     _tone_template(SENTIMENTS[sentiment[t]], tone_rng))
+            text, spans = _with_tone(
+                text, spans, _tone_template(SENTIMENTS[sentiment[t]], tone_rng)
+            )
         # The key an upload of these columns would get (so a re-upload adds nothing).
-        key = ticket_key(text, source_id=f"TCK-{t + 1:06d}", customer_id=cust_ids[c],
-                         created_at=when, subject=subject)
+        key = ticket_key(
+            text,
+            source_id=f"TCK-{t + 1:06d}",
+            customer_id=cust_ids[c],
+            created_at=when,
+            subject=subject,
+        )
         keys.append(key)
         texts.append(text)
         subjects.append(subject)
@@ -419,40 +511,48 @@ def make_tickets(customers: pd.DataFrame, usage: pd.DataFrame, n: int, seed: int
 
     # Text columns get an explicit string dtype: with no ticket at all, pandas would make
     # them float64 and DuckDB would then compare VARCHAR keys with DOUBLE.
-    tickets = pd.DataFrame({
-        "ticket_key": pd.Series(keys, dtype="str"),
-        "source_id": pd.Series([f"TCK-{t + 1:06d}" for t in range(n)], dtype="str"),
-        "customer_id": customers["customer_id"].to_numpy()[ci],
-        "created_at": created.astype("datetime64[us]"),
-        "channel": np.array(CHANNELS, dtype=object)[channel],
-        "category": np.array(T.CATEGORIES, dtype=object)[category],
-        "priority": np.array(PRIORITIES, dtype=object)[priority],
-        "subject": pd.Series(subjects, dtype="str"),
-        "text": pd.Series(texts, dtype="str"),
-        "resolution_minutes": np.where(open_, np.nan, minutes),
-        "resolved_by": np.where(open_, None, np.where(by_ai, "ai", "human")),
-    })
+    tickets = pd.DataFrame(
+        {
+            "ticket_key": pd.Series(keys, dtype="str"),
+            "source_id": pd.Series([f"TCK-{t + 1:06d}" for t in range(n)], dtype="str"),
+            "customer_id": customers["customer_id"].to_numpy()[ci],
+            "created_at": created.astype("datetime64[us]"),
+            "channel": np.array(CHANNELS, dtype=object)[channel],
+            "category": np.array(T.CATEGORIES, dtype=object)[category],
+            "priority": np.array(PRIORITIES, dtype=object)[priority],
+            "subject": pd.Series(subjects, dtype="str"),
+            "text": pd.Series(texts, dtype="str"),
+            "resolution_minutes": np.where(open_, np.nan, minutes),
+            "resolved_by": np.where(open_, None, np.where(by_ai, "ai", "human")),
+        }
+    )
     if truth is not None:
         tickets["_sentiment"] = np.array(SENTIMENTS, dtype=object)[sentiment]
         tickets["_origin"] = np.array(("ticket", "experience", "surge"), dtype=object)[origin]
         ids = np.array([x.surge_id for x in surges] + [0], dtype="int64")
         tickets["_surge_id"] = pd.array(np.where(in_surge, ids[surge_of], 0), dtype="Int32")
         tickets.loc[~in_surge, "_surge_id"] = pd.NA
-    gold = pd.DataFrame({
-        "ticket_key": pd.Series(gold_keys, dtype="str"),
-        "start": np.array([r[0] for r in gold_rows], dtype="int32"),
-        "end": np.array([r[1] for r in gold_rows], dtype="int32"),
-        "label": pd.Series([r[2] for r in gold_rows], dtype="str"),
-        "text": pd.Series([r[3] for r in gold_rows], dtype="str"),
-    })
+    gold = pd.DataFrame(
+        {
+            "ticket_key": pd.Series(gold_keys, dtype="str"),
+            "start": np.array([r[0] for r in gold_rows], dtype="int32"),
+            "end": np.array([r[1] for r in gold_rows], dtype="int32"),
+            "label": pd.Series([r[2] for r in gold_rows], dtype="str"),
+            "text": pd.Series([r[3] for r in gold_rows], dtype="str"),
+        }
+    )
     gold = gold.drop_duplicates(["ticket_key", "start", "end", "label"])
     return tickets, gold
 
 
 def _random_company(rng: random.Random) -> tuple[str, str]:
     industry = rng.choice(V.INDUSTRIES)
-    name = (rng.choice(V.COMPANY_PREFIX) + " " + rng.choice(V.INDUSTRY_SUFFIX[industry])
-            + rng.choice(V.COMPANY_FORM))
+    name = (
+        rng.choice(V.COMPANY_PREFIX)
+        + " "
+        + rng.choice(V.INDUSTRY_SUFFIX[industry])
+        + rng.choice(V.COMPANY_FORM)
+    )
     return name, industry
 
 
@@ -483,16 +583,24 @@ def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator
     for _ in range(n):
         segment = rng.choices(SEGMENTS, seg_w)[0]
         mention = rng.random() < min(0.9, 2.0 * COMPETITOR_MENTION_RATE[segment] + 0.1)
-        category = rng.choices(T.CATEGORIES, COMPETITOR_CATEGORY_P if mention
-                               else T.CATEGORY_WEIGHTS)[0]
+        category = rng.choices(
+            T.CATEGORIES, COMPETITOR_CATEGORY_P if mention else T.CATEGORY_WEIGHTS
+        )[0]
         name, industry = _random_company(rng)
         plan = rng.choices(PLANS, PLAN_MIX[segment])[0]
         when = datetime.combine(FIRST_MONTH, datetime.min.time()) + timedelta(
-            seconds=rng.randrange(span_days * 86400))
-        ctx = TicketContext(rng=rng, category=category, customer=name,
-                            region=rng.choices(V.REGIONS, V.REGION_WEIGHTS)[0],
-                            industry=industry, plan=plan, price=plan_price(plan, when.date()),
-                            created_at=when)
+            seconds=rng.randrange(span_days * 86400)
+        )
+        ctx = TicketContext(
+            rng=rng,
+            category=category,
+            customer=name,
+            region=rng.choices(V.REGIONS, V.REGION_WEIGHTS)[0],
+            industry=industry,
+            plan=plan,
+            price=plan_price(plan, when.date()),
+            created_at=when,
+        )
         if mention:
             TextEngine._vendor(ctx)
             ctx.competitor_price = vendor_prices.get(ctx.vendor or "")
@@ -500,8 +608,15 @@ def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator
         if not sentiment:
             yield GoldTicket(text, spans)
             continue
-        label = SENTIMENTS[int(_sentiment_labels(
-            np.array([T.CATEGORIES.index(category)]), np.array([mention]),
-            np.zeros(1, dtype="int64"), np.array([rng.random()]))[0])]
+        label = SENTIMENTS[
+            int(
+                _sentiment_labels(
+                    np.array([T.CATEGORIES.index(category)]),
+                    np.array([mention]),
+                    np.zeros(1, dtype="int64"),
+                    np.array([rng.random()]),
+                )[0]
+            )
+        ]
         text, spans = _with_tone(text, spans, _tone_template(label, rng))
         yield GoldTicket(text, spans, label)

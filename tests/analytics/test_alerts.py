@@ -28,10 +28,14 @@ from data.store import Store
 
 def _betabinom_tail(x: int, n: int, a: float, b: float) -> float:
     """P(X >= x), X ~ BetaBinomial(n, a, b), summed from its pmf C(n,k) B(k+a, n-k+b) / B(a,b)."""
+
     def log_beta(p: float, q: float) -> float:
         return math.lgamma(p) + math.lgamma(q) - math.lgamma(p + q)
-    return sum(math.comb(n, k) * math.exp(log_beta(k + a, n - k + b) - log_beta(a, b))
-               for k in range(x, n + 1))
+
+    return sum(
+        math.comb(n, k) * math.exp(log_beta(k + a, n - k + b) - log_beta(a, b))
+        for k in range(x, n + 1)
+    )
 
 
 def _binom_tail(x: int, n: int, p: float) -> float:
@@ -73,21 +77,31 @@ def test_control_limit_is_the_smallest_surprising_count():
             assert _betabinom_tail(k - 1, n, 0.5 + bx, 0.5 + bn - bx) > alpha
 
 
-@pytest.mark.parametrize(("args", "match"), [
-    ((-1, 3, 0, 10), "whole numbers"),
-    ((1.5, 3, 0, 10), "whole numbers"),
-    ((4, 3, 0, 10), "cannot exceed tickets"),
-    ((1, 3, 11, 10), "base_negative cannot exceed"),
-    ((float("nan"), 3, 0, 10), "whole numbers"),
-])
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((-1, 3, 0, 10), "whole numbers"),
+        ((1.5, 3, 0, 10), "whole numbers"),
+        ((4, 3, 0, 10), "cannot exceed tickets"),
+        ((1, 3, 11, 10), "base_negative cannot exceed"),
+        ((float("nan"), 3, 0, 10), "whole numbers"),
+    ],
+)
 def test_p_value_bad_counts(args, match):
     with pytest.raises(ValueError, match=match):
         surge_p_value(*args)
 
 
 def test_bad_rules_and_arguments():
-    for kwargs in ({"alpha": 0}, {"alpha": 0.7}, {"baseline_days": 0}, {"min_negative": 0},
-                   {"merge_gap": -1}, {"prior": 0}, {"baseline_weeks": 1.5}):
+    for kwargs in (
+        {"alpha": 0},
+        {"alpha": 0.7},
+        {"baseline_days": 0},
+        {"min_negative": 0},
+        {"merge_gap": -1},
+        {"prior": 0},
+        {"baseline_weeks": 1.5},
+    ):
         with pytest.raises(ValueError):
             SurgeRule(**kwargs)
     with pytest.raises(ValueError, match="alpha"):
@@ -115,10 +129,8 @@ def _synthetic(burst_day: int = 60, burst: int = 12, one_writer: bool = False) -
         for i in range(10):
             rows.append((day, "a" if i % 2 else "b", i % 5 == 0, (), f"c{i}"))
         if d == burst_day:
-            rows += [(day, "b", True, ("X",), "w" if one_writer else f"w{j}")
-                     for j in range(burst)]
-    df = pd.DataFrame(rows, columns=["day", "segment", "negative", "competitors",
-                                     "customer_id"])
+            rows += [(day, "b", True, ("X",), "w" if one_writer else f"w{j}") for j in range(burst)]
+    df = pd.DataFrame(rows, columns=["day", "segment", "negative", "competitors", "customer_id"])
     df["ticket_key"] = [f"k{i}" for i in range(len(df))]
     df["created_at"] = pd.to_datetime(df["day"])
     df["region"], df["plan"] = "r", "p"
@@ -132,26 +144,35 @@ def test_a_burst_is_found_on_its_day_and_nowhere_else():
     alarms = scan[scan["alarm"]]
     assert set(alarms["period"]) == {dt.date(2025, 3, 2)}  # day 60
     assert {("segment", "b"), ("competitor", "X"), ("all", "all")} <= set(
-        zip(alarms["dimension"], alarms["value"], strict=True))
+        zip(alarms["dimension"], alarms["value"], strict=True)
+    )
     # the baseline is the 28 days before, never the day itself
-    row = scan[(scan["dimension"] == "segment") & (scan["value"] == "b")
-               & (scan["period"] == dt.date(2025, 3, 2))].iloc[0]
+    row = scan[
+        (scan["dimension"] == "segment")
+        & (scan["value"] == "b")
+        & (scan["period"] == dt.date(2025, 3, 2))
+    ].iloc[0]
     assert (row.base_exposure, row.base_negative, row.exposure, row.negative) == (280, 28, 22, 13)
     assert row.p_value == pytest.approx(_betabinom_tail(13, 22, 28.5, 252.5), rel=1e-9)
     # the first 3 days have no baseline of 30 tickets: not tested
     first = scan[scan["period"] < dt.date(2025, 1, 4)]
     assert not first["tested"].any()
     tested = scan[scan["tested"]]
-    expected = [control_limit(r.exposure, r.base_negative, r.base_exposure, 0.001)
-                for r in tested.sample(40, random_state=0).itertuples()]
+    expected = [
+        control_limit(r.exposure, r.base_negative, r.base_exposure, 0.001)
+        for r in tested.sample(40, random_state=0).itertuples()
+    ]
     assert list(tested.sample(40, random_state=0)["limit"]) == expected
 
 
 def test_one_customer_writing_many_times_is_one_unhappy_customer():
     scan = surge_scan(_synthetic(one_writer=True), freq="day")
     assert not scan["alarm"].any()
-    row = scan[(scan["dimension"] == "segment") & (scan["value"] == "b")
-               & (scan["period"] == dt.date(2025, 3, 2))].iloc[0]
+    row = scan[
+        (scan["dimension"] == "segment")
+        & (scan["value"] == "b")
+        & (scan["period"] == dt.date(2025, 3, 2))
+    ].iloc[0]
     assert (row.tickets, row.negative_tickets, row.negative, row.exposure) == (17, 13, 2, 11)
 
 
@@ -203,10 +224,12 @@ def test_every_planted_surge_is_found_within_two_days(demo_store, signals, surge
     assert list(alerts.columns) == list(ALERT_COLUMNS)
     assert len(surges) >= 4
     for s in surges.itertuples():
-        found = alerts[(alerts["dimension"] == s.dimension)
-                       & (alerts["value"].str.lower() == s.value.lower())
-                       & (alerts["since"] >= s.start_day)
-                       & (alerts["since"] <= s.start_day + dt.timedelta(days=2))]
+        found = alerts[
+            (alerts["dimension"] == s.dimension)
+            & (alerts["value"].str.lower() == s.value.lower())
+            & (alerts["since"] >= s.start_day)
+            & (alerts["since"] <= s.start_day + dt.timedelta(days=2))
+        ]
         assert len(found) == 1, (s.kind, s.value)
         a = found.iloc[0]
         assert a["negative"] >= 0.5 * s.tickets and a["p_value"] <= STATED_FALSE_ALARM_RATE
@@ -239,8 +262,10 @@ def test_a_model_id_reads_ticket_sentiment(demo_db_path, tmp_path, signals):
     with Store.open(path) as store:
         assert ticket_signals(store, sentiment="m1", entities="gold").empty
         assert surge_alerts(store, sentiment="m1", entities="gold", open_only=False).empty
-        store.execute_write("INSERT INTO ticket_sentiment SELECT ticket_key, ?, label, 0.9"
-                            " FROM gold_sentiment", ["m1"])
+        store.execute_write(
+            "INSERT INTO ticket_sentiment SELECT ticket_key, ?, label, 0.9 FROM gold_sentiment",
+            ["m1"],
+        )
         model = ticket_signals(store, sentiment="m1", entities="gold")
         pd.testing.assert_frame_equal(model, signals)
         with pytest.raises(ValueError, match="sentiment"):

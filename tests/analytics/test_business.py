@@ -30,15 +30,23 @@ DENSE = 200_000
 # -- independent helpers ---------------------------------------------------------------
 
 
-def seg(name: str = "a", p0: float = 1.0, v0: float = 100.0, e: float = -2.0,
-        lo: float | None = None, hi: float | None = None, c: float = 0.25) -> SegmentCurve:
+def seg(
+    name: str = "a",
+    p0: float = 1.0,
+    v0: float = 100.0,
+    e: float = -2.0,
+    lo: float | None = None,
+    hi: float | None = None,
+    c: float = 0.25,
+) -> SegmentCurve:
     lo = e - 0.4 if lo is None else lo
     hi = e + 0.4 if hi is None else hi
     return SegmentCurve(name, p0, v0, e, lo, hi, c)
 
 
-def hand_profit(segments: list[tuple[float, float, float, float]], fixed: float,
-                p: np.ndarray | float) -> np.ndarray:
+def hand_profit(
+    segments: list[tuple[float, float, float, float]], fixed: float, p: np.ndarray | float
+) -> np.ndarray:
     """Σ (p − c)·V0·(p/p0)^ε − F with segments given as (p0, V0, ε, c)."""
     p = np.asarray(p, float)
     total = np.zeros_like(p)
@@ -48,8 +56,9 @@ def hand_profit(segments: list[tuple[float, float, float, float]], fixed: float,
 
 
 def params(model: DemandModel) -> list[tuple[float, float, float, float]]:
-    return [(s.reference_price, s.reference_volume_m, s.elasticity, s.unit_cost)
-            for s in model.segments]
+    return [
+        (s.reference_price, s.reference_volume_m, s.elasticity, s.unit_cost) for s in model.segments
+    ]
 
 
 def closed_form(c: float, e: float, floor: float, ceiling: float) -> float:
@@ -78,12 +87,18 @@ def assert_maximises(model: DemandModel, floor: float, ceiling: float) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(e=st.floats(-5.0, -1.01), c=st.floats(0.01, 10.0), p0=st.floats(0.05, 20.0),
-       v0=st.floats(1.0, 1e6), floor=st.floats(0.01, 10.0), factor=st.floats(1.01, 200.0),
-       fixed=st.floats(0.0, 1e5))
-def test_single_segment_optimum_is_clipped_closed_form(e: float, c: float, p0: float, v0: float,
-                                                       floor: float, factor: float,
-                                                       fixed: float) -> None:
+@given(
+    e=st.floats(-5.0, -1.01),
+    c=st.floats(0.01, 10.0),
+    p0=st.floats(0.05, 20.0),
+    v0=st.floats(1.0, 1e6),
+    floor=st.floats(0.01, 10.0),
+    factor=st.floats(1.01, 200.0),
+    fixed=st.floats(0.0, 1e5),
+)
+def test_single_segment_optimum_is_clipped_closed_form(
+    e: float, c: float, p0: float, v0: float, floor: float, factor: float, fixed: float
+) -> None:
     ceiling = floor * factor
     free = c * e / (1 + e)
     # stay clear of the 1e-9 tolerance the bound detection allows
@@ -97,7 +112,8 @@ def test_single_segment_optimum_is_clipped_closed_form(e: float, c: float, p0: f
     assert (best.floor, best.ceiling) == (floor, ceiling)
     assert best.volume_m == pytest.approx(v0 * (expected / p0) ** e, rel=1e-10)
     assert best.profit == pytest.approx(
-        (expected - c) * v0 * (expected / p0) ** e - fixed, rel=1e-9, abs=1e-6)
+        (expected - c) * v0 * (expected / p0) ** e - fixed, rel=1e-9, abs=1e-6
+    )
 
 
 def test_single_segment_docstring_numbers() -> None:
@@ -105,14 +121,17 @@ def test_single_segment_docstring_numbers() -> None:
     best = constrained_optimum(m, 0.1, 10.0)
     assert best.price == pytest.approx(0.5, rel=1e-12)
     assert best.at_bound is None
-    assert best.profit == pytest.approx((0.5 - 0.25) * 100 * 0.5 ** -2.0)
+    assert best.profit == pytest.approx((0.5 - 0.25) * 100 * 0.5**-2.0)
 
 
 @settings(max_examples=100, deadline=None)
-@given(e=st.floats(-1.0, 0.0), c=st.floats(0.01, 10.0), floor=st.floats(0.01, 10.0),
-       factor=st.floats(1.01, 200.0))
-def test_inelastic_segment_goes_to_ceiling(e: float, c: float, floor: float,
-                                           factor: float) -> None:
+@given(
+    e=st.floats(-1.0, 0.0),
+    c=st.floats(0.01, 10.0),
+    floor=st.floats(0.01, 10.0),
+    factor=st.floats(1.01, 200.0),
+)
+def test_inelastic_segment_goes_to_ceiling(e: float, c: float, floor: float, factor: float) -> None:
     ceiling = floor * factor
     m = DemandModel((seg(e=e, lo=e - 0.3, hi=e + 0.3, c=c),))
     best = constrained_optimum(m, floor, ceiling)
@@ -138,34 +157,49 @@ def _random_models() -> list[tuple[DemandModel, float, float]]:
         segs = []
         for j in range(k):
             e = float(rng.uniform(-4.0, -0.6))
-            segs.append(seg(f"s{j}", p0=float(rng.uniform(0.2, 3.0)),
-                            v0=float(rng.uniform(10.0, 1e5)), e=e, lo=e - 0.3, hi=e + 0.3,
-                            c=float(rng.uniform(0.05, 1.0))))
+            segs.append(
+                seg(
+                    f"s{j}",
+                    p0=float(rng.uniform(0.2, 3.0)),
+                    v0=float(rng.uniform(10.0, 1e5)),
+                    e=e,
+                    lo=e - 0.3,
+                    hi=e + 0.3,
+                    c=float(rng.uniform(0.05, 1.0)),
+                )
+            )
         floor = float(rng.uniform(0.05, 0.5))
-        out.append((DemandModel(tuple(segs), float(rng.uniform(0.0, 1e3))), floor,
-                    floor * float(rng.uniform(3.0, 60.0))))
+        out.append(
+            (
+                DemandModel(tuple(segs), float(rng.uniform(0.0, 1e3))),
+                floor,
+                floor * float(rng.uniform(3.0, 60.0)),
+            )
+        )
     return out
 
 
-@pytest.mark.parametrize(("model", "floor", "ceiling"), _random_models(),
-                         ids=[f"case{i}" for i in range(25)])
-def test_multi_segment_optimum_maximises_summed_profit(model: DemandModel, floor: float,
-                                                       ceiling: float) -> None:
+@pytest.mark.parametrize(
+    ("model", "floor", "ceiling"), _random_models(), ids=[f"case{i}" for i in range(25)]
+)
+def test_multi_segment_optimum_maximises_summed_profit(
+    model: DemandModel, floor: float, ceiling: float
+) -> None:
     assert_maximises(model, floor, ceiling)
     best = constrained_optimum(model, floor, ceiling)
     assert best.unconstrained_exists is all(s.elasticity < -1 for s in model.segments)
     assert best.volume_m == pytest.approx(
-        sum(v0 * (best.price / p0) ** e for p0, v0, e, _ in params(model)), rel=1e-10)
+        sum(v0 * (best.price / p0) ** e for p0, v0, e, _ in params(model)), rel=1e-10
+    )
 
 
 def _bimodal(premium_volume: float) -> DemandModel:
-    cheap = seg("cheap", p0=0.15, v0=1000.0, e=-6.0, c=0.1)        # own peak at 0.12
+    cheap = seg("cheap", p0=0.15, v0=1000.0, e=-6.0, c=0.1)  # own peak at 0.12
     premium = seg("premium", p0=2.0, v0=premium_volume, e=-1.1, lo=-1.3, hi=-1.05, c=0.1)
-    return DemandModel((cheap, premium), 0.0)                      # own peak at 1.1
+    return DemandModel((cheap, premium), 0.0)  # own peak at 1.1
 
 
-@pytest.mark.parametrize(("premium_volume", "global_peak"), [(60.0, "second"),
-                                                             (45.0, "first")])
+@pytest.mark.parametrize(("premium_volume", "global_peak"), [(60.0, "second"), (45.0, "first")])
 def test_bimodal_profit_finds_the_global_peak(premium_volume: float, global_peak: str) -> None:
     m = _bimodal(premium_volume)
     floor, ceiling = 0.05, 5.0
@@ -187,8 +221,9 @@ def test_multi_segment_optimum_just_inside_a_bound_is_refined(side: str) -> None
     # Two segments whose free optimum is 1.25 (ε = −5, c = 1 for both). With the optimum
     # 0.1 % inside the range, it falls between the first (or last) two points of the
     # code's 2,001-point grid.
-    m = DemandModel((seg("a", p0=1.0, v0=100.0, e=-5.0, c=1.0),
-                     seg("b", p0=1.2, v0=50.0, e=-5.0, c=1.0)), 0.0)
+    m = DemandModel(
+        (seg("a", p0=1.0, v0=100.0, e=-5.0, c=1.0), seg("b", p0=1.2, v0=50.0, e=-5.0, c=1.0)), 0.0
+    )
     if side == "floor":
         floor = 1.25 / 1.001
         ceiling = floor * 100
@@ -201,12 +236,15 @@ def test_multi_segment_optimum_just_inside_a_bound_is_refined(side: str) -> None
     assert_maximises(m, floor, ceiling)
 
 
-@pytest.mark.parametrize(("floor", "ceiling", "side"), [(1.4, 10.0, "floor"),
-                                                        (0.2, 1.1, "ceiling")])
-def test_multi_segment_optimum_beyond_a_bound_sits_on_it(floor: float, ceiling: float,
-                                                         side: str) -> None:
-    m = DemandModel((seg("a", p0=1.0, v0=100.0, e=-5.0, c=1.0),
-                     seg("b", p0=1.2, v0=50.0, e=-5.0, c=1.0)), 0.0)   # free optimum 1.25
+@pytest.mark.parametrize(
+    ("floor", "ceiling", "side"), [(1.4, 10.0, "floor"), (0.2, 1.1, "ceiling")]
+)
+def test_multi_segment_optimum_beyond_a_bound_sits_on_it(
+    floor: float, ceiling: float, side: str
+) -> None:
+    m = DemandModel(
+        (seg("a", p0=1.0, v0=100.0, e=-5.0, c=1.0), seg("b", p0=1.2, v0=50.0, e=-5.0, c=1.0)), 0.0
+    )  # free optimum 1.25
     best = constrained_optimum(m, floor, ceiling)
     assert best.at_bound == side
     assert best.price == (floor if side == "floor" else ceiling)
@@ -223,10 +261,9 @@ def test_multi_segment_with_inelastic_part_has_no_unconstrained_optimum() -> Non
 # -- profit roots ----------------------------------------------------------------------
 
 
-def _quadratic_roots(c: float, v0: float, p0: float, fixed: float,
-                     target: float) -> list[float]:
+def _quadratic_roots(c: float, v0: float, p0: float, fixed: float, target: float) -> list[float]:
     """Π(p) = (p − c)·k/p² − F = T with k = V0·p0² → (T + F)p² − kp + kc = 0."""
-    k = v0 * p0 ** 2
+    k = v0 * p0**2
     a = target + fixed
     disc = k * k - 4 * a * k * c
     if disc < 0:
@@ -235,21 +272,25 @@ def _quadratic_roots(c: float, v0: float, p0: float, fixed: float,
     return sorted([(k - r) / (2 * a), (k + r) / (2 * a)])
 
 
-@pytest.mark.parametrize(("c", "v0", "p0", "fixed", "target"), [
-    (0.25, 100.0, 1.0, 20.0, 0.0),          # the docstring: 0.2639 and 4.7361
-    (0.25, 100.0, 1.0, 0.0, 5.0),
-    (0.4, 5e4, 0.8, 1e3, 2e3),
-    (1.0, 10.0, 3.0, 2.0, 10.0),
-    (0.05, 1e6, 0.3, 5e4, -1e4),
-])
-def test_profit_roots_match_quadratic_closed_form(c: float, v0: float, p0: float,
-                                                  fixed: float, target: float) -> None:
+@pytest.mark.parametrize(
+    ("c", "v0", "p0", "fixed", "target"),
+    [
+        (0.25, 100.0, 1.0, 20.0, 0.0),  # the docstring: 0.2639 and 4.7361
+        (0.25, 100.0, 1.0, 0.0, 5.0),
+        (0.4, 5e4, 0.8, 1e3, 2e3),
+        (1.0, 10.0, 3.0, 2.0, 10.0),
+        (0.05, 1e6, 0.3, 5e4, -1e4),
+    ],
+)
+def test_profit_roots_match_quadratic_closed_form(
+    c: float, v0: float, p0: float, fixed: float, target: float
+) -> None:
     m = DemandModel((seg(p0=p0, v0=v0, e=-2.0, c=c),), fixed)
     expected = _quadratic_roots(c, v0, p0, fixed, target)
     assert len(expected) == 2
     got = profit_roots(m, target)
     assert got == pytest.approx(expected, rel=1e-9)
-    assert got[0] < 2 * c < got[1]          # one on each side of the peak at 2c
+    assert got[0] < 2 * c < got[1]  # one on each side of the peak at 2c
 
 
 def test_profit_roots_docstring_numbers() -> None:
@@ -259,7 +300,7 @@ def test_profit_roots_docstring_numbers() -> None:
 
 def test_profit_roots_none_when_target_exceeds_the_maximum() -> None:
     m = DemandModel((seg(p0=1.0, v0=100.0, e=-2.0, c=0.25),), 20.0)
-    peak = (0.5 - 0.25) * 100 * 0.5 ** -2.0 - 20.0          # 80
+    peak = (0.5 - 0.25) * 100 * 0.5**-2.0 - 20.0  # 80
     assert profit_roots(m, peak * 1.001) == []
     assert profit_roots(m, 1e6) == []
     near = profit_roots(m, peak - 0.5)
@@ -288,16 +329,29 @@ def _brentq_roots(model: DemandModel, target: float) -> list[float]:
         g = hand_profit(params(model), model.fixed_cost, grid) - target
     out = []
     for i in np.nonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0)[0]:
-        out.append(brentq(lambda p: float(hand_profit(params(model), model.fixed_cost, p))
-                          - target, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-14))
+        out.append(
+            brentq(
+                lambda p: float(hand_profit(params(model), model.fixed_cost, p)) - target,
+                grid[i],
+                grid[i + 1],
+                xtol=1e-15,
+                rtol=1e-14,
+            )
+        )
     return out
 
 
-@pytest.mark.parametrize(("fixed", "target"), [(0.0, 0.0), (200.0, 0.0), (50.0, 300.0),
-                                               (200.0, -100.0)])
+@pytest.mark.parametrize(
+    ("fixed", "target"), [(0.0, 0.0), (200.0, 0.0), (50.0, 300.0), (200.0, -100.0)]
+)
 def test_multi_segment_roots_match_independent_brentq(fixed: float, target: float) -> None:
-    m = DemandModel((seg("a", p0=0.5, v0=2000.0, e=-2.5, c=0.2),
-                     seg("b", p0=1.5, v0=500.0, e=-1.4, lo=-1.7, hi=-1.1, c=0.3)), fixed)
+    m = DemandModel(
+        (
+            seg("a", p0=0.5, v0=2000.0, e=-2.5, c=0.2),
+            seg("b", p0=1.5, v0=500.0, e=-1.4, lo=-1.7, hi=-1.1, c=0.3),
+        ),
+        fixed,
+    )
     expected = _brentq_roots(m, target)
     assert expected, "the case must have roots"
     assert profit_roots(m, target) == pytest.approx(expected, rel=1e-9)
@@ -305,7 +359,7 @@ def test_multi_segment_roots_match_independent_brentq(fixed: float, target: floa
 
 def test_bimodal_profit_roots_found_on_every_side() -> None:
     m = _bimodal(60.0)
-    target = 100.0          # below both peaks (≈107 and ≈116): four crossings
+    target = 100.0  # below both peaks (≈107 and ≈116): four crossings
     expected = _brentq_roots(m, target)
     assert len(expected) == 4
     assert profit_roots(m, target) == pytest.approx(expected, rel=1e-9)
@@ -316,9 +370,13 @@ def test_bimodal_profit_roots_found_on_every_side() -> None:
 
 @pytest.mark.parametrize("price", [0.2, 0.6, 1.0, 2.5, 7.0])
 def test_aggregate_elasticity_is_dlnV_dlnp(price: float) -> None:
-    m = DemandModel((seg("a", p0=0.5, v0=2000.0, e=-2.5, c=0.2),
-                     seg("b", p0=1.5, v0=500.0, e=-1.4, lo=-1.7, hi=-1.1, c=0.3),
-                     seg("c", p0=1.0, v0=3000.0, e=-0.6, lo=-0.9, hi=-0.3, c=0.25)))
+    m = DemandModel(
+        (
+            seg("a", p0=0.5, v0=2000.0, e=-2.5, c=0.2),
+            seg("b", p0=1.5, v0=500.0, e=-1.4, lo=-1.7, hi=-1.1, c=0.3),
+            seg("c", p0=1.0, v0=3000.0, e=-0.6, lo=-0.9, hi=-0.3, c=0.25),
+        )
+    )
     h = 1e-5
 
     def ln_v(p: float) -> float:
@@ -340,8 +398,9 @@ def test_aggregate_elasticity_interval_combines_segment_errors() -> None:
     e = wa * -2.5 + wb * -1.4
     se = math.hypot(wa * 0.4 / 1.959963984540054, wb * 0.2 / 1.959963984540054)
     lo, hi = m.elasticity_ci_at(p)
-    assert (lo, hi) == pytest.approx((e - 1.959963984540054 * se, e + 1.959963984540054 * se),
-                                     rel=1e-10)
+    assert (lo, hi) == pytest.approx(
+        (e - 1.959963984540054 * se, e + 1.959963984540054 * se), rel=1e-10
+    )
     one = DemandModel((a,))
     assert one.elasticity_ci_at(p) == pytest.approx((-2.9, -2.1), rel=1e-12)
 
@@ -349,13 +408,17 @@ def test_aggregate_elasticity_interval_combines_segment_errors() -> None:
 # -- the optimum's spread --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("e", "lo", "hi", "c", "floor", "ceiling"), [
-    (-2.0, -2.4, -1.6, 0.25, 0.1, 10.0),
-    (-3.0, -3.5, -2.5, 0.5, 0.1, 10.0),
-    (-1.8, -2.2, -1.4, 0.4, 0.6, 1.5),       # both ends clipped differently
-])
-def test_optimum_spread_ends_are_closed_forms(e: float, lo: float, hi: float, c: float,
-                                              floor: float, ceiling: float) -> None:
+@pytest.mark.parametrize(
+    ("e", "lo", "hi", "c", "floor", "ceiling"),
+    [
+        (-2.0, -2.4, -1.6, 0.25, 0.1, 10.0),
+        (-3.0, -3.5, -2.5, 0.5, 0.1, 10.0),
+        (-1.8, -2.2, -1.4, 0.4, 0.6, 1.5),  # both ends clipped differently
+    ],
+)
+def test_optimum_spread_ends_are_closed_forms(
+    e: float, lo: float, hi: float, c: float, floor: float, ceiling: float
+) -> None:
     m = DemandModel((seg(e=e, lo=lo, hi=hi, c=c),))
     sp = optimum_spread(m, floor, ceiling)
     assert sp.low == pytest.approx(closed_form(c, lo, floor, ceiling), rel=1e-12)
@@ -363,7 +426,7 @@ def test_optimum_spread_ends_are_closed_forms(e: float, lo: float, hi: float, c:
     assert sp.p5 <= sp.p50 <= sp.p95
     assert sp.interval_crosses_minus_one is False
     assert sp.draws == 2_000
-    step = (ceiling / floor) ** (1 / 399)        # the spread's own grid spacing
+    step = (ceiling / floor) ** (1 / 399)  # the spread's own grid spacing
     # the median draw's optimum is the optimum at the median elasticity
     assert sp.p50 == pytest.approx(closed_form(c, e, floor, ceiling), rel=step - 1 + 0.01)
     # ε's 5th–95th percentiles lie inside its 95 % interval
@@ -407,12 +470,21 @@ def test_optimum_spread_multi_segment_flags_crossing_segment() -> None:
 # -- bad inputs ------------------------------------------------------------------------
 
 
-_GOOD = {"name": "a", "reference_price": 1.0, "reference_volume_m": 100.0, "elasticity": -2.0,
-         "ci_low": -2.4, "ci_high": -1.6, "unit_cost": 0.25}
+_GOOD = {
+    "name": "a",
+    "reference_price": 1.0,
+    "reference_volume_m": 100.0,
+    "elasticity": -2.0,
+    "ci_low": -2.4,
+    "ci_high": -1.6,
+    "unit_cost": 0.25,
+}
 
 
-@pytest.mark.parametrize("field", ["reference_price", "reference_volume_m", "elasticity",
-                                   "ci_low", "ci_high", "unit_cost"])
+@pytest.mark.parametrize(
+    "field",
+    ["reference_price", "reference_volume_m", "elasticity", "ci_low", "ci_high", "unit_cost"],
+)
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 1e300, -1e300])
 def test_segment_rejects_non_finite_and_huge_numbers(field: str, bad: float) -> None:
     with pytest.raises(ValueError, match=field) as info:
@@ -420,18 +492,21 @@ def test_segment_rejects_non_finite_and_huge_numbers(field: str, bad: float) -> 
     assert len(str(info.value)) < 200
 
 
-@pytest.mark.parametrize(("field", "bad", "words"), [
-    ("reference_volume_m", 0.0, "reference volume"),
-    ("reference_volume_m", -5.0, "reference volume"),
-    ("reference_price", 0.0, "reference price"),
-    ("elasticity", -3.0, "elasticity"),           # outside its interval
-])
+@pytest.mark.parametrize(
+    ("field", "bad", "words"),
+    [
+        ("reference_volume_m", 0.0, "reference volume"),
+        ("reference_volume_m", -5.0, "reference volume"),
+        ("reference_price", 0.0, "reference price"),
+        ("elasticity", -3.0, "elasticity"),  # outside its interval
+    ],
+)
 def test_segment_rejects_impossible_values(field: str, bad: float, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         SegmentCurve(**{**_GOOD, field: bad})
 
 
-@pytest.mark.parametrize("bad", [10 ** 300, 10 ** 400], ids=["int1e300", "int1e400"])
+@pytest.mark.parametrize("bad", [10**300, 10**400], ids=["int1e300", "int1e400"])
 def test_segment_rejects_huge_int_with_short_message(bad: int) -> None:
     with pytest.raises(ValueError, match="reference_volume_m") as info:
         SegmentCurve(**{**_GOOD, "reference_volume_m": bad})
@@ -450,14 +525,22 @@ def test_model_needs_a_segment() -> None:
         DemandModel((), 0.0)
 
 
-@pytest.mark.parametrize(("floor", "ceiling", "names"), [
-    (2.0, 1.0, ("floor", "ceiling")), (1.0, 1.0, ("floor", "ceiling")),
-    (0.0, 1.0, ("floor",)), (-1.0, 1.0, ("floor",)), (math.nan, 1.0, ("floor",)),
-    (0.1, math.inf, ("ceiling",)), (0.1, math.nan, ("ceiling",)),
-])
+@pytest.mark.parametrize(
+    ("floor", "ceiling", "names"),
+    [
+        (2.0, 1.0, ("floor", "ceiling")),
+        (1.0, 1.0, ("floor", "ceiling")),
+        (0.0, 1.0, ("floor",)),
+        (-1.0, 1.0, ("floor",)),
+        (math.nan, 1.0, ("floor",)),
+        (0.1, math.inf, ("ceiling",)),
+        (0.1, math.nan, ("ceiling",)),
+    ],
+)
 @pytest.mark.parametrize("n_segments", [1, 2])
-def test_bad_range_raises_value_error(floor: float, ceiling: float, names: tuple[str, ...],
-                                      n_segments: int) -> None:
+def test_bad_range_raises_value_error(
+    floor: float, ceiling: float, names: tuple[str, ...], n_segments: int
+) -> None:
     m = DemandModel(tuple(seg(f"s{i}") for i in range(n_segments)))
     for call in (constrained_optimum, optimum_spread):
         with pytest.raises(ValueError) as info:
@@ -473,11 +556,17 @@ def test_profit_roots_rejects_bad_target(bad: float) -> None:
     assert len(str(info.value)) < 200
 
 
-@pytest.mark.parametrize(("call", "bad"), [("fixed_cost", 10 ** 300), ("fixed_cost", 10 ** 400),
-                                           ("ceiling", 10 ** 400), ("target", 10 ** 300),
-                                           ("target", 10 ** 400)],
-                         ids=["fixed-1e300", "fixed-1e400", "ceiling-1e400", "target-1e300",
-                              "target-1e400"])
+@pytest.mark.parametrize(
+    ("call", "bad"),
+    [
+        ("fixed_cost", 10**300),
+        ("fixed_cost", 10**400),
+        ("ceiling", 10**400),
+        ("target", 10**300),
+        ("target", 10**400),
+    ],
+    ids=["fixed-1e300", "fixed-1e400", "ceiling-1e400", "target-1e300", "target-1e400"],
+)
 def test_huge_int_inputs_raise_short_value_error(call: str, bad: int) -> None:
     m = DemandModel((seg(),))
     with pytest.raises(ValueError) as info:

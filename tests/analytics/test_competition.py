@@ -43,8 +43,9 @@ def test_equilibrium_satisfies_markup_rule(n: int, alpha: float, data: st.DataOb
     quals = data.draw(st.lists(st.floats(-3.0, 6.0), min_size=n, max_size=n))
     eq = logit_nash_equilibrium(costs, quals, alpha)
     assert eq.converged
-    np.testing.assert_allclose(eq.prices, np.asarray(costs) + 1 / (alpha * (1 - eq.shares)),
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        eq.prices, np.asarray(costs) + 1 / (alpha * (1 - eq.shares)), rtol=1e-9, atol=1e-9
+    )
     np.testing.assert_allclose(eq.shares, logit_shares(eq.prices, quals, alpha))
     assert eq.outside_share == pytest.approx(1 - eq.shares.sum())
 
@@ -66,14 +67,16 @@ def test_non_convergence_is_reported_not_silent() -> None:
         logit_nash_equilibrium([0.3, 0.5], [1.0, 1.5], 2.0, max_iter=2, damping=0.1)
     assert info.value.iterations == 2 and info.value.max_change > 0
     assert "did not converge" in str(info.value)
-    flagged = logit_nash_equilibrium([0.3, 0.5], [1.0, 1.5], 2.0, max_iter=2, damping=0.1,
-                                     raise_on_failure=False)
+    flagged = logit_nash_equilibrium(
+        [0.3, 0.5], [1.0, 1.5], 2.0, max_iter=2, damping=0.1, raise_on_failure=False
+    )
     assert not flagged.converged and flagged.max_residual > 0
 
 
 def test_fixed_price_and_names() -> None:
-    eq = logit_nash_equilibrium([0.3, 0.5], [1.0, 1.5], 2.0, names=["us", "them"],
-                                fixed_prices={"them": 0.6})
+    eq = logit_nash_equilibrium(
+        [0.3, 0.5], [1.0, 1.5], 2.0, names=["us", "them"], fixed_prices={"them": 0.6}
+    )
     assert eq.prices[1] == 0.6 and eq.fixed.tolist() == [False, True]
     assert eq.prices[0] == pytest.approx(0.3 + 1 / (2.0 * (1 - eq.shares[0])))
     with pytest.raises(KeyError):
@@ -81,8 +84,14 @@ def test_fixed_price_and_names() -> None:
 
 
 def test_price_cut_lowers_rivals_prices_and_our_profit() -> None:
-    r = price_cut_scenario([0.3, 0.3, 0.4], [1, 1, 1.2], 2.0, competitor="rival", cut_pct=20,
-                           names=["us", "rival", "other"])
+    r = price_cut_scenario(
+        [0.3, 0.3, 0.4],
+        [1, 1, 1.2],
+        2.0,
+        competitor="rival",
+        cut_pct=20,
+        names=["us", "rival", "other"],
+    )
     t = r.table.set_index("firm")
     assert t.loc["rival", "price_after"] == pytest.approx(0.8 * t.loc["rival", "price_before"])
     assert t.loc["us", "price_after"] < t.loc["us", "price_before"]  # strategic complements
@@ -90,8 +99,15 @@ def test_price_cut_lowers_rivals_prices_and_our_profit() -> None:
 
 
 def test_strategies_side_by_side() -> None:
-    cmp = compare_strategies([0.3, 0.3, 0.4], [1, 1, 1.2], 2.0, competitor=1, cut_pct=20,
-                             names=["us", "rival", "other"], quality_step=0.5)
+    cmp = compare_strategies(
+        [0.3, 0.3, 0.4],
+        [1, 1, 1.2],
+        2.0,
+        competitor=1,
+        cut_pct=20,
+        names=["us", "rival", "other"],
+        quality_step=0.5,
+    )
     t = cmp.table.set_index("strategy")
     assert list(t.index) == ["hold", "match", "best response", "differentiate", "niche"]
     # best response: our price satisfies the markup rule against the others' new prices
@@ -121,8 +137,7 @@ def test_calibration_helpers() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(alpha=st.floats(0.5, 5.0), dc=st.floats(0.01, 1.0), dq=st.floats(0.01, 1.0))
-def test_own_cost_raises_price_and_quality_raises_share(alpha: float, dc: float,
-                                                        dq: float) -> None:
+def test_own_cost_raises_price_and_quality_raises_share(alpha: float, dc: float, dq: float) -> None:
     c, q = np.array([0.3, 0.4, 0.5]), np.array([1.0, 1.2, 0.8])
     base = logit_nash_equilibrium(c, q, alpha)
     costlier = logit_nash_equilibrium(c + np.array([dc, 0, 0]), q, alpha)
@@ -135,6 +150,7 @@ def test_own_cost_raises_price_and_quality_raises_share(alpha: float, dc: float,
 
 # --- numerics: leave-one-out log-sum-exp, stable shares --------------------------------
 
+
 def _log_denominator_reference(u: list[float], leave_out: int | None = None) -> float:
     """log(1 + Σ_{k≠leave_out} e^{u_k}) with a shift and math.fsum (independent of numpy)."""
     terms = [0.0, *(x for k, x in enumerate(u) if k != leave_out)]
@@ -142,8 +158,9 @@ def _log_denominator_reference(u: list[float], leave_out: int | None = None) -> 
     return m + math.log(math.fsum(math.exp(t - m) for t in terms))
 
 
-def _best_response_reference(p: list[float], c: list[float], q: list[float], alpha: float,
-                             j: int) -> float:
+def _best_response_reference(
+    p: list[float], c: list[float], q: list[float], alpha: float, j: int
+) -> float:
     """Firm j's best response solved from its FOC p = c + 1/(α(1 − s(p))) by brentq."""
     u = [qk - alpha * pk for qk, pk in zip(q, p, strict=True)]
     log_d = _log_denominator_reference(u, leave_out=j)
@@ -175,8 +192,7 @@ def test_premium_rival_market_solves(premium_margin: float) -> None:
     quals = np.array([1.0, 0.2, 0.8, 3.0, alpha * 27.0 + premium_margin])
     eq = logit_nash_equilibrium(costs, quals, alpha)
     assert eq.converged
-    np.testing.assert_allclose(eq.prices, costs + 1 / (alpha * (1 - eq.shares)),
-                               rtol=0, atol=1e-9)
+    np.testing.assert_allclose(eq.prices, costs + 1 / (alpha * (1 - eq.shares)), rtol=0, atol=1e-9)
     assert eq.shares[-1] > (0.5 if premium_margin > 10 else 0.05)
     again = logit_nash_equilibrium(costs, quals, alpha, start=eq.prices)
     assert again.converged and again.iterations == 1
@@ -196,8 +212,10 @@ def test_calibrated_premium_rival_reproduces_list_prices() -> None:
             np.testing.assert_allclose(eq.shares, s, rtol=1e-9)
 
 
-@pytest.mark.parametrize("utilities", [[800.0, 800.0], [-800.0, -800.0], [800.0, -800.0, 0.0],
-                                       [-800.0, 800.0], [745.0, 746.0, -1e4]])
+@pytest.mark.parametrize(
+    "utilities",
+    [[800.0, 800.0], [-800.0, -800.0], [800.0, -800.0, 0.0], [-800.0, 800.0], [745.0, 746.0, -1e4]],
+)
 def test_logit_shares_finite_at_extreme_utilities(utilities: list[float]) -> None:
     u = np.array(utilities)
     s = logit_shares(np.zeros_like(u), u, 1.0)
@@ -226,8 +244,7 @@ def test_outside_share_is_exact_when_a_held_firm_dominates() -> None:
     # a firm held at a price far below its quality: utility 40, outside share ≈ e^{-40}
     eq = logit_nash_equilibrium([0.3, 0.4], [42.0, 1.0], 1.0, fixed_prices={0: 2.0})
     u = [40.0, 1.0 - eq.prices[1]]
-    assert eq.outside_share == pytest.approx(math.exp(-_log_denominator_reference(u)),
-                                             rel=1e-12)
+    assert eq.outside_share == pytest.approx(math.exp(-_log_denominator_reference(u)), rel=1e-12)
     assert eq.outside_share > 0
 
 
@@ -240,32 +257,43 @@ SHARES = [0.1, 0.3, 0.15, 0.1, 0.05]
 
 @pytest.fixture
 def market() -> CalibratedMarket:
-    return calibrate_market(PRICES, SHARES, 2.2, names=NAMES, market_size=5_000.0,
-                            known_costs={"us": 0.35})
+    return calibrate_market(
+        PRICES, SHARES, 2.2, names=NAMES, market_size=5_000.0, known_costs={"us": 0.35}
+    )
 
 
 def test_calibrated_before_state_reproduces_list_prices_and_shares(
-        market: CalibratedMarket) -> None:
+    market: CalibratedMarket,
+) -> None:
     assert market.costs[0] == 0.35 and market.holds[0]
     # "budget" ($0.25 at a 30 % share): 1/(α(1 − s)) = $0.65 > $0.25, so it holds
     assert market.holds.tolist() == [True, True, False, False, False]
     for start in (market.prices, None):
-        before = logit_nash_equilibrium(market.costs, market.qualities, market.alpha,
-                                        names=market.names, market_size=market.market_size,
-                                        fixed_prices=market.fixed_prices, start=start)
+        before = logit_nash_equilibrium(
+            market.costs,
+            market.qualities,
+            market.alpha,
+            names=market.names,
+            market_size=market.market_size,
+            fixed_prices=market.fixed_prices,
+            start=start,
+        )
         assert before.converged
         np.testing.assert_allclose(before.prices, PRICES, rtol=1e-9, atol=0)
         np.testing.assert_allclose(before.shares, SHARES, rtol=1e-9, atol=0)
     free = ~market.holds
     np.testing.assert_allclose(
-        market.prices[free], (market.costs + 1 / (market.alpha * (1 - market.shares)))[free],
-        rtol=1e-12)
+        market.prices[free],
+        (market.costs + 1 / (market.alpha * (1 - market.shares)))[free],
+        rtol=1e-12,
+    )
 
 
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 8), alpha=st.floats(0.05, 20.0), data=st.data())
-def test_calibration_reproduces_any_observed_market(n: int, alpha: float,
-                                                   data: st.DataObject) -> None:
+def test_calibration_reproduces_any_observed_market(
+    n: int, alpha: float, data: st.DataObject
+) -> None:
     prices = data.draw(st.lists(st.floats(0.01, 300.0), min_size=n, max_size=n))
     weights = data.draw(st.lists(st.floats(0.01, 1.0), min_size=n + 1, max_size=n + 1))
     shares = np.array(weights[:-1]) / sum(weights)
@@ -322,8 +350,15 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("change", "message"), BAD_INPUTS)
 def test_calibrate_market_rejects_bad_inputs_clearly(change: dict, message: str) -> None:
-    args = {"prices": [1.0, 2.0], "shares": [0.2, 0.3], "alpha": 2.0, "names": ["us", "x"],
-            "market_size": 100.0, "known_costs": None, **change}
+    args = {
+        "prices": [1.0, 2.0],
+        "shares": [0.2, 0.3],
+        "alpha": 2.0,
+        "names": ["us", "x"],
+        "market_size": 100.0,
+        "known_costs": None,
+        **change,
+    }
     with pytest.raises(ValueError, match=None) as info:
         calibrate_market(args.pop("prices"), args.pop("shares"), args.pop("alpha"), **args)
     text = str(info.value)
@@ -337,14 +372,16 @@ def test_a_fifty_percent_cut_halves_the_list_price(market: CalibratedMarket) -> 
     t = cut.table.set_index("firm")
     assert t.loc["premium", "price_change_pct"] == pytest.approx(-50.0)
     # the cut starts from the list price, not from an equilibrium price different from it
-    r = price_cut_scenario([0.3, 0.3], [1.0, 1.0], 2.0, competitor=1, cut_pct=50,
-                           list_prices=[0.9, 1.7])
+    r = price_cut_scenario(
+        [0.3, 0.3], [1.0, 1.0], 2.0, competitor=1, cut_pct=50, list_prices=[0.9, 1.7]
+    )
     assert r.after.prices[1] == 0.85 and r.before.prices[1] != pytest.approx(1.7)
     cmp = market.strategies(competitor="premium", cut_pct=50)
     assert (cmp.table["competitor_price"] == 0.5 * 67.5).all()
     with pytest.raises(ValueError, match="not both"):
-        price_cut_scenario([0.3, 0.3], [1, 1], 2.0, competitor=1, cut_pct=5,
-                           list_prices=[1, 1], base_prices=[1, 1])
+        price_cut_scenario(
+            [0.3, 0.3], [1, 1], 2.0, competitor=1, cut_pct=5, list_prices=[1, 1], base_prices=[1, 1]
+        )
     with pytest.raises(ValueError, match="100 %"):
         price_cut_scenario([0.3, 0.3], [1, 1], 2.0, competitor=1, cut_pct=100)
 
@@ -359,13 +396,15 @@ def test_strategies_start_from_the_calibrated_market(market: CalibratedMarket) -
     for k in ("best response", "differentiate", "niche"):  # we are freed and re-optimise
         r = cmp.results[k]
         assert not r.fixed[0]
-        assert r.prices[0] == pytest.approx(r.costs[0] + 1 / (r.alpha * (1 - r.shares[0])),
-                                            rel=1e-9)
+        assert r.prices[0] == pytest.approx(
+            r.costs[0] + 1 / (r.alpha * (1 - r.shares[0])), rel=1e-9
+        )
     for r in cmp.results.values():
         assert r.converged and r.prices[1] == 0.25 and r.fixed[1]  # the holding firm holds
         for j in (3, 4):  # the others re-optimise
-            assert r.prices[j] == pytest.approx(r.costs[j] + 1 / (r.alpha * (1 - r.shares[j])),
-                                                rel=1e-9)
+            assert r.prices[j] == pytest.approx(
+                r.costs[j] + 1 / (r.alpha * (1 - r.shares[j])), rel=1e-9
+            )
     assert t.loc["best response", "our_profit"] >= t.loc["hold", "our_profit"]
     assert t.loc["hold", "profit_vs_before"] < 0
     assert list(cmp.table.columns) == list(STRATEGY_COLUMN_LABELS)
@@ -385,8 +424,9 @@ def test_column_labels_have_units(market: CalibratedMarket) -> None:
 
 
 @pytest.mark.parametrize("strategy", ["best response", "hold"])
-def test_largest_absorbable_cut_is_where_profit_reaches_zero(market: CalibratedMarket,
-                                                             strategy: str) -> None:
+def test_largest_absorbable_cut_is_where_profit_reaches_zero(
+    market: CalibratedMarket, strategy: str
+) -> None:
     def our_profit(cut_pct: float) -> float:
         t = market.strategies(competitor="mid", cut_pct=cut_pct).table.set_index("strategy")
         return float(t.loc[strategy, "our_profit"])
@@ -395,14 +435,21 @@ def test_largest_absorbable_cut_is_where_profit_reaches_zero(market: CalibratedM
     profits = [our_profit(k) for k in cuts]
     assert all(np.diff(profits) < 0)  # a deeper cut always costs us profit here
     fixed_cost = 0.5 * (profits[0] + profits[-1])
-    k = largest_absorbable_cut(market, competitor="mid", fixed_cost=fixed_cost,
-                               strategy=strategy)
+    k = largest_absorbable_cut(market, competitor="mid", fixed_cost=fixed_cost, strategy=strategy)
     assert k is not None and 0 < k < 95
     assert our_profit(k) - fixed_cost == pytest.approx(0, abs=1e-6 * fixed_cost)
     assert our_profit(k + 0.5) < fixed_cost < our_profit(k - 0.5)
-    assert largest_absorbable_cut(market, competitor="mid", fixed_cost=2 * profits[0],
-                                  strategy=strategy) is None
-    assert largest_absorbable_cut(market, competitor="mid", fixed_cost=0.5 * profits[-1],
-                                  strategy=strategy) == 95.0
+    assert (
+        largest_absorbable_cut(
+            market, competitor="mid", fixed_cost=2 * profits[0], strategy=strategy
+        )
+        is None
+    )
+    assert (
+        largest_absorbable_cut(
+            market, competitor="mid", fixed_cost=0.5 * profits[-1], strategy=strategy
+        )
+        == 95.0
+    )
     with pytest.raises(ValueError, match="unknown strategy"):
         largest_absorbable_cut(market, competitor="mid", fixed_cost=1.0, strategy="panic")

@@ -33,7 +33,7 @@ def test_linear_demand() -> None:
 def test_constant_elasticity_demand() -> None:
     d = ConstantElasticityDemand.through(2.0, 50.0, -1.5)
     assert d.quantity(2.0) == pytest.approx(50.0)
-    assert d.quantity(4.0) / d.quantity(2.0) == pytest.approx(2 ** -1.5)
+    assert d.quantity(4.0) / d.quantity(2.0) == pytest.approx(2**-1.5)
     with pytest.raises(ValueError):
         d.quantity(0.0)
 
@@ -53,18 +53,21 @@ def test_logit_shares_sum_below_one_and_stable() -> None:
 
 def test_gpu_cost_formula_and_anchor() -> None:
     # DeepSeek's serving day: $16/h per 8-GPU node, 14.8 k output tokens/s -> about $0.30/M
-    assert gpu_cost_per_million(16.0, 73_700.0, 14_800.0, 1.0, output_share=1.0) == \
-        pytest.approx(0.30, abs=0.005)
-    assert gpu_cost_per_million(16.0, 73_700.0, 14_800.0, 1.0, output_share=0.0) == \
-        pytest.approx(16.0 / (73_700 * 3600) * 1e6)
+    assert gpu_cost_per_million(16.0, 73_700.0, 14_800.0, 1.0, output_share=1.0) == pytest.approx(
+        0.30, abs=0.005
+    )
+    assert gpu_cost_per_million(16.0, 73_700.0, 14_800.0, 1.0, output_share=0.0) == pytest.approx(
+        16.0 / (73_700 * 3600) * 1e6
+    )
     per_s = 2.0 / (3600 * 0.5) * 1e6
     mixed = gpu_cost_per_million(2.0, 9000.0, 1800.0, 0.5, 0.0, 0.1, 0.25)
     assert mixed == pytest.approx(per_s * (0.75 / 9000 + 0.25 / 1800))
     # the cache discounts input tokens only
     cached = gpu_cost_per_million(2.0, 9000.0, 1800.0, 0.5, 0.5, 0.0, 0.25)
     assert cached == pytest.approx(per_s * (0.75 * 0.5 / 9000 + 0.25 / 1800))
-    assert gpu_cost_per_million(2.0, 9000.0, 1800.0, 0.5, 1.0, 0.0, 1.0) == \
-        pytest.approx(per_s / 1800)
+    assert gpu_cost_per_million(2.0, 9000.0, 1800.0, 0.5, 1.0, 0.0, 1.0) == pytest.approx(
+        per_s / 1800
+    )
     v = gpu_cost_per_million(np.array([1.0, 2.0]), 9000.0, 1800.0, 0.5)
     assert v.shape == (2,)
 
@@ -78,7 +81,8 @@ def test_token_mix_follows_the_anchors() -> None:
     assert ci.output_gpu_time_share == pytest.approx(0.61, abs=0.005)
     assert ci.output_cost_per_million / ci.input_cost_per_million == pytest.approx(9212.5 / 1850)
     assert ci.gpu_cost_per_million == pytest.approx(
-        0.76 * ci.input_cost_per_million + 0.24 * ci.output_cost_per_million)
+        0.76 * ci.input_cost_per_million + 0.24 * ci.output_cost_per_million
+    )
 
 
 def test_support_and_cost_inputs() -> None:
@@ -88,9 +92,11 @@ def test_support_and_cost_inputs() -> None:
     assert ci.cost_per_ticket == 2.0
     assert ci.unit_cost_per_million(0.5) == pytest.approx(ci.gpu_cost_per_million + 1.0)
     assert ci.unit_cost_per_million(0.0, output_share=1.0) == pytest.approx(
-        ci.output_cost_per_million)
+        ci.output_cost_per_million
+    )
     assert ci.replace(gpu_cost_per_hour=4.0).gpu_cost_per_million == pytest.approx(
-        2 * ci.gpu_cost_per_million)
+        2 * ci.gpu_cost_per_million
+    )
     with pytest.raises(ValueError, match="utilisation"):
         CostInputs(utilisation=0.0)
     with pytest.raises(ValueError, match="gpu_cost_per_hour"):

@@ -7,10 +7,20 @@ import importlib
 
 import pytest
 
-MODULES = ["analytics", "analytics.demand", "analytics.optimize", "analytics.costs",
-           "analytics.sensitivity", "analytics.montecarlo", "analytics.competition",
-           "analytics.scenario", "analytics.evaluate", "analytics.positioning",
-           "analytics.alerts", "analytics.risk"]
+MODULES = [
+    "analytics",
+    "analytics.demand",
+    "analytics.optimize",
+    "analytics.costs",
+    "analytics.sensitivity",
+    "analytics.montecarlo",
+    "analytics.competition",
+    "analytics.scenario",
+    "analytics.evaluate",
+    "analytics.positioning",
+    "analytics.alerts",
+    "analytics.risk",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -35,8 +35,13 @@ def test_all_customers_is_the_sum_of_the_segments(everyone: Scenario) -> None:
     # the "all" curve is the sum of the segments' own curves, priced and costed alike
     segs = segment_table(everyone)
     p = 0.9
-    total = sum((p - row.unit_cost) * row.volume_m * (p / row.price_now) ** row.elasticity
-                for row in segs.itertuples()) - everyone.fixed_cost_per_month
+    total = (
+        sum(
+            (p - row.unit_cost) * row.volume_m * (p / row.price_now) ** row.elasticity
+            for row in segs.itertuples()
+        )
+        - everyone.fixed_cost_per_month
+    )
     assert float(r.model.profit(p)) == pytest.approx(total, rel=1e-12)
     # every segment in the view sits at its own today's price: today's volume is the sum
     assert float(r.model.volume(r.price_now)) == pytest.approx(v.sum(), rel=0.02)
@@ -46,10 +51,18 @@ def test_all_customers_optimum_under_the_truth(everyone: Scenario) -> None:
     """With the true elasticities the business optimum sits on the ceiling (enterprise is
     inelastic); the page says so instead of printing an interior number."""
     r = evaluate_scenario(everyone)
-    true_segs = tuple(DemandSegment(g.name, g.reference_price, g.reference_volume_m,
-                                    TRUE_ELASTICITY[g.name], TRUE_ELASTICITY[g.name] - 0.01,
-                                    TRUE_ELASTICITY[g.name] + 0.01, g.tickets_per_million)
-                      for g in everyone.segments)
+    true_segs = tuple(
+        DemandSegment(
+            g.name,
+            g.reference_price,
+            g.reference_volume_m,
+            TRUE_ELASTICITY[g.name],
+            TRUE_ELASTICITY[g.name] - 0.01,
+            TRUE_ELASTICITY[g.name] + 0.01,
+            g.tickets_per_million,
+        )
+        for g in everyone.segments
+    )
     truth = evaluate_scenario(everyone.replace(segments=true_segs))
     assert truth.optimum.at_bound == r.optimum.at_bound == "ceiling"
     assert r.optimum.price == everyone.price_ceiling
@@ -71,7 +84,8 @@ def test_elastic_segment_optimum_range_holds_the_true_optimum(demo_store, segmen
 
 def test_inelastic_segment_has_break_even_and_a_bounded_optimum(demo_store) -> None:
     s = default_scenario(demo_store, "enterprise", model_id="gold").replace(
-        fixed_cost_per_month=30_000.0)
+        fixed_cost_per_month=30_000.0
+    )
     r = evaluate_scenario(s)
     assert r.break_even_low is not None and r.unit_cost < r.break_even_low < s.price_now
     assert float(r.model.profit(r.break_even_low)) == pytest.approx(0.0, abs=1e-6)
@@ -92,16 +106,18 @@ def test_price_war_baseline_is_todays_market(everyone: Scenario) -> None:
     m = war.market
     assert m.names[0] == US
     np.testing.assert_allclose(war.before.prices, m.prices, rtol=1e-9)
-    np.testing.assert_allclose(war.before.prices[1:], [c.price for c in everyone.competitors],
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        war.before.prices[1:], [c.price for c in everyone.competitors], rtol=1e-9
+    )
     assert war.before.prices[0] == pytest.approx(everyone.price_now, rel=1e-9)
-    np.testing.assert_allclose(war.before.shares,
-                               [everyone.our_share, *[c.share for c in everyone.competitors]],
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        war.before.shares, [everyone.our_share, *[c.share for c in everyone.competitors]], rtol=1e-9
+    )
     # our contribution today in the war model equals the Pricing page's contribution today
     r = evaluate_scenario(everyone)
-    assert war.before.profits[0] == pytest.approx(r.profit_now + everyone.fixed_cost_per_month,
-                                                  rel=1e-6)
+    assert war.before.profits[0] == pytest.approx(
+        r.profit_now + everyone.fixed_cost_per_month, rel=1e-6
+    )
 
 
 def test_the_cut_applies_to_the_list_price_and_our_share_recalibrates(everyone: Scenario) -> None:
@@ -110,8 +126,12 @@ def test_the_cut_applies_to_the_list_price_and_our_share_recalibrates(everyone: 
     cutter = list(war.market.names).index(s.cut_competitor)
     after = war.strategies.results["best response"]
     assert after.prices[cutter] == pytest.approx(0.5 * war.market.prices[cutter], rel=1e-12)
-    other = evaluate_price_war(s.replace(our_share=0.3, competitors=tuple(
-        Competitor(c.name, c.price, c.share * 0.5) for c in s.competitors)))
+    other = evaluate_price_war(
+        s.replace(
+            our_share=0.3,
+            competitors=tuple(Competitor(c.name, c.price, c.share * 0.5) for c in s.competitors),
+        )
+    )
     assert other.before.shares[0] == pytest.approx(0.3, rel=1e-9)
 
 

@@ -28,8 +28,9 @@ def test_recovers_true_elasticity_per_segment(demo_store) -> None:
     assert fits["segment"].isna().sum() == 1  # the pooled row
 
 
-def _panel(eps: float, *, customers: int = 60, months: int = 18, seed: int = 0,
-           vary: bool = True) -> pd.DataFrame:
+def _panel(
+    eps: float, *, customers: int = 60, months: int = 18, seed: int = 0, vary: bool = True
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     plan = rng.integers(0, 3, customers)
     change = np.array([4, 9, 13])  # each plan changes price in a different month
@@ -39,8 +40,14 @@ def _panel(eps: float, *, customers: int = 60, months: int = 18, seed: int = 0,
         for t in range(months):
             price = 1.0 * (0.8 if vary and t >= change[plan[i]] else 1.0) * (1 + 0.1 * plan[i])
             q = size * 1.03**t * price**eps * np.exp(rng.normal(0, 0.2))
-            rows.append({"customer_id": f"c{i}", "month": pd.Timestamp(2025, 1, 1)
-                         + pd.DateOffset(months=t), "tokens": q, "price_per_m": price})
+            rows.append(
+                {
+                    "customer_id": f"c{i}",
+                    "month": pd.Timestamp(2025, 1, 1) + pd.DateOffset(months=t),
+                    "tokens": q,
+                    "price_per_m": price,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -14,10 +14,18 @@ from analytics.errors import ScenarioError
 from analytics.goalseek import goal_seek
 from analytics.scenario import DemandSegment, Scenario
 
-COSTS = {"gpu_cost_per_hour": 2.0, "input_tokens_per_second": 9_000.0,
-         "output_tokens_per_second": 1_800.0, "utilisation": 0.45, "cache_hit_rate": 0.3,
-         "cached_token_cost_factor": 0.1, "output_share": 0.25, "human_ticket_cost": 13.5,
-         "ai_ticket_cost": 1.84, "ai_resolution_share": 0.5}
+COSTS = {
+    "gpu_cost_per_hour": 2.0,
+    "input_tokens_per_second": 9_000.0,
+    "output_tokens_per_second": 1_800.0,
+    "utilisation": 0.45,
+    "cache_hit_rate": 0.3,
+    "cached_token_cost_factor": 0.1,
+    "output_share": 0.25,
+    "human_ticket_cost": 13.5,
+    "ai_ticket_cost": 1.84,
+    "ai_resolution_share": 0.5,
+}
 #: Measured per segment (on the demand segment), the rest are scenario-wide.
 SEGMENT_SHARES = ("output_share", "ai_resolution_share")
 TICKETS_PER_M = 0.002
@@ -26,15 +34,17 @@ TICKETS_PER_M = 0.002
 def gpu_per_m_at_full_use() -> float:
     """GPU cost per 1M tokens × utilisation: $/h ÷ 3600 × 10⁶ × [(1−o)(1−h(1−k))/r_in + o/r_out]."""
     c = COSTS
-    mix = ((1 - c["output_share"]) * (1 - c["cache_hit_rate"] * (1 - c["cached_token_cost_factor"]))
-           / c["input_tokens_per_second"] + c["output_share"] / c["output_tokens_per_second"])
+    mix = (1 - c["output_share"]) * (
+        1 - c["cache_hit_rate"] * (1 - c["cached_token_cost_factor"])
+    ) / c["input_tokens_per_second"] + c["output_share"] / c["output_tokens_per_second"]
     return c["gpu_cost_per_hour"] / 3600.0 * 1e6 * mix
 
 
 def support_per_m() -> float:
     c = COSTS
-    per_ticket = ((1 - c["ai_resolution_share"]) * c["human_ticket_cost"]
-                  + c["ai_resolution_share"] * c["ai_ticket_cost"])
+    per_ticket = (1 - c["ai_resolution_share"]) * c["human_ticket_cost"] + c[
+        "ai_resolution_share"
+    ] * c["ai_ticket_cost"]
     return TICKETS_PER_M * per_ticket
 
 
@@ -42,22 +52,38 @@ def unit_cost(utilisation: float = COSTS["utilisation"]) -> float:
     return gpu_per_m_at_full_use() / utilisation + support_per_m()
 
 
-def one_segment(price: float = 0.5, *, elasticity: float = -2.0, fixed: float = 1_000.0,
-                reference_price: float = 0.5, volume: float = 100_000.0) -> Scenario:
-    seg = DemandSegment(name="solo", reference_price=reference_price, reference_volume_m=volume,
-                        elasticity=elasticity, elasticity_ci_low=elasticity - 0.3,
-                        elasticity_ci_high=elasticity + 0.3, tickets_per_million=TICKETS_PER_M,
-                        **{k: COSTS[k] for k in SEGMENT_SHARES})
-    return Scenario(price_per_m=price, segments=(seg,), fixed_cost_per_month=fixed,
-                    price_floor=0.05, price_ceiling=5.0,
-                    **{k: v for k, v in COSTS.items() if k not in SEGMENT_SHARES})
+def one_segment(
+    price: float = 0.5,
+    *,
+    elasticity: float = -2.0,
+    fixed: float = 1_000.0,
+    reference_price: float = 0.5,
+    volume: float = 100_000.0,
+) -> Scenario:
+    seg = DemandSegment(
+        name="solo",
+        reference_price=reference_price,
+        reference_volume_m=volume,
+        elasticity=elasticity,
+        elasticity_ci_low=elasticity - 0.3,
+        elasticity_ci_high=elasticity + 0.3,
+        tickets_per_million=TICKETS_PER_M,
+        **{k: COSTS[k] for k in SEGMENT_SHARES},
+    )
+    return Scenario(
+        price_per_m=price,
+        segments=(seg,),
+        fixed_cost_per_month=fixed,
+        price_floor=0.05,
+        price_ceiling=5.0,
+        **{k: v for k, v in COSTS.items() if k not in SEGMENT_SHARES},
+    )
 
 
 # -- margin: utilisation ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("price", "margin"), [(0.5, 0.55), (0.8, 0.55), (0.5, 0.3),
-                                               (1.2, 0.75)])
+@pytest.mark.parametrize(("price", "margin"), [(0.5, 0.55), (0.8, 0.55), (0.5, 0.3), (1.2, 0.75)])
 def test_utilisation_for_target_margin_is_closed_form(price: float, margin: float) -> None:
     # (p − c(u))/p = m with c(u) = G/u + S  ⇒  u = G / ((1 − m)·p − S)
     expected = gpu_per_m_at_full_use() / ((1 - margin) * price - support_per_m())
@@ -85,18 +111,18 @@ def test_margin_needing_more_than_full_utilisation_is_unreachable() -> None:
 # -- profit: price, both sides ---------------------------------------------------------
 
 
-def price_roots(target: float, fixed: float, *, reference_price: float = 0.5,
-                volume: float = 100_000.0) -> tuple[float, float]:
+def price_roots(
+    target: float, fixed: float, *, reference_price: float = 0.5, volume: float = 100_000.0
+) -> tuple[float, float]:
     """ε = −2: (p − c)·k/p² − F = T, k = V0·p0²  ⇒  (T + F)p² − kp + kc = 0."""
-    c, k, a = unit_cost(), volume * reference_price ** 2, target + fixed
+    c, k, a = unit_cost(), volume * reference_price**2, target + fixed
     r = math.sqrt(k * k - 4 * a * k * c)
     return (k - r) / (2 * a), (k + r) / (2 * a)
 
 
-def peak_profit(fixed: float, *, reference_price: float = 0.5, volume: float = 100_000.0
-                ) -> float:
+def peak_profit(fixed: float, *, reference_price: float = 0.5, volume: float = 100_000.0) -> float:
     c = unit_cost()
-    p = 2 * c                                     # c·ε/(1+ε) at ε = −2
+    p = 2 * c  # c·ε/(1+ε) at ε = −2
     return (p - c) * volume * (p / reference_price) ** -2 - fixed
 
 
@@ -108,8 +134,9 @@ def test_price_for_profit_target_finds_both_sides(side: str) -> None:
     assert low < 2 * unit_cost() < high
     today = low * 1.05 if side == "lower" else high * 0.95
     # today's point is on the same demand curve: V0 rescaled to the new reference price
-    s = one_segment(today, reference_price=today, fixed=fixed,
-                    volume=100_000.0 * (0.5 / today) ** 2)
+    s = one_segment(
+        today, reference_price=today, fixed=fixed, volume=100_000.0 * (0.5 / today) ** 2
+    )
     r = goal_seek(s, "price", target)
     assert r.solutions == pytest.approx((low, high), rel=1e-9)
     assert r.value == pytest.approx(low if side == "lower" else high, rel=1e-9)
@@ -125,7 +152,7 @@ def test_price_for_profit_target_nearest_today_not_first() -> None:
     today = 0.6 * (low + high)
     assert abs(today - high) < abs(today - low)
     s = one_segment(today, reference_price=0.5, fixed=fixed)
-    assert s.price_now == 0.5          # the demand curve is the same; only our price moved
+    assert s.price_now == 0.5  # the demand curve is the same; only our price moved
     r = goal_seek(s, "price", target)
     assert r.value == pytest.approx(high, rel=1e-9)
 
@@ -171,7 +198,7 @@ def test_bad_target_raises(target: object) -> None:
     assert len(str(info.value)) < 200
 
 
-@pytest.mark.parametrize("target", [10 ** 300, 10 ** 400], ids=["int1e300", "int1e400"])
+@pytest.mark.parametrize("target", [10**300, 10**400], ids=["int1e300", "int1e400"])
 def test_huge_int_target_raises_short_scenario_error(target: int) -> None:
     with pytest.raises(ScenarioError, match="target") as info:
         goal_seek(one_segment(), "price", target)

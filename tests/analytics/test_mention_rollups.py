@@ -29,8 +29,9 @@ SOURCES = [("gold", "gold"), ("gold", MODEL), (MODEL, MODEL)]
 def tagged(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session demo tagged batch by batch, entities and sentiment (the roll-ups kept
     by ``model.jobs.tag_store``)."""
-    return tag_a_copy(demo_db_path, tmp_path_factory.mktemp("mentions") / "tagged.duckdb",
-                      GoldSentimentTagger)
+    return tag_a_copy(
+        demo_db_path, tmp_path_factory.mktemp("mentions") / "tagged.duckdb", GoldSentimentTagger
+    )
 
 
 @pytest.fixture
@@ -48,25 +49,33 @@ def _base(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("model_id", ["gold", MODEL])
-def test_competitor_rates_and_vendors_are_the_same_both_ways(tagged, model_id,
-                                                             monkeypatch):
+def test_competitor_rates_and_vendors_are_the_same_both_ways(tagged, model_id, monkeypatch):
     with Store.open(tagged, read_only=True) as store:
         assert rollups.mentions_fresh(store.cursor())
-        segments = [None, *sorted(store.query("SELECT DISTINCT segment FROM customers")
-                                  ["segment"]), "no-such-segment"]
+        segments = [
+            None,
+            *sorted(store.query("SELECT DISTINCT segment FROM customers")["segment"]),
+            "no-such-segment",
+        ]
         rates = signals.competitor_mention_rates(store, model_id=model_id)
-        vendors = [signals.mentions_by_vendor(store, model_id=model_id, segment=s)
-                   for s in segments]
+        vendors = [
+            signals.mentions_by_vendor(store, model_id=model_id, segment=s) for s in segments
+        ]
         pressure = signals.competitor_pressure(store, model_id=model_id)
         assert len(rates) and rates["mention_tickets"].sum() > 0 and len(vendors[0])
         _base(monkeypatch)
-        pd.testing.assert_frame_equal(rates, signals.competitor_mention_rates(
-            store, model_id=model_id), check_exact=True)
+        pd.testing.assert_frame_equal(
+            rates, signals.competitor_mention_rates(store, model_id=model_id), check_exact=True
+        )
         for segment, got in zip(segments, vendors, strict=True):
-            pd.testing.assert_frame_equal(got, signals.mentions_by_vendor(
-                store, model_id=model_id, segment=segment), check_exact=True)
-        pd.testing.assert_frame_equal(pressure, signals.competitor_pressure(
-            store, model_id=model_id), check_exact=True)
+            pd.testing.assert_frame_equal(
+                got,
+                signals.mentions_by_vendor(store, model_id=model_id, segment=segment),
+                check_exact=True,
+            )
+        pd.testing.assert_frame_equal(
+            pressure, signals.competitor_pressure(store, model_id=model_id), check_exact=True
+        )
 
 
 def test_custom_aliases_read_the_base_tables(tagged, monkeypatch):
@@ -74,14 +83,18 @@ def test_custom_aliases_read_the_base_tables(tagged, monkeypatch):
     with Store.open(tagged, read_only=True) as store:
         got = signals.competitor_mention_rates(store, model_id=MODEL, aliases=aliases)
         _base(monkeypatch)
-        pd.testing.assert_frame_equal(got, signals.competitor_mention_rates(
-            store, model_id=MODEL, aliases=aliases), check_exact=True)
+        pd.testing.assert_frame_equal(
+            got,
+            signals.competitor_mention_rates(store, model_id=MODEL, aliases=aliases),
+            check_exact=True,
+        )
 
 
 @pytest.mark.parametrize(("sentiment", "entities"), SOURCES)
 @pytest.mark.parametrize("freq", ["day", "week"])
 def test_alert_customers_come_from_the_rollups_and_details_on_demand(
-        tagged, sentiment, entities, freq):
+    tagged, sentiment, entities, freq
+):
     kw = {"sentiment": sentiment, "entities": entities, "freq": freq, "open_only": False}
     with Store.open(tagged, read_only=True) as store:
         for as_of in (None, dt.date(2025, 6, 12)):
@@ -89,45 +102,59 @@ def test_alert_customers_come_from_the_rollups_and_details_on_demand(
             lite = alerts.surge_alerts(store, as_of=as_of, details=False, **kw)
             assert len(full)
             assert lite["ticket_keys"].isna().all() and lite["entities"].isna().all()
-            pd.testing.assert_frame_equal(lite.drop(columns=["ticket_keys", "entities"]),
-                                          full.drop(columns=["ticket_keys", "entities"]))
+            pd.testing.assert_frame_equal(
+                lite.drop(columns=["ticket_keys", "entities"]),
+                full.drop(columns=["ticket_keys", "entities"]),
+            )
             assert (full["ticket_keys"].map(len) == full["negative"]).all()
             picked = lite.iloc[[0, len(lite) // 2, len(lite) - 1]]
-            shown = alerts.alert_details(store, picked, sentiment=sentiment,
-                                         entities=entities, as_of=as_of)
+            shown = alerts.alert_details(
+                store, picked, sentiment=sentiment, entities=entities, as_of=as_of
+            )
             pd.testing.assert_frame_equal(
                 shown.reset_index(drop=True),
-                full.iloc[[0, len(full) // 2, len(full) - 1]].reset_index(drop=True))
+                full.iloc[[0, len(full) // 2, len(full) - 1]].reset_index(drop=True),
+            )
 
 
 @pytest.mark.parametrize(("sentiment", "entities"), SOURCES)
-def test_customers_of_any_scope_and_span_are_the_tickets_writers(tagged, sentiment,
-                                                                 entities):
+def test_customers_of_any_scope_and_span_are_the_tickets_writers(tagged, sentiment, entities):
     """Made-up alerts over every dimension and value, spans of a day to months: the
     writers counted from the roll-ups are those of the alerts' negative tickets."""
     with Store.open(tagged, read_only=True) as store:
         counts = alerts.signal_counts(store, sentiment=sentiment, entities=entities)
         rows = []
         for dim in alerts.DIMENSIONS:
-            values = (["all"] if dim == "all" else
-                      sorted(counts.part(dim, "day")["value"].dropna().unique()))
+            values = (
+                ["all"]
+                if dim == "all"
+                else sorted(counts.part(dim, "day")["value"].dropna().unique())
+            )
             for i, value in enumerate(values):
                 since = dt.date(2025, 1, 1) + dt.timedelta(days=17 * i)
                 for freq, days in (("day", 0), ("day", 40), ("week", 0), ("week", 91)):
-                    rows.append({"dimension": dim, "value": value, "freq": freq,
-                                 "since": since, "last": since + dt.timedelta(days=days)})
+                    rows.append(
+                        {
+                            "dimension": dim,
+                            "value": value,
+                            "freq": freq,
+                            "since": since,
+                            "last": since + dt.timedelta(days=days),
+                        }
+                    )
         made = pd.DataFrame(rows)
         assert set(made["dimension"]) == set(alerts.DIMENSIONS)
         for start, as_of in ((None, None), (dt.date(2025, 2, 1), dt.date(2025, 4, 30))):
-            got = alerts._rollup_customers(store, made, sentiment=sentiment,
-                                           entities=entities, start=start, as_of=as_of)
-            _, want, _ = alerts._alert_keys(store, made, sentiment=sentiment,
-                                            entities=entities, start=start, as_of=as_of)
+            got = alerts._rollup_customers(
+                store, made, sentiment=sentiment, entities=entities, start=start, as_of=as_of
+            )
+            _, want, _ = alerts._alert_keys(
+                store, made, sentiment=sentiment, entities=entities, start=start, as_of=as_of
+            )
             assert got == want and sum(got) > 0
 
 
-def test_without_fresh_rollups_the_alert_customers_are_read_from_tickets(
-        tagged, monkeypatch):
+def test_without_fresh_rollups_the_alert_customers_are_read_from_tickets(tagged, monkeypatch):
     with Store.open(tagged, read_only=True) as store:
         full = alerts.surge_alerts(store, open_only=False)
         _base(monkeypatch)
@@ -135,19 +162,22 @@ def test_without_fresh_rollups_the_alert_customers_are_read_from_tickets(
         pd.testing.assert_frame_equal(lite, full)  # details read all the same
 
 
-@pytest.mark.parametrize("filters", [
-    Filters(), Filters(segments=("smb",)), Filters(end=dt.date(2025, 6, 30)),
-    Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 2), regions=("Europe",)),
-])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(),
+        Filters(segments=("smb",)),
+        Filters(end=dt.date(2025, 6, 30)),
+        Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 2), regions=("Europe",)),
+    ],
+)
 @pytest.mark.parametrize("limit", [1, 37, 200, 10_000])
-def test_the_newest_tickets_are_the_same_both_ways(tagged, filters, limit,
-                                                   monkeypatch):
+def test_the_newest_tickets_are_the_same_both_ways(tagged, filters, limit, monkeypatch):
     with Store.open(tagged, read_only=True) as store:
         got = explore.ticket_list(store, filters, MODEL, limit=limit)
         progress = explore.tagging_progress(store, MODEL)
         _base(monkeypatch)
-        pd.testing.assert_frame_equal(got, explore.ticket_list(store, filters, MODEL,
-                                                               limit=limit))
+        pd.testing.assert_frame_equal(got, explore.ticket_list(store, filters, MODEL, limit=limit))
         assert progress == explore.tagging_progress(store, MODEL)
 
 
@@ -164,21 +194,22 @@ def test_a_changed_matcher_makes_the_mentions_stale(writable, monkeypatch):
     assert rollups.mentions_fresh(store.cursor())
 
 
-def test_a_stale_mention_part_stays_stale_through_writes_until_a_rebuild(
-        writable):
+def test_a_stale_mention_part_stays_stale_through_writes_until_a_rebuild(writable):
     store = writable
-    store.execute_write("UPDATE rollup_state SET entities = -1 WHERE part = ?",
-                        [rollups.MENTIONS])
-    assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS) - {
-        rollups.MENTIONS}
-    store.execute_write("DELETE FROM tagged_tickets WHERE ticket_key IN (SELECT ticket_key"
-                        " FROM tagged_tickets WHERE model_id = ? LIMIT 40)", [MODEL])
-    store.execute_write("DELETE FROM entities WHERE model_id = ? AND ticket_key NOT IN"
-                        " (SELECT ticket_key FROM tagged_tickets WHERE model_id = ?)",
-                        [MODEL, MODEL])
+    store.execute_write("UPDATE rollup_state SET entities = -1 WHERE part = ?", [rollups.MENTIONS])
+    assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS) - {rollups.MENTIONS}
+    store.execute_write(
+        "DELETE FROM tagged_tickets WHERE ticket_key IN (SELECT ticket_key"
+        " FROM tagged_tickets WHERE model_id = ? LIMIT 40)",
+        [MODEL],
+    )
+    store.execute_write(
+        "DELETE FROM entities WHERE model_id = ? AND ticket_key NOT IN"
+        " (SELECT ticket_key FROM tagged_tickets WHERE model_id = ?)",
+        [MODEL, MODEL],
+    )
     rollups.rebuild_rollups(store)  # every part fresh again, the mentions too
-    store.execute_write("UPDATE rollup_state SET entities = -1 WHERE part = ?",
-                        [rollups.MENTIONS])
+    store.execute_write("UPDATE rollup_state SET entities = -1 WHERE part = ?", [rollups.MENTIONS])
     tag_store(store, GoldSentimentTagger(store), batch_size=16)  # the 40 tickets again
     assert rollups.MENTIONS not in rollups.fresh_parts(store.cursor())
     assert rollups.TAGS in rollups.fresh_parts(store.cursor())
@@ -198,9 +229,9 @@ def test_counts_without_mentions_give_the_same_alert_count(tagged, sentiment, en
         for freq in ("day", "week"):
             for as_of in (None, dt.date(2025, 6, 12)):
                 counts = alerts.signal_counts(store, end=as_of, mentions=False, **kw)
-                assert (alerts.open_alert_count(store, freq=freq, as_of=as_of, signals=counts,
-                                                **kw)
-                        == alerts.open_alert_count(store, freq=freq, as_of=as_of, **kw))
+                assert alerts.open_alert_count(
+                    store, freq=freq, as_of=as_of, signals=counts, **kw
+                ) == alerts.open_alert_count(store, freq=freq, as_of=as_of, **kw)
 
 
 @pytest.mark.parametrize(("sentiment", "entities"), SOURCES)
@@ -222,14 +253,18 @@ def test_the_quick_scan_alarms_as_the_full_scan(tagged, sentiment, entities, fre
 def test_competitor_mentions_per_month_are_the_same_both_ways(tagged, monkeypatch):
     """The Entities page's mentions per month and vendor, from ``rollup_competitor_days``
     (any period, whole months or not, and customer filters) and from the entities."""
-    filters = [Filters(), Filters(start=dt.date(2025, 9, 1), end=dt.date(2026, 8, 31)),
-               Filters(start=dt.date(2025, 3, 5), end=dt.date(2025, 11, 20)),
-               Filters(start=dt.date(2025, 1, 1), segments=("smb",), regions=("Europe",)),
-               Filters(end=dt.date(2025, 6, 10), plans=("Pro",))]
+    filters = [
+        Filters(),
+        Filters(start=dt.date(2025, 9, 1), end=dt.date(2026, 8, 31)),
+        Filters(start=dt.date(2025, 3, 5), end=dt.date(2025, 11, 20)),
+        Filters(start=dt.date(2025, 1, 1), segments=("smb",), regions=("Europe",)),
+        Filters(end=dt.date(2025, 6, 10), plans=("Pro",)),
+    ]
     with Store.open(tagged, read_only=True) as store:
         got = [explore.competitor_mentions(store, f, MODEL) for f in filters]
         assert got[0]["tickets"].sum() > 0
         _base(monkeypatch)
         for f, frame in zip(filters, got, strict=True):
-            pd.testing.assert_frame_equal(frame, explore.competitor_mentions(store, f, MODEL),
-                                          check_exact=True)
+            pd.testing.assert_frame_equal(
+                frame, explore.competitor_mentions(store, f, MODEL), check_exact=True
+            )

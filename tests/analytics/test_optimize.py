@@ -61,8 +61,10 @@ def test_price_equals_marginal_cost_is_not_the_optimum() -> None:
     assert optimal_price(d, 10.0, 100.0).profit == 700.0
 
 
-@pytest.mark.parametrize(("e", "why"), [(-1.0, "inelastic"), (-0.5, "inelastic"),
-                                        (0.0, "does not fall"), (0.3, "does not fall")])
+@pytest.mark.parametrize(
+    ("e", "why"),
+    [(-1.0, "inelastic"), (-0.5, "inelastic"), (0.0, "does not fall"), (0.3, "does not fall")],
+)
 def test_inelastic_demand_has_no_interior_optimum(e: float, why: str) -> None:
     with pytest.raises(NoInteriorOptimumError, match=why):
         optimal_price(ConstantElasticityDemand(100, e), 1.0)
@@ -188,8 +190,9 @@ def test_fixed_cost_moves_profit_not_price(a, b, f1, f2) -> None:
 @given(e1=elastic, e2=elastic, c=pos)
 def test_more_elastic_demand_means_lower_optimal_price(e1, e2, c) -> None:
     more, less = sorted((e1, e2))  # more negative = more elastic
-    assert optimal_price(ConstantElasticityDemand(1, more), c).price <= \
-        optimal_price(ConstantElasticityDemand(1, less), c).price * (1 + 1e-12)
+    assert optimal_price(ConstantElasticityDemand(1, more), c).price <= optimal_price(
+        ConstantElasticityDemand(1, less), c
+    ).price * (1 + 1e-12)
 
 
 @settings(deadline=None)

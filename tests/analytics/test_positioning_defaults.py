@@ -21,11 +21,19 @@ from analytics import (
 )
 
 
-@pytest.mark.parametrize(("name", "tier"), [
-    ("GPT-4o Mini", 1), ("Gemini 2.5 Flash-Lite", 1), ("Claude 3 Haiku", 1),
-    ("Claude Opus 4.5", 3), ("Amazon Nova Pro", 3), ("o3", 3), ("GPT-4o", 2),
-    ("Mistral Medium 3", 2),
-])
+@pytest.mark.parametrize(
+    ("name", "tier"),
+    [
+        ("GPT-4o Mini", 1),
+        ("Gemini 2.5 Flash-Lite", 1),
+        ("Claude 3 Haiku", 1),
+        ("Claude Opus 4.5", 3),
+        ("Amazon Nova Pro", 3),
+        ("o3", 3),
+        ("GPT-4o", 2),
+        ("Mistral Medium 3", 2),
+    ],
+)
 def test_quality_tier(name: str, tier: int) -> None:
     assert quality_tier(name) == tier
 
@@ -57,8 +65,15 @@ def test_segment_optima_closed_form(demo_store) -> None:
 def test_segment_optima_from_table() -> None:
     import pandas as pd
 
-    t = pd.DataFrame({"segment": ["a"], "price_per_m": [1.0], "volume_m": [100.0],
-                      "elasticity": [-2.0], "tickets_per_million": [0.0]})
+    t = pd.DataFrame(
+        {
+            "segment": ["a"],
+            "price_per_m": [1.0],
+            "volume_m": [100.0],
+            "elasticity": [-2.0],
+            "tickets_per_million": [0.0],
+        }
+    )
     out = segment_optima_from(t).iloc[0]
     assert out["optimal_price"] == pytest.approx(2 * out["unit_cost"])
 
@@ -106,4 +121,5 @@ def test_precomputed_mention_rates_give_the_same_results(demo_store) -> None:
     assert (again.slope, again.ci_low, again.ci_high) == (inter.slope, inter.ci_low, inter.ci_high)
     pd.testing.assert_frame_equal(
         segment_optima(demo_store, model_id="gold", interaction=inter, rates=rates),
-        segment_optima(demo_store, model_id="gold", interaction=inter))
+        segment_optima(demo_store, model_id="gold", interaction=inter),
+    )

@@ -29,18 +29,20 @@ def test_auc_is_the_share_of_correctly_ordered_pairs():
     rng = np.random.default_rng(0)
     y = rng.random(60) < 0.3
     s = np.round(rng.normal(size=60) + y, 1)  # rounded: ties happen
-    pairs = [(1.0 if a > b else 0.5 if a == b else 0.0)
-             for a, b in itertools.product(s[y], s[~y])]
+    pairs = [(1.0 if a > b else 0.5 if a == b else 0.0) for a, b in itertools.product(s[y], s[~y])]
     assert roc_auc(y, s) == pytest.approx(np.mean(pairs), rel=1e-12)
     assert roc_auc([0, 1], [0.2, 0.9]) == 1.0 and roc_auc([0, 1], [0.9, 0.2]) == 0.0
     assert roc_auc([0, 1, 0, 1], [1, 1, 1, 1]) == 0.5
 
 
-@pytest.mark.parametrize(("labels", "scores", "match"), [
-    ([1, 1], [0.1, 0.2], "both"),
-    ([0, 1], [0.1], "same length"),
-    ([0, 1], [0.1, float("nan")], "finite"),
-])
+@pytest.mark.parametrize(
+    ("labels", "scores", "match"),
+    [
+        ([1, 1], [0.1, 0.2], "both"),
+        ([0, 1], [0.1], "same length"),
+        ([0, 1], [0.1, float("nan")], "finite"),
+    ],
+)
 def test_auc_bad_inputs(labels, scores, match):
     with pytest.raises(ValueError, match=match):
         roc_auc(labels, scores)
@@ -83,25 +85,45 @@ def test_offer_profit_matches_the_closed_form():
     q, p, c, v, e, d, s = 0.2, 1.0, 0.4, 100.0, -2.0, 0.1, 0.25
     by_hand = (1 - 0.2 * 0.75) * (0.9 - 0.4) * 100.0 / 0.81
     assert by_hand == pytest.approx(52.46913580246913, rel=1e-12)
-    assert offer_profit(risk=q, price=p, unit_cost=c, volume_m=v, elasticity=e, discount=d,
-                        save=s) == pytest.approx(by_hand, rel=1e-12)
+    assert offer_profit(
+        risk=q, price=p, unit_cost=c, volume_m=v, elasticity=e, discount=d, save=s
+    ) == pytest.approx(by_hand, rel=1e-12)
     # a new price instead of a discount, and a fixed cost
-    assert offer_profit(risk=0.1, price=0.8, unit_cost=0.3, volume_m=50.0, elasticity=-1.5,
-                        new_price=0.6, save=0.4, fixed=5.0) == pytest.approx(
-        (1 - 0.1 * 0.6) * 0.3 * 50.0 * (0.6 / 0.8) ** -1.5 - 5.0, rel=1e-12)
+    assert offer_profit(
+        risk=0.1,
+        price=0.8,
+        unit_cost=0.3,
+        volume_m=50.0,
+        elasticity=-1.5,
+        new_price=0.6,
+        save=0.4,
+        fixed=5.0,
+    ) == pytest.approx((1 - 0.1 * 0.6) * 0.3 * 50.0 * (0.6 / 0.8) ** -1.5 - 5.0, rel=1e-12)
 
 
 def test_recommended_action_is_the_best_priced_option():
     a = OfferAssumptions()
     q, p, c, v, e = 0.3, 0.68, 0.24, 200.0, -2.3
     plans = {"Starter": 0.60, "Pro": 0.68, "Enterprise": 0.48}
-    rec = recommend_action(risk=q, price=p, unit_cost=c, volume_m=v, elasticity=e,
-                           plans=plans, plan="Pro", assumptions=a)
+    rec = recommend_action(
+        risk=q,
+        price=p,
+        unit_cost=c,
+        volume_m=v,
+        elasticity=e,
+        plans=plans,
+        plan="Pro",
+        assumptions=a,
+    )
     hold = (1 - q) * (p - c) * v
 
     def discount(d: float) -> float:  # independent of the module's code
-        return (1 - q * (1 - a.discount_save * d / a.max_discount)) * (p * (1 - d) - c) \
-            * v * (1 - d) ** e
+        return (
+            (1 - q * (1 - a.discount_save * d / a.max_discount))
+            * (p * (1 - d) - c)
+            * v
+            * (1 - d) ** e
+        )
 
     grid = [k * a.discount_step for k in range(1, round(a.max_discount / a.discount_step) + 1)]
     best_d = max(grid, key=discount)
@@ -120,17 +142,27 @@ def test_recommended_action_is_the_best_priced_option():
 
 def test_a_discount_priced_by_elasticity_and_a_hold():
     # inelastic, thin margin, low risk: nothing pays for itself
-    rec = recommend_action(risk=0.01, price=0.5, unit_cost=0.45, volume_m=10.0,
-                           elasticity=-0.5, plans={}, plan="Pro")
+    rec = recommend_action(
+        risk=0.01, price=0.5, unit_cost=0.45, volume_m=10.0, elasticity=-0.5, plans={}, plan="Pro"
+    )
     assert rec["action"] == "hold" and rec["profit_effect"] == 0.0
     # elastic, fat margin, high risk, no cheaper plan: the capped discount
     a = OfferAssumptions(max_discount=0.1, discount_save=0.6, contact_save=0.0)
-    rec = recommend_action(risk=0.4, price=1.0, unit_cost=0.2, volume_m=100.0,
-                           elasticity=-2.0, plans={"Pro": 1.0}, plan="Pro", assumptions=a)
+    rec = recommend_action(
+        risk=0.4,
+        price=1.0,
+        unit_cost=0.2,
+        volume_m=100.0,
+        elasticity=-2.0,
+        plans={"Pro": 1.0},
+        plan="Pro",
+        assumptions=a,
+    )
     assert rec["action"] == "discount" and 0 < rec["discount"] <= 0.1
     d = rec["discount"]
-    closed = ((1 - 0.4 * (1 - 0.6 * d / 0.1)) * (1 - d - 0.2) * 100.0 * (1 - d) ** -2.0
-              - 0.6 * 0.8 * 100.0)
+    closed = (1 - 0.4 * (1 - 0.6 * d / 0.1)) * (1 - d - 0.2) * 100.0 * (
+        1 - d
+    ) ** -2.0 - 0.6 * 0.8 * 100.0
     assert rec["profit_effect"] == pytest.approx(closed, rel=1e-12)
     assert rec["new_price"] == pytest.approx(1 - d)
 
@@ -141,10 +173,17 @@ def test_offer_bad_inputs():
     with pytest.raises(ValueError):
         offer_profit(risk=0.1, price=0.0, unit_cost=0.1, volume_m=1.0, elasticity=-1.0)
     with pytest.raises(ValueError):
-        offer_profit(risk=0.1, price=1.0, unit_cost=0.1, volume_m=1.0, elasticity=-1.0,
-                     discount=1.0)
-    for kwargs in ({"max_discount": 1.5}, {"discount_save": -0.1}, {"contact_cost": -1},
-                   {"horizon_months": 0}, {"discount_step": 0}, {"min_lift": 0}):
+        offer_profit(
+            risk=0.1, price=1.0, unit_cost=0.1, volume_m=1.0, elasticity=-1.0, discount=1.0
+        )
+    for kwargs in (
+        {"max_discount": 1.5},
+        {"discount_save": -0.1},
+        {"contact_cost": -1},
+        {"horizon_months": 0},
+        {"discount_step": 0},
+        {"min_lift": 0},
+    ):
         with pytest.raises(ValueError):
             OfferAssumptions(**kwargs)
 
@@ -180,8 +219,12 @@ def test_customers_at_risk_with_their_offer(demo_store):
         assert r.profit_hold == pytest.approx(hold, rel=1e-9)
         if r.action == "discount":
             d, s = r.discount, 0.5 * r.discount / 0.2
-            closed = ((1 - r.risk * (1 - s)) * (r.price_per_m * (1 - d) - r.unit_cost)
-                      * r.volume_m * (1 - d) ** r.elasticity) - hold
+            closed = (
+                (1 - r.risk * (1 - s))
+                * (r.price_per_m * (1 - d) - r.unit_cost)
+                * r.volume_m
+                * (1 - d) ** r.elasticity
+            ) - hold
             assert r.profit_effect == pytest.approx(closed, rel=1e-9)
     everyone = customers_at_risk(demo_store, scenario=scenario, all_customers=True)
     assert len(everyone) > len(at_risk)

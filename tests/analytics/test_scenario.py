@@ -32,24 +32,43 @@ positive = st.floats(1e-6, 1e6)
 
 @st.composite
 def competitors(draw: st.DrawFn) -> tuple[Competitor, ...]:
-    names = draw(st.lists(st.text(min_size=1, max_size=12).filter(lambda t: t.strip()
-                                                                  and t != "us"),
-                          unique=True, max_size=4))
+    names = draw(
+        st.lists(
+            st.text(min_size=1, max_size=12).filter(lambda t: t.strip() and t != "us"),
+            unique=True,
+            max_size=4,
+        )
+    )
     return tuple(Competitor(n, draw(positive), draw(st.floats(1e-4, 0.2))) for n in names)
 
 
 @st.composite
 def segments(draw: st.DrawFn) -> tuple[DemandSegment, ...]:
-    names = draw(st.lists(st.text(min_size=1, max_size=8).filter(str.strip), unique=True,
-                          min_size=1, max_size=4))
+    names = draw(
+        st.lists(
+            st.text(min_size=1, max_size=8).filter(str.strip), unique=True, min_size=1, max_size=4
+        )
+    )
     out = []
     for n in names:
         lo = draw(st.floats(-5, 0))
         hi = lo + draw(st.floats(0, 3))
-        out.append(DemandSegment(n, draw(positive), draw(st.floats(1e-3, 1e12)),
-                                 draw(st.floats(lo, hi)), lo, hi, draw(st.floats(0, 10)),
-                                 draw(st.floats(-1, 1)), draw(st.floats(0, 5)),
-                                 draw(st.floats(0, 5)), draw(unit), draw(unit)))
+        out.append(
+            DemandSegment(
+                n,
+                draw(positive),
+                draw(st.floats(1e-3, 1e12)),
+                draw(st.floats(lo, hi)),
+                lo,
+                hi,
+                draw(st.floats(0, 10)),
+                draw(st.floats(-1, 1)),
+                draw(st.floats(0, 5)),
+                draw(st.floats(0, 5)),
+                draw(unit),
+                draw(unit),
+            )
+        )
     return tuple(out)
 
 
@@ -60,16 +79,23 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(
         name=draw(st.text(max_size=20)),
         segment=draw(st.none() | st.text(min_size=1, max_size=10)),
-        price_per_m=draw(positive), segments=draw(segments()),
-        pressure_lever=draw(st.booleans()), mention_slope=draw(finite),
-        gpu_cost_per_hour=draw(st.floats(0, 100)), input_tokens_per_second=draw(positive),
+        price_per_m=draw(positive),
+        segments=draw(segments()),
+        pressure_lever=draw(st.booleans()),
+        mention_slope=draw(finite),
+        gpu_cost_per_hour=draw(st.floats(0, 100)),
+        input_tokens_per_second=draw(positive),
         output_tokens_per_second=draw(positive),
-        utilisation=draw(st.floats(1e-3, 1.0)), cache_hit_rate=draw(unit),
+        utilisation=draw(st.floats(1e-3, 1.0)),
+        cache_hit_rate=draw(unit),
         fixed_cost_per_month=draw(st.floats(0, 1e9)),
         target_margin=draw(st.floats(-1, 0.99)),
-        price_floor=pmin, price_ceiling=pmin * draw(st.floats(1.01, 100)),
-        curve_points=draw(st.integers(2, 1000)), mc_seed=draw(st.integers(0, 2**63 - 1)),
-        our_share=draw(st.floats(0.001, 0.19)), competitors=comps,
+        price_floor=pmin,
+        price_ceiling=pmin * draw(st.floats(1.01, 100)),
+        curve_points=draw(st.integers(2, 1000)),
+        mc_seed=draw(st.integers(0, 2**63 - 1)),
+        our_share=draw(st.floats(0.001, 0.19)),
+        competitors=comps,
         cut_competitor=draw(st.sampled_from([""] + [c.name for c in comps])),
         cut_pct=draw(st.floats(0, 99)),
     )
@@ -109,9 +135,12 @@ def test_store_save_load_list_delete(tmp_path) -> None:
 
     with Store.open(tmp_path / "s.duckdb") as store:
         a = Scenario(name="base")
-        b = Scenario(name="cut 20 %", price_per_m=0.8,
-                     competitors=(Competitor("DeepSeek", 0.5, 0.2),),
-                     cut_competitor="DeepSeek")
+        b = Scenario(
+            name="cut 20 %",
+            price_per_m=0.8,
+            competitors=(Competitor("DeepSeek", 0.5, 0.2),),
+            cut_competitor="DeepSeek",
+        )
         save_scenario(store, a)
         save_scenario(store, b)
         assert load_scenario(store, "cut 20 %") == b
@@ -128,8 +157,13 @@ def test_store_save_load_list_delete(tmp_path) -> None:
 
 def test_evaluate_scenario_numbers_agree() -> None:
     seg = DemandSegment("one", 1.0, 1000.0, -2.0, -2.2, -1.8, tickets_per_million=0.01)
-    s = Scenario(price_per_m=1.0, segments=(seg,), fixed_cost_per_month=100.0,
-                 price_floor=0.05, price_ceiling=10.0)
+    s = Scenario(
+        price_per_m=1.0,
+        segments=(seg,),
+        fixed_cost_per_month=100.0,
+        price_floor=0.05,
+        price_ceiling=10.0,
+    )
     r = evaluate_scenario(s)
     c = s.cost_inputs().unit_cost_per_million(0.01)
     assert r.unit_cost == pytest.approx(c) == pytest.approx(r.gpu_cost_per_m + r.support_cost_per_m)
@@ -140,20 +174,28 @@ def test_evaluate_scenario_numbers_agree() -> None:
     assert r.price_for_target_margin == pytest.approx(c / (1 - s.target_margin))
     assert len(r.curve.price) == s.curve_points
     # the optimum's range across the interval: c·ε/(1 + ε) at each end
-    assert (r.spread.low, r.spread.high) == (pytest.approx(c * 2.2 / 1.2),
-                                             pytest.approx(c * 1.8 / 0.8))
+    assert (r.spread.low, r.spread.high) == (
+        pytest.approx(c * 2.2 / 1.2),
+        pytest.approx(c * 1.8 / 0.8),
+    )
 
 
 def test_inelastic_segment_optimum_is_the_ceiling_and_break_even_exists() -> None:
     seg = DemandSegment("ent", 0.56, 1000.0, -0.6, -0.7, -0.5)
-    s = Scenario(price_per_m=0.56, segments=(seg,), fixed_cost_per_month=50.0,
-                 price_floor=0.3, price_ceiling=1.5)
+    s = Scenario(
+        price_per_m=0.56,
+        segments=(seg,),
+        fixed_cost_per_month=50.0,
+        price_floor=0.3,
+        price_ceiling=1.5,
+    )
     r = evaluate_scenario(s)
     assert r.optimum.at_bound == "ceiling" and r.optimum.price == 1.5
     assert not r.optimum.unconstrained_exists
     assert any("inelastic" in w for w in r.warnings)
     # break-even exists on the lower side: (p − c)·V(p) = F, solved independently
     from scipy.optimize import brentq
+
     c = r.unit_cost
     lower = brentq(lambda p: (p - c) * 1000.0 * (p / 0.56) ** -0.6 - 50.0, c, 0.56)
     assert r.break_even_low == pytest.approx(lower, rel=1e-9)
@@ -205,21 +247,35 @@ def test_tornado_with_large_swings_stays_valid() -> None:
     assert row["high_value"] <= 1.0
 
 
-@pytest.mark.parametrize("bad", [
-    {"price_per_m": float("nan")}, {"price_per_m": 1e300}, {"fixed_cost_per_month": -1.0},
-    {"our_share": 0.0}, {"price_floor": 2.0, "price_ceiling": 1.0}, {"utilisation": 0.0},
-    {"segments": ()}, {"mc_seed": -1}, {"segments": tuple(DemandSegment(name=f"s{i}") for i in range(51))},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"price_per_m": float("nan")},
+        {"price_per_m": 1e300},
+        {"fixed_cost_per_month": -1.0},
+        {"our_share": 0.0},
+        {"price_floor": 2.0, "price_ceiling": 1.0},
+        {"utilisation": 0.0},
+        {"segments": ()},
+        {"mc_seed": -1},
+        {"segments": tuple(DemandSegment(name=f"s{i}") for i in range(51))},
+    ],
+)
 def test_bad_inputs_give_a_clear_message(bad) -> None:
     with pytest.raises(ScenarioError) as info:
         Scenario(**bad)
     assert len(str(info.value)) < 300 and "e+" not in str(info.value)[:5]
 
 
-@pytest.mark.parametrize("seg", [
-    {"reference_volume_m": 0.0}, {"elasticity": float("nan")}, {"reference_price": 1e300},
-    {"elasticity": -3.0},  # outside its interval
-])
+@pytest.mark.parametrize(
+    "seg",
+    [
+        {"reference_volume_m": 0.0},
+        {"elasticity": float("nan")},
+        {"reference_price": 1e300},
+        {"elasticity": -3.0},  # outside its interval
+    ],
+)
 def test_bad_demand_segments_are_refused(seg) -> None:
     with pytest.raises(ScenarioError, match="segment"):
         DemandSegment(**seg)
@@ -228,11 +284,22 @@ def test_bad_demand_segments_are_refused(seg) -> None:
 def test_version_1_scenarios_are_upgraded() -> None:
     import json
 
-    old = {"version": 1, "name": "old", "segment": "smb", "price_per_m": 0.7,
-           "reference_price": 0.6, "reference_volume_m": 500.0, "elasticity": -1.7,
-           "elasticity_ci_low": -1.8, "elasticity_ci_high": -1.6, "tickets_per_million": 0.1,
-           "tokens_per_second": 3000.0, "price_min": 0.2, "price_max": 2.0,
-           "competitors": [{"name": "x", "price": 1.0, "unit_cost": 0.4, "quality": 1.0}]}
+    old = {
+        "version": 1,
+        "name": "old",
+        "segment": "smb",
+        "price_per_m": 0.7,
+        "reference_price": 0.6,
+        "reference_volume_m": 500.0,
+        "elasticity": -1.7,
+        "elasticity_ci_low": -1.8,
+        "elasticity_ci_high": -1.6,
+        "tickets_per_million": 0.1,
+        "tokens_per_second": 3000.0,
+        "price_min": 0.2,
+        "price_max": 2.0,
+        "competitors": [{"name": "x", "price": 1.0, "unit_cost": 0.4, "quality": 1.0}],
+    }
     s = Scenario.from_json(json.dumps(old))
     assert s.segments == (DemandSegment("smb", 0.6, 500.0, -1.7, -1.8, -1.6, 0.1),)
     assert (s.price_floor, s.price_ceiling, s.competitors) == (0.2, 2.0, ())

@@ -12,15 +12,20 @@ def test_tornado_sorted_by_impact() -> None:
     def pi(price: float, unit_cost: float, volume: float) -> float:
         return (price - unit_cost) * volume
 
-    t = tornado(pi, {"price": 1.0, "unit_cost": 0.4, "volume": 100.0}, pct=0.1,
-                labels={"price": "Price"})
+    t = tornado(
+        pi, {"price": 1.0, "unit_cost": 0.4, "volume": 100.0}, pct=0.1, labels={"price": "Price"}
+    )
     assert t["input"].tolist() == ["price", "volume", "unit_cost"]
     assert t["impact"].is_monotonic_decreasing
     row = t.set_index("input").loc["price"]
     assert row["low_output"] == pytest.approx(50.0) and row["high_output"] == pytest.approx(70.0)
     assert row["label"] == "Price" and row["base_output"] == pytest.approx(60.0)
-    clipped = tornado(pi, {"price": 1.0, "unit_cost": 0.9, "volume": 1.0}, pct=0.5,
-                      bounds={"unit_cost": (0.0, 1.0)})
+    clipped = tornado(
+        pi,
+        {"price": 1.0, "unit_cost": 0.9, "volume": 1.0},
+        pct=0.5,
+        bounds={"unit_cost": (0.0, 1.0)},
+    )
     assert clipped.set_index("input").loc["unit_cost", "high_value"] == 1.0
 
 
@@ -33,8 +38,16 @@ def test_profit_table() -> None:
     assert list(long.columns) == ["unit_cost", "price", "profit"] and len(long) == 6
 
 
-KW = dict(price=1.2, reference_price=1.0, reference_volume=1000.0, elasticity=-1.5,
-          elasticity_ci=(-1.8, -1.2), gpu_cost=0.4, other_unit_cost=0.1, fixed_cost=300.0)
+KW = dict(
+    price=1.2,
+    reference_price=1.0,
+    reference_volume=1000.0,
+    elasticity=-1.5,
+    elasticity_ci=(-1.8, -1.2),
+    gpu_cost=0.4,
+    other_unit_cost=0.1,
+    fixed_cost=300.0,
+)
 
 
 def test_monte_carlo_reproducible_by_seed() -> None:
@@ -52,11 +65,12 @@ def test_monte_carlo_statistics() -> None:
     assert r.p5 < r.p50 < r.p95
     assert r.prob_loss == pytest.approx(float((r.profits < 0).mean()))
     # the median is near the deterministic profit (median GPU cost, median ε)
-    q = 1000.0 * 1.2 ** -1.5
+    q = 1000.0 * 1.2**-1.5
     det = (1.2 - 0.4 - 0.1) * q - 300.0
     assert r.p50 == pytest.approx(det, rel=0.05)
-    certain = simulate_profit(**{**KW, "elasticity_ci": None}, gpu_cost_sd=0.0, volume_sd=0.0,
-                              draws=10, seed=0)
+    certain = simulate_profit(
+        **{**KW, "elasticity_ci": None}, gpu_cost_sd=0.0, volume_sd=0.0, draws=10, seed=0
+    )
     np.testing.assert_allclose(certain.profits, det)
     assert certain.prob_loss == 0.0
     h = r.histogram(bins=20)

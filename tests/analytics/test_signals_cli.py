@@ -59,8 +59,9 @@ def test_text_names_the_source_the_alerts_and_the_offers(cli: Any, cut_db: Path)
     lines = out.splitlines()
     assert lines[0] == "Sentiment: demo ground truth; entities: demo ground truth."
     assert "Open alerts on 2025-06-11: " in out
-    assert any(line.startswith("  negative surge: region Europe since 2025-06-10")
-               for line in lines)
+    assert any(
+        line.startswith("  negative surge: region Europe since 2025-06-10") for line in lines
+    )
     offers = [line for line in lines if line.startswith("  C") and " -> " in line]
     assert len(offers) == 3 and all("per month" in line for line in offers)
     assert RISK_NOTE in out and "removes 50% of the risk" in out
@@ -70,8 +71,16 @@ def test_json_schema(cli: Any, cut_db: Path) -> None:
     code, out, err = cli("signals", "--db", str(cut_db), "--json", "--top", "5")
     assert code == 0, err
     data = _strict_json(out)
-    assert set(data) == {"sentiment_source", "sentiment", "entities_source", "entities",
-                         "as_of", "rule", "open_alerts", "customers_at_risk"}
+    assert set(data) == {
+        "sentiment_source",
+        "sentiment",
+        "entities_source",
+        "entities",
+        "as_of",
+        "rule",
+        "open_alerts",
+        "customers_at_risk",
+    }
     assert (data["sentiment_source"], data["sentiment"]) == ("demo ground truth", "gold")
     assert data["as_of"] == "2025-06-11" and "beta-binomial" in data["rule"]
     alerts = data["open_alerts"]
@@ -87,8 +96,9 @@ def test_json_schema(cli: Any, cut_db: Path) -> None:
         assert set(c) == set(CUSTOMER_FIELDS)
         assert c["action"] in ACTIONS and 0 <= c["risk"] <= 1 and c["lift"] >= 2
         assert c["profit_effect"] >= 0
-    assert [c["risk"] for c in risk["top"]] == sorted((c["risk"] for c in risk["top"]),
-                                                      reverse=True)
+    assert [c["risk"] for c in risk["top"]] == sorted(
+        (c["risk"] for c in risk["top"]), reverse=True
+    )
 
 
 def test_the_model_sentiment_is_preferred(cli: Any, demo_db_path: Path, tmp_path: Path) -> None:
@@ -98,10 +108,13 @@ def test_the_model_sentiment_is_preferred(cli: Any, demo_db_path: Path, tmp_path
     shutil.copy(demo_db_path, path)
 
     def tag(conn: Any) -> None:
-        conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                     " SELECT ticket_key, 'm1', 'r' FROM tickets")
-        conn.execute("INSERT INTO ticket_sentiment SELECT ticket_key, 'm1', label, 0.9"
-                     " FROM gold_sentiment")
+        conn.execute(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+            " SELECT ticket_key, 'm1', 'r' FROM tickets"
+        )
+        conn.execute(
+            "INSERT INTO ticket_sentiment SELECT ticket_key, 'm1', label, 0.9 FROM gold_sentiment"
+        )
 
     with Store.open(path) as store:
         store.write(tag)
@@ -109,7 +122,10 @@ def test_the_model_sentiment_is_preferred(cli: Any, demo_db_path: Path, tmp_path
     assert code == 0, err
     data = _strict_json(out)
     assert (data["sentiment_source"], data["sentiment"], data["entities"]) == (
-        "model m1", "m1", "m1")
+        "model m1",
+        "m1",
+        "m1",
+    )
 
 
 def test_a_subprocess_run_reads_without_writing(demo_db_path: Path, tmp_path: Path) -> None:
@@ -117,9 +133,15 @@ def test_a_subprocess_run_reads_without_writing(demo_db_path: Path, tmp_path: Pa
     shutil.copy(demo_db_path, path)
     before = (path.stat().st_mtime_ns, path.read_bytes())
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "analytics", "signals", "--db", str(path)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analytics", "signals", "--db", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Customers at risk: " in proc.stdout and "Traceback" not in proc.stderr
     assert (path.stat().st_mtime_ns, path.read_bytes()) == before
@@ -133,14 +155,21 @@ def _no_sentiment(path: Path) -> None:
         store.execute_write("DELETE FROM gold_sentiment")
 
 
-@pytest.mark.parametrize(("case", "named"), [
-    ("missing", "no database at"), ("not-duckdb", "not a readable DuckDB database"),
-    ("empty", "no tickets"), ("no-sentiment", "no ticket has a sentiment label"),
-    ("top-zero", "--top must be between 1 and"), ("top-word", "--top must be a whole number"),
-    ("unknown-flag", "unrecognized arguments: --since"),
-])
-def test_bad_input_exits_2_naming_it(cli: Any, demo_db_path: Path, tmp_path: Path,
-                                     case: str, named: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "named"),
+    [
+        ("missing", "no database at"),
+        ("not-duckdb", "not a readable DuckDB database"),
+        ("empty", "no tickets"),
+        ("no-sentiment", "no ticket has a sentiment label"),
+        ("top-zero", "--top must be between 1 and"),
+        ("top-word", "--top must be a whole number"),
+        ("unknown-flag", "unrecognized arguments: --since"),
+    ],
+)
+def test_bad_input_exits_2_naming_it(
+    cli: Any, demo_db_path: Path, tmp_path: Path, case: str, named: str
+) -> None:
     from data.store import Store
 
     path = tmp_path / "db.duckdb"
@@ -153,8 +182,11 @@ def test_bad_input_exits_2_naming_it(cli: Any, demo_db_path: Path, tmp_path: Pat
         shutil.copy(demo_db_path, path)
         if case == "no-sentiment":
             _no_sentiment(path)
-        extra = {"top-zero": ["--top", "0"], "top-word": ["--top", "many"],
-                 "unknown-flag": ["--since", "2025-01-01"]}.get(case, [])
+        extra = {
+            "top-zero": ["--top", "0"],
+            "top-word": ["--top", "many"],
+            "unknown-flag": ["--since", "2025-01-01"],
+        }.get(case, [])
     code, out, err = cli("signals", "--db", str(path), *extra)
     assert code == 2 and out == ""
     lines = err.strip().splitlines()

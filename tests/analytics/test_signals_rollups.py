@@ -30,8 +30,9 @@ MODEL = "gold-test"  # the tagger of tests.data.test_rollups (gold spans, mixed 
 
 def _surge_day(store: Store) -> dt.date:
     """The day after the demo's planted outage began: alerts are open then."""
-    day = store.scalar("SELECT start_day FROM demo_surges WHERE kind = 'outage'"
-                       " ORDER BY surge_id LIMIT 1")
+    day = store.scalar(
+        "SELECT start_day FROM demo_surges WHERE kind = 'outage' ORDER BY surge_id LIMIT 1"
+    )
     return pd.Timestamp(day).date() + dt.timedelta(days=1)
 
 
@@ -48,23 +49,30 @@ class GoldSentimentTagger(GoldTagger):
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
-        rows = store.fetchall("SELECT t.text, g.label FROM gold_sentiment g"
-                              " JOIN tickets t USING (ticket_key) ORDER BY t.text")
+        rows = store.fetchall(
+            "SELECT t.text, g.label FROM gold_sentiment g"
+            " JOIN tickets t USING (ticket_key) ORDER BY t.text"
+        )
         flip = {"negative": "neutral", "neutral": "negative", "positive": "negative"}
-        self.moods = {text: (flip[label] if i % 5 == 0 else label)
-                      for i, (text, label) in enumerate(rows)}
+        self.moods = {
+            text: (flip[label] if i % 5 == 0 else label) for i, (text, label) in enumerate(rows)
+        }
 
     def tag_with_sentiment(self, texts: list[str], batch_size: int = 32):
-        return self.tag(texts, batch_size), [_Mood(self.moods.get(t, "neutral"), 0.9)
-                                             for t in texts]
+        return self.tag(texts, batch_size), [
+            _Mood(self.moods.get(t, "neutral"), 0.9) for t in texts
+        ]
 
 
 @pytest.fixture(scope="module")
 def tagged_db(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session demo with every ticket tagged, entities and sentiment, batch by batch
     (``model.jobs.tag_store``: the roll-ups maintained in each batch's transaction)."""
-    return tag_a_copy(demo_db_path, tmp_path_factory.mktemp("signal-rollups") / "tagged.duckdb",
-                      GoldSentimentTagger)
+    return tag_a_copy(
+        demo_db_path,
+        tmp_path_factory.mktemp("signal-rollups") / "tagged.duckdb",
+        GoldSentimentTagger,
+    )
 
 
 @pytest.fixture
@@ -79,8 +87,7 @@ SOURCES = [("gold", "gold"), ("gold", MODEL), (MODEL, MODEL)]
 
 def _both(store: Store, **kw) -> tuple[alerts.SignalCounts, alerts.SignalCounts]:
     assert rollups.signals_fresh(store.cursor())
-    return (alerts.signal_counts(store, **kw),
-            alerts.signal_counts(store, rollups=False, **kw))
+    return (alerts.signal_counts(store, **kw), alerts.signal_counts(store, rollups=False, **kw))
 
 
 @pytest.mark.parametrize(("sentiment", "entities"), SOURCES)
@@ -96,7 +103,8 @@ def test_counts_are_the_same_from_rollups_and_base_tables(tagged_db, sentiment, 
 
 @pytest.mark.parametrize(("sentiment", "entities"), SOURCES)
 def test_every_signal_is_the_same_from_rollups_base_tables_and_ticket_signals(
-        tagged_db, sentiment, entities):
+    tagged_db, sentiment, entities
+):
     """The figures from the roll-up, from the base tables and from the per-ticket frame
     (:func:`analytics.alerts.ticket_signals`, how they were computed before the roll-up)."""
     with Store.open(tagged_db, read_only=True) as store:
@@ -108,34 +116,41 @@ def test_every_signal_is_the_same_from_rollups_base_tables_and_ticket_signals(
                 shown = []
                 for signals in (rolled, base, frame):
                     if as_of is not None and signals is not frame:
-                        signals = alerts.signal_counts(store, end=as_of, **kw,
-                                                       rollups=signals is rolled)
+                        signals = alerts.signal_counts(
+                            store, end=as_of, **kw, rollups=signals is rolled
+                        )
                     elif as_of is not None:
                         signals = frame[frame["day"] <= as_of]
-                    got = alerts.surge_alerts(store, freq=freq, open_only=False,
-                                              as_of=as_of, signals=signals, **kw)
-                    count = alerts.open_alert_count(store, freq=freq, as_of=as_of,
-                                                    signals=signals, **kw)
+                    got = alerts.surge_alerts(
+                        store, freq=freq, open_only=False, as_of=as_of, signals=signals, **kw
+                    )
+                    count = alerts.open_alert_count(
+                        store, freq=freq, as_of=as_of, signals=signals, **kw
+                    )
                     assert count == int(got["open"].sum())
                     shown.append(got)
                 assert len(shown[0])
                 pd.testing.assert_frame_equal(shown[0], shown[1])
                 pd.testing.assert_frame_equal(shown[0], shown[2])
                 # and read by surge_alerts itself, from the store
-                pd.testing.assert_frame_equal(shown[0], alerts.surge_alerts(
-                    store, freq=freq, open_only=False, as_of=as_of, **kw))
+                pd.testing.assert_frame_equal(
+                    shown[0],
+                    alerts.surge_alerts(store, freq=freq, open_only=False, as_of=as_of, **kw),
+                )
             for dim in alerts.DIMENSIONS:
                 want = alerts.negative_share(frame, freq=freq, dimension=dim)
-                pd.testing.assert_frame_equal(want, alerts.negative_share(
-                    rolled, freq=freq, dimension=dim))
-                pd.testing.assert_frame_equal(want, alerts.negative_share(
-                    base, freq=freq, dimension=dim))
-            pd.testing.assert_frame_equal(alerts.surge_scan(frame, freq=freq),
-                                          alerts.surge_scan(rolled, freq=freq))
+                pd.testing.assert_frame_equal(
+                    want, alerts.negative_share(rolled, freq=freq, dimension=dim)
+                )
+                pd.testing.assert_frame_equal(
+                    want, alerts.negative_share(base, freq=freq, dimension=dim)
+                )
+            pd.testing.assert_frame_equal(
+                alerts.surge_scan(frame, freq=freq), alerts.surge_scan(rolled, freq=freq)
+            )
         at_risk = risk.customers_at_risk(store, signals=rolled, **kw)
         assert len(at_risk)
-        pd.testing.assert_frame_equal(at_risk, risk.customers_at_risk(store, signals=frame,
-                                                                      **kw))
+        pd.testing.assert_frame_equal(at_risk, risk.customers_at_risk(store, signals=frame, **kw))
         pd.testing.assert_frame_equal(at_risk, risk.customers_at_risk(store, **kw))
         one, two = (risk.risk_backtest(store, signals=s, **kw) for s in (rolled, frame))
         assert dataclasses.astuple(one) == dataclasses.astuple(two)
@@ -155,8 +170,9 @@ def test_tagging_with_sentiment_and_resets_equal_a_rebuild(tagged_db, tagged_sto
     _assert_equals_rebuild(tagged_store)
     reset_model(tagged_store, MODEL, actor="test@example.com")
     _assert_equals_rebuild(tagged_store)
-    assert set(tagged_store.query("SELECT DISTINCT model_id FROM rollup_signal_days")
-               ["model_id"]) == {"gold"}
+    assert set(
+        tagged_store.query("SELECT DISTINCT model_id FROM rollup_signal_days")["model_id"]
+    ) == {"gold"}
     tag_store(tagged_store, GoldSentimentTagger(tagged_store), batch_size=200)
     _assert_equals_rebuild(tagged_store)
     reset_batch(tagged_store, "demo", actor="test@example.com")
@@ -167,10 +183,12 @@ def test_tagging_with_sentiment_and_resets_equal_a_rebuild(tagged_db, tagged_sto
 def test_a_sentiment_write_that_bypasses_them_sends_readers_to_the_base_tables(tagged_store):
     tagged_store.execute_write(
         "UPDATE ticket_sentiment SET label = 'negative' WHERE ticket_key IN"
-        " (SELECT ticket_key FROM ticket_sentiment WHERE label = 'neutral' LIMIT 50)")
+        " (SELECT ticket_key FROM ticket_sentiment WHERE label = 'neutral' LIMIT 50)"
+    )
     tagged_store.execute_write(  # a row more: the counts no longer match
         "DELETE FROM ticket_sentiment WHERE ticket_key IN"
-        " (SELECT ticket_key FROM ticket_sentiment LIMIT 1)")
+        " (SELECT ticket_key FROM ticket_sentiment LIMIT 1)"
+    )
     assert not rollups.signals_fresh(tagged_store.cursor())
     a = alerts.signal_counts(tagged_store, sentiment=MODEL)
     b = alerts.signal_counts(tagged_store, sentiment=MODEL, rollups=False)
@@ -187,14 +205,17 @@ def test_an_older_store_gets_the_signal_rollup_on_upgrade(tagged_db, tmp_path):
         path = tmp_path / f"old-{stale}.duckdb"
         shutil.copy(tagged_db, path)
         conn = duckdb.connect(str(path))
-        for statement in ("DROP TABLE rollup_signal_days",
-                          *(f"DROP TABLE {t.name}" for t in rollups.MENTION_TABLES),
-                          f"DROP TABLE {rollups.SERIES_TABLE}", "DROP TABLE entity_names",
-                          "DROP TABLE rollup_name_state",
-                          "DELETE FROM rollup_state WHERE part = 'mentions'",
-                          "ALTER TABLE rollup_state DROP COLUMN sentiments",
-                          "ALTER TABLE rollup_state DROP COLUMN gold_sentiments",
-                          "DELETE FROM schema_version WHERE version >= 5"):
+        for statement in (
+            "DROP TABLE rollup_signal_days",
+            *(f"DROP TABLE {t.name}" for t in rollups.MENTION_TABLES),
+            f"DROP TABLE {rollups.SERIES_TABLE}",
+            "DROP TABLE entity_names",
+            "DROP TABLE rollup_name_state",
+            "DELETE FROM rollup_state WHERE part = 'mentions'",
+            "ALTER TABLE rollup_state DROP COLUMN sentiments",
+            "ALTER TABLE rollup_state DROP COLUMN gold_sentiments",
+            "DELETE FROM schema_version WHERE version >= 5",
+        ):
             conn.execute(statement)
         if stale:
             conn.execute("UPDATE rollup_state SET entities = entities + 1 WHERE part = 'tags'")
@@ -213,13 +234,13 @@ def test_an_older_store_gets_the_signal_rollup_on_upgrade(tagged_db, tmp_path):
                 keys = list(migrated.columns)
                 pd.testing.assert_frame_equal(
                     migrated.sort_values(keys).reset_index(drop=True),
-                    rebuilt.sort_values(keys).reset_index(drop=True))
+                    rebuilt.sort_values(keys).reset_index(drop=True),
+                )
             _assert_equals_rebuild(store)
 
 
 @pytest.mark.parametrize("model_id", [None, MODEL, "no-such-model"])
-def test_signal_source_is_the_same_from_rollups_and_base_tables(tagged_db, model_id,
-                                                                 monkeypatch):
+def test_signal_source_is_the_same_from_rollups_and_base_tables(tagged_db, model_id, monkeypatch):
     with Store.open(tagged_db, read_only=True) as store:
         assert rollups.signals_fresh(store.cursor())
         fast = alerts.signal_source(store, model_id)

@@ -26,34 +26,49 @@ ALIASES = {"gpt-4o": "OpenAI", "openai": "OpenAI", "deepseek": "DeepSeek"}
 @pytest.fixture
 def store(tmp_store):
     def fill(conn) -> None:
-        conn.execute("INSERT INTO customers VALUES"
-                     " ('a', 'A', 'smb', 'retail', 'Pro', 'EU', 10, '2025-01-01', NULL),"
-                     " ('b', 'B', 'enterprise', 'bank', 'Enterprise', 'US', 900, '2025-01-01',"
-                     "  NULL)")
-        conn.executemany("INSERT INTO usage VALUES (?, ?, ?, 1, ?, ?, ?, ?)", [
-            ("a", dt.date(2025, 1, 1), "Pro", 800_000, 200_000, 1.0, 1.0),
-            ("a", dt.date(2025, 2, 1), "Pro", 1_600_000, 400_000, 0.5, 1.0),
-            ("b", dt.date(2025, 2, 1), "Enterprise", 8_000_000, 2_000_000, 0.8, 8.0),
-        ])
-        conn.execute("INSERT INTO price_history VALUES"
-                     " ('Pro', '2025-01-01', '2025-02-01', 0.6, 2.4, 1.0),"
-                     " ('Pro', '2025-02-01', NULL, 0.3, 1.2, 0.5),"
-                     " ('Enterprise', '2025-01-01', NULL, 0.5, 2.0, 0.8)")
-        tickets = [("t1", "a", "2025-01-05", "human"), ("t2", "a", "2025-02-05", "ai"),
-                   ("t3", "b", "2025-02-06", None), ("t4", "b", "2025-02-07", "ai")]
+        conn.execute(
+            "INSERT INTO customers VALUES"
+            " ('a', 'A', 'smb', 'retail', 'Pro', 'EU', 10, '2025-01-01', NULL),"
+            " ('b', 'B', 'enterprise', 'bank', 'Enterprise', 'US', 900, '2025-01-01',"
+            "  NULL)"
+        )
+        conn.executemany(
+            "INSERT INTO usage VALUES (?, ?, ?, 1, ?, ?, ?, ?)",
+            [
+                ("a", dt.date(2025, 1, 1), "Pro", 800_000, 200_000, 1.0, 1.0),
+                ("a", dt.date(2025, 2, 1), "Pro", 1_600_000, 400_000, 0.5, 1.0),
+                ("b", dt.date(2025, 2, 1), "Enterprise", 8_000_000, 2_000_000, 0.8, 8.0),
+            ],
+        )
+        conn.execute(
+            "INSERT INTO price_history VALUES"
+            " ('Pro', '2025-01-01', '2025-02-01', 0.6, 2.4, 1.0),"
+            " ('Pro', '2025-02-01', NULL, 0.3, 1.2, 0.5),"
+            " ('Enterprise', '2025-01-01', NULL, 0.5, 2.0, 0.8)"
+        )
+        tickets = [
+            ("t1", "a", "2025-01-05", "human"),
+            ("t2", "a", "2025-02-05", "ai"),
+            ("t3", "b", "2025-02-06", None),
+            ("t4", "b", "2025-02-07", "ai"),
+        ]
         for key, cust, day, by in tickets:
-            conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, text,"
-                         " resolved_by, source) VALUES (?, ?, ?, 'x', ?, 'test')",
-                         [key, cust, day, by])
+            conn.execute(
+                "INSERT INTO tickets (ticket_key, customer_id, created_at, text,"
+                " resolved_by, source) VALUES (?, ?, ?, 'x', ?, 'test')",
+                [key, cust, day, by],
+            )
         for key in ("t1", "t2", "t3", "t4"):
-            conn.execute("INSERT INTO tagged_tickets VALUES (?, 'old', 'r0', '2025-03-01')",
-                         [key])
+            conn.execute("INSERT INTO tagged_tickets VALUES (?, 'old', 'r0', '2025-03-01')", [key])
         for key in ("t1", "t2", "t3"):
-            conn.execute("INSERT INTO tagged_tickets VALUES (?, 'new', 'r1', '2025-04-01')",
-                         [key])
-        ents = [("t1", "new", 0, 6, "PRODUCT", " GPT-4o "), ("t1", "new", 10, 16, "ORG", "OpenAI"),
-                ("t2", "new", 0, 8, "ORG", "deepSEEK"), ("t3", "new", 0, 4, "PER", "Anna"),
-                ("t4", "old", 0, 6, "ORG", "openai")]
+            conn.execute("INSERT INTO tagged_tickets VALUES (?, 'new', 'r1', '2025-04-01')", [key])
+        ents = [
+            ("t1", "new", 0, 6, "PRODUCT", " GPT-4o "),
+            ("t1", "new", 10, 16, "ORG", "OpenAI"),
+            ("t2", "new", 0, 8, "ORG", "deepSEEK"),
+            ("t3", "new", 0, 4, "PER", "Anna"),
+            ("t4", "old", 0, 6, "ORG", "openai"),
+        ]
         conn.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?, 0.9)", ents)
 
     tmp_store.write(fill)
@@ -122,10 +137,12 @@ def test_segment_cost_to_serve(store) -> None:
     ent = t.loc["enterprise"]
     assert ent["tokens"] == 10e6 and ent["revenue"] == 8.0
     # 8 M input tokens and 2 M output tokens, each at its own GPU cost
-    assert ent["gpu_cost"] == pytest.approx(8 * costs.input_cost_per_million
-                                            + 2 * costs.output_cost_per_million)
+    assert ent["gpu_cost"] == pytest.approx(
+        8 * costs.input_cost_per_million + 2 * costs.output_cost_per_million
+    )
     assert ent["support_cost"] == pytest.approx(10.0 + 1.0)  # one open (human), one AI
     assert ent["cost_per_million"] == pytest.approx(ent["cost_to_serve"] / 10)
-    jan = segment_cost_to_serve(store, costs, start=dt.date(2025, 1, 1),
-                                end=dt.date(2025, 1, 1)).set_index("segment")
+    jan = segment_cost_to_serve(
+        store, costs, start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 1)
+    ).set_index("segment")
     assert jan.loc["smb", "tickets"] == 1 and jan.loc["smb", "tokens"] == 1e6

@@ -21,7 +21,8 @@ from tests.conftest import DEMO_TICKETS
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD_LINE = re.compile(
-    r"^dashboard: tickets=(\d+) first_load_max=\d+\.\d{3} rerun_max=\d+\.\d{3}$")
+    r"^dashboard: tickets=(\d+) first_load_max=\d+\.\d{3} rerun_max=\d+\.\d{3}$"
+)
 SESSIONS_LINE = re.compile(r"^sessions: n=(\d+) p95=\d+\.\d{3} median=\d+\.\d{3} errors=(\d+)$")
 TICKETS = 300  # of the fresh demo bench.sessions makes
 
@@ -32,15 +33,28 @@ def tiny_db(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return Path(shutil.copy(demo_db_path, tmp_path_factory.mktemp("bench") / "demo.duckdb"))
 
 
-def run_bench(module: str, *args: str | os.PathLike[str],
-              timeout: float = 150) -> subprocess.CompletedProcess[str]:
+def run_bench(
+    module: str, *args: str | os.PathLike[str], timeout: float = 150
+) -> subprocess.CompletedProcess[str]:
     """``python -m <module> <args>`` in the repository root, offline, output captured."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false", "PYTHONWARNINGS": "ignore",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONWARNINGS": "ignore",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("PRICEWAR_DB", None)
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def last_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -54,17 +68,29 @@ def test_the_page_list_is_every_st_page_of_the_app() -> None:
     pages = dashboard.app_pages()
     assert len(pages) == source.count("st.Page(")
     titles = {p.title for p in pages}
-    assert {"Overview", "Signals", "Batch tagging", "Pricing what-if", "Scenarios",
-            "Audit trail", "Settings"} <= titles
+    assert {
+        "Overview",
+        "Signals",
+        "Batch tagging",
+        "Pricing what-if",
+        "Scenarios",
+        "Audit trail",
+        "Settings",
+    } <= titles
     assert [p.url_path for p in pages].count("") == 1  # the default page
     assert all((ROOT / "dashboard" / p.path).is_file() for p in pages)
 
 
 def test_summary_line_forms() -> None:
-    rows = [("A", 1.23456, 0.1, 0.2, "page"), ("A: change", 9.0, 9.0, 9.0, "change"),
-            ("B", 0.5, 0.3, 0.4, "page")]
-    assert dashboard.summary_line(12, rows) == \
-        "dashboard: tickets=12 first_load_max=1.235 rerun_max=0.400"
+    rows = [
+        ("A", 1.23456, 0.1, 0.2, "page"),
+        ("A: change", 9.0, 9.0, 9.0, "change"),
+        ("B", 0.5, 0.3, 0.4, "page"),
+    ]
+    assert (
+        dashboard.summary_line(12, rows)
+        == "dashboard: tickets=12 first_load_max=1.235 rerun_max=0.400"
+    )
     line = sessions.summary_line(3, [0.1, 0.2, 0.3, 2.0], 0)
     assert SESSIONS_LINE.match(line), line
     assert line == "sessions: n=3 p95=2.000 median=0.250 errors=0"
@@ -84,8 +110,7 @@ def test_dashboard_bench_in_one_process_prints_its_summary_line(tiny_db: Path) -
 
 @pytest.mark.slow
 def test_dashboard_bench_in_fresh_processes_prints_its_summary_line(tiny_db: Path) -> None:
-    result = run_bench("bench.dashboard", "--db", tiny_db, "--reruns", "1",
-                       "--pages", "scenarios")
+    result = run_bench("bench.dashboard", "--db", tiny_db, "--reruns", "1", "--pages", "scenarios")
     match = DASHBOARD_LINE.match(last_line(result))
     assert match, result.stdout[-2000:] + result.stderr[-2000:]
     assert "a fresh process per page" in result.stdout
@@ -97,8 +122,20 @@ def test_sessions_bench_with_light_clients_prints_its_summary_line(tmp_path: Pat
     from tests.reliability.conftest import save_tiny_model
 
     model = save_tiny_model(tmp_path / "tiny-model")
-    result = run_bench("bench.sessions", "--sessions", "2", "--tickets", TICKETS,
-                       "--model", model, "--timeout", "60", "--tag-wait", "30", timeout=240)
+    result = run_bench(
+        "bench.sessions",
+        "--sessions",
+        "2",
+        "--tickets",
+        TICKETS,
+        "--model",
+        model,
+        "--timeout",
+        "60",
+        "--tag-wait",
+        "30",
+        timeout=240,
+    )
     line = last_line(result)
     match = SESSIONS_LINE.match(line)
     assert match, result.stdout[-3000:] + result.stderr[-2000:]

@@ -37,8 +37,18 @@ class FakeTagger:
             self.gate.wait(10)
         out = []
         for text in texts:
-            out.append([Entity(m.start(), m.end(), "LOC" if m.group() == "Berlin" else "ORG",
-                               m.group(), 0.99) for m in self.NAMES.finditer(text)])
+            out.append(
+                [
+                    Entity(
+                        m.start(),
+                        m.end(),
+                        "LOC" if m.group() == "Berlin" else "ORG",
+                        m.group(),
+                        0.99,
+                    )
+                    for m in self.NAMES.finditer(text)
+                ]
+            )
         return out
 
 
@@ -50,11 +60,16 @@ def app_db(demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     db = tmp_path / "app.duckdb"
     shutil.copy(demo_db_path, db)
+
     def gold_as_model(conn) -> None:
-        conn.execute("INSERT INTO entities SELECT ticket_key, 'gold-test', start, \"end\","
-                     " label, text, 1.0 FROM gold_entities")
-        conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                     " SELECT ticket_key, 'gold-test', 'test' FROM tickets")
+        conn.execute(
+            "INSERT INTO entities SELECT ticket_key, 'gold-test', start, \"end\","
+            " label, text, 1.0 FROM gold_entities"
+        )
+        conn.execute(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+            " SELECT ticket_key, 'gold-test', 'test' FROM tickets"
+        )
 
     with Store.open(db) as store:
         store.write(gold_as_model)
@@ -90,8 +105,10 @@ def secured(app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     )
 
     access_file = tmp_path / "access.toml"
-    access_file.write_text(f'allow = ["@example.com"]\nanalysts = ["{ANALYST}"]\n'
-                           f'admins = ["{ADMIN}"]\n', encoding="utf-8")
+    access_file.write_text(
+        f'allow = ["@example.com"]\nanalysts = ["{ANALYST}"]\nadmins = ["{ADMIN}"]\n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("PRICEWAR_ACCESS_FILE", str(access_file))
     for name in ("PRICEWAR_ALLOW", "PRICEWAR_ANALYSTS", "PRICEWAR_ADMINS"):
         monkeypatch.delenv(name, raising=False)
@@ -104,16 +121,25 @@ def secured(app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     def add(conn: Any) -> None:
         for i in range(3):
             key = f"pii-{i}"
-            conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, subject, "
-                         "text, source, source_id) SELECT ?, customer_id, now()::TIMESTAMP, ?, "
-                         "?, ?, ? FROM customers LIMIT 1",
-                         [key, PII_SUBJECT, PII_TEXT, PII_SOURCE, str(i)])
-            conn.execute("INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'PER', ?, 0.9)",
-                         [key, start, start + len(EMAIL), EMAIL])
-            conn.execute("INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'ORG', 'OpenAI', "
-                         "0.9)", [key, org, org + len("OpenAI")])
-            conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
-                         "VALUES (?, 'gold-test', 'test')", [key])
+            conn.execute(
+                "INSERT INTO tickets (ticket_key, customer_id, created_at, subject, "
+                "text, source, source_id) SELECT ?, customer_id, now()::TIMESTAMP, ?, "
+                "?, ?, ? FROM customers LIMIT 1",
+                [key, PII_SUBJECT, PII_TEXT, PII_SOURCE, str(i)],
+            )
+            conn.execute(
+                "INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'PER', ?, 0.9)",
+                [key, start, start + len(EMAIL), EMAIL],
+            )
+            conn.execute(
+                "INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'ORG', 'OpenAI', 0.9)",
+                [key, org, org + len("OpenAI")],
+            )
+            conn.execute(
+                "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
+                "VALUES (?, 'gold-test', 'test')",
+                [key],
+            )
 
     with Store.open(app_db) as store:
         store.write(add)
@@ -129,13 +155,26 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     seen: dict[str, bytes] = {}
     original = MediaFileManager.add
 
-    def add(self: MediaFileManager, path_or_data: Any, mimetype: str, coordinates: str,
-            file_name: str | None = None, is_for_static_download: bool = False) -> str:
+    def add(
+        self: MediaFileManager,
+        path_or_data: Any,
+        mimetype: str,
+        coordinates: str,
+        file_name: str | None = None,
+        is_for_static_download: bool = False,
+    ) -> str:
         if file_name and isinstance(path_or_data, bytes | str):
-            seen[file_name] = (path_or_data if isinstance(path_or_data, bytes)
-                               else path_or_data.encode())
-        return original(self, path_or_data, mimetype, coordinates, file_name=file_name,
-                        is_for_static_download=is_for_static_download)
+            seen[file_name] = (
+                path_or_data if isinstance(path_or_data, bytes) else path_or_data.encode()
+            )
+        return original(
+            self,
+            path_or_data,
+            mimetype,
+            coordinates,
+            file_name=file_name,
+            is_for_static_download=is_for_static_download,
+        )
 
     monkeypatch.setattr(MediaFileManager, "add", add)
     return seen

@@ -15,11 +15,15 @@ from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import APP
 
-AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback",
-                 "cookie_secret": "test-cookie-secret-0123456789abcdef",
-                 "client_id": "pricewar-test", "client_secret": "not-a-secret",
-                 "server_metadata_url":
-                     "https://idp.example.com/.well-known/openid-configuration"}}
+AUTH = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "test-cookie-secret-0123456789abcdef",
+        "client_id": "pricewar-test",
+        "client_secret": "not-a-secret",
+        "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
+    }
+}
 VIEWER, ANALYST, ADMIN = "vera@example.com", "ana@example.com", "boss@example.com"
 OUTSIDER = "eve@evil-example.com"
 
@@ -29,10 +33,13 @@ PII_SUBJECT = f"Refund for {EMAIL}"
 SECRETS = (EMAIL, "jane.doe", "555 0134", "4111 1111")
 PII_SOURCE = "pii.csv"
 SAVED = "keep me"
-PAGES = {"overview": "views/overview.py", "entities": "views/entities.py",
-         "batch": "views/batch_tagging.py", "scenarios": "views/scenarios.py",
-         "audit": "views/audit.py"}
-
+PAGES = {
+    "overview": "views/overview.py",
+    "entities": "views/entities.py",
+    "batch": "views/batch_tagging.py",
+    "scenarios": "views/scenarios.py",
+    "audit": "views/audit.py",
+}
 
 
 def app_as(email: str | None, *, verified: bool | None = True) -> AppTest:
@@ -63,9 +70,11 @@ def plain(markdown: str) -> str:
 
 
 def texts(at: AppTest) -> str:
-    parts = [plain(str(e.value)) for kind in ("markdown", "caption", "info", "warning",
-                                               "error", "success", "title")
-             for e in getattr(at, kind)]
+    parts = [
+        plain(str(e.value))
+        for kind in ("markdown", "caption", "info", "warning", "error", "success", "title")
+        for e in getattr(at, kind)
+    ]
     parts += [h.proto.body for h in at.get("html")]
     parts += [d.value.to_csv() for d in at.dataframe]
     return "\n".join(parts)

@@ -30,15 +30,21 @@ def _mark(spec: dict) -> str:
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
-    return Scenario(price_per_m=1.0, mc_draws=5000, fixed_cost_per_month=20_000.0,
-                    price_ceiling=20.0,
-                    competitors=(Competitor("A", 1.2, 0.3), Competitor("B", 0.6, 0.2)),
-                    cut_competitor="B", cut_pct=20)
+    return Scenario(
+        price_per_m=1.0,
+        mc_draws=5000,
+        fixed_cost_per_month=20_000.0,
+        price_ceiling=20.0,
+        competitors=(Competitor("A", 1.2, 0.3), Competitor("B", 0.6, 0.2)),
+        cut_competitor="B",
+        cut_pct=20,
+    )
 
 
 def test_volume_chart_spec() -> None:
-    df = pd.DataFrame({"period": [dt.date(2025, 1, 1)] * 2, "group": ["chat", "email"],
-                       "tickets": [3, 4]})
+    df = pd.DataFrame(
+        {"period": [dt.date(2025, 1, 1)] * 2, "group": ["chat", "email"], "tickets": [3, 4]}
+    )
     spec = charts.volume_chart(df, colour_title="channel").to_dict()
     assert _mark(spec) == "bar"
     assert spec["encoding"]["x"] == {"field": "period", "type": "temporal", "title": None}
@@ -48,9 +54,20 @@ def test_volume_chart_spec() -> None:
 
 
 def test_cost_to_serve_chart_layers_costs_and_revenue() -> None:
-    df = pd.DataFrame({"segment": ["smb"], "tokens": [1e6], "revenue": [5.0], "gpu_cost": [1.0],
-                       "support_cost": [2.0], "tickets": [1], "ai_tickets": [0],
-                       "margin": [2.0], "margin_pct": [0.4], "cost_per_m": [3.0]})
+    df = pd.DataFrame(
+        {
+            "segment": ["smb"],
+            "tokens": [1e6],
+            "revenue": [5.0],
+            "gpu_cost": [1.0],
+            "support_cost": [2.0],
+            "tickets": [1],
+            "ai_tickets": [0],
+            "margin": [2.0],
+            "margin_pct": [0.4],
+            "cost_per_m": [3.0],
+        }
+    )
     spec = charts.cost_to_serve_chart(df).to_dict()
     assert [_mark(layer) for layer in spec["layer"]] == ["bar", "tick"]
     stacked = spec["datasets"][spec["layer"][0]["data"]["name"]]
@@ -67,10 +84,12 @@ def test_top_entities_chart_has_named_click_selection() -> None:
 
 
 def test_competitor_chart_draws_price_cuts_as_rules() -> None:
-    mentions = pd.DataFrame({"month": [dt.date(2025, 1, 1)], "vendor": ["OpenAI"],
-                             "rate": [0.1], "tickets": [3]})
-    cuts = pd.DataFrame({"date": [pd.Timestamp("2025-01-15")], "vendor": ["OpenAI"],
-                         "label": ["gpt −80 %"]})
+    mentions = pd.DataFrame(
+        {"month": [dt.date(2025, 1, 1)], "vendor": ["OpenAI"], "rate": [0.1], "tickets": [3]}
+    )
+    cuts = pd.DataFrame(
+        {"date": [pd.Timestamp("2025-01-15")], "vendor": ["OpenAI"], "label": ["gpt −80 %"]}
+    )
     spec = charts.competitor_mentions_chart(mentions, cuts).to_dict()
     rules, lines = spec["layer"]
     assert _mark(rules) == "rule" and rules["encoding"]["x"]["field"] == "date"
@@ -80,26 +99,30 @@ def test_competitor_chart_draws_price_cuts_as_rules() -> None:
 def test_pricing_charts_from_analytics_results(scenario: Scenario) -> None:
     r = evaluate_scenario(scenario)
     curve = r.curve.to_frame()
-    spec = charts.profit_curve_chart(curve, price=1.0, optimum=r.optimum.price,
-                                     break_even=[r.break_even_low, r.break_even_high]).to_dict()
+    spec = charts.profit_curve_chart(
+        curve, price=1.0, optimum=r.optimum.price, break_even=[r.break_even_low, r.break_even_high]
+    ).to_dict()
     marks = spec["datasets"][spec["layer"][2]["data"]["name"]]
     assert [m["what"] for m in marks] == ["our price", "optimum", "break-even", "break-even"]
     assert marks[1]["price"] == pytest.approx(r.optimum.price)
     spec = charts.revenue_cost_chart(curve).to_dict()
     assert {row["series"] for row in spec["datasets"][spec["data"]["name"]]} == {
-        "Revenue", "Variable cost", "Total cost"}
+        "Revenue",
+        "Variable cost",
+        "Total cost",
+    }
     tor = scenario_tornado(scenario)
     spec = charts.tornado_chart(tor).to_dict()
     assert spec["layer"][0]["encoding"]["y"]["sort"] == list(tor["label"])
     table = data_table(scenario, "elasticity_shift", [-0.2, 0.0, 0.2], "price", [0.5, 1.0, 2.0])
-    heat = charts.heatmap_chart(table_to_long(table, value_name="value"), x="price",
-                                y="elasticity_shift", value="value").to_dict()
+    heat = charts.heatmap_chart(
+        table_to_long(table, value_name="value"), x="price", y="elasticity_shift", value="value"
+    ).to_dict()
     assert _mark(heat) == "rect" and heat["encoding"]["color"]["scale"]["scheme"] == "redblue"
     mc = scenario_monte_carlo(scenario)
     spec = charts.monte_carlo_chart(mc.histogram(), p5=mc.p5, p50=mc.p50, p95=mc.p95).to_dict()
     rules = spec["datasets"][spec["layer"][1]["data"]["name"]]
-    assert [(m["what"], m["x"]) for m in rules] == [("P5", mc.p5), ("P50", mc.p50),
-                                                    ("P95", mc.p95)]
+    assert [(m["what"], m["x"]) for m in rules] == [("P5", mc.p5), ("P50", mc.p50), ("P95", mc.p95)]
 
 
 def test_price_war_charts(scenario: Scenario) -> None:
@@ -114,8 +137,14 @@ def test_price_war_charts(scenario: Scenario) -> None:
     assert spec["encoding"]["x"]["title"] == "Price, USD per 1M tokens"
     spec = charts.strategies_chart(war.strategies.table).to_dict()
     assert spec["encoding"]["x"]["sort"] == list(war.strategies.table["strategy"])
-    points = pd.DataFrame({"name": ["us", "A"], "price": [1.0, 1.2], "quality": [0.0, 1.0],
-                           "kind": ["us", "competitor"]})
+    points = pd.DataFrame(
+        {
+            "name": ["us", "A"],
+            "price": [1.0, 1.2],
+            "quality": [0.0, 1.0],
+            "kind": ["us", "competitor"],
+        }
+    )
     spec = charts.positioning_chart(points).to_dict()
     assert spec["layer"][0]["encoding"]["x"]["scale"] == {"type": "log"}
     seg = pd.DataFrame({"segment": ["smb"], "optimal_price": [1.2], "profit": [3.0]})

@@ -29,16 +29,20 @@ def store(demo_db_path: Path):
 
 @pytest.fixture(scope="module")
 def usage(store: Store) -> pd.DataFrame:
-    df = store.query("SELECT u.*, c.segment, c.plan AS customer_plan FROM usage u"
-                     " LEFT JOIN customers c USING (customer_id)")
+    df = store.query(
+        "SELECT u.*, c.segment, c.plan AS customer_plan FROM usage u"
+        " LEFT JOIN customers c USING (customer_id)"
+    )
     df["month"] = pd.to_datetime(df["month"]).dt.date
     return df
 
 
 @pytest.fixture(scope="module")
 def tickets(store: Store) -> pd.DataFrame:
-    df = store.query("SELECT t.ticket_key, t.customer_id, t.created_at, t.resolved_by,"
-                     " c.segment FROM tickets t LEFT JOIN customers c USING (customer_id)")
+    df = store.query(
+        "SELECT t.ticket_key, t.customer_id, t.created_at, t.resolved_by,"
+        " c.segment FROM tickets t LEFT JOIN customers c USING (customer_id)"
+    )
     df["day"] = pd.to_datetime(df["created_at"]).dt.date
     return df
 
@@ -56,8 +60,9 @@ def prorated(usage: pd.DataFrame, start: dt.date, end: dt.date, column: str) -> 
 
 
 def tokens(usage: pd.DataFrame, start: dt.date, end: dt.date) -> float:
-    return (prorated(usage, start, end, "input_tokens")
-            + prorated(usage, start, end, "output_tokens"))
+    return prorated(usage, start, end, "input_tokens") + prorated(
+        usage, start, end, "output_tokens"
+    )
 
 
 def ticket_count(tickets: pd.DataFrame, start: dt.date, end: dt.date) -> int:
@@ -67,8 +72,7 @@ def ticket_count(tickets: pd.DataFrame, start: dt.date, end: dt.date) -> int:
 # -- 12: period boundaries ---------------------------------------------------------------
 
 
-def test_whole_months_compare_with_the_same_calendar_months_before(store, usage,
-                                                                   tickets) -> None:
+def test_whole_months_compare_with_the_same_calendar_months_before(store, usage, tickets) -> None:
     k = explore.kpis(store, Filters(start=D(2025, 7, 1), end=D(2025, 12, 31))).set_index("kpi")
     in_months = usage["month"].between(D(2025, 7, 1), D(2025, 12, 1))
     before = usage["month"].between(D(2025, 1, 1), D(2025, 6, 1))
@@ -81,13 +85,17 @@ def test_whole_months_compare_with_the_same_calendar_months_before(store, usage,
     assert k.loc["tokens", "change"] == pytest.approx(expected / previous - 1)
 
 
-@pytest.mark.parametrize(("start", "end", "prev_start", "prev_end"), [
-    (D(2026, 8, 2), D(2026, 8, 31), D(2026, 7, 3), D(2026, 8, 1)),  # "last 30 days"
-    (D(2025, 3, 15), D(2025, 6, 14), D(2024, 12, 13), D(2025, 3, 14)),  # mid to mid month
-    (D(2025, 2, 1), D(2025, 2, 20), D(2025, 1, 12), D(2025, 1, 31)),
-])
-def test_partial_months_count_pro_rata_by_day(store, usage, tickets, start, end, prev_start,
-                                              prev_end) -> None:
+@pytest.mark.parametrize(
+    ("start", "end", "prev_start", "prev_end"),
+    [
+        (D(2026, 8, 2), D(2026, 8, 31), D(2026, 7, 3), D(2026, 8, 1)),  # "last 30 days"
+        (D(2025, 3, 15), D(2025, 6, 14), D(2024, 12, 13), D(2025, 3, 14)),  # mid to mid month
+        (D(2025, 2, 1), D(2025, 2, 20), D(2025, 1, 12), D(2025, 1, 31)),
+    ],
+)
+def test_partial_months_count_pro_rata_by_day(
+    store, usage, tickets, start, end, prev_start, prev_end
+) -> None:
     f = Filters(start=start, end=end)
     assert (f.previous().start, f.previous().end) == (prev_start, prev_end)
     k = explore.kpis(store, f).set_index("kpi")
@@ -97,7 +105,8 @@ def test_partial_months_count_pro_rata_by_day(store, usage, tickets, start, end,
     assert k.loc["tokens", "change"] == pytest.approx(now / before - 1)
     assert k.loc["revenue", "value"] == pytest.approx(prorated(usage, start, end, "revenue"))
     assert k.loc["revenue", "previous"] == pytest.approx(
-        prorated(usage, prev_start, prev_end, "revenue"))
+        prorated(usage, prev_start, prev_end, "revenue")
+    )
     assert k.loc["tickets", "value"] == ticket_count(tickets, start, end)
     assert k.loc["tickets", "previous"] == ticket_count(tickets, prev_start, prev_end)
     # the usage chart's months add up to the KPI
@@ -110,10 +119,15 @@ def test_last_30_days_tokens_change_is_not_halved(store) -> None:
     assert -0.25 < k.loc["tokens", "change"] < 0.1
 
 
-@pytest.mark.parametrize(("start", "end"), [
-    (D(2026, 8, 2), D(2026, 8, 31)), (D(2025, 3, 15), D(2025, 6, 14)),
-    (D(2025, 7, 1), D(2025, 12, 31)), (D(2026, 1, 10), D(2026, 1, 10)),
-])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (D(2026, 8, 2), D(2026, 8, 31)),
+        (D(2025, 3, 15), D(2025, 6, 14)),
+        (D(2025, 7, 1), D(2025, 12, 31)),
+        (D(2026, 1, 10), D(2026, 1, 10)),
+    ],
+)
 def test_adjacent_periods_never_count_a_day_twice(store, usage, start, end) -> None:
     f = Filters(start=start, end=end)
     prev = f.previous()
@@ -123,7 +137,8 @@ def test_adjacent_periods_never_count_a_day_twice(store, usage, start, end) -> N
     whole = explore.kpis(store, union).set_index("kpi")
     for kpi in ("tokens", "revenue", "tickets"):
         assert k.loc[kpi, "value"] + k.loc[kpi, "previous"] == pytest.approx(
-            whole.loc[kpi, "value"])
+            whole.loc[kpi, "value"]
+        )
     assert whole.loc["tokens", "value"] == pytest.approx(tokens(usage, prev.start, end))
 
 
@@ -163,7 +178,8 @@ def test_active_customers_are_those_active_at_the_end(store, usage, segments) ->
         in_year &= usage["segment"].isin(segments)
     assert usage.loc[in_year, "customer_id"].nunique() > active.sum()
     before = (signup <= pd.Timestamp("2024-12-01")) & (
-        churn.isna() | (churn > pd.Timestamp("2024-12-01")))
+        churn.isna() | (churn > pd.Timestamp("2024-12-01"))
+    )
     if segments:
         before &= customers["segment"].isin(segments)
     assert k.loc["customers", "previous"] == before.sum()
@@ -172,14 +188,21 @@ def test_active_customers_are_those_active_at_the_end(store, usage, segments) ->
 # -- 16: cost to serve, plan filter, hover texts -----------------------------------------------
 
 
-def test_gross_margin_and_cost_to_serve_cost_input_and_output_separately(store, usage,
-                                                                         tickets) -> None:
-    rates = CostRates(gpu_input_cost_per_m=0.2, gpu_output_cost_per_m=0.9,
-                      human_ticket_cost=12.0, ai_ticket_cost=1.5)
+def test_gross_margin_and_cost_to_serve_cost_input_and_output_separately(
+    store, usage, tickets
+) -> None:
+    rates = CostRates(
+        gpu_input_cost_per_m=0.2,
+        gpu_output_cost_per_m=0.9,
+        human_ticket_cost=12.0,
+        ai_ticket_cost=1.5,
+    )
     start, end = D(2026, 2, 10), D(2026, 5, 20)
     f = Filters(start=start, end=end)
-    gpu = (prorated(usage, start, end, "input_tokens") * 0.2
-           + prorated(usage, start, end, "output_tokens") * 0.9) / 1e6
+    gpu = (
+        prorated(usage, start, end, "input_tokens") * 0.2
+        + prorated(usage, start, end, "output_tokens") * 0.9
+    ) / 1e6
     t = tickets[(tickets["day"] >= start) & (tickets["day"] <= end)]
     ai = int((t["resolved_by"] == "ai").sum())
     support = (len(t) - ai) * 12.0 + ai * 1.5
@@ -201,24 +224,32 @@ def edited_db(demo_db_path: Path, tmp_path: Path) -> Path:
     db = tmp_path / "db.duckdb"
     shutil.copy(demo_db_path, db)
     with Store.open(db) as s:
-        s.execute_write("INSERT INTO tickets (ticket_key, customer_id, created_at, text,"
-                        " resolved_by, source) VALUES ('ghost-t', 'ghost', '2026-03-05 10:00',"
-                        " 'hello', 'human', 'test')")
-        s.execute_write("INSERT INTO usage VALUES ('ghost', '2026-03-01', 'pro', 5, 3000000,"
-                        " 1000000, 1.0, 4.0)")
-        s.execute_write("UPDATE usage SET plan = 'legacy' WHERE customer_id ="
-                        " (SELECT min(customer_id) FROM usage WHERE month = '2026-03-01'"
-                        "  AND customer_id <> 'ghost') AND month = '2026-03-01'")
+        s.execute_write(
+            "INSERT INTO tickets (ticket_key, customer_id, created_at, text,"
+            " resolved_by, source) VALUES ('ghost-t', 'ghost', '2026-03-05 10:00',"
+            " 'hello', 'human', 'test')"
+        )
+        s.execute_write(
+            "INSERT INTO usage VALUES ('ghost', '2026-03-01', 'pro', 5, 3000000, 1000000, 1.0, 4.0)"
+        )
+        s.execute_write(
+            "UPDATE usage SET plan = 'legacy' WHERE customer_id ="
+            " (SELECT min(customer_id) FROM usage WHERE month = '2026-03-01'"
+            "  AND customer_id <> 'ghost') AND month = '2026-03-01'"
+        )
     return db
 
 
 def test_cost_to_serve_and_kpis_keep_unknown_customers(edited_db: Path) -> None:
     march = Filters(start=D(2026, 3, 1), end=D(2026, 3, 31))
     with Store.open(edited_db, read_only=True) as s:
-        raw_tickets = s.scalar("SELECT count(*) FROM tickets WHERE created_at >= '2026-03-01'"
-                               " AND created_at < '2026-04-01'")
-        raw_tokens = s.scalar("SELECT sum(input_tokens + output_tokens) FROM usage"
-                              " WHERE month = '2026-03-01'")
+        raw_tickets = s.scalar(
+            "SELECT count(*) FROM tickets WHERE created_at >= '2026-03-01'"
+            " AND created_at < '2026-04-01'"
+        )
+        raw_tokens = s.scalar(
+            "SELECT sum(input_tokens + output_tokens) FROM usage WHERE month = '2026-03-01'"
+        )
         cts = explore.cost_to_serve(s, march).set_index("segment")
         k = explore.kpis(s, march).set_index("kpi")
         assert cts.loc[explore.UNKNOWN_CUSTOMER, "tickets"] == 1
@@ -231,16 +262,22 @@ def test_cost_to_serve_and_kpis_keep_unknown_customers(edited_db: Path) -> None:
 
 def test_plan_filter_uses_the_customers_plan_for_tickets_and_usage(edited_db: Path) -> None:
     with Store.open(edited_db, read_only=True) as s:
-        cid, plan = s.fetchall("SELECT u.customer_id, c.plan FROM usage u JOIN customers c"
-                               " USING (customer_id) WHERE u.plan = 'legacy'")[0]
-        expected = s.scalar("SELECT sum(u.input_tokens + u.output_tokens) FROM usage u"
-                            " JOIN customers c USING (customer_id) WHERE c.plan = ?"
-                            " AND u.month = '2026-03-01'", [plan])
+        cid, plan = s.fetchall(
+            "SELECT u.customer_id, c.plan FROM usage u JOIN customers c"
+            " USING (customer_id) WHERE u.plan = 'legacy'"
+        )[0]
+        expected = s.scalar(
+            "SELECT sum(u.input_tokens + u.output_tokens) FROM usage u"
+            " JOIN customers c USING (customer_id) WHERE c.plan = ?"
+            " AND u.month = '2026-03-01'",
+            [plan],
+        )
         f = Filters(start=D(2026, 3, 1), end=D(2026, 3, 31), plans=(plan,))
         k = explore.kpis(s, f).set_index("kpi")
         assert k.loc["tokens", "value"] == pytest.approx(expected)
-        by_plan = explore.usage_volume(s, Filters(start=D(2026, 3, 1), end=D(2026, 3, 31)),
-                                       by="plan")
+        by_plan = explore.usage_volume(
+            s, Filters(start=D(2026, 3, 1), end=D(2026, 3, 31)), by="plan"
+        )
         assert "legacy" not in set(by_plan["group"])
         assert cid  # the edited customer still counts under its own plan
         assert "legacy" not in explore.filter_options(s)["plans"]
@@ -249,16 +286,37 @@ def test_plan_filter_uses_the_customers_plan_for_tickets_and_usage(edited_db: Pa
 def test_chart_hover_shows_money_in_dollars_and_cents() -> None:
     from dashboard import charts
 
-    df = pd.DataFrame({"segment": ["smb"], "tokens": [1e6], "revenue": [10.36],
-                       "gpu_cost": [1.0], "support_cost": [2.0], "tickets": [1],
-                       "ai_tickets": [0], "margin": [7.36], "margin_pct": [0.7],
-                       "cost_per_m": [3.0]})
+    df = pd.DataFrame(
+        {
+            "segment": ["smb"],
+            "tokens": [1e6],
+            "revenue": [10.36],
+            "gpu_cost": [1.0],
+            "support_cost": [2.0],
+            "tickets": [1],
+            "ai_tickets": [0],
+            "margin": [7.36],
+            "margin_pct": [0.7],
+            "cost_per_m": [3.0],
+        }
+    )
     spec = charts.cost_to_serve_chart(df).to_dict()
-    money = [t for layer in spec["layer"] for t in layer["encoding"]["tooltip"]
-             if isinstance(t, dict) and t.get("field") in {"usd", "revenue", "margin"}]
+    money = [
+        t
+        for layer in spec["layer"]
+        for t in layer["encoding"]["tooltip"]
+        if isinstance(t, dict) and t.get("field") in {"usd", "revenue", "margin"}
+    ]
     assert money and all(t["format"] == "$,.2f" for t in money)
-    uv = pd.DataFrame({"month": [D(2025, 1, 1)], "group": ["smb"], "tokens": [1.0],
-                       "requests": [1.0], "revenue": [10.36]})
+    uv = pd.DataFrame(
+        {
+            "month": [D(2025, 1, 1)],
+            "group": ["smb"],
+            "tokens": [1.0],
+            "requests": [1.0],
+            "revenue": [10.36],
+        }
+    )
     tip = charts.usage_chart(uv, y="revenue").to_dict()["encoding"]["tooltip"][-1]
     assert tip["format"] == "$,.2f"
 
@@ -324,15 +382,26 @@ def test_entities_caption_and_cards_agree(app_db: Path) -> None:
 def test_price_cuts_are_limited_to_the_period() -> None:
     from dashboard import charts
 
-    mentions = pd.DataFrame({"month": [D(2025, 3, 1), D(2025, 4, 1)], "vendor": ["OpenAI"] * 2,
-                             "rate": [0.1, 0.2], "tickets": [3, 4]})
-    cuts = pd.DataFrame({"date": pd.to_datetime(["2023-06-13", "2025-03-15", "2025-04-30",
-                                                 "2025-05-01"]),
-                         "vendor": ["OpenAI"] * 4, "label": ["a", "b", "c", "d"]})
+    mentions = pd.DataFrame(
+        {
+            "month": [D(2025, 3, 1), D(2025, 4, 1)],
+            "vendor": ["OpenAI"] * 2,
+            "rate": [0.1, 0.2],
+            "tickets": [3, 4],
+        }
+    )
+    cuts = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2023-06-13", "2025-03-15", "2025-04-30", "2025-05-01"]),
+            "vendor": ["OpenAI"] * 4,
+            "label": ["a", "b", "c", "d"],
+        }
+    )
     spec = charts.competitor_mentions_chart(mentions, cuts).to_dict()
     rules = spec["datasets"][spec["layer"][0]["data"]["name"]]
     assert [r["label"] for r in rules] == ["b", "c"]
-    spec = charts.competitor_mentions_chart(mentions, cuts, start=D(2025, 3, 20),
-                                            end=D(2025, 5, 1)).to_dict()
+    spec = charts.competitor_mentions_chart(
+        mentions, cuts, start=D(2025, 3, 20), end=D(2025, 5, 1)
+    ).to_dict()
     rules = spec["datasets"][spec["layer"][0]["data"]["name"]]
     assert [r["label"] for r in rules] == ["c", "d"]

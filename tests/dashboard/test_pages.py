@@ -11,11 +11,19 @@ from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import APP
 
-PAGES = ["views/overview.py", "views/entities.py", "views/batch_tagging.py",
-         "views/pricing.py", "views/price_war.py", "views/scenarios.py"]
+PAGES = [
+    "views/overview.py",
+    "views/entities.py",
+    "views/batch_tagging.py",
+    "views/pricing.py",
+    "views/price_war.py",
+    "views/scenarios.py",
+]
 EVIL = "'; DROP TABLE tickets; --"
-HOSTILE_TEXT = ('Hi <script>alert("x")</script><img src=x onerror=alert(1)> '
-                '[click](javascript:alert(2)) ![p](http://x/p.png) see OpenAI')
+HOSTILE_TEXT = (
+    'Hi <script>alert("x")</script><img src=x onerror=alert(1)> '
+    "[click](javascript:alert(2)) ![p](http://x/p.png) see OpenAI"
+)
 
 
 def clean(at: AppTest) -> None:
@@ -80,11 +88,16 @@ def test_entities_pick_filters_tickets_and_text_stays_text(app_db: Path) -> None
     store.execute_write(
         "INSERT INTO tickets (ticket_key, customer_id, created_at, text, source)"
         " SELECT 'evil', customer_id, now()::TIMESTAMP, ?, 'demo' FROM customers LIMIT 1",
-        [HOSTILE_TEXT])
-    store.execute_write("INSERT INTO entities VALUES ('evil', 'gold-test', ?, ?, 'ORG', 'OpenAI',"
-                        " 1.0)", [HOSTILE_TEXT.index("OpenAI"), len(HOSTILE_TEXT)])
-    store.execute_write("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                        " VALUES ('evil', 'gold-test', 't')")
+        [HOSTILE_TEXT],
+    )
+    store.execute_write(
+        "INSERT INTO entities VALUES ('evil', 'gold-test', ?, ?, 'ORG', 'OpenAI', 1.0)",
+        [HOSTILE_TEXT.index("OpenAI"), len(HOSTILE_TEXT)],
+    )
+    store.execute_write(
+        "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+        " VALUES ('evil', 'gold-test', 't')"
+    )
     at = open_page(PAGES[1])
     everything = listed(at)
     options = at.selectbox(key="ent_pick").options
@@ -116,11 +129,14 @@ def test_check_and_import_without_a_file_says_so(app_db: Path) -> None:
 
 def test_batch_tagging_upload_report_and_tagging(app_db: Path) -> None:
     at = open_page(PAGES[2])
-    good = (b"id,text,created_at\n1,Moving from OpenAI to you,2026-01-02\n"
-            b"2,Berlin office needs invoices,2026-01-03\n")
+    good = (
+        b"id,text,created_at\n1,Moving from OpenAI to you,2026-01-02\n"
+        b"2,Berlin office needs invoices,2026-01-03\n"
+    )
     bad = b"\x00\x01\x02 not a table"
-    at.file_uploader(key="bt_files").set_value([("good.csv", good, "text/csv"),
-                                               ("bad.csv", bad, "text/csv")])
+    at.file_uploader(key="bt_files").set_value(
+        [("good.csv", good, "text/csv"), ("bad.csv", bad, "text/csv")]
+    )
     at.button(key="bt_import").click().run()  # a form: the files go with the submit
     report = at.dataframe[0].value
     assert report.set_index("file").loc["good.csv", "status"] == "imported"
@@ -136,8 +152,10 @@ def test_batch_tagging_upload_report_and_tagging(app_db: Path) -> None:
         if any("fake-tagger" in c.value for c in at.caption):
             break
     assert not at.exception
-    assert [b.label for b in at.get("download_button")] == ["Entities (CSV)",
-                                                            "Tickets with entities (JSONL)"]
+    assert [b.label for b in at.get("download_button")] == [
+        "Entities (CSV)",
+        "Tickets with entities (JSONL)",
+    ]
 
 
 def test_pricing_price_changes_profit_and_url(app_db: Path) -> None:
@@ -188,13 +206,17 @@ def test_scenarios_save_load_compare(app_db: Path) -> None:
     assert at.dataframe[1].value.empty  # current inputs = the loaded scenario: no difference
     at.toggle(key="sc_only_diff").set_value(False).run()
     table = at.dataframe[1].value
-    assert "price_per_m" in set(table["item"]), (at.toggle(key="sc_only_diff").value,
-                                                 at.multiselect(key="sc_compare").value, table)
+    assert "price_per_m" in set(table["item"]), (
+        at.toggle(key="sc_only_diff").value,
+        at.multiselect(key="sc_compare").value,
+        table,
+    )
     assert [b.label for b in at.get("download_button")] == ["Comparison (CSV)", "Chart (PNG)"]
 
 
-def test_first_start_creates_the_demo_database(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_first_start_creates_the_demo_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "fresh" / "pricewar.duckdb"
     monkeypatch.setenv("PRICEWAR_DB", str(db))
     monkeypatch.setenv("PRICEWAR_DEMO_TICKETS", "150")
@@ -226,8 +248,9 @@ def test_inbox_files_are_imported_by_the_running_app(app_db: Path) -> None:
     clean(at)
 
 
-def test_locked_database_gives_a_plain_message(tmp_path: Path, demo_db_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_locked_database_gives_a_plain_message(
+    tmp_path: Path, demo_db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shutil
     import subprocess
     import sys
@@ -235,8 +258,15 @@ def test_locked_database_gives_a_plain_message(tmp_path: Path, demo_db_path: Pat
     db = tmp_path / "held.duckdb"
     shutil.copy(demo_db_path, db)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
-         " print('held', flush=True); time.sleep(60)", str(db)], stdout=subprocess.PIPE)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
+            " print('held', flush=True); time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
         monkeypatch.setenv("PRICEWAR_DB", str(db))
@@ -264,13 +294,15 @@ def test_pricing_measures_a_segment_and_says_when_the_optimum_is_a_bound(app_db:
     assert everyone is None or len(everyone) >= 1
 
 
-def test_upload_limits_come_from_the_environment(app_db: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upload_limits_come_from_the_environment(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PRICEWAR_MAX_UPLOAD_ROWS", "1")
     at = open_page(PAGES[2])
     assert any("1 rows" in c.value for c in at.caption), [c.value for c in at.caption]
     at.file_uploader(key="bt_files").set_value(
-        ("two.csv", b"text\nfirst ticket\nsecond ticket\n", "text/csv"))
+        ("two.csv", b"text\nfirst ticket\nsecond ticket\n", "text/csv")
+    )
     at.button(key="bt_import").click().run()
     assert at.dataframe[0].value.set_index("file").loc["two.csv", "status"] == "rejected"
     assert any("was rejected" in e.value for e in at.error)
@@ -282,9 +314,12 @@ def test_interrupted_run_is_offered_for_resumption(app_db: Path) -> None:
 
     state.store().execute_write(
         "INSERT INTO tagging_runs (run_id, model_id, device, started_at, status) VALUES"
-        " ('crashed', 'fake-tagger', 'cpu', now()::TIMESTAMP, 'running')")
-    state.store().execute_write("INSERT INTO tickets (ticket_key, text, source) VALUES"
-                                " ('late', 'not tagged yet', 'late.csv')")
+        " ('crashed', 'fake-tagger', 'cpu', now()::TIMESTAMP, 'running')"
+    )
+    state.store().execute_write(
+        "INSERT INTO tickets (ticket_key, text, source) VALUES"
+        " ('late', 'not tagged yet', 'late.csv')"
+    )
     at = open_page(PAGES[2])
     assert any("resumes where it stopped" in i.value for i in at.info)
 
@@ -310,16 +345,19 @@ def test_report_pricing_and_price_war_pages_show_the_same_numbers(app_db: Path) 
     at = open_page(PAGES[3])
     assert metric(at, "Optimal price, USD per 1M tokens") == usd(every["optimal_price"])
     assert metric(at, "Optimum across the elasticity interval") == " – ".join(
-        usd(v) for v in every["optimal_price_range"])
+        usd(v) for v in every["optimal_price_range"]
+    )
     assert metric(at, "Profit at the optimum, USD/month") == fmt_number(
-        every["profit_at_optimum"], money=True)
+        every["profit_at_optimum"], money=True
+    )
     assert metric(at, "Break-even prices, USD per 1M tokens") == " – ".join(
-        usd(v) for v in every["break_even_prices"])
+        usd(v) for v in every["break_even_prices"]
+    )
     assert metric(at, "Price elasticity at today's price") == f"{every['elasticity']:.2f}"
-    assert at.number_input(key="wi_price_ceiling_0").value == pytest.approx(
-        every["price_ceiling"])
+    assert at.number_input(key="wi_price_ceiling_0").value == pytest.approx(every["price_ceiling"])
     assert at.number_input(key="wi_price_per_m_0").value == pytest.approx(
-        every["price_now"], abs=5e-4)
+        every["price_now"], abs=5e-4
+    )
 
     at.switch_page(PAGES[4]).run()
     clean(at)
@@ -332,7 +370,8 @@ def test_report_pricing_and_price_war_pages_show_the_same_numbers(app_db: Path) 
     assert np_prices[0] == pytest.approx(war["our_price_now"], rel=1e-9)
     assert np_prices[1:] == pytest.approx([f["list_price"] for f in war["firms"]], rel=1e-9)
     assert [f["baseline_price"] for f in war["firms"]] == pytest.approx(
-        [f["list_price"] for f in war["firms"]], rel=0.01)
+        [f["list_price"] for f in war["firms"]], rel=0.01
+    )
     assert war["our_baseline_price"] == pytest.approx(war["our_price_now"], rel=0.01)
     assert editor is None or list(editor["name"]) == [f["name"] for f in war["firms"]]
 

@@ -16,7 +16,8 @@ VIEWS = Path(__file__).resolve().parents[2] / "dashboard"
 
 
 def test_each_query_is_keyed_by_the_data_it_reads(
-        app_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """New entities (tagging) leave the business figures' cache alone and make the entity
     queries run again; a write is seen at once after ``refresh``; no cache is emptied."""
     from analytics import explore
@@ -29,8 +30,10 @@ def test_each_query_is_keyed_by_the_data_it_reads(
     kpis = queries.kpis(Filters())
     assert queries.tagging_progress("other") == (0, 2000)
 
-    store.execute_write("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                        " SELECT ticket_key, 'other', 'test' FROM tickets LIMIT 5")
+    store.execute_write(
+        "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+        " SELECT ticket_key, 'other', 'test' FROM tickets LIMIT 5"
+    )
     queries.refresh()
     after = queries.data_version()
     assert after.tagged == before.tagged + 5
@@ -70,8 +73,9 @@ def test_no_page_empties_the_caches_or_names_a_query_by_string() -> None:
 # -- the slow-page log ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "expected"), [("", 1.0), ("2.5", 2.5), (" 0 ", 0.0),
-                                                 ("3_600", 3600.0)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("", 1.0), ("2.5", 2.5), (" 0 ", 0.0), ("3_600", 3600.0)]
+)
 def test_slow_page_threshold_from_env(value: str, expected: float) -> None:
     from dashboard.pagelog import slow_page_seconds_from_env
 
@@ -89,16 +93,17 @@ def test_a_bad_slow_page_threshold_names_the_variable(value: str) -> None:
 
 
 def test_page_runs_are_logged_with_page_seconds_and_role(
-        app_db: Path, caplog: pytest.LogCaptureFixture,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    app_db: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     caplog.set_level(logging.INFO, logger="dashboard.pages")
     monkeypatch.setenv("PRICEWAR_SLOW_PAGE_SECONDS", "3600")
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception and not at.error
     runs = [r for r in caplog.records if r.name == "dashboard.pages"]
     assert runs and all(r.levelno == logging.INFO for r in runs)
-    assert re.fullmatch(r"page run: page='Overview' seconds=\d+\.\d{3} role=admin",
-                        runs[-1].getMessage())
+    assert re.fullmatch(
+        r"page run: page='Overview' seconds=\d+\.\d{3} role=admin", runs[-1].getMessage()
+    )
 
     caplog.clear()
     monkeypatch.setenv("PRICEWAR_SLOW_PAGE_SECONDS", "0")  # every run is slow
@@ -109,9 +114,12 @@ def test_page_runs_are_logged_with_page_seconds_and_role(
 
 
 def test_a_bad_slow_page_threshold_is_shown_on_the_page(
-        app_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PRICEWAR_SLOW_PAGE_SECONDS", "soon")
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
-    assert any("PRICEWAR_SLOW_PAGE_SECONDS" in e.value.replace("\\", "")  # Markdown-escaped
-               for e in at.error)
+    assert any(
+        "PRICEWAR_SLOW_PAGE_SECONDS" in e.value.replace("\\", "")  # Markdown-escaped
+        for e in at.error
+    )

@@ -54,11 +54,13 @@ def test_a_signed_out_visitor_sees_only_the_sign_in_button(secured: Path) -> Non
     assert [b.label for b in at.button] == ["Sign in"] and not at.get("file_uploader")
 
 
-@pytest.mark.parametrize(("email", "verified"), [(OUTSIDER, True), ("x@example.com.evil.org",
-                                                                    True),
-                                                 (ADMIN, False), (ADMIN, "false")])
+@pytest.mark.parametrize(
+    ("email", "verified"),
+    [(OUTSIDER, True), ("x@example.com.evil.org", True), (ADMIN, False), (ADMIN, "false")],
+)
 def test_a_user_not_on_the_list_sees_the_refusal_and_sign_out_only(
-        secured: Path, email: str, verified: Any) -> None:
+    secured: Path, email: str, verified: Any
+) -> None:
     from dashboard import state
     from data import audit
 
@@ -115,8 +117,9 @@ def test_without_sign_in_on_loopback_the_local_user_is_admin(secured: Path) -> N
 # -- what a viewer sees and may not do ----------------------------------------------------
 
 
-def test_a_viewer_on_batch_tagging_has_no_write_controls(secured: Path,
-                                                         downloads: dict[str, bytes]) -> None:
+def test_a_viewer_on_batch_tagging_has_no_write_controls(
+    secured: Path, downloads: dict[str, bytes]
+) -> None:
     at = open_as(VIEWER, "batch")
     assert not at.get("file_uploader")
     assert not buttons(at) & {"bt_import", "bt_start", "bt_stop", "bt_load_shards"}
@@ -135,8 +138,9 @@ def test_a_viewer_on_batch_tagging_has_no_write_controls(secured: Path,
     assert per and all(set(e["text"]) <= {"•", "@", "."} or "•" in e["text"] for e in per)
 
 
-def test_an_analyst_sees_customer_data_as_written(secured: Path,
-                                                  downloads: dict[str, bytes]) -> None:
+def test_an_analyst_sees_customer_data_as_written(
+    secured: Path, downloads: dict[str, bytes]
+) -> None:
     at = open_as(ANALYST, "batch")
     assert at.get("file_uploader") and {"bt_import", "bt_start"} <= buttons(at)
     at.multiselect(key="bt_show").set_value([PII_SOURCE]).run()
@@ -146,7 +150,8 @@ def test_an_analyst_sees_customer_data_as_written(secured: Path,
 
 
 def test_a_viewer_on_entities_sees_masked_tickets_and_downloads(
-        secured: Path, downloads: dict[str, bytes]) -> None:
+    secured: Path, downloads: dict[str, bytes]
+) -> None:
     at = open_as(VIEWER, "entities")
     shown = texts(at)
     assert "OpenAI is cheaper" in shown and no_pii(shown)
@@ -168,8 +173,9 @@ def test_an_analyst_on_entities_can_search_customer_data(secured: Path) -> None:
     assert EMAIL in texts(at)
 
 
-def test_a_viewer_on_scenarios_has_no_save_or_delete(secured: Path,
-                                                     downloads: dict[str, bytes]) -> None:
+def test_a_viewer_on_scenarios_has_no_save_or_delete(
+    secured: Path, downloads: dict[str, bytes]
+) -> None:
     at = open_as(VIEWER, "scenarios")
     assert not buttons(at) & {"sc_save", "sc_delete"}
     assert not [t for t in at.text_input if t.key == "sc_name"]
@@ -196,7 +202,8 @@ def test_the_audit_page_is_for_admins_only(secured: Path) -> None:
 
 
 def test_an_admin_reads_filters_and_downloads_the_audit_trail(
-        secured: Path, downloads: dict[str, bytes]) -> None:
+    secured: Path, downloads: dict[str, bytes]
+) -> None:
     from data import audit
 
     at = open_as(ADMIN, "audit")
@@ -244,8 +251,7 @@ def crafted(action: str) -> None:
         st.success("done")
 
 
-ACTIONS = ["upload", "tag_start", "tag_stop", "shard_load", "scenario_save",
-           "scenario_delete"]
+ACTIONS = ["upload", "tag_start", "tag_stop", "shard_load", "scenario_save", "scenario_delete"]
 
 
 def run_action(email: str, action: str) -> AppTest:
@@ -261,15 +267,18 @@ def snapshot() -> dict[str, Any]:
     from dashboard import state
 
     store = state.store()
-    return {"tickets": store.scalar("SELECT count(*) FROM tickets"),
-            "entities": store.scalar("SELECT count(*) FROM entities"),
-            "scenarios": sorted(r[0] for r in store.fetchall("SELECT name FROM scenarios")),
-            "job": state.job().status().state}
+    return {
+        "tickets": store.scalar("SELECT count(*) FROM tickets"),
+        "entities": store.scalar("SELECT count(*) FROM entities"),
+        "scenarios": sorted(r[0] for r in store.fetchall("SELECT name FROM scenarios")),
+        "job": state.job().status().state,
+    }
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_a_viewer_calling_a_write_action_is_refused_and_recorded(secured: Path,
-                                                                 action: str) -> None:
+def test_a_viewer_calling_a_write_action_is_refused_and_recorded(
+    secured: Path, action: str
+) -> None:
     from data import audit
 
     before = snapshot()
@@ -319,8 +328,12 @@ def test_an_analyst_action_leaves_its_audit_row(secured: Path, action: str) -> N
     assert len(rows) == 1, rows
     row = rows[0]
     assert row["role"] == "analyst" and row["source"] == "app"
-    expected_target = {"upload": "crafted.csv", "scenario_save": "crafted",
-                       "scenario_delete": SAVED, "shard_load": "/nonexistent/shards"}
+    expected_target = {
+        "upload": "crafted.csv",
+        "scenario_save": "crafted",
+        "scenario_delete": SAVED,
+        "shard_load": "/nonexistent/shards",
+    }
     if action in expected_target:
         assert row["target"] == expected_target[action]
     if action == "upload":
@@ -341,8 +354,11 @@ def test_uploads_and_saves_on_the_pages_are_audited(secured: Path) -> None:
 
     at = open_as(ANALYST, "batch")
     at.file_uploader(key="bt_files").set_value(
-        [("good.csv", b"text\nMoving from OpenAI\n", "text/csv"),
-         ("bad.csv", b"\x00\x01 not a table", "text/csv")])
+        [
+            ("good.csv", b"text\nMoving from OpenAI\n", "text/csv"),
+            ("bad.csv", b"\x00\x01 not a table", "text/csv"),
+        ]
+    )
     at.button(key="bt_import").click().run()
     assert not at.exception
     rows = {r["target"]: r for r in audit_rows(actions=[audit.UPLOAD], actor=ANALYST)}

@@ -65,8 +65,11 @@ def forge_click(at: AppTest, word: str) -> AppTest:
 
 def outcome(at: AppTest, *, raw: bool = False) -> list[str]:
     """The reset's outcome messages shown (success or error), as read (or ``raw``)."""
-    return [e.value if raw else plain(e.value) for e in [*at.success, *at.error]
-            if e.value.startswith(("Removed", "Nothing was reset", "You have"))]
+    return [
+        e.value if raw else plain(e.value)
+        for e in [*at.success, *at.error]
+        if e.value.startswith(("Removed", "Nothing was reset", "You have"))
+    ]
 
 
 # -- what an admin sees ----------------------------------------------------------------------
@@ -87,7 +90,8 @@ def test_an_admin_sees_sign_in_and_the_access_lists_read_only() -> None:
 
 
 def test_the_environment_lists_are_shown_apart_from_the_file(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PRICEWAR_ANALYSTS", "extra@example.com")
     at = settings_as(ADMIN)
     lists = at.dataframe[0].value.set_index("list")
@@ -122,7 +126,8 @@ def test_a_batch_reset_shows_the_untrusted_file_name_as_text() -> None:
     from dashboard import state
 
     state.store().execute_write(
-        "UPDATE tickets SET source = ? WHERE source = ?", [EVIL, PII_SOURCE])
+        "UPDATE tickets SET source = ? WHERE source = ?", [EVIL, PII_SOURCE]
+    )
     at = settings_as(ADMIN)
     at.radio(key="set_kind").set_value("batch").run()
     at.selectbox(key="set_batch").set_value(EVIL).run()
@@ -151,11 +156,12 @@ def test_no_model_or_batch_reset_while_tagging_runs(monkeypatch: pytest.MonkeyPa
     at.radio(key="set_kind").set_value("model").run()
     at.text_input(key="set_confirm").set_value("RESET").run()
     assert not reset_button(at).disabled
-    monkeypatch.setattr(jobs.TaggingJob, "status",
-                        lambda self: jobs.JobStatus(state="running"))
+    monkeypatch.setattr(jobs.TaggingJob, "status", lambda self: jobs.JobStatus(state="running"))
     reset_button(at).click().run()  # it started between the page and the click
-    assert outcome(at) == ["Nothing was reset: tagging is running: stop it on Batch tagging "
-                           "(it stops after its current batch), then reset."]
+    assert outcome(at) == [
+        "Nothing was reset: tagging is running: stop it on Batch tagging "
+        "(it stops after its current batch), then reset."
+    ]
     assert count("SELECT count(*) FROM tagged_tickets WHERE model_id = ?", [MODEL])
     at.text_input(key="set_confirm").set_value("RESET").run()  # the page says so, too
     assert reset_button(at).disabled and "Tagging is running" in texts(at)
@@ -196,12 +202,17 @@ def test_a_forged_reset_by_an_analyst_is_refused_and_audited() -> None:
     at.user = {"is_logged_in": True, "email": ANALYST, "email_verified": True}
     reset_button(at).click().run()
     assert not at.exception
-    assert (count("SELECT count(*) FROM entities"),
-            count("SELECT count(*) FROM scenarios")) == before
+    assert (
+        count("SELECT count(*) FROM entities"),
+        count("SELECT count(*) FROM scenarios"),
+    ) == before
     assert not audit_rows(actions=[audit.DATA_RESET])
     refused = audit_rows(actions=[audit.ACCESS_DENIED], actor=ANALYST)
     assert [(r["target"], r["role"], r["detail"]) for r in refused][0] == (
-        "data_reset", "analyst", f"needs admin; target model:{MODEL}")
+        "data_reset",
+        "analyst",
+        f"needs admin; target model:{MODEL}",
+    )
     assert count("SELECT count(*) FROM scenarios WHERE name = ?", [SAVED]) == 1
 
 

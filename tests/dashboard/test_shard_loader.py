@@ -11,14 +11,17 @@ from tests.data.test_entity_shards import make_shard
 MODEL = "ray-test-0123456789ab"
 
 
-def test_a_shard_folder_is_loaded_once_and_counted_as_tagged(app_db: Path,
-                                                             tmp_path: Path) -> None:
+def test_a_shard_folder_is_loaded_once_and_counted_as_tagged(app_db: Path, tmp_path: Path) -> None:
     with Store.open(app_db, read_only=True) as store:
         rows = store.fetchall("SELECT ticket_key, text FROM tickets ORDER BY ticket_key LIMIT 50")
     folder = tmp_path / "shards"
-    make_shard(folder, tmp_path / "tickets.csv",
-               [(key, 0, len(text.split()[0]), "ORG", text.split()[0], 0.9)
-                for key, text in rows], [key for key, _ in rows], model_id=MODEL)
+    make_shard(
+        folder,
+        tmp_path / "tickets.csv",
+        [(key, 0, len(text.split()[0]), "ORG", text.split()[0], 0.9) for key, text in rows],
+        [key for key, _ in rows],
+        model_id=MODEL,
+    )
 
     at = open_page(PAGES[2])
     at.text_input(key="bt_shards").set_value(str(folder)).run()

@@ -48,18 +48,22 @@ CHILD = textwrap.dedent("""
 def _small_copy(demo_db_path: Path, target: Path) -> Path:
     shutil.copy(demo_db_path, target)
     with Store.open(target) as store:
+
         def keep_few(conn) -> None:
-            keep = ("SELECT ticket_key FROM tickets ORDER BY ticket_key LIMIT ?")
+            keep = "SELECT ticket_key FROM tickets ORDER BY ticket_key LIMIT ?"
             conn.execute(f"DELETE FROM gold_entities WHERE ticket_key NOT IN ({keep})", [TICKETS])
             conn.execute(f"DELETE FROM tickets WHERE ticket_key NOT IN ({keep})", [TICKETS])
+
         store.write(keep_few)
     return target
 
 
 def _rows(db: Path) -> tuple[list, list]:
     with Store.open(db, read_only=True) as store:
-        entities = store.fetchall('SELECT ticket_key, model_id, start, "end", label, text, score'
-                                  ' FROM entities ORDER BY ALL')
+        entities = store.fetchall(
+            'SELECT ticket_key, model_id, start, "end", label, text, score'
+            " FROM entities ORDER BY ALL"
+        )
         tagged = store.fetchall("SELECT ticket_key, model_id FROM tagged_tickets ORDER BY ALL")
     return entities, tagged
 
@@ -79,20 +83,34 @@ def _tag_all(db: Path) -> None:
 
 @pytest.mark.slow
 def test_shutdown_mid_run_is_interrupted_and_resumes_to_a_clean_result(
-        demo_db_path: Path, tmp_path: Path) -> None:
+    demo_db_path: Path, tmp_path: Path
+) -> None:
     victim = _small_copy(demo_db_path, tmp_path / "victim.duckdb")
     clean = shutil.copy(victim, tmp_path / "clean.duckdb")
-    env = {**os.environ, "PRICEWAR_TAG_BATCH": "1", "PRICEWAR_INBOX_SECONDS": "0",
-           "PRICEWAR_AUTOTAG": "1", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "PRICEWAR_TAG_BATCH": "1",
+        "PRICEWAR_INBOX_SECONDS": "0",
+        "PRICEWAR_AUTOTAG": "1",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("PRICEWAR_MODEL_DIR", None)
-    child = subprocess.run([sys.executable, "-c", CHILD, str(victim)], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=600)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(victim)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert child.returncode == 0, child.stderr[-3000:]
     assert "cannot schedule new futures" not in child.stderr, child.stderr[-3000:]
     with Store.open(victim, read_only=True) as store:
         runs = store.fetchall("SELECT status, message FROM tagging_runs")
-        left = store.scalar("SELECT count(*) FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM"
-                            " tagged_tickets g WHERE g.ticket_key = t.ticket_key)")
+        left = store.scalar(
+            "SELECT count(*) FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM"
+            " tagged_tickets g WHERE g.ticket_key = t.ticket_key)"
+        )
     assert runs and all(status != "failed" for status, _ in runs), runs
     assert [status for status, _ in runs] == ["interrupted"], runs
     assert 0 < left < TICKETS, "the shutdown did not land mid-run; the test proved little"
@@ -106,7 +124,8 @@ def test_shutdown_mid_run_is_interrupted_and_resumes_to_a_clean_result(
 
 
 def test_shutdown_hook_stops_the_job_before_the_thread_pools_close(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The hook is registered with ``threading`` (before concurrent.futures' own hook runs)
     and stops the inbox and the job, waiting for the current batch."""
     hooks: list = []

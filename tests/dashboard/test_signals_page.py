@@ -42,8 +42,12 @@ def planted() -> list[tuple[str, str]]:
     """The demo's planted surges (from the store the app holds open)."""
     from dashboard import state
 
-    return [tuple(r) for r in state.store().fetchall(
-        "SELECT dimension, value FROM demo_surges ORDER BY surge_id")]
+    return [
+        tuple(r)
+        for r in state.store().fetchall(
+            "SELECT dimension, value FROM demo_surges ORDER BY surge_id"
+        )
+    ]
 
 
 def run_page(at: AppTest | None = None) -> AppTest:
@@ -61,8 +65,11 @@ def clean(at: AppTest) -> None:
 
 
 def headlines(at: AppTest) -> list[str]:
-    return [plain(m.value).replace("**", "") for m in at.markdown
-            if m.value.startswith("**negative surge")]
+    return [
+        plain(m.value).replace("**", "")
+        for m in at.markdown
+        if m.value.startswith("**negative surge")
+    ]
 
 
 def toggle(at: AppTest, prefix: str) -> Any:
@@ -78,12 +85,13 @@ def cards(at: AppTest) -> list[str]:
 @pytest.fixture
 def cut_in_outage(app_db: Path) -> Path:
     """The app's database with every ticket from the outage's third day on removed."""
+
     def cut(conn: Any) -> None:
-        conn.execute("DELETE FROM tickets WHERE created_at >= CAST(? AS DATE) + 1",
-                     [OUTAGE_DAY2])
+        conn.execute("DELETE FROM tickets WHERE created_at >= CAST(? AS DATE) + 1", [OUTAGE_DAY2])
         for table in ("tagged_tickets", "entities"):
-            conn.execute(f"DELETE FROM {table} WHERE ticket_key NOT IN"
-                         " (SELECT ticket_key FROM tickets)")
+            conn.execute(
+                f"DELETE FROM {table} WHERE ticket_key NOT IN (SELECT ticket_key FROM tickets)"
+            )
 
     store_write(app_db, cut)
     return app_db
@@ -125,10 +133,13 @@ def test_an_open_alert_opens_its_tickets_and_overview_counts_it(cut_in_outage: P
     assert f"{n} negative tickets, oldest first" in texts(at)
 
 
-def test_risk_filters_sort_and_formula_safe_csv(app_db: Path, downloads: dict[str, bytes]
-                                                ) -> None:
-    store_write(app_db, lambda conn: conn.execute(
-        "UPDATE customers SET name = '=HYPERLINK(\"http://x\")' || customer_id"))
+def test_risk_filters_sort_and_formula_safe_csv(app_db: Path, downloads: dict[str, bytes]) -> None:
+    store_write(
+        app_db,
+        lambda conn: conn.execute(
+            "UPDATE customers SET name = '=HYPERLINK(\"http://x\")' || customer_id"
+        ),
+    )
     at = run_page()
     table = at.dataframe[-1].value
     assert len(table) > 0 and list(table["risk"]) == sorted(table["risk"], reverse=True)
@@ -154,13 +165,16 @@ def pii_in_outage(secured: Path) -> Path:
     from tests.dashboard.signin import PII_TEXT
 
     def plant(conn: Any) -> None:
-        key = conn.execute("SELECT min(ticket_key) FROM gold_sentiment WHERE surge_id = 1"
-                           ).fetchone()[0]
+        key = conn.execute(
+            "SELECT min(ticket_key) FROM gold_sentiment WHERE surge_id = 1"
+        ).fetchone()[0]
         conn.execute("UPDATE tickets SET text = ? WHERE ticket_key = ?", [PII_TEXT, key])
         conn.execute("DELETE FROM entities WHERE ticket_key = ?", [key])
         start = PII_TEXT.index(EMAIL)
-        conn.execute("INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'PER', ?, 0.9)",
-                     [key, start, start + len(EMAIL), EMAIL])
+        conn.execute(
+            "INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'PER', ?, 0.9)",
+            [key, start, start + len(EMAIL), EMAIL],
+        )
 
     store_write(secured, plant)
     return secured
@@ -191,9 +205,13 @@ def test_no_sentiment_says_so_and_overview_shows_a_dash(app_db: Path) -> None:
 
 
 def test_the_model_sentiment_is_preferred_to_ground_truth(app_db: Path) -> None:
-    store_write(app_db, lambda conn: conn.execute(
-        "INSERT INTO ticket_sentiment SELECT ticket_key, 'gold-test', label, 0.9"
-        " FROM gold_sentiment"))
+    store_write(
+        app_db,
+        lambda conn: conn.execute(
+            "INSERT INTO ticket_sentiment SELECT ticket_key, 'gold-test', label, 0.9"
+            " FROM gold_sentiment"
+        ),
+    )
     at = run_page()
     text = texts(at).replace("**", "")
     assert "Sentiment shown: model gold-test" in text and "demo ground truth" not in text

@@ -14,9 +14,13 @@ from tests.dashboard.conftest import FakeTagger
 
 
 def _pending(store: Store, model_id: str) -> int:
-    return int(store.scalar(
-        "SELECT count(*) FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM tagged_tickets g"
-        " WHERE g.ticket_key = t.ticket_key AND g.model_id = ?)", [model_id]))
+    return int(
+        store.scalar(
+            "SELECT count(*) FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM tagged_tickets g"
+            " WHERE g.ticket_key = t.ticket_key AND g.model_id = ?)",
+            [model_id],
+        )
+    )
 
 
 def test_job_tags_everything_and_reports(tmp_path: Path, demo_db_path: Path) -> None:
@@ -32,8 +36,9 @@ def test_job_tags_everything_and_reports(tmp_path: Path, demo_db_path: Path) -> 
         assert _pending(store, "fake-tagger") == 0
         assert store.scalar("SELECT count(*) FROM entities WHERE model_id = 'fake-tagger'") > 0
         assert job.start() and job.wait(60).done == 0  # nothing left: a no-op run
-        assert job.status().message == ("All 2,000 tickets are tagged by fake-tagger: "
-                                        "nothing to do.")
+        assert job.status().message == (
+            "All 2,000 tickets are tagged by fake-tagger: nothing to do."
+        )
 
 
 def test_job_status_says_what_the_tagger_runs_in(tmp_path: Path, demo_db_path: Path) -> None:
@@ -84,8 +89,13 @@ def test_job_stops_and_resumes_without_duplicates(tmp_path: Path, demo_db_path: 
         job.start()
         assert job.wait(60).done == left
         assert _pending(store, "fake-tagger") == 0
-        assert store.scalar("SELECT count(*) FROM (SELECT ticket_key FROM tagged_tickets"
-                            " GROUP BY ALL HAVING count(*) > 1)") == 0
+        assert (
+            store.scalar(
+                "SELECT count(*) FROM (SELECT ticket_key FROM tagged_tickets"
+                " GROUP BY ALL HAVING count(*) > 1)"
+            )
+            == 0
+        )
 
 
 def test_failed_tagger_is_reported_not_raised(tmp_path: Path) -> None:

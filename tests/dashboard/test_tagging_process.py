@@ -28,8 +28,9 @@ TICKETS = 240
 @pytest.fixture(scope="module")
 def two_head_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random two-head artefact: entities and sentiment, fast."""
-    return save_two_head(random_two_head(LABELS, seed=5),
-                         tmp_path_factory.mktemp("two") / "two", name="two")
+    return save_two_head(
+        random_two_head(LABELS, seed=5), tmp_path_factory.mktemp("two") / "two", name="two"
+    )
 
 
 @pytest.fixture
@@ -62,12 +63,11 @@ def _tables(db: Path) -> dict[str, list]:
     """What a tagging run leaves in the store, without run ids and times."""
     queries = {
         "entities": 'SELECT ticket_key, model_id, start, "end", label, text, score '
-                    "FROM entities ORDER BY ALL",
-        "sentiment": "SELECT ticket_key, model_id, label, score FROM ticket_sentiment "
-                     "ORDER BY ALL",
+        "FROM entities ORDER BY ALL",
+        "sentiment": "SELECT ticket_key, model_id, label, score FROM ticket_sentiment ORDER BY ALL",
         "tagged": "SELECT ticket_key, model_id FROM tagged_tickets ORDER BY ALL",
         "runs": "SELECT model_id, device, status, tickets, entities FROM tagging_runs "
-                "WHERE status = 'done' ORDER BY ALL",
+        "WHERE status = 'done' ORDER BY ALL",
         "rollup_tagged": "SELECT * FROM rollup_tagged_days ORDER BY ALL",
         "rollup_entities": "SELECT * FROM rollup_entity_months ORDER BY ALL",
     }
@@ -88,8 +88,8 @@ def _run_job(db: Path, batch_size: int = 8) -> tuple[str, str, type]:
 
 
 def test_the_process_path_writes_exactly_what_the_thread_path_writes(
-        small_db: Path, tmp_path: Path, tagger_env: None,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    small_db: Path, tmp_path: Path, tagger_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     thread_db = Path(shutil.copy(small_db, tmp_path / "thread.duckdb"))
     monkeypatch.setenv("PRICEWAR_TAG_PROCESS", "1")
     state, message, kind = _run_job(small_db)
@@ -105,7 +105,8 @@ def test_the_process_path_writes_exactly_what_the_thread_path_writes(
 
 
 def test_a_killed_tagging_process_fails_the_run_and_the_next_start_resumes(
-        small_db: Path, tmp_path: Path, tagger_env: None) -> None:
+    small_db: Path, tmp_path: Path, tagger_env: None
+) -> None:
     clean = Path(shutil.copy(small_db, tmp_path / "clean.duckdb"))
     with Store.open(small_db) as store:
         job = TaggingJob(store, batch_size=1)  # 4 tickets a batch: many batches
@@ -162,7 +163,8 @@ def test_close_ends_the_jobs_tagging_process(small_db: Path, tagger_env: None) -
 
 
 def test_a_requested_tagger_replaces_the_process_and_a_failed_one_falls_back(
-        small_db: Path, tmp_path: Path, two_head_dir: Path, tagger_env: None) -> None:
+    small_db: Path, tmp_path: Path, two_head_dir: Path, tagger_env: None
+) -> None:
     other = save_two_head(random_two_head(LABELS, seed=6), tmp_path / "other", name="other")
     broken = Path(shutil.copytree(two_head_dir, tmp_path / "broken"))
     (broken / "model.safetensors").write_bytes(b"")
@@ -191,8 +193,8 @@ def test_a_requested_tagger_replaces_the_process_and_a_failed_one_falls_back(
 
 
 def test_a_damaged_artefact_fails_the_run_with_its_message(
-        small_db: Path, tmp_path: Path, two_head_dir: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    small_db: Path, tmp_path: Path, two_head_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     broken = Path(shutil.copytree(two_head_dir, tmp_path / "broken"))
     (broken / "model.safetensors").write_bytes(b"\x00\xffnot a model file at all" * 10)
     monkeypatch.setenv("PRICEWAR_MODEL_DIR", str(broken))
@@ -209,8 +211,7 @@ def test_tag_threads_setting(value: str, expected: int | None) -> None:
     from model.worker import default_threads
 
     assert default_tag_threads() == default_threads()
-    assert tag_threads_from_env({"PRICEWAR_TAG_THREADS": value}) == (expected or
-                                                                     default_threads())
+    assert tag_threads_from_env({"PRICEWAR_TAG_THREADS": value}) == (expected or default_threads())
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", "²", "257"])
@@ -226,7 +227,8 @@ def test_tag_process_setting() -> None:
 
 
 def test_a_bad_tag_threads_setting_stops_the_store_opening_only_in_process_mode(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dashboard.state import AppState
 
     monkeypatch.setenv("PRICEWAR_TAG_THREADS", "lots")
@@ -244,16 +246,20 @@ def test_a_bad_tag_threads_setting_stops_the_store_opening_only_in_process_mode(
         app.close()
 
 
-@pytest.mark.parametrize(("name", "value", "says"), [
-    ("PRICEWAR_INBOX_SECONDS", "0.5", "PRICEWAR_INBOX_SECONDS must be a whole number"),
-    ("PRICEWAR_INBOX_SECONDS", "1e3", "PRICEWAR_INBOX_SECONDS must be a whole number"),
-    ("PRICEWAR_AUTOTAG", "sometimes", "PRICEWAR_AUTOTAG must be on or off"),
-    ("PRICEWAR_DEMO_TICKETS", "3k", "PRICEWAR_DEMO_TICKETS must be a whole number"),
-    ("PRICEWAR_DEMO_TICKETS", "-5", "PRICEWAR_DEMO_TICKETS must be a whole number"),
-    ("PRICEWAR_DEMO_TICKETS", "0", "PRICEWAR_DEMO_TICKETS must be a whole number"),
-])
-def test_a_bad_app_setting_stops_the_opening_with_its_name(tmp_path, monkeypatch, name, value,
-                                                           says) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("PRICEWAR_INBOX_SECONDS", "0.5", "PRICEWAR_INBOX_SECONDS must be a whole number"),
+        ("PRICEWAR_INBOX_SECONDS", "1e3", "PRICEWAR_INBOX_SECONDS must be a whole number"),
+        ("PRICEWAR_AUTOTAG", "sometimes", "PRICEWAR_AUTOTAG must be on or off"),
+        ("PRICEWAR_DEMO_TICKETS", "3k", "PRICEWAR_DEMO_TICKETS must be a whole number"),
+        ("PRICEWAR_DEMO_TICKETS", "-5", "PRICEWAR_DEMO_TICKETS must be a whole number"),
+        ("PRICEWAR_DEMO_TICKETS", "0", "PRICEWAR_DEMO_TICKETS must be a whole number"),
+    ],
+)
+def test_a_bad_app_setting_stops_the_opening_with_its_name(
+    tmp_path, monkeypatch, name, value, says
+) -> None:
     """Round 6 of #12: these settings fell back to a default (or crashed) in silence."""
     from dashboard.state import AppState
     from data.errors import ConfigError

@@ -6,8 +6,10 @@ import math
 
 from dashboard import ui
 
-HOSTILE = ('<script>alert(1)</script> <img src=x onerror=alert(2)> '
-           '[click](javascript:alert(3)) ![i](http://x/y.png) $x^2$ **bold**')
+HOSTILE = (
+    "<script>alert(1)</script> <img src=x onerror=alert(2)> "
+    "[click](javascript:alert(3)) ![i](http://x/y.png) $x^2$ **bold**"
+)
 
 
 def test_highlight_html_escapes_text_and_marks_entities() -> None:
@@ -18,9 +20,14 @@ def test_highlight_html_escapes_text_and_marks_entities() -> None:
 
 
 def test_highlight_html_skips_bad_spans_and_escapes_labels() -> None:
-    out = ui.highlight_html("abc", [{"start": 2, "end": 9, "label": "X"},
-                                    {"start": 0, "end": 1, "label": "<b>"},
-                                    {"start": 0, "end": 2, "label": "ORG"}])
+    out = ui.highlight_html(
+        "abc",
+        [
+            {"start": 2, "end": 9, "label": "X"},
+            {"start": 0, "end": 1, "label": "<b>"},
+            {"start": 0, "end": 2, "label": "ORG"},
+        ],
+    )
     assert "<b>" not in out and out.count("<mark") == 1
 
 
@@ -45,13 +52,26 @@ def test_formatting() -> None:
 def test_ticket_cards_show_meta_escape_text_and_fall_back() -> None:
     import pandas as pd
 
-    tickets = pd.DataFrame({
-        "text": [HOSTILE + " OpenAI", "plain"],
-        "entities": [[{"start": len(HOSTILE) + 1, "end": len(HOSTILE) + 7, "label": "ORG",
-                       "text": "OpenAI"}], []],
-        "created_at": [pd.Timestamp("2026-01-02 03:04"), pd.NaT],
-        "source": ["a.csv", "<b>.csv"], "source_id": ["7", None], "ticket_key": ["k1", "k2"],
-    })
+    tickets = pd.DataFrame(
+        {
+            "text": [HOSTILE + " OpenAI", "plain"],
+            "entities": [
+                [
+                    {
+                        "start": len(HOSTILE) + 1,
+                        "end": len(HOSTILE) + 7,
+                        "label": "ORG",
+                        "text": "OpenAI",
+                    }
+                ],
+                [],
+            ],
+            "created_at": [pd.Timestamp("2026-01-02 03:04"), pd.NaT],
+            "source": ["a.csv", "<b>.csv"],
+            "source_id": ["7", None],
+            "ticket_key": ["k1", "k2"],
+        }
+    )
     out = ui.ticket_cards_html(tickets, ("created_at", "source", ("source_id", "ticket_key")))
     assert out.count('<div style="border') == 2 and out.count("<mark") == 1
     assert "<script>" not in out and "&lt;b&gt;.csv" in out
@@ -63,13 +83,21 @@ def test_entity_flattening_and_rows() -> None:
 
     from data.export import ENTITY_ROW_COLUMNS, entity_rows, flatten_entities
 
-    tickets = pd.DataFrame({
-        "ticket_key": ["k1", "k2"], "source": ["a.csv", "a.csv"], "source_id": ["1", "2"],
-        "text": ["OpenAI in Berlin", "none"],
-        "entities": [[{"start": 0, "end": 6, "label": "ORG", "text": "OpenAI", "score": 0.91234},
-                      {"start": 10, "end": 16, "label": "LOC", "text": "Berlin",
-                       "score": 0.5}], []],
-    })
+    tickets = pd.DataFrame(
+        {
+            "ticket_key": ["k1", "k2"],
+            "source": ["a.csv", "a.csv"],
+            "source_id": ["1", "2"],
+            "text": ["OpenAI in Berlin", "none"],
+            "entities": [
+                [
+                    {"start": 0, "end": 6, "label": "ORG", "text": "OpenAI", "score": 0.91234},
+                    {"start": 10, "end": 16, "label": "LOC", "text": "Berlin", "score": 0.5},
+                ],
+                [],
+            ],
+        }
+    )
     assert flatten_entities(tickets)["entities"].tolist() == ["ORG:OpenAI; LOC:Berlin", ""]
     rows = entity_rows(tickets)
     assert list(rows.columns) == ENTITY_ROW_COLUMNS and len(rows) == 2

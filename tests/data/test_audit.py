@@ -26,23 +26,37 @@ from data.migrations import LATEST_VERSION, MIGRATIONS
 from data.store import Store
 
 #: The migration that creates the audit trail.
-AUDIT_VERSION = next(v for v, statements in sorted(MIGRATIONS.items())
-                     if any("CREATE TABLE audit_log" in s for s in statements))
-AUDIT_COLUMNS = {"id": "BIGINT", "at": "TIMESTAMP", "actor": "VARCHAR", "role": "VARCHAR",
-                 "source": "VARCHAR", "action": "VARCHAR", "target": "VARCHAR",
-                 "detail": "VARCHAR"}
+AUDIT_VERSION = next(
+    v
+    for v, statements in sorted(MIGRATIONS.items())
+    if any("CREATE TABLE audit_log" in s for s in statements)
+)
+AUDIT_COLUMNS = {
+    "id": "BIGINT",
+    "at": "TIMESTAMP",
+    "actor": "VARCHAR",
+    "role": "VARCHAR",
+    "source": "VARCHAR",
+    "action": "VARCHAR",
+    "target": "VARCHAR",
+    "detail": "VARCHAR",
+}
 T0 = datetime(2025, 3, 1, 12, 0, 0)
 
 
 def audit_columns(store: Store) -> dict[str, str]:
-    return dict(store.fetchall(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = 'audit_log' ORDER BY ordinal_position"))
+    return dict(
+        store.fetchall(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'audit_log' ORDER BY ordinal_position"
+        )
+    )
 
 
 @pytest.fixture
 def clock(monkeypatch):
     """The time record() writes, set by the test: ``clock.now = datetime(...)``."""
+
     class Clock:
         now = T0
 
@@ -51,8 +65,9 @@ def clock(monkeypatch):
 
 
 def rows(store: Store) -> list[tuple]:
-    return store.fetchall('SELECT actor, role, source, action, target, detail FROM audit_log '
-                          "ORDER BY id")
+    return store.fetchall(
+        "SELECT actor, role, source, action, target, detail FROM audit_log ORDER BY id"
+    )
 
 
 # -- the migration --------------------------------------------------------------------------
@@ -71,15 +86,18 @@ def test_a_fresh_store_has_the_audit_log(tmp_store):
 def test_an_older_store_gets_the_audit_log_on_open_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.duckdb"
     conn = duckdb.connect(str(path))
-    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-                 "applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)")
+    conn.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+        "applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
+    )
     for version in sorted(v for v in MIGRATIONS if v < AUDIT_VERSION):
         for statement in MIGRATIONS[version]:
             conn.execute(statement)
         conn.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
     conn.execute("INSERT INTO tickets (ticket_key, text, source) VALUES ('k1', 'old', 'test')")
-    assert conn.execute("SELECT count(*) FROM information_schema.tables "
-                        "WHERE table_name = 'audit_log'").fetchone() == (0,)
+    assert conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audit_log'"
+    ).fetchone() == (0,)
     conn.close()
 
     with Store.open(path) as store:
@@ -93,10 +111,12 @@ def test_an_older_store_gets_the_audit_log_on_open_and_keeps_its_data(tmp_path):
 
 
 def test_the_table_refuses_an_unknown_source_and_a_missing_actor(tmp_store):
-    for sql in ("""INSERT INTO audit_log ("at", actor, source, action) """
-                "VALUES (now(), 'x', 'web', 'sign_in')",
-                """INSERT INTO audit_log ("at", actor, source, action) """
-                "VALUES (now(), NULL, 'app', 'sign_in')"):
+    for sql in (
+        """INSERT INTO audit_log ("at", actor, source, action) """
+        "VALUES (now(), 'x', 'web', 'sign_in')",
+        """INSERT INTO audit_log ("at", actor, source, action) """
+        "VALUES (now(), NULL, 'app', 'sign_in')",
+    ):
         with pytest.raises(Exception, match="(?i)constraint"):
             tmp_store.execute_write(sql)
     assert tmp_store.scalar("SELECT count(*) FROM audit_log") == 0
@@ -106,13 +126,26 @@ def test_the_table_refuses_an_unknown_source_and_a_missing_actor(tmp_store):
 
 
 def test_record_writes_every_field(tmp_store, clock):
-    record(tmp_store, actor="  ana@example.com ", role="analyst", action=audit.UPLOAD,
-           target="tickets.csv", detail="1,204 rows, 1,180 new tickets")
+    record(
+        tmp_store,
+        actor="  ana@example.com ",
+        role="analyst",
+        action=audit.UPLOAD,
+        target="tickets.csv",
+        detail="1,204 rows, 1,180 new tickets",
+    )
     record(tmp_store, actor="os:bob", action=audit.TAG_START, source="cli")
     assert rows(tmp_store) == [
-        ("ana@example.com", "analyst", "app", "upload", "tickets.csv",
-         "1,204 rows, 1,180 new tickets"),
-        ("os:bob", None, "cli", "tagging_start", None, None)]
+        (
+            "ana@example.com",
+            "analyst",
+            "app",
+            "upload",
+            "tickets.csv",
+            "1,204 rows, 1,180 new tickets",
+        ),
+        ("os:bob", None, "cli", "tagging_start", None, None),
+    ]
     assert tmp_store.fetchall('SELECT DISTINCT "at" FROM audit_log') == [(T0,)]
 
 
@@ -124,24 +157,27 @@ def test_every_action_and_source_is_accepted(tmp_store):
     assert audit.UPLOAD in ACTIONS and audit.DEMO in ACTIONS and set(SOURCES) == {"app", "cli"}
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"action": "delete_everything"}, "unknown audit action"),
-    ({"action": "SIGN_IN"}, "unknown audit action"),
-    ({"source": "web"}, "unknown audit source"),
-    ({"source": None}, "unknown audit source"),
-    ({"action": ["sign_in"]}, "unknown audit action"),  # not text: refused, not a TypeError
-    ({"source": ["app"]}, "unknown audit source"),
-    ({"actor": ""}, "actor must be non-empty"),
-    ({"actor": "   "}, "actor must be non-empty"),
-    ({"actor": None}, "actor must be non-empty"),
-    ({"actor": 42}, "actor must be non-empty"),
-    ({"actor": "a" * (MAX_TEXT + 1)}, "actor is 2,001 characters"),
-    ({"role": ""}, "role must be non-empty"),
-    ({"role": ["admin"]}, "role must be non-empty"),
-    ({"role": "r" * (MAX_TEXT + 1)}, "role is 2,001 characters"),
-    ({"target": 3}, "target must be text or None"),
-    ({"detail": b"bytes"}, "detail must be text or None"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"action": "delete_everything"}, "unknown audit action"),
+        ({"action": "SIGN_IN"}, "unknown audit action"),
+        ({"source": "web"}, "unknown audit source"),
+        ({"source": None}, "unknown audit source"),
+        ({"action": ["sign_in"]}, "unknown audit action"),  # not text: refused, not a TypeError
+        ({"source": ["app"]}, "unknown audit source"),
+        ({"actor": ""}, "actor must be non-empty"),
+        ({"actor": "   "}, "actor must be non-empty"),
+        ({"actor": None}, "actor must be non-empty"),
+        ({"actor": 42}, "actor must be non-empty"),
+        ({"actor": "a" * (MAX_TEXT + 1)}, "actor is 2,001 characters"),
+        ({"role": ""}, "role must be non-empty"),
+        ({"role": ["admin"]}, "role must be non-empty"),
+        ({"role": "r" * (MAX_TEXT + 1)}, "role is 2,001 characters"),
+        ({"target": 3}, "target must be text or None"),
+        ({"detail": b"bytes"}, "detail must be text or None"),
+    ],
+)
 def test_record_refuses_bad_values_and_writes_nothing(tmp_store, kwargs, message):
     args = {"actor": "ana@example.com", "action": audit.SIGN_IN, **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -151,8 +187,14 @@ def test_record_refuses_bad_values_and_writes_nothing(tmp_store, kwargs, message
 
 def test_long_target_and_detail_are_cut_to_max_text(tmp_store):
     exact = "t" * MAX_TEXT
-    record(tmp_store, actor="a" * MAX_TEXT, role="r" * MAX_TEXT, action=audit.UPLOAD,
-           target=exact, detail="d" * (MAX_TEXT * 50))
+    record(
+        tmp_store,
+        actor="a" * MAX_TEXT,
+        role="r" * MAX_TEXT,
+        action=audit.UPLOAD,
+        target=exact,
+        detail="d" * (MAX_TEXT * 50),
+    )
     actor, role, _, _, target, detail = rows(tmp_store)[0]
     assert len(actor) == len(role) == MAX_TEXT  # at the limit: kept whole
     assert target == exact
@@ -206,16 +248,27 @@ def trail(tmp_store, clock):
     ]
     for at, actor, action, target in entries:
         clock.now = at
-        record(tmp_store, actor=actor, action=action, target=target,
-               source="cli" if actor.startswith("os:") else "app")
+        record(
+            tmp_store,
+            actor=actor,
+            action=action,
+            target=target,
+            source="cli" if actor.startswith("os:") else "app",
+        )
     return tmp_store
 
 
 def test_read_log_is_newest_first_with_its_columns(trail):
     log = read_log(trail)
     assert tuple(log.columns) == COLUMNS
-    assert log["action"].tolist() == ["scenario_save", "ingest", "access_denied", "sign_in",
-                                      "upload", "sign_in"]
+    assert log["action"].tolist() == [
+        "scenario_save",
+        "ingest",
+        "access_denied",
+        "sign_in",
+        "upload",
+        "sign_in",
+    ]
     assert log["at"].is_monotonic_decreasing
     assert log["at"].iloc[0] == pd.Timestamp(T0 + timedelta(days=2, minutes=5))
     assert log["source"].tolist()[1] == "cli"
@@ -257,7 +310,11 @@ def test_read_log_refuses_an_unknown_action(trail, actions):
 def test_read_log_since(trail):
     day2 = T0 + timedelta(days=1)
     assert read_log(trail, since=day2)["actor"].tolist() == [
-        "ana@example.com", "os:carol", "bob@example.com", "bob@example.com"]
+        "ana@example.com",
+        "os:carol",
+        "bob@example.com",
+        "bob@example.com",
+    ]
     assert len(read_log(trail, since=day2 + timedelta(microseconds=1))) == 2
     # an aware time is converted to UTC: 13:00 at UTC+1 is 12:00 UTC
     aware = (T0 + timedelta(days=1, hours=1)).replace(tzinfo=timezone(timedelta(hours=1)))
@@ -286,8 +343,13 @@ def test_read_log_on_a_read_only_store(tmp_path, clock):
 
 
 def test_log_csv_neutralises_formulas_and_round_trips(trail):
-    record(trail, actor="=HYPERLINK(\"http://x\",\"y\")", action=audit.UPLOAD,
-           target="+cmd|' /C calc'!A0", detail="@SUM(1+1)\n=1+1, \"quoted\"")
+    record(
+        trail,
+        actor='=HYPERLINK("http://x","y")',
+        action=audit.UPLOAD,
+        target="+cmd|' /C calc'!A0",
+        detail='@SUM(1+1)\n=1+1, "quoted"',
+    )
     record(trail, actor="-2+3", action=audit.UPLOAD, target="-5", detail="ok, fine")
     log = read_log(trail)
     data = log_csv(log)
@@ -297,7 +359,7 @@ def test_log_csv_neutralises_formulas_and_round_trips(trail):
     first, second = back.iloc[0], back.iloc[1]
     assert first["actor"] == "'-2+3" and first["target"] == "-5"  # a plain number stays
     assert first["detail"] == "ok, fine"
-    assert second["actor"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert second["actor"] == '\'=HYPERLINK("http://x","y")'
     assert second["target"] == "'+cmd|' /C calc'!A0"
     assert second["detail"] == "'@SUM(1+1)\n'=1+1, \"quoted\""
     for cell in back.to_numpy().ravel():
@@ -309,7 +371,8 @@ def test_log_csv_neutralises_formulas_and_round_trips(trail):
         assert rest[column].tolist() == expected[column].tolist(), column
     assert pd.to_datetime(rest["at"]).tolist() == expected["at"].tolist()
     assert log_csv(read_log(trail, limit=0)).strip() == (
-        b'"at","actor","role","source","action","target","detail"')
+        b'"at","actor","role","source","action","target","detail"'
+    )
 
 
 # -- os_actor --------------------------------------------------------------------------------

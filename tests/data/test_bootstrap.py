@@ -50,10 +50,18 @@ def test_competitor_prices_load_usd_and_cny(tmp_store):
 
 def test_aliases():
     aliases = competitor_aliases()
-    expected = {"gpt-4o": "OpenAI", "claude 3.5 sonnet": "Anthropic", "deepseek-v3": "DeepSeek",
-                "openai": "OpenAI", "anthropic": "Anthropic", "deepseek": "DeepSeek",
-                "moonshot": "Moonshot AI", "kimi": "Moonshot AI", "qwen": "Alibaba Qwen",
-                "alibaba": "Alibaba Qwen"}
+    expected = {
+        "gpt-4o": "OpenAI",
+        "claude 3.5 sonnet": "Anthropic",
+        "deepseek-v3": "DeepSeek",
+        "openai": "OpenAI",
+        "anthropic": "Anthropic",
+        "deepseek": "DeepSeek",
+        "moonshot": "Moonshot AI",
+        "kimi": "Moonshot AI",
+        "qwen": "Alibaba Qwen",
+        "alibaba": "Alibaba Qwen",
+    }
     for alias, vendor in expected.items():
         assert aliases[alias] == vendor
     assert all(a == a.lower().strip() for a in aliases)

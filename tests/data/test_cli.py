@@ -15,8 +15,9 @@ from tests.data.test_store import held_db  # noqa: F401 - fixture
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "data", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "data", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("verb", [None, "demo", "ingest", "stats"])
@@ -62,16 +63,19 @@ def test_ingest_exit_codes(tmp_path, capsys):
 def test_bad_input_is_one_line_and_no_traceback(tmp_path):
     garbage = tmp_path / "garbage.duckdb"
     garbage.write_bytes(b"\x00garbage" * 64)
-    for args in (["stats", "--db", str(garbage)], ["stats", "--db", str(tmp_path / "no.duckdb")],
-                 ["demo", "--tickets", "-3", "--db", str(tmp_path / "x.duckdb")],
-                 ["frobnicate"]):
+    for args in (
+        ["stats", "--db", str(garbage)],
+        ["stats", "--db", str(tmp_path / "no.duckdb")],
+        ["demo", "--tickets", "-3", "--db", str(tmp_path / "x.duckdb")],
+        ["frobnicate"],
+    ):
         result = run(*args)
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
         assert result.stderr.strip()
 
 
-def test_locked_database_hands_files_to_the_running_app(held_db, tmp_path):  # noqa: F811
+def test_locked_database_hands_files_to_the_running_app(held_db, tmp_path):
     upload = tmp_path / "locked.csv"
     upload.write_text("id,text\n1,queued while the app runs\n")
     result = run("ingest", "--db", str(held_db), str(upload))

@@ -75,8 +75,8 @@ def test_ingest_leaves_one_row_per_file_with_its_outcome(tmp_path, csvs, capsys)
     status, said, log = ingest(capsys, db, csvs["good"])
     assert status == 0 and "2 new tickets" in said
     assert log[["action", "target", "detail"]].values.tolist() == [
-        [audit.INGEST, "good.csv",
-         "imported: 3 rows, 2 new tickets, 1 already present or repeated"]]
+        [audit.INGEST, "good.csv", "imported: 3 rows, 2 new tickets, 1 already present or repeated"]
+    ]
     assert_cli_rows(log)
 
     # the same file again: valid, nothing added, and the trail says so
@@ -129,9 +129,13 @@ def test_ingest_and_its_row_commit_together(tmp_path, csvs, monkeypatch, capsys)
 def test_a_separate_process_records_the_real_user(tmp_path, csvs):
     db = tmp_path / "proc.duckdb"
     env = {**os.environ, "USER": "not-me", "LOGNAME": "not-me"}
-    result = subprocess.run([sys.executable, "-m", "data", "ingest", "--db", str(db),
-                             str(csvs["good"])], capture_output=True, text=True, timeout=120,
-                            env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "data", "ingest", "--db", str(db), str(csvs["good"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     log = trail(db)
     assert log[["actor", "source", "action"]].values.tolist() == [[ACTOR, "cli", audit.INGEST]]
@@ -149,11 +153,12 @@ def ticket_db(tmp_path) -> Path:
 
 
 def tag(db: Path, model_dir: Path, *extra: str) -> int:
-    return model_main(["tag", "--db", str(db), "--model", str(model_dir), "--device", "cpu",
-                       *extra])
+    return model_main(
+        ["tag", "--db", str(db), "--model", str(model_dir), "--device", "cpu", *extra]
+    )
 
 
-def test_tag_leaves_start_and_end_rows(ticket_db, keyword_dir, capsys):  # noqa: F811
+def test_tag_leaves_start_and_end_rows(ticket_db, keyword_dir, capsys):
     assert tag(ticket_db, keyword_dir, "--batch-size", "4") == 0
     assert "tagged 3 tickets, 3 entities" in capsys.readouterr().out
     log = trail(ticket_db)
@@ -164,8 +169,9 @@ def test_tag_leaves_start_and_end_rows(ticket_db, keyword_dir, capsys):  # noqa:
     assert log["target"].tolist() == [model_id, model_id]
     start, end = log["detail"].tolist()
     assert start == f"model dir {keyword_dir}, cpu (fp32), batch size 4"
-    assert end == (f"done: 3 tickets tagged, 3 entities, run {run_id}; "
-                   f"model dir {keyword_dir}, cpu (fp32)")
+    assert end == (
+        f"done: 3 tickets tagged, 3 entities, run {run_id}; model dir {keyword_dir}, cpu (fp32)"
+    )
     assert log["at"].is_monotonic_increasing
 
     assert tag(ticket_db, keyword_dir) == 0  # nothing left to tag: still a start and an end
@@ -175,8 +181,12 @@ def test_tag_leaves_start_and_end_rows(ticket_db, keyword_dir, capsys):  # noqa:
     assert log["detail"].tolist()[3].startswith("done: 0 tickets tagged")
 
 
-def test_an_interrupted_run_ends_with_a_stop_row(ticket_db, keyword_dir, monkeypatch,  # noqa: F811
-                                                 capsys):
+def test_an_interrupted_run_ends_with_a_stop_row(
+    ticket_db,
+    keyword_dir,
+    monkeypatch,
+    capsys,
+):
     import model.jobs
 
     def interrupted(*args, **kwargs):
@@ -190,7 +200,7 @@ def test_an_interrupted_run_ends_with_a_stop_row(ticket_db, keyword_dir, monkeyp
     assert_cli_rows(log)
 
 
-def test_a_failed_run_ends_with_its_reason(ticket_db, keyword_dir, monkeypatch):  # noqa: F811
+def test_a_failed_run_ends_with_its_reason(ticket_db, keyword_dir, monkeypatch):
     import model.jobs
 
     def fails(*args, **kwargs):
@@ -204,8 +214,12 @@ def test_a_failed_run_ends_with_its_reason(ticket_db, keyword_dir, monkeypatch):
     assert log["detail"][1].startswith("failed: RuntimeError: the device fell over; ")
 
 
-def test_no_tagging_when_the_start_cannot_be_recorded(ticket_db, keyword_dir, monkeypatch,  # noqa: F811
-                                                      capsys):
+def test_no_tagging_when_the_start_cannot_be_recorded(
+    ticket_db,
+    keyword_dir,
+    monkeypatch,
+    capsys,
+):
     def full_disk(store, **kwargs):
         raise StoreWriteError(ticket_db, "no space left on device")
 

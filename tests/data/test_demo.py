@@ -26,9 +26,17 @@ LABELS = {"PER", "ORG", "PRODUCT", "LOC"}
 @pytest.fixture(scope="module")
 def demo(demo_db_path):
     with Store.open(demo_db_path, read_only=True) as store:
-        yield {t: store.query(f"SELECT * FROM {t}") for t in
-               ("customers", "usage", "price_history", "tickets", "gold_entities",
-                "competitor_prices")}
+        yield {
+            t: store.query(f"SELECT * FROM {t}")
+            for t in (
+                "customers",
+                "usage",
+                "price_history",
+                "tickets",
+                "gold_entities",
+                "competitor_prices",
+            )
+        }
 
 
 def test_contract_names():
@@ -76,8 +84,12 @@ def test_same_seed_same_rows(tmp_path):
     for name in ("a", "b"):
         with Store.open(tmp_path / f"{name}.duckdb") as store:
             generate_demo(store, tickets=300, seed=11)
-            frames.append({t: store.query(f"SELECT * FROM {t} ORDER BY ALL") for t in
-                           ("customers", "usage", "price_history", "tickets", "gold_entities")})
+            frames.append(
+                {
+                    t: store.query(f"SELECT * FROM {t} ORDER BY ALL")
+                    for t in ("customers", "usage", "price_history", "tickets", "gold_entities")
+                }
+            )
     for table in frames[0]:
         pd.testing.assert_frame_equal(frames[0][table], frames[1][table])
 
@@ -141,7 +153,9 @@ def test_usage_covers_24_months_with_growth(demo):
     assert months[0] == FIRST_MONTH and months[-1] == LAST_MONTH and len(months) == 24
     by_month = u.groupby("month")["revenue"].sum()
     assert by_month.iloc[-3:].mean() > 1.5 * by_month.iloc[:3].mean()
-    assert (u["revenue"] - (u["input_tokens"] + u["output_tokens"]) / 1e6 * u["price_per_m"]).abs().max() < 0.01
+    assert (
+        u["revenue"] - (u["input_tokens"] + u["output_tokens"]) / 1e6 * u["price_per_m"]
+    ).abs().max() < 0.01
     # price_per_m is the plan's list price that month
     sample = u.sample(50, random_state=0)
     for row in sample.itertuples():
@@ -178,7 +192,7 @@ def test_tickets_and_gold_entities(demo):
     assert t["priority"].nunique() == 4
     texts = t.set_index("ticket_key")["text"]
     for row in g.itertuples():
-        assert texts[row.ticket_key][row.start:row.end] == row.text
+        assert texts[row.ticket_key][row.start : row.end] == row.text
     assert set(g["label"]) == LABELS
     # tickets follow usage: the biggest customers by tokens file the most tickets
     u = demo["usage"].assign(tok=lambda d: d.input_tokens + d.output_tokens)
@@ -192,8 +206,12 @@ def _mention_rate(tickets: pd.DataFrame, customers: pd.DataFrame) -> pd.Series:
 
     aliases = sorted(competitor_aliases(), key=len, reverse=True)
     pattern = "|".join(
-        r"(?<![\w.-])" + pd.Series([a]).str.replace(r"([.+*?()\[\]^$|{}\\])", r"\\\1", regex=True)[0] + r"(?![\w-])"
-        for a in aliases if len(a) > 3)
+        r"(?<![\w.-])"
+        + pd.Series([a]).str.replace(r"([.+*?()\[\]^$|{}\\])", r"\\\1", regex=True)[0]
+        + r"(?![\w-])"
+        for a in aliases
+        if len(a) > 3
+    )
     m = tickets["text"].str.lower().str.contains(pattern, regex=True)
     seg = tickets["customer_id"].map(customers.set_index("customer_id")["segment"])
     return m.groupby(seg).mean()
@@ -201,7 +219,9 @@ def _mention_rate(tickets: pd.DataFrame, customers: pd.DataFrame) -> pd.Series:
 
 def test_price_sensitive_segments_mention_competitors_more(demo):
     rate = _mention_rate(demo["tickets"], demo["customers"])
-    ordered = sorted(SEGMENTS, key=lambda s: TRUE_ELASTICITY[s], reverse=True)  # least elastic first
+    ordered = sorted(
+        SEGMENTS, key=lambda s: TRUE_ELASTICITY[s], reverse=True
+    )  # least elastic first
     assert rate[ordered[0]] < rate[ordered[-1]]
 
 
@@ -209,10 +229,15 @@ def test_mentions_rise_after_real_price_cuts():
     cuts = price_cut_events()
     assert not cuts.empty and (cuts["pct_change"] < 0).all()
     from data.demo.tickets import cut_windows, mention_setup
+
     windows = cut_windows()
     start = np.datetime64(windows[-1].start, "s")
-    created = np.concatenate([start - np.timedelta64(20, "D") + np.zeros(20000, "timedelta64[s]"),
-                              start + np.timedelta64(5, "D") + np.zeros(20000, "timedelta64[s]")])
+    created = np.concatenate(
+        [
+            start - np.timedelta64(20, "D") + np.zeros(20000, "timedelta64[s]"),
+            start + np.timedelta64(5, "D") + np.zeros(20000, "timedelta64[s]"),
+        ]
+    )
     segment = np.array(["smb"] * 40000)
     mention, vendor = mention_setup(created, segment, np.random.default_rng(0), windows)
     before, after = mention[:20000].mean(), mention[20000:].mean()

@@ -36,7 +36,8 @@ def demo(demo_db_path):
             "tickets": store.query(
                 "SELECT t.*, c.segment, c.region, g.label AS sentiment, g.origin, g.surge_id"
                 " FROM tickets t JOIN customers c USING (customer_id)"
-                " LEFT JOIN gold_sentiment g USING (ticket_key)"),
+                " LEFT JOIN gold_sentiment g USING (ticket_key)"
+            ),
             "surges": store.query("SELECT * FROM demo_surges ORDER BY surge_id"),
             "truth": store.query("SELECT * FROM demo_churn_truth"),
             "customers": store.query("SELECT * FROM customers"),
@@ -62,7 +63,8 @@ def test_every_ticket_has_a_gold_sentiment_its_text_carries(demo):
     assert not (neg | pos)[t["sentiment"] == "neutral"].any()
     assert not pos[t["sentiment"] == "negative"].any()
     neutral_lines = text[t["sentiment"] == "neutral"].apply(
-        lambda x: any(s in x for s in _lower(NEUTRAL_TONE)))
+        lambda x: any(s in x for s in _lower(NEUTRAL_TONE))
+    )
     assert 0.3 < neutral_lines.mean() < 0.7  # half carry a matter-of-fact sentence
     # complaints about planted experiences: their share of the tickets, all negative
     origin = t["origin"].value_counts()
@@ -86,8 +88,9 @@ def test_surges_are_planted_where_and_when_recorded(demo):
         assert days.max() <= pd.Timestamp(s.end_day).date()
         assert (rows["sentiment"] == "negative").all()
         text = rows["text"].str.lower()
-        literals = [max(re.split(r"\{\w+\}", p), key=len).strip().lower()
-                    for p in SURGE_TONE[s.kind]]
+        literals = [
+            max(re.split(r"\{\w+\}", p), key=len).strip().lower() for p in SURGE_TONE[s.kind]
+        ]
         assert text.apply(lambda x, lit=literals: any(v in x for v in lit)).all()
         ents = gold[gold["ticket_key"].isin(rows["ticket_key"])]
         if s.dimension == "region":
@@ -95,12 +98,17 @@ def test_surges_are_planted_where_and_when_recorded(demo):
         elif s.dimension == "segment":
             assert (rows["segment"] == s.value).all()
         elif s.dimension == "product":
-            named = ents[(ents["label"] == "PRODUCT")
-                         & (ents["text"].str.lower() == s.value.lower())]
+            named = ents[
+                (ents["label"] == "PRODUCT") & (ents["text"].str.lower() == s.value.lower())
+            ]
             assert set(named["ticket_key"]) == set(rows["ticket_key"])
         else:
-            vendors = ents.assign(v=[match_competitor(x, lab) for x, lab in
-                                     zip(ents["text"], ents["label"], strict=True)])
+            vendors = ents.assign(
+                v=[
+                    match_competitor(x, lab)
+                    for x, lab in zip(ents["text"], ents["label"], strict=True)
+                ]
+            )
             named = vendors[vendors["v"] == s.value]
             assert set(named["ticket_key"]) == set(rows["ticket_key"])
             assert s.effect_end > s.end_day  # mentions stay up after the cut
@@ -116,8 +124,10 @@ def test_competitor_surges_follow_the_real_cuts():
 
 
 def test_churn_hazard_follows_its_documented_formula(demo):
-    truth = demo["truth"].merge(demo["customers"][["customer_id", "segment", "signup_month",
-                                                   "churn_month"]], on="customer_id")
+    truth = demo["truth"].merge(
+        demo["customers"][["customer_id", "segment", "signup_month", "churn_month"]],
+        on="customer_id",
+    )
     truth["month"] = pd.to_datetime(truth["month"])
     truth = truth.sort_values(["customer_id", "month"])
     e = truth.groupby("customer_id")["experiences"]
@@ -125,26 +135,31 @@ def test_churn_hazard_follows_its_documented_formula(demo):
     # a month before the window has no planted experience: rows start at the sign-up or the
     # first demo month, so the shifts above are exact
     base = truth["segment"].map(HAZARD_BASE).to_numpy()
-    expected = np.minimum(HAZARD_CAP, base * np.exp(HAZARD_PER_EXPERIENCE * previous
-                                                     + HAZARD_PER_CUT * truth["cut_exposure"]))
+    expected = np.minimum(
+        HAZARD_CAP,
+        base * np.exp(HAZARD_PER_EXPERIENCE * previous + HAZARD_PER_CUT * truth["cut_exposure"]),
+    )
     signup = pd.to_datetime(truth["signup_month"])
-    grace = (truth["month"].dt.year - signup.dt.year) * 12 + truth["month"].dt.month \
-        - signup.dt.month < 3
+    grace = (truth["month"].dt.year - signup.dt.year) * 12 + truth[
+        "month"
+    ].dt.month - signup.dt.month < 3
     expected = np.where(grace, 0.0, expected)
     assert np.allclose(truth["hazard"], expected, atol=2e-6)
     # the churn month's hazard is recorded, and cuts only count after a real cut
     churned = truth[truth["month"] == pd.to_datetime(truth["churn_month"])]
     assert len(churned) == demo["customers"]["churn_month"].notna().sum() > 10
     assert truth.loc[truth["cut_exposure"] > 0, "month"].min() > pd.Timestamp(
-        price_cut_events()["date"].min())
+        price_cut_events()["date"].min()
+    )
 
 
 def test_churners_had_more_planted_negative_experiences(demo):
     truth = demo["truth"].sort_values(["customer_id", "month"])
     e = truth.groupby("customer_id")["experiences"]
     truth = truth.assign(previous=e.shift(1).fillna(0) + e.shift(2).fillna(0))
-    churn = pd.to_datetime(truth["customer_id"].map(
-        demo["customers"].set_index("customer_id")["churn_month"]))
+    churn = pd.to_datetime(
+        truth["customer_id"].map(demo["customers"].set_index("customer_id")["churn_month"])
+    )
     at_churn = pd.to_datetime(truth["month"]) == churn
     rate_churn = (truth.loc[at_churn, "previous"] > 0).mean()
     rate_other = (truth.loc[~at_churn & (truth["hazard"] > 0), "previous"] > 0).mean()
@@ -156,12 +171,12 @@ def test_new_truth_tables_are_deterministic_and_replaced(tmp_path):
     with Store.open(tmp_path / "db.duckdb") as store:
         generate_demo(store, tickets=300, seed=11)
         first = {t: store.query(f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
-        store.execute_write("INSERT INTO ticket_sentiment SELECT ticket_key, 'm', 'neutral', 0.9"
-                            " FROM tickets")
+        store.execute_write(
+            "INSERT INTO ticket_sentiment SELECT ticket_key, 'm', 'neutral', 0.9 FROM tickets"
+        )
         generate_demo(store, tickets=300, seed=11)  # the same seed again: the same truth
         for t in tables:
-            pd.testing.assert_frame_equal(store.query(f"SELECT * FROM {t} ORDER BY ALL"),
-                                          first[t])
+            pd.testing.assert_frame_equal(store.query(f"SELECT * FROM {t} ORDER BY ALL"), first[t])
         assert store.table_counts()["ticket_sentiment"] == 0  # went with the old tickets
         summary = generate_demo(store, tickets=100, seed=2)
         counts = store.table_counts()

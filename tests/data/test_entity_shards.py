@@ -35,10 +35,12 @@ from tests.data.test_rollups import _assert_equals_rebuild
 from tests.data.test_store import held_db  # noqa: F401 - fixture
 
 MODEL = "shardtest-0123456789ab"
-CSV = ("id,text,created_at,customer,subject\n"
-       "1,Moving from OpenAI to you,2026-01-02,acme,Hi\n"
-       " 2 ,Berlin office needs invoices,2026-01-03 10:00:00,,x\n"
-       "3,\"Quoted, with comma\"\"s\",2026-02-01T08:30:00Z,globex,\n")
+CSV = (
+    "id,text,created_at,customer,subject\n"
+    "1,Moving from OpenAI to you,2026-01-02,acme,Hi\n"
+    " 2 ,Berlin office needs invoices,2026-01-03 10:00:00,,x\n"
+    '3,"Quoted, with comma""s",2026-02-01T08:30:00Z,globex,\n'
+)
 
 
 def keyed(path: Path, **kw) -> dict[str, list]:
@@ -61,16 +63,22 @@ def test_keys_equal_the_keys_ingest_stores(tmp_path: Path) -> None:
     csv = tmp_path / "t.csv.gz"
     csv.write_bytes(gzip.compress(CSV.encode()))
     jsonl = tmp_path / "t.jsonl"
-    jsonl.write_text('{"ticket_id": 7, "body": "Azure in Paris"}\n\n'
-                     '{"ticket_id": 8, "body": "Jane at Acme", "date": "2026-03-04"}\n')
+    jsonl.write_text(
+        '{"ticket_id": 7, "body": "Azure in Paris"}\n\n'
+        '{"ticket_id": 8, "body": "Jane at Acme", "date": "2026-03-04"}\n'
+    )
     parquet = tmp_path / "t.parquet"
-    pd.DataFrame({"id": ["a", "b"], "text": ["one ticket", "another ticket"],
-                  "created_at": pd.to_datetime(["2026-01-01 10:00:00", "2026-01-02 11:30:15.5"],
-                                                format="ISO8601"),
-                  }).to_parquet(parquet)
+    pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "text": ["one ticket", "another ticket"],
+            "created_at": pd.to_datetime(
+                ["2026-01-01 10:00:00", "2026-01-02 11:30:15.5"], format="ISO8601"
+            ),
+        }
+    ).to_parquet(parquet)
     rows = [keyed(csv), keyed(jsonl), keyed(parquet)]
-    assert {k for r in rows for k in r["ticket_key"]} == store_keys(tmp_path, csv, jsonl,
-                                                                     parquet)
+    assert {k for r in rows for k in r["ticket_key"]} == store_keys(tmp_path, csv, jsonl, parquet)
     assert all(p is None for r in rows for p in r["problem"])
     assert keyed(jsonl)["row"] == [1, 3]  # JSONL rows are line numbers, as in ingest
     assert keyed(csv)["source_id"] == ["1", "2", "3"]
@@ -78,8 +86,10 @@ def test_keys_equal_the_keys_ingest_stores(tmp_path: Path) -> None:
 
 def test_bad_rows_come_back_located_not_dropped(tmp_path: Path) -> None:
     jsonl = tmp_path / "bad.jsonl"
-    jsonl.write_text('{"id": 1, "text": "fine"}\n{"id": 2, "text": "   "}\n'
-                     '{"id": 3, "text": null}\n{"id": 4, "text": 42}\n{"id": 5}\n')
+    jsonl.write_text(
+        '{"id": 1, "text": "fine"}\n{"id": 2, "text": "   "}\n'
+        '{"id": 3, "text": null}\n{"id": 4, "text": 42}\n{"id": 5}\n'
+    )
     rows = keyed(jsonl)
     assert rows["row"] == [1, 2, 3, 4, 5]
     # JSON scalars are text to ingest's reader ("42"), so rows 2, 3 and 5 are the bad ones
@@ -107,27 +117,67 @@ def test_named_columns_and_file_level_errors(tmp_path: Path) -> None:
 # -- shard folders -------------------------------------------------------------------------
 
 
-def make_shard(folder: Path, source: Path, rows: list[tuple[str, int, int, str, str, float]],
-               tagged: list[str], *, model_id: str = MODEL, bad: list | None = None,
-               moods: list[tuple[str, str, float]] | None = None) -> str:
+def make_shard(
+    folder: Path,
+    source: Path,
+    rows: list[tuple[str, int, int, str, str, float]],
+    tagged: list[str],
+    *,
+    model_id: str = MODEL,
+    bad: list | None = None,
+    moods: list[tuple[str, str, float]] | None = None,
+) -> str:
     """Write one shard the way the Ray job does (manifest, entities, tagged, sentiment when
     ``moods`` (key, label, score) are given, marker)."""
     check_folder_model(folder, model_id)
     name = shard_name(source)
-    entities = pa.table({"ticket_key": [r[0] for r in rows], "model_id": [model_id] * len(rows),
-                         "start": [r[1] for r in rows], "end": [r[2] for r in rows],
-                         "label": [r[3] for r in rows], "text": [r[4] for r in rows],
-                         "score": [r[5] for r in rows]}, schema=ENTITY_SCHEMA)
-    listed = pa.table({"ticket_key": tagged, "row": list(range(1, len(tagged) + 1)),
-                       "source_id": [None] * len(tagged)})
-    write_shard(folder, name, entities, listed, {
-        "name": name, "input": {"path": str(source)}, "model_id": model_id, "device": "cpu",
-        "rows": len(tagged), "tagged": len(tagged), "entities": len(rows),
-        "bad_rows": bad or [], "started_at": "2026-11-28T10:00:00",
-        "finished_at": "2026-11-28T10:05:00"},
-        sentiment=None if moods is None else pa.table({
-            "ticket_key": [m[0] for m in moods], "model_id": [model_id] * len(moods),
-            "label": [m[1] for m in moods], "score": [m[2] for m in moods]}))
+    entities = pa.table(
+        {
+            "ticket_key": [r[0] for r in rows],
+            "model_id": [model_id] * len(rows),
+            "start": [r[1] for r in rows],
+            "end": [r[2] for r in rows],
+            "label": [r[3] for r in rows],
+            "text": [r[4] for r in rows],
+            "score": [r[5] for r in rows],
+        },
+        schema=ENTITY_SCHEMA,
+    )
+    listed = pa.table(
+        {
+            "ticket_key": tagged,
+            "row": list(range(1, len(tagged) + 1)),
+            "source_id": [None] * len(tagged),
+        }
+    )
+    write_shard(
+        folder,
+        name,
+        entities,
+        listed,
+        {
+            "name": name,
+            "input": {"path": str(source)},
+            "model_id": model_id,
+            "device": "cpu",
+            "rows": len(tagged),
+            "tagged": len(tagged),
+            "entities": len(rows),
+            "bad_rows": bad or [],
+            "started_at": "2026-11-28T10:00:00",
+            "finished_at": "2026-11-28T10:05:00",
+        },
+        sentiment=None
+        if moods is None
+        else pa.table(
+            {
+                "ticket_key": [m[0] for m in moods],
+                "model_id": [model_id] * len(moods),
+                "label": [m[1] for m in moods],
+                "score": [m[2] for m in moods],
+            }
+        ),
+    )
     return name
 
 
@@ -150,17 +200,26 @@ def table_rows(store: Store, table: str) -> int:
 def test_load_counts_tickets_as_tagged_once(ingested, tmp_path: Path) -> None:
     store, keys, csv = ingested
     folder = tmp_path / "shards"
-    make_shard(folder, csv, [(keys[0], 12, 18, "ORG", "OpenAI", 0.9876),
-                             (keys[1], 0, 6, "LOC", "Berlin", 0.5)],
-               [keys[0], keys[1], keys[2], "f" * 32],
-               bad=[{"row": 9, "column": "text", "problem": "empty text"}])
+    make_shard(
+        folder,
+        csv,
+        [(keys[0], 12, 18, "ORG", "OpenAI", 0.9876), (keys[1], 0, 6, "LOC", "Berlin", 0.5)],
+        [keys[0], keys[1], keys[2], "f" * 32],
+        bad=[{"row": 9, "column": "text", "problem": "empty text"}],
+    )
     report = load_entity_shards(store, folder)
-    assert (report.shards, report.tickets, report.new_tickets, report.new_entities,
-            report.not_in_store, report.bad_rows) == (1, 4, 3, 2, 1, 1)
+    assert (
+        report.shards,
+        report.tickets,
+        report.new_tickets,
+        report.new_entities,
+        report.not_in_store,
+        report.bad_rows,
+    ) == (1, 4, 3, 2, 1, 1)
     assert "not in the store" in report.message and "could not be tagged" in report.message
-    assert store.fetchall('SELECT ticket_key, start, "end", label, text, score FROM entities '
-                          "ORDER BY start") == [(keys[1], 0, 6, "LOC", "Berlin", 0.5),
-                                                (keys[0], 12, 18, "ORG", "OpenAI", 0.9876)]
+    assert store.fetchall(
+        'SELECT ticket_key, start, "end", label, text, score FROM entities ORDER BY start'
+    ) == [(keys[1], 0, 6, "LOC", "Berlin", 0.5), (keys[0], 12, 18, "ORG", "OpenAI", 0.9876)]
     # the pages count them as tagged by the shards' model
     assert current_model_id(store) == MODEL
     assert tagging_progress(store, MODEL) == (3, 3)
@@ -171,17 +230,27 @@ def test_load_counts_tickets_as_tagged_once(ingested, tmp_path: Path) -> None:
     assert (again.new_tickets, again.new_entities, again.run_id) == (0, 0, None)
     assert "tagged by this model already" in again.message
     assert [table_rows(store, t) for t in ("entities", "tagged_tickets", "tagging_runs")] == [
-        2, 3, 1]
+        2,
+        3,
+        1,
+    ]
 
 
 def test_tickets_tagged_before_keep_their_entities(ingested, tmp_path: Path) -> None:
     store, keys, csv = ingested
-    store.write(lambda conn: conn.execute(
-        "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) VALUES (?, ?, 'local')",
-        [keys[0], MODEL]))
+    store.write(
+        lambda conn: conn.execute(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) VALUES (?, ?, 'local')",
+            [keys[0], MODEL],
+        )
+    )
     folder = tmp_path / "shards"
-    make_shard(folder, csv, [(keys[0], 0, 6, "ORG", "Moving", 0.1),
-                             (keys[2], 0, 6, "ORG", "Quoted", 0.7)], keys)
+    make_shard(
+        folder,
+        csv,
+        [(keys[0], 0, 6, "ORG", "Moving", 0.1), (keys[2], 0, 6, "ORG", "Quoted", 0.7)],
+        keys,
+    )
     report = load_entity_shards(store, folder)
     assert (report.new_tickets, report.new_entities) == (2, 1)
     assert store.fetchall("SELECT ticket_key FROM entities") == [(keys[2],)]
@@ -202,23 +271,34 @@ def _rewrite(path: Path, change) -> None:
     pq.write_table(change(pq.read_table(path)), path)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda t: t.drop_columns(["score"]), "no column 'score'"),
-    (lambda t: t.set_column(6, "score", pa.array(["high"] * t.num_rows)),
-     "column 'score' is string, expected floating"),
-    (lambda t: t.append_column("extra", pa.array([1] * t.num_rows)),
-     "unexpected column 'extra'"),
-    (lambda t: t.set_column(4, "label", pa.array([None] * t.num_rows, pa.string())),
-     "column 'label' has NULL values"),
-    (lambda t: t.set_column(1, "model_id", pa.array(["other"] * t.num_rows)),
-     "column 'model_id' names another model"),
-])
-def test_a_bad_shard_is_named_and_nothing_is_written(ingested, tmp_path: Path, change,
-                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.drop_columns(["score"]), "no column 'score'"),
+        (
+            lambda t: t.set_column(6, "score", pa.array(["high"] * t.num_rows)),
+            "column 'score' is string, expected floating",
+        ),
+        (
+            lambda t: t.append_column("extra", pa.array([1] * t.num_rows)),
+            "unexpected column 'extra'",
+        ),
+        (
+            lambda t: t.set_column(4, "label", pa.array([None] * t.num_rows, pa.string())),
+            "column 'label' has NULL values",
+        ),
+        (
+            lambda t: t.set_column(1, "model_id", pa.array(["other"] * t.num_rows)),
+            "column 'model_id' names another model",
+        ),
+    ],
+)
+def test_a_bad_shard_is_named_and_nothing_is_written(
+    ingested, tmp_path: Path, change, message: str
+) -> None:
     store, keys, csv = ingested
     folder = tmp_path / "shards"
-    good = make_shard(folder, tmp_path / "a.csv", [(keys[0], 0, 6, "ORG", "Moving", 0.1)],
-                      keys[:1])
+    good = make_shard(folder, tmp_path / "a.csv", [(keys[0], 0, 6, "ORG", "Moving", 0.1)], keys[:1])
     bad = make_shard(folder, csv, [(keys[1], 0, 6, "LOC", "Berlin", 0.5)], keys[1:])
     _rewrite(shard_paths(folder, bad).entities, change)
     with pytest.raises(EntityShardError) as info:
@@ -285,7 +365,10 @@ def test_ingest_cli_bad_shard_is_one_line(tmp_path: Path, capsys) -> None:
 
 
 def test_ingest_cli_on_a_held_database_hands_the_folder_to_the_app(
-        held_db, tmp_path: Path, capsys) -> None:  # noqa: F811
+    held_db,
+    tmp_path: Path,
+    capsys,
+) -> None:
     from data.paths import inbox_dir
 
     folder = tmp_path / "shards"
@@ -333,20 +416,32 @@ def test_the_app_loads_handed_shard_folders_from_its_inbox(tmp_path: Path) -> No
 
 def test_sentiment_rows_load_with_their_tickets_once(ingested, tmp_path: Path) -> None:
     store, keys, csv = ingested
-    store.write(lambda conn: conn.execute(  # tagged before: keeps what it has
-        "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) VALUES (?, ?, 'local')",
-        [keys[0], MODEL]))
+    store.write(
+        lambda conn: conn.execute(  # tagged before: keeps what it has
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) VALUES (?, ?, 'local')",
+            [keys[0], MODEL],
+        )
+    )
     rebuild_rollups(store)  # that insert went round the roll-ups
     folder = tmp_path / "shards"
-    make_shard(folder, csv, [(keys[1], 0, 6, "LOC", "Berlin", 0.5)], [*keys, "f" * 32],
-               moods=[(keys[0], "positive", 0.9), (keys[1], "negative", 0.75),
-                      (keys[2], "neutral", 0.6), ("f" * 32, "negative", 0.8)])
+    make_shard(
+        folder,
+        csv,
+        [(keys[1], 0, 6, "LOC", "Berlin", 0.5)],
+        [*keys, "f" * 32],
+        moods=[
+            (keys[0], "positive", 0.9),
+            (keys[1], "negative", 0.75),
+            (keys[2], "neutral", 0.6),
+            ("f" * 32, "negative", 0.8),
+        ],
+    )
     report = load_entity_shards(store, folder)
     assert (report.new_tickets, report.new_entities, report.new_sentiments) == (2, 1, 2)
     assert "2 sentiments added" in report.message
-    assert store.fetchall("SELECT ticket_key, model_id, label, score FROM ticket_sentiment "
-                          "ORDER BY label") == [(keys[1], MODEL, "negative", 0.75),
-                                                (keys[2], MODEL, "neutral", 0.6)]
+    assert store.fetchall(
+        "SELECT ticket_key, model_id, label, score FROM ticket_sentiment ORDER BY label"
+    ) == [(keys[1], MODEL, "negative", 0.75), (keys[2], MODEL, "neutral", 0.6)]
     again = load_entity_shards(store, folder)
     assert again.new_sentiments == 0 and table_rows(store, "ticket_sentiment") == 2
     _assert_equals_rebuild(store)  # the entity roll-ups followed the load
@@ -362,23 +457,37 @@ def test_a_shard_without_sentiment_removes_an_older_sentiment_file(tmp_path: Pat
     assert "sentiment" not in marker
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda t: t.set_column(2, "label", pa.array(["furious"] * t.num_rows)),
-     "row 1, column 'label': a label other than negative, neutral, positive"),
-    (lambda t: t.set_column(3, "score", pa.array([1.5] * t.num_rows)),
-     "row 1, column 'score'"),
-    (lambda t: t.set_column(1, "model_id", pa.array(["other"] * t.num_rows)),
-     "column 'model_id': another model"),
-    (lambda t: t.drop_columns(["score"]), "no column 'score'"),
-    (lambda t: t.append_column("extra", pa.array([1] * t.num_rows)),
-     "unexpected column 'extra'"),
-])
-def test_bad_sentiment_is_named_and_nothing_is_written(ingested, tmp_path: Path, change,
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda t: t.set_column(2, "label", pa.array(["furious"] * t.num_rows)),
+            "row 1, column 'label': a label other than negative, neutral, positive",
+        ),
+        (lambda t: t.set_column(3, "score", pa.array([1.5] * t.num_rows)), "row 1, column 'score'"),
+        (
+            lambda t: t.set_column(1, "model_id", pa.array(["other"] * t.num_rows)),
+            "column 'model_id': another model",
+        ),
+        (lambda t: t.drop_columns(["score"]), "no column 'score'"),
+        (
+            lambda t: t.append_column("extra", pa.array([1] * t.num_rows)),
+            "unexpected column 'extra'",
+        ),
+    ],
+)
+def test_bad_sentiment_is_named_and_nothing_is_written(
+    ingested, tmp_path: Path, change, message: str
+) -> None:
     store, keys, csv = ingested
     folder = tmp_path / "shards"
-    name = make_shard(folder, csv, [(keys[1], 0, 6, "LOC", "Berlin", 0.5)], keys,
-                      moods=[(k, "neutral", 0.5) for k in keys])
+    name = make_shard(
+        folder,
+        csv,
+        [(keys[1], 0, 6, "LOC", "Berlin", 0.5)],
+        keys,
+        moods=[(k, "neutral", 0.5) for k in keys],
+    )
     _rewrite(shard_paths(folder, name).sentiment, change)
     with pytest.raises(EntityShardError) as info:
         load_entity_shards(store, folder)

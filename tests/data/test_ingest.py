@@ -18,14 +18,20 @@ from data.columns import map_columns
 from data.ingest import IngestLimits, ingest_files, stage_file
 from data.keys import ticket_key
 
-FRAME = pd.DataFrame({
-    "Ticket ID": ["A-1", "A-2", "A-3"],
-    "Body": ["The API is slow from Berlin", "Invoice INV-1 is wrong\nplease fix", "=1+1 cheap?"],
-    "Created": ["2026-01-02 10:00:00", "2026-01-03T11:30:00Z", ""],
-    "Customer": ["C0001", "C0002", None],
-    "Channel": ["email", "chat", "web"],
-    "Extra": ["x", "y", "z"],
-})
+FRAME = pd.DataFrame(
+    {
+        "Ticket ID": ["A-1", "A-2", "A-3"],
+        "Body": [
+            "The API is slow from Berlin",
+            "Invoice INV-1 is wrong\nplease fix",
+            "=1+1 cheap?",
+        ],
+        "Created": ["2026-01-02 10:00:00", "2026-01-03T11:30:00Z", ""],
+        "Customer": ["C0001", "C0002", None],
+        "Channel": ["email", "chat", "web"],
+        "Extra": ["x", "y", "z"],
+    }
+)
 
 
 def _bytes(fmt: str, frame: pd.DataFrame = FRAME) -> bytes:
@@ -41,8 +47,10 @@ def _bytes(fmt: str, frame: pd.DataFrame = FRAME) -> bytes:
 
 
 def _snapshot(store) -> dict:
-    return {"counts": store.table_counts(),
-            "tickets": store.query("SELECT * FROM tickets ORDER BY ticket_key")}
+    return {
+        "counts": store.table_counts(),
+        "tickets": store.query("SELECT * FROM tickets ORDER BY ticket_key"),
+    }
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl", "parquet"])
@@ -55,8 +63,13 @@ def test_every_format_is_ingested(tmp_store, tmp_path, fmt, gz):
     [report] = ingest_files(tmp_store, [path])
     assert report.status == "imported", report.message
     assert report.rows == 3 and report.new_tickets == 3
-    assert report.columns == {"text": "Body", "id": "Ticket ID", "created_at": "Created",
-                              "customer": "Customer", "channel": "Channel"}
+    assert report.columns == {
+        "text": "Body",
+        "id": "Ticket ID",
+        "created_at": "Created",
+        "customer": "Customer",
+        "channel": "Channel",
+    }
     assert report.ignored_columns == ["Extra"]
     rows = tmp_store.query("SELECT * FROM tickets ORDER BY source_id")
     assert rows["text"].tolist() == FRAME["Body"].tolist()
@@ -107,16 +120,30 @@ def test_keys_computed_in_sql_match_python(tmp_store):
     for row in tmp_store.query("SELECT * FROM tickets").itertuples():
         created = None if pd.isna(row.created_at) else row.created_at.to_pydatetime()
         assert row.ticket_key == ticket_key(
-            row.text, source_id=row.source_id, customer_id=row.customer_id,
-            created_at=created, subject=row.subject)
+            row.text,
+            source_id=row.source_id,
+            customer_id=row.customer_id,
+            created_at=created,
+            subject=row.subject,
+        )
     assert ticket_key("x", created_at=datetime(2026, 1, 2)) != ticket_key("x")
 
 
-@pytest.mark.parametrize("header,field", [
-    ("body", "text"), ("Description", "text"), ("MESSAGE", "text"), (" content ", "text"),
-    ("ticket_text", "text"), ("Ticket-Text", "text"), ("ticket id", "id"),
-    ("created", "created_at"), ("Customer Name", "customer"), ("title", "subject"),
-])
+@pytest.mark.parametrize(
+    "header,field",
+    [
+        ("body", "text"),
+        ("Description", "text"),
+        ("MESSAGE", "text"),
+        (" content ", "text"),
+        ("ticket_text", "text"),
+        ("Ticket-Text", "text"),
+        ("ticket id", "id"),
+        ("created", "created_at"),
+        ("Customer Name", "customer"),
+        ("title", "subject"),
+    ],
+)
 def test_column_aliases(header, field):
     cmap = map_columns([header, "text" if field != "text" else "other"])
     assert cmap.fields[field] == header
@@ -136,8 +163,13 @@ BAD = {
     # name: (file name, bytes, expected row, expected column, words in the message)
     "no text column": ("a.csv", b"id,foo\n1,bar\n", None, None, "no text column"),
     "empty text": ("a.csv", b"id,text\n1,ok\n2,\n3,   \n", 2, "text", "empty text"),
-    "bad date": ("a.csv", b"text,created_at\nok,2026-01-01\nok,yesterday-ish\n", 2,
-                 "created_at", "cannot read the date"),
+    "bad date": (
+        "a.csv",
+        b"text,created_at\nok,2026-01-01\nok,yesterday-ish\n",
+        2,
+        "created_at",
+        "cannot read the date",
+    ),
     "impossible date": ("a.csv", b"text,date\nok,2026-02-30\n", 1, "date", "cannot read"),
     "date out of range": ("a.csv", b"text,date\nok,1850-01-01\n", 1, "date", "1990"),
     "latin-1": ("a.csv", "text\nok\ncafé\n".encode("latin-1"), 2, "text", "UTF-8"),
@@ -148,10 +180,14 @@ BAD = {
     "empty": ("a.csv", b"", None, None, "empty"),
     "header only": ("a.csv", b"id,text\n", None, None, "no data rows"),
     "broken jsonl": ("a.jsonl", b'{"text": "ok"}\n{"text": "no\n', 2, None, "JSON"),
-    "jsonl text not string": ("a.jsonl", b'{"text": "ok"}\n{"text": {"a": 1}}\n', None, None,
-                              None),
-    "parquet wrong type": ("a.parquet", _parquet(pa.table({"text": [1, 2]})), 1, "text",
-                           "must hold text"),
+    "jsonl text not string": ("a.jsonl", b'{"text": "ok"}\n{"text": {"a": 1}}\n', None, None, None),
+    "parquet wrong type": (
+        "a.parquet",
+        _parquet(pa.table({"text": [1, 2]})),
+        1,
+        "text",
+        "must hold text",
+    ),
     "duplicate headers": ("a.csv", b"text,TEXT\na,b\n", None, "TEXT", "duplicate"),
     "too long text": ("a.csv", b"text\n" + b"x" * 200 + b"\n", 1, "text", "max_text_chars"),
     "too long id": ("a.csv", b"id,text\n" + b"9" * 50 + b",ok\n", 1, "id", "max_field_chars"),
@@ -192,8 +228,9 @@ def test_at_most_twenty_problems_are_reported(tmp_store):
 
 
 def test_one_bad_file_does_not_block_the_others(tmp_store):
-    reports = ingest_files(tmp_store, [("bad.csv", io.BytesIO(b"")),
-                                       ("good.csv", io.BytesIO(b"text\nfine\n"))])
+    reports = ingest_files(
+        tmp_store, [("bad.csv", io.BytesIO(b"")), ("good.csv", io.BytesIO(b"text\nfine\n"))]
+    )
     assert [r.status for r in reports] == ["rejected", "imported"]
 
 
@@ -207,14 +244,28 @@ def test_staging_streams_in_chunks(tmp_path):
     assert meta.metadata.num_row_groups == 3  # one per chunk: never the whole file at once
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(st.lists(st.fixed_dictionaries({
-    "text": st.text(min_size=0, max_size=40),
-    "id": st.one_of(st.none(), st.integers(0, 10**6), st.text(max_size=8)),
-    "created_at": st.one_of(st.none(), st.text(max_size=12),
-                            st.datetimes(datetime(1995, 1, 1), datetime(2099, 1, 1)).map(str)),
-}), min_size=1, max_size=15))
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "text": st.text(min_size=0, max_size=40),
+                "id": st.one_of(st.none(), st.integers(0, 10**6), st.text(max_size=8)),
+                "created_at": st.one_of(
+                    st.none(),
+                    st.text(max_size=12),
+                    st.datetimes(datetime(1995, 1, 1), datetime(2099, 1, 1)).map(str),
+                ),
+            }
+        ),
+        min_size=1,
+        max_size=15,
+    )
+)
 def test_any_jsonl_is_accepted_exactly_or_rejected_cleanly(tmp_store, records):
     data = "\n".join(json.dumps(r) for r in records).encode()
     before = tmp_store.table_counts()
@@ -222,7 +273,8 @@ def test_any_jsonl_is_accepted_exactly_or_rejected_cleanly(tmp_store, records):
     if report.accepted:
         assert report.rows == len(records)
         assert report.already_ingested or (
-            tmp_store.table_counts()["tickets"] == before["tickets"] + report.new_tickets)
+            tmp_store.table_counts()["tickets"] == before["tickets"] + report.new_tickets
+        )
     else:
         assert report.problems and tmp_store.table_counts() == before
 
@@ -236,8 +288,10 @@ def test_re_uploading_exported_demo_tickets_adds_nothing(demo_db_path, tmp_path)
     db = tmp_path / "copy.duckdb"
     shutil.copy(demo_db_path, db)
     with Store.open(db) as store:
-        export = store.query("SELECT source_id, customer_id, created_at, subject, text"
-                             " FROM tickets ORDER BY created_at LIMIT 300")
+        export = store.query(
+            "SELECT source_id, customer_id, created_at, subject, text"
+            " FROM tickets ORDER BY created_at LIMIT 300"
+        )
         [report] = ingest_files(store, [("export.csv", io.BytesIO(to_csv_bytes(export)))])
         assert report.accepted, report.message
         assert report.new_tickets == 0 and report.duplicates == 300
@@ -260,17 +314,24 @@ def test_a_ticket_from_the_future_is_refused_by_row_and_column(tmp_store, tmp_pa
 
     today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
     later = today + pd.Timedelta(days=3)
-    ok = ("ok.csv", io.BytesIO(f"id,text,created_at\n1,fine,{today + pd.Timedelta(days=1)}\n"
-                               .encode()))
+    ok = (
+        "ok.csv",
+        io.BytesIO(f"id,text,created_at\n1,fine,{today + pd.Timedelta(days=1)}\n".encode()),
+    )
     [report] = ingest_files(tmp_store, [ok])
     assert report.accepted, report.message
-    text = ("text.csv", io.BytesIO(f"id,text,created_at\n1,a,{today.date()}\n2,b,"
-                                   f"{later.date()}\n".encode()))
+    text = (
+        "text.csv",
+        io.BytesIO(f"id,text,created_at\n1,a,{today.date()}\n2,b,{later.date()}\n".encode()),
+    )
     typed = tmp_path / "typed.parquet"
-    pd.DataFrame({"id": ["x", "y"], "text": ["a", "b"],
-                  "created_at": [today, later]}).to_parquet(typed)
+    pd.DataFrame({"id": ["x", "y"], "text": ["a", "b"], "created_at": [today, later]}).to_parquet(
+        typed
+    )
     for source in (text, typed):
         [report] = ingest_files(tmp_store, [source])
         assert not report.accepted
-        assert any(p.row == 2 and p.column == "created_at" and "in the future" in p.message
-                   for p in report.problems), report.problems
+        assert any(
+            p.row == 2 and p.column == "created_at" and "in the future" in p.message
+            for p in report.problems
+        ), report.problems

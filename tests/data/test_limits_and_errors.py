@@ -15,8 +15,9 @@ from data.store import translate_error
 
 
 def test_limits_come_from_the_environment() -> None:
-    limits = limits_from_env(environ={"PRICEWAR_MAX_UPLOAD_ROWS": "1_000",
-                                      "PRICEWAR_MAX_UPLOAD_BYTES": "2048"})
+    limits = limits_from_env(
+        environ={"PRICEWAR_MAX_UPLOAD_ROWS": "1_000", "PRICEWAR_MAX_UPLOAD_BYTES": "2048"}
+    )
     assert limits.max_rows == 1000 and limits.max_bytes == 2048
     assert limits.max_text_chars == DEFAULT_LIMITS.max_text_chars
     assert limits_from_env(environ={}) == DEFAULT_LIMITS
@@ -43,19 +44,34 @@ def test_ingest_uses_the_environment_and_names_the_variable(tmp_store, monkeypat
     assert report.new_tickets == 3
 
 
-@pytest.mark.parametrize("exc, expected", [
-    (duckdb.IOException('Could not write file "x.duckdb": No space left on device'),
-     StoreWriteError),
-    (duckdb.IOException('Could not write file "x.duckdb": File too large'), StoreWriteError),
-    (duckdb.TransactionException('Failed to commit: Could not write file "x.wal": '
-                                 "No space left on device"), StoreWriteError),
-    (duckdb.IOException('Could not read enough bytes from file "x.duckdb": attempted to read '
-                        "262144 bytes"), StoreCorruptError),
-    (duckdb.IOException("Corrupt database file: computed checksum does not match"),
-     StoreCorruptError),
-    (duckdb.CatalogException("Table with name nope does not exist!"), duckdb.CatalogException),
-    (ValueError("unrelated"), ValueError),
-])
+@pytest.mark.parametrize(
+    "exc, expected",
+    [
+        (
+            duckdb.IOException('Could not write file "x.duckdb": No space left on device'),
+            StoreWriteError,
+        ),
+        (duckdb.IOException('Could not write file "x.duckdb": File too large'), StoreWriteError),
+        (
+            duckdb.TransactionException(
+                'Failed to commit: Could not write file "x.wal": No space left on device'
+            ),
+            StoreWriteError,
+        ),
+        (
+            duckdb.IOException(
+                'Could not read enough bytes from file "x.duckdb": attempted to read 262144 bytes'
+            ),
+            StoreCorruptError,
+        ),
+        (
+            duckdb.IOException("Corrupt database file: computed checksum does not match"),
+            StoreCorruptError,
+        ),
+        (duckdb.CatalogException("Table with name nope does not exist!"), duckdb.CatalogException),
+        (ValueError("unrelated"), ValueError),
+    ],
+)
 def test_file_failures_become_data_errors(exc: BaseException, expected: type) -> None:
     out = translate_error(Path("x.duckdb"), exc)
     assert isinstance(out, expected)

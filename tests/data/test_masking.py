@@ -49,10 +49,20 @@ def test_email_local_part_up_to_64_characters():
     assert only(f"to {local}@example.com") == ("email", f"a{M * 63}@{M * 7}.com")
 
 
-@pytest.mark.parametrize("text", [
-    "user@localhost", "a@b.c", "meet @ 5pm", "@handle", "x@1.2.3.4", "a@.com",
-    "name@ domain.com", "foo@bar", "a@b.12",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "user@localhost",
+        "a@b.c",
+        "meet @ 5pm",
+        "@handle",
+        "x@1.2.3.4",
+        "a@.com",
+        "name@ domain.com",
+        "foo@bar",
+        "a@b.12",
+    ],
+)
 def test_not_an_email(text):
     assert [s for s in pii_spans(text) if s[2] == "email"] == []
 
@@ -60,29 +70,32 @@ def test_not_an_email(text):
 # -- phone numbers ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, masked", [
-    # a "+" country code
-    ("+44 20 7946 0958", f"+{M * 2} {M * 2} {M * 4} {M * 2}58"),
-    ("+1-555-123-4567", f"+{M}-{M * 3}-{M * 3}-{M * 2}67"),
-    ("+33 6 12 34 56 78", f"+{M * 2} {M} {M * 2} {M * 2} {M * 2} 78"),
-    ("+49 151 23456789", f"+{M * 2} {M * 3} {M * 6}89"),
-    ("+44 (0) 20 7946 0958", f"+{M * 2} ({M}) {M * 2} {M * 4} {M * 2}58"),
-    # an area code in parentheses
-    ("(555) 123-4567", f"({M * 3}) {M * 3}-{M * 2}67"),
-    ("(020) 7946-0958", f"({M * 3}) {M * 4}-{M * 2}58"),
-    ("(555)123-4567", f"({M * 3}){M * 3}-{M * 2}67"),
-    # North American 3-3-4, with or without the leading 1
-    ("555-123-4567", f"{M * 3}-{M * 3}-{M * 2}67"),
-    ("555.123.4567", f"{M * 3}.{M * 3}.{M * 2}67"),
-    ("555 123 4567", f"{M * 3} {M * 3} {M * 2}67"),
-    ("1-800-555-0199", f"{M}-{M * 3}-{M * 3}-{M * 2}99"),
-    ("1 800 555 0199", f"{M} {M * 3} {M * 3} {M * 2}99"),
-    # national formats with the trunk 0
-    ("020 7946 0958", f"{M * 3} {M * 4} {M * 2}58"),
-    ("06 12 34 56 78", f"{M * 2} {M * 2} {M * 2} {M * 2} 78"),
-    ("07700 900123", f"{M * 5} {M * 4}23"),
-    ("0151 2345 6789", f"{M * 4} {M * 4} {M * 2}89"),
-])
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        # a "+" country code
+        ("+44 20 7946 0958", f"+{M * 2} {M * 2} {M * 4} {M * 2}58"),
+        ("+1-555-123-4567", f"+{M}-{M * 3}-{M * 3}-{M * 2}67"),
+        ("+33 6 12 34 56 78", f"+{M * 2} {M} {M * 2} {M * 2} {M * 2} 78"),
+        ("+49 151 23456789", f"+{M * 2} {M * 3} {M * 6}89"),
+        ("+44 (0) 20 7946 0958", f"+{M * 2} ({M}) {M * 2} {M * 4} {M * 2}58"),
+        # an area code in parentheses
+        ("(555) 123-4567", f"({M * 3}) {M * 3}-{M * 2}67"),
+        ("(020) 7946-0958", f"({M * 3}) {M * 4}-{M * 2}58"),
+        ("(555)123-4567", f"({M * 3}){M * 3}-{M * 2}67"),
+        # North American 3-3-4, with or without the leading 1
+        ("555-123-4567", f"{M * 3}-{M * 3}-{M * 2}67"),
+        ("555.123.4567", f"{M * 3}.{M * 3}.{M * 2}67"),
+        ("555 123 4567", f"{M * 3} {M * 3} {M * 2}67"),
+        ("1-800-555-0199", f"{M}-{M * 3}-{M * 3}-{M * 2}99"),
+        ("1 800 555 0199", f"{M} {M * 3} {M * 3} {M * 2}99"),
+        # national formats with the trunk 0
+        ("020 7946 0958", f"{M * 3} {M * 4} {M * 2}58"),
+        ("06 12 34 56 78", f"{M * 2} {M * 2} {M * 2} {M * 2} 78"),
+        ("07700 900123", f"{M * 5} {M * 4}23"),
+        ("0151 2345 6789", f"{M * 4} {M * 4} {M * 2}89"),
+    ],
+)
 def test_phone_shapes_keep_the_last_two_digits(text, masked):
     for framed in (text, f"Please call {text} today.", f"({text})"):
         start = framed.index(text)
@@ -105,8 +118,10 @@ AFTER_PHONE_WORDS = [
 ]
 
 
-@pytest.mark.parametrize("kind, text, masked", [("email", *e) for e in EMAILS]
-                         + [("phone", *p) for p in AFTER_PHONE_WORDS])
+@pytest.mark.parametrize(
+    "kind, text, masked",
+    [("email", *e) for e in EMAILS] + [("phone", *p) for p in AFTER_PHONE_WORDS],
+)
 def test_masked_as_documented(kind, text, masked):
     assert mask_pii(text) == masked
     assert {k for _, _, k in pii_spans(text)} == {kind}
@@ -119,7 +134,9 @@ def test_phone_word_reaches_only_a_short_way():
     assert pii_spans("telephonebook 12345678") == []  # a word, not the keyword
 
 
-@pytest.mark.parametrize("text", ["call 555-12", "tel 123456", "+44 20 79", "phone 12345678901234567"])
+@pytest.mark.parametrize(
+    "text", ["call 555-12", "tel 123456", "+44 20 79", "phone 12345678901234567"]
+)
 def test_too_short_or_too_long_for_a_phone(text):
     assert pii_spans(text) == []
 
@@ -127,29 +144,38 @@ def test_too_short_or_too_long_for_a_phone(text):
 # -- cards ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, masked", [
-    ("4111 1111 1111 1111", f"{M * 4} {M * 4} {M * 4} 1111"),
-    ("4111-1111-1111-1111", f"{M * 4}-{M * 4}-{M * 4}-1111"),
-    ("4111111111111111", f"{M * 12}1111"),
-    ("5555-5555-5555-4444", f"{M * 4}-{M * 4}-{M * 4}-4444"),
-    ("6011 1111 1111 1117", f"{M * 4} {M * 4} {M * 4} 1117"),
-    ("3782 822463 10005", f"{M * 4} {M * 6} {M}0005"),  # Amex 4-6-5
-    ("378282246310005", f"{M * 11}0005"),  # 15 digits in a run
-    ("4222222222222", f"{M * 9}2222"),  # 13 digits
-    ("6011000990139424", f"{M * 12}9424"),
-    ("411 111 111 111 1111", f"{M * 3} {M * 3} {M * 3} {M * 3} 1111"),  # groups of 3
-    ("6304 0000 0000 0000 018", f"{M * 4} {M * 4} {M * 4} {M * 3}0 018"),  # 19 digits
-])
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("4111 1111 1111 1111", f"{M * 4} {M * 4} {M * 4} 1111"),
+        ("4111-1111-1111-1111", f"{M * 4}-{M * 4}-{M * 4}-1111"),
+        ("4111111111111111", f"{M * 12}1111"),
+        ("5555-5555-5555-4444", f"{M * 4}-{M * 4}-{M * 4}-4444"),
+        ("6011 1111 1111 1117", f"{M * 4} {M * 4} {M * 4} 1117"),
+        ("3782 822463 10005", f"{M * 4} {M * 6} {M}0005"),  # Amex 4-6-5
+        ("378282246310005", f"{M * 11}0005"),  # 15 digits in a run
+        ("4222222222222", f"{M * 9}2222"),  # 13 digits
+        ("6011000990139424", f"{M * 12}9424"),
+        ("411 111 111 111 1111", f"{M * 3} {M * 3} {M * 3} {M * 3} 1111"),  # groups of 3
+        ("6304 0000 0000 0000 018", f"{M * 4} {M * 4} {M * 4} {M * 3}0 018"),  # 19 digits
+    ],
+)
 def test_luhn_valid_cards_keep_the_last_four_digits(text, masked):
     for framed in (text, f"card: {text}.", f"({text})", f"paid with {text}, thanks"):
         assert only(framed) == ("card", masked), framed
 
 
-@pytest.mark.parametrize("text", [
-    "4111 1111 1111 1112", "4111111111111112", "5555-5555-5555-4445",
-    "1234 5678 9012 3456", "4111 1111 1111",  # 12 digits: too short for a card
-    "41 11 11 11 11 11 11 11",  # groups of 2 are no card
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111 1111 1111 1112",
+        "4111111111111112",
+        "5555-5555-5555-4445",
+        "1234 5678 9012 3456",
+        "4111 1111 1111",  # 12 digits: too short for a card
+        "41 11 11 11 11 11 11 11",  # groups of 2 are no card
+    ],
+)
 def test_luhn_invalid_or_ungrouped_numbers_stay(text):
     assert mask_pii(f"order {text}") == f"order {text}"
 
@@ -164,50 +190,86 @@ def test_a_card_is_not_a_price():
 def test_bulleted_numbers_are_masked_and_stay_masked():
     text = "Details:\n• 4111 1111 1111 1111\n• 555-123-4567\n• order 12345678"
     masked = mask_pii(text)
-    assert masked == (f"Details:\n• {M * 4} {M * 4} {M * 4} 1111\n• {M * 3}-{M * 3}-{M * 2}67"
-                      "\n• order 12345678")
+    assert masked == (
+        f"Details:\n• {M * 4} {M * 4} {M * 4} 1111\n• {M * 3}-{M * 3}-{M * 2}67\n• order 12345678"
+    )
     assert mask_pii(masked) == masked
 
 
 def test_mixed_text():
-    text = ("Mail jane.doe@example.com or call +44 20 7946 0958 "
-            "(card 4111 1111 1111 1111)")
-    assert mask_pii(text) == (f"Mail j{M * 7}@{M * 7}.com or call +{M * 2} {M * 2} {M * 4} "
-                              f"{M * 2}58 (card {M * 4} {M * 4} {M * 4} 1111)")
+    text = "Mail jane.doe@example.com or call +44 20 7946 0958 (card 4111 1111 1111 1111)"
+    assert mask_pii(text) == (
+        f"Mail j{M * 7}@{M * 7}.com or call +{M * 2} {M * 2} {M * 4} "
+        f"{M * 2}58 (card {M * 4} {M * 4} {M * 4} 1111)"
+    )
     assert [kind for _, _, kind in pii_spans(text)] == ["email", "phone", "card"]
 
 
 # -- what is not personal data ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    # dates and times
-    "on 2024-03-15 at", "due 15.03.2024", "on 03/15/2024", "2024/03/15", "03.15.2024",
-    "at 2024-03-15 14:30:00 UTC", "the number 2024 0315 1430",
-    # IP addresses
-    "10.0.0.1 and 192.168.100.200", "host 192.168.1.100:8080",
-    # decimals
-    "pi is 3.14159265358979", "ratio 0.123456789",
-    # versions
-    "upgrade to v2.13.0 please", "release 10.12.0.1234", "version 2.13.0-rc1", "v1.2.3.4567",
-    # prices and amounts
-    "$1,234,567.89", "€ 1 234 567", "€1234567", "£ 12345678", "1,234,567 USD",
-    "USD 12345678", "used 12,345,678 tokens", "in 1234567 tokens",
-    # percentages
-    "12.5%", "growth of 1234567%", "up 1234567 %",
-    # identifiers: numbers glued to letters, or after #, - or /
-    "TCK-2024-000123", "INV-0012345678", "order #12345678", "ABC1234567890",
-    "id_5551234567", "/api/v1/12345678901", "path/0123456789", "ref 0012345678",
-    "user5551234567", "5551234567abc",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # dates and times
+        "on 2024-03-15 at",
+        "due 15.03.2024",
+        "on 03/15/2024",
+        "2024/03/15",
+        "03.15.2024",
+        "at 2024-03-15 14:30:00 UTC",
+        "the number 2024 0315 1430",
+        # IP addresses
+        "10.0.0.1 and 192.168.100.200",
+        "host 192.168.1.100:8080",
+        # decimals
+        "pi is 3.14159265358979",
+        "ratio 0.123456789",
+        # versions
+        "upgrade to v2.13.0 please",
+        "release 10.12.0.1234",
+        "version 2.13.0-rc1",
+        "v1.2.3.4567",
+        # prices and amounts
+        "$1,234,567.89",
+        "€ 1 234 567",
+        "€1234567",
+        "£ 12345678",
+        "1,234,567 USD",
+        "USD 12345678",
+        "used 12,345,678 tokens",
+        "in 1234567 tokens",
+        # percentages
+        "12.5%",
+        "growth of 1234567%",
+        "up 1234567 %",
+        # identifiers: numbers glued to letters, or after #, - or /
+        "TCK-2024-000123",
+        "INV-0012345678",
+        "order #12345678",
+        "ABC1234567890",
+        "id_5551234567",
+        "/api/v1/12345678901",
+        "path/0123456789",
+        "ref 0012345678",
+        "user5551234567",
+        "5551234567abc",
+    ],
+)
 def test_not_personal_data(text):
     assert pii_spans(text) == []
     assert mask_pii(text) == text
 
 
 def test_documented_non_matches_stay_even_after_a_phone_word():
-    for text in ("tel 2024-03-15", "phone 192.168.1.1", "call me on v2.13.0",
-                 "phone TCK-2024-000123", "tel 3.14159265", "phone 12.5%"):
+    for text in (
+        "tel 2024-03-15",
+        "phone 192.168.1.1",
+        "call me on v2.13.0",
+        "phone TCK-2024-000123",
+        "tel 3.14159265",
+        "phone 12.5%",
+    ):
         assert pii_spans(text) == [], text
 
 
@@ -233,13 +295,15 @@ def test_large_text_gives_the_spans_of_its_parts():
     big = unit * n
     spans = pii_spans(big)
     assert len(spans) == len(small) * n
-    assert spans[-4:] == [(s + len(unit) * (n - 1), e + len(unit) * (n - 1), k)
-                          for s, e, k in small]
+    assert spans[-4:] == [
+        (s + len(unit) * (n - 1), e + len(unit) * (n - 1), k) for s, e, k in small
+    ]
     assert mask_pii(big) == mask_pii(unit) * n
 
 
-@pytest.mark.parametrize("unit", ["1 ", "0 ", "12  ", "1.", "1-", "(1) ", "+1 ", "a@", "•1 ",
-                                  "4111 ", "phone 1 "])
+@pytest.mark.parametrize(
+    "unit", ["1 ", "0 ", "12  ", "1.", "1-", "(1) ", "+1 ", "a@", "•1 ", "4111 ", "phone 1 "]
+)
 def test_adversarial_runs_complete_and_match_a_small_sample(unit):
     # Long runs of digits and separators (one "number" of 50,000 characters) finish, and
     # give the same result as a small sample of the same pattern: none.
@@ -258,11 +322,19 @@ def test_long_local_parts_and_domains_complete():
 
 #: Text with many near-misses: digits, separators, parentheses, "+", "@", masks, phone words.
 _PIECES = list("0123456789" * 3 + " -.()+@/,:%#$€_abxyzAé•\n'\t") + [
-    "phone ", "call me ", "tel:", ".com", "+44 ", "0", "4111 ", "a@b", "\u00a0"]
+    "phone ",
+    "call me ",
+    "tel:",
+    ".com",
+    "+44 ",
+    "0",
+    "4111 ",
+    "a@b",
+    "\u00a0",
+]
 NOISY = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
 ANY = st.one_of(NOISY, st.text(max_size=60))
-_SETTINGS = settings(max_examples=300, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_SETTINGS
@@ -294,8 +366,7 @@ def test_only_characters_inside_spans_change_and_only_to_the_mask(text):
 # e-mail addresses and cards in random text
 
 _LOCAL_TAIL = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789é._%+-'"
-_local = st.builds(str.__add__, st.sampled_from("abcxyzAZ09é"),
-                   st.text(_LOCAL_TAIL, max_size=30))
+_local = st.builds(str.__add__, st.sampled_from("abcxyzAZ09é"), st.text(_LOCAL_TAIL, max_size=30))
 _label = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
 _tld = st.from_regex(r"[a-zA-Z]{2,6}", fullmatch=True)
 EMAIL = st.tuples(_local, st.lists(_label, min_size=1, max_size=3).map(".".join), _tld)
@@ -335,7 +406,7 @@ def cards(draw: st.DrawFn) -> tuple[str, str]:
     sep = draw(st.sampled_from([" ", "-"]))
     parts, i = [], 0
     for size in sizes:
-        parts.append(digits[i:i + size])
+        parts.append(digits[i : i + size])
         i += size
     return digits, sep.join(parts)
 
@@ -354,8 +425,9 @@ def test_an_email_in_any_text_is_masked_as_documented(before, left, email, right
     start = len(before) + len(left)
     assert (start, start + len(address), "email") in pii_spans(text)
     masked = mask_pii(text)
-    assert masked[start:start + len(address)] == (
-        local[0] + MASK * (len(local) - 1) + "@" + MASK * len(domain) + "." + tld)
+    assert masked[start : start + len(address)] == (
+        local[0] + MASK * (len(local) - 1) + "@" + MASK * len(domain) + "." + tld
+    )
     assert address not in masked
 
 
@@ -363,7 +435,8 @@ def test_an_email_in_any_text_is_masked_as_documented(before, left, email, right
 #: masked already; bullets are tested above).
 NO_MASK = st.one_of(
     st.lists(st.sampled_from([p for p in _PIECES if MASK not in p]), max_size=40).map("".join),
-    st.text(st.characters(blacklist_characters=MASK), max_size=40))
+    st.text(st.characters(blacklist_characters=MASK), max_size=40),
+)
 
 
 @_SETTINGS
@@ -372,30 +445,33 @@ def test_a_card_in_any_text_never_stays_whole(before, left, card, right, after):
     digits, written = card
     text = before + left + written + right + after
     start = len(before) + len(left)
-    shown = mask_pii(text)[start:start + len(written)]
+    shown = mask_pii(text)[start : start + len(written)]
     assert shown != written  # some digit before the last four is masked
     assert shown[:-4] != written[:-4]
 
 
-_CLEAR = st.lists(st.sampled_from(list("abcxyz ABC.,!?é") + ["phone", "+", "#"]),
-                  max_size=30).map("".join)
+_CLEAR = st.lists(st.sampled_from(list("abcxyz ABC.,!?é") + ["phone", "+", "#"]), max_size=30).map(
+    "".join
+)
 #: Boundaries after which nothing can join the card to the text around it.
 _APART = st.sampled_from(["\n", ", ", ": ", "; ", " (", ") ", "\n* "])
 
 
 @_SETTINGS
 @given(_CLEAR, _APART, cards(), _APART, _CLEAR)
-def test_a_card_apart_from_other_digits_keeps_exactly_its_last_four(before, left, card, right,
-                                                                     after):
+def test_a_card_apart_from_other_digits_keeps_exactly_its_last_four(
+    before, left, card, right, after
+):
     digits, written = card
     text = before + left + written + right + after
     start = len(before) + len(left)
     assert (start, start + len(written), "card") in pii_spans(text)
-    shown = mask_pii(text)[start:start + len(written)]
+    shown = mask_pii(text)[start : start + len(written)]
     assert "".join(c for c in shown if c.isdecimal()) == digits[-4:]
     assert shown.endswith(written[-4:]) or not written[-4:].isdecimal()
     assert [c for c in shown if c not in MASK + "0123456789"] == [
-        c for c in written if not c.isdecimal()]  # the separators stay
+        c for c in written if not c.isdecimal()
+    ]  # the separators stay
 
 
 def _digits(n: int) -> st.SearchStrategy[str]:
@@ -420,28 +496,32 @@ def phones(draw: st.DrawFn) -> str:
 
 @_SETTINGS
 @given(_CLEAR, _APART, phones(), _APART, _CLEAR)
-def test_a_phone_apart_from_other_digits_keeps_exactly_its_last_two(before, left, phone, right,
-                                                                     after):
+def test_a_phone_apart_from_other_digits_keeps_exactly_its_last_two(
+    before, left, phone, right, after
+):
     text = before + left + phone + right + after
     start = len(before) + len(left)
     assert (start, start + len(phone), "phone") in pii_spans(text)
-    shown = mask_pii(text)[start:start + len(phone)]
+    shown = mask_pii(text)[start : start + len(phone)]
     digits = [c for c in phone if c.isdecimal()]
     assert [c for c in shown if c.isdecimal()] == digits[-2:]
     assert [c for c in shown if c not in MASK + "0123456789"] == [
-        c for c in phone if not c.isdecimal()]
+        c for c in phone if not c.isdecimal()
+    ]
 
 
 # -- mask_frame ----------------------------------------------------------------------------
 
 
 def test_mask_frame_masks_only_the_named_columns_and_does_not_change_its_input():
-    df = pd.DataFrame({
-        "text": ["mail a@b.io", None, "call 555-123-4567"],
-        "subject": ["card 4111 1111 1111 1111", "ok", None],
-        "author": ["a@b.io"] * 3,
-        "n": [1, 2, 3],
-    })
+    df = pd.DataFrame(
+        {
+            "text": ["mail a@b.io", None, "call 555-123-4567"],
+            "subject": ["card 4111 1111 1111 1111", "ok", None],
+            "author": ["a@b.io"] * 3,
+            "n": [1, 2, 3],
+        }
+    )
     before = df.copy(deep=True)
     out = mask_frame(df, ["text", "subject", "not_there"])
     pd.testing.assert_frame_equal(df, before)
@@ -456,9 +536,14 @@ def test_mask_frame_masks_only_the_named_columns_and_does_not_change_its_input()
     assert out.dtypes.tolist() == df.dtypes.tolist()
 
 
-@pytest.mark.parametrize("dtype, missing", [
-    (object, [None, float("nan")]), ("string", [pd.NA, pd.NA]), (None, [math.nan, math.nan]),
-])
+@pytest.mark.parametrize(
+    "dtype, missing",
+    [
+        (object, [None, float("nan")]),
+        ("string", [pd.NA, pd.NA]),
+        (None, [math.nan, math.nan]),
+    ],
+)
 def test_mask_frame_keeps_missing_values_and_the_dtype(dtype, missing):
     values = pd.Series(["a@b.io", *missing, "plain"], dtype=dtype, index=[10, 11, 12, 13])
     df = pd.DataFrame({"text": values})

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from data.errors import IngestError
 from data.readers import detect_format, read_table_chunks
 
-ROWS = pd.DataFrame({"id": ["1", "2", "3"], "text": ["hello", "multi\nline, \"quoted\"", "ünïcødé ✓"]})
+ROWS = pd.DataFrame(
+    {"id": ["1", "2", "3"], "text": ["hello", 'multi\nline, "quoted"', "ünïcødé ✓"]}
+)
 
 
 def _read(source, name: str, **kw) -> pd.DataFrame:
@@ -24,7 +26,7 @@ def _encode(fmt: str) -> bytes:
     if fmt == "csv":
         return ROWS.to_csv(index=False).encode()
     if fmt == "tsv":
-        return b"id\ttext\n1\thello\n2\t\"multi\nline, \"\"quoted\"\"\"\n3\t\xc3\xbcn\xc3\xafc\xc3\xb8d\xc3\xa9 \xe2\x9c\x93\n"
+        return b'id\ttext\n1\thello\n2\t"multi\nline, ""quoted"""\n3\t\xc3\xbcn\xc3\xafc\xc3\xb8d\xc3\xa9 \xe2\x9c\x93\n'
     if fmt == "jsonl":
         return ROWS.to_json(orient="records", lines=True, force_ascii=False).encode()
     buf = io.BytesIO()
@@ -65,7 +67,11 @@ def test_format_detected_by_content_when_suffix_unknown():
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be-bom"])
 def test_bom_encodings(encoding):
     text = "id,text\n1,héllo wörld\n"
-    data = (b"\xfe\xff" + text.encode("utf-16-be")) if encoding == "utf-16-be-bom" else text.encode(encoding)
+    data = (
+        (b"\xfe\xff" + text.encode("utf-16-be"))
+        if encoding == "utf-16-be-bom"
+        else text.encode(encoding)
+    )
     df = _read(data, "t.csv")
     assert list(df.columns) == ["id", "text"]
     assert df["text"].tolist() == ["héllo wörld"]
@@ -119,7 +125,15 @@ BAD_FILES = {
     "broken jsonl line": (b'{"text": "a"}\n{"text": \n', "bad.jsonl", 2, None, "not valid JSON"),
     "jsonl not object": (b'{"text": "a"}\n[1, 2]\n', "bad.jsonl", 2, None, "JSON object"),
     "parquet garbage": (b"PAR1" + bytes(100), "bad.parquet", None, None, "Parquet"),
-    "damaged gzip": (gzip.compress(b"id,text\n" + b"".join(b"%d,%x\n" % (i, i * 7919) for i in range(9000)))[:20000], "bad.csv.gz", None, None, "gzip"),
+    "damaged gzip": (
+        gzip.compress(b"id,text\n" + b"".join(b"%d,%x\n" % (i, i * 7919) for i in range(9000)))[
+            :20000
+        ],
+        "bad.csv.gz",
+        None,
+        None,
+        "gzip",
+    ),
     "pdf": (b"%PDF-1.7\n" + bytes(100), "bad.csv", None, None, "PDF"),
     "over size limit": (b"id,text\n" + b"1,aaaa\n" * 100, "bad.csv", None, None, "limit"),
     "gzip bomb": (gzip.compress(b"text\n" + b"a" * 20_000_000), "bomb.csv.gz", None, None, "limit"),
@@ -147,8 +161,15 @@ def test_many_problems_are_capped_at_twenty():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")),
-                        min_size=1, max_size=30).filter(lambda s: s.strip()), min_size=1, max_size=20))
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30
+        ).filter(lambda s: s.strip()),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_csv_round_trip_of_arbitrary_text(texts):
     df = pd.DataFrame({"text": texts})
     got = _read(df.to_csv(index=False).encode(), "t.csv")

@@ -29,8 +29,9 @@ from data.store import Store
 
 ADMIN = {"actor": "boss@example.com", "role": "admin"}
 UPLOAD = "upload.csv"
-UPLOAD_BYTES = (b"id,text\nU-1,Moving to OpenAI from Berlin\nU-2,DeepSeek is cheaper\n"
-                b"U-3,Invoice is wrong\n")
+UPLOAD_BYTES = (
+    b"id,text\nU-1,Moving to OpenAI from Berlin\nU-2,DeepSeek is cheaper\nU-3,Invoice is wrong\n"
+)
 DEMO_TICKETS = 40
 
 
@@ -47,16 +48,27 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
         def results(conn: Any) -> None:
             for model, where in (("model-a", "TRUE"), ("model-b", f"source = '{UPLOAD}'")):
                 keys = f"SELECT ticket_key, text FROM tickets WHERE {where}"
-                conn.execute("INSERT INTO entities SELECT ticket_key, ?, 0, 1, 'ORG', "
-                             f"left(text, 1), 0.9 FROM ({keys})", [model])
-                conn.execute("INSERT INTO entities SELECT ticket_key, ?, 2, 3, 'LOC', "
-                             f"substr(text, 3, 1), 0.8 FROM ({keys})", [model])
-                conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
-                             f"SELECT ticket_key, ?, ? FROM ({keys})", [model, f"run-{model}"])
+                conn.execute(
+                    "INSERT INTO entities SELECT ticket_key, ?, 0, 1, 'ORG', "
+                    f"left(text, 1), 0.9 FROM ({keys})",
+                    [model],
+                )
+                conn.execute(
+                    "INSERT INTO entities SELECT ticket_key, ?, 2, 3, 'LOC', "
+                    f"substr(text, 3, 1), 0.8 FROM ({keys})",
+                    [model],
+                )
+                conn.execute(
+                    "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
+                    f"SELECT ticket_key, ?, ? FROM ({keys})",
+                    [model, f"run-{model}"],
+                )
                 for n in (1, 2):
-                    conn.execute("INSERT INTO tagging_runs (run_id, model_id, device, "
-                                 "started_at, status) VALUES (?, ?, 'cpu', now(), 'done')",
-                                 [f"run-{model}-{n}", model])
+                    conn.execute(
+                        "INSERT INTO tagging_runs (run_id, model_id, device, "
+                        "started_at, status) VALUES (?, ?, 'cpu', now(), 'done')",
+                        [f"run-{model}-{n}", model],
+                    )
             for name in ("cut to 0.80", "hold"):
                 conn.execute("INSERT INTO scenarios (name, params) VALUES (?, '{}')", [name])
 
@@ -83,8 +95,10 @@ def resets(store: Store) -> list[dict[str, Any]]:
 
 def contents(store: Store) -> dict[str, Any]:
     """Every table's rows, for 'nothing changed' checks."""
-    return {name: sorted(map(repr, store.fetchall(f'SELECT * FROM "{name}"')))
-            for name in store.table_counts()}
+    return {
+        name: sorted(map(repr, store.fetchall(f'SELECT * FROM "{name}"')))
+        for name in store.table_counts()
+    }
 
 
 # -- what can be reset --------------------------------------------------------------------
@@ -95,33 +109,46 @@ def test_targets_list_models_batches_and_scenarios_with_counts(store: Store) -> 
     total = DEMO_TICKETS + 3
     assert targets.tickets == total and targets.scenarios == 2
     assert [(m.model_id, m.tagged_tickets, m.entities, m.runs) for m in targets.models] == [
-        ("model-a", total, 2 * total, 2), ("model-b", 3, 6, 2)]
+        ("model-a", total, 2 * total, 2),
+        ("model-b", 3, 6, 2),
+    ]
     assert [(b.source, b.tickets, b.entities, b.files) for b in targets.batches] == [
-        ("demo", DEMO_TICKETS, 2 * DEMO_TICKETS, 0), (UPLOAD, 3, 12, 1)]
+        ("demo", DEMO_TICKETS, 2 * DEMO_TICKETS, 0),
+        (UPLOAD, 3, 12, 1),
+    ]
 
 
 # -- resets -------------------------------------------------------------------------------
 
 
 def test_a_model_reset_removes_its_results_only_and_is_audited(store: Store) -> None:
-    tickets, gold = count(store, "SELECT count(*) FROM tickets"), count(
-        store, "SELECT count(*) FROM gold_entities")
+    tickets, gold = (
+        count(store, "SELECT count(*) FROM tickets"),
+        count(store, "SELECT count(*) FROM gold_entities"),
+    )
     result = reset_model(store, "model-a", **ADMIN)
     total = DEMO_TICKETS + 3
-    assert result.removed == {"tagged tickets": total, "entities": 2 * total,
-                              "tagging runs": 2}
+    assert result.removed == {"tagged tickets": total, "entities": 2 * total, "tagging runs": 2}
     assert result.total == 3 * total + 2
-    assert result.message == (f"Removed the tagging results of model model-a: {total:,} "
-                              f"tagged tickets, {2 * total:,} entities, 2 tagging runs.")
+    assert result.message == (
+        f"Removed the tagging results of model model-a: {total:,} "
+        f"tagged tickets, {2 * total:,} entities, 2 tagging runs."
+    )
     for table in ("entities", "tagged_tickets", "tagging_runs"):
         assert count(store, f"SELECT count(*) FROM {table} WHERE model_id = 'model-a'") == 0
         assert count(store, f"SELECT count(*) FROM {table} WHERE model_id = 'model-b'") > 0
     assert count(store, "SELECT count(*) FROM tickets") == tickets  # tickets stay …
     assert count(store, "SELECT count(*) FROM gold_entities") == gold
     # … and every one of them is pending again for the model (tagged from scratch)
-    assert count(store, "SELECT count(*) FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM "
-                 "tagged_tickets g WHERE g.ticket_key = t.ticket_key AND g.model_id = ?)",
-                 ["model-a"]) == tickets
+    assert (
+        count(
+            store,
+            "SELECT count(*) FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM "
+            "tagged_tickets g WHERE g.ticket_key = t.ticket_key AND g.model_id = ?)",
+            ["model-a"],
+        )
+        == tickets
+    )
     [row] = resets(store)
     assert (row["actor"], row["role"], row["source"]) == ("boss@example.com", "admin", "app")
     assert row["target"] == "model:model-a"
@@ -129,22 +156,39 @@ def test_a_model_reset_removes_its_results_only_and_is_audited(store: Store) -> 
     assert [m.model_id for m in reset_targets(store).models] == ["model-b"]
 
 
-def test_a_batch_reset_removes_the_file_its_results_and_allows_a_new_upload(
-        store: Store) -> None:
+def test_a_batch_reset_removes_the_file_its_results_and_allows_a_new_upload(store: Store) -> None:
     result = reset_batch(store, UPLOAD, actor="os:alice", role="admin", source="cli")
-    assert result.removed == {"tickets": 3, "entities": 12, "tagged tickets": 6,
-                              "gold entities": 0, "ingested files": 1}
+    assert result.removed == {
+        "tickets": 3,
+        "entities": 12,
+        "tagged tickets": 6,
+        "gold entities": 0,
+        "ingested files": 1,
+    }
     assert count(store, "SELECT count(*) FROM tickets WHERE source = ?", [UPLOAD]) == 0
     assert count(store, "SELECT count(*) FROM tickets") == DEMO_TICKETS
-    assert count(store, "SELECT count(*) FROM entities WHERE ticket_key NOT IN "
-                 "(SELECT ticket_key FROM tickets)") == 0
-    assert count(store, "SELECT count(*) FROM tagged_tickets WHERE ticket_key NOT IN "
-                 "(SELECT ticket_key FROM tickets)") == 0
+    assert (
+        count(
+            store,
+            "SELECT count(*) FROM entities WHERE ticket_key NOT IN "
+            "(SELECT ticket_key FROM tickets)",
+        )
+        == 0
+    )
+    assert (
+        count(
+            store,
+            "SELECT count(*) FROM tagged_tickets WHERE ticket_key NOT IN "
+            "(SELECT ticket_key FROM tickets)",
+        )
+        == 0
+    )
     assert count(store, "SELECT count(*) FROM ingested_files") == 0
     [row] = resets(store)
     assert (row["target"], row["source"], row["actor"]) == (f"batch:{UPLOAD}", "cli", "os:alice")
-    assert row["detail"] == ("removed 3 tickets, 6 tagged tickets, 12 entities, "
-                             "0 gold entities, 1 ingested file")
+    assert row["detail"] == (
+        "removed 3 tickets, 6 tagged tickets, 12 entities, 0 gold entities, 1 ingested file"
+    )
     # the same file again is imported again (its record went with the batch)
     [again] = ingest_files(store, [(UPLOAD, io.BytesIO(UPLOAD_BYTES))])
     assert again.status == "imported" and again.new_tickets == 3
@@ -162,20 +206,25 @@ def test_the_demo_batch_takes_its_gold_entities_and_keeps_customers(store: Store
 
 
 def test_a_scenarios_reset_removes_every_scenario_and_is_audited_even_when_empty(
-        store: Store) -> None:
+    store: Store,
+) -> None:
     assert reset(store, SCENARIOS, **ADMIN).removed == {"scenarios": 2}
     assert count(store, "SELECT count(*) FROM scenarios") == 0
     second = reset_scenarios(store, **ADMIN)
     assert second.removed == {"scenarios": 0} and second.message.endswith(": 0 scenarios.")
     assert [(r["target"], r["detail"]) for r in resets(store)] == [
-        ("scenarios", "removed 0 scenarios"), ("scenarios", "removed 2 scenarios")]
+        ("scenarios", "removed 0 scenarios"),
+        ("scenarios", "removed 2 scenarios"),
+    ]
 
 
 def test_sentiments_go_with_their_model_and_their_batch(store: Store) -> None:
     if "ticket_sentiment" not in store.table_counts():
         pytest.skip("this schema has no ticket_sentiment table")
-    store.execute_write("INSERT INTO ticket_sentiment SELECT ticket_key, model_id, 'negative', "
-                        "0.7 FROM tagged_tickets")
+    store.execute_write(
+        "INSERT INTO ticket_sentiment SELECT ticket_key, model_id, 'negative', "
+        "0.7 FROM tagged_tickets"
+    )
     total = DEMO_TICKETS + 3
     assert reset_model(store, "model-b", **ADMIN).removed["sentiments"] == 3
     assert count(store, "SELECT count(*) FROM ticket_sentiment") == total
@@ -187,10 +236,12 @@ def test_sentiments_go_with_their_model_and_their_batch(store: Store) -> None:
 # -- all or nothing -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "target"), [(MODEL, "model-a"), (BATCH, UPLOAD),
-                                              (SCENARIOS, None)])
+@pytest.mark.parametrize(
+    ("kind", "target"), [(MODEL, "model-a"), (BATCH, UPLOAD), (SCENARIOS, None)]
+)
 def test_a_failure_to_record_leaves_everything_as_it_was(
-        store: Store, monkeypatch: pytest.MonkeyPatch, kind: str, target: str | None) -> None:
+    store: Store, monkeypatch: pytest.MonkeyPatch, kind: str, target: str | None
+) -> None:
     before = contents(store)
 
     def full_disk(*args: Any, **kwargs: Any) -> None:
@@ -203,7 +254,8 @@ def test_a_failure_to_record_leaves_everything_as_it_was(
 
 
 def test_a_failure_half_way_through_the_deletions_leaves_everything(
-        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = contents(store)
     real = data_reset._deleted
     calls = []
@@ -245,20 +297,24 @@ def test_a_closed_store_is_refused(seeded: Path, tmp_path: Path) -> None:
 # -- refused targets ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "target", "message"), [
-    (MODEL, "no-such-model", "no tagging result of model 'no-such-model'.*model-a, model-b"),
-    (MODEL, "model-a' OR '1'='1", "no tagging result"),
-    (MODEL, "", "needs a model name"),
-    (MODEL, None, "needs a model name"),
-    (MODEL, "x" * 501, "at most 500"),
-    (BATCH, "nope.csv", "no batch named 'nope.csv'.*demo, upload.csv"),
-    (BATCH, "demo' OR '1'='1", "no batch named"),
-    (BATCH, "  ", "needs a batch name"),
-    (SCENARIOS, "cut to 0.80", "takes no target"),
-    ("everything", None, "unknown reset 'everything'"),
-])
+@pytest.mark.parametrize(
+    ("kind", "target", "message"),
+    [
+        (MODEL, "no-such-model", "no tagging result of model 'no-such-model'.*model-a, model-b"),
+        (MODEL, "model-a' OR '1'='1", "no tagging result"),
+        (MODEL, "", "needs a model name"),
+        (MODEL, None, "needs a model name"),
+        (MODEL, "x" * 501, "at most 500"),
+        (BATCH, "nope.csv", "no batch named 'nope.csv'.*demo, upload.csv"),
+        (BATCH, "demo' OR '1'='1", "no batch named"),
+        (BATCH, "  ", "needs a batch name"),
+        (SCENARIOS, "cut to 0.80", "takes no target"),
+        ("everything", None, "unknown reset 'everything'"),
+    ],
+)
 def test_unknown_targets_are_refused_and_change_nothing(
-        store: Store, kind: str, target: Any, message: str) -> None:
+    store: Store, kind: str, target: Any, message: str
+) -> None:
     before = contents(store)
     with pytest.raises(ResetError, match=message):
         reset(store, kind, target, **ADMIN)

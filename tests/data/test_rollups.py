@@ -44,8 +44,9 @@ class GoldTagger:
 
     def __init__(self, store: Store) -> None:
         rows = store.fetchall(
-            "SELECT t.text, g.start, g.\"end\", g.label, g.text FROM gold_entities g"
-            " JOIN tickets t USING (ticket_key) ORDER BY t.text, g.start")
+            'SELECT t.text, g.start, g."end", g.label, g.text FROM gold_entities g'
+            " JOIN tickets t USING (ticket_key) ORDER BY t.text, g.start"
+        )
         self.spans: dict[str, list[_Entity]] = {}
         for i, (text, start, end, label, span) in enumerate(rows):
             shown = span.upper() if i % 3 == 0 else span
@@ -56,11 +57,12 @@ class GoldTagger:
 
 
 #: The tables of the mention part (:data:`data.rollups.MENTIONS`).
-_MENTION_NAMES = {t.name for t in rollups.MENTION_TABLES} | {rollups.SERIES_TABLE,
-                                                             "entity_names"}
+_MENTION_NAMES = {t.name for t in rollups.MENTION_TABLES} | {rollups.SERIES_TABLE, "entity_names"}
 #: Tables kept beside :data:`data.rollups.TABLES`: their key columns.
-_DERIVED = {rollups.SERIES_TABLE: ["model_id", "entities", "freq", "period", "dim", "value"],
-            "entity_names": ["text", "label"]}
+_DERIVED = {
+    rollups.SERIES_TABLE: ["model_id", "entities", "freq", "period", "dim", "value"],
+    "entity_names": ["text", "label"],
+}
 
 
 def _snapshot(store: Store) -> dict[str, pd.DataFrame]:
@@ -69,18 +71,23 @@ def _snapshot(store: Store) -> dict[str, pd.DataFrame]:
     out = {}
     tables = [(t.name, list(t.groups)) for t in rollups.TABLES] + list(_DERIVED.items())
     for name, groups in tables:
-        df = store.query(f"SELECT * FROM {name}" + (
-            # names only grow (a removed text's row is harmless): those of present texts
-            " n WHERE (n.text, n.label) IN (SELECT (text, label) FROM entities UNION"
-            " SELECT (text, label) FROM gold_entities)" if name == "entity_names" else ""))
+        df = store.query(
+            f"SELECT * FROM {name}"
+            + (
+                # names only grow (a removed text's row is harmless): those of present texts
+                " n WHERE (n.text, n.label) IN (SELECT (text, label) FROM entities UNION"
+                " SELECT (text, label) FROM gold_entities)"
+                if name == "entity_names"
+                else ""
+            )
+        )
         out[name] = df.sort_values(groups, na_position="first").reset_index(drop=True)
     return out
 
 
 def _assert_same_rollups(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
     for name in a:
-        pd.testing.assert_frame_equal(a[name], b[name], check_exact=False, rtol=1e-12,
-                                      obj=name)
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=False, rtol=1e-12, obj=name)
 
 
 def _assert_equals_rebuild(store: Store) -> None:
@@ -95,8 +102,9 @@ def _assert_equals_rebuild(store: Store) -> None:
 def tagged_db(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session demo database with every ticket tagged by :class:`GoldTagger` (through
     ``model.jobs.tag_store``: the roll-ups are maintained batch by batch)."""
-    return tag_a_copy(demo_db_path, tmp_path_factory.mktemp("rollups") / "tagged.duckdb",
-                      GoldTagger)
+    return tag_a_copy(
+        demo_db_path, tmp_path_factory.mktemp("rollups") / "tagged.duckdb", GoldTagger
+    )
 
 
 @pytest.fixture
@@ -112,32 +120,42 @@ FILTERS = [
     Filters(start=dt.date(2025, 8, 2), end=dt.date(2026, 8, 15)),  # partial edge months
     Filters(start=dt.date(2025, 3, 5), end=dt.date(2025, 3, 20)),  # inside one month
     Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 6, 30), segments=("smb",)),
-    Filters(start=dt.date(2024, 10, 15), end=dt.date(2026, 2, 28), plans=("Pro",),
-            regions=("Europe", "North America")),
+    Filters(
+        start=dt.date(2024, 10, 15),
+        end=dt.date(2026, 2, 28),
+        plans=("Pro",),
+        regions=("Europe", "North America"),
+    ),
     Filters(end=dt.date(2025, 6, 10)),
     Filters(start=dt.date(2025, 6, 10)),
 ]
 
 CALLS = {
     "kpis": lambda s, f: explore.kpis(s, f),
-    **{f"ticket_volume_{by}_{grain}": (
-        lambda s, f, by=by, grain=grain: explore.ticket_volume(s, f, by=by, grain=grain))
-       for by in explore.GROUPS_TICKETS for grain in ("month", "week")},
-    "ticket_volume_segment_day": lambda s, f: explore.ticket_volume(s, f, by="segment",
-                                                                    grain="day"),
-    **{f"usage_volume_{by}": (lambda s, f, by=by: explore.usage_volume(s, f, by=by))
-       for by in explore.GROUPS_USAGE},
+    **{
+        f"ticket_volume_{by}_{grain}": (
+            lambda s, f, by=by, grain=grain: explore.ticket_volume(s, f, by=by, grain=grain)
+        )
+        for by in explore.GROUPS_TICKETS
+        for grain in ("month", "week")
+    },
+    "ticket_volume_segment_day": lambda s, f: explore.ticket_volume(
+        s, f, by="segment", grain="day"
+    ),
+    **{
+        f"usage_volume_{by}": (lambda s, f, by=by: explore.usage_volume(s, f, by=by))
+        for by in explore.GROUPS_USAGE
+    },
     "cost_to_serve": lambda s, f: explore.cost_to_serve(s, f),
     "top_entities": lambda s, f: explore.top_entities(s, f, MODEL, labels=LABELS, limit=8),
-    "top_entities_org": lambda s, f: explore.top_entities(s, f, MODEL, labels=("ORG",),
-                                                          limit=3),
+    "top_entities_org": lambda s, f: explore.top_entities(s, f, MODEL, labels=("ORG",), limit=3),
     "top_entities_all": lambda s, f: explore.top_entities(s, f, MODEL, limit=50),
     "entity_trends": lambda s, f: explore.entity_trends(s, f, MODEL, labels=LABELS, top=6),
-    "entity_trends_per": lambda s, f: explore.entity_trends(s, f, MODEL, labels=("PER",),
-                                                            top=3),
+    "entity_trends_per": lambda s, f: explore.entity_trends(s, f, MODEL, labels=("PER",), top=3),
     "competitor_mentions": lambda s, f: explore.competitor_mentions(s, f, MODEL),
     "competitor_mentions_aliases": lambda s, f: explore.competitor_mentions(
-        s, f, MODEL, aliases={"openai": "OpenAI", "GPT-4O": "OpenAI", "gemini": "Google"}),
+        s, f, MODEL, aliases={"openai": "OpenAI", "GPT-4O": "OpenAI", "gemini": "Google"}
+    ),
     "date_bounds": lambda s, f: explore.date_bounds(s),
     "filter_options": lambda s, f: explore.filter_options(s),
     "tagging_progress": lambda s, f: explore.tagging_progress(s, MODEL),
@@ -171,8 +189,13 @@ def test_every_query_is_the_same_from_rollups_and_base_tables(tagged_db: Path) -
         # the test data exercise what the roll-ups must get right
         assert not explore.top_entities(store, Filters(), MODEL).empty
         assert not explore.competitor_mentions(store, Filters(), MODEL).empty
-        assert store.scalar("SELECT count(*) FROM (SELECT label, key FROM rollup_entity_months"
-                            " GROUP BY ALL HAVING count(DISTINCT text) > 1)") > 10
+        assert (
+            store.scalar(
+                "SELECT count(*) FROM (SELECT label, key FROM rollup_entity_months"
+                " GROUP BY ALL HAVING count(DISTINCT text) > 1)"
+            )
+            > 10
+        )
         _compare_both_ways(store, FILTERS)
 
 
@@ -187,16 +210,24 @@ def test_tagging_batch_by_batch_equals_a_rebuild(tagged_store: Store) -> None:
     _assert_equals_rebuild(tagged_store)
 
 
-def test_ingest_then_tagging_then_resets_each_equal_a_rebuild(tagged_store: Store,
-                                                              tmp_path: Path) -> None:
+def test_ingest_then_tagging_then_resets_each_equal_a_rebuild(
+    tagged_store: Store, tmp_path: Path
+) -> None:
     store = tagged_store
     rows = ["id,customer_id,created_at,channel,category,resolved_by,text"]
     for i in range(40):
-        customer = "nobody-known" if i % 7 == 0 else store.scalar(
-            "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 1 OFFSET ?", [i])
+        customer = (
+            "nobody-known"
+            if i % 7 == 0
+            else store.scalar(
+                "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 1 OFFSET ?", [i]
+            )
+        )
         created = "" if i % 11 == 0 else f"2025-0{1 + i % 9}-{10 + i % 18}T10:00:00"
-        rows.append(f"n{i},{customer},{created},{'chat' if i % 2 else ''},billing,"
-                    f"{'ai' if i % 3 else 'human'},OpenAI and Gemini keep cutting prices {i}")
+        rows.append(
+            f"n{i},{customer},{created},{'chat' if i % 2 else ''},billing,"
+            f"{'ai' if i % 3 else 'human'},OpenAI and Gemini keep cutting prices {i}"
+        )
     rows.append(rows[5])  # a row repeated inside the file
     path = tmp_path / "new.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -207,9 +238,15 @@ def test_ingest_then_tagging_then_resets_each_equal_a_rebuild(tagged_store: Stor
 
     # tag a few of the new tickets (the job tags only what is pending)
     tagger = GoldTagger(store)
-    tagger.spans.update({f"OpenAI and Gemini keep cutting prices {i}": [
-        _Entity(0, 6, "ORG", "OpenAI", 0.9), _Entity(11, 17, "PRODUCT", "Gemini", 0.8)]
-        for i in range(40)})
+    tagger.spans.update(
+        {
+            f"OpenAI and Gemini keep cutting prices {i}": [
+                _Entity(0, 6, "ORG", "OpenAI", 0.9),
+                _Entity(11, 17, "PRODUCT", "Gemini", 0.8),
+            ]
+            for i in range(40)
+        }
+    )
     summary = tag_store(store, tagger, batch_size=4)
     assert summary.tickets == 40
     _assert_equals_rebuild(store)
@@ -225,7 +262,8 @@ def test_ingest_then_tagging_then_resets_each_equal_a_rebuild(tagged_store: Stor
 
 
 def test_a_crash_mid_transaction_rolls_back_base_and_rollups(
-        tagged_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tagged_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = tagged_store
     before = _snapshot(store)
     counts = store.table_counts()
@@ -233,14 +271,21 @@ def test_a_crash_mid_transaction_rolls_back_base_and_rollups(
     # a tagging batch that fails after its rows and roll-ups were written
     def broken(conn) -> None:
         key = conn.execute("SELECT ticket_key FROM tickets LIMIT 1").fetchone()[0]
-        with rollups.maintained(conn, "SELECT ? AS ticket_key", [key],
-                                parts=(rollups.TAGS,), model_id="other"):
-            conn.execute("INSERT INTO entities VALUES (?, 'other', 0, 3, 'ORG', 'Foo', 1.0)",
-                         [key])
-            conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                         " VALUES (?, 'other', 'r')", [key])
-        assert conn.execute("SELECT count(*) FROM rollup_entity_months"
-                            " WHERE model_id = 'other'").fetchone()[0] == 1
+        with rollups.maintained(
+            conn, "SELECT ? AS ticket_key", [key], parts=(rollups.TAGS,), model_id="other"
+        ):
+            conn.execute("INSERT INTO entities VALUES (?, 'other', 0, 3, 'ORG', 'Foo', 1.0)", [key])
+            conn.execute(
+                "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+                " VALUES (?, 'other', 'r')",
+                [key],
+            )
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM rollup_entity_months WHERE model_id = 'other'"
+            ).fetchone()[0]
+            == 1
+        )
         raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError, match="power cut"):
@@ -268,13 +313,13 @@ def test_a_crash_mid_transaction_rolls_back_base_and_rollups(
     _assert_equals_rebuild(store)
 
 
-def test_a_write_that_bypasses_them_makes_readers_use_the_base_tables(
-        tagged_store: Store) -> None:
+def test_a_write_that_bypasses_them_makes_readers_use_the_base_tables(tagged_store: Store) -> None:
     store = tagged_store
     store.execute_write(
         "INSERT INTO tickets (ticket_key, customer_id, created_at, channel, text, source)"
         " SELECT 'raw-1', customer_id, TIMESTAMP '2025-10-03 09:00', 'fax', 'raw', 'raw'"
-        " FROM customers LIMIT 1")
+        " FROM customers LIMIT 1"
+    )
     fresh = rollups.fresh_parts(store.cursor())
     assert rollups.TICKETS not in fresh and rollups.TAGS not in fresh
     assert rollups.USAGE in fresh
@@ -306,8 +351,7 @@ def test_an_older_store_gets_its_rollups_on_upgrade(tagged_db: Path, tmp_path: P
     with Store.open(path) as store:
         assert store.schema_version() == LATEST_VERSION == max(MIGRATIONS)
         # the mention roll-ups need the (Python) competitor matcher: stale until a rebuild
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS) - {
-            rollups.MENTIONS}
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS) - {rollups.MENTIONS}
         assert not rollups.mentions_fresh(store.cursor())
         kept = {n: df for n, df in expected.items() if n not in _MENTION_NAMES}
         _assert_same_rollups(kept, {n: df for n, df in _snapshot(store).items() if n in kept})
@@ -316,8 +360,9 @@ def test_an_older_store_gets_its_rollups_on_upgrade(tagged_db: Path, tmp_path: P
         _assert_same_rollups(expected, _snapshot(store))
 
 
-def test_the_rollups_command_rebuilds_them(tagged_db: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_rollups_command_rebuilds_them(
+    tagged_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "cmd.duckdb"
     shutil.copy(tagged_db, path)
     with Store.open(path) as store:

@@ -14,13 +14,38 @@ from data.errors import StoreCorruptError, StoreLockedError
 from data.migrations import LATEST_VERSION, MIGRATIONS
 from data.store import Store
 
-TABLES = {"customers", "usage", "price_history", "tickets", "gold_entities", "entities",
-          "tagged_tickets", "tagging_runs", "scenarios", "competitor_prices", "ingested_files",
-          "schema_version", "audit_log", "ticket_sentiment", "gold_sentiment", "demo_surges",
-          "demo_churn_truth", "rollup_ticket_days", "rollup_ticket_months",
-          "rollup_usage_months", "rollup_tagged_days", "rollup_entity_months", "rollup_signal_days",
-          "rollup_state", "entity_names", "rollup_name_state", "rollup_signal_mentions",
-          "rollup_signal_spellings", "rollup_competitor_days", "rollup_signal_series"}
+TABLES = {
+    "customers",
+    "usage",
+    "price_history",
+    "tickets",
+    "gold_entities",
+    "entities",
+    "tagged_tickets",
+    "tagging_runs",
+    "scenarios",
+    "competitor_prices",
+    "ingested_files",
+    "schema_version",
+    "audit_log",
+    "ticket_sentiment",
+    "gold_sentiment",
+    "demo_surges",
+    "demo_churn_truth",
+    "rollup_ticket_days",
+    "rollup_ticket_months",
+    "rollup_usage_months",
+    "rollup_tagged_days",
+    "rollup_entity_months",
+    "rollup_signal_days",
+    "rollup_state",
+    "entity_names",
+    "rollup_name_state",
+    "rollup_signal_mentions",
+    "rollup_signal_spellings",
+    "rollup_competitor_days",
+    "rollup_signal_series",
+}
 
 
 def test_fresh_store_has_every_table_and_the_latest_version(tmp_store):
@@ -67,7 +92,8 @@ def test_concurrent_writes_from_threads_are_all_kept(tmp_store):
         try:
             for i in range(25):
                 tmp_store.execute_write(
-                    "INSERT INTO scenarios (name, params) VALUES (?, ?)", [f"t{t}-{i}", "{}"])
+                    "INSERT INTO scenarios (name, params) VALUES (?, ?)", [f"t{t}-{i}", "{}"]
+                )
                 tmp_store.query("SELECT count(*) FROM scenarios")
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -115,8 +141,12 @@ def held_db(tmp_path):
     """A database file held open for writing by another process."""
     path = tmp_path / "held.duckdb"
     Store.open(path).close()
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().strip() == "held"
         yield path
@@ -136,8 +166,9 @@ def test_a_held_file_raises_store_locked(held_db):
 def test_a_write_inside_a_write_runs_in_the_same_transaction(tmp_store):
     def outer(conn):
         conn.execute("INSERT INTO scenarios (name, params) VALUES (?, ?)", ["outer", "{}"])
-        tmp_store.execute_write("INSERT INTO scenarios (name, params) VALUES (?, ?)",
-                                ["inner", "{}"])
+        tmp_store.execute_write(
+            "INSERT INTO scenarios (name, params) VALUES (?, ?)", ["inner", "{}"]
+        )
         raise RuntimeError("roll both back")
 
     with pytest.raises(RuntimeError):
@@ -171,8 +202,7 @@ def test_a_new_migration_is_applied_on_open_and_a_failing_one_rolls_back(tmp_pat
         assert "half_done" not in store.table_counts()
 
 
-def test_a_damaged_block_met_by_the_roll_up_check_is_a_store_corrupt_error(demo_db_path,
-                                                                            tmp_path):
+def test_a_damaged_block_met_by_the_roll_up_check_is_a_store_corrupt_error(demo_db_path, tmp_path):
     """The analytics' freshness check reads through ``Store.reading``: a file cut in half
     that opens but fails on a later block is a StoreCorruptError (the app's 'move it aside'
     message), never a bare DuckDB IOException."""

@@ -28,30 +28,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Skip the browser tests, saying why, when Debian's chromium is not installed."""
     if CHROMIUM.exists():
         return
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} is absent: install Debian's chromium "
-                                   "(.ci/run does) to run the end-to-end tests")
+    skip = pytest.mark.skip(
+        reason=f"{CHROMIUM} is absent: install Debian's chromium "
+        "(.ci/run does) to run the end-to-end tests"
+    )
     for item in items:
         if "tests/e2e" in str(item.fspath):
             item.add_marker(skip)
 
 
-HOSTILE = ('<script>alert("xss")</script><img src=x onerror=alert(1)> '
-           '[x](javascript:alert(2)) ![p](http://127.0.0.1:9/p.png) $x^2$ asks OpenAI')
+HOSTILE = (
+    '<script>alert("xss")</script><img src=x onerror=alert(1)> '
+    "[x](javascript:alert(2)) ![p](http://127.0.0.1:9/p.png) $x^2$ asks OpenAI"
+)
 
 
 def _tag_with_gold_and_add_hostile_ticket(conn) -> None:
     """Store the demo's gold spans as the entities of a stand-in model, so the Entities page
     has content without the trained tagger, and add one ticket carrying HTML and script."""
-    conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, text, source)"
-                 " SELECT 'hostile', customer_id, (SELECT max(created_at) FROM tickets), ?,"
-                 " 'demo' FROM customers LIMIT 1", [HOSTILE])
+    conn.execute(
+        "INSERT INTO tickets (ticket_key, customer_id, created_at, text, source)"
+        " SELECT 'hostile', customer_id, (SELECT max(created_at) FROM tickets), ?,"
+        " 'demo' FROM customers LIMIT 1",
+        [HOSTILE],
+    )
     start = HOSTILE.index("OpenAI")
-    conn.execute("INSERT INTO entities VALUES ('hostile', 'gold-e2e', ?, ?, 'ORG', 'OpenAI', 1)",
-                 [start, start + len("OpenAI")])
-    conn.execute("INSERT INTO entities SELECT ticket_key, 'gold-e2e', start, \"end\", label,"
-                 " text, 1.0 FROM gold_entities")
-    conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                 " SELECT ticket_key, 'gold-e2e', 'e2e' FROM tickets")
+    conn.execute(
+        "INSERT INTO entities VALUES ('hostile', 'gold-e2e', ?, ?, 'ORG', 'OpenAI', 1)",
+        [start, start + len("OpenAI")],
+    )
+    conn.execute(
+        "INSERT INTO entities SELECT ticket_key, 'gold-e2e', start, \"end\", label,"
+        " text, 1.0 FROM gold_entities"
+    )
+    conn.execute(
+        "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+        " SELECT ticket_key, 'gold-e2e', 'e2e' FROM tickets"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -64,11 +77,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = make_demo_db(folder / "e2e.duckdb", tickets=DEMO_TICKETS, seed=11)
     with Store.open(db) as store:
         store.write(_tag_with_gold_and_add_hostile_ticket)
-    env = {**os.environ, "PRICEWAR_DB": str(db), "PRICEWAR_AUTOTAG": "0",
-           "PRICEWAR_INBOX_SECONDS": "2", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "PYTHONWARNINGS": "ignore"}
-    with run_streamlit(db, env, log=folder / "streamlit.log",
-                       keep_log=ARTIFACTS / "streamlit.log") as running:
+    env = {
+        **os.environ,
+        "PRICEWAR_DB": str(db),
+        "PRICEWAR_AUTOTAG": "0",
+        "PRICEWAR_INBOX_SECONDS": "2",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
+    with run_streamlit(
+        db, env, log=folder / "streamlit.log", keep_log=ARTIFACTS / "streamlit.log"
+    ) as running:
         yield running.url
 
 

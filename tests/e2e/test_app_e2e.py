@@ -20,9 +20,14 @@ from tests.e2e.conftest import ARTIFACTS, HOSTILE, ROOT
 
 pytestmark = pytest.mark.e2e
 
-PAGES = {"": "Overview", "entities": "Entities", "batch-tagging": "Batch tagging",
-         "pricing": "Pricing what-if", "price-war": "Price war & positioning",
-         "scenarios": "Scenarios"}
+PAGES = {
+    "": "Overview",
+    "entities": "Entities",
+    "batch-tagging": "Batch tagging",
+    "pricing": "Pricing what-if",
+    "price-war": "Price war & positioning",
+    "scenarios": "Scenarios",
+}
 
 
 def healthy(page) -> None:
@@ -85,8 +90,9 @@ def test_every_page_renders(page, server: str) -> None:
 
 def test_filters_are_in_the_url(page, server: str) -> None:
     open_page(page, server, "?segment=smb")
-    chip = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]',
-                        has_text="Segment")
+    chip = page.locator(
+        '[data-testid="stSidebar"] [data-testid="stMultiSelect"]', has_text="Segment"
+    )
     assert "smb" in chip.inner_text()
     healthy(page)
 
@@ -109,18 +115,22 @@ def test_click_an_entity_to_filter_tickets(page, server: str) -> None:
     open_page(page, server, "entities")
     listed = page.locator('[data-testid="stCaptionContainer"]', has_text="newest matching")
     before = listed.inner_text()
-    bar = page.locator('[data-testid="stVegaLiteChart"]').first.locator(
-        'path[aria-roledescription="bar"]').last  # the least mentioned entity shown
+    bar = (
+        page.locator('[data-testid="stVegaLiteChart"]')
+        .first.locator('path[aria-roledescription="bar"]')
+        .last
+    )  # the least mentioned entity shown
     entity = re.search(r"entity: ([^;]+);", bar.get_attribute("aria-label") or "").group(1)
     bar.click()
     page.wait_for_function(
         "(before) => [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
         ".some(e => e.innerText.includes('newest matching') && e.innerText !== before)",
-        arg=before, timeout=30_000)
+        arg=before,
+        timeout=30_000,
+    )
     settle(page)
     picked = page.locator('[data-testid="stSelectbox"]', has_text="Tickets mentioning")
-    shown = picked.inner_text() + " ".join(
-        i.input_value() for i in picked.locator("input").all())
+    shown = picked.inner_text() + " ".join(i.input_value() for i in picked.locator("input").all())
     assert entity in shown, shown
     assert int(listed.inner_text().split()[0]) < int(before.split()[0])
     shot(page, "entities-clicked")
@@ -129,9 +139,11 @@ def test_click_an_entity_to_filter_tickets(page, server: str) -> None:
 
 def _upload(page, server: str, tmp_path: Path) -> None:
     csv = tmp_path / "upload.csv"
-    csv.write_text("id,text\n1,We are moving our traffic from OpenAI to DeepSeek in Berlin\n"
-                   f'2,"{HOSTILE.replace(chr(34), chr(34) * 2)} asks Anthropic"\n',
-                   encoding="utf-8")
+    csv.write_text(
+        "id,text\n1,We are moving our traffic from OpenAI to DeepSeek in Berlin\n"
+        f'2,"{HOSTILE.replace(chr(34), chr(34) * 2)} asks Anthropic"\n',
+        encoding="utf-8",
+    )
     bad = tmp_path / "broken.csv"
     bad.write_bytes(b"\x00\x01PK binary")
     open_page(page, server, "batch-tagging")
@@ -159,16 +171,27 @@ def test_check_and_import_waits_for_a_slow_upload(page, server: str, tmp_path: P
     rows = 4_000
     csv = tmp_path / "slow-upload.csv"
     stamp = time.time_ns()
-    csv.write_text("id,text\n" + "".join(
-        f"slow-{stamp}-{i},Ticket {i} of a slow upload: Acme asks about GPT-4o pricing\n"
-        for i in range(rows)), encoding="utf-8")
+    csv.write_text(
+        "id,text\n"
+        + "".join(
+            f"slow-{stamp}-{i},Ticket {i} of a slow upload: Acme asks about GPT-4o pricing\n"
+            for i in range(rows)
+        ),
+        encoding="utf-8",
+    )
     open_page(page, server, "batch-tagging")
     cdp = page.context.new_cdp_session(page)
     size = csv.stat().st_size
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {  # about 4 s for the file to arrive
-        "offline": False, "latency": 0, "downloadThroughput": -1,
-        "uploadThroughput": size / 4})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {  # about 4 s for the file to arrive
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": size / 4,
+        },
+    )
     button = page.get_by_role("button", name=re.compile("Check and import"))
     page.locator('input[type="file"]').set_input_files(str(csv))
     expect(button).to_be_disabled(timeout=3_000)  # the upload is on its way
@@ -218,7 +241,10 @@ def test_whatif_input_changes_result(page, server: str) -> None:
     page.wait_for_function(
         "(before) => { const m = [...document.querySelectorAll('[data-testid=\"stMetric\"]')]"
         ".find(e => e.innerText.includes('Profit at this price'));"
-        " return m && !m.innerText.includes(before) }", arg=before, timeout=30_000)
+        " return m && !m.innerText.includes(before) }",
+        arg=before,
+        timeout=30_000,
+    )
     settle(page)
     assert metric_value(page, "Profit at this price") != before
     assert "s_price_per_m=" in page.url  # the address shares the inputs

@@ -43,9 +43,11 @@ GIANT_MARK = "giantwordprobe"
 GIANT = GIANT_MARK + "W" * (90_000 - len(GIANT_MARK))  # one word, no space anywhere
 
 XSS_MARK = "xssprobe"
-XSS = (f"{XSS_MARK} {HOSTILE} <svg onload=alert(3)></svg>"
-       "<iframe src=\"javascript:alert(4)\"></iframe> [click me](javascript:alert(5)) "
-       "<b>bold?</b> $$\\frac{1}{0}$$ &amp; &lt;tag&gt;")
+XSS = (
+    f"{XSS_MARK} {HOSTILE} <svg onload=alert(3)></svg>"
+    '<iframe src="javascript:alert(4)"></iframe> [click me](javascript:alert(5)) '
+    "<b>bold?</b> $$\\frac{1}{0}$$ &amp; &lt;tag&gt;"
+)
 
 FORMULA_MARK = "formulaprobe"
 #: ticket id → text (and subject) that a spreadsheet would run as a formula
@@ -54,7 +56,7 @@ FORMULAS = {
     "fx-plus": "+SUM(1;2) " + FORMULA_MARK,
     "fx-minus": "-2+3+cmd|' /C calc'!A0 " + FORMULA_MARK,
     "fx-at": "@SUM(A1:A9) " + FORMULA_MARK,
-    "fx-line": f"Refund please {FORMULA_MARK}\n=HYPERLINK(\"http://127.0.0.1:9/\";\"x\")",
+    "fx-line": f'Refund please {FORMULA_MARK}\n=HYPERLINK("http://127.0.0.1:9/";"x")',
 }
 FORMULA_SUBJECT = "=1+1"
 TRIGGERS = ("=", "+", "-", "@")
@@ -91,22 +93,36 @@ def _rows(customer: str, newest: dt.datetime) -> list[dict[str, str]]:
     """The uploaded tickets, newest first (all in the default 12-month period)."""
     items = [("giant", GIANT, "A very long word"), ("xss", XSS, "<script>alert(9)</script>")]
     items += [(key, text, FORMULA_SUBJECT) for key, text in FORMULAS.items()]
-    return [{"id": key, "created_at": (newest - dt.timedelta(minutes=i)).isoformat(),
-             "customer": customer, "channel": "email", "subject": subject, "text": text}
-            for i, (key, text, subject) in enumerate(items)]
+    return [
+        {
+            "id": key,
+            "created_at": (newest - dt.timedelta(minutes=i)).isoformat(),
+            "customer": customer,
+            "channel": "email",
+            "subject": subject,
+            "text": text,
+        }
+        for i, (key, text, subject) in enumerate(items)
+    ]
 
 
 def _tag_everything(conn) -> None:
     """Mark every ticket as tagged by a stand-in model (demo gold spans as its entities) so
     the Entities page lists tickets without the trained tagger; the hostile ticket's
     "OpenAI" is an entity, so its card has a highlight among the escaped text."""
-    conn.execute("INSERT INTO entities SELECT ticket_key, 'gold-hostile', start, \"end\","
-                 " label, text, 1.0 FROM gold_entities")
-    conn.execute("INSERT INTO entities SELECT ticket_key, 'gold-hostile',"
-                 " strpos(text, 'OpenAI') - 1, strpos(text, 'OpenAI') + 5, 'ORG', 'OpenAI', 1"
-                 " FROM tickets WHERE source_id = 'xss'")
-    conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                 " SELECT ticket_key, 'gold-hostile', 'e2e-hostile' FROM tickets")
+    conn.execute(
+        "INSERT INTO entities SELECT ticket_key, 'gold-hostile', start, \"end\","
+        " label, text, 1.0 FROM gold_entities"
+    )
+    conn.execute(
+        "INSERT INTO entities SELECT ticket_key, 'gold-hostile',"
+        " strpos(text, 'OpenAI') - 1, strpos(text, 'OpenAI') + 5, 'ORG', 'OpenAI', 1"
+        " FROM tickets WHERE source_id = 'xss'"
+    )
+    conn.execute(
+        "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+        " SELECT ticket_key, 'gold-hostile', 'e2e-hostile' FROM tickets"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -124,19 +140,28 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         generate_demo(store, tickets=DEMO_TICKETS, seed=7)
         newest = store.scalar("SELECT max(created_at) FROM tickets")
         customer = store.scalar("SELECT min(customer_id) FROM customers")
-        upload.write_text("".join(json.dumps(r) + "\n" for r in _rows(customer, newest)),
-                          encoding="utf-8")
+        upload.write_text(
+            "".join(json.dumps(r) + "\n" for r in _rows(customer, newest)), encoding="utf-8"
+        )
         reports = ingest_files(store, [upload])
         assert [r.status for r in reports] != ["rejected"], reports[0].message
-        assert store.scalar("SELECT count(*) FROM tickets WHERE source = ?",
-                            [SOURCE]) == 2 + len(FORMULAS), reports[0].message
+        assert store.scalar("SELECT count(*) FROM tickets WHERE source = ?", [SOURCE]) == 2 + len(
+            FORMULAS
+        ), reports[0].message
         assert store.scalar("SELECT max(length(text)) FROM tickets") == len(GIANT)
         store.write(_tag_everything)
-    env = {**os.environ, "PRICEWAR_DB": str(db), "PRICEWAR_AUTOTAG": "0",
-           "PRICEWAR_INBOX_SECONDS": "2", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "PYTHONWARNINGS": "ignore"}
-    with run_streamlit(db, env, log=folder / "streamlit.log",
-                       keep_log=ARTIFACTS / "streamlit-hostile.log") as running:
+    env = {
+        **os.environ,
+        "PRICEWAR_DB": str(db),
+        "PRICEWAR_AUTOTAG": "0",
+        "PRICEWAR_INBOX_SECONDS": "2",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
+    with run_streamlit(
+        db, env, log=folder / "streamlit.log", keep_log=ARTIFACTS / "streamlit-hostile.log"
+    ) as running:
         yield running.url
 
 
@@ -146,9 +171,14 @@ def hpage(browser: object, hostile_server: str) -> Iterator[object]:
     markup (``window.__hostile``) and requests to the remote image (``page.remote``)."""
     with fresh_page(browser) as pg:
         pg.remote = []  # type: ignore[attr-defined]
-        pg.on("request", lambda r: pg.remote.append(r.url)  # type: ignore[attr-defined]
-              if r.url.startswith("http://127.0.0.1:9/") or r.url.startswith("javascript:")
-              else None)
+        pg.on(
+            "request",
+            lambda r: (
+                pg.remote.append(r.url)  # type: ignore[attr-defined]
+                if r.url.startswith("http://127.0.0.1:9/") or r.url.startswith("javascript:")
+                else None
+            ),
+        )
         pg.add_init_script(WATCH_JS)
         yield pg
 
@@ -283,6 +313,7 @@ def test_giant_word_wraps_in_the_batch_tagging_preview(hpage, hostile_server: st
 
 # -- (2) no built-in table download; the app's CSV is formula-safe ------------------------
 
+
 def toolbar_labels(page, frame) -> list[str]:
     """The aria-labels of the toolbar a hovered dataframe shows."""
     frame.scroll_into_view_if_needed()
@@ -319,8 +350,7 @@ def _risky(text: str) -> bool:
     return text.startswith(TRIGGERS) and not PLAIN_NUMBER.fullmatch(text)
 
 
-def test_ticket_download_neutralises_formulas(hpage, hostile_server: str,
-                                              tmp_path: Path) -> None:
+def test_ticket_download_neutralises_formulas(hpage, hostile_server: str, tmp_path: Path) -> None:
     open_page(hpage, hostile_server, "entities")
     search_tickets(hpage, FORMULA_MARK, len(FORMULAS))
     with hpage.expect_download(timeout=60_000) as info:
@@ -345,19 +375,29 @@ def test_ticket_download_neutralises_formulas(hpage, hostile_server: str,
         for cell in row:
             assert not _risky(cell), f"cell starts like a formula: {cell[:80]!r}"
             for line in re.split(r"\r\n|\r|\n", cell)[1:]:
-                assert not (_risky(line) and not BULLET.match(line)), \
+                assert not (_risky(line) and not BULLET.match(line)), (
                     f"a line inside a cell starts like a formula: {line[:80]!r}"
+                )
     healthy(hpage)
 
 
 # -- (3) hostile markup stays text in cards and tables -------------------------------------
 
+
 def assert_card_is_text(card) -> None:
     text = card.inner_text()
-    for literal in ('<script>alert("xss")</script>', "<img src=x onerror=alert(1)>",
-                    "[x](javascript:alert(2))", "![p](http://127.0.0.1:9/p.png)", "$x^2$",
-                    "<svg onload=alert(3)></svg>", "[click me](javascript:alert(5))",
-                    "<b>bold?</b>", "$$\\frac{1}{0}$$", "&amp; &lt;tag&gt;"):
+    for literal in (
+        '<script>alert("xss")</script>',
+        "<img src=x onerror=alert(1)>",
+        "[x](javascript:alert(2))",
+        "![p](http://127.0.0.1:9/p.png)",
+        "$x^2$",
+        "<svg onload=alert(3)></svg>",
+        "[click me](javascript:alert(5))",
+        "<b>bold?</b>",
+        "$$\\frac{1}{0}$$",
+        "&amp; &lt;tag&gt;",
+    ):
         assert literal in text, (literal, text[:600])
     made = card.locator("script, img, a, svg, iframe, b, .katex, math, .stMarkdown")
     assert made.count() == 0, card.inner_html()[:2000]

@@ -44,8 +44,15 @@ ANALYST = oidc.User("ana@example.com", "ana-" + secrets.token_hex(8))
 STRANGER = oidc.User("sam@elsewhere.org", "sam-" + secrets.token_hex(8))
 CLIENT_ID = "price-war-room"
 
-PAGE_TITLES = ["Overview", "Entities", "Signals", "Batch tagging", "Pricing what-if",
-               "Price war & positioning", "Scenarios"]
+PAGE_TITLES = [
+    "Overview",
+    "Entities",
+    "Signals",
+    "Batch tagging",
+    "Pricing what-if",
+    "Price war & positioning",
+    "Scenarios",
+]
 
 
 @dataclass
@@ -59,9 +66,16 @@ class SignInSetup:
 
 
 def _env(db: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "PRICEWAR_DB": str(db), "PRICEWAR_AUTOTAG": "0",
-           "PRICEWAR_INBOX_SECONDS": "2", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "PYTHONWARNINGS": "ignore", **extra}
+    env = {
+        **os.environ,
+        "PRICEWAR_DB": str(db),
+        "PRICEWAR_AUTOTAG": "0",
+        "PRICEWAR_INBOX_SECONDS": "2",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONWARNINGS": "ignore",
+        **extra,
+    }
     for name in ("PRICEWAR_ALLOW", "PRICEWAR_ANALYSTS", "PRICEWAR_ADMINS"):
         env.pop(name, None)  # only the test's access file decides
     return env
@@ -93,8 +107,7 @@ def signin(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[
     redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
     client_secret = secrets.token_urlsafe(24)
     client = oidc.OidcClient(CLIENT_ID, client_secret, [redirect_uri], [redirect_uri])
-    with oidc.run_provider(folder / "provider", [VIEWER, ANALYST, STRANGER],
-                           [client]) as provider:
+    with oidc.run_provider(folder / "provider", [VIEWER, ANALYST, STRANGER], [client]) as provider:
         secrets_file = folder / "secrets.toml"
         secrets_file.write_text(
             "[auth]\n"
@@ -106,17 +119,27 @@ def signin(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[
             # Streamlit asks for prompt=select_account by default; django-oidc-provider
             # answers it by signing the user out and asking again, for ever. prompt=login
             # (standard OpenID Connect) asks for the password once per sign-in.
-            'client_kwargs = { prompt = "login" }\n', encoding="utf-8")
+            'client_kwargs = { prompt = "login" }\n',
+            encoding="utf-8",
+        )
         access_file = folder / "access.toml"
-        access_file.write_text(f"allow = [{json.dumps(VIEWER.email)}]\n"
-                               f"analysts = [{json.dumps(ANALYST.email)}]\n"
-                               "admins = []\n", encoding="utf-8")
+        access_file.write_text(
+            f"allow = [{json.dumps(VIEWER.email)}]\n"
+            f"analysts = [{json.dumps(ANALYST.email)}]\n"
+            "admins = []\n",
+            encoding="utf-8",
+        )
         db = _copy_db(demo_db, folder)
         env = _env(db, PRICEWAR_ACCESS_FILE=str(access_file))
         try:
-            with run_streamlit(db, env, log=folder / "streamlit.log", port=port,
-                               secrets=secrets_file,
-                               keep_log=ARTIFACTS / "streamlit-signin.log") as server:
+            with run_streamlit(
+                db,
+                env,
+                log=folder / "streamlit.log",
+                port=port,
+                secrets=secrets_file,
+                keep_log=ARTIFACTS / "streamlit-signin.log",
+            ) as server:
                 yield SignInSetup(server, provider)
         finally:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -214,8 +237,10 @@ def test_analyst_uploads_a_file(page, signin: SignInSetup, tmp_path: Path) -> No
     assert re.search(r"\banalyst\b", sidebar.inner_text(), re.IGNORECASE)
     marker = f"signin-{secrets.token_hex(4)}"
     csv = tmp_path / f"{marker}.csv"
-    csv.write_text(f"id,text\n{marker}-1,Ticket {marker}: we compare Acme and OpenAI prices\n",
-                   encoding="utf-8")
+    csv.write_text(
+        f"id,text\n{marker}-1,Ticket {marker}: we compare Acme and OpenAI prices\n",
+        encoding="utf-8",
+    )
     page.goto(f"{signin.url}/batch-tagging")
     page.locator("h1", has_text="Batch tagging").wait_for(timeout=90_000)
     settle(page)
@@ -273,8 +298,9 @@ def non_loopback_ipv4() -> str | None:
         s.connect(("192.0.2.1", 9))  # UDP: chooses the outgoing address, sends nothing
         candidates.append(s.getsockname()[0])
     with contextlib.suppress(OSError):
-        candidates += [i[4][0] for i in socket.getaddrinfo(socket.gethostname(), None,
-                                                           socket.AF_INET)]
+        candidates += [
+            i[4][0] for i in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+        ]
     for address in candidates:
         ip = ipaddress.ip_address(address)
         if ip.is_loopback or ip.is_unspecified:
@@ -301,16 +327,23 @@ def no_auth(tmp_path: Path, demo_db: Path) -> dict[str, object]:
     empty.write_text("", encoding="utf-8")
     db = _copy_db(demo_db, tmp_path)
     missing = tmp_path / "no-access.toml"  # no access file either: local mode needs none
-    return {"db": db, "env": _env(db, PRICEWAR_ACCESS_FILE=str(missing)), "secrets": empty,
-            "log": tmp_path / "streamlit.log"}
+    return {
+        "db": db,
+        "env": _env(db, PRICEWAR_ACCESS_FILE=str(missing)),
+        "secrets": empty,
+        "log": tmp_path / "streamlit.log",
+    }
 
 
 def test_without_sign_in_the_server_listens_on_loopback_only(no_auth) -> None:
     address = non_loopback_ipv4()
     if address is None:
         pytest.skip("this machine has no non-loopback IPv4 address to try")
-    with run_streamlit(**no_auth, address=None,  # type: ignore[arg-type]
-                       keep_log=ARTIFACTS / "streamlit-loopback.log") as server:
+    with run_streamlit(
+        **no_auth,
+        address=None,  # type: ignore[arg-type]
+        keep_log=ARTIFACTS / "streamlit-loopback.log",
+    ) as server:
         port = int(server.url.rsplit(":", 1)[1])
         assert _health(server.url) == 200
         with pytest.raises(ConnectionRefusedError):
@@ -319,14 +352,16 @@ def test_without_sign_in_the_server_listens_on_loopback_only(no_auth) -> None:
 
 def test_exposed_without_sign_in_lets_nobody_in(page, no_auth) -> None:
     address = non_loopback_ipv4()
-    with run_streamlit(**no_auth, address="0.0.0.0",  # type: ignore[arg-type]
-                       keep_log=ARTIFACTS / "streamlit-exposed.log") as server:
+    with run_streamlit(
+        **no_auth,
+        address="0.0.0.0",  # type: ignore[arg-type]
+        keep_log=ARTIFACTS / "streamlit-exposed.log",
+    ) as server:
         port = int(server.url.rsplit(":", 1)[1])
         if address is not None:  # the loopback-only check above is not a network quirk
             assert _health(f"http://{address}:{port}") == 200
         page.goto(server.url)
-        page.get_by_text(re.compile("sign-in is not configured")).first.wait_for(
-            timeout=90_000)
+        page.get_by_text(re.compile("sign-in is not configured")).first.wait_for(timeout=90_000)
         settle(page)
         shows_no_dashboard(page)
         assert sign_in_button(page).count() == 0

@@ -34,18 +34,26 @@ def _cut_and_add_hostile(conn) -> None:
     """Cut the demo after the outage's second day, add the hostile negative ticket and store
     the gold spans (and the ticket's "OpenAI") as the entities of a stand-in model."""
     conn.execute("DELETE FROM tickets WHERE created_at >= DATE '2025-06-12'")
-    conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, text, source,"
-                 " channel, category) SELECT 'hostile-signal', min(customer_id), ?, ?, 'demo',"
-                 " 'email', 'api_error' FROM customers WHERE region = 'Europe'", [DAY2, TEXT])
-    conn.execute("INSERT INTO gold_sentiment VALUES ('hostile-signal', 'negative', 'ticket',"
-                 " NULL)")
-    conn.execute("INSERT INTO entities SELECT g.ticket_key, 'gold-signals', g.start, g.\"end\","
-                 " g.label, g.text, 1.0 FROM gold_entities g JOIN tickets t USING (ticket_key)")
+    conn.execute(
+        "INSERT INTO tickets (ticket_key, customer_id, created_at, text, source,"
+        " channel, category) SELECT 'hostile-signal', min(customer_id), ?, ?, 'demo',"
+        " 'email', 'api_error' FROM customers WHERE region = 'Europe'",
+        [DAY2, TEXT],
+    )
+    conn.execute("INSERT INTO gold_sentiment VALUES ('hostile-signal', 'negative', 'ticket', NULL)")
+    conn.execute(
+        "INSERT INTO entities SELECT g.ticket_key, 'gold-signals', g.start, g.\"end\","
+        " g.label, g.text, 1.0 FROM gold_entities g JOIN tickets t USING (ticket_key)"
+    )
     start = TEXT.index("OpenAI")
-    conn.execute("INSERT INTO entities VALUES ('hostile-signal', 'gold-signals', ?, ?, 'ORG',"
-                 " 'OpenAI', 1)", [start, start + len("OpenAI")])
-    conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                 " SELECT ticket_key, 'gold-signals', 'e2e-signals' FROM tickets")
+    conn.execute(
+        "INSERT INTO entities VALUES ('hostile-signal', 'gold-signals', ?, ?, 'ORG', 'OpenAI', 1)",
+        [start, start + len("OpenAI")],
+    )
+    conn.execute(
+        "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+        " SELECT ticket_key, 'gold-signals', 'e2e-signals' FROM tickets"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,23 +67,33 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with Store.open(db) as store:
         generate_demo(store, tickets=2000, seed=7)
         store.write(_cut_and_add_hostile)
-    env = {**os.environ, "PRICEWAR_DB": str(db), "PRICEWAR_AUTOTAG": "0",
-           "PRICEWAR_INBOX_SECONDS": "0", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "PYTHONWARNINGS": "ignore"}
-    with run_streamlit(db, env, log=folder / "streamlit.log",
-                       keep_log=ARTIFACTS / "streamlit-signals.log") as running:
+    env = {
+        **os.environ,
+        "PRICEWAR_DB": str(db),
+        "PRICEWAR_AUTOTAG": "0",
+        "PRICEWAR_INBOX_SECONDS": "0",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
+    with run_streamlit(
+        db, env, log=folder / "streamlit.log", keep_log=ARTIFACTS / "streamlit-signals.log"
+    ) as running:
         yield running.url
 
 
 def test_an_open_alert_opens_its_tickets_and_hostile_text_stays_text(
-        hpage, hostile_server: str) -> None:
+    hpage, hostile_server: str
+) -> None:
     page = hpage
     page.goto(f"{hostile_server}/signals")
     page.wait_for_selector('h1:has-text("Signals")', timeout=90_000)
     settle(page)
     assert page.locator("h3", has_text="Open alerts (").first.is_visible()
-    alert = page.locator('[data-testid="stLayoutWrapper"]',  # the alert's bordered box
-                         has_text="negative surge: region Europe · open").first
+    alert = page.locator(
+        '[data-testid="stLayoutWrapper"]',  # the alert's bordered box
+        has_text="negative surge: region Europe · open",
+    ).first
     alert.wait_for()
     assert "Since 2025-06-10" in alert.inner_text()
     alert.get_by_text("Open its", exact=False).first.click()  # the toggle

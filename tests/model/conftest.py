@@ -25,13 +25,13 @@ LABELS = iob2_labels(ENTITY_TYPES)
 KEYWORDS: dict[str, str] = {
     "jane": "B-PER",
     "doe": "I-PER",
-    "ac": "B-ORG",        # "Acme" = ac ##me
-    "##me": "B-LOC",      # a continuation piece: must be ignored (first-piece aggregation)
+    "ac": "B-ORG",  # "Acme" = ac ##me
+    "##me": "B-LOC",  # a continuation piece: must be ignored (first-piece aggregation)
     "token": "B-PRODUCT",  # "tokenization" = token ##ization
     "azure": "B-PRODUCT",
     "paris": "B-LOC",
-    "zurich": "B-LOC",    # "Zürich" normalises to zurich
-    "orphan": "I-ORG",    # an I- without B-: repaired to a new entity
+    "zurich": "B-LOC",  # "Zürich" normalises to zurich
+    "orphan": "I-ORG",  # an I- without B-: repaired to a new entity
 }
 
 
@@ -46,10 +46,17 @@ def keyword_model(tokenizer, keywords: Mapping[str, str] = KEYWORDS):
 
     hidden = 32
     config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=hidden, num_hidden_layers=0,
-        num_attention_heads=2, intermediate_size=32, max_position_embeddings=512,
-        num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-        label2id={lb: i for i, lb in enumerate(LABELS)}, attn_implementation="sdpa")
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=0,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=512,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={lb: i for i, lb in enumerate(LABELS)},
+        attn_implementation="sdpa",
+    )
     model = BertForTokenClassification(config)
     with torch.no_grad():
         emb = model.bert.embeddings
@@ -75,23 +82,35 @@ def keyword_model(tokenizer, keywords: Mapping[str, str] = KEYWORDS):
     return model
 
 
-def save_full_artefact(model, directory: Path, *, name: str, max_length: int = 256,
-                       stride: int = 64) -> Path:
+def save_full_artefact(
+    model, directory: Path, *, name: str, max_length: int = 256, stride: int = 64
+) -> Path:
     """Write ``model`` as a ``full``-format tagger artefact."""
     directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(directory))
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    (directory / SETTINGS_FILE).write_text(json.dumps({
-        "format": "full", "name": name, "labels": labels,
-        "max_length": max_length, "stride": stride, "backbone": "test"}), encoding="utf-8")
+    (directory / SETTINGS_FILE).write_text(
+        json.dumps(
+            {
+                "format": "full",
+                "name": name,
+                "labels": labels,
+                "max_length": max_length,
+                "stride": stride,
+                "backbone": "test",
+            }
+        ),
+        encoding="utf-8",
+    )
     return directory
 
 
 @pytest.fixture(scope="session")
 def keyword_dir(tmp_path_factory, tokenizer) -> Path:
     """A saved keyword-model artefact (for CLI, file-mode and store tests)."""
-    return save_full_artefact(keyword_model(tokenizer), tmp_path_factory.mktemp("kw") / "kw",
-                              name="keywords")
+    return save_full_artefact(
+        keyword_model(tokenizer), tmp_path_factory.mktemp("kw") / "kw", name="keywords"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -102,9 +121,13 @@ def keyword_tagger(keyword_dir) -> Tagger:
 @pytest.fixture(scope="session")
 def random_dir(tmp_path_factory) -> Path:
     """A saved tiny random BERT (2 layers, hidden 32) artefact with small windows."""
-    return save_full_artefact(random_token_classifier(LABELS, seed=0),
-                              tmp_path_factory.mktemp("rnd") / "rnd", name="random",
-                              max_length=32, stride=8)
+    return save_full_artefact(
+        random_token_classifier(LABELS, seed=0),
+        tmp_path_factory.mktemp("rnd") / "rnd",
+        name="random",
+        max_length=32,
+        stride=8,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -116,15 +139,27 @@ def add_tickets(store, texts: list[str], *, prefix: str = "t") -> list[str]:
     """Insert tickets with the given texts; return their keys."""
     keys = [f"{prefix}{i:05d}" for i in range(len(texts))]
     rows = [(k, t, "test") for k, t in zip(keys, texts, strict=True)]
-    store.write(lambda conn: conn.executemany(
-        "INSERT INTO tickets (ticket_key, text, source) VALUES (?, ?, ?)", rows))
+    store.write(
+        lambda conn: conn.executemany(
+            "INSERT INTO tickets (ticket_key, text, source) VALUES (?, ?, ?)", rows
+        )
+    )
     return keys
 
 
 def ticket_texts(n: int) -> list[str]:
     """``n`` varied ticket texts with keyword entities, emoji, CRLF and an empty one."""
-    parts = ["Jane Doe", "Acme", "tokenization", "Azure", "Zürich 😀", "Paris", "orphan",
-             "nothing\r\nhere", "please help"]
+    parts = [
+        "Jane Doe",
+        "Acme",
+        "tokenization",
+        "Azure",
+        "Zürich 😀",
+        "Paris",
+        "orphan",
+        "nothing\r\nhere",
+        "please help",
+    ]
     texts = []
     for i in range(n):
         words = [parts[(i * 7 + j * 3) % len(parts)] for j in range(1 + i % 9)]
@@ -138,4 +173,6 @@ def entity_rows(store, model_id: str) -> list[tuple]:
     """All entity rows of ``model_id``, sorted, without run-specific columns."""
     return store.fetchall(
         'SELECT ticket_key, start, "end", label, text, score FROM entities '
-        'WHERE model_id = ? ORDER BY ticket_key, start, "end", label', [model_id])
+        'WHERE model_id = ? ORDER BY ticket_key, start, "end", label',
+        [model_id],
+    )

@@ -35,9 +35,13 @@ def _one_line_error(capsys) -> str:
 @pytest.fixture()
 def gold_jsonl(tmp_path) -> Path:
     path = tmp_path / "gold.jsonl"
-    rows = [{"text": "Jane Doe uses Azure in Paris", "spans": [[0, 8, "PER"], [14, 19, "PRODUCT"],
-                                                              [23, 28, "LOC"]]},
-            {"text": "Acme and tokenization", "spans": [[0, 4, "ORG"]]}]
+    rows = [
+        {
+            "text": "Jane Doe uses Azure in Paris",
+            "spans": [[0, 8, "PER"], [14, 19, "PRODUCT"], [23, 28, "LOC"]],
+        },
+        {"text": "Acme and tokenization", "spans": [[0, 4, "ORG"]]},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     return path
 
@@ -46,27 +50,31 @@ def test_evaluate_text_and_json(gold_jsonl, keyword_dir, capsys):
     assert main(["evaluate", "--data", str(gold_jsonl), "--model", str(keyword_dir)]) == 0
     out = capsys.readouterr().out
     assert "overall" in out and "keywords-" in out
-    assert main(["evaluate", "--data", str(gold_jsonl), "--model", str(keyword_dir),
-                 "--json"]) == 0
+    assert main(["evaluate", "--data", str(gold_jsonl), "--model", str(keyword_dir), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["precision"] == "fp32"  # no int8 calibration in this artefact
     assert result["scores"]["PER"]["f1"] == 1.0
     assert result["scores"]["overall"]["precision"] == 0.8  # 4 of 5: tokenization is not gold
 
 
-@pytest.mark.parametrize("args, reason", [
-    (["evaluate", "--data", "nope.conll"], "no such file"),
-    (["evaluate", "--data", "{gold}", "--label-map", "a"], "not of the form"),
-    (["evaluate", "--data", "{gold}", "--model", "{tmp}"], "not a tagger folder"),
-    (["evaluate", "--data", "{gold}", "--batch-size", "0"], "--batch-size"),
-    (["evaluate", "--data", "{gold}", "--device", "cpu", "--precision", "bf16"],
-     "bf16 runs on CUDA only"),
-    (["tag", "--db", "{tmp}/missing.duckdb"], "no such database"),
-    (["tag", "--input", "{tmp}/missing.csv", "--output", "{tmp}/o.jsonl"], "no such file"),
-    (["tag", "--input", "{gold}"], "needs --output"),
-    (["train", "--output", "{tmp}/out"], "nothing to train on"),
-    (["train", "--output", "{tmp}/out", "--train", "{gold}"], "no dev data"),
-])
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["evaluate", "--data", "nope.conll"], "no such file"),
+        (["evaluate", "--data", "{gold}", "--label-map", "a"], "not of the form"),
+        (["evaluate", "--data", "{gold}", "--model", "{tmp}"], "not a tagger folder"),
+        (["evaluate", "--data", "{gold}", "--batch-size", "0"], "--batch-size"),
+        (
+            ["evaluate", "--data", "{gold}", "--device", "cpu", "--precision", "bf16"],
+            "bf16 runs on CUDA only",
+        ),
+        (["tag", "--db", "{tmp}/missing.duckdb"], "no such database"),
+        (["tag", "--input", "{tmp}/missing.csv", "--output", "{tmp}/o.jsonl"], "no such file"),
+        (["tag", "--input", "{gold}"], "needs --output"),
+        (["train", "--output", "{tmp}/out"], "nothing to train on"),
+        (["train", "--output", "{tmp}/out", "--train", "{gold}"], "no dev data"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(args, reason, gold_jsonl, tmp_path, keyword_dir, capsys):
     args = [a.format(gold=gold_jsonl, tmp=tmp_path) for a in args]
     if args[0] in ("evaluate", "tag") and "--model" not in args:
@@ -112,20 +120,26 @@ def test_locked_database_hands_the_tagging_to_the_app(tmp_path, keyword_dir, cap
     db = tmp_path / "locked.duckdb"
     Store.open(db).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-         "sys.stdin.read()", str(db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "sys.stdin.read()",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        assert main(["tag", "--db", str(db), "--model", str(keyword_dir),
-                     "--batch-size", "7"]) == 0
+        assert main(["tag", "--db", str(db), "--model", str(keyword_dir), "--batch-size", "7"]) == 0
         out = capsys.readouterr()
         assert "Traceback" not in out.err
         assert "tagging request left in the inbox" in out.out  # the holder is no dashboard
         requests = take_tagging_requests(db)
-        assert [(r.model_dir, r.batch_size) for r in requests] == [
-            (str(keyword_dir.resolve()), 7)]
+        assert [(r.model_dir, r.batch_size) for r in requests] == [(str(keyword_dir.resolve()), 7)]
         assert take_tagging_requests(db) == []  # taken once
     finally:
         holder.communicate("")

@@ -32,9 +32,14 @@ def _assert_says_what_to_do(exc: BaseException, folder: Path) -> None:
     assert "python -m model train" in message and "restore" in message
 
 
-FULL_CASES = [("model.safetensors", "missing"), ("model.safetensors", "truncated"),
-              ("model.safetensors", "garbage"), ("model.safetensors", "empty"),
-              ("config.json", "missing"), ("config.json", "garbage")]
+FULL_CASES = [
+    ("model.safetensors", "missing"),
+    ("model.safetensors", "truncated"),
+    ("model.safetensors", "garbage"),
+    ("model.safetensors", "empty"),
+    ("config.json", "missing"),
+    ("config.json", "garbage"),
+]
 
 
 @pytest.mark.parametrize(("name", "how"), FULL_CASES)
@@ -48,9 +53,15 @@ def test_damaged_full_artefact_raises_damaged_model_error(name, how, keyword_dir
     _assert_says_what_to_do(info.value, target)
 
 
-@pytest.mark.parametrize(("name", "how"), [
-    ("adapter_model.safetensors", "missing"), ("adapter_model.safetensors", "truncated"),
-    ("adapter_config.json", "missing"), ("adapter_config.json", "garbage")])
+@pytest.mark.parametrize(
+    ("name", "how"),
+    [
+        ("adapter_model.safetensors", "missing"),
+        ("adapter_model.safetensors", "truncated"),
+        ("adapter_config.json", "missing"),
+        ("adapter_config.json", "garbage"),
+    ],
+)
 def test_damaged_lora_artefact_raises_damaged_model_error(name, how, tmp_path):
     target = tmp_path / "default"
     shutil.copytree(DEFAULT_MODEL_DIR, target)
@@ -60,10 +71,12 @@ def test_damaged_lora_artefact_raises_damaged_model_error(name, how, tmp_path):
     _assert_says_what_to_do(info.value, target)
 
 
-@pytest.mark.parametrize(("name", "how"), [("model.safetensors", "truncated"),
-                                           ("model.safetensors", "missing")])
-def test_cli_tag_db_with_a_damaged_artefact_exits_2_with_one_line(name, how, keyword_dir,
-                                                                  tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("name", "how"), [("model.safetensors", "truncated"), ("model.safetensors", "missing")]
+)
+def test_cli_tag_db_with_a_damaged_artefact_exits_2_with_one_line(
+    name, how, keyword_dir, tmp_path, capsys
+):
     target = tmp_path / "broken"
     shutil.copytree(keyword_dir, target)
     _damage(target, name, how)

@@ -26,7 +26,8 @@ def test_conll_separators_docstart_and_label_map(tmp_path):
         "Jane\tB-person\nworks\tO\nat\tO\nAcme\tB-corporation\nCorp\tI-corporation\n\t\n"
         "Read\tO\nDune\tB-creative-work\n\n\n"
         "in\tO\nParis\tB-location\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     examples = read_examples(path, parse_label_map("wnut17"))
     assert [ex.text for ex in examples] == ["Jane works at Acme Corp", "Read Dune", "in Paris"]
     first = examples[0]
@@ -58,25 +59,31 @@ def test_conll_bad_line_names_file_and_line(tmp_path):
 def test_jsonl_spans_and_entities(tmp_path):
     path = tmp_path / "t.jsonl"
     lines = [
-        {"text": "Jane moved to Azure 😀 in Zürich", "spans": [[0, 4, "PER"], [14, 19, "PRODUCT"],
-                                                           [25, 31, "LOC"]]},
+        {
+            "text": "Jane moved to Azure 😀 in Zürich",
+            "spans": [[0, 4, "PER"], [14, 19, "PRODUCT"], [25, 31, "LOC"]],
+        },
         {"text": "nothing here", "entities": []},
         {"text": "Acme!", "entities": [{"start": 0, "end": 4, "label": "corporation"}]},
     ]
-    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n\n", encoding="utf-8"
+    )
     examples = read_examples(path, {"corporation": "ORG"})
     assert examples[0].gold_tags() == ["B-PER", "O", "O", "B-PRODUCT", "O", "O", "B-LOC"]
     assert examples[1].spans == ()
     assert examples[2].spans == ((0, 4, "ORG"),)
 
 
-@pytest.mark.parametrize("record, message", [
-    ({"text": "abc", "spans": [[0, 9, "PER"]]}, "outside"),
-    ({"text": "abc", "spans": [[0, 2, "PER"], [1, 3, "ORG"]]}, "overlapping"),
-    ({"text": 5, "spans": []}, "not a string"),
-    ({"spans": []}, "text"),
-])
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"text": "abc", "spans": [[0, 9, "PER"]]}, "outside"),
+        ({"text": "abc", "spans": [[0, 2, "PER"], [1, 3, "ORG"]]}, "overlapping"),
+        ({"text": 5, "spans": []}, "not a string"),
+        ({"spans": []}, "text"),
+    ],
+)
 def test_jsonl_bad_records(tmp_path, record, message):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"text": "ok", "spans": []}\n' + json.dumps(record) + "\n", encoding="utf-8")
@@ -97,7 +104,13 @@ def test_wnut17_files_read_with_both_separators():
     dev = read_examples(WNUT / "emerging.dev.conll", parse_label_map("wnut17"))
     assert (len(train), len(dev)) == (3394, 1009)
     assert {label for ex in train for *_, label in ex.spans} == {
-        "person", "location", "corporation", "group", "product", "creative-work"}
+        "person",
+        "location",
+        "corporation",
+        "group",
+        "product",
+        "creative-work",
+    }
     assert {label for ex in dev for *_, label in ex.spans} == {"PER", "LOC", "ORG", "PRODUCT"}
 
 
@@ -105,9 +118,31 @@ def test_split_words_and_projection():
     text = "Ask Jane-Doe about gpt_4o, 😀 ok"
     words = split_words(text)
     assert [text[s:e] for s, e in words] == [
-        "Ask", "Jane", "-", "Doe", "about", "gpt", "_", "4o", ",", "😀", "ok"]
+        "Ask",
+        "Jane",
+        "-",
+        "Doe",
+        "about",
+        "gpt",
+        "_",
+        "4o",
+        ",",
+        "😀",
+        "ok",
+    ]
     assert project_spans(words, [(4, 12, "PER")]) == [
-        "O", "B-PER", "I-PER", "I-PER", "O", "O", "O", "O", "O", "O", "O"]
+        "O",
+        "B-PER",
+        "I-PER",
+        "I-PER",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+    ]
     ex = example_from_spans(text, [(19, 25, "PRODUCT")])
     assert ex.gold_tags()[5:8] == ["B-PRODUCT", "I-PRODUCT", "I-PRODUCT"]
 
@@ -119,16 +154,24 @@ def test_btc_sections_skip_empty_tokens(tmp_path):
     from model.datasets import read_btc
 
     a = tmp_path / "a.conll"
-    a.write_text("Jane\tB-PER\nat\tO\nBBC\tB-ORG\nNews\tI-ORG\n\t O\n\t\tO\n\n"
-                 "London\tB-LOC\ncalling\tO\n\u200b\tO\n", encoding="utf-8")
+    a.write_text(
+        "Jane\tB-PER\nat\tO\nBBC\tB-ORG\nNews\tI-ORG\n\t O\n\t\tO\n\n"
+        "London\tB-LOC\ncalling\tO\n\u200b\tO\n",
+        encoding="utf-8",
+    )
     h = tmp_path / "h.conll"
     h.write_text("@bob\tO\nin\tO\nParis\tB-LOC\n", encoding="utf-8")
     examples = read_btc([a, h])
-    assert [ex.text for ex in examples] == ["Jane at BBC News", "London calling \u200b",
-                                            "@bob in Paris"]
+    assert [ex.text for ex in examples] == [
+        "Jane at BBC News",
+        "London calling \u200b",
+        "@bob in Paris",
+    ]
     first = examples[0]
-    assert [(first.text[s:e], t) for s, e, t in first.spans] == [("Jane", "PER"),
-                                                                 ("BBC News", "ORG")]
+    assert [(first.text[s:e], t) for s, e, t in first.spans] == [
+        ("Jane", "PER"),
+        ("BBC News", "ORG"),
+    ]
     with pytest.raises(DatasetError, match="no such file"):
         read_btc([tmp_path / "x.conll"])
 
@@ -137,25 +180,40 @@ def test_wikigold_io_tags_and_misc_ignored(tmp_path):
     from model.datasets import IGNORE_TYPE, read_wikigold
 
     path = tmp_path / "wikigold.conll"
-    path.write_text("-DOCSTART- O\n\n010 I-MISC\nis O\nby I-PER\nThe I-ORG\nMad I-ORG\n"
-                    "Capsule I-ORG\nin O\nTokyo I-LOC\n. O\n", encoding="utf-8")
+    path.write_text(
+        "-DOCSTART- O\n\n010 I-MISC\nis O\nby I-PER\nThe I-ORG\nMad I-ORG\n"
+        "Capsule I-ORG\nin O\nTokyo I-LOC\n. O\n",
+        encoding="utf-8",
+    )
     [example] = read_wikigold(path)
     assert [(example.text[s:e], t) for s, e, t in example.spans] == [
-        ("010", IGNORE_TYPE), ("by", "PER"), ("The Mad Capsule", "ORG"), ("Tokyo", "LOC")]
+        ("010", IGNORE_TYPE),
+        ("by", "PER"),
+        ("The Mad Capsule", "ORG"),
+        ("Tokyo", "LOC"),
+    ]
 
 
 def test_goemotions_groups_to_three_classes(tmp_path):
     from model.datasets import read_goemotions
 
-    (tmp_path / "group_labels.txt").write_text("ambiguous\nnegative\nneutral\npositive",
-                                               encoding="utf-8")
+    (tmp_path / "group_labels.txt").write_text(
+        "ambiguous\nnegative\nneutral\npositive", encoding="utf-8"
+    )
     path = tmp_path / "group_dev.tsv"
-    path.write_text("I love it\t3\tid1\nwhat?\t0\tid2\nugh\t1\tid3\nfine\t2\tid4\n"
-                    "hmm ok\t0,2\tid5\nlove and hate\t1,3\tid6\n\t2\tid7\n", encoding="utf-8")
+    path.write_text(
+        "I love it\t3\tid1\nwhat?\t0\tid2\nugh\t1\tid3\nfine\t2\tid4\n"
+        "hmm ok\t0,2\tid5\nlove and hate\t1,3\tid6\n\t2\tid7\n",
+        encoding="utf-8",
+    )
     everything = read_goemotions(path)
     assert [(ex.text, ex.sentiment) for ex in everything] == [
-        ("I love it", "positive"), ("what?", "neutral"), ("ugh", "negative"),
-        ("fine", "neutral"), ("hmm ok", "neutral")]  # disagreeing groups and empty text dropped
+        ("I love it", "positive"),
+        ("what?", "neutral"),
+        ("ugh", "negative"),
+        ("fine", "neutral"),
+        ("hmm ok", "neutral"),
+    ]  # disagreeing groups and empty text dropped
     assert all(not ex.annotated and ex.spans == () for ex in everything)
     single = read_goemotions(path, single_group=True)
     assert [ex.text for ex in single] == ["I love it", "what?", "ugh", "fine"]
@@ -167,13 +225,18 @@ def test_goemotions_groups_to_three_classes(tmp_path):
 
 def test_jsonl_sentiment(tmp_path):
     path = tmp_path / "s.jsonl"
-    path.write_text(json.dumps({"text": "Jane is happy", "spans": [[0, 4, "PER"]],
-                                "sentiment": "positive"}) + "\n"
-                    + json.dumps({"text": "x", "spans": []}) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps({"text": "Jane is happy", "spans": [[0, 4, "PER"]], "sentiment": "positive"})
+        + "\n"
+        + json.dumps({"text": "x", "spans": []})
+        + "\n",
+        encoding="utf-8",
+    )
     first, second = read_examples(path)
     assert first.sentiment == "positive" and second.sentiment is None
-    path.write_text(json.dumps({"text": "x", "spans": [], "sentiment": "angry"}) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"text": "x", "spans": [], "sentiment": "angry"}) + "\n", encoding="utf-8"
+    )
     with pytest.raises(DatasetError, match="sentiment"):
         read_examples(path)
 

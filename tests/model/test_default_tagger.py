@@ -24,12 +24,14 @@ def test_default_tagger_tags_tickets():
     assert tagger.model_id == metrics["model_id"]
     assert tagger.types == ["LOC", "ORG", "PER", "PRODUCT"]
 
-    text = ("Hi, Giulia Kim here (CTO at Quarry Publishing, San Francisco). "
-            "OpenAI cut prices again 😀\r\nCan tessera embed match that?")
+    text = (
+        "Hi, Giulia Kim here (CTO at Quarry Publishing, San Francisco). "
+        "OpenAI cut prices again 😀\r\nCan tessera embed match that?"
+    )
     [found] = tagger.tag([text])
     got = {(e.text, e.label) for e in found}
     assert {("Giulia Kim", "PER"), ("San Francisco", "LOC"), ("OpenAI", "ORG")} <= got
-    assert all(text[e.start:e.end] == e.text for e in found)
+    assert all(text[e.start : e.end] == e.text for e in found)
 
     tickets = examples_from_gold(iter_gold_tickets(40, 987_654))
     scores = evaluate_examples(lambda t: tagger.tag(t, batch_size=16), tickets)
@@ -51,8 +53,12 @@ def test_default_tagger_runs_int8_on_a_cpu_at_under_half_a_point_of_f1():
     assert (int8.precision, fp32.precision) == ("int8", "fp32")
     assert int8.model_id == fp32.model_id
     tickets = examples_from_gold(iter_gold_tickets(200, 424_242))
-    f1 = {t.precision: evaluate_examples(lambda x, t=t: t.tag(x, batch_size=32),
-                                         tickets)["overall"]["f1"] for t in (int8, fp32)}
+    f1 = {
+        t.precision: evaluate_examples(lambda x, t=t: t.tag(x, batch_size=32), tickets)["overall"][
+            "f1"
+        ]
+        for t in (int8, fp32)
+    }
     assert f1["int8"] >= f1["fp32"] - 0.005, f1
 
 
@@ -67,9 +73,11 @@ def test_default_tagger_gives_sentiment_in_the_same_pass():
 
     tagger = Tagger.load(device="cpu", precision="fp32")
     assert tagger.has_sentiment
-    texts = ["This is the third outage this week and nobody answers. We are furious and "
-             "moving to Anthropic unless this is fixed today.",
-             "Thank you so much, the new pricing is great and the support team was wonderful!"]
+    texts = [
+        "This is the third outage this week and nobody answers. We are furious and "
+        "moving to Anthropic unless this is fixed today.",
+        "Thank you so much, the new pricing is great and the support team was wonderful!",
+    ]
     entities, moods = tagger.tag_with_sentiment(texts)
     assert [m.label for m in moods] == ["negative", "positive"]
     assert entities == tagger.tag(texts)

@@ -22,24 +22,29 @@ def _plain(entities):
 def test_whole_words_exact_offsets_and_repair(keyword_tagger):
     [entities] = keyword_tagger.tag([TRICKY])
     assert _plain(entities) == [
-        (0, 8, "PER", "Jane Doe"),           # B-PER I-PER joined
-        (10, 14, "ORG", "Acme"),             # ac ##me: the continuation's B-LOC is ignored
+        (0, 8, "PER", "Jane Doe"),  # B-PER I-PER joined
+        (10, 14, "ORG", "Acme"),  # ac ##me: the continuation's B-LOC is ignored
         (22, 34, "PRODUCT", "tokenization"),  # whole word, not "token"
         (38, 43, "PRODUCT", "Azure"),
-        (50, 56, "LOC", "Zürich"),           # after CRLF and an emoji
-        (58, 63, "LOC", "Paris"),            # B B → two entities
+        (50, 56, "LOC", "Zürich"),  # after CRLF and an emoji
+        (58, 63, "LOC", "Paris"),  # B B → two entities
         (64, 69, "LOC", "Paris"),
-        (71, 77, "ORG", "orphan"),           # I-ORG without B-ORG → its own entity
+        (71, 77, "ORG", "orphan"),  # I-ORG without B-ORG → its own entity
     ]
     for e in entities:
-        assert TRICKY[e.start:e.end] == e.text
+        assert TRICKY[e.start : e.end] == e.text
         assert 0.0 < e.score <= 1.0
 
 
 def test_empty_and_whitespace_texts_and_order(keyword_tagger):
     out = keyword_tagger.tag(["", "   \r\n", "Paris", "no entity here", "Jane"])
     assert [_plain(x) for x in out] == [
-        [], [], [(0, 5, "LOC", "Paris")], [], [(0, 4, "PER", "Jane")]]
+        [],
+        [],
+        [(0, 5, "LOC", "Paris")],
+        [],
+        [(0, 4, "PER", "Jane")],
+    ]
     assert keyword_tagger.tag([]) == []
 
 
@@ -50,12 +55,14 @@ def test_non_text_is_rejected(keyword_tagger):
 
 def test_batch_size_does_not_change_results(keyword_tagger):
     texts = [TRICKY * (i % 4 + 1) for i in range(30)]
-    assert ([_plain(x) for x in keyword_tagger.tag(texts, batch_size=1)]
-            == [_plain(x) for x in keyword_tagger.tag(texts, batch_size=64)])
+    assert [_plain(x) for x in keyword_tagger.tag(texts, batch_size=1)] == [
+        _plain(x) for x in keyword_tagger.tag(texts, batch_size=64)
+    ]
 
 
-@pytest.mark.parametrize("n, size, stride", [(0, 8, 2), (5, 8, 2), (8, 8, 2), (9, 8, 2),
-                                             (100, 14, 4), (1000, 254, 64)])
+@pytest.mark.parametrize(
+    "n, size, stride", [(0, 8, 2), (5, 8, 2), (8, 8, 2), (9, 8, 2), (100, 14, 4), (1000, 254, 64)]
+)
 def test_window_bounds_cover_everything_with_overlap(n, size, stride):
     bounds = window_bounds(n, size, stride)
     covered = set()
@@ -86,7 +93,7 @@ def test_random_model_on_long_texts_gives_valid_whole_word_spans(random_tagger):
         last_end = 0
         for e in entities:
             assert isinstance(e, Entity)
-            assert text[e.start:e.end] == e.text
+            assert text[e.start : e.end] == e.text
             assert e.start >= last_end  # sorted, no overlap
             last_end = e.end
             assert not (e.start > 0 and text[e.start - 1].isalnum() and text[e.start].isalnum())

@@ -7,12 +7,20 @@ import pytest
 from model import errors
 
 
-@pytest.mark.parametrize(("name", "builtin"), [
-    ("ModelNotFoundError", FileNotFoundError), ("DamagedModelError", FileNotFoundError),
-    ("BackboneMissingError", RuntimeError), ("DatasetError", ValueError),
-    ("LabelMapError", ValueError), ("FileModeError", ValueError),
-    ("RayMissingError", ImportError), ("RayTagError", ValueError),
-    ("TaggerProcessError", RuntimeError)])
+@pytest.mark.parametrize(
+    ("name", "builtin"),
+    [
+        ("ModelNotFoundError", FileNotFoundError),
+        ("DamagedModelError", FileNotFoundError),
+        ("BackboneMissingError", RuntimeError),
+        ("DatasetError", ValueError),
+        ("LabelMapError", ValueError),
+        ("FileModeError", ValueError),
+        ("RayMissingError", ImportError),
+        ("RayTagError", ValueError),
+        ("TaggerProcessError", RuntimeError),
+    ],
+)
 def test_every_model_error_is_a_model_error_and_keeps_its_builtin_base(name, builtin):
     cls = getattr(errors, name)
     assert issubclass(cls, errors.ModelError) and issubclass(cls, builtin)

@@ -30,12 +30,20 @@ def test_no_entities_at_all():
 
 
 def test_evaluate_examples_projects_character_entities():
-    examples = [example_from_spans("Jane met Acme Corp in Paris",
-                                   [(0, 4, "PER"), (9, 18, "ORG"), (22, 27, "LOC")])]
+    examples = [
+        example_from_spans(
+            "Jane met Acme Corp in Paris", [(0, 4, "PER"), (9, 18, "ORG"), (22, 27, "LOC")]
+        )
+    ]
 
     def tag(texts):
-        return [[Entity(0, 4, "PER", "Jane", 0.9), Entity(9, 13, "ORG", "Acme", 0.9),
-                 Entity(22, 27, "LOC", "Paris", 0.9)]]
+        return [
+            [
+                Entity(0, 4, "PER", "Jane", 0.9),
+                Entity(9, 13, "ORG", "Acme", 0.9),
+                Entity(22, 27, "LOC", "Paris", 0.9),
+            ]
+        ]
 
     scores = evaluate_examples(tag, examples)
     assert scores["PER"]["f1"] == 1.0 and scores["LOC"]["f1"] == 1.0

@@ -19,14 +19,13 @@ def _read(path):
 def _check_offsets(records, texts):
     for record, text in zip(records, texts, strict=True):
         for e in record["entities"]:
-            assert text[e["start"]:e["end"]] == e["text"]
+            assert text[e["start"] : e["end"]] == e["text"]
             assert set(e) == {"start", "end", "label", "text", "score"}
 
 
 def test_csv_with_emoji_crlf_and_ids(tmp_path, keyword_tagger):
     source = tmp_path / "t.csv"
-    frame = pd.DataFrame({"ticket": ["a1", "a2", "a3"],
-                          "body": [TEXT, "nothing", "Paris, Acme"]})
+    frame = pd.DataFrame({"ticket": ["a1", "a2", "a3"], "body": [TEXT, "nothing", "Paris, Acme"]})
     source.write_bytes(frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8"))
     out = tmp_path / "out.jsonl"
     report = tag_file(keyword_tagger, source, out, text_column="body", id_column="ticket")
@@ -35,23 +34,37 @@ def test_csv_with_emoji_crlf_and_ids(tmp_path, keyword_tagger):
     assert [r["id"] for r in records] == ["a1", "a2", "a3"]
     _check_offsets(records, frame["body"].tolist())
     assert [(e["text"], e["label"]) for e in records[0]["entities"]] == [
-        ("Jane Doe", "PER"), ("Azure", "PRODUCT"), ("Zürich", "LOC")]
+        ("Jane Doe", "PER"),
+        ("Azure", "PRODUCT"),
+        ("Zürich", "LOC"),
+    ]
     assert "\r\n" in TEXT and records[1]["entities"] == []
 
 
 def test_jsonl_default_id_column_and_bad_rows(tmp_path, keyword_tagger):
     source = tmp_path / "t.jsonl"
-    rows = [{"id": 7, "text": TEXT}, {"id": 8, "text": ""}, {"id": 9},
-            {"id": 10, "text": "   "}, {"id": 11, "text": "Paris"}]
-    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
-                      encoding="utf-8")
+    rows = [
+        {"id": 7, "text": TEXT},
+        {"id": 8, "text": ""},
+        {"id": 9},
+        {"id": 10, "text": "   "},
+        {"id": 11, "text": "Paris"},
+    ]
+    source.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
     warnings = []
     report = tag_file(keyword_tagger, source, tmp_path / "o.jsonl", warn=warnings.append)
     assert (report.rows, report.bad_rows) == (5, 3)
     records = _read(tmp_path / "o.jsonl")
     assert [r["id"] for r in records] == ["7", "8", "9", "10", "11"]
-    assert [r.get("error") for r in records] == [None, "empty text", "missing text",
-                                                 "empty text", None]
+    assert [r.get("error") for r in records] == [
+        None,
+        "empty text",
+        "missing text",
+        "empty text",
+        None,
+    ]
     assert records[0]["entities"][0]["text"] == "Jane Doe"
     assert len(warnings) == 3 and warnings[1].startswith("row 3 (id 9): missing text")
 

@@ -55,8 +55,12 @@ def test_no_ticket_comes_from_the_generated_training_tickets(examples):
 
     generated = [t.text for t in iter_gold_tickets(3000, 1000, sentiment=True)]
     # what `model.train` trains on by default: 1500 tickets of seed 1000, names augmented
-    generated += [t.text for t in augment_ticket_names(
-        iter_gold_tickets(1500, 1000, sentiment=True), seed=1000, share=0.4)]
+    generated += [
+        t.text
+        for t in augment_ticket_names(
+            iter_gold_tickets(1500, 1000, sentiment=True), seed=1000, share=0.4
+        )
+    ]
     corpus = "\0".join(generated)
     for ex in examples:
         assert ex.text not in corpus
@@ -72,7 +76,7 @@ def _readme_table(text: str, header: str) -> dict[str, int]:
     lines = text.splitlines()
     first = next(i for i, line in enumerate(lines) if re.match(rf"\|\s*{header}\s*\|", line))
     table = {}
-    for line in lines[first + 2:]:
+    for line in lines[first + 2 :]:
         m = re.match(r"\|\s*([^|]+?)\s*\|\s*(\d+)\s*\|$", line.strip())
         if not m:
             break

@@ -34,19 +34,31 @@ def test_tag_store_writes_entities_and_marks_every_ticket(tmp_path, keyword_tagg
     with Store.open(tmp_path / "a.duckdb") as store:
         keys = add_tickets(store, texts)
         seen = []
-        summary = tag_store(store, keyword_tagger, batch_size=4,
-                            progress=lambda done, total: seen.append((done, total)))
+        summary = tag_store(
+            store,
+            keyword_tagger,
+            batch_size=4,
+            progress=lambda done, total: seen.append((done, total)),
+        )
         assert seen[0] == (0, 60) and seen[-1] == (60, 60)
         expected = sorted(
             (key, e.start, e.end, e.label, e.text)
-            for key, found in zip(keys, keyword_tagger.tag(texts), strict=True) for e in found)
+            for key, found in zip(keys, keyword_tagger.tag(texts), strict=True)
+            for e in found
+        )
         rows = entity_rows(store, keyword_tagger.model_id)
         assert [r[:5] for r in rows] == expected
         assert all(texts[keys.index(k)][s:e] == t for k, s, e, _, t, _ in rows)
-        assert store.scalar("SELECT count(*) FROM tagged_tickets WHERE model_id = ?",
-                            [keyword_tagger.model_id]) == 60  # the empty ticket too
-        run = store.fetchall("SELECT status, tickets, entities, model_id, device FROM tagging_runs "
-                             "WHERE run_id = ?", [summary.run_id])
+        assert (
+            store.scalar(
+                "SELECT count(*) FROM tagged_tickets WHERE model_id = ?", [keyword_tagger.model_id]
+            )
+            == 60
+        )  # the empty ticket too
+        run = store.fetchall(
+            "SELECT status, tickets, entities, model_id, device FROM tagging_runs WHERE run_id = ?",
+            [summary.run_id],
+        )
         assert run == [("done", 60, len(rows), keyword_tagger.model_id, "cpu")]
         # a second run finds nothing to do and duplicates nothing
         again = tag_store(store, keyword_tagger, batch_size=4)
@@ -70,8 +82,9 @@ def test_stop_then_resume_equals_a_clean_run(tmp_path, keyword_tagger):
         first = tag_store(store, keyword_tagger, batch_size=4, stop=stop)
         assert (first.status, first.tickets) == ("interrupted", 0)
         calls = []
-        partial = tag_store(store, keyword_tagger, batch_size=4,
-                            stop=lambda: calls.append(1) or len(calls) > 2)
+        partial = tag_store(
+            store, keyword_tagger, batch_size=4, stop=lambda: calls.append(1) or len(calls) > 2
+        )
         assert partial.status == "interrupted" and partial.tickets == 32
         rest = tag_store(store, keyword_tagger, batch_size=4)
         assert rest.tickets == 48 and rest.status == "done"
@@ -86,11 +99,24 @@ def test_kill_9_mid_run_then_rerun_equals_a_clean_run(tmp_path, keyword_dir, key
     db = tmp_path / "killed.duckdb"
     with Store.open(db) as store:
         add_tickets(store, texts)
-    command = [sys.executable, "-m", "model", "tag", "--db", str(db), "--model", str(keyword_dir),
-               "--batch-size", "2", "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "model",
+        "tag",
+        "--db",
+        str(db),
+        "--model",
+        str(keyword_dir),
+        "--batch-size",
+        "2",
+        "--device",
+        "cpu",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command, cwd=REPO, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
     assert proc.stderr is not None
     buffer = b""
     done = 0
@@ -181,10 +207,14 @@ def test_any_other_error_is_recorded_as_failed(tmp_path, keyword_tagger):
     with Store.open(tmp_path / "f.duckdb") as store:
         add_tickets(store, ticket_texts(40))
         with pytest.raises(RuntimeError, match="boom"):
-            tag_store(store, _StopsAfterFirstBatch(keyword_tagger,
-                                                   _raise(RuntimeError("boom"))), batch_size=4)
+            tag_store(
+                store,
+                _StopsAfterFirstBatch(keyword_tagger, _raise(RuntimeError("boom"))),
+                batch_size=4,
+            )
         assert store.fetchall("SELECT status, tickets, message FROM tagging_runs") == [
-            ("failed", 16, "RuntimeError: boom")]
+            ("failed", 16, "RuntimeError: boom")
+        ]
 
 
 def test_is_shutdown_error():
@@ -212,13 +242,15 @@ def test_the_job_says_what_it_is_doing(tmp_path, keyword_dir):
         assert all(s.total == 40 and s.precision == "fp32" for s in tagging)
         assert tagging[0].message == "Tagging: 0 of 40 tickets (fp32)"
         assert tagging[-1].rate > 0
-        assert re.fullmatch(r"Tagging: 16 of 40 tickets at [\d,.]+ tickets/s \(fp32\)",
-                            tagging[1].message)
+        assert re.fullmatch(
+            r"Tagging: 16 of 40 tickets at [\d,.]+ tickets/s \(fp32\)", tagging[1].message
+        )
         assert seen[-1].message.startswith("All 40 tickets tagged (40 in this run, ")
         seen.clear()
         tag_store(store, tagger, batch_size=4, status=seen.append)
         assert [(s.state, s.message) for s in seen] == [
-            ("done", f"All 40 tickets are tagged by {tagger.model_id}: nothing to do")]
+            ("done", f"All 40 tickets are tagged by {tagger.model_id}: nothing to do")
+        ]
         add_tickets(store, ticket_texts(8), prefix="new")
         seen.clear()
         stop = threading.Event()

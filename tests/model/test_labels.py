@@ -28,7 +28,13 @@ def test_split_tag():
 
 def test_repair_turns_orphan_inside_into_begin():
     assert repair_iob2(["I-PER", "I-PER", "O", "I-ORG", "B-ORG", "I-LOC"]) == [
-        "B-PER", "I-PER", "O", "B-ORG", "B-ORG", "B-LOC"]
+        "B-PER",
+        "I-PER",
+        "O",
+        "B-ORG",
+        "B-ORG",
+        "B-LOC",
+    ]
 
 
 def test_parse_label_map_renames_and_drops():
@@ -58,4 +64,7 @@ def test_map_tags_keeps_iob2_valid_when_dropping_and_merging():
 
 def test_tags_to_spans_repairs_first():
     assert tags_to_spans(["O", "I-PER", "I-PER", "B-PER", "O", "B-LOC"]) == [
-        (1, 3, "PER"), (3, 4, "PER"), (5, 6, "LOC")]
+        (1, 3, "PER"),
+        (3, 4, "PER"),
+        (5, 6, "LOC"),
+    ]

@@ -37,8 +37,9 @@ from model.tagger import (
 )
 from tests.model.conftest import ticket_texts
 
-needs_int8 = pytest.mark.skipif(not int8_supported(),
-                                reason="torch._int_mm or a C++ compiler is missing")
+needs_int8 = pytest.mark.skipif(
+    not int8_supported(), reason="torch._int_mm or a C++ compiler is missing"
+)
 
 
 def _relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
@@ -66,7 +67,7 @@ def test_int8_linear_rows_do_not_depend_on_their_batch():
     x[7] *= 1000
     with torch.inference_mode():
         together = layer(x)
-        alone = torch.stack([layer(x[i:i + 1])[0] for i in range(40)])
+        alone = torch.stack([layer(x[i : i + 1])[0] for i in range(40)])
     assert torch.equal(together, alone)
 
 
@@ -159,10 +160,14 @@ def test_calibrated_artefact_tags_in_int8_like_fp32(keyword_dir, tmp_path):
     assert fp32.plan(10 * AUTO_FP32_TEXTS) == FP32 and not fp32.compiling
     texts = ticket_texts(25)
     got, want = int8.tag(texts, batch_size=4), fp32.tag(texts, batch_size=4)
-    assert [[(e.start, e.end, e.label) for e in ents] for ents in got] == \
-        [[(e.start, e.end, e.label) for e in ents] for ents in want]
-    worst = max(abs(a.score - b.score) for ga, gb in zip(got, want, strict=True)
-                for a, b in zip(ga, gb, strict=True))
+    assert [[(e.start, e.end, e.label) for e in ents] for ents in got] == [
+        [(e.start, e.end, e.label) for e in ents] for ents in want
+    ]
+    worst = max(
+        abs(a.score - b.score)
+        for ga, gb in zip(got, want, strict=True)
+        for a, b in zip(ga, gb, strict=True)
+    )
     assert worst < 0.02
 
 
@@ -173,8 +178,9 @@ def test_int8_engine_gives_a_text_the_same_entities_in_any_batch(random_dir):
     texts = ticket_texts(21)
     one = tagger.tag(texts, batch_size=1)
     seven = tagger.tag(texts, batch_size=7)
-    assert [[(e.start, e.end, e.label) for e in ents] for ents in one] == \
-        [[(e.start, e.end, e.label) for e in ents] for ents in seven]
+    assert [[(e.start, e.end, e.label) for e in ents] for ents in one] == [
+        [(e.start, e.end, e.label) for e in ents] for ents in seven
+    ]
     for a_ents, b_ents in zip(one, seven, strict=True):
         for a, b in zip(a_ents, b_ents, strict=True):
             assert abs(a.score - b.score) < 1e-4
@@ -194,29 +200,41 @@ def test_a_damaged_calibration_file_means_fp32_not_a_crash(keyword_dir, tmp_path
 
 # -- auto precision per job ---------------------------------------------------------------
 
-@pytest.mark.parametrize("texts, possible, ready, want", [
-    (0, True, False, FP32),
-    (30, True, False, FP32),                      # a handful of tickets: no compile
-    (AUTO_FP32_TEXTS, True, False, FP32),
-    (AUTO_FP32_TEXTS + 1, True, False, FP32_THEN_INT8),
-    (200_000, True, False, FP32_THEN_INT8),       # int8 pays for its compile
-    (30, True, True, INT8),                       # compiled already: int8 for any job
-    (200_000, False, False, FP32),                # no int8 here (no compiler, no calibration)
-])
+
+@pytest.mark.parametrize(
+    "texts, possible, ready, want",
+    [
+        (0, True, False, FP32),
+        (30, True, False, FP32),  # a handful of tickets: no compile
+        (AUTO_FP32_TEXTS, True, False, FP32),
+        (AUTO_FP32_TEXTS + 1, True, False, FP32_THEN_INT8),
+        (200_000, True, False, FP32_THEN_INT8),  # int8 pays for its compile
+        (30, True, True, INT8),  # compiled already: int8 for any job
+        (200_000, False, False, FP32),  # no int8 here (no compiler, no calibration)
+    ],
+)
 def test_choose_precision_by_job_size(texts, possible, ready, want):
     assert choose_precision(texts, int8_possible=possible, int8_ready=ready) == want
-    assert choose_precision(50, int8_possible=True, int8_ready=False, threshold=10) == \
-        FP32_THEN_INT8
+    assert (
+        choose_precision(50, int8_possible=True, int8_ready=False, threshold=10) == FP32_THEN_INT8
+    )
 
 
 def _auto_tagger(random_tagger, statuses: list[TagStatus]) -> Tagger:
     """An ``auto`` tagger on the random model whose int8 model is the quantized one, not
     compiled (fast; the compile itself is model/quantize.py's ``torch.compile``)."""
     base = random_tagger.engine
-    engine = Engine(base.model, base.tokenizer, max_length=32, stride=8, chunk_size=4,
-                    segmentation=base.segmentation)
-    tagger = Tagger(engine, "auto", int8_builder=lambda: quantize_int8(base.model),
-                    status=statuses.append)
+    engine = Engine(
+        base.model,
+        base.tokenizer,
+        max_length=32,
+        stride=8,
+        chunk_size=4,
+        segmentation=base.segmentation,
+    )
+    tagger = Tagger(
+        engine, "auto", int8_builder=lambda: quantize_int8(base.model), status=statuses.append
+    )
     tagger.auto_fp32_texts = 10
     return tagger
 
@@ -238,8 +256,9 @@ def test_auto_compiles_int8_in_the_background_for_a_large_job_only(random_tagger
     assert statuses[-1].precision == INT8 and tagger.status is statuses[-1]
     assert tagger.plan(1) == INT8, "compiled: int8 from now on, for any job"
     int8_result = tagger.tag(texts)
-    assert [[e[:3] for e in ents] for ents in _scored(int8_result)] == \
-        [[e[:3] for e in ents] for ents in _scored(fp32_result)]
+    assert [[e[:3] for e in ents] for ents in _scored(int8_result)] == [
+        [e[:3] for e in ents] for ents in _scored(fp32_result)
+    ]
 
 
 def test_small_calls_that_add_up_to_a_large_job_start_the_compile(random_tagger):
@@ -276,8 +295,15 @@ def test_results_are_identical_whichever_path_tags_them_in_one_precision(random_
     texts = [f"{t} {t}" for t in ticket_texts(40)]
 
     def engine() -> Engine:
-        return Engine(base.model, base.tokenizer, max_length=32, stride=8, chunk_size=4,
-                      segmentation=base.segmentation, streams=2)
+        return Engine(
+            base.model,
+            base.tokenizer,
+            max_length=32,
+            stride=8,
+            chunk_size=4,
+            segmentation=base.segmentation,
+            streams=2,
+        )
 
     fp32_only = _scored(engine().tag(texts, batch_size=3))
     pure = engine()
@@ -301,7 +327,7 @@ def test_results_are_identical_whichever_path_tags_them_in_one_precision(random_
         else:
             assert entities == fp32_only[i] == int8_only[i], f"text {i} matches neither run"
             paths.append("same")
-    chunk_paths = [{p for p in paths[k:k + 4] if p != "same"} for k in range(0, 40, 4)]
+    chunk_paths = [{p for p in paths[k : k + 4] if p != "same"} for k in range(0, 40, 4)]
     assert all(len(p) <= 1 for p in chunk_paths), "a chunk runs in one precision"
     assert chunk_paths[0] == {FP32} and chunk_paths[-1] == {INT8}
     seen = [p.pop() for p in chunk_paths if p]

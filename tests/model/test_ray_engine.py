@@ -60,24 +60,30 @@ def test_usage_statistics_are_off() -> None:
     assert os.environ["RAY_USAGE_STATS_ENABLED"] == "0"
 
 
-@pytest.mark.parametrize(("resources", "kwargs", "expected"), [
-    ({"CPU": 2.0}, {}, ("cpu", 2, 0.0, 1.0, 1)),
-    ({"CPU": 8.0}, {"num_workers": 2}, ("cpu", 2, 0.0, 4.0, 4)),
-    ({"CPU": 32.0, "GPU": 4.0}, {}, ("cuda", 4, 1.0, 1.0, None)),
-    ({"CPU": 32.0, "GPU": 4.0}, {"num_gpus_per_worker": 0.5}, ("cuda", 8, 0.5, 1.0, None)),
-    ({"CPU": 32.0, "GPU": 4.0}, {"device": "cpu"}, ("cpu", 32, 0.0, 1.0, 1)),
-])
+@pytest.mark.parametrize(
+    ("resources", "kwargs", "expected"),
+    [
+        ({"CPU": 2.0}, {}, ("cpu", 2, 0.0, 1.0, 1)),
+        ({"CPU": 8.0}, {"num_workers": 2}, ("cpu", 2, 0.0, 4.0, 4)),
+        ({"CPU": 32.0, "GPU": 4.0}, {}, ("cuda", 4, 1.0, 1.0, None)),
+        ({"CPU": 32.0, "GPU": 4.0}, {"num_gpus_per_worker": 0.5}, ("cuda", 8, 0.5, 1.0, None)),
+        ({"CPU": 32.0, "GPU": 4.0}, {"device": "cpu"}, ("cpu", 32, 0.0, 1.0, 1)),
+    ],
+)
 def test_worker_plan(resources, kwargs, expected) -> None:
     plan = plan_workers(resources, **kwargs)
     assert (plan.device, plan.workers, plan.num_gpus, plan.num_cpus, plan.threads) == expected
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"device": "cuda"}, "has no GPU"),
-    ({"num_gpus_per_worker": 1}, "has no GPU"),
-    ({"device": "cpu", "num_gpus_per_worker": 1}, "contradicts --device cpu"),
-    ({"num_workers": 0}, "at least 1"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"device": "cuda"}, "has no GPU"),
+        ({"num_gpus_per_worker": 1}, "has no GPU"),
+        ({"device": "cpu", "num_gpus_per_worker": 1}, "contradicts --device cpu"),
+        ({"num_workers": 0}, "at least 1"),
+    ],
+)
 def test_worker_plan_refuses_what_does_not_fit(kwargs, message) -> None:
     with pytest.raises(RayTagError, match=message):
         plan_workers({"CPU": 4.0}, **kwargs)
@@ -156,10 +162,16 @@ def inputs(tmp_path_factory) -> Path:
     texts = ticket_texts(120)  # text 3 is empty
     texts[70] = " ".join(["Jane Doe moved from Acme to Azure in Paris"] * 12)  # > 1 window
     pd.DataFrame({"id": range(40), "text": texts[:40]}).to_json(
-        folder / "b.jsonl", orient="records", lines=True)
-    pd.DataFrame({"id": [f"A{i}" for i in range(40, 80)], "text": texts[40:80],
-                  "created_at": [f"2026-01-{1 + i % 28:02d} 10:00:00" for i in range(40)],
-                  "customer": ["acme", "globex"] * 20}).to_csv(folder / "a.csv", index=False)
+        folder / "b.jsonl", orient="records", lines=True
+    )
+    pd.DataFrame(
+        {
+            "id": [f"A{i}" for i in range(40, 80)],
+            "text": texts[40:80],
+            "created_at": [f"2026-01-{1 + i % 28:02d} 10:00:00" for i in range(40)],
+            "customer": ["acme", "globex"] * 20,
+        }
+    ).to_csv(folder / "a.csv", index=False)
     pd.DataFrame({"text": texts[80:]}).to_parquet(folder / "c.parquet")
     return folder
 
@@ -176,8 +188,15 @@ def shard_rows(folder: Path) -> list[tuple]:
     """Every entity row of the folder's complete shards, sorted."""
     files = [str(shard_paths(folder, name).entities) for name, _ in complete_shards(folder)]
     table = pa.concat_tables(pq.read_table(f) for f in files)
-    return sorted(zip(*(table[c].to_pylist() for c in
-                        ("ticket_key", "start", "end", "label", "text", "score")), strict=True))
+    return sorted(
+        zip(
+            *(
+                table[c].to_pylist()
+                for c in ("ticket_key", "start", "end", "label", "text", "score")
+            ),
+            strict=True,
+        )
+    )
 
 
 def assert_same_entities(got: list[tuple], expected: list[tuple]) -> None:
@@ -195,8 +214,17 @@ def local_entities(tagger: Tagger, files: list[Path]) -> list[tuple]:
         good = [i for i, p in enumerate(keyed["problem"]) if p is None]
         found = tagger.tag([keyed["text"][i] for i in good], batch_size=BATCH)
         for i, entities in zip(good, found, strict=True):
-            rows += [(keyed["ticket_key"][i], e.start, e.end, e.label, e.text,
-                      round(float(e.score), SCORE_DECIMALS)) for e in entities]
+            rows += [
+                (
+                    keyed["ticket_key"][i],
+                    e.start,
+                    e.end,
+                    e.label,
+                    e.text,
+                    round(float(e.score), SCORE_DECIMALS),
+                )
+                for e in entities
+            ]
     return sorted(set(rows))
 
 
@@ -204,8 +232,9 @@ def local_entities(tagger: Tagger, files: list[Path]) -> list[tuple]:
 
 
 @pytest.mark.slow
-def test_ray_gives_the_entities_of_the_local_engine(clean_run, inputs, random_dir,
-                                                    tmp_path) -> None:
+def test_ray_gives_the_entities_of_the_local_engine(
+    clean_run, inputs, random_dir, tmp_path
+) -> None:
     report, out = clean_run
     assert (report.rows, report.bad_rows, report.skipped, report.failed) == (120, 1, 0, [])
     assert (report.device, report.workers) == ("cpu", 2)
@@ -220,20 +249,31 @@ def test_ray_gives_the_entities_of_the_local_engine(clean_run, inputs, random_di
 
     # through the store: the local path (ingest + tag_store) against ingest + the shards
     files = find_inputs(inputs)
-    with Store.open(tmp_path / "local.duckdb") as local, \
-            Store.open(tmp_path / "ray.duckdb") as remote:
+    with (
+        Store.open(tmp_path / "local.duckdb") as local,
+        Store.open(tmp_path / "ray.duckdb") as remote,
+    ):
         for store in (local, remote):
-            status = {Path(f).name: r.status for f, r in zip(files, ingest_files(store, files),
-                                                             strict=True)}
-            assert status == {"a.csv": "imported", "b.jsonl": "rejected",  # its empty text
-                              "c.parquet": "imported"}
+            status = {
+                Path(f).name: r.status
+                for f, r in zip(files, ingest_files(store, files), strict=True)
+            }
+            assert status == {
+                "a.csv": "imported",
+                "b.jsonl": "rejected",  # its empty text
+                "c.parquet": "imported",
+            }
         tag_store(local, tagger, batch_size=BATCH)
         loaded = load_entity_shards(remote, out)
         assert (loaded.new_tickets, loaded.not_in_store) == (80, 39)
-        assert_same_entities(entity_rows(remote, tagger.model_id),
-                             entity_rows(local, tagger.model_id))
-        assert tagging_progress(remote, tagger.model_id) == tagging_progress(
-            local, tagger.model_id) == (80, 80)
+        assert_same_entities(
+            entity_rows(remote, tagger.model_id), entity_rows(local, tagger.model_id)
+        )
+        assert (
+            tagging_progress(remote, tagger.model_id)
+            == tagging_progress(local, tagger.model_id)
+            == (80, 80)
+        )
 
 
 class _Stop(Exception):
@@ -241,8 +281,9 @@ class _Stop(Exception):
 
 
 @pytest.mark.slow
-def test_a_rerun_after_a_half_finished_run_duplicates_nothing(clean_run, inputs, random_dir,
-                                                              tmp_path) -> None:
+def test_a_rerun_after_a_half_finished_run_duplicates_nothing(
+    clean_run, inputs, random_dir, tmp_path
+) -> None:
     _, clean = clean_run
     out = tmp_path / "shards"
 
@@ -250,12 +291,21 @@ def test_a_rerun_after_a_half_finished_run_duplicates_nothing(clean_run, inputs,
         raise _Stop(result.name)
 
     with pytest.raises(_Stop) as stopped:
-        tag_on_ray(inputs, out, model_dir=random_dir, device="cpu", batch_size=BATCH,
-                   on_shard=stop_after_first)
+        tag_on_ray(
+            inputs,
+            out,
+            model_dir=random_dir,
+            device="cpu",
+            batch_size=BATCH,
+            on_shard=stop_after_first,
+        )
     assert [name for name, _ in complete_shards(out)] == [stopped.value.args[0]]
     # and a second shard as a kill would leave it: entities written, no marker, a temp file
-    other = next(shard_name for shard_name in (
-        name for name, _ in complete_shards(clean)) if shard_name != stopped.value.args[0])
+    other = next(
+        shard_name
+        for shard_name in (name for name, _ in complete_shards(clean))
+        if shard_name != stopped.value.args[0]
+    )
     shutil.copy(shard_paths(clean, other).entities, shard_paths(out, other).entities)
     (out / f".{other}.parquet.1234.abcd.tmp").write_bytes(b"half")
     first_marker = shard_paths(out, stopped.value.args[0]).marker.read_bytes()
@@ -273,37 +323,81 @@ def test_a_rerun_after_a_half_finished_run_duplicates_nothing(clean_run, inputs,
     assert (again.skipped, again.rows, again.ray_init_seconds) == (3, 0, 0.0)
 
 
-def test_a_folder_of_another_model_is_refused_before_ray_starts(inputs, random_dir,
-                                                                 keyword_dir, tmp_path) -> None:
+def test_a_folder_of_another_model_is_refused_before_ray_starts(
+    inputs, random_dir, keyword_dir, tmp_path
+) -> None:
     out = tmp_path / "shards"
     check_folder_model(out, model_id_of(random_dir))  # as a run with the random tagger left it
     with pytest.raises(EntityShardError, match="holds entities of model random-"):
         tag_on_ray(inputs, out, model_dir=keyword_dir, device="cpu")
-    assert main(["tag", "--engine", "ray", "--input", str(inputs), "--output", str(out),
-                 "--model", str(keyword_dir)]) == 2
+    assert (
+        main(
+            [
+                "tag",
+                "--engine",
+                "ray",
+                "--input",
+                str(inputs),
+                "--output",
+                str(out),
+                "--model",
+                str(keyword_dir),
+            ]
+        )
+        == 2
+    )
 
 
 @pytest.mark.slow
-def test_cli_tags_a_glob_and_reports_an_unreadable_file(local_ray, inputs, random_dir,
-                                                        tmp_path, capsys) -> None:
+def test_cli_tags_a_glob_and_reports_an_unreadable_file(
+    local_ray, inputs, random_dir, tmp_path, capsys
+) -> None:
     folder = tmp_path / "in"
     shutil.copytree(inputs, folder)
     (folder / "broken.csv").write_bytes(b"\x00\x01\x02 not a table")
     out = tmp_path / "shards"
-    args = ["tag", "--engine", "ray", "--input", str(folder / "*"), "--output", str(out),
-            "--model", str(random_dir), "--device", "cpu", "--batch-size", str(BATCH)]
+    args = [
+        "tag",
+        "--engine",
+        "ray",
+        "--input",
+        str(folder / "*"),
+        "--output",
+        str(out),
+        "--model",
+        str(random_dir),
+        "--device",
+        "cpu",
+        "--batch-size",
+        str(BATCH),
+    ]
     assert main(args) == 2
     captured = capsys.readouterr()
     assert "120 rows" in captured.out and "1 bad rows" in captured.out
     assert "broken.csv: not tagged:" in captured.err
-    assert captured.err.strip().splitlines()[-1].startswith(
-        "python -m model tag: error: 1 input file(s) could not be tagged")
+    assert (
+        captured.err.strip()
+        .splitlines()[-1]
+        .startswith("python -m model tag: error: 1 input file(s) could not be tagged")
+    )
     assert "row 4, column 'text': empty text" in captured.err
     assert len(complete_shards(out)) == 3
     assert main(["tag", "--engine", "ray", "--db", str(tmp_path / "x.duckdb")]) == 2
     assert "--engine ray tags files" in capsys.readouterr().err
-    assert main(["tag", "--input", str(folder / "a.csv"), "--output", str(tmp_path / "o.jsonl"),
-                 "--address", "auto"]) == 2
+    assert (
+        main(
+            [
+                "tag",
+                "--input",
+                str(folder / "a.csv"),
+                "--output",
+                str(tmp_path / "o.jsonl"),
+                "--address",
+                "auto",
+            ]
+        )
+        == 2
+    )
     assert "--address belongs to --engine ray" in capsys.readouterr().err
 
 

@@ -16,9 +16,26 @@ pytestmark = pytest.mark.slow
 
 
 def _train(out: Path) -> dict:
-    args = ["train", "--demo-train", "48", "--demo-seed", "77", "--demo-dev", "16",
-            "--output", str(out), "--name", "repro", "--epochs", "1", "--batch-size", "16",
-            "--seed", "5", "--quiet"]
+    args = [
+        "train",
+        "--demo-train",
+        "48",
+        "--demo-seed",
+        "77",
+        "--demo-dev",
+        "16",
+        "--output",
+        str(out),
+        "--name",
+        "repro",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--seed",
+        "5",
+        "--quiet",
+    ]
     assert main(args) == 0
     return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
 

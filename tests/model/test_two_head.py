@@ -29,8 +29,9 @@ from model.tagger import SETTINGS_FILE, Tagger, model_id_of
 from tests.model.conftest import LABELS, add_tickets, entity_rows, save_full_artefact, ticket_texts
 
 
-def save_two_head(model, directory: Path, *, name: str, max_length: int = 32,
-                  stride: int = 8) -> Path:
+def save_two_head(
+    model, directory: Path, *, name: str, max_length: int = 32, stride: int = 8
+) -> Path:
     """A ``full``-format artefact of a two-head model (``"sentiment"`` in tagger.json)."""
     save_full_artefact(model, directory, name=name, max_length=max_length, stride=stride)
     settings = json.loads((directory / SETTINGS_FILE).read_text(encoding="utf-8"))
@@ -42,8 +43,9 @@ def save_two_head(model, directory: Path, *, name: str, max_length: int = 32,
 
 @pytest.fixture(scope="module")
 def two_head_dir(tmp_path_factory) -> Path:
-    return save_two_head(random_two_head(LABELS, seed=3),
-                         tmp_path_factory.mktemp("two") / "two", name="two")
+    return save_two_head(
+        random_two_head(LABELS, seed=3), tmp_path_factory.mktemp("two") / "two", name="two"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +68,9 @@ def test_one_forward_pass_gives_token_and_sentiment_logits() -> None:
     assert out.sentiment_logits.shape == (2, len(SENTIMENT_LABELS))
     # padding does not change a row's sentiment (mean over the attention mask)
     alone = model(input_ids=ids[1:, :3], attention_mask=mask[1:, :3])
-    torch.testing.assert_close(alone.sentiment_logits, out.sentiment_logits[1:], rtol=1e-4,
-                               atol=1e-5)
+    torch.testing.assert_close(
+        alone.sentiment_logits, out.sentiment_logits[1:], rtol=1e-4, atol=1e-5
+    )
     assert isinstance(model.sentiment_head, SentimentHead)  # not an nn.Linear: int8 keeps it
 
 
@@ -79,8 +82,13 @@ def test_joint_loss_trains_each_head_only_on_its_labels(tokenizer) -> None:
     label2id = {lb: i for i, lb in enumerate(LABELS)}
     sentiment2id = {lb: i for i, lb in enumerate(SENTIMENT_LABELS)}
     entities_only = example_from_spans("Jane Doe at Acme", [(0, 8, "PER")])
-    sentiment_only = Example("what a lovely day", (), split_words("what a lovely day"),
-                             sentiment="positive", annotated=False)
+    sentiment_only = Example(
+        "what a lovely day",
+        (),
+        split_words("what a lovely day"),
+        sentiment="positive",
+        annotated=False,
+    )
     token_loss = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
     sentiment_loss = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
 
@@ -88,8 +96,10 @@ def test_joint_loss_trains_each_head_only_on_its_labels(tokenizer) -> None:
         model.zero_grad(set_to_none=True)
         features = build_features([example], tokenizer, label2id, sentiment2id=sentiment2id)
         arrays = collate(features)
-        out = model(input_ids=torch.from_numpy(arrays["input_ids"]),
-                    attention_mask=torch.from_numpy(arrays["attention_mask"]))
+        out = model(
+            input_ids=torch.from_numpy(arrays["input_ids"]),
+            attention_mask=torch.from_numpy(arrays["attention_mask"]),
+        )
         loss = _joint_loss(out, arrays, token_loss, sentiment_loss, 1.0)
         assert torch.isfinite(loss) and loss > 0
         loss.backward()
@@ -106,8 +116,9 @@ def test_joint_loss_trains_each_head_only_on_its_labels(tokenizer) -> None:
 def test_features_mask_unannotated_texts_and_ignored_types(tokenizer) -> None:
     label2id = {lb: i for i, lb in enumerate(LABELS)}
     sentiment2id = {lb: i for i, lb in enumerate(SENTIMENT_LABELS)}
-    plain = Example("Jane is sad", (), split_words("Jane is sad"), sentiment="negative",
-                    annotated=False)
+    plain = Example(
+        "Jane is sad", (), split_words("Jane is sad"), sentiment="negative", annotated=False
+    )
     misc = example_from_spans("Jane saw Star Wars", [(0, 4, "PER"), (9, 18, IGNORE_TYPE)])
     [f_plain] = build_features([plain], tokenizer, label2id, sentiment2id=sentiment2id)
     assert (f_plain.labels == IGNORE).all() and f_plain.sentiment == 0
@@ -142,8 +153,7 @@ def test_two_head_artefact_round_trip(two_head_dir, two_head_tagger, tokenizer) 
     assert model_id_of(two_head_dir) == tagger.model_id
 
 
-def test_long_texts_average_their_windows_and_do_not_depend_on_batching(
-        two_head_tagger) -> None:
+def test_long_texts_average_their_windows_and_do_not_depend_on_batching(two_head_tagger) -> None:
     texts = [" ".join(["Jane Doe asked about Azure in Paris again"] * 12), "short one", ""]
     _, first = two_head_tagger.tag_with_sentiment(texts, batch_size=1)
     _, second = two_head_tagger.tag_with_sentiment(texts, batch_size=64)
@@ -172,8 +182,9 @@ def test_lora_two_head_artefact_loads_with_its_head(tmp_path) -> None:
     tagger = Tagger.load(config.output, device="cpu", precision="fp32")
     assert tagger.has_sentiment
     merged = model.merge_and_unload()
-    torch.testing.assert_close(tagger.engine.model.sentiment_head.weight,
-                               merged.sentiment_head.weight)
+    torch.testing.assert_close(
+        tagger.engine.model.sentiment_head.weight, merged.sentiment_head.weight
+    )
     _, [mood] = tagger.tag_with_sentiment(["The support was great, thanks!"])
     assert mood is not None and mood.label in SENTIMENT_LABELS
 
@@ -221,8 +232,11 @@ def test_int8_keeps_the_sentiment_head_in_fp32(two_head_tagger) -> None:
 
 def test_file_mode_adds_sentiment_to_every_line(tmp_path, two_head_tagger, keyword_tagger) -> None:
     source = tmp_path / "t.jsonl"
-    rows = [{"id": 1, "text": "Jane Doe from Acme"}, {"id": 2, "text": ""},
-            {"id": 3, "text": "Thanks, all good in Paris"}]
+    rows = [
+        {"id": 1, "text": "Jane Doe from Acme"},
+        {"id": 2, "text": ""},
+        {"id": 3, "text": "Thanks, all good in Paris"},
+    ]
     source.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     report = tag_file(two_head_tagger, source, out)
@@ -235,13 +249,17 @@ def test_file_mode_adds_sentiment_to_every_line(tmp_path, two_head_tagger, keywo
     assert lines[1]["sentiment"] is None and "error" in lines[1]
     plain = tmp_path / "plain.jsonl"
     tag_file(keyword_tagger, source, plain)
-    assert all("sentiment" not in json.loads(x)
-               for x in plain.read_text(encoding="utf-8").splitlines())
+    assert all(
+        "sentiment" not in json.loads(x) for x in plain.read_text(encoding="utf-8").splitlines()
+    )
 
 
 def _sentiment_rows(store, model_id: str) -> list[tuple]:
-    return store.fetchall("SELECT ticket_key, label, score FROM ticket_sentiment "
-                          "WHERE model_id = ? ORDER BY ticket_key", [model_id])
+    return store.fetchall(
+        "SELECT ticket_key, label, score FROM ticket_sentiment "
+        "WHERE model_id = ? ORDER BY ticket_key",
+        [model_id],
+    )
 
 
 def _texts_with_tokens(texts: list[str]) -> int:
@@ -265,23 +283,29 @@ def test_stop_then_resume_writes_what_a_clean_run_writes(tmp_path, two_head_tagg
     with Store.open(tmp_path / "clean.duckdb") as store:
         add_tickets(store, texts)
         tag_store(store, two_head_tagger, batch_size=2)
-        clean = (_sentiment_rows(store, two_head_tagger.model_id),
-                 entity_rows(store, two_head_tagger.model_id))
+        clean = (
+            _sentiment_rows(store, two_head_tagger.model_id),
+            entity_rows(store, two_head_tagger.model_id),
+        )
     with Store.open(tmp_path / "resumed.duckdb") as store:
         add_tickets(store, texts)
         calls = []
-        stopped = tag_store(store, two_head_tagger, batch_size=2,
-                            stop=lambda: len(calls.append(1) or calls) > 2)
+        stopped = tag_store(
+            store, two_head_tagger, batch_size=2, stop=lambda: len(calls.append(1) or calls) > 2
+        )
         assert stopped.status == "interrupted" and 0 < stopped.tickets < len(texts)
         tagged = store.scalar("SELECT count(*) FROM tagged_tickets")
         with_sentiment = store.scalar(
-            "SELECT count(*) FROM ticket_sentiment s JOIN tagged_tickets g USING (ticket_key)")
+            "SELECT count(*) FROM ticket_sentiment s JOIN tagged_tickets g USING (ticket_key)"
+        )
         assert store.scalar("SELECT count(*) FROM ticket_sentiment") == with_sentiment
         assert 0 < with_sentiment <= tagged
         tag_store(store, two_head_tagger, batch_size=2)
         tag_store(store, two_head_tagger, batch_size=2)  # nothing left: writes nothing
-        assert (_sentiment_rows(store, two_head_tagger.model_id),
-                entity_rows(store, two_head_tagger.model_id)) == clean
+        assert (
+            _sentiment_rows(store, two_head_tagger.model_id),
+            entity_rows(store, two_head_tagger.model_id),
+        ) == clean
 
 
 class _BadSentiment:
@@ -306,22 +330,35 @@ def test_sentiment_is_written_in_the_entities_transaction(tmp_path, two_head_tag
             assert store.scalar(f"SELECT count(*) FROM {table}") == 0, table
 
 
-def test_ray_worker_rows_carry_sentiment_into_the_shard(two_head_dir, two_head_tagger,
-                                                        tmp_path) -> None:
+def test_ray_worker_rows_carry_sentiment_into_the_shard(
+    two_head_dir, two_head_tagger, tmp_path
+) -> None:
     from model.ray_shards import sentiment_table
     from model.ray_stages import OUT_SCHEMA, ROWS_SCHEMA, TagWorker
 
     texts = ["Jane Doe from Acme", None, "All good in Paris, thanks"]
     n = len(texts)
-    batch = pa.table({
-        "shard": pa.array([0] * n, pa.int32()), "kind": pa.array(["ticket"] * n),
-        "row": pa.array(list(range(1, n + 1)), pa.int64()),
-        "ticket_key": pa.array([f"k{i}" for i in range(n)]),
-        "source_id": pa.array([None] * n, pa.string()), "text": pa.array(texts, pa.string()),
-        "total": pa.nulls(n, pa.int64()), "problem": pa.array([None, "empty", None]),
-        "column": pa.array([None, "text", None])}, schema=ROWS_SCHEMA)
-    worker = TagWorker(model_dir=str(two_head_dir), device="cpu", batch_size=8,
-                       model_id=two_head_tagger.model_id, threads=None)
+    batch = pa.table(
+        {
+            "shard": pa.array([0] * n, pa.int32()),
+            "kind": pa.array(["ticket"] * n),
+            "row": pa.array(list(range(1, n + 1)), pa.int64()),
+            "ticket_key": pa.array([f"k{i}" for i in range(n)]),
+            "source_id": pa.array([None] * n, pa.string()),
+            "text": pa.array(texts, pa.string()),
+            "total": pa.nulls(n, pa.int64()),
+            "problem": pa.array([None, "empty", None]),
+            "column": pa.array([None, "text", None]),
+        },
+        schema=ROWS_SCHEMA,
+    )
+    worker = TagWorker(
+        model_dir=str(two_head_dir),
+        device="cpu",
+        batch_size=8,
+        model_id=two_head_tagger.model_id,
+        threads=None,
+    )
     rows = worker(batch).cast(OUT_SCHEMA)
     table = sentiment_table(rows, two_head_tagger.model_id)
     _, expected = two_head_tagger.tag_with_sentiment([texts[0], texts[2]])
@@ -335,14 +372,27 @@ def test_ray_rows_of_a_tagger_without_the_head_have_no_sentiment(random_dir, ran
     from model.ray_shards import sentiment_table
     from model.ray_stages import OUT_SCHEMA, ROWS_SCHEMA, TagWorker
 
-    batch = pa.table({
-        "shard": pa.array([0], pa.int32()), "kind": pa.array(["ticket"]),
-        "row": pa.array([1], pa.int64()), "ticket_key": pa.array(["k0"]),
-        "source_id": pa.array([None], pa.string()), "text": pa.array(["Jane Doe"]),
-        "total": pa.nulls(1, pa.int64()), "problem": pa.array([None], pa.string()),
-        "column": pa.array([None], pa.string())}, schema=ROWS_SCHEMA)
-    worker = TagWorker(model_dir=str(random_dir), device="cpu", batch_size=8,
-                       model_id=random_tagger.model_id, threads=None)
+    batch = pa.table(
+        {
+            "shard": pa.array([0], pa.int32()),
+            "kind": pa.array(["ticket"]),
+            "row": pa.array([1], pa.int64()),
+            "ticket_key": pa.array(["k0"]),
+            "source_id": pa.array([None], pa.string()),
+            "text": pa.array(["Jane Doe"]),
+            "total": pa.nulls(1, pa.int64()),
+            "problem": pa.array([None], pa.string()),
+            "column": pa.array([None], pa.string()),
+        },
+        schema=ROWS_SCHEMA,
+    )
+    worker = TagWorker(
+        model_dir=str(random_dir),
+        device="cpu",
+        batch_size=8,
+        model_id=random_tagger.model_id,
+        threads=None,
+    )
     assert sentiment_table(worker(batch).cast(OUT_SCHEMA), random_tagger.model_id) is None
 
 
@@ -365,9 +415,13 @@ def test_sentiment_macro_f1() -> None:
 def _tiny_training(tmp_path: Path, monkeypatch, *, interrupt_after: int | None) -> dict:
     from model import train as training
 
-    monkeypatch.setattr(training, "_build_model",
-                        lambda config, labels, sentiment_labels=None: random_two_head(
-                            labels, sentiment_labels or SENTIMENT_LABELS, seed=1))
+    monkeypatch.setattr(
+        training,
+        "_build_model",
+        lambda config, labels, sentiment_labels=None: random_two_head(
+            labels, sentiment_labels or SENTIMENT_LABELS, seed=1
+        ),
+    )
     if interrupt_after is not None:
         save = training._save_checkpoint
 
@@ -378,19 +432,40 @@ def _tiny_training(tmp_path: Path, monkeypatch, *, interrupt_after: int | None) 
 
         monkeypatch.setattr(training, "_save_checkpoint", save_then_stop)
     train_examples = [
-        example_from_spans("Jane Doe works at Acme in Paris", [(0, 8, "PER"), (18, 22, "ORG"),
-                                                             (26, 31, "LOC")]),
+        example_from_spans(
+            "Jane Doe works at Acme in Paris", [(0, 8, "PER"), (18, 22, "ORG"), (26, 31, "LOC")]
+        ),
         example_from_spans("Azure is down again", [(0, 5, "PRODUCT")]),
     ] * 4
-    moods = [Example(t, (), split_words(t), sentiment=s, annotated=False) for t, s in
-             [("I love it", "positive"), ("this is awful", "negative"), ("ok then", "neutral")]]
-    config = training.TrainConfig(output=tmp_path / "out", name="tiny", epochs=3,
-                                  batch_size=4, full=True, int8_scores=False, patience=5)
-    dev = [training.EvalSet("dev", train_examples[:2]),
-           training.EvalSet("mood", moods, kind="sentiment")]
-    return training.train(config, train_examples, dev,
-                          pools=[training.EpochPool("moods", moods * 3, 4)],
-                          log=lambda _m: None, show_progress=False)
+    moods = [
+        Example(t, (), split_words(t), sentiment=s, annotated=False)
+        for t, s in [
+            ("I love it", "positive"),
+            ("this is awful", "negative"),
+            ("ok then", "neutral"),
+        ]
+    ]
+    config = training.TrainConfig(
+        output=tmp_path / "out",
+        name="tiny",
+        epochs=3,
+        batch_size=4,
+        full=True,
+        int8_scores=False,
+        patience=5,
+    )
+    dev = [
+        training.EvalSet("dev", train_examples[:2]),
+        training.EvalSet("mood", moods, kind="sentiment"),
+    ]
+    return training.train(
+        config,
+        train_examples,
+        dev,
+        pools=[training.EpochPool("moods", moods * 3, 4)],
+        log=lambda _m: None,
+        show_progress=False,
+    )
 
 
 def test_training_resumes_after_a_stop_as_if_never_stopped(tmp_path, monkeypatch) -> None:
@@ -448,48 +523,102 @@ def test_training_bakes_the_fitted_offsets_into_the_head(tmp_path, monkeypatch) 
     assert any(fitted["offsets"]) and fitted["macro_f1_after"] > fitted["macro_f1_before"]
     # the saved artefact scores what the fit promised on its selection set
     assert metrics["sentiment_scores"]["mood"]["macro_f1"] == pytest.approx(
-        fitted["macro_f1_after"], abs=1e-4)
+        fitted["macro_f1_after"], abs=1e-4
+    )
 
 
-def test_evaluate_reports_sentiment_beside_entities(tmp_path, two_head_dir, two_head_tagger,
-                                                    capsys) -> None:
+def test_evaluate_reports_sentiment_beside_entities(
+    tmp_path, two_head_dir, two_head_tagger, capsys
+) -> None:
     from model.cli import main
     from model.evaluate import evaluate_sentiment
 
-    rows = [{"text": "Jane Doe hates Azure", "spans": [[0, 8, "PER"], [15, 20, "PRODUCT"]],
-             "sentiment": "negative"},
-            {"text": "Paris is fine", "spans": [[0, 5, "LOC"]], "sentiment": "positive"},
-            {"text": "no mood given here", "spans": []}]
+    rows = [
+        {
+            "text": "Jane Doe hates Azure",
+            "spans": [[0, 8, "PER"], [15, 20, "PRODUCT"]],
+            "sentiment": "negative",
+        },
+        {"text": "Paris is fine", "spans": [[0, 5, "LOC"]], "sentiment": "positive"},
+        {"text": "no mood given here", "spans": []},
+    ]
     gold = tmp_path / "gold.jsonl"
     gold.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-    assert main(["evaluate", "--data", str(gold), "--model", str(two_head_dir), "--json",
-                 "--device", "cpu", "--precision", "fp32"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(gold),
+                "--model",
+                str(two_head_dir),
+                "--json",
+                "--device",
+                "cpu",
+                "--precision",
+                "fp32",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     moods = two_head_tagger.tag_with_sentiment([r["text"] for r in rows[:2]])[1]
     assert result["sentiment"] == evaluate_sentiment(
-        ["negative", "positive"], [m.label for m in moods], SENTIMENT_LABELS)
+        ["negative", "positive"], [m.label for m in moods], SENTIMENT_LABELS
+    )
     assert result["sentiment"]["support"] == 2 and result["scores"]["overall"]["support"] == 3
     # GoEmotions' own TSV: single-group rows only (the 2-group row is not scored)
     tsv = tmp_path / "group_dev.tsv"
-    tsv.write_text("so sad\t1\tc1\nwhat a day\t0\tc2\nlovely\t3\tc3\nmixed\t1,3\tc4\n",
-                   encoding="utf-8")
-    (tmp_path / "group_labels.txt").write_text("ambiguous\nnegative\nneutral\npositive\n",
-                                               encoding="utf-8")
-    assert main(["evaluate", "--data", str(tsv), "--model", str(two_head_dir),
-                 "--device", "cpu", "--precision", "fp32"]) == 0
+    tsv.write_text(
+        "so sad\t1\tc1\nwhat a day\t0\tc2\nlovely\t3\tc3\nmixed\t1,3\tc4\n", encoding="utf-8"
+    )
+    (tmp_path / "group_labels.txt").write_text(
+        "ambiguous\nnegative\nneutral\npositive\n", encoding="utf-8"
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(tsv),
+                "--model",
+                str(two_head_dir),
+                "--device",
+                "cpu",
+                "--precision",
+                "fp32",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "sentiment: macro-F1" in out and "(3 texts)" in out and "overall" not in out
 
 
-def test_evaluate_says_when_the_model_has_no_sentiment_head(tmp_path, random_dir,
-                                                            capsys) -> None:
+def test_evaluate_says_when_the_model_has_no_sentiment_head(tmp_path, random_dir, capsys) -> None:
     from model.cli import main
 
     gold = tmp_path / "gold.jsonl"
-    gold.write_text(json.dumps({"text": "Jane is sad", "spans": [[0, 4, "PER"]],
-                                "sentiment": "negative"}), encoding="utf-8")
-    assert main(["evaluate", "--data", str(gold), "--model", str(random_dir),
-                 "--device", "cpu", "--precision", "fp32"]) == 0
+    gold.write_text(
+        json.dumps({"text": "Jane is sad", "spans": [[0, 4, "PER"]], "sentiment": "negative"}),
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(gold),
+                "--model",
+                str(random_dir),
+                "--device",
+                "cpu",
+                "--precision",
+                "fp32",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "overall" in out and "sentiment: not scored (1 texts" in out
 
@@ -500,23 +629,47 @@ def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, monkeypat
     import model.sentiment as sentiment_module
     from model import train as training
 
-    monkeypatch.setattr(sentiment_module, "load_two_head",
-                        lambda labels, sentiment_labels=SENTIMENT_LABELS: random_two_head(
-                            labels, sentiment_labels, seed=1))
-    examples = [example_from_spans("Jane Doe works at Acme in Paris",
-                                   [(0, 8, "PER"), (18, 22, "ORG"), (26, 31, "LOC")]),
-                example_from_spans("Azure is down again", [(0, 5, "PRODUCT")])] * 4
-    moods = [Example(t, (), split_words(t), sentiment=s, annotated=False) for t, s in
-             [("I love it", "positive"), ("this is awful", "negative"), ("ok then", "neutral")]]
-    dev = [training.EvalSet("dev", examples[:2]), training.EvalSet("mood", moods,
-                                                                    kind="sentiment")]
+    monkeypatch.setattr(
+        sentiment_module,
+        "load_two_head",
+        lambda labels, sentiment_labels=SENTIMENT_LABELS: random_two_head(
+            labels, sentiment_labels, seed=1
+        ),
+    )
+    examples = [
+        example_from_spans(
+            "Jane Doe works at Acme in Paris", [(0, 8, "PER"), (18, 22, "ORG"), (26, 31, "LOC")]
+        ),
+        example_from_spans("Azure is down again", [(0, 5, "PRODUCT")]),
+    ] * 4
+    moods = [
+        Example(t, (), split_words(t), sentiment=s, annotated=False)
+        for t, s in [
+            ("I love it", "positive"),
+            ("this is awful", "negative"),
+            ("ok then", "neutral"),
+        ]
+    ]
+    dev = [training.EvalSet("dev", examples[:2]), training.EvalSet("mood", moods, kind="sentiment")]
 
     def run(out: str, **changes) -> dict:
-        config = training.TrainConfig(output=tmp_path / out, name="tiny", epochs=1,
-                                      batch_size=4, int8_scores=False,
-                                      sentiment_offsets=False, **changes)
-        return training.train(config, examples, dev, pools=[training.EpochPool(
-            "moods", moods * 3, 4)], log=lambda _m: None, show_progress=False)
+        config = training.TrainConfig(
+            output=tmp_path / out,
+            name="tiny",
+            epochs=1,
+            batch_size=4,
+            int8_scores=False,
+            sentiment_offsets=False,
+            **changes,
+        )
+        return training.train(
+            config,
+            examples,
+            dev,
+            pools=[training.EpochPool("moods", moods * 3, 4)],
+            log=lambda _m: None,
+            show_progress=False,
+        )
 
     first = run("one")
     second = run("two", init_from=str(tmp_path / "one"), lr=0.0, head_lr=0.0)

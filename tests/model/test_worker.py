@@ -72,8 +72,9 @@ def _niceness(pid: int) -> int:
 def test_progress_plan_and_errors_come_back(keyword_process, keyword_tagger):
     done: list[int] = []
     texts = ticket_texts(30)
-    assert keyword_process.tag(texts, batch_size=2, progress=done.append) \
-        == keyword_tagger.tag(texts, batch_size=2)
+    assert keyword_process.tag(texts, batch_size=2, progress=done.append) == keyword_tagger.tag(
+        texts, batch_size=2
+    )
     assert sum(done) == len(texts)
     assert keyword_process.plan(10) == "fp32"
     with pytest.raises(TypeError, match="text 1 is int"):
@@ -83,29 +84,32 @@ def test_progress_plan_and_errors_come_back(keyword_process, keyword_tagger):
     assert keyword_process.tag(["Jane Doe"]) == keyword_tagger.tag(["Jane Doe"])  # serving on
 
 
-def test_a_real_bert_and_a_two_head_tagger_give_the_same_results(random_dir, random_tagger,
-                                                                 tmp_path):
+def test_a_real_bert_and_a_two_head_tagger_give_the_same_results(
+    random_dir, random_tagger, tmp_path
+):
     texts = ticket_texts(24) + ["word " * 90]  # a long text: several windows
     with ProcessTagger.start(random_dir, threads=1, device="cpu") as child:
         assert child.tag(texts, batch_size=8) == random_tagger.tag(texts, batch_size=8)
     two = save_two_head(random_two_head(LABELS, seed=3), tmp_path / "two", name="two")
     local = Tagger.load(two, device="cpu", precision="fp32")
     statuses: list[TagStatus] = []
-    with ProcessTagger.start(two, threads=1, device="cpu", precision="fp32",
-                             status=statuses.append) as child:
+    with ProcessTagger.start(
+        two, threads=1, device="cpu", precision="fp32", status=statuses.append
+    ) as child:
         assert child.has_sentiment and child.sentiment_labels == local.sentiment_labels
         found, moods = child.tag_with_sentiment(texts, batch_size=8)
         expected, expected_moods = local.tag_with_sentiment(texts, batch_size=8)
         assert found == expected
-        assert [(m.label, m.score, m.probabilities) for m in moods if m is not None] \
-            == [(m.label, m.score, m.probabilities) for m in expected_moods if m is not None]
+        assert [(m.label, m.score, m.probabilities) for m in moods if m is not None] == [
+            (m.label, m.score, m.probabilities) for m in expected_moods if m is not None
+        ]
         assert [m is None for m in moods] == [m is None for m in expected_moods]
-    assert [s.state for s in statuses][:1] == ["loading"] and "ready" in {s.state
-                                                                          for s in statuses}
+    assert [s.state for s in statuses][:1] == ["loading"] and "ready" in {s.state for s in statuses}
 
 
 def test_tag_store_through_the_child_writes_what_the_in_process_tagger_writes(
-        keyword_process, keyword_tagger, tmp_path):
+    keyword_process, keyword_tagger, tmp_path
+):
     texts = ticket_texts(50)
     rows = []
     for name, tagger in (("local", keyword_tagger), ("child", keyword_process)):
@@ -121,8 +125,11 @@ def test_a_killed_child_is_a_clear_error_and_a_new_one_serves(keyword_dir, keywo
     child = ProcessTagger.start(keyword_dir, threads=1, device="cpu")
     try:
         os.kill(child.pid, signal.SIGKILL)
-        with pytest.raises(TaggerProcessError, match=rf"pid {child.pid}\) ended unexpectedly "
-                                                     r"\(killed by SIGKILL\)"):
+        with pytest.raises(
+            TaggerProcessError,
+            match=rf"pid {child.pid}\) ended unexpectedly "
+            r"\(killed by SIGKILL\)",
+        ):
             for _ in range(100):  # the reader may not have seen the end yet: calls fail then
                 child.tag(["Jane Doe"])
                 time.sleep(0.05)
@@ -204,7 +211,12 @@ def test_no_child_outlives_its_parent(keyword_dir, how):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, str(keyword_dir), "wait" if how == "killed" else how],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = parent.stdout.readline() if parent.stdout else ""
         assert line.strip().isdigit(), parent.stderr.read() if parent.stderr else ""
@@ -252,9 +264,16 @@ def test_the_parent_tags_through_the_child_without_importing_torch(keyword_dir):
         "with ProcessTagger.start(sys.argv[1]) as tagger:\n"
         "    [found] = tagger.tag(['Jane Doe uses Azure in Paris'])\n"
         "assert found and all(isinstance(e, Entity) for e in found), found\n"
-        "print('torch' in sys.modules)\n")
+        "print('torch' in sys.modules)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", script, str(keyword_dir)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(keyword_dir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"

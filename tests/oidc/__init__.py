@@ -70,41 +70,69 @@ def is_available() -> str | None:
         import django  # noqa: F401
         import oidc_provider  # noqa: F401
     except ImportError as exc:
-        return (f"{exc.name} is not installed (pip install -r requirements-dev.txt): the "
-                "sign-in tests need django-oidc-provider")
+        return (
+            f"{exc.name} is not installed (pip install -r requirements-dev.txt): the "
+            "sign-in tests need django-oidc-provider"
+        )
     return None
 
 
 @contextlib.contextmanager
-def run_provider(state: Path, users: Sequence[User], clients: Sequence[OidcClient], *,
-                 env: Mapping[str, str] | None = None,
-                 start_timeout: float = 60) -> Iterator[Provider]:
+def run_provider(
+    state: Path,
+    users: Sequence[User],
+    clients: Sequence[OidcClient],
+    *,
+    env: Mapping[str, str] | None = None,
+    start_timeout: float = 60,
+) -> Iterator[Provider]:
     """Start the provider with its database in ``state`` (created; should be empty)."""
     state.mkdir(parents=True, exist_ok=True)
-    spec = {"users": [asdict(u) for u in users],
-            "clients": [{**asdict(c), "redirect_uris": list(c.redirect_uris),
-                         "post_logout_redirect_uris": list(c.post_logout_redirect_uris)}
-                        for c in clients]}
+    spec = {
+        "users": [asdict(u) for u in users],
+        "clients": [
+            {
+                **asdict(c),
+                "redirect_uris": list(c.redirect_uris),
+                "post_logout_redirect_uris": list(c.post_logout_redirect_uris),
+            }
+            for c in clients
+        ],
+    }
     (state / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     port_file = state / "port"
     port_file.unlink(missing_ok=True)
     log = state / "provider.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.oidc", "--state", str(state),
-             "--spec", str(state / "spec.json")],
-            cwd=ROOT, env=dict(env if env is not None else os.environ),
-            stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "tests.oidc",
+                "--state",
+                str(state),
+                "--spec",
+                str(state / "spec.json"),
+            ],
+            cwd=ROOT,
+            env=dict(env if env is not None else os.environ),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     provider = Provider("", proc, log)
     try:
         deadline = time.monotonic() + start_timeout
         while not port_file.exists():
             if proc.poll() is not None:
-                raise RuntimeError(f"the OpenID provider exited with code {proc.returncode}:"
-                                   f"\n{provider.log_text()[-3000:]}")
+                raise RuntimeError(
+                    f"the OpenID provider exited with code {proc.returncode}:"
+                    f"\n{provider.log_text()[-3000:]}"
+                )
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the OpenID provider did not start in {start_timeout} s:"
-                                   f"\n{provider.log_text()[-3000:]}")
+                raise TimeoutError(
+                    f"the OpenID provider did not start in {start_timeout} s:"
+                    f"\n{provider.log_text()[-3000:]}"
+                )
             time.sleep(0.1)
         provider.url = f"http://127.0.0.1:{int(port_file.read_text(encoding='ascii'))}"
         with urllib.request.urlopen(provider.discovery_url, timeout=10) as r:

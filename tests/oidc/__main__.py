@@ -33,17 +33,26 @@ def bootstrap(spec: dict[str, Any]) -> None:
     call_command("creatersakey", stdout=io.StringIO())
     users = get_user_model()
     for user in spec.get("users", []):
-        users.objects.create_user(username=user.get("username") or user["email"],
-                                  email=user["email"], password=user["password"])
+        users.objects.create_user(
+            username=user.get("username") or user["email"],
+            email=user["email"],
+            password=user["password"],
+        )
     code = ResponseType.objects.get(value="code")
     for spec_client in spec.get("clients", []):
-        client = Client(name=spec_client.get("name") or spec_client["client_id"],
-                        client_type="confidential", client_id=spec_client["client_id"],
-                        client_secret=spec_client["client_secret"], jwt_alg="RS256",
-                        require_consent=False, reuse_consent=True)
+        client = Client(
+            name=spec_client.get("name") or spec_client["client_id"],
+            client_type="confidential",
+            client_id=spec_client["client_id"],
+            client_secret=spec_client["client_secret"],
+            jwt_alg="RS256",
+            require_consent=False,
+            reuse_consent=True,
+        )
         client.redirect_uris = list(spec_client["redirect_uris"])
         client.post_logout_redirect_uris = list(
-            spec_client.get("post_logout_redirect_uris") or spec_client["redirect_uris"])
+            spec_client.get("post_logout_redirect_uris") or spec_client["redirect_uris"]
+        )
         client.save()
         client.response_types.add(code)
 
@@ -78,20 +87,25 @@ def _spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
     clients = []
     for item in args.client:
         client_id, secret, redirect = item.split(":", 2)
-        clients.append({"client_id": client_id, "client_secret": secret,
-                        "redirect_uris": [redirect]})
+        clients.append(
+            {"client_id": client_id, "client_secret": secret, "redirect_uris": [redirect]}
+        )
     return {"users": users, "clients": clients}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.oidc", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.oidc",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--state", required=True, help="an empty folder for the database")
     parser.add_argument("--port", type=int, default=0, help="0 (default): any free port")
     parser.add_argument("--spec", help="JSON file with users and clients")
     parser.add_argument("--user", action="append", default=[], metavar="EMAIL:PASSWORD")
-    parser.add_argument("--client", action="append", default=[],
-                        metavar="CLIENT_ID:SECRET:REDIRECT_URI")
+    parser.add_argument(
+        "--client", action="append", default=[], metavar="CLIENT_ID:SECRET:REDIRECT_URI"
+    )
     args = parser.parse_args(argv)
     state = Path(args.state).resolve()
     state.mkdir(parents=True, exist_ok=True)

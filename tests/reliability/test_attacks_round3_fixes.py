@@ -38,8 +38,10 @@ def _refused(data: bytes, name: str) -> IngestError:
 
 @pytest.mark.parametrize("dictionary", [False, True])
 def test_a_nul_byte_in_parquet_text_is_refused_by_row_and_column(dictionary: bool) -> None:
-    data = _parquet(pa.table({"text": ["fine", "bad\x00value", "fine"],
-                              "channel": ["a", "b", "c\x00"]}), use_dictionary=dictionary)
+    data = _parquet(
+        pa.table({"text": ["fine", "bad\x00value", "fine"], "channel": ["a", "b", "c\x00"]}),
+        use_dictionary=dictionary,
+    )
     error = _refused(data, "nul.parquet")
     located = {(p.row, p.column) for p in error.problems}
     assert located == {(2, "text"), (3, "channel")}, error.problems
@@ -48,8 +50,9 @@ def test_a_nul_byte_in_parquet_text_is_refused_by_row_and_column(dictionary: boo
 
 def test_invalid_utf8_in_a_dictionary_column_names_every_row_that_uses_it() -> None:
     offsets = b"".join(n.to_bytes(4, "little") for n in (0, 2, 4))
-    raw = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(offsets),
-                                                 pa.py_buffer(b"ok\xff\xfe")])
+    raw = pa.Array.from_buffers(
+        pa.string(), 2, [None, pa.py_buffer(offsets), pa.py_buffer(b"ok\xff\xfe")]
+    )
     column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0, 1], pa.int32()), raw)
     error = _refused(_parquet(pa.table({"text": column})), "dict.parquet")
     assert [(p.row, p.column) for p in error.problems] == [(2, "text"), (4, "text")]
@@ -77,10 +80,13 @@ def test_unmapped_parquet_columns_are_listed_as_ignored_but_not_read() -> None:
     assert chunk.attrs["columns"] == ["text", "junk"]
 
 
-@pytest.mark.parametrize(("line", "words"), [
-    (b'{"text": "ok"}\n{"text": "\\uDC00 x"}\n', "surrogate"),
-    (b'{"text": "ok"}\n{"text": "a", "n": ' + b"7" * 5_000 + b"}\n", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (b'{"text": "ok"}\n{"text": "\\uDC00 x"}\n', "surrogate"),
+        (b'{"text": "ok"}\n{"text": "a", "n": ' + b"7" * 5_000 + b"}\n", "not valid JSON"),
+    ],
+)
 def test_odd_jsonl_values_name_their_line(line: bytes, words: str) -> None:
     error = _refused(line, "odd.jsonl")
     assert [p.row for p in error.problems] == [2], error.problems
@@ -88,8 +94,9 @@ def test_odd_jsonl_values_name_their_line(line: bytes, words: str) -> None:
 
 
 def test_a_valid_surrogate_pair_escape_is_imported() -> None:
-    staged = stage_file(("emoji.jsonl", io.BytesIO(b'{"text": "\\ud83d\\ude00 hi"}\n')),
-                        name="emoji.jsonl")
+    staged = stage_file(
+        ("emoji.jsonl", io.BytesIO(b'{"text": "\\ud83d\\ude00 hi"}\n')), name="emoji.jsonl"
+    )
     try:
         assert staged.rows == 1
     finally:

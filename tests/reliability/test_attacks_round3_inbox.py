@@ -39,7 +39,8 @@ def _beat(db: Path, **beat: object) -> None:
 
 @pytest.mark.parametrize("every", [1e9, 1e308, MAX_POLL_SECONDS * 2, 0, -5, True])
 def test_a_heartbeat_with_an_interval_the_app_never_polls_at_is_not_a_dashboard(
-        tmp_path: Path, every: object) -> None:
+    tmp_path: Path, every: object
+) -> None:
     """A heartbeat three hours old that claims a poll every 10⁹ seconds, written with the
     pid of the process that holds the database, made ``running_dashboard`` name that
     process (``python -m data ingest`` / ``model tag`` then said "handed to the running
@@ -66,7 +67,8 @@ def test_a_real_heartbeat_still_names_the_dashboard(tmp_path: Path) -> None:
 
 
 def test_the_poller_interval_is_capped_to_what_the_command_lines_believe(
-        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dashboard.jobs import InboxPoller
 
     monkeypatch.setenv("PRICEWAR_INBOX_SECONDS", "86400")
@@ -77,7 +79,8 @@ def test_the_poller_interval_is_capped_to_what_the_command_lines_believe(
 
 
 def test_a_handed_file_whose_source_is_gone_is_imported_under_its_own_hash(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     """The claim of a handed file cannot be checked once its source is deleted: its rows
     are imported, recorded under a hash of the entry itself, and a later direct upload of
     the same source is imported (its tickets are known already), never skipped by the
@@ -96,7 +99,8 @@ def test_a_handed_file_whose_source_is_gone_is_imported_under_its_own_hash(
 
 
 def test_a_decoy_naming_a_real_source_imports_the_source_not_its_own_rows(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     """A decoy entry whose note names a real file (with that file's true hash) cannot get
     its own rows recorded under that hash: the app stages the named file itself, so what is
     recorded as "ingested before" holds exactly that file's tickets."""
@@ -111,10 +115,15 @@ def test_a_decoy_naming_a_real_source_imports_the_source_not_its_own_rows(
     import pyarrow.parquet as pq
 
     meta = pq.ParquetFile(decoy).schema_arrow.metadata
-    pq.write_table(pq.read_table(decoy).replace_schema_metadata(
-        {**meta, b"pricewar.file_hash": digest.encode()}), decoy)
+    pq.write_table(
+        pq.read_table(decoy).replace_schema_metadata(
+            {**meta, b"pricewar.file_hash": digest.encode()}
+        ),
+        decoy,
+    )
     (inbox / ".decoy.source.json").write_text(
-        json.dumps({"path": str(victim), "file_hash": digest}), encoding="utf-8")
+        json.dumps({"path": str(victim), "file_hash": digest}), encoding="utf-8"
+    )
     import_inbox(store)
     stored = {text for (text,) in store.fetchall("SELECT text FROM tickets")}
     assert stored == {"refund please", "login fails"}, stored
@@ -126,7 +135,8 @@ def test_a_decoy_naming_a_real_source_imports_the_source_not_its_own_rows(
 
 @pytest.mark.parametrize("case", ["label_lowercase_html", "model_id_50k", "score_above_one"])
 def test_a_bad_entity_shard_is_refused_by_file_row_and_column(
-        store: Store, tmp_path: Path, case: str) -> None:
+    store: Store, tmp_path: Path, case: str
+) -> None:
     from data import entity_shards as es
 
     source = tmp_path / "t.csv"
@@ -136,15 +146,23 @@ def test_a_bad_entity_shard_is_refused_by_file_row_and_column(
     model = "m" * 50_000 if case == "model_id_50k" else "model-a"
     folder = tmp_path / "shards"
     es.check_folder_model(folder, model)
-    row: dict[str, object] = {"ticket_key": key, "model_id": model, "start": 0, "end": 6,
-                              "label": "ORG", "text": "refund", "score": 0.9}
+    row: dict[str, object] = {
+        "ticket_key": key,
+        "model_id": model,
+        "start": 0,
+        "end": 6,
+        "label": "ORG",
+        "text": "refund",
+        "score": 0.9,
+    }
     if case == "label_lowercase_html":
         row["label"] = "<b>"
     if case == "score_above_one":
         row["score"] = 1.5
     entities = pa.Table.from_pylist([row], schema=es.ENTITY_SCHEMA)
-    tagged = pa.Table.from_pylist([{"ticket_key": key, "row": 1, "source_id": None}],
-                                  schema=es.TAGGED_SCHEMA)
+    tagged = pa.Table.from_pylist(
+        [{"ticket_key": key, "row": 1, "source_id": None}], schema=es.TAGGED_SCHEMA
+    )
     paths = es.write_shard(folder, "x", entities, tagged, {"model_id": model})
     with pytest.raises(es.EntityShardError) as raised:
         es.load_entity_shards(store, folder)
@@ -168,9 +186,21 @@ def test_a_good_entity_shard_still_loads(store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "shards"
     es.check_folder_model(folder, "model-a")
     entities = pa.Table.from_pylist(
-        [{"ticket_key": key, "model_id": "model-a", "start": 7, "end": 13, "label": "PRODUCT",
-          "text": "please", "score": 1.0}], schema=es.ENTITY_SCHEMA)
-    tagged = pa.Table.from_pylist([{"ticket_key": key, "row": 1, "source_id": None}],
-                                  schema=es.TAGGED_SCHEMA)
+        [
+            {
+                "ticket_key": key,
+                "model_id": "model-a",
+                "start": 7,
+                "end": 13,
+                "label": "PRODUCT",
+                "text": "please",
+                "score": 1.0,
+            }
+        ],
+        schema=es.ENTITY_SCHEMA,
+    )
+    tagged = pa.Table.from_pylist(
+        [{"ticket_key": key, "row": 1, "source_id": None}], schema=es.TAGGED_SCHEMA
+    )
     es.write_shard(folder, "x", entities, tagged, {"model_id": "model-a"})
     assert es.load_entity_shards(store, folder).new_entities == 1

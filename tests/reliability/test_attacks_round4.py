@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # -- the sign-in allow-list (dashboard/access.py) -----------------------------------------
 
 
-@pytest.mark.parametrize("claim", [0, "0", "no", None, [False], {"value": False}, "",
-                                   "False\u200b"])
+@pytest.mark.parametrize(
+    "claim", [0, "0", "no", None, [False], {"value": False}, "", "False\u200b"]
+)
 @pytest.mark.usefixtures("secured")
 def test_an_email_verified_claim_that_is_not_true_does_not_let_anyone_in(claim: Any) -> None:
     """Expected: an ID token whose ``email_verified`` claim is present but not true (0, "0",
@@ -64,7 +65,8 @@ def test_a_missing_or_true_email_verified_claim_still_lets_a_listed_user_in() ->
 @pytest.mark.parametrize("email", ["eve@\u212apmg.example", "EVE@\u212aPMG.EXAMPLE"])
 @pytest.mark.usefixtures("secured")
 def test_an_address_that_only_lower_cases_to_an_allowed_domain_is_not_let_in(
-        monkeypatch: pytest.MonkeyPatch, email: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, email: str
+) -> None:
     """Expected: with ``@kpmg.example`` on the allow list, ``eve@\u212apmg.example`` (the
     Kelvin sign U+212A, a different, internationalised domain that anyone can register) is
     not on the list.
@@ -106,11 +108,11 @@ def test_the_kelvin_sign_does_not_turn_an_address_into_an_admin_entry() -> None:
 LOOKALIKES = {
     "card_figure_spaces": "4111\u20071111\u20071111\u20071111",
     "phone_full_width": "\uff0b\uff14\uff14 \uff12\uff10 \uff17\uff19\uff14\uff16 "
-                        "\uff10\uff19\uff15\uff18",
+    "\uff10\uff19\uff15\uff18",
     "phone_em_dashes": "0161\u2014496\u20140000",
     "card_minus_signs": "5500\u22120000\u22120000\u22120004",
     "email_full_width": "\uff4a\uff41\uff4e\uff45\uff20\uff45\uff58\uff41\uff4d\uff50"
-                        "\uff4c\uff45\uff0e\uff4f\uff52\uff47",
+    "\uff4c\uff45\uff0e\uff4f\uff52\uff47",
     "card_ideographic_spaces": "4111\u30001111\u30001111\u30001111",
     "card_zero_width_spaces": "4111\u200b1111\u200b1111\u200b1111",
 }
@@ -122,8 +124,9 @@ def _plain_digits(text: str) -> str:
     import unicodedata
 
     folded = unicodedata.normalize("NFKC", text)
-    return "".join(c for c in folded if not (c.isspace() or c in "-\u2010\u2011\u2012\u2013"
-                                             "\u2014\u2212\u200b"))
+    return "".join(
+        c for c in folded if not (c.isspace() or c in "-\u2010\u2011\u2012\u2013\u2014\u2212\u200b")
+    )
 
 
 def _secrets(value: str) -> list[str]:
@@ -159,7 +162,9 @@ def test_customer_data_in_look_alike_characters_is_masked(case: str) -> None:
 
 
 def test_a_viewer_never_reads_look_alike_customer_data_on_entities_or_in_its_download(
-        secured: Path, downloads: dict[str, bytes]) -> None:  # noqa: F811
+    secured: Path,
+    downloads: dict[str, bytes],
+) -> None:
     """Expected: a ticket holding the look-alike card, phone and address numbers above is
     masked for a viewer on the Entities page and in its "Download these tickets (CSV)"."""
     from data.store import Store
@@ -169,13 +174,20 @@ def test_a_viewer_never_reads_look_alike_customer_data_on_entities_or_in_its_dow
     org = text.index("OpenAI")
 
     def add(conn: Any) -> None:
-        conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, "
-                     "source, source_id) SELECT 'lookalike', customer_id, now()::TIMESTAMP, "
-                     "'refund', ?, 'lookalike.csv', 'l1' FROM customers LIMIT 1", [text])
-        conn.execute("INSERT INTO entities VALUES ('lookalike', 'gold-test', ?, ?, 'ORG', "
-                     "'OpenAI', 0.9)", [org, org + len("OpenAI")])
-        conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
-                     "VALUES ('lookalike', 'gold-test', 'test')")
+        conn.execute(
+            "INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, "
+            "source, source_id) SELECT 'lookalike', customer_id, now()::TIMESTAMP, "
+            "'refund', ?, 'lookalike.csv', 'l1' FROM customers LIMIT 1",
+            [text],
+        )
+        conn.execute(
+            "INSERT INTO entities VALUES ('lookalike', 'gold-test', ?, ?, 'ORG', 'OpenAI', 0.9)",
+            [org, org + len("OpenAI")],
+        )
+        conn.execute(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
+            "VALUES ('lookalike', 'gold-test', 'test')"
+        )
 
     with Store.open(secured) as store:
         store.write(add)
@@ -186,8 +198,11 @@ def test_a_viewer_never_reads_look_alike_customer_data_on_entities_or_in_its_dow
     import csv
     import io
 
-    rows = [r for r in csv.DictReader(io.StringIO(downloads["tickets.csv"].decode()))
-            if r["ticket_key"] == "lookalike"]
+    rows = [
+        r
+        for r in csv.DictReader(io.StringIO(downloads["tickets.csv"].decode()))
+        if r["ticket_key"] == "lookalike"
+    ]
     assert len(rows) == 1 and "OpenAI is cheaper" in rows[0]["text"]
     shown = _plain_digits(texts(at))
     written = _plain_digits(rows[0]["text"])
@@ -204,10 +219,15 @@ def test_a_viewer_never_reads_look_alike_customer_data_on_entities_or_in_its_dow
 #: utilisation 1e-3..1, tokens per second 1e-6..1e9); together they ask the demand curve
 #: V0·(p/p0)^ε for a volume of 1e-1197 or 1e+1203 M tokens.
 EXTREME_LINKS: dict[str, dict[str, str]] = {
-    "volume_underflows_to_0": {"s_segments": json.dumps([["smb", 1e-6, 1000, -100, -100, -100]]),
-                               "s_price_per_m": "1000000"},
-    "volume_overflows_to_inf": {"s_segments": json.dumps([["smb", 1e-6, 1000, 100, 100, 100]]),
-                                "s_price_per_m": "1000000", "s_price_ceiling": "1000000"},
+    "volume_underflows_to_0": {
+        "s_segments": json.dumps([["smb", 1e-6, 1000, -100, -100, -100]]),
+        "s_price_per_m": "1000000",
+    },
+    "volume_overflows_to_inf": {
+        "s_segments": json.dumps([["smb", 1e-6, 1000, 100, 100, 100]]),
+        "s_price_per_m": "1000000",
+        "s_price_ceiling": "1000000",
+    },
 }
 
 
@@ -248,8 +268,12 @@ def test_extreme_combinations_never_give_inf_or_nan_numbers(case: str) -> None:
     from analytics.scenario import Scenario
 
     s = Scenario.from_query_params(EXTREME_LINKS[case])
-    for fn in (evaluate_scenario, scenario_tornado, scenario_monte_carlo,
-               lambda x: compare_scenarios([x])):
+    for fn in (
+        evaluate_scenario,
+        scenario_tornado,
+        scenario_monte_carlo,
+        lambda x: compare_scenarios([x]),
+    ):
         with pytest.raises(ScenarioError, match="demand curve"):
             fn(s)
 
@@ -266,8 +290,12 @@ def test_a_link_with_a_unit_cost_past_its_cap_is_a_note_not_a_crash() -> None:
     from analytics.evaluate import evaluate_scenario
     from analytics.scenario import Scenario
 
-    s = Scenario(gpu_cost_per_hour=1e12, utilisation=1e-3, input_tokens_per_second=1e-6,
-                 output_tokens_per_second=1e-6)
+    s = Scenario(
+        gpu_cost_per_hour=1e12,
+        utilisation=1e-3,
+        input_tokens_per_second=1e-6,
+        output_tokens_per_second=1e-6,
+    )
     with pytest.raises(ScenarioError, match="unit_cost"):
         evaluate_scenario(s)
 
@@ -276,7 +304,9 @@ def test_a_link_with_a_unit_cost_past_its_cap_is_a_note_not_a_crash() -> None:
 
 
 def test_a_scenario_priced_below_cost_compares_without_inf_or_nan(
-        app_db: Path, downloads: dict[str, bytes]) -> None:  # noqa: F811
+    app_db: Path,
+    downloads: dict[str, bytes],
+) -> None:
     """Expected: comparing a scenario priced below its unit cost ("cut to $0.10") and one
     with inelastic demand (no upper break-even) shows a sentence where a result does not
     exist, in the table and in "Comparison (CSV)": never "inf", "nan" or "None".
@@ -295,8 +325,15 @@ def test_a_scenario_priced_below_cost_compares_without_inf_or_nan(
 
     with Store.open(app_db) as store:
         save_scenario(store, Scenario(name="cut to 0.10", price_per_m=0.1))
-        save_scenario(store, Scenario(name="inelastic", segments=(DemandSegment(
-            elasticity=-0.8, elasticity_ci_low=-1.0, elasticity_ci_high=-0.6),)))
+        save_scenario(
+            store,
+            Scenario(
+                name="inelastic",
+                segments=(
+                    DemandSegment(elasticity=-0.8, elasticity_ci_low=-1.0, elasticity_ci_high=-0.6),
+                ),
+            ),
+        )
     at, _ = _open("views/scenarios.py", {})
     assert not at.exception, [e.value for e in at.exception]
     at.toggle(key="sc_only_diff").set_value(False).run()
@@ -319,8 +356,14 @@ TICKETS_CSV = "id,text\n1,Hello from Acme about GPT-4o pricing\n2,We moved to De
 
 def _model_tag(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "model", "tag", *map(str, args)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "model", "tag", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_model_tag_refuses_to_write_over_its_own_input(tmp_path: Path) -> None:
@@ -371,7 +414,8 @@ def tagger() -> Any:
 
 
 def test_file_mode_does_not_write_through_a_link_planted_at_its_temporary_name(
-        tmp_path: Path, tagger: Any) -> None:
+    tmp_path: Path, tagger: Any
+) -> None:
     """Expected: with ``--output`` in a shared folder (``/tmp``), a link that another user
     placed at the temporary file's name (``.out.jsonl.<pid>.tmp``, the PID is easy to
     guess) is not followed: the file it points at is unchanged.
@@ -418,8 +462,9 @@ def hostile_alert_db(demo_db_path: Path, tmp_path: Path) -> Path:
 
     def edit(conn: Any) -> None:
         conn.execute("DELETE FROM tickets WHERE created_at >= TIMESTAMP '2026-03-20'")
-        conn.execute("UPDATE gold_entities SET text = ? WHERE text = 'Tessera Voice'",
-                     [HOSTILE_PRODUCT])
+        conn.execute(
+            "UPDATE gold_entities SET text = ? WHERE text = 'Tessera Voice'", [HOSTILE_PRODUCT]
+        )
 
     with Store.open(db) as store:
         store.write(edit)
@@ -428,13 +473,18 @@ def hostile_alert_db(demo_db_path: Path, tmp_path: Path) -> Path:
 
 def _signals(db: Path, *extra: str) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "analytics", "signals", "--db", str(db),
-                           "--top", "3", *extra], cwd=ROOT, env=env, capture_output=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", "signals", "--db", str(db), "--top", "3", *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def test_signals_prints_no_terminal_control_sequence_from_ticket_text(
-        hostile_alert_db: Path) -> None:
+    hostile_alert_db: Path,
+) -> None:
     """Expected: ``python -m analytics signals`` shows a product name holding ESC, BEL,
     C1 CSI (U+009B) and a right-to-left override as visible escapes (``\\x1b``…): the
     analyst's terminal is not retitled, cleared, hidden or reordered. ``--json`` gives the
@@ -448,15 +498,23 @@ def test_signals_prints_no_terminal_control_sequence_from_ticket_text(
     assert done.returncode == 0, done.stderr
     out = done.stdout.decode("utf-8")
     assert "Tessera" in out
-    bad = [c for c in out if (ord(c) < 0x20 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f
-           or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"]
+    bad = [
+        c
+        for c in out
+        if (ord(c) < 0x20 and c not in "\n\t")
+        or 0x7F <= ord(c) <= 0x9F
+        or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    ]
     assert not bad, [hex(ord(c)) for c in bad]
     assert "Tessera\\x1b]0;pwned\\x07" in out
     done = _signals(hostile_alert_db, "--json")
     assert done.returncode == 0, done.stderr
     raw = done.stdout.decode("utf-8")
-    assert not [c for c in raw if (ord(c) < 0x20 and c not in "\n") or 0x7f <= ord(c) <= 0x9f
-                or c in "\u202e"]
+    assert not [
+        c
+        for c in raw
+        if (ord(c) < 0x20 and c not in "\n") or 0x7F <= ord(c) <= 0x9F or c in "\u202e"
+    ]
     alerts = json.loads(raw)["open_alerts"]
     assert any(a["value"] == HOSTILE_PRODUCT for a in alerts), [a["value"] for a in alerts]
 
@@ -475,9 +533,22 @@ def test_data_ingest_prints_file_names_without_their_control_sequences(tmp_path:
     bad = tmp_path / "bad\x1b]0;x\x07.csv"
     bad.write_text("text\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "data", "ingest", "--db",
-                           str(tmp_path / "db.duckdb"), str(good), str(bad)], cwd=ROOT,
-                          env=env, capture_output=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "data",
+            "ingest",
+            "--db",
+            str(tmp_path / "db.duckdb"),
+            str(good),
+            str(bad),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
     assert done.returncode == 2, done.stderr
     out = (done.stdout + done.stderr).decode("utf-8")
     assert "\x1b" not in out and "\x07" not in out, out

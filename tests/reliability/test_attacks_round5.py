@@ -63,15 +63,22 @@ print(json.dumps([str(e.value) for e in at.error]))
 def _page_in_child(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     import os
 
-    env = cli_env(PRICEWAR_DB=os.environ["PRICEWAR_DB"], PRICEWAR_AUTOTAG="0",
-                  PRICEWAR_INBOX_SECONDS="0")
-    return subprocess.run([sys.executable, "-c", script, str(APP), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    env = cli_env(
+        PRICEWAR_DB=os.environ["PRICEWAR_DB"], PRICEWAR_AUTOTAG="0", PRICEWAR_INBOX_SECONDS="0"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, str(APP), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.mark.usefixtures("app_db")
-def test_a_scenario_named_from_a_link_with_control_characters_does_not_abort_the_server(
-        ) -> None:
+def test_a_scenario_named_from_a_link_with_control_characters_does_not_abort_the_server() -> None:
     """Expected: a what-if link ``?s_name=plan%1B[2J%00x`` (the Scenarios page fills its
     name box from the link) saved by an analyst is stored under a clean name, and the
     Scenarios page, whose comparison shows the newest scenarios by default, keeps working.
@@ -91,7 +98,8 @@ def test_a_scenario_named_from_a_link_with_control_characters_does_not_abort_the
 
 @pytest.mark.usefixtures("app_db")
 def test_a_scenario_saved_with_an_xml_forbidden_name_before_the_fix_still_renders(
-        app_db: Path) -> None:  # noqa: F811  (the fixture)
+    app_db: Path,
+) -> None:
     """Expected: a scenario row whose name holds NUL, ESC, backspace or U+FFFE (saved by the
     code before names were cleaned, or written into the store by another program) is shown
     and compared, and its chart rendered, without taking the server down.
@@ -104,8 +112,10 @@ def test_a_scenario_saved_with_an_xml_forbidden_name_before_the_fix_still_render
 
     with Store.open(app_db) as store:
         for name in ("old\x1bname", "nul\x00name", "bs\x08\ufffe"):
-            store.execute_write("INSERT INTO scenarios (name, params) VALUES (?, ?::JSON)",
-                                [name, json.dumps({"schema": 2, "price_per_m": 0.9})])
+            store.execute_write(
+                "INSERT INTO scenarios (name, params) VALUES (?, ?::JSON)",
+                [name, json.dumps({"schema": 2, "price_per_m": 0.9})],
+            )
     done = _page_in_child(_OPEN_SCENARIOS)
     assert done.returncode == 0, (done.returncode, done.stderr[-3000:])
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
@@ -127,8 +137,14 @@ def test_scenario_names_that_only_look_alike_are_saved_as_one(tmp_path: Path) ->
     from data.store import Store
 
     nfc = unicodedata.normalize("NFC", "café plan")
-    spellings = [nfc, unicodedata.normalize("NFD", nfc), "café\u200b plan", "café\u00a0plan",
-                 " café  plan\u202e", "café\nplan"]
+    spellings = [
+        nfc,
+        unicodedata.normalize("NFD", nfc),
+        "café\u200b plan",
+        "café\u00a0plan",
+        " café  plan\u202e",
+        "café\nplan",
+    ]
     with Store.open(tmp_path / "s.duckdb") as store:
         for i, name in enumerate(spellings):
             save_scenario(store, Scenario(name=name, price_per_m=0.5 + i / 10))
@@ -146,7 +162,8 @@ def test_scenario_names_that_only_look_alike_are_saved_as_one(tmp_path: Path) ->
 
 @pytest.mark.usefixtures("app_db")
 def test_one_ticket_dated_in_the_future_does_not_empty_the_managers_overview(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Expected: an upload whose ``created_at`` lies after today (here 2099-12-31, or a
     typo such as 2062 for 2026) is refused naming the row and the column, as a date before
     1990 is; the Overview keeps showing the last 12 months of real data.

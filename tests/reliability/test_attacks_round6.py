@@ -38,17 +38,23 @@ class _SentimentTagger:
     device = "cpu"
     has_sentiment = True
 
-    def tag_with_sentiment(self, texts: list[str], batch_size: int = 32
-                           ) -> tuple[list[list[Any]], list[_Mood]]:
+    def tag_with_sentiment(
+        self, texts: list[str], batch_size: int = 32
+    ) -> tuple[list[list[Any]], list[_Mood]]:
         from model import Entity
 
-        found = [[Entity(t.index("OpenAI"), t.index("OpenAI") + 6, "ORG", "OpenAI", 0.9)]
-                 if "OpenAI" in t else [] for t in texts]
+        found = [
+            [Entity(t.index("OpenAI"), t.index("OpenAI") + 6, "ORG", "OpenAI", 0.9)]
+            if "OpenAI" in t
+            else []
+            for t in texts
+        ]
         return found, [_Mood("negative") for _ in texts]
 
 
 def test_tickets_removed_while_their_batch_is_tagged_leave_no_tags_behind(
-        db: Path, tmp_path: Path) -> None:
+    db: Path, tmp_path: Path
+) -> None:
     """Expected: when an admin resets an uploaded batch while the tagging run that listed
     its tickets is still going (the run's list is taken when it starts; the page's "is
     tagging running" check and the reset are not one step), the run writes nothing for the
@@ -67,9 +73,11 @@ def test_tickets_removed_while_their_batch_is_tagged_leave_no_tags_behind(
     from model.jobs import tag_store
 
     upload = tmp_path / "upload.csv"
-    upload.write_text("text,created_at\n" + "".join(
-        f"OpenAI cut its prices again {i},2025-05-0{1 + i % 9}\n" for i in range(40)),
-        encoding="utf-8")
+    upload.write_text(
+        "text,created_at\n"
+        + "".join(f"OpenAI cut its prices again {i},2025-05-0{1 + i % 9}\n" for i in range(40)),
+        encoding="utf-8",
+    )
     with Store.open(db) as store:
         [report] = ingest_files(store, [upload])
         assert report.new_tickets == 40
@@ -87,8 +95,9 @@ def test_tickets_removed_while_their_batch_is_tagged_leave_no_tags_behind(
         assert total == total_before - 40
         assert done == total, f"{done:,} / {total:,} tickets tagged"
         for table in ("tagged_tickets", "entities", "ticket_sentiment"):
-            orphans = store.scalar(f"SELECT count(*) FROM {table} g"
-                                   " ANTI JOIN tickets t ON t.ticket_key = g.ticket_key")
+            orphans = store.scalar(
+                f"SELECT count(*) FROM {table} g ANTI JOIN tickets t ON t.ticket_key = g.ticket_key"
+            )
             assert orphans == 0, f"{orphans} rows of {table} about removed tickets"
         # the roll-ups the pages read agree with the base tables
         assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
@@ -115,10 +124,14 @@ def test_tags_of_removed_tickets_in_an_older_store_do_not_count_as_tagged(db: Pa
     with Store.open(db) as store:
         store.execute_write(
             "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-            " SELECT ticket_key, ?, 'r' FROM tickets", [MODEL])
+            " SELECT ticket_key, ?, 'r' FROM tickets",
+            [MODEL],
+        )
         store.execute_write(
             "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-            " SELECT 'gone-' || range, ?, 'r' FROM range(8)", [MODEL])
+            " SELECT 'gone-' || range, ?, 'r' FROM range(8)",
+            [MODEL],
+        )
         done, total = explore.tagging_progress(store, MODEL)
     assert done == total
 
@@ -127,8 +140,7 @@ def test_tags_of_removed_tickets_in_an_older_store_do_not_count_as_tagged(db: Pa
 
 
 @pytest.mark.parametrize("value", ["~nosuchuser-r6/pricewar.duckdb", "   "])
-def test_a_database_variable_that_names_no_file_is_one_line_naming_it(
-        db: Path, value: str) -> None:
+def test_a_database_variable_that_names_no_file_is_one_line_naming_it(db: Path, value: str) -> None:
     """Expected: ``PRICEWAR_DB`` set to ``~nosuchuser/…`` (a user without a home folder) or to
     blanks is one line naming the variable, exit 2, for every command, and a command given
     ``--db`` explicitly is not affected at all.
@@ -151,7 +163,8 @@ def test_a_database_variable_that_names_no_file_is_one_line_naming_it(
 
 
 def test_a_database_variable_naming_an_unknown_home_is_a_message_on_the_page(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Expected: the dashboard started with ``PRICEWAR_DB=~nosuchuser/…`` says on the page
     what is wrong with the variable.
 
@@ -172,10 +185,12 @@ def test_a_database_variable_naming_an_unknown_home_is_a_message_on_the_page(
     assert "PRICEWAR" in errors and "nosuchuser" in errors, errors
 
 
-@pytest.mark.parametrize("variable", ["PRICEWAR_MAX_TEXT_CHARS", "PRICEWAR_MAX_TEXT_BYTES",
-                                      "PRICEWAR_MAX_FIELD_CHARS"])
+@pytest.mark.parametrize(
+    "variable", ["PRICEWAR_MAX_TEXT_CHARS", "PRICEWAR_MAX_TEXT_BYTES", "PRICEWAR_MAX_FIELD_CHARS"]
+)
 def test_an_upload_limit_past_64_bits_is_a_message_naming_it(
-        db: Path, tmp_path: Path, variable: str) -> None:
+    db: Path, tmp_path: Path, variable: str
+) -> None:
     """Expected: an upload limit set to a number no reader can compare with (2**63, 10**30)
     is refused, naming the variable, before any file is read; the store is unchanged.
 
@@ -205,20 +220,24 @@ def test_an_upload_limit_past_64_bits_is_a_message_naming_it(
 # -- numbers on the pages ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "kwargs", "refused"), [
-    (0.004, {"money": True}, {"$0.00"}),            # a positive cost that reads as nothing
-    (1e-9, {"money": True}, {"$0.00"}),
-    (-0.004, {"money": True}, {"-$0.00"}),          # negative zero with a red arrow
-    (-0.3, {}, {"-0"}),
-    (-0.0004, {"pct": True}, {"-0.0 %"}),
-    (math.inf, {}, {"inf T"}),
-    (-math.inf, {"money": True}, {"-$inf T"}),
-    (math.inf, {"pct": True}, {"inf %"}),
-    (999_950, {}, {"1000.0 k"}),                    # the next unit, not 1,000 of this one
-    (1e18, {}, {"1000000.0 T"}),                    # thousands separated
-])
+@pytest.mark.parametrize(
+    ("value", "kwargs", "refused"),
+    [
+        (0.004, {"money": True}, {"$0.00"}),  # a positive cost that reads as nothing
+        (1e-9, {"money": True}, {"$0.00"}),
+        (-0.004, {"money": True}, {"-$0.00"}),  # negative zero with a red arrow
+        (-0.3, {}, {"-0"}),
+        (-0.0004, {"pct": True}, {"-0.0 %"}),
+        (math.inf, {}, {"inf T"}),
+        (-math.inf, {"money": True}, {"-$inf T"}),
+        (math.inf, {"pct": True}, {"inf %"}),
+        (999_950, {}, {"1000.0 k"}),  # the next unit, not 1,000 of this one
+        (1e18, {}, {"1000000.0 T"}),  # thousands separated
+    ],
+)
 def test_page_numbers_never_read_as_zero_negative_zero_or_inf(
-        value: float, kwargs: dict[str, bool], refused: set[str]) -> None:
+    value: float, kwargs: dict[str, bool], refused: set[str]
+) -> None:
     """Expected: the figures of the Overview, Pricing and Price war metrics
     (``ui.fmt_number``) never show a positive amount as "$0.00", a negative zero ("-0",
     "-$0.00", "-0.0 %": ``st.metric`` turns a leading "-" into a red down arrow), "inf", or
@@ -241,9 +260,16 @@ def test_page_numbers_never_read_as_zero_negative_zero_or_inf(
         assert any(c in "123456789" for c in text), text
 
 
-@pytest.mark.parametrize(("value", "shown"), [
-    (0.00021, "$0.00021"), (3e-7, "$3e-07"), (-0.0001, "-$0.0001"), (-0.0000001, "-$1e-07"),
-    (-0.0, "$0.000")])
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.00021, "$0.00021"),
+        (3e-7, "$3e-07"),
+        (-0.0001, "-$0.0001"),
+        (-0.0000001, "-$1e-07"),
+        (-0.0, "$0.000"),
+    ],
+)
 def test_prices_under_a_twentieth_of_a_cent_keep_their_digits(value: Any, shown: str) -> None:
     """Expected: the Pricing page's prices and unit costs (USD per 1M tokens, three
     decimals) show a positive cost under $0.0005 with its digits.
@@ -264,7 +290,8 @@ def test_prices_under_a_twentieth_of_a_cent_keep_their_digits(value: Any, shown:
 
 @pytest.mark.usefixtures("secured")
 def test_signing_out_in_one_tab_ends_the_identity_in_the_browsers_other_tabs(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Expected: an analyst with the dashboard open in two tabs signs out in one; the other
     tab (same browser, same identity) shows the sign-in screen on its next run and its
     actions are refused; signing in again (a newer ID token) lets them back in.
@@ -308,7 +335,8 @@ def test_signing_out_in_one_tab_ends_the_identity_in_the_browsers_other_tabs(
 
 
 def test_the_first_batches_of_a_sentiment_tagger_do_not_replace_the_ground_truth(
-        demo_db_path: Path, tmp_path: Path) -> None:
+    demo_db_path: Path, tmp_path: Path
+) -> None:
     """Expected: on a demo store, the Signals page (and ``analytics signals``) keep the demo's
     ground-truth sentiment while a tagger with a sentiment head has labelled only its first
     batches, and say how far it has got; the tagger's sentiment takes over once it has
@@ -329,30 +357,41 @@ def test_the_first_batches_of_a_sentiment_tagger_do_not_replace_the_ground_truth
     with Store.open(path) as store:
         gold = signal_source(store)
         assert gold is not None and gold.sentiment == "gold"
-        expected = surge_alerts(store, sentiment=gold.sentiment, entities=gold.entities,
-                                freq="day", open_only=False)
+        expected = surge_alerts(
+            store, sentiment=gold.sentiment, entities=gold.entities, freq="day", open_only=False
+        )
         assert len(expected) > 0
 
         def label(limit: int | None) -> None:  # the model labels as the ground truth does
-            keys = [r[0] for r in store.fetchall(
-                "SELECT ticket_key FROM tickets ORDER BY length(text), ticket_key"
-                + (f" LIMIT {int(limit)}" if limit else ""))]
+            keys = [
+                r[0]
+                for r in store.fetchall(
+                    "SELECT ticket_key FROM tickets ORDER BY length(text), ticket_key"
+                    + (f" LIMIT {int(limit)}" if limit else "")
+                )
+            ]
 
             def write(conn: Any) -> None:
-                conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                             " SELECT unnest(?), ?, 'r' ON CONFLICT DO NOTHING", [keys, MODEL])
-                conn.execute("INSERT INTO ticket_sentiment (ticket_key, model_id, label, score)"
-                             " SELECT ticket_key, ?, label, 0.9 FROM gold_sentiment"
-                             " WHERE ticket_key IN (SELECT unnest(?)) ON CONFLICT DO NOTHING",
-                             [MODEL, keys])
+                conn.execute(
+                    "INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+                    " SELECT unnest(?), ?, 'r' ON CONFLICT DO NOTHING",
+                    [keys, MODEL],
+                )
+                conn.execute(
+                    "INSERT INTO ticket_sentiment (ticket_key, model_id, label, score)"
+                    " SELECT ticket_key, ?, label, 0.9 FROM gold_sentiment"
+                    " WHERE ticket_key IN (SELECT unnest(?)) ON CONFLICT DO NOTHING",
+                    [MODEL, keys],
+                )
 
             store.write(write)
 
         label(128)  # the first batch of a run with batch size 32
         source = signal_source(store)
         assert source is not None and source.sentiment == "gold", source
-        alerts = surge_alerts(store, sentiment=source.sentiment, entities=source.entities,
-                              freq="day", open_only=False)
+        alerts = surge_alerts(
+            store, sentiment=source.sentiment, entities=source.entities, freq="day", open_only=False
+        )
         assert len(alerts) == len(expected)
         assert (source.model, source.model_labelled, source.tickets) == (MODEL, 128, 2000)
 
@@ -361,8 +400,7 @@ def test_the_first_batches_of_a_sentiment_tagger_do_not_replace_the_ground_truth
         assert source is not None and source.sentiment == MODEL and not source.partial
 
 
-def test_the_signals_page_says_how_far_the_sentiment_tagger_has_got(
-        app_db: Path) -> None:  # noqa: F811 - the fixture
+def test_the_signals_page_says_how_far_the_sentiment_tagger_has_got(app_db: Path) -> None:
     """Expected: the Signals page names the tagger's progress while the ground truth stands
     in for it, and warns when the tagger's partial sentiment is all there is (no demo ground
     truth): the alerts then count only the labelled tickets.
@@ -373,9 +411,13 @@ def test_the_signals_page_says_how_far_the_sentiment_tagger_has_got(
     from tests.dashboard.signin import texts
     from tests.dashboard.test_signals_page import run_page, store_write
 
-    store_write(app_db, lambda conn: conn.execute(
-        "INSERT INTO ticket_sentiment SELECT ticket_key, 'gold-test', label, 0.9"
-        " FROM gold_sentiment ORDER BY ticket_key LIMIT 128"))
+    store_write(
+        app_db,
+        lambda conn: conn.execute(
+            "INSERT INTO ticket_sentiment SELECT ticket_key, 'gold-test', label, 0.9"
+            " FROM gold_sentiment ORDER BY ticket_key LIMIT 128"
+        ),
+    )
     text = texts(run_page()).replace("**", "")
     assert "Sentiment shown: demo ground truth" in text
     assert "has labelled 128 of 2,000 tickets so far" in text
@@ -407,7 +449,8 @@ else:
 
 @pytest.mark.parametrize("kind", ["fifo", "dev_zero"])
 def test_an_access_file_that_is_a_fifo_or_a_device_is_refused_not_read(
-        tmp_path: Path, kind: str) -> None:
+    tmp_path: Path, kind: str
+) -> None:
     """Expected: ``PRICEWAR_ACCESS_FILE`` naming a FIFO or ``/dev/zero`` is "not a regular
     file" (nobody is let in, the Settings page says why), read no further.
 
@@ -425,17 +468,26 @@ def test_an_access_file_that_is_a_fifo_or_a_device_is_refused_not_read(
         os.mkfifo(target)
     else:
         target = Path("/dev/zero")
-    result = subprocess.run([sys.executable, "-c", _READ_ACCESS_SETTINGS], cwd=ROOT,
-                            env=cli_env(PRICEWAR_ACCESS_FILE=str(target)),
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _READ_ACCESS_SETTINGS],
+        cwd=ROOT,
+        env=cli_env(PRICEWAR_ACCESS_FILE=str(target)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert_no_traceback(result.stderr)
     assert result.stdout.startswith("refused:") and "not a regular file" in result.stdout, (
-        result.stdout, result.stderr[-2000:])
+        result.stdout,
+        result.stderr[-2000:],
+    )
 
 
 @pytest.mark.usefixtures("secured")
 def test_an_access_file_under_an_unknown_home_is_a_message_not_a_crash(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Expected: with sign-in configured and ``PRICEWAR_ACCESS_FILE=~nosuchuser/access.toml``,
     a signed-in user gets the "access settings cannot be used" message naming the variable
     (nobody is let in until an admin fixes it), as for any other unusable access file.
@@ -458,7 +510,8 @@ def test_an_access_file_under_an_unknown_home_is_a_message_not_a_crash(
 
 
 def test_a_bad_tag_precision_setting_is_named_in_the_message(
-        tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected: ``PRICEWAR_TAG_PRECISION`` that cannot be used (``fast``, or ``bf16`` on a
     machine without CUDA) fails the tagger's loading with a message naming the variable, and
     an upper-case ``FP32`` means fp32 (the other ``PRICEWAR_*`` switches ignore case).

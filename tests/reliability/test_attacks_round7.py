@@ -112,7 +112,7 @@ def test_invisible_characters_inside_customer_data_do_not_unmask_it(case: str) -
 
 
 def test_a_viewer_never_reads_a_soft_hyphenated_card_on_entities_or_in_its_download(
-        secured: Path, downloads: dict[str, bytes]) -> None:  # noqa: F811
+        secured: Path, downloads: dict[str, bytes]) -> None:
     """Expected: the Entities page and its "Download these tickets (CSV)" show a viewer a
     ticket whose card number is written with soft hyphens masked, as they do without them.
 

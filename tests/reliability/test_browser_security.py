@@ -68,32 +68,59 @@ def _csv(rows: list[list[str]]) -> bytes:
 
 def _hostile_store(path: Path) -> None:
     """Hostile uploads plus entities whose text is the hostile part of the ticket."""
-    header = ["id", "customer", "created_at", "channel", "category", "priority", "subject",
-              "text"]
-    first = ["H1", f"cust {IMG}", "2026-08-31 10:00:00", f"chat {SCRIPT}", MD_LINK, "high",
-             f"subject {JS_LINK}", HOSTILE]
-    second = ["H2", "cust2", "2026-08-31 11:00:00", "email", "billing", "low", "@SUM(A1)",
-              f"{FORMULA} asks about {MD_IMG}"]
+    header = ["id", "customer", "created_at", "channel", "category", "priority", "subject", "text"]
+    first = [
+        "H1",
+        f"cust {IMG}",
+        "2026-08-31 10:00:00",
+        f"chat {SCRIPT}",
+        MD_LINK,
+        "high",
+        f"subject {JS_LINK}",
+        HOSTILE,
+    ]
+    second = [
+        "H2",
+        "cust2",
+        "2026-08-31 11:00:00",
+        "email",
+        "billing",
+        "low",
+        "@SUM(A1)",
+        f"{FORMULA} asks about {MD_IMG}",
+    ]
     with Store.open(path) as store:
-        reports = ingest_files(store, [(HOSTILE_FILE, _io(_csv([header, first, second]))),
-                                       (SQL_FILE, _io(_csv([["text", 'a"); DROP TABLE t;--'],
-                                                            [f"{SQL} {IMG}", "1"]])))])
+        reports = ingest_files(
+            store,
+            [
+                (HOSTILE_FILE, _io(_csv([header, first, second]))),
+                (SQL_FILE, _io(_csv([["text", 'a"); DROP TABLE t;--'], [f"{SQL} {IMG}", "1"]]))),
+            ],
+        )
         assert all(r.accepted for r in reports), [r.message for r in reports]
         rows = store.fetchall("SELECT ticket_key, text FROM tickets WHERE source <> 'demo'")
         entities, tagged = [], []
         for key, text in rows:
             tagged.append((key, MODEL, "run"))
-            for part, label in ((SCRIPT, "ORG"), (MD_LINK, "PRODUCT"), (FORMULA, "ORG"),
-                                (IMG, "PER")):
+            for part, label in (
+                (SCRIPT, "ORG"),
+                (MD_LINK, "PRODUCT"),
+                (FORMULA, "ORG"),
+                (IMG, "PER"),
+            ):
                 start = text.find(part)
                 if start >= 0:
                     entities.append((key, MODEL, start, start + len(part), label, part, 0.99))
 
         def write(conn: Any) -> None:
-            conn.executemany('INSERT INTO entities (ticket_key, model_id, start, "end", label,'
-                             " text, score) VALUES (?, ?, ?, ?, ?, ?, ?)", entities)
-            conn.executemany("INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
-                             " VALUES (?, ?, ?)", tagged)
+            conn.executemany(
+                'INSERT INTO entities (ticket_key, model_id, start, "end", label,'
+                " text, score) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                entities,
+            )
+            conn.executemany(
+                "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) VALUES (?, ?, ?)", tagged
+            )
 
         store.write(write)
         rebuild_rollups(store)  # those inserts went round the roll-ups: the pages read them
@@ -110,8 +137,9 @@ def hostile_server(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     db = copy_db(demo_db, tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
     _hostile_store(db)
     before = fingerprint(db)
-    with streamlit_server(db, env={"PRICEWAR_MAX_UPLOAD_ROWS": "100"},
-                          options=["--server.maxUploadSize", "5"]) as server:
+    with streamlit_server(
+        db, env={"PRICEWAR_MAX_UPLOAD_ROWS": "100"}, options=["--server.maxUploadSize", "5"]
+    ) as server:
         server.before = before  # type: ignore[attr-defined]
         yield server
 
@@ -139,15 +167,21 @@ def test_hostile_text_is_shown_as_text_on_every_page(browser: Any, hostile_serve
 
 
 BROWSER_UPLOAD = "y'); DELETE FROM tickets; --.csv"
-INJECTIONS = [SQL, "' OR '1'='1", "%' OR 1=1; --", 'x"); DELETE FROM scenarios; --',
-              "1; SELECT * FROM duckdb_settings()", "\\'; DROP TABLE usage; --"]
+INJECTIONS = [
+    SQL,
+    "' OR '1'='1",
+    "%' OR 1=1; --",
+    'x"); DELETE FROM scenarios; --',
+    "1; SELECT * FROM duckdb_settings()",
+    "\\'; DROP TABLE usage; --",
+]
 
 
 def test_sql_injection_through_url_filters_search_and_uploads_changes_nothing(
-        browser: Any, hostile_server: Any, tmp_path: Path) -> None:
+    browser: Any, hostile_server: Any, tmp_path: Path
+) -> None:
     upload = tmp_path / BROWSER_UPLOAD
-    upload.write_bytes(_csv([["text", 'x"); DROP TABLE customers; --'],
-                             [f"uploaded {SQL}", "1"]]))
+    upload.write_bytes(_csv([["text", 'x"); DROP TABLE customers; --'], [f"uploaded {SQL}", "1"]]))
     with new_page(browser) as page:
         open_page(page, f"{hostile_server.url}/batch-tagging")
         page.locator('input[type="file"]').set_input_files(str(upload))
@@ -156,8 +190,15 @@ def test_sql_injection_through_url_filters_search_and_uploads_changes_nothing(
         page.wait_for_selector("text=Import done")
         assert page_problems(page) == []
         for i, attack in enumerate(INJECTIONS):
-            query = urllib.parse.urlencode({"segment": attack, "plan": attack, "region": attack,
-                                            "from": attack, "to": "2025-01-01' --"})
+            query = urllib.parse.urlencode(
+                {
+                    "segment": attack,
+                    "plan": attack,
+                    "region": attack,
+                    "from": attack,
+                    "to": "2025-01-01' --",
+                }
+            )
             path = PAGES[i % 3]
             open_page(page, f"{hostile_server.url}/{path}?{query}")
             assert page_problems(page) == [], (path, attack)
@@ -184,8 +225,9 @@ def _download(page: Any, button: str) -> bytes:
 
 
 def test_scenario_names_are_parameters_and_exports_neutralise_formulas(
-        browser: Any, hostile_server: Any) -> None:
-    names = [f"x'); DROP TABLE scenarios; --{IMG}", f'{FORMULA}', "@cmd|' /C calc'!A0"]
+    browser: Any, hostile_server: Any
+) -> None:
+    names = [f"x'); DROP TABLE scenarios; --{IMG}", f"{FORMULA}", "@cmd|' /C calc'!A0"]
     with new_page(browser) as page:
         open_page(page, f"{hostile_server.url}/scenarios")
         for name in names:
@@ -215,8 +257,9 @@ def test_scenario_names_are_parameters_and_exports_neutralise_formulas(
         assert ",=" not in entities_csv
 
 
-def test_upload_limits_are_configurable_and_reported(browser: Any, hostile_server: Any,
-                                                     tmp_path: Path) -> None:
+def test_upload_limits_are_configurable_and_reported(
+    browser: Any, hostile_server: Any, tmp_path: Path
+) -> None:
     """Started with --server.maxUploadSize 5 and PRICEWAR_MAX_UPLOAD_ROWS=100: the page
     names both, and a 101-row file is rejected naming the limit and how to change it."""
     too_many = tmp_path / f"rows {SQL}.csv"
@@ -247,14 +290,17 @@ def test_the_store_is_intact_after_every_attack(hostile_server: Any) -> None:
     written = {"scenarios", "tickets", "ingested_files", "audit_log", *ROLLUP_TABLES}
     assert rollups_are_fresh(hostile_server.db)
     assert {t: v for t, v in after.items() if t not in written} == {
-        t: v for t, v in before.items() if t not in written}
+        t: v for t, v in before.items() if t not in written
+    }
     assert after["tickets"][0] == before["tickets"][0] + 1
     with Store.open(hostile_server.db, read_only=True) as store:
         names = {r[0] for r in store.fetchall("SELECT name FROM scenarios")}
         files = {r[0] for r in store.fetchall("SELECT file_name FROM ingested_files")}
         texts = {r[0] for r in store.fetchall("SELECT text FROM tickets")}
-        saved = {r[0] for r in store.fetchall(
-            "SELECT target FROM audit_log WHERE action = 'scenario_save'")}
+        saved = {
+            r[0]
+            for r in store.fetchall("SELECT target FROM audit_log WHERE action = 'scenario_save'")
+        }
     assert names <= saved, "every saved scenario has its audit row, its name verbatim"
     assert f"x'); DROP TABLE scenarios; --{IMG}" in names and FORMULA in names
     assert BROWSER_UPLOAD in files and f"uploaded {SQL}" in texts
@@ -275,21 +321,23 @@ def test_the_probe_sees_hostile_html_when_it_is_interpreted(browser: Any) -> Non
 
 @pytest.mark.parametrize("kind", ["random_bytes", "truncated_half"])
 def test_a_damaged_database_in_the_app_is_a_message_not_a_traceback(
-        browser: Any, demo_db: Path, tmp_path: Path, kind: str) -> None:
+    browser: Any, demo_db: Path, tmp_path: Path, kind: str
+) -> None:
     """The app on a damaged file: a plain error box that says to move the file aside, no
     exception element, on the first page and on a page that reads every table."""
     db = tmp_path / "damaged.duckdb"
     data = demo_db.read_bytes()
-    db.write_bytes(bytes((i * 7919 + 13) % 251 for i in range(64 * 1024))
-                   if kind == "random_bytes" else data[: len(data) // 2])
+    db.write_bytes(
+        bytes((i * 7919 + 13) % 251 for i in range(64 * 1024))
+        if kind == "random_bytes"
+        else data[: len(data) // 2]
+    )
     with streamlit_server(db) as server, new_page(browser) as page:
         for path in ("", "entities"):
             page.goto(f"{server.url}/{path}")
             page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=120_000)
             settle(page)
-            errors = " ".join(page.locator('[data-testid="stAlertContentError"]')
-                              .all_inner_texts())
+            errors = " ".join(page.locator('[data-testid="stAlertContentError"]').all_inner_texts())
             assert "cannot be read" in errors and "Move it aside" in errors, errors
             assert page_problems(page, errors_allowed=True) == []
-        assert "Traceback" not in " ".join(page.locator('[data-testid="stMain"]')
-                                           .all_inner_texts())
+        assert "Traceback" not in " ".join(page.locator('[data-testid="stMain"]').all_inner_texts())

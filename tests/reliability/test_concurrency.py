@@ -50,8 +50,11 @@ TICKETS = 1200
 #: server stops answering (health check > 20 s, every session timed out after 300 s): see
 #: tests/reliability/GAPS.md. The test runs with it off (the fix proposed there) unless
 #: PRICEWAR_TEST_POSTSCRIPTGC=1 asks for the default, to reproduce the gap.
-GC_OPTIONS = ([] if os.environ.get("PRICEWAR_TEST_POSTSCRIPTGC") == "1"
-              else ["--runner.postScriptGC", "false"])
+GC_OPTIONS = (
+    []
+    if os.environ.get("PRICEWAR_TEST_POSTSCRIPTGC") == "1"
+    else ["--runner.postScriptGC", "false"]
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +70,14 @@ def busy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _upload_csv(folder: Path, name: str, prefix: str, n: int = 3) -> Path:
     path = folder / name
-    path.write_text("id,text\n" + "".join(
-        f"{prefix}-{i},{prefix} ticket {i}: Jane Doe at Acme moved from Azure to Paris\n"
-        for i in range(n)), encoding="utf-8")
+    path.write_text(
+        "id,text\n"
+        + "".join(
+            f"{prefix}-{i},{prefix} ticket {i}: Jane Doe at Acme moved from Azure to Paris\n"
+            for i in range(n)
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -200,8 +208,7 @@ async def _session(browser: Any, base: str, index: int, upload: Path) -> Session
         log.problems += await _problems(page, "save scenario")
         log.saved = name
     except Exception as exc:  # recorded, then asserted on: a session must not break
-        log.problems.append(
-            f"session {index} failed at {step}: {type(exc).__name__}: {exc}"[:600])
+        log.problems.append(f"session {index} failed at {step}: {type(exc).__name__}: {exc}"[:600])
     finally:
         await context.close()
     return log
@@ -216,11 +223,13 @@ def _run_sessions(base: str, uploads: list[Path]) -> list[SessionLog]:
         from playwright.async_api import async_playwright
 
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(CHROMIUM),
-                                               args=CHROMIUM_ARGS)
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
-                results.extend(await asyncio.gather(
-                    *(_session(browser, base, i, uploads[i]) for i in range(len(uploads)))))
+                results.extend(
+                    await asyncio.gather(
+                        *(_session(browser, base, i, uploads[i]) for i in range(len(uploads)))
+                    )
+                )
             finally:
                 await browser.close()
 
@@ -248,8 +257,11 @@ def _wait_tagging_done(browser: Any, base: str, timeout: float = 240) -> str:
             tagged = page.locator('[data-testid="stMetric"]', has_text="Tickets tagged")
             value = tagged.locator('[data-testid="stMetricValue"]').inner_text()
             done, total = (int(x.replace(",", "")) for x in value.split("/"))
-            job = page.locator('[data-testid="stMetric"]', has_text="Job").locator(
-                '[data-testid="stMetricValue"]').inner_text()
+            job = (
+                page.locator('[data-testid="stMetric"]', has_text="Job")
+                .locator('[data-testid="stMetricValue"]')
+                .inner_text()
+            )
             if done == total and job != "running":
                 return value
             if job not in {"running", "loading"}:
@@ -260,13 +272,18 @@ def _wait_tagging_done(browser: Any, base: str, timeout: float = 240) -> str:
 
 
 def test_ten_sessions_and_command_line_jobs_beside_the_running_app(
-        busy_db: Path, tiny_model_dir: Path, tiny_model_id: str, browser: Any,
-        tmp_path: Path) -> None:
+    busy_db: Path, tiny_model_dir: Path, tiny_model_id: str, browser: Any, tmp_path: Path
+) -> None:
     db = copy_db(busy_db, tmp_path / "app" / "app.duckdb")
     uploads = [_upload_csv(tmp_path, f"session-{i}.csv", f"S{i}") for i in range(SESSIONS)]
     cli_file = _upload_csv(tmp_path, "from-the-cli.csv", "CLI", n=5)
-    with streamlit_server(db, model_dir=tiny_model_dir, autotag=True,
-                          env={"PRICEWAR_TAG_BATCH": "1"}, options=GC_OPTIONS) as server:
+    with streamlit_server(
+        db,
+        model_dir=tiny_model_dir,
+        autotag=True,
+        env={"PRICEWAR_TAG_BATCH": "1"},
+        options=GC_OPTIONS,
+    ) as server:
         with new_page(browser) as page:  # the first visit opens the store and starts tagging
             open_page(page, server.url)
             assert page_problems(page) == []
@@ -291,8 +308,9 @@ def test_ten_sessions_and_command_line_jobs_beside_the_running_app(
         final = _wait_tagging_done(browser, server.url)
         record_figure("tagged_at_the_end", final)
     # The server is stopped (its store closed): compare with the same work done in sequence.
-    reference = _reference(busy_db, [*uploads, cli_file], tiny_model_dir,
-                           tmp_path / "ref" / "ref.duckdb")
+    reference = _reference(
+        busy_db, [*uploads, cli_file], tiny_model_dir, tmp_path / "ref" / "ref.duckdb"
+    )
     got_keys, got_rows, got_tagged = _content(db, tiny_model_id)
     ref_keys, ref_rows, ref_tagged = _content(reference, tiny_model_id)
     assert got_keys == ref_keys, "a ticket was lost or added"
@@ -304,14 +322,15 @@ def test_ten_sessions_and_command_line_jobs_beside_the_running_app(
 
 
 def test_command_line_tagging_beside_the_running_app_hands_over_or_waits(
-        demo_db: Path, tiny_model_dir: Path, tiny_model_id: str, browser: Any,
-        tmp_path: Path) -> None:
+    demo_db: Path, tiny_model_dir: Path, tiny_model_id: str, browser: Any, tmp_path: Path
+) -> None:
     db = copy_db(demo_db, tmp_path / "app.duckdb")
     with streamlit_server(db, model_dir=tiny_model_dir, autotag=False) as server:
         with new_page(browser) as page:
             open_page(page, server.url)
-        result = run_cli("model", "tag", "--db", db, "--model", tiny_model_dir, "--device",
-                         "cpu", timeout=180)
+        result = run_cli(
+            "model", "tag", "--db", db, "--model", tiny_model_dir, "--device", "cpu", timeout=180
+        )
         assert "Traceback" not in result.stderr
         assert result.returncode == 0, result.stderr[-500:]
         _wait_tagging_done(browser, server.url)
@@ -321,15 +340,19 @@ def test_command_line_tagging_beside_the_running_app_hands_over_or_waits(
 
 
 def test_kill9_of_the_app_during_its_job_then_resume_equals_a_clean_run(
-        busy_db: Path, tiny_model_dir: Path, tiny_model_id: str, browser: Any,
-        tmp_path: Path) -> None:
+    busy_db: Path, tiny_model_dir: Path, tiny_model_id: str, browser: Any, tmp_path: Path
+) -> None:
     from dashboard.jobs import TaggingJob
     from model import Tagger, tag_store
 
     db = copy_db(busy_db, tmp_path / "app" / "app.duckdb")
     wal = db.with_name(db.name + ".wal")
-    with streamlit_server(db, model_dir=tiny_model_dir, autotag=True,
-                          env={"PRICEWAR_TAG_BATCH": "1"}) as server, new_page(browser) as page:
+    with (
+        streamlit_server(
+            db, model_dir=tiny_model_dir, autotag=True, env={"PRICEWAR_TAG_BATCH": "1"}
+        ) as server,
+        new_page(browser) as page,
+    ):
         page.goto(server.url)  # the first visit opens the store and starts the job
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # a few batches are committed: kill -9
@@ -344,8 +367,9 @@ def test_kill9_of_the_app_during_its_job_then_resume_equals_a_clean_run(
     assert 0 < done < total, "the kill did not land in the middle of the job"
     # Resume with the app's own job object (in-process), then compare with a clean run.
     with Store.open(db) as store:
-        job = TaggingJob(store, loader=lambda: Tagger.load(tiny_model_dir, device="cpu"),
-                         batch_size=8)
+        job = TaggingJob(
+            store, loader=lambda: Tagger.load(tiny_model_dir, device="cpu"), batch_size=8
+        )
         job.start()
         status = job.wait(300)
     assert status.state == "done", status

@@ -48,9 +48,11 @@ def _big_csv(path: Path, rows: int) -> Path:
     with path.open("w", encoding="utf-8") as f:
         f.write("id,customer,created_at,text\n")
         for i in range(rows):
-            f.write(f"B{i},C{i % 97},2025-0{1 + i % 9}-1{i % 10}T10:00:00,"
-                    f"ticket {i}: the API answers slowly and the invoice for plan {i % 7} "
-                    f"looks wrong so please check\n")
+            f.write(
+                f"B{i},C{i % 97},2025-0{1 + i % 9}-1{i % 10}T10:00:00,"
+                f"ticket {i}: the API answers slowly and the invoice for plan {i % 7} "
+                f"looks wrong so please check\n"
+            )
     return path
 
 
@@ -90,8 +92,9 @@ def test_kill9_during_a_large_ingest_leaves_the_store_unchanged(db: Path, tmp_pa
             rerun = run_cli("data", "ingest", "--db", victim, big, timeout=300)
             assert rerun.returncode == 0, rerun.stderr
             # the audit trail records the rerun too ("unchanged" after a completed kill)
-            assert (fingerprint(victim, stable=True, skip=["audit_log"])
-                    == {t: v for t, v in after.items() if t != "audit_log"})
+            assert fingerprint(victim, stable=True, skip=["audit_log"]) == {
+                t: v for t, v in after.items() if t != "audit_log"
+            }
     record_figure("ingest_kill9_outcomes", outcomes)
     assert "unchanged" in outcomes, "no kill landed before the commit; the test proved nothing"
 
@@ -104,8 +107,9 @@ def _tag_args(db: Path, model_dir: Path) -> list[str | Path]:
 
 
 @pytest.fixture(scope="module")
-def clean_tagging(demo_db: Path, tiny_model_dir: Path,
-                  tmp_path_factory: pytest.TempPathFactory) -> tuple[list, set]:
+def clean_tagging(
+    demo_db: Path, tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[list, set]:
     """Entity rows and tagged keys of one clean ``model tag`` run over the demo."""
     clean = copy_db(demo_db, tmp_path_factory.mktemp("cleantag") / "db.duckdb")
     result = run_cli("model", *_tag_args(clean, tiny_model_dir), timeout=300)
@@ -121,8 +125,13 @@ PROGRESS = re.compile(rb"(\d+)/(\d+)")
 def _kill_when_partway(args: list[str | Path]) -> None:
     """Start ``python -m model <args>`` and kill -9 it as soon as its progress bar reports
     some tickets tagged, but not all: the moment comes from the run itself, not a clock."""
-    proc = subprocess.Popen([sys.executable, "-m", "model", *map(str, args)], cwd=ROOT,
-                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "model", *map(str, args)],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     assert proc.stdout is not None
     seen = b""
     try:
@@ -139,8 +148,8 @@ def _kill_when_partway(args: list[str | Path]) -> None:
 
 @pytest.mark.slow
 def test_kill9_during_cli_tagging_then_rerun_equals_a_clean_run(
-        demo_db: Path, tiny_model_dir: Path, tmp_path: Path,
-        clean_tagging: tuple[list, set]) -> None:
+    demo_db: Path, tiny_model_dir: Path, tmp_path: Path, clean_tagging: tuple[list, set]
+) -> None:
     rows, keys = clean_tagging
     total = len(keys)
     partial = None
@@ -181,7 +190,8 @@ DAMAGE = ["random_bytes", "zeroed_header", "truncated_4k", "truncated_half", "a_
 
 @pytest.mark.parametrize("kind", DAMAGE)
 def test_a_damaged_database_is_a_clear_message_with_a_way_forward(
-        kind: str, demo_db: Path, tmp_path: Path) -> None:
+    kind: str, demo_db: Path, tmp_path: Path
+) -> None:
     path = _damage(kind, demo_db, tmp_path / "db.duckdb")
     upload = tmp_path / "t.csv"
     upload.write_text(SMALL_CSV)
@@ -203,8 +213,9 @@ def test_a_damaged_database_is_a_clear_message_with_a_way_forward(
     assert fingerprint(path)["tickets"][0] == 20
 
 
-def test_model_tag_on_a_damaged_database_is_one_line(demo_db: Path, tiny_model_dir: Path,
-                                                    tmp_path: Path) -> None:
+def test_model_tag_on_a_damaged_database_is_one_line(
+    demo_db: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
     path = _damage("truncated_half", demo_db, tmp_path / "db.duckdb")
     result = run_cli("model", *_tag_args(path, tiny_model_dir))
     assert result.returncode == 2, result.stderr[-2000:]
@@ -219,16 +230,25 @@ def _file_size_limit(limit: int):
     def apply() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return apply
 
 
 def test_a_file_size_limit_during_ingest_is_one_line_and_nothing_is_written(
-        db: Path, tmp_path: Path) -> None:
+    db: Path, tmp_path: Path
+) -> None:
     big = _big_csv(tmp_path / "big.csv", 60_000)
     before = fingerprint(db)
     limit = db.stat().st_size + 256 * 1024
-    result = run_cli("data", "ingest", "--db", db, big, preexec_fn=_file_size_limit(limit),
-                     env=cli_env(TMPDIR=str(tmp_path)))
+    result = run_cli(
+        "data",
+        "ingest",
+        "--db",
+        db,
+        big,
+        preexec_fn=_file_size_limit(limit),
+        env=cli_env(TMPDIR=str(tmp_path)),
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert_no_traceback(result.stderr)
     assert "could not write to the database" in result.stderr
@@ -244,11 +264,17 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 32 MiB tmpfs mounted for this test (root only; skipped elsewhere)."""
     mount = tmp_path / "tmpfs"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or done.returncode}); "
-                    "the RLIMIT_FSIZE test covers the full-disk path")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({done.stderr.strip() or done.returncode}); "
+            "the RLIMIT_FSIZE test covers the full-disk path"
+        )
     try:
         yield mount
     finally:
@@ -256,7 +282,8 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_full_disk_during_ingest_is_one_line_and_nothing_is_written(
-        db: Path, tmp_path: Path, small_tmpfs: Path) -> None:
+    db: Path, tmp_path: Path, small_tmpfs: Path
+) -> None:
     on_disk = copy_db(db, small_tmpfs / "db.duckdb")
     filler = small_tmpfs / "filler"
     free = shutil.disk_usage(small_tmpfs).free
@@ -276,8 +303,9 @@ def test_a_full_disk_during_ingest_is_one_line_and_nothing_is_written(
     assert fingerprint(on_disk)["tickets"][0] == before["tickets"][0] + 60_000
 
 
-def test_a_full_temp_folder_does_not_stop_an_ingest(db: Path, tmp_path: Path,
-                                                    small_tmpfs: Path) -> None:
+def test_a_full_temp_folder_does_not_stop_an_ingest(
+    db: Path, tmp_path: Path, small_tmpfs: Path
+) -> None:
     """Staging sits beside the database (``<db>.staging``), not in the system temp folder: a
     full temp folder changes nothing, and nothing is left in either place."""
     (small_tmpfs / "filler").write_bytes(b"\0" * (shutil.disk_usage(small_tmpfs).free - 4096))
@@ -309,10 +337,12 @@ def _broken_model(kind: str, good: Path, target: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("kind", ["missing_folder", "bad_settings_json", "truncated_weights",
-                                  "missing_weights"])
-def test_model_tag_with_a_broken_artefact_is_one_line(kind: str, db: Path, tiny_model_dir: Path,
-                                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "kind", ["missing_folder", "bad_settings_json", "truncated_weights", "missing_weights"]
+)
+def test_model_tag_with_a_broken_artefact_is_one_line(
+    kind: str, db: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
     model_dir = _broken_model(kind, tiny_model_dir, tmp_path / "model")
     before = fingerprint(db)
     result = run_cli("model", *_tag_args(db, model_dir))

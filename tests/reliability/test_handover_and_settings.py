@@ -37,9 +37,14 @@ def no_tagger(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _hold(db: Path, heartbeat: bool) -> subprocess.Popen[str]:
     """A process holding ``db`` for writing (with the dashboard's heartbeat if asked)."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db), "1" if heartbeat else "0"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(db), "1" if heartbeat else "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     return holder
 
@@ -67,7 +72,8 @@ def _tag(db: Path, *extra: str) -> int:
 
 @pytest.mark.parametrize("held", [False], indirect=True)
 def test_model_tag_does_not_claim_a_dashboard_that_is_not_there(
-        held: tuple[Path, int], no_tagger: None, capsys: pytest.CaptureFixture[str]) -> None:
+    held: tuple[Path, int], no_tagger: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Held by a process that is not a dashboard: the request waits in the inbox, and the
     message says so (it said "handed to the running dashboard")."""
     db, pid = held
@@ -82,7 +88,8 @@ def test_model_tag_does_not_claim_a_dashboard_that_is_not_there(
 
 @pytest.mark.parametrize("held", [True], indirect=True)
 def test_model_tag_names_the_dashboard_that_polls_the_inbox(
-        held: tuple[Path, int], no_tagger: None, capsys: pytest.CaptureFixture[str]) -> None:
+    held: tuple[Path, int], no_tagger: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Held by a process with a fresh heartbeat: handed to that dashboard, named by PID."""
     db, pid = held
     assert _tag(db) == 0
@@ -94,8 +101,8 @@ def test_model_tag_names_the_dashboard_that_polls_the_inbox(
 @pytest.mark.parametrize("held", [False], indirect=True)
 @pytest.mark.parametrize("beat", ["stale", "other_pid"])
 def test_a_stale_or_foreign_heartbeat_is_not_a_dashboard(
-        held: tuple[Path, int], beat: str, no_tagger: None,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    held: tuple[Path, int], beat: str, no_tagger: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A heartbeat an hour old, or one written by a live process that does not hold the
     database (here: this test), does not make the holder a dashboard."""
     db, pid = held
@@ -103,7 +110,8 @@ def test_a_stale_or_foreign_heartbeat_is_not_a_dashboard(
     writer = pid if beat == "stale" else os.getpid()
     inbox_dir(db).mkdir(exist_ok=True)
     (inbox_dir(db) / ".app-heartbeat").write_text(
-        json.dumps({"pid": writer, "time": when, "every": 5.0}))
+        json.dumps({"pid": writer, "time": when, "every": 5.0})
+    )
     assert _tag(db) == 0
     out = capsys.readouterr().out
     assert "which is not a dashboard" in out and "running dashboard" not in out, out
@@ -114,8 +122,8 @@ def test_a_stale_or_foreign_heartbeat_is_not_a_dashboard(
 
 @pytest.mark.parametrize("value", ["0", "-3", str(MAX_BATCH_SIZE + 1), "1000000"])
 def test_model_tag_refuses_a_batch_size_the_app_would_refuse(
-        tmp_path: Path, value: str, no_tagger: None,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, value: str, no_tagger: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Exit 2 and one line naming the flag, before any store is touched (4,097 tagged a
     free database, or was handed to the app, which then refused the request)."""
     db = tmp_path / "free.duckdb"
@@ -128,15 +136,30 @@ def test_model_tag_refuses_a_batch_size_the_app_would_refuse(
 
 
 def test_the_batch_size_bounds_hold_for_every_verb_and_4096_is_accepted(
-        tmp_path: Path, no_tagger: None, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, no_tagger: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     from model.cli import main
 
     gold = tmp_path / "gold.jsonl"
     gold.write_text('{"text": "Jane", "spans": [[0, 4, "PER"]]}\n')
     assert main(["evaluate", "--data", str(gold), "--batch-size", "4097"]) == 2
     assert "--batch-size" in capsys.readouterr().err
-    assert main(["train", "--output", str(tmp_path / "o"), "--demo-train", "1",
-                 "--demo-dev", "1", "--batch-size", "0"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--output",
+                str(tmp_path / "o"),
+                "--demo-train",
+                "1",
+                "--demo-dev",
+                "1",
+                "--batch-size",
+                "0",
+            ]
+        )
+        == 2
+    )
     assert "--batch-size" in capsys.readouterr().err
     db = tmp_path / "held.duckdb"
     Store.open(db).close()
@@ -163,8 +186,9 @@ def test_a_bad_tag_batch_setting_is_a_clear_message(value: str) -> None:
     assert len(shown) < 300
 
 
-@pytest.mark.parametrize("value, expected", [("", 32), ("  ", 32), ("64", 64),
-                                             ("4_096", 4096), ("1", 1)])
+@pytest.mark.parametrize(
+    "value, expected", [("", 32), ("  ", 32), ("64", 64), ("4_096", 4096), ("1", 1)]
+)
 def test_a_good_or_missing_tag_batch_setting_is_used(value: str, expected: int) -> None:
     from dashboard.jobs import tag_batch_from_env
 
@@ -173,15 +197,21 @@ def test_a_good_or_missing_tag_batch_setting_is_used(value: str, expected: int) 
 
 
 def test_a_bad_tag_batch_setting_stops_nothing_but_the_store_opening(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The app imports fine (the value is read when it opens its store); opening says what
     is wrong before anything is created; the job no longer runs with batch size 0."""
     from dashboard.jobs import TaggingJob
     from dashboard.state import AppState
 
-    result = subprocess.run([sys.executable, "-c", "import dashboard.state"], cwd=ROOT,
-                            env=cli_env(PRICEWAR_TAG_BATCH="abc"), capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "import dashboard.state"],
+        cwd=ROOT,
+        env=cli_env(PRICEWAR_TAG_BATCH="abc"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert_no_traceback(result.stderr)
     monkeypatch.setenv("PRICEWAR_TAG_BATCH", "0")
@@ -189,8 +219,10 @@ def test_a_bad_tag_batch_setting_stops_nothing_but_the_store_opening(
     with pytest.raises(ConfigError, match="PRICEWAR_TAG_BATCH"):
         app.open()
     assert app.store is None and not (tmp_path / "app.duckdb").exists()
-    with Store.open(tmp_path / "other.duckdb") as store, \
-            pytest.raises(ConfigError, match="PRICEWAR_TAG_BATCH"):
+    with (
+        Store.open(tmp_path / "other.duckdb") as store,
+        pytest.raises(ConfigError, match="PRICEWAR_TAG_BATCH"),
+    ):
         TaggingJob(store)
     monkeypatch.setenv("PRICEWAR_TAG_BATCH", "48")
     with Store.open(tmp_path / "other.duckdb") as store:

@@ -96,21 +96,27 @@ def test_corpus_file(name: str, db: Path) -> None:
 
 
 def test_accepted_hostile_text_is_stored_exactly(db: Path) -> None:
-    names = ["quotes_and_newlines.csv", "xss_text.csv", "utf16le_bom.csv",
-             "sql_in_columns_and_values.csv", "emoji_bidi_zero_width.csv"]
+    names = [
+        "quotes_and_newlines.csv",
+        "xss_text.csv",
+        "utf16le_bom.csv",
+        "sql_in_columns_and_values.csv",
+        "emoji_bidi_zero_width.csv",
+    ]
     with Store.open(db) as store:
         reports = ingest_files(store, [CORPUS / n for n in names])
         assert all(r.accepted for r in reports), [r.message for r in reports]
         texts = {r[0] for r in store.fetchall("SELECT text FROM tickets WHERE source <> 'demo'")}
-    assert 'He said "hi",\nthen left\r\nagain' in texts or 'He said "hi",\nthen left\nagain' in texts
+    assert (
+        'He said "hi",\nthen left\r\nagain' in texts or 'He said "hi",\nthen left\nagain' in texts
+    )
     assert XSS in texts
     assert "Zürich team: rate limit 😀" in texts
     assert "'; DROP TABLE tickets; --" in texts
     assert "\u202eevil\u202c 😀 zero\u200bwidth \U0001f600" in texts
 
 
-def test_the_command_line_rejects_every_bad_file_with_exit_2_and_changes_nothing(
-        db: Path) -> None:
+def test_the_command_line_rejects_every_bad_file_with_exit_2_and_changes_nothing(db: Path) -> None:
     rejected = [CORPUS / n for n, (kind, _) in EXPECTED.items() if kind == "reject"]
     before = fingerprint(db)
     result = run_cli("data", "ingest", "--db", db, *rejected)
@@ -119,13 +125,17 @@ def test_the_command_line_rejects_every_bad_file_with_exit_2_and_changes_nothing
     for path in rejected:
         assert f"{path.name}: rejected" in result.stderr, path.name
     assert fingerprint(db, skip=["audit_log"]) == {
-        t: v for t, v in before.items() if t != "audit_log"}
+        t: v for t, v in before.items() if t != "audit_log"
+    }
     with Store.open(db, read_only=True) as store:  # each refusal recorded, nothing else
-        rows = store.fetchall("SELECT action, target, source, detail FROM audit_log "
-                              "ORDER BY id DESC LIMIT ?", [len(rejected)])
+        rows = store.fetchall(
+            "SELECT action, target, source, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+            [len(rejected)],
+        )
     assert sorted(r[1] for r in rows) == sorted(p.name for p in rejected)
-    assert all(r[0] == "ingest" and r[2] == "cli" and r[3].startswith("rejected")
-               for r in rows), rows
+    assert all(r[0] == "ingest" and r[2] == "cli" and r[3].startswith("rejected") for r in rows), (
+        rows
+    )
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +146,8 @@ def big_cases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 @pytest.mark.slow
 def test_big_hostile_files_are_stopped_under_the_configured_limits(
-        big_cases: tuple[Path, dict], db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big_cases: tuple[Path, dict], db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Bombs, oversize files and 10 MB fields: rejected, naming the limit, store unchanged."""
     folder, expected = big_cases
     assert len(expected) >= 10
@@ -154,11 +165,19 @@ def test_big_hostile_files_are_stopped_under_the_configured_limits(
 
 @pytest.mark.slow
 def test_a_gzip_bomb_under_default_limits_is_stopped_by_the_cli(
-        big_cases: tuple[Path, dict], db: Path) -> None:
+    big_cases: tuple[Path, dict], db: Path
+) -> None:
     """The CLI with a byte limit given as an option: the bomb stops at the limit, exit 2."""
     folder, _ = big_cases
-    result = run_cli("data", "ingest", "--db", db, "--max-bytes", str(8 * 1024 * 1024),
-                     folder / "gzip_bomb.csv.gz")
+    result = run_cli(
+        "data",
+        "ingest",
+        "--db",
+        db,
+        "--max-bytes",
+        str(8 * 1024 * 1024),
+        folder / "gzip_bomb.csv.gz",
+    )
     assert result.returncode == 2
     assert "larger than the limit of 8,388,608 bytes" in result.stderr
     assert_no_traceback(result.stderr)
@@ -167,11 +186,33 @@ def test_a_gzip_bomb_under_default_limits_is_stopped_by_the_cli(
 # -- property-based fuzzing ----------------------------------------------------------------
 
 _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
-_CELL = st.one_of(_TEXT, st.sampled_from(['"', '""', ",", "\n", "\r\n", "\t", "=1+1", " ",
-                                          "\x00", "\ufeff", "é", "😀", "'; DROP TABLE t;--"]))
-_HEADERS = st.lists(st.sampled_from(["text", "id", "body", "created_at", "subject", "",
-                                     "Text", "channel", "resolved_by", "x"]),
-                    min_size=1, max_size=5)
+_CELL = st.one_of(
+    _TEXT,
+    st.sampled_from(
+        [
+            '"',
+            '""',
+            ",",
+            "\n",
+            "\r\n",
+            "\t",
+            "=1+1",
+            " ",
+            "\x00",
+            "\ufeff",
+            "é",
+            "😀",
+            "'; DROP TABLE t;--",
+        ]
+    ),
+)
+_HEADERS = st.lists(
+    st.sampled_from(
+        ["text", "id", "body", "created_at", "subject", "", "Text", "channel", "resolved_by", "x"]
+    ),
+    min_size=1,
+    max_size=5,
+)
 
 
 @st.composite
@@ -198,7 +239,7 @@ def table_files(draw: st.DrawFn) -> tuple[str, bytes]:
         data = data[: draw(st.integers(0, len(data)))]
     elif damage == "flip" and data:
         i = draw(st.integers(0, len(data) - 1))
-        data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+        data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]
     elif damage == "gzip":
         import gzip
 
@@ -226,29 +267,49 @@ def _check_fuzz_case(store: Store, name: str, data: bytes) -> None:
         assert after == before
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(case=table_files())
-def test_fuzzed_tables_are_accepted_or_rejected_never_half_written(fuzz_store: Store,
-                                                                   case: tuple[str, bytes]) -> None:
+def test_fuzzed_tables_are_accepted_or_rejected_never_half_written(
+    fuzz_store: Store, case: tuple[str, bytes]
+) -> None:
     _check_fuzz_case(fuzz_store, *case)
 
 
-@settings(max_examples=100, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=st.binary(max_size=2048),
-       suffix=st.sampled_from([".csv", ".tsv", ".jsonl", ".parquet", ".csv.gz", ".txt", ""]))
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=st.binary(max_size=2048),
+    suffix=st.sampled_from([".csv", ".tsv", ".jsonl", ".parquet", ".csv.gz", ".txt", ""]),
+)
 def test_fuzzed_bytes_never_crash_ingest(fuzz_store: Store, data: bytes, suffix: str) -> None:
     _check_fuzz_case(fuzz_store, f"bytes{suffix}", data)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(rows=st.lists(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
-                             min_size=1, max_size=60).filter(lambda t: t.strip()),
-                     min_size=1, max_size=10, unique=True))
-def test_well_formed_csv_round_trips_exactly(tmp_path_factory: pytest.TempPathFactory,
-                                             rows: list[str]) -> None:
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=st.lists(
+        st.text(
+            st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=60
+        ).filter(lambda t: t.strip()),
+        min_size=1,
+        max_size=10,
+        unique=True,
+    )
+)
+def test_well_formed_csv_round_trips_exactly(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[str]
+) -> None:
     """What a valid CSV says is what the store holds (quotes, commas, newlines, emoji)."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -266,7 +327,7 @@ def test_well_formed_csv_round_trips_exactly(tmp_path_factory: pytest.TempPathFa
 
 # -- atheris (coverage-guided), when installed -------------------------------------------
 
-FUZZ_TARGET = '''
+FUZZ_TARGET = """
 import io, sys
 import atheris
 import numpy, pandas, pyarrow, pyarrow.csv, pyarrow.parquet  # not instrumented: only data.*
@@ -289,7 +350,7 @@ def one(data: bytes) -> None:
 
 atheris.Setup(sys.argv, one)
 atheris.Fuzz()
-'''
+"""
 
 
 #: libFuzzer stops with "out-of-memory" above this resident size. A local run of 20,000
@@ -311,9 +372,23 @@ def test_atheris_fuzzing_of_staging_finds_no_crash(tmp_path: Path) -> None:
             (seeds / path.name).write_bytes(b"\x00" + path.read_bytes())
     env = cli_env(TMPDIR=str(tmp_path))
     result = subprocess.run(
-        [sys.executable, str(target), "-runs=20000", "-max_total_time=15", "-max_len=4096",
-         f"-rss_limit_mb={FUZZ_RSS_LIMIT_MB}", f"-artifact_prefix={tmp_path}/", str(seeds)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            str(target),
+            "-runs=20000",
+            "-max_total_time=15",
+            "-max_len=4096",
+            f"-rss_limit_mb={FUZZ_RSS_LIMIT_MB}",
+            f"-artifact_prefix={tmp_path}/",
+            str(seeds),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     tail = (result.stdout + result.stderr)[-4000:]
     assert result.returncode == 0, tail
     import re
@@ -329,8 +404,12 @@ def test_rejected_files_leave_no_staging_file(tmp_path: Path, db: Path) -> None:
     """A rejected upload's half-written staging Parquet is removed."""
     env = cli_env(TMPDIR=str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
-    names = ["ragged_short_row.csv", "one_broken_line.jsonl", "text_is_int.parquet",
-             "mixed_utf8_latin1.csv"]
+    names = [
+        "ragged_short_row.csv",
+        "one_broken_line.jsonl",
+        "text_is_int.parquet",
+        "mixed_utf8_latin1.csv",
+    ]
     result = run_cli("data", "ingest", "--db", db, *[CORPUS / n for n in names], env=env)
     assert result.returncode == 2
     assert os.listdir(tmp_path / "tmp") == []

@@ -72,8 +72,11 @@ def _older(path: Path, seconds: float = 60.0) -> None:
     os.utime(path, (when, when), follow_symlinks=False)
 
 
-def _bounded(fn: Callable[[], Any], timeout: float = POLL_TIMEOUT_S,
-             unblock: Callable[[], None] | None = None) -> tuple[Any, float]:
+def _bounded(
+    fn: Callable[[], Any],
+    timeout: float = POLL_TIMEOUT_S,
+    unblock: Callable[[], None] | None = None,
+) -> tuple[Any, float]:
     """``fn()`` in a thread; its result and seconds, or a failure after ``timeout``."""
     box: dict[str, Any] = {}
 
@@ -100,9 +103,11 @@ def _bounded(fn: Callable[[], Any], timeout: float = POLL_TIMEOUT_S,
 
 def _unblock_fifo(fifo: Path) -> Callable[[], None]:
     """Open ``fifo`` for writing once, so a reader blocked on it gets end-of-file."""
+
     def unblock() -> None:
         with contextlib.suppress(OSError):
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
     return unblock
 
 
@@ -125,12 +130,16 @@ def _staged_table(texts: list[str], **columns: list[Any]) -> pa.Table:
     return pa.table(data, schema=STAGED_SCHEMA)
 
 
-def _hand_made(path: Path, table: pa.Table, *, rows: int | None = None,
-               name: str = "forged.csv") -> Path:
+def _hand_made(
+    path: Path, table: pa.Table, *, rows: int | None = None, name: str = "forged.csv"
+) -> Path:
     """A Parquet file shaped like a handed file, with claims chosen by the test."""
-    meta = {b"pricewar.name": name.encode(), b"pricewar.file_hash": b"ab" * 32,
-            b"pricewar.rows": str(table.num_rows if rows is None else rows).encode(),
-            b"pricewar.columns": b"[]"}
+    meta = {
+        b"pricewar.name": name.encode(),
+        b"pricewar.file_hash": b"ab" * 32,
+        b"pricewar.rows": str(table.num_rows if rows is None else rows).encode(),
+        b"pricewar.columns": b"[]",
+    }
     pq.write_table(table.replace_schema_metadata(meta), path)
     return path
 
@@ -142,8 +151,14 @@ def _child(code: str, timeout: float = 120.0) -> dict[str, Any]:
         resource.setrlimit(resource.RLIMIT_AS, ({CHILD_MEMORY}, {CHILD_MEMORY}))
     """)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
-                            capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -249,14 +264,19 @@ def test_a_bad_request_is_refused_and_the_next_one_is_taken(store: Store, case: 
     assert len(taken) == 1  # neither comes back
 
 
-def test_request_values_are_checked_before_they_reach_the_job(store: Store,
-                                                              tmp_path: Path) -> None:
+def test_request_values_are_checked_before_they_reach_the_job(store: Store, tmp_path: Path) -> None:
     from dashboard.jobs import TaggingJob
 
     job = TaggingJob(store, loader=FakeTagger, batch_size=32)
-    for model_dir, batch_size in ((None, -5), (None, 0), (None, 10**6), (None, 2.5),
-                                  (None, True), (str(tmp_path / "missing"), None),
-                                  ("relative/dir", None)):
+    for model_dir, batch_size in (
+        (None, -5),
+        (None, 0),
+        (None, 10**6),
+        (None, 2.5),
+        (None, True),
+        (str(tmp_path / "missing"), None),
+        ("relative/dir", None),
+    ):
         with pytest.raises(ValueError):
             job.use_tagger(model_dir, batch_size)  # type: ignore[arg-type]
         assert job.batch_size == 32 and job._loader is FakeTagger
@@ -265,8 +285,9 @@ def test_request_values_are_checked_before_they_reach_the_job(store: Store,
 # -- 5. a bad request no longer breaks later runs -----------------------------------------
 
 
-def test_a_failing_requested_tagger_does_not_break_start_tagging(store: Store,
-                                                                 tmp_path: Path) -> None:
+def test_a_failing_requested_tagger_does_not_break_start_tagging(
+    store: Store, tmp_path: Path
+) -> None:
     from dashboard.jobs import TaggingJob
     from tests.model.conftest import add_tickets
 
@@ -293,8 +314,9 @@ def test_the_app_refuses_a_request_for_a_missing_tagger(store: Store, tmp_path: 
     poller = InboxPoller(store, on_tag_request=state._tag_request, every=0)
     request_tagging(store.path, model_dir=tmp_path / "gone")
     _bounded(poller.poll_once)
-    assert "Tagging request refused" in poller.last_message and "not a folder" in \
-        poller.last_message
+    assert (
+        "Tagging request refused" in poller.last_message and "not a folder" in poller.last_message
+    )
     assert state.job._loader is FakeTagger and state.job.status().state == "idle"
 
 
@@ -342,20 +364,33 @@ def _forged_cases() -> dict[str, Callable[[Path], Path]]:
     return {
         "text_5mb": lambda p: _hand_made(p, _staged_table(["x" * 5_000_000])),
         "channel_50k": lambda p: _hand_made(p, _staged_table(["ok"], channel=["c" * 50_000])),
-        "date_1800": lambda p: _hand_made(p, _staged_table(
-            ["ok"], created_at=[datetime(1800, 1, 1)])),
-        "date_2999": lambda p: _hand_made(p, _staged_table(
-            ["ok"], created_at=[datetime(2999, 1, 1)])),
+        "date_1800": lambda p: _hand_made(
+            p, _staged_table(["ok"], created_at=[datetime(1800, 1, 1)])
+        ),
+        "date_2999": lambda p: _hand_made(
+            p, _staged_table(["ok"], created_at=[datetime(2999, 1, 1)])
+        ),
         "fake_row_count": lambda p: _hand_made(p, _staged_table(["ok"]), rows=10),
         "bad_resolver": lambda p: _hand_made(p, _staged_table(["ok"], resolved_by=["root"])),
         "other_schema": lambda p: (pq.write_table(pa.table({"text": ["ok"]}), p), p)[1],
     }
 
 
-@pytest.mark.parametrize("case", ["text_5mb", "channel_50k", "date_1800", "date_2999",
-                                  "fake_row_count", "bad_resolver", "other_schema"])
-def test_hand_made_parquet_is_validated_before_import(store: Store, tmp_path: Path,
-                                                      case: str) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "text_5mb",
+        "channel_50k",
+        "date_1800",
+        "date_2999",
+        "fake_row_count",
+        "bad_resolver",
+        "other_schema",
+    ],
+)
+def test_hand_made_parquet_is_validated_before_import(
+    store: Store, tmp_path: Path, case: str
+) -> None:
     inbox = _inbox(store)
     entry = _forged_cases()[case](inbox / f"{case}.parquet")
     messages, _ = _bounded(lambda: import_inbox(store))
@@ -385,10 +420,13 @@ def test_a_handed_file_still_imports_exactly_like_a_direct_ingest(tmp_path: Path
     from data.ingest import ingest_files
 
     source = tmp_path / "t.csv"
-    source.write_text("id,text,channel,created_at,resolution_minutes,resolved_by\n"
-                      "1, Jane at Acme ,  email ,2025-03-01T10:00:00Z,12.5,AI\n"
-                      "2,Paris office,,2025-03-02,,\n"
-                      "2,Paris office,,2025-03-02,,\n", encoding="utf-8")
+    source.write_text(
+        "id,text,channel,created_at,resolution_minutes,resolved_by\n"
+        "1, Jane at Acme ,  email ,2025-03-01T10:00:00Z,12.5,AI\n"
+        "2,Paris office,,2025-03-02,,\n"
+        "2,Paris office,,2025-03-02,,\n",
+        encoding="utf-8",
+    )
     rows = "SELECT * EXCLUDE (ingested_at) FROM tickets ORDER BY ticket_key"
     with Store.open(tmp_path / "direct.duckdb") as direct:
         [report] = ingest_files(direct, [source])
@@ -407,8 +445,9 @@ def test_a_handed_file_still_imports_exactly_like_a_direct_ingest(tmp_path: Path
 # -- re-staging beside the database, not in the system temp folder ---------------------------
 
 
-def test_a_handed_file_is_restaged_beside_the_database(store: Store, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_handed_file_is_restaged_beside_the_database(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The app stages a handed file again in ``<db>.staging`` like an upload, so a missing
     or full system temp folder does not matter (it was ``tempfile``'s folder)."""
     import tempfile
@@ -452,8 +491,7 @@ _KILLED_IMPORT = textwrap.dedent("""
 """)
 
 
-def test_kill9_during_an_inbox_import_leaves_litter_only_where_it_is_swept(
-        tmp_path: Path) -> None:
+def test_kill9_during_an_inbox_import_leaves_litter_only_where_it_is_swept(tmp_path: Path) -> None:
     """An app killed while it re-stages a handed file leaves its half-written staging file
     in ``<db>.staging`` (none in the temp folder); the next writable open removes it, and
     the handed file, still in the inbox, is imported then."""
@@ -464,9 +502,14 @@ def test_kill9_during_an_inbox_import_leaves_litter_only_where_it_is_swept(
     [handed] = hand_to_inbox(db, [source])
     temp = tmp_path / "tmp"
     temp.mkdir()
-    child = subprocess.run([sys.executable, "-c", _KILLED_IMPORT, str(db)], cwd=REPO,
-                           env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp)},
-                           capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_IMPORT, str(db)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.returncode == -9, child.stderr[-3000:]
     assert os.listdir(temp) == []
     leftovers = list(staging_dir_of(db).glob("ingest-*.parquet"))
@@ -480,24 +523,31 @@ def test_kill9_during_an_inbox_import_leaves_litter_only_where_it_is_swept(
 
 # -- the command line says who holds the database ------------------------------------------
 
-HOLD = ("import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
-        "beat = sys.argv[2] == '1'\n"
-        "if beat:\n"
-        "    from data.inbox import write_heartbeat; write_heartbeat(sys.argv[1], 5)\n"
-        "print('held', flush=True); sys.stdin.read()")
+HOLD = (
+    "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
+    "beat = sys.argv[2] == '1'\n"
+    "if beat:\n"
+    "    from data.inbox import write_heartbeat; write_heartbeat(sys.argv[1], 5)\n"
+    "print('held', flush=True); sys.stdin.read()"
+)
 
 
 @pytest.mark.parametrize("dashboard", [False, True], ids=["another_process", "dashboard"])
-def test_the_cli_says_honestly_who_takes_the_handed_files(tmp_path: Path, dashboard: bool,
-                                                          capsys: pytest.CaptureFixture[str]
-                                                          ) -> None:
+def test_the_cli_says_honestly_who_takes_the_handed_files(
+    tmp_path: Path, dashboard: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
     from data.cli import main
 
     db = tmp_path / "held.duckdb"
     Store.open(db).close()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db), "1" if dashboard else "0"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(db), "1" if dashboard else "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         upload = tmp_path / "u.csv"
@@ -586,7 +636,15 @@ def test_poll_latency_with_a_poisoned_inbox(tmp_path: Path) -> None:
     print(f"FIGURE inbox_poisoned_second_poll_s: {out['second']:.3f}")
     assert out["tickets"] == 2 and out["taken"] == [12]
     assert out["left"] == ["failed", "failed-aside"]
-    assert out["aside"] == sorted(["tag-request-x.json", "tag-request-z.json",
-                                   "tag-request-deep.json", "tag-request-d.json",
-                                   "bad.parquet", "fifo.parquet", "zero.parquet"])
+    assert out["aside"] == sorted(
+        [
+            "tag-request-x.json",
+            "tag-request-z.json",
+            "tag-request-deep.json",
+            "tag-request-d.json",
+            "bad.parquet",
+            "fifo.parquet",
+            "zero.parquet",
+        ]
+    )
     assert out["first"] < 10 and out["second"] < 2

@@ -55,22 +55,35 @@ LINKS: dict[str, tuple[dict[str, str], str]] = {
     "mc_seed_huge": ({"s_mc_seed": "9" * 30}, "s\\_mc\\_seed"),
     "competitors_5000_deep": ({"s_competitors": DEEP}, "s\\_competitors"),
     "segments_5000_deep": ({"s_segments": DEEP}, "s\\_segments"),
-    "competitors_too_many": ({"s_competitors": json.dumps(
-        [[f"c{i}", 1.0, 1e-4] for i in range(500)])}, "s\\_competitors"),
-    "segments_too_many": ({"s_segments": json.dumps(
-        [[f"g{i}", *SEGMENT[1:]] for i in range(200)])}, "s\\_segments"),
-    "segments_times_draws": ({"s_segments": json.dumps([[f"g{i}", *SEGMENT[1:]] for i in range(15)]),
-                              "s_mc_draws": "1000000"}, "Monte Carlo"),
+    "competitors_too_many": (
+        {"s_competitors": json.dumps([[f"c{i}", 1.0, 1e-4] for i in range(500)])},
+        "s\\_competitors",
+    ),
+    "segments_too_many": (
+        {"s_segments": json.dumps([[f"g{i}", *SEGMENT[1:]] for i in range(200)])},
+        "s\\_segments",
+    ),
+    "segments_times_draws": (
+        {
+            "s_segments": json.dumps([[f"g{i}", *SEGMENT[1:]] for i in range(15)]),
+            "s_mc_draws": "1000000",
+        },
+        "Monte Carlo",
+    ),
     "value_over_16_KiB": ({"s_segment": "x" * 40_000}, "s\\_segment"),
     "name_longer_than_its_box": ({"s_name": "n" * 500}, "s\\_name"),
     "cut_pct_beyond_the_slider": ({"s_cut_pct": "95"}, "s\\_cut\\_pct"),
     # 16: what-if extremes, refused by analytics.scenario with the field named
     "fixed_cost_1e300": ({"s_fixed_cost_per_month": "1e300"}, "fixed\\_cost\\_per\\_month"),
     "price_1e300": ({"s_price_per_m": "1e300"}, "price\\_per\\_m"),
-    "reference_price_1e300": ({"s_segments": json.dumps([["smb", 1e300, 10, -1.5, -2, -1]])},
-                              "reference\\_price"),
-    "reference_volume_0": ({"s_segments": json.dumps([["smb", 1.0, 0, -1.5, -2, -1]])},
-                           "reference\\_volume\\_m must be &gt; 0"),
+    "reference_price_1e300": (
+        {"s_segments": json.dumps([["smb", 1e300, 10, -1.5, -2, -1]])},
+        "reference\\_price",
+    ),
+    "reference_volume_0": (
+        {"s_segments": json.dumps([["smb", 1.0, 0, -1.5, -2, -1]])},
+        "reference\\_volume\\_m must be &gt; 0",
+    ),
 }
 
 
@@ -139,8 +152,16 @@ def test_bad_filters_in_a_link_give_a_sidebar_note(case: str) -> None:
 
 # -- 17: CSV downloads -----------------------------------------------------------------------
 
-EVIL_TICKETS = ["Refund please\r=cmd|' /C calc'!A0", "ok\n+SUM(A1)", "a\r\n@x", "line\r\tq",
-                "=HYPERLINK(\"http://x\")", "quote \" and, comma", "-5", "fine\n-3"]
+EVIL_TICKETS = [
+    "Refund please\r=cmd|' /C calc'!A0",
+    "ok\n+SUM(A1)",
+    "a\r\n@x",
+    "line\r\tq",
+    '=HYPERLINK("http://x")',
+    'quote " and, comma',
+    "-5",
+    "fine\n-3",
+]
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -198,7 +219,8 @@ def test_tables_have_no_built_in_csv_download() -> None:
 def test_a_ticket_card_wraps_long_words_and_escapes_text() -> None:
     from dashboard.ui import ticket_card_html
 
-    card = ticket_card_html("<b>" + "w" * 90_000, [{"start": 0, "end": 3, "label": "ORG"}],
-                            ["2026-01-01", "<i>smb</i>"])
+    card = ticket_card_html(
+        "<b>" + "w" * 90_000, [{"start": 0, "end": 3, "label": "ORG"}], ["2026-01-01", "<i>smb</i>"]
+    )
     assert "overflow-wrap:anywhere" in card and "word-break:break-word" in card
     assert "<b>" not in card and "<i>" not in card and "&lt;i&gt;smb&lt;/i&gt;" in card

@@ -70,16 +70,22 @@ _PEAK_WRAPPER = textwrap.dedent("""
 """)
 
 
-def run_measured(args: list[str], tmp_path: Path, env: dict[str, str] | None = None,
-                 timeout: float = 120) -> Measured:
+def run_measured(
+    args: list[str], tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> Measured:
     """Run ``python ARGS`` in the repository root; return its output and its own peak RSS."""
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     peak_file = tmp_path / "peak_kib.txt"
     peak_file.unlink(missing_ok=True)
     start = time.monotonic()
     with out.open("wb") as o, err.open("wb") as e:
-        proc = subprocess.Popen([sys.executable, "-c", _PEAK_WRAPPER, str(peak_file), *args],
-                                cwd=ROOT, env=env or cli_env(), stdout=o, stderr=e)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _PEAK_WRAPPER, str(peak_file), *args],
+            cwd=ROOT,
+            env=env or cli_env(),
+            stdout=o,
+            stderr=e,
+        )
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -94,17 +100,26 @@ def run_measured(args: list[str], tmp_path: Path, env: dict[str, str] | None = N
 
 def ingest_cli(tmp_path: Path, *files: Path, env: dict[str, str] | None = None) -> Measured:
     """``python -m data ingest`` of ``files`` into a fresh database, measured."""
-    return run_measured(["-m", "data", "ingest", "--db", str(tmp_path / "db.duckdb"),
-                         *map(str, files)], tmp_path, env)
+    return run_measured(
+        ["-m", "data", "ingest", "--db", str(tmp_path / "db.duckdb"), *map(str, files)],
+        tmp_path,
+        env,
+    )
 
 
 def dictionary_parquet(path: Path, rows: int, chars: int) -> Path:
     """A plain ``text`` column (as the schema says) holding one long value on every row,
     dictionary-encoded: a few hundred bytes of file for ``rows * chars`` bytes of text."""
-    values = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()),
-                                            pa.array(["x" * chars]))
-    pq.write_table(pa.table({"text": values}), path, compression="zstd",
-                   use_dictionary=True, store_schema=False)
+    values = pa.DictionaryArray.from_arrays(
+        pa.array([0] * rows, pa.int32()), pa.array(["x" * chars])
+    )
+    pq.write_table(
+        pa.table({"text": values}),
+        path,
+        compression="zstd",
+        use_dictionary=True,
+        store_schema=False,
+    )
     assert pq.ParquetFile(path).schema_arrow.field("text").type == pa.string()
     return path
 
@@ -140,8 +155,9 @@ def test_a_tiny_parquet_asking_for_gigabytes_is_refused_in_little_memory(tmp_pat
 def test_a_gzip_is_decompressed_only_up_to_the_limit(tmp_path: Path) -> None:
     """gzip counts decompressed bytes, for Parquet too (spooled through the counter)."""
     inner = io.BytesIO()
-    pq.write_table(pa.table({"text": ["a" * 1000] * 20_000}), inner, compression="none",
-                   use_dictionary=False)
+    pq.write_table(
+        pa.table({"text": ["a" * 1000] * 20_000}), inner, compression="none", use_dictionary=False
+    )
     path = tmp_path / "plain.parquet.gz"
     path.write_bytes(gzip.compress(inner.getvalue()))
     with pytest.raises(Exception, match="larger than the limit of 1,048,576"):
@@ -152,8 +168,9 @@ def test_a_gzip_is_decompressed_only_up_to_the_limit(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("shape", ["long_names", "many_columns"])
-def test_a_header_over_1_mib_ending_in_an_empty_column_is_one_line(tmp_path: Path,
-                                                                   shape: str) -> None:
+def test_a_header_over_1_mib_ending_in_an_empty_column_is_one_line(
+    tmp_path: Path, shape: str
+) -> None:
     """A header longer than the 1 MiB read for it: refused clearly, never a traceback."""
     if shape == "long_names":
         names = ["text"] + [f"c{i}_" + "n" * 4_000 for i in range(299)] + [""]
@@ -239,10 +256,12 @@ def test_long_rows_are_chunked_by_bytes_not_rows(tmp_path: Path) -> None:
     before, short_rows, after_short, long_rows, after_long = map(int, result.stdout.split())
     record_figure("long_rows_119mb_staging_growth_mib", after_short - before)
     assert (short_rows, long_rows) == (1_200, 3_600)
-    assert after_short - before < 300, f"staging 119 MB grew the process by " \
-        f"{after_short - before} MiB"
-    assert after_long - after_short < 64, f"a file 3x as long raised the peak by " \
-        f"{after_long - after_short} MiB"
+    assert after_short - before < 300, (
+        f"staging 119 MB grew the process by {after_short - before} MiB"
+    )
+    assert after_long - after_short < 64, (
+        f"a file 3x as long raised the peak by {after_long - after_short} MiB"
+    )
 
 
 # -- 11. the largest accepted upload: DuckDB's insert ------------------------------------
@@ -282,13 +301,14 @@ def test_the_widest_accepted_tickets_peak_under_1_gib_too(tmp_path: Path) -> Non
     """Four-byte characters: a ticket is refused above 128 KiB of UTF-8 (``max_text_bytes``;
     100,000 emoji peaked at 1,841 MiB), and 2,600 tickets of 32,000 emoji each (128,000
     bytes, just under the limit) are accepted under 1 GiB of peak RSS."""
-    emoji = "\U0001F600"
+    emoji = "\U0001f600"
     over = tmp_path / "over.csv"
     over.write_text("text\nfine\n" + emoji * 33_000 + "\n", encoding="utf-8")
     refused = ingest_cli(tmp_path, over)
     assert refused.returncode == 2
-    assert "row 2, column 'text': 132,000 bytes of UTF-8, over the limit of 131,072" \
-        in refused.stderr, refused.stderr
+    assert (
+        "row 2, column 'text': 132,000 bytes of UTF-8, over the limit of 131,072" in refused.stderr
+    ), refused.stderr
     wide = tmp_path / "wide.csv.gz"
     with gzip.open(wide, "wt", encoding="utf-8", compresslevel=6) as f:
         f.write("id,text\n")
@@ -310,8 +330,9 @@ def test_a_bulk_insert_is_written_in_small_row_groups(tmp_path: Path) -> None:
     with Store.open(tmp_path / "db.duckdb") as store:
         [report] = ingest_files(store, [path])
         assert report.new_tickets == 5_000
-        groups = store.scalar("SELECT count(DISTINCT row_group_id) "
-                              "FROM pragma_storage_info('tickets')")
+        groups = store.scalar(
+            "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('tickets')"
+        )
     assert groups >= 3
 
 
@@ -341,29 +362,42 @@ def test_duckdb_spill_files_of_a_killed_process_are_swept(tmp_path: Path) -> Non
 # -- dates in typed (Parquet) columns --------------------------------------------------
 
 
-def _dated_parquet(path: Path, dates: list[Any], unit: str = "us",
-                   tz: str | None = None) -> Path:
-    pq.write_table(pa.table({"text": [f"ticket {i}" for i in range(len(dates))],
-                             "created_at": pa.array(dates, pa.timestamp(unit, tz=tz))}), path)
+def _dated_parquet(path: Path, dates: list[Any], unit: str = "us", tz: str | None = None) -> Path:
+    pq.write_table(
+        pa.table(
+            {
+                "text": [f"ticket {i}" for i in range(len(dates))],
+                "created_at": pa.array(dates, pa.timestamp(unit, tz=tz)),
+            }
+        ),
+        path,
+    )
     return path
 
 
 @pytest.mark.parametrize("unit, tz", [("us", None), ("ms", None), ("s", None), ("us", "UTC")])
 def test_parquet_timestamps_outside_1990_2100_are_refused_with_row_and_column(
-        tmp_path: Path, unit: str, tz: str | None) -> None:
+    tmp_path: Path, unit: str, tz: str | None
+) -> None:
     """A typed ``created_at`` dated 1800 or 2999 was imported as is on a direct upload (only
     dates given as text were checked): now refused, naming file, row and column."""
     zone = dt.UTC if tz else None
-    dates = [dt.datetime(2024, 5, 1, tzinfo=zone), dt.datetime(1800, 1, 1, tzinfo=zone), None,
-             dt.datetime(2999, 12, 31, tzinfo=zone)]
+    dates = [
+        dt.datetime(2024, 5, 1, tzinfo=zone),
+        dt.datetime(1800, 1, 1, tzinfo=zone),
+        None,
+        dt.datetime(2999, 12, 31, tzinfo=zone),
+    ]
     path = _dated_parquet(tmp_path / "dated.parquet", dates, unit, tz)
     with Store.open(tmp_path / "db.duckdb") as store:
         [report] = ingest_files(store, [path])
         assert store.scalar("SELECT count(*) FROM tickets") == 0
     assert report.status == "rejected"
     located = [(p.row, p.column, p.message) for p in report.problems]
-    assert located == [(2, "created_at", "date outside 1990–2100"),
-                       (4, "created_at", "date outside 1990–2100")], located
+    assert located == [
+        (2, "created_at", "date outside 1990–2100"),
+        (4, "created_at", "date outside 1990–2100"),
+    ], located
     assert report.message.startswith("dated.parquet") and "row 2" in report.message
 
 
@@ -379,17 +413,23 @@ def test_typed_and_text_dates_share_one_check_on_both_paths(tmp_path: Path) -> N
     assert not hasattr(data.inbox, "_check_dates")
     text = tmp_path / "text.csv"
     text.write_text("text,date\nok,2024-01-01\nold,1800-01-01\n")
-    typed = _dated_parquet(tmp_path / "typed.parquet",
-                           [dt.datetime(2024, 1, 1), dt.datetime(1800, 1, 1)])
+    typed = _dated_parquet(
+        tmp_path / "typed.parquet", [dt.datetime(2024, 1, 1), dt.datetime(1800, 1, 1)]
+    )
     with Store.open(tmp_path / "db.duckdb") as store:
         reports = ingest_files(store, [text, typed])
     assert [(p.row, p.message) for r in reports for p in r.problems] == [
-        (2, "date outside 1990–2100")] * 2
+        (2, "date outside 1990–2100")
+    ] * 2
     with Store.open(tmp_path / "app.duckdb") as store:
         inbox = inbox_dir(store.path)
         inbox.mkdir()
-        _hand_made(inbox / "forged.parquet", _staged_table(
-            ["ok", "old"], created_at=[dt.datetime(2024, 1, 1), dt.datetime(1800, 1, 1)]))
+        _hand_made(
+            inbox / "forged.parquet",
+            _staged_table(
+                ["ok", "old"], created_at=[dt.datetime(2024, 1, 1), dt.datetime(1800, 1, 1)]
+            ),
+        )
         [message] = import_inbox(store)
         assert store.scalar("SELECT count(*) FROM tickets") == 0
     assert "forged.csv" in message and "row 2" in message and "created_at" in message, message
@@ -402,16 +442,22 @@ def test_typed_and_text_dates_share_one_check_on_both_paths(tmp_path: Path) -> N
 def test_a_parquet_of_a_pandas_categorical_is_accepted(tmp_path: Path) -> None:
     """Text stored as a pandas Categorical (a Parquet dictionary column) is text."""
     path = tmp_path / "categorical.parquet"
-    pd.DataFrame({"text": pd.Categorical(["printer jammed", "invoice wrong", "printer jammed"]),
-                  "channel": pd.Categorical(["email", "chat", "email"]),
-                  "id": ["a", "b", "c"]}).to_parquet(path)
+    pd.DataFrame(
+        {
+            "text": pd.Categorical(["printer jammed", "invoice wrong", "printer jammed"]),
+            "channel": pd.Categorical(["email", "chat", "email"]),
+            "id": ["a", "b", "c"],
+        }
+    ).to_parquet(path)
     with Store.open(tmp_path / "db.duckdb") as store:
         [report] = ingest_files(store, [path])
         assert report.status == "imported", report.message
         stored = store.query("SELECT source_id, text, channel FROM tickets ORDER BY source_id")
-    assert stored.values.tolist() == [["a", "printer jammed", "email"],
-                                      ["b", "invoice wrong", "chat"],
-                                      ["c", "printer jammed", "email"]]
+    assert stored.values.tolist() == [
+        ["a", "printer jammed", "email"],
+        ["b", "invoice wrong", "chat"],
+        ["c", "printer jammed", "email"],
+    ]
 
 
 # -- 13. staging survives kill -9 ----------------------------------------------------------
@@ -442,8 +488,9 @@ def test_kill9_during_ingest_leaves_nothing_in_temp_and_reopening_sweeps(tmp_pat
     db = tmp_path / "db.duckdb"
     csv_path = tmp_path / "tickets.csv"
     csv_path.write_text("text\n" + "".join(f"ticket number {i}\n" for i in range(1_000)))
-    result = run_measured(["-c", _KILLED_INGEST, str(db), str(csv_path)], tmp_path,
-                          env=cli_env(TMPDIR=str(temp)))
+    result = run_measured(
+        ["-c", _KILLED_INGEST, str(db), str(csv_path)], tmp_path, env=cli_env(TMPDIR=str(temp))
+    )
     assert result.returncode == -9, result.stderr[-3000:]
     assert os.listdir(temp) == []
     leftovers = list(staging_dir_of(db).glob("ingest-*.parquet"))
