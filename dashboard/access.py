@@ -311,51 +311,70 @@ def settings(environ: Mapping[str, str] | None = None) -> AccessSettings:
 
     Cheap to call on every page run: the file is parsed again only when its modification
     time, size or the environment's lists change. A missing default file means empty lists;
-    a file named by ``PRICEWAR_ACCESS_FILE`` must exist.
+    a file named by ``PRICEWAR_ACCESS_FILE`` must exist. The file is opened once, without
+    blocking (``O_NONBLOCK``), and judged by ``fstat`` of that descriptor: a file swapped
+    for a named pipe or a device after a check can neither block a page run nor be read.
 
     Raises:
-        AccessSettingsError: the file is unreadable, too big, not TOML, has an unknown key
-            or a bad entry (the message names the file and the key).
+        AccessSettingsError: the file is unreadable, too big, not a regular file, not TOML,
+            has an unknown key or a bad entry (the message names the file and the key).
     """
     environ = os.environ if environ is None else environ
     path = access_file(environ)
+    env = tuple(environ.get(name, "") for name in ENV_LISTS.values())
     try:
-        stat = path.stat()
-        stamp: tuple[int, int, int] | None = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        if not S_ISREG(stat.st_mode):
-            # a FIFO blocked every page run for good; /dev/zero (size 0) was read until the
-            # server ran out of memory
-            raise AccessSettingsError(f"{path} is not a regular file ({ACCESS_FILE_ENV})")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         if environ.get(ACCESS_FILE_ENV, "").strip():
             raise AccessSettingsError(f"{path}: no such file ({ACCESS_FILE_ENV})") from None
-        stamp = None
+        return _env_only(env)
+    except OSError as exc:  # a socket (ENXIO), no permission, a loop of links
+        raise AccessSettingsError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not S_ISREG(info.st_mode):
+            # a FIFO blocked every page run for good; /dev/zero (size 0) was read until the
+            # server ran out of memory
+            raise AccessSettingsError(f"{path} is not a regular file ({ACCESS_FILE_ENV})")
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        key = (str(path), stamp, env)
+        with _SETTINGS_LOCK:
+            cached = _SETTINGS_CACHE.get(key)
+        if cached is not None:
+            return cached
+        if info.st_size > MAX_ACCESS_FILE_BYTES:
+            raise AccessSettingsError(f"{path} is {info.st_size:,} bytes (at most "
+                                      f"{MAX_ACCESS_FILE_BYTES:,}): is it the right file?")
+        data = os.read(fd, MAX_ACCESS_FILE_BYTES + 1)  # never more, whatever it became
     except OSError as exc:
         raise AccessSettingsError(f"{path} cannot be read: {exc.strerror or exc}") from None
-    env = tuple(environ.get(name, "") for name in ENV_LISTS.values())
-    return _settings_for(str(path), stamp, env)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_ACCESS_FILE_BYTES:
+        raise AccessSettingsError(f"{path} is over {MAX_ACCESS_FILE_BYTES:,} bytes: "
+                                  "is it the right file?")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AccessSettingsError(f"{path} cannot be read: {exc}") from None
+    result = AccessSettings.from_toml(text, str(path)).with_env(
+        dict(zip(ENV_LISTS.values(), env, strict=True)))
+    with _SETTINGS_LOCK:
+        if len(_SETTINGS_CACHE) >= 16:
+            _SETTINGS_CACHE.clear()
+        _SETTINGS_CACHE[key] = result
+    return result
+
+
+#: Parsed access files by (path, stamp, environment lists): read again only when changed.
+_SETTINGS_CACHE: dict[tuple[str, tuple[int, int, int], tuple[str, ...]], AccessSettings] = {}
+_SETTINGS_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=16)
-def _settings_for(path: str, stamp: tuple[int, int, int] | None,
-                  env: tuple[str, ...]) -> AccessSettings:
-    base = AccessSettings()
-    if stamp is not None:
-        if stamp[1] > MAX_ACCESS_FILE_BYTES:
-            raise AccessSettingsError(f"{path} is {stamp[1]:,} bytes (at most "
-                                      f"{MAX_ACCESS_FILE_BYTES:,}): is it the right file?")
-        try:
-            # never more than the limit, whatever the file became since its stat
-            with open(path, "rb") as f:
-                data = f.read(MAX_ACCESS_FILE_BYTES + 1)
-            if len(data) > MAX_ACCESS_FILE_BYTES:
-                raise AccessSettingsError(f"{path} is over {MAX_ACCESS_FILE_BYTES:,} bytes: "
-                                          "is it the right file?")
-            text = data.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise AccessSettingsError(f"{path} cannot be read: {exc}") from None
-        base = AccessSettings.from_toml(text, path)
-    return base.with_env(dict(zip(ENV_LISTS.values(), env, strict=True)))
+def _env_only(env: tuple[str, ...]) -> AccessSettings:
+    """The settings without an access file: the environment's lists alone."""
+    return AccessSettings().with_env(dict(zip(ENV_LISTS.values(), env, strict=True)))
 
 
 # -- the server's mode ------------------------------------------------------------------

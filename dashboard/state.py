@@ -52,9 +52,8 @@ from dashboard.jobs import (
     tag_threads_from_env,
     whole_number_setting,
 )
-from data.cli import check_db_file
 from data.paths import default_db_path
-from data.store import Store
+from data.store import Store, check_db_file
 
 __all__ = [
     "RESET_CONFIRM_WORD", "SCENARIO_NOTE_KEY", "AppState", "app_state", "current_scenario",

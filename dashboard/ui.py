@@ -209,6 +209,10 @@ def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str, *,
 
 #: Columns of a ticket list (``analytics.explore.ticket_list``) that hold ticket text.
 TICKET_TEXT_COLUMNS = ("subject", "text")
+#: Other columns of a ticket row that an uploaded file fills with whatever its system had:
+#: a helpdesk export keys requesters by e-mail address, a call centre's ticket id is the
+#: caller's number, a file is named after a customer. Masked for viewers like the text.
+TICKET_ID_COLUMNS = ("customer_id", "source", "source_id", "channel", "category")
 
 #: Code points a page shows as nothing (or as a blank) that may sit inside a number or an
 #: address without being seen: the soft hyphen, format characters (zero-width joiners, word
@@ -298,6 +302,7 @@ def visible_tickets(frame: pd.DataFrame, user: User | None = None, *,
 
     Analysts and admins see them as they are. For a viewer, e-mail addresses, phone numbers
     and card-like numbers in ``subject`` and ``text`` are masked (``data.masking.mask_pii``),
+    and in the ids, file name, channel and category (:data:`TICKET_ID_COLUMNS`),
     each entity's ``text`` is read from the masked text, and with ``search`` (the text
     search that selected the rows) only rows whose masked text still contains it are kept,
     so a viewer cannot find tickets by an address they may not see.
@@ -325,6 +330,25 @@ def visible_tickets(frame: pd.DataFrame, user: User | None = None, *,
     for column in TICKET_TEXT_COLUMNS:
         if column != "text" and column in out.columns:
             out[column] = [t if pd.isna(t) else mask_text(str(t)) for t in out[column]]
+    for column in TICKET_ID_COLUMNS:
+        if column in out.columns:
+            out[column] = _masked_values(out[column])
+    return out
+
+
+def _masked_values(series: pd.Series) -> list[Any]:
+    """The values of ``series`` with text masked (:func:`mask_text`), each distinct value
+    masked once (ids, file names and channels repeat over thousands of rows)."""
+    seen: dict[str, str] = {}
+    out: list[Any] = []
+    for value in series.tolist():
+        if isinstance(value, str):
+            masked = seen.get(value)
+            if masked is None:
+                masked = seen[value] = mask_text(value)
+            out.append(masked)
+        else:
+            out.append(value)
     return out
 
 

@@ -99,58 +99,25 @@ def _names_shown(message: str, paths: Sequence[Path]) -> str:
 
 
 def file_kind(mode: int) -> str:
-    import stat
+    """What a file of ``mode`` is, in words (:func:`data.store.file_kind`)."""
+    from data.store import file_kind as kind
 
-    for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISDIR, "a folder")):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-#: Bytes 8-11 of every DuckDB database file (after the header's checksum).
-DUCKDB_MAGIC = b"DUCK"
+    return kind(mode)
 
 
 def check_db_file(path: Path, what: str = "database") -> None:
-    """Refuse a database path that names something other than a DuckDB database file
-    (followed through links): a named pipe made every command (and the dashboard) wait for
-    a writer for good; a device or socket is no database; and DuckDB 2 attaches an existing
-    CSV, Parquet or JSON file as a database *in memory* holding a view of the file, so
-    ``--db tickets.csv`` "imported" rows that were gone at exit. A missing or empty file is
-    left to the caller (the store creates it, or a read-only command says there is none); a
-    folder to the store's own message.
+    """Refuse a database path that names something other than a DuckDB database file: a
+    thin caller of :func:`data.store.check_db_file`, which every :class:`data.store.Store`
+    runs itself; the command lines call it first so that nothing (a folder, a demo) is
+    created before the refusal.
 
     Raises:
         data.store.StorePathError: a named pipe, device or socket, naming what it is.
         data.errors.StoreCorruptError: a regular file without DuckDB's header.
     """
-    import os
-    import stat
+    from data.store import check_db_file as check
 
-    from data.store import StorePathError
-
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-        raise StorePathError(path, f"it is {file_kind(mode)}, not a {what} file")
-    if stat.S_ISREG(mode) and os.stat(path).st_size > 0:
-        try:
-            with open(path, "rb") as f:
-                head = f.read(len(DUCKDB_MAGIC) + 8)
-        except OSError as exc:
-            raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
-        if head[8:] != DUCKDB_MAGIC:
-            from data.errors import StoreCorruptError
-
-            raise StoreCorruptError(path, "it does not start like a DuckDB database file; "
-                                          "DuckDB would open a CSV, Parquet or JSON file as a "
-                                          "view in memory, and every write would be lost")
+    check(path, what)
 
 
 def _positive(text: str) -> int:
@@ -391,6 +358,23 @@ def _ingest_outcome(report: Any) -> str:
             f"{report.duplicates:,} already present or repeated")
 
 
+def _locked_advice(db: Path, exc: StoreLockedError) -> str:
+    """What to do about a held database, naming the holder honestly: the dashboard only
+    when one is seen polling its inbox from the process that holds the lock (another
+    command, a notebook or a second ``data demo`` were called "the dashboard" before)."""
+    from data.inbox import running_dashboard
+    from data.store import lock_pid
+
+    pid = lock_pid(exc)
+    app = running_dashboard(db, pid)
+    if app is not None:
+        return (f"{_holder(exc)}: the running dashboard (PID {app}). Stop it first, or use "
+                "its pages (uploads go through 'Batch tagging'); 'python -m data ingest' "
+                "hands files to it by itself.")
+    return (f"{_holder(exc)}, which is not a dashboard polling its inbox (another command, "
+            "perhaps): wait for it to finish, then run this again.")
+
+
 def _holder(exc: StoreLockedError) -> str:
     """Who holds the database, without guessing: its path and the holder's process id."""
     from data.store import lock_pid
@@ -459,8 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.verb](args, db)
     except StoreLockedError as exc:
-        return _fail(f"{exc}. Stop the dashboard first, or use its pages (uploads go through "
-                     f"'Batch tagging'); 'python -m data ingest' hands files to it by itself.")
+        return _fail(_locked_advice(db, exc))
     except DataError as exc:
         return _fail(str(exc))
     except OSError as exc:

@@ -9,9 +9,10 @@ What is found (:func:`pii_spans`):
 - **e-mail**: ``local@domain.tld``, the local part up to 64 characters of letters, digits
   and ``._%+-'``, the domain two or more labels ending in an alphabetic top-level domain.
   Kept: the first character, the ``@`` and the ``.tld`` (``j•••••••@•••••••.com``).
-- **card**: 13-19 digits, in one run or in groups of 3-6 separated by spaces or hyphens,
-  that pass the Luhn check (so order numbers and ticket ids mostly stay). Kept: the last
-  4 digits and the separators (``•••• •••• •••• 1111``).
+- **card**: 13-19 digits, in one run, in groups of 3-6, or digit by digit (``4 1 1 1
+  …``), separated by spaces or hyphens (up to three separator characters, as
+  in ``4111 - 1111``), that pass the Luhn check (so order numbers and ticket ids mostly
+  stay). Kept: the last 4 digits and the separators (``•••• •••• •••• 1111``).
 - **phone**: 7-15 digits written as a phone number: with a ``+`` country code, with an
   area code in parentheses, in the North American 3-3-4 shape, in a national format
   starting with the trunk ``0`` (``020 7946 0958``, ``06 12 34 56 78``), or any digits
@@ -122,11 +123,12 @@ def _mask_email(chars: list[str], start: int, end: int) -> None:
 _SPACES = " \u00a0\u2009\u202f"
 _DASHES = "-\u2010\u2011\u2012\u2013"
 _SEPARATORS = _SPACES + _DASHES + ".()"
-#: A run of digit groups (or already masked ``•``) joined by one or two separators, with an
+#: A run of digit groups (or already masked ``•``) joined by one to three separators
+#: (``4111 - 1111``), with an
 #: optional leading "+" or "(" and trailing ")". A separator is never a digit, so a run
 #: splits into groups one way only: no backtracking blow-up.
 _NUMBER_RUN = re.compile(
-    rf"\+?\(?[\d{MASK}]+(?:[{re.escape(_SEPARATORS)}]{{1,2}}[\d{MASK}]+)*\)?")
+    rf"\+?\(?[\d{MASK}]+(?:[{re.escape(_SEPARATORS)}]{{1,3}}[\d{MASK}]+)*\)?")
 _CHUNK = re.compile(f"[^{_SPACES}]+")
 _DIGIT_GROUP = re.compile(r"\d+")
 _DASH_TABLE = str.maketrans({d: "-" for d in _DASHES} | {s: " " for s in _SPACES})
@@ -136,7 +138,8 @@ _KEYWORD = re.compile(
     r"telefon|telefono|tel[eé]fono|t[eé]l[eé]phone|t[eé]l|handy|m[oó]vil|portable|"
     r"call me|text me|reach me|ring me|call back|callback)(?![^\W_])")
 _KEYWORD_REACH = 24
-_MAX_WINDOW_CHUNKS = 8
+#: Most digits a window holds (the longest card number).
+_MAX_WINDOW_DIGITS = 19
 _CURRENCY = "$€£¥₹₽¢"
 #: Characters before a number that make it part of something else: a decimal, an
 #: identifier (``TCK-2024-…``), a path, a ticket number (``#…``), a handle, a minus sign.
@@ -162,6 +165,18 @@ def _luhn(digits: str) -> bool:
             n = n * 2 - 9 if n > 4 else n * 2
         total += n
     return total % 10 == 0
+
+
+def _card_grouping(groups: list[str], whole_run: bool = True) -> bool:
+    """Whether digit groups are written as a card number is: one run, groups of 3 or more
+    (``4111 1111 1111 1111``, ``3782 822463 10005``), or every digit on its own (``4 1 1 1
+    …``: typed to slip past a filter) not starting with 0 (no card number does; a row of
+    zeros is no card) and making up the whole run (``whole_run``: not 16 digits out of a
+    longer list). Pairs (``41 11 11 …``) stay: they read as codes or scores."""
+    if len(groups) == 1 or all(len(g) >= 3 for g in groups):
+        return True
+    return (whole_run and not groups[0].startswith("0")
+            and all(len(g) == 1 for g in groups))
 
 
 def _is_date(groups: list[str]) -> bool:
@@ -194,8 +209,10 @@ def _parens_ok(body: str) -> bool | None:
     return left < right and inside.isdecimal() and 1 <= len(inside) <= 4
 
 
-def _classify(window: str, keyword: bool) -> str | None:
-    """``"card"``, ``"phone"`` or None for a run of digits and separators."""
+def _classify(window: str, keyword: bool, whole_run: bool = True) -> str | None:
+    """``"card"``, ``"phone"`` or None for a run of digits and separators; ``whole_run``:
+    the window is all the digit groups of its run (a card typed digit by digit must be:
+    16 digits out of a longer list of single digits are no card)."""
     plus = window.startswith("+")
     body = (window[1:] if plus else window).translate(_DASH_TABLE)
     groups = _DIGIT_GROUP.findall(body)
@@ -206,7 +223,7 @@ def _classify(window: str, keyword: bool) -> str | None:
         return None
     seps = set(_DIGIT_GROUP.sub("", body)) - {"(", ")"}
     if (not plus and parens is None and 13 <= n <= 19 and seps <= {" ", "-"}
-            and (len(groups) == 1 or all(len(g) >= 3 for g in groups)) and _luhn(digits)):
+            and _card_grouping(groups, whole_run) and _luhn(digits)):
         return "card"
     if not 7 <= n <= 15:
         return None
@@ -322,29 +339,54 @@ def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[i
                   for m in _CHUNK.finditer(run.group())]
         parens = "(" in run.group() or ")" in run.group()
         counts = [0]
-        for s, e in chunks:
-            counts.append(counts[-1] + sum(c.isdecimal() for c in text[s:e]))
+        digits = [sum(c.isdecimal() for c in text[s:e]) for s, e in chunks]
+        for d in digits:
+            counts.append(counts[-1] + d)
+        # the first chunk of 1-2 digits (no group of a card but a whole run's), and of 1 digit
+        # (no group of a national number), at or after each chunk
+        next_short = [len(chunks)] * (len(chunks) + 1)
+        next_one = [len(chunks)] * (len(chunks) + 1)
+        for k in range(len(chunks) - 1, -1, -1):
+            next_short[k] = k if 1 <= digits[k] <= 2 else next_short[k + 1]
+            next_one[k] = k if digits[k] == 1 else next_one[k + 1]
         for lo, hi in _live_chunks(text, chunks):
             i = lo
             while i < hi:
                 taken = None
-                for j in range(min(hi, i + _MAX_WINDOW_CHUNKS), i, -1):
-                    n = counts[j] - counts[i]
-                    if n < 7:
-                        break
-                    if n > 19:
+                if counts[i + 1] == counts[i]:  # a chunk of separators (" - "): no start
+                    i += 1
+                    continue
+                # A window is known by its number of digits n (it ends on a digit chunk),
+                # the longest first, at most 19 (a card in single digits is 16 chunks, 31
+                # with " - " between them). Only the n some rule could take get the string
+                # work: a card of 13-19 digits has no group of 1-2 digits unless it is
+                # typed digit by digit as its whole run; a phone number of 7-15 starts
+                # like one (a "+", parentheses, a word such as "phone" before it), or is a
+                # national number with the trunk 0 (9-12 digits, no group of 1), or has the
+                # North American shape (10-11 digits: 555 123 4567, 1 800 555 0199).
+                # (Linear: a few windows per chunk, as many as before windows grew.)
+                no_short = counts[min(next_short[i], hi)] - counts[i]
+                first_short = counts[min(next_short[i + 1], hi)] - counts[i]
+                if (text[chunks[i][0]] in "+(" or parens or near_keyword(chunks[i][0])):
+                    sizes = set(range(7, 16))
+                else:
+                    sizes = {n for n in (10, 11) if n <= first_short}
+                    if text[chunks[i][0]:chunks[i][1]].startswith("0"):
+                        no_one = counts[min(next_one[i], hi)] - counts[i]
+                        sizes.update(range(9, min(12, no_one) + 1))
+                sizes.update(range(13, min(_MAX_WINDOW_DIGITS, no_short) + 1))
+                if counts[i] == counts[lo] and 13 <= counts[hi] - counts[i] <= 19:
+                    sizes.add(counts[hi] - counts[i])
+                for n in sorted(sizes, reverse=True):
+                    j = bisect_left(counts, counts[i] + n, i + 1, hi + 1)
+                    if j > hi or counts[j] != counts[i] + n:
                         continue
-                    first = text[chunks[i][0]]
-                    head = text[chunks[i][0]:chunks[i][1]]
-                    if n < 13 and not (first in "+(" or parens or n in (10, 11)
-                                       or head.lstrip("+(").startswith("0")
-                                       or near_keyword(chunks[i][0])):
-                        continue  # no rule could take it: skip the string work
+                    whole = counts[i] == counts[lo] and counts[j] == counts[hi]
                     start, end = _trim_parens(text, chunks[i][0], chunks[j - 1][1])
                     if (not _clean_before(text, start) or not _clean_after(text, end)
                             or overlaps_email(start, end)):
                         continue
-                    kind = _classify(text[start:end], near_keyword(start))
+                    kind = _classify(text[start:end], near_keyword(start), whole)
                     if kind == "phone" and _after_currency(text, start):
                         continue
                     if kind is not None:

@@ -38,7 +38,9 @@ _STOP = object()
 
 
 class StorePathError(DataError, ValueError):
-    """The database path cannot be used by DuckDB (it contains ``?``)."""
+    """The database path cannot be used by DuckDB: it contains ``?``, names a named pipe,
+    a device or a socket, has a write-ahead log that is a link or not a file, or cannot be
+    opened for writing (a read-only file system)."""
 
     def __init__(self, path: Path, detail: str) -> None:
         self.path = Path(path)
@@ -57,6 +59,109 @@ def check_db_path(path: Path) -> None:
     if "?" in str(path):
         raise StorePathError(path, "DuckDB reads '?' as the start of URL parameters and every "
                                    "commit would fail; rename the file or folder without '?'")
+
+
+def file_kind(mode: int) -> str:
+    """What a file of ``mode`` (``st_mode``) is, in words: "a named pipe (FIFO)", "a
+    device", "a socket", "a folder", else "not a regular file"."""
+    for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+#: Bytes 8-11 of every DuckDB database file (after the header's checksum).
+DUCKDB_MAGIC = b"DUCK"
+
+
+def check_db_file(path: Path | str, what: str = "database") -> None:
+    """Refuse a database path that names something other than a DuckDB database file
+    (followed through links), before DuckDB touches it: a named pipe made every command
+    (and the dashboard) wait for a writer for good; a device or socket is no database; and
+    DuckDB 2 attaches an existing CSV, Parquet or JSON file as a database *in memory*
+    holding a view of the file, so ``--db tickets.csv`` "imported" rows that were gone at
+    exit. The file is looked at without blocking (``O_NONBLOCK``, ``fstat`` of the opened
+    descriptor, never a device opened) and not changed. Its write-ahead log ``<db>.wal``,
+    when there is one, must be a regular file, not a link (:func:`_check_wal`). A missing
+    file is left to the caller (the store creates it, or a read-only command says there is
+    none); a folder or an empty file to DuckDB's own refusal (:class:`StoreCorruptError`).
+
+    :func:`connect` (so every :class:`Store`) calls it; so does
+    :func:`data.bootstrap.ensure_demo_database` before it creates anything.
+
+    Raises:
+        StorePathError: a named pipe, device or socket (naming what it is), a file that
+            cannot be read, or a write-ahead log that is a link or not a regular file.
+        data.errors.StoreCorruptError: a non-empty regular file without DuckDB's header.
+    """
+    path = Path(path)
+    _check_wal(path, what)
+    try:
+        mode = os.stat(path).st_mode  # never open a device or a pipe: stat first
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        return
+    if not stat.S_ISREG(mode):
+        raise StorePathError(path, f"it is {file_kind(mode)}, not a {what} file")
+    try:
+        # the file may have been swapped for a pipe since the stat: O_NONBLOCK, and the
+        # descriptor's own fstat decides
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StorePathError(path, f"it is {file_kind(info.st_mode)}, not a {what} file")
+        head = os.pread(fd, len(DUCKDB_MAGIC) + 8, 0) if info.st_size > 0 else b""
+    except OSError as exc:
+        raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if head and head[8:] != DUCKDB_MAGIC:
+        raise StoreCorruptError(path, "it does not start like a DuckDB database file; "
+                                      "DuckDB would open a CSV, Parquet or JSON file as a "
+                                      "view in memory, and every write would be lost")
+
+
+def wal_of(path: Path | str) -> Path:
+    """DuckDB's write-ahead log of the database file ``path``: ``<db>.wal`` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + ".wal")
+
+
+def _check_wal(path: Path, what: str) -> None:
+    """Refuse a database whose ``<db>.wal`` is a link or not a regular file. DuckDB only
+    ever creates it as a regular file; opened through a planted link it **overwrote the
+    file the link named** (another program's data, replaced by log records) and a named
+    pipe there made every command wait for good.
+
+    Raises:
+        StorePathError: naming the log and what it is.
+    """
+    wal = wal_of(path)
+    try:
+        info = os.lstat(wal)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StorePathError(path, f"its write-ahead log {wal} cannot be read "
+                                   f"({exc.strerror or exc})") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise StorePathError(path, (
+            f"its write-ahead log {wal} is a link (to {os.readlink(wal)!s:.200}): DuckDB would "
+            f"write through it and overwrite what it names; remove the link (the {what} "
+            "never makes one)"))
+    if not stat.S_ISREG(info.st_mode):
+        raise StorePathError(path, f"its write-ahead log {wal} is {file_kind(info.st_mode)}, "
+                                   f"not a file; remove it (the {what} never makes one)")
 
 
 #: Rows per row group of the attached database file. DuckDB writes a transaction's rows to
@@ -116,16 +221,24 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     DuckDB spills to :func:`temp_dir_of` ``<db>.tmp``.
 
     Raises:
-        StorePathError: the path contains ``?`` (see :func:`check_db_path`).
+        StorePathError: the path contains ``?`` (see :func:`check_db_path`), or names a
+            named pipe, device or socket (see :func:`check_db_file`).
+        StoreCorruptError: the file is not a DuckDB database (a CSV file, say) or is
+            damaged.
     """
     path = Path(path)
     check_db_path(path)
+    check_db_file(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     absolute = Path(os.path.abspath(path))  # never read as a URL or an extension's prefix
+    existed = os.path.lexists(absolute)
     conn = duckdb.connect(_instance_name(absolute, read_only))
     try:
-        options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if read_only else "")
+        # TYPE duckdb: never a CSV, Parquet or JSON file attached as a view in memory
+        # (whatever the file became after check_db_file looked at it)
+        options = (f"TYPE duckdb, ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+                   + (", READ_ONLY" if read_only else ""))
         first = not conn.execute("SELECT count(*) FROM duckdb_databases() WHERE "
                                  "database_name = ?", [CATALOG]).fetchone()[0]
         conn.execute(f"ATTACH IF NOT EXISTS ? AS {CATALOG} ({options})", [str(absolute)])
@@ -143,9 +256,24 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     except duckdb.IOException as exc:
         conn.close()
         text = str(exc)
-        if "lock" in text.lower():
+        low = text.lower()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        if "could not set lock" in low or "conflicting lock" in low:
             raise StoreLockedError(path, _lock_holder(text)) from None
-        raise StoreCorruptError(path, text.splitlines()[0]) from None
+        if not existed:
+            _remove_new_empty_file(absolute)  # else the next try meets "not a database"
+        if any(w in low for w in _WRITE_FAILURES):
+            # a full disk while a new file was set up: not a damaged file
+            raise StoreWriteError(path, first) from None
+        if any(w in low for w in _NOT_WRITABLE):
+            raise StorePathError(path, (
+                f"it cannot be opened for writing ({first}). The file is fine: "
+                "commands that only read it (python -m data stats, python -m analytics) "
+                "work; to change it, copy it to a writable folder and point --db or "
+                "PRICEWAR_DB there")) from None
+        if "lock" in low:
+            raise StoreLockedError(path, _lock_holder(text)) from None
+        raise StoreCorruptError(path, first) from None
     except (duckdb.SerializationException, duckdb.InternalException,
             duckdb.InvalidInputException) as exc:
         conn.close()
@@ -157,6 +285,22 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
 
 _WRITE_FAILURES = ("could not write", "no space left", "file too large", "disk quota",
                    "could not fsync", "could not truncate", "could not extend")
+#: What DuckDB says when it may read a file but not write it (a read-only file system, a
+#: file or folder without write permission).
+_NOT_WRITABLE = ("read-only file system", "permission denied", "operation not permitted")
+
+
+def _remove_new_empty_file(path: Path) -> None:
+    """Remove the empty file (and WAL) DuckDB created at ``path`` before it failed to set
+    it up (a full disk): what is left would be refused as "not a DuckDB database" by the
+    next try, once there is room. Anything with content, or not a regular file, stays."""
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        try:
+            info = os.lstat(leftover)
+            if stat.S_ISREG(info.st_mode) and info.st_size == 0:
+                os.unlink(leftover)
+        except OSError:
+            continue
 _DAMAGE = ("could not read enough bytes", "checksum", "corrupt", "not a valid duckdb",
            "failed to read", "invalid block")
 

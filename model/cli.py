@@ -326,30 +326,6 @@ def _check_wait(seconds: float) -> None:
                          f"{seconds!r}")
 
 
-def _check_output_target(output: Path) -> None:
-    """Refuse an ``--output`` that is not a regular file or a new path: file mode writes a
-    temporary file and renames it over the target, which replaced ``/dev/null`` or
-    ``/dev/full`` (run as root) and named pipes with a plain file, and said it had written
-    there; a link to nothing was replaced as well."""
-    import os
-    import stat
-
-    from data.cli import file_kind
-
-    try:
-        mode = os.stat(output).st_mode
-    except FileNotFoundError:
-        if os.path.lexists(output):
-            raise UsageError(f"--output {output} is a link to a missing file; name a file "
-                             "to write") from None
-        return
-    except OSError as exc:
-        raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a folder: check_output's message
-        raise UsageError(f"--output {output} is {file_kind(mode)}, not a file: name the "
-                         "JSONL file to write")
-
-
 def _cmd_tag(args: argparse.Namespace) -> int:
     _check_batch_size(args.batch_size)
     _check_wait(args.wait)
@@ -509,9 +485,9 @@ def _tag_file(args: argparse.Namespace) -> int:
 
     if not args.input.is_file():
         raise UsageError(f"{args.input}: no such file")
-    _check_output_target(args.output)
     try:
-        check_output(args.input, args.output)  # before the model load: a bad --output is quick
+        # before the model load: a bad --output (a pipe, a device, the input) is quick
+        check_output(args.input, args.output)
     except FileModeError as exc:
         raise UsageError(str(exc)) from None
     _threads()

@@ -140,6 +140,7 @@ def tag_file(
         if warn is not None and bad > 20:
             warn(f"… {bad - 20} more bad rows (see 'error' in the output)")
         try:
+            check_output(Path(source), output)  # a pipe put there while the file was tagged
             os.replace(tmp, output)
         except OSError as exc:  # e.g. a folder created there while the file was tagged
             raise FileModeError(f"--output {output}: cannot write there "
@@ -167,10 +168,33 @@ def _umask() -> int:
 def check_output(source: Path, output: Path) -> None:
     """Refuse an output that would destroy the input or cannot be a file, before any work.
 
+    File mode writes a temporary file and renames it over ``output``: that replaced named
+    pipes, and ``/dev/null`` or ``/dev/full`` for a root user, with a plain file (and a
+    link to nothing with a file of its own), so only a regular file or a new path is taken.
+    :func:`tag_file` checks again just before the rename.
+
     Raises:
         FileModeError: ``output`` is the input file (the same path, a link to it or a hard
-            link of it), a folder, or lies below a file.
+            link of it), a folder, a named pipe, device or socket (through links), a link
+            to nothing, or lies below a file.
     """
+    import stat
+
+    source, output = Path(source), Path(output)
+    try:
+        mode: int | None = os.stat(output).st_mode
+    except FileNotFoundError:
+        mode = None
+        if os.path.lexists(output):
+            raise FileModeError(f"--output {output} is a link to a missing file; name a "
+                                "file to write") from None
+    except OSError as exc:
+        raise FileModeError(f"--output {output}: {exc.strerror or exc}") from None
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        from data.store import file_kind
+
+        raise FileModeError(f"--output {output} is {file_kind(mode)}, not a file: name the "
+                            "JSONL file to write")
     if output.is_dir():
         raise FileModeError(f"--output {output} is a folder: name the JSONL file to write "
                             f"(e.g. {output / 'entities.jsonl'})")

@@ -67,15 +67,87 @@ def _damaged(model_dir: Path, what: str) -> DamagedModelError:
         "(for model/default: git checkout -- model/default)")
 
 
-def read_settings(model_dir: Path | str) -> dict:
-    """The artefact's ``tagger.json``. Raises :class:`ModelNotFoundError` if absent or bad."""
-    path = Path(model_dir) / SETTINGS_FILE
+def check_artefact_files(model_dir: Path | str) -> None:
+    """Refuse an artefact folder whose files cannot be read safely, before anything in it
+    is opened: every entry a regular file or a folder (through links), each ``.json`` at
+    most :data:`data.tag_requests.MAX_MODEL_JSON_BYTES`, at most
+    :data:`data.tag_requests.MAX_MODEL_ENTRIES` entries. The loaders (``tagger.json``,
+    the configs, the weights, the tokenizer, the int8 calibration) read their files whole:
+    a named pipe there hung the caller for good, a link to ``/dev/zero`` was read until
+    memory ran out. A folder that does not exist is left to :func:`read_settings`.
+
+    Raises:
+        ModelNotFoundError: naming the file and what it is.
+    """
+    from data.tag_requests import check_model_files
+
+    if not Path(model_dir).is_dir():
+        return
     try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelNotFoundError(f"{model_dir} is not a tagger folder (no {SETTINGS_FILE})") from None
+        check_model_files(model_dir)
+    except ValueError as exc:
+        raise ModelNotFoundError(str(exc)) from None
+
+
+def _read_small_json(path: Path) -> object:
+    """A settings file of the artefact, read without blocking (``O_NONBLOCK``, ``fstat`` of
+    the opened descriptor: a regular file of at most the limit, whatever the name pointed
+    at when the folder was checked).
+
+    Raises:
+        FileNotFoundError: there is none.
+        ModelNotFoundError: not a regular file, too big, not UTF-8 or not JSON.
+    """
+    import stat
+
+    from data.tag_requests import MAX_MODEL_JSON_BYTES
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelNotFoundError(f"{path} is not a regular file (a named pipe or a "
+                                     "device?); not a file of a tagger")
+        if info.st_size > MAX_MODEL_JSON_BYTES:
+            raise ModelNotFoundError(f"{path} is {info.st_size:,} bytes (a tagger's settings "
+                                     f"file holds at most {MAX_MODEL_JSON_BYTES:,})")
+        data = os.read(fd, MAX_MODEL_JSON_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_MODEL_JSON_BYTES:
+        raise ModelNotFoundError(f"{path} is over {MAX_MODEL_JSON_BYTES:,} bytes (a tagger's "
+                                 "settings file holds less)")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ModelNotFoundError(f"{path} is not UTF-8 text: {exc.reason}") from None
     except json.JSONDecodeError as exc:
         raise ModelNotFoundError(f"{path} is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+        raise ModelNotFoundError(f"{path} is not usable JSON: {_one_line(exc)}") from None
+
+
+def read_settings(model_dir: Path | str) -> dict:
+    """The artefact's ``tagger.json``, after :func:`check_artefact_files`.
+
+    Raises:
+        ModelNotFoundError: absent, bad, or a folder holding a named pipe, a device or an
+            oversized settings file.
+    """
+    path = Path(model_dir) / SETTINGS_FILE
+    check_artefact_files(model_dir)
+    try:
+        settings = _read_small_json(path)
+    except ModelNotFoundError:  # (a FileNotFoundError too: first)
+        raise
+    except FileNotFoundError:
+        raise ModelNotFoundError(f"{model_dir} is not a tagger folder (no {SETTINGS_FILE})") from None
+    except NotADirectoryError:
+        raise ModelNotFoundError(f"{model_dir} is not a tagger folder (not a folder)") from None
+    except OSError as exc:
+        raise ModelNotFoundError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    if not isinstance(settings, dict):
+        raise ModelNotFoundError(f"{path} lacks a valid 'format' or 'labels'")
     if settings.get("format") not in ("lora", "full") or not settings.get("labels"):
         raise ModelNotFoundError(f"{path} lacks a valid 'format' or 'labels'")
     if "sentiment" in settings:

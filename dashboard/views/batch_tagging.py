@@ -203,7 +203,9 @@ if ui.empty_frame(uploaded):
     st.stop()
 names = list(uploaded["source"])
 default = [n for n in st.session_state.get("bt_sources", []) if n in names] or names[:1]
-chosen = st.multiselect("Files", names, default=default, key="bt_show")
+# a file named after a customer ("export jane.doe@example.org.csv") is masked for a viewer
+shown_name = (str if user.sees_pii else ui.mask_text)
+chosen = st.multiselect("Files", names, default=default, key="bt_show", format_func=shown_name)
 if not chosen:
     st.info("Choose at least one file to see its tickets.")
     st.stop()

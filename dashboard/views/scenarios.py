@@ -12,7 +12,7 @@ import urllib.parse
 import pandas as pd
 import streamlit as st
 
-from analytics.errors import ScenarioError
+from analytics.errors import ScenarioError, ScenarioNotFoundError
 from analytics.evaluate import compare_scenarios
 from analytics.scenario import list_scenarios, load_scenario
 from dashboard import access, charts, state, ui
@@ -68,28 +68,63 @@ st.dataframe(saved, hide_index=True, width="stretch",
              column_config={"name": "Name", "created_at": "Created", "updated_at": "Changed"})
 
 names = list(saved["name"])
+#: Scenarios of the store that cannot be read (saved by another program or an older
+#: version: a value out of range, not JSON): named with the reason, never evaluated, so
+#: one of them cannot take the page down for everyone; an analyst can still delete it.
+unreadable: dict[str, str] = {}
+
+
+def readable(name: str) -> object | None:
+    """The saved scenario ``name``, or None (noted in ``unreadable``) when it cannot be
+    read; None too when another session deleted it meanwhile."""
+    try:
+        return load_scenario(store, name)
+    except ScenarioNotFoundError:
+        return None
+    except (ScenarioError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        unreadable[name] = text if len(text) <= 300 else text[:299] + "…"
+        return None
+
+
+def note_unreadable(names_seen: list[str]) -> None:
+    for name in names_seen:
+        if name in unreadable:
+            st.warning(f"The saved scenario “{ui.md_text(name)}” cannot be read "
+                       f"({ui.md_text(unreadable[name])}); it is left out. "
+                       + ("Delete it, or save the inputs again under its name."
+                          if may_write else "An analyst can delete it."),
+                       icon=":material/warning:")
+
+
 c1, c2, c3 = st.columns([3, 1, 1])
 pick = c1.selectbox("Scenario", names, key="sc_pick")
-if c2.button("Load into the what-if", key="sc_load", icon=":material/upload:"):
-    state.set_scenario(load_scenario(store, pick), reload_inputs=True)
+picked = readable(pick) if pick is not None else None
+if c2.button("Load into the what-if", key="sc_load", icon=":material/upload:",
+             disabled=picked is None):
+    state.set_scenario(picked, reload_inputs=True)
     st.success(f"Loaded “{ui.md_text(pick)}”: open **Pricing what-if** to see it.")
     st.page_link("views/pricing.py", label="Open Pricing what-if", icon=":material/tune:")
 if may_write and c3.button("Delete", key="sc_delete", icon=":material/delete:"):
     state.delete_scenario(pick)  # checks the role, audits
     st.rerun()
-with st.expander("Share by link"):
-    st.caption("Anyone with this address opens the what-if with these inputs.")
-    st.code(share_link(load_scenario(store, pick)), language=None, wrap_lines=True)
+note_unreadable([pick])
+if picked is not None:
+    with st.expander("Share by link"):
+        st.caption("Anyone with this address opens the what-if with these inputs.")
+        st.code(share_link(picked), language=None, wrap_lines=True)
 
 st.subheader("Compare")
 chosen = st.multiselect("Scenarios to compare (the first is the baseline)",
                         [CURRENT, *names], default=[CURRENT, *names[:2]], key="sc_compare")
 only_diff = st.toggle("Only rows that differ", value=True, key="sc_only_diff")
+loaded = {n: readable(n) for n in chosen if n != CURRENT}
+note_unreadable([n for n in chosen if n != pick])
+chosen = [n for n in chosen if n == CURRENT or loaded.get(n) is not None]
 if len(chosen) < 1:
     st.info("Pick at least one scenario.")
     st.stop()
-scenarios = [current.replace(name="current") if n == CURRENT else load_scenario(store, n)
-             for n in chosen]
+scenarios = [current.replace(name="current") if n == CURRENT else loaded[n] for n in chosen]
 table = compare_scenarios(scenarios, only_differences=only_diff)
 # a result that does not exist is a note (analytics.evaluate.RESULT_NOTES); an empty cell
 # (no segment, no difference between texts) is a dash, never "nan" or "None"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -53,7 +54,9 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
                 problem = Problem("contains a NUL byte (binary content?)", row=number)
             else:
                 try:
-                    value = json.loads(line)
+                    value = _loads(line)
+                except _NotANumber as exc:
+                    problem = Problem(exc.message, row=number, column=exc.key)
                 except (ValueError, RecursionError) as exc:
                     # ValueError: also a number of over 4,300 digits (not a JSONDecodeError)
                     msg = (exc.msg if isinstance(exc, json.JSONDecodeError)
@@ -63,7 +66,8 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
                 else:
                     if not isinstance(value, dict):
                         problem = Problem(
-                            f"each line must be a JSON object, found {type(value).__name__}",
+                            "each line must be a JSON object, found "
+                            f"{'number' if isinstance(value, _NumberText) else type(value).__name__}",
                             row=number)
                     elif (wide := too_many_columns(len(value), opened.max_columns)) is not None:
                         problem = replace(wide, row=number)
@@ -77,10 +81,18 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
                         assert wide is not None
                         raise Reject(Problem(
                             f"the records together have {wide.message}", row=number))
-                    elif not problems:
-                        records.append({k: _json_scalar(v) for k, v in value.items()})
-                        numbers.append(number)
-                        pending_bytes += len(raw)
+                    else:
+                        try:
+                            record = _record(value)
+                        except _NotANumber as exc:
+                            problem = Problem(exc.message, row=number, column=exc.key)
+                        except RecursionError:
+                            problem = Problem("not valid JSON (nested too deep)", row=number)
+                        else:
+                            if not problems:
+                                records.append(record)
+                                numbers.append(number)
+                                pending_bytes += len(raw)
             if problem is not None:
                 problems.append(problem)
         if len(problems) >= MAX_PROBLEMS:
@@ -96,6 +108,135 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
         raise Reject(Problem("the file has no JSON records"))
     if records:
         yield _records_frame(records, numbers)
+
+
+class _NumberText(str):
+    """A JSON number with a fraction or an exponent as written in the file (``1.10``,
+    ``1e309``): kept as that text, as a CSV cell is, never read through ``float`` (which
+    made ``1e309`` "inf" and ``1.10`` "1.1")."""
+
+
+class _NotANumber(ValueError):
+    """A line holding ``NaN``, ``Infinity`` or ``-Infinity`` (not JSON), or a number that
+    is infinite as a float inside a nested value; ``key`` is the top-level key."""
+
+    def __init__(self, message: str, key: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.key = key
+
+
+class _Constant:
+    """Where ``NaN``/``Infinity`` stood in a parsed line (found again by :func:`_loads`)."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def _loads(line: str) -> Any:
+    """``json.loads`` of one line, numbers kept as :class:`_NumberText`.
+
+    Raises:
+        _NotANumber: ``NaN``, ``Infinity`` or ``-Infinity`` anywhere in the line (Python's
+            reader accepts them; they are not JSON, and no reader of the other languages
+            takes them), by top-level key.
+    """
+    constants: list[_Constant] = []
+
+    def constant(literal: str) -> _Constant:
+        found = _Constant(literal)
+        constants.append(found)
+        return found
+
+    # whole numbers stay Python's int (exact, and one of over 4,300 digits is refused as
+    # before); the others keep the text written
+    value = json.loads(line, parse_float=_NumberText, parse_constant=constant)
+    if constants:
+        literal = constants[0].literal
+        key = None
+        if isinstance(value, dict):
+            key = next((str(k) for k, v in value.items() if _holds(v, _Constant)), None)
+        raise _NotANumber(f"{literal} is not a JSON number (write a number, or the text "
+                          f'"{literal}" in quotes)', key)
+    return value
+
+
+def _holds(value: Any, kind: type) -> bool:
+    """Whether ``value`` is, or holds at any depth, an instance of ``kind``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, kind):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _plain_numbers(value: Any) -> Any:
+    """A nested value with its numbers as Python numbers again (for ``json.dumps``): the
+    kept texts (:class:`_NumberText`) as ``float``.
+
+    Raises:
+        _NotANumber: a number that is infinite as a float (``1e309``: it would be written
+            back as ``Infinity``, not JSON).
+    """
+    if isinstance(value, _NumberText):
+        return _number(value)
+    if not isinstance(value, dict | list):
+        return value
+    # iterative: a line nested 900 deep is valid JSON (json.loads and json.dumps take it)
+    out: dict[str, Any] | list[Any] = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any]] = [(value, out)]
+    while stack:
+        source, target = stack.pop()
+        for key, item in (source.items() if isinstance(source, dict) else enumerate(source)):
+            if isinstance(item, dict | list):
+                new: Any = {} if isinstance(item, dict) else []
+                stack.append((item, new))
+            else:
+                new = _number(item) if isinstance(item, _NumberText) else item
+            if isinstance(target, dict):
+                target[key] = new
+            else:
+                target.append(new)
+    return out
+
+
+def _number(value: _NumberText) -> float:
+    """A number with a fraction or an exponent, written in a nested value, as a float.
+
+    Raises:
+        _NotANumber: infinite as a float (``1e400``).
+    """
+    text = str(value)
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    problem = _NotANumber(f"the number {shown} inside this value is too large (write it in "
+                          "quotes to keep it as text)", None)
+    try:
+        number = float(text)
+    except ValueError:
+        raise problem from None
+    if not math.isfinite(number):
+        raise problem
+    return number
+
+
+def _record(value: dict[str, Any]) -> dict[str, Any]:
+    """The frame's record of a line's object (:func:`_json_scalar` of each value).
+
+    Raises:
+        _NotANumber: a nested value holds a number JSON text cannot hold, by key.
+    """
+    out = {}
+    for key, item in value.items():
+        try:
+            out[key] = _json_scalar(item)
+        except _NotANumber as exc:
+            raise _NotANumber(exc.message, str(key)) from None
+    return out
 
 
 def _new_keys_over(keys: set[str], record: dict[str, Any], max_columns: int) -> bool:
@@ -130,10 +271,16 @@ def _records_frame(records: list[dict[str, Any]], numbers: list[int]) -> pd.Data
 
 
 def _json_scalar(value: Any) -> Any:
+    """A top-level value as the frame holds it: text as it is; a number as the text
+    written in the file (``1.10``, ``1e309``: what a CSV cell would give; the column's own
+    check then refuses a number that is not one, as for a CSV file); true/false as text; a
+    nested value as JSON text."""
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(_plain_numbers(value), ensure_ascii=False)
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, int | float):
+    if isinstance(value, _NumberText):
+        return str(value)
+    if isinstance(value, int):
         return str(value)
     return value
