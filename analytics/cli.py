@@ -48,39 +48,53 @@ MAX_TOP = 1000
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analytics``."""
-    parser = OneLineParser(prog="python -m analytics",
-                     description="Price War Room analytics: the pricing report and "
-                                 "the signals (surge alerts, customers at risk).")
+    parser = OneLineParser(
+        prog="python -m analytics",
+        description="Price War Room analytics: the pricing report and "
+        "the signals (surge alerts, customers at risk).",
+    )
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=OneLineParser)
     report = sub.add_parser(
-        "report", help="print the numbers the Pricing and Price war pages show",
+        "report",
+        help="print the numbers the Pricing and Price war pages show",
         description="Print, per segment and for all customers, the price elasticity, unit "
-                    "cost, optimal price within its range (with its range under the "
-                    "elasticity's uncertainty), profit today and at the optimum, break-even "
-                    "prices, and today's price-war market. Markdown by default; --json for "
-                    "the JSON contract. Prices USD per 1M tokens, volumes M tokens per month, "
-                    "money USD per month.")
+        "cost, optimal price within its range (with its range under the "
+        "elasticity's uncertainty), profit today and at the optimum, break-even "
+        "prices, and today's price-war market. Markdown by default; --json for "
+        "the JSON contract. Prices USD per 1M tokens, volumes M tokens per month, "
+        "money USD per month.",
+    )
     _add_db(report)
     report.add_argument("--segment", default=None, help="report one segment (and all customers)")
     report.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     signals = sub.add_parser(
-        "signals", help="print the open surge alerts and the top customers at risk",
+        "signals",
+        help="print the open surge alerts and the top customers at risk",
         description="Print the surge alerts of negative tickets still open on the last day "
-                    "with tickets, and the customers at risk, riskiest first, with the "
-                    "recommended action and its expected monthly profit effect (USD). The "
-                    "sentiment is the tagger's once it has labelled as many tickets as the "
-                    "demo's ground truth covers, else the ground truth; the output says "
-                    "which. Text by default; --json for JSON.")
+        "with tickets, and the customers at risk, riskiest first, with the "
+        "recommended action and its expected monthly profit effect (USD). The "
+        "sentiment is the tagger's once it has labelled as many tickets as the "
+        "demo's ground truth covers, else the ground truth; the output says "
+        "which. Text by default; --json for JSON.",
+    )
     _add_db(signals)
-    signals.add_argument("--top", type=_top, default=10,
-                         help=f"customers at risk to print (1 to {MAX_TOP}; default 10)")
+    signals.add_argument(
+        "--top",
+        type=_top,
+        default=10,
+        help=f"customers at risk to print (1 to {MAX_TOP}; default 10)",
+    )
     signals.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, default=None,
-                        help=f"database file (default: $PRICEWAR_DB or {default_db_label()})")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help=f"database file (default: $PRICEWAR_DB or {default_db_label()})",
+    )
 
 
 def _top(text: str) -> int:
@@ -105,8 +119,10 @@ def _db_path(args: argparse.Namespace) -> Path | None:
     path = Path(args.db if args.db is not None else default_db_path())
     check_db_file(path)  # a named pipe waited for a writer for good
     if not path.is_file():
-        print(terminal_text(f"python -m analytics {args.verb}: error: no database at {path}"),
-              file=sys.stderr)
+        print(
+            terminal_text(f"python -m analytics {args.verb}: error: no database at {path}"),
+            file=sys.stderr,
+        )
         return None
     return path
 
@@ -131,15 +147,50 @@ def _report(args: argparse.Namespace) -> int:
 
 #: Alert fields of ``signals --json`` (``analytics.alerts.ALERT_COLUMNS`` but the rule and
 #: ``open``: every alert printed is open, and the rule is said once).
-ALERT_FIELDS = ("alert", "dimension", "value", "freq", "since", "last", "periods", "tickets",
-                "negative", "customers", "share", "rate", "baseline_rate", "expected",
-                "p_value", "entities", "ticket_keys")
+ALERT_FIELDS = (
+    "alert",
+    "dimension",
+    "value",
+    "freq",
+    "since",
+    "last",
+    "periods",
+    "tickets",
+    "negative",
+    "customers",
+    "share",
+    "rate",
+    "baseline_rate",
+    "expected",
+    "p_value",
+    "entities",
+    "ticket_keys",
+)
 #: Customer fields of ``signals --json``.
-CUSTOMER_FIELDS = ("customer_id", "name", "segment", "plan", "region", "risk", "lift",
-                   "usage_trend", "negative_tickets", "competitor_tickets", "top_competitor",
-                   "latest_cut", "latest_cut_pct", "volume_m", "price_per_m", "action",
-                   "discount", "new_plan", "new_price", "profit_hold", "profit_effect",
-                   "reason")
+CUSTOMER_FIELDS = (
+    "customer_id",
+    "name",
+    "segment",
+    "plan",
+    "region",
+    "risk",
+    "lift",
+    "usage_trend",
+    "negative_tickets",
+    "competitor_tickets",
+    "top_competitor",
+    "latest_cut",
+    "latest_cut_pct",
+    "volume_m",
+    "price_per_m",
+    "action",
+    "discount",
+    "new_plan",
+    "new_price",
+    "profit_hold",
+    "profit_effect",
+    "reason",
+)
 
 
 def _plain(value: Any) -> Any:
@@ -182,29 +233,41 @@ def signals_summary(store: Any, *, top: int = 10) -> dict[str, Any]:
     if source is None:
         raise InsufficientDataError(
             "no ticket has a sentiment label: neither a tagger with a sentiment head "
-            "(ticket_sentiment) nor demo ground truth (gold_sentiment)")
+            "(ticket_sentiment) nor demo ground truth (gold_sentiment)"
+        )
     signals = ticket_signals(store, sentiment=source.sentiment, entities=source.entities)
-    alerts = surge_alerts(store, sentiment=source.sentiment, entities=source.entities,
-                          signals=signals)
+    alerts = surge_alerts(
+        store, sentiment=source.sentiment, entities=source.entities, signals=signals
+    )
     as_of = max(signals["day"]) if len(signals) else None
     assumptions = OfferAssumptions()
     risk_error = None
     try:
-        risk = customers_at_risk(store, sentiment=source.sentiment, entities=source.entities,
-                                 signals=signals, assumptions=assumptions)
+        risk = customers_at_risk(
+            store,
+            sentiment=source.sentiment,
+            entities=source.entities,
+            signals=signals,
+            assumptions=assumptions,
+        )
     except InsufficientDataError as exc:
         risk, risk_error = None, str(exc)
     return {
-        "sentiment_source": source.label, "sentiment": source.sentiment,
-        "entities_source": source.entities_label, "entities": source.entities,
-        "as_of": _plain(as_of), "rule": SurgeRule().describe("day"),
+        "sentiment_source": source.label,
+        "sentiment": source.sentiment,
+        "entities_source": source.entities_label,
+        "entities": source.entities,
+        "as_of": _plain(as_of),
+        "rule": SurgeRule().describe("day"),
         "open_alerts": _records(alerts, ALERT_FIELDS),
         "customers_at_risk": {
             "count": 0 if risk is None else len(risk),
             "shown": 0 if risk is None else min(top, len(risk)),
-            "note": RISK_NOTE, "assumptions": offer_assumptions_text(assumptions),
+            "note": RISK_NOTE,
+            "assumptions": offer_assumptions_text(assumptions),
             "error": risk_error,
-            "top": [] if risk is None else _records(risk.head(top), CUSTOMER_FIELDS)},
+            "top": [] if risk is None else _records(risk.head(top), CUSTOMER_FIELDS),
+        },
     }
 
 
@@ -214,16 +277,20 @@ def _money(value: float | None) -> str:
 
 def render_signals(summary: dict[str, Any]) -> str:
     """``signals_summary`` as text for a terminal."""
-    lines = [f"Sentiment: {summary['sentiment_source']}; entities: "
-             f"{summary['entities_source']}.",
-             f"Surge rule: {summary['rule']}.", ""]
+    lines = [
+        f"Sentiment: {summary['sentiment_source']}; entities: {summary['entities_source']}.",
+        f"Surge rule: {summary['rule']}.",
+        "",
+    ]
     alerts = summary["open_alerts"]
     lines.append(f"Open alerts on {summary['as_of']}: {len(alerts) or 'none'}")
     for a in alerts:
-        lines.append(f"  {a['alert']} since {a['since']} (last {a['last']}): "
-                     f"{a['negative']} negative of {a['tickets']} tickets, "
-                     f"{a['customers']} customers; rate {a['rate']:.1%} against "
-                     f"{a['baseline_rate']:.1%} before; p = {a['p_value']:.2g}")
+        lines.append(
+            f"  {a['alert']} since {a['since']} (last {a['last']}): "
+            f"{a['negative']} negative of {a['tickets']} tickets, "
+            f"{a['customers']} customers; rate {a['rate']:.1%} against "
+            f"{a['baseline_rate']:.1%} before; p = {a['p_value']:.2g}"
+        )
         if a["entities"]:
             lines.append(f"    entities: {a['entities']}")
     risk = summary["customers_at_risk"]
@@ -231,16 +298,23 @@ def render_signals(summary: dict[str, Any]) -> str:
     if risk["error"]:
         lines.append(f"Customers at risk: not scored ({risk['error']}).")
         return "\n".join(lines) + "\n"
-    lines.append(f"Customers at risk: {risk['count']}" + (
-        f"; the {risk['shown']} riskiest:" if risk["shown"] else "."))
+    lines.append(
+        f"Customers at risk: {risk['count']}"
+        + (f"; the {risk['shown']} riskiest:" if risk["shown"] else ".")
+    )
     for c in risk["top"]:
-        action = c["action"] + (f" {c['discount']:.1%}" if c["action"] == "discount" else "") + (
-            f" to {c['new_plan']}" if c["action"] == "plan change" else "")
+        action = (
+            c["action"]
+            + (f" {c['discount']:.1%}" if c["action"] == "discount" else "")
+            + (f" to {c['new_plan']}" if c["action"] == "plan change" else "")
+        )
         named = f", names {c['top_competitor']}" if c["top_competitor"] else ""
-        lines.append(f"  {c['customer_id']} {c['name']} ({c['segment']}, {c['plan']}): "
-                     f"risk {c['risk']:.1%} ({c['lift']:.1f}× average), "
-                     f"{c['negative_tickets']:.0f} negative tickets{named} -> {action}, "
-                     f"{_money(c['profit_effect'])} per month")
+        lines.append(
+            f"  {c['customer_id']} {c['name']} ({c['segment']}, {c['plan']}): "
+            f"risk {c['risk']:.1%} ({c['lift']:.1f}× average), "
+            f"{c['negative_tickets']:.0f} negative tickets{named} -> {action}, "
+            f"{_money(c['profit_effect'])} per month"
+        )
     lines += ["", risk["note"], risk["assumptions"]]
     return "\n".join(lines) + "\n"
 
@@ -267,8 +341,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _signals(args) if args.verb == "signals" else _report(args)
     except StoreLockedError as exc:
-        _fail(prog, f"{exc} — the running dashboard holds it; stop it, or run the report on a "
-                    "copy of the file")
+        _fail(
+            prog,
+            f"{exc} — the running dashboard holds it; stop it, or run the report on a "
+            "copy of the file",
+        )
     except (AnalyticsError, DataError) as exc:
         _fail(prog, str(exc))
     except duckdb.Error as exc:

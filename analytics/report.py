@@ -25,14 +25,26 @@ from analytics.inputs import segments as store_segments
 from analytics.scenario import Scenario
 from analytics.war import US, evaluate_price_war
 
-__all__ = ["SEGMENT_KEYS", "pricing_report", "render_markdown", "scenario_entry",
-           "war_entry"]
+__all__ = ["SEGMENT_KEYS", "pricing_report", "render_markdown", "scenario_entry", "war_entry"]
 
 #: Keys of every segment entry, in order (the JSON contract).
-SEGMENT_KEYS = ("elasticity", "elasticity_ci", "reference_price", "reference_volume_m",
-                "unit_cost", "fixed_cost", "price_now", "price_floor", "price_ceiling",
-                "optimal_price", "optimal_price_range", "at_bound", "profit_now",
-                "profit_at_optimum", "break_even_prices")
+SEGMENT_KEYS = (
+    "elasticity",
+    "elasticity_ci",
+    "reference_price",
+    "reference_volume_m",
+    "unit_cost",
+    "fixed_cost",
+    "price_now",
+    "price_floor",
+    "price_ceiling",
+    "optimal_price",
+    "optimal_price_range",
+    "at_bound",
+    "profit_now",
+    "profit_at_optimum",
+    "break_even_prices",
+)
 
 
 def _num(x: float | None) -> float | None:
@@ -74,12 +86,21 @@ def war_entry(s: Scenario) -> dict[str, Any]:
     calibrated market (``baseline_price``), and ours."""
     war = evaluate_price_war(s)
     names = list(war.market.names)
-    firms = [{"name": n, "list_price": _num(float(war.market.prices[i])),
-              "baseline_price": _num(float(war.before.prices[i]))}
-             for i, n in enumerate(names) if n != US]
+    firms = [
+        {
+            "name": n,
+            "list_price": _num(float(war.market.prices[i])),
+            "baseline_price": _num(float(war.before.prices[i])),
+        }
+        for i, n in enumerate(names)
+        if n != US
+    ]
     i = names.index(US)
-    return {"firms": firms, "our_price_now": _num(float(war.market.prices[i])),
-            "our_baseline_price": _num(float(war.before.prices[i]))}
+    return {
+        "firms": firms,
+        "our_price_now": _num(float(war.market.prices[i])),
+        "our_baseline_price": _num(float(war.before.prices[i])),
+    }
 
 
 def pricing_report(store: Any, segment: str | None = None) -> dict[str, Any]:
@@ -106,8 +127,12 @@ def pricing_report(store: Any, segment: str | None = None) -> dict[str, Any]:
     try:
         out["price_war"] = war_entry(scope)
     except (ScenarioError, EquilibriumNotConvergedError) as exc:
-        out["price_war"] = {"firms": [], "our_price_now": None, "our_baseline_price": None,
-                            "note": str(exc)}
+        out["price_war"] = {
+            "firms": [],
+            "our_price_now": None,
+            "our_baseline_price": None,
+            "note": str(exc),
+        }
     return out
 
 
@@ -147,41 +172,58 @@ def _fmt(v: Any, kind: str = "price") -> str:
     return f"{sign}${text}" if kind in ("price", "money") else f"{sign}{text}"
 
 
-_ROWS = (("elasticity", "Price elasticity (at today's price)", "e"),
-         ("elasticity_ci", "Elasticity, 95 % interval", "e"),
-         ("price_now", "Price today, USD per 1M tokens", "price"),
-         ("reference_volume_m", "Volume today, M tokens/month", "volume"),
-         ("unit_cost", "Unit cost, USD per 1M tokens", "price"),
-         ("fixed_cost", "Fixed costs, USD/month", "money"),
-         ("price_floor", "Price floor", "price"), ("price_ceiling", "Price ceiling", "price"),
-         ("optimal_price", "Optimal price in that range", "price"),
-         ("optimal_price_range", "Optimal price across the elasticity interval", "price"),
-         ("at_bound", "Optimum on a bound of the range", "e"),
-         ("profit_now", "Profit today, USD/month", "money"),
-         ("profit_at_optimum", "Profit at the optimum, USD/month", "money"),
-         ("break_even_prices", "Break-even prices (lower – upper)", "price"))
+_ROWS = (
+    ("elasticity", "Price elasticity (at today's price)", "e"),
+    ("elasticity_ci", "Elasticity, 95 % interval", "e"),
+    ("price_now", "Price today, USD per 1M tokens", "price"),
+    ("reference_volume_m", "Volume today, M tokens/month", "volume"),
+    ("unit_cost", "Unit cost, USD per 1M tokens", "price"),
+    ("fixed_cost", "Fixed costs, USD/month", "money"),
+    ("price_floor", "Price floor", "price"),
+    ("price_ceiling", "Price ceiling", "price"),
+    ("optimal_price", "Optimal price in that range", "price"),
+    ("optimal_price_range", "Optimal price across the elasticity interval", "price"),
+    ("at_bound", "Optimum on a bound of the range", "e"),
+    ("profit_now", "Profit today, USD/month", "money"),
+    ("profit_at_optimum", "Profit at the optimum, USD/month", "money"),
+    ("break_even_prices", "Break-even prices (lower – upper)", "price"),
+)
 
 
 def render_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: one table, a column per segment and "all", then the market."""
     names = list(report["segments"])
-    lines = ["# Pricing report", "",
-             "Prices USD per 1M tokens, volumes M tokens per month, money USD per month. "
-             "\"all\" is the sum of the segment curves at one price, after company fixed "
-             "costs; a segment's profit is its contribution (fixed costs are company-wide).",
-             "", "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines = [
+        "# Pricing report",
+        "",
+        "Prices USD per 1M tokens, volumes M tokens per month, money USD per month. "
+        '"all" is the sum of the segment curves at one price, after company fixed '
+        "costs; a segment's profit is its contribution (fixed costs are company-wide).",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
     for key, label, kind in _ROWS:
-        lines.append(f"| {label} | " + " | ".join(_fmt(report["segments"][n][key], kind)
-                                                 for n in names) + " |")
+        lines.append(
+            f"| {label} | "
+            + " | ".join(_fmt(report["segments"][n][key], kind) for n in names)
+            + " |"
+        )
     war = report.get("price_war", {})
     lines += ["", "## Today's market (price-war baseline)", ""]
     if war.get("note"):
         lines.append(f"Not modelled: {war['note']}")
     else:
-        lines += [f"Our price today {_fmt(war['our_price_now'])}; in the calibrated market "
-                  f"{_fmt(war['our_baseline_price'])}.", "",
-                  "| competitor | list price | baseline price |", "|---|---|---|"]
-        lines += [f"| {f['name'].replace('|', '/')} | {_fmt(f['list_price'])} | "
-                  f"{_fmt(f['baseline_price'])} |" for f in war["firms"]]
+        lines += [
+            f"Our price today {_fmt(war['our_price_now'])}; in the calibrated market "
+            f"{_fmt(war['our_baseline_price'])}.",
+            "",
+            "| competitor | list price | baseline price |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {f['name'].replace('|', '/')} | {_fmt(f['list_price'])} | "
+            f"{_fmt(f['baseline_price'])} |"
+            for f in war["firms"]
+        ]
     return "\n".join(lines) + "\n"
-

@@ -96,12 +96,12 @@ class Competitor:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ScenarioError("competitor name must be non-empty text")
         for f in ("price", "share"):
-            object.__setattr__(self, f, _finite(f"competitor {self.name!r}: ", f,
-                                                getattr(self, f)))
+            object.__setattr__(self, f, _finite(f"competitor {self.name!r}: ", f, getattr(self, f)))
         if self.price <= 0:
             raise ScenarioError(f"competitor {self.name!r}: price must be > 0")
-        if (bad := _outside(f"competitor {self.name!r}: ", "price", self.price,
-                            PRICE_RANGE)) is not None:
+        if (
+            bad := _outside(f"competitor {self.name!r}: ", "price", self.price, PRICE_RANGE)
+        ) is not None:
             raise ScenarioError(bad)
         if not 0 < self.share < 1:
             raise ScenarioError(f"competitor {self.name!r}: share must be between 0 and 1")
@@ -148,18 +148,24 @@ class DemandSegment:
                 object.__setattr__(self, f.name, _finite(owner, f.name, getattr(self, f.name)))
         if self.reference_price <= 0:
             raise ScenarioError(owner + "reference_price must be > 0")
-        bad = [_outside(owner, "reference_price", self.reference_price, PRICE_RANGE),
-               *(_outside(owner, f, getattr(self, f), ELASTICITY_RANGE)
-                 for f in ("elasticity", "elasticity_ci_low", "elasticity_ci_high",
-                           "mention_shift"))]
+        bad = [
+            _outside(owner, "reference_price", self.reference_price, PRICE_RANGE),
+            *(
+                _outside(owner, f, getattr(self, f), ELASTICITY_RANGE)
+                for f in ("elasticity", "elasticity_ci_low", "elasticity_ci_high", "mention_shift")
+            ),
+        ]
         if any(bad):
             raise ScenarioError("; ".join(b for b in bad if b))
         if self.reference_volume_m <= 0:
-            raise ScenarioError(owner + "reference_volume_m must be > 0 (no volume, no demand "
-                                "curve)")
+            raise ScenarioError(
+                owner + "reference_volume_m must be > 0 (no volume, no demand curve)"
+            )
         if not self.elasticity_ci_low <= self.elasticity <= self.elasticity_ci_high:
-            raise ScenarioError(owner + "the elasticity must lie within its interval "
-                                "(elasticity_ci_low ≤ elasticity ≤ elasticity_ci_high)")
+            raise ScenarioError(
+                owner + "the elasticity must lie within its interval "
+                "(elasticity_ci_low ≤ elasticity ≤ elasticity_ci_high)"
+            )
         if self.tickets_per_million < 0 or self.price_low < 0 or self.price_high < 0:
             raise ScenarioError(owner + "tickets_per_million and observed prices must be ≥ 0")
         if not (0 <= self.output_share <= 1 and 0 <= self.ai_resolution_share <= 1):
@@ -272,12 +278,18 @@ class Scenario:
             problems.append("segment names must be unique")
         if not 0 < self.price_floor < self.price_ceiling:
             problems.append("need 0 < price_floor < price_ceiling")
-        ranges = {"price_floor": PRICE_BOUND_RANGE, "price_ceiling": PRICE_BOUND_RANGE,
-                  "utilisation": UTILISATION_RANGE,
-                  "input_tokens_per_second": TOKENS_PER_SECOND_RANGE,
-                  "output_tokens_per_second": TOKENS_PER_SECOND_RANGE}
-        problems.extend(b for name, bounds in ranges.items()
-                        if (b := _outside("", name, getattr(self, name), bounds)) is not None)
+        ranges = {
+            "price_floor": PRICE_BOUND_RANGE,
+            "price_ceiling": PRICE_BOUND_RANGE,
+            "utilisation": UTILISATION_RANGE,
+            "input_tokens_per_second": TOKENS_PER_SECOND_RANGE,
+            "output_tokens_per_second": TOKENS_PER_SECOND_RANGE,
+        }
+        problems.extend(
+            b
+            for name, bounds in ranges.items()
+            if (b := _outside("", name, getattr(self, name), bounds)) is not None
+        )
         if self.curve_points < 2 or self.curve_points > 10_000:
             problems.append("curve_points must be between 2 and 10,000")
         if not 1 <= self.mc_draws <= 1_000_000:
@@ -285,8 +297,7 @@ class Scenario:
         if not 0 <= self.mc_seed < 2**63:
             problems.append("mc_seed must be a whole number ≥ 0")
         if len(self.segments) > MAX_SEGMENTS or len(self.competitors) > MAX_COMPETITORS:
-            problems.append(f"at most {MAX_SEGMENTS} segments and {MAX_COMPETITORS} "
-                            "competitors")
+            problems.append(f"at most {MAX_SEGMENTS} segments and {MAX_COMPETITORS} competitors")
         if self.sensitivity_pct < 0 or self.sensitivity_pct >= 100:
             problems.append("sensitivity_pct must be in [0, 100)")
         if self.tornado_price < 0:
@@ -294,8 +305,10 @@ class Scenario:
         if not 0 < self.our_share < 1 or not 0 < self.niche_market_share <= 1:
             problems.append("our_share must be in (0, 1) and niche_market_share in (0, 1]")
         if self.our_share + sum(c.share for c in self.competitors) >= 1:
-            problems.append("our share and the competitors' shares must sum to less than 1 "
-                            "(the rest are customers who buy from none of us)")
+            problems.append(
+                "our share and the competitors' shares must sum to less than 1 "
+                "(the rest are customers who buy from none of us)"
+            )
         if self.niche_alpha_factor <= 0 or self.quality_cost < 0:
             problems.append("niche_alpha_factor must be > 0 and quality_cost ≥ 0")
         if self.target_margin >= 1:
@@ -324,18 +337,29 @@ class Scenario:
         volumes = [g.reference_volume_m for g in self.segments] or [1.0]
         tickets = [g.tickets_per_million * g.reference_volume_m for g in self.segments]
         weights = tickets if sum(tickets) > 0 else volumes
-        mix = {"output_share": _weighted([g.output_share for g in self.segments], volumes,
-                                         _c.DEFAULT_OUTPUT_SHARE),
-               "ai_resolution_share": _weighted([g.ai_resolution_share for g in self.segments],
-                                                weights, _c.DEFAULT_AI_RESOLUTION_SHARE)}
-        return _c.CostInputs(**{f.name: mix[f.name] if f.name in mix else getattr(self, f.name)
-                                for f in dataclasses.fields(_c.CostInputs)})
+        mix = {
+            "output_share": _weighted(
+                [g.output_share for g in self.segments], volumes, _c.DEFAULT_OUTPUT_SHARE
+            ),
+            "ai_resolution_share": _weighted(
+                [g.ai_resolution_share for g in self.segments],
+                weights,
+                _c.DEFAULT_AI_RESOLUTION_SHARE,
+            ),
+        }
+        return _c.CostInputs(
+            **{
+                f.name: mix[f.name] if f.name in mix else getattr(self, f.name)
+                for f in dataclasses.fields(_c.CostInputs)
+            }
+        )
 
     def segment_costs(self, segment: DemandSegment) -> _c.CostInputs:
         """The cost model of one segment: the scenario's, at the segment's token mix and AI
         resolution share."""
-        return self.cost_inputs().replace(output_share=segment.output_share,
-                                          ai_resolution_share=segment.ai_resolution_share)
+        return self.cost_inputs().replace(
+            output_share=segment.output_share, ai_resolution_share=segment.ai_resolution_share
+        )
 
     def unit_cost(self, segment: DemandSegment) -> float:
         """A segment's variable cost per 1M tokens: GPU at its token mix + its support."""
@@ -345,8 +369,11 @@ class Scenario:
         """(ε, low, high) a segment's numbers use: the fitted values, shifted by its
         measured mention shift only when ``pressure_lever`` is on."""
         shift = segment.mention_shift if self.pressure_lever else 0.0
-        return (segment.elasticity + shift, segment.elasticity_ci_low + shift,
-                segment.elasticity_ci_high + shift)
+        return (
+            segment.elasticity + shift,
+            segment.elasticity_ci_low + shift,
+            segment.elasticity_ci_high + shift,
+        )
 
     @property
     def price_now(self) -> float:
@@ -387,8 +414,9 @@ class Scenario:
 
     def to_json(self) -> str:
         """JSON text (floats written with full precision, so the round trip is exact)."""
-        return json.dumps({"version": SCHEMA_VERSION, **self.to_dict()}, ensure_ascii=False,
-                          allow_nan=False)
+        return json.dumps(
+            {"version": SCHEMA_VERSION, **self.to_dict()}, ensure_ascii=False, allow_nan=False
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Scenario:
@@ -407,8 +435,9 @@ class Scenario:
             raise ScenarioError("scenario was saved by a newer version of the app")
         return cls.from_dict(data)
 
-    def to_query_params(self, *, prefix: str = QUERY_PREFIX,
-                        only_changed: bool = True) -> dict[str, str]:
+    def to_query_params(
+        self, *, prefix: str = QUERY_PREFIX, only_changed: bool = True
+    ) -> dict[str, str]:
         """URL query parameters (all strings). Fields at their default are left out unless
         ``only_changed`` is False; ``from_query_params`` fills them back in."""
         kinds, default = _kinds(), Scenario()
@@ -421,11 +450,17 @@ class Scenario:
             if kind == "optstr" and v is None:
                 continue  # absent = None (the default)
             if kind == "competitors":
-                text = json.dumps([[c.name, c.price, c.share] for c in v],
-                                  ensure_ascii=False, separators=(",", ":"))
+                text = json.dumps(
+                    [[c.name, c.price, c.share] for c in v],
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                )
             elif kind == "segments":
-                text = json.dumps([[getattr(s, g.name) for g in dataclasses.fields(s)]
-                                   for s in v], ensure_ascii=False, separators=(",", ":"))
+                text = json.dumps(
+                    [[getattr(s, g.name) for g in dataclasses.fields(s)] for s in v],
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                )
             elif kind == "float":
                 text = repr(v)
             elif kind == "bool":
@@ -436,8 +471,9 @@ class Scenario:
         return out
 
     @classmethod
-    def from_query_params(cls, params: Mapping[str, str | Sequence[str]], *,
-                          prefix: str = QUERY_PREFIX) -> Scenario:
+    def from_query_params(
+        cls, params: Mapping[str, str | Sequence[str]], *, prefix: str = QUERY_PREFIX
+    ) -> Scenario:
         """Parse ``to_query_params`` output; other keys are ignored, missing ones default."""
         kinds = _kinds()
         seg_fields = [g.name for g in dataclasses.fields(DemandSegment)]
@@ -459,31 +495,35 @@ class Scenario:
                         raise ValueError("expected 0 or 1")
                     values[f.name] = text == "1"
                 elif kind == "competitors":
-                    values[f.name] = tuple(Competitor(str(n), p, s)
-                                           for n, p, s in json.loads(text))
+                    values[f.name] = tuple(Competitor(str(n), p, s) for n, p, s in json.loads(text))
                 elif kind == "segments":
                     rows = json.loads(text)
                     if not isinstance(rows, list) or any(
-                            not isinstance(r, list) or len(r) > len(seg_fields) for r in rows):
+                        not isinstance(r, list) or len(r) > len(seg_fields) for r in rows
+                    ):
                         raise ValueError(f"expected lists of at most {len(seg_fields)} values")
                     # a shorter row (an older link) leaves its last fields at their defaults
-                    values[f.name] = tuple(DemandSegment(**dict(zip(seg_fields, row,
-                                                                    strict=False)))
-                                           for row in rows)
+                    values[f.name] = tuple(
+                        DemandSegment(**dict(zip(seg_fields, row, strict=False))) for row in rows
+                    )
                 else:
                     values[f.name] = text
             except (ValueError, TypeError, RecursionError) as exc:
-                raise ScenarioError(f"URL parameter {key}={text[:80]!r} is not valid: "
-                                    f"{exc}") from None
+                raise ScenarioError(
+                    f"URL parameter {key}={text[:80]!r} is not valid: {exc}"
+                ) from None
         return cls(**values)
 
 
-_V1_SEGMENT_KEYS = {"reference_price": "reference_price",
-                    "reference_volume_m": "reference_volume_m", "elasticity": "elasticity",
-                    "elasticity_ci_low": "elasticity_ci_low",
-                    "elasticity_ci_high": "elasticity_ci_high",
-                    "tickets_per_million": "tickets_per_million",
-                    "ai_resolution_share": "ai_resolution_share"}
+_V1_SEGMENT_KEYS = {
+    "reference_price": "reference_price",
+    "reference_volume_m": "reference_volume_m",
+    "elasticity": "elasticity",
+    "elasticity_ci_low": "elasticity_ci_low",
+    "elasticity_ci_high": "elasticity_ci_high",
+    "tickets_per_million": "tickets_per_million",
+    "ai_resolution_share": "ai_resolution_share",
+}
 
 
 def _weighted(values: Sequence[float], weights: Sequence[float], default: float) -> float:
@@ -553,8 +593,11 @@ def clean_scenario_name(name: str) -> str:
         'café [2J plan'
     """
     text = unicodedata.normalize("NFC", str(name))
-    text = "".join(" " if unicodedata.category(ch) in ("Zl", "Zp") else ch for ch in text
-                   if unicodedata.category(ch) not in _DROPPED_CATEGORIES or ch in "\t\n\r")
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Zl", "Zp") else ch
+        for ch in text
+        if unicodedata.category(ch) not in _DROPPED_CATEGORIES or ch in "\t\n\r"
+    )
     return " ".join(text.split())
 
 
@@ -569,12 +612,20 @@ def save_scenario(store: Any, scenario: Scenario) -> None:
     if not name:
         raise ScenarioError("a scenario needs a name to be saved")
     if len(name) > MAX_NAME_CHARS:
-        raise ScenarioError(f"a scenario name has at most {MAX_NAME_CHARS} characters "
-                            f"(this one has {len(name):,})")
+        raise ScenarioError(
+            f"a scenario name has at most {MAX_NAME_CHARS} characters (this one has {len(name):,})"
+        )
     params = [name, scenario.replace(name=name).to_json()]
-    store.write(lambda conn: conn.execute(
-        "INSERT INTO scenarios (name, params) VALUES (?, ?::JSON) ON CONFLICT (name) DO UPDATE"
-        " SET params = excluded.params, updated_at = now()", params) and None)
+    store.write(
+        lambda conn: (
+            conn.execute(
+                "INSERT INTO scenarios (name, params) VALUES (?, ?::JSON) ON CONFLICT (name) DO UPDATE"
+                " SET params = excluded.params, updated_at = now()",
+                params,
+            )
+            and None
+        )
+    )
 
 
 def load_scenario(store: Any, name: str) -> Scenario:
@@ -587,16 +638,19 @@ def load_scenario(store: Any, name: str) -> Scenario:
 
 def list_scenarios(store: Any) -> pd.DataFrame:
     """Saved scenarios, newest change first: ``name``, ``created_at``, ``updated_at``."""
-    return store.query("SELECT name, created_at, updated_at FROM scenarios"
-                       " ORDER BY updated_at DESC, name")
+    return store.query(
+        "SELECT name, created_at, updated_at FROM scenarios ORDER BY updated_at DESC, name"
+    )
 
 
 def delete_scenario(store: Any, name: str) -> bool:
     """Delete the saved scenario ``name``; True when one was deleted."""
+
     def run(conn: Any) -> bool:
         found = conn.execute("SELECT count(*) FROM scenarios WHERE name = ?", [name]).fetchone()
         conn.execute("DELETE FROM scenarios WHERE name = ?", [name])
         return bool(found and found[0])
+
     return bool(store.write(run))
 
 
@@ -606,10 +660,12 @@ def scenario_inputs_frame(scenarios: Sequence[Scenario]) -> pd.DataFrame:
     cols: dict[str, dict[str, Any]] = {}
     for i, s in enumerate(scenarios):
         d = s.to_dict()
-        d["competitors"] = ", ".join(f"{c.name} @ {c.price:g} ({c.share:.0%})"
-                                     for c in s.competitors)
-        d["segments"] = ", ".join(f"{g.name} ε {g.elasticity:.2f} @ {g.reference_price:g}"
-                                  for g in s.segments)
+        d["competitors"] = ", ".join(
+            f"{c.name} @ {c.price:g} ({c.share:.0%})" for c in s.competitors
+        )
+        d["segments"] = ", ".join(
+            f"{g.name} ε {g.elasticity:.2f} @ {g.reference_price:g}" for g in s.segments
+        )
         d.pop("name")
         cols[_unique(s.name, i, cols)] = d
     return pd.DataFrame(cols)

@@ -57,10 +57,28 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any, Literal
 
-__all__ = ["ACCESS_FILE_ENV", "ENV_LISTS", "AccessDenied", "AccessError", "AccessSettings",
-           "AccessSettingsError", "Role", "User", "access_file", "auth_providers",
-           "current_user", "entry_matches", "exposure", "fold_address", "is_loopback",
-           "local_actor", "record_sign_out", "require", "settings", "sign_out_file"]
+__all__ = [
+    "ACCESS_FILE_ENV",
+    "ENV_LISTS",
+    "AccessDenied",
+    "AccessError",
+    "AccessSettings",
+    "AccessSettingsError",
+    "Role",
+    "User",
+    "access_file",
+    "auth_providers",
+    "current_user",
+    "entry_matches",
+    "exposure",
+    "fold_address",
+    "is_loopback",
+    "local_actor",
+    "record_sign_out",
+    "require",
+    "settings",
+    "sign_out_file",
+]
 
 log = logging.getLogger("dashboard.access")
 
@@ -70,8 +88,11 @@ ACCESS_FILE_ENV = "PRICEWAR_ACCESS_FILE"
 #: The access file used when ``PRICEWAR_ACCESS_FILE`` is not set (it may be missing).
 DEFAULT_ACCESS_FILE = ROOT / ".streamlit" / "access.toml"
 #: The lists of the access file and the environment variables that add to each.
-ENV_LISTS: dict[str, str] = {"allow": "PRICEWAR_ALLOW", "analysts": "PRICEWAR_ANALYSTS",
-                             "admins": "PRICEWAR_ADMINS"}
+ENV_LISTS: dict[str, str] = {
+    "allow": "PRICEWAR_ALLOW",
+    "analysts": "PRICEWAR_ANALYSTS",
+    "admins": "PRICEWAR_ADMINS",
+}
 #: Largest access file read (a list of addresses; anything bigger is a mistake).
 MAX_ACCESS_FILE_BYTES = 1 << 20
 #: Request headers that say a proxy forwarded the request (local mode refuses them).
@@ -103,8 +124,10 @@ class AccessDenied(AccessError):
         self.needed = needed
         self.action = action
         held = f"the {user.role.label} role" if user.role is not None else "no access"
-        super().__init__(f"You have {held}, which may not {_words(action)}: that needs the "
-                         f"{needed.label} role. Ask an admin if you need it.")
+        super().__init__(
+            f"You have {held}, which may not {_words(action)}: that needs the "
+            f"{needed.label} role. Ask an admin if you need it."
+        )
 
 
 # -- roles ------------------------------------------------------------------------------
@@ -174,16 +197,26 @@ def _normalise_entry(entry: object, where: str) -> str:
         AccessSettingsError: ``entry`` is not text, or neither form; names ``where``.
     """
     if not isinstance(entry, str):
-        raise AccessSettingsError(f"{where}: entries must be text (an e-mail address or "
-                                  f"@domain), not {type(entry).__name__}")
+        raise AccessSettingsError(
+            f"{where}: entries must be text (an e-mail address or "
+            f"@domain), not {type(entry).__name__}"
+        )
     text = fold_address(entry)
     local, at, domain = text.rpartition("@")
-    valid = (bool(at) and bool(domain) and "@" not in local and not text.endswith(".")
-             and not any(c.isspace() or c in ",;<>\"" for c in text)
-             and not domain.startswith(".") and ".." not in domain)
+    valid = (
+        bool(at)
+        and bool(domain)
+        and "@" not in local
+        and not text.endswith(".")
+        and not any(c.isspace() or c in ',;<>"' for c in text)
+        and not domain.startswith(".")
+        and ".." not in domain
+    )
     if not valid:
-        raise AccessSettingsError(f"{where}: {entry[:80]!r} is neither an e-mail address "
-                                  "(name@example.com) nor a domain (@example.com)")
+        raise AccessSettingsError(
+            f"{where}: {entry[:80]!r} is neither an e-mail address "
+            "(name@example.com) nor a domain (@example.com)"
+        )
     return text
 
 
@@ -244,15 +277,19 @@ class AccessSettings:
         unknown = sorted(set(data) - set(ENV_LISTS))
         if unknown:
             raise AccessSettingsError(
-                f"{source}: unknown key {unknown[0]!r} (the keys are allow, analysts, admins)")
+                f"{source}: unknown key {unknown[0]!r} (the keys are allow, analysts, admins)"
+            )
         lists: dict[str, tuple[str, ...]] = {}
         for key in ENV_LISTS:
             value = data.get(key, [])
             if not isinstance(value, list):
-                raise AccessSettingsError(f"{source}: {key} must be a list of e-mail addresses "
-                                          f"and @domains, not {type(value).__name__}")
-            lists[key] = tuple(dict.fromkeys(
-                _normalise_entry(v, f"{source}: {key}") for v in value))
+                raise AccessSettingsError(
+                    f"{source}: {key} must be a list of e-mail addresses "
+                    f"and @domains, not {type(value).__name__}"
+                )
+            lists[key] = tuple(
+                dict.fromkeys(_normalise_entry(v, f"{source}: {key}") for v in value)
+            )
         return cls(source=source, **lists)
 
     def with_env(self, environ: Mapping[str, str] | None = None) -> AccessSettings:
@@ -283,8 +320,11 @@ class AccessSettings:
         """The highest role the lists give ``email``; None when it is on none of them."""
         if not email:
             return None
-        for role, entries in ((Role.ADMIN, self.admins), (Role.ANALYST, self.analysts),
-                              (Role.VIEWER, self.allow)):
+        for role, entries in (
+            (Role.ADMIN, self.admins),
+            (Role.ANALYST, self.analysts),
+            (Role.VIEWER, self.allow),
+        ):
             if any(entry_matches(email, e) for e in entries):
                 return role
         return None
@@ -301,9 +341,10 @@ def access_file(environ: Mapping[str, str] | None = None) -> Path:
         return Path(named).expanduser()
     except RuntimeError:  # "~nosuchuser/…": no such user's home folder
         shown = named if len(named) <= 80 else named[:79] + "…"
-        raise AccessSettingsError(f"{ACCESS_FILE_ENV}={shown!r}: no home folder for "
-                                  f"{named.split('/', 1)[0]!r}; set it to a full path"
-                                  ) from None
+        raise AccessSettingsError(
+            f"{ACCESS_FILE_ENV}={shown!r}: no home folder for "
+            f"{named.split('/', 1)[0]!r}; set it to a full path"
+        ) from None
 
 
 def settings(environ: Mapping[str, str] | None = None) -> AccessSettings:
@@ -343,22 +384,26 @@ def settings(environ: Mapping[str, str] | None = None) -> AccessSettings:
         if cached is not None:
             return cached
         if info.st_size > MAX_ACCESS_FILE_BYTES:
-            raise AccessSettingsError(f"{path} is {info.st_size:,} bytes (at most "
-                                      f"{MAX_ACCESS_FILE_BYTES:,}): is it the right file?")
+            raise AccessSettingsError(
+                f"{path} is {info.st_size:,} bytes (at most "
+                f"{MAX_ACCESS_FILE_BYTES:,}): is it the right file?"
+            )
         data = os.read(fd, MAX_ACCESS_FILE_BYTES + 1)  # never more, whatever it became
     except OSError as exc:
         raise AccessSettingsError(f"{path} cannot be read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     if len(data) > MAX_ACCESS_FILE_BYTES:
-        raise AccessSettingsError(f"{path} is over {MAX_ACCESS_FILE_BYTES:,} bytes: "
-                                  "is it the right file?")
+        raise AccessSettingsError(
+            f"{path} is over {MAX_ACCESS_FILE_BYTES:,} bytes: is it the right file?"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise AccessSettingsError(f"{path} cannot be read: {exc}") from None
     result = AccessSettings.from_toml(text, str(path)).with_env(
-        dict(zip(ENV_LISTS.values(), env, strict=True)))
+        dict(zip(ENV_LISTS.values(), env, strict=True))
+    )
     with _SETTINGS_LOCK:
         if len(_SETTINGS_CACHE) >= 16:
             _SETTINGS_CACHE.clear()
@@ -404,21 +449,28 @@ def auth_providers() -> tuple[str | None, ...] | None:
         if any(Path(p).expanduser().is_file() for p in _secret_files()):
             raise AccessSettingsError(
                 f"the secrets file cannot be read ({type(exc).__name__}): sign-in is not "
-                "configured until it is fixed") from None
+                "configured until it is fixed"
+            ) from None
         return None
     if section is None:
         return None
     if not isinstance(section, Mapping):
-        raise AccessSettingsError("[auth] in the secrets must be a section: sign-in is not "
-                                  "configured")
+        raise AccessSettingsError(
+            "[auth] in the secrets must be a section: sign-in is not configured"
+        )
     providers: list[str | None] = []
     if "server_metadata_url" in section:
         providers.append(None)
-    providers += sorted(name for name, value in section.items()
-                        if isinstance(value, Mapping) and name != "client_kwargs")
+    providers += sorted(
+        name
+        for name, value in section.items()
+        if isinstance(value, Mapping) and name != "client_kwargs"
+    )
     if not providers:
-        raise AccessSettingsError("the [auth] section of the secrets names no provider "
-                                  "(server_metadata_url): sign-in is not configured")
+        raise AccessSettingsError(
+            "the [auth] section of the secrets names no provider "
+            "(server_metadata_url): sign-in is not configured"
+        )
     return tuple(providers)
 
 
@@ -469,8 +521,11 @@ def exposure() -> str | None:
 
     address = config.get_option("server.address")
     if not is_loopback(address):
-        return (f"the server listens on {address}" if address else
-                "the server listens on every network interface (server.address is not set)")
+        return (
+            f"the server listens on {address}"
+            if address
+            else "the server listens on every network interface (server.address is not set)"
+        )
     forwarded = [h for h in FORWARDED_HEADERS if h in _headers()]
     if forwarded:
         return f"the request came through a proxy ({forwarded[0]} header)"
@@ -589,8 +644,9 @@ def sign_out_file(environ: Mapping[str, str] | None = None) -> Path | None:
 
         db = default_db_path().expanduser().resolve()
     except Exception:  # never raises: a bad PRICEWAR_DB is shown by the page guard
-        log.debug("no sign-out file: %s or PRICEWAR_DB cannot be used", SIGN_OUT_FILE_ENV,
-                  exc_info=True)
+        log.debug(
+            "no sign-out file: %s or PRICEWAR_DB cannot be used", SIGN_OUT_FILE_ENV, exc_info=True
+        )
         return None
     return db.with_name(db.name + ".signouts.json")
 
@@ -614,8 +670,13 @@ def _parse_sign_outs(data: bytes) -> dict[str, float]:
         raise ValueError("not a JSON object")
     out: dict[str, float] = {}
     for email, issued in record.items():
-        if (isinstance(email, str) and len(email) <= 320 and not isinstance(issued, bool)
-                and isinstance(issued, int | float) and math.isfinite(issued)):
+        if (
+            isinstance(email, str)
+            and len(email) <= 320
+            and not isinstance(issued, bool)
+            and isinstance(issued, int | float)
+            and math.isfinite(issued)
+        ):
             out[email] = float(issued)
     return out
 
@@ -633,8 +694,11 @@ def _read_sign_outs(path: Path) -> dict[str, float]:
         stat = os.fstat(fd)
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if not S_ISREG(stat.st_mode) or stat.st_size > MAX_SIGN_OUT_FILE_BYTES:
-            log.warning("sign-out file %s is not a regular file of at most %s bytes: not used",
-                        path, f"{MAX_SIGN_OUT_FILE_BYTES:,}")
+            log.warning(
+                "sign-out file %s is not a regular file of at most %s bytes: not used",
+                path,
+                f"{MAX_SIGN_OUT_FILE_BYTES:,}",
+            )
             return {}
         cached = _SIGN_OUT_CACHE.get(str(path))
         if cached is not None and cached[0] == stamp:
@@ -658,8 +722,11 @@ def _write_sign_out(path: Path, email: str, issued: float) -> None:
     import json
     import tempfile
 
-    lock = os.open(path.with_name(path.name + ".lock"),
-                   os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    lock = os.open(
+        path.with_name(path.name + ".lock"),
+        os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o600,
+    )
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         record = dict(_read_sign_outs(path))
@@ -699,8 +766,12 @@ def record_sign_out() -> None:
         try:
             _write_sign_out(path, email, issued)
         except OSError as exc:
-            log.error("sign-out of %s not shared with other server processes (%s): %s",
-                      email, path, exc.strerror or exc)
+            log.error(
+                "sign-out of %s not shared with other server processes (%s): %s",
+                email,
+                path,
+                exc.strerror or exc,
+            )
 
 
 def _signed_out_elsewhere(email: str, info: Mapping[str, Any]) -> bool:
@@ -741,8 +812,10 @@ def _unverified(info: Mapping[str, Any]) -> str | None:
         return None
     if _flag(value) is False:
         return "is not verified by the identity provider"
-    return (f"is not verified by the identity provider (its email_verified claim is "
-            f"{str(value)[:40]!r}, not true)")
+    return (
+        f"is not verified by the identity provider (its email_verified claim is "
+        f"{str(value)[:40]!r}, not true)"
+    )
 
 
 def current_user() -> User:
@@ -758,51 +831,96 @@ def current_user() -> User:
         actor = local_actor()
         why = exposure()
         if why:
-            return User(actor=actor, role=None, status="unprotected",
-                        message=f"This dashboard is reachable from other machines ({why}), "
-                                "but sign-in is not configured, so nobody is let in. Configure "
-                                "sign-in (README: Sign-in, roles and deployment), or run it "
-                                "on this machine only (server.address = \"127.0.0.1\").")
+            return User(
+                actor=actor,
+                role=None,
+                status="unprotected",
+                message=f"This dashboard is reachable from other machines ({why}), "
+                "but sign-in is not configured, so nobody is let in. Configure "
+                "sign-in (README: Sign-in, roles and deployment), or run it "
+                'on this machine only (server.address = "127.0.0.1").',
+            )
         return User(actor=actor, role=Role.ADMIN, name=actor.partition(":")[2], mode="local")
     info = _user_info()
     if _flag(info.get("is_logged_in")) is not True:
-        return User(actor="anonymous", role=None, mode="oidc", status="signed_out",
-                    providers=providers, message="Sign in to open the dashboard.")
+        return User(
+            actor="anonymous",
+            role=None,
+            mode="oidc",
+            status="signed_out",
+            providers=providers,
+            message="Sign in to open the dashboard.",
+        )
     raw = info.get("email")
     email = fold_address(raw) if isinstance(raw, str) and raw.strip() else None
     name = str(info.get("name") or email or "unknown")
-    signed = {"actor": email or "unknown", "email": email, "name": name, "mode": "oidc",
-              "providers": providers}
+    signed = {
+        "actor": email or "unknown",
+        "email": email,
+        "name": name,
+        "mode": "oidc",
+        "providers": providers,
+    }
     if email is not None and _signed_out_elsewhere(email, info):
-        return User(actor="anonymous", role=None, mode="oidc", status="signed_out",
-                    providers=providers, message=f"{email} signed out (in this browser or "
-                    "another window). Sign in again to open the dashboard.")
+        return User(
+            actor="anonymous",
+            role=None,
+            mode="oidc",
+            status="signed_out",
+            providers=providers,
+            message=f"{email} signed out (in this browser or "
+            "another window). Sign in again to open the dashboard.",
+        )
     if email is None:
-        return User(role=None, status="not_listed", message="The identity provider sent no "
-                    "e-mail address, so you are not on the access list.", **signed)
+        return User(
+            role=None,
+            status="not_listed",
+            message="The identity provider sent no "
+            "e-mail address, so you are not on the access list.",
+            **signed,
+        )
     if (unverified := _unverified(info)) is not None:
-        return User(role=None, status="not_listed", message=f"{email} {unverified}, so it is "
-                    "not on the access list.", **signed)
+        return User(
+            role=None,
+            status="not_listed",
+            message=f"{email} {unverified}, so it is not on the access list.",
+            **signed,
+        )
     try:
         role = settings().role_for(email)
     except AccessSettingsError as exc:
         log.error("access settings unusable: %s", exc)
-        return User(role=None, status="misconfigured", message=f"The access settings cannot "
-                    f"be used ({exc}); nobody is let in until an admin fixes them.", **signed)
+        return User(
+            role=None,
+            status="misconfigured",
+            message=f"The access settings cannot "
+            f"be used ({exc}); nobody is let in until an admin fixes them.",
+            **signed,
+        )
     if role is None:
-        return User(role=None, status="not_listed", message=f"{email} is not on the access "
-                    "list of this dashboard. Ask an admin to add you, or sign out and sign in "
-                    "with another account.", **signed)
+        return User(
+            role=None,
+            status="not_listed",
+            message=f"{email} is not on the access "
+            "list of this dashboard. Ask an admin to add you, or sign out and sign in "
+            "with another account.",
+            **signed,
+        )
     return User(role=role, **signed)
 
 
 # -- checks inside the actions ----------------------------------------------------------
 
 _ACTION_WORDS: dict[str, str] = {
-    "upload": "upload files", "tag_start": "start tagging", "tag_stop": "stop tagging",
-    "shard_load": "load entity shards", "scenario_save": "save scenarios",
-    "scenario_delete": "delete scenarios", "data_reset": "reset data",
-    "audit_view": "read the audit trail", "settings_view": "see the access settings",
+    "upload": "upload files",
+    "tag_start": "start tagging",
+    "tag_stop": "stop tagging",
+    "shard_load": "load entity shards",
+    "scenario_save": "save scenarios",
+    "scenario_delete": "delete scenarios",
+    "data_reset": "reset data",
+    "audit_view": "read the audit trail",
+    "settings_view": "see the access settings",
 }
 
 
@@ -810,8 +928,14 @@ def _words(action: str) -> str:
     return _ACTION_WORDS.get(action, action.replace("_", " "))
 
 
-def require(role: Role, action: str, *, target: str | None = None,
-            store: Any = None, user: User | None = None) -> User:
+def require(
+    role: Role,
+    action: str,
+    *,
+    target: str | None = None,
+    store: Any = None,
+    user: User | None = None,
+) -> User:
     """The current user, when their role is ``role`` or higher; else refuse.
 
     Call it inside every write action (the button's handler, not only where the button is
@@ -832,8 +956,7 @@ def require(role: Role, action: str, *, target: str | None = None,
     if user.can(role):
         return user
     detail = f"needs {role.label}" + (f"; target {target}" if target else "")
-    log.warning("access denied: %s (%s) tried %s: %s", user.actor, user.role_label, action,
-                detail)
+    log.warning("access denied: %s (%s) tried %s: %s", user.actor, user.role_label, action, detail)
     _record_denied(user, action, detail, store)
     raise AccessDenied(user, role, action)
 
@@ -849,8 +972,14 @@ def _record_denied(user: User, action: str, detail: str, store: Any) -> None:
             store = app.store if app.ready else None
         if store is None:
             return
-        audit.record(store, actor=user.actor, action=audit.ACCESS_DENIED, target=action,
-                     detail=detail, role=user.role_label)
+        audit.record(
+            store,
+            actor=user.actor,
+            action=audit.ACCESS_DENIED,
+            target=action,
+            detail=detail,
+            role=user.role_label,
+        )
     except Exception:  # the refusal stands even when it cannot be written down
         log.exception("could not record the refusal of %s to %s", user.actor, action)
 

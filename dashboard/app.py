@@ -22,39 +22,54 @@ import streamlit as st  # noqa: E402 - after the clock starts
 from dashboard import access, pagelog, state, ui  # noqa: E402
 from dashboard.access import Role, User  # noqa: E402
 
-st.set_page_config(page_title="Price War Room", page_icon=":material/monitoring:",
-                   layout="wide")
+st.set_page_config(page_title="Price War Room", page_icon=":material/monitoring:", layout="wide")
 # Belt and braces: pages catch their errors (ui.page_guard); anything that still escapes
 # is shown without its traceback.
 st.set_option("client.showErrorDetails", "none")
 
 PAGES = {
     "Explore": [
-        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:",
-                default=True),  # served at "/" (a default page has no url path)
-        st.Page("views/entities.py", title="Entities", icon=":material/label:",
-                url_path="entities"),
-        st.Page("views/signals.py", title="Signals", icon=":material/notifications:",
-                url_path="signals"),
-        st.Page("views/batch_tagging.py", title="Batch tagging", icon=":material/upload_file:",
-                url_path="batch-tagging"),
+        st.Page(
+            "views/overview.py", title="Overview", icon=":material/dashboard:", default=True
+        ),  # served at "/" (a default page has no url path)
+        st.Page(
+            "views/entities.py", title="Entities", icon=":material/label:", url_path="entities"
+        ),
+        st.Page(
+            "views/signals.py", title="Signals", icon=":material/notifications:", url_path="signals"
+        ),
+        st.Page(
+            "views/batch_tagging.py",
+            title="Batch tagging",
+            icon=":material/upload_file:",
+            url_path="batch-tagging",
+        ),
     ],
     "Decide": [
-        st.Page("views/pricing.py", title="Pricing what-if", icon=":material/tune:",
-                url_path="pricing"),
-        st.Page("views/price_war.py", title="Price war & positioning",
-                icon=":material/swords:", url_path="price-war"),
-        st.Page("views/scenarios.py", title="Scenarios", icon=":material/bookmarks:",
-                url_path="scenarios"),
+        st.Page(
+            "views/pricing.py", title="Pricing what-if", icon=":material/tune:", url_path="pricing"
+        ),
+        st.Page(
+            "views/price_war.py",
+            title="Price war & positioning",
+            icon=":material/swords:",
+            url_path="price-war",
+        ),
+        st.Page(
+            "views/scenarios.py",
+            title="Scenarios",
+            icon=":material/bookmarks:",
+            url_path="scenarios",
+        ),
     ],
 }
 #: Pages in the navigation of admins only (each also refuses anyone else itself).
 ADMIN_PAGES = {
     "Admin": [
-        st.Page("views/audit.py", title="Audit trail", icon=":material/policy:",
-                url_path="audit"),
-        st.Page("views/settings.py", title="Settings", icon=":material/settings:",
-                url_path="settings"),
+        st.Page("views/audit.py", title="Audit trail", icon=":material/policy:", url_path="audit"),
+        st.Page(
+            "views/settings.py", title="Settings", icon=":material/settings:", url_path="settings"
+        ),
     ],
 }
 SESSION_AUDITED = "_access_audited"  # the sign-in (or refusal) recorded for this session
@@ -69,8 +84,14 @@ def _record_once(user: User, action: str, detail: str) -> None:
     app = state.app_state()
     if not app.ready:
         return
-    state.record_audit(app.store, actor=user.actor, action=action, target=user.name,
-                       detail=detail, role=user.role_label)
+    state.record_audit(
+        app.store,
+        actor=user.actor,
+        action=action,
+        target=user.name,
+        detail=detail,
+        role=user.role_label,
+    )
     st.session_state[SESSION_AUDITED] = marker
 
 
@@ -100,8 +121,12 @@ def _gate(user: User) -> None:
         providers = user.providers or (None,)
         for provider in providers:
             label = "Sign in" if len(providers) == 1 else f"Sign in with {provider or 'SSO'}"
-            if st.button(label, type="primary", key=f"access_sign_in_{provider or 'default'}",
-                         icon=":material/login:"):
+            if st.button(
+                label,
+                type="primary",
+                key=f"access_sign_in_{provider or 'default'}",
+                icon=":material/login:",
+            ):
                 if provider is None:
                     st.login()
                 else:
@@ -122,11 +147,12 @@ def _user_line(user: User) -> None:
     """Who is signed in, with which role, in the sidebar (and the Sign out button)."""
     with st.sidebar:
         if user.mode == "local":
-            st.caption(f"Local mode: {ui.md_text(user.actor)} ({user.role_label}). Sign-in "
-                       "is off; this server answers on this machine only.")
+            st.caption(
+                f"Local mode: {ui.md_text(user.actor)} ({user.role_label}). Sign-in "
+                "is off; this server answers on this machine only."
+            )
             return
-        st.caption(f"Signed in as **{ui.md_text(user.email or user.name)}** · "
-                   f"{user.role_label}")
+        st.caption(f"Signed in as **{ui.md_text(user.email or user.name)}** · {user.role_label}")
         if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):
             _sign_out(user)
 
@@ -137,8 +163,9 @@ def _open_state() -> bool:
     if app.ready:
         return True
     with ui.page_guard("start-up"):
-        with st.status("Preparing the database (first start creates a demo)…",
-                       expanded=True) as status:
+        with st.status(
+            "Preparing the database (first start creates a demo)…", expanded=True
+        ) as status:
             bar = st.progress(0.0, text="Opening the database…")
             app.open(progress=lambda fraction, text: bar.progress(fraction, text=text))
             status.update(label="Database ready", state="complete", expanded=False)

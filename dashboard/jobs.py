@@ -49,9 +49,16 @@ SYSTEM_ACTOR = "system"
 CLI_ACTOR = "cli"
 
 
-def record_audit(store: Store | None, *, actor: str, action: str, target: str | None = None,
-                 detail: str | None = None, role: str | None = None,
-                 source: str = "app") -> None:
+def record_audit(
+    store: Store | None,
+    *,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    detail: str | None = None,
+    role: str | None = None,
+    source: str = "app",
+) -> None:
     """One row of the audit trail (``data.audit.record``); a failure is logged, never raised
     (the action it records has already happened)."""
     if store is None:
@@ -59,8 +66,15 @@ def record_audit(store: Store | None, *, actor: str, action: str, target: str | 
     try:
         from data import audit
 
-        audit.record(store, actor=actor, action=action, target=target, detail=detail,
-                     role=role, source=source)
+        audit.record(
+            store,
+            actor=actor,
+            action=action,
+            target=target,
+            detail=detail,
+            role=role,
+            source=source,
+        )
     except Exception:
         log.exception("audit row not written: %s %s %s", actor, action, target)
 
@@ -86,8 +100,10 @@ def whole_number_setting(env: Any, name: str, default: int, most: int, what: str
     ok = digits.isascii() and digits.isdigit() and len(digits) <= 12
     if not ok or not 1 <= int(digits) <= most:
         shown = text if len(text) <= 40 else text[:39] + "…"
-        raise ConfigError(f"{name} must be a whole number from 1 to {most:,} ({what}), "
-                          f"not {shown!r}; fix or unset it and restart the app")
+        raise ConfigError(
+            f"{name} must be a whole number from 1 to {most:,} ({what}), "
+            f"not {shown!r}; fix or unset it and restart the app"
+        )
     return int(digits)
 
 
@@ -104,9 +120,13 @@ def tag_batch_from_env(environ: dict[str, str] | None = None) -> int:
     """
     from data.tag_requests import MAX_BATCH_SIZE
 
-    return whole_number_setting(os.environ if environ is None else environ, TAG_BATCH_VAR,
-                                 DEFAULT_TAG_BATCH, MAX_BATCH_SIZE,
-                                 "the batch size of background tagging")
+    return whole_number_setting(
+        os.environ if environ is None else environ,
+        TAG_BATCH_VAR,
+        DEFAULT_TAG_BATCH,
+        MAX_BATCH_SIZE,
+        "the batch size of background tagging",
+    )
 
 
 _OFF = {"0", "false", "no", "off"}
@@ -128,8 +148,10 @@ def _switch_setting(env: Any, name: str, default: bool) -> bool:
     if text in _ON:
         return default if not text else True
     shown = text if len(text) <= 40 else text[:39] + "…"
-    raise ConfigError(f"{name} must be on or off (1/true/yes/on or 0/false/no/off), "
-                      f"not {shown!r}; fix or unset it and restart the app")
+    raise ConfigError(
+        f"{name} must be on or off (1/true/yes/on or 0/false/no/off), "
+        f"not {shown!r}; fix or unset it and restart the app"
+    )
 
 
 def autotag_enabled(environ: dict[str, str] | None = None) -> bool:
@@ -139,8 +161,7 @@ def autotag_enabled(environ: dict[str, str] | None = None) -> bool:
     Raises:
         data.errors.ConfigError: a value that is neither on nor off.
     """
-    return _switch_setting(os.environ if environ is None else environ, "PRICEWAR_AUTOTAG",
-                           True)
+    return _switch_setting(os.environ if environ is None else environ, "PRICEWAR_AUTOTAG", True)
 
 
 INBOX_SECONDS_VAR = "PRICEWAR_INBOX_SECONDS"
@@ -158,8 +179,13 @@ def inbox_seconds_from_env(environ: dict[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     if env.get(INBOX_SECONDS_VAR, "").strip().lower() in {"0", "off"}:
         return 0
-    return whole_number_setting(env, INBOX_SECONDS_VAR, DEFAULT_INBOX_SECONDS,
-                                 7 * 86_400, "seconds between checks of the inbox; 0 or off: never")
+    return whole_number_setting(
+        env,
+        INBOX_SECONDS_VAR,
+        DEFAULT_INBOX_SECONDS,
+        7 * 86_400,
+        "seconds between checks of the inbox; 0 or off: never",
+    )
 
 
 TAG_PROCESS_VAR = "PRICEWAR_TAG_PROCESS"
@@ -195,8 +221,9 @@ def tag_threads_from_env(environ: dict[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     if not env.get(TAG_THREADS_VAR, "").strip():
         return default_tag_threads()
-    return whole_number_setting(env, TAG_THREADS_VAR, 1, MAX_TAG_THREADS,
-                                 "the torch threads of the tagging process")
+    return whole_number_setting(
+        env, TAG_THREADS_VAR, 1, MAX_TAG_THREADS, "the torch threads of the tagging process"
+    )
 
 
 def load_tagger(model_dir: str | Path | None = None) -> Any:
@@ -249,7 +276,11 @@ class JobStatus:
     @property
     def fraction(self) -> float:
         """Share of the waiting tickets done (1.0 when nothing was waiting)."""
-        return min(1.0, self.done / self.total) if self.total else (1.0 if self.state == "done" else 0.0)
+        return (
+            min(1.0, self.done / self.total)
+            if self.total
+            else (1.0 if self.state == "done" else 0.0)
+        )
 
 
 def _default_loader() -> Any:
@@ -267,8 +298,9 @@ class TaggingJob:
     process (:func:`load_tagger`); it is kept for the next runs, and replaced when it died.
     """
 
-    def __init__(self, store: Store, loader: Callable[[], Any] | None = None,
-                 batch_size: int | None = None) -> None:
+    def __init__(
+        self, store: Store, loader: Callable[[], Any] | None = None, batch_size: int | None = None
+    ) -> None:
         self.store = store
         self._loader = loader
         self._tagger: Any = None
@@ -293,8 +325,9 @@ class TaggingJob:
         with self._lock:
             self._status = dataclasses.replace(self._status, **changes)
 
-    def start(self, actor: str = SYSTEM_ACTOR, *, role: str | None = None,
-              source: str = "app") -> bool:
+    def start(
+        self, actor: str = SYSTEM_ACTOR, *, role: str | None = None, source: str = "app"
+    ) -> bool:
         """Start tagging unless a run is active (then rerun once it ends); True if started.
 
         ``actor`` (with ``role`` and ``source``: ``app`` or ``cli``) is recorded in the audit
@@ -306,23 +339,35 @@ class TaggingJob:
             current = self._thread
             # a thread made but not yet started (ident None) is a run about to begin; the
             # run's own thread asking (the rerun at its end) is a run that has ended
-            if (current is not None and current is not threading.current_thread()
-                    and (current.is_alive() or current.ident is None)):
+            if (
+                current is not None
+                and current is not threading.current_thread()
+                and (current.is_alive() or current.ident is None)
+            ):
                 self._again = True
                 self._again_by = (actor, role, source)
             else:
                 self._stop = threading.Event()
                 self._again = False
                 self._started_by = (actor, role, source)
-                self._status = JobStatus(state="loading", message="Loading the tagger…",
-                                         started=time.time(), device=self._status.device,
-                                         model_id=self._status.model_id)
-                self._thread = thread = threading.Thread(target=self._run,
-                                                         name="pricewar-tagging", daemon=True)
+                self._status = JobStatus(
+                    state="loading",
+                    message="Loading the tagger…",
+                    started=time.time(),
+                    device=self._status.device,
+                    model_id=self._status.model_id,
+                )
+                self._thread = thread = threading.Thread(
+                    target=self._run, name="pricewar-tagging", daemon=True
+                )
         # recorded before the run starts, so its tag_start row comes before its tag_end row
-        self._audit("TAG_START", actor, role, source,
-                    "started" if thread is not None else
-                    "queued: runs again when the current run ends")
+        self._audit(
+            "TAG_START",
+            actor,
+            role,
+            source,
+            "started" if thread is not None else "queued: runs again when the current run ends",
+        )
         if thread is None:
             return False
         try:
@@ -334,8 +379,9 @@ class TaggingJob:
             raise
         return True
 
-    def stop(self, actor: str | None = None, *, role: str | None = None,
-             source: str = "app") -> None:
+    def stop(
+        self, actor: str | None = None, *, role: str | None = None, source: str = "app"
+    ) -> None:
         """Ask the running job to stop after the current batch (its work is kept).
 
         With an ``actor`` (a person asked), the request is recorded in the audit trail
@@ -344,12 +390,25 @@ class TaggingJob:
         running = self.status().running
         self._stop.set()
         if actor is not None:
-            self._audit("TAG_STOP", actor, role, source,
-                        "stop requested: ends after the current batch" if running else
-                        "nothing was running")
+            self._audit(
+                "TAG_STOP",
+                actor,
+                role,
+                source,
+                "stop requested: ends after the current batch"
+                if running
+                else "nothing was running",
+            )
 
-    def _audit(self, action: str, actor: str, role: str | None, source: str,
-               detail: str, target: str | None = None) -> None:
+    def _audit(
+        self,
+        action: str,
+        actor: str,
+        role: str | None,
+        source: str,
+        detail: str,
+        target: str | None = None,
+    ) -> None:
         """Record a tagging event (``action`` names a ``data.audit`` constant)."""
         try:
             from data import audit
@@ -359,8 +418,15 @@ class TaggingJob:
             log.exception("audit action %s unknown", action)
             return
         model = target or self._status.model_id or "the app's tagger"
-        record_audit(self.store, actor=actor, action=name, target=model, detail=detail,
-                     role=role, source=source)
+        record_audit(
+            self.store,
+            actor=actor,
+            action=name,
+            target=model,
+            detail=detail,
+            role=role,
+            source=source,
+        )
 
     def use_tagger(self, model_dir: str | None, batch_size: int | None = None) -> None:
         """Tag with the artefact in ``model_dir`` (None: the app's tagger) and ``batch_size``
@@ -431,10 +497,16 @@ class TaggingJob:
             model_id = str(tagger.model_id)
             done_before, total = explore.tagging_progress(self.store, model_id)
             started = time.time()
-            self._set(state="running", total=max(0, total - done_before), done=0,
-                      device=str(tagger.device), model_id=model_id, started=started,
-                      message="Tagging tickets…",
-                      precision=str(getattr(tagger, "precision", "") or ""))
+            self._set(
+                state="running",
+                total=max(0, total - done_before),
+                done=0,
+                device=str(tagger.device),
+                model_id=model_id,
+                started=started,
+                message="Tagging tickets…",
+                precision=str(getattr(tagger, "precision", "") or ""),
+            )
             last_done: list[str] = []  # the job's own "all tagged" line, when it gives one
 
             def progress(done: int, total: int) -> None:
@@ -445,35 +517,48 @@ class TaggingJob:
                 if s.state == "done":
                     last_done.append(s.message)
                     return
-                changes: dict[str, Any] = {"precision": s.precision,
-                                           "compiling": bool(s.compiling)}
+                changes: dict[str, Any] = {"precision": s.precision, "compiling": bool(s.compiling)}
                 if s.state in {"tagging", "compiling", "loading"}:
                     changes["message"] = s.message
                 self._set(**changes)
 
             from model import tag_store
 
-            result = tag_store(self.store, tagger, batch_size=self.batch_size,
-                               progress=progress, stop=self._stop, status=on_status)
+            result = tag_store(
+                self.store,
+                tagger,
+                batch_size=self.batch_size,
+                progress=progress,
+                stop=self._stop,
+                status=on_status,
+            )
             done_after, total_after = explore.tagging_progress(self.store, model_id)
             tagged = done_after - done_before
             elapsed = max(time.time() - started, 1e-6)
             stopped = self._stop.is_set()
             if stopped:
-                message = (f"Stopped: {tagged} tickets tagged, {total_after - done_after} "
-                           "left (start again to resume).")
+                message = (
+                    f"Stopped: {tagged} tickets tagged, {total_after - done_after} "
+                    "left (start again to resume)."
+                )
             elif tagged == 0:
-                message = (last_done[-1] + "." if last_done else
-                           f"All {total_after:,} tickets are tagged by {model_id}: "
-                           "nothing to do.")
+                message = (
+                    last_done[-1] + "."
+                    if last_done
+                    else f"All {total_after:,} tickets are tagged by {model_id}: nothing to do."
+                )
             else:
                 message = f"Done: {tagged} tickets tagged in {elapsed:.1f} s."
-            self._set(state="stopped" if stopped else "done", done=tagged,
-                      rate=tagged / elapsed if tagged else 0.0, finished=time.time(),
-                      message=message, compiling=False)
+            self._set(
+                state="stopped" if stopped else "done",
+                done=tagged,
+                rate=tagged / elapsed if tagged else 0.0,
+                finished=time.time(),
+                message=message,
+                compiling=False,
+            )
             log.info("tagging finished: %s", result)
-            if fallback is not None and fallback[1] is not None \
-                    and fallback[1] is not self._tagger:
+            if fallback is not None and fallback[1] is not None and fallback[1] is not self._tagger:
                 _close_tagger(fallback[1])  # the requested tagger replaced the app's own
         except Exception as exc:  # shown to the user as a plain message
             log.exception("tagging failed")
@@ -484,13 +569,17 @@ class TaggingJob:
             failed = self._tagger
             if isinstance(exc, TaggerProcessError):
                 done = self.status().done
-                message = (f"Tagging stopped: {exc} after {done:,} tickets of this run (those "
-                           "are kept). Press Start tagging to resume: a new tagging process "
-                           "is started.")
+                message = (
+                    f"Tagging stopped: {exc} after {done:,} tickets of this run (those "
+                    "are kept). Press Start tagging to resume: a new tagging process "
+                    "is started."
+                )
             elif type(exc).__module__.startswith("model") or isinstance(exc, OSError):
-                message = (f"The tagger could not be loaded or run ({exc}). If the default "
-                           "tagger is missing, train it with: python -m model train. Then "
-                           "press Start tagging: the run resumes where it stopped.")
+                message = (
+                    f"The tagger could not be loaded or run ({exc}). If the default "
+                    "tagger is missing, train it with: python -m model train. Then "
+                    "press Start tagging: the run resumes where it stopped."
+                )
             if failed is not None and getattr(failed, "alive", True) is False:
                 _close_tagger(failed)  # a dead tagging process: the next run starts a new one
                 self._tagger = None
@@ -499,14 +588,22 @@ class TaggingJob:
                     self._loader, self._tagger, self.batch_size = fallback
                 if failed is not None and failed is not self._tagger:
                     _close_tagger(failed)
-                message += (" This run used a tagger or batch size requested from the command "
-                            "line; the app's own are used again from the next run.")
+                message += (
+                    " This run used a tagger or batch size requested from the command "
+                    "line; the app's own are used again from the next run."
+                )
             self._set(state="failed", finished=time.time(), message=message, compiling=False)
         actor, role, source = self._started_by
         status = self.status()
         run_id = getattr(result, "run_id", None)
-        self._audit("TAG_END", actor, role, source, f"{status.state}: {status.message}",
-                    target=f"{status.model_id or 'tagger'} run {run_id}" if run_id else None)
+        self._audit(
+            "TAG_END",
+            actor,
+            role,
+            source,
+            f"{status.state}: {status.message}",
+            target=f"{status.model_id or 'tagger'} run {run_id}" if run_id else None,
+        )
         again = False
         with self._lock:
             again, self._again = self._again, False
@@ -528,9 +625,13 @@ class InboxPoller:
     a dashboard is there to take their work.
     """
 
-    def __init__(self, store: Store, on_new: Callable[[], Any] | None = None,
-                 every: float | None = None,
-                 on_tag_request: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        on_new: Callable[[], Any] | None = None,
+        every: float | None = None,
+        on_tag_request: Callable[[Any], Any] | None = None,
+    ) -> None:
         self.store = store
         self.on_new = on_new
         self.on_tag_request = on_tag_request

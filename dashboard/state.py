@@ -56,10 +56,26 @@ from data.paths import default_db_path
 from data.store import Store, check_db_file
 
 __all__ = [
-    "RESET_CONFIRM_WORD", "SCENARIO_NOTE_KEY", "AppState", "app_state", "current_scenario",
-    "db_path", "delete_scenario", "job", "load_shards", "record_audit", "reset_data",
-    "save_scenario", "scenario_rev", "set_scenario", "start_tagging", "stop_tagging", "store",
-    "sync_scenario_url", "tag_batch_from_env", "upload_files",
+    "RESET_CONFIRM_WORD",
+    "SCENARIO_NOTE_KEY",
+    "AppState",
+    "app_state",
+    "current_scenario",
+    "db_path",
+    "delete_scenario",
+    "job",
+    "load_shards",
+    "record_audit",
+    "reset_data",
+    "save_scenario",
+    "scenario_rev",
+    "set_scenario",
+    "start_tagging",
+    "stop_tagging",
+    "store",
+    "sync_scenario_url",
+    "tag_batch_from_env",
+    "upload_files",
 ]
 
 log = logging.getLogger("dashboard.state")
@@ -81,9 +97,13 @@ def demo_tickets_from_env(environ: dict[str, str] | None = None) -> int:
     Raises:
         data.errors.ConfigError: anything else, naming the variable.
     """
-    return whole_number_setting(os.environ if environ is None else environ,
-                                 DEMO_TICKETS_VAR, 3000, MAX_DEMO_TICKETS,
-                                 "tickets of the demo made on first start")
+    return whole_number_setting(
+        os.environ if environ is None else environ,
+        DEMO_TICKETS_VAR,
+        3000,
+        MAX_DEMO_TICKETS,
+        "tickets of the demo made on first start",
+    )
 
 
 class AppState:
@@ -119,8 +139,9 @@ class AppState:
             self.created_demo = self._ensure_demo(progress, demo_tickets)
             store = Store.open(self.path)
             self.job = TaggingJob(store, batch_size=batch_size)
-            self.inbox = InboxPoller(store, on_new=self._new_tickets,
-                                     on_tag_request=self._tag_request)
+            self.inbox = InboxPoller(
+                store, on_new=self._new_tickets, on_tag_request=self._tag_request
+            )
             self.store = store
             atexit.register(self.close)
             _register_before_shutdown(_while_alive(self.stop_jobs))
@@ -273,8 +294,9 @@ def current_scenario() -> Any:
         from dashboard.queries import default_scenario
         from dashboard.ui import md_text, scenario_link_problems
 
-        params = {k: st.query_params.get_all(k) for k in st.query_params
-                  if k.startswith(QUERY_PREFIX)}
+        params = {
+            k: st.query_params.get_all(k) for k in st.query_params if k.startswith(QUERY_PREFIX)
+        }
         scenario = None
         problem = "; ".join(scenario_link_problems(params, QUERY_PREFIX)) if params else ""
         if params and not problem:
@@ -287,9 +309,11 @@ def current_scenario() -> Any:
                 log.warning("link scenario refused: %s", exc)
                 problem = f"its inputs do not make a valid scenario ({exc})"
         if problem:
-            st.warning(f"The what-if inputs in this link were not used: {md_text(problem)}. "
-                       "Showing the default inputs (measured from the data).",
-                       icon=":material/link_off:")
+            st.warning(
+                f"The what-if inputs in this link were not used: {md_text(problem)}. "
+                "Showing the default inputs (measured from the data).",
+                icon=":material/link_off:",
+            )
         st.session_state[SCENARIO_KEY] = scenario or default_scenario()
         st.session_state.setdefault(SCENARIO_REV_KEY, 0)
     return st.session_state[SCENARIO_KEY]
@@ -328,8 +352,9 @@ def _require(role_name: str, action: str, target: str | None = None) -> Any:
     from dashboard import access
 
     app = app_state()
-    return access.require(access.Role[role_name], action, target=target,
-                          store=app.store if app.ready else None)
+    return access.require(
+        access.Role[role_name], action, target=target, store=app.store if app.ready else None
+    )
 
 
 def _data_changed() -> None:
@@ -355,12 +380,20 @@ def upload_files(files: list[Any]) -> list[Any]:
     the_store = store()
     reports = ingest_files(the_store, list(files))
     for report in reports:
-        outcome = (f"{report.status}: {int(report.rows):,} rows, {int(report.new_tickets):,} "
-                   f"new tickets, {int(report.duplicates):,} duplicates")
+        outcome = (
+            f"{report.status}: {int(report.rows):,} rows, {int(report.new_tickets):,} "
+            f"new tickets, {int(report.duplicates):,} duplicates"
+        )
         if report.status == "rejected":
             outcome += "; " + "; ".join(str(p) for p in report.problems)[:500]
-        record_audit(the_store, actor=user.actor, action=audit.UPLOAD,
-                     target=str(report.file), detail=outcome, role=user.role_label)
+        record_audit(
+            the_store,
+            actor=user.actor,
+            action=audit.UPLOAD,
+            target=str(report.file),
+            detail=outcome,
+            role=user.role_label,
+        )
     _data_changed()
     return reports
 
@@ -406,11 +439,23 @@ def load_shards(folder: str | Path) -> Any:
     try:
         report = load_entity_shards(the_store, path)
     except Exception as exc:
-        record_audit(the_store, actor=user.actor, action=audit.SHARD_LOAD, target=str(path),
-                     detail=f"failed: {exc}"[:500], role=user.role_label)
+        record_audit(
+            the_store,
+            actor=user.actor,
+            action=audit.SHARD_LOAD,
+            target=str(path),
+            detail=f"failed: {exc}"[:500],
+            role=user.role_label,
+        )
         raise
-    record_audit(the_store, actor=user.actor, action=audit.SHARD_LOAD, target=str(path),
-                 detail=str(report.message), role=user.role_label)
+    record_audit(
+        the_store,
+        actor=user.actor,
+        action=audit.SHARD_LOAD,
+        target=str(path),
+        detail=str(report.message),
+        role=user.role_label,
+    )
     _data_changed()
     return report
 
@@ -431,11 +476,16 @@ def save_scenario(scenario: Any) -> str:
     scenario = scenario.replace(name=clean_scenario_name(scenario.name))
     user = _require("ANALYST", audit.SCENARIO_SAVE, scenario.name)
     the_store = store()
-    existed = the_store.scalar("SELECT count(*) FROM scenarios WHERE name = ?",
-                               [scenario.name])
+    existed = the_store.scalar("SELECT count(*) FROM scenarios WHERE name = ?", [scenario.name])
     save(the_store, scenario)
-    record_audit(the_store, actor=user.actor, action=audit.SCENARIO_SAVE, target=scenario.name,
-                 detail="replaced" if existed else "created", role=user.role_label)
+    record_audit(
+        the_store,
+        actor=user.actor,
+        action=audit.SCENARIO_SAVE,
+        target=scenario.name,
+        detail="replaced" if existed else "created",
+        role=user.role_label,
+    )
     return str(scenario.name)
 
 
@@ -451,8 +501,14 @@ def delete_scenario(name: str) -> bool:
     user = _require("ANALYST", audit.SCENARIO_DELETE, name)
     the_store = store()
     deleted = delete(the_store, name)
-    record_audit(the_store, actor=user.actor, action=audit.SCENARIO_DELETE, target=name,
-                 detail="deleted" if deleted else "not found", role=user.role_label)
+    record_audit(
+        the_store,
+        actor=user.actor,
+        action=audit.SCENARIO_DELETE,
+        target=name,
+        detail="deleted" if deleted else "not found",
+        role=user.role_label,
+    )
     return deleted
 
 
@@ -475,8 +531,10 @@ def reset_data(kind: str, target: str | None, confirmation: str) -> Any:
     if (confirmation or "").strip() != RESET_CONFIRM_WORD:
         raise reset.ResetError(f"type {RESET_CONFIRM_WORD} to confirm the reset")
     if kind != reset.SCENARIOS and job().status().running:
-        raise reset.ResetError("tagging is running: stop it on Batch tagging (it stops "
-                               "after its current batch), then reset")
+        raise reset.ResetError(
+            "tagging is running: stop it on Batch tagging (it stops "
+            "after its current batch), then reset"
+        )
     try:
         return reset.reset(store(), kind, target, actor=admin.actor, role=admin.role_label)
     finally:

@@ -50,22 +50,32 @@ def friendly_message(exc: BaseException) -> str:
     if isinstance(exc, AccessDenied):
         return str(exc)
     if isinstance(exc, StoreLockedError):
-        return (f"The database is in use by another program ({exc.path.name}). Close the other "
-                "program (for example a running `python -m data` command) or set PRICEWAR_DB "
-                "to another file, then reload this page.")
+        return (
+            f"The database is in use by another program ({exc.path.name}). Close the other "
+            "program (for example a running `python -m data` command) or set PRICEWAR_DB "
+            "to another file, then reload this page."
+        )
     if isinstance(exc, StoreCorruptError):
-        return (f"The database file {exc.path.name} cannot be read. Move it aside and restart "
-                "the dashboard: it creates a fresh demo database.")
+        return (
+            f"The database file {exc.path.name} cannot be read. Move it aside and restart "
+            "the dashboard: it creates a fresh demo database."
+        )
     if isinstance(exc, DataError):
         return f"{exc}"
     if isinstance(exc, ScenarioError):
-        return (f"These inputs cannot be evaluated: {md_text(exc)}. Change the value named "
-                "(or reload the page for the measured defaults).")
+        return (
+            f"These inputs cannot be evaluated: {md_text(exc)}. Change the value named "
+            "(or reload the page for the measured defaults)."
+        )
     if isinstance(exc, ModuleNotFoundError):
-        return (f"A part of the application is missing ({exc.name}). Install the requirements "
-                "with `pip install -r requirements.txt` and restart.")
-    return ("Something went wrong while preparing this page. Try changing the inputs or "
-            "reloading the page; if it persists, the details are in the server log.")
+        return (
+            f"A part of the application is missing ({exc.name}). Install the requirements "
+            "with `pip install -r requirements.txt` and restart."
+        )
+    return (
+        "Something went wrong while preparing this page. Try changing the inputs or "
+        "reloading the page; if it persists, the details are in the server log."
+    )
 
 
 @contextlib.contextmanager
@@ -82,8 +92,7 @@ def page_guard(what: str = "this page") -> Iterator[None]:
     except Exception as exc:  # the user never sees a traceback; the log keeps it
         log.exception("error on %s", what)
         shown = friendly_message(exc)
-        if isinstance(exc, DataError) and not isinstance(exc, StoreLockedError
-                                                         | StoreCorruptError):
+        if isinstance(exc, DataError) and not isinstance(exc, StoreLockedError | StoreCorruptError):
             shown = md_text(shown)  # its message may quote a file name or a value as text
         st.error(shown, icon=":material/error:")
 
@@ -153,11 +162,13 @@ def ticket_card_html(text: str, entities: Sequence[dict[str, Any]], meta: Sequen
         True
     """
     line = " · ".join(html.escape(str(v)) for v in meta)
-    return ('<div style="border:1px solid #ddd;border-radius:6px;'
-            'padding:8px 10px;margin:6px 0;font-family:sans-serif;font-size:14px;'
-            'line-height:1.5;max-width:100%;min-width:0;box-sizing:border-box;'
-            f'{WRAP_STYLE}"><div style="color:#666;font-size:12px">{line}</div>'
-            f'<div style="{WRAP_STYLE}">{highlight_html(text, entities)}</div></div>')
+    return (
+        '<div style="border:1px solid #ddd;border-radius:6px;'
+        "padding:8px 10px;margin:6px 0;font-family:sans-serif;font-size:14px;"
+        "line-height:1.5;max-width:100%;min-width:0;box-sizing:border-box;"
+        f'{WRAP_STYLE}"><div style="color:#666;font-size:12px">{line}</div>'
+        f'<div style="{WRAP_STYLE}">{highlight_html(text, entities)}</div></div>'
+    )
 
 
 #: A ticket card's meta line: a column, or alternatives (the first with a value is shown).
@@ -174,8 +185,10 @@ def _meta_value(row: Any, field: MetaField) -> object | None:
     return None
 
 
-def ticket_cards_html(tickets: pd.DataFrame, meta: Sequence[MetaField] = (
-        "created_at", "segment", "channel", "category")) -> str:
+def ticket_cards_html(
+    tickets: pd.DataFrame,
+    meta: Sequence[MetaField] = ("created_at", "segment", "channel", "category"),
+) -> str:
     """A ticket list (``text``, ``entities`` and the ``meta`` columns) as escaped HTML cards
     with the entities highlighted (:func:`ticket_card_html`), for one ``st.html``. The meta
     line shows the ``meta`` values present (``created_at`` as UTC time, "—" when missing)."""
@@ -187,20 +200,36 @@ def ticket_cards_html(tickets: pd.DataFrame, meta: Sequence[MetaField] = (
 
 
 #: Said under every CSV download button.
-CSV_NOTE = ("Exported cells that start like a spreadsheet formula (=, +, -, @) are prefixed "
-            "so that a spreadsheet shows them as text.")
+CSV_NOTE = (
+    "Exported cells that start like a spreadsheet formula (=, +, -, @) are prefixed "
+    "so that a spreadsheet shows them as text."
+)
 
 
-def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str, *,
-                 note: bool = True, where: Any = None) -> None:
+def csv_download(
+    label: str,
+    frame: pd.DataFrame,
+    file_name: str,
+    key: str,
+    *,
+    note: bool = True,
+    where: Any = None,
+) -> None:
     """A download button of ``frame`` as formula-safe CSV (``data.export.to_csv_bytes``),
     with :data:`CSV_NOTE` under it unless ``note`` is False; drawn in ``where`` (a column
     or container; default the page)."""
     from data.export import to_csv_bytes  # neutralises formula-like cells
 
     target = st if where is None else where
-    target.download_button(label, to_csv_bytes(frame), file_name=file_name, mime="text/csv",
-                           icon=":material/download:", key=key, on_click="ignore")
+    target.download_button(
+        label,
+        to_csv_bytes(frame),
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        key=key,
+        on_click="ignore",
+    )
     if note:
         st.caption(CSV_NOTE)
 
@@ -231,8 +260,7 @@ def _invisible_pattern() -> re.Pattern[str]:
     def invisible(cp: int) -> bool:
         if cp in (0x09, 0x0A, 0x0D):
             return False
-        return (unicodedata.category(chr(cp)) in ("Cf", "Cc", "Mn", "Me")
-                or cp in _HANGUL_FILLERS)
+        return unicodedata.category(chr(cp)) in ("Cf", "Cc", "Mn", "Me") or cp in _HANGUL_FILLERS
 
     ranges: list[tuple[int, int]] = []
     # planes 0, 1 and 14 (tags, variation selectors): the others hold ideographs and
@@ -244,8 +272,10 @@ def _invisible_pattern() -> re.Pattern[str]:
             ranges[-1] = (ranges[-1][0], cp)
         else:
             ranges.append((cp, cp))
-    parts = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
-                    for a, b in ranges)
+    parts = "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
     return re.compile(f"[{parts}]")
 
 
@@ -296,8 +326,9 @@ def _mask_entities(original: str, masked: str, entities: Any) -> list[dict[str, 
     return out
 
 
-def visible_tickets(frame: pd.DataFrame, user: User | None = None, *,
-                    search: str | None = None) -> pd.DataFrame:
+def visible_tickets(
+    frame: pd.DataFrame, user: User | None = None, *, search: str | None = None
+) -> pd.DataFrame:
     """Ticket rows as ``user`` (default: the current user) may see them.
 
     Analysts and admins see them as they are. For a viewer, e-mail addresses, phone numbers
@@ -320,10 +351,13 @@ def visible_tickets(frame: pd.DataFrame, user: User | None = None, *,
         originals = ["" if pd.isna(t) else str(t) for t in out["text"]]
         masked = [mask_text(t) for t in originals]
         if "entities" in out.columns:
-            out["entities"] = [_mask_entities(o, m, e) for o, m, e in
-                               zip(originals, masked, out["entities"], strict=True)]
-        out["text"] = [m if not pd.isna(t) else t for m, t in
-                       zip(masked, frame["text"], strict=True)]
+            out["entities"] = [
+                _mask_entities(o, m, e)
+                for o, m, e in zip(originals, masked, out["entities"], strict=True)
+            ]
+        out["text"] = [
+            m if not pd.isna(t) else t for m, t in zip(masked, frame["text"], strict=True)
+        ]
         if search:
             needle = search.lower()
             out = out[[needle in m.lower() for m in masked]]
@@ -352,8 +386,9 @@ def _masked_values(series: pd.Series) -> list[Any]:
     return out
 
 
-def visible_column(frame: pd.DataFrame, columns: Sequence[str],
-                   user: User | None = None) -> pd.DataFrame:
+def visible_column(
+    frame: pd.DataFrame, columns: Sequence[str], user: User | None = None
+) -> pd.DataFrame:
     """``frame`` with customer data in ``columns`` masked for a viewer (entity names,
     tables derived from ticket text); unchanged for analysts and admins."""
     user = current_user() if user is None else user
@@ -362,13 +397,17 @@ def visible_column(frame: pd.DataFrame, columns: Sequence[str],
     out = frame.copy()
     for column in dict.fromkeys(c for c in columns if c in frame.columns):
         series = out[column]
-        if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype
-                                                      | pd.CategoricalDtype)):
+        if not (
+            series.dtype == object or isinstance(series.dtype, pd.StringDtype | pd.CategoricalDtype)
+        ):
             continue  # numbers, dates, flags: no text to mask
         values = [v if not isinstance(v, str) else mask_text(v) for v in series.tolist()]
-        out[column] = pd.Series(values, index=series.index, name=series.name,
-                                dtype=series.dtype if isinstance(series.dtype, pd.StringDtype)
-                                else object)
+        out[column] = pd.Series(
+            values,
+            index=series.index,
+            name=series.name,
+            dtype=series.dtype if isinstance(series.dtype, pd.StringDtype) else object,
+        )
     return out
 
 
@@ -447,8 +486,7 @@ def fmt_delta(change: float, *, points: bool = False) -> str | None:
     if not math.isfinite(value * 100):
         return None
     text = f"{abs(value) * 100:,.1f}"
-    sign = (ZERO_DELTA_SIGN if not any(c in "123456789" for c in text)
-            else "+" if value > 0 else "-")
+    sign = ZERO_DELTA_SIGN if not any(c in "123456789" for c in text) else "+" if value > 0 else "-"
     return f"{sign}{text} {'pts' if points else '%'}"
 
 
@@ -467,8 +505,11 @@ FILTER_KEYS = ("from", "to", "segment", "plan", "region")
 MAX_FILTER_VALUES = 50
 #: … of at most this many characters each.
 MAX_FILTER_CHARS = 100
-_FILTER_LISTS = {"segment": ("segments", "segments"), "plan": ("plans", "plans"),
-                 "region": ("regions", "regions")}
+_FILTER_LISTS = {
+    "segment": ("segments", "segments"),
+    "plan": ("plans", "plans"),
+    "region": ("regions", "regions"),
+}
 
 
 def _shown(value: str, limit: int = 40) -> str:
@@ -476,8 +517,11 @@ def _shown(value: str, limit: int = 40) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
-def filter_link_problems(params: Mapping[str, Sequence[str]], options: dict[str, list[str]],
-                         bounds: tuple[dt.date, dt.date] | None) -> list[str]:
+def filter_link_problems(
+    params: Mapping[str, Sequence[str]],
+    options: dict[str, list[str]],
+    bounds: tuple[dt.date, dt.date] | None,
+) -> list[str]:
     """What is wrong with a link's filters (``from``, ``to``, ``segment``, ``plan``,
     ``region``): one plain sentence per problem, naming the parameter and the reason.
 
@@ -498,8 +542,10 @@ def filter_link_problems(params: Mapping[str, Sequence[str]], options: dict[str,
         if day is None:
             problems.append(f"{key}={_shown(text)} is not a date (YYYY-MM-DD)")
         elif bounds is not None and not bounds[0] <= day <= bounds[1]:
-            problems.append(f"{key}={day.isoformat()} is outside the data "
-                            f"({bounds[0].isoformat()} to {bounds[1].isoformat()})")
+            problems.append(
+                f"{key}={day.isoformat()} is outside the data "
+                f"({bounds[0].isoformat()} to {bounds[1].isoformat()})"
+            )
     for key, (option_key, noun) in _FILTER_LISTS.items():
         values = list(params.get(key) or [])
         if len(values) > MAX_FILTER_VALUES:
@@ -507,19 +553,23 @@ def filter_link_problems(params: Mapping[str, Sequence[str]], options: dict[str,
             continue
         long = [v for v in values if len(v) > MAX_FILTER_CHARS]
         if long:
-            problems.append(f"{key}={_shown(long[0])} is longer than {MAX_FILTER_CHARS} "
-                            "characters")
+            problems.append(f"{key}={_shown(long[0])} is longer than {MAX_FILTER_CHARS} characters")
             continue
         known = set(options.get(option_key, []))
         unknown = list(dict.fromkeys(v for v in values if v not in known))
         if unknown:
-            problems.append(f"{key}=" + ", ".join(_shown(v) for v in unknown[:3])
-                            + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
-                            + f" {'is' if len(unknown) == 1 else 'are'} not among the {noun}")
+            problems.append(
+                f"{key}="
+                + ", ".join(_shown(v) for v in unknown[:3])
+                + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+                + f" {'is' if len(unknown) == 1 else 'are'} not among the {noun}"
+            )
     return problems
 
 
-def sidebar_filters(options: dict[str, list[str]], bounds: tuple[dt.date, dt.date] | None) -> Filters:
+def sidebar_filters(
+    options: dict[str, list[str]], bounds: tuple[dt.date, dt.date] | None
+) -> Filters:
     """Date, segment, plan and region filters in the sidebar, bound to the URL query string.
 
     The period defaults to the last 12 months of data (so KPIs have a previous period to
@@ -531,24 +581,56 @@ def sidebar_filters(options: dict[str, list[str]], bounds: tuple[dt.date, dt.dat
     link = {k: st.query_params.get_all(k) for k in FILTER_KEYS if k in st.query_params}
     problems = filter_link_problems(link, options, bounds)
     if problems:
-        sb.warning("Values of this link's filters were not used: " + md_text("; ".join(problems))
-                   + ".", icon=":material/link_off:")
+        sb.warning(
+            "Values of this link's filters were not used: " + md_text("; ".join(problems)) + ".",
+            icon=":material/link_off:",
+        )
     start = end = None
     if bounds is not None:
         lo, hi = bounds
         default_start = max(lo, hi - dt.timedelta(days=364))  # the last 12 months
-        start = sb.date_input("From", value=default_start, min_value=lo, max_value=hi, key="from",
-                              bind="query-params", persist_state="session")
-        end = sb.date_input("To", value=hi, min_value=lo, max_value=hi, key="to",
-                            bind="query-params", persist_state="session")
-    segments = sb.multiselect("Segment", options.get("segments", []), key="segment",
-                              placeholder="All segments", bind="query-params",
-                              persist_state="session")
-    plans = sb.multiselect("Plan", options.get("plans", []), key="plan", placeholder="All plans",
-                           bind="query-params", persist_state="session")
-    regions = sb.multiselect("Region", options.get("regions", []), key="region",
-                             placeholder="All regions", bind="query-params",
-                             persist_state="session")
+        start = sb.date_input(
+            "From",
+            value=default_start,
+            min_value=lo,
+            max_value=hi,
+            key="from",
+            bind="query-params",
+            persist_state="session",
+        )
+        end = sb.date_input(
+            "To",
+            value=hi,
+            min_value=lo,
+            max_value=hi,
+            key="to",
+            bind="query-params",
+            persist_state="session",
+        )
+    segments = sb.multiselect(
+        "Segment",
+        options.get("segments", []),
+        key="segment",
+        placeholder="All segments",
+        bind="query-params",
+        persist_state="session",
+    )
+    plans = sb.multiselect(
+        "Plan",
+        options.get("plans", []),
+        key="plan",
+        placeholder="All plans",
+        bind="query-params",
+        persist_state="session",
+    )
+    regions = sb.multiselect(
+        "Region",
+        options.get("regions", []),
+        key="region",
+        placeholder="All regions",
+        bind="query-params",
+        persist_state="session",
+    )
     sb.caption("The filters are part of the page address: copy the URL to share this view.")
     return Filters(
         start=start if isinstance(start, dt.date) else None,
@@ -576,9 +658,14 @@ MAX_LINK_MC_WORK = 10_000_000
 #: draws and seed, Price war's cut and strategy settings): a value outside them is refused
 #: here rather than failing in the widget.
 LINK_RANGES: dict[str, tuple[float, float]] = {
-    "mc_draws": (1_000, 1_000_000), "mc_seed": (0, 2**53 - 1), "cut_pct": (0, 90),
-    "our_share": (0.001, 0.99), "quality_step": (0, 10), "quality_cost": (0, 1e4),
-    "niche_market_share": (0.01, 1), "niche_alpha_factor": (0.01, 10),
+    "mc_draws": (1_000, 1_000_000),
+    "mc_seed": (0, 2**53 - 1),
+    "cut_pct": (0, 90),
+    "our_share": (0.001, 0.99),
+    "quality_step": (0, 10),
+    "quality_cost": (0, 1e4),
+    "niche_market_share": (0.01, 1),
+    "niche_alpha_factor": (0.01, 10),
 }
 _WHOLE = {"mc_draws", "mc_seed", "curve_points"}
 _DEFAULT_MC_DRAWS = 100_000
@@ -605,13 +692,15 @@ def scenario_link_problems(params: Mapping[str, Sequence[str]], prefix: str = "s
     problems: list[str] = []
     last = {k: (list(v)[-1] if v else "") for k, v in params.items()}
     for key, text in last.items():
-        name = key[len(prefix):]
+        name = key[len(prefix) :]
         if len(text) > MAX_LINK_VALUE_CHARS:
-            problems.append(f"{key} is {len(text):,} characters long (at most "
-                            f"{MAX_LINK_VALUE_CHARS:,})")
+            problems.append(
+                f"{key} is {len(text):,} characters long (at most {MAX_LINK_VALUE_CHARS:,})"
+            )
         elif name in MAX_LINK_TEXT and len(text) > MAX_LINK_TEXT[name]:
-            problems.append(f"{key} is {len(text):,} characters long (at most "
-                            f"{MAX_LINK_TEXT[name]})")
+            problems.append(
+                f"{key} is {len(text):,} characters long (at most {MAX_LINK_TEXT[name]})"
+            )
     if problems:
         return problems
     segments = 1
@@ -621,8 +710,10 @@ def scenario_link_problems(params: Mapping[str, Sequence[str]], prefix: str = "s
             continue
         depth = json_depth(last[key])
         if depth > MAX_LINK_JSON_DEPTH:
-            problems.append(f"{key} is JSON nested {depth:,} levels deep (at most "
-                            f"{MAX_LINK_JSON_DEPTH}: a list of lists)")
+            problems.append(
+                f"{key} is JSON nested {depth:,} levels deep (at most "
+                f"{MAX_LINK_JSON_DEPTH}: a list of lists)"
+            )
             continue
         try:
             items = json.loads(last[key])
@@ -638,13 +729,17 @@ def scenario_link_problems(params: Mapping[str, Sequence[str]], prefix: str = "s
             continue
         value = _link_number(last[key], name in _WHOLE)
         if value is not None and not lo <= value <= hi:
-            problems.append(f"{key}={_shown(last[key])[1:-1]} is outside {lo:,g} to {hi:,g}"
-                            if name not in _WHOLE else
-                            f"{key}={_shown(last[key])[1:-1]} is outside {lo:,} to {hi:,}")
+            problems.append(
+                f"{key}={_shown(last[key])[1:-1]} is outside {lo:,g} to {hi:,g}"
+                if name not in _WHOLE
+                else f"{key}={_shown(last[key])[1:-1]} is outside {lo:,} to {hi:,}"
+            )
     draws = _link_number(last.get(prefix + "mc_draws", ""), True) or _DEFAULT_MC_DRAWS
     if not problems and segments * draws > MAX_LINK_MC_WORK:
-        problems.append(f"{segments} segments × {draws:,} Monte Carlo draws is more than "
-                        f"{MAX_LINK_MC_WORK:,} draws for one page (lower {prefix}mc_draws)")
+        problems.append(
+            f"{segments} segments × {draws:,} Monte Carlo draws is more than "
+            f"{MAX_LINK_MC_WORK:,} draws for one page (lower {prefix}mc_draws)"
+        )
     if not problems:
         from analytics.scenario import Scenario
 
@@ -681,7 +776,9 @@ def linked_scenario(current: Callable[[], Any]) -> Any:
     scenario = current()
     st.session_state.pop(LINK_PROBLEM_KEY, None)  # read, and shown, on this page
     if earlier:
-        st.warning(f"The what-if inputs in the link were not used: {md_text(earlier)}. "
-                   "Showing the default inputs (measured from the data).",
-                   icon=":material/link_off:")
+        st.warning(
+            f"The what-if inputs in the link were not used: {md_text(earlier)}. "
+            "Showing the default inputs (measured from the data).",
+            icon=":material/link_off:",
+        )
     return scenario

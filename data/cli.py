@@ -27,8 +27,19 @@ import duckdb
 from data.errors import DataError, IngestError, StoreLockedError
 from data.paths import default_db_label, default_db_path
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "LINE_BREAKS", "TERMINAL_CONTROLS", "OneLineParser",
-           "build_parser", "check_db_file", "file_kind", "main", "shown_name", "terminal_text"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_OK",
+    "LINE_BREAKS",
+    "TERMINAL_CONTROLS",
+    "OneLineParser",
+    "build_parser",
+    "check_db_file",
+    "file_kind",
+    "main",
+    "shown_name",
+    "terminal_text",
+]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -43,6 +54,7 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
+
 #: The parser every command line of the project uses (``python -m analytics`` too).
 OneLineParser = _Parser
 
@@ -50,8 +62,9 @@ OneLineParser = _Parser
 #: Characters a terminal acts on instead of showing: C0 and C1 controls (ESC starts the
 #: sequences that retitle the window, clear the screen, hide text or write the clipboard)
 #: and the bidirectional overrides and isolates that reorder a line.
-TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
-                               "\u202a-\u202e\u2066-\u2069]")
+TERMINAL_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def terminal_text(text: str) -> str:
@@ -65,8 +78,12 @@ def terminal_text(text: str) -> str:
         >>> terminal_text("Deep\x1b]0;pwned\x07Seek\n")
         'Deep\\x1b]0;pwned\\x07Seek\n'
     """
-    return TERMINAL_CONTROLS.sub(lambda m: (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                                            else f"\\u{ord(m.group()):04x}"), text)
+    return TERMINAL_CONTROLS.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
 
 
 #: Characters that end or break a line on a terminal or in a log viewer, beside the controls
@@ -84,8 +101,9 @@ def shown_name(name: object) -> str:
         ok\nfake: 999 rows.csv
     """
     escapes = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-    return terminal_text(LINE_BREAKS.sub(
-        lambda m: escapes.get(m.group(), f"\\u{ord(m.group()):04x}"), str(name)))
+    return terminal_text(
+        LINE_BREAKS.sub(lambda m: escapes.get(m.group(), f"\\u{ord(m.group()):04x}"), str(name))
+    )
 
 
 def _names_shown(message: str, paths: Sequence[Path]) -> str:
@@ -156,51 +174,77 @@ def _seed(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m data``."""
-    parser = _Parser(prog="python -m data",
-                     description="Price War Room data: demo database, uploads, statistics.")
+    parser = _Parser(
+        prog="python -m data",
+        description="Price War Room data: demo database, uploads, statistics.",
+    )
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
 
     def db_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", type=Path, default=None,
-                       help=f"database file (default: $PRICEWAR_DB or {default_db_label()})")
+        p.add_argument(
+            "--db",
+            type=Path,
+            default=None,
+            help=f"database file (default: $PRICEWAR_DB or {default_db_label()})",
+        )
 
-    demo = sub.add_parser("demo", help="(re)generate the demo data",
-                          description="Replace the demo data in the database with generated "
-                                      "customers, usage, prices and tickets (uploads are kept).")
+    demo = sub.add_parser(
+        "demo",
+        help="(re)generate the demo data",
+        description="Replace the demo data in the database with generated "
+        "customers, usage, prices and tickets (uploads are kept).",
+    )
     db_option(demo)
-    demo.add_argument("--tickets", type=_demo_tickets, default=3000,
-                      help=f"tickets (0 to {MAX_DEMO_TICKETS:,}; default 3000)")
-    demo.add_argument("--seed", type=_seed, default=7,
-                      help=f"random seed (0 to {MAX_SEED:,}; default 7)")
+    demo.add_argument(
+        "--tickets",
+        type=_demo_tickets,
+        default=3000,
+        help=f"tickets (0 to {MAX_DEMO_TICKETS:,}; default 3000)",
+    )
+    demo.add_argument(
+        "--seed", type=_seed, default=7, help=f"random seed (0 to {MAX_SEED:,}; default 7)"
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress output")
 
     ingest = sub.add_parser(
-        "ingest", help="validate and import ticket files",
+        "ingest",
+        help="validate and import ticket files",
         description="Import CSV, TSV, JSONL or Parquet files (optionally gzipped), each all or "
-                    "nothing. A 'text' column (or body, description, message, ...) is "
-                    "required. If the running dashboard holds the database, validated files "
-                    "are handed to it through its inbox folder. A FOLDER written by 'python -m "
-                    "model tag --engine ray' (entity shards) is loaded into the entities, "
-                    "after the files.")
+        "nothing. A 'text' column (or body, description, message, ...) is "
+        "required. If the running dashboard holds the database, validated files "
+        "are handed to it through its inbox folder. A FOLDER written by 'python -m "
+        "model tag --engine ray' (entity shards) is loaded into the entities, "
+        "after the files.",
+    )
     db_option(ingest)
     ingest.add_argument("files", nargs="+", type=Path, metavar="FILE|FOLDER")
-    ingest.add_argument("--max-rows", type=_positive, default=None,
-                        help="row limit per file (default: $PRICEWAR_MAX_UPLOAD_ROWS or "
-                             "2,000,000)")
-    ingest.add_argument("--max-bytes", type=_positive, default=None,
-                        help="size limit per file, after decompression (default: "
-                             "$PRICEWAR_MAX_UPLOAD_BYTES or 1 GiB)")
+    ingest.add_argument(
+        "--max-rows",
+        type=_positive,
+        default=None,
+        help="row limit per file (default: $PRICEWAR_MAX_UPLOAD_ROWS or 2,000,000)",
+    )
+    ingest.add_argument(
+        "--max-bytes",
+        type=_positive,
+        default=None,
+        help="size limit per file, after decompression (default: "
+        "$PRICEWAR_MAX_UPLOAD_BYTES or 1 GiB)",
+    )
 
-    stats = sub.add_parser("stats", help="row count of each table",
-                           description="Print the row count of each table.")
+    stats = sub.add_parser(
+        "stats", help="row count of each table", description="Print the row count of each table."
+    )
     db_option(stats)
     stats.add_argument("--json", action="store_true", help="one JSON object")
 
     rollups = sub.add_parser(
-        "rollups", help="rebuild the roll-up tables",
+        "rollups",
+        help="rebuild the roll-up tables",
         description="Recompute every roll-up table the pages read (data.rollups) from the "
-                    "tickets, usage and tags, in one transaction. Writers keep them in step "
-                    "by themselves; this repairs them after a write that bypassed them.")
+        "tickets, usage and tags, in one transaction. Writers keep them in step "
+        "by themselves; this repairs them after a write that bypassed them.",
+    )
     db_option(rollups)
     return parser
 
@@ -227,8 +271,9 @@ def _limits(args: argparse.Namespace) -> Any:
     return limits
 
 
-def _audited(store: Any, work: Callable[[], T], action: str,
-             describe: Callable[[T], tuple[str | None, str]]) -> T:
+def _audited(
+    store: Any, work: Callable[[], T], action: str, describe: Callable[[T], tuple[str | None, str]]
+) -> T:
     """``work()`` and its audit row (``describe(result)`` gives target and detail) in one
     transaction on the store's writer thread: both are written or neither.
 
@@ -246,8 +291,7 @@ def _audited(store: Any, work: Callable[[], T], action: str,
         if interrupted.is_set():
             raise KeyboardInterrupt  # rolls the transaction back
         target, detail = describe(result)
-        audit.record(store, actor=actor, action=action, target=target, detail=detail,
-                     source="cli")
+        audit.record(store, actor=actor, action=action, target=target, detail=detail, source="cli")
         return result
 
     future = store.submit(run)
@@ -270,17 +314,22 @@ def _cmd_demo(args: argparse.Namespace, db: Path) -> int:
     with Store.open(db) as store:
         summary = _audited(
             store,
-            lambda: generate_demo(store, tickets=args.tickets, seed=args.seed,
-                                  progress=progress),
+            lambda: generate_demo(store, tickets=args.tickets, seed=args.seed, progress=progress),
             audit.DEMO,
-            lambda s: (db.name, f"seed {s.seed}: {s.customers} customers, {s.tickets} tickets, "
-                                f"{s.gold_entities} gold entities, {s.competitor_prices} "
-                                "competitor prices"))
+            lambda s: (
+                db.name,
+                f"seed {s.seed}: {s.customers} customers, {s.tickets} tickets, "
+                f"{s.gold_entities} gold entities, {s.competitor_prices} "
+                "competitor prices",
+            ),
+        )
     if not args.quiet:
         print(file=sys.stderr)
-    print(f"{db}: demo data (seed {summary.seed}): {summary.customers} customers, "
-          f"{summary.usage_rows} usage rows, {summary.tickets} tickets, "
-          f"{summary.gold_entities} gold entities, {summary.competitor_prices} competitor prices")
+    print(
+        f"{db}: demo data (seed {summary.seed}): {summary.customers} customers, "
+        f"{summary.usage_rows} usage rows, {summary.tickets} tickets, "
+        f"{summary.gold_entities} gold entities, {summary.competitor_prices} competitor prices"
+    )
     return EXIT_OK
 
 
@@ -296,14 +345,15 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
     missing = [shown_name(f) for f in files if not f.exists()]
     if missing:
         return _fail(f"no such file: {', '.join(missing)}")
-    odd = [f"{shown_name(f)} is {file_kind(f.stat().st_mode)}" for f in files
-           if not f.is_file()]
+    odd = [f"{shown_name(f)} is {file_kind(f.stat().st_mode)}" for f in files if not f.is_file()]
     if odd:
         return _fail(f"{'; '.join(odd)}: give regular files")
     not_shards = [shown_name(f) for f in folders if not is_shard_folder(f)]
     if not_shards:
-        return _fail(f"{', '.join(not_shards)}: a folder must be an entity-shard folder (written "
-                     "by python -m model tag --engine ray); give ticket files one by one")
+        return _fail(
+            f"{', '.join(not_shards)}: a folder must be an entity-shard folder (written "
+            "by python -m model tag --engine ray); give ticket files one by one"
+        )
     limits = _limits(args)
     try:
         store = Store.open(db)
@@ -319,28 +369,41 @@ def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
         if files:
             what.append(f"the files are valid ({rows:,} row{'' if rows == 1 else 's'})")
         if folders:
-            what.append(f"{len(requests)} entity-shard folder{'' if len(requests) == 1 else 's'}"
-                        " checked")
+            what.append(
+                f"{len(requests)} entity-shard folder{'' if len(requests) == 1 else 's'} checked"
+            )
         inbox = (handed[0].path if handed else requests[0]).parent
         summary = "; ".join(what)
-        print(_names_shown(f"{_holder(exc)}. {summary[0].upper()}{summary[1:]}: "
-                           f"{_handed_to(db, exc, inbox)}", [db, inbox]))
+        print(
+            _names_shown(
+                f"{_holder(exc)}. {summary[0].upper()}{summary[1:]}: {_handed_to(db, exc, inbox)}",
+                [db, inbox],
+            )
+        )
         return EXIT_OK
     with store:
         for message in import_inbox(store):
             print(terminal_text(f"inbox: {message}"))
         status = EXIT_OK
         for path in files:  # each file with its audit row, in one transaction
-            report = _audited(store, lambda p=path: ingest_one(store, p, limits=limits),
-                              audit.INGEST, lambda r: (r.file, _ingest_outcome(r)))
+            report = _audited(
+                store,
+                lambda p=path: ingest_one(store, p, limits=limits),
+                audit.INGEST,
+                lambda r: (r.file, _ingest_outcome(r)),
+            )
             if report.accepted:
                 print(_names_shown(report.message, [path]))
             else:
                 print(_names_shown(report.message, [path]), file=sys.stderr)
                 status = EXIT_BAD_INPUT
         for folder in folders:  # after the files: their tickets are what the entities join
-            loaded = _audited(store, lambda f=folder: load_entity_shards(store, f),
-                              audit.SHARD_LOAD, lambda r: (r.folder, r.message))
+            loaded = _audited(
+                store,
+                lambda f=folder: load_entity_shards(store, f),
+                audit.SHARD_LOAD,
+                lambda r: (r.folder, r.message),
+            )
             print(_names_shown(loaded.message, [folder]))
     return status
 
@@ -350,12 +413,15 @@ def _ingest_outcome(report: Any) -> str:
     if report.status == "rejected":
         problems = "; ".join(" ".join(str(p).split()) for p in report.problems[:3])
         more = len(report.problems) - 3
-        return (f"rejected: {problems or 'invalid file'}"
-                + (f" (+{more:,} more)" if more > 0 else ""))
+        return f"rejected: {problems or 'invalid file'}" + (
+            f" (+{more:,} more)" if more > 0 else ""
+        )
     if report.already_ingested:
         return "unchanged: this file was ingested before"
-    return (f"{report.status}: {report.rows:,} rows, {report.new_tickets:,} new tickets, "
-            f"{report.duplicates:,} already present or repeated")
+    return (
+        f"{report.status}: {report.rows:,} rows, {report.new_tickets:,} new tickets, "
+        f"{report.duplicates:,} already present or repeated"
+    )
 
 
 def _locked_advice(db: Path, exc: StoreLockedError) -> str:
@@ -368,11 +434,15 @@ def _locked_advice(db: Path, exc: StoreLockedError) -> str:
     pid = lock_pid(exc)
     app = running_dashboard(db, pid)
     if app is not None:
-        return (f"{_holder(exc)}: the running dashboard (PID {app}). Stop it first, or use "
-                "its pages (uploads go through 'Batch tagging'); 'python -m data ingest' "
-                "hands files to it by itself.")
-    return (f"{_holder(exc)}, which is not a dashboard polling its inbox (another command, "
-            "perhaps): wait for it to finish, then run this again.")
+        return (
+            f"{_holder(exc)}: the running dashboard (PID {app}). Stop it first, or use "
+            "its pages (uploads go through 'Batch tagging'); 'python -m data ingest' "
+            "hands files to it by itself."
+        )
+    return (
+        f"{_holder(exc)}, which is not a dashboard polling its inbox (another command, "
+        "perhaps): wait for it to finish, then run this again."
+    )
 
 
 def _holder(exc: StoreLockedError) -> str:
@@ -381,7 +451,8 @@ def _holder(exc: StoreLockedError) -> str:
 
     pid = lock_pid(exc)
     return f"the database {exc.path} is in use by another process" + (
-        f" (PID {pid})" if pid is not None else "")
+        f" (PID {pid})" if pid is not None else ""
+    )
 
 
 def _handed_to(db: Path, exc: StoreLockedError, inbox: Path) -> str:
@@ -392,11 +463,15 @@ def _handed_to(db: Path, exc: StoreLockedError, inbox: Path) -> str:
 
     app = running_dashboard(db, lock_pid(exc))
     if app is not None:
-        return (f"handed to the running dashboard (PID {app}) through its inbox ({inbox}); "
-                "it imports them within seconds.")
-    return (f"handed to the inbox ({inbox}). No dashboard is polling it now (the process "
-            "holding the database is not one); the dashboard imports them when it runs on "
-            "this database.")
+        return (
+            f"handed to the running dashboard (PID {app}) through its inbox ({inbox}); "
+            "it imports them within seconds."
+        )
+    return (
+        f"handed to the inbox ({inbox}). No dashboard is polling it now (the process "
+        "holding the database is not one); the dashboard imports them when it runs on "
+        "this database."
+    )
 
 
 def _cmd_stats(args: argparse.Namespace, db: Path) -> int:
@@ -438,8 +513,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_db_file(db)
     except DataError as exc:  # a bad $PRICEWAR_DB, a FIFO or a device
         return _fail(str(exc))
-    handlers = {"demo": _cmd_demo, "ingest": _cmd_ingest, "stats": _cmd_stats,
-                "rollups": _cmd_rollups}
+    handlers = {
+        "demo": _cmd_demo,
+        "ingest": _cmd_ingest,
+        "stats": _cmd_stats,
+        "rollups": _cmd_rollups,
+    }
     try:
         return handlers[args.verb](args, db)
     except StoreLockedError as exc:
@@ -450,7 +529,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{exc.strerror or exc}: {exc.filename or db}")
     except duckdb.Error as exc:  # an unforeseen database failure: one line, not a traceback
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return _fail(f"the database {db} failed: {first}. Nothing of the unfinished step was "
-                     f"written; check the file with 'python -m data stats --db {db}'")
+        return _fail(
+            f"the database {db} failed: {first}. Nothing of the unfinished step was "
+            f"written; check the file with 'python -m data stats --db {db}'"
+        )
     except KeyboardInterrupt:
         return _fail("interrupted; nothing was written by the unfinished step")

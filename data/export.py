@@ -29,8 +29,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ENTITY_ROW_COLUMNS", "FORMULA_PREFIXES", "entity_rows", "flatten_entities",
-           "neutralise_cell", "neutralise_formulas", "to_csv_bytes", "to_jsonl_bytes"]
+__all__ = [
+    "ENTITY_ROW_COLUMNS",
+    "FORMULA_PREFIXES",
+    "entity_rows",
+    "flatten_entities",
+    "neutralise_cell",
+    "neutralise_formulas",
+    "to_csv_bytes",
+    "to_jsonl_bytes",
+]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -41,8 +49,10 @@ _LINE_BREAK = re.compile("(\r\n|[\r\n\x0b\x0c\x85\u2028\u2029])")
 _LINE_PREFIXES = ("=", "+", "-", "@", "\t", "\uff1d")
 #: Blanks a spreadsheet may skip before a formula trigger: spaces, tabs, NBSP and the other
 #: Unicode spaces, the byte-order mark.
-_BLANKS = " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009" \
+_BLANKS = (
+    " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
     "\u200a\u200b\u202f\u205f\u3000\ufeff"
+)
 #: Formula syntax that calls a program or a function, or joins text into one
 #: (``cmd|' /C calc'!A0``, ``HYPERLINK(…)``, ``"…"&A1``).
 _CALL_SYNTAX = re.compile(r"[|(!&=@\uff1d]")
@@ -61,7 +71,7 @@ def _risky(text: str, prefixes: tuple[str, ...]) -> bool:
         return False
     # after blanks: always when they are not plain spaces (NBSP, Unicode spaces hide the
     # trigger); after plain spaces (" =1" is arithmetic at worst) only with call syntax
-    return text[:len(text) - len(rest)].strip(" ") != "" or bool(_CALL_SYNTAX.search(rest[1:]))
+    return text[: len(text) - len(rest)].strip(" ") != "" or bool(_CALL_SYNTAX.search(rest[1:]))
 
 
 def neutralise_cell(value: Any) -> Any:
@@ -92,8 +102,11 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         series = out[col]
-        if (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)
-                or pd.api.types.is_datetime64_any_dtype(series.dtype)):
+        if (
+            pd.api.types.is_numeric_dtype(series.dtype)
+            or pd.api.types.is_bool_dtype(series.dtype)
+            or pd.api.types.is_datetime64_any_dtype(series.dtype)
+        ):
             continue
         out[col] = series.map(neutralise_cell, na_action="ignore")
     out.columns = [neutralise_cell(c) for c in out.columns]
@@ -136,16 +149,26 @@ def to_jsonl_bytes(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> bytes
     """UTF-8 JSON Lines, one object per record (a DataFrame gives one per row)."""
     if isinstance(records, pd.DataFrame):
         records = records.to_dict(orient="records")
-    lines = [json.dumps({str(k): _json_value(v) for k, v in r.items()}, ensure_ascii=False,
-                        default=str) for r in records]
+    lines = [
+        json.dumps({str(k): _json_value(v) for k, v in r.items()}, ensure_ascii=False, default=str)
+        for r in records
+    ]
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 
 
 # -- ticket lists with entities (``analytics.explore.ticket_list``) ------------------------
 
 #: Columns of :func:`entity_rows`.
-ENTITY_ROW_COLUMNS = ["ticket_key", "source", "source_id", "label", "entity", "start", "end",
-                      "score"]
+ENTITY_ROW_COLUMNS = [
+    "ticket_key",
+    "source",
+    "source_id",
+    "label",
+    "entity",
+    "start",
+    "end",
+    "score",
+]
 
 
 def flatten_entities(tickets: pd.DataFrame) -> pd.DataFrame:
@@ -158,8 +181,9 @@ def flatten_entities(tickets: pd.DataFrame) -> pd.DataFrame:
         ['ORG:OpenAI']
     """
     out = tickets.drop(columns=["entities"]).copy()
-    out["entities"] = ["; ".join(f"{e['label']}:{e['text']}" for e in ents)
-                       for ents in tickets["entities"]]
+    out["entities"] = [
+        "; ".join(f"{e['label']}:{e['text']}" for e in ents) for ents in tickets["entities"]
+    ]
     return out
 
 
@@ -167,9 +191,20 @@ def entity_rows(tickets: pd.DataFrame) -> pd.DataFrame:
     """One row per entity of a ticket list (columns :data:`ENTITY_ROW_COLUMNS`; the score
     rounded to 4 places); the list needs ``ticket_key``, ``source``, ``source_id`` and
     ``entities``."""
-    return pd.DataFrame([
-        {"ticket_key": r.ticket_key, "source": r.source, "source_id": r.source_id,
-         "label": e["label"], "entity": e["text"], "start": e["start"], "end": e["end"],
-         "score": round(float(e["score"]), 4)}
-        for r in tickets.itertuples() for e in r.entities
-    ], columns=ENTITY_ROW_COLUMNS)
+    return pd.DataFrame(
+        [
+            {
+                "ticket_key": r.ticket_key,
+                "source": r.source,
+                "source_id": r.source_id,
+                "label": e["label"],
+                "entity": e["text"],
+                "start": e["start"],
+                "end": e["end"],
+                "score": round(float(e["score"]), 4),
+            }
+            for r in tickets.itertuples()
+            for e in r.entities
+        ],
+        columns=ENTITY_ROW_COLUMNS,
+    )

@@ -61,22 +61,30 @@ __all__ = [
     "staging_dir_for",
 ]
 
-STAGED_SCHEMA = pa.schema([
-    ("row", pa.int64()),
-    ("source_id", pa.string()),
-    ("customer_id", pa.string()),
-    ("created_at", pa.timestamp("us")),
-    ("channel", pa.string()),
-    ("category", pa.string()),
-    ("priority", pa.string()),
-    ("subject", pa.string()),
-    ("text", pa.string()),
-    ("resolution_minutes", pa.float64()),
-    ("resolved_by", pa.string()),
-])
+STAGED_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("source_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("created_at", pa.timestamp("us")),
+        ("channel", pa.string()),
+        ("category", pa.string()),
+        ("priority", pa.string()),
+        ("subject", pa.string()),
+        ("text", pa.string()),
+        ("resolution_minutes", pa.float64()),
+        ("resolved_by", pa.string()),
+    ]
+)
 _META_PREFIX = b"pricewar."
-_OPTIONAL_TEXT = {"id": "source_id", "customer": "customer_id", "channel": "channel",
-                  "category": "category", "priority": "priority", "subject": "subject"}
+_OPTIONAL_TEXT = {
+    "id": "source_id",
+    "customer": "customer_id",
+    "channel": "channel",
+    "category": "category",
+    "priority": "priority",
+    "subject": "subject",
+}
 #: Dates a ticket may carry, whether the file gives them as text or as a typed (Parquet)
 #: timestamp; both are checked by :func:`_dates_in_range`, for direct uploads and for files
 #: handed through the inbox alike.
@@ -121,8 +129,9 @@ LIMIT_ENV_VARS: dict[str, str] = {
 MAX_LIMIT = 10**15
 
 
-def limits_from_env(base: IngestLimits = DEFAULT_LIMITS,
-                    environ: Mapping[str, str] | None = None) -> IngestLimits:
+def limits_from_env(
+    base: IngestLimits = DEFAULT_LIMITS, environ: Mapping[str, str] | None = None
+) -> IngestLimits:
     """``base`` with every limit given in the environment (:data:`LIMIT_ENV_VARS`) applied.
 
     Raises:
@@ -145,8 +154,9 @@ def limits_from_env(base: IngestLimits = DEFAULT_LIMITS,
         ok = text.isascii() and text.isdigit() and len(text) <= 20
         if not ok or not 1 <= int(text) <= MAX_LIMIT:
             shown = env[var] if len(env[var]) <= 40 else env[var][:39] + "…"
-            raise ConfigError(f"{var} must be a whole number from 1 to {MAX_LIMIT:,}, "
-                              f"not {shown!r}")
+            raise ConfigError(
+                f"{var} must be a whole number from 1 to {MAX_LIMIT:,}, not {shown!r}"
+            )
         changes[field_name] = int(text)
     return replace(base, **changes) if changes else base
 
@@ -200,10 +210,11 @@ class IngestReport:
             return str(self.error) if self.error else f"{self.file}: rejected"
         if self.already_ingested:
             return f"{self.file}: this file was ingested before; nothing added"
-        dup = (f", {self.duplicates:,} already present or repeated" if self.duplicates
-               else "")
-        return (f"{self.file}: {_count(self.rows, 'row')}, "
-                f"{_count(self.new_tickets, 'new ticket')}{dup}")
+        dup = f", {self.duplicates:,} already present or repeated" if self.duplicates else ""
+        return (
+            f"{self.file}: {_count(self.rows, 'row')}, "
+            f"{_count(self.new_tickets, 'new ticket')}{dup}"
+        )
 
     def __str__(self) -> str:
         return self.message
@@ -284,9 +295,17 @@ def _rows_where(mask: pa.Array, rows: np.ndarray) -> np.ndarray:
     return rows[np.asarray(pc.indices_nonzero(pc.fill_null(mask, False)))[:MAX_PROBLEMS]]
 
 
-def _text_array(series: pd.Series, column: str, rows: np.ndarray, out: _Collector, *,
-                limit: int, limit_name: str, required: bool,
-                byte_limit: int | None = None) -> pa.Array:
+def _text_array(
+    series: pd.Series,
+    column: str,
+    rows: np.ndarray,
+    out: _Collector,
+    *,
+    limit: int,
+    limit_name: str,
+    required: bool,
+    byte_limit: int | None = None,
+) -> pa.Array:
     """Strings (null for missing) with located problems for wrong types and long values
     (over ``limit`` characters, or over ``byte_limit`` UTF-8 bytes when given)."""
     arr = _arrow(series)
@@ -296,8 +315,9 @@ def _text_array(series: pd.Series, column: str, rows: np.ndarray, out: _Collecto
         arr = pa.nulls(len(arr), pa.string())
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         if required or pa.types.is_nested(arr.type) or pa.types.is_binary(arr.type):
-            out.add_rows(_rows_where(pc.is_valid(arr), rows), column,
-                         f"must hold text, found {arr.type}")
+            out.add_rows(
+                _rows_where(pc.is_valid(arr), rows), column, f"must hold text, found {arr.type}"
+            )
             return pa.nulls(len(arr), pa.string())
         arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
     arr = arr.cast(pa.string())
@@ -309,17 +329,23 @@ def _text_array(series: pd.Series, column: str, rows: np.ndarray, out: _Collecto
     too_long = pc.greater(lengths, limit)
     if pc.any(too_long).as_py():
         for i in np.asarray(pc.indices_nonzero(too_long))[:MAX_PROBLEMS]:
-            out.add_rows([rows[i]], column,
-                         f"{lengths[int(i)].as_py():,} characters, over the limit "
-                         f"of {limit:,} ({_limit_hint(limit_name)})")
+            out.add_rows(
+                [rows[i]],
+                column,
+                f"{lengths[int(i)].as_py():,} characters, over the limit "
+                f"of {limit:,} ({_limit_hint(limit_name)})",
+            )
     if byte_limit is not None:
         sizes = pc.binary_length(arr)
         too_big = pc.and_(pc.greater(sizes, byte_limit), pc.invert(too_long))
         if pc.any(too_big).as_py():
             for i in np.asarray(pc.indices_nonzero(too_big))[:MAX_PROBLEMS]:
-                out.add_rows([rows[i]], column,
-                             f"{sizes[int(i)].as_py():,} bytes of UTF-8, over the limit of "
-                             f"{byte_limit:,} ({_limit_hint('max_text_bytes')})")
+                out.add_rows(
+                    [rows[i]],
+                    column,
+                    f"{sizes[int(i)].as_py():,} bytes of UTF-8, over the limit of "
+                    f"{byte_limit:,} ({_limit_hint('max_text_bytes')})",
+                )
     if required:
         return arr
     return pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
@@ -330,8 +356,11 @@ def _to_str(value: Any) -> str | None:
     nulls of a Parquet float column, pd.NA, NaT) stays missing, never the text "nan"."""
     if value is None or isinstance(value, str):
         return value
-    if value is pd.NA or value is pd.NaT or (isinstance(value, float | np.floating)
-                                              and np.isnan(value)):
+    if (
+        value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float | np.floating) and np.isnan(value))
+    ):
         return None
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
@@ -347,8 +376,7 @@ def latest_accepted_date() -> pd.Timestamp:
     return min(_MAX_DATE, tomorrow)
 
 
-def _dates_in_range(parsed: pd.Series, column: str, rows: np.ndarray,
-                    out: _Collector) -> pd.Series:
+def _dates_in_range(parsed: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
     """``parsed`` (timezone-naive UTC, any unit) with every date outside :data:`_DATE_RANGE`
     or after :func:`latest_accepted_date` reported by row and column, then cleared (so no
     unit conversion can overflow)."""
@@ -360,23 +388,23 @@ def _dates_in_range(parsed: pd.Series, column: str, rows: np.ndarray,
     future = (present & (parsed >= latest)).to_numpy() & ~outside
     if future.any():
         day = (latest - pd.Timedelta(days=1)).date().isoformat()
-        out.add_rows(rows[np.nonzero(future)[0]], column,
-                     f"date in the future (after {day}, UTC)")
+        out.add_rows(rows[np.nonzero(future)[0]], column, f"date in the future (after {day}, UTC)")
     if outside.any() or future.any():
         parsed = parsed.mask(outside | future)
     return parsed
 
 
-def _as_timestamps(series: pd.Series, column: str, rows: np.ndarray,
-                   out: _Collector) -> pd.Series:
+def _as_timestamps(series: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):  # a typed (Parquet) column
         parsed = pd.to_datetime(series)
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         return _dates_in_range(parsed, column, rows, out).astype("datetime64[us]")
-    raw = series.astype(object).map(lambda v: None if v is None or (isinstance(v, float)
-                                                                     and np.isnan(v))
-                                    else str(v).strip() or None)
+    raw = series.astype(object).map(
+        lambda v: (
+            None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip() or None
+        )
+    )
     present = raw.notna().to_numpy()
     parsed = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
     if present.any():
@@ -391,11 +419,20 @@ def _as_timestamps(series: pd.Series, column: str, rows: np.ndarray,
         out.add_rows([rows[i]], column, f"cannot read the date {str(raw.iloc[i])[:40]!r}")
     # "12:30", "2:30 PM", a Parquet time-of-day column, "now", "today": pandas dates them
     # today (the moment of the upload), so every such ticket landed on the day of the upload
-    dateless = present & ~bad & ~raw.map(
-        lambda v: isinstance(v, str) and _HAS_DATE.search(v) is not None).to_numpy(dtype=bool)
+    dateless = (
+        present
+        & ~bad
+        & ~raw.map(lambda v: isinstance(v, str) and _HAS_DATE.search(v) is not None).to_numpy(
+            dtype=bool
+        )
+    )
     for i in np.nonzero(dateless)[0][:MAX_PROBLEMS]:
-        out.add_rows([rows[i]], column, f"{str(raw.iloc[i])[:40]!r} has no date (a time of "
-                     "day, or a word such as 'now'); write dates as YYYY-MM-DD")
+        out.add_rows(
+            [rows[i]],
+            column,
+            f"{str(raw.iloc[i])[:40]!r} has no date (a time of "
+            "day, or a word such as 'now'); write dates as YYYY-MM-DD",
+        )
     if dateless.any():
         parsed = parsed.mask(dateless)
     return _dates_in_range(parsed, column, rows, out)
@@ -408,11 +445,13 @@ _HAS_DATE = re.compile(r"\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{1,4}")
 
 def _parse_dates(values: pd.Series, *, iso: bool) -> pd.Series:
     try:
-        parsed = pd.to_datetime(values, errors="coerce", utc=True,
-                                format="ISO8601" if iso else "mixed")
+        parsed = pd.to_datetime(
+            values, errors="coerce", utc=True, format="ISO8601" if iso else "mixed"
+        )
     except (ValueError, OverflowError, TypeError):
         parsed = pd.Series(
-            [_one_date(v) for v in values], index=values.index, dtype="datetime64[us, UTC]")
+            [_one_date(v) for v in values], index=values.index, dtype="datetime64[us, UTC]"
+        )
     return parsed.dt.tz_localize(None).astype("datetime64[us]")
 
 
@@ -428,18 +467,22 @@ def _as_minutes(series: pd.Series, column: str, rows: np.ndarray, out: _Collecto
     given = series.astype(object).map(lambda v: v is not None and str(v).strip() not in ("", "nan"))
     # "1e309", "inf", "Infinity" read as infinity: not a duration
     bad = (given & values.isna()) | (values < 0) | values.isin([np.inf, -np.inf])
-    out.add_rows(rows[np.nonzero(bad.to_numpy())[0]], column,
-                 "must be a non-negative number of minutes")
+    out.add_rows(
+        rows[np.nonzero(bad.to_numpy())[0]], column, "must be a non-negative number of minutes"
+    )
     return values.astype("float64")
 
 
 def _as_resolver(series: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
     values = series.astype(object).map(
-        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-        else str(v).strip().lower() or None)
+        lambda v: (
+            None
+            if v is None or (isinstance(v, float) and np.isnan(v))
+            else str(v).strip().lower() or None
+        )
+    )
     bad = values.notna() & ~values.isin(["human", "ai"])
-    out.add_rows(rows[np.nonzero(bad.to_numpy())[0]], column,
-                 "must be 'human', 'ai' or empty")
+    out.add_rows(rows[np.nonzero(bad.to_numpy())[0]], column, "must be 'human', 'ai' or empty")
     return values
 
 
@@ -447,42 +490,81 @@ def _none_array(n: int, type_: pa.DataType) -> pa.Array:
     return pa.nulls(n, type_)
 
 
-def _normalise_chunk(chunk: pd.DataFrame, cmap: ColumnMap, first_row: int,
-                     limits: IngestLimits, out: _Collector) -> pa.Table:
+def _normalise_chunk(
+    chunk: pd.DataFrame, cmap: ColumnMap, first_row: int, limits: IngestLimits, out: _Collector
+) -> pa.Table:
     n = len(chunk)
     f = cmap.fields
     given = chunk.attrs.get("rows")  # the reader's own numbering (JSONL: line numbers)
-    rows = (np.asarray(given, dtype="int64") if given is not None and len(given) == n
-            else np.arange(first_row, first_row + n, dtype="int64"))
+    rows = (
+        np.asarray(given, dtype="int64")
+        if given is not None and len(given) == n
+        else np.arange(first_row, first_row + n, dtype="int64")
+    )
     arrays: dict[str, pa.Array] = {"row": pa.array(rows)}
-    arrays["text"] = _text_array(chunk[f["text"]], f["text"], rows, out,
-                                 limit=limits.max_text_chars, limit_name="max_text_chars",
-                                 required=True, byte_limit=limits.max_text_bytes)
+    arrays["text"] = _text_array(
+        chunk[f["text"]],
+        f["text"],
+        rows,
+        out,
+        limit=limits.max_text_chars,
+        limit_name="max_text_chars",
+        required=True,
+        byte_limit=limits.max_text_bytes,
+    )
     for name, target in _OPTIONAL_TEXT.items():
-        arrays[target] = (_text_array(chunk[f[name]], f[name], rows, out,
-                                      limit=limits.max_field_chars,
-                                      limit_name="max_field_chars", required=False)
-                          if name in f else _none_array(n, pa.string()))
+        arrays[target] = (
+            _text_array(
+                chunk[f[name]],
+                f[name],
+                rows,
+                out,
+                limit=limits.max_field_chars,
+                limit_name="max_field_chars",
+                required=False,
+            )
+            if name in f
+            else _none_array(n, pa.string())
+        )
     arrays["created_at"] = (
-        pa.array(_as_timestamps(chunk[f["created_at"]], f["created_at"], rows, out)
-                 .to_numpy(dtype="datetime64[us]"), type=pa.timestamp("us"))
-        if "created_at" in f else _none_array(n, pa.timestamp("us")))
+        pa.array(
+            _as_timestamps(chunk[f["created_at"]], f["created_at"], rows, out).to_numpy(
+                dtype="datetime64[us]"
+            ),
+            type=pa.timestamp("us"),
+        )
+        if "created_at" in f
+        else _none_array(n, pa.timestamp("us"))
+    )
     arrays["resolution_minutes"] = (
-        pa.array(_as_minutes(chunk[f["resolution_minutes"]], f["resolution_minutes"],
-                             rows, out).to_numpy(), type=pa.float64(), from_pandas=True)
-        if "resolution_minutes" in f else _none_array(n, pa.float64()))
+        pa.array(
+            _as_minutes(
+                chunk[f["resolution_minutes"]], f["resolution_minutes"], rows, out
+            ).to_numpy(),
+            type=pa.float64(),
+            from_pandas=True,
+        )
+        if "resolution_minutes" in f
+        else _none_array(n, pa.float64())
+    )
     arrays["resolved_by"] = (
-        pa.array(_as_resolver(chunk[f["resolved_by"]], f["resolved_by"], rows, out)
-                 .tolist(), type=pa.string(), from_pandas=True)  # NaN (pandas' missing) → null
-        if "resolved_by" in f else _none_array(n, pa.string()))
+        pa.array(
+            _as_resolver(chunk[f["resolved_by"]], f["resolved_by"], rows, out).tolist(),
+            type=pa.string(),
+            from_pandas=True,
+        )  # NaN (pandas' missing) → null
+        if "resolved_by" in f
+        else _none_array(n, pa.string())
+    )
     return pa.table([arrays[name] for name in STAGED_SCHEMA.names], schema=STAGED_SCHEMA)
 
 
 def _missing_text_problem(columns: list[str]) -> Problem:
     shown = ", ".join(repr(c) for c in columns[:15])
     accepted = ", ".join(ALIASES["text"][:8])
-    return Problem(f"no text column: expected one of {accepted} … (case-insensitive); "
-                   f"the file has {shown}")
+    return Problem(
+        f"no text column: expected one of {accepted} … (case-insensitive); the file has {shown}"
+    )
 
 
 def _mapped_columns(names: list[str]) -> list[str]:
@@ -490,8 +572,14 @@ def _mapped_columns(names: list[str]) -> list[str]:
     return list(map_columns([str(n) for n in names]).fields.values())
 
 
-def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | None = None,
-               staging_dir: Path | None = None, file_hash: str | None = None) -> StagedFile:
+def stage_file(
+    source: Any,
+    *,
+    name: str | None = None,
+    limits: IngestLimits | None = None,
+    staging_dir: Path | None = None,
+    file_hash: str | None = None,
+) -> StagedFile:
     """Validate one file and write its normalised rows to a staging Parquet file.
 
     Args:
@@ -513,9 +601,14 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
     try:
         digest = file_hash or _hash_source(payload)
     except OSError as exc:
-        raise IngestError(name, [Problem(f"cannot read the file ({exc.strerror or exc})")]) from None
-    fd, tmp = tempfile.mkstemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", suffix=".parquet",
-                               dir=str(staging_dir) if staging_dir else None)
+        raise IngestError(
+            name, [Problem(f"cannot read the file ({exc.strerror or exc})")]
+        ) from None
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{STAGING_PREFIX}{os.getpid()}-",
+        suffix=".parquet",
+        dir=str(staging_dir) if staging_dir else None,
+    )
     os.close(fd)
     path = Path(tmp)
     out = _Collector()
@@ -523,18 +616,28 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
     cmap: ColumnMap | None = None
     writer: pq.ParquetWriter | None = None
     try:
-        for chunk in read_table_chunks(payload, name=name, chunksize=limits.chunksize,
-                                       max_bytes=limits.max_bytes,
-                                       max_columns=limits.max_columns,
-                                       chunk_bytes=limits.chunk_bytes,
-                                       select=_mapped_columns):
+        for chunk in read_table_chunks(
+            payload,
+            name=name,
+            chunksize=limits.chunksize,
+            max_bytes=limits.max_bytes,
+            max_columns=limits.max_columns,
+            chunk_bytes=limits.chunk_bytes,
+            select=_mapped_columns,
+        ):
             if cmap is None:
                 # Parquet reads only the mapped columns (``select``) and lists them all here.
                 columns = [str(c) for c in chunk.attrs.get("columns", chunk.columns)]
                 if len(columns) > limits.max_columns:
-                    raise IngestError(name, [Problem(
-                        f"{len(columns)} columns, over the limit of {limits.max_columns} "
-                        f"({_limit_hint('max_columns')})")])
+                    raise IngestError(
+                        name,
+                        [
+                            Problem(
+                                f"{len(columns)} columns, over the limit of {limits.max_columns} "
+                                f"({_limit_hint('max_columns')})"
+                            )
+                        ],
+                    )
                 cmap = map_columns(columns)
                 if not cmap.has_text:
                     raise IngestError(name, [_missing_text_problem(columns)])
@@ -543,9 +646,13 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
                     if col not in chunk.columns:  # JSONL: a chunk without that key
                         chunk[col] = None
             if rows + len(chunk) > limits.max_rows:
-                out.problems.append(Problem(
-                    f"more than {limits.max_rows:,} rows, over the limit "
-                    f"({_limit_hint('max_rows')})", row=limits.max_rows + 1))
+                out.problems.append(
+                    Problem(
+                        f"more than {limits.max_rows:,} rows, over the limit "
+                        f"({_limit_hint('max_rows')})",
+                        row=limits.max_rows + 1,
+                    )
+                )
                 break
             table = _normalise_chunk(chunk.reset_index(drop=True), cmap, rows + 1, limits, out)
             rows += len(chunk)
@@ -566,7 +673,8 @@ def stage_file(source: Any, *, name: str | None = None, limits: IngestLimits | N
                 _META_PREFIX + b"file_hash": digest.encode(),
                 _META_PREFIX + b"rows": str(rows).encode(),
                 _META_PREFIX + b"columns": repr(sorted(cmap.fields.items())).encode(
-                    "utf-8", "surrogatepass"),
+                    "utf-8", "surrogatepass"
+                ),
             }
             writer.add_key_value_metadata(meta)
             writer.close()
@@ -591,8 +699,9 @@ def read_staged(path: Path) -> StagedFile:
     def get(key: str) -> str:
         return meta.get(_META_PREFIX + key.encode(), b"").decode("utf-8", "surrogatepass")
 
-    return StagedFile(get("name") or Path(path).name, get("file_hash"),
-                      int(get("rows") or 0), Path(path))
+    return StagedFile(
+        get("name") or Path(path).name, get("file_hash"), int(get("rows") or 0), Path(path)
+    )
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -602,10 +711,11 @@ def _known_file(store: Any, digest: str) -> bool:
     return bool(store.scalar("SELECT count(*) FROM ingested_files WHERE file_hash = ?", [digest]))
 
 
-_TICKET_COLUMNS = ("ticket_key, source_id, customer_id, created_at, channel, category, "
-                   "priority, subject, text, resolution_minutes, resolved_by")
-_WIDTH_COLUMNS = ("text", "subject", "source_id", "customer_id", "channel", "category",
-                  "priority")
+_TICKET_COLUMNS = (
+    "ticket_key, source_id, customer_id, created_at, channel, category, "
+    "priority, subject, text, resolution_minutes, resolved_by"
+)
+_WIDTH_COLUMNS = ("text", "subject", "source_id", "customer_id", "channel", "category", "priority")
 
 
 def _insert_sql(relation: str) -> str:
@@ -614,8 +724,10 @@ def _insert_sql(relation: str) -> str:
     writes each full row group to the file (:data:`data.store.ROW_GROUP_SIZE`) instead of
     holding the file's text in memory until the commit."""
     values = ", ".join(f"k.{c}" for c in _TICKET_COLUMNS.split(", "))
-    return (f"INSERT INTO tickets ({_TICKET_COLUMNS}, source)"  # noqa: S608 - fixed expression; values are parameters
-            f" SELECT {values}, ? FROM {relation} AS k")
+    return (
+        f"INSERT INTO tickets ({_TICKET_COLUMNS}, source)"  # noqa: S608 - fixed expression; values are parameters
+        f" SELECT {values}, ? FROM {relation} AS k"
+    )
 
 
 #: Rows wider than this (bytes of text and fields) are inserted by one DuckDB thread: each
@@ -666,37 +778,50 @@ def commit_staged(store: Any, staged: StagedFile) -> IngestReport:
     width = " + ".join(f"coalesce(strlen(s.{c}), 0)" for c in _WIDTH_COLUMNS)
 
     def write(conn: Any) -> tuple[int, bool]:
-        if conn.execute("SELECT count(*) FROM ingested_files WHERE file_hash = ?",
-                        [staged.file_hash]).fetchone()[0]:
+        if conn.execute(
+            "SELECT count(*) FROM ingested_files WHERE file_hash = ?", [staged.file_hash]
+        ).fetchone()[0]:
             return 0, True
         before = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
-        keys = (f"(SELECT {key} AS ticket_key, {width} AS width"  # noqa: S608 - fixed expression
-                f" FROM read_parquet(?) AS s)")
+        keys = (
+            f"(SELECT {key} AS ticket_key, {width} AS width"  # noqa: S608 - fixed expression
+            f" FROM read_parquet(?) AS s)"
+        )
         repeated, present, widest = conn.execute(
             f"SELECT count(*) - count(DISTINCT k.ticket_key),"  # noqa: S608 - fixed expression
             f" count(*) FILTER (WHERE k.ticket_key IN (SELECT ticket_key FROM tickets)),"
-            f" coalesce(max(k.width), 0) FROM {keys} AS k", [parquet]).fetchone()
+            f" coalesce(max(k.width), 0) FROM {keys} AS k",
+            [parquet],
+        ).fetchone()
         # the roll-ups follow the file's tickets (data.rollups), in this transaction
         file_keys = f"SELECT {key} AS ticket_key FROM read_parquet(?) AS s"  # noqa: S608 - fixed expression
-        with rollups.maintained(conn, file_keys, [parquet],
-                                parts=(rollups.TICKETS, rollups.TAGS)), \
-                _one_thread(store, widest > WIDE_ROW_BYTES):
+        with (
+            rollups.maintained(conn, file_keys, [parquet], parts=(rollups.TICKETS, rollups.TAGS)),
+            _one_thread(store, widest > WIDE_ROW_BYTES),
+        ):
             if not repeated and not present:
                 conn.execute(_insert_sql(keyed), [staged.name, parquet])
             else:
                 # Rows repeated inside the file: keep the first of each key.
-                first_only = (f" WHERE k.row IN (SELECT min(row) FROM {keyed}"  # noqa: S608
-                              f" GROUP BY ticket_key)" if repeated else "")
+                first_only = (
+                    f" WHERE k.row IN (SELECT min(row) FROM {keyed}"  # noqa: S608
+                    f" GROUP BY ticket_key)"
+                    if repeated
+                    else ""
+                )
                 conn.execute(
                     f"COPY (SELECT k.* FROM {keyed} AS k ANTI JOIN tickets AS t"  # noqa: S608
                     f" ON t.ticket_key = k.ticket_key{first_only}) TO ?"
                     f" (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE_BYTES '16MB')",
-                    [parquet] + ([parquet] if repeated else []) + [str(only_new)])
+                    [parquet] + ([parquet] if repeated else []) + [str(only_new)],
+                )
                 conn.execute(_insert_sql("read_parquet(?)"), [staged.name, str(only_new)])
         new = conn.execute("SELECT count(*) FROM tickets").fetchone()[0] - before
         conn.execute(
             "INSERT INTO ingested_files (file_hash, file_name, rows, new_tickets)"
-            " VALUES (?, ?, ?, ?)", [staged.file_hash, staged.name, staged.rows, new])
+            " VALUES (?, ?, ?, ?)",
+            [staged.file_hash, staged.name, staged.rows, new],
+        )
         return int(new), False
 
     try:
@@ -704,15 +829,22 @@ def commit_staged(store: Any, staged: StagedFile) -> IngestReport:
     finally:
         only_new.unlink(missing_ok=True)
     return IngestReport(
-        file=staged.name, status="imported" if new else "unchanged", rows=staged.rows,
-        new_tickets=new, duplicates=0 if known else staged.rows - new, already_ingested=known,
-        file_hash=staged.file_hash, columns=staged.columns,
-        ignored_columns=staged.ignored_columns)
+        file=staged.name,
+        status="imported" if new else "unchanged",
+        rows=staged.rows,
+        new_tickets=new,
+        duplicates=0 if known else staged.rows - new,
+        already_ingested=known,
+        file_hash=staged.file_hash,
+        columns=staged.columns,
+        ignored_columns=staged.ignored_columns,
+    )
 
 
 def _rejected(name: str, error: IngestError, digest: str = "") -> IngestReport:
-    return IngestReport(file=name, status="rejected", problems=list(error.problems),
-                        error=error, file_hash=digest)
+    return IngestReport(
+        file=name, status="rejected", problems=list(error.problems), error=error, file_hash=digest
+    )
 
 
 _OUT_OF_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
@@ -747,8 +879,9 @@ def staging_dir_for(store: Any) -> Path | None:
     return folder
 
 
-def ingest_one(store: Any, source: Any, *, limits: IngestLimits | None = None,
-               name: str | None = None) -> IngestReport:
+def ingest_one(
+    store: Any, source: Any, *, limits: IngestLimits | None = None, name: str | None = None
+) -> IngestReport:
     """Ingest one file (see :func:`ingest_files`)."""
     name = name or source_name(source)
     payload = _payload(source)
@@ -757,11 +890,11 @@ def ingest_one(store: Any, source: Any, *, limits: IngestLimits | None = None,
     except OSError as exc:
         return _rejected(name, IngestError(name, [Problem(f"cannot read the file ({exc})")]))
     if _known_file(store, digest):
-        return IngestReport(file=name, status="unchanged", already_ingested=True,
-                            file_hash=digest)
+        return IngestReport(file=name, status="unchanged", already_ingested=True, file_hash=digest)
     try:
-        staged = stage_file(payload, name=name, limits=limits, file_hash=digest,
-                            staging_dir=staging_dir_for(store))
+        staged = stage_file(
+            payload, name=name, limits=limits, file_hash=digest, staging_dir=staging_dir_for(store)
+        )
     except IngestError as exc:
         return _rejected(name, exc, digest)
     except OSError as exc:
@@ -776,8 +909,9 @@ def ingest_one(store: Any, source: Any, *, limits: IngestLimits | None = None,
         staged.path.unlink(missing_ok=True)
 
 
-def ingest_files(store: Any, sources: Sequence[Any] | Any, *,
-                 limits: IngestLimits | None = None) -> list[IngestReport]:
+def ingest_files(
+    store: Any, sources: Sequence[Any] | Any, *, limits: IngestLimits | None = None
+) -> list[IngestReport]:
     """Validate and ingest ticket files, each all or nothing.
 
     Args:
@@ -792,7 +926,8 @@ def ingest_files(store: Any, sources: Sequence[Any] | Any, *,
         "rejected"`` and its problems; nothing of it was written.
     """
     if isinstance(sources, str | os.PathLike | bytes | io.IOBase | tuple) or hasattr(
-            sources, "read"):
+        sources, "read"
+    ):
         sources = [sources]
     limits = limits if limits is not None else limits_from_env()
     return [ingest_one(store, source, limits=limits) for source in sources]

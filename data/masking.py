@@ -70,10 +70,13 @@ _ALPHA_PREFIX = re.compile(r"[^\W\d_]+")
 
 def _email_at(text: str, at: int) -> tuple[int, int] | None:
     """The (start, end) of the e-mail address around the ``@`` at ``at``, if it is one."""
-    if at == 0 or at + 1 >= len(text) or not (_LOCAL_CHAR.match(text, at - 1)
-                                               and _LOCAL_CHAR.match(text, at + 1)):
+    if (
+        at == 0
+        or at + 1 >= len(text)
+        or not (_LOCAL_CHAR.match(text, at - 1) and _LOCAL_CHAR.match(text, at + 1))
+    ):
         return None
-    window = text[max(0, at - _LOCAL_MAX - 1):at]
+    window = text[max(0, at - _LOCAL_MAX - 1) : at]
     local = _LOCAL_TAIL.search(window)
     if local is None or len(local.group()) > _LOCAL_MAX:
         return None
@@ -127,8 +130,7 @@ _SEPARATORS = _SPACES + _DASHES + ".()"
 #: (``4111 - 1111``), with an
 #: optional leading "+" or "(" and trailing ")". A separator is never a digit, so a run
 #: splits into groups one way only: no backtracking blow-up.
-_NUMBER_RUN = re.compile(
-    rf"\+?\(?[\d{MASK}]+(?:[{re.escape(_SEPARATORS)}]{{1,3}}[\d{MASK}]+)*\)?")
+_NUMBER_RUN = re.compile(rf"\+?\(?[\d{MASK}]+(?:[{re.escape(_SEPARATORS)}]{{1,3}}[\d{MASK}]+)*\)?")
 _CHUNK = re.compile(f"[^{_SPACES}]+")
 _DIGIT_GROUP = re.compile(r"\d+")
 _DASH_TABLE = str.maketrans({d: "-" for d in _DASHES} | {s: " " for s in _SPACES})
@@ -136,7 +138,8 @@ _DASH_TABLE = str.maketrans({d: "-" for d in _DASHES} | {s: " " for s in _SPACES
 _KEYWORD = re.compile(
     r"(?i)(?<![^\W_])(?:phone|telephone|tel|ph|mobile|cell|cellphone|whatsapp|sms|fax|"
     r"telefon|telefono|tel[eé]fono|t[eé]l[eé]phone|t[eé]l|handy|m[oó]vil|portable|"
-    r"call me|text me|reach me|ring me|call back|callback)(?![^\W_])")
+    r"call me|text me|reach me|ring me|call back|callback)(?![^\W_])"
+)
 _KEYWORD_REACH = 24
 #: Most digits a window holds (the longest card number).
 _MAX_WINDOW_DIGITS = 19
@@ -175,8 +178,7 @@ def _card_grouping(groups: list[str], whole_run: bool = True) -> bool:
     longer list). Pairs (``41 11 11 …``) stay: they read as codes or scores."""
     if len(groups) == 1 or all(len(g) >= 3 for g in groups):
         return True
-    return (whole_run and not groups[0].startswith("0")
-            and all(len(g) == 1 for g in groups))
+    return whole_run and not groups[0].startswith("0") and all(len(g) == 1 for g in groups)
 
 
 def _is_date(groups: list[str]) -> bool:
@@ -190,12 +192,17 @@ def _is_date(groups: list[str]) -> bool:
     else:
         return False
     x, y = int(a), int(b)
-    return (1900 <= int(year) <= 2100 and 1 <= min(x, y) <= 12 and 1 <= max(x, y) <= 31)
+    return 1900 <= int(year) <= 2100 and 1 <= min(x, y) <= 12 and 1 <= max(x, y) <= 31
 
 
 def _is_grouped_thousands(groups: list[str], seps: set[str]) -> bool:
-    return (len(groups) >= 2 and len(seps) == 1 and seps <= {" ", "."}
-            and 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]))
+    return (
+        len(groups) >= 2
+        and len(seps) == 1
+        and seps <= {" ", "."}
+        and 1 <= len(groups[0]) <= 3
+        and all(len(g) == 3 for g in groups[1:])
+    )
 
 
 def _parens_ok(body: str) -> bool | None:
@@ -205,7 +212,7 @@ def _parens_ok(body: str) -> bool | None:
     if body.count("(") != 1 or body.count(")") != 1:
         return False
     left, right = body.index("("), body.index(")")
-    inside = body[left + 1:right]
+    inside = body[left + 1 : right]
     return left < right and inside.isdecimal() and 1 <= len(inside) <= 4
 
 
@@ -222,25 +229,37 @@ def _classify(window: str, keyword: bool, whole_run: bool = True) -> str | None:
     if parens is False:
         return None
     seps = set(_DIGIT_GROUP.sub("", body)) - {"(", ")"}
-    if (not plus and parens is None and 13 <= n <= 19 and seps <= {" ", "-"}
-            and _card_grouping(groups, whole_run) and _luhn(digits)):
+    if (
+        not plus
+        and parens is None
+        and 13 <= n <= 19
+        and seps <= {" ", "-"}
+        and _card_grouping(groups, whole_run)
+        and _luhn(digits)
+    ):
         return "card"
     if not 7 <= n <= 15:
         return None
     if parens is None and _is_date(groups):
         return None
-    if seps == {"."} and (len(groups) == 2  # a decimal
-                          or (len(groups) == 4 and all(len(g) <= 3 and int(g) <= 255
-                                                       for g in groups))):  # an IP address
+    if seps == {"."} and (
+        len(groups) == 2  # a decimal
+        or (len(groups) == 4 and all(len(g) <= 3 and int(g) <= 255 for g in groups))
+    ):  # an IP address
         return None
     if plus or parens:
         return "phone"
     lengths = [len(g) for g in groups]
     if seps and (lengths == [3, 3, 4] or (lengths == [1, 3, 3, 4] and groups[0] == "1")):
         return "phone"  # North American 555-123-4567, 1-800-555-0199
-    if (groups[0].startswith("0") and len(groups) >= 2 and 2 <= len(groups[0]) <= 5
-            and 9 <= n <= 12 and all(length >= 2 for length in lengths)
-            and not _is_grouped_thousands(groups, seps)):
+    if (
+        groups[0].startswith("0")
+        and len(groups) >= 2
+        and 2 <= len(groups[0]) <= 5
+        and 9 <= n <= 12
+        and all(length >= 2 for length in lengths)
+        and not _is_grouped_thousands(groups, seps)
+    ):
         return "phone"  # national format with the trunk 0: 020 7946 0958, 06 12 34 56 78
     if keyword:
         return "phone"
@@ -262,8 +281,11 @@ def _clean_before(text: str, start: int) -> bool:
 def _after_currency(text: str, start: int) -> bool:
     """Whether a currency sign and one space come before ``start`` (``$ 1 234 567``): an
     amount, not a phone number. A card number is never an amount, so it is masked there."""
-    return (start > 1 and text[start - 2] in _CURRENCY
-            and (text[start - 1] in _SPACES or text[start - 1] in "\t\r\n"))
+    return (
+        start > 1
+        and text[start - 2] in _CURRENCY
+        and (text[start - 1] in _SPACES or text[start - 1] in "\t\r\n")
+    )
 
 
 def _clean_after(text: str, end: int) -> bool:
@@ -335,8 +357,9 @@ def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[i
 
     spans: list[tuple[int, int, str]] = []
     for run in _NUMBER_RUN.finditer(text):
-        chunks = [(run.start() + m.start(), run.start() + m.end())
-                  for m in _CHUNK.finditer(run.group())]
+        chunks = [
+            (run.start() + m.start(), run.start() + m.end()) for m in _CHUNK.finditer(run.group())
+        ]
         parens = "(" in run.group() or ")" in run.group()
         counts = [0]
         digits = [sum(c.isdecimal() for c in text[s:e]) for s, e in chunks]
@@ -367,11 +390,11 @@ def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[i
                 # (Linear: a few windows per chunk, as many as before windows grew.)
                 no_short = counts[min(next_short[i], hi)] - counts[i]
                 first_short = counts[min(next_short[i + 1], hi)] - counts[i]
-                if (text[chunks[i][0]] in "+(" or parens or near_keyword(chunks[i][0])):
+                if text[chunks[i][0]] in "+(" or parens or near_keyword(chunks[i][0]):
                     sizes = set(range(7, 16))
                 else:
                     sizes = {n for n in (10, 11) if n <= first_short}
-                    if text[chunks[i][0]:chunks[i][1]].startswith("0"):
+                    if text[chunks[i][0] : chunks[i][1]].startswith("0"):
                         no_one = counts[min(next_one[i], hi)] - counts[i]
                         sizes.update(range(9, min(12, no_one) + 1))
                 sizes.update(range(13, min(_MAX_WINDOW_DIGITS, no_short) + 1))
@@ -383,8 +406,11 @@ def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[i
                         continue
                     whole = counts[i] == counts[lo] and counts[j] == counts[hi]
                     start, end = _trim_parens(text, chunks[i][0], chunks[j - 1][1])
-                    if (not _clean_before(text, start) or not _clean_after(text, end)
-                            or overlaps_email(start, end)):
+                    if (
+                        not _clean_before(text, start)
+                        or not _clean_after(text, end)
+                        or overlaps_email(start, end)
+                    ):
                         continue
                     kind = _classify(text[start:end], near_keyword(start), whole)
                     if kind == "phone" and _after_currency(text, start):
@@ -416,7 +442,7 @@ def _apply(text: str, spans: list[tuple[int, int, str]], seen: str | None = None
         else:
             digits = [i for i in range(start, end) if marks[i].isdecimal()]
             keep = 4 if kind == "card" else 2
-            for i in digits[:max(0, len(digits) - keep)]:
+            for i in digits[: max(0, len(digits) - keep)]:
                 chars[i] = MASK
     return "".join(chars)
 
@@ -429,12 +455,29 @@ def _apply(text: str, spans: list[tuple[int, int, str]], seen: str | None = None
 #: ASCII (``＋４４``, ``ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ``) as ASCII; the ideographic full stop
 #: as ".". A number or address written with them is found as if typed in ASCII.
 _LOOKALIKES: dict[int, str] = {
-    **{c: " " for c in (0x00A0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000,
-                        0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)},
-    **{c: "-" for c in (0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0xFE58,
-                        0xFE63, 0xFF0D)},
+    **{
+        c: " "
+        for c in (
+            0x00A0,
+            0x1680,
+            *range(0x2000, 0x200B),
+            0x202F,
+            0x205F,
+            0x3000,
+            0x200B,
+            0x200C,
+            0x200D,
+            0x2060,
+            0xFEFF,
+        )
+    },
+    **{
+        c: "-"
+        for c in (0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0xFE58, 0xFE63, 0xFF0D)
+    },
     **{c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if c != 0xFF0D},
-    0x3002: ".", 0xFF61: ".",
+    0x3002: ".",
+    0xFF61: ".",
 }
 
 
@@ -503,8 +546,12 @@ def mask_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
             continue
         series = out[column]
         if series.dtype == object:  # element by element: map would turn None into NaN
-            out[column] = pd.Series([mask_pii(v) for v in series.tolist()], index=series.index,
-                                    name=series.name, dtype=object)
+            out[column] = pd.Series(
+                [mask_pii(v) for v in series.tolist()],
+                index=series.index,
+                name=series.name,
+                dtype=object,
+            )
             continue
         masked = series.map(mask_pii, na_action="ignore")
         if isinstance(series.dtype, pd.StringDtype):  # keep the text dtype (map gives object)

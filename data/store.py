@@ -57,16 +57,23 @@ def check_db_path(path: Path) -> None:
         StorePathError: the path contains ``?``.
     """
     if "?" in str(path):
-        raise StorePathError(path, "DuckDB reads '?' as the start of URL parameters and every "
-                                   "commit would fail; rename the file or folder without '?'")
+        raise StorePathError(
+            path,
+            "DuckDB reads '?' as the start of URL parameters and every "
+            "commit would fail; rename the file or folder without '?'",
+        )
 
 
 def file_kind(mode: int) -> str:
     """What a file of ``mode`` (``st_mode``) is, in words: "a named pipe (FIFO)", "a
     device", "a socket", "a folder", else "not a regular file"."""
-    for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISDIR, "a folder")):
+    for test, name in (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -126,9 +133,12 @@ def check_db_file(path: Path | str, what: str = "database") -> None:
     finally:
         os.close(fd)
     if head and head[8:] != DUCKDB_MAGIC:
-        raise StoreCorruptError(path, "it does not start like a DuckDB database file; "
-                                      "DuckDB would open a CSV, Parquet or JSON file as a "
-                                      "view in memory, and every write would be lost")
+        raise StoreCorruptError(
+            path,
+            "it does not start like a DuckDB database file; "
+            "DuckDB would open a CSV, Parquet or JSON file as a "
+            "view in memory, and every write would be lost",
+        )
 
 
 def wal_of(path: Path | str) -> Path:
@@ -152,16 +162,24 @@ def _check_wal(path: Path, what: str) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise StorePathError(path, f"its write-ahead log {wal} cannot be read "
-                                   f"({exc.strerror or exc})") from None
+        raise StorePathError(
+            path, f"its write-ahead log {wal} cannot be read ({exc.strerror or exc})"
+        ) from None
     if stat.S_ISLNK(info.st_mode):
-        raise StorePathError(path, (
-            f"its write-ahead log {wal} is a link (to {os.readlink(wal)!s:.200}): DuckDB would "
-            f"write through it and overwrite what it names; remove the link (the {what} "
-            "never makes one)"))
+        raise StorePathError(
+            path,
+            (
+                f"its write-ahead log {wal} is a link (to {os.readlink(wal)!s:.200}): DuckDB would "
+                f"write through it and overwrite what it names; remove the link (the {what} "
+                "never makes one)"
+            ),
+        )
     if not stat.S_ISREG(info.st_mode):
-        raise StorePathError(path, f"its write-ahead log {wal} is {file_kind(info.st_mode)}, "
-                                   f"not a file; remove it (the {what} never makes one)")
+        raise StorePathError(
+            path,
+            f"its write-ahead log {wal} is {file_kind(info.st_mode)}, "
+            f"not a file; remove it (the {what} never makes one)",
+        )
 
 
 #: Rows per row group of the attached database file. DuckDB writes a transaction's rows to
@@ -237,10 +255,12 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     try:
         # TYPE duckdb: never a CSV, Parquet or JSON file attached as a view in memory
         # (whatever the file became after check_db_file looked at it)
-        options = (f"TYPE duckdb, ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
-                   + (", READ_ONLY" if read_only else ""))
-        first = not conn.execute("SELECT count(*) FROM duckdb_databases() WHERE "
-                                 "database_name = ?", [CATALOG]).fetchone()[0]
+        options = f"TYPE duckdb, ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (
+            ", READ_ONLY" if read_only else ""
+        )
+        first = not conn.execute(
+            "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG]
+        ).fetchone()[0]
         conn.execute(f"ATTACH IF NOT EXISTS ? AS {CATALOG} ({options})", [str(absolute)])
         if first and not read_only:
             # This process now holds the file for writing, and no connection of it has
@@ -266,16 +286,23 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
             # a full disk while a new file was set up: not a damaged file
             raise StoreWriteError(path, first) from None
         if any(w in low for w in _NOT_WRITABLE):
-            raise StorePathError(path, (
-                f"it cannot be opened for writing ({first}). The file is fine: "
-                "commands that only read it (python -m data stats, python -m analytics) "
-                "work; to change it, copy it to a writable folder and point --db or "
-                "PRICEWAR_DB there")) from None
+            raise StorePathError(
+                path,
+                (
+                    f"it cannot be opened for writing ({first}). The file is fine: "
+                    "commands that only read it (python -m data stats, python -m analytics) "
+                    "work; to change it, copy it to a writable folder and point --db or "
+                    "PRICEWAR_DB there"
+                ),
+            ) from None
         if "lock" in low:
             raise StoreLockedError(path, _lock_holder(text)) from None
         raise StoreCorruptError(path, first) from None
-    except (duckdb.SerializationException, duckdb.InternalException,
-            duckdb.InvalidInputException) as exc:
+    except (
+        duckdb.SerializationException,
+        duckdb.InternalException,
+        duckdb.InvalidInputException,
+    ) as exc:
         conn.close()
         raise StoreCorruptError(path, str(exc).splitlines()[0]) from None
     except BaseException:
@@ -283,8 +310,15 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         raise
 
 
-_WRITE_FAILURES = ("could not write", "no space left", "file too large", "disk quota",
-                   "could not fsync", "could not truncate", "could not extend")
+_WRITE_FAILURES = (
+    "could not write",
+    "no space left",
+    "file too large",
+    "disk quota",
+    "could not fsync",
+    "could not truncate",
+    "could not extend",
+)
 #: What DuckDB says when it may read a file but not write it (a read-only file system, a
 #: file or folder without write permission).
 _NOT_WRITABLE = ("read-only file system", "permission denied", "operation not permitted")
@@ -301,8 +335,16 @@ def _remove_new_empty_file(path: Path) -> None:
                 os.unlink(leftover)
         except OSError:
             continue
-_DAMAGE = ("could not read enough bytes", "checksum", "corrupt", "not a valid duckdb",
-           "failed to read", "invalid block")
+
+
+_DAMAGE = (
+    "could not read enough bytes",
+    "checksum",
+    "corrupt",
+    "not a valid duckdb",
+    "failed to read",
+    "invalid block",
+)
 
 
 def translate_error(path: Path, exc: BaseException) -> BaseException:
@@ -312,8 +354,14 @@ def translate_error(path: Path, exc: BaseException) -> BaseException:
     only when a damaged block is read) becomes :class:`StoreCorruptError`. Anything else
     is returned unchanged.
     """
-    if not isinstance(exc, duckdb.IOException | duckdb.InternalException | duckdb.FatalException
-                      | duckdb.SerializationException | duckdb.TransactionException):
+    if not isinstance(
+        exc,
+        duckdb.IOException
+        | duckdb.InternalException
+        | duckdb.FatalException
+        | duckdb.SerializationException
+        | duckdb.TransactionException,
+    ):
         return exc
     text = str(exc)
     low = text.lower()
@@ -343,8 +391,9 @@ def lock_pid(exc: StoreLockedError) -> int | None:
 
 def _database_file(conn: duckdb.DuckDBPyConnection) -> str:
     """The file of the connection's default catalog (for messages)."""
-    row = conn.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
-                       "current_database()").fetchone()
+    row = conn.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
     return str(row[0]) if row and row[0] else "the database"
 
 
@@ -393,8 +442,8 @@ class Store:
                 # (``connect`` has swept DuckDB's spill files).
                 sweep_staging(self.path)
                 self._writer = threading.Thread(
-                    target=self._write_loop, name=f"duckdb-writer:{self.path.name}",
-                    daemon=True)
+                    target=self._write_loop, name=f"duckdb-writer:{self.path.name}", daemon=True
+                )
                 self._writer.start()
             except BaseException:
                 # Whatever failed after ``connect``: do not leave the file held.
@@ -436,7 +485,9 @@ class Store:
         finally:
             cur.close()
 
-    def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+    def fetchall(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[tuple]:
         """Run a read-only SQL statement with parameters and return its rows."""
         cur = self.cursor()
         try:
@@ -453,10 +504,13 @@ class Store:
 
     def table_counts(self) -> dict[str, int]:
         """Row count of every table in the main schema, by name."""
-        names = [r[0] for r in self.fetchall(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
-        )]
+        names = [
+            r[0]
+            for r in self.fetchall(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+            )
+        ]
         return {name: int(self.scalar(f'SELECT count(*) FROM "{name}"')) for name in names}  # noqa: S608 - names come from the catalog
 
     def schema_version(self) -> int:
@@ -490,9 +544,7 @@ class Store:
         self._queue.put((fn, future))
         return future
 
-    def execute_write(
-        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
-    ) -> None:
+    def execute_write(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         """Run one parameterised write statement through the writer."""
         self.write(lambda conn: conn.execute(sql, params) and None)
 

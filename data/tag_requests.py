@@ -30,9 +30,16 @@ from typing import Any
 
 from data.paths import inbox_dir
 
-__all__ = ["MAX_BATCH_SIZE", "TaggingRequest", "check_batch_size", "check_model_dir",
-           "check_model_files", "request_tagging", "take_tagging_requests",
-           "validate_request"]
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "TaggingRequest",
+    "check_batch_size",
+    "check_model_dir",
+    "check_model_files",
+    "request_tagging",
+    "take_tagging_requests",
+    "validate_request",
+]
 
 log = logging.getLogger("data.tag_requests")
 
@@ -67,8 +74,10 @@ def check_batch_size(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"batch_size must be a whole number, not {type(value).__name__}")
     if not 1 <= value <= MAX_BATCH_SIZE:
-        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE:,}, "
-                         f"not {value if abs(value) < 10**12 else 'a huge number'}")
+        raise ValueError(
+            f"batch_size must be between 1 and {MAX_BATCH_SIZE:,}, "
+            f"not {value if abs(value) < 10**12 else 'a huge number'}"
+        )
     return value
 
 
@@ -81,8 +90,10 @@ def check_model_dir(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value or len(value) > _MAX_PATH_CHARS:
-        raise ValueError(f"model_dir must be a folder path (text of at most "
-                         f"{_MAX_PATH_CHARS:,} characters) or null")
+        raise ValueError(
+            f"model_dir must be a folder path (text of at most "
+            f"{_MAX_PATH_CHARS:,} characters) or null"
+        )
     if "\0" in value or not os.path.isabs(value):
         raise ValueError("model_dir must be an absolute folder path")
     return value
@@ -111,25 +122,33 @@ def check_model_files(folder: str | os.PathLike[str]) -> None:
             for entry in it:
                 entries.append(entry)
                 if len(entries) > MAX_MODEL_ENTRIES:
-                    raise ValueError(f"{str(folder)[:200]} holds more than "
-                                     f"{MAX_MODEL_ENTRIES:,} entries: not a tagger folder")
+                    raise ValueError(
+                        f"{str(folder)[:200]} holds more than "
+                        f"{MAX_MODEL_ENTRIES:,} entries: not a tagger folder"
+                    )
     except OSError as exc:
         raise ValueError(f"{str(folder)[:200]} cannot be read: {exc.strerror or exc}") from None
     for entry in entries:
         try:
             info = os.stat(entry.path)
         except OSError as exc:
-            raise ValueError(f"{entry.path[:200]} cannot be read: {exc.strerror or exc}"
-                             ) from None
+            raise ValueError(f"{entry.path[:200]} cannot be read: {exc.strerror or exc}") from None
         if stat.S_ISDIR(info.st_mode):
             continue
         if not stat.S_ISREG(info.st_mode):
-            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else
-                    "a socket" if stat.S_ISSOCK(info.st_mode) else "a device")
+            kind = (
+                "a named pipe (FIFO)"
+                if stat.S_ISFIFO(info.st_mode)
+                else "a socket"
+                if stat.S_ISSOCK(info.st_mode)
+                else "a device"
+            )
             raise ValueError(f"{entry.path[:200]} is {kind}, not a file of a tagger")
         if entry.name.endswith(".json") and info.st_size > MAX_MODEL_JSON_BYTES:
-            raise ValueError(f"{entry.path[:200]} is {info.st_size:,} bytes (a tagger's "
-                             f"settings file holds at most {MAX_MODEL_JSON_BYTES:,})")
+            raise ValueError(
+                f"{entry.path[:200]} is {info.st_size:,} bytes (a tagger's "
+                f"settings file holds at most {MAX_MODEL_JSON_BYTES:,})"
+            )
 
 
 def validate_request(payload: Any) -> tuple[str | None, int | None]:
@@ -150,13 +169,16 @@ def validate_request(payload: Any) -> tuple[str | None, int | None]:
     return check_model_dir(payload.get("model_dir")), check_batch_size(payload.get("batch_size"))
 
 
-def request_tagging(db_path: Path | str, *, model_dir: Path | str | None = None,
-                    batch_size: int | None = None) -> Path:
+def request_tagging(
+    db_path: Path | str, *, model_dir: Path | str | None = None, batch_size: int | None = None
+) -> Path:
     """Drop a tagging request for the app holding ``db_path``; return the request file."""
     inbox = inbox_dir(Path(db_path))
     inbox.mkdir(parents=True, exist_ok=True)
-    payload = {"model_dir": str(Path(model_dir).resolve()) if model_dir else None,
-               "batch_size": batch_size}
+    payload = {
+        "model_dir": str(Path(model_dir).resolve()) if model_dir else None,
+        "batch_size": batch_size,
+    }
     name = f"{_PREFIX}{uuid.uuid4().hex}.json"
     hidden = inbox / f".{name}"
     hidden.write_text(json.dumps(payload), encoding="utf-8")
@@ -165,8 +187,9 @@ def request_tagging(db_path: Path | str, *, model_dir: Path | str | None = None,
     return final
 
 
-def take_tagging_requests(db_path: Path | str, *,
-                          refused: list[str] | None = None) -> list[TaggingRequest]:
+def take_tagging_requests(
+    db_path: Path | str, *, refused: list[str] | None = None
+) -> list[TaggingRequest]:
     """Remove and return the waiting requests, oldest first.
 
     A request that cannot be read or is invalid is moved aside (never raised); its message
@@ -187,6 +210,5 @@ def take_tagging_requests(db_path: Path | str, *,
                 refused.append(message)
             continue
         if remove_entry(path):  # one that cannot be removed would run again at every poll
-            requests.append(TaggingRequest(model_dir=model_dir, batch_size=batch_size,
-                                           path=path))
+            requests.append(TaggingRequest(model_dir=model_dir, batch_size=batch_size, path=path))
     return requests

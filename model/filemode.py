@@ -87,11 +87,11 @@ def tag_file(
         output.parent.mkdir(parents=True, exist_ok=True)
         # a fresh file of our own (O_CREAT | O_EXCL: never an existing file, nor a link
         # someone placed at a guessable name in a shared folder), renamed over the output
-        fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.",
-                                    suffix=".tmp")
+        fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
     except OSError as exc:
-        raise FileModeError(f"--output {output}: cannot write there "
-                            f"({exc.strerror or exc})") from None
+        raise FileModeError(
+            f"--output {output}: cannot write there ({exc.strerror or exc})"
+        ) from None
     tmp = Path(name)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
@@ -99,21 +99,28 @@ def tag_file(
             for chunk in read_table_chunks(source, name=Path(source).name, chunksize=chunksize):
                 columns = [str(c) for c in chunk.columns]
                 if text_column not in columns:
-                    raise FileModeError(f"{source}: no column {text_column!r} "
-                                        f"(columns: {', '.join(columns)}); use --text-column")
+                    raise FileModeError(
+                        f"{source}: no column {text_column!r} "
+                        f"(columns: {', '.join(columns)}); use --text-column"
+                    )
                 if id_column is not None and id_column not in columns:
-                    raise FileModeError(f"{source}: no id column {id_column!r} "
-                                        f"(columns: {', '.join(columns)})")
+                    raise FileModeError(
+                        f"{source}: no id column {id_column!r} (columns: {', '.join(columns)})"
+                    )
                 ids_from = id_column or ("id" if "id" in columns else None)
                 texts = chunk[text_column].tolist()
-                ids = (chunk[ids_from].tolist() if ids_from
-                       else list(range(rows + 1, rows + len(texts) + 1)))
+                ids = (
+                    chunk[ids_from].tolist()
+                    if ids_from
+                    else list(range(rows + 1, rows + len(texts) + 1))
+                )
                 problems = [text_problem(t) for t in texts]
                 good = [i for i, p in enumerate(problems) if p is None]
                 with_sentiment = bool(getattr(tagger, "has_sentiment", False))
                 if with_sentiment:
-                    found, moods = tagger.tag_with_sentiment([texts[i] for i in good],
-                                                             batch_size=batch_size)
+                    found, moods = tagger.tag_with_sentiment(
+                        [texts[i] for i in good], batch_size=batch_size
+                    )
                 else:
                     found = tagger.tag([texts[i] for i in good], batch_size=batch_size)
                     moods = [None] * len(found)
@@ -143,8 +150,9 @@ def tag_file(
             check_output(Path(source), output)  # a pipe put there while the file was tagged
             os.replace(tmp, output)
         except OSError as exc:  # e.g. a folder created there while the file was tagged
-            raise FileModeError(f"--output {output}: cannot write there "
-                                f"({exc.strerror or exc})") from None
+            raise FileModeError(
+                f"--output {output}: cannot write there ({exc.strerror or exc})"
+            ) from None
     except IngestError as exc:
         raise FileModeError(str(exc)) from None
     finally:
@@ -186,25 +194,31 @@ def check_output(source: Path, output: Path) -> None:
     except FileNotFoundError:
         mode = None
         if os.path.lexists(output):
-            raise FileModeError(f"--output {output} is a link to a missing file; name a "
-                                "file to write") from None
+            raise FileModeError(
+                f"--output {output} is a link to a missing file; name a file to write"
+            ) from None
     except OSError as exc:
         raise FileModeError(f"--output {output}: {exc.strerror or exc}") from None
     if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
         from data.store import file_kind
 
-        raise FileModeError(f"--output {output} is {file_kind(mode)}, not a file: name the "
-                            "JSONL file to write")
+        raise FileModeError(
+            f"--output {output} is {file_kind(mode)}, not a file: name the JSONL file to write"
+        )
     if output.is_dir():
-        raise FileModeError(f"--output {output} is a folder: name the JSONL file to write "
-                            f"(e.g. {output / 'entities.jsonl'})")
+        raise FileModeError(
+            f"--output {output} is a folder: name the JSONL file to write "
+            f"(e.g. {output / 'entities.jsonl'})"
+        )
     try:
         same = output.exists() and os.path.samefile(source, output)
     except OSError:
         same = False
     if same or output.resolve() == source.resolve():
-        raise FileModeError(f"--output {output} is the input file: tagging would replace "
-                            "the tickets with their entities; name another file")
+        raise FileModeError(
+            f"--output {output} is the input file: tagging would replace "
+            "the tickets with their entities; name another file"
+        )
     parent = next((p for p in output.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise FileModeError(f"--output {output}: {parent} is a file, not a folder")

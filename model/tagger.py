@@ -42,8 +42,13 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 """The committed default tagger."""
 
 SETTINGS_FILE = "tagger.json"
-_ID_FILES = (SETTINGS_FILE, "adapter_config.json", "adapter_model.safetensors",
-             "config.json", "model.safetensors")
+_ID_FILES = (
+    SETTINGS_FILE,
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "config.json",
+    "model.safetensors",
+)
 
 
 _WEIGHT_FILES = {
@@ -56,7 +61,7 @@ def _one_line(exc: BaseException, limit: int = 200) -> str:
     """``Type: first line of the message``, shortened: fits the CLI's one-line errors."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if len(text) > limit:
-        text = text[:limit - 1] + "…"
+        text = text[: limit - 1] + "…"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -64,7 +69,8 @@ def _damaged(model_dir: Path, what: str) -> DamagedModelError:
     return DamagedModelError(
         f"the tagger in {model_dir} cannot be loaded ({what}); retrain it with "
         f"'python -m model train ... --output {model_dir}' or restore the artefact folder "
-        "(for model/default: git checkout -- model/default)")
+        "(for model/default: git checkout -- model/default)"
+    )
 
 
 def check_artefact_files(model_dir: Path | str) -> None:
@@ -106,17 +112,21 @@ def _read_small_json(path: Path) -> object:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ModelNotFoundError(f"{path} is not a regular file (a named pipe or a "
-                                     "device?); not a file of a tagger")
+            raise ModelNotFoundError(
+                f"{path} is not a regular file (a named pipe or a device?); not a file of a tagger"
+            )
         if info.st_size > MAX_MODEL_JSON_BYTES:
-            raise ModelNotFoundError(f"{path} is {info.st_size:,} bytes (a tagger's settings "
-                                     f"file holds at most {MAX_MODEL_JSON_BYTES:,})")
+            raise ModelNotFoundError(
+                f"{path} is {info.st_size:,} bytes (a tagger's settings "
+                f"file holds at most {MAX_MODEL_JSON_BYTES:,})"
+            )
         data = os.read(fd, MAX_MODEL_JSON_BYTES + 1)
     finally:
         os.close(fd)
     if len(data) > MAX_MODEL_JSON_BYTES:
-        raise ModelNotFoundError(f"{path} is over {MAX_MODEL_JSON_BYTES:,} bytes (a tagger's "
-                                 "settings file holds less)")
+        raise ModelNotFoundError(
+            f"{path} is over {MAX_MODEL_JSON_BYTES:,} bytes (a tagger's settings file holds less)"
+        )
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -141,7 +151,9 @@ def read_settings(model_dir: Path | str) -> dict:
     except ModelNotFoundError:  # (a FileNotFoundError too: first)
         raise
     except FileNotFoundError:
-        raise ModelNotFoundError(f"{model_dir} is not a tagger folder (no {SETTINGS_FILE})") from None
+        raise ModelNotFoundError(
+            f"{model_dir} is not a tagger folder (no {SETTINGS_FILE})"
+        ) from None
     except NotADirectoryError:
         raise ModelNotFoundError(f"{model_dir} is not a tagger folder (not a folder)") from None
     except OSError as exc:
@@ -204,13 +216,15 @@ def _load_weights(model_dir: Path, settings: dict) -> torch.nn.Module:
         from transformers import BertForTokenClassification
 
         return BertForTokenClassification.from_pretrained(
-            str(model_dir), local_files_only=True, attn_implementation="sdpa")
+            str(model_dir), local_files_only=True, attn_implementation="sdpa"
+        )
     from peft import PeftModel
 
     base = load_token_classifier(settings["labels"])
     with warnings.catch_warnings():  # peft calls a deprecated transformers property
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
-                                category=FutureWarning)
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
         peft_model = PeftModel.from_pretrained(base, str(model_dir), is_trainable=False)
     return peft_model.merge_and_unload()
 
@@ -221,13 +235,15 @@ def _load_two_head(model_dir: Path, settings: dict) -> torch.nn.Module:
 
     if settings["format"] == "full":
         return BertForTokensAndSentiment.from_pretrained(
-            str(model_dir), local_files_only=True, attn_implementation="sdpa")
+            str(model_dir), local_files_only=True, attn_implementation="sdpa"
+        )
     from peft import PeftModel
 
     base = load_two_head(settings["labels"], settings["sentiment"]["labels"])
     with warnings.catch_warnings():  # peft calls a deprecated transformers property
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
-                                category=FutureWarning)
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
         peft_model = PeftModel.from_pretrained(base, str(model_dir), is_trainable=False)
     return peft_model.merge_and_unload()
 
@@ -256,8 +272,9 @@ INT8 = "int8"
 FP32_THEN_INT8 = "fp32-then-int8"
 
 
-def choose_precision(job_texts: int, *, int8_possible: bool, int8_ready: bool,
-                     threshold: int = AUTO_FP32_TEXTS) -> str:
+def choose_precision(
+    job_texts: int, *, int8_possible: bool, int8_ready: bool, threshold: int = AUTO_FP32_TEXTS
+) -> str:
     """What ``auto`` runs on a CPU for a job of ``job_texts`` texts.
 
     Returns:
@@ -283,9 +300,15 @@ class Tagger:
     """A loaded tagger: ``model_id``, ``device``, ``labels``, :meth:`tag`, and :attr:`status`
     (what it is doing, for a progress display)."""
 
-    def __init__(self, engine: Engine, model_id: str, model_dir: Path | None = None, *,
-                 int8_builder: Callable[[], torch.nn.Module] | None = None,
-                 status: StatusFn | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        model_id: str,
+        model_dir: Path | None = None,
+        *,
+        int8_builder: Callable[[], torch.nn.Module] | None = None,
+        status: StatusFn | None = None,
+    ) -> None:
         self.engine = engine
         self.model_id = model_id
         self.model_dir = model_dir
@@ -299,8 +322,9 @@ class Tagger:
         """Jobs up to this many texts stay in fp32 (``auto`` on a CPU, :func:`choose_precision`)."""
         self._listeners: list[StatusFn] = [status] if status is not None else []
         how = engine.precision + ("; int8 for large jobs" if int8_builder is not None else "")
-        self.status = TagStatus("ready", f"Tagger {model_id} ready ({how})",
-                                precision=engine.precision)
+        self.status = TagStatus(
+            "ready", f"Tagger {model_id} ready ({how})", precision=engine.precision
+        )
         """The latest :class:`model.jobs.TagStatus` of this tagger (loading, compiling,
         ready); :func:`model.jobs.tag_store` reports a job's progress to its own callback."""
 
@@ -330,8 +354,13 @@ class Tagger:
     # -- loading ---------------------------------------------------------------------
 
     @classmethod
-    def load(cls, model_dir: Path | str | None = None, device: str = "auto",
-             precision: str | None = None, status: StatusFn | None = None) -> Tagger:
+    def load(
+        cls,
+        model_dir: Path | str | None = None,
+        device: str = "auto",
+        precision: str | None = None,
+        status: StatusFn | None = None,
+    ) -> Tagger:
         """Load the artefact in ``model_dir`` (default: the committed default tagger).
 
         Args:
@@ -370,14 +399,20 @@ class Tagger:
             precision = from_env.lower()
             if precision not in PRECISIONS:
                 shown = from_env if len(from_env) <= 40 else from_env[:39] + "…"
-                raise ValueError(f"PRICEWAR_TAG_PRECISION must be one of "
-                                 f"{', '.join(PRECISIONS)}, not {shown!r}; fix or unset it")
+                raise ValueError(
+                    f"PRICEWAR_TAG_PRECISION must be one of "
+                    f"{', '.join(PRECISIONS)}, not {shown!r}; fix or unset it"
+                )
         precision = precision or "auto"
         target = resolve_device(device)
         wants_int8 = target.type == "cpu" and precision in ("auto", "int8")
         calibration = load_calibration(model_dir) if wants_int8 else None
-        auto_int8 = (precision == "auto" and target.type == "cpu" and calibration is not None
-                     and int8_supported())
+        auto_int8 = (
+            precision == "auto"
+            and target.type == "cpu"
+            and calibration is not None
+            and int8_supported()
+        )
         if precision == "auto" and target.type == "cpu":
             precision = "fp32"  # int8 per job: Tagger.plan
         try:
@@ -396,11 +431,16 @@ class Tagger:
                 raise
             raise _damaged(model_dir, _one_line(exc)) from exc
         model = load_model(model_dir)
-        engine = Engine(model, tokenizer, device=target,
-                        max_length=int(settings.get("max_length", 256)),
-                        stride=int(settings.get("stride", 64)),
-                        precision=precision, calibration=calibration,
-                        segmentation=segmentation)
+        engine = Engine(
+            model,
+            tokenizer,
+            device=target,
+            max_length=int(settings.get("max_length", 256)),
+            stride=int(settings.get("stride", 64)),
+            precision=precision,
+            calibration=calibration,
+            segmentation=segmentation,
+        )
         builder = None
         if auto_int8:
             fp32_model, streams = engine.model, engine.streams
@@ -408,22 +448,39 @@ class Tagger:
             def builder() -> torch.nn.Module:
                 return prepare_int8(fp32_model, calibration, streams=streams)
 
-        tagger = cls(engine, model_id_of(model_dir), model_dir, int8_builder=builder,
-                     status=status)
+        tagger = cls(engine, model_id_of(model_dir), model_dir, int8_builder=builder, status=status)
         tagger._emit(tagger.status)
         return tagger
 
     @classmethod
-    def from_model(cls, model: torch.nn.Module, tokenizer, *, model_id: str,
-                   device: str = "cpu", max_length: int = 256, stride: int = 64,
-                   precision: str = "auto",
-                   calibration: dict[str, torch.Tensor] | None = None,
-                   segmentation: str = WORDS) -> Tagger:
+    def from_model(
+        cls,
+        model: torch.nn.Module,
+        tokenizer,
+        *,
+        model_id: str,
+        device: str = "cpu",
+        max_length: int = 256,
+        stride: int = 64,
+        precision: str = "auto",
+        calibration: dict[str, torch.Tensor] | None = None,
+        segmentation: str = WORDS,
+    ) -> Tagger:
         """Wrap an in-memory model (training, tests); ``auto`` precision is fp32 on a CPU;
         ``segmentation`` as the model was trained (``words``, or ``bert`` for older ones)."""
-        return cls(Engine(model, tokenizer, device=device, max_length=max_length, stride=stride,
-                          precision=precision, calibration=calibration,
-                          segmentation=segmentation), model_id)
+        return cls(
+            Engine(
+                model,
+                tokenizer,
+                device=device,
+                max_length=max_length,
+                stride=stride,
+                precision=precision,
+                calibration=calibration,
+                segmentation=segmentation,
+            ),
+            model_id,
+        )
 
     # -- precision per job -----------------------------------------------------------
 
@@ -464,18 +521,27 @@ class Tagger:
                 started = time.monotonic()
                 warm_up(engine)
                 engine._warm = True
-                self._emit(TagStatus("ready", f"int8 model compiled in "
-                                     f"{time.monotonic() - started:.0f} s", precision=INT8))
+                self._emit(
+                    TagStatus(
+                        "ready",
+                        f"int8 model compiled in {time.monotonic() - started:.0f} s",
+                        precision=INT8,
+                    )
+                )
             return engine.precision
         with self._lock:
             if self.compiling:
                 return FP32_THEN_INT8
-            choice = choose_precision(job_texts, int8_possible=True,
-                                      int8_ready=engine.precision == INT8,
-                                      threshold=self.auto_fp32_texts)
+            choice = choose_precision(
+                job_texts,
+                int8_possible=True,
+                int8_ready=engine.precision == INT8,
+                threshold=self.auto_fp32_texts,
+            )
             if choice == FP32_THEN_INT8:
-                self._compiler = threading.Thread(target=self._compile_in_background,
-                                                  name="int8-compile", daemon=True)
+                self._compiler = threading.Thread(
+                    target=self._compile_in_background, name="int8-compile", daemon=True
+                )
                 self._compiler.start()
         return choice
 
@@ -483,9 +549,15 @@ class Tagger:
         """Build and compile the int8 model, then hand it to the engine (on success)."""
         from model.quantize import warm_up
 
-        self._emit(TagStatus("compiling", "Tagging in fp32 while the int8 model compiles in "
-                             "the background (switches when ready)", precision=FP32,
-                             compiling=True))
+        self._emit(
+            TagStatus(
+                "compiling",
+                "Tagging in fp32 while the int8 model compiles in "
+                "the background (switches when ready)",
+                precision=FP32,
+                compiling=True,
+            )
+        )
         started = time.monotonic()
         try:
             model = self._int8_builder()  # type: ignore[misc]
@@ -496,13 +568,20 @@ class Tagger:
         if failed:
             log.warning("int8 could not be compiled (%s); tagging goes on in fp32", failed)
             self._int8_builder = None
-            self._emit(TagStatus("ready", f"int8 could not be compiled ({failed}); fp32",
-                                 precision=FP32))
+            self._emit(
+                TagStatus("ready", f"int8 could not be compiled ({failed}); fp32", precision=FP32)
+            )
             return
         self.engine.use_model(model, INT8)
         self.engine._warm = True
-        self._emit(TagStatus("ready", f"int8 model compiled in {time.monotonic() - started:.0f} s"
-                             "; tagging in int8 from the next chunk", precision=INT8))
+        self._emit(
+            TagStatus(
+                "ready",
+                f"int8 model compiled in {time.monotonic() - started:.0f} s"
+                "; tagging in int8 from the next chunk",
+                precision=INT8,
+            )
+        )
 
     def wait_compiled(self, timeout: float | None = None) -> bool:
         """Wait for a background int8 compile to end; whether the tagger runs int8 now."""
@@ -544,8 +623,12 @@ class Tagger:
         """Whether the tagger also gives a sentiment per text (a two-head artefact)."""
         return bool(self.engine.sentiment_labels)
 
-    def tag(self, texts: Sequence[str], batch_size: int = 64,
-            progress: Callable[[int], None] | None = None) -> list[list[Entity]]:
+    def tag(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[list[Entity]]:
         """Entities of every text, in input order (see :meth:`model.engine.Engine.tag`).
 
         With ``auto`` precision on a CPU the call first plans (:meth:`plan`) for the texts
@@ -556,9 +639,12 @@ class Tagger:
         whole job first."""
         return self.tag_with_sentiment(texts, batch_size=batch_size, progress=progress)[0]
 
-    def tag_with_sentiment(self, texts: Sequence[str], batch_size: int = 64,
-                           progress: Callable[[int], None] | None = None,
-                           ) -> tuple[list[list[Entity]], list[Sentiment | None]]:
+    def tag_with_sentiment(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[list[list[Entity]], list[Sentiment | None]]:
         """Entities and sentiment of every text from one pass (see :meth:`tag`).
 
         The second list holds a :class:`model.engine.Sentiment` (``label``, ``score``) per
@@ -575,8 +661,9 @@ class Tagger:
         return f"Tagger(model_id={self.model_id!r}, device={self.device!r})"
 
 
-_COMPILING = ("Compiling the int8 model (once per process: about 30–90 s here, longer on a "
-              "fresh machine)…")
+_COMPILING = (
+    "Compiling the int8 model (once per process: about 30–90 s here, longer on a fresh machine)…"
+)
 
 
 def calibrate_artefact(model_dir: Path | str, texts: Sequence[str], limit: int = 600) -> Path:
@@ -595,6 +682,10 @@ def calibrate_artefact(model_dir: Path | str, texts: Sequence[str], limit: int =
     step = max(1, len(texts) // limit)
     sample = texts[::step][:limit]
     model = load_model(model_dir).float().eval()
-    maxima = calibrate(model, load_tokenizer(_tokenizer_dir(model_dir)), sample,
-                       max_length=int(settings.get("max_length", 256)))
+    maxima = calibrate(
+        model,
+        load_tokenizer(_tokenizer_dir(model_dir)),
+        sample,
+        max_length=int(settings.get("max_length", 256)),
+    )
     return save_calibration(maxima, model_dir)

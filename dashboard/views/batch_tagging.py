@@ -40,8 +40,8 @@ def report_row(report: Any) -> dict[str, Any]:
         "duplicates": int(report.duplicates),
         "columns": ", ".join(f"{k} ← {v}" for k, v in columns.items()),
         "note": "" if report.status == "rejected" else str(report.message),
-        "problems": [str(p) for p in report.problems] or (
-            [str(report.message)] if report.status == "rejected" else []),
+        "problems": [str(p) for p in report.problems]
+        or ([str(report.message)] if report.status == "rejected" else []),
     }
 
 
@@ -59,21 +59,27 @@ def _upload() -> None:
     # the click sends the files with it. (A plain button clicked mid-upload reran without
     # the file: tests/reliability/GAPS.md item 5.)
     with st.form("bt_upload", border=False):
-        files = st.file_uploader("Ticket files", type=TYPES, accept_multiple_files=True,
-                                 key="bt_files",
-                                 help="Needs a text column (e.g. `text` or `body`); optional "
-                                      "id, date, customer, channel and category columns are "
-                                      "kept.")
-        st.caption(f"Limits per file: {st.get_option('server.maxUploadSize'):,} MB uploaded "
-                   f"(server.maxUploadSize), {limits.max_bytes / 2**20:,.0f} MiB after "
-                   f"decompression, {limits.max_rows:,} rows, {limits.max_text_chars:,} "
-                   "characters per ticket (PRICEWAR_MAX_UPLOAD_BYTES, PRICEWAR_MAX_UPLOAD_ROWS, "
-                   "PRICEWAR_MAX_TEXT_CHARS).")
-        clicked = st.form_submit_button("Check and import", type="primary", key="bt_import",
-                                        icon=":material/fact_check:")
+        files = st.file_uploader(
+            "Ticket files",
+            type=TYPES,
+            accept_multiple_files=True,
+            key="bt_files",
+            help="Needs a text column (e.g. `text` or `body`); optional "
+            "id, date, customer, channel and category columns are "
+            "kept.",
+        )
+        st.caption(
+            f"Limits per file: {st.get_option('server.maxUploadSize'):,} MB uploaded "
+            f"(server.maxUploadSize), {limits.max_bytes / 2**20:,.0f} MiB after "
+            f"decompression, {limits.max_rows:,} rows, {limits.max_text_chars:,} "
+            "characters per ticket (PRICEWAR_MAX_UPLOAD_BYTES, PRICEWAR_MAX_UPLOAD_ROWS, "
+            "PRICEWAR_MAX_TEXT_CHARS)."
+        )
+        clicked = st.form_submit_button(
+            "Check and import", type="primary", key="bt_import", icon=":material/fact_check:"
+        )
     if clicked and not files:
-        st.warning("Choose one or more ticket files above first.",
-                   icon=":material/upload_file:")
+        st.warning("Choose one or more ticket files above first.", icon=":material/upload_file:")
     elif clicked:
         with st.spinner("Checking and importing…"):
             reports = state.upload_files(list(files or []))  # checks the role, audits
@@ -85,17 +91,18 @@ def _upload() -> None:
 
     reports = st.session_state.get("bt_reports")
     if reports:
-        table = pd.DataFrame([{k: v for k, v in r.items() if k != "problems"}
-                              for r in reports])
+        table = pd.DataFrame([{k: v for k, v in r.items() if k != "problems"} for r in reports])
         st.dataframe(table, hide_index=True, width="stretch")
         for r in reports:
             if r["status"] == "rejected":
-                st.error(f"{ui.md_text(r['file'])} was rejected; nothing of it was imported. "
-                         "Fix these problems and upload it again:", icon=":material/block:")
+                st.error(
+                    f"{ui.md_text(r['file'])} was rejected; nothing of it was imported. "
+                    "Fix these problems and upload it again:",
+                    icon=":material/block:",
+                )
                 st.code("\n".join(str(p) for p in r["problems"]), language=None)
         if any(r["status"] == "imported" for r in reports):
-            st.success("Import done. Start tagging below to find the entities in the new "
-                       "tickets.")
+            st.success("Import done. Start tagging below to find the entities in the new tickets.")
 
 
 if may_write:
@@ -103,10 +110,12 @@ if may_write:
     with ui.page_guard("the upload"):
         _upload()
 else:
-    st.info(f"You have the {user.role_label} role: uploading files, starting or stopping "
-            "tagging and loading entity shards need the analyst role. Ask an admin if you "
-            "need it. You can follow the tagging job and read and download the results below.",
-            icon=":material/lock:")
+    st.info(
+        f"You have the {user.role_label} role: uploading files, starting or stopping "
+        "tagging and loading entity shards need the analyst role. Ask an admin if you "
+        "need it. You can follow the tagging job and read and download the results below.",
+        icon=":material/lock:",
+    )
 
 st.subheader("2. Tag")
 
@@ -134,22 +143,32 @@ def _job_panel() -> None:
         elif done < total:
             last = queries.last_tagging_run()
             stopped = last is not None and last["status"] in {"running", "interrupted"}
-            st.info(f"{total - done:,} tickets are not tagged yet."
-                    + (" The last run stopped before the end; Start tagging resumes where it "
-                       "stopped, without tagging anything twice." if stopped else
-                       " Start tagging to tag them."), icon=":material/pending:")
+            st.info(
+                f"{total - done:,} tickets are not tagged yet."
+                + (
+                    " The last run stopped before the end; Start tagging resumes where it "
+                    "stopped, without tagging anything twice."
+                    if stopped
+                    else " Start tagging to tag them."
+                ),
+                icon=":material/pending:",
+            )
         if s.state == "failed":
             st.error(ui.md_text(s.message))
         elif s.message and not s.running:
             st.caption(ui.md_text(s.message))
         if may_write:  # the actions check the role again (state.start_tagging, stop_tagging)
             b1, b2, _ = st.columns([1, 1, 4])
-            if b1.button("Start tagging", type="primary", disabled=s.running, key="bt_start",
-                         icon=":material/play_arrow:"):
+            if b1.button(
+                "Start tagging",
+                type="primary",
+                disabled=s.running,
+                key="bt_start",
+                icon=":material/play_arrow:",
+            ):
                 state.start_tagging()
                 st.rerun()
-            if b2.button("Stop", disabled=not s.running, key="bt_stop",
-                         icon=":material/stop:"):
+            if b2.button("Stop", disabled=not s.running, key="bt_stop", icon=":material/stop:"):
                 state.stop_tagging()
                 st.rerun()
         if not s.running and status.running:
@@ -171,13 +190,22 @@ def _shard_loader() -> None:
     from data.errors import DataError
 
     with st.expander("Load entities tagged on a cluster (Ray)", icon=":material/hub:"):
-        st.caption("A folder written by `python -m model tag --engine ray --input FILES "
-                   "--output DIR`, on this server. Its entities join the tickets of the same "
-                   "files (import those above first); loading it twice adds nothing.")
-        folder = st.text_input("Folder of entity shards (a path on the server)",
-                               key="bt_shards", placeholder="var/entity-shards")
-        if st.button("Load entity shards", key="bt_load_shards", icon=":material/download:",
-                     disabled=not folder.strip()):
+        st.caption(
+            "A folder written by `python -m model tag --engine ray --input FILES "
+            "--output DIR`, on this server. Its entities join the tickets of the same "
+            "files (import those above first); loading it twice adds nothing."
+        )
+        folder = st.text_input(
+            "Folder of entity shards (a path on the server)",
+            key="bt_shards",
+            placeholder="var/entity-shards",
+        )
+        if st.button(
+            "Load entity shards",
+            key="bt_load_shards",
+            icon=":material/download:",
+            disabled=not folder.strip(),
+        ):
             try:
                 with st.spinner("Loading…"):
                     report = state.load_shards(folder)
@@ -198,13 +226,16 @@ if may_write:
 st.subheader("3. Results")
 uploaded = queries.sources()
 if ui.empty_frame(uploaded):
-    st.info("No uploaded files yet. Upload a file above; its tagged tickets appear here."
-            if may_write else "No uploaded files yet.")
+    st.info(
+        "No uploaded files yet. Upload a file above; its tagged tickets appear here."
+        if may_write
+        else "No uploaded files yet."
+    )
     st.stop()
 names = list(uploaded["source"])
 default = [n for n in st.session_state.get("bt_sources", []) if n in names] or names[:1]
 # a file named after a customer ("export jane.doe@example.org.csv") is masked for a viewer
-shown_name = (str if user.sees_pii else ui.mask_text)
+shown_name = str if user.sees_pii else ui.mask_text
 chosen = st.multiselect("Files", names, default=default, key="bt_show", format_func=shown_name)
 if not chosen:
     st.info("Choose at least one file to see its tickets.")
@@ -213,8 +244,10 @@ model_id = job.status().model_id or explore_model_id()
 results = queries.ticket_list(Filters(), model_id, sources=tuple(chosen), limit=100_000)
 results = ui.visible_tickets(results, user)  # customer data masked for viewers
 n_tagged = sum(1 for ents in results["entities"] if ents)
-st.caption(f"{len(results):,} tickets from the chosen files; {n_tagged:,} with entities "
-           f"(model {ui.md_text(model_id or 'none yet')}).")
+st.caption(
+    f"{len(results):,} tickets from the chosen files; {n_tagged:,} with entities "
+    f"(model {ui.md_text(model_id or 'none yet')})."
+)
 preview = results.head(10)
 st.html(ui.ticket_cards_html(preview, ("source", ("source_id", "ticket_key"))))
 
@@ -224,6 +257,12 @@ st.dataframe(entities.head(500), hide_index=True, width="stretch")
 d1, d2, _ = st.columns([1, 1, 3])
 ui.csv_download("Entities (CSV)", entities, "entities.csv", "bt_csv", note=False, where=d1)
 tickets_out = results[["ticket_key", "source", "source_id", "created_at", "text", "entities"]]
-d2.download_button("Tickets with entities (JSONL)", to_jsonl_bytes(tickets_out),
-                   file_name="tagged_tickets.jsonl", mime="application/x-ndjson",
-                   key="bt_jsonl", icon=":material/download:", on_click="ignore")
+d2.download_button(
+    "Tickets with entities (JSONL)",
+    to_jsonl_bytes(tickets_out),
+    file_name="tagged_tickets.jsonl",
+    mime="application/x-ndjson",
+    key="bt_jsonl",
+    icon=":material/download:",
+    on_click="ignore",
+)

@@ -46,31 +46,45 @@ if not scenario.competitors:
         state.set_scenario(scenario)
 
 st.subheader("Today's market")
-frame = pd.DataFrame([{"name": c.name, "price": c.price, "share": c.share}
-                      for c in scenario.competitors], columns=["name", "price", "share"])
+frame = pd.DataFrame(
+    [{"name": c.name, "price": c.price, "share": c.share} for c in scenario.competitors],
+    columns=["name", "price", "share"],
+)
 edited = st.data_editor(
-    frame, num_rows="dynamic", hide_index=True, width="stretch", key=f"pw_comp_{rev}",
+    frame,
+    num_rows="dynamic",
+    hide_index=True,
+    width="stretch",
+    key=f"pw_comp_{rev}",
     column_config={
         "name": st.column_config.TextColumn("Competitor", required=True, max_chars=60),
-        "price": st.column_config.NumberColumn("List price today, USD per 1M",
-                                               min_value=0.0001, format="%.4f", required=True),
+        "price": st.column_config.NumberColumn(
+            "List price today, USD per 1M", min_value=0.0001, format="%.4f", required=True
+        ),
         "share": st.column_config.NumberColumn(
-            "Market share today (0–1)", min_value=0.0001, max_value=0.99, format="%.3f",
-            required=True, help="An assumption unless you know it: by default the rivals "
-            "split 50 % of the market in proportion to how often customers mention them."),
+            "Market share today (0–1)",
+            min_value=0.0001,
+            max_value=0.99,
+            format="%.3f",
+            required=True,
+            help="An assumption unless you know it: by default the rivals "
+            "split 50 % of the market in proportion to how often customers mention them.",
+        ),
     },
 )
 if st.button("Reset to the real price data", key="pw_reset", icon=":material/restart_alt:"):
     comps = real_competitors(scenario)
-    state.set_scenario(scenario.replace(competitors=comps,
-                                        cut_competitor=comps[0].name if comps else ""),
-                       reload_inputs=True)
+    state.set_scenario(
+        scenario.replace(competitors=comps, cut_competitor=comps[0].name if comps else ""),
+        reload_inputs=True,
+    )
     st.rerun()
 
 rows = edited.dropna(subset=["name", "price", "share"])
 try:
-    competitors = tuple(Competitor(str(r.name).strip(), float(r.price), float(r.share))
-                        for r in rows.itertuples())
+    competitors = tuple(
+        Competitor(str(r.name).strip(), float(r.price), float(r.share)) for r in rows.itertuples()
+    )
 except ScenarioError as exc:
     st.warning(f"Check the competitor table: {ui.md_text(exc)}")
     st.stop()
@@ -82,39 +96,76 @@ if not names:
 st.subheader("The price cut and our options")
 c1, c2, c3 = st.columns(3)
 default_cut = scenario.cut_competitor if scenario.cut_competitor in names else names[0]
-cutter = c1.selectbox("Competitor that cuts its list price", names,
-                      index=names.index(default_cut), key=f"pw_cutter_{rev}")
-cut_pct = c2.slider("Its cut, % of its list price", 0.0, 90.0, float(scenario.cut_pct), 1.0,
-                    key=f"pw_cut_{rev}")
-our_share = c3.number_input("Our market share today (0–1)", min_value=0.001, max_value=0.99,
-                            value=float(scenario.our_share), step=0.01, format="%.3f",
-                            key=f"pw_share_{rev}",
-                            help="Recalibrates the market: the model's share for us is "
-                                 "exactly this at today's prices.")
+cutter = c1.selectbox(
+    "Competitor that cuts its list price",
+    names,
+    index=names.index(default_cut),
+    key=f"pw_cutter_{rev}",
+)
+cut_pct = c2.slider(
+    "Its cut, % of its list price", 0.0, 90.0, float(scenario.cut_pct), 1.0, key=f"pw_cut_{rev}"
+)
+our_share = c3.number_input(
+    "Our market share today (0–1)",
+    min_value=0.001,
+    max_value=0.99,
+    value=float(scenario.our_share),
+    step=0.01,
+    format="%.3f",
+    key=f"pw_share_{rev}",
+    help="Recalibrates the market: the model's share for us is exactly this at today's prices.",
+)
 with st.expander("Strategy settings: differentiate and niche"):
     d1, d2, d3, d4 = st.columns(4)
     quality_step = d1.number_input(
-        "Quality step (utility)", min_value=0.0, max_value=10.0,
-        value=float(scenario.quality_step), step=0.1, key=f"pw_qstep_{rev}",
+        "Quality step (utility)",
+        min_value=0.0,
+        max_value=10.0,
+        value=float(scenario.quality_step),
+        step=0.1,
+        key=f"pw_qstep_{rev}",
         help="How much better our model gets, in logit utility; divided by the price "
-             "sensitivity it is what customers would pay for it per 1M tokens.")
+        "sensitivity it is what customers would pay for it per 1M tokens.",
+    )
     quality_cost = d2.number_input(
-        "Its extra unit cost, USD per 1M", min_value=0.0, max_value=1e4,
-        value=float(scenario.quality_cost), step=0.01, format="%.3f", key=f"pw_qcost_{rev}",
+        "Its extra unit cost, USD per 1M",
+        min_value=0.0,
+        max_value=1e4,
+        value=float(scenario.quality_cost),
+        step=0.01,
+        format="%.3f",
+        key=f"pw_qcost_{rev}",
         help="Default: half our GPU cost per 1M tokens (a better model takes more GPU "
-             "time per token).")
+        "time per token).",
+    )
     niche_share = d3.number_input(
-        "Niche: share of the market", min_value=0.01, max_value=1.0,
-        value=float(scenario.niche_market_share), step=0.05, key=f"pw_nshare_{rev}")
+        "Niche: share of the market",
+        min_value=0.01,
+        max_value=1.0,
+        value=float(scenario.niche_market_share),
+        step=0.05,
+        key=f"pw_nshare_{rev}",
+    )
     niche_factor = d4.number_input(
-        "Niche: price sensitivity × ", min_value=0.01, max_value=10.0,
-        value=float(scenario.niche_alpha_factor), step=0.05, key=f"pw_nalpha_{rev}",
-        help="1 = as price sensitive as the whole market; 0.5 = half as sensitive.")
+        "Niche: price sensitivity × ",
+        min_value=0.01,
+        max_value=10.0,
+        value=float(scenario.niche_alpha_factor),
+        step=0.05,
+        key=f"pw_nalpha_{rev}",
+        help="1 = as price sensitive as the whole market; 0.5 = half as sensitive.",
+    )
 try:
-    s = scenario.replace(competitors=competitors, cut_competitor=cutter, cut_pct=cut_pct,
-                         our_share=our_share, quality_step=quality_step,
-                         quality_cost=quality_cost, niche_market_share=niche_share,
-                         niche_alpha_factor=niche_factor)
+    s = scenario.replace(
+        competitors=competitors,
+        cut_competitor=cutter,
+        cut_pct=cut_pct,
+        our_share=our_share,
+        quality_step=quality_step,
+        quality_cost=quality_cost,
+        niche_market_share=niche_share,
+        niche_alpha_factor=niche_factor,
+    )
 except ScenarioError as exc:
     st.warning(f"These inputs do not make a valid scenario: {ui.md_text(exc)}")
     st.stop()
@@ -124,8 +175,10 @@ state.sync_scenario_url(s)
 try:
     war = evaluate_price_war(s)
 except EquilibriumNotConvergedError as exc:
-    st.warning(f"The market found no stable prices with these inputs ({ui.md_text(exc)}). "
-               "Try a smaller cut or other shares.")
+    st.warning(
+        f"The market found no stable prices with these inputs ({ui.md_text(exc)}). "
+        "Try a smaller cut or other shares."
+    )
     st.stop()
 except ScenarioError as exc:
     st.warning(ui.md_text(exc))
@@ -139,78 +192,129 @@ st.caption(
     f"Calibration: elasticity {war.elasticity:.2f} at today's price ${m.prices[0]:,.3f} and "
     f"our share {m.shares[0]:.1%} give a price sensitivity α = {m.alpha:.3g} per USD; the "
     f"whole market is {m.market_size:,.0f} M tokens per month. Rivals' costs are implied by "
-    "their list prices being their best prices.")
+    "their list prices being their best prices."
+)
 if len(held):
-    st.info(ui.md_text(
-        f"{len(held)} of {len(calib) - 1} rivals keep their list price in every state: at "
-        f"this price sensitivity no positive cost makes their list price their best price "
-        "(the markup 1/(α(1 − share)) alone exceeds it). This happens when demand at today's "
-        "price is inelastic; an elastic segment calibrates rivals that answer."))
+    st.info(
+        ui.md_text(
+            f"{len(held)} of {len(calib) - 1} rivals keep their list price in every state: at "
+            f"this price sensitivity no positive cost makes their list price their best price "
+            "(the markup 1/(α(1 − share)) alone exceeds it). This happens when demand at today's "
+            "price is inelastic; an elastic segment calibrates rivals that answer."
+        )
+    )
 with st.expander("The calibrated market"):
-    st.dataframe(calib, hide_index=True, width="stretch", column_config={
-        "firm": "Firm", "price": st.column_config.NumberColumn(
-            "List price today, USD per 1M", format="$%.3f"),
-        "share": st.column_config.NumberColumn("Share today", format="percent"),
-        "quality": st.column_config.NumberColumn("Quality (utility)", format="%.2f"),
-        "cost": st.column_config.NumberColumn("Unit cost (ours) / implied, USD per 1M",
-                                              format="$%.3f"),
-        "holds": "Keeps its price", "note": st.column_config.TextColumn("Why", width="large")})
+    st.dataframe(
+        calib,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "firm": "Firm",
+            "price": st.column_config.NumberColumn("List price today, USD per 1M", format="$%.3f"),
+            "share": st.column_config.NumberColumn("Share today", format="percent"),
+            "quality": st.column_config.NumberColumn("Quality (utility)", format="%.2f"),
+            "cost": st.column_config.NumberColumn(
+                "Unit cost (ours) / implied, USD per 1M", format="$%.3f"
+            ),
+            "holds": "Keeps its price",
+            "note": st.column_config.TextColumn("Why", width="large"),
+        },
+    )
 
 table = war.cut_table
 ours = table[table["firm"] == US].iloc[0]
-st.markdown(f"**After {ui.md_text(cutter)} cuts its list price by {cut_pct:g} %** "
-            f"(to ${table.loc[table['firm'] == cutter, 'price_after'].iloc[0]:,.3f}), if we "
-            "re-optimise:")
+st.markdown(
+    f"**After {ui.md_text(cutter)} cuts its list price by {cut_pct:g} %** "
+    f"(to ${table.loc[table['firm'] == cutter, 'price_after'].iloc[0]:,.3f}), if we "
+    "re-optimise:"
+)
 k = [*st.columns(3), *st.columns(3)]
-k[0].metric("Our best price, USD per 1M tokens", f"${ours['price_after']:,.3f}",
-            delta=f"{ours['price_change_pct']:+.1f} % vs today's ${ours['price_before']:,.3f}",
-            delta_color="off", border=True)
-k[1].metric("Our market share", f"{ours['share_after']:.1%}",
-            delta=f"{(ours['share_after'] - ours['share_before']) * 100:+.1f} pts", border=True)
-k[2].metric("Our contribution, USD/month", ui.fmt_number(ours["profit_after"], money=True),
-            delta=ui.fmt_number(ours["profit_change"], money=True), border=True,
-            help="Before fixed costs; the change is against today's market.")
+k[0].metric(
+    "Our best price, USD per 1M tokens",
+    f"${ours['price_after']:,.3f}",
+    delta=f"{ours['price_change_pct']:+.1f} % vs today's ${ours['price_before']:,.3f}",
+    delta_color="off",
+    border=True,
+)
+k[1].metric(
+    "Our market share",
+    f"{ours['share_after']:.1%}",
+    delta=f"{(ours['share_after'] - ours['share_before']) * 100:+.1f} pts",
+    border=True,
+)
+k[2].metric(
+    "Our contribution, USD/month",
+    ui.fmt_number(ours["profit_after"], money=True),
+    delta=ui.fmt_number(ours["profit_change"], money=True),
+    border=True,
+    help="Before fixed costs; the change is against today's market.",
+)
 best = war.strategies.table.sort_values("our_profit", ascending=False).iloc[0]
-k[3].metric("Best answer (most contribution)", str(best["strategy"]), border=True,
-            help=ui.md_text(best["description"]))
+k[3].metric(
+    "Best answer (most contribution)",
+    str(best["strategy"]),
+    border=True,
+    help=ui.md_text(best["description"]),
+)
 absorb = war.absorbable_cut_pct
-k[4].metric("Deepest cut we absorb at break-even",
-            "—" if absorb is None else (f"≥ {absorb:.0f} %" if absorb >= 95 else
-                                        f"{absorb:.1f} %"),
-            border=True, help=f"The largest cut of {ui.md_text(cutter)}'s list price after which our best "
-            f"response still covers fixed costs of "
-            f"{ui.fmt_number(s.fixed_cost_per_month, money=True)} per month "
-            "(— : we do not cover them even without a cut).")
-st.caption(f"Without any cut our best price in this market would be "
-           f"${war.best_today.prices[0]:,.3f} (today ${m.prices[0]:,.3f}): the logit model's "
-           "own optimum; the Pricing page's optimum uses the constant-elasticity curves.")
+k[4].metric(
+    "Deepest cut we absorb at break-even",
+    "—" if absorb is None else (f"≥ {absorb:.0f} %" if absorb >= 95 else f"{absorb:.1f} %"),
+    border=True,
+    help=f"The largest cut of {ui.md_text(cutter)}'s list price after which our best "
+    f"response still covers fixed costs of "
+    f"{ui.fmt_number(s.fixed_cost_per_month, money=True)} per month "
+    "(— : we do not cover them even without a cut).",
+)
+st.caption(
+    f"Without any cut our best price in this market would be "
+    f"${war.best_today.prices[0]:,.3f} (today ${m.prices[0]:,.3f}): the logit model's "
+    "own optimum; the Pricing page's optimum uses the constant-elasticity curves."
+)
 
 tabs = st.tabs(["Prices", "Shares", "Profit", "Table"])
 for tab, value in zip(tabs[:3], ["price", "share", "profit"], strict=True):
     with tab:
         st.altair_chart(charts.equilibrium_chart(table, value=value), width="stretch")
 with tabs[3]:
-    labels = {**CUT_TABLE_LABELS, "list_price": "List price today, USD per 1M tokens",
-              "holds_price": "Keeps its price"}
-    st.dataframe(table.rename(columns=labels), hide_index=True, width="stretch",
-                 column_config={labels[c]: PRICE for c in ("list_price", "price_before",
-                                                           "price_after")}
-                 | {labels[c]: PCT for c in ("share_before", "share_after")}
-                 | {labels[c]: MONEY for c in ("profit_before", "profit_after",
-                                               "profit_change")}
-                 | {labels["price_change_pct"]: st.column_config.NumberColumn(
-                     format="%+.1f %%")})
-    st.caption("Before = today's market. After = the cutter at its cut list price, we "
-               "re-optimise, rivals that can re-optimise do.")
+    labels = {
+        **CUT_TABLE_LABELS,
+        "list_price": "List price today, USD per 1M tokens",
+        "holds_price": "Keeps its price",
+    }
+    st.dataframe(
+        table.rename(columns=labels),
+        hide_index=True,
+        width="stretch",
+        column_config={labels[c]: PRICE for c in ("list_price", "price_before", "price_after")}
+        | {labels[c]: PCT for c in ("share_before", "share_after")}
+        | {labels[c]: MONEY for c in ("profit_before", "profit_after", "profit_change")}
+        | {labels["price_change_pct"]: st.column_config.NumberColumn(format="%+.1f %%")},
+    )
+    st.caption(
+        "Before = today's market. After = the cutter at its cut list price, we "
+        "re-optimise, rivals that can re-optimise do."
+    )
 
 st.subheader("Our answers compared")
 st.altair_chart(charts.strategies_chart(war.strategies.table), width="stretch")
 strat = war.strategies.table.rename(columns=STRATEGY_COLUMN_LABELS)
 L = STRATEGY_COLUMN_LABELS
-st.dataframe(strat, hide_index=True, width="stretch", column_config={
-    L["our_price"]: PRICE, L["our_profit"]: MONEY, L["our_share"]: PCT,
-    L["profit_vs_before"]: MONEY, L["profit_vs_hold"]: MONEY, L["competitor_price"]: PRICE,
-    L["mean_rival_price"]: PRICE, L["description"]: st.column_config.TextColumn(width="large")})
+st.dataframe(
+    strat,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        L["our_price"]: PRICE,
+        L["our_profit"]: MONEY,
+        L["our_share"]: PCT,
+        L["profit_vs_before"]: MONEY,
+        L["profit_vs_hold"]: MONEY,
+        L["competitor_price"]: PRICE,
+        L["mean_rival_price"]: PRICE,
+        L["description"]: st.column_config.TextColumn(width="large"),
+    },
+)
 
 
 @st.fragment
@@ -222,67 +326,130 @@ def cut_table_section(s: Scenario) -> None:
     prices = np.round(np.linspace(s.price_floor, s.price_ceiling, 8), 3)
     cuts = [0, 10, 20, 30, 40, 50, 60]
     t = cut_price_table(s, cuts, prices)
-    st.altair_chart(charts.heatmap_chart(
-        pd.DataFrame(t.stack(future_stack=True).rename("value")).reset_index(),
-        x="our_price", y="cut_pct", x_title="Our price, USD per 1M tokens",
-        y_title="Rival's cut, % of its list price", value="value",
-        value_title="Our contribution, USD/month"), width="stretch")
-    st.dataframe(t.rename(columns=lambda p: f"${p:,.3f}", index=lambda c: f"cut {c:g} %"),
-                 width="stretch")
-    st.caption("Each cell: the cutter at its cut list price, we hold the column's price, the "
-               "other rivals re-optimise. Contribution before fixed costs, USD per month.")
+    st.altair_chart(
+        charts.heatmap_chart(
+            pd.DataFrame(t.stack(future_stack=True).rename("value")).reset_index(),
+            x="our_price",
+            y="cut_pct",
+            x_title="Our price, USD per 1M tokens",
+            y_title="Rival's cut, % of its list price",
+            value="value",
+            value_title="Our contribution, USD/month",
+        ),
+        width="stretch",
+    )
+    st.dataframe(
+        t.rename(columns=lambda p: f"${p:,.3f}", index=lambda c: f"cut {c:g} %"), width="stretch"
+    )
+    st.caption(
+        "Each cell: the cutter at its cut list price, we hold the column's price, the "
+        "other rivals re-optimise. Contribution before fixed costs, USD per month."
+    )
 
 
 cut_table_section(s)
 
 st.subheader("Positioning map")
 pm = queries.positioning_map(max_price=max(20.0, s.price_now * 20))
-points = pd.concat([
-    pd.DataFrame({"name": pm["name"], "vendor": pm["vendor"], "kind": pm["kind"],
-                  "price": pm["price_per_m"], "quality": pm["tier"] - 2.0,
-                  "mention_share": pm["mention_share"]}),
-    pd.DataFrame([{"name": "us (today, blended)", "vendor": "us", "kind": "us",
-                   "price": s.price_now, "quality": 0.0, "mention_share": 0.0}]),
-], ignore_index=True)
+points = pd.concat(
+    [
+        pd.DataFrame(
+            {
+                "name": pm["name"],
+                "vendor": pm["vendor"],
+                "kind": pm["kind"],
+                "price": pm["price_per_m"],
+                "quality": pm["tier"] - 2.0,
+                "mention_share": pm["mention_share"],
+            }
+        ),
+        pd.DataFrame(
+            [
+                {
+                    "name": "us (today, blended)",
+                    "vendor": "us",
+                    "kind": "us",
+                    "price": s.price_now,
+                    "quality": 0.0,
+                    "mention_share": 0.0,
+                }
+            ]
+        ),
+    ],
+    ignore_index=True,
+)
 st.altair_chart(charts.positioning_chart(points), width="stretch")
-st.caption("Our plans and every competitor model with a current list price: price (log scale) "
-           "against quality tier (−1 budget, 0 mid, +1 frontier, from the reference data's "
-           "model families). Larger points are vendors our customers mention more often.")
+st.caption(
+    "Our plans and every competitor model with a current list price: price (log scale) "
+    "against quality tier (−1 budget, 0 mid, +1 frontier, from the reference data's "
+    "model families). Larger points are vendors our customers mention more often."
+)
 
 st.subheader("Best price per segment")
 everyone = queries.default_scenario(None)
 try:
-    per_segment = segment_table(everyone.replace(**{k: getattr(s, k) for k in (
-        "gpu_cost_per_hour", "input_tokens_per_second", "output_tokens_per_second",
-        "utilisation", "cache_hit_rate", "cached_token_cost_factor", "human_ticket_cost",
-        "ai_ticket_cost", "pressure_lever", "price_floor", "price_ceiling")}))
+    per_segment = segment_table(
+        everyone.replace(
+            **{
+                k: getattr(s, k)
+                for k in (
+                    "gpu_cost_per_hour",
+                    "input_tokens_per_second",
+                    "output_tokens_per_second",
+                    "utilisation",
+                    "cache_hit_rate",
+                    "cached_token_cost_factor",
+                    "human_ticket_cost",
+                    "ai_ticket_cost",
+                    "pressure_lever",
+                    "price_floor",
+                    "price_ceiling",
+                )
+            }
+        )
+    )
 except ScenarioError as exc:
     st.info(f"Not enough usage history to fit per-segment elasticities yet ({ui.md_text(exc)}).")
 else:
-    ok = per_segment.rename(columns={"price_now": "price_per_m",
-                                     "contribution_at_optimum": "profit"})
+    ok = per_segment.rename(
+        columns={"price_now": "price_per_m", "contribution_at_optimum": "profit"}
+    )
     st.altair_chart(charts.segment_optima_chart(ok), width="stretch")
-    st.dataframe(per_segment, hide_index=True, width="stretch",
-                 column_config=SEGMENT_TABLE_CONFIG)
-    st.caption("Each segment's own curve (the same elasticities and cost model as the Pricing "
-               "page), optimised within the same price range. Green bars: the best price; "
-               "black ticks: today's price. Contributions before fixed costs, USD per month.")
+    st.dataframe(per_segment, hide_index=True, width="stretch", column_config=SEGMENT_TABLE_CONFIG)
+    st.caption(
+        "Each segment's own curve (the same elasticities and cost model as the Pricing "
+        "page), optimised within the same price range. Green bars: the best price; "
+        "black ticks: today's price. Contributions before fixed costs, USD per month."
+    )
 
 st.subheader("Competitor-mention pressure")
 pressure = queries.competitor_pressure()
 if ui.empty_frame(pressure):
     st.info("No tagged tickets yet, so no measured pressure. It appears as tagging proceeds.")
 else:
-    st.caption("Share of tagged tickets per segment that mention a competitor; index above 1 "
-               "means more pressure than average. On the Pricing page, the competitor-"
-               "pressure lever turns this into an elasticity shift (off by default).")
-    pct_cols = {"rate": "Mention rate, whole period", "recent_rate": "Last 3 months",
-                "previous_rate": "3 months before", "trend": "Change, points"}
-    st.dataframe(pressure, hide_index=True, width="stretch", column_config={
-        "segment": "Segment",
-        **{c: st.column_config.NumberColumn(label, format="percent")
-           for c, label in pct_cols.items()},
-        "index": st.column_config.NumberColumn("Pressure index (1 = average)", format="%.2f"),
-        "tickets": st.column_config.NumberColumn("Tagged tickets", format="%d"),
-        "recent_tickets": st.column_config.NumberColumn("Tagged, last 3 months",
-                                                        format="%d")})
+    st.caption(
+        "Share of tagged tickets per segment that mention a competitor; index above 1 "
+        "means more pressure than average. On the Pricing page, the competitor-"
+        "pressure lever turns this into an elasticity shift (off by default)."
+    )
+    pct_cols = {
+        "rate": "Mention rate, whole period",
+        "recent_rate": "Last 3 months",
+        "previous_rate": "3 months before",
+        "trend": "Change, points",
+    }
+    st.dataframe(
+        pressure,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "segment": "Segment",
+            **{
+                c: st.column_config.NumberColumn(label, format="percent")
+                for c, label in pct_cols.items()
+            },
+            "index": st.column_config.NumberColumn("Pressure index (1 = average)", format="%.2f"),
+            "tickets": st.column_config.NumberColumn("Tagged tickets", format="%d"),
+            "recent_tickets": st.column_config.NumberColumn("Tagged, last 3 months", format="%d"),
+        },
+    )

@@ -31,7 +31,7 @@ st.caption(
     "Change the price or a cost and see monthly profit, the profit-maximising price "
     "(where marginal revenue equals marginal cost, not price = cost) within the price range "
     "you allow, and the break-even prices. Each segment's demand has a constant price "
-    "elasticity fitted from our usage and price history; \"All customers\" is the sum of the "
+    'elasticity fitted from our usage and price history; "All customers" is the sum of the '
     "segment curves at one price. Every number on this page uses exactly the demand table "
     "below. Prices are USD per 1M tokens (blended over input and output tokens at the "
     "token mix), volumes M tokens per month, money USD per month."
@@ -40,52 +40,153 @@ st.caption(
 # (field, label, min, max, step, format, help)
 Spec = tuple[str, str, float | None, float | None, float, str, str]
 MAIN_INPUTS: list[Spec] = [
-    ("price_per_m", "Our price, USD per 1M tokens", 0.001, 1e6, 0.05, "%.3f",
-     "One blended price for every segment in the view (input and output tokens at the "
-     "token mix)."),
-    ("price_floor", "Price floor, USD per 1M", 0.001, 1e6, 0.05, "%.3f",
-     "The lowest price the optimum may take. Default: below our lowest observed price and "
-     "the cheapest rival we compare with."),
-    ("price_ceiling", "Price ceiling, USD per 1M", 0.002, 1e6, 0.05, "%.3f",
-     "The highest price the optimum may take. Default: above our highest observed price "
-     "and the dearest rival we compare with."),
-    ("gpu_cost_per_hour", "GPU cost, USD per GPU-hour", 0.0, 1e4, 0.1, "%.2f",
-     "Rental or amortised cost of one GPU (anchor: about $2)."),
-    ("utilisation", "GPU utilisation (0–1)", 0.001, 1.0, 0.05, "%.2f",
-     "Share of paid GPU time that serves traffic (30–60 % is typical)."),
-    ("fixed_cost_per_month", "Fixed costs, USD per month", 0.0, 1e9, 1000.0, "%.0f",
-     "Staff, offices, platform and tools. Not GPUs: serving capacity is paid through the "
-     "GPU cost per token (utilisation). A segment's view starts at 0: fixed costs are "
-     "company-wide."),
+    (
+        "price_per_m",
+        "Our price, USD per 1M tokens",
+        0.001,
+        1e6,
+        0.05,
+        "%.3f",
+        "One blended price for every segment in the view (input and output tokens at the "
+        "token mix).",
+    ),
+    (
+        "price_floor",
+        "Price floor, USD per 1M",
+        0.001,
+        1e6,
+        0.05,
+        "%.3f",
+        "The lowest price the optimum may take. Default: below our lowest observed price and "
+        "the cheapest rival we compare with.",
+    ),
+    (
+        "price_ceiling",
+        "Price ceiling, USD per 1M",
+        0.002,
+        1e6,
+        0.05,
+        "%.3f",
+        "The highest price the optimum may take. Default: above our highest observed price "
+        "and the dearest rival we compare with.",
+    ),
+    (
+        "gpu_cost_per_hour",
+        "GPU cost, USD per GPU-hour",
+        0.0,
+        1e4,
+        0.1,
+        "%.2f",
+        "Rental or amortised cost of one GPU (anchor: about $2).",
+    ),
+    (
+        "utilisation",
+        "GPU utilisation (0–1)",
+        0.001,
+        1.0,
+        0.05,
+        "%.2f",
+        "Share of paid GPU time that serves traffic (30–60 % is typical).",
+    ),
+    (
+        "fixed_cost_per_month",
+        "Fixed costs, USD per month",
+        0.0,
+        1e9,
+        1000.0,
+        "%.0f",
+        "Staff, offices, platform and tools. Not GPUs: serving capacity is paid through the "
+        "GPU cost per token (utilisation). A segment's view starts at 0: fixed costs are "
+        "company-wide.",
+    ),
 ]
 COST_INPUTS: list[Spec] = [
-    ("input_tokens_per_second", "Input tokens/s per GPU", 1.0, 1e7, 100.0, "%.0f",
-     "Prefill throughput of one busy GPU (anchor: DeepSeek, about 9,200)."),
-    ("output_tokens_per_second", "Output tokens/s per GPU", 1.0, 1e7, 50.0, "%.0f",
-     "Decode throughput of one busy GPU (anchor: DeepSeek, about 1,850)."),
-    ("cache_hit_rate", "Cache-hit rate of input tokens (0–1)", 0.0, 1.0, 0.05, "%.2f",
-     "Share of input tokens served from the context cache (output is never cached)."),
-    ("cached_token_cost_factor", "Cost of a cached input token (0–1)", 0.0, 1.0, 0.05, "%.2f",
-     "Relative to a fresh input token."),
-    ("human_ticket_cost", "Support: human ticket, USD", 0.0, 1e4, 0.5, "%.2f",
-     "Cost of a ticket handled by a person (Gartner 2024: $13.50)."),
-    ("ai_ticket_cost", "Support: AI-resolved ticket, USD", 0.0, 1e4, 0.1, "%.2f",
-     "Cost of a ticket the AI agent resolves (Gartner 2024: $1.84)."),
+    (
+        "input_tokens_per_second",
+        "Input tokens/s per GPU",
+        1.0,
+        1e7,
+        100.0,
+        "%.0f",
+        "Prefill throughput of one busy GPU (anchor: DeepSeek, about 9,200).",
+    ),
+    (
+        "output_tokens_per_second",
+        "Output tokens/s per GPU",
+        1.0,
+        1e7,
+        50.0,
+        "%.0f",
+        "Decode throughput of one busy GPU (anchor: DeepSeek, about 1,850).",
+    ),
+    (
+        "cache_hit_rate",
+        "Cache-hit rate of input tokens (0–1)",
+        0.0,
+        1.0,
+        0.05,
+        "%.2f",
+        "Share of input tokens served from the context cache (output is never cached).",
+    ),
+    (
+        "cached_token_cost_factor",
+        "Cost of a cached input token (0–1)",
+        0.0,
+        1.0,
+        0.05,
+        "%.2f",
+        "Relative to a fresh input token.",
+    ),
+    (
+        "human_ticket_cost",
+        "Support: human ticket, USD",
+        0.0,
+        1e4,
+        0.5,
+        "%.2f",
+        "Cost of a ticket handled by a person (Gartner 2024: $13.50).",
+    ),
+    (
+        "ai_ticket_cost",
+        "Support: AI-resolved ticket, USD",
+        0.0,
+        1e4,
+        0.1,
+        "%.2f",
+        "Cost of a ticket the AI agent resolves (Gartner 2024: $1.84).",
+    ),
 ]
 MORE_INPUTS: list[Spec] = [
-    ("target_margin", "Goal seek: target margin (0–1)", -1.0, 0.99, 0.05, "%.2f",
-     "Contribution margin (p − c)/p."),
-    ("target_profit", "Goal seek: target profit, USD/month", -1e9, 1e9, 1000.0, "%.0f",
-     "After fixed costs."),
+    (
+        "target_margin",
+        "Goal seek: target margin (0–1)",
+        -1.0,
+        0.99,
+        0.05,
+        "%.2f",
+        "Contribution margin (p − c)/p.",
+    ),
+    (
+        "target_profit",
+        "Goal seek: target profit, USD/month",
+        -1e9,
+        1e9,
+        1000.0,
+        "%.0f",
+        "After fixed costs.",
+    ),
     ("sensitivity_pct", "Tornado: ± change, %", 0.0, 99.0, 5.0, "%.0f", ""),
     ("tornado_price", "Tornado at price (0 = at the optimum)", 0.0, 1e6, 0.05, "%.3f", ""),
     ("gpu_cost_sd", "Monte Carlo: GPU cost uncertainty (log sd)", 0.0, 2.0, 0.05, "%.2f", ""),
     ("volume_sd", "Monte Carlo: volume uncertainty (log sd)", 0.0, 2.0, 0.05, "%.2f", ""),
 ]
 SEGMENT_COLUMNS = {
-    "name": "Segment", "reference_price": "Price today, USD per 1M",
-    "reference_volume_m": "Volume today, M tokens/month", "elasticity": "Elasticity (fitted)",
-    "elasticity_ci_low": "95 % low", "elasticity_ci_high": "95 % high",
+    "name": "Segment",
+    "reference_price": "Price today, USD per 1M",
+    "reference_volume_m": "Volume today, M tokens/month",
+    "elasticity": "Elasticity (fitted)",
+    "elasticity_ci_low": "95 % low",
+    "elasticity_ci_high": "95 % high",
     "tickets_per_million": "Tickets per 1M tokens",
     "output_share": "Output share of tokens",
     "ai_resolution_share": "AI resolution share",
@@ -99,8 +200,16 @@ def number(spec: Spec, value: float, rev: int) -> float:
         value = max(value, lo)
     if hi is not None:
         value = min(value, hi)
-    return st.number_input(label, min_value=lo, max_value=hi, value=float(value), step=step,
-                           format=fmt, help=help_ or None, key=f"wi_{field}_{rev}")
+    return st.number_input(
+        label,
+        min_value=lo,
+        max_value=hi,
+        value=float(value),
+        step=step,
+        format=fmt,
+        help=help_ or None,
+        key=f"wi_{field}_{rev}",
+    )
 
 
 def money(v: float | None) -> str:
@@ -133,30 +242,49 @@ def demand_editor(base: Any, rev: int) -> tuple[DemandSegment, ...] | None:
     """The demand table: one editable row per segment; None when a row is invalid."""
     frame = pd.DataFrame([{k: getattr(g, k) for k in SEGMENT_COLUMNS} for g in base.segments])
     edited = st.data_editor(
-        frame, hide_index=True, width="stretch", disabled=["name"], key=f"wi_demand_{rev}",
-        column_config={k: st.column_config.NumberColumn(v, format="%.4g")
-                       if k != "name" else st.column_config.TextColumn(v)
-                       for k, v in SEGMENT_COLUMNS.items()})
-    st.caption("Output share: the share of tokens generated (an output token takes ~5× the "
-               "GPU time of an input token). AI resolution share: the share of tickets the AI "
-               "agent resolves. Both are measured per segment, so a segment costs the same "
-               "here and in its own view.")
+        frame,
+        hide_index=True,
+        width="stretch",
+        disabled=["name"],
+        key=f"wi_demand_{rev}",
+        column_config={
+            k: st.column_config.NumberColumn(v, format="%.4g")
+            if k != "name"
+            else st.column_config.TextColumn(v)
+            for k, v in SEGMENT_COLUMNS.items()
+        },
+    )
+    st.caption(
+        "Output share: the share of tokens generated (an output token takes ~5× the "
+        "GPU time of an input token). AI resolution share: the share of tickets the AI "
+        "agent resolves. Both are measured per segment, so a segment costs the same "
+        "here and in its own view."
+    )
     rows = edited.to_dict("records")
     widened = []
     for row in rows:
-        e, lo, hi = (row.get(k) for k in ("elasticity", "elasticity_ci_low",
-                                          "elasticity_ci_high"))
-        if all(isinstance(x, int | float) and math.isfinite(x) for x in (e, lo, hi)) \
-                and not lo <= e <= hi:
+        e, lo, hi = (row.get(k) for k in ("elasticity", "elasticity_ci_low", "elasticity_ci_high"))
+        if (
+            all(isinstance(x, int | float) and math.isfinite(x) for x in (e, lo, hi))
+            and not lo <= e <= hi
+        ):
             row["elasticity_ci_low"], row["elasticity_ci_high"] = min(lo, e), max(hi, e)
             widened.append(str(row["name"]))
     if widened:
-        st.caption("The interval of " + ui.md_text(", ".join(widened)) + " was widened to "
-                   "hold the elasticity you entered.")
+        st.caption(
+            "The interval of " + ui.md_text(", ".join(widened)) + " was widened to "
+            "hold the elasticity you entered."
+        )
     try:
-        return tuple(DemandSegment(**{**{k: getattr(g, k) for k in (
-            "mention_shift", "price_low", "price_high")}, **row})
-            for g, row in zip(base.segments, rows, strict=True))
+        return tuple(
+            DemandSegment(
+                **{
+                    **{k: getattr(g, k) for k in ("mention_shift", "price_low", "price_high")},
+                    **row,
+                }
+            )
+            for g, row in zip(base.segments, rows, strict=True)
+        )
     except (ScenarioError, TypeError) as exc:
         st.warning(f"Check the demand table: {ui.md_text(exc)}")
         return None
@@ -165,8 +293,11 @@ def demand_editor(base: Any, rev: int) -> tuple[DemandSegment, ...] | None:
 def pressure_lever(base: Any, rev: int) -> bool:
     """The explicit competitor-pressure lever with its evidence."""
     shifts = ", ".join(f"{ui.md_text(g.name)} {g.mention_shift:+.2f}" for g in base.segments)
-    on = st.toggle("What-if: competitor pressure shifts the elasticities",
-                   value=bool(base.pressure_lever), key=f"wi_pressure_{rev}")
+    on = st.toggle(
+        "What-if: competitor pressure shifts the elasticities",
+        value=bool(base.pressure_lever),
+        key=f"wi_pressure_{rev}",
+    )
     if base.mention_slope:
         st.caption(
             f"Evidence: across segments, each +1 percentage point of tickets mentioning a "
@@ -174,10 +305,13 @@ def pressure_lever(base: Any, rev: int) -> bool:
             f"(standard error {base.mention_slope_se / 100:.4f}), fitted from only as many "
             f"points as there are segments. Applied to each segment's recent rise in "
             f"mentions this gives the shifts {shifts}. Off by default: it is a what-if, "
-            "not part of the fitted demand.")
+            "not part of the fitted demand."
+        )
     else:
-        st.caption("No measured mention pressure yet (tickets not tagged, or too little "
-                   "variation): the lever changes nothing.")
+        st.caption(
+            "No measured mention pressure yet (tickets not tagged, or too little "
+            "variation): the lever changes nothing."
+        )
     return on
 
 
@@ -186,36 +320,65 @@ def show_metrics(r: Any, mc: Any) -> None:
     s = r.scenario
     o, sp = r.optimum, r.spread
     m = [*st.columns(3), *st.columns(3), *st.columns(3)]
-    m[0].metric("Profit at this price, USD/month", money(r.profit), border=True,
-                help="After fixed costs, at our price for every segment in the view.")
-    m[1].metric("Optimal price, USD per 1M tokens", price(o.price), border=True,
-                delta=f"{(o.price / s.price_per_m - 1) * 100:+.0f} % vs ours",
-                delta_color="off",
-                help=f"Within the range {price(o.floor)}–{price(o.ceiling)}"
-                     + (f"; it sits on the {o.at_bound}." if o.at_bound else "."))
-    m[2].metric("Optimum across the elasticity interval", f"{price(sp.low)} – "
-                f"{price(sp.high)}", border=True,
-                help=f"Monte Carlo of the elasticities ({sp.draws:,} draws): P5 "
-                     f"{price(sp.p5)}, median {price(sp.p50)}, P95 {price(sp.p95)}; "
-                     f"{sp.share_at_ceiling:.0%} of draws on the ceiling.")
+    m[0].metric(
+        "Profit at this price, USD/month",
+        money(r.profit),
+        border=True,
+        help="After fixed costs, at our price for every segment in the view.",
+    )
+    m[1].metric(
+        "Optimal price, USD per 1M tokens",
+        price(o.price),
+        border=True,
+        delta=f"{(o.price / s.price_per_m - 1) * 100:+.0f} % vs ours",
+        delta_color="off",
+        help=f"Within the range {price(o.floor)}–{price(o.ceiling)}"
+        + (f"; it sits on the {o.at_bound}." if o.at_bound else "."),
+    )
+    m[2].metric(
+        "Optimum across the elasticity interval",
+        f"{price(sp.low)} – {price(sp.high)}",
+        border=True,
+        help=f"Monte Carlo of the elasticities ({sp.draws:,} draws): P5 "
+        f"{price(sp.p5)}, median {price(sp.p50)}, P95 {price(sp.p95)}; "
+        f"{sp.share_at_ceiling:.0%} of draws on the ceiling.",
+    )
     m[3].metric("Profit at the optimum, USD/month", money(o.profit), border=True)
-    m[4].metric("Break-even prices, USD per 1M tokens",
-                f"{price(r.break_even_low)} – {price(r.break_even_high)}", border=True,
-                help=ui.md_text(r.break_even_note) if r.break_even_note else
-                "Profit after fixed costs is positive in between.")
-    m[5].metric("Contribution margin at this price", ui.fmt_number(r.contribution_margin,
-                                                                   pct=True),
-                border=True, help=f"Unit cost {price(r.unit_cost)} per 1M tokens: GPU "
-                f"{price(r.gpu_cost_per_m)} (input and output tokens at the mix), support "
-                f"{price(r.support_cost_per_m)}.")
+    m[4].metric(
+        "Break-even prices, USD per 1M tokens",
+        f"{price(r.break_even_low)} – {price(r.break_even_high)}",
+        border=True,
+        help=ui.md_text(r.break_even_note)
+        if r.break_even_note
+        else "Profit after fixed costs is positive in between.",
+    )
+    m[5].metric(
+        "Contribution margin at this price",
+        ui.fmt_number(r.contribution_margin, pct=True),
+        border=True,
+        help=f"Unit cost {price(r.unit_cost)} per 1M tokens: GPU "
+        f"{price(r.gpu_cost_per_m)} (input and output tokens at the mix), support "
+        f"{price(r.support_cost_per_m)}.",
+    )
     lo, hi = r.elasticity_now_ci
-    m[6].metric("Price elasticity at today's price", f"{r.elasticity_now:.2f}", border=True,
-                help=f"95 % interval {lo:.2f} to {hi:.2f}. "
-                     + ("The implied elasticity of the sum of the segment curves at today's "
-                        f"price {price(r.price_now)}." if len(s.segments) > 1 else
-                        "The segment's fitted elasticity."))
-    m[7].metric("Probability of a loss at this price", ui.fmt_number(mc.prob_loss, pct=True),
-                border=True, help=f"{mc.draws:,} Monte Carlo draws (seed {mc.seed}).")
+    m[6].metric(
+        "Price elasticity at today's price",
+        f"{r.elasticity_now:.2f}",
+        border=True,
+        help=f"95 % interval {lo:.2f} to {hi:.2f}. "
+        + (
+            "The implied elasticity of the sum of the segment curves at today's "
+            f"price {price(r.price_now)}."
+            if len(s.segments) > 1
+            else "The segment's fitted elasticity."
+        ),
+    )
+    m[7].metric(
+        "Probability of a loss at this price",
+        ui.fmt_number(mc.prob_loss, pct=True),
+        border=True,
+        help=f"{mc.draws:,} Monte Carlo draws (seed {mc.seed}).",
+    )
     for w in r.warnings:
         st.warning(ui.md_text(w))
 
@@ -223,43 +386,72 @@ def show_metrics(r: Any, mc: Any) -> None:
 def goal_seek_tab(s: Any, r: Any) -> None:
     """Goal seek on the price and on any input."""
     g1, g2, g3 = st.columns(3)
-    g1.metric(f"Lowest price for a {s.target_margin:.0%} margin, USD per 1M",
-              price(r.price_for_target_margin))
+    g1.metric(
+        f"Lowest price for a {s.target_margin:.0%} margin, USD per 1M",
+        price(r.price_for_target_margin),
+    )
     lo, hi = r.target_profit_prices
-    g2.metric(f"Prices for a profit of {money(s.target_profit)}/month",
-              f"{price(lo)} – {price(hi)}",
-              help="The lowest and highest price reaching the target (after fixed costs).")
+    g2.metric(
+        f"Prices for a profit of {money(s.target_profit)}/month",
+        f"{price(lo)} – {price(hi)}",
+        help="The lowest and highest price reaching the target (after fixed costs).",
+    )
     st.markdown("**Solve for any input** (every other input held):")
-    labels = {"price": "our price", "elasticity_shift": "elasticity shift (every segment)",
-              "volume_factor": "volume factor (every segment)",
-              "output_share": "output share of tokens (every segment)",
-              "ai_resolution_share": "AI resolution share (every segment)",
-              **{k: k.replace("_", " ") for k in NUMERIC_INPUTS}}
+    labels = {
+        "price": "our price",
+        "elasticity_shift": "elasticity shift (every segment)",
+        "volume_factor": "volume factor (every segment)",
+        "output_share": "output share of tokens (every segment)",
+        "ai_resolution_share": "AI resolution share (every segment)",
+        **{k: k.replace("_", " ") for k in NUMERIC_INPUTS},
+    }
     c1, c2, c3 = st.columns(3)
-    which = c1.selectbox("Input", list(labels), format_func=labels.get, index=list(
-        labels).index("utilisation"), key="gs_input")
-    metrics = {"margin": "contribution margin at our price (fraction)",
-               "profit": "profit at our price, USD/month",
-               "optimal_profit": "profit at the optimum, USD/month"}
+    which = c1.selectbox(
+        "Input",
+        list(labels),
+        format_func=labels.get,
+        index=list(labels).index("utilisation"),
+        key="gs_input",
+    )
+    metrics = {
+        "margin": "contribution margin at our price (fraction)",
+        "profit": "profit at our price, USD/month",
+        "optimal_profit": "profit at the optimum, USD/month",
+    }
     metric = c2.selectbox("Metric", list(metrics), format_func=metrics.get, key="gs_metric")
-    target = c3.number_input("Target", value=0.55 if metric == "margin" else 0.0,
-                             key=f"gs_target_{metric}")
+    target = c3.number_input(
+        "Target", value=0.55 if metric == "margin" else 0.0, key=f"gs_target_{metric}"
+    )
     res = goal_seek(s, which, float(target), metric=metric)
     if res.value is None:
         g3.metric(f"{labels[which]} needed", "—")
         st.caption(ui.md_text(res.note))
     else:
-        g3.metric(f"{labels[which]} needed", f"{res.value:,.4g}",
-                  delta=f"today {res.current:,.4g}", delta_color="off")
+        g3.metric(
+            f"{labels[which]} needed",
+            f"{res.value:,.4g}",
+            delta=f"today {res.current:,.4g}",
+            delta_color="off",
+        )
         if res.note:
-            st.caption(ui.md_text(res.note) + ": " + ", ".join(f"{v:,.4g}" for v in
-                                                               res.solutions))
+            st.caption(ui.md_text(res.note) + ": " + ", ".join(f"{v:,.4g}" for v in res.solutions))
 
 
-TABLE_INPUTS = ("price", "elasticity_shift", "volume_factor", "output_share",
-                "ai_resolution_share", *NUMERIC_INPUTS)
-_SHARE_INPUTS = ("utilisation", "cache_hit_rate", "output_share", "ai_resolution_share",
-                 "cached_token_cost_factor")
+TABLE_INPUTS = (
+    "price",
+    "elasticity_shift",
+    "volume_factor",
+    "output_share",
+    "ai_resolution_share",
+    *NUMERIC_INPUTS,
+)
+_SHARE_INPUTS = (
+    "utilisation",
+    "cache_hit_rate",
+    "output_share",
+    "ai_resolution_share",
+    "cached_token_cost_factor",
+)
 
 
 def table_values(s: Any, name: str) -> list[float]:
@@ -279,25 +471,45 @@ def table_values(s: Any, name: str) -> list[float]:
 def data_table_tab(s: Any, r: Any) -> None:
     """Excel-style data tables on any two inputs (default: elasticity shift × price)."""
     c1, c2, c3 = st.columns(3)
-    label = {"price": "our price, USD per 1M", "elasticity_shift": "elasticity shift",
-             "volume_factor": "volume factor"}
+    label = {
+        "price": "our price, USD per 1M",
+        "elasticity_shift": "elasticity shift",
+        "volume_factor": "volume factor",
+    }
     fmt = lambda k: label.get(k, k.replace("_", " "))  # noqa: E731 - a one-line formatter
     rows = c1.selectbox("Rows: input", TABLE_INPUTS, index=1, format_func=fmt, key="dt_input")
-    cols = c2.selectbox("Columns: input", [k for k in TABLE_INPUTS if k != rows], index=0,
-                        format_func=fmt, key="dt_cols")
-    metric = c3.selectbox("Cells", ["profit", "margin"], key="dt_metric",
-                          format_func={"profit": "profit, USD/month",
-                                       "margin": "contribution margin"}.get)
-    table = data_table(s, rows, table_values(s, rows), cols, table_values(s, cols),
-                       metric=metric)
-    st.altair_chart(charts.heatmap_chart(table_to_long(table, value_name="value"), x=cols,
-                                         y=rows, x_title=fmt(cols), y_title=fmt(rows),
-                                         value="value", value_title=metric),
-                    width="stretch")
+    cols = c2.selectbox(
+        "Columns: input",
+        [k for k in TABLE_INPUTS if k != rows],
+        index=0,
+        format_func=fmt,
+        key="dt_cols",
+    )
+    metric = c3.selectbox(
+        "Cells",
+        ["profit", "margin"],
+        key="dt_metric",
+        format_func={"profit": "profit, USD/month", "margin": "contribution margin"}.get,
+    )
+    table = data_table(s, rows, table_values(s, rows), cols, table_values(s, cols), metric=metric)
+    st.altair_chart(
+        charts.heatmap_chart(
+            table_to_long(table, value_name="value"),
+            x=cols,
+            y=rows,
+            x_title=fmt(cols),
+            y_title=fmt(rows),
+            value="value",
+            value_title=metric,
+        ),
+        width="stretch",
+    )
     st.dataframe(table.rename(columns=lambda v: f"{v:,.4g}"), width="stretch")
-    st.caption("Each cell recomputes the whole model with the row's and the column's input, "
-               "every other input as above (shares and shifts apply to every segment). The "
-               "rival-cut × our-price table is on the Price war page.")
+    st.caption(
+        "Each cell recomputes the whole model with the row's and the column's input, "
+        "every other input as above (shares and shifts apply to every segment). The "
+        "rival-cut × our-price table is on the Price war page."
+    )
 
 
 @st.fragment
@@ -327,19 +539,34 @@ def whatif() -> None:
             for i, spec in enumerate(MORE_INPUTS):
                 with cols[i % 4]:
                     values[spec[0]] = number(spec, getattr(base, spec[0]), rev)
-            values["mc_draws"] = int(st.number_input(
-                "Monte Carlo draws", min_value=1000, max_value=1_000_000,
-                value=int(base.mc_draws), step=10_000, key=f"wi_mc_draws_{rev}"))
-            values["mc_seed"] = int(st.number_input(
-                "Monte Carlo seed", min_value=0, value=int(base.mc_seed), step=1,
-                key=f"wi_mc_seed_{rev}"))
+            values["mc_draws"] = int(
+                st.number_input(
+                    "Monte Carlo draws",
+                    min_value=1000,
+                    max_value=1_000_000,
+                    value=int(base.mc_draws),
+                    step=10_000,
+                    key=f"wi_mc_draws_{rev}",
+                )
+            )
+            values["mc_seed"] = int(
+                st.number_input(
+                    "Monte Carlo seed",
+                    min_value=0,
+                    value=int(base.mc_seed),
+                    step=1,
+                    key=f"wi_mc_seed_{rev}",
+                )
+            )
     if segs is None:
         return
     try:
         s = base.replace(segments=segs, **values)
     except ScenarioError as exc:
-        st.warning(f"These inputs do not make a valid scenario: {ui.md_text(exc)}. "
-                   "Change the highlighted values.")
+        st.warning(
+            f"These inputs do not make a valid scenario: {ui.md_text(exc)}. "
+            "Change the highlighted values."
+        )
         return
     state.set_scenario(s)
     state.sync_scenario_url(s)
@@ -348,48 +575,73 @@ def whatif() -> None:
     mc = scenario_monte_carlo(s)
     show_metrics(r, mc)
 
-    tabs = st.tabs(["Profit curve", "Revenue and cost", "Segments", "Tornado", "Data tables",
-                    "Monte Carlo", "Goal seek"])
+    tabs = st.tabs(
+        [
+            "Profit curve",
+            "Revenue and cost",
+            "Segments",
+            "Tornado",
+            "Data tables",
+            "Monte Carlo",
+            "Goal seek",
+        ]
+    )
     curve = r.curve.to_frame()
     with tabs[0]:
         be = [b for b in (r.break_even_low, r.break_even_high) if b is not None]
-        st.altair_chart(charts.profit_curve_chart(curve, price=s.price_per_m,
-                                                  optimum=r.optimum.price, break_even=be),
-                        width="stretch")
-        st.caption(f"Profit after fixed costs over the price range {price(s.price_floor)}–"
-                   f"{price(s.price_ceiling)}. Orange: our price; green: the optimum; red "
-                   "dashed: break-even prices.")
+        st.altair_chart(
+            charts.profit_curve_chart(
+                curve, price=s.price_per_m, optimum=r.optimum.price, break_even=be
+            ),
+            width="stretch",
+        )
+        st.caption(
+            f"Profit after fixed costs over the price range {price(s.price_floor)}–"
+            f"{price(s.price_ceiling)}. Orange: our price; green: the optimum; red "
+            "dashed: break-even prices."
+        )
     with tabs[1]:
         st.altair_chart(charts.revenue_cost_chart(curve), width="stretch")
         st.caption("Profit is the gap between revenue and total cost.")
     with tabs[2]:
-        st.dataframe(segment_table(s), hide_index=True, width="stretch",
-                     column_config=SEGMENT_TABLE_CONFIG)
-        st.caption("Each segment on its own curve, optimised within the same price range; "
-                   "contributions are before fixed costs (company-wide), USD per month.")
+        st.dataframe(
+            segment_table(s), hide_index=True, width="stretch", column_config=SEGMENT_TABLE_CONFIG
+        )
+        st.caption(
+            "Each segment on its own curve, optimised within the same price range; "
+            "contributions are before fixed costs (company-wide), USD per month."
+        )
     with tabs[3]:
         at = tornado_price(s)
         tor = scenario_tornado(s, at)
         st.altair_chart(charts.tornado_chart(tor), width="stretch")
-        st.caption(f"Profit at {price(at)} per 1M tokens "
-                   f"({'the optimum' if s.tornado_price == 0 else 'the price you chose'}) "
-                   f"when each driver alone moves ±{s.sensitivity_pct:g} %. GPU $/hour, "
-                   "throughput and utilisation act on one driver, the GPU cost per token; "
-                   "elasticity, volume and tickets move on every segment at once.")
+        st.caption(
+            f"Profit at {price(at)} per 1M tokens "
+            f"({'the optimum' if s.tornado_price == 0 else 'the price you chose'}) "
+            f"when each driver alone moves ±{s.sensitivity_pct:g} %. GPU $/hour, "
+            "throughput and utilisation act on one driver, the GPU cost per token; "
+            "elasticity, volume and tickets move on every segment at once."
+        )
     with tabs[4]:
         data_table_tab(s, r)
     with tabs[5]:
-        st.altair_chart(charts.monte_carlo_chart(mc.histogram(), p5=mc.p5, p50=mc.p50,
-                                                 p95=mc.p95), width="stretch")
-        st.caption(f"Profit at {price(s.price_per_m)}: {mc.draws:,} draws (seed {mc.seed}) "
-                   f"of every segment's elasticity within its interval, the GPU cost and the "
-                   f"volume level. P5 {money(mc.p5)}, median {money(mc.p50)}, P95 "
-                   f"{money(mc.p95)}; probability of a loss {mc.prob_loss:.1%}.")
+        st.altair_chart(
+            charts.monte_carlo_chart(mc.histogram(), p5=mc.p5, p50=mc.p50, p95=mc.p95),
+            width="stretch",
+        )
+        st.caption(
+            f"Profit at {price(s.price_per_m)}: {mc.draws:,} draws (seed {mc.seed}) "
+            f"of every segment's elasticity within its interval, the GPU cost and the "
+            f"volume level. P5 {money(mc.p5)}, median {money(mc.p50)}, P95 "
+            f"{money(mc.p95)}; probability of a loss {mc.prob_loss:.1%}."
+        )
     with tabs[6]:
         goal_seek_tab(s, r)
 
 
 segment_picker()
 whatif()
-st.caption("The page address holds every input: copy it to share this what-if. Save it by "
-           "name on the Scenarios page.")
+st.caption(
+    "The page address holds every input: copy it to share this what-if. Save it by "
+    "name on the Scenarios page."
+)

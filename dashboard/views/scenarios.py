@@ -43,10 +43,20 @@ def share_link(scenario: object) -> str:
 if may_write:
     st.subheader("Save the current inputs")
     c1, c2 = st.columns([3, 1])
-    name = c1.text_input("Name", max_chars=80, key="sc_name", placeholder="e.g. cut to $0.80",
-                         value=current.name if current.name != "base" else "")
-    if c2.button("Save", type="primary", key="sc_save", icon=":material/save:",
-                 disabled=not (name or "").strip()):
+    name = c1.text_input(
+        "Name",
+        max_chars=80,
+        key="sc_name",
+        placeholder="e.g. cut to $0.80",
+        value=current.name if current.name != "base" else "",
+    )
+    if c2.button(
+        "Save",
+        type="primary",
+        key="sc_save",
+        icon=":material/save:",
+        disabled=not (name or "").strip(),
+    ):
         try:
             # checks the role, audits; saved under the cleaned name (NFC, no controls)
             saved_as = state.save_scenario(current.replace(name=name.strip()))
@@ -55,17 +65,27 @@ if may_write:
         except ScenarioError as exc:
             st.error(f"Could not save: {ui.md_text(exc)}")
 else:
-    st.caption("Saving and deleting scenarios need the analyst role; you can load, compare, "
-               "share and export them.")
+    st.caption(
+        "Saving and deleting scenarios need the analyst role; you can load, compare, "
+        "share and export them."
+    )
 
 saved = list_scenarios(store)
 st.subheader("Saved scenarios")
 if saved.empty:
-    st.info("No saved scenario yet. Set the inputs on **Pricing what-if**, then save them "
-            "here under a name." if may_write else "No saved scenario yet.")
+    st.info(
+        "No saved scenario yet. Set the inputs on **Pricing what-if**, then save them "
+        "here under a name."
+        if may_write
+        else "No saved scenario yet."
+    )
     st.stop()
-st.dataframe(saved, hide_index=True, width="stretch",
-             column_config={"name": "Name", "created_at": "Created", "updated_at": "Changed"})
+st.dataframe(
+    saved,
+    hide_index=True,
+    width="stretch",
+    column_config={"name": "Name", "created_at": "Created", "updated_at": "Changed"},
+)
 
 names = list(saved["name"])
 #: Scenarios of the store that cannot be read (saved by another program or an older
@@ -90,18 +110,24 @@ def readable(name: str) -> object | None:
 def note_unreadable(names_seen: list[str]) -> None:
     for name in names_seen:
         if name in unreadable:
-            st.warning(f"The saved scenario “{ui.md_text(name)}” cannot be read "
-                       f"({ui.md_text(unreadable[name])}); it is left out. "
-                       + ("Delete it, or save the inputs again under its name."
-                          if may_write else "An analyst can delete it."),
-                       icon=":material/warning:")
+            st.warning(
+                f"The saved scenario “{ui.md_text(name)}” cannot be read "
+                f"({ui.md_text(unreadable[name])}); it is left out. "
+                + (
+                    "Delete it, or save the inputs again under its name."
+                    if may_write
+                    else "An analyst can delete it."
+                ),
+                icon=":material/warning:",
+            )
 
 
 c1, c2, c3 = st.columns([3, 1, 1])
 pick = c1.selectbox("Scenario", names, key="sc_pick")
 picked = readable(pick) if pick is not None else None
-if c2.button("Load into the what-if", key="sc_load", icon=":material/upload:",
-             disabled=picked is None):
+if c2.button(
+    "Load into the what-if", key="sc_load", icon=":material/upload:", disabled=picked is None
+):
     state.set_scenario(picked, reload_inputs=True)
     st.success(f"Loaded “{ui.md_text(pick)}”: open **Pricing what-if** to see it.")
     st.page_link("views/pricing.py", label="Open Pricing what-if", icon=":material/tune:")
@@ -115,8 +141,12 @@ if picked is not None:
         st.code(share_link(picked), language=None, wrap_lines=True)
 
 st.subheader("Compare")
-chosen = st.multiselect("Scenarios to compare (the first is the baseline)",
-                        [CURRENT, *names], default=[CURRENT, *names[:2]], key="sc_compare")
+chosen = st.multiselect(
+    "Scenarios to compare (the first is the baseline)",
+    [CURRENT, *names],
+    default=[CURRENT, *names[:2]],
+    key="sc_compare",
+)
 only_diff = st.toggle("Only rows that differ", value=True, key="sc_only_diff")
 loaded = {n: readable(n) for n in chosen if n != CURRENT}
 note_unreadable([n for n in chosen if n != pick])
@@ -133,17 +163,25 @@ st.dataframe(cells.where(cells.notna(), "—").astype(str), hide_index=True, wid
 
 results = compare_scenarios(scenarios, only_differences=False)
 cols = [c for c in results.columns if c != "kind" and not str(c).startswith("Δ ")]
-metric = st.segmented_control("Chart", ["profit", "optimal_price", "optimal_profit",
-                                        "contribution_margin"], default="profit",
-                              key="sc_metric") or "profit"
-chart_df = pd.DataFrame({"scenario": cols,
-                         "value": pd.to_numeric(results.loc[metric, cols], errors="coerce")})
+metric = (
+    st.segmented_control(
+        "Chart",
+        ["profit", "optimal_price", "optimal_profit", "contribution_margin"],
+        default="profit",
+        key="sc_metric",
+    )
+    or "profit"
+)
+chart_df = pd.DataFrame(
+    {"scenario": cols, "value": pd.to_numeric(results.loc[metric, cols], errors="coerce")}
+)
 chart = charts.comparison_chart(chart_df, value=metric)
 st.altair_chart(chart, width="stretch")
 
 d1, d2, _ = st.columns([1, 1, 3])
-ui.csv_download("Comparison (CSV)", table.reset_index(), "scenarios.csv", "sc_csv", note=False,
-                where=d1)
+ui.csv_download(
+    "Comparison (CSV)", table.reset_index(), "scenarios.csv", "sc_csv", note=False, where=d1
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -159,6 +197,12 @@ def png(spec: str) -> bytes:
     return vlc.vegalite_to_png(charts.xml_safe(json.loads(spec)), scale=2)
 
 
-d2.download_button("Chart (PNG)", png(json.dumps(chart.to_dict(), sort_keys=True)),
-                   file_name=f"scenarios-{metric}.png", mime="image/png", key="sc_png",
-                   icon=":material/image:", on_click="ignore")
+d2.download_button(
+    "Chart (PNG)",
+    png(json.dumps(chart.to_dict(), sort_keys=True)),
+    file_name=f"scenarios-{metric}.png",
+    mime="image/png",
+    key="sc_png",
+    icon=":material/image:",
+    on_click="ignore",
+)

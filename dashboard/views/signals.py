@@ -26,21 +26,36 @@ from dashboard import access, queries, ui
 CARDS = 25  # an alert's tickets shown as cards (the newest alerts have fewer)
 EARLIER_CARDS = 10  # closed alerts shown as cards; the table holds all of them
 TREND_LINES = 6  # most series drawn in the trend chart
-DIMENSION_NAMES = {"all": "All tickets", "segment": "Segment", "region": "Region",
-                   "plan": "Plan", "product": "Product", "competitor": "Competitor named"}
+DIMENSION_NAMES = {
+    "all": "All tickets",
+    "segment": "Segment",
+    "region": "Region",
+    "plan": "Plan",
+    "product": "Product",
+    "competitor": "Competitor named",
+}
 NO_COMPETITOR = "(none named)"
-SORTS = {"Risk": "risk", "Expected profit effect": "profit_effect",
-         "Volume": "volume_m", "Negative tickets": "negative_tickets"}
+SORTS = {
+    "Risk": "risk",
+    "Expected profit effect": "profit_effect",
+    "Volume": "volume_m",
+    "Negative tickets": "negative_tickets",
+}
 #: Masked for viewers: alert texts and entity names come from ticket text.
 ALERT_TEXT_COLUMNS = ["alert", "value", "entities"]
 RISK_TABLE = {
-    "customer_id": "Customer", "name": "Name", "segment": "Segment", "plan": "Plan",
+    "customer_id": "Customer",
+    "name": "Name",
+    "segment": "Segment",
+    "plan": "Plan",
     "region": "Region",
-    "risk": st.column_config.NumberColumn("Risk (a month)", format="percent",
-                                          help="Probability of leaving within a month"),
+    "risk": st.column_config.NumberColumn(
+        "Risk (a month)", format="percent", help="Probability of leaving within a month"
+    ),
     "lift": st.column_config.NumberColumn("× average", format="%.1f"),
-    "negative_tickets": st.column_config.NumberColumn("Negative tickets", format="%d",
-                                                      help="In the last 90 days"),
+    "negative_tickets": st.column_config.NumberColumn(
+        "Negative tickets", format="%d", help="In the last 90 days"
+    ),
     "competitor_tickets": st.column_config.NumberColumn("Naming a competitor", format="%d"),
     "top_competitor": "Competitor named most",
     "latest_cut": st.column_config.DateColumn("Its latest cut"),
@@ -51,10 +66,12 @@ RISK_TABLE = {
     "discount": st.column_config.NumberColumn("Discount", format="percent"),
     "new_plan": "New plan",
     "new_price": st.column_config.NumberColumn("New price, USD per 1M", format="$%.3f"),
-    "profit_hold": st.column_config.NumberColumn("Expected profit if we hold, USD/month",
-                                                 format="dollar"),
-    "profit_effect": st.column_config.NumberColumn("Profit effect, USD/month", format="dollar",
-                                                   help="Expected change against holding"),
+    "profit_hold": st.column_config.NumberColumn(
+        "Expected profit if we hold, USD/month", format="dollar"
+    ),
+    "profit_effect": st.column_config.NumberColumn(
+        "Profit effect, USD/month", format="dollar", help="Expected change against holding"
+    ),
     "reason": st.column_config.TextColumn("Why", width="large"),
 }
 
@@ -82,25 +99,30 @@ def show_tickets(row: Any, source: Any, user: access.User) -> None:
     """The entities most named by one alert's negative tickets and the tickets as cards,
     masked for viewers (read from the tickets only for the alert opened)."""
     details = queries.alert_details(source, row)
-    named = ui.visible_column(pd.DataFrame({"entities": [details["entities"]]}),
-                              ["entities"], user)["entities"].iloc[0]
+    named = ui.visible_column(
+        pd.DataFrame({"entities": [details["entities"]]}), ["entities"], user
+    )["entities"].iloc[0]
     if named:
         st.caption(f"Entities most named: {ui.md_text(named)}")
     model = None if source.entities == "gold" else source.entities
-    tickets = queries.alert_tickets(tuple(details["ticket_keys"]), row.since, last_day(row),
-                                    model)
+    tickets = queries.alert_tickets(tuple(details["ticket_keys"]), row.since, last_day(row), model)
     tickets = ui.visible_tickets(tickets, user)
     if ui.empty_frame(tickets):
         st.info("Its tickets are no longer in the database.")
         return
     shown = tickets.head(CARDS)
-    listed = (f"{len(tickets):,} negative tickets, oldest first"
-              + (f"; the first {len(shown)} as cards" if len(shown) < len(tickets) else ""))
-    marks = (f"entities highlighted ({source.entities_label})" if model is not None else
-             "no entities highlighted (no tagger has read these tickets yet)")
+    listed = f"{len(tickets):,} negative tickets, oldest first" + (
+        f"; the first {len(shown)} as cards" if len(shown) < len(tickets) else ""
+    )
+    marks = (
+        f"entities highlighted ({source.entities_label})"
+        if model is not None
+        else "no entities highlighted (no tagger has read these tickets yet)"
+    )
     st.caption(f"{listed}; {marks}. Ticket text is shown exactly as written, never run.")
-    st.html(ui.ticket_cards_html(shown, ("created_at", "customer_id", "segment", "channel",
-                                               "category")))
+    st.html(
+        ui.ticket_cards_html(shown, ("created_at", "customer_id", "segment", "channel", "category"))
+    )
 
 
 def alert_card(row: Any, shown: Any, source: Any, user: access.User) -> None:
@@ -113,9 +135,12 @@ def alert_card(row: Any, shown: Any, source: Any, user: access.User) -> None:
             f"alarmed {unit}) · {row.negative:,} negative of {row.tickets:,} tickets, from "
             f"{row.customers:,} customers · unhappy customers of this scope per customer "
             f"writing in: {row.rate:.1%} against {row.baseline_rate:.1%} before "
-            f"({row.expected:.1f} expected) · p = {row.p_value:.2g}")
-        if st.toggle(f"Open its {row.negative:,} negative tickets and the entities they name",
-                      key=f"sig_open_{alert_key(row)}"):
+            f"({row.expected:.1f} expected) · p = {row.p_value:.2g}"
+        )
+        if st.toggle(
+            f"Open its {row.negative:,} negative tickets and the entities they name",
+            key=f"sig_open_{alert_key(row)}",
+        ):
             show_tickets(row, source, user)
 
 
@@ -126,11 +151,17 @@ def share_chart(share: pd.DataFrame, marks: pd.DataFrame, freq: str) -> alt.Laye
         .mark_line(point=True)
         .encode(
             x=alt.X("period:T", title=None),
-            y=alt.Y("share:Q", title=f"Negative share of tickets per {freq}",
-                    axis=alt.Axis(format="%")),
+            y=alt.Y(
+                "share:Q", title=f"Negative share of tickets per {freq}", axis=alt.Axis(format="%")
+            ),
             color=alt.Color("value:N", title=None),
-            tooltip=[alt.Tooltip("period:T", format="%Y-%m-%d"), "value:N",
-                     alt.Tooltip("share:Q", format=".0%"), "negative:Q", "tickets:Q"],
+            tooltip=[
+                alt.Tooltip("period:T", format="%Y-%m-%d"),
+                "value:N",
+                alt.Tooltip("share:Q", format=".0%"),
+                "negative:Q",
+                "tickets:Q",
+            ],
         )
     )
     rules = (
@@ -146,10 +177,17 @@ def trend_section(alerts: pd.DataFrame, source: Any, user: access.User) -> None:
     st.subheader("Negative share behind the alerts")
     first = alerts.iloc[0]["dimension"] if len(alerts) else "all"
     c1, c2 = st.columns([2, 1])
-    dim = c1.selectbox("Scope", list(DIMENSIONS), index=list(DIMENSIONS).index(first),
-                       format_func=DIMENSION_NAMES.get, key="sig_dim")
-    freq = c2.segmented_control("Trend per", ["day", "week"], default="week",
-                                key="sig_trend_freq") or "week"
+    dim = c1.selectbox(
+        "Scope",
+        list(DIMENSIONS),
+        index=list(DIMENSIONS).index(first),
+        format_func=DIMENSION_NAMES.get,
+        key="sig_dim",
+    )
+    freq = (
+        c2.segmented_control("Trend per", ["day", "week"], default="week", key="sig_trend_freq")
+        or "week"
+    )
     share = queries.negative_share(source, freq=freq, dimension=dim)
     if ui.empty_frame(share):
         st.info("No ticket of this scope has a sentiment label.")
@@ -158,21 +196,24 @@ def trend_section(alerts: pd.DataFrame, source: Any, user: access.User) -> None:
     busiest = share.groupby("value")["tickets"].sum().sort_values(ascending=False).index
     values = list(dict.fromkeys([*mine["value"], *busiest]))[:TREND_LINES]
     share = ui.visible_column(share[share["value"].isin(values)], ["value"], user)
-    marks = ui.visible_column(mine[mine["value"].isin(values)][["alert", "since"]],
-                              ["alert"], user)
+    marks = ui.visible_column(mine[mine["value"].isin(values)][["alert", "since"]], ["alert"], user)
     st.altair_chart(share_chart(share, marks, freq), width="stretch")
-    st.caption(f"Share of each {DIMENSION_NAMES[dim].lower()} value's tickets that are "
-               f"negative, per {freq} (weeks start on Monday); the {len(values)} values with "
-               "alerts or the most tickets. Red dashed lines: the first alarmed period of an "
-               "alert of this scope. The alerts test customers, not tickets: a customer "
-               "writing five times about one incident counts once.")
+    st.caption(
+        f"Share of each {DIMENSION_NAMES[dim].lower()} value's tickets that are "
+        f"negative, per {freq} (weeks start on Monday); the {len(values)} values with "
+        "alerts or the most tickets. Red dashed lines: the first alarmed period of an "
+        "alert of this scope. The alerts test customers, not tickets: a customer "
+        "writing five times about one incident counts once."
+    )
 
 
 def risk_section(source: Any, user: access.User) -> None:
     """Customers at risk: filters, a sortable table, the notes and a formula-safe CSV."""
     st.subheader("Customers at risk")
-    st.caption(f"{RISK_NOTE} Signals behind it: usage trend, negative tickets, competitor "
-               "mentions (and that competitor's latest price cut), plan and segment.")
+    st.caption(
+        f"{RISK_NOTE} Signals behind it: usage trend, negative tickets, competitor "
+        "mentions (and that competitor's latest price cut), plan and segment."
+    )
     try:
         risk = queries.customers_at_risk(source)
     except InsufficientDataError as exc:
@@ -180,10 +221,12 @@ def risk_section(source: Any, user: access.User) -> None:
         return
     try:
         bt = queries.risk_backtest(source)
-        st.caption(f"How well it ranks: ROC AUC {bt.auc:.2f} ± {bt.auc_se:.2f} on later months "
-                   f"than it was fitted on ({bt.test_rows:,} customer-months, "
-                   f"{bt.test_positives:,} churned), against {bt.baseline_auc:.2f} for the "
-                   "usage trend alone (0.5 = chance).")
+        st.caption(
+            f"How well it ranks: ROC AUC {bt.auc:.2f} ± {bt.auc_se:.2f} on later months "
+            f"than it was fitted on ({bt.test_rows:,} customer-months, "
+            f"{bt.test_positives:,} churned), against {bt.baseline_auc:.2f} for the "
+            "usage trend alone (0.5 = chance)."
+        )
     except InsufficientDataError as exc:
         st.caption(f"No backtest: {ui.md_text(exc)}.")
     if ui.empty_frame(risk):
@@ -191,10 +234,15 @@ def risk_section(source: Any, user: access.User) -> None:
         return
     named = risk["top_competitor"].fillna(NO_COMPETITOR).astype(str)
     c1, c2, c3 = st.columns(3)
-    segments = c1.multiselect("Segment", sorted(risk["segment"].dropna().unique()),
-                              key="sig_seg", placeholder="All segments")
-    competitors = c2.multiselect("Competitor named", sorted(set(named)), key="sig_comp",
-                                 placeholder="Any competitor or none")
+    segments = c1.multiselect(
+        "Segment",
+        sorted(risk["segment"].dropna().unique()),
+        key="sig_seg",
+        placeholder="All segments",
+    )
+    competitors = c2.multiselect(
+        "Competitor named", sorted(set(named)), key="sig_comp", placeholder="Any competitor or none"
+    )
     by = c3.selectbox("Sort by", list(SORTS), key="sig_sort")
     keep = pd.Series(True, index=risk.index)
     if segments:
@@ -203,8 +251,10 @@ def risk_section(source: Any, user: access.User) -> None:
         keep &= named.isin(competitors)
     view = risk[keep].sort_values([SORTS[by], "customer_id"], ascending=[False, True])
     view = ui.visible_column(view[list(RISK_TABLE)], ["name"], user)
-    st.caption(f"{len(view):,} of {len(risk):,} customers at risk, by "
-               f"{by.lower()}; click a column header to sort by it.")
+    st.caption(
+        f"{len(view):,} of {len(risk):,} customers at risk, by "
+        f"{by.lower()}; click a column header to sort by it."
+    )
     st.dataframe(view, hide_index=True, width="stretch", column_config=RISK_TABLE)
     st.caption(offer_assumptions_text())
     ui.csv_download("Download these customers (CSV)", view, "customers-at-risk.csv", "sig_csv")
@@ -217,31 +267,41 @@ if source is None:
     if total == 0:
         st.info("There are no tickets yet. Upload ticket files on the **Batch tagging** page.")
     else:
-        st.info("No ticket has a sentiment label: neither a tagger with a sentiment head nor "
-                "demo ground truth has labelled these tickets, so there are no alerts and no "
-                "customers at risk to show. Tag the tickets with a tagger that has a "
-                "sentiment head, or create a demo with `python -m data demo`.")
+        st.info(
+            "No ticket has a sentiment label: neither a tagger with a sentiment head nor "
+            "demo ground truth has labelled these tickets, so there are no alerts and no "
+            "customers at risk to show. Tag the tickets with a tagger that has a "
+            "sentiment head, or create a demo with `python -m data demo`."
+        )
     st.stop()
 
 if source.sentiment == "gold":
-    why = ("no tagger has labelled sentiment yet" if not source.model_labelled else
-           f"the tagger {ui.md_text(source.model)} has labelled {source.model_labelled:,} of "
-           f"{source.tickets:,} tickets so far; its sentiment is shown once it has labelled "
-           f"as many as the ground truth covers ({source.gold_labelled:,})")
-    st.info(f"Sentiment shown: **demo ground truth** (the labels the demo generator planted; "
-            f"{why}). Entities: {ui.md_text(source.entities_label)}.",
-            icon=":material/science:")
+    why = (
+        "no tagger has labelled sentiment yet"
+        if not source.model_labelled
+        else f"the tagger {ui.md_text(source.model)} has labelled {source.model_labelled:,} of "
+        f"{source.tickets:,} tickets so far; its sentiment is shown once it has labelled "
+        f"as many as the ground truth covers ({source.gold_labelled:,})"
+    )
+    st.info(
+        f"Sentiment shown: **demo ground truth** (the labels the demo generator planted; "
+        f"{why}). Entities: {ui.md_text(source.entities_label)}.",
+        icon=":material/science:",
+    )
 else:
-    st.caption(f"Sentiment shown: **{ui.md_text(source.label)}**. Entities: "
-               f"{ui.md_text(source.entities_label)}.")
+    st.caption(
+        f"Sentiment shown: **{ui.md_text(source.label)}**. Entities: "
+        f"{ui.md_text(source.entities_label)}."
+    )
     if source.partial:
-        st.warning(f"The tagger has labelled the sentiment of {source.model_labelled:,} of "
-                   f"{source.tickets:,} tickets so far: the alerts and customers at risk "
-                   "count only those until tagging has finished.",
-                   icon=":material/hourglass_top:")
+        st.warning(
+            f"The tagger has labelled the sentiment of {source.model_labelled:,} of "
+            f"{source.tickets:,} tickets so far: the alerts and customers at risk "
+            "count only those until tagging has finished.",
+            icon=":material/hourglass_top:",
+        )
 
-freq = st.segmented_control("Alerts per", ["day", "week"], default="day",
-                            key="sig_freq") or "day"
+freq = st.segmented_control("Alerts per", ["day", "week"], default="day", key="sig_freq") or "day"
 # no ticket read for the list: an alert's tickets and entities load when it is opened
 alerts = queries.surge_alerts(source, freq=freq, open_only=False, details=False)
 days = queries.signal_days(source)
@@ -251,13 +311,18 @@ opened = [(row, text) for row, text in rows if row.open]
 closed = [(row, text) for row, text in rows if not row.open]
 
 st.subheader(f"Open alerts ({len(opened)})")
-st.caption(f"An alert is open while its scope alarmed in the last {SurgeRule().open_periods} "
-           f"{freq}s before the last day with tickets"
-           + (f" ({days[1]:%Y-%m-%d})" if days else "") + ". Rule: "
-           + ui.md_text(SurgeRule().describe(freq)) + ".")
+st.caption(
+    f"An alert is open while its scope alarmed in the last {SurgeRule().open_periods} "
+    f"{freq}s before the last day with tickets"
+    + (f" ({days[1]:%Y-%m-%d})" if days else "")
+    + ". Rule: "
+    + ui.md_text(SurgeRule().describe(freq))
+    + "."
+)
 if not opened:
-    st.success("No open alerts: no scope's negative tickets surge now.",
-               icon=":material/check_circle:")
+    st.success(
+        "No open alerts: no scope's negative tickets surge now.", icon=":material/check_circle:"
+    )
 for row, text in opened:
     alert_card(row, text, source, user)
 
@@ -265,14 +330,20 @@ st.subheader(f"Earlier alerts ({len(closed)})")
 if not closed:
     st.caption("None in the data.")
 else:
-    st.caption(f"Newest first; the {min(EARLIER_CARDS, len(closed))} newest as cards, all in "
-               "the table below them.")
+    st.caption(
+        f"Newest first; the {min(EARLIER_CARDS, len(closed))} newest as cards, all in "
+        "the table below them."
+    )
     for row, text in closed[:EARLIER_CARDS]:
         alert_card(row, text, source, user)
     with st.expander(f"All {len(closed)} earlier alerts as a table"):
-        st.dataframe(shown[~alerts["open"].astype(bool)].drop(
-            columns=["ticket_keys", "entities", "rule", "open"]), hide_index=True,
-            width="stretch")
+        st.dataframe(
+            shown[~alerts["open"].astype(bool)].drop(
+                columns=["ticket_keys", "entities", "rule", "open"]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 trend_section(alerts, source, user)
 risk_section(source, user)

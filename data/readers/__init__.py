@@ -112,14 +112,18 @@ def read_table_chunks(
                 reader = jsonl_chunks(opened, chunksize)
             else:
                 reader = csv_chunks(
-                    opened, chunksize,
-                    lambda: open_table(raw, name, stack, max_bytes, max_columns, chunk_bytes))
+                    opened,
+                    chunksize,
+                    lambda: open_table(raw, name, stack, max_bytes, max_columns, chunk_bytes),
+                )
             yield from reader
         except Reject as exc:
             raise IngestError(name, exc.problems[:MAX_PROBLEMS]) from None
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise IngestError(name, [Problem(f"the gzip data is damaged or truncated ({exc})")]
-                              ) from None
+            raise IngestError(
+                name, [Problem(f"the gzip data is damaged or truncated ({exc})")]
+            ) from None
         except OSError as exc:
-            raise IngestError(name, [Problem(f"cannot read the file ({exc.strerror or exc})")]
-                              ) from None
+            raise IngestError(
+                name, [Problem(f"cannot read the file ({exc.strerror or exc})")]
+            ) from None

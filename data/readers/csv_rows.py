@@ -1,7 +1,6 @@
 """CSV and TSV rows through ``pyarrow.csv.open_csv``, with ragged rows, bad names and
 unterminated quotes located by row and column."""
 
-
 from __future__ import annotations
 
 import codecs
@@ -32,10 +31,11 @@ def csv_chunks(
 ) -> Iterator[pd.DataFrame]:
     delimiter = "\t" if opened.fmt == "tsv" else ","
     read_options = pa_csv.ReadOptions(
-        block_size=BLOCK_SIZE, use_threads=False,
-        encoding="utf8" if opened.encoding == "utf-8" else opened.encoding)
-    parse_options = pa_csv.ParseOptions(
-        delimiter=delimiter, newlines_in_values=True)
+        block_size=BLOCK_SIZE,
+        use_threads=False,
+        encoding="utf8" if opened.encoding == "utf-8" else opened.encoding,
+    )
+    parse_options = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
     # Read the header alone first, so that every column can be declared binary: values are
     # then checked for UTF-8 and NUL bytes here, where the row and column can be named.
     names = _header_names(opened, delimiter)
@@ -48,10 +48,15 @@ def csv_chunks(
     opened = reopen()  # the header read consumed part of the stream
     try:
         reader = pa_csv.open_csv(
-            opened.stream, read_options=read_options, parse_options=parse_options,
+            opened.stream,
+            read_options=read_options,
+            parse_options=parse_options,
             convert_options=pa_csv.ConvertOptions(
-                column_types={n: pa.binary() for n in names}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
+                column_types={n: pa.binary() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         if "columns, got" in str(exc):
             raise Reject(*_locate_ragged(reopen, delimiter, len(names), str(exc))) from None
@@ -60,14 +65,19 @@ def csv_chunks(
         raise Reject(_csv_error_problem(exc)) from None
 
     try:
-        yield from _csv_batches(reader, chunksize, lambda msg: _locate_ragged(
-            reopen, delimiter, len(names), msg), opened)
+        yield from _csv_batches(
+            reader,
+            chunksize,
+            lambda msg: _locate_ragged(reopen, delimiter, len(names), msg),
+            opened,
+        )
     finally:
         reader.close()
 
 
-def _csv_batches(reader: Any, chunksize: int, ragged: Callable[[str], list[Problem]],
-                 opened: Opened) -> Iterator[pd.DataFrame]:
+def _csv_batches(
+    reader: Any, chunksize: int, ragged: Callable[[str], list[Problem]], opened: Opened
+) -> Iterator[pd.DataFrame]:
     problems: list[Problem] = []
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
@@ -129,8 +139,14 @@ def _unterminated_quote(opened: Opened, last: pa.RecordBatch, last_row: int) -> 
     for name, column in zip(last.schema.names, last.columns, strict=True):
         value = column[last.num_rows - 1].as_py()
         if isinstance(value, str) and ("\n" in value or "\r" in value):
-            return [Problem("a quoted field is never closed: it runs from here to the end of "
-                            "the file (a missing '\"')", row=last_row, column=name)]
+            return [
+                Problem(
+                    "a quoted field is never closed: it runs from here to the end of "
+                    "the file (a missing '\"')",
+                    row=last_row,
+                    column=name,
+                )
+            ]
     return []
 
 
@@ -148,14 +164,21 @@ def _header_names(opened: Opened, delimiter: str) -> list[str]:
             if not fields:
                 continue
             if not at_end and not _record_ended(records, text):
-                raise Reject(too_many_columns(len(fields), opened.max_columns, at_least=True)
-                              or Problem(f"the header row is longer than "
-                                         f"{HEADER_LIMIT // 2**20} MiB: this is not a table "
-                                         f"of tickets (or its line ends are missing)"))
+                raise Reject(
+                    too_many_columns(len(fields), opened.max_columns, at_least=True)
+                    or Problem(
+                        f"the header row is longer than "
+                        f"{HEADER_LIMIT // 2**20} MiB: this is not a table "
+                        f"of tickets (or its line ends are missing)"
+                    )
+                )
             if any("\ufffd" in f for f in fields):
-                raise Reject(Problem(
-                    "the header is not valid UTF-8; the file is probably Latin-1/Windows-1252: "
-                    "save it as UTF-8"))
+                raise Reject(
+                    Problem(
+                        "the header is not valid UTF-8; the file is probably Latin-1/Windows-1252: "
+                        "save it as UTF-8"
+                    )
+                )
             return list(fields)
     except csv.Error as exc:
         raise Reject(Problem(f"the header cannot be parsed ({exc})")) from None
@@ -181,9 +204,11 @@ def _csv_error_problem(exc: Exception, rows_before: int | None = None) -> Proble
     if isinstance(exc, UnicodeDecodeError):
         return Problem(f"the text cannot be decoded ({exc.reason}); save the file as UTF-8")
     if "straddling" in text or "block size" in text:
-        return Problem(f"a single row (this one or one shortly after) is longer than "
-                       f"{BLOCK_SIZE // 2**20} MiB",
-                       row=None if rows_before is None else rows_before + 1)
+        return Problem(
+            f"a single row (this one or one shortly after) is longer than "
+            f"{BLOCK_SIZE // 2**20} MiB",
+            row=None if rows_before is None else rows_before + 1,
+        )
     if "UTF8" in text or "UTF-8" in text:
         return Problem("the header is not valid UTF-8; save the file as UTF-8")
     if "Empty CSV file" in text:
@@ -191,7 +216,9 @@ def _csv_error_problem(exc: Exception, rows_before: int | None = None) -> Proble
     return Problem(f"the file cannot be parsed as CSV: {text}")
 
 
-def _check_text_batch(batch: pa.RecordBatch, rows_before: int) -> tuple[pa.RecordBatch, list[Problem]]:
+def _check_text_batch(
+    batch: pa.RecordBatch, rows_before: int
+) -> tuple[pa.RecordBatch, list[Problem]]:
     """Cast binary columns to strings, locating invalid UTF-8 and NUL bytes."""
     problems: list[Problem] = []
     arrays = []
@@ -199,14 +226,22 @@ def _check_text_batch(batch: pa.RecordBatch, rows_before: int) -> tuple[pa.Recor
         if not (pa.types.is_binary(arr.type) or pa.types.is_string(arr.type)):
             # A column pyarrow typed itself (e.g. null for a column the header did not
             # name): its values are not text to check.
-            arrays.append(pa.nulls(len(arr), pa.string()) if pa.types.is_null(arr.type)
-                          else arr.cast(pa.string()))
+            arrays.append(
+                pa.nulls(len(arr), pa.string())
+                if pa.types.is_null(arr.type)
+                else arr.cast(pa.string())
+            )
             continue
         nul = pc.match_substring(arr, "\x00")
         if pc.any(nul).as_py():
             for i in pc.indices_nonzero(pc.fill_null(nul, False)).to_pylist()[:MAX_PROBLEMS]:
-                problems.append(Problem("contains a NUL byte (binary content?)",
-                                        row=rows_before + i + 1, column=col_name))
+                problems.append(
+                    Problem(
+                        "contains a NUL byte (binary content?)",
+                        row=rows_before + i + 1,
+                        column=col_name,
+                    )
+                )
         try:
             arrays.append(arr.cast(pa.string()))
         except pa.ArrowInvalid:
@@ -216,10 +251,14 @@ def _check_text_batch(batch: pa.RecordBatch, rows_before: int) -> tuple[pa.Recor
                 try:
                     value.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    problems.append(Problem(
-                        f"not valid UTF-8 (byte 0x{value[exc.start]:02x}); the file is probably "
-                        f"Latin-1/Windows-1252: save it as UTF-8",
-                        row=rows_before + i + 1, column=col_name))
+                    problems.append(
+                        Problem(
+                            f"not valid UTF-8 (byte 0x{value[exc.start]:02x}); the file is probably "
+                            f"Latin-1/Windows-1252: save it as UTF-8",
+                            row=rows_before + i + 1,
+                            column=col_name,
+                        )
+                    )
                     if len(problems) >= MAX_PROBLEMS:
                         break
             arrays.append(pa.nulls(len(arr), pa.string()))
@@ -233,8 +272,9 @@ def _locate_ragged(
     problems: list[Problem] = []
     try:
         opened = reopen()
-        text = io.TextIOWrapper(opened.stream, encoding=opened.encoding, errors="replace",
-                                newline="")
+        text = io.TextIOWrapper(
+            opened.stream, encoding=opened.encoding, errors="replace", newline=""
+        )
         old_limit = csv.field_size_limit()
         csv.field_size_limit(2**31 - 1)
         try:
@@ -247,9 +287,13 @@ def _locate_ragged(
                     continue
                 number += 1
                 if len(fields) != width:
-                    problems.append(Problem(
-                        f"has {len(fields)} fields where the header has {width}",
-                        row=number, column=None))
+                    problems.append(
+                        Problem(
+                            f"has {len(fields)} fields where the header has {width}",
+                            row=number,
+                            column=None,
+                        )
+                    )
                     if len(problems) >= MAX_PROBLEMS:
                         break
         finally:

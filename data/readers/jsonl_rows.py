@@ -1,6 +1,5 @@
 """JSONL rows, line by line: broken lines, lone surrogates and too many keys located by line."""
 
-
 from __future__ import annotations
 
 import io
@@ -19,8 +18,11 @@ from data.readers.opening import MAX_PROBLEMS, Opened, Reject, too_many_columns
 def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
     if opened.encoding == "utf-16":
         lines: Iterator[bytes] = (
-            line.encode("utf-8") for line in io.TextIOWrapper(
-                opened.stream, encoding="utf-16", errors="strict", newline=None))
+            line.encode("utf-8")
+            for line in io.TextIOWrapper(
+                opened.stream, encoding="utf-16", errors="strict", newline=None
+            )
+        )
     else:
         lines = iter(opened.stream)
     problems: list[Problem] = []
@@ -36,8 +38,9 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
         except StopIteration:
             break
         except UnicodeDecodeError as exc:
-            problems.append(Problem(f"the text cannot be decoded as UTF-16 ({exc.reason})",
-                                    row=number + 1))
+            problems.append(
+                Problem(f"the text cannot be decoded as UTF-16 ({exc.reason})", row=number + 1)
+            )
             break
         number += 1
         if not raw.strip():
@@ -45,9 +48,12 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            problems.append(Problem(
-                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
-                row=number))
+            problems.append(
+                Problem(
+                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+                    row=number,
+                )
+            )
         else:
             problem = None
             if "\x00" in line:
@@ -59,28 +65,37 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
                     problem = Problem(exc.message, row=number, column=exc.key)
                 except (ValueError, RecursionError) as exc:
                     # ValueError: also a number of over 4,300 digits (not a JSONDecodeError)
-                    msg = (exc.msg if isinstance(exc, json.JSONDecodeError)
-                           else "nested too deep" if isinstance(exc, RecursionError)
-                           else str(exc).splitlines()[0][:200] if str(exc) else "a bad value")
+                    msg = (
+                        exc.msg
+                        if isinstance(exc, json.JSONDecodeError)
+                        else "nested too deep"
+                        if isinstance(exc, RecursionError)
+                        else str(exc).splitlines()[0][:200]
+                        if str(exc)
+                        else "a bad value"
+                    )
                     problem = Problem(f"not valid JSON ({msg})", row=number)
                 else:
                     if not isinstance(value, dict):
                         problem = Problem(
                             "each line must be a JSON object, found "
                             f"{'number' if isinstance(value, _NumberText) else type(value).__name__}",
-                            row=number)
+                            row=number,
+                        )
                     elif (wide := too_many_columns(len(value), opened.max_columns)) is not None:
                         problem = replace(wide, row=number)
                     elif (lone := _lone_surrogate(line, value)) is not None:
                         problem = replace(lone, row=number)
                     elif opened.max_columns is not None and _new_keys_over(
-                            keys, value, opened.max_columns):
+                        keys, value, opened.max_columns
+                    ):
                         # The records *together* are over the limit: refuse before any
                         # frame of that many columns is built.
                         wide = too_many_columns(len(keys), opened.max_columns, at_least=True)
                         assert wide is not None
-                        raise Reject(Problem(
-                            f"the records together have {wide.message}", row=number))
+                        raise Reject(
+                            Problem(f"the records together have {wide.message}", row=number)
+                        )
                     else:
                         try:
                             record = _record(value)
@@ -97,8 +112,11 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
                 problems.append(problem)
         if len(problems) >= MAX_PROBLEMS:
             break
-        if records and not problems and (len(records) >= chunksize
-                                         or pending_bytes >= opened.chunk_bytes):
+        if (
+            records
+            and not problems
+            and (len(records) >= chunksize or pending_bytes >= opened.chunk_bytes)
+        ):
             total += len(records)
             yield _records_frame(records, numbers)
             records, numbers, pending_bytes = [], [], 0
@@ -156,8 +174,10 @@ def _loads(line: str) -> Any:
         key = None
         if isinstance(value, dict):
             key = next((str(k) for k, v in value.items() if _holds(v, _Constant)), None)
-        raise _NotANumber(f"{literal} is not a JSON number (write a number, or the text "
-                          f'"{literal}" in quotes)', key)
+        raise _NotANumber(
+            f'{literal} is not a JSON number (write a number, or the text "{literal}" in quotes)',
+            key,
+        )
     return value
 
 
@@ -192,7 +212,7 @@ def _plain_numbers(value: Any) -> Any:
     stack: list[tuple[Any, Any]] = [(value, out)]
     while stack:
         source, target = stack.pop()
-        for key, item in (source.items() if isinstance(source, dict) else enumerate(source)):
+        for key, item in source.items() if isinstance(source, dict) else enumerate(source):
             if isinstance(item, dict | list):
                 new: Any = {} if isinstance(item, dict) else []
                 stack.append((item, new))
@@ -213,8 +233,11 @@ def _number(value: _NumberText) -> float:
     """
     text = str(value)
     shown = text if len(text) <= 40 else text[:39] + "…"
-    problem = _NotANumber(f"the number {shown} inside this value is too large (write it in "
-                          "quotes to keep it as text)", None)
+    problem = _NotANumber(
+        f"the number {shown} inside this value is too large (write it in "
+        "quotes to keep it as text)",
+        None,
+    )
     try:
         number = float(text)
     except ValueError:
@@ -258,8 +281,10 @@ def _lone_surrogate(line: str, value: dict[str, Any]) -> Problem | None:
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        return Problem("holds a \\u escape of a lone surrogate (\\ud800–\\udfff), which is "
-                       "not a character; save the file as UTF-8 without it")
+        return Problem(
+            "holds a \\u escape of a lone surrogate (\\ud800–\\udfff), which is "
+            "not a character; save the file as UTF-8 without it"
+        )
     return None
 
 

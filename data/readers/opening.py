@@ -3,7 +3,6 @@
 Shared by the format readers of this package; nothing here reads rows.
 """
 
-
 from __future__ import annotations
 
 import codecs
@@ -86,9 +85,12 @@ class _LimitedReader(io.RawIOBase):
         self.count += len(data)
         self.quotes += data.count(b'"')
         if self.count > self._limit:
-            raise Reject(Problem(
-                f"the file is larger than the limit of {self._limit:,} bytes "
-                f"(after decompression; {BYTES_HINT})"))
+            raise Reject(
+                Problem(
+                    f"the file is larger than the limit of {self._limit:,} bytes "
+                    f"(after decompression; {BYTES_HINT})"
+                )
+            )
         view[: len(data)] = data
         return len(data)
 
@@ -106,8 +108,16 @@ def detect_format(name: str, head: bytes = b"") -> str:
     if lower.endswith(".gz"):
         lower = lower[:-3]
     suffix = os.path.splitext(lower)[1]
-    by_suffix = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
-                 ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+    by_suffix = {
+        ".csv": "csv",
+        ".tsv": "tsv",
+        ".tab": "tsv",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "jsonl",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+    }
     if suffix in by_suffix:
         return by_suffix[suffix]
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -138,7 +148,9 @@ def open_source(source: Any, stack: ExitStack) -> IO[bytes]:
 def _classify_head(head: bytes) -> str:
     """Return the text encoding of ``head`` or raise ``Reject`` for binary content."""
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) and head[:4] in (
-            codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):
+        codecs.BOM_UTF32_LE,
+        codecs.BOM_UTF32_BE,
+    ):
         raise Reject(Problem("the file is UTF-32 encoded; save it as UTF-8"))
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
@@ -155,21 +167,33 @@ def _classify_head(head: bytes) -> str:
         # UTF-16 text has its NUL bytes on one side of each pair (the high byte of ASCII);
         # NUL bytes on both sides are padding or binary content.
         if max(even, odd) > 0.3 * half and min(even, odd) < 0.05 * half:
-            raise Reject(Problem(
-                "the file looks like UTF-16 text without a byte-order mark; "
-                "save it as UTF-8 (or UTF-16 with BOM)"))
+            raise Reject(
+                Problem(
+                    "the file looks like UTF-16 text without a byte-order mark; "
+                    "save it as UTF-8 (or UTF-16 with BOM)"
+                )
+            )
         if min(even, odd) >= 0.05 * half:
-            raise Reject(Problem(
-                f"the file contains {head.count(0):,} NUL bytes in its first "
-                f"{len(head):,} bytes: binary content or padding, not a text table"))
+            raise Reject(
+                Problem(
+                    f"the file contains {head.count(0):,} NUL bytes in its first "
+                    f"{len(head):,} bytes: binary content or padding, not a text table"
+                )
+            )
     controls = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
     if controls > 4 and controls > 0.05 * len(head):
         raise Reject(Problem("binary content: this is not a text table"))
     return "utf-8"
 
 
-def open_table(raw: IO[bytes], name: str, stack: ExitStack, max_bytes: int,
-          max_columns: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Opened:
+def open_table(
+    raw: IO[bytes],
+    name: str,
+    stack: ExitStack,
+    max_bytes: int,
+    max_columns: int | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> Opened:
     raw.seek(0)
     magic = raw.read(4)
     raw.seek(0)
@@ -191,22 +215,41 @@ def open_table(raw: IO[bytes], name: str, stack: ExitStack, max_bytes: int,
     if fmt == "parquet":
         if not head.startswith(b"PAR1"):
             raise Reject(Problem("not a Parquet file (it does not start with PAR1)"))
-        return Opened(limited, "binary", fmt, None if gz else raw, max_bytes,
-                       max_columns=max_columns, chunk_bytes=chunk_bytes)
+        return Opened(
+            limited,
+            "binary",
+            fmt,
+            None if gz else raw,
+            max_bytes,
+            max_columns=max_columns,
+            chunk_bytes=chunk_bytes,
+        )
     encoding = _classify_head(head)
     if encoding == "utf-8-sig":
         limited.read(len(codecs.BOM_UTF8))
         encoding = "utf-8"
-    return Opened(limited, encoding, fmt, max_bytes=max_bytes, counter=counter,
-                   max_columns=max_columns, chunk_bytes=chunk_bytes)
+    return Opened(
+        limited,
+        encoding,
+        fmt,
+        max_bytes=max_bytes,
+        counter=counter,
+        max_columns=max_columns,
+        chunk_bytes=chunk_bytes,
+    )
 
-def too_many_columns(count: int, max_columns: int | None, *, at_least: bool = False
-                      ) -> Problem | None:
+
+def too_many_columns(
+    count: int, max_columns: int | None, *, at_least: bool = False
+) -> Problem | None:
     """The problem of a file with more than ``max_columns`` columns (None if within)."""
     if max_columns is None or count <= max_columns:
         return None
-    return Problem(f"{'more than ' if at_least else ''}{count:,} columns, over the limit of "
-                   f"{max_columns:,} ({COLUMNS_HINT})")
+    return Problem(
+        f"{'more than ' if at_least else ''}{count:,} columns, over the limit of "
+        f"{max_columns:,} ({COLUMNS_HINT})"
+    )
+
 
 def check_names(names: list[str]) -> list[Problem]:
     problems = []
@@ -216,8 +259,7 @@ def check_names(names: list[str]) -> list[Problem]:
         if not key:
             problems.append(Problem(f"column {i} of the header has no name"))
         elif key in seen:
-            problems.append(Problem(
-                f"duplicate column name (also column {seen[key]})", column=col))
+            problems.append(Problem(f"duplicate column name (also column {seen[key]})", column=col))
         else:
             seen[key] = i
     return problems

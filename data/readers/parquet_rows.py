@@ -1,7 +1,6 @@
 """Parquet rows with ``iter_batches``: sizes checked against the metadata first, then the
 decoded bytes counted batch by batch (dictionary text kept encoded until counted)."""
 
-
 from __future__ import annotations
 
 import gzip
@@ -43,9 +42,12 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
         spool = opened.raw
         spool.seek(0, io.SEEK_END)
         if spool.tell() > opened.max_bytes:
-            raise Reject(Problem(
-                f"the file is larger than the limit of {opened.max_bytes:,} bytes "
-                f"({BYTES_HINT})"))
+            raise Reject(
+                Problem(
+                    f"the file is larger than the limit of {opened.max_bytes:,} bytes "
+                    f"({BYTES_HINT})"
+                )
+            )
     else:
         spool = stack.enter_context(tempfile.TemporaryFile(suffix=".parquet"))  # noqa: SIM115
         try:
@@ -67,13 +69,20 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
         if opened.select is not None:
             chosen = set(opened.select(list(names)))
             wanted = [n for n in names if n in chosen]
-            problems = [Problem(f"must hold text or one value per row, found nested values "
-                                f"({schema.field(n).type})", column=n)
-                        for n in wanted if pa.types.is_nested(schema.field(n).type)]
+            problems = [
+                Problem(
+                    f"must hold text or one value per row, found nested values "
+                    f"({schema.field(n).type})",
+                    column=n,
+                )
+                for n in wanted
+                if pa.types.is_nested(schema.field(n).type)
+            ]
             if problems:  # refused before anything is decoded
                 raise Reject(*problems[:MAX_PROBLEMS])
-        row_bytes = _parquet_size_check(pfile.metadata, opened.max_bytes,
-                                        _leaves_of(schema, set(wanted)))
+        row_bytes = _parquet_size_check(
+            pfile.metadata, opened.max_bytes, _leaves_of(schema, set(wanted))
+        )
         if not wanted:  # nothing the caller can use: it sees the names, and no rows
             empty = pd.DataFrame(columns=names)
             empty.attrs["columns"] = names
@@ -81,8 +90,7 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
             return
         text = [f.name for f in schema if f.name in wanted and _is_text(f.type)]
         spool.seek(0)
-        pfile = pq.ParquetFile(spool, read_dictionary=text or None,
-                               buffer_size=PARQUET_BUFFER)
+        pfile = pq.ParquetFile(spool, read_dictionary=text or None, buffer_size=PARQUET_BUFFER)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise Reject(Problem(f"not a readable Parquet file ({str(exc).splitlines()[0]})")) from None
     batch_rows = max(1, min(chunksize, opened.chunk_bytes // max(1, row_bytes)))
@@ -96,10 +104,14 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
             sizes = _row_sizes(batch)
             decoded += int(sizes.sum())
             if decoded > opened.max_bytes:
-                raise Reject(Problem(
-                    f"the data is larger than the limit of {opened.max_bytes:,} bytes once "
-                    f"decoded (the Parquet file holds {pfile.metadata.num_rows:,} rows; "
-                    f"{BYTES_HINT})", row=total + 1))
+                raise Reject(
+                    Problem(
+                        f"the data is larger than the limit of {opened.max_bytes:,} bytes once "
+                        f"decoded (the Parquet file holds {pfile.metadata.num_rows:,} rows; "
+                        f"{BYTES_HINT})",
+                        row=total + 1,
+                    )
+                )
             # Text is checked as CSV's is (UTF-8, NUL bytes), by row and column, before
             # anything is decoded or converted.
             problems += _parquet_text_problems(batch, total)
@@ -116,12 +128,17 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
                 total += piece.num_rows
                 yield frame
     except (pa.ArrowMemoryError, MemoryError):
-        raise Reject(Problem(
-            f"there is not enough memory to decode the Parquet data (its values expand "
-            f"past what this machine can hold; {BYTES_HINT})", row=total + 1)) from None
+        raise Reject(
+            Problem(
+                f"there is not enough memory to decode the Parquet data (its values expand "
+                f"past what this machine can hold; {BYTES_HINT})",
+                row=total + 1,
+            )
+        ) from None
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise Reject(Problem(f"the Parquet data is damaged ({str(exc).splitlines()[0]})",
-                              row=total + 1)) from None
+        raise Reject(
+            Problem(f"the Parquet data is damaged ({str(exc).splitlines()[0]})", row=total + 1)
+        ) from None
     if problems:
         raise Reject(*problems[:MAX_PROBLEMS])
     if total == 0:
@@ -137,8 +154,9 @@ def _parquet_text_problems(batch: pa.RecordBatch, rows_before: int) -> list[Prob
         values = arr.dictionary if pa.types.is_dictionary(arr.type) else arr
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             continue
-        as_bytes = values.cast(pa.large_binary() if pa.types.is_large_string(values.type)
-                               else pa.binary())
+        as_bytes = values.cast(
+            pa.large_binary() if pa.types.is_large_string(values.type) else pa.binary()
+        )
         bad: dict[int, str] = {}
         try:
             values.validate(full=True)
@@ -149,8 +167,10 @@ def _parquet_text_problems(batch: pa.RecordBatch, rows_before: int) -> list[Prob
                 try:
                     value.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    bad[i] = (f"not valid UTF-8 (byte 0x{value[exc.start]:02x}); the Parquet "
-                              f"file's text must be UTF-8")
+                    bad[i] = (
+                        f"not valid UTF-8 (byte 0x{value[exc.start]:02x}); the Parquet "
+                        f"file's text must be UTF-8"
+                    )
                     if len(bad) >= MAX_PROBLEMS:
                         break
         nul = pc.fill_null(pc.match_substring(as_bytes, b"\x00"), False)
@@ -163,8 +183,10 @@ def _parquet_text_problems(batch: pa.RecordBatch, rows_before: int) -> list[Prob
             located = sorted(bad.items())
         else:  # the rows whose dictionary entry is bad
             hit = pc.is_in(arr.indices, value_set=pa.array(sorted(bad), arr.indices.type))
-            located = [(int(i), bad[arr.indices[int(i)].as_py()]) for i in
-                       pc.indices_nonzero(pc.fill_null(hit, False)).to_pylist()[:MAX_PROBLEMS]]
+            located = [
+                (int(i), bad[arr.indices[int(i)].as_py()])
+                for i in pc.indices_nonzero(pc.fill_null(hit, False)).to_pylist()[:MAX_PROBLEMS]
+            ]
         for i, message in located:
             problems.append(Problem(message, row=rows_before + i + 1, column=col_name))
         if len(problems) >= MAX_PROBLEMS:
@@ -178,8 +200,11 @@ def _leaf_count(type_: pa.DataType) -> int:
         return sum(_leaf_count(type_.field(i).type) for i in range(type_.num_fields))
     if pa.types.is_map(type_):
         return _leaf_count(type_.key_type) + _leaf_count(type_.item_type)
-    if (pa.types.is_list(type_) or pa.types.is_large_list(type_)
-            or pa.types.is_fixed_size_list(type_)):
+    if (
+        pa.types.is_list(type_)
+        or pa.types.is_large_list(type_)
+        or pa.types.is_fixed_size_list(type_)
+    ):
         return _leaf_count(type_.value_type)
     return 1
 
@@ -196,12 +221,17 @@ def _is_text(type_: pa.DataType) -> bool:
     """String or binary (any width), or a dictionary of them."""
     if pa.types.is_dictionary(type_):
         type_ = type_.value_type
-    return (pa.types.is_string(type_) or pa.types.is_large_string(type_)
-            or pa.types.is_binary(type_) or pa.types.is_large_binary(type_))
+    return (
+        pa.types.is_string(type_)
+        or pa.types.is_large_string(type_)
+        or pa.types.is_binary(type_)
+        or pa.types.is_large_binary(type_)
+    )
 
 
-def _parquet_size_check(meta: pq.FileMetaData, max_bytes: int,
-                        read: list[bool] | None = None) -> int:
+def _parquet_size_check(
+    meta: pq.FileMetaData, max_bytes: int, read: list[bool] | None = None
+) -> int:
     """Refuse a file whose metadata says it is over ``max_bytes`` uncompressed; return the
     largest uncompressed bytes per row of its row groups (to size the batches).
 
@@ -212,19 +242,24 @@ def _parquet_size_check(meta: pq.FileMetaData, max_bytes: int,
     for i in range(meta.num_row_groups):
         group = meta.row_group(i)
         if read is not None and len(read) == group.num_columns:
-            size = sum(group.column(j).total_uncompressed_size
-                       for j in range(group.num_columns) if read[j])
+            size = sum(
+                group.column(j).total_uncompressed_size for j in range(group.num_columns) if read[j]
+            )
         else:
-            size = max(group.total_byte_size,
-                       sum(group.column(j).total_uncompressed_size
-                           for j in range(group.num_columns)))
+            size = max(
+                group.total_byte_size,
+                sum(group.column(j).total_uncompressed_size for j in range(group.num_columns)),
+            )
         total += size
         if group.num_rows:
             per_row = max(per_row, -(-size // group.num_rows))
     if total > max_bytes:
-        raise Reject(Problem(
-            f"the data is larger than the limit of {max_bytes:,} bytes once decompressed "
-            f"(the Parquet metadata says {total:,} bytes; {BYTES_HINT})"))
+        raise Reject(
+            Problem(
+                f"the data is larger than the limit of {max_bytes:,} bytes once decompressed "
+                f"(the Parquet metadata says {total:,} bytes; {BYTES_HINT})"
+            )
+        )
     return per_row
 
 
@@ -239,15 +274,19 @@ def _row_sizes(batch: pa.RecordBatch) -> Any:
             per_row = pc.fill_null(pc.take(lengths, arr.indices), 0)
             sizes += per_row.to_numpy(zero_copy_only=False)
         elif _is_text(arr.type):
-            sizes += pc.fill_null(pc.binary_length(arr), 0).cast(pa.int64()).to_numpy(
-                zero_copy_only=False)
+            sizes += (
+                pc.fill_null(pc.binary_length(arr), 0)
+                .cast(pa.int64())
+                .to_numpy(zero_copy_only=False)
+            )
         else:
             sizes += -(-arr.nbytes // max(1, len(arr)))
     return sizes
 
 
-def _byte_slices(batch: pa.RecordBatch, sizes: Any, chunk_bytes: int,
-                 chunksize: int) -> Iterator[pa.RecordBatch]:
+def _byte_slices(
+    batch: pa.RecordBatch, sizes: Any, chunk_bytes: int, chunksize: int
+) -> Iterator[pa.RecordBatch]:
     """``batch`` cut into slices of at most ``chunk_bytes`` decoded (and ``chunksize`` rows);
     a single longer row is a slice of its own."""
     import numpy as np
@@ -265,8 +304,11 @@ def _byte_slices(batch: pa.RecordBatch, sizes: Any, chunk_bytes: int,
 
 def _decoded(batch: pa.RecordBatch) -> pa.RecordBatch:
     """``batch`` with its dictionary-encoded text decoded into plain text columns."""
-    arrays = [arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
-              for arr in batch.columns]
-    fields = [pa.field(f.name, a.type, f.nullable) for f, a in
-              zip(batch.schema, arrays, strict=True)]
+    arrays = [
+        arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
+        for arr in batch.columns
+    ]
+    fields = [
+        pa.field(f.name, a.type, f.nullable) for f, a in zip(batch.schema, arrays, strict=True)
+    ]
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, batch.schema.metadata))

@@ -38,8 +38,11 @@ def _one_line_error(result: subprocess.CompletedProcess[str], prog: str) -> str:
     (argparse's usage lines before it aside)."""
     assert_no_traceback(result.stderr)
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()
-             and not line.startswith(("usage:", " "))]
+    lines = [
+        line
+        for line in result.stderr.splitlines()
+        if line.strip() and not line.startswith(("usage:", " "))
+    ]
     assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), result.stderr
     return lines[0]
 
@@ -93,17 +96,24 @@ def test_invisible_characters_inside_customer_data_do_not_unmask_it(case: str) -
     from dashboard import ui
     from dashboard.access import Role, User
 
-    viewer = User(actor="vera@example.com", role=Role.VIEWER, email="vera@example.com",
-                  mode="oidc")
+    viewer = User(actor="vera@example.com", role=Role.VIEWER, email="vera@example.com", mode="oidc")
     value = INVISIBLE[case]
     text = f"Refund to {value} please"
-    frame = pd.DataFrame({"text": [text], "subject": [f"re {value}"],
-                          "entities": [[{"start": 10, "end": 10 + len(value), "label": "ORG",
-                                         "text": value}]]})
+    frame = pd.DataFrame(
+        {
+            "text": [text],
+            "subject": [f"re {value}"],
+            "entities": [[{"start": 10, "end": 10 + len(value), "label": "ORG", "text": value}]],
+        }
+    )
     shown = ui.visible_tickets(frame, viewer)
     column = ui.visible_column(pd.DataFrame({"entity": [value]}), ["entity"], viewer)
-    masked = [shown["text"].iloc[0], shown["subject"].iloc[0],
-              shown["entities"].iloc[0][0]["text"], column["entity"].iloc[0]]
+    masked = [
+        shown["text"].iloc[0],
+        shown["subject"].iloc[0],
+        shown["entities"].iloc[0][0]["text"],
+        column["entity"].iloc[0],
+    ]
     assert len(masked[0]) == len(text)
     for out in masked:
         for secret in _hidden(value):
@@ -112,7 +122,8 @@ def test_invisible_characters_inside_customer_data_do_not_unmask_it(case: str) -
 
 
 def test_a_viewer_never_reads_a_soft_hyphenated_card_on_entities_or_in_its_download(
-        secured: Path, downloads: dict[str, bytes]) -> None:
+    secured: Path, downloads: dict[str, bytes]
+) -> None:
     """Expected: the Entities page and its "Download these tickets (CSV)" show a viewer a
     ticket whose card number is written with soft hyphens masked, as they do without them.
 
@@ -125,13 +136,20 @@ def test_a_viewer_never_reads_a_soft_hyphenated_card_on_entities_or_in_its_downl
     org = text.index("OpenAI")
 
     def add(conn: Any) -> None:
-        conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, "
-                     "source, source_id) SELECT 'softcard', customer_id, now()::TIMESTAMP, "
-                     "'refund', ?, 'soft.csv', 's1' FROM customers LIMIT 1", [text])
-        conn.execute("INSERT INTO entities VALUES ('softcard', 'gold-test', ?, ?, 'ORG', "
-                     "'OpenAI', 0.9)", [org, org + len("OpenAI")])
-        conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
-                     "VALUES ('softcard', 'gold-test', 'test')")
+        conn.execute(
+            "INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, "
+            "source, source_id) SELECT 'softcard', customer_id, now()::TIMESTAMP, "
+            "'refund', ?, 'soft.csv', 's1' FROM customers LIMIT 1",
+            [text],
+        )
+        conn.execute(
+            "INSERT INTO entities VALUES ('softcard', 'gold-test', ?, ?, 'ORG', 'OpenAI', 0.9)",
+            [org, org + len("OpenAI")],
+        )
+        conn.execute(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
+            "VALUES ('softcard', 'gold-test', 'test')"
+        )
 
     with Store.open(secured) as store:
         store.write(add)
@@ -139,8 +157,11 @@ def test_a_viewer_never_reads_a_soft_hyphenated_card_on_entities_or_in_its_downl
     at.run()
     at.switch_page("views/entities.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    rows = [r for r in csv.DictReader(io.StringIO(downloads["tickets.csv"].decode()))
-            if r["ticket_key"] == "softcard"]
+    rows = [
+        r
+        for r in csv.DictReader(io.StringIO(downloads["tickets.csv"].decode()))
+        if r["ticket_key"] == "softcard"
+    ]
     assert len(rows) == 1 and "OpenAI is cheaper" in rows[0]["text"]
     assert "softcard" in downloads["tickets.csv"].decode()
     for where in (_as_read(texts(at)), _as_read(rows[0]["text"])):
@@ -151,7 +172,8 @@ def test_a_viewer_never_reads_a_soft_hyphenated_card_on_entities_or_in_its_downl
 
 
 def test_data_ingest_prints_a_file_name_with_a_line_break_on_its_own_line(
-        tmp_path: Path, db: Path) -> None:
+    tmp_path: Path, db: Path
+) -> None:
     """Expected: a file named ``ok<LF>fake: 999 rows, 999 new tickets.csv`` is reported on
     one line, the line break shown as ``\\n``; no printed line starts with the name's
     second half; the same for a carriage return and a tab.
@@ -184,7 +206,8 @@ _SIGNED_OUT_PROBE = textwrap.dedent("""
 
 
 def test_a_sign_out_reaches_another_server_process_and_a_restart(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected: an analyst signs out in one tab; a second Streamlit process serving the
     same database (or this one after a restart) treats the analyst's older ID token as
     signed out too, while a newer token (a new sign-in) is let in.
@@ -198,26 +221,36 @@ def test_a_sign_out_reaches_another_server_process_and_a_restart(
     db = tmp_path / "app.duckdb"
     monkeypatch.setenv("PRICEWAR_DB", str(db))
     monkeypatch.setattr(access, "_SIGNED_OUT", {})
-    monkeypatch.setattr(access, "_user_info", lambda: {
-        "is_logged_in": True, "email": "Ana@Example.com", "iat": 1_780_000_000})
+    monkeypatch.setattr(
+        access,
+        "_user_info",
+        lambda: {"is_logged_in": True, "email": "Ana@Example.com", "iat": 1_780_000_000},
+    )
     access.record_sign_out()
 
     env = cli_env(PRICEWAR_DB=str(db))
 
     def other_process(iat: int) -> str:
-        result = subprocess.run([sys.executable, "-c", _SIGNED_OUT_PROBE, "ana@example.com",
-                                 str(iat)], cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=120, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", _SIGNED_OUT_PROBE, "ana@example.com", str(iat)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
-    assert other_process(1_780_000_000) == "True"   # the token signed out
-    assert other_process(1_779_000_000) == "True"   # an older one of the same address
+    assert other_process(1_780_000_000) == "True"  # the token signed out
+    assert other_process(1_779_000_000) == "True"  # an older one of the same address
     assert other_process(1_780_000_060) == "False"  # a new sign-in
 
 
 def test_a_sign_out_file_that_is_a_pipe_or_garbage_is_ignored_not_read(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected: a sign-out file that is a named pipe, a link to ``/dev/zero``, not JSON or
     a JSON list is ignored (the record in memory still holds); nothing hangs or raises."""
     from dashboard import access
@@ -263,8 +296,7 @@ def test_a_delta_that_rounds_to_zero_is_not_shown_as_a_fall(change: float) -> No
 # -- "$0.000" in the pricing memo (analytics/report.py) -------------------------------------
 
 
-def test_the_pricing_memo_never_prints_zero_or_minus_zero_for_an_amount(
-        demo_db_path: Path) -> None:
+def test_the_pricing_memo_never_prints_zero_or_minus_zero_for_an_amount(demo_db_path: Path) -> None:
     """Expected: in ``python -m analytics report``'s Markdown, a unit cost of $0.00021 per
     1M tokens keeps its digits, a profit of $0.30 reads "$0.30", -$0.0 reads "$0.000" and a
     loss "-$1,234" (the sign before the dollar); no "$-…" anywhere.
@@ -279,11 +311,19 @@ def test_the_pricing_memo_never_prints_zero_or_minus_zero_for_an_amount(
     with Store.open(demo_db_path, read_only=True) as store:
         report = pricing_report(store, "smb")
     entry = report["segments"]["smb"]
-    entry.update(unit_cost=0.00021, profit_now=0.3, price_floor=-0.0,
-                 profit_at_optimum=-1234.4, fixed_cost=0.004)
+    entry.update(
+        unit_cost=0.00021,
+        profit_now=0.3,
+        price_floor=-0.0,
+        profit_at_optimum=-1234.4,
+        fixed_cost=0.004,
+    )
     text = render_markdown(report)
-    row = {line.split("|")[1].strip(): line.split("|")[2].strip()
-           for line in text.splitlines() if line.startswith("| ") and line.count("|") > 3}
+    row = {
+        line.split("|")[1].strip(): line.split("|")[2].strip()
+        for line in text.splitlines()
+        if line.startswith("| ") and line.count("|") > 3
+    }
     assert row["Unit cost, USD per 1M tokens"] == "$0.00021"
     assert row["Profit today, USD/month"] == "$0.30"
     assert row["Price floor"] == "$0.000"
@@ -295,10 +335,19 @@ def test_the_pricing_memo_never_prints_zero_or_minus_zero_for_an_amount(
 # -- a named pipe, a device or a CSV file as the database ------------------------------------
 
 
-@pytest.mark.parametrize("command", [("data", "stats"), ("data", "ingest"), ("data", "rollups"),
-                                     ("analytics", "report"), ("analytics", "signals")])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("data", "stats"),
+        ("data", "ingest"),
+        ("data", "rollups"),
+        ("analytics", "report"),
+        ("analytics", "signals"),
+    ],
+)
 def test_a_named_pipe_as_the_database_is_refused_not_waited_on(
-        tmp_path: Path, command: tuple[str, str]) -> None:
+    tmp_path: Path, command: tuple[str, str]
+) -> None:
     """Expected: ``--db`` naming a named pipe is one line, exit 2, at once: "… is a named
     pipe (FIFO), not a database file".
 
@@ -321,7 +370,8 @@ def test_a_named_pipe_as_the_database_is_refused_not_waited_on(
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
 def test_a_ticket_file_given_as_the_database_is_refused_not_opened_in_memory(
-        tmp_path: Path, suffix: str) -> None:
+    tmp_path: Path, suffix: str
+) -> None:
     """Expected: ``python -m data ingest --db tickets.csv more.csv`` (the database and a
     file mixed up) is refused, naming the file, and the file is left as it was; the same for
     a Parquet or JSON file and for ``analytics report`` / ``model tag --db``.
@@ -336,8 +386,12 @@ def test_a_ticket_file_given_as_the_database_is_refused_not_opened_in_memory(
     before = db.read_bytes()
     more = tmp_path / "more.csv"
     more.write_text("text\nhello\n", encoding="utf-8")
-    for package, verb, extra in (("data", "ingest", [more]), ("data", "stats", []),
-                                 ("analytics", "report", []), ("model", "tag", [])):
+    for package, verb, extra in (
+        ("data", "ingest", [more]),
+        ("data", "stats", []),
+        ("analytics", "report", []),
+        ("model", "tag", []),
+    ):
         result = run_cli(package, verb, "--db", db, *extra)
         line = _one_line_error(result, f"python -m {package} {verb}")
         assert "not a readable DuckDB database" in line and str(db) in line, line
@@ -345,7 +399,8 @@ def test_a_ticket_file_given_as_the_database_is_refused_not_opened_in_memory(
 
 
 def test_the_app_on_a_named_pipe_or_a_csv_file_says_so_instead_of_hanging(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected: ``PRICEWAR_DB`` naming a named pipe or a CSV file gives a page message that
     names the file; the pipe stays a pipe, the CSV file is not touched.
 
@@ -439,7 +494,8 @@ def _model_folder_with(tmp_path: Path, how: str) -> Path:
 
 @pytest.mark.parametrize("how", ["fifo", "dev_zero", "huge"])
 def test_a_tagger_folder_with_a_pipe_or_device_is_refused_before_loading(
-        tmp_path: Path, how: str) -> None:
+    tmp_path: Path, how: str
+) -> None:
     """Expected: a tagging request (from ``python -m model tag --db`` through the inbox)
     or ``model tag --model`` naming a folder whose ``tagger.json`` is a named pipe, a link
     to ``/dev/zero`` or 2 MiB is refused at once, naming the file; the app's job keeps its
@@ -470,10 +526,12 @@ def test_a_tagger_folder_with_a_pipe_or_device_is_refused_before_loading(
 # -- data demo's numbers (data/cli.py) -------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [["--tickets", str(10**12)], ["--tickets", "10000001"],
-                                  ["--seed", "-1"]])
+@pytest.mark.parametrize(
+    "args", [["--tickets", str(10**12)], ["--tickets", "10000001"], ["--seed", "-1"]]
+)
 def test_data_demo_with_an_impossible_ticket_count_or_seed_is_one_line(
-        tmp_path: Path, args: list[str]) -> None:
+    tmp_path: Path, args: list[str]
+) -> None:
     """Expected: ``data demo --tickets`` over 10,000,000 (the app's own limit for
     ``PRICEWAR_DEMO_TICKETS``) or a ``--seed`` below 0 is refused, naming the flag; no
     database is created.
@@ -491,7 +549,8 @@ def test_data_demo_with_an_impossible_ticket_count_or_seed_is_one_line(
 
 
 def test_a_time_of_day_or_now_in_the_date_column_is_refused_with_row_and_column(
-        tmp_store: Any, tmp_path: Path) -> None:
+    tmp_store: Any, tmp_path: Path
+) -> None:
     """Expected: a date column holding only a time of day ("12:30", "2:30 PM", a Parquet
     time column) or the words "now"/"today" is refused by row and column; real dates in
     the usual forms are accepted.
@@ -508,11 +567,14 @@ def test_a_time_of_day_or_now_in_the_date_column_is_refused_with_row_and_column(
     times = tmp_path / "times.csv"
     times.write_text("text,time\na,12:30\nb,2:30 PM\nc,now\nd,today\n", encoding="utf-8")
     typed = tmp_path / "typed.parquet"
-    pq.write_table(pa.table({"text": ["x"], "created_at": pa.array([10**10], pa.time64("us"))}),
-                   typed)
+    pq.write_table(
+        pa.table({"text": ["x"], "created_at": pa.array([10**10], pa.time64("us"))}), typed
+    )
     good = tmp_path / "good.csv"
-    good.write_text("text,created_at\na,2024-01-05 10:00\nb,05/01/2024\nc,20240105\n"
-                    "d,5 January 2024\n", encoding="utf-8")
+    good.write_text(
+        "text,created_at\na,2024-01-05 10:00\nb,05/01/2024\nc,20240105\nd,5 January 2024\n",
+        encoding="utf-8",
+    )
     [bad_text, bad_typed, fine] = ingest_files(tmp_store, [times, typed, good])
     assert bad_text.status == "rejected" and bad_typed.status == "rejected"
     assert sorted(p.row for p in bad_text.problems) == [1, 2, 3, 4]
@@ -522,8 +584,7 @@ def test_a_time_of_day_or_now_in_the_date_column_is_refused_with_row_and_column(
     assert tmp_store.scalar("SELECT count(*) FROM tickets") == 4
 
 
-def test_missing_ids_in_a_parquet_float_column_stay_missing(tmp_store: Any,
-                                                             tmp_path: Path) -> None:
+def test_missing_ids_in_a_parquet_float_column_stay_missing(tmp_store: Any, tmp_path: Path) -> None:
     """Expected: a Parquet customer-id column written by pandas as floats (an integer
     column with gaps becomes float64, the gaps NaN) is stored as "12" and NULL.
 
@@ -535,8 +596,10 @@ def test_missing_ids_in_a_parquet_float_column_stay_missing(tmp_store: Any,
     from data.ingest import ingest_files
 
     path = tmp_path / "ids.parquet"
-    pq.write_table(pa.table({"text": ["a", "b", "c"],
-                             "customer_id": pa.array([float("nan"), 12.0, None])}), path)
+    pq.write_table(
+        pa.table({"text": ["a", "b", "c"], "customer_id": pa.array([float("nan"), 12.0, None])}),
+        path,
+    )
     [report] = ingest_files(tmp_store, [path])
     assert report.status == "imported", report.message
     ids = tmp_store.fetchall("SELECT customer_id FROM tickets ORDER BY text")
@@ -551,8 +614,9 @@ def test_infinite_resolution_minutes_are_refused(tmp_store: Any, tmp_path: Path)
     from data.ingest import ingest_files
 
     path = tmp_path / "minutes.csv"
-    path.write_text("text,resolution_minutes\na,1e309\nb,inf\nc,-Infinity\nd,12.5\n",
-                    encoding="utf-8")
+    path.write_text(
+        "text,resolution_minutes\na,1e309\nb,inf\nc,-Infinity\nd,12.5\n", encoding="utf-8"
+    )
     [report] = ingest_files(tmp_store, [path])
     assert report.status == "rejected"
     assert sorted(p.row for p in report.problems) == [1, 2, 3]
@@ -575,9 +639,24 @@ def test_jsonl_downloads_hold_only_json() -> None:
     def strict(token: str) -> Any:
         raise ValueError(f"not JSON: {token}")
 
-    data = to_jsonl_bytes([{"score": float("inf"), "low": -np.inf, "nan": float("nan"),
-                            "list": [1.0, float("nan"), float("inf")],
-                            "obj": {"x": float("-inf")}, "raw": b"x"}])
+    data = to_jsonl_bytes(
+        [
+            {
+                "score": float("inf"),
+                "low": -np.inf,
+                "nan": float("nan"),
+                "list": [1.0, float("nan"), float("inf")],
+                "obj": {"x": float("-inf")},
+                "raw": b"x",
+            }
+        ]
+    )
     [record] = [json.loads(line, parse_constant=strict) for line in data.decode().splitlines()]
-    assert record == {"score": None, "low": None, "nan": None, "list": [1.0, None, None],
-                      "obj": {"x": None}, "raw": "x"}
+    assert record == {
+        "score": None,
+        "low": None,
+        "nan": None,
+        "list": [1.0, None, None],
+        "obj": {"x": None},
+        "raw": "x",
+    }

@@ -30,8 +30,9 @@ from tests.reliability.conftest import assert_no_traceback, cli_env
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _returns_without_blocking(fn: Callable[[], Any], fifo: Path,
-                              seconds: float = 30) -> tuple[bool, Any]:
+def _returns_without_blocking(
+    fn: Callable[[], Any], fifo: Path, seconds: float = 30
+) -> tuple[bool, Any]:
     """Run ``fn`` in a thread: ``(True, result or exception)`` when it returns within
     ``seconds``; else ``(False, None)`` after the named pipe ``fifo`` was opened for writing
     and closed, which lets a reader blocked on it go on (so a failing test does not hang)."""
@@ -62,7 +63,8 @@ def _returns_without_blocking(fn: Callable[[], Any], fifo: Path,
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
 def test_store_open_itself_refuses_a_file_that_is_not_a_duckdb_database(
-        tmp_path: Path, suffix: str) -> None:
+    tmp_path: Path, suffix: str
+) -> None:
     """Expected: ``Store.open("tickets.csv")`` (any caller: a script, a bench, not only the
     command lines and the app) raises ``StoreCorruptError`` naming the file, which is left
     as it was.
@@ -86,7 +88,8 @@ def test_store_open_itself_refuses_a_file_that_is_not_a_duckdb_database(
 
 
 def test_duckdb_itself_is_told_to_attach_only_a_duckdb_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected: even when the file is swapped after the header check (the check stubbed
     out here), DuckDB is asked to attach the file as a DuckDB database (``TYPE duckdb``)
     and refuses a CSV file instead of viewing it in memory.
@@ -117,7 +120,8 @@ def test_store_open_on_a_named_pipe_is_refused_at_once(tmp_path: Path, read_only
     fifo = tmp_path / "pipe.duckdb"
     os.mkfifo(fifo)
     returned, outcome = _returns_without_blocking(
-        lambda: Store.open(fifo, read_only=read_only), fifo)
+        lambda: Store.open(fifo, read_only=read_only), fifo
+    )
     assert returned, "Store.open waited on the named pipe"
     if not isinstance(outcome, BaseException):
         outcome.close()
@@ -140,14 +144,16 @@ def test_ensure_demo_database_never_writes_over_a_named_pipe(tmp_path: Path) -> 
     fifo = tmp_path / "pipe.duckdb"
     os.mkfifo(fifo)
     returned, outcome = _returns_without_blocking(
-        lambda: ensure_demo_database(fifo, tickets=20), fifo, seconds=120)
+        lambda: ensure_demo_database(fifo, tickets=20), fifo, seconds=120
+    )
     assert returned
     assert isinstance(outcome, StorePathError), outcome
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 def test_a_pipe_made_while_the_demo_is_generated_is_not_written_over(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected: a named pipe that appears at the database path while the first start
     generates the demo (under a temporary name) is left alone: ``StorePathError``, no
     temporary file left behind.
@@ -227,8 +233,7 @@ def test_tag_file_itself_never_replaces_a_pipe_or_a_device(tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
 
 
-def test_tag_file_does_not_rename_over_a_pipe_put_there_while_it_tagged(
-        tmp_path: Path) -> None:
+def test_tag_file_does_not_rename_over_a_pipe_put_there_while_it_tagged(tmp_path: Path) -> None:
     """Expected: an output path that becomes a named pipe while the file is being tagged
     is refused at the end (checked again before the rename); the pipe stays.
 
@@ -263,7 +268,8 @@ def _tagger_folder(tmp_path: Path, how: str, name: str = "tagger.json") -> Path:
 
 @pytest.mark.parametrize("how", ["fifo", "huge"])
 def test_read_settings_and_tagger_load_refuse_a_pipe_or_an_oversized_settings_file(
-        tmp_path: Path, how: str) -> None:
+    tmp_path: Path, how: str
+) -> None:
     """Expected: ``model.tagger.read_settings`` and ``Tagger.load`` (called by any program)
     refuse a tagger folder whose ``tagger.json`` is a named pipe or 2 MiB, at once, with a
     ``ModelNotFoundError`` naming the file and what is wrong.
@@ -292,17 +298,25 @@ def test_read_settings_never_reads_a_link_to_dev_zero(tmp_path: Path) -> None:
     Broke: ``read_settings`` read it until memory ran out (a MemoryError traceback here).
     """
     folder = _tagger_folder(tmp_path, "dev_zero")
-    probe = ("import resource, sys\n"
-             "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
-             "from model.tagger import read_settings\n"
-             "from model.errors import ModelNotFoundError\n"
-             "try:\n"
-             "    read_settings(sys.argv[1])\n"
-             "except ModelNotFoundError as exc:\n"
-             "    print('REFUSED', exc)\n")
-    result = subprocess.run([sys.executable, "-c", probe, str(folder)], cwd=ROOT,
-                            env=cli_env(), capture_output=True, text=True, timeout=120,
-                            check=False)
+    probe = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "from model.tagger import read_settings\n"
+        "from model.errors import ModelNotFoundError\n"
+        "try:\n"
+        "    read_settings(sys.argv[1])\n"
+        "except ModelNotFoundError as exc:\n"
+        "    print('REFUSED', exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(folder)],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert_no_traceback(result.stderr)
     assert result.stdout.startswith("REFUSED") and "tagger.json" in result.stdout, result
 
@@ -311,7 +325,8 @@ def test_read_settings_never_reads_a_link_to_dev_zero(tmp_path: Path) -> None:
 
 
 def test_jsonl_numbers_are_kept_as_written_and_nan_literals_refused_by_line_and_key(
-        tmp_store: Any, tmp_path: Path) -> None:
+    tmp_store: Any, tmp_path: Path
+) -> None:
     """Expected: a number in a JSONL text column is kept as the text written in the file
     (``1e309`` as "1e309", ``1.10`` as "1.10", like the same cell of a CSV file); the
     non-JSON literals ``NaN``, ``Infinity``, ``-Infinity`` are refused by line and key; a
@@ -324,21 +339,30 @@ def test_jsonl_numbers_are_kept_as_written_and_nan_literals_refused_by_line_and_
     from data.ingest import ingest_files
 
     kept = tmp_path / "kept.jsonl"
-    kept.write_text('{"text": 1e309}\n{"text": 1.10}\n{"text": 12, "customer_id": 7}\n'
-                    '{"text": "ok", "subject": {"v": [1.5, 2]}}\n', encoding="utf-8")
+    kept.write_text(
+        '{"text": 1e309}\n{"text": 1.10}\n{"text": 12, "customer_id": 7}\n'
+        '{"text": "ok", "subject": {"v": [1.5, 2]}}\n',
+        encoding="utf-8",
+    )
     [report] = ingest_files(tmp_store, [kept])
     assert report.status == "imported", report.message
     assert sorted(r[0] for r in tmp_store.fetchall("SELECT text FROM tickets")) == [
-        "1.10", "12", "1e309", "ok"]
+        "1.10",
+        "12",
+        "1e309",
+        "ok",
+    ]
     refused = tmp_path / "refused.jsonl"
-    refused.write_text('{"text": NaN}\n{"text": "a", "subject": Infinity}\n'
-                       '{"text": "b", "subject": [1, -Infinity]}\n'
-                       '{"text": "c", "subject": {"v": 1e400}}\n', encoding="utf-8")
+    refused.write_text(
+        '{"text": NaN}\n{"text": "a", "subject": Infinity}\n'
+        '{"text": "b", "subject": [1, -Infinity]}\n'
+        '{"text": "c", "subject": {"v": 1e400}}\n',
+        encoding="utf-8",
+    )
     [report] = ingest_files(tmp_store, [refused])
     assert report.status == "rejected"
     located = sorted((p.row, p.column) for p in report.problems)
-    assert located == [(1, "text"), (2, "subject"), (3, "subject"), (4, "subject")], \
-        report.problems
+    assert located == [(1, "text"), (2, "subject"), (3, "subject"), (4, "subject")], report.problems
     minutes = tmp_path / "minutes.jsonl"
     minutes.write_text('{"text": "d", "resolution_minutes": 1e309}\n', encoding="utf-8")
     [report] = ingest_files(tmp_store, [minutes])
@@ -363,7 +387,8 @@ CARDS = {
 
 @pytest.mark.parametrize("case", list(CARDS))
 def test_card_numbers_in_single_digits_or_with_three_character_separators_are_masked(
-        case: str) -> None:
+    case: str,
+) -> None:
     """Expected: a viewer reads only the last four digits of a card typed digit by digit or
     with separators of three characters (``4111 - 1111 …``); masking keeps the length and
     is idempotent.
@@ -404,10 +429,12 @@ def test_ordinary_numbers_are_not_masked(text: str) -> None:
     assert mask_pii(text) == text
 
 
-@pytest.mark.parametrize("unit", ["4 1 1 1 ", "1 2 3 4 5 6 7 8 9 0 ", "0 0 0 0 ", "41 11 ",
-                                  "4 - 1 - 1 - 1 - "])
+@pytest.mark.parametrize(
+    "unit", ["4 1 1 1 ", "1 2 3 4 5 6 7 8 9 0 ", "0 0 0 0 ", "41 11 ", "4 - 1 - 1 - 1 - "]
+)
 def test_masking_long_runs_of_short_digit_groups_stays_cheap(
-        unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    unit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected (a guard, counted rather than timed): 200 KB of single digits or pairs is
     judged with at most one full classification per digit group, as before the windows
     grew to 19 digits.
@@ -435,7 +462,8 @@ def test_masking_long_runs_of_short_digit_groups_stays_cheap(
 
 
 def test_an_access_file_swapped_for_a_pipe_after_its_check_cannot_block_a_page(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected: the access file is opened once, without blocking, and judged by the
     opened descriptor: a file that is a named pipe by the time it is opened (here: a
     ``stat`` that still sees the regular file it was) is refused at once ("not a regular
@@ -464,7 +492,8 @@ def test_an_access_file_swapped_for_a_pipe_after_its_check_cannot_block_a_page(
 
 
 def test_the_access_file_is_read_again_only_when_it_changes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected (kept while the reading changed): an edit of the file is seen on the next
     page run; the same file is parsed once."""
     from dashboard import access
@@ -489,8 +518,12 @@ def test_the_access_file_is_read_again_only_when_it_changes(
 def _tmpfs(where: Path, size: str = "32m") -> Iterator[Path]:
     """A small tmpfs mounted at ``where`` (root only; the test is skipped elsewhere)."""
     where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or done.returncode})")
     try:
@@ -500,7 +533,8 @@ def _tmpfs(where: Path, size: str = "32m") -> Iterator[Path]:
 
 
 def test_a_database_on_a_read_only_file_system_is_not_called_damaged(
-        demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Expected: a writing command (``data ingest``, ``data rollups``, ``model tag``) on a
     database that sits on a read-only file system says that it cannot be opened for
     writing and that the file is fine; reading commands work; the app says the same.
@@ -519,8 +553,11 @@ def test_a_database_on_a_read_only_file_system_is_not_called_damaged(
         db = mount / "demo.duckdb"
         shutil.copy(demo_db, db)
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
-        for package, verb, extra in (("data", "ingest", [ticket]), ("data", "rollups", []),
-                                     ("model", "tag", [])):
+        for package, verb, extra in (
+            ("data", "ingest", [ticket]),
+            ("data", "rollups", []),
+            ("model", "tag", []),
+        ):
             result = run_cli(package, verb, "--db", db, *extra)
             assert_no_traceback(result.stderr)
             assert result.returncode == 2, result.stderr
@@ -542,8 +579,7 @@ def test_a_database_on_a_read_only_file_system_is_not_called_damaged(
         assert "cannot be opened for writing" in errors and "Move it aside" not in errors, errors
 
 
-def test_a_new_database_on_a_full_disk_is_a_write_error_and_leaves_nothing(
-        tmp_path: Path) -> None:
+def test_a_new_database_on_a_full_disk_is_a_write_error_and_leaves_nothing(tmp_path: Path) -> None:
     """Expected: ``data demo --db new.duckdb`` on a full disk says the disk is full and
     leaves no file behind; once there is room the same command works.
 
@@ -575,7 +611,8 @@ def test_a_new_database_on_a_full_disk_is_a_write_error_and_leaves_nothing(
 
 
 def test_a_link_planted_as_the_write_ahead_log_is_never_written_through(
-        demo_db: Path, tmp_path: Path) -> None:
+    demo_db: Path, tmp_path: Path
+) -> None:
     """Expected: a symbolic link at ``<db>.wal`` (planted by anyone who may write in the
     database's folder) is refused, naming it; the file it names is left as it was.
 
@@ -601,7 +638,8 @@ def test_a_link_planted_as_the_write_ahead_log_is_never_written_through(
 
 
 def test_a_named_pipe_as_the_write_ahead_log_is_refused_not_waited_on(
-        demo_db: Path, tmp_path: Path) -> None:
+    demo_db: Path, tmp_path: Path
+) -> None:
     """Expected: ``<db>.wal`` that is a named pipe is refused at once, naming it.
 
     Broke: DuckDB opened the pipe to replay the log and waited for a writer for good
@@ -614,7 +652,8 @@ def test_a_named_pipe_as_the_write_ahead_log_is_refused_not_waited_on(
     os.mkfifo(wal)
     for read_only in (True, False):
         returned, outcome = _returns_without_blocking(
-            lambda read_only=read_only: Store.open(db, read_only=read_only), wal)
+            lambda read_only=read_only: Store.open(db, read_only=read_only), wal
+        )
         assert returned, "Store.open waited on the write-ahead log's named pipe"
         if not isinstance(outcome, BaseException):
             outcome.close()
@@ -626,8 +665,7 @@ def test_a_named_pipe_as_the_write_ahead_log_is_refused_not_waited_on(
 # -- a saved scenario that cannot be read (dashboard/views/scenarios.py) ---------------------
 
 
-def test_one_unreadable_saved_scenario_does_not_take_the_scenarios_page_down(
-        app_db: Path) -> None:
+def test_one_unreadable_saved_scenario_does_not_take_the_scenarios_page_down(app_db: Path) -> None:
     """Expected: a scenario row of the store that cannot be read (saved by another program
     or an older version: a value out of range, a version of 1e400, not an object) is named
     in a warning and left out of the comparison; the others load, compare and share; an
@@ -643,13 +681,19 @@ def test_one_unreadable_saved_scenario_does_not_take_the_scenarios_page_down(
     from tests.dashboard.signin import app_as
 
     good = Scenario(name="good")
-    bad = {"neg": json.dumps({**json.loads(good.to_json()), "price_per_m": -5}),
-           "v-inf": '{"version": 1e400}', "list": "[1, 2]"}
+    bad = {
+        "neg": json.dumps({**json.loads(good.to_json()), "price_per_m": -5}),
+        "v-inf": '{"version": 1e400}',
+        "list": "[1, 2]",
+    }
     with Store.open(app_db) as store:
         save_scenario(store, good)
         for name, params in bad.items():
-            store.execute_write("INSERT INTO scenarios (name, params, created_at, updated_at)"
-                                " VALUES (?, ?, now(), now())", [name, params])
+            store.execute_write(
+                "INSERT INTO scenarios (name, params, created_at, updated_at)"
+                " VALUES (?, ?, now(), now())",
+                [name, params],
+            )
     at = app_as(None)
     at.secrets = {}
     at.run()
@@ -662,8 +706,9 @@ def test_one_unreadable_saved_scenario_does_not_take_the_scenarios_page_down(
         at.selectbox(key="sc_pick").set_value(name).run()
         assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
         assert at.button(key="sc_load").disabled
-        assert f"“{name}” cannot be read" in " ".join(
-            str(w.value) for w in at.warning).replace("\\", "")
+        assert f"“{name}” cannot be read" in " ".join(str(w.value) for w in at.warning).replace(
+            "\\", ""
+        )
     at.selectbox(key="sc_pick").set_value("neg").run()
     at.button(key="sc_delete").click().run()
     assert "neg" not in at.selectbox(key="sc_pick").options
@@ -680,7 +725,8 @@ CARD_NUMBER = "4111 1111 1111 1111"
 
 
 def test_a_viewer_never_reads_customer_data_in_ids_file_names_or_channels(
-        secured: Path, downloads: dict[str, bytes]) -> None:
+    secured: Path, downloads: dict[str, bytes]
+) -> None:
     """Expected: a ticket whose customer id is the requester's e-mail address (as helpdesk
     exports have it), whose ticket id is the caller's number, from a file named after the
     customer, with a card number as its channel, shows a viewer these masked on the
@@ -697,15 +743,20 @@ def test_a_viewer_never_reads_customer_data_in_ids_file_names_or_channels(
     source = f"export {REQUESTER}.csv"
 
     def add(conn: Any) -> None:
-        conn.execute("INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, "
-                     "source, source_id, channel, category) VALUES ('idpii', ?, "
-                     "now()::TIMESTAMP, 'refund', 'OpenAI is cheaper, please refund', ?, ?, "
-                     "?, ?)", [REQUESTER, source, CALLER, f"card {CARD_NUMBER}",
-                               f"from {REQUESTER}"])
-        conn.execute("INSERT INTO entities VALUES ('idpii', 'gold-test', 0, 6, 'ORG', "
-                     "'OpenAI', 0.9)")
-        conn.execute("INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
-                     "VALUES ('idpii', 'gold-test', 'test')")
+        conn.execute(
+            "INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, "
+            "source, source_id, channel, category) VALUES ('idpii', ?, "
+            "now()::TIMESTAMP, 'refund', 'OpenAI is cheaper, please refund', ?, ?, "
+            "?, ?)",
+            [REQUESTER, source, CALLER, f"card {CARD_NUMBER}", f"from {REQUESTER}"],
+        )
+        conn.execute(
+            "INSERT INTO entities VALUES ('idpii', 'gold-test', 0, 6, 'ORG', 'OpenAI', 0.9)"
+        )
+        conn.execute(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
+            "VALUES ('idpii', 'gold-test', 'test')"
+        )
 
     with Store.open(secured) as store:
         store.write(add)
@@ -735,7 +786,8 @@ def test_a_viewer_never_reads_customer_data_in_ids_file_names_or_channels(
 
 @pytest.mark.parametrize("heartbeat", [False, True])
 def test_data_commands_name_the_holder_of_the_database_honestly(
-        tmp_path: Path, heartbeat: bool) -> None:
+    tmp_path: Path, heartbeat: bool
+) -> None:
     """Expected: ``data demo``, ``data rollups`` and ``data stats`` on a database held by
     another command say that it is not a dashboard and to wait; held by a dashboard that
     polls its inbox, they name it by PID.
