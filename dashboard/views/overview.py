@@ -125,12 +125,13 @@ cols = st.columns(len(KPI_LABELS))
 for col, (key, label) in zip(cols, KPI_LABELS.items(), strict=True):
     row = k.loc[key]
     note = str(row.get("note") or "")
+    delta = "—" if note else ui.fmt_delta(row["change"], points=key == "gross_margin")
     col.metric(
         label,
         ui.fmt_number(row["value"], money=key in MONEY_KPIS, pct=key == "gross_margin"),
-        delta="—" if note else ui.fmt_delta(row["change"], points=key == "gross_margin"),
+        delta=delta,
         delta_color="gray" if note else ("inverse" if key == "cost_per_ticket" else "normal"),
-        delta_arrow="off" if note else "auto",
+        delta_arrow="off" if note else ui.delta_arrow(delta),  # no arrow for "±0.0 %"
         help=kpi_help(key, row["previous"], note),
         border=True,
     )

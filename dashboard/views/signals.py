@@ -250,7 +250,7 @@ def risk_section(source: Any, user: access.User) -> None:
     if competitors:
         keep &= named.isin(competitors)
     view = risk[keep].sort_values([SORTS[by], "customer_id"], ascending=[False, True])
-    view = ui.visible_column(view[list(RISK_TABLE)], ["name"], user)
+    view = ui.visible_column(view[list(RISK_TABLE)], ["name", "customer_id"], user)
     st.caption(
         f"{len(view):,} of {len(risk):,} customers at risk, by "
         f"{by.lower()}; click a column header to sort by it."

@@ -815,3 +815,43 @@ def test_data_commands_name_the_holder_of_the_database_honestly(
                 assert "Stop the dashboard" not in result.stderr, result.stderr
     finally:
         holder.communicate("", timeout=30)
+
+
+def test_a_viewer_never_reads_an_e_mail_address_used_as_customer_id_among_customers_at_risk(
+    secured: Path,
+) -> None:
+    """Expected: on the Signals page a viewer sees the customers-at-risk table with a
+    customer id that is an e-mail address masked (helpdesk exports use the requester's
+    address as the customer); an analyst sees it as stored.
+
+    Broke: the table masked only the name column, so the viewer read the address."""
+    from analytics import risk
+    from data.store import Store
+    from tests.dashboard.signin import ANALYST, VIEWER, app_as, texts
+
+    with Store.open(secured) as store:
+        top = risk.customers_at_risk(store)
+        assert len(top), "the demo has customers at risk"
+        old = str(top.iloc[0]["customer_id"])
+
+        def rename(conn: Any) -> None:
+            for table in ("customers", "usage", "tickets"):
+                conn.execute(
+                    f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", [REQUESTER, old]
+                )
+
+        store.write(rename)
+        from data.rollups import rebuild_rollups
+
+        rebuild_rollups(store)  # the update went round the roll-ups
+
+    def signals_text(user: Any) -> str:
+        at = app_as(user)
+        at.run()
+        at.switch_page("views/signals.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        frames = " ".join(df.value.to_csv() for df in at.dataframe)
+        return texts(at) + frames
+
+    assert REQUESTER not in signals_text(VIEWER)
+    assert REQUESTER in signals_text(ANALYST)
