@@ -40,7 +40,7 @@ from analytics.elasticity import estimate_elasticities, estimate_mention_interac
 from analytics.errors import InsufficientDataError
 from analytics.inputs import segment_snapshot
 from analytics.positioning import competitor_price_points
-from analytics.scenario import Competitor, DemandSegment, Scenario
+from analytics.scenario import PRICE_RANGE, Competitor, DemandSegment, Scenario
 from analytics.signals import (
     competitor_mention_rates,
     competitor_pressure,
@@ -88,7 +88,8 @@ def default_competitors(
         model_id: the tagger for mentions (default newest).
     """
     points = competitor_price_points(store)
-    points = points[points["price_per_m"] > 0]
+    lo, hi = PRICE_RANGE  # a rival's price the model accepts; a 1e300 list price is a typo
+    points = points[points["price_per_m"].between(lo, hi)]
     if points.empty or inside_share <= our_share:
         return ()
     points = points.assign(dist=np.abs(np.log(points["price_per_m"] / reference_price)))

@@ -429,7 +429,7 @@ class Scenario:
             raise ScenarioError("scenario JSON must be an object")
         try:
             version = int(data.get("version", SCHEMA_VERSION))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ScenarioError("scenario JSON has a bad version") from None
         if version > SCHEMA_VERSION:
             raise ScenarioError("scenario was saved by a newer version of the app")

@@ -123,3 +123,26 @@ def test_precomputed_mention_rates_give_the_same_results(demo_store) -> None:
         segment_optima(demo_store, model_id="gold", interaction=inter, rates=rates),
         segment_optima(demo_store, model_id="gold", interaction=inter),
     )
+
+
+def test_a_rival_list_price_outside_the_models_range_is_left_out(demo_db_path, tmp_path) -> None:
+    """One competitor price of 1e300 (a typo in a price file) used to stop the Price war page
+    and ``analytics report`` for everyone (``Competitor`` refuses it); now that rival is
+    left out and the others are priced as before."""
+    from analytics import default_competitors
+    from data.store import Store
+
+    path = shutil.copy(demo_db_path, tmp_path / "db.duckdb")
+    with Store.open(path) as store:
+        # rivals chosen by their mentions in the gold entities: the most named vendor comes
+        # first whatever its price
+        before = default_competitors(store, reference_price=1.0, model_id="gold")
+        vendor = before[0].name.split(" (")[0]
+        store.execute_write(
+            "UPDATE competitor_prices SET input_price_usd = 1e300, output_price_usd = 1e300"
+            " WHERE vendor = ?",
+            [vendor],
+        )
+        after = default_competitors(store, reference_price=1.0, model_id="gold")
+    assert after and all(c.price < 1e6 for c in after)
+    assert vendor not in {c.name.split(" (")[0] for c in after}

@@ -303,3 +303,11 @@ def test_version_1_scenarios_are_upgraded() -> None:
     s = Scenario.from_json(json.dumps(old))
     assert s.segments == (DemandSegment("smb", 0.6, 500.0, -1.7, -1.8, -1.6, 0.1),)
     assert (s.price_floor, s.price_ceiling, s.competitors) == (0.2, 2.0, ())
+
+
+@pytest.mark.parametrize("version", ["1e400", "-1e400", "NaN"])
+def test_a_version_no_integer_can_hold_is_a_scenario_error(version: str) -> None:
+    """``{"version": 1e400}`` let an OverflowError out of ``from_json`` (and ``NaN`` a
+    ValueError): every caller of ``load_scenario`` expects a ScenarioError."""
+    with pytest.raises(ScenarioError, match="bad version"):
+        Scenario.from_json('{"version": ' + version + "}")
