@@ -740,3 +740,24 @@ def alert_tickets(
     listed = ticket_list(Filters(start=first, end=last), model_id, limit=ALERT_TICKETS_READ)
     picked = listed[listed["ticket_key"].isin(set(keys))]
     return picked.sort_values(["created_at", "ticket_key"]).reset_index(drop=True)
+
+
+# -- the Settings page ----------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
+def _reset_targets(_store: Store, version: DataVersion, runs: int, scenarios: int) -> Any:
+    from data.reset import reset_targets as targets
+
+    return targets(_store)
+
+
+def reset_targets() -> Any:
+    """What a reset can remove (``data.reset.reset_targets``), read again when the data
+    version, the number of tagging runs or of saved scenarios changes (two cheap counts:
+    the full read groups every entity by model and every ticket by batch)."""
+    store = _the_store()
+    runs, scenarios = store.fetchall(
+        "SELECT (SELECT count(*) FROM tagging_runs), (SELECT count(*) FROM scenarios)"
+    )[0]
+    return _reset_targets(store, data_version(), int(runs), int(scenarios))

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, state, ui
+from dashboard import access, queries, state, ui
 from dashboard.access import Role
 from data import reset
 
@@ -232,7 +232,7 @@ def _reset_section() -> None:
     if outcome is not None:
         kind, message = outcome
         (st.success if kind == "success" else st.error)(message)
-    chosen = _choose(reset.reset_targets(state.store()))
+    chosen = _choose(queries.reset_targets())
     if chosen is None:
         return
     kind, target, removes = chosen

@@ -223,3 +223,19 @@ def test_in_local_mode_the_page_says_sign_in_is_not_configured() -> None:
     assert not at.exception and at.title[0].value == "Settings"
     shown = texts(at)
     assert "Sign-in is **not configured** (local mode)" in shown and "local:" in shown
+
+
+def test_the_reset_targets_follow_a_scenario_saved_after_the_page_was_read() -> None:
+    """The Settings page reads what a reset can remove through a cached query: saving a
+    scenario (not counted in the data version) must still show on the next run."""
+    at = settings_as(ADMIN)
+    at.radio(key="set_kind").set_value("scenarios").run()
+    before = count("SELECT count(*) FROM scenarios")
+    assert f"This removes {before:,} saved scenarios." in [m.value for m in at.markdown]
+
+    from analytics.scenario import Scenario, save_scenario
+    from dashboard import state
+
+    save_scenario(state.store(), Scenario(name="one more"))
+    at.run()
+    assert f"This removes {before + 1:,} saved scenarios." in [m.value for m in at.markdown]
