@@ -28,7 +28,7 @@ import duckdb
 
 from analytics.alerts import signal_source
 from analytics.errors import AnalyticsError
-from analytics.risk import RISK_NOTE, offer_assumptions_text
+from analytics.risk import RISK_COLUMNS, RISK_NOTE, offer_assumptions_text
 from data.cli import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -166,31 +166,9 @@ ALERT_FIELDS = (
     "entities",
     "ticket_keys",
 )
-#: Customer fields of ``signals --json``.
-CUSTOMER_FIELDS = (
-    "customer_id",
-    "name",
-    "segment",
-    "plan",
-    "region",
-    "risk",
-    "lift",
-    "usage_trend",
-    "negative_tickets",
-    "competitor_tickets",
-    "top_competitor",
-    "latest_cut",
-    "latest_cut_pct",
-    "volume_m",
-    "price_per_m",
-    "action",
-    "discount",
-    "new_plan",
-    "new_price",
-    "profit_hold",
-    "profit_effect",
-    "reason",
-)
+#: Customer fields of ``signals --json``: the risk table's columns less the model inputs
+#: behind the offer (unit cost, elasticity), in the same order.
+CUSTOMER_FIELDS = tuple(c for c in RISK_COLUMNS if c not in ("unit_cost", "elasticity"))
 
 
 def _plain(value: Any) -> Any:
