@@ -607,37 +607,27 @@ def sidebar_filters(
             bind="query-params",
             persist_state="session",
         )
-    segments = sb.multiselect(
-        "Segment",
-        options.get("segments", []),
-        key="segment",
-        placeholder="All segments",
-        bind="query-params",
-        persist_state="session",
-    )
-    plans = sb.multiselect(
-        "Plan",
-        options.get("plans", []),
-        key="plan",
-        placeholder="All plans",
-        bind="query-params",
-        persist_state="session",
-    )
-    regions = sb.multiselect(
-        "Region",
-        options.get("regions", []),
-        key="region",
-        placeholder="All regions",
-        bind="query-params",
-        persist_state="session",
-    )
+    chosen = {
+        key: tuple(
+            sb.multiselect(
+                label,
+                options.get(f"{key}s", []),
+                key=key,
+                placeholder=f"All {key}s",
+                bind="query-params",
+                persist_state="session",
+            )
+            or ()
+        )
+        for key, label in (("segment", "Segment"), ("plan", "Plan"), ("region", "Region"))
+    }
     sb.caption("The filters are part of the page address: copy the URL to share this view.")
     return Filters(
         start=start if isinstance(start, dt.date) else None,
         end=end if isinstance(end, dt.date) else None,
-        segments=tuple(segments or ()),
-        plans=tuple(plans or ()),
-        regions=tuple(regions or ()),
+        segments=chosen["segment"],
+        plans=chosen["plan"],
+        regions=chosen["region"],
     )
 
 
