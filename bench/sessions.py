@@ -6,7 +6,7 @@
     python -m bench.sessions --sessions 25 --db var/pricewar.duckdb
     python -m bench.sessions --sessions 10 --chromium   # real browsers, for comparison
 
-The server is started as the browser tests start it (``tests.streamlit_server``: headless,
+The server is started as the browser tests start it (``bench.streamlit_server``: headless,
 loopback, no file watcher, the project's ``.streamlit/config.toml``) on a demo store with
 ``PRICEWAR_AUTOTAG=1``, so the in-app tagging job tags the store while the sessions browse.
 One warm-up visit opens the store and starts the job; the sessions begin once the sidebar
@@ -344,10 +344,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="real Chromium tabs (Debian's /usr/bin/chromium) instead of light clients",
     )
+    ap.add_argument(
+        "--server-log",
+        type=Path,
+        default=None,
+        help="keep a copy of the server's log here (its slow-page log: every page run)",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from tests.streamlit_server import run_streamlit
+    from bench.streamlit_server import run_streamlit
 
     with tempfile.TemporaryDirectory(prefix="bench-sessions-") as tmp:
         folder = Path(tmp)
@@ -373,15 +379,18 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             secrets=secrets,
             start_timeout=120,
+            keep_log=args.server_log,
         ) as server:
             before = asyncio.run(wait_tagging(server.url, args.timeout, args.tag_wait))
             print(f"before: {before or 'no tagging line in the sidebar'}")
+            log_before = len(server.log_text())
             if args.chromium:
                 results, wall = asyncio.run(
                     run_chromium(server.url, args.sessions, args.timeout, folder)
                 )
             else:
                 results, wall = asyncio.run(run_light(server.url, args.sessions, args.timeout))
+            sessions_log = server.log_text()[log_before:]
             after = asyncio.run(tagging_line(server.url, args.timeout))
             print(f"after:  {after or 'no tagging line in the sidebar'}")
             rate = _tagging_rate(before, after, wall)
@@ -390,8 +399,41 @@ def main(argv: list[str] | None = None) -> int:
             times, problems = report(results, wall)
             if server.proc.poll() is not None:
                 problems.append("the server exited")
+            # the page runs of the sessions only (the warm-up visits logged before them)
+            print_page_times(page_script_times(sessions_log))
     print(summary_line(args.sessions, times, len(problems)))
     return 0 if not problems else 1
+
+
+PAGE_RUN = re.compile(r"page run: page='(?P<page>[^']*)' seconds=(?P<seconds>[\d.]+)")
+
+
+def page_script_times(log_text: str) -> dict[str, list[float]]:
+    """The server's slow-page log (``dashboard.pagelog``) read back: every full page run's
+    script seconds, by page title, in order.
+
+    Example:
+        >>> page_script_times("x INFO dashboard.pages: page run: page='Overview' seconds=0.412 role=admin")
+        {'Overview': [0.412]}
+    """
+    runs: dict[str, list[float]] = {}
+    for match in PAGE_RUN.finditer(log_text):
+        runs.setdefault(match["page"], []).append(float(match["seconds"]))
+    return runs
+
+
+def print_page_times(runs: dict[str, list[float]]) -> None:
+    """The page runs' script time in the server (the slow-page log), per page."""
+    if not runs:
+        return
+    header = "page script (server log)"
+    width = max(len(header), *(len(k) for k in runs))
+    print(f"\n{header:<{width}}  runs  median      max      sum")
+    for page, values in runs.items():
+        print(
+            f"{page:<{width}}  {len(values):4d}  {statistics.median(values):6.3f}s  "
+            f"{max(values):6.3f}s  {sum(values):6.1f}s"
+        )
 
 
 def _tagging_rate(before: str, after: str, wall: float) -> str:

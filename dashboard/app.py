@@ -19,7 +19,7 @@ STARTED = time.perf_counter()  # this run of the script: the slow-page log times
 
 import streamlit as st  # noqa: E402 - after the clock starts
 
-from dashboard import access, pagelog, state, ui  # noqa: E402
+from dashboard import access, pagelog, startup, state, ui  # noqa: E402
 from dashboard.access import Role, User  # noqa: E402
 
 st.set_page_config(page_title="Price War Room", page_icon=":material/monitoring:", layout="wide")
@@ -224,6 +224,7 @@ with ui.page_guard(navigation.title):
     slow = pagelog.slow_page_seconds_from_env()
     with pagelog.timed_page(navigation.title, user.role_label, slow, started=STARTED):
         if _open_state():
+            startup.prepare_process()  # once: page libraries loaded, collector frozen
             with ui.page_guard("the sidebar"):
                 if user.mode == "oidc":
                     from data import audit

@@ -2,8 +2,9 @@
 
 :class:`TaggingJob` tags every untagged ticket from one background thread (resumable: a
 stopped or killed run loses nothing); :class:`InboxPoller` imports what command-line jobs
-hand to the running app. One of each lives in the process-wide ``dashboard.state.AppState``,
-so their progress is the same on every page and in every browser session.
+hand to the running app. One of each lives in the process-wide
+``dashboard.app_state.AppState``, so their progress is the same on every page and in every
+browser session.
 
 The model itself runs in a child process (:class:`model.worker.ProcessTagger`: niced, with
 its own torch thread count), so its forward passes never compete with the page scripts for
@@ -11,6 +12,11 @@ the GIL; the job's thread sends it the texts and writes the entities it gets bac
 app's store (DuckDB has one writer process: the app's). A child that dies fails the run with
 a message saying so; the tickets written before stay, and the next start resumes in a new
 child. ``PRICEWAR_TAG_PROCESS=0`` runs the model in the job's thread instead (as before).
+
+The job's batch writes give way to the pages (:class:`PagesFirstStore`): a batch is not
+written while a page script runs (at most ``dashboard.activity.MAX_YIELD_SECONDS`` of
+waiting), so uploads and saved scenarios seldom queue behind it on the store's one writer,
+and its roll-up work does not compete with the pages: the job slows, the pages do not.
 
 Environment:
     PRICEWAR_AUTOTAG          off (0/false/no/off) to not start background tagging by itself
@@ -250,6 +256,36 @@ def _close_tagger(tagger: Any) -> None:
 
 
 # -- the background tagging job ---------------------------------------------------------
+
+
+class PagesFirstStore:
+    """The store as the tagging job writes to it: each batch write first waits (at most
+    ``most`` seconds, :func:`dashboard.activity.wait_for_quiet_pages`) until no page script
+    runs, so a page's writes (an upload, a saved scenario) seldom queue behind a batch of
+    entities and its roll-up work does not compete with the page. Everything else is the wrapped :class:`data.store.Store`'s own.
+
+    The batches and what they write are unchanged; only when they are written moves.
+    """
+
+    def __init__(
+        self, store: Store, *, stop: threading.Event | None = None, most: float | None = None
+    ) -> None:
+        from dashboard.activity import MAX_YIELD_SECONDS
+
+        self._store = store
+        self._stop = stop
+        self._most = MAX_YIELD_SECONDS if most is None else most
+        self.waited = 0.0  # seconds the writes gave way to the pages, in all
+
+    def write(self, fn: Callable[[Any], Any]) -> Any:
+        """``Store.write(fn)`` once the pages are quiet (or the wait is up)."""
+        from dashboard.activity import wait_for_quiet_pages
+
+        self.waited += wait_for_quiet_pages(self._most, stop=self._stop)
+        return self._store.write(fn)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
 
 
 @dataclass(frozen=True)
@@ -525,7 +561,7 @@ class TaggingJob:
             from model import tag_store
 
             result = tag_store(
-                self.store,
+                PagesFirstStore(self.store, stop=self._stop),  # type: ignore[arg-type]
                 tagger,
                 batch_size=self.batch_size,
                 progress=progress,

@@ -1,0 +1,61 @@
+"""Once per server process: load what the pages use, then keep it out of full collections.
+
+Python's full (generation 2) garbage collection walks every tracked object of the process
+and holds the GIL meanwhile, so every session's page waits for it. With the pages' libraries
+loaded (pandas, altair, the analytics and dashboard modules: about 150,000 objects) such a
+pass stalled every session for 0.1–0.6 s each time, 17 times in 17 s with ten sessions at
+once beside the tagging job (issue 16, bench/RESULTS.md). :func:`prepare_process` imports
+those modules once and calls :func:`gc.freeze`: every object alive then moves to a permanent
+generation that collections skip. Objects made later are collected as before, and a frozen
+object is still freed when its last reference goes (reference counting); only a reference
+cycle among start-up objects would be kept.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import logging
+import threading
+
+log = logging.getLogger("dashboard.startup")
+
+#: What the pages import (their heavy part), loaded before the collector is frozen.
+PAGE_MODULES = (
+    "pandas",
+    "numpy",
+    "altair",
+    "analytics",
+    "dashboard.charts",
+    "dashboard.queries",
+    "dashboard.ui",
+    "data.export",
+    "data.ingest",
+)
+
+_lock = threading.Lock()
+_prepared = False
+
+
+def prepare_process() -> bool:
+    """Import :data:`PAGE_MODULES`, collect once, then freeze the collector's objects;
+    True the first time in this process, False after (nothing done: cheap on every run).
+
+    A module that cannot be imported is logged and skipped (its page says what is wrong).
+    """
+    global _prepared
+    if _prepared:
+        return False
+    with _lock:
+        if _prepared:
+            return False
+        for name in PAGE_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                log.warning("start-up import of %s failed", name, exc_info=True)
+        gc.collect()
+        gc.freeze()
+        _prepared = True
+        log.info("garbage collector: %s start-up objects frozen", f"{gc.get_freeze_count():,}")
+        return True
