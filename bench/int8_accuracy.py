@@ -1,4 +1,5 @@
-"""What int8 inference costs in F1: the default tagger in fp32 and in int8 on the same data.
+"""What reduced precision costs in F1: the default tagger in fp32 and in int8 (or bf16, on a
+CPU with AMX) on the same data.
 
 Two sets, entity-level seqeval strict IOB2 (as ``python -m model evaluate``): WNUT-17 dev
 with mapped labels (real user-written text), and the held-out generated tickets of the
@@ -7,9 +8,10 @@ line printed is::
 
     int8_cost: wnut17_dev=<fp32 F1 - int8 F1> generated_test=<fp32 F1 - int8 F1>
 
-(in F1 points, 0..100; negative means int8 scored higher). Usage::
+(in F1 points, 0..100; negative means int8 scored higher; ``bf16_cost:`` with
+``--precision bf16``). Usage::
 
-    python -m bench.int8_accuracy [--model DIR] [--tickets 1000]
+    python -m bench.int8_accuracy [--model DIR] [--tickets 1000] [--precision int8|bf16]
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", type=Path, help="artefact folder (default: built-in)")
     parser.add_argument("--tickets", type=int, default=1000, help="generated test tickets")
+    parser.add_argument(
+        "--precision",
+        choices=("int8", "bf16"),
+        default="int8",
+        help="the reduced precision set against fp32 (bf16: a CPU with AMX)",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -57,15 +65,16 @@ def main(argv: list[str] | None = None) -> int:
         ],
     }
     f1: dict[tuple[str, str], float] = {}
-    for precision in ("fp32", "int8"):
+    reduced = args.precision
+    for precision in ("fp32", reduced):
         tagger = Tagger.load(args.model, device="cpu", precision=precision)
         for name, examples in sets.items():
             scores = evaluate_examples(lambda t, tg=tagger: tg.tag(t, batch_size=64), examples)
             f1[precision, name] = scores["overall"]["f1"]
             per_type = " ".join(f"{k}={v['f1']:.4f}" for k, v in sorted(scores.items()))
             print(f"{precision} {name} ({len(examples)} texts): {per_type}", flush=True)
-    costs = " ".join(f"{name}={100 * (f1['fp32', name] - f1['int8', name]):+.2f}" for name in sets)
-    print(f"int8_cost: {costs}")
+    costs = " ".join(f"{name}={100 * (f1['fp32', name] - f1[reduced, name]):+.2f}" for name in sets)
+    print(f"{reduced}_cost: {costs}")
     return 0
 
 

@@ -11,7 +11,8 @@ How a call to :meth:`Engine.tag` runs:
    get overlapping windows (``stride`` tokens of overlap), so nothing is cut off.
 3. Windows are sorted by length and cut into batches padded only to their own longest window
    (dynamic padding); the model runs under ``torch.inference_mode`` with SDPA attention
-   (bf16 on CUDA; on a CPU int8 with per-token activation scales, see model/quantize.py).
+   (bf16 on CUDA and on a CPU with AMX; on other CPUs int8 with per-token activation scales,
+   see model/quantize.py).
    Softmax, argmax and the best score are taken for the whole batch at once. Every batch of
    a chunk runs on the model that was current when the chunk began (:meth:`Engine.use_model`
    swaps it, e.g. to int8 once compiled), so a text is tagged in one precision. On a CPU,
@@ -79,13 +80,25 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
-"""``auto``: bf16 on CUDA, fp32 on CPU (:meth:`model.Tagger.load` picks int8 on a CPU when
-the artefact is calibrated for it); ``int8`` runs on the CPU only (model/quantize.py)."""
+"""``auto``: bf16 on CUDA, fp32 on a CPU (:meth:`model.Tagger.load` picks bf16 on a CPU with
+AMX, see :func:`cpu_runs_bf16_fast`, and else int8 per job when the artefact is calibrated
+for it); ``int8`` runs on the CPU only (model/quantize.py)."""
+
+
+def cpu_runs_bf16_fast() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware: Intel AMX tiles with AVX-512
+    bf16 (Sapphire Rapids and later). There the MiniLM forward pass ran 4.3× faster in bf16
+    than in fp32 and needs no compile (bench/RESULTS.md); a CPU without AMX (an AMD EPYC with
+    AVX-512 VNNI) stays on int8."""
+    try:
+        return bool(torch.cpu._is_amx_tile_supported() and torch.cpu._is_avx512_bf16_supported())
+    except (AttributeError, RuntimeError):  # an older torch or a non-x86 CPU
+        return False
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
     """The precision ``precision`` means on ``device``. Raises ``ValueError`` for an unknown
-    name or a combination that does not run (int8 on CUDA, bf16 on CPU)."""
+    name or a combination that does not run well (int8 on CUDA, bf16 on a CPU without AMX)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r} ({', '.join(PRECISIONS)})")
     cuda = device.type == "cuda"
@@ -93,8 +106,10 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         return "bf16" if cuda else "fp32"
     if precision == "int8" and cuda:
         raise ValueError("int8 runs on the CPU only; on CUDA use bf16 or fp32")
-    if precision == "bf16" and not cuda:
-        raise ValueError("bf16 runs on CUDA only; on the CPU use int8 or fp32")
+    if precision == "bf16" and not cuda and not cpu_runs_bf16_fast():
+        raise ValueError(
+            "bf16 runs on CUDA or on a CPU with AMX (this one has none); use int8 or fp32"
+        )
     return precision
 
 

@@ -366,9 +366,10 @@ class Tagger:
         Args:
             model_dir: an artefact folder; ``None`` means :data:`DEFAULT_MODEL_DIR`.
             device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
-            precision: ``auto``, ``fp32``, ``bf16`` (CUDA) or ``int8`` (CPU); ``None`` reads
-                ``$PRICEWAR_TAG_PRECISION`` (default ``auto``). ``auto`` is bf16 on CUDA; on a
-                CPU it is chosen per job by :func:`choose_precision` when the artefact has its
+            precision: ``auto``, ``fp32``, ``bf16`` (CUDA, or a CPU with AMX) or ``int8``
+                (CPU); ``None`` reads ``$PRICEWAR_TAG_PRECISION`` (default ``auto``). ``auto``
+                is bf16 on CUDA and on a CPU with AMX (:func:`model.engine.cpu_runs_bf16_fast`:
+                4.3× fp32 there, no compile); on other CPUs it is chosen per job by :func:`choose_precision` when the artefact has its
                 int8 calibration (``int8_calibration.safetensors``) and this machine can
                 compile it (fp32 for small jobs, int8 compiled in the background for large
                 ones), else fp32.
@@ -384,7 +385,7 @@ class Tagger:
             ValueError: an unknown precision or segmentation, or a precision the device
                 cannot run.
         """
-        from model.engine import PRECISIONS, resolve_device, resolve_precision
+        from model.engine import PRECISIONS, cpu_runs_bf16_fast, resolve_device, resolve_precision
         from model.quantize import int8_supported, load_calibration, prepare_int8
 
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
@@ -405,7 +406,11 @@ class Tagger:
                 )
         precision = precision or "auto"
         target = resolve_device(device)
-        wants_int8 = target.type == "cpu" and precision in ("auto", "int8")
+        # a CPU with AMX runs bf16 in hardware: faster than int8 there and nothing to compile
+        amx = target.type == "cpu" and precision == "auto" and cpu_runs_bf16_fast()
+        wants_int8 = target.type == "cpu" and (
+            precision == "int8" or (precision == "auto" and not amx)
+        )
         calibration = load_calibration(model_dir) if wants_int8 else None
         auto_int8 = (
             precision == "auto"
@@ -414,7 +419,7 @@ class Tagger:
             and int8_supported()
         )
         if precision == "auto" and target.type == "cpu":
-            precision = "fp32"  # int8 per job: Tagger.plan
+            precision = "bf16" if amx else "fp32"  # else int8 per job: Tagger.plan
         try:
             precision = resolve_precision(precision, target)
         except ValueError as exc:

@@ -16,10 +16,15 @@ import pytest
 import torch
 
 from model.backbone import load_tokenizer, random_token_classifier
+from model.engine import cpu_runs_bf16_fast
 from model.labels import ENTITY_TYPES, iob2_labels
 from model.tagger import SETTINGS_FILE, Tagger
 
 LABELS = iob2_labels(ENTITY_TYPES)
+
+AUTO_ON_THIS_CPU = "bf16" if cpu_runs_bf16_fast() else "fp32"
+"""What ``auto`` precision runs on this CPU for an artefact without int8 calibration (and
+for any artefact on a CPU with AMX, :func:`model.engine.cpu_runs_bf16_fast`)."""
 
 # word pieces of the keyword model and their labels
 KEYWORDS: dict[str, str] = {

@@ -16,7 +16,7 @@ import pytest
 from data.store import Store
 from model.jobs import TagStatus, is_shutdown_error, pending_tickets, tag_store
 from model.tagger import Tagger
-from tests.model.conftest import add_tickets, entity_rows, ticket_texts
+from tests.model.conftest import AUTO_ON_THIS_CPU, add_tickets, entity_rows, ticket_texts
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -239,11 +239,12 @@ def test_the_job_says_what_it_is_doing(tmp_path, keyword_dir):
         assert set(states) == {"tagging", "done"}
         tagging = [s for s in seen if s.state == "tagging"]
         assert [s.done for s in tagging] == [0, 16, 32, 40]
-        assert all(s.total == 40 and s.precision == "fp32" for s in tagging)
-        assert tagging[0].message == "Tagging: 0 of 40 tickets (fp32)"
+        assert all(s.total == 40 and s.precision == AUTO_ON_THIS_CPU for s in tagging)
+        assert tagging[0].message == f"Tagging: 0 of 40 tickets ({AUTO_ON_THIS_CPU})"
         assert tagging[-1].rate > 0
         assert re.fullmatch(
-            r"Tagging: 16 of 40 tickets at [\d,.]+ tickets/s \(fp32\)", tagging[1].message
+            rf"Tagging: 16 of 40 tickets at [\d,.]+ tickets/s \({AUTO_ON_THIS_CPU}\)",
+            tagging[1].message,
         )
         assert seen[-1].message.startswith("All 40 tickets tagged (40 in this run, ")
         seen.clear()

@@ -11,7 +11,7 @@ import warnings
 import pytest
 import torch
 
-from model.engine import Engine, resolve_precision
+from model.engine import Engine, cpu_runs_bf16_fast, resolve_precision
 from model.jobs import TagStatus
 from model.quantize import (
     BF16_ATTENTION,
@@ -35,7 +35,7 @@ from model.tagger import (
     choose_precision,
     model_id_of,
 )
-from tests.model.conftest import ticket_texts
+from tests.model.conftest import AUTO_ON_THIS_CPU, ticket_texts
 
 needs_int8 = pytest.mark.skipif(
     not int8_supported(), reason="torch._int_mm or a C++ compiler is missing"
@@ -122,7 +122,12 @@ def test_precision_names_and_devices():
     assert resolve_precision("auto", cpu) == "fp32"
     assert resolve_precision("auto", cuda) == "bf16"
     assert resolve_precision("int8", cpu) == "int8"
-    for bad, device in (("int8", cuda), ("bf16", cpu), ("int4", cpu)):
+    refused = [("int8", cuda), ("int4", cpu)]
+    if cpu_runs_bf16_fast():  # AMX: bf16 runs on this CPU, when asked for
+        assert resolve_precision("bf16", cpu) == "bf16"
+    else:
+        refused.append(("bf16", cpu))
+    for bad, device in refused:
         with pytest.raises(ValueError):
             resolve_precision(bad, device)
 
@@ -150,14 +155,20 @@ def test_calibrated_artefact_tags_in_int8_like_fp32(keyword_dir, tmp_path):
     assert path.name == CALIBRATION_FILE and load_calibration(folder)
     assert model_id_of(folder) == before, "calibration is not part of the model's identity"
     auto = Tagger.load(folder, device="cpu")
-    assert auto.precision == "fp32", "auto starts in fp32: int8 is chosen per job"
-    assert auto.plan(AUTO_FP32_TEXTS) == FP32 and not auto.compiling
+    if cpu_runs_bf16_fast():
+        assert auto.precision == "bf16", "AMX: bf16, faster than int8 and nothing to compile"
+        assert auto.plan(10 * AUTO_FP32_TEXTS) == "bf16" and not auto.compiling
+    else:
+        assert auto.precision == "fp32", "auto starts in fp32: int8 is chosen per job"
+        assert auto.plan(AUTO_FP32_TEXTS) == FP32 and not auto.compiling
     int8 = Tagger.load(folder, device="cpu", precision="int8")
     assert int8.precision == "int8"
     assert Tagger.load(folder, device="cpu", precision="fp32").precision == "fp32"
-    fp32 = Tagger.load(keyword_dir, device="cpu")
-    assert fp32.precision == "fp32", "no calibration: fp32"
-    assert fp32.plan(10 * AUTO_FP32_TEXTS) == FP32 and not fp32.compiling
+    no_calibration = Tagger.load(keyword_dir, device="cpu")
+    assert no_calibration.precision == ("bf16" if cpu_runs_bf16_fast() else "fp32")
+    assert no_calibration.plan(10 * AUTO_FP32_TEXTS) == no_calibration.precision
+    assert not no_calibration.compiling
+    fp32 = Tagger.load(keyword_dir, device="cpu", precision="fp32")
     texts = ticket_texts(25)
     got, want = int8.tag(texts, batch_size=4), fp32.tag(texts, batch_size=4)
     assert [[(e.start, e.end, e.label) for e in ents] for ents in got] == [
@@ -194,7 +205,7 @@ def test_a_damaged_calibration_file_means_fp32_not_a_crash(keyword_dir, tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # and no warning noise either
         tagger = Tagger.load(folder, device="cpu")
-    assert tagger.precision == "fp32"
+    assert tagger.precision == AUTO_ON_THIS_CPU  # fp32 (bf16 with AMX, needing no calibration)
     assert tagger.tag(["Jane Doe in Paris"])[0]
 
 

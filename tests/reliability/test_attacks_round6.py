@@ -524,19 +524,23 @@ def test_a_bad_tag_precision_setting_is_named_in_the_message(
     import torch
 
     from model import Tagger
+    from model.engine import cpu_runs_bf16_fast
 
     monkeypatch.setenv("PRICEWAR_TAG_PRECISION", "fast")
     with pytest.raises(ValueError, match="PRICEWAR_TAG_PRECISION"):
         Tagger.load(tiny_model_dir, device="cpu")
     monkeypatch.setenv("PRICEWAR_TAG_PRECISION", "bf16")
-    with pytest.raises(ValueError, match="PRICEWAR_TAG_PRECISION='bf16'.*CUDA only"):
-        Tagger.load(tiny_model_dir, device="cpu")
+    if cpu_runs_bf16_fast():  # AMX: bf16 runs on this CPU
+        assert Tagger.load(tiny_model_dir, device="cpu").precision == "bf16"
+    else:
+        with pytest.raises(ValueError, match="PRICEWAR_TAG_PRECISION='bf16'.*CPU with AMX"):
+            Tagger.load(tiny_model_dir, device="cpu")
     monkeypatch.setenv("PRICEWAR_TAG_PRECISION", "FP32")
     tagger = Tagger.load(tiny_model_dir, device="cpu")
     assert tagger.precision == "fp32"
     # an explicit precision still wins over the setting, and is reported as itself
     monkeypatch.setenv("PRICEWAR_TAG_PRECISION", "fast")
     assert Tagger.load(tiny_model_dir, device="cpu", precision="fp32").precision == "fp32"
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="^bf16 runs on CUDA only"):
+    if not torch.cuda.is_available() and not cpu_runs_bf16_fast():
+        with pytest.raises(ValueError, match="^bf16 runs on CUDA or on a CPU with AMX"):
             Tagger.load(tiny_model_dir, device="cpu", precision="bf16")
