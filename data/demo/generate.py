@@ -1,4 +1,5 @@
-"""Writing a demo into the store in one transaction (:func:`generate_demo`)."""
+"""Writing a demo into the store in one transaction (:func:`generate_demo`), its tickets in
+chunks of :data:`data.demo.tickets.TICKET_CHUNK` (ten million fit in a few GB)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pandas as pd
 from data import rollups
 from data.demo.customers import churn_truth_rows, make_customers, make_price_history, make_usage
 from data.demo.parameters import DEMO_INGESTED_AT, DEMO_SOURCE, FIRST_MONTH, LAST_MONTH, DemoSummary
-from data.demo.tickets import make_surge_rows, make_tickets, planned_surges
+from data.demo.tickets import iter_ticket_chunks, make_surge_rows, plan_tickets
 from data.reference import load_competitor_prices
 
 
@@ -43,6 +44,43 @@ def _registered(conn: Any, name: str, df: pd.DataFrame) -> Iterator[None]:
             conn.unregister(name)
         raise
     conn.unregister(name)
+
+
+def _insert_tickets(conn: Any, ticket_df: pd.DataFrame, gold: pd.DataFrame) -> int:
+    """Write one chunk of demo tickets with their gold entities and gold sentiment; returns
+    how many of them are negative."""
+    ticket_df["source"] = DEMO_SOURCE
+    ticket_df["ingested_at"] = pd.Timestamp(DEMO_INGESTED_AT).as_unit("us")
+    gold_sentiment = pd.DataFrame(
+        {
+            "ticket_key": ticket_df["ticket_key"],
+            "label": ticket_df.pop("_sentiment").astype("str"),
+            "origin": ticket_df.pop("_origin").astype("str"),
+            "surge_id": ticket_df.pop("_surge_id"),
+        }
+    )
+    # An uploaded ticket with the same key (same text and id) is replaced by the demo row.
+    with _registered(conn, "_demo_keys", ticket_df[["ticket_key"]]):
+        conn.execute(
+            "DELETE FROM tickets WHERE ticket_key IN "
+            "(SELECT CAST(ticket_key AS VARCHAR) FROM _demo_keys)"
+        )
+    _insert(
+        conn,
+        "tickets",
+        ticket_df,
+        list(ticket_df.columns),
+        {"created_at": "TIMESTAMP", "ingested_at": "TIMESTAMP", "resolution_minutes": "DOUBLE"},
+    )
+    _insert(conn, "gold_entities", gold, list(gold.columns))
+    _insert(
+        conn,
+        "gold_sentiment",
+        gold_sentiment,
+        list(gold_sentiment.columns),
+        {"surge_id": "INTEGER"},
+    )
+    return int((gold_sentiment["label"] == "negative").sum())
 
 
 def generate_demo(
@@ -76,26 +114,14 @@ def generate_demo(
     )
     usage = make_usage(customers, np.random.default_rng(usage_seq))
     prices = make_price_history()
-    ticket_df, gold = make_tickets(
-        customers, usage, tickets, seed, np.random.default_rng(ticket_seq), progress, truth
-    )
-    ticket_df["source"] = DEMO_SOURCE
-    ticket_df["ingested_at"] = pd.Timestamp(DEMO_INGESTED_AT).as_unit("us")
-    gold_sentiment = pd.DataFrame(
-        {
-            "ticket_key": ticket_df["ticket_key"],
-            "label": ticket_df.pop("_sentiment").astype("str"),
-            "origin": ticket_df.pop("_origin").astype("str"),
-            "surge_id": ticket_df.pop("_surge_id"),
-        }
-    )
-    surges = planned_surges()
-    counted = gold_sentiment["surge_id"].dropna().astype(int).value_counts()
-    surge_rows = make_surge_rows(surges, {int(k): int(v) for k, v in counted.items()})
+    plan = plan_tickets(customers, usage, tickets, seed, np.random.default_rng(ticket_seq), truth)
+    surge_rows = make_surge_rows(plan.surges, plan.surge_counts())
     churn_truth = churn_truth_rows(customers, truth)
-    customers = customers.drop(columns=["_signup_k", "_churn_k"])
+    full_customers, customers = customers, customers.drop(columns=["_signup_k", "_churn_k"])
+    written = {"gold": 0, "negative": 0}
 
     def write(conn: Any) -> None:
+        written.update(gold=0, negative=0)
         for table in ("gold_entities", "gold_sentiment", "ticket_sentiment"):
             conn.execute(
                 f"DELETE FROM {table} WHERE ticket_key IN "  # noqa: S608 - fixed names
@@ -128,27 +154,9 @@ def generate_demo(
             list(prices.columns),
             {"valid_from": "DATE", "valid_to": "DATE"},
         )
-        # An uploaded ticket with the same key (same text and id) is replaced by the demo row.
-        with _registered(conn, "_demo_keys", ticket_df[["ticket_key"]]):
-            conn.execute(
-                "DELETE FROM tickets WHERE ticket_key IN "
-                "(SELECT CAST(ticket_key AS VARCHAR) FROM _demo_keys)"
-            )
-        _insert(
-            conn,
-            "tickets",
-            ticket_df,
-            list(ticket_df.columns),
-            {"created_at": "TIMESTAMP", "ingested_at": "TIMESTAMP", "resolution_minutes": "DOUBLE"},
-        )
-        _insert(conn, "gold_entities", gold, list(gold.columns))
-        _insert(
-            conn,
-            "gold_sentiment",
-            gold_sentiment,
-            list(gold_sentiment.columns),
-            {"surge_id": "INTEGER"},
-        )
+        for ticket_df, gold in iter_ticket_chunks(plan, full_customers, progress=progress):
+            written["gold"] += len(gold)
+            written["negative"] += _insert_tickets(conn, ticket_df, gold)
         _insert(
             conn,
             "demo_surges",
@@ -166,11 +174,11 @@ def generate_demo(
         customers=len(customers),
         usage_rows=len(usage),
         price_changes=len(prices),
-        tickets=len(ticket_df),
-        gold_entities=len(gold),
+        tickets=tickets,
+        gold_entities=written["gold"],
         competitor_prices=n_prices,
         first_month=FIRST_MONTH,
         last_month=LAST_MONTH,
         surges=len(surge_rows),
-        negative_tickets=int((gold_sentiment["label"] == "negative").sum()),
+        negative_tickets=written["negative"],
     )

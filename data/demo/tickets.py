@@ -326,18 +326,57 @@ def _tone_template(label: str, rng: random.Random) -> str | None:
     return rng.choice(NEUTRAL_TONE) if rng.random() < 0.5 else None
 
 
-def make_tickets(
+@dataclass(frozen=True)
+class TicketPlan:
+    """Every ticket's drawn attributes (one entry per ticket, in time order), before texts.
+
+    Drawing them first, all at once, keeps the random streams of :func:`make_tickets`; the
+    texts are then written in chunks (:func:`iter_ticket_chunks`), so ten million tickets
+    never sit in memory as Python strings at once.
+    """
+
+    n: int
+    seed: int
+    truth: Truth | None
+    surges: tuple[Surge, ...]
+    ci: np.ndarray  # customer row of each ticket
+    created: np.ndarray  # datetime64[s]
+    origin: np.ndarray  # 0 ticket, 1 experience, 2 surge
+    surge_of: np.ndarray  # index into surges (-1: none)
+    mention: np.ndarray
+    vendor: np.ndarray
+    windows: list[_CutWindow]
+    category: np.ndarray
+    sentiment: np.ndarray
+    channel: np.ndarray
+    priority: np.ndarray
+    minutes: np.ndarray
+    by_ai: np.ndarray
+    open_: np.ndarray
+
+    @property
+    def in_surge(self) -> np.ndarray:
+        return self.origin == 2
+
+    def surge_counts(self) -> dict[int, int]:
+        """Tickets per planted surge id (the surges with at least one ticket)."""
+        ids = np.array([x.surge_id for x in self.surges], dtype="int64")
+        drawn = ids[self.surge_of[self.in_surge]] if len(ids) else np.array([], dtype="int64")
+        values, counts = np.unique(drawn, return_counts=True)
+        return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def plan_tickets(
     customers: pd.DataFrame,
     usage: pd.DataFrame,
     n: int,
     seed: int,
     rng: np.random.Generator,
-    progress: Callable[[int, int], None] | None,
     truth: Truth | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The tickets and their gold entities. With ``truth``, some tickets are complaints about
-    planted negative experiences and some belong to the planted surges; the tickets frame then
-    carries the private columns ``_sentiment``, ``_origin`` and ``_surge_id``."""
+) -> TicketPlan:
+    """Draw every ticket's customer, time, category, sentiment and handling (no text yet).
+    With ``truth``, some tickets are complaints about planted negative experiences and some
+    belong to the planted surges."""
     surges = planned_surges() if truth is not None else ()
     n_complaints, surge_counts = _extra_counts(n, truth, surges)
     n_base = n - n_complaints - sum(surge_counts.values())
@@ -438,111 +477,184 @@ def make_tickets(
     )
     minutes = np.round(minutes, 1)
 
+    return TicketPlan(
+        n=n,
+        seed=seed,
+        truth=truth,
+        surges=surges,
+        ci=ci,
+        created=created,
+        origin=origin,
+        surge_of=surge_of,
+        mention=mention,
+        vendor=vendor,
+        windows=windows,
+        category=category,
+        sentiment=sentiment,
+        channel=channel,
+        priority=priority,
+        minutes=minutes,
+        by_ai=by_ai,
+        open_=open_,
+    )
+
+
+def make_tickets(
+    customers: pd.DataFrame,
+    usage: pd.DataFrame,
+    n: int,
+    seed: int,
+    rng: np.random.Generator,
+    progress: Callable[[int, int], None] | None,
+    truth: Truth | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tickets and their gold entities, all in memory (tests, small demos). With
+    ``truth``, the tickets frame carries the private columns ``_sentiment``, ``_origin`` and
+    ``_surge_id`` (see :func:`iter_ticket_chunks`)."""
+    plan = plan_tickets(customers, usage, n, seed, rng, truth)
+    return next(iter_ticket_chunks(plan, customers, chunk_size=max(n, 1), progress=progress))
+
+
+TICKET_CHUNK = 100_000
+"""Tickets written per chunk by :func:`data.demo.generate_demo` (peak memory stays near that
+of a 100,000-ticket demo, about 0.5 GB, whatever the total)."""
+
+
+def iter_ticket_chunks(
+    plan: TicketPlan,
+    customers: pd.DataFrame,
+    *,
+    chunk_size: int = TICKET_CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """``(tickets, gold entities)`` frames of ``chunk_size`` consecutive tickets of ``plan``,
+    in order; together the same rows as one frame of all (the text streams run on across
+    chunks). No chunk for zero tickets but one empty pair."""
+    n, seed, truth, surges = plan.n, plan.seed, plan.truth, plan.surges
+    ci, created, origin, surge_of = plan.ci, plan.created, plan.origin, plan.surge_of
+    in_surge, mention, vendor, windows = plan.in_surge, plan.mention, plan.vendor, plan.windows
+    category, sentiment, channel, priority = (
+        plan.category,
+        plan.sentiment,
+        plan.channel,
+        plan.priority,
+    )
+    minutes, by_ai, open_ = plan.minutes, plan.by_ai, plan.open_
     vendor_prices = _vendor_prices()
     win_price = {w.vendor_id: w.new_price for w in windows}
     engine = TextEngine()
     text_rng = random.Random(seed * 7919 + 17)
     tone_rng = random.Random(seed * 7919 + 29)
-    keys: list[str] = []
-    texts: list[str] = []
-    subjects: list[str] = []
-    gold_keys: list[str] = []
-    gold_rows: list[tuple[int, int, str, str]] = []
     names = customers["name"].to_numpy()
     regions = customers["region"].to_numpy()
     industries = customers["industry"].to_numpy()
     plans = customers["plan"].to_numpy()
     cust_ids = customers["customer_id"].to_numpy()
-    created_py = created.astype("datetime64[us]").astype(datetime)
-    for t in range(n):
-        c = ci[t]
-        when = created_py[t]
-        v = vendor[t]
-        ctx = TicketContext(
-            rng=text_rng,
-            category=T.CATEGORIES[category[t]],
-            customer=names[c],
-            region=regions[c],
-            industry=industries[c],
-            plan=plans[c],
-            price=plan_price(plans[c], when.date()),
-            created_at=when,
-            vendor=v if mention[t] else None,
-        )
-        if mention[t]:
-            TextEngine._vendor(ctx)  # the cut vendor, or one drawn by market presence
-            vid = ctx.vendor or ""
-            ctx.competitor_price = win_price.get(vid) if v is not None else vendor_prices.get(vid)
-        surge = surges[surge_of[t]] if in_surge[t] else None
-        if surge is not None and surge.dimension == "product":
-            ctx.cache["product"] = surge.value  # every product the ticket names is this one
-        subject = engine.subject(ctx)
-        text, spans = engine.ticket(ctx)
-        if surge is not None:
-            values = {"product": (ctx.cache.get("product", surge.value), "PRODUCT")}
-            if surge.vendor_id is not None:
-                values["vendor"] = (
-                    ctx.cache.get("vendor") or V.COMPETITOR_ORGS[surge.vendor_id][0],
-                    "ORG",
-                )
-            text, spans = _with_tone(text, spans, tone_rng.choice(SURGE_TONE[surge.kind]), values)
-        elif truth is not None:
-            text, spans = _with_tone(
-                text, spans, _tone_template(SENTIMENTS[sentiment[t]], tone_rng)
+    surge_ids = np.array([x.surge_id for x in surges] + [0], dtype="int64")
+    step = max(chunk_size, 1)
+    for first in range(0, max(n, 1), step):
+        last = min(n, first + step)
+        keys: list[str] = []
+        texts: list[str] = []
+        subjects: list[str] = []
+        gold_keys: list[str] = []
+        gold_rows: list[tuple[int, int, str, str]] = []
+        created_py = created[first:last].astype("datetime64[us]").astype(datetime)
+        for t in range(first, last):
+            c = ci[t]
+            when = created_py[t - first]
+            v = vendor[t]
+            ctx = TicketContext(
+                rng=text_rng,
+                category=T.CATEGORIES[category[t]],
+                customer=names[c],
+                region=regions[c],
+                industry=industries[c],
+                plan=plans[c],
+                price=plan_price(plans[c], when.date()),
+                created_at=when,
+                vendor=v if mention[t] else None,
             )
-        # The key an upload of these columns would get (so a re-upload adds nothing).
-        key = ticket_key(
-            text,
-            source_id=f"TCK-{t + 1:06d}",
-            customer_id=cust_ids[c],
-            created_at=when,
-            subject=subject,
+            if mention[t]:
+                TextEngine._vendor(ctx)  # the cut vendor, or one drawn by market presence
+                vid = ctx.vendor or ""
+                ctx.competitor_price = (
+                    win_price.get(vid) if v is not None else vendor_prices.get(vid)
+                )
+            surge = surges[surge_of[t]] if in_surge[t] else None
+            if surge is not None and surge.dimension == "product":
+                ctx.cache["product"] = surge.value  # every product the ticket names is this one
+            subject = engine.subject(ctx)
+            text, spans = engine.ticket(ctx)
+            if surge is not None:
+                values = {"product": (ctx.cache.get("product", surge.value), "PRODUCT")}
+                if surge.vendor_id is not None:
+                    values["vendor"] = (
+                        ctx.cache.get("vendor") or V.COMPETITOR_ORGS[surge.vendor_id][0],
+                        "ORG",
+                    )
+                tone = tone_rng.choice(SURGE_TONE[surge.kind])
+                text, spans = _with_tone(text, spans, tone, values)
+            elif truth is not None:
+                text, spans = _with_tone(
+                    text, spans, _tone_template(SENTIMENTS[sentiment[t]], tone_rng)
+                )
+            # The key an upload of these columns would get (so a re-upload adds nothing).
+            key = ticket_key(
+                text,
+                source_id=f"TCK-{t + 1:06d}",
+                customer_id=cust_ids[c],
+                created_at=when,
+                subject=subject,
+            )
+            keys.append(key)
+            texts.append(text)
+            subjects.append(subject)
+            for s, e, label in spans:
+                gold_keys.append(key)
+                gold_rows.append((s, e, label, text[s:e]))
+            if progress is not None and (t + 1) % 2000 == 0:
+                progress(t + 1, n)
+        if progress is not None and last == n:
+            progress(n, n)
+        rows = slice(first, last)
+        # Text columns get an explicit string dtype: with no ticket at all, pandas would make
+        # them float64 and DuckDB would then compare VARCHAR keys with DOUBLE.
+        tickets = pd.DataFrame(
+            {
+                "ticket_key": pd.Series(keys, dtype="str"),
+                "source_id": pd.Series(
+                    [f"TCK-{t + 1:06d}" for t in range(first, last)], dtype="str"
+                ),
+                "customer_id": cust_ids[ci[rows]],
+                "created_at": created[rows].astype("datetime64[us]"),
+                "channel": np.array(CHANNELS, dtype=object)[channel[rows]],
+                "category": np.array(T.CATEGORIES, dtype=object)[category[rows]],
+                "priority": np.array(PRIORITIES, dtype=object)[priority[rows]],
+                "subject": pd.Series(subjects, dtype="str"),
+                "text": pd.Series(texts, dtype="str"),
+                "resolution_minutes": np.where(open_[rows], np.nan, minutes[rows]),
+                "resolved_by": np.where(open_[rows], None, np.where(by_ai[rows], "ai", "human")),
+            }
         )
-        keys.append(key)
-        texts.append(text)
-        subjects.append(subject)
-        for s, e, label in spans:
-            gold_keys.append(key)
-            gold_rows.append((s, e, label, text[s:e]))
-        if progress is not None and (t + 1) % 2000 == 0:
-            progress(t + 1, n)
-    if progress is not None:
-        progress(n, n)
-
-    # Text columns get an explicit string dtype: with no ticket at all, pandas would make
-    # them float64 and DuckDB would then compare VARCHAR keys with DOUBLE.
-    tickets = pd.DataFrame(
-        {
-            "ticket_key": pd.Series(keys, dtype="str"),
-            "source_id": pd.Series([f"TCK-{t + 1:06d}" for t in range(n)], dtype="str"),
-            "customer_id": customers["customer_id"].to_numpy()[ci],
-            "created_at": created.astype("datetime64[us]"),
-            "channel": np.array(CHANNELS, dtype=object)[channel],
-            "category": np.array(T.CATEGORIES, dtype=object)[category],
-            "priority": np.array(PRIORITIES, dtype=object)[priority],
-            "subject": pd.Series(subjects, dtype="str"),
-            "text": pd.Series(texts, dtype="str"),
-            "resolution_minutes": np.where(open_, np.nan, minutes),
-            "resolved_by": np.where(open_, None, np.where(by_ai, "ai", "human")),
-        }
-    )
-    if truth is not None:
-        tickets["_sentiment"] = np.array(SENTIMENTS, dtype=object)[sentiment]
-        tickets["_origin"] = np.array(("ticket", "experience", "surge"), dtype=object)[origin]
-        ids = np.array([x.surge_id for x in surges] + [0], dtype="int64")
-        tickets["_surge_id"] = pd.array(np.where(in_surge, ids[surge_of], 0), dtype="Int32")
-        tickets.loc[~in_surge, "_surge_id"] = pd.NA
-    gold = pd.DataFrame(
-        {
-            "ticket_key": pd.Series(gold_keys, dtype="str"),
-            "start": np.array([r[0] for r in gold_rows], dtype="int32"),
-            "end": np.array([r[1] for r in gold_rows], dtype="int32"),
-            "label": pd.Series([r[2] for r in gold_rows], dtype="str"),
-            "text": pd.Series([r[3] for r in gold_rows], dtype="str"),
-        }
-    )
-    gold = gold.drop_duplicates(["ticket_key", "start", "end", "label"])
-    return tickets, gold
+        if truth is not None:
+            tickets["_sentiment"] = np.array(SENTIMENTS, dtype=object)[sentiment[rows]]
+            tickets["_origin"] = np.array(("ticket", "experience", "surge"), dtype=object)[
+                origin[rows]
+            ]
+            drawn = np.where(in_surge[rows], surge_ids[surge_of[rows]], 0)
+            tickets["_surge_id"] = pd.array(drawn, dtype="Int32")
+            tickets.loc[~in_surge[rows], "_surge_id"] = pd.NA
+        gold = pd.DataFrame(
+            {
+                "ticket_key": pd.Series(gold_keys, dtype="str"),
+                "start": np.array([r[0] for r in gold_rows], dtype="int32"),
+                "end": np.array([r[1] for r in gold_rows], dtype="int32"),
+                "label": pd.Series([r[2] for r in gold_rows], dtype="str"),
+                "text": pd.Series([r[3] for r in gold_rows], dtype="str"),
+            }
+        )
+        yield tickets, gold.drop_duplicates(["ticket_key", "start", "end", "label"])
 
 
 def _random_company(rng: random.Random) -> tuple[str, str]:

@@ -121,13 +121,13 @@ def test_a_failed_demo_write_reports_its_own_error(tmp_path, monkeypatch):
     'transaction aborted' error of cleaning up a registered frame."""
     from data.demo import generate as demo_module
 
-    real = demo_module.make_tickets
+    real = demo_module.iter_ticket_chunks
 
     def broken(*args, **kwargs):
-        tickets, gold = real(*args, **kwargs)
-        return tickets, gold.assign(start="not a number")  # fails inside the INSERT
+        for tickets, gold in real(*args, **kwargs):
+            yield tickets, gold.assign(start="not a number")  # fails inside the INSERT
 
-    monkeypatch.setattr(demo_module, "make_tickets", broken)
+    monkeypatch.setattr(demo_module, "iter_ticket_chunks", broken)
     with Store.open(tmp_path / "db.duckdb") as store:
         with pytest.raises(Exception, match="Conversion Error") as info:
             generate_demo(store, tickets=20, seed=3)
@@ -243,3 +243,41 @@ def test_mentions_rise_after_real_price_cuts():
     before, after = mention[:20000].mean(), mention[20000:].mean()
     assert after > 2 * before
     assert sum(v == windows[-1].vendor_id for v in vendor[20000:]) > 0.5 * mention[20000:].sum()
+
+
+def test_tickets_written_in_chunks_are_the_tickets_of_one_piece():
+    """The demo writes its tickets in chunks (10 M would not fit in memory at once); the
+    chunks, put together, are exactly the rows of one piece: same texts, keys, gold spans."""
+    from data.demo.customers import make_customers, make_usage
+    from data.demo.tickets import iter_ticket_chunks, make_tickets, plan_tickets
+
+    def inputs():
+        root = np.random.SeedSequence(5)
+        cust_seq, usage_seq, ticket_seq = root.spawn(3)
+        (truth_seq,) = root.spawn(1)
+        customers, truth = make_customers(
+            np.random.default_rng(cust_seq), np.random.default_rng(truth_seq)
+        )
+        usage = make_usage(customers, np.random.default_rng(usage_seq))
+        return customers, usage, np.random.default_rng(ticket_seq), truth
+
+    customers, usage, rng, truth = inputs()
+    whole_tickets, whole_gold = make_tickets(customers, usage, 250, 5, rng, None, truth)
+    customers, usage, rng, truth = inputs()
+    plan = plan_tickets(customers, usage, 250, 5, rng, truth)
+    done: list[int] = []
+    chunks = list(
+        iter_ticket_chunks(plan, customers, chunk_size=37, progress=lambda d, n: done.append(d))
+    )
+    assert [len(t) for t, _ in chunks] == [37] * 6 + [28]
+    assert done[-1] == 250
+    pd.testing.assert_frame_equal(
+        pd.concat([t for t, _ in chunks], ignore_index=True), whole_tickets
+    )
+    pd.testing.assert_frame_equal(
+        pd.concat([g for _, g in chunks], ignore_index=True),
+        whole_gold.reset_index(drop=True),
+    )
+    assert plan.surge_counts() == {
+        int(k): int(v) for k, v in whole_tickets["_surge_id"].dropna().value_counts().items()
+    }
