@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 import types
 import typing
 import unicodedata
@@ -71,6 +72,20 @@ def _outside(owner: str, name: str, value: float, bounds: tuple[float, float]) -
     return f"{owner}{name} = {value:.6g} is outside {lo:g} to {hi:g}"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_text(what: str, value: str) -> None:
+    """Refuse text holding a lone surrogate: a link's JSON may write one as ``\\ud800``
+    (plain ASCII, so any browser sends it), but it is no character; UTF-8 cannot hold it,
+    so every page that showed the name failed ("Something went wrong")."""
+    if _SURROGATE.search(value):
+        raise ScenarioError(
+            f"{what} holds a \\u escape of a lone surrogate (\\ud800–\\udfff), which is "
+            "not a character"
+        )
+
+
 def _finite(owner: str, name: str, v: Any) -> float:
     try:
         return checked_number(f"{owner}{name}", v, MAX_MAGNITUDE)
@@ -95,6 +110,7 @@ class Competitor:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ScenarioError("competitor name must be non-empty text")
+        _check_text(f"competitor {self.name!r}: name", self.name)
         for f in ("price", "share"):
             object.__setattr__(self, f, _finite(f"competitor {self.name!r}: ", f, getattr(self, f)))
         if self.price <= 0:
@@ -143,6 +159,7 @@ class DemandSegment:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ScenarioError("a demand segment needs a name")
         owner = f"segment {self.name!r}: "
+        _check_text(owner + "name", self.name)
         for f in dataclasses.fields(self):
             if f.name != "name":
                 object.__setattr__(self, f.name, _finite(owner, f.name, getattr(self, f.name)))
@@ -255,13 +272,17 @@ class Scenario:
             elif kind == "bool":
                 if not isinstance(v, bool):
                     raise ScenarioError(f"{f.name} must be true or false, got {v!r}")
-            elif kind == "str" and not isinstance(v, str):
-                raise ScenarioError(f"{f.name} must be text, got {v!r}")
+            elif kind == "str":
+                if not isinstance(v, str):
+                    raise ScenarioError(f"{f.name} must be text, got {v!r}")
+                _check_text(f.name, v)
             elif kind == "optstr":
                 if v == "":
                     object.__setattr__(self, f.name, None)
                 elif v is not None and not isinstance(v, str):
                     raise ScenarioError(f"{f.name} must be text or None, got {v!r}")
+                elif v is not None:
+                    _check_text(f.name, v)
             elif kind in ("competitors", "segments"):
                 cls = Competitor if kind == "competitors" else DemandSegment
                 try:

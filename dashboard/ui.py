@@ -127,7 +127,8 @@ def highlight_html(text: str, entities: Sequence[dict[str, Any]]) -> str:
     """``text`` as escaped HTML with each entity span wrapped in a coloured ``<mark>``.
 
     Every character of ``text`` and of the labels goes through :func:`html.escape`;
-    overlapping or out-of-range spans are skipped.
+    overlapping or out-of-range spans are skipped. Each label is isolated (``<bdi>``), so
+    a bidirectional override in the ticket text cannot draw it backwards.
     """
     parts: list[str] = []
     pos = 0
@@ -141,7 +142,8 @@ def highlight_html(text: str, entities: Sequence[dict[str, Any]]) -> str:
         parts.append(
             f'<mark style="background:{colour}33;border-bottom:2px solid {colour};'
             f'padding:0 2px" title="{html.escape(label)}">{html.escape(text[start:end])}'
-            f'<sub style="color:{colour};font-size:0.65em"> {html.escape(label)}</sub></mark>'
+            f'<sub style="color:{colour};font-size:0.65em"> <bdi>{html.escape(label)}</bdi>'
+            "</sub></mark>"
         )
         pos = end
     parts.append(html.escape(text[pos:]))
@@ -161,7 +163,9 @@ def ticket_card_html(text: str, entities: Sequence[dict[str, Any]], meta: Sequen
         >>> "overflow-wrap:anywhere" in ticket_card_html("x" * 90_000, [], ["smb"])
         True
     """
-    line = " · ".join(html.escape(str(v)) for v in meta)
+    # each value isolated (<bdi>): an unclosed right-to-left override in one (a channel
+    # "\u202eenterprise") would otherwise draw every value after it backwards
+    line = " · ".join(f"<bdi>{html.escape(str(v))}</bdi>" for v in meta)
     return (
         '<div style="border:1px solid #ddd;border-radius:6px;'
         "padding:8px 10px;margin:6px 0;font-family:sans-serif;font-size:14px;"

@@ -5,11 +5,12 @@ full-width ``＝`` can run as a formula when a CSV is opened in a spreadsheet (C
 so can one whose trigger follows leading blanks (NBSP, Unicode spaces; after plain spaces
 when it calls something: ``" =HYPERLINK(…)"``). Such text cells get a leading apostrophe,
 which spreadsheets show as text. So does every line inside a cell that starts that way
-after a line break (``"Refund\\r=cmd|…"``; CR, LF, VT, FF, NEL, U+2028, U+2029), because a
-reader that splits rows there would see that line as a cell of its own. Numeric columns,
-text (or a line) that is just a number (``-5``, ``+3.2``), and list items inside a cell
-(``"…\n- refund"``, but not ``"…\n+ cmd|…"``) are left as they are. Every CSV cell is
-quoted, so a CR, LF, quote or comma inside a cell never ends the cell or the row.
+after a line break (``"Refund\\r=cmd|…"``; CR, LF, VT, FF, FS, GS, RS, NEL, U+2028,
+U+2029), because a reader that splits rows there would see that line as a cell of its own.
+Numeric columns, text (or a line) that is just a number (``-5``, ``+3.2``), and list items
+inside a cell (``"…\n- refund"``, but not ``"…\n+ cmd|…"``) are left as they are. Every
+CSV cell is quoted, so a CR, LF, quote or comma inside a cell never ends the cell or the
+row.
 
 Example:
     >>> neutralise_formulas(pd.DataFrame({"t": ["=1+1", "ok"], "n": [-1, 2]}))["t"].tolist()
@@ -43,8 +44,9 @@ __all__ = [
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 #: A line break inside a cell (kept as the separator when a cell is split into lines): CR,
-#: LF, and the separators some readers also split lines at (NEL, VT, FF, U+2028, U+2029).
-_LINE_BREAK = re.compile("(\r\n|[\r\n\x0b\x0c\x85\u2028\u2029])")
+#: LF, and the separators some readers also split lines at (NEL, VT, FF, U+2028, U+2029,
+#: and the file, group and record separators that Python's ``str.splitlines`` splits at).
+_LINE_BREAK = re.compile("(\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])")
 #: What a line after a break may not start with (the break characters themselves excepted).
 _LINE_PREFIXES = ("=", "+", "-", "@", "\t", "\uff1d")
 #: Blanks a spreadsheet may skip before a formula trigger: spaces, tabs, NBSP and the other

@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import hashlib
@@ -57,7 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data.errors import IngestError, Problem
+from data.errors import DataError, IngestError, Problem
 from data.ingest import (
     STAGED_SCHEMA,
     IngestLimits,
@@ -77,6 +78,7 @@ __all__ = [
     "MAX_REQUEST_BYTES",
     "HandedFile",
     "InboxEntryError",
+    "InboxPathError",
     "clear_heartbeat",
     "hand_shards_to_inbox",
     "hand_to_inbox",
@@ -85,6 +87,7 @@ __all__ = [
     "json_depth",
     "pending",
     "read_json_entry",
+    "real_inbox",
     "remove_entry",
     "running_dashboard",
     "set_aside",
@@ -128,6 +131,45 @@ class HandedFile:
     path: Path
 
 
+class InboxPathError(DataError, OSError):
+    """The inbox is not a real folder (a symbolic link, a file): nothing is read from it or
+    written into it."""
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
+def real_inbox(db_path: Path | str, *, create: bool = False) -> Path | None:
+    """The inbox of ``db_path`` if it is a real folder (None when it does not exist and
+    ``create`` is False).
+
+    Never a symbolic link: ``<db>.inbox`` linked to another folder made the app move that
+    folder's ``.parquet`` and ``.json`` files into ``failed/`` there (and import and delete
+    staged ones), and made the command lines write validated tickets into it.
+
+    Raises:
+        InboxPathError: the inbox is a link or not a folder.
+    """
+    inbox = inbox_dir(Path(db_path))
+    if create:
+        inbox.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # a link there is found just below
+            os.mkdir(inbox)
+    try:
+        info = os.lstat(inbox)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else _kind(info.st_mode)
+        raise InboxPathError(
+            errno.ENOTDIR,
+            f"the inbox is {kind}, not a real folder; remove it (nothing was read from it "
+            "or written into it)",
+            str(inbox),
+        )
+    return inbox
+
+
 def _private_dir(path: Path) -> Path:
     """``path`` created if needed; refused unless it is a real folder (not a link).
 
@@ -151,7 +193,8 @@ def hand_to_inbox(
         IngestError: a file was rejected (nothing is handed over).
     """
     limits = limits if limits is not None else limits_from_env()
-    inbox = inbox_dir(Path(db_path))
+    inbox = real_inbox(db_path, create=True)
+    assert inbox is not None
     staging = _private_dir(inbox / _STAGING)
     _remove_stale(staging)
     staged = []
@@ -207,7 +250,8 @@ def hand_shards_to_inbox(db_path: Path | str, folders: Sequence[Path | str]) -> 
 
     resolved = [Path(f).resolve() for f in folders]
     models = [check_shard_folder(f) for f in resolved]
-    inbox = inbox_dir(Path(db_path))
+    inbox = real_inbox(db_path, create=True)
+    assert inbox is not None
     staging = _private_dir(inbox / _STAGING)
     handed = []
     for folder, model_id in zip(resolved, models, strict=True):
@@ -239,8 +283,16 @@ def inbox_entries(
     inbox: Path, match: Callable[[str], bool], *, limit: int = MAX_ENTRIES_PER_POLL
 ) -> list[Path]:
     """Entries of ``inbox`` whose name ``match`` accepts, oldest first (by ``lstat``, so
-    links are never followed); hidden names are skipped; at most ``limit``."""
+    links are never followed); hidden names are skipped; at most ``limit``. An inbox that
+    is a link (to another folder) or not a folder has no entries (logged)."""
     found: list[tuple[float, str]] = []
+    try:
+        info = os.lstat(inbox)
+    except OSError:
+        return []
+    if not stat.S_ISDIR(info.st_mode):
+        log.warning("inbox %s is not a real folder (a link?): not read", inbox)
+        return []
     try:
         with os.scandir(inbox) as it:
             for entry in it:
@@ -399,7 +451,7 @@ def set_aside(path: Path) -> str:
     inbox = path.parent
     dir_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
-        inbox_fd = os.open(inbox, os.O_RDONLY | os.O_DIRECTORY)
+        inbox_fd = os.open(inbox, dir_flags)  # the inbox itself never through a link
     except OSError as exc:
         return f"could not be moved aside ({_one_line(exc)})"
     try:
@@ -673,9 +725,9 @@ def write_heartbeat(db_path: Path | str, every: float) -> None:
     Written under a temporary name and renamed (a link at the final name is replaced,
     never followed). Failures are logged, not raised: the app works without it.
     """
-    inbox = inbox_dir(Path(db_path))
     try:
-        inbox.mkdir(parents=True, exist_ok=True)
+        inbox = real_inbox(db_path, create=True)
+        assert inbox is not None
         tmp = inbox / f"{_HEARTBEAT}.{os.getpid()}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
         fd = os.open(tmp, flags, 0o644)

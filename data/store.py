@@ -51,16 +51,26 @@ def check_db_path(path: Path) -> None:
     """Refuse a path DuckDB would misread.
 
     DuckDB takes what follows a ``?`` as URL query parameters when it derives the
-    write-ahead log's name, so every commit to such a file fails.
+    write-ahead log's name, so every commit to such a file fails. It also reads a backslash
+    as a folder separator (as on Windows): ``reports\\prod.duckdb``, a legal file name on
+    Linux, was opened as ``reports/prod.duckdb``, another file, which ``data demo`` then
+    rebuilt while saying it made the first (and the write-ahead-log, lock and inbox checks
+    looked at the name given, not at the file DuckDB wrote).
 
     Raises:
-        StorePathError: the path contains ``?``.
+        StorePathError: the path contains ``?`` or a backslash.
     """
     if "?" in str(path):
         raise StorePathError(
             path,
             "DuckDB reads '?' as the start of URL parameters and every "
             "commit would fail; rename the file or folder without '?'",
+        )
+    if "\\" in str(path):
+        raise StorePathError(
+            path,
+            "DuckDB reads a backslash as a folder separator, so it would open "
+            "another file; rename the file or folder without '\\'",
         )
 
 
@@ -99,11 +109,13 @@ def check_db_file(path: Path | str, what: str = "database") -> None:
     :func:`data.bootstrap.ensure_demo_database` before it creates anything.
 
     Raises:
-        StorePathError: a named pipe, device or socket (naming what it is), a file that
-            cannot be read, or a write-ahead log that is a link or not a regular file.
+        StorePathError: a path DuckDB would misread (:func:`check_db_path`), a named
+            pipe, device or socket (naming what it is), a file that cannot be read, or a
+            write-ahead log that is a link or not a regular file.
         data.errors.StoreCorruptError: a non-empty regular file without DuckDB's header.
     """
     path = Path(path)
+    check_db_path(path)  # a name DuckDB would misread, before anything is looked at
     _check_wal(path, what)
     try:
         mode = os.stat(path).st_mode  # never open a device or a pipe: stat first

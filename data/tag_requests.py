@@ -172,9 +172,15 @@ def validate_request(payload: Any) -> tuple[str | None, int | None]:
 def request_tagging(
     db_path: Path | str, *, model_dir: Path | str | None = None, batch_size: int | None = None
 ) -> Path:
-    """Drop a tagging request for the app holding ``db_path``; return the request file."""
-    inbox = inbox_dir(Path(db_path))
-    inbox.mkdir(parents=True, exist_ok=True)
+    """Drop a tagging request for the app holding ``db_path``; return the request file.
+
+    Raises:
+        data.inbox.InboxPathError: the inbox is a link or not a folder (nothing written).
+    """
+    from data.inbox import real_inbox
+
+    inbox = real_inbox(db_path, create=True)  # never a link to another folder
+    assert inbox is not None
     payload = {
         "model_dir": str(Path(model_dir).resolve()) if model_dir else None,
         "batch_size": batch_size,

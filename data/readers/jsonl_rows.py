@@ -14,17 +14,39 @@ import pandas as pd
 from data.errors import Problem
 from data.readers.opening import MAX_PROBLEMS, Opened, Reject, too_many_columns
 
+#: Longest JSON line read (bytes), unless the chunks are larger: a ticket's text is at most
+#: 128 KiB of UTF-8 (six times that written as ``\\u`` escapes), its other fields 2,000
+#: characters each.
+MAX_LINE_BYTES = 16 * 1024**2
+
+
+def _bounded_lines(stream: Any, limit: int) -> Iterator[bytes]:
+    """The lines of ``stream`` (bytes, or text encoded as UTF-8), each read with at most
+    ``limit`` + 1 bytes (characters for text) in memory: a longer line is refused by its
+    number before it is read whole (a 612 KB ``.jsonl.gz`` of one 600 MB line was read,
+    decoded and parsed whole: 3.7 GiB)."""
+    number = 0
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit:
+            raise Reject(
+                Problem(
+                    f"the line is longer than {limit:,} bytes: one record cannot be that "
+                    f"large (is this one JSON document rather than JSON Lines?)",
+                    row=number,
+                )
+            )
+        yield line.encode("utf-8") if isinstance(line, str) else line
+
 
 def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
+    source: Any = opened.stream
     if opened.encoding == "utf-16":
-        lines: Iterator[bytes] = (
-            line.encode("utf-8")
-            for line in io.TextIOWrapper(
-                opened.stream, encoding="utf-16", errors="strict", newline=None
-            )
-        )
-    else:
-        lines = iter(opened.stream)
+        source = io.TextIOWrapper(opened.stream, encoding="utf-16", errors="strict", newline=None)
+    lines = _bounded_lines(source, max(MAX_LINE_BYTES, opened.chunk_bytes))
     problems: list[Problem] = []
     records: list[dict[str, Any]] = []
     numbers: list[int] = []
@@ -32,6 +54,7 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
     total = 0
     number = 0
     keys: set[str] = set()  # every key so far: the columns the frames will have
+    spelled: dict[str, str] = {}  # each column name as compared (case, spaces) → as written
     while True:
         try:
             raw = next(lines)
@@ -84,6 +107,8 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
                         )
                     elif (wide := too_many_columns(len(value), opened.max_columns)) is not None:
                         problem = replace(wide, row=number)
+                    elif (twin := _same_name(spelled, value)) is not None:
+                        problem = replace(twin, row=number)
                     elif (lone := _lone_surrogate(line, value)) is not None:
                         problem = replace(lone, row=number)
                     elif opened.max_columns is not None and _new_keys_over(
@@ -260,6 +285,24 @@ def _record(value: dict[str, Any]) -> dict[str, Any]:
         except _NotANumber as exc:
             raise _NotANumber(exc.message, str(key)) from None
     return out
+
+
+def _same_name(spelled: dict[str, str], record: dict[str, Any]) -> Problem | None:
+    """The problem of a key that names the same column as another (``"Text"`` beside
+    ``"text"``, in this record or an earlier one): names are compared as a CSV header's
+    are (case and surrounding spaces ignored), where such a pair is refused. Without it one
+    of the two was silently dropped (``{"text": "a", "TEXT": "b"}`` stored "a"), or a line
+    holding only ``"Text"`` was refused as "empty text". ``spelled`` learns the new keys."""
+    for key in record:
+        folded = str(key).strip().lower()
+        first = spelled.setdefault(folded, str(key))
+        if first != key:
+            return Problem(
+                f"the key names the same column as {first!r} (column names are compared "
+                "without case and surrounding spaces): use one spelling",
+                column=str(key),
+            )
+    return None
 
 
 def _new_keys_over(keys: set[str], record: dict[str, Any], max_columns: int) -> bool:

@@ -75,7 +75,9 @@ def test_ticket_cards_show_meta_escape_text_and_fall_back() -> None:
     out = ui.ticket_cards_html(tickets, ("created_at", "source", ("source_id", "ticket_key")))
     assert out.count('<div style="border') == 2 and out.count("<mark") == 1
     assert "<script>" not in out and "&lt;b&gt;.csv" in out
-    assert "2026-01-02 03:04 UTC · a.csv · 7" in out and "— · &lt;b&gt;.csv · k2" in out
+    # each meta value isolated (<bdi>): a right-to-left override in one cannot reverse the rest
+    assert "<bdi>2026-01-02 03:04 UTC</bdi> · <bdi>a.csv</bdi> · <bdi>7</bdi>" in out
+    assert "<bdi>—</bdi> · <bdi>&lt;b&gt;.csv</bdi> · <bdi>k2</bdi>" in out
 
 
 def test_entity_flattening_and_rows() -> None:
