@@ -7,7 +7,9 @@ Modules, one concern each:
   :mod:`data.errors` — the exceptions.
 - :mod:`data.readers` — streaming CSV/TSV/JSONL/Parquet reader (``read_table_chunks``);
   :mod:`data.columns` — column aliases; :mod:`data.keys` — content-hash keys;
-  :mod:`data.ingest` — validated, all-or-nothing, idempotent uploads (``ingest_files``);
+  :mod:`data.ingest` — validated, all-or-nothing, idempotent uploads (``ingest_files``),
+  with :mod:`data.limits` (upload limits, ``IngestLimits``) and :mod:`data.normalise` (each
+  value checked and converted, ``normalise_chunk``; also read by :mod:`data.keyed_tickets`);
   :mod:`data.inbox` — uploads handed to a running dashboard; :mod:`data.export` — downloads.
 - :mod:`data.masking` — e-mail addresses, phone and card numbers masked for viewers
   (``mask_pii``, ``mask_frame``, ``pii_spans``); :mod:`data.audit` — the audit trail

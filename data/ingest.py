@@ -26,25 +26,36 @@ import errno
 import hashlib
 import io
 import os
-import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data import rollups
-from data.columns import ALIASES, ColumnMap, map_columns
-from data.errors import ConfigError, IngestError, Problem, StoreWriteError
+from data.columns import ColumnMap, map_columns
+from data.errors import IngestError, Problem, StoreWriteError
 from data.keys import ticket_key_sql
+from data.limits import (
+    DEFAULT_LIMITS,
+    LIMIT_ENV_VARS,
+    MAX_LIMIT,
+    IngestLimits,
+    limit_hint,
+    limits_from_env,
+)
+from data.normalise import (
+    STAGED_SCHEMA,
+    ProblemCollector,
+    mapped_columns,
+    missing_text_problem,
+    normalise_chunk,
+)
 from data.paths import STAGING_PREFIX, staging_dir_of
-from data.readers import DEFAULT_CHUNK_BYTES, MAX_PROBLEMS, read_table_chunks
+from data.readers import read_table_chunks
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -52,6 +63,7 @@ __all__ = [
     "IngestLimits",
     "IngestReport",
     "LIMIT_ENV_VARS",
+    "MAX_LIMIT",
     "StagedFile",
     "commit_staged",
     "ingest_files",
@@ -61,108 +73,7 @@ __all__ = [
     "staging_dir_for",
 ]
 
-STAGED_SCHEMA = pa.schema(
-    [
-        ("row", pa.int64()),
-        ("source_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("created_at", pa.timestamp("us")),
-        ("channel", pa.string()),
-        ("category", pa.string()),
-        ("priority", pa.string()),
-        ("subject", pa.string()),
-        ("text", pa.string()),
-        ("resolution_minutes", pa.float64()),
-        ("resolved_by", pa.string()),
-    ]
-)
 _META_PREFIX = b"pricewar."
-_OPTIONAL_TEXT = {
-    "id": "source_id",
-    "customer": "customer_id",
-    "channel": "channel",
-    "category": "category",
-    "priority": "priority",
-    "subject": "subject",
-}
-#: Dates a ticket may carry, whether the file gives them as text or as a typed (Parquet)
-#: timestamp; both are checked by :func:`_dates_in_range`, for direct uploads and for files
-#: handed through the inbox alike.
-_MIN_DATE = pd.Timestamp("1990-01-01")
-_MAX_DATE = pd.Timestamp("2100-01-01")
-_DATE_RANGE = "1990–2100"
-
-
-@dataclass(frozen=True)
-class IngestLimits:
-    """Limits an upload must respect; each rejection message names the limit it broke."""
-
-    max_bytes: int = 1024**3  # decoded: after decompression and Parquet's encodings
-    max_rows: int = 2_000_000
-    max_columns: int = 500
-    max_text_chars: int = 100_000  # one ticket's text
-    # One ticket's text in UTF-8 bytes: DuckDB holds about two 2,048-row groups of the
-    # widest tickets while it inserts them, so this bounds that memory (2 × 2,048 × 128 KiB
-    # = 512 MiB); 100,000 ASCII characters fit, 100,000 four-byte emoji do not.
-    max_text_bytes: int = 128 * 1024
-    max_field_chars: int = 2_000  # id, customer, channel, subject, category, priority
-    chunksize: int = 50_000  # rows read at a time (memory, not a limit on the file)
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES  # decoded bytes read at a time (memory too)
-
-
-DEFAULT_LIMITS = IngestLimits()
-
-#: Environment variables that change the upload limits (for the dashboard, the CLI and the
-#: inbox alike), by :class:`IngestLimits` field.
-LIMIT_ENV_VARS: dict[str, str] = {
-    "max_bytes": "PRICEWAR_MAX_UPLOAD_BYTES",
-    "max_rows": "PRICEWAR_MAX_UPLOAD_ROWS",
-    "max_columns": "PRICEWAR_MAX_UPLOAD_COLUMNS",
-    "max_text_chars": "PRICEWAR_MAX_TEXT_CHARS",
-    "max_text_bytes": "PRICEWAR_MAX_TEXT_BYTES",
-    "max_field_chars": "PRICEWAR_MAX_FIELD_CHARS",
-}
-
-
-#: The largest value an upload limit may be given in the environment (far above any file a
-#: server could hold, and well inside the 64-bit integers the readers compare with).
-MAX_LIMIT = 10**15
-
-
-def limits_from_env(
-    base: IngestLimits = DEFAULT_LIMITS, environ: Mapping[str, str] | None = None
-) -> IngestLimits:
-    """``base`` with every limit given in the environment (:data:`LIMIT_ENV_VARS`) applied.
-
-    Raises:
-        data.errors.ConfigError: a variable is set to something other than a whole number
-            from 1 to :data:`MAX_LIMIT` (the message names the variable).
-
-    Example:
-        >>> limits_from_env(environ={"PRICEWAR_MAX_UPLOAD_ROWS": "1000"}).max_rows
-        1000
-    """
-    env = os.environ if environ is None else environ
-    changes: dict[str, int] = {}
-    for field_name, var in LIMIT_ENV_VARS.items():
-        text = env.get(var, "").strip().replace("_", "")
-        if not text:
-            continue
-        # ASCII digits only: str.isdigit() is also true for "²" or "④", which int() refuses.
-        # At most MAX_LIMIT: the text limits reach pyarrow's compute kernels as int64 (a
-        # larger number raised a TypeError out of every upload).
-        ok = text.isascii() and text.isdigit() and len(text) <= 20
-        if not ok or not 1 <= int(text) <= MAX_LIMIT:
-            shown = env[var] if len(env[var]) <= 40 else env[var][:39] + "…"
-            raise ConfigError(
-                f"{var} must be a whole number from 1 to {MAX_LIMIT:,}, not {shown!r}"
-            )
-        changes[field_name] = int(text)
-    return replace(base, **changes) if changes else base
-
-
-def _limit_hint(field_name: str) -> str:
-    return f"IngestLimits.{field_name}; set {LIMIT_ENV_VARS[field_name]} to change it"
 
 
 @dataclass
@@ -262,316 +173,6 @@ def _hash_source(source: Any) -> str:
     raise TypeError(f"cannot ingest from {type(source).__name__}")
 
 
-# -- validation ----------------------------------------------------------------------------
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    @property
-    def full(self) -> bool:
-        return len(self.problems) >= MAX_PROBLEMS
-
-    def add_rows(self, rows: Iterable[int], column: str | None, message: str) -> None:
-        for row in rows:
-            if self.full:
-                return
-            self.problems.append(Problem(message, row=int(row), column=column))
-
-
-def _arrow(series: pd.Series) -> pa.Array:
-    """The column as one Arrow array (zero-copy for Arrow-backed strings)."""
-    try:
-        arr = pa.array(series, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr
-
-
-def _rows_where(mask: pa.Array, rows: np.ndarray) -> np.ndarray:
-    return rows[np.asarray(pc.indices_nonzero(pc.fill_null(mask, False)))[:MAX_PROBLEMS]]
-
-
-def _text_array(
-    series: pd.Series,
-    column: str,
-    rows: np.ndarray,
-    out: _Collector,
-    *,
-    limit: int,
-    limit_name: str,
-    required: bool,
-    byte_limit: int | None = None,
-) -> pa.Array:
-    """Strings (null for missing) with located problems for wrong types and long values
-    (over ``limit`` characters, or over ``byte_limit`` UTF-8 bytes when given)."""
-    arr = _arrow(series)
-    if pa.types.is_dictionary(arr.type):  # e.g. a pandas Categorical of text
-        arr = arr.dictionary_decode()
-    if pa.types.is_null(arr.type):
-        arr = pa.nulls(len(arr), pa.string())
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        if required or pa.types.is_nested(arr.type) or pa.types.is_binary(arr.type):
-            out.add_rows(
-                _rows_where(pc.is_valid(arr), rows), column, f"must hold text, found {arr.type}"
-            )
-            return pa.nulls(len(arr), pa.string())
-        arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
-    arr = arr.cast(pa.string())
-    trimmed = pc.utf8_trim_whitespace(arr)
-    blank = pc.fill_null(pc.equal(trimmed, ""), True)
-    if required:
-        out.add_rows(_rows_where(blank, rows), column, "empty text")
-    lengths = pc.utf8_length(arr)
-    too_long = pc.greater(lengths, limit)
-    if pc.any(too_long).as_py():
-        for i in np.asarray(pc.indices_nonzero(too_long))[:MAX_PROBLEMS]:
-            out.add_rows(
-                [rows[i]],
-                column,
-                f"{lengths[int(i)].as_py():,} characters, over the limit "
-                f"of {limit:,} ({_limit_hint(limit_name)})",
-            )
-    if byte_limit is not None:
-        sizes = pc.binary_length(arr)
-        too_big = pc.and_(pc.greater(sizes, byte_limit), pc.invert(too_long))
-        if pc.any(too_big).as_py():
-            for i in np.asarray(pc.indices_nonzero(too_big))[:MAX_PROBLEMS]:
-                out.add_rows(
-                    [rows[i]],
-                    column,
-                    f"{sizes[int(i)].as_py():,} bytes of UTF-8, over the limit of "
-                    f"{byte_limit:,} ({_limit_hint('max_text_bytes')})",
-                )
-    if required:
-        return arr
-    return pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
-
-
-def _to_str(value: Any) -> str | None:
-    """An optional column's value as text: a missing value (None, NaN: how pandas reads the
-    nulls of a Parquet float column, pd.NA, NaT) stays missing, never the text "nan"."""
-    if value is None or isinstance(value, str):
-        return value
-    if (
-        value is pd.NA
-        or value is pd.NaT
-        or (isinstance(value, float | np.floating) and np.isnan(value))
-    ):
-        return None
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def latest_accepted_date() -> pd.Timestamp:
-    """The latest date a ticket may carry: tomorrow (UTC; a ticket from the future is a typo
-    or an attack, and one would move every page's default period past the real data)."""
-    tomorrow = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=2)
-    return min(_MAX_DATE, tomorrow)
-
-
-def _dates_in_range(parsed: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
-    """``parsed`` (timezone-naive UTC, any unit) with every date outside :data:`_DATE_RANGE`
-    or after :func:`latest_accepted_date` reported by row and column, then cleared (so no
-    unit conversion can overflow)."""
-    present = parsed.notna()
-    outside = (present & ((parsed < _MIN_DATE) | (parsed > _MAX_DATE))).to_numpy()
-    if outside.any():
-        out.add_rows(rows[np.nonzero(outside)[0]], column, f"date outside {_DATE_RANGE}")
-    latest = latest_accepted_date()
-    future = (present & (parsed >= latest)).to_numpy() & ~outside
-    if future.any():
-        day = (latest - pd.Timedelta(days=1)).date().isoformat()
-        out.add_rows(rows[np.nonzero(future)[0]], column, f"date in the future (after {day}, UTC)")
-    if outside.any() or future.any():
-        parsed = parsed.mask(outside | future)
-    return parsed
-
-
-def _as_timestamps(series: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):  # a typed (Parquet) column
-        parsed = pd.to_datetime(series)
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        return _dates_in_range(parsed, column, rows, out).astype("datetime64[us]")
-    raw = series.astype(object).map(
-        lambda v: (
-            None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip() or None
-        )
-    )
-    present = raw.notna().to_numpy()
-    parsed = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
-    if present.any():
-        values = raw[present]
-        first = _parse_dates(values, iso=True)
-        retry = first.isna().to_numpy()
-        if retry.any():
-            first[retry] = _parse_dates(values[retry], iso=False)
-        parsed[present] = first.astype("datetime64[us]")
-    bad = present & parsed.isna().to_numpy()
-    for i in np.nonzero(bad)[0][:MAX_PROBLEMS]:
-        out.add_rows([rows[i]], column, f"cannot read the date {str(raw.iloc[i])[:40]!r}")
-    # "12:30", "2:30 PM", a Parquet time-of-day column, "now", "today": pandas dates them
-    # today (the moment of the upload), so every such ticket landed on the day of the upload
-    dateless = (
-        present
-        & ~bad
-        & ~raw.map(lambda v: isinstance(v, str) and _HAS_DATE.search(v) is not None).to_numpy(
-            dtype=bool
-        )
-    )
-    for i in np.nonzero(dateless)[0][:MAX_PROBLEMS]:
-        out.add_rows(
-            [rows[i]],
-            column,
-            f"{str(raw.iloc[i])[:40]!r} has no date (a time of "
-            "day, or a word such as 'now'); write dates as YYYY-MM-DD",
-        )
-    if dateless.any():
-        parsed = parsed.mask(dateless)
-    return _dates_in_range(parsed, column, rows, out)
-
-
-#: What a date written as text must hold: a four-digit year or a day-month-year triple
-#: (``2024-01-05``, ``05/01/24``, ``20240105``, ``5 January 2024``).
-_HAS_DATE = re.compile(r"\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{1,4}")
-
-
-def _parse_dates(values: pd.Series, *, iso: bool) -> pd.Series:
-    try:
-        parsed = pd.to_datetime(
-            values, errors="coerce", utc=True, format="ISO8601" if iso else "mixed"
-        )
-    except (ValueError, OverflowError, TypeError):
-        parsed = pd.Series(
-            [_one_date(v) for v in values], index=values.index, dtype="datetime64[us, UTC]"
-        )
-    return parsed.dt.tz_localize(None).astype("datetime64[us]")
-
-
-def _one_date(value: str) -> pd.Timestamp:
-    try:
-        return pd.to_datetime(value, utc=True)
-    except (ValueError, OverflowError, TypeError):
-        return pd.NaT
-
-
-def _as_minutes(series: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
-    values = pd.to_numeric(series, errors="coerce")
-    given = series.astype(object).map(lambda v: v is not None and str(v).strip() not in ("", "nan"))
-    # "1e309", "inf", "Infinity" read as infinity: not a duration
-    bad = (given & values.isna()) | (values < 0) | values.isin([np.inf, -np.inf])
-    out.add_rows(
-        rows[np.nonzero(bad.to_numpy())[0]], column, "must be a non-negative number of minutes"
-    )
-    return values.astype("float64")
-
-
-def _as_resolver(series: pd.Series, column: str, rows: np.ndarray, out: _Collector) -> pd.Series:
-    values = series.astype(object).map(
-        lambda v: (
-            None
-            if v is None or (isinstance(v, float) and np.isnan(v))
-            else str(v).strip().lower() or None
-        )
-    )
-    bad = values.notna() & ~values.isin(["human", "ai"])
-    out.add_rows(rows[np.nonzero(bad.to_numpy())[0]], column, "must be 'human', 'ai' or empty")
-    return values
-
-
-def _none_array(n: int, type_: pa.DataType) -> pa.Array:
-    return pa.nulls(n, type_)
-
-
-def _normalise_chunk(
-    chunk: pd.DataFrame, cmap: ColumnMap, first_row: int, limits: IngestLimits, out: _Collector
-) -> pa.Table:
-    n = len(chunk)
-    f = cmap.fields
-    given = chunk.attrs.get("rows")  # the reader's own numbering (JSONL: line numbers)
-    rows = (
-        np.asarray(given, dtype="int64")
-        if given is not None and len(given) == n
-        else np.arange(first_row, first_row + n, dtype="int64")
-    )
-    arrays: dict[str, pa.Array] = {"row": pa.array(rows)}
-    arrays["text"] = _text_array(
-        chunk[f["text"]],
-        f["text"],
-        rows,
-        out,
-        limit=limits.max_text_chars,
-        limit_name="max_text_chars",
-        required=True,
-        byte_limit=limits.max_text_bytes,
-    )
-    for name, target in _OPTIONAL_TEXT.items():
-        arrays[target] = (
-            _text_array(
-                chunk[f[name]],
-                f[name],
-                rows,
-                out,
-                limit=limits.max_field_chars,
-                limit_name="max_field_chars",
-                required=False,
-            )
-            if name in f
-            else _none_array(n, pa.string())
-        )
-    arrays["created_at"] = (
-        pa.array(
-            _as_timestamps(chunk[f["created_at"]], f["created_at"], rows, out).to_numpy(
-                dtype="datetime64[us]"
-            ),
-            type=pa.timestamp("us"),
-        )
-        if "created_at" in f
-        else _none_array(n, pa.timestamp("us"))
-    )
-    arrays["resolution_minutes"] = (
-        pa.array(
-            _as_minutes(
-                chunk[f["resolution_minutes"]], f["resolution_minutes"], rows, out
-            ).to_numpy(),
-            type=pa.float64(),
-            from_pandas=True,
-        )
-        if "resolution_minutes" in f
-        else _none_array(n, pa.float64())
-    )
-    arrays["resolved_by"] = (
-        pa.array(
-            _as_resolver(chunk[f["resolved_by"]], f["resolved_by"], rows, out).tolist(),
-            type=pa.string(),
-            from_pandas=True,
-        )  # NaN (pandas' missing) → null
-        if "resolved_by" in f
-        else _none_array(n, pa.string())
-    )
-    return pa.table([arrays[name] for name in STAGED_SCHEMA.names], schema=STAGED_SCHEMA)
-
-
-def _missing_text_problem(columns: list[str]) -> Problem:
-    shown = ", ".join(repr(c) for c in columns[:15])
-    accepted = ", ".join(ALIASES["text"][:8])
-    return Problem(
-        f"no text column: expected one of {accepted} … (case-insensitive); the file has {shown}"
-    )
-
-
-def _mapped_columns(names: list[str]) -> list[str]:
-    """The columns of a file that ingest reads (the others are ignored, never decoded)."""
-    return list(map_columns([str(n) for n in names]).fields.values())
-
-
 def stage_file(
     source: Any,
     *,
@@ -611,7 +212,7 @@ def stage_file(
     )
     os.close(fd)
     path = Path(tmp)
-    out = _Collector()
+    out = ProblemCollector()
     rows = 0
     cmap: ColumnMap | None = None
     writer: pq.ParquetWriter | None = None
@@ -623,7 +224,7 @@ def stage_file(
             max_bytes=limits.max_bytes,
             max_columns=limits.max_columns,
             chunk_bytes=limits.chunk_bytes,
-            select=_mapped_columns,
+            select=mapped_columns,
         ):
             if cmap is None:
                 # Parquet reads only the mapped columns (``select``) and lists them all here.
@@ -634,13 +235,13 @@ def stage_file(
                         [
                             Problem(
                                 f"{len(columns)} columns, over the limit of {limits.max_columns} "
-                                f"({_limit_hint('max_columns')})"
+                                f"({limit_hint('max_columns')})"
                             )
                         ],
                     )
                 cmap = map_columns(columns)
                 if not cmap.has_text:
-                    raise IngestError(name, [_missing_text_problem(columns)])
+                    raise IngestError(name, [missing_text_problem(columns)])
             else:
                 for col in cmap.fields.values():
                     if col not in chunk.columns:  # JSONL: a chunk without that key
@@ -649,12 +250,12 @@ def stage_file(
                 out.problems.append(
                     Problem(
                         f"more than {limits.max_rows:,} rows, over the limit "
-                        f"({_limit_hint('max_rows')})",
+                        f"({limit_hint('max_rows')})",
                         row=limits.max_rows + 1,
                     )
                 )
                 break
-            table = _normalise_chunk(chunk.reset_index(drop=True), cmap, rows + 1, limits, out)
+            table = normalise_chunk(chunk.reset_index(drop=True), cmap, rows + 1, limits, out)
             rows += len(chunk)
             if out.full:
                 break

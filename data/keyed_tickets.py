@@ -3,7 +3,7 @@
 Tagging outside the store (on a cluster, :mod:`model.ray_engine`) must produce entities
 that join the tickets ``python -m data ingest`` stores from the same files. This module reads
 a file exactly as ingest does (:func:`data.readers.read_table_chunks`, the column mapping of
-:mod:`data.columns`, the value normalisation of :mod:`data.ingest`) and computes each row's
+:mod:`data.columns`, the value normalisation of :mod:`data.normalise`) and computes each row's
 key with the very SQL expression ingest uses (:func:`data.keys.ticket_key_sql`, run by an
 in-memory DuckDB over the chunk), so the keys are equal by construction.
 
@@ -31,8 +31,9 @@ import pyarrow as pa
 
 from data.columns import ColumnMap, map_columns
 from data.errors import IngestError, Problem
-from data.ingest import DEFAULT_LIMITS, _Collector, _missing_text_problem, _normalise_chunk
 from data.keys import ticket_key_sql
+from data.limits import DEFAULT_LIMITS
+from data.normalise import ProblemCollector, missing_text_problem, normalise_chunk
 from data.readers import read_table_chunks
 
 __all__ = ["KEYED_SCHEMA", "NO_BYTE_LIMIT", "column_map_for", "keyed_ticket_chunks", "text_problem"]
@@ -101,7 +102,7 @@ def column_map_for(
         fields = {k: v for k, v in fields.items() if v != chosen}
         fields[field_name] = chosen
     if "text" not in fields:
-        raise IngestError(name, [_missing_text_problem(columns)])
+        raise IngestError(name, [missing_text_problem(columns)])
     ignored = [c for c in columns if c not in fields.values()]
     return ColumnMap(fields, ignored)
 
@@ -155,7 +156,7 @@ def keyed_ticket_chunks(
         bad = np.array([p is not None for p in problems], dtype=bool)
         # ingest's normalisation; its (capped) problem list is not used: text problems are
         # found above for every row, and other fields only feed the key
-        normal = _normalise_chunk(chunk, cmap, rows + 1, limits, _Collector())
+        normal = normalise_chunk(chunk, cmap, rows + 1, limits, ProblemCollector())
         text = normal["text"]
         if bad.any():
             text = pa.array(

@@ -362,7 +362,7 @@ def test_odd_values_are_located_problems_not_exceptions(
     Broke: ``data.readers.jsonl_rows.jsonl_chunks`` catches only ``JSONDecodeError`` and
     ``RecursionError`` from ``json.loads``: a 4,301+-digit integer raises ``ValueError``
     ("Exceeds the limit (4300 digits) …"); ``"\\ud800"`` parses to a lone surrogate that
-    ``data.ingest._text_array`` cannot convert (``UnicodeEncodeError``). Parquet text is not
+    ``data.normalise._text_array`` cannot convert (``UnicodeEncodeError``). Parquet text is not
     checked for UTF-8 (``_parquet_chunks``): ``\\xff\\xfe`` raises ``ArrowInvalid: Invalid
     UTF8 sequence``; an encoded surrogate (``\\xed\\xa0\\x80``) passes validation and
     staging, then DuckDB's insert fails and the CLI blames the database ("the database …

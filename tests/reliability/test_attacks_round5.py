@@ -168,7 +168,7 @@ def test_one_ticket_dated_in_the_future_does_not_empty_the_managers_overview(
     typo such as 2062 for 2026) is refused naming the row and the column, as a date before
     1990 is; the Overview keeps showing the last 12 months of real data.
 
-    Broke: the row was accepted (dates up to 2100 pass ``data.ingest._dates_in_range``);
+    Broke: the row was accepted (dates up to 2100 pass ``data.normalise._dates_in_range``);
     the Overview's default period is the last 12 months before the last day with data, so
     after this one ticket every manager's Overview opened on 2099 and showed 1 ticket,
     0 active customers, 0 tokens and $0.00 revenue, with no warning.

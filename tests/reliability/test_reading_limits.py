@@ -467,14 +467,14 @@ _KILLED_INGEST = textwrap.dedent("""
     from pathlib import Path
     import data.ingest as ingest
     from data.store import Store
-    real = ingest._normalise_chunk
+    real = ingest.normalise_chunk
     calls = []
     def normalise_then_die(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:  # two chunks are staged: kill -9 this process
             os.kill(os.getpid(), signal.SIGKILL)
         return real(*args, **kwargs)
-    ingest._normalise_chunk = normalise_then_die
+    ingest.normalise_chunk = normalise_then_die
     with Store.open(Path(sys.argv[1])) as store:
         ingest.ingest_files(store, [Path(sys.argv[2])],
                             limits=ingest.IngestLimits(chunksize=100))
