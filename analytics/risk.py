@@ -305,8 +305,9 @@ def _columns(data: _Data) -> dict[str, Any]:
     so a window's sums per customer are slices and ``np.bincount`` (exact: whole numbers)."""
     if not data.arrays:
         d, m = data.days, data.mentions
-        customers = pd.Index(sorted(set(d["customer_id"]) | set(m["customer_id"])))
-        vendors = pd.Index(sorted(set(m["vendor"])))
+        ids = pd.unique(np.concatenate([d["customer_id"].to_numpy(object), m["customer_id"]]))
+        customers = pd.Index(sorted(ids), dtype=object)
+        vendors = pd.Index(sorted(pd.unique(m["vendor"].to_numpy(object))), dtype=object)
         data.arrays.update(
             customers=customers,
             vendors=vendors,
@@ -320,6 +321,18 @@ def _columns(data: _Data) -> dict[str, Any]:
             m_vendor=vendors.get_indexer(m["vendor"]),
             m_tickets=m["tickets"].to_numpy(),
         )
+        u, c = data.usage, data.customers
+        data.arrays.update(
+            u_month=u["month"].to_numpy(),
+            u_customer=u["customer_id"].to_numpy(object),
+            u_plan=u["plan"].to_numpy(object),
+            u_price=u["price_per_m"].to_numpy(),
+            c_index=pd.Index(c["customer_id"].to_numpy(object)),
+            c_name=c["name"].to_numpy(object),
+            c_segment=c["segment"].to_numpy(object),
+            c_region=c["region"].to_numpy(object),
+            c_churn=c["churn_month"].dt.date.to_numpy(object),
+        )
         cuts = data.cuts.sort_values(["date", "depth"], kind="stable")
         data.arrays["cuts"] = list(
             zip(cuts["date"], cuts["depth"], cuts["vendor"], cuts["pct_change"], strict=True)
@@ -329,9 +342,10 @@ def _columns(data: _Data) -> dict[str, Any]:
 
 def _span(days: np.ndarray, lo: pd.Timestamp, hi: pd.Timestamp) -> slice:
     """The rows of sorted ``days`` with ``lo <= day < hi``."""
+    unit = days.dtype if days.dtype.kind == "M" else "datetime64[ns]"
     return slice(
-        int(np.searchsorted(days, np.datetime64(lo), "left")),
-        int(np.searchsorted(days, np.datetime64(hi), "left")),
+        int(np.searchsorted(days, np.datetime64(lo).astype(unit), "left")),
+        int(np.searchsorted(days, np.datetime64(hi).astype(unit), "left")),
     )
 
 
@@ -357,14 +371,12 @@ def _load(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Da
 
     if isinstance(signals, SignalCounts):
         key = ("analytics.risk._Data", id(store))
-        if key not in signals._parts:
-            signals._parts[key] = _read(store, sentiment, entities, signals)  # type: ignore[assignment]
-        return signals._parts[key]  # type: ignore[return-value]
+        return signals.cached(key, lambda: _read(store, sentiment, entities, signals))
     return _read(store, sentiment, entities, signals)
 
 
 def _read(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Data:
-    from analytics.alerts import NAMED, SignalCounts, _as_counts, signal_counts
+    from analytics.alerts import NAMED, SignalCounts, as_counts, signal_counts
     from data.reference import price_cut_events
 
     customers = store.query(
@@ -380,21 +392,47 @@ def _read(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Da
     counts: SignalCounts = (
         signal_counts(store, sentiment=sentiment, entities=entities)
         if signals is None
-        else _as_counts(signals)
+        else as_counts(signals)
     )
+    # per known customer and day: its units rows (a known customer's tickets of a day are
+    # one row, the rows ordered by day then customer), with the tickets naming a competitor
     units = counts.units[counts.units["customer_id"].notna()]
-    days = units.groupby(["customer_id", "day"])[["tickets", "negative"]].sum()
-    vals = counts.mentions
-    named = vals[vals["dim"] == NAMED].groupby(["customer_id", "day"])["tickets"].sum()
-    days["named"] = named.reindex(days.index, fill_value=0)
-    days = days.reset_index()
-    days["day"] = pd.to_datetime(days["day"])
-    mentions = (
-        vals[vals["dim"] == "competitor"]
-        .rename(columns={"value": "vendor"})[["customer_id", "day", "vendor", "tickets"]]
-        .copy()
+    day = _day_array(units["day"])
+    days = pd.DataFrame(
+        {
+            "customer_id": pd.Series(units["customer_id"].to_numpy(object), dtype=object),
+            "day": day,
+            "tickets": units["tickets"].to_numpy("int64"),
+            "negative": units["negative"].to_numpy("int64"),
+        }
     )
-    mentions["day"] = pd.to_datetime(mentions["day"])
+    vals = counts.mentions
+    dim = vals["dim"].to_numpy(object)
+    named = vals[dim == NAMED]
+    days["named"] = np.zeros(len(days), dtype=np.int64)
+    if len(named) and len(days):  # one row per customer and day on both sides
+        ids = pd.Index(
+            pd.unique(np.concatenate([days["customer_id"].to_numpy(), named["customer_id"]])),
+            dtype=object,
+        )
+        width = np.int64(len(ids))
+        have = _day_array(named["day"]).astype(np.int64) * width + ids.get_indexer(
+            named["customer_id"].to_numpy(object)
+        )
+        want = day.astype(np.int64) * width + ids.get_indexer(days["customer_id"].to_numpy())
+        order = np.argsort(have, kind="stable")
+        at = np.minimum(np.searchsorted(have[order], want), len(have) - 1)
+        hit = have[order][at] == want
+        days["named"] = np.where(hit, named["tickets"].to_numpy("int64")[order][at], 0)
+    mentions = vals[dim == "competitor"]
+    mentions = pd.DataFrame(
+        {
+            "customer_id": pd.Series(mentions["customer_id"].to_numpy(object), dtype=object),
+            "day": _day_array(mentions["day"]),
+            "vendor": pd.Series(mentions["value"].to_numpy(object), dtype=object),
+            "tickets": mentions["tickets"].to_numpy("int64"),
+        }
+    )
     # by day, so a window is a slice (_span)
     days = days.sort_values("day", kind="stable").reset_index(drop=True)
     mentions = mentions.sort_values("day", kind="stable").reset_index(drop=True)
@@ -404,42 +442,111 @@ def _read(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Da
     return _Data(customers, usage, days, mentions, cuts)
 
 
+def _day_array(days: pd.Series) -> np.ndarray:
+    """Dates (``datetime.date``) as ``datetime64[D]``, each distinct day converted once."""
+    codes, distinct = pd.factorize(days.to_numpy(object))
+    return np.asarray(list(distinct), dtype="datetime64[D]")[codes]
+
+
 def _features_at(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> pd.DataFrame:
     """Features of the customers active at ``as_of`` (usage in the month before); a copy of
     the frame computed once per ``data``."""
-    key = (pd.Timestamp(as_of), int(lookback_days))
-    if key not in data.features:
-        data.features[key] = _compute_features(data, pd.Timestamp(as_of), lookback_days)
-    return data.features[key].copy()
+    _prepare_features(data, [as_of], lookback_days)
+    return data.features[(pd.Timestamp(as_of), int(lookback_days))].copy()
 
 
-def _compute_features(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> pd.DataFrame:
+def _prepare_features(data: _Data, days: Sequence[Any], lookback_days: int) -> None:
+    """Compute the features at each of ``days`` not computed yet, the usage means of all
+    of them in one pass (:func:`_usage_means`)."""
+    todo = list(
+        dict.fromkeys(
+            pd.Timestamp(d)
+            for d in days
+            if (pd.Timestamp(d), int(lookback_days)) not in data.features
+        )
+    )
+    if not todo:
+        return
+    means = _usage_means(data, [_month_start(d) for d in todo])
+    for day in todo:
+        data.features[(day, int(lookback_days))] = _compute_features(
+            data, day, lookback_days, means
+        )
+
+
+def _usage_means(
+    data: _Data, months: Sequence[pd.Timestamp]
+) -> dict[tuple[pd.Timestamp, str], tuple[float, float]]:
+    """Per as-of month and customer, its mean monthly tokens over the 3 months before the
+    month (``recent``) and the 3 before those (``before``; NaN when none), as
+    ``groupby(...).mean()`` of each month's rows gives them (one group-by for all months:
+    a group's rows in the same order, so the same sums)."""
+    usage = data.usage
+    month = usage["month"].to_numpy()
+    picks: dict[str, list[np.ndarray]] = {"recent": [], "before": []}
+    keys: dict[str, list[np.ndarray]] = {"recent": [], "before": []}
+    for i, m in enumerate(dict.fromkeys(months)):
+        lo3, lo6 = m - pd.DateOffset(months=3), m - pd.DateOffset(months=6)
+        for name, rows in (
+            ("recent", np.flatnonzero((month < np.datetime64(m)) & (month >= np.datetime64(lo3)))),
+            (
+                "before",
+                np.flatnonzero((month < np.datetime64(lo3)) & (month >= np.datetime64(lo6))),
+            ),
+        ):
+            picks[name].append(rows)
+            keys[name].append(np.full(len(rows), i))
+    out: dict[tuple[pd.Timestamp, str], list[float]] = {}
+    order = list(dict.fromkeys(months))
+    for slot, name in enumerate(("recent", "before")):
+        rows = np.concatenate(picks[name]) if picks[name] else np.zeros(0, dtype=int)
+        frame = pd.DataFrame(
+            {
+                "k": np.concatenate(keys[name]) if keys[name] else np.zeros(0, dtype=int),
+                "customer_id": pd.Series(usage["customer_id"].to_numpy(object)[rows], dtype=object),
+                "tokens": usage["tokens"].to_numpy()[rows],
+            }
+        )
+        means = frame.groupby(["k", "customer_id"], sort=False)["tokens"].mean()
+        for (k, customer), value in zip(means.index, means.to_numpy(), strict=True):
+            out.setdefault((order[k], customer), [np.nan, np.nan])[slot] = value
+    return {key: (v[0], v[1]) for key, v in out.items()}
+
+
+def _compute_features(
+    data: _Data,
+    as_of: pd.Timestamp,
+    lookback_days: int,
+    means: dict[tuple[pd.Timestamp, str], tuple[float, float]],
+) -> pd.DataFrame:
     m = _month_start(as_of)
     prev = m - pd.DateOffset(months=1)
-    u = data.usage[data.usage["month"] < m]
-    last = u[u["month"] == prev].set_index("customer_id")
-    if last.empty:
+    a = _columns(data)
+    last = np.flatnonzero(a["u_month"] == np.datetime64(prev))  # in usage order
+    if not last.size:
         return pd.DataFrame()
-    recent = u[u["month"] >= m - pd.DateOffset(months=3)].groupby("customer_id")["tokens"].mean()
-    before = (
-        u[(u["month"] >= m - pd.DateOffset(months=6)) & (u["month"] < m - pd.DateOffset(months=3))]
-        .groupby("customer_id")["tokens"]
-        .mean()
-    )
-    cust = data.customers.set_index("customer_id").loc[last.index]
-    f = pd.DataFrame(index=last.index)
-    f["name"], f["segment"], f["region"] = cust["name"], cust["segment"], cust["region"]
-    f["plan"], f["price_per_m"] = last["plan"], last["price_per_m"]
-    f["volume_m"] = recent.reindex(f.index) / 1e6
-    f["usage_trend"] = np.log(
-        (recent.reindex(f.index) + 1.0) / (before.reindex(f.index) + 1.0)
-    ).where(before.reindex(f.index).notna(), 0.0)
+    ids = a["u_customer"][last]
+    at = a["c_index"].get_indexer(ids)
+    if (at < 0).any():
+        raise KeyError(f"customers not in the customers table: {list(ids[at < 0])[:5]}")
+    recent = np.array([means.get((m, c), (np.nan, np.nan))[0] for c in ids], dtype=float)
+    before = np.array([means.get((m, c), (np.nan, np.nan))[1] for c in ids], dtype=float)
+    trend = np.log((recent + 1.0) / (before + 1.0))
+    f: dict[str, Any] = {
+        "customer_id": ids,
+        "name": a["c_name"][at],
+        "segment": a["c_segment"][at],
+        "region": a["c_region"][at],
+        "plan": a["u_plan"][last],
+        "price_per_m": a["u_price"][last],
+        "volume_m": recent / 1e6,
+        "usage_trend": np.where(~np.isnan(before), trend, 0.0),
+    }
     lo = as_of - pd.Timedelta(days=lookback_days)
     # whole days: as_of and lo are midnights, so a ticket's day decides its window; sums
     # per customer by np.bincount on the window's rows (whole numbers: exact)
-    a = _columns(data)
     n_cust = len(a["customers"])
-    codes = a["customers"].get_indexer(f.index)
+    codes = a["customers"].get_indexer(ids)
     active = np.zeros(n_cust, dtype=bool)
     active[codes[codes >= 0]] = True
     w = _span(a["day"], lo, as_of)
@@ -470,8 +577,9 @@ def _compute_features(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> p
     named_any = (np.bincount(cells, minlength=n_cust * len(vendors)) > 0).reshape(shape)
     # the most named vendor (ties: the first by name, the vendors being sorted)
     best = np.argmax(np.where(named_any, n, -np.inf), axis=1) if len(vendors) else None
-    top = [vendors[best[c]] if c >= 0 and named_any[c].any() else np.nan for c in codes]
-    f["top_competitor"] = pd.Series(top, index=f.index, dtype=object)
+    names = vendors.to_numpy(object)
+    top = [names[best[c]] if c >= 0 and named_any[c].any() else np.nan for c in codes]
+    f["top_competitor"] = pd.Series(top, dtype=object)
     # the cuts before as_of, oldest first (ties: the shallowest first): a vendor's latest is
     # its last; those from lo on give the deepest of the window
     when: dict[Any, dt.date] = {}
@@ -483,8 +591,8 @@ def _compute_features(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> p
         when[vendor], pct[vendor] = day.date(), change
         if day >= lo:
             window[vendor] = max(window.get(vendor, depth_), depth_)
-    f["latest_cut"] = [when.get(v) for v in f["top_competitor"]]
-    f["latest_cut_pct"] = [pct.get(v, np.nan) for v in f["top_competitor"]]
+    f["latest_cut"] = pd.Series([when.get(v) for v in top], dtype=object)
+    f["latest_cut_pct"] = [pct.get(v, np.nan) for v in top]
     depth = np.array([window.get(v, np.nan) for v in vendors], dtype=float)
     cut = np.where(named_any & ~np.isnan(depth), depth, -np.inf)  # vendors named with a cut
     deepest = cut.max(axis=1, initial=-np.inf)
@@ -492,13 +600,13 @@ def _compute_features(data: _Data, as_of: pd.Timestamp, lookback_days: int) -> p
         float(deepest[c]) if c >= 0 and deepest[c] > -np.inf else 0.0 for c in codes
     ]
     f["market_cut"] = max(window.values(), default=0.0)
-    f["log_negative"] = np.log1p(f["negative_tickets"])
-    f["log_competitor"] = np.log1p(f["competitor_tickets"])
-    f["log_tickets"] = np.log1p(f["tickets"])
-    f["as_of"] = as_of.date()
-    churn = cust["churn_month"]
-    f["churn_month"] = churn.dt.date
-    return f.reset_index()
+    frame = pd.DataFrame(f)
+    frame["log_negative"] = np.log1p(frame["negative_tickets"])
+    frame["log_competitor"] = np.log1p(frame["competitor_tickets"])
+    frame["log_tickets"] = np.log1p(frame["tickets"])
+    frame["as_of"] = as_of.date()
+    frame["churn_month"] = pd.Series(a["c_churn"][at], dtype=object)
+    return frame
 
 
 def _label(frame: pd.DataFrame, horizon_months: int) -> pd.Series:
@@ -566,6 +674,7 @@ def risk_panel(
         if months is not None
         else _months_with_labels(data, horizon_months, None)
     )
+    _prepare_features(data, when, lookback_days)
     frames = [f for m in when if not (f := _features_at(data, m, lookback_days)).empty]
     if not frames:
         return pd.DataFrame(columns=["customer_id", "as_of", *FEATURES, "churned"])
@@ -873,6 +982,7 @@ def customers_at_risk(
         else data.usage["month"].max() + pd.DateOffset(months=1)
     )
     months = _months_with_labels(data, a.horizon_months, when)
+    _prepare_features(data, [*months, when], lookback_days)
     panel = risk_panel(
         store,
         horizon_months=a.horizon_months,

@@ -152,9 +152,9 @@ def _rollup_tagged(
     if not USE_ROLLUPS or aliases is not None:
         return None
     with store.reading() as cur:
-        if not rollups.mentions_fresh(cur):
+        fresh = rollups.fresh_parts(cur)  # read once: it counts every base table
+        if rollups.MENTIONS not in fresh:  # (never fresh in a store without the tables)
             return None
-        fresh = rollups.fresh_parts(cur)
     if model_id == GOLD:  # the gold spans cover every ticket
         if rollups.TICKETS not in fresh:
             return None

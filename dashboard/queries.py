@@ -46,8 +46,6 @@ VERSION_TTL = 2
 #: change with every batch, and re-reading every ticket's signals per batch would slow the
 #: Signals page and the Overview's alert count.
 SIGNALS_REFRESH_WHILE_TAGGING = 60
-#: Most tickets of an alert's days read to find its tickets (:func:`alert_tickets`).
-ALERT_TICKETS_READ = 50_000
 _HOUR = 3600
 
 
@@ -731,15 +729,29 @@ def _open_alert_count(_store: Store, version: SignalsVersion, sentiment: str, en
     )
 
 
+@st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
+def _alert_tickets(
+    _store: Store,
+    version: EntitiesVersion,
+    keys: tuple[str, ...],
+    first: dt.date,
+    last: dt.date,
+    model_id: str | None,
+) -> pd.DataFrame:
+    from analytics.alerts import alert_tickets as read
+
+    return read(_store, keys, model_id, start=first, end=last)
+
+
 def alert_tickets(
     keys: tuple[str, ...], first: dt.date, last: dt.date, model_id: str | None
 ) -> pd.DataFrame:
     """The tickets ``keys`` of an alert (created from day ``first`` to ``last``), oldest
-    first, with ``model_id``'s entities: :func:`ticket_list` over those days (at most
-    :data:`ALERT_TICKETS_READ` of them), kept to the keys."""
-    listed = ticket_list(Filters(start=first, end=last), model_id, limit=ALERT_TICKETS_READ)
-    picked = listed[listed["ticket_key"].isin(set(keys))]
-    return picked.sort_values(["created_at", "ticket_key"]).reset_index(drop=True)
+    first, with ``model_id``'s entities, looked up by key (``analytics.alerts.
+    alert_tickets``: the alert's days' row groups of the tickets, nothing else)."""
+    return _alert_tickets(
+        _the_store(), data_version().entities_version, tuple(keys), first, last, model_id
+    )
 
 
 # -- the Settings page ----------------------------------------------------------------------

@@ -105,14 +105,15 @@ def show_tickets(row: Any, source: Any, user: access.User) -> None:
     if named:
         st.caption(f"Entities most named: {ui.md_text(named)}")
     model = None if source.entities == "gold" else source.entities
-    tickets = queries.alert_tickets(tuple(details["ticket_keys"]), row.since, last_day(row), model)
-    tickets = ui.visible_tickets(tickets, user)
-    if ui.empty_frame(tickets):
+    keys = tuple(details["ticket_keys"])
+    # only the tickets shown as cards are read, by their keys
+    shown = queries.alert_tickets(keys[:CARDS], row.since, last_day(row), model)
+    shown = ui.visible_tickets(shown, user)
+    if ui.empty_frame(shown):
         st.info("Its tickets are no longer in the database.")
         return
-    shown = tickets.head(CARDS)
-    listed = f"{len(tickets):,} negative tickets, oldest first" + (
-        f"; the first {len(shown)} as cards" if len(shown) < len(tickets) else ""
+    listed = f"{len(keys):,} negative tickets, oldest first" + (
+        f"; the first {len(shown)} as cards" if len(shown) < len(keys) else ""
     )
     marks = (
         f"entities highlighted ({source.entities_label})"

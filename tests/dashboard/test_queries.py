@@ -63,6 +63,37 @@ def test_alert_tickets_and_signal_queries_answer(app_db: Path) -> None:
         assert set(got["ticket_key"]) <= set(row["ticket_keys"])
 
 
+def test_an_alerts_tickets_are_looked_up_by_key(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening an alert reads its tickets by key: the rows read are the keys asked for,
+    not every ticket of the alert's days (up to 50,000 before)."""
+    from analytics.alerts import last_day
+    from dashboard import queries
+    from data.store import Store
+
+    source = queries.signal_source()
+    alerts = queries.surge_alerts(source, freq="day", open_only=False)
+    alerts = alerts.assign(end=last_day(alerts))
+    row = alerts.iloc[int(alerts["negative"].to_numpy().argmax())]
+    keys = tuple(row["ticket_keys"])
+    assert len(keys) > 3
+    read: list[int] = []
+    real = Store.query
+
+    def counting(self: Store, sql: str, params: object = None) -> object:
+        out = real(self, sql, params)
+        if "FROM tickets t" in sql:
+            read.append(len(out))
+        return out
+
+    monkeypatch.setattr(Store, "query", counting)
+    got = queries.alert_tickets(keys[:3], row["since"], row["end"], "gold-test")
+    assert list(got["ticket_key"]) == list(keys[:3])
+    assert read == [3]
+    assert any(got["entities"].map(len))  # the tagger's entities, to highlight
+
+
 def test_no_page_empties_the_caches_or_names_a_query_by_string() -> None:
     for path in VIEWS.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
