@@ -91,6 +91,8 @@ class AppState:
         self.job: TaggingJob | None = None
         self.inbox: InboxPoller | None = None
         self.created_demo = False
+        self.rollups: threading.Thread | None = None
+        """Brings stale roll-ups up to date after the store opens (:meth:`_refresh_rollups`)."""
 
     @property
     def ready(self) -> bool:
@@ -121,9 +123,28 @@ class AppState:
             atexit.register(self.close)
             _register_before_shutdown(_while_alive(self.stop_jobs))
             self.inbox.start()
+            self.rollups = threading.Thread(
+                target=self._refresh_rollups, args=(store,), name="rollups", daemon=True
+            )
+            self.rollups.start()
             if autotag_enabled():
                 self.job.start(SYSTEM_ACTOR)
             return store
+
+    @staticmethod
+    def _refresh_rollups(store: Store) -> None:
+        """Rebuild the roll-up parts an upgrade or another program left stale (a store made
+        before migration 6 has no mention roll-ups), in the background: until it finishes
+        the pages read the base tables (same answers, slower first loads)."""
+        from data.rollups import ensure_rollups
+
+        try:
+            rebuilt = ensure_rollups(store)
+        except Exception:  # a page must still open; `python -m data rollups` can do it later
+            log.exception("could not bring the roll-up tables up to date")
+            return
+        if rebuilt:
+            log.info("roll-up tables rebuilt at start-up: %s", ", ".join(rebuilt))
 
     def stop_jobs(self, timeout: float = 10.0) -> None:
         """Stop the inbox and the tagging job after its current batch, waiting ``timeout``.
@@ -145,6 +166,10 @@ class AppState:
             self.inbox.stop()
         if self.job is not None:
             self.job.close(10)  # also ends its tagging process
+        if self.rollups is not None:
+            # its read or rebuild must end before the connection closes (a kill instead
+            # rolls a rebuild back: the parts stay stale and the next start does it again)
+            self.rollups.join(120)
         if self.store is not None:
             self.store.close()
         atexit.unregister(self.close)

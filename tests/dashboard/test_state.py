@@ -73,3 +73,30 @@ def test_state_keeps_every_name_the_pages_and_tests_use() -> None:
     for module, names in homes.items():
         for name in names:
             assert getattr(state, name) is getattr(module, name), name
+
+
+def test_the_app_brings_stale_rollups_up_to_date_when_it_opens(
+    app_db: Path, tmp_path: Path
+) -> None:
+    """A store whose roll-ups are stale (an upgrade, or a program that did not maintain
+    them) gets them rebuilt in the background when the app opens it: no `python -m data
+    rollups` needed."""
+    import shutil
+
+    from data import rollups
+    from data.store import Store
+
+    path = tmp_path / "stale.duckdb"
+    shutil.copy(app_db, path)
+    with Store.open(path) as store:
+        store.write(lambda conn: conn.execute("DELETE FROM rollup_state"))
+        assert rollups.fresh_parts(store.cursor()) == frozenset()
+    state = AppState(path)
+    store = state.open()
+    try:
+        assert state.rollups is not None
+        state.rollups.join(timeout=300)
+        assert not state.rollups.is_alive()
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+    finally:
+        state.close()
