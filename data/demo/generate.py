@@ -46,9 +46,11 @@ def _registered(conn: Any, name: str, df: pd.DataFrame) -> Iterator[None]:
     conn.unregister(name)
 
 
-def _insert_tickets(conn: Any, ticket_df: pd.DataFrame, gold: pd.DataFrame) -> int:
-    """Write one chunk of demo tickets with their gold entities and gold sentiment; returns
-    how many of them are negative."""
+def _insert_tickets(
+    conn: Any, ticket_df: pd.DataFrame, gold: pd.DataFrame, upload_keys: frozenset[str]
+) -> int:
+    """Write one chunk of demo tickets with their gold entities and gold sentiment, replacing
+    uploaded tickets (``upload_keys``) of the same key; returns how many are negative."""
     ticket_df["source"] = DEMO_SOURCE
     ticket_df["ingested_at"] = pd.Timestamp(DEMO_INGESTED_AT).as_unit("us")
     gold_sentiment = pd.DataFrame(
@@ -59,12 +61,16 @@ def _insert_tickets(conn: Any, ticket_df: pd.DataFrame, gold: pd.DataFrame) -> i
             "surge_id": ticket_df.pop("_surge_id"),
         }
     )
-    # An uploaded ticket with the same key (same text and id) is replaced by the demo row.
-    with _registered(conn, "_demo_keys", ticket_df[["ticket_key"]]):
-        conn.execute(
-            "DELETE FROM tickets WHERE ticket_key IN "
-            "(SELECT CAST(ticket_key AS VARCHAR) FROM _demo_keys)"
-        )
+    # An uploaded ticket with the same key (same text and id) is replaced by the demo row;
+    # only the chunk's keys among the uploads' are deleted, so a chunk does not scan the
+    # tickets the earlier chunks wrote (quadratic at ten million).
+    clashes = ticket_df.loc[ticket_df["ticket_key"].isin(upload_keys), ["ticket_key"]]
+    if len(clashes):
+        with _registered(conn, "_demo_keys", clashes):
+            conn.execute(
+                "DELETE FROM tickets WHERE ticket_key IN "
+                "(SELECT CAST(ticket_key AS VARCHAR) FROM _demo_keys)"
+            )
     _insert(
         conn,
         "tickets",
@@ -154,9 +160,12 @@ def generate_demo(
             list(prices.columns),
             {"valid_from": "DATE", "valid_to": "DATE"},
         )
+        upload_keys = frozenset(
+            key for (key,) in conn.execute("SELECT ticket_key FROM tickets").fetchall()
+        )  # the demo's own were deleted above: the uploads' keys
         for ticket_df, gold in iter_ticket_chunks(plan, full_customers, progress=progress):
             written["gold"] += len(gold)
-            written["negative"] += _insert_tickets(conn, ticket_df, gold)
+            written["negative"] += _insert_tickets(conn, ticket_df, gold, upload_keys)
         _insert(
             conn,
             "demo_surges",

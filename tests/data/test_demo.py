@@ -281,3 +281,27 @@ def test_tickets_written_in_chunks_are_the_tickets_of_one_piece():
     assert plan.surge_counts() == {
         int(k): int(v) for k, v in whole_tickets["_surge_id"].dropna().value_counts().items()
     }
+
+
+def test_an_uploaded_ticket_with_a_demo_tickets_key_is_replaced_and_other_uploads_kept(tmp_path):
+    """A demo ticket's key held by an upload (the same columns uploaded) is replaced by the
+    demo row, not a primary-key clash; every other upload stays."""
+    with Store.open(tmp_path / "db.duckdb") as store:
+        generate_demo(store, tickets=60, seed=4)
+        key = store.scalar("SELECT min(ticket_key) FROM tickets")
+
+        def as_uploads(conn) -> None:  # as if uploaded before the demo was made
+            for table in ("gold_entities", "gold_sentiment"):
+                conn.execute(f"DELETE FROM {table} WHERE ticket_key = ?", [key])
+            conn.execute("UPDATE tickets SET source = 'upload' WHERE ticket_key = ?", [key])
+            conn.execute(
+                "INSERT INTO tickets (ticket_key, text, source, ingested_at) "
+                "VALUES ('own-1', 'an uploaded ticket', 'upload', now())"
+            )
+
+        store.write(as_uploads)
+        summary = generate_demo(store, tickets=60, seed=4)
+        assert summary.tickets == 60
+        assert store.scalar("SELECT count(*) FROM tickets") == 61
+        assert store.scalar("SELECT source FROM tickets WHERE ticket_key = ?", [key]) == "demo"
+        assert store.scalar("SELECT text FROM tickets WHERE ticket_key = 'own-1'")
