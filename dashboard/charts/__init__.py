@@ -1,4 +1,5 @@
-"""Altair chart builders: pure functions from DataFrames to charts (specs testable as data).
+"""Altair chart builders: pure functions from DataFrames to charts (specs testable as data),
+and their specs and PNGs built once per input for every session (``chart_spec``, ``chart_png``).
 
 Example:
     >>> import pandas as pd
@@ -7,9 +8,6 @@ Example:
 """
 
 from __future__ import annotations
-
-import re
-from typing import Any
 
 from dashboard.charts.entities import (
     ENTITY_SELECTION,
@@ -25,6 +23,8 @@ from dashboard.charts.pricing import (
     revenue_cost_chart,
     tornado_chart,
 )
+from dashboard.charts.safe import XML_INVALID, xml_safe
+from dashboard.charts.spec import chart_png, chart_spec, vega_lite_spec
 from dashboard.charts.war import (
     comparison_chart,
     equilibrium_chart,
@@ -36,6 +36,8 @@ from dashboard.charts.war import (
 __all__ = [
     "ENTITY_SELECTION",
     "XML_INVALID",
+    "chart_png",
+    "chart_spec",
     "comparison_chart",
     "competitor_mentions_chart",
     "cost_to_serve_chart",
@@ -51,29 +53,7 @@ __all__ = [
     "top_entities_chart",
     "tornado_chart",
     "usage_chart",
+    "vega_lite_spec",
     "volume_chart",
     "xml_safe",
 ]
-
-
-#: Characters XML 1.0 does not allow (C0 controls but tab and line breaks, lone surrogates,
-#: U+FFFE and U+FFFF): an SVG renderer refuses them.
-XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_safe(value: Any) -> Any:
-    r"""``value`` (a chart spec: dicts, lists, text, numbers) with every character that XML
-    forbids in its texts and keys replaced by U+FFFD, for renderers that go through SVG.
-
-    Example:
-        >>> xml_safe({"title": "a\x1bb", "data": [1, "c\x00"]}) == {
-        ...     "title": "a\ufffdb", "data": [1, "c\ufffd"]}
-        True
-    """
-    if isinstance(value, str):
-        return XML_INVALID.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {xml_safe(k): xml_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [xml_safe(v) for v in value]
-    return value

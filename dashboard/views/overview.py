@@ -174,7 +174,9 @@ with left:
     if ui.empty_frame(tv):
         st.info("No tickets in this selection.")
     else:
-        st.altair_chart(charts.volume_chart(tv, colour_title=by), width="stretch")
+        st.vega_lite_chart(
+            charts.chart_spec(charts.volume_chart, tv, colour_title=by), width="stretch"
+        )
 with right:
     st.subheader("Usage over time")
     ub = (
@@ -193,7 +195,7 @@ with right:
     if ui.empty_frame(uv):
         st.info("No usage in this selection.")
     else:
-        st.altair_chart(charts.usage_chart(uv, y=measure), width="stretch")
+        st.vega_lite_chart(charts.chart_spec(charts.usage_chart, uv, y=measure), width="stretch")
 st.caption(
     "Months are UTC calendar months; the first and last month count pro rata when the "
     "period covers them in part. Segment, plan and region are the customer's: the plan "
@@ -211,7 +213,7 @@ cts = queries.cost_to_serve(filters, rates)
 if ui.empty_frame(cts):
     st.info("No segment data in this selection.")
 else:
-    st.altair_chart(charts.cost_to_serve_chart(cts), width="stretch")
+    st.vega_lite_chart(charts.chart_spec(charts.cost_to_serve_chart, cts), width="stretch")
     st.dataframe(
         cts,
         hide_index=True,

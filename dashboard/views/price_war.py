@@ -8,10 +8,10 @@ import streamlit as st
 
 from analytics.competition import CUT_TABLE_LABELS, STRATEGY_COLUMN_LABELS
 from analytics.errors import EquilibriumNotConvergedError, ScenarioError
-from analytics.evaluate import segment_table
 from analytics.scenario import Competitor, Scenario
-from analytics.war import US, cut_price_table, evaluate_price_war
+from analytics.war import US
 from dashboard import charts, queries, state, ui
+from dashboard.shared_compute import cut_price_table, evaluate_price_war, segment_table
 from dashboard.tables import SEGMENT_TABLE_CONFIG
 
 st.title("Price war & positioning")
@@ -275,7 +275,9 @@ st.caption(
 tabs = st.tabs(["Prices", "Shares", "Profit", "Table"])
 for tab, value in zip(tabs[:3], ["price", "share", "profit"], strict=True):
     with tab:
-        st.altair_chart(charts.equilibrium_chart(table, value=value), width="stretch")
+        st.vega_lite_chart(
+            charts.chart_spec(charts.equilibrium_chart, table, value=value), width="stretch"
+        )
 with tabs[3]:
     labels = {
         **CUT_TABLE_LABELS,
@@ -297,7 +299,9 @@ with tabs[3]:
     )
 
 st.subheader("Our answers compared")
-st.altair_chart(charts.strategies_chart(war.strategies.table), width="stretch")
+st.vega_lite_chart(
+    charts.chart_spec(charts.strategies_chart, war.strategies.table), width="stretch"
+)
 strat = war.strategies.table.rename(columns=STRATEGY_COLUMN_LABELS)
 L = STRATEGY_COLUMN_LABELS
 st.dataframe(
@@ -326,8 +330,9 @@ def cut_table_section(s: Scenario) -> None:
     prices = np.round(np.linspace(s.price_floor, s.price_ceiling, 8), 3)
     cuts = [0, 10, 20, 30, 40, 50, 60]
     t = cut_price_table(s, cuts, prices)
-    st.altair_chart(
-        charts.heatmap_chart(
+    st.vega_lite_chart(
+        charts.chart_spec(
+            charts.heatmap_chart,
             pd.DataFrame(t.stack(future_stack=True).rename("value")).reset_index(),
             x="our_price",
             y="cut_pct",
@@ -378,7 +383,7 @@ points = pd.concat(
     ],
     ignore_index=True,
 )
-st.altair_chart(charts.positioning_chart(points), width="stretch")
+st.vega_lite_chart(charts.chart_spec(charts.positioning_chart, points), width="stretch")
 st.caption(
     "Our plans and every competitor model with a current list price: price (log scale) "
     "against quality tier (−1 budget, 0 mid, +1 frontier, from the reference data's "
@@ -414,7 +419,7 @@ else:
     ok = per_segment.rename(
         columns={"price_now": "price_per_m", "contribution_at_optimum": "profit"}
     )
-    st.altair_chart(charts.segment_optima_chart(ok), width="stretch")
+    st.vega_lite_chart(charts.chart_spec(charts.segment_optima_chart, ok), width="stretch")
     st.dataframe(per_segment, hide_index=True, width="stretch", column_config=SEGMENT_TABLE_CONFIG)
     st.caption(
         "Each segment's own curve (the same elasticities and cost model as the Pricing "

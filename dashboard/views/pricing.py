@@ -11,19 +11,18 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import ScenarioError
-from analytics.evaluate import (
-    NUMERIC_INPUTS,
-    data_table,
-    evaluate_scenario,
-    scenario_monte_carlo,
-    scenario_tornado,
-    segment_table,
-    tornado_price,
-)
-from analytics.goalseek import goal_seek
+from analytics.evaluate import NUMERIC_INPUTS, tornado_price
 from analytics.scenario import DemandSegment
 from analytics.sensitivity import table_to_long
 from dashboard import charts, queries, state, ui
+from dashboard.shared_compute import (
+    data_table,
+    evaluate_scenario,
+    goal_seek,
+    scenario_monte_carlo,
+    scenario_tornado,
+    segment_table,
+)
 from dashboard.tables import SEGMENT_TABLE_CONFIG
 
 st.title("Pricing what-if")
@@ -492,8 +491,9 @@ def data_table_tab(s: Any, r: Any) -> None:
         format_func={"profit": "profit, USD/month", "margin": "contribution margin"}.get,
     )
     table = data_table(s, rows, table_values(s, rows), cols, table_values(s, cols), metric=metric)
-    st.altair_chart(
-        charts.heatmap_chart(
+    st.vega_lite_chart(
+        charts.chart_spec(
+            charts.heatmap_chart,
             table_to_long(table, value_name="value"),
             x=cols,
             y=rows,
@@ -589,9 +589,13 @@ def whatif() -> None:
     curve = r.curve.to_frame()
     with tabs[0]:
         be = [b for b in (r.break_even_low, r.break_even_high) if b is not None]
-        st.altair_chart(
-            charts.profit_curve_chart(
-                curve, price=s.price_per_m, optimum=r.optimum.price, break_even=be
+        st.vega_lite_chart(
+            charts.chart_spec(
+                charts.profit_curve_chart,
+                curve,
+                price=s.price_per_m,
+                optimum=r.optimum.price,
+                break_even=be,
             ),
             width="stretch",
         )
@@ -601,7 +605,7 @@ def whatif() -> None:
             "dashed: break-even prices."
         )
     with tabs[1]:
-        st.altair_chart(charts.revenue_cost_chart(curve), width="stretch")
+        st.vega_lite_chart(charts.chart_spec(charts.revenue_cost_chart, curve), width="stretch")
         st.caption("Profit is the gap between revenue and total cost.")
     with tabs[2]:
         st.dataframe(
@@ -614,7 +618,7 @@ def whatif() -> None:
     with tabs[3]:
         at = tornado_price(s)
         tor = scenario_tornado(s, at)
-        st.altair_chart(charts.tornado_chart(tor), width="stretch")
+        st.vega_lite_chart(charts.chart_spec(charts.tornado_chart, tor), width="stretch")
         st.caption(
             f"Profit at {price(at)} per 1M tokens "
             f"({'the optimum' if s.tornado_price == 0 else 'the price you chose'}) "
@@ -625,8 +629,10 @@ def whatif() -> None:
     with tabs[4]:
         data_table_tab(s, r)
     with tabs[5]:
-        st.altair_chart(
-            charts.monte_carlo_chart(mc.histogram(), p5=mc.p5, p50=mc.p50, p95=mc.p95),
+        st.vega_lite_chart(
+            charts.chart_spec(
+                charts.monte_carlo_chart, mc.histogram(), p5=mc.p5, p50=mc.p50, p95=mc.p95
+            ),
             width="stretch",
         )
         st.caption(

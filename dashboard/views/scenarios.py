@@ -6,17 +6,16 @@ Saving and deleting are for analysts: the controls are drawn for them only, and
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 
 import pandas as pd
 import streamlit as st
 
 from analytics.errors import ScenarioError, ScenarioNotFoundError
-from analytics.evaluate import compare_scenarios
 from analytics.scenario import list_scenarios, load_scenario
 from dashboard import access, charts, state, ui
 from dashboard.access import Role
+from dashboard.shared_compute import compare_scenarios
 
 st.title("Scenarios")
 st.caption(
@@ -175,8 +174,9 @@ metric = (
 chart_df = pd.DataFrame(
     {"scenario": cols, "value": pd.to_numeric(results.loc[metric, cols], errors="coerce")}
 )
-chart = charts.comparison_chart(chart_df, value=metric)
-st.altair_chart(chart, width="stretch")
+st.vega_lite_chart(
+    charts.chart_spec(charts.comparison_chart, chart_df, value=metric), width="stretch"
+)
 
 d1, d2, _ = st.columns([1, 1, 3])
 ui.csv_download(
@@ -184,22 +184,9 @@ ui.csv_download(
 )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def png(spec: str) -> bytes:
-    """The chart as PNG (vl-convert, no browser).
-
-    vl-convert renders through SVG and *aborts the process* (a Rust panic that cannot
-    unwind) on a character XML forbids: every text of the spec is made XML-safe first, as
-    a scenario saved before names were cleaned may still hold an ESC or a NUL.
-    """
-    import vl_convert as vlc
-
-    return vlc.vegalite_to_png(charts.xml_safe(json.loads(spec)), scale=2)
-
-
 d2.download_button(
     "Chart (PNG)",
-    png(json.dumps(chart.to_dict(), sort_keys=True)),
+    lambda: charts.chart_png(charts.comparison_chart, chart_df, value=metric),  # on click
     file_name=f"scenarios-{metric}.png",
     mime="image/png",
     key="sc_png",

@@ -30,9 +30,16 @@ ROOT = Path(__file__).resolve().parents[2]
 #: process, so the test's own interpreter must not be the one that renders): the page is
 #: opened from a link whose what-if name holds terminal and XML-forbidden characters, the
 #: name box (filled from the link) is saved, and the page runs again with the new scenario
-#: in the comparison and its chart rendered to PNG. Prints the saved names as JSON.
+#: in the comparison and its chart rendered to PNG (the "Chart (PNG)" download renders on
+#: click; the script renders it on every run instead). Prints the saved names as JSON.
 _SAVE_FROM_A_LINK = r"""
 import json, sys
+from streamlit.delta_generator import DeltaGenerator
+real_download = DeltaGenerator.download_button
+def clicked_download(self, label, data, *args, **kwargs):
+    # the PNG is rendered when the button is clicked: render it here, as a click would
+    return real_download(self, label, data() if callable(data) else data, *args, **kwargs)
+DeltaGenerator.download_button = clicked_download
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(sys.argv[1], default_timeout=120)
 at.query_params["s_name"] = json.loads(sys.argv[2])
@@ -51,6 +58,12 @@ print(json.dumps(list(list_scenarios(state.store())["name"])))
 #: The Scenarios page opened with the scenarios already in the store (no save).
 _OPEN_SCENARIOS = r"""
 import json, sys
+from streamlit.delta_generator import DeltaGenerator
+real_download = DeltaGenerator.download_button
+def clicked_download(self, label, data, *args, **kwargs):
+    # the PNG is rendered when the button is clicked: render it here, as a click would
+    return real_download(self, label, data() if callable(data) else data, *args, **kwargs)
+DeltaGenerator.download_button = clicked_download
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(sys.argv[1], default_timeout=120)
 at.run()
