@@ -512,14 +512,10 @@ def data_table_tab(s: Any, r: Any) -> None:
     )
 
 
-@st.fragment
-@ui.guarded("the what-if")
-def whatif() -> None:
-    base = state.current_scenario()
-    rev = state.scenario_rev()
-    note = st.session_state.pop(state.SCENARIO_NOTE_KEY, None)
-    if note:
-        st.info(ui.md_text(note))
+def scenario_inputs(base: Any, rev: int) -> Any | None:
+    """The what-if's inputs as a scenario (``None``, with a message, while they do not make
+    one): prices, volumes and costs, demand per segment, the cost model and the analyses'
+    settings, each widget keyed by ``rev`` (a loaded scenario resets them)."""
     values: dict[str, Any] = {}
     with st.container(border=True):
         cols = st.columns(len(MAIN_INPUTS))
@@ -559,90 +555,120 @@ def whatif() -> None:
                 )
             )
     if segs is None:
-        return
+        return None
     try:
-        s = base.replace(segments=segs, **values)
+        return base.replace(segments=segs, **values)
     except ScenarioError as exc:
         st.warning(
             f"These inputs do not make a valid scenario: {ui.md_text(exc)}. "
             "Change the highlighted values."
         )
+        return None
+
+
+def profit_curve_tab(s: Any, r: Any) -> None:
+    """Profit over the price range, with our price, the optimum and the break-evens."""
+    be = [b for b in (r.break_even_low, r.break_even_high) if b is not None]
+    st.vega_lite_chart(
+        charts.chart_spec(
+            charts.profit_curve_chart,
+            r.curve.to_frame(),
+            price=s.price_per_m,
+            optimum=r.optimum.price,
+            break_even=be,
+        ),
+        width="stretch",
+    )
+    st.caption(
+        f"Profit after fixed costs over the price range {price(s.price_floor)}–"
+        f"{price(s.price_ceiling)}. Orange: our price; green: the optimum; red "
+        "dashed: break-even prices."
+    )
+
+
+def revenue_cost_tab(s: Any, r: Any) -> None:
+    """Revenue and total cost over the price range."""
+    chart = charts.chart_spec(charts.revenue_cost_chart, r.curve.to_frame())
+    st.vega_lite_chart(chart, width="stretch")
+    st.caption("Profit is the gap between revenue and total cost.")
+
+
+def segments_tab(s: Any, r: Any) -> None:
+    """Each segment optimised on its own curve."""
+    st.dataframe(
+        segment_table(s), hide_index=True, width="stretch", column_config=SEGMENT_TABLE_CONFIG
+    )
+    st.caption(
+        "Each segment on its own curve, optimised within the same price range; "
+        "contributions are before fixed costs (company-wide), USD per month."
+    )
+
+
+def tornado_tab(s: Any, r: Any) -> None:
+    """Profit when each driver alone moves by the sensitivity step."""
+    at = tornado_price(s)
+    tor = scenario_tornado(s, at)
+    st.vega_lite_chart(charts.chart_spec(charts.tornado_chart, tor), width="stretch")
+    st.caption(
+        f"Profit at {price(at)} per 1M tokens "
+        f"({'the optimum' if s.tornado_price == 0 else 'the price you chose'}) "
+        f"when each driver alone moves ±{s.sensitivity_pct:g} %. GPU $/hour, "
+        "throughput and utilisation act on one driver, the GPU cost per token; "
+        "elasticity, volume and tickets move on every segment at once."
+    )
+
+
+def monte_carlo_tab(s: Any, r: Any) -> None:
+    """The distribution of profit at our price over the uncertain inputs."""
+    mc = scenario_monte_carlo(s)  # shared with the metrics above (cached)
+    st.vega_lite_chart(
+        charts.chart_spec(
+            charts.monte_carlo_chart, mc.histogram(), p5=mc.p5, p50=mc.p50, p95=mc.p95
+        ),
+        width="stretch",
+    )
+    st.caption(
+        f"Profit at {price(s.price_per_m)}: {mc.draws:,} draws (seed {mc.seed}) "
+        f"of every segment's elasticity within its interval, the GPU cost and the "
+        f"volume level. P5 {money(mc.p5)}, median {money(mc.p50)}, P95 "
+        f"{money(mc.p95)}; probability of a loss {mc.prob_loss:.1%}."
+    )
+
+
+WHATIF_TABS: tuple[tuple[str, Any], ...] = (
+    ("Profit curve", profit_curve_tab),
+    ("Revenue and cost", revenue_cost_tab),
+    ("Segments", segments_tab),
+    ("Tornado", tornado_tab),
+    ("Data tables", data_table_tab),
+    ("Monte Carlo", monte_carlo_tab),
+    ("Goal seek", goal_seek_tab),
+)
+"""The what-if's analyses: only the open one is computed (a click on a tab reruns the
+what-if), so a change of price costs one analysis, not seven."""
+
+
+@st.fragment
+@ui.guarded("the what-if")
+def whatif() -> None:
+    base = state.current_scenario()
+    rev = state.scenario_rev()
+    note = st.session_state.pop(state.SCENARIO_NOTE_KEY, None)
+    if note:
+        st.info(ui.md_text(note))
+    s = scenario_inputs(base, rev)
+    if s is None:
         return
     state.set_scenario(s)
     state.sync_scenario_url(s)
 
     r = evaluate_scenario(s)
-    mc = scenario_monte_carlo(s)
-    show_metrics(r, mc)
-
-    tabs = st.tabs(
-        [
-            "Profit curve",
-            "Revenue and cost",
-            "Segments",
-            "Tornado",
-            "Data tables",
-            "Monte Carlo",
-            "Goal seek",
-        ]
-    )
-    curve = r.curve.to_frame()
-    with tabs[0]:
-        be = [b for b in (r.break_even_low, r.break_even_high) if b is not None]
-        st.vega_lite_chart(
-            charts.chart_spec(
-                charts.profit_curve_chart,
-                curve,
-                price=s.price_per_m,
-                optimum=r.optimum.price,
-                break_even=be,
-            ),
-            width="stretch",
-        )
-        st.caption(
-            f"Profit after fixed costs over the price range {price(s.price_floor)}–"
-            f"{price(s.price_ceiling)}. Orange: our price; green: the optimum; red "
-            "dashed: break-even prices."
-        )
-    with tabs[1]:
-        st.vega_lite_chart(charts.chart_spec(charts.revenue_cost_chart, curve), width="stretch")
-        st.caption("Profit is the gap between revenue and total cost.")
-    with tabs[2]:
-        st.dataframe(
-            segment_table(s), hide_index=True, width="stretch", column_config=SEGMENT_TABLE_CONFIG
-        )
-        st.caption(
-            "Each segment on its own curve, optimised within the same price range; "
-            "contributions are before fixed costs (company-wide), USD per month."
-        )
-    with tabs[3]:
-        at = tornado_price(s)
-        tor = scenario_tornado(s, at)
-        st.vega_lite_chart(charts.chart_spec(charts.tornado_chart, tor), width="stretch")
-        st.caption(
-            f"Profit at {price(at)} per 1M tokens "
-            f"({'the optimum' if s.tornado_price == 0 else 'the price you chose'}) "
-            f"when each driver alone moves ±{s.sensitivity_pct:g} %. GPU $/hour, "
-            "throughput and utilisation act on one driver, the GPU cost per token; "
-            "elasticity, volume and tickets move on every segment at once."
-        )
-    with tabs[4]:
-        data_table_tab(s, r)
-    with tabs[5]:
-        st.vega_lite_chart(
-            charts.chart_spec(
-                charts.monte_carlo_chart, mc.histogram(), p5=mc.p5, p50=mc.p50, p95=mc.p95
-            ),
-            width="stretch",
-        )
-        st.caption(
-            f"Profit at {price(s.price_per_m)}: {mc.draws:,} draws (seed {mc.seed}) "
-            f"of every segment's elasticity within its interval, the GPU cost and the "
-            f"volume level. P5 {money(mc.p5)}, median {money(mc.p50)}, P95 "
-            f"{money(mc.p95)}; probability of a loss {mc.prob_loss:.1%}."
-        )
-    with tabs[6]:
-        goal_seek_tab(s, r)
+    show_metrics(r, scenario_monte_carlo(s))
+    tabs = st.tabs([name for name, _ in WHATIF_TABS], key="wi_tab", on_change="rerun")
+    for tab, (_, show) in zip(tabs, WHATIF_TABS, strict=True):
+        with tab:
+            if tab.open:
+                show(s, r)
 
 
 segment_picker()

@@ -378,6 +378,9 @@ def test_report_pricing_and_price_war_pages_show_the_same_numbers(app_db: Path) 
 
 def test_pricing_data_table_on_any_two_inputs_and_goal_seek(app_db: Path) -> None:
     at = open_page(PAGES[3])
+    assert not [b for b in at.selectbox if b.key == "dt_input"], "closed tabs are not computed"
+    at.session_state["wi_tab"] = "Data tables"  # as a click on the tab
+    at.run()
     at.selectbox(key="dt_input").set_value("utilisation").run()
     at.selectbox(key="dt_cols").set_value("gpu_cost_per_hour").run()
     clean(at)
@@ -385,6 +388,8 @@ def test_pricing_data_table_on_any_two_inputs_and_goal_seek(app_db: Path) -> Non
     assert table.shape == (5, 5)
     # more utilisation, same GPU price: never less profit (the GPU cost per token falls)
     assert (table.diff().iloc[1:] >= -1e-6).all().all()
+    at.session_state["wi_tab"] = "Goal seek"
+    at.run()
     at.selectbox(key="gs_input").set_value("utilisation").run()
     at.selectbox(key="gs_metric").set_value("margin").run()
     clean(at)
