@@ -153,11 +153,17 @@ def highlight_html(text: str, entities: Sequence[dict[str, Any]]) -> str:
 #: CSS of a ticket's text: line breaks kept, any word (even 90,000 characters of one) wrapped
 #: at the card's edge instead of widening the card.
 WRAP_STYLE = "white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word"
+#: CSS of a ticket card: what cannot wrap scrolls inside the card. A line can only break
+#: between grapheme clusters, and one cluster can be any length (3,000 emoji joined by
+#: zero-width joiners, 5,000 Hangul leading jamo, 5,000 Arabic prepended signs before a
+#: letter): such a ticket made the page 15,000-25,000 px wide.
+CONTAIN_STYLE = "overflow-x:auto"
 
 
 def ticket_card_html(text: str, entities: Sequence[dict[str, Any]], meta: Sequence[object]) -> str:
     """One ticket as an HTML card: escaped ``meta`` line above the highlighted, escaped text,
-    wrapped within the card's width (:data:`WRAP_STYLE`).
+    wrapped within the card's width (:data:`WRAP_STYLE`); what cannot wrap (one grapheme
+    cluster wider than the card) scrolls inside the card (:data:`CONTAIN_STYLE`).
 
     Example:
         >>> "overflow-wrap:anywhere" in ticket_card_html("x" * 90_000, [], ["smb"])
@@ -170,7 +176,7 @@ def ticket_card_html(text: str, entities: Sequence[dict[str, Any]], meta: Sequen
         '<div style="border:1px solid #ddd;border-radius:6px;'
         "padding:8px 10px;margin:6px 0;font-family:sans-serif;font-size:14px;"
         "line-height:1.5;max-width:100%;min-width:0;box-sizing:border-box;"
-        f'{WRAP_STYLE}"><div style="color:#666;font-size:12px">{line}</div>'
+        f'{WRAP_STYLE};{CONTAIN_STYLE}"><div style="color:#666;font-size:12px">{line}</div>'
         f'<div style="{WRAP_STYLE}">{highlight_html(text, entities)}</div></div>'
     )
 

@@ -2,8 +2,10 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or the
 full-width ``＝`` can run as a formula when a CSV is opened in a spreadsheet (CSV injection);
-so can one whose trigger follows leading blanks (NBSP, Unicode spaces; after plain spaces
-when it calls something: ``" =HYPERLINK(…)"``). Such text cells get a leading apostrophe,
+so can one whose trigger follows leading blanks or characters that draw as nothing (NBSP,
+Unicode spaces, the word joiner, zero-width joiners and other format characters, controls,
+lone combining marks; after plain spaces only when it calls something:
+``" =HYPERLINK(…)"``). Such text cells get a leading apostrophe,
 which spreadsheets show as text. So does every line inside a cell that starts that way
 after a line break (``"Refund\\r=cmd|…"``; CR, LF, VT, FF, FS, GS, RS, NEL, U+2028,
 U+2029), because a reader that splits rows there would see that line as a cell of its own.
@@ -23,6 +25,7 @@ import csv
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -65,10 +68,31 @@ _CALL_SYNTAX = re.compile(r"[|(!&=@\uff1d]")
 _BULLET = re.compile(r"[-+]+ [^|(!&=@\uff1d]*", re.DOTALL)
 
 
+#: Characters that draw as nothing, skipped like blanks before a trigger: Unicode format
+#: characters (Cf: zero-width joiner, word joiner, LRM/RLM, bidirectional controls, tags),
+#: controls other than line breaks (Cc), combining marks with no base (Mn, Me) and the
+#: Hangul fillers. ``"\u2060=cmd|…"`` reads as ``=cmd|…`` on screen, and a reader that drops
+#: them (as many do) sees a formula.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me", "Zs"})
+_HANGUL_FILLERS = "\u115f\u1160\u3164\uffa0"
+
+
+def _lstrip_invisible(text: str) -> str:
+    """``text`` without its leading blanks and invisible characters."""
+    for i, ch in enumerate(text):
+        if not (
+            ch in _BLANKS
+            or ch in _HANGUL_FILLERS
+            or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+        ):
+            return text[i:]
+    return ""
+
+
 def _risky(text: str, prefixes: tuple[str, ...]) -> bool:
     if text.startswith(prefixes):
         return not _PLAIN_NUMBER.fullmatch(text)
-    rest = text.lstrip(_BLANKS)
+    rest = _lstrip_invisible(text)
     if rest == text or not rest.startswith(prefixes) or _PLAIN_NUMBER.fullmatch(rest):
         return False
     # after blanks: always when they are not plain spaces (NBSP, Unicode spaces hide the
@@ -91,7 +115,7 @@ def neutralise_cell(value: Any) -> Any:
         return out
     parts = _LINE_BREAK.split(out)  # text, break, text, break, …
     for i in range(2, len(parts), 2):
-        if _risky(parts[i], _LINE_PREFIXES) and not _BULLET.fullmatch(parts[i].lstrip(_BLANKS)):
+        if _risky(parts[i], _LINE_PREFIXES) and not _BULLET.fullmatch(_lstrip_invisible(parts[i])):
             parts[i] = "'" + parts[i]
     return "".join(parts)
 
@@ -147,12 +171,21 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+#: Line breaks that JSON may hold raw inside a string but that line splitters other than
+#: ``\n`` split at (Python's ``str.splitlines``, editors, JavaScript before ES2019):
+#: written as ``\u`` escapes, the same values.
+_RAW_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def to_jsonl_bytes(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> bytes:
-    """UTF-8 JSON Lines, one object per record (a DataFrame gives one per row)."""
+    """UTF-8 JSON Lines, one object per record (a DataFrame gives one per row); no record
+    holds a character any line splitter breaks at (NEL, U+2028 and U+2029 are escaped)."""
     if isinstance(records, pd.DataFrame):
         records = records.to_dict(orient="records")
     lines = [
-        json.dumps({str(k): _json_value(v) for k, v in r.items()}, ensure_ascii=False, default=str)
+        json.dumps(
+            {str(k): _json_value(v) for k, v in r.items()}, ensure_ascii=False, default=str
+        ).translate(_RAW_LINE_BREAKS)
         for r in records
     ]
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")

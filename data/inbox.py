@@ -320,18 +320,48 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _open_regular(path: Path, *, max_bytes: int) -> int:
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _folder_fd(path: Path) -> int:
+    """A descriptor of the folder holding the inbox entry ``path``, opened ``O_NOFOLLOW``:
+    the entry is then opened or removed relative to it (``dir_fd``), so an inbox swapped
+    for a link after it was listed is never read or changed through.
+
+    Raises:
+        InboxEntryError: the folder is a link or not a folder (any more).
+    """
+    try:
+        return os.open(path.parent, _DIR_FLAGS)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise InboxEntryError(
+                "the inbox is no longer a real folder (a link?); nothing read through it"
+            ) from None
+        raise
+
+
+def _open_regular(path: Path, *, max_bytes: int, in_inbox: bool = True) -> int:
     """A read-only descriptor of ``path`` if it is a regular file of at most ``max_bytes``.
 
     Opened with ``O_NOFOLLOW | O_NONBLOCK`` (a link is refused, a FIFO does not block) and
     checked with ``fstat`` on the descriptor itself, so nothing can be swapped in between.
+    An inbox entry (``in_inbox``) is opened relative to its folder, itself opened without
+    following a link (:func:`_folder_fd`).
 
     Raises:
         InboxEntryError: a link, FIFO, device, socket or folder, or over ``max_bytes``.
     """
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        if in_inbox:
+            folder = _folder_fd(path)
+            try:
+                fd = os.open(path.name, flags, dir_fd=folder)
+            finally:
+                os.close(folder)
+        else:
+            fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise InboxEntryError("a symbolic link; only regular files are read") from None
@@ -433,11 +463,18 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
 
 
 def _delete(path: Path) -> None:
-    info = os.lstat(path)
-    if stat.S_ISDIR(info.st_mode):
-        shutil.rmtree(path)  # the fd-based version: links inside are removed, not followed
-    else:
-        os.unlink(path)
+    """Remove the inbox entry ``path`` relative to its folder (:func:`_folder_fd`), never
+    through a link, whether the entry or the inbox itself was made one."""
+    folder = _folder_fd(path)
+    try:
+        info = os.stat(path.name, dir_fd=folder, follow_symlinks=False)
+        if stat.S_ISDIR(info.st_mode):
+            # the fd-based version: links inside are removed, not followed
+            shutil.rmtree(path.name, dir_fd=folder)
+        else:
+            os.unlink(path.name, dir_fd=folder)
+    finally:
+        os.close(folder)
 
 
 def set_aside(path: Path) -> str:
@@ -449,7 +486,7 @@ def set_aside(path: Path) -> str:
     Never raises: an entry that can be neither moved nor deleted is reported.
     """
     inbox = path.parent
-    dir_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    dir_flags = _DIR_FLAGS
     try:
         inbox_fd = os.open(inbox, dir_flags)  # the inbox itself never through a link
     except OSError as exc:
@@ -484,7 +521,7 @@ def set_aside(path: Path) -> str:
         return "deleted (no real 'failed' folder to move it into)"
     except FileNotFoundError:
         return "gone already"
-    except OSError as exc:
+    except (OSError, InboxEntryError) as exc:
         return f"could be neither moved aside nor deleted ({_one_line(exc)})"
 
 
@@ -495,7 +532,7 @@ def remove_entry(path: Path) -> bool:
         return True
     except FileNotFoundError:
         return True
-    except OSError:
+    except (OSError, InboxEntryError):
         log.warning("inbox entry %s could not be removed", path, exc_info=True)
         return False
 
@@ -666,7 +703,7 @@ def _verified_source(entry: Path, digest: str, limits: IngestLimits) -> tuple[st
     ):
         return None
     try:
-        f = os.fdopen(_open_regular(Path(where), max_bytes=limits.max_bytes), "rb")
+        f = os.fdopen(_open_regular(Path(where), max_bytes=limits.max_bytes, in_inbox=False), "rb")
     except (OSError, InboxEntryError):
         return None
     try:
@@ -723,17 +760,23 @@ def write_heartbeat(db_path: Path | str, every: float) -> None:
     """Record in the inbox that this process imports it every ``every`` seconds.
 
     Written under a temporary name and renamed (a link at the final name is replaced,
-    never followed). Failures are logged, not raised: the app works without it.
+    never followed), both relative to the inbox opened without following a link (an inbox
+    swapped for a link after its check is not written through). Failures are logged, not
+    raised: the app works without it.
     """
     try:
         inbox = real_inbox(db_path, create=True)
         assert inbox is not None
-        tmp = inbox / f"{_HEARTBEAT}.{os.getpid()}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
-        fd = os.open(tmp, flags, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"pid": os.getpid(), "time": time.time(), "every": float(every)}, f)
-        os.replace(tmp, inbox / _HEARTBEAT)
+        folder = os.open(inbox, _DIR_FLAGS)
+        try:
+            tmp = f"{_HEARTBEAT}.{os.getpid()}.tmp"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
+            fd = os.open(tmp, flags, 0o644, dir_fd=folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"pid": os.getpid(), "time": time.time(), "every": float(every)}, f)
+            os.replace(tmp, _HEARTBEAT, src_dir_fd=folder, dst_dir_fd=folder)
+        finally:
+            os.close(folder)
     except OSError:
         log.warning("could not write the inbox heartbeat", exc_info=True)
 
@@ -743,7 +786,7 @@ def clear_heartbeat(db_path: Path | str) -> None:
     path = inbox_dir(Path(db_path)) / _HEARTBEAT
     try:
         if read_json_entry(path, max_bytes=4096).get("pid") == os.getpid():
-            path.unlink()
+            _delete(path)
     except (OSError, InboxEntryError):
         return
 

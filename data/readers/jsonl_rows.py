@@ -21,17 +21,21 @@ MAX_LINE_BYTES = 16 * 1024**2
 
 
 def _bounded_lines(stream: Any, limit: int) -> Iterator[bytes]:
-    """The lines of ``stream`` (bytes, or text encoded as UTF-8), each read with at most
-    ``limit`` + 1 bytes (characters for text) in memory: a longer line is refused by its
-    number before it is read whole (a 612 KB ``.jsonl.gz`` of one 600 MB line was read,
-    decoded and parsed whole: 3.7 GiB)."""
+    """The lines of ``stream`` (bytes, or UTF-16 decoded to text, given as UTF-8), each
+    read with at most ``limit`` + 1 bytes of the file in memory (``limit // 2`` + 1
+    characters for UTF-16): a longer line is refused by its number before it is read whole
+    (a 612 KB ``.jsonl.gz`` of one 600 MB line was read, decoded and parsed whole:
+    3.7 GiB)."""
     number = 0
+    # A UTF-16 character takes at least 2 bytes of the file: half as many characters
+    # (a line of 16 M CJK characters held 48 MB of UTF-8 when characters were counted).
+    most = limit // 2 if isinstance(stream, io.TextIOBase) else limit
     while True:
-        line = stream.readline(limit + 1)
+        line = stream.readline(most + 1)
         if not line:
             return
         number += 1
-        if len(line) > limit:
+        if len(line) > most:
             raise Reject(
                 Problem(
                     f"the line is longer than {limit:,} bytes: one record cannot be that "
@@ -44,9 +48,10 @@ def _bounded_lines(stream: Any, limit: int) -> Iterator[bytes]:
 
 def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
     source: Any = opened.stream
+    limit = max(MAX_LINE_BYTES, opened.chunk_bytes)
     if opened.encoding == "utf-16":
         source = io.TextIOWrapper(opened.stream, encoding="utf-16", errors="strict", newline=None)
-    lines = _bounded_lines(source, max(MAX_LINE_BYTES, opened.chunk_bytes))
+    lines = _bounded_lines(source, limit)
     problems: list[Problem] = []
     records: list[dict[str, Any]] = []
     numbers: list[int] = []
@@ -193,7 +198,17 @@ def _loads(line: str) -> Any:
 
     # whole numbers stay Python's int (exact, and one of over 4,300 digits is refused as
     # before); the others keep the text written
-    value = json.loads(line, parse_float=_NumberText, parse_constant=constant)
+    value = json.loads(
+        line, parse_float=_NumberText, parse_constant=constant, object_pairs_hook=_unique_keys
+    )
+    if "\\u0000" in line and _holds_nul(value):
+        key = None
+        if isinstance(value, dict):
+            key = next((str(k) for k, v in value.items() if "\0" in k or _holds_nul(v)), None)
+        raise _NotANumber(
+            "holds a \\u0000 escape (a NUL character, which text cannot hold: binary content?)",
+            key,
+        )
     if constants:
         literal = constants[0].literal
         key = None
@@ -204,6 +219,44 @@ def _loads(line: str) -> Any:
             key,
         )
     return value
+
+
+class _DuplicateKey(_NotANumber):
+    """An object that names one key twice (``{"text": "a", "text": "=cmd"}``): JSON
+    readers keep either value (Python's the last, others the first), so what the app
+    stores would not be what another tool shows; a CSV header naming a column twice is
+    refused too."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` of :func:`_loads`: the object, or :class:`_DuplicateKey`."""
+    out: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in out:
+            shown = key if len(key) <= 40 else key[:39] + "…"
+            raise _DuplicateKey(
+                f"the key {shown!r} appears twice in one object (JSON readers keep one or "
+                "the other): write it once",
+                None,
+            )
+        out[key] = item
+    return out
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether ``value`` holds, at any depth, text or a key with a NUL character."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and not isinstance(item, _NumberText):
+            if "\0" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _holds(value: Any, kind: type) -> bool:

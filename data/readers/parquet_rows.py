@@ -38,6 +38,12 @@ PAGE_CHUNKS_AT_ONCE = 16
 MAX_FOOTER_BYTES = 16 * 1024**2
 
 
+#: Unit legacy INT96 timestamps (Spark, Impala) are read in. In nanoseconds (pyarrow's
+#: default) a day number past 2262 wraps around silently: 2608-07-23 was read as 2024-01-02
+#: and accepted; in milliseconds every INT96 day number fits, and the date check sees it.
+INT96_UNIT = "ms"
+
+
 def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator[pd.DataFrame]:
     """Parquet in chunks bounded by rows and decoded bytes, checked against ``max_bytes``.
 
@@ -67,7 +73,7 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
     _footer_check(spool)
     spool.seek(0)
     try:
-        pfile = pq.ParquetFile(spool)
+        pfile = pq.ParquetFile(spool, coerce_int96_timestamp_unit=INT96_UNIT)
         schema = pfile.schema_arrow
         names = list(schema.names)
         too_many = too_many_columns(len(names), opened.max_columns)
@@ -104,7 +110,12 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
             return
         text = [f.name for f in schema if f.name in wanted and _is_text(f.type)]
         spool.seek(0)
-        pfile = pq.ParquetFile(spool, read_dictionary=text or None, buffer_size=PARQUET_BUFFER)
+        pfile = pq.ParquetFile(
+            spool,
+            read_dictionary=text or None,
+            buffer_size=PARQUET_BUFFER,
+            coerce_int96_timestamp_unit=INT96_UNIT,
+        )
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise Reject(Problem(f"not a readable Parquet file ({str(exc).splitlines()[0]})")) from None
     batch_rows = max(1, min(chunksize, opened.chunk_bytes // max(1, row_bytes)))
@@ -166,14 +177,21 @@ def _parquet_text_problems(batch: pa.RecordBatch, rows_before: int) -> list[Prob
     problems: list[Problem] = []
     for col_name, arr in zip(batch.schema.names, batch.columns, strict=True):
         values = arr.dictionary if pa.types.is_dictionary(arr.type) else arr
-        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        if pa.types.is_string_view(values.type):
+            # Arrow's string view (a file's ``ARROW:schema`` can ask for it): checked as
+            # plain text; without it NUL bytes passed and bad UTF-8 raised out of ingest.
+            as_bytes = values.cast(pa.binary_view()).cast(pa.large_binary())
+            checked = as_bytes.view(pa.large_string())
+        elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            as_bytes = values.cast(
+                pa.large_binary() if pa.types.is_large_string(values.type) else pa.binary()
+            )
+            checked = values
+        else:
             continue
-        as_bytes = values.cast(
-            pa.large_binary() if pa.types.is_large_string(values.type) else pa.binary()
-        )
         bad: dict[int, str] = {}
         try:
-            values.validate(full=True)
+            checked.validate(full=True)
         except pa.ArrowInvalid:
             for i, value in enumerate(as_bytes.to_pylist()):
                 if value is None:
@@ -366,12 +384,20 @@ def _byte_slices(
         start = end
 
 
+def _plain(arr: pa.Array) -> pa.Array:
+    """``arr`` with dictionaries decoded and string views as plain text (checked first by
+    :func:`_parquet_text_problems`)."""
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_string_view(arr.type):
+        return arr.cast(pa.large_string())
+    return arr
+
+
 def _decoded(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """``batch`` with its dictionary-encoded text decoded into plain text columns."""
-    arrays = [
-        arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
-        for arr in batch.columns
-    ]
+    """``batch`` with its dictionary-encoded text decoded into plain text columns and string
+    views as plain text."""
+    arrays = [_plain(arr) for arr in batch.columns]
     fields = [
         pa.field(f.name, a.type, f.nullable) for f, a in zip(batch.schema, arrays, strict=True)
     ]
