@@ -137,6 +137,8 @@ _SENTIMENT_EXPECTED = {
     "score": ("floating",),
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_GLOB_CHARS = re.compile(r"[\[\]*?{}]")
+"""Characters DuckDB's ``read_parquet`` takes as a file pattern in a path."""
 
 
 class EntityShardError(DataError):
@@ -398,6 +400,14 @@ def _validate(folder: Path) -> tuple[str, list[tuple[str, dict[str, Any]]], list
     """The folder's model id, complete shards and incomplete entity files; checks columns."""
     if not folder.is_dir():
         raise EntityShardError(f"{folder}: no such folder")
+    pattern = _GLOB_CHARS.search(str(folder.resolve()))
+    if pattern:
+        # DuckDB's read_parquet reads these as a file pattern: 'sh[a]/f.parquet' would load
+        # 'sha/f.parquet', 's*/' every matching folder, not the folder checked here
+        raise EntityShardError(
+            f"{folder}: the path holds {pattern.group()!r}, which the import would read as a "
+            "file pattern; rename or move the folder to a path without [ ] * ? { }"
+        )
     if not is_shard_folder(folder):
         raise EntityShardError(
             f"{folder} is not an entity-shard folder (no {MANIFEST}); "

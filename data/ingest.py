@@ -139,12 +139,29 @@ def _count(n: int, noun: str) -> str:
 
 
 def source_name(source: Any) -> str:
-    """The display name of a source: a path's file name, an upload's ``name``."""
+    """The display name of a source: a path's file name, an upload's ``name``; bytes of a
+    file name that are not UTF-8 (and any lone surrogate) shown as U+FFFD, since the name
+    is stored and printed as text.
+
+    Example:
+        >>> source_name("/tmp/bad\\udcff.csv")
+        'bad�.csv'
+    """
     if isinstance(source, tuple):
-        return str(source[0])
-    if isinstance(source, str | os.PathLike):
-        return Path(source).name
-    return Path(str(getattr(source, "name", "") or "upload")).name
+        name = str(source[0])
+    elif isinstance(source, str | os.PathLike):
+        name = Path(source).name
+    else:
+        name = Path(str(getattr(source, "name", "") or "upload")).name
+    return _printable_text(name)
+
+
+def _printable_text(name: str) -> str:
+    try:
+        raw = name.encode("utf-8", "surrogateescape")  # the file system's own bytes
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
 
 
 def _payload(source: Any) -> Any:

@@ -138,7 +138,10 @@ def _text_array(
         arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
     arr = arr.cast(pa.string())
     trimmed = pc.utf8_trim_whitespace(arr)
-    blank = pc.fill_null(pc.equal(trimmed, ""), True)
+    # blank: nothing but white space and invisible format characters (zero-width space,
+    # word joiner, bidi marks: Unicode category Cf), which show as an empty ticket
+    visible = pc.replace_substring_regex(trimmed, r"[\p{Cf}\s]+", "")
+    blank = pc.fill_null(pc.equal(visible, ""), True)
     if required:
         out.add_rows(_rows_where(blank, rows), column, "empty text")
     lengths = pc.utf8_length(arr)
@@ -260,7 +263,9 @@ def _as_timestamps(
 
 #: What a date written as text must hold: a four-digit year or a day-month-year triple
 #: (``2024-01-05``, ``05/01/24``, ``20240105``, ``5 January 2024``).
-_HAS_DATE = re.compile(r"\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{1,4}")
+# A year (four digits not inside a longer number or after a decimal point: the fraction of
+# "10:30:00.1234" is no year) or a day/month/year pattern.
+_HAS_DATE = re.compile(r"(?<![.,:\d])\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{1,4}")
 
 
 def _parse_dates(values: pd.Series, *, iso: bool) -> pd.Series:

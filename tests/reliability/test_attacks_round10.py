@@ -321,3 +321,76 @@ def test_one_grapheme_cluster_wider_than_a_card_does_not_widen_the_page(
         page.set_content(f"<html><body style='margin:0'>{cards}</body></html>")
         width = page.evaluate(_PAGE_WIDTH_JS)
     assert width <= 1400, width
+
+
+# -- reported by round 10 in files its tester did not own, fixed by the lead -------------
+
+
+@pytest.mark.parametrize("value", ["10:30:00.1234", "12:00:00,5678"])
+def test_a_time_with_a_four_digit_fraction_is_not_a_date(value: str, tmp_path: Path) -> None:
+    """Expected: a created_at holding only a time of day is refused by row and column.
+
+    Broke: ``10:30:00.1234`` was accepted and dated today: the four fraction digits counted
+    as a year for the "has a date" check (``data.normalise._HAS_DATE``).
+    """
+    from data.errors import IngestError
+
+    with pytest.raises(IngestError) as info:
+        _stage(f'text,created_at\nrefund please,"{value}"\n'.encode(), "t.csv", tmp_path)
+    problem = info.value.problems[0]
+    assert (problem.row, problem.column) == (1, "created_at") and "no date" in problem.message
+
+
+def test_a_ticket_of_only_invisible_characters_is_empty(tmp_path: Path) -> None:
+    """Expected: a text of zero-width spaces, word joiners and bidi marks (nothing a manager
+    can see) is refused as empty text, by row.
+
+    Broke: it was stored as a ticket, shown as an empty card and counted in every figure.
+    """
+    from data.errors import IngestError
+
+    with pytest.raises(IngestError) as info:
+        _stage('text\nfine\n"\u200b\u2060\u200e "\n'.encode(), "t.csv", tmp_path)
+    assert [(p.row, p.column, p.message) for p in info.value.problems] == [
+        (2, "text", "empty text")
+    ]
+
+
+def test_a_shard_folder_whose_path_is_a_file_pattern_is_refused(tmp_path: Path) -> None:
+    """Expected: a shard folder named ``sh[a]`` is refused with a message naming the
+    character (DuckDB's read_parquet reads ``[ ] * ? { }`` as a pattern).
+
+    Broke: pyarrow validated ``sh[a]/``, then DuckDB loaded ``sha/`` (and ``s*/`` every
+    matching folder): entities of another folder went into the store.
+    """
+    from data.entity_shards import EntityShardError, load_entity_shards
+    from data.store import Store
+
+    folder = tmp_path / "sh[a]"
+    folder.mkdir()
+    with (
+        Store.open(tmp_path / "s.duckdb") as store,
+        pytest.raises(EntityShardError, match=r"holds '\['.*file pattern"),
+    ):
+        load_entity_shards(store, folder)
+
+
+def test_a_file_name_that_is_not_utf8_is_ingested_under_a_printable_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Expected: ``python -m data ingest bad<0xff>.csv`` ingests the file and names it with
+    U+FFFD.
+
+    Broke: "the database … failed: … Python Conversion Failure … surrogate", telling the
+    user to check the database (exit 2, nothing written).
+    """
+    from data.cli import main
+    from data.store import Store
+
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/bad\xff.csv"))
+    path.write_text("text\nrefund please\n", encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    assert main(["ingest", "--db", str(db), str(path)]) == 0
+    assert "bad\ufffd.csv" in capsys.readouterr().out
+    with Store.open(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM tickets") == 1
