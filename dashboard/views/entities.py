@@ -108,8 +108,11 @@ with left:
     if ui.empty_frame(top):
         st.info("No entities in this selection. Widen the filters or tag more tickets.")
     else:
-        event = st.altair_chart(
-            charts.top_entities_chart(top), on_select="rerun", key="ent_chart", width="stretch"
+        event = st.vega_lite_chart(
+            charts.chart_spec(charts.top_entities_chart, top),
+            on_select="rerun",
+            key="ent_chart",
+            width="stretch",
         )
         points = (event.get("selection", {}) or {}).get(charts.ENTITY_SELECTION) or []
         if points:
@@ -125,8 +128,14 @@ with right:
         st.info("No competitor mentions found in the tagged tickets of this selection.")
     else:
         period = queries.resolve_period(filters)
-        st.altair_chart(
-            charts.competitor_mentions_chart(mentions, cuts, start=period.start, end=period.end),
+        st.vega_lite_chart(
+            charts.chart_spec(
+                charts.competitor_mentions_chart,
+                mentions,
+                cuts,
+                start=period.start,
+                end=period.end,
+            ),
             width="stretch",
         )
         st.caption(
@@ -142,8 +151,9 @@ trend = queries.entity_trends(filters, model_id, labels=tuple(labels), top=6)
 if ui.empty_frame(trend):
     st.info("No entity mentions over time in this selection.")
 else:
-    st.altair_chart(
-        charts.entity_trend_chart(ui.visible_column(trend, ["entity"], user)), width="stretch"
+    st.vega_lite_chart(
+        charts.chart_spec(charts.entity_trend_chart, ui.visible_column(trend, ["entity"], user)),
+        width="stretch",
     )
 
 st.subheader("Tickets")
