@@ -18,7 +18,12 @@ from data.cli import main as data_main
 from data.errors import StoreWriteError
 from data.store import Store
 from model.cli import main as model_main
-from tests.model.conftest import add_tickets, keyword_dir, tokenizer  # noqa: F401 - fixtures
+from tests.model.conftest import (  # noqa: F401 - fixtures
+    AUTO_ON_THIS_CPU,
+    add_tickets,
+    keyword_dir,
+    tokenizer,
+)
 
 #: The actor the command lines write: the account of the real user id, whatever $USER says.
 ACTOR = f"os:{pwd.getpwuid(os.getuid()).pw_name}"
@@ -168,9 +173,10 @@ def test_tag_leaves_start_and_end_rows(ticket_db, keyword_dir, capsys):
         model_id, run_id = store.fetchall("SELECT model_id, run_id FROM tagging_runs")[0]
     assert log["target"].tolist() == [model_id, model_id]
     start, end = log["detail"].tolist()
-    assert start == f"model dir {keyword_dir}, cpu (fp32), batch size 4"
+    auto = AUTO_ON_THIS_CPU  # fp32, or bf16 on a CPU with AMX
+    assert start == f"model dir {keyword_dir}, cpu ({auto}), batch size 4"
     assert end == (
-        f"done: 3 tickets tagged, 3 entities, run {run_id}; model dir {keyword_dir}, cpu (fp32)"
+        f"done: 3 tickets tagged, 3 entities, run {run_id}; model dir {keyword_dir}, cpu ({auto})"
     )
     assert log["at"].is_monotonic_increasing
 
