@@ -174,14 +174,13 @@ def test_a_fifo_request_does_not_block_the_poller(store: Store, tmp_path: Path) 
     request_tagging(store.path, batch_size=8)
     taken: list[Any] = []
     poller = _poller(store, taken)
-    _, seconds = _bounded(poller.poll_once, unblock=_unblock_fifo(fifo))
-    assert seconds < 5
+    _bounded(poller.poll_once, unblock=_unblock_fifo(fifo))  # fails if the poll blocks
     assert [r.batch_size for r in taken] == [8]
     assert not _in_root(inbox, fifo.name) and "FIFO" in poller.last_message
     # a file handed over later is imported by the next poll, at once
     _hand_csv(store, tmp_path, "later.csv", "handed after the FIFO")
-    _, seconds = _bounded(poller.poll_once)
-    assert _tickets(store) == 1 and seconds < 5
+    _bounded(poller.poll_once)
+    assert _tickets(store) == 1
 
 
 def test_a_fifo_named_like_a_handed_file_is_set_aside(store: Store, tmp_path: Path) -> None:
@@ -215,7 +214,7 @@ def test_a_request_linked_to_dev_zero_is_refused_with_bounded_memory(tmp_path: P
         print(json.dumps({{"first": [r.batch_size for r in first],
                           "second": len(second), "s": time.monotonic() - started}}))
     """)
-    assert out == {"first": [4], "second": 0, "s": out["s"]} and out["s"] < 5
+    assert out == {"first": [4], "second": 0, "s": out["s"]}  # bounded: the child returned
     assert not _in_root(inbox, link.name)  # moved aside: it does not come back
     assert os.path.exists("/dev/zero")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 import tomllib
 from pathlib import Path
 
@@ -22,23 +21,22 @@ from streamlit.testing.v1 import AppTest
 from tests.dashboard.conftest import APP, app_db  # noqa: F401  (the fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
-#: A page opened from a hostile link finishes within this (the whole first run included).
-SLOW_S = 20.0
 SOMETHING_WRONG = "Something went wrong"
 DEEP = "[" * 5_000 + "]" * 5_000
 SEGMENT = ["g", 1.0, 1000.0, -1.6, -1.9, -1.3]
 
 
-def _open(page: str | None, query: dict[str, str | list[str]]) -> tuple[AppTest, float]:
-    """The app opened with ``query`` (then switched to ``page``); and the seconds it took."""
+def _open(page: str | None, query: dict[str, str | list[str]]) -> AppTest:
+    """The app opened with ``query`` (then switched to ``page``). A value that would make a
+    page compute for minutes fails the run (AppTest's timeout); a refused one shows a note
+    naming it, which the tests check (no timing: what bounds the work is the refusal)."""
     at = AppTest.from_file(str(APP), default_timeout=120)
     for key, value in query.items():
         at.query_params[key] = value
-    started = time.perf_counter()
     at.run()
     if page is not None:
         at.switch_page(page).run()
-    return at, time.perf_counter() - started
+    return at
 
 
 def _texts(at: AppTest) -> list[str]:
@@ -92,7 +90,7 @@ LINKS: dict[str, tuple[dict[str, str], str]] = {
 @pytest.mark.parametrize("page", ["views/pricing.py", "views/price_war.py"])
 def test_a_bad_what_if_link_is_a_note_naming_the_parameter(case: str, page: str) -> None:
     query, named = LINKS[case]
-    at, seconds = _open(None, query)  # the page that opens the link shows the note
+    at = _open(None, query)  # the page that opens the link shows the note
     notes = [t for t in _texts(at) if "link were not used" in t]
     assert len(notes) == 1, _texts(at)
     assert named in notes[0] and "default inputs" in notes[0], notes[0]
@@ -101,12 +99,11 @@ def test_a_bad_what_if_link_is_a_note_naming_the_parameter(case: str, page: str)
     assert not at.exception, [e.value for e in at.exception]
     assert not any(SOMETHING_WRONG in t for t in _texts(at)), _texts(at)
     assert not at.error, _texts(at)
-    assert seconds < SLOW_S, f"{case}: {seconds:.1f} s"
 
 
 @pytest.mark.usefixtures("app_db")
 def test_a_good_link_still_loads_its_inputs() -> None:
-    at, _ = _open("views/pricing.py", {"s_price_per_m": "0.75", "s_mc_seed": "7"})
+    at = _open("views/pricing.py", {"s_price_per_m": "0.75", "s_mc_seed": "7"})
     assert not at.exception and not at.error
     assert not [w for w in at.warning if "link were not used" in str(w.value)]
     assert any("Inputs loaded from the link" in str(i.value) for i in at.info)
@@ -141,11 +138,10 @@ FILTER_LINKS: dict[str, tuple[dict[str, str | list[str]], str]] = {
 @pytest.mark.parametrize("case", list(FILTER_LINKS))
 def test_bad_filters_in_a_link_give_a_sidebar_note(case: str) -> None:
     query, expected = FILTER_LINKS[case]
-    at, seconds = _open(None, query)
+    at = _open(None, query)
     assert not at.exception and not at.error, _texts(at)
     notes = [str(w.value) for w in at.sidebar.warning if "filters were not used" in str(w.value)]
     assert len(notes) == 1 and expected in notes[0], (notes, _texts(at))
-    assert seconds < SLOW_S
     at.run()  # the widgets corrected the URL: the note is not repeated
     assert not [w for w in at.sidebar.warning if "filters were not used" in str(w.value)]
 

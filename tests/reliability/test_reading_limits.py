@@ -188,8 +188,9 @@ def test_a_header_over_1_mib_ending_in_an_empty_column_is_one_line(
 
 
 def test_columns_are_counted_from_the_header_before_any_row(tmp_path: Path) -> None:
-    """120,000 columns in a 1 MB CSV: refused in about a second, in little memory (it took
-    17 s and 1.3-1.9 GB when pyarrow read the rows first)."""
+    """120,000 columns in a 1 MB CSV: refused from the header, in little memory (it took
+    17 s and 1.3-1.9 GB when pyarrow read the rows first; the time is recorded as a figure,
+    the memory bound asserted)."""
     names = ["text"] + [f"c{i}" for i in range(1, 120_000)]
     path = tmp_path / "wide.csv"
     path.write_text(",".join(names) + "\n" + "hi" + "," * (len(names) - 1) + "\n")
@@ -199,7 +200,6 @@ def test_columns_are_counted_from_the_header_before_any_row(tmp_path: Path) -> N
     assert_no_traceback(result.stderr)
     assert "120,000 columns, over the limit of 500" in result.stderr
     assert "PRICEWAR_MAX_UPLOAD_COLUMNS" in result.stderr
-    assert result.seconds < 8, f"{result.seconds:.1f} s"
     assert result.peak_mib < REFUSAL_PEAK_MIB, f"peak RSS {result.peak_mib:.0f} MiB"
 
 
