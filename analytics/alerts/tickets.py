@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.alerts.sql import Sql, created_between
+from analytics.explore.entities import entities_of_tickets
 
 __all__ = ["TICKET_COLUMNS", "alert_tickets"]
 
@@ -69,22 +70,5 @@ def alert_tickets(
         + " ORDER BY t.created_at, t.ticket_key"
     )
     tickets = store.query(q.text, q.args)
-    ents = store.query(
-        'SELECT ticket_key, start, "end", label, text, score FROM entities'
-        " WHERE model_id = ? AND ticket_key IN (SELECT unnest(?::VARCHAR[]))"
-        ' ORDER BY ticket_key, start, "end"',
-        [model_id, tickets["ticket_key"].tolist()],
-    )
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    for row in ents.itertuples(index=False):
-        by_key.setdefault(row.ticket_key, []).append(
-            {
-                "start": int(row.start),
-                "end": int(row.end),
-                "label": row.label,
-                "text": row.text,
-                "score": float(row.score),
-            }
-        )
-    tickets["entities"] = [by_key.get(k, []) for k in tickets["ticket_key"]]
+    tickets["entities"] = entities_of_tickets(store, model_id, tickets["ticket_key"].tolist())
     return tickets.reset_index(drop=True)[TICKET_COLUMNS]

@@ -313,13 +313,21 @@ def ticket_list(
         f" WHERE {w.sql} ORDER BY t.created_at DESC NULLS LAST, t.ticket_key LIMIT ?",
         [*w.params, int(limit)],
     )
-    # Entities of just these tickets (a semi-join on the keys; a correlated subquery would
-    # aggregate every entity in the store first).
+    df["entities"] = entities_of_tickets(store, model_id, df["ticket_key"].tolist())
+    return df
+
+
+def entities_of_tickets(store: Any, model_id: str, keys: list[str]) -> list[list[dict[str, Any]]]:
+    """The entities ``model_id`` found in each ticket of ``keys``, in that order (each a
+    list of ``start``, ``end``, ``label``, ``text``, ``score`` dicts, by position).
+
+    A semi-join on the keys: a correlated subquery would aggregate every entity in the
+    store first."""
     ents = store.query(
         'SELECT ticket_key, start, "end", label, text, score FROM entities'
         " WHERE model_id = ? AND ticket_key IN (SELECT unnest(?::VARCHAR[]))"
         ' ORDER BY ticket_key, start, "end"',
-        [model_id, df["ticket_key"].tolist()],
+        [model_id, keys],
     )
     by_key: dict[str, list[dict[str, Any]]] = {}
     for row in ents.itertuples(index=False):
@@ -332,5 +340,4 @@ def ticket_list(
                 "score": float(row.score),
             }
         )
-    df["entities"] = [by_key.get(k, []) for k in df["ticket_key"]]
-    return df
+    return [by_key.get(k, []) for k in keys]
