@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from analytics.alerts import signal_source
+from analytics.alerts import ALERT_COLUMNS, signal_source
 from analytics.errors import AnalyticsError
 from analytics.risk import RISK_COLUMNS, RISK_NOTE, offer_assumptions_text
 from data.cli import (
@@ -147,25 +147,7 @@ def _report(args: argparse.Namespace) -> int:
 
 #: Alert fields of ``signals --json`` (``analytics.alerts.ALERT_COLUMNS`` but the rule and
 #: ``open``: every alert printed is open, and the rule is said once).
-ALERT_FIELDS = (
-    "alert",
-    "dimension",
-    "value",
-    "freq",
-    "since",
-    "last",
-    "periods",
-    "tickets",
-    "negative",
-    "customers",
-    "share",
-    "rate",
-    "baseline_rate",
-    "expected",
-    "p_value",
-    "entities",
-    "ticket_keys",
-)
+ALERT_FIELDS = tuple(c for c in ALERT_COLUMNS if c not in ("open", "rule"))
 #: Customer fields of ``signals --json``: the risk table's columns less the model inputs
 #: behind the offer (unit cost, elasticity), in the same order.
 CUSTOMER_FIELDS = tuple(c for c in RISK_COLUMNS if c not in ("unit_cost", "elasticity"))
