@@ -208,7 +208,7 @@ def test_a_link_with_extreme_segment_values_is_a_note_on_pricing(case: str) -> N
     (``scenario_model``) into ``ScenarioError``.
     """
     query, named = PRICING_LINKS[case]
-    at, _ = _open("views/pricing.py", query)
+    at = _open("views/pricing.py", query)
     texts = _texts(at)
     assert not at.exception, [e.value for e in at.exception]
     assert not any(SOMETHING_WRONG in t for t in texts), texts
@@ -228,7 +228,7 @@ def test_a_link_with_a_tiny_utilisation_is_a_note_on_price_war() -> None:
     Fix: bound ``utilisation`` (and the other divisors: tokens per second) below in
     ``Scenario.__post_init__``, and raise ``ScenarioError`` from ``scenario_model``.
     """
-    at, _ = _open("views/price_war.py", {"s_utilisation": "1e-300"})
+    at = _open("views/price_war.py", {"s_utilisation": "1e-300"})
     texts = _texts(at)
     assert not at.exception, [e.value for e in at.exception]
     assert not any(SOMETHING_WRONG in t for t in texts), texts
@@ -424,7 +424,7 @@ def test_a_rival_name_from_a_link_is_shown_as_text_in_the_price_war_tooltip() ->
     in the tooltip. Fix: ``{ui.md_text(cutter)}``.
     """
     competitors = json.dumps([[EVIL_RIVAL, 1.0, 0.05], ["other", 1.2, 0.05]])
-    at, _ = _open("views/price_war.py", {"s_competitors": competitors, "s_cut_competitor": ""})
+    at = _open("views/price_war.py", {"s_competitors": competitors, "s_cut_competitor": ""})
     assert not at.exception, [e.value for e in at.exception]
     helps = [str(m.proto.help) for m in at.metric if "largest cut" in str(m.proto.help)]
     assert helps, [m.label for m in at.metric]

@@ -244,7 +244,7 @@ def test_a_link_whose_fields_overflow_together_is_a_note_on_pricing(case: str) -
     """
     from tests.reliability.test_links_and_exports import SOMETHING_WRONG, _open, _texts
 
-    at, _ = _open("views/pricing.py", EXTREME_LINKS[case])
+    at = _open("views/pricing.py", EXTREME_LINKS[case])
     shown = _texts(at)
     assert not at.exception, [e.value for e in at.exception]
     assert not any(SOMETHING_WRONG in t for t in shown), shown
@@ -334,7 +334,7 @@ def test_a_scenario_priced_below_cost_compares_without_inf_or_nan(
                 ),
             ),
         )
-    at, _ = _open("views/scenarios.py", {})
+    at = _open("views/scenarios.py", {})
     assert not at.exception, [e.value for e in at.exception]
     at.toggle(key="sc_only_diff").set_value(False).run()
     assert not at.exception, [e.value for e in at.exception]
