@@ -128,6 +128,21 @@ def _alert_rows(
     return rows
 
 
+def _read_counts(
+    store: Any,
+    signals: pd.DataFrame | SignalCounts | None,
+    sentiment: str,
+    entities: str | None,
+    start: dt.date | None,
+    as_of: dt.date | None,
+) -> SignalCounts:
+    """The counts the alert rule scans: ``signals`` as given, or read from the store (the
+    roll-ups when fresh) for ``sentiment``, ``entities`` and the ``start``..``as_of`` days."""
+    if signals is not None:
+        return as_counts(signals)
+    return signal_counts(store, sentiment=sentiment, entities=entities, start=start, end=as_of)
+
+
 def surge_alerts(
     store: Any,
     *,
@@ -179,11 +194,7 @@ def surge_alerts(
     freq = check_freq(freq)
     rule = rule or SurgeRule()
     frame = signals if isinstance(signals, pd.DataFrame) else None
-    counts = (
-        signal_counts(store, sentiment=sentiment, entities=entities, start=start, end=as_of)
-        if signals is None
-        else as_counts(signals)
-    )
+    counts = _read_counts(store, signals, sentiment, entities, start, as_of)
     rows = _alert_rows(counts, freq=freq, rule=rule, dimensions=dimensions, as_of=as_of)
     alerts = pd.DataFrame(rows)
     if open_only and len(alerts):
@@ -238,11 +249,7 @@ def open_alert_count(
     :func:`surge_alerts`."""
     freq = check_freq(freq)
     rule = rule or SurgeRule()
-    counts = (
-        signal_counts(store, sentiment=sentiment, entities=entities, start=start, end=as_of)
-        if signals is None
-        else as_counts(signals)
-    )
+    counts = _read_counts(store, signals, sentiment, entities, start, as_of)
     periods, found = grids(
         counts, freq=freq, rule=rule, dimensions=dimensions, end=as_of, full=False
     )
