@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.streamlit_server import run_streamlit
 from tests.chromium import CHROMIUM
 from tests.chromium import new_page as fresh_page
-from tests.streamlit_server import run_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"

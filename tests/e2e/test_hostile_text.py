@@ -29,10 +29,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.streamlit_server import run_streamlit
 from tests.chromium import new_page as fresh_page
 from tests.chromium import settle
 from tests.e2e.conftest import ARTIFACTS, HOSTILE
-from tests.streamlit_server import run_streamlit
 
 pytestmark = pytest.mark.e2e
 

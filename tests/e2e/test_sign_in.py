@@ -27,11 +27,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.streamlit_server import Server, free_port, run_streamlit
 from tests import oidc
 from tests.chromium import new_page as fresh_page
 from tests.chromium import settle
 from tests.e2e.conftest import ARTIFACTS, DEMO_TICKETS
-from tests.streamlit_server import Server, free_port, run_streamlit
 
 pytestmark = pytest.mark.e2e
 

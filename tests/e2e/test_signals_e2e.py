@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.streamlit_server import run_streamlit
 from tests.chromium import settle
 from tests.e2e import test_hostile_text as hostile
 from tests.e2e.conftest import ARTIFACTS, HOSTILE
 from tests.e2e.test_hostile_text import healthy, shot
-from tests.streamlit_server import run_streamlit
 
 pytestmark = pytest.mark.e2e
 #: A fresh page recording dialogs, elements made from hostile markup and remote requests,
