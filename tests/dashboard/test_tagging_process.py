@@ -19,8 +19,7 @@ from data.store import Store
 from model.sentiment import random_two_head
 from model.tagger import Tagger
 from model.worker import ProcessTagger
-from tests.model.conftest import LABELS
-from tests.model.test_two_head import save_two_head
+from tests.model.conftest import LABELS, save_two_head
 
 TICKETS = 240
 

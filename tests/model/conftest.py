@@ -16,8 +16,10 @@ import pytest
 import torch
 
 from model.backbone import load_tokenizer, random_token_classifier
+from model.datasets import Example, example_from_spans, split_words
 from model.engine import cpu_runs_bf16_fast
 from model.labels import ENTITY_TYPES, iob2_labels
+from model.sentiment import SENTIMENT_LABELS, random_two_head, sentiment_config
 from model.tagger import SETTINGS_FILE, Tagger
 
 LABELS = iob2_labels(ENTITY_TYPES)
@@ -180,4 +182,51 @@ def entity_rows(store, model_id: str) -> list[tuple]:
         'SELECT ticket_key, start, "end", label, text, score FROM entities '
         'WHERE model_id = ? ORDER BY ticket_key, start, "end", label',
         [model_id],
+    )
+
+
+def save_two_head(
+    model, directory: Path, *, name: str, max_length: int = 32, stride: int = 8
+) -> Path:
+    """A ``full``-format artefact of a two-head model (``"sentiment"`` in tagger.json)."""
+    save_full_artefact(model, directory, name=name, max_length=max_length, stride=stride)
+    settings = json.loads((directory / SETTINGS_FILE).read_text(encoding="utf-8"))
+    settings["segmentation"] = "words"
+    settings["sentiment"] = sentiment_config()
+    (directory / SETTINGS_FILE).write_text(json.dumps(settings), encoding="utf-8")
+    return directory
+
+
+def tiny_entity_examples() -> list[Example]:
+    """Eight short annotated texts (PER, ORG, LOC, PRODUCT) for tiny training runs."""
+    return [
+        example_from_spans(
+            "Jane Doe works at Acme in Paris", [(0, 8, "PER"), (18, 22, "ORG"), (26, 31, "LOC")]
+        ),
+        example_from_spans("Azure is down again", [(0, 5, "PRODUCT")]),
+    ] * 4
+
+
+def tiny_moods() -> list[Example]:
+    """Three texts with a sentiment and no entity annotation, one per class."""
+    return [
+        Example(t, (), split_words(t), sentiment=s, annotated=False)
+        for t, s in [
+            ("I love it", "positive"),
+            ("this is awful", "negative"),
+            ("ok then", "neutral"),
+        ]
+    ]
+
+
+def train_random_two_heads(monkeypatch: pytest.MonkeyPatch, seed: int = 1) -> None:
+    """Make ``model.train`` build a tiny random two-head BERT instead of the backbone."""
+    from model import train as training
+
+    monkeypatch.setattr(
+        training,
+        "_build_model",
+        lambda config, labels, sentiment_labels=None: random_two_head(
+            labels, sentiment_labels or SENTIMENT_LABELS, seed=seed
+        ),
     )

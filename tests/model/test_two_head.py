@@ -23,22 +23,18 @@ from model.sentiment import (
     BertForTokensAndSentiment,
     SentimentHead,
     random_two_head,
-    sentiment_config,
 )
 from model.tagger import SETTINGS_FILE, Tagger, model_id_of
-from tests.model.conftest import LABELS, add_tickets, entity_rows, save_full_artefact, ticket_texts
-
-
-def save_two_head(
-    model, directory: Path, *, name: str, max_length: int = 32, stride: int = 8
-) -> Path:
-    """A ``full``-format artefact of a two-head model (``"sentiment"`` in tagger.json)."""
-    save_full_artefact(model, directory, name=name, max_length=max_length, stride=stride)
-    settings = json.loads((directory / SETTINGS_FILE).read_text(encoding="utf-8"))
-    settings["segmentation"] = "words"
-    settings["sentiment"] = sentiment_config()
-    (directory / SETTINGS_FILE).write_text(json.dumps(settings), encoding="utf-8")
-    return directory
+from tests.model.conftest import (
+    LABELS,
+    add_tickets,
+    entity_rows,
+    save_two_head,
+    ticket_texts,
+    tiny_entity_examples,
+    tiny_moods,
+    train_random_two_heads,
+)
 
 
 @pytest.fixture(scope="module")
@@ -418,13 +414,7 @@ def test_sentiment_macro_f1() -> None:
 def _tiny_training(tmp_path: Path, monkeypatch, *, interrupt_after: int | None) -> dict:
     from model import train as training
 
-    monkeypatch.setattr(
-        training,
-        "_build_model",
-        lambda config, labels, sentiment_labels=None: random_two_head(
-            labels, sentiment_labels or SENTIMENT_LABELS, seed=1
-        ),
-    )
+    train_random_two_heads(monkeypatch)
     if interrupt_after is not None:
         save = training._save_checkpoint
 
@@ -434,20 +424,8 @@ def _tiny_training(tmp_path: Path, monkeypatch, *, interrupt_after: int | None) 
                 raise KeyboardInterrupt
 
         monkeypatch.setattr(training, "_save_checkpoint", save_then_stop)
-    train_examples = [
-        example_from_spans(
-            "Jane Doe works at Acme in Paris", [(0, 8, "PER"), (18, 22, "ORG"), (26, 31, "LOC")]
-        ),
-        example_from_spans("Azure is down again", [(0, 5, "PRODUCT")]),
-    ] * 4
-    moods = [
-        Example(t, (), split_words(t), sentiment=s, annotated=False)
-        for t, s in [
-            ("I love it", "positive"),
-            ("this is awful", "negative"),
-            ("ok then", "neutral"),
-        ]
-    ]
+    train_examples = tiny_entity_examples()
+    moods = tiny_moods()
     config = training.TrainConfig(
         output=tmp_path / "out",
         name="tiny",
@@ -639,20 +617,8 @@ def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, monkeypat
             labels, sentiment_labels, seed=1
         ),
     )
-    examples = [
-        example_from_spans(
-            "Jane Doe works at Acme in Paris", [(0, 8, "PER"), (18, 22, "ORG"), (26, 31, "LOC")]
-        ),
-        example_from_spans("Azure is down again", [(0, 5, "PRODUCT")]),
-    ] * 4
-    moods = [
-        Example(t, (), split_words(t), sentiment=s, annotated=False)
-        for t, s in [
-            ("I love it", "positive"),
-            ("this is awful", "negative"),
-            ("ok then", "neutral"),
-        ]
-    ]
+    examples = tiny_entity_examples()
+    moods = tiny_moods()
     dev = [training.EvalSet("dev", examples[:2]), training.EvalSet("mood", moods, kind="sentiment")]
 
     def run(out: str, **changes) -> dict:

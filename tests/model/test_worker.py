@@ -22,8 +22,7 @@ from model.jobs import TagStatus, tag_store
 from model.sentiment import random_two_head
 from model.tagger import DamagedModelError, ModelNotFoundError, Tagger
 from model.worker import ProcessTagger, TaggerProcessError, default_threads
-from tests.model.conftest import LABELS, add_tickets, entity_rows, ticket_texts
-from tests.model.test_two_head import save_two_head
+from tests.model.conftest import LABELS, add_tickets, entity_rows, save_two_head, ticket_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
