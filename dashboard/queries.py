@@ -5,9 +5,12 @@ argument is the store (``_store``: not hashed, every session shares the one stor
 second is a named data version: row counts of exactly the tables that query reads, with the
 database it reads. Writes change the counts, so a query's cache is left behind only when its
 own data changed: tagging changes the entity counts, not the ticket, usage and customer
-counts behind the Overview's figures, so those stay cached while tagging runs. No cache is
-ever emptied (``st.cache_data.clear()`` would empty every session's caches); after a write
-the app reads the version again at once (:func:`refresh`).
+counts behind the Overview's figures, so those stay cached while tagging runs. The signals
+and the market (pricing inputs) read the tags too; while tagging runs, their versions leave
+the tag counts out and move once per window of time instead (:class:`SignalsVersion`,
+:class:`MarketVersion`), so a batch does not send every page's figures back to the store.
+No cache is ever emptied (``st.cache_data.clear()`` would empty every session's caches);
+after a write the app reads the version again at once (:func:`refresh`).
 
 The pages call the public functions (:func:`kpis`, :func:`ticket_list`, …), which take the
 page's arguments, fetch the store and the current version and call the cached function.
@@ -46,6 +49,12 @@ VERSION_TTL = 2
 #: change with every batch, and re-reading every ticket's signals per batch would slow the
 #: Signals page and the Overview's alert count.
 SIGNALS_REFRESH_WHILE_TAGGING = 60
+#: While tagging runs, the market caches (pricing inputs, price war, scenarios) refresh at
+#: most this often (seconds): their competitor-mention inputs change with every batch, and
+#: measuring the market again per batch would empty every page's market caches each time.
+MARKET_REFRESH_WHILE_TAGGING = 300
+#: The clock of the refresh windows (seconds since the epoch).
+_clock = time.time
 _HOUR = 3600
 
 
@@ -75,7 +84,14 @@ class EntitiesVersion:
 
 @dataclass(frozen=True)
 class MarketVersion:
-    """What the store-fed pricing inputs read: usage and the competitor mentions."""
+    """What the store-fed pricing inputs read: tickets, usage and customers (row counts),
+    and the tagger's competitor mentions (tagged tickets and entities).
+
+    The mentions change with every tagging batch. While tagging runs, the tag counts are
+    left out (-1) and ``window`` moves once every :data:`MARKET_REFRESH_WHILE_TAGGING`
+    seconds instead, so a batch leaves the market caches alone and their mention inputs
+    are at most that old; otherwise ``window`` is 0 and the exact counts key the caches (a
+    finished run is seen at once)."""
 
     db: str
     tickets: int
@@ -83,6 +99,7 @@ class MarketVersion:
     customers: int
     tagged: int
     entities: int
+    window: int
 
 
 @dataclass(frozen=True)
@@ -126,17 +143,19 @@ class DataVersion:
         """Tickets, customers, tagged tickets, entities."""
         return EntitiesVersion(self.db, self.tickets, self.customers, self.tagged, self.entities)
 
-    @property
-    def market(self) -> MarketVersion:
-        """Tickets, usage, customers, tagged tickets, entities."""
+    def market(self, tagging: bool, now: float | None = None) -> MarketVersion:
+        """The market's version; ``tagging``: the tagging job is running."""
+        if tagging:
+            window = int((_clock() if now is None else now) // MARKET_REFRESH_WHILE_TAGGING)
+            return MarketVersion(self.db, self.tickets, self.usage, self.customers, -1, -1, window)
         return MarketVersion(
-            self.db, self.tickets, self.usage, self.customers, self.tagged, self.entities
+            self.db, self.tickets, self.usage, self.customers, self.tagged, self.entities, 0
         )
 
     def signals(self, tagging: bool, now: float | None = None) -> SignalsVersion:
         """The signals' version; ``tagging``: the tagging job is running."""
         if tagging:
-            window = int((time.time() if now is None else now) // SIGNALS_REFRESH_WHILE_TAGGING)
+            window = int((_clock() if now is None else now) // SIGNALS_REFRESH_WHILE_TAGGING)
             return SignalsVersion(
                 self.db, self.tickets, self.usage, self.customers, -1, -1, -1, -1, window
             )
@@ -177,6 +196,18 @@ def refresh() -> None:
 
 def _the_store() -> Store:
     return state.store()
+
+
+def tagging_running() -> bool:
+    """Whether the app's tagging job is running (its batches change the tags)."""
+    app = state.app_state()
+    return app.job is not None and app.job.status().running
+
+
+def market_version() -> MarketVersion:
+    """The market queries' data version (a new one every
+    :data:`MARKET_REFRESH_WHILE_TAGGING` seconds while tagging runs)."""
+    return data_version().market(tagging_running())
 
 
 # -- the sidebar and the Overview (tickets, usage, customers) -----------------------------
@@ -423,7 +454,7 @@ def default_scenario(segment: str | None = None) -> Scenario:
     from analytics.scenario import Scenario
 
     try:
-        return _default_scenario(_the_store(), data_version().market, segment)
+        return _default_scenario(_the_store(), market_version(), segment)
     except Exception:  # the documented defaults still work; the log says why
         log.exception("could not measure the default scenario from the store")
         return Scenario(segment=segment)
@@ -442,7 +473,7 @@ def default_competitors(reference_price: float, our_share: float) -> tuple[Compe
     """The rivals from the real list prices (per vendor the model priced closest to
     ``reference_price``) with assumed shares (``analytics.default_competitors``)."""
     return _default_competitors(
-        _the_store(), data_version().market, float(reference_price), float(our_share)
+        _the_store(), market_version(), float(reference_price), float(our_share)
     )
 
 
@@ -458,7 +489,7 @@ def _positioning_map(
 def positioning_map(max_price: float | None = None) -> pd.DataFrame:
     """Our plans and the competitors' models, price against tier
     (``analytics.positioning.positioning_map``)."""
-    return _positioning_map(_the_store(), data_version().market, max_price)
+    return _positioning_map(_the_store(), market_version(), max_price)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
@@ -483,7 +514,7 @@ def _competitor_pressure(
 
 def competitor_pressure(model_id: str | None = None) -> pd.DataFrame:
     """Competitor-mention pressure per segment (``analytics.signals.competitor_pressure``)."""
-    return _competitor_pressure(_the_store(), data_version().market, model_id)
+    return _competitor_pressure(_the_store(), market_version(), model_id)
 
 
 # -- signals: surge alerts and customers at risk ----------------------------------------------
@@ -498,9 +529,7 @@ class _NotEnoughData:
 
 def signals_version() -> SignalsVersion:
     """The signals' data version (one new one a minute while tagging runs)."""
-    app = state.app_state()
-    tagging = app.job is not None and app.job.status().running
-    return data_version().signals(tagging)
+    return data_version().signals(tagging_running())
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=_HOUR)
@@ -641,7 +670,7 @@ def _customers_at_risk(
     from analytics.risk import customers_at_risk as score
 
     try:  # the economics of the offers: the cached starting scenario (the same measure)
-        scenario = _default_scenario(_store, data_version().market, None)
+        scenario = _default_scenario(_store, market_version(), None)
     except Exception:  # customers_at_risk measures it again and says what is wrong
         scenario = None
     try:
@@ -765,9 +794,9 @@ def _reset_targets(_store: Store, version: DataVersion, runs: int, scenarios: in
 
 
 def reset_targets() -> Any:
-    """What a reset can remove (``data.reset.reset_targets``), read again when the data
-    version, the number of tagging runs or of saved scenarios changes (two cheap counts:
-    the full read groups every entity by model and every ticket by batch)."""
+    """What a reset can remove (``data.reset.reset_targets``: from the roll-ups, a few
+    milliseconds, whenever they answer exactly), read again when the data version, the
+    number of tagging runs or of saved scenarios changes."""
     store = _the_store()
     runs, scenarios = store.fetchall(
         "SELECT (SELECT count(*) FROM tagging_runs), (SELECT count(*) FROM scenarios)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from data.rollups import mention_migration_statements as _mention_rollup_statements
 from data.rollups import migration_statements as _rollup_statements
 from data.rollups import signal_migration_statements as _signal_rollup_statements
+from data.rollups import source_migration_statements as _source_rollup_statements
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -249,6 +250,10 @@ MIGRATIONS: dict[int, list[str]] = {
     # ORG/PRODUCT text names. Created empty and stale (the matcher is Python): `python -m
     # data rollups` fills them; until then the pages read the base tables.
     6: _mention_rollup_statements(),
+    # Entity rows per model and batch (data.rollups: rollup_source_entities, part 'tags'),
+    # which the Settings page's reset choices count instead of joining every entity to its
+    # ticket; filled from the data already in the store.
+    7: _source_rollup_statements(),
 }
 
 LATEST_VERSION: int = max(MIGRATIONS)

@@ -45,6 +45,9 @@ What they hold (every count is exact; ``known`` is whether the customer is in ``
     (the name a product is shown under: its most common spelling);
   - ``rollup_competitor_days`` — per entity source × day × known × segment × plan × region ×
     ``vendor`` (NULL: any competitor): tagged ``tickets`` naming it and their ``mentions``.
+* ``rollup_source_entities`` (part :data:`TAGS`, migration 7) — per model × batch
+  (``tickets.source``): ``entities`` (entity rows of the batch's tickets), what the reset
+  choices count (``data.reset.reset_targets``) instead of joining every entity to its ticket.
 * ``rollup_state`` — per part (:data:`TICKETS`, :data:`USAGE`, :data:`TAGS`) the base-table
   row counts the part was last brought up to date with (the tags part also counts
   ``ticket_sentiment`` and ``gold_sentiment``, since migration 5). A part whose counts differ from
@@ -87,6 +90,7 @@ __all__ = [
     "MENTION_TABLES",
     "PARTS",
     "SERIES_TABLE",
+    "SOURCE_TABLES",
     "TABLES",
     "TAGS",
     "TICKETS",
@@ -104,6 +108,7 @@ __all__ = [
     "rebuild_all",
     "signal_migration_statements",
     "signals_fresh",
+    "source_migration_statements",
     "rebuild_rollups",
     "refresh_rollups",
 ]
@@ -519,7 +524,32 @@ CREATE TABLE entity_names (
 )
 """
 _NAME_STATE_SQL = "CREATE TABLE rollup_name_state (fingerprint VARCHAR NOT NULL)"
-TABLES = TABLES + MENTION_TABLES
+
+#: ``rollup_source_entities`` (part :data:`TAGS`, migration 7): entity rows per model and
+#: batch, what the Settings page's reset choices count (``data.reset.reset_targets``).
+SOURCE_TABLES: tuple[_Table, ...] = (
+    _Table(
+        "rollup_source_entities",
+        TAGS,
+        ("model_id", "source"),
+        ("entities",),
+        """
+        CREATE TABLE rollup_source_entities (
+            model_id  VARCHAR NOT NULL,
+            source    VARCHAR NOT NULL,  -- the tickets' batch (tickets.source)
+            entities  BIGINT NOT NULL    -- the model's entity rows of the batch's tickets
+        )
+        """,
+        "SELECT e.model_id AS model_id, t.source AS source, count(*) AS entities"
+        " FROM {src:entities} e JOIN tickets t ON t.ticket_key = e.ticket_key{keys}"
+        " WHERE {model} GROUP BY ALL",
+        by_model=True,
+        key_col="e.ticket_key",
+        model_where="e.model_id = ?",
+        sourced=True,
+    ),
+)
+TABLES = TABLES + MENTION_TABLES + SOURCE_TABLES
 
 #: ``rollup_signal_series`` (part :data:`MENTIONS`) is derived from ``rollup_signal_mentions``
 #: rather than summed from tickets: its ``negative`` counts distinct writers, which no sum of
@@ -933,6 +963,17 @@ def signal_migration_statements() -> list[str]:
         " WHERE part = 'tags' AND sentiments IS NULL"
     )
     return [*_STATE_V5, table.create, fill, counts, stale]
+
+
+def source_migration_statements() -> list[str]:
+    """Migration 7: ``rollup_source_entities`` (entity rows per model and batch), created
+    and filled from the data already in the store. Part :data:`TAGS`, whose state stays as
+    it was: filled from the base tables, the table matches them now, fresh or not. (A store
+    of an earlier schema never has the table; one whose version rows were set back, as an
+    upgrade test does, gets it afresh.)"""
+    table = _BY_NAME["rollup_source_entities"]
+    fill = f"INSERT INTO {table.name} ({table.columns}) " + _contrib_sql(table, None, False)
+    return [f"DROP TABLE IF EXISTS {table.name}", table.create, fill]
 
 
 def mention_migration_statements() -> list[str]:

@@ -251,19 +251,227 @@ def _competitor_mentions_rollup(
     )
 
 
-def _newest_days(store: Store, filters: Filters, limit: int) -> dt.date | None:
-    """The latest day from which on at least ``limit`` tickets match ``filters`` (from the
-    ticket roll-up): the newest ``limit`` of them were all created on or after it. None when
-    the roll-up may not answer or fewer tickets match."""
-    if limit < 1 or not rollups_fresh(store, rollups.TICKETS):
-        return None
+#: How many more tickets each wider window of :func:`ticket_list` holds than the one before.
+WINDOW_GROWTH = 8
+#: A text search or a batch choice keeps an unknown share of the tickets: the first window
+#: holds this many times ``limit`` tickets (or tickets mentioning the entity).
+SELECTIVE_FACTOR = 16
+
+
+def _cut_at(counts: list[tuple[dt.date, float]], wanted: float) -> dt.date | None:
+    """The latest period start of ``counts`` (newest first) from which on at least
+    ``wanted`` are counted; None when all of them are fewer."""
+    total = 0.0
+    for start, n in counts:
+        total += float(n)
+        if total >= wanted:
+            return start
+    return None
+
+
+def _ladder(
+    counts: list[tuple[dt.date, float]], first: int, start: dt.date | None
+) -> list[dt.date]:
+    """Cuts holding ``first``, then :data:`WINDOW_GROWTH` times more … of ``counts``, each
+    later than ``start`` (the period's first day, before which nothing is read anyway)."""
+    cuts: list[dt.date] = []
+    wanted = max(1, first)
+    while (cut := _cut_at(counts, wanted)) is not None:
+        if start is not None and cut <= start:
+            break
+        if not cuts or cut < cuts[-1]:
+            cuts.append(cut)
+        wanted *= WINDOW_GROWTH
+    return cuts
+
+
+def _day_counts(store: Store, filters: Filters) -> list[tuple[dt.date, int]]:
+    """Tickets matching ``filters`` per day, newest first (the ticket roll-up; empty when it
+    may not answer)."""
+    if not rollups_fresh(store, rollups.TICKETS):
+        return []
     rw = rollup_where(filters)
-    return store.scalar(
-        "SELECT max(day) FROM (SELECT day, sum(sum(r.tickets)) OVER (ORDER BY day DESC)"  # noqa: S608 - fixed SQL fragments; values are parameters
-        f" AS newer FROM rollup_ticket_days r WHERE r.day IS NOT NULL AND {rw.sql}"
-        " GROUP BY day) WHERE newer >= ?",
-        [*rw.params, limit],
+    return store.fetchall(
+        "SELECT r.day, sum(r.tickets) FROM rollup_ticket_days r"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" WHERE r.day IS NOT NULL AND {rw.sql} GROUP BY r.day ORDER BY r.day DESC",
+        rw.params,
     )
+
+
+def _entity_months(
+    store: Store, filters: Filters, model_id: str | None, entity: str, label: str | None
+) -> list[tuple[dt.date, int]]:
+    """Tickets mentioning ``entity`` (of ``label``) per month of the period, newest first,
+    of every customer (the entity roll-up; empty when it may not answer). Without a label, a
+    ticket naming it under two labels counts twice: an estimate, never used as an answer."""
+    if not rollups_fresh(store, rollups.TAGS):
+        return []
+    w = ["r.model_id = ?", "r.key = lower(?)", "r.month IS NOT NULL"]
+    params: list[Any] = [model_id, entity]
+    if label:
+        w.append("r.label = ?")
+        params.append(label)
+    if filters.start is not None:
+        w.append("r.month >= ?")
+        params.append(filters.start.replace(day=1))
+    if filters.end is not None:
+        w.append("r.month <= ?")
+        params.append(filters.end)
+    return store.fetchall(
+        "SELECT r.month, sum(r.tickets) FROM rollup_entity_months r"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f" WHERE {' AND '.join(w)} GROUP BY r.month ORDER BY r.month DESC",
+        params,
+    )
+
+
+def _spellings(
+    store: Store, model_id: str | None, entity: str, label: str | None
+) -> list[str] | None:
+    """Every spelling of ``entity`` (case-insensitive, of ``label``) among the model's
+    entities of tickets in the store (the entity roll-up), or None when it may not answer:
+    ``text IN (spellings)`` keeps the same rows as ``lower(text) = lower(entity)`` there,
+    and reads the text column without lower-casing 30 million of them."""
+    if not rollups_fresh(store, rollups.TAGS):
+        return None
+    w = "r.model_id = ? AND r.key = lower(?)" + (" AND r.label = ?" if label else "")
+    rows = store.fetchall(
+        f"SELECT DISTINCT r.text FROM rollup_entity_months r WHERE {w} ORDER BY 1",  # noqa: S608 - fixed SQL fragments; values are parameters
+        [model_id, entity, *([label] if label else [])],
+    )
+    return [r[0] for r in rows]
+
+
+def _entity_days(
+    months: list[tuple[dt.date, int]], days: list[tuple[dt.date, int]]
+) -> list[tuple[dt.date, float]]:
+    """An entity's tickets per day, newest first, estimated from its tickets per month
+    (``months``), shared out over the month's days as the tickets are (``days``)."""
+    in_month: dict[dt.date, int] = {}
+    for day, n in days:
+        in_month[day.replace(day=1)] = in_month.get(day.replace(day=1), 0) + int(n)
+    mentions = {month: int(n) for month, n in months}
+    return [
+        (day, mentions.get(day.replace(day=1), 0) * int(n) / in_month[day.replace(day=1)])
+        for day, n in days
+        if in_month[day.replace(day=1)]
+    ]
+
+
+def _windows(
+    store: Store,
+    filters: Filters,
+    model_id: str | None,
+    entity: str | None,
+    label: str | None,
+    selective: bool,
+    limit: int,
+) -> list[dt.date]:
+    """First days of ever wider windows of the newest tickets, each expected to hold
+    ``limit`` matches more surely than the one before (from the roll-ups' counts: tickets
+    per day, an entity's tickets per month shared out over its days); empty when the
+    roll-ups cannot say. Only the speed depends on them: :func:`ticket_list` checks each
+    window's answer."""
+    if limit < 1:
+        return []
+    factor = SELECTIVE_FACTOR if selective else 1
+    days = _day_counts(store, filters)
+    if entity:
+        months = _entity_months(store, filters, model_id, entity, label)
+        if months and days:  # twice the estimate: one window, mostly
+            return _ladder(_entity_days(months, days), 2 * limit * factor, filters.start)
+        if months:
+            return _ladder(months, limit * factor, filters.start)
+        factor *= SELECTIVE_FACTOR  # an entity's share of the tickets is unknown
+    return _ladder(days, limit * factor, filters.start)
+
+
+def _mention(
+    store: Store, model_id: str | None, entity: str, label: str | None
+) -> tuple[str, list[Any]]:
+    """The condition on an entity row ``x`` that it is ``model_id``'s mention of ``entity``
+    (case-insensitive; of ``label`` when given), and its parameters."""
+    spellings = _spellings(store, model_id, entity, label)
+    params: list[Any] = [model_id, entity if spellings is None else spellings]
+    if spellings is None:
+        cond = "x.model_id = ? AND lower(x.text) = lower(?)"
+    else:
+        cond = "x.model_id = ? AND list_contains(?::VARCHAR[], x.text)"
+    if label:
+        cond += " AND x.label = ?"
+        params.append(label)
+    return cond, params
+
+
+_Found = tuple[list[tuple[str, dt.datetime | None]], list[list[dict[str, Any]]] | None]
+
+
+def _newest(
+    store: Store,
+    where: Any,
+    mention: tuple[str, list[Any]] | None,
+    since: dt.date | None,
+    limit: int,
+) -> list[tuple[str, dt.datetime | None]]:
+    """(key, created_at) of the newest ``limit`` tickets matching ``where`` (conditions on
+    ``tickets t``, ``customers c``) and mentioning ``mention``, created on ``since`` or
+    later (None: whenever)."""
+    sql, params = where.sql, list(where.params)
+    if mention is not None:
+        sql += f" AND t.ticket_key IN (SELECT x.ticket_key FROM entities x WHERE {mention[0]})"  # noqa: S608 - fixed SQL fragments; values are parameters
+        params += mention[1]
+    if since is not None:
+        sql += " AND t.created_at >= ?"
+        params.append(dt.datetime.combine(since, dt.time()))
+    return store.fetchall(
+        "SELECT t.ticket_key, t.created_at"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f" WHERE {sql} ORDER BY t.created_at DESC NULLS LAST, t.ticket_key LIMIT ?",
+        [*params, int(limit)],
+    )
+
+
+def _newest_mentioning(
+    store: Store,
+    where: Any,
+    mention: tuple[str, list[Any]],
+    model_id: str | None,
+    since: dt.date,
+    limit: int,
+) -> _Found:
+    """:func:`_newest` for a mention, with the tickets' entities, from one read of the
+    entities of the window's tickets (``w``): the mention and the entities shown both come
+    from it, where a mention looked up among every entity and the shown ones by key would
+    read every entity row twice."""
+    rows = store.fetchall(
+        "WITH w AS MATERIALIZED (SELECT t.ticket_key, t.created_at FROM tickets t"  # noqa: S608 - fixed SQL fragments; values are parameters
+        " LEFT JOIN customers c ON c.customer_id = t.customer_id"
+        f"  WHERE {where.sql} AND t.created_at >= ?),"
+        ' e AS MATERIALIZED (SELECT x.ticket_key, x.model_id, x.start, x."end", x.label,'
+        " x.text, x.score FROM entities x"
+        "  WHERE x.model_id = ? AND x.ticket_key IN (SELECT ticket_key FROM w)),"
+        " top AS (SELECT w.ticket_key, w.created_at FROM w WHERE w.ticket_key IN"
+        f"  (SELECT x.ticket_key FROM e x WHERE {mention[0]})"
+        "  ORDER BY w.created_at DESC NULLS LAST, w.ticket_key LIMIT ?)"
+        ' SELECT top.ticket_key, top.created_at, e.start, e."end", e.label, e.text, e.score'
+        " FROM top LEFT JOIN e ON e.ticket_key = top.ticket_key"
+        ' ORDER BY top.created_at DESC NULLS LAST, top.ticket_key, e.start, e."end", e.label',
+        [
+            *where.params,
+            dt.datetime.combine(since, dt.time()),
+            model_id,
+            *mention[1],
+            int(limit),
+        ],
+    )
+    keys: list[tuple[str, dt.datetime | None]] = []
+    found: list[list[dict[str, Any]]] = []
+    for key, created, start, end, label, text, score in rows:
+        if not keys or keys[-1][0] != key:
+            keys.append((key, created))
+            found.append([])
+        if start is not None:
+            found[-1].append(_entity(start, end, label, text, score))
+    return keys, found
 
 
 def ticket_list(
@@ -286,35 +494,57 @@ def ticket_list(
     ``segment``, ``channel``,
     ``category``, ``resolved_by``, ``subject``, ``text``, ``entities`` (list of dicts with
     ``start``, ``end``, ``label``, ``text``, ``score``; empty when not tagged yet).
+
+    The newest tickets are looked for in the newest days first (:func:`_windows`): a window
+    from day ``d`` on holding ``limit`` matches holds the newest ``limit`` of all (every
+    other match is older, or undated: last), so only its tickets are read; else the next,
+    wider window is tried, and finally the whole period. Same rows as one query over it.
     """
     w = ticket_where(filters)
-    if entity:
-        cond = (
-            "t.ticket_key IN (SELECT x.ticket_key FROM entities x WHERE x.model_id = ?"
-            " AND lower(x.text) = lower(?)"
-        )
-        params: list[Any] = [model_id, entity]
-        if label:
-            cond += " AND x.label = ?"
-            params.append(label)
-        w.add(cond + ")", *params)
     if search:
         w.add("contains(lower(t.text), lower(?))", search)
     if sources:
         w.add("list_contains(?::VARCHAR[], t.source)", [str(s) for s in sources])
-    elif not entity and not search:
-        cut = _newest_days(store, filters, int(limit))
-        if cut is not None:  # the newest tickets lie on these days: the rest is not read
-            w.add("t.created_at >= ?", dt.datetime.combine(cut, dt.time()))
-    df = store.query(
+    mention = _mention(store, model_id, entity, label) if entity else None
+    found: _Found = ([], None)
+    for cut in _windows(store, filters, model_id, entity, label, bool(search or sources), limit):
+        if mention is None:
+            found = (_newest(store, w, None, cut, limit), None)
+        else:
+            found = _newest_mentioning(store, w, mention, model_id, cut, limit)
+        if len(found[0]) >= limit:
+            break
+    else:
+        found = (_newest(store, w, mention, None, limit), None)
+    keys, entities = found
+    df = _tickets_by_key(store, keys)
+    df["entities"] = (
+        entities
+        if entities is not None
+        else entities_of_tickets(store, model_id, [k for k, _ in keys])
+    )
+    return df
+
+
+def _tickets_by_key(store: Store, keys: list[tuple[str, dt.datetime | None]]) -> pd.DataFrame:
+    """The :func:`ticket_list` columns of the tickets ``keys`` (key, created_at), in the same
+    order (newest first): the rows of their days only, whatever the text columns weigh."""
+    dated = [c for _, c in keys if c is not None]
+    days = ""
+    params: list[Any] = [[k for k, _ in keys]]
+    if not keys:
+        days = " AND FALSE"
+    elif len(dated) == len(keys):  # zone maps skip the row groups of other days
+        days = " AND t.created_at BETWEEN ? AND ?"
+        params += [min(dated), max(dated)]
+    return store.query(
         "SELECT t.ticket_key, t.source, t.source_id, t.created_at, t.customer_id, c.segment,"  # noqa: S608 - fixed SQL fragments; values are parameters
         " t.channel, t.category, t.resolved_by, t.subject, t.text"
         " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
-        f" WHERE {w.sql} ORDER BY t.created_at DESC NULLS LAST, t.ticket_key LIMIT ?",
-        [*w.params, int(limit)],
+        f" WHERE t.ticket_key IN (SELECT unnest(?::VARCHAR[])){days}"
+        " ORDER BY t.created_at DESC NULLS LAST, t.ticket_key",
+        params,
     )
-    df["entities"] = entities_of_tickets(store, model_id, df["ticket_key"].tolist())
-    return df
 
 
 def entities_of_tickets(store: Any, model_id: str, keys: list[str]) -> list[list[dict[str, Any]]]:
@@ -323,21 +553,24 @@ def entities_of_tickets(store: Any, model_id: str, keys: list[str]) -> list[list
 
     A semi-join on the keys: a correlated subquery would aggregate every entity in the
     store first."""
-    ents = store.query(
+    rows = store.fetchall(
         'SELECT ticket_key, start, "end", label, text, score FROM entities'
         " WHERE model_id = ? AND ticket_key IN (SELECT unnest(?::VARCHAR[]))"
-        ' ORDER BY ticket_key, start, "end"',
+        ' ORDER BY ticket_key, start, "end", label',
         [model_id, keys],
     )
     by_key: dict[str, list[dict[str, Any]]] = {}
-    for row in ents.itertuples(index=False):
-        by_key.setdefault(row.ticket_key, []).append(
-            {
-                "start": int(row.start),
-                "end": int(row.end),
-                "label": row.label,
-                "text": row.text,
-                "score": float(row.score),
-            }
-        )
+    for key, start, end, label, text, score in rows:
+        by_key.setdefault(key, []).append(_entity(start, end, label, text, score))
     return [by_key.get(k, []) for k in keys]
+
+
+def _entity(start: int, end: int, label: str, text: str, score: float) -> dict[str, Any]:
+    """One entity as the ticket list holds it."""
+    return {
+        "start": int(start),
+        "end": int(end),
+        "label": label,
+        "text": text,
+        "score": float(score),
+    }

@@ -154,3 +154,81 @@ def test_a_bad_slow_page_threshold_is_shown_on_the_page(
         "PRICEWAR_SLOW_PAGE_SECONDS" in e.value.replace("\\", "")  # Markdown-escaped
         for e in at.error
     )
+
+
+def test_a_tagging_batch_keeps_the_market_caches_while_tagging_runs(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pricing inputs read the competitor mentions, which every tagging batch changes:
+    while the tagging job runs, a batch leaves their cache alone (they are measured again
+    once per window of ``MARKET_REFRESH_WHILE_TAGGING`` seconds); once it has ended, the
+    new tags are read at once."""
+    import threading
+
+    import analytics
+    from dashboard import jobs, queries, state
+    from tests.dashboard.conftest import FakeTagger
+
+    class HeldAfterOneBatch(FakeTagger):
+        """Tags one batch, then holds the next until released: the job keeps running."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.holding, self.release = threading.Event(), threading.Event()
+
+        def tag(self, texts, batch_size=64, progress=None):  # type: ignore[no-untyped-def]
+            if self.calls >= 1:
+                self.holding.set()
+                self.release.wait(30)
+            return super().tag(texts, batch_size, progress)
+
+    tagger = HeldAfterOneBatch()
+    monkeypatch.setattr(jobs, "_default_loader", lambda: tagger)
+    monkeypatch.setattr(queries, "_clock", lambda: 1_000_000.0)  # one window all along
+    measured: list[str | None] = []
+    real = analytics.default_scenario
+
+    def measuring(store, segment=None, **kwargs):  # type: ignore[no-untyped-def]
+        measured.append(segment)
+        return real(store, segment, **kwargs)
+
+    monkeypatch.setattr(analytics, "default_scenario", measuring)
+    store = state.store()
+    idle = queries.market_version()
+    assert idle.window == 0 and idle.tagged == queries.data_version().tagged
+    queries.default_scenario()
+    assert measured == [None]
+
+    job = state.job()
+    assert job.start()
+    try:
+        assert tagger.holding.wait(60), "the first batch was not tagged"
+        assert job.status().running
+        queries.refresh()
+        tagged = store.scalar("SELECT count(*) FROM tagged_tickets WHERE model_id = 'fake-tagger'")
+        assert tagged > 0  # the first batch is in
+        running = queries.market_version()
+        assert (running.tagged, running.entities) == (-1, -1)
+        scenario = queries.default_scenario()  # measured once for the run
+        assert measured == [None, None]
+
+        # another batch, as the job writes it (its tagged tickets)
+        before = queries.data_version().tagged
+        store.execute_write(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) SELECT ticket_key,"
+            " 'fake-tagger', 'test' FROM tickets WHERE ticket_key NOT IN (SELECT ticket_key"
+            " FROM tagged_tickets WHERE model_id = 'fake-tagger') LIMIT 64"
+        )
+        queries.refresh()
+        assert queries.data_version().tagged == before + 64
+        assert queries.market_version() == running
+        assert queries.default_scenario() == scenario  # from the cache
+        assert measured == [None, None]
+    finally:
+        tagger.release.set()
+    job.wait(60)
+    queries.refresh()
+    done = queries.market_version()
+    assert done.window == 0 and done.tagged == queries.data_version().tagged
+    queries.default_scenario()  # the run's tags, read at once
+    assert measured == [None, None, None]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from data import audit
+from data import audit, rollups
 from data import reset as data_reset
 from data.demo import generate_demo
 from data.ingest import ingest_files
@@ -116,6 +116,96 @@ def test_targets_list_models_batches_and_scenarios_with_counts(store: Store) -> 
         ("demo", DEMO_TICKETS, 2 * DEMO_TICKETS, 0),
         (UPLOAD, 3, 12, 1),
     ]
+
+
+@pytest.fixture
+def rolled_up(store: Store) -> Store:
+    """The seeded store with its roll-ups rebuilt (its tags were written behind them)."""
+    rollups.rebuild_rollups(store)
+    with store.reading() as conn:
+        assert data_reset._rollups_answer(conn)
+    return store
+
+
+def _both_ways(store: Store) -> data_reset.ResetTargets:
+    """The targets from the roll-ups, checked against the base tables' count."""
+    targets = reset_targets(store)
+    assert targets == reset_targets(store, use_rollups=False)
+    return targets
+
+
+def test_targets_from_the_rollups_are_those_of_the_base_tables(rolled_up: Store) -> None:
+    """The reset choices read the roll-ups (entities per model and batch), not every entity
+    joined to its ticket, with the same counts through uploads, tagging and resets."""
+    store = rolled_up
+    total = DEMO_TICKETS + 3
+    targets = _both_ways(store)
+    assert [(m.model_id, m.tagged_tickets, m.entities, m.runs) for m in targets.models] == [
+        ("model-a", total, 2 * total, 2),
+        ("model-b", 3, 6, 2),
+    ]
+    assert [(b.source, b.tickets, b.entities, b.files) for b in targets.batches] == [
+        ("demo", DEMO_TICKETS, 2 * DEMO_TICKETS, 0),
+        (UPLOAD, 3, 12, 1),
+    ]
+    assert store.fetchall(
+        "SELECT model_id, source, entities FROM rollup_source_entities ORDER BY 1, 2"
+    ) == [("model-a", "demo", 80), ("model-a", UPLOAD, 6), ("model-b", UPLOAD, 6)]
+
+    # a second file, tagged by a third model in a write that keeps the roll-ups
+    [report] = ingest_files(store, [("more.csv", io.BytesIO(b"text\nClaude in Paris\n"))])
+    assert report.new_tickets == 1
+
+    def tag(conn: Any) -> None:
+        keys = "SELECT ticket_key FROM tickets WHERE source = 'more.csv'"
+        with rollups.maintained(conn, keys, parts=(rollups.TAGS,), model_id="model-c"):
+            conn.execute(
+                f"INSERT INTO entities SELECT ticket_key, 'model-c', 0, 6, 'ORG', 'Claude', 0.9"
+                f" FROM ({keys})"
+            )
+            conn.execute(
+                f"INSERT INTO tagged_tickets (ticket_key, model_id, run_id)"
+                f" SELECT ticket_key, 'model-c', 'run-c' FROM ({keys})"
+            )
+
+    store.write(tag)
+    targets = _both_ways(store)
+    assert ("model-c", 1, 1, 0) in [
+        (m.model_id, m.tagged_tickets, m.entities, m.runs) for m in targets.models
+    ]
+    assert ("more.csv", 1, 1, 1) in [
+        (b.source, b.tickets, b.entities, b.files) for b in targets.batches
+    ]
+    with store.reading() as conn:
+        assert data_reset._rollups_answer(conn)
+
+    reset_model(store, "model-b", **ADMIN)
+    assert [m.model_id for m in _both_ways(store).models] == ["model-a", "model-c"]
+    reset_batch(store, UPLOAD, **ADMIN)
+    assert [b.source for b in _both_ways(store).batches] == ["demo", "more.csv"]
+    with store.reading() as conn:
+        assert data_reset._rollups_answer(conn)
+
+
+def test_an_entity_of_a_ticket_that_is_gone_is_counted_from_the_base_tables(
+    rolled_up: Store,
+) -> None:
+    """The roll-ups count tags of tickets in the store; a tag left of a ticket that is gone
+    (a writer outside the app) makes the counts come from the base tables, which hold it."""
+    store = rolled_up
+
+    def orphan(conn: Any) -> None:
+        with rollups.maintained(
+            conn, "SELECT 'gone' AS ticket_key", parts=(rollups.TAGS,), model_id="model-a"
+        ):
+            conn.execute("INSERT INTO entities VALUES ('gone', 'model-a', 0, 1, 'ORG', 'X', 1.0)")
+
+    store.write(orphan)
+    with store.reading() as conn:
+        assert rollups.TAGS in rollups.fresh_parts(conn)  # fresh, yet not the whole count
+        assert not data_reset._rollups_answer(conn)
+    targets = _both_ways(store)
+    assert targets.models[0].entities == 2 * (DEMO_TICKETS + 3) + 1
 
 
 # -- resets -------------------------------------------------------------------------------

@@ -378,3 +378,86 @@ def test_the_rollups_command_rebuilds_them(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no database at" in err
     assert not (tmp_path / "missing.duckdb").exists()
+
+
+# -- the ticket list: the newest days first ---------------------------------------------
+
+
+def _ticket_lists(store: Store) -> dict[str, pd.DataFrame]:
+    """Ticket lists of the Entities page: picked entities (with and without their label),
+    text searches, both together, a batch; long and short lists; each filter."""
+    top = explore.top_entities(store, Filters(), MODEL, labels=LABELS, limit=3)
+    picks = [(r.entity, r.label) for r in top.itertuples()] + [(top.iloc[0]["entity"], None)]
+    picks.append(("no such entity", "ORG"))
+    cases: dict[str, dict] = {}
+    for entity, label in picks:
+        cases[f"entity {entity} {label}"] = {"entity": entity.upper(), "label": label}
+        cases[f"entity {entity} {label} + search"] = {
+            "entity": entity,
+            "label": label,
+            "search": "the",
+        }
+    for word in ("price", "INVOICE", "no such words", "%_"):
+        cases[f"search {word}"] = {"search": word}
+    cases["batch"] = {"sources": ("demo",)}
+    cases["all"] = {}
+    out = {}
+    for f in FILTERS:
+        for name, kwargs in cases.items():
+            for limit in (1, 7, 5000):
+                df = explore.ticket_list(store, f, MODEL, limit=limit, **kwargs)
+                out[f"{name} limit {limit} {f}"] = df.assign(entities=df["entities"].map(repr))
+    return out
+
+
+def test_the_ticket_list_is_the_same_from_the_newest_days_and_the_whole_period(
+    tagged_db: Path,
+) -> None:
+    """The list looks for the newest matches in the newest days first (windows from the
+    roll-ups' counts), and lists the same tickets in the same order as one query over the
+    whole period (the base tables: no window)."""
+    with Store.open(tagged_db, read_only=True) as store:
+        windowed = _ticket_lists(store)
+        with explore._base_tables():
+            whole = _ticket_lists(store)
+    assert windowed.keys() == whole.keys()
+    assert sum(len(df) for df in windowed.values()) > 10_000
+    for name, df in windowed.items():
+        pd.testing.assert_frame_equal(df, whole[name], obj=name)
+
+
+def test_a_picked_entity_lists_the_newest_days_only(
+    tagged_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Picking an entity (and searching its tickets) reads the tickets of the newest days
+    that hold enough of its mentions, not every ticket: one listing query, bounded by a day
+    well after the first ticket's."""
+    listed: list[list] = []
+    real_fetchall, real_query = Store.fetchall, Store.query
+
+    def record(sql: str, params: object) -> None:
+        if "FROM tickets t" in sql and "LIMIT ?" in sql:  # the newest matching tickets
+            listed.append(list(params or []))
+
+    def fetchall(self: Store, sql: str, params: object = None) -> list[tuple]:
+        record(sql, params)
+        return real_fetchall(self, sql, params)
+
+    def query(self: Store, sql: str, params: object = None) -> pd.DataFrame:
+        record(sql, params)
+        return real_query(self, sql, params)
+
+    monkeypatch.setattr(Store, "fetchall", fetchall)
+    monkeypatch.setattr(Store, "query", query)
+    with Store.open(tagged_db, read_only=True) as store:
+        first = store.scalar("SELECT min(created_at) FROM tickets")
+        [top] = explore.top_entities(store, Filters(), MODEL, labels=("ORG",), limit=1).itertuples()
+        for search, limit in ((None, 5), ("the", 1)):
+            listed.clear()
+            got = explore.ticket_list(
+                store, Filters(), MODEL, entity=top.entity, label="ORG", search=search, limit=limit
+            )
+            assert len(got) == limit
+            [params] = listed
+            [since] = [p for p in params if isinstance(p, dt.datetime)]
+            assert since > first + dt.timedelta(days=180)

@@ -34,8 +34,9 @@ def _copy(source: Path, tmp_path: Path, name: str = "db.duckdb") -> Path:
 
 
 def _upgraded_from_migration_5(path: Path) -> None:
-    """Make ``path`` a store created before the mention roll-ups: migration 6 undone, then
-    applied again on open (it leaves the mention part stale and its tables empty)."""
+    """Make ``path`` a store created before the mention roll-ups: migrations 6 and 7 undone,
+    then applied again on open (6 leaves the mention part stale and its tables empty; 7
+    fills its table from the base tables)."""
     with Store.open(path) as store:
 
         def downgrade(conn) -> None:
@@ -43,11 +44,13 @@ def _upgraded_from_migration_5(path: Path) -> None:
                 conn.execute(f"DROP TABLE {name}")
             conn.execute("DROP TABLE entity_names")
             conn.execute("DROP TABLE rollup_name_state")
+            for table in rollups.SOURCE_TABLES:
+                conn.execute(f"DROP TABLE {table.name}")
             conn.execute("DELETE FROM rollup_state WHERE part = ?", [rollups.MENTIONS])
             conn.execute("DELETE FROM schema_version WHERE version >= 6")
 
         store.write(downgrade)
-    assert max(MIGRATIONS) == 6, "a new migration: check what an upgrade leaves stale"
+    assert max(MIGRATIONS) == 7, "a new migration: check what an upgrade leaves stale"
 
 
 def test_an_upgraded_store_gets_its_mention_rollups_once(tagged_db: Path, tmp_path: Path) -> None:
