@@ -514,8 +514,10 @@ def exposure() -> str | None:
     """Why local mode would be reachable by others, or None when it is not.
 
     Local mode is safe only when the server listens on a loopback address
-    (``server.address``, set in ``.streamlit/config.toml``) and the request was not forwarded
-    by a proxy (which would let the proxy's users in as the local admin).
+    (``server.address``, set in ``.streamlit/config.toml``), the request was not forwarded
+    by a proxy (which would let the proxy's users in as the local admin), and it was
+    addressed to a loopback name (:func:`is_loopback_host`), not to another site's DNS name
+    pointed at this machine (DNS rebinding).
     """
     from streamlit import config  # st.get_option's own source (patchable in tests)
 
@@ -526,10 +528,44 @@ def exposure() -> str | None:
             if address
             else "the server listens on every network interface (server.address is not set)"
         )
-    forwarded = [h for h in FORWARDED_HEADERS if h in _headers()]
+    headers = _headers()
+    forwarded = [h for h in FORWARDED_HEADERS if h in headers]
     if forwarded:
         return f"the request came through a proxy ({forwarded[0]} header)"
+    host = headers.get("host")
+    if host is not None and not is_loopback_host(host):
+        return (
+            f"the request was addressed to {host[:100]!r}, not to a loopback name such as "
+            "localhost or 127.0.0.1: a web page may be using a DNS name that points to this "
+            "machine (DNS rebinding); open the dashboard as http://localhost:PORT"
+        )
     return None
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a request's ``Host`` header names this machine's loopback interface by a name
+    no one else can point here: ``localhost`` (and ``*.localhost``) or a loopback address,
+    with or without a port. Any other name, even one that resolves to 127.0.0.1, may be a
+    web page's own DNS name rebound to this machine: its scripts would then drive the local
+    admin's dashboard (reset data, read tickets) from the visitor's browser.
+
+    Example:
+        >>> [is_loopback_host(h) for h in ("localhost:8501", "127.0.0.1", "[::1]:8501",
+        ...                                "rebind.example:8501", "127.0.0.1.nip.io")]
+        [True, True, True, False, False]
+    """
+    text = host.strip().lower()
+    if text.startswith("["):
+        name = text[1 : text.find("]")] if "]" in text else text
+    else:
+        name = text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+    name = name.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def local_actor() -> str:
@@ -835,7 +871,7 @@ def current_user() -> User:
                 actor=actor,
                 role=None,
                 status="unprotected",
-                message=f"This dashboard is reachable from other machines ({why}), "
+                message=f"This dashboard is reachable from other machines or sites ({why}), "
                 "but sign-in is not configured, so nobody is let in. Configure "
                 "sign-in (README: Sign-in, roles and deployment), or run it "
                 'on this machine only (server.address = "127.0.0.1").',

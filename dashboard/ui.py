@@ -115,12 +115,22 @@ def guarded(what: str) -> Callable[[F], F]:
 # -- untrusted text ---------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$=:])")
+#: Markdown's line endings (CommonMark: LF, CR and CR LF): a text shown inline keeps none,
+#: or ``"a\r\rb"`` would start a paragraph of its own.
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def md_text(value: object) -> str:
-    """Escape ``value`` so ``st.markdown`` shows it literally (no Markdown, HTML or LaTeX)."""
+    """Escape ``value`` so ``st.markdown`` shows it literally (no Markdown, HTML or LaTeX),
+    on one line: every line ending (LF, CR, CR LF) becomes a space, and leading spaces and
+    tabs (four of them start a code block) are dropped.
+
+    Example:
+        >>> md_text("a\\r\\r# b")
+        'a  \\\\# b'
+    """
     escaped = html.escape(str(value), quote=False)  # <, >, & as entities: shown as text
-    return _MD_SPECIAL.sub(r"\\\1", escaped).replace("\n", " ")
+    return _LINE_END.sub(" ", _MD_SPECIAL.sub(r"\\\1", escaped)).lstrip(" \t")
 
 
 def highlight_html(text: str, entities: Sequence[dict[str, Any]]) -> str:
@@ -160,10 +170,32 @@ WRAP_STYLE = "white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word"
 CONTAIN_STYLE = "overflow-x:auto"
 
 
+#: CSS of a card's text box: at most this tall (about 26 lines), then it scrolls. A ticket of
+#: 50,000 short lines (or one long line wrapped) made its card 1,050,036 px tall, and every
+#: card after it that far down the page.
+CARD_TEXT_STYLE = "max-height:40em;overflow-y:auto"
+#: A ticket longer than this (lines, or characters) gets a note under its box saying so.
+LONG_TICKET_LINES = 26
+LONG_TICKET_CHARS = 3_000
+
+
+def _long_ticket_note(text: str) -> str:
+    """A note under a text that overflows its box ("Long ticket: N lines, …"), or nothing."""
+    lines = len(_LINE_END.split(text))
+    if lines <= LONG_TICKET_LINES and len(text) <= LONG_TICKET_CHARS:
+        return ""
+    return (
+        '<div style="color:#666;font-size:12px">'
+        f"Long ticket: {lines:,} line{'s' if lines != 1 else ''}, {len(text):,} characters; "
+        "scroll inside the box to read it all.</div>"
+    )
+
+
 def ticket_card_html(text: str, entities: Sequence[dict[str, Any]], meta: Sequence[object]) -> str:
     """One ticket as an HTML card: escaped ``meta`` line above the highlighted, escaped text,
     wrapped within the card's width (:data:`WRAP_STYLE`); what cannot wrap (one grapheme
-    cluster wider than the card) scrolls inside the card (:data:`CONTAIN_STYLE`).
+    cluster wider than the card) scrolls inside the card (:data:`CONTAIN_STYLE`). The text's
+    box is at most :data:`CARD_TEXT_STYLE` tall and scrolls; a long ticket says so under it.
 
     Example:
         >>> "overflow-wrap:anywhere" in ticket_card_html("x" * 90_000, [], ["smb"])
@@ -177,7 +209,8 @@ def ticket_card_html(text: str, entities: Sequence[dict[str, Any]], meta: Sequen
         "padding:8px 10px;margin:6px 0;font-family:sans-serif;font-size:14px;"
         "line-height:1.5;max-width:100%;min-width:0;box-sizing:border-box;"
         f'{WRAP_STYLE};{CONTAIN_STYLE}"><div style="color:#666;font-size:12px">{line}</div>'
-        f'<div style="{WRAP_STYLE}">{highlight_html(text, entities)}</div></div>'
+        f'<div style="{CARD_TEXT_STYLE}"><div style="{WRAP_STYLE}">'
+        f"{highlight_html(text, entities)}</div></div>{_long_ticket_note(text)}</div>"
     )
 
 

@@ -42,6 +42,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -229,12 +230,58 @@ def is_shard_folder(folder: Path | str) -> bool:
     return (Path(folder) / MANIFEST).is_file()
 
 
+#: Largest manifest or completion marker read (the tagger writes a few hundred bytes).
+MAX_JSON_BYTES = 1024 * 1024
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when it is missing or not a JSON object.
+
+    Only a regular file of at most :data:`MAX_JSON_BYTES` is read (looked at with ``stat``
+    first, then opened ``O_NONBLOCK`` and judged by the descriptor's own ``fstat``): a
+    named pipe at ``_done/<name>.json`` blocked the loader for good (``data ingest`` of
+    the folder, and the app's inbox poller for every later handover), and a link to
+    ``/dev/zero`` or a huge file was read whole.
+
+    Raises:
+        EntityShardError: ``path`` is not a regular file, or is too large.
+    """
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        info = os.stat(path)
+    except OSError:
+        return None
+    _check_small_regular(path, info)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        _check_small_regular(path, os.fstat(fd))
+        raw = os.read(fd, MAX_JSON_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def _check_small_regular(path: Path, info: os.stat_result) -> None:
+    """Refuse a manifest or marker that is not a regular file of at most the limit."""
+    from data.store import file_kind
+
+    if not stat.S_ISREG(info.st_mode):
+        raise EntityShardError(
+            f"{path} is {file_kind(info.st_mode)}, not a file the tagger writes; remove it"
+        )
+    if info.st_size > MAX_JSON_BYTES:
+        raise EntityShardError(
+            f"{path} holds {info.st_size:,} bytes, more than a shard's JSON ever does "
+            f"({MAX_JSON_BYTES:,}); remove it"
+        )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -42,6 +42,7 @@ from data.keys import ticket_key_sql
 from data.limits import (
     DEFAULT_LIMITS,
     LIMIT_ENV_VARS,
+    MAX_FILE_NAME_CHARS,
     MAX_LIMIT,
     IngestLimits,
     limit_hint,
@@ -65,6 +66,7 @@ __all__ = [
     "LIMIT_ENV_VARS",
     "MAX_LIMIT",
     "StagedFile",
+    "check_file_name",
     "commit_staged",
     "ingest_files",
     "limits_from_env",
@@ -156,6 +158,26 @@ def source_name(source: Any) -> str:
     return _printable_text(name)
 
 
+def check_file_name(name: str) -> None:
+    """Refuse a file name longer than :data:`data.limits.MAX_FILE_NAME_CHARS`; the
+    rejection names the file by its first characters.
+
+    Raises:
+        IngestError: the name is too long.
+    """
+    if len(name) > MAX_FILE_NAME_CHARS:
+        raise IngestError(
+            f"{name[:60]}… ({len(name):,} characters)",
+            [
+                Problem(
+                    f"the file name is {len(name):,} characters long, over the limit of "
+                    f"{MAX_FILE_NAME_CHARS} (the longest name a file system allows); "
+                    "rename the file"
+                )
+            ],
+        )
+
+
 def _printable_text(name: str) -> str:
     try:
         raw = name.encode("utf-8", "surrogateescape")  # the file system's own bytes
@@ -214,6 +236,7 @@ def stage_file(
         IngestError: the file was rejected; ``problems`` name row and column.
     """
     name = name or source_name(source)
+    check_file_name(name)  # stored with every ticket of the file
     limits = limits if limits is not None else limits_from_env()
     payload = _payload(source)
     try:
@@ -502,6 +525,10 @@ def ingest_one(
 ) -> IngestReport:
     """Ingest one file (see :func:`ingest_files`)."""
     name = name or source_name(source)
+    try:
+        check_file_name(name)
+    except IngestError as exc:
+        return _rejected(exc.file, exc)
     payload = _payload(source)
     try:
         digest = _hash_source(payload)

@@ -13,6 +13,7 @@ from data.readers import DEFAULT_CHUNK_BYTES
 __all__ = [
     "DEFAULT_LIMITS",
     "LIMIT_ENV_VARS",
+    "MAX_FILE_NAME_CHARS",
     "MAX_LIMIT",
     "IngestLimits",
     "limit_hint",
@@ -38,6 +39,12 @@ class IngestLimits:
 
 
 DEFAULT_LIMITS = IngestLimits()
+
+#: Longest file name accepted for an upload (characters): a file system allows 255 bytes, so
+#: every real file's name fits. A browser may send any name, and the name is stored with
+#: every ticket of the file (``tickets.source``): a 1 MiB name made a list of 200 of its
+#: tickets 519 MiB in memory.
+MAX_FILE_NAME_CHARS = 255
 
 #: Environment variables that change the upload limits (for the dashboard, the CLI and the
 #: inbox alike), by :class:`IngestLimits` field.

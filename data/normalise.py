@@ -138,9 +138,11 @@ def _text_array(
         arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
     arr = arr.cast(pa.string())
     trimmed = pc.utf8_trim_whitespace(arr)
-    # blank: nothing but white space and invisible format characters (zero-width space,
-    # word joiner, bidi marks: Unicode category Cf), which show as an empty ticket
-    visible = pc.replace_substring_regex(trimmed, r"[\p{Cf}\s]+", "")
+    # blank: nothing but white space, invisible format characters (zero-width space, word
+    # joiner, bidi marks: Unicode category Cf) and control characters (Cc: the DOS
+    # end-of-file mark Ctrl-Z that old exports end with, ESC, BEL), which show as an empty
+    # ticket (a trailing Ctrl-Z was a ticket of its own)
+    visible = pc.replace_substring_regex(trimmed, r"[\p{Cf}\p{Cc}\s]+", "")
     blank = pc.fill_null(pc.equal(visible, ""), True)
     if required:
         out.add_rows(_rows_where(blank, rows), column, "empty text")

@@ -57,9 +57,28 @@ def check_db_path(path: Path) -> None:
     rebuilt while saying it made the first (and the write-ahead-log, lock and inbox checks
     looked at the name given, not at the file DuckDB wrote).
 
+    DuckDB takes file names as UTF-8 text only: a path holding bytes that are not UTF-8
+    (``caf\xe9.duckdb`` from a Latin-1 system; Python keeps them as lone surrogates) failed
+    inside DuckDB with "Python Conversion Failure", reported as a damaged database to be
+    moved aside, although no file was even there.
+
+    A path that names no file (``--db ""``, ``.``, ``/``) raised a ``ValueError``
+    traceback from ``pathlib`` when the write-ahead log's name was derived.
+
     Raises:
-        StorePathError: the path contains ``?`` or a backslash.
+        StorePathError: the path contains ``?`` or a backslash, is not UTF-8, or names no
+            file.
     """
+    if not path.name or path.name in {".", ".."}:
+        raise StorePathError(path, "it names a folder, not a file; give the database file's path")
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise StorePathError(
+            path,
+            "its name holds bytes that are not UTF-8 text (shown as \\udcXX), and DuckDB "
+            "takes only UTF-8 file names; rename the file or folder",
+        ) from None
     if "?" in str(path):
         raise StorePathError(
             path,
@@ -103,14 +122,15 @@ def check_db_file(path: Path | str, what: str = "database") -> None:
     descriptor, never a device opened) and not changed. Its write-ahead log ``<db>.wal``,
     when there is one, must be a regular file, not a link (:func:`_check_wal`). A missing
     file is left to the caller (the store creates it, or a read-only command says there is
-    none); a folder or an empty file to DuckDB's own refusal (:class:`StoreCorruptError`).
+    none); an empty file to DuckDB. A folder is refused as what it is (it was left to
+    DuckDB, whose refusal read "not a readable DuckDB database …; move it aside").
 
     :func:`connect` (so every :class:`Store`) calls it; so does
     :func:`data.bootstrap.ensure_demo_database` before it creates anything.
 
     Raises:
-        StorePathError: a path DuckDB would misread (:func:`check_db_path`), a named
-            pipe, device or socket (naming what it is), a file that cannot be read, or a
+        StorePathError: a path DuckDB would misread (:func:`check_db_path`), a folder,
+            named pipe, device or socket (naming what it is), a file that cannot be read, or a
             write-ahead log that is a link or not a regular file.
         data.errors.StoreCorruptError: a non-empty regular file without DuckDB's header.
     """
@@ -123,8 +143,6 @@ def check_db_file(path: Path | str, what: str = "database") -> None:
         return
     except OSError as exc:
         raise StorePathError(path, f"it cannot be read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(mode):
-        return
     if not stat.S_ISREG(mode):
         raise StorePathError(path, f"it is {file_kind(mode)}, not a {what} file")
     try:

@@ -45,6 +45,7 @@ TABLES = {
     "rollup_signal_spellings",
     "rollup_competitor_days",
     "rollup_signal_series",
+    "rollup_source_entities",
 }
 
 
