@@ -90,9 +90,11 @@ def app_db(demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.fixture
-def secured(app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The app's database with tickets holding customer data and a saved scenario, and an
-    access file: @example.com viewers, one analyst, one admin."""
+def secured(
+    app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Path:
+    """The app's database with tickets holding customer data (3, or the indirect parameter)
+    and a saved scenario, and an access file: @example.com viewers, one analyst, one admin."""
     from data.store import Store
     from tests.dashboard.signin import (
         ADMIN,
@@ -118,28 +120,31 @@ def secured(app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     start = PII_TEXT.index(EMAIL)
     org = PII_TEXT.index("OpenAI")
 
+    n = getattr(request, "param", 3)  # tickets with customer data (indirect parameter)
+
     def add(conn: Any) -> None:
-        for i in range(3):
-            key = f"pii-{i}"
-            conn.execute(
-                "INSERT INTO tickets (ticket_key, customer_id, created_at, subject, "
-                "text, source, source_id) SELECT ?, customer_id, now()::TIMESTAMP, ?, "
-                "?, ?, ? FROM customers LIMIT 1",
-                [key, PII_SUBJECT, PII_TEXT, PII_SOURCE, str(i)],
-            )
-            conn.execute(
-                "INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'PER', ?, 0.9)",
-                [key, start, start + len(EMAIL), EMAIL],
-            )
-            conn.execute(
-                "INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'ORG', 'OpenAI', 0.9)",
-                [key, org, org + len("OpenAI")],
-            )
-            conn.execute(
-                "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
-                "VALUES (?, 'gold-test', 'test')",
-                [key],
-            )
+        customer = conn.execute("SELECT customer_id FROM customers LIMIT 1").fetchone()[0]
+        conn.execute(
+            "INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, source, "
+            "source_id) SELECT 'pii-' || i, ?, now()::TIMESTAMP, ?, ?, ?, i::VARCHAR "
+            "FROM range(?) r(i)",
+            [customer, PII_SUBJECT, PII_TEXT, PII_SOURCE, n],
+        )
+        conn.execute(
+            "INSERT INTO entities SELECT 'pii-' || i, 'gold-test', ?, ?, 'PER', ?, 0.9 "
+            "FROM range(?) r(i)",
+            [start, start + len(EMAIL), EMAIL, n],
+        )
+        conn.execute(
+            "INSERT INTO entities SELECT 'pii-' || i, 'gold-test', ?, ?, 'ORG', 'OpenAI', 0.9 "
+            "FROM range(?) r(i)",
+            [org, org + len("OpenAI"), n],
+        )
+        conn.execute(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
+            "SELECT 'pii-' || i, 'gold-test', 'test' FROM range(?) r(i)",
+            [n],
+        )
 
     with Store.open(app_db) as store:
         store.write(add)
@@ -149,7 +154,8 @@ def secured(app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 
 @pytest.fixture
 def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """The bytes of every download button drawn, by file name (Streamlit's media manager)."""
+    """The bytes of every download button drawn, by file name (Streamlit's media manager):
+    those sent with the page and those built on click (called here, as a click would)."""
     from streamlit.runtime.media_file_manager import MediaFileManager
 
     seen: dict[str, bytes] = {}
@@ -176,7 +182,27 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
             is_for_static_download=is_for_static_download,
         )
 
+    original_deferred = MediaFileManager.add_deferred
+
+    def add_deferred(
+        self: MediaFileManager,
+        data_callable: Any,
+        mimetype: str | None,
+        coordinates: str,
+        file_name: str | None = None,
+        *,
+        element_id: str = "",
+    ) -> str:
+        # A download built on click (a callable): built here, as the click would build it.
+        if file_name:
+            data = data_callable()
+            seen[file_name] = data if isinstance(data, bytes) else str(data).encode()
+        return original_deferred(
+            self, data_callable, mimetype, coordinates, file_name, element_id=element_id
+        )
+
     monkeypatch.setattr(MediaFileManager, "add", add)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
     return seen
 
 

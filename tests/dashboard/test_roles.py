@@ -117,6 +117,8 @@ def test_without_sign_in_on_loopback_the_local_user_is_admin(secured: Path) -> N
 # -- what a viewer sees and may not do ----------------------------------------------------
 
 
+# 3 tickets: downloads sent with the page; 1,001: built on click (over INLINE_DOWNLOAD_TICKETS)
+@pytest.mark.parametrize("secured", [3, 1_001], indirect=True)
 def test_a_viewer_on_batch_tagging_has_no_write_controls(
     secured: Path, downloads: dict[str, bytes]
 ) -> None:
