@@ -704,6 +704,11 @@ def _hand_to_app(args: argparse.Namespace, locked) -> int:
 def _tag_file(args: argparse.Namespace) -> int:
     from model.filemode import FileModeError, check_output, tag_file
 
+    if args.input.is_dir():
+        raise UsageError(
+            f"{args.input}: is a folder; give one ticket file (a folder of files is tagged "
+            "with --engine ray)"
+        )
     if not args.input.is_file():
         raise UsageError(f"{args.input}: no such file")
     try:

@@ -73,6 +73,7 @@ def test_evaluate_text_and_json(gold_jsonl, keyword_dir, capsys):
         ),
         (["tag", "--db", "{tmp}/missing.duckdb"], "no such database"),
         (["tag", "--input", "{tmp}/missing.csv", "--output", "{tmp}/o.jsonl"], "no such file"),
+        (["tag", "--input", "{tmp}", "--output", "{tmp}/o.jsonl"], "is a folder"),
         (["tag", "--input", "{gold}"], "needs --output"),
         (["train", "--output", "{tmp}/out"], "nothing to train on"),
         (["train", "--output", "{tmp}/out", "--train", "{gold}"], "no dev data"),
