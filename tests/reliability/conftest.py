@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from bench.streamlit_server import Server, run_streamlit
 from tests.chromium import (  # noqa: F401 - the browser helpers, importable from here too
     CHROMIUM,
     SCRIPT_STATE_JS,
@@ -36,7 +38,6 @@ from tests.chromium import (  # noqa: F401 - the browser helpers, importable fro
     new_page,
     settle,
 )
-from tests.streamlit_server import Server, run_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -421,3 +422,60 @@ def record_figure(name: str, value: Any) -> None:
     figures[name] = value
     path.write_text(json.dumps(figures, indent=2, sort_keys=True, default=str))
     print(f"FIGURE {name}: {value}")
+
+
+def output_targets(folder: Path) -> list[Path]:
+    """Places an output must never be written through, made inside ``folder``: a FIFO, a
+    link to it, a dangling link (to ``folder/nowhere``) and, for root only, a device node
+    of our own (never ``/dev/null`` itself)."""
+    fifo = folder / "out.fifo"
+    os.mkfifo(fifo)
+    link = folder / "link.jsonl"
+    link.symlink_to(fifo)
+    dangling = folder / "dangling.jsonl"
+    dangling.symlink_to(folder / "nowhere")
+    targets = [fifo, link, dangling]
+    node = folder / "null"
+    try:
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        targets.append(node)
+    except (PermissionError, OSError):
+        pass
+    return targets
+
+
+def add_ticket_naming_openai(db: Path, key: str, text: str, source: str) -> None:
+    """Add ticket ``key`` (``text``, from ``source``, today) whose "OpenAI" is a gold ORG
+    entity, tagged by ``gold-test``."""
+    from data.store import Store
+
+    org = text.index("OpenAI")
+
+    def add(conn: Any) -> None:
+        conn.execute(
+            "INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, "
+            "source, source_id) SELECT ?, customer_id, now()::TIMESTAMP, 'refund', ?, ?, "
+            "'1' FROM customers LIMIT 1",
+            [key, text, source],
+        )
+        conn.execute(
+            "INSERT INTO entities VALUES (?, 'gold-test', ?, ?, 'ORG', 'OpenAI', 0.9)",
+            [key, org, org + len("OpenAI")],
+        )
+        conn.execute(
+            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
+            "VALUES (?, 'gold-test', 'test')",
+            [key],
+        )
+
+    with Store.open(db) as store:
+        store.write(add)
+
+
+def downloaded_ticket_rows(downloads: Mapping[str, bytes], key: str) -> list[dict[str, str]]:
+    """The rows of ticket ``key`` in the Entities page's "Download these tickets (CSV)"."""
+    import csv
+    import io
+
+    rows = csv.DictReader(io.StringIO(downloads["tickets.csv"].decode()))
+    return [r for r in rows if r["ticket_key"] == key]

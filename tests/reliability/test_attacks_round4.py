@@ -20,6 +20,7 @@ import pytest
 
 from tests.dashboard.conftest import app_db, downloads, secured  # noqa: F401  (fixtures)
 from tests.dashboard.signin import ADMIN, app_as, texts
+from tests.reliability.conftest import add_ticket_naming_openai, downloaded_ticket_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -167,42 +168,15 @@ def test_a_viewer_never_reads_look_alike_customer_data_on_entities_or_in_its_dow
 ) -> None:
     """Expected: a ticket holding the look-alike card, phone and address numbers above is
     masked for a viewer on the Entities page and in its "Download these tickets (CSV)"."""
-    from data.store import Store
     from tests.dashboard.signin import VIEWER
 
     text = "Refund: " + "; ".join(LOOKALIKES.values()) + ". OpenAI is cheaper."
-    org = text.index("OpenAI")
-
-    def add(conn: Any) -> None:
-        conn.execute(
-            "INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, "
-            "source, source_id) SELECT 'lookalike', customer_id, now()::TIMESTAMP, "
-            "'refund', ?, 'lookalike.csv', 'l1' FROM customers LIMIT 1",
-            [text],
-        )
-        conn.execute(
-            "INSERT INTO entities VALUES ('lookalike', 'gold-test', ?, ?, 'ORG', 'OpenAI', 0.9)",
-            [org, org + len("OpenAI")],
-        )
-        conn.execute(
-            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
-            "VALUES ('lookalike', 'gold-test', 'test')"
-        )
-
-    with Store.open(secured) as store:
-        store.write(add)
+    add_ticket_naming_openai(secured, "lookalike", text, "lookalike.csv")
     at = app_as(VIEWER)
     at.run()
     at.switch_page("views/entities.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    import csv
-    import io
-
-    rows = [
-        r
-        for r in csv.DictReader(io.StringIO(downloads["tickets.csv"].decode()))
-        if r["ticket_key"] == "lookalike"
-    ]
+    rows = downloaded_ticket_rows(downloads, "lookalike")
     assert len(rows) == 1 and "OpenAI is cheaper" in rows[0]["text"]
     shown = _plain_digits(texts(at))
     written = _plain_digits(rows[0]["text"])

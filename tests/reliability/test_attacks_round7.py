@@ -12,8 +12,6 @@ docstring says what broke and what is expected instead. See "Round 7" in
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
@@ -28,7 +26,14 @@ import pytest
 
 from tests.dashboard.conftest import app_db, downloads, secured  # noqa: F401  (fixtures)
 from tests.dashboard.signin import app_as, texts
-from tests.reliability.conftest import assert_no_traceback, cli_env, run_cli
+from tests.reliability.conftest import (
+    add_ticket_naming_openai,
+    assert_no_traceback,
+    cli_env,
+    downloaded_ticket_rows,
+    output_targets,
+    run_cli,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,40 +133,16 @@ def test_a_viewer_never_reads_a_soft_hyphenated_card_on_entities_or_in_its_downl
     ticket whose card number is written with soft hyphens masked, as they do without them.
 
     Broke: shown whole on the page and in the download."""
-    from data.store import Store
     from tests.dashboard.signin import VIEWER
 
     card = INVISIBLE["card_soft_hyphens"]
     text = f"Refund to {card} please. OpenAI is cheaper."
-    org = text.index("OpenAI")
-
-    def add(conn: Any) -> None:
-        conn.execute(
-            "INSERT INTO tickets (ticket_key, customer_id, created_at, subject, text, "
-            "source, source_id) SELECT 'softcard', customer_id, now()::TIMESTAMP, "
-            "'refund', ?, 'soft.csv', 's1' FROM customers LIMIT 1",
-            [text],
-        )
-        conn.execute(
-            "INSERT INTO entities VALUES ('softcard', 'gold-test', ?, ?, 'ORG', 'OpenAI', 0.9)",
-            [org, org + len("OpenAI")],
-        )
-        conn.execute(
-            "INSERT INTO tagged_tickets (ticket_key, model_id, run_id) "
-            "VALUES ('softcard', 'gold-test', 'test')"
-        )
-
-    with Store.open(secured) as store:
-        store.write(add)
+    add_ticket_naming_openai(secured, "softcard", text, "soft.csv")
     at = app_as(VIEWER)
     at.run()
     at.switch_page("views/entities.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    rows = [
-        r
-        for r in csv.DictReader(io.StringIO(downloads["tickets.csv"].decode()))
-        if r["ticket_key"] == "softcard"
-    ]
+    rows = downloaded_ticket_rows(downloads, "softcard")
     assert len(rows) == 1 and "OpenAI is cheaper" in rows[0]["text"]
     assert "softcard" in downloads["tickets.csv"].decode()
     for where in (_as_read(texts(at)), _as_read(rows[0]["text"])):
@@ -445,20 +426,7 @@ def test_model_tag_never_replaces_a_pipe_or_a_device_given_as_output(tmp_path: P
     """
     ticket = tmp_path / "t.csv"
     ticket.write_text("text\nhello\n", encoding="utf-8")
-    fifo = tmp_path / "out.fifo"
-    os.mkfifo(fifo)
-    link = tmp_path / "link.jsonl"
-    link.symlink_to(fifo)
-    dangling = tmp_path / "dangling.jsonl"
-    dangling.symlink_to(tmp_path / "nowhere")
-    targets = [fifo, link, dangling]
-    node = tmp_path / "null"
-    try:  # a device node of our own (never /dev/null itself): root only
-        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-        targets.append(node)
-    except (PermissionError, OSError):
-        pass
-    for target in targets:
+    for target in output_targets(tmp_path):
         kind = os.lstat(target).st_mode
         result = run_cli("model", "tag", "--input", ticket, "--output", target)
         line = _one_line_error(result, "python -m model tag")

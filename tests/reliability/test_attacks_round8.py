@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard.conftest import app_db, downloads, secured  # noqa: F401  (fixtures)
-from tests.reliability.conftest import assert_no_traceback, cli_env
+from tests.reliability.conftest import assert_no_traceback, cli_env, output_targets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -209,20 +209,7 @@ def test_tag_file_itself_never_replaces_a_pipe_or_a_device(tmp_path: Path) -> No
 
     source = tmp_path / "t.csv"
     source.write_text("text\nhello\n", encoding="utf-8")
-    fifo = tmp_path / "out.fifo"
-    os.mkfifo(fifo)
-    link = tmp_path / "link.jsonl"
-    link.symlink_to(fifo)
-    dangling = tmp_path / "dangling.jsonl"
-    dangling.symlink_to(tmp_path / "nowhere")
-    targets = [fifo, link, dangling]
-    node = tmp_path / "null"
-    try:  # a device node of our own (never /dev/null itself): root only
-        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-        targets.append(node)
-    except (PermissionError, OSError):
-        pass
-    for target in targets:
+    for target in output_targets(tmp_path):
         kind = os.lstat(target).st_mode
         with pytest.raises(FileModeError, match=str(target)):
             check_output(source, target)
