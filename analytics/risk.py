@@ -406,40 +406,51 @@ def _read(store: Any, sentiment: str, entities: str | None, signals: Any) -> _Da
             "negative": units["negative"].to_numpy("int64"),
         }
     )
+    # the mention rows as numpy columns, each converted once (named and competitor rows
+    # are picked from them)
     vals = counts.mentions
     dim = vals["dim"].to_numpy(object)
-    named = vals[dim == NAMED]
+    m_customer = vals["customer_id"].to_numpy(object)
+    m_day = _day_array(vals["day"])
+    m_tickets = vals["tickets"].to_numpy("int64")
+    is_named = dim == NAMED
     days["named"] = np.zeros(len(days), dtype=np.int64)
-    if len(named) and len(days):  # one row per customer and day on both sides
+    if is_named.any() and len(days):  # one row per customer and day on both sides
+        named_customer = m_customer[is_named]
         ids = pd.Index(
-            pd.unique(np.concatenate([days["customer_id"].to_numpy(), named["customer_id"]])),
+            pd.unique(np.concatenate([days["customer_id"].to_numpy(), named_customer])),
             dtype=object,
         )
         width = np.int64(len(ids))
-        have = _day_array(named["day"]).astype(np.int64) * width + ids.get_indexer(
-            named["customer_id"].to_numpy(object)
-        )
+        have = m_day[is_named].astype(np.int64) * width + ids.get_indexer(named_customer)
         want = day.astype(np.int64) * width + ids.get_indexer(days["customer_id"].to_numpy())
         order = np.argsort(have, kind="stable")
         at = np.minimum(np.searchsorted(have[order], want), len(have) - 1)
         hit = have[order][at] == want
-        days["named"] = np.where(hit, named["tickets"].to_numpy("int64")[order][at], 0)
-    mentions = vals[dim == "competitor"]
+        days["named"] = np.where(hit, m_tickets[is_named][order][at], 0)
+    is_competitor = dim == "competitor"
     mentions = pd.DataFrame(
         {
-            "customer_id": pd.Series(mentions["customer_id"].to_numpy(object), dtype=object),
-            "day": _day_array(mentions["day"]),
-            "vendor": pd.Series(mentions["value"].to_numpy(object), dtype=object),
-            "tickets": mentions["tickets"].to_numpy("int64"),
+            "customer_id": pd.Series(m_customer[is_competitor], dtype=object),
+            "day": m_day[is_competitor],
+            "vendor": pd.Series(vals["value"].to_numpy(object)[is_competitor], dtype=object),
+            "tickets": m_tickets[is_competitor],
         }
     )
     # by day, so a window is a slice (_span)
-    days = days.sort_values("day", kind="stable").reset_index(drop=True)
-    mentions = mentions.sort_values("day", kind="stable").reset_index(drop=True)
+    days, mentions = _by_day(days), _by_day(mentions)
     cuts = price_cut_events()[["vendor", "date", "pct_change"]].copy()
     cuts["date"] = pd.to_datetime(cuts["date"])
     cuts["depth"] = -cuts["pct_change"] / 100.0
     return _Data(customers, usage, days, mentions, cuts)
+
+
+def _by_day(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by ``day`` (stable), index reset: as it is when already in order
+    (the counts come ordered by day)."""
+    if not frame["day"].is_monotonic_increasing:
+        frame = frame.sort_values("day", kind="stable")
+    return frame.reset_index(drop=True)
 
 
 def _day_array(days: pd.Series) -> np.ndarray:

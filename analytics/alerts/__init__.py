@@ -98,7 +98,7 @@ from analytics.alerts.rule import (
 )
 from analytics.alerts.scan import negative_share, scan_frame, surge_scan
 from analytics.alerts.scopes import DIMENSIONS, ENTITY_DIMS, FREQS, GOLD, NAMED
-from analytics.alerts.source import SignalSource, signal_source
+from analytics.alerts.source import SignalSource, current_tagger, signal_source
 from analytics.alerts.sql import NAME_TABLE_SQL
 from analytics.alerts.tickets import TICKET_COLUMNS, alert_tickets
 
@@ -123,6 +123,7 @@ __all__ = [
     "alert_tickets",
     "as_counts",
     "control_limit",
+    "current_tagger",
     "false_alarm_rate",
     "last_day",
     "negative_share",

@@ -179,10 +179,16 @@ def _frame_of_table(table: pa.Table, kind: str) -> pd.DataFrame:
 
 
 def _texts(values: pa.ChunkedArray) -> np.ndarray:
-    """A text column as an object array of ``str`` with None for NULL."""
+    """A text column as an object array of ``str`` with None for NULL: each distinct text
+    made once (through Arrow's dictionary encoding), as ``_dates`` makes each day."""
     if pa.types.is_null(values.type):
         return np.full(len(values), None, dtype=object)
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+    encoded = values.combine_chunks().dictionary_encode()
+    words = np.append(
+        np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object), None
+    )
+    codes = encoded.indices.fill_null(len(words) - 1)
+    return words[np.asarray(codes.to_numpy(), dtype=np.intp)]
 
 
 def _typed_empty(kind: str, columns: list[str]) -> pd.DataFrame:
@@ -267,7 +273,7 @@ def rollup_names(store: Any, sentiment: str, entities: str) -> tuple[Names, list
 # -- which tables answer ----------------------------------------------------------------------
 
 
-def _use_rollups() -> bool:
+def use_rollups() -> bool:
     """The package's switch (``analytics.alerts.USE_ROLLUPS``; tests turn it off)."""
     import analytics.alerts as package
 
@@ -279,7 +285,7 @@ def rollup_source(store: Any, sentiment: str) -> bool:
     TAGS``) and holds every sentiment source, ``sentiment`` included."""
     from data import rollups
 
-    if not _use_rollups():
+    if not use_rollups():
         return False
     with store.reading() as cur:
         return rollups.signals_fresh(cur)
@@ -291,7 +297,7 @@ def mentions_source(store: Any, sentiment: str, entities: str) -> bool:
     entities, a model's sentiment with its own)."""
     from data import rollups
 
-    if not _use_rollups() or sentiment not in (GOLD, entities):
+    if not use_rollups() or sentiment not in (GOLD, entities):
         return False
     with store.reading() as cur:
         return rollups.mentions_fresh(cur)
@@ -302,7 +308,7 @@ def fresh_sources(store: Any, sentiment: str, entities: str) -> tuple[bool, bool
     state."""
     from data import rollups
 
-    if not _use_rollups():
+    if not use_rollups():
         return False, False
     with store.reading() as cur:
         has = dict(

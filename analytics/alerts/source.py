@@ -10,7 +10,7 @@ from typing import Any
 from analytics.alerts.reading import rollup_source
 from analytics.alerts.scopes import GOLD
 
-__all__ = ["SignalSource", "signal_source"]
+__all__ = ["SignalSource", "current_tagger", "signal_source"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,26 @@ class SignalSource:
         return self.sentiment != GOLD and self.model_labelled < self.tickets
 
 
+def current_tagger(store: Any) -> str | None:
+    """``analytics.explore.current_model_id`` (the tagger of the most tickets; ties: the
+    latest to tag), from ``rollup_tagged_days`` when it decides it exactly (one tagger
+    ahead: a tie needs the tagging times), else counted from ``tagged_tickets``."""
+    from analytics.alerts.reading import use_rollups
+    from analytics.explore import current_model_id
+    from data import rollups
+
+    if use_rollups():
+        with store.reading() as cur:
+            counts = rollups.tagged_per_model(cur)
+        if counts is not None:
+            ranked = sorted(counts.values(), reverse=True)
+            if not ranked:
+                return None
+            if len(ranked) == 1 or ranked[0] > ranked[1]:
+                return max(counts, key=counts.__getitem__)
+    return current_model_id(store)
+
+
 def signal_source(store: Any, model_id: str | None = None) -> SignalSource | None:
     """The sentiment the signals use: the model's (``ticket_sentiment`` rows of ``model_id``,
     default the tagger that tagged the most tickets) once it has labelled at least as many
@@ -60,9 +80,7 @@ def signal_source(store: Any, model_id: str | None = None) -> SignalSource | Non
         >>> signal_source(Store.open("demo.duckdb"))                   # doctest: +SKIP
         SignalSource(sentiment='gold', entities='gold', label='demo ground truth', ...)
     """
-    from analytics.explore import current_model_id
-
-    model = model_id if model_id is not None else current_model_id(store)
+    model = model_id if model_id is not None else current_tagger(store)
     tickets = int(store.scalar("SELECT count(*) FROM tickets") or 0)
     labelled = tagged = 0
     if rollup_source(store, GOLD):  # the same counts from the roll-ups

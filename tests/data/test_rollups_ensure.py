@@ -34,9 +34,9 @@ def _copy(source: Path, tmp_path: Path, name: str = "db.duckdb") -> Path:
 
 
 def _upgraded_from_migration_5(path: Path) -> None:
-    """Make ``path`` a store created before the mention roll-ups: migrations 6 and 7 undone,
+    """Make ``path`` a store created before the mention roll-ups: migrations 6 to 8 undone,
     then applied again on open (6 leaves the mention part stale and its tables empty; 7
-    fills its table from the base tables)."""
+    fills its table from the base tables; 8 indexes the entities, no roll-up)."""
     with Store.open(path) as store:
 
         def downgrade(conn) -> None:
@@ -47,10 +47,11 @@ def _upgraded_from_migration_5(path: Path) -> None:
             for table in rollups.SOURCE_TABLES:
                 conn.execute(f"DROP TABLE {table.name}")
             conn.execute("DELETE FROM rollup_state WHERE part = ?", [rollups.MENTIONS])
+            conn.execute("DROP INDEX entities_ticket")
             conn.execute("DELETE FROM schema_version WHERE version >= 6")
 
         store.write(downgrade)
-    assert max(MIGRATIONS) == 7, "a new migration: check what an upgrade leaves stale"
+    assert max(MIGRATIONS) == 8, "a new migration: check what an upgrade leaves stale"
 
 
 def test_an_upgraded_store_gets_its_mention_rollups_once(tagged_db: Path, tmp_path: Path) -> None:
