@@ -26,6 +26,13 @@ continues after the last finished epoch (and gives what an uninterrupted run giv
 removed once the artefact and ``metrics.json`` are written. ``time_budget_s`` stops after
 the epoch that would make the next one overrun the budget.
 
+Precision (``TrainConfig.precision``, :func:`training_precision`): ``fp32``, or ``bf16``
+autocast on a CPU that multiplies bf16 in hardware (Intel AMX,
+:func:`model.engine.cpu_runs_bf16_fast`): forward and backward run in bf16, the master
+weights, optimizer state and losses stay fp32. ``auto`` picks bf16 where the CPU runs it fast,
+else fp32. The precision a run used is part of its checkpoint key and of ``metrics.json``;
+evaluation always runs the fp32 (and int8) inference engine.
+
 ``python -m model.train two-head --output runs/NAME ...`` trains the shipped two-head
 recipe (WNUT-17 + BTC + WikiGold + GoEmotions + generated tickets with real names; see
 :func:`main`).
@@ -63,6 +70,8 @@ CHECKPOINT_FILE = "checkpoint.pt"
 
 LORA_TARGETS = ("query", "key", "value", "dense")
 
+TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
+
 
 @dataclass
 class TrainConfig:
@@ -93,6 +102,7 @@ class TrainConfig:
     int8_scores: bool = True
     sentiment_offsets: bool = True
     init_from: str | None = None
+    precision: str = "fp32"
     extra: dict = field(default_factory=dict)
 
 
@@ -125,6 +135,29 @@ class EpochPool:
     name: str
     examples: Sequence[Example]
     per_epoch: int
+
+
+def training_precision(precision: str) -> str:
+    """The precision ``precision`` trains in on this CPU: ``fp32`` or ``bf16``.
+
+    ``auto`` is bf16 where :func:`model.engine.cpu_runs_bf16_fast` (Intel AMX), else fp32.
+
+    Raises:
+        ValueError: an unknown name, or ``bf16`` on a CPU without fast bf16 (emulated bf16
+            is slower than fp32 there and would only cost accuracy).
+    """
+    from model.engine import cpu_runs_bf16_fast
+
+    if precision not in TRAIN_PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} ({', '.join(TRAIN_PRECISIONS)})")
+    if precision == "auto":
+        return "bf16" if cpu_runs_bf16_fast() else "fp32"
+    if precision == "bf16" and not cpu_runs_bf16_fast():
+        raise ValueError(
+            "bf16 training needs a CPU with AMX and AVX-512 bf16 (this one has none); "
+            "use --precision fp32"
+        )
+    return precision
 
 
 def seed_everything(seed: int) -> None:
@@ -325,7 +358,7 @@ def _joint_loss(
 ) -> torch.Tensor:
     """Token loss over labelled tokens plus ``weight`` × sentiment loss over labelled rows;
     a head with no label in the batch adds nothing (no NaN from an all-ignored mean)."""
-    logits = out.logits
+    logits = out.logits.float()  # bf16 under autocast: the loss is taken in fp32
     labels = torch.from_numpy(arrays["labels"])
     total = logits.new_zeros(())
     if bool((labels != IGNORE).any()):
@@ -333,7 +366,7 @@ def _joint_loss(
     if sentiment_loss is not None:
         target = torch.from_numpy(arrays["sentiment"])
         if bool((target != IGNORE).any()):
-            total = total + weight * sentiment_loss(out.sentiment_logits, target)
+            total = total + weight * sentiment_loss(out.sentiment_logits.float(), target)
     return total
 
 
@@ -360,6 +393,8 @@ def _config_key(config: TrainConfig) -> dict:
     for newer in ("sentiment_class_power", "init_from"):  # absent from older checkpoints
         if not getattr(config, newer):
             skip.add(newer)
+    if config.precision == "fp32":  # older checkpoints were all fp32 and lack the key
+        skip.add("precision")
     return {
         k: (str(v) if isinstance(v, Path) else v)
         for k, v in asdict(config).items()
@@ -403,11 +438,20 @@ def train(
     model gets the sentiment head as well (see the module docstring). ``pools`` add a fresh
     seeded sample of a large source to every epoch.
 
+    ``config.precision`` ``auto`` is resolved first (:func:`training_precision`); the
+    resolved precision is what the checkpoint key and ``metrics.json`` record.
+
     Raises:
-        ValueError: there is no training example or no entity in the training data, or a
-            checkpoint in the output folder is from other settings.
+        ValueError: there is no training example or no entity in the training data, a
+            checkpoint in the output folder is from other settings, or the precision does not
+            run on this CPU.
     """
+    from dataclasses import replace
+
     from tqdm.auto import tqdm
+
+    config = replace(config, precision=training_precision(config.precision))
+    bf16 = config.precision == "bf16"
 
     everything = [*train_examples, *(ex for p in pools for ex in p.examples)]
     if not everything:
@@ -440,6 +484,7 @@ def train(
     model.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
+    log(f"precision: {config.precision}" + (" autocast, fp32 master weights" if bf16 else ""))
     log(
         f"labels: {' '.join(labels)}"
         + (f"; sentiment: {' '.join(sentiment_labels)}" if sentiment_labels else "")
@@ -519,10 +564,11 @@ def train(
         running = 0.0
         for step, batch in enumerate(bar, start=1):
             arrays = collate([epoch_features[i] for i in batch], tokenizer.pad_token_id or 0)
-            out_ = model(
-                input_ids=torch.from_numpy(arrays["input_ids"]),
-                attention_mask=torch.from_numpy(arrays["attention_mask"]),
-            )
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out_ = model(
+                    input_ids=torch.from_numpy(arrays["input_ids"]),
+                    attention_mask=torch.from_numpy(arrays["attention_mask"]),
+                )
             loss = _joint_loss(out_, arrays, loss_fn, sentiment_loss, config.sentiment_weight)
             optimizer.zero_grad(set_to_none=True)
             if loss.requires_grad:
@@ -985,6 +1031,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep the sentiment head's argmax (no macro-F1 class offsets fitted "
         "on val_goemotions)",
     )
+    p.add_argument(
+        "--precision",
+        choices=TRAIN_PRECISIONS,
+        default="auto",
+        help="training precision: bf16 autocast (fp32 master weights) needs a CPU with AMX; "
+        "auto = bf16 where the CPU runs it fast, else fp32",
+    )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -1010,6 +1063,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         int8_scores=not args.no_int8,
         sentiment_offsets=not args.no_sentiment_offsets,
         patience=2,
+        precision=args.precision,
     )
 
     def log(message: str) -> None:

@@ -230,3 +230,18 @@ def train_random_two_heads(monkeypatch: pytest.MonkeyPatch, seed: int = 1) -> No
             labels, sentiment_labels or SENTIMENT_LABELS, seed=seed
         ),
     )
+
+
+def stop_after_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int) -> None:
+    """Make ``model.train`` raise ``KeyboardInterrupt`` once the checkpoint of ``epoch`` is
+    written (a run stopped between epochs)."""
+    from model import train as training
+
+    save = training._save_checkpoint
+
+    def save_then_stop(out: Path, state: dict) -> None:
+        save(out, state)
+        if state["epoch"] == epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_save_checkpoint", save_then_stop)

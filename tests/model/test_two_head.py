@@ -30,6 +30,7 @@ from tests.model.conftest import (
     add_tickets,
     entity_rows,
     save_two_head,
+    stop_after_epoch,
     ticket_texts,
     tiny_entity_examples,
     tiny_moods,
@@ -416,14 +417,7 @@ def _tiny_training(tmp_path: Path, monkeypatch, *, interrupt_after: int | None) 
 
     train_random_two_heads(monkeypatch)
     if interrupt_after is not None:
-        save = training._save_checkpoint
-
-        def save_then_stop(out, state):
-            save(out, state)
-            if state["epoch"] == interrupt_after:
-                raise KeyboardInterrupt
-
-        monkeypatch.setattr(training, "_save_checkpoint", save_then_stop)
+        stop_after_epoch(monkeypatch, interrupt_after)
     train_examples = tiny_entity_examples()
     moods = tiny_moods()
     config = training.TrainConfig(
