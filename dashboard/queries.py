@@ -393,7 +393,13 @@ def competitor_mentions(filters: Filters, model_id: str | None) -> pd.DataFrame:
     return _competitor_mentions(_the_store(), data_version().entities_version, filters, model_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
+#: Ticket lists kept (every session together). Each holds the text of up to 200 tickets of at
+#: most 128 KiB (``IngestLimits.max_text_bytes``), so at most 16 × 25 MiB = 400 MiB: any
+#: viewer's searches each add one, and 256 of them could hold 6.4 GB.
+TICKET_LIST_CACHE_ENTRIES = 16
+
+
+@st.cache_data(show_spinner=False, max_entries=TICKET_LIST_CACHE_ENTRIES, ttl=_HOUR)
 def _ticket_list(
     _store: Store,
     version: EntitiesVersion,

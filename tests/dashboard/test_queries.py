@@ -232,3 +232,18 @@ def test_a_tagging_batch_keeps_the_market_caches_while_tagging_runs(
     assert done.window == 0 and done.tagged == queries.data_version().tagged
     queries.default_scenario()  # the run's tags, read at once
     assert measured == [None, None, None]
+
+
+def test_the_ticket_list_cache_is_bounded_in_memory() -> None:
+    """Every session's searches share the ticket-list cache and each entry holds the text of
+    up to ``limit`` tickets: its entries × the page's limit × the widest accepted ticket stays
+    under 512 MiB (256 entries could hold 6.4 GB, round 11)."""
+    import inspect
+
+    from dashboard import queries
+    from data.limits import IngestLimits
+
+    limit = inspect.signature(queries.ticket_list).parameters["limit"].default
+    entries = queries._ticket_list._info.max_entries
+    assert entries == queries.TICKET_LIST_CACHE_ENTRIES
+    assert entries * limit * IngestLimits().max_text_bytes <= 512 * 2**20
