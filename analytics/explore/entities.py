@@ -474,6 +474,161 @@ def _newest_mentioning(
     return keys, found
 
 
+#: Tickets of a month whose entities :func:`_first_entity_row` looks up (through the index).
+FIRST_TICKETS = 64
+
+
+def _month_after(day: dt.date) -> dt.date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _first_entity_row(store: Store, model_id: str | None, month: dt.date) -> int | None:
+    """The first entity row (``rowid``) of ``model_id``'s entities of the first tickets
+    created in ``month``: where the entities of that month's tickets begin when they were
+    tagged in ticket order (as ``data demo`` writes them); None when those tickets have
+    none. Only a guess: :func:`_mentions_in` checks it."""
+    keys = store.fetchall(
+        "SELECT ticket_key FROM tickets WHERE created_at >= ? AND created_at < ?"
+        " ORDER BY created_at, ticket_key LIMIT ?",
+        [
+            dt.datetime.combine(month, dt.time()),
+            dt.datetime.combine(_month_after(month), dt.time()),
+            FIRST_TICKETS,
+        ],
+    )
+    if not keys:
+        return None
+    marks = ", ".join("?" for _ in keys)
+    row = store.fetchall(
+        f"SELECT min(rowid) FROM entities WHERE model_id = ? AND ticket_key IN ({marks})",  # noqa: S608 - placeholders only; values are parameters
+        [model_id, *(k for (k,) in keys)],
+    )
+    return None if row[0][0] is None else int(row[0][0])
+
+
+def _mention_count(
+    store: Store,
+    model_id: str | None,
+    entity: str,
+    label: str | None,
+    months: tuple[dt.date, dt.date | None],
+) -> int:
+    """Mentions of ``entity`` (of ``label``) by ``model_id`` in tickets created in the
+    months from ``months[0]`` until ``months[1]`` (excluded; None: on) (the entity roll-up)."""
+    cond = "model_id = ? AND key = lower(?) AND month >= ?"
+    params: list[Any] = [model_id, entity, months[0]]
+    if months[1] is not None:
+        cond += " AND month < ?"
+        params.append(months[1])
+    if label:
+        cond += " AND label = ?"
+        params.append(label)
+    rows = store.fetchall(
+        f"SELECT coalesce(sum(mentions), 0) FROM rollup_entity_months WHERE {cond}",  # noqa: S608 - fixed SQL fragments; values are parameters
+        params,
+    )
+    return int(rows[0][0])
+
+
+def _mentions_in(
+    store: Store,
+    mention: tuple[str, list[Any]],
+    model_id: str | None,
+    entity: str,
+    label: str | None,
+    months: tuple[dt.date, dt.date | None],
+) -> list[str] | None:
+    """Keys of every ticket created in the months from ``months[0]`` until ``months[1]``
+    (first days; excluded; None: on) that mentions ``entity``, read from the entity rows
+    between the first rows of those months' tickets and of the next month's
+    (:func:`_first_entity_row`; zone maps skip the other row groups); None when those rows
+    may not hold every such mention: their count differs from the roll-up's
+    (``rollup_entity_months``, fresh), or they are most of the entity rows (no faster than
+    the caller's path)."""
+    first = _first_entity_row(store, model_id, months[0])
+    end = None if months[1] is None else _first_entity_row(store, model_id, months[1])
+    total = int(store.fetchall("SELECT count(*) FROM entities")[0][0])
+    # entity rows tagged out of ticket order (the tagging job goes shortest text first):
+    # a range over most of them saves little against the caller's path
+    if first is None or (total if end is None else end) - first > total // 2:
+        return None
+    cond, params = "x.rowid >= ?", [first]
+    if end is not None:
+        cond += " AND x.rowid < ?"
+        params.append(end)
+    when, at = "t.created_at >= ?", [dt.datetime.combine(months[0], dt.time())]
+    if months[1] is not None:
+        when += " AND t.created_at < ?"
+        at.append(dt.datetime.combine(months[1], dt.time()))
+    rows = store.fetchall(
+        "SELECT m.ticket_key, m.n FROM (SELECT x.ticket_key, count(*) AS n FROM entities x"  # noqa: S608 - fixed SQL fragments; values are parameters
+        f"  WHERE {cond} AND {mention[0]} GROUP BY x.ticket_key) m"
+        f" JOIN tickets t ON t.ticket_key = m.ticket_key WHERE {when}",
+        [*params, *mention[1], *at],
+    )
+    if sum(int(n) for _, n in rows) != _mention_count(store, model_id, entity, label, months):
+        return None
+    return [k for k, _ in rows]
+
+
+def _newest_by_months(
+    store: Store,
+    where: Any,
+    filters: Filters,
+    model_id: str | None,
+    entity: str,
+    label: str | None,
+    selective: bool,
+    limit: int,
+) -> list[tuple[str, dt.datetime | None]] | None:
+    """:func:`_newest` for a mention of ``entity`` from the newest months of its mentions
+    on (``rollup_entity_months``): the tickets mentioning it since a month come from the
+    entity rows of those months (:func:`_mentions_in`, checked against the roll-up's
+    count), not from the keys of every entity row. Wider ranges of months are tried while
+    fewer than ``limit`` tickets match; None when the roll-ups may not answer, a range's
+    rows fail the check, or undated tickets may be next (the caller's path answers)."""
+    if limit < 1 or not rollups_fresh(store, rollups.TAGS):
+        return None
+    months = _entity_months(store, filters, model_id, entity, label)
+    if not months:
+        return None
+    factor = SELECTIVE_FACTOR if selective else 1
+    cuts = _ladder(months, 2 * limit * factor, None)
+    if not cuts or cuts[-1] > months[-1][0]:
+        cuts.append(months[-1][0])  # every month of the period with a mention
+    mention = _mention(store, model_id, entity, label)
+    until = None if filters.end is None else _month_after(filters.end)
+    for cut in cuts:
+        keys = _mentions_in(store, mention, model_id, entity, label, (cut, until))
+        if keys is None:
+            return None
+        found = store.fetchall(
+            "SELECT t.ticket_key, t.created_at"  # noqa: S608 - fixed SQL fragments; values are parameters
+            " FROM tickets t LEFT JOIN customers c ON c.customer_id = t.customer_id"
+            f" WHERE {where.sql} AND t.created_at >= ?"
+            " AND t.ticket_key IN (SELECT unnest(?::VARCHAR[]))"
+            " ORDER BY t.created_at DESC NULLS LAST, t.ticket_key LIMIT ?",
+            [*where.params, dt.datetime.combine(cut, dt.time()), keys, int(limit)],
+        )
+        if len(found) >= limit:
+            return found
+    # every dated match of the period is found; undated ones (last) match no period
+    if filters.start is None and filters.end is None and _undated(store, model_id, entity, label):
+        return None
+    return found
+
+
+def _undated(store: Store, model_id: str | None, entity: str, label: str | None) -> bool:
+    """Whether an undated ticket mentions ``entity`` (of ``label``; the entity roll-up)."""
+    cond = "model_id = ? AND key = lower(?) AND month IS NULL" + (" AND label = ?" if label else "")
+    rows = store.fetchall(
+        f"SELECT count(*) FROM rollup_entity_months WHERE {cond}",  # noqa: S608 - fixed SQL fragments; values are parameters
+        [model_id, entity, *([label] if label else [])],
+    )
+    return bool(rows[0][0])
+
+
 def ticket_list(
     store: Store,
     filters: Filters,
@@ -499,15 +654,27 @@ def ticket_list(
     from day ``d`` on holding ``limit`` matches holds the newest ``limit`` of all (every
     other match is older, or undated: last), so only its tickets are read; else the next,
     wider window is tried, and finally the whole period. Same rows as one query over it.
+    An entity's tickets come first from the newest months of its mentions
+    (:func:`_newest_by_months`), which reads the entity rows of those months only.
     """
     w = ticket_where(filters)
     if search:
         w.add("contains(lower(t.text), lower(?))", search)
     if sources:
         w.add("list_contains(?::VARCHAR[], t.source)", [str(s) for s in sources])
+    selective = bool(search or sources)
+    newest = (
+        _newest_by_months(store, w, filters, model_id, entity, label, selective, limit)
+        if entity
+        else None
+    )
+    if newest is not None:
+        df = _tickets_by_key(store, newest)
+        df["entities"] = entities_of_tickets(store, model_id, [k for k, _ in newest])
+        return df
     mention = _mention(store, model_id, entity, label) if entity else None
     found: _Found = ([], None)
-    for cut in _windows(store, filters, model_id, entity, label, bool(search or sources), limit):
+    for cut in _windows(store, filters, model_id, entity, label, selective, limit):
         if mention is None:
             found = (_newest(store, w, None, cut, limit), None)
         else:

@@ -461,3 +461,106 @@ def test_a_picked_entity_lists_the_newest_days_only(
             [params] = listed
             [since] = [p for p in params if isinstance(p, dt.datetime)]
             assert since > first + dt.timedelta(days=180)
+
+
+def _record_entity_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list]]:
+    """Every statement reading the ``entities`` table (SQL, parameters), as it runs."""
+    reads: list[tuple[str, list]] = []
+    real_fetchall, real_query = Store.fetchall, Store.query
+
+    def fetchall(self: Store, sql: str, params: object = None) -> list[tuple]:
+        if "FROM entities" in sql:
+            reads.append((sql, list(params or [])))
+        return real_fetchall(self, sql, params)
+
+    def query(self: Store, sql: str, params: object = None) -> pd.DataFrame:
+        if "FROM entities" in sql:
+            reads.append((sql, list(params or [])))
+        return real_query(self, sql, params)
+
+    monkeypatch.setattr(Store, "fetchall", fetchall)
+    monkeypatch.setattr(Store, "query", query)
+    return reads
+
+
+def _rewrite_entities(store: Store, order: str, params: list | None = None) -> None:
+    """Write the entity rows again in the order ``order`` of ``entities e JOIN tickets t``
+    (``t.created_at``: as ``data demo`` writes them); the row counts, so the roll-ups'
+    freshness, stay."""
+    for sql, args in (
+        (
+            "CREATE TABLE reordered AS SELECT e.* FROM entities e JOIN tickets t"
+            f" USING (ticket_key) ORDER BY {order}, e.ticket_key, e.start",
+            params,
+        ),
+        ("DELETE FROM entities", None),
+        ("INSERT INTO entities SELECT * FROM reordered", None),  # insertion order kept
+        ("DROP TABLE reordered", None),
+    ):
+        store.execute_write(sql, args)
+    assert rollups.TAGS in rollups.fresh_parts(store.cursor())
+
+
+def test_a_picked_entity_reads_the_entity_rows_of_its_newest_months_only(
+    tagged_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With entity rows in ticket order (as ``data demo`` writes them), picking an entity
+    (and searching its tickets) reads the entity rows of the newest months of its mentions
+    (from a row well past the first: zone maps skip the others) and looks up the listed
+    tickets' entities by key, never the keys of every entity row; the same list as from
+    the base tables."""
+    _rewrite_entities(tagged_store, "t.created_at")
+    rows = tagged_store.scalar("SELECT count(*) FROM entities")
+    [top] = explore.top_entities(
+        tagged_store, Filters(), MODEL, labels=("ORG",), limit=1
+    ).itertuples()
+    for search, limit in ((None, 5), ("the", 1), ("the", 20)):
+        reads = _record_entity_reads(monkeypatch)
+        kwargs = {"entity": top.entity, "label": "ORG", "search": search, "limit": limit}
+        got = explore.ticket_list(tagged_store, Filters(), MODEL, **kwargs)
+        monkeypatch.undo()
+        assert len(got) == limit
+        scans = [params for sql, params in reads if "x.rowid >= ?" in sql]
+        assert scans, "the entity rows of the newest months are read"
+        assert all(params[0] > rows // 2 for params in scans)
+        others = [sql for sql, _ in reads if "x.rowid >= ?" not in sql and "count(*)" not in sql]
+        # the rest: the entities of a few tickets, by key (the index)
+        assert all("ticket_key IN (?" in sql for sql in others), others
+        with explore._base_tables():
+            whole = explore.ticket_list(tagged_store, Filters(), MODEL, **kwargs)
+        pd.testing.assert_frame_equal(got, whole)
+
+
+@pytest.mark.parametrize("order", ["newest first", "one ticket first"])
+def test_entity_rows_out_of_ticket_order_list_the_same_tickets(
+    tagged_store: Store, monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    """Entity rows out of ticket order, all of them (newest ticket first) or one ticket's
+    (the newest mentioning the entity, written first: the rows of the newest months miss
+    it, and their count falls short of the roll-up's): the list is the same as from the
+    base tables all the same."""
+    [top] = explore.top_entities(
+        tagged_store, Filters(), MODEL, labels=("ORG",), limit=1
+    ).itertuples()
+    moved = tagged_store.scalar(
+        "SELECT e.ticket_key FROM entities e JOIN tickets t USING (ticket_key)"
+        " WHERE e.model_id = ? AND lower(e.text) = lower(?) AND e.label = 'ORG'"
+        " ORDER BY t.created_at DESC LIMIT 1",
+        [MODEL, top.entity],
+    )
+    if order == "newest first":
+        _rewrite_entities(tagged_store, "t.created_at DESC")
+    else:
+        _rewrite_entities(tagged_store, "t.ticket_key = ? DESC, t.created_at", [moved])
+    reads = _record_entity_reads(monkeypatch)
+    for f in FILTERS[:3]:
+        for search in (None, "the"):
+            kwargs = {"entity": top.entity, "label": "ORG", "search": search, "limit": 7}
+            got = explore.ticket_list(tagged_store, f, MODEL, **kwargs)
+            with explore._base_tables():
+                whole = explore.ticket_list(tagged_store, f, MODEL, **kwargs)
+            pd.testing.assert_frame_equal(got, whole)
+            if f == Filters() and search is None:
+                assert got["ticket_key"].iloc[0] == moved
+    if order == "one ticket first":  # the newest months' rows were read, and not used
+        assert any("x.rowid >= ?" in sql for sql, _ in reads)
