@@ -692,5 +692,21 @@ def scenario_inputs_frame(scenarios: Sequence[Scenario]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+#: Columns a comparison table adds beside the scenarios' own (``kind``, the index ``item``,
+#: ``Δ <name>``; analytics.evaluate.compare_scenarios): no scenario column takes these names.
+_TABLE_COLUMNS = frozenset({"kind", "item"})
+_DIFFERENCE_PREFIX = "Δ "
+
+
 def _unique(name: str, i: int, taken: Mapping[str, Any]) -> str:
-    return name if name not in taken else f"{name} ({i + 1})"
+    """A column name for the ``i``-th scenario ``name``: not one ``taken`` and not one of
+    the comparison's own columns (a saved scenario named ``kind`` lost its column to the
+    table's, names ``a``, ``a (3)``, ``a`` made two columns one and the comparison
+    failed). A reserved name is quoted; a taken one gets a number."""
+    if name in _TABLE_COLUMNS or name.startswith(_DIFFERENCE_PREFIX):
+        name = f"“{name}”"
+    column, n = name, i + 1
+    while column in taken:
+        column = f"{name} ({n})"
+        n += 1
+    return column

@@ -397,8 +397,15 @@ def settings(environ: Mapping[str, str] | None = None) -> AccessSettings:
         raise AccessSettingsError(
             f"{path} is over {MAX_ACCESS_FILE_BYTES:,} bytes: is it the right file?"
         )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise AccessSettingsError(
+            f"{path} is UTF-16 text (as Windows editors save 'Unicode'); save it as UTF-8"
+        )
     try:
-        text = data.decode("utf-8")
+        # a UTF-8 byte-order mark (Notepad's "UTF-8 with BOM", PowerShell 5's Out-File) is
+        # no part of the TOML: read as a character, it made the file "not valid TOML (at line
+        # 1, column 1)" and nobody was let in
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise AccessSettingsError(f"{path} cannot be read: {exc}") from None
     result = AccessSettings.from_toml(text, str(path)).with_env(

@@ -133,19 +133,29 @@ def md_text(value: object) -> str:
     return _LINE_END.sub(" ", _MD_SPECIAL.sub(r"\\\1", escaped)).lstrip(" \t")
 
 
+#: Most entities one card highlights (the first by position; the rest of the text is
+#: plain). A tagger finds one entity per word of an uploaded "GPT-4o GPT-4o …": ten cards of
+#: 14,000 each were 25 MB of HTML sent to the browser at every run of Batch tagging.
+MAX_CARD_HIGHLIGHTS = 1_000
+
+
 def highlight_html(text: str, entities: Sequence[dict[str, Any]]) -> str:
     """``text`` as escaped HTML with each entity span wrapped in a coloured ``<mark>``.
 
     Every character of ``text`` and of the labels goes through :func:`html.escape`;
     overlapping or out-of-range spans are skipped. Each label is isolated (``<bdi>``), so
-    a bidirectional override in the ticket text cannot draw it backwards.
+    a bidirectional override in the ticket text cannot draw it backwards. At most
+    :data:`MAX_CARD_HIGHLIGHTS` spans are marked.
     """
     parts: list[str] = []
-    pos = 0
+    pos = marked = 0
     for ent in sorted(entities, key=lambda e: (int(e["start"]), -int(e["end"]))):
         start, end = int(ent["start"]), int(ent["end"])
         if start < pos or end > len(text) or start >= end:
             continue
+        if marked >= MAX_CARD_HIGHLIGHTS:
+            break
+        marked += 1
         label = str(ent.get("label", ""))
         colour = LABEL_COLOURS.get(label, "#888888")
         parts.append(html.escape(text[pos:start]))

@@ -109,7 +109,8 @@ COLUMNS = ("at", "actor", "role", "source", "action", "target", "detail")
 _READ = (
     'SELECT "at", actor, role, source, action, target, detail FROM audit_log '
     "WHERE ($actions::VARCHAR[] IS NULL OR list_contains($actions::VARCHAR[], action)) "
-    "AND ($actor::VARCHAR IS NULL OR actor = $actor::VARCHAR) "
+    "AND ($actor::VARCHAR IS NULL OR actor = $actor::VARCHAR"
+    " OR ($fold AND lower(actor) = lower($actor::VARCHAR))) "
     'AND ($since::TIMESTAMP IS NULL OR "at" >= $since::TIMESTAMP) '
     'ORDER BY "at" DESC, id DESC LIMIT $limit'
 )
@@ -242,6 +243,7 @@ def read_log(
     actions: Sequence[str] | None = None,
     actor: str | None = None,
     since: datetime | None = None,
+    ignore_case: bool = False,
 ) -> pd.DataFrame:
     """The newest rows of the audit trail, newest first.
 
@@ -250,6 +252,8 @@ def read_log(
         limit: at most this many rows (0 gives none).
         actions: only these actions (None or empty: all).
         actor: only this actor (exact match).
+        ignore_case: match ``actor`` whatever its case (the audit page's "Who" filter:
+            sign-in stores addresses in lower case, an admin may type them otherwise).
         since: only rows at or after this time; naive times are UTC, aware ones are
             converted.
 
@@ -275,6 +279,7 @@ def read_log(
         "actor": actor,
         "since": _utc_naive(since) if since is not None else None,
         "limit": limit,
+        "fold": bool(ignore_case),
     }
     return store.query(_READ, params)
 

@@ -525,6 +525,7 @@ def _check_values(conn: Any, files: Sequence[str], model_id: str) -> None:
                 f"the folder's {model_id} ({counts[-1]:,} rows)"
             )
     _check_ranges(conn, files)
+    _check_disjoint(conn, files)
 
 
 #: Longest entity text (characters) and label accepted from a shard.
@@ -595,6 +596,34 @@ def _check_ranges(conn: Any, files: Sequence[str]) -> None:
         raise EntityShardError(
             f"{filename}: row {row:,}, column {column!r}: {_WHY[column]} "
             f"({n:,} bad rows); nothing was loaded"
+        )
+
+
+def _check_disjoint(conn: Any, files: Sequence[str]) -> None:
+    """No two entities of a ticket overlap (the tagger gives each token one label, so its
+    entities never do; the same entity written twice is one). Overlapping spans would let
+    a small shard give one ticket millions of entities: a 730 KB shard of every span of a
+    1,500-character ticket (1.1 M entities) made each run of Batch tagging take 47 s and
+    2 GB. The first overlapping row is named (file, row, column)."""
+    found = conn.execute(
+        "SELECT filename, row_number, count(*) OVER () FROM ("
+        ' SELECT filename, file_row_number + 1 AS row_number, start, "end", label,'
+        '  lag(start) OVER w AS p_start, lag("end") OVER w AS p_end,'
+        "  lag(label) OVER w AS p_label"
+        " FROM read_parquet(?, filename = true, file_row_number = true)"
+        ' WINDOW w AS (PARTITION BY ticket_key ORDER BY start, "end", label, filename,'
+        " file_row_number))"
+        " WHERE p_end > start"
+        '  AND (p_start, p_end, p_label) IS DISTINCT FROM (start, "end", label)'
+        " ORDER BY filename, row_number LIMIT 1",
+        [list(files)],
+    ).fetchone()
+    if found:
+        filename, row, n = found
+        raise EntityShardError(
+            f"{filename}: row {row:,}, column 'start': an entity that overlaps another of "
+            f"the same ticket (the tagger never writes overlapping entities) ({n:,} bad "
+            "rows); nothing was loaded"
         )
 
 

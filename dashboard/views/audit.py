@@ -71,6 +71,7 @@ rows = audit.read_log(
     actions=actions or None,
     actor=(actor or "").strip() or None,
     since=since_at,
+    ignore_case=True,  # as the filter's help says
 )
 if rows is None or len(rows) == 0:
     st.info("No audit rows match. Clear a filter, or come back once someone has acted.")

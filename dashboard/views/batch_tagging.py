@@ -7,6 +7,7 @@ viewers see the job and the results, with customer data masked.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -273,7 +274,7 @@ st.html(ui.ticket_cards_html(preview, ("source", ("source_id", "ticket_key"))))
 def _visible_pages() -> Iterator[pd.DataFrame]:
     """The chosen files' tickets with their entities, newest first, a page at a time, as
     this user may see them (customer data masked for viewers)."""
-    for keys in export.source_ticket_pages(store, chosen):
+    for keys in export.source_ticket_pages(store, chosen, model_id=model_id):
         page = export.tickets_of_keys(store, keys)
         page["entities"] = entities_of_tickets(store, model_id, keys)
         yield ui.visible_tickets(page, user)
@@ -284,8 +285,13 @@ def _entity_table() -> pd.DataFrame:
     most :data:`ENTITY_TABLE_PAGES` pages of tickets."""
     parts = [entity_rows(pd.DataFrame(columns=["ticket_key", "source", "source_id", "entities"]))]
     if n_tagged:
-        for page in itertools.islice(_visible_pages(), ENTITY_TABLE_PAGES):
-            parts.append(entity_rows(page))
+        pages = itertools.islice(export.source_ticket_pages(store, chosen), ENTITY_TABLE_PAGES)
+        for keys in pages:
+            # only the entities the table shows are read (a ticket may hold thousands)
+            left = ENTITY_TABLE_ROWS - sum(len(p) for p in parts)
+            page = export.tickets_of_keys(store, keys)
+            page["entities"] = export.entities_of_keys(store, model_id, keys, limit=left)
+            parts.append(entity_rows(ui.visible_tickets(page, user)))
             if sum(len(p) for p in parts) >= ENTITY_TABLE_ROWS:
                 break
     return pd.concat(parts, ignore_index=True).head(ENTITY_TABLE_ROWS)
@@ -308,14 +314,15 @@ def _tickets_jsonl() -> bytes:
 st.dataframe(_entity_table(), hide_index=True, width="stretch")
 
 # Small selections get their downloads with the page (ready at once); larger ones are built
-# when clicked, page by page and bounded (export.MAX_DOWNLOAD_BYTES).
+# when clicked, page by page and bounded (export.MAX_DOWNLOAD_BYTES), one build at a time in
+# the process (clicks sent at once each held a build: export.built_one_at_a_time).
 inline = n_tickets <= INLINE_DOWNLOAD_TICKETS and (
     export.text_bytes(store, chosen) <= INLINE_DOWNLOAD_BYTES
 )
 d1, d2, _ = st.columns([1, 1, 3])
 d1.download_button(
     "Entities (CSV)",
-    _entities_csv() if inline else _entities_csv,
+    _entities_csv() if inline else functools.partial(export.built_one_at_a_time, _entities_csv),
     file_name="entities.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -324,7 +331,7 @@ d1.download_button(
 )
 d2.download_button(
     "Tickets with entities (JSONL)",
-    _tickets_jsonl() if inline else _tickets_jsonl,
+    _tickets_jsonl() if inline else functools.partial(export.built_one_at_a_time, _tickets_jsonl),
     file_name="tagged_tickets.jsonl",
     mime="application/x-ndjson",
     key="bt_jsonl",
