@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.alerts.sql import Sql, created_between
-from analytics.explore.entities import entities_of_tickets
+from analytics.explore.entities import LISTED_ENTITIES_PER_TICKET, entities_of_tickets
 
 __all__ = ["TICKET_COLUMNS", "alert_tickets"]
 
@@ -70,5 +70,7 @@ def alert_tickets(
         + " ORDER BY t.created_at, t.ticket_key"
     )
     tickets = store.query(q.text, q.args)
-    tickets["entities"] = entities_of_tickets(store, model_id, tickets["ticket_key"].tolist())
+    tickets["entities"] = entities_of_tickets(
+        store, model_id, tickets["ticket_key"].tolist(), LISTED_ENTITIES_PER_TICKET
+    )
     return tickets.reset_index(drop=True)[TICKET_COLUMNS]

@@ -211,3 +211,38 @@ def test_migration_8_runs_again_after_a_wind_back(demo_db_path: Path, tmp_path: 
         assert store.scalar(
             "SELECT count(*) FROM duckdb_indexes() WHERE index_name = 'entities_ticket'"
         )
+
+
+def test_a_listed_ticket_carries_at_most_its_first_thousand_entities(
+    demo_db_path: Path, tmp_path: Path
+):
+    """A ticket with 1,200 entities: the ticket lists (every path: the newest tickets, a
+    picked entity) carry its first 1,000 by position, as its card highlights; the exports'
+    lookup (no cap) still reads all 1,200."""
+    from analytics.explore import Filters, ticket_list
+
+    n = 1_200
+    with open_copy(demo_db_path, tmp_path) as store:
+        tag_store(store, GoldTagger(store), batch_size=64)
+        key = store.scalar("SELECT ticket_key FROM tickets ORDER BY created_at DESC LIMIT 1")
+
+        def many(conn):
+            conn.execute("DELETE FROM entities WHERE ticket_key = ? AND model_id = ?", [key, MODEL])
+            conn.execute(
+                "INSERT INTO entities SELECT ?, ?, i * 3, i * 3 + 2, 'PRODUCT', 'Zq', 0.9"
+                " FROM range(?) r(i)",
+                [key, MODEL, n],
+            )
+
+        store.write(many)
+        every = entities_of_tickets(store, MODEL, [key])[0]
+        assert len(every) == n
+        first = every[: explore_entities.LISTED_ENTITIES_PER_TICKET]
+        for listed in (
+            ticket_list(store, Filters(), MODEL, limit=20),
+            ticket_list(store, Filters(), MODEL, entity="Zq", limit=20),
+            ticket_list(store, Filters(), MODEL, entity="Zq", label="PRODUCT", search="", limit=5),
+        ):
+            row = listed[listed["ticket_key"] == key]
+            assert len(row) == 1
+            assert row["entities"].iloc[0] == first
