@@ -255,7 +255,7 @@ MIGRATIONS: dict[int, list[str]] = {
     # ticket; filled from the data already in the store.
     7: _source_rollup_statements(),
     # An index of the entities by ticket: the ticket lists read the entities of the tickets
-    # they show by key (analytics.explore.entities_of_tickets: an IN list of the keys, which
+    # they show by key (analytics.explore.entity_lookup.entities_of_tickets: an IN list of the keys, which
     # DuckDB answers from the index) instead of scanning every entity row. Dropped first, so
     # a store whose version rows were set back gets it afresh.
     8: [

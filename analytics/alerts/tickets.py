@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.alerts.sql import Sql, created_between
-from analytics.explore.entities import LISTED_ENTITIES_PER_TICKET, entities_of_tickets
+from analytics.explore.entity_lookup import LISTED_ENTITIES_PER_TICKET, entities_of_tickets
 
 __all__ = ["TICKET_COLUMNS", "alert_tickets"]
 

@@ -33,11 +33,11 @@ from __future__ import annotations
 # Modules: ``filters`` (Filters, CostRates, SQL conditions, when roll-ups may be read; its
 # ``USE_ROLLUPS`` switch and ``_base_tables()`` send every reader to the base tables),
 # ``metadata`` (data version, sidebar choices, period, tagger progress), ``overview`` and
-# ``entities`` (the two pages' figures).
+# ``entities`` (the two pages' figures), ``tickets`` (the ticket list) and ``entity_lookup``
+# (the entities of given tickets).
 from analytics.explore.entities import (
     competitor_mentions,
     entity_trends,
-    ticket_list,
     top_entities,
 )
 from analytics.explore.filters import (  # noqa: F401 - the package's names
@@ -65,6 +65,7 @@ from analytics.explore.overview import (
     ticket_volume,
     usage_volume,
 )
+from analytics.explore.tickets import ticket_list
 
 __all__ = [
     "KPI_LABELS",

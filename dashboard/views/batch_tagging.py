@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.explore import Filters
-from analytics.explore.entities import entities_of_tickets
+from analytics.explore.entity_lookup import entities_of_tickets
 from dashboard import access, queries, state, ui
 from dashboard.access import Role
 from data import export

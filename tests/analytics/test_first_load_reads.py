@@ -15,8 +15,8 @@ import pytest
 from analytics.alerts import current_tagger
 from analytics.alerts.reading import _texts
 from analytics.explore import current_model_id
-from analytics.explore import entities as explore_entities
-from analytics.explore.entities import entities_of_tickets, entity_lookup
+from analytics.explore import entity_lookup as explore_lookup
+from analytics.explore.entity_lookup import entities_of_tickets, entity_lookup
 from analytics.signals import newest_model_id
 from data import rollups
 from data.store import Store
@@ -180,7 +180,7 @@ def test_entities_of_tickets_by_index_and_by_scan_are_the_same(
         for want in picks:
             indexed = entities_of_tickets(store, MODEL, want)
             assert indexed == _reference(store, MODEL, want)
-            monkeypatch.setattr(explore_entities, "INDEXED_KEYS", 0)  # always the scan
+            monkeypatch.setattr(explore_lookup, "INDEXED_KEYS", 0)  # always the scan
             assert entities_of_tickets(store, MODEL, want) == indexed
             monkeypatch.undo()
         assert entities_of_tickets(store, MODEL, []) == []
@@ -237,7 +237,7 @@ def test_a_listed_ticket_carries_at_most_its_first_thousand_entities(
         store.write(many)
         every = entities_of_tickets(store, MODEL, [key])[0]
         assert len(every) == n
-        first = every[: explore_entities.LISTED_ENTITIES_PER_TICKET]
+        first = every[: explore_lookup.LISTED_ENTITIES_PER_TICKET]
         for listed in (
             ticket_list(store, Filters(), MODEL, limit=20),
             ticket_list(store, Filters(), MODEL, entity="Zq", limit=20),
