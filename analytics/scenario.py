@@ -613,7 +613,12 @@ def clean_scenario_name(name: str) -> str:
         >>> clean_scenario_name("cafe\u0301\u202e \x1b[2J  plan\u200b")
         'café [2J plan'
     """
-    text = unicodedata.normalize("NFC", str(name))
+    return _visible(unicodedata.normalize("NFC", str(name)))
+
+
+def _visible(text: str) -> str:
+    """``text`` without control, format, surrogate or unassigned characters, every run of
+    white space one space, stripped (no normalisation)."""
     text = "".join(
         " " if unicodedata.category(ch) in ("Zl", "Zp") else ch
         for ch in text
@@ -622,19 +627,31 @@ def clean_scenario_name(name: str) -> str:
     return " ".join(text.split())
 
 
+def scenario_name_length(name: str) -> int:
+    """The length of ``name`` held against :data:`MAX_NAME_CHARS`: the shorter of its
+    length as typed (invisible characters dropped) and its cleaned (NFC) length. NFC spells
+    some letters with two or three characters (Devanagari क़ U+0958 is क + nukta, Hebrew
+    U+FB2C three), so a name the page's box holds (80 typed characters) is never refused
+    for it; a name typed with combining accents counts as composed. The saved name has at
+    most 3 × :data:`MAX_NAME_CHARS` characters (NFC triples a character at most)."""
+    return min(len(_visible(str(name))), len(clean_scenario_name(name)))
+
+
 def save_scenario(store: Any, scenario: Scenario) -> None:
     """Insert or replace the scenario under its cleaned name (:func:`clean_scenario_name`),
     through the store's writer.
 
     Raises:
-        ScenarioError: the cleaned name is empty or longer than :data:`MAX_NAME_CHARS`.
+        ScenarioError: the cleaned name is empty, or longer than :data:`MAX_NAME_CHARS`
+            (:func:`scenario_name_length`).
     """
     name = clean_scenario_name(scenario.name)
     if not name:
         raise ScenarioError("a scenario needs a name to be saved")
-    if len(name) > MAX_NAME_CHARS:
+    length = scenario_name_length(scenario.name)
+    if length > MAX_NAME_CHARS:
         raise ScenarioError(
-            f"a scenario name has at most {MAX_NAME_CHARS} characters (this one has {len(name):,})"
+            f"a scenario name has at most {MAX_NAME_CHARS} characters (this one has {length:,})"
         )
     params = [name, scenario.replace(name=name).to_json()]
     store.write(

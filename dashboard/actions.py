@@ -155,20 +155,20 @@ def save_scenario(scenario: Any) -> str:
     from analytics.scenario import save_scenario as save
     from data import audit
 
-    scenario = scenario.replace(name=clean_scenario_name(scenario.name))
-    user = _require("ANALYST", audit.SCENARIO_SAVE, scenario.name)
+    name = clean_scenario_name(scenario.name)
+    user = _require("ANALYST", audit.SCENARIO_SAVE, name)
     the_store = store()
-    existed = the_store.scalar("SELECT count(*) FROM scenarios WHERE name = ?", [scenario.name])
-    save(the_store, scenario)
+    existed = the_store.scalar("SELECT count(*) FROM scenarios WHERE name = ?", [name])
+    save(the_store, scenario)  # the name as typed: its length is checked as typed too
     record_audit(
         the_store,
         actor=user.actor,
         action=audit.SCENARIO_SAVE,
-        target=scenario.name,
+        target=name,
         detail="replaced" if existed else "created",
         role=user.role_label,
     )
-    return str(scenario.name)
+    return name
 
 
 def delete_scenario(name: str) -> bool:
