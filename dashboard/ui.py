@@ -120,16 +120,24 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$=:])")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
+#: Explicit bidirectional controls (embeddings, overrides, isolates and their ends): in a
+#: one-line label they reorder what follows them, the rest of the line included (an entity
+#: name holding U+202E drew a whole alert's list backwards).
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def md_text(value: object) -> str:
     """Escape ``value`` so ``st.markdown`` shows it literally (no Markdown, HTML or LaTeX),
-    on one line: every line ending (LF, CR, CR LF) becomes a space, and leading spaces and
-    tabs (four of them start a code block) are dropped.
+    on one line: every line ending (LF, CR, CR LF) becomes a space, leading spaces and
+    tabs (four of them start a code block) are dropped, and an explicit bidirectional
+    control is shown as its escape (``\\u202e``), never acted on.
 
     Example:
         >>> md_text("a\\r\\r# b")
         'a  \\\\# b'
     """
-    escaped = html.escape(str(value), quote=False)  # <, >, & as entities: shown as text
+    shown = _BIDI_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
+    escaped = html.escape(shown, quote=False)  # <, >, & as entities: shown as text
     return _LINE_END.sub(" ", _MD_SPECIAL.sub(r"\\\1", escaped)).lstrip(" \t")
 
 
