@@ -35,6 +35,7 @@ from data.cli import (
     TERMINAL_CONTROLS,
     OneLineParser,
     check_db_file,
+    shown_name,
     terminal_text,
 )
 from data.errors import DataError, StoreLockedError
@@ -236,7 +237,8 @@ def _money(value: float | None) -> str:
 
 
 def render_signals(summary: dict[str, Any]) -> str:
-    """``signals_summary`` as text for a terminal."""
+    """``signals_summary`` as text for a terminal: every value from the store (alert, entity,
+    customer and competitor names) on one line (:func:`data.cli.shown_name`)."""
     lines = [
         f"Sentiment: {summary['sentiment_source']}; entities: {summary['entities_source']}.",
         f"Surge rule: {summary['rule']}.",
@@ -246,13 +248,13 @@ def render_signals(summary: dict[str, Any]) -> str:
     lines.append(f"Open alerts on {summary['as_of']}: {len(alerts) or 'none'}")
     for a in alerts:
         lines.append(
-            f"  {a['alert']} since {a['since']} (last {a['last']}): "
+            f"  {shown_name(a['alert'])} since {a['since']} (last {a['last']}): "
             f"{a['negative']} negative of {a['tickets']} tickets, "
             f"{a['customers']} customers; rate {a['rate']:.1%} against "
             f"{a['baseline_rate']:.1%} before; p = {a['p_value']:.2g}"
         )
         if a["entities"]:
-            lines.append(f"    entities: {a['entities']}")
+            lines.append(f"    entities: {shown_name(a['entities'])}")
     risk = summary["customers_at_risk"]
     lines.append("")
     if risk["error"]:
@@ -268,9 +270,9 @@ def render_signals(summary: dict[str, Any]) -> str:
             + (f" {c['discount']:.1%}" if c["action"] == "discount" else "")
             + (f" to {c['new_plan']}" if c["action"] == "plan change" else "")
         )
-        named = f", names {c['top_competitor']}" if c["top_competitor"] else ""
+        named = f", names {shown_name(c['top_competitor'])}" if c["top_competitor"] else ""
         lines.append(
-            f"  {c['customer_id']} {c['name']} ({c['segment']}, {c['plan']}): "
+            f"  {shown_name(c['customer_id'])} {shown_name(c['name'])} ({c['segment']}, {c['plan']}): "
             f"risk {c['risk']:.1%} ({c['lift']:.1f}× average), "
             f"{c['negative_tickets']:.0f} negative tickets{named} -> {action}, "
             f"{_money(c['profit_effect'])} per month"

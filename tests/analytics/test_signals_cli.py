@@ -197,3 +197,37 @@ def test_bad_input_exits_2_naming_it(
         assert len(lines) == 1
     if case == "missing":
         assert str(path) in lines[0] and not path.exists()
+
+
+def test_text_keeps_every_value_from_the_store_on_its_own_line() -> None:
+    """An alert value or entity name holding a line break (a shard's entity text is stored
+    as given) is printed with the break escaped, so it cannot start a line that reads like
+    the command's own output (round 14)."""
+    from analytics.cli import render_signals
+
+    alert = {
+        "alert": "negative surge: product line\n# Heading",
+        "since": "2026-08-30",
+        "last": "2026-08-31",
+        "negative": 40,
+        "tickets": 41,
+        "customers": 40,
+        "rate": 0.9,
+        "baseline_rate": 0.1,
+        "p_value": 1e-9,
+        "entities": "a\nOpen alerts on 2026-08-31: none ×40",
+    }
+    text = render_signals(
+        {
+            "sentiment_source": "gold",
+            "entities_source": "gold",
+            "rule": "r",
+            "as_of": "2026-08-31",
+            "open_alerts": [alert],
+            "customers_at_risk": {"error": "no usage"},
+        }
+    )
+    lines = text.splitlines()
+    assert sum(line.startswith("Open alerts on") for line in lines) == 1
+    assert not any(line.startswith("# Heading") for line in lines)
+    assert "line\\n# Heading" in text and "a\\nOpen alerts" in text
