@@ -479,3 +479,21 @@ def downloaded_ticket_rows(downloads: Mapping[str, bytes], key: str) -> list[dic
 
     rows = csv.DictReader(io.StringIO(downloads["tickets.csv"].decode()))
     return [r for r in rows if r["ticket_key"] == key]
+
+
+def app_probe(script: str, db: Path) -> dict[str, Any]:
+    """Run ``script`` (``python -c``, the app's path as its argument) in a child process
+    serving ``db`` with background jobs off, and return the JSON its last line prints (what
+    it measured). The child's failure fails the test with its error output."""
+    env = cli_env(PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="0", PRICEWAR_INBOX_SECONDS="0")
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / "dashboard" / "app.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])

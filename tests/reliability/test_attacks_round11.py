@@ -25,6 +25,7 @@ import pytest
 
 from tests.reliability.conftest import (
     ROOT,
+    app_probe,
     assert_no_traceback,
     cli_env,
     copy_db,
@@ -259,18 +260,7 @@ def test_the_batch_tagging_page_does_not_hold_every_chosen_ticket_at_each_run(
         for i in range(1_200):
             f.write(f"{i},{chr(97 + i % 26) * 99_000}\n")
     assert run_cli("data", "ingest", "--db", db, upload).returncode == 0
-    env = cli_env(PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="0", PRICEWAR_INBOX_SECONDS="0")
-    run = subprocess.run(
-        [sys.executable, "-c", _BATCH_PAGE_PEAK, str(ROOT / "dashboard" / "app.py")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = app_probe(_BATCH_PAGE_PEAK, db)
     print(f"FIGURE round11_batch_page_growth_mib: {seen['page'] - seen['before']}")
     print(f"FIGURE round11_batch_click_peak_mib: {seen['clicked']}")
     assert seen["problems"] == []

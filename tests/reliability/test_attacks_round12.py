@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import APP, app_db  # noqa: F401  (the fixture)
 from tests.data.test_entity_shards import MODEL, keyed, make_shard
-from tests.reliability.conftest import ROOT, cli_env, copy_db, run_cli
+from tests.reliability.conftest import app_probe, copy_db, run_cli
 
 # -- entity shards: overlapping entities (data/entity_shards.py) ---------------------------
 
@@ -255,18 +252,7 @@ def test_six_clicks_at_once_on_a_download_built_on_click_hold_one_build(
         for i in range(800):
             f.write(f"{i},{chr(97 + i % 26) * 99_000}\n")
     assert run_cli("data", "ingest", "--db", db, upload).returncode == 0
-    env = cli_env(PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="0", PRICEWAR_INBOX_SECONDS="0")
-    run = subprocess.run(
-        [sys.executable, "-c", _CLICKS_AT_ONCE, str(ROOT / "dashboard" / "app.py")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = app_probe(_CLICKS_AT_ONCE, db)
     print(f"FIGURE round12_one_click_growth_mib: {seen['one'] - seen['before']}")
     print(f"FIGURE round12_six_clicks_more_mib: {seen['six'] - seen['one']}")
     assert seen["problems"] == []
@@ -360,18 +346,7 @@ def test_batch_tagging_reads_only_the_entities_its_table_shows(
     s and grew the server from 319 to 3,193 MiB; the ten cards were 25 MB of HTML.
     """
     db, _ = _tickets_of_many_entities(tmp_path, demo_db, 120, 14_000)
-    env = cli_env(PRICEWAR_DB=str(db), PRICEWAR_AUTOTAG="0", PRICEWAR_INBOX_SECONDS="0")
-    run = subprocess.run(
-        [sys.executable, "-c", _PAGE_RUN_PEAK, str(ROOT / "dashboard" / "app.py")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = app_probe(_PAGE_RUN_PEAK, db)
     print(f"FIGURE round12_many_entities_page_growth_mib: {seen['page'] - seen['before']}")
     assert seen["problems"] == []
     assert seen["rows"] == 500 and seen["entities"] == ["GPT-4o"]
