@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import re
@@ -41,16 +42,20 @@ __all__ = [
     "ENTITY_ROW_COLUMNS",
     "FORMULA_PREFIXES",
     "MAX_DOWNLOAD_BYTES",
+    "TICKET_JSONL_COLUMNS",
     "built_one_at_a_time",
+    "entities_csv",
     "entities_of_keys",
     "entity_rows",
     "flatten_entities",
     "join_bounded",
     "neutralise_cell",
     "neutralise_formulas",
+    "now_or_on_click",
     "source_ticket_pages",
     "tagged_ticket_count",
     "text_bytes",
+    "tickets_jsonl",
     "tickets_of_keys",
     "to_csv_bytes",
     "to_jsonl_bytes",
@@ -428,3 +433,36 @@ def built_one_at_a_time(build: Callable[[], bytes]) -> bytes:
     each, and a server has up to 32 such threads). A click waits for the one before it."""
     with _BUILDING:
         return build()
+
+
+#: The columns of the tickets-with-entities JSON Lines download (:func:`tickets_jsonl`).
+TICKET_JSONL_COLUMNS = ["ticket_key", "source", "source_id", "created_at", "text", "entities"]
+
+
+def entities_csv(pages: Iterable[pd.DataFrame], max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+    """One formula-safe CSV of the entities (:func:`entity_rows`) of ticket ``pages``, the
+    header once, at most ``max_bytes`` (:func:`join_bounded`: later pages are not read)."""
+    return join_bounded(
+        (to_csv_bytes(entity_rows(page), header=i == 0) for i, page in enumerate(pages)),
+        max_bytes,
+    )
+
+
+def tickets_jsonl(pages: Iterable[pd.DataFrame], max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+    """JSON Lines of ticket ``pages`` with their entities (:data:`TICKET_JSONL_COLUMNS`), at
+    most ``max_bytes`` (:func:`join_bounded`: later pages are not read)."""
+    return join_bounded((to_jsonl_bytes(page[TICKET_JSONL_COLUMNS]) for page in pages), max_bytes)
+
+
+def now_or_on_click(build: Callable[[], bytes], *, now: bool) -> bytes | Callable[[], bytes]:
+    """What a download button is given: ``build()``'s bytes when ``now`` (a small download,
+    ready with the page), else ``build`` itself, run when the button is clicked, one such
+    build at a time in the process (:func:`built_one_at_a_time`).
+
+    Example:
+        >>> now_or_on_click(lambda: b"a,b", now=True)
+        b'a,b'
+        >>> now_or_on_click(lambda: b"a,b", now=False)()
+        b'a,b'
+    """
+    return build() if now else functools.partial(built_one_at_a_time, build)

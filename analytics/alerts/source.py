@@ -47,22 +47,15 @@ class SignalSource:
 
 def current_tagger(store: Any) -> str | None:
     """``analytics.explore.current_model_id`` (the tagger of the most tickets; ties: the
-    latest to tag), from ``rollup_tagged_days`` when it decides it exactly (one tagger
-    ahead: a tie needs the tagging times), else counted from ``tagged_tickets``."""
+    latest to tag), from the base tables when this package's ``USE_ROLLUPS`` is off."""
     from analytics.alerts.reading import use_rollups
     from analytics.explore import current_model_id
-    from data import rollups
+    from analytics.explore.filters import _base_tables
 
     if use_rollups():
-        with store.reading() as cur:
-            counts = rollups.tagged_per_model(cur)
-        if counts is not None:
-            ranked = sorted(counts.values(), reverse=True)
-            if not ranked:
-                return None
-            if len(ranked) == 1 or ranked[0] > ranked[1]:
-                return max(counts, key=counts.__getitem__)
-    return current_model_id(store)
+        return current_model_id(store)
+    with _base_tables():
+        return current_model_id(store)
 
 
 def signal_source(store: Any, model_id: str | None = None) -> SignalSource | None:

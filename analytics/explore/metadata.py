@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.explore import filters as explore_filters  # its roll-up switches, read at call time
 from analytics.explore.filters import Filters, rollups_fresh
 from data import rollups
 from data.store import Store
@@ -92,7 +93,19 @@ def resolve_period(store: Store, filters: Filters) -> Filters:
 
 
 def current_model_id(store: Store) -> str | None:
-    """The tagger whose entities the pages show: the one that tagged the most tickets."""
+    """The tagger whose entities the pages show: the one that tagged the most tickets (a
+    tie: the latest to tag). From ``rollup_tagged_days`` when that decides it exactly (it
+    holds every tag and one tagger is ahead: a tie needs the tagging times), else counted
+    from ``tagged_tickets``."""
+    if explore_filters.USE_ROLLUPS and not explore_filters._FORCE_BASE.get():
+        with store.reading() as cur:
+            counts = rollups.tagged_per_model(cur)
+        if counts is not None:
+            if not counts:
+                return None
+            ranked = sorted(counts.values(), reverse=True)
+            if len(ranked) == 1 or ranked[0] > ranked[1]:
+                return max(counts, key=counts.__getitem__)
     return store.scalar(
         "SELECT model_id FROM tagged_tickets GROUP BY model_id"
         " ORDER BY count(*) DESC, max(tagged_at) DESC LIMIT 1"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -20,7 +20,7 @@ from analytics.explore.entity_lookup import entities_of_tickets
 from dashboard import access, queries, state, ui
 from dashboard.access import Role
 from data import export
-from data.export import entity_rows, to_jsonl_bytes
+from data.export import entity_rows
 
 st.title("Batch tagging")
 st.caption(
@@ -145,7 +145,7 @@ def _job_panel() -> None:
     @ui.guarded("the tagging job")
     def panel() -> None:
         s = job.status()
-        model_id = s.model_id or explore_model_id()
+        model_id = s.model_id or queries.current_model_id()
         done, total = queries.tagging_progress(model_id)
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Tickets tagged", f"{done:,} / {total:,}")
@@ -189,10 +189,6 @@ def _job_panel() -> None:
             st.rerun()  # the run just ended: refresh the whole page (results below)
 
     panel()
-
-
-def explore_model_id() -> str | None:
-    return queries.current_model_id()
 
 
 _job_panel()
@@ -254,7 +250,7 @@ chosen = st.multiselect("Files", names, default=default, key="bt_show", format_f
 if not chosen:
     st.info("Choose at least one file to see its tickets.")
     st.stop()
-model_id = job.status().model_id or explore_model_id()
+model_id = job.status().model_id or queries.current_model_id()
 # Only the preview's tickets are read at each run; the tables and downloads below go page by
 # page (export.source_ticket_pages): reading every chosen ticket at each run held about ten
 # times the files' text (3,000 tickets of 99,000 characters: 3.5 GB).
@@ -297,18 +293,10 @@ def _entity_table() -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).head(ENTITY_TABLE_ROWS)
 
 
-def _entities_csv() -> bytes:
-    """Every entity of the chosen files' tickets as CSV, built on click, bounded."""
-    return export.join_bounded(
-        export.to_csv_bytes(entity_rows(page), header=i == 0)
-        for i, page in enumerate(_visible_pages())
-    )
-
-
-def _tickets_jsonl() -> bytes:
-    """The chosen files' tickets with their entities as JSON Lines, built on click, bounded."""
-    columns = ["ticket_key", "source", "source_id", "created_at", "text", "entities"]
-    return export.join_bounded(to_jsonl_bytes(page[columns]) for page in _visible_pages())
+def _of_visible_pages(build: Callable[[Iterable[pd.DataFrame]], bytes]) -> bytes:
+    """A download's bytes: ``build`` (``data.export.entities_csv``, ``tickets_jsonl``) of the
+    chosen files' tickets as this user may see them, read anew at each build."""
+    return build(_visible_pages())
 
 
 st.dataframe(_entity_table(), hide_index=True, width="stretch")
@@ -319,25 +307,28 @@ st.dataframe(_entity_table(), hide_index=True, width="stretch")
 inline = n_tickets <= INLINE_DOWNLOAD_TICKETS and (
     export.text_bytes(store, chosen) <= INLINE_DOWNLOAD_BYTES
 )
-d1, d2, _ = st.columns([1, 1, 3])
-d1.download_button(
-    "Entities (CSV)",
-    _entities_csv() if inline else functools.partial(export.built_one_at_a_time, _entities_csv),
-    file_name="entities.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    key="bt_csv",
-    on_click="ignore",
-)
-d2.download_button(
-    "Tickets with entities (JSONL)",
-    _tickets_jsonl() if inline else functools.partial(export.built_one_at_a_time, _tickets_jsonl),
-    file_name="tagged_tickets.jsonl",
-    mime="application/x-ndjson",
-    key="bt_jsonl",
-    icon=":material/download:",
-    on_click="ignore",
-)
+downloads = [
+    ("Entities (CSV)", export.entities_csv, "entities.csv", "text/csv", "bt_csv"),
+    (
+        "Tickets with entities (JSONL)",
+        export.tickets_jsonl,
+        "tagged_tickets.jsonl",
+        "application/x-ndjson",
+        "bt_jsonl",
+    ),
+]
+for column, (label, build, file_name, mime, key) in zip(
+    st.columns([1, 1, 3])[:2], downloads, strict=True
+):
+    column.download_button(
+        label,
+        export.now_or_on_click(functools.partial(_of_visible_pages, build), now=inline),
+        file_name=file_name,
+        mime=mime,
+        icon=":material/download:",
+        key=key,
+        on_click="ignore",
+    )
 st.caption(
     "Each download holds the chosen files' tickets, newest first, up to "
     f"{export.MAX_DOWNLOAD_BYTES // 2**20:,} MiB. " + ui.CSV_NOTE

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -245,3 +246,37 @@ def stop_after_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int) -> None:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(training, "_save_checkpoint", save_then_stop)
+
+
+def train_tiny(
+    out: Path,
+    *,
+    entities: list[Example] | None = None,
+    moods: list[Example] | None = None,
+    dev_entities: int = 2,
+    pool_batch: int = 4,
+    **config: Any,
+) -> dict:
+    """One tiny ``model.train.train`` run (the caller patches the model, e.g. with
+    :func:`train_random_two_heads`) into ``out``: it learns ``entities`` (default
+    :func:`tiny_entity_examples`) in batches of 4, scores the first ``dev_entities`` of them
+    and ``moods`` (default :func:`tiny_moods`), and draws ``moods`` three times over as an
+    epoch pool of ``pool_batch``. ``config`` sets the other ``TrainConfig`` fields (int8
+    scores stay off). Returns the run's metrics."""
+    from model import train as training
+
+    entities = tiny_entity_examples() if entities is None else entities
+    moods = tiny_moods() if moods is None else moods
+    settings = {"name": "tiny", "batch_size": 4, "int8_scores": False, **config}
+    dev = [
+        training.EvalSet("dev", entities[:dev_entities]),
+        training.EvalSet("mood", moods, kind="sentiment"),
+    ]
+    return training.train(
+        training.TrainConfig(output=out, **settings),
+        entities,
+        dev,
+        pools=[training.EpochPool("moods", moods * 3, pool_batch)],
+        log=lambda _m: None,
+        show_progress=False,
+    )

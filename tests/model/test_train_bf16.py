@@ -10,7 +10,7 @@ import pytest
 import model.engine as engine
 from model import train as training
 from model.datasets import Example, example_from_spans, split_words
-from tests.model.conftest import stop_after_epoch, train_random_two_heads
+from tests.model.conftest import stop_after_epoch, train_random_two_heads, train_tiny
 
 FAST_BF16 = engine.cpu_runs_bf16_fast()
 
@@ -50,30 +50,19 @@ def _train(
     if interrupt_after is not None:
         stop_after_epoch(monkeypatch, interrupt_after)
     entities, moods = _examples()
-    config = training.TrainConfig(
-        output=out,
-        name="tiny",
+    return train_tiny(
+        out,
+        entities=entities,
+        moods=moods,
+        dev_entities=3,
+        pool_batch=8,
         epochs=epochs,
-        batch_size=4,
         lr=1e-2,
         head_lr=1e-2,
         full=True,
-        int8_scores=False,
         sentiment_offsets=False,
         patience=epochs + 1,
         precision=precision,
-    )
-    dev = [
-        training.EvalSet("dev", entities[:3]),
-        training.EvalSet("mood", moods, kind="sentiment"),
-    ]
-    return training.train(
-        config,
-        entities,
-        dev,
-        pools=[training.EpochPool("moods", moods * 3, 8)],
-        log=lambda _m: None,
-        show_progress=False,
     )
 
 

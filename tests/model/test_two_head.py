@@ -32,9 +32,8 @@ from tests.model.conftest import (
     save_two_head,
     stop_after_epoch,
     ticket_texts,
-    tiny_entity_examples,
-    tiny_moods,
     train_random_two_heads,
+    train_tiny,
 )
 
 
@@ -327,11 +326,20 @@ def test_sentiment_is_written_in_the_entities_transaction(tmp_path, two_head_tag
             assert store.scalar(f"SELECT count(*) FROM {table}") == 0, table
 
 
+def _ray_worker(model_dir: Path, model_id: str):
+    """The Ray actor's tagging stage (``model.ray_stages.TagWorker``) on the CPU."""
+    from model.ray_stages import TagWorker
+
+    return TagWorker(
+        model_dir=str(model_dir), device="cpu", batch_size=8, model_id=model_id, threads=None
+    )
+
+
 def test_ray_worker_rows_carry_sentiment_into_the_shard(
     two_head_dir, two_head_tagger, tmp_path
 ) -> None:
     from model.ray_shards import sentiment_table
-    from model.ray_stages import OUT_SCHEMA, ROWS_SCHEMA, TagWorker
+    from model.ray_stages import OUT_SCHEMA, ROWS_SCHEMA
 
     texts = ["Jane Doe from Acme", None, "All good in Paris, thanks"]
     n = len(texts)
@@ -349,13 +357,7 @@ def test_ray_worker_rows_carry_sentiment_into_the_shard(
         },
         schema=ROWS_SCHEMA,
     )
-    worker = TagWorker(
-        model_dir=str(two_head_dir),
-        device="cpu",
-        batch_size=8,
-        model_id=two_head_tagger.model_id,
-        threads=None,
-    )
+    worker = _ray_worker(two_head_dir, two_head_tagger.model_id)
     rows = worker(batch).cast(OUT_SCHEMA)
     table = sentiment_table(rows, two_head_tagger.model_id)
     _, expected = two_head_tagger.tag_with_sentiment([texts[0], texts[2]])
@@ -370,7 +372,7 @@ def test_ray_worker_rows_carry_sentiment_into_the_shard(
 
 def test_ray_rows_of_a_tagger_without_the_head_have_no_sentiment(random_dir, random_tagger):
     from model.ray_shards import sentiment_table
-    from model.ray_stages import OUT_SCHEMA, ROWS_SCHEMA, TagWorker
+    from model.ray_stages import OUT_SCHEMA, ROWS_SCHEMA
 
     batch = pa.table(
         {
@@ -386,13 +388,7 @@ def test_ray_rows_of_a_tagger_without_the_head_have_no_sentiment(random_dir, ran
         },
         schema=ROWS_SCHEMA,
     )
-    worker = TagWorker(
-        model_dir=str(random_dir),
-        device="cpu",
-        batch_size=8,
-        model_id=random_tagger.model_id,
-        threads=None,
-    )
+    worker = _ray_worker(random_dir, random_tagger.model_id)
     assert sentiment_table(worker(batch).cast(OUT_SCHEMA), random_tagger.model_id) is None
 
 
@@ -413,34 +409,10 @@ def test_sentiment_macro_f1() -> None:
 
 
 def _tiny_training(tmp_path: Path, monkeypatch, *, interrupt_after: int | None) -> dict:
-    from model import train as training
-
     train_random_two_heads(monkeypatch)
     if interrupt_after is not None:
         stop_after_epoch(monkeypatch, interrupt_after)
-    train_examples = tiny_entity_examples()
-    moods = tiny_moods()
-    config = training.TrainConfig(
-        output=tmp_path / "out",
-        name="tiny",
-        epochs=3,
-        batch_size=4,
-        full=True,
-        int8_scores=False,
-        patience=5,
-    )
-    dev = [
-        training.EvalSet("dev", train_examples[:2]),
-        training.EvalSet("mood", moods, kind="sentiment"),
-    ]
-    return training.train(
-        config,
-        train_examples,
-        dev,
-        pools=[training.EpochPool("moods", moods * 3, 4)],
-        log=lambda _m: None,
-        show_progress=False,
-    )
+    return train_tiny(tmp_path / "out", epochs=3, full=True, patience=5)
 
 
 def test_training_resumes_after_a_stop_as_if_never_stopped(tmp_path, monkeypatch) -> None:
@@ -502,10 +474,17 @@ def test_training_bakes_the_fitted_offsets_into_the_head(tmp_path, monkeypatch) 
     )
 
 
+def _evaluate(data: Path, model_dir: Path, *flags: str) -> int:
+    """``python -m model evaluate`` of ``data`` with ``model_dir`` on the CPU in fp32."""
+    from model.cli import main
+
+    args = ["evaluate", "--data", str(data), "--model", str(model_dir), *flags]
+    return main([*args, "--device", "cpu", "--precision", "fp32"])
+
+
 def test_evaluate_reports_sentiment_beside_entities(
     tmp_path, two_head_dir, two_head_tagger, capsys
 ) -> None:
-    from model.cli import main
     from model.evaluate import evaluate_sentiment
 
     rows = [
@@ -519,23 +498,7 @@ def test_evaluate_reports_sentiment_beside_entities(
     ]
     gold = tmp_path / "gold.jsonl"
     gold.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-    assert (
-        main(
-            [
-                "evaluate",
-                "--data",
-                str(gold),
-                "--model",
-                str(two_head_dir),
-                "--json",
-                "--device",
-                "cpu",
-                "--precision",
-                "fp32",
-            ]
-        )
-        == 0
-    )
+    assert _evaluate(gold, two_head_dir, "--json") == 0
     result = json.loads(capsys.readouterr().out)
     moods = two_head_tagger.tag_with_sentiment([r["text"] for r in rows[:2]])[1]
     assert result["sentiment"] == evaluate_sentiment(
@@ -550,50 +513,18 @@ def test_evaluate_reports_sentiment_beside_entities(
     (tmp_path / "group_labels.txt").write_text(
         "ambiguous\nnegative\nneutral\npositive\n", encoding="utf-8"
     )
-    assert (
-        main(
-            [
-                "evaluate",
-                "--data",
-                str(tsv),
-                "--model",
-                str(two_head_dir),
-                "--device",
-                "cpu",
-                "--precision",
-                "fp32",
-            ]
-        )
-        == 0
-    )
+    assert _evaluate(tsv, two_head_dir) == 0
     out = capsys.readouterr().out
     assert "sentiment: macro-F1" in out and "(3 texts)" in out and "overall" not in out
 
 
 def test_evaluate_says_when_the_model_has_no_sentiment_head(tmp_path, random_dir, capsys) -> None:
-    from model.cli import main
-
     gold = tmp_path / "gold.jsonl"
     gold.write_text(
         json.dumps({"text": "Jane is sad", "spans": [[0, 4, "PER"]], "sentiment": "negative"}),
         encoding="utf-8",
     )
-    assert (
-        main(
-            [
-                "evaluate",
-                "--data",
-                str(gold),
-                "--model",
-                str(random_dir),
-                "--device",
-                "cpu",
-                "--precision",
-                "fp32",
-            ]
-        )
-        == 0
-    )
+    assert _evaluate(gold, random_dir) == 0
     out = capsys.readouterr().out
     assert "overall" in out and "sentiment: not scored (1 texts" in out
 
@@ -602,7 +533,6 @@ def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, monkeypat
     """Stage 2 at learning rate 0 from stage 1's artefact writes the same weights (same model
     id); an artefact of other labels is refused."""
     import model.sentiment as sentiment_module
-    from model import train as training
 
     monkeypatch.setattr(
         sentiment_module,
@@ -611,28 +541,9 @@ def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, monkeypat
             labels, sentiment_labels, seed=1
         ),
     )
-    examples = tiny_entity_examples()
-    moods = tiny_moods()
-    dev = [training.EvalSet("dev", examples[:2]), training.EvalSet("mood", moods, kind="sentiment")]
 
     def run(out: str, **changes) -> dict:
-        config = training.TrainConfig(
-            output=tmp_path / out,
-            name="tiny",
-            epochs=1,
-            batch_size=4,
-            int8_scores=False,
-            sentiment_offsets=False,
-            **changes,
-        )
-        return training.train(
-            config,
-            examples,
-            dev,
-            pools=[training.EpochPool("moods", moods * 3, 4)],
-            log=lambda _m: None,
-            show_progress=False,
-        )
+        return train_tiny(tmp_path / out, epochs=1, sentiment_offsets=False, **changes)
 
     first = run("one")
     second = run("two", init_from=str(tmp_path / "one"), lr=0.0, head_lr=0.0)
