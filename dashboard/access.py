@@ -884,7 +884,13 @@ def current_user() -> User:
                 'on this machine only (server.address = "127.0.0.1").',
             )
         return User(actor=actor, role=Role.ADMIN, name=actor.partition(":")[2], mode="local")
-    info = _user_info()
+    return identity_user(_user_info(), providers)
+
+
+def identity_user(info: Mapping[str, Any], providers: tuple[str | None, ...]) -> User:
+    """The user of the identity claims ``info`` (what a session holds as ``st.user``) with
+    sign-in configured for ``providers``: :func:`current_user`'s answer, also outside a
+    page run (the upload endpoint's check, ``dashboard.upload_guard``). Never raises."""
     if _flag(info.get("is_logged_in")) is not True:
         return User(
             actor="anonymous",

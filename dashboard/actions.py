@@ -149,14 +149,20 @@ def save_scenario(scenario: Any) -> str:
 
     Raises:
         AccessDenied: the current user is not an analyst (nothing is saved).
-        ScenarioError: the scenario cannot be saved (no name, or a name too long).
+        ScenarioError: the scenario cannot be saved (no name, a name too long, or an input
+            named with more than ``scenario_state.MAX_INPUT_NAME_CHARS`` characters).
     """
+    from analytics.errors import ScenarioError
     from analytics.scenario import clean_scenario_name
     from analytics.scenario import save_scenario as save
+    from dashboard.scenario_state import scenario_name_problem
     from data import audit
 
     name = clean_scenario_name(scenario.name)
     user = _require("ANALYST", audit.SCENARIO_SAVE, name)
+    if (problem := scenario_name_problem(scenario)) is not None:
+        # a forged table edit; saved, every page comparing the scenario would carry it
+        raise ScenarioError(problem)
     the_store = store()
     existed = the_store.scalar("SELECT count(*) FROM scenarios WHERE name = ?", [name])
     save(the_store, scenario)  # the name as typed: its length is checked as typed too

@@ -569,13 +569,19 @@ class TaggingJob:
                 status=on_status,
             )
             done_after, total_after = explore.tagging_progress(self.store, model_id)
-            tagged = done_after - done_before
+            # the run's own count: a reset of the model during the run takes tickets
+            # tagged before it away from the store's count
+            tagged = int(getattr(result, "tickets", done_after - done_before))
+            left = total_after - done_after
             elapsed = max(time.time() - started, 1e-6)
             stopped = self._stop.is_set()
             if stopped:
+                message = f"Stopped: {tagged} tickets tagged, {left} left (start again to resume)."
+            elif tagged and left > 0:  # reset or added while the run went on
                 message = (
-                    f"Stopped: {tagged} tickets tagged, {total_after - done_after} "
-                    "left (start again to resume)."
+                    f"Done: {tagged} tickets tagged in {elapsed:.1f} s; {left:,} still need "
+                    "tagging (their tags were reset, or they were added, while the run went "
+                    "on): start again to tag them."
                 )
             elif tagged == 0:
                 message = (

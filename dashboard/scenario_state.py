@@ -17,7 +17,11 @@ __all__ = [
     "SCENARIO_KEY",
     "SCENARIO_NOTE_KEY",
     "SCENARIO_REV_KEY",
+    "MAX_INPUT_NAME_CHARS",
+    "MAX_SAVED_SCENARIO_BYTES",
     "current_scenario",
+    "long_name_problem",
+    "scenario_name_problem",
     "scenario_rev",
     "set_scenario",
     "sync_scenario_url",
@@ -28,6 +32,15 @@ log = logging.getLogger(__name__)
 SCENARIO_KEY = "_scenario"
 SCENARIO_REV_KEY = "_scenario_rev"
 SCENARIO_NOTE_KEY = "_scenario_note"
+#: The longest name a what-if input may hold (a competitor, a demand segment, the
+#: competitor that cuts). The pages' tables promise less (a competitor name has at most 60
+#: characters in the Price war table), but a browser's limits are not the server's: a
+#: forged widget event sent a 5,000,000-character name, which a saved scenario then carried
+#: to every page that compares it.
+MAX_INPUT_NAME_CHARS = 200
+#: The largest saved scenario (its JSON, bytes) the pages read: 50 segments and 30
+#: competitors with names at their limit take about 40 KiB.
+MAX_SAVED_SCENARIO_BYTES = 256 * 1024
 
 
 def current_scenario() -> Any:
@@ -66,6 +79,34 @@ def current_scenario() -> Any:
         st.session_state[SCENARIO_KEY] = scenario or default_scenario()
         st.session_state.setdefault(SCENARIO_REV_KEY, 0)
     return st.session_state[SCENARIO_KEY]
+
+
+def long_name_problem(names: Any, what: str) -> str | None:
+    """A sentence naming the first of ``names`` longer than :data:`MAX_INPUT_NAME_CHARS`
+    (by ``what`` and its position, with its first characters), else None."""
+    for i, name in enumerate(names, start=1):
+        text = "" if name is None else str(name)
+        if len(text) > MAX_INPUT_NAME_CHARS:
+            return (
+                f"{what} {i} has a name of {len(text):,} characters "
+                f"(“{text[:24]}…”); a name has at most {MAX_INPUT_NAME_CHARS}"
+            )
+    return None
+
+
+def scenario_name_problem(scenario: Any) -> str | None:
+    """The first name of ``scenario`` over :data:`MAX_INPUT_NAME_CHARS` (its segment, a
+    demand segment, a competitor, the competitor that cuts) in a sentence, else None."""
+    checks = (
+        ([scenario.segment], "the segment"),
+        ([g.name for g in scenario.segments], "demand segment"),
+        ([c.name for c in scenario.competitors], "competitor"),
+        ([scenario.cut_competitor], "the competitor that cuts"),
+    )
+    for names, what in checks:
+        if (problem := long_name_problem(names, what)) is not None:
+            return problem.replace(" 1 has", " has") if what.startswith("the ") else problem
+    return None
 
 
 def set_scenario(scenario: Any, *, reload_inputs: bool = False) -> None:

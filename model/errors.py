@@ -2,7 +2,8 @@
 
     ModelError
      ├── ModelNotFoundError (FileNotFoundError)   the folder is not a tagger artefact
-     │    └── DamagedModelError                   its weights or config are missing/damaged
+     │    ├── DamagedModelError                   its weights or config are missing/damaged
+     │    └── ModelChangedError                   it changed while it was being loaded
      ├── BackboneMissingError (RuntimeError)      the backbone package is not installed
      ├── DatasetError (ValueError)                a training/evaluation file is malformed
      ├── LabelMapError (ValueError)               a ``--label-map`` cannot be parsed
@@ -25,6 +26,7 @@ __all__ = [
     "FileModeError",
     "LabelMapError",
     "ModelError",
+    "ModelChangedError",
     "ModelNotFoundError",
     "RayMissingError",
     "RayTagError",
@@ -42,6 +44,11 @@ class ModelNotFoundError(ModelError, FileNotFoundError):
 
 class DamagedModelError(ModelNotFoundError):
     """The folder is a tagger artefact whose weights are missing, truncated or unreadable."""
+
+
+class ModelChangedError(ModelNotFoundError):
+    """The artefact's files were replaced or rewritten while they were being loaded: the
+    weights in memory and the model id (a hash of the files) might not belong together."""
 
 
 class BackboneMissingError(ModelError, RuntimeError):

@@ -91,6 +91,25 @@ def pending_tickets(store: Any, model_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def untagged_count(store: Any, model_id: str) -> int:
+    """How many tickets have no ``tagged_tickets`` row for ``model_id``."""
+    return int(
+        store.scalar(
+            "SELECT count(*) FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM tagged_tickets g "
+            "WHERE g.ticket_key = t.ticket_key AND g.model_id = ?)",
+            [model_id],
+        )
+        or 0
+    )
+
+
+def _left_message(left: int) -> str:
+    return (
+        f"{left:,} tickets still need tagging (their tags were reset, or they were added, "
+        "while the run went on): start again to tag them"
+    )
+
+
 def _texts(store: Any, keys: list[str]) -> list[str]:
     rows = store.fetchall(
         "SELECT ticket_key, text FROM tickets WHERE ticket_key IN (SELECT unnest(?))", [keys]
@@ -118,15 +137,26 @@ def is_shutdown_error(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What a run's ``tagging_runs`` row holds from its start (written again by a batch
+    when a reset of the model removed it meanwhile)."""
+
+    run_id: str
+    model_id: str
+    device: str
+    started_at: datetime
+
+
 def _write_batch(
-    run_id: str,
-    model_id: str,
+    run: _Run,
     keys: list[str],
     entities: pd.DataFrame,
     sentiment: list[tuple[str, str, float]] | None = None,
 ):
     """The writer-thread function storing one batch (entities + sentiment + tagged_tickets +
     counters): one transaction."""
+    run_id, model_id = run.run_id, run.model_id
 
     def write(conn) -> None:
         # Only the tickets still in the store: a batch whose tickets were removed since the
@@ -194,10 +224,14 @@ def _write_batch(
             "ON CONFLICT DO UPDATE SET run_id = excluded.run_id, tagged_at = excluded.tagged_at",
             [keys, model_id, run_id, _now()],
         )
+        # An upsert, not an update: a reset of this model while the run goes on removes
+        # the run's row with its results; the batches written after it are this run's
+        # again, counted from zero (an update found no row: tagged tickets of no run).
         conn.execute(
-            "UPDATE tagging_runs SET tickets = tickets + ?, entities = entities + ? "
-            "WHERE run_id = ?",
-            [len(keys), len(entities), run_id],
+            "INSERT INTO tagging_runs (run_id, model_id, device, started_at, status, tickets,"
+            " entities) VALUES (?, ?, ?, ?, 'running', ?, ?) ON CONFLICT (run_id) DO UPDATE"
+            " SET tickets = tickets + excluded.tickets, entities = entities + excluded.entities",
+            [run_id, model_id, run.device, run.started_at, len(keys), len(entities)],
         )
 
     return write
@@ -260,10 +294,11 @@ def tag_store(
     started = time.monotonic()
     run_id = uuid.uuid4().hex
     model_id = tagger.model_id
+    run = _Run(run_id, model_id, str(tagger.device), _now())
     store.execute_write(
         "INSERT INTO tagging_runs (run_id, model_id, device, started_at, status) "
         "VALUES (?, ?, ?, ?, 'running')",
-        [run_id, model_id, tagger.device, _now()],
+        [run_id, model_id, run.device, run.started_at],
     )
     done = n_entities = 0
     status_, message = "done", None
@@ -349,7 +384,7 @@ def tag_store(
             frame = pd.DataFrame(
                 rows, columns=["ticket_key", "start", "end", "label", "text", "score"]
             )
-            store.write(_write_batch(run_id, model_id, batch_keys, frame, moods))
+            store.write(_write_batch(run, batch_keys, frame, moods))
             done += len(batch_keys)
             n_entities += len(rows)
             if progress is not None:
@@ -383,10 +418,19 @@ def tag_store(
     finally:
         if listening:
             tagger.remove_listener(on_tagger)
+    left = untagged_count(store, model_id) if status_ == "done" and keys else 0
+    if left:
+        # tickets listed by the run lost their tags to a reset meanwhile, or were added
+        message = _left_message(left)
     _finish(store, run_id, status_, message)
     seconds = time.monotonic() - started
     if status_ == "interrupted":
         report("stopped", _stopped_message(done, len(keys)))
+    elif keys and left:
+        report(
+            "done",
+            f"{done:,} tickets tagged in this run ({seconds:.1f} s, {precision()}); {message}",
+        )
     elif keys:
         all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
         report(

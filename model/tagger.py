@@ -32,7 +32,7 @@ import torch
 
 from model.backbone import BackboneMissingError, backbone_dir, load_token_classifier, load_tokenizer
 from model.engine import Engine, Entity, Sentiment
-from model.errors import DamagedModelError, ModelNotFoundError
+from model.errors import DamagedModelError, ModelChangedError, ModelNotFoundError
 from model.jobs import StatusFn, TagStatus
 from model.words import WORDS, check_segmentation
 
@@ -46,9 +46,20 @@ _ID_FILES = (
     SETTINGS_FILE,
     "adapter_config.json",
     "adapter_model.safetensors",
+    "adapter_model.bin",
     "config.json",
     "model.safetensors",
+    "pytorch_model.bin",
 )
+#: Every file :meth:`Tagger.load` reads from an artefact folder: their identity, size and
+#: modification time before and after loading tell whether the folder changed meanwhile.
+_LOADED_FILES = (
+    *_ID_FILES,
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "int8_calibration.safetensors",
+)
+_HASH_CHUNK = 1 << 20
 
 
 _WEIGHT_FILES = {
@@ -181,8 +192,39 @@ def model_id_of(model_dir: Path | str) -> str:
         path = model_dir / name
         if path.is_file():
             digest.update(name.encode())
-            digest.update(path.read_bytes())
+            with path.open("rb") as weights:  # in chunks: weights take hundreds of MB
+                while chunk := weights.read(_HASH_CHUNK):
+                    digest.update(chunk)
     return f"{settings.get('name') or model_dir.name}-{digest.hexdigest()[:12]}"
+
+
+def _folder_stamp(model_dir: Path) -> dict[str, tuple[int, int, int, int]]:
+    """(device, inode, size, modification time in ns) of the folder and of each file a load
+    reads (through links), by name; absent files are left out."""
+    stamp = {}
+    for name in (".", *_LOADED_FILES):
+        try:
+            info = (model_dir / name).stat()
+        except OSError:
+            continue
+        stamp[name] = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    return stamp
+
+
+def _check_unchanged(model_dir: Path, before: dict[str, tuple[int, int, int, int]]) -> None:
+    """Refuse a load during which the artefact's files changed (a folder swapped in by a
+    deployment, a training writing its output there): the weights read first and the id
+    hashed after might be of two different taggers, and the store would keep one's results
+    under the other's name."""
+    after = _folder_stamp(model_dir)
+    if after == before:
+        return
+    changed = sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+    what = "the folder itself was replaced" if "." in changed else ", ".join(changed) + " changed"
+    raise ModelChangedError(
+        f"the tagger in {model_dir} changed while it was being loaded ({what}); nothing "
+        "was tagged with it: start again once the folder holds the complete artefact"
+    )
 
 
 def load_model(model_dir: Path | str) -> torch.nn.Module:
@@ -202,11 +244,27 @@ def load_model(model_dir: Path | str) -> torch.nn.Module:
     if not any((model_dir / name).is_file() for name in weights):
         raise _damaged(model_dir, f"{weights[0]} is missing")
     try:
-        return _load_weights(model_dir, settings)
+        return _in_own_memory(_load_weights(model_dir, settings))
     except BackboneMissingError:
         raise
     except Exception as exc:  # safetensors, torch, transformers, peft, json: a damaged file
         raise _damaged(model_dir, _one_line(exc)) from exc
+
+
+def _in_own_memory(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` with every CPU weight copied out of the file it was read from.
+
+    ``from_pretrained`` maps a safetensors file into memory and the weights stay views of
+    it: a weights file truncated or rewritten in place while the tagger is loaded (``cp``
+    over it, a training writing its output there) took the pages away, and the next forward
+    pass died of SIGBUS, the whole process with it (a command-line run without a word; the
+    app itself with ``PRICEWAR_TAG_PROCESS=0``). One tensor is copied at a time.
+    """
+    with torch.no_grad():
+        for tensor in (*model.parameters(), *model.buffers()):
+            if tensor.device.type == "cpu":
+                tensor.data = tensor.data.clone()
+    return model
 
 
 def _load_weights(model_dir: Path, settings: dict) -> torch.nn.Module:
@@ -391,6 +449,7 @@ class Tagger:
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         if status is not None:
             status(TagStatus("loading", f"Loading the tagger from {model_dir}…"))
+        stamp = _folder_stamp(model_dir)
         settings = read_settings(model_dir)
         segmentation = check_segmentation(settings.get("segmentation"))
         from_env = "" if precision else os.environ.get("PRICEWAR_TAG_PRECISION", "").strip()
@@ -453,7 +512,9 @@ class Tagger:
             def builder() -> torch.nn.Module:
                 return prepare_int8(fp32_model, calibration, streams=streams)
 
-        tagger = cls(engine, model_id_of(model_dir), model_dir, int8_builder=builder, status=status)
+        model_id = model_id_of(model_dir)
+        _check_unchanged(model_dir, stamp)  # the weights and the id are of one artefact
+        tagger = cls(engine, model_id, model_dir, int8_builder=builder, status=status)
         tagger._emit(tagger.status)
         return tagger
 

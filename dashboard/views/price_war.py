@@ -11,6 +11,7 @@ from analytics.errors import EquilibriumNotConvergedError, ScenarioError
 from analytics.scenario import Competitor, Scenario
 from analytics.war import US
 from dashboard import charts, queries, state, ui
+from dashboard.scenario_state import long_name_problem
 from dashboard.shared_compute import cut_price_table, evaluate_price_war, segment_table
 from dashboard.tables import SEGMENT_TABLE_CONFIG
 
@@ -81,6 +82,10 @@ if st.button("Reset to the real price data", key="pw_reset", icon=":material/res
     st.rerun()
 
 rows = edited.dropna(subset=["name", "price", "share"])
+# the table's 60 characters hold in the browser only: a forged edit is refused here
+if (too_long := long_name_problem(rows["name"], "competitor")) is not None:
+    st.warning(f"Check the competitor table: {ui.md_text(too_long)}.")
+    st.stop()
 try:
     competitors = tuple(
         Competitor(str(r.name).strip(), float(r.price), float(r.share)) for r in rows.itertuples()

@@ -260,6 +260,11 @@ def demand_editor(base: Any, rev: int) -> tuple[DemandSegment, ...] | None:
         "here and in its own view."
     )
     rows = edited.to_dict("records")
+    if len(rows) != len(base.segments):  # a forged edit added or removed a row
+        st.warning("Check the demand table: it holds one row per segment; rows cannot be added.")
+        return None
+    for g, row in zip(base.segments, rows, strict=True):
+        row["name"] = g.name  # the column is read-only: a forged edit does not rename
     widened = []
     for row in rows:
         e, lo, hi = (row.get(k) for k in ("elasticity", "elasticity_ci_low", "elasticity_ci_high"))

@@ -15,6 +15,7 @@ from analytics.errors import ScenarioError, ScenarioNotFoundError
 from analytics.scenario import list_scenarios, load_scenario
 from dashboard import access, charts, state, ui
 from dashboard.access import Role
+from dashboard.scenario_state import MAX_SAVED_SCENARIO_BYTES, scenario_name_problem
 from dashboard.shared_compute import compare_scenarios
 
 st.title("Scenarios")
@@ -95,15 +96,29 @@ unreadable: dict[str, str] = {}
 
 def readable(name: str) -> object | None:
     """The saved scenario ``name``, or None (noted in ``unreadable``) when it cannot be
-    read; None too when another session deleted it meanwhile."""
+    read (too large, invalid, an input named past ``MAX_INPUT_NAME_CHARS``); None too when
+    another session deleted it meanwhile."""
+    size = store.scalar(
+        "SELECT strlen(CAST(params AS VARCHAR)) FROM scenarios WHERE name = ?", [name]
+    )
+    if size is not None and size > MAX_SAVED_SCENARIO_BYTES:
+        # not read at all: saved before the name limit, or written by another program
+        unreadable[name] = (
+            f"it takes {size:,} bytes; a scenario takes at most {MAX_SAVED_SCENARIO_BYTES:,}"
+        )
+        return None
     try:
-        return load_scenario(store, name)
+        scenario = load_scenario(store, name)
     except ScenarioNotFoundError:
         return None
     except (ScenarioError, ValueError, TypeError, OverflowError, RecursionError) as exc:
         text = " ".join(str(exc).split()) or type(exc).__name__
         unreadable[name] = text if len(text) <= 300 else text[:299] + "…"
         return None
+    if (problem := scenario_name_problem(scenario)) is not None:
+        unreadable[name] = problem
+        return None
+    return scenario
 
 
 def note_unreadable(names_seen: list[str]) -> None:
