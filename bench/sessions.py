@@ -5,6 +5,7 @@
     python -m bench.sessions --sessions 10              # a fresh 3,000-ticket demo
     python -m bench.sessions --sessions 25 --db var/pricewar.duckdb
     python -m bench.sessions --sessions 10 --chromium   # real browsers, for comparison
+    python -m bench.sessions --sessions 10 --alone 30 --rounds 4   # tagging alone, then beside
 
 The server is started as the browser tests start it (``bench.streamlit_server``: headless,
 loopback, no file watcher, the project's ``.streamlit/config.toml``) on a demo store with
@@ -87,22 +88,24 @@ def _number(proto: object) -> float:
 # -- light sessions ------------------------------------------------------------------------
 
 
-async def light_session(base: str, index: int, timeout: float) -> list[Action]:
-    """One user: open, every page, the what-if, an upload, a saved scenario."""
+async def light_session(base: str, index: int, timeout: float, rounds: int = 1) -> list[Action]:
+    """One user: open, every page, the what-if, an upload, a saved scenario (``rounds``
+    times over, on one websocket)."""
     session = LightSession(base, timeout=timeout)
     try:
         await session.connect()
     except Exception as exc:
         return [Action("connect", timeout, [f"connect: {type(exc).__name__}: {exc}"[:300]])]
     try:
-        await session.open()
-        for page in list(session.pages):
-            if page.url_path == "":
-                continue  # the default page: opened above
-            action = await session.goto(page)
-            if action.problems:
-                continue
-            await _page_work(session, page.url_path, index)
+        for _ in range(rounds):
+            await session.open()
+            for page in list(session.pages):
+                if page.url_path == "":
+                    continue  # the default page: opened above
+                action = await session.goto(page)
+                if action.problems:
+                    continue
+                await _page_work(session, page.url_path, index)
     except Exception as exc:  # a missing widget, say: one error of this session
         session.actions.append(Action("session", 0.0, [f"{type(exc).__name__}: {exc}"[:300]]))
     finally:
@@ -136,10 +139,12 @@ async def tagging_line(base: str, timeout: float) -> str:
         return lines[0].replace("\\", "") if lines else ""  # markdown escapes
 
 
-async def run_light(base: str, n: int, timeout: float) -> tuple[list[list[Action]], float]:
-    """N light sessions at once; their actions and the wall time."""
+async def run_light(
+    base: str, n: int, timeout: float, rounds: int = 1
+) -> tuple[list[list[Action]], float]:
+    """N light sessions at once (each ``rounds`` visits); their actions and the wall time."""
     started = time.perf_counter()
-    results = await asyncio.gather(*(light_session(base, i, timeout) for i in range(n)))
+    results = await asyncio.gather(*(light_session(base, i, timeout, rounds) for i in range(n)))
     return list(results), time.perf_counter() - started
 
 
@@ -345,6 +350,21 @@ def main(argv: list[str] | None = None) -> int:
         help="real Chromium tabs (Debian's /usr/bin/chromium) instead of light clients",
     )
     ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="visits per light session, one after another (a longer window for the "
+        "tagging throughput beside the sessions; later rounds list the earlier rounds' "
+        "uploads and scenarios)",
+    )
+    ap.add_argument(
+        "--alone",
+        type=float,
+        default=0.0,
+        help="seconds to watch the tagging job alone before the sessions start (its "
+        "throughput without them, printed beside the one with them)",
+    )
+    ap.add_argument(
         "--server-log",
         type=Path,
         default=None,
@@ -383,13 +403,17 @@ def main(argv: list[str] | None = None) -> int:
         ) as server:
             before = asyncio.run(wait_tagging(server.url, args.timeout, args.tag_wait))
             print(f"before: {before or 'no tagging line in the sidebar'}")
+            if args.alone > 0:
+                before = asyncio.run(_tagging_alone(server.url, args.timeout, args.alone, before))
             log_before = len(server.log_text())
             if args.chromium:
                 results, wall = asyncio.run(
                     run_chromium(server.url, args.sessions, args.timeout, folder)
                 )
             else:
-                results, wall = asyncio.run(run_light(server.url, args.sessions, args.timeout))
+                results, wall = asyncio.run(
+                    run_light(server.url, args.sessions, args.timeout, args.rounds)
+                )
             sessions_log = server.log_text()[log_before:]
             after = asyncio.run(tagging_line(server.url, args.timeout))
             print(f"after:  {after or 'no tagging line in the sidebar'}")
@@ -436,12 +460,23 @@ def print_page_times(runs: dict[str, list[float]]) -> None:
         )
 
 
-def _tagging_rate(before: str, after: str, wall: float) -> str:
+def _tagging_rate(before: str, after: str, wall: float, what: str = "beside the sessions") -> str:
     a, b = TAGGING.search(before), TAGGING.search(after)
     if not (a and b):
         return ""
     done = int(b.group(1).replace(",", "")) - int(a.group(1).replace(",", ""))
-    return f"tagging beside the sessions: {done:,} tickets in {wall:.1f} s ({done / wall:.1f}/s)"
+    return f"tagging {what}: {done:,} tickets in {wall:.1f} s ({done / wall:.1f}/s)"
+
+
+async def _tagging_alone(base: str, timeout: float, seconds: float, before: str) -> str:
+    """Watch the job with no session for ``seconds``; print its throughput; the sidebar's
+    line at the end (where the sessions' window starts)."""
+    started = time.perf_counter()
+    await asyncio.sleep(seconds)
+    line = await tagging_line(base, timeout)
+    rate = _tagging_rate(before, line, time.perf_counter() - started, "alone")
+    print(rate or f"tagging alone: no count in {line!r}")
+    return line
 
 
 if __name__ == "__main__":

@@ -428,16 +428,26 @@ def commit_staged(store: Any, staged: StagedFile) -> IngestReport:
             f"(SELECT {key} AS ticket_key, {width} AS width"  # noqa: S608 - fixed expression
             f" FROM read_parquet(?) AS s)"
         )
-        repeated, present, widest = conn.execute(
-            f"SELECT count(*) - count(DISTINCT k.ticket_key),"  # noqa: S608 - fixed expression
-            f" count(*) FILTER (WHERE k.ticket_key IN (SELECT ticket_key FROM tickets)),"
-            f" coalesce(max(k.width), 0) FROM {keys} AS k",
-            [parquet],
-        ).fetchone()
-        # the roll-ups follow the file's tickets (data.rollups), in this transaction
+        if rollups.look_up_keys(before, staged.rows):  # by the tickets' primary key: no scan
+            listed = f"SELECT k.ticket_key, k.width FROM {keys} AS k"  # noqa: S608 - fixed expression
+            found = conn.execute(listed, [parquet]).fetchall()
+            distinct = sorted({k for k, _ in found})
+            stored = rollups.stored_keys(conn, "tickets", distinct)
+            repeated = len(found) - len(distinct)
+            present = sum(k in stored for k, _ in found)
+            widest = max((int(w) for _, w in found), default=0)
+        else:  # a scan of every ticket's key
+            repeated, present, widest = conn.execute(
+                f"SELECT count(*) - count(DISTINCT k.ticket_key),"  # noqa: S608 - fixed expression
+                f" count(*) FILTER (WHERE k.ticket_key IN (SELECT ticket_key FROM tickets)),"
+                f" coalesce(max(k.width), 0) FROM {keys} AS k",
+                [parquet],
+            ).fetchone()
+        # the roll-ups follow the file's new tickets, in this transaction (the block only
+        # inserts tickets: data.rollups.inserted_tickets merges their counts, nothing else)
         file_keys = f"SELECT {key} AS ticket_key FROM read_parquet(?) AS s"  # noqa: S608 - fixed expression
         with (
-            rollups.maintained(conn, file_keys, [parquet], parts=(rollups.TICKETS, rollups.TAGS)),
+            rollups.inserted_tickets(conn, file_keys, [parquet]),
             _one_thread(store, widest > WIDE_ROW_BYTES),
         ):
             if not repeated and not present:

@@ -57,7 +57,9 @@ What they hold (every count is exact; ``known`` is whether the customer is in ``
 Every ticket-derived roll-up is a sum of per-ticket contributions. A writer therefore
 names the tickets its transaction touches (:func:`maintained`): their contribution is taken
 out before the write and put back, as it is then, after it: exact for inserts, updates and
-deletes alike, at a cost proportional to those tickets. Usage and customers change only with
+deletes alike, at a cost proportional to those tickets (:func:`inserted_tickets`, for a
+write that only inserts new tickets, merges their counts into the ticket roll-ups and leaves
+the others: an upload's upkeep is a few statements). Usage and customers change only with
 the demo (a rebuild). ``python -m data rollups --db PATH`` rebuilds everything;
 :func:`ensure_rollups` rebuilds only the stale parts (at start-up: an upgraded store).
 
@@ -99,7 +101,11 @@ __all__ = [
     "code_digest",
     "drop_statements",
     "ensure_rollups",
+    "FEW_KEYS",
+    "LOOKUP_MIN_TICKETS",
     "fresh_parts",
+    "inserted_tickets",
+    "look_up_keys",
     "maintained",
     "matcher_fingerprint",
     "mention_migration_statements",
@@ -108,6 +114,7 @@ __all__ = [
     "rebuild_all",
     "signal_migration_statements",
     "signals_fresh",
+    "stored_keys",
     "tagged_per_model",
     "source_migration_statements",
     "rebuild_rollups",
@@ -709,24 +716,35 @@ def _counts_sql() -> str:
 
 
 def _record_state(conn: Any, parts: Sequence[str]) -> None:
-    """Mark ``parts`` as up to date with the base tables' current row counts."""
+    """Mark ``parts`` as up to date with the base tables' current row counts (one statement
+    to count, one to record)."""
+    if not parts:
+        return
     counts = dict(zip(_COUNTED, conn.execute(_counts_sql()).fetchone(), strict=True))
-    for part in parts:
-        values = [counts[t] if t in _DEPENDS[part] else None for t in _COUNTED]
-        conn.execute(
-            "INSERT INTO rollup_state (part, tickets, usage, customers, tagged, entities,"
-            " sentiments, gold_sentiments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO UPDATE SET tickets = excluded.tickets, usage = excluded.usage,"
-            " customers = excluded.customers, tagged = excluded.tagged,"
-            " entities = excluded.entities, sentiments = excluded.sentiments,"
-            " gold_sentiments = excluded.gold_sentiments",
-            [part, *values],
-        )
+    rows = [
+        [part, *(counts[t] if t in _DEPENDS[part] else None for t in _COUNTED)] for part in parts
+    ]
+    conn.execute(
+        "INSERT INTO rollup_state (part, tickets, usage, customers, tagged, entities,"  # noqa: S608 - fixed names; values are parameters
+        " sentiments, gold_sentiments) VALUES "
+        + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+        + " ON CONFLICT DO UPDATE SET tickets = excluded.tickets, usage = excluded.usage,"
+        " customers = excluded.customers, tagged = excluded.tagged,"
+        " entities = excluded.entities, sentiments = excluded.sentiments,"
+        " gold_sentiments = excluded.gold_sentiments",
+        [v for row in rows for v in row],
+    )
 
 
 def fresh_parts(conn: Any) -> frozenset[str]:
     """The parts whose roll-ups match the base tables (their recorded row counts are the
     current ones); empty when the store has no roll-ups (a schema before them)."""
+    return _freshness(conn)[0]
+
+
+def _freshness(conn: Any) -> tuple[frozenset[str], int | None]:
+    """:func:`fresh_parts` and the tickets in the store (None: no roll-up state to count
+    with)."""
     import duckdb
 
     try:
@@ -737,7 +755,7 @@ def fresh_parts(conn: Any) -> frozenset[str]:
         ).fetchall()
         counted = _COUNTED
     except duckdb.CatalogException:
-        return frozenset()
+        return frozenset(), None
     except duckdb.BinderException:  # a store of migration 4 opened read-only
         rows = conn.execute(
             "WITH n AS (SELECT "  # noqa: S608 - fixed names; values are parameters
@@ -754,7 +772,8 @@ def fresh_parts(conn: Any) -> frozenset[str]:
             fresh.add(row[0])
     if MENTIONS in fresh and not _names_current(conn):
         fresh.discard(MENTIONS)
-    return frozenset(fresh)
+    tickets = int(rows[0][1 + width]) if rows else None  # "tickets" counts first
+    return frozenset(fresh), tickets
 
 
 @lru_cache(maxsize=1)
@@ -1049,53 +1068,45 @@ def _has_mention_tables(conn: Any) -> bool:
     )
 
 
-def _add_contrib(
-    conn: Any,
+def _contrib_select(
     table: _Table,
     keys: str,
     model_id: str | None,
     sign: int,
-    delta: str,
-    create: bool,
     sources: dict[str, str] | None = None,
-) -> None:
+) -> tuple[str, list[Any]]:
+    """The signed contributions of the tickets in ``keys`` to ``table`` (columns: groups
+    then measures) and its parameters."""
     model = model_id is not None and table.by_model
     sql = _contrib_sql(table, keys, model, sources if table.sourced else None)
     groups = ", ".join(f'"{c}"' for c in table.groups)
     measures = ", ".join(f'{sign} * "{m}" AS "{m}"' for m in table.measures)
-    select = f"SELECT {groups}, {measures} FROM ({sql})"  # noqa: S608 - fixed names; values are parameters
-    head = f"CREATE TEMP TABLE {delta} AS " if create else f"INSERT INTO {delta} "
-    conn.execute(head + select, [model_id] if model else [])
+    return f"SELECT {groups}, {measures} FROM ({sql})", [model_id] if model else []  # noqa: S608 - fixed names; values are parameters
 
 
-def _merge(conn: Any, table: _Table, delta: str) -> None:
-    """Add the rows of ``delta`` (signed contributions) to ``table``; drop rows that reach 0."""
-    tag = uuid.uuid4().hex[:12]
-    agg, new = f"_rollup_agg_{tag}", f"_rollup_new_{tag}"
+def _merge(conn: Any, table: _Table, source: str, params: Sequence[Any] = ()) -> None:
+    """Add the rows of ``source`` (a SELECT of signed contributions: groups then measures,
+    a group may repeat) to ``table`` in one statement; a row whose first measure reaches 0
+    is dropped, one that no row held is added unless its first measure is 0.
+
+    Each group has one row in a roll-up table (fills and merges keep it so), so a ``MERGE``
+    on the groups adds the summed delta to it.
+    """
     groups = ", ".join(f'"{c}"' for c in table.groups)
     sums = ", ".join(f'sum("{m}") AS "{m}"' for m in table.measures)
     nonzero = " OR ".join(f'sum("{m}") <> 0' for m in table.measures)
     on = " AND ".join(f'r."{c}" IS NOT DISTINCT FROM d."{c}"' for c in table.groups)
+    first = table.measures[0]
+    added = ", ".join(f'"{m}" = r."{m}" + d."{m}"' for m in table.measures)
+    values = ", ".join(f'd."{c}"' for c in (*table.groups, *table.measures))
     conn.execute(
-        f"CREATE TEMP TABLE {agg} AS SELECT {groups}, {sums} FROM {delta}"  # noqa: S608 - fixed names; values are parameters
-        f" GROUP BY ALL HAVING {nonzero}"
+        f"MERGE INTO {table.name} r USING (SELECT {groups}, {sums} FROM ({source})"  # noqa: S608 - fixed names; values are parameters
+        f" GROUP BY ALL HAVING {nonzero}) d ON {on}"
+        f' WHEN MATCHED AND r."{first}" + d."{first}" = 0 THEN DELETE'
+        f" WHEN MATCHED THEN UPDATE SET {added}"
+        f' WHEN NOT MATCHED AND d."{first}" <> 0 THEN INSERT ({table.columns}) VALUES ({values})',
+        list(params),
     )
-    try:
-        if not conn.execute(f"SELECT count(*) FROM {agg}").fetchone()[0]:  # noqa: S608 - fixed names; values are parameters
-            return
-        conn.execute(
-            f"CREATE TEMP TABLE {new} AS SELECT {groups}, {sums} FROM ("  # noqa: S608 - fixed names; values are parameters
-            f" SELECT {table.columns} FROM {table.name} r SEMI JOIN {agg} d ON {on}"
-            f" UNION ALL SELECT {table.columns} FROM {agg}) GROUP BY ALL"
-        )
-        conn.execute(f"DELETE FROM {table.name} r USING {agg} d WHERE {on}")  # noqa: S608 - fixed names; values are parameters
-        conn.execute(
-            f"INSERT INTO {table.name} ({table.columns}) SELECT {table.columns}"  # noqa: S608 - fixed names; values are parameters
-            f' FROM {new} WHERE "{table.measures[0]}" <> 0'
-        )
-        conn.execute(f"DROP TABLE {new}")
-    finally:
-        conn.execute(f"DROP TABLE IF EXISTS {agg}")
 
 
 @contextmanager
@@ -1110,7 +1121,8 @@ def maintained(
     """Keep the roll-ups of ``parts`` in step with a write done inside the block.
 
     Use it inside the write's transaction (``Store.write``): if the block raises, the
-    transaction rolls back the roll-ups with the base tables.
+    transaction rolls back the roll-ups with the base tables. A block that only inserts new
+    tickets (an ingest) costs less through :func:`inserted_tickets`.
 
     Args:
         conn: the writer's connection, inside a transaction.
@@ -1137,10 +1149,9 @@ def maintained(
         )
         if any(t.sourced for t in tables):
             sources = _touched_sources(conn, keys, tag)
-        for table in tables:
-            _add_contrib(
-                conn, table, keys, model_id, -1, deltas[table.name], create=True, sources=sources
-            )
+        for table in tables:  # the touched tickets' contributions taken out ...
+            before, before_params = _contrib_select(table, keys, model_id, -1, sources)
+            conn.execute(f"CREATE TEMP TABLE {deltas[table.name]} AS {before}", before_params)
     yield
     if keys_sql is not None and sources is not None:  # as the block left them
         sources = _touched_sources(conn, keys, tag)
@@ -1148,18 +1159,20 @@ def maintained(
         _fill_names(conn, keys if keys_sql is not None else None, sources)
     if keys_sql is not None:
         touched = f"_rollup_touched_{tag}"
-        for table in tables:
-            _add_contrib(
-                conn, table, keys, model_id, 1, deltas[table.name], create=False, sources=sources
-            )
+        for table in tables:  # ... and put back as they are now, in one merge per table
+            delta = deltas[table.name]
+            after, after_params = _contrib_select(table, keys, model_id, 1, sources)
             if table.name == "rollup_signal_mentions":  # the series follow it (derived)
+                conn.execute(f"INSERT INTO {delta} {after}", after_params)
                 conn.execute(
                     f"CREATE TEMP TABLE {touched} AS SELECT DISTINCT model_id,"  # noqa: S608 - fixed names; values are parameters
-                    f" entities, day, dim, value FROM {deltas[table.name]}"
+                    f" entities, day, dim, value FROM {delta}"
                     " WHERE day IS NOT NULL AND dim <> 'named'"
                 )
-            _merge(conn, table, deltas[table.name])
-            conn.execute(f"DROP TABLE {deltas[table.name]}")
+                _merge(conn, table, f"SELECT * FROM {delta}")  # noqa: S608 - fixed names
+            else:
+                _merge(conn, table, f"SELECT * FROM {delta} UNION ALL {after}", after_params)  # noqa: S608 - fixed names; values are parameters
+            conn.execute(f"DROP TABLE {delta}")
         if MENTIONS in parts:
             _refresh_series(conn, touched)
             conn.execute(f"DROP TABLE {touched}")
@@ -1184,6 +1197,105 @@ def maintained(
         if model_id is None:  # recomputed in full: fresh whatever they were before
             was_fresh = frozenset(parts)
     _record_state(conn, [p for p in parts if p in was_fresh])
+
+
+@contextmanager
+def inserted_tickets(conn: Any, keys_sql: str, params: Sequence[Any] = ()) -> Iterator[None]:
+    """Keep the roll-ups in step with a block that only inserts tickets (an ingest).
+
+    The block may insert tickets whose keys ``keys_sql`` (a SELECT with a ``ticket_key``
+    column, run before the block) lists and the store does not hold yet; it changes no
+    other row of any table the roll-ups count. What :func:`maintained` with ``parts=(TICKETS,
+    TAGS)`` keeps, at a fraction of the statements: a ticket that was not in the store
+    contributed nothing before, and one with no tag row contributes only to the ticket
+    roll-ups (every tag and mention roll-up counts tag rows, and the series and entity names
+    follow them), so those two take the new tickets' counts in one ``MERGE`` each and the
+    others are left as they are. Tag rows already stored under a new ticket's key (left by
+    some earlier write) would start counting: then every part is kept the full way.
+
+    Args:
+        conn: the writer's connection, inside a transaction.
+        keys_sql: a SELECT with a ``ticket_key`` column: the keys the block may insert.
+        params: parameters of ``keys_sql``.
+    """
+    was_fresh, tickets = _freshness(conn)
+    keys = f"_rollup_new_keys_{uuid.uuid4().hex[:12]}"
+    few: list[str] = []
+    if tickets is not None and tickets >= LOOKUP_MIN_TICKETS:
+        few = [
+            k
+            for (k,) in conn.execute(
+                f"SELECT DISTINCT ticket_key FROM ({keys_sql}) LIMIT {FEW_KEYS + 1}",  # noqa: S608 - fixed names; values are parameters
+                list(params),
+            ).fetchall()
+        ]
+    if few and look_up_keys(int(tickets or 0), len(few)):  # by key: no table scanned
+        new = sorted(set(few) - stored_keys(conn, "tickets", few))
+        conn.execute(
+            f"CREATE TEMP TABLE {keys} AS SELECT unnest(?::VARCHAR[]) AS ticket_key", [new]
+        )
+        marks = ", ".join("?" for _ in new)
+        exists = (
+            f"EXISTS (SELECT 1 FROM {name} WHERE ticket_key IN ({marks}))"  # noqa: S608 - fixed names; values are parameters
+            for name in _SOURCES
+        )
+        tagged = (
+            bool(new)
+            and conn.execute("SELECT " + " OR ".join(exists), new * len(_SOURCES)).fetchone()[0]
+        )
+    else:
+        conn.execute(
+            f"CREATE TEMP TABLE {keys} AS SELECT DISTINCT n.ticket_key FROM ({keys_sql}) n"  # noqa: S608 - fixed names; values are parameters
+            " ANTI JOIN tickets t ON t.ticket_key = n.ticket_key",
+            list(params),
+        )
+        exists = (
+            f"EXISTS (SELECT 1 FROM {name} x SEMI JOIN {keys} k ON k.ticket_key = x.ticket_key)"  # noqa: S608 - fixed names
+            for name in _SOURCES
+        )
+        tagged = conn.execute("SELECT " + " OR ".join(exists)).fetchone()[0]
+    if tagged:
+        with maintained(conn, f"SELECT ticket_key FROM {keys}", parts=(TICKETS, TAGS)):  # noqa: S608 - fixed names
+            yield
+    else:
+        yield
+        for table in _tables((TICKETS,), by_keys=True):
+            _merge(conn, table, *_contrib_select(table, keys, None, 1))
+        kept = _with_mentions(conn, (TICKETS, TAGS), was_fresh, full=False)
+        _record_state(conn, [p for p in kept if p in was_fresh])
+    conn.execute(f"DROP TABLE {keys}")
+
+
+#: Up to this many keys are looked up one by one through an ``IN`` list of parameters, which
+#: DuckDB answers from a table's index on ``ticket_key`` (the tickets' primary key, migration
+#: 8's on ``entities``) instead of scanning the table; more are joined.
+FEW_KEYS = 1000
+#: ... and only in a store of at least this many tickets: in a smaller one a join scans the
+#: tables in about the time the lookups' extra statements take.
+LOOKUP_MIN_TICKETS = 100_000
+
+
+def look_up_keys(tickets: int, keys: int) -> bool:
+    """Whether ``keys`` ticket keys are looked up by key (:func:`stored_keys`) in a store of
+    ``tickets`` tickets, rather than joined with the tables."""
+    return keys <= FEW_KEYS and tickets >= LOOKUP_MIN_TICKETS
+
+
+def stored_keys(conn: Any, table: str, keys: Sequence[str]) -> set[str]:
+    """The ``keys`` (at most :data:`FEW_KEYS`) that have a row in ``table`` (one of the
+    tables keyed by ``ticket_key``)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), FEW_KEYS):
+        part = list(keys[start : start + FEW_KEYS])
+        marks = ", ".join("?" for _ in part)
+        found.update(
+            k
+            for (k,) in conn.execute(
+                f"SELECT DISTINCT ticket_key FROM {table} WHERE ticket_key IN ({marks})",  # noqa: S608 - fixed names; values are parameters
+                part,
+            ).fetchall()
+        )
+    return found
 
 
 def refresh_rollups(conn: Any, *, parts: Sequence[str] = PARTS) -> None:

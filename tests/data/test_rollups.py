@@ -295,8 +295,8 @@ def test_a_crash_mid_transaction_rolls_back_base_and_rollups(
     real_merge = rollups._merge
     merged: list[str] = []
 
-    def failing_merge(conn, table, delta) -> None:
-        real_merge(conn, table, delta)
+    def failing_merge(conn, table, *args) -> None:
+        real_merge(conn, table, *args)
         merged.append(table.name)
         if len(merged) == 2:
             raise RuntimeError("disk gone")
