@@ -1,7 +1,11 @@
-"""Pure, typed computation for the Price War Room: economics, competition, scenarios.
+"""Typed computation for the Price War Room: economics, competition, scenarios, and the
+store reads behind the pages.
 
-No Streamlit here: pages call these functions and draw what comes back. Modules, one
-concern each:
+No Streamlit here: pages call these functions and draw what comes back. SQL lives in
+``explore``, ``alerts``, ``risk``, ``signals``, ``inputs``, ``positioning`` and ``scenario``
+(values always as parameters); ``defaults``, ``elasticity``, ``report`` and the ``cli`` take
+a store only to hand it to those; every other module takes numbers and frames, not a store.
+Modules, one concern each:
 
 * ``demand``: linear, constant-elasticity and logit demand.
 * ``costs``: GPU, support and fixed costs (defaults from the cost anchors).
@@ -77,7 +81,6 @@ _HOME: dict[str, str] = {
     "price_cut_scenario": "analytics.competition",
     "CostInputs": "analytics.costs",
     "gpu_cost_per_million": "analytics.costs",
-    "segment_cost_to_serve": "analytics.costs",
     "support_cost": "analytics.costs",
     "support_cost_per_ticket": "analytics.costs",
     "default_competitors": "analytics.defaults",

@@ -186,9 +186,10 @@ def signals_summary(store: Any, *, top: int = 10) -> dict[str, Any]:
     """
     from analytics.alerts import SurgeRule, surge_alerts, ticket_signals
     from analytics.errors import InsufficientDataError
+    from analytics.explore.metadata import has_tickets
     from analytics.risk import OfferAssumptions, customers_at_risk
 
-    if not store.scalar("SELECT count(*) FROM (SELECT 1 FROM tickets LIMIT 1)"):
+    if not has_tickets(store):
         raise InsufficientDataError("the database has no tickets: nothing to watch")
     source = signal_source(store)
     if source is None:

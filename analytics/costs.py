@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
 
 from analytics.business import checked_number
@@ -244,16 +243,6 @@ class CostInputs:
         return self.gpu_cost_at(self.output_share)
 
     @property
-    def output_gpu_time_share(self) -> float:
-        """Share of GPU time spent on output tokens at ``output_share``."""
-        o = self.output_share
-        out = o / self.output_tokens_per_second
-        busy = (1 - o) * (
-            1 - self.cache_hit_rate * (1 - self.cached_token_cost_factor)
-        ) / self.input_tokens_per_second + out
-        return out / busy if busy else 0.0
-
-    @property
     def cost_per_ticket(self) -> float:
         """Blended support cost of one ticket."""
         return float(
@@ -273,75 +262,3 @@ class CostInputs:
         support."""
         o = self.output_share if output_share is None else output_share
         return self.gpu_cost_at(o) + self.support_cost_per_million(tickets_per_million)
-
-
-def segment_cost_to_serve(
-    store: Any,
-    costs: CostInputs | None = None,
-    *,
-    start: Any = None,
-    end: Any = None,
-) -> pd.DataFrame:
-    """Cost to serve per segment over a period, from usage and ticket volumes in the store.
-
-    GPU cost = input tokens × ``costs.input_cost_per_million`` + output tokens ×
-    ``costs.output_cost_per_million``; support cost = human-resolved tickets
-    × human cost + AI-resolved × AI cost, tickets still open (or of unknown resolver) counted
-    at the human cost. Fixed costs are not allocated.
-
-    Args:
-        store: the store.
-        costs: the cost model (defaults from the anchors).
-        start, end: optional first and last month (dates) of the period.
-
-    Returns:
-        One row per segment: ``segment``, ``tokens``, ``revenue``, ``tickets``, ``human``,
-        ``ai``, ``open``, ``gpu_cost``, ``support_cost``, ``cost_to_serve``,
-        ``cost_per_million``, ``revenue_per_million``, ``gross_margin`` (share of revenue).
-    """
-    from analytics.inputs import ticket_volumes, usage_by_segment_month
-
-    costs = costs or CostInputs()
-    usage = usage_by_segment_month(store, start=start, end=end)
-    u = usage.groupby("segment")[["tokens", "input_tokens", "output_tokens", "revenue"]].sum()
-    ticket_end = (
-        None
-        if end is None
-        else (
-            pd.Timestamp(end) + pd.DateOffset(months=1) - pd.Timedelta(microseconds=1)
-        ).to_pydatetime()
-    )
-    t = ticket_volumes(store, by="segment", start=start, end=ticket_end)
-    t = t.groupby("segment")[["tickets", "human", "ai", "open"]].sum()
-    df = u.join(t, how="outer").fillna(0.0)
-    df["gpu_cost"] = (
-        df["input_tokens"] / 1e6 * costs.input_cost_per_million
-        + df["output_tokens"] / 1e6 * costs.output_cost_per_million
-    )
-    df["support_cost"] = (df["human"] + df["open"]) * costs.human_ticket_cost + df[
-        "ai"
-    ] * costs.ai_ticket_cost
-    df["cost_to_serve"] = df["gpu_cost"] + df["support_cost"]
-    tokens_m = (df["tokens"] / 1e6).where(df["tokens"] > 0)
-    df["cost_per_million"] = df["cost_to_serve"] / tokens_m
-    df["revenue_per_million"] = df["revenue"] / tokens_m
-    df["gross_margin"] = (df["revenue"] - df["cost_to_serve"]) / df["revenue"].where(
-        df["revenue"] > 0
-    )
-    return df.reset_index()[
-        [
-            "segment",
-            "tokens",
-            "revenue",
-            "tickets",
-            "human",
-            "ai",
-            "open",
-            "gpu_cost",
-            "support_cost",
-            "cost_to_serve",
-            "cost_per_million",
-            "revenue_per_million",
-            "gross_margin",
-        ]
-    ]

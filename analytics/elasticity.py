@@ -74,11 +74,6 @@ class ElasticityEstimate:
         """Whether ``value`` lies within the confidence interval."""
         return self.ci_low <= value <= self.ci_high
 
-    @property
-    def has_interior_optimum(self) -> bool:
-        """|ε| > 1: a finite profit-maximising price exists."""
-        return self.elasticity < -1
-
 
 def _codes(values: Any) -> tuple[np.ndarray, int]:
     codes, uniques = pd.factorize(pd.Series(values), sort=True)

@@ -104,16 +104,6 @@ class PriceWarResult:
     cut_table: pd.DataFrame | None
     absorbable_cut_pct: float | None
 
-    @property
-    def alpha(self) -> float:
-        """Logit price sensitivity, utility per USD per 1M tokens."""
-        return self.market.alpha
-
-    @property
-    def market_size_m(self) -> float:
-        """The whole market (all options), millions of tokens per month."""
-        return self.market.market_size
-
 
 def _holds(m: CalibratedMarket) -> dict[int | str, float]:
     return {i: float(m.prices[i]) for i in range(len(m.names)) if m.holds[i] and m.names[i] != US}

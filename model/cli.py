@@ -19,12 +19,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from model.errors import ModelError
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-class UsageError(Exception):
+class UsageError(ModelError):
     """Bad input: reported on one line, exit status 2."""
 
 

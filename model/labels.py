@@ -85,16 +85,6 @@ def map_type(entity_type: str, mapping: Mapping[str, str | None] | None) -> str 
     return mapping[entity_type]
 
 
-def map_tags(tags: Sequence[str], mapping: Mapping[str, str | None] | None) -> list[str]:
-    """Rename or drop the types of an IOB2 tag sequence, keeping it valid IOB2."""
-    out: list[str] = []
-    for tag in tags:
-        prefix, entity_type = split_tag(tag)
-        new = map_type(entity_type, mapping) if entity_type is not None else None
-        out.append("O" if new is None else f"{prefix}-{new}")
-    return repair_iob2(out)
-
-
 def repair_iob2(tags: Sequence[str]) -> list[str]:
     """Turn every ``I-T`` that does not continue a ``T`` entity into ``B-T``."""
     out: list[str] = []

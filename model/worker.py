@@ -55,7 +55,7 @@ from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import Any
 
-from model.errors import TaggerProcessError
+from model.errors import ModelError, TaggerProcessError
 from model.jobs import StatusFn, TagStatus
 from model.results import Entity, Sentiment
 
@@ -512,8 +512,12 @@ def _end_process(process: subprocess.Popen, conn: Connection, timeout: float = 5
             continue
 
 
-class RemoteError(RuntimeError):
-    """An exception of the child that could not be sent as itself (its type and message)."""
+class RemoteError(ModelError, RuntimeError):
+    """An exception of the child that could not be sent as itself (its type and message).
+
+    A ``RuntimeError`` as well, so that :func:`model.jobs.is_shutdown_error` still recognises
+    a child refusing work at interpreter shutdown whose exception could not be pickled.
+    """
 
 
 def _exception(payload: Any, pid: int) -> BaseException:

@@ -211,9 +211,12 @@ def usage_weight(f: Filters) -> tuple[str, list[Any]]:
 #   - ``top_entities``, ``entity_trends``: without a segment, plan or region filter (whole
 #     months from the roll-up, edge days from ``entities``); with one, the base tables;
 #   - ``competitor_mentions``: tagged tickets per month from the roll-up with any filter,
-#     the (few) matching entities from ``entities``.
-# ``ticket_list``, ``sources``, ``current_model_id``, ``tagging_progress`` and
-# ``filter_options`` read the base tables (they are lookups or already small).
+#     the (few) matching entities from ``entities``;
+#   - ``current_model_id``: ``rollup_tagged_days`` when it decides exactly (one tagger
+#     ahead), else ``tagged_tickets``; ``tagging_progress``: the tagged count from
+#     ``rollup_tagged_days`` (the total from ``tickets``).
+# ``ticket_list``, ``sources``, ``data_version``, ``has_tickets``, ``last_tagging_run`` and
+# ``filter_options`` read the base tables (they are lookups, counts or already small).
 
 #: Read the roll-ups when they can answer (False: always the base tables).
 USE_ROLLUPS = True

@@ -1,5 +1,5 @@
-"""What the pages need to know about the store before any figure: its data version, the
-sidebar's choices, the period, the tagger in use and its progress."""
+"""What the pages need to know about the store before any figure: its data version, whether
+it holds tickets, the sidebar's choices, the period, the tagger in use and its progress."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ def data_version(store: Store) -> tuple[int, ...]:
         " (SELECT count(*) FROM customers)"
     )[0]
     return tuple(int(v) for v in row)
+
+
+def has_tickets(store: Store) -> bool:
+    """Whether the store holds at least one ticket (stops at the first: no count)."""
+    return bool(store.scalar("SELECT EXISTS (SELECT 1 FROM tickets)"))
 
 
 def filter_options(store: Store) -> dict[str, list[str]]:

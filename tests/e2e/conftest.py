@@ -8,6 +8,7 @@ background tagging off (the tests start tagging themselves). Screenshots go to
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,13 +69,25 @@ def _tag_with_gold_and_add_hostile_ticket(conn) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of ``streamlit run dashboard/app.py`` serving a fresh small demo database."""
-    from data.store import Store
+def e2e_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The browser suites' small demo database (``DEMO_TICKETS`` tickets, seed 11), generated
+    once; each server runs on its own copy (one process per DuckDB file)."""
     from tests.conftest import make_demo_db
 
+    return make_demo_db(
+        tmp_path_factory.mktemp("e2e-demo") / "demo.duckdb", tickets=DEMO_TICKETS, seed=11
+    )
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, e2e_demo_db: Path) -> Iterator[str]:
+    """Base URL of ``streamlit run dashboard/app.py`` serving a copy of the small demo
+    database, tagged with its gold spans and holding one hostile ticket."""
+    from data.store import Store
+
     folder = tmp_path_factory.mktemp("e2e")
-    db = make_demo_db(folder / "e2e.duckdb", tickets=DEMO_TICKETS, seed=11)
+    db = folder / "e2e.duckdb"
+    shutil.copy(e2e_demo_db, db)
     with Store.open(db) as store:
         store.write(_tag_with_gold_and_add_hostile_ticket)
     env = {

@@ -31,7 +31,7 @@ from bench.streamlit_server import Server, free_port, run_streamlit
 from tests import oidc
 from tests.chromium import new_page as fresh_page
 from tests.chromium import settle
-from tests.e2e.conftest import ARTIFACTS, DEMO_TICKETS
+from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
 
@@ -81,26 +81,15 @@ def _env(db: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small demo database; each server gets its own copy (one process per DuckDB file)."""
-    from data.demo import generate_demo
-    from data.store import Store
-
-    path = tmp_path_factory.mktemp("signin-db") / "demo.duckdb"
-    with Store.open(path) as store:
-        generate_demo(store, tickets=DEMO_TICKETS, seed=11)
-    return path
-
-
-def _copy_db(demo_db: Path, folder: Path) -> Path:
+def _copy_db(e2e_demo_db: Path, folder: Path) -> Path:
+    """A copy of the shared small demo database for one server (one process per file)."""
     db = folder / "app.duckdb"
-    shutil.copy(demo_db, db)
+    shutil.copy(e2e_demo_db, db)
     return db
 
 
 @pytest.fixture(scope="module")
-def signin(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[SignInSetup]:
+def signin(tmp_path_factory: pytest.TempPathFactory, e2e_demo_db: Path) -> Iterator[SignInSetup]:
     """The provider and ``streamlit run dashboard/app.py`` configured against it."""
     folder = tmp_path_factory.mktemp("signin")
     port = free_port()
@@ -129,7 +118,7 @@ def signin(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[
             "admins = []\n",
             encoding="utf-8",
         )
-        db = _copy_db(demo_db, folder)
+        db = _copy_db(e2e_demo_db, folder)
         env = _env(db, PRICEWAR_ACCESS_FILE=str(access_file))
         try:
             with run_streamlit(
@@ -320,12 +309,12 @@ def _health(url: str) -> int:
 
 
 @pytest.fixture
-def no_auth(tmp_path: Path, demo_db: Path) -> dict[str, object]:
+def no_auth(tmp_path: Path, e2e_demo_db: Path) -> dict[str, object]:
     """Arguments for a server with no sign-in configured (an empty secrets file of its own,
     so a developer's ``.streamlit/secrets.toml`` cannot change the outcome)."""
     empty = tmp_path / "secrets.toml"
     empty.write_text("", encoding="utf-8")
-    db = _copy_db(demo_db, tmp_path)
+    db = _copy_db(e2e_demo_db, tmp_path)
     missing = tmp_path / "no-access.toml"  # no access file either: local mode needs none
     return {
         "db": db,

@@ -7,7 +7,6 @@ import pytest
 from model.labels import (
     LabelMapError,
     iob2_labels,
-    map_tags,
     parse_label_map,
     repair_iob2,
     split_tag,
@@ -52,14 +51,6 @@ def test_parse_label_map_preset():
 def test_parse_label_map_rejects(spec):
     with pytest.raises(LabelMapError):
         parse_label_map(spec)
-
-
-def test_map_tags_keeps_iob2_valid_when_dropping_and_merging():
-    tags = ["B-creative-work", "I-creative-work", "B-corporation", "I-corporation", "B-group"]
-    mapped = map_tags(tags, parse_label_map("wnut17"))
-    assert mapped == ["O", "O", "B-ORG", "I-ORG", "B-ORG"]
-    # unnamed types keep their name
-    assert map_tags(["B-PER", "I-PER"], {"x": "Y"}) == ["B-PER", "I-PER"]
 
 
 def test_tags_to_spans_repairs_first():

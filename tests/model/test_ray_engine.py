@@ -14,7 +14,6 @@ boundary of the stored 4 decimals. Spans, labels and texts must be exactly equal
 
 from __future__ import annotations
 
-import doctest
 import logging
 import os
 import shutil
@@ -50,10 +49,6 @@ SCORE_TOLERANCE = 1e-4 + 1e-9
 
 
 # -- without Ray -----------------------------------------------------------------------------
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(ray_engine, optionflags=doctest.ELLIPSIS).failed == 0
 
 
 def test_usage_statistics_are_off() -> None:

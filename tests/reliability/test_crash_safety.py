@@ -13,6 +13,7 @@ Mechanisms guarded:
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import shutil
@@ -20,12 +21,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from data.errors import StoreCorruptError
+from data.paths import staging_dir_of
 from data.store import Store
 from tests.reliability.conftest import (
     ROOT,
@@ -37,7 +39,6 @@ from tests.reliability.conftest import (
     kill9,
     record_figure,
     run_cli,
-    start_cli,
     tagged_keys,
 )
 
@@ -59,44 +60,101 @@ def _big_csv(path: Path, rows: int) -> Path:
 # -- kill -9 during ingest ---------------------------------------------------------------
 
 
+def _staged(db: Path) -> list[Path]:
+    """The staging Parquet files of a running ingest into ``db`` (none before or after it)."""
+    folder = staging_dir_of(db)
+    return [p for p in folder.iterdir() if p.suffix == ".parquet"] if folder.is_dir() else []
+
+
+def _kill_points(db: Path) -> dict[str, Callable[[bytes], bool]]:
+    """Moments of ``python -m data ingest`` into ``db``, each told by what the run itself
+    leaves in the file system or prints (``db`` must be the file as before the run):
+
+    - ``staging``: the staging Parquet file is being written, the database file untouched;
+    - ``inserting``: the database file has grown (DuckDB writes the inserted row groups
+      before the commit) while the staging file is still there (the ingest removes it only
+      when the insert is done, and the one transaction commits after that);
+    - ``committed``: the report line is printed, which the command does after the commit.
+    """
+    size = db.stat().st_size
+
+    def staging(out: bytes) -> bool:
+        return any(p.stat().st_size > 0 for p in _staged(db)) and db.stat().st_size == size
+
+    def inserting(out: bytes) -> bool:
+        return bool(_staged(db)) and db.stat().st_size > size
+
+    def committed(out: bytes) -> bool:
+        return b"new tickets" in out
+
+    return {"staging": staging, "inserting": inserting, "committed": committed}
+
+
+def _kill_at(proc: subprocess.Popen[bytes], moment: Callable[[bytes], bool]) -> bool:
+    """Watch ``proc`` (stdout piped) until ``moment(output so far)`` holds, stop it (SIGSTOP),
+    check the moment still holds in the frozen state, then ``kill -9`` it; True if it was
+    killed there, False if the run ended first (without reaching it, or just after)."""
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), False)
+    out = b""
+    while proc.poll() is None:
+        out += proc.stdout.read() or b""
+        if moment(out):
+            os.kill(proc.pid, signal.SIGSTOP)
+            if moment(out):  # still so, and frozen there
+                return kill9(proc)
+            os.kill(proc.pid, signal.SIGCONT)
+        time.sleep(0.002)
+    return False
+
+
 @pytest.mark.slow
 def test_kill9_during_a_large_ingest_leaves_the_store_unchanged(db: Path, tmp_path: Path) -> None:
-    """Killed at several moments of a 200,000-row ingest: the store is exactly as before
-    (or, killed after the commit, exactly as after a clean run), opens cleanly, and a rerun
-    completes."""
+    """Killed while it stages, while it inserts (uncommitted row groups already in the
+    database file) and right after it commits, a 200,000-row ingest leaves the store exactly
+    as before (the first two) or exactly as after a clean run (the last, its write-ahead log
+    replayed); the store opens cleanly, and a rerun completes."""
     big = _big_csv(tmp_path / "big.csv", 200_000)
     before = fingerprint(db)
     clean = copy_db(db, tmp_path / "clean" / "db.duckdb")
-    started = time.monotonic()
     result = run_cli("data", "ingest", "--db", clean, big, timeout=300)
-    seconds = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     after = fingerprint(clean, stable=True)
-    record_figure("ingest_200k_rows_cli_seconds", round(seconds, 1))
 
-    outcomes = []
-    for i, fraction in enumerate((0.35, 0.7, 0.9)):
-        victim = copy_db(db, tmp_path / f"kill{i}" / "db.duckdb")
-        proc = start_cli("data", "ingest", "--db", victim, big)
-        time.sleep(seconds * fraction)
-        interrupted = kill9(proc)
-        state = fingerprint(victim)  # opens cleanly (read-only)
-        if state == before:
-            outcomes.append("unchanged")
+    expected = {"staging": "unchanged", "inserting": "unchanged", "committed": "complete"}
+    outcomes = {}
+    for point in expected:
+        victim = copy_db(db, tmp_path / point / "db.duckdb")
+        moment = _kill_points(victim)[point]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "data", "ingest", "--db", str(victim), str(big)],
+            cwd=ROOT,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            killed = _kill_at(proc, moment)
+        finally:
+            proc.kill()
+            proc.wait(30)
+        # after the commit the command only checkpoints and exits: it may end first
+        assert killed or point == "committed", f"the ingest ended without reaching '{point}'"
+        if fingerprint(victim) == before:  # opens cleanly (read-only)
+            outcomes[point] = "unchanged"
         else:
-            assert fingerprint(victim, stable=True) == after, "a killed ingest left half a file"
-            outcomes.append("complete")
+            assert fingerprint(victim, stable=True) == after, f"killed {point}: half a file"
+            outcomes[point] = "complete"
         with Store.open(victim) as store:  # reopens for writing, WAL replayed or discarded
             assert store.schema_version() >= 1
-        if interrupted:
-            rerun = run_cli("data", "ingest", "--db", victim, big, timeout=300)
-            assert rerun.returncode == 0, rerun.stderr
-            # the audit trail records the rerun too ("unchanged" after a completed kill)
-            assert fingerprint(victim, stable=True, skip=["audit_log"]) == {
-                t: v for t, v in after.items() if t != "audit_log"
-            }
+        rerun = run_cli("data", "ingest", "--db", victim, big, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr
+        # the audit trail records the rerun too ("unchanged" after a completed kill)
+        assert fingerprint(victim, stable=True, skip=["audit_log"]) == {
+            t: v for t, v in after.items() if t != "audit_log"
+        }
     record_figure("ingest_kill9_outcomes", outcomes)
-    assert "unchanged" in outcomes, "no kill landed before the commit; the test proved nothing"
+    assert outcomes == expected
 
 
 # -- kill -9 during command-line tagging -------------------------------------------------
