@@ -9,6 +9,7 @@ it back to the address, so a copied address shares the inputs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
@@ -41,6 +42,31 @@ MAX_INPUT_NAME_CHARS = 200
 #: The largest saved scenario (its JSON, bytes) the pages read: 50 segments and 30
 #: competitors with names at their limit take about 40 KiB.
 MAX_SAVED_SCENARIO_BYTES = 256 * 1024
+
+
+#: Most scenarios one comparison solves (each in full: about 25 ms). A forged multiselect
+#: value repeating one option 2,000 times held a page run for 48 s (round 16).
+MAX_COMPARED_SCENARIOS = 25
+
+
+def compared_names(chosen: Sequence[str]) -> tuple[list[str], str | None]:
+    """The scenarios a comparison shows: each once, in the order chosen, at most
+    :data:`MAX_COMPARED_SCENARIOS`; and a note naming the limit when some were left out.
+
+    Example:
+        >>> compared_names(["a", "b", "a"])
+        (['a', 'b'], None)
+        >>> names, note = compared_names([str(i) for i in range(30)])
+        >>> len(names), note
+        (25, 'the first 25 of the 30 scenarios chosen are compared (at most 25 at once)')
+    """
+    once = list(dict.fromkeys(chosen))  # a browser never repeats one; a forged value can
+    if len(once) <= MAX_COMPARED_SCENARIOS:
+        return once, None
+    return once[:MAX_COMPARED_SCENARIOS], (
+        f"the first {MAX_COMPARED_SCENARIOS} of the {len(once):,} scenarios chosen are "
+        f"compared (at most {MAX_COMPARED_SCENARIOS} at once)"
+    )
 
 
 def current_scenario() -> Any:

@@ -284,6 +284,18 @@ _TICKET_OVERHEAD = 512
 _NEWEST_FIRST = "created_at DESC NULLS LAST, ticket_key"
 
 
+def distinct_sources(sources: Iterable[str]) -> list[str]:
+    """The file names ``sources``, each once, in order: each query below tests every ticket
+    against the whole list, and a forged "Files" choice repeating one name 400,000 times
+    held a page run for 22 s (round 16).
+
+    Example:
+        >>> distinct_sources(["a.csv", "b.csv", "a.csv"])
+        ['a.csv', 'b.csv']
+    """
+    return list(dict.fromkeys(str(s) for s in sources))
+
+
 def source_ticket_pages(
     store: Store,
     sources: Iterable[str],
@@ -306,7 +318,7 @@ def source_ticket_pages(
         >>> [len(p) for p in source_ticket_pages(store, ["a.csv"])]  # doctest: +SKIP
         [1000, 1000, 312]
     """
-    chosen = [str(s) for s in sources]
+    chosen = distinct_sources(sources)
     counted = (
         "(SELECT count(*) FROM entities e WHERE e.model_id = ? AND e.ticket_key = t.ticket_key)"
         if model_id is not None
@@ -391,7 +403,7 @@ def tagged_ticket_count(store: Store, model_id: str | None, sources: Iterable[st
             "SELECT count(DISTINCT e.ticket_key) FROM entities e JOIN tickets t"
             " ON t.ticket_key = e.ticket_key"
             " WHERE e.model_id = ? AND list_contains(?::VARCHAR[], t.source)",
-            [model_id, [str(s) for s in sources]],
+            [model_id, distinct_sources(sources)],
         )
         or 0
     )
@@ -403,7 +415,7 @@ def text_bytes(store: Store, sources: Iterable[str]) -> int:
         store.scalar(
             "SELECT coalesce(sum(strlen(text)), 0) FROM tickets"
             " WHERE list_contains(?::VARCHAR[], source)",
-            [[str(s) for s in sources]],
+            [distinct_sources(sources)],
         )
         or 0
     )

@@ -15,7 +15,11 @@ from analytics.errors import ScenarioError, ScenarioNotFoundError
 from analytics.scenario import list_scenarios, load_scenario
 from dashboard import access, charts, state, ui
 from dashboard.access import Role
-from dashboard.scenario_state import MAX_SAVED_SCENARIO_BYTES, scenario_name_problem
+from dashboard.scenario_state import (
+    MAX_SAVED_SCENARIO_BYTES,
+    compared_names,
+    scenario_name_problem,
+)
 from dashboard.shared_compute import compare_scenarios
 
 st.title("Scenarios")
@@ -161,6 +165,9 @@ chosen = st.multiselect(
     default=[CURRENT, *names[:2]],
     key="sc_compare",
 )
+chosen, left_out = compared_names(chosen)
+if left_out is not None:
+    st.info(ui.md_text(left_out[0].upper() + left_out[1:]) + ".", icon=":material/info:")
 only_diff = st.toggle("Only rows that differ", value=True, key="sc_only_diff")
 loaded = {n: readable(n) for n in chosen if n != CURRENT}
 note_unreadable([n for n in chosen if n != pick])
