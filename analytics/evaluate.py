@@ -33,7 +33,7 @@ from analytics.business import (
 )
 from analytics.errors import ScenarioError
 from analytics.montecarlo import MonteCarloResult, simulate_model_profit
-from analytics.optimize import ProfitCurve
+from analytics.optimize import ProfitCurve, contribution_margin_ratio
 from analytics.scenario import Scenario, scenario_inputs_frame
 from analytics.sensitivity import tornado
 
@@ -372,7 +372,7 @@ def evaluate_scenario(s: Scenario) -> ScenarioResult:
         profit=(p - c) * q - f,
         profit_now=float(model.profit(now)),
         contribution_per_m=p - c,
-        contribution_margin=(p - c) / p,
+        contribution_margin=float(contribution_margin_ratio(p, c)),
         break_even_volume_m=(f / (p - c) if p > c else math.inf) if f > 0 else 0.0,
         break_even_low=be_low,
         break_even_high=be_high,
@@ -558,7 +558,7 @@ def metric_value(s: Scenario, name: str, value: float, metric: str = "profit") -
     if metric == "profit":
         return float(model.profit(price))
     if metric == "margin":
-        return 1.0 - float(model.unit_cost(price)) / price
+        return float(contribution_margin_ratio(price, model.unit_cost(price)))
     if metric == "optimal_profit":
         return constrained_optimum(model, s2.price_floor, s2.price_ceiling).profit
     raise ScenarioError(f"unknown metric {metric!r}; choose profit, margin or optimal_profit")
@@ -600,7 +600,7 @@ def data_table(
                 if metric == "profit":
                     grid[i, j] = float(model.profit(price))
                 elif metric == "margin":
-                    grid[i, j] = 1.0 - float(model.unit_cost(price)) / price
+                    grid[i, j] = contribution_margin_ratio(price, model.unit_cost(price))
                 else:
                     raise ScenarioError(f"unknown metric {metric!r}")
             except (ScenarioError, ValueError) as exc:

@@ -333,18 +333,6 @@ def stage_file(
         pa.default_memory_pool().release_unused()
 
 
-def read_staged(path: Path) -> StagedFile:
-    """The :class:`StagedFile` of a staging Parquet file written by :func:`stage_file`."""
-    meta = pq.ParquetFile(str(path)).metadata.metadata or {}
-
-    def get(key: str) -> str:
-        return meta.get(_META_PREFIX + key.encode(), b"").decode("utf-8", "surrogatepass")
-
-    return StagedFile(
-        get("name") or Path(path).name, get("file_hash"), int(get("rows") or 0), Path(path)
-    )
-
-
 # -- writing -------------------------------------------------------------------------------
 
 

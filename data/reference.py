@@ -311,11 +311,6 @@ class CostAnchors:
     ai_ticket_range_usd: tuple[float, float] = (1.0, 2.0)
     source: str = "data/reference/cost-anchors.md"
 
-    def cost_per_m_tokens(self, tokens_per_s: float, *, gpus: int | None = None) -> float:
-        """Serving cost per 1M tokens = GPU $/h × GPUs ÷ (tokens/s × 3600 × utilisation) × 10⁶."""
-        n = self.node_gpus if gpus is None else gpus
-        return self.gpu_hour_usd * n / (tokens_per_s * 3600 * self.utilisation) * 1e6
-
 
 COST_ANCHOR_DEFAULTS = CostAnchors()
 

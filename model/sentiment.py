@@ -166,25 +166,6 @@ def load_two_head(
     )
 
 
-def random_two_head(
-    labels: list[str],
-    sentiment_labels: list[str] | tuple[str, ...] = SENTIMENT_LABELS,
-    *,
-    seed: int = 0,
-) -> BertForTokensAndSentiment:
-    """A tiny randomly initialised two-head model (the tests' BERT config)."""
-    from model.backbone import _quiet_transformers, tiny_config
-
-    _quiet_transformers()
-    torch.manual_seed(seed)
-    config = tiny_config(labels)
-    config.sentiment_labels = list(sentiment_labels)
-    config.sentiment_pooling = POOLING
-    model = BertForTokensAndSentiment(config)
-    model.eval()
-    return model
-
-
 def macro_f1_of(predicted: np.ndarray, gold: np.ndarray, classes: int) -> float:
     """Macro-F1 over the classes present in ``gold`` (integer class arrays)."""
     hits = np.bincount(gold[predicted == gold], minlength=classes)

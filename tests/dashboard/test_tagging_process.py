@@ -16,10 +16,10 @@ import pytest
 from dashboard.jobs import TaggingJob, tag_process_enabled, tag_threads_from_env
 from data.errors import ConfigError
 from data.store import Store
-from model.sentiment import random_two_head
 from model.tagger import Tagger
 from model.worker import ProcessTagger
 from tests.model.conftest import LABELS, save_two_head
+from tests.tiny_models import random_two_head
 
 TICKETS = 240
 

@@ -18,12 +18,7 @@ from model.engine import Sentiment
 from model.features import IGNORE, build_features, collate
 from model.filemode import tag_file
 from model.jobs import tag_store
-from model.sentiment import (
-    SENTIMENT_LABELS,
-    BertForTokensAndSentiment,
-    SentimentHead,
-    random_two_head,
-)
+from model.sentiment import SENTIMENT_LABELS, BertForTokensAndSentiment, SentimentHead
 from model.tagger import SETTINGS_FILE, Tagger, model_id_of
 from tests.model.conftest import (
     LABELS,
@@ -35,6 +30,7 @@ from tests.model.conftest import (
     train_random_two_heads,
     train_tiny,
 )
+from tests.tiny_models import random_two_head
 
 
 @pytest.fixture(scope="module")

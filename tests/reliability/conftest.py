@@ -191,9 +191,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def save_tiny_model(directory: Path, *, seed: int = 0) -> Path:
     """Write a ``full``-format artefact of a tiny random token classifier to ``directory``."""
-    from model.backbone import random_token_classifier
     from model.labels import ENTITY_TYPES, iob2_labels
     from model.tagger import SETTINGS_FILE
+    from tests.tiny_models import random_token_classifier
 
     labels = iob2_labels(ENTITY_TYPES)
     model = random_token_classifier(labels, seed=seed)
