@@ -141,6 +141,7 @@ def default_scenario(
     our_share: float = 0.1,
     min_tickets: int = 30,
     name: str = "base",
+    market: bool = True,
 ) -> Scenario:
     """A scenario with every input measured from the store where the data allow.
 
@@ -155,6 +156,10 @@ def default_scenario(
         min_tickets: tagged tickets needed in the recent months before a segment's mention
             shift is measured (a rate from a handful of tickets is noise).
         name: the scenario's name.
+        market: measure the market around the segments too (competitor-mention shifts,
+            competitors, the price range they span). False gives the segments' economics
+            only: the same unit costs and elasticities (``Scenario.unit_cost``,
+            ``used_elasticity`` with the pressure lever off), at a fraction of the reads.
 
     Falls back to ``Scenario``'s defaults for what the store cannot provide (no usage: the
     default scenario; a segment whose elasticity cannot be fitted is left out, and a
@@ -179,7 +184,9 @@ def default_scenario(
     if segment is not None:
         values["fixed_cost_per_month"] = 0.0  # fixed costs are company-wide
     fits = estimate_elasticities(store).set_index("segment")
-    shifts, slope, slope_se = _mention_evidence(store, model_id, min_tickets)
+    shifts, slope, slope_se = (
+        _mention_evidence(store, model_id, min_tickets) if market else ({}, 0.0, 0.0)
+    )
     rows = snap[snap["segment"].notna()]
     if segment is not None:
         rows = rows[rows["segment"] == segment]
@@ -223,6 +230,8 @@ def default_scenario(
     if not parts:
         return Scenario(**values)
     draft = Scenario(**values, segments=tuple(parts))
+    if not market:
+        return draft
     price = draft.price_now
     comps = default_competitors(
         store, reference_price=price, our_share=our_share, model_id=model_id

@@ -964,7 +964,8 @@ def customers_at_risk(
             is fitted on the months whose horizon ends by then.
         lookback_days: the ticket window of the features.
         scenario: the economics (``analytics.Scenario`` with segments) that prices the
-            offers; default ``analytics.default_scenario(store, None)``.
+            offers; default ``analytics.default_scenario(store, None, market=False)`` (the
+            segments' unit costs and elasticities are all the offers use).
         assumptions: :class:`OfferAssumptions`.
         all_customers: every active customer, not only those at risk.
         signals: :func:`analytics.alerts.ticket_signals` or :func:`analytics.alerts.
@@ -1065,7 +1066,7 @@ def _economics(
     if scenario is None:
         from analytics.defaults import default_scenario
 
-        scenario = default_scenario(store, None)
+        scenario = default_scenario(store, None, market=False)  # costs and elasticities only
     segments = {
         g.name: (float(scenario.unit_cost(g)), float(scenario.used_elasticity(g)[0]))
         for g in scenario.segments

@@ -442,7 +442,7 @@ def ticket_list(
         entity,
         label,
         search,
-        tuple(sources),
+        tuple(dict.fromkeys(sources)),  # each once: a forged choice can repeat a name
         limit,
     )
 
@@ -678,16 +678,11 @@ def _customers_at_risk(
     from analytics.errors import InsufficientDataError
     from analytics.risk import customers_at_risk as score
 
-    try:  # the economics of the offers: the cached starting scenario (the same measure)
-        scenario = _default_scenario(_store, market_version(), None)
-    except Exception:  # customers_at_risk measures it again and says what is wrong
-        scenario = None
-    try:
+    try:  # the offers are priced by the segments' economics alone (no market reads)
         return score(
             _store,
             sentiment=sentiment,
             entities=entities,
-            scenario=scenario,
             signals=_signal_counts(_store, version, sentiment, entities),
         )
     except InsufficientDataError as exc:  # cached too: the page says why

@@ -231,6 +231,24 @@ def test_customers_at_risk_with_their_offer(demo_store):
     assert everyone["lift"].mean() == pytest.approx(1.0)
 
 
+def test_offers_priced_by_the_segments_economics_alone(demo_store):
+    """The default pricing of the offers skips the market (mentions, competitors) and gives
+    the same unit costs and elasticities, hence the same table, as the full scenario."""
+    from analytics.defaults import default_scenario
+
+    full = default_scenario(demo_store, None)
+    light = default_scenario(demo_store, None, market=False)
+    assert not light.competitors and full.competitors  # the market was not measured
+    assert [g.name for g in light.segments] == [g.name for g in full.segments]
+    for a, b in zip(light.segments, full.segments, strict=True):
+        assert light.unit_cost(a) == full.unit_cost(b)
+        assert light.used_elasticity(a) == full.used_elasticity(b)
+    pd.testing.assert_frame_equal(
+        customers_at_risk(demo_store, all_customers=True),
+        customers_at_risk(demo_store, scenario=full, all_customers=True),
+    )
+
+
 def test_risk_bad_inputs(demo_store):
     with pytest.raises(ValueError, match="horizon_months"):
         risk_backtest(demo_store, horizon_months=0)
