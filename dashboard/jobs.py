@@ -176,7 +176,7 @@ DEFAULT_INBOX_SECONDS = 5
 
 def inbox_seconds_from_env(environ: dict[str, str] | None = None) -> int:
     """How often the inbox is checked: ``$PRICEWAR_INBOX_SECONDS`` whole seconds (default 5;
-    ``0``/``off``: never; the poller caps it at ``data.inbox.MAX_POLL_SECONDS``, what the
+    ``0``/``off``: never; the poller caps it at ``data.heartbeat.MAX_POLL_SECONDS``, what the
     command lines believe of a heartbeat).
 
     Raises:
@@ -677,7 +677,7 @@ class InboxPoller:
         self.store = store
         self.on_new = on_new
         self.on_tag_request = on_tag_request
-        from data.inbox import MAX_POLL_SECONDS
+        from data.heartbeat import MAX_POLL_SECONDS
 
         every = float(every if every is not None else inbox_seconds_from_env())
         # capped: a heartbeat with a longer interval is not believed by the command lines
@@ -690,7 +690,7 @@ class InboxPoller:
         """Start polling (no-op when disabled or already started)."""
         if self.every <= 0 or self._thread is not None:
             return
-        from data.inbox import write_heartbeat
+        from data.heartbeat import write_heartbeat
 
         write_heartbeat(self.store.path, self.every)
         self._thread = threading.Thread(target=self._loop, name="pricewar-inbox", daemon=True)
@@ -700,7 +700,7 @@ class InboxPoller:
         """Stop polling (and remove the heartbeat)."""
         self._stop.set()
         if self._thread is not None:
-            from data.inbox import clear_heartbeat
+            from data.heartbeat import clear_heartbeat
 
             clear_heartbeat(self.store.path)
 
@@ -749,7 +749,7 @@ class InboxPoller:
             return False
 
     def _loop(self) -> None:
-        from data.inbox import write_heartbeat
+        from data.heartbeat import write_heartbeat
 
         while not self._stop.wait(self.every):
             write_heartbeat(self.store.path, self.every)

@@ -428,7 +428,7 @@ def _locked_advice(db: Path, exc: StoreLockedError) -> str:
     """What to do about a held database, naming the holder honestly: the dashboard only
     when one is seen polling its inbox from the process that holds the lock (another
     command, a notebook or a second ``data demo`` were called "the dashboard" before)."""
-    from data.inbox import running_dashboard
+    from data.heartbeat import running_dashboard
     from data.store import lock_pid
 
     pid = lock_pid(exc)
@@ -458,7 +458,7 @@ def _holder(exc: StoreLockedError) -> str:
 def _handed_to(db: Path, exc: StoreLockedError, inbox: Path) -> str:
     """Where the work went, honestly: to a dashboard seen polling the inbox (its heartbeat
     is recent and its process holds the database), or only into the inbox."""
-    from data.inbox import running_dashboard
+    from data.heartbeat import running_dashboard
     from data.store import lock_pid
 
     app = running_dashboard(db, lock_pid(exc))

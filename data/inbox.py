@@ -23,16 +23,16 @@ nothing in it:
   be the claimed one, that file itself is staged and recorded under it (exactly a direct
   upload); otherwise the entry's rows are recorded under a hash of the entry's own bytes,
   so a claim can never make a later upload look "ingested before";
-- JSON requests are capped in size (:data:`MAX_REQUEST_BYTES`) and nesting depth
-  (:data:`MAX_JSON_DEPTH`) before they are parsed, and their values are checked;
+- JSON requests are capped in size (:data:`data.inbox_entries.MAX_REQUEST_BYTES`) and nesting depth
+  (:data:`~data.inbox_entries.MAX_JSON_DEPTH`) before they are parsed, and their values are checked;
 - an entry that fails for any reason is moved aside into ``failed/`` inside the inbox
   (opened with ``O_NOFOLLOW``, so never through a link; when ``failed`` is not a real folder
   ``failed-aside/`` is used, and when neither can be, the entry is deleted), and the next
   entry is handled: one bad entry never blocks the others.
 
-While it polls, the app keeps a heartbeat file in the inbox (:func:`write_heartbeat`), so a
-command line can say honestly whether a dashboard is there to take its work
-(:func:`running_dashboard`).
+Reading, moving aside and removing one entry safely is :mod:`data.inbox_entries`; the
+running app's heartbeat in the inbox, which tells a command line whether a dashboard is
+there to take its work, is :mod:`data.heartbeat`.
 
 Example:
     >>> handed = hand_to_inbox("var/pricewar.duckdb", ["tickets.csv"])  # doctest: +SKIP
@@ -50,15 +50,24 @@ import json
 import logging
 import os
 import re
-import shutil
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from data.errors import DataError, IngestError, Problem
+from data.inbox_entries import (
+    InboxEntryError,
+    entry_kind,
+    inbox_entries,
+    one_line,
+    open_regular,
+    read_json_entry,
+    remove_entry,
+    set_aside,
+)
 from data.ingest import (
     STAGED_SCHEMA,
     IngestLimits,
@@ -73,53 +82,27 @@ from data.ingest import (
 from data.paths import inbox_dir
 
 __all__ = [
-    "MAX_JSON_DEPTH",
-    "MAX_POLL_SECONDS",
-    "MAX_REQUEST_BYTES",
+    "MAX_FOOTER_BYTES",
     "HandedFile",
-    "InboxEntryError",
     "InboxPathError",
-    "clear_heartbeat",
     "hand_shards_to_inbox",
     "hand_to_inbox",
     "import_inbox",
-    "inbox_entries",
-    "json_depth",
     "pending",
-    "read_json_entry",
     "real_inbox",
-    "remove_entry",
-    "running_dashboard",
-    "set_aside",
-    "write_heartbeat",
 ]
 
 log = logging.getLogger("data.inbox")
 
 _STAGING = ".staging"
-_FAILED = ("failed", "failed-aside")  # the second when the first is not a real folder
 _SHARDS_SUFFIX = ".shards.json"
-_HEARTBEAT = ".app-heartbeat"
 _SOURCE_SUFFIX = ".source.json"
 
-#: Largest JSON request (tagging, entity shards) read from the inbox, in bytes.
-MAX_REQUEST_BYTES = 64 * 1024
-#: Deepest nesting of arrays and objects accepted in a JSON request.
-MAX_JSON_DEPTH = 8
-#: Longest poll interval of the app (seconds; ``PRICEWAR_INBOX_SECONDS`` is capped to it).
-#: A heartbeat claiming a longer one is not believed (it would stay "fresh" for hours).
-MAX_POLL_SECONDS = 300.0
-#: Entries of one kind handled per poll (the rest wait for the next poll).
-MAX_ENTRIES_PER_POLL = 256
 #: Largest Parquet footer (metadata) of a handed file; the app's own are a few KiB.
 MAX_FOOTER_BYTES = 1024 * 1024
 _MAX_NAME_CHARS = 255
 _HASH = re.compile(r"[0-9a-f]{64}")
 _META = b"pricewar."
-
-
-class InboxEntryError(ValueError):
-    """An inbox entry that is refused (not a regular file, too large, malformed)."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +143,7 @@ def real_inbox(db_path: Path | str, *, create: bool = False) -> Path | None:
     except FileNotFoundError:
         return None
     if not stat.S_ISDIR(info.st_mode):
-        kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else _kind(info.st_mode)
+        kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else entry_kind(info.st_mode)
         raise InboxPathError(
             errno.ENOTDIR,
             f"the inbox is {kind}, not a real folder; remove it (nothing was read from it "
@@ -276,267 +259,6 @@ def _remove_stale(staging: Path, *, older_than_s: float = 3600.0) -> None:
             continue
 
 
-# -- reading entries safely --------------------------------------------------------------
-
-
-def inbox_entries(
-    inbox: Path, match: Callable[[str], bool], *, limit: int = MAX_ENTRIES_PER_POLL
-) -> list[Path]:
-    """Entries of ``inbox`` whose name ``match`` accepts, oldest first (by ``lstat``, so
-    links are never followed); hidden names are skipped; at most ``limit``. An inbox that
-    is a link (to another folder) or not a folder has no entries (logged)."""
-    found: list[tuple[float, str]] = []
-    try:
-        info = os.lstat(inbox)
-    except OSError:
-        return []
-    if not stat.S_ISDIR(info.st_mode):
-        log.warning("inbox %s is not a real folder (a link?): not read", inbox)
-        return []
-    try:
-        with os.scandir(inbox) as it:
-            for entry in it:
-                if entry.name.startswith(".") or not match(entry.name):
-                    continue
-                try:
-                    found.append((entry.stat(follow_symlinks=False).st_mtime, entry.name))
-                except OSError:
-                    continue  # gone since the listing
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    found.sort()
-    return [inbox / name for _, name in found[:limit]]
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-def _folder_fd(path: Path) -> int:
-    """A descriptor of the folder holding the inbox entry ``path``, opened ``O_NOFOLLOW``:
-    the entry is then opened or removed relative to it (``dir_fd``), so an inbox swapped
-    for a link after it was listed is never read or changed through.
-
-    Raises:
-        InboxEntryError: the folder is a link or not a folder (any more).
-    """
-    try:
-        return os.open(path.parent, _DIR_FLAGS)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise InboxEntryError(
-                "the inbox is no longer a real folder (a link?); nothing read through it"
-            ) from None
-        raise
-
-
-def _open_regular(path: Path, *, max_bytes: int, in_inbox: bool = True) -> int:
-    """A read-only descriptor of ``path`` if it is a regular file of at most ``max_bytes``.
-
-    Opened with ``O_NOFOLLOW | O_NONBLOCK`` (a link is refused, a FIFO does not block) and
-    checked with ``fstat`` on the descriptor itself, so nothing can be swapped in between.
-    An inbox entry (``in_inbox``) is opened relative to its folder, itself opened without
-    following a link (:func:`_folder_fd`).
-
-    Raises:
-        InboxEntryError: a link, FIFO, device, socket or folder, or over ``max_bytes``.
-    """
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        if in_inbox:
-            folder = _folder_fd(path)
-            try:
-                fd = os.open(path.name, flags, dir_fd=folder)
-            finally:
-                os.close(folder)
-        else:
-            fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise InboxEntryError("a symbolic link; only regular files are read") from None
-        raise
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InboxEntryError(f"{_kind(info.st_mode)}; only regular files are read")
-        if info.st_nlink > 1:
-            raise InboxEntryError(
-                "a hard link to another file; only files written into the inbox are read"
-            )
-        if info.st_size > max_bytes:
-            raise InboxEntryError(f"{info.st_size:,} bytes, over the limit of {max_bytes:,}")
-        os.set_blocking(fd, True)
-        return fd
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _read_regular(path: Path, *, max_bytes: int) -> bytes:
-    """The bytes of a regular file of at most ``max_bytes`` (see :func:`_open_regular`)."""
-    with os.fdopen(_open_regular(path, max_bytes=max_bytes), "rb") as f:
-        data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise InboxEntryError(f"over the limit of {max_bytes:,} bytes")
-    return data
-
-
-def json_depth(text: str, limit: int | None = None) -> int:
-    """Nesting depth of the JSON ``text`` (arrays and objects; strings skipped, no parsing),
-    counted up to ``limit + 1`` when a limit is given.
-
-    Example:
-        >>> json_depth('[["a]]]", 1], [2]]')
-        2
-    """
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if limit is not None and deepest > limit:
-                    break
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
-def _no_constant(name: str) -> Any:
-    raise InboxEntryError(f"{name} is not a number JSON allows")
-
-
-def read_json_entry(
-    path: Path, *, max_bytes: int = MAX_REQUEST_BYTES, max_depth: int = MAX_JSON_DEPTH
-) -> dict[str, Any]:
-    """The JSON object in the inbox entry ``path``, read safely.
-
-    Raises:
-        InboxEntryError: not a regular file, over ``max_bytes``, not UTF-8, nested deeper
-            than ``max_depth``, not valid JSON or not an object.
-    """
-    data = _read_regular(path, max_bytes=max_bytes)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InboxEntryError("not UTF-8 text") from None
-    if json_depth(text, max_depth) > max_depth:
-        raise InboxEntryError(f"JSON nested deeper than {max_depth} levels")
-    try:
-        payload = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, InboxEntryError):
-            raise
-        raise InboxEntryError(f"not valid JSON ({_one_line(exc)})") from None
-    if not isinstance(payload, dict):
-        raise InboxEntryError(f"a JSON {type(payload).__name__}, not an object")
-    return payload
-
-
-# -- moving entries aside --------------------------------------------------------------
-
-
-def _one_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _delete(path: Path) -> None:
-    """Remove the inbox entry ``path`` relative to its folder (:func:`_folder_fd`), never
-    through a link, whether the entry or the inbox itself was made one."""
-    folder = _folder_fd(path)
-    try:
-        info = os.stat(path.name, dir_fd=folder, follow_symlinks=False)
-        if stat.S_ISDIR(info.st_mode):
-            # the fd-based version: links inside are removed, not followed
-            shutil.rmtree(path.name, dir_fd=folder)
-        else:
-            os.unlink(path.name, dir_fd=folder)
-    finally:
-        os.close(folder)
-
-
-def set_aside(path: Path) -> str:
-    """Move the inbox entry ``path`` out of the way; return what was done, in words.
-
-    The entry goes into ``failed/`` inside the inbox, renamed through descriptors of real
-    folders (``O_NOFOLLOW``), so a ``failed`` that is a link is never followed: then
-    ``failed-aside/`` is used, and when neither is a real folder the entry is deleted.
-    Never raises: an entry that can be neither moved nor deleted is reported.
-    """
-    inbox = path.parent
-    dir_flags = _DIR_FLAGS
-    try:
-        inbox_fd = os.open(inbox, dir_flags)  # the inbox itself never through a link
-    except OSError as exc:
-        return f"could not be moved aside ({_one_line(exc)})"
-    try:
-        for name in _FAILED:
-            try:
-                os.mkdir(name, dir_fd=inbox_fd)
-            except FileExistsError:
-                pass
-            except OSError:
-                continue
-            try:
-                failed_fd = os.open(name, dir_flags, dir_fd=inbox_fd)
-            except OSError:
-                continue  # a link, a file, a FIFO…: never moved through
-            try:
-                for target in (path.name, f"{path.name}.{time.time_ns()}"):
-                    try:
-                        os.rename(path.name, target, src_dir_fd=inbox_fd, dst_dir_fd=failed_fd)
-                        return f"moved to {inbox / name / target}"
-                    except FileNotFoundError:
-                        return "gone already"
-                    except OSError:
-                        continue  # e.g. a folder of that name there: try a unique name
-            finally:
-                os.close(failed_fd)
-    finally:
-        os.close(inbox_fd)
-    try:
-        _delete(path)
-        return "deleted (no real 'failed' folder to move it into)"
-    except FileNotFoundError:
-        return "gone already"
-    except (OSError, InboxEntryError) as exc:
-        return f"could be neither moved aside nor deleted ({_one_line(exc)})"
-
-
-def remove_entry(path: Path) -> bool:
-    """Delete a handled inbox entry (never following a link); False if it could not be."""
-    try:
-        _delete(path)
-        return True
-    except FileNotFoundError:
-        return True
-    except (OSError, InboxEntryError):
-        log.warning("inbox entry %s could not be removed", path, exc_info=True)
-        return False
-
-
 # -- importing -------------------------------------------------------------------------
 
 
@@ -570,7 +292,7 @@ def import_inbox(store: Any, *, limits: IngestLimits | None = None) -> list[str]
         except Exception as exc:  # one bad entry must not stop the app or the others
             where = set_aside(path)
             log.warning("inbox file %s refused: %s; %s", path.name, exc, where)
-            messages.append(f"{path.name}: could not be imported ({_one_line(exc)}); {where}")
+            messages.append(f"{path.name}: could not be imported ({one_line(exc)}); {where}")
             remove_entry(_source_note(path))
             continue
         remove_entry(path)
@@ -619,7 +341,7 @@ def _import_handed(store: Any, path: Path, limits: IngestLimits) -> IngestReport
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    fd = _open_regular(path, max_bytes=limits.max_bytes)
+    fd = open_regular(path, max_bytes=limits.max_bytes)
     with os.fdopen(fd, "rb") as f:
         if _footer_size(f) > MAX_FOOTER_BYTES:
             raise InboxEntryError(f"Parquet metadata over {MAX_FOOTER_BYTES:,} bytes")
@@ -628,7 +350,7 @@ def _import_handed(store: Any, path: Path, limits: IngestLimits) -> IngestReport
             parquet = pq.ParquetFile(f)
             schema, meta = parquet.schema_arrow, parquet.metadata.metadata or {}
         except (pa.ArrowException, OSError, ValueError) as exc:
-            raise InboxEntryError(f"not a readable Parquet file ({_one_line(exc)})") from None
+            raise InboxEntryError(f"not a readable Parquet file ({one_line(exc)})") from None
         if not schema.remove_metadata().equals(STAGED_SCHEMA):
             raise InboxEntryError("its columns are not those of a validated upload")
         name, digest, claimed_rows = _claims(meta)
@@ -703,7 +425,7 @@ def _verified_source(entry: Path, digest: str, limits: IngestLimits) -> tuple[st
     ):
         return None
     try:
-        f = os.fdopen(_open_regular(Path(where), max_bytes=limits.max_bytes, in_inbox=False), "rb")
+        f = os.fdopen(open_regular(Path(where), max_bytes=limits.max_bytes, in_inbox=False), "rb")
     except (OSError, InboxEntryError):
         return None
     try:
@@ -746,85 +468,8 @@ def _import_shard_requests(store: Any) -> list[str]:
             where = set_aside(path)
             log.warning("shard request %s refused: %s; %s", path.name, exc, where)
             messages.append(
-                f"{path.name}: entity shards could not be loaded ({_one_line(exc)}); {where}"
+                f"{path.name}: entity shards could not be loaded ({one_line(exc)}); {where}"
             )
             continue
         remove_entry(path)
     return messages
-
-
-# -- who is there to take the work -------------------------------------------------------
-
-
-def write_heartbeat(db_path: Path | str, every: float) -> None:
-    """Record in the inbox that this process imports it every ``every`` seconds.
-
-    Written under a temporary name and renamed (a link at the final name is replaced,
-    never followed), both relative to the inbox opened without following a link (an inbox
-    swapped for a link after its check is not written through). Failures are logged, not
-    raised: the app works without it.
-    """
-    try:
-        inbox = real_inbox(db_path, create=True)
-        assert inbox is not None
-        folder = os.open(inbox, _DIR_FLAGS)
-        try:
-            tmp = f"{_HEARTBEAT}.{os.getpid()}.tmp"
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
-            fd = os.open(tmp, flags, 0o644, dir_fd=folder)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"pid": os.getpid(), "time": time.time(), "every": float(every)}, f)
-            os.replace(tmp, _HEARTBEAT, src_dir_fd=folder, dst_dir_fd=folder)
-        finally:
-            os.close(folder)
-    except OSError:
-        log.warning("could not write the inbox heartbeat", exc_info=True)
-
-
-def clear_heartbeat(db_path: Path | str) -> None:
-    """Remove this process's heartbeat (when it stops polling)."""
-    path = inbox_dir(Path(db_path)) / _HEARTBEAT
-    try:
-        if read_json_entry(path, max_bytes=4096).get("pid") == os.getpid():
-            _delete(path)
-    except (OSError, InboxEntryError):
-        return
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    except OSError:
-        return False
-    return True
-
-
-def running_dashboard(db_path: Path | str, lock_pid: int | None = None) -> int | None:
-    """The process id of a dashboard that polls the inbox of ``db_path`` now, or None.
-
-    A dashboard counts when its heartbeat is recent (within 4 polls, at least 2 minutes;
-    an interval over :data:`MAX_POLL_SECONDS`, or a time in the future, is not believed),
-    its process is alive and, when the holder of the database lock is known (``lock_pid``),
-    it is that process.
-    """
-    try:
-        beat = read_json_entry(inbox_dir(Path(db_path)) / _HEARTBEAT, max_bytes=4096)
-    except (OSError, InboxEntryError):
-        return None
-    pid, when, every = beat.get("pid"), beat.get("time"), beat.get("every")
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-        return None
-    if not isinstance(when, int | float) or not isinstance(every, int | float):
-        return None
-    if isinstance(every, bool) or not 0 < every <= MAX_POLL_SECONDS:
-        return None  # not an interval the app polls at (NaN and infinity included)
-    age = time.time() - when
-    if not -60.0 <= age <= max(120.0, 4 * float(every)):
-        return None  # stale, or "written" in the future
-    if lock_pid is not None and lock_pid != pid:
-        return None
-    return pid if _alive(pid) else None

@@ -94,7 +94,7 @@ def sweep_staging(db_path: Path) -> list[Path]:
     for entry in entries:
         pid_text = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
         # ASCII digits only: str.isdigit() is also true for "²", which int() refuses.
-        if pid_text.isascii() and pid_text.isdigit() and _alive(int(pid_text)):
+        if pid_text.isascii() and pid_text.isdigit() and process_alive(int(pid_text)):
             continue
         try:
             entry.unlink()
@@ -104,7 +104,7 @@ def sweep_staging(db_path: Path) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether a process with this id exists."""
     try:
         os.kill(pid, 0)

@@ -7,7 +7,7 @@ renamed so the app never reads half a file. The app's inbox poller takes the req
 runs them with its own background tagging job, which is resumable like the command.
 
 A request is read like every inbox entry (:mod:`data.inbox`): only a regular file, at most
-:data:`data.inbox.MAX_REQUEST_BYTES`, JSON nested at most :data:`data.inbox.MAX_JSON_DEPTH`
+:data:`data.inbox_entries.MAX_REQUEST_BYTES`, JSON nested at most :data:`data.inbox_entries.MAX_JSON_DEPTH`
 deep; its values are checked (:func:`validate_request`) before they reach the app's job. A
 refused request is moved aside (``failed/`` in the inbox) with a message saying why, and
 the requests behind it are still taken.
@@ -201,7 +201,7 @@ def take_tagging_requests(
     A request that cannot be read or is invalid is moved aside (never raised); its message
     is appended to ``refused`` when given, and logged.
     """
-    from data.inbox import inbox_entries, read_json_entry, remove_entry, set_aside
+    from data.inbox_entries import inbox_entries, read_json_entry, remove_entry, set_aside
 
     inbox = inbox_dir(Path(db_path))
     requests = []

@@ -678,8 +678,8 @@ def _tag_store_audited(store, tagger, args: argparse.Namespace, progress, status
 def _hand_to_app(args: argparse.Namespace, locked) -> int:
     """The database is held by another process: leave the tagging as a request in its inbox
     and say honestly who will run it: the dashboard holding the database when its heartbeat
-    is fresh (``data.inbox.running_dashboard``), else nobody until a dashboard starts."""
-    from data.inbox import running_dashboard
+    is fresh (``data.heartbeat.running_dashboard``), else nobody until a dashboard starts."""
+    from data.heartbeat import running_dashboard
     from data.store import lock_pid
     from data.tag_requests import request_tagging
 

@@ -206,7 +206,7 @@ def test_an_inbox_swapped_for_a_link_after_its_listing_is_neither_read_nor_empti
     followed: the other folder's ``tag-request-*.json`` was read as the request and then
     **deleted**.
     """
-    from data.inbox import InboxEntryError, inbox_entries, read_json_entry, remove_entry
+    from data.inbox_entries import InboxEntryError, inbox_entries, read_json_entry, remove_entry
     from data.paths import inbox_dir
 
     db = tmp_path / "prices.duckdb"

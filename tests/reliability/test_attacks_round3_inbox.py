@@ -14,7 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from data.inbox import MAX_POLL_SECONDS, hand_to_inbox, import_inbox, running_dashboard
+from data.heartbeat import MAX_POLL_SECONDS, running_dashboard
+from data.inbox import hand_to_inbox, import_inbox
 from data.ingest import ingest_files
 from data.paths import inbox_dir
 from data.store import Store
@@ -59,7 +60,7 @@ def test_a_heartbeat_from_the_future_is_not_a_dashboard(tmp_path: Path) -> None:
 
 
 def test_a_real_heartbeat_still_names_the_dashboard(tmp_path: Path) -> None:
-    from data.inbox import write_heartbeat
+    from data.heartbeat import write_heartbeat
 
     db = tmp_path / "app.duckdb"
     write_heartbeat(db, MAX_POLL_SECONDS)

@@ -449,7 +449,8 @@ def test_an_inbox_that_is_a_link_to_another_folder_is_neither_read_nor_written(
     ``data ingest`` (database held) wrote validated ticket data into the linked folder,
     which the one who planted the link may read.
     """
-    from data.inbox import hand_to_inbox, import_inbox, write_heartbeat
+    from data.heartbeat import write_heartbeat
+    from data.inbox import hand_to_inbox, import_inbox
     from data.store import Store
     from data.tag_requests import request_tagging, take_tagging_requests
 

@@ -526,7 +526,7 @@ HOLD = (
     "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
     "beat = sys.argv[2] == '1'\n"
     "if beat:\n"
-    "    from data.inbox import write_heartbeat; write_heartbeat(sys.argv[1], 5)\n"
+    "    from data.heartbeat import write_heartbeat; write_heartbeat(sys.argv[1], 5)\n"
     "print('held', flush=True); sys.stdin.read()"
 )
 
@@ -566,7 +566,7 @@ def test_the_cli_says_honestly_who_takes_the_handed_files(
 
 def test_the_poller_keeps_a_heartbeat_while_it_runs(store: Store) -> None:
     from dashboard.jobs import InboxPoller
-    from data.inbox import running_dashboard
+    from data.heartbeat import running_dashboard
 
     poller = InboxPoller(store, every=0.2)
     assert running_dashboard(store.path) is None

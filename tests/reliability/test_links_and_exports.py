@@ -113,7 +113,7 @@ def test_a_good_link_still_loads_its_inputs() -> None:
 
 def test_link_checks_name_parameter_and_bound() -> None:
     from dashboard.ui import scenario_link_problems
-    from data.inbox import json_depth
+    from data.inbox_entries import json_depth
 
     assert json_depth(DEEP) == 5_000 and json_depth('[["[[[", 1]]') == 2
     assert scenario_link_problems({"s_price_per_m": ["0.8"], "s_mc_seed": ["12"]}) == []
