@@ -20,7 +20,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -30,10 +30,11 @@ from analytics.errors import ScenarioError
 from analytics.explore import Filters
 from dashboard.access import AccessDenied, User, current_user
 from data.errors import DataError, StoreCorruptError, StoreLockedError
-from data.inbox import json_depth
+from data.inbox_entries import json_depth
 
 log = logging.getLogger("dashboard")
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 LABEL_COLOURS: dict[str, str] = {
     "ORG": "#4c78a8",
@@ -557,6 +558,56 @@ def delta_arrow(delta: str | None) -> str:
     return "off" if not delta or delta.startswith(ZERO_DELTA_SIGN) else "auto"
 
 
+# -- values read from widgets (a session may forge any of them) -------------------------
+
+
+def chosen_options(values: Iterable[T] | None, options: Sequence[T]) -> list[T]:
+    """A multi-choice widget's value (``st.multiselect``, ``st.pills``, …) as a page may
+    use it: only the widget's own ``options``, each once, in the order chosen.
+
+    Streamlit takes whatever list a session sends for a widget id: a forged message may
+    repeat one option 100,000 times or name values that are no option (round 17 of #12:
+    a 100,000-entry ``labels`` list reached every query of the Entities page). The result
+    holds at most ``len(options)`` values, whatever was sent.
+    """
+    if values is None:
+        return []
+    allowed = set(options)
+    return [v for v in dict.fromkeys(values) if v in allowed]
+
+
+#: Rows a data editor's edits may add, edit or delete in one message (the project's tables
+#: hold at most a few dozen rows; Streamlit adds rows one ``df.loc`` at a time, so 10,000
+#: forged added rows cost minutes of a core inside ``st.data_editor``).
+MAX_EDITOR_CHANGES = 200
+
+
+def drop_oversized_edits(key: str, label: str, max_changes: int = MAX_EDITOR_CHANGES) -> bool:
+    """Forget a data editor's edits (call it before ``st.data_editor(key=key)``) when they
+    add, edit or delete more than ``max_changes`` rows, with a warning naming the table;
+    True when dropped.
+
+    Streamlit applies a data editor's edits inside ``st.data_editor``, before the page can
+    look at them: 10,000 added rows sent in one 0.5 MB message kept a page run busy for
+    minutes (round 17 of #12). The table then shows its rows as they were.
+    """
+    edits = st.session_state.get(key)
+    if not isinstance(edits, Mapping):
+        return False
+    changes = {
+        part: len(edits.get(part) or ()) for part in ("added_rows", "edited_rows", "deleted_rows")
+    }
+    if max(changes.values()) <= max_changes:
+        return False
+    del st.session_state[key]
+    st.warning(
+        f"The edits of the {md_text(label)} were not used: they changed "
+        f"{max(changes.values()):,} rows at once (at most {max_changes:,}).",
+        icon=":material/table_rows:",
+    )
+    return True
+
+
 # -- sidebar filters kept in the URL ----------------------------------------------------
 
 FILTER_KEYS = ("from", "to", "segment", "plan", "region")
@@ -670,15 +721,17 @@ def sidebar_filters(
         )
     chosen = {
         key: tuple(
-            sb.multiselect(
-                label,
+            chosen_options(
+                sb.multiselect(
+                    label,
+                    options.get(f"{key}s", []),
+                    key=key,
+                    placeholder=f"All {key}s",
+                    bind="query-params",
+                    persist_state="session",
+                ),
                 options.get(f"{key}s", []),
-                key=key,
-                placeholder=f"All {key}s",
-                bind="query-params",
-                persist_state="session",
             )
-            or ()
         )
         for key, label in (("segment", "Segment"), ("plan", "Plan"), ("region", "Region"))
     }

@@ -11,7 +11,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import access, state
+from dashboard import access, state, ui
 from dashboard.access import Role
 from data import audit
 
@@ -41,7 +41,10 @@ ACTIONS = [
 ]
 
 c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
-actions = c1.multiselect("Actions", ACTIONS, key="au_actions", placeholder="All actions")
+# a session may forge any list for a widget: each action once, no other (#12 round 17)
+actions = ui.chosen_options(
+    c1.multiselect("Actions", ACTIONS, key="au_actions", placeholder="All actions"), ACTIONS
+)
 actor = c2.text_input(
     "Who",
     key="au_actor",

@@ -249,10 +249,8 @@ default = [n for n in st.session_state.get("bt_sources", []) if n in names] or n
 # may repeat one name 400,000 times (round 16: 15 s of mask_text per page run)
 _masked = {} if user.sees_pii else {n: ui.mask_text(n) for n in names}
 shown_name = str if user.sees_pii else (lambda n: _masked.get(n, "…"))
-chosen = list(
-    dict.fromkeys(
-        st.multiselect("Files", names, default=default, key="bt_show", format_func=shown_name)
-    )
+chosen = ui.chosen_options(
+    st.multiselect("Files", names, default=default, key="bt_show", format_func=shown_name), names
 )
 if not chosen:
     st.info("Choose at least one file to see its tickets.")

@@ -86,7 +86,7 @@ if done < total:
         ),
     )
 
-labels = (
+labels = ui.chosen_options(
     st.pills(
         "Entity types",
         LABELS,
@@ -94,9 +94,9 @@ labels = (
         default=LABELS,
         format_func=lambda label: LABEL_NAMES[label],
         key="ent_labels",
-    )
-    or LABELS
-)
+    ),
+    LABELS,
+) or list(LABELS)
 
 left, right = st.columns([2, 3])
 with left:

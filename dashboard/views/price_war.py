@@ -51,6 +51,7 @@ frame = pd.DataFrame(
     [{"name": c.name, "price": c.price, "share": c.share} for c in scenario.competitors],
     columns=["name", "price", "share"],
 )
+ui.drop_oversized_edits(f"pw_comp_{rev}", "competitor table")
 edited = st.data_editor(
     frame,
     num_rows="dynamic",

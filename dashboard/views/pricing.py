@@ -240,6 +240,7 @@ def segment_picker() -> None:
 def demand_editor(base: Any, rev: int) -> tuple[DemandSegment, ...] | None:
     """The demand table: one editable row per segment; None when a row is invalid."""
     frame = pd.DataFrame([{k: getattr(g, k) for k in SEGMENT_COLUMNS} for g in base.segments])
+    ui.drop_oversized_edits(f"wi_demand_{rev}", "demand table")
     edited = st.data_editor(
         frame,
         hide_index=True,

@@ -165,7 +165,7 @@ chosen = st.multiselect(
     default=[CURRENT, *names[:2]],
     key="sc_compare",
 )
-chosen, left_out = compared_names(chosen)
+chosen, left_out = compared_names(ui.chosen_options(chosen, [CURRENT, *names]))
 if left_out is not None:
     st.info(ui.md_text(left_out[0].upper() + left_out[1:]) + ".", icon=":material/info:")
 only_diff = st.toggle("Only rows that differ", value=True, key="sc_only_diff")

@@ -235,14 +235,20 @@ def risk_section(source: Any, user: access.User) -> None:
         return
     named = risk["top_competitor"].fillna(NO_COMPETITOR).astype(str)
     c1, c2, c3 = st.columns(3)
-    segments = c1.multiselect(
-        "Segment",
-        sorted(risk["segment"].dropna().unique()),
-        key="sig_seg",
-        placeholder="All segments",
+    segment_options = sorted(risk["segment"].dropna().unique())
+    segments = ui.chosen_options(
+        c1.multiselect("Segment", segment_options, key="sig_seg", placeholder="All segments"),
+        segment_options,
     )
-    competitors = c2.multiselect(
-        "Competitor named", sorted(set(named)), key="sig_comp", placeholder="Any competitor or none"
+    competitor_options = sorted(set(named))
+    competitors = ui.chosen_options(
+        c2.multiselect(
+            "Competitor named",
+            competitor_options,
+            key="sig_comp",
+            placeholder="Any competitor or none",
+        ),
+        competitor_options,
     )
     by = c3.selectbox("Sort by", list(SORTS), key="sig_sort")
     keep = pd.Series(True, index=risk.index)
