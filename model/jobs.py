@@ -1,7 +1,8 @@
 """Resumable batch tagging of the store's tickets.
 
 :func:`tag_store` tags every ticket that has no ``tagged_tickets`` row for the tagger's
-model id, shortest first (little padding). Each batch's entities and its ``tagged_tickets``
+model id, day by day and shortest first within a day (:func:`pending_tickets`: entity rows
+in day order, little padding). Each batch's entities and its ``tagged_tickets``
 rows are written in ONE transaction through the store's writer, both as upserts, together
 with the run's counters in ``tagging_runs``. A process killed at any moment (``kill -9``
 included) therefore leaves every ticket either fully tagged or untouched, and the next run
@@ -80,12 +81,19 @@ def _now() -> datetime:
 
 
 def pending_tickets(store: Any, model_id: str) -> list[str]:
-    """Keys of the tickets without a ``tagged_tickets`` row for ``model_id``, shortest first."""
+    """Keys of the tickets without a ``tagged_tickets`` row for ``model_id``: day by day
+    (oldest first, undated last), shortest first within a day.
+
+    The job writes entity rows in this order, so the entities of a day's tickets lie
+    together and the days follow each other: the Entities page's ticket list reads only
+    the rows of an entity's newest months (``analytics.explore.tickets._mentions_in``).
+    Shortest first within a day keeps the padding of the tagger's batches low (it sorts
+    each batch's windows by length anyway)."""
     rows = store.fetchall(
         "SELECT t.ticket_key FROM tickets t "
         "WHERE NOT EXISTS (SELECT 1 FROM tagged_tickets g "
         "                  WHERE g.ticket_key = t.ticket_key AND g.model_id = ?) "
-        "ORDER BY length(t.text), t.ticket_key",
+        "ORDER BY CAST(t.created_at AS DATE) NULLS LAST, length(t.text), t.ticket_key",
         [model_id],
     )
     return [r[0] for r in rows]

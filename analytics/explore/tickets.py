@@ -250,7 +250,8 @@ def _newest_mentioning(
     return keys, found
 
 
-#: Tickets of a month whose entities :func:`_first_entity_row` looks up (through the index).
+#: Tickets of a month whose entities :func:`_first_entity_row` looks up (through the index):
+#: this many of the first created, and as many of the shortest of the month's first day.
 FIRST_TICKETS = 64
 
 
@@ -259,13 +260,13 @@ def _month_after(day: dt.date) -> dt.date:
     return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
-def _first_entity_row(store: Store, model_id: str | None, month: dt.date) -> int | None:
-    """The first entity row (``rowid``) of ``model_id``'s entities of the first tickets
-    created in ``month``: where the entities of that month's tickets begin when they were
-    tagged in ticket order (as ``data demo`` writes them); None when those tickets have
-    none. Only a guess: :func:`_mentions_in` checks it."""
-    keys = store.fetchall(
-        "SELECT ticket_key FROM tickets WHERE created_at >= ? AND created_at < ?"
+def _first_tickets(store: Store, month: dt.date) -> list[str]:
+    """Keys of the tickets of ``month`` whose entities were written first when the tickets
+    were tagged in ticket order (``data demo``: the first created) or day by day, shortest
+    first within a day (the tagging job, ``model.jobs.pending_tickets``: the shortest of the
+    month's first day with tickets); empty when the month has none."""
+    first = store.fetchall(
+        "SELECT ticket_key, created_at FROM tickets WHERE created_at >= ? AND created_at < ?"
         " ORDER BY created_at, ticket_key LIMIT ?",
         [
             dt.datetime.combine(month, dt.time()),
@@ -273,12 +274,33 @@ def _first_entity_row(store: Store, model_id: str | None, month: dt.date) -> int
             FIRST_TICKETS,
         ],
     )
+    if not first:
+        return []
+    day = first[0][1].date()
+    shortest = store.fetchall(
+        "SELECT ticket_key FROM tickets WHERE created_at >= ? AND created_at < ?"
+        " ORDER BY length(text), ticket_key LIMIT ?",
+        [
+            dt.datetime.combine(day, dt.time()),
+            dt.datetime.combine(day + dt.timedelta(days=1), dt.time()),
+            FIRST_TICKETS,
+        ],
+    )
+    return sorted({k for k, _ in first} | {k for (k,) in shortest})
+
+
+def _first_entity_row(store: Store, model_id: str | None, month: dt.date) -> int | None:
+    """The first entity row (``rowid``) of ``model_id``'s entities of the tickets of
+    ``month`` written first (:func:`_first_tickets`): where the entities of that month's
+    tickets begin when they were written in ticket order or day by day; None when those
+    tickets have none. Only a guess: :func:`_mentions_in` checks it."""
+    keys = _first_tickets(store, month)
     if not keys:
         return None
     marks = ", ".join("?" for _ in keys)
     row = store.fetchall(
         f"SELECT min(rowid) FROM entities WHERE model_id = ? AND ticket_key IN ({marks})",  # noqa: S608 - placeholders only; values are parameters
-        [model_id, *(k for (k,) in keys)],
+        [model_id, *keys],
     )
     return None if row[0][0] is None else int(row[0][0])
 
@@ -325,8 +347,9 @@ def _mentions_in(
     first = _first_entity_row(store, model_id, months[0])
     end = None if months[1] is None else _first_entity_row(store, model_id, months[1])
     total = int(store.fetchall("SELECT count(*) FROM entities")[0][0])
-    # entity rows tagged out of ticket order (the tagging job goes shortest text first):
-    # a range over most of them saves little against the caller's path
+    # entity rows written out of day order (tickets added to past days, tags reset and
+    # written again, imported entity shards): a range over most of them saves little
+    # against the caller's path
     if first is None or (total if end is None else end) - first > total // 2:
         return None
     cond, params = "x.rowid >= ?", [first]
