@@ -23,6 +23,7 @@ import io
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,6 @@ from tests.e2e.conftest import ARTIFACTS, HOSTILE
 
 pytestmark = pytest.mark.e2e
 
-DEMO_TICKETS = 30
 SOURCE = "hostile-tickets.jsonl"  # the uploaded file: the tickets' source on Batch tagging
 
 GIANT_MARK = "giantwordprobe"
@@ -126,18 +126,17 @@ def _tag_everything(conn) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a ``streamlit run`` whose store holds a small demo and the hostile
-    tickets, uploaded with ``data.ingest`` before the server starts."""
-    from data.demo import generate_demo
+def hostile_server(tmp_path_factory: pytest.TempPathFactory, e2e_demo_db: Path) -> Iterator[str]:
+    """Base URL of a ``streamlit run`` whose store holds a copy of the browser suites' small
+    demo and the hostile tickets, uploaded with ``data.ingest`` before the server starts."""
     from data.ingest import ingest_files
     from data.store import Store
 
     folder = tmp_path_factory.mktemp("e2e-hostile")
     db = folder / "hostile.duckdb"
     upload = folder / SOURCE
+    shutil.copyfile(e2e_demo_db, db)
     with Store.open(db) as store:
-        generate_demo(store, tickets=DEMO_TICKETS, seed=7)
         newest = store.scalar("SELECT max(created_at) FROM tickets")
         customer = store.scalar("SELECT min(customer_id) FROM customers")
         upload.write_text(

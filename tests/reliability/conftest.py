@@ -262,27 +262,6 @@ def run_cli(
     )
 
 
-def start_cli(
-    package: str,
-    *args: str | os.PathLike[str],
-    env: Mapping[str, str] | None = None,
-    log: Path | None = None,
-) -> subprocess.Popen[bytes]:
-    """Start ``python -m <package> <args>`` without waiting (output to ``log`` if given)."""
-    out: Any = log.open("wb") if log is not None else subprocess.DEVNULL
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", package, *map(str, args)],
-            cwd=ROOT,
-            env=dict(env or cli_env()),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    finally:
-        if log is not None:
-            out.close()
-
-
 def kill9(proc: subprocess.Popen[Any]) -> bool:
     """``kill -9`` ``proc``; True if it was still running (the kill interrupted it)."""
     running = proc.poll() is None
