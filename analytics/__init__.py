@@ -181,6 +181,7 @@ _HOME: dict[str, str] = {
     "list_scenarios": "analytics.scenario",
     "load_scenario": "analytics.scenario",
     "save_scenario": "analytics.scenario",
+    "saved_scenario_size": "analytics.scenario",
     "profit_table": "analytics.sensitivity",
     "table_to_long": "analytics.sensitivity",
     "tornado": "analytics.sensitivity",

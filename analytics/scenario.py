@@ -674,6 +674,15 @@ def load_scenario(store: Any, name: str) -> Scenario:
     return Scenario.from_json(text).replace(name=name)
 
 
+def saved_scenario_size(store: Any, name: str) -> int | None:
+    """Characters of the saved scenario ``name``'s stored inputs (None: no such scenario),
+    counted in the store without reading them, so an oversized one can be refused unread."""
+    size = store.scalar(
+        "SELECT strlen(CAST(params AS VARCHAR)) FROM scenarios WHERE name = ?", [name]
+    )
+    return None if size is None else int(size)
+
+
 def list_scenarios(store: Any) -> pd.DataFrame:
     """Saved scenarios, newest change first: ``name``, ``created_at``, ``updated_at``."""
     return store.query(

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import ScenarioError, ScenarioNotFoundError
-from analytics.scenario import list_scenarios, load_scenario
+from analytics.scenario import list_scenarios, load_scenario, saved_scenario_size
 from dashboard import access, charts, state, ui
 from dashboard.access import Role
 from dashboard.scenario_state import (
@@ -102,9 +102,7 @@ def readable(name: str) -> object | None:
     """The saved scenario ``name``, or None (noted in ``unreadable``) when it cannot be
     read (too large, invalid, an input named past ``MAX_INPUT_NAME_CHARS``); None too when
     another session deleted it meanwhile."""
-    size = store.scalar(
-        "SELECT strlen(CAST(params AS VARCHAR)) FROM scenarios WHERE name = ?", [name]
-    )
+    size = saved_scenario_size(store, name)
     if size is not None and size > MAX_SAVED_SCENARIO_BYTES:
         # not read at all: saved before the name limit, or written by another program
         unreadable[name] = (

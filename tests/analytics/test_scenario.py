@@ -21,6 +21,7 @@ from analytics import (
     list_scenarios,
     load_scenario,
     save_scenario,
+    saved_scenario_size,
     scenario_monte_carlo,
     scenario_tornado,
 )
@@ -147,6 +148,9 @@ def test_store_save_load_list_delete(tmp_path) -> None:
         save_scenario(store, b.replace(price_per_m=0.7))  # upsert
         assert load_scenario(store, "cut 20 %").price_per_m == 0.7
         assert set(list_scenarios(store)["name"]) == {"base", "cut 20 %"}
+        stored = store.scalar("SELECT CAST(params AS VARCHAR) FROM scenarios WHERE name = 'base'")
+        assert saved_scenario_size(store, "base") == len(stored) > 0
+        assert saved_scenario_size(store, "nobody") is None
         assert delete_scenario(store, "base") is True
         assert delete_scenario(store, "base") is False
         with pytest.raises(ScenarioNotFoundError, match="base"):
