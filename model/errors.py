@@ -10,7 +10,10 @@
      ├── FileModeError (ValueError)               an input file cannot be tagged as asked
      ├── RayMissingError (ImportError)            Ray Data is not installed
      ├── RayTagError (ValueError)                 a Ray job cannot run as asked
-     └── TaggerProcessError (RuntimeError)        the tagging process died or was closed
+     ├── TaggerProcessError (RuntimeError)        the tagging process died or was closed
+     ├── RemoteError (RuntimeError)               an error raised inside the tagging process
+     │                                            (defined beside its code, model/worker.py)
+     └── UsageError                               a command-line flag out of range (model/cli.py)
 
 Each keeps the built-in base it always had, so ``except FileNotFoundError`` and the like go
 on catching it; ``except ModelError`` catches every one. Messages are one line for people
