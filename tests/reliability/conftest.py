@@ -476,3 +476,26 @@ def app_probe(script: str, db: Path) -> dict[str, Any]:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def run_coroutine(coro: Any) -> Any:
+    """``asyncio.run(coro)`` in a thread of its own: in the whole suite a session's browser
+    (Playwright's sync API) keeps an event loop running in the main thread, where
+    ``asyncio.run`` refuses to start ("cannot be called from a running event loop")."""
+    import asyncio
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="asyncio-run")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -28,7 +28,14 @@ from streamlit.web.server.starlette.starlette_app_utils import create_signed_val
 
 from bench.light_client import LightSession
 from bench.streamlit_server import Server, free_port, run_streamlit
-from tests.reliability.conftest import ARTIFACTS, cli_env, copy_db, fingerprint, record_figure
+from tests.reliability.conftest import (
+    ARTIFACTS,
+    cli_env,
+    copy_db,
+    fingerprint,
+    record_figure,
+    run_coroutine,
+)
 
 VIEWER, ANALYST, ADMIN = "vera@example.com", "ana@example.com", "boss@example.com"
 COOKIE_SECRET = "round15-cookie-secret-0123456789abcdef"
@@ -139,7 +146,7 @@ def signed_server(
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    return run_coroutine(coro)  # a thread of its own: see conftest
 
 
 @contextlib.asynccontextmanager

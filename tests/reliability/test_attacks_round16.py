@@ -27,7 +27,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from bench.light_client import LightSession
 from bench.streamlit_server import free_port, run_streamlit
-from tests.reliability.conftest import ARTIFACTS, cli_env, copy_db, record_figure
+from tests.reliability.conftest import ARTIFACTS, cli_env, copy_db, record_figure, run_coroutine
 from tests.reliability.test_attacks_round15 import (
     ADMIN,
     ANALYST,
@@ -115,7 +115,7 @@ def signed_server(
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    return run_coroutine(coro)  # a thread of its own: see conftest
 
 
 @contextlib.asynccontextmanager
