@@ -25,6 +25,18 @@ RISK_NOTE = (
     "The score ranks customers by their risk of leaving within a month; it does not "
     "prove why a customer leaves."
 )
+#: The economics and the recommended offer, after the customer's own columns.
+_OFFER_COLUMNS: tuple[str, ...] = (
+    "unit_cost",
+    "elasticity",
+    "action",
+    "discount",
+    "new_plan",
+    "new_price",
+    "profit_hold",
+    "profit_effect",
+    "reason",
+)
 #: Columns of :func:`customers_at_risk`.
 RISK_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -42,15 +54,7 @@ RISK_COLUMNS: tuple[str, ...] = (
     "latest_cut_pct",
     "volume_m",
     "price_per_m",
-    "unit_cost",
-    "elasticity",
-    "action",
-    "discount",
-    "new_plan",
-    "new_price",
-    "profit_hold",
-    "profit_effect",
-    "reason",
+    *_OFFER_COLUMNS,
 )
 
 
@@ -151,18 +155,7 @@ def customers_at_risk(
         rows.append({**r._asdict(), "unit_cost": cost, "elasticity": eps, **rec})
     out = pd.DataFrame(
         rows,
-        columns=[
-            *now.columns,
-            "unit_cost",
-            "elasticity",
-            "action",
-            "discount",
-            "new_plan",
-            "new_price",
-            "profit_hold",
-            "profit_effect",
-            "reason",
-        ],
+        columns=[*now.columns, *_OFFER_COLUMNS],
     )
     out = out.sort_values(["risk", "customer_id"], ascending=[False, True])
     return out.reset_index(drop=True)[list(RISK_COLUMNS)]
