@@ -12,80 +12,32 @@ a read-only column, or the id of a widget the user's page never drew.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from streamlit.proto.NumberInput_pb2 import NumberInput as NumberInputProto
 from streamlit.proto.WidgetStates_pb2 import WidgetState
-from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
 
 from bench.light_client import LightSession
-from bench.streamlit_server import Server, free_port, run_streamlit
-from tests.reliability.conftest import (
-    ARTIFACTS,
-    cli_env,
-    copy_db,
-    fingerprint,
-    record_figure,
-    run_coroutine,
+from tests.reliability.conftest import cli_env, copy_db, fingerprint, record_figure
+from tests.reliability.signed import (
+    ADMIN,
+    ANALYST,
+    VIEWER,
+    SignedServer,
+    run,
+    session,
+    signed,
 )
 
-VIEWER, ANALYST, ADMIN = "vera@example.com", "ana@example.com", "boss@example.com"
-COOKIE_SECRET = "round15-cookie-secret-0123456789abcdef"
 #: A saved scenario written before the name limit (by another program, or an old app).
 POISONED = "saved before the limit"
 HUGE = 1_000_000
-
-
-class SignedSession(LightSession):
-    """A light session whose websocket carries a signed-in identity cookie for ``email``."""
-
-    def __init__(self, base_url: str, email: str, **kwargs: Any) -> None:
-        super().__init__(base_url, **kwargs)
-        self.email = email
-
-    async def connect(self) -> None:
-        from websockets.asyncio.client import connect
-
-        for name, value in await asyncio.to_thread(self._http, "GET", "/_stcore/health"):
-            if name.lower() == "set-cookie" and value.startswith("_streamlit_xsrf="):
-                self._xsrf = value.split(";", 1)[0].split("=", 1)[1].strip('"')
-        claims = {
-            "origin": self.base_url,
-            "is_logged_in": True,
-            "email": self.email,
-            "email_verified": True,
-            "name": self.email.split("@")[0],
-            "iat": int(time.time()),
-        }
-        signed = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims))
-        self._cookie = f"_streamlit_xsrf={self._xsrf}; _streamlit_user={signed.decode()}"
-        self._ws = await connect(
-            "ws" + self.base_url[4:] + "/_stcore/stream",
-            subprotocols=["streamlit", self._xsrf],
-            additional_headers={"Origin": self.base_url, "Cookie": self._cookie},
-            max_size=None,
-            open_timeout=self.timeout,
-            ping_interval=None,
-        )
-        self._reader = asyncio.create_task(self._read(), name="signed-session-reader")
-
-
-@dataclass
-class SignedServer:
-    server: Server
-    db: Path
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
 
 def _poison(db: Path) -> None:
@@ -105,60 +57,9 @@ def _poison(db: Path) -> None:
 def signed_server(
     tmp_path_factory: pytest.TempPathFactory, demo_db: Path
 ) -> Iterator[SignedServer]:
-    """``streamlit run dashboard/app.py`` with sign-in configured and an access file naming
-    a viewer, an analyst and an admin; the store holds :data:`POISONED`."""
-    folder = tmp_path_factory.mktemp("round15")
-    db = copy_db(demo_db, folder / "db.duckdb")
-    _poison(db)
-    port = free_port()
-    secrets_file = folder / "secrets.toml"
-    secrets_file.write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
-        f'cookie_secret = "{COOKIE_SECRET}"\n'
-        'client_id = "price-war-room"\nclient_secret = "not-a-secret"\n'
-        # never fetched: nobody presses "Sign in" (the identity cookie is already there)
-        'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n',
-        encoding="utf-8",
-    )
-    access_file = folder / "access.toml"
-    access_file.write_text(
-        f'allow = ["{VIEWER}"]\nanalysts = ["{ANALYST}"]\nadmins = ["{ADMIN}"]\n',
-        encoding="utf-8",
-    )
-    env = cli_env(
-        PRICEWAR_DB=str(db),
-        PRICEWAR_AUTOTAG="0",
-        PRICEWAR_INBOX_SECONDS="1",
-        PRICEWAR_ACCESS_FILE=str(access_file),
-    )
-    for name in ("PRICEWAR_ALLOW", "PRICEWAR_ANALYSTS", "PRICEWAR_ADMINS"):
-        env.pop(name, None)
-    with run_streamlit(
-        db,
-        env,
-        log=folder / "streamlit.log",
-        port=port,
-        secrets=secrets_file,
-        keep_log=ARTIFACTS / "streamlit-round15.log",
-    ) as server:
-        yield SignedServer(server, db)
-
-
-def run(coro: Any) -> Any:
-    return run_coroutine(coro)  # a thread of its own: see conftest
-
-
-@contextlib.asynccontextmanager
-async def session(server: SignedServer, email: str) -> Any:
-    s = SignedSession(server.url, email, timeout=180)
-    await s.connect()
-    try:
-        opened = await s.open()
-        assert not opened.problems, opened.problems
-        yield s
-    finally:
-        await s.close()
+    """The round's signed-in server; the store holds :data:`POISONED`."""
+    with signed(tmp_path_factory.mktemp("round15"), demo_db, _poison) as server:
+        yield server
 
 
 async def forge_editor(s: LightSession, key: str, edits: dict[str, Any]) -> Any:

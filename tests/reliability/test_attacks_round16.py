@@ -10,7 +10,6 @@ date values on the sidebar filters every page draws.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv as csv_module
 import io
 import re
@@ -26,17 +25,16 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from bench.light_client import LightSession
-from bench.streamlit_server import free_port, run_streamlit
-from tests.reliability.conftest import ARTIFACTS, cli_env, copy_db, record_figure, run_coroutine
-from tests.reliability.test_attacks_round15 import (
-    ADMIN,
+from tests.reliability.conftest import copy_db, record_figure
+from tests.reliability.signed import (
     ANALYST,
-    COOKIE_SECRET,
     VIEWER,
     SignedServer,
-    SignedSession,
-    _scalar,
+    run,
+    session,
+    signed,
 )
+from tests.reliability.test_attacks_round15 import _scalar
 
 MIB = 1 << 20
 #: The held-upload limits the round's server runs with (small, so the test sends little).
@@ -58,47 +56,6 @@ def _save_scenarios(db: Path) -> None:
             save_scenario(store, Scenario(name=f"s{i:02d}", price_per_m=1.0 + i / 10))
 
 
-@contextlib.contextmanager
-def signed(folder: Path, demo_db: Path, **env: str) -> Iterator[SignedServer]:
-    """``streamlit run dashboard/app.py`` with sign-in configured (a viewer, an analyst and
-    an admin in the access file) and ``env`` added to its environment."""
-    db = copy_db(demo_db, folder / "db.duckdb")
-    _save_scenarios(db)
-    port = free_port()
-    secrets_file = folder / "secrets.toml"
-    secrets_file.write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
-        f'cookie_secret = "{COOKIE_SECRET}"\n'
-        'client_id = "price-war-room"\nclient_secret = "not-a-secret"\n'
-        'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n',
-        encoding="utf-8",
-    )
-    access_file = folder / "access.toml"
-    access_file.write_text(
-        f'allow = ["{VIEWER}"]\nanalysts = ["{ANALYST}"]\nadmins = ["{ADMIN}"]\n',
-        encoding="utf-8",
-    )
-    server_env = cli_env(
-        PRICEWAR_DB=str(db),
-        PRICEWAR_AUTOTAG="0",
-        PRICEWAR_INBOX_SECONDS="1",
-        PRICEWAR_ACCESS_FILE=str(access_file),
-        **env,
-    )
-    for name in ("PRICEWAR_ALLOW", "PRICEWAR_ANALYSTS", "PRICEWAR_ADMINS"):
-        server_env.pop(name, None)
-    with run_streamlit(
-        db,
-        server_env,
-        log=folder / "streamlit.log",
-        port=port,
-        secrets=secrets_file,
-        keep_log=ARTIFACTS / f"streamlit-{folder.name}.log",
-    ) as server:
-        yield SignedServer(server, db)
-
-
 @pytest.fixture(scope="module")
 def signed_server(
     tmp_path_factory: pytest.TempPathFactory, demo_db: Path
@@ -108,26 +65,11 @@ def signed_server(
     with signed(
         tmp_path_factory.mktemp("round16"),
         demo_db,
+        _save_scenarios,
         PRICEWAR_MAX_HELD_UPLOAD_BYTES=str(SESSION_HELD),
         PRICEWAR_MAX_HELD_UPLOADS_TOTAL_BYTES=str(TOTAL_HELD),
     ) as server:
         yield server
-
-
-def run(coro: Any) -> Any:
-    return run_coroutine(coro)  # a thread of its own: see conftest
-
-
-@contextlib.asynccontextmanager
-async def session(server: SignedServer, email: str) -> Any:
-    s = SignedSession(server.url, email, timeout=180)
-    await s.connect()
-    try:
-        opened = await s.open()
-        assert not opened.problems, opened.problems
-        yield s
-    finally:
-        await s.close()
 
 
 async def put_files(s: LightSession, count: int, size: int) -> list[tuple[str, str]]:
@@ -262,7 +204,7 @@ def test_uploads_put_before_any_page_ran_are_dropped_when_the_guard_starts(
             await visitor.close()
         return early, before, after, late
 
-    with signed(tmp_path, demo_db) as server:
+    with signed(tmp_path, demo_db, _save_scenarios) as server:
         early, before, after, late = run(attack(server))
     assert early == ["", ""], early  # Streamlit's endpoint, before any project code ran
     assert before >= 10 * MIB, before

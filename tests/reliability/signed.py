@@ -1,0 +1,141 @@
+"""A real ``streamlit run`` with sign-in configured, and light sessions signed in to it.
+
+Each user is a :class:`SignedSession` (:class:`bench.light_client.LightSession`: Streamlit's
+own protobuf messages over its websocket) carrying the identity cookie Streamlit itself signs
+with the secrets file's ``cookie_secret`` (what a browser holds after signing in), so the app
+reads ``st.user`` exactly as after a real sign-in and the access file gives the role. Used by
+the attack rounds that forge events no browser page would send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
+
+from bench.light_client import LightSession
+from bench.streamlit_server import Server, free_port, run_streamlit
+from tests.reliability.conftest import ARTIFACTS, cli_env, copy_db, run_coroutine
+
+VIEWER, ANALYST, ADMIN = "vera@example.com", "ana@example.com", "boss@example.com"
+COOKIE_SECRET = "round15-cookie-secret-0123456789abcdef"
+
+
+class SignedSession(LightSession):
+    """A light session whose websocket carries a signed-in identity cookie for ``email``."""
+
+    def __init__(self, base_url: str, email: str, **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
+        self.email = email
+
+    async def connect(self) -> None:
+        from websockets.asyncio.client import connect
+
+        for name, value in await asyncio.to_thread(self._http, "GET", "/_stcore/health"):
+            if name.lower() == "set-cookie" and value.startswith("_streamlit_xsrf="):
+                self._xsrf = value.split(";", 1)[0].split("=", 1)[1].strip('"')
+        claims = {
+            "origin": self.base_url,
+            "is_logged_in": True,
+            "email": self.email,
+            "email_verified": True,
+            "name": self.email.split("@")[0],
+            "iat": int(time.time()),
+        }
+        signed = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims))
+        self._cookie = f"_streamlit_xsrf={self._xsrf}; _streamlit_user={signed.decode()}"
+        self._ws = await connect(
+            "ws" + self.base_url[4:] + "/_stcore/stream",
+            subprotocols=["streamlit", self._xsrf],
+            additional_headers={"Origin": self.base_url, "Cookie": self._cookie},
+            max_size=None,
+            open_timeout=self.timeout,
+            ping_interval=None,
+        )
+        self._reader = asyncio.create_task(self._read(), name="signed-session-reader")
+
+
+@dataclass
+class SignedServer:
+    """A running server and the store it serves."""
+
+    server: Server
+    db: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@contextlib.contextmanager
+def signed(
+    folder: Path,
+    demo_db: Path,
+    prepare: Callable[[Path], None] | None = None,
+    **env: str,
+) -> Iterator[SignedServer]:
+    """``streamlit run dashboard/app.py`` on a copy of ``demo_db`` in ``folder`` (first
+    changed by ``prepare``), with sign-in configured (:data:`VIEWER`, :data:`ANALYST` and
+    :data:`ADMIN` in the access file) and ``env`` added to its environment."""
+    db = copy_db(demo_db, folder / "db.duckdb")
+    if prepare is not None:
+        prepare(db)
+    port = free_port()
+    secrets_file = folder / "secrets.toml"
+    secrets_file.write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+        f'cookie_secret = "{COOKIE_SECRET}"\n'
+        'client_id = "price-war-room"\nclient_secret = "not-a-secret"\n'
+        # never fetched: nobody presses "Sign in" (the identity cookie is already there)
+        'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n',
+        encoding="utf-8",
+    )
+    access_file = folder / "access.toml"
+    access_file.write_text(
+        f'allow = ["{VIEWER}"]\nanalysts = ["{ANALYST}"]\nadmins = ["{ADMIN}"]\n',
+        encoding="utf-8",
+    )
+    server_env = cli_env(
+        PRICEWAR_DB=str(db),
+        PRICEWAR_AUTOTAG="0",
+        PRICEWAR_INBOX_SECONDS="1",
+        PRICEWAR_ACCESS_FILE=str(access_file),
+        **env,
+    )
+    for name in ("PRICEWAR_ALLOW", "PRICEWAR_ANALYSTS", "PRICEWAR_ADMINS"):
+        server_env.pop(name, None)
+    with run_streamlit(
+        db,
+        server_env,
+        log=folder / "streamlit.log",
+        port=port,
+        secrets=secrets_file,
+        keep_log=ARTIFACTS / f"streamlit-{folder.name}.log",
+    ) as server:
+        yield SignedServer(server, db)
+
+
+def run(coro: Any) -> Any:
+    """Run ``coro`` to its end in a thread of its own (see ``conftest.run_coroutine``)."""
+    return run_coroutine(coro)
+
+
+@contextlib.asynccontextmanager
+async def session(server: SignedServer, email: str) -> AsyncIterator[SignedSession]:
+    """A signed-in session for ``email`` whose first page run showed no problem."""
+    s = SignedSession(server.url, email, timeout=180)
+    await s.connect()
+    try:
+        opened = await s.open()
+        assert not opened.problems, opened.problems
+        yield s
+    finally:
+        await s.close()
