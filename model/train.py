@@ -257,15 +257,67 @@ def _start_from(
             f"--init-from {artefact}: its labels {theirs} differ from this "
             f"run's {(labels, list(sentiment_labels))}"
         )
-    result = set_peft_model_state_dict(
-        model, load_file(str(artefact / "adapter_model.safetensors"))
+    weights = load_file(str(artefact / "adapter_model.safetensors"))
+    adapter = json.loads((artefact / "adapter_config.json").read_text(encoding="utf-8"))
+    weights = widen_lora(
+        weights,
+        {k: v for k, v in model.state_dict().items() if "lora_" in k},
+        source_scale=adapter["lora_alpha"] / adapter["r"],
+        scale=config.alpha / config.rank,
     )
+    result = set_peft_model_state_dict(model, weights)
     unexpected = list(getattr(result, "unexpected_keys", []) or [])
     if unexpected:
         raise ValueError(
             f"--init-from {artefact}: weights this model does not have ({unexpected[0]}, ...)"
         )
     log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
+
+
+def widen_lora(
+    weights: dict[str, torch.Tensor],
+    current: dict[str, torch.Tensor],
+    *,
+    source_scale: float,
+    scale: float,
+) -> dict[str, torch.Tensor]:
+    """An artefact's LoRA weights fitted to a model of the same or a higher rank, so that
+    the model starts as exactly the artefact's (a later stage with more adapter capacity).
+
+    A LoRA layer adds ``scale · B A`` to its weight. Rows of ``A`` beyond the artefact's
+    rank keep the model's fresh initialisation, the matching columns of ``B`` are zero (so
+    they add nothing yet), and the artefact's ``B`` is multiplied by ``source_scale /
+    scale``. ``current`` holds the model's own LoRA tensors by the artefact's key names
+    (peft's ``.default`` adapter name left out); keys not in it pass unchanged.
+
+    Raises:
+        ValueError: the model's rank is lower than the artefact's.
+
+    Example:
+        >>> a, b = torch.ones(2, 3), torch.ones(4, 2)
+        >>> w = widen_lora({"x.lora_A.weight": a, "x.lora_B.weight": b},
+        ...                {"x.lora_A.default.weight": torch.zeros(3, 3),
+        ...                 "x.lora_B.default.weight": torch.zeros(4, 3)},
+        ...                source_scale=2.0, scale=1.0)
+        >>> torch.equal(1.0 * w["x.lora_B.weight"] @ w["x.lora_A.weight"], 2.0 * b @ a)
+        True
+    """
+    out = dict(weights)
+    for key, tensor in weights.items():
+        mine = current.get(key.replace(".weight", ".default.weight"))
+        if mine is None or mine.shape == tensor.shape and source_scale == scale:
+            continue
+        if ".lora_A." in key:
+            if mine.shape[0] < tensor.shape[0]:
+                raise ValueError(
+                    f"rank {mine.shape[0]} is lower than the artefact's {tensor.shape[0]}"
+                )
+            out[key] = torch.cat([tensor, mine[tensor.shape[0] :]], dim=0)
+        elif ".lora_B." in key:
+            widened = torch.zeros_like(mine)
+            widened[:, : tensor.shape[1]] = tensor * (source_scale / scale)
+            out[key] = widened
+    return out
 
 
 def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -1012,6 +1064,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="weigh sentiment classes by (mean count / count) ** P (0: unweighted)",
     )
     p.add_argument("--time-budget-min", type=float, default=None)
+    p.add_argument("--rank", type=int, default=16, help="LoRA rank of every adapter")
+    p.add_argument("--alpha", type=int, default=None, help="LoRA alpha (default: twice the rank)")
     p.add_argument("--lr", type=float, default=2e-3, help="learning rate of the LoRA adapters")
     p.add_argument("--head-lr", type=float, default=5e-3, help="learning rate of the heads")
     p.add_argument(
@@ -1041,6 +1095,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    if args.rank < 1 or (args.alpha is not None and args.alpha < 1):
+        parser.error("--rank and --alpha must be at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
     train_examples, pools, dev_sets, test_sets, record = two_head_data(args)
@@ -1058,6 +1114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         lr=args.lr,
         head_lr=args.head_lr,
         init_from=str(args.init_from) if args.init_from else None,
+        rank=args.rank,
+        alpha=args.alpha if args.alpha is not None else 2 * args.rank,
         sentiment_class_power=args.sentiment_class_power,
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
         int8_scores=not args.no_int8,

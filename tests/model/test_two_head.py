@@ -551,3 +551,39 @@ def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, monkeypat
     (tmp_path / "one" / SETTINGS_FILE).write_text(json.dumps(settings), "utf-8")
     with pytest.raises(ValueError, match="labels"):
         run("three", init_from=str(tmp_path / "one"))
+
+
+def test_a_second_stage_with_a_higher_rank_starts_as_exactly_the_first(
+    tmp_path, monkeypatch
+) -> None:
+    """``--init-from`` with more adapter capacity (rank 16 → 24, scale 2 → 1): at learning
+    rate 0 the second stage's model gives the first's logits; a lower rank is refused."""
+    import torch
+
+    import model.sentiment as sentiment_module
+    from model.tagger import load_model
+
+    monkeypatch.setattr(
+        sentiment_module,
+        "load_two_head",
+        lambda labels, sentiment_labels=SENTIMENT_LABELS: random_two_head(
+            labels, sentiment_labels, seed=1
+        ),
+    )
+
+    def run(out: str, **changes) -> dict:
+        return train_tiny(tmp_path / out, epochs=1, sentiment_offsets=False, **changes)
+
+    run("one")
+    run("wide", init_from=str(tmp_path / "one"), rank=24, alpha=24, lr=0.0, head_lr=0.0)
+    adapter = json.loads((tmp_path / "wide" / "adapter_config.json").read_text("utf-8"))
+    assert (adapter["r"], adapter["lora_alpha"]) == (24, 24)
+    ids = torch.randint(1000, 20000, (3, 17), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        one = load_model(tmp_path / "one").eval()(input_ids=ids, attention_mask=mask)
+        wide = load_model(tmp_path / "wide").eval()(input_ids=ids, attention_mask=mask)
+    assert torch.allclose(one.logits, wide.logits, atol=1e-5)
+    assert torch.allclose(one.sentiment_logits, wide.sentiment_logits, atol=1e-5)
+    with pytest.raises(ValueError, match="rank 8 is lower"):
+        run("narrow", init_from=str(tmp_path / "one"), rank=8, alpha=16)
