@@ -227,7 +227,7 @@ def train_random_two_heads(monkeypatch: pytest.MonkeyPatch, seed: int = 1) -> No
 
     monkeypatch.setattr(
         training,
-        "_build_model",
+        "build_model",
         lambda config, labels, sentiment_labels=None: random_two_head(
             labels, sentiment_labels or SENTIMENT_LABELS, seed=seed
         ),
@@ -239,14 +239,14 @@ def stop_after_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int) -> None:
     written (a run stopped between epochs)."""
     from model import train as training
 
-    save = training._save_checkpoint
+    save = training.save_checkpoint
 
     def save_then_stop(out: Path, state: dict) -> None:
         save(out, state)
         if state["epoch"] == epoch:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "_save_checkpoint", save_then_stop)
+    monkeypatch.setattr(training, "save_checkpoint", save_then_stop)
 
 
 def train_tiny(

@@ -10,6 +10,7 @@ import pytest
 import model.engine as engine
 from model import train as training
 from model.datasets import Example, example_from_spans, split_words
+from model.train_checkpoint import config_key
 from tests.model.conftest import stop_after_epoch, train_random_two_heads, train_tiny
 
 FAST_BF16 = engine.cpu_runs_bf16_fast()
@@ -114,7 +115,7 @@ def test_bf16_training_resumes_as_if_never_stopped(tmp_path, monkeypatch, bf16_c
 
 
 def test_the_resume_key_holds_bf16_and_leaves_fp32_keys_as_before(tmp_path) -> None:
-    fp32 = training._config_key(training.TrainConfig(output=tmp_path))
+    fp32 = config_key(training.TrainConfig(output=tmp_path))
     assert "precision" not in fp32  # checkpoints of older (fp32) runs still resume
-    bf16 = training._config_key(training.TrainConfig(output=tmp_path, precision="bf16"))
+    bf16 = config_key(training.TrainConfig(output=tmp_path, precision="bf16"))
     assert bf16["precision"] == "bf16" and bf16 != fp32

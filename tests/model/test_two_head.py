@@ -67,7 +67,7 @@ def test_one_forward_pass_gives_token_and_sentiment_logits() -> None:
 
 
 def test_joint_loss_trains_each_head_only_on_its_labels(tokenizer) -> None:
-    from model.train import _joint_loss
+    from model.train_setup import joint_loss
 
     model = random_two_head(LABELS)
     model.train()
@@ -92,7 +92,7 @@ def test_joint_loss_trains_each_head_only_on_its_labels(tokenizer) -> None:
             input_ids=torch.from_numpy(arrays["input_ids"]),
             attention_mask=torch.from_numpy(arrays["attention_mask"]),
         )
-        loss = _joint_loss(out, arrays, token_loss, sentiment_loss, 1.0)
+        loss = joint_loss(out, arrays, token_loss, sentiment_loss, 1.0)
         assert torch.isfinite(loss) and loss > 0
         loss.backward()
         return model.classifier.weight.grad, model.sentiment_head.weight.grad
@@ -158,10 +158,11 @@ def test_long_texts_average_their_windows_and_do_not_depend_on_batching(two_head
 
 def test_lora_two_head_artefact_loads_with_its_head(tmp_path) -> None:
     """save_artefact of a LoRA two-head model on the real backbone, loaded back."""
-    from model.train import TrainConfig, _build_model, save_artefact
+    from model.train import TrainConfig, save_artefact
+    from model.train_setup import build_model
 
     config = TrainConfig(output=tmp_path / "lora", name="lora2")
-    model = _build_model(config, LABELS, SENTIMENT_LABELS)
+    model = build_model(config, LABELS, SENTIMENT_LABELS)
     with torch.no_grad():  # make the head's trained copy differ from a fresh head
         for name, param in model.named_parameters():
             if "sentiment_head" in name and param.requires_grad:
@@ -428,17 +429,19 @@ def test_training_resumes_after_a_stop_as_if_never_stopped(tmp_path, monkeypatch
 
 def test_sentiment_class_weights_favour_the_rare_class(tmp_path) -> None:
     from model.features import Feature
-    from model.train import TrainConfig, _config_key, _sentiment_weights
+    from model.train import TrainConfig
+    from model.train_checkpoint import config_key
+    from model.train_setup import sentiment_weights
 
     ids = np.array([101, 102])
     features = [Feature(ids, ids, s) for s in [0] + [1] * 4 + [2] * 4 + [IGNORE] * 3]
-    assert _sentiment_weights(features, 3, 0.0) is None
-    weights = _sentiment_weights(features, 3, 1.0)
+    assert sentiment_weights(features, 3, 0.0) is None
+    weights = sentiment_weights(features, 3, 1.0)
     assert weights[0] > weights[1] == weights[2]
     assert float(weights[0]) == pytest.approx(3.0 / 1.0) and float(weights[1]) == 0.75
-    plain = _config_key(TrainConfig(output=tmp_path))
+    plain = config_key(TrainConfig(output=tmp_path))
     assert "sentiment_class_power" not in plain  # checkpoints of older runs still resume
-    assert _config_key(TrainConfig(output=tmp_path, sentiment_class_power=0.5)) != plain
+    assert config_key(TrainConfig(output=tmp_path, sentiment_class_power=0.5)) != plain
 
 
 def test_class_offsets_raise_macro_f1_and_keep_zeros_when_argmax_is_best() -> None:

@@ -1,0 +1,105 @@
+"""What a training run is told: :class:`TrainConfig`, its evaluation sets (:class:`EvalSet`),
+the large sources sampled per epoch (:class:`EpochPool`) and the precision it trains in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.datasets import Example
+
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+LORA_TARGETS = ("query", "key", "value", "dense")
+
+
+TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters and output of one training run."""
+
+    output: Path
+    name: str = "tagger"
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 2e-3
+    head_lr: float = 5e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    rank: int = 16
+    alpha: int = 32
+    lora_dropout: float = 0.05
+    full: bool = False
+    class_weight_power: float = 0.5
+    o_weight: float = 0.5
+    max_length: int = 128
+    seed: int = 13
+    patience: int = 2
+    infer_max_length: int = 256
+    stride: int = 64
+    sentiment_weight: float = 1.0
+    sentiment_class_power: float = 0.0
+    time_budget_s: float | None = None
+    int8_scores: bool = True
+    sentiment_offsets: bool = True
+    init_from: str | None = None
+    precision: str = "fp32"
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class EvalSet:
+    """A named evaluation set (used for early stopping when ``for_selection``).
+
+    ``kind``: ``entities`` (entity F1), ``sentiment`` (macro-F1 of the sentiment head) or
+    ``both`` (entity F1 and sentiment macro-F1; selection uses their mean).
+    """
+
+    name: str
+    examples: Sequence[Example]
+    for_selection: bool = True
+    kind: str = "entities"
+
+    @property
+    def entities(self) -> bool:
+        return self.kind in ("entities", "both")
+
+    @property
+    def sentiment(self) -> bool:
+        return self.kind in ("sentiment", "both")
+
+
+@dataclass
+class EpochPool:
+    """A large source of which every epoch trains on a seeded sample of ``per_epoch``."""
+
+    name: str
+    examples: Sequence[Example]
+    per_epoch: int
+
+
+def training_precision(precision: str) -> str:
+    """The precision ``precision`` trains in on this CPU: ``fp32`` or ``bf16``.
+
+    ``auto`` is bf16 where :func:`model.engine.cpu_runs_bf16_fast` (Intel AMX), else fp32.
+
+    Raises:
+        ValueError: an unknown name, or ``bf16`` on a CPU without fast bf16 (emulated bf16
+            is slower than fp32 there and would only cost accuracy).
+    """
+    from model.engine import cpu_runs_bf16_fast
+
+    if precision not in TRAIN_PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} ({', '.join(TRAIN_PRECISIONS)})")
+    if precision == "auto":
+        return "bf16" if cpu_runs_bf16_fast() else "fp32"
+    if precision == "bf16" and not cpu_runs_bf16_fast():
+        raise ValueError(
+            "bf16 training needs a CPU with AMX and AVX-512 bf16 (this one has none); "
+            "use --precision fp32"
+        )
+    return precision
