@@ -258,6 +258,112 @@ def _progress_message(done: int, total: int, rate: float, precision: str, compil
     return f"Tagging: {done:,} of {total:,} tickets{speed} ({how})"
 
 
+class _JobReport:
+    """A tagging job's progress for ``status`` (never raising into the job): tickets done
+    of those pending, the rate since the first batch started, the tagger's precision."""
+
+    def __init__(self, tagger: Any, status: StatusFn | None) -> None:
+        self.tagger, self.status = tagger, status
+        self.done, self.total = 0, 0
+        self.tagging_since: float | None = None  # set when the first batch starts
+
+    @property
+    def precision(self) -> str:
+        return str(getattr(self.tagger, "precision", "") or "")
+
+    @property
+    def compiling(self) -> bool:
+        return bool(getattr(self.tagger, "compiling", False))
+
+    def rate(self) -> float:
+        if self.tagging_since is None or not self.done:
+            return 0.0
+        return self.done / max(time.monotonic() - self.tagging_since, 1e-6)
+
+    def say(self, state: str, text: str) -> None:
+        if self.status is None:
+            return
+        with contextlib.suppress(Exception):  # a progress display must never break the job
+            self.status(
+                TagStatus(
+                    state,
+                    text,
+                    self.done,
+                    self.total,
+                    self.rate(),
+                    self.precision,
+                    self.compiling,
+                )
+            )
+
+    def tagging(self) -> None:
+        """After every written batch (and when the first starts)."""
+        self.say(
+            "tagging",
+            _progress_message(self.done, self.total, self.rate(), self.precision, self.compiling),
+        )
+
+    def on_tagger(self, event: TagStatus) -> None:
+        """The tagger's own news (a compile started or ended) during the job."""
+        if self.tagging_since is not None:
+            self.tagging()
+        elif self.status is not None:
+            with contextlib.suppress(Exception):
+                self.status(dataclasses.replace(event, total=self.total))
+
+
+def _tag_batch(
+    store: Any, tagger: Any, keys: list[str], batch_size: int
+) -> tuple[pd.DataFrame, list[tuple[str, str, float]] | None]:
+    """Tag the tickets ``keys``: their entity rows, and their sentiments (``None`` when the
+    tagger has no sentiment head), scores rounded to :data:`SCORE_DECIMALS`."""
+    texts = _texts(store, keys)
+    moods: list[tuple[str, str, float]] | None = None
+    if getattr(tagger, "has_sentiment", False):
+        found, sentiments = tagger.tag_with_sentiment(texts, batch_size=batch_size)
+        moods = [
+            (key, m.label, round(float(m.score), SCORE_DECIMALS))
+            for key, m in zip(keys, sentiments, strict=True)
+            if m is not None
+        ]
+    else:
+        found = tagger.tag(texts, batch_size=batch_size)
+    rows = [
+        (key, e.start, e.end, e.label, e.text, round(float(e.score), SCORE_DECIMALS))
+        for key, entities in zip(keys, found, strict=True)
+        for e in entities
+    ]
+    frame = pd.DataFrame(rows, columns=["ticket_key", "start", "end", "label", "text", "score"])
+    return frame, moods
+
+
+def _record_end(store: Any, run_id: str, exc: BaseException, report: _JobReport) -> None:
+    """Record what stopped a run: an interruption (the user, the process exiting, the
+    interpreter shutting down) or a failure."""
+    stopped = _stopped_message(report.done, report.total)
+    if isinstance(exc, KeyboardInterrupt):
+        _finish(store, run_id, "interrupted", "interrupted by the user")
+        report.say("stopped", stopped)
+    elif isinstance(exc, SystemExit):
+        _finish(store, run_id, "interrupted", "interrupted: the process is exiting")
+        report.say("stopped", stopped)
+    elif is_shutdown_error(exc):
+        _finish(
+            store,
+            run_id,
+            "interrupted",
+            f"interrupted by interpreter shutdown ({type(exc).__name__}: {exc})",
+        )
+        report.say("stopped", stopped)
+    else:
+        _finish(store, run_id, "failed", f"{type(exc).__name__}: {exc}")
+        report.say(
+            "failed",
+            f"Tagging failed after {report.done:,} of {report.total:,} tickets: "
+            f"{type(exc).__name__}: {exc}",
+        )
+
+
 def tag_store(
     store: Any,
     tagger: Any,
@@ -308,60 +414,22 @@ def tag_store(
         "VALUES (?, ?, ?, ?, 'running')",
         [run_id, model_id, run.device, run.started_at],
     )
-    done = n_entities = 0
-    status_, message = "done", None
+    report = _JobReport(tagger, status)
+    n_entities, status_ = 0, "done"
     keys: list[str] = []
-    tagging_since: list[float] = []  # set when the first batch starts
-
-    def precision() -> str:
-        return str(getattr(tagger, "precision", "") or "")
-
-    def report(state: str, text: str) -> None:
-        if status is None:
-            return
-        with contextlib.suppress(Exception):  # a progress display must never break the job
-            status(
-                TagStatus(
-                    state,
-                    text,
-                    done,
-                    len(keys),
-                    rate(),
-                    precision(),
-                    bool(getattr(tagger, "compiling", False)),
-                )
-            )
-
-    def rate() -> float:
-        if not tagging_since or not done:
-            return 0.0
-        return done / max(time.monotonic() - tagging_since[0], 1e-6)
-
-    def progress_report() -> None:
-        report(
-            "tagging",
-            _progress_message(
-                done, len(keys), rate(), precision(), bool(getattr(tagger, "compiling", False))
-            ),
-        )
-
-    def on_tagger(event: TagStatus) -> None:  # compile started or ended during the job
-        if tagging_since:
-            progress_report()
-        elif status is not None:
-            with contextlib.suppress(Exception):
-                status(dataclasses.replace(event, total=len(keys)))
-
     listening = status is not None and hasattr(tagger, "add_listener")
     if listening:
-        tagger.add_listener(on_tagger)
+        tagger.add_listener(report.on_tagger)
     try:
         keys = pending_tickets(store, model_id)
+        report.total = len(keys)
         if progress is not None:
             progress(0, len(keys))
         if not keys:
             all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
-            report("done", f"All {all_tickets:,} tickets are tagged by {model_id}: nothing to do")
+            report.say(
+                "done", f"All {all_tickets:,} tickets are tagged by {model_id}: nothing to do"
+            )
         elif hasattr(tagger, "plan"):
             tagger.plan(len(keys))
         group = 4 * batch_size
@@ -369,85 +437,45 @@ def tag_store(
             if _stopped(stop):
                 status_ = "interrupted"
                 break
-            if not tagging_since:
-                tagging_since.append(time.monotonic())
-                progress_report()
+            if report.tagging_since is None:
+                report.tagging_since = time.monotonic()
+                report.tagging()
             batch_keys = keys[start : start + group]
-            texts = _texts(store, batch_keys)
-            moods: list[tuple[str, str, float]] | None = None
-            if getattr(tagger, "has_sentiment", False):
-                found, sentiments = tagger.tag_with_sentiment(texts, batch_size=batch_size)
-                moods = [
-                    (key, m.label, round(float(m.score), SCORE_DECIMALS))
-                    for key, m in zip(batch_keys, sentiments, strict=True)
-                    if m is not None
-                ]
-            else:
-                found = tagger.tag(texts, batch_size=batch_size)
-            rows = [
-                (key, e.start, e.end, e.label, e.text, round(float(e.score), SCORE_DECIMALS))
-                for key, entities in zip(batch_keys, found, strict=True)
-                for e in entities
-            ]
-            frame = pd.DataFrame(
-                rows, columns=["ticket_key", "start", "end", "label", "text", "score"]
-            )
+            frame, moods = _tag_batch(store, tagger, batch_keys, batch_size)
             store.write(_write_batch(run, batch_keys, frame, moods))
-            done += len(batch_keys)
-            n_entities += len(rows)
+            report.done += len(batch_keys)
+            n_entities += len(frame)
             if progress is not None:
-                progress(done, len(keys))
-            progress_report()
-    except KeyboardInterrupt:
-        _finish(store, run_id, "interrupted", "interrupted by the user")
-        report("stopped", _stopped_message(done, len(keys)))
-        raise
-    except SystemExit:
-        _finish(store, run_id, "interrupted", "interrupted: the process is exiting")
-        report("stopped", _stopped_message(done, len(keys)))
-        raise
-    except Exception as exc:
-        if is_shutdown_error(exc):
-            _finish(
-                store,
-                run_id,
-                "interrupted",
-                f"interrupted by interpreter shutdown ({type(exc).__name__}: {exc})",
-            )
-            report("stopped", _stopped_message(done, len(keys)))
-        else:
-            _finish(store, run_id, "failed", f"{type(exc).__name__}: {exc}")
-            report(
-                "failed",
-                f"Tagging failed after {done:,} of {len(keys):,} tickets: "
-                f"{type(exc).__name__}: {exc}",
-            )
+                progress(report.done, len(keys))
+            report.tagging()
+    except BaseException as exc:
+        if isinstance(exc, Exception | KeyboardInterrupt | SystemExit):
+            _record_end(store, run_id, exc, report)
         raise
     finally:
         if listening:
-            tagger.remove_listener(on_tagger)
+            tagger.remove_listener(report.on_tagger)
     left = untagged_count(store, model_id) if status_ == "done" and keys else 0
-    if left:
-        # tickets listed by the run lost their tags to a reset meanwhile, or were added
-        message = _left_message(left)
+    message = _left_message(left) if left else None  # reset or added while the run went on
     _finish(store, run_id, status_, message)
     seconds = time.monotonic() - started
     if status_ == "interrupted":
-        report("stopped", _stopped_message(done, len(keys)))
+        report.say("stopped", _stopped_message(report.done, len(keys)))
     elif keys and left:
-        report(
+        report.say(
             "done",
-            f"{done:,} tickets tagged in this run ({seconds:.1f} s, {precision()}); {message}",
+            f"{report.done:,} tickets tagged in this run ({seconds:.1f} s, {report.precision}); "
+            f"{message}",
         )
     elif keys:
         all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
-        report(
+        report.say(
             "done",
-            f"All {all_tickets:,} tickets tagged ({done:,} in this run, "
-            f"{seconds:.1f} s, {precision()})",
+            f"All {all_tickets:,} tickets tagged ({report.done:,} in this run, "
+            f"{seconds:.1f} s, {report.precision})",
         )
     return TagRunSummary(
-        run_id, model_id, tagger.device, status_, done, n_entities, len(keys), seconds
+        run_id, model_id, tagger.device, status_, report.done, n_entities, len(keys), seconds
     )
 
 
