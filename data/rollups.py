@@ -1,58 +1,9 @@
 """Roll-up tables: aggregates of tickets, usage and tags that the pages read instead of the
 base tables, kept in step with them in the writers' own transactions.
 
-What they hold (every count is exact; ``known`` is whether the customer is in ``customers``,
-``segment``/``plan``/``region``/``industry`` are the customer's, NULL for an unknown one):
-
-* ``rollup_ticket_days`` — per day (``CAST(created_at AS DATE)``, NULL for undated tickets)
-  × known × segment × plan × region: ``tickets`` and ``ai_tickets`` (resolved by the AI).
-* ``rollup_ticket_months`` — per month × known × segment × plan × region × ``dim`` (one of
-  :data:`TICKET_DIMS`) × ``value`` (the ticket's channel, category, …; NULL kept): ``tickets``.
-* ``rollup_usage_months`` — per usage month × known × segment × plan × region × industry:
-  ``customers`` (customer-months with requests), ``requests``, ``input_tokens``,
-  ``output_tokens``, ``revenue``.
-* ``rollup_tagged_days`` — per model × day × known × segment × plan × region: ``tagged``
-  (tickets with a ``tagged_tickets`` row of the model).
-* ``rollup_entity_months`` — per model × month × label × ``key`` (``lower(text)``) × spelling
-  ``text``: ``mentions`` (entity rows) and ``tickets`` (distinct tickets mentioning the key,
-  each counted once, under the smallest of its spellings in that ticket: so the tickets of
-  a key are the sum over its spellings).
-* ``rollup_signal_days`` (part :data:`TAGS`, migration 5) — per sentiment source
-  (``model_id``: :data:`GOLD_SOURCE` for ``gold_sentiment``, else the ``ticket_sentiment``
-  model) × day (NULL for undated tickets) × ``unit`` (the ticket's customer; the ticket
-  itself when it has none) × ``customer_id``, ``segment``, ``region``, ``plan``: ``tickets``
-  with a label of that source and ``negative`` (labelled negative). The surge alerts, the
-  negative-share trends and the risk features count customers per day from it
-  (``analytics.alerts.signal_counts``). A model's writes (``model_id=``) change only its
-  own rows, never the ground truth's.
-* The mention roll-ups (part :data:`MENTIONS`, migration 6; tag-derived, kept by every writer
-  of :data:`TAGS` while fresh), keyed by the sentiment source (``model_id``, as above) and the
-  entity source (``entities``: :data:`GOLD_SOURCE` for ``gold_entities``, else the model id;
-  pairs held: the ground truth's sentiment with any entities, a model's with its own), with
-  ``entity_names`` (per ORG/PRODUCT text: the competitor ``vendor`` it names by
-  ``data.reference.match_competitor``, else for a PRODUCT its ``product_key``,
-  ``text.strip().lower()``; filled in Python, so migration 6 leaves the part stale until
-  ``python -m data rollups``; :func:`matcher_fingerprint` marks it stale when the matcher
-  changes):
-
-  - ``rollup_signal_mentions`` — per sources × day × unit (as ``rollup_signal_days``) ×
-    ``dim`` (product, competitor, ``named``: any competitor) × ``value`` (product key,
-    vendor): labelled ``tickets`` naming it and of them ``negative``;
-  - ``rollup_signal_series`` (:data:`SERIES_TABLE`) — derived from it per sources × day or
-    week × dim × value: ``tickets``, ``negative_tickets`` and ``negative`` (distinct writers
-    with a negative ticket: no sum of tickets, so a write recomputes the groups it touched);
-  - ``rollup_signal_spellings`` — per sources × product key × spelling: labelled tickets
-    (the name a product is shown under: its most common spelling);
-  - ``rollup_competitor_days`` — per entity source × day × known × segment × plan × region ×
-    ``vendor`` (NULL: any competitor): tagged ``tickets`` naming it and their ``mentions``.
-* ``rollup_source_entities`` (part :data:`TAGS`, migration 7) — per model × batch
-  (``tickets.source``): ``entities`` (entity rows of the batch's tickets), what the reset
-  choices count (``data.reset.reset_targets``) instead of joining every entity to its ticket.
-* ``rollup_state`` — per part (:data:`TICKETS`, :data:`USAGE`, :data:`TAGS`) the base-table
-  row counts the part was last brought up to date with (the tags part also counts
-  ``ticket_sentiment`` and ``gold_sentiment``, since migration 5). A part whose counts differ from
-  the base tables' is stale (something wrote without maintaining it) and readers use the
-  base tables instead (``analytics.explore``).
+What they hold, table by table: ``data.rollup_tables`` (the catalogue); the signal
+series: ``data.rollup_series``; their migrations: ``data.rollup_schema``. This module
+keeps them: freshness, upkeep in the writers' transactions, rebuilds.
 
 Every ticket-derived roll-up is a sum of per-ticket contributions. A writer therefore
 names the tickets its transaction touches (:func:`maintained`): their contribution is taken
@@ -78,10 +29,38 @@ import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from data.rollup_schema import (
+    V4_COUNTED,
+    drop_statements,
+    mention_migration_statements,
+    migration_statements,
+    signal_migration_statements,
+    source_migration_statements,
+)
+from data.rollup_series import SERIES_TABLE, fill_series, refresh_series
+from data.rollup_tables import (
+    COUNTED,
+    DEPENDS,
+    GOLD_SOURCE,
+    MENTION_TABLES,
+    MENTIONS,
+    PARTS,
+    SOURCE_TABLES,
+    SRC_TABLES,
+    TABLES,
+    TAGS,
+    TICKET_DIMS,
+    TICKETS,
+    USAGE,
+    RollupTable,
+    contrib_select,
+    contrib_sql,
+    tables_of,
+)
 
 if TYPE_CHECKING:
     from data.store import Store
@@ -121,598 +100,12 @@ __all__ = [
     "refresh_rollups",
 ]
 
-TICKETS = "tickets"
-USAGE = "usage"
-#: ``rollup_signal_days.model_id`` of the demo's ground-truth sentiment (``gold_sentiment``).
-GOLD_SOURCE = "gold"
-TAGS = "tags"
-#: The entity-mention roll-ups (migration 6): tag-derived, kept with :data:`TAGS` by every
-#: writer that maintains it, fresh only once built with the current competitor matcher.
-MENTIONS = "mentions"
-PARTS: tuple[str, ...] = (TICKETS, USAGE, TAGS, MENTIONS)
-#: Ticket columns ``rollup_ticket_months`` counts by (``dim``).
-TICKET_DIMS: tuple[str, ...] = ("channel", "category", "priority", "resolved_by", "source")
 
-#: The base tables each part is computed from (their row counts mark it fresh).
-_DEPENDS: dict[str, tuple[str, ...]] = {
-    TICKETS: ("tickets", "customers"),
-    USAGE: ("usage", "customers"),
-    TAGS: (
-        "tickets",
-        "customers",
-        "tagged_tickets",
-        "entities",
-        "ticket_sentiment",
-        "gold_sentiment",
-    ),
-    MENTIONS: (
-        "tickets",
-        "customers",
-        "tagged_tickets",
-        "entities",
-        "ticket_sentiment",
-        "gold_sentiment",
-    ),
-}
-_COUNTED = (
-    "tickets",
-    "usage",
-    "customers",
-    "tagged_tickets",
-    "entities",
-    "ticket_sentiment",
-    "gold_sentiment",
-)
-_STATE_COLUMNS = {
-    "tickets": "tickets",
-    "usage": "usage",
-    "customers": "customers",
-    "tagged_tickets": "tagged",
-    "entities": "entities",
-    "ticket_sentiment": "sentiments",
-    "gold_sentiment": "gold_sentiments",
-}
-#: What migration 4 (the first roll-ups) knew: its tables and state, as released.
-_V4_TABLES = (
-    "rollup_ticket_days",
-    "rollup_ticket_months",
-    "rollup_usage_months",
-    "rollup_tagged_days",
-    "rollup_entity_months",
-)
-_V4_COUNTED = ("tickets", "usage", "customers", "tagged_tickets", "entities")
-_V4_DEPENDS: dict[str, tuple[str, ...]] = {
-    TICKETS: ("tickets", "customers"),
-    USAGE: ("usage", "customers"),
-    TAGS: ("tickets", "customers", "tagged_tickets", "entities"),
-}
-
-_CUSTOMER = (
-    "c.customer_id IS NOT NULL AS known, c.segment AS segment, c.plan AS plan, c.region AS region"
-)
-
-
-@dataclass(frozen=True)
-class _Table:
-    """One roll-up table: its part, columns and the SQL of its contributions."""
-
-    name: str
-    part: str
-    groups: tuple[str, ...]
-    measures: tuple[str, ...]
-    create: str
-    #: SELECT of the contributions (columns: groups then measures). ``{keys}`` is replaced by
-    #: a join keeping the touched tickets (or nothing), ``{model}`` by a condition on the
-    #: model (or TRUE).
-    contrib: str
-    by_model: bool = False
-    #: the column the touched tickets' keys are matched on (``{keys}``)
-    key_col: str = "t.ticket_key"
-    #: the condition ``{model}`` becomes when the contributions are one model's
-    model_where: str = "TRUE"
-    #: the column holding the model whose writes change a row (``by_model``)
-    model_col: str = "model_id"
-    #: ORDER BY of a fill (readers filter by these columns: zone maps skip the rest)
-    order: str = ""
-    #: its SQL reads its big tables as ``{src:NAME}``: in a keyed write, copies kept to the
-    #: touched tickets, read once for every roll-up (:func:`_touched_sources`)
-    sourced: bool = False
-
-    @property
-    def columns(self) -> str:
-        return ", ".join(f'"{c}"' for c in (*self.groups, *self.measures))
-
-
-_CUST_COLS = ("known", "segment", "plan", "region")
-
-TABLES: tuple[_Table, ...] = (
-    _Table(
-        "rollup_ticket_days",
-        TICKETS,
-        ("day", *_CUST_COLS),
-        ("tickets", "ai_tickets"),
-        """
-        CREATE TABLE rollup_ticket_days (
-            day         DATE,              -- NULL: tickets without created_at
-            known       BOOLEAN NOT NULL,  -- the customer is in customers
-            segment     VARCHAR,
-            plan        VARCHAR,
-            region      VARCHAR,
-            tickets     BIGINT NOT NULL,
-            ai_tickets  BIGINT NOT NULL
-        )
-        """,
-        "SELECT CAST(t.created_at AS DATE) AS day, " + _CUSTOMER + ","  # noqa: S608 - fixed names; values are parameters
-        " count(*) AS tickets, count(*) FILTER (WHERE t.resolved_by = 'ai') AS ai_tickets"
-        " FROM tickets t{keys} LEFT JOIN customers c ON c.customer_id = t.customer_id"
-        " GROUP BY ALL",
-    ),
-    _Table(
-        "rollup_ticket_months",
-        TICKETS,
-        ("month", *_CUST_COLS, "dim", "value"),
-        ("tickets",),
-        """
-        CREATE TABLE rollup_ticket_months (
-            month    DATE,              -- first day of the month; NULL: no created_at
-            known    BOOLEAN NOT NULL,
-            segment  VARCHAR,
-            plan     VARCHAR,
-            region   VARCHAR,
-            dim      VARCHAR NOT NULL,  -- channel | category | priority | resolved_by | source
-            value    VARCHAR,           -- the ticket's value of dim (NULL kept)
-            tickets  BIGINT NOT NULL
-        )
-        """,
-        "SELECT month, known, segment, plan, region, dim, value, count(*) AS tickets FROM ("  # noqa: S608 - fixed names; values are parameters
-        " SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, " + _CUSTOMER + ","
-        " unnest([" + ", ".join(f"'{d}'" for d in TICKET_DIMS) + "]) AS dim,"
-        " unnest([" + ", ".join(f"CAST(t.{d} AS VARCHAR)" for d in TICKET_DIMS) + "]) AS value"
-        " FROM tickets t{keys} LEFT JOIN customers c ON c.customer_id = t.customer_id)"
-        " GROUP BY ALL",
-    ),
-    _Table(
-        "rollup_usage_months",
-        USAGE,
-        ("month", *_CUST_COLS, "industry"),
-        ("customers", "requests", "input_tokens", "output_tokens", "revenue"),
-        """
-        CREATE TABLE rollup_usage_months (
-            month          DATE NOT NULL,
-            known          BOOLEAN NOT NULL,
-            segment        VARCHAR,
-            plan           VARCHAR,
-            region         VARCHAR,
-            industry       VARCHAR,
-            customers      BIGINT NOT NULL,  -- customer-months with requests > 0
-            requests       BIGINT NOT NULL,
-            input_tokens   BIGINT NOT NULL,
-            output_tokens  BIGINT NOT NULL,
-            revenue        DOUBLE NOT NULL
-        )
-        """,
-        "SELECT u.month AS month, " + _CUSTOMER + ", c.industry AS industry,"  # noqa: S608 - fixed names; values are parameters
-        " count(*) FILTER (WHERE u.requests > 0) AS customers, sum(u.requests) AS requests,"
-        " sum(u.input_tokens) AS input_tokens, sum(u.output_tokens) AS output_tokens,"
-        " fsum(u.revenue) AS revenue"  # compensated: the same sum in any order
-        " FROM usage u LEFT JOIN customers c ON c.customer_id = u.customer_id GROUP BY ALL",
-    ),
-    _Table(
-        "rollup_tagged_days",
-        TAGS,
-        ("model_id", "day", *_CUST_COLS),
-        ("tagged",),
-        """
-        CREATE TABLE rollup_tagged_days (
-            model_id  VARCHAR NOT NULL,
-            day       DATE,
-            known     BOOLEAN NOT NULL,
-            segment   VARCHAR,
-            plan      VARCHAR,
-            region    VARCHAR,
-            tagged    BIGINT NOT NULL
-        )
-        """,
-        "SELECT g.model_id AS model_id, CAST(t.created_at AS DATE) AS day, " + _CUSTOMER + ","  # noqa: S608 - fixed names; values are parameters
-        " count(*) AS tagged"
-        " FROM {src:tagged_tickets} g JOIN tickets t ON t.ticket_key = g.ticket_key{keys}"
-        " LEFT JOIN customers c ON c.customer_id = t.customer_id"
-        " WHERE {model} GROUP BY ALL",
-        by_model=True,
-        key_col="g.ticket_key",
-        model_where="g.model_id = ?",
-        sourced=True,
-    ),
-    _Table(
-        "rollup_entity_months",
-        TAGS,
-        ("model_id", "month", "label", "key", "text"),
-        ("mentions", "tickets"),
-        """
-        CREATE TABLE rollup_entity_months (
-            model_id  VARCHAR NOT NULL,
-            month     DATE,              -- of the ticket's created_at; NULL: undated ticket
-            label     VARCHAR NOT NULL,
-            key       VARCHAR NOT NULL,  -- lower(text): entities are grouped by it
-            text      VARCHAR NOT NULL,  -- one spelling
-            mentions  BIGINT NOT NULL,   -- entity rows with this spelling
-            tickets   BIGINT NOT NULL    -- tickets whose smallest spelling of key this is
-        )
-        """,
-        "SELECT model_id, month, label, key, text, sum(n) AS mentions,"
-        " count_if(first) AS tickets FROM ("
-        " SELECT e.model_id, CAST(date_trunc('month', t.created_at) AS DATE) AS month,"
-        " e.label, lower(e.text) AS key, e.text, count(*) AS n,"
-        " e.text = min(e.text) OVER (PARTITION BY e.ticket_key, e.model_id, e.label,"
-        " lower(e.text)) AS first"
-        " FROM {src:entities} e JOIN tickets t ON t.ticket_key = e.ticket_key{keys}"
-        " WHERE {model} GROUP BY e.ticket_key, e.model_id, t.created_at, e.label, e.text)"
-        " GROUP BY ALL",
-        by_model=True,
-        key_col="e.ticket_key",
-        model_where="e.model_id = ?",
-        sourced=True,
-    ),
-    _Table(
-        "rollup_signal_days",
-        TAGS,
-        ("model_id", "day", "unit", "customer_id", "segment", "region", "plan"),
-        ("tickets", "negative"),
-        """
-        CREATE TABLE rollup_signal_days (
-            model_id     VARCHAR NOT NULL,  -- the sentiment's source: 'gold' or a model id
-            day          DATE,              -- of created_at; NULL: undated tickets
-            unit         VARCHAR NOT NULL,  -- the customer; the ticket when it has none
-            customer_id  VARCHAR,
-            segment      VARCHAR,           -- the customer's (NULL: unknown customer)
-            region       VARCHAR,
-            plan         VARCHAR,
-            tickets      BIGINT NOT NULL,   -- tickets with a sentiment label of model_id
-            negative     BIGINT NOT NULL    -- of them labelled negative
-        )
-        """,
-        "SELECT s.model_id AS model_id, CAST(t.created_at AS DATE) AS day,"  # noqa: S608 - fixed names; values are parameters
-        " coalesce(t.customer_id, t.ticket_key) AS unit, t.customer_id AS customer_id,"
-        " c.segment AS segment, c.region AS region, c.plan AS plan, count(*) AS tickets,"
-        " count(*) FILTER (WHERE s.label = 'negative') AS negative"
-        " FROM (SELECT ticket_key, '" + GOLD_SOURCE + "' AS model_id, label"
-        " FROM {src:gold_sentiment} WHERE {gold} UNION ALL SELECT ticket_key, model_id, label"
-        " FROM {src:ticket_sentiment} WHERE {model}) s"
-        " JOIN tickets t ON t.ticket_key = s.ticket_key{keys}"
-        " LEFT JOIN customers c ON c.customer_id = t.customer_id GROUP BY ALL",
-        by_model=True,
-        model_where="model_id = ?",
-        sourced=True,
-    ),
-)
-# -- the entity-mention roll-ups (part MENTIONS, migration 6) -------------------------------
-
-#: Every entity row of a source: ``e`` is the entity source (:data:`GOLD_SOURCE` for
-#: ``gold_entities``, else the tagger's model id). Alias ``x`` so ``{keys}`` fits each part.
-_ENTITY_ROWS = (
-    "SELECT x.ticket_key, '"  # noqa: S608 - fixed names; values are parameters
-    + GOLD_SOURCE
-    + "' AS e, x.text, x.label FROM {src:gold_entities} x{keys}"
-    " WHERE {gold} UNION ALL SELECT x.ticket_key, x.model_id, x.text, x.label"
-    " FROM {src:entities} x{keys} WHERE {model}"
-)
-#: Every sentiment label of a source (``model_id``: :data:`GOLD_SOURCE` or the model's).
-_SENTIMENT_ROWS = (
-    "SELECT x.ticket_key, '"  # noqa: S608 - fixed names; values are parameters
-    + GOLD_SOURCE
-    + "' AS model_id, x.label FROM {src:gold_sentiment} x{keys}"
-    " UNION ALL SELECT x.ticket_key, x.model_id, x.label FROM {src:ticket_sentiment} x{keys}"
-)
-#: The (sentiment, entity) source pairs the roll-ups hold: the ground truth's sentiment with
-#: any entities, a model's sentiment with its own entities (what the pages read).
-_PAIR = "(s.model_id = '" + GOLD_SOURCE + "' OR s.model_id = {e})"
-
-MENTION_TABLES: tuple[_Table, ...] = (
-    _Table(
-        "rollup_signal_mentions",
-        MENTIONS,
-        ("model_id", "entities", "day", "unit", "customer_id", "dim", "value"),
-        ("tickets", "negative"),
-        """
-        CREATE TABLE rollup_signal_mentions (
-            model_id     VARCHAR NOT NULL,  -- the sentiment's source: 'gold' or a model id
-            entities     VARCHAR NOT NULL,  -- the entities' source: 'gold' or a model id
-            day          DATE,              -- of created_at; NULL: undated tickets
-            unit         VARCHAR NOT NULL,  -- the customer; the ticket when it has none
-            customer_id  VARCHAR,
-            dim          VARCHAR NOT NULL,  -- product | competitor | named (any competitor)
-            value        VARCHAR,           -- product key, vendor; NULL for named
-            tickets      BIGINT NOT NULL,   -- labelled tickets naming it
-            negative     BIGINT NOT NULL    -- of them labelled negative
-        )
-        """,
-        "SELECT * FROM (WITH ent AS (" + _ENTITY_ROWS + "),"  # noqa: S608 - fixed names; values are parameters
-        " hit AS (SELECT DISTINCT ent.ticket_key, ent.e,"
-        " CASE WHEN n.vendor IS NULL THEN 'product' ELSE 'competitor' END AS dim,"
-        " coalesce(n.vendor, n.product_key) AS value FROM ent JOIN entity_names n"
-        " ON n.text = ent.text AND n.label = ent.label"
-        " WHERE n.vendor IS NOT NULL OR n.product_key IS NOT NULL),"
-        " h AS (SELECT * FROM hit UNION ALL SELECT DISTINCT ticket_key, e, 'named', NULL"
-        " FROM hit WHERE dim = 'competitor'),"
-        " s AS (" + _SENTIMENT_ROWS + ")"
-        " SELECT s.model_id AS model_id, h.e AS entities, CAST(t.created_at AS DATE) AS day,"
-        " coalesce(t.customer_id, t.ticket_key) AS unit, t.customer_id AS customer_id,"
-        " h.dim AS dim, h.value AS value, count(*) AS tickets,"
-        " count(*) FILTER (WHERE s.label = 'negative') AS negative"
-        " FROM h JOIN tickets t ON t.ticket_key = h.ticket_key"
-        " JOIN s ON s.ticket_key = h.ticket_key AND "
-        + _PAIR.replace("{e}", "h.e")
-        + " GROUP BY ALL)",
-        by_model=True,
-        key_col="x.ticket_key",
-        model_where="x.model_id = ?",
-        model_col="entities",
-        order="model_id, entities, dim, day",
-        sourced=True,
-    ),
-    _Table(
-        "rollup_signal_spellings",
-        MENTIONS,
-        ("model_id", "entities", "key", "text"),
-        ("tickets",),
-        """
-        CREATE TABLE rollup_signal_spellings (
-            model_id  VARCHAR NOT NULL,  -- the sentiment's source
-            entities  VARCHAR NOT NULL,  -- the entities' source
-            key       VARCHAR NOT NULL,  -- entity_names.product_key
-            text      VARCHAR NOT NULL,  -- one spelling (a PRODUCT naming no competitor)
-            tickets   BIGINT NOT NULL    -- labelled tickets with this spelling
-        )
-        """,
-        "SELECT * FROM (WITH ent AS (" + _ENTITY_ROWS + "),"  # noqa: S608 - fixed names; values are parameters
-        " s AS (" + _SENTIMENT_ROWS + "),"
-        " p AS (SELECT DISTINCT ent.ticket_key, ent.e, n.product_key AS key, ent.text FROM ent"
-        " JOIN entity_names n ON n.text = ent.text AND n.label = ent.label"
-        " WHERE n.product_key IS NOT NULL)"
-        " SELECT s.model_id AS model_id, p.e AS entities, p.key AS key, p.text AS text,"
-        " count(*) AS tickets FROM p"
-        " JOIN s ON s.ticket_key = p.ticket_key AND "
-        + _PAIR.replace("{e}", "p.e")
-        + " GROUP BY ALL)",
-        by_model=True,
-        key_col="x.ticket_key",
-        model_where="x.model_id = ?",
-        model_col="entities",
-        sourced=True,
-    ),
-    _Table(
-        "rollup_competitor_days",
-        MENTIONS,
-        ("entities", "day", *_CUST_COLS, "vendor"),
-        ("tickets", "mentions"),
-        """
-        CREATE TABLE rollup_competitor_days (
-            entities  VARCHAR NOT NULL,  -- the entities' source: 'gold' or a model id
-            day       DATE NOT NULL,     -- of created_at (undated tickets are left out)
-            known     BOOLEAN NOT NULL,  -- the customer is in customers
-            segment   VARCHAR,           -- the customer's (NULL: unknown customer)
-            plan      VARCHAR,
-            region    VARCHAR,
-            vendor    VARCHAR,           -- the competitor named; NULL: any competitor
-            tickets   BIGINT NOT NULL,   -- tagged tickets naming it (gold: every ticket)
-            mentions  BIGINT NOT NULL    -- their entities naming it
-        )
-        """,
-        "SELECT * FROM (WITH ent AS (" + _ENTITY_ROWS + "),"  # noqa: S608 - fixed names; values are parameters
-        " hit AS (SELECT ent.ticket_key, ent.e, n.vendor, count(*) AS mentions FROM ent"
-        " JOIN entity_names n ON n.text = ent.text AND n.label = ent.label"
-        " WHERE n.vendor IS NOT NULL GROUP BY ALL),"
-        " h AS (SELECT * FROM hit UNION ALL SELECT ticket_key, e, NULL, sum(mentions)"
-        " FROM hit GROUP BY ticket_key, e),"
-        " g AS (SELECT x.ticket_key, x.model_id FROM {src:tagged_tickets} x{keys})"
-        " SELECT h.e AS entities, CAST(t.created_at AS DATE) AS day, " + _CUSTOMER + ","
-        " h.vendor AS vendor, count(*) AS tickets, sum(h.mentions) AS mentions"
-        " FROM h JOIN tickets t ON t.ticket_key = h.ticket_key"
-        " LEFT JOIN customers c ON c.customer_id = t.customer_id"
-        " LEFT JOIN g ON g.ticket_key = h.ticket_key AND g.model_id = h.e"
-        " WHERE t.created_at IS NOT NULL"
-        " AND (h.e = '" + GOLD_SOURCE + "' OR g.model_id IS NOT NULL) GROUP BY ALL)",
-        by_model=True,
-        key_col="x.ticket_key",
-        model_where="x.model_id = ?",
-        model_col="entities",
-        order="entities, day",
-        sourced=True,
-    ),
-)
-#: The names the mention roll-ups group entity texts by (filled in Python: the competitor
-#: matcher, ``data.reference.match_competitor``, is Python).
-_NAMES_SQL = """
-CREATE TABLE entity_names (
-    text         VARCHAR NOT NULL,
-    label        VARCHAR NOT NULL,  -- ORG | PRODUCT (the labels that may name a competitor)
-    vendor       VARCHAR,           -- match_competitor(text, label); NULL: no competitor
-    product_key  VARCHAR,           -- text.strip().lower() of a PRODUCT naming no competitor
-    PRIMARY KEY (text, label)
-)
-"""
-_NAME_STATE_SQL = "CREATE TABLE rollup_name_state (fingerprint VARCHAR NOT NULL)"
-
-#: ``rollup_source_entities`` (part :data:`TAGS`, migration 7): entity rows per model and
-#: batch, what the Settings page's reset choices count (``data.reset.reset_targets``).
-SOURCE_TABLES: tuple[_Table, ...] = (
-    _Table(
-        "rollup_source_entities",
-        TAGS,
-        ("model_id", "source"),
-        ("entities",),
-        """
-        CREATE TABLE rollup_source_entities (
-            model_id  VARCHAR NOT NULL,
-            source    VARCHAR NOT NULL,  -- the tickets' batch (tickets.source)
-            entities  BIGINT NOT NULL    -- the model's entity rows of the batch's tickets
-        )
-        """,
-        "SELECT e.model_id AS model_id, t.source AS source, count(*) AS entities"
-        " FROM {src:entities} e JOIN tickets t ON t.ticket_key = e.ticket_key{keys}"
-        " WHERE {model} GROUP BY ALL",
-        by_model=True,
-        key_col="e.ticket_key",
-        model_where="e.model_id = ?",
-        sourced=True,
-    ),
-)
-TABLES = TABLES + MENTION_TABLES + SOURCE_TABLES
-
-#: ``rollup_signal_series`` (part :data:`MENTIONS`) is derived from ``rollup_signal_mentions``
-#: rather than summed from tickets: its ``negative`` counts distinct writers, which no sum of
-#: per-ticket contributions gives. A write recomputes the groups it touched.
-SERIES_TABLE = "rollup_signal_series"
-_SERIES_CREATE = """
-CREATE TABLE rollup_signal_series (
-    model_id          VARCHAR NOT NULL,  -- the sentiment's source
-    entities          VARCHAR NOT NULL,  -- the entities' source
-    freq              VARCHAR NOT NULL,  -- day | week
-    period            DATE NOT NULL,     -- the day, or the Monday of the week
-    dim               VARCHAR NOT NULL,  -- product | competitor
-    value             VARCHAR NOT NULL,  -- product key, vendor
-    tickets           BIGINT NOT NULL,   -- dated labelled tickets naming it
-    negative_tickets  BIGINT NOT NULL,   -- of them negative
-    negative          BIGINT NOT NULL    -- distinct writers with a negative one
-)
-"""
-_SERIES_COLUMNS = (
-    "model_id",
-    "entities",
-    "freq",
-    "period",
-    "dim",
-    "value",
-    "tickets",
-    "negative_tickets",
-    "negative",
-)
-#: Rows of rollup_signal_series from rollup_signal_mentions rows ``r`` kept by ``{where}``
-#: (day) and ``{week_where}`` (week).
-_SERIES_SELECT = (
-    "SELECT r.model_id, r.entities, 'day', r.day, r.dim, r.value, sum(r.tickets),"
-    " sum(r.negative), count(*) FILTER (WHERE r.negative > 0)"
-    " FROM rollup_signal_mentions r{where} AND r.day IS NOT NULL AND r.dim <> 'named'"
-    " GROUP BY r.model_id, r.entities, r.day, r.dim, r.value"
-    " UNION ALL SELECT r.model_id, r.entities, 'week', CAST(date_trunc('week', r.day) AS DATE),"
-    " r.dim, r.value, sum(r.tickets), sum(r.negative),"
-    " count(DISTINCT r.unit) FILTER (WHERE r.negative > 0)"
-    " FROM rollup_signal_mentions r{week_where} AND r.day IS NOT NULL AND r.dim <> 'named'"
-    " GROUP BY ALL"
-)
-
-
-def _fill_series(conn: Any, model_id: str | None = None) -> None:
-    """``rollup_signal_series`` from ``rollup_signal_mentions``: all of it, or the rows of
-    one entity source."""
-    where = " WHERE r.entities = ?" if model_id is not None else " WHERE TRUE"
-    params = [model_id, model_id] if model_id is not None else []
-    one = " WHERE entities = ?" if model_id is not None else ""
-    conn.execute(
-        f"DELETE FROM {SERIES_TABLE}{one}",  # noqa: S608 - fixed names; values are parameters
-        [model_id] if model_id is not None else [],
-    )
-    cols = ", ".join(_SERIES_COLUMNS)
-    conn.execute(
-        f"INSERT INTO {SERIES_TABLE} ({cols}) "
-        + _SERIES_SELECT.replace("{where}", where).replace("{week_where}", where),
-        params,
-    )
-
-
-def _refresh_series(conn: Any, touched: str) -> None:
-    """Recompute the ``rollup_signal_series`` rows of the days (and their weeks) × values in
-    ``touched`` (columns model_id, entities, day, dim, value) from the mention roll-up."""
-    weeks = touched + "_weeks"
-    conn.execute(
-        f"CREATE TEMP TABLE {weeks} AS SELECT DISTINCT model_id, entities,"  # noqa: S608 - fixed names; values are parameters
-        f" CAST(date_trunc('week', day) AS DATE) AS period, dim, value FROM {touched}"
-    )
-    try:
-        same = (
-            "r.model_id = d.model_id AND r.entities = d.entities AND r.dim = d.dim"
-            " AND r.value = d.value"
-        )
-        conn.execute(
-            f"DELETE FROM {SERIES_TABLE} r USING {touched} d WHERE r.freq = 'day'"  # noqa: S608 - fixed names; values are parameters
-            f" AND r.period = d.day AND {same}"
-        )
-        conn.execute(
-            f"DELETE FROM {SERIES_TABLE} r USING {weeks} d WHERE r.freq = 'week'"  # noqa: S608 - fixed names; values are parameters
-            f" AND r.period = d.period AND {same}"
-        )
-        day = f" SEMI JOIN {touched} d ON r.day = d.day AND {same} WHERE TRUE"
-        week = (
-            f" SEMI JOIN {weeks} d ON CAST(date_trunc('week', r.day) AS DATE) = d.period"
-            f" AND {same} WHERE TRUE"
-        )
-        conn.execute(
-            f"INSERT INTO {SERIES_TABLE} ({', '.join(_SERIES_COLUMNS)}) "
-            + _SERIES_SELECT.replace("{where}", day).replace("{week_where}", week)
-        )
-    finally:
-        conn.execute(f"DROP TABLE IF EXISTS {weeks}")
-
-
-_BY_NAME = {t.name: t for t in TABLES}
-
-_STATE_SQL = """
-CREATE TABLE rollup_state (
-    part        VARCHAR PRIMARY KEY,  -- tickets | usage | tags
-    tickets     BIGINT,               -- base-table row counts the part is up to date with
-    usage       BIGINT,               -- (NULL: the part does not depend on that table)
-    customers   BIGINT,
-    tagged      BIGINT,
-    entities    BIGINT
-)
-"""
-#: Migration 5 adds the sentiment counts (NULL: the part does not depend on them).
-_STATE_V5 = [
-    "ALTER TABLE rollup_state ADD COLUMN sentiments BIGINT",
-    "ALTER TABLE rollup_state ADD COLUMN gold_sentiments BIGINT",
-]
-
-
-#: The base tables the mention roll-ups read (``{src:NAME}`` in their SQL).
-_SOURCES = ("gold_entities", "entities", "gold_sentiment", "ticket_sentiment", "tagged_tickets")
-
-
-def _contrib_sql(
-    table: _Table, keys_table: str | None, model: bool, sources: dict[str, str] | None = None
-) -> str:
-    """The contributions' SELECT of ``table``: of every ticket, of those in ``keys_table``,
-    or (``sources``: the source tables already kept to the touched tickets, by name) of
-    those in the given tables."""
-    keys = f" SEMI JOIN {keys_table} k ON k.ticket_key = {table.key_col}" if keys_table else ""
-    where = table.model_where if model else "TRUE"
-    sql = table.contrib
-    for name in _SOURCES:
-        sql = sql.replace("{src:" + name + "}", (sources or {}).get(name, name))
-    if sources:
-        keys = ""  # the sources hold the touched tickets' rows only
-    # a model's contributions leave the ground truth's (another source) out
-    return (
-        sql.replace("{keys}", keys)
-        .replace("{model}", where)
-        .replace("{gold}", "FALSE" if model else "TRUE")
-    )
-
-
-def _touched_sources(conn: Any, keys_table: str, tag: str) -> dict[str, str]:
-    """Temporary copies of the mention roll-ups' source tables kept to the tickets in
-    ``keys_table`` (each big table read once, not once per roll-up); their names."""
-    names = {}
-    for name in _SOURCES:
-        names[name] = f"_rollup_src_{name}_{tag}"
-        conn.execute(
-            f"CREATE OR REPLACE TEMP TABLE {names[name]} AS SELECT x.* FROM {name} x"  # noqa: S608 - fixed names; values are parameters
-            f" SEMI JOIN {keys_table} k ON k.ticket_key = x.ticket_key"
-        )
-    return names
+# -- freshness ---------------------------------------------------------------------------
 
 
 def _counts_sql() -> str:
-    return "SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in _COUNTED)  # noqa: S608 - fixed names; values are parameters
+    return "SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in COUNTED)  # noqa: S608 - fixed names; values are parameters
 
 
 def _record_state(conn: Any, parts: Sequence[str]) -> None:
@@ -720,10 +113,8 @@ def _record_state(conn: Any, parts: Sequence[str]) -> None:
     to count, one to record)."""
     if not parts:
         return
-    counts = dict(zip(_COUNTED, conn.execute(_counts_sql()).fetchone(), strict=True))
-    rows = [
-        [part, *(counts[t] if t in _DEPENDS[part] else None for t in _COUNTED)] for part in parts
-    ]
+    counts = dict(zip(COUNTED, conn.execute(_counts_sql()).fetchone(), strict=True))
+    rows = [[part, *(counts[t] if t in DEPENDS[part] else None for t in COUNTED)] for part in parts]
     conn.execute(
         "INSERT INTO rollup_state (part, tickets, usage, customers, tagged, entities,"  # noqa: S608 - fixed names; values are parameters
         " sentiments, gold_sentiments) VALUES "
@@ -753,17 +144,17 @@ def _freshness(conn: Any) -> tuple[frozenset[str], int | None]:
             " SELECT s.part, s.tickets, s.usage, s.customers, s.tagged, s.entities,"
             " s.sentiments, s.gold_sentiments, n.* FROM rollup_state s, n"
         ).fetchall()
-        counted = _COUNTED
+        counted = COUNTED
     except duckdb.CatalogException:
         return frozenset(), None
     except duckdb.BinderException:  # a store of migration 4 opened read-only
         rows = conn.execute(
             "WITH n AS (SELECT "  # noqa: S608 - fixed names; values are parameters
-            + ", ".join(f"(SELECT count(*) FROM {t})" for t in _V4_COUNTED)  # noqa: S608 - fixed names; values are parameters
+            + ", ".join(f"(SELECT count(*) FROM {t})" for t in V4_COUNTED)  # noqa: S608 - fixed names; values are parameters
             + ") SELECT s.part, s.tickets, s.usage, s.customers, s.tagged, s.entities, n.*"
             " FROM rollup_state s, n"
         ).fetchall()
-        counted = _V4_COUNTED
+        counted = V4_COUNTED
     fresh = set()
     width = len(counted)
     for row in rows:
@@ -884,8 +275,8 @@ def tagged_per_model(conn: Any) -> dict[str, int] | None:
 # -- building ---------------------------------------------------------------------------
 
 
-def _fill(conn: Any, table: _Table, model_id: str | None = None) -> None:
-    sql = _contrib_sql(table, None, model_id is not None)
+def _fill(conn: Any, table: RollupTable, model_id: str | None = None) -> None:
+    sql = contrib_sql(table, None, model_id is not None)
     # stored in the order its readers filter by, so they skip the row groups of the others
     order = f" ORDER BY {table.order}" if table.order else ""
     conn.execute(
@@ -904,7 +295,7 @@ def rebuild_all(conn: Any, parts: Sequence[str] = PARTS) -> None:
             conn.execute(f"DELETE FROM {table.name}")  # noqa: S608 - fixed names; values are parameters
             _fill(conn, table)
     if MENTIONS in parts:
-        _fill_series(conn)
+        fill_series(conn)
     _record_state(conn, parts)
 
 
@@ -962,88 +353,7 @@ def rebuild_rollups(store: Any) -> dict[str, int]:
     return store.write(write)
 
 
-def migration_statements() -> list[str]:
-    """The SQL creating the first roll-up tables and filling them from the data already in
-    the store: migration 4, exactly as released (its five tables and state)."""
-    tables = [_BY_NAME[n] for n in _V4_TABLES]
-    statements = [t.create for t in tables] + [_STATE_SQL]
-    for table in tables:
-        statements.append(
-            f"INSERT INTO {table.name} ({table.columns}) " + _contrib_sql(table, None, False)
-        )
-    for part in _V4_DEPENDS:
-        counted = [t for t in _V4_COUNTED if t in _V4_DEPENDS[part]]
-        cols = ", ".join(_STATE_COLUMNS[t] for t in counted)
-        vals = ", ".join(f"(SELECT count(*) FROM {t})" for t in counted)  # noqa: S608 - fixed names; values are parameters
-        statements.append(f"INSERT INTO rollup_state (part, {cols}) VALUES ('{part}', {vals})")  # noqa: S608 - fixed names; values are parameters
-    return statements
-
-
-def signal_migration_statements() -> list[str]:
-    """Migration 5: ``rollup_signal_days`` (created and filled) and the sentiment counts in
-    ``rollup_state``. The tags part records them only where it was fresh: a stale part
-    stays stale (its readers keep to the base tables until a rebuild)."""
-    table = _BY_NAME["rollup_signal_days"]
-    fresh_before = " AND ".join(
-        f"{_STATE_COLUMNS[t]} = (SELECT count(*) FROM {t})"  # noqa: S608 - fixed names
-        for t in _V4_DEPENDS[TAGS]
-    )
-    fill = f"INSERT INTO {table.name} ({table.columns}) " + _contrib_sql(table, None, False)
-    counts = (
-        "UPDATE rollup_state SET sentiments = (SELECT count(*) FROM ticket_sentiment),"  # noqa: S608 - fixed names; values are parameters
-        " gold_sentiments = (SELECT count(*) FROM gold_sentiment)"
-        " WHERE part = 'tags' AND " + fresh_before
-    )
-    stale = (
-        "UPDATE rollup_state SET sentiments = -1, gold_sentiments = -1"
-        " WHERE part = 'tags' AND sentiments IS NULL"
-    )
-    return [*_STATE_V5, table.create, fill, counts, stale]
-
-
-def source_migration_statements() -> list[str]:
-    """Migration 7: ``rollup_source_entities`` (entity rows per model and batch), created
-    and filled from the data already in the store. Part :data:`TAGS`, whose state stays as
-    it was: filled from the base tables, the table matches them now, fresh or not. (A store
-    of an earlier schema never has the table; one whose version rows were set back, as an
-    upgrade test does, gets it afresh.)"""
-    table = _BY_NAME["rollup_source_entities"]
-    fill = f"INSERT INTO {table.name} ({table.columns}) " + _contrib_sql(table, None, False)
-    return [f"DROP TABLE IF EXISTS {table.name}", table.create, fill]
-
-
-def mention_migration_statements() -> list[str]:
-    """Migration 6: ``entity_names``, ``rollup_name_state`` and the mention roll-ups
-    (:data:`MENTION_TABLES`), created empty and stale: the competitor matcher is Python, so
-    ``python -m data rollups`` (or the demo) fills them; until then readers keep to the base
-    tables, and the other parts stay as they were."""
-    stale = (
-        "INSERT INTO rollup_state (part, tickets, customers, tagged, entities, sentiments,"  # noqa: S608 - fixed names; values are parameters
-        " gold_sentiments) VALUES ('" + MENTIONS + "', -1, -1, -1, -1, -1, -1)"
-    )
-    return [_NAMES_SQL, _NAME_STATE_SQL, *(t.create for t in MENTION_TABLES), _SERIES_CREATE, stale]
-
-
-def drop_statements() -> list[str]:
-    """DROP statements of every roll-up table (for a later migration that redefines them)."""
-    return [f"DROP TABLE IF EXISTS {t.name}" for t in TABLES] + [
-        "DROP TABLE IF EXISTS rollup_state",
-        "DROP TABLE IF EXISTS entity_names",
-        f"DROP TABLE IF EXISTS {SERIES_TABLE}",
-        "DROP TABLE IF EXISTS rollup_name_state",
-    ]
-
-
 # -- incremental maintenance --------------------------------------------------------------
-
-
-def _tables(parts: Sequence[str], *, by_keys: bool) -> list[_Table]:
-    unknown = set(parts) - set(PARTS)
-    if unknown:
-        raise ValueError(f"unknown roll-up parts {sorted(unknown)}; known: {PARTS}")
-    if by_keys and USAGE in parts:
-        raise ValueError("usage roll-ups do not depend on tickets: recompute them (keys_sql=None)")
-    return [t for t in TABLES if t.part in parts]
 
 
 def _with_mentions(
@@ -1068,23 +378,20 @@ def _has_mention_tables(conn: Any) -> bool:
     )
 
 
-def _contrib_select(
-    table: _Table,
-    keys: str,
-    model_id: str | None,
-    sign: int,
-    sources: dict[str, str] | None = None,
-) -> tuple[str, list[Any]]:
-    """The signed contributions of the tickets in ``keys`` to ``table`` (columns: groups
-    then measures) and its parameters."""
-    model = model_id is not None and table.by_model
-    sql = _contrib_sql(table, keys, model, sources if table.sourced else None)
-    groups = ", ".join(f'"{c}"' for c in table.groups)
-    measures = ", ".join(f'{sign} * "{m}" AS "{m}"' for m in table.measures)
-    return f"SELECT {groups}, {measures} FROM ({sql})", [model_id] if model else []  # noqa: S608 - fixed names; values are parameters
+def _touched_sources(conn: Any, keys_table: str, tag: str) -> dict[str, str]:
+    """Temporary copies of the mention roll-ups' source tables kept to the tickets in
+    ``keys_table`` (each big table read once, not once per roll-up); their names."""
+    names = {}
+    for name in SRC_TABLES:
+        names[name] = f"_rollup_src_{name}_{tag}"
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE {names[name]} AS SELECT x.* FROM {name} x"  # noqa: S608 - fixed names; values are parameters
+            f" SEMI JOIN {keys_table} k ON k.ticket_key = x.ticket_key"
+        )
+    return names
 
 
-def _merge(conn: Any, table: _Table, source: str, params: Sequence[Any] = ()) -> None:
+def _merge(conn: Any, table: RollupTable, source: str, params: Sequence[Any] = ()) -> None:
     """Add the rows of ``source`` (a SELECT of signed contributions: groups then measures,
     a group may repeat) to ``table`` in one statement; a row whose first measure reaches 0
     is dropped, one that no row held is added unless its first measure is 0.
@@ -1137,7 +444,7 @@ def maintained(
     """
     was_fresh = fresh_parts(conn)
     parts = _with_mentions(conn, parts, was_fresh, full=keys_sql is None and model_id is None)
-    tables = _tables(parts, by_keys=keys_sql is not None)
+    tables = tables_of(parts, by_keys=keys_sql is not None)
     tag = uuid.uuid4().hex[:12]
     keys = f"_rollup_keys_{tag}"
     deltas = {t.name: f"_rollup_delta_{t.name}_{tag}" for t in tables}
@@ -1150,7 +457,7 @@ def maintained(
         if any(t.sourced for t in tables):
             sources = _touched_sources(conn, keys, tag)
         for table in tables:  # the touched tickets' contributions taken out ...
-            before, before_params = _contrib_select(table, keys, model_id, -1, sources)
+            before, before_params = contrib_select(table, keys, model_id, -1, sources)
             conn.execute(f"CREATE TEMP TABLE {deltas[table.name]} AS {before}", before_params)
     yield
     if keys_sql is not None and sources is not None:  # as the block left them
@@ -1161,7 +468,7 @@ def maintained(
         touched = f"_rollup_touched_{tag}"
         for table in tables:  # ... and put back as they are now, in one merge per table
             delta = deltas[table.name]
-            after, after_params = _contrib_select(table, keys, model_id, 1, sources)
+            after, after_params = contrib_select(table, keys, model_id, 1, sources)
             if table.name == "rollup_signal_mentions":  # the series follow it (derived)
                 conn.execute(f"INSERT INTO {delta} {after}", after_params)
                 conn.execute(
@@ -1174,7 +481,7 @@ def maintained(
                 _merge(conn, table, f"SELECT * FROM {delta} UNION ALL {after}", after_params)  # noqa: S608 - fixed names; values are parameters
             conn.execute(f"DROP TABLE {delta}")
         if MENTIONS in parts:
-            _refresh_series(conn, touched)
+            refresh_series(conn, touched)
             conn.execute(f"DROP TABLE {touched}")
         for name in (sources or {}).values():
             conn.execute(f"DROP TABLE {name}")
@@ -1193,7 +500,7 @@ def maintained(
                 conn.execute(f"DELETE FROM {table.name}")  # noqa: S608 - fixed names; values are parameters
                 _fill(conn, table)
         if MENTIONS in parts:
-            _fill_series(conn, model_id)
+            fill_series(conn, model_id)
         if model_id is None:  # recomputed in full: fresh whatever they were before
             was_fresh = frozenset(parts)
     _record_state(conn, [p for p in parts if p in was_fresh])
@@ -1237,11 +544,11 @@ def inserted_tickets(conn: Any, keys_sql: str, params: Sequence[Any] = ()) -> It
         marks = ", ".join("?" for _ in new)
         exists = (
             f"EXISTS (SELECT 1 FROM {name} WHERE ticket_key IN ({marks}))"  # noqa: S608 - fixed names; values are parameters
-            for name in _SOURCES
+            for name in SRC_TABLES
         )
         tagged = (
             bool(new)
-            and conn.execute("SELECT " + " OR ".join(exists), new * len(_SOURCES)).fetchone()[0]
+            and conn.execute("SELECT " + " OR ".join(exists), new * len(SRC_TABLES)).fetchone()[0]
         )
     else:
         conn.execute(
@@ -1251,7 +558,7 @@ def inserted_tickets(conn: Any, keys_sql: str, params: Sequence[Any] = ()) -> It
         )
         exists = (
             f"EXISTS (SELECT 1 FROM {name} x SEMI JOIN {keys} k ON k.ticket_key = x.ticket_key)"  # noqa: S608 - fixed names
-            for name in _SOURCES
+            for name in SRC_TABLES
         )
         tagged = conn.execute("SELECT " + " OR ".join(exists)).fetchone()[0]
     if tagged:
@@ -1259,8 +566,8 @@ def inserted_tickets(conn: Any, keys_sql: str, params: Sequence[Any] = ()) -> It
             yield
     else:
         yield
-        for table in _tables((TICKETS,), by_keys=True):
-            _merge(conn, table, *_contrib_select(table, keys, None, 1))
+        for table in tables_of((TICKETS,), by_keys=True):
+            _merge(conn, table, *contrib_select(table, keys, None, 1))
         kept = _with_mentions(conn, (TICKETS, TAGS), was_fresh, full=False)
         _record_state(conn, [p for p in kept if p in was_fresh])
     conn.execute(f"DROP TABLE {keys}")
