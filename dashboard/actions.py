@@ -11,6 +11,7 @@ is emptied.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from dashboard.jobs import record_audit
 __all__ = [
     "RESET_CONFIRM_WORD",
     "delete_scenario",
+    "distinct_files",
     "load_shards",
     "reset_data",
     "save_scenario",
@@ -46,8 +48,34 @@ def _data_changed() -> None:
     queries.refresh()
 
 
+def distinct_files(files: Iterable[Any]) -> list[Any]:
+    """``files`` with each uploaded file once, in order: by Streamlit's ``file_id`` (one
+    upload), else by the object itself.
+
+    A browser lists each chosen file once, but Streamlit builds one ``UploadedFile`` per
+    entry of the uploader's state as the session sent it: one uploaded file named 300
+    times was hashed, looked up and audited 300 times (round 18).
+
+    Example:
+        >>> class F:
+        ...     def __init__(self, file_id): self.file_id = file_id
+        >>> a, b = F("a"), F("b")
+        >>> [f.file_id for f in distinct_files([a, b, a, F("a")])]
+        ['a', 'b']
+    """
+    seen: set[object] = set()
+    out = []
+    for f in files:
+        key = getattr(f, "file_id", None) or id(f)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
 def upload_files(files: list[Any]) -> list[Any]:
-    """Check and import uploaded ticket files (``data.ingest.ingest_files``), as an analyst.
+    """Check and import uploaded ticket files (``data.ingest.ingest_files``), as an analyst,
+    each uploaded file once (:func:`distinct_files`).
 
     Records one ``upload`` row per file (target: the file's name, detail: the outcome).
 
@@ -57,6 +85,7 @@ def upload_files(files: list[Any]) -> list[Any]:
     from data import audit
     from data.ingest import ingest_files
 
+    files = distinct_files(files)
     names = ", ".join(str(getattr(f, "name", "?")) for f in files)[:500]
     user = _require("ANALYST", audit.UPLOAD, names or None)
     the_store = store()
@@ -115,7 +144,11 @@ def load_shards(folder: str | Path) -> Any:
     from data import audit
     from data.entity_shards import load_entity_shards
 
-    path = Path(str(folder).strip()).expanduser()
+    typed = Path(str(folder).strip())
+    try:
+        path = typed.expanduser()
+    except RuntimeError:  # "~name/…" of no such user: a folder named so, which is not there
+        path = typed
     user = _require("ANALYST", audit.SHARD_LOAD, str(path))
     the_store = store()
     try:

@@ -19,7 +19,15 @@ STARTED = time.perf_counter()  # this run of the script: the slow-page log times
 
 import streamlit as st  # noqa: E402 - after the clock starts
 
-from dashboard import access, pagelog, startup, state, ui, upload_guard  # noqa: E402
+from dashboard import (  # noqa: E402
+    access,
+    pagelog,
+    startup,
+    state,
+    ui,
+    upload_guard,
+    widget_bounds,
+)
 from dashboard.access import Role, User  # noqa: E402
 
 st.set_page_config(page_title="Price War Room", page_icon=":material/monitoring:", layout="wide")
@@ -211,6 +219,7 @@ def _job_status() -> None:
 
 
 upload_guard.install()  # once per process: the upload endpoint asks for the role too
+widget_bounds.install()  # once per process: a forged date list is not parsed whole
 user = access.current_user()
 if not user.allowed:
     # every address resolves (no "page not found"), but no page runs and none is listed

@@ -98,13 +98,27 @@ def page_guard(what: str = "this page") -> Iterator[None]:
         st.error(shown, icon=":material/error:")
 
 
+#: What a fragment shows instead of its content once its user is no longer let in.
+ACCESS_GONE_NOTE = (
+    "You are no longer let in with this sign-in (the access list or the sign-in changed): "
+    "reload the page."
+)
+
+
 def guarded(what: str) -> Callable[[F], F]:
-    """Decorator form of :func:`page_guard` (fragments rerun outside the page's guard)."""
+    """Decorator form of :func:`page_guard` for fragments, which rerun outside the page's
+    guard and outside ``app.py``'s gate: each run first asks whether the user is still let
+    in (the access file is read again when it changes; a sign-out in another tab counts),
+    and draws only :data:`ACCESS_GONE_NOTE` when not (round 18: a user taken off the list
+    kept getting the what-if through fragment reruns)."""
 
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
             with page_guard(what):
+                if not current_user().allowed:
+                    st.warning(ACCESS_GONE_NOTE, icon=":material/lock:")
+                    return None
                 return fn(*args, **kwargs)
             return None
 

@@ -1,0 +1,42 @@
+"""Price War Room with its guards in place before the first connection:
+``streamlit run dashboard/serve.py`` (same options, same pages as ``dashboard/app.py``).
+
+``streamlit run dashboard/app.py`` runs no project code until a page runs, so the upload
+guard (``dashboard.upload_guard``: files only from analysts' and admins' sessions, bounded
+per session and server) is installed by the process's first page run. Until then, on a
+freshly started server, Streamlit's upload endpoint keeps every file any open websocket
+sends, without sign-in and without bound (round 16 drops them when the guard is installed;
+round 18: a visitor could fill the memory first).
+
+Streamlit serves a script that builds an ``st.App`` with uvicorn, and runs the app's
+lifespan after its runtime has started and before it accepts a connection: this one
+installs the guards there (:func:`guards`), then serves ``dashboard/app.py`` as before
+(which installs them too, a no-op then).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dashboard import upload_guard, widget_bounds
+
+
+@contextlib.asynccontextmanager
+async def guards(_app: Any) -> AsyncIterator[None]:
+    """The lifespan: the upload guard and the widget bounds, before the first request."""
+    if not upload_guard.install():
+        raise RuntimeError("the upload guard could not be installed at server start")
+    widget_bounds.install()
+    yield None
+
+
+if not __package__:
+    # run by ``streamlit run`` (uvicorn imports this file as the top-level module "serve");
+    # imported as ``dashboard.serve`` (pytest's doctest pass) it builds no app: an App sets
+    # the process's main script
+    app = st.App(str(Path(__file__).with_name("app.py")), lifespan=guards)
