@@ -634,12 +634,33 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+_INSERT_ENTITIES = (
+    'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score)'
+    ' SELECT e.ticket_key, e.model_id, e.start, e."end", e.label, min(e.text), min(e.score)'
+    " FROM read_parquet(?) AS e JOIN _shard_new_keys AS k ON k.ticket_key = e.ticket_key"
+    ' ANTI JOIN (SELECT ticket_key, start, "end", label FROM entities WHERE model_id = ?'
+    "  AND ticket_key IN (SELECT ticket_key FROM _shard_new_keys)) AS x"
+    '  ON x.ticket_key = e.ticket_key AND x.start = e.start AND x."end" = e."end"'
+    "  AND x.label = e.label"
+    ' GROUP BY k.pos, e.ticket_key, e.model_id, e.start, e."end", e.label'
+    ' ORDER BY k.pos, e.start, e."end", e.label'
+)
+"""The new tickets' entities (``_shard_new_keys``), once each, in their tickets' creation
+order: the store's entity rows then follow the days as the Entities page's entity pick
+expects (``analytics.explore.tickets._mentions_in``), whatever order the shards hold them
+in. Rows the store has already (of a ticket not counted as tagged) are left out here rather
+than by ``ON CONFLICT DO NOTHING``: DuckDB does not keep an ``ORDER BY``'s order in an
+insert with a conflict clause (its chunks are appended by several threads), and does in a
+plain insert."""
+
+
 def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
     """Load the complete shards of ``folder`` into the store (one transaction, idempotent).
 
     For each ticket listed in the shards' ``_tagged`` files that is in the store and has no
-    ``tagged_tickets`` row for the folder's model yet, its entities and its
-    ``tagged_tickets`` row are inserted; a ``tagging_runs`` row (status ``done``, device
+    ``tagged_tickets`` row for the folder's model yet, its entities (ticket by ticket in
+    creation order, see :data:`_INSERT_ENTITIES`) and its ``tagged_tickets`` row are
+    inserted; a ``tagging_runs`` row (status ``done``, device
     ``ray:<device>``) records the load when it added anything. Tickets not in the store are
     counted (ingest the same input files, then load again).
 
@@ -669,11 +690,14 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
             " FROM read_parquet(?) AS g LEFT JOIN tickets AS t ON t.ticket_key = g.ticket_key",
             [tagged_files],
         ).fetchone()
-        # tickets in the shards, in the store, and not yet tagged by the model
+        # tickets in the shards, in the store, and not yet tagged by the model, numbered in
+        # the order of their creation (the order their entity rows are written in)
         conn.execute(
             "CREATE OR REPLACE TEMP TABLE _shard_new_keys AS"
-            " SELECT DISTINCT g.ticket_key FROM read_parquet(?) AS g"
-            " SEMI JOIN tickets AS t ON t.ticket_key = g.ticket_key"
+            " SELECT t.ticket_key,"
+            " row_number() OVER (ORDER BY t.created_at NULLS LAST, t.ticket_key) AS pos"
+            " FROM (SELECT DISTINCT ticket_key FROM read_parquet(?)) AS g"
+            " JOIN tickets AS t ON t.ticket_key = g.ticket_key"
             " ANTI JOIN (SELECT ticket_key FROM tagged_tickets WHERE model_id = ?) AS d"
             " ON d.ticket_key = g.ticket_key",
             [tagged_files, model_id],
@@ -682,15 +706,7 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
         with rollups.maintained(
             conn, "SELECT ticket_key FROM _shard_new_keys", parts=(rollups.TAGS,), model_id=model_id
         ):
-            entities = conn.execute(
-                'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score)'
-                ' SELECT e.ticket_key, e.model_id, e.start, e."end", e.label, min(e.text),'
-                " min(e.score) FROM read_parquet(?) AS e"
-                " SEMI JOIN _shard_new_keys AS k ON k.ticket_key = e.ticket_key"
-                ' GROUP BY e.ticket_key, e.model_id, e.start, e."end", e.label'
-                " ON CONFLICT DO NOTHING",
-                [entity_files],
-            ).fetchone()[0]
+            entities = conn.execute(_INSERT_ENTITIES, [entity_files, model_id]).fetchone()[0]
             sentiments = 0
             if sentiment_files:
                 sentiments = conn.execute(
