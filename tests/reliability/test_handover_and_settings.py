@@ -31,8 +31,8 @@ def no_tagger(monkeypatch: pytest.MonkeyPatch) -> None:
     """``model.cli`` without loading a tagger (the handover does not use it)."""
     import model.cli
 
-    monkeypatch.setattr(model.cli, "_load_tagger", lambda *a, **k: object())
-    monkeypatch.setattr(model.cli, "_threads", lambda: None)
+    monkeypatch.setattr(model.cli, "load_tagger", lambda *a, **k: object())
+    monkeypatch.setattr(model.cli, "limit_threads", lambda: None)
 
 
 def _hold(db: Path, heartbeat: bool) -> subprocess.Popen[str]:
