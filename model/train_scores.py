@@ -34,18 +34,23 @@ def score_sets(tagger: Tagger, sets: Sequence[EvalSet]) -> tuple[dict, dict]:
     return entities, sentiment
 
 
-def evaluate_model(
-    model: torch.nn.Module, tokenizer, config: TrainConfig, sets: Sequence[EvalSet]
-) -> tuple[dict, dict]:
-    """Scores of ``model`` on every evaluation set (through the inference engine)."""
-    merged = merged_copy(model, config)
-    tagger = Tagger.from_model(
-        merged,
+def training_tagger(model: torch.nn.Module, tokenizer, config: TrainConfig) -> Tagger:
+    """An inference tagger over a merged copy of the model being trained (the model itself
+    is untouched), with the artefact's window settings."""
+    return Tagger.from_model(
+        merged_copy(model, config),
         tokenizer,
         model_id="training",
         max_length=config.infer_max_length,
         stride=config.stride,
     )
+
+
+def evaluate_model(
+    model: torch.nn.Module, tokenizer, config: TrainConfig, sets: Sequence[EvalSet]
+) -> tuple[dict, dict]:
+    """Scores of ``model`` on every evaluation set (through the inference engine)."""
+    tagger = training_tagger(model, tokenizer, config)
     result = score_sets(tagger, sets)
     model.train()
     return result
@@ -83,14 +88,7 @@ def fit_sentiment_offsets(
     chosen = next((s for s in dev_sets if s.for_selection and s.sentiment), None)
     if chosen is None:
         return None
-    merged = merged_copy(model, config)
-    tagger = Tagger.from_model(
-        merged,
-        tokenizer,
-        model_id="training",
-        max_length=config.infer_max_length,
-        stride=config.stride,
-    )
+    tagger = training_tagger(model, tokenizer, config)
     labels = tagger.sentiment_labels
     rows = [
         (ex.sentiment, mood)

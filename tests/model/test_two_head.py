@@ -528,9 +528,10 @@ def test_evaluate_says_when_the_model_has_no_sentiment_head(tmp_path, random_dir
     assert "overall" in out and "sentiment: not scored (1 texts" in out
 
 
-def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, monkeypatch) -> None:
-    """Stage 2 at learning rate 0 from stage 1's artefact writes the same weights (same model
-    id); an artefact of other labels is refused."""
+@pytest.fixture
+def run_stage(tmp_path, monkeypatch):
+    """``run(folder, **config)``: one tiny training epoch into ``tmp_path / folder``, its
+    backbone a random two-head model (seed 1) whatever the stage."""
     import model.sentiment as sentiment_module
 
     monkeypatch.setattr(
@@ -543,6 +544,14 @@ def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, monkeypat
 
     def run(out: str, **changes) -> dict:
         return train_tiny(tmp_path / out, epochs=1, sentiment_offsets=False, **changes)
+
+    return run
+
+
+def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, run_stage) -> None:
+    """Stage 2 at learning rate 0 from stage 1's artefact writes the same weights (same model
+    id); an artefact of other labels is refused."""
+    run = run_stage
 
     first = run("one")
     second = run("two", init_from=str(tmp_path / "one"), lr=0.0, head_lr=0.0)
@@ -556,26 +565,14 @@ def test_a_second_stage_starts_from_the_first_stages_weights(tmp_path, monkeypat
         run("three", init_from=str(tmp_path / "one"))
 
 
-def test_a_second_stage_with_a_higher_rank_starts_as_exactly_the_first(
-    tmp_path, monkeypatch
-) -> None:
+def test_a_second_stage_with_a_higher_rank_starts_as_exactly_the_first(tmp_path, run_stage) -> None:
     """``--init-from`` with more adapter capacity (rank 16 → 24, scale 2 → 1): at learning
     rate 0 the second stage's model gives the first's logits; a lower rank is refused."""
     import torch
 
-    import model.sentiment as sentiment_module
     from model.tagger import load_model
 
-    monkeypatch.setattr(
-        sentiment_module,
-        "load_two_head",
-        lambda labels, sentiment_labels=SENTIMENT_LABELS: random_two_head(
-            labels, sentiment_labels, seed=1
-        ),
-    )
-
-    def run(out: str, **changes) -> dict:
-        return train_tiny(tmp_path / out, epochs=1, sentiment_offsets=False, **changes)
+    run = run_stage
 
     run("one")
     run("wide", init_from=str(tmp_path / "one"), rank=24, alpha=24, lr=0.0, head_lr=0.0)
