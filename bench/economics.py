@@ -32,13 +32,13 @@ def main() -> int:
         Scenario,
         default_scenario,
         estimate_elasticities,
-        estimate_mention_interaction,
         evaluate_price_war,
         evaluate_scenario,
         logit_nash_equilibrium,
         scenario_tornado,
         simulate_profit,
     )
+    from analytics.elasticity import estimate_mention_interaction
     from analytics.evaluate import (
         data_table,
         scenario_monte_carlo,

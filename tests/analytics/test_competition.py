@@ -13,11 +13,7 @@ from scipy.optimize import brentq
 
 from analytics import (
     EquilibriumNotConvergedError,
-    alpha_from_elasticity,
-    best_response,
-    calibrate_qualities,
     compare_strategies,
-    implied_costs,
     logit_nash_equilibrium,
     logit_shares,
     price_cut_scenario,
@@ -26,7 +22,11 @@ from analytics.competition import (
     CUT_TABLE_LABELS,
     STRATEGY_COLUMN_LABELS,
     CalibratedMarket,
+    alpha_from_elasticity,
+    best_response,
     calibrate_market,
+    calibrate_qualities,
+    implied_costs,
     largest_absorbable_cut,
 )
 from analytics.demand import LogitDemand

@@ -7,12 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import (
-    InsufficientDataError,
-    estimate_elasticities,
-    estimate_mention_interaction,
-    fit_elasticity,
-)
+from analytics import InsufficientDataError, estimate_elasticities
+from analytics.elasticity import estimate_mention_interaction, fit_elasticity
 
 
 def test_recovers_true_elasticity_per_segment(demo_store) -> None:

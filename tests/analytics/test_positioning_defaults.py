@@ -14,11 +14,9 @@ from analytics import (
     evaluate_scenario,
     load_scenario,
     positioning_map,
-    quality_tier,
     save_scenario,
-    segment_optima,
-    segment_optima_from,
 )
+from analytics.positioning import quality_tier, segment_optima, segment_optima_from
 
 
 @pytest.mark.parametrize(
@@ -113,7 +111,8 @@ def test_precomputed_mention_rates_give_the_same_results(demo_store) -> None:
     by ``default_scenario``) changes nothing in the results."""
     import pandas as pd
 
-    from analytics import competitor_mention_rates, estimate_mention_interaction
+    from analytics.elasticity import estimate_mention_interaction
+    from analytics.signals import competitor_mention_rates
 
     rates = competitor_mention_rates(demo_store, model_id="gold")
     inter = estimate_mention_interaction(demo_store, model_id="gold")

@@ -6,18 +6,20 @@ import datetime as dt
 
 import pytest
 
-from analytics import (
-    competitor_mention_rates,
-    competitor_pressure,
+from analytics.inputs import (
     current_prices,
-    mentions_by_vendor,
-    newest_model_id,
     price_history,
     segment_snapshot,
     segments,
     ticket_volumes,
     usage_by_segment_month,
     usage_panel,
+)
+from analytics.signals import (
+    competitor_mention_rates,
+    competitor_pressure,
+    mentions_by_vendor,
+    newest_model_id,
 )
 
 ALIASES = {"gpt-4o": "OpenAI", "openai": "OpenAI", "deepseek": "DeepSeek"}
