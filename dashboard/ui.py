@@ -806,14 +806,17 @@ def scenario_link_problems(params: Mapping[str, Sequence[str]], prefix: str = "s
     Example:
         >>> scenario_link_problems({"s_mc_seed": ["-1"]})
         ['s_mc_seed=-1 is outside 0 to 9,007,199,254,740,991']
+        >>> scenario_link_problems({"s_" + "K" * 50: ["1" * 20_000]})
+        ['s_KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK… is 20,000 characters long (at most 16,384)']
     """
     problems: list[str] = []
     last = {k: (list(v)[-1] if v else "") for k, v in params.items()}
     for key, text in last.items():
         name = key[len(prefix) :]
-        if len(text) > MAX_LINK_VALUE_CHARS:
+        if len(text) > MAX_LINK_VALUE_CHARS:  # any name: cut and escaped like a value
             problems.append(
-                f"{key} is {len(text):,} characters long (at most {MAX_LINK_VALUE_CHARS:,})"
+                f"{_shown(key)[1:-1]} is {len(text):,} characters long "
+                f"(at most {MAX_LINK_VALUE_CHARS:,})"
             )
         elif name in MAX_LINK_TEXT and len(text) > MAX_LINK_TEXT[name]:
             problems.append(
