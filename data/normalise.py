@@ -137,13 +137,12 @@ def _text_array(
             return pa.nulls(len(arr), pa.string())
         arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
     arr = arr.cast(pa.string())
-    trimmed = pc.utf8_trim_whitespace(arr)
-    # blank: nothing but white space, invisible format characters (zero-width space, word
-    # joiner, bidi marks: Unicode category Cf) and control characters (Cc: the DOS
-    # end-of-file mark Ctrl-Z that old exports end with, ESC, BEL), which show as an empty
-    # ticket (a trailing Ctrl-Z was a ticket of its own)
-    visible = pc.replace_substring_regex(trimmed, r"[\p{Cf}\p{Cc}\s]+", "")
-    blank = pc.fill_null(pc.equal(visible, ""), True)
+    # blank: nothing but white space (Unicode separators Z, and the ASCII ones, which are
+    # control characters), invisible format characters (zero-width space, word joiner, bidi
+    # marks: Unicode category Cf) and control characters (Cc: the DOS end-of-file mark
+    # Ctrl-Z that old exports end with, ESC, BEL), which show as an empty ticket (a trailing
+    # Ctrl-Z was a ticket of its own). A match gives booleans: no copy of the text is made.
+    blank = pc.fill_null(pc.match_substring_regex(arr, r"^[\p{Cf}\p{Cc}\p{Z}]*$"), True)
     if required:
         out.add_rows(_rows_where(blank, rows), column, "empty text")
     lengths = pc.utf8_length(arr)
@@ -169,7 +168,7 @@ def _text_array(
                 )
     if required:
         return arr
-    return pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
+    return pc.if_else(blank, pa.scalar(None, pa.string()), pc.utf8_trim_whitespace(arr))
 
 
 def _to_str(value: Any) -> str | None:

@@ -163,6 +163,13 @@ BAD = {
     # name: (file name, bytes, expected row, expected column, words in the message)
     "no text column": ("a.csv", b"id,foo\n1,bar\n", None, None, "no text column"),
     "empty text": ("a.csv", b"id,text\n1,ok\n2,\n3,   \n", 2, "text", "empty text"),
+    "invisible text": (  # zero-width spaces around no-break and ideographic spaces
+        "a.csv",
+        'id,text\n1,ok\n2,"\u200b\u00a0\u3000\u200b"\n'.encode(),
+        2,
+        "text",
+        "empty text",
+    ),
     "bad date": (
         "a.csv",
         b"text,created_at\nok,2026-01-01\nok,yesterday-ish\n",

@@ -256,7 +256,7 @@ def test_long_rows_are_chunked_by_bytes_not_rows(tmp_path: Path) -> None:
     before, short_rows, after_short, long_rows, after_long = map(int, result.stdout.split())
     record_figure("long_rows_119mb_staging_growth_mib", after_short - before)
     assert (short_rows, long_rows) == (1_200, 3_600)
-    assert after_short - before < 300, (
+    assert after_short - before < 260, (
         f"staging 119 MB grew the process by {after_short - before} MiB"
     )
     assert after_long - after_short < 64, (
