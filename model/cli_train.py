@@ -177,7 +177,8 @@ def _check_train_numbers(args: argparse.Namespace) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from model.labels import parse_label_map
-    from model.train import EvalSet, TrainConfig, train
+    from model.train import EvalSet, train
+    from model.train_config import config_from_args
 
     _check_train_numbers(args)
     label_map = parse_label_map(args.label_map) if args.label_map else None
@@ -213,22 +214,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         data["demo_test"] = {"n": args.demo_test, "seed": args.demo_seed + 2, "kept": len(test)}
     data["train_examples"] = len(train_examples)
     data["command"] = "python -m model " + " ".join(sys.argv[1:])
-    config = TrainConfig(
-        output=args.output,
-        name=args.name,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        head_lr=args.head_lr,
-        rank=args.rank,
-        alpha=args.alpha,
-        full=args.full,
-        class_weight_power=args.class_weight_power,
-        o_weight=args.o_weight,
-        max_length=args.max_length,
-        seed=args.seed,
-        patience=args.patience,
-    )
+    config = config_from_args(args)
     metrics = train(
         config,
         train_examples,

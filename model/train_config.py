@@ -3,9 +3,11 @@ the large sources sampled per epoch (:class:`EpochPool`) and the precision it tr
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from model.datasets import Example
 
@@ -49,6 +51,13 @@ class TrainConfig:
     init_from: str | None = None
     precision: str = "fp32"
     extra: dict = field(default_factory=dict)
+
+
+def config_from_args(args: argparse.Namespace, **overrides: Any) -> TrainConfig:
+    """The :class:`TrainConfig` of a parsed command line: every field an argument names (same
+    attribute name, e.g. ``--head-lr`` → ``head_lr``), then ``overrides`` on top."""
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    return TrainConfig(**{**given, **overrides})
 
 
 @dataclass

@@ -14,7 +14,7 @@ import torch
 
 from model.datasets import Example
 from model.train import train
-from model.train_config import TRAIN_PRECISIONS, EpochPool, EvalSet, TrainConfig
+from model.train_config import TRAIN_PRECISIONS, EpochPool, EvalSet, config_from_args
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
 
@@ -224,25 +224,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     record["command"] = "python -m model.train " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
-    config = TrainConfig(
-        output=args.output,
-        name=args.name,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        seed=args.seed,
-        sentiment_weight=args.sentiment_weight,
-        lr=args.lr,
-        head_lr=args.head_lr,
+    config = config_from_args(
+        args,
         init_from=str(args.init_from) if args.init_from else None,
-        rank=args.rank,
         alpha=args.alpha if args.alpha is not None else 2 * args.rank,
-        sentiment_class_power=args.sentiment_class_power,
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
         int8_scores=not args.no_int8,
         sentiment_offsets=not args.no_sentiment_offsets,
-        patience=2,
-        precision=args.precision,
     )
 
     def log(message: str) -> None:
