@@ -75,3 +75,31 @@ def test_a_job_tagged_store_lists_an_entity_from_its_newest_months(
                     whole = explore.ticket_list(store, Filters(), model, **kwargs)
                 pd.testing.assert_frame_equal(got, whole)
                 assert [k for k, _ in fast] == whole["ticket_key"].tolist()
+
+
+def test_rows_the_store_had_take_the_taggers_text_and_score(tmp_path: Path, keyword_tagger) -> None:
+    """A ticket no run counted as tagged may have entity rows already: one the tagger finds
+    again takes its text and score (as ``ON CONFLICT DO UPDATE`` did), another is kept."""
+    model = keyword_tagger.model_id
+    with Store.open(tmp_path / "had.duckdb") as store:
+        ingest_files(store, [_tickets_csv(tmp_path / "tickets.csv")])
+        key = store.scalar("SELECT ticket_key FROM tickets WHERE source_id = 'm3n1'")
+        store.execute_write(
+            'INSERT INTO entities (ticket_key, model_id, start, "end", label, text, score)'
+            " VALUES (?, ?, 0, 5, 'PRODUCT', 'stale', 0.01), (?, ?, 20, 26, 'ORG', 'kept', 0.5)",
+            [key, model, key, model],
+        )
+        summary = tag_store(store, keyword_tagger, batch_size=16)
+        assert summary.status == "done"
+        rows = store.fetchall(
+            'SELECT start, "end", label, text, score > 0.01 FROM entities WHERE ticket_key = ?'
+            " ORDER BY start",
+            [key],
+        )
+        assert rows == [
+            (0, 5, "PRODUCT", "Azure", True),
+            (14, 19, "LOC", "Paris", True),
+            (20, 26, "ORG", "kept", True),
+        ]
+        expected = 2 * len(MONTHS) * sum(1 for i in range(PER_MONTH) if i % 5) + 1
+        assert store.scalar("SELECT count(*) FROM entities") == expected
