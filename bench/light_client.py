@@ -33,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -456,33 +457,14 @@ class LightSession:
         ask the server for upload URLs, ``PUT`` the file, then submit with the uploader's
         state, all inside the timed action."""
         uploader = self.widget(uploader_key)
-        chosen: list[WidgetState] = []
-
-        async def upload() -> None:
-            request_id = uuid.uuid4().hex
-            future = asyncio.get_running_loop().create_future()
-            self._urls[request_id] = future
-            back = BackMsg()
-            back.file_urls_request.request_id = request_id
-            back.file_urls_request.session_id = self.session_id
-            back.file_urls_request.file_names.append(filename)
-            await self._send(back)
-            response = await asyncio.wait_for(future, self.timeout)
-            if response.error_msg:
-                raise RuntimeError(f"upload refused: {response.error_msg}")
-            urls: FileURLs = response.file_urls[0]
-            await asyncio.to_thread(self._put, urls.upload_url, filename, content)
-            info = UploadedFileInfo(name=filename, size=len(content), file_id=urls.file_id)
-            info.file_urls.CopyFrom(urls)
-            state = WidgetState(id=uploader.id)
-            state.file_uploader_state_value.uploaded_file_info.append(info)
-            chosen.append(state)
-
         w = self.widget(submit_key)
 
         async def before() -> None:
-            await upload()
-            self.values[uploader.id] = chosen[0]
+            (urls,) = await self.upload_urls([filename])
+            state = WidgetState(id=uploader.id)
+            info = await self.put_file(urls, filename, content)
+            state.file_uploader_state_value.uploaded_file_info.append(info)
+            self.values[uploader.id] = state
 
         action = await self.run(
             name,
@@ -492,6 +474,39 @@ class LightSession:
         )
         self.values.pop(uploader.id, None)  # the form clears on submit (clear_on_submit off:
         return action  # the file stays listed, nothing is resent)
+
+    async def upload_urls(self, names: Sequence[str]) -> list[FileURLs]:
+        """Ask the server for upload addresses, one per name, as ``st.file_uploader``'s
+        frontend does (a ``file_urls_request``; no uploader needs to be on the page).
+
+        Raises:
+            RuntimeError: the server answered with an error message.
+            TimeoutError: no answer within the session's timeout.
+        """
+        request_id = uuid.uuid4().hex
+        future = asyncio.get_running_loop().create_future()
+        self._urls[request_id] = future
+        back = BackMsg()
+        back.file_urls_request.request_id = request_id
+        back.file_urls_request.session_id = self.session_id
+        back.file_urls_request.file_names.extend(names)
+        await self._send(back)
+        response = await asyncio.wait_for(future, self.timeout)
+        if response.error_msg:
+            raise RuntimeError(f"upload refused: {response.error_msg}")
+        return list(response.file_urls)
+
+    async def put_file(self, urls: FileURLs, filename: str, content: bytes) -> UploadedFileInfo:
+        """``PUT`` one file to an address from :meth:`upload_urls`, as the frontend does;
+        the entry an uploader's widget state lists for it.
+
+        Raises:
+            RuntimeError: the server refused the ``PUT`` (its status and body, in words).
+        """
+        await asyncio.to_thread(self._put, urls.upload_url, filename, content)
+        info = UploadedFileInfo(name=filename, size=len(content), file_id=urls.file_id)
+        info.file_urls.CopyFrom(urls)
+        return info
 
     def _put(self, url: str, filename: str, content: bytes) -> None:
         boundary = uuid.uuid4().hex

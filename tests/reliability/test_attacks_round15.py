@@ -11,7 +11,6 @@ a read-only column, or the id of a widget the user's page never drew.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import time
@@ -204,24 +203,12 @@ def _rss_kib(pid: int) -> int:
 async def _put_files(s: LightSession, count: int, size: int) -> list[str]:
     """Ask for upload addresses and ``PUT`` ``count`` files of ``size`` bytes, as the
     uploader's frontend does, with no uploader on the page; the refusals, in words."""
-    import uuid
-
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-
     refused = []
     content = b"x" * size
     for i in range(count):
-        request_id = uuid.uuid4().hex
-        answer = asyncio.get_running_loop().create_future()
-        s._urls[request_id] = answer
-        back = BackMsg()
-        back.file_urls_request.request_id = request_id
-        back.file_urls_request.session_id = s.session_id
-        back.file_urls_request.file_names.append(f"f{i}.csv")
-        await s._send(back)
-        urls = (await asyncio.wait_for(answer, 60)).file_urls[0]
+        (urls,) = await s.upload_urls([f"f{i}.csv"])
         try:
-            await asyncio.to_thread(s._put, urls.upload_url, f"f{i}.csv", content)
+            await s.put_file(urls, f"f{i}.csv", content)
         except RuntimeError as exc:
             refused.append(str(exc))
     return refused

@@ -15,13 +15,11 @@ import io
 import re
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from bench.light_client import LightSession
@@ -79,17 +77,9 @@ async def put_files(s: LightSession, count: int, size: int) -> list[tuple[str, s
     outcomes = []
     content = b"x" * size
     for i in range(count):
-        request_id = uuid.uuid4().hex
-        answer = asyncio.get_running_loop().create_future()
-        s._urls[request_id] = answer
-        back = BackMsg()
-        back.file_urls_request.request_id = request_id
-        back.file_urls_request.session_id = s.session_id
-        back.file_urls_request.file_names.append(f"f{i}.csv")
-        await s._send(back)
-        urls = (await asyncio.wait_for(answer, 60)).file_urls[0]
+        (urls,) = await s.upload_urls([f"f{i}.csv"])
         try:
-            await asyncio.to_thread(s._put, urls.upload_url, f"f{i}.csv", content)
+            await s.put_file(urls, f"f{i}.csv", content)
             outcomes.append((urls.delete_url, ""))
         except RuntimeError as exc:
             outcomes.append((urls.delete_url, str(exc)))

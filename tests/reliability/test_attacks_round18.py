@@ -21,7 +21,6 @@ Work is counted (SQL parameters, rows, audit rows, parse calls, bytes held), nev
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 import types
@@ -31,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.Common_pb2 import UploadedFileInfo
 from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 from streamlit.testing.v1 import AppTest
@@ -275,19 +273,8 @@ def peek(server: SignedServer, sql: str, params: list[Any] | None = None) -> Any
 
 async def put_file(s: SignedSession, filename: str, content: bytes) -> UploadedFileInfo:
     """Upload one file as the uploader's frontend does; what its widget state lists."""
-    request_id = uuid.uuid4().hex
-    answer = asyncio.get_running_loop().create_future()
-    s._urls[request_id] = answer
-    back = BackMsg()
-    back.file_urls_request.request_id = request_id
-    back.file_urls_request.session_id = s.session_id
-    back.file_urls_request.file_names.append(filename)
-    await s._send(back)
-    urls = (await asyncio.wait_for(answer, 60)).file_urls[0]
-    await asyncio.to_thread(s._put, urls.upload_url, filename, content)
-    info = UploadedFileInfo(name=filename, size=len(content), file_id=urls.file_id)
-    info.file_urls.CopyFrom(urls)
-    return info
+    (urls,) = await s.upload_urls([filename])
+    return await s.put_file(urls, filename, content)
 
 
 def test_an_uploader_state_naming_one_file_many_times_imports_it_once(
