@@ -352,10 +352,42 @@ _SENTIMENT_ROWS = (
 #: any entities, a model's sentiment with its own entities (what the pages read).
 _PAIR = "(s.model_id = '" + GOLD_SOURCE + "' OR s.model_id = {e})"
 
-MENTION_TABLES: tuple[RollupTable, ...] = (
-    RollupTable(
-        "rollup_signal_mentions",
+#: The entity rows (``ent``) joined to the names they are grouped by (``n``).
+_NAMED = "FROM ent JOIN entity_names n ON n.text = ent.text AND n.label = ent.label"
+
+
+def _mention_table(
+    name: str,
+    groups: tuple[str, ...],
+    measures: tuple[str, ...],
+    create: str,
+    ctes: tuple[str, ...],
+    select: str,
+    order: str = "",
+) -> RollupTable:
+    """A mention roll-up: kept by entity source, from the ``{src:…}`` copies; its
+    contributions are ``select`` (grouped by all) over ``ent`` (every entity row of a source:
+    :data:`_ENTITY_ROWS`) and then ``ctes`` (``name AS (…)`` each)."""
+    with_ = ", ".join(("ent AS (" + _ENTITY_ROWS + ")", *ctes))
+    return RollupTable(
+        name,
         MENTIONS,
+        groups,
+        measures,
+        create,
+        "SELECT * FROM (WITH " + with_ + " " + select + " GROUP BY ALL)",  # noqa: S608 - fixed names; values are parameters
+        by_model=True,
+        key_col="x.ticket_key",
+        model_where="x.model_id = ?",
+        model_col="entities",
+        order=order,
+        sourced=True,
+    )
+
+
+MENTION_TABLES: tuple[RollupTable, ...] = (
+    _mention_table(
+        "rollup_signal_mentions",
         ("model_id", "entities", "day", "unit", "customer_id", "dim", "value"),
         ("tickets", "negative"),
         """
@@ -371,33 +403,26 @@ MENTION_TABLES: tuple[RollupTable, ...] = (
             negative     BIGINT NOT NULL    -- of them labelled negative
         )
         """,
-        "SELECT * FROM (WITH ent AS (" + _ENTITY_ROWS + "),"  # noqa: S608 - fixed names; values are parameters
-        " hit AS (SELECT DISTINCT ent.ticket_key, ent.e,"
-        " CASE WHEN n.vendor IS NULL THEN 'product' ELSE 'competitor' END AS dim,"
-        " coalesce(n.vendor, n.product_key) AS value FROM ent JOIN entity_names n"
-        " ON n.text = ent.text AND n.label = ent.label"
-        " WHERE n.vendor IS NOT NULL OR n.product_key IS NOT NULL),"
-        " h AS (SELECT * FROM hit UNION ALL SELECT DISTINCT ticket_key, e, 'named', NULL"
-        " FROM hit WHERE dim = 'competitor'),"
-        " s AS (" + _SENTIMENT_ROWS + ")"
-        " SELECT s.model_id AS model_id, h.e AS entities, CAST(t.created_at AS DATE) AS day,"
+        (
+            "hit AS (SELECT DISTINCT ent.ticket_key, ent.e,"
+            " CASE WHEN n.vendor IS NULL THEN 'product' ELSE 'competitor' END AS dim,"
+            " coalesce(n.vendor, n.product_key) AS value "
+            + _NAMED
+            + " WHERE n.vendor IS NOT NULL OR n.product_key IS NOT NULL)",
+            "h AS (SELECT * FROM hit UNION ALL SELECT DISTINCT ticket_key, e, 'named', NULL"
+            " FROM hit WHERE dim = 'competitor')",
+            "s AS (" + _SENTIMENT_ROWS + ")",
+        ),
+        "SELECT s.model_id AS model_id, h.e AS entities, CAST(t.created_at AS DATE) AS day,"  # noqa: S608 - fixed names; values are parameters
         " coalesce(t.customer_id, t.ticket_key) AS unit, t.customer_id AS customer_id,"
         " h.dim AS dim, h.value AS value, count(*) AS tickets,"
         " count(*) FILTER (WHERE s.label = 'negative') AS negative"
         " FROM h JOIN tickets t ON t.ticket_key = h.ticket_key"
-        " JOIN s ON s.ticket_key = h.ticket_key AND "
-        + _PAIR.replace("{e}", "h.e")
-        + " GROUP BY ALL)",
-        by_model=True,
-        key_col="x.ticket_key",
-        model_where="x.model_id = ?",
-        model_col="entities",
+        " JOIN s ON s.ticket_key = h.ticket_key AND " + _PAIR.replace("{e}", "h.e"),
         order="model_id, entities, dim, day",
-        sourced=True,
     ),
-    RollupTable(
+    _mention_table(
         "rollup_signal_spellings",
-        MENTIONS,
         ("model_id", "entities", "key", "text"),
         ("tickets",),
         """
@@ -409,25 +434,18 @@ MENTION_TABLES: tuple[RollupTable, ...] = (
             tickets   BIGINT NOT NULL    -- labelled tickets with this spelling
         )
         """,
-        "SELECT * FROM (WITH ent AS (" + _ENTITY_ROWS + "),"  # noqa: S608 - fixed names; values are parameters
-        " s AS (" + _SENTIMENT_ROWS + "),"
-        " p AS (SELECT DISTINCT ent.ticket_key, ent.e, n.product_key AS key, ent.text FROM ent"
-        " JOIN entity_names n ON n.text = ent.text AND n.label = ent.label"
-        " WHERE n.product_key IS NOT NULL)"
-        " SELECT s.model_id AS model_id, p.e AS entities, p.key AS key, p.text AS text,"
+        (
+            "s AS (" + _SENTIMENT_ROWS + ")",
+            "p AS (SELECT DISTINCT ent.ticket_key, ent.e, n.product_key AS key, ent.text "
+            + _NAMED
+            + " WHERE n.product_key IS NOT NULL)",
+        ),
+        "SELECT s.model_id AS model_id, p.e AS entities, p.key AS key, p.text AS text,"  # noqa: S608 - fixed names; values are parameters
         " count(*) AS tickets FROM p"
-        " JOIN s ON s.ticket_key = p.ticket_key AND "
-        + _PAIR.replace("{e}", "p.e")
-        + " GROUP BY ALL)",
-        by_model=True,
-        key_col="x.ticket_key",
-        model_where="x.model_id = ?",
-        model_col="entities",
-        sourced=True,
+        " JOIN s ON s.ticket_key = p.ticket_key AND " + _PAIR.replace("{e}", "p.e"),
     ),
-    RollupTable(
+    _mention_table(
         "rollup_competitor_days",
-        MENTIONS,
         ("entities", "day", *_CUST_COLS, "vendor"),
         ("tickets", "mentions"),
         """
@@ -443,26 +461,22 @@ MENTION_TABLES: tuple[RollupTable, ...] = (
             mentions  BIGINT NOT NULL    -- their entities naming it
         )
         """,
-        "SELECT * FROM (WITH ent AS (" + _ENTITY_ROWS + "),"  # noqa: S608 - fixed names; values are parameters
-        " hit AS (SELECT ent.ticket_key, ent.e, n.vendor, count(*) AS mentions FROM ent"
-        " JOIN entity_names n ON n.text = ent.text AND n.label = ent.label"
-        " WHERE n.vendor IS NOT NULL GROUP BY ALL),"
-        " h AS (SELECT * FROM hit UNION ALL SELECT ticket_key, e, NULL, sum(mentions)"
-        " FROM hit GROUP BY ticket_key, e),"
-        " g AS (SELECT x.ticket_key, x.model_id FROM {src:tagged_tickets} x{keys})"
-        " SELECT h.e AS entities, CAST(t.created_at AS DATE) AS day, " + _CUSTOMER + ","
+        (
+            "hit AS (SELECT ent.ticket_key, ent.e, n.vendor, count(*) AS mentions "
+            + _NAMED
+            + " WHERE n.vendor IS NOT NULL GROUP BY ALL)",
+            "h AS (SELECT * FROM hit UNION ALL SELECT ticket_key, e, NULL, sum(mentions)"
+            " FROM hit GROUP BY ticket_key, e)",
+            "g AS (SELECT x.ticket_key, x.model_id FROM {src:tagged_tickets} x{keys})",
+        ),
+        "SELECT h.e AS entities, CAST(t.created_at AS DATE) AS day, " + _CUSTOMER + ","  # noqa: S608 - fixed names; values are parameters
         " h.vendor AS vendor, count(*) AS tickets, sum(h.mentions) AS mentions"
         " FROM h JOIN tickets t ON t.ticket_key = h.ticket_key"
         " LEFT JOIN customers c ON c.customer_id = t.customer_id"
         " LEFT JOIN g ON g.ticket_key = h.ticket_key AND g.model_id = h.e"
         " WHERE t.created_at IS NOT NULL"
-        " AND (h.e = '" + GOLD_SOURCE + "' OR g.model_id IS NOT NULL) GROUP BY ALL)",
-        by_model=True,
-        key_col="x.ticket_key",
-        model_where="x.model_id = ?",
-        model_col="entities",
+        " AND (h.e = '" + GOLD_SOURCE + "' OR g.model_id IS NOT NULL)",
         order="entities, day",
-        sourced=True,
     ),
 )
 #: The names the mention roll-ups group entity texts by (filled in Python: the competitor
