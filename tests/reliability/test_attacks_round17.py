@@ -161,7 +161,7 @@ class RecordingCursor:
 @pytest.fixture
 def work(monkeypatch: pytest.MonkeyPatch) -> Work:
     """Every read cursor of the store and every ``ui.mask_text`` call counted."""
-    from dashboard import ui
+    from dashboard import ui, viewer_masking
     from data.store import Store
 
     counted = Work()
@@ -169,13 +169,14 @@ def work(monkeypatch: pytest.MonkeyPatch) -> Work:
     monkeypatch.setattr(
         Store, "cursor", lambda self: RecordingCursor(real_cursor(self), counted), raising=True
     )
-    real_mask = ui.mask_text
+    real_mask = viewer_masking.mask_text
 
     def mask(text: str) -> str:
         counted.mask_calls += 1
         return real_mask(text)
 
-    monkeypatch.setattr(ui, "mask_text", mask)
+    monkeypatch.setattr(viewer_masking, "mask_text", mask)  # the masking module's own calls
+    monkeypatch.setattr(ui, "mask_text", mask)  # the pages' ``ui.mask_text`` calls
     real_assign = data_editor._assign_row_values
 
     def assign(*args: Any, **kwargs: Any) -> Any:
