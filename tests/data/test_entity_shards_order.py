@@ -6,7 +6,6 @@ tagged."""
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from data.entity_shards import load_entity_shards
 from data.ingest import ingest_files
 from data.store import Store
 from tests.data.test_entity_shards import MODEL, keyed, make_shard
+from tests.month_tickets import month_tickets_csv
 
 MONTHS = (5, 6, 7, 8)
 PER_MONTH = 30
@@ -30,14 +30,12 @@ ENTITY_ROWS = 2 * len(MONTHS) * sum(1 for i in range(PER_MONTH) if i % 4)
 def _tickets_csv(path: Path) -> Path:
     """Tickets of four months, each naming ``tokens`` (a PRODUCT at 0–6) and ``Paris`` (a
     LOC at 10–15); every fourth one has no entity."""
-    rows = ["id,created_at,channel,category,resolved_by,text"]
-    for month in MONTHS:
-        for i in range(PER_MONTH):
-            at = dt.datetime(2026, month, 1 + i % 28, 8) + dt.timedelta(minutes=i)
-            text = f"tokens in Paris ticket {i}" if i % 4 else f"a quiet ticket {i}"
-            rows.append(f"m{month}n{i},{at.isoformat()},chat,billing,ai,{text}")
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return path
+    return month_tickets_csv(
+        path,
+        MONTHS,
+        PER_MONTH,
+        lambda i: f"tokens in Paris ticket {i}" if i % 4 else f"a quiet ticket {i}",
+    )
 
 
 def _shuffled_shard(folder: Path, csv: Path) -> list[str]:

@@ -6,7 +6,6 @@ loses DuckDB's insert order within a statement (1–31 descents in batches of 30
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -18,22 +17,21 @@ from analytics.explore.filters import ticket_where
 from data.ingest import ingest_files
 from data.store import Store
 from model.jobs import tag_store
+from tests.month_tickets import month_tickets_csv
 
 MONTHS = (3, 4, 5, 6, 7, 8)
 PER_MONTH = 60
 
 
 def _tickets_csv(path: Path) -> Path:
-    """Tickets of six months naming ``Paris`` (LOC) and ``Azure`` (PRODUCT); every fifth
+    """Tickets of six months naming ``Azure`` (PRODUCT) and ``Paris`` (LOC); every fifth
     names nothing."""
-    rows = ["id,created_at,channel,category,resolved_by,text"]
-    for month in MONTHS:
-        for i in range(PER_MONTH):
-            at = dt.datetime(2026, month, 1 + i % 28, 8) + dt.timedelta(minutes=i)
-            text = f"Azure down in Paris ticket {i}" if i % 5 else f"a quiet ticket {i}"
-            rows.append(f"m{month}n{i},{at.isoformat()},chat,billing,ai,{text}")
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return path
+    return month_tickets_csv(
+        path,
+        MONTHS,
+        PER_MONTH,
+        lambda i: f"Azure down in Paris ticket {i}" if i % 5 else f"a quiet ticket {i}",
+    )
 
 
 def _tagged(tmp_path: Path, tagger) -> Store:
