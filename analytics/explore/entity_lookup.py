@@ -10,7 +10,7 @@ INDEXED_KEYS = 1000
 
 
 #: Entities a listed ticket carries at most (the first by position), as many as its card
-#: highlights (``dashboard.ui.MAX_CARD_HIGHLIGHTS``): 200 tickets of 14,000 entities each
+#: highlights (``dashboard.untrusted_text.MAX_CARD_HIGHLIGHTS``): 200 tickets of 14,000 entities each
 #: held 2.2 GB in a list (round 12); the exports read every entity.
 LISTED_ENTITIES_PER_TICKET = 1_000
 

@@ -219,7 +219,7 @@ def money(v: float | None) -> str:
 
 
 def price(v: float | None) -> str:
-    """USD per 1M tokens, '—' when missing (:func:`dashboard.ui.fmt_price`)."""
+    """USD per 1M tokens, '—' when missing (:func:`dashboard.formatting.fmt_price`)."""
     return ui.fmt_price(v)
 
 
