@@ -166,7 +166,7 @@ def test_a_tagging_batch_keeps_the_market_caches_while_tagging_runs(
     import threading
 
     import analytics
-    from dashboard import jobs, queries, state
+    from dashboard import queries, state, tagging_job
     from tests.dashboard.conftest import FakeTagger
 
     class HeldAfterOneBatch(FakeTagger):
@@ -183,7 +183,7 @@ def test_a_tagging_batch_keeps_the_market_caches_while_tagging_runs(
             return super().tag(texts, batch_size, progress)
 
     tagger = HeldAfterOneBatch()
-    monkeypatch.setattr(jobs, "_default_loader", lambda: tagger)
+    monkeypatch.setattr(tagging_job, "_default_loader", lambda: tagger)
     monkeypatch.setattr(queries, "_clock", lambda: 1_000_000.0)  # one window all along
     measured: list[str | None] = []
     real = analytics.default_scenario
