@@ -21,6 +21,7 @@ import streamlit as st  # noqa: E402 - after the clock starts
 
 from dashboard import (  # noqa: E402
     access,
+    embed_options,
     pagelog,
     startup,
     state,
@@ -220,6 +221,7 @@ def _job_status() -> None:
 
 upload_guard.install()  # once per process: the upload endpoint asks for the role too
 widget_bounds.install()  # once per process: a forged date list is not parsed whole
+ignored = widget_bounds.take_notes()  # widget values the bounds ignored before this run
 user = access.current_user()
 if not user.allowed:
     # every address resolves (no "page not found"), but no page runs and none is listed
@@ -229,6 +231,10 @@ if not user.allowed:
     st.stop()
 
 navigation = st.navigation({**PAGES, **ADMIN_PAGES} if user.can(Role.ADMIN) else PAGES)
+for note in ignored:
+    st.warning(note, icon=":material/block:")
+if embed_options.scrolling_turned_off(embed_options.current_query_string()):
+    st.warning(embed_options.NO_SCROLL_NOTE, icon=":material/swipe_vertical:")
 with ui.page_guard(navigation.title):
     # the slow-page log: this run's script time (a bad threshold: a message, no page)
     slow = pagelog.slow_page_seconds_from_env()
