@@ -466,11 +466,11 @@ def _viewer_runs(log: Path) -> int:
 
 async def _settled(log: Path) -> int:
     """The viewer's page runs in the log once it has stopped growing (the same count
-    four looks in a row, half a second apart; at most a minute): waiting, not a measure."""
+    six looks in a row, half a second apart; at most a minute): waiting, not a measure."""
     counts = [-1]
     for _ in range(120):
         counts.append(_viewer_runs(log))
-        if len(counts) > 4 and len(set(counts[-4:])) == 1:
+        if len(counts) > 6 and len(set(counts[-6:])) == 1:
             break
         await asyncio.sleep(0.5)
     return counts[-1]
@@ -571,7 +571,9 @@ def test_history_navigation_is_checked_like_any_run_and_bursts_do_not_pile_up(
     assert not any(seen["admin"].values()), seen["admin"]
     assert "wi_segment" in seen["after_first"], seen["after_first"]
     assert 1 <= seen["first_runs"] <= BURST, seen["first_runs"]
-    assert seen["runs_of_one_goto"] == 1, seen["runs_of_one_goto"]  # no backlog left
+    # no backlog left: the goto's own run, and at most one late run of the burst that logged
+    # after the settle window (seen once under a loaded CI run); a backlog would be many
+    assert 1 <= seen["runs_of_one_goto"] <= 2, seen["runs_of_one_goto"]
     assert seen["second_runs"] == 0, seen["second_runs"]
     assert not [k for k in seen["gone_keys"] if not k.startswith("access_")], seen["gone_keys"]
     assert any("not" in t.lower() for t in seen["gone_texts"]), seen["gone_texts"]
