@@ -9,17 +9,11 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pandas as pd
-
-from analytics import explore
-from analytics.explore import Filters
-from analytics.explore import tickets as ticket_lists
-from analytics.explore.filters import ticket_where
 from data.entity_shards import load_entity_shards
 from data.ingest import ingest_files
 from data.store import Store
 from tests.data.test_entity_shards import MODEL, keyed, make_shard
-from tests.month_tickets import month_tickets_csv
+from tests.month_tickets import assert_pick_reads_newest_months, month_tickets_csv
 
 MONTHS = (5, 6, 7, 8)
 PER_MONTH = 30
@@ -82,23 +76,7 @@ def test_a_shard_loaded_store_lists_an_entity_from_its_newest_months(tmp_path: P
     with _loaded(tmp_path) as store:
         for label, entity in (("PRODUCT", "tokens"), ("LOC", "Paris")):
             for limit in (5, 10):
-                fast = ticket_lists._newest_by_months(
-                    store,
-                    ticket_where(Filters()),
-                    Filters(),
-                    MODEL,
-                    entity,
-                    label,
-                    False,
-                    limit,
-                )
-                assert fast is not None, f"the slice check failed for {entity}, limit {limit}"
-                kwargs = {"entity": entity, "label": label, "limit": limit}
-                got = explore.ticket_list(store, Filters(), MODEL, **kwargs)
-                with explore._base_tables():
-                    whole = explore.ticket_list(store, Filters(), MODEL, **kwargs)
-                pd.testing.assert_frame_equal(got, whole)
-                assert [k for k, _ in fast] == whole["ticket_key"].tolist()
+                assert_pick_reads_newest_months(store, MODEL, entity, label, limit)
 
 
 def test_rows_the_store_has_already_are_kept(tmp_path: Path) -> None:

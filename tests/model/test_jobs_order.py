@@ -8,16 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
-from analytics import explore
-from analytics.explore import Filters
-from analytics.explore import tickets as ticket_lists
-from analytics.explore.filters import ticket_where
 from data.ingest import ingest_files
 from data.store import Store
 from model.jobs import tag_store
-from tests.month_tickets import month_tickets_csv
+from tests.month_tickets import assert_pick_reads_newest_months, month_tickets_csv
 
 MONTHS = (3, 4, 5, 6, 7, 8)
 PER_MONTH = 60
@@ -63,16 +57,7 @@ def test_a_job_tagged_store_lists_an_entity_from_its_newest_months(
     with _tagged(tmp_path, keyword_tagger) as store:
         for label, entity in (("PRODUCT", "Azure"), ("LOC", "Paris")):
             for limit in (5, 40, 50):
-                fast = ticket_lists._newest_by_months(
-                    store, ticket_where(Filters()), Filters(), model, entity, label, False, limit
-                )
-                assert fast is not None, f"the slice check failed for {entity}, limit {limit}"
-                kwargs = {"entity": entity, "label": label, "limit": limit}
-                got = explore.ticket_list(store, Filters(), model, **kwargs)
-                with explore._base_tables():
-                    whole = explore.ticket_list(store, Filters(), model, **kwargs)
-                pd.testing.assert_frame_equal(got, whole)
-                assert [k for k, _ in fast] == whole["ticket_key"].tolist()
+                assert_pick_reads_newest_months(store, model, entity, label, limit)
 
 
 def test_rows_the_store_had_take_the_taggers_text_and_score(tmp_path: Path, keyword_tagger) -> None:

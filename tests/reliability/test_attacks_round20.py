@@ -43,6 +43,7 @@ from tests.dashboard.signin import app_as
 from tests.reliability.conftest import needs_chromium, record_figure
 from tests.reliability.signed import ADMIN, VIEWER, SignedServer, run, session, signed
 from tests.reliability.test_attacks_round17 import (  # noqa: F401 - `work` is a fixture
+    VIEWER_PAGES,
     Work,
     forged_run_states,
     open_page,
@@ -118,16 +119,8 @@ def test_guard_a_whole_number_input_sent_a_huge_number_keeps_its_default(
     assert not [w for w in at.warning if "was not a number" in str(w.value)]
 
 
-#: Every page with widgets (the sidebar's are drawn on each).
-PAGES = [
-    "views/overview.py",
-    "views/entities.py",
-    "views/signals.py",
-    "views/batch_tagging.py",
-    "views/pricing.py",
-    "views/price_war.py",
-    "views/scenarios.py",
-]
+#: Every page with widgets (the sidebar's are drawn on each): round 17's viewer pages.
+PAGES = VIEWER_PAGES
 
 
 def _wrong_kind(widget: Any, round_: int) -> WidgetState | None:
