@@ -5,7 +5,7 @@ Every write a page can start goes through one of these: :func:`upload_files`,
 :func:`delete_scenario`, :func:`reset_data`. Each checks the current user's role itself
 (``dashboard.access.require``), so a crafted rerun cannot reach the write, and leaves a row
 in the audit trail (``data.audit``). After a write the data version is read again at once
-(:func:`dashboard.queries.refresh`), so the next run of any page sees the new data; no cache
+(:func:`dashboard.data_versions.refresh`), so the next run of any page sees the new data; no cache
 is emptied.
 """
 

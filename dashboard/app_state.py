@@ -2,9 +2,9 @@
 
 One :class:`AppState` per database path lives in ``st.cache_resource``, so every browser
 session of the Streamlit process shares the same :class:`data.store.Store` (the single
-writer), the same :class:`dashboard.jobs.TaggingJob` (which keeps running while users switch
-pages) and the same :class:`dashboard.jobs.InboxPoller` (which imports work that
-command-line jobs hand to the running app). :func:`store` and :func:`job` open it on first
+writer), the same :class:`dashboard.tagging_job.TaggingJob` (which keeps running while users
+switch pages) and the same :class:`dashboard.inbox_poller.InboxPoller` (which imports work
+that command-line jobs hand to the running app). :func:`store` and :func:`job` open it on first
 use; the pages read data through the cached typed queries of :mod:`dashboard.queries`.
 
 Environment:
@@ -12,7 +12,8 @@ Environment:
     PRICEWAR_DEMO_TICKETS     tickets in the demo created on first start (default 3000)
     PRICEWAR_AUTOTAG, PRICEWAR_INBOX_SECONDS, PRICEWAR_TAG_BATCH, PRICEWAR_TAG_PROCESS,
     PRICEWAR_TAG_THREADS, PRICEWAR_MODEL_DIR
-                              the background jobs' settings (``dashboard.jobs``)
+                              the background jobs' settings (``dashboard.job_settings``;
+                              ``PRICEWAR_MODEL_DIR``: ``dashboard.tagging_job``)
     PRICEWAR_TAG_PRECISION    read by ``model.Tagger.load``: auto (int8 on a CPU for a
                               calibrated tagger), fp32, int8 or bf16
 """

@@ -39,7 +39,7 @@ def slow_page_seconds_from_env(environ: Mapping[str, str] | None = None) -> floa
     (default 1.0).
 
     Read on every page run (never at import), so a bad value is shown on the page as a
-    message naming the variable (like ``dashboard.jobs.tag_batch_from_env``).
+    message naming the variable (like ``dashboard.job_settings.tag_batch_from_env``).
 
     Raises:
         data.errors.ConfigError: not a number from 0 to 3,600.

@@ -13,8 +13,9 @@ It gathers three modules, each with one concern:
   :func:`stop_tagging`, :func:`load_shards`, :func:`save_scenario`,
   :func:`delete_scenario`, :func:`reset_data`).
 
-The background jobs themselves (``TaggingJob``, ``InboxPoller``, their settings) are in
-:mod:`dashboard.jobs`.
+The background jobs themselves are in :mod:`dashboard.tagging_job` (``TaggingJob``),
+:mod:`dashboard.inbox_poller` (``InboxPoller``) and :mod:`dashboard.job_settings` (their
+settings), re-exported by :mod:`dashboard.jobs`.
 """
 
 from __future__ import annotations

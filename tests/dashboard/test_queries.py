@@ -166,7 +166,7 @@ def test_a_tagging_batch_keeps_the_market_caches_while_tagging_runs(
     import threading
 
     import analytics
-    from dashboard import queries, state, tagging_job
+    from dashboard import data_versions, queries, state, tagging_job
     from tests.dashboard.conftest import FakeTagger
 
     class HeldAfterOneBatch(FakeTagger):
@@ -184,7 +184,8 @@ def test_a_tagging_batch_keeps_the_market_caches_while_tagging_runs(
 
     tagger = HeldAfterOneBatch()
     monkeypatch.setattr(tagging_job, "_default_loader", lambda: tagger)
-    monkeypatch.setattr(queries, "_clock", lambda: 1_000_000.0)  # one window all along
+    # one window all along: the clock is patched where the versions read it
+    monkeypatch.setattr(data_versions, "_clock", lambda: 1_000_000.0)
     measured: list[str | None] = []
     real = analytics.default_scenario
 
@@ -209,6 +210,7 @@ def test_a_tagging_batch_keeps_the_market_caches_while_tagging_runs(
         assert tagged > 0  # the first batch is in
         running = queries.market_version()
         assert (running.tagged, running.entities) == (-1, -1)
+        assert running.window == 1_000_000 // queries.MARKET_REFRESH_WHILE_TAGGING
         scenario = queries.default_scenario()  # measured once for the run
         assert measured == [None, None]
 
@@ -240,10 +242,10 @@ def test_the_ticket_list_cache_is_bounded_in_memory() -> None:
     under 512 MiB (256 entries could hold 6.4 GB, round 11)."""
     import inspect
 
-    from dashboard import queries
+    from dashboard import entity_queries, queries
     from data.limits import IngestLimits
 
     limit = inspect.signature(queries.ticket_list).parameters["limit"].default
-    entries = queries._ticket_list._info.max_entries
+    entries = entity_queries._ticket_list._info.max_entries
     assert entries == queries.TICKET_LIST_CACHE_ENTRIES
     assert entries * limit * IngestLimits().max_text_bytes <= 512 * 2**20

@@ -303,7 +303,7 @@ def test_a_unicode_digit_in_a_limit_variable_is_a_config_error(value: str) -> No
     ``ConfigError`` naming the variable: one line from the CLI (exit 2), a message on the
     page.
 
-    Broke: ``data.ingest.limits_from_env`` and ``dashboard.jobs.tag_batch_from_env`` check
+    Broke: ``data.ingest.limits_from_env`` and ``dashboard.job_settings.tag_batch_from_env`` check
     ``str.isdigit()``, true for "²" and "④", then ``int()`` raises ``ValueError``:
     ``python -m data ingest`` prints a traceback and exits 1. Fix: accept ASCII digits only
     (``text.isascii() and text.isdigit()``) or catch the ``ValueError``.

@@ -3,7 +3,7 @@ command-line jobs started beside it; and kill -9 of the app in the middle of its
 
 Mechanisms guarded: the single writer thread of ``data.store.Store`` shared through
 ``st.cache_resource`` (``dashboard.state.AppState``), readers on their own cursors, the
-resumable ``model.tag_store`` behind ``dashboard.jobs.TaggingJob``, the inbox hand-off of
+resumable ``model.tag_store`` behind ``dashboard.tagging_job.TaggingJob``, the inbox hand-off of
 ``python -m data ingest`` (``data.inbox``) and the app's ``InboxPoller``.
 """
 
