@@ -32,11 +32,11 @@ def top_entities_chart(df: pd.DataFrame, *, title: str = "") -> alt.Chart:
             color=alt.Color(
                 "label:N", title="Type", scale=alt.Scale(domain=LABEL_DOMAIN, range=LABEL_RANGE)
             ),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
+            opacity=alt.OpacityValue(**alt.condition(pick, alt.value(1.0), alt.value(0.35))),
             tooltip=[
-                "label:N",
-                "entity:N",
-                "mentions:Q",
+                alt.Tooltip("label:N"),
+                alt.Tooltip("entity:N"),
+                alt.Tooltip("mentions:Q"),
                 alt.Tooltip("tickets:Q", title="tickets"),
             ],
         )
@@ -54,7 +54,12 @@ def entity_trend_chart(df: pd.DataFrame, *, title: str = "") -> alt.Chart:
             x=alt.X("month:T", title=None),
             y=alt.Y("mentions:Q", title="Mentions per month"),
             color=alt.Color("entity:N", title=None),
-            tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "entity:N", "label:N", "mentions:Q"],
+            tooltip=[
+                alt.Tooltip("month:T", format="%Y-%m"),
+                alt.Tooltip("entity:N"),
+                alt.Tooltip("label:N"),
+                alt.Tooltip("mentions:Q"),
+            ],
         )
         .properties(height=260)
     )
@@ -86,9 +91,9 @@ def competitor_mentions_chart(
             color=alt.Color("vendor:N", title="Competitor"),
             tooltip=[
                 alt.Tooltip("month:T", format="%Y-%m", title="month (UTC)"),
-                "vendor:N",
+                alt.Tooltip("vendor:N"),
                 alt.Tooltip("rate:Q", format=".1%"),
-                "tickets:Q",
+                alt.Tooltip("tickets:Q"),
             ],
         )
     )
@@ -99,7 +104,7 @@ def competitor_mentions_chart(
             x=alt.X("date:T"),
             tooltip=[
                 alt.Tooltip("date:T", title="price cut"),
-                "vendor:N",
+                alt.Tooltip("vendor:N"),
                 alt.Tooltip("label:N", title="what"),
             ],
         )

@@ -52,7 +52,7 @@ def usage_chart(df: pd.DataFrame, *, y: str = "tokens", title: str = "") -> alt.
             color=alt.Color("group:N", title=None),
             tooltip=[
                 alt.Tooltip("month:T", format="%Y-%m", title="month (UTC)"),
-                "group:N",
+                alt.Tooltip("group:N"),
                 alt.Tooltip(f"{y}:Q", format=tip, title=titles.get(y, y)),
             ],
         )
@@ -84,8 +84,8 @@ def cost_to_serve_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
                 "component:N", title=None, scale=alt.Scale(range=["#4c78a8", "#f58518"])
             ),
             tooltip=[
-                "segment:N",
-                "component:N",
+                alt.Tooltip("segment:N"),
+                alt.Tooltip("component:N"),
                 alt.Tooltip("usd:Q", format="$,.2f", title="cost"),
             ],
         )
@@ -97,7 +97,7 @@ def cost_to_serve_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
             x=alt.X("segment:N", sort=list(df["segment"])),
             y=alt.Y("revenue:Q"),
             tooltip=[
-                "segment:N",
+                alt.Tooltip("segment:N"),
                 alt.Tooltip("revenue:Q", format="$,.2f", title="revenue"),
                 alt.Tooltip("margin:Q", format="$,.2f", title="margin"),
                 alt.Tooltip("margin_pct:Q", format=".1%", title="margin %"),

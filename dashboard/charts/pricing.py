@@ -59,12 +59,12 @@ def profit_curve_chart(
             ],
         )
     )
-    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#999").encode(y="y:Q")
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#999").encode(y=alt.Y("y:Q"))
     rules = (
         alt.Chart(marks)
         .mark_rule(strokeWidth=2)
         .encode(
-            x="price:Q",
+            x=alt.X("price:Q"),
             color=alt.Color(
                 "what:N",
                 title=None,
@@ -73,10 +73,12 @@ def profit_curve_chart(
                     range=["#f58518", "#54a24b", "#e45756"],
                 ),
             ),
-            strokeDash=alt.condition(
-                alt.datum.what == "break-even", alt.value([5, 3]), alt.value([1, 0])
+            strokeDash=alt.StrokeDashValue(
+                **alt.condition(
+                    alt.datum.what == "break-even", alt.value([5, 3]), alt.value([1, 0])
+                )
             ),
-            tooltip=["what:N", alt.Tooltip("price:Q", format="$.3f")],
+            tooltip=[alt.Tooltip("what:N"), alt.Tooltip("price:Q", format="$.3f")],
         )
     )
     return alt.layer(zero, line, rules, title=title).properties(height=300)
@@ -108,7 +110,7 @@ def revenue_cost_chart(curve: pd.DataFrame, *, title: str = "") -> alt.Chart:
                 ),
             ),
             tooltip=[
-                "series:N",
+                alt.Tooltip("series:N"),
                 alt.Tooltip("price:Q", format="$.3f"),
                 alt.Tooltip("usd:Q", format="$,.0f"),
             ],
@@ -143,14 +145,14 @@ def tornado_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
                 scale=alt.Scale(domain=["input down", "input up"], range=["#e45756", "#4c78a8"]),
             ),
             tooltip=[
-                "label:N",
-                "move:N",
+                alt.Tooltip("label:N"),
+                alt.Tooltip("move:N"),
                 alt.Tooltip("output:Q", format="$,.0f"),
                 alt.Tooltip("impact:Q", format="$,.0f"),
             ],
         )
     )
-    rule = alt.Chart(pd.DataFrame({"x": [base]})).mark_rule(color="black").encode(x="x:Q")
+    rule = alt.Chart(pd.DataFrame({"x": [base]})).mark_rule(color="black").encode(x=alt.X("x:Q"))
     return alt.layer(bars, rule, title=title).properties(height=alt.Step(22))
 
 
@@ -220,7 +222,7 @@ def monte_carlo_chart(
                 title="Profit, USD per month",
                 axis=alt.Axis(format="$,.3s"),
             ),
-            x2="bin_end:Q",
+            x2=alt.X2("bin_end:Q"),
             y=alt.Y("count:Q", title="Draws"),
             color=alt.Color(
                 "loss:N",
@@ -231,7 +233,7 @@ def monte_carlo_chart(
             tooltip=[
                 alt.Tooltip("bin_start:Q", format="$,.0f", title="from"),
                 alt.Tooltip("bin_end:Q", format="$,.0f", title="to"),
-                "count:Q",
+                alt.Tooltip("count:Q"),
             ],
         )
     )
@@ -239,11 +241,14 @@ def monte_carlo_chart(
     rules = (
         alt.Chart(marks)
         .mark_rule(strokeDash=[4, 3], color="black")
-        .encode(x="x:Q", tooltip=["what:N", alt.Tooltip("x:Q", format="$,.0f", title="profit")])
+        .encode(
+            x=alt.X("x:Q"),
+            tooltip=[alt.Tooltip("what:N"), alt.Tooltip("x:Q", format="$,.0f", title="profit")],
+        )
     )
     labels = (
         alt.Chart(marks)
         .mark_text(dy=-6, align="left", dx=3)
-        .encode(x="x:Q", y=alt.value(8), text="what:N")
+        .encode(x=alt.X("x:Q"), y=alt.YValue(8), text=alt.Text("what:N"))
     )
     return alt.layer(bars, rules, labels, title=title).properties(height=260)

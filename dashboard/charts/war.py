@@ -75,15 +75,17 @@ def strategies_chart(table: pd.DataFrame, *, title: str = "") -> alt.Chart:
             y=alt.Y(
                 "our_profit:Q", title="Our profit, USD per month", axis=alt.Axis(format="$,.3s")
             ),
-            color=alt.condition(
-                alt.datum.our_profit >= 0, alt.value("#4c78a8"), alt.value("#e45756")
+            color=alt.ColorValue(
+                **alt.condition(
+                    alt.datum.our_profit >= 0, alt.value("#4c78a8"), alt.value("#e45756")
+                )
             ),
             tooltip=[
-                "strategy:N",
+                alt.Tooltip("strategy:N"),
                 alt.Tooltip("our_price:Q", format="$.3f"),
                 alt.Tooltip("our_share:Q", format=".1%"),
                 alt.Tooltip("our_profit:Q", format="$,.0f"),
-                "description:N",
+                alt.Tooltip("description:N"),
             ],
         )
         .properties(height=260)
@@ -116,8 +118,8 @@ def positioning_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
         scale=alt.Scale(padding=14),
     )
     tooltip = [
-        "name:N",
-        "vendor:N",
+        alt.Tooltip("name:N"),
+        alt.Tooltip("vendor:N"),
         alt.Tooltip("price:Q", format="$.3f"),
         alt.Tooltip("quality:Q", format=".1f"),
         alt.Tooltip("mention_share:Q", format=".1%", title="mentioned in"),
@@ -144,7 +146,7 @@ def positioning_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
     )
     labels = us.mark_text(
         align="left", dx=9, fontSize=12, fontWeight="bold", color="#e45756"
-    ).encode(x=x, y=y, text="name:N")
+    ).encode(x=x, y=y, text=alt.Text("name:N"))
     return alt.layer(them, ours, labels, title=title).properties(height=400)
 
 
@@ -154,7 +156,7 @@ def segment_optima_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart
     ``df`` has ``segment``, ``optimal_price`` and optionally ``price_per_m`` (today),
     ``profit`` and ``elasticity`` (tooltip).
     """
-    tooltip = ["segment:N", alt.Tooltip("optimal_price:Q", format="$.3f")]
+    tooltip = [alt.Tooltip("segment:N"), alt.Tooltip("optimal_price:Q", format="$.3f")]
     tooltip += [
         alt.Tooltip(f"{c}:Q", format=",.3f")
         for c in ("price_per_m", "profit", "elasticity")
@@ -171,7 +173,7 @@ def segment_optima_chart(df: pd.DataFrame, *, title: str = "") -> alt.LayerChart
         layers.append(
             alt.Chart(df)
             .mark_tick(color="black", thickness=3, size=60)
-            .encode(x=x, y="price_per_m:Q", tooltip=tooltip)
+            .encode(x=x, y=alt.Y("price_per_m:Q"), tooltip=tooltip)
         )
     return alt.layer(*layers, title=title).properties(height=240)
 
@@ -184,7 +186,7 @@ def comparison_chart(df: pd.DataFrame, *, value: str = "profit", title: str = ""
         .encode(
             x=alt.X("scenario:N", title=None, sort=list(df["scenario"])),
             y=alt.Y("value:Q", title=value.replace("_", " ").capitalize()),
-            tooltip=["scenario:N", alt.Tooltip("value:Q", format=",.3f")],
+            tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("value:Q", format=",.3f")],
         )
         .properties(height=240)
     )

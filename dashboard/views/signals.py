@@ -158,17 +158,20 @@ def share_chart(share: pd.DataFrame, marks: pd.DataFrame, freq: str) -> alt.Laye
             color=alt.Color("value:N", title=None),
             tooltip=[
                 alt.Tooltip("period:T", format="%Y-%m-%d"),
-                "value:N",
+                alt.Tooltip("value:N"),
                 alt.Tooltip("share:Q", format=".0%"),
-                "negative:Q",
-                "tickets:Q",
+                alt.Tooltip("negative:Q"),
+                alt.Tooltip("tickets:Q"),
             ],
         )
     )
     rules = (
         alt.Chart(marks)
         .mark_rule(color="#d62728", strokeDash=[4, 3])
-        .encode(x="since:T", tooltip=["alert:N", alt.Tooltip("since:T", format="%Y-%m-%d")])
+        .encode(
+            x=alt.X("since:T"),
+            tooltip=[alt.Tooltip("alert:N"), alt.Tooltip("since:T", format="%Y-%m-%d")],
+        )
     )
     return alt.layer(lines, rules).properties(height=300)
 
