@@ -24,6 +24,7 @@ from dashboard.charts.pricing import (
     tornado_chart,
 )
 from dashboard.charts.safe import XML_INVALID, xml_safe
+from dashboard.charts.signals import negative_share_chart
 from dashboard.charts.spec import chart_png, chart_spec, vega_lite_spec
 from dashboard.charts.war import (
     comparison_chart,
@@ -45,6 +46,7 @@ __all__ = [
     "equilibrium_chart",
     "heatmap_chart",
     "monte_carlo_chart",
+    "negative_share_chart",
     "positioning_chart",
     "profit_curve_chart",
     "revenue_cost_chart",

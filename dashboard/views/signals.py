@@ -14,14 +14,13 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from analytics.alerts import DIMENSIONS, SurgeRule
 from analytics.errors import InsufficientDataError
 from analytics.risk import RISK_NOTE, offer_assumptions_text
-from dashboard import access, queries, ui
+from dashboard import access, charts, queries, ui
 
 CARDS = 25  # an alert's tickets shown as cards (the newest alerts have fewer)
 EARLIER_CARDS = 10  # closed alerts shown as cards; the table holds all of them
@@ -145,37 +144,6 @@ def alert_card(row: Any, shown: Any, source: Any, user: access.User) -> None:
             show_tickets(row, source, user)
 
 
-def share_chart(share: pd.DataFrame, marks: pd.DataFrame, freq: str) -> alt.LayerChart:
-    """Negative share per period and value (lines), the alerts' first periods as red rules."""
-    lines = (
-        alt.Chart(share)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("period:T", title=None),
-            y=alt.Y(
-                "share:Q", title=f"Negative share of tickets per {freq}", axis=alt.Axis(format="%")
-            ),
-            color=alt.Color("value:N", title=None),
-            tooltip=[
-                alt.Tooltip("period:T", format="%Y-%m-%d"),
-                alt.Tooltip("value:N"),
-                alt.Tooltip("share:Q", format=".0%"),
-                alt.Tooltip("negative:Q"),
-                alt.Tooltip("tickets:Q"),
-            ],
-        )
-    )
-    rules = (
-        alt.Chart(marks)
-        .mark_rule(color="#d62728", strokeDash=[4, 3])
-        .encode(
-            x=alt.X("since:T"),
-            tooltip=[alt.Tooltip("alert:N"), alt.Tooltip("since:T", format="%Y-%m-%d")],
-        )
-    )
-    return alt.layer(lines, rules).properties(height=300)
-
-
 def trend_section(alerts: pd.DataFrame, source: Any, user: access.User) -> None:
     """The negative-share trend of one dimension's busiest values and alerted ones."""
     st.subheader("Negative share behind the alerts")
@@ -201,7 +169,9 @@ def trend_section(alerts: pd.DataFrame, source: Any, user: access.User) -> None:
     values = list(dict.fromkeys([*mine["value"], *busiest]))[:TREND_LINES]
     share = ui.visible_column(share[share["value"].isin(values)], ["value"], user)
     marks = ui.visible_column(mine[mine["value"].isin(values)][["alert", "since"]], ["alert"], user)
-    st.altair_chart(share_chart(share, marks, freq), width="stretch")
+    st.vega_lite_chart(
+        charts.chart_spec(charts.negative_share_chart, share, marks, freq=freq), width="stretch"
+    )
     st.caption(
         f"Share of each {DIMENSION_NAMES[dim].lower()} value's tickets that are "
         f"negative, per {freq} (weeks start on Monday); the {len(values)} values with "

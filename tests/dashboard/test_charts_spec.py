@@ -29,6 +29,7 @@ Case = tuple[Any, tuple[Any, ...], dict[str, Any]]
 def _demo_cases(db: Path) -> dict[str, Case]:
     """Every chart builder with the inputs its page gives it, read from the demo store."""
     from analytics import default_competitors, default_scenario
+    from analytics.alerts import negative_share, signal_counts, surge_alerts
     from analytics.evaluate import (
         compare_scenarios,
         data_table,
@@ -56,6 +57,10 @@ def _demo_cases(db: Path) -> dict[str, Case]:
         trend = entities.entity_trends(store, f, MODEL, labels=(), top=6)
         mentions = entities.competitor_mentions(store, f, MODEL)
         pm = positioning_map(store, max_price=20.0)
+        counts = signal_counts(store)
+        alerts = surge_alerts(store, freq="week", open_only=False, details=False, signals=counts)
+    share = negative_share(counts, freq="week", dimension="segment")
+    marks = alerts[alerts["dimension"] == "segment"][["alert", "since"]]
     s = s.replace(competitors=rivals, cut_competitor=rivals[0].name)
     events = price_cut_events()
     cuts = pd.DataFrame({"date": pd.to_datetime(events["date"]), "vendor": events["vendor"]})
@@ -121,6 +126,7 @@ def _demo_cases(db: Path) -> dict[str, Case]:
         "positioning": (charts.positioning_chart, (points,), {}),
         "segment_optima": (charts.segment_optima_chart, (optima,), {}),
         "comparison": (charts.comparison_chart, (compared,), {"value": "profit"}),
+        "negative_share": (charts.negative_share_chart, (share, marks), {"freq": "week"}),
     }
 
 
@@ -165,7 +171,7 @@ def test_every_builder_has_a_demo_case(cases: dict[str, Case]) -> None:
     builders = {c[0] for c in cases.values()}
     exported = {getattr(charts, n) for n in charts.__all__ if n.endswith("_chart")}
     assert builders == exported
-    for name in ("volume", "top_entities", "competitor_mentions", "positioning"):
+    for name in ("volume", "top_entities", "competitor_mentions", "positioning", "negative_share"):
         assert len(cases[name][1][0]) > 0, name  # real demo rows, not empty frames
 
 
@@ -189,6 +195,7 @@ def test_every_builder_has_a_demo_case(cases: dict[str, Case]) -> None:
         "positioning",
         "segment_optima",
         "comparison",
+        "negative_share",
     ],
 )
 def test_spec_is_what_st_altair_chart_sends_and_passes_the_schema(
