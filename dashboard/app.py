@@ -22,6 +22,7 @@ import streamlit as st  # noqa: E402 - after the clock starts
 from dashboard import (  # noqa: E402
     access,
     embed_options,
+    history_links,
     pagelog,
     startup,
     state,
@@ -231,6 +232,10 @@ if not user.allowed:
     st.stop()
 
 navigation = st.navigation({**PAGES, **ADMIN_PAGES} if user.can(Role.ADMIN) else PAGES)
+# back/forward: the address's what-if wins over the session's (else the page rewrote the
+# address at once, a new history entry, and Back never left it)
+with ui.page_guard("the page address"):
+    history_links.follow_address()
 for note in ignored:
     st.warning(note, icon=":material/block:")
 if embed_options.scrolling_turned_off(embed_options.current_query_string()):

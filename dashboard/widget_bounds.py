@@ -30,8 +30,10 @@ before a page has drawn it) bounds both before they parse: a date input's list o
 :data:`MAX_DATE_ENTRIES` entries, a multiselect's or multi-choice pills' list of more
 entries than the widget has options and than :data:`MAX_CHOICE_ENTRIES`, and a data
 editor's state of more than :data:`MAX_EDITOR_STATE_CHARS` characters (or not an editor's
-state), count as no value sent: the widget keeps its value or default (no edits), as
-Streamlit does itself for a date it cannot parse. So does a value sent in a field of the
+state), count as no value sent: the widget keeps its default (no edits), as Streamlit
+does itself for a date it cannot parse, and the next full run says so (:data:`OVERSIZED_NOTE`,
+or :data:`WRONG_KIND_NOTE` for what is not an editor's state; round 21: the dropped edits
+were only logged). So does a value sent in a field of the
 widget message that does not :func:`fits` the widget's, or not of the kind its deserialiser
 takes (:func:`of_kind`), and a number input's value that is not a number (or, for whole
 numbers, not finite: :func:`bounded_number`), each with a note (:func:`take_notes`, shown
@@ -74,6 +76,13 @@ NOT_A_NUMBER_NOTE = (
     "a whole number, or not a number at all): it was ignored and the input set back to its "
     "default."
 )
+#: The note shown when a date, multi-choice or data editor value was too large to parse
+#: (round 21: it was dropped with a log line only, so a table's edits vanished unexplained).
+OVERSIZED_NOTE = (
+    "A value sent for an input was larger than any it takes (more dates or choices than it "
+    "has, or more table edits than it can hold): it was ignored and the input set back to "
+    "its default."
+)
 _MARK = "_pricewar_bounded"
 _lock = threading.Lock()
 #: Notes of this script thread's runs (the widget values are read in the script's thread,
@@ -93,6 +102,7 @@ def bounded_dates(ui_value: Any) -> Any:
     """
     if ui_value is not None and len(ui_value) > MAX_DATE_ENTRIES:
         log.warning("a date input was sent %s values: ignored", f"{len(ui_value):,}")
+        _note(OVERSIZED_NOTE)
         return None
     return ui_value
 
@@ -110,6 +120,7 @@ def bounded_choices(ui_value: Any, options: int) -> Any:
     """
     if ui_value is not None and len(ui_value) > max(options, MAX_CHOICE_ENTRIES):
         log.warning("a multi-choice widget was sent %s values: ignored", f"{len(ui_value):,}")
+        _note(OVERSIZED_NOTE)
         return None
     return ui_value
 
@@ -130,12 +141,14 @@ def bounded_editor_state(ui_value: Any) -> Any:
         return ui_value
     if len(ui_value) > MAX_EDITOR_STATE_CHARS:
         log.warning("a data editor was sent %s characters of edits: ignored", f"{len(ui_value):,}")
+        _note(OVERSIZED_NOTE)
         return None
     try:
         if not _is_editor_state(json.loads(ui_value)):
             raise ValueError("not an editor's state")
     except (ValueError, RecursionError):
         log.warning("a data editor was sent a value that is not an editor's state: ignored")
+        _note(WRONG_KIND_NOTE)
         return None
     return ui_value
 

@@ -10,7 +10,8 @@ from analytics.competition import CUT_TABLE_LABELS, STRATEGY_COLUMN_LABELS
 from analytics.errors import EquilibriumNotConvergedError, ScenarioError
 from analytics.scenario import Competitor, Scenario
 from analytics.war import US
-from dashboard import charts, queries, state, ui
+from dashboard import charts, history_links, queries, state, ui
+from dashboard.editor_rows import incomplete_rows
 from dashboard.scenario_state import long_name_problem
 from dashboard.shared_compute import cut_price_table, evaluate_price_war, segment_table
 from dashboard.tables import SEGMENT_TABLE_CONFIG
@@ -82,6 +83,22 @@ if st.button("Reset to the real price data", key="pw_reset", icon=":material/res
     )
     st.rerun()
 
+# a cell Streamlit could not read for its column (a forged text for a price, "NaN") arrives
+# empty: a competitor the table started with is then refused in words, never dropped
+missing, unfinished = incomplete_rows(edited, frame, ["name", "price", "share"])
+if missing:
+    shown = "; ".join(missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
+    st.warning(
+        f"Check the competitor table: no valid value for {ui.md_text(shown)}. Every "
+        "competitor needs a name, a list price and a share (a value that is not a number "
+        "counts as none); nothing was changed."
+    )
+    st.stop()
+if unfinished:
+    st.caption(
+        f"{unfinished} new row{'s are' if unfinished > 1 else ' is'} left out until the name, "
+        "list price and share are filled in."
+    )
 rows = edited.dropna(subset=["name", "price", "share"])
 # the table's 60 characters hold in the browser only: a forged edit is refused here
 if (too_long := long_name_problem(rows["name"], "competitor")) is not None:
@@ -176,7 +193,7 @@ except ScenarioError as exc:
     st.warning(f"These inputs do not make a valid scenario: {ui.md_text(exc)}")
     st.stop()
 state.set_scenario(s)
-state.sync_scenario_url(s)
+history_links.write_address(s)  # one history entry a change
 
 try:
     war = evaluate_price_war(s)

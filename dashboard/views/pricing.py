@@ -14,7 +14,7 @@ from analytics.errors import ScenarioError
 from analytics.evaluate import NUMERIC_INPUTS, tornado_price
 from analytics.scenario import DemandSegment
 from analytics.sensitivity import table_to_long
-from dashboard import charts, queries, state, ui
+from dashboard import charts, history_links, queries, state, ui
 from dashboard.shared_compute import (
     data_table,
     evaluate_scenario,
@@ -666,7 +666,7 @@ def whatif() -> None:
     if s is None:
         return
     state.set_scenario(s)
-    state.sync_scenario_url(s)
+    history_links.write_address(s)  # one history entry a change
 
     r = evaluate_scenario(s)
     show_metrics(r, scenario_monte_carlo(s))
