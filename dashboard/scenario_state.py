@@ -2,8 +2,9 @@
 
 The scenario a session works on lives in ``st.session_state`` (:func:`current_scenario`,
 :func:`set_scenario`); the first use reads it from the link that opened the page (``?s_…``
-query parameters, ``analytics.scenario.QUERY_PREFIX``), and :func:`sync_scenario_url` writes
-it back to the address, so a copied address shares the inputs.
+query parameters, ``analytics.scenario.QUERY_PREFIX``), and the what-if pages write it back
+to the address in one update (``dashboard.history_links.write_address``), so a copied
+address shares the inputs.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ __all__ = [
     "scenario_name_problem",
     "scenario_rev",
     "set_scenario",
-    "sync_scenario_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -145,16 +145,3 @@ def set_scenario(scenario: Any, *, reload_inputs: bool = False) -> None:
 def scenario_rev() -> int:
     """Bumped whenever a loaded scenario replaces the inputs (part of the widget keys)."""
     return int(st.session_state.get(SCENARIO_REV_KEY, 0))
-
-
-def sync_scenario_url(scenario: Any) -> None:
-    """Mirror ``scenario`` into the URL query string so the address shares the inputs."""
-    from analytics.scenario import QUERY_PREFIX
-
-    wanted = scenario.to_query_params()
-    qp = st.query_params
-    for key in [k for k in qp if k.startswith(QUERY_PREFIX) and k not in wanted]:
-        del qp[key]
-    for key, value in wanted.items():
-        if qp.get(key) != value:
-            qp[key] = value

@@ -6,8 +6,7 @@ It gathers three modules, each with one concern:
   and inbox poller per database file, shared by every session), :func:`store`,
   :func:`job`, :func:`db_path`;
 - :mod:`dashboard.scenario_state`: this session's what-if scenario, bound to the session
-  state and the URL (:func:`current_scenario`, :func:`set_scenario`, :func:`scenario_rev`,
-  :func:`sync_scenario_url`);
+  state and the URL (:func:`current_scenario`, :func:`set_scenario`, :func:`scenario_rev`);
 - :mod:`dashboard.actions`: the write actions a person can start from a page, each
   role-checked and audited (:func:`upload_files`, :func:`start_tagging`,
   :func:`stop_tagging`, :func:`load_shards`, :func:`save_scenario`,
@@ -50,7 +49,6 @@ from dashboard.scenario_state import (
     current_scenario,
     scenario_rev,
     set_scenario,
-    sync_scenario_url,
 )
 
 __all__ = [
@@ -76,7 +74,6 @@ __all__ = [
     "start_tagging",
     "stop_tagging",
     "store",
-    "sync_scenario_url",
     "tag_batch_from_env",
     "upload_files",
 ]

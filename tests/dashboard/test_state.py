@@ -54,7 +54,6 @@ def test_state_keeps_every_name_the_pages_and_tests_use() -> None:
             "current_scenario",
             "set_scenario",
             "scenario_rev",
-            "sync_scenario_url",
             "SCENARIO_NOTE_KEY",
             "SCENARIO_KEY",
         ],
