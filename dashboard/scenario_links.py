@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from analytics.errors import ScenarioError
+from analytics.scenario import MAX_NAME_CHARS
 from dashboard.filter_links import _shown  # a link's value, cut and quoted for a note
 from dashboard.untrusted_text import md_text
 from data.inbox_entries import json_depth
@@ -24,8 +25,11 @@ MAX_LINK_JSON_DEPTH = 2
 #: Most demand segments / competitors a link may carry.
 MAX_LINK_SEGMENTS = 20
 MAX_LINK_COMPETITORS = 20
-#: Longest text inputs (the Scenarios page's name box and the competitor table's cells).
-MAX_LINK_TEXT = {"name": 80, "segment": 200, "cut_competitor": 60}
+#: Longest text inputs (the Scenarios page's name box and the competitor table's cells). A
+#: name is saved in NFC, which spells some letters with two or three characters (80 typed
+#: Devanagari क़ are saved as 160), so a link may carry what a saved name may hold: 3 × the
+#: name box's 80 (``analytics.scenario.scenario_name_length``).
+MAX_LINK_TEXT = {"name": 3 * MAX_NAME_CHARS, "segment": 200, "cut_competitor": 60}
 #: Monte Carlo work of one page (segments × draws): 10 segments at 1,000,000 draws.
 MAX_LINK_MC_WORK = 10_000_000
 #: Ranges of the inputs whose page widgets do not clamp a linked value (Pricing's Monte Carlo

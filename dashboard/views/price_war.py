@@ -12,6 +12,7 @@ from analytics.scenario import Competitor, Scenario
 from analytics.war import US
 from dashboard import charts, history_links, queries, state, ui
 from dashboard.editor_rows import incomplete_rows
+from dashboard.scenario_links import MAX_LINK_COMPETITORS
 from dashboard.scenario_state import long_name_problem
 from dashboard.shared_compute import cut_price_table, evaluate_price_war, segment_table
 from dashboard.tables import SEGMENT_TABLE_CONFIG
@@ -110,6 +111,17 @@ try:
     )
 except ScenarioError as exc:
     st.warning(f"Check the competitor table: {ui.md_text(exc)}")
+    st.stop()
+if len(competitors) > MAX_LINK_COMPETITORS:
+    # a scenario holds 30, but a what-if link 20: more would be written to the address that
+    # a reload, the browser's Back or a copied link then refuses (round 22 of #12)
+    st.warning(
+        f"Check the competitor table: it lists {len(competitors)} competitors; the page "
+        f"models at most {MAX_LINK_COMPETITORS}, as many as its address (the what-if link) "
+        "carries, so that a reload, Back or a copied link brings the what-if back. Remove "
+        f"{len(competitors) - MAX_LINK_COMPETITORS} row"
+        f"{'s' if len(competitors) - MAX_LINK_COMPETITORS > 1 else ''}; nothing was changed."
+    )
     st.stop()
 names = [c.name for c in competitors]
 if not names:
