@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from starlette.middleware import Middleware
 
-from dashboard import upload_guard, widget_bounds
+from dashboard import upload_guard, upload_sender, widget_bounds
 
 
 @contextlib.asynccontextmanager
@@ -39,4 +40,9 @@ if not __package__:
     # run by ``streamlit run`` (uvicorn imports this file as the top-level module "serve");
     # imported as ``dashboard.serve`` (pytest's doctest pass) it builds no app: an App sets
     # the process's main script
-    app = st.App(str(Path(__file__).with_name("app.py")), lifespan=guards)
+    app = st.App(
+        str(Path(__file__).with_name("app.py")),
+        lifespan=guards,
+        # an upload only from the user whose session it is for (dashboard.upload_sender)
+        middleware=[Middleware(upload_sender.UploadSenderCheck)],
+    )

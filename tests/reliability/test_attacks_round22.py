@@ -390,12 +390,17 @@ def test_no_page_message_or_response_shows_a_session_id_to_another_user(
             for path in ("/_stcore/health", "/_stcore/host-config", "/_stcore/metrics", "/"):
                 for email in (ADMIN, None):
                     seen["bodies"].append(_get(served, path, email))
-            # the PUT an attacker would send if the address were known (for the report)
+            # the PUT an attacker would send if the address were known: only the session's
+            # own user may write to it (dashboard.upload_sender; a viewer's was answered 204)
             address = served.url + info.file_urls.upload_url
             seen["put_known_address"] = _put_status(served, address, victim._xsrf, victim._cookie)
             async with session(served, VIEWER) as stranger:
                 seen["put_from_other_session"] = _put_status(
                     served, address, stranger._xsrf, stranger._cookie
+                )
+            async with session(served, ANALYST) as other_tab:  # the same user, another tab
+                seen["put_from_own_other_session"] = _put_status(
+                    served, address, other_tab._xsrf, other_tab._cookie
                 )
         seen["secrets"] = secrets
         return seen
@@ -410,6 +415,9 @@ def test_no_page_message_or_response_shows_a_session_id_to_another_user(
         assert secret, what
         shown = [i for i, body in enumerate(seen["bodies"]) if secret.encode() in body]
         assert not shown, (what, shown)
+    assert seen["put_known_address"] == 204  # the session's own user
+    assert seen["put_from_other_session"] == 403  # a viewer who learnt the address
+    assert seen["put_from_own_other_session"] == 204  # the same user's other tab
     record_figure("round22_messages_and_bodies_searched_for_a_session_id", len(seen["bodies"]))
     record_figure("round22_put_to_a_known_upload_address_own_xsrf", seen["put_known_address"])
     record_figure(
