@@ -53,8 +53,38 @@ _lock = threading.Lock()
 _prepared = False
 
 
+def warm_up() -> list[str]:
+    """Do once what the first page of a process would otherwise pay for besides its data:
+    the competitor matcher's fingerprint (``data.rollups.matcher_fingerprint``: a parse of
+    ``data/reference.py`` and a hash of the reference files, 35 ms, asked by every check of
+    the mention roll-ups) and a first chart spec (altair compiles its patterns and loads its
+    Arrow helpers on the first ``to_dict``: 40 ms, then 1.5 ms). Both depend only on the
+    installed code, never on the store. The names of the steps that failed (logged)."""
+    import altair as alt
+    import pandas as pd
+
+    from dashboard.charts.spec import vega_lite_spec
+    from data.rollups import matcher_fingerprint
+
+    steps = {
+        "matcher fingerprint": matcher_fingerprint,
+        "first chart spec": lambda: vega_lite_spec(
+            alt.Chart(pd.DataFrame({"x": [0.0]})).mark_point().encode(x=alt.X("x:Q"))
+        ),
+    }
+    failed = []
+    for name, step in steps.items():
+        try:
+            step()
+        except Exception:
+            log.warning("start-up warm-up %s failed", name, exc_info=True)
+            failed.append(name)
+    return failed
+
+
 def prepare_process() -> bool:
-    """Import :data:`PAGE_MODULES`, collect once, then freeze the collector's objects;
+    """Import :data:`PAGE_MODULES`, :func:`warm_up`, collect once, then freeze the
+    collector's objects;
     True the first time in this process, False after (nothing done: cheap on every run).
 
     A module that cannot be imported is logged and skipped (its page says what is wrong).
@@ -70,6 +100,7 @@ def prepare_process() -> bool:
                 importlib.import_module(name)
             except Exception:
                 log.warning("start-up import of %s failed", name, exc_info=True)
+        warm_up()
         gc.collect()
         gc.freeze()
         _prepared = True

@@ -69,6 +69,12 @@ def _columns(data: _Data) -> dict[str, Any]:
             c_region=c["region"].to_numpy(object),
             c_churn=c["churn_month"].dt.date.to_numpy(object),
         )
+        # per usage row, once: its customer's row of the customers table and its code
+        # among the customers with tickets (-1: none)
+        data.arrays.update(
+            u_at=data.arrays["c_index"].get_indexer(data.arrays["u_customer"]),
+            u_code=customers.get_indexer(data.arrays["u_customer"]),
+        )
         cuts = data.cuts.sort_values(["date", "depth"], kind="stable")
         data.arrays["cuts"] = list(
             zip(cuts["date"], cuts["depth"], cuts["vendor"], cuts["pct_change"], strict=True)
@@ -261,6 +267,9 @@ def _usage_means(
     return {key: (v[0], v[1]) for key, v in out.items()}
 
 
+_NO_MEANS = (np.nan, np.nan)  # a customer without usage in the 6 months before
+
+
 def _compute_features(
     data: _Data,
     as_of: pd.Timestamp,
@@ -274,11 +283,11 @@ def _compute_features(
     if not last.size:
         return pd.DataFrame()
     ids = a["u_customer"][last]
-    at = a["c_index"].get_indexer(ids)
+    at = a["u_at"][last]
     if (at < 0).any():
         raise KeyError(f"customers not in the customers table: {list(ids[at < 0])[:5]}")
-    recent = np.array([means.get((m, c), (np.nan, np.nan))[0] for c in ids], dtype=float)
-    before = np.array([means.get((m, c), (np.nan, np.nan))[1] for c in ids], dtype=float)
+    pairs = [means.get((m, c), _NO_MEANS) for c in ids]
+    recent, before = np.array(pairs, dtype=float).reshape(len(ids), 2).T
     trend = np.log((recent + 1.0) / (before + 1.0))
     f: dict[str, Any] = {
         "customer_id": ids,
@@ -294,7 +303,7 @@ def _compute_features(
     # whole days: as_of and lo are midnights, so a ticket's day decides its window; sums
     # per customer by np.bincount on the window's rows (whole numbers: exact)
     n_cust = len(a["customers"])
-    codes = a["customers"].get_indexer(ids)
+    codes = a["u_code"][last]
     active = np.zeros(n_cust, dtype=bool)
     active[codes[codes >= 0]] = True
     w = _span(a["day"], lo, as_of)
@@ -325,8 +334,14 @@ def _compute_features(
     named_any = (np.bincount(cells, minlength=n_cust * len(vendors)) > 0).reshape(shape)
     # the most named vendor (ties: the first by name, the vendors being sorted)
     best = np.argmax(np.where(named_any, n, -np.inf), axis=1) if len(vendors) else None
-    names = vendors.to_numpy(object)
-    top = [names[best[c]] if c >= 0 and named_any[c].any() else np.nan for c in codes]
+    names = np.append(vendors.to_numpy(object), np.nan)  # the last: no vendor named
+    picked = (codes >= 0) & named_any[np.maximum(codes, 0)].any(axis=1)
+    top_code = (
+        np.where(picked, best[np.maximum(codes, 0)], len(vendors))
+        if len(vendors)
+        else (np.full(len(codes), 0))
+    )
+    top = names[top_code]
     f["top_competitor"] = pd.Series(top, dtype=object)
     # the cuts before as_of, oldest first (ties: the shallowest first): a vendor's latest is
     # its last; those from lo on give the deepest of the window
@@ -344,17 +359,15 @@ def _compute_features(
     depth = np.array([window.get(v, np.nan) for v in vendors], dtype=float)
     cut = np.where(named_any & ~np.isnan(depth), depth, -np.inf)  # vendors named with a cut
     deepest = cut.max(axis=1, initial=-np.inf)
-    f["mentioned_cut"] = [
-        float(deepest[c]) if c >= 0 and deepest[c] > -np.inf else 0.0 for c in codes
-    ]
+    deep = deepest[np.maximum(codes, 0)]
+    f["mentioned_cut"] = np.where((codes >= 0) & (deep > -np.inf), deep, 0.0).astype(float)
     f["market_cut"] = max(window.values(), default=0.0)
-    frame = pd.DataFrame(f)
-    frame["log_negative"] = np.log1p(frame["negative_tickets"])
-    frame["log_competitor"] = np.log1p(frame["competitor_tickets"])
-    frame["log_tickets"] = np.log1p(frame["tickets"])
-    frame["as_of"] = as_of.date()
-    frame["churn_month"] = pd.Series(a["c_churn"][at], dtype=object)
-    return frame
+    f["log_negative"] = np.log1p(f["negative_tickets"])
+    f["log_competitor"] = np.log1p(f["competitor_tickets"])
+    f["log_tickets"] = np.log1p(f["tickets"])
+    f["as_of"] = as_of.date()
+    f["churn_month"] = pd.Series(a["c_churn"][at], dtype=object)
+    return pd.DataFrame(f)
 
 
 def _label(frame: pd.DataFrame, horizon_months: int) -> pd.Series:

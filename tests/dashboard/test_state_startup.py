@@ -29,3 +29,21 @@ def test_the_first_page_run_freezes_the_start_up_objects(
         assert gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+
+
+def test_the_first_page_run_warms_what_a_first_load_would_pay(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data.rollups import matcher_fingerprint
+
+    monkeypatch.setattr(startup, "_prepared", False)  # as in a fresh server process
+    matcher_fingerprint.cache_clear()
+    gc.unfreeze()
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert not at.exception
+        # computed at start-up, before any page asked for the mention roll-ups' freshness
+        assert matcher_fingerprint.cache_info().currsize == 1
+        assert startup.warm_up() == []  # every step runs without the store
+    finally:
+        gc.unfreeze()
