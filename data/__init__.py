@@ -10,7 +10,17 @@ Modules, one concern each:
   :mod:`data.ingest` — validated, all-or-nothing, idempotent uploads (``ingest_files``),
   with :mod:`data.limits` (upload limits, ``IngestLimits``) and :mod:`data.normalise` (each
   value checked and converted, ``normalise_chunk``; also read by :mod:`data.keyed_tickets`);
-  :mod:`data.inbox` — uploads handed to a running dashboard; :mod:`data.export` — downloads.
+  :mod:`data.inbox` — uploads handed to a running dashboard; :mod:`data.inbox_entries` — one
+  inbox entry handled as untrusted input; :mod:`data.heartbeat` — whether a dashboard is
+  there to take the work; :mod:`data.export` — downloads.
+- :mod:`data.rollups` — the roll-up tables the pages read, kept in step in the writers'
+  transactions (freshness, upkeep, rebuilds); :mod:`data.rollup_tables` — their catalogue
+  and per-ticket SQL; :mod:`data.rollup_series` — the signal series per day and week;
+  :mod:`data.rollup_schema` — their migrations as released.
+- :mod:`data.entity_shards` — folders of entity shards tagged outside the store, loaded into
+  it; :mod:`data.tag_requests` — tagging requests handed to a running dashboard's inbox.
+- :mod:`data.reset` — the admins' data resets (a model's tagging results, a batch of tickets,
+  every saved scenario), each one audited transaction.
 - :mod:`data.masking` — e-mail addresses, phone and card numbers masked for viewers
   (``mask_pii``, ``mask_frame``, ``pii_spans``); :mod:`data.audit` — the audit trail
   (``from data import audit``; ``audit.record``, ``audit.read_log``).
@@ -18,7 +28,7 @@ Modules, one concern each:
   built from :mod:`data.demo.vocab`, :mod:`data.demo.templates` and :mod:`data.demo.text`;
   :mod:`data.bootstrap` — the demo database on first start.
 - :mod:`data.reference` — competitor prices, aliases, price cuts and cost anchors.
-- :mod:`data.cli` — ``python -m data demo|ingest|stats``.
+- :mod:`data.cli` — ``python -m data demo|ingest|stats|rollups``.
 
 The names below are importable from ``data`` directly; they load their module on first use.
 """

@@ -26,15 +26,18 @@ Example:
     >>> from data.store import Store                                   # doctest: +SKIP
     >>> store = Store.open("var/pricewar.duckdb")                      # doctest: +SKIP
     >>> kpis(store, Filters(segments=("startup",)))                    # doctest: +SKIP
+
+Modules (one concern each; the pages' names are importable from ``analytics.explore``):
+``filters`` (:class:`Filters`, :class:`CostRates`, the SQL conditions, when the roll-ups may
+be read; its ``USE_ROLLUPS`` switch and ``_base_tables()`` send every reader to the base
+tables), ``metadata`` (data version, sidebar choices, period, the tagger and its progress),
+``overview`` (KPIs, ticket and usage volume, cost to serve), ``entities`` (top entities,
+trends, competitor mentions), ``tickets`` (the ticket list) and ``entity_lookup`` (the
+entities a model found in given tickets).
 """
 
 from __future__ import annotations
 
-# Modules: ``filters`` (Filters, CostRates, SQL conditions, when roll-ups may be read; its
-# ``USE_ROLLUPS`` switch and ``_base_tables()`` send every reader to the base tables),
-# ``metadata`` (data version, sidebar choices, period, tagger progress), ``overview`` and
-# ``entities`` (the two pages' figures), ``tickets`` (the ticket list) and ``entity_lookup``
-# (the entities of given tickets).
 from analytics.explore.entities import (
     competitor_mentions,
     entity_trends,

@@ -1,6 +1,13 @@
 """Altair chart builders: pure functions from DataFrames to charts (specs testable as data),
 and their specs and PNGs built once per input for every session (``chart_spec``, ``chart_png``).
 
+Modules, one per page's charts: ``overview`` (volumes over time, cost to serve per segment),
+``entities`` (top entities, trends, competitor mentions against price cuts), ``pricing`` (the
+what-if's profit curve, revenue and cost, tornado, heat map, Monte Carlo histogram),
+``war`` (the Price war & positioning and Scenarios pages), ``signals`` (negative share per
+period with the alerts); and ``spec`` (the specs and PNGs shared by every session),
+``safe`` (specs made safe for renderers that go through SVG).
+
 Example:
     >>> import pandas as pd
     >>> from dashboard.charts import volume_chart
