@@ -16,7 +16,8 @@ Modules, one concern each:
   ``views/scenarios.py`` (save, load, compare, share), ``views/signals.py`` (surge alerts,
   customers at risk), ``views/batch_tagging.py`` (upload, tag, download), ``views/audit.py``
   (the audit trail) and ``views/settings.py`` (access lists and data resets), the last two
-  for admins.
+  for admins. ``whatif_inputs`` holds what the what-if pages ask for (each input's field,
+  label, bounds, step, format and help; their tables' column labels).
 * ``charts``: the Altair chart builders, one module per page's charts.
 * State: ``state`` re-exports ``app_state`` (the store and the jobs, shared by every
   session), ``scenario_state`` (the session's scenario and its URL) and ``actions`` (the

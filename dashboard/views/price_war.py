@@ -16,6 +16,16 @@ from dashboard.scenario_links import MAX_LINK_COMPETITORS
 from dashboard.scenario_state import long_name_problem
 from dashboard.shared_compute import cut_price_table, evaluate_price_war, segment_table
 from dashboard.tables import SEGMENT_TABLE_CONFIG
+from dashboard.whatif_inputs import (
+    COMPETITOR_COLUMNS,
+    COMPETITOR_SHARE_HELP,
+    CUT_PCT,
+    CUT_TABLE_EXTRA_LABELS,
+    MARKET_COLUMNS,
+    OUR_SHARE,
+    PRESSURE_COLUMNS,
+    STRATEGY_INPUTS,
+)
 
 st.title("Price war & positioning")
 st.caption(
@@ -61,18 +71,19 @@ edited = st.data_editor(
     width="stretch",
     key=f"pw_comp_{rev}",
     column_config={
-        "name": st.column_config.TextColumn("Competitor", required=True, max_chars=60),
+        "name": st.column_config.TextColumn(
+            COMPETITOR_COLUMNS["name"], required=True, max_chars=60
+        ),
         "price": st.column_config.NumberColumn(
-            "List price today, USD per 1M", min_value=0.0001, format="%.4f", required=True
+            COMPETITOR_COLUMNS["price"], min_value=0.0001, format="%.4f", required=True
         ),
         "share": st.column_config.NumberColumn(
-            "Market share today (0–1)",
+            COMPETITOR_COLUMNS["share"],
             min_value=0.0001,
             max_value=0.99,
             format="%.3f",
             required=True,
-            help="An assumption unless you know it: by default the rivals "
-            "split 50 % of the market in proportion to how often customers mention them.",
+            help=COMPETITOR_SHARE_HELP,
         ),
     },
 )
@@ -137,69 +148,28 @@ cutter = c1.selectbox(
     index=names.index(default_cut),
     key=f"pw_cutter_{rev}",
 )
+# not clamped: a link's values outside these bounds are refused (scenario_links.LINK_RANGES)
 cut_pct = c2.slider(
-    "Its cut, % of its list price", 0.0, 90.0, float(scenario.cut_pct), 1.0, key=f"pw_cut_{rev}"
+    **CUT_PCT.widget_args(), value=float(scenario.cut_pct), key=f"{CUT_PCT.key}_{rev}"
 )
 our_share = c3.number_input(
-    "Our market share today (0–1)",
-    min_value=0.001,
-    max_value=0.99,
-    value=float(scenario.our_share),
-    step=0.01,
-    format="%.3f",
-    key=f"pw_share_{rev}",
-    help="Recalibrates the market: the model's share for us is exactly this at today's prices.",
+    **OUR_SHARE.widget_args(), value=float(scenario.our_share), key=f"{OUR_SHARE.key}_{rev}"
 )
+strategy: dict[str, float] = {}
 with st.expander("Strategy settings: differentiate and niche"):
-    d1, d2, d3, d4 = st.columns(4)
-    quality_step = d1.number_input(
-        "Quality step (utility)",
-        min_value=0.0,
-        max_value=10.0,
-        value=float(scenario.quality_step),
-        step=0.1,
-        key=f"pw_qstep_{rev}",
-        help="How much better our model gets, in logit utility; divided by the price "
-        "sensitivity it is what customers would pay for it per 1M tokens.",
-    )
-    quality_cost = d2.number_input(
-        "Its extra unit cost, USD per 1M",
-        min_value=0.0,
-        max_value=1e4,
-        value=float(scenario.quality_cost),
-        step=0.01,
-        format="%.3f",
-        key=f"pw_qcost_{rev}",
-        help="Default: half our GPU cost per 1M tokens (a better model takes more GPU "
-        "time per token).",
-    )
-    niche_share = d3.number_input(
-        "Niche: share of the market",
-        min_value=0.01,
-        max_value=1.0,
-        value=float(scenario.niche_market_share),
-        step=0.05,
-        key=f"pw_nshare_{rev}",
-    )
-    niche_factor = d4.number_input(
-        "Niche: price sensitivity × ",
-        min_value=0.01,
-        max_value=10.0,
-        value=float(scenario.niche_alpha_factor),
-        step=0.05,
-        key=f"pw_nalpha_{rev}",
-        help="1 = as price sensitive as the whole market; 0.5 = half as sensitive.",
-    )
+    for col, spec in zip(st.columns(len(STRATEGY_INPUTS)), STRATEGY_INPUTS, strict=True):
+        strategy[spec.field] = col.number_input(
+            **spec.widget_args(),
+            value=float(getattr(scenario, spec.field)),
+            key=f"{spec.key}_{rev}",
+        )
 try:
     s = scenario.replace(
         competitors=competitors,
         cut_competitor=cutter,
         cut_pct=cut_pct,
         our_share=our_share,
-        quality_step=quality_step,
-        quality_cost=quality_cost,
-        niche_market_share=niche_share,
-        niche_alpha_factor=niche_factor,
+        **strategy,
     )
 except ScenarioError as exc:
     st.warning(f"These inputs do not make a valid scenario: {ui.md_text(exc)}")
@@ -244,15 +214,13 @@ with st.expander("The calibrated market"):
         hide_index=True,
         width="stretch",
         column_config={
-            "firm": "Firm",
-            "price": st.column_config.NumberColumn("List price today, USD per 1M", format="$%.3f"),
-            "share": st.column_config.NumberColumn("Share today", format="percent"),
-            "quality": st.column_config.NumberColumn("Quality (utility)", format="%.2f"),
-            "cost": st.column_config.NumberColumn(
-                "Unit cost (ours) / implied, USD per 1M", format="$%.3f"
-            ),
-            "holds": "Keeps its price",
-            "note": st.column_config.TextColumn("Why", width="large"),
+            "firm": MARKET_COLUMNS["firm"],
+            "price": st.column_config.NumberColumn(MARKET_COLUMNS["price"], format="$%.3f"),
+            "share": st.column_config.NumberColumn(MARKET_COLUMNS["share"], format="percent"),
+            "quality": st.column_config.NumberColumn(MARKET_COLUMNS["quality"], format="%.2f"),
+            "cost": st.column_config.NumberColumn(MARKET_COLUMNS["cost"], format="$%.3f"),
+            "holds": MARKET_COLUMNS["holds"],
+            "note": st.column_config.TextColumn(MARKET_COLUMNS["note"], width="large"),
         },
     )
 
@@ -314,11 +282,7 @@ for tab, value in zip(tabs[:3], ["price", "share", "profit"], strict=True):
             charts.chart_spec(charts.equilibrium_chart, table, value=value), width="stretch"
         )
 with tabs[3]:
-    labels = {
-        **CUT_TABLE_LABELS,
-        "list_price": "List price today, USD per 1M tokens",
-        "holds_price": "Keeps its price",
-    }
+    labels = {**CUT_TABLE_LABELS, **CUT_TABLE_EXTRA_LABELS}
     st.dataframe(
         table.rename(columns=labels),
         hide_index=True,
@@ -472,24 +436,14 @@ else:
         "means more pressure than average. On the Pricing page, the competitor-"
         "pressure lever turns this into an elasticity shift (off by default)."
     )
-    pct_cols = {
-        "rate": "Mention rate, whole period",
-        "recent_rate": "Last 3 months",
-        "previous_rate": "3 months before",
-        "trend": "Change, points",
-    }
+    formats = dict.fromkeys(("rate", "recent_rate", "previous_rate", "trend"), "percent")
+    formats |= {"index": "%.2f", "tickets": "%d", "recent_tickets": "%d"}
     st.dataframe(
         pressure,
         hide_index=True,
         width="stretch",
         column_config={
-            "segment": "Segment",
-            **{
-                c: st.column_config.NumberColumn(label, format="percent")
-                for c, label in pct_cols.items()
-            },
-            "index": st.column_config.NumberColumn("Pressure index (1 = average)", format="%.2f"),
-            "tickets": st.column_config.NumberColumn("Tagged tickets", format="%d"),
-            "recent_tickets": st.column_config.NumberColumn("Tagged, last 3 months", format="%d"),
+            c: st.column_config.NumberColumn(label, format=formats[c]) if c in formats else label
+            for c, label in PRESSURE_COLUMNS.items()
         },
     )

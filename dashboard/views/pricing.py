@@ -24,6 +24,15 @@ from dashboard.shared_compute import (
     segment_table,
 )
 from dashboard.tables import SEGMENT_TABLE_CONFIG
+from dashboard.whatif_inputs import (
+    COST_INPUTS,
+    MAIN_INPUTS,
+    MC_DRAWS,
+    MC_SEED,
+    MORE_INPUTS,
+    SEGMENT_COLUMNS,
+    InputSpec,
+)
 
 st.title("Pricing what-if")
 st.caption(
@@ -36,179 +45,15 @@ st.caption(
     "token mix), volumes M tokens per month, money USD per month."
 )
 
-# (field, label, min, max, step, format, help)
-Spec = tuple[str, str, float | None, float | None, float, str, str]
-MAIN_INPUTS: list[Spec] = [
-    (
-        "price_per_m",
-        "Our price, USD per 1M tokens",
-        0.001,
-        1e6,
-        0.05,
-        "%.3f",
-        "One blended price for every segment in the view (input and output tokens at the "
-        "token mix).",
-    ),
-    (
-        "price_floor",
-        "Price floor, USD per 1M",
-        0.001,
-        1e6,
-        0.05,
-        "%.3f",
-        "The lowest price the optimum may take. Default: below our lowest observed price and "
-        "the cheapest rival we compare with.",
-    ),
-    (
-        "price_ceiling",
-        "Price ceiling, USD per 1M",
-        0.002,
-        1e6,
-        0.05,
-        "%.3f",
-        "The highest price the optimum may take. Default: above our highest observed price "
-        "and the dearest rival we compare with.",
-    ),
-    (
-        "gpu_cost_per_hour",
-        "GPU cost, USD per GPU-hour",
-        0.0,
-        1e4,
-        0.1,
-        "%.2f",
-        "Rental or amortised cost of one GPU (anchor: about $2).",
-    ),
-    (
-        "utilisation",
-        "GPU utilisation (0–1)",
-        0.001,
-        1.0,
-        0.05,
-        "%.2f",
-        "Share of paid GPU time that serves traffic (30–60 % is typical).",
-    ),
-    (
-        "fixed_cost_per_month",
-        "Fixed costs, USD per month",
-        0.0,
-        1e9,
-        1000.0,
-        "%.0f",
-        "Staff, offices, platform and tools. Not GPUs: serving capacity is paid through the "
-        "GPU cost per token (utilisation). A segment's view starts at 0: fixed costs are "
-        "company-wide.",
-    ),
-]
-COST_INPUTS: list[Spec] = [
-    (
-        "input_tokens_per_second",
-        "Input tokens/s per GPU",
-        1.0,
-        1e7,
-        100.0,
-        "%.0f",
-        "Prefill throughput of one busy GPU (anchor: DeepSeek, about 9,200).",
-    ),
-    (
-        "output_tokens_per_second",
-        "Output tokens/s per GPU",
-        1.0,
-        1e7,
-        50.0,
-        "%.0f",
-        "Decode throughput of one busy GPU (anchor: DeepSeek, about 1,850).",
-    ),
-    (
-        "cache_hit_rate",
-        "Cache-hit rate of input tokens (0–1)",
-        0.0,
-        1.0,
-        0.05,
-        "%.2f",
-        "Share of input tokens served from the context cache (output is never cached).",
-    ),
-    (
-        "cached_token_cost_factor",
-        "Cost of a cached input token (0–1)",
-        0.0,
-        1.0,
-        0.05,
-        "%.2f",
-        "Relative to a fresh input token.",
-    ),
-    (
-        "human_ticket_cost",
-        "Support: human ticket, USD",
-        0.0,
-        1e4,
-        0.5,
-        "%.2f",
-        "Cost of a ticket handled by a person (Gartner 2024: $13.50).",
-    ),
-    (
-        "ai_ticket_cost",
-        "Support: AI-resolved ticket, USD",
-        0.0,
-        1e4,
-        0.1,
-        "%.2f",
-        "Cost of a ticket the AI agent resolves (Gartner 2024: $1.84).",
-    ),
-]
-MORE_INPUTS: list[Spec] = [
-    (
-        "target_margin",
-        "Goal seek: target margin (0–1)",
-        -1.0,
-        0.99,
-        0.05,
-        "%.2f",
-        "Contribution margin (p − c)/p.",
-    ),
-    (
-        "target_profit",
-        "Goal seek: target profit, USD/month",
-        -1e9,
-        1e9,
-        1000.0,
-        "%.0f",
-        "After fixed costs.",
-    ),
-    ("sensitivity_pct", "Tornado: ± change, %", 0.0, 99.0, 5.0, "%.0f", ""),
-    ("tornado_price", "Tornado at price (0 = at the optimum)", 0.0, 1e6, 0.05, "%.3f", ""),
-    ("gpu_cost_sd", "Monte Carlo: GPU cost uncertainty (log sd)", 0.0, 2.0, 0.05, "%.2f", ""),
-    ("volume_sd", "Monte Carlo: volume uncertainty (log sd)", 0.0, 2.0, 0.05, "%.2f", ""),
-]
-SEGMENT_COLUMNS = {
-    "name": "Segment",
-    "reference_price": "Price today, USD per 1M",
-    "reference_volume_m": "Volume today, M tokens/month",
-    "elasticity": "Elasticity (fitted)",
-    "elasticity_ci_low": "95 % low",
-    "elasticity_ci_high": "95 % high",
-    "tickets_per_million": "Tickets per 1M tokens",
-    "output_share": "Output share of tokens",
-    "ai_resolution_share": "AI resolution share",
-}
 
-
-def number(spec: Spec, value: float, rev: int) -> float:
-    """A number input for one scenario field (keyed by field and scenario revision)."""
-    field, label, lo, hi, step, fmt, help_ = spec
-    if lo is not None:
-        value = max(value, lo)
-    if hi is not None:
-        value = min(value, hi)
-    return st.number_input(
-        label,
-        min_value=lo,
-        max_value=hi,
-        value=float(value),
-        step=step,
-        format=fmt,
-        help=help_ or None,
-        key=f"wi_{field}_{rev}",
-    )
+def number(spec: InputSpec, value: float, rev: int) -> float:
+    """A number input for one scenario field, ``value`` clamped to its bounds (keyed by the
+    spec's key and the scenario revision)."""
+    if spec.min_value is not None:
+        value = max(value, spec.min_value)
+    if spec.max_value is not None:
+        value = min(value, spec.max_value)
+    return st.number_input(**spec.widget_args(), value=float(value), key=f"{spec.key}_{rev}")
 
 
 def money(v: float | None) -> str:
@@ -527,7 +372,7 @@ def scenario_inputs(base: Any, rev: int) -> Any | None:
         cols = st.columns(len(MAIN_INPUTS))
         for col, spec in zip(cols, MAIN_INPUTS, strict=True):
             with col:
-                values[spec[0]] = number(spec, getattr(base, spec[0]), rev)
+                values[spec.field] = number(spec, getattr(base, spec.field), rev)
         st.markdown("**Demand per segment** (edit to test another reading of the data)")
         segs = demand_editor(base, rev)
         values["pressure_lever"] = pressure_lever(base, rev)
@@ -535,31 +380,20 @@ def scenario_inputs(base: Any, rev: int) -> Any | None:
             cols = st.columns(4)
             for i, spec in enumerate(COST_INPUTS):
                 with cols[i % 4]:
-                    values[spec[0]] = number(spec, getattr(base, spec[0]), rev)
+                    values[spec.field] = number(spec, getattr(base, spec.field), rev)
         with st.expander("More inputs: goal seek targets, tornado, Monte Carlo"):
             cols = st.columns(4)
             for i, spec in enumerate(MORE_INPUTS):
                 with cols[i % 4]:
-                    values[spec[0]] = number(spec, getattr(base, spec[0]), rev)
-            values["mc_draws"] = int(
-                st.number_input(
-                    "Monte Carlo draws",
-                    min_value=1000,
-                    max_value=1_000_000,
-                    value=int(base.mc_draws),
-                    step=10_000,
-                    key=f"wi_mc_draws_{rev}",
+                    values[spec.field] = number(spec, getattr(base, spec.field), rev)
+            for spec in (MC_DRAWS, MC_SEED):  # whole numbers, not clamped (a link is checked)
+                values[spec.field] = int(
+                    st.number_input(
+                        **spec.widget_args(),
+                        value=int(getattr(base, spec.field)),
+                        key=f"{spec.key}_{rev}",
+                    )
                 )
-            )
-            values["mc_seed"] = int(
-                st.number_input(
-                    "Monte Carlo seed",
-                    min_value=0,
-                    value=int(base.mc_seed),
-                    step=1,
-                    key=f"wi_mc_seed_{rev}",
-                )
-            )
     if segs is None:
         return None
     try:
