@@ -10,6 +10,13 @@ file held for that analyst's next import: a viewer's ``PUT`` was answered 204.
 request 403 unless the sender's signed identity cookie names the same signed-in user as
 the session it writes to. With sign-in off (local mode: one local admin on a loopback
 address) there is no identity to compare and requests pass as before.
+
+The sender's identity is read as Streamlit reads a session's (round 23 of #12): the
+cookies parsed by Starlette, as the websocket parses them (``http.cookies.SimpleCookie``
+dropped every cookie of a header holding one it could not parse, such as another app's
+``prefs={"a":1}`` on the same host, and refused the analyst's own upload), and a sender
+who is not let in (an address the identity provider did not verify, a signed-out token)
+writes to nobody's session, even one of the same address.
 """
 
 from __future__ import annotations
@@ -83,29 +90,31 @@ def sender_problem(
         return "no such session"
     owner = access.identity_user(owner_info, providers)
     sender = access.identity_user(sender_identity(cookies, origin), providers)
+    if not sender.allowed:
+        # ``User.email`` is set for an address that is not let in (unverified, not listed)
+        return "the sender is not signed in as a user of this dashboard"
     if owner.email is None or sender.email != owner.email:
         return "the sender is not the session's signed-in user"
     return None
 
 
-def _cookies(scope: Scope) -> dict[str, str]:
-    from http.cookies import SimpleCookie
+def request_cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies as Streamlit's websocket reads them at a session's start
+    (Starlette's parser, every ``Cookie`` header; the last of a repeated name wins).
 
-    jar: SimpleCookie = SimpleCookie()
-    for name, value in scope.get("headers") or []:
-        if name == b"cookie":
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                return {}
-    return {k: m.value for k, m in jar.items()}
+    Example:
+        >>> request_cookies({"type": "http", "headers": [(b"cookie", b'p={"a":1}; u=x')]})
+        {'p': '{"a":1}', 'u': 'x'}
+    """
+    from starlette.requests import HTTPConnection
+
+    return dict(HTTPConnection(scope).cookies)
 
 
-def _header(scope: Scope, wanted: bytes) -> str:
-    for name, value in scope.get("headers") or []:
-        if name == wanted:
-            return value.decode("latin-1")
-    return ""
+def _origin(scope: Scope) -> str:
+    from starlette.requests import HTTPConnection
+
+    return HTTPConnection(scope).headers.get("origin") or ""
 
 
 class UploadSenderCheck:
@@ -127,7 +136,7 @@ class UploadSenderCheck:
             problem = (
                 "the server is starting"
                 if runtime is None
-                else sender_problem(session_id, _cookies(scope), _header(scope, b"origin"), runtime)
+                else sender_problem(session_id, request_cookies(scope), _origin(scope), runtime)
             )
             if problem is not None:
                 log.warning("upload request refused: %s", problem)
