@@ -106,7 +106,9 @@ class User:
         actor: who acts, as the audit trail writes it: the e-mail address, or
             ``local:<OS user>`` in local mode.
         role: what they may do; None when they are not let in (see ``status``).
-        email: the verified e-mail address (None in local mode or when signed out).
+        email: the e-mail address the identity claims (None in local mode or when signed
+            out); verified and on the access list only when ``allowed``: compare it
+            only after checking that (``dashboard.upload_sender``).
         name: a display name.
         mode: ``"oidc"`` (sign-in configured) or ``"local"``.
         status: ``allowed``, ``signed_out``, ``not_listed`` (signed in but not on the
