@@ -290,6 +290,18 @@ def current_user() -> User:
                 'on this machine only (server.address = "127.0.0.1").',
             )
         return User(actor=actor, role=Role.ADMIN, name=actor.partition(":")[2], mode="local")
+    from dashboard.trusted_headers import trusted_header_problem
+
+    header_problem = trusted_header_problem()
+    if header_problem is not None:  # ``serve.py`` refuses to start; ``streamlit run`` cannot
+        return User(
+            actor="unknown",
+            role=None,
+            mode="oidc",
+            status="misconfigured",
+            message=header_problem,
+            providers=providers,
+        )
     return identity_user(_user_info(), providers)
 
 

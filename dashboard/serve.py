@@ -24,12 +24,15 @@ from typing import Any
 import streamlit as st
 from starlette.middleware import Middleware
 
-from dashboard import upload_guard, upload_sender, widget_bounds
+from dashboard import trusted_headers, upload_guard, upload_sender, widget_bounds
 
 
 @contextlib.asynccontextmanager
 async def guards(_app: Any) -> AsyncIterator[None]:
-    """The lifespan: the upload guard and the widget bounds, before the first request."""
+    """The lifespan: the upload guard and the widget bounds, before the first request; no
+    start with ``server.trustedUserHeaders`` set (``dashboard.trusted_headers``)."""
+    if (problem := trusted_headers.trusted_header_problem()) is not None:
+        raise RuntimeError(problem)
     if not upload_guard.install():
         raise RuntimeError("the upload guard could not be installed at server start")
     widget_bounds.install()

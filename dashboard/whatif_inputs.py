@@ -39,6 +39,59 @@ class InputSpec:
             "help": self.help or None,
         }
 
+    def clamp(self, value: float) -> float:
+        """``value`` at the nearest value the input takes (its bounds)."""
+        if self.min_value is not None:
+            value = max(value, self.min_value)
+        if self.max_value is not None:
+            value = min(value, self.max_value)
+        return value
+
+
+def outside_inputs(scenario: Any, specs: tuple[InputSpec, ...]) -> list[str]:
+    """Each input whose value in ``scenario`` lies outside its bounds, as "label value
+    (it takes lo to hi)": a scenario may hold such values (saved by another program, the
+    Python API or an older version: the scenario's own ranges are wider than the inputs'),
+    and a widget given one fails the whole page (Streamlit's ``StreamlitValueAboveMaxError``).
+
+    Example:
+        >>> from analytics.scenario import Scenario
+        >>> outside_inputs(Scenario(niche_alpha_factor=20.0), STRATEGY_INPUTS)
+        ['Niche: price sensitivity × 20 (it takes 0.01 to 10)']
+    """
+    found = []
+    for spec in specs:
+        value = getattr(scenario, spec.field)
+        if spec.clamp(value) != value:
+            lo, hi = spec.min_value, spec.max_value
+            takes = (
+                f"{_number(lo)} to {_number(hi)}"
+                if lo is not None and hi is not None
+                else f"at least {_number(lo)}"
+                if lo is not None
+                else f"at most {_number(hi)}"
+            )
+            found.append(f"{spec.label.strip()} {_number(value)} (it takes {takes})")
+    return found
+
+
+def _number(value: float | None) -> str:
+    """A bound or value in words: whole numbers in full up to 10**18, others as ``%g``."""
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if whole and abs(value) < 10**18:
+        return f"{int(value):,}"
+    return f"{value:,g}"
+
+
+def outside_note(found: list[str]) -> str:
+    """The note for :func:`outside_inputs`: what was moved, and that nothing saved was."""
+    return (
+        "This what-if holds values the inputs below do not take: "
+        + "; ".join(found)
+        + ". They start at the nearest value they take; a saved scenario is not changed "
+        "(save the inputs again to keep the new values)."
+    )
+
 
 # -- Pricing what-if (dashboard/views/pricing.py) ----------------------------------------
 
@@ -231,7 +284,9 @@ MORE_INPUTS: tuple[InputSpec, ...] = (
 
 #: Monte Carlo draws and seed: whole numbers, after ``MORE_INPUTS``.
 MC_DRAWS = InputSpec("mc_draws", "wi_mc_draws", "Monte Carlo draws", 1000, 1_000_000, 10_000)
-MC_SEED = InputSpec("mc_seed", "wi_mc_seed", "Monte Carlo seed", 0, None, 1)
+#: The seed's top is Streamlit's: a whole-number widget takes at most 2**53 - 1 (a
+#: JavaScript number), as a what-if link does (``scenario_links.LINK_RANGES``).
+MC_SEED = InputSpec("mc_seed", "wi_mc_seed", "Monte Carlo seed", 0, 2**53 - 1, 1)
 
 #: The demand table's columns (``DemandSegment`` fields) and their headers.
 SEGMENT_COLUMNS: dict[str, str] = {

@@ -25,6 +25,8 @@ from dashboard.whatif_inputs import (
     OUR_SHARE,
     PRESSURE_COLUMNS,
     STRATEGY_INPUTS,
+    outside_inputs,
+    outside_note,
 )
 
 st.title("Price war & positioning")
@@ -140,6 +142,11 @@ if not names:
     st.stop()
 
 st.subheader("The price cut and our options")
+# a link's values outside these bounds are refused (scenario_links.LINK_RANGES); a saved
+# scenario's (another program, the Python API) start at the nearest bound, in words: a
+# widget given a value outside its bounds fails the page (round 24 of #12)
+if outside := outside_inputs(scenario, (CUT_PCT, OUR_SHARE, *STRATEGY_INPUTS)):
+    st.warning(ui.md_text(outside_note(outside)))
 c1, c2, c3 = st.columns(3)
 default_cut = scenario.cut_competitor if scenario.cut_competitor in names else names[0]
 cutter = c1.selectbox(
@@ -148,19 +155,22 @@ cutter = c1.selectbox(
     index=names.index(default_cut),
     key=f"pw_cutter_{rev}",
 )
-# not clamped: a link's values outside these bounds are refused (scenario_links.LINK_RANGES)
 cut_pct = c2.slider(
-    **CUT_PCT.widget_args(), value=float(scenario.cut_pct), key=f"{CUT_PCT.key}_{rev}"
+    **CUT_PCT.widget_args(),
+    value=float(CUT_PCT.clamp(scenario.cut_pct)),
+    key=f"{CUT_PCT.key}_{rev}",
 )
 our_share = c3.number_input(
-    **OUR_SHARE.widget_args(), value=float(scenario.our_share), key=f"{OUR_SHARE.key}_{rev}"
+    **OUR_SHARE.widget_args(),
+    value=float(OUR_SHARE.clamp(scenario.our_share)),
+    key=f"{OUR_SHARE.key}_{rev}",
 )
 strategy: dict[str, float] = {}
 with st.expander("Strategy settings: differentiate and niche"):
     for col, spec in zip(st.columns(len(STRATEGY_INPUTS)), STRATEGY_INPUTS, strict=True):
         strategy[spec.field] = col.number_input(
             **spec.widget_args(),
-            value=float(getattr(scenario, spec.field)),
+            value=float(spec.clamp(getattr(scenario, spec.field))),
             key=f"{spec.key}_{rev}",
         )
 try:

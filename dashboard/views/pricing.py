@@ -32,6 +32,8 @@ from dashboard.whatif_inputs import (
     MORE_INPUTS,
     SEGMENT_COLUMNS,
     InputSpec,
+    outside_inputs,
+    outside_note,
 )
 
 st.title("Pricing what-if")
@@ -49,11 +51,9 @@ st.caption(
 def number(spec: InputSpec, value: float, rev: int) -> float:
     """A number input for one scenario field, ``value`` clamped to its bounds (keyed by the
     spec's key and the scenario revision)."""
-    if spec.min_value is not None:
-        value = max(value, spec.min_value)
-    if spec.max_value is not None:
-        value = min(value, spec.max_value)
-    return st.number_input(**spec.widget_args(), value=float(value), key=f"{spec.key}_{rev}")
+    return st.number_input(
+        **spec.widget_args(), value=float(spec.clamp(value)), key=f"{spec.key}_{rev}"
+    )
 
 
 def money(v: float | None) -> str:
@@ -368,6 +368,12 @@ def scenario_inputs(base: Any, rev: int) -> Any | None:
     one): prices, volumes and costs, demand per segment, the cost model and the analyses'
     settings, each widget keyed by ``rev`` (a loaded scenario resets them)."""
     values: dict[str, Any] = {}
+    # a saved scenario (another program, the Python API) may hold values the inputs do not
+    # take: they start at the nearest bound, in words (round 24 of #12)
+    if outside := outside_inputs(
+        base, (*MAIN_INPUTS, *COST_INPUTS, *MORE_INPUTS, MC_DRAWS, MC_SEED)
+    ):
+        st.warning(ui.md_text(outside_note(outside)))
     with st.container(border=True):
         cols = st.columns(len(MAIN_INPUTS))
         for col, spec in zip(cols, MAIN_INPUTS, strict=True):
@@ -386,11 +392,11 @@ def scenario_inputs(base: Any, rev: int) -> Any | None:
             for i, spec in enumerate(MORE_INPUTS):
                 with cols[i % 4]:
                     values[spec.field] = number(spec, getattr(base, spec.field), rev)
-            for spec in (MC_DRAWS, MC_SEED):  # whole numbers, not clamped (a link is checked)
+            for spec in (MC_DRAWS, MC_SEED):  # whole numbers
                 values[spec.field] = int(
                     st.number_input(
                         **spec.widget_args(),
-                        value=int(getattr(base, spec.field)),
+                        value=int(spec.clamp(getattr(base, spec.field))),
                         key=f"{spec.key}_{rev}",
                     )
                 )

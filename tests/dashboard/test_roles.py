@@ -94,6 +94,19 @@ def test_an_allowed_user_sees_the_pages_their_name_role_and_sign_out(secured: Pa
     assert len(rows) == 1 and rows[0]["role"] == "viewer"  # once per session
 
 
+def test_trusted_user_headers_let_nobody_in_under_streamlit_run(secured: Path) -> None:
+    """With ``server.trustedUserHeaders`` set, a header could name any user (round 24 of #12):
+    ``serve.py`` refuses to start; under ``streamlit run`` every page run refuses, in words,
+    even the admin's (GAPS.md item 18)."""
+    with patch_config_options({"server.trustedUserHeaders": {"X-Pwr-Email": "email"}}):
+        at = app_as(ADMIN)
+        at.run()
+    assert not at.exception
+    assert not at.metric  # no page ran
+    shown = texts(at)
+    assert "server.trustedUserHeaders is set" in shown and "X-Pwr-Email" in shown
+
+
 def test_without_sign_in_a_server_on_a_network_address_shows_only_a_stop(secured: Path) -> None:
     at = AppTest.from_file(str(APP), default_timeout=60)
     with patch_config_options({"server.address": "0.0.0.0"}):
