@@ -15,8 +15,10 @@ Modules, one concern each:
 * ``business``: the one demand model: segments' constant-elasticity curves summed at one
   price, the constrained optimum, its spread, break-even and goal-seek roots.
 * ``scenario``: the ``Scenario`` dataclass (JSON, URL, store). ``evaluate``: a scenario's
-  numbers for the what-if and scenario pages; ``war``: its price war (today's market
-  calibrated); ``goalseek``: solve for any input; ``report``: the analysts' report.
+  result (profit, optimum, break-even, warnings); ``scenario_sensitivity``: its numbers with
+  inputs varied (tornado, data tables, Monte Carlo); ``scenario_tables``: its segments and
+  several scenarios side by side; ``war``: its price war (today's market calibrated);
+  ``goalseek``: solve for any input; ``report``: the analysts' report.
 * ``inputs``, ``signals``, ``elasticity``, ``positioning``: the store-fed parts (usage,
   prices, tickets, competitor-mention pressure, fitted elasticities, positioning map).
 * ``explore``: the Overview and Entities aggregates.
@@ -89,15 +91,15 @@ _HOME: dict[str, str] = {
     "ScenarioError": "analytics.errors",
     "ScenarioNotFoundError": "analytics.errors",
     "ScenarioResult": "analytics.evaluate",
-    "TORNADO_INPUTS": "analytics.evaluate",
-    "compare_scenarios": "analytics.evaluate",
-    "data_table": "analytics.evaluate",
+    "TORNADO_INPUTS": "analytics.scenario_sensitivity",
+    "compare_scenarios": "analytics.scenario_tables",
+    "data_table": "analytics.scenario_sensitivity",
     "evaluate_profit": "analytics.evaluate",
     "evaluate_scenario": "analytics.evaluate",
-    "metric_value": "analytics.evaluate",
+    "metric_value": "analytics.scenario_sensitivity",
     "scenario_model": "analytics.evaluate",
-    "scenario_monte_carlo": "analytics.evaluate",
-    "scenario_tornado": "analytics.evaluate",
+    "scenario_monte_carlo": "analytics.scenario_sensitivity",
+    "scenario_tornado": "analytics.scenario_sensitivity",
     "GoalSeekResult": "analytics.goalseek",
     "goal_seek": "analytics.goalseek",
     "MonteCarloResult": "analytics.montecarlo",

@@ -22,8 +22,8 @@ from scipy.optimize import brentq
 
 from analytics.business import checked_number
 from analytics.errors import ScenarioError
-from analytics.evaluate import NUMERIC_INPUTS, SPECIAL_INPUTS, metric_value
 from analytics.scenario import Scenario
+from analytics.scenario_sensitivity import NUMERIC_INPUTS, SPECIAL_INPUTS, metric_value
 
 __all__ = ["INPUT_RANGES", "GoalSeekResult", "goal_seek"]
 
@@ -90,7 +90,7 @@ def goal_seek(
     Args:
         s: the scenario.
         input_name: "price", "elasticity_shift", "volume_factor" or a numeric cost input
-            (``analytics.evaluate.NUMERIC_INPUTS``).
+            (``analytics.scenario_sensitivity.NUMERIC_INPUTS``).
         target: the metric's target (USD per month for profits, a fraction for margin).
         metric: "profit" (after fixed costs, at our price), "margin" (contribution margin at
             our price) or "optimal_profit" (at the constrained optimum).

@@ -719,7 +719,7 @@ def scenario_inputs_frame(scenarios: Sequence[Scenario]) -> pd.DataFrame:
 
 
 #: Columns a comparison table adds beside the scenarios' own (``kind``, the index ``item``,
-#: ``Δ <name>``; analytics.evaluate.compare_scenarios): no scenario column takes these names.
+#: ``Δ <name>``; analytics.scenario_tables.compare_scenarios): no scenario column takes these names.
 _TABLE_COLUMNS = frozenset({"kind", "item"})
 _DIFFERENCE_PREFIX = "Δ "
 

@@ -39,13 +39,9 @@ def main() -> int:
         simulate_profit,
     )
     from analytics.elasticity import estimate_mention_interaction
-    from analytics.evaluate import (
-        data_table,
-        scenario_monte_carlo,
-        segment_table,
-        tornado_price,
-    )
     from analytics.goalseek import goal_seek
+    from analytics.scenario_sensitivity import data_table, scenario_monte_carlo, tornado_price
+    from analytics.scenario_tables import segment_table
     from data.store import Store
 
     rows: list[tuple[str, float]] = []

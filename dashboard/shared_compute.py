@@ -30,6 +30,8 @@ import streamlit as st
 
 from analytics import evaluate as _evaluate
 from analytics import goalseek as _goalseek
+from analytics import scenario_sensitivity as _sensitivity
+from analytics import scenario_tables as _tables
 from analytics import war as _war
 from analytics.evaluate import ScenarioResult
 from analytics.goalseek import GoalSeekResult
@@ -76,14 +78,14 @@ def evaluate_scenario(s: Scenario) -> ScenarioResult:
 
 @st.cache_data(show_spinner=False, max_entries=LARGE_RESULTS, hash_funcs=_HASH)
 def scenario_monte_carlo(s: Scenario, price: float | None = None) -> MonteCarloResult:
-    """:func:`analytics.evaluate.scenario_monte_carlo`, shared by every session."""
-    return _evaluate.scenario_monte_carlo(s, price)
+    """:func:`analytics.scenario_sensitivity.scenario_monte_carlo`, shared by every session."""
+    return _sensitivity.scenario_monte_carlo(s, price)
 
 
 @_shared
 def scenario_tornado(s: Scenario, price: float | None = None) -> pd.DataFrame:
-    """:func:`analytics.evaluate.scenario_tornado`, shared by every session."""
-    return _evaluate.scenario_tornado(s, price)
+    """:func:`analytics.scenario_sensitivity.scenario_tornado`, shared by every session."""
+    return _sensitivity.scenario_tornado(s, price)
 
 
 @_shared
@@ -96,14 +98,14 @@ def data_table(
     *,
     metric: str = "profit",
 ) -> pd.DataFrame:
-    """:func:`analytics.evaluate.data_table`, shared by every session."""
-    return _evaluate.data_table(s, row_input, row_values, col_input, col_values, metric=metric)
+    """:func:`analytics.scenario_sensitivity.data_table`, shared by every session."""
+    return _sensitivity.data_table(s, row_input, row_values, col_input, col_values, metric=metric)
 
 
 @_shared
 def segment_table(s: Scenario) -> pd.DataFrame:
-    """:func:`analytics.evaluate.segment_table`, shared by every session."""
-    return _evaluate.segment_table(s)
+    """:func:`analytics.scenario_tables.segment_table`, shared by every session."""
+    return _tables.segment_table(s)
 
 
 @_shared
@@ -130,13 +132,13 @@ def cut_price_table(
 
 @_shared
 def _full_comparison(scenarios: tuple[Scenario, ...], baseline: int) -> pd.DataFrame:
-    return _evaluate.compare_scenarios(scenarios, baseline=baseline)
+    return _tables.compare_scenarios(scenarios, baseline=baseline)
 
 
 def compare_scenarios(
     scenarios: Sequence[Scenario], *, baseline: int = 0, only_differences: bool = False
 ) -> pd.DataFrame:
-    """:func:`analytics.evaluate.compare_scenarios`, shared by every session; the table
+    """:func:`analytics.scenario_tables.compare_scenarios`, shared by every session; the table
     with and without ``only_differences`` comes from one computation (the rows where all
     scenarios agree are dropped from the cached full table, by the same rule)."""
     table = _full_comparison(tuple(scenarios), baseline)

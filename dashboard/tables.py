@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-#: ``analytics.evaluate.segment_table`` columns with their headers and formats.
+#: ``analytics.scenario_tables.segment_table`` columns with their headers and formats.
 SEGMENT_TABLE_CONFIG = {
     "segment": "Segment",
     "price_now": st.column_config.NumberColumn("Price today, USD per 1M", format="$%.3f"),

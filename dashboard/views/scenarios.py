@@ -175,7 +175,7 @@ if len(chosen) < 1:
     st.stop()
 scenarios = [current.replace(name="current") if n == CURRENT else loaded[n] for n in chosen]
 table = compare_scenarios(scenarios, only_differences=only_diff)
-# a result that does not exist is a note (analytics.evaluate.RESULT_NOTES); an empty cell
+# a result that does not exist is a note (analytics.scenario_tables.RESULT_NOTES); an empty cell
 # (no segment, no difference between texts) is a dash, never "nan" or "None"
 cells = table.reset_index().astype(object)
 st.dataframe(cells.where(cells.notna(), "—").astype(str), hide_index=True, width="stretch")

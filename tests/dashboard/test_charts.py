@@ -7,13 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from analytics.evaluate import (
-    data_table,
-    evaluate_scenario,
-    scenario_monte_carlo,
-    scenario_tornado,
-)
+from analytics.evaluate import evaluate_scenario
 from analytics.scenario import Competitor, Scenario
+from analytics.scenario_sensitivity import data_table, scenario_monte_carlo, scenario_tornado
 from analytics.sensitivity import table_to_long
 from analytics.war import evaluate_price_war
 from dashboard import charts

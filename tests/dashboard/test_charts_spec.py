@@ -30,17 +30,16 @@ def _demo_cases(db: Path) -> dict[str, Case]:
     """Every chart builder with the inputs its page gives it, read from the demo store."""
     from analytics import default_competitors, default_scenario
     from analytics.alerts import negative_share, signal_counts, surge_alerts
-    from analytics.evaluate import (
-        compare_scenarios,
-        data_table,
-        evaluate_scenario,
-        scenario_monte_carlo,
-        scenario_tornado,
-        segment_table,
-        tornado_price,
-    )
+    from analytics.evaluate import evaluate_scenario
     from analytics.explore import Filters, entities, overview
     from analytics.positioning import positioning_map
+    from analytics.scenario_sensitivity import (
+        data_table,
+        scenario_monte_carlo,
+        scenario_tornado,
+        tornado_price,
+    )
+    from analytics.scenario_tables import compare_scenarios, segment_table
     from analytics.sensitivity import table_to_long
     from analytics.war import cut_price_table, evaluate_price_war
     from data.reference import price_cut_events

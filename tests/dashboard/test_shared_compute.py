@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import evaluate, goalseek, war
+from analytics import evaluate, goalseek, scenario_sensitivity, scenario_tables, war
 from analytics.errors import ScenarioError
 from analytics.scenario import Competitor, DemandSegment, Scenario
 from dashboard import shared_compute
@@ -95,16 +95,21 @@ def _cases(s: Scenario) -> list[tuple[Callable[..., Any], Callable[..., Any], tu
     prices = [0.4, 0.6, 0.8]
     return [
         (shared_compute.evaluate_scenario, evaluate.evaluate_scenario, (s,), {}),
-        (shared_compute.scenario_monte_carlo, evaluate.scenario_monte_carlo, (s,), {}),
-        (shared_compute.scenario_monte_carlo, evaluate.scenario_monte_carlo, (s, 0.7), {}),
-        (shared_compute.scenario_tornado, evaluate.scenario_tornado, (s, 0.7), {}),
+        (shared_compute.scenario_monte_carlo, scenario_sensitivity.scenario_monte_carlo, (s,), {}),
+        (
+            shared_compute.scenario_monte_carlo,
+            scenario_sensitivity.scenario_monte_carlo,
+            (s, 0.7),
+            {},
+        ),
+        (shared_compute.scenario_tornado, scenario_sensitivity.scenario_tornado, (s, 0.7), {}),
         (
             shared_compute.data_table,
-            evaluate.data_table,
+            scenario_sensitivity.data_table,
             (s, "elasticity_shift", [-0.2, 0.0, 0.2], "price", prices),
             {"metric": "margin"},
         ),
-        (shared_compute.segment_table, evaluate.segment_table, (s,), {}),
+        (shared_compute.segment_table, scenario_tables.segment_table, (s,), {}),
         (
             shared_compute.goal_seek,
             goalseek.goal_seek,
@@ -127,10 +132,10 @@ def test_results_equal_the_uncached_functions(measured: Scenario) -> None:
     ("module", "name"),
     [
         (evaluate, "evaluate_scenario"),
-        (evaluate, "scenario_monte_carlo"),
-        (evaluate, "scenario_tornado"),
-        (evaluate, "data_table"),
-        (evaluate, "segment_table"),
+        (scenario_sensitivity, "scenario_monte_carlo"),
+        (scenario_sensitivity, "scenario_tornado"),
+        (scenario_sensitivity, "data_table"),
+        (scenario_tables, "segment_table"),
         (goalseek, "goal_seek"),
         (war, "evaluate_price_war"),
         (war, "cut_price_table"),
@@ -203,10 +208,10 @@ def test_comparison_equals_the_uncached_one_and_computes_once(
         measured.replace(name="cut"),  # a second scenario of the same name
         measured.replace(name="Δ odd", fixed_cost_per_month=1.0),
     ]
-    expected = evaluate.compare_scenarios(
+    expected = scenario_tables.compare_scenarios(
         scenarios, baseline=baseline, only_differences=only_differences
     )
-    calls = _calls(monkeypatch, evaluate, "compare_scenarios")
+    calls = _calls(monkeypatch, scenario_tables, "compare_scenarios")
     got = shared_compute.compare_scenarios(
         scenarios, baseline=baseline, only_differences=only_differences
     )

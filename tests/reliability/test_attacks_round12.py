@@ -109,8 +109,8 @@ def test_scenario_names_never_take_a_comparison_column() -> None:
     Broke: ``kind``'s column was overwritten by the table's "input"/"result" column (its
     values gone, "Δ kind" all empty); ``Δ b`` and the difference column of ``b`` were one;
     ``a``, ``a (3)``, ``a`` raised ``ValueError: zip() argument 2 is longer``."""
-    from analytics.evaluate import compare_scenarios
     from analytics.scenario import Scenario
+    from analytics.scenario_tables import compare_scenarios
 
     def table(*names: str):
         return compare_scenarios(

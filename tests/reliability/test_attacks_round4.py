@@ -233,13 +233,10 @@ def test_extreme_combinations_never_give_inf_or_nan_numbers(case: str) -> None:
     never a ZeroDivisionError, never a result holding inf or NaN; the scenario page's
     comparison, the tornado and the Monte Carlo refuse them the same way."""
     from analytics.errors import ScenarioError
-    from analytics.evaluate import (
-        compare_scenarios,
-        evaluate_scenario,
-        scenario_monte_carlo,
-        scenario_tornado,
-    )
+    from analytics.evaluate import evaluate_scenario
     from analytics.scenario import Scenario
+    from analytics.scenario_sensitivity import scenario_monte_carlo, scenario_tornado
+    from analytics.scenario_tables import compare_scenarios
 
     s = Scenario.from_query_params(EXTREME_LINKS[case])
     for fn in (
