@@ -83,14 +83,42 @@ def _number(value: float | None) -> str:
     return f"{value:,g}"
 
 
-def outside_note(found: list[str]) -> str:
-    """The note for :func:`outside_inputs`: what was moved, and that nothing saved was."""
+def outside_note(found: list[str], elsewhere: list[str] | None = None, page: str = "") -> str:
+    """The note for :func:`outside_inputs`: what was moved, and that nothing saved was.
+    ``elsewhere``: the values moved for the other what-if ``page``'s inputs (this page's
+    address carries them, and a link holds only values the inputs take: :func:`clamped`).
+
+    Example:
+        >>> outside_note([], ["Monte Carlo draws 500 (it takes 1,000 to 1,000,000)"], "Pricing")[:69]
+        "This what-if holds values the Pricing page's inputs do not take: Mont"
+    """
+    parts = []
+    if found:
+        parts.append(
+            "This what-if holds values the inputs below do not take: " + "; ".join(found) + "."
+        )
+    if elsewhere:
+        opening = "It also holds" if found else "This what-if holds"
+        parts.append(
+            f"{opening} values the {page} page's inputs do not take: " + "; ".join(elsewhere) + "."
+        )
     return (
-        "This what-if holds values the inputs below do not take: "
-        + "; ".join(found)
-        + ". They start at the nearest value they take; a saved scenario is not changed "
-        "(save the inputs again to keep the new values)."
+        " ".join(parts) + " They start at the nearest value they take; a saved scenario is not "
+        "changed (save the inputs again to keep the new values)."
     )
+
+
+def clamped(scenario: Any, specs: tuple[InputSpec, ...]) -> dict[str, float]:
+    """The fields of ``specs`` whose value in ``scenario`` lies outside their bounds, each
+    at the nearest value its input takes (for ``scenario.replace``): a page writes the
+    whole scenario into its address, and a link holding a value outside an input's bounds
+    is refused (``scenario_links.LINK_RANGES``), so the other page's inputs are moved too."""
+    out = {}
+    for spec in specs:
+        value = getattr(scenario, spec.field)
+        if spec.clamp(value) != value:
+            out[spec.field] = spec.clamp(value)
+    return out
 
 
 # -- Pricing what-if (dashboard/views/pricing.py) ----------------------------------------
@@ -390,3 +418,15 @@ PRESSURE_COLUMNS: dict[str, str] = {
     "tickets": "Tagged tickets",
     "recent_tickets": "Tagged, last 3 months",
 }
+
+
+#: Every input of the Pricing what-if page, in the order it draws them.
+PRICING_INPUTS: tuple[InputSpec, ...] = (
+    *MAIN_INPUTS,
+    *COST_INPUTS,
+    *MORE_INPUTS,
+    MC_DRAWS,
+    MC_SEED,
+)
+#: Every number input of the Price war page.
+PRICE_WAR_INPUTS: tuple[InputSpec, ...] = (CUT_PCT, OUR_SHARE, *STRATEGY_INPUTS)

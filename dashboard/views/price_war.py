@@ -24,7 +24,9 @@ from dashboard.whatif_inputs import (
     MARKET_COLUMNS,
     OUR_SHARE,
     PRESSURE_COLUMNS,
+    PRICING_INPUTS,
     STRATEGY_INPUTS,
+    clamped,
     outside_inputs,
     outside_note,
 )
@@ -144,9 +146,13 @@ if not names:
 st.subheader("The price cut and our options")
 # a link's values outside these bounds are refused (scenario_links.LINK_RANGES); a saved
 # scenario's (another program, the Python API) start at the nearest bound, in words: a
-# widget given a value outside its bounds fails the page (round 24 of #12)
-if outside := outside_inputs(scenario, (CUT_PCT, OUR_SHARE, *STRATEGY_INPUTS)):
-    st.warning(ui.md_text(outside_note(outside)))
+# widget given a value outside its bounds fails the page (round 24 of #12); Pricing's too, as
+# the address this page writes carries them and a link must hold values the inputs take
+# (round 25)
+outside = outside_inputs(scenario, (CUT_PCT, OUR_SHARE, *STRATEGY_INPUTS))
+elsewhere = outside_inputs(scenario, PRICING_INPUTS)
+if outside or elsewhere:
+    st.warning(ui.md_text(outside_note(outside, elsewhere, "Pricing what-if")))
 c1, c2, c3 = st.columns(3)
 default_cut = scenario.cut_competitor if scenario.cut_competitor in names else names[0]
 cutter = c1.selectbox(
@@ -180,6 +186,7 @@ try:
         cut_pct=cut_pct,
         our_share=our_share,
         **strategy,
+        **clamped(scenario, PRICING_INPUTS),
     )
 except ScenarioError as exc:
     st.warning(f"These inputs do not make a valid scenario: {ui.md_text(exc)}")

@@ -30,8 +30,10 @@ from dashboard.whatif_inputs import (
     MC_DRAWS,
     MC_SEED,
     MORE_INPUTS,
+    PRICE_WAR_INPUTS,
     SEGMENT_COLUMNS,
     InputSpec,
+    clamped,
     outside_inputs,
     outside_note,
 )
@@ -369,11 +371,14 @@ def scenario_inputs(base: Any, rev: int) -> Any | None:
     settings, each widget keyed by ``rev`` (a loaded scenario resets them)."""
     values: dict[str, Any] = {}
     # a saved scenario (another program, the Python API) may hold values the inputs do not
-    # take: they start at the nearest bound, in words (round 24 of #12)
-    if outside := outside_inputs(
-        base, (*MAIN_INPUTS, *COST_INPUTS, *MORE_INPUTS, MC_DRAWS, MC_SEED)
-    ):
-        st.warning(ui.md_text(outside_note(outside)))
+    # take: they start at the nearest bound, in words (round 24 of #12); Price war's too, as
+    # the address this page writes carries them and a link must hold values the inputs
+    # take (round 25)
+    outside = outside_inputs(base, (*MAIN_INPUTS, *COST_INPUTS, *MORE_INPUTS, MC_DRAWS, MC_SEED))
+    elsewhere = outside_inputs(base, PRICE_WAR_INPUTS)
+    if outside or elsewhere:
+        st.warning(ui.md_text(outside_note(outside, elsewhere, "Price war")))
+    values.update(clamped(base, PRICE_WAR_INPUTS))
     with st.container(border=True):
         cols = st.columns(len(MAIN_INPUTS))
         for col, spec in zip(cols, MAIN_INPUTS, strict=True):
