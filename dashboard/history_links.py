@@ -17,11 +17,14 @@ back, and Back goes on to the entry before.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import streamlit as st
 
 from dashboard.scenario_state import SCENARIO_KEY, SCENARIO_REV_KEY
+
+log = logging.getLogger("dashboard.history_links")
 
 
 def is_history_navigation() -> bool:
@@ -62,6 +65,21 @@ def follow_address(scenario: Any = None) -> bool:
     return True
 
 
+def unreadable_address(params: dict[str, str]) -> str:
+    """Why the what-if link check (``scenario_links.scenario_link_problems``) would refuse an
+    address holding ``params``; empty when it would read it.
+
+    Example:
+        >>> unreadable_address({"s_mc_seed": "-1"})
+        's_mc_seed=-1 is outside 0 to 9,007,199,254,740,991'
+        >>> unreadable_address({"s_mc_seed": "7"})
+        ''
+    """
+    from dashboard.scenario_links import scenario_link_problems
+
+    return "; ".join(scenario_link_problems({k: [v] for k, v in params.items()}))
+
+
 def write_address(scenario: Any) -> None:
     """Mirror ``scenario`` into the address (the what-if link) in one change: one history
     entry however many inputs changed, none when the address already says it.
@@ -75,6 +93,12 @@ def write_address(scenario: Any) -> None:
     from analytics.scenario import QUERY_PREFIX
 
     wanted = scenario.to_query_params()
+    refused = unreadable_address(wanted)
+    if refused:
+        # an entry Back, a reload or a copied link would turn into the default inputs: the
+        # address keeps what it said (the pages clamp first; this guards a page that did not)
+        log.warning("what-if address not written: %s", refused[:500])
+        return
     qp = st.query_params
     stale = [k for k in qp if k.startswith(QUERY_PREFIX) and k not in wanted]
     changed = {k: v for k, v in wanted.items() if qp.get(k) != v}
