@@ -9,7 +9,8 @@ Modules, one concern each:
   connection), ``startup`` (once per server process), ``upload_guard`` (uploads only from the
   sessions of users who may upload), ``upload_sender`` (an upload only from the user whose
   session it is for), ``trusted_headers`` (no start with ``server.trustedUserHeaders``
-  set), ``widget_bounds`` (bounds on widget values before a page runs),
+  set), ``signin_cookies`` (no request or page run with two different sign-in cookies of
+  one name), ``widget_bounds`` (bounds on widget values before a page runs),
   ``embed_options`` (what a link's ``embed`` options hide, said at the top of the page).
 * Pages, one module each in ``dashboard/views/``: ``views/overview.py`` (KPIs, volumes, cost
   to serve), ``views/entities.py`` (entities, competitor mentions against price cuts),

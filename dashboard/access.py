@@ -302,6 +302,18 @@ def current_user() -> User:
             message=header_problem,
             providers=providers,
         )
+    from dashboard.signin_cookies import page_cookie_problem
+
+    cookie_problem = page_cookie_problem()
+    if cookie_problem is not None:  # one may be planted for the parent domain (GAPS 17)
+        return User(
+            actor="unknown",
+            role=None,
+            mode="oidc",
+            status="misconfigured",
+            message=cookie_problem,
+            providers=providers,
+        )
     return identity_user(_user_info(), providers)
 
 

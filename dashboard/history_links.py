@@ -67,7 +67,10 @@ def follow_address(scenario: Any = None) -> bool:
 
 def unreadable_address(params: dict[str, str]) -> str:
     """Why the what-if link check (``scenario_links.scenario_link_problems``) would refuse an
-    address holding ``params``; empty when it would read it.
+    address holding ``params``; empty when it would read it. Asked of an address a page is
+    about to write, not of a link that opened one: the link check's note for a refused link
+    (``scenario_links.LINK_PROBLEM_KEY``) is left as it was, or a what-if page would say
+    next that "the what-if inputs in the link were not used" (round 26 of #12).
 
     Example:
         >>> unreadable_address({"s_mc_seed": "-1"})
@@ -75,19 +78,52 @@ def unreadable_address(params: dict[str, str]) -> str:
         >>> unreadable_address({"s_mc_seed": "7"})
         ''
     """
-    from dashboard.scenario_links import scenario_link_problems
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    return "; ".join(scenario_link_problems({k: [v] for k, v in params.items()}))
+    from dashboard.scenario_links import LINK_PROBLEM_KEY, scenario_link_problems
+
+    in_run = get_script_run_ctx(suppress_warning=True) is not None
+    before = st.session_state.get(LINK_PROBLEM_KEY) if in_run else None
+    problems = scenario_link_problems({k: [v] for k, v in params.items()})
+    if in_run and st.session_state.get(LINK_PROBLEM_KEY) != before:
+        if before is None:
+            del st.session_state[LINK_PROBLEM_KEY]
+        else:
+            st.session_state[LINK_PROBLEM_KEY] = before
+    return "; ".join(problems)
 
 
-def write_address(scenario: Any) -> None:
+def unwritten_note(problem: str) -> str:
+    """What a what-if page says when its address cannot hold the what-if on the screen
+    (``problem``: :func:`write_address`'s answer, the link check's words).
+
+    Example:
+        >>> unwritten_note("s_segments lists 21 segments (at most 20)")[:75]
+        'The page address (the what-if link) does not hold this what-if: s_segments '
+    """
+    return (
+        f"The page address (the what-if link) does not hold this what-if: {problem}. A reload "
+        "or a copied address opens the default inputs (measured from the data); save the "
+        "what-if by name on the Scenarios page to keep it or share it."
+    )
+
+
+def write_address(scenario: Any) -> str:
     """Mirror ``scenario`` into the address (the what-if link) in one change: one history
-    entry however many inputs changed, none when the address already says it.
+    entry however many inputs changed, none when the address already says it. Returns why
+    the address cannot hold ``scenario`` (the link check would refuse it), else "".
 
     ``state.sync_scenario_url`` set and deleted the ``s_…`` parameters one at a time, and
     Streamlit sends the address after each: the browser added a history entry for each
     (opening Pricing added 10 entries, each a half-written what-if, all for Back to walk
-    through)."""
+    through).
+
+    A scenario the link check refuses (21 segments, 11 segments at 1,000,000 Monte Carlo
+    draws, a competitor name longer than a link holds: a saved scenario can) is not
+    written: an entry Back, a reload or a copied link would turn into the default inputs.
+    Its ``s_…`` parameters are removed instead, so the address never holds an older
+    what-if than the one on the screen, and the page says so (:func:`unwritten_note`;
+    before round 26 of #12 it said nothing and the address kept the older what-if)."""
     from streamlit.runtime.state.session_state_proxy import get_session_state
 
     from analytics.scenario import QUERY_PREFIX
@@ -95,17 +131,16 @@ def write_address(scenario: Any) -> None:
     wanted = scenario.to_query_params()
     refused = unreadable_address(wanted)
     if refused:
-        # an entry Back, a reload or a copied link would turn into the default inputs: the
-        # address keeps what it said (the pages clamp first; this guards a page that did not)
         log.warning("what-if address not written: %s", refused[:500])
-        return
+        wanted = {}  # no what-if rather than an older one
     qp = st.query_params
     stale = [k for k in qp if k.startswith(QUERY_PREFIX) and k not in wanted]
     changed = {k: v for k, v in wanted.items() if qp.get(k) != v}
     if not stale and not changed:
-        return
+        return refused
     if stale:  # removed without a message of their own: the update below sends the address
         with get_session_state().query_params() as params:
             for key in stale:
                 params._query_params.pop(key, None)
     qp.update(changed)  # one message, the whole address
+    return refused

@@ -24,7 +24,7 @@ from typing import Any
 import streamlit as st
 from starlette.middleware import Middleware
 
-from dashboard import trusted_headers, upload_guard, upload_sender, widget_bounds
+from dashboard import signin_cookies, trusted_headers, upload_guard, upload_sender, widget_bounds
 
 
 @contextlib.asynccontextmanager
@@ -46,6 +46,11 @@ if not __package__:
     app = st.App(
         str(Path(__file__).with_name("app.py")),
         lifespan=guards,
-        # an upload only from the user whose session it is for (dashboard.upload_sender)
-        middleware=[Middleware(upload_sender.UploadSenderCheck)],
+        middleware=[
+            # no request with two different sign-in cookies of one name, one of them
+            # perhaps planted for the parent domain (dashboard.signin_cookies, GAPS 17)
+            Middleware(signin_cookies.RepeatedSignInCookies),
+            # an upload only from the user whose session it is for (dashboard.upload_sender)
+            Middleware(upload_sender.UploadSenderCheck),
+        ],
     )

@@ -8,8 +8,10 @@ widgets by: change one and the tests that click it change with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from dashboard.scenario_links import MAX_LINK_MC_WORK
 
 
 @dataclass(frozen=True)
@@ -428,5 +430,29 @@ PRICING_INPUTS: tuple[InputSpec, ...] = (
     MC_DRAWS,
     MC_SEED,
 )
+
+
+def mc_draws_input(segments: int) -> InputSpec:
+    """``MC_DRAWS`` for a what-if of ``segments`` segments: its top lowered so that a page
+    run draws at most what a what-if link may ask for, ``segments`` × draws ≤
+    ``scenario_links.MAX_LINK_MC_WORK`` (a saved scenario of 50 segments at 1,000,000
+    draws took 2.9–4.1 s and 0.93 GB a run: GAPS 20), and its address can hold it.
+
+    Example:
+        >>> mc_draws_input(11).max_value, mc_draws_input(10) is MC_DRAWS
+        (909090, True)
+    """
+    top = MAX_LINK_MC_WORK // max(segments, 1)
+    if top >= MC_DRAWS.max_value:
+        return MC_DRAWS
+    return replace(MC_DRAWS, max_value=max(int(MC_DRAWS.min_value), top))
+
+
+def pricing_inputs(segments: int) -> tuple[InputSpec, ...]:
+    """Every input of the Pricing what-if for a what-if of ``segments`` segments, in the
+    order it draws them (``PRICING_INPUTS`` with :func:`mc_draws_input`'s draws)."""
+    return (*MAIN_INPUTS, *COST_INPUTS, *MORE_INPUTS, mc_draws_input(segments), MC_SEED)
+
+
 #: Every number input of the Price war page.
 PRICE_WAR_INPUTS: tuple[InputSpec, ...] = (CUT_PCT, OUR_SHARE, *STRATEGY_INPUTS)

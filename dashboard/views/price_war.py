@@ -24,11 +24,11 @@ from dashboard.whatif_inputs import (
     MARKET_COLUMNS,
     OUR_SHARE,
     PRESSURE_COLUMNS,
-    PRICING_INPUTS,
     STRATEGY_INPUTS,
     clamped,
     outside_inputs,
     outside_note,
+    pricing_inputs,
 )
 
 st.title("Price war & positioning")
@@ -150,7 +150,7 @@ st.subheader("The price cut and our options")
 # the address this page writes carries them and a link must hold values the inputs take
 # (round 25)
 outside = outside_inputs(scenario, (CUT_PCT, OUR_SHARE, *STRATEGY_INPUTS))
-elsewhere = outside_inputs(scenario, PRICING_INPUTS)
+elsewhere = outside_inputs(scenario, pricing_inputs(len(scenario.segments)))
 if outside or elsewhere:
     st.warning(ui.md_text(outside_note(outside, elsewhere, "Pricing what-if")))
 c1, c2, c3 = st.columns(3)
@@ -186,13 +186,15 @@ try:
         cut_pct=cut_pct,
         our_share=our_share,
         **strategy,
-        **clamped(scenario, PRICING_INPUTS),
+        **clamped(scenario, pricing_inputs(len(scenario.segments))),
     )
 except ScenarioError as exc:
     st.warning(f"These inputs do not make a valid scenario: {ui.md_text(exc)}")
     st.stop()
 state.set_scenario(s)
-history_links.write_address(s)  # one history entry a change
+# one history entry a change; in words when the address cannot hold it (round 26)
+if unwritten := history_links.write_address(s):
+    st.warning(ui.md_text(history_links.unwritten_note(unwritten)), icon=":material/link_off:")
 
 try:
     war = evaluate_price_war(s)

@@ -27,15 +27,16 @@ from dashboard.tables import SEGMENT_TABLE_CONFIG
 from dashboard.whatif_inputs import (
     COST_INPUTS,
     MAIN_INPUTS,
-    MC_DRAWS,
     MC_SEED,
     MORE_INPUTS,
     PRICE_WAR_INPUTS,
     SEGMENT_COLUMNS,
     InputSpec,
     clamped,
+    mc_draws_input,
     outside_inputs,
     outside_note,
+    pricing_inputs,
 )
 
 st.title("Pricing what-if")
@@ -374,7 +375,9 @@ def scenario_inputs(base: Any, rev: int) -> Any | None:
     # take: they start at the nearest bound, in words (round 24 of #12); Price war's too, as
     # the address this page writes carries them and a link must hold values the inputs
     # take (round 25)
-    outside = outside_inputs(base, (*MAIN_INPUTS, *COST_INPUTS, *MORE_INPUTS, MC_DRAWS, MC_SEED))
+    # and the draws so that segments × draws stays within a link's Monte Carlo work (GAPS 20)
+    draws_input = mc_draws_input(len(base.segments))
+    outside = outside_inputs(base, pricing_inputs(len(base.segments)))
     elsewhere = outside_inputs(base, PRICE_WAR_INPUTS)
     if outside or elsewhere:
         st.warning(ui.md_text(outside_note(outside, elsewhere, "Price war")))
@@ -397,7 +400,7 @@ def scenario_inputs(base: Any, rev: int) -> Any | None:
             for i, spec in enumerate(MORE_INPUTS):
                 with cols[i % 4]:
                     values[spec.field] = number(spec, getattr(base, spec.field), rev)
-            for spec in (MC_DRAWS, MC_SEED):  # whole numbers
+            for spec in (draws_input, MC_SEED):  # whole numbers
                 values[spec.field] = int(
                     st.number_input(
                         **spec.widget_args(),
@@ -511,7 +514,10 @@ def whatif() -> None:
     if s is None:
         return
     state.set_scenario(s)
-    history_links.write_address(s)  # one history entry a change
+    # one history entry a change; in words when the address cannot hold it (round 26)
+    unwritten = history_links.write_address(s)
+    if unwritten:
+        st.warning(ui.md_text(history_links.unwritten_note(unwritten)), icon=":material/link_off:")
 
     r = evaluate_scenario(s)
     show_metrics(r, scenario_monte_carlo(s))
@@ -520,11 +526,12 @@ def whatif() -> None:
         with tab:
             if tab.open:
                 show(s, r)
+    if not unwritten:  # else the note above says what the address holds instead
+        st.caption(
+            "The page address holds every input: copy it to share this what-if. Save it by "
+            "name on the Scenarios page."
+        )
 
 
 segment_picker()
 whatif()
-st.caption(
-    "The page address holds every input: copy it to share this what-if. Save it by "
-    "name on the Scenarios page."
-)
