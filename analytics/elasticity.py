@@ -324,7 +324,7 @@ def estimate_mention_interaction(
     Args:
         store: the store.
         model_id: whose entities count (default the newest tagger; "gold" = gold spans).
-        aliases: alias → vendor mapping (default ``data.reference.competitor_aliases()``).
+        aliases: alias → vendor mapping (default ``data.competitor_names.competitor_aliases()``).
         level: confidence level.
         by: "segment" uses each segment's mention rate over the whole period (the
             differences between segments); "segment-month" uses the monthly rate.

@@ -1,7 +1,7 @@
 """Competitor-mention pressure from the tagged tickets.
 
 A ticket "mentions a competitor" when one of its entities (from the tagger ``model_id``;
-the newest one by default) names one by ``data.reference.match_competitor``: an ORG or
+the newest one by default) names one by ``data.competitor_names.match_competitor``: an ORG or
 PRODUCT entity whose normalised text is a competitor alias ("GPT-4o" → OpenAI, "gpt_4o",
 "Claude Sonnet 4.5") or starts with a vendor or model-family word of the reference price
 data ("Gemini 3 Pro" → Google, "Qwen team" → Alibaba Qwen, "Nova Pro" → Amazon), without
@@ -57,7 +57,7 @@ def competitor_entities(
     """The distinct entity texts of a tagger that name a competitor, with the vendor.
 
     Every competitor-mention figure joins entities on this table (``text`` and ``label``
-    equal), so all of them use the one rule of ``data.reference.match_competitor``.
+    equal), so all of them use the one rule of ``data.competitor_names.match_competitor``.
 
     Args:
         store: the store.
@@ -71,7 +71,7 @@ def competitor_entities(
     Example:
         >>> competitor_entities(Store.open(), "gold").head()               # doctest: +SKIP
     """
-    from data.reference import COMPETITOR_LABELS, match_competitor
+    from data.competitor_names import COMPETITOR_LABELS, match_competitor
 
     if model_id == GOLD:
         sql, params = "SELECT DISTINCT text, label FROM gold_entities WHERE", []
@@ -192,7 +192,7 @@ def competitor_mention_rates(
         model_id: the tagger whose entities count (default: ``newest_model_id``);
             ``"gold"`` uses the generator's gold spans over all tickets.
         aliases: alias → vendor (default: the reference aliases and model families; see
-            ``data.reference.match_competitor``).
+            ``data.competitor_names.match_competitor``).
 
     Returns:
         Columns ``segment``, ``month``, ``tickets`` (tagged), ``mention_tickets``, ``rate``.

@@ -56,10 +56,11 @@ _prepared = False
 def warm_up() -> list[str]:
     """Do once what the first page of a process would otherwise pay for besides its data:
     the competitor matcher's fingerprint (``data.rollups.matcher_fingerprint``: a parse of
-    ``data/reference.py`` and a hash of the reference files, 35 ms, asked by every check of
-    the mention roll-ups) and a first chart spec (altair compiles its patterns and loads its
-    Arrow helpers on the first ``to_dict``: 40 ms, then 1.5 ms). Both depend only on the
-    installed code, never on the store. The names of the steps that failed (logged)."""
+    ``data/competitor_names.py`` and ``data/reference.py`` and a hash of the reference files,
+    35 ms, asked by every check of the mention roll-ups) and a first chart spec (altair
+    compiles its patterns and loads its Arrow helpers on the first ``to_dict``: 40 ms, then
+    1.5 ms). Both depend only on the installed code, never on the store. The names of the
+    steps that failed (logged)."""
     import altair as alt
     import pandas as pd
 

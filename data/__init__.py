@@ -27,7 +27,9 @@ Modules, one concern each:
 - :mod:`data.demo` — demo data with ground truth (``generate_demo``, ``iter_gold_tickets``),
   built from :mod:`data.demo.vocab`, :mod:`data.demo.templates` and :mod:`data.demo.text`;
   :mod:`data.bootstrap` — the demo database on first start.
-- :mod:`data.reference` — competitor prices, aliases, price cuts and cost anchors.
+- :mod:`data.reference` — competitor prices, price cuts and cost anchors;
+  :mod:`data.competitor_names` — which competitor an entity names (aliases, the matching
+  rule).
 - :mod:`data.cli` — ``python -m data demo|ingest|stats|rollups``.
 
 The names below are importable from ``data`` directly; they load their module on first use.

@@ -30,7 +30,7 @@ What they hold (every count is exact; ``known`` is whether the customer is in ``
   entity source (``entities``: :data:`GOLD_SOURCE` for ``gold_entities``, else the model id;
   pairs held: the ground truth's sentiment with any entities, a model's with its own), with
   ``entity_names`` (per ORG/PRODUCT text: the competitor ``vendor`` it names by
-  ``data.reference.match_competitor``, else for a PRODUCT its ``product_key``,
+  ``data.competitor_names.match_competitor``, else for a PRODUCT its ``product_key``,
   ``text.strip().lower()``; filled in Python, so migration 6 leaves the part stale until
   ``python -m data rollups``; :func:`data.rollups.matcher_fingerprint` marks it stale when the matcher
   changes):
@@ -480,7 +480,7 @@ MENTION_TABLES: tuple[RollupTable, ...] = (
     ),
 )
 #: The names the mention roll-ups group entity texts by (filled in Python: the competitor
-#: matcher, ``data.reference.match_competitor``, is Python).
+#: matcher, ``data.competitor_names.match_competitor``, is Python).
 NAMES_SQL = """
 CREATE TABLE entity_names (
     text         VARCHAR NOT NULL,

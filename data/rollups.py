@@ -169,14 +169,16 @@ def _freshness(conn: Any) -> tuple[frozenset[str], int | None]:
 
 @lru_cache(maxsize=1)
 def matcher_fingerprint() -> str:
-    """A digest of what ``data.reference.match_competitor`` decides by: its code and the
+    """A digest of what ``data.competitor_names.match_competitor`` decides by: its code (the
+    module, and ``data.reference`` that reads the names from the price files) and the
     reference files. ``entity_names`` (and so :data:`MENTIONS`) is fresh only when built with
-    the current one. The module counts by its syntax tree, so reformatting it changes
+    the current one. The modules count by their syntax trees, so reformatting them changes
     nothing."""
-    from data import reference
+    from data import competitor_names, reference
 
     digest = hashlib.sha256()
-    digest.update(code_digest(Path(reference.__file__).read_text(encoding="utf-8")).encode())
+    for module in (competitor_names, reference):
+        digest.update(code_digest(Path(module.__file__).read_text(encoding="utf-8")).encode())
     for path in sorted(p for p in reference.REFERENCE_DIR.rglob("*") if p.is_file()):
         digest.update(path.relative_to(reference.REFERENCE_DIR).as_posix().encode("utf-8"))
         digest.update(path.read_bytes())
@@ -207,7 +209,7 @@ def _fill_names(
     """Add to ``entity_names`` every ORG or PRODUCT text of the entities (of the tickets in
     ``keys_table``, or in ``sources``: :func:`_touched_sources`, or all) it lacks, with its
     vendor and product key; the rows added."""
-    from data.reference import COMPETITOR_LABELS, match_competitor
+    from data.competitor_names import COMPETITOR_LABELS, match_competitor
 
     keys = f" SEMI JOIN {keys_table} k ON k.ticket_key = x.ticket_key" if keys_table else ""
     gold, ents = "gold_entities", "entities"

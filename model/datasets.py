@@ -465,7 +465,7 @@ def _domain_names() -> tuple[list[str], list[str]]:
     """``(products, orgs)``: real model and vendor names from ``data/reference`` (the price
     files' model ids and names, the Chinese vendors' models and names, the aliases' vendor
     names) plus :data:`SAAS_PRODUCTS` and :data:`EXTRA_ORGS`."""
-    from data import reference
+    from data import competitor_names, reference
 
     products: list[str] = []
     orgs: list[str] = []
@@ -478,7 +478,7 @@ def _domain_names() -> tuple[list[str], list[str]]:
             if value and not any(c in value for c in "≤>()"):
                 products.append(value)
         orgs.append(reference.vendor_display(model.get("vendor_id", "")))
-    orgs += sorted(set(reference.competitor_aliases().values()))
+    orgs += sorted(set(competitor_names.competitor_aliases().values()))
     orgs += list(EXTRA_ORGS)
     return sorted(set(products)), sorted({o for o in orgs if o})
 

@@ -6,7 +6,7 @@ competitor mentioned, and a stated statistical rule for a surge.
 ``ticket_sentiment``. Entities (products, competitors) come from ``entities`` of the model id
 ``entities`` (default: the sentiment's model; ``"gold"`` = ``gold_entities``). Tickets
 without a sentiment label are left out of every count. A ticket mentions a competitor when
-one of its entities names it by ``data.reference.match_competitor`` (the one rule of
+one of its entities names it by ``data.competitor_names.match_competitor`` (the one rule of
 ``analytics.signals.competitor_entities``); a product is a PRODUCT entity that names no
 competitor, grouped case-insensitively.
 

@@ -126,7 +126,7 @@ def competitor_mentions(
 ) -> pd.DataFrame:
     """Competitor mentions per month and vendor, from tagged entities.
 
-    An entity names a competitor by ``data.reference.match_competitor`` (through
+    An entity names a competitor by ``data.competitor_names.match_competitor`` (through
     ``analytics.signals.competitor_entities``, the one rule of every mention figure):
     ORG/PRODUCT entities, normalised text, reference aliases and model families.
     ``aliases`` (a mapping or (alias, vendor) pairs) replaces the reference aliases and
@@ -173,7 +173,7 @@ def _rollup_match_params(
     """``analytics.signals.match_params`` from the entity roll-up: the same (text, label)
     pairs of the model's entities (of tickets in the store: the only ones a mention can
     count), matched by the same rule."""
-    from data.reference import COMPETITOR_LABELS, match_competitor
+    from data.competitor_names import COMPETITOR_LABELS, match_competitor
 
     rows = store.fetchall(
         "SELECT DISTINCT text, label FROM rollup_entity_months WHERE model_id = ?"

@@ -1,4 +1,4 @@
-"""Competitor matching: one rule (``data.reference.match_competitor``) behind every
+"""Competitor matching: one rule (``data.competitor_names.match_competitor``) behind every
 competitor-mention figure, checked per vendor, against negatives, and on the demo's gold
 spans against the generator's own list of competitor names."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from analytics import explore, signals
 from analytics.explore import Filters
-from data.reference import competitor_aliases, match_competitor, normalise_entity
+from data.competitor_names import competitor_aliases, match_competitor, normalise_entity
 from data.store import Store
 
 #: Real ways people write each vendor's names (those of issue 11 and more), with a label.

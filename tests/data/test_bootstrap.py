@@ -1,13 +1,13 @@
-"""data.bootstrap and data.reference."""
+"""data.bootstrap, data.reference and the alias table of data.competitor_names."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from data.bootstrap import ensure_demo_database, has_tickets
+from data.competitor_names import competitor_aliases
 from data.reference import (
     COST_ANCHOR_DEFAULTS,
-    competitor_aliases,
     competitor_price_rows,
     load_competitor_prices,
     price_cut_events,

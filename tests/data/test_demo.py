@@ -202,7 +202,7 @@ def test_tickets_and_gold_entities(demo):
 
 
 def _mention_rate(tickets: pd.DataFrame, customers: pd.DataFrame) -> pd.Series:
-    from data.reference import competitor_aliases
+    from data.competitor_names import competitor_aliases
 
     aliases = sorted(competitor_aliases(), key=len, reverse=True)
     pattern = "|".join(

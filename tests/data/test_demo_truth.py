@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data.competitor_names import match_competitor
 from data.demo import (
     COMPLAINT_SHARE,
     HAZARD_BASE,
@@ -24,7 +25,7 @@ from data.demo import (
     iter_gold_tickets,
     planned_surges,
 )
-from data.reference import match_competitor, price_cut_events
+from data.reference import price_cut_events
 from data.store import Store
 from tests.conftest import DEMO_TICKETS
 

@@ -2,7 +2,7 @@
 filled (an upgrade from before migration 6) gets them at start-up — the same tables a
 rebuild gives, once (a second call does nothing), whole or not at all when the process dies
 half-way, and once when two callers race. The competitor matcher's fingerprint ignores how
-its module is laid out."""
+its modules are laid out, and follows a change of the code of either."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from data import reference, rollups
+from data import competitor_names, reference, rollups
 from data.migrations import MIGRATIONS
 from data.store import Store
 from tests.data.test_rollups import (
@@ -199,7 +199,28 @@ def test_a_second_process_finds_nothing_to_do(tagged_db: Path, tmp_path: Path) -
     ],
 )
 def test_the_matcher_fingerprint_follows_the_code_not_its_layout(changed: str, same: bool) -> None:
-    code = Path(reference.__file__).read_text(encoding="utf-8")
+    code = Path(competitor_names.__file__).read_text(encoding="utf-8")
     reformatted = code.replace("\n\n\n", "\n\n\n\n").replace("(\n", "(  # wrapped\n")
     assert rollups.code_digest(reformatted) == rollups.code_digest(code)
     assert (rollups.code_digest(code + changed) == rollups.code_digest(code)) is same
+
+
+@pytest.mark.parametrize("module", [competitor_names, reference])
+def test_the_matcher_fingerprint_covers_the_matcher_and_the_names_it_reads(
+    module, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matcher (``data.competitor_names``) takes its names from ``data.reference``: a
+    change of the code of either makes the mention roll-ups stale."""
+    before = rollups.matcher_fingerprint()
+    changed = tmp_path / Path(module.__file__).name
+    changed.write_text(
+        Path(module.__file__).read_text(encoding="utf-8") + "\n_ADDED = 1\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(module, "__file__", str(changed))
+    rollups.matcher_fingerprint.cache_clear()
+    try:
+        assert rollups.matcher_fingerprint() != before
+    finally:
+        monkeypatch.undo()
+        rollups.matcher_fingerprint.cache_clear()
+    assert rollups.matcher_fingerprint() == before

@@ -238,12 +238,12 @@ def test_a_warm_up_step_that_fails_does_not_stop_the_process_preparing(
     fails), ``warm_up`` names the step that failed and returns; ``prepare_process`` then
     finishes (the collector frozen once), so the first page of the process runs on and the
     next runs do not retry."""
-    from data import reference
+    from data import competitor_names
     from data.rollups import matcher_fingerprint
 
-    bad = tmp_path / "reference.py"
+    bad = tmp_path / "competitor_names.py"
     bad.write_bytes(b"\xff\xfe not python \x00")
-    monkeypatch.setattr(reference, "__file__", str(bad))
+    monkeypatch.setattr(competitor_names, "__file__", str(bad))
     matcher_fingerprint.cache_clear()
     monkeypatch.setattr(startup, "_prepared", False)
     try:
