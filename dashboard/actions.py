@@ -134,7 +134,7 @@ def stop_tagging() -> None:
 
 
 def load_shards(folder: str | Path) -> Any:
-    """Load a folder of entity shards (``data.entity_shards.load_entity_shards``), as an
+    """Load a folder of entity shards (``data.shard_loading.load_entity_shards``), as an
     analyst; the ``shard_load`` row has the folder and the outcome (or the error).
 
     Raises:
@@ -142,7 +142,7 @@ def load_shards(folder: str | Path) -> Any:
         DataError, OSError: the folder cannot be loaded (recorded, then raised).
     """
     from data import audit
-    from data.entity_shards import load_entity_shards
+    from data.shard_loading import load_entity_shards
 
     typed = Path(str(folder).strip())
     try:

@@ -17,8 +17,10 @@ Modules, one concern each:
   transactions (freshness, upkeep, rebuilds); :mod:`data.rollup_tables` — their catalogue
   and per-ticket SQL; :mod:`data.rollup_series` — the signal series per day and week;
   :mod:`data.rollup_schema` — their migrations as released.
-- :mod:`data.entity_shards` — folders of entity shards tagged outside the store, loaded into
-  it; :mod:`data.tag_requests` — tagging requests handed to a running dashboard's inbox.
+- :mod:`data.entity_shards` — folders of entity shards tagged outside the store (their
+  format, written by the tagging job); :mod:`data.shard_loading` — such a folder checked and
+  loaded into the store; :mod:`data.tag_requests` — tagging requests handed to a running
+  dashboard's inbox.
 - :mod:`data.reset` — the admins' data resets (a model's tagging results, a batch of tickets,
   every saved scenario), each one audited transaction.
 - :mod:`data.masking` — e-mail addresses, phone and card numbers masked for viewers

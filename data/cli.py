@@ -335,9 +335,10 @@ def _cmd_demo(args: argparse.Namespace, db: Path) -> int:
 
 def _cmd_ingest(args: argparse.Namespace, db: Path) -> int:
     from data import audit
-    from data.entity_shards import EntityShardError, is_shard_folder, load_entity_shards
+    from data.entity_shards import EntityShardError, is_shard_folder
     from data.inbox import hand_shards_to_inbox, hand_to_inbox, import_inbox
     from data.ingest import ingest_one
+    from data.shard_loading import load_entity_shards
     from data.store import Store
 
     folders = [f for f in args.files if f.is_dir()]

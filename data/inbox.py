@@ -229,7 +229,7 @@ def hand_shards_to_inbox(db_path: Path | str, folders: Sequence[Path | str]) -> 
     Raises:
         EntityShardError: a folder is not a valid shard folder (nothing is handed over).
     """
-    from data.entity_shards import check_shard_folder
+    from data.shard_loading import check_shard_folder
 
     resolved = [Path(f).resolve() for f in folders]
     models = [check_shard_folder(f) for f in resolved]
@@ -456,7 +456,7 @@ def _shard_folder(payload: dict[str, Any]) -> str:
 
 def _import_shard_requests(store: Any) -> list[str]:
     """Load the entity-shard folders named by requests in the inbox (oldest first)."""
-    from data.entity_shards import load_entity_shards
+    from data.shard_loading import load_entity_shards
 
     inbox = inbox_dir(Path(store.path))
     messages = []

@@ -20,7 +20,6 @@ from data.entity_shards import (
     ENTITY_SCHEMA,
     EntityShardError,
     check_folder_model,
-    load_entity_shards,
     shard_name,
     shard_paths,
     write_shard,
@@ -29,6 +28,7 @@ from data.errors import IngestError
 from data.ingest import ingest_files
 from data.keyed_tickets import keyed_ticket_chunks
 from data.rollups import rebuild_rollups
+from data.shard_loading import load_entity_shards
 from data.store import Store
 from tests.data.test_rollups import _assert_equals_rebuild
 from tests.data.test_store import held_db  # noqa: F401 - fixture

@@ -1,4 +1,4 @@
-"""Issue #16: entity shards loaded into the store (``data.entity_shards``) leave the entity
+"""Issue #16: entity shards loaded into the store (``data.shard_loading``) leave the entity
 rows in their tickets' creation order, whatever order the shards hold them in, so the
 Entities page's ticket list for a picked entity reads only the rows of the entity's newest
 months (``_newest_by_months``: the slice check holds), as on a store the tagging job
@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from data.entity_shards import load_entity_shards
 from data.ingest import ingest_files
+from data.shard_loading import load_entity_shards
 from data.store import Store
 from tests.data.test_entity_shards import MODEL, keyed, make_shard
 from tests.month_tickets import assert_pick_reads_newest_months, month_tickets_csv

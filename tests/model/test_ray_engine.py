@@ -31,11 +31,11 @@ from data.entity_shards import (
     EntityShardError,
     check_folder_model,
     complete_shards,
-    load_entity_shards,
     shard_paths,
 )
 from data.ingest import ingest_files
 from data.keyed_tickets import keyed_ticket_chunks
+from data.shard_loading import load_entity_shards
 from data.store import Store
 from model import ray_engine
 from model.cli import main

@@ -363,7 +363,8 @@ def test_a_shard_folder_whose_path_is_a_file_pattern_is_refused(tmp_path: Path) 
     Broke: pyarrow validated ``sh[a]/``, then DuckDB loaded ``sha/`` (and ``s*/`` every
     matching folder): entities of another folder went into the store.
     """
-    from data.entity_shards import EntityShardError, load_entity_shards
+    from data.entity_shards import EntityShardError
+    from data.shard_loading import load_entity_shards
     from data.store import Store
 
     folder = tmp_path / "sh[a]"

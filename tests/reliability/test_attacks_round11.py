@@ -372,7 +372,8 @@ def test_a_shard_marker_linked_to_a_huge_file_is_refused_not_read(tmp_path: Path
     Broke: it was read whole (a link to ``/dev/zero`` until memory ran out), then taken
     for an incomplete shard without a word.
     """
-    from data.entity_shards import EntityShardError, check_shard_folder
+    from data.entity_shards import EntityShardError
+    from data.shard_loading import check_shard_folder
 
     marker = _shard_folder_with_marker(tmp_path / "shards")
     huge = tmp_path / "huge.log"

@@ -24,7 +24,7 @@ from tests.dashboard.conftest import APP, app_db  # noqa: F401  (the fixture)
 from tests.data.test_entity_shards import MODEL, keyed, make_shard
 from tests.reliability.conftest import app_probe, copy_db, run_cli
 
-# -- entity shards: overlapping entities (data/entity_shards.py) ---------------------------
+# -- entity shards: overlapping entities (data/shard_loading.py) ---------------------------
 
 
 def _ticket_and_store(tmp_path: Path, text: str):
@@ -47,7 +47,8 @@ def test_a_shard_whose_entities_overlap_is_refused_naming_file_and_row(tmp_path:
     (and of every page listing the ticket) then took 47 s and grew the server from 250 to
     2,045 MiB. The tagger gives each token one label: its entities never overlap.
     """
-    from data.entity_shards import EntityShardError, load_entity_shards
+    from data.entity_shards import EntityShardError
+    from data.shard_loading import load_entity_shards
 
     n = 60
     store, keys, csv = _ticket_and_store(tmp_path, "a" * n)
@@ -67,7 +68,8 @@ def test_a_shard_whose_entities_overlap_is_refused_naming_file_and_row(tmp_path:
 def test_the_same_span_under_two_labels_is_an_overlap(tmp_path: Path) -> None:
     """Expected: one span with two labels is refused too (the table's key holds the label,
     so thousands of labels of one span were as many entities)."""
-    from data.entity_shards import EntityShardError, load_entity_shards
+    from data.entity_shards import EntityShardError
+    from data.shard_loading import load_entity_shards
 
     store, keys, csv = _ticket_and_store(tmp_path, "Acme uses GPT-4o")
     rows = [(keys[0], 10, 16, label, "GPT-4o", 0.9) for label in ("PRODUCT", "PRODUCT_B")]
@@ -81,7 +83,7 @@ def test_the_same_span_under_two_labels_is_an_overlap(tmp_path: Path) -> None:
 def test_disjoint_entities_and_an_entity_written_twice_still_load(tmp_path: Path) -> None:
     """Guard: adjacent entities (one ends where the next starts) and the same entity
     written twice (once loaded) are what a tagger writes; they load."""
-    from data.entity_shards import load_entity_shards
+    from data.shard_loading import load_entity_shards
 
     store, keys, csv = _ticket_and_store(tmp_path, "Acme uses GPT-4o and Claude")
     rows = [
@@ -292,10 +294,10 @@ def _tickets_of_many_entities(
     from data.entity_shards import (
         ENTITY_SCHEMA,
         check_folder_model,
-        load_entity_shards,
         shard_name,
         write_shard,
     )
+    from data.shard_loading import load_entity_shards
     from data.store import Store
 
     db = copy_db(demo_db, tmp_path / "db.duckdb")

@@ -104,8 +104,8 @@ def test_entity_names_with_like_metacharacters_find_exactly_their_tickets(
     and a 10,000-character name find nothing, without an error."""
     from analytics.explore import tickets
     from analytics.explore.filters import Filters
-    from data.entity_shards import load_entity_shards
     from data.ingest import ingest_files
+    from data.shard_loading import load_entity_shards
     from data.store import Store
 
     source = tmp_path / "t.csv"

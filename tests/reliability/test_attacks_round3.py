@@ -452,7 +452,7 @@ def test_entity_shard_values_are_checked_before_they_are_loaded(
     whose entity rows are impossible is refused with an ``EntityShardError`` naming the
     file and column; nothing is loaded.
 
-    Broke: ``data.entity_shards._check_values`` checks only NULLs and the model id, so one
+    Broke: ``data.shard_loading._check_values`` checks only NULLs and the model id, so one
     shard loads an entity with start -5, end 2,147,483,647 (past a 13-character ticket), a
     5 MB entity text, a 100,008-character label starting ``<script>``, a NaN score (and a
     50,000-character model id): the round-2 promise "hand-made Parquet in the inbox is
@@ -464,6 +464,7 @@ def test_entity_shard_values_are_checked_before_they_are_loaded(
     """
     from data import entity_shards as es
     from data.errors import DataError
+    from data.shard_loading import load_entity_shards
 
     source = tmp_path / "t.csv"
     source.write_text("text\nrefund please\n", encoding="utf-8")
@@ -487,5 +488,5 @@ def test_entity_shard_values_are_checked_before_they_are_loaded(
     )
     es.write_shard(folder, "x", entities, tagged, {"model_id": "model-a"})
     with pytest.raises(DataError):
-        es.load_entity_shards(store, folder)
+        load_entity_shards(store, folder)
     assert store.scalar("SELECT count(*) FROM entities") == 0

@@ -139,6 +139,7 @@ def test_a_bad_entity_shard_is_refused_by_file_row_and_column(
     store: Store, tmp_path: Path, case: str
 ) -> None:
     from data import entity_shards as es
+    from data.shard_loading import load_entity_shards
 
     source = tmp_path / "t.csv"
     source.write_text("text\nrefund please\n", encoding="utf-8")
@@ -166,7 +167,7 @@ def test_a_bad_entity_shard_is_refused_by_file_row_and_column(
     )
     paths = es.write_shard(folder, "x", entities, tagged, {"model_id": model})
     with pytest.raises(es.EntityShardError) as raised:
-        es.load_entity_shards(store, folder)
+        load_entity_shards(store, folder)
     message = str(raised.value)
     if case == "model_id_50k":
         assert "model_id" in message and len(message) < 1000
@@ -179,6 +180,7 @@ def test_a_bad_entity_shard_is_refused_by_file_row_and_column(
 
 def test_a_good_entity_shard_still_loads(store: Store, tmp_path: Path) -> None:
     from data import entity_shards as es
+    from data.shard_loading import load_entity_shards
 
     source = tmp_path / "t.csv"
     source.write_text("text\nrefund please\n", encoding="utf-8")
@@ -204,4 +206,4 @@ def test_a_good_entity_shard_still_loads(store: Store, tmp_path: Path) -> None:
         [{"ticket_key": key, "row": 1, "source_id": None}], schema=es.TAGGED_SCHEMA
     )
     es.write_shard(folder, "x", entities, tagged, {"model_id": "model-a"})
-    assert es.load_entity_shards(store, folder).new_entities == 1
+    assert load_entity_shards(store, folder).new_entities == 1
