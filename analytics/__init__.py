@@ -2,9 +2,10 @@
 store reads behind the pages.
 
 No Streamlit here: pages call these functions and draw what comes back. SQL lives in
-``explore``, ``alerts``, ``risk``, ``signals``, ``inputs``, ``positioning`` and ``scenario``
-(values always as parameters); ``defaults``, ``elasticity``, ``report`` and the ``cli`` take
-a store only to hand it to those; every other module takes numbers and frames, not a store.
+``explore``, ``alerts``, ``risk``, ``signals``, ``inputs``, ``positioning`` and
+``saved_scenarios`` (values always as parameters); ``defaults``, ``elasticity``, ``report``
+and the ``cli`` take a store only to hand it to those; every other module takes numbers and
+frames, not a store.
 Modules, one concern each:
 
 * ``demand``: linear, constant-elasticity and logit demand.
@@ -14,7 +15,8 @@ Modules, one concern each:
 * ``competition``: logit Bertrand–Nash equilibrium, price cuts, strategies.
 * ``business``: the one demand model: segments' constant-elasticity curves summed at one
   price, the constrained optimum, its spread, break-even and goal-seek roots.
-* ``scenario``: the ``Scenario`` dataclass (JSON, URL, store). ``evaluate``: a scenario's
+* ``scenario``: the ``Scenario`` dataclass (JSON, URL); ``saved_scenarios``: scenarios kept
+  in the store (names cleaned, save, load, list, delete). ``evaluate``: a scenario's
   result (profit, optimum, break-even, warnings); ``scenario_sensitivity``: its numbers with
   inputs varied (tornado, data tables, Monte Carlo); ``scenario_tables``: its segments and
   several scenarios side by side; ``war``: its price war (today's market calibrated);
@@ -119,15 +121,15 @@ _HOME: dict[str, str] = {
     "RiskBacktest": "analytics.risk",
     "customers_at_risk": "analytics.risk",
     "risk_backtest": "analytics.risk",
+    "clean_scenario_name": "analytics.saved_scenarios",
+    "delete_scenario": "analytics.saved_scenarios",
+    "list_scenarios": "analytics.saved_scenarios",
+    "load_scenario": "analytics.saved_scenarios",
+    "save_scenario": "analytics.saved_scenarios",
+    "saved_scenario_size": "analytics.saved_scenarios",
     "Competitor": "analytics.scenario",
     "DemandSegment": "analytics.scenario",
     "Scenario": "analytics.scenario",
-    "clean_scenario_name": "analytics.scenario",
-    "delete_scenario": "analytics.scenario",
-    "list_scenarios": "analytics.scenario",
-    "load_scenario": "analytics.scenario",
-    "save_scenario": "analytics.scenario",
-    "saved_scenario_size": "analytics.scenario",
     "profit_table": "analytics.sensitivity",
     "table_to_long": "analytics.sensitivity",
     "tornado": "analytics.sensitivity",

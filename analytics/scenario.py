@@ -2,9 +2,9 @@
 
 A ``Scenario`` round-trips without loss through JSON (``to_json``/``from_json``) and URL
 query parameters (``to_query_params``/``from_query_params``, a ``dict[str, str]`` as
-``st.query_params`` holds it); it is saved in the store's ``scenarios`` table;
-``compare_scenarios`` lays several side by side with their differences. Evaluation lives in
-``analytics.evaluate``.
+``st.query_params`` holds it). ``analytics.saved_scenarios`` keeps it in the store's
+``scenarios`` table; ``analytics.scenario_tables`` lays several side by side with their
+differences. Evaluation lives in ``analytics.evaluate``.
 
 The demand side is a tuple of ``DemandSegment``: one per customer segment in the view
 ("All customers" holds every segment and is their sum at one price). What a page shows is
@@ -28,16 +28,13 @@ import json
 import re
 import types
 import typing
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 from analytics import costs as _c
 from analytics.business import checked_number
-from analytics.errors import ScenarioError, ScenarioNotFoundError
+from analytics.errors import ScenarioError
 
 SCHEMA_VERSION = 2
 #: Default prefix of the URL query parameters, so they never collide with page filters.
@@ -591,148 +588,3 @@ def _kinds() -> dict[str, str]:
         else:
             out[name] = "competitors"
     return out
-
-
-# -- store -------------------------------------------------------------------------------
-
-#: Longest name a saved scenario may have (the Scenarios page's name box holds as many).
-MAX_NAME_CHARS = 80
-#: Unicode categories dropped from a saved name: controls (ESC, NUL, backspace: invalid in
-#: XML, so in the chart's SVG), format characters (bidirectional overrides, zero-width
-#: spaces and joiners, BOM: invisible, they make look-alike names), surrogates and
-#: unassigned code points (U+FFFE, U+FFFF: invalid in XML too).
-_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn"})
-
-
-def clean_scenario_name(name: str) -> str:
-    """The name a scenario is saved under: NFC (a name typed with combining accents is the
-    same name as the precomposed one), without control, format, surrogate or unassigned
-    characters, every run of white space (line breaks, NBSP) one space, stripped.
-
-    Example:
-        >>> clean_scenario_name("cafe\u0301\u202e \x1b[2J  plan\u200b")
-        'café [2J plan'
-    """
-    return _visible(unicodedata.normalize("NFC", str(name)))
-
-
-def _visible(text: str) -> str:
-    """``text`` without control, format, surrogate or unassigned characters, every run of
-    white space one space, stripped (no normalisation)."""
-    text = "".join(
-        " " if unicodedata.category(ch) in ("Zl", "Zp") else ch
-        for ch in text
-        if unicodedata.category(ch) not in _DROPPED_CATEGORIES or ch in "\t\n\r"
-    )
-    return " ".join(text.split())
-
-
-def scenario_name_length(name: str) -> int:
-    """The length of ``name`` held against :data:`MAX_NAME_CHARS`: the shorter of its
-    length as typed (invisible characters dropped) and its cleaned (NFC) length. NFC spells
-    some letters with two or three characters (Devanagari क़ U+0958 is क + nukta, Hebrew
-    U+FB2C three), so a name the page's box holds (80 typed characters) is never refused
-    for it; a name typed with combining accents counts as composed. The saved name has at
-    most 3 × :data:`MAX_NAME_CHARS` characters (NFC triples a character at most)."""
-    return min(len(_visible(str(name))), len(clean_scenario_name(name)))
-
-
-def save_scenario(store: Any, scenario: Scenario) -> None:
-    """Insert or replace the scenario under its cleaned name (:func:`clean_scenario_name`),
-    through the store's writer.
-
-    Raises:
-        ScenarioError: the cleaned name is empty, or longer than :data:`MAX_NAME_CHARS`
-            (:func:`scenario_name_length`).
-    """
-    name = clean_scenario_name(scenario.name)
-    if not name:
-        raise ScenarioError("a scenario needs a name to be saved")
-    length = scenario_name_length(scenario.name)
-    if length > MAX_NAME_CHARS:
-        raise ScenarioError(
-            f"a scenario name has at most {MAX_NAME_CHARS} characters (this one has {length:,})"
-        )
-    params = [name, scenario.replace(name=name).to_json()]
-    store.write(
-        lambda conn: (
-            conn.execute(
-                "INSERT INTO scenarios (name, params) VALUES (?, ?::JSON) ON CONFLICT (name) DO UPDATE"
-                " SET params = excluded.params, updated_at = now()",
-                params,
-            )
-            and None
-        )
-    )
-
-
-def load_scenario(store: Any, name: str) -> Scenario:
-    """The saved scenario ``name``; raises ``ScenarioNotFoundError`` when there is none."""
-    text = store.scalar("SELECT CAST(params AS VARCHAR) FROM scenarios WHERE name = ?", [name])
-    if text is None:
-        raise ScenarioNotFoundError(f"no saved scenario named {name!r}")
-    return Scenario.from_json(text).replace(name=name)
-
-
-def saved_scenario_size(store: Any, name: str) -> int | None:
-    """Characters of the saved scenario ``name``'s stored inputs (None: no such scenario),
-    counted in the store without reading them, so an oversized one can be refused unread."""
-    size = store.scalar(
-        "SELECT strlen(CAST(params AS VARCHAR)) FROM scenarios WHERE name = ?", [name]
-    )
-    return None if size is None else int(size)
-
-
-def list_scenarios(store: Any) -> pd.DataFrame:
-    """Saved scenarios, newest change first: ``name``, ``created_at``, ``updated_at``."""
-    return store.query(
-        "SELECT name, created_at, updated_at FROM scenarios ORDER BY updated_at DESC, name"
-    )
-
-
-def delete_scenario(store: Any, name: str) -> bool:
-    """Delete the saved scenario ``name``; True when one was deleted."""
-
-    def run(conn: Any) -> bool:
-        found = conn.execute("SELECT count(*) FROM scenarios WHERE name = ?", [name]).fetchone()
-        conn.execute("DELETE FROM scenarios WHERE name = ?", [name])
-        return bool(found and found[0])
-
-    return bool(store.write(run))
-
-
-def scenario_inputs_frame(scenarios: Sequence[Scenario]) -> pd.DataFrame:
-    """Inputs of several scenarios: one row per input, one column per scenario name
-    (competitors summarised as "name @ price" text)."""
-    cols: dict[str, dict[str, Any]] = {}
-    for i, s in enumerate(scenarios):
-        d = s.to_dict()
-        d["competitors"] = ", ".join(
-            f"{c.name} @ {c.price:g} ({c.share:.0%})" for c in s.competitors
-        )
-        d["segments"] = ", ".join(
-            f"{g.name} ε {g.elasticity:.2f} @ {g.reference_price:g}" for g in s.segments
-        )
-        d.pop("name")
-        cols[_unique(s.name, i, cols)] = d
-    return pd.DataFrame(cols)
-
-
-#: Columns a comparison table adds beside the scenarios' own (``kind``, the index ``item``,
-#: ``Δ <name>``; analytics.scenario_tables.compare_scenarios): no scenario column takes these names.
-_TABLE_COLUMNS = frozenset({"kind", "item"})
-_DIFFERENCE_PREFIX = "Δ "
-
-
-def _unique(name: str, i: int, taken: Mapping[str, Any]) -> str:
-    """A column name for the ``i``-th scenario ``name``: not one ``taken`` and not one of
-    the comparison's own columns (a saved scenario named ``kind`` lost its column to the
-    table's, names ``a``, ``a (3)``, ``a`` made two columns one and the comparison
-    failed). A reserved name is quoted; a taken one gets a number."""
-    if name in _TABLE_COLUMNS or name.startswith(_DIFFERENCE_PREFIX):
-        name = f"“{name}”"
-    column, n = name, i + 1
-    while column in taken:
-        column = f"{name} ({n})"
-        n += 1
-    return column

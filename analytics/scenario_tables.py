@@ -1,6 +1,7 @@
 """Scenarios as the pages' tables: each segment of a scenario on its own
 (``segment_table``) and several scenarios side by side with their differences
-(``compare_scenarios``).
+(``compare_scenarios``; their inputs, one column per scenario under a name no other column
+takes: ``scenario_inputs_frame``).
 
 Example:
     >>> from analytics.scenario import Scenario
@@ -12,7 +13,8 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,7 @@ import pandas as pd
 from analytics.business import DemandModel, constrained_optimum, optimum_spread
 from analytics.errors import ScenarioError
 from analytics.evaluate import evaluate_scenario, scenario_model
-from analytics.scenario import Scenario, scenario_inputs_frame
+from analytics.scenario import Scenario
 
 __all__ = ["RESULT_NOTES", "compare_scenarios", "segment_table"]
 
@@ -91,6 +93,43 @@ def _is_number(v: object) -> bool:
         and not isinstance(v, bool)
         and math.isfinite(float(v))
     )
+
+
+def scenario_inputs_frame(scenarios: Sequence[Scenario]) -> pd.DataFrame:
+    """Inputs of several scenarios: one row per input, one column per scenario name
+    (competitors summarised as "name @ price" text)."""
+    cols: dict[str, dict[str, Any]] = {}
+    for i, s in enumerate(scenarios):
+        d = s.to_dict()
+        d["competitors"] = ", ".join(
+            f"{c.name} @ {c.price:g} ({c.share:.0%})" for c in s.competitors
+        )
+        d["segments"] = ", ".join(
+            f"{g.name} ε {g.elasticity:.2f} @ {g.reference_price:g}" for g in s.segments
+        )
+        d.pop("name")
+        cols[_unique(s.name, i, cols)] = d
+    return pd.DataFrame(cols)
+
+
+#: Columns a comparison table adds beside the scenarios' own (``kind``, the index ``item``,
+#: ``Δ <name>``; analytics.scenario_tables.compare_scenarios): no scenario column takes these names.
+_TABLE_COLUMNS = frozenset({"kind", "item"})
+_DIFFERENCE_PREFIX = "Δ "
+
+
+def _unique(name: str, i: int, taken: Mapping[str, Any]) -> str:
+    """A column name for the ``i``-th scenario ``name``: not one ``taken`` and not one of
+    the comparison's own columns (a saved scenario named ``kind`` lost its column to the
+    table's, names ``a``, ``a (3)``, ``a`` made two columns one and the comparison
+    failed). A reserved name is quoted; a taken one gets a number."""
+    if name in _TABLE_COLUMNS or name.startswith(_DIFFERENCE_PREFIX):
+        name = f"“{name}”"
+    column, n = name, i + 1
+    while column in taken:
+        column = f"{name} ({n})"
+        n += 1
+    return column
 
 
 def segment_table(s: Scenario) -> pd.DataFrame:

@@ -176,7 +176,7 @@ def load_shards(folder: str | Path) -> Any:
 
 
 def save_scenario(scenario: Any) -> str:
-    """Save ``scenario`` under its cleaned name (``analytics.scenario.save_scenario``:
+    """Save ``scenario`` under its cleaned name (``analytics.saved_scenarios.save_scenario``:
     NFC, no control or invisible characters), as an analyst; returns the name it was
     saved under.
 
@@ -186,8 +186,8 @@ def save_scenario(scenario: Any) -> str:
             named with more than ``scenario_state.MAX_INPUT_NAME_CHARS`` characters).
     """
     from analytics.errors import ScenarioError
-    from analytics.scenario import clean_scenario_name
-    from analytics.scenario import save_scenario as save
+    from analytics.saved_scenarios import clean_scenario_name
+    from analytics.saved_scenarios import save_scenario as save
     from dashboard.scenario_state import scenario_name_problem
     from data import audit
 
@@ -216,7 +216,7 @@ def delete_scenario(name: str) -> bool:
     Raises:
         AccessDenied: the current user is not an analyst (nothing is deleted).
     """
-    from analytics.scenario import delete_scenario as delete
+    from analytics.saved_scenarios import delete_scenario as delete
     from data import audit
 
     user = _require("ANALYST", audit.SCENARIO_DELETE, name)

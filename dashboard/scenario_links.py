@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from analytics.errors import ScenarioError
-from analytics.scenario import MAX_NAME_CHARS
+from analytics.saved_scenarios import MAX_NAME_CHARS
 from dashboard.filter_links import _shown  # a link's value, cut and quoted for a note
 from dashboard.untrusted_text import md_text
 from data.inbox_entries import json_depth
@@ -28,7 +28,7 @@ MAX_LINK_COMPETITORS = 20
 #: Longest text inputs (the Scenarios page's name box and the competitor table's cells). A
 #: name is saved in NFC, which spells some letters with two or three characters (80 typed
 #: Devanagari क़ are saved as 160), so a link may carry what a saved name may hold: 3 × the
-#: name box's 80 (``analytics.scenario.scenario_name_length``).
+#: name box's 80 (``analytics.saved_scenarios.scenario_name_length``).
 MAX_LINK_TEXT = {"name": 3 * MAX_NAME_CHARS, "segment": 200, "cut_competitor": 60}
 #: Monte Carlo work of one page (segments × draws): 10 segments at 1,000,000 draws.
 MAX_LINK_MC_WORK = 10_000_000

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import ScenarioError, ScenarioNotFoundError
-from analytics.scenario import list_scenarios, load_scenario, saved_scenario_size
+from analytics.saved_scenarios import list_scenarios, load_scenario, saved_scenario_size
 from dashboard import access, charts, state, ui
 from dashboard.access import Role
 from dashboard.scenario_state import (

@@ -115,7 +115,8 @@ def secured(
     for name in ("PRICEWAR_ALLOW", "PRICEWAR_ANALYSTS", "PRICEWAR_ADMINS"):
         monkeypatch.delenv(name, raising=False)
 
-    from analytics.scenario import Scenario, save_scenario
+    from analytics.saved_scenarios import save_scenario
+    from analytics.scenario import Scenario
 
     start = PII_TEXT.index(EMAIL)
     org = PII_TEXT.index("OpenAI")

@@ -233,7 +233,8 @@ def test_the_reset_targets_follow_a_scenario_saved_after_the_page_was_read() -> 
     before = count("SELECT count(*) FROM scenarios")
     assert f"This removes {before:,} saved scenarios." in [m.value for m in at.markdown]
 
-    from analytics.scenario import Scenario, save_scenario
+    from analytics.saved_scenarios import save_scenario
+    from analytics.scenario import Scenario
     from dashboard import state
 
     save_scenario(state.store(), Scenario(name="one more"))

@@ -101,7 +101,7 @@ def test_disjoint_entities_and_an_entity_written_twice_still_load(tmp_path: Path
     store.close()
 
 
-# -- saved scenario names in a comparison (analytics/scenario.py) -------------------------
+# -- saved scenario names in a comparison (analytics/scenario_tables.py) ------------------
 
 
 def test_scenario_names_never_take_a_comparison_column() -> None:
@@ -141,7 +141,8 @@ def test_a_scenario_saved_as_current_three_does_not_take_the_scenarios_page_down
     column and the page failed ("zip() argument 2 is longer than argument 1") for every
     user who compared them; a saved ``kind`` vanished from the comparison without a word.
     """
-    from analytics.scenario import Scenario, save_scenario
+    from analytics.saved_scenarios import save_scenario
+    from analytics.scenario import Scenario
     from data.store import Store
 
     with Store.open(app_db) as store:

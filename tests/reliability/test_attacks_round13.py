@@ -23,7 +23,7 @@ from tests.data.test_entity_shards import MODEL, keyed, make_shard
 QA = "\u0958"
 
 
-# -- scenario names at the length limit (analytics/scenario.py, dashboard/actions.py) -----
+# -- scenario names at the length limit (analytics/saved_scenarios.py, dashboard/actions.py)
 
 
 def test_a_name_the_box_holds_is_saved_even_when_nfc_lengthens_it(tmp_path: Path) -> None:
@@ -34,12 +34,8 @@ def test_a_name_the_box_holds_is_saved_even_when_nfc_lengthens_it(tmp_path: Path
     at most 80 characters (this one has 160)" for a name the box had just accepted.
     """
     from analytics.errors import ScenarioError
-    from analytics.scenario import (
-        Scenario,
-        clean_scenario_name,
-        list_scenarios,
-        save_scenario,
-    )
+    from analytics.saved_scenarios import clean_scenario_name, list_scenarios, save_scenario
+    from analytics.scenario import Scenario
     from data.store import Store
 
     with Store.open(tmp_path / "s.duckdb") as store:
@@ -66,7 +62,7 @@ def test_the_scenarios_page_saves_a_name_of_eighty_letters_lengthened_by_nfc(
 
     Broke: "Could not save: a scenario name has at most 80 characters (this one has 160)".
     """
-    from analytics.scenario import clean_scenario_name
+    from analytics.saved_scenarios import clean_scenario_name
 
     at = AppTest.from_file(str(APP), default_timeout=180)
     at.run()

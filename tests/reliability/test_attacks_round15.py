@@ -42,7 +42,8 @@ HUGE = 1_000_000
 def _poison(db: Path) -> None:
     """A saved scenario whose competitor is named with :data:`HUGE` characters, written as
     an app before this round's fix saved it."""
-    from analytics.scenario import Competitor, Scenario, save_scenario
+    from analytics.saved_scenarios import save_scenario
+    from analytics.scenario import Competitor, Scenario
     from data.store import Store
 
     scenario = Scenario(

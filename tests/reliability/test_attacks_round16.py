@@ -46,7 +46,8 @@ METRICS_TTL_SECONDS = 5.0
 
 def _save_scenarios(db: Path) -> None:
     """:data:`SAVED` saved scenarios, more than a comparison shows at once."""
-    from analytics.scenario import Scenario, save_scenario
+    from analytics.saved_scenarios import save_scenario
+    from analytics.scenario import Scenario
     from data.store import Store
 
     with Store.open(db) as store:

@@ -31,7 +31,8 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from analytics.scenario import Scenario, clean_scenario_name, scenario_name_length
+from analytics.saved_scenarios import clean_scenario_name, scenario_name_length
+from analytics.scenario import Scenario
 from dashboard.scenario_links import MAX_LINK_COMPETITORS, scenario_link_problems
 from tests.dashboard.conftest import app_db, secured  # noqa: F401 - fixtures
 from tests.dashboard.signin import ANALYST as APP_ANALYST

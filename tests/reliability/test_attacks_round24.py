@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from analytics.scenario import Scenario, load_scenario, save_scenario
+from analytics.saved_scenarios import load_scenario, save_scenario
+from analytics.scenario import Scenario
 from bench.streamlit_server import free_port
 from dashboard import startup
 from dashboard import whatif_inputs as wi

@@ -290,7 +290,8 @@ def test_a_scenario_priced_below_cost_compares_without_inf_or_nan(
     import csv
     import io
 
-    from analytics.scenario import DemandSegment, Scenario, save_scenario
+    from analytics.saved_scenarios import save_scenario
+    from analytics.scenario import DemandSegment, Scenario
     from data.store import Store
     from tests.reliability.test_links_and_exports import _open
 

@@ -50,7 +50,7 @@ at.button(key="sc_save").click().run()
 assert not at.exception, [e.value for e in at.exception]
 at.run()
 assert not at.exception, [e.value for e in at.exception]
-from analytics.scenario import list_scenarios
+from analytics.saved_scenarios import list_scenarios
 from dashboard import state
 print(json.dumps(list(list_scenarios(state.store())["name"])))
 """
@@ -146,7 +146,8 @@ def test_scenario_names_that_only_look_alike_are_saved_as_one(tmp_path: Path) ->
     ``save_scenario``.
     """
     from analytics.errors import ScenarioError
-    from analytics.scenario import Scenario, list_scenarios, load_scenario, save_scenario
+    from analytics.saved_scenarios import list_scenarios, load_scenario, save_scenario
+    from analytics.scenario import Scenario
     from data.store import Store
 
     nfc = unicodedata.normalize("NFC", "café plan")

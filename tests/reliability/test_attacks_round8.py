@@ -663,7 +663,8 @@ def test_one_unreadable_saved_scenario_does_not_take_the_scenarios_page_down(app
     inputs cannot be evaluated: price_per_m must be > 0. Change the value named …" (a
     value no one could change there), or "Something went wrong" for ``{"version": 1e400}``.
     """
-    from analytics.scenario import Scenario, save_scenario
+    from analytics.saved_scenarios import save_scenario
+    from analytics.scenario import Scenario
     from data.store import Store
     from tests.dashboard.signin import app_as
 
