@@ -59,8 +59,9 @@ and false-alarm rate), ``sql`` (the SQL fragments and the one builder of common 
 expressions), ``counts`` (:class:`SignalCounts`, their periods and scopes, counted from
 the tickets in pandas), ``reading`` (the counts from the roll-ups or the base tables, and
 the per-ticket frame), ``scan`` (every test as matrices of periods × values; the trends),
-``assembly`` (alerts from the scan, their writers, tickets and entities), ``tickets`` (an
-opened alert's tickets by key), ``source`` (which sentiment and entities the signals read).
+``assembly`` (alerts from the scan: episodes and their figures), ``details`` (each alert's
+negative tickets, their writers and most named entities), ``tickets`` (an opened alert's
+tickets by key), ``source`` (which sentiment and entities the signals read).
 
 Example:
     >>> round(float(surge_p_value(2, 2, 0, 0)), 3)   # Beta(½, ½) prior: P(X = 2) = 3/8
@@ -71,15 +72,7 @@ Example:
 
 from __future__ import annotations
 
-from analytics.alerts.assembly import (
-    ALERT_COLUMNS,
-    alert_details,
-    alert_keys,
-    last_day,
-    open_alert_count,
-    rollup_customers,
-    surge_alerts,
-)
+from analytics.alerts.assembly import ALERT_COLUMNS, open_alert_count, surge_alerts
 from analytics.alerts.counts import (
     MENTION_COLUMNS,
     SERIES_COLUMNS,
@@ -87,6 +80,7 @@ from analytics.alerts.counts import (
     SignalCounts,
     as_counts,
 )
+from analytics.alerts.details import alert_details, alert_keys, last_day, rollup_customers
 from analytics.alerts.reading import signal_counts, ticket_signals
 from analytics.alerts.rule import (
     STATED_FALSE_ALARM_RATE,

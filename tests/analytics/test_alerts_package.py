@@ -59,6 +59,7 @@ MODULES = [
     "analytics.alerts.counts",
     "analytics.alerts.scan",
     "analytics.alerts.assembly",
+    "analytics.alerts.details",
     "analytics.alerts.tickets",
     "analytics.alerts.source",
 ]
