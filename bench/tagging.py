@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             precision=args.precision or "auto",
         )
     else:
-        from model.tagger import DEFAULT_MODEL_DIR, load_model
+        from model.artefact import DEFAULT_MODEL_DIR, load_model
 
         tagger = Tagger.load(args.model, device=args.device, precision=args.precision)
         # the pipeline's own copy, in fp32 (bf16 on CUDA as ours): what transformers would run

@@ -35,13 +35,14 @@ from typing import TYPE_CHECKING, Any
 from model.results import Entity, Sentiment
 
 if TYPE_CHECKING:
+    from model.artefact import DEFAULT_MODEL_DIR
     from model.jobs import TagRunSummary, tag_store
-    from model.tagger import DEFAULT_MODEL_DIR, Tagger
+    from model.tagger import Tagger
 
 __all__ = ["DEFAULT_MODEL_DIR", "Entity", "Sentiment", "TagRunSummary", "Tagger", "tag_store"]
 
 _LAZY = {
-    "DEFAULT_MODEL_DIR": "model.tagger",
+    "DEFAULT_MODEL_DIR": "model.artefact",
     "Tagger": "model.tagger",
     "TagRunSummary": "model.jobs",
     "tag_store": "model.jobs",

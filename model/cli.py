@@ -69,7 +69,8 @@ def load_tagger(model_dir: Path | None, device: str, precision: str | None = Non
     or a precision or device this machine cannot run, is a ``UsageError`` (the verbs call it
     through this module, ``cli.load_tagger``: tests may replace it here)."""
     from data.tag_requests import check_model_files
-    from model.tagger import ModelNotFoundError, Tagger
+    from model.errors import ModelNotFoundError
+    from model.tagger import Tagger
 
     if model_dir is not None and Path(model_dir).is_dir():
         try:  # a FIFO as tagger.json hung the command; a link to /dev/zero ran out of memory

@@ -311,11 +311,11 @@ def tag_on_ray(
 
     Raises:
         RayTagError: no input, or the resources do not fit; RayMissingError: no Ray;
-        model.tagger.ModelNotFoundError: no tagger at ``model_dir``;
+        model.errors.ModelNotFoundError: no tagger at ``model_dir``;
         data.entity_shards.EntityShardError: ``output`` holds another model's entities.
     """
     from data.entity_shards import check_folder_model, remove_temporary
-    from model.tagger import DEFAULT_MODEL_DIR, model_id_of
+    from model.artefact import DEFAULT_MODEL_DIR, model_id_of
 
     started = time.monotonic()
     files = (

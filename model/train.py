@@ -54,13 +54,14 @@ from typing import Any
 
 import torch
 
+from model.artefact import SETTINGS_FILE, calibrate_artefact, model_id_of
 from model.backbone import BACKBONE_NAME, backbone_version, load_tokenizer
 from model.datasets import IGNORE_TYPE, Example
 from model.features import IGNORE, Feature, build_features, collate
 from model.labels import iob2_labels
 from model.quantize import CALIBRATION_FILE
 from model.sentiment import SENTIMENT_LABELS, sentiment_config
-from model.tagger import SETTINGS_FILE, Tagger, calibrate_artefact, model_id_of
+from model.tagger import Tagger
 from model.train_checkpoint import config_key, load_checkpoint, save_checkpoint, trainable_state
 from model.train_config import (
     CHECKPOINT_FILE,

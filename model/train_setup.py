@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.artefact import SETTINGS_FILE, model_id_of
 from model.backbone import load_token_classifier
 from model.features import IGNORE, Feature
-from model.tagger import SETTINGS_FILE, model_id_of
 from model.train_config import LORA_TARGETS, EpochPool, TrainConfig
 
 

@@ -24,7 +24,7 @@ process: :func:`model.tag_store` writes from the parent exactly as with an in-pr
   flight, and every later one, raise :class:`TaggerProcessError` naming the pid and how it
   ended; start a new :class:`ProcessTagger` to go on. An error while loading (a bad or
   damaged artefact) is raised by :meth:`ProcessTagger.start` as the child raised it (e.g.
-  :class:`model.tagger.DamagedModelError` with its message); an error in a call (e.g. a
+  :class:`model.errors.DamagedModelError` with its message); an error in a call (e.g. a
   text that is not a ``str``) is raised by that call, and the child goes on serving.
 
 POSIX only (the pipe's end is handed to the child with ``pass_fds``).
@@ -199,7 +199,7 @@ class ProcessTagger:
             timeout: seconds to wait for the load (``None``: as long as the child lives).
 
         Raises:
-            model.tagger.ModelNotFoundError, model.tagger.DamagedModelError, ValueError,
+            model.errors.ModelNotFoundError, model.errors.DamagedModelError, ValueError,
                 RuntimeError: what :meth:`model.Tagger.load` raised in the child, with its
                 message (the child has ended).
             TaggerProcessError: the child died before the tagger was loaded, or the

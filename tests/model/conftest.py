@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 import torch
 
+from model.artefact import SETTINGS_FILE
 from model.backbone import load_tokenizer
 from model.datasets import Example, example_from_spans, split_words
 from model.engine import cpu_runs_bf16_fast
 from model.labels import ENTITY_TYPES, iob2_labels
 from model.sentiment import SENTIMENT_LABELS, sentiment_config
-from model.tagger import SETTINGS_FILE, Tagger
+from model.tagger import Tagger
 from tests.tiny_models import random_token_classifier, random_two_head
 
 LABELS = iob2_labels(ENTITY_TYPES)

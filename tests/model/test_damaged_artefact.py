@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from data.store import Store
+from model.artefact import DEFAULT_MODEL_DIR
 from model.cli import main
-from model.tagger import DEFAULT_MODEL_DIR, DamagedModelError, ModelNotFoundError, Tagger
+from model.errors import DamagedModelError, ModelNotFoundError
+from model.tagger import Tagger
 from tests.model.conftest import add_tickets
 
 

@@ -28,10 +28,10 @@ def test_every_model_error_is_a_model_error_and_keeps_its_builtin_base(name, bui
 
 
 def test_the_modules_that_raise_them_raise_these_very_classes():
-    from model import backbone, datasets, filemode, labels, tagger, worker
+    from model import artefact, backbone, datasets, filemode, labels, tagger, worker
 
-    assert tagger.DamagedModelError is errors.DamagedModelError
-    assert tagger.ModelNotFoundError is errors.ModelNotFoundError
+    assert artefact.DamagedModelError is errors.DamagedModelError
+    assert artefact.ModelNotFoundError is errors.ModelNotFoundError
     assert backbone.BackboneMissingError is errors.BackboneMissingError
     assert datasets.DatasetError is errors.DatasetError
     assert labels.LabelMapError is errors.LabelMapError

@@ -11,6 +11,7 @@ import warnings
 import pytest
 import torch
 
+from model.artefact import calibrate_artefact, model_id_of
 from model.engine import Engine, cpu_runs_bf16_fast, resolve_precision
 from model.jobs import TagStatus
 from model.quantize import (
@@ -31,9 +32,7 @@ from model.tagger import (
     FP32_THEN_INT8,
     INT8,
     Tagger,
-    calibrate_artefact,
     choose_precision,
-    model_id_of,
 )
 from tests.model.conftest import AUTO_ON_THIS_CPU, ticket_texts
 

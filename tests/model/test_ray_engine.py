@@ -38,10 +38,11 @@ from data.keyed_tickets import keyed_ticket_chunks
 from data.shard_loading import load_entity_shards
 from data.store import Store
 from model import ray_engine
+from model.artefact import model_id_of
 from model.cli import main
 from model.jobs import SCORE_DECIMALS, tag_store
 from model.ray_engine import RayTagError, find_inputs, plan_workers, tag_on_ray
-from model.tagger import Tagger, model_id_of
+from model.tagger import Tagger
 from tests.model.conftest import entity_rows, ticket_texts
 
 BATCH = 8

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from model.artefact import model_id_of
 from model.cli import main
 from model.quantize import CALIBRATION_FILE, int8_supported
-from model.tagger import Tagger, model_id_of
+from model.tagger import Tagger
 
 pytestmark = pytest.mark.slow
 

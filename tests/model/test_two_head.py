@@ -13,13 +13,14 @@ import pytest
 import torch
 
 from data.store import Store
+from model.artefact import SETTINGS_FILE, model_id_of
 from model.datasets import IGNORE_TYPE, Example, example_from_spans, split_words
 from model.engine import Sentiment
 from model.features import IGNORE, build_features, collate
 from model.filemode import tag_file
 from model.jobs import tag_store
 from model.sentiment import SENTIMENT_LABELS, BertForTokensAndSentiment, SentimentHead
-from model.tagger import SETTINGS_FILE, Tagger, model_id_of
+from model.tagger import Tagger
 from tests.model.conftest import (
     LABELS,
     add_tickets,
@@ -195,7 +196,7 @@ def test_an_artefact_without_the_head_works_as_before(random_dir, random_tagger)
 def test_a_bad_sentiment_entry_is_a_bad_artefact(tmp_path, two_head_dir) -> None:
     import shutil
 
-    from model.tagger import ModelNotFoundError
+    from model.errors import ModelNotFoundError
 
     bad = tmp_path / "bad"
     shutil.copytree(two_head_dir, bad)
@@ -570,7 +571,7 @@ def test_a_second_stage_with_a_higher_rank_starts_as_exactly_the_first(tmp_path,
     rate 0 the second stage's model gives the first's logits; a lower rank is refused."""
     import torch
 
-    from model.tagger import load_model
+    from model.artefact import load_model
 
     run = run_stage
 

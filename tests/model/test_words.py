@@ -10,10 +10,11 @@ import shutil
 import numpy as np
 import pytest
 
+from model.artefact import SETTINGS_FILE
 from model.datasets import Example
 from model.features import IGNORE, build_features
 from model.labels import ENTITY_TYPES, iob2_labels
-from model.tagger import SETTINGS_FILE, Tagger
+from model.tagger import Tagger
 from model.words import BERT, WORDS, check_segmentation, is_punctuation, split_words
 from tests.model.conftest import keyword_model
 

@@ -18,8 +18,9 @@ import pytest
 
 from data.store import Store
 from model.engine import cpu_runs_bf16_fast
+from model.errors import DamagedModelError, ModelNotFoundError
 from model.jobs import TagStatus, tag_store
-from model.tagger import DamagedModelError, ModelNotFoundError, Tagger
+from model.tagger import Tagger
 from model.worker import ProcessTagger, TaggerProcessError, default_threads
 from tests.model.conftest import LABELS, add_tickets, entity_rows, save_two_head, ticket_texts
 from tests.tiny_models import random_two_head

@@ -191,8 +191,8 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def save_tiny_model(directory: Path, *, seed: int = 0) -> Path:
     """Write a ``full``-format artefact of a tiny random token classifier to ``directory``."""
+    from model.artefact import SETTINGS_FILE
     from model.labels import ENTITY_TYPES, iob2_labels
-    from model.tagger import SETTINGS_FILE
     from tests.tiny_models import random_token_classifier
 
     labels = iob2_labels(ENTITY_TYPES)
@@ -218,7 +218,7 @@ def save_tiny_model(directory: Path, *, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_id(tiny_model_dir: Path) -> str:
     """The model id of :func:`tiny_model_dir`."""
-    from model.tagger import model_id_of
+    from model.artefact import model_id_of
 
     return model_id_of(tiny_model_dir)
 

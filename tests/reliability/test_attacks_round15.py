@@ -442,8 +442,9 @@ def test_a_tagger_folder_swapped_while_it_loads_is_refused_not_run_under_another
     import shutil
 
     import model.tagger as tagger_module
+    from model.artefact import model_id_of
     from model.errors import ModelChangedError
-    from model.tagger import Tagger, model_id_of
+    from model.tagger import Tagger
     from tests.reliability.conftest import save_tiny_model
 
     folder = tmp_path / "tagger"

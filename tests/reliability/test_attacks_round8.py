@@ -178,7 +178,7 @@ def test_a_pipe_made_while_the_demo_is_generated_is_not_written_over(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pricewar.duckdb"]
 
 
-# -- 2. the tagger's library functions guard themselves (model/filemode.py, model/tagger.py) --
+# -- 2. the tagger's library functions guard themselves (model/filemode.py, model/artefact.py) --
 
 
 class _FakeTagger:
@@ -257,7 +257,7 @@ def _tagger_folder(tmp_path: Path, how: str, name: str = "tagger.json") -> Path:
 def test_read_settings_and_tagger_load_refuse_a_pipe_or_an_oversized_settings_file(
     tmp_path: Path, how: str
 ) -> None:
-    """Expected: ``model.tagger.read_settings`` and ``Tagger.load`` (called by any program)
+    """Expected: ``model.artefact.read_settings`` and ``Tagger.load`` (called by any program)
     refuse a tagger folder whose ``tagger.json`` is a named pipe or 2 MiB, at once, with a
     ``ModelNotFoundError`` naming the file and what is wrong.
 
@@ -265,8 +265,9 @@ def test_read_settings_and_tagger_load_refuse_a_pipe_or_an_oversized_settings_fi
     (``check_model_files``); ``read_settings`` read the pipe and waited for a writer for
     good (released here by the test after 30 s), and read 2 MiB before parsing.
     """
+    from model.artefact import read_settings
     from model.errors import ModelNotFoundError
-    from model.tagger import Tagger, read_settings
+    from model.tagger import Tagger
 
     folder = _tagger_folder(tmp_path, how)
     settings = folder / "tagger.json"
@@ -288,7 +289,7 @@ def test_read_settings_never_reads_a_link_to_dev_zero(tmp_path: Path) -> None:
     probe = (
         "import resource, sys\n"
         "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
-        "from model.tagger import read_settings\n"
+        "from model.artefact import read_settings\n"
         "from model.errors import ModelNotFoundError\n"
         "try:\n"
         "    read_settings(sys.argv[1])\n"
