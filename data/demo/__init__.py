@@ -55,6 +55,7 @@ from __future__ import annotations
 from data.demo.generate import (
     generate_demo,
 )
+from data.demo.gold import iter_gold_tickets
 from data.demo.parameters import (  # noqa: F401 - the package's names
     COMPETITOR_MENTION_RATE,
     COMPLAINT_SHARE,
@@ -92,10 +93,7 @@ from data.demo.parameters import (  # noqa: F401 - the package's names
     Surge,
     plan_price,
 )
-from data.demo.tickets import (
-    iter_gold_tickets,
-    planned_surges,
-)
+from data.demo.surges import planned_surges
 
 __all__ = [
     "COMPETITOR_MENTION_RATE",

@@ -34,7 +34,7 @@ from data.demo.parameters import (
     month_starts,
     plan_price,
 )
-from data.demo.tickets import planned_surges
+from data.demo.surges import planned_surges
 from data.reference import price_cut_events
 
 

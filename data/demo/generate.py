@@ -14,7 +14,8 @@ import pandas as pd
 from data import rollups
 from data.demo.customers import churn_truth_rows, make_customers, make_price_history, make_usage
 from data.demo.parameters import DEMO_INGESTED_AT, DEMO_SOURCE, FIRST_MONTH, LAST_MONTH, DemoSummary
-from data.demo.tickets import iter_ticket_chunks, make_surge_rows, plan_tickets
+from data.demo.surges import make_surge_rows
+from data.demo.tickets import iter_ticket_chunks, plan_tickets
 from data.reference import load_competitor_prices
 
 

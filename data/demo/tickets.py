@@ -1,13 +1,14 @@
-"""Tickets with gold entities and gold sentiment: competitor mentions after real price cuts,
-complaints about planted experiences, the planted surges; and :func:`iter_gold_tickets`."""
+"""The demo's tickets with gold entities and gold sentiment: every ticket's customer, time,
+category, sentiment and handling drawn first (:func:`plan_tickets`: competitor mentions after
+real price cuts, complaints about planted experiences, the planted surges' tickets), then their
+texts written in chunks (:func:`iter_ticket_chunks`)."""
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -25,132 +26,25 @@ from data.demo.parameters import (
     COMPLAINT_SHARE,
     CUT_BOOST,
     CUT_WINDOW_DAYS,
-    EXPERIENCE_FACTOR,
     FIRST_MONTH,
     HOUR_P,
     HUMAN_MINUTES,
     LAST_MONTH,
-    MENTION_NEGATIVE,
     N_MONTHS,
-    NEGATIVE_TONE,
-    NEUTRAL_TONE,
-    PLAN_MIX,
-    PLANS,
-    POSITIVE_TONE,
     PRIORITIES,
-    SEGMENTS,
-    SENTIMENT_P,
     SENTIMENTS,
     SURGE_SHARE,
     SURGE_TONE,
-    GoldTicket,
     Surge,
     Truth,
     month_index,
     plan_price,
 )
+from data.demo.surges import _CutWindow, cut_windows, planned_surges
 from data.demo.text import TextEngine, TicketContext
+from data.demo.tone import _sentiment_labels, _tone_template, _with_tone
 from data.keys import ticket_key
-from data.reference import competitor_models, price_cut_events
-
-
-@dataclass(frozen=True)
-class _CutWindow:
-    start: datetime
-    vendor_id: str
-    new_price: float
-
-
-def cut_windows() -> list[_CutWindow]:
-    events = price_cut_events()
-    out = []
-    for (day, vendor_id), group in events.groupby(["date", "vendor_id"], sort=True):
-        out.append(
-            _CutWindow(
-                pd.Timestamp(day).to_pydatetime(), str(vendor_id), float(group["new_price"].min())
-            )
-        )
-    return out
-
-
-def planned_surges() -> tuple[Surge, ...]:
-    """The surges of negative tickets the demo plants (rows of ``demo_surges``): a region
-    outage, a billing error in one segment, a faulty product, and a burst after every real
-    competitor cut inside the demo's months (:func:`data.reference.price_cut_events`)."""
-    from data.reference import VENDOR_DISPLAY
-
-    surges = [
-        Surge(
-            1,
-            "outage",
-            "region",
-            "Europe",
-            date(2025, 6, 10),
-            3,
-            ("api_error", "latency"),
-            "API outage in the Europe region: errors and timeouts for three days",
-        ),
-        Surge(
-            2,
-            "billing_error",
-            "segment",
-            "developer",
-            date(2025, 12, 3),
-            3,
-            ("billing",),
-            "a billing run charged developer-segment customers twice",
-            segments=("developer",),
-        ),
-        Surge(
-            3,
-            "product_fault",
-            "product",
-            "Tessera Voice",
-            date(2026, 3, 17),
-            3,
-            ("api_error", "latency", "integration"),
-            "a faulty Tessera Voice release fails for three days",
-        ),
-    ]
-    last_day = date(LAST_MONTH.year, LAST_MONTH.month, 28)
-    for w in cut_windows():
-        day = w.start.date()
-        if not FIRST_MONTH <= day <= last_day - timedelta(days=4):
-            continue
-        name = VENDOR_DISPLAY.get(w.vendor_id, w.vendor_id)
-        surges.append(
-            Surge(
-                len(surges) + 1,
-                "competitor_cut",
-                "competitor",
-                name,
-                day,
-                4,
-                ("pricing", "cancellation"),
-                f"{name} cut its list prices: price-sensitive customers complain naming {name}",
-                effect_days=CUT_WINDOW_DAYS - 4,
-                segments=("scaleup", "smb", "developer"),
-                vendor_id=w.vendor_id,
-                price=w.new_price,
-            )
-        )
-    return tuple(surges)
-
-
-def make_surge_rows(surges: tuple[Surge, ...], counts: dict[int, int]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "surge_id": pd.Series([x.surge_id for x in surges], dtype="int32"),
-            "kind": pd.Series([x.kind for x in surges], dtype="str"),
-            "dimension": pd.Series([x.dimension for x in surges], dtype="str"),
-            "value": pd.Series([x.value for x in surges], dtype="str"),
-            "start_day": [x.start for x in surges],
-            "end_day": [x.end for x in surges],
-            "effect_end": [x.effect_end for x in surges],
-            "tickets": pd.Series([counts.get(x.surge_id, 0) for x in surges], dtype="int32"),
-            "description": pd.Series([x.description for x in surges], dtype="str"),
-        }
-    )
+from data.reference import competitor_models
 
 
 def _vendor_prices() -> dict[str, float]:
@@ -260,70 +154,6 @@ def _surge_tickets(
         np.array(out_t, dtype="datetime64[s]"),
         np.array(out_s, dtype="int64"),
     )
-
-
-def _sentiment_labels(
-    category: np.ndarray, mention: np.ndarray, experiences: np.ndarray, u: np.ndarray
-) -> np.ndarray:
-    """Index into SENTIMENTS of each ticket's gold label (see the module docstring)."""
-    names = np.array(T.CATEGORIES)[category]
-    neg0 = np.array([SENTIMENT_P[c][0] for c in names]) + MENTION_NEGATIVE * mention
-    pos0 = np.array([SENTIMENT_P[c][1] for c in names]) * np.where(mention, 0.5, 1.0)
-    keep = EXPERIENCE_FACTOR**experiences
-    neg = 1.0 - (1.0 - neg0) * keep
-    pos = pos0 * keep
-    return np.where(u < neg, 0, np.where(u < neg + pos, 2, 1))
-
-
-def _slots(
-    template: str, values: dict[str, tuple[str, str]]
-) -> tuple[str, list[tuple[int, int, str]]]:
-    """A tone sentence with its ``{vendor}`` / ``{product}`` slots filled, and their spans."""
-    pieces: list[str] = []
-    spans: list[tuple[int, int, str]] = []
-    pos = 0
-    for part in re.split(r"(\{\w+\})", template):
-        if part.startswith("{") and part.endswith("}"):
-            value, label = values[part[1:-1]]
-            spans.append((pos, pos + len(value), label))
-            part = value
-        pieces.append(part)
-        pos += len(part)
-    return "".join(pieces), spans
-
-
-def _with_tone(
-    text: str,
-    spans: tuple[tuple[int, int, str], ...],
-    template: str | None,
-    values: dict[str, tuple[str, str]] | None = None,
-) -> tuple[str, tuple[tuple[int, int, str], ...]]:
-    """``text`` with the tone sentence inserted at the end of its body (before the last
-    paragraph break, else at the end), in the ticket's case; the spans moved with it."""
-    if template is None:
-        return text, spans
-    sentence, own = _slots(template, values or {})
-    if text == text.lower() != text.upper() and len(sentence.lower()) == len(sentence):
-        sentence = sentence.lower()
-    elif text == text.upper() != text.lower() and len(sentence.upper()) == len(sentence):
-        sentence = sentence.upper()
-    brk = max(text.rfind("\n\n"), text.rfind("\r\n\r\n"))
-    pos = brk if brk > 0 else len(text)
-    lead = ". " if pos and text[pos - 1].isalnum() else " "
-    insert = lead + sentence
-    moved = [
-        (a + len(insert), b + len(insert), lab) if a >= pos else (a, b, lab) for a, b, lab in spans
-    ]
-    moved += [(pos + len(lead) + a, pos + len(lead) + b, lab) for a, b, lab in own]
-    return text[:pos] + insert + text[pos:], tuple(sorted(moved))
-
-
-def _tone_template(label: str, rng: random.Random) -> str | None:
-    if label == "negative":
-        return rng.choice(NEGATIVE_TONE)
-    if label == "positive":
-        return rng.choice(POSITIVE_TONE)
-    return rng.choice(NEUTRAL_TONE) if rng.random() < 0.5 else None
 
 
 @dataclass(frozen=True)
@@ -655,80 +485,3 @@ def iter_ticket_chunks(
             }
         )
         yield tickets, gold.drop_duplicates(["ticket_key", "start", "end", "label"])
-
-
-def _random_company(rng: random.Random) -> tuple[str, str]:
-    industry = rng.choice(V.INDUSTRIES)
-    name = (
-        rng.choice(V.COMPANY_PREFIX)
-        + " "
-        + rng.choice(V.INDUSTRY_SUFFIX[industry])
-        + rng.choice(V.COMPANY_FORM)
-    )
-    return name, industry
-
-
-def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator[GoldTicket]:
-    """Yield ``n`` generated tickets with their gold entity spans (pure: no store).
-
-    The distribution matches the demo tickets (categories, typos, case, lengths), with
-    competitor mentions more frequent so that every label is well represented.
-
-    Args:
-        n: how many tickets.
-        seed: same seed, same tickets.
-        sentiment: also plant a gold sentiment (``GoldTicket.sentiment``) drawn as for the
-            demo tickets from the category and the competitor mention (no experiences), with
-            its tone sentence in the text. Off by default: the texts are then exactly those
-            of earlier versions (the committed tagger was trained on them).
-
-    Example:
-        >>> t = next(iter_gold_tickets(1, seed=3, sentiment=True))
-        >>> t.sentiment in SENTIMENTS
-        True
-    """
-    rng = random.Random(seed)
-    engine = TextEngine()
-    span_days = (LAST_MONTH - FIRST_MONTH).days + 30
-    seg_w = [V.SEGMENT_WEIGHTS[s] for s in SEGMENTS]
-    vendor_prices = _vendor_prices()
-    for _ in range(n):
-        segment = rng.choices(SEGMENTS, seg_w)[0]
-        mention = rng.random() < min(0.9, 2.0 * COMPETITOR_MENTION_RATE[segment] + 0.1)
-        category = rng.choices(
-            T.CATEGORIES, COMPETITOR_CATEGORY_P if mention else T.CATEGORY_WEIGHTS
-        )[0]
-        name, industry = _random_company(rng)
-        plan = rng.choices(PLANS, PLAN_MIX[segment])[0]
-        when = datetime.combine(FIRST_MONTH, datetime.min.time()) + timedelta(
-            seconds=rng.randrange(span_days * 86400)
-        )
-        ctx = TicketContext(
-            rng=rng,
-            category=category,
-            customer=name,
-            region=rng.choices(V.REGIONS, V.REGION_WEIGHTS)[0],
-            industry=industry,
-            plan=plan,
-            price=plan_price(plan, when.date()),
-            created_at=when,
-        )
-        if mention:
-            TextEngine._vendor(ctx)
-            ctx.competitor_price = vendor_prices.get(ctx.vendor or "")
-        text, spans = engine.ticket(ctx)
-        if not sentiment:
-            yield GoldTicket(text, spans)
-            continue
-        label = SENTIMENTS[
-            int(
-                _sentiment_labels(
-                    np.array([T.CATEGORIES.index(category)]),
-                    np.array([mention]),
-                    np.zeros(1, dtype="int64"),
-                    np.array([rng.random()]),
-                )[0]
-            )
-        ]
-        text, spans = _with_tone(text, spans, _tone_template(label, rng))
-        yield GoldTicket(text, spans, label)

@@ -228,7 +228,8 @@ def test_price_sensitive_segments_mention_competitors_more(demo):
 def test_mentions_rise_after_real_price_cuts():
     cuts = price_cut_events()
     assert not cuts.empty and (cuts["pct_change"] < 0).all()
-    from data.demo.tickets import cut_windows, mention_setup
+    from data.demo.surges import cut_windows
+    from data.demo.tickets import mention_setup
 
     windows = cut_windows()
     start = np.datetime64(windows[-1].start, "s")
