@@ -44,8 +44,9 @@ from dashboard.jobs import (
     tag_threads_from_env,
     whole_number_setting,
 )
+from data.db_file import check_db_file
 from data.paths import default_db_path
-from data.store import Store, check_db_file
+from data.store import Store
 
 __all__ = [
     "DEMO_TICKETS_VAR",

@@ -3,8 +3,9 @@
 Modules, one concern each:
 
 - :mod:`data.store` — the DuckDB file, its single writer thread and reads (``Store``);
-  :mod:`data.migrations` — the numbered schema; :mod:`data.paths` — default locations;
-  :mod:`data.errors` — the exceptions.
+  :mod:`data.db_file` — whether a path is a DuckDB file we may open, checked before DuckDB
+  touches it (``check_db_file``; imports no DuckDB); :mod:`data.migrations` — the numbered
+  schema; :mod:`data.paths` — default locations; :mod:`data.errors` — the exceptions.
 - :mod:`data.readers` — streaming CSV/TSV/JSONL/Parquet reader (``read_table_chunks``);
   :mod:`data.columns` — column aliases; :mod:`data.keys` — content-hash keys;
   :mod:`data.ingest` — validated, all-or-nothing, idempotent uploads (``ingest_files``),

@@ -11,9 +11,10 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from data.db_file import StorePathError, check_db_file, file_kind
 from data.demo import generate_demo
 from data.paths import default_db_path
-from data.store import Store, StorePathError, check_db_file, file_kind
+from data.store import Store
 
 __all__ = ["DEFAULT_DEMO_SEED", "DEFAULT_DEMO_TICKETS", "ensure_demo_database", "has_tickets"]
 
@@ -51,7 +52,7 @@ def ensure_demo_database(
 
     Raises:
         data.errors.StoreLockedError: another process holds the file.
-        data.store.StorePathError: ``path`` names a named pipe, a device or a socket (also
+        data.db_file.StorePathError: ``path`` names a named pipe, a device or a socket (also
             one that appears there while the demo is generated): never written over.
         data.errors.StoreCorruptError: ``path`` is a file that is not a DuckDB database.
     """

@@ -117,23 +117,23 @@ def _names_shown(message: str, paths: Sequence[Path]) -> str:
 
 
 def file_kind(mode: int) -> str:
-    """What a file of ``mode`` is, in words (:func:`data.store.file_kind`)."""
-    from data.store import file_kind as kind
+    """What a file of ``mode`` is, in words (:func:`data.db_file.file_kind`)."""
+    from data.db_file import file_kind as kind
 
     return kind(mode)
 
 
 def check_db_file(path: Path, what: str = "database") -> None:
     """Refuse a database path that names something other than a DuckDB database file: a
-    thin caller of :func:`data.store.check_db_file`, which every :class:`data.store.Store`
+    thin caller of :func:`data.db_file.check_db_file`, which every :class:`data.store.Store`
     runs itself; the command lines call it first so that nothing (a folder, a demo) is
     created before the refusal.
 
     Raises:
-        data.store.StorePathError: a named pipe, device or socket, naming what it is.
+        data.db_file.StorePathError: a named pipe, device or socket, naming what it is.
         data.errors.StoreCorruptError: a regular file without DuckDB's header.
     """
-    from data.store import check_db_file as check
+    from data.db_file import check_db_file as check
 
     check(path, what)
 

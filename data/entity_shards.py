@@ -42,6 +42,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data.db_file import file_kind
 from data.errors import DataError
 
 __all__ = [
@@ -191,8 +192,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _check_small_regular(path: Path, info: os.stat_result) -> None:
     """Refuse a manifest or marker that is not a regular file of at most the limit."""
-    from data.store import file_kind
-
     if not stat.S_ISREG(info.st_mode):
         raise EntityShardError(
             f"{path} is {file_kind(info.st_mode)}, not a file the tagger writes; remove it"

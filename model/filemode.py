@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from data.db_file import file_kind
 from data.keyed_tickets import text_problem
 from model.errors import FileModeError
 
@@ -200,8 +201,6 @@ def check_output(source: Path, output: Path) -> None:
     except OSError as exc:
         raise FileModeError(f"--output {output}: {exc.strerror or exc}") from None
     if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-        from data.store import file_kind
-
         raise FileModeError(
             f"--output {output} is {file_kind(mode)}, not a file: name the JSONL file to write"
         )

@@ -121,7 +121,7 @@ def test_a_short_ticket_card_has_no_long_ticket_note() -> None:
     assert "50,000 lines" in ui.ticket_card_html("\n" * 49_999, [], [])
 
 
-# -- database paths on the command lines (data/store.py) ---------------------------------
+# -- database paths on the command lines (data/db_file.py) --------------------------------
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,8 @@ def test_a_folder_given_as_the_database_is_called_a_folder_not_a_damaged_file(
     database (IO Error: … Is a directory); move it aside and the dashboard will create a
     fresh demo database".
     """
-    from data.store import Store, StorePathError
+    from data.db_file import StorePathError
+    from data.store import Store
 
     run = run_cli("data", "stats", "--db", tmp_path)
     assert run.returncode == 2 and "is a folder, not a database file" in run.stderr
@@ -178,7 +179,8 @@ def test_a_database_path_that_is_not_utf8_is_refused_as_such_not_called_damaged(
     aside and the dashboard will create a fresh demo database" — for a file that did not
     exist (``data demo``) and for a sound database (``data stats``).
     """
-    from data.store import Store, StorePathError
+    from data.db_file import StorePathError
+    from data.store import Store
 
     folder = os.fsencode(tmp_path)
     new = os.fsdecode(folder + b"/new-caf\xe9.duckdb")

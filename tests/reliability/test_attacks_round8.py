@@ -115,7 +115,8 @@ def test_store_open_on_a_named_pipe_is_refused_at_once(tmp_path: Path, read_only
     Broke: DuckDB opened the pipe and waited for a writer for good (released here by the
     test after 30 s).
     """
-    from data.store import Store, StorePathError
+    from data.db_file import StorePathError
+    from data.store import Store
 
     fifo = tmp_path / "pipe.duckdb"
     os.mkfifo(fifo)
@@ -139,7 +140,7 @@ def test_ensure_demo_database_never_writes_over_a_named_pipe(tmp_path: Path) -> 
     by the app's own check.
     """
     from data.bootstrap import ensure_demo_database
-    from data.store import StorePathError
+    from data.db_file import StorePathError
 
     fifo = tmp_path / "pipe.duckdb"
     os.mkfifo(fifo)
@@ -162,7 +163,7 @@ def test_a_pipe_made_while_the_demo_is_generated_is_not_written_over(
     file: the pipe was replaced.
     """
     import data.bootstrap as bootstrap
-    from data.store import StorePathError
+    from data.db_file import StorePathError
 
     target = tmp_path / "pricewar.duckdb"
     real = bootstrap.generate_demo
@@ -595,7 +596,7 @@ def test_a_new_database_on_a_full_disk_is_a_write_error_and_leaves_nothing(tmp_p
         assert again.returncode == 0, again.stderr
 
 
-# -- DuckDB's write-ahead log as a link or a pipe (data/store.py) ----------------------------
+# -- DuckDB's write-ahead log as a link or a pipe (data/db_file.py) ---------------------------
 
 
 def test_a_link_planted_as_the_write_ahead_log_is_never_written_through(
@@ -619,7 +620,8 @@ def test_a_link_planted_as_the_write_ahead_log_is_never_written_through(
     assert_no_traceback(result.stderr)
     assert result.returncode == 2 and "db.duckdb.wal is a link" in result.stderr, result.stderr
     assert victim.read_text(encoding="utf-8") == "another program's data\n"
-    from data.store import Store, StorePathError
+    from data.db_file import StorePathError
+    from data.store import Store
 
     with pytest.raises(StorePathError, match="write-ahead log"):
         Store.open(db, read_only=True)
@@ -632,7 +634,8 @@ def test_a_named_pipe_as_the_write_ahead_log_is_refused_not_waited_on(
 
     Broke: DuckDB opened the pipe to replay the log and waited for a writer for good
     (every command, read-only ones too; the app's every page)."""
-    from data.store import Store, StorePathError
+    from data.db_file import StorePathError
+    from data.store import Store
     from tests.reliability.conftest import copy_db
 
     db = copy_db(demo_db, tmp_path / "db.duckdb")

@@ -308,7 +308,7 @@ def test_every_name_of_a_scenario_refuses_a_lone_surrogate() -> None:
         Scenario.from_json(json.dumps(saved))
 
 
-# -- a backslash in the database path (data/store.py) -----------------------------------
+# -- a backslash in the database path (data/db_file.py) ----------------------------------
 
 
 def test_a_database_path_with_a_backslash_is_refused_not_read_as_another_file(
@@ -324,7 +324,8 @@ def test_a_database_path_with_a_backslash_is_refused_not_read_as_another_file(
     (``data ingest`` wrote into it), while the checks of the write-ahead log, the lock's
     holder and the inbox looked at the name given.
     """
-    from data.store import Store, StorePathError
+    from data.db_file import StorePathError
+    from data.store import Store
 
     (tmp_path / "reports").mkdir()
     other = tmp_path / "reports" / "prod.duckdb"

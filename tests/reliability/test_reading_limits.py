@@ -25,9 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from data.db_file import StorePathError
 from data.ingest import IngestLimits, ingest_files, stage_file
 from data.paths import staging_dir_of
-from data.store import Store, StorePathError
+from data.store import Store
 from tests.reliability.conftest import ROOT, assert_no_traceback, cli_env, record_figure
 
 #: Peak RSS allowed for a `python -m data ingest` that refuses an attack (the process alone,
