@@ -29,15 +29,15 @@ import duckdb
 from analytics.alerts import ALERT_COLUMNS, signal_source
 from analytics.errors import AnalyticsError
 from analytics.risk import RISK_COLUMNS, RISK_NOTE, offer_assumptions_text
-from data.cli import (
+from data.cli_kit import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     TERMINAL_CONTROLS,
     OneLineParser,
-    check_db_file,
     shown_name,
     terminal_text,
 )
+from data.db_file import check_db_file
 from data.errors import DataError, StoreLockedError
 from data.paths import default_db_label, default_db_path
 
@@ -239,7 +239,7 @@ def _money(value: float | None) -> str:
 
 def render_signals(summary: dict[str, Any]) -> str:
     """``signals_summary`` as text for a terminal: every value from the store (alert, entity,
-    customer and competitor names) on one line (:func:`data.cli.shown_name`)."""
+    customer and competitor names) on one line (:func:`data.cli_kit.shown_name`)."""
     lines = [
         f"Sentiment: {summary['sentiment_source']}; entities: {summary['entities_source']}.",
         f"Surge rule: {summary['rule']}.",

@@ -33,7 +33,9 @@ Modules, one concern each:
 - :mod:`data.reference` — competitor prices, price cuts and cost anchors;
   :mod:`data.competitor_names` — which competitor an entity names (aliases, the matching
   rule).
-- :mod:`data.cli` — ``python -m data demo|ingest|stats|rollups``.
+- :mod:`data.cli` — ``python -m data demo|ingest|stats|rollups``; :mod:`data.cli_kit` — what
+  every command line shares (exit statuses, ``OneLineParser``, ``terminal_text``,
+  ``shown_name``; ``python -m analytics`` uses it too).
 
 The names below are importable from ``data`` directly; they load their module on first use.
 """

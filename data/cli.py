@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -24,86 +23,21 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from data.cli_kit import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    LINE_BREAKS,
+    OneLineParser,
+    shown_name,
+    terminal_text,
+)
+from data.db_file import check_db_file, file_kind
 from data.errors import DataError, IngestError, StoreLockedError
 from data.paths import default_db_label, default_db_path
 
-__all__ = [
-    "EXIT_BAD_INPUT",
-    "EXIT_OK",
-    "LINE_BREAKS",
-    "TERMINAL_CONTROLS",
-    "OneLineParser",
-    "build_parser",
-    "check_db_file",
-    "file_kind",
-    "main",
-    "shown_name",
-    "terminal_text",
-]
-
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
+__all__ = ["build_parser", "main"]
 
 T = TypeVar("T")
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with exit status 2 and a one-line reason (as argparse does) everywhere."""
-
-    def error(self, message: str) -> Any:  # pragma: no cover - argparse's own path
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
-
-
-#: The parser every command line of the project uses (``python -m analytics`` too).
-OneLineParser = _Parser
-
-
-#: Characters a terminal acts on instead of showing: C0 and C1 controls (ESC starts the
-#: sequences that retitle the window, clear the screen, hide text or write the clipboard)
-#: and the bidirectional overrides and isolates that reorder a line.
-TERMINAL_CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
-
-
-def terminal_text(text: str) -> str:
-    r"""``text`` safe to print: every control character (line breaks and tabs aside) and
-    bidirectional control shown as its escape (``\x1b``, ``\u202e``), never acted on.
-
-    File names, entity names and alert values come from files and tickets that others
-    wrote.
-
-    Example:
-        >>> terminal_text("Deep\x1b]0;pwned\x07Seek\n")
-        'Deep\\x1b]0;pwned\\x07Seek\n'
-    """
-    return TERMINAL_CONTROLS.sub(
-        lambda m: (
-            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
-        ),
-        text,
-    )
-
-
-#: Characters that end or break a line on a terminal or in a log viewer, beside the controls
-#: above: line feed, carriage return, tab, and the Unicode line and paragraph separators.
-LINE_BREAKS = re.compile("[\t\n\r\u2028\u2029]")
-
-
-def shown_name(name: object) -> str:
-    r"""A file name (or any one-line value) as printed: :func:`terminal_text`, and line
-    breaks and tabs as their escapes too, so a name cannot start a line of its own that
-    reads like another message.
-
-    Example:
-        >>> print(shown_name("ok\nfake: 999 rows.csv"))
-        ok\nfake: 999 rows.csv
-    """
-    escapes = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-    return terminal_text(
-        LINE_BREAKS.sub(lambda m: escapes.get(m.group(), f"\\u{ord(m.group()):04x}"), str(name))
-    )
 
 
 def _names_shown(message: str, paths: Sequence[Path]) -> str:
@@ -114,28 +48,6 @@ def _names_shown(message: str, paths: Sequence[Path]) -> str:
             if raw and LINE_BREAKS.search(raw) and raw in message:
                 message = message.replace(raw, shown_name(raw))
     return terminal_text(message)
-
-
-def file_kind(mode: int) -> str:
-    """What a file of ``mode`` is, in words (:func:`data.db_file.file_kind`)."""
-    from data.db_file import file_kind as kind
-
-    return kind(mode)
-
-
-def check_db_file(path: Path, what: str = "database") -> None:
-    """Refuse a database path that names something other than a DuckDB database file: a
-    thin caller of :func:`data.db_file.check_db_file`, which every :class:`data.store.Store`
-    runs itself; the command lines call it first so that nothing (a folder, a demo) is
-    created before the refusal.
-
-    Raises:
-        data.db_file.StorePathError: a named pipe, device or socket, naming what it is.
-        data.errors.StoreCorruptError: a regular file without DuckDB's header.
-    """
-    from data.db_file import check_db_file as check
-
-    check(path, what)
 
 
 def _positive(text: str) -> int:
@@ -174,11 +86,11 @@ def _seed(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m data``."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m data",
         description="Price War Room data: demo database, uploads, statistics.",
     )
-    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=OneLineParser)
 
     def db_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(

@@ -46,7 +46,7 @@ def tag_db(args: argparse.Namespace) -> int:
     """``--db PATH``: tag the store's untagged tickets, or hand the run to the app holding it."""
     from tqdm.auto import tqdm
 
-    from data.cli import check_db_file
+    from data.db_file import check_db_file
     from data.errors import DataError, StoreLockedError
 
     try:

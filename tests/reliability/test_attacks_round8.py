@@ -69,8 +69,8 @@ def test_store_open_itself_refuses_a_file_that_is_not_a_duckdb_database(
     command lines and the app) raises ``StoreCorruptError`` naming the file, which is left
     as it was.
 
-    Broke: only ``data.cli.check_db_file`` (called by the CLIs and the app) refused it:
-    ``Store.open`` let DuckDB attach the CSV/Parquet/JSON file as a database in memory, so
+    Broke: only ``check_db_file`` (then in ``data.cli``, called by the CLIs and the app)
+    refused it: ``Store.open`` let DuckDB attach the CSV/Parquet/JSON file as a database in memory, so
     a script's writes "succeeded" and were gone when it closed.
     """
     from data.errors import StoreCorruptError
