@@ -72,7 +72,7 @@ from data.ingest import (
     STAGED_SCHEMA,
     IngestLimits,
     IngestReport,
-    _known_file,
+    already_ingested,
     commit_staged,
     limits_from_env,
     source_name,
@@ -366,7 +366,7 @@ def _import_handed(store: Any, path: Path, limits: IngestLimits) -> IngestReport
             # upload look "ingested before".
             digest = _entry_hash(f)
         try:
-            if _known_file(store, digest):
+            if already_ingested(store, digest):
                 return IngestReport(
                     file=name, status="unchanged", already_ingested=True, file_hash=digest
                 )

@@ -66,6 +66,7 @@ __all__ = [
     "LIMIT_ENV_VARS",
     "MAX_LIMIT",
     "StagedFile",
+    "already_ingested",
     "check_file_name",
     "commit_staged",
     "ingest_files",
@@ -336,7 +337,9 @@ def stage_file(
 # -- writing -------------------------------------------------------------------------------
 
 
-def _known_file(store: Any, digest: str) -> bool:
+def already_ingested(store: Any, digest: str) -> bool:
+    """Whether a file of content hash ``digest`` was ingested before (recorded in
+    ``ingested_files``; its rows are in the store)."""
     return bool(store.scalar("SELECT count(*) FROM ingested_files WHERE file_hash = ?", [digest]))
 
 
@@ -532,7 +535,7 @@ def ingest_one(
         digest = _hash_source(payload)
     except OSError as exc:
         return _rejected(name, IngestError(name, [Problem(f"cannot read the file ({exc})")]))
-    if _known_file(store, digest):
+    if already_ingested(store, digest):
         return IngestReport(file=name, status="unchanged", already_ingested=True, file_hash=digest)
     try:
         staged = stage_file(

@@ -97,7 +97,6 @@ __all__ = [
     "tagged_per_model",
     "source_migration_statements",
     "rebuild_rollups",
-    "refresh_rollups",
 ]
 
 
@@ -605,9 +604,3 @@ def stored_keys(conn: Any, table: str, keys: Sequence[str]) -> set[str]:
             ).fetchall()
         )
     return found
-
-
-def refresh_rollups(conn: Any, *, parts: Sequence[str] = PARTS) -> None:
-    """Recompute the roll-ups of ``parts`` from the base tables after a write that did not
-    maintain them (inside its transaction), and mark them fresh: :func:`rebuild_all`."""
-    rebuild_all(conn, parts)

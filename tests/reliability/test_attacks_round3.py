@@ -151,10 +151,10 @@ def test_a_handed_file_cannot_claim_the_hash_of_a_file_not_yet_uploaded(
     (only its form is checked, ``_claims``) and ``commit_staged`` records it in
     ``ingested_files``. A one-row decoy claiming the hash of a real export that someone will
     upload later makes that upload "unchanged, already ingested" (``ingest_one`` →
-    ``_known_file``): its 3 tickets are never stored, silently. Fix: record a handed file
-    under a hash the app computes itself (of the staged rows, or of the entry's bytes), or
-    keep claimed hashes apart from those of direct uploads; never let a claim suppress a
-    direct upload.
+    ``already_ingested``, then ``_known_file``): its 3 tickets are never stored, silently.
+    Fix: record a handed file under a hash the app computes itself (of the staged rows, or
+    of the entry's bytes), or keep claimed hashes apart from those of direct uploads; never
+    let a claim suppress a direct upload.
     """
     victim = tmp_path / "march_export.csv"
     victim.write_text("text\nrefund please\nthe invoice is wrong\nlogin fails\n", encoding="utf-8")
