@@ -100,7 +100,7 @@ def tag_batch_from_env(environ: dict[str, str] | None = None) -> int:
 
     Read when the app opens its store (never at import), so a bad value is shown on the
     page as a message naming the variable (like the upload limits,
-    ``data.ingest.limits_from_env``) instead of stopping the app.
+    ``data.limits.limits_from_env``) instead of stopping the app.
 
     Raises:
         data.errors.ConfigError: not a whole number from 1 to 4,096 (the most a tagging

@@ -173,7 +173,7 @@ def _fail(message: str) -> int:
 def _limits(args: argparse.Namespace) -> Any:
     from dataclasses import replace
 
-    from data.ingest import limits_from_env
+    from data.limits import limits_from_env
 
     limits = limits_from_env()
     if args.max_rows is not None:

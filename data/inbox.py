@@ -69,16 +69,15 @@ from data.inbox_entries import (
     set_aside,
 )
 from data.ingest import (
-    STAGED_SCHEMA,
-    IngestLimits,
     IngestReport,
     already_ingested,
     commit_staged,
-    limits_from_env,
     source_name,
     stage_file,
     staging_dir_for,
 )
+from data.limits import IngestLimits, limits_from_env
+from data.normalise import STAGED_SCHEMA
 from data.paths import inbox_dir
 
 __all__ = [
@@ -279,7 +278,7 @@ def import_inbox(store: Any, *, limits: IngestLimits | None = None) -> list[str]
     """Ingest every file waiting in the inbox of ``store``; return one message per file.
 
     Each file is validated again under ``limits`` (default: the app's
-    :func:`data.ingest.limits_from_env`) before it is committed. An entry that cannot be
+    :func:`data.limits.limits_from_env`) before it is committed. An entry that cannot be
     imported, for whatever reason, is moved aside (:func:`set_aside`) and reported; the
     others are still imported.
     """

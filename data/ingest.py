@@ -40,10 +40,7 @@ from data.columns import ColumnMap, map_columns
 from data.errors import IngestError, Problem, StoreWriteError
 from data.keys import ticket_key_sql
 from data.limits import (
-    DEFAULT_LIMITS,
-    LIMIT_ENV_VARS,
     MAX_FILE_NAME_CHARS,
-    MAX_LIMIT,
     IngestLimits,
     limit_hint,
     limits_from_env,
@@ -59,18 +56,12 @@ from data.paths import STAGING_PREFIX, staging_dir_of
 from data.readers import read_table_chunks
 
 __all__ = [
-    "DEFAULT_LIMITS",
-    "STAGED_SCHEMA",
-    "IngestLimits",
     "IngestReport",
-    "LIMIT_ENV_VARS",
-    "MAX_LIMIT",
     "StagedFile",
     "already_ingested",
     "check_file_name",
     "commit_staged",
     "ingest_files",
-    "limits_from_env",
     "source_name",
     "stage_file",
     "staging_dir_for",

@@ -108,7 +108,7 @@ def column_map_for(
 
 
 def _keys(table: pa.Table) -> pa.Array:
-    """Ingest's ticket keys of normalised rows (``data.ingest.STAGED_SCHEMA`` columns)."""
+    """Ingest's ticket keys of normalised rows (``data.normalise.STAGED_SCHEMA`` columns)."""
     with duckdb.connect() as conn:
         conn.register("s", table)
         return conn.sql(f"SELECT {_KEY_SQL} AS k FROM s").to_arrow_table()["k"].combine_chunks()  # noqa: S608 - fixed expression

@@ -170,8 +170,8 @@ def _tag_file(args: argparse.Namespace) -> int:
 def _tag_ray(args: argparse.Namespace) -> int:
     """``--engine ray``: tag files on Ray Data into a folder of entity shards."""
     from data.entity_shards import EntityShardError
-    from model.errors import ModelNotFoundError
-    from model.ray_engine import RayMissingError, RayTagError, tag_on_ray
+    from model.errors import ModelNotFoundError, RayMissingError, RayTagError
+    from model.ray_engine import tag_on_ray
 
     if args.db is not None or args.output is None:
         raise UsageError(

@@ -177,8 +177,8 @@ def _check_train_numbers(args: argparse.Namespace) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from model.labels import parse_label_map
-    from model.train import EvalSet, train
-    from model.train_config import config_from_args
+    from model.train import train
+    from model.train_config import EvalSet, config_from_args
 
     _check_train_numbers(args)
     label_map = parse_label_map(args.label_map) if args.label_map else None

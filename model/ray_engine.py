@@ -70,10 +70,7 @@ _EXCLUDES = [
 
 __all__ = [
     "RAY_REQUIREMENT",
-    "RayMissingError",
-    "RayTagError",
     "RayTagReport",
-    "ShardResult",
     "WorkerPlan",
     "find_inputs",
     "plan_workers",

@@ -65,8 +65,6 @@ from model.tagger import Tagger
 from model.train_checkpoint import config_key, load_checkpoint, save_checkpoint, trainable_state
 from model.train_config import (
     CHECKPOINT_FILE,
-    LORA_TARGETS,
-    TRAIN_PRECISIONS,
     EpochPool,
     EvalSet,
     TrainConfig,
@@ -89,22 +87,10 @@ from model.train_setup import (
     seed_everything,
     sentiment_weights,
     start_from,
-    widen_lora,
 )
 from model.words import WORDS
 
-__all__ = [
-    "CHECKPOINT_FILE",
-    "LORA_TARGETS",
-    "TRAIN_PRECISIONS",
-    "EpochPool",
-    "EvalSet",
-    "TrainConfig",
-    "save_artefact",
-    "train",
-    "training_precision",
-    "widen_lora",
-]
+__all__ = ["save_artefact", "train"]
 
 
 def train(

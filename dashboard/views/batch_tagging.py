@@ -66,7 +66,7 @@ may_write = user.can(Role.ANALYST)
 
 def _upload() -> None:
     """Section 1: the upload form and its report (analysts only)."""
-    from data.ingest import limits_from_env
+    from data.limits import limits_from_env
 
     limits = limits_from_env()
     # A form: its submit button stays disabled while a chosen file is still uploading, and

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data.columns import map_columns
-from data.ingest import IngestLimits, ingest_files, stage_file
+from data.ingest import ingest_files, stage_file
 from data.keys import ticket_key
+from data.limits import IngestLimits
 
 FRAME = pd.DataFrame(
     {

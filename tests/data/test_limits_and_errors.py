@@ -1,4 +1,4 @@
-"""data.ingest.limits_from_env and data.store.translate_error: configurable limits, clear
+"""data.limits.limits_from_env and data.store.translate_error: configurable limits, clear
 errors for a full disk and a damaged file."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from data.errors import ConfigError, DataError, StoreCorruptError, StoreWriteError
-from data.ingest import DEFAULT_LIMITS, LIMIT_ENV_VARS, ingest_files, limits_from_env
+from data.ingest import ingest_files
+from data.limits import DEFAULT_LIMITS, LIMIT_ENV_VARS, limits_from_env
 from data.store import translate_error
 
 

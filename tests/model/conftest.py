@@ -266,19 +266,20 @@ def train_tiny(
     epoch pool of ``pool_batch``. ``config`` sets the other ``TrainConfig`` fields (int8
     scores stay off). Returns the run's metrics."""
     from model import train as training
+    from model.train_config import EpochPool, EvalSet, TrainConfig
 
     entities = tiny_entity_examples() if entities is None else entities
     moods = tiny_moods() if moods is None else moods
     settings = {"name": "tiny", "batch_size": 4, "int8_scores": False, **config}
     dev = [
-        training.EvalSet("dev", entities[:dev_entities]),
-        training.EvalSet("mood", moods, kind="sentiment"),
+        EvalSet("dev", entities[:dev_entities]),
+        EvalSet("mood", moods, kind="sentiment"),
     ]
     return training.train(
-        training.TrainConfig(output=out, **settings),
+        TrainConfig(output=out, **settings),
         entities,
         dev,
-        pools=[training.EpochPool("moods", moods * 3, pool_batch)],
+        pools=[EpochPool("moods", moods * 3, pool_batch)],
         log=lambda _m: None,
         show_progress=False,
     )

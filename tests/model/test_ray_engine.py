@@ -40,8 +40,9 @@ from data.store import Store
 from model import ray_engine
 from model.artefact import model_id_of
 from model.cli import main
+from model.errors import RayMissingError, RayTagError
 from model.jobs import SCORE_DECIMALS, tag_store
-from model.ray_engine import RayTagError, find_inputs, plan_workers, tag_on_ray
+from model.ray_engine import find_inputs, plan_workers, tag_on_ray
 from model.tagger import Tagger
 from tests.model.conftest import entity_rows, ticket_texts
 
@@ -112,7 +113,7 @@ def test_an_unreachable_cluster_fails_fast() -> None:
 
 def test_without_ray_the_message_says_what_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # what a machine without Ray sees
-    with pytest.raises(ray_engine.RayMissingError, match=r'pip install "ray\[data\]==2.60.0"'):
+    with pytest.raises(RayMissingError, match=r'pip install "ray\[data\]==2.60.0"'):
         ray_engine._ray()
 
 

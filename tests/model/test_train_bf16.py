@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 import model.engine as engine
-from model import train as training
 from model.datasets import Example, example_from_spans, split_words
 from model.train_checkpoint import config_key
+from model.train_config import CHECKPOINT_FILE, TrainConfig, training_precision
 from tests.model.conftest import stop_after_epoch, train_random_two_heads, train_tiny
 
 FAST_BF16 = engine.cpu_runs_bf16_fast()
@@ -68,14 +68,14 @@ def _train(
 
 
 def test_auto_means_bf16_exactly_where_the_cpu_runs_it_fast(monkeypatch) -> None:
-    assert training.training_precision("auto") == ("bf16" if FAST_BF16 else "fp32")
-    assert training.training_precision("fp32") == "fp32"
+    assert training_precision("auto") == ("bf16" if FAST_BF16 else "fp32")
+    assert training_precision("fp32") == "fp32"
     monkeypatch.setattr(engine, "cpu_runs_bf16_fast", lambda: False)
-    assert training.training_precision("auto") == "fp32"
+    assert training_precision("auto") == "fp32"
     with pytest.raises(ValueError, match="AMX"):
-        training.training_precision("bf16")
+        training_precision("bf16")
     with pytest.raises(ValueError, match="unknown precision"):
-        training.training_precision("int8")
+        training_precision("int8")
 
 
 def test_bf16_is_refused_before_training_on_a_cpu_without_fast_bf16(tmp_path, monkeypatch) -> None:
@@ -105,17 +105,17 @@ def test_bf16_training_resumes_as_if_never_stopped(tmp_path, monkeypatch, bf16_c
     clean = _train(monkeypatch, tmp_path / "clean", precision="bf16", epochs=3)
     with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
         _train(patched, tmp_path / "resumed", precision="bf16", epochs=3, interrupt_after=2)
-    assert (tmp_path / "resumed" / training.CHECKPOINT_FILE).is_file()
+    assert (tmp_path / "resumed" / CHECKPOINT_FILE).is_file()
     with pytest.raises(ValueError, match="other settings"):  # the key holds the precision
         _train(monkeypatch, tmp_path / "resumed", precision="fp32", epochs=3)
     resumed = _train(monkeypatch, tmp_path / "resumed", precision="auto", epochs=3)
     assert resumed["history"] == clean["history"]
     assert resumed["model_id"] == clean["model_id"]
-    assert not (tmp_path / "resumed" / training.CHECKPOINT_FILE).exists()
+    assert not (tmp_path / "resumed" / CHECKPOINT_FILE).exists()
 
 
 def test_the_resume_key_holds_bf16_and_leaves_fp32_keys_as_before(tmp_path) -> None:
-    fp32 = config_key(training.TrainConfig(output=tmp_path))
+    fp32 = config_key(TrainConfig(output=tmp_path))
     assert "precision" not in fp32  # checkpoints of older (fp32) runs still resume
-    bf16 = config_key(training.TrainConfig(output=tmp_path, precision="bf16"))
+    bf16 = config_key(TrainConfig(output=tmp_path, precision="bf16"))
     assert bf16["precision"] == "bf16" and bf16 != fp32

@@ -159,7 +159,8 @@ def test_long_texts_average_their_windows_and_do_not_depend_on_batching(two_head
 
 def test_lora_two_head_artefact_loads_with_its_head(tmp_path) -> None:
     """save_artefact of a LoRA two-head model on the real backbone, loaded back."""
-    from model.train import TrainConfig, save_artefact
+    from model.train import save_artefact
+    from model.train_config import TrainConfig
     from model.train_setup import build_model
 
     config = TrainConfig(output=tmp_path / "lora", name="lora2")
@@ -430,8 +431,8 @@ def test_training_resumes_after_a_stop_as_if_never_stopped(tmp_path, monkeypatch
 
 def test_sentiment_class_weights_favour_the_rare_class(tmp_path) -> None:
     from model.features import Feature
-    from model.train import TrainConfig
     from model.train_checkpoint import config_key
+    from model.train_config import TrainConfig
     from model.train_setup import sentiment_weights
 
     ids = np.array([101, 102])

@@ -303,14 +303,14 @@ def test_a_unicode_digit_in_a_limit_variable_is_a_config_error(value: str) -> No
     ``ConfigError`` naming the variable: one line from the CLI (exit 2), a message on the
     page.
 
-    Broke: ``data.ingest.limits_from_env`` and ``dashboard.job_settings.tag_batch_from_env`` check
+    Broke: ``data.limits.limits_from_env`` and ``dashboard.job_settings.tag_batch_from_env`` check
     ``str.isdigit()``, true for "²" and "④", then ``int()`` raises ``ValueError``:
     ``python -m data ingest`` prints a traceback and exits 1. Fix: accept ASCII digits only
     (``text.isascii() and text.isdigit()``) or catch the ``ValueError``.
     """
     from dashboard.jobs import tag_batch_from_env
     from data.errors import ConfigError
-    from data.ingest import limits_from_env
+    from data.limits import limits_from_env
 
     with pytest.raises(ConfigError, match="PRICEWAR_MAX_UPLOAD_ROWS"):
         limits_from_env(environ={"PRICEWAR_MAX_UPLOAD_ROWS": value})

@@ -201,7 +201,7 @@ def test_an_upload_limit_past_64_bits_is_a_message_naming_it(
     Batch tagging page for every upload.
     """
     from data.errors import ConfigError
-    from data.ingest import limits_from_env
+    from data.limits import limits_from_env
 
     tickets = tmp_path / "tickets.csv"
     tickets.write_text("text\nOpenAI cut prices\nGemini too\n", encoding="utf-8")

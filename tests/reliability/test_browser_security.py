@@ -10,7 +10,7 @@ text must be visible where ticket text is shown.
 Mechanisms guarded: ``dashboard.ui.highlight_html``/``md_text`` (escaping before
 ``st.html``/``st.markdown``), plain-text widgets, ``analytics.explore`` filters and
 ``analytics.saved_scenarios`` as SQL parameters, ``data.export.neutralise_formulas`` behind every
-CSV download, ``data.ingest.limits_from_env`` and ``server.maxUploadSize`` in the upload
+CSV download, ``data.limits.limits_from_env`` and ``server.maxUploadSize`` in the upload
 page.
 """
 

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from data.inbox import hand_to_inbox, import_inbox, pending
-from data.ingest import STAGED_SCHEMA
+from data.normalise import STAGED_SCHEMA
 from data.paths import inbox_dir, staging_dir_of
 from data.store import Store
 from data.tag_requests import request_tagging

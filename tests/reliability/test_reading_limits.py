@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from data.db_file import StorePathError
-from data.ingest import IngestLimits, ingest_files, stage_file
+from data.ingest import ingest_files, stage_file
+from data.limits import IngestLimits
 from data.paths import staging_dir_of
 from data.store import Store
 from tests.reliability.conftest import ROOT, assert_no_traceback, cli_env, record_figure
