@@ -290,28 +290,19 @@ def current_user() -> User:
                 'on this machine only (server.address = "127.0.0.1").',
             )
         return User(actor=actor, role=Role.ADMIN, name=actor.partition(":")[2], mode="local")
+    from dashboard.signin_cookies import page_cookie_problem
     from dashboard.trusted_headers import trusted_header_problem
 
-    header_problem = trusted_header_problem()
-    if header_problem is not None:  # ``serve.py`` refuses to start; ``streamlit run`` cannot
+    # trusted user headers set (``serve.py`` refuses to start; ``streamlit run`` cannot), or
+    # two different sign-in cookies, one perhaps planted for the parent domain (GAPS 17)
+    problem = trusted_header_problem() or page_cookie_problem()
+    if problem is not None:
         return User(
             actor="unknown",
             role=None,
             mode="oidc",
             status="misconfigured",
-            message=header_problem,
-            providers=providers,
-        )
-    from dashboard.signin_cookies import page_cookie_problem
-
-    cookie_problem = page_cookie_problem()
-    if cookie_problem is not None:  # one may be planted for the parent domain (GAPS 17)
-        return User(
-            actor="unknown",
-            role=None,
-            mode="oidc",
-            status="misconfigured",
-            message=cookie_problem,
+            message=problem,
             providers=providers,
         )
     return identity_user(_user_info(), providers)

@@ -78,18 +78,9 @@ def unreadable_address(params: dict[str, str]) -> str:
         >>> unreadable_address({"s_mc_seed": "7"})
         ''
     """
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from dashboard.scenario_links import scenario_link_problems
 
-    from dashboard.scenario_links import LINK_PROBLEM_KEY, scenario_link_problems
-
-    in_run = get_script_run_ctx(suppress_warning=True) is not None
-    before = st.session_state.get(LINK_PROBLEM_KEY) if in_run else None
-    problems = scenario_link_problems({k: [v] for k, v in params.items()})
-    if in_run and st.session_state.get(LINK_PROBLEM_KEY) != before:
-        if before is None:
-            del st.session_state[LINK_PROBLEM_KEY]
-        else:
-            st.session_state[LINK_PROBLEM_KEY] = before
+    problems = scenario_link_problems({k: [v] for k, v in params.items()}, remember=False)
     return "; ".join(problems)
 
 

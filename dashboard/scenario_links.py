@@ -57,11 +57,15 @@ def _link_number(text: str, whole: bool) -> float | None:
         return None
 
 
-def scenario_link_problems(params: Mapping[str, Sequence[str]], prefix: str = "s_") -> list[str]:
+def scenario_link_problems(
+    params: Mapping[str, Sequence[str]], prefix: str = "s_", *, remember: bool = True
+) -> list[str]:
     """What makes a link's what-if inputs (``?s_…``) unsafe to read, checked on the raw text
     before any parsing: over-long values, deep or long JSON lists, text longer than its box,
     numbers outside what the pages' inputs accept, too much Monte Carlo work. One sentence per
-    problem, naming the parameter; an empty list when the link may be parsed.
+    problem, naming the parameter; an empty list when the link may be parsed. ``remember``:
+    keep the problems for the next what-if page's note (``linked_scenario``); ``False`` for
+    an address a page is about to write, which no link opened.
 
     Example:
         >>> scenario_link_problems({"s_mc_seed": ["-1"]})
@@ -128,7 +132,8 @@ def scenario_link_problems(params: Mapping[str, Sequence[str]], prefix: str = "s
             Scenario.from_query_params(params, prefix=prefix)
         except ScenarioError as exc:
             problems.append(str(exc))
-    _remember_link_problems(problems)
+    if remember:
+        _remember_link_problems(problems)
     return problems
 
 
