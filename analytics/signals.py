@@ -140,7 +140,7 @@ def _hits_sql(model_id: str | None) -> tuple[str, list[Any]]:
     return sql, [*tp, *ep]
 
 
-#: Read the mention roll-ups (``data.rollups.MENTION_TABLES``) when they are fresh (False:
+#: Read the mention roll-ups (``data.rollup_tables.MENTION_TABLES``) when they are fresh (False:
 #: never; the tests compare both ways).
 USE_ROLLUPS = True
 
@@ -151,16 +151,16 @@ def _rollup_tagged(
     """SQL of the tagged tickets of known customers per ``segment`` and ``month``
     (``tickets``) from the roll-ups, with its parameters; None when the roll-ups may not
     answer (custom aliases, stale roll-ups)."""
-    from data import rollups
+    from data import rollup_tables, rollups
 
     if not USE_ROLLUPS or aliases is not None:
         return None
     with store.reading() as cur:
         fresh = rollups.fresh_parts(cur)  # read once: it counts every base table
-        if rollups.MENTIONS not in fresh:  # (never fresh in a store without the tables)
+        if rollup_tables.MENTIONS not in fresh:  # (never fresh in a store without the tables)
             return None
     if model_id == GOLD:  # the gold spans cover every ticket
-        if rollups.TICKETS not in fresh:
+        if rollup_tables.TICKETS not in fresh:
             return None
         return (
             "SELECT segment, CAST(date_trunc('month', day) AS DATE) AS month,"
@@ -168,7 +168,7 @@ def _rollup_tagged(
             " WHERE known AND day IS NOT NULL GROUP BY ALL HAVING sum(tickets) > 0",
             [],
         )
-    if rollups.TAGS not in fresh:
+    if rollup_tables.TAGS not in fresh:
         return None
     return (
         "SELECT segment, CAST(date_trunc('month', day) AS DATE) AS month,"

@@ -95,7 +95,7 @@ def store_gold_entities(db: Path) -> int:
     """Copy gold spans into ``entities`` as model ``gold-bench`` (once), in the transaction
     that brings the roll-ups up to date with them (``data.rollups``: the pages then read the
     roll-ups, as after a tagging run); rebuild stale roll-ups; return the entity rows."""
-    from data import rollups
+    from data import rollup_tables, rollups
     from data.store import Store
 
     with Store.open(db) as store:
@@ -117,7 +117,7 @@ def store_gold_entities(db: Path) -> int:
 
             store.write(copy)
         with store.reading() as cur:
-            stale = set(rollups.PARTS) - rollups.fresh_parts(cur)
+            stale = set(rollup_tables.PARTS) - rollups.fresh_parts(cur)
         if stale:  # written behind the roll-ups' back, or an upgraded store
             print(f"rebuilding stale roll-ups ({', '.join(sorted(stale))}) ...", flush=True)
             rollups.rebuild_rollups(store)

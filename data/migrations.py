@@ -7,10 +7,10 @@ before or after it, never half-way. Never edit a released migration: add a new o
 
 from __future__ import annotations
 
-from data.rollups import mention_migration_statements as _mention_rollup_statements
-from data.rollups import migration_statements as _rollup_statements
-from data.rollups import signal_migration_statements as _signal_rollup_statements
-from data.rollups import source_migration_statements as _source_rollup_statements
+from data.rollup_schema import mention_migration_statements as _mention_rollup_statements
+from data.rollup_schema import migration_statements as _rollup_statements
+from data.rollup_schema import signal_migration_statements as _signal_rollup_statements
+from data.rollup_schema import source_migration_statements as _source_rollup_statements
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -238,7 +238,7 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # Roll-ups the pages read instead of scanning tickets and entities (data.rollups: what
     # each holds), filled from the data already in the store. Later changes to their
-    # definitions need a new migration (data.rollups.drop_statements, then these again).
+    # definitions need a new migration (data.rollup_schema.drop_statements, then these again).
     4: _rollup_statements(),
     # The signals' roll-up (data.rollups: rollup_signal_days, tickets with a sentiment label
     # per source, day and customer) for the Signals page and the Overview's alert count,

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from data import audit, rollups
+from data import audit, rollup_tables, rollups
 from data.errors import DataError
 
 __all__ = [
@@ -187,7 +187,7 @@ def _rollups_answer(conn: Any) -> bool:
     tag row belongs to a ticket in the store (the roll-ups count only those)."""
     import duckdb
 
-    if not {rollups.TICKETS, rollups.TAGS} <= rollups.fresh_parts(conn):
+    if not {rollup_tables.TICKETS, rollup_tables.TAGS} <= rollups.fresh_parts(conn):
         return False
     try:
         tagged, entities = conn.execute(_ROLLED_UP_TAGS).fetchone()
@@ -396,7 +396,7 @@ def reset_model(
 
     def remove(conn: Any) -> ResetResult:
         # the model's roll-up rows are recomputed (to none) after the deletes
-        with rollups.maintained(conn, None, parts=(rollups.TAGS,), model_id=model_id):
+        with rollups.maintained(conn, None, parts=(rollup_tables.TAGS,), model_id=model_id):
             removed = _clear(conn, _MODEL_TABLES, "WHERE model_id = ?", [model_id])
         removed["tagging runs"] = _deleted(
             conn, "DELETE FROM tagging_runs WHERE model_id = ?", [model_id]
@@ -453,7 +453,7 @@ def reset_batch(
             conn,
             "SELECT ticket_key FROM tickets WHERE source = ?",
             [batch],
-            parts=(rollups.TICKETS, rollups.TAGS),
+            parts=(rollup_tables.TICKETS, rollup_tables.TAGS),
         ):
             about = _clear(
                 conn,

@@ -35,27 +35,17 @@ from typing import TYPE_CHECKING, Any
 
 from data.rollup_schema import (
     V4_COUNTED,
-    drop_statements,
-    mention_migration_statements,
-    migration_statements,
-    signal_migration_statements,
-    source_migration_statements,
 )
 from data.rollup_series import SERIES_TABLE, fill_series, refresh_series
 from data.rollup_tables import (
     COUNTED,
     DEPENDS,
-    GOLD_SOURCE,
-    MENTION_TABLES,
     MENTIONS,
     PARTS,
-    SOURCE_TABLES,
     SRC_TABLES,
     TABLES,
     TAGS,
-    TICKET_DIMS,
     TICKETS,
-    USAGE,
     RollupTable,
     contrib_select,
     contrib_sql,
@@ -66,19 +56,7 @@ if TYPE_CHECKING:
     from data.store import Store
 
 __all__ = [
-    "GOLD_SOURCE",
-    "MENTIONS",
-    "MENTION_TABLES",
-    "PARTS",
-    "SERIES_TABLE",
-    "SOURCE_TABLES",
-    "TABLES",
-    "TAGS",
-    "TICKETS",
-    "TICKET_DIMS",
-    "USAGE",
     "code_digest",
-    "drop_statements",
     "ensure_rollups",
     "FEW_KEYS",
     "LOOKUP_MIN_TICKETS",
@@ -87,15 +65,11 @@ __all__ = [
     "look_up_keys",
     "maintained",
     "matcher_fingerprint",
-    "mention_migration_statements",
     "mentions_fresh",
-    "migration_statements",
     "rebuild_all",
-    "signal_migration_statements",
     "signals_fresh",
     "stored_keys",
     "tagged_per_model",
-    "source_migration_statements",
     "rebuild_rollups",
 ]
 

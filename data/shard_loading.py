@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data import rollups
+from data import rollup_tables, rollups
 from data.entity_shards import (
     MANIFEST,
     SENTIMENT_LABELS,
@@ -405,7 +405,10 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
         )
         # the entity roll-ups follow the new tickets' tags in this transaction (data.rollups)
         with rollups.maintained(
-            conn, "SELECT ticket_key FROM _shard_new_keys", parts=(rollups.TAGS,), model_id=model_id
+            conn,
+            "SELECT ticket_key FROM _shard_new_keys",
+            parts=(rollup_tables.TAGS,),
+            model_id=model_id,
         ):
             entities = conn.execute(_INSERT_ENTITIES, [entity_files, model_id]).fetchone()[0]
             sentiments = 0

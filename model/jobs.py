@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from data import rollups
+from data import rollup_tables, rollups
 
 ProgressFn = Callable[[int, int], None]
 """``progress(done, total)``: tickets tagged so far in this run, tickets pending at its start."""
@@ -188,7 +188,7 @@ def _write_batch(
             conn,
             "SELECT unnest(?::VARCHAR[]) AS ticket_key",
             [kept],
-            parts=(rollups.TAGS,),
+            parts=(rollup_tables.TAGS,),
             model_id=model_id,
         ):
             _write_rows(conn, kept, rows, moods)

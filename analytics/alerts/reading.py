@@ -281,7 +281,7 @@ def use_rollups() -> bool:
 
 
 def rollup_source(store: Any, sentiment: str) -> bool:
-    """Whether ``rollup_signal_days`` may be read: it is fresh (its part, ``data.rollups.
+    """Whether ``rollup_signal_days`` may be read: it is fresh (its part, ``data.rollup_tables.
     TAGS``) and holds every sentiment source, ``sentiment`` included."""
     from data import rollups
 
@@ -292,7 +292,7 @@ def rollup_source(store: Any, sentiment: str) -> bool:
 
 
 def mentions_source(store: Any, sentiment: str, entities: str) -> bool:
-    """Whether the mention roll-ups (``data.rollups.MENTION_TABLES``) may be read for this
+    """Whether the mention roll-ups (``data.rollup_tables.MENTION_TABLES``) may be read for this
     pair of sources: they are fresh and hold it (the ground truth's sentiment with any
     entities, a model's sentiment with its own)."""
     from data import rollups
@@ -306,7 +306,7 @@ def mentions_source(store: Any, sentiment: str, entities: str) -> bool:
 def fresh_sources(store: Any, sentiment: str, entities: str) -> tuple[bool, bool]:
     """(:func:`rollup_source`, :func:`mentions_source`) with one look at the roll-ups'
     state."""
-    from data import rollups
+    from data import rollup_tables, rollups
 
     if not use_rollups():
         return False, False
@@ -319,10 +319,10 @@ def fresh_sources(store: Any, sentiment: str, entities: str) -> tuple[bool, bool
             ).fetchall()
         )
         fresh = rollups.fresh_parts(cur) if has else frozenset()
-    signals = bool(has.get("rollup_signal_days")) and rollups.TAGS in fresh
+    signals = bool(has.get("rollup_signal_days")) and rollup_tables.TAGS in fresh
     mentions = (
         bool(has.get("rollup_name_state"))
-        and rollups.MENTIONS in fresh
+        and rollup_tables.MENTIONS in fresh
         and sentiment in (GOLD, entities)
     )
     return signals, mentions

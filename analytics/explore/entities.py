@@ -17,7 +17,7 @@ from analytics.explore.filters import (
     split_months,
     ticket_where,
 )
-from data import rollups
+from data import rollup_tables
 from data.store import Store
 
 
@@ -36,7 +36,11 @@ def top_entities(
     """
     labels = tuple(labels)
     split = split_months(filters)
-    if split is not None and not filters.has_customer_filter and rollups_fresh(store, rollups.TAGS):
+    if (
+        split is not None
+        and not filters.has_customer_filter
+        and rollups_fresh(store, rollup_tables.TAGS)
+    ):
         sql, params = entity_months_sql(model_id, labels, split, dated=False)
         return store.query(
             f"WITH s AS (SELECT label, key, text, sum(mentions) AS n, sum(tickets) AS k"  # noqa: S608 - fixed SQL fragments; values are parameters
@@ -84,7 +88,11 @@ def entity_trends(
     (0 in months with mentions of other entities but none of this one)."""
     labels = tuple(labels)
     split = split_months(filters)
-    if split is not None and not filters.has_customer_filter and rollups_fresh(store, rollups.TAGS):
+    if (
+        split is not None
+        and not filters.has_customer_filter
+        and rollups_fresh(store, rollup_tables.TAGS)
+    ):
         sql, params = entity_months_sql(model_id, labels, split, dated=True)
         s_sql = f"SELECT month, label, key, text, sum(mentions) AS n FROM ({sql}) GROUP BY ALL"  # noqa: S608 - fixed SQL fragments; values are parameters
     else:
@@ -140,9 +148,9 @@ def competitor_mentions(
 
     custom = None if aliases is None else {str(k): str(v) for k, v in dict(aliases).items()}
     w = ticket_where(filters)
-    if custom is None and rollups_fresh(store, rollups.TAGS, rollups.MENTIONS):
+    if custom is None and rollups_fresh(store, rollup_tables.TAGS, rollup_tables.MENTIONS):
         return _competitor_mentions_days(store, filters, model_id)
-    if rollups_fresh(store, rollups.TAGS):
+    if rollups_fresh(store, rollup_tables.TAGS):
         return _competitor_mentions_rollup(store, filters, model_id, custom)
     return store.query(
         f"WITH a AS ({MATCH_TABLE_SQL}),"  # noqa: S608 - fixed SQL fragments; values are parameters

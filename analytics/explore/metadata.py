@@ -11,7 +11,7 @@ import pandas as pd
 
 from analytics.explore import filters as explore_filters  # its roll-up switches, read at call time
 from analytics.explore.filters import Filters, rollups_fresh
-from data import rollups
+from data import rollup_tables, rollups
 from data.store import Store
 
 
@@ -59,7 +59,7 @@ def filter_options(store: Store) -> dict[str, list[str]]:
 
 def date_bounds(store: Store) -> tuple[dt.date, dt.date] | None:
     """First and last day with tickets or usage, or None for an empty store."""
-    if rollups_fresh(store, rollups.TICKETS, rollups.USAGE):
+    if rollups_fresh(store, rollup_tables.TICKETS, rollup_tables.USAGE):
         tickets = "SELECT min(day) AS a, max(day) AS a2 FROM rollup_ticket_days"
         usage = "rollup_usage_months"
     else:
@@ -124,7 +124,7 @@ def tagging_progress(store: Store, model_id: str | None) -> tuple[int, int]:
         return 0, total
     # only tickets still in the store: tags of removed tickets (left by a store written
     # before model.jobs checked for them) would count above the total
-    if rollups_fresh(store, rollups.TAGS):  # the roll-up counts exactly those
+    if rollups_fresh(store, rollup_tables.TAGS):  # the roll-up counts exactly those
         return int(
             store.scalar(
                 "SELECT coalesce(sum(tagged), 0) FROM rollup_tagged_days WHERE model_id = ?",

@@ -25,12 +25,12 @@ from analytics.explore.filters import (
     usage_where,
 )
 from analytics.explore.metadata import date_bounds, resolve_period
-from data import rollups
+from data import rollup_tables
 from data.store import Store
 
 
 def _period_totals(store: Store, f: Filters, rates: CostRates) -> dict[str, float]:
-    if rollups_fresh(store, rollups.TICKETS):
+    if rollups_fresh(store, rollup_tables.TICKETS):
         tw = rollup_where(f)
         trow = store.fetchall(
             "SELECT coalesce(sum(r.tickets), 0), coalesce(sum(r.ai_tickets), 0)"  # noqa: S608 - fixed SQL fragments; values are parameters
@@ -47,7 +47,7 @@ def _period_totals(store: Store, f: Filters, rates: CostRates) -> dict[str, floa
         )[0]
     weight, wparams = usage_weight(f)
     last_month = f.end.replace(day=1) if f.end is not None else None
-    if rollups_fresh(store, rollups.USAGE):
+    if rollups_fresh(store, rollup_tables.USAGE):
         uw = usage_where(f, cust="u")
         active = "coalesce(sum(u.customers) FILTER (WHERE u.month = ?), 0)"
         usage = "rollup_usage_months u"
@@ -146,7 +146,7 @@ def ticket_volume(
         raise ValueError(f"cannot group tickets by {by!r}; choose one of {sorted(GROUPS_TICKETS)}")
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
-    if rollups_fresh(store, rollups.TICKETS):
+    if rollups_fresh(store, rollup_tables.TICKETS):
         if by in ("segment", "plan", "region"):
             rw = rollup_where(filters)
             return store.query(
@@ -207,7 +207,7 @@ def usage_volume(store: Store, filters: Filters, by: str = "segment") -> pd.Data
     if by not in GROUPS_USAGE:
         raise ValueError(f"cannot group usage by {by!r}; choose one of {sorted(GROUPS_USAGE)}")
     weight, wparams = usage_weight(filters)
-    if rollups_fresh(store, rollups.USAGE):
+    if rollups_fresh(store, rollup_tables.USAGE):
         w = usage_where(filters, cust="u")
         unknown, group = "NOT u.known", f"u.{by}"
         usage = "rollup_usage_months u"
@@ -241,14 +241,14 @@ def cost_to_serve(store: Store, filters: Filters, rates: CostRates | None = None
     rates = rates or CostRates()
     weight, wparams = usage_weight(filters)
     seg = "CASE WHEN c.customer_id IS NULL THEN ? ELSE coalesce(c.segment, '(unknown)') END"
-    if rollups_fresh(store, rollups.USAGE):
+    if rollups_fresh(store, rollup_tables.USAGE):
         uw = usage_where(filters, cust="u")
         useg = "CASE WHEN NOT u.known THEN ? ELSE coalesce(u.segment, '(unknown)') END"
         usage = "rollup_usage_months u"
     else:
         uw = usage_where(filters)
         useg, usage = seg, "usage u LEFT JOIN customers c ON c.customer_id = u.customer_id"
-    if rollups_fresh(store, rollups.TICKETS):
+    if rollups_fresh(store, rollup_tables.TICKETS):
         tickets = (
             "SELECT CASE WHEN NOT t.known THEN ? ELSE coalesce(t.segment, '(unknown)')"
             " END AS segment, sum(t.tickets)::BIGINT AS tickets,"

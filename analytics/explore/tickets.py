@@ -21,7 +21,7 @@ from analytics.explore.filters import (
     rollups_fresh,
     ticket_where,
 )
-from data import rollups
+from data import rollup_tables
 from data.store import Store
 
 #: How many more tickets each wider window of :func:`ticket_list` holds than the one before.
@@ -61,7 +61,7 @@ def _ladder(
 def _day_counts(store: Store, filters: Filters) -> list[tuple[dt.date, int]]:
     """Tickets matching ``filters`` per day, newest first (the ticket roll-up; empty when it
     may not answer)."""
-    if not rollups_fresh(store, rollups.TICKETS):
+    if not rollups_fresh(store, rollup_tables.TICKETS):
         return []
     rw = rollup_where(filters)
     return store.fetchall(
@@ -77,7 +77,7 @@ def _entity_months(
     """Tickets mentioning ``entity`` (of ``label``) per month of the period, newest first,
     of every customer (the entity roll-up; empty when it may not answer). Without a label, a
     ticket naming it under two labels counts twice: an estimate, never used as an answer."""
-    if not rollups_fresh(store, rollups.TAGS):
+    if not rollups_fresh(store, rollup_tables.TAGS):
         return []
     w = ["r.model_id = ?", "r.key = lower(?)", "r.month IS NOT NULL"]
     params: list[Any] = [model_id, entity]
@@ -104,7 +104,7 @@ def _spellings(
     entities of tickets in the store (the entity roll-up), or None when it may not answer:
     ``text IN (spellings)`` keeps the same rows as ``lower(text) = lower(entity)`` there,
     and reads the text column without lower-casing 30 million of them."""
-    if not rollups_fresh(store, rollups.TAGS):
+    if not rollups_fresh(store, rollup_tables.TAGS):
         return None
     w = "r.model_id = ? AND r.key = lower(?)" + (" AND r.label = ?" if label else "")
     rows = store.fetchall(
@@ -387,7 +387,7 @@ def _newest_by_months(
     count), not from the keys of every entity row. Wider ranges of months are tried while
     fewer than ``limit`` tickets match; None when the roll-ups may not answer, a range's
     rows fail the check, or undated tickets may be next (the caller's path answers)."""
-    if limit < 1 or not rollups_fresh(store, rollups.TAGS):
+    if limit < 1 or not rollups_fresh(store, rollup_tables.TAGS):
         return None
     months = _entity_months(store, filters, model_id, entity, label)
     if not months:

@@ -1,4 +1,4 @@
-"""The mention roll-ups (``data.rollups.MENTIONS``: ``entity_names``, the signal mentions,
+"""The mention roll-ups (``data.rollup_tables.MENTIONS``: ``entity_names``, the signal mentions,
 their series and spellings, the competitor days) answer exactly as the base tables:
 competitor mention rates and vendors, the alerts' customers without reading a ticket, the
 details read for one alert, the newest tickets and the tagging progress; a changed
@@ -15,7 +15,7 @@ import pytest
 
 from analytics import alerts, explore, signals
 from analytics.explore import Filters
-from data import rollups
+from data import rollup_tables, rollups
 from data.store import Store
 from model.jobs import tag_store
 from tests.analytics.test_signals_rollups import MODEL, GoldSentimentTagger
@@ -187,7 +187,7 @@ def test_a_changed_matcher_makes_the_mentions_stale(writable, monkeypatch):
     assert rollups.mentions_fresh(store.cursor())
     monkeypatch.setattr(rollups, "matcher_fingerprint", lambda: "another matcher")
     assert not rollups.mentions_fresh(store.cursor())
-    assert rollups.MENTIONS not in rollups.fresh_parts(store.cursor())
+    assert rollup_tables.MENTIONS not in rollups.fresh_parts(store.cursor())
     slow = alerts.signal_counts(store, sentiment="gold", entities=MODEL)  # base tables
     pd.testing.assert_frame_equal(fast.series, slow.series)
     rollups.rebuild_rollups(store)
@@ -196,8 +196,12 @@ def test_a_changed_matcher_makes_the_mentions_stale(writable, monkeypatch):
 
 def test_a_stale_mention_part_stays_stale_through_writes_until_a_rebuild(writable):
     store = writable
-    store.execute_write("UPDATE rollup_state SET entities = -1 WHERE part = ?", [rollups.MENTIONS])
-    assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS) - {rollups.MENTIONS}
+    store.execute_write(
+        "UPDATE rollup_state SET entities = -1 WHERE part = ?", [rollup_tables.MENTIONS]
+    )
+    assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS) - {
+        rollup_tables.MENTIONS
+    }
     store.execute_write(
         "DELETE FROM tagged_tickets WHERE ticket_key IN (SELECT ticket_key"
         " FROM tagged_tickets WHERE model_id = ? LIMIT 40)",
@@ -209,10 +213,12 @@ def test_a_stale_mention_part_stays_stale_through_writes_until_a_rebuild(writabl
         [MODEL, MODEL],
     )
     rollups.rebuild_rollups(store)  # every part fresh again, the mentions too
-    store.execute_write("UPDATE rollup_state SET entities = -1 WHERE part = ?", [rollups.MENTIONS])
+    store.execute_write(
+        "UPDATE rollup_state SET entities = -1 WHERE part = ?", [rollup_tables.MENTIONS]
+    )
     tag_store(store, GoldSentimentTagger(store), batch_size=16)  # the 40 tickets again
-    assert rollups.MENTIONS not in rollups.fresh_parts(store.cursor())
-    assert rollups.TAGS in rollups.fresh_parts(store.cursor())
+    assert rollup_tables.MENTIONS not in rollups.fresh_parts(store.cursor())
+    assert rollup_tables.TAGS in rollups.fresh_parts(store.cursor())
     rollups.rebuild_rollups(store)
     _assert_equals_rebuild(store)
 

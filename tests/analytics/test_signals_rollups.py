@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from analytics import alerts, risk
-from data import rollups
+from data import rollup_series, rollup_tables, rollups
 from data.migrations import MIGRATIONS
 from data.reset import reset_batch, reset_model
 from data.store import Store
@@ -207,8 +207,8 @@ def test_an_older_store_gets_the_signal_rollup_on_upgrade(tagged_db, tmp_path):
         conn = duckdb.connect(str(path))
         for statement in (
             "DROP TABLE rollup_signal_days",
-            *(f"DROP TABLE {t.name}" for t in rollups.MENTION_TABLES),
-            f"DROP TABLE {rollups.SERIES_TABLE}",
+            *(f"DROP TABLE {t.name}" for t in rollup_tables.MENTION_TABLES),
+            f"DROP TABLE {rollup_series.SERIES_TABLE}",
             "DROP TABLE entity_names",
             "DROP TABLE rollup_name_state",
             "DELETE FROM rollup_state WHERE part = 'mentions'",
@@ -222,7 +222,7 @@ def test_an_older_store_gets_the_signal_rollup_on_upgrade(tagged_db, tmp_path):
         conn.close()
         with Store.open(path, read_only=True) as old:  # not migrated: the base tables
             assert not rollups.signals_fresh(old.cursor())
-            assert (rollups.TAGS in rollups.fresh_parts(old.cursor())) is not stale
+            assert (rollup_tables.TAGS in rollups.fresh_parts(old.cursor())) is not stale
         with Store.open(path) as store:
             assert store.scalar("SELECT max(version) FROM schema_version") == max(MIGRATIONS)
             assert rollups.signals_fresh(store.cursor()) is not stale

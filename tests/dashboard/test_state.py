@@ -82,7 +82,7 @@ def test_the_app_brings_stale_rollups_up_to_date_when_it_opens(
     rollups` needed."""
     import shutil
 
-    from data import rollups
+    from data import rollup_tables, rollups
     from data.store import Store
 
     path = tmp_path / "stale.duckdb"
@@ -96,6 +96,6 @@ def test_the_app_brings_stale_rollups_up_to_date_when_it_opens(
         assert state.rollups is not None
         state.rollups.join(timeout=300)
         assert not state.rollups.is_alive()
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
     finally:
         state.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from data import audit, rollups
+from data import audit, rollup_tables, rollups
 from data import reset as data_reset
 from data.demo import generate_demo
 from data.ingest import ingest_files
@@ -158,7 +158,7 @@ def test_targets_from_the_rollups_are_those_of_the_base_tables(rolled_up: Store)
 
     def tag(conn: Any) -> None:
         keys = "SELECT ticket_key FROM tickets WHERE source = 'more.csv'"
-        with rollups.maintained(conn, keys, parts=(rollups.TAGS,), model_id="model-c"):
+        with rollups.maintained(conn, keys, parts=(rollup_tables.TAGS,), model_id="model-c"):
             conn.execute(
                 f"INSERT INTO entities SELECT ticket_key, 'model-c', 0, 6, 'ORG', 'Claude', 0.9"
                 f" FROM ({keys})"
@@ -196,13 +196,13 @@ def test_an_entity_of_a_ticket_that_is_gone_is_counted_from_the_base_tables(
 
     def orphan(conn: Any) -> None:
         with rollups.maintained(
-            conn, "SELECT 'gone' AS ticket_key", parts=(rollups.TAGS,), model_id="model-a"
+            conn, "SELECT 'gone' AS ticket_key", parts=(rollup_tables.TAGS,), model_id="model-a"
         ):
             conn.execute("INSERT INTO entities VALUES ('gone', 'model-a', 0, 1, 'ORG', 'X', 1.0)")
 
     store.write(orphan)
     with store.reading() as conn:
-        assert rollups.TAGS in rollups.fresh_parts(conn)  # fresh, yet not the whole count
+        assert rollup_tables.TAGS in rollups.fresh_parts(conn)  # fresh, yet not the whole count
         assert not data_reset._rollups_answer(conn)
     targets = _both_ways(store)
     assert targets.models[0].entities == 2 * (DEMO_TICKETS + 3) + 1

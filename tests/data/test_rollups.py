@@ -14,7 +14,7 @@ import pytest
 
 from analytics import explore
 from analytics.explore import Filters
-from data import rollups
+from data import rollup_schema, rollup_series, rollup_tables, rollups
 from data.cli import main as data_main
 from data.ingest import ingest_files
 from data.migrations import LATEST_VERSION, MIGRATIONS
@@ -56,11 +56,14 @@ class GoldTagger:
         return [self.spans.get(t, []) for t in texts]
 
 
-#: The tables of the mention part (:data:`data.rollups.MENTIONS`).
-_MENTION_NAMES = {t.name for t in rollups.MENTION_TABLES} | {rollups.SERIES_TABLE, "entity_names"}
-#: Tables kept beside :data:`data.rollups.TABLES`: their key columns.
+#: The tables of the mention part (:data:`data.rollup_tables.MENTIONS`).
+_MENTION_NAMES = {t.name for t in rollup_tables.MENTION_TABLES} | {
+    rollup_series.SERIES_TABLE,
+    "entity_names",
+}
+#: Tables kept beside :data:`data.rollup_tables.TABLES`: their key columns.
 _DERIVED = {
-    rollups.SERIES_TABLE: ["model_id", "entities", "freq", "period", "dim", "value"],
+    rollup_series.SERIES_TABLE: ["model_id", "entities", "freq", "period", "dim", "value"],
     "entity_names": ["text", "label"],
 }
 
@@ -69,7 +72,7 @@ def _snapshot(store: Store) -> dict[str, pd.DataFrame]:
     """Every roll-up table (the derived series and the entity names too), sorted, index
     reset."""
     out = {}
-    tables = [(t.name, list(t.groups)) for t in rollups.TABLES] + list(_DERIVED.items())
+    tables = [(t.name, list(t.groups)) for t in rollup_tables.TABLES] + list(_DERIVED.items())
     for name, groups in tables:
         df = store.query(
             f"SELECT * FROM {name}"
@@ -92,7 +95,7 @@ def _assert_same_rollups(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame])
 
 def _assert_equals_rebuild(store: Store) -> None:
     """The roll-ups as the writers left them equal a rebuild, and are marked fresh."""
-    assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+    assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
     incremental = _snapshot(store)
     rollups.rebuild_rollups(store)
     _assert_same_rollups(incremental, _snapshot(store))
@@ -184,7 +187,7 @@ def _compare_both_ways(store: Store, filters: list[Filters]) -> None:
 
 def test_every_query_is_the_same_from_rollups_and_base_tables(tagged_db: Path) -> None:
     with Store.open(tagged_db, read_only=True) as store:
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
         assert explore.tagging_progress(store, MODEL) == (2000, 2000)
         # the test data exercise what the roll-ups must get right
         assert not explore.top_entities(store, Filters(), MODEL).empty
@@ -272,7 +275,7 @@ def test_a_crash_mid_transaction_rolls_back_base_and_rollups(
     def broken(conn) -> None:
         key = conn.execute("SELECT ticket_key FROM tickets LIMIT 1").fetchone()[0]
         with rollups.maintained(
-            conn, "SELECT ? AS ticket_key", [key], parts=(rollups.TAGS,), model_id="other"
+            conn, "SELECT ? AS ticket_key", [key], parts=(rollup_tables.TAGS,), model_id="other"
         ):
             conn.execute("INSERT INTO entities VALUES (?, 'other', 0, 3, 'ORG', 'Foo', 1.0)", [key])
             conn.execute(
@@ -321,14 +324,14 @@ def test_a_write_that_bypasses_them_makes_readers_use_the_base_tables(tagged_sto
         " FROM customers LIMIT 1"
     )
     fresh = rollups.fresh_parts(store.cursor())
-    assert rollups.TICKETS not in fresh and rollups.TAGS not in fresh
-    assert rollups.USAGE in fresh
+    assert rollup_tables.TICKETS not in fresh and rollup_tables.TAGS not in fresh
+    assert rollup_tables.USAGE in fresh
     month = Filters(start=dt.date(2025, 10, 1), end=dt.date(2025, 10, 31))
     volume = explore.ticket_volume(store, month, by="channel")
     assert "fax" in set(volume["group"])  # answered from the base tables
     _compare_both_ways(store, [month])
     rollups.rebuild_rollups(store)
-    assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+    assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
     _compare_both_ways(store, [month])
 
 
@@ -339,7 +342,7 @@ def test_an_older_store_gets_its_rollups_on_upgrade(tagged_db: Path, tmp_path: P
         expected = _snapshot(store)
 
         def downgrade(conn) -> None:
-            for statement in rollups.drop_statements():
+            for statement in rollup_schema.drop_statements():
                 conn.execute(statement)
             conn.execute("DELETE FROM schema_version WHERE version >= 4")
 
@@ -351,12 +354,14 @@ def test_an_older_store_gets_its_rollups_on_upgrade(tagged_db: Path, tmp_path: P
     with Store.open(path) as store:
         assert store.schema_version() == LATEST_VERSION == max(MIGRATIONS)
         # the mention roll-ups need the (Python) competitor matcher: stale until a rebuild
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS) - {rollups.MENTIONS}
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS) - {
+            rollup_tables.MENTIONS
+        }
         assert not rollups.mentions_fresh(store.cursor())
         kept = {n: df for n, df in expected.items() if n not in _MENTION_NAMES}
         _assert_same_rollups(kept, {n: df for n, df in _snapshot(store).items() if n in kept})
         rollups.rebuild_rollups(store)
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
         _assert_same_rollups(expected, _snapshot(store))
 
 
@@ -498,7 +503,7 @@ def _rewrite_entities(store: Store, order: str, params: list | None = None) -> N
         ("DROP TABLE reordered", None),
     ):
         store.execute_write(sql, args)
-    assert rollups.TAGS in rollups.fresh_parts(store.cursor())
+    assert rollup_tables.TAGS in rollups.fresh_parts(store.cursor())
 
 
 def test_a_picked_entity_reads_the_entity_rows_of_its_newest_months_only(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from data import competitor_names, reference, rollups
+from data import competitor_names, reference, rollup_series, rollup_tables, rollups
 from data.migrations import MIGRATIONS
 from data.store import Store
 from tests.data.test_rollups import (
@@ -40,13 +40,16 @@ def _upgraded_from_migration_5(path: Path) -> None:
     with Store.open(path) as store:
 
         def downgrade(conn) -> None:
-            for name in (*(t.name for t in rollups.MENTION_TABLES), rollups.SERIES_TABLE):
+            for name in (
+                *(t.name for t in rollup_tables.MENTION_TABLES),
+                rollup_series.SERIES_TABLE,
+            ):
                 conn.execute(f"DROP TABLE {name}")
             conn.execute("DROP TABLE entity_names")
             conn.execute("DROP TABLE rollup_name_state")
-            for table in rollups.SOURCE_TABLES:
+            for table in rollup_tables.SOURCE_TABLES:
                 conn.execute(f"DROP TABLE {table.name}")
-            conn.execute("DELETE FROM rollup_state WHERE part = ?", [rollups.MENTIONS])
+            conn.execute("DELETE FROM rollup_state WHERE part = ?", [rollup_tables.MENTIONS])
             conn.execute("DROP INDEX entities_ticket")
             conn.execute("DELETE FROM schema_version WHERE version >= 6")
 
@@ -60,10 +63,12 @@ def test_an_upgraded_store_gets_its_mention_rollups_once(tagged_db: Path, tmp_pa
         expected = _snapshot(store)
     _upgraded_from_migration_5(path)
     with Store.open(path) as store:  # migrated again: the mention part is stale and empty
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS) - {rollups.MENTIONS}
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS) - {
+            rollup_tables.MENTIONS
+        }
         assert store.scalar("SELECT count(*) FROM rollup_signal_mentions") == 0
-        assert rollups.ensure_rollups(store) == (rollups.MENTIONS,)
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert rollups.ensure_rollups(store) == (rollup_tables.MENTIONS,)
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
         _assert_same_rollups(expected, _snapshot(store))
         assert rollups.ensure_rollups(store) == ()  # idempotent: nothing left to do
         _assert_same_rollups(expected, _snapshot(store))
@@ -75,17 +80,17 @@ def test_dropped_rollups_of_every_part_are_filled(tagged_db: Path, tmp_path: Pat
         expected = _snapshot(store)
 
         def drop(conn) -> None:
-            for table in rollups.TABLES:
+            for table in rollup_tables.TABLES:
                 conn.execute(f"DELETE FROM {table.name}")
-            conn.execute(f"DELETE FROM {rollups.SERIES_TABLE}")
+            conn.execute(f"DELETE FROM {rollup_series.SERIES_TABLE}")
             conn.execute("DELETE FROM entity_names")
             conn.execute("DELETE FROM rollup_state")
 
         store.write(drop)
         assert rollups.fresh_parts(store.cursor()) == frozenset()
-        assert rollups.ensure_rollups(store) == rollups.PARTS
+        assert rollups.ensure_rollups(store) == rollup_tables.PARTS
         _assert_same_rollups(expected, _snapshot(store))
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
 
 
 def test_only_the_stale_parts_are_rebuilt(tagged_db: Path, tmp_path: Path) -> None:
@@ -98,8 +103,12 @@ def test_only_the_stale_parts_are_rebuilt(tagged_db: Path, tmp_path: Path) -> No
             " FROM customers LIMIT 1"
         )
         usage_before = store.query("SELECT * FROM rollup_usage_months ORDER BY ALL")
-        assert rollups.ensure_rollups(store) == (rollups.TICKETS, rollups.TAGS, rollups.MENTIONS)
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert rollups.ensure_rollups(store) == (
+            rollup_tables.TICKETS,
+            rollup_tables.TAGS,
+            rollup_tables.MENTIONS,
+        )
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
         assert store.query("SELECT * FROM rollup_usage_months ORDER BY ALL").equals(usage_before)
         incremental = _snapshot(store)
         rollups.rebuild_rollups(store)
@@ -113,7 +122,7 @@ def test_a_read_only_store_is_left_as_it_is(tagged_db: Path, tmp_path: Path) -> 
         pass  # migrated, mention part stale
     with Store.open(path, read_only=True) as store:
         assert rollups.ensure_rollups(store) == ()
-        assert rollups.MENTIONS not in rollups.fresh_parts(store.cursor())
+        assert rollup_tables.MENTIONS not in rollups.fresh_parts(store.cursor())
 
 
 def test_two_callers_at_once_rebuild_once(tagged_db: Path, tmp_path: Path) -> None:
@@ -132,8 +141,8 @@ def test_two_callers_at_once_rebuild_once(tagged_db: Path, tmp_path: Path) -> No
             t.start()
         for t in threads:
             t.join()
-        assert sorted(results) == [(), (rollups.MENTIONS,)]
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert sorted(results) == [(), (rollup_tables.MENTIONS,)]
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
 
 
 _CRASH = textwrap.dedent(
@@ -168,10 +177,10 @@ def test_a_crash_half_way_leaves_the_store_as_it_was(tagged_db: Path, tmp_path: 
     )
     assert died.returncode == 9, died.stderr
     with Store.open(path) as store:  # the transaction never committed: still stale, empty
-        assert rollups.MENTIONS not in rollups.fresh_parts(store.cursor())
+        assert rollup_tables.MENTIONS not in rollups.fresh_parts(store.cursor())
         _assert_same_rollups(before, _snapshot(store))
-        assert rollups.ensure_rollups(store) == (rollups.MENTIONS,)
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert rollups.ensure_rollups(store) == (rollup_tables.MENTIONS,)
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
         assert store.scalar("SELECT count(*) FROM rollup_signal_mentions") > 0
 
 

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from data import rollups
+from data import rollup_series, rollup_tables, rollups
 from data.ingest import ingest_files
 from data.store import Store
 from tests.data.test_rollups import _assert_equals_rebuild, _snapshot
 
 #: Roll-up tables an ingest of untagged new tickets cannot change.
 _TAG_ROLLUPS = sorted(
-    {t.name for t in rollups.TABLES if t.part != rollups.TICKETS}
-    | {rollups.SERIES_TABLE, "entity_names"}
+    {t.name for t in rollup_tables.TABLES if t.part != rollup_tables.TICKETS}
+    | {rollup_series.SERIES_TABLE, "entity_names"}
 )
-_TICKET_ROLLUPS = sorted(t.name for t in rollups.TABLES if t.part == rollups.TICKETS)
+_TICKET_ROLLUPS = sorted(t.name for t in rollup_tables.TABLES if t.part == rollup_tables.TICKETS)
 
 
 @pytest.fixture(autouse=True, params=["keys-looked-up", "keys-joined"])
@@ -41,7 +41,7 @@ def store(demo_db_path: Path, tmp_path: Path) -> Iterator[Store]:
     path = tmp_path / "db.duckdb"
     shutil.copy(demo_db_path, path)
     with Store.open(path) as opened:
-        assert rollups.fresh_parts(opened.cursor()) == frozenset(rollups.PARTS)
+        assert rollups.fresh_parts(opened.cursor()) == frozenset(rollup_tables.PARTS)
         yield opened
 
 

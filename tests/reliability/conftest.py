@@ -115,7 +115,7 @@ def fingerprint(path: Path, *, stable: bool = False, skip: Sequence[str] = ()) -
 
 
 def _rollup_tables() -> frozenset[str]:
-    from data.rollups import TABLES
+    from data.rollup_tables import TABLES
 
     return frozenset({t.name for t in TABLES} | {"rollup_state"})
 
@@ -126,7 +126,8 @@ ROLLUP_TABLES = _rollup_tables()
 
 def rollups_are_fresh(path: Path) -> bool:
     """Whether every roll-up part of ``path`` is marked up to date with the base tables."""
-    from data.rollups import PARTS, fresh_parts
+    from data.rollup_tables import PARTS
+    from data.rollups import fresh_parts
     from data.store import Store
 
     with Store.open(path, read_only=True) as store:

@@ -66,7 +66,7 @@ def test_tickets_removed_while_their_batch_is_tagged_leave_no_tags_behind(
     still untagged), and a later upload of the same file came back "already tagged".
     """
     from analytics import explore
-    from data import rollups
+    from data import rollup_tables, rollups
     from data.ingest import ingest_files
     from data.reset import reset_batch
     from data.store import Store
@@ -100,7 +100,7 @@ def test_tickets_removed_while_their_batch_is_tagged_leave_no_tags_behind(
             )
             assert orphans == 0, f"{orphans} rows of {table} about removed tickets"
         # the roll-ups the pages read agree with the base tables
-        assert rollups.fresh_parts(store.cursor()) == frozenset(rollups.PARTS)
+        assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
         with explore._base_tables():
             base = explore.top_entities(store, explore.Filters(), MODEL)
         assert explore.top_entities(store, explore.Filters(), MODEL).equals(base)
