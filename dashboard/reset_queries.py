@@ -16,13 +16,13 @@ from data.store import Store
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
 def _reset_targets(_store: Store, version: DataVersion, runs: int, scenarios: int) -> Any:
-    from data.reset import reset_targets as targets
+    from data.reset_targets import reset_targets as targets
 
     return targets(_store)
 
 
 def reset_targets() -> Any:
-    """What a reset can remove (``data.reset.reset_targets``: from the roll-ups, a few
+    """What a reset can remove (``data.reset_targets.reset_targets``: from the roll-ups, a few
     milliseconds, whenever they answer exactly), read again when the data version, the
     number of tagging runs or of saved scenarios changes."""
     store = _the_store()

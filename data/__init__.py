@@ -23,7 +23,8 @@ Modules, one concern each:
   loaded into the store; :mod:`data.tag_requests` — tagging requests handed to a running
   dashboard's inbox.
 - :mod:`data.reset` — the admins' data resets (a model's tagging results, a batch of tickets,
-  every saved scenario), each one audited transaction.
+  every saved scenario), each one audited transaction; :mod:`data.reset_targets` — what a
+  reset can remove, with counts.
 - :mod:`data.masking` — e-mail addresses, phone and card numbers masked for viewers
   (``mask_pii``, ``mask_frame``, ``pii_spans``); :mod:`data.audit` — the audit trail
   (``from data import audit``; ``audit.record``, ``audit.read_log``).

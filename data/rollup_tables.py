@@ -47,7 +47,7 @@ What they hold (every count is exact; ``known`` is whether the customer is in ``
     ``vendor`` (NULL: any competitor): tagged ``tickets`` naming it and their ``mentions``.
 * ``rollup_source_entities`` (part :data:`TAGS`, migration 7) — per model × batch
   (``tickets.source``): ``entities`` (entity rows of the batch's tickets), what the reset
-  choices count (``data.reset.reset_targets``) instead of joining every entity to its ticket.
+  choices count (``data.reset_targets.reset_targets``) instead of joining every entity to its ticket.
 * ``rollup_state`` — per part (:data:`TICKETS`, :data:`USAGE`, :data:`TAGS`) the base-table
   row counts the part was last brought up to date with (the tags part also counts
   ``ticket_sentiment`` and ``gold_sentiment``, since migration 5). A part whose counts differ from
@@ -493,7 +493,7 @@ CREATE TABLE entity_names (
 NAME_STATE_SQL = "CREATE TABLE rollup_name_state (fingerprint VARCHAR NOT NULL)"
 
 #: ``rollup_source_entities`` (part :data:`TAGS`, migration 7): entity rows per model and
-#: batch, what the Settings page's reset choices count (``data.reset.reset_targets``).
+#: batch, what the Settings page's reset choices count (``data.reset_targets.reset_targets``).
 SOURCE_TABLES: tuple[RollupTable, ...] = (
     RollupTable(
         "rollup_source_entities",

@@ -24,7 +24,7 @@ import streamlit as st
 
 from dashboard import access, queries, state, ui
 from dashboard.access import Role
-from data import reset
+from data import reset, reset_targets
 
 log = logging.getLogger("dashboard.views.settings")
 
@@ -156,7 +156,7 @@ def _pick(items: tuple[Any, ...], label: str, key: str, columns: dict[str, str])
     return next(i for i in items if name_of(i) == picked)
 
 
-def _choose(targets: reset.ResetTargets) -> tuple[str, str | None, str] | None:
+def _choose(targets: reset_targets.ResetTargets) -> tuple[str, str | None, str] | None:
     """The reset chosen on the page: (kind, target, what it removes in words), or None."""
     kind = st.radio(
         "What to reset",

@@ -12,6 +12,7 @@ import pytest
 
 from data import audit, rollup_tables, rollups
 from data import reset as data_reset
+from data import reset_targets as targets_module
 from data.demo import generate_demo
 from data.ingest import ingest_files
 from data.reset import (
@@ -23,8 +24,8 @@ from data.reset import (
     reset_batch,
     reset_model,
     reset_scenarios,
-    reset_targets,
 )
+from data.reset_targets import ResetTargets, reset_targets
 from data.store import Store
 
 ADMIN = {"actor": "boss@example.com", "role": "admin"}
@@ -123,11 +124,11 @@ def rolled_up(store: Store) -> Store:
     """The seeded store with its roll-ups rebuilt (its tags were written behind them)."""
     rollups.rebuild_rollups(store)
     with store.reading() as conn:
-        assert data_reset._rollups_answer(conn)
+        assert targets_module._rollups_answer(conn)
     return store
 
 
-def _both_ways(store: Store) -> data_reset.ResetTargets:
+def _both_ways(store: Store) -> ResetTargets:
     """The targets from the roll-ups, checked against the base tables' count."""
     targets = reset_targets(store)
     assert targets == reset_targets(store, use_rollups=False)
@@ -177,14 +178,14 @@ def test_targets_from_the_rollups_are_those_of_the_base_tables(rolled_up: Store)
         (b.source, b.tickets, b.entities, b.files) for b in targets.batches
     ]
     with store.reading() as conn:
-        assert data_reset._rollups_answer(conn)
+        assert targets_module._rollups_answer(conn)
 
     reset_model(store, "model-b", **ADMIN)
     assert [m.model_id for m in _both_ways(store).models] == ["model-a", "model-c"]
     reset_batch(store, UPLOAD, **ADMIN)
     assert [b.source for b in _both_ways(store).batches] == ["demo", "more.csv"]
     with store.reading() as conn:
-        assert data_reset._rollups_answer(conn)
+        assert targets_module._rollups_answer(conn)
 
 
 def test_an_entity_of_a_ticket_that_is_gone_is_counted_from_the_base_tables(
@@ -203,7 +204,7 @@ def test_an_entity_of_a_ticket_that_is_gone_is_counted_from_the_base_tables(
     store.write(orphan)
     with store.reading() as conn:
         assert rollup_tables.TAGS in rollups.fresh_parts(conn)  # fresh, yet not the whole count
-        assert not data_reset._rollups_answer(conn)
+        assert not targets_module._rollups_answer(conn)
     targets = _both_ways(store)
     assert targets.models[0].entities == 2 * (DEMO_TICKETS + 3) + 1
 
