@@ -29,11 +29,16 @@ COOKIE_SECRET = "round15-cookie-secret-0123456789abcdef"
 
 
 class SignedSession(LightSession):
-    """A light session whose websocket carries a signed-in identity cookie for ``email``."""
+    """A light session whose websocket carries a signed-in identity cookie for ``email``, or
+    the ``sign_in_cookies`` given instead (a ``Cookie`` header's text after the XSRF
+    cookie: what a browser holding planted cookies sends)."""
 
-    def __init__(self, base_url: str, email: str, **kwargs: Any) -> None:
+    def __init__(
+        self, base_url: str, email: str, *, sign_in_cookies: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(base_url, **kwargs)
         self.email = email
+        self.sign_in_cookies = sign_in_cookies
 
     async def connect(self) -> None:
         from websockets.asyncio.client import connect
@@ -50,7 +55,8 @@ class SignedSession(LightSession):
             "iat": int(time.time()),
         }
         signed = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims))
-        self._cookie = f"_streamlit_xsrf={self._xsrf}; _streamlit_user={signed.decode()}"
+        sign_in = self.sign_in_cookies or f"_streamlit_user={signed.decode()}"
+        self._cookie = f"_streamlit_xsrf={self._xsrf}; {sign_in}"
         self._ws = await connect(
             "ws" + self.base_url[4:] + "/_stcore/stream",
             subprotocols=["streamlit", self._xsrf],

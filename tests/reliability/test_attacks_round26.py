@@ -26,7 +26,6 @@ Work is counted (runs, messages), never timed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -468,25 +467,7 @@ async def _planted_session(url: str, cookie: str) -> tuple[Any, Any]:
 
     from tests.reliability.signed import SignedSession
 
-    class Planted(SignedSession):
-        async def connect(self) -> None:  # SignedSession's, with the cookie given
-            from websockets.asyncio.client import connect
-
-            for name, value in await asyncio.to_thread(self._http, "GET", "/_stcore/health"):
-                if name.lower() == "set-cookie" and value.startswith("_streamlit_xsrf="):
-                    self._xsrf = value.split(";", 1)[0].split("=", 1)[1].strip('"')
-            self._cookie = f"_streamlit_xsrf={self._xsrf}; {cookie}"
-            self._ws = await connect(
-                "ws" + self.base_url[4:] + "/_stcore/stream",
-                subprotocols=["streamlit", self._xsrf],
-                additional_headers={"Origin": self.base_url, "Cookie": self._cookie},
-                max_size=None,
-                open_timeout=self.timeout,
-                ping_interval=None,
-            )
-            self._reader = asyncio.create_task(self._read(), name="planted-session-reader")
-
-    s = Planted(url, "planted", timeout=180)
+    s = SignedSession(url, "planted", sign_in_cookies=cookie, timeout=180)
     try:
         await s.connect()
     except InvalidStatus as exc:
