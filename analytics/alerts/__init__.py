@@ -80,7 +80,7 @@ from analytics.alerts.counts import (
     SignalCounts,
     as_counts,
 )
-from analytics.alerts.details import alert_details, alert_keys, last_day, rollup_customers
+from analytics.alerts.details import alert_details, last_day
 from analytics.alerts.reading import signal_counts, ticket_signals
 from analytics.alerts.rule import (
     STATED_FALSE_ALARM_RATE,
@@ -90,7 +90,7 @@ from analytics.alerts.rule import (
     false_alarm_rate,
     surge_p_value,
 )
-from analytics.alerts.scan import negative_share, scan_frame, surge_scan
+from analytics.alerts.scan import negative_share, surge_scan
 from analytics.alerts.scopes import DIMENSIONS, ENTITY_DIMS, FREQS, GOLD, NAMED
 from analytics.alerts.source import SignalSource, current_tagger, signal_source
 from analytics.alerts.sql import NAME_TABLE_SQL
@@ -133,9 +133,3 @@ __all__ = [
 #: Read the signal roll-ups (``data.rollups``) when they are fresh (False: never; every
 #: reader of the package looks here at call time).
 USE_ROLLUPS = True
-
-# the names the package had as one module, for the callers that used them
-_as_counts = as_counts
-_scan = scan_frame
-_rollup_customers = rollup_customers
-_alert_keys = alert_keys

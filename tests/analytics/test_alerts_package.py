@@ -47,10 +47,6 @@ NAMES = [
     "surge_p_value",
     "surge_scan",
     "ticket_signals",
-    "_alert_keys",
-    "_as_counts",
-    "_rollup_customers",
-    "_scan",
 ]
 MODULES = [
     "analytics.alerts.scopes",

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from analytics import alerts, explore, signals
+from analytics.alerts import details, scan
 from analytics.explore import Filters
 from data import rollup_tables, rollups
 from data.store import Store
@@ -145,10 +146,10 @@ def test_customers_of_any_scope_and_span_are_the_tickets_writers(tagged, sentime
         made = pd.DataFrame(rows)
         assert set(made["dimension"]) == set(alerts.DIMENSIONS)
         for start, as_of in ((None, None), (dt.date(2025, 2, 1), dt.date(2025, 4, 30))):
-            got = alerts._rollup_customers(
+            got = details.rollup_customers(
                 store, made, sentiment=sentiment, entities=entities, start=start, as_of=as_of
             )
-            _, want, _ = alerts._alert_keys(
+            _, want, _ = details.alert_keys(
                 store, made, sentiment=sentiment, entities=entities, start=start, as_of=as_of
             )
             assert got == want and sum(got) > 0
@@ -248,8 +249,8 @@ def test_the_quick_scan_alarms_as_the_full_scan(tagged, sentiment, entities, fre
     with Store.open(tagged, read_only=True) as store:
         counts = alerts.signal_counts(store, sentiment=sentiment, entities=entities)
         kw = {"freq": freq, "rule": None, "dimensions": alerts.DIMENSIONS, "end": None}
-        full = alerts._scan(counts, full=True, **kw)
-        quick = alerts._scan(counts, full=False, **kw)
+        full = scan.scan_frame(counts, full=True, **kw)
+        quick = scan.scan_frame(counts, full=False, **kw)
         assert full["alarm"].any()
         assert full["alarm"].tolist() == quick["alarm"].tolist()
         alarmed = full["alarm"]
