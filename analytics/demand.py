@@ -122,7 +122,7 @@ class ConstantElasticityDemand:
         return cls(scale=quantity / price**elasticity, elasticity=elasticity)
 
 
-def _shifted_exp(u: ArrayLike, axis: int = -1) -> tuple[FloatArray, FloatArray, FloatArray]:
+def shifted_exp(u: ArrayLike, axis: int = -1) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(m, e, t): m = max(0, max_k u_k), e = exp(u − m), t = exp(−m) + Σ_k e_k along ``axis``.
 
     The shift makes the largest of {0 (the outside option), u_k} exactly 1, so t lies in
@@ -137,9 +137,9 @@ def _shifted_exp(u: ArrayLike, axis: int = -1) -> tuple[FloatArray, FloatArray, 
         return m, e, np.exp(-m) + e.sum(axis=axis, keepdims=True)
 
 
-def _log1p_sum_exp(u: ArrayLike, axis: int = -1) -> FloatArray:
+def log1p_sum_exp(u: ArrayLike, axis: int = -1) -> FloatArray:
     """log(1 + Σ_k exp(u_k)) along ``axis`` (a log-sum-exp with the outside option's 0)."""
-    m, _, total = _shifted_exp(u, axis)
+    m, _, total = shifted_exp(u, axis)
     return np.squeeze(m + np.log(total), axis=axis)
 
 
@@ -167,7 +167,7 @@ def logit_shares(prices: ArrayLike, qualities: ArrayLike, alpha: float) -> Float
         [0.5, 0.5]
     """
     u = np.asarray(qualities, dtype=float) - alpha * np.asarray(prices, dtype=float)
-    _, e, total = _shifted_exp(u, axis=-1)
+    _, e, total = shifted_exp(u, axis=-1)
     with np.errstate(invalid="ignore"):
         return e / total
 
@@ -202,7 +202,7 @@ class LogitDemand:
         u = np.asarray(self.rival_qualities, float) - self.alpha * np.asarray(
             self.rival_prices, float
         )
-        return float(_log1p_sum_exp(u))
+        return float(log1p_sum_exp(u))
 
     @property
     def rival_denominator(self) -> float:
@@ -210,7 +210,7 @@ class LogitDemand:
         u = np.asarray(self.rival_qualities, float) - self.alpha * np.asarray(
             self.rival_prices, float
         )
-        m, _, total = _shifted_exp(u)
+        m, _, total = shifted_exp(u)
         with np.errstate(over="ignore"):
             return float((np.exp(m) * total)[0])  # e^m·t: exact for moderate utilities
 

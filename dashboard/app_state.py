@@ -57,6 +57,7 @@ __all__ = [
     "demo_tickets_from_env",
     "job",
     "store",
+    "register_before_shutdown",
 ]
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class AppState:
             )
             self.store = store
             atexit.register(self.close)
-            _register_before_shutdown(_while_alive(self.stop_jobs))
+            register_before_shutdown(_while_alive(self.stop_jobs))
             self.inbox.start()
             self.rollups = threading.Thread(
                 target=self._refresh_rollups, args=(store,), name="rollups", daemon=True
@@ -216,7 +217,7 @@ def _while_alive(method: Callable[[], Any]) -> Callable[[], None]:
     return call
 
 
-def _register_before_shutdown(hook: Callable[[], Any]) -> None:
+def register_before_shutdown(hook: Callable[[], Any]) -> None:
     """Run ``hook`` when the main thread ends, before ``concurrent.futures`` shuts down.
 
     ``threading._register_atexit`` hooks run in reverse order of registration when the

@@ -12,8 +12,8 @@ the tag counts out and move once per window of time instead (:class:`SignalsVers
 No cache is ever emptied (``st.cache_data.clear()`` would empty every session's caches);
 after a write the app reads the version again at once (:func:`refresh`).
 
-The query modules take the store from :func:`_the_store` and keep their answers at most
-``_HOUR`` seconds (both defined here, for them only; the pages use the public names).
+The query modules take the store from :func:`the_store` and keep their answers at most
+``HOUR`` seconds (both defined here, for them only; the pages use the public names).
 
 Example:
     >>> from dashboard.data_versions import BusinessVersion
@@ -44,7 +44,7 @@ MARKET_REFRESH_WHILE_TAGGING = 300
 #: The clock of the refresh windows (seconds since the epoch).
 _clock = time.time
 #: How long a query's cached answer is kept at most (seconds).
-_HOUR = 3600
+HOUR = 3600
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,9 @@ def refresh() -> None:
     _row_counts.clear(None, str(state.db_path()))
 
 
-def _the_store() -> Store:
+def the_store() -> Store:
+    """The app's open store (``dashboard.state.store``): the first argument of every cached
+    read, so each read is cached per store."""
     return state.store()
 
 

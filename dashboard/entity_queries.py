@@ -18,11 +18,11 @@ import streamlit as st
 
 from analytics import explore
 from analytics.explore import Filters
-from dashboard.data_versions import _HOUR, EntitiesVersion, _the_store, data_version
+from dashboard.data_versions import HOUR, EntitiesVersion, data_version, the_store
 from data.store import Store
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=64, ttl=HOUR)
 def _current_model_id(_store: Store, version: EntitiesVersion) -> str | None:
     from analytics.alerts import current_tagger
 
@@ -32,10 +32,10 @@ def _current_model_id(_store: Store, version: EntitiesVersion) -> str | None:
 def current_model_id() -> str | None:
     """The tagger whose entities the pages show (``explore.current_model_id``, from the
     roll-ups when they decide it: ``analytics.alerts.current_tagger``)."""
-    return _current_model_id(_the_store(), data_version().entities_version)
+    return _current_model_id(the_store(), data_version().entities_version)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=64, ttl=HOUR)
 def _tagging_progress(
     _store: Store, version: EntitiesVersion, model_id: str | None
 ) -> tuple[int, int]:
@@ -44,20 +44,20 @@ def _tagging_progress(
 
 def tagging_progress(model_id: str | None) -> tuple[int, int]:
     """(tickets tagged by ``model_id``, all tickets) (``explore.tagging_progress``)."""
-    return _tagging_progress(_the_store(), data_version().entities_version, model_id)
+    return _tagging_progress(the_store(), data_version().entities_version, model_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=64, ttl=HOUR)
 def _last_tagging_run(_store: Store, version: EntitiesVersion) -> dict[str, Any] | None:
     return explore.last_tagging_run(_store)
 
 
 def last_tagging_run() -> dict[str, Any] | None:
     """The newest row of ``tagging_runs`` (``explore.last_tagging_run``), or None."""
-    return _last_tagging_run(_the_store(), data_version().entities_version)
+    return _last_tagging_run(the_store(), data_version().entities_version)
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=256, ttl=HOUR)
 def _top_entities(
     _store: Store,
     version: EntitiesVersion,
@@ -74,11 +74,11 @@ def top_entities(
 ) -> pd.DataFrame:
     """The most mentioned entities per label (``explore.top_entities``)."""
     return _top_entities(
-        _the_store(), data_version().entities_version, filters, model_id, tuple(labels), limit
+        the_store(), data_version().entities_version, filters, model_id, tuple(labels), limit
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=256, ttl=HOUR)
 def _entity_trends(
     _store: Store,
     version: EntitiesVersion,
@@ -95,11 +95,11 @@ def entity_trends(
 ) -> pd.DataFrame:
     """Monthly mentions of the top entities (``explore.entity_trends``)."""
     return _entity_trends(
-        _the_store(), data_version().entities_version, filters, model_id, tuple(labels), top
+        the_store(), data_version().entities_version, filters, model_id, tuple(labels), top
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=256, ttl=HOUR)
 def _competitor_mentions(
     _store: Store, version: EntitiesVersion, filters: Filters, model_id: str | None
 ) -> pd.DataFrame:
@@ -108,7 +108,7 @@ def _competitor_mentions(
 
 def competitor_mentions(filters: Filters, model_id: str | None) -> pd.DataFrame:
     """Monthly share of tagged tickets naming a competitor (``explore.competitor_mentions``)."""
-    return _competitor_mentions(_the_store(), data_version().entities_version, filters, model_id)
+    return _competitor_mentions(the_store(), data_version().entities_version, filters, model_id)
 
 
 #: Ticket lists kept (every session together). Each holds the text of up to 200 tickets of at
@@ -117,7 +117,7 @@ def competitor_mentions(filters: Filters, model_id: str | None) -> pd.DataFrame:
 TICKET_LIST_CACHE_ENTRIES = 16
 
 
-@st.cache_data(show_spinner=False, max_entries=TICKET_LIST_CACHE_ENTRIES, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=TICKET_LIST_CACHE_ENTRIES, ttl=HOUR)
 def _ticket_list(
     _store: Store,
     version: EntitiesVersion,
@@ -153,7 +153,7 @@ def ticket_list(
 ) -> pd.DataFrame:
     """The newest matching tickets with their entities (``explore.ticket_list``)."""
     return _ticket_list(
-        _the_store(),
+        the_store(),
         data_version().entities_version,
         filters,
         model_id,

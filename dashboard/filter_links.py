@@ -26,7 +26,7 @@ _FILTER_LISTS = {
 }
 
 
-def _shown(value: str, limit: int = 40) -> str:
+def quoted_link_value(value: str, limit: int = 40) -> str:
     """A value from a link, cut to ``limit`` characters and quoted for a note."""
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
@@ -54,7 +54,7 @@ def filter_link_problems(
         except ValueError:
             day = None
         if day is None:
-            problems.append(f"{key}={_shown(text)} is not a date (YYYY-MM-DD)")
+            problems.append(f"{key}={quoted_link_value(text)} is not a date (YYYY-MM-DD)")
         elif bounds is not None and not bounds[0] <= day <= bounds[1]:
             problems.append(
                 f"{key}={day.isoformat()} is outside the data "
@@ -67,14 +67,16 @@ def filter_link_problems(
             continue
         long = [v for v in values if len(v) > MAX_FILTER_CHARS]
         if long:
-            problems.append(f"{key}={_shown(long[0])} is longer than {MAX_FILTER_CHARS} characters")
+            problems.append(
+                f"{key}={quoted_link_value(long[0])} is longer than {MAX_FILTER_CHARS} characters"
+            )
             continue
         known = set(options.get(option_key, []))
         unknown = list(dict.fromkeys(v for v in values if v not in known))
         if unknown:
             problems.append(
                 f"{key}="
-                + ", ".join(_shown(v) for v in unknown[:3])
+                + ", ".join(quoted_link_value(v) for v in unknown[:3])
                 + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
                 + f" {'is' if len(unknown) == 1 else 'are'} not among the {noun}"
             )

@@ -13,7 +13,7 @@ Each part lives in its own module; this one re-exports their names (``app_state`
   running app.
 
 A test that replaces one of these names must patch the module that defines it (the modules
-call each other directly, not through ``jobs``): e.g. ``dashboard.tagging_job._default_loader``.
+call each other directly, not through ``jobs``): e.g. ``dashboard.tagging_job.default_loader``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from dashboard.job_settings import (
     tag_threads_from_env,
     whole_number_setting,
 )
-from dashboard.tagging_job import JobStatus, PagesFirstStore, TaggingJob, _default_loader
+from dashboard.tagging_job import JobStatus, PagesFirstStore, TaggingJob, default_loader
 
 __all__ = [
     # job_settings
@@ -68,5 +68,5 @@ __all__ = [
     # inbox_poller
     "InboxPoller",
     # a private name some tests use through ``jobs`` (read it here; patch it in tagging_job)
-    "_default_loader",
+    "default_loader",
 ]

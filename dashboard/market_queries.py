@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from dashboard.data_versions import _HOUR, MarketVersion, _the_store, market_version
+from dashboard.data_versions import HOUR, MarketVersion, market_version, the_store
 from data.store import Store
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("dashboard.queries")
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=HOUR)
 def _default_scenario(_store: Store, version: MarketVersion, segment: str | None) -> Scenario:
     from analytics import default_scenario as measured
 
@@ -41,13 +41,13 @@ def default_scenario(segment: str | None = None) -> Scenario:
     from analytics.scenario import Scenario
 
     try:
-        return _default_scenario(_the_store(), market_version(), segment)
+        return _default_scenario(the_store(), market_version(), segment)
     except Exception:  # the documented defaults still work; the log says why
         log.exception("could not measure the default scenario from the store")
         return Scenario(segment=segment)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=64, ttl=HOUR)
 def _default_competitors(
     _store: Store, version: MarketVersion, reference_price: float, our_share: float
 ) -> tuple[Competitor, ...]:
@@ -60,11 +60,11 @@ def default_competitors(reference_price: float, our_share: float) -> tuple[Compe
     """The rivals from the real list prices (per vendor the model priced closest to
     ``reference_price``) with assumed shares (``analytics.default_competitors``)."""
     return _default_competitors(
-        _the_store(), market_version(), float(reference_price), float(our_share)
+        the_store(), market_version(), float(reference_price), float(our_share)
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=HOUR)
 def _positioning_map(
     _store: Store, version: MarketVersion, max_price: float | None
 ) -> pd.DataFrame:
@@ -76,10 +76,10 @@ def _positioning_map(
 def positioning_map(max_price: float | None = None) -> pd.DataFrame:
     """Our plans and the competitors' models, price against tier
     (``analytics.positioning.positioning_map``)."""
-    return _positioning_map(_the_store(), market_version(), max_price)
+    return _positioning_map(the_store(), market_version(), max_price)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=HOUR)
 def _competitor_mention_rates(
     _store: Store, version: MarketVersion, model_id: str | None
 ) -> pd.DataFrame:
@@ -88,7 +88,7 @@ def _competitor_mention_rates(
     return competitor_mention_rates(_store, model_id=model_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=HOUR)
 def _competitor_pressure(
     _store: Store, version: MarketVersion, model_id: str | None
 ) -> pd.DataFrame:
@@ -101,4 +101,4 @@ def _competitor_pressure(
 
 def competitor_pressure(model_id: str | None = None) -> pd.DataFrame:
     """Competitor-mention pressure per segment (``analytics.signals.competitor_pressure``)."""
-    return _competitor_pressure(_the_store(), market_version(), model_id)
+    return _competitor_pressure(the_store(), market_version(), model_id)

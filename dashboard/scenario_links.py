@@ -12,7 +12,7 @@ import streamlit as st
 
 from analytics.errors import ScenarioError
 from analytics.saved_scenarios import MAX_NAME_CHARS
-from dashboard.filter_links import _shown  # a link's value, cut and quoted for a note
+from dashboard.filter_links import quoted_link_value  # a link's value, cut and quoted for a note
 from dashboard.untrusted_text import md_text
 from data.inbox_entries import json_depth
 
@@ -79,7 +79,7 @@ def scenario_link_problems(
         name = key[len(prefix) :]
         if len(text) > MAX_LINK_VALUE_CHARS:  # any name: cut and escaped like a value
             problems.append(
-                f"{_shown(key)[1:-1]} is {len(text):,} characters long "
+                f"{quoted_link_value(key)[1:-1]} is {len(text):,} characters long "
                 f"(at most {MAX_LINK_VALUE_CHARS:,})"
             )
         elif name in MAX_LINK_TEXT and len(text) > MAX_LINK_TEXT[name]:
@@ -115,9 +115,9 @@ def scenario_link_problems(
         value = _link_number(last[key], name in _WHOLE)
         if value is not None and not lo <= value <= hi:
             problems.append(
-                f"{key}={_shown(last[key])[1:-1]} is outside {lo:,g} to {hi:,g}"
+                f"{key}={quoted_link_value(last[key])[1:-1]} is outside {lo:,g} to {hi:,g}"
                 if name not in _WHOLE
-                else f"{key}={_shown(last[key])[1:-1]} is outside {lo:,} to {hi:,}"
+                else f"{key}={quoted_link_value(last[key])[1:-1]} is outside {lo:,} to {hi:,}"
             )
     draws = _link_number(last.get(prefix + "mc_draws", ""), True) or _DEFAULT_MC_DRAWS
     if not problems and segments * draws > MAX_LINK_MC_WORK:

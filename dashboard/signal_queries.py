@@ -20,12 +20,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.data_versions import (
-    _HOUR,
+    HOUR,
     EntitiesVersion,
     SignalsVersion,
-    _the_store,
     data_version,
     signals_version,
+    the_store,
 )
 from data.store import Store
 
@@ -41,7 +41,7 @@ class _NotEnoughData:
     message: str
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=HOUR)
 def _signal_source(_store: Store, version: SignalsVersion) -> SignalSource | None:
     from analytics.alerts import signal_source as find
 
@@ -52,10 +52,10 @@ def signal_source() -> SignalSource | None:
     """Where the signals' sentiment and entities come from (``analytics.alerts.
     signal_source``: the tagger's sentiment once it has labelled as many tickets as the
     demo's ground truth covers, else the ground truth); None when neither exists."""
-    return _signal_source(_the_store(), signals_version())
+    return _signal_source(the_store(), signals_version())
 
 
-@st.cache_resource(show_spinner=False, max_entries=8, ttl=_HOUR)
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=HOUR)
 def _signal_counts(
     _store: Store, version: SignalsVersion, sentiment: str, entities: str, mentions: bool = True
 ) -> SignalCounts:
@@ -68,7 +68,7 @@ def _signal_counts(
     return signal_counts(_store, sentiment=sentiment, entities=entities, mentions=mentions)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=64, ttl=HOUR)
 def _negative_share(
     _store: Store, version: SignalsVersion, sentiment: str, entities: str, freq: str, dimension: str
 ) -> pd.DataFrame:
@@ -84,11 +84,11 @@ def negative_share(
 ) -> pd.DataFrame:
     """Negative share per period and value (``analytics.alerts.negative_share``)."""
     return _negative_share(
-        _the_store(), signals_version(), source.sentiment, source.entities, freq, dimension
+        the_store(), signals_version(), source.sentiment, source.entities, freq, dimension
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=HOUR)
 def _signal_days(
     _store: Store, version: SignalsVersion, sentiment: str, entities: str
 ) -> tuple[dt.date, dt.date] | None:
@@ -99,10 +99,10 @@ def _signal_days(
 
 def signal_days(source: SignalSource) -> tuple[dt.date, dt.date] | None:
     """First and last day with a sentiment label, or None."""
-    return _signal_days(_the_store(), signals_version(), source.sentiment, source.entities)
+    return _signal_days(the_store(), signals_version(), source.sentiment, source.entities)
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=HOUR)
 def _surge_alerts(
     _store: Store,
     version: SignalsVersion,
@@ -131,11 +131,11 @@ def surge_alerts(
     """Surges of negative tickets (``analytics.alerts.surge_alerts``); ``details=False``
     leaves each alert's tickets and entities to :func:`alert_details` (no ticket read)."""
     return _surge_alerts(
-        _the_store(), signals_version(), source.sentiment, source.entities, freq, open_only, details
+        the_store(), signals_version(), source.sentiment, source.entities, freq, open_only, details
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=256, ttl=HOUR)
 def _alert_details(
     _store: Store,
     version: SignalsVersion,
@@ -163,7 +163,7 @@ def alert_details(source: SignalSource, row: Any) -> pd.Series:
     ``entities`` (most named), read from its tickets (``analytics.alerts.alert_details``):
     only for the alert a user opens."""
     return _alert_details(
-        _the_store(),
+        the_store(),
         signals_version(),
         source.sentiment,
         source.entities,
@@ -171,7 +171,7 @@ def alert_details(source: SignalSource, row: Any) -> pd.Series:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=HOUR)
 def _customers_at_risk(
     _store: Store, version: SignalsVersion, sentiment: str, entities: str
 ) -> pd.DataFrame | _NotEnoughData:
@@ -197,11 +197,11 @@ def customers_at_risk(source: SignalSource) -> pd.DataFrame:
         InsufficientDataError: too little history to fit the risk model.
     """
     return _raise_if_refused(
-        _customers_at_risk(_the_store(), signals_version(), source.sentiment, source.entities)
+        _customers_at_risk(the_store(), signals_version(), source.sentiment, source.entities)
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=HOUR)
 def _risk_backtest(
     _store: Store, version: SignalsVersion, sentiment: str, entities: str
 ) -> RiskBacktest | _NotEnoughData:
@@ -226,7 +226,7 @@ def risk_backtest(source: SignalSource) -> RiskBacktest:
         InsufficientDataError: too little history for a backtest.
     """
     return _raise_if_refused(
-        _risk_backtest(_the_store(), signals_version(), source.sentiment, source.entities)
+        _risk_backtest(the_store(), signals_version(), source.sentiment, source.entities)
     )
 
 
@@ -244,10 +244,10 @@ def open_alert_count() -> int | None:
     source = signal_source()
     if source is None:
         return None
-    return _open_alert_count(_the_store(), signals_version(), source.sentiment, source.entities)
+    return _open_alert_count(the_store(), signals_version(), source.sentiment, source.entities)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=HOUR)
 def _open_alert_count(_store: Store, version: SignalsVersion, sentiment: str, entities: str) -> int:
     from analytics.alerts import open_alert_count as count
 
@@ -262,7 +262,7 @@ def _open_alert_count(_store: Store, version: SignalsVersion, sentiment: str, en
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=_HOUR)
+@st.cache_data(show_spinner=False, max_entries=256, ttl=HOUR)
 def _alert_tickets(
     _store: Store,
     version: EntitiesVersion,
@@ -283,5 +283,5 @@ def alert_tickets(
     first, with ``model_id``'s entities, looked up by key (``analytics.alerts.
     alert_tickets``: the alert's days' row groups of the tickets, nothing else)."""
     return _alert_tickets(
-        _the_store(), data_version().entities_version, tuple(keys), first, last, model_id
+        the_store(), data_version().entities_version, tuple(keys), first, last, model_id
     )

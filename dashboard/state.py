@@ -39,8 +39,7 @@ from dashboard.app_state import (
     job,
     store,
 )
-from dashboard.app_state import _app_state as _app_state  # its cache: tests clear it
-from dashboard.app_state import _register_before_shutdown as _register_before_shutdown
+from dashboard.app_state import register_before_shutdown as register_before_shutdown
 from dashboard.jobs import record_audit, tag_batch_from_env
 from dashboard.scenario_state import (
     SCENARIO_KEY,

@@ -19,7 +19,7 @@ and its roll-up work does not compete with the pages: the job slows, the pages d
 
 Its settings (``PRICEWAR_TAG_BATCH``, ``PRICEWAR_TAG_PROCESS``, ``PRICEWAR_TAG_THREADS``)
 are read by ``dashboard.job_settings``; ``PRICEWAR_MODEL_DIR`` (the tagger artefact;
-default ``model.DEFAULT_MODEL_DIR``) by :func:`_default_loader`.
+default ``model.DEFAULT_MODEL_DIR``) by :func:`default_loader`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class JobStatus:
         )
 
 
-def _default_loader() -> Any:
+def default_loader() -> Any:
     """Load the tagger (``$PRICEWAR_MODEL_DIR`` or the default one; GPU when there is one),
     in its own process unless ``PRICEWAR_TAG_PROCESS=0`` (:func:`load_tagger`)."""
     return load_tagger(os.environ.get("PRICEWAR_MODEL_DIR") or None)
@@ -321,7 +321,7 @@ class TaggingJob:
         try:
             if self._tagger is None:
                 self._set(state="loading", message="Loading the tagger…")
-                self._tagger = (self._loader or _default_loader)()
+                self._tagger = (self._loader or default_loader)()
             tagger = self._tagger
             model_id = str(tagger.model_id)
             done_before, total = explore.tagging_progress(self.store, model_id)

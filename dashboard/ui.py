@@ -21,7 +21,6 @@ from dashboard.filter_links import (
     FILTER_KEYS,
     MAX_FILTER_CHARS,
     MAX_FILTER_VALUES,
-    _shown,
     filter_link_problems,
     sidebar_filters,
 )
@@ -58,8 +57,8 @@ from dashboard.untrusted_text import (
 from dashboard.viewer_masking import (
     TICKET_ID_COLUMNS,
     TICKET_TEXT_COLUMNS,
-    _invisible_pattern,
     empty_frame,
+    invisible_pattern,
     mask_text,
     visible_column,
     visible_tickets,
@@ -125,6 +124,5 @@ __all__ = [
     "linked_scenario",
     "scenario_link_problems",
     # private names some tests use through ``ui``
-    "_invisible_pattern",
-    "_shown",
+    "invisible_pattern",
 ]

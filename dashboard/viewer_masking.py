@@ -32,7 +32,7 @@ _HANGUL_FILLERS = (0x115F, 0x1160, 0x3164, 0xFFA0)
 
 
 @functools.cache
-def _invisible_pattern() -> re.Pattern[str]:
+def invisible_pattern() -> re.Pattern[str]:
     """A character class of every :data:`_HANGUL_FILLERS`-like invisible code point (built
     once per process from the Unicode database)."""
     import unicodedata
@@ -74,11 +74,11 @@ def mask_text(text: str) -> str:
     from data.masking import MASK, mask_pii
 
     masked = mask_pii(text)
-    if not isinstance(text, str) or _invisible_pattern().search(text) is None:
+    if not isinstance(text, str) or invisible_pattern().search(text) is None:
         return masked
-    dropped = {m.start() for m in _invisible_pattern().finditer(text)}
+    dropped = {m.start() for m in invisible_pattern().finditer(text)}
     kept = [i for i in range(len(text)) if i not in dropped]
-    compact = _invisible_pattern().sub("", text)
+    compact = invisible_pattern().sub("", text)
     found = mask_pii(compact)
     if found == compact:
         return masked

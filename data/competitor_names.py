@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from data.reference import VENDOR_DISPLAY, _cn_file, _us_files, vendor_display
+from data.reference import VENDOR_DISPLAY, cn_file, us_files, vendor_display
 
 __all__ = [
     "COMPETITOR_LABELS",
@@ -250,7 +250,7 @@ def _aliases() -> tuple[tuple[str, str], ...]:
         if key and key not in out:
             out[key] = vendor_display(vendor_id)
 
-    for vendor_id, data in _us_files():
+    for vendor_id, data in us_files():
         add(vendor_id, vendor_id)
         add(vendor_display(vendor_id), vendor_id)
         for model in data.get("models", []):
@@ -259,7 +259,7 @@ def _aliases() -> tuple[tuple[str, str], ...]:
             name = model.get("name") or ""
             if "≤" not in name and ">" not in name:
                 add(name, vendor_id)
-    for model in _cn_file().get("models", []):
+    for model in cn_file().get("models", []):
         vendor_id = model.get("vendor_id", "")
         add(vendor_id, vendor_id)
         add(vendor_display(vendor_id), vendor_id)
@@ -375,13 +375,13 @@ def _families() -> _Families:
             t for t in tokens[1:] if t.isalpha() and len(t) > 1 and t not in _STOP_WORDS
         )
 
-    for vendor_id, data in _us_files():
+    for vendor_id, data in us_files():
         add(vendor_id, vendor_id, vendor=True)
         add(vendor_display(vendor_id), vendor_id, vendor=True)
         for model in data.get("models", []):
             add(model["id"], vendor_id)
             add(model.get("name") or "", vendor_id)
-    for model in _cn_file().get("models", []):
+    for model in cn_file().get("models", []):
         vendor_id = model.get("vendor_id", "")
         add(vendor_id, vendor_id, vendor=True)
         add(vendor_display(vendor_id), vendor_id, vendor=True)

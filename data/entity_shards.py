@@ -61,6 +61,7 @@ __all__ = [
     "shard_name",
     "shard_paths",
     "write_shard",
+    "read_json",
 ]
 
 FORMAT = 1
@@ -155,7 +156,7 @@ def is_shard_folder(folder: Path | str) -> bool:
 MAX_JSON_BYTES = 1024 * 1024
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     """The JSON object in ``path``; None when it is missing or not a JSON object.
 
     Only a regular file of at most :data:`MAX_JSON_BYTES` is read (looked at with ``stat``
@@ -233,7 +234,7 @@ def check_folder_model(folder: Path | str, model_id: str) -> None:
     folder = Path(folder)
     path = folder / MANIFEST
     if path.exists():
-        manifest = _read_json(path)
+        manifest = read_json(path)
         if manifest is None or "model_id" not in manifest:
             raise EntityShardError(
                 f"{path} is not a readable entity-shard manifest; move the "
@@ -252,7 +253,7 @@ def check_folder_model(folder: Path | str, model_id: str) -> None:
 def read_marker(folder: Path | str, name: str) -> dict[str, Any] | None:
     """The completion marker of shard ``name``, or ``None`` when it is not complete."""
     paths = shard_paths(folder, name)
-    marker = _read_json(paths.marker)
+    marker = read_json(paths.marker)
     if marker is None or marker.get("format") != FORMAT:
         return None
     if not (paths.entities.is_file() and paths.tagged.is_file()):

@@ -40,6 +40,8 @@ __all__ = [
     "competitor_price_rows",
     "load_competitor_prices",
     "price_cut_events",
+    "cn_file",
+    "us_files",
 ]
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -109,7 +111,8 @@ def blended_price(input_price: float | None, output_price: float | None) -> floa
 
 
 @lru_cache(maxsize=1)
-def _us_files() -> tuple[tuple[str, dict[str, Any]], ...]:
+def us_files() -> tuple[tuple[str, dict[str, Any]], ...]:
+    """Every ``llm-prices/*.json`` price file, read: (vendor, its JSON)."""
     out = []
     for path in sorted((REFERENCE_DIR / "llm-prices").glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -118,7 +121,8 @@ def _us_files() -> tuple[tuple[str, dict[str, Any]], ...]:
 
 
 @lru_cache(maxsize=1)
-def _cn_file() -> dict[str, Any]:
+def cn_file() -> dict[str, Any]:
+    """The Chinese vendors' price file ``llm-prices-cn.json``, read."""
     return json.loads((REFERENCE_DIR / "llm-prices-cn.json").read_text(encoding="utf-8"))
 
 
@@ -134,7 +138,7 @@ def vendor_display(vendor_id: str) -> str:
 def competitor_price_rows() -> pd.DataFrame:
     """All reference price rows in the layout of the ``competitor_prices`` table (pure)."""
     rows: list[dict[str, Any]] = []
-    for vendor_id, data in _us_files():
+    for vendor_id, data in us_files():
         for model in data.get("models", []):
             for entry in model.get("price_history", []):
                 rows.append(
@@ -153,7 +157,7 @@ def competitor_price_rows() -> pd.DataFrame:
                         "source": f"llm-prices/{vendor_id}.json (simonw/llm-prices)",
                     }
                 )
-    cn = _cn_file()
+    cn = cn_file()
     rate = float(cn["usd_to_cny_rate"])
     for model in cn.get("models", []):
 
@@ -222,7 +226,7 @@ def competitor_models() -> pd.DataFrame:
     Columns: ``vendor``, ``vendor_id``, ``model_id``, ``model_name``, ``price_per_m``.
     """
     rows = []
-    for vendor_id, data in _us_files():
+    for vendor_id, data in us_files():
         for model in data.get("models", []):
             current = [e for e in model.get("price_history", []) if not e.get("to_date")]
             entry = current[0] if current else model["price_history"][-1]
@@ -251,7 +255,7 @@ def price_cut_events(*, include_rises: bool = False) -> pd.DataFrame:
         (negative for a cut).
     """
     rows = []
-    for vendor_id, data in _us_files():
+    for vendor_id, data in us_files():
         for model in data.get("models", []):
             history = model.get("price_history", [])
             by_from = {e.get("from_date"): e for e in history if e.get("from_date")}

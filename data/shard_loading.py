@@ -34,9 +34,9 @@ from data.entity_shards import (
     MANIFEST,
     SENTIMENT_LABELS,
     EntityShardError,
-    _read_json,
     complete_shards,
     is_shard_folder,
+    read_json,
     shard_paths,
 )
 
@@ -162,7 +162,7 @@ def _validate(folder: Path) -> tuple[str, list[tuple[str, dict[str, Any]]], list
             "write one with: python -m model tag --engine ray --input ... "
             f"--output {folder}"
         )
-    manifest = _read_json(folder / MANIFEST) or {}
+    manifest = read_json(folder / MANIFEST) or {}
     model_id = manifest.get("model_id")
     if not isinstance(model_id, str) or not model_id:
         raise EntityShardError(f"{folder / MANIFEST}: no model_id")

@@ -66,7 +66,7 @@ _WEIGHT_FILES = {
 }
 
 
-def _one_line(exc: BaseException, limit: int = 200) -> str:
+def one_line(exc: BaseException, limit: int = 200) -> str:
     """``Type: first line of the message``, shortened: fits the CLI's one-line errors."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if len(text) > limit:
@@ -74,7 +74,8 @@ def _one_line(exc: BaseException, limit: int = 200) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _damaged(model_dir: Path, what: str) -> DamagedModelError:
+def damaged_model_error(model_dir: Path, what: str) -> DamagedModelError:
+    """The error for a tagger folder that cannot be loaded, saying how to mend it."""
     return DamagedModelError(
         f"the tagger in {model_dir} cannot be loaded ({what}); retrain it with "
         f"'python -m model train ... --output {model_dir}' or restore the artefact folder "
@@ -143,7 +144,7 @@ def _read_small_json(path: Path) -> object:
     except json.JSONDecodeError as exc:
         raise ModelNotFoundError(f"{path} is not valid JSON: {exc}") from None
     except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
-        raise ModelNotFoundError(f"{path} is not usable JSON: {_one_line(exc)}") from None
+        raise ModelNotFoundError(f"{path} is not usable JSON: {one_line(exc)}") from None
 
 
 def read_settings(model_dir: Path | str) -> dict:
@@ -196,7 +197,7 @@ def model_id_of(model_dir: Path | str) -> str:
     return f"{settings.get('name') or model_dir.name}-{digest.hexdigest()[:12]}"
 
 
-def _folder_stamp(model_dir: Path) -> dict[str, tuple[int, int, int, int]]:
+def folder_stamp(model_dir: Path) -> dict[str, tuple[int, int, int, int]]:
     """(device, inode, size, modification time in ns) of the folder and of each file a load
     reads (through links), by name; absent files are left out."""
     stamp = {}
@@ -209,12 +210,12 @@ def _folder_stamp(model_dir: Path) -> dict[str, tuple[int, int, int, int]]:
     return stamp
 
 
-def _check_unchanged(model_dir: Path, before: dict[str, tuple[int, int, int, int]]) -> None:
+def check_unchanged(model_dir: Path, before: dict[str, tuple[int, int, int, int]]) -> None:
     """Refuse a load during which the artefact's files changed (a folder swapped in by a
     deployment, a training writing its output there): the weights read first and the id
     hashed after might be of two different taggers, and the store would keep one's results
     under the other's name."""
-    after = _folder_stamp(model_dir)
+    after = folder_stamp(model_dir)
     if after == before:
         return
     changed = sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
@@ -238,15 +239,15 @@ def load_model(model_dir: Path | str) -> torch.nn.Module:
     configs, weights = _WEIGHT_FILES[settings["format"]]
     for name in configs:
         if not (model_dir / name).is_file():
-            raise _damaged(model_dir, f"{name} is missing")
+            raise damaged_model_error(model_dir, f"{name} is missing")
     if not any((model_dir / name).is_file() for name in weights):
-        raise _damaged(model_dir, f"{weights[0]} is missing")
+        raise damaged_model_error(model_dir, f"{weights[0]} is missing")
     try:
         return _in_own_memory(_load_weights(model_dir, settings))
     except BackboneMissingError:
         raise
     except Exception as exc:  # safetensors, torch, transformers, peft, json: a damaged file
-        raise _damaged(model_dir, _one_line(exc)) from exc
+        raise damaged_model_error(model_dir, one_line(exc)) from exc
 
 
 def _in_own_memory(model: torch.nn.Module) -> torch.nn.Module:
@@ -304,7 +305,7 @@ def _load_two_head(model_dir: Path, settings: dict) -> torch.nn.Module:
     return peft_model.merge_and_unload()
 
 
-def _tokenizer_dir(model_dir: Path) -> Path:
+def tokenizer_folder(model_dir: Path) -> Path:
     """The artefact's own tokenizer when it has one, else the backbone's."""
     return model_dir if (model_dir / "tokenizer.json").is_file() else backbone_dir()
 
@@ -327,7 +328,7 @@ def calibrate_artefact(model_dir: Path | str, texts: Sequence[str], limit: int =
     model = load_model(model_dir).float().eval()
     maxima = calibrate(
         model,
-        load_tokenizer(_tokenizer_dir(model_dir)),
+        load_tokenizer(tokenizer_folder(model_dir)),
         sample,
         max_length=int(settings.get("max_length", 256)),
     )

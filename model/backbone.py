@@ -50,7 +50,8 @@ def backbone_version() -> str:
         return f"{BACKBONE_PACKAGE} (not installed)"
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
+    """Silence transformers' warnings and progress bars (the product prints its own)."""
     from transformers.utils import logging
 
     logging.set_verbosity_error()
@@ -61,7 +62,7 @@ def load_tokenizer(path: Path | str | None = None):  # -> PreTrainedTokenizerFas
     """The fast WordPiece tokenizer of the backbone (or of ``path``)."""
     from transformers import AutoTokenizer
 
-    _quiet_transformers()
+    quiet_transformers()
     tokenizer = AutoTokenizer.from_pretrained(str(path or backbone_dir()), local_files_only=True)
     if not tokenizer.is_fast:
         raise RuntimeError("the tagger needs a fast tokenizer (offset mapping)")
@@ -85,7 +86,7 @@ def load_token_classifier(labels: list[str], *, path: Path | str | None = None):
     """
     from transformers import BertForTokenClassification
 
-    _quiet_transformers()
+    quiet_transformers()
     return BertForTokenClassification.from_pretrained(
         str(path or backbone_dir()),
         local_files_only=True,

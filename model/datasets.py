@@ -473,7 +473,7 @@ def _domain_names() -> tuple[list[str], list[str]]:
     for value in [*models["model_id"].tolist(), *models["model_name"].tolist()]:
         if value and not any(c in value for c in "≤>()"):
             products.append(value)
-    for model in reference._cn_file().get("models", []):
+    for model in reference.cn_file().get("models", []):
         for value in (model.get("id"), model.get("name")):
             if value and not any(c in value for c in "≤>()"):
                 products.append(value)

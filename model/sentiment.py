@@ -154,9 +154,9 @@ def load_two_head(
     """The backbone (or ``path``) with new token and sentiment heads (SDPA attention)."""
     from transformers import BertConfig
 
-    from model.backbone import _quiet_transformers, backbone_dir, label_config
+    from model.backbone import backbone_dir, label_config, quiet_transformers
 
-    _quiet_transformers()
+    quiet_transformers()
     source = str(path or backbone_dir())
     config = BertConfig.from_pretrained(source, local_files_only=True, **label_config(labels))
     config.sentiment_labels = list(sentiment_labels)

@@ -20,14 +20,14 @@ import torch
 
 from model.artefact import (
     DEFAULT_MODEL_DIR,
-    _check_unchanged,
-    _damaged,
-    _folder_stamp,
-    _one_line,
-    _tokenizer_dir,
+    check_unchanged,
+    damaged_model_error,
+    folder_stamp,
     load_model,
     model_id_of,
+    one_line,
     read_settings,
+    tokenizer_folder,
 )
 from model.backbone import BackboneMissingError, load_tokenizer
 from model.engine import Engine, Entity, Sentiment
@@ -174,7 +174,7 @@ class Tagger:
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         if status is not None:
             status(TagStatus("loading", f"Loading the tagger from {model_dir}…"))
-        stamp = _folder_stamp(model_dir)
+        stamp = folder_stamp(model_dir)
         settings = read_settings(model_dir)
         segmentation = check_segmentation(settings.get("segmentation"))
         from_env = "" if precision else os.environ.get("PRICEWAR_TAG_PRECISION", "").strip()
@@ -210,7 +210,7 @@ class Tagger:
             if from_env:  # e.g. bf16 on a CPU
                 raise ValueError(f"PRICEWAR_TAG_PRECISION={from_env!r}: {exc}") from None
             raise
-        tokenizer_dir = _tokenizer_dir(model_dir)
+        tokenizer_dir = tokenizer_folder(model_dir)
         try:
             tokenizer = load_tokenizer(tokenizer_dir)
         except BackboneMissingError:
@@ -218,7 +218,7 @@ class Tagger:
         except Exception as exc:  # a damaged tokenizer.json in the artefact
             if tokenizer_dir != model_dir:
                 raise
-            raise _damaged(model_dir, _one_line(exc)) from exc
+            raise damaged_model_error(model_dir, one_line(exc)) from exc
         model = load_model(model_dir)
         engine = Engine(
             model,
@@ -238,7 +238,7 @@ class Tagger:
                 return prepare_int8(fp32_model, calibration, streams=streams)
 
         model_id = model_id_of(model_dir)
-        _check_unchanged(model_dir, stamp)  # the weights and the id are of one artefact
+        check_unchanged(model_dir, stamp)  # the weights and the id are of one artefact
         tagger = cls(engine, model_id, model_dir, int8_builder=builder, status=status)
         tagger._emit(tagger.status)
         return tagger

@@ -41,7 +41,7 @@ def assert_pick_reads_newest_months(
     assert fast is not None, f"the slice check failed for {entity}, limit {limit}"
     kwargs = {"entity": entity, "label": label, "limit": limit}
     got = explore.ticket_list(store, Filters(), model_id, **kwargs)
-    with explore._base_tables():
+    with explore.base_tables():
         whole = explore.ticket_list(store, Filters(), model_id, **kwargs)
     pd.testing.assert_frame_equal(got, whole)
     assert [k for k, _ in fast] == whole["ticket_key"].tolist()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from model.backbone import _quiet_transformers, label_config
+from model.backbone import label_config, quiet_transformers
 from model.sentiment import POOLING, SENTIMENT_LABELS
 
 
@@ -32,7 +32,7 @@ def random_token_classifier(labels: list[str], *, seed: int = 0, max_position: i
     import torch
     from transformers import BertForTokenClassification
 
-    _quiet_transformers()
+    quiet_transformers()
     torch.manual_seed(seed)
     config = tiny_config(labels)
     config.max_position_embeddings = max_position
@@ -52,7 +52,7 @@ def random_two_head(
 
     from model.sentiment import BertForTokensAndSentiment
 
-    _quiet_transformers()
+    quiet_transformers()
     torch.manual_seed(seed)
     config = tiny_config(labels)
     config.sentiment_labels = list(sentiment_labels)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.alerts.counts import SignalCounts, as_counts
-from analytics.alerts.details import _frame_keys, _top_entities, alert_keys, rollup_customers
+from analytics.alerts.details import alert_keys, frame_keys, rollup_customers, top_entities
 from analytics.alerts.reading import signal_counts
 from analytics.alerts.rule import SurgeRule
 from analytics.alerts.scan import episode_positions, grids
@@ -185,9 +185,9 @@ def surge_alerts(
     alerts = alerts.reset_index(drop=True)
     entities = entities or sentiment
     if frame is not None:
-        keys, customers = _frame_keys(frame, alerts)
+        keys, customers = frame_keys(frame, alerts)
         alerts = alerts.assign(ticket_keys=keys, customers=customers)
-        alerts = alerts.assign(entities=_top_entities(store, alerts["ticket_keys"], entities))
+        alerts = alerts.assign(entities=top_entities(store, alerts["ticket_keys"], entities))
     elif (
         not details
         and (

@@ -33,7 +33,14 @@ from analytics.alerts.sql import (
     with_ctes,
 )
 
-__all__ = ["alert_details", "alert_keys", "last_day", "rollup_customers"]
+__all__ = [
+    "alert_details",
+    "alert_keys",
+    "frame_keys",
+    "last_day",
+    "rollup_customers",
+    "top_entities",
+]
 
 
 def alert_details(
@@ -145,7 +152,7 @@ def rollup_customers(
     return [units.get(i, 0) for i in range(len(alerts))]
 
 
-def _frame_keys(
+def frame_keys(
     signals: pd.DataFrame, alerts: pd.DataFrame
 ) -> tuple[list[tuple[str, ...]], list[int]]:
     """Per alert, its negative tickets (oldest first) and the distinct writers among them,
@@ -186,7 +193,7 @@ def alert_keys(
     """Per alert, its negative tickets (oldest first) — those of its scope created from its
     first period to the end of its last —, the distinct writers among them (customers; a
     ticket without one counts alone) and their most named entities (as
-    :func:`_top_entities`), read from the store in one query."""
+    :func:`top_entities`), read from the store in one query."""
     names = names if names is not None else tuple(name_map(store, sentiment, entities))
     q = (
         with_ctes(  # noqa: S608 - fixed fragments; values are parameters
@@ -278,7 +285,7 @@ def alert_keys(
     )
 
 
-def _top_entities(store: Any, keys: pd.Series, entities: str, top: int = 5) -> list[str]:
+def top_entities(store: Any, keys: pd.Series, entities: str, top: int = 5) -> list[str]:
     """Per alert, its tickets' most named entities as ``"text ×count; …"`` (most tickets
     first, ties by text)."""
     which = [i for i, ks in enumerate(keys) for _ in ks]

@@ -50,11 +50,11 @@ def current_tagger(store: Any) -> str | None:
     latest to tag), from the base tables when this package's ``USE_ROLLUPS`` is off."""
     from analytics.alerts.reading import use_rollups
     from analytics.explore import current_model_id
-    from analytics.explore.filters import _base_tables
+    from analytics.explore.filters import base_tables
 
     if use_rollups():
         return current_model_id(store)
-    with _base_tables():
+    with base_tables():
         return current_model_id(store)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.special import wrightomega
 
-from analytics.demand import FloatArray, _log1p_sum_exp, _shifted_exp, logit_shares
+from analytics.demand import FloatArray, log1p_sum_exp, logit_shares, shifted_exp
 from analytics.errors import EquilibriumNotConvergedError
 
 
@@ -87,7 +87,7 @@ def _leave_one_out_log_denominator(u: FloatArray) -> FloatArray:
     """log D_j = log(1 + Σ_{k≠j} e^{u_k}) for every j: a J×J log-sum-exp with the diagonal
     left out, exact to a few ulp however one utility dominates."""
     leave_out = np.eye(u.size, dtype=bool)
-    return _log1p_sum_exp(np.where(leave_out, -np.inf, u[np.newaxis, :]), axis=1)
+    return log1p_sum_exp(np.where(leave_out, -np.inf, u[np.newaxis, :]), axis=1)
 
 
 def best_response(
@@ -206,7 +206,7 @@ def logit_nash_equilibrium(
             last=p.copy(),
         )
     s = logit_shares(p, q, alpha)
-    m, _, total = _shifted_exp(q - alpha * p)
+    m, _, total = shifted_exp(q - alpha * p)
     outside = float((np.exp(-m) / total)[0])  # exact, never 1 − (a sum close to 1)
     return EquilibriumResult(
         names=firm_names,

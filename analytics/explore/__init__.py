@@ -29,7 +29,7 @@ Example:
 
 Modules (one concern each; the pages' names are importable from ``analytics.explore``):
 ``filters`` (:class:`Filters`, :class:`CostRates`, the SQL conditions, when the roll-ups may
-be read; its ``USE_ROLLUPS`` switch and ``_base_tables()`` send every reader to the base
+be read; its ``USE_ROLLUPS`` switch and ``base_tables()`` send every reader to the base
 tables), ``metadata`` (data version, sidebar choices, period, the tagger and its progress),
 ``overview`` (KPIs, ticket and usage volume, cost to serve), ``entities`` (top entities,
 trends, competitor mentions), ``tickets`` (the ticket list) and ``entity_lookup`` (the
@@ -49,7 +49,7 @@ from analytics.explore.filters import (  # noqa: F401 - the package's names
     UNKNOWN_CUSTOMER,
     CostRates,
     Filters,
-    _base_tables,
+    base_tables,
 )
 from analytics.explore.metadata import (
     current_model_id,

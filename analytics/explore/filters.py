@@ -224,7 +224,7 @@ _FORCE_BASE: ContextVar[bool] = ContextVar("explore_force_base", default=False)
 
 
 @contextmanager
-def _base_tables() -> Iterator[None]:
+def base_tables() -> Iterator[None]:
     """Inside the block every query reads the base tables (tests compare both ways)."""
     token = _FORCE_BASE.set(True)
     try:

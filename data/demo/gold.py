@@ -24,8 +24,8 @@ from data.demo.parameters import (
     plan_price,
 )
 from data.demo.text import TextEngine, TicketContext
-from data.demo.tickets import _vendor_prices
-from data.demo.tone import _sentiment_labels, _tone_template, _with_tone
+from data.demo.tickets import demo_vendor_prices
+from data.demo.tone import sentiment_labels, tone_template, with_tone
 
 
 def _random_company(rng: random.Random) -> tuple[str, str]:
@@ -62,7 +62,7 @@ def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator
     engine = TextEngine()
     span_days = (LAST_MONTH - FIRST_MONTH).days + 30
     seg_w = [V.SEGMENT_WEIGHTS[s] for s in SEGMENTS]
-    vendor_prices = _vendor_prices()
+    vendor_prices = demo_vendor_prices()
     for _ in range(n):
         segment = rng.choices(SEGMENTS, seg_w)[0]
         mention = rng.random() < min(0.9, 2.0 * COMPETITOR_MENTION_RATE[segment] + 0.1)
@@ -93,7 +93,7 @@ def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator
             continue
         label = SENTIMENTS[
             int(
-                _sentiment_labels(
+                sentiment_labels(
                     np.array([T.CATEGORIES.index(category)]),
                     np.array([mention]),
                     np.zeros(1, dtype="int64"),
@@ -101,5 +101,5 @@ def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator
                 )[0]
             )
         ]
-        text, spans = _with_tone(text, spans, _tone_template(label, rng))
+        text, spans = with_tone(text, spans, tone_template(label, rng))
         yield GoldTicket(text, spans, label)

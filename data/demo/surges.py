@@ -13,18 +13,20 @@ from data.reference import price_cut_events
 
 
 @dataclass(frozen=True)
-class _CutWindow:
+class CutWindow:
+    """A real price cut the demo plants a surge after: when, whose, the new price per 1M."""
+
     start: datetime
     vendor_id: str
     new_price: float
 
 
-def cut_windows() -> list[_CutWindow]:
+def cut_windows() -> list[CutWindow]:
     events = price_cut_events()
     out = []
     for (day, vendor_id), group in events.groupby(["date", "vendor_id"], sort=True):
         out.append(
-            _CutWindow(
+            CutWindow(
                 pd.Timestamp(day).to_pydatetime(), str(vendor_id), float(group["new_price"].min())
             )
         )

@@ -40,14 +40,16 @@ from data.demo.parameters import (
     month_index,
     plan_price,
 )
-from data.demo.surges import _CutWindow, cut_windows, planned_surges
+from data.demo.surges import CutWindow, cut_windows, planned_surges
 from data.demo.text import TextEngine, TicketContext
-from data.demo.tone import _sentiment_labels, _tone_template, _with_tone
+from data.demo.tone import sentiment_labels, tone_template, with_tone
 from data.keys import ticket_key
 from data.reference import competitor_models
 
 
-def _vendor_prices() -> dict[str, float]:
+def demo_vendor_prices() -> dict[str, float]:
+    """Per vendor, the lower quartile of its models' list prices per 1M tokens: the price
+    a demo ticket quotes for that vendor outside its price cuts' windows."""
     models = competitor_models().dropna(subset=["price_per_m"])
     return {
         str(k): float(v)
@@ -56,7 +58,7 @@ def _vendor_prices() -> dict[str, float]:
 
 
 def mention_setup(
-    created: np.ndarray, segment: np.ndarray, rng: np.random.Generator, windows: list[_CutWindow]
+    created: np.ndarray, segment: np.ndarray, rng: np.random.Generator, windows: list[CutWindow]
 ) -> tuple[np.ndarray, list[str | None]]:
     """Which tickets mention a competitor, and the vendor when a cut drives it."""
     n = len(created)
@@ -175,7 +177,7 @@ class TicketPlan:
     surge_of: np.ndarray  # index into surges (-1: none)
     mention: np.ndarray
     vendor: np.ndarray
-    windows: list[_CutWindow]
+    windows: list[CutWindow]
     category: np.ndarray
     sentiment: np.ndarray
     channel: np.ndarray
@@ -284,7 +286,7 @@ def plan_tickets(
         if truth is not None
         else np.zeros(n, dtype="int64")
     )
-    sentiment = _sentiment_labels(category, mention, experienced, rng.random(n))
+    sentiment = sentiment_labels(category, mention, experienced, rng.random(n))
     sentiment = np.where(origin > 0, 0, sentiment)
     channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_P)
     is_ent = segment == "enterprise"
@@ -370,7 +372,7 @@ def iter_ticket_chunks(
         plan.priority,
     )
     minutes, by_ai, open_ = plan.minutes, plan.by_ai, plan.open_
-    vendor_prices = _vendor_prices()
+    vendor_prices = demo_vendor_prices()
     win_price = {w.vendor_id: w.new_price for w in windows}
     engine = TextEngine()
     text_rng = random.Random(seed * 7919 + 17)
@@ -424,10 +426,10 @@ def iter_ticket_chunks(
                         "ORG",
                     )
                 tone = tone_rng.choice(SURGE_TONE[surge.kind])
-                text, spans = _with_tone(text, spans, tone, values)
+                text, spans = with_tone(text, spans, tone, values)
             elif truth is not None:
-                text, spans = _with_tone(
-                    text, spans, _tone_template(SENTIMENTS[sentiment[t]], tone_rng)
+                text, spans = with_tone(
+                    text, spans, tone_template(SENTIMENTS[sentiment[t]], tone_rng)
                 )
             # The key an upload of these columns would get (so a re-upload adds nothing).
             key = ticket_key(

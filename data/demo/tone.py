@@ -1,6 +1,6 @@
 """A ticket's gold sentiment: the label drawn from its category, a competitor mention and
-the customer's negative experiences (``_sentiment_labels``), and the tone sentence that says
-it, put into the ticket's text with its entity spans (``_with_tone``, ``_tone_template``)."""
+the customer's negative experiences (``sentiment_labels``), and the tone sentence that says
+it, put into the ticket's text with its entity spans (``with_tone``, ``tone_template``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from data.demo.parameters import (
 )
 
 
-def _sentiment_labels(
+def sentiment_labels(
     category: np.ndarray, mention: np.ndarray, experiences: np.ndarray, u: np.ndarray
 ) -> np.ndarray:
     """Index into SENTIMENTS of each ticket's gold label (see the module docstring)."""
@@ -50,7 +50,7 @@ def _slots(
     return "".join(pieces), spans
 
 
-def _with_tone(
+def with_tone(
     text: str,
     spans: tuple[tuple[int, int, str], ...],
     template: str | None,
@@ -76,7 +76,9 @@ def _with_tone(
     return text[:pos] + insert + text[pos:], tuple(sorted(moved))
 
 
-def _tone_template(label: str, rng: random.Random) -> str | None:
+def tone_template(label: str, rng: random.Random) -> str | None:
+    """A tone sentence for a ticket of gold sentiment ``label``; a neutral ticket gets a
+    neutral one half the time (None: no tone sentence)."""
     if label == "negative":
         return rng.choice(NEGATIVE_TONE)
     if label == "positive":

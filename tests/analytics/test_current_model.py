@@ -12,7 +12,7 @@ import pytest
 
 import analytics.alerts as alerts
 from analytics.alerts import current_tagger
-from analytics.explore import _base_tables, current_model_id
+from analytics.explore import base_tables, current_model_id
 from data import rollups
 from data.store import Store
 from model.jobs import tag_store
@@ -38,7 +38,7 @@ def _every_way(store: Store, monkeypatch: pytest.MonkeyPatch) -> set[str | None]
     """The answers of every path: the roll-ups (when they decide), the base tables (the
     explore switch), ``current_tagger`` with and without the alerts switch, the SQL."""
     answers = {current_model_id(store), current_tagger(store), _table_answer(store)}
-    with _base_tables():
+    with base_tables():
         answers.add(current_model_id(store))
     with monkeypatch.context() as patch:
         patch.setattr(alerts, "USE_ROLLUPS", False)
@@ -95,5 +95,5 @@ def test_the_fresh_rollup_is_what_decides(store: Store) -> None:
     )
     assert _rollup_counts(store) is not None  # still fresh: counts unchanged
     assert current_model_id(store) == MODEL  # from rollup_tagged_days
-    with _base_tables():
+    with base_tables():
         assert current_model_id(store) == "edited"  # from tagged_tickets

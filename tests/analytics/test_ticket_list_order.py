@@ -80,7 +80,7 @@ def test_a_job_tagged_store_lists_an_entity_from_its_newest_months(
         assert fast is not None, f"the slice check failed for {top.entity!r}, limit {limit}"
         kwargs = {"entity": top.entity, "label": label, "limit": limit}
         got = explore.ticket_list(job_tagged, Filters(), model_id, **kwargs)
-        with explore._base_tables():
+        with explore.base_tables():
             whole = explore.ticket_list(job_tagged, Filters(), model_id, **kwargs)
         pd.testing.assert_frame_equal(got, whole)
         assert [k for k, _ in fast] == whole["ticket_key"].tolist()
@@ -107,7 +107,7 @@ def test_a_resumed_job_keeps_the_day_order(demo_db_path: Path, tmp_path: Path) -
             store, where, Filters(), model_id, top.entity, "PRODUCT", False, 5
         )
         assert fast is not None
-        with explore._base_tables():
+        with explore.base_tables():
             whole = explore.ticket_list(
                 store, Filters(), model_id, entity=top.entity, label="PRODUCT", limit=5
             )
@@ -158,7 +158,7 @@ def test_busy_first_days_still_list_from_the_newest_months(tmp_path: Path) -> No
             )
             assert fast is not None, f"the slice check failed, limit {limit}"
             got = explore.ticket_list(store, Filters(), model_id, **kwargs)
-            with explore._base_tables():
+            with explore.base_tables():
                 whole = explore.ticket_list(store, Filters(), model_id, **kwargs)
             pd.testing.assert_frame_equal(got, whole)
             assert [k for k, _ in fast] == whole["ticket_key"].tolist()

@@ -76,14 +76,14 @@ def app_db(demo_db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PRICEWAR_DB", str(db))
     monkeypatch.setenv("PRICEWAR_AUTOTAG", "0")
     monkeypatch.setenv("PRICEWAR_INBOX_SECONDS", "0")
-    monkeypatch.setattr("dashboard.tagging_job._default_loader", FakeTagger)
+    monkeypatch.setattr("dashboard.tagging_job.default_loader", FakeTagger)
     yield db
     # the app's state for this database lives in st.cache_resource for the whole process:
     # close it and drop it, or every test leaves a DuckDB connection open until exit
-    from dashboard import state
+    from dashboard import app_state
 
-    state.app_state().close()
-    state._app_state.clear()
+    app_state.app_state().close()
+    app_state._app_state.clear()
 
 
 # -- sign-in and roles (tests/dashboard/signin.py) ----------------------------------------

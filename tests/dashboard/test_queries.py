@@ -183,7 +183,7 @@ def test_a_tagging_batch_keeps_the_market_caches_while_tagging_runs(
             return super().tag(texts, batch_size, progress)
 
     tagger = HeldAfterOneBatch()
-    monkeypatch.setattr(tagging_job, "_default_loader", lambda: tagger)
+    monkeypatch.setattr(tagging_job, "default_loader", lambda: tagger)
     # one window all along: the clock is patched where the versions read it
     monkeypatch.setattr(data_versions, "_clock", lambda: 1_000_000.0)
     measured: list[str | None] = []

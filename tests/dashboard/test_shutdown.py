@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.jobs import TaggingJob
-from dashboard.state import AppState, _register_before_shutdown
+from dashboard.state import AppState, register_before_shutdown
 from data.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,10 +69,10 @@ def _rows(db: Path) -> tuple[list, list]:
 
 
 def _tag_all(db: Path) -> None:
-    from dashboard.jobs import _default_loader
+    from dashboard.jobs import default_loader
 
     with Store.open(db) as store:
-        job = TaggingJob(store, loader=_default_loader, batch_size=1)
+        job = TaggingJob(store, loader=default_loader, batch_size=1)
         try:
             job.start()
             status = job.wait(600)
@@ -131,7 +131,7 @@ def test_shutdown_hook_stops_the_job_before_the_thread_pools_close(
     hooks: list = []
     monkeypatch.setattr(threading, "_register_atexit", hooks.append)
     called: list[str] = []
-    _register_before_shutdown(lambda: called.append("hook"))
+    register_before_shutdown(lambda: called.append("hook"))
     assert len(hooks) == 1
     hooks[0]()
     assert called == ["hook"]

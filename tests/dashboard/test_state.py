@@ -46,8 +46,7 @@ def test_state_keeps_every_name_the_pages_and_tests_use() -> None:
             "db_path",
             "store",
             "job",
-            "_app_state",
-            "_register_before_shutdown",
+            "register_before_shutdown",
             "demo_tickets_from_env",
         ],
         scenario_state: [

@@ -177,7 +177,7 @@ def _compare_both_ways(store: Store, filters: list[Filters]) -> None:
     for f in filters:
         for name, call in CALLS.items():
             from_rollups = call(store, f)
-            with explore._base_tables():
+            with explore.base_tables():
                 from_base = call(store, f)
             try:
                 _same(from_rollups, from_base)
@@ -423,7 +423,7 @@ def test_the_ticket_list_is_the_same_from_the_newest_days_and_the_whole_period(
     whole period (the base tables: no window)."""
     with Store.open(tagged_db, read_only=True) as store:
         windowed = _ticket_lists(store)
-        with explore._base_tables():
+        with explore.base_tables():
             whole = _ticket_lists(store)
     assert windowed.keys() == whole.keys()
     assert sum(len(df) for df in windowed.values()) > 10_000
@@ -531,7 +531,7 @@ def test_a_picked_entity_reads_the_entity_rows_of_its_newest_months_only(
         others = [sql for sql, _ in reads if "x.rowid >= ?" not in sql and "count(*)" not in sql]
         # the rest: the entities of a few tickets, by key (the index)
         assert all("ticket_key IN (?" in sql for sql in others), others
-        with explore._base_tables():
+        with explore.base_tables():
             whole = explore.ticket_list(tagged_store, Filters(), MODEL, **kwargs)
         pd.testing.assert_frame_equal(got, whole)
 
@@ -562,7 +562,7 @@ def test_entity_rows_out_of_ticket_order_list_the_same_tickets(
         for search in (None, "the"):
             kwargs = {"entity": top.entity, "label": "ORG", "search": search, "limit": 7}
             got = explore.ticket_list(tagged_store, f, MODEL, **kwargs)
-            with explore._base_tables():
+            with explore.base_tables():
                 whole = explore.ticket_list(tagged_store, f, MODEL, **kwargs)
             pd.testing.assert_frame_equal(got, whole)
             if f == Filters() and search is None:

@@ -237,7 +237,7 @@ def test_a_link_parameter_with_a_hostile_or_huge_name_gives_one_short_note(
     Broke (weak): ``ui.scenario_link_problems`` named an over-long parameter with its name
     as sent: a link whose parameter name was 300,000 characters drew a note of 300,149
     characters on the page of whoever opened it; NUL and ESC reached the note raw (values
-    were already cut and escaped, ``ui._shown``)."""
+    were already cut and escaped, ``filter_links.quoted_link_value``)."""
     at = opened_with(APP_VIEWER, {name: "1" * 17_000})
     assert not run_problems(at), run_problems(at)
     notes = [str(w.value) for w in at.warning if "link" in str(w.value)]

@@ -101,7 +101,7 @@ def test_tickets_removed_while_their_batch_is_tagged_leave_no_tags_behind(
             assert orphans == 0, f"{orphans} rows of {table} about removed tickets"
         # the roll-ups the pages read agree with the base tables
         assert rollups.fresh_parts(store.cursor()) == frozenset(rollup_tables.PARTS)
-        with explore._base_tables():
+        with explore.base_tables():
             base = explore.top_entities(store, explore.Filters(), MODEL)
         assert explore.top_entities(store, explore.Filters(), MODEL).equals(base)
 

@@ -71,9 +71,9 @@ INVISIBLE = {
 
 def _as_read(text: str) -> str:
     """What a reader sees: the invisible characters dropped."""
-    from dashboard.ui import _invisible_pattern
+    from dashboard.ui import invisible_pattern
 
-    return _invisible_pattern().sub("", text)
+    return invisible_pattern().sub("", text)
 
 
 def _hidden(value: str) -> list[str]:
@@ -390,7 +390,7 @@ def test_the_app_on_a_named_pipe_or_a_csv_file_says_so_instead_of_hanging(
     word on the page); with a CSV file the app ran on DuckDB's in-memory view of it: every
     page empty, no message, and anything uploaded would have been lost at the restart.
     """
-    from dashboard import state
+    from dashboard import app_state
 
     monkeypatch.setenv("PRICEWAR_AUTOTAG", "0")
     monkeypatch.setenv("PRICEWAR_INBOX_SECONDS", "0")
@@ -406,7 +406,7 @@ def test_the_app_on_a_named_pipe_or_a_csv_file_says_so_instead_of_hanging(
         assert not at.exception, [e.value for e in at.exception]
         errors = " ".join(str(e.value) for e in at.error)
         assert said in errors and path.name in errors.replace("\\", ""), errors
-        state._app_state.clear()
+        app_state._app_state.clear()
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sheet.read_text(encoding="utf-8") == "text\nhello\n"
 

@@ -553,7 +553,7 @@ def test_a_database_on_a_read_only_file_system_is_not_called_damaged(
             assert "cannot be opened for writing" in result.stderr, result.stderr
             assert "not a readable" not in result.stderr and "move it aside" not in result.stderr
         assert run_cli("data", "stats", "--db", db).returncode == 0
-        from dashboard import state
+        from dashboard import app_state
         from tests.dashboard.signin import app_as
 
         monkeypatch.setenv("PRICEWAR_DB", str(db))
@@ -562,7 +562,7 @@ def test_a_database_on_a_read_only_file_system_is_not_called_damaged(
         at = app_as(None)
         at.secrets = {}
         at.run(timeout=60)
-        state._app_state.clear()
+        app_state._app_state.clear()
         assert not at.exception, [e.value for e in at.exception]
         errors = " ".join(str(e.value) for e in at.error).replace("\\", "")
         assert "cannot be opened for writing" in errors and "Move it aside" not in errors, errors
