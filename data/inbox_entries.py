@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from data.errors import DataError
+
 __all__ = [
     "FOLDER_FLAGS",
     "MAX_ENTRIES_PER_POLL",
@@ -55,7 +57,7 @@ MAX_JSON_DEPTH = 8
 MAX_ENTRIES_PER_POLL = 256
 
 
-class InboxEntryError(ValueError):
+class InboxEntryError(DataError, ValueError):
     """An inbox entry that is refused (not a regular file, too large, malformed)."""
 
 

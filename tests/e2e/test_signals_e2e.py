@@ -10,7 +10,9 @@ ticket of a European customer that day carrying script and HTML.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -57,15 +59,15 @@ def _cut_and_add_hostile(conn) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """This module's server (``hpage`` of test_hostile_text opens its pages)."""
-    from data.demo import generate_demo
+def hostile_server(tmp_path_factory: pytest.TempPathFactory, demo_db_path: Path) -> Iterator[str]:
+    """This module's server (``hpage`` of test_hostile_text opens its pages), on a copy of
+    the session's demo database with hostile tickets added."""
     from data.store import Store
 
     folder = tmp_path_factory.mktemp("e2e-signals")
     db = folder / "signals.duckdb"
+    shutil.copy(demo_db_path, db)
     with Store.open(db) as store:
-        generate_demo(store, tickets=2000, seed=7)
         store.write(_cut_and_add_hostile)
     env = {
         **os.environ,
