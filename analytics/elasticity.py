@@ -70,10 +70,6 @@ class ElasticityEstimate:
     dropped: int
     r2_within: float
 
-    def contains(self, value: float) -> bool:
-        """Whether ``value`` lies within the confidence interval."""
-        return self.ci_low <= value <= self.ci_high
-
 
 def _codes(values: Any) -> tuple[np.ndarray, int]:
     codes, uniques = pd.factorize(pd.Series(values), sort=True)

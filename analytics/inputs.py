@@ -18,8 +18,6 @@ __all__ = [
     "price_history",
     "segment_snapshot",
     "segments",
-    "ticket_volumes",
-    "usage_by_segment_month",
     "usage_panel",
 ]
 
@@ -67,27 +65,6 @@ def usage_panel(
     )
 
 
-def usage_by_segment_month(
-    store: Any, *, start: dt.date | None = None, end: dt.date | None = None
-) -> pd.DataFrame:
-    """Volumes and revenue per segment and month.
-
-    Columns: ``segment``, ``month``, ``customers``, ``tokens``, ``input_tokens``,
-    ``output_tokens``, ``revenue``, ``avg_price_per_m`` (revenue per million tokens).
-    """
-    where, params = _period("u", "month", start, end)
-    return store.query(
-        "SELECT c.segment, u.month, count(DISTINCT u.customer_id) AS customers,"  # noqa: S608 - fixed fragments; values are parameters
-        " sum(u.input_tokens + u.output_tokens)::DOUBLE AS tokens,"
-        " sum(u.input_tokens)::DOUBLE AS input_tokens,"
-        " sum(u.output_tokens)::DOUBLE AS output_tokens, sum(u.revenue) AS revenue,"
-        " sum(u.revenue) / nullif(sum(u.input_tokens + u.output_tokens)::DOUBLE, 0) * 1e6"
-        " AS avg_price_per_m FROM usage u JOIN customers c ON c.customer_id = u.customer_id"
-        f" WHERE TRUE{where} GROUP BY 1, 2 ORDER BY 1, 2",
-        params,
-    )
-
-
 def price_history(store: Any, plan: str | None = None) -> pd.DataFrame:
     """Our list prices per plan over time (``valid_to`` NULL = current)."""
     if plan is None:
@@ -102,31 +79,6 @@ def current_prices(store: Any) -> pd.DataFrame:
         "SELECT plan, valid_from, price_per_m, input_price_per_m, output_price_per_m"
         " FROM price_history QUALIFY row_number() OVER (PARTITION BY plan"
         " ORDER BY valid_from DESC) = 1 ORDER BY plan"
-    )
-
-
-def ticket_volumes(
-    store: Any, *, by: str = "customer", start: dt.date | None = None, end: dt.date | None = None
-) -> pd.DataFrame:
-    """Ticket volumes split by who resolved them, per customer and month (``by="customer"``)
-    or per segment and month (``by="segment"``).
-
-    Columns: the key (``customer_id`` + ``segment`` or ``segment``), ``month``, ``tickets``,
-    ``human`` (resolved by a person), ``ai`` (resolved by AI), ``open`` (unresolved or
-    unknown).
-    """
-    if by not in ("customer", "segment"):
-        raise ValueError("by must be 'customer' or 'segment'")
-    key = "t.customer_id, c.segment" if by == "customer" else "c.segment"
-    where, params = _period("t", "created_at", start, end)
-    return store.query(
-        f"SELECT {key}, CAST(date_trunc('month', t.created_at) AS DATE) AS month,"  # noqa: S608 - key is one of two fixed strings; values are parameters
-        " count(*) AS tickets, count_if(t.resolved_by = 'human') AS human,"
-        " count_if(t.resolved_by = 'ai') AS ai,"
-        " count_if(t.resolved_by IS NULL OR t.resolved_by NOT IN ('human', 'ai')) AS open"
-        " FROM tickets t JOIN customers c ON c.customer_id = t.customer_id"
-        f" WHERE t.created_at IS NOT NULL{where} GROUP BY ALL ORDER BY ALL",
-        params,
     )
 
 

@@ -1,4 +1,4 @@
-"""Positioning: per-segment optima and the price-against-quality map.
+"""Positioning: the price-against-quality map and the quality tiers behind it.
 
 Quality proxy (documented, not measured): the price data carry no benchmark score, so a
 model's quality tier — 1 "budget", 2 "mid", 3 "frontier" — is its place in its vendor's
@@ -41,25 +41,16 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from analytics.costs import CostInputs
-from analytics.demand import ConstantElasticityDemand
-from analytics.elasticity import MentionInteraction, estimate_elasticities
-from analytics.errors import NoInteriorOptimumError
-from analytics.inputs import current_prices, segment_snapshot
-from analytics.optimize import optimal_price
-from analytics.signals import competitor_pressure, mentions_by_vendor
+from analytics.inputs import current_prices
+from analytics.signals import mentions_by_vendor
 
 __all__ = [
     "TIER_LABELS",
     "competitor_price_points",
-    "model_tier_table",
     "positioning_map",
     "quality_tier",
-    "segment_optima",
-    "segment_optima_from",
 ]
 
 TIER_LABELS: dict[int, str] = {1: "budget", 2: "mid", 3: "frontier"}
@@ -128,16 +119,6 @@ def _tier_rows() -> tuple[tuple[str, str, int, str], ...]:
     if bad:
         raise ValueError(f"{_TIER_TABLE}: tier must be 1, 2 or 3 (rows {bad})")
     return rows
-
-
-def model_tier_table() -> pd.DataFrame:
-    """The explicit tiers of ``data/reference/model-tiers.csv`` (see the module docstring).
-
-    Returns:
-        Columns ``vendor`` (display name, as in ``competitor_prices``), ``model_id``,
-        ``tier`` and ``reason``.
-    """
-    return pd.DataFrame(list(_tier_rows()), columns=["vendor", "model_id", "tier", "reason"])
 
 
 def _table_tier(vendor: str | None, model_id: str) -> int | None:
@@ -279,126 +260,3 @@ def positioning_map(
             "mention_share",
         ]
     ]
-
-
-def segment_optima_from(inputs: pd.DataFrame, costs: CostInputs | None = None) -> pd.DataFrame:
-    """Optimal price and contribution per segment from a table of inputs (pure).
-
-    Args:
-        inputs: per segment ``segment``, ``price_per_m`` (current), ``volume_m`` (monthly
-            volume at that price), ``elasticity``, ``tickets_per_million`` and optionally
-            ``ai_share`` (measured AI resolution share; else the cost inputs').
-        costs: the cost model (defaults from the anchors).
-
-    Returns:
-        The inputs plus ``unit_cost``, ``current_contribution``, ``optimal_price``,
-        ``optimal_volume_m``, ``optimal_contribution``, ``gain`` and ``note`` (why a
-        segment has no optimum: |ε| ≤ 1). Contributions are before fixed costs, USD/month.
-    """
-    costs = costs or CostInputs()
-    rows = []
-    for rec in inputs.to_dict("records"):
-        share = rec.get("ai_share")
-        ci = (
-            costs
-            if share is None or not np.isfinite(share)
-            else costs.replace(ai_resolution_share=float(share))
-        )
-        c = ci.unit_cost_per_million(float(rec.get("tickets_per_million") or 0.0))
-        p, q, e = float(rec["price_per_m"]), float(rec["volume_m"]), float(rec["elasticity"])
-        row = {
-            **rec,
-            "unit_cost": c,
-            "current_contribution": (p - c) * q,
-            "optimal_price": np.nan,
-            "optimal_volume_m": np.nan,
-            "optimal_contribution": np.nan,
-            "gain": np.nan,
-            "note": "",
-        }
-        try:
-            best = optimal_price(ConstantElasticityDemand.through(p, q, e), c)
-            row.update(
-                optimal_price=best.price,
-                optimal_volume_m=best.quantity,
-                optimal_contribution=best.profit,
-                gain=best.profit - row["current_contribution"],
-            )
-        except (NoInteriorOptimumError, ValueError) as exc:
-            row["note"] = str(exc)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def segment_optima(
-    store: Any,
-    costs: CostInputs | None = None,
-    *,
-    interaction: MentionInteraction | None = None,
-    model_id: str | None = None,
-    months: int = 3,
-    min_tickets: int = 30,
-    rates: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Per-segment optimal price and contribution from the store.
-
-    Uses each segment's fitted elasticity; when ``interaction`` (from
-    ``estimate_mention_interaction``) is given, the elasticity is shifted by the change of the
-    segment's competitor-mention rate: ε_now = ε + γ·(recent rate − period rate), so rising
-    pressure lowers the optimal price. The shift needs at least ``min_tickets`` tagged tickets
-    in the recent months (a rate from a handful of tickets is noise). Volumes and prices are
-    the last ``months`` months. ``rates``: ``competitor_mention_rates`` for ``model_id``
-    when already computed (saves its query).
-
-    Returns:
-        ``segment_optima_from`` columns plus ``ci_low``, ``ci_high``, ``fitted_elasticity``,
-        ``mention_rate``, ``recent_mention_rate``, ``pressure_index``, ``recent_tickets``.
-    """
-    snap = segment_snapshot(store, months=months)
-    snap = snap[snap["segment"].notna()]
-    fits = estimate_elasticities(store)
-    df = snap.merge(
-        fits[["segment", "elasticity", "ci_low", "ci_high", "note"]], on="segment", how="left"
-    ).rename(columns={"note": "fit_note"})
-    df["volume_m"] = df["tokens"] / 1e6
-    df["fitted_elasticity"] = df["elasticity"]
-    pressure = competitor_pressure(store, model_id=model_id, rates=rates)
-    df = df.merge(
-        pressure[["segment", "rate", "recent_rate", "index", "recent_tickets"]].rename(
-            columns={
-                "rate": "mention_rate",
-                "recent_rate": "recent_mention_rate",
-                "index": "pressure_index",
-            }
-        ),
-        on="segment",
-        how="left",
-    )
-    if interaction is not None:
-        shift = interaction.slope * (df["recent_mention_rate"] - df["mention_rate"])
-        enough = df["recent_tickets"].fillna(0) >= min_tickets
-        df["elasticity"] = df["elasticity"] + shift.where(enough, 0.0).fillna(0.0)
-    ok = df["elasticity"].notna()
-    out = segment_optima_from(
-        df.loc[
-            ok,
-            [
-                "segment",
-                "price_per_m",
-                "volume_m",
-                "elasticity",
-                "tickets_per_million",
-                "ai_share",
-                "fitted_elasticity",
-                "ci_low",
-                "ci_high",
-                "mention_rate",
-                "recent_mention_rate",
-                "pressure_index",
-                "recent_tickets",
-            ],
-        ],
-        costs,
-    )
-    missing = df.loc[~ok, ["segment", "fit_note"]].rename(columns={"fit_note": "note"})
-    return pd.concat([out, missing], ignore_index=True) if len(missing) else out

@@ -22,7 +22,6 @@ from analytics.competition.checks import (
     usd,
 )
 from analytics.competition.equilibrium import EquilibriumResult, firm_index, logit_nash_equilibrium
-from analytics.competition.price_cut import PriceCutResult, price_cut_scenario
 from analytics.competition.strategies import (
     StrategyComparison,
     compare_strategies,
@@ -110,24 +109,6 @@ class CalibratedMarket:
             self.alpha,
             names=self.names,
             market_size=self.market_size,
-            fixed_prices=self.fixed_prices,
-            start=self.prices,
-            **solver,
-        )
-
-    def price_cut(self, *, competitor: int | str, cut_pct: float, **solver: Any) -> PriceCutResult:
-        """``price_cut_scenario`` on this market: the cut applies to the competitor's list
-        price; holding firms (ours included: this is "we hold our price", the other answers
-        are in ``strategies``) keep their list prices in both states."""
-        return price_cut_scenario(
-            self.costs,
-            self.qualities,
-            self.alpha,
-            names=self.names,
-            market_size=self.market_size,
-            competitor=competitor,
-            cut_pct=cut_pct,
-            list_prices=self.prices,
             fixed_prices=self.fixed_prices,
             start=self.prices,
             **solver,

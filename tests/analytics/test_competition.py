@@ -22,6 +22,7 @@ from analytics.competition import (
     CUT_TABLE_LABELS,
     STRATEGY_COLUMN_LABELS,
     CalibratedMarket,
+    PriceCutResult,
     alpha_from_elasticity,
     best_response,
     calibrate_market,
@@ -30,6 +31,23 @@ from analytics.competition import (
     largest_absorbable_cut,
 )
 from analytics.demand import LogitDemand
+
+
+def _cut(market: CalibratedMarket, competitor: str, cut_pct: float) -> PriceCutResult:
+    """``price_cut_scenario`` on a calibrated market: the cut applies to the competitor's
+    list price; holding firms (ours included) keep their list prices in both states."""
+    return price_cut_scenario(
+        market.costs,
+        market.qualities,
+        market.alpha,
+        names=market.names,
+        market_size=market.market_size,
+        competitor=competitor,
+        cut_pct=cut_pct,
+        list_prices=market.prices,
+        fixed_prices=market.fixed_prices,
+        start=market.prices,
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -316,7 +334,7 @@ def test_firms_no_positive_cost_explains_hold_with_a_note(market: CalibratedMark
     assert frame.loc["mid", "note"] == ""
     assert len(market.notes) == 2
     # a holding rival keeps its list price after someone else's cut too
-    cut = market.price_cut(competitor="mid", cut_pct=30)
+    cut = _cut(market, "mid", 30)
     assert cut.after.prices[1] == 0.25 and cut.after.prices[0] == 1.0
 
 
@@ -367,7 +385,7 @@ def test_calibrate_market_rejects_bad_inputs_clearly(change: dict, message: str)
 
 
 def test_a_fifty_percent_cut_halves_the_list_price(market: CalibratedMarket) -> None:
-    cut = market.price_cut(competitor="premium", cut_pct=50)
+    cut = _cut(market, "premium", 50)
     assert cut.after.prices[4] == 0.5 * 67.5 and cut.after.converged
     t = cut.table.set_index("firm")
     assert t.loc["premium", "price_change_pct"] == pytest.approx(-50.0)
@@ -411,7 +429,7 @@ def test_strategies_start_from_the_calibrated_market(market: CalibratedMarket) -
 
 
 def test_column_labels_have_units(market: CalibratedMarket) -> None:
-    cut = market.price_cut(competitor="mid", cut_pct=20)
+    cut = _cut(market, "mid", 20)
     assert list(cut.table.columns) == list(CUT_TABLE_LABELS)
     for labels in (STRATEGY_COLUMN_LABELS, CUT_TABLE_LABELS):
         for column, label in labels.items():

@@ -50,7 +50,7 @@ def _panel(
 @pytest.mark.parametrize("eps", [-0.5, -1.5, -2.5])
 def test_fit_on_synthetic_panel(eps: float) -> None:
     fit = fit_elasticity(_panel(eps, seed=int(-eps * 10)), segment="x")
-    assert fit.contains(eps)
+    assert fit.ci_low <= eps <= fit.ci_high
     assert fit.segment == "x" and fit.n_obs == 60 * 18 and fit.level == 0.95
 
 

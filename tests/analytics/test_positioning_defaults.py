@@ -1,4 +1,5 @@
-"""Positioning, per-segment optima and the default scenario on the demo database."""
+"""Positioning, per-segment optima (``segment_table``) and the default scenario on the demo
+database."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from analytics import (
     positioning_map,
     save_scenario,
 )
-from analytics.positioning import quality_tier, segment_optima, segment_optima_from
+from analytics.positioning import quality_tier
+from analytics.scenario_tables import segment_table
 
 
 @pytest.mark.parametrize(
@@ -46,34 +48,21 @@ def test_positioning_map(demo_store) -> None:
     assert them["mention_tickets"].sum() > 0  # pressure measured from the tickets
 
 
-def test_segment_optima_closed_form(demo_store) -> None:
+def test_segment_table_optima_closed_form(demo_store) -> None:
+    """The Price war page's best price per segment (``segment_table`` of the all-customers
+    scenario): each elastic segment's optimum is the closed form c·ε/(1+ε) within the
+    price range; inelastic enterprise has none inside it, and the table says why."""
     from data.demo import TRUE_ELASTICITY
 
-    opt = segment_optima(demo_store).set_index("segment")
+    s = default_scenario(demo_store, None, model_id="gold")
+    opt = segment_table(s).set_index("segment")
     assert set(opt.index) == set(TRUE_ELASTICITY)
-    # enterprise demand is inelastic: no optimum, and the table says why
-    assert np.isnan(opt.loc["enterprise", "optimal_price"])
     assert "inelastic" in opt.loc["enterprise", "note"]
     for seg in ("smb", "developer"):
         e, c = opt.loc[seg, "elasticity"], opt.loc[seg, "unit_cost"]
-        assert opt.loc[seg, "optimal_price"] == pytest.approx(c * e / (1 + e))
-        assert opt.loc[seg, "optimal_contribution"] >= opt.loc[seg, "current_contribution"]
-
-
-def test_segment_optima_from_table() -> None:
-    import pandas as pd
-
-    t = pd.DataFrame(
-        {
-            "segment": ["a"],
-            "price_per_m": [1.0],
-            "volume_m": [100.0],
-            "elasticity": [-2.0],
-            "tickets_per_million": [0.0],
-        }
-    )
-    out = segment_optima_from(t).iloc[0]
-    assert out["optimal_price"] == pytest.approx(2 * out["unit_cost"])
+        closed_form = min(max(c * e / (1 + e), s.price_floor), s.price_ceiling)
+        assert opt.loc[seg, "optimal_price"] == pytest.approx(closed_form, rel=1e-6)
+        assert opt.loc[seg, "contribution_at_optimum"] >= opt.loc[seg, "contribution_now"]
 
 
 @pytest.mark.parametrize("segment", [None, "smb", "enterprise"])
@@ -112,15 +101,15 @@ def test_precomputed_mention_rates_give_the_same_results(demo_store) -> None:
     import pandas as pd
 
     from analytics.elasticity import estimate_mention_interaction
-    from analytics.signals import competitor_mention_rates
+    from analytics.signals import competitor_mention_rates, competitor_pressure
 
     rates = competitor_mention_rates(demo_store, model_id="gold")
     inter = estimate_mention_interaction(demo_store, model_id="gold")
     again = estimate_mention_interaction(demo_store, model_id="gold", rates=rates)
     assert (again.slope, again.ci_low, again.ci_high) == (inter.slope, inter.ci_low, inter.ci_high)
     pd.testing.assert_frame_equal(
-        segment_optima(demo_store, model_id="gold", interaction=inter, rates=rates),
-        segment_optima(demo_store, model_id="gold", interaction=inter),
+        competitor_pressure(demo_store, model_id="gold", rates=rates),
+        competitor_pressure(demo_store, model_id="gold"),
     )
 
 

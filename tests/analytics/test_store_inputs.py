@@ -11,8 +11,6 @@ from analytics.inputs import (
     price_history,
     segment_snapshot,
     segments,
-    ticket_volumes,
-    usage_by_segment_month,
     usage_panel,
 )
 from analytics.signals import (
@@ -82,21 +80,9 @@ def test_usage_and_prices(store) -> None:
     panel = usage_panel(store, segment="smb")
     assert panel["tokens"].tolist() == [1_000_000.0, 2_000_000.0]
     assert usage_panel(store, start=dt.date(2025, 2, 1))["customer_id"].tolist() == ["a", "b"]
-    by = usage_by_segment_month(store)
-    assert by.loc[by["segment"] == "enterprise", "avg_price_per_m"].iloc[0] == pytest.approx(0.8)
     assert len(price_history(store)) == 3 and len(price_history(store, "Pro")) == 2
     cur = current_prices(store).set_index("plan")
     assert cur.loc["Pro", "price_per_m"] == 0.5
-
-
-def test_ticket_volumes_split_by_resolver(store) -> None:
-    t = ticket_volumes(store, by="segment")
-    ent = t[t["segment"] == "enterprise"].iloc[0]
-    assert (ent["tickets"], ent["human"], ent["ai"], ent["open"]) == (2, 0, 1, 1)
-    per_customer = ticket_volumes(store)
-    assert set(per_customer.columns) >= {"customer_id", "segment", "month", "human", "ai"}
-    with pytest.raises(ValueError):
-        ticket_volumes(store, by="plan")
 
 
 def test_segment_snapshot(store) -> None:

@@ -7,9 +7,9 @@ import pytest
 
 from analytics.positioning import (
     _name_tier,
+    _tier_rows,
     _words,
     competitor_price_points,
-    model_tier_table,
     quality_tier,
 )
 from data.reference import competitor_price_rows
@@ -142,8 +142,7 @@ def test_no_word_matches_inside_another(models: pd.DataFrame) -> None:
 
 
 def test_tier_table_is_explicit_and_minimal(models: pd.DataFrame) -> None:
-    table = model_tier_table()
-    assert list(table.columns) == ["vendor", "model_id", "tier", "reason"]
+    table = pd.DataFrame(list(_tier_rows()), columns=["vendor", "model_id", "tier", "reason"])
     assert len(table) > 0 and not table.duplicated(["vendor", "model_id"]).any()
     assert table["tier"].isin([1, 2, 3]).all() and table["reason"].str.len().gt(10).all()
     names = models.set_index(["vendor", "model_id"])["model_name"]
