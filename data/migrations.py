@@ -238,7 +238,8 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # Roll-ups the pages read instead of scanning tickets and entities (data.rollups: what
     # each holds), filled from the data already in the store. Later changes to their
-    # definitions need a new migration (data.rollup_schema.drop_statements, then these again).
+    # definitions need a new migration that drops and recreates the tables it changes (as
+    # data.rollup_schema.source_migration_statements does for rollup_source_entities).
     4: _rollup_statements(),
     # The signals' roll-up (data.rollups: rollup_signal_days, tickets with a sentiment label
     # per source, day and customer) for the Signals page and the Overview's alert count,

@@ -1,17 +1,16 @@
 """The roll-up tables' migrations: the statements creating and filling each generation of
-roll-ups (migrations 4 to 7, ``data.migrations`` runs them) exactly as released, and those
-dropping them all. The tables themselves are described in ``data.rollup_tables``."""
+roll-ups (migrations 4 to 7, ``data.migrations`` runs them) exactly as released. The tables
+themselves are described in ``data.rollup_tables``."""
 
 from __future__ import annotations
 
-from data.rollup_series import SERIES_CREATE, SERIES_TABLE
+from data.rollup_series import SERIES_CREATE
 from data.rollup_tables import (
     BY_NAME,
     MENTION_TABLES,
     MENTIONS,
     NAME_STATE_SQL,
     NAMES_SQL,
-    TABLES,
     TAGS,
     TICKETS,
     USAGE,
@@ -20,7 +19,6 @@ from data.rollup_tables import (
 
 __all__ = [
     "V4_COUNTED",
-    "drop_statements",
     "mention_migration_statements",
     "migration_statements",
     "signal_migration_statements",
@@ -132,13 +130,3 @@ def mention_migration_statements() -> list[str]:
         " gold_sentiments) VALUES ('" + MENTIONS + "', -1, -1, -1, -1, -1, -1)"
     )
     return [NAMES_SQL, NAME_STATE_SQL, *(t.create for t in MENTION_TABLES), SERIES_CREATE, stale]
-
-
-def drop_statements() -> list[str]:
-    """DROP statements of every roll-up table (for a later migration that redefines them)."""
-    return [f"DROP TABLE IF EXISTS {t.name}" for t in TABLES] + [
-        "DROP TABLE IF EXISTS rollup_state",
-        "DROP TABLE IF EXISTS entity_names",
-        f"DROP TABLE IF EXISTS {SERIES_TABLE}",
-        "DROP TABLE IF EXISTS rollup_name_state",
-    ]

@@ -369,10 +369,6 @@ class Store:
         ]
         return {name: int(self.scalar(f'SELECT count(*) FROM "{name}"')) for name in names}  # noqa: S608 - names come from the catalog
 
-    def schema_version(self) -> int:
-        """The schema version recorded in the file."""
-        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version") or 0)
-
     # -- writes --------------------------------------------------------------------------
 
     def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:

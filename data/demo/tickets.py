@@ -162,7 +162,7 @@ def _surge_tickets(
 class TicketPlan:
     """Every ticket's drawn attributes (one entry per ticket, in time order), before texts.
 
-    Drawing them first, all at once, keeps the random streams of :func:`make_tickets`; the
+    Drawing them first, all at once, makes the tickets the same whatever the chunk size; the
     texts are then written in chunks (:func:`iter_ticket_chunks`), so ten million tickets
     never sit in memory as Python strings at once.
     """
@@ -329,22 +329,6 @@ def plan_tickets(
         by_ai=by_ai,
         open_=open_,
     )
-
-
-def make_tickets(
-    customers: pd.DataFrame,
-    usage: pd.DataFrame,
-    n: int,
-    seed: int,
-    rng: np.random.Generator,
-    progress: Callable[[int, int], None] | None,
-    truth: Truth | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The tickets and their gold entities, all in memory (tests, small demos). With
-    ``truth``, the tickets frame carries the private columns ``_sentiment``, ``_origin`` and
-    ``_surge_id`` (see :func:`iter_ticket_chunks`)."""
-    plan = plan_tickets(customers, usage, n, seed, rng, truth)
-    return next(iter_ticket_chunks(plan, customers, chunk_size=max(n, 1), progress=progress))
 
 
 TICKET_CHUNK = 100_000

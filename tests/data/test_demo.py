@@ -250,7 +250,7 @@ def test_tickets_written_in_chunks_are_the_tickets_of_one_piece():
     """The demo writes its tickets in chunks (10 M would not fit in memory at once); the
     chunks, put together, are exactly the rows of one piece: same texts, keys, gold spans."""
     from data.demo.customers import make_customers, make_usage
-    from data.demo.tickets import iter_ticket_chunks, make_tickets, plan_tickets
+    from data.demo.tickets import iter_ticket_chunks, plan_tickets
 
     def inputs():
         root = np.random.SeedSequence(5)
@@ -263,7 +263,9 @@ def test_tickets_written_in_chunks_are_the_tickets_of_one_piece():
         return customers, usage, np.random.default_rng(ticket_seq), truth
 
     customers, usage, rng, truth = inputs()
-    whole_tickets, whole_gold = make_tickets(customers, usage, 250, 5, rng, None, truth)
+    whole = plan_tickets(customers, usage, 250, 5, rng, truth)
+    (whole_tickets, whole_gold), *more = iter_ticket_chunks(whole, customers, chunk_size=250)
+    assert more == []
     customers, usage, rng, truth = inputs()
     plan = plan_tickets(customers, usage, 250, 5, rng, truth)
     done: list[int] = []
