@@ -188,8 +188,9 @@ def tag_process_enabled(environ: dict[str, str] | None = None) -> bool:
 
 
 def default_tag_threads() -> int:
-    """Every core this process may use but one, at least 1 (``model.worker.default_threads``,
-    computed here so that reading the setting does not import torch)."""
+    """Every core this process may use but one, at least 1: the default torch threads of the
+    tagging process (on the 2-core build machine that is 1: one core stays free for the
+    pages)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux

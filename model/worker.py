@@ -70,18 +70,6 @@ PARENT_CHECK_SECONDS = 0.5
 """How often the child's watcher looks whether its parent process is still there."""
 
 
-def default_threads() -> int:
-    """Torch threads for a tagging child: every core this process may use but one (at least 1).
-
-    On the 2-core build machine that is 1: one core stays free for the pages.
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
-
-
 # -- the parent's side ------------------------------------------------------------------
 
 

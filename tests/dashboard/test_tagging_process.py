@@ -207,10 +207,10 @@ def test_a_damaged_artefact_fails_the_run_with_its_message(
 @pytest.mark.parametrize(("value", "expected"), [("", None), ("1", 1), (" 3 ", 3)])
 def test_tag_threads_setting(value: str, expected: int | None) -> None:
     from dashboard.jobs import default_tag_threads
-    from model.worker import default_threads
 
-    assert default_tag_threads() == default_threads()
-    assert tag_threads_from_env({"PRICEWAR_TAG_THREADS": value}) == (expected or default_threads())
+    all_but_one = max(1, len(os.sched_getaffinity(0)) - 1)
+    assert default_tag_threads() == all_but_one
+    assert tag_threads_from_env({"PRICEWAR_TAG_THREADS": value}) == (expected or all_but_one)
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", "²", "257"])

@@ -21,7 +21,7 @@ from model.engine import cpu_runs_bf16_fast
 from model.errors import DamagedModelError, ModelNotFoundError
 from model.jobs import TagStatus, tag_store
 from model.tagger import Tagger
-from model.worker import ProcessTagger, TaggerProcessError, default_threads
+from model.worker import ProcessTagger, TaggerProcessError
 from tests.model.conftest import LABELS, add_tickets, entity_rows, save_two_head, ticket_texts
 from tests.tiny_models import random_two_head
 
@@ -250,8 +250,7 @@ def test_a_damaged_artefact_raises_its_message_from_the_child(keyword_dir, tmp_p
         ProcessTagger.start(tmp_path, threads=1, device="cpu")
 
 
-def test_threads_are_checked_and_default_to_all_cores_but_one():
-    assert default_threads() == max(1, len(os.sched_getaffinity(0)) - 1)
+def test_threads_are_checked():
     with pytest.raises(ValueError, match="threads"):
         ProcessTagger.start(threads=0)
 
