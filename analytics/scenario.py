@@ -28,7 +28,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +186,155 @@ class DemandSegment:
             raise ScenarioError(owner + "output_share and ai_resolution_share must be in [0, 1]")
 
 
+def _whole(name: str, v: Any) -> Any:
+    """An int field: a whole number (not a bool)."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ScenarioError(f"{name} must be a whole number, got {v!r}")
+    return v
+
+
+def _flag(name: str, v: Any) -> Any:
+    """A bool field: true or false."""
+    if not isinstance(v, bool):
+        raise ScenarioError(f"{name} must be true or false, got {v!r}")
+    return v
+
+
+def _text(name: str, v: Any) -> Any:
+    """A str field: text without a lone surrogate."""
+    if not isinstance(v, str):
+        raise ScenarioError(f"{name} must be text, got {v!r}")
+    _check_text(name, v)
+    return v
+
+
+def _text_or_none(name: str, v: Any) -> Any:
+    """An optional text field: "" is kept as None."""
+    if v == "" or v is None:
+        return None
+    if not isinstance(v, str):
+        raise ScenarioError(f"{name} must be text or None, got {v!r}")
+    _check_text(name, v)
+    return v
+
+
+def _items(cls: type[Any]) -> Callable[[str, Any], tuple[Any, ...]]:
+    """A field of ``cls`` items: each kept, or built from its dict."""
+
+    def check(name: str, v: Any) -> tuple[Any, ...]:
+        try:
+            return tuple(c if isinstance(c, cls) else cls(**c) for c in v)
+        except TypeError as exc:
+            raise ScenarioError(f"bad {name}: {exc}") from None
+
+    return check
+
+
+#: How each kind of field (``_kinds``) is checked, in field order, one at a time: the value
+#: kept (a float for a number, None for an empty optional text) or a ``ScenarioError``.
+_FIELD_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "float": lambda name, v: _finite("", name, v),
+    "int": _whole,
+    "bool": _flag,
+    "str": _text,
+    "optstr": _text_or_none,
+    "competitors": _items(Competitor),
+    "segments": _items(DemandSegment),
+}
+
+#: A check across fields: its sentence when the scenario breaks it, else None.
+_Rule = Callable[["Scenario"], str | None]
+
+
+def _when(broken: Callable[[Scenario], bool], message: str) -> _Rule:
+    """A rule saying ``message`` when ``broken(scenario)``."""
+    return lambda s: message if broken(s) else None
+
+
+def _within(name: str, bounds: tuple[float, float]) -> _Rule:
+    """A rule naming the field and its value when it lies outside ``bounds``."""
+    return lambda s: _outside("", name, getattr(s, name), bounds)
+
+
+def _cut_competitor_listed(s: Scenario) -> str | None:
+    """The competitor that cuts must be one of the competitors."""
+    if s.cut_competitor and s.cut_competitor not in {c.name for c in s.competitors}:
+        return f"cut_competitor {s.cut_competitor!r} is not among the competitors"
+    return None
+
+
+def _costs_valid(s: Scenario) -> str | None:
+    """The cost model's own checks (``analytics.costs.CostInputs``)."""
+    try:
+        s.cost_inputs()
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _competitor_names_ok(s: Scenario) -> bool:
+    """Competitor names are unique and none is ours."""
+    names = [c.name for c in s.competitors]
+    return len(set(names)) == len(names) and "us" not in names
+
+
+#: The checks across fields once every field has its kind: each broken rule adds its
+#: sentence, in this order, and the scenario is refused with all of them.
+_RULES: tuple[_Rule, ...] = (
+    _when(lambda s: s.price_per_m <= 0, "price_per_m must be > 0"),
+    _when(lambda s: not s.segments, "a scenario needs at least one demand segment"),
+    _when(
+        lambda s: len({g.name for g in s.segments}) != len(s.segments),
+        "segment names must be unique",
+    ),
+    _when(
+        lambda s: not 0 < s.price_floor < s.price_ceiling, "need 0 < price_floor < price_ceiling"
+    ),
+    _within("price_floor", PRICE_BOUND_RANGE),
+    _within("price_ceiling", PRICE_BOUND_RANGE),
+    _within("utilisation", UTILISATION_RANGE),
+    _within("input_tokens_per_second", TOKENS_PER_SECOND_RANGE),
+    _within("output_tokens_per_second", TOKENS_PER_SECOND_RANGE),
+    _when(
+        lambda s: s.curve_points < 2 or s.curve_points > 10_000,
+        "curve_points must be between 2 and 10,000",
+    ),
+    _when(lambda s: not 1 <= s.mc_draws <= 1_000_000, "mc_draws must be between 1 and 1,000,000"),
+    _when(lambda s: not 0 <= s.mc_seed < 2**63, "mc_seed must be a whole number ≥ 0"),
+    _when(
+        lambda s: len(s.segments) > MAX_SEGMENTS or len(s.competitors) > MAX_COMPETITORS,
+        f"at most {MAX_SEGMENTS} segments and {MAX_COMPETITORS} competitors",
+    ),
+    _when(
+        lambda s: s.sensitivity_pct < 0 or s.sensitivity_pct >= 100,
+        "sensitivity_pct must be in [0, 100)",
+    ),
+    _when(lambda s: s.tornado_price < 0, "tornado_price must be ≥ 0 (0: at the optimum)"),
+    _when(
+        lambda s: not 0 < s.our_share < 1 or not 0 < s.niche_market_share <= 1,
+        "our_share must be in (0, 1) and niche_market_share in (0, 1]",
+    ),
+    _when(
+        lambda s: s.our_share + sum(c.share for c in s.competitors) >= 1,
+        "our share and the competitors' shares must sum to less than 1 "
+        "(the rest are customers who buy from none of us)",
+    ),
+    _when(
+        lambda s: s.niche_alpha_factor <= 0 or s.quality_cost < 0,
+        "niche_alpha_factor must be > 0 and quality_cost ≥ 0",
+    ),
+    _when(lambda s: s.target_margin >= 1, "target_margin must be < 1"),
+    _when(
+        lambda s: s.gpu_cost_sd < 0 or s.volume_sd < 0 or s.mention_slope_se < 0,
+        "gpu_cost_sd, volume_sd and mention_slope_se must be ≥ 0",
+    ),
+    _when(lambda s: not 0 <= s.cut_pct < 100, "cut_pct must be in [0, 100)"),
+    _when(lambda s: not _competitor_names_ok(s), "competitor names must be unique and not 'us'"),
+    _cut_competitor_listed,
+    _costs_valid,
+)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """Every input of the what-if pricing and price-war views.
@@ -259,91 +408,9 @@ class Scenario:
     def __post_init__(self) -> None:
         kinds = _kinds()
         for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            kind = kinds[f.name]
-            if kind == "float":
-                object.__setattr__(self, f.name, _finite("", f.name, v))
-            elif kind == "int":
-                if isinstance(v, bool) or not isinstance(v, int):
-                    raise ScenarioError(f"{f.name} must be a whole number, got {v!r}")
-            elif kind == "bool":
-                if not isinstance(v, bool):
-                    raise ScenarioError(f"{f.name} must be true or false, got {v!r}")
-            elif kind == "str":
-                if not isinstance(v, str):
-                    raise ScenarioError(f"{f.name} must be text, got {v!r}")
-                _check_text(f.name, v)
-            elif kind == "optstr":
-                if v == "":
-                    object.__setattr__(self, f.name, None)
-                elif v is not None and not isinstance(v, str):
-                    raise ScenarioError(f"{f.name} must be text or None, got {v!r}")
-                elif v is not None:
-                    _check_text(f.name, v)
-            elif kind in ("competitors", "segments"):
-                cls = Competitor if kind == "competitors" else DemandSegment
-                try:
-                    items = tuple(c if isinstance(c, cls) else cls(**c) for c in v)
-                except TypeError as exc:
-                    raise ScenarioError(f"bad {f.name}: {exc}") from None
-                object.__setattr__(self, f.name, items)
-        problems = []
-        if self.price_per_m <= 0:
-            problems.append("price_per_m must be > 0")
-        if not self.segments:
-            problems.append("a scenario needs at least one demand segment")
-        if len({s.name for s in self.segments}) != len(self.segments):
-            problems.append("segment names must be unique")
-        if not 0 < self.price_floor < self.price_ceiling:
-            problems.append("need 0 < price_floor < price_ceiling")
-        ranges = {
-            "price_floor": PRICE_BOUND_RANGE,
-            "price_ceiling": PRICE_BOUND_RANGE,
-            "utilisation": UTILISATION_RANGE,
-            "input_tokens_per_second": TOKENS_PER_SECOND_RANGE,
-            "output_tokens_per_second": TOKENS_PER_SECOND_RANGE,
-        }
-        problems.extend(
-            b
-            for name, bounds in ranges.items()
-            if (b := _outside("", name, getattr(self, name), bounds)) is not None
-        )
-        if self.curve_points < 2 or self.curve_points > 10_000:
-            problems.append("curve_points must be between 2 and 10,000")
-        if not 1 <= self.mc_draws <= 1_000_000:
-            problems.append("mc_draws must be between 1 and 1,000,000")
-        if not 0 <= self.mc_seed < 2**63:
-            problems.append("mc_seed must be a whole number ≥ 0")
-        if len(self.segments) > MAX_SEGMENTS or len(self.competitors) > MAX_COMPETITORS:
-            problems.append(f"at most {MAX_SEGMENTS} segments and {MAX_COMPETITORS} competitors")
-        if self.sensitivity_pct < 0 or self.sensitivity_pct >= 100:
-            problems.append("sensitivity_pct must be in [0, 100)")
-        if self.tornado_price < 0:
-            problems.append("tornado_price must be ≥ 0 (0: at the optimum)")
-        if not 0 < self.our_share < 1 or not 0 < self.niche_market_share <= 1:
-            problems.append("our_share must be in (0, 1) and niche_market_share in (0, 1]")
-        if self.our_share + sum(c.share for c in self.competitors) >= 1:
-            problems.append(
-                "our share and the competitors' shares must sum to less than 1 "
-                "(the rest are customers who buy from none of us)"
-            )
-        if self.niche_alpha_factor <= 0 or self.quality_cost < 0:
-            problems.append("niche_alpha_factor must be > 0 and quality_cost ≥ 0")
-        if self.target_margin >= 1:
-            problems.append("target_margin must be < 1")
-        if self.gpu_cost_sd < 0 or self.volume_sd < 0 or self.mention_slope_se < 0:
-            problems.append("gpu_cost_sd, volume_sd and mention_slope_se must be ≥ 0")
-        if not 0 <= self.cut_pct < 100:
-            problems.append("cut_pct must be in [0, 100)")
-        names = [c.name for c in self.competitors]
-        if len(set(names)) != len(names) or "us" in names:
-            problems.append("competitor names must be unique and not 'us'")
-        if self.cut_competitor and self.cut_competitor not in set(names):
-            problems.append(f"cut_competitor {self.cut_competitor!r} is not among the competitors")
-        try:
-            self.cost_inputs()
-        except ValueError as exc:
-            problems.append(str(exc))
+            checked = _FIELD_CHECKS[kinds[f.name]](f.name, getattr(self, f.name))
+            object.__setattr__(self, f.name, checked)
+        problems = [p for rule in _RULES if (p := rule(self)) is not None]
         if problems:
             raise ScenarioError("; ".join(problems))
 
