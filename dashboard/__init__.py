@@ -10,7 +10,8 @@ Modules, one concern each:
   sessions of users who may upload), ``upload_sender`` (an upload only from the user whose
   session it is for), ``trusted_headers`` (no start with ``server.trustedUserHeaders``
   set), ``signin_cookies`` (no request or page run with two different sign-in cookies of
-  one name), ``widget_bounds`` (bounds on widget values before a page runs),
+  one name), ``host_signin`` (sign-in cookies set and read as ``__Host-`` cookies, which a
+  sibling subdomain cannot plant), ``widget_bounds`` (bounds on widget values before a page runs),
   ``embed_options`` (what a link's ``embed`` options hide, said at the top of the page).
 * Pages, one module each in ``dashboard/views/``: ``views/overview.py`` (KPIs, volumes, cost
   to serve), ``views/entities.py`` (entities, competitor mentions against price cuts),

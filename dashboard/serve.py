@@ -25,6 +25,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from dashboard import signin_cookies, trusted_headers, upload_guard, upload_sender, widget_bounds
+from dashboard.host_signin import HostOnlySignIn
 
 
 @contextlib.asynccontextmanager
@@ -47,6 +48,10 @@ if not __package__:
         str(Path(__file__).with_name("app.py")),
         lifespan=guards,
         middleware=[
+            # sign-in (and sign-in start) cookies as __Host- cookies, which no other host can
+            # set, plain ones dropped (dashboard.host_signin, GAPS 17); first, so the checks
+            # below and Streamlit read only cookies this host set
+            Middleware(HostOnlySignIn),
             # no request with two different sign-in cookies of one name, one of them
             # perhaps planted for the parent domain (dashboard.signin_cookies, GAPS 17)
             Middleware(signin_cookies.RepeatedSignInCookies),

@@ -15,13 +15,20 @@ with different values is refused: the page run lets nobody in and says why
 (:func:`page_cookie_problem`, read by ``access.current_user``), and under ``serve.py``
 every request is refused before Streamlit reads a cookie (:class:`RepeatedSignInCookies`):
 403 with the reason, and every sign-in cookie it carries deleted for this host and every
-domain above it, so the next sign-in starts clean. Same values twice (an old copy at
-another path) are let through: they sign in no one else.
+domain above it, at every path it may have been set for (:func:`refusal_paths`), so the
+next sign-in starts clean. A websocket is not refused but opened with its sign-in cookies
+removed (:func:`as_nobody`): nobody signed in, the page saying why (a refused handshake
+left chromium on Streamlit's loading skeleton, without a word, for as long as the tab was
+open: round 27 of #12). Same values twice (an old copy at another path) are let through:
+they sign in no one else; so is anything Starlette reads as one value (the check compares
+the raw texts: a quoted copy of another value is refused too).
 
-Not covered (no server can tell): a browser holding **only** a planted cookie (never
-signed in here, or signed out) sends one cookie, which is the planter's identity; the
-sidebar names it ("Signed in as …"). Deploy on a host with no untrusted sibling
-subdomains (README, "Sign-in, roles and deployment").
+Not covered here (no server can tell from one cookie): a browser holding **only** a
+planted cookie (never signed in here, or signed out) sends one cookie, which is the
+planter's identity. ``serve.py`` closes that on https or loopback with ``__Host-`` sign-in
+cookies (:mod:`dashboard.host_signin`, first in its middleware, so this check then sees
+only cookies this host set); under ``app.py`` or on plain http to another host, deploy on
+a host with no untrusted sibling subdomains (README, "Sign-in, roles and deployment").
 """
 
 from __future__ import annotations
@@ -95,15 +102,22 @@ def repeated_problem(names: list[str]) -> str:
 
 def page_cookie_problem() -> str | None:
     """:func:`repeated_problem` for the current page run's websocket request (Streamlit's
-    ``st.context.headers``: every ``Cookie`` header), else None; None outside a run."""
+    ``st.context.headers``: every ``Cookie`` header, and :data:`REFUSED_HEADER` where
+    ``serve.py``'s middleware removed repeated sign-in cookies), else None; None outside a
+    run."""
     try:
         import streamlit as st
 
-        headers = st.context.headers.get_all("cookie")
+        headers = st.context.headers
+        cookies = headers.get_all("cookie")
+        refused = headers.get_all(REFUSED_HEADER.decode())
     except Exception:  # no run context (a test, the CLI): no request to read
         return None
-    names = repeated_signin_cookies(headers)
-    return repeated_problem(names) if names else None
+    names = set(repeated_signin_cookies(cookies))
+    for text in refused:  # any text refuses: the header names fixed cookie names only
+        names |= {n.strip() for n in text.split(",") if SIGNIN_COOKIE.match(n.strip())}
+        names = names or {"_streamlit_user"}
+    return repeated_problem(sorted(names)) if names else None
 
 
 def domains_above(host: str) -> list[str]:
@@ -129,17 +143,72 @@ def domains_above(host: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
 
 
+#: Streamlit's websocket, under the base path: a cookie planted for it alone (``Path=`` this
+#: path) reaches no page request, so every refusal deletes the sign-in cookies at its paths.
+STREAM_PATH = "/_stcore/stream"
+#: The most ``/``-separated steps of a request path whose cookie paths a refusal deletes
+#: (Streamlit's deepest: ``/base/_stcore/upload_file/<session>/<file>``).
+MAX_PATH_STEPS = 8
+#: The most sign-in cookie names a refusal deletes (the two names and their chunks; a
+#: request naming more gets no more ``Set-Cookie`` headers: it harms only its sender).
+MAX_DELETED_NAMES = 16
+#: The most domains above the host a refusal deletes at.
+MAX_DOMAINS = 8
+_PATH_TEXT = re.compile(r"/[A-Za-z0-9._~!$&'()*+=:@%/-]*\Z")
+_LABEL = re.compile(r"[a-z0-9_-]{1,63}\Z")
+
+
+def cookie_paths(path: str) -> list[str]:
+    """Every ``Path`` of a cookie a browser sends with a request for ``path`` (the URL's
+    path as sent, percent-encoded; RFC 6265 5.1.4: "/", each prefix that ends before a "/",
+    with and without that "/", and the path itself), for at most :data:`MAX_PATH_STEPS`
+    steps; none with a character a ``Set-Cookie`` attribute cannot hold.
+
+    Example:
+        >>> cookie_paths("/_stcore/stream")
+        ['/', '/_stcore', '/_stcore/', '/_stcore/stream']
+        >>> cookie_paths("/a;b/c"), cookie_paths("")
+        (['/'], ['/'])
+    """
+    out = ["/"]
+    if not path.startswith("/"):
+        return out
+    cuts = [i for i, c in enumerate(path) if c == "/" and i > 0][: MAX_PATH_STEPS - 1]
+    for cut in cuts:
+        out += [path[:cut], path[: cut + 1]]
+    if len(cuts) < MAX_PATH_STEPS - 1:
+        out.append(path)
+    return [p for p in dict.fromkeys(out) if _PATH_TEXT.match(p)]
+
+
 def deletions(names: list[str], host: str, paths: Iterable[str]) -> list[bytes]:
-    """``Set-Cookie`` headers deleting each of ``names`` host-only and for every domain
-    above ``host`` (a browser ignores a domain it would not have taken), at each path."""
+    """``Set-Cookie`` headers deleting each of ``names`` (at most :data:`MAX_DELETED_NAMES`)
+    host-only and for every domain above ``host`` (a browser ignores a domain it would not
+    have taken; at most :data:`MAX_DOMAINS`, each of plain labels), at each path."""
+    domains = [
+        d
+        for d in (domains_above(host)[1:] if "." in host else [])
+        if all(_LABEL.match(label) for label in d.split("."))
+    ][:MAX_DOMAINS]
     out = []
-    for name in names:
+    first = sorted(names, key=lambda n: (n not in ("_streamlit_user", "_streamlit_user_tokens"), n))
+    for name in first[:MAX_DELETED_NAMES]:
         for path in dict.fromkeys(paths):
             base = f"{name}=; Max-Age=0; Path={path}; HttpOnly; SameSite=Lax"
             out.append(base.encode("latin-1"))
-            for domain in domains_above(host)[1:] if "." in host else []:
+            for domain in domains:
                 out.append(f"{base}; Domain={domain}".encode("latin-1"))
     return out
+
+
+def refusal_paths(scope: Scope) -> list[str]:
+    """The cookie paths a refusal of the request ``scope`` deletes at: those of the request's
+    own path (:func:`cookie_paths`) and of the websocket's (:data:`STREAM_PATH` under
+    ``server.baseUrlPath``), where a planted sign-in cookie may sit unseen by the pages."""
+    raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")
+    path = raw.decode("latin-1").split("?", 1)[0]
+    base = _cookie_path().rstrip("/")
+    return list(dict.fromkeys([*cookie_paths(path), *cookie_paths(base + STREAM_PATH)]))
 
 
 def _cookie_path() -> str:
@@ -150,6 +219,41 @@ def _cookie_path() -> str:
     except Exception:  # outside a server: the root
         base = ""
     return "/" + base.strip("/") if base.strip("/") else "/"
+
+
+#: The request header :class:`RepeatedSignInCookies` gives a websocket whose sign-in cookies
+#: it removed: the names that repeated (read by :func:`page_cookie_problem`). A client
+#: sending it itself only refuses its own sign-in.
+REFUSED_HEADER = b"x-pricewar-signin-refused"
+
+
+def without_signin_cookies(header: str) -> str:
+    """A ``Cookie`` header's text without its sign-in cookies (the others as they were).
+
+    Example:
+        >>> without_signin_cookies("_streamlit_xsrf=2|a; _streamlit_user=x;b=1; _streamlit_user_1=y")
+        '_streamlit_xsrf=2|a;b=1'
+    """
+    kept = [p for p in header.split(";") if not SIGNIN_COOKIE.match(p.split("=", 1)[0].strip())]
+    return ";".join(kept).strip()
+
+
+def as_nobody(scope: Scope, names: list[str]) -> Scope:
+    """``scope`` (a websocket's) with every sign-in cookie removed from its ``Cookie``
+    headers, so Streamlit signs nobody in, and :data:`REFUSED_HEADER` naming ``names``, so
+    the page says why. A websocket cannot be refused in words: a browser refused the
+    handshake (403) retries it for as long as the tab is open, showing Streamlit's loading
+    skeleton, and keeps no ``Set-Cookie`` of the refusal (chromium, round 27 of #12: a
+    cookie planted for the websocket's path alone, which no page request carries)."""
+    headers = [
+        (k, without_signin_cookies(v.decode("latin-1")).encode("latin-1"))
+        if k.lower() == b"cookie"
+        else (k, v)
+        for k, v in scope.get("headers") or []
+        if k.lower() != REFUSED_HEADER
+    ]
+    headers.append((REFUSED_HEADER, ", ".join(names).encode("latin-1")))
+    return {**scope, "headers": headers}
 
 
 def _page(problem: str) -> bytes:
@@ -163,9 +267,10 @@ def _page(problem: str) -> bytes:
 
 class RepeatedSignInCookies:
     """ASGI middleware (``dashboard/serve.py``): a request carrying a sign-in cookie name
-    twice with different values gets 403 with :func:`repeated_problem` (a websocket: closed
-    before it opens, code 1008; an upload: "Upload refused: …" as text) and every sign-in
-    cookie it carries deleted; others pass."""
+    twice with different values gets 403 with :func:`repeated_problem` (an upload: "Upload
+    refused: …" as text) and every sign-in cookie it carries deleted at every path it may
+    have been set for (:func:`refusal_paths`); such a websocket opens as nobody's
+    (:func:`as_nobody`), so the page says why; others pass."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
         self.app = app
@@ -182,18 +287,20 @@ class RepeatedSignInCookies:
             return
         problem = repeated_problem(names)
         log.warning("request refused: repeated sign-in cookies %s", ", ".join(names))
+        host = next((v.decode("latin-1") for k, v in headers if k.lower() == b"host"), "")
+        set_cookies = deletions(signin_cookie_names(cookies), host, refusal_paths(scope))
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": problem[:120]})
+            # opened signed in as nobody, the page saying why (a refused handshake showed
+            # Streamlit's loading skeleton for good: round 27 of #12)
+            await self.app(as_nobody(scope, names), receive, send)
             return
         from dashboard.upload_sender import upload_session
 
-        host = next((v.decode("latin-1") for k, v in headers if k.lower() == b"host"), "")
         if upload_session(scope.get("method", ""), scope.get("path", "")) is not None:
             # the uploader shows the text, as for the upload sender check's refusals
             kind, body = b"text/plain", f"Upload refused: {problem}".encode()
         else:
             kind, body = b"text/html", _page(problem)
-        set_cookies = deletions(signin_cookie_names(cookies), host, ("/", _cookie_path()))
         await send(
             {
                 "type": "http.response.start",

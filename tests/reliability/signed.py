@@ -31,7 +31,11 @@ COOKIE_SECRET = "round15-cookie-secret-0123456789abcdef"
 class SignedSession(LightSession):
     """A light session whose websocket carries a signed-in identity cookie for ``email``, or
     the ``sign_in_cookies`` given instead (a ``Cookie`` header's text after the XSRF
-    cookie: what a browser holding planted cookies sends)."""
+    cookie: what a browser holding planted cookies sends). The identity is sent under both
+    names a browser may hold it under, with the same value: ``__Host-_streamlit_user``
+    (``serve.py`` on a loopback or https ``redirect_uri``: ``dashboard.host_signin``, which
+    drops the plain one) and ``_streamlit_user`` (``app.py``, or plain http elsewhere, where
+    the ``__Host-`` one is not read)."""
 
     def __init__(
         self, base_url: str, email: str, *, sign_in_cookies: str | None = None, **kwargs: Any
@@ -55,7 +59,8 @@ class SignedSession(LightSession):
             "iat": int(time.time()),
         }
         signed = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims))
-        sign_in = self.sign_in_cookies or f"_streamlit_user={signed.decode()}"
+        value = signed.decode()
+        sign_in = self.sign_in_cookies or f"_streamlit_user={value}; __Host-_streamlit_user={value}"
         self._cookie = f"_streamlit_xsrf={self._xsrf}; {sign_in}"
         self._ws = await connect(
             "ws" + self.base_url[4:] + "/_stcore/stream",
@@ -85,11 +90,15 @@ def signed(
     folder: Path,
     demo_db: Path,
     prepare: Callable[[Path], None] | None = None,
+    redirect_host: str = "127.0.0.1",
     **env: str,
 ) -> Iterator[SignedServer]:
     """``streamlit run dashboard/app.py`` on a copy of ``demo_db`` in ``folder`` (first
     changed by ``prepare``), with sign-in configured (:data:`VIEWER`, :data:`ANALYST` and
-    :data:`ADMIN` in the access file) and ``env`` added to its environment."""
+    :data:`ADMIN` in the access file) and ``env`` added to its environment.
+    ``redirect_host``: the host of ``[auth] redirect_uri`` (the deployment's public URL;
+    the sessions still connect to 127.0.0.1, and Streamlit checks a sign-in cookie's origin
+    against the websocket's ``Origin``, not this)."""
     db = copy_db(demo_db, folder / "db.duckdb")
     if prepare is not None:
         prepare(db)
@@ -97,7 +106,7 @@ def signed(
     secrets_file = folder / "secrets.toml"
     secrets_file.write_text(
         "[auth]\n"
-        f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+        f'redirect_uri = "http://{redirect_host}:{port}/oauth2callback"\n'
         f'cookie_secret = "{COOKIE_SECRET}"\n'
         'client_id = "price-war-room"\nclient_secret = "not-a-secret"\n'
         # never fetched: nobody presses "Sign in" (the identity cookie is already there)

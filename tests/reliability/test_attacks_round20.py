@@ -367,12 +367,8 @@ def test_in_a_browser_embed_options_keep_the_sign_out_and_every_note(
     and the note saying so is inside the first window. A whole-number input changed in the
     browser (Monte Carlo seed: the browser sends ``int_value`` for a widget registered with
     ``double_value``) keeps the new value, with no note (the field check lets it through)."""
-    import time
-
-    from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
-
     from tests.chromium import new_page, settle
-    from tests.reliability.signed import COOKIE_SECRET
+    from tests.reliability.test_attacks_round21 import _cookie
 
     probe = """() => {
       const main = document.querySelector('[data-testid="stMain"]');
@@ -388,44 +384,37 @@ def test_in_a_browser_embed_options_keep_the_sign_out_and_every_note(
       };
     }"""
     seen: dict[str, Any] = {}
-    with serving("dashboard/serve.py", monkeypatch), signed(tmp_path, demo_db) as server:
-        claims = {
-            "origin": server.url,
-            "is_logged_in": True,
-            "email": VIEWER,
-            "email_verified": True,
-            "name": "vera",
-            "iat": int(time.time()),
-        }
-        cookie = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims))
-        with new_page(browser) as page:
-            page.context.add_cookies(
-                [{"name": "_streamlit_user", "value": cookie.decode(), "url": server.url}]
-            )
-            for name, query in (
-                ("plain", ""),
-                (
-                    "embed",
-                    "?embed=true&embed_options=show_toolbar&embed_options=hide_loading_screen",
-                ),
-                (
-                    "hostile",
-                    "?embed=%E2%80%AEtrue&embed_options=hide_sidebar&embed_options=" + "x" * 5000,
-                ),
-                ("no_scroll", "?embed=true&embed_options=disable_scrolling"),
-            ):
-                page.goto(server.url + "/pricing" + query)
+    with (
+        serving("dashboard/serve.py", monkeypatch),
+        signed(tmp_path, demo_db) as server,
+        new_page(browser) as page,
+    ):
+        # what the browser holds once signed in on serve.py: __Host-_streamlit_user
+        page.context.add_cookies([_cookie(server, VIEWER)])
+        for name, query in (
+            ("plain", ""),
+            (
+                "embed",
+                "?embed=true&embed_options=show_toolbar&embed_options=hide_loading_screen",
+            ),
+            (
+                "hostile",
+                "?embed=%E2%80%AEtrue&embed_options=hide_sidebar&embed_options=" + "x" * 5000,
+            ),
+            ("no_scroll", "?embed=true&embed_options=disable_scrolling"),
+        ):
+            page.goto(server.url + "/pricing" + query)
+            settle(page)
+            seen[name] = page.evaluate(probe)
+            if name == "plain":  # a real whole-number input sends `int_value`: still taken
+                page.get_by_text("More inputs").click()
+                seed = page.get_by_label("Monte Carlo seed")
+                seed.fill("7")
+                seed.press("Enter")
                 settle(page)
-                seen[name] = page.evaluate(probe)
-                if name == "plain":  # a real whole-number input sends `int_value`: still taken
-                    page.get_by_text("More inputs").click()
-                    seed = page.get_by_label("Monte Carlo seed")
-                    seed.fill("7")
-                    seed.press("Enter")
-                    settle(page)
-                    seen["seed"] = seed.input_value()
-                    seen["seed_url"] = page.url  # the what-if link: what the server took
-                    seen["seed_notes"] = page.locator('[data-testid="stAlert"]').all_inner_texts()
+                seen["seed"] = seed.input_value()
+                seen["seed_url"] = page.url  # the what-if link: what the server took
+                seen["seed_notes"] = page.locator('[data-testid="stAlert"]').all_inner_texts()
     plain, no_scroll = seen.pop("plain"), seen.pop("no_scroll")
     seed, seed_notes, seed_url = seen.pop("seed"), seen.pop("seed_notes"), seen.pop("seed_url")
     assert seed == "7" and "s_mc_seed=7" in seed_url, (seed, seed_url, seed_notes)

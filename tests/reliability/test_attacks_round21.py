@@ -423,7 +423,27 @@ STEPS = 6
 ADMIN_TEXTS = ("Audit trail", "Reset data", "Settings")
 
 
-def _cookie(server: SignedServer, email: str) -> dict[str, str]:
+def takes_host_cookies(server: SignedServer) -> bool:
+    """Whether ``server`` keeps its sign-in cookies as ``__Host-`` ones
+    (``dashboard.host_signin``): ``serve.py`` with a ``[auth] redirect_uri`` on https or a
+    loopback host; ``app.py``, or plain http elsewhere, keeps the plain names."""
+    import tomllib
+
+    from dashboard import host_signin
+
+    if "dashboard/serve.py" not in [str(a) for a in server.server.proc.args]:
+        return False
+    secrets = tomllib.loads((server.db.parent / "secrets.toml").read_text(encoding="utf-8"))
+    return host_signin.takes_host_cookies(secrets["auth"]["redirect_uri"])
+
+
+def _cookie(server: SignedServer, email: str) -> dict[str, Any]:
+    """The identity cookie a browser holds once ``email`` signed in to ``server`` (for
+    ``add_cookies``): ``__Host-_streamlit_user`` (Secure, host-only, ``Path=/``) where
+    :func:`takes_host_cookies`, else ``_streamlit_user``; the value is signed under the plain
+    name either way, as Streamlit signs it."""
+    from urllib.parse import urlsplit
+
     from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
 
     claims = {
@@ -434,8 +454,18 @@ def _cookie(server: SignedServer, email: str) -> dict[str, str]:
         "name": email.split("@")[0],
         "iat": int(time.time()),
     }
-    value = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims))
-    return {"name": "_streamlit_user", "value": value.decode(), "url": server.url}
+    value = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims)).decode()
+    if not takes_host_cookies(server):
+        return {"name": "_streamlit_user", "value": value, "url": server.url}
+    host = urlsplit(server.url).hostname
+    return {
+        "name": "__Host-_streamlit_user",
+        "value": value,
+        "domain": host,
+        "path": "/",
+        "secure": True,
+        "httpOnly": True,
+    }
 
 
 @contextlib.contextmanager

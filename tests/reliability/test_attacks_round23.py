@@ -14,7 +14,10 @@ no client tidies a path):
   viewer's must never be taken.
 - Identity cookies: unverified or signed-out claims of the analyst's address, expired or
   badly signed values, chunked cookies, a repeated name, a malformed header, a missing or
-  odd ``Origin``; and the owner's own upload beside other cookies of the host.
+  odd ``Origin``; and the owner's own upload beside other cookies of the host. Every
+  identity is sent as a browser on ``serve.py`` holds it, ``__Host-_streamlit_user``
+  (``dashboard.host_signin``, GAPS 17; before it, as ``_streamlit_user``); plain ones are
+  what a page on a sibling subdomain could plant.
 - Sessions: a ``DELETE`` of another session's file, a closed tab, a reconnect (the owner's,
   and a viewer's reconnect to the analyst's session id), a sign-out, a role taken away,
   ``PUT`` s racing the owner's import; local mode; a base path; the analyst's upload in
@@ -60,7 +63,12 @@ from tests.reliability.signed import (
 )
 from tests.reliability.test_attacks_round18 import peek, put_file, serving
 
-USER = "_streamlit_user"
+#: The identity cookie's name as Streamlit signs it (the salt of its value).
+NAME = "_streamlit_user"
+#: Its name in a browser signed in on ``serve.py`` (``dashboard.host_signin``: on a loopback
+#: ``redirect_uri`` the server sets ``__Host-`` cookies and drops plain ones, which only a
+#: page on a sibling subdomain could have planted), hence in every request below.
+USER = "__Host-" + NAME
 #: The words of ``dashboard.upload_sender``'s refusals (Streamlit's own 403 says "XSRF
 #: token missing or invalid", the upload guard's "Uploads need the analyst role").
 REFUSED = "Upload refused: "
@@ -95,15 +103,21 @@ def claims(email: str, origin: str, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def identity(email: str, origin: str, *, age_s: float = 0, **changes: Any) -> str:
-    """``_streamlit_user=…`` for ``email`` (see :func:`claims`)."""
-    return f"{USER}={signed_value(USER, json.dumps(claims(email, origin, **changes)), age_s=age_s)}"
+def identity(
+    email: str, origin: str, *, age_s: float = 0, cookie: str = USER, **changes: Any
+) -> str:
+    """``__Host-_streamlit_user=…`` for ``email`` (see :func:`claims`), or the cookie named
+    ``cookie`` (the plain :data:`NAME`: one planted from another host); always signed under
+    :data:`NAME`, as Streamlit signs it."""
+    text = json.dumps(claims(email, origin, **changes))
+    return f"{cookie}={signed_value(NAME, text, age_s=age_s)}"
 
 
 def chunked_identity(email: str, origin: str, **changes: Any) -> list[str]:
     """The cookies Streamlit sets for claims too large for one cookie (its own
     ``set_cookie_with_chunks``): ``_streamlit_user=chunks-N`` and ``_streamlit_user_1…N``
-    (a long random display name, which no compression shortens, makes them too large)."""
+    (a long random display name, which no compression shortens, makes them too large), as
+    a browser on ``serve.py`` holds them: each ``__Host-`` prefixed."""
     import secrets
 
     from streamlit.auth_util import set_cookie_with_chunks
@@ -112,9 +126,9 @@ def chunked_identity(email: str, origin: str, **changes: Any) -> list[str]:
 
     jar: list[str] = []
     set_cookie_with_chunks(
-        lambda name, value: jar.append(f"{name}={signed_value(name, value)}"),
+        lambda name, value: jar.append(f"__Host-{name}={signed_value(name, value)}"),
         lambda name, value: signed_value(name, value).encode(),
-        USER,
+        NAME,
         claims(email, origin, **changes),
         cookie_attr_size=60,
     )
@@ -442,7 +456,7 @@ def _attacker_cookies(url: str) -> dict[str, list[str]]:
         "expired": [identity(ANALYST, url, age_s=40 * 86400)],
         "other_secret": [
             f"{USER}="
-            + signed_value(USER, json.dumps(claims(ANALYST, url)), secret="not-the-secret-000000")
+            + signed_value(NAME, json.dumps(claims(ANALYST, url)), secret="not-the-secret-000000")
         ],
         "other_origin_claims": [identity(ANALYST, other)],
         "unsigned_claims": [f"{USER}=" + json.dumps(claims(ANALYST, url)).replace(";", ",")],
@@ -457,6 +471,13 @@ def _attacker_cookies(url: str) -> dict[str, list[str]]:
             identity(ANALYST, url, email_verified=False),
         ],
         "malformed_header": [identity(VIEWER, url) + '; x="unterminated; ;;=; =='],
+        # the analyst's verified identity as a plain cookie (only a page on a sibling
+        # subdomain, or a session from before dashboard.host_signin, could have set one):
+        # dropped, so nobody's
+        "plain_analyst_identity": [identity(ANALYST, url, cookie=NAME)],
+        "plain_analyst_chunked": [
+            "; ".join(c.removeprefix("__Host-") for c in chunked_identity(ANALYST, url))
+        ],
     }
 
 
@@ -483,7 +504,10 @@ def test_only_the_sessions_own_verified_user_may_write_to_it(served: SignedServe
     requests are taken with the cookies a browser sends beside the identity (another app's
     JSON or spaced cookie on the same host, a chunked identity, two ``Cookie`` headers) and
     refused in words without an ``Origin`` or from another origin (Streamlit reads no
-    identity then, nor does it for the websocket).
+    identity then, nor does it for the websocket). Since ``dashboard.host_signin`` (GAPS
+    17): a plain ``_streamlit_user`` (the analyst's own value included) signs nobody in,
+    and one planted beside the analyst's ``__Host-`` identity, before or after it or in
+    another ``Cookie`` header, is dropped: the upload is taken as the analyst's.
 
     Broke (before round 23): the check compared addresses only, so a stranger whose
     identity provider did not verify ``ana@example.com`` (never let in to any page) wrote
@@ -532,6 +556,18 @@ def test_only_the_sessions_own_verified_user_may_write_to_it(served: SignedServe
                 "own_in_second_header": (['prefs={"a":1}', own], ""),
                 "own_other_ascii_case": ([identity(ANALYST.upper(), served.url)], ""),
                 "viewer_then_own": ([identity(VIEWER, served.url) + "; " + own], ""),
+                "planted_viewer_then_own": (
+                    [identity(VIEWER, served.url, cookie=NAME) + "; " + own],
+                    "",
+                ),
+                "own_then_planted_viewer": (
+                    [own + "; " + identity(VIEWER, served.url, cookie=NAME)],
+                    "",
+                ),
+                "planted_viewer_in_first_header": (
+                    [identity(VIEWER, served.url, cookie=NAME), own],
+                    "",
+                ),
                 "own_then_viewer": ([own + "; " + identity(VIEWER, served.url)], ""),
                 "own_without_origin": ([own], None),
                 "own_origin_null": ([own], "null"),
@@ -557,7 +593,12 @@ def test_only_the_sessions_own_verified_user_may_write_to_it(served: SignedServe
     ]
     taken = {"own", "own_chunked", "own_in_second_header", "own_other_ascii_case"}
     taken |= {f"beside_{k}" for k in HOST_COOKIES} | {"after_all_host_cookies"}
-    # "viewer_then_own": two different sign-in cookies are refused in words (round 26)
+    # a plain identity planted beside the analyst's own __Host- one is dropped
+    # (dashboard.host_signin): the analyst's upload is taken, as the analyst's
+    taken |= {"planted_viewer_then_own", "own_then_planted_viewer"}
+    taken |= {"planted_viewer_in_first_header"}
+    # "viewer_then_own": two different __Host- identities (no other host can set one) are
+    # still refused in words (round 26's RepeatedSignInCookies, after host_signin)
     for name, (status, text) in seen["owner"].items():
         if (status != 204) if name in taken else (status != 403 or REFUSED not in text):
             wrong.append((f"owner {name}", status, text))

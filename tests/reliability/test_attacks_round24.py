@@ -326,8 +326,11 @@ def test_the_agent_api_turned_on_gets_only_the_sign_in_gate(
             "iat": int(time.time()),
         }
         value = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims))
+        # the identity as a browser signed in on serve.py holds it (dashboard.host_signin:
+        # a plain _streamlit_user is dropped there, which would test nothing)
+        admin_cookie = f"__Host-_streamlit_user={value.decode()}"
         answers = {}
-        for name, cookie in (("none", None), ("admin_cookie", f"_streamlit_user={value.decode()}")):
+        for name, cookie in (("none", None), ("admin_cookie", admin_cookie)):
             headers = {"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})}
             request = urllib.request.Request(
                 server.url + "/_stcore/agent/interact", data=b"{}", headers=headers, method="POST"
