@@ -54,13 +54,13 @@ from typing import Any
 
 import torch
 
-from model.artefact import SETTINGS_FILE, calibrate_artefact, model_id_of
+from model.artefact import calibrate_artefact, model_id_of
+from model.artefact_writer import save_artefact
 from model.backbone import BACKBONE_NAME, backbone_version, load_tokenizer
 from model.datasets import IGNORE_TYPE, Example
 from model.features import IGNORE, Feature, build_features, collate
 from model.labels import iob2_labels
-from model.quantize import CALIBRATION_FILE
-from model.sentiment import SENTIMENT_LABELS, sentiment_config
+from model.sentiment import SENTIMENT_LABELS
 from model.tagger import Tagger
 from model.train_checkpoint import config_key, load_checkpoint, save_checkpoint, trainable_state
 from model.train_config import (
@@ -90,7 +90,7 @@ from model.train_setup import (
 )
 from model.words import WORDS
 
-__all__ = ["save_artefact", "train"]
+__all__ = ["train"]
 
 
 def train(
@@ -486,51 +486,6 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def save_artefact(
-    model: torch.nn.Module,
-    config: TrainConfig,
-    labels: list[str],
-    out: Path,
-    *,
-    sentiment_labels: Sequence[str] = (),
-) -> None:
-    """Write the adapter (or full model) and ``tagger.json`` into ``out`` (with
-    ``"segmentation": "words"``, and ``"sentiment"`` when the model has that head)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in (
-        "adapter_model.safetensors",
-        "adapter_config.json",
-        "model.safetensors",
-        "config.json",
-        CALIBRATION_FILE,
-    ):
-        (out / stale).unlink(missing_ok=True)
-    model.save_pretrained(str(out))
-    adapter_config = out / "adapter_config.json"
-    if adapter_config.is_file():  # drop the machine-specific backbone path
-        data = json.loads(adapter_config.read_text(encoding="utf-8"))
-        data["base_model_name_or_path"] = None
-        for key in ("target_modules", "modules_to_save"):  # peft writes sets in hash order:
-            if isinstance(data.get(key), list):  # sorted, the model id is stable
-                data[key] = sorted(data[key])
-        adapter_config.write_text(
-            json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
-    settings = {
-        "format": "full" if config.full else "lora",
-        "name": config.name,
-        "labels": labels,
-        "max_length": config.infer_max_length,
-        "stride": config.stride,
-        "backbone": backbone_version(),
-        "segmentation": WORDS,
-    }
-    if sentiment_labels:
-        settings["sentiment"] = sentiment_config(list(sentiment_labels))
-    (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-    (out / "README.md").unlink(missing_ok=True)  # peft's model card template
 
 
 if __name__ == "__main__":

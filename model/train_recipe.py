@@ -25,16 +25,16 @@ def two_head_data(
     """The data of the shipped two-head tagger: ``(train, pools, dev sets, test sets, record)``.
 
     Training: WNUT-17 train (labels mapped), BTC sections a b e f g and WikiGold (``MISC``
-    ignored), generated tickets with gold sentiment and real names (:func:`model.datasets.
-    augment_ticket_names`), GoEmotions train (sentiment only). Selection (never WNUT-17 dev):
-    a seeded ``val_share`` of WNUT-17 train + BTC a b e f g (``val_real``), generated tickets
-    of ``ticket_seed + 1`` (``val_tickets``) and a seeded part of GoEmotions *train*
-    (``val_goemotions``). Reported only: WNUT-17 dev, BTC section h, generated tickets of
-    ``ticket_seed + 2`` (entities and sentiment) and GoEmotions dev (single-group).
+    ignored), generated tickets with gold sentiment and real names
+    (:func:`model.name_augmentation.augment_ticket_names`), GoEmotions train (sentiment
+    only). Selection (never WNUT-17 dev): a seeded ``val_share`` of WNUT-17 train + BTC a b
+    e f g (``val_real``), generated tickets of ``ticket_seed + 1`` (``val_tickets``) and a
+    seeded part of GoEmotions *train* (``val_goemotions``). Reported only: WNUT-17 dev, BTC
+    section h, generated tickets of ``ticket_seed + 2`` (entities and sentiment) and
+    GoEmotions dev (single-group).
     """
     from data.demo import iter_gold_tickets
     from model.datasets import (
-        augment_ticket_names,
         examples_from_gold,
         read_btc,
         read_examples,
@@ -43,6 +43,7 @@ def two_head_data(
         split_off,
     )
     from model.labels import parse_label_map
+    from model.name_augmentation import augment_ticket_names
 
     root = Path(args.data_dir)
     scale = args.scale

@@ -51,7 +51,7 @@ def test_enough_products(examples):
 
 def test_no_ticket_comes_from_the_generated_training_tickets(examples):
     from data.demo import iter_gold_tickets
-    from model.datasets import augment_ticket_names
+    from model.name_augmentation import augment_ticket_names
 
     generated = [t.text for t in iter_gold_tickets(3000, 1000, sentiment=True)]
     # what `model.train` trains on by default: 1500 tickets of seed 1000, names augmented

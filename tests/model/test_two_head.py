@@ -159,7 +159,7 @@ def test_long_texts_average_their_windows_and_do_not_depend_on_batching(two_head
 
 def test_lora_two_head_artefact_loads_with_its_head(tmp_path) -> None:
     """save_artefact of a LoRA two-head model on the real backbone, loaded back."""
-    from model.train import save_artefact
+    from model.artefact_writer import save_artefact
     from model.train_config import TrainConfig
     from model.train_setup import build_model
 
