@@ -6,9 +6,9 @@ in the store and not yet tagged by that model (with their ``ticket_sentiment`` r
 shards carry sentiment), plus a ``tagging_runs`` row, so the pages count them as tagged.
 Loading twice adds nothing. The folder is checked first (:func:`check_shard_folder`: its
 manifest and every complete shard's columns), then the values in the writer's transaction
-(NULLs, model ids, offsets inside the ticket's text, labels, scores, overlapping entities,
-sentiment), so a bad shard is refused, named by file, row and column, and nothing is
-written.
+(NULLs, model ids, offsets inside the ticket's text and the text at them, labels, scores,
+overlapping entities, sentiment), so a bad shard is refused, named by file, row and column,
+and nothing is written.
 
 Example:
     >>> report = load_entity_shards(store, "var/shards")           # doctest: +SKIP
@@ -239,6 +239,9 @@ _WHY = {
     "start": "a negative offset",
     "end": "an end not after the start, or past the end of the ticket's text",
     "text": f"an entity text over {MAX_ENTITY_CHARS:,} characters",
+    "text_differs": "an entity text that is not the ticket's text from its start to its end "
+    "(the tagger writes exactly that text; a shard written otherwise could put names on "
+    "the pages that no ticket holds)",
     "label": f"a label that is not a short name (letters, digits, '_', '.', '-'; at most "
     f"{MAX_LABEL_CHARS} characters)",
     "score": "a score that is not a finite number from 0 to 1",
@@ -275,7 +278,8 @@ def _check_sentiment(conn: Any, files: Sequence[str], model_id: str) -> None:
 
 def _check_ranges(conn: Any, files: Sequence[str]) -> None:
     """Every entity's offsets lie inside its ticket's text (0 <= start < end <= length),
-    its text and label are short, its score is finite in [0, 1]; the first bad row is named
+    its text is the ticket's text from start to end and short, its label is short, its score
+    is finite in [0, 1]; the first bad row is named
     (file, row, column). Rows of tickets not in the store are loaded never, so only their
     own values are checked."""
     found = conn.execute(
@@ -284,6 +288,9 @@ def _check_ranges(conn: Any, files: Sequence[str]) -> None:
         "  WHEN e.start < 0 THEN 'start'"
         '  WHEN e."end" <= e.start OR e."end" > length(t.text) THEN \'end\''
         "  WHEN length(e.text) > ? THEN 'text'"
+        # the tagger writes text == ticket[start:end] (DuckDB counts code points, as Python)
+        "  WHEN t.text IS NOT NULL AND e.text IS DISTINCT FROM"
+        "   substr(t.text, e.start + 1, e.\"end\" - e.start) THEN 'text_differs'"
         "  WHEN length(e.label) > ? OR NOT regexp_full_match(e.label, ?) THEN 'label'"
         "  WHEN NOT (isfinite(e.score) AND e.score BETWEEN 0 AND 1) THEN 'score'"
         "  END AS bad"
@@ -293,9 +300,10 @@ def _check_ranges(conn: Any, files: Sequence[str]) -> None:
         [MAX_ENTITY_CHARS, MAX_LABEL_CHARS, _LABEL, list(files)],
     ).fetchone()
     if found:
-        filename, row, column, n = found
+        filename, row, bad, n = found
+        column = "text" if bad == "text_differs" else bad
         raise EntityShardError(
-            f"{filename}: row {row:,}, column {column!r}: {_WHY[column]} "
+            f"{filename}: row {row:,}, column {column!r}: {_WHY[bad]} "
             f"({n:,} bad rows); nothing was loaded"
         )
 

@@ -54,7 +54,8 @@ def test_a_shard_whose_entities_overlap_is_refused_naming_file_and_row(tmp_path:
     store, keys, csv = _ticket_and_store(tmp_path, "a" * n)
     starts, ends = np.triu_indices(n + 1, 1)
     rows = [
-        (keys[0], int(s), int(e), "PRODUCT", "a", 0.9) for s, e in zip(starts, ends, strict=True)
+        (keys[0], int(s), int(e), "PRODUCT", "a" * int(e - s), 0.9)
+        for s, e in zip(starts, ends, strict=True)
     ]
     folder = tmp_path / "shards"
     make_shard(folder, csv, rows, keys)
