@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import os
 import re
 import secrets
@@ -97,26 +96,15 @@ def signin(tmp_path_factory: pytest.TempPathFactory, e2e_demo_db: Path) -> Itera
     client_secret = secrets.token_urlsafe(24)
     client = oidc.OidcClient(CLIENT_ID, client_secret, [redirect_uri], [redirect_uri])
     with oidc.run_provider(folder / "provider", [VIEWER, ANALYST, STRANGER], [client]) as provider:
-        secrets_file = folder / "secrets.toml"
-        secrets_file.write_text(
-            "[auth]\n"
-            f"redirect_uri = {json.dumps(redirect_uri)}\n"
-            f"cookie_secret = {json.dumps(secrets.token_urlsafe(32))}\n"
-            f"client_id = {json.dumps(CLIENT_ID)}\n"
-            f"client_secret = {json.dumps(client_secret)}\n"
-            f"server_metadata_url = {json.dumps(provider.discovery_url)}\n"
-            # Streamlit asks for prompt=select_account by default; django-oidc-provider
-            # answers it by signing the user out and asking again, for ever. prompt=login
-            # (standard OpenID Connect) asks for the password once per sign-in.
-            'client_kwargs = { prompt = "login" }\n',
-            encoding="utf-8",
-        )
-        access_file = folder / "access.toml"
-        access_file.write_text(
-            f"allow = [{json.dumps(VIEWER.email)}]\n"
-            f"analysts = [{json.dumps(ANALYST.email)}]\n"
-            "admins = []\n",
-            encoding="utf-8",
+        secrets_file, access_file = oidc.write_sign_in_files(
+            folder,
+            redirect_uri=redirect_uri,
+            cookie_secret=secrets.token_urlsafe(32),
+            client_id=CLIENT_ID,
+            client_secret=client_secret,
+            metadata_url=provider.discovery_url,
+            allow=[VIEWER.email],
+            analysts=[ANALYST.email],
         )
         db = _copy_db(e2e_demo_db, folder)
         env = _env(db, PRICEWAR_ACCESS_FILE=str(access_file))

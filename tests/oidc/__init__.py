@@ -146,3 +146,47 @@ def run_provider(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+
+
+def write_sign_in_files(
+    folder: Path,
+    *,
+    redirect_uri: str,
+    cookie_secret: str,
+    client_id: str,
+    client_secret: str,
+    metadata_url: str,
+    allow: Sequence[str],
+    analysts: Sequence[str] = (),
+    admins: Sequence[str] = (),
+    prompt_login: bool = True,
+) -> tuple[Path, Path]:
+    """Write ``folder/secrets.toml`` (Streamlit's ``[auth]`` section for this provider's
+    ``client_id``) and ``folder/access.toml`` (the app's access file); return both paths.
+
+    ``prompt_login``: ask the provider for ``prompt=login``. Streamlit asks for
+    ``prompt=select_account`` by default; django-oidc-provider answers it by signing the
+    user out and asking again, for ever. ``prompt=login`` (standard OpenID Connect) asks
+    for the password once per sign-in.
+    """
+    lines = [
+        "[auth]",
+        f"redirect_uri = {json.dumps(redirect_uri)}",
+        f"cookie_secret = {json.dumps(cookie_secret)}",
+        f"client_id = {json.dumps(client_id)}",
+        f"client_secret = {json.dumps(client_secret)}",
+        f"server_metadata_url = {json.dumps(metadata_url)}",
+    ]
+    if prompt_login:
+        lines.append('client_kwargs = { prompt = "login" }')
+    secrets_file = folder / "secrets.toml"
+    secrets_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    access_file = folder / "access.toml"
+    access_file.write_text(
+        "".join(
+            f"{key} = {json.dumps(list(emails))}\n"
+            for key, emails in (("allow", allow), ("analysts", analysts), ("admins", admins))
+        ),
+        encoding="utf-8",
+    )
+    return secrets_file, access_file

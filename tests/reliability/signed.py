@@ -22,10 +22,49 @@ from streamlit.web.server.starlette.starlette_app_utils import create_signed_val
 
 from bench.light_client import LightSession
 from bench.streamlit_server import Server, free_port, run_streamlit
+from tests import oidc
 from tests.reliability.conftest import ARTIFACTS, cli_env, copy_db, run_coroutine
 
 VIEWER, ANALYST, ADMIN = "vera@example.com", "ana@example.com", "boss@example.com"
 COOKIE_SECRET = "round15-cookie-secret-0123456789abcdef"
+
+
+def identity_claims(email: str, origin: str, **changes: Any) -> dict[str, Any]:
+    """The claims Streamlit keeps in its identity cookie after ``email`` signed in through
+    ``origin``; a change to None drops the claim."""
+    out: dict[str, Any] = {
+        "origin": origin,
+        "is_logged_in": True,
+        "email": email,
+        "email_verified": True,
+        "name": email.split("@")[0],
+        "iat": int(time.time()),
+    }
+    out.update(changes)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def signed_identity(cookie_secret: str, origin: str, email: str) -> str:
+    """The ``_streamlit_user`` value Streamlit signs with ``cookie_secret`` once ``email``
+    signed in at ``origin`` (:func:`identity_claims`; signed under the plain name, whichever
+    name the browser holds it under)."""
+    claims = json.dumps(identity_claims(email, origin))
+    return create_signed_value(cookie_secret, "_streamlit_user", claims).decode()
+
+
+def heard_addresses(s: LightSession) -> list[str]:
+    """The addresses (query strings) the server writes for session ``s`` from now on, in
+    order, in the list returned (filled as the session's messages arrive)."""
+    heard: list[str] = []
+    handle = s._handle
+
+    def _handle(msg: Any) -> None:
+        if msg.WhichOneof("type") == "page_info_changed":
+            heard.append(msg.page_info_changed.query_string)
+        handle(msg)
+
+    s._handle = _handle  # type: ignore[method-assign]
+    return heard
 
 
 class SignedSession(LightSession):
@@ -50,16 +89,7 @@ class SignedSession(LightSession):
         for name, value in await asyncio.to_thread(self._http, "GET", "/_stcore/health"):
             if name.lower() == "set-cookie" and value.startswith("_streamlit_xsrf="):
                 self._xsrf = value.split(";", 1)[0].split("=", 1)[1].strip('"')
-        claims = {
-            "origin": self.base_url,
-            "is_logged_in": True,
-            "email": self.email,
-            "email_verified": True,
-            "name": self.email.split("@")[0],
-            "iat": int(time.time()),
-        }
-        signed = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims))
-        value = signed.decode()
+        value = signed_identity(COOKIE_SECRET, self.base_url, self.email)
         sign_in = self.sign_in_cookies or f"_streamlit_user={value}; __Host-_streamlit_user={value}"
         self._cookie = f"_streamlit_xsrf={self._xsrf}; {sign_in}"
         self._ws = await connect(
@@ -103,20 +133,18 @@ def signed(
     if prepare is not None:
         prepare(db)
     port = free_port()
-    secrets_file = folder / "secrets.toml"
-    secrets_file.write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://{redirect_host}:{port}/oauth2callback"\n'
-        f'cookie_secret = "{COOKIE_SECRET}"\n'
-        'client_id = "price-war-room"\nclient_secret = "not-a-secret"\n'
+    secrets_file, access_file = oidc.write_sign_in_files(
+        folder,
+        redirect_uri=f"http://{redirect_host}:{port}/oauth2callback",
+        cookie_secret=COOKIE_SECRET,
+        client_id="price-war-room",
+        client_secret="not-a-secret",
         # never fetched: nobody presses "Sign in" (the identity cookie is already there)
-        'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n',
-        encoding="utf-8",
-    )
-    access_file = folder / "access.toml"
-    access_file.write_text(
-        f'allow = ["{VIEWER}"]\nanalysts = ["{ANALYST}"]\nadmins = ["{ADMIN}"]\n',
-        encoding="utf-8",
+        metadata_url="http://127.0.0.1:9/.well-known/openid-configuration",
+        allow=[VIEWER],
+        analysts=[ANALYST],
+        admins=[ADMIN],
+        prompt_login=False,
     )
     server_env = cli_env(
         PRICEWAR_DB=str(db),

@@ -50,6 +50,7 @@ from tests.reliability.signed import (
     run,
     session,
     signed,
+    signed_identity,
 )
 from tests.reliability.test_attacks_round17 import (  # noqa: F401 - `work` is a fixture
     Work,
@@ -444,17 +445,7 @@ def _cookie(server: SignedServer, email: str) -> dict[str, Any]:
     name either way, as Streamlit signs it."""
     from urllib.parse import urlsplit
 
-    from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
-
-    claims = {
-        "origin": server.url,
-        "is_logged_in": True,
-        "email": email,
-        "email_verified": True,
-        "name": email.split("@")[0],
-        "iat": int(time.time()),
-    }
-    value = create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims)).decode()
+    value = signed_identity(COOKIE_SECRET, server.url, email)
     if not takes_host_cookies(server):
         return {"name": "_streamlit_user", "value": value, "url": server.url}
     host = urlsplit(server.url).hostname

@@ -57,6 +57,7 @@ from tests.reliability.signed import (
     VIEWER,
     SignedServer,
     SignedSession,
+    identity_claims,
     run,
     session,
     signed,
@@ -88,28 +89,13 @@ def signed_value(name: str, text: str, *, age_s: float = 0, secret: str = COOKIE
     return URLSafeTimedSerializer(secret, salt=name, signer=Aged).dumps(text)
 
 
-def claims(email: str, origin: str, **changes: Any) -> dict[str, Any]:
-    """The claims Streamlit keeps in its identity cookie after ``email`` signed in through
-    ``origin``; a change to None drops the claim."""
-    out: dict[str, Any] = {
-        "origin": origin,
-        "is_logged_in": True,
-        "email": email,
-        "email_verified": True,
-        "name": email.split("@")[0],
-        "iat": int(time.time()),
-    }
-    out.update(changes)
-    return {k: v for k, v in out.items() if v is not None}
-
-
 def identity(
     email: str, origin: str, *, age_s: float = 0, cookie: str = USER, **changes: Any
 ) -> str:
     """``__Host-_streamlit_user=…`` for ``email`` (see :func:`claims`), or the cookie named
     ``cookie`` (the plain :data:`NAME`: one planted from another host); always signed under
     :data:`NAME`, as Streamlit signs it."""
-    text = json.dumps(claims(email, origin, **changes))
+    text = json.dumps(identity_claims(email, origin, **changes))
     return f"{cookie}={signed_value(NAME, text, age_s=age_s)}"
 
 
@@ -129,7 +115,7 @@ def chunked_identity(email: str, origin: str, **changes: Any) -> list[str]:
         lambda name, value: jar.append(f"__Host-{name}={signed_value(name, value)}"),
         lambda name, value: signed_value(name, value).encode(),
         NAME,
-        claims(email, origin, **changes),
+        identity_claims(email, origin, **changes),
         cookie_attr_size=60,
     )
     assert len(jar) > 2, jar  # really chunked
@@ -456,10 +442,14 @@ def _attacker_cookies(url: str) -> dict[str, list[str]]:
         "expired": [identity(ANALYST, url, age_s=40 * 86400)],
         "other_secret": [
             f"{USER}="
-            + signed_value(NAME, json.dumps(claims(ANALYST, url)), secret="not-the-secret-000000")
+            + signed_value(
+                NAME, json.dumps(identity_claims(ANALYST, url)), secret="not-the-secret-000000"
+            )
         ],
         "other_origin_claims": [identity(ANALYST, other)],
-        "unsigned_claims": [f"{USER}=" + json.dumps(claims(ANALYST, url)).replace(";", ",")],
+        "unsigned_claims": [
+            f"{USER}=" + json.dumps(identity_claims(ANALYST, url)).replace(";", ",")
+        ],
         "forged_chunk_marker": [f"{USER}=chunks-2; {USER}_1=x; {USER}_2=y"],
         "viewer_chunked": ["; ".join(chunked_identity(VIEWER, url))],
         "viewer_main_with_missing_chunk": ["; ".join(chunked_identity(VIEWER, url)[:-1])],

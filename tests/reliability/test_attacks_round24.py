@@ -36,7 +36,7 @@ from data.store import Store
 from tests.dashboard.conftest import app_db, secured  # noqa: F401 - fixtures
 from tests.dashboard.signin import ANALYST as APP_ANALYST
 from tests.reliability.conftest import ROOT, cli_env, copy_db
-from tests.reliability.signed import ANALYST, SignedServer, run, session, signed
+from tests.reliability.signed import ANALYST, SignedServer, heard_addresses, run, session, signed
 from tests.reliability.test_attacks_round17 import open_page, run_problems
 from tests.reliability.test_attacks_round18 import peek, serving
 
@@ -177,15 +177,7 @@ def test_forged_what_if_values_are_bounded_and_a_save_keeps_only_valid_inputs(
             await s.set_value("sc_name", "r24-before")
             assert not (await s.click("sc_save")).problems
             seen["saved_before"] = peek(served, SAVED)
-            addresses: list[str] = []
-            handle = s._handle
-
-            def recorded(msg: Any) -> None:
-                if msg.WhichOneof("type") == "page_info_changed":
-                    addresses.append(msg.page_info_changed.query_string)
-                handle(msg)
-
-            s._handle = recorded  # type: ignore[method-assign]
+            addresses = heard_addresses(s)
             for page, specs in (
                 ("price-war", PRICE_WAR),
                 ("pricing", (wi.MAIN_INPUTS[0], wi.MC_DRAWS, wi.MC_SEED)),

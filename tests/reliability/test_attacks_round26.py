@@ -397,21 +397,9 @@ TWO_COOKIES = "Two different sign-in cookies"
 
 def _identity(email: str, origin: str) -> str:
     """``_streamlit_user`` as Streamlit signs it for ``email`` (what a browser holds)."""
-    import time
+    from tests.reliability.signed import COOKIE_SECRET, signed_identity
 
-    from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
-
-    from tests.reliability.signed import COOKIE_SECRET
-
-    claims = {
-        "origin": origin,
-        "is_logged_in": True,
-        "email": email,
-        "email_verified": True,
-        "name": email.split("@")[0],
-        "iat": int(time.time()),
-    }
-    return create_signed_value(COOKIE_SECRET, "_streamlit_user", json.dumps(claims)).decode()
+    return signed_identity(COOKIE_SECRET, origin, email)
 
 
 def _chunked(email: str, origin: str) -> str:

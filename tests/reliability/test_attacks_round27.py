@@ -52,7 +52,7 @@ from dashboard.scenario_links import MAX_LINK_MC_WORK, scenario_link_problems
 from tests.chromium import new_page
 from tests.dashboard.conftest import APP, app_db  # noqa: F401 - fixture
 from tests.reliability.conftest import needs_chromium, record_figure
-from tests.reliability.signed import run
+from tests.reliability.signed import heard_addresses, run
 
 TWO_COOKIES = "Two different sign-in cookies"
 UNWRITTEN = "The page address (the what-if link) does not hold this what-if"
@@ -261,23 +261,6 @@ def _identity(email: str, origin: str) -> str:
     return signed_identity(email, origin)
 
 
-class _Listening:
-    """What a light session heard: its texts, and each address the server wrote."""
-
-    @staticmethod
-    def attach(s: Any) -> list[str]:
-        heard: list[str] = []
-        handle = s._handle
-
-        def _handle(msg: Any) -> None:
-            if msg.WhichOneof("type") == "page_info_changed":
-                heard.append(msg.page_info_changed.query_string)
-            handle(msg)
-
-        s._handle = _handle
-        return heard
-
-
 async def _planted(url: str, cookie: str) -> tuple[list[str], list[str]]:
     """A session whose websocket carries ``cookie`` after the XSRF cookie: its texts and
     problems after the first page run (a refused handshake: its status as a problem)."""
@@ -316,7 +299,7 @@ async def _forge_draws(url: str, email: str) -> dict[str, Any]:
     s = SignedSession(url, email, timeout=180)
     await s.connect()
     try:
-        heard = _Listening.attach(s)
+        heard = heard_addresses(s)
         query = urllib.parse.urlencode(_link(20, "500000", 27))
         s._send_rerun = functools.partial(s._send_rerun, query=query)  # the tab's link
         seen["problems"] += (await s.open()).problems

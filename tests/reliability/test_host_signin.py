@@ -19,7 +19,6 @@ import logging
 import re
 import secrets
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from dashboard.host_signin import (
 from dashboard.signin_cookies import RepeatedSignInCookies
 from tests import oidc
 from tests.reliability.conftest import ARTIFACTS, cli_env, copy_db, needs_chromium, run_coroutine
+from tests.reliability.signed import signed_identity
 
 # -- Set-Cookie ------------------------------------------------------------------------------
 
@@ -429,21 +429,15 @@ def serve_signin(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Ite
         pytest.MonkeyPatch.context() as monkeypatch,
         oidc.run_provider(folder / "provider", [VIEWER, ANALYST], [client]) as provider,
     ):
-        secrets_file = folder / "secrets.toml"
-        secrets_file.write_text(
-            "[auth]\n"
-            f"redirect_uri = {json.dumps(redirect_uri)}\n"
-            f"cookie_secret = {json.dumps(cookie_secret)}\n"
-            f"client_id = {json.dumps(CLIENT_ID)}\n"
-            f"client_secret = {json.dumps(client_secret)}\n"
-            f"server_metadata_url = {json.dumps(provider.discovery_url)}\n"
-            'client_kwargs = { prompt = "login" }\n',  # as tests/e2e/test_sign_in.py
-            encoding="utf-8",
-        )
-        access_file = folder / "access.toml"
-        access_file.write_text(
-            f'allow = ["{VIEWER.email}"]\nanalysts = ["{ANALYST.email}"]\nadmins = []\n',
-            encoding="utf-8",
+        secrets_file, access_file = oidc.write_sign_in_files(
+            folder,
+            redirect_uri=redirect_uri,
+            cookie_secret=cookie_secret,
+            client_id=CLIENT_ID,
+            client_secret=client_secret,
+            metadata_url=provider.discovery_url,
+            allow=[VIEWER.email],
+            analysts=[ANALYST.email],
         )
         db = copy_db(demo_db, folder / "app.duckdb")
         env = cli_env(
@@ -507,19 +501,9 @@ def _sign_in_cookies(page: Any) -> dict[str, dict[str, Any]]:
 def _planted(setup: ServeSetup, email: str) -> dict[str, Any]:
     """``_streamlit_user`` the server signed for ``email``'s sign-in, as a page on a sibling
     subdomain would set it: a plain cookie, no ``Secure``, sent with every request here."""
-    from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
-
-    claims = {
-        "origin": setup.url,
-        "is_logged_in": True,
-        "email": email,
-        "email_verified": True,
-        "name": email.split("@")[0],
-        "iat": int(time.time()),
-    }
-    value = create_signed_value(setup.cookie_secret, "_streamlit_user", json.dumps(claims))
+    value = signed_identity(setup.cookie_secret, setup.url, email)
     host = setup.url.split("//", 1)[1].rsplit(":", 1)[0]
-    return {"name": "_streamlit_user", "value": value.decode(), "domain": host, "path": "/"}
+    return {"name": "_streamlit_user", "value": value, "domain": host, "path": "/"}
 
 
 @needs_chromium
