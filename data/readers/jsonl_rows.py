@@ -47,6 +47,13 @@ def _bounded_lines(stream: Any, limit: int) -> Iterator[bytes]:
 
 
 def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
+    """Frames of at most ``chunksize`` records (or ``opened.chunk_bytes`` of lines) of the
+    JSON Lines in ``opened``, each record's line number kept; every bad line is collected
+    (at most :data:`MAX_PROBLEMS`) and refused together, by line.
+
+    Raises:
+        Reject: the problems found, or a file without records.
+    """
     source: Any = opened.stream
     limit = max(MAX_LINE_BYTES, opened.chunk_bytes)
     if opened.encoding == "utf-16":
@@ -58,8 +65,7 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
     pending_bytes = 0
     total = 0
     number = 0
-    keys: set[str] = set()  # every key so far: the columns the frames will have
-    spelled: dict[str, str] = {}  # each column name as compared (case, spaces) → as written
+    seen = _SeenKeys()
     while True:
         try:
             raw = next(lines)
@@ -73,73 +79,13 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
         number += 1
         if not raw.strip():
             continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(
-                Problem(
-                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
-                    row=number,
-                )
-            )
-        else:
-            problem = None
-            if "\x00" in line:
-                problem = Problem("contains a NUL byte (binary content?)", row=number)
-            else:
-                try:
-                    value = _loads(line)
-                except _NotANumber as exc:
-                    problem = Problem(exc.message, row=number, column=exc.key)
-                except (ValueError, RecursionError) as exc:
-                    # ValueError: also a number of over 4,300 digits (not a JSONDecodeError)
-                    msg = (
-                        exc.msg
-                        if isinstance(exc, json.JSONDecodeError)
-                        else "nested too deep"
-                        if isinstance(exc, RecursionError)
-                        else str(exc).splitlines()[0][:200]
-                        if str(exc)
-                        else "a bad value"
-                    )
-                    problem = Problem(f"not valid JSON ({msg})", row=number)
-                else:
-                    if not isinstance(value, dict):
-                        problem = Problem(
-                            "each line must be a JSON object, found "
-                            f"{'number' if isinstance(value, _NumberText) else type(value).__name__}",
-                            row=number,
-                        )
-                    elif (wide := too_many_columns(len(value), opened.max_columns)) is not None:
-                        problem = replace(wide, row=number)
-                    elif (twin := _same_name(spelled, value)) is not None:
-                        problem = replace(twin, row=number)
-                    elif (lone := _lone_surrogate(line, value)) is not None:
-                        problem = replace(lone, row=number)
-                    elif opened.max_columns is not None and _new_keys_over(
-                        keys, value, opened.max_columns
-                    ):
-                        # The records *together* are over the limit: refuse before any
-                        # frame of that many columns is built.
-                        wide = too_many_columns(len(keys), opened.max_columns, at_least=True)
-                        assert wide is not None
-                        raise Reject(
-                            Problem(f"the records together have {wide.message}", row=number)
-                        )
-                    else:
-                        try:
-                            record = _record(value)
-                        except _NotANumber as exc:
-                            problem = Problem(exc.message, row=number, column=exc.key)
-                        except RecursionError:
-                            problem = Problem("not valid JSON (nested too deep)", row=number)
-                        else:
-                            if not problems:
-                                records.append(record)
-                                numbers.append(number)
-                                pending_bytes += len(raw)
-            if problem is not None:
-                problems.append(problem)
+        record, problem = _line_record(raw, number, opened, seen)
+        if problem is not None:
+            problems.append(problem)
+        elif not problems:
+            records.append(record)
+            numbers.append(number)
+            pending_bytes += len(raw)
         if len(problems) >= MAX_PROBLEMS:
             break
         if (
@@ -156,6 +102,78 @@ def jsonl_chunks(opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
         raise Reject(Problem("the file has no JSON records"))
     if records:
         yield _records_frame(records, numbers)
+
+
+class _SeenKeys:
+    """The keys of the records so far: every key (the columns the frames will have) and
+    each column name as compared (case, spaces) → as written."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.spelled: dict[str, str] = {}
+
+
+def _line_record(
+    raw: bytes, number: int, opened: Opened, seen: _SeenKeys
+) -> tuple[dict[str, Any], None] | tuple[None, Problem]:
+    """``(record, None)`` for line ``number`` (``raw``, not blank), or ``(None, problem)``.
+
+    Raises:
+        Reject: the records so far and this one together have too many keys (refused
+            before any frame of that many columns is built).
+    """
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, Problem(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+            row=number,
+        )
+    if "\x00" in line:
+        return None, Problem("contains a NUL byte (binary content?)", row=number)
+    try:
+        value = _loads(line)
+    except _NotANumber as exc:
+        return None, Problem(exc.message, row=number, column=exc.key)
+    except (ValueError, RecursionError) as exc:
+        return None, Problem(f"not valid JSON ({_json_error(exc)})", row=number)
+    problem = _object_problem(value, line, opened, seen)
+    if problem is not None:
+        return None, replace(problem, row=number)
+    if opened.max_columns is not None and _new_keys_over(seen.keys, value, opened.max_columns):
+        wide = too_many_columns(len(seen.keys), opened.max_columns, at_least=True)
+        assert wide is not None
+        raise Reject(Problem(f"the records together have {wide.message}", row=number))
+    try:
+        return _record(value), None
+    except _NotANumber as exc:
+        return None, Problem(exc.message, row=number, column=exc.key)
+    except RecursionError:
+        return None, Problem("not valid JSON (nested too deep)", row=number)
+
+
+def _json_error(exc: ValueError | RecursionError) -> str:
+    """What was wrong with a line ``json`` refused: its own message, "nested too deep", or
+    the first line of the error (also a number of over 4,300 digits, not a
+    ``JSONDecodeError``)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if isinstance(exc, RecursionError):
+        return "nested too deep"
+    return str(exc).splitlines()[0][:200] if str(exc) else "a bad value"
+
+
+def _object_problem(value: Any, line: str, opened: Opened, seen: _SeenKeys) -> Problem | None:
+    """Why a parsed line is not a record (no row yet): not an object, too many keys, a
+    key twice in other spellings, a lone surrogate; else None."""
+    if not isinstance(value, dict):
+        kind = "number" if isinstance(value, _NumberText) else type(value).__name__
+        return Problem(f"each line must be a JSON object, found {kind}")
+    if (wide := too_many_columns(len(value), opened.max_columns)) is not None:
+        return wide
+    if (twin := _same_name(seen.spelled, value)) is not None:
+        return twin
+    return _lone_surrogate(line, value)
 
 
 class _NumberText(str):

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -53,7 +54,20 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
     decoded size counted from the dictionary's value lengths, and only then decoded, a
     chunk of at most ``chunk_bytes`` at a time.
     """
-    # Parquet needs random access: spool the (possibly decompressed) bytes to a temp file.
+    spool = _spooled(opened, stack)
+    _footer_check(spool)
+    plan = _read_plan(spool, opened)
+    if plan.pfile is None:  # nothing the caller can use: it sees the names, and no rows
+        empty = pd.DataFrame(columns=plan.names)
+        empty.attrs["columns"] = plan.names
+        yield empty
+        return
+    yield from _checked_chunks(plan, opened, chunksize)
+
+
+def _spooled(opened: Opened, stack: ExitStack) -> Any:
+    """The (possibly decompressed) bytes in a seekable file (Parquet needs random access):
+    the raw file itself when it is one (refused over ``max_bytes``), else a temporary copy."""
     if opened.raw is not None:
         spool = opened.raw
         spool.seek(0, io.SEEK_END)
@@ -64,13 +78,30 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
                     f"({BYTES_HINT})"
                 )
             )
-    else:
-        spool = stack.enter_context(tempfile.TemporaryFile(suffix=".parquet"))  # noqa: SIM115
-        try:
-            shutil.copyfileobj(opened.stream, spool, 1 << 20)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise Reject(Problem(f"the gzip data is damaged ({exc})")) from None
-    _footer_check(spool)
+        return spool
+    spool = stack.enter_context(tempfile.TemporaryFile(suffix=".parquet"))  # noqa: SIM115
+    try:
+        shutil.copyfileobj(opened.stream, spool, 1 << 20)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise Reject(Problem(f"the gzip data is damaged ({exc})")) from None
+    return spool
+
+
+@dataclass(frozen=True)
+class _ReadPlan:
+    """What to read of a checked Parquet file: all its column ``names``, the ``wanted``
+    ones, the most decoded bytes a row may take, and the file opened to read them with its
+    text as dictionaries (None when nothing is wanted)."""
+
+    names: list[str]
+    wanted: list[str]
+    row_bytes: int
+    pfile: pq.ParquetFile | None
+
+
+def _read_plan(spool: Any, opened: Opened) -> _ReadPlan:
+    """The file's columns checked (count, names, nested ones selected) and its sizes
+    checked (the footer's claims, then the page headers), before any value is decoded."""
     spool.seek(0)
     try:
         pfile = pq.ParquetFile(spool, coerce_int96_timestamp_unit=INT96_UNIT)
@@ -82,32 +113,15 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
         problems = check_names(names)
         if problems:
             raise Reject(*problems)
-        wanted = names
-        if opened.select is not None:
-            chosen = set(opened.select(list(names)))
-            wanted = [n for n in names if n in chosen]
-            problems = [
-                Problem(
-                    f"must hold text or one value per row, found nested values "
-                    f"({schema.field(n).type})",
-                    column=n,
-                )
-                for n in wanted
-                if pa.types.is_nested(schema.field(n).type)
-            ]
-            if problems:  # refused before anything is decoded
-                raise Reject(*problems[:MAX_PROBLEMS])
+        wanted = _selected(schema, names, opened)
         read = _leaves_of(schema, set(wanted))
         row_bytes = _parquet_size_check(pfile.metadata, opened.max_bytes, read)
         if len(read) != pfile.metadata.num_columns:
             read = [True] * pfile.metadata.num_columns
         # The footer's sizes are only claims: the page headers say what decoding allocates.
         row_bytes = max(row_bytes, _page_check(spool, pfile.metadata, read, opened))
-        if not wanted:  # nothing the caller can use: it sees the names, and no rows
-            empty = pd.DataFrame(columns=names)
-            empty.attrs["columns"] = names
-            yield empty
-            return
+        if not wanted:
+            return _ReadPlan(names, wanted, row_bytes, None)
         text = [f.name for f in schema if f.name in wanted and _is_text(f.type)]
         spool.seek(0)
         pfile = pq.ParquetFile(
@@ -118,12 +132,41 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
         )
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise Reject(Problem(f"not a readable Parquet file ({str(exc).splitlines()[0]})")) from None
-    batch_rows = max(1, min(chunksize, opened.chunk_bytes // max(1, row_bytes)))
+    return _ReadPlan(names, wanted, row_bytes, pfile)
+
+
+def _selected(schema: pa.Schema, names: list[str], opened: Opened) -> list[str]:
+    """The columns ``opened.select`` chooses (all without it), in the file's order; a
+    chosen nested column is refused before anything is decoded."""
+    if opened.select is None:
+        return names
+    chosen = set(opened.select(list(names)))
+    wanted = [n for n in names if n in chosen]
+    problems = [
+        Problem(
+            f"must hold text or one value per row, found nested values ({schema.field(n).type})",
+            column=n,
+        )
+        for n in wanted
+        if pa.types.is_nested(schema.field(n).type)
+    ]
+    if problems:
+        raise Reject(*problems[:MAX_PROBLEMS])
+    return wanted
+
+
+def _checked_chunks(plan: _ReadPlan, opened: Opened, chunksize: int) -> Iterator[pd.DataFrame]:
+    """The wanted columns of ``plan`` in frames of at most ``chunksize`` rows and
+    ``opened.chunk_bytes`` decoded bytes, the decoded total held to ``max_bytes`` and the
+    text checked (UTF-8, NUL) by row and column before anything is converted."""
+    pfile = plan.pfile
+    assert pfile is not None
+    batch_rows = max(1, min(chunksize, opened.chunk_bytes // max(1, plan.row_bytes)))
     total = 0
     decoded = 0
-    problems = []
+    problems: list[Problem] = []
     try:
-        for batch in pfile.iter_batches(batch_size=batch_rows, columns=wanted):
+        for batch in pfile.iter_batches(batch_size=batch_rows, columns=plan.wanted):
             if batch.num_rows == 0:
                 continue
             sizes = _row_sizes(batch)
@@ -149,7 +192,7 @@ def parquet_chunks(opened: Opened, chunksize: int, stack: ExitStack) -> Iterator
                 # Dates stay numpy datetimes (a date32 past year 9999 is no Python date):
                 # ingest then refuses dates outside its range by row and column.
                 frame = _decoded(piece).to_pandas(date_as_object=False)
-                frame.attrs["columns"] = names
+                frame.attrs["columns"] = plan.names
                 total += piece.num_rows
                 yield frame
     except (pa.ArrowMemoryError, MemoryError):
