@@ -73,8 +73,33 @@ def scenario_link_problems(
         >>> scenario_link_problems({"s_" + "K" * 50: ["1" * 20_000]})
         ['s_KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK… is 20,000 characters long (at most 16,384)']
     """
-    problems: list[str] = []
     last = {k: (list(v)[-1] if v else "") for k, v in params.items()}
+    problems = _length_problems(last, prefix)
+    if problems:
+        return problems
+    problems, segments = _list_problems(last, prefix)
+    problems += _range_problems(last, prefix)
+    draws = _link_number(last.get(prefix + "mc_draws", ""), True) or _DEFAULT_MC_DRAWS
+    if not problems and segments * draws > MAX_LINK_MC_WORK:
+        problems.append(
+            f"{segments} segments × {draws:,} Monte Carlo draws is more than "
+            f"{MAX_LINK_MC_WORK:,} draws for one page (lower {prefix}mc_draws)"
+        )
+    if not problems:
+        from analytics.scenario import Scenario
+
+        try:  # the scenario's own ranges (a price of 1e-300, an elasticity of -1e12, …)
+            Scenario.from_query_params(params, prefix=prefix)
+        except ScenarioError as exc:
+            problems.append(str(exc))
+    if remember:
+        _remember_link_problems(problems)
+    return problems
+
+
+def _length_problems(last: Mapping[str, str], prefix: str) -> list[str]:
+    """Values longer than any link's, or than their own box (:data:`MAX_LINK_TEXT`)."""
+    problems = []
     for key, text in last.items():
         name = key[len(prefix) :]
         if len(text) > MAX_LINK_VALUE_CHARS:  # any name: cut and escaped like a value
@@ -86,8 +111,13 @@ def scenario_link_problems(
             problems.append(
                 f"{key} is {len(text):,} characters long (at most {MAX_LINK_TEXT[name]})"
             )
-    if problems:
-        return problems
+    return problems
+
+
+def _list_problems(last: Mapping[str, str], prefix: str) -> tuple[list[str], int]:
+    """Segment and competitor lists nested too deep or too long; and how many segments
+    the link lists (1 when none)."""
+    problems = []
     segments = 1
     for name, most in (("segments", MAX_LINK_SEGMENTS), ("competitors", MAX_LINK_COMPETITORS)):
         key = prefix + name
@@ -108,6 +138,12 @@ def scenario_link_problems(
             problems.append(f"{key} lists {len(items):,} {name} (at most {most})")
         elif isinstance(items, list) and name == "segments":
             segments = max(1, len(items))
+    return problems, segments
+
+
+def _range_problems(last: Mapping[str, str], prefix: str) -> list[str]:
+    """Numbers outside what the pages' inputs accept (:data:`LINK_RANGES`)."""
+    problems = []
     for name, (lo, hi) in LINK_RANGES.items():
         key = prefix + name
         if key not in last:
@@ -119,21 +155,6 @@ def scenario_link_problems(
                 if name not in _WHOLE
                 else f"{key}={quoted_link_value(last[key])[1:-1]} is outside {lo:,} to {hi:,}"
             )
-    draws = _link_number(last.get(prefix + "mc_draws", ""), True) or _DEFAULT_MC_DRAWS
-    if not problems and segments * draws > MAX_LINK_MC_WORK:
-        problems.append(
-            f"{segments} segments × {draws:,} Monte Carlo draws is more than "
-            f"{MAX_LINK_MC_WORK:,} draws for one page (lower {prefix}mc_draws)"
-        )
-    if not problems:
-        from analytics.scenario import Scenario
-
-        try:  # the scenario's own ranges (a price of 1e-300, an elasticity of -1e12, …)
-            Scenario.from_query_params(params, prefix=prefix)
-        except ScenarioError as exc:
-            problems.append(str(exc))
-    if remember:
-        _remember_link_problems(problems)
     return problems
 
 
