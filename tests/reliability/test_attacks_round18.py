@@ -594,13 +594,13 @@ def test_uploads_sent_to_a_fresh_server_before_any_page_ran_are_refused(
     their number, so a visitor could fill the memory before anyone opened a page). No
     setting of ``.streamlit/config.toml`` runs code or bounds the count
     (``server.maxUploadSize`` bounds one file)."""
-    from tests.reliability.test_attacks_round16 import held_upload_bytes, put_files
+    from tests.reliability.test_attacks_round16 import SMALL, held_upload_bytes, put_files
 
     async def attack(server: SignedServer) -> tuple[list[str], int, Any]:
         visitor = LightSession(server.url, timeout=180)  # not signed in, no page run
         await visitor.connect()
         try:
-            refused = [r for _, r in await put_files(visitor, 3, 2 * MB)]
+            refused = [r for _, r in await put_files(visitor, 3, SMALL)]  # see SMALL
         finally:
             await visitor.close()
         held = held_upload_bytes(server)
