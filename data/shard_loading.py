@@ -235,16 +235,23 @@ MAX_LABEL_CHARS = 32
 #: Longest model id accepted from a shard folder's manifest.
 MAX_MODEL_ID_CHARS = 300
 _LABEL = r"[A-Za-z][A-Za-z0-9_.-]*"
+#: Each check of :func:`_check_ranges`: the column it names and what was wrong.
 _WHY = {
-    "start": "a negative offset",
-    "end": "an end not after the start, or past the end of the ticket's text",
-    "text": f"an entity text over {MAX_ENTITY_CHARS:,} characters",
-    "text_differs": "an entity text that is not the ticket's text from its start to its end "
-    "(the tagger writes exactly that text; a shard written otherwise could put names on "
-    "the pages that no ticket holds)",
-    "label": f"a label that is not a short name (letters, digits, '_', '.', '-'; at most "
-    f"{MAX_LABEL_CHARS} characters)",
-    "score": "a score that is not a finite number from 0 to 1",
+    "start": ("start", "a negative offset"),
+    "end": ("end", "an end not after the start, or past the end of the ticket's text"),
+    "text": ("text", f"an entity text over {MAX_ENTITY_CHARS:,} characters"),
+    "text_differs": (
+        "text",
+        "an entity text that is not the ticket's text from its start to its end (the tagger "
+        "writes exactly that text; a shard written otherwise could put names on the pages "
+        "that no ticket holds)",
+    ),
+    "label": (
+        "label",
+        f"a label that is not a short name (letters, digits, '_', '.', '-'; at most "
+        f"{MAX_LABEL_CHARS} characters)",
+    ),
+    "score": ("score", "a score that is not a finite number from 0 to 1"),
 }
 
 
@@ -279,9 +286,8 @@ def _check_sentiment(conn: Any, files: Sequence[str], model_id: str) -> None:
 def _check_ranges(conn: Any, files: Sequence[str]) -> None:
     """Every entity's offsets lie inside its ticket's text (0 <= start < end <= length),
     its text is the ticket's text from start to end and short, its label is short, its score
-    is finite in [0, 1]; the first bad row is named
-    (file, row, column). Rows of tickets not in the store are loaded never, so only their
-    own values are checked."""
+    is finite in [0, 1]; the first bad row is named (file, row, column). Rows of tickets not
+    in the store are loaded never, so only their own values are checked."""
     found = conn.execute(
         "SELECT filename, row_number, bad, count(*) OVER () FROM ("
         " SELECT e.filename, e.file_row_number + 1 AS row_number, CASE"
@@ -301,9 +307,9 @@ def _check_ranges(conn: Any, files: Sequence[str]) -> None:
     ).fetchone()
     if found:
         filename, row, bad, n = found
-        column = "text" if bad == "text_differs" else bad
+        column, why = _WHY[bad]
         raise EntityShardError(
-            f"{filename}: row {row:,}, column {column!r}: {_WHY[bad]} "
+            f"{filename}: row {row:,}, column {column!r}: {why} "
             f"({n:,} bad rows); nothing was loaded"
         )
 

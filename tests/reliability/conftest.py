@@ -500,3 +500,29 @@ def run_coroutine(coro: Any) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def replace_with(path: Path, kind: str) -> None:
+    """Replace the file ``path`` by what a hostile writer may leave there: ``"fifo"`` (a
+    named pipe: opened for reading, it waits for a writer for good), ``"dev_zero"`` (a
+    link to ``/dev/zero``: read whole, it never ends), ``"folder"`` or ``"huge"`` (2 MiB
+    of spaces)."""
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev_zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "huge":
+        path.write_bytes(b" " * (2 << 20))
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+
+
+def tagger_folder_with(tmp_path: Path, kind: str, name: str = "tagger.json") -> Path:
+    """A copy of the default tagger whose file ``name`` is :func:`replace_with` ``kind``."""
+    folder = tmp_path / f"model-{kind}"
+    shutil.copytree(ROOT / "model" / "default", folder)
+    replace_with(folder / name, kind)
+    return folder

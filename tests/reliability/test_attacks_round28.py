@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ from data.paths import inbox_dir
 from data.shard_loading import load_entity_shards
 from data.store import Store
 from tests.data.test_entity_shards import MODEL, keyed, make_shard
-from tests.reliability.conftest import app_probe, copy_db, record_figure
+from tests.reliability.conftest import app_probe, copy_db, record_figure, replace_with
 
 # -- entity shards whose text is not the ticket's ------------------------------------------
 
@@ -168,7 +167,7 @@ def test_an_inbox_request_for_shards_with_a_false_entity_text_is_set_aside(
     assert _loaded(db, key) == ([(start, start + 6, "PRODUCT", ENTITY)], 1), said
 
 
-@pytest.mark.parametrize("kind", ["named_pipe", "link_to_dev_zero", "folder"])
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "folder"])
 @pytest.mark.parametrize("part", ["entities", "tagged"])
 def test_shard_files_that_are_not_files_are_skipped_as_incomplete(
     demo_db: Path, tmp_path: Path, kind: str, part: str
@@ -181,14 +180,7 @@ def test_shard_files_that_are_not_files_are_skipped_as_incomplete(
     start = TICKET.index(ENTITY)
     folder = tmp_path / "shards"
     make_shard(folder, source, [(key, start, start + 6, "PRODUCT", ENTITY, 0.9)], [key])
-    target = getattr(shard_paths(folder, next(folder.glob("*.parquet")).stem), part)
-    target.unlink()
-    if kind == "named_pipe":
-        os.mkfifo(target)
-    elif kind == "link_to_dev_zero":
-        target.symlink_to("/dev/zero")
-    else:
-        target.mkdir()
+    replace_with(getattr(shard_paths(folder, next(folder.glob("*.parquet")).stem), part), kind)
     outcome: list[Any] = []
 
     def load() -> None:

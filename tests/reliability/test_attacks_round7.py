@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from tests.reliability.conftest import (
     downloaded_ticket_rows,
     output_targets,
     run_cli,
+    tagger_folder_with,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -446,20 +446,6 @@ def test_model_tag_wait_outside_zero_to_a_day_is_one_line(wait: str, tmp_path: P
     assert "--wait" in _one_line_error(result, "python -m model tag")
 
 
-def _model_folder_with(tmp_path: Path, how: str) -> Path:
-    folder = tmp_path / f"model-{how}"
-    shutil.copytree(ROOT / "model" / "default", folder)
-    settings = folder / "tagger.json"
-    settings.unlink()
-    if how == "fifo":
-        os.mkfifo(settings)
-    elif how == "dev_zero":
-        settings.symlink_to("/dev/zero")
-    else:
-        settings.write_bytes(b" " * (2 << 20))
-    return folder
-
-
 @pytest.mark.parametrize("how", ["fifo", "dev_zero", "huge"])
 def test_a_tagger_folder_with_a_pipe_or_device_is_refused_before_loading(
     tmp_path: Path, how: str
@@ -476,7 +462,7 @@ def test_a_tagger_folder_with_a_pipe_or_device_is_refused_before_loading(
     from dashboard.jobs import TaggingJob
     from data.store import Store
 
-    folder = _model_folder_with(tmp_path, how)
+    folder = tagger_folder_with(tmp_path, how)
     with Store.open(tmp_path / "db.duckdb") as store:
         job = TaggingJob(store, batch_size=8)
         before = (job._loader, job.batch_size)

@@ -25,7 +25,12 @@ from typing import Any
 import pytest
 
 from tests.dashboard.conftest import app_db, downloads, secured  # noqa: F401  (fixtures)
-from tests.reliability.conftest import assert_no_traceback, cli_env, output_targets
+from tests.reliability.conftest import (
+    assert_no_traceback,
+    cli_env,
+    output_targets,
+    tagger_folder_with,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -238,22 +243,6 @@ def test_tag_file_does_not_rename_over_a_pipe_put_there_while_it_tagged(tmp_path
     assert stat.S_ISFIFO(os.lstat(output).st_mode)
 
 
-def _tagger_folder(tmp_path: Path, how: str, name: str = "tagger.json") -> Path:
-    import shutil
-
-    folder = tmp_path / f"model-{how}"
-    shutil.copytree(ROOT / "model" / "default", folder)
-    target = folder / name
-    target.unlink()
-    if how == "fifo":
-        os.mkfifo(target)
-    elif how == "dev_zero":
-        target.symlink_to("/dev/zero")
-    else:
-        target.write_bytes(b" " * (2 << 20))
-    return folder
-
-
 @pytest.mark.parametrize("how", ["fifo", "huge"])
 def test_read_settings_and_tagger_load_refuse_a_pipe_or_an_oversized_settings_file(
     tmp_path: Path, how: str
@@ -270,7 +259,7 @@ def test_read_settings_and_tagger_load_refuse_a_pipe_or_an_oversized_settings_fi
     from model.errors import ModelNotFoundError
     from model.tagger import Tagger
 
-    folder = _tagger_folder(tmp_path, how)
+    folder = tagger_folder_with(tmp_path, how)
     settings = folder / "tagger.json"
     said = "named pipe" if how == "fifo" else "2,097,152 bytes"
     for fn in (lambda: read_settings(folder), lambda: Tagger.load(folder, device="cpu")):
@@ -286,7 +275,7 @@ def test_read_settings_never_reads_a_link_to_dev_zero(tmp_path: Path) -> None:
 
     Broke: ``read_settings`` read it until memory ran out (a MemoryError traceback here).
     """
-    folder = _tagger_folder(tmp_path, "dev_zero")
+    folder = tagger_folder_with(tmp_path, "dev_zero")
     probe = (
         "import resource, sys\n"
         "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
