@@ -352,13 +352,16 @@ _SUBNORMAL_PRICE = """
 import json, sys
 from streamlit.testing.v1 import AppTest
 
-at = AppTest.from_file(sys.argv[1], default_timeout=300)
-at.query_params["s_price_per_m"] = "1e-320"
-at.run()
-at.switch_page("views/pricing.py").run()
-print(json.dumps({"warnings": [str(w.value) for w in at.warning],
-                  "metrics": {m.label: m.value for m in at.metric},
-                  "problems": [str(e.value) for e in [*at.exception, *at.error]]}))
+def pricing(price):
+    at = AppTest.from_file(sys.argv[1], default_timeout=300)
+    at.query_params["s_price_per_m"] = price
+    at.run()
+    at.switch_page("views/pricing.py").run()
+    return {"warnings": [str(w.value) for w in at.warning],
+            "metrics": {m.label: m.value for m in at.metric},
+            "problems": [str(e.value) for e in [*at.exception, *at.error]]}
+
+print(json.dumps({"subnormal": pricing("1e-320"), "lowest": pricing("0.001")}))
 """
 
 
@@ -368,10 +371,13 @@ def test_a_subnormal_price_in_a_link_starts_at_the_inputs_lowest_price_in_words(
 ) -> None:
     """Expected (held): ``s_price_per_m=1e-320`` (a positive number, so a valid what-if)
     is said to be below what the price input takes, and the page's figures are those of
-    its lowest price, $0.001: finite, never a 300-digit number."""
+    its lowest price, $0.001: every figure the same as the page shows for a link of $0.001,
+    and finite (never a 300-digit number)."""
     seen = app_probe(_SUBNORMAL_PRICE, copy_db(demo_db, tmp_path / "db.duckdb"))
-    assert seen["problems"] == []
-    said = " ".join(seen["warnings"]).replace("\\", "")
+    subnormal, lowest = seen["subnormal"], seen["lowest"]
+    assert subnormal["problems"] == [] and lowest["problems"] == []
+    said = " ".join(subnormal["warnings"]).replace("\\", "")
     assert "Our price, USD per 1M tokens" in said and "it takes 0.001 to" in said, said
-    margin = seen["metrics"]["Contribution margin at this price"]
-    assert margin.endswith("%") and len(margin) < 20, seen["metrics"]
+    assert len(lowest["metrics"]) >= 5 and subnormal["metrics"] == lowest["metrics"]
+    margin = subnormal["metrics"]["Contribution margin at this price"]
+    assert margin.endswith("%") and len(margin) < 20, subnormal["metrics"]
