@@ -73,6 +73,16 @@ def scenario_link_problems(
         >>> scenario_link_problems({"s_" + "K" * 50: ["1" * 20_000]})
         ['s_KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK… is 20,000 characters long (at most 16,384)']
     """
+    problems = _link_problems(params, prefix)
+    if remember:
+        _remember_link_problems(problems)
+    return problems
+
+
+def _link_problems(params: Mapping[str, Sequence[str]], prefix: str) -> list[str]:
+    """:func:`scenario_link_problems` without remembering them: the length check first
+    (nothing else reads a value over its length), then lists, ranges, work and the
+    scenario's own parse."""
     last = {k: (list(v)[-1] if v else "") for k, v in params.items()}
     problems = _length_problems(last, prefix)
     if problems:
@@ -92,8 +102,6 @@ def scenario_link_problems(
             Scenario.from_query_params(params, prefix=prefix)
         except ScenarioError as exc:
             problems.append(str(exc))
-    if remember:
-        _remember_link_problems(problems)
     return problems
 
 

@@ -1,7 +1,9 @@
 """Downloads: CSV and JSONL bytes, with spreadsheet formulas neutralised in CSV.
 
-A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or the
-full-width ``＝`` can run as a formula when a CSV is opened in a spreadsheet (CSV injection);
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return, their
+full-width forms ``＝ ＋ － ＠`` (which a spreadsheet with an East Asian input method may read
+as the plain ones) or a NUL (OWASP ASVS 1.2.10) can run as a formula when a CSV is opened in
+a spreadsheet (CSV injection);
 so can one whose trigger follows leading blanks or characters that draw as nothing (NBSP,
 Unicode spaces, the word joiner, zero-width joiners and other format characters, controls,
 lone combining marks; after plain spaces only when it calls something:
@@ -61,14 +63,16 @@ __all__ = [
     "to_jsonl_bytes",
 ]
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d")
+#: The full-width forms (U+FF1D ＝, U+FF0B ＋, U+FF0D －, U+FF20 ＠) count as the plain ones.
+_FULL_WIDTH_TRIGGERS = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0", *_FULL_WIDTH_TRIGGERS)
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 #: A line break inside a cell (kept as the separator when a cell is split into lines): CR,
 #: LF, and the separators some readers also split lines at (NEL, VT, FF, U+2028, U+2029,
 #: and the file, group and record separators that Python's ``str.splitlines`` splits at).
 _LINE_BREAK = re.compile("(\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])")
 #: What a line after a break may not start with (the break characters themselves excepted).
-_LINE_PREFIXES = ("=", "+", "-", "@", "\t", "\uff1d")
+_LINE_PREFIXES = ("=", "+", "-", "@", "\t", "\0", *_FULL_WIDTH_TRIGGERS)
 #: Blanks a spreadsheet may skip before a formula trigger: spaces, tabs, NBSP and the other
 #: Unicode spaces, the byte-order mark.
 _BLANKS = (
@@ -77,12 +81,12 @@ _BLANKS = (
 )
 #: Formula syntax that calls a program or a function, or joins text into one
 #: (``cmd|' /C calc'!A0``, ``HYPERLINK(…)``, ``"…"&A1``).
-_CALL_SYNTAX = re.compile(r"[|(!&=@\uff1d]")
+_CALL_SYNTAX = re.compile(r"[|(!&=@\uff1d\uff20]")
 #: A list item or signature ("- refund", "+ faster", "-- Kwame"): inside a cell it is
 #: prose; split off on its own line a spreadsheet shows at worst an error or a sum, never a
 #: call — so only when the rest holds no formula syntax (``+ cmd|' /C calc'!A0`` is not one).
 #: Left as written, so that an exported ticket re-imports as the same ticket.
-_BULLET = re.compile(r"[-+]+ [^|(!&=@\uff1d]*", re.DOTALL)
+_BULLET = re.compile(r"[-+\uff0b\uff0d]+ [^|(!&=@\uff1d\uff20]*", re.DOTALL)
 
 
 #: Characters that draw as nothing, skipped like blanks before a trigger: Unicode format

@@ -213,6 +213,18 @@ def _no_constant(name: str) -> Any:
     raise InboxEntryError(f"{name} is not a number JSON allows")
 
 
+def _object_of_unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once: ``{"batch_size": 8, "batch_size":
+    4096}`` would otherwise be read as its last value, silently (the writer meant one)."""
+    payload: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in payload:
+            shown = ascii(key[:40])  # a lone surrogate or a control shown as its escape
+            raise InboxEntryError(f"the key {shown} is given twice (which value is meant?)")
+        payload[key] = value
+    return payload
+
+
 def read_json_entry(
     path: Path, *, max_bytes: int = MAX_REQUEST_BYTES, max_depth: int = MAX_JSON_DEPTH
 ) -> dict[str, Any]:
@@ -220,7 +232,7 @@ def read_json_entry(
 
     Raises:
         InboxEntryError: not a regular file, over ``max_bytes``, not UTF-8, nested deeper
-            than ``max_depth``, not valid JSON or not an object.
+            than ``max_depth``, not valid JSON, a key given twice or not an object.
     """
     data = read_regular(path, max_bytes=max_bytes)
     try:
@@ -230,7 +242,9 @@ def read_json_entry(
     if json_depth(text, max_depth) > max_depth:
         raise InboxEntryError(f"JSON nested deeper than {max_depth} levels")
     try:
-        payload = json.loads(text, parse_constant=_no_constant)
+        payload = json.loads(
+            text, parse_constant=_no_constant, object_pairs_hook=_object_of_unique_keys
+        )
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, InboxEntryError):
             raise

@@ -257,7 +257,8 @@ _WHY = {
 
 def _check_sentiment(conn: Any, files: Sequence[str], model_id: str) -> None:
     """Every sentiment row has a key, the folder's model, a known label and a score in
-    [0, 1]; the first bad row is named (file, row, column)."""
+    [0, 1], and the rows of one ticket agree on its label; the first bad row is named
+    (file, row, column)."""
     found = conn.execute(
         "SELECT filename, row_number, bad, count(*) OVER () FROM ("
         " SELECT filename, file_row_number + 1 AS row_number, CASE"
@@ -265,18 +266,26 @@ def _check_sentiment(conn: Any, files: Sequence[str], model_id: str) -> None:
         "  WHEN model_id IS DISTINCT FROM ? THEN 'model_id'"
         "  WHEN label IS NULL OR label NOT IN ?  THEN 'label'"
         "  WHEN score IS NULL OR NOT (isfinite(score) AND score BETWEEN 0 AND 1) THEN 'score'"
-        "  END AS bad FROM read_parquet(?, filename = true, file_row_number = true))"
+        # the tagger gives a ticket one sentiment; rows of a ticket written twice must agree
+        "  WHEN min(label) OVER w <> max(label) OVER w THEN 'label_differs'"
+        "  END AS bad FROM read_parquet(?, filename = true, file_row_number = true)"
+        "  WINDOW w AS (PARTITION BY ticket_key))"
         " WHERE bad IS NOT NULL ORDER BY filename, row_number LIMIT 1",
         [model_id, list(SENTIMENT_LABELS), list(files)],
     ).fetchone()
     if found:
-        filename, row, column, n = found
-        why = {
-            "ticket_key": "no ticket key",
-            "model_id": f"another model than {model_id}",
-            "label": f"a label other than {', '.join(SENTIMENT_LABELS)}",
-            "score": "a score that is not a finite number from 0 to 1",
-        }[column]
+        filename, row, bad, n = found
+        column, why = {
+            "ticket_key": ("ticket_key", "no ticket key"),
+            "model_id": ("model_id", f"another model than {model_id}"),
+            "label": ("label", f"a label other than {', '.join(SENTIMENT_LABELS)}"),
+            "score": ("score", "a score that is not a finite number from 0 to 1"),
+            "label_differs": (
+                "label",
+                "a ticket given another sentiment label in another row (the tagger gives "
+                "each ticket one)",
+            ),
+        }[bad]
         raise EntityShardError(
             f"{filename}: row {row:,}, column {column!r}: {why} "
             f"({n:,} bad rows); nothing was loaded"

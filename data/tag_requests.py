@@ -96,6 +96,10 @@ def check_model_dir(value: Any) -> str | None:
         )
     if "\0" in value or not os.path.isabs(value):
         raise ValueError("model_dir must be an absolute folder path")
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError:  # a lone surrogate escape: no file system name spells it
+        raise ValueError("model_dir holds a character no file name can hold") from None
     return value
 
 
