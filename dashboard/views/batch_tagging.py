@@ -53,6 +53,8 @@ def report_row(report: Any) -> dict[str, Any]:
         "new_tickets": int(report.new_tickets),
         "duplicates": int(report.duplicates),
         "columns": ", ".join(f"{k} ← {v}" for k, v in columns.items()),
+        # a column that could have been the text ("body" beside "text") is said, not dropped
+        "not_used": ", ".join(str(c) for c in getattr(report, "ignored_columns", []) or []),
         "note": "" if report.status == "rejected" else str(report.message),
         "problems": [str(p) for p in report.problems]
         or ([str(report.message)] if report.status == "rejected" else []),
