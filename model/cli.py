@@ -123,6 +123,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"python -m model {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the system refuses (a name too long, …): one line
+        from data.cli_kit import shown_name
+
+        where = f": {shown_name(exc.filename)}" if exc.filename else ""
+        print(
+            f"python -m model {args.command}: error: {exc.strerror or exc}{where}",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

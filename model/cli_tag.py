@@ -140,6 +140,11 @@ def _tag_file(args: argparse.Namespace) -> int:
             "with --engine ray)"
         )
     if not args.input.is_file():
+        from data.db_file import file_kind
+
+        if args.input.exists():  # a named pipe or a device: never read (it may never end)
+            kind = file_kind(args.input.stat().st_mode)
+            raise UsageError(f"{args.input}: is {kind}, not a ticket file; give a regular file")
         raise UsageError(f"{args.input}: no such file")
     try:
         # before the model load: a bad --output (a pipe, a device, the input) is quick

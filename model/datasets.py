@@ -97,6 +97,16 @@ def examples_from_tokens(
     return Example(text, tuple(spans), tuple(words))
 
 
+def _not_a_file(path: Path) -> DatasetError:
+    """Why ``path`` cannot be read as a data file: missing, or what it is instead (a folder,
+    a named pipe, a device: never opened, a pipe may never end)."""
+    from data.db_file import file_kind
+
+    if path.exists():
+        return DatasetError(f"{path}: is {file_kind(path.stat().st_mode)}, not a data file")
+    return DatasetError(f"{path}: no such file")
+
+
 def read_conll(
     path: Path | str,
     label_map: Mapping[str, str | None] | None = None,
@@ -218,7 +228,7 @@ def read_examples(
     """
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"{path}: no such file")
+        raise _not_a_file(path)
     with path.open(encoding="utf-8", errors="replace") as handle:
         first = next((line for line in handle if line.strip()), "")
     if not first:
@@ -270,7 +280,7 @@ def read_btc(paths: Iterable[Path | str]) -> list[Example]:
     out: list[Example] = []
     for path in paths:
         if not Path(path).is_file():
-            raise DatasetError(f"{path}: no such file")
+            raise _not_a_file(Path(path))
         out += read_conll(path, skip_empty_tokens=True)
     return out
 
@@ -301,7 +311,7 @@ def read_goemotions(
     """
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"{path}: no such file")
+        raise _not_a_file(path)
     groups = list(GOEMOTIONS_GROUPS)
     names = Path(labels_file) if labels_file else path.with_name("group_labels.txt")
     if names.is_file():
