@@ -252,9 +252,10 @@ def _fit(
     epoch_windows = len(run.features) + len(sample_pools(pools, run.pool_features, config.seed, 1))
     total_steps = math.ceil(epoch_windows / config.batch_size) * config.epochs
     warmup = max(1, int(total_steps * config.warmup))
+    decay = max(1, total_steps - warmup)  # one step in all: warm-up is the whole run
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / (total_steps - warmup))),
+        lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / decay)),
     )
     progress, first_epoch, spent_before = _Progress(), 1, 0.0
     out = Path(config.output)

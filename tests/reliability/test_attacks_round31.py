@@ -13,11 +13,19 @@ tag: error: File name too long: …", exit status 2, nothing written.
 Weak (mended in ``model/cli_tag.py`` and ``model/datasets.py``): a named pipe or a device
 given as ``tag --input`` or ``evaluate --data``, or a folder as ``--data``, was said to be
 "no such file"; now what it is ("is a named pipe (FIFO), not a ticket file").
-Held: ``python -m data ingest`` and ``demo`` (one line for every case).
+Broke (fixed in ``model/train.py``): a training run of one optimiser step in all (a few
+examples, one epoch: ``--demo-train 10 --demo-dev 5 --epochs 1``) divided by zero in its
+learning-rate schedule (warm-up took the whole run, and the decay divided by the steps
+left after it, none) and printed a traceback; the decay now divides by at least one step
+(runs of two steps or more have the same schedule as before).
+Held: ``python -m data ingest`` and ``demo`` (one line for every case); the other ``train``
+paths (a pipe or a device as ``--train``, an over-long ``--train``, bounds of ``--epochs``,
+``--lr nan``, ``--max-length``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -129,3 +137,19 @@ def test_data_ingest_says_a_name_too_long_in_one_line(
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr[-600:]
     assert lines[0].startswith("python -m data ingest: error: "), lines
+
+
+@pytest.mark.slow
+def test_a_training_run_of_one_step_in_all_finishes(tmp_path: Path) -> None:
+    """Expected: a run with fewer windows than one batch, for one epoch (one optimiser step
+    in all), trains and writes its artefact.
+
+    Broke: ``ZeroDivisionError`` in the learning-rate schedule's decay (total steps minus
+    warm-up steps: 1 - 1), a traceback."""
+    from model.cli import main
+
+    out = tmp_path / "one-step"
+    args = ["train", "--demo-train", "4", "--demo-dev", "2", "--batch-size", "16"]
+    assert main([*args, "--epochs", "1", "--seed", "3", "--output", str(out), "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert len(metrics["history"]) == 1 and (out / "tagger.json").is_file()
