@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -343,85 +344,143 @@ def _bullet_before(text: str, start: int, end: int) -> bool:
     return MASK not in chunk and sum(c.isdecimal() for c in chunk) >= 3
 
 
-def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    keyword_ends = [m.end() for m in _KEYWORD.finditer(text)]
-    email_starts = [s for s, _, _ in emails]
+class _Marks:
+    """Where a text's keywords end and its e-mail addresses lie, looked up by offset."""
 
-    def near_keyword(start: int) -> bool:
-        i = bisect_right(keyword_ends, start) - 1
-        return i >= 0 and start - keyword_ends[i] <= _KEYWORD_REACH
+    def __init__(self, text: str, emails: list[tuple[int, int, str]]) -> None:
+        self.keyword_ends = [m.end() for m in _KEYWORD.finditer(text)]
+        self.emails = emails
+        self.email_starts = [s for s, _, _ in emails]
 
-    def overlaps_email(start: int, end: int) -> bool:
-        i = bisect_left(email_starts, end) - 1
-        return i >= 0 and emails[i][1] > start
+    def near_keyword(self, start: int) -> bool:
+        """Whether a keyword ends at most :data:`_KEYWORD_REACH` characters before ``start``."""
+        i = bisect_right(self.keyword_ends, start) - 1
+        return i >= 0 and start - self.keyword_ends[i] <= _KEYWORD_REACH
 
+    def overlaps_email(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` overlaps an e-mail address."""
+        i = bisect_left(self.email_starts, end) - 1
+        return i >= 0 and self.emails[i][1] > start
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A number run's chunks and the digit counts its windows are found by."""
+
+    #: Each chunk's ``(start, end)`` in the text (the run split at spaces).
+    chunks: list[tuple[int, int]]
+    #: The digits before chunk ``k`` (``counts[-1]``: all of the run's).
+    counts: list[int]
+    #: The first chunk of 1-2 digits (no group of a card but a whole run's) at or after ``k``.
+    next_short: list[int]
+    #: The first chunk of 1 digit (no group of a national number) at or after ``k``.
+    next_one: list[int]
+    #: Whether the run has a parenthesis.
+    parens: bool
+
+
+def _run_of(text: str, run: re.Match[str]) -> _Run:
+    """The chunks of a match of :data:`_NUMBER_RUN` and their digit counts."""
+    chunks = [
+        (run.start() + m.start(), run.start() + m.end()) for m in _CHUNK.finditer(run.group())
+    ]
+    parens = "(" in run.group() or ")" in run.group()
+    counts = [0]
+    digits = [sum(c.isdecimal() for c in text[s:e]) for s, e in chunks]
+    for d in digits:
+        counts.append(counts[-1] + d)
+    next_short = [len(chunks)] * (len(chunks) + 1)
+    next_one = [len(chunks)] * (len(chunks) + 1)
+    for k in range(len(chunks) - 1, -1, -1):
+        next_short[k] = k if 1 <= digits[k] <= 2 else next_short[k + 1]
+        next_one[k] = k if digits[k] == 1 else next_one[k + 1]
+    return _Run(chunks, counts, next_short, next_one, parens)
+
+
+def _window_sizes(text: str, run: _Run, i: int, lo: int, hi: int, marks: _Marks) -> list[int]:
+    """The digit counts of the windows from chunk ``i`` that some rule could take, longest first."""
+    # A window is known by its number of digits n (it ends on a digit chunk), the longest
+    # first, at most 19 (a card in single digits is 16 chunks, 31 with " - " between them).
+    # Only the n some rule could take get the string work: a card of 13-19 digits has no
+    # group of 1-2 digits unless it is typed digit by digit as its whole run; a phone number
+    # of 7-15 starts like one (a "+", parentheses, a word such as "phone" before it), or is a
+    # national number with the trunk 0 (9-12 digits, no group of 1), or has the North
+    # American shape (10-11 digits: 555 123 4567, 1 800 555 0199).
+    # (Linear: a few windows per chunk, as many as before windows grew.)
+    counts, (start, end) = run.counts, run.chunks[i]
+    no_short = counts[min(run.next_short[i], hi)] - counts[i]
+    first_short = counts[min(run.next_short[i + 1], hi)] - counts[i]
+    if text[start] in "+(" or run.parens or marks.near_keyword(start):
+        sizes = set(range(7, 16))
+    else:
+        sizes = {n for n in (10, 11) if n <= first_short}
+        if text[start:end].startswith("0"):
+            no_one = counts[min(run.next_one[i], hi)] - counts[i]
+            sizes.update(range(9, min(12, no_one) + 1))
+    sizes.update(range(13, min(_MAX_WINDOW_DIGITS, no_short) + 1))
+    if counts[i] == counts[lo] and 13 <= counts[hi] - counts[i] <= 19:
+        sizes.add(counts[hi] - counts[i])
+    return sorted(sizes, reverse=True)
+
+
+def _window_span(
+    text: str, run: _Run, i: int, j: int, lo: int, hi: int, marks: _Marks
+) -> tuple[int, int, str] | None:
+    """The card or phone number that chunks ``i`` to ``j - 1`` are (without parentheses), if any."""
+    whole = run.counts[i] == run.counts[lo] and run.counts[j] == run.counts[hi]
+    start, end = _trim_parens(text, run.chunks[i][0], run.chunks[j - 1][1])
+    if (
+        not _clean_before(text, start)
+        or not _clean_after(text, end)
+        or marks.overlaps_email(start, end)
+    ):
+        return None
+    kind = _classify(text[start:end], marks.near_keyword(start), whole)
+    if kind is None or (kind == "phone" and _after_currency(text, start)):
+        return None
+    return start, end, kind
+
+
+def _number_at(
+    text: str, run: _Run, i: int, lo: int, hi: int, marks: _Marks
+) -> tuple[tuple[int, int, str], int] | None:
+    """The longest number starting at chunk ``i`` of ``[lo, hi)`` and the chunk after it, if any."""
+    for n in _window_sizes(text, run, i, lo, hi, marks):
+        j = bisect_left(run.counts, run.counts[i] + n, i + 1, hi + 1)
+        if j > hi or run.counts[j] != run.counts[i] + n:
+            continue
+        span = _window_span(text, run, i, j, lo, hi, marks)
+        if span is not None:
+            return span, j
+    return None
+
+
+def _live_spans(
+    text: str, run: _Run, lo: int, hi: int, marks: _Marks
+) -> list[tuple[int, int, str]]:
+    """The numbers in the live chunks ``[lo, hi)`` of a run (:func:`_live_chunks`), in order."""
     spans: list[tuple[int, int, str]] = []
-    for run in _NUMBER_RUN.finditer(text):
-        chunks = [
-            (run.start() + m.start(), run.start() + m.end()) for m in _CHUNK.finditer(run.group())
-        ]
-        parens = "(" in run.group() or ")" in run.group()
-        counts = [0]
-        digits = [sum(c.isdecimal() for c in text[s:e]) for s, e in chunks]
-        for d in digits:
-            counts.append(counts[-1] + d)
-        # the first chunk of 1-2 digits (no group of a card but a whole run's), and of 1 digit
-        # (no group of a national number), at or after each chunk
-        next_short = [len(chunks)] * (len(chunks) + 1)
-        next_one = [len(chunks)] * (len(chunks) + 1)
-        for k in range(len(chunks) - 1, -1, -1):
-            next_short[k] = k if 1 <= digits[k] <= 2 else next_short[k + 1]
-            next_one[k] = k if digits[k] == 1 else next_one[k + 1]
-        for lo, hi in _live_chunks(text, chunks):
-            i = lo
-            while i < hi:
-                taken = None
-                if counts[i + 1] == counts[i]:  # a chunk of separators (" - "): no start
-                    i += 1
-                    continue
-                # A window is known by its number of digits n (it ends on a digit chunk),
-                # the longest first, at most 19 (a card in single digits is 16 chunks, 31
-                # with " - " between them). Only the n some rule could take get the string
-                # work: a card of 13-19 digits has no group of 1-2 digits unless it is
-                # typed digit by digit as its whole run; a phone number of 7-15 starts
-                # like one (a "+", parentheses, a word such as "phone" before it), or is a
-                # national number with the trunk 0 (9-12 digits, no group of 1), or has the
-                # North American shape (10-11 digits: 555 123 4567, 1 800 555 0199).
-                # (Linear: a few windows per chunk, as many as before windows grew.)
-                no_short = counts[min(next_short[i], hi)] - counts[i]
-                first_short = counts[min(next_short[i + 1], hi)] - counts[i]
-                if text[chunks[i][0]] in "+(" or parens or near_keyword(chunks[i][0]):
-                    sizes = set(range(7, 16))
-                else:
-                    sizes = {n for n in (10, 11) if n <= first_short}
-                    if text[chunks[i][0] : chunks[i][1]].startswith("0"):
-                        no_one = counts[min(next_one[i], hi)] - counts[i]
-                        sizes.update(range(9, min(12, no_one) + 1))
-                sizes.update(range(13, min(_MAX_WINDOW_DIGITS, no_short) + 1))
-                if counts[i] == counts[lo] and 13 <= counts[hi] - counts[i] <= 19:
-                    sizes.add(counts[hi] - counts[i])
-                for n in sorted(sizes, reverse=True):
-                    j = bisect_left(counts, counts[i] + n, i + 1, hi + 1)
-                    if j > hi or counts[j] != counts[i] + n:
-                        continue
-                    whole = counts[i] == counts[lo] and counts[j] == counts[hi]
-                    start, end = _trim_parens(text, chunks[i][0], chunks[j - 1][1])
-                    if (
-                        not _clean_before(text, start)
-                        or not _clean_after(text, end)
-                        or overlaps_email(start, end)
-                    ):
-                        continue
-                    kind = _classify(text[start:end], near_keyword(start), whole)
-                    if kind == "phone" and _after_currency(text, start):
-                        continue
-                    if kind is not None:
-                        taken = (start, end, kind)
-                        spans.append(taken)
-                        i = j
-                        break
-                if taken is None:
-                    i += 1
+    i = lo
+    while i < hi:
+        found = None
+        if run.counts[i + 1] != run.counts[i]:  # else a chunk of separators (" - "): no start
+            found = _number_at(text, run, i, lo, hi, marks)
+        if found is None:
+            i += 1
+            continue
+        span, i = found
+        spans.append(span)
+    return spans
+
+
+def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The card and phone numbers in ``text``, none overlapping its e-mail addresses ``emails``."""
+    marks = _Marks(text, emails)
+    spans: list[tuple[int, int, str]] = []
+    for match in _NUMBER_RUN.finditer(text):
+        run = _run_of(text, match)
+        for lo, hi in _live_chunks(text, run.chunks):
+            spans += _live_spans(text, run, lo, hi, marks)
     return spans
 
 
