@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -54,6 +54,9 @@ from data.normalise import (
 )
 from data.paths import STAGING_PREFIX, staging_dir_of
 from data.readers import read_table_chunks
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "IngestReport",
@@ -204,6 +207,131 @@ def _hash_source(source: Any) -> str:
     raise TypeError(f"cannot ingest from {type(source).__name__}")
 
 
+def _digest(payload: Any, name: str, file_hash: str | None) -> str:
+    """``file_hash``, or the SHA-256 of ``payload``; a file that cannot be read is refused."""
+    try:
+        return file_hash or _hash_source(payload)
+    except OSError as exc:
+        raise IngestError(
+            name, [Problem(f"cannot read the file ({exc.strerror or exc})")]
+        ) from None
+
+
+def _staging_path(staging_dir: Path | None) -> Path:
+    """A new empty staging file named for this process, in ``staging_dir`` or the temp folder."""
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{STAGING_PREFIX}{os.getpid()}-",
+        suffix=".parquet",
+        dir=str(staging_dir) if staging_dir else None,
+    )
+    os.close(fd)
+    return Path(tmp)
+
+
+def _column_map(chunk: pd.DataFrame, name: str, limits: IngestLimits) -> ColumnMap:
+    """The first chunk's columns mapped to fields; too many columns or no text is refused."""
+    # Parquet reads only the mapped columns (``select``) and lists them all here.
+    columns = [str(c) for c in chunk.attrs.get("columns", chunk.columns)]
+    if len(columns) > limits.max_columns:
+        raise IngestError(
+            name,
+            [
+                Problem(
+                    f"{len(columns)} columns, over the limit of {limits.max_columns} "
+                    f"({limit_hint('max_columns')})"
+                )
+            ],
+        )
+    cmap = map_columns(columns)
+    if not cmap.has_text:
+        raise IngestError(name, [missing_text_problem(columns)])
+    return cmap
+
+
+def _fill_missing(chunk: pd.DataFrame, cmap: ColumnMap) -> None:
+    """Give a later chunk the mapped columns it lacks, empty (JSONL: a chunk without that key)."""
+    for col in cmap.fields.values():
+        if col not in chunk.columns:
+            chunk[col] = None
+
+
+def _staged_metadata(name: str, digest: str, rows: int, cmap: ColumnMap) -> dict[bytes, bytes]:
+    """The staging file's key-value metadata: the file's name, hash, rows and column map."""
+    return {
+        _META_PREFIX + b"name": name.encode("utf-8", "surrogatepass"),
+        _META_PREFIX + b"file_hash": digest.encode(),
+        _META_PREFIX + b"rows": str(rows).encode(),
+        _META_PREFIX + b"columns": repr(sorted(cmap.fields.items())).encode(
+            "utf-8", "surrogatepass"
+        ),
+    }
+
+
+class _StagingFile:
+    """The staging Parquet file at ``path``; its writer opens with the first rows written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        """Append ``table`` to the file, opening its writer first."""
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(str(self.path), STAGED_SCHEMA, compression="zstd")
+        self.writer.write_table(table)
+
+    def finish(self, name: str, digest: str, rows: int, cmap: ColumnMap) -> None:
+        """Close the file with its metadata (:func:`_staged_metadata`), if it was opened."""
+        if self.writer is not None:
+            self.writer.add_key_value_metadata(_staged_metadata(name, digest, rows, cmap))
+            self.writer.close()
+            self.writer = None
+
+    def discard(self) -> None:
+        """Close the writer if open, a failure to close ignored, and delete the file."""
+        if self.writer is not None:
+            with contextlib.suppress(OSError):  # closing flushes: it fails on a full disk too
+                self.writer.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _stage_chunks(
+    payload: Any, name: str, limits: IngestLimits, out: ProblemCollector, staged: _StagingFile
+) -> tuple[ColumnMap | None, int]:
+    """Read, check and stage the chunks (problems into ``out``); the column map and rows read."""
+    rows = 0
+    cmap: ColumnMap | None = None
+    for chunk in read_table_chunks(
+        payload,
+        name=name,
+        chunksize=limits.chunksize,
+        max_bytes=limits.max_bytes,
+        max_columns=limits.max_columns,
+        chunk_bytes=limits.chunk_bytes,
+        select=mapped_columns,
+    ):
+        if cmap is None:
+            cmap = _column_map(chunk, name, limits)
+        else:
+            _fill_missing(chunk, cmap)
+        if rows + len(chunk) > limits.max_rows:
+            out.problems.append(
+                Problem(
+                    f"more than {limits.max_rows:,} rows, over the limit "
+                    f"({limit_hint('max_rows')})",
+                    row=limits.max_rows + 1,
+                )
+            )
+            break
+        table = normalise_chunk(chunk.reset_index(drop=True), cmap, rows + 1, limits, out)
+        rows += len(chunk)
+        if out.full:
+            break
+        if not out.problems:
+            staged.write(table)
+    return cmap, rows
+
+
 def stage_file(
     source: Any,
     *,
@@ -231,93 +359,19 @@ def stage_file(
     check_file_name(name)  # stored with every ticket of the file
     limits = limits if limits is not None else limits_from_env()
     payload = _payload(source)
-    try:
-        digest = file_hash or _hash_source(payload)
-    except OSError as exc:
-        raise IngestError(
-            name, [Problem(f"cannot read the file ({exc.strerror or exc})")]
-        ) from None
-    fd, tmp = tempfile.mkstemp(
-        prefix=f"{STAGING_PREFIX}{os.getpid()}-",
-        suffix=".parquet",
-        dir=str(staging_dir) if staging_dir else None,
-    )
-    os.close(fd)
-    path = Path(tmp)
+    digest = _digest(payload, name, file_hash)
+    staged = _StagingFile(_staging_path(staging_dir))
     out = ProblemCollector()
-    rows = 0
-    cmap: ColumnMap | None = None
-    writer: pq.ParquetWriter | None = None
     try:
-        for chunk in read_table_chunks(
-            payload,
-            name=name,
-            chunksize=limits.chunksize,
-            max_bytes=limits.max_bytes,
-            max_columns=limits.max_columns,
-            chunk_bytes=limits.chunk_bytes,
-            select=mapped_columns,
-        ):
-            if cmap is None:
-                # Parquet reads only the mapped columns (``select``) and lists them all here.
-                columns = [str(c) for c in chunk.attrs.get("columns", chunk.columns)]
-                if len(columns) > limits.max_columns:
-                    raise IngestError(
-                        name,
-                        [
-                            Problem(
-                                f"{len(columns)} columns, over the limit of {limits.max_columns} "
-                                f"({limit_hint('max_columns')})"
-                            )
-                        ],
-                    )
-                cmap = map_columns(columns)
-                if not cmap.has_text:
-                    raise IngestError(name, [missing_text_problem(columns)])
-            else:
-                for col in cmap.fields.values():
-                    if col not in chunk.columns:  # JSONL: a chunk without that key
-                        chunk[col] = None
-            if rows + len(chunk) > limits.max_rows:
-                out.problems.append(
-                    Problem(
-                        f"more than {limits.max_rows:,} rows, over the limit "
-                        f"({limit_hint('max_rows')})",
-                        row=limits.max_rows + 1,
-                    )
-                )
-                break
-            table = normalise_chunk(chunk.reset_index(drop=True), cmap, rows + 1, limits, out)
-            rows += len(chunk)
-            if out.full:
-                break
-            if out.problems:
-                continue
-            if writer is None:
-                writer = pq.ParquetWriter(str(path), STAGED_SCHEMA, compression="zstd")
-            writer.write_table(table)
+        cmap, rows = _stage_chunks(payload, name, limits, out, staged)
         if out.problems:
             raise IngestError(name, out.problems)
         if cmap is None or rows == 0:
             raise IngestError(name, [Problem("the file has no data rows")])
-        if writer is not None:
-            meta = {
-                _META_PREFIX + b"name": name.encode("utf-8", "surrogatepass"),
-                _META_PREFIX + b"file_hash": digest.encode(),
-                _META_PREFIX + b"rows": str(rows).encode(),
-                _META_PREFIX + b"columns": repr(sorted(cmap.fields.items())).encode(
-                    "utf-8", "surrogatepass"
-                ),
-            }
-            writer.add_key_value_metadata(meta)
-            writer.close()
-            writer = None
-        return StagedFile(name, digest, rows, path, dict(cmap.fields), list(cmap.ignored))
+        staged.finish(name, digest, rows, cmap)
+        return StagedFile(name, digest, rows, staged.path, dict(cmap.fields), list(cmap.ignored))
     except BaseException:
-        if writer is not None:
-            with contextlib.suppress(OSError):  # closing flushes: it fails on a full disk too
-                writer.close()
-        path.unlink(missing_ok=True)
+        staged.discard()
         raise
     finally:
         # Arrow's allocator keeps what the chunks used; hand it back before DuckDB's insert
