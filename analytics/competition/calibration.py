@@ -208,95 +208,25 @@ def calibrate_market(
         >>> bool(abs(b.prices - m.prices).max() < 1e-9)
         True
     """
-    if isinstance(names, str):
-        raise ValueError("names must be a sequence of firm names, not one string")
-    firm_names = tuple(str(n) for n in names) if names is not None else ()
-    if not firm_names:
-        raise ValueError("names: give one name per firm")
-    if len(set(firm_names)) != len(firm_names):
-        raise ValueError("firm names must be unique")
-    a = number("alpha", alpha)
-    if a <= 0:
-        raise ValueError(f"alpha (price sensitivity) must be > 0, got {a:.3g}")
-    if a > MAX_ALPHA:
-        raise ValueError(
-            f"alpha {a:.3g} is implausibly large (more than {MAX_ALPHA:.0e} "
-            "utility per USD); check its unit"
-        )
-    size = number("market_size", market_size)
-    if not 0 < size <= MAX_MARKET:
-        raise ValueError(
-            f"market_size must be > 0 and at most {MAX_MARKET:.0e} "
-            f"(millions of tokens per month), got {size:.3g}"
-        )
-    p = firm_numbers("price", prices, firm_names)
-    s = firm_numbers("share", shares, firm_names)
-    for name, price, share in zip(firm_names, p, s, strict=True):
-        if price <= 0:
-            raise ValueError(f"the price of {name!r} must be > 0, got {price:.3g}")
-        if price > MAX_PRICE:
-            raise ValueError(
-                f"the price of {name!r} ({price:.3g}) is above "
-                f"{MAX_PRICE:,.0f} USD per 1M tokens; check its unit"
-            )
-        if a * price > MAX_UTILITY:
-            raise ValueError(
-                f"alpha × price for {name!r} is {a * price:.3g}, more than "
-                f"{MAX_UTILITY:.0e} utility units; check the units of alpha "
-                "(utility per USD) and the price (USD per 1M tokens)"
-            )
-        if not 0 < share < 1:
-            raise ValueError(
-                f"the share of {name!r} must be between 0 and 1 (exclusive), got {share:.3g}"
-            )
-    outside = 1.0 - math.fsum(s.tolist())
-    if outside <= 0:
-        raise ValueError(
-            f"the shares sum to {math.fsum(s.tolist()):.6g}; they must sum to "
-            "less than 1 (the rest is the outside option: not buying)"
-        )
+    firm_names = _firm_names(names)
+    a = _checked_alpha(alpha)
+    size = _checked_market_size(market_size)
+    p, s, outside = _checked_prices_and_shares(prices, shares, firm_names, a)
     known = np.zeros(len(firm_names), bool)
     costs = p - 1.0 / (a * (1.0 - s))
     for firm, value in (known_costs or {}).items():
-        try:
-            i = firm_index(firm_names, firm)
-        except (KeyError, TypeError):
-            label = (
-                repr(firm) if not isinstance(firm, int) or abs(firm) < 10**6 else "at that index"
-            )
-            label = label if len(label) <= 40 else f"{label[:37]}..."
-            raise ValueError(
-                f"known_costs names no firm {label}; firms: {', '.join(firm_names)}"
-            ) from None
-        cost = number(f"the known cost of {firm_names[i]!r}", value)
-        if not 0 <= cost <= MAX_PRICE:
-            raise ValueError(
-                f"the known cost of {firm_names[i]!r} must be ≥ 0 and at most "
-                f"{MAX_PRICE:,.0f} USD per 1M tokens, got {cost:.3g}"
-            )
+        i, cost = _known_cost(firm_names, firm, value)
         known[i] = True
         costs[i] = cost
     qualities = np.log(s / outside) + a * p
     holds = known | (costs <= 0)
-    notes = []
-    for i in np.flatnonzero(holds):
-        name, price, share = firm_names[i], float(p[i]), float(s[i])
-        if known[i]:
-            notes.append(
-                f"{name} keeps today's price of {usd(price)} per 1M tokens in the before "
-                f"state: its unit cost ({usd(float(costs[i]))}) is known, and today's price "
-                "is not assumed to be its most profitable one."
-            )
-        else:
-            markup = 1.0 / (a * (1.0 - share))
-            notes.append(
-                f"{name} holds its list price of {usd(price)} per 1M tokens: with a "
-                f"{share:.1%} share and these customers' price sensitivity, its most "
-                f"profitable price would be at least {usd(markup)} above its unit cost, "
-                "more than the price itself, so no positive cost makes this price its best "
-                "answer. It keeps this price in every scenario (its cost is taken as 0)."
-            )
-            costs[i] = 0.0
+    notes = tuple(
+        _hold_note(
+            firm_names[i], float(p[i]), float(s[i]), a, float(costs[i]) if known[i] else None
+        )
+        for i in np.flatnonzero(holds)
+    )
+    costs[holds & ~known] = 0.0  # no positive cost explains their list price
     return CalibratedMarket(
         names=firm_names,
         prices=p,
@@ -306,5 +236,118 @@ def calibrate_market(
         alpha=a,
         market_size=size,
         holds=holds,
-        notes=tuple(notes),
+        notes=notes,
+    )
+
+
+def _firm_names(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` as a tuple of strings, or a ValueError: none, one string, or a name twice."""
+    if isinstance(names, str):
+        raise ValueError("names must be a sequence of firm names, not one string")
+    firm_names = tuple(str(n) for n in names) if names is not None else ()
+    if not firm_names:
+        raise ValueError("names: give one name per firm")
+    if len(set(firm_names)) != len(firm_names):
+        raise ValueError("firm names must be unique")
+    return firm_names
+
+
+def _checked_alpha(alpha: float) -> float:
+    """``alpha`` as a float, or a ValueError: not > 0, or above :data:`MAX_ALPHA`."""
+    a = number("alpha", alpha)
+    if a <= 0:
+        raise ValueError(f"alpha (price sensitivity) must be > 0, got {a:.3g}")
+    if a > MAX_ALPHA:
+        raise ValueError(
+            f"alpha {a:.3g} is implausibly large (more than {MAX_ALPHA:.0e} "
+            "utility per USD); check its unit"
+        )
+    return a
+
+
+def _checked_market_size(market_size: float) -> float:
+    """``market_size`` as a float, or a ValueError: not > 0, or above :data:`MAX_MARKET`."""
+    size = number("market_size", market_size)
+    if not 0 < size <= MAX_MARKET:
+        raise ValueError(
+            f"market_size must be > 0 and at most {MAX_MARKET:.0e} "
+            f"(millions of tokens per month), got {size:.3g}"
+        )
+    return size
+
+
+def _checked_prices_and_shares(
+    prices: ArrayLike, shares: ArrayLike, firm_names: tuple[str, ...], alpha: float
+) -> tuple[FloatArray, FloatArray, float]:
+    """The firms' prices and shares, each checked (:func:`_check_firm`), and the outside share."""
+    p = firm_numbers("price", prices, firm_names)
+    s = firm_numbers("share", shares, firm_names)
+    for name, price, share in zip(firm_names, p, s, strict=True):
+        _check_firm(name, price, share, alpha)
+    outside = 1.0 - math.fsum(s.tolist())
+    if outside <= 0:
+        raise ValueError(
+            f"the shares sum to {math.fsum(s.tolist()):.6g}; they must sum to "
+            "less than 1 (the rest is the outside option: not buying)"
+        )
+    return p, s, outside
+
+
+def _check_firm(name: str, price: float, share: float, alpha: float) -> None:
+    """A ValueError naming the firm if its price, α·price or share is out of range."""
+    if price <= 0:
+        raise ValueError(f"the price of {name!r} must be > 0, got {price:.3g}")
+    if price > MAX_PRICE:
+        raise ValueError(
+            f"the price of {name!r} ({price:.3g}) is above "
+            f"{MAX_PRICE:,.0f} USD per 1M tokens; check its unit"
+        )
+    if alpha * price > MAX_UTILITY:
+        raise ValueError(
+            f"alpha × price for {name!r} is {alpha * price:.3g}, more than "
+            f"{MAX_UTILITY:.0e} utility units; check the units of alpha "
+            "(utility per USD) and the price (USD per 1M tokens)"
+        )
+    if not 0 < share < 1:
+        raise ValueError(
+            f"the share of {name!r} must be between 0 and 1 (exclusive), got {share:.3g}"
+        )
+
+
+def _known_cost(firm_names: tuple[str, ...], firm: int | str, value: float) -> tuple[int, float]:
+    """A ``known_costs`` entry's firm position and checked cost (ValueError: no such firm)."""
+    try:
+        i = firm_index(firm_names, firm)
+    except (KeyError, TypeError):
+        label = repr(firm) if not isinstance(firm, int) or abs(firm) < 10**6 else "at that index"
+        label = label if len(label) <= 40 else f"{label[:37]}..."
+        raise ValueError(
+            f"known_costs names no firm {label}; firms: {', '.join(firm_names)}"
+        ) from None
+    cost = number(f"the known cost of {firm_names[i]!r}", value)
+    if not 0 <= cost <= MAX_PRICE:
+        raise ValueError(
+            f"the known cost of {firm_names[i]!r} must be ≥ 0 and at most "
+            f"{MAX_PRICE:,.0f} USD per 1M tokens, got {cost:.3g}"
+        )
+    return i, cost
+
+
+def _hold_note(
+    name: str, price: float, share: float, alpha: float, known_cost: float | None
+) -> str:
+    """Why a holding firm keeps its list price: its cost is known, or (None) no cost explains it."""
+    if known_cost is not None:
+        return (
+            f"{name} keeps today's price of {usd(price)} per 1M tokens in the before "
+            f"state: its unit cost ({usd(known_cost)}) is known, and today's price "
+            "is not assumed to be its most profitable one."
+        )
+    markup = 1.0 / (alpha * (1.0 - share))
+    return (
+        f"{name} holds its list price of {usd(price)} per 1M tokens: with a "
+        f"{share:.1%} share and these customers' price sensitivity, its most "
+        f"profitable price would be at least {usd(markup)} above its unit cost, "
+        "more than the price itself, so no positive cost makes this price its best "
+        "answer. It keeps this price in every scenario (its cost is taken as 0)."
     )
