@@ -425,60 +425,100 @@ def maintained(
     deltas = {t.name: f"_rollup_delta_{t.name}_{tag}" for t in tables}
     sources = None
     if keys_sql is not None:
-        conn.execute(
-            f"CREATE TEMP TABLE {keys} AS SELECT DISTINCT ticket_key FROM ({keys_sql})",  # noqa: S608 - fixed names; values are parameters
-            list(params),
-        )
-        if any(t.sourced for t in tables):
-            sources = _touched_sources(conn, keys, tag)
-        for table in tables:  # the touched tickets' contributions taken out ...
-            before, before_params = contrib_select(table, keys, model_id, -1, sources)
-            conn.execute(f"CREATE TEMP TABLE {deltas[table.name]} AS {before}", before_params)
+        sources = _take_out(conn, keys_sql, params, tables, model_id, keys, deltas, tag)
     yield
-    if keys_sql is not None and sources is not None:  # as the block left them
-        sources = _touched_sources(conn, keys, tag)
-    if MENTIONS in parts and not (keys_sql is None and model_id is None):
-        _fill_names(conn, keys if keys_sql is not None else None, sources)
     if keys_sql is not None:
-        touched = f"_rollup_touched_{tag}"
-        for table in tables:  # ... and put back as they are now, in one merge per table
-            delta = deltas[table.name]
-            after, after_params = contrib_select(table, keys, model_id, 1, sources)
-            if table.name == "rollup_signal_mentions":  # the series follow it (derived)
-                conn.execute(f"INSERT INTO {delta} {after}", after_params)
-                conn.execute(
-                    f"CREATE TEMP TABLE {touched} AS SELECT DISTINCT model_id,"  # noqa: S608 - fixed names; values are parameters
-                    f" entities, day, dim, value FROM {delta}"
-                    " WHERE day IS NOT NULL AND dim <> 'named'"
-                )
-                _merge(conn, table, f"SELECT * FROM {delta}")  # noqa: S608 - fixed names
-            else:
-                _merge(conn, table, f"SELECT * FROM {delta} UNION ALL {after}", after_params)  # noqa: S608 - fixed names; values are parameters
-            conn.execute(f"DROP TABLE {delta}")
-        if MENTIONS in parts:
-            refresh_series(conn, touched)
-            conn.execute(f"DROP TABLE {touched}")
-        for name in (sources or {}).values():
-            conn.execute(f"DROP TABLE {name}")
-        conn.execute(f"DROP TABLE {keys}")
+        _put_back(conn, parts, tables, model_id, keys, deltas, tag, sources)
     else:
-        if MENTIONS in parts and model_id is None:
-            _rebuild_names(conn)
-        for table in tables:
-            if model_id is not None and table.by_model:
-                conn.execute(
-                    f"DELETE FROM {table.name} WHERE {table.model_col} = ?",  # noqa: S608 - fixed names; values are parameters
-                    [model_id],
-                )
-                _fill(conn, table, model_id)
-            else:
-                conn.execute(f"DELETE FROM {table.name}")  # noqa: S608 - fixed names; values are parameters
-                _fill(conn, table)
-        if MENTIONS in parts:
-            fill_series(conn, model_id)
+        _recompute(conn, parts, tables, model_id)
         if model_id is None:  # recomputed in full: fresh whatever they were before
             was_fresh = frozenset(parts)
     _record_state(conn, [p for p in parts if p in was_fresh])
+
+
+def _take_out(
+    conn: Any,
+    keys_sql: str,
+    params: Sequence[Any],
+    tables: Sequence[RollupTable],
+    model_id: str | None,
+    keys: str,
+    deltas: dict[str, str],
+    tag: str,
+) -> dict[str, str] | None:
+    """Fill ``keys`` and each table's delta (their contributions taken out); the sources read."""
+    conn.execute(
+        f"CREATE TEMP TABLE {keys} AS SELECT DISTINCT ticket_key FROM ({keys_sql})",  # noqa: S608 - fixed names; values are parameters
+        list(params),
+    )
+    sources = None
+    if any(t.sourced for t in tables):
+        sources = _touched_sources(conn, keys, tag)
+    for table in tables:  # the touched tickets' contributions taken out ...
+        before, before_params = contrib_select(table, keys, model_id, -1, sources)
+        conn.execute(f"CREATE TEMP TABLE {deltas[table.name]} AS {before}", before_params)
+    return sources
+
+
+def _put_back(
+    conn: Any,
+    parts: Sequence[str],
+    tables: Sequence[RollupTable],
+    model_id: str | None,
+    keys: str,
+    deltas: dict[str, str],
+    tag: str,
+    sources: dict[str, str] | None,
+) -> None:
+    """After the block: the keys' contributions put back as they are now; temp tables dropped."""
+    if sources is not None:  # as the block left them
+        sources = _touched_sources(conn, keys, tag)
+    if MENTIONS in parts:
+        _fill_names(conn, keys, sources)
+    touched = f"_rollup_touched_{tag}"
+    for table in tables:  # ... and put back as they are now, in one merge per table
+        delta = deltas[table.name]
+        after, after_params = contrib_select(table, keys, model_id, 1, sources)
+        if table.name == "rollup_signal_mentions":  # the series follow it (derived)
+            conn.execute(f"INSERT INTO {delta} {after}", after_params)
+            conn.execute(
+                f"CREATE TEMP TABLE {touched} AS SELECT DISTINCT model_id,"  # noqa: S608 - fixed names; values are parameters
+                f" entities, day, dim, value FROM {delta}"
+                " WHERE day IS NOT NULL AND dim <> 'named'"
+            )
+            _merge(conn, table, f"SELECT * FROM {delta}")  # noqa: S608 - fixed names
+        else:
+            _merge(conn, table, f"SELECT * FROM {delta} UNION ALL {after}", after_params)  # noqa: S608 - fixed names; values are parameters
+        conn.execute(f"DROP TABLE {delta}")
+    if MENTIONS in parts:
+        refresh_series(conn, touched)
+        conn.execute(f"DROP TABLE {touched}")
+    for name in (sources or {}).values():
+        conn.execute(f"DROP TABLE {name}")
+    conn.execute(f"DROP TABLE {keys}")
+
+
+def _recompute(
+    conn: Any, parts: Sequence[str], tables: Sequence[RollupTable], model_id: str | None
+) -> None:
+    """After a block without keys: ``tables`` recomputed (of ``model_id`` only, where given)."""
+    if MENTIONS in parts:
+        if model_id is not None:
+            _fill_names(conn, None, None)
+        else:
+            _rebuild_names(conn)
+    for table in tables:
+        if model_id is not None and table.by_model:
+            conn.execute(
+                f"DELETE FROM {table.name} WHERE {table.model_col} = ?",  # noqa: S608 - fixed names; values are parameters
+                [model_id],
+            )
+            _fill(conn, table, model_id)
+        else:
+            conn.execute(f"DELETE FROM {table.name}")  # noqa: S608 - fixed names; values are parameters
+            _fill(conn, table)
+    if MENTIONS in parts:
+        fill_series(conn, model_id)
 
 
 @contextmanager
