@@ -398,6 +398,83 @@ def _record_end(store: Any, run_id: str, exc: BaseException, report: _JobReport)
         )
 
 
+def _begin_tagging(
+    store: Any,
+    tagger: Any,
+    model_id: str,
+    keys: list[str],
+    report: _JobReport,
+    progress: ProgressFn | None,
+) -> None:
+    """A run's start: ``progress(0, n)``; "nothing to do" if none waits, else ``tagger.plan``."""
+    report.total = len(keys)
+    if progress is not None:
+        progress(0, len(keys))
+    if not keys:
+        all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
+        report.say("done", f"All {all_tickets:,} tickets are tagged by {model_id}: nothing to do")
+    elif hasattr(tagger, "plan"):
+        tagger.plan(len(keys))
+
+
+def _tag_in_batches(
+    store: Any,
+    tagger: Any,
+    run: _Run,
+    keys: list[str],
+    batch_size: int,
+    report: _JobReport,
+    progress: ProgressFn | None,
+    stop: Any,
+) -> tuple[int, str]:
+    """Tag and write ``keys`` in groups of ``4 × batch_size``; return (entities, run status)."""
+    n_entities, status_ = 0, "done"
+    group = 4 * batch_size
+    for start in range(0, len(keys), group):
+        if _stopped(stop):
+            status_ = "interrupted"
+            break
+        if report.tagging_since is None:
+            report.tagging_since = time.monotonic()
+            report.tagging()
+        batch_keys = keys[start : start + group]
+        frame, moods = _tag_batch(store, tagger, batch_keys, batch_size)
+        store.write(_write_batch(run, batch_keys, frame, moods))
+        report.done += len(batch_keys)
+        n_entities += len(frame)
+        if progress is not None:
+            progress(report.done, len(keys))
+        report.tagging()
+    return n_entities, status_
+
+
+def _say_end(
+    store: Any,
+    report: _JobReport,
+    status_: str,
+    keys: list[str],
+    left: int,
+    message: str | None,
+    seconds: float,
+) -> None:
+    """Say how a run that raised nothing ended: stopped, done with tickets left, or all tagged."""
+    if status_ == "interrupted":
+        report.say("stopped", _stopped_message(report.done, len(keys)))
+    elif keys and left:
+        report.say(
+            "done",
+            f"{report.done:,} tickets tagged in this run ({seconds:.1f} s, {report.precision}); "
+            f"{message}",
+        )
+    elif keys:
+        all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
+        report.say(
+            "done",
+            f"All {all_tickets:,} tickets tagged ({report.done:,} in this run, "
+            f"{seconds:.1f} s, {report.precision})",
+        )
+
+
 def tag_store(
     store: Any,
     tagger: Any,
@@ -449,39 +526,16 @@ def tag_store(
         [run_id, model_id, run.device, run.started_at],
     )
     report = _JobReport(tagger, status)
-    n_entities, status_ = 0, "done"
     keys: list[str] = []
     listening = status is not None and hasattr(tagger, "add_listener")
     if listening:
         tagger.add_listener(report.on_tagger)
     try:
         keys = pending_tickets(store, model_id)
-        report.total = len(keys)
-        if progress is not None:
-            progress(0, len(keys))
-        if not keys:
-            all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
-            report.say(
-                "done", f"All {all_tickets:,} tickets are tagged by {model_id}: nothing to do"
-            )
-        elif hasattr(tagger, "plan"):
-            tagger.plan(len(keys))
-        group = 4 * batch_size
-        for start in range(0, len(keys), group):
-            if _stopped(stop):
-                status_ = "interrupted"
-                break
-            if report.tagging_since is None:
-                report.tagging_since = time.monotonic()
-                report.tagging()
-            batch_keys = keys[start : start + group]
-            frame, moods = _tag_batch(store, tagger, batch_keys, batch_size)
-            store.write(_write_batch(run, batch_keys, frame, moods))
-            report.done += len(batch_keys)
-            n_entities += len(frame)
-            if progress is not None:
-                progress(report.done, len(keys))
-            report.tagging()
+        _begin_tagging(store, tagger, model_id, keys, report, progress)
+        n_entities, status_ = _tag_in_batches(
+            store, tagger, run, keys, batch_size, report, progress, stop
+        )
     except BaseException as exc:
         if isinstance(exc, Exception | KeyboardInterrupt | SystemExit):
             _record_end(store, run_id, exc, report)
@@ -493,21 +547,7 @@ def tag_store(
     message = _left_message(left) if left else None  # reset or added while the run went on
     _finish(store, run_id, status_, message)
     seconds = time.monotonic() - started
-    if status_ == "interrupted":
-        report.say("stopped", _stopped_message(report.done, len(keys)))
-    elif keys and left:
-        report.say(
-            "done",
-            f"{report.done:,} tickets tagged in this run ({seconds:.1f} s, {report.precision}); "
-            f"{message}",
-        )
-    elif keys:
-        all_tickets = store.scalar("SELECT count(*) FROM tickets") or 0
-        report.say(
-            "done",
-            f"All {all_tickets:,} tickets tagged ({report.done:,} in this run, "
-            f"{seconds:.1f} s, {report.precision})",
-        )
+    _say_end(store, report, status_, keys, left, message, seconds)
     return TagRunSummary(
         run_id, model_id, tagger.device, status_, report.done, n_entities, len(keys), seconds
     )
