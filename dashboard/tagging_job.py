@@ -315,6 +315,7 @@ class TaggingJob:
                 _close_tagger(tagger)
 
     def _run(self) -> None:
+        """One run, in the job's thread: tag, show how it ended, audit it, rerun if asked."""
         with self._lock:  # a requested tagger is on trial in this run
             fallback, self._fallback = self._fallback, None
         result: Any = None
@@ -337,97 +338,101 @@ class TaggingJob:
                 precision=str(getattr(tagger, "precision", "") or ""),
             )
             last_done: list[str] = []  # the job's own "all tagged" line, when it gives one
-
-            def progress(done: int, total: int) -> None:
-                elapsed = max(time.time() - started, 1e-6)
-                self._set(done=int(done), total=int(total), rate=int(done) / elapsed)
-
-            def on_status(s: Any) -> None:  # model.jobs.TagStatus: what the job is doing
-                if s.state == "done":
-                    last_done.append(s.message)
-                    return
-                changes: dict[str, Any] = {"precision": s.precision, "compiling": bool(s.compiling)}
-                if s.state in {"tagging", "compiling", "loading"}:
-                    changes["message"] = s.message
-                self._set(**changes)
-
-            from model import tag_store
-
-            result = tag_store(
-                PagesFirstStore(self.store, stop=self._stop),  # type: ignore[arg-type]
-                tagger,
-                batch_size=self.batch_size,
-                progress=progress,
-                stop=self._stop,
-                status=on_status,
-            )
-            done_after, total_after = explore.tagging_progress(self.store, model_id)
-            # the run's own count: a reset of the model during the run takes tickets
-            # tagged before it away from the store's count
-            tagged = int(getattr(result, "tickets", done_after - done_before))
-            left = total_after - done_after
-            elapsed = max(time.time() - started, 1e-6)
-            stopped = self._stop.is_set()
-            if stopped:
-                message = f"Stopped: {tagged} tickets tagged, {left} left (start again to resume)."
-            elif tagged and left > 0:  # reset or added while the run went on
-                message = (
-                    f"Done: {tagged} tickets tagged in {elapsed:.1f} s; {left:,} still need "
-                    "tagging (their tags were reset, or they were added, while the run went "
-                    "on): start again to tag them."
-                )
-            elif tagged == 0:
-                message = (
-                    last_done[-1] + "."
-                    if last_done
-                    else f"All {total_after:,} tickets are tagged by {model_id}: nothing to do."
-                )
-            else:
-                message = f"Done: {tagged} tickets tagged in {elapsed:.1f} s."
-            self._set(
-                state="stopped" if stopped else "done",
-                done=tagged,
-                rate=tagged / elapsed if tagged else 0.0,
-                finished=time.time(),
-                message=message,
-                compiling=False,
-            )
-            log.info("tagging finished: %s", result)
+            result = self._tag(tagger, started, last_done)
+            self._show_end(result, model_id, done_before, started, last_done)
             if fallback is not None and fallback[1] is not None and fallback[1] is not self._tagger:
                 _close_tagger(fallback[1])  # the requested tagger replaced the app's own
         except Exception as exc:  # shown to the user as a plain message
             log.exception("tagging failed")
-            from dashboard.ui import friendly_message
-            from model.worker import TaggerProcessError
+            self._fail(exc, fallback)
+        self._audit_end(result)
+        self._rerun_if_asked()
 
-            message = friendly_message(exc)
-            failed = self._tagger
-            if isinstance(exc, TaggerProcessError):
-                done = self.status().done
-                message = (
-                    f"Tagging stopped: {exc} after {done:,} tickets of this run (those "
-                    "are kept). Press Start tagging to resume: a new tagging process "
-                    "is started."
-                )
-            elif type(exc).__module__.startswith("model") or isinstance(exc, OSError):
-                message = (
-                    f"The tagger could not be loaded or run ({exc}). If the default "
-                    "tagger is missing, train it with: python -m model train. Then "
-                    "press Start tagging: the run resumes where it stopped."
-                )
-            if failed is not None and getattr(failed, "alive", True) is False:
-                _close_tagger(failed)  # a dead tagging process: the next run starts a new one
-                self._tagger = None
-            if fallback is not None:  # the requested tagger failed: back to the app's own
-                with self._lock:
-                    self._loader, self._tagger, self.batch_size = fallback
-                if failed is not None and failed is not self._tagger:
-                    _close_tagger(failed)
-                message += (
-                    " This run used a tagger or batch size requested from the command "
-                    "line; the app's own are used again from the next run."
-                )
-            self._set(state="failed", finished=time.time(), message=message, compiling=False)
+    def _tag(self, tagger: Any, started: float, last_done: list[str]) -> Any:
+        """``model.tag_store`` through :class:`PagesFirstStore`, reporting into the status."""
+
+        def progress(done: int, total: int) -> None:
+            elapsed = max(time.time() - started, 1e-6)
+            self._set(done=int(done), total=int(total), rate=int(done) / elapsed)
+
+        def on_status(s: Any) -> None:  # model.jobs.TagStatus: what the job is doing
+            if s.state == "done":
+                last_done.append(s.message)
+                return
+            changes: dict[str, Any] = {"precision": s.precision, "compiling": bool(s.compiling)}
+            if s.state in {"tagging", "compiling", "loading"}:
+                changes["message"] = s.message
+            self._set(**changes)
+
+        from model import tag_store
+
+        return tag_store(
+            PagesFirstStore(self.store, stop=self._stop),  # type: ignore[arg-type]
+            tagger,
+            batch_size=self.batch_size,
+            progress=progress,
+            stop=self._stop,
+            status=on_status,
+        )
+
+    def _show_end(
+        self, result: Any, model_id: str, done_before: int, started: float, last_done: list[str]
+    ) -> None:
+        """Show a run that raised nothing as done or stopped, with what it tagged."""
+        done_after, total_after = explore.tagging_progress(self.store, model_id)
+        # the run's own count: a reset of the model during the run takes tickets
+        # tagged before it away from the store's count
+        tagged = int(getattr(result, "tickets", done_after - done_before))
+        left = total_after - done_after
+        elapsed = max(time.time() - started, 1e-6)
+        stopped = self._stop.is_set()
+        message = _end_message(stopped, tagged, left, elapsed, total_after, model_id, last_done)
+        self._set(
+            state="stopped" if stopped else "done",
+            done=tagged,
+            rate=tagged / elapsed if tagged else 0.0,
+            finished=time.time(),
+            message=message,
+            compiling=False,
+        )
+        log.info("tagging finished: %s", result)
+
+    def _fail(self, exc: Exception, fallback: tuple[Any, Any, int] | None) -> None:
+        """Show a failed run in plain words; drop a dead tagger; go back to ``fallback``."""
+        from dashboard.ui import friendly_message
+        from model.worker import TaggerProcessError
+
+        message = friendly_message(exc)
+        failed = self._tagger
+        if isinstance(exc, TaggerProcessError):
+            done = self.status().done
+            message = (
+                f"Tagging stopped: {exc} after {done:,} tickets of this run (those "
+                "are kept). Press Start tagging to resume: a new tagging process "
+                "is started."
+            )
+        elif type(exc).__module__.startswith("model") or isinstance(exc, OSError):
+            message = (
+                f"The tagger could not be loaded or run ({exc}). If the default "
+                "tagger is missing, train it with: python -m model train. Then "
+                "press Start tagging: the run resumes where it stopped."
+            )
+        if failed is not None and getattr(failed, "alive", True) is False:
+            _close_tagger(failed)  # a dead tagging process: the next run starts a new one
+            self._tagger = None
+        if fallback is not None:  # the requested tagger failed: back to the app's own
+            with self._lock:
+                self._loader, self._tagger, self.batch_size = fallback
+            if failed is not None and failed is not self._tagger:
+                _close_tagger(failed)
+            message += (
+                " This run used a tagger or batch size requested from the command "
+                "line; the app's own are used again from the next run."
+            )
+        self._set(state="failed", finished=time.time(), message=message, compiling=False)
+
+    def _audit_end(self, result: Any) -> None:
+        """Record the run's end (``tag_end``) for whoever started it."""
         actor, role, source = self._started_by
         status = self.status()
         run_id = getattr(result, "run_id", None)
@@ -439,9 +444,39 @@ class TaggingJob:
             f"{status.state}: {status.message}",
             target=f"{status.model_id or 'tagger'} run {run_id}" if run_id else None,
         )
+
+    def _rerun_if_asked(self) -> None:
+        """Start again when a start was asked while this run went on (and no stop since)."""
         again = False
         with self._lock:
             again, self._again = self._again, False
             again_by = self._again_by
         if again and not self._stop.is_set():
             self.start(again_by[0], role=again_by[1], source=again_by[2])
+
+
+def _end_message(
+    stopped: bool,
+    tagged: int,
+    left: int,
+    elapsed: float,
+    total_after: int,
+    model_id: str,
+    last_done: list[str],
+) -> str:
+    """The status line of a run that raised nothing: stopped, done with tickets left, or done."""
+    if stopped:
+        return f"Stopped: {tagged} tickets tagged, {left} left (start again to resume)."
+    if tagged and left > 0:  # reset or added while the run went on
+        return (
+            f"Done: {tagged} tickets tagged in {elapsed:.1f} s; {left:,} still need "
+            "tagging (their tags were reset, or they were added, while the run went "
+            "on): start again to tag them."
+        )
+    if tagged == 0:
+        return (
+            last_done[-1] + "."
+            if last_done
+            else f"All {total_after:,} tickets are tagged by {model_id}: nothing to do."
+        )
+    return f"Done: {tagged} tickets tagged in {elapsed:.1f} s."
