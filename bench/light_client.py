@@ -35,7 +35,7 @@ import urllib.request
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
@@ -212,45 +212,70 @@ class LightSession:
         if self._finished is not None and not self._finished.done():
             self._finished.set_result(f"disconnected ({self._closed_reason})")
 
+    #: The method that takes in each kind of ``ForwardMsg`` (by name); other kinds are ignored.
+    _HANDLERS: ClassVar[dict[str, str]] = {
+        "new_session": "_new_session",
+        "navigation": "_navigation",
+        "delta": "_delta",
+        "page_not_found": "_page_not_found",
+        "file_urls_response": "_file_urls_response",
+        "auto_rerun": "_auto_rerun_asked",
+        "script_finished": "_script_finished",
+    }
+
     def _handle(self, msg: ForwardMsg) -> None:
-        kind = msg.WhichOneof("type")
-        if kind == "new_session":
-            self.session_id = msg.new_session.initialize.session_id
-        elif kind == "navigation":
-            self.pages = [
-                Page(p.page_script_hash, p.page_name, p.url_pathname, p.section_header)
-                for p in msg.navigation.app_pages
-            ]
-            self.page_hash = msg.navigation.page_script_hash or self.page_hash
-        elif kind == "delta":
-            self._delta(msg)
-        elif kind == "page_not_found":
-            self._run_problems.append(f"page not found: {msg.page_not_found.page_name!r}")
-        elif kind == "file_urls_response":
-            future = self._urls.pop(msg.file_urls_response.response_id, None)
-            if future is not None and not future.done():
-                future.set_result(msg.file_urls_response)
-        elif kind == "auto_rerun" and self.auto_rerun:
+        """Take in one ``ForwardMsg``, by the method :attr:`_HANDLERS` names for its kind."""
+        handler = self._HANDLERS.get(msg.WhichOneof("type") or "")
+        if handler is not None:
+            getattr(self, handler)(msg)
+
+    def _new_session(self, msg: ForwardMsg) -> None:
+        """The session's id, from the server's first message."""
+        self.session_id = msg.new_session.initialize.session_id
+
+    def _navigation(self, msg: ForwardMsg) -> None:
+        """The pages the server lists for this user, and the page now shown."""
+        self.pages = [
+            Page(p.page_script_hash, p.page_name, p.url_pathname, p.section_header)
+            for p in msg.navigation.app_pages
+        ]
+        self.page_hash = msg.navigation.page_script_hash or self.page_hash
+
+    def _page_not_found(self, msg: ForwardMsg) -> None:
+        """A page the server does not have: a problem of the run."""
+        self._run_problems.append(f"page not found: {msg.page_not_found.page_name!r}")
+
+    def _file_urls_response(self, msg: ForwardMsg) -> None:
+        """Upload addresses: the answer :meth:`upload_urls` waits for."""
+        future = self._urls.pop(msg.file_urls_response.response_id, None)
+        if future is not None and not future.done():
+            future.set_result(msg.file_urls_response)
+
+    def _auto_rerun_asked(self, msg: ForwardMsg) -> None:
+        """A fragment's ``run_every``: rerun it on that beat, when this session answers those."""
+        if self.auto_rerun:
             self._start_auto(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
-        elif kind == "script_finished":
-            status = msg.script_finished
-            if status == _FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
-                self.fragment_runs += 1
-                if self._auto_pending:
-                    self._auto_pending -= 1
-                    if not self._auto_pending:
-                        self._auto_idle.set()
-                elif (
-                    self._fragment_action
-                    and self._finished is not None
-                    and not self._finished.done()
-                ):
-                    self._finished.set_result("")
-            elif status in (_FINISHED.FINISHED_SUCCESSFULLY, _FINISHED.FINISHED_WITH_COMPILE_ERROR):
-                if status == _FINISHED.FINISHED_WITH_COMPILE_ERROR:
-                    self._run_problems.append("script compile error")
-                if self._finished is not None and not self._finished.done():
-                    self._finished.set_result("")
+
+    def _script_finished(self, msg: ForwardMsg) -> None:
+        """A run ended: a fragment's (:meth:`_fragment_finished`), or a full run (an action's)."""
+        status = msg.script_finished
+        if status == _FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+            self._fragment_finished()
+        elif status in (_FINISHED.FINISHED_SUCCESSFULLY, _FINISHED.FINISHED_WITH_COMPILE_ERROR):
+            if status == _FINISHED.FINISHED_WITH_COMPILE_ERROR:
+                self._run_problems.append("script compile error")
+            if self._finished is not None and not self._finished.done():
+                self._finished.set_result("")
+
+    def _fragment_finished(self) -> None:
+        """A fragment run ended: an auto-rerun's, else that of the fragment action waiting."""
+        self.fragment_runs += 1
+        if self._auto_pending:
+            self._auto_pending -= 1
+            if not self._auto_pending:
+                self._auto_idle.set()
+        elif self._fragment_action and self._finished is not None and not self._finished.done():
+            self._finished.set_result("")
 
     def _delta(self, msg: ForwardMsg) -> None:
         delta = msg.delta
