@@ -37,19 +37,7 @@ from data.ingest import ingest_files
 from data.store import Store
 from tests.conftest import make_demo_db
 from tests.dashboard.conftest import APP
-
-PAGES = (
-    "views/overview.py",
-    "views/entities.py",
-    "views/batch_tagging.py",
-    "views/signals.py",
-    "views/pricing.py",
-    "views/price_war.py",
-    "views/scenarios.py",
-    "views/audit.py",
-    "views/settings.py",
-)
-
+from tests.reliability.test_attacks_round30 import PAGES  # every page, Overview first
 
 #: Links opened on the small stores.
 LINKS = (
