@@ -71,7 +71,8 @@ def mask_text(text: str) -> str:
         >>> mask_text("card 4111\u00ad1111\u00ad1111\u00ad1111").replace("\u00ad", "-")
         'card ••••-••••-••••-1111'
     """
-    from data.masking import MASK, mask_pii
+    from data.masking import mask_pii
+    from data.number_spans import MASK
 
     masked = mask_pii(text)
     if not isinstance(text, str) or invisible_pattern().search(text) is None:

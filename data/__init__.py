@@ -26,8 +26,10 @@ Modules, one concern each:
   every saved scenario), each one audited transaction; :mod:`data.reset_targets` — what a
   reset can remove, with counts.
 - :mod:`data.masking` — e-mail addresses, phone and card numbers masked for viewers
-  (``mask_pii``, ``mask_frame``, ``pii_spans``); :mod:`data.audit` — the audit trail
-  (``from data import audit``; ``audit.record``, ``audit.read_log``).
+  (``mask_pii``, ``mask_frame``, ``pii_spans``); :mod:`data.number_spans` — the phone and
+  card numbers in a text found (``number_spans``; ``MASK``, the masking character);
+  :mod:`data.audit` — the audit trail (``from data import audit``; ``audit.record``,
+  ``audit.read_log``).
 - :mod:`data.demo` — demo data with ground truth (``generate_demo``, ``iter_gold_tickets``),
   built from :mod:`data.demo.vocab`, :mod:`data.demo.templates` and :mod:`data.demo.text`;
   :mod:`data.bootstrap` — the demo database on first start.

@@ -9,32 +9,19 @@ What is found (:func:`pii_spans`):
 - **e-mail**: ``local@domain.tld``, the local part up to 64 characters of letters, digits
   and ``._%+-'``, the domain two or more labels ending in an alphabetic top-level domain.
   Kept: the first character, the ``@`` and the ``.tld`` (``j•••••••@•••••••.com``).
-- **card**: 13-19 digits, in one run, in groups of 3-6, or digit by digit (``4 1 1 1
-  …``), separated by spaces or hyphens (up to three separator characters, as
-  in ``4111 - 1111``), that pass the Luhn check (so order numbers and ticket ids mostly
-  stay). Kept: the last 4 digits and the separators (``•••• •••• •••• 1111``).
-- **phone**: 7-15 digits written as a phone number: with a ``+`` country code, with an
-  area code in parentheses, in the North American 3-3-4 shape, in a national format
-  starting with the trunk ``0`` (``020 7946 0958``, ``06 12 34 56 78``), or any digits
-  shortly after a word such as "phone", "tel", "mobile", "WhatsApp" or "call me". Dates,
-  IP addresses, decimals, versions, prices, percentages and numbers glued to letters
-  (``TCK-2024-000123``, ``v2.13.0``) are not phone numbers. Kept: the last 2 digits, the
-  ``+``, parentheses and separators (``+•• •• •••• ••58``).
+- **card**: 13-19 digits written as a card number that pass the Luhn check
+  (:mod:`data.number_spans` has the rules). Kept: the last 4 digits and the separators
+  (``•••• •••• •••• 1111``).
+- **phone**: 7-15 digits written as a phone number (:mod:`data.number_spans`). Kept: the
+  last 2 digits, the ``+``, parentheses and separators (``+•• •• •••• ••58``).
 
 Numbers and addresses are also found when written with look-alike characters: full-width
 digits, ``＋`` and ``＠`` (``＋４４ ２０ ７９４６ ０９５８``), any Unicode space or zero-width
 space between digit groups, an em dash or minus sign as the hyphen; other decimal digits
 (Arabic-Indic, …) count as digits.
 
-The scan is linear in the length of the text: candidates are found by regular
-expressions without nested ambiguity (each digit group is followed by a separator that is
-not a digit), and each candidate is judged on a bounded number of windows.
-
-Masking is idempotent (``mask_pii(mask_pii(x)) == mask_pii(x)``): a ``•`` counts as a
-digit that is already masked, so a number containing one is never found again, nor are
-the kept digits after it. A lone ``•`` before a group of 3 or more digits is a list bullet
-(``• 4111 1111 1111 1111``), not a masked digit. A number in parentheses is found inside
-them (``(555-123-4567)``), and a card number after a currency sign is still a card.
+Masking is idempotent (``mask_pii(mask_pii(x)) == mask_pii(x)``): numbers are looked for in
+the text with its e-mail addresses masked, and a number already masked is not found again.
 
 Example:
     >>> mask_pii("Mail jane.doe@example.com or call +44 20 7946 0958 (card 4111 1111 1111 1111)")
@@ -44,17 +31,14 @@ Example:
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["MASK", "mask_frame", "mask_pii", "pii_spans"]
+from data.number_spans import MASK, number_spans
 
-#: The character that replaces every masked character.
-MASK = "\u2022"
+__all__ = ["mask_frame", "mask_pii", "pii_spans"]
 
 # -- e-mail ---------------------------------------------------------------------------------
 
@@ -120,368 +104,6 @@ def _mask_email(chars: list[str], start: int, end: int) -> None:
         chars[i] = MASK
     for i in range(at + 1, dot):
         chars[i] = MASK
-
-
-# -- numbers --------------------------------------------------------------------------------
-
-_SPACES = " \u00a0\u2009\u202f"
-_DASHES = "-\u2010\u2011\u2012\u2013"
-_SEPARATORS = _SPACES + _DASHES + ".()"
-#: A run of digit groups (or already masked ``•``) joined by one to three separators
-#: (``4111 - 1111``), with an
-#: optional leading "+" or "(" and trailing ")". A separator is never a digit, so a run
-#: splits into groups one way only: no backtracking blow-up.
-_NUMBER_RUN = re.compile(rf"\+?\(?[\d{MASK}]+(?:[{re.escape(_SEPARATORS)}]{{1,3}}[\d{MASK}]+)*\)?")
-_CHUNK = re.compile(f"[^{_SPACES}]+")
-_DIGIT_GROUP = re.compile(r"\d+")
-_DASH_TABLE = str.maketrans({d: "-" for d in _DASHES} | {s: " " for s in _SPACES})
-#: Words after which a run of digits is a phone number (within :data:`_KEYWORD_REACH`).
-_KEYWORD = re.compile(
-    r"(?i)(?<![^\W_])(?:phone|telephone|tel|ph|mobile|cell|cellphone|whatsapp|sms|fax|"
-    r"telefon|telefono|tel[eé]fono|t[eé]l[eé]phone|t[eé]l|handy|m[oó]vil|portable|"
-    r"call me|text me|reach me|ring me|call back|callback)(?![^\W_])"
-)
-_KEYWORD_REACH = 24
-#: Most digits a window holds (the longest card number).
-_MAX_WINDOW_DIGITS = 19
-_CURRENCY = "$€£¥₹₽¢"
-#: Characters before a number that make it part of something else: a decimal, an
-#: identifier (``TCK-2024-…``), a path, a ticket number (``#…``), a handle, a minus sign.
-_BAD_BEFORE = ".-_/\\#%@" + _DASHES + _CURRENCY
-#: Characters after a number that, followed by a letter or digit, make it part of an
-#: identifier or an address.
-_JOINERS_AFTER = ".-_%+" + _DASHES
-
-
-def _wordish(c: str) -> bool:
-    return c.isalnum() or c in ("_", MASK)
-
-
-def _digitish(c: str) -> bool:
-    return c.isdecimal() or c == MASK
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        n = int(d)
-        if i % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
-
-
-def _card_grouping(groups: list[str], whole_run: bool = True) -> bool:
-    """Whether digit groups are written as a card number is: one run, groups of 3 or more
-    (``4111 1111 1111 1111``, ``3782 822463 10005``), or every digit on its own (``4 1 1 1
-    …``: typed to slip past a filter) not starting with 0 (no card number does; a row of
-    zeros is no card) and making up the whole run (``whole_run``: not 16 digits out of a
-    longer list). Pairs (``41 11 11 …``) stay: they read as codes or scores."""
-    if len(groups) == 1 or all(len(g) >= 3 for g in groups):
-        return True
-    return whole_run and not groups[0].startswith("0") and all(len(g) == 1 for g in groups)
-
-
-def _is_date(groups: list[str]) -> bool:
-    if len(groups) != 3:
-        return False
-    lengths = [len(g) for g in groups]
-    if lengths[0] == 4 and lengths[1] <= 2 and lengths[2] <= 2:
-        year, a, b = groups
-    elif lengths[2] == 4 and lengths[0] <= 2 and lengths[1] <= 2:
-        a, b, year = groups
-    else:
-        return False
-    x, y = int(a), int(b)
-    return 1900 <= int(year) <= 2100 and 1 <= min(x, y) <= 12 and 1 <= max(x, y) <= 31
-
-
-def _is_grouped_thousands(groups: list[str], seps: set[str]) -> bool:
-    return (
-        len(groups) >= 2
-        and len(seps) == 1
-        and seps <= {" ", "."}
-        and 1 <= len(groups[0]) <= 3
-        and all(len(g) == 3 for g in groups[1:])
-    )
-
-
-def _parens_ok(body: str) -> bool | None:
-    """None without parentheses; True for one area code ``(555)`` or ``(0)``; else False."""
-    if "(" not in body and ")" not in body:
-        return None
-    if body.count("(") != 1 or body.count(")") != 1:
-        return False
-    left, right = body.index("("), body.index(")")
-    inside = body[left + 1 : right]
-    return left < right and inside.isdecimal() and 1 <= len(inside) <= 4
-
-
-def _classify(window: str, keyword: bool, whole_run: bool = True) -> str | None:
-    """``"card"``, ``"phone"`` or None for a run of digits and separators; ``whole_run``:
-    the window is all the digit groups of its run (a card typed digit by digit must be:
-    16 digits out of a longer list of single digits are no card)."""
-    plus = window.startswith("+")
-    body = (window[1:] if plus else window).translate(_DASH_TABLE)
-    groups = _DIGIT_GROUP.findall(body)
-    digits = "".join(groups)
-    n = len(digits)
-    parens = _parens_ok(body)
-    if parens is False:
-        return None
-    seps = set(_DIGIT_GROUP.sub("", body)) - {"(", ")"}
-    if (
-        not plus
-        and parens is None
-        and 13 <= n <= 19
-        and seps <= {" ", "-"}
-        and _card_grouping(groups, whole_run)
-        and _luhn(digits)
-    ):
-        return "card"
-    if not 7 <= n <= 15:
-        return None
-    if parens is None and _is_date(groups):
-        return None
-    if seps == {"."} and (
-        len(groups) == 2  # a decimal
-        or (len(groups) == 4 and all(len(g) <= 3 and int(g) <= 255 for g in groups))
-    ):  # an IP address
-        return None
-    if plus or parens:
-        return "phone"
-    lengths = [len(g) for g in groups]
-    if seps and (lengths == [3, 3, 4] or (lengths == [1, 3, 3, 4] and groups[0] == "1")):
-        return "phone"  # North American 555-123-4567, 1-800-555-0199
-    if (
-        groups[0].startswith("0")
-        and len(groups) >= 2
-        and 2 <= len(groups[0]) <= 5
-        and 9 <= n <= 12
-        and all(length >= 2 for length in lengths)
-        and not _is_grouped_thousands(groups, seps)
-    ):
-        return "phone"  # national format with the trunk 0: 020 7946 0958, 06 12 34 56 78
-    if keyword:
-        return "phone"
-    return None
-
-
-def _clean_before(text: str, start: int) -> bool:
-    if start == 0:
-        return True
-    c0 = text[start - 1]
-    c1 = text[start - 2] if start > 1 else ""
-    if c0 in _SPACES or c0 in "\t\r\n":
-        return True
-    if _wordish(c0) or c0 in _BAD_BEFORE or c0 == "+":
-        return False
-    return not (c0 == "," and c1 and _digitish(c1))
-
-
-def _after_currency(text: str, start: int) -> bool:
-    """Whether a currency sign and one space come before ``start`` (``$ 1 234 567``): an
-    amount, not a phone number. A card number is never an amount, so it is masked there."""
-    return (
-        start > 1
-        and text[start - 2] in _CURRENCY
-        and (text[start - 1] in _SPACES or text[start - 1] in "\t\r\n")
-    )
-
-
-def _clean_after(text: str, end: int) -> bool:
-    if end >= len(text):
-        return True
-    n0 = text[end]
-    n1 = text[end + 1] if end + 1 < len(text) else ""
-    if _wordish(n0) or n0 in "%@":
-        return False
-    if n0 in ",:/" and n1 and _digitish(n1):
-        return False
-    return not (n0 in _JOINERS_AFTER and n1 and _wordish(n1))
-
-
-def _trim_parens(text: str, start: int, end: int) -> tuple[int, int]:
-    """The window without the parentheses around it or an unmatched one at an end:
-    ``(4111 1111 1111 1111)``, ``(or (555) 123-4567)``."""
-    window = text[start:end]
-    opened, closed = window.count("("), window.count(")")
-    if window.startswith("(") and window.endswith(")") and opened == closed == 1:
-        return start + 1, end - 1
-    if window.startswith("(") and opened > closed:
-        return start + 1, end
-    if window.endswith(")") and closed > opened:
-        return start, end - 1
-    return start, end
-
-
-def _live_chunks(text: str, chunks: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The ranges ``[lo, hi)`` of a run's chunks that may hold a number not yet masked.
-
-    Chunks from the first one holding a mask on are spent: a mask is a masked digit, and the
-    digits kept after it belong to the number it masked. Except a bullet: a lone ``•``
-    followed by a chunk of 3 or more digits and no mask (``• 4111 1111 1111 1111``) is not
-    a masked digit, because what follows a masked digit keeps at most 2 digits in a chunk
-    of their own (a phone's; a card's groups are never a single digit). The run goes on
-    after the bullet, so a list item is masked like any other text and masked again
-    unchanged.
-    """
-    live: list[tuple[int, int]] = []
-    lo = 0
-    for k, (s, e) in enumerate(chunks):
-        if MASK not in text[s:e]:
-            continue
-        live.append((lo, k))
-        if not (e - s == 1 and k + 1 < len(chunks) and _bullet_before(text, *chunks[k + 1])):
-            return live
-        lo = k + 1
-    live.append((lo, len(chunks)))
-    return live
-
-
-def _bullet_before(text: str, start: int, end: int) -> bool:
-    chunk = text[start:end]
-    return MASK not in chunk and sum(c.isdecimal() for c in chunk) >= 3
-
-
-class _Marks:
-    """Where a text's keywords end and its e-mail addresses lie, looked up by offset."""
-
-    def __init__(self, text: str, emails: list[tuple[int, int, str]]) -> None:
-        self.keyword_ends = [m.end() for m in _KEYWORD.finditer(text)]
-        self.emails = emails
-        self.email_starts = [s for s, _, _ in emails]
-
-    def near_keyword(self, start: int) -> bool:
-        """Whether a keyword ends at most :data:`_KEYWORD_REACH` characters before ``start``."""
-        i = bisect_right(self.keyword_ends, start) - 1
-        return i >= 0 and start - self.keyword_ends[i] <= _KEYWORD_REACH
-
-    def overlaps_email(self, start: int, end: int) -> bool:
-        """Whether ``[start, end)`` overlaps an e-mail address."""
-        i = bisect_left(self.email_starts, end) - 1
-        return i >= 0 and self.emails[i][1] > start
-
-
-@dataclass(frozen=True)
-class _Run:
-    """A number run's chunks and the digit counts its windows are found by."""
-
-    #: Each chunk's ``(start, end)`` in the text (the run split at spaces).
-    chunks: list[tuple[int, int]]
-    #: The digits before chunk ``k`` (``counts[-1]``: all of the run's).
-    counts: list[int]
-    #: The first chunk of 1-2 digits (no group of a card but a whole run's) at or after ``k``.
-    next_short: list[int]
-    #: The first chunk of 1 digit (no group of a national number) at or after ``k``.
-    next_one: list[int]
-    #: Whether the run has a parenthesis.
-    parens: bool
-
-
-def _run_of(text: str, run: re.Match[str]) -> _Run:
-    """The chunks of a match of :data:`_NUMBER_RUN` and their digit counts."""
-    chunks = [
-        (run.start() + m.start(), run.start() + m.end()) for m in _CHUNK.finditer(run.group())
-    ]
-    parens = "(" in run.group() or ")" in run.group()
-    counts = [0]
-    digits = [sum(c.isdecimal() for c in text[s:e]) for s, e in chunks]
-    for d in digits:
-        counts.append(counts[-1] + d)
-    next_short = [len(chunks)] * (len(chunks) + 1)
-    next_one = [len(chunks)] * (len(chunks) + 1)
-    for k in range(len(chunks) - 1, -1, -1):
-        next_short[k] = k if 1 <= digits[k] <= 2 else next_short[k + 1]
-        next_one[k] = k if digits[k] == 1 else next_one[k + 1]
-    return _Run(chunks, counts, next_short, next_one, parens)
-
-
-def _window_sizes(text: str, run: _Run, i: int, lo: int, hi: int, marks: _Marks) -> list[int]:
-    """The digit counts of the windows from chunk ``i`` that some rule could take, longest first."""
-    # A window is known by its number of digits n (it ends on a digit chunk), the longest
-    # first, at most 19 (a card in single digits is 16 chunks, 31 with " - " between them).
-    # Only the n some rule could take get the string work: a card of 13-19 digits has no
-    # group of 1-2 digits unless it is typed digit by digit as its whole run; a phone number
-    # of 7-15 starts like one (a "+", parentheses, a word such as "phone" before it), or is a
-    # national number with the trunk 0 (9-12 digits, no group of 1), or has the North
-    # American shape (10-11 digits: 555 123 4567, 1 800 555 0199).
-    # (Linear: a few windows per chunk, as many as before windows grew.)
-    counts, (start, end) = run.counts, run.chunks[i]
-    no_short = counts[min(run.next_short[i], hi)] - counts[i]
-    first_short = counts[min(run.next_short[i + 1], hi)] - counts[i]
-    if text[start] in "+(" or run.parens or marks.near_keyword(start):
-        sizes = set(range(7, 16))
-    else:
-        sizes = {n for n in (10, 11) if n <= first_short}
-        if text[start:end].startswith("0"):
-            no_one = counts[min(run.next_one[i], hi)] - counts[i]
-            sizes.update(range(9, min(12, no_one) + 1))
-    sizes.update(range(13, min(_MAX_WINDOW_DIGITS, no_short) + 1))
-    if counts[i] == counts[lo] and 13 <= counts[hi] - counts[i] <= 19:
-        sizes.add(counts[hi] - counts[i])
-    return sorted(sizes, reverse=True)
-
-
-def _window_span(
-    text: str, run: _Run, i: int, j: int, lo: int, hi: int, marks: _Marks
-) -> tuple[int, int, str] | None:
-    """The card or phone number that chunks ``i`` to ``j - 1`` are (without parentheses), if any."""
-    whole = run.counts[i] == run.counts[lo] and run.counts[j] == run.counts[hi]
-    start, end = _trim_parens(text, run.chunks[i][0], run.chunks[j - 1][1])
-    if (
-        not _clean_before(text, start)
-        or not _clean_after(text, end)
-        or marks.overlaps_email(start, end)
-    ):
-        return None
-    kind = _classify(text[start:end], marks.near_keyword(start), whole)
-    if kind is None or (kind == "phone" and _after_currency(text, start)):
-        return None
-    return start, end, kind
-
-
-def _number_at(
-    text: str, run: _Run, i: int, lo: int, hi: int, marks: _Marks
-) -> tuple[tuple[int, int, str], int] | None:
-    """The longest number starting at chunk ``i`` of ``[lo, hi)`` and the chunk after it, if any."""
-    for n in _window_sizes(text, run, i, lo, hi, marks):
-        j = bisect_left(run.counts, run.counts[i] + n, i + 1, hi + 1)
-        if j > hi or run.counts[j] != run.counts[i] + n:
-            continue
-        span = _window_span(text, run, i, j, lo, hi, marks)
-        if span is not None:
-            return span, j
-    return None
-
-
-def _live_spans(
-    text: str, run: _Run, lo: int, hi: int, marks: _Marks
-) -> list[tuple[int, int, str]]:
-    """The numbers in the live chunks ``[lo, hi)`` of a run (:func:`_live_chunks`), in order."""
-    spans: list[tuple[int, int, str]] = []
-    i = lo
-    while i < hi:
-        found = None
-        if run.counts[i + 1] != run.counts[i]:  # else a chunk of separators (" - "): no start
-            found = _number_at(text, run, i, lo, hi, marks)
-        if found is None:
-            i += 1
-            continue
-        span, i = found
-        spans.append(span)
-    return spans
-
-
-def _number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """The card and phone numbers in ``text``, none overlapping its e-mail addresses ``emails``."""
-    marks = _Marks(text, emails)
-    spans: list[tuple[int, int, str]] = []
-    for match in _NUMBER_RUN.finditer(text):
-        run = _run_of(text, match)
-        for lo, hi in _live_chunks(text, run.chunks):
-            spans += _live_spans(text, run, lo, hi, marks)
-    return spans
 
 
 def _apply(text: str, spans: list[tuple[int, int, str]], seen: str | None = None) -> str:
@@ -564,7 +186,7 @@ def pii_spans(text: str) -> list[tuple[int, int, str]]:
     emails = _email_spans(text) if "@" in text else []
     # Numbers are judged on the text with the e-mail addresses already masked, as a second
     # pass over masked text sees it: that is what makes masking idempotent.
-    numbers = _number_spans(_apply(text, emails), emails)
+    numbers = number_spans(_apply(text, emails), emails)
     return sorted(emails + numbers)
 
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data.masking import MASK, mask_frame, mask_pii, pii_spans
+from data.masking import mask_frame, mask_pii, pii_spans
+from data.number_spans import MASK
 
 M = MASK
 

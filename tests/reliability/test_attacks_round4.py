@@ -150,7 +150,8 @@ def test_customer_data_in_look_alike_characters_is_masked(case: str) -> None:
     and zero-width spaces were shown to viewers whole. Now one-for-one look-alike mapping
     (``data.masking._normalised``) runs before the search; the original characters are masked.
     """
-    from data.masking import MASK, mask_pii
+    from data.masking import mask_pii
+    from data.number_spans import MASK
 
     value = LOOKALIKES[case]
     text = f"Hello, {value} thanks"
