@@ -1,7 +1,7 @@
 """Whether a page is being computed right now, so background work can give way to it.
 
 The background tagging job writes a batch of entities every few seconds (its roll-ups are
-maintained in the same transaction, ``data.rollups``). On a small machine such a write holds
+maintained in the same transaction, ``data.rollup_upkeep``). On a small machine such a write holds
 the store's one writer (an upload or a saved scenario waits behind it) and competes with the
 page scripts for the cores and the GIL. :func:`wait_for_quiet_pages` lets the job wait,
 a bounded time, until no page script runs: the job slows, the pages do not.

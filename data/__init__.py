@@ -14,9 +14,10 @@ Modules, one concern each:
   :mod:`data.inbox` — uploads handed to a running dashboard; :mod:`data.inbox_entries` — one
   inbox entry handled as untrusted input; :mod:`data.heartbeat` — whether a dashboard is
   there to take the work; :mod:`data.export` — downloads.
-- :mod:`data.rollups` — the roll-up tables the pages read, kept in step in the writers'
-  transactions (freshness, upkeep, rebuilds); :mod:`data.rollup_tables` — their catalogue
-  and per-ticket SQL; :mod:`data.rollup_series` — the signal series per day and week;
+- :mod:`data.rollups` — the roll-up tables the pages read: whether they may be read
+  (freshness) and their rebuilds; :mod:`data.rollup_upkeep` — kept in step inside each
+  writer's own transaction (``maintained``, ``inserted_tickets``);
+  :mod:`data.rollup_tables` — their catalogue and per-ticket SQL; :mod:`data.rollup_series` — the signal series per day and week;
   :mod:`data.rollup_schema` — their migrations as released.
 - :mod:`data.entity_shards` — folders of entity shards tagged outside the store (their
   format, written by the tagging job); :mod:`data.shard_loading` — such a folder checked and

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data import rollups
+from data import rollup_upkeep
 from data.columns import ColumnMap, map_columns
 from data.errors import IngestError, Problem, StoreWriteError
 from data.keys import ticket_key_sql
@@ -464,11 +464,11 @@ def commit_staged(store: Any, staged: StagedFile) -> IngestReport:
             f"(SELECT {key} AS ticket_key, {width} AS width"  # noqa: S608 - fixed expression
             f" FROM read_parquet(?) AS s)"
         )
-        if rollups.look_up_keys(before, staged.rows):  # by the tickets' primary key: no scan
+        if rollup_upkeep.look_up_keys(before, staged.rows):  # by the tickets' primary key: no scan
             listed = f"SELECT k.ticket_key, k.width FROM {keys} AS k"  # noqa: S608 - fixed expression
             found = conn.execute(listed, [parquet]).fetchall()
             distinct = sorted({k for k, _ in found})
-            stored = rollups.stored_keys(conn, "tickets", distinct)
+            stored = rollup_upkeep.stored_keys(conn, "tickets", distinct)
             repeated = len(found) - len(distinct)
             present = sum(k in stored for k, _ in found)
             widest = max((int(w) for _, w in found), default=0)
@@ -480,10 +480,11 @@ def commit_staged(store: Any, staged: StagedFile) -> IngestReport:
                 [parquet],
             ).fetchone()
         # the roll-ups follow the file's new tickets, in this transaction (the block only
-        # inserts tickets: data.rollups.inserted_tickets merges their counts, nothing else)
+        # inserts tickets: data.rollup_upkeep.inserted_tickets merges their counts, nothing
+        # else)
         file_keys = f"SELECT {key} AS ticket_key FROM read_parquet(?) AS s"  # noqa: S608 - fixed expression
         with (
-            rollups.inserted_tickets(conn, file_keys, [parquet]),
+            rollup_upkeep.inserted_tickets(conn, file_keys, [parquet]),
             _one_thread(store, widest > WIDE_ROW_BYTES),
         ):
             if not repeated and not present:

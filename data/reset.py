@@ -47,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from data import audit, rollup_tables, rollups
+from data import audit, rollup_tables, rollup_upkeep
 from data.errors import DataError
 
 __all__ = [
@@ -240,7 +240,7 @@ def reset_model(
 
     def remove(conn: Any) -> ResetResult:
         # the model's roll-up rows are recomputed (to none) after the deletes
-        with rollups.maintained(conn, None, parts=(rollup_tables.TAGS,), model_id=model_id):
+        with rollup_upkeep.maintained(conn, None, parts=(rollup_tables.TAGS,), model_id=model_id):
             removed = _clear(conn, _MODEL_TABLES, "WHERE model_id = ?", [model_id])
         removed["tagging runs"] = _deleted(
             conn, "DELETE FROM tagging_runs WHERE model_id = ?", [model_id]
@@ -292,8 +292,8 @@ def reset_batch(
     batch = _name(BATCH, batch)
 
     def remove(conn: Any) -> ResetResult:
-        # the batch's tickets leave the roll-ups with them (data.rollups)
-        with rollups.maintained(
+        # the batch's tickets leave the roll-ups with them (data.rollup_upkeep)
+        with rollup_upkeep.maintained(
             conn,
             "SELECT ticket_key FROM tickets WHERE source = ?",
             [batch],

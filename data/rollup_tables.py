@@ -54,8 +54,9 @@ What they hold (every count is exact; ``known`` is whether the customer is in ``
   the base tables' is stale (something wrote without maintaining it) and readers use the
   base tables instead (``analytics.explore``).
 
-Their upkeep and freshness: ``data.rollups``; the derived series:
-``data.rollup_series``; the migrations creating the tables: ``data.rollup_schema``.
+Their freshness and rebuilds: ``data.rollups``; their upkeep in the writers' transactions:
+``data.rollup_upkeep``; the derived series: ``data.rollup_series``; the migrations creating
+the tables: ``data.rollup_schema``.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ class RollupTable:
     #: ORDER BY of a fill (readers filter by these columns: zone maps skip the rest)
     order: str = ""
     #: its SQL reads its big tables as ``{src:NAME}``: in a keyed write, copies kept to the
-    #: touched tickets, read once for every roll-up (``data.rollups._touched_sources``)
+    #: touched tickets, read once for every roll-up (``data.rollup_upkeep._touched_sources``)
     sourced: bool = False
 
     @property

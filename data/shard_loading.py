@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data import rollup_tables, rollups
+from data import rollup_tables, rollup_upkeep
 from data.entity_shards import (
     MANIFEST,
     SENTIMENT_LABELS,
@@ -426,8 +426,9 @@ def load_entity_shards(store: Any, folder: Path | str) -> ShardLoadReport:
             " ON d.ticket_key = g.ticket_key",
             [tagged_files, model_id],
         )
-        # the entity roll-ups follow the new tickets' tags in this transaction (data.rollups)
-        with rollups.maintained(
+        # the entity roll-ups follow the new tickets' tags in this transaction
+        # (data.rollup_upkeep)
+        with rollup_upkeep.maintained(
             conn,
             "SELECT ticket_key FROM _shard_new_keys",
             parts=(rollup_tables.TAGS,),

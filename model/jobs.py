@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from data import rollup_tables, rollups
+from data import rollup_tables, rollup_upkeep
 
 ProgressFn = Callable[[int, int], None]
 """``progress(done, total)``: tickets tagged so far in this run, tickets pending at its start."""
@@ -183,8 +183,8 @@ def _write_batch(
             return
         rows = entities[entities["ticket_key"].isin(present)] if len(entities) else entities
         moods = [r for r in sentiment if r[0] in present] if sentiment else sentiment
-        # the entity and tagged-ticket roll-ups follow this batch (data.rollups)
-        with rollups.maintained(
+        # the entity and tagged-ticket roll-ups follow this batch (data.rollup_upkeep)
+        with rollup_upkeep.maintained(
             conn,
             "SELECT unnest(?::VARCHAR[]) AS ticket_key",
             [kept],

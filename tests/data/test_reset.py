@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from data import audit, rollup_tables, rollups
+from data import audit, rollup_tables, rollup_upkeep, rollups
 from data import reset as data_reset
 from data import reset_targets as targets_module
 from data.demo import generate_demo
@@ -159,7 +159,7 @@ def test_targets_from_the_rollups_are_those_of_the_base_tables(rolled_up: Store)
 
     def tag(conn: Any) -> None:
         keys = "SELECT ticket_key FROM tickets WHERE source = 'more.csv'"
-        with rollups.maintained(conn, keys, parts=(rollup_tables.TAGS,), model_id="model-c"):
+        with rollup_upkeep.maintained(conn, keys, parts=(rollup_tables.TAGS,), model_id="model-c"):
             conn.execute(
                 f"INSERT INTO entities SELECT ticket_key, 'model-c', 0, 6, 'ORG', 'Claude', 0.9"
                 f" FROM ({keys})"
@@ -196,7 +196,7 @@ def test_an_entity_of_a_ticket_that_is_gone_is_counted_from_the_base_tables(
     store = rolled_up
 
     def orphan(conn: Any) -> None:
-        with rollups.maintained(
+        with rollup_upkeep.maintained(
             conn, "SELECT 'gone' AS ticket_key", parts=(rollup_tables.TAGS,), model_id="model-a"
         ):
             conn.execute("INSERT INTO entities VALUES ('gone', 'model-a', 0, 1, 'ORG', 'X', 1.0)")

@@ -14,7 +14,7 @@ import pytest
 
 from analytics import explore
 from analytics.explore import Filters
-from data import rollup_series, rollup_tables, rollups
+from data import rollup_series, rollup_tables, rollup_upkeep, rollups
 from data.cli import main as data_main
 from data.ingest import ingest_files
 from data.migrations import LATEST_VERSION, MIGRATIONS
@@ -274,7 +274,7 @@ def test_a_crash_mid_transaction_rolls_back_base_and_rollups(
     # a tagging batch that fails after its rows and roll-ups were written
     def broken(conn) -> None:
         key = conn.execute("SELECT ticket_key FROM tickets LIMIT 1").fetchone()[0]
-        with rollups.maintained(
+        with rollup_upkeep.maintained(
             conn, "SELECT ? AS ticket_key", [key], parts=(rollup_tables.TAGS,), model_id="other"
         ):
             conn.execute("INSERT INTO entities VALUES (?, 'other', 0, 3, 'ORG', 'Foo', 1.0)", [key])
@@ -295,7 +295,7 @@ def test_a_crash_mid_transaction_rolls_back_base_and_rollups(
         store.write(broken)
 
     # an ingest whose roll-up maintenance fails half-way
-    real_merge = rollups._merge
+    real_merge = rollup_upkeep._merge
     merged: list[str] = []
 
     def failing_merge(conn, table, *args) -> None:
@@ -304,12 +304,12 @@ def test_a_crash_mid_transaction_rolls_back_base_and_rollups(
         if len(merged) == 2:
             raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(rollups, "_merge", failing_merge)
+    monkeypatch.setattr(rollup_upkeep, "_merge", failing_merge)
     path = tmp_path / "crash.csv"
     path.write_text("text,created_at\nA new ticket,2025-05-05\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="disk gone"):
         ingest_files(store, [path])
-    monkeypatch.setattr(rollups, "_merge", real_merge)
+    monkeypatch.setattr(rollup_upkeep, "_merge", real_merge)
 
     assert store.table_counts() == counts
     _assert_same_rollups(before, _snapshot(store))

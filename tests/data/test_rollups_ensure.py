@@ -151,7 +151,7 @@ _CRASH = textwrap.dedent(
     from data import rollups
     from data.store import Store
 
-    real_fill = rollups._fill
+    real_fill = rollups.fill
     filled = []
 
     def fill_then_die(conn, table, model_id=None):
@@ -160,7 +160,7 @@ _CRASH = textwrap.dedent(
         if len(filled) == 2:  # two mention tables written, in the open transaction
             os._exit(9)
 
-    rollups._fill = fill_then_die
+    rollups.fill = fill_then_die
     with Store.open(sys.argv[1]) as store:
         rollups.ensure_rollups(store)
     """

@@ -1,4 +1,4 @@
-"""Issue 16: an ingest keeps the roll-ups with a few statements (``data.rollups.
+"""Issue 16: an ingest keeps the roll-ups with a few statements (``data.rollup_upkeep.
 inserted_tickets``): new tickets touch only the ticket roll-ups, in one merge each; the
 answers stay those of a rebuild, tag rows stored under a new ticket's key included."""
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from data import rollup_series, rollup_tables, rollups
+from data import rollup_series, rollup_tables, rollup_upkeep, rollups
 from data.ingest import ingest_files
 from data.store import Store
 from tests.data.test_rollups import _assert_equals_rebuild, _snapshot
@@ -29,9 +29,9 @@ def key_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     """Every test both ways: the new keys looked up by key (as in a store of a million
     tickets) and joined with the tables (as in the demo's 2,000)."""
     if request.param == "keys-looked-up":
-        monkeypatch.setattr(rollups, "LOOKUP_MIN_TICKETS", 0)
+        monkeypatch.setattr(rollup_upkeep, "LOOKUP_MIN_TICKETS", 0)
     else:
-        monkeypatch.setattr(rollups, "LOOKUP_MIN_TICKETS", 10**12)
+        monkeypatch.setattr(rollup_upkeep, "LOOKUP_MIN_TICKETS", 10**12)
     return str(request.param)
 
 
@@ -108,12 +108,12 @@ def test_an_upload_of_new_tickets_rewrites_only_the_ticket_rollups(
     _assert_equals_rebuild(store)
 
 
-@pytest.mark.parametrize("few_keys", [rollups.FEW_KEYS, 2], ids=["small-file", "large-file"])
+@pytest.mark.parametrize("few_keys", [rollup_upkeep.FEW_KEYS, 2], ids=["small-file", "large-file"])
 def test_uploads_with_known_repeated_and_undated_rows_equal_a_rebuild(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few_keys: int
 ) -> None:
     # a file of more keys than FEW_KEYS (here: 2) is joined whatever the store's size
-    monkeypatch.setattr(rollups, "FEW_KEYS", few_keys)
+    monkeypatch.setattr(rollup_upkeep, "FEW_KEYS", few_keys)
     first = _rows(store, "k", 12)
     [report] = ingest_files(store, [_csv(tmp_path / "a.csv", first)])
     assert report.new_tickets == 12
@@ -146,7 +146,7 @@ def test_tag_rows_stored_under_a_new_tickets_key_start_counting(
     # tag the ticket (a model and the ground truth), then remove the ticket alone: its tag
     # rows stay behind, counted by no roll-up that joins the tickets
     def tag_then_drop_ticket(conn: Any) -> None:
-        with rollups.maintained(conn, "SELECT ? AS ticket_key", [key]):
+        with rollup_upkeep.maintained(conn, "SELECT ? AS ticket_key", [key]):
             conn.execute(
                 "INSERT INTO entities VALUES (?, 'm1', 0, 6, 'ORG', 'OpenAI', 0.9),"
                 " (?, 'm1', 7, 14, 'PRODUCT', 'Gemini', 0.8)",
