@@ -2,8 +2,9 @@
 
 Run: ``python bench/ingest.py [--rows N] [--keep DIR]``. Prints one JSON line per step.
 The two steps of :func:`data.ingest.ingest_files` are timed apart: validation and staging
-(streamed in chunks, Python side) and the commit (one DuckDB transaction). Peak memory is
-the process's peak resident set size (``getrusage``), read after each step.
+(:func:`data.staging.stage_file`, streamed in chunks, Python side) and the commit (one DuckDB
+transaction). Peak memory is the process's peak resident set size (``getrusage``), read after
+each step.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from data.ingest import commit_staged, ingest_files, stage_file
+from data.ingest import commit_staged, ingest_files
+from data.staging import stage_file
 from data.store import Store
 
 CHANNELS = ("email", "chat", "web", "phone")

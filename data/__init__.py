@@ -8,9 +8,11 @@ Modules, one concern each:
   schema; :mod:`data.paths` — default locations; :mod:`data.errors` — the exceptions.
 - :mod:`data.readers` — streaming CSV/TSV/JSONL/Parquet reader (``read_table_chunks``);
   :mod:`data.columns` — column aliases; :mod:`data.keys` — content-hash keys;
-  :mod:`data.ingest` — validated, all-or-nothing, idempotent uploads (``ingest_files``),
-  with :mod:`data.limits` (upload limits, ``IngestLimits``) and :mod:`data.normalise` (each
-  value checked and converted, ``normalise_chunk``; also read by :mod:`data.keyed_tickets`);
+  :mod:`data.ingest` — validated, all-or-nothing, idempotent uploads (``ingest_files``):
+  :mod:`data.staging` checks a file whole and stages it as Parquet (``stage_file``), then
+  one transaction commits it; with :mod:`data.limits` (upload limits, ``IngestLimits``) and
+  :mod:`data.normalise` (each value checked and converted, ``normalise_chunk``; also read by
+  :mod:`data.keyed_tickets`);
   :mod:`data.inbox` — uploads handed to a running dashboard; :mod:`data.inbox_entries` — one
   inbox entry handled as untrusted input; :mod:`data.heartbeat` — whether a dashboard is
   there to take the work; :mod:`data.export` — downloads.

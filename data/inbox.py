@@ -14,7 +14,7 @@ nothing in it:
 - only regular files are read (opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with
   ``fstat``: no symbolic links, FIFOs, devices or folders), each under a size cap;
 - a handed Parquet file is validated again before import, with ingest's own checks and the
-  app's limits (:func:`data.ingest.stage_file`: per-column lengths, date range 1990–2100,
+  app's limits (:func:`data.staging.stage_file`: per-column lengths, date range 1990–2100,
   row limit), staged beside the database like an upload; its schema must be the staging
   schema and the row count it claims must be the one it holds; no signature is needed,
   because nothing is taken on trust;
@@ -72,13 +72,12 @@ from data.ingest import (
     IngestReport,
     already_ingested,
     commit_staged,
-    source_name,
-    stage_file,
     staging_dir_for,
 )
 from data.limits import IngestLimits, limits_from_env
 from data.normalise import STAGED_SCHEMA
 from data.paths import inbox_dir
+from data.staging import source_name, stage_file
 
 __all__ = [
     "MAX_FOOTER_BYTES",

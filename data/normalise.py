@@ -5,7 +5,7 @@ Every value is checked and converted column by column, vectorised with Arrow: te
 dates (text or typed, 1990–2100), resolution minutes and who resolved the ticket. Problems are
 collected with their row and column (:class:`ProblemCollector`, at most
 :data:`data.readers.MAX_PROBLEMS`); the caller rejects the file when there is any. Used by
-:mod:`data.ingest` (uploads, the inbox) and :mod:`data.keyed_tickets` (tagging outside the
+:mod:`data.staging` (uploads, the inbox) and :mod:`data.keyed_tickets` (tagging outside the
 store), so both read a file the same way.
 
 Example:

@@ -6,7 +6,7 @@ Everything wrong with the file's *shape* is reported as an :class:`~data.errors.
 whose problems name the row and column: empty files, header-only files, binary content,
 encodings other than UTF-8 / UTF-16 with a byte-order mark, NUL bytes, ragged rows, duplicate
 or empty column names, broken JSON lines, unreadable Parquet. What the *values* mean (dates,
-required columns) is the business of :mod:`data.ingest`.
+required columns) is the business of :mod:`data.staging`.
 
 Memory is bounded by bytes as well as rows: a chunk holds at most ``chunk_bytes`` of decoded
 data (long rows make short chunks), and every format counts its *decoded* bytes against

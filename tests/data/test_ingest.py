@@ -1,4 +1,4 @@
-"""data.ingest: formats, column mapping, validation, all-or-nothing, idempotency, limits."""
+"""data.ingest and data.staging: formats, column mapping, validation, all-or-nothing, idempotency, limits."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data.columns import map_columns
-from data.ingest import ingest_files, stage_file
+from data.ingest import ingest_files
 from data.keys import ticket_key
 from data.limits import IngestLimits
+from data.staging import stage_file
 
 FRAME = pd.DataFrame(
     {

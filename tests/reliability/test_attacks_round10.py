@@ -29,7 +29,7 @@ from tests.reliability.conftest import needs_chromium
 
 
 def _stage(data: bytes, name: str, tmp_path: Path) -> Any:
-    from data.ingest import stage_file
+    from data.staging import stage_file
 
     return stage_file(data, name=name, staging_dir=tmp_path)
 

@@ -548,7 +548,7 @@ def test_a_ticket_of_only_control_characters_is_empty_text(
     ticket "\\x1a", shown as an empty card and counted in every figure.
     """
     from data.errors import IngestError
-    from data.ingest import stage_file
+    from data.staging import stage_file
 
     with pytest.raises(IngestError) as refused:
         stage_file(data, name=name, staging_dir=tmp_path)

@@ -394,7 +394,7 @@ def test_a_parquet_date_beyond_the_calendar_is_refused_by_column_not_as_damaged(
     to ``timestamp[us]`` with a range check before), then let ``_dates_in_range`` say it.
     """
     from data.errors import IngestError
-    from data.ingest import stage_file
+    from data.staging import stage_file
 
     data = _parquet_bytes(
         pa.table({"text": ["a"], "created_at": pa.array([2**31 - 1], pa.date32())})

@@ -18,9 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from data.errors import IngestError
-from data.ingest import ingest_files, stage_file, staging_dir_for
+from data.ingest import ingest_files, staging_dir_for
 from data.paths import STAGING_PREFIX, staging_dir_of, sweep_staging
 from data.readers import read_table_chunks
+from data.staging import stage_file
 from data.store import Store
 
 

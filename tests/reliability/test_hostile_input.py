@@ -333,7 +333,7 @@ import atheris
 import numpy, pandas, pyarrow, pyarrow.csv, pyarrow.parquet  # not instrumented: only data.*
 with atheris.instrument_imports(include=["data"]):
     from data.errors import IngestError
-    from data.ingest import stage_file
+    from data.staging import stage_file
 
 NAMES = ["f.csv", "f.tsv", "f.jsonl", "f.parquet", "f.csv.gz", "f"]
 

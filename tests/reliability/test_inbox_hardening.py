@@ -475,16 +475,17 @@ _KILLED_IMPORT = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
     import data.ingest as ingest
+    import data.staging as staging
     from data.inbox import import_inbox
     from data.store import Store
-    real = ingest.normalise_chunk
+    real = staging.normalise_chunk
     calls = []
     def normalise_then_die(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:  # two chunks of the handed file are staged again: kill -9
             os.kill(os.getpid(), signal.SIGKILL)
         return real(*args, **kwargs)
-    ingest.normalise_chunk = normalise_then_die
+    staging.normalise_chunk = normalise_then_die
     with Store.open(Path(sys.argv[1])) as store:
         import_inbox(store, limits=ingest.IngestLimits(chunksize=100))
 """)

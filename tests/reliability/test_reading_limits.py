@@ -26,9 +26,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from data.db_file import StorePathError
-from data.ingest import ingest_files, stage_file
+from data.ingest import ingest_files
 from data.limits import IngestLimits
 from data.paths import staging_dir_of
+from data.staging import stage_file
 from data.store import Store
 from tests.reliability.conftest import ROOT, assert_no_traceback, cli_env, record_figure
 
@@ -223,7 +224,7 @@ def test_wide_parquet_and_jsonl_are_refused_by_their_schema_and_record() -> None
 _STAGE_PEAK = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from data.ingest import stage_file
+    from data.staging import stage_file
 
     def peak_mib():
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -468,15 +469,16 @@ _KILLED_INGEST = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
     import data.ingest as ingest
+    import data.staging as staging
     from data.store import Store
-    real = ingest.normalise_chunk
+    real = staging.normalise_chunk
     calls = []
     def normalise_then_die(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:  # two chunks are staged: kill -9 this process
             os.kill(os.getpid(), signal.SIGKILL)
         return real(*args, **kwargs)
-    ingest.normalise_chunk = normalise_then_die
+    staging.normalise_chunk = normalise_then_die
     with Store.open(Path(sys.argv[1])) as store:
         ingest.ingest_files(store, [Path(sys.argv[2])],
                             limits=ingest.IngestLimits(chunksize=100))
