@@ -1,6 +1,7 @@
-"""The tagger in its own process (model/worker.py), with real child processes and tiny real
-artefacts: the same entities and sentiment as in-process, status and errors coming back, a
-killed child reported and replaced, no child outliving its parent, a bad artefact's message."""
+"""The tagger in its own process (model/worker.py, and model/worker_child.py what runs in the
+child), with real child processes and tiny real artefacts: the same entities and sentiment as
+in-process, status and errors coming back, a killed child reported and replaced, no child
+outliving its parent, a bad artefact's message."""
 
 from __future__ import annotations
 
