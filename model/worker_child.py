@@ -64,7 +64,7 @@ def _watch_parent(parent: int) -> None:
 
 def child_main(argv: list[str]) -> int:
     """Entry point of the tagging child (started by :meth:`ProcessTagger.start`)."""
-    ap = argparse.ArgumentParser(prog="model.worker")
+    ap = argparse.ArgumentParser(prog="model.worker_child")
     ap.add_argument("--fd", type=int, required=True)
     ap.add_argument("--parent", type=int, required=True)
     ap.add_argument("--threads", type=int, default=1)
