@@ -15,12 +15,14 @@ Modules, one concern each:
 * ``competition``: logit Bertrand–Nash equilibrium, price cuts, strategies.
 * ``business``: the one demand model: segments' constant-elasticity curves summed at one
   price, the constrained optimum, its spread, break-even and goal-seek roots.
-* ``scenario``: the ``Scenario`` dataclass (JSON, URL); ``saved_scenarios``: scenarios kept
-  in the store (names cleaned, save, load, list, delete). ``evaluate``: a scenario's
-  result (profit, optimum, break-even, warnings); ``scenario_sensitivity``: its numbers with
-  inputs varied (tornado, data tables, Monte Carlo); ``scenario_tables``: its segments and
-  several scenarios side by side; ``war``: its price war (today's market calibrated);
-  ``goalseek``: solve for any input; ``report``: the analysts' report.
+* ``scenario``: the ``Scenario`` dataclass (JSON, URL); ``scenario_parts``: its parts
+  (``DemandSegment``, ``Competitor``) and the ranges every number is checked against;
+  ``saved_scenarios``: scenarios kept in the store (names cleaned, save, load, list,
+  delete). ``evaluate``: a scenario's result (profit, optimum, break-even, warnings);
+  ``scenario_sensitivity``: its numbers with inputs varied (tornado, data tables, Monte
+  Carlo); ``scenario_tables``: its segments and several scenarios side by side; ``war``: its
+  price war (today's market calibrated); ``goalseek``: solve for any input; ``report``: the
+  analysts' report.
 * ``inputs``, ``signals``, ``elasticity``, ``positioning``: the store-fed parts (usage,
   prices, tickets, competitor-mention pressure, fitted elasticities, positioning map).
 * ``explore``: the Overview and Entities aggregates.
@@ -127,9 +129,9 @@ _HOME: dict[str, str] = {
     "load_scenario": "analytics.saved_scenarios",
     "save_scenario": "analytics.saved_scenarios",
     "saved_scenario_size": "analytics.saved_scenarios",
-    "Competitor": "analytics.scenario",
-    "DemandSegment": "analytics.scenario",
     "Scenario": "analytics.scenario",
+    "Competitor": "analytics.scenario_parts",
+    "DemandSegment": "analytics.scenario_parts",
     "profit_table": "analytics.sensitivity",
     "table_to_long": "analytics.sensitivity",
     "tornado": "analytics.sensitivity",

@@ -40,7 +40,8 @@ from analytics.elasticity import estimate_elasticities, estimate_mention_interac
 from analytics.errors import InsufficientDataError
 from analytics.inputs import segment_snapshot
 from analytics.positioning import competitor_price_points
-from analytics.scenario import PRICE_RANGE, Competitor, DemandSegment, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import PRICE_RANGE, Competitor, DemandSegment
 from analytics.signals import (
     competitor_mention_rates,
     competitor_pressure,

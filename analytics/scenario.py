@@ -4,7 +4,9 @@ A ``Scenario`` round-trips without loss through JSON (``to_json``/``from_json``)
 query parameters (``to_query_params``/``from_query_params``, a ``dict[str, str]`` as
 ``st.query_params`` holds it). ``analytics.saved_scenarios`` keeps it in the store's
 ``scenarios`` table; ``analytics.scenario_tables`` lays several side by side with their
-differences. Evaluation lives in ``analytics.evaluate``.
+differences. Evaluation lives in ``analytics.evaluate``. Its parts (``DemandSegment``,
+``Competitor``) and the ranges every number is checked against live in
+``analytics.scenario_parts``.
 
 The demand side is a tuple of ``DemandSegment``: one per customer segment in the view
 ("All customers" holds every segment and is their sum at one price). What a page shows is
@@ -25,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -33,157 +34,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analytics import costs as _c
-from analytics.business import checked_number
 from analytics.errors import ScenarioError
+from analytics.scenario_parts import (
+    MAX_COMPETITORS,
+    MAX_SEGMENTS,
+    PRICE_BOUND_RANGE,
+    TOKENS_PER_SECOND_RANGE,
+    UTILISATION_RANGE,
+    Competitor,
+    DemandSegment,
+    check_text,
+    finite,
+    outside,
+)
+
+__all__ = ["QUERY_PREFIX", "SCHEMA_VERSION", "Scenario"]
 
 SCHEMA_VERSION = 2
 #: Default prefix of the URL query parameters, so they never collide with page filters.
 QUERY_PREFIX = "s_"
-#: Largest magnitude any number of a scenario may have (1e300 is refused, not computed).
-MAX_MAGNITUDE = 1e12
-#: Most demand segments and competitors a scenario may hold (bounds a link's work).
-MAX_SEGMENTS = 50
-MAX_COMPETITORS = 30
-#: Plausible range of a price, USD per 1M tokens (a segment's price today, a rival's list
-#: price). The reference list prices span $0.01–$600 and the demo's prices lie within; a
-#: price of 1e-300 would make every volume underflow to 0.
-PRICE_RANGE = (1e-6, 1e6)
-#: Range of the price floor and ceiling (the Pricing page's inputs accept the same; the
-#: measured defaults are ≥ 0.01). A denormal floor overflows the demand curve.
-PRICE_BOUND_RANGE = (1e-3, 1e6)
-#: Plausible range of an elasticity, its interval and its mention shift (fitted values are
-#: a few units; ±100 leaves room for noisy fits, not for 1e12).
-ELASTICITY_RANGE = (-100.0, 100.0)
-#: Range of the GPU utilisation (the cost per token divides by it) …
-UTILISATION_RANGE = (1e-3, 1.0)
-#: … and of the tokens per second of one GPU (also divisors; defaults 9,212 and 1,850): no
-#: underflow to 0; a unit cost past the magnitude cap is named by ``scenario_model``.
-TOKENS_PER_SECOND_RANGE = (1e-6, 1e9)
-
-
-def _outside(owner: str, name: str, value: float, bounds: tuple[float, float]) -> str | None:
-    """A sentence naming the field when ``value`` lies outside ``bounds``, else None."""
-    lo, hi = bounds
-    if lo <= value <= hi:
-        return None
-    return f"{owner}{name} = {value:.6g} is outside {lo:g} to {hi:g}"
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _check_text(what: str, value: str) -> None:
-    """Refuse text holding a lone surrogate: a link's JSON may write one as ``\\ud800``
-    (plain ASCII, so any browser sends it), but it is no character; UTF-8 cannot hold it,
-    so every page that showed the name failed ("Something went wrong")."""
-    if _SURROGATE.search(value):
-        raise ScenarioError(
-            f"{what} holds a \\u escape of a lone surrogate (\\ud800–\\udfff), which is "
-            "not a character"
-        )
-
-
-def _finite(owner: str, name: str, v: Any) -> float:
-    try:
-        return checked_number(f"{owner}{name}", v, MAX_MAGNITUDE)
-    except ValueError as exc:
-        raise ScenarioError(str(exc)) from None
-
-
-@dataclass(frozen=True)
-class Competitor:
-    """One rival in the price-war model, as observed today.
-
-    Attributes:
-        name: display name (vendor and model).
-        price: its blended list price today, USD per 1M tokens.
-        share: its market share today (0–1); with ours and the outside option they sum to 1.
-    """
-
-    name: str
-    price: float
-    share: float
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ScenarioError("competitor name must be non-empty text")
-        _check_text(f"competitor {self.name!r}: name", self.name)
-        for f in ("price", "share"):
-            object.__setattr__(self, f, _finite(f"competitor {self.name!r}: ", f, getattr(self, f)))
-        if self.price <= 0:
-            raise ScenarioError(f"competitor {self.name!r}: price must be > 0")
-        if (
-            bad := _outside(f"competitor {self.name!r}: ", "price", self.price, PRICE_RANGE)
-        ) is not None:
-            raise ScenarioError(bad)
-        if not 0 < self.share < 1:
-            raise ScenarioError(f"competitor {self.name!r}: share must be between 0 and 1")
-
-
-@dataclass(frozen=True)
-class DemandSegment:
-    """One segment's demand as measured: V(p) = reference_volume_m·(p/reference_price)^ε.
-
-    Attributes:
-        name: the segment.
-        reference_price: today's price of the segment, USD per 1M tokens.
-        reference_volume_m: its monthly volume at that price, millions of tokens.
-        elasticity, elasticity_ci_low, elasticity_ci_high: the fitted elasticity and its
-            95 % interval.
-        tickets_per_million: support tickets per 1M tokens.
-        mention_shift: the measured change of ε with competitor-mention pressure (evidence
-            for the pressure lever; 0 when untagged). Used only when the lever is on.
-        price_low, price_high: the lowest and highest price observed (the range the curve
-            was fitted on; 0 when unknown).
-        output_share: share of the segment's tokens that are output tokens (its token mix).
-        ai_resolution_share: share of its tickets the AI agent resolves.
-    """
-
-    name: str = "example"
-    reference_price: float = 1.0
-    reference_volume_m: float = 100_000.0
-    elasticity: float = -1.6
-    elasticity_ci_low: float = -1.9
-    elasticity_ci_high: float = -1.3
-    tickets_per_million: float = 0.0
-    mention_shift: float = 0.0
-    price_low: float = 0.0
-    price_high: float = 0.0
-    output_share: float = _c.DEFAULT_OUTPUT_SHARE
-    ai_resolution_share: float = _c.DEFAULT_AI_RESOLUTION_SHARE
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ScenarioError("a demand segment needs a name")
-        owner = f"segment {self.name!r}: "
-        _check_text(owner + "name", self.name)
-        for f in dataclasses.fields(self):
-            if f.name != "name":
-                object.__setattr__(self, f.name, _finite(owner, f.name, getattr(self, f.name)))
-        if self.reference_price <= 0:
-            raise ScenarioError(owner + "reference_price must be > 0")
-        bad = [
-            _outside(owner, "reference_price", self.reference_price, PRICE_RANGE),
-            *(
-                _outside(owner, f, getattr(self, f), ELASTICITY_RANGE)
-                for f in ("elasticity", "elasticity_ci_low", "elasticity_ci_high", "mention_shift")
-            ),
-        ]
-        if any(bad):
-            raise ScenarioError("; ".join(b for b in bad if b))
-        if self.reference_volume_m <= 0:
-            raise ScenarioError(
-                owner + "reference_volume_m must be > 0 (no volume, no demand curve)"
-            )
-        if not self.elasticity_ci_low <= self.elasticity <= self.elasticity_ci_high:
-            raise ScenarioError(
-                owner + "the elasticity must lie within its interval "
-                "(elasticity_ci_low ≤ elasticity ≤ elasticity_ci_high)"
-            )
-        if self.tickets_per_million < 0 or self.price_low < 0 or self.price_high < 0:
-            raise ScenarioError(owner + "tickets_per_million and observed prices must be ≥ 0")
-        if not (0 <= self.output_share <= 1 and 0 <= self.ai_resolution_share <= 1):
-            raise ScenarioError(owner + "output_share and ai_resolution_share must be in [0, 1]")
 
 
 def _whole(name: str, v: Any) -> Any:
@@ -204,7 +73,7 @@ def _text(name: str, v: Any) -> Any:
     """A str field: text without a lone surrogate."""
     if not isinstance(v, str):
         raise ScenarioError(f"{name} must be text, got {v!r}")
-    _check_text(name, v)
+    check_text(name, v)
     return v
 
 
@@ -214,7 +83,7 @@ def _text_or_none(name: str, v: Any) -> Any:
         return None
     if not isinstance(v, str):
         raise ScenarioError(f"{name} must be text or None, got {v!r}")
-    _check_text(name, v)
+    check_text(name, v)
     return v
 
 
@@ -233,7 +102,7 @@ def _items(cls: type[Any]) -> Callable[[str, Any], tuple[Any, ...]]:
 #: How each kind of field (``_kinds``) is checked, in field order, one at a time: the value
 #: kept (a float for a number, None for an empty optional text) or a ``ScenarioError``.
 _FIELD_CHECKS: dict[str, Callable[[str, Any], Any]] = {
-    "float": lambda name, v: _finite("", name, v),
+    "float": lambda name, v: finite("", name, v),
     "int": _whole,
     "bool": _flag,
     "str": _text,
@@ -253,7 +122,7 @@ def _when(broken: Callable[[Scenario], bool], message: str) -> _Rule:
 
 def _within(name: str, bounds: tuple[float, float]) -> _Rule:
     """A rule naming the field and its value when it lies outside ``bounds``."""
-    return lambda s: _outside("", name, getattr(s, name), bounds)
+    return lambda s: outside("", name, getattr(s, name), bounds)
 
 
 def _cut_competitor_listed(s: Scenario) -> str | None:

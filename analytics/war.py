@@ -16,7 +16,8 @@ A cut is applied to the rival's *list* price. Profits are contributions (before 
 costs), USD per month; volumes are millions of tokens per month.
 
 Example:
-    >>> from analytics.scenario import Competitor, Scenario
+    >>> from analytics.scenario import Scenario
+    >>> from analytics.scenario_parts import Competitor
     >>> s = Scenario(price_per_m=1.0, competitors=(Competitor("rival", 0.9, 0.3),),
     ...              cut_competitor="rival", cut_pct=20)
     >>> war = evaluate_price_war(s)

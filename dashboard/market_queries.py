@@ -22,7 +22,8 @@ from dashboard.data_versions import HOUR, MarketVersion, market_version, the_sto
 from data.store import Store
 
 if TYPE_CHECKING:
-    from analytics.scenario import Competitor, Scenario
+    from analytics.scenario import Scenario
+    from analytics.scenario_parts import Competitor
 
 #: The facade's name, kept: logging set up for the pages' reads still sees these records.
 log = logging.getLogger("dashboard.queries")

@@ -8,7 +8,8 @@ import streamlit as st
 
 from analytics.competition import CUT_TABLE_LABELS, STRATEGY_COLUMN_LABELS
 from analytics.errors import EquilibriumNotConvergedError, ScenarioError
-from analytics.scenario import Competitor, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import Competitor
 from analytics.war import US
 from dashboard import charts, history_links, queries, state, ui
 from dashboard.editor_rows import incomplete_rows

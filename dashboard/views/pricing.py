@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import ScenarioError
-from analytics.scenario import DemandSegment
+from analytics.scenario_parts import DemandSegment
 from analytics.scenario_sensitivity import NUMERIC_INPUTS, tornado_price
 from analytics.sensitivity import table_to_long
 from dashboard import charts, history_links, queries, state, ui

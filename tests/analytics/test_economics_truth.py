@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from analytics import default_scenario, evaluate_scenario
-from analytics.scenario import Competitor, DemandSegment, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import Competitor, DemandSegment
 from analytics.scenario_tables import segment_table
 from analytics.war import US, cut_price_table, evaluate_price_war, price_war_market
 from data.demo import TRUE_ELASTICITY

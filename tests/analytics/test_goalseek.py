@@ -12,7 +12,8 @@ import pytest
 
 from analytics.errors import ScenarioError
 from analytics.goalseek import goal_seek
-from analytics.scenario import DemandSegment, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import DemandSegment
 
 COSTS = {
     "gpu_cost_per_hour": 2.0,

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from analytics.evaluate import evaluate_scenario
-from analytics.scenario import Competitor, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import Competitor
 from analytics.scenario_sensitivity import data_table, scenario_monte_carlo, scenario_tornado
 from analytics.sensitivity import table_to_long
 from analytics.war import evaluate_price_war

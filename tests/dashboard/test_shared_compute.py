@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import evaluate, goalseek, scenario_sensitivity, scenario_tables, war
 from analytics.errors import ScenarioError
-from analytics.scenario import Competitor, DemandSegment, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import Competitor, DemandSegment
 from dashboard import shared_compute
 
 CACHED = [

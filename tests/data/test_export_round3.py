@@ -11,7 +11,8 @@ import pytest
 
 from analytics.errors import ScenarioError
 from analytics.evaluate import evaluate_scenario
-from analytics.scenario import DemandSegment, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import DemandSegment
 from data.export import neutralise_cell, to_csv_bytes
 
 # -- exports ------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ def _poison(db: Path) -> None:
     """A saved scenario whose competitor is named with :data:`HUGE` characters, written as
     an app before this round's fix saved it."""
     from analytics.saved_scenarios import save_scenario
-    from analytics.scenario import Competitor, Scenario
+    from analytics.scenario import Scenario
+    from analytics.scenario_parts import Competitor
     from data.store import Store
 
     scenario = Scenario(

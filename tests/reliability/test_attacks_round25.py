@@ -32,7 +32,8 @@ from typing import Any
 import pytest
 from starlette.datastructures import Headers
 
-from analytics.scenario import MAX_MAGNITUDE, Scenario, ScenarioError
+from analytics.scenario import Scenario, ScenarioError
+from analytics.scenario_parts import MAX_MAGNITUDE
 from bench.streamlit_server import free_port
 from dashboard import access
 from dashboard import whatif_inputs as wi

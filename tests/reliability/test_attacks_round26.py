@@ -36,7 +36,8 @@ from typing import Any
 
 import pytest
 
-from analytics.scenario import Competitor, DemandSegment, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import Competitor, DemandSegment
 from dashboard import whatif_inputs as wi
 from dashboard.scenario_links import scenario_link_problems
 from tests.chromium import new_page

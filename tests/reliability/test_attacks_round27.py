@@ -45,7 +45,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 from starlette.requests import cookie_parser
 
-from analytics.scenario import Competitor, DemandSegment, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import Competitor, DemandSegment
 from dashboard import signin_cookies as sc
 from dashboard import whatif_inputs as wi
 from dashboard.scenario_links import MAX_LINK_MC_WORK, scenario_link_problems
@@ -730,7 +731,7 @@ def test_the_draws_input_bounds_every_segment_count_a_scenario_holds() -> None:
     """Held: for every segment count a scenario holds (1 to 50), the draws input's top
     times the segments is at most ``MAX_LINK_MC_WORK``, its top never under its bottom,
     and a link of that many segments at that top (20 at most) is read by the link check."""
-    from analytics.scenario import MAX_SEGMENTS
+    from analytics.scenario_parts import MAX_SEGMENTS
 
     for n in range(1, MAX_SEGMENTS + 1):
         spec = wi.mc_draws_input(n)

@@ -51,7 +51,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import evaluate, scenario_sensitivity, scenario_tables, war
 from analytics.errors import ScenarioError
 from analytics.goalseek import goal_seek
-from analytics.scenario import Competitor, DemandSegment, Scenario
+from analytics.scenario import Scenario
+from analytics.scenario_parts import Competitor, DemandSegment
 from dashboard.whatif_inputs import (
     COST_INPUTS,
     CUT_PCT,

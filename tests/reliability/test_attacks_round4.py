@@ -292,7 +292,8 @@ def test_a_scenario_priced_below_cost_compares_without_inf_or_nan(
     import io
 
     from analytics.saved_scenarios import save_scenario
-    from analytics.scenario import DemandSegment, Scenario
+    from analytics.scenario import Scenario
+    from analytics.scenario_parts import DemandSegment
     from data.store import Store
     from tests.reliability.test_links_and_exports import _open
 
