@@ -80,6 +80,7 @@ from model.train_scores import (
 from model.train_setup import (
     build_model,
     class_weights,
+    full_model_from,
     joint_loss,
     length_batches,
     make_optimizer,
@@ -187,9 +188,13 @@ def _prepare(
 
     features = windows(train_examples)
     pool_features = [[windows([ex]) for ex in pool.examples] for pool in pools]
-    model = build_model(config, labels, sentiment_labels)
-    if config.init_from:
+    if config.init_from and config.full:
+        model = full_model_from(config, Path(config.init_from), labels, sentiment_labels, log)
+    elif config.init_from:
+        model = build_model(config, labels, sentiment_labels)
         start_from(model, config, Path(config.init_from), labels, sentiment_labels, log)
+    else:
+        model = build_model(config, labels, sentiment_labels)
     model.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())

@@ -188,7 +188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--time-budget-min", type=float, default=None)
     p.add_argument("--rank", type=int, default=16, help="LoRA rank of every adapter")
     p.add_argument("--alpha", type=int, default=None, help="LoRA alpha (default: twice the rank)")
-    p.add_argument("--lr", type=float, default=2e-3, help="learning rate of the LoRA adapters")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="train every weight (no adapters); with --init-from, from the artefact's adapters "
+        "merged in",
+    )
+    p.add_argument(
+        "--lr", type=float, default=2e-3, help="learning rate of the LoRA adapters (or weights)"
+    )
     p.add_argument("--head-lr", type=float, default=5e-3, help="learning rate of the heads")
     p.add_argument(
         "--init-from",

@@ -4,6 +4,7 @@ the joint loss of the two heads with its class weights."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import warnings
@@ -108,7 +109,7 @@ def start_from(
     from safetensors.torch import load_file
 
     settings_path = artefact / SETTINGS_FILE
-    if config.full or not settings_path.is_file():
+    if not settings_path.is_file() or not (artefact / "adapter_config.json").is_file():
         raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")
     settings = json.loads(settings_path.read_text(encoding="utf-8"))
     theirs = (settings.get("labels"), (settings.get("sentiment") or {}).get("labels") or [])
@@ -132,6 +133,36 @@ def start_from(
             f"--init-from {artefact}: weights this model does not have ({unexpected[0]}, ...)"
         )
     log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
+
+
+def full_model_from(
+    config: TrainConfig,
+    artefact: Path,
+    labels: list[str],
+    sentiment_labels: Sequence[str],
+    log: Callable[[str], None],
+) -> torch.nn.Module:
+    """A plain model (every weight trainable) that is exactly a LoRA artefact's tagger: the
+    artefact's adapters and heads loaded at its own rank, then merged into the weights. A
+    full fine-tuning stage (``--full --init-from``) continues from it.
+
+    Raises:
+        ValueError: the artefact is not a LoRA artefact of the same labels and heads.
+    """
+    adapter_path = artefact / "adapter_config.json"
+    if not adapter_path.is_file():
+        raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")
+    adapter = json.loads(adapter_path.read_text(encoding="utf-8"))
+    as_lora = dataclasses.replace(
+        config, full=False, rank=int(adapter["r"]), alpha=int(adapter["lora_alpha"])
+    )
+    model = build_model(as_lora, labels, sentiment_labels)
+    start_from(model, as_lora, artefact, labels, sentiment_labels, log)
+    merged = model.merge_and_unload()
+    for param in merged.parameters():
+        param.requires_grad_(True)
+    log(f"adapters merged: every weight of {artefact} is trained from here")
+    return merged
 
 
 def widen_lora(

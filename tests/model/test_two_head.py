@@ -589,3 +589,34 @@ def test_a_second_stage_with_a_higher_rank_starts_as_exactly_the_first(tmp_path,
     assert torch.allclose(one.sentiment_logits, wide.sentiment_logits, atol=1e-5)
     with pytest.raises(ValueError, match="rank 8 is lower"):
         run("narrow", init_from=str(tmp_path / "one"), rank=8, alpha=16)
+
+
+def test_a_full_stage_starts_as_exactly_the_lora_artefact(tmp_path, run_stage) -> None:
+    """``--full --init-from`` a LoRA artefact: the adapters are merged into the weights, so at
+    learning rate 0 the full model gives the artefact's logits; every weight is trained and
+    the artefact written is a whole model. A whole-model artefact cannot be a start."""
+    import torch
+
+    from model.artefact import load_model
+
+    run = run_stage
+
+    run("one")
+    metrics = run("full", init_from=str(tmp_path / "one"), full=True, lr=0.0, head_lr=0.0)
+    settings = json.loads((tmp_path / "full" / SETTINGS_FILE).read_text("utf-8"))
+    assert settings["format"] == "full"
+    assert (tmp_path / "full" / "model.safetensors").is_file()
+    assert not (tmp_path / "full" / "adapter_config.json").exists()
+    one_model, full_model = load_model(tmp_path / "one").eval(), load_model(tmp_path / "full")
+    assert metrics["trainable_parameters"] == sum(p.numel() for p in full_model.parameters())
+    ids = torch.randint(1000, 20000, (3, 17), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        one = one_model(input_ids=ids, attention_mask=mask)
+        full = full_model.eval()(input_ids=ids, attention_mask=mask)
+    assert torch.allclose(one.logits, full.logits, atol=1e-5)
+    assert torch.allclose(one.sentiment_logits, full.sentiment_logits, atol=1e-5)
+    trained = run("trained", init_from=str(tmp_path / "one"), full=True, lr=1e-3, head_lr=1e-3)
+    assert trained["model_id"] != metrics["model_id"]
+    with pytest.raises(ValueError, match="not a LoRA tagger artefact"):
+        run("again", init_from=str(tmp_path / "full"), full=True)
