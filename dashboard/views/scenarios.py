@@ -54,13 +54,13 @@ if may_write:
         placeholder="e.g. cut to $0.80",
         value=current.name if current.name != "base" else "",
     )
-    if c2.button(
-        "Save",
-        type="primary",
-        key="sc_save",
-        icon=":material/save:",
-        disabled=not (name or "").strip(),
-    ):
+    # Save is always pressable: the click carries what the box holds, so a typed name is
+    # saved without pressing Enter first (a button enabled only after the name's own rerun
+    # left it disabled whenever that rerun was lost or still to come).
+    pressed = c2.button("Save", type="primary", key="sc_save", icon=":material/save:")
+    if pressed and not (name or "").strip():
+        st.warning("Type a name for the scenario, then press Save: nothing was saved.")
+    elif pressed:
         try:
             # checks the role, audits; saved under the cleaned name (NFC, no controls)
             saved_as = state.save_scenario(current.replace(name=name.strip()))

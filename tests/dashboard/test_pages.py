@@ -214,6 +214,24 @@ def test_scenarios_save_load_compare(app_db: Path) -> None:
     assert [b.label for b in at.get("download_button")] == ["Comparison (CSV)", "Chart (PNG)"]
 
 
+def test_save_without_a_name_says_so_and_saves_nothing(app_db: Path) -> None:
+    """Save is always pressable (the click carries the box's text); with the box empty or
+    blank it warns and nothing is saved or audited."""
+    at = open_page(PAGES[5])
+    for blank in ("", "   "):
+        at.text_input(key="sc_name").set_value(blank).run()
+        at.button(key="sc_save").click().run()
+        assert [w.value for w in at.warning if "Type a name" in w.value], blank
+        assert not [s for s in at.success if "Saved as" in s.value]
+    assert "Saved scenarios" in [h.value for h in at.subheader]
+    from dashboard import state
+
+    store = state.store()
+    saved = store.scalar("SELECT count(*) FROM scenarios")
+    audited = store.scalar("SELECT count(*) FROM audit_log WHERE action = 'scenario_save'")
+    assert (saved, audited) == (0, 0)
+
+
 def test_first_start_creates_the_demo_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

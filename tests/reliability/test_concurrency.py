@@ -120,8 +120,8 @@ class SessionLog:
     problems: list[str] = field(default_factory=list)
     uploaded: int = 0
     saved: str = ""
-    #: what the page showed when a typed scenario name did not reach Save (retyped once)
-    retyped: list[str] = field(default_factory=list)
+    #: what the page showed when a press of Save saved nothing (pressed once more)
+    clicked_again: list[str] = field(default_factory=list)
 
 
 async def _settle(page: Any, timeout: float = 300) -> None:
@@ -170,34 +170,31 @@ async def _upload(page: Any, path: Path) -> None:
         raise AssertionError("the click reached the script without the chosen file")
 
 
-async def _type_scenario_name(page: Any, name: str, log: SessionLog) -> None:
-    """Type the scenario's name and press Enter; wait until the page's Save button takes it.
+async def _save_scenario(page: Any, name: str, log: SessionLog) -> None:
+    """Type the scenario's name and press Save straight away, as a user would: the click
+    carries what the box holds (Save no longer waits for the name's own rerun, GAPS 21).
 
-    Once in some 400 saves (one CI run, 2026-12-04) the Save button stayed disabled after
-    the typed name's run, as if the name had not reached the script. What the page showed
-    then is kept in ``log.retyped`` (the box's text, the script state): whether the browser
-    or the server lost it. The name is then typed once more, as a user would; a second loss
-    fails the session."""
-    box = page.get_by_label("Name")
+    Should a click be lost under load (no "Saved as" within 120 s), what the page showed is
+    kept in ``log.clicked_again`` and Save is pressed once more, as a user would; a second
+    loss fails the session."""
+    await page.get_by_label("Name").fill(name)
     save = page.get_by_role("button", name=re.compile("^Save"))
     for attempt in (1, 2):
-        await box.fill(name)
-        await box.press("Enter")
-        await _settle(page)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if await save.is_enabled():
-                return
-            await asyncio.sleep(0.5)
-        state = await page.evaluate(
-            "() => document.querySelector('[data-testid=\"stApp\"]')"
-            "?.getAttribute('data-test-script-state')"
-        )
-        log.retyped.append(
-            f"attempt {attempt}: Save disabled 60 s after Enter; the box shows "
-            f"{await box.input_value()!r}, script state {state!r}"
-        )
-    raise AssertionError(f"the typed name never reached Save: {log.retyped}")
+        await save.click()
+        try:
+            await page.wait_for_selector("text=Saved as", timeout=120_000)
+            return
+        except Exception:  # playwright's TimeoutError: recorded, then pressed again
+            state = await page.evaluate(
+                "() => document.querySelector('[data-testid=\"stApp\"]')"
+                "?.getAttribute('data-test-script-state')"
+            )
+            box = await page.get_by_label("Name").input_value()
+            log.clicked_again.append(
+                f"attempt {attempt}: no 'Saved as' 120 s after Save; the box shows {box!r}, "
+                f"script state {state!r}"
+            )
+    raise AssertionError(f"Save never saved the typed name: {log.clicked_again}")
 
 
 async def _session(browser: Any, base: str, index: int, upload: Path) -> SessionLog:
@@ -231,9 +228,7 @@ async def _session(browser: Any, base: str, index: int, upload: Path) -> Session
         step = "save scenario"
         await _timed_open(page, f"{base}/scenarios", log, "scenarios")
         name = f"session {index}: price {0.41 + index * 0.013:.3f}"
-        await _type_scenario_name(page, name, log)
-        await page.get_by_role("button", name=re.compile("^Save")).click()
-        await page.wait_for_selector("text=Saved as", timeout=300_000)
+        await _save_scenario(page, name, log)
         log.problems += await _problems(page, "save scenario")
         log.saved = name
     except Exception as exc:  # recorded, then asserted on: a session must not break
@@ -323,7 +318,9 @@ def test_ten_sessions_and_command_line_jobs_beside_the_running_app(
         assert problems == [], problems
         times = [t for log in logs for _, t in log.times]
         record_figure("sessions", SESSIONS)
-        record_figure("scenario_names_retyped", [r for log in logs for r in log.retyped])
+        record_figure(
+            "scenario_saves_pressed_again", [c for log in logs for c in log.clicked_again]
+        )
         record_figure("session_page_times_p95_s", round(p95(times), 2))
         record_figure("session_page_times_median_s", round(sorted(times)[len(times) // 2], 2))
         record_figure("session_page_times_max_s", round(max(times), 2))
