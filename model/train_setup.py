@@ -142,27 +142,41 @@ def full_model_from(
     sentiment_labels: Sequence[str],
     log: Callable[[str], None],
 ) -> torch.nn.Module:
-    """A plain model (every weight trainable) that is exactly a LoRA artefact's tagger: the
-    artefact's adapters and heads loaded at its own rank, then merged into the weights. A
-    full fine-tuning stage (``--full --init-from``) continues from it.
+    """A plain model (every weight trainable) that is exactly an artefact's tagger: a LoRA
+    artefact's adapters and heads loaded at its own rank, then merged into the weights, or a
+    whole-model artefact's weights. A full fine-tuning stage (``--full --init-from``)
+    continues from it.
 
     Raises:
-        ValueError: the artefact is not a LoRA artefact of the same labels and heads.
+        ValueError: the artefact is not a tagger artefact of the same labels and heads.
     """
-    adapter_path = artefact / "adapter_config.json"
-    if not adapter_path.is_file():
-        raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")
-    adapter = json.loads(adapter_path.read_text(encoding="utf-8"))
-    as_lora = dataclasses.replace(
-        config, full=False, rank=int(adapter["r"]), alpha=int(adapter["lora_alpha"])
-    )
-    model = build_model(as_lora, labels, sentiment_labels)
-    start_from(model, as_lora, artefact, labels, sentiment_labels, log)
-    merged = model.merge_and_unload()
-    for param in merged.parameters():
+    from model.artefact import load_model
+
+    settings_path = artefact / SETTINGS_FILE
+    if not settings_path.is_file():
+        raise ValueError(f"--init-from {artefact}: not a tagger artefact of this recipe")
+    settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    if settings.get("format") == "full":
+        theirs = (settings.get("labels"), (settings.get("sentiment") or {}).get("labels") or [])
+        if theirs != (labels, list(sentiment_labels)):
+            raise ValueError(
+                f"--init-from {artefact}: its labels {theirs} differ from this "
+                f"run's {(labels, list(sentiment_labels))}"
+            )
+        model = load_model(artefact).float()
+        log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
+    else:
+        adapter = json.loads((artefact / "adapter_config.json").read_text(encoding="utf-8"))
+        as_lora = dataclasses.replace(
+            config, full=False, rank=int(adapter["r"]), alpha=int(adapter["lora_alpha"])
+        )
+        lora_model = build_model(as_lora, labels, sentiment_labels)
+        start_from(lora_model, as_lora, artefact, labels, sentiment_labels, log)
+        model = lora_model.merge_and_unload()
+        log(f"adapters merged: every weight of {artefact} is trained from here")
+    for param in model.parameters():
         param.requires_grad_(True)
-    log(f"adapters merged: every weight of {artefact} is trained from here")
-    return merged
+    return model
 
 
 def widen_lora(

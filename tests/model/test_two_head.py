@@ -594,7 +594,8 @@ def test_a_second_stage_with_a_higher_rank_starts_as_exactly_the_first(tmp_path,
 def test_a_full_stage_starts_as_exactly_the_lora_artefact(tmp_path, run_stage) -> None:
     """``--full --init-from`` a LoRA artefact: the adapters are merged into the weights, so at
     learning rate 0 the full model gives the artefact's logits; every weight is trained and
-    the artefact written is a whole model. A whole-model artefact cannot be a start."""
+    the artefact written is a whole model. A whole-model artefact starts a further full
+    stage, not a LoRA one."""
     import torch
 
     from model.artefact import load_model
@@ -618,5 +619,8 @@ def test_a_full_stage_starts_as_exactly_the_lora_artefact(tmp_path, run_stage) -
     assert torch.allclose(one.sentiment_logits, full.sentiment_logits, atol=1e-5)
     trained = run("trained", init_from=str(tmp_path / "one"), full=True, lr=1e-3, head_lr=1e-3)
     assert trained["model_id"] != metrics["model_id"]
-    with pytest.raises(ValueError, match="not a LoRA tagger artefact"):
-        run("again", init_from=str(tmp_path / "full"), full=True)
+    # a further full stage from the whole-model artefact: at lr 0 the same weights again
+    again = run("again", init_from=str(tmp_path / "full"), full=True, lr=0.0, head_lr=0.0)
+    assert again["model_id"].split("-")[1] == metrics["model_id"].split("-")[1]
+    with pytest.raises(ValueError, match="not a LoRA tagger artefact"):  # adapters need adapters
+        run("lora", init_from=str(tmp_path / "full"))
