@@ -68,6 +68,7 @@ from model.train_config import (
     EpochPool,
     EvalSet,
     TrainConfig,
+    training_device,
     training_precision,
 )
 from model.train_scores import (
@@ -122,7 +123,8 @@ def train(
     """
     from dataclasses import replace
 
-    config = replace(config, precision=training_precision(config.precision))
+    device = training_device(config.device)
+    config = replace(config, device=device, precision=training_precision(config.precision, device))
     run = _prepare(config, train_examples, pools, log)
     progress = _fit(run, config, pools, dev_sets, log, show_progress)
     return _finish(run, config, progress, dev_sets, test_sets, data_description, log)
@@ -195,11 +197,14 @@ def _prepare(
         start_from(model, config, Path(config.init_from), labels, sentiment_labels, log)
     else:
         model = build_model(config, labels, sentiment_labels)
-    model.train()
+    model.to(config.device).train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     bf16 = config.precision == "bf16"
-    log(f"precision: {config.precision}" + (" autocast, fp32 master weights" if bf16 else ""))
+    log(
+        f"device: {config.device}; precision: {config.precision}"
+        + (" autocast, fp32 master weights" if bf16 else "")
+    )
     log(
         f"labels: {' '.join(labels)}"
         + (f"; sentiment: {' '.join(sentiment_labels)}" if sentiment_labels else "")
@@ -234,8 +239,8 @@ def _prepare(
         features=features,
         pool_features=pool_features,
         model=model,
-        token_loss=torch.nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE),
-        sentiment_loss=sentiment_loss,
+        token_loss=torch.nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE).to(config.device),
+        sentiment_loss=sentiment_loss.to(config.device) if sentiment_loss else None,
         texts=[ex.text for ex in everything],
         trainable=trainable,
     )
@@ -357,10 +362,10 @@ def _one_epoch(
     running = 0.0
     for step, batch in enumerate(bar, start=1):
         arrays = collate([epoch_features[i] for i in batch], run.tokenizer.pad_token_id or 0)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(config.device, dtype=torch.bfloat16, enabled=bf16):
             out = model(
-                input_ids=torch.from_numpy(arrays["input_ids"]),
-                attention_mask=torch.from_numpy(arrays["attention_mask"]),
+                input_ids=torch.from_numpy(arrays["input_ids"]).to(config.device),
+                attention_mask=torch.from_numpy(arrays["attention_mask"]).to(config.device),
             )
         loss = joint_loss(out, arrays, run.token_loss, run.sentiment_loss, config.sentiment_weight)
         optimizer.zero_grad(set_to_none=True)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from model.datasets import Example
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -18,6 +20,7 @@ LORA_TARGETS = ("query", "key", "value", "dense")
 
 
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
+TRAIN_DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
@@ -50,6 +53,8 @@ class TrainConfig:
     sentiment_offsets: bool = True
     init_from: str | None = None
     precision: str = "fp32"
+    #: where the weights train: ``cpu``, ``cuda`` or ``auto`` (cuda when torch sees one)
+    device: str = "cpu"
     extra: dict = field(default_factory=dict)
 
 
@@ -91,19 +96,41 @@ class EpochPool:
     per_epoch: int
 
 
-def training_precision(precision: str) -> str:
-    """The precision ``precision`` trains in on this CPU: ``fp32`` or ``bf16``.
+def training_device(device: str) -> str:
+    """The device ``device`` trains on: ``cpu`` or ``cuda`` (``auto``: cuda when torch sees
+    a GPU, else cpu).
 
-    ``auto`` is bf16 where :func:`model.engine.cpu_runs_bf16_fast` (Intel AMX), else fp32.
+    Raises:
+        ValueError: an unknown name, or ``cuda`` where torch sees no GPU.
+    """
+    if device not in TRAIN_DEVICES:
+        raise ValueError(f"unknown device {device!r} ({', '.join(TRAIN_DEVICES)})")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: torch sees no CUDA GPU here; use --device cpu")
+    return device
+
+
+def training_precision(precision: str, device: str = "cpu") -> str:
+    """The precision ``precision`` trains in on ``device``: ``fp32`` or ``bf16``.
+
+    On a CPU ``auto`` is bf16 where :func:`model.engine.cpu_runs_bf16_fast` (Intel AMX),
+    else fp32; on a GPU bf16 where torch says it runs bf16, else fp32.
 
     Raises:
         ValueError: an unknown name, or ``bf16`` on a CPU without fast bf16 (emulated bf16
-            is slower than fp32 there and would only cost accuracy).
+            is slower than fp32 there and would only cost accuracy) or a GPU without it.
     """
     from model.engine import cpu_runs_bf16_fast
 
     if precision not in TRAIN_PRECISIONS:
         raise ValueError(f"unknown precision {precision!r} ({', '.join(TRAIN_PRECISIONS)})")
+    if device == "cuda":
+        fast = torch.cuda.is_bf16_supported()
+        if precision == "bf16" and not fast:
+            raise ValueError("bf16 training needs a GPU that runs bf16; use --precision fp32")
+        return "bf16" if precision == "auto" and fast else precision.replace("auto", "fp32")
     if precision == "auto":
         return "bf16" if cpu_runs_bf16_fast() else "fp32"
     if precision == "bf16" and not cpu_runs_bf16_fast():

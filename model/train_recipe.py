@@ -14,7 +14,15 @@ import torch
 
 from model.datasets import Example
 from model.train import train
-from model.train_config import TRAIN_PRECISIONS, EpochPool, EvalSet, config_from_args
+from model.train_config import (
+    TRAIN_DEVICES,
+    TRAIN_PRECISIONS,
+    EpochPool,
+    EvalSet,
+    config_from_args,
+    training_device,
+    training_precision,
+)
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
 
@@ -222,11 +230,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="training precision: bf16 autocast (fp32 master weights) needs a CPU with AMX; "
         "auto = bf16 where the CPU runs it fast, else fp32",
     )
+    p.add_argument(
+        "--device",
+        choices=TRAIN_DEVICES,
+        default="auto",
+        help="where to train: auto = cuda when torch sees a GPU, else cpu",
+    )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.rank < 1 or (args.alpha is not None and args.alpha < 1):
         parser.error("--rank and --alpha must be at least 1")
+    try:  # before the data is read: a device or precision this machine lacks, in one line
+        training_precision(args.precision, training_device(args.device))
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.threads:
         torch.set_num_threads(args.threads)
     train_examples, pools, dev_sets, test_sets, record = two_head_data(args)

@@ -36,11 +36,13 @@ def score_sets(tagger: Tagger, sets: Sequence[EvalSet]) -> tuple[dict, dict]:
 
 def training_tagger(model: torch.nn.Module, tokenizer, config: TrainConfig) -> Tagger:
     """An inference tagger over a merged copy of the model being trained (the model itself
-    is untouched), with the artefact's window settings."""
+    is untouched), with the artefact's window settings, in fp32 on the training device."""
     return Tagger.from_model(
         merged_copy(model, config),
         tokenizer,
         model_id="training",
+        device=config.device,
+        precision="fp32",
         max_length=config.infer_max_length,
         stride=config.stride,
     )
@@ -107,7 +109,7 @@ def fit_sentiment_offsets(
     with torch.no_grad():
         for name, param in model.named_parameters():
             if "sentiment_head" in name and name.endswith("bias") and param.requires_grad:
-                param.add_(torch.as_tensor(offsets, dtype=param.dtype))
+                param.add_(torch.as_tensor(offsets, dtype=param.dtype, device=param.device))
     log(
         f"sentiment class offsets on {chosen.name}: "
         + " ".join(f"{lb}={o:+.2f}" for lb, o in zip(labels, offsets.tolist(), strict=True))

@@ -266,12 +266,12 @@ def joint_loss(
     """Token loss over labelled tokens plus ``weight`` × sentiment loss over labelled rows;
     a head with no label in the batch adds nothing (no NaN from an all-ignored mean)."""
     logits = out.logits.float()  # bf16 under autocast: the loss is taken in fp32
-    labels = torch.from_numpy(arrays["labels"])
+    labels = torch.from_numpy(arrays["labels"]).to(logits.device)
     total = logits.new_zeros(())
     if bool((labels != IGNORE).any()):
         total = total + token_loss(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
     if sentiment_loss is not None:
-        target = torch.from_numpy(arrays["sentiment"])
+        target = torch.from_numpy(arrays["sentiment"]).to(logits.device)
         if bool((target != IGNORE).any()):
             total = total + weight * sentiment_loss(out.sentiment_logits.float(), target)
     return total
