@@ -165,6 +165,8 @@ def full_model_from(
             )
         model = load_model(artefact).float()
         log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
+    elif not (artefact / "adapter_config.json").is_file():
+        raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")
     else:
         adapter = json.loads((artefact / "adapter_config.json").read_text(encoding="utf-8"))
         as_lora = dataclasses.replace(

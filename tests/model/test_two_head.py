@@ -624,3 +624,6 @@ def test_a_full_stage_starts_as_exactly_the_lora_artefact(tmp_path, run_stage) -
     assert again["model_id"].split("-")[1] == metrics["model_id"].split("-")[1]
     with pytest.raises(ValueError, match="not a LoRA tagger artefact"):  # adapters need adapters
         run("lora", init_from=str(tmp_path / "full"))
+    (tmp_path / "one" / "adapter_config.json").unlink()  # a LoRA artefact missing its config
+    with pytest.raises(ValueError, match="not a LoRA tagger artefact"):
+        run("broken", init_from=str(tmp_path / "one"), full=True)
