@@ -91,6 +91,19 @@ def build_model(
         return get_peft_model(model, lora)
 
 
+def _check_labels(
+    artefact: Path, settings: dict, labels: list[str], sentiment_labels: Sequence[str]
+) -> None:
+    """Refuse an ``--init-from`` artefact whose entity or sentiment labels differ from the
+    run's (``settings``: its ``tagger.json``)."""
+    theirs = (settings.get("labels"), (settings.get("sentiment") or {}).get("labels") or [])
+    if theirs != (labels, list(sentiment_labels)):
+        raise ValueError(
+            f"--init-from {artefact}: its labels {theirs} differ from this "
+            f"run's {(labels, list(sentiment_labels))}"
+        )
+
+
 def start_from(
     model: torch.nn.Module,
     config: TrainConfig,
@@ -112,12 +125,7 @@ def start_from(
     if not settings_path.is_file() or not (artefact / "adapter_config.json").is_file():
         raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")
     settings = json.loads(settings_path.read_text(encoding="utf-8"))
-    theirs = (settings.get("labels"), (settings.get("sentiment") or {}).get("labels") or [])
-    if theirs != (labels, list(sentiment_labels)):
-        raise ValueError(
-            f"--init-from {artefact}: its labels {theirs} differ from this "
-            f"run's {(labels, list(sentiment_labels))}"
-        )
+    _check_labels(artefact, settings, labels, sentiment_labels)
     weights = load_file(str(artefact / "adapter_model.safetensors"))
     adapter = json.loads((artefact / "adapter_config.json").read_text(encoding="utf-8"))
     weights = widen_lora(
@@ -157,12 +165,7 @@ def full_model_from(
         raise ValueError(f"--init-from {artefact}: not a tagger artefact of this recipe")
     settings = json.loads(settings_path.read_text(encoding="utf-8"))
     if settings.get("format") == "full":
-        theirs = (settings.get("labels"), (settings.get("sentiment") or {}).get("labels") or [])
-        if theirs != (labels, list(sentiment_labels)):
-            raise ValueError(
-                f"--init-from {artefact}: its labels {theirs} differ from this "
-                f"run's {(labels, list(sentiment_labels))}"
-            )
+        _check_labels(artefact, settings, labels, sentiment_labels)
         model = load_model(artefact).float()
         log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
     elif not (artefact / "adapter_config.json").is_file():
