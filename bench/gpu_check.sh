@@ -13,7 +13,7 @@ set -u
 OUT=${OUT:-/tmp/gpu_out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --root-user-action=ignore \
   --target /tmp/site .gpu/wheels/*.whl || { echo "no kit: run python -m bench.gpu_kit here first"; exit 99; }
 export PYTHONPATH="/tmp/site:$PWD"
 export PRICEWAR_BACKBONE_DIR="$PWD/.gpu/backbone"
@@ -27,17 +27,18 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAM
   echo "== $name: rc=$rc in $((SECONDS - start)) s" | tee -a "$OUT/$name.txt"
   [ "$rc" -eq 0 ] || failed=$((failed + 1))
 }
-step env 60 bash -c 'nvidia-smi; lscpu | grep "Model name"; python3 -c "
+step env 120 bash -c 'nvidia-smi; lscpu | grep "Model name"; python3 -c "
 import torch, transformers, peft
 print(\"torch\", torch.__version__, \"transformers\", transformers.__version__, \"peft\", peft.__version__)
 print(torch.cuda.get_device_name(0), \"bf16\", torch.cuda.is_bf16_supported())"'
 step bench_cuda 180 python3 -m bench.tagging --device cuda --tickets 2000
 step bench_cuda_fp32 150 python3 -m bench.tagging --device cuda --tickets 2000 --precision fp32
-# the tests whose code takes a CUDA path when torch sees a GPU (warnings shown, not errors:
-# the image's transformers is older than the pinned one)
+# the tests whose code takes a CUDA path when torch sees a GPU, and the default tagger read
+# through the float16 copy (its CPU int8 test left to CI: a compile of minutes, no CUDA);
+# warnings shown, not errors: the image's transformers is older than the pinned one
 step tests_cuda 180 python3 -m pytest -q -p no:cacheprovider -o addopts="-ra" -W default \
-  tests/model/test_cuda_engine.py tests/model/test_train_device.py tests/model/test_engine.py \
-  tests/model/test_quantize.py tests/model/test_default_tagger.py
+  -k "not int8" tests/model/test_cuda_engine.py tests/model/test_train_device.py \
+  tests/model/test_quantize.py::test_precision_names_and_devices tests/model/test_default_tagger.py
 if [ "${RETRAIN:-0}" = 1 ]; then
   step retrain 420 bash bench/gpu_retrain.sh
 fi
