@@ -1,4 +1,4 @@
-"""Sentiment on GoEmotions dev: the two-head tagger beside two peers, measured in one run.
+"""Sentiment on GoEmotions dev: the two-head tagger beside its peers, measured in one run.
 
 GoEmotions (Demszky et al. 2020, CC BY 4.0; ``model/datasets/goemotions``): the dev split's
 single-group comments (5,006), three classes (``ambiguous`` → ``neutral``, see
@@ -9,6 +9,10 @@ single-group comments (5,006), three classes (``ambiguous`` → ``neutral``, see
 - **TF-IDF + logistic regression** (scikit-learn): word 1–2-grams and character 2–5-grams
   (sublinear TF, min_df 2), multinomial logistic regression (C = 2, balanced class weights),
   trained on GoEmotions *train* (rows whose groups agree, as the tagger's training data).
+- **full fine-tune** (with ``--full-ft-epochs N``; off by default, about 7 minutes an epoch of
+  half the data on two cores): the backbone alone, every weight, on a seeded
+  ``--full-ft-share`` of GoEmotions train (:mod:`bench.finetune_peer`); the issue's third peer
+  is one epoch on half.
 - **ours**: the tagger's sentiment head (``Tagger.tag_with_sentiment``), when ``--model``
   names a two-head artefact (default: model/default, which has no head until it is
   retrained; then only the peers are measured).
@@ -17,9 +21,12 @@ The last line printed is the result::
 
     sentiment[goemotions-dev]: ours=<macro-F1> vader=<macro-F1> tfidf_lr=<macro-F1> n=<texts>
 
+(with ``full_ft=<macro-F1>`` before ``n=`` when the fine-tune ran).
+
 Usage::
 
     python -m bench.peers_sentiment [--model DIR] [--precision fp32|int8|auto] [--json FILE]
+                                    [--full-ft-epochs N] [--full-ft-share S]
 
 Needs ``vaderSentiment`` and ``scikit-learn`` (requirements-dev.txt).
 """
@@ -84,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--data-dir", type=Path, default=GOEMOTIONS)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--full-ft-epochs", type=int, default=0, help="also the full fine-tune peer (0: not run)"
+    )
+    parser.add_argument("--full-ft-share", type=float, default=0.5, help="its share of train")
     args = parser.parse_args(argv)
 
     dev = read_goemotions(args.data_dir / "group_dev.tsv", single_group=True)
@@ -101,6 +112,20 @@ def main(argv: list[str] | None = None) -> int:
     predicted = tfidf_lr_labels([ex.text for ex in train], [ex.sentiment for ex in train], texts)
     results["tfidf_lr"] = evaluate_sentiment(gold, predicted, LABELS)
     timings["tfidf_lr"] = time.perf_counter() - started
+
+    if args.full_ft_epochs:
+        from bench.finetune_peer import fine_tune_labels
+
+        started = time.perf_counter()
+        predicted = fine_tune_labels(
+            [ex.text for ex in train],
+            [ex.sentiment for ex in train],
+            texts,
+            epochs=args.full_ft_epochs,
+            share=args.full_ft_share,
+        )
+        results["full_ft"] = evaluate_sentiment(gold, predicted, LABELS)
+        timings["full_ft"] = time.perf_counter() - started
 
     from model.tagger import Tagger
 
@@ -127,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                     "model_id": tagger.model_id,
                     "n": len(texts),
                     "precision": args.precision,
+                    "full_ft": {"epochs": args.full_ft_epochs, "share": args.full_ft_share},
                     "scores": results,
                     "seconds": timings,
                 },
@@ -138,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"sentiment[goemotions-dev]: ours={'n/a' if ours is None else f'{ours:.4f}'} "
         f"vader={results['vader']['macro_f1']:.4f} "
-        f"tfidf_lr={results['tfidf_lr']['macro_f1']:.4f} n={len(texts)}"
+        f"tfidf_lr={results['tfidf_lr']['macro_f1']:.4f} "
+        + (f"full_ft={results['full_ft']['macro_f1']:.4f} " if "full_ft" in results else "")
+        + f"n={len(texts)}"
     )
     return 0
 
