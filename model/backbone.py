@@ -76,7 +76,14 @@ def backbone_version() -> str:
     that ``PRICEWAR_BACKBONE_DIR``'s copy was made from)."""
     copy = _copy_dir()
     if copy is not None:
-        return str(json.loads((copy / COPY_PROVENANCE).read_text(encoding="utf-8"))["package"])
+        try:
+            said = json.loads((copy / COPY_PROVENANCE).read_text(encoding="utf-8"))
+            return str(said["package"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise BackboneMissingError(
+                f'{copy / COPY_PROVENANCE}: not a backbone copy\'s record (no "package"); '
+                "make the copy again with python -m model.backbone_copy FOLDER"
+            ) from None
     try:
         return f"{BACKBONE_PACKAGE}=={metadata.version(BACKBONE_PACKAGE)}"
     except metadata.PackageNotFoundError:

@@ -54,6 +54,10 @@ def test_a_folder_that_is_no_copy_is_refused_in_words(tmp_path: Path, monkeypatc
     monkeypatch.setenv(BACKBONE_DIR_ENV, str(tmp_path))
     with pytest.raises(BackboneMissingError, match=r"PRICEWAR_BACKBONE_DIR=.*no backbone\.json"):
         backbone_dir()
+    for record in ("{not json", '["a list"]', '{"weights": "float16"}'):
+        (tmp_path / "backbone.json").write_text(record, encoding="utf-8")
+        with pytest.raises(BackboneMissingError, match=r"backbone\.json: not a backbone copy"):
+            backbone_version()
     monkeypatch.setenv(BACKBONE_DIR_ENV, "  ")
     assert backbone_dir() != tmp_path  # blank means unset: the package
 
