@@ -14,32 +14,12 @@ how far this backbone goes on sentiment alone (see model/README, "The backbone's
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 LABELS = ("negative", "neutral", "positive")
 MAX_TOKENS = 64
 BATCH = 32
-
-
-def _batches(encoded: list[list[int]], size: int, rng: random.Random | None) -> Iterator[list[int]]:
-    """Index batches of similar length: shuffled chunks sorted by length (``rng``), or all
-    sorted (``None``: inference)."""
-    order = list(range(len(encoded)))
-    if rng is None:
-        order.sort(key=lambda i: len(encoded[i]))
-        yield from (order[i : i + size] for i in range(0, len(order), size))
-        return
-    rng.shuffle(order)
-    chunk = size * 50
-    order = [
-        i
-        for start in range(0, len(order), chunk)
-        for i in sorted(order[start : start + chunk], key=lambda k: len(encoded[k]))
-    ]
-    batches = [order[i : i + size] for i in range(0, len(order), size)]
-    rng.shuffle(batches)
-    yield from batches
 
 
 def fine_tune_labels(
@@ -61,6 +41,8 @@ def fine_tune_labels(
     from transformers import AutoModel, get_linear_schedule_with_warmup
 
     from model.backbone import backbone_dir, load_tokenizer, quiet_transformers
+    from model.features import IGNORE, Feature, collate
+    from model.train_setup import length_batches, sentiment_weights
 
     if not 0 < share <= 1 or epochs < 1:
         raise ValueError(f"share {share} must be in (0, 1] and epochs {epochs} at least 1")
@@ -75,25 +57,24 @@ def fine_tune_labels(
     encoder = AutoModel.from_pretrained(source, local_files_only=True, dtype=torch.float32)
     head = nn.Linear(encoder.config.hidden_size, len(LABELS))
 
-    def encode(batch_texts: Sequence[str]) -> list[list[int]]:
-        return tokenizer(list(batch_texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]
+    def features(batch_texts: Sequence[str], classes: Sequence[int]) -> list[Feature]:
+        ids = tokenizer(list(batch_texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]
+        return [
+            Feature(np.asarray(x), np.full(len(x), IGNORE), c)
+            for x, c in zip(ids, classes, strict=True)
+        ]
 
-    def forward(ids: list[list[int]]) -> torch.Tensor:
-        width = max(len(x) for x in ids)
-        tokens = torch.zeros(len(ids), width, dtype=torch.long)
-        mask = torch.zeros(len(ids), width, dtype=torch.long)
-        for row, x in enumerate(ids):
-            tokens[row, : len(x)] = torch.tensor(x)
-            mask[row, : len(x)] = 1
-        hidden = encoder(input_ids=tokens, attention_mask=mask).last_hidden_state
+    def forward(batch: list[Feature]) -> torch.Tensor:
+        arrays = collate(batch)
+        mask = torch.from_numpy(arrays["attention_mask"])
+        hidden = encoder(
+            input_ids=torch.from_numpy(arrays["input_ids"]), attention_mask=mask
+        ).last_hidden_state
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return head((hidden * weights).sum(1) / weights.sum(1))
 
-    train_ids = encode([train_texts[i] for i in keep])
-    gold = torch.tensor([LABELS.index(train_labels[i]) for i in keep])
-    counts = np.bincount(gold.numpy(), minlength=len(LABELS)).astype(float)
-    class_weight = torch.tensor((counts.mean() / np.maximum(counts, 1)) ** 0.5, dtype=torch.float)
-    loss_of = nn.CrossEntropyLoss(weight=class_weight)
+    train = features([train_texts[i] for i in keep], [LABELS.index(train_labels[i]) for i in keep])
+    loss_of = nn.CrossEntropyLoss(weight=sentiment_weights(train, len(LABELS), 0.5))
     optimizer = torch.optim.AdamW(
         [
             {"params": encoder.parameters(), "lr": 5e-5},
@@ -101,23 +82,27 @@ def fine_tune_labels(
         ],
         weight_decay=0.01,
     )
-    steps = epochs * -(-len(train_ids) // BATCH)
+    steps = epochs * -(-len(train) // BATCH)
     schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * steps), steps)
     parameters = [*encoder.parameters(), *head.parameters()]
     encoder.train()
     for _ in range(epochs):
-        for batch in _batches(train_ids, BATCH, rng):
-            loss = loss_of(forward([train_ids[i] for i in batch]), gold[batch])
+        for batch in length_batches(train, BATCH, rng):
+            gold = torch.tensor([train[i].sentiment for i in batch])
+            loss = loss_of(forward([train[i] for i in batch]), gold)
             loss.backward()
             nn.utils.clip_grad_norm_(parameters, 1.0)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
     encoder.eval()
-    test_ids = encode(texts)
-    predicted = [""] * len(test_ids)
+    test = features(texts, [IGNORE] * len(texts))
+    by_length = sorted(range(len(test)), key=lambda i: len(test[i].input_ids))
+    predicted = [""] * len(test)
     with torch.no_grad():
-        for batch in _batches(test_ids, 128, None):
-            for i, row in zip(batch, forward([test_ids[i] for i in batch]).argmax(-1), strict=True):
+        for start in range(0, len(by_length), 128):
+            batch = by_length[start : start + 128]
+            rows = forward([test[i] for i in batch]).argmax(-1)
+            for i, row in zip(batch, rows, strict=True):
                 predicted[i] = LABELS[int(row)]
     return predicted

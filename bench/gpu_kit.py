@@ -44,11 +44,8 @@ def tree_bytes(root: Path = ROOT) -> int:
         check=True,
         capture_output=True,
     ).stdout.split(b"\0")
-    return sum(
-        (root / name.decode()).stat().st_size
-        for name in listed
-        if name and (root / name.decode()).is_file()
-    )
+    paths = (root / name.decode() for name in listed if name)
+    return sum(path.stat().st_size for path in paths if path.is_file())
 
 
 def build_wheels(folder: Path) -> list[Path]:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The two-head retrain sized for a lent GPU (run by `RETRAIN=1 bash bench/gpu_check.sh`, or
-# alone: run(command="bash bench/gpu_retrain.sh", carry=[".gpu"], timeout_s=570)).
+# The two-head retrain sized for a lent GPU, a device call of its own after the checks:
+# run(command="bash bench/gpu_retrain.sh", carry=[".gpu"], timeout_s=570).
 #
 # All of GoEmotions train (39.5 k texts but the 800 held out for selection), BTC a b e f g and
 # WikiGold every epoch, 6,000 generated tickets; LoRA rank 64 (its adapters are 10.6 MB, under
@@ -13,7 +13,7 @@
 set -u
 OUT=${OUT:-/tmp/gpu_out}
 mkdir -p "$OUT"
-if [ -z "${PRICEWAR_BACKBONE_DIR:-}" ]; then  # run alone: the same set-up as gpu_check.sh
+if [ -z "${PRICEWAR_BACKBONE_DIR:-}" ]; then  # the same set-up as gpu_check.sh
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --root-user-action=ignore \
     --target /tmp/site .gpu/wheels/*.whl || { echo "no kit: run python -m bench.gpu_kit first"; exit 99; }
   export PYTHONPATH="/tmp/site:$PWD" PRICEWAR_BACKBONE_DIR="$PWD/.gpu/backbone"

@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     dev = read_goemotions(args.data_dir / "group_dev.tsv", single_group=True)
     train = read_goemotions(args.data_dir / "group_train.tsv")
+    train_texts, train_labels = [ex.text for ex in train], [ex.sentiment for ex in train]
     texts = [ex.text for ex in dev]
     gold = [ex.sentiment for ex in dev]
     results: dict[str, dict] = {}
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     timings["vader"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    predicted = tfidf_lr_labels([ex.text for ex in train], [ex.sentiment for ex in train], texts)
+    predicted = tfidf_lr_labels(train_texts, train_labels, texts)
     results["tfidf_lr"] = evaluate_sentiment(gold, predicted, LABELS)
     timings["tfidf_lr"] = time.perf_counter() - started
 
@@ -118,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
         started = time.perf_counter()
         predicted = fine_tune_labels(
-            [ex.text for ex in train],
-            [ex.sentiment for ex in train],
+            train_texts,
+            train_labels,
             texts,
             epochs=args.full_ft_epochs,
             share=args.full_ft_share,

@@ -10,6 +10,7 @@ import pytest
 
 from bench.finetune_peer import LABELS, fine_tune_labels
 from model.backbone import backbone_dir
+from model.backbone_copy import COPIED_FILES
 from tests.tiny_models import tiny_config
 
 
@@ -22,8 +23,9 @@ def tiny_backbone(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny_backbone")
     torch.manual_seed(0)
     BertModel(tiny_config(["O"])).save_pretrained(folder)
-    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        shutil.copyfile(backbone_dir() / name, folder / name)
+    for name in COPIED_FILES:
+        if name != "config.json":  # the tiny model's own
+            shutil.copyfile(backbone_dir() / name, folder / name)
     return folder
 
 
