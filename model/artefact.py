@@ -8,7 +8,9 @@ means ``bert``, see model/words.py) and either a LoRA adapter with its head (``a
 scored. A two-head artefact also has ``"sentiment": {"labels": [...], "pooling": "mean"}`` in
 ``tagger.json`` (model/sentiment.py): it loads as a token classifier with a sentiment head,
 and :meth:`model.tagger.Tagger.tag_with_sentiment` gives both from one pass; without the entry the
-artefact loads exactly as before (no sentiment). The model id is the artefact's name plus a short hash of its weights and settings,
+artefact loads exactly as before (no sentiment). ``"casing": "word-shape"`` (with ``words``
+segmentation) marks a tagger that takes each token's word shape as its token type
+(model/casing.py); without it, none. The model id is the artefact's name plus a short hash of its weights and settings,
 so a retrained tagger gets a new id and its entities never mix with an older one's.
 
 Here: the folder's files checked (:func:`check_artefact_files`), ``tagger.json`` read
@@ -34,6 +36,7 @@ from pathlib import Path
 import torch
 
 from model.backbone import BackboneMissingError, backbone_dir, load_token_classifier, load_tokenizer
+from model.casing import CASING, enable_casing
 from model.errors import DamagedModelError, ModelChangedError, ModelNotFoundError
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
@@ -179,6 +182,12 @@ def read_settings(model_dir: Path | str) -> dict:
             check_sentiment_settings(settings["sentiment"])
         except ValueError as exc:
             raise ModelNotFoundError(f"{path}: {exc}") from None
+    casing = settings.get("casing")
+    if casing is not None and (casing != CASING or settings.get("segmentation") != "words"):
+        raise ModelNotFoundError(
+            f"{path}: 'casing' must be {CASING!r} with 'segmentation': 'words' (it is "
+            f"{casing!r} with {settings.get('segmentation')!r})"
+        )
     return settings
 
 
@@ -243,11 +252,18 @@ def load_model(model_dir: Path | str) -> torch.nn.Module:
     if not any((model_dir / name).is_file() for name in weights):
         raise damaged_model_error(model_dir, f"{weights[0]} is missing")
     try:
-        return _in_own_memory(_load_weights(model_dir, settings))
+        model = _in_own_memory(_load_weights(model_dir, settings))
     except BackboneMissingError:
         raise
     except Exception as exc:  # safetensors, torch, transformers, peft, json: a damaged file
         raise damaged_model_error(model_dir, one_line(exc)) from exc
+    theirs = getattr(model.config, "casing", None)
+    if theirs != settings.get("casing"):
+        raise damaged_model_error(
+            model_dir,
+            f"{SETTINGS_FILE} says casing {settings.get('casing')!r}, the weights' config {theirs!r}",
+        )
+    return model
 
 
 def _in_own_memory(model: torch.nn.Module) -> torch.nn.Module:
@@ -277,13 +293,19 @@ def _load_weights(model_dir: Path, settings: dict) -> torch.nn.Module:
         )
     from peft import PeftModel
 
-    base = load_token_classifier(settings["labels"])
+    base = _with_casing(load_token_classifier(settings["labels"]), settings)
     with warnings.catch_warnings():  # peft calls a deprecated transformers property
         warnings.filterwarnings(
             "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
         )
         peft_model = PeftModel.from_pretrained(base, str(model_dir), is_trainable=False)
     return peft_model.merge_and_unload()
+
+
+def _with_casing(base: torch.nn.Module, settings: dict) -> torch.nn.Module:
+    """The backbone ``base`` with its token types widened to word shapes when the LoRA
+    artefact was trained with them (its adapter file holds the trained table)."""
+    return enable_casing(base) if settings.get("casing") else base
 
 
 def _load_two_head(model_dir: Path, settings: dict) -> torch.nn.Module:
@@ -296,7 +318,9 @@ def _load_two_head(model_dir: Path, settings: dict) -> torch.nn.Module:
         )
     from peft import PeftModel
 
-    base = load_two_head(settings["labels"], settings["sentiment"]["labels"])
+    base = _with_casing(
+        load_two_head(settings["labels"], settings["sentiment"]["labels"]), settings
+    )
     with warnings.catch_warnings():  # peft calls a deprecated transformers property
         warnings.filterwarnings(
             "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning

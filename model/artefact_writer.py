@@ -14,6 +14,7 @@ import torch
 
 from model.artefact import SETTINGS_FILE
 from model.backbone import backbone_version
+from model.casing import CASING
 from model.quantize import CALIBRATION_FILE
 from model.sentiment import sentiment_config
 from model.train_config import TrainConfig
@@ -63,5 +64,7 @@ def save_artefact(
     }
     if sentiment_labels:
         settings["sentiment"] = sentiment_config(list(sentiment_labels))
+    if config.casing:
+        settings["casing"] = CASING
     (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     (out / "README.md").unlink(missing_ok=True)  # peft's model card template

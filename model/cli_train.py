@@ -90,6 +90,11 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha", type=int, default=32, help="LoRA alpha")
     p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
     p.add_argument(
+        "--casing",
+        action="store_true",
+        help="each word's shape (lower, Title, UPPER, mIxed) as the token type (model/casing.py)",
+    )
+    p.add_argument(
         "--class-weight-power",
         type=float,
         default=0.5,

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from model.casing import casing_of, word_cases
 from model.labels import split_tag
 from model.results import Entity, Sentiment
 from model.words import BERT, WORDS, check_segmentation, is_punctuation, split_words
@@ -65,6 +66,7 @@ class _Encoded:
     words: np.ndarray  # (n,) int64: the word of each token (tokens of a word are adjacent)
     offsets: np.ndarray | None = None  # (n, 2) int64, bert: the tokens' character ranges
     spans: np.ndarray | None = None  # (words, 2) int64, words: the words' character ranges
+    cases: np.ndarray | None = None  # (n,) int64: each token's word shape, casing models only
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -308,6 +310,10 @@ class Engine:
         self._cls = tokenizer.cls_token_id
         self._sep = tokenizer.sep_token_id
         self._pad = tokenizer.pad_token_id or 0
+        self.casing = casing_of(model)
+        """:data:`model.casing.CASING` when the model takes word shapes as token types."""
+        if self.casing and self.segmentation != WORDS:
+            raise ValueError(f"a casing model needs {WORDS!r} segmentation")
 
     # -- tokenization ----------------------------------------------------------------
 
@@ -323,14 +329,18 @@ class Engine:
             return_token_type_ids=False,
             truncation=False,
         )
-        return [
-            _Encoded(
-                np.asarray(ids, dtype=np.int64),
-                np.asarray(enc.word_ids(i), dtype=np.int64),
-                spans=np.asarray(spans[i], dtype=np.int64).reshape(-1, 2),
+        out: list[_Encoded] = []
+        for i, ids in enumerate(enc["input_ids"]):
+            words = np.asarray(enc.word_ids(i), dtype=np.int64)
+            out.append(
+                _Encoded(
+                    np.asarray(ids, dtype=np.int64),
+                    words,
+                    spans=np.asarray(spans[i], dtype=np.int64).reshape(-1, 2),
+                    cases=word_cases(texts[i], spans[i])[words] if self.casing else None,
+                )
             )
-            for i, ids in enumerate(enc["input_ids"])
-        ]
+        return out
 
     def _encode_bert(self, texts: Sequence[str]) -> list[_Encoded]:
         enc = self.tokenizer(
@@ -402,15 +412,24 @@ class Engine:
             return self.model, self.precision
 
     def _run(
-        self, ids: np.ndarray, mask: np.ndarray, model: torch.nn.Module | None = None
+        self,
+        ids: np.ndarray,
+        mask: np.ndarray,
+        model: torch.nn.Module | None = None,
+        types: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Label ids and their probabilities for a padded batch (on ``model``, default the
-        current one), and the sentiment probabilities per row (``None`` without the head)."""
+        current one; ``types``: the word shapes of a casing model), and the sentiment
+        probabilities per row (``None`` without the head)."""
         model = model if model is not None else self.model
-        input_ids = torch.from_numpy(ids).to(self.device, non_blocking=True)
-        attention = torch.from_numpy(mask).to(self.device, non_blocking=True)
+        inputs = {
+            "input_ids": torch.from_numpy(ids).to(self.device, non_blocking=True),
+            "attention_mask": torch.from_numpy(mask).to(self.device, non_blocking=True),
+        }
+        if types is not None:
+            inputs["token_type_ids"] = torch.from_numpy(types).to(self.device, non_blocking=True)
         with torch.inference_mode():
-            out = model(input_ids=input_ids, attention_mask=attention)
+            out = model(**inputs)
             probs = torch.softmax(out.logits.float(), dim=-1)
             score, label = probs.max(dim=-1)
             sentiment = getattr(out, "sentiment_logits", None)
@@ -494,8 +513,11 @@ class Engine:
             for t, k in enumerate(best.tolist())
         ]
 
-    def _padded(self, chunk: _Chunk, batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids and attention mask of ``batch`` (window indices of ``chunk``).
+    def _padded(
+        self, chunk: _Chunk, batch: list[int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Token ids, attention mask and (casing models) word shapes of ``batch`` (window
+        indices of ``chunk``; shapes are 0 on [CLS], [SEP] and padding).
 
         For the compiled int8 model a batch has at least :data:`INT8_MIN_ROWS` rows (a
         ``[CLS]``-only row is added) of at least :data:`INT8_MIN_WIDTH` tokens, so that every
@@ -516,7 +538,13 @@ class Engine:
             ids[row, 1 : n + 1] = chunk.encoded[t].ids[a:b]
             ids[row, n + 1] = self._sep
             mask[row, : n + 2] = 1
-        return ids, mask
+        if not self.casing:
+            return ids, mask, None
+        types = np.zeros((rows, width), dtype=np.int64)
+        for row, w in enumerate(batch):
+            t, a, b = chunk.windows[w]
+            types[row, 1 : b - a + 1] = chunk.encoded[t].cases[a:b]
+        return ids, mask, types
 
     def _work(
         self, texts: Sequence[str], batch_size: int
@@ -557,11 +585,11 @@ class Engine:
             chunk, batch, last = item
             future = None
             if batch is not None:
-                ids, mask = self._padded(chunk, batch)
+                ids, mask, types = self._padded(chunk, batch)
                 future = (
-                    pool.submit(self._run, ids, mask, chunk.model)
+                    pool.submit(self._run, ids, mask, chunk.model, types)
                     if pool is not None
-                    else _done(self._run(ids, mask, chunk.model))
+                    else _done(self._run(ids, mask, chunk.model, types))
                 )
             in_flight.append((chunk, batch, future, last))
             return True

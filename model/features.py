@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.casing import word_cases
 from model.datasets import IGNORE_TYPE, Example
 from model.engine import window_bounds
 from model.words import BERT, WORDS, check_segmentation, split_words
@@ -33,11 +34,14 @@ IGNORE = -100
 
 @dataclass(frozen=True)
 class Feature:
-    """One training window: ``input_ids`` with ``[CLS]``/``[SEP]`` and aligned ``labels``."""
+    """One training window: ``input_ids`` with ``[CLS]``/``[SEP]`` and aligned ``labels``;
+    ``cases``, aligned too, the word shape of every token (model/casing.py) when the run
+    uses casing."""
 
     input_ids: np.ndarray
     labels: np.ndarray
     sentiment: int = -100
+    cases: np.ndarray | None = None
 
 
 def word_labels(
@@ -62,23 +66,27 @@ def build_features(
     max_length: int = 128,
     segmentation: str = WORDS,
     sentiment2id: dict[str, int] | None = None,
+    casing: bool = False,
 ) -> list[Feature]:
     """Tokenize ``examples`` and align their gold spans to first sub-words of the words of
     ``segmentation`` (``words`` or ``bert``, model/words.py).
 
     With ``sentiment2id``, every window of an example with a gold sentiment carries its
-    class id (the sentiment head's label); without it, sentiment is ignored.
+    class id (the sentiment head's label); without it, sentiment is ignored. With
+    ``casing``, every feature carries its tokens' word shapes (``words`` segmentation only).
 
     Raises:
         KeyError: an example holds a label missing from ``label2id`` (or a sentiment missing
             from ``sentiment2id``).
-        ValueError: an unknown segmentation.
+        ValueError: an unknown segmentation, or casing with ``bert`` segmentation.
     """
     segmentation = check_segmentation(segmentation)
+    if casing and segmentation != WORDS:
+        raise ValueError(f"casing needs {WORDS!r} segmentation, not {segmentation!r}")
     features: list[Feature] = []
     for start in range(0, len(examples), 1024):
         part = examples[start : start + 1024]
-        for example, ids, words, ranges in _tokenized(part, tokenizer, segmentation):
+        for example, ids, words, ranges, cases in _tokenized(part, tokenizer, segmentation):
             n = len(ids)
             firsts = [
                 i for i in range(n) if words[i] is not None and (i == 0 or words[i] != words[i - 1])
@@ -104,6 +112,7 @@ def build_features(
                         ),
                         np.concatenate(([IGNORE], token_labels[a:b], [IGNORE])),
                         sentiment_id,
+                        np.concatenate(([0], cases[a:b], [0])) if casing else None,
                     )
                 )
     return features
@@ -111,7 +120,8 @@ def build_features(
 
 def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str):
     """Per example: ``(example, token ids, word id per token, character range of every word
-    that has a token, in order)``."""
+    that has a token, in order, word shape per token)`` (shapes: ``words`` segmentation
+    only, else ``None``)."""
     texts = [ex.text for ex in examples]
     if segmentation == BERT:
         enc = tokenizer(
@@ -133,7 +143,7 @@ def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str):
             for k, i in enumerate(firsts):
                 last = (firsts[k + 1] if k + 1 < len(firsts) else n) - 1
                 ranges.append((offsets[i][0], offsets[last][1]))
-            yield examples[j], ids, words, ranges
+            yield examples[j], ids, words, ranges, None
         return
     spans = [split_words(text) for text in texts]
     enc = tokenizer(
@@ -148,12 +158,14 @@ def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str):
         words = enc.word_ids(j)
         # a word without any token (e.g. only a zero-width character) gets no label
         present = sorted({w for w in words if w is not None})
-        yield examples[j], ids, words, [spans[j][w] for w in present]
+        cases = word_cases(texts[j], spans[j])[np.asarray(words, dtype=np.int64)]
+        yield examples[j], ids, words, [spans[j][w] for w in present], cases
 
 
 def collate(features: Sequence[Feature], pad_id: int = 0) -> dict[str, np.ndarray]:
     """Pad a batch to its longest feature: ``input_ids``, ``attention_mask``, ``labels``,
-    ``sentiment`` (one class id per feature, ``-100`` where it has none)."""
+    ``sentiment`` (one class id per feature, ``-100`` where it has none), and
+    ``token_type_ids`` (the word shapes, 0 on padding) when the features carry them."""
     width = max(len(f.input_ids) for f in features)
     ids = np.full((len(features), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(features), width), dtype=np.int64)
@@ -164,4 +176,10 @@ def collate(features: Sequence[Feature], pad_id: int = 0) -> dict[str, np.ndarra
         mask[row, :n] = 1
         labels[row, :n] = f.labels
     sentiment = np.asarray([f.sentiment for f in features], dtype=np.int64)
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels, "sentiment": sentiment}
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels, "sentiment": sentiment}
+    if features[0].cases is not None:
+        types = np.zeros((len(features), width), dtype=np.int64)
+        for row, f in enumerate(features):
+            types[row, : len(f.cases)] = f.cases
+        batch["token_type_ids"] = types
+    return batch

@@ -41,7 +41,11 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
+
+from model.casing import casing_of, token_cases
+from model.words import split_words
 
 CALIBRATION_FILE = "int8_calibration.safetensors"
 """Per-layer input maxima in an artefact folder (see :func:`calibrate`)."""
@@ -178,6 +182,7 @@ def calibrate(
         raise ValueError("calibration needs at least one text")
     maxima: dict[str, torch.Tensor] = {}
     keep: dict[str, torch.Tensor] = {}
+    casing = casing_of(model) is not None
 
     def hook(name: str):
         def record(_module, inputs, _output) -> None:
@@ -193,15 +198,27 @@ def calibrate(
         model.eval()
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
+                part = list(texts[start : start + batch_size])
                 enc = tokenizer(
-                    list(texts[start : start + batch_size]),
+                    part,
                     padding=True,
                     truncation=True,
                     max_length=max_length,
                     return_tensors="pt",
+                    return_offsets_mapping=casing,
                 )
                 keep["mask"] = enc["attention_mask"].bool()
-                model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+                inputs = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+                if casing:  # the word shapes the engine gives such a model
+                    inputs["token_type_ids"] = torch.from_numpy(
+                        np.stack(
+                            [
+                                token_cases(text, split_words(text), offsets.tolist())
+                                for text, offsets in zip(part, enc["offset_mapping"], strict=True)
+                            ]
+                        )
+                    )
+                model(**inputs)
     finally:
         for h in handles:
             h.remove()
@@ -306,8 +323,6 @@ def warm_up(engine, model: torch.nn.Module | None = None) -> None:
     ``engine._run``, so that a compiled model compiles now (e.g. in a background thread)
     rather than during a job. The engine gives every int8 batch at least
     ``INT8_MIN_ROWS × INT8_MIN_WIDTH`` tokens (model/engine.py), so one graph serves all."""
-    import numpy as np
-
     from model.engine import INT8_MIN_ROWS, INT8_MIN_WIDTH
 
     model = model if model is not None else engine.model
@@ -321,7 +336,7 @@ def warm_up(engine, model: torch.nn.Module | None = None) -> None:
     if engine.streams > 1:
         torch.set_num_threads(1)
     try:
-        engine._run(ids, mask, model)
+        engine._run(ids, mask, model, np.zeros_like(ids) if engine.casing else None)
     finally:
         if engine.streams > 1:
             torch.set_num_threads(threads)

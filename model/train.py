@@ -57,6 +57,7 @@ import torch
 from model.artefact import calibrate_artefact, model_id_of
 from model.artefact_writer import save_artefact
 from model.backbone import BACKBONE_NAME, backbone_version, load_tokenizer
+from model.casing import casing_of
 from model.datasets import IGNORE_TYPE, Example
 from model.features import IGNORE, Feature, build_features, collate
 from model.labels import iob2_labels
@@ -185,7 +186,12 @@ def _prepare(
 
     def windows(examples: Sequence[Example]) -> list[Feature]:
         return build_features(
-            examples, tokenizer, label2id, max_length=config.max_length, sentiment2id=sentiment2id
+            examples,
+            tokenizer,
+            label2id,
+            max_length=config.max_length,
+            sentiment2id=sentiment2id,
+            casing=config.casing,
         )
 
     features = windows(train_examples)
@@ -197,6 +203,11 @@ def _prepare(
         start_from(model, config, Path(config.init_from), labels, sentiment_labels, log)
     else:
         model = build_model(config, labels, sentiment_labels)
+    if (casing_of(model) is not None) != config.casing:
+        raise ValueError(
+            f"the model {'lacks' if config.casing else 'has'} casing (model/casing.py) "
+            f"where this run {'uses' if config.casing else 'does not use'} it"
+        )
     model.to(config.device).train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
@@ -364,8 +375,11 @@ def _one_epoch(
         arrays = collate([epoch_features[i] for i in batch], run.tokenizer.pad_token_id or 0)
         with torch.autocast(config.device, dtype=torch.bfloat16, enabled=bf16):
             out = model(
-                input_ids=torch.from_numpy(arrays["input_ids"]).to(config.device),
-                attention_mask=torch.from_numpy(arrays["attention_mask"]).to(config.device),
+                **{
+                    key: torch.from_numpy(arrays[key]).to(config.device)
+                    for key in ("input_ids", "attention_mask", "token_type_ids")
+                    if key in arrays
+                }
             )
         loss = joint_loss(out, arrays, run.token_loss, run.sentiment_loss, config.sentiment_weight)
         optimizer.zero_grad(set_to_none=True)

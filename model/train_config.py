@@ -55,6 +55,8 @@ class TrainConfig:
     precision: str = "fp32"
     #: where the weights train: ``cpu``, ``cuda`` or ``auto`` (cuda when torch sees one)
     device: str = "cpu"
+    #: word shapes as token types (model/casing.py); ``words`` segmentation
+    casing: bool = False
     extra: dict = field(default_factory=dict)
 
 

@@ -203,6 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "merged in",
     )
     p.add_argument(
+        "--casing",
+        action="store_true",
+        help="give the model each word's shape (lower, Title, UPPER, mIxed) as its token type "
+        "(model/casing.py): the uncased backbone cannot see case otherwise",
+    )
+    p.add_argument(
         "--lr", type=float, default=2e-3, help="learning rate of the LoRA adapters (or weights)"
     )
     p.add_argument("--head-lr", type=float, default=5e-3, help="learning rate of the heads")

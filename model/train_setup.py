@@ -17,6 +17,7 @@ import torch
 
 from model.artefact import SETTINGS_FILE, model_id_of
 from model.backbone import load_token_classifier
+from model.casing import enable_casing
 from model.features import IGNORE, Feature
 from model.train_config import LORA_TARGETS, EpochPool, TrainConfig
 
@@ -71,6 +72,8 @@ def build_model(
         model = load_two_head(labels, list(sentiment_labels))
     else:
         model = load_token_classifier(labels)
+    if config.casing:
+        enable_casing(model)
     if config.full:
         return model
     from peft import LoraConfig, TaskType, get_peft_model
@@ -81,7 +84,11 @@ def build_model(
         lora_alpha=config.alpha,
         lora_dropout=config.lora_dropout,
         target_modules=list(LORA_TARGETS),
-        modules_to_save=["classifier", "sentiment_head"] if sentiment_labels else ["classifier"],
+        modules_to_save=[
+            "classifier",
+            *(["sentiment_head"] if sentiment_labels else []),
+            *(["token_type_embeddings"] if config.casing else []),  # the word shapes
+        ],
         bias="none",
     )
     with warnings.catch_warnings():  # peft calls a deprecated transformers property
@@ -92,15 +99,25 @@ def build_model(
 
 
 def _check_labels(
-    artefact: Path, settings: dict, labels: list[str], sentiment_labels: Sequence[str]
+    artefact: Path,
+    settings: dict,
+    labels: list[str],
+    sentiment_labels: Sequence[str],
+    casing: bool,
 ) -> None:
     """Refuse an ``--init-from`` artefact whose entity or sentiment labels differ from the
-    run's (``settings``: its ``tagger.json``)."""
+    run's (``settings``: its ``tagger.json``), or that does (not) take word shapes where the
+    run does (not)."""
     theirs = (settings.get("labels"), (settings.get("sentiment") or {}).get("labels") or [])
     if theirs != (labels, list(sentiment_labels)):
         raise ValueError(
             f"--init-from {artefact}: its labels {theirs} differ from this "
             f"run's {(labels, list(sentiment_labels))}"
+        )
+    if bool(settings.get("casing")) != casing:
+        raise ValueError(
+            f"--init-from {artefact}: it was trained {'with' if not casing else 'without'} "
+            f"casing; this run {'uses' if casing else 'does not use'} it (--casing)"
         )
 
 
@@ -125,7 +142,7 @@ def start_from(
     if not settings_path.is_file() or not (artefact / "adapter_config.json").is_file():
         raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")
     settings = json.loads(settings_path.read_text(encoding="utf-8"))
-    _check_labels(artefact, settings, labels, sentiment_labels)
+    _check_labels(artefact, settings, labels, sentiment_labels, config.casing)
     weights = load_file(str(artefact / "adapter_model.safetensors"))
     adapter = json.loads((artefact / "adapter_config.json").read_text(encoding="utf-8"))
     weights = widen_lora(
@@ -165,7 +182,7 @@ def full_model_from(
         raise ValueError(f"--init-from {artefact}: not a tagger artefact of this recipe")
     settings = json.loads(settings_path.read_text(encoding="utf-8"))
     if settings.get("format") == "full":
-        _check_labels(artefact, settings, labels, sentiment_labels)
+        _check_labels(artefact, settings, labels, sentiment_labels, config.casing)
         model = load_model(artefact).float()
         log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
     elif not (artefact / "adapter_config.json").is_file():
