@@ -103,6 +103,29 @@ def matmul_peak(device, dtype, size: int = 2048, seconds: float = 3.0) -> float:
     return 2 * size**3 / best
 
 
+def cased_pipeline_class() -> type:
+    """The Hugging Face token-classification pipeline that gives every token its word shape
+    as its token type (:func:`model.casing.token_cases` from the tokenizer's offsets): what
+    a tagger trained with ``--casing`` sees in our engine. Without it the pipeline would run
+    such a model blind to case (all token types 0), a weaker model than ours."""
+    import torch
+    from transformers import TokenClassificationPipeline
+
+    from model.casing import token_cases
+    from model.words import split_words
+
+    class CasedTokenClassificationPipeline(TokenClassificationPipeline):
+        def preprocess(self, sentence, offset_mapping=None, **params):
+            spans = split_words(sentence)
+            for inputs in super().preprocess(sentence, offset_mapping=offset_mapping, **params):
+                offsets = inputs["offset_mapping"][0].tolist()
+                cases = token_cases(sentence, spans, offsets)
+                inputs["token_type_ids"] = torch.from_numpy(cases).unsqueeze(0)
+                yield inputs
+
+    return CasedTokenClassificationPipeline
+
+
 def agreement(ours: list[list], theirs: list[list[dict]]) -> float:
     """Entity-level F1 of our entities against the pipeline's."""
     a = {(i, e.start, e.end, e.label) for i, ents in enumerate(ours) for e in ents}
@@ -238,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         f"torch threads {torch.get_num_threads()}"
     )
 
+    from model.casing import casing_of
+
     pipe = pipeline(
         "token-classification",
         model=model,
@@ -245,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         aggregation_strategy="first",
         batch_size=32,
         device=device,
+        # a casing model gets the word shapes it was trained with, as ours does
+        pipeline_class=cased_pipeline_class() if casing_of(model) else None,
     )
 
     def run_pipeline(items: list[str]) -> list[list[dict]]:

@@ -43,3 +43,37 @@ def test_tagging_bench_against_a_second_artefact_prints_both_lines() -> None:
     )
     assert against, result.stdout[-2000:]
     assert "Traceback" not in result.stderr
+
+
+def test_the_pipeline_peer_gives_a_casing_model_its_word_shapes() -> None:
+    """The peer runs a ``--casing`` tagger as ours does: ``Apple`` an organisation, ``apple``
+    not (tests/model/test_casing.py's keyword model); the plain pipeline would miss it."""
+    from transformers import pipeline
+
+    from bench.tagging import agreement, cased_pipeline_class
+    from model.backbone import load_tokenizer
+    from model.tagger import Tagger
+    from tests.model.test_casing import case_keyword_model
+
+    tokenizer = load_tokenizer()
+    model = case_keyword_model(tokenizer)
+    texts = ["Apple opened in paris", "apple pie in Paris", "Apple, APPLE and apple"]
+    ours = Tagger.from_model(model, tokenizer, model_id="kw", precision="fp32").tag(texts)
+
+    def peer(pipeline_class=None) -> list[list[dict]]:
+        pipe = pipeline(
+            "token-classification",
+            model=model,
+            tokenizer=tokenizer,
+            aggregation_strategy="first",
+            pipeline_class=pipeline_class,
+        )
+        return [list(found) for found in pipe(texts)]
+
+    cased = peer(cased_pipeline_class())
+    assert [(e["word"], e["entity_group"]) for e in cased[0]] == [
+        ("apple", "ORG"),
+        ("paris", "LOC"),
+    ]
+    assert agreement(ours, cased) == 1.0
+    assert agreement(ours, peer()) < 1.0  # blind to case: no Apple
