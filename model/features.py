@@ -86,7 +86,7 @@ def build_features(
     features: list[Feature] = []
     for start in range(0, len(examples), 1024):
         part = examples[start : start + 1024]
-        for example, ids, words, ranges, cases in _tokenized(part, tokenizer, segmentation):
+        for example, ids, words, ranges, cases in _tokenized(part, tokenizer, segmentation, casing):
             n = len(ids)
             firsts = [
                 i for i in range(n) if words[i] is not None and (i == 0 or words[i] != words[i - 1])
@@ -118,10 +118,10 @@ def build_features(
     return features
 
 
-def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str):
+def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str, casing: bool = False):
     """Per example: ``(example, token ids, word id per token, character range of every word
-    that has a token, in order, word shape per token)`` (shapes: ``words`` segmentation
-    only, else ``None``)."""
+    that has a token, in order, word shape per token)`` (shapes: with ``casing``, ``words``
+    segmentation only, else ``None``)."""
     texts = [ex.text for ex in examples]
     if segmentation == BERT:
         enc = tokenizer(
@@ -158,7 +158,9 @@ def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str):
         words = enc.word_ids(j)
         # a word without any token (e.g. only a zero-width character) gets no label
         present = sorted({w for w in words if w is not None})
-        cases = word_cases(texts[j], spans[j])[np.asarray(words, dtype=np.int64)]
+        cases = (
+            word_cases(texts[j], spans[j])[np.asarray(words, dtype=np.int64)] if casing else None
+        )
         yield examples[j], ids, words, [spans[j][w] for w in present], cases
 
 

@@ -20,11 +20,16 @@ def test_every_train_flag_reaches_the_config_and_the_rest_keep_their_defaults() 
     assert (config.lr, config.head_lr, config.rank, config.alpha) == (0.01, 0.02, 4, 8)
     assert (config.patience, config.o_weight, config.epochs, config.seed) == (5, 0.3, 3, 7)
     default = TrainConfig(output=Path("out"))
-    assert (config.sentiment_weight, config.precision, config.init_from) == (
+    assert (config.sentiment_weight, config.precision, config.init_from, config.casing) == (
         default.sentiment_weight,
         default.precision,
         default.init_from,
+        False,
     )
+    cased = build_parser().parse_args(
+        ["train", "--train", "a.conll", "--dev", "b.conll", "--output", "out", "--casing"]
+    )
+    assert config_from_args(cased).casing is True
 
 
 def test_overrides_win_over_the_arguments_and_unknown_arguments_are_left_out() -> None:
