@@ -38,8 +38,8 @@ def two_head_data(
     only). Selection (never WNUT-17 dev): a seeded ``val_share`` of WNUT-17 train + BTC a b
     e f g (``val_real``), generated tickets of ``ticket_seed + 1`` (``val_tickets``) and a
     seeded part of GoEmotions *train* (``val_goemotions``). Reported only: WNUT-17 dev, BTC
-    section h, generated tickets of ``ticket_seed + 2`` (entities and sentiment) and
-    GoEmotions dev (single-group).
+    section h, generated tickets of ``ticket_seed + 2`` (entities and sentiment),
+    GoEmotions dev (single-group) and the hand-written tickets (entities and sentiment).
     """
     from data.demo import iter_gold_tickets
     from model.datasets import (
@@ -115,6 +115,12 @@ def two_head_data(
             False,
             kind="sentiment",
         ),
+        EvalSet(
+            "handwritten",
+            cut(read_examples(root / "handwritten" / "tickets.jsonl")),
+            False,
+            kind="both",
+        ),
     ]
     record = {
         "train": {
@@ -145,6 +151,8 @@ def two_head_data(
             "btc_h": "BTC section h (held out)",
             "generated_test": {"seed": args.ticket_seed + 2, "kept": len(test_tickets)},
             "goemotions_dev": "group_dev.tsv, single-group rows, 3 classes",
+            "handwritten": "handwritten/tickets.jsonl: 30 tickets written by the team, never "
+            "trained on (entities per type and sentiment)",
         },
         "label_maps": {
             "wnut17": "preset wnut17",
