@@ -38,6 +38,7 @@ import torch
 from model.backbone import BackboneMissingError, backbone_dir, load_token_classifier, load_tokenizer
 from model.casing import CASING, enable_casing
 from model.errors import DamagedModelError, ModelChangedError, ModelNotFoundError
+from model.words import WORDS
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 """The committed default tagger."""
@@ -183,9 +184,9 @@ def read_settings(model_dir: Path | str) -> dict:
         except ValueError as exc:
             raise ModelNotFoundError(f"{path}: {exc}") from None
     casing = settings.get("casing")
-    if casing is not None and (casing != CASING or settings.get("segmentation") != "words"):
+    if casing is not None and (casing != CASING or settings.get("segmentation") != WORDS):
         raise ModelNotFoundError(
-            f"{path}: 'casing' must be {CASING!r} with 'segmentation': 'words' (it is "
+            f"{path}: 'casing' must be {CASING!r} with 'segmentation': {WORDS!r} (it is "
             f"{casing!r} with {settings.get('segmentation')!r})"
         )
     return settings

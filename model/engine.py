@@ -529,6 +529,7 @@ class Engine:
             rows, width = max(rows, INT8_MIN_ROWS), max(width, INT8_MIN_WIDTH)
         ids = np.full((rows, width), self._pad, dtype=np.int64)
         mask = np.zeros((rows, width), dtype=np.int64)
+        types = np.zeros((rows, width), dtype=np.int64) if self.casing else None
         ids[len(batch) :, 0] = self._cls
         mask[len(batch) :, 0] = 1
         for row, w in enumerate(batch):
@@ -538,12 +539,8 @@ class Engine:
             ids[row, 1 : n + 1] = chunk.encoded[t].ids[a:b]
             ids[row, n + 1] = self._sep
             mask[row, : n + 2] = 1
-        if not self.casing:
-            return ids, mask, None
-        types = np.zeros((rows, width), dtype=np.int64)
-        for row, w in enumerate(batch):
-            t, a, b = chunk.windows[w]
-            types[row, 1 : b - a + 1] = chunk.encoded[t].cases[a:b]
+            if types is not None:
+                types[row, 1 : n + 1] = chunk.encoded[t].cases[a:b]
         return ids, mask, types
 
     def _work(
