@@ -15,6 +15,7 @@ import torch
 from model.artefact import SETTINGS_FILE
 from model.backbone import backbone_version
 from model.casing import CASING
+from model.labels import VITERBI
 from model.quantize import CALIBRATION_FILE
 from model.sentiment import sentiment_config
 from model.train_config import TrainConfig
@@ -32,7 +33,8 @@ def save_artefact(
     sentiment_labels: Sequence[str] = (),
 ) -> None:
     """Write the adapter (or full model) and ``tagger.json`` into ``out`` (with
-    ``"segmentation": "words"``, and ``"sentiment"`` when the model has that head)."""
+    ``"segmentation": "words"``, ``"decoding": "iob2-viterbi"``, and ``"sentiment"`` when
+    the model has that head)."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in (
         "adapter_model.safetensors",
@@ -61,6 +63,7 @@ def save_artefact(
         "stride": config.stride,
         "backbone": backbone_version(),
         "segmentation": WORDS,
+        "decoding": VITERBI,
     }
     if sentiment_labels:
         settings["sentiment"] = sentiment_config(list(sentiment_labels))

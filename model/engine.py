@@ -13,17 +13,22 @@ How a call to :meth:`Engine.tag` runs:
    (dynamic padding); the model runs under ``torch.inference_mode`` with SDPA attention
    (bf16 on CUDA and on a CPU with AMX; on other CPUs int8 with per-token activation scales,
    see model/quantize.py).
-   Softmax, argmax and the best score are taken for the whole batch at once. Every batch of
+   The softmax is taken for the whole batch at once. Every batch of
    a chunk runs on the model that was current when the chunk began (:meth:`Engine.use_model`
    swaps it, e.g. to int8 once compiled), so a text is tagged in one precision. On a CPU,
    ``streams`` batches (one per intra-op thread torch was given) run at once on a pool of
    threads with one intra-op thread each: this model's matmuls are too small to keep two
    threads busy on one batch, and the results are taken back in order, so they do not
    depend on the number of streams.
-4. A token seen by several windows keeps the prediction of the window where it sits furthest
-   from an edge. Words take the label of their first sub-word (``aggregation="first"``), so
-   entities are whole words; adjacent words join one entity as in IOB2 (an ``I-`` without
-   ``B-`` starts one). Words without a letter or digit (punctuation, symbols, emoji) are
+4. A token seen by several windows keeps the probabilities of the window where it sits
+   furthest from an edge. Words take the probabilities of their first sub-word
+   (``aggregation="first"``), so entities are whole words. With ``decoding="iob2-viterbi"``
+   (artefacts trained since 2026-12-05) a text's words take the most probable label sequence
+   that is valid IOB2 (:func:`model.labels.best_iob2_path`: the per-word arg-max where it is
+   valid, else constrained Viterbi, so ``B-ORG I-PRODUCT`` becomes one entity or two whole
+   ones, not two halves); with ``argmax`` (older artefacts) each word its most probable
+   label. Adjacent words join one entity as in IOB2 (an ``I-`` without ``B-`` starts
+   one). Words without a letter or digit (punctuation, symbols, emoji) are
    taken off both ends of an entity, and an entity of nothing else is dropped (``- Jane``
    is ``Jane``); an entity never runs across a line break or a ``?``, ``!``, ``;``. Offsets are the words' character ranges (``bert``: from the tokenizer's
    offset mapping), so ``entity.text == text[entity.start:entity.end]`` for any Unicode,
@@ -52,7 +57,7 @@ import numpy as np
 import torch
 
 from model.casing import casing_of, word_cases
-from model.labels import split_tag
+from model.labels import VITERBI, best_iob2_path, check_decoding, iob2_constraints, split_tag
 from model.results import Entity, Sentiment
 from model.words import BERT, WORDS, check_segmentation, is_punctuation, split_words
 
@@ -176,8 +181,8 @@ def _done(value) -> Future:
 
 
 class _Chunk:
-    """A chunk of texts on its way through the model: windows, and per token the best
-    prediction so far (from the window where the token sits furthest from an edge)."""
+    """A chunk of texts on its way through the model: windows, and per token its label
+    probabilities so far (from the window where the token sits furthest from an edge)."""
 
     def __init__(
         self,
@@ -186,6 +191,7 @@ class _Chunk:
         encoded: list[_Encoded],
         window: int,
         stride: int,
+        labels: int,
         sentiment_classes: int = 0,
     ) -> None:
         self.offset = offset
@@ -196,8 +202,7 @@ class _Chunk:
             for t, enc in enumerate(encoded)
             for a, b in window_bounds(len(enc.ids), window, stride)
         ]
-        self.labels = [np.zeros(len(e.ids), dtype=np.int64) for e in encoded]
-        self.scores = [np.zeros(len(e.ids), dtype=np.float32) for e in encoded]
+        self.probs = [np.zeros((len(e.ids), labels), dtype=np.float32) for e in encoded]
         self.best = [np.full(len(e.ids), -1, dtype=np.int64) for e in encoded]
         self.model: torch.nn.Module | None = None  # what every batch of the chunk runs on
         self.precision = ""
@@ -212,11 +217,10 @@ class _Chunk:
     def merge(
         self,
         batch: list[int],
-        label: np.ndarray,
-        score: np.ndarray,
+        probs: np.ndarray,
         sentiment: np.ndarray | None = None,
     ) -> None:
-        """Keep each token's prediction from the window where it is most central; add each
+        """Keep each token's probabilities from the window where it is most central; add each
         window's sentiment probabilities (weighted by its tokens) to its text's."""
         for row, w in enumerate(batch):
             t, a, b = self.windows[w]
@@ -228,8 +232,7 @@ class _Chunk:
             centrality = np.minimum(pos, n - 1 - pos)
             better = centrality > self.best[t][a:b]
             self.best[t][a:b][better] = centrality[better]
-            self.labels[t][a:b][better] = label[row, 1 : n + 1][better]
-            self.scores[t][a:b][better] = score[row, 1 : n + 1][better]
+            self.probs[t][a:b][better] = probs[row, 1 : n + 1][better]
 
 
 class Engine:
@@ -251,6 +254,8 @@ class Engine:
             intra-op threads.
         segmentation: ``words`` (whole names, model/words.py) or ``bert`` (the tokenizer's
             words: what artefacts without the setting were trained on).
+        decoding: ``iob2-viterbi`` (the most probable valid IOB2 sequence per text) or
+            ``argmax`` (each word's most probable label: artefacts without the setting).
     """
 
     def __init__(
@@ -267,8 +272,10 @@ class Engine:
         calibration: dict[str, torch.Tensor] | None = None,
         streams: int | None = None,
         segmentation: str = WORDS,
+        decoding: str = VITERBI,
     ) -> None:
         self.segmentation = check_segmentation(segmentation)
+        self.decoding = check_decoding(decoding)
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -303,6 +310,7 @@ class Engine:
             [0 if split_tag(lb)[1] is None else 1 + types.index(split_tag(lb)[1]) for lb in labels]
         )
         self._is_begin = np.array([split_tag(lb)[0] == "B" for lb in labels])
+        self._follows, self._may_start = iob2_constraints(labels)
         self.sentiment_labels: list[str] = list(
             getattr(model.config, "sentiment_labels", None) or []
         )
@@ -417,10 +425,10 @@ class Engine:
         mask: np.ndarray,
         model: torch.nn.Module | None = None,
         types: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Label ids and their probabilities for a padded batch (on ``model``, default the
-        current one; ``types``: the word shapes of a casing model), and the sentiment
-        probabilities per row (``None`` without the head)."""
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Every token's label probabilities ``(rows, width, labels)`` for a padded batch (on
+        ``model``, default the current one; ``types``: the word shapes of a casing model),
+        and the sentiment probabilities per row (``None`` without the head)."""
         model = model if model is not None else self.model
         inputs = {
             "input_ids": torch.from_numpy(ids).to(self.device, non_blocking=True),
@@ -431,11 +439,10 @@ class Engine:
         with torch.inference_mode():
             out = model(**inputs)
             probs = torch.softmax(out.logits.float(), dim=-1)
-            score, label = probs.max(dim=-1)
             sentiment = getattr(out, "sentiment_logits", None)
             if sentiment is not None:
                 sentiment = torch.softmax(sentiment.float(), dim=-1).cpu().numpy()
-        return label.cpu().numpy(), score.cpu().numpy(), sentiment
+        return probs.cpu().numpy(), sentiment
 
     def _stream_pool(self) -> ThreadPoolExecutor | None:
         """The threads that run batches when there are several :attr:`streams` (made once)."""
@@ -489,10 +496,8 @@ class Engine:
         for chunk in self._tagged_chunks(texts, batch_size):
             end = chunk.offset + len(chunk.encoded)
             results[chunk.offset : end] = [
-                self._entities(text, enc, lab, sc)
-                for text, enc, lab, sc in zip(
-                    chunk.texts, chunk.encoded, chunk.labels, chunk.scores, strict=True
-                )
+                self._entities(text, enc, probs)
+                for text, enc, probs in zip(chunk.texts, chunk.encoded, chunk.probs, strict=True)
             ]
             if chunk.sentiment is not None:
                 sentiments[chunk.offset : end] = self._sentiments(chunk)
@@ -556,6 +561,7 @@ class Engine:
                 encoded,
                 self.window,
                 self.stride,
+                len(self.labels),
                 len(self.sentiment_labels),
             )
             chunk.model, chunk.precision = self.current_model()
@@ -602,22 +608,25 @@ class Engine:
             if last:
                 yield chunk
 
-    def _entities(
-        self, text: str, enc: _Encoded, labels: np.ndarray, scores: np.ndarray
-    ) -> list[Entity]:
-        """Whole-word IOB2 grouping of one text's token predictions, punctuation off the
-        ends of every entity."""
+    def _entities(self, text: str, enc: _Encoded, probs: np.ndarray) -> list[Entity]:
+        """Whole-word entities of one text from its tokens' label probabilities: the most
+        probable valid IOB2 labels of its words, grouped, punctuation off the ends."""
         n = len(enc.ids)
         if n == 0:
             return []
         first = np.ones(n, dtype=bool)
         first[1:] = enc.words[1:] != enc.words[:-1]
         starts_idx = np.flatnonzero(first)  # first token of each word
-        word_label = labels[starts_idx]
+        word_probs = probs[starts_idx]
+        word_label = (
+            best_iob2_path(word_probs, self._follows, self._may_start)
+            if self.decoding == VITERBI
+            else word_probs.argmax(axis=1)
+        )
         word_type = self._type_of[word_label]
         if not word_type.any():
             return []
-        word_score = scores[starts_idx]
+        word_score = word_probs[np.arange(len(word_label)), word_label]
         if enc.spans is not None:  # words: their own ranges
             ranges = enc.spans[enc.words[starts_idx]]
             word_start, word_end = ranges[:, 0], ranges[:, 1]

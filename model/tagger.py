@@ -32,6 +32,7 @@ from model.artefact import (
 from model.backbone import BackboneMissingError, load_tokenizer
 from model.engine import Engine, Entity, Sentiment
 from model.jobs import StatusFn, TagStatus
+from model.labels import VITERBI, check_decoding
 from model.words import WORDS, check_segmentation
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ class Tagger:
         stamp = folder_stamp(model_dir)
         settings = read_settings(model_dir)
         segmentation = check_segmentation(settings.get("segmentation"))
+        decoding = check_decoding(settings.get("decoding"))
         from_env = "" if precision else os.environ.get("PRICEWAR_TAG_PRECISION", "").strip()
         if from_env:
             # the setting named in the message, not a bare "unknown precision 'FP32'" in the
@@ -229,6 +231,7 @@ class Tagger:
             precision=precision,
             calibration=calibration,
             segmentation=segmentation,
+            decoding=decoding,
         )
         builder = None
         if auto_int8:
@@ -256,9 +259,11 @@ class Tagger:
         precision: str = "auto",
         calibration: dict[str, torch.Tensor] | None = None,
         segmentation: str = WORDS,
+        decoding: str = VITERBI,
     ) -> Tagger:
         """Wrap an in-memory model (training, tests); ``auto`` precision is fp32 on a CPU;
-        ``segmentation`` as the model was trained (``words``, or ``bert`` for older ones)."""
+        ``segmentation`` as the model was trained (``words``, or ``bert`` for older ones),
+        ``decoding`` as its artefact says (:data:`model.labels.DECODINGS`)."""
         return cls(
             Engine(
                 model,
@@ -269,6 +274,7 @@ class Tagger:
                 precision=precision,
                 calibration=calibration,
                 segmentation=segmentation,
+                decoding=decoding,
             ),
             model_id,
         )

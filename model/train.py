@@ -478,6 +478,7 @@ def _finish(
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
         "labels": run.labels,
         "segmentation": WORDS,
+        "decoding": tagger.engine.decoding,
         "selection_sets": [s.name for s in dev_sets if s.for_selection],
         "data": data_description or {},
         "backbone": {"name": BACKBONE_NAME, "package": backbone_version()},

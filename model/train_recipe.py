@@ -164,13 +164,8 @@ def two_head_data(
     return train_examples, pools, dev_sets, test_sets, record
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m model.train two-head --output DIR [...]``: train the two-head tagger.
-
-    Resumable: run the same command again after a stop and it continues after the last
-    finished epoch (``checkpoint.pt`` in ``--output``).
-    """
-
+def recipe_parser() -> argparse.ArgumentParser:
+    """``python -m model.train``'s parser: the ``two-head`` recipe and ``rescore``."""
     parser = argparse.ArgumentParser(
         prog="python -m model.train",
         description="Train the two-head tagger (entities + sentiment) on the shipped data recipe.",
@@ -252,7 +247,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
+    from model.train_rescore import add_rescore
+
+    add_rescore(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m model.train two-head --output DIR [...]``: train the two-head tagger
+    (``rescore DIR``: :mod:`model.train_rescore`).
+
+    Resumable: run the same command again after a stop and it continues after the last
+    finished epoch (``checkpoint.pt`` in ``--output``).
+    """
+    parser = recipe_parser()
     args = parser.parse_args(argv)
+    if args.recipe == "rescore":
+        return args.func(args)
     if args.rank < 1 or (args.alpha is not None and args.alpha < 1):
         parser.error("--rank and --alpha must be at least 1")
     try:  # before the data is read: a device or precision this machine lacks, in one line

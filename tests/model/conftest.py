@@ -41,7 +41,7 @@ KEYWORDS: dict[str, str] = {
     "azure": "B-PRODUCT",
     "paris": "B-LOC",
     "zurich": "B-LOC",  # "Zürich" normalises to zurich
-    "orphan": "I-ORG",  # an I- without B-: repaired to a new entity
+    "orphan": "I-ORG",  # an I- that cannot continue anything: see test_engine's decoder tests
 }
 
 

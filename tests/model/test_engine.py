@@ -29,8 +29,8 @@ def test_whole_words_exact_offsets_and_repair(keyword_tagger):
         (50, 56, "LOC", "Zürich"),  # after CRLF and an emoji
         (58, 63, "LOC", "Paris"),  # B B → two entities
         (64, 69, "LOC", "Paris"),
-        (71, 77, "ORG", "orphan"),  # I-ORG without B-ORG → its own entity
-    ]
+        (71, 77, "ORG", "orphan"),  # I-ORG without B-ORG → its own entity (argmax decoding:
+    ]  # this artefact has no "decoding" setting, as older ones; see test_decoding.py)
     for e in entities:
         assert TRICKY[e.start : e.end] == e.text
         assert 0.0 < e.score <= 1.0

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pytest
 
 from model.labels import (
     LabelMapError,
+    best_iob2_path,
+    iob2_constraints,
     iob2_labels,
     parse_label_map,
     repair_iob2,
@@ -59,3 +64,58 @@ def test_tags_to_spans_repairs_first():
         (3, 4, "PER"),
         (5, 6, "LOC"),
     ]
+
+
+LABELS = iob2_labels(["PER", "ORG"])  # O B-ORG I-ORG B-PER I-PER
+
+
+def _valid(tags: list[str]) -> bool:
+    return repair_iob2(tags) == tags
+
+
+def test_constraints_are_iob2():
+    follows, may_start = iob2_constraints(LABELS)
+    for (i, a), (j, b) in itertools.product(enumerate(LABELS), repeat=2):
+        assert follows[i, j] == _valid([a, b]) or not _valid([a])
+    assert [bool(x) for x in may_start] == [_valid([label]) for label in LABELS]
+
+
+def test_best_path_is_the_most_probable_valid_sequence():
+    """Against brute force over every sequence of up to four items."""
+    follows, may_start = iob2_constraints(LABELS)
+    rng = np.random.default_rng(7)
+    for n in range(5):
+        for _ in range(40):
+            probs = rng.dirichlet(np.full(len(LABELS), 0.3), size=n).astype(np.float32)
+            path = best_iob2_path(probs, follows, may_start)
+            assert len(path) == n
+            assert _valid([LABELS[k] for k in path])
+
+            def likelihood(seq, probs=probs) -> float:
+                return float(np.prod([probs[i, k] for i, k in enumerate(seq)]))
+
+            best = max(
+                (
+                    s
+                    for s in itertools.product(range(len(LABELS)), repeat=n)
+                    if _valid([LABELS[k] for k in s])
+                ),
+                key=likelihood,
+            )
+            assert likelihood(path) == pytest.approx(likelihood(best), rel=1e-6)
+
+
+def test_a_valid_arg_max_is_kept_and_an_invalid_one_is_mended():
+    follows, may_start = iob2_constraints(LABELS)
+    o, b_org, i_org, b_per, i_per = range(5)
+    probs = np.array([[0.1, 0.8, 0.05, 0.05, 0.0], [0.1, 0.1, 0.7, 0.0, 0.1]])
+    assert best_iob2_path(probs, follows, may_start).tolist() == [b_org, i_org]
+    # B-ORG then I-PER (invalid): I-PER's 0.6 with B-PER's 0.3 beats B-ORG's 0.5 with O's 0.3
+    probs = np.array([[0.1, 0.5, 0.0, 0.3, 0.1], [0.3, 0.0, 0.1, 0.0, 0.6]])
+    assert best_iob2_path(probs, follows, may_start).tolist() == [b_per, i_per]
+    # an inside label first: its B- twin if that is the next best, else O
+    assert best_iob2_path(np.array([[0.2, 0.3, 0.5, 0.0, 0.0]]), follows, may_start).tolist() == [
+        b_org
+    ]
+    assert best_iob2_path(np.array([[0.4, 0.1, 0.5, 0.0, 0.0]]), follows, may_start).tolist() == [o]
+    assert best_iob2_path(np.zeros((0, 5)), follows, may_start).tolist() == []

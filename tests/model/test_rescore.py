@@ -1,0 +1,91 @@
+"""``python -m model.train rescore DIR``: an artefact measured again with today's engine, on
+the evaluation sets rebuilt from the training command its ``metrics.json`` records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model.artefact import SETTINGS_FILE, model_id_of
+from model.labels import ARGMAX, VITERBI
+from model.train_recipe import main
+from model.train_rescore import rescore
+from tests.model.conftest import train_random_two_heads
+
+TINY_RECIPE = [
+    "--epochs", "1", "--scale", "0.003", "--tickets", "24", "--val-tickets", "12",
+    "--test-tickets", "12", "--goemotions-val", "12", "--btc-per-epoch", "8",
+    "--wikigold-per-epoch", "4", "--goemotions-per-epoch", "8", "--batch-size", "8",
+    "--full", "--no-int8", "--precision", "fp32", "--device", "cpu", "--quiet",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """The shipped recipe's command, on a sliver of its data, with a tiny random model."""
+    out = tmp_path_factory.mktemp("rescore") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        train_random_two_heads(patch)
+        assert main(["two-head", "--output", str(out), *TINY_RECIPE]) == 0
+    return out
+
+
+def _metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_rescoring_rebuilds_the_same_sets_and_finds_the_same_scores(trained, capsys):
+    first = _metrics(trained)
+    assert first["decoding"] == VITERBI
+    assert json.loads((trained / SETTINGS_FILE).read_text())["decoding"] == VITERBI
+    assert main(["rescore", str(trained), "--no-int8"]) == 0
+    again = _metrics(trained)
+    # the same files, splits and seeds, the same engine: the same figures, set by set
+    assert set(again["scores"]) == set(first["scores"]) >= {"val_real", "wnut17_dev", "btc_h"}
+    assert again["scores"] == first["scores"]
+    assert again["sentiment_scores"] == first["sentiment_scores"]
+    assert again["model_id"] == first["model_id"] == model_id_of(trained)
+    assert again["history"] == first["history"]  # training's record is kept
+    record = again["rescored"]
+    assert record["command"] == f"python -m model.train rescore {trained} --no-int8"
+    assert record["decoding"] == record["decoding_before"] == VITERBI
+    assert record["overall_f1_before"] == {
+        n: s["overall"]["f1"] for n, s in first["scores"].items()
+    }
+    chosen = [
+        first["scores"]["val_real"]["overall"]["f1"],
+        first["scores"]["val_tickets"]["overall"]["f1"],
+        first["sentiment_scores"]["val_goemotions"]["macro_f1"],
+    ]
+    assert record["selection_f1"] == pytest.approx(sum(chosen) / 3, abs=1e-4)
+    assert "selection" in capsys.readouterr().out
+
+
+def test_a_new_decoding_is_written_first_and_gives_a_new_id(trained, tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained, folder)
+    before = _metrics(folder)
+    metrics = rescore(folder, int8=False, decoding=ARGMAX, log=lambda _m: None)
+    assert json.loads((folder / SETTINGS_FILE).read_text())["decoding"] == ARGMAX
+    assert metrics["decoding"] == ARGMAX and metrics["rescored"]["decoding_before"] == VITERBI
+    assert metrics["model_id"] == model_id_of(folder) != before["model_id"]
+    assert _metrics(folder) == metrics
+    assert not list(folder.glob("*.tmp"))
+
+
+def test_a_folder_without_a_recorded_command_is_refused(trained, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained, folder)
+    metrics = _metrics(folder)
+    metrics["data"].pop("command")
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    assert main(["rescore", str(folder), "--no-int8"]) == 2
+    err = capsys.readouterr().err
+    assert "metrics.json: no 'python -m model.train two-head' command" in err
+    assert json.loads((folder / "metrics.json").read_text()) == metrics  # untouched
