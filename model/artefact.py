@@ -21,7 +21,7 @@ loads a tagger from a folder with these.
 
 Example:
     >>> model_id_of(DEFAULT_MODEL_DIR)                             # doctest: +SKIP
-    'default-62f30bea04e9'
+    'default-05bb1c0ec207'
 """
 
 from __future__ import annotations

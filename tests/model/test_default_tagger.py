@@ -22,6 +22,8 @@ def test_default_tagger_tags_tickets():
     tagger = Tagger.load(device="cpu")
     assert re.fullmatch(r"default-[0-9a-f]{12}", tagger.model_id)
     assert tagger.model_id == metrics["model_id"]
+    # decoded as its figures were measured: the most probable valid IOB2 sequence
+    assert tagger.engine.decoding == metrics["decoding"] == "iob2-viterbi"
     assert tagger.types == ["LOC", "ORG", "PER", "PRODUCT"]
 
     text = (
