@@ -21,6 +21,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from model.artefact import SETTINGS_FILE, model_id_of, read_settings
@@ -82,7 +83,7 @@ def rescore(
     int8: bool = True,
     decoding: str | None = None,
     command: str = "",
-    log=print,
+    log: Callable[[str], None] = print,
 ) -> dict:
     """Score ``model_dir`` again (see the module docstring); returns the new metrics.
 
