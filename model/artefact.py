@@ -38,7 +38,7 @@ import torch
 from model.backbone import BackboneMissingError, backbone_dir, load_token_classifier, load_tokenizer
 from model.casing import CASING, enable_casing
 from model.errors import DamagedModelError, ModelChangedError, ModelNotFoundError
-from model.labels import DECODINGS
+from model.labels import DECODINGS, check_decoding
 from model.words import WORDS
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
@@ -184,10 +184,12 @@ def read_settings(model_dir: Path | str) -> dict:
             check_sentiment_settings(settings["sentiment"])
         except ValueError as exc:
             raise ModelNotFoundError(f"{path}: {exc}") from None
-    if settings.get("decoding") is not None and settings["decoding"] not in DECODINGS:
+    try:
+        check_decoding(settings.get("decoding"))
+    except ValueError:  # the rule is check_decoding's; the message names the file
         raise ModelNotFoundError(
             f"{path}: unknown 'decoding' {settings['decoding']!r} ({', '.join(DECODINGS)})"
-        )
+        ) from None
     casing = settings.get("casing")
     if casing is not None and (casing != CASING or settings.get("segmentation") != WORDS):
         raise ModelNotFoundError(
