@@ -12,14 +12,7 @@ from collections.abc import Iterable
 
 from model.datasets import Span
 
-__all__ = [
-    "EXTRA_ORGS",
-    "PLATFORM_PRODUCTS",
-    "SAAS_PRODUCTS",
-    "add_platform_mentions",
-    "augment_ticket_names",
-    "domain_names",
-]
+__all__ = ["EXTRA_ORGS", "SAAS_PRODUCTS", "augment_ticket_names", "domain_names"]
 
 SAAS_PRODUCTS: tuple[str, ...] = (
     "HubSpot CRM",
@@ -106,75 +99,6 @@ SAAS_PRODUCTS: tuple[str, ...] = (
     "Vercel AI SDK",
 )
 """Common SaaS and developer products (PRODUCT), in their usual spellings."""
-
-PLATFORM_PRODUCTS: tuple[str, ...] = (
-    "iPhone",
-    "iPhone 15 Pro",
-    "iPhone 13",
-    "iPad",
-    "iPad Air",
-    "MacBook Air",
-    "MacBook Pro",
-    "Mac mini",
-    "iMac",
-    "Apple Watch",
-    "Android",
-    "Android 14",
-    "iOS",
-    "iOS 17",
-    "iPadOS",
-    "macOS",
-    "macOS Sonoma",
-    "Windows 11",
-    "Windows 10",
-    "Windows Server 2022",
-    "Ubuntu",
-    "Ubuntu 22.04",
-    "Debian 12",
-    "Fedora",
-    "ChromeOS",
-    "Chromebook",
-    "Chrome",
-    "Google Chrome",
-    "Safari",
-    "Firefox",
-    "Microsoft Edge",
-    "Brave",
-    "Opera",
-    "Pixel 8",
-    "Galaxy S24",
-    "Galaxy Tab S9",
-    "Surface Pro",
-    "ThinkPad X1 Carbon",
-    "Dell XPS 13",
-    "Kindle",
-    "Fire TV",
-    "Xbox Series X",
-    "PlayStation 5",
-    "PS5",
-    "Nintendo Switch",
-    "Steam Deck",
-    "Raspberry Pi",
-    "WhatsApp",
-    "Telegram",
-    "WeChat",
-    "Zoom",
-    "Spotify",
-    "Instagram",
-)
-"""Devices, operating systems, browsers and consumer apps a support ticket names (PRODUCT)."""
-
-PLATFORM_SENTENCES: tuple[str, ...] = (
-    "It happens on my {0} too.",
-    "I'm on {0}.",
-    "Same result in {0}.",
-    "Tested on {0} and {1}.",
-    "We reproduced it on {0}.",
-    "The dashboard does not load in {0}.",
-    "Our team mostly works from {0}.",
-    "The app crashes on {0} but not on {1}.",
-)
-"""Sentences :func:`add_platform_mentions` puts into a ticket (``{0}``, ``{1}``: names)."""
 
 EXTRA_ORGS: tuple[str, ...] = (
     "Cohere",
@@ -266,57 +190,4 @@ def augment_ticket_names(tickets: Iterable[object], *, seed: int, share: float =
                 new_spans.append((start + shift, end + shift, label))
         pieces.append(text[pos:])
         out.append(GoldTicket("".join(pieces), tuple(new_spans), getattr(t, "sentiment", None)))
-    return out
-
-
-def add_platform_mentions(tickets: Iterable[object], *, seed: int, share: float) -> list:
-    """Generated tickets, a ``share`` of them with one sentence naming the client's device,
-    operating system, browser or app (:data:`PLATFORM_PRODUCTS`, tagged ``PRODUCT``) put in
-    after their first sentence (or at the end); the other spans moved, the sentiment kept.
-
-    Support tickets name the platform a problem shows on ("crashes on my iPhone 13"); the
-    generated ones name only models and SaaS products. Training data only. An all-lower-case
-    or all-upper-case ticket gets the sentence in its case. Returns ``data.demo.GoldTicket``
-    objects.
-    """
-    import random
-    import re
-
-    from data.demo import GoldTicket
-
-    rng = random.Random(seed)
-    out = []
-    for t in tickets:
-        text, spans = t.text, sorted(t.spans)  # type: ignore[attr-defined]
-        sentiment = getattr(t, "sentiment", None)
-        if rng.random() >= share:
-            out.append(GoldTicket(text, tuple(spans), sentiment))
-            continue
-        template = rng.choice(PLATFORM_SENTENCES)
-        names = rng.sample(PLATFORM_PRODUCTS, 2)
-        lower = text == text.lower() != text.upper()
-        upper = text == text.upper() != text.lower()
-        pieces, new_spans, pos = [], [], 0
-        for literal, slot in re.findall(r"([^{]*)(?:\{(\d)\})?", template):
-            pieces.append(literal)
-            pos += len(literal)
-            if slot:
-                name = names[int(slot)]
-                new_spans.append((pos, pos + len(name), "PRODUCT"))
-                pieces.append(name)
-                pos += len(name)
-        sentence = "".join(pieces)
-        sentence = sentence.lower() if lower else sentence.upper() if upper else sentence
-        ends = [m.end() + 1 for m in re.finditer(r"[.!?](?= )", text)]
-        free = [a for a in ends if not any(s < a < e for s, e, _ in spans)]
-        at = free[0] if free else len(text)
-        insert = sentence + " " if free else " " + sentence
-        offset = at if free else at + 1
-        moved = [
-            (s + len(insert), e + len(insert), lb) if s >= at else (s, e, lb) for s, e, lb in spans
-        ]
-        added = [(s + offset, e + offset, lb) for s, e, lb in new_spans]
-        out.append(
-            GoldTicket(text[:at] + insert + text[at:], tuple(sorted(moved + added)), sentiment)
-        )
     return out

@@ -34,9 +34,8 @@ def two_head_data(
 
     Training: WNUT-17 train (labels mapped), BTC sections a b e f g and WikiGold (``MISC``
     ignored), generated tickets with gold sentiment and real names
-    (:func:`model.name_augmentation.augment_ticket_names`; with ``--platform-share``, a
-    sentence naming a device, OS or browser: :func:`~model.name_augmentation.add_platform_mentions`),
-    GoEmotions train (sentiment only). Selection (never WNUT-17 dev): a seeded ``val_share`` of WNUT-17 train + BTC a b
+    (:func:`model.name_augmentation.augment_ticket_names`), GoEmotions train (sentiment
+    only). Selection (never WNUT-17 dev): a seeded ``val_share`` of WNUT-17 train + BTC a b
     e f g (``val_real``), generated tickets of ``ticket_seed + 1`` (``val_tickets``) and a
     seeded part of GoEmotions *train* (``val_goemotions``). Reported only: WNUT-17 dev, BTC
     section h, generated tickets of ``ticket_seed + 2`` (entities and sentiment),
@@ -52,7 +51,7 @@ def two_head_data(
         split_off,
     )
     from model.labels import parse_label_map
-    from model.name_augmentation import add_platform_mentions, augment_ticket_names
+    from model.name_augmentation import augment_ticket_names
 
     root = Path(args.data_dir)
     scale = args.scale
@@ -73,14 +72,13 @@ def two_head_data(
     goemo_train, goemo_val = split_off(
         goemo, min(0.5, args.goemotions_val / len(goemo)), args.seed + 2
     )
-    named = augment_ticket_names(
-        iter_gold_tickets(args.tickets, args.ticket_seed, sentiment=True),
-        seed=args.ticket_seed,
-        share=args.name_share,
+    tickets = examples_from_gold(
+        augment_ticket_names(
+            iter_gold_tickets(args.tickets, args.ticket_seed, sentiment=True),
+            seed=args.ticket_seed,
+            share=args.name_share,
+        )
     )
-    if args.platform_share > 0:
-        named = add_platform_mentions(named, seed=args.ticket_seed, share=args.platform_share)
-    tickets = examples_from_gold(named)
     seen = {ex.text for ex in tickets}
 
     def generated(n: int, seed: int) -> list:
@@ -132,7 +130,6 @@ def two_head_data(
                 "seed": args.ticket_seed,
                 "sentiment": True,
                 "real_names_share": args.name_share,
-                "platform_mentions_share": args.platform_share,
             },
         },
         "pools_per_epoch": {
@@ -185,13 +182,6 @@ def recipe_parser() -> argparse.ArgumentParser:
     p.add_argument("--tickets", type=int, default=1500)
     p.add_argument("--ticket-seed", type=int, default=1000)
     p.add_argument("--name-share", type=float, default=0.4)
-    p.add_argument(
-        "--platform-share",
-        type=float,
-        default=0.0,
-        help="share of generated training tickets given a sentence naming a device, OS, "
-        "browser or app (PRODUCT; model.name_augmentation.add_platform_mentions)",
-    )
     p.add_argument("--val-tickets", type=int, default=300)
     p.add_argument("--test-tickets", type=int, default=1000)
     p.add_argument("--val-share", type=float, default=0.1)
