@@ -28,6 +28,8 @@ from model.artefact import SETTINGS_FILE, model_id_of, read_settings
 from model.labels import DECODINGS, check_decoding
 
 METRICS_FILE = "metrics.json"
+MAX_METRICS_BYTES = 1 << 22
+"""The largest ``metrics.json`` read (a trained artefact's is about 20 kB)."""
 RECIPE_PREFIX = ("python", "-m", "model.train", "two-head")
 """How a recorded training command starts (``metrics.json``'s ``data.command``)."""
 
@@ -67,6 +69,27 @@ def recorded_args(metrics: dict, source: Path) -> argparse.Namespace:
     return recipe_parser().parse_args(words[len(RECIPE_PREFIX) - 1 :])
 
 
+def read_metrics(path: Path) -> dict:
+    """The JSON object in ``path`` (an artefact's ``metrics.json``).
+
+    Raises:
+        ValueError: it is larger than :data:`MAX_METRICS_BYTES`, not UTF-8 JSON or no object.
+        OSError: it cannot be read.
+    """
+    size = path.stat().st_size
+    if size > MAX_METRICS_BYTES:
+        raise ValueError(
+            f"{path} is {size:,} bytes (a metrics.json holds at most {MAX_METRICS_BYTES:,})"
+        )
+    try:
+        metrics = json.loads(path.read_bytes().decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError, json.JSONDecodeError
+        raise ValueError(f"{path} is not UTF-8 JSON: {exc}") from None
+    if not isinstance(metrics, dict):
+        raise ValueError(f"{path} holds no JSON object")
+    return metrics
+
+
 def set_decoding(model_dir: Path, decoding: str) -> None:
     """Write ``"decoding": decoding`` into the artefact's ``tagger.json`` (atomically)."""
     settings = read_settings(model_dir)
@@ -95,7 +118,7 @@ def rescore(
     from model.train_scores import score_int8, score_sets, selection_f1
 
     path = model_dir / METRICS_FILE
-    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics = read_metrics(path)
     args = recorded_args(metrics, path)
     if decoding is not None:
         set_decoding(model_dir, decoding)

@@ -89,3 +89,26 @@ def test_a_folder_without_a_recorded_command_is_refused(trained, tmp_path, capsy
     err = capsys.readouterr().err
     assert "metrics.json: no 'python -m model.train two-head' command" in err
     assert json.loads((folder / "metrics.json").read_text()) == metrics  # untouched
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"data": ', "metrics.json is not UTF-8 JSON"),
+        (b"\xff\xfe{}", "metrics.json is not UTF-8 JSON"),
+        (b"[1, 2]", "metrics.json holds no JSON object"),
+        (b" " * ((1 << 22) + 1), "metrics.json is 4,194,305 bytes"),
+    ],
+)
+def test_a_damaged_metrics_file_is_refused_by_name(trained, tmp_path, capsys, content, message):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained, folder)
+    settings = (folder / SETTINGS_FILE).read_bytes()
+    (folder / "metrics.json").write_bytes(content)
+    assert main(["rescore", str(folder), "--no-int8"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {folder / 'metrics.json'}" in err and message in err
+    assert (folder / "metrics.json").read_bytes() == content  # untouched
+    assert (folder / SETTINGS_FILE).read_bytes() == settings
