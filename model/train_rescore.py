@@ -76,14 +76,17 @@ def read_metrics(path: Path) -> dict:
         ValueError: it is larger than :data:`MAX_METRICS_BYTES`, not UTF-8 JSON or no object.
         OSError: it cannot be read.
     """
-    size = path.stat().st_size
-    if size > MAX_METRICS_BYTES:
+    with open(path, "rb") as file:  # size and bytes from the one opened file, read bounded
+        size = os.fstat(file.fileno()).st_size
+        data = file.read(MAX_METRICS_BYTES + 1)
+    if max(size, len(data)) > MAX_METRICS_BYTES:
         raise ValueError(
-            f"{path} is {size:,} bytes (a metrics.json holds at most {MAX_METRICS_BYTES:,})"
+            f"{path} is {max(size, len(data)):,} bytes (a metrics.json holds at most "
+            f"{MAX_METRICS_BYTES:,})"
         )
     try:
-        metrics = json.loads(path.read_bytes().decode("utf-8"))
-    except ValueError as exc:  # UnicodeDecodeError, json.JSONDecodeError
+        metrics = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
         raise ValueError(f"{path} is not UTF-8 JSON: {exc}") from None
     if not isinstance(metrics, dict):
         raise ValueError(f"{path} holds no JSON object")

@@ -97,6 +97,7 @@ def test_a_folder_without_a_recorded_command_is_refused(trained, tmp_path, capsy
         (b'{"data": ', "metrics.json is not UTF-8 JSON"),
         (b"\xff\xfe{}", "metrics.json is not UTF-8 JSON"),
         (b"[1, 2]", "metrics.json holds no JSON object"),
+        (b"[" * 200_000 + b"]" * 200_000, "metrics.json is not UTF-8 JSON"),  # too deep
         (b" " * ((1 << 22) + 1), "metrics.json is 4,194,305 bytes"),
     ],
 )
