@@ -66,7 +66,8 @@ def save_artefact(
         "decoding": VITERBI,
     }
     if sentiment_labels:
-        settings["sentiment"] = sentiment_config(list(sentiment_labels))
+        branch = getattr(model.config, "sentiment_branch_layers", 0) or 0
+        settings["sentiment"] = sentiment_config(list(sentiment_labels), branch)
     if config.casing:
         settings["casing"] = CASING
     (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
