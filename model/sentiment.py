@@ -13,12 +13,11 @@ loads as a plain token classifier, exactly as before.
 **Sentiment branch** (``config.sentiment_branch_layers`` = N, 0: none): the sentiment head
 reads its own copy of the encoder's last N layers instead of the shared output. The branch
 starts from the backbone's last N layers (:meth:`BertForTokensAndSentiment.init_sentiment_branch`;
-a LoRA artefact stores only its adapters) and takes the hidden states that enter the shared
-layer L−N: the last N shared layers then train on the entity loss alone, the layers below on
-both. With ``config.sentiment_branch_detach`` (training only) the branch's input is detached
-as well, so the sentiment loss reaches no shared layer at all. It costs N layers more per
-window at inference (one pass of the shared layers, N of the branch). The count is written in
-``tagger.json`` (``"branch_layers"``).
+a LoRA artefact stores only its adapters), takes the hidden states that enter the shared
+layer L−N, and its input is *detached*: the sentiment loss never reaches the shared layers,
+so the entity path trains as if it were alone, while the sentiment path still gets N layers
+of its own. It costs N layers more per window at inference (one pass of the shared layers,
+N of the branch). The count is written in ``tagger.json`` (``"branch_layers"``).
 
 The head is a :class:`SentimentHead`, not an ``nn.Linear``, so the int8 path
 (model/quantize.py swaps every ``nn.Linear``) leaves it in fp32: 3 × 384 weights cost nothing,
@@ -164,8 +163,7 @@ class BertForTokensAndSentiment(BertForTokenClassification):
         position_ids: torch.Tensor | None,
         inputs_embeds: torch.Tensor | None,
     ) -> TwoHeadOutput:
-        """The shared layers once; the branch from the input of layer L−N (detached with
-        ``config.sentiment_branch_detach``)."""
+        """The shared layers once; the branch from the (detached) input of layer L−N."""
         from transformers.masking_utils import create_bidirectional_mask
 
         hidden = self.bert.embeddings(
@@ -184,8 +182,7 @@ class BertForTokensAndSentiment(BertForTokenClassification):
             if i == split:
                 branch_input = hidden
             hidden = layer(hidden, mask)
-        detach = getattr(self.config, "sentiment_branch_detach", False)
-        branch = branch_input.detach() if detach else branch_input
+        branch = branch_input.detach()
         for layer in self.sentiment_branch:
             branch = layer(branch, mask)
         logits = self.classifier(self.dropout(hidden))

@@ -202,14 +202,8 @@ def recipe_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="give the sentiment head its own copy of the last N encoder layers, fed the "
-        "hidden states before them: the last N shared layers train on the entities alone "
-        "(0: both heads read the shared output)",
-    )
-    p.add_argument(
-        "--detach-branch",
-        action="store_true",
-        help="with --sentiment-branch: detach the branch's input, so the sentiment loss "
-        "trains no shared layer",
+        "detached hidden states before them: the sentiment loss never reaches the layers the "
+        "entities use (0: both heads read the shared output)",
     )
     p.add_argument("--time-budget-min", type=float, default=None)
     p.add_argument("--rank", type=int, default=16, help="LoRA rank of every adapter")

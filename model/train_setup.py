@@ -70,7 +70,6 @@ def build_model(
         from model.sentiment import load_two_head
 
         model = load_two_head(labels, list(sentiment_labels), branch_layers=config.sentiment_branch)
-        model.config.sentiment_branch_detach = config.detach_branch
     else:
         model = load_token_classifier(labels)
     if config.casing:

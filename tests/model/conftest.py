@@ -228,17 +228,16 @@ def train_random_two_heads(monkeypatch: pytest.MonkeyPatch, seed: int = 1) -> No
     """Make ``model.train`` build a tiny random two-head BERT instead of the backbone."""
     from model import train as training
 
-    def build(config, labels, sentiment_labels=None):
-        model = random_two_head(
+    monkeypatch.setattr(
+        training,
+        "build_model",
+        lambda config, labels, sentiment_labels=None: random_two_head(
             labels,
             sentiment_labels or SENTIMENT_LABELS,
             seed=seed,
             branch_layers=config.sentiment_branch,
-        )
-        model.config.sentiment_branch_detach = config.detach_branch
-        return model
-
-    monkeypatch.setattr(training, "build_model", build)
+        ),
+    )
 
 
 def stop_after_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int) -> None:

@@ -1,7 +1,6 @@
 """The sentiment branch (``--sentiment-branch N``): the sentiment head's own copy of the last
-N encoder layers, so the entities' last N layers train on their loss alone (with
-``--detach-branch`` no shared layer sees the sentiment loss). Tiny random BERTs, and the real
-backbone for the LoRA artefact."""
+N encoder layers, fed detached hidden states, so the sentiment loss never trains the layers the
+entities use. Tiny random BERTs, and the real backbone for the LoRA artefact."""
 
 from __future__ import annotations
 
@@ -75,33 +74,23 @@ def _grads(model, example, tokenizer) -> dict[str, float]:
     }
 
 
-MOOD = Example(
-    "what a lovely day", (), split_words("what a lovely day"), sentiment="positive", annotated=False
-)
-
-
-def test_the_sentiment_loss_trains_the_branch_and_the_layers_below_it(tokenizer) -> None:
+def test_the_sentiment_loss_never_reaches_the_shared_layers(tokenizer) -> None:
     model = random_two_head(LABELS, seed=4, branch_layers=1)
-    last = f"bert.encoder.layer.{model.config.num_hidden_layers - 1}."
-    grads = _grads(model, MOOD, tokenizer)
-    assert grads["sentiment_head.weight"] > 0
-    assert any(g > 0 for n, g in grads.items() if n.startswith("sentiment_branch."))
-    assert any(g > 0 for n, g in grads.items() if n.startswith("bert.encoder.layer.0."))
-    private = {n: g for n, g in grads.items() if n.startswith((last, "classifier."))}
-    assert private and not any(private.values())  # the entities' own last layer and head
-    grads = _grads(model, example_from_spans("Jane Doe at Acme", [(0, 8, "PER")]), tokenizer)
-    assert any(g > 0 for n, g in grads.items() if n.startswith(last))
-    assert not any(g for n, g in grads.items() if n.startswith("sentiment_"))
-
-
-def test_a_detached_branch_keeps_the_sentiment_loss_out_of_every_shared_layer(tokenizer) -> None:
-    model = random_two_head(LABELS, seed=4, branch_layers=1)
-    model.config.sentiment_branch_detach = True
-    grads = _grads(model, MOOD, tokenizer)
+    mood = Example(
+        "what a lovely day",
+        (),
+        split_words("what a lovely day"),
+        sentiment="positive",
+        annotated=False,
+    )
+    grads = _grads(model, mood, tokenizer)
     shared = {n: g for n, g in grads.items() if n.startswith(("bert.", "classifier."))}
     assert shared and not any(shared.values())
     assert grads["sentiment_head.weight"] > 0
     assert any(g > 0 for n, g in grads.items() if n.startswith("sentiment_branch."))
+    grads = _grads(model, example_from_spans("Jane Doe at Acme", [(0, 8, "PER")]), tokenizer)
+    assert any(g > 0 for n, g in grads.items() if n.startswith("bert.encoder.layer."))
+    assert not any(g for n, g in grads.items() if n.startswith("sentiment_"))
 
 
 def test_branch_entries_are_checked() -> None:
@@ -196,10 +185,8 @@ def test_a_lora_artefact_stores_the_branch_adapters_and_loads_them(tmp_path) -> 
 
 def test_a_tiny_run_with_a_branch_writes_it_into_the_artefact(tmp_path, monkeypatch) -> None:
     train_random_two_heads(monkeypatch)
-    metrics = train_tiny(
-        tmp_path / "out", epochs=1, full=True, sentiment_branch=1, detach_branch=True
-    )
-    assert metrics["config"]["sentiment_branch"] == 1 and metrics["config"]["detach_branch"]
+    metrics = train_tiny(tmp_path / "out", epochs=1, full=True, sentiment_branch=1)
+    assert metrics["config"]["sentiment_branch"] == 1
     settings = json.loads((tmp_path / "out" / SETTINGS_FILE).read_text(encoding="utf-8"))
     assert settings["sentiment"]["branch_layers"] == 1
     tagger = Tagger.load(tmp_path / "out", device="cpu", precision="fp32")
