@@ -271,13 +271,6 @@ def load_model(model_dir: Path | str) -> torch.nn.Module:
             model_dir,
             f"{SETTINGS_FILE} says casing {settings.get('casing')!r}, the weights' config {theirs!r}",
         )
-    said = (settings.get("sentiment") or {}).get("branch_layers", 0)
-    built = getattr(model.config, "sentiment_branch_layers", 0) or 0
-    if said != built:
-        raise damaged_model_error(
-            model_dir,
-            f"{SETTINGS_FILE} says a sentiment branch of {said} layers, the weights' config {built}",
-        )
     return model
 
 
@@ -333,14 +326,8 @@ def _load_two_head(model_dir: Path, settings: dict) -> torch.nn.Module:
         )
     from peft import PeftModel
 
-    sentiment = settings["sentiment"]
     base = _with_casing(
-        load_two_head(
-            settings["labels"],
-            sentiment["labels"],
-            branch_layers=sentiment.get("branch_layers", 0),
-        ),
-        settings,
+        load_two_head(settings["labels"], settings["sentiment"]["labels"]), settings
     )
     with warnings.catch_warnings():  # peft calls a deprecated transformers property
         warnings.filterwarnings(

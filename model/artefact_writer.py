@@ -66,8 +66,7 @@ def save_artefact(
         "decoding": VITERBI,
     }
     if sentiment_labels:
-        branch = getattr(model.config, "sentiment_branch_layers", 0) or 0
-        settings["sentiment"] = sentiment_config(list(sentiment_labels), branch)
+        settings["sentiment"] = sentiment_config(list(sentiment_labels))
     if config.casing:
         settings["casing"] = CASING
     (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")

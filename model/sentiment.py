@@ -10,15 +10,6 @@ config (``sentiment_labels``, ``sentiment_pooling``) and in the artefact's ``tag
 (``"sentiment": {"labels": [...], "pooling": "mean"}``); an artefact without that entry
 loads as a plain token classifier, exactly as before.
 
-**Sentiment branch** (``config.sentiment_branch_layers`` = N, 0: none): the sentiment head
-reads its own copy of the encoder's last N layers instead of the shared output. The branch
-starts from the backbone's last N layers (:meth:`BertForTokensAndSentiment.init_sentiment_branch`;
-a LoRA artefact stores only its adapters), takes the hidden states that enter the shared
-layer L−N, and its input is *detached*: the sentiment loss never reaches the shared layers,
-so the entity path trains as if it were alone, while the sentiment path still gets N layers
-of its own. It costs N layers more per window at inference (one pass of the shared layers,
-N of the branch). The count is written in ``tagger.json`` (``"branch_layers"``).
-
 The head is a :class:`SentimentHead`, not an ``nn.Linear``, so the int8 path
 (model/quantize.py swaps every ``nn.Linear``) leaves it in fp32: 3 × 384 weights cost nothing,
 and a pooled input of a few rows would otherwise need ``torch._int_mm``'s padding.
@@ -84,10 +75,8 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
 class BertForTokensAndSentiment(BertForTokenClassification):
     """A token classifier with a sentiment head on the mean-pooled encoder output.
 
-    The config carries ``sentiment_labels`` (default :data:`SENTIMENT_LABELS`),
-    ``sentiment_pooling`` (:data:`POOLING`) and ``sentiment_branch_layers`` (default 0: the
-    head reads the shared encoder output; N: its own copy of the last N layers, see the
-    module docstring).
+    The config carries ``sentiment_labels`` (default :data:`SENTIMENT_LABELS`) and
+    ``sentiment_pooling`` (:data:`POOLING`).
     """
 
     def __init__(self, config) -> None:
@@ -97,28 +86,7 @@ class BertForTokensAndSentiment(BertForTokenClassification):
         config.sentiment_pooling = getattr(config, "sentiment_pooling", None) or POOLING
         if config.sentiment_pooling != POOLING:
             raise ValueError(f"unknown sentiment pooling {config.sentiment_pooling!r}")
-        branch = check_branch_layers(
-            getattr(config, "sentiment_branch_layers", 0) or 0, config.num_hidden_layers
-        )
-        config.sentiment_branch_layers = branch
         self.sentiment_head = SentimentHead(config.hidden_size, len(labels))
-        if branch:
-            from transformers.models.bert.modeling_bert import BertLayer
-
-            first = config.num_hidden_layers - branch
-            self.sentiment_branch = torch.nn.ModuleList(
-                BertLayer(config, layer_idx=first + i) for i in range(branch)
-            )
-
-    def init_sentiment_branch(self) -> None:
-        """Copy the encoder's last N layers into the sentiment branch (its starting point)."""
-        branch = getattr(self, "sentiment_branch", None)
-        if branch is None:
-            return
-        shared = self.bert.encoder.layer[len(self.bert.encoder.layer) - len(branch) :]
-        with torch.no_grad():
-            for mine, theirs in zip(branch, shared, strict=True):
-                mine.load_state_dict(theirs.state_dict())
 
     def _init_weights(self, module) -> None:
         if isinstance(module, SentimentHead):
@@ -137,10 +105,6 @@ class BertForTokensAndSentiment(BertForTokenClassification):
     ) -> TwoHeadOutput:
         """Both heads from one encoder pass (extra keyword arguments, e.g. peft's
         ``labels`` or ``output_attentions``, are ignored: the losses are the trainer's)."""
-        if getattr(self, "sentiment_branch", None) is not None:
-            return self._forward_with_branch(
-                input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds
-            )
         outputs = self.bert(
             input_ids,
             attention_mask=attention_mask,
@@ -155,64 +119,10 @@ class BertForTokensAndSentiment(BertForTokenClassification):
         sentiment = self.sentiment_head(self.dropout(pooled))
         return TwoHeadOutput(logits=logits, sentiment_logits=sentiment)
 
-    def _forward_with_branch(
-        self,
-        input_ids: torch.Tensor | None,
-        attention_mask: torch.Tensor | None,
-        token_type_ids: torch.Tensor | None,
-        position_ids: torch.Tensor | None,
-        inputs_embeds: torch.Tensor | None,
-    ) -> TwoHeadOutput:
-        """The shared layers once; the branch from the (detached) input of layer L−N."""
-        from transformers.masking_utils import create_bidirectional_mask
 
-        hidden = self.bert.embeddings(
-            input_ids=input_ids,
-            position_ids=position_ids,
-            token_type_ids=token_type_ids,
-            inputs_embeds=inputs_embeds,
-        )
-        mask = create_bidirectional_mask(
-            config=self.config, inputs_embeds=hidden, attention_mask=attention_mask
-        )
-        layers = self.bert.encoder.layer
-        split = len(layers) - len(self.sentiment_branch)
-        branch_input = hidden
-        for i, layer in enumerate(layers):
-            if i == split:
-                branch_input = hidden
-            hidden = layer(hidden, mask)
-        branch = branch_input.detach()
-        for layer in self.sentiment_branch:
-            branch = layer(branch, mask)
-        logits = self.classifier(self.dropout(hidden))
-        pooled = mean_pool(branch, attention_mask)
-        sentiment = self.sentiment_head(self.dropout(pooled))
-        return TwoHeadOutput(logits=logits, sentiment_logits=sentiment)
-
-
-def check_branch_layers(value: object, layers: int) -> int:
-    """A sentiment branch's layer count, checked: an int from 0 to ``layers``.
-
-    Raises:
-        ValueError: it is not a whole number in that range.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= layers:
-        raise ValueError(
-            f"sentiment branch layers must be a whole number from 0 to {layers} (got {value!r})"
-        )
-    return value
-
-
-def sentiment_config(
-    labels: list[str] | tuple[str, ...] = SENTIMENT_LABELS, branch_layers: int = 0
-) -> dict:
-    """The ``"sentiment"`` entry of ``tagger.json`` (``"branch_layers"`` only when N > 0, so
-    artefacts without a branch keep their bytes and model ids)."""
-    entry: dict = {"labels": list(labels), "pooling": POOLING}
-    if branch_layers:
-        entry["branch_layers"] = branch_layers
-    return entry
+def sentiment_config(labels: list[str] | tuple[str, ...] = SENTIMENT_LABELS) -> dict:
+    """The ``"sentiment"`` entry of ``tagger.json``."""
+    return {"labels": list(labels), "pooling": POOLING}
 
 
 def check_sentiment_settings(entry: object) -> dict | None:
@@ -232,10 +142,7 @@ def check_sentiment_settings(entry: object) -> dict | None:
         raise ValueError('\'sentiment\' must be {"labels": [...], "pooling": "mean"}')
     if entry.get("pooling", POOLING) != POOLING:
         raise ValueError(f"unknown sentiment pooling {entry.get('pooling')!r}")
-    branch = entry.get("branch_layers", 0)
-    if isinstance(branch, bool) or not isinstance(branch, int) or branch < 0:
-        raise ValueError(f"'branch_layers' must be a whole number ≥ 0 (got {branch!r})")
-    return sentiment_config(entry["labels"], branch)
+    return {"labels": list(entry["labels"]), "pooling": POOLING}
 
 
 def load_two_head(
@@ -243,10 +150,8 @@ def load_two_head(
     sentiment_labels: list[str] | tuple[str, ...] = SENTIMENT_LABELS,
     *,
     path: Path | str | None = None,
-    branch_layers: int = 0,
 ) -> BertForTokensAndSentiment:
-    """The backbone (or ``path``) with new token and sentiment heads (SDPA attention);
-    ``branch_layers`` > 0: a sentiment branch that starts as a copy of the last layers."""
+    """The backbone (or ``path``) with new token and sentiment heads (SDPA attention)."""
     from transformers import BertConfig
 
     from model.backbone import backbone_dir, label_config, quiet_transformers
@@ -256,16 +161,13 @@ def load_two_head(
     config = BertConfig.from_pretrained(source, local_files_only=True, **label_config(labels))
     config.sentiment_labels = list(sentiment_labels)
     config.sentiment_pooling = POOLING
-    config.sentiment_branch_layers = check_branch_layers(branch_layers, config.num_hidden_layers)
-    model = BertForTokensAndSentiment.from_pretrained(
+    return BertForTokensAndSentiment.from_pretrained(
         source,
         config=config,
         local_files_only=True,
         attn_implementation="sdpa",
         dtype=torch.float32,  # a float16 copy of the backbone (model.backbone_copy) too
     )
-    model.init_sentiment_branch()
-    return model
 
 
 def macro_f1_of(predicted: np.ndarray, gold: np.ndarray, classes: int) -> float:

@@ -48,9 +48,6 @@ class TrainConfig:
     stride: int = 64
     sentiment_weight: float = 1.0
     sentiment_class_power: float = 0.0
-    #: the sentiment head's own copy of the last N encoder layers, its input detached
-    #: (model/sentiment.py); 0: the head reads the shared encoder output
-    sentiment_branch: int = 0
     time_budget_s: float | None = None
     int8_scores: bool = True
     sentiment_offsets: bool = True

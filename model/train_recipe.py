@@ -196,15 +196,6 @@ def recipe_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="weigh sentiment classes by (mean count / count) ** P (0: unweighted)",
     )
-    p.add_argument(
-        "--sentiment-branch",
-        type=int,
-        default=0,
-        metavar="N",
-        help="give the sentiment head its own copy of the last N encoder layers, fed the "
-        "detached hidden states before them: the sentiment loss never reaches the layers the "
-        "entities use (0: both heads read the shared output)",
-    )
     p.add_argument("--time-budget-min", type=float, default=None)
     p.add_argument("--rank", type=int, default=16, help="LoRA rank of every adapter")
     p.add_argument("--alpha", type=int, default=None, help="LoRA alpha (default: twice the rank)")
@@ -275,8 +266,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     if args.rank < 1 or (args.alpha is not None and args.alpha < 1):
         parser.error("--rank and --alpha must be at least 1")
-    if args.sentiment_branch < 0:
-        parser.error("--sentiment-branch must be 0 or more layers")
     try:  # before the data is read: a device or precision this machine lacks, in one line
         training_precision(args.precision, training_device(args.device))
     except ValueError as exc:

@@ -69,7 +69,7 @@ def build_model(
     if sentiment_labels:
         from model.sentiment import load_two_head
 
-        model = load_two_head(labels, list(sentiment_labels), branch_layers=config.sentiment_branch)
+        model = load_two_head(labels, list(sentiment_labels))
     else:
         model = load_token_classifier(labels)
     if config.casing:

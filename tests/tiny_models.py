@@ -46,10 +46,8 @@ def random_two_head(
     sentiment_labels: list[str] | tuple[str, ...] = SENTIMENT_LABELS,
     *,
     seed: int = 0,
-    branch_layers: int = 0,
 ) -> Any:
-    """A tiny randomly initialised :class:`model.sentiment.BertForTokensAndSentiment`
-    (``branch_layers`` > 0: with a sentiment branch copied from its last layers)."""
+    """A tiny randomly initialised :class:`model.sentiment.BertForTokensAndSentiment`."""
     import torch
 
     from model.sentiment import BertForTokensAndSentiment
@@ -59,8 +57,6 @@ def random_two_head(
     config = tiny_config(labels)
     config.sentiment_labels = list(sentiment_labels)
     config.sentiment_pooling = POOLING
-    config.sentiment_branch_layers = branch_layers
     model = BertForTokensAndSentiment(config)
-    model.init_sentiment_branch()
     model.eval()
     return model

@@ -195,9 +195,7 @@ def save_two_head(
     save_full_artefact(model, directory, name=name, max_length=max_length, stride=stride)
     settings = json.loads((directory / SETTINGS_FILE).read_text(encoding="utf-8"))
     settings["segmentation"] = "words"
-    settings["sentiment"] = sentiment_config(
-        branch_layers=getattr(model.config, "sentiment_branch_layers", 0)
-    )
+    settings["sentiment"] = sentiment_config()
     (directory / SETTINGS_FILE).write_text(json.dumps(settings), encoding="utf-8")
     return directory
 
@@ -232,10 +230,7 @@ def train_random_two_heads(monkeypatch: pytest.MonkeyPatch, seed: int = 1) -> No
         training,
         "build_model",
         lambda config, labels, sentiment_labels=None: random_two_head(
-            labels,
-            sentiment_labels or SENTIMENT_LABELS,
-            seed=seed,
-            branch_layers=config.sentiment_branch,
+            labels, sentiment_labels or SENTIMENT_LABELS, seed=seed
         ),
     )
 

@@ -539,8 +539,8 @@ def run_stage(tmp_path, monkeypatch):
     monkeypatch.setattr(
         sentiment_module,
         "load_two_head",
-        lambda labels, sentiment_labels=SENTIMENT_LABELS, branch_layers=0: random_two_head(
-            labels, sentiment_labels, seed=1, branch_layers=branch_layers
+        lambda labels, sentiment_labels=SENTIMENT_LABELS: random_two_head(
+            labels, sentiment_labels, seed=1
         ),
     )
 
