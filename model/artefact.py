@@ -110,46 +110,56 @@ def check_artefact_files(model_dir: Path | str) -> None:
         raise ModelNotFoundError(str(exc)) from None
 
 
-def _read_small_json(path: Path) -> object:
-    """A settings file of the artefact, read without blocking (``O_NONBLOCK``, ``fstat`` of
-    the opened descriptor: a regular file of at most the limit, whatever the name pointed
-    at when the folder was checked).
+def read_bounded_json(path: Path, limit: int, what: str) -> object:
+    """The JSON in ``path``, read without blocking (``O_NONBLOCK``, ``fstat`` of the opened
+    descriptor): a regular file of at most ``limit`` bytes, whatever the name pointed at
+    before. ``what`` names the kind of file in the messages (``"a metrics.json"``).
 
     Raises:
-        FileNotFoundError: there is none.
-        ModelNotFoundError: not a regular file, too big, not UTF-8 or not JSON.
+        FileNotFoundError: there is none (other ``OSError``: it cannot be opened).
+        ValueError: not a regular file, over ``limit``, not UTF-8 or not JSON (naming
+            ``path``).
     """
     import stat
-
-    from data.tag_requests import MAX_MODEL_JSON_BYTES
 
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ModelNotFoundError(
-                f"{path} is not a regular file (a named pipe or a device?); not a file of a tagger"
+            raise ValueError(
+                f"{path} is not a regular file (a named pipe or a device?); not {what}"
             )
-        if info.st_size > MAX_MODEL_JSON_BYTES:
-            raise ModelNotFoundError(
-                f"{path} is {info.st_size:,} bytes (a tagger's settings "
-                f"file holds at most {MAX_MODEL_JSON_BYTES:,})"
-            )
-        data = os.read(fd, MAX_MODEL_JSON_BYTES + 1)
+        if info.st_size > limit:
+            raise ValueError(f"{path} is {info.st_size:,} bytes ({what} holds at most {limit:,})")
+        data = os.read(fd, limit + 1)
     finally:
         os.close(fd)
-    if len(data) > MAX_MODEL_JSON_BYTES:
-        raise ModelNotFoundError(
-            f"{path} is over {MAX_MODEL_JSON_BYTES:,} bytes (a tagger's settings file holds less)"
-        )
+    if len(data) > limit:
+        raise ValueError(f"{path} is over {limit:,} bytes ({what} holds less)")
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ModelNotFoundError(f"{path} is not UTF-8 text: {exc.reason}") from None
+        raise ValueError(f"{path} is not UTF-8 text: {exc.reason}") from None
     except json.JSONDecodeError as exc:
-        raise ModelNotFoundError(f"{path} is not valid JSON: {exc}") from None
+        raise ValueError(f"{path} is not valid JSON: {exc}") from None
     except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
-        raise ModelNotFoundError(f"{path} is not usable JSON: {one_line(exc)}") from None
+        raise ValueError(f"{path} is not usable JSON: {one_line(exc)}") from None
+
+
+def _read_small_json(path: Path) -> object:
+    """A settings file of the artefact (:func:`read_bounded_json`, at most
+    ``MAX_MODEL_JSON_BYTES``).
+
+    Raises:
+        FileNotFoundError: there is none.
+        ModelNotFoundError: not a regular file, too big, not UTF-8 or not JSON.
+    """
+    from data.tag_requests import MAX_MODEL_JSON_BYTES
+
+    try:
+        return read_bounded_json(path, MAX_MODEL_JSON_BYTES, "a tagger's settings file")
+    except ValueError as exc:
+        raise ModelNotFoundError(str(exc)) from None
 
 
 def read_settings(model_dir: Path | str) -> dict:

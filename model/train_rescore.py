@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from model.artefact import SETTINGS_FILE, model_id_of, read_settings
+from model.artefact import SETTINGS_FILE, model_id_of, read_bounded_json, read_settings
 from model.labels import DECODINGS, check_decoding
 
 METRICS_FILE = "metrics.json"
@@ -70,24 +70,14 @@ def recorded_args(metrics: dict, source: Path) -> argparse.Namespace:
 
 
 def read_metrics(path: Path) -> dict:
-    """The JSON object in ``path`` (an artefact's ``metrics.json``).
+    """The JSON object in ``path`` (an artefact's ``metrics.json``; a regular file of at most
+    :data:`MAX_METRICS_BYTES`, read by :func:`model.artefact.read_bounded_json`).
 
     Raises:
-        ValueError: it is larger than :data:`MAX_METRICS_BYTES`, not UTF-8 JSON or no object.
-        OSError: it cannot be read.
+        ValueError: it is no regular file, too large, not UTF-8 JSON or no object.
+        OSError: it cannot be opened.
     """
-    with open(path, "rb") as file:  # size and bytes from the one opened file, read bounded
-        size = os.fstat(file.fileno()).st_size
-        data = file.read(MAX_METRICS_BYTES + 1)
-    if max(size, len(data)) > MAX_METRICS_BYTES:
-        raise ValueError(
-            f"{path} is {max(size, len(data)):,} bytes (a metrics.json holds at most "
-            f"{MAX_METRICS_BYTES:,})"
-        )
-    try:
-        metrics = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
-        raise ValueError(f"{path} is not UTF-8 JSON: {exc}") from None
+    metrics = read_bounded_json(path, MAX_METRICS_BYTES, "a metrics.json")
     if not isinstance(metrics, dict):
         raise ValueError(f"{path} holds no JSON object")
     return metrics

@@ -94,10 +94,10 @@ def test_a_folder_without_a_recorded_command_is_refused(trained, tmp_path, capsy
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b'{"data": ', "metrics.json is not UTF-8 JSON"),
-        (b"\xff\xfe{}", "metrics.json is not UTF-8 JSON"),
+        (b'{"data": ', "metrics.json is not valid JSON"),
+        (b"\xff\xfe{}", "metrics.json is not UTF-8 text"),
         (b"[1, 2]", "metrics.json holds no JSON object"),
-        (b"[" * 200_000 + b"]" * 200_000, "metrics.json is not UTF-8 JSON"),  # too deep
+        (b"[" * 200_000 + b"]" * 200_000, "metrics.json is not usable JSON"),  # too deep
         (b" " * ((1 << 22) + 1), "metrics.json is 4,194,305 bytes"),
     ],
 )
@@ -113,3 +113,28 @@ def test_a_damaged_metrics_file_is_refused_by_name(trained, tmp_path, capsys, co
     assert f"error: {folder / 'metrics.json'}" in err and message in err
     assert (folder / "metrics.json").read_bytes() == content  # untouched
     assert (folder / SETTINGS_FILE).read_bytes() == settings
+
+
+def test_a_named_pipe_for_metrics_is_refused_without_blocking(trained, tmp_path, capsys):
+    import os
+    import shutil
+    import threading
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained, folder)
+    fifo = folder / "metrics.json"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    codes: list[int] = []
+    worker = threading.Thread(
+        target=lambda: codes.append(main(["rescore", str(folder), "--no-int8"])), daemon=True
+    )
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():  # it waits for a writer: give it one, so that the test ends
+        with open(fifo, "wb"):
+            pass
+        worker.join(10)
+    assert codes == [2], "rescore waited on a named pipe"
+    err = capsys.readouterr().err
+    assert f"error: {fifo} is not a regular file" in err
