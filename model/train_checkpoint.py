@@ -23,6 +23,8 @@ def config_key(config: TrainConfig) -> dict:
     for newer in ("sentiment_class_power", "init_from", "casing"):  # absent from older checkpoints
         if not getattr(config, newer):
             skip.add(newer)
+    if config.split_seed in (None, config.seed):  # the splits every older run drew
+        skip.add("split_seed")
     if config.precision == "fp32":  # older checkpoints were all fp32 and lack the key
         skip.add("precision")
     return {

@@ -43,6 +43,8 @@ class TrainConfig:
     o_weight: float = 0.5
     max_length: int = 128
     seed: int = 13
+    #: seed of the selection splits the recipe carves from its training files (None: ``seed``)
+    split_seed: int | None = None
     patience: int = 2
     infer_max_length: int = 256
     stride: int = 64

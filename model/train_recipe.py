@@ -37,7 +37,9 @@ def two_head_data(
     (:func:`model.name_augmentation.augment_ticket_names`), GoEmotions train (sentiment
     only). Selection (never WNUT-17 dev): a seeded ``val_share`` of WNUT-17 train + BTC a b
     e f g (``val_real``), generated tickets of ``ticket_seed + 1`` (``val_tickets``) and a
-    seeded part of GoEmotions *train* (``val_goemotions``). Reported only: WNUT-17 dev, BTC
+    seeded part of GoEmotions *train* (``val_goemotions``); the three splits draw from
+    ``split_seed`` (``None``: the training ``seed``), so runs of other training seeds can be
+    ranked on the same selection texts. Reported only: WNUT-17 dev, BTC
     section h, generated tickets of ``ticket_seed + 2`` (entities and sentiment),
     GoEmotions dev (single-group) and the hand-written tickets (entities and sentiment).
     """
@@ -67,10 +69,11 @@ def two_head_data(
     btc = cut(read_btc([root / "btc" / f"{s}.conll" for s in "abefg"]))
     wiki = cut(read_wikigold(root / "wikigold" / "wikigold.conll"))
     goemo = cut(read_goemotions(root / "goemotions" / "group_train.tsv"))
-    wnut_train, wnut_val = split_off(wnut, args.val_share, args.seed)
-    btc_train, btc_val = split_off(btc, args.val_share, args.seed + 1)
+    split_seed = args.seed if args.split_seed is None else args.split_seed
+    wnut_train, wnut_val = split_off(wnut, args.val_share, split_seed)
+    btc_train, btc_val = split_off(btc, args.val_share, split_seed + 1)
     goemo_train, goemo_val = split_off(
-        goemo, min(0.5, args.goemotions_val / len(goemo)), args.seed + 2
+        goemo, min(0.5, args.goemotions_val / len(goemo)), split_seed + 2
     )
     tickets = examples_from_gold(
         augment_ticket_names(
@@ -138,6 +141,7 @@ def two_head_data(
             "goemotions_train": {"of": len(goemo_train), "per_epoch": args.goemotions_per_epoch},
         },
         "selection": {
+            "split_seed": split_seed,
             "val_real": {
                 "wnut17_train": len(wnut_val),
                 "btc_abefg": len(btc_val),
@@ -177,6 +181,13 @@ def recipe_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=DATASETS)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument(
+        "--split-seed",
+        type=int,
+        default=None,
+        help="seed of the selection splits (val_real, val_goemotions) carved from the training "
+        "files; default: --seed. Fix it to rank runs of several --seed on the same texts",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--tickets", type=int, default=1500)
