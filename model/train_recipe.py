@@ -37,11 +37,12 @@ def two_head_data(
     (:func:`model.name_augmentation.augment_ticket_names`), GoEmotions train (sentiment
     only). Selection (never WNUT-17 dev): a seeded ``val_share`` of WNUT-17 train + BTC a b
     e f g (``val_real``), generated tickets of ``ticket_seed + 1`` (``val_tickets``) and a
-    seeded part of GoEmotions *train* (``val_goemotions``); the three splits draw from
-    ``split_seed`` (``None``: the training ``seed``), so runs of other training seeds can be
-    ranked on the same selection texts. Reported only: WNUT-17 dev, BTC
-    section h, generated tickets of ``ticket_seed + 2`` (entities and sentiment),
-    GoEmotions dev (single-group) and the hand-written tickets (entities and sentiment).
+    seeded part of GoEmotions *train* (``val_goemotions``); ``val_real`` and
+    ``val_goemotions`` are drawn with ``split_seed`` (``None``: the training ``seed``), so
+    runs of other training seeds can be ranked on the same selection texts. Reported only:
+    WNUT-17 dev, BTC section h, generated tickets of ``ticket_seed + 2`` (entities and
+    sentiment), GoEmotions dev (single-group) and the hand-written tickets (entities and
+    sentiment).
     """
     from data.demo import iter_gold_tickets
     from model.datasets import (
