@@ -20,8 +20,7 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def config_key(config: TrainConfig) -> dict:
     # the device is not part of it: a run stopped on one device resumes on another
     skip = {"time_budget_s", "output", "int8_scores", "sentiment_offsets", "device"}
-    # absent from older checkpoints
-    for newer in ("sentiment_class_power", "init_from", "casing", "pseudo_entities"):
+    for newer in ("sentiment_class_power", "init_from", "casing"):  # absent from older checkpoints
         if not getattr(config, newer):
             skip.add(newer)
     if config.split_seed in (None, config.seed):  # the splits every older run drew

@@ -45,8 +45,6 @@ class TrainConfig:
     seed: int = 13
     #: seed of the selection splits the recipe carves from its training files (None: ``seed``)
     split_seed: int | None = None
-    #: entity labels voted for GoEmotions training texts (model/pseudo_labels.py), or None
-    pseudo_entities: str | None = None
     patience: int = 2
     infer_max_length: int = 256
     stride: int = 64

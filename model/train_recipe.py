@@ -42,8 +42,7 @@ def two_head_data(
     runs of other training seeds can be ranked on the same selection texts. Reported only:
     WNUT-17 dev, BTC section h, generated tickets of ``ticket_seed + 2`` (entities and
     sentiment), GoEmotions dev (single-group) and the hand-written tickets (entities and
-    sentiment). With ``pseudo_entities`` (a file of :mod:`model.pseudo_labels`) the
-    GoEmotions training texts it labels train the entity head too.
+    sentiment).
     """
     from data.demo import iter_gold_tickets
     from model.datasets import (
@@ -54,9 +53,8 @@ def two_head_data(
         read_wikigold,
         split_off,
     )
-    from model.labels import ENTITY_TYPES, parse_label_map
+    from model.labels import parse_label_map
     from model.name_augmentation import augment_ticket_names
-    from model.pseudo_labels import read_pseudo_entities, with_pseudo_entities
 
     root = Path(args.data_dir)
     scale = args.scale
@@ -78,16 +76,6 @@ def two_head_data(
     goemo_train, goemo_val = split_off(
         goemo, min(0.5, args.goemotions_val / len(goemo)), split_seed + 2
     )
-    pseudo = None
-    if args.pseudo_entities is not None:
-        header, spans_of = read_pseudo_entities(args.pseudo_entities, ENTITY_TYPES)
-        goemo_train, given = with_pseudo_entities(goemo_train, spans_of)
-        pseudo = {
-            "file": Path(args.pseudo_entities).name,
-            "teachers": header.get("teachers"),
-            "min_votes": header.get("min_votes"),
-            "goemotions_train_given_entities": given,
-        }
     tickets = examples_from_gold(
         augment_ticket_names(
             iter_gold_tickets(args.tickets, args.ticket_seed, sentiment=True),
@@ -178,8 +166,6 @@ def two_head_data(
         },
         "scale": scale,
     }
-    if pseudo is not None:
-        record["train"]["pseudo_entities"] = pseudo
     return train_examples, pools, dev_sets, test_sets, record
 
 
@@ -215,14 +201,6 @@ def recipe_parser() -> argparse.ArgumentParser:
     p.add_argument("--btc-per-epoch", type=int, default=2500)
     p.add_argument("--wikigold-per-epoch", type=int, default=800)
     p.add_argument("--goemotions-per-epoch", type=int, default=8000)
-    p.add_argument(
-        "--pseudo-entities",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="entity labels for GoEmotions training texts, voted by trained taggers "
-        "(python -m model.train pseudo-label; model/pseudo_labels.py)",
-    )
     p.add_argument("--sentiment-weight", type=float, default=1.0)
     p.add_argument(
         "--sentiment-class-power",
@@ -281,11 +259,9 @@ def recipe_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
-    from model.pseudo_labels import add_pseudo_label
     from model.train_rescore import add_rescore
 
     add_rescore(sub)
-    add_pseudo_label(sub)
     return parser
 
 
@@ -298,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = recipe_parser()
     args = parser.parse_args(argv)
-    if args.recipe != "two-head":
+    if args.recipe == "rescore":
         return args.func(args)
     if args.rank < 1 or (args.alpha is not None and args.alpha < 1):
         parser.error("--rank and --alpha must be at least 1")
@@ -315,7 +291,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_from_args(
         args,
         init_from=str(args.init_from) if args.init_from else None,
-        pseudo_entities=str(args.pseudo_entities) if args.pseudo_entities else None,
         alpha=args.alpha if args.alpha is not None else 2 * args.rank,
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
         int8_scores=not args.no_int8,
