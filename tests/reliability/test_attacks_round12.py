@@ -258,7 +258,7 @@ def test_six_clicks_at_once_on_a_download_built_on_click_hold_one_build(
 ) -> None:
     """Expected: six clicks sent at once on Batch tagging's "Tickets with entities (JSONL)"
     (a download built on click, over 1,000 tickets) are built one after the other: the
-    server's peak grows by about one build, and every click gets the whole download.
+    server's peak grows by a build or two, not six, and every click gets the whole download.
 
     Broke: Streamlit runs each click in a worker thread of its own (``asyncio.to_thread``,
     up to 32 at once), and each build held several times its size: 800 tickets of 99,000
@@ -280,12 +280,13 @@ def test_six_clicks_at_once_on_a_download_built_on_click_hold_one_build(
     assert len(set(seen["sizes"])) == 1 and len(seen["sizes"]) == 7
     assert seen["sizes"][0] > 800 * 99_000
     assert seen["most_at_once"] == 1, seen  # each click waited for the build before it
-    # One build at a time: the six add about one build to the peak, not six. Not "under one
+    # One build at a time: the six add a build or two to the peak, not six. Not "under one
     # build" exactly: while a build runs, the clicks before it may still hold their finished
     # downloads (79 MB each), and each click's thread frees into a malloc arena of its own
-    # (CI saw +245 MiB for one click, +280 MiB more for six); built at once they took
-    # +1,369 MiB more, over five builds.
-    assert seen["six"] - seen["one"] < 2 * (seen["one"] - seen["before"]), seen
+    # (CI saw +245 MiB for one click, +280 MiB more for six; a rehearsal on 2026-12-06, +227
+    # MiB for one, +487 MiB more for six, builds still one at a time); built at once they
+    # took +1,369 MiB more for six against +371 MiB for one, over three times one build.
+    assert seen["six"] - seen["one"] < 3 * (seen["one"] - seen["before"]), seen
 
 
 # -- tickets holding thousands of entities that do not overlap (Batch tagging) ------------
