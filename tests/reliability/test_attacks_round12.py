@@ -282,11 +282,13 @@ def test_six_clicks_at_once_on_a_download_built_on_click_hold_one_build(
     assert seen["most_at_once"] == 1, seen  # each click waited for the build before it
     # One build at a time: the six add a build or two to the peak, not six. Not "under one
     # build" exactly: while a build runs, the clicks before it may still hold their finished
-    # downloads (79 MB each), and each click's thread frees into a malloc arena of its own
-    # (CI saw +245 MiB for one click, +280 MiB more for six; a rehearsal on 2026-12-06, +227
-    # MiB for one, +487 MiB more for six, builds still one at a time); built at once they
-    # took +1,369 MiB more for six against +371 MiB for one, over three times one build.
-    assert seen["six"] - seen["one"] < 3 * (seen["one"] - seen["before"]), seen
+    # downloads (79 MB each), and each click's thread frees into a malloc arena of its own.
+    # Measured with the builds one at a time: +92 to +487 MiB more for six (CI +280; a
+    # rehearsal on 2026-12-06 +487, when one click took +227), at most 6.5 downloads; built
+    # at once they took +1,369 MiB more, 18 downloads. The bound is in downloads, not in the
+    # one-click growth, which itself varies from +227 to +449 MiB between runs.
+    download_mib = seen["sizes"][0] / 2**20
+    assert seen["six"] - seen["one"] < 10 * download_mib, seen
 
 
 # -- tickets holding thousands of entities that do not overlap (Batch tagging) ------------
