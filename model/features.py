@@ -36,14 +36,12 @@ IGNORE = -100
 class Feature:
     """One training window: ``input_ids`` with ``[CLS]``/``[SEP]`` and aligned ``labels``;
     ``cases``, aligned too, the word shape of every token (model/casing.py) when the run
-    uses casing; ``soft``, tokens × labels, teachers' label probabilities when the run
-    distils (model/distill.py)."""
+    uses casing."""
 
     input_ids: np.ndarray
     labels: np.ndarray
     sentiment: int = -100
     cases: np.ndarray | None = None
-    soft: np.ndarray | None = None
 
 
 def word_labels(
@@ -169,8 +167,7 @@ def _tokenized(examples: Sequence[Example], tokenizer, segmentation: str, casing
 def collate(features: Sequence[Feature], pad_id: int = 0) -> dict[str, np.ndarray]:
     """Pad a batch to its longest feature: ``input_ids``, ``attention_mask``, ``labels``,
     ``sentiment`` (one class id per feature, ``-100`` where it has none), and
-    ``token_type_ids`` (the word shapes, 0 on padding) when the features carry them, and
-    ``soft`` (batch × width × labels, zero where a feature has none) when any does."""
+    ``token_type_ids`` (the word shapes, 0 on padding) when the features carry them."""
     width = max(len(f.input_ids) for f in features)
     ids = np.full((len(features), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(features), width), dtype=np.int64)
@@ -187,11 +184,4 @@ def collate(features: Sequence[Feature], pad_id: int = 0) -> dict[str, np.ndarra
         for row, f in enumerate(features):
             types[row, : len(f.cases)] = f.cases
         batch["token_type_ids"] = types
-    with_soft = [f.soft for f in features if f.soft is not None]
-    if with_soft:
-        soft = np.zeros((len(features), width, with_soft[0].shape[1]), dtype=np.float32)
-        for row, f in enumerate(features):
-            if f.soft is not None:
-                soft[row, : len(f.soft)] = f.soft
-        batch["soft"] = soft
     return batch

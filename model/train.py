@@ -16,10 +16,9 @@ the loss is the token loss plus ``sentiment_weight`` × the sentiment cross-entr
 example feeds only the head(s) it has labels for (GoEmotions: sentiment only; WNUT-17, BTC,
 WikiGold: entities only; generated tickets: both). Large sources can be *pools*: each epoch
 trains on a fresh seeded sample of ``n`` of them (``EpochPool``), so a fixed time budget
-sees much of them without a long epoch. With ``teachers`` the token loss also learns their
-mean label probabilities (distillation, model/distill.py). Evaluation sets are of kind
-``entities`` (seqeval F1), ``sentiment`` (macro-F1) or both; the best epoch is chosen by the
-mean of the selection sets' figures.
+sees much of them without a long epoch. Evaluation sets are of kind ``entities`` (seqeval
+F1), ``sentiment`` (macro-F1) or both; the best epoch is chosen by the mean of the
+selection sets' figures.
 
 Resumable: after every epoch ``checkpoint.pt`` in the output folder holds the trainable
 weights, optimizer, schedule, random states and history; the same command started again
@@ -60,7 +59,6 @@ from model.artefact_writer import save_artefact
 from model.backbone import BACKBONE_NAME, backbone_version, load_tokenizer
 from model.casing import casing_of
 from model.datasets import IGNORE_TYPE, Example
-from model.distill import attach_teacher_targets
 from model.features import IGNORE, Feature, build_features, collate
 from model.labels import iob2_labels
 from model.sentiment import SENTIMENT_LABELS
@@ -149,8 +147,6 @@ class _Run:
     #: every training text (calibration of the int8 artefact samples them)
     texts: list[str]
     trainable: int
-    #: model ids of the teachers distilled from (model/distill.py)
-    teacher_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -200,11 +196,6 @@ def _prepare(
 
     features = windows(train_examples)
     pool_features = [[windows([ex]) for ex in pool.examples] for pool in pools]
-    teacher_ids: list[str] = []
-    if config.teachers:
-        features, pool_features, teacher_ids = _with_teacher_targets(
-            config, features, pool_features, labels, tokenizer, log
-        )
     if config.init_from and config.full:
         model = full_model_from(config, Path(config.init_from), labels, sentiment_labels, log)
     elif config.init_from:
@@ -263,32 +254,7 @@ def _prepare(
         sentiment_loss=sentiment_loss.to(config.device) if sentiment_loss else None,
         texts=[ex.text for ex in everything],
         trainable=trainable,
-        teacher_ids=teacher_ids,
     )
-
-
-def _with_teacher_targets(
-    config: TrainConfig,
-    features: list[Feature],
-    pool_features: list[list[list[Feature]]],
-    labels: list[str],
-    tokenizer,
-    log: Callable[[str], None],
-) -> tuple[list[Feature], list[list[list[Feature]]], list[str]]:
-    """Every window, fixed and pooled, with its teachers' soft targets; the teachers' ids."""
-    flat = features + [f for pool in pool_features for windows in pool for f in windows]
-    soft, ids = attach_teacher_targets(
-        flat,
-        config.teachers,
-        labels,
-        config.casing,
-        tokenizer.pad_token_id or 0,
-        device=config.device,
-        log=log,
-    )
-    rest = iter(soft[len(features) :])
-    pooled = [[[next(rest) for _ in windows] for windows in pool] for pool in pool_features]
-    return soft[: len(features)], pooled, ids
 
 
 def _fit(
@@ -415,14 +381,7 @@ def _one_epoch(
                     if key in arrays
                 }
             )
-        loss = joint_loss(
-            out,
-            arrays,
-            run.token_loss,
-            run.sentiment_loss,
-            config.sentiment_weight,
-            soft_weight=config.distill_weight if config.teachers else 0.0,
-        )
+        loss = joint_loss(out, arrays, run.token_loss, run.sentiment_loss, config.sentiment_weight)
         optimizer.zero_grad(set_to_none=True)
         if loss.requires_grad:
             loss.backward()
@@ -533,8 +492,6 @@ def _finish(
         "total_seconds": round(time.time() - progress.started, 1),
         "trainable_parameters": run.trainable,
     }
-    if run.teacher_ids:
-        metrics["teachers"] = dict(zip(config.teachers, run.teacher_ids, strict=True))
     if run.sentiment_labels:
         metrics["sentiment"] = {
             "labels": run.sentiment_labels,

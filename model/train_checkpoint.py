@@ -20,11 +20,9 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def config_key(config: TrainConfig) -> dict:
     # the device is not part of it: a run stopped on one device resumes on another
     skip = {"time_budget_s", "output", "int8_scores", "sentiment_offsets", "device"}
-    for newer in ("sentiment_class_power", "init_from", "casing", "teachers"):
-        if not getattr(config, newer):  # absent from older checkpoints
+    for newer in ("sentiment_class_power", "init_from", "casing"):  # absent from older checkpoints
+        if not getattr(config, newer):
             skip.add(newer)
-    if not config.teachers:  # the soft loss's share means nothing without teachers
-        skip.add("distill_weight")
     if config.split_seed in (None, config.seed):  # the splits every older run drew
         skip.add("split_seed")
     if config.precision == "fp32":  # older checkpoints were all fp32 and lack the key

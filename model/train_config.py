@@ -59,10 +59,6 @@ class TrainConfig:
     device: str = "cpu"
     #: word shapes as token types (model/casing.py); ``words`` segmentation
     casing: bool = False
-    #: trained tagger folders whose mean label probabilities the run learns from too
-    #: (model/distill.py), and the soft loss's share of the token loss
-    teachers: tuple[str, ...] = ()
-    distill_weight: float = 0.5
     extra: dict = field(default_factory=dict)
 
 

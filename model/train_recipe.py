@@ -235,21 +235,6 @@ def recipe_parser() -> argparse.ArgumentParser:
         help="start from this LoRA artefact's weights (a second training stage)",
     )
     p.add_argument(
-        "--teachers",
-        type=Path,
-        nargs="+",
-        default=(),
-        metavar="DIR",
-        help="distil: learn the mean label probabilities of these trained taggers too "
-        "(model/distill.py)",
-    )
-    p.add_argument(
-        "--distill-weight",
-        type=float,
-        default=0.5,
-        help="with --teachers: the soft loss's share of the token loss (0-1)",
-    )
-    p.add_argument(
         "--scale", type=float, default=1.0, help="use this share of every file (a quick smoke run)"
     )
     p.add_argument("--no-int8", action="store_true", help="skip the int8 scores")
@@ -293,8 +278,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     if args.rank < 1 or (args.alpha is not None and args.alpha < 1):
         parser.error("--rank and --alpha must be at least 1")
-    if not 0.0 <= args.distill_weight <= 1.0:
-        parser.error(f"--distill-weight must be between 0 and 1, not {args.distill_weight}")
     try:  # before the data is read: a device or precision this machine lacks, in one line
         training_precision(args.precision, training_device(args.device))
     except ValueError as exc:
@@ -308,7 +291,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_from_args(
         args,
         init_from=str(args.init_from) if args.init_from else None,
-        teachers=tuple(str(t) for t in args.teachers),
         alpha=args.alpha if args.alpha is not None else 2 * args.rank,
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
         int8_scores=not args.no_int8,

@@ -18,7 +18,6 @@ import torch
 from model.artefact import SETTINGS_FILE, model_id_of
 from model.backbone import load_token_classifier
 from model.casing import enable_casing
-from model.distill import soft_token_loss
 from model.features import IGNORE, Feature
 from model.train_config import LORA_TARGETS, EpochPool, TrainConfig
 
@@ -285,22 +284,14 @@ def joint_loss(
     token_loss: torch.nn.Module,
     sentiment_loss: torch.nn.Module | None,
     weight: float,
-    soft_weight: float = 0.0,
 ) -> torch.Tensor:
     """Token loss over labelled tokens plus ``weight`` × sentiment loss over labelled rows;
-    a head with no label in the batch adds nothing (no NaN from an all-ignored mean). With
-    ``soft_weight`` and teachers' targets in ``arrays["soft"]`` the token loss is
-    ``(1 - soft_weight)`` × the hard loss + ``soft_weight`` × the soft one (model/distill.py)."""
+    a head with no label in the batch adds nothing (no NaN from an all-ignored mean)."""
     logits = out.logits.float()  # bf16 under autocast: the loss is taken in fp32
     labels = torch.from_numpy(arrays["labels"]).to(logits.device)
     total = logits.new_zeros(())
     if bool((labels != IGNORE).any()):
-        hard = token_loss(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
-        soft = None
-        if soft_weight and "soft" in arrays:
-            targets = torch.from_numpy(arrays["soft"]).to(logits.device)
-            soft = soft_token_loss(logits, targets, labels, getattr(token_loss, "weight", None))
-        total = total + (hard if soft is None else (1 - soft_weight) * hard + soft_weight * soft)
+        total = total + token_loss(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
     if sentiment_loss is not None:
         target = torch.from_numpy(arrays["sentiment"]).to(logits.device)
         if bool((target != IGNORE).any()):
