@@ -78,6 +78,13 @@ MIN_DATE = pd.Timestamp("1990-01-01")
 MAX_DATE = pd.Timestamp("2100-01-01")
 DATE_RANGE = "1990–2100"
 
+BLANK_TEXT = r"^[\p{Cf}\p{Cc}\p{Z}]*$"
+"""A text ingest refuses as empty (RE2, for ``pyarrow.compute``): nothing but white space
+(Unicode separators Z, and the ASCII ones, which are control characters), invisible format
+characters (zero-width space, word joiner, soft hyphen, bidi marks: Unicode category Cf) and
+control characters (Cc: the DOS end-of-file mark Ctrl-Z that old exports end with, ESC, BEL),
+which show as an empty ticket (a trailing Ctrl-Z was a ticket of its own)."""
+
 
 class ProblemCollector:
     """The problems found so far (row, column, message), at most ``MAX_PROBLEMS``."""
@@ -137,12 +144,8 @@ def _text_array(
             return pa.nulls(len(arr), pa.string())
         arr = pa.array(series.astype(object).map(_to_str), type=pa.string(), from_pandas=True)
     arr = arr.cast(pa.string())
-    # blank: nothing but white space (Unicode separators Z, and the ASCII ones, which are
-    # control characters), invisible format characters (zero-width space, word joiner, bidi
-    # marks: Unicode category Cf) and control characters (Cc: the DOS end-of-file mark
-    # Ctrl-Z that old exports end with, ESC, BEL), which show as an empty ticket (a trailing
-    # Ctrl-Z was a ticket of its own). A match gives booleans: no copy of the text is made.
-    blank = pc.fill_null(pc.match_substring_regex(arr, r"^[\p{Cf}\p{Cc}\p{Z}]*$"), True)
+    # A match gives booleans: no copy of the text is made.
+    blank = pc.fill_null(pc.match_substring_regex(arr, BLANK_TEXT), True)
     if required:
         out.add_rows(_rows_where(blank, rows), column, "empty text")
     lengths = pc.utf8_length(arr)
