@@ -16,6 +16,10 @@ digits by how it is written:
   (``TCK-2024-000123``, ``v2.13.0``) are not phone numbers. A number in parentheses is
   found inside them (``(555-123-4567)``).
 
+Two numbers in a row where the first could also end inside the second (``12345678901 4111
+1111 1111 1111``: the first with ``4111`` passes as a card of 15 digits) are one span, of the
+second's kind: the card after an order number is never left whole.
+
 The text is read as :mod:`data.masking` hands it over: look-alike characters already in
 their plain form, e-mail addresses already masked. A ``•`` (:data:`MASK`) counts as a digit
 that is already masked, so a number containing one is never found again, nor are the kept
@@ -377,19 +381,42 @@ def _number_at(
 def _live_spans(
     text: str, run: _Run, lo: int, hi: int, marks: _Marks
 ) -> list[tuple[int, int, str]]:
-    """The numbers in the live chunks ``[lo, hi)`` of a run (:func:`_live_chunks`), in order."""
+    """The numbers in the live chunks ``[lo, hi)`` of a run (:func:`_live_chunks`), in order.
+
+    The longest number at a chunk is taken first, and it may end inside another one: the
+    end of an order number and the first group of a card (``12345678901 4111`` passes as a
+    card of 15 digits, ``4111 1111 1111 1111`` follows). So each chunk inside a number found
+    is also read as a start, and a number from there that runs on past it joins it: one
+    span, of the kind of its last part (whose last digits it keeps). Each chunk is still
+    read as a start at most once.
+    """
     spans: list[tuple[int, int, str]] = []
     i = lo
     while i < hi:
-        found = None
-        if run.counts[i + 1] != run.counts[i]:  # else a chunk of separators (" - "): no start
-            found = _number_at(text, run, i, lo, hi, marks)
+        found = _number_from(text, run, i, lo, hi, marks)
         if found is None:
             i += 1
             continue
-        span, i = found
-        spans.append(span)
+        (start, end, kind), j = found
+        k = i + 1
+        while k < j:
+            inner = _number_from(text, run, k, lo, hi, marks)
+            if inner is not None and inner[1] > j:
+                (_, end, kind), j = inner
+            k += 1
+        spans.append((start, end, kind))
+        i = j
     return spans
+
+
+def _number_from(
+    text: str, run: _Run, i: int, lo: int, hi: int, marks: _Marks
+) -> tuple[tuple[int, int, str], int] | None:
+    """:func:`_number_at` for a chunk that holds a digit; None for a chunk of separators
+    (`` - ``), where no number starts."""
+    if run.counts[i + 1] == run.counts[i]:
+        return None
+    return _number_at(text, run, i, lo, hi, marks)
 
 
 def number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

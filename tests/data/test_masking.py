@@ -181,6 +181,39 @@ def test_luhn_invalid_or_ungrouped_numbers_stay(text):
     assert mask_pii(f"order {text}") == f"order {text}"
 
 
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        # "12345678901 4111" passes as a card of 15 digits: the card after it was left whole
+        (
+            "ref 12345678901 4111 1111 1111 1111",
+            f"ref {M * 11} {M * 4} {M * 4} {M * 4} 1111",
+        ),
+        # "555 123 4567 4111" passes as a card of 14 digits (Luhn by chance)
+        (
+            "call 555 123 4567 4111 1111 1111 1111",
+            f"call {M * 3} {M * 3} {M * 4} {M * 4} {M * 4} {M * 4} 1111",
+        ),
+        # a national phone number of 15 digits with the card's first group, after a phone word
+        (
+            "phone 020 7946 0958 4111 1111 1111 1111",
+            f"phone {M * 3} {M * 4} {M * 4} {M * 4} {M * 4} {M * 4} 1111",
+        ),
+        ("00000000000 000 000000 0000", f"{M * 11} {M * 3} {M * 6} 0000"),  # found by Hypothesis
+    ],
+)
+def test_a_card_that_a_number_before_it_runs_into_is_masked_with_it(text, masked):
+    # The two numbers become one span, which keeps the last four digits of the card.
+    assert [kind for _, _, kind in pii_spans(text)] == ["card"]
+    assert mask_pii(text) == masked
+    assert mask_pii(masked) == masked
+
+
+def test_two_cards_in_a_row_each_keep_their_last_four():
+    text = "cards 4111 1111 1111 1111 5500 0000 0000 0004"
+    assert mask_pii(text) == f"cards {M * 4} {M * 4} {M * 4} 1111 {M * 4} {M * 4} {M * 4} 0004"
+
+
 def test_a_card_is_not_a_price():
     # A currency sign before a number makes it an amount, but no amount has 13 digits
     # that pass Luhn: the card is masked there too.
