@@ -33,7 +33,12 @@ from data.columns import ColumnMap, map_columns
 from data.errors import IngestError, Problem
 from data.keys import ticket_key_sql
 from data.limits import DEFAULT_LIMITS
-from data.normalise import ProblemCollector, missing_text_problem, normalise_chunk
+from data.normalise import (
+    ProblemCollector,
+    is_blank_text,
+    missing_text_problem,
+    normalise_chunk,
+)
 from data.readers import read_table_chunks
 
 __all__ = ["KEYED_SCHEMA", "NO_BYTE_LIMIT", "column_map_for", "keyed_ticket_chunks", "text_problem"]
@@ -59,7 +64,7 @@ def text_problem(value: Any) -> str | None:
     """Why ``value`` cannot be tagged as a ticket text, or ``None`` when it can.
 
     Example:
-        >>> text_problem("hello"), text_problem("  "), text_problem(None), text_problem(3)
+        >>> text_problem("hello"), text_problem(" \\u200b"), text_problem(None), text_problem(3)
         (None, 'empty text', 'missing text', 'text is not a string (int)')
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -68,7 +73,7 @@ def text_problem(value: Any) -> str | None:
         return "missing text"
     if not isinstance(value, str):
         return f"text is not a string ({type(value).__name__})"
-    if not value.strip():
+    if is_blank_text(value):  # ingest's rule: white space, invisible and control characters
         return "empty text"
     return None
 

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -84,6 +85,18 @@ BLANK_TEXT = r"^[\p{Cf}\p{Cc}\p{Z}]*$"
 characters (zero-width space, word joiner, soft hyphen, bidi marks: Unicode category Cf) and
 control characters (Cc: the DOS end-of-file mark Ctrl-Z that old exports end with, ESC, BEL),
 which show as an empty ticket (a trailing Ctrl-Z was a ticket of its own)."""
+_BLANK_CATEGORIES = ("Cf", "Cc", "Zs", "Zl", "Zp")
+
+
+def is_blank_text(text: str) -> bool:
+    """Whether ingest refuses ``text`` as empty: :data:`BLANK_TEXT` for one Python string
+    (for paths that judge texts one at a time, such as tagging a file).
+
+    Example:
+        >>> is_blank_text(" \\u200b\\u00ad\\x1a"), is_blank_text("a\\u200b")
+        (True, False)
+    """
+    return all(unicodedata.category(c) in _BLANK_CATEGORIES for c in text)
 
 
 class ProblemCollector:

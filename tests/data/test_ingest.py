@@ -18,6 +18,7 @@ from data.columns import map_columns
 from data.ingest import ingest_files
 from data.keys import ticket_key
 from data.limits import IngestLimits
+from data.normalise import BLANK_TEXT, is_blank_text
 from data.staging import stage_file
 
 FRAME = pd.DataFrame(
@@ -344,3 +345,16 @@ def test_a_ticket_from_the_future_is_refused_by_row_and_column(tmp_store, tmp_pa
             p.row == 2 and p.column == "created_at" and "in the future" in p.message
             for p in report.problems
         ), report.problems
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(st.characters(categories=["Cf", "Cc", "Zs", "Zl", "Zp", "Lo", "Mn", "So"]), max_size=6)
+)
+def test_blank_text_one_at_a_time_is_ingests_rule(text):
+    """Tagging a file judges texts one at a time (``is_blank_text``); ingest judges a column
+    (``BLANK_TEXT`` in pyarrow): the two agree, so a text one path refuses as empty the
+    other does too."""
+    import pyarrow.compute as pc
+
+    assert is_blank_text(text) == pc.match_substring_regex(pa.array([text]), BLANK_TEXT)[0].as_py()

@@ -49,24 +49,26 @@ def test_jsonl_default_id_column_and_bad_rows(tmp_path, keyword_tagger):
         {"id": 9},
         {"id": 10, "text": "   "},
         {"id": 11, "text": "Paris"},
+        {"id": 12, "text": "\u200b\u00ad\x1a"},  # ingest refuses it as empty too
     ]
     source.write_text(
         "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
     )
     warnings = []
     report = tag_file(keyword_tagger, source, tmp_path / "o.jsonl", warn=warnings.append)
-    assert (report.rows, report.bad_rows) == (5, 3)
+    assert (report.rows, report.bad_rows) == (6, 4)
     records = _read(tmp_path / "o.jsonl")
-    assert [r["id"] for r in records] == ["7", "8", "9", "10", "11"]
+    assert [r["id"] for r in records] == ["7", "8", "9", "10", "11", "12"]
     assert [r.get("error") for r in records] == [
         None,
         "empty text",
         "missing text",
         "empty text",
         None,
+        "empty text",
     ]
     assert records[0]["entities"][0]["text"] == "Jane Doe"
-    assert len(warnings) == 3 and warnings[1].startswith("row 3 (id 9): missing text")
+    assert len(warnings) == 4 and warnings[1].startswith("row 3 (id 9): missing text")
 
 
 def test_parquet_and_tsv_without_id_use_row_numbers(tmp_path, keyword_tagger):
