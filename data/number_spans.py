@@ -6,11 +6,16 @@ digits by how it is written:
 
 - **card**: 13-19 digits, in one run, in groups of 3-6, or digit by digit (``4 1 1 1
   …``), separated by spaces or hyphens (up to three separator characters, as
-  in ``4111 - 1111``), that pass the Luhn check (so order numbers and ticket ids mostly
-  stay). A card number after a currency sign is still a card.
+  in ``4111 - 1111``), or in groups of 4 or more between dots, that pass the Luhn check
+  (so order numbers and ticket ids mostly stay). A card number after a currency sign is
+  still a card, and so is one glued to a letter or a sign (``cc#4111 …``, ``CARD4111…``,
+  ``…1111/123``), where a phone number would be part of an identifier: a Luhn-valid id
+  masked costs a viewer less than a card shown. Not when glued to a digit, a ``+``, or a
+  decimal point.
 - **phone**: 7-15 digits written as a phone number: with a ``+`` country code, with an
   area code in parentheses, in the North American 3-3-4 shape, in a national format
-  starting with the trunk ``0`` (``020 7946 0958``, ``06 12 34 56 78``), or any digits
+  starting with the trunk ``0`` (``020 7946 0958``, ``06 12 34 56 78``) or the
+  international prefix ``00`` (``0049 30 1234567``), or any digits
   shortly after a word such as "phone", "tel", "mobile", "WhatsApp" or "call me". Dates,
   IP addresses, decimals, versions, prices, percentages and numbers glued to letters
   (``TCK-2024-000123``, ``v2.13.0``) are not phone numbers. A number in parentheses is
@@ -157,8 +162,10 @@ def _classify(window: str, keyword: bool, whole_run: bool = True) -> str | None:
         not plus
         and parens is None
         and 13 <= n <= 19
-        and seps <= {" ", "-"}
-        and _card_grouping(groups, whole_run)
+        and (
+            (seps <= {" ", "-"} and _card_grouping(groups, whole_run))
+            or (seps == {"."} and all(len(g) >= 4 for g in groups))  # 4111.1111.1111.1111
+        )
         and _luhn(digits)
     ):
         return "card"
@@ -185,6 +192,15 @@ def _classify(window: str, keyword: bool, whole_run: bool = True) -> str | None:
         and not _is_grouped_thousands(groups, seps)
     ):
         return "phone"  # national format with the trunk 0: 020 7946 0958, 06 12 34 56 78
+    if (
+        groups[0].startswith("00")
+        and len(groups) >= 2
+        and 3 <= len(groups[0]) <= 5
+        and 10 <= n <= 15
+        and all(length >= 2 for length in lengths)
+        and not _is_grouped_thousands(groups, seps)
+    ):
+        return "phone"  # the international prefix 00 for a "+": 0049 30 1234567
     if keyword:
         return "phone"
     return None
@@ -200,6 +216,27 @@ def _clean_before(text: str, start: int) -> bool:
     if _wordish(c0) or c0 in _BAD_BEFORE or c0 == "+":
         return False
     return not (c0 == "," and c1 and _digitish(c1))
+
+
+def _card_edges(text: str, start: int, end: int) -> bool:
+    """Whether a card number may lie at ``[start, end)`` although the text around it would
+    make a phone number part of something else: a card is masked after a letter or a sign
+    (``CARD4111…``, ``cc#4111 …``, ``No.4111 …``, ``card-4111…``) and before a letter or a
+    slash (``…1111exp``, ``…1111/123``: its code), since 13-19 digits that pass Luhn are
+    rarely anything else, and an order id masked by mistake costs a viewer less than a card
+    shown. Not when a digit, a mask or a ``+`` touches it, nor inside a decimal or a
+    thousands grouping (``0.4111…``, ``…1111,50``)."""
+    if start > 0:
+        c0 = text[start - 1]
+        c1 = text[start - 2] if start > 1 else ""
+        if _digitish(c0) or c0 == "+" or (c0 in ".," and c1 and _digitish(c1)):
+            return False
+    if end < len(text):
+        n0 = text[end]
+        n1 = text[end + 1] if end + 1 < len(text) else ""
+        if _digitish(n0) or (n0 in ".," and n1 and _digitish(n1)):
+            return False
+    return True
 
 
 def _after_currency(text: str, start: int) -> bool:
@@ -339,7 +376,8 @@ def _window_sizes(text: str, run: _Run, i: int, lo: int, hi: int, marks: _Marks)
         sizes = {n for n in (10, 11) if n <= first_short}
         if text[start:end].startswith("0"):
             no_one = counts[min(run.next_one[i], hi)] - counts[i]
-            sizes.update(range(9, min(12, no_one) + 1))
+            longest = 15 if text[start:end].startswith("00") else 12
+            sizes.update(range(9, min(longest, no_one) + 1))
     sizes.update(range(13, min(_MAX_WINDOW_DIGITS, no_short) + 1))
     if counts[i] == counts[lo] and 13 <= counts[hi] - counts[i] <= 19:
         sizes.add(counts[hi] - counts[i])
@@ -352,14 +390,11 @@ def _window_span(
     """The card or phone number that chunks ``i`` to ``j - 1`` are (without parentheses), if any."""
     whole = run.counts[i] == run.counts[lo] and run.counts[j] == run.counts[hi]
     start, end = _trim_parens(text, run.chunks[i][0], run.chunks[j - 1][1])
-    if (
-        not _clean_before(text, start)
-        or not _clean_after(text, end)
-        or marks.overlaps_email(start, end)
-    ):
+    clean = _clean_before(text, start) and _clean_after(text, end)
+    if not (clean or _card_edges(text, start, end)) or marks.overlaps_email(start, end):
         return None
     kind = _classify(text[start:end], marks.near_keyword(start), whole)
-    if kind is None or (kind == "phone" and _after_currency(text, start)):
+    if kind is None or (kind == "phone" and (not clean or _after_currency(text, start))):
         return None
     return start, end, kind
 

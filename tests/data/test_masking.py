@@ -95,6 +95,9 @@ def test_not_an_email(text):
         ("06 12 34 56 78", f"{M * 2} {M * 2} {M * 2} {M * 2} 78"),
         ("07700 900123", f"{M * 5} {M * 4}23"),
         ("0151 2345 6789", f"{M * 4} {M * 4} {M * 2}89"),
+        # the international prefix 00 for the "+"
+        ("0049 30 1234567", f"{M * 4} {M * 2} {M * 5}67"),
+        ("0044 20 7946 0958", f"{M * 4} {M * 2} {M * 4} {M * 2}58"),
     ],
 )
 def test_phone_shapes_keep_the_last_two_digits(text, masked):
@@ -212,6 +215,44 @@ def test_a_card_that_a_number_before_it_runs_into_is_masked_with_it(text, masked
 def test_two_cards_in_a_row_each_keep_their_last_four():
     text = "cards 4111 1111 1111 1111 5500 0000 0000 0004"
     assert mask_pii(text) == f"cards {M * 4} {M * 4} {M * 4} 1111 {M * 4} {M * 4} {M * 4} 0004"
+
+
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        # glued to a label or a sign before it: unlike a phone number, still a card
+        ("cc#4111 1111 1111 1111", f"cc#{M * 4} {M * 4} {M * 4} 1111"),
+        ("Card No.4111 1111 1111 1111", f"Card No.{M * 4} {M * 4} {M * 4} 1111"),
+        ("CARD4111111111111111", f"CARD{M * 12}1111"),
+        ("card-4111111111111111", f"card-{M * 12}1111"),
+        ("card_5555555555554444", f"card_{M * 12}4444"),
+        ("pay/4111111111111111", f"pay/{M * 12}1111"),
+        # glued to what follows: the expiry, the security code
+        ("4111 1111 1111 1111exp 12/27", f"{M * 4} {M * 4} {M * 4} 1111exp 12/27"),
+        ("4111111111111111/123", f"{M * 12}1111/123"),
+        # groups of four between dots
+        ("card 4111.1111.1111.1111", f"card {M * 4}.{M * 4}.{M * 4}.1111"),
+    ],
+)
+def test_a_card_glued_to_the_text_around_it_is_masked(text, masked):
+    assert mask_pii(text) == masked
+    assert mask_pii(masked) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ID#4111111111111112",  # glued, but no Luhn: an id
+        "x 0.4111111111111111",  # decimals
+        "1.4111111111111111 tokens",
+        "total 4111111111111111,50",
+        "+4111111111111111",  # a "+": no card (and no phone of 16 digits)
+        "4111.111.1111.1111",  # a group of three between dots
+        "ref 0012345678",  # one group after 00: no phone
+    ],
+)
+def test_glued_numbers_that_are_no_card_stay(text):
+    assert mask_pii(text) == text
 
 
 def test_a_card_is_not_a_price():
@@ -482,6 +523,28 @@ def test_a_card_in_any_text_never_stays_whole(before, left, card, right, after):
     shown = mask_pii(text)[start : start + len(written)]
     assert shown != written  # some digit before the last four is masked
     assert shown[:-4] != written[:-4]
+
+
+#: Text glued to a card with no space: labels and signs, never a digit or a "+".
+_GLUED_BEFORE = st.lists(
+    st.sampled_from(list("abcXYZé#=:-_/*'`") + ["No.", "card", "cc#"]), max_size=4
+).map("".join)
+_GLUED_AFTER = st.lists(st.sampled_from(list("abcXYZé/#*'`") + ["exp", "."]), max_size=4).map(
+    "".join
+)
+
+
+@_SETTINGS
+@given(NO_MASK, _GLUED_BEFORE, cards(), _GLUED_AFTER, NO_MASK)
+def test_a_card_glued_to_letters_or_signs_keeps_exactly_its_last_four(
+    before, glued_before, card, glued_after, after
+):
+    digits, written = card
+    text = f"{before}\n{glued_before}{written}{glued_after}\n{after}"
+    start = len(before) + 1 + len(glued_before)
+    shown = mask_pii(text)[start : start + len(written)]
+    assert shown[-4:] == written[-4:]
+    assert sum(c.isdecimal() for c in shown) == 4, (text, shown)
 
 
 _CLEAR = st.lists(st.sampled_from(list("abcxyz ABC.,!?é") + ["phone", "+", "#"]), max_size=30).map(
