@@ -59,7 +59,11 @@ _SEPARATORS = _SPACES + _DASHES + ".()"
 #: (``4111 - 1111``), with an
 #: optional leading "+" or "(" and trailing ")". A separator is never a digit, so a run
 #: splits into groups one way only: no backtracking blow-up.
-_NUMBER_RUN = re.compile(rf"\+?\(?[\d{MASK}]+(?:[{re.escape(_SEPARATORS)}]{{1,3}}[\d{MASK}]+)*\)?")
+_NUMBER_RUN = re.compile(
+    rf"(?:\(\+|\+?\(?)[\d{MASK}]+(?:[{re.escape(_SEPARATORS)}]{{1,3}}[\d{MASK}]+)*\)?"
+)
+#: A country code in parentheses at the start of a number: ``(+44) 20 7946 0958``.
+_COUNTRY_CODE_IN_PARENS = re.compile(r"\(\+(\d{1,3})\)")
 _CHUNK = re.compile(f"[^{_SPACES}]+")
 _DIGIT_GROUP = re.compile(r"\d+")
 _DASH_TABLE = str.maketrans({d: "-" for d in _DASHES} | {s: " " for s in _SPACES})
@@ -149,6 +153,9 @@ def _classify(window: str, keyword: bool, whole_run: bool = True) -> str | None:
     """``"card"``, ``"phone"`` or None for a run of digits and separators; ``whole_run``:
     the window is all the digit groups of its run (a card typed digit by digit must be:
     16 digits out of a longer list of single digits are no card)."""
+    code = _COUNTRY_CODE_IN_PARENS.match(window)
+    if code:  # (+44) 20 7946 0958: read as +44 20 7946 0958
+        window = f"+{code.group(1)} {window[code.end() :]}"
     plus = window.startswith("+")
     body = (window[1:] if plus else window).translate(_DASH_TABLE)
     groups = _DIGIT_GROUP.findall(body)
