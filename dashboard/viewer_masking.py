@@ -1,6 +1,6 @@
 """Customer data in ticket rows and tables, masked for viewers.
 
-Customer data in ticket text (e-mail addresses, phone numbers, card-like numbers) is masked
+Customer data in ticket text (e-mail addresses, phone numbers, card-like numbers, IBANs) is masked
 for viewers by :func:`visible_tickets` and :func:`visible_column` (``data.masking``), on the
 pages and in every download; analysts and admins see it as written.
 """

@@ -1,4 +1,5 @@
-"""Customer data kept in its place: e-mail addresses, phone numbers and card numbers masked.
+"""Customer data kept in its place: e-mail addresses, phone, card and bank account numbers
+masked.
 
 Viewers see ticket text with personal data masked; analysts see it whole. Masking keeps the
 length of the text exactly (every masked character becomes ``•``, U+2022), so entity
@@ -14,6 +15,8 @@ What is found (:func:`pii_spans`):
   (``•••• •••• •••• 1111``).
 - **phone**: 7-15 digits written as a phone number (:mod:`data.number_spans`). Kept: the
   last 2 digits, the ``+``, parentheses and separators (``+•• •• •••• ••58``).
+- **iban**: a bank account number (IBAN) whose check digits hold (:mod:`data.account_spans`).
+  Kept: the country, the last 4 characters and the spaces (``DE•• •••• •••• •••• ••30 00``).
 
 Numbers and addresses are also found when written with look-alike characters: full-width
 digits, ``＋`` and ``＠`` (``＋４４ ２０ ７９４６ ０９５８``), any Unicode space or zero-width
@@ -21,7 +24,8 @@ space between digit groups, an em dash or minus sign as the hyphen; other decima
 (Arabic-Indic, …) count as digits.
 
 Masking is idempotent (``mask_pii(mask_pii(x)) == mask_pii(x)``): numbers are looked for in
-the text with its e-mail addresses masked, and a number already masked is not found again.
+the text with its e-mail addresses and IBANs masked, and a number already masked is not found
+again.
 
 Example:
     >>> mask_pii("Mail jane.doe@example.com or call +44 20 7946 0958 (card 4111 1111 1111 1111)")
@@ -31,11 +35,13 @@ Example:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
+from data.account_spans import iban_spans
 from data.number_spans import MASK, number_spans
 
 __all__ = ["mask_frame", "mask_pii", "pii_spans"]
@@ -120,6 +126,10 @@ def _apply(text: str, spans: list[tuple[int, int, str]], seen: str | None = None
             for i in range(start, end):
                 if masked[i] == MASK and marks[i] != MASK:
                     chars[i] = MASK
+        elif kind == "iban":  # the country and the last 4 characters stay
+            characters = [i for i in range(start, end) if marks[i].isalnum()]
+            for i in characters[2:-4]:
+                chars[i] = MASK
         else:
             digits = [i for i in range(start, end) if marks[i].isdecimal()]
             keep = 4 if kind == "card" else 2
@@ -173,7 +183,7 @@ def _normalised(text: str) -> str:
 def pii_spans(text: str) -> list[tuple[int, int, str]]:
     """The personal data in ``text``: sorted, non-overlapping ``(start, end, kind)`` spans.
 
-    ``kind`` is ``"email"``, ``"phone"`` or ``"card"``; ``text[start:end]`` is the address or
+    ``kind`` is ``"email"``, ``"phone"``, ``"card"`` or ``"iban"``; ``text[start:end]`` is the address or
     number (without surrounding punctuation). Anything but a string has no spans.
 
     Example:
@@ -184,18 +194,39 @@ def pii_spans(text: str) -> list[tuple[int, int, str]]:
         return []
     text = _normalised(text)
     emails = _email_spans(text) if "@" in text else []
+    accounts = [span for span in iban_spans(text) if not _overlaps_any(span, emails)]
+    masked = sorted(emails + accounts)
     # Numbers are judged on the text with the e-mail addresses already masked, as a second
-    # pass over masked text sees it: that is what makes masking idempotent.
-    numbers = number_spans(_apply(text, emails), emails)
-    return sorted(emails + numbers)
+    # pass over masked text sees it: that is what makes masking idempotent. An IBAN reads as
+    # letters, so that a number after it starts a run of its own (its masked form would spend
+    # the run: a card after it would stay whole, and a second pass would find nothing new).
+    numbers = number_spans(_as_letters(_apply(text, emails), accounts), masked)
+    return sorted(masked + numbers)
+
+
+def _as_letters(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """``text`` with the characters of ``spans`` read as letters (same length)."""
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end, _ in spans:
+        chars[start:end] = "x" * (end - start)
+    return "".join(chars)
+
+
+def _overlaps_any(span: tuple[int, int, str], spans: list[tuple[int, int, str]]) -> bool:
+    """Whether ``span`` overlaps one of the sorted, non-overlapping ``spans``."""
+    i = bisect_left(spans, (span[1],)) - 1
+    return i >= 0 and spans[i][1] > span[0]
 
 
 def mask_pii(text: Any) -> Any:
-    """``text`` with its e-mail addresses, phone numbers and card numbers masked.
+    """``text`` with its e-mail addresses, phone, card and bank account numbers masked.
 
     Every masked character becomes ``•`` and nothing else moves, so the length and every
     offset stay as they were. Kept: an address's first character, ``@`` and ``.tld``; a
-    phone number's last 2 digits; a card's last 4; separators. Anything but a string
+    phone number's last 2 digits; a card's last 4; an IBAN's country and last 4 characters;
+    separators. Anything but a string
     (None, NaN) is returned unchanged.
 
     Example:

@@ -26,7 +26,7 @@ Two numbers in a row where the first could also end inside the second (``1234567
 second's kind: the card after an order number is never left whole.
 
 The text is read as :mod:`data.masking` hands it over: look-alike characters already in
-their plain form, e-mail addresses already masked. A ``•`` (:data:`MASK`) counts as a digit
+their plain form, e-mail addresses and bank accounts (IBANs) already masked. A ``•`` (:data:`MASK`) counts as a digit
 that is already masked, so a number containing one is never found again, nor are the kept
 digits after it: that is what makes masking idempotent. A lone ``•`` before a group of 3 or
 more digits is a list bullet (``• 4111 1111 1111 1111``), not a masked digit.
@@ -312,22 +312,23 @@ def _bullet_before(text: str, start: int, end: int) -> bool:
 
 
 class _Marks:
-    """Where a text's keywords end and its e-mail addresses lie, looked up by offset."""
+    """Where a text's keywords end and its spans masked before (e-mail addresses, IBANs) lie,
+    looked up by offset."""
 
-    def __init__(self, text: str, emails: list[tuple[int, int, str]]) -> None:
+    def __init__(self, text: str, masked: list[tuple[int, int, str]]) -> None:
         self.keyword_ends = [m.end() for m in _KEYWORD.finditer(text)]
-        self.emails = emails
-        self.email_starts = [s for s, _, _ in emails]
+        self.masked = masked
+        self.masked_starts = [s for s, _, _ in masked]
 
     def near_keyword(self, start: int) -> bool:
         """Whether a keyword ends at most :data:`_KEYWORD_REACH` characters before ``start``."""
         i = bisect_right(self.keyword_ends, start) - 1
         return i >= 0 and start - self.keyword_ends[i] <= _KEYWORD_REACH
 
-    def overlaps_email(self, start: int, end: int) -> bool:
-        """Whether ``[start, end)`` overlaps an e-mail address."""
-        i = bisect_left(self.email_starts, end) - 1
-        return i >= 0 and self.emails[i][1] > start
+    def overlaps_masked(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` overlaps a span masked before."""
+        i = bisect_left(self.masked_starts, end) - 1
+        return i >= 0 and self.masked[i][1] > start
 
 
 @dataclass(frozen=True)
@@ -398,7 +399,7 @@ def _window_span(
     whole = run.counts[i] == run.counts[lo] and run.counts[j] == run.counts[hi]
     start, end = _trim_parens(text, run.chunks[i][0], run.chunks[j - 1][1])
     clean = _clean_before(text, start) and _clean_after(text, end)
-    if not (clean or _card_edges(text, start, end)) or marks.overlaps_email(start, end):
+    if not (clean or _card_edges(text, start, end)) or marks.overlaps_masked(start, end):
         return None
     kind = _classify(text[start:end], marks.near_keyword(start), whole)
     if kind is None or (kind == "phone" and (not clean or _after_currency(text, start))):
@@ -461,9 +462,10 @@ def _number_from(
     return _number_at(text, run, i, lo, hi, marks)
 
 
-def number_spans(text: str, emails: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """The card and phone numbers in ``text``, none overlapping its e-mail addresses ``emails``."""
-    marks = _Marks(text, emails)
+def number_spans(text: str, masked: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The card and phone numbers in ``text``, none overlapping the sorted spans ``masked``
+    (the e-mail addresses and bank accounts found and masked before)."""
+    marks = _Marks(text, masked)
     spans: list[tuple[int, int, str]] = []
     for match in _NUMBER_RUN.finditer(text):
         run = _run_of(text, match)

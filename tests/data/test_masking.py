@@ -408,6 +408,9 @@ _PIECES = list("0123456789" * 3 + " -.()+@/,:%#$€_abxyzAé•\n'\t") + [
     "4111 ",
     "a@b",
     "\u00a0",
+    "DE89 3704 0044 0532 0130 00",
+    "GB29NWBK60161331926819",
+    "DE",
 ]
 NOISY = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
 ANY = st.one_of(NOISY, st.text(max_size=60))
@@ -429,7 +432,7 @@ def test_only_characters_inside_spans_change_and_only_to_the_mask(text):
     assert spans == sorted(spans)
     inside = set()
     for k, (start, end, kind) in enumerate(spans):
-        assert 0 <= start < end <= len(text) and kind in ("email", "phone", "card")
+        assert 0 <= start < end <= len(text) and kind in ("email", "phone", "card", "iban")
         assert k == 0 or spans[k - 1][1] <= start  # no overlap
         inside.update(range(start, end))
     masked = mask_pii(text)
