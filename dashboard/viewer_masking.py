@@ -112,8 +112,8 @@ def visible_tickets(
 ) -> pd.DataFrame:
     """Ticket rows as ``user`` (default: the current user) may see them.
 
-    Analysts and admins see them as they are. For a viewer, e-mail addresses, phone numbers
-    and card-like numbers in ``subject`` and ``text`` are masked (``data.masking.mask_pii``),
+    Analysts and admins see them as they are. For a viewer, e-mail addresses, phone numbers,
+    card-like numbers and IBANs in ``subject`` and ``text`` are masked (``data.masking.mask_pii``),
     and in the ids, file name, channel and category (:data:`TICKET_ID_COLUMNS`),
     each entity's ``text`` is read from the masked text, and with ``search`` (the text
     search that selected the rows) only rows whose masked text still contains it are kept,
