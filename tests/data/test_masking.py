@@ -365,21 +365,39 @@ def test_empty_text():
 
 
 def test_large_text_gives_the_spans_of_its_parts():
-    unit = "Mail a.b@ex.com, call +44 20 7946 0958 or 4111 1111 1111 1111.\n• (555) 123-4567\n"
+    unit = (
+        "Mail a.b@ex.com, call +44 20 7946 0958 or 4111 1111 1111 1111.\n• (555) 123-4567\n"
+        "IBAN DE89 3704 0044 0532 0130 00\n"
+    )
     small = pii_spans(unit)
-    assert [kind for _, _, kind in small] == ["email", "phone", "card", "phone"]
+    assert [kind for _, _, kind in small] == ["email", "phone", "card", "phone", "iban"]
     n = 4000  # about 260 kB
     big = unit * n
     spans = pii_spans(big)
     assert len(spans) == len(small) * n
-    assert spans[-4:] == [
+    assert spans[-len(small) :] == [
         (s + len(unit) * (n - 1), e + len(unit) * (n - 1), k) for s, e, k in small
     ]
     assert mask_pii(big) == mask_pii(unit) * n
 
 
 @pytest.mark.parametrize(
-    "unit", ["1 ", "0 ", "12  ", "1.", "1-", "(1) ", "+1 ", "a@", "•1 ", "4111 ", "phone 1 "]
+    "unit",
+    [
+        "1 ",
+        "0 ",
+        "12  ",
+        "1.",
+        "1-",
+        "(1) ",
+        "+1 ",
+        "a@",
+        "•1 ",
+        "4111 ",
+        "phone 1 ",
+        "DE89 ",
+        "AB12 ",
+    ],
 )
 def test_adversarial_runs_complete_and_match_a_small_sample(unit):
     # Long runs of digits and separators (one "number" of 50,000 characters) finish, and
