@@ -25,6 +25,8 @@ from model.train_config import (
 )
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
+#: Copies drawn once by ``--mention-swap-per-epoch`` (each epoch samples its share of them).
+SWAPPED_COPIES = 20_000
 
 
 def two_head_data(
@@ -98,6 +100,17 @@ def two_head_data(
         EpochPool("wikigold", wiki, args.wikigold_per_epoch),
         EpochPool("goemotions", goemo_train, args.goemotions_per_epoch),
     ]
+    swapped: list = []
+    if args.mention_swap_per_epoch:
+        from model.mention_swap import swap_mentions
+
+        swapped = swap_mentions(
+            [*wnut_train, *btc_train],
+            SWAPPED_COPIES,
+            seed=args.seed,
+            share=args.mention_swap_share,
+        )
+        pools.append(EpochPool("mention_swap", swapped, args.mention_swap_per_epoch))
     val_tickets = generated(args.val_tickets, args.ticket_seed + 1)
     dev_sets = [
         EvalSet("val_real", [*wnut_val, *btc_val]),
@@ -140,6 +153,18 @@ def two_head_data(
             "btc_abefg": {"of": len(btc_train), "per_epoch": args.btc_per_epoch},
             "wikigold": {"of": len(wiki), "per_epoch": args.wikigold_per_epoch},
             "goemotions_train": {"of": len(goemo_train), "per_epoch": args.goemotions_per_epoch},
+            **(
+                {
+                    "mention_swap": {
+                        "of": len(swapped),
+                        "per_epoch": args.mention_swap_per_epoch,
+                        "share": args.mention_swap_share,
+                        "from": "WNUT-17 train + BTC a b e f g (training parts)",
+                    }
+                }
+                if swapped
+                else {}
+            ),
         },
         "selection": {
             "split_seed": split_seed,
@@ -201,6 +226,19 @@ def recipe_parser() -> argparse.ArgumentParser:
     p.add_argument("--btc-per-epoch", type=int, default=2500)
     p.add_argument("--wikigold-per-epoch", type=int, default=800)
     p.add_argument("--goemotions-per-epoch", type=int, default=8000)
+    p.add_argument(
+        "--mention-swap-per-epoch",
+        type=int,
+        default=0,
+        help="train each epoch on this many copies of WNUT-17/BTC training sentences whose "
+        "entity mentions are swapped for others of their type (model/mention_swap.py)",
+    )
+    p.add_argument(
+        "--mention-swap-share",
+        type=float,
+        default=0.5,
+        help="probability that a mention in such a copy is swapped",
+    )
     p.add_argument("--sentiment-weight", type=float, default=1.0)
     p.add_argument(
         "--sentiment-class-power",
@@ -295,6 +333,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
         int8_scores=not args.no_int8,
         sentiment_offsets=not args.no_sentiment_offsets,
+        # the swapped copies change the data: a checkpoint of a run without them (or with
+        # others) must not resume into this one
+        extra=(
+            {
+                "mention_swap_per_epoch": args.mention_swap_per_epoch,
+                "mention_swap_share": args.mention_swap_share,
+            }
+            if args.mention_swap_per_epoch
+            else {}
+        ),
     )
 
     def log(message: str) -> None:
