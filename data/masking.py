@@ -183,8 +183,8 @@ def _normalised(text: str) -> str:
 def pii_spans(text: str) -> list[tuple[int, int, str]]:
     """The personal data in ``text``: sorted, non-overlapping ``(start, end, kind)`` spans.
 
-    ``kind`` is ``"email"``, ``"phone"``, ``"card"`` or ``"iban"``; ``text[start:end]`` is the address or
-    number (without surrounding punctuation). Anything but a string has no spans.
+    ``kind`` is ``"email"``, ``"phone"``, ``"card"`` or ``"iban"``; ``text[start:end]`` is the
+    address or number (without surrounding punctuation). Anything but a string has no spans.
 
     Example:
         >>> pii_spans("Reach me at bob@corp.io or 555-123-4567.")

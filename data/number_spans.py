@@ -23,13 +23,14 @@ digits by how it is written:
 
 Two numbers in a row where the first could also end inside the second (``12345678901 4111
 1111 1111 1111``: the first with ``4111`` passes as a card of 15 digits) are one span, of the
-second's kind: the card after an order number is never left whole.
+second's kind: the card after an order number is not left whole.
 
 The text is read as :mod:`data.masking` hands it over: look-alike characters already in
-their plain form, e-mail addresses and bank accounts (IBANs) already masked. A ``•`` (:data:`MASK`) counts as a digit
-that is already masked, so a number containing one is never found again, nor are the kept
-digits after it: that is what makes masking idempotent. A lone ``•`` before a group of 3 or
-more digits is a list bullet (``• 4111 1111 1111 1111``), not a masked digit.
+their plain form, e-mail addresses already masked, bank accounts (IBANs) as letters. A ``•``
+(:data:`MASK`) counts as a digit that is already masked, so a number containing one is never
+found again, nor are the kept digits after it: that is what makes masking idempotent. A lone
+``•`` before a group of 3 or more digits is a list bullet (``• 4111 1111 1111 1111``), not a
+masked digit.
 
 The scan is linear in the length of the text: candidates are found by regular
 expressions without nested ambiguity (each digit group is followed by a separator that is
