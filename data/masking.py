@@ -24,8 +24,8 @@ space between digit groups, an em dash or minus sign as the hyphen; other decima
 (Arabic-Indic, …) count as digits.
 
 Masking is idempotent (``mask_pii(mask_pii(x)) == mask_pii(x)``): numbers are looked for in
-the text with its e-mail addresses and IBANs masked, and a number already masked is not found
-again.
+the text with its e-mail addresses masked (and its IBANs read as letters), and a number
+already masked is not found again.
 
 Example:
     >>> mask_pii("Mail jane.doe@example.com or call +44 20 7946 0958 (card 4111 1111 1111 1111)")
@@ -226,8 +226,7 @@ def mask_pii(text: Any) -> Any:
     Every masked character becomes ``•`` and nothing else moves, so the length and every
     offset stay as they were. Kept: an address's first character, ``@`` and ``.tld``; a
     phone number's last 2 digits; a card's last 4; an IBAN's country and last 4 characters;
-    separators. Anything but a string
-    (None, NaN) is returned unchanged.
+    separators. Anything but a string (None, NaN) is returned unchanged.
 
     Example:
         >>> mask_pii("card 4111-1111-1111-1111, phone (555) 123-4567")
