@@ -75,6 +75,12 @@ _KEYWORD = re.compile(
     r"call me|text me|reach me|ring me|call back|callback)(?![^\W_])"
 )
 _KEYWORD_REACH = 24
+#: Phone numbers written with a dialling prefix: the prefix, the lengths of the first group
+#: (the prefix with the area or country code) and the numbers of digits.
+_DIALLING_PREFIXES = (
+    ("0", range(2, 6), range(9, 13)),  # the trunk 0: 020 7946 0958, 06 12 34 56 78
+    ("00", range(3, 6), range(10, 16)),  # the international prefix for "+": 0049 30 1234567
+)
 #: Most digits a window holds (the longest card number).
 _MAX_WINDOW_DIGITS = 19
 _CURRENCY = "$€£¥₹₽¢"
@@ -192,23 +198,15 @@ def _classify(window: str, keyword: bool, whole_run: bool = True) -> str | None:
     if seps and (lengths == [3, 3, 4] or (lengths == [1, 3, 3, 4] and groups[0] == "1")):
         return "phone"  # North American 555-123-4567, 1-800-555-0199
     if (
-        groups[0].startswith("0")
-        and len(groups) >= 2
-        and 2 <= len(groups[0]) <= 5
-        and 9 <= n <= 12
+        len(groups) >= 2
         and all(length >= 2 for length in lengths)
         and not _is_grouped_thousands(groups, seps)
+        and any(
+            groups[0].startswith(prefix) and len(groups[0]) in first and n in digits
+            for prefix, first, digits in _DIALLING_PREFIXES
+        )
     ):
-        return "phone"  # national format with the trunk 0: 020 7946 0958, 06 12 34 56 78
-    if (
-        groups[0].startswith("00")
-        and len(groups) >= 2
-        and 3 <= len(groups[0]) <= 5
-        and 10 <= n <= 15
-        and all(length >= 2 for length in lengths)
-        and not _is_grouped_thousands(groups, seps)
-    ):
-        return "phone"  # the international prefix 00 for a "+": 0049 30 1234567
+        return "phone"
     if keyword:
         return "phone"
     return None
