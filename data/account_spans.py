@@ -27,8 +27,6 @@ from stdnum import iban
 
 __all__ = ["iban_spans"]
 
-_MIN_LENGTH = 15
-_MAX_LENGTH = 34
 #: A candidate: country and check digits, then groups of four (each after an optional single
 #: space) and a last, shorter group. Each piece is a fixed width, so a match splits one way.
 _CANDIDATE = re.compile(
@@ -43,11 +41,8 @@ def _iban_at(match: re.Match[str]) -> tuple[int, int] | None:
     text = match.group()
     pieces = [m.group() for m in _PIECE.finditer(text, 4)]
     end = len(text)
-    while pieces:
-        alnum = text[:end].replace(" ", "")
-        if len(alnum) < _MIN_LENGTH:
-            return None
-        if len(alnum) <= _MAX_LENGTH and iban.is_valid(alnum, check_country=False):
+    while pieces:  # stdnum checks the length too (15-34, each country its own)
+        if iban.is_valid(text[:end].replace(" ", ""), check_country=False):
             return match.start(), match.start() + end
         last = pieces.pop()
         if not (last.startswith(" ") and last[1:].isalpha()):

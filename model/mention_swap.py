@@ -21,25 +21,17 @@ import random
 from collections.abc import Sequence
 
 from model.datasets import Example, examples_from_tokens, project_spans
+from model.labels import tags_to_spans
 
 __all__ = ["swap_mentions"]
 
 
-def _tokens_and_tags(example: Example) -> tuple[list[str], list[str]]:
-    """The words of a CoNLL-built example (joined by single spaces) and their IOB2 tags."""
+def _parsed(example: Example) -> tuple[list[str], list[str], list[tuple[int, int, str]]]:
+    """The words of a CoNLL-built example (joined by single spaces), their IOB2 tags and its
+    mentions as ``(first, last + 1, type)`` word ranges."""
     tokens = [example.text[a:b] for a, b in example.words]
-    return tokens, project_spans(example.words, example.spans)
-
-
-def _mentions(tags: list[str]) -> list[tuple[int, int, str]]:
-    """``(first, last + 1, type)`` of each entity in IOB2 ``tags``."""
-    found: list[tuple[int, int, str]] = []
-    for i, tag in enumerate(tags):
-        if tag.startswith("B-"):
-            found.append((i, i + 1, tag[2:]))
-        elif tag.startswith("I-") and found and found[-1][1] == i:
-            found[-1] = (found[-1][0], i + 1, found[-1][2])
-    return found
+    tags = project_spans(example.words, example.spans)
+    return tokens, tags, tags_to_spans(tags)
 
 
 def swap_mentions(
@@ -54,21 +46,21 @@ def swap_mentions(
     draws in all), so every copy differs from its source.
     """
     rng = random.Random(seed)
-    parsed = [_tokens_and_tags(ex) for ex in examples if ex.annotated and ex.spans]
+    parsed = [_parsed(ex) for ex in examples if ex.annotated and ex.spans]
     pool: dict[str, list[tuple[str, ...]]] = {}
-    for tokens, tags in parsed:
-        for first, end, kind in _mentions(tags):
+    for tokens, _, mentions in parsed:
+        for first, end, kind in mentions:
             pool.setdefault(kind, []).append(tuple(tokens[first:end]))
     copies: list[Example] = []
     draws = 0
     while parsed and len(copies) < n and draws < 10 * n:
         draws += 1
-        tokens, tags = rng.choice(parsed)
+        tokens, tags, mentions = rng.choice(parsed)
         new_tokens: list[str] = []
         new_tags: list[str] = []
         changed = False
         at = 0
-        for first, end, kind in _mentions(tags):
+        for first, end, kind in mentions:
             new_tokens += tokens[at:first]
             new_tags += tags[at:first]
             mention = tuple(tokens[first:end])
