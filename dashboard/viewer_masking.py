@@ -1,7 +1,7 @@
 """Customer data in ticket rows and tables, masked for viewers.
 
-Customer data in ticket text (e-mail addresses, phone numbers, card-like numbers, IBANs) is masked
-for viewers by :func:`visible_tickets` and :func:`visible_column` (``data.masking``), on the
+Customer data in ticket text (e-mail addresses, also spelled out, phone numbers, card-like
+numbers, IBANs, US social security numbers) is masked for viewers by :func:`visible_tickets` and :func:`visible_column` (``data.masking``), on the
 pages and in every download; analysts and admins see it as written.
 """
 
@@ -113,7 +113,8 @@ def visible_tickets(
     """Ticket rows as ``user`` (default: the current user) may see them.
 
     Analysts and admins see them as they are. For a viewer, e-mail addresses, phone numbers,
-    card-like numbers and IBANs in ``subject`` and ``text`` are masked (``data.masking.mask_pii``),
+    card-like numbers, IBANs and social security numbers in ``subject`` and ``text`` are masked
+    (``data.masking.mask_pii``),
     and in the ids, file name, channel and category (:data:`TICKET_ID_COLUMNS`),
     each entity's ``text`` is read from the masked text, and with ``search`` (the text
     search that selected the rows) only rows whose masked text still contains it are kept,

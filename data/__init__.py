@@ -28,11 +28,13 @@ Modules, one concern each:
 - :mod:`data.reset` — the admins' data resets (a model's tagging results, a batch of tickets,
   every saved scenario), each one audited transaction; :mod:`data.reset_targets` — what a
   reset can remove, with counts.
-- :mod:`data.masking` — e-mail addresses, phone, card and bank account numbers masked for
-  viewers (``mask_pii``, ``mask_frame``, ``pii_spans``); :mod:`data.number_spans` — the phone
-  and card numbers in a text found (``number_spans``; ``MASK``, the masking character);
-  :mod:`data.account_spans` — the bank account numbers (IBANs) in a text found;
-  :mod:`data.audit` — the audit trail (``from data import audit``; ``audit.record``,
+- :mod:`data.masking` — e-mail addresses, phone, card, bank account and social security
+  numbers masked for viewers (``mask_pii``, ``mask_frame``, ``pii_spans``);
+  :mod:`data.number_spans` — the phone and card numbers in a text found (``number_spans``;
+  ``MASK``, the masking character); :mod:`data.account_spans` — the bank account numbers
+  (IBANs); :mod:`data.national_id_spans` — the US social security and taxpayer numbers;
+  :mod:`data.spelled_email_spans` — the e-mail addresses spelled out (``jane at example dot
+  com``); :mod:`data.audit` — the audit trail (``from data import audit``; ``audit.record``,
   ``audit.read_log``).
 - :mod:`data.demo` — demo data with ground truth (``generate_demo``, ``iter_gold_tickets``),
   built from :mod:`data.demo.vocab`, :mod:`data.demo.templates` and :mod:`data.demo.text`;

@@ -1,5 +1,5 @@
-"""Customer data kept in its place: e-mail addresses, phone, card and bank account numbers
-masked.
+"""Customer data kept in its place: e-mail addresses, phone, card, bank account and social
+security numbers masked.
 
 Viewers see ticket text with personal data masked; analysts see it whole. Masking keeps the
 length of the text exactly (every masked character becomes ``•``, U+2022), so entity
@@ -9,7 +9,9 @@ What is found (:func:`pii_spans`):
 
 - **e-mail**: ``local@domain.tld``, the local part up to 64 characters of letters, digits
   and ``._%+-'``, the domain two or more labels ending in an alphabetic top-level domain.
-  Kept: the first character, the ``@`` and the ``.tld`` (``j•••••••@•••••••.com``).
+  Kept: the first character, the ``@`` and the ``.tld`` (``j•••••••@•••••••.com``). Also
+  spelled out (``jane at example dot com``, ``jane [at] example [dot] com``:
+  :mod:`data.spelled_email_spans`), kept the same way (``j••• at ••••••• dot com``).
 - **card**: 13-19 digits written as a card number that pass the Luhn check
   (:mod:`data.number_spans` has the rules). Kept: the last 4 digits and the separators
   (``•••• •••• •••• 1111``).
@@ -17,6 +19,9 @@ What is found (:func:`pii_spans`):
   last 2 digits, the ``+``, parentheses and separators (``+•• •• •••• ••58``).
 - **iban**: a bank account number (IBAN) whose check digits hold (:mod:`data.account_spans`).
   Kept: the country, the last 4 characters and the spaces (``DE•• •••• •••• •••• ••30 00``).
+- **ssn**: a US social security or taxpayer number (SSN, ITIN), ``123-45-6789``, or nine
+  digits in one run after a label such as ``SSN`` (:mod:`data.national_id_spans`). Kept: the
+  last 4 digits and the separators (``•••-••-6789``).
 
 Numbers and addresses are also found when written with look-alike characters: full-width
 digits, ``＋`` and ``＠`` (``＋４４ ２０ ７９４６ ０９５８``), any Unicode space or zero-width
@@ -24,8 +29,8 @@ space between digit groups, an em dash or minus sign as the hyphen; other decima
 (Arabic-Indic, …) count as digits.
 
 Masking is idempotent (``mask_pii(mask_pii(x)) == mask_pii(x)``): numbers are looked for in
-the text with its e-mail addresses masked (and its IBANs read as letters), and a number
-already masked is not found again.
+the text with its e-mail addresses masked (and its IBANs and social security numbers read as
+letters), and a number already masked is not found again.
 
 Example:
     >>> mask_pii("Mail jane.doe@example.com or call +44 20 7946 0958 (card 4111 1111 1111 1111)")
@@ -42,7 +47,9 @@ from typing import Any
 import pandas as pd
 
 from data.account_spans import iban_spans
+from data.national_id_spans import ssn_spans
 from data.number_spans import MASK, number_spans
+from data.spelled_email_spans import masked_positions, spelled_email_spans
 
 __all__ = ["mask_frame", "mask_pii", "pii_spans"]
 
@@ -120,7 +127,10 @@ def _apply(text: str, spans: list[tuple[int, int, str]], seen: str | None = None
     chars = list(text)
     marks = list(text if seen is None else seen)
     for start, end, kind in spans:
-        if kind == "email":
+        if kind == "email" and "@" not in marks[start:end]:  # spelled out
+            for i in masked_positions(seen or text, start, end):
+                chars[i] = MASK
+        elif kind == "email":
             masked = marks[:]
             _mask_email(masked, start, end)
             for i in range(start, end):
@@ -132,7 +142,7 @@ def _apply(text: str, spans: list[tuple[int, int, str]], seen: str | None = None
                 chars[i] = MASK
         else:
             digits = [i for i in range(start, end) if marks[i].isdecimal()]
-            keep = 4 if kind == "card" else 2
+            keep = 4 if kind in ("card", "ssn") else 2
             for i in digits[: max(0, len(digits) - keep)]:
                 chars[i] = MASK
     return "".join(chars)
@@ -183,8 +193,8 @@ def _normalised(text: str) -> str:
 def pii_spans(text: str) -> list[tuple[int, int, str]]:
     """The personal data in ``text``: sorted, non-overlapping ``(start, end, kind)`` spans.
 
-    ``kind`` is ``"email"``, ``"phone"``, ``"card"`` or ``"iban"``; ``text[start:end]`` is the
-    address or number (without surrounding punctuation). Anything but a string has no spans.
+    ``kind`` is ``"email"`` (spelled out or not), ``"phone"``, ``"card"``, ``"iban"`` or
+    ``"ssn"``; ``text[start:end]`` is the address or number (without surrounding punctuation). Anything but a string has no spans.
 
     Example:
         >>> pii_spans("Reach me at bob@corp.io or 555-123-4567.")
@@ -194,11 +204,16 @@ def pii_spans(text: str) -> list[tuple[int, int, str]]:
         return []
     text = _normalised(text)
     emails = _email_spans(text) if "@" in text else []
-    accounts = [span for span in iban_spans(text) if not _overlaps_any(span, emails)]
+    emails = sorted(
+        emails + [span for span in spelled_email_spans(text) if not _overlaps_any(span, emails)]
+    )
+    accounts = [
+        span for span in iban_spans(text) + ssn_spans(text) if not _overlaps_any(span, emails)
+    ]
     masked = sorted(emails + accounts)
     # Numbers are judged on the text with the e-mail addresses already masked, as a second
-    # pass over masked text sees it: that is what makes masking idempotent. An IBAN reads as
-    # letters, so that a number after it starts a run of its own (its masked form would spend
+    # pass over masked text sees it: that is what makes masking idempotent. An IBAN (or a
+    # social security number) reads as letters, so that a number after it starts a run of its own (its masked form would spend
     # the run: a card after it would stay whole, and a second pass would find nothing new).
     numbers = number_spans(_as_letters(_apply(text, emails), accounts), masked)
     return sorted(masked + numbers)
@@ -221,12 +236,13 @@ def _overlaps_any(span: tuple[int, int, str], spans: list[tuple[int, int, str]])
 
 
 def mask_pii(text: Any) -> Any:
-    """``text`` with its e-mail addresses, phone, card and bank account numbers masked.
+    """``text`` with its e-mail addresses, phone, card, bank account and social security
+    numbers masked.
 
     Every masked character becomes ``•`` and nothing else moves, so the length and every
-    offset stay as they were. Kept: an address's first character, ``@`` and ``.tld``; a
-    phone number's last 2 digits; a card's last 4; an IBAN's country and last 4 characters;
-    separators. Anything but a string (None, NaN) is returned unchanged.
+    offset stay as they were. Kept: an address's first character, ``@`` (or spelled *at*)
+    and ``.tld``; a phone number's last 2 digits; a card's and a social security number's
+    last 4; an IBAN's country and last 4 characters; separators. Anything but a string (None, NaN) is returned unchanged.
 
     Example:
         >>> mask_pii("card 4111-1111-1111-1111, phone (555) 123-4567")

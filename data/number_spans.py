@@ -14,7 +14,7 @@ digits by how it is written:
   decimal point.
 - **phone**: 7-15 digits written as a phone number: with a ``+`` country code, with an
   area code in parentheses, in the North American 3-3-4 shape, in a national format
-  starting with the trunk ``0`` (``020 7946 0958``, ``06 12 34 56 78``) or the
+  starting with the trunk ``0`` (``020 7946 0958``, ``06 12 34 56 78``, ``030/1234567``) or the
   international prefix ``00`` (``0049 30 1234567``), or any digits
   shortly after a word such as "phone", "tel", "mobile", "WhatsApp" or "call me". Dates,
   IP addresses, decimals, versions, prices, percentages and numbers glued to letters
@@ -81,6 +81,11 @@ _DIALLING_PREFIXES = (
     ("0", range(2, 6), range(9, 13)),  # the trunk 0: 020 7946 0958, 06 12 34 56 78
     ("00", range(3, 6), range(10, 16)),  # the international prefix for "+": 0049 30 1234567
 )
+#: An area code before a slash, as written in German-speaking countries (``030/1234567``,
+#: ``0171 / 2345678``): a trunk ``0`` and up to 4 more digits, not inside a path, a decimal
+#: or an identifier, then a group of 3 or more digits. The slash reads as a space, so the
+#: trunk-0 rule judges the number (``01/2024``, 6 digits, stays a date).
+_AREA_CODE_SLASH = re.compile(rf"(?<![\w/.\-{MASK}])0\d{{1,4}} ?/ ?(?=\d{{3}})")
 #: Most digits a window holds (the longest card number).
 _MAX_WINDOW_DIGITS = 19
 _CURRENCY = "$€£¥₹₽¢"
@@ -464,6 +469,7 @@ def _number_from(
 def number_spans(text: str, masked: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """The card and phone numbers in ``text``, none overlapping the sorted spans ``masked``
     (the e-mail addresses and bank accounts found and masked before)."""
+    text = _AREA_CODE_SLASH.sub(lambda code: code.group().replace("/", " "), text)
     marks = _Marks(text, masked)
     spans: list[tuple[int, int, str]] = []
     for match in _NUMBER_RUN.finditer(text):

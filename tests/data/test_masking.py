@@ -97,6 +97,10 @@ def test_not_an_email(text):
         ("06 12 34 56 78", f"{M * 2} {M * 2} {M * 2} {M * 2} 78"),
         ("07700 900123", f"{M * 5} {M * 4}23"),
         ("0151 2345 6789", f"{M * 4} {M * 4} {M * 2}89"),
+        # the area code before a slash (German-speaking countries)
+        ("030/1234567", f"{M * 3}/{M * 5}67"),
+        ("0171 / 2345678", f"{M * 4} / {M * 5}78"),
+        ("089/123 456 78", f"{M * 3}/{M * 3} {M * 3} 78"),
         # the international prefix 00 for the "+"
         ("0049 30 1234567", f"{M * 4} {M * 2} {M * 5}67"),
         ("0044 20 7946 0958", f"{M * 4} {M * 2} {M * 4} {M * 2}58"),
@@ -328,6 +332,10 @@ def test_mixed_text():
         "id_5551234567",
         "/api/v1/12345678901",
         "path/0123456789",
+        "path/030/1234567",
+        "x.030/1234567",
+        "valid 01/2024",  # a month, not an area code
+        "on 01/12/2024",
         "ref 0012345678",
         "user5551234567",
         "5551234567abc",
@@ -429,6 +437,14 @@ _PIECES = list("0123456789" * 3 + " -.()+@/,:%#$€_abxyzAé•\n'\t") + [
     "DE89 3704 0044 0532 0130 00",
     "GB29NWBK60161331926819",
     "DE",
+    " at ",
+    "[at]",
+    " dot ",
+    "(dot)",
+    "com",
+    "SSN ",
+    "123-45-6789",
+    "030/",
 ]
 NOISY = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
 ANY = st.one_of(NOISY, st.text(max_size=60))
@@ -450,7 +466,7 @@ def test_only_characters_inside_spans_change_and_only_to_the_mask(text):
     assert spans == sorted(spans)
     inside = set()
     for k, (start, end, kind) in enumerate(spans):
-        assert 0 <= start < end <= len(text) and kind in ("email", "phone", "card", "iban")
+        assert 0 <= start < end <= len(text) and kind in ("email", "phone", "card", "iban", "ssn")
         assert k == 0 or spans[k - 1][1] <= start  # no overlap
         inside.update(range(start, end))
     masked = mask_pii(text)
