@@ -40,7 +40,6 @@ Example:
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,7 +47,7 @@ import pandas as pd
 
 from data.account_spans import iban_spans
 from data.national_id_spans import ssn_spans
-from data.number_spans import MASK, number_spans
+from data.number_spans import MASK, number_spans, overlaps_any
 from data.spelled_email_spans import masked_positions, spelled_email_spans
 
 __all__ = ["mask_frame", "mask_pii", "pii_spans"]
@@ -205,10 +204,13 @@ def pii_spans(text: str) -> list[tuple[int, int, str]]:
     text = _normalised(text)
     emails = _email_spans(text) if "@" in text else []
     emails = sorted(
-        emails + [span for span in spelled_email_spans(text) if not _overlaps_any(span, emails)]
+        emails
+        + [span for span in spelled_email_spans(text) if not overlaps_any(emails, span[0], span[1])]
     )
     accounts = [
-        span for span in iban_spans(text) + ssn_spans(text) if not _overlaps_any(span, emails)
+        span
+        for span in iban_spans(text) + ssn_spans(text)
+        if not overlaps_any(emails, span[0], span[1])
     ]
     masked = sorted(emails + accounts)
     # Numbers are judged on the text with the e-mail addresses already masked, as a second
@@ -227,12 +229,6 @@ def _as_letters(text: str, spans: list[tuple[int, int, str]]) -> str:
     for start, end, _ in spans:
         chars[start:end] = "x" * (end - start)
     return "".join(chars)
-
-
-def _overlaps_any(span: tuple[int, int, str], spans: list[tuple[int, int, str]]) -> bool:
-    """Whether ``span`` overlaps one of the sorted, non-overlapping ``spans``."""
-    i = bisect_left(spans, (span[1],)) - 1
-    return i >= 0 and spans[i][1] > span[0]
 
 
 def mask_pii(text: Any) -> Any:

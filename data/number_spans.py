@@ -47,7 +47,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-__all__ = ["MASK", "number_spans"]
+__all__ = ["MASK", "number_spans", "overlaps_any"]
 
 #: The character that replaces every masked character (:mod:`data.masking` writes it; here it
 #: reads as a digit already masked).
@@ -322,7 +322,6 @@ class _Marks:
     def __init__(self, text: str, masked: list[tuple[int, int, str]]) -> None:
         self.keyword_ends = [m.end() for m in _KEYWORD.finditer(text)]
         self.masked = masked
-        self.masked_starts = [s for s, _, _ in masked]
 
     def near_keyword(self, start: int) -> bool:
         """Whether a keyword ends at most :data:`_KEYWORD_REACH` characters before ``start``."""
@@ -331,8 +330,18 @@ class _Marks:
 
     def overlaps_masked(self, start: int, end: int) -> bool:
         """Whether ``[start, end)`` overlaps a span masked before."""
-        i = bisect_left(self.masked_starts, end) - 1
-        return i >= 0 and self.masked[i][1] > start
+        return overlaps_any(self.masked, start, end)
+
+
+def overlaps_any(spans: list[tuple[int, int, str]], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` overlaps one of the sorted, non-overlapping ``spans``.
+
+    Example:
+        >>> overlaps_any([(0, 4, "email"), (10, 12, "iban")], 4, 10)
+        False
+    """
+    i = bisect_left(spans, (end,)) - 1
+    return i >= 0 and spans[i][1] > start
 
 
 @dataclass(frozen=True)
