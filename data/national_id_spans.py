@@ -31,12 +31,13 @@ from stdnum.us import ssn
 
 __all__ = ["ssn_spans"]
 
-#: Digits three, two and four, the same separator twice, apart from other digit groups.
-_SHAPED = re.compile(
-    r"(?<![\d\u2022+])(?<![\d\u2022][-. ])\d{3}([- ])\d{2}\1\d{4}(?!\d)(?!\1\d)(?![-.]\d)"
-)
+#: Digits three, two and four, the same separator twice, no digit group after them (what
+#: comes before is checked by :func:`_apart`: a pattern that starts with a digit is found
+#: fast).
+_SHAPED = re.compile(r"\d{3}([- ])\d{2}\1\d{4}(?!\d)(?!\1\d)(?![-.]\d)")
 #: Nine digits in one run.
-_NINE_DIGITS = re.compile(r"(?<![\d\u2022])\d{9}(?![\d\u2022])")
+_NINE_DIGITS = re.compile(r"\d{9}(?![\d\u2022])")
+_MASK = "\u2022"
 _LABEL = re.compile(
     r"(?i)(?<![^\W_])(?:ssn|ss#|social security(?: number| no\.?| #)?|soc\.? ?sec\.?"
     r"(?: no\.?)?|itin|taxpayer id(?:entification number)?)(?![^\W_])"
@@ -56,6 +57,19 @@ def _issued_shape(number: str) -> bool:
     return ssn.is_valid(number) or (digits[0] == "9" and digits[3:5] in _ITIN_GROUPS)
 
 
+def _digitish(c: str) -> bool:
+    return c.isdecimal() or c == _MASK
+
+
+def _apart(text: str, start: int, separators: str) -> bool:
+    """Whether the number at ``start`` stands apart: no digit, ``•`` or ``+`` right before it,
+    nor a digit (or ``•``) and one of ``separators``."""
+    before = text[start - 1] if start else " "
+    if _digitish(before) or before == "+":
+        return False
+    return not (before in separators and start >= 2 and _digitish(text[start - 2]))
+
+
 def _after_label(text: str, start: int) -> bool:
     """Whether a label ends within :data:`_LABEL_REACH` characters before ``start``, with no
     digit between."""
@@ -70,11 +84,15 @@ def _after_label(text: str, start: int) -> bool:
 def ssn_spans(text: str) -> list[tuple[int, int, str]]:
     """The SSNs and ITINs in ``text``, as sorted ``(start, end, "ssn")`` spans."""
     spans = [
-        (m.start(), m.end(), "ssn") for m in _SHAPED.finditer(text) if _issued_shape(m.group())
+        (m.start(), m.end(), "ssn")
+        for m in _SHAPED.finditer(text)
+        if _apart(text, m.start(), "-. ") and _issued_shape(m.group())
     ]
     spans += [
         (m.start(), m.end(), "ssn")
         for m in _NINE_DIGITS.finditer(text)
-        if _issued_shape(m.group()) and _after_label(text, m.start())
+        if _apart(text, m.start(), "")
+        and _issued_shape(m.group())
+        and _after_label(text, m.start())
     ]
     return sorted(spans)

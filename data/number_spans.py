@@ -85,7 +85,8 @@ _DIALLING_PREFIXES = (
 #: ``0171 / 2345678``): a trunk ``0`` and up to 4 more digits, not inside a path, a decimal
 #: or an identifier, then a group of 3 or more digits. The slash reads as a space, so the
 #: trunk-0 rule judges the number (``01/2024``, 6 digits, stays a date).
-_AREA_CODE_SLASH = re.compile(rf"(?<![\w/.\-{MASK}])0\d{{1,4}} ?/ ?(?=\d{{3}})")
+_AREA_CODE_SLASH = re.compile(r"0\d{1,4} ?/ ?(?=\d{3})")
+_NOT_BEFORE_AREA_CODE = f"/.-{MASK}"
 #: Most digits a window holds (the longest card number).
 _MAX_WINDOW_DIGITS = 19
 _CURRENCY = "$€£¥₹₽¢"
@@ -333,6 +334,15 @@ class _Marks:
         return overlaps_any(self.masked, start, end)
 
 
+def _slash_as_space(text: str, code: re.Match[str]) -> str:
+    """The area code ``code`` with its slash as a space, unless it follows a letter, digit,
+    ``_``, path, decimal point, hyphen or mask (then it is part of something else)."""
+    before = text[code.start() - 1] if code.start() else " "
+    if _wordish(before) or before in _NOT_BEFORE_AREA_CODE:
+        return code.group()
+    return code.group().replace("/", " ")
+
+
 def overlaps_any(spans: list[tuple[int, int, str]], start: int, end: int) -> bool:
     """Whether ``[start, end)`` overlaps one of the sorted, non-overlapping ``spans``.
 
@@ -478,7 +488,7 @@ def _number_from(
 def number_spans(text: str, masked: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """The card and phone numbers in ``text``, none overlapping the sorted spans ``masked``
     (the e-mail addresses and bank accounts found and masked before)."""
-    text = _AREA_CODE_SLASH.sub(lambda code: code.group().replace("/", " "), text)
+    text = _AREA_CODE_SLASH.sub(lambda code: _slash_as_space(text, code), text)
     marks = _Marks(text, masked)
     spans: list[tuple[int, int, str]] = []
     for match in _NUMBER_RUN.finditer(text):
