@@ -28,9 +28,13 @@ VIEWER, ANALYST, ADMIN = "vera@example.com", "ana@example.com", "boss@example.co
 OUTSIDER = "eve@evil-example.com"
 
 EMAIL, PHONE, CARD = "jane.doe@example.org", "+1 415 555 0134", "4111 1111 1111 1111"
-PII_TEXT = f"Call me on {PHONE} or write to {EMAIL}; card {CARD}. OpenAI is cheaper."
+SSN, SPELLED_EMAIL = "123-45-6789", "jane dot doe [at] example [dot] org"
+PII_TEXT = (
+    f"Call me on {PHONE} or write to {EMAIL}; card {CARD}, SSN {SSN}, or {SPELLED_EMAIL}."
+    " OpenAI is cheaper."
+)
 PII_SUBJECT = f"Refund for {EMAIL}"
-SECRETS = (EMAIL, "jane.doe", "555 0134", "4111 1111")
+SECRETS = (EMAIL, "jane.doe", "555 0134", "4111 1111", "123-45", "doe [at] example")
 PII_SOURCE = "pii.csv"
 SAVED = "keep me"
 PAGES = {
