@@ -307,7 +307,7 @@ def _load_weights(model_dir: Path, settings: dict) -> torch.nn.Module:
         from transformers import BertForTokenClassification
 
         return BertForTokenClassification.from_pretrained(
-            str(model_dir), local_files_only=True, attn_implementation="sdpa"
+            str(model_dir), local_files_only=True, attn_implementation="sdpa", dtype=torch.float32
         )
     from peft import PeftModel
 
@@ -332,7 +332,7 @@ def _load_two_head(model_dir: Path, settings: dict) -> torch.nn.Module:
 
     if settings["format"] == "full":
         return BertForTokensAndSentiment.from_pretrained(
-            str(model_dir), local_files_only=True, attn_implementation="sdpa"
+            str(model_dir), local_files_only=True, attn_implementation="sdpa", dtype=torch.float32
         )
     from peft import PeftModel
 

@@ -2,17 +2,20 @@
 
 The folder it writes is what :mod:`model.artefact` reads back (``load_model``,
 ``read_settings``, ``model_id_of``); ``model.train`` calls it at the end of a run.
+:func:`store_weights_in_float16` halves a whole model's weights file (``python -m
+model.train rescore DIR --float16``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
-from model.artefact import SETTINGS_FILE
+from model.artefact import SETTINGS_FILE, read_settings
 from model.backbone import backbone_version
 from model.casing import CASING
 from model.labels import VITERBI
@@ -21,7 +24,10 @@ from model.sentiment import sentiment_config
 from model.train_config import TrainConfig
 from model.words import WORDS
 
-__all__ = ["save_artefact"]
+__all__ = ["save_artefact", "store_weights_in_float16"]
+
+WEIGHTS_FILE = "model.safetensors"
+"""A whole model's weights (format ``full``)."""
 
 
 def save_artefact(
@@ -71,3 +77,36 @@ def save_artefact(
         settings["casing"] = CASING
     (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     (out / "README.md").unlink(missing_ok=True)  # peft's model card template
+
+
+def store_weights_in_float16(model_dir: Path) -> int:
+    """Rewrite a whole-model artefact's weights in float16: half the file (a 22.6 M-weight
+    model: 90 MB, then 45 MB); :func:`model.artefact.load_model` reads them back in float32.
+    A float16 weight is within 2**-11 of its float32 value (relative; below 6e-5 in absolute
+    terms it keeps less). The file is written beside the old one and renamed over it, so an
+    interruption leaves either; the model id changes (score it again). Returns the new size.
+
+    Raises:
+        ValueError: the artefact is not a whole model (``"format": "full"``), whose weights
+            are the bulk of it; a LoRA artefact's adapters are 2.7 MB.
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    settings = read_settings(model_dir)
+    if settings["format"] != "full":
+        raise ValueError(
+            f"{model_dir}: only a whole model (format 'full') is stored in float16; "
+            f"this one is {settings['format']!r}"
+        )
+    path = model_dir / WEIGHTS_FILE
+    with safe_open(str(path), framework="pt") as weights:
+        metadata = weights.metadata()
+    tensors = {
+        name: tensor.to(torch.float16) if tensor.dtype == torch.float32 else tensor
+        for name, tensor in load_file(str(path)).items()
+    }
+    partial = path.with_name(path.name + ".partial")
+    save_file(tensors, str(partial), metadata=metadata)
+    os.replace(partial, path)
+    return path.stat().st_size

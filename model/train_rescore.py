@@ -3,7 +3,9 @@
 The evaluation sets are rebuilt from the training command recorded in the artefact's
 ``metrics.json`` (the same files, splits and seeds), the artefact is scored through the
 inference engine as it loads it now (fp32, and int8 unless ``--no-int8``; with ``--decoding
-NAME`` its ``tagger.json`` first gets that ``"decoding"``, which gives it a new id), and
+NAME`` its ``tagger.json`` first gets that ``"decoding"``, which gives it a new id; with
+``--float16`` a whole model's weights are first stored in float16, half the file, also a new
+id), and
 ``metrics.json`` is rewritten in place: ``model_id``, ``scores``, ``sentiment_scores``,
 ``int8_scores`` and ``int8_sentiment_scores`` replaced; ``decoding`` set; the training
 history, ``selection_dev_f1`` and everything else kept; under ``rescored`` the command, the
@@ -48,6 +50,12 @@ def add_rescore(sub: argparse._SubParsersAction) -> None:
         "--decoding",
         choices=DECODINGS,
         help="first set the artefact's decoding (tagger.json; the model id changes)",
+    )
+    p.add_argument(
+        "--float16",
+        action="store_true",
+        help="first store a whole model's weights in float16, half the file (read back in "
+        "float32; the model id changes)",
     )
     p.set_defaults(func=_cmd_rescore)
 
@@ -98,6 +106,7 @@ def rescore(
     *,
     int8: bool = True,
     decoding: str | None = None,
+    float16: bool = False,
     command: str = "",
     log: Callable[[str], None] = print,
 ) -> dict:
@@ -115,6 +124,10 @@ def rescore(
     args = recorded_args(metrics, path)
     if decoding is not None:
         set_decoding(model_dir, decoding)
+    if float16:
+        from model.artefact_writer import store_weights_in_float16
+
+        log(f"weights stored in float16: {store_weights_in_float16(model_dir):,} bytes")
     _, _, dev_sets, test_sets, _ = two_head_data(args)
     sets = [*dev_sets, *test_sets]
     tagger = Tagger.load(model_dir, device="cpu", precision="fp32")
@@ -155,11 +168,13 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
             ["python", "-m", "model.train", "rescore", str(args.model_dir)]
             + (["--no-int8"] if args.no_int8 else [])
             + (["--decoding", args.decoding] if args.decoding else [])
+            + (["--float16"] if args.float16 else [])
         )
         metrics = rescore(
             args.model_dir,
             int8=not args.no_int8,
             decoding=args.decoding,
+            float16=args.float16,
             command=command,
             log=_log,
         )

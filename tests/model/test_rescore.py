@@ -77,6 +77,48 @@ def test_a_new_decoding_is_written_first_and_gives_a_new_id(trained, tmp_path):
     assert not list(folder.glob("*.tmp"))
 
 
+def test_float16_halves_a_whole_model_that_loads_in_float32_and_tags_as_before(
+    trained, tmp_path, capsys
+):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    from model.artefact import load_model
+
+    folder = tmp_path / "half"
+    shutil.copytree(trained, folder)
+    before, size = _metrics(folder), (folder / "model.safetensors").stat().st_size
+    assert main(["rescore", str(folder), "--no-int8", "--float16"]) == 0
+    after = _metrics(folder)
+    assert (folder / "model.safetensors").stat().st_size < 0.55 * size
+    assert torch.float32 not in {t.dtype for t in load_file(folder / "model.safetensors").values()}
+    assert after["model_id"] == model_id_of(folder) != before["model_id"]
+    assert after["rescored"]["command"].endswith("--no-int8 --float16")
+    whole, half = load_model(trained).eval(), load_model(folder).eval()
+    assert {p.dtype for p in half.parameters()} == {torch.float32}
+    ids = torch.randint(5, 100, (2, 12))
+    with torch.no_grad():
+        a = whole(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+        b = half(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+    assert torch.allclose(a, b, atol=2e-3 * float(a.abs().max())), float((a - b).abs().max())
+    assert not list(folder.glob("*.partial"))
+
+
+def test_float16_refuses_a_lora_artefact_before_writing(tmp_path, capsys):
+    import shutil
+
+    from model.artefact import DEFAULT_MODEL_DIR
+
+    folder = tmp_path / "lora"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert main(["rescore", str(folder), "--no-int8", "--float16"]) == 2
+    assert "only a whole model (format 'full') is stored in float16" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
+
+
 def test_a_folder_without_a_recorded_command_is_refused(trained, tmp_path, capsys):
     import shutil
 
