@@ -106,13 +106,24 @@ def test_float16_halves_a_whole_model_that_loads_in_float32_and_tags_as_before(
     assert not list(folder.glob("*.partial"))
 
 
-def test_float16_refuses_a_lora_artefact_before_writing(tmp_path, capsys):
+def test_float16_refuses_a_lora_artefact_before_writing(trained, tmp_path, capsys):
     import shutil
 
-    from model.artefact import DEFAULT_MODEL_DIR
+    from model.artefact_writer import save_artefact
+    from model.train_config import TrainConfig
+    from model.train_setup import build_model
 
     folder = tmp_path / "lora"
-    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    shutil.copytree(trained, folder)  # its metrics.json and recorded command
+    for name in ("model.safetensors", "config.json"):
+        (folder / name).unlink()
+    settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+    config = TrainConfig(output=folder, name="lora")
+    model = build_model(config, settings["labels"], settings["sentiment"]["labels"])
+    save_artefact(
+        model, config, settings["labels"], folder, sentiment_labels=settings["sentiment"]["labels"]
+    )
+    assert json.loads((folder / SETTINGS_FILE).read_text())["format"] == "lora"
     files = {p.name: p.read_bytes() for p in folder.iterdir()}
     assert main(["rescore", str(folder), "--no-int8", "--float16"]) == 2
     assert "only a whole model (format 'full') is stored in float16" in capsys.readouterr().err
