@@ -188,6 +188,19 @@ def entity_rows(store, model_id: str) -> list[tuple]:
     )
 
 
+def save_lora_artefact(directory: Path, *, name: str = "lora") -> Path:
+    """A LoRA artefact of both heads on the real backbone, adapters untrained: what a LoRA
+    run writes (``save_artefact``), in a second."""
+    from model.artefact_writer import save_artefact
+    from model.train_config import TrainConfig
+    from model.train_setup import build_model
+
+    config = TrainConfig(output=directory, name=name)
+    model = build_model(config, LABELS, SENTIMENT_LABELS)
+    save_artefact(model, config, LABELS, directory, sentiment_labels=SENTIMENT_LABELS)
+    return directory
+
+
 def save_two_head(
     model, directory: Path, *, name: str, max_length: int = 32, stride: int = 8
 ) -> Path:

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from data.store import Store
-from model.artefact import DEFAULT_MODEL_DIR
 from model.cli import main
 from model.errors import DamagedModelError, ModelNotFoundError
 from model.tagger import Tagger
-from tests.model.conftest import add_tickets
+from tests.model.conftest import add_tickets, save_lora_artefact
 
 
 def _damage(target: Path, name: str, how: str) -> None:
@@ -65,8 +64,8 @@ def test_damaged_full_artefact_raises_damaged_model_error(name, how, keyword_dir
     ],
 )
 def test_damaged_lora_artefact_raises_damaged_model_error(name, how, tmp_path):
-    target = tmp_path / "default"
-    shutil.copytree(DEFAULT_MODEL_DIR, target)
+    target = save_lora_artefact(tmp_path / "default")
+    Tagger.load(target, device="cpu")  # whole, it loads
     _damage(target, name, how)
     with pytest.raises(DamagedModelError) as info:
         Tagger.load(target, device="cpu")

@@ -4,6 +4,7 @@ the evaluation sets rebuilt from the training command its ``metrics.json`` recor
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from model.artefact import SETTINGS_FILE, model_id_of
 from model.labels import ARGMAX, VITERBI
 from model.train_recipe import main
 from model.train_rescore import rescore
-from tests.model.conftest import train_random_two_heads
+from tests.model.conftest import save_lora_artefact, train_random_two_heads
 
 TINY_RECIPE = [
     "--epochs", "1", "--scale", "0.003", "--tickets", "24", "--val-tickets", "12",
@@ -107,23 +108,8 @@ def test_float16_halves_a_whole_model_that_loads_in_float32_and_tags_as_before(
 
 
 def test_float16_refuses_a_lora_artefact_before_writing(trained, tmp_path, capsys):
-    import shutil
-
-    from model.artefact_writer import save_artefact
-    from model.train_config import TrainConfig
-    from model.train_setup import build_model
-
-    folder = tmp_path / "lora"
-    shutil.copytree(trained, folder)  # its metrics.json and recorded command
-    for name in ("model.safetensors", "config.json"):
-        (folder / name).unlink()
-    settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
-    config = TrainConfig(output=folder, name="lora")
-    model = build_model(config, settings["labels"], settings["sentiment"]["labels"])
-    save_artefact(
-        model, config, settings["labels"], folder, sentiment_labels=settings["sentiment"]["labels"]
-    )
-    assert json.loads((folder / SETTINGS_FILE).read_text())["format"] == "lora"
+    folder = save_lora_artefact(tmp_path / "lora")
+    shutil.copy(trained / "metrics.json", folder)  # a recorded command, as a run leaves it
     files = {p.name: p.read_bytes() for p in folder.iterdir()}
     assert main(["rescore", str(folder), "--no-int8", "--float16"]) == 2
     assert "only a whole model (format 'full') is stored in float16" in capsys.readouterr().err
