@@ -297,22 +297,24 @@ def recipe_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
+    from model.lora_fit import add_fit_lora
     from model.train_rescore import add_rescore
 
     add_rescore(sub)
+    add_fit_lora(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m model.train two-head --output DIR [...]``: train the two-head tagger
-    (``rescore DIR``: :mod:`model.train_rescore`).
+    (``rescore DIR``: :mod:`model.train_rescore`; ``fit-lora FULL_DIR``: :mod:`model.lora_fit`).
 
     Resumable: run the same command again after a stop and it continues after the last
     finished epoch (``checkpoint.pt`` in ``--output``).
     """
     parser = recipe_parser()
     args = parser.parse_args(argv)
-    if args.recipe == "rescore":
+    if args.recipe in ("rescore", "fit-lora"):
         return args.func(args)
     if args.rank < 1 or (args.alpha is not None and args.alpha < 1):
         parser.error("--rank and --alpha must be at least 1")

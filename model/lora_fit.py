@@ -1,0 +1,232 @@
+"""A whole model fitted back into LoRA adapters, so a full fine-tune ships as a small artefact.
+
+    python -m model.train fit-lora FULL_DIR --output DIR [--rank R] [--embedding-rank E]
+
+A full fine-tune (``--full``) changes every weight; its artefact holds all of them (90 MB in
+float32, 45 MB in float16), too large for the repository's default and for the 64 MiB a
+device call may send. Most of the change sits in a few directions of each weight matrix, so
+each encoder matrix's change from the backbone, ``W - W0``, is replaced by its best rank-``R``
+approximation (the truncated singular value decomposition, which is the closest in the
+Frobenius norm): ``B @ A`` with ``B = U[:, :R] * S[:R]`` and ``A = Vh[:R]``, LoRA's own form
+with a scaling of 1 (alpha = rank). The word embeddings' change gets a rank-``E`` adapter the
+same way (``E = 0``: the backbone's embeddings). What is small is kept exactly: every bias of
+an adapted layer (``bias="lora_only"``), the LayerNorms, the position and word-shape
+embeddings and both heads (``modules_to_save``). The adapters are stored in float16 (each
+within 2**-11 of its value; read back in float32).
+
+The artefact is format ``lora`` and loads as any other; its ``metrics.json`` is the full
+run's, to be scored again (``python -m model.train rescore DIR``): the fit changes the
+weights, so the figures are the fitted model's only once measured. ``fit_report`` in it
+records the ranks and how much of each change the ranks kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+
+from model.artefact import SETTINGS_FILE, load_model, read_settings
+
+__all__ = ["add_fit_lora", "base_model", "fit_lora"]
+
+#: The encoder's linear layers (LoRA's targets in training too).
+_TARGETS = ("query", "key", "value", "dense")
+#: Kept exactly (small): both heads, the LayerNorms, the position and word-shape embeddings.
+_KEPT = (
+    "classifier",
+    "sentiment_head",
+    "LayerNorm",
+    "position_embeddings",
+    "token_type_embeddings",
+)
+_ADAPTER_FILE = "adapter_model.safetensors"
+_COPIED = ("int8_calibration.safetensors", "metrics.json")
+
+
+def _low_rank(delta: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """``(B, A, kept)``: ``B @ A`` is the best rank-``rank`` approximation of ``delta``;
+    ``kept`` the share of its squared Frobenius norm that it keeps."""
+    u, s, vh = torch.linalg.svd(delta.double(), full_matrices=False)
+    kept = float((s[:rank] ** 2).sum() / (s**2).sum()) if float(s.sum()) > 0 else 1.0
+    return (u[:, :rank] * s[:rank]).float(), vh[:rank].float(), kept
+
+
+def base_model(settings: dict) -> torch.nn.Module:
+    """The model a full fine-tune of this artefact's kind started from: the backbone with
+    fresh heads (and the word-shape table, if the artefact has it)."""
+    from model.casing import enable_casing
+    from model.sentiment import load_two_head
+
+    base = load_two_head(settings["labels"], settings["sentiment"]["labels"])
+    return enable_casing(base) if settings.get("casing") else base
+
+
+def _peft_model(settings: dict, rank: int, embedding_rank: int) -> torch.nn.Module:
+    """:func:`base_model` wrapped in LoRA adapters of ``rank`` (and ``embedding_rank`` on the
+    word embeddings)."""
+    from peft import LoraConfig, get_peft_model
+
+    base = base_model(settings)
+    targets = list(_TARGETS) + (["word_embeddings"] if embedding_rank else [])
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=rank,  # scaling 1: B @ A is the change itself
+        target_modules=targets,
+        modules_to_save=list(_KEPT),
+        bias="lora_only",
+        lora_dropout=0.0,
+        rank_pattern={"word_embeddings": embedding_rank} if embedding_rank else {},
+        alpha_pattern={"word_embeddings": embedding_rank} if embedding_rank else {},
+    )
+    with warnings.catch_warnings():  # peft calls a deprecated transformers property
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
+        return get_peft_model(base, config)
+
+
+def fit_lora(full_dir: Path, out: Path, rank: int = 128, embedding_rank: int = 0) -> dict:
+    """Write the LoRA artefact fitted to the whole-model artefact ``full_dir`` into ``out``
+    (replaced); returns the fit report (ranks, kept share of each change, worst and mean).
+
+    Raises:
+        ValueError: ``full_dir`` is not a whole model of both heads, or a rank is below 1
+            (``embedding_rank``: below 0) or above a matrix's size.
+    """
+    settings = read_settings(full_dir)
+    if settings["format"] != "full" or not settings.get("sentiment"):
+        raise ValueError(f"{full_dir}: not a whole model of both heads (format 'full')")
+    if rank < 1 or embedding_rank < 0:
+        raise ValueError(f"ranks must be at least 1 (embeddings: 0); got {rank}, {embedding_rank}")
+    full = load_model(full_dir).float()
+    trained = dict(full.named_parameters())
+    model = _peft_model(settings, rank, embedding_rank)
+    kept: dict[str, float] = {}
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if hasattr(module, "lora_A") and "default" in module.lora_A:
+                kept[name] = _fit_linear(module, _plain(name), trained, rank)
+            elif hasattr(module, "lora_embedding_A") and "default" in module.lora_embedding_A:
+                kept[name] = _fit_embedding(module, _plain(name), trained, embedding_rank)
+            elif hasattr(module, "modules_to_save") and "default" in module.modules_to_save:
+                copy = module.modules_to_save["default"]
+                for param_name, param in copy.named_parameters():
+                    param.copy_(trained[f"{_plain(name)}.{param_name}"])
+    report = {
+        "rank": rank,
+        "embedding_rank": embedding_rank,
+        "kept_min": round(min(kept.values()), 4),
+        "kept_mean": round(sum(kept.values()) / len(kept), 4),
+        "adapted": len(kept),
+    }
+    _write(model, full_dir, out, settings, report)
+    return report
+
+
+def _plain(peft_name: str) -> str:
+    """A module's name in the plain model (peft's wrapper prefix dropped)."""
+    return peft_name.removeprefix("base_model.model.")
+
+
+def _fit_linear(module, name: str, trained: dict, rank: int) -> float:
+    base = module.base_layer
+    if rank > min(base.weight.shape):
+        raise ValueError(f"rank {rank} exceeds the size of {name} {tuple(base.weight.shape)}")
+    b, a, kept = _low_rank(trained[f"{name}.weight"] - base.weight, rank)
+    module.lora_A["default"].weight.copy_(a)
+    module.lora_B["default"].weight.copy_(b)
+    if base.bias is not None:
+        base.bias.copy_(trained[f"{name}.bias"])
+    return kept
+
+
+def _fit_embedding(module, name: str, trained: dict, rank: int) -> float:
+    base = module.base_layer
+    b, a, kept = _low_rank(trained[f"{name}.weight"] - base.weight, rank)
+    # peft's embedding adapter adds (B_e @ A_e).T with A_e (rank x vocabulary), B_e (dim x rank)
+    module.lora_embedding_A["default"].copy_(b.T)
+    module.lora_embedding_B["default"].copy_(a.T)
+    return kept
+
+
+def _write(model, full_dir: Path, out: Path, settings: dict, report: dict) -> None:
+    """The artefact: adapters in float16, ``tagger.json`` as LoRA, the full run's
+    calibration and metrics (with ``fit_report``); written beside ``out``, then renamed."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(str(partial))
+    adapters = partial / _ADAPTER_FILE
+    with safe_open(str(adapters), framework="pt") as stored:
+        metadata = stored.metadata()
+    tensors = {
+        name: t.to(torch.float16) if t.dtype == torch.float32 else t
+        for name, t in load_file(str(adapters)).items()
+    }
+    save_file(tensors, str(adapters), metadata=metadata)
+    adapter_config = partial / "adapter_config.json"
+    data = json.loads(adapter_config.read_text(encoding="utf-8"))
+    data["base_model_name_or_path"] = None
+    for key in ("target_modules", "modules_to_save"):
+        if isinstance(data.get(key), list):
+            data[key] = sorted(data[key])
+    adapter_config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
+    (partial / "README.md").unlink(missing_ok=True)
+    (partial / SETTINGS_FILE).write_text(
+        json.dumps(settings | {"format": "lora"}, indent=2) + "\n", encoding="utf-8"
+    )
+    for name in _COPIED:
+        if (full_dir / name).is_file():
+            shutil.copy(full_dir / name, partial / name)
+    metrics_path = partial / "metrics.json"
+    if metrics_path.is_file():
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        metrics["fit_report"] = report | {"from": str(full_dir)}
+        metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(partial, out)
+
+
+def add_fit_lora(sub: argparse._SubParsersAction) -> None:
+    """The ``fit-lora`` verb and its flags."""
+    p = sub.add_parser(
+        "fit-lora",
+        help="fit a whole-model artefact back into LoRA adapters (a small artefact)",
+        description="Replace each encoder matrix's change from the backbone by its best "
+        "low-rank approximation, as LoRA adapters; score the result with rescore.",
+    )
+    p.add_argument("full_dir", type=Path, metavar="FULL_DIR", help="a whole-model artefact")
+    p.add_argument("--output", type=Path, required=True, help="the LoRA artefact to write")
+    p.add_argument("--rank", type=int, default=128, help="rank of each encoder adapter")
+    p.add_argument(
+        "--embedding-rank",
+        type=int,
+        default=0,
+        help="rank of the word embeddings' adapter (0: none)",
+    )
+    p.set_defaults(func=_cmd_fit_lora)
+
+
+def _cmd_fit_lora(args: argparse.Namespace) -> int:
+    try:
+        report = fit_lora(args.full_dir, args.output, args.rank, args.embedding_rank)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.output}: rank {report['rank']} (embeddings {report['embedding_rank']}), "
+        f"{report['adapted']} layers, kept {report['kept_mean']:.4f} of each change on "
+        f"average ({report['kept_min']:.4f} at worst); score it: python -m model.train "
+        f"rescore {args.output}"
+    )
+    return 0

@@ -1,0 +1,86 @@
+"""model.lora_fit: a whole model fitted back into LoRA adapters (python -m model.train
+fit-lora), on the real backbone. A model whose changes from the backbone are of low rank is
+reproduced exactly (up to float16 storage) by adapters of that rank; lower ranks lose."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from model.artefact import SETTINGS_FILE, load_model, read_settings
+from model.casing import CASING
+from model.lora_fit import base_model, fit_lora
+from model.sentiment import SENTIMENT_LABELS
+from model.train_recipe import main
+from tests.model.conftest import LABELS, save_two_head
+
+
+@pytest.fixture(scope="module")
+def full_dir(tmp_path_factory):
+    """A whole-model artefact: the backbone (word shapes on) with every encoder matrix moved
+    by a rank-3 change, the word embeddings by a rank-2 one, LayerNorms, biases and heads
+    moved too."""
+    settings = {"labels": LABELS, "sentiment": {"labels": list(SENTIMENT_LABELS)}, "casing": CASING}
+    model = base_model(settings)
+    gen = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if param.dim() == 2 and "encoder" in name:
+                out, inp = param.shape
+                change = torch.randn(out, 3, generator=gen) @ torch.randn(3, inp, generator=gen)
+                param.add_(0.01 * change)
+            elif name.endswith("word_embeddings.weight"):
+                rows, dim = param.shape
+                param.add_(
+                    0.02 * torch.randn(rows, 2, generator=gen) @ torch.randn(2, dim, generator=gen)
+                )
+            else:  # biases, LayerNorms, position and word-shape embeddings, heads
+                param.add_(0.05 * torch.randn(param.shape, generator=gen))
+    folder = save_two_head(model, tmp_path_factory.mktemp("fit") / "full", name="fitme")
+    saved = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+    (folder / SETTINGS_FILE).write_text(json.dumps(saved | {"casing": CASING}), encoding="utf-8")
+    read_settings(folder)  # a valid artefact
+    return folder
+
+
+def _logits(model, words=("Jane", "Doe", "moved", "to", "OpenAI", "in", "Paris")):
+    ids = torch.tensor([[101, *range(2000, 2000 + len(words)), 102]])
+    types = torch.tensor([[0, 1, 1, 0, 0, 3, 0, 1, 0]])
+    with torch.no_grad():
+        out = model.eval()(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=types)
+    return out.logits, out.sentiment_logits
+
+
+def test_adapters_of_the_changes_rank_give_the_whole_models_outputs(full_dir, tmp_path):
+    report = fit_lora(full_dir, tmp_path / "lora", rank=3, embedding_rank=2)
+    assert report["kept_min"] > 0.9999 and report["adapted"] == 6 * 6 + 1
+    settings = json.loads((tmp_path / "lora" / SETTINGS_FILE).read_text(encoding="utf-8"))
+    assert settings["format"] == "lora" and settings["casing"] == CASING
+    tokens, mood = _logits(load_model(full_dir))
+    fitted_tokens, fitted_mood = _logits(load_model(tmp_path / "lora"))
+    scale = float(tokens.abs().max())
+    assert torch.allclose(tokens, fitted_tokens, atol=5e-3 * scale), (
+        (tokens - fitted_tokens).abs().max()
+    )
+    assert torch.allclose(mood, fitted_mood, atol=5e-3 * float(mood.abs().max()))
+    size = sum(p.stat().st_size for p in (tmp_path / "lora").iterdir())
+    assert size < 4 * 2**20  # float16 adapters of rank 3: far below the 90 MB whole model
+
+
+def test_lower_ranks_lose_and_say_how_much(full_dir, tmp_path):
+    report = fit_lora(full_dir, tmp_path / "low", rank=1, embedding_rank=0)
+    assert report["kept_mean"] < 0.9
+    tokens, _ = _logits(load_model(full_dir))
+    fitted, _ = _logits(load_model(tmp_path / "low"))
+    assert not torch.allclose(tokens, fitted, atol=5e-3 * float(tokens.abs().max()))
+
+
+def test_the_command_line_writes_the_artefact_or_refuses_in_one_line(full_dir, tmp_path, capsys):
+    assert main(["fit-lora", str(full_dir), "--output", str(tmp_path / "cli"), "--rank", "3"]) == 0
+    assert "rescore" in capsys.readouterr().out
+    assert not (tmp_path / "cli.partial").exists()
+    assert main(["fit-lora", str(tmp_path / "cli"), "--output", str(tmp_path / "again")]) == 2
+    assert "not a whole model" in capsys.readouterr().err
+    assert not (tmp_path / "again").exists()
