@@ -82,6 +82,7 @@ from model.train_scores import (
 from model.train_setup import (
     build_model,
     class_weights,
+    freeze_word_embeddings,
     full_model_from,
     joint_loss,
     length_batches,
@@ -203,6 +204,8 @@ def _prepare(
         start_from(model, config, Path(config.init_from), labels, sentiment_labels, log)
     else:
         model = build_model(config, labels, sentiment_labels)
+    if config.freeze_word_embeddings:
+        freeze_word_embeddings(model)
     if (casing_of(model) is not None) != config.casing:
         raise ValueError(
             f"the model {'lacks' if config.casing else 'has'} casing (model/casing.py) "

@@ -20,7 +20,8 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def config_key(config: TrainConfig) -> dict:
     # the device is not part of it: a run stopped on one device resumes on another
     skip = {"time_budget_s", "output", "int8_scores", "sentiment_offsets", "device"}
-    for newer in ("sentiment_class_power", "init_from", "casing"):  # absent from older checkpoints
+    # absent from older checkpoints
+    for newer in ("sentiment_class_power", "init_from", "casing", "freeze_word_embeddings"):
         if not getattr(config, newer):
             skip.add(newer)
     if config.split_seed in (None, config.seed):  # the splits every older run drew

@@ -59,6 +59,9 @@ class TrainConfig:
     device: str = "cpu"
     #: word shapes as token types (model/casing.py); ``words`` segmentation
     casing: bool = False
+    #: with ``full``: the word embeddings stay the backbone's (the fitted adapters of
+    #: model/lora_fit.py then hold the whole change)
+    freeze_word_embeddings: bool = False
     extra: dict = field(default_factory=dict)
 
 

@@ -256,6 +256,12 @@ def recipe_parser() -> argparse.ArgumentParser:
         "merged in",
     )
     p.add_argument(
+        "--freeze-word-embeddings",
+        action="store_true",
+        help="with --full: keep the backbone's word embeddings (their change is 18,500 rows, "
+        "which no low-rank adapter holds: python -m model.train fit-lora)",
+    )
+    p.add_argument(
         "--casing",
         action="store_true",
         help="give the model each word's shape (lower, Title, UPPER, mIxed) as its token type "
@@ -318,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     if args.rank < 1 or (args.alpha is not None and args.alpha < 1):
         parser.error("--rank and --alpha must be at least 1")
+    if args.freeze_word_embeddings and not args.full:
+        parser.error("--freeze-word-embeddings needs --full (LoRA never trains them)")
     try:  # before the data is read: a device or precision this machine lacks, in one line
         training_precision(args.precision, training_device(args.device))
     except ValueError as exc:

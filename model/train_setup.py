@@ -201,6 +201,12 @@ def full_model_from(
     return model
 
 
+def freeze_word_embeddings(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` with its word embeddings left out of training (``--freeze-word-embeddings``)."""
+    model.get_input_embeddings().weight.requires_grad_(False)
+    return model
+
+
 def widen_lora(
     weights: dict[str, torch.Tensor],
     current: dict[str, torch.Tensor],

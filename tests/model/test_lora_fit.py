@@ -84,3 +84,29 @@ def test_the_command_line_writes_the_artefact_or_refuses_in_one_line(full_dir, t
     assert main(["fit-lora", str(tmp_path / "cli"), "--output", str(tmp_path / "again")]) == 2
     assert "not a whole model" in capsys.readouterr().err
     assert not (tmp_path / "again").exists()
+
+
+def test_a_full_run_with_frozen_word_embeddings_keeps_the_backbones(tmp_path, monkeypatch):
+    """``--freeze-word-embeddings``: every other weight trains, the word embeddings stay."""
+    from tests.model.conftest import train_random_two_heads, train_tiny
+    from tests.tiny_models import random_two_head
+
+    train_random_two_heads(monkeypatch)
+    metrics = train_tiny(tmp_path / "out", epochs=2, full=True, freeze_word_embeddings=True)
+    trained = load_model(tmp_path / "out")
+    start = random_two_head(LABELS, SENTIMENT_LABELS, seed=1)
+    assert torch.equal(trained.get_input_embeddings().weight, start.get_input_embeddings().weight)
+    moved = [
+        name
+        for name, param in start.named_parameters()
+        if not torch.equal(param, dict(trained.named_parameters())[name])
+    ]
+    assert len(moved) == len(list(start.parameters())) - 1
+    words = start.get_input_embeddings().weight.numel()
+    assert metrics["trainable_parameters"] == sum(p.numel() for p in start.parameters()) - words
+
+
+def test_frozen_word_embeddings_need_a_full_run(capsys):
+    with pytest.raises(SystemExit):
+        main(["two-head", "--output", "x", "--freeze-word-embeddings"])
+    assert "--freeze-word-embeddings needs --full" in capsys.readouterr().err
