@@ -24,7 +24,7 @@ from model.sentiment import sentiment_config
 from model.train_config import TrainConfig
 from model.words import WORDS
 
-__all__ = ["save_artefact", "store_weights_in_float16"]
+__all__ = ["save_artefact", "store_weights_in_float16", "tidy_adapter_config", "write_in_float16"]
 
 WEIGHTS_FILE = "model.safetensors"
 """A whole model's weights (format ``full``)."""
@@ -51,16 +51,7 @@ def save_artefact(
     ):
         (out / stale).unlink(missing_ok=True)
     model.save_pretrained(str(out))
-    adapter_config = out / "adapter_config.json"
-    if adapter_config.is_file():  # drop the machine-specific backbone path
-        data = json.loads(adapter_config.read_text(encoding="utf-8"))
-        data["base_model_name_or_path"] = None
-        for key in ("target_modules", "modules_to_save"):  # peft writes sets in hash order:
-            if isinstance(data.get(key), list):  # sorted, the model id is stable
-                data[key] = sorted(data[key])
-        adapter_config.write_text(
-            json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+    tidy_adapter_config(out)
     settings = {
         "format": "full" if config.full else "lora",
         "name": config.name,
@@ -90,9 +81,6 @@ def store_weights_in_float16(model_dir: Path) -> int:
         ValueError: the artefact is not a whole model (``"format": "full"``), whose weights
             are the bulk of it; a LoRA artefact's adapters are 2.7 MB.
     """
-    from safetensors import safe_open
-    from safetensors.torch import load_file, save_file
-
     settings = read_settings(model_dir)
     if settings["format"] != "full":
         raise ValueError(
@@ -100,13 +88,38 @@ def store_weights_in_float16(model_dir: Path) -> int:
             f"this one is {settings['format']!r}"
         )
     path = model_dir / WEIGHTS_FILE
-    with safe_open(str(path), framework="pt") as weights:
-        metadata = weights.metadata()
+    write_in_float16(path, path)
+    return path.stat().st_size
+
+
+def write_in_float16(source: Path, target: Path) -> None:
+    """Write the safetensors file ``source`` to ``target`` (may be the same file) with its
+    float32 tensors in float16, its metadata kept: into ``target.partial``, then renamed over
+    ``target`` (never written in place: tensors read from a file may still map it)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(source), framework="pt") as stored:
+        metadata = stored.metadata()
     tensors = {
         name: tensor.to(torch.float16) if tensor.dtype == torch.float32 else tensor
-        for name, tensor in load_file(str(path)).items()
+        for name, tensor in load_file(str(source)).items()
     }
-    partial = path.with_name(path.name + ".partial")
+    partial = target.with_name(target.name + ".partial")
     save_file(tensors, str(partial), metadata=metadata)
-    os.replace(partial, path)
-    return path.stat().st_size
+    os.replace(partial, target)
+
+
+def tidy_adapter_config(folder: Path) -> None:
+    """``folder``'s ``adapter_config.json`` (if any) without the machine-specific backbone
+    path, its module lists sorted (peft writes sets in hash order; sorted, the model id is
+    stable)."""
+    adapter_config = folder / "adapter_config.json"
+    if not adapter_config.is_file():
+        return
+    data = json.loads(adapter_config.read_text(encoding="utf-8"))
+    data["base_model_name_or_path"] = None
+    for key in ("target_modules", "modules_to_save"):
+        if isinstance(data.get(key), list):
+            data[key] = sorted(data[key])
+    adapter_config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

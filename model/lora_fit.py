@@ -159,27 +159,13 @@ def _fit_embedding(module, name: str, trained: dict, rank: int) -> float:
 def _write(model, full_dir: Path, out: Path, settings: dict, report: dict) -> None:
     """The artefact: adapters in float16, ``tagger.json`` as LoRA, the full run's
     calibration and metrics (with ``fit_report``); written beside ``out``, then renamed."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file, save_file
+    from model.artefact_writer import tidy_adapter_config, write_in_float16
 
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     model.save_pretrained(str(partial))
-    adapters = partial / _ADAPTER_FILE
-    with safe_open(str(adapters), framework="pt") as stored:
-        metadata = stored.metadata()
-    tensors = {
-        name: t.to(torch.float16) if t.dtype == torch.float32 else t
-        for name, t in load_file(str(adapters)).items()
-    }
-    save_file(tensors, str(adapters), metadata=metadata)
-    adapter_config = partial / "adapter_config.json"
-    data = json.loads(adapter_config.read_text(encoding="utf-8"))
-    data["base_model_name_or_path"] = None
-    for key in ("target_modules", "modules_to_save"):
-        if isinstance(data.get(key), list):
-            data[key] = sorted(data[key])
-    adapter_config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
+    write_in_float16(partial / _ADAPTER_FILE, partial / _ADAPTER_FILE)
+    tidy_adapter_config(partial)
     (partial / "README.md").unlink(missing_ok=True)
     (partial / SETTINGS_FILE).write_text(
         json.dumps(settings | {"format": "lora"}, indent=2) + "\n", encoding="utf-8"
