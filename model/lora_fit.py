@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from model.artefact import SETTINGS_FILE, load_model, read_settings
+from model.backbone import backbone_version
 
 __all__ = ["add_fit_lora", "base_model", "fit_lora"]
 
@@ -97,12 +98,18 @@ def fit_lora(full_dir: Path, out: Path, rank: int = 128, embedding_rank: int = 0
     (replaced); returns the fit report (ranks, kept share of each change, worst and mean).
 
     Raises:
-        ValueError: ``full_dir`` is not a whole model of both heads, or a rank is below 1
+        ValueError: ``full_dir`` is not a whole model of both heads on the installed
+            backbone, or a rank is below 1
             (``embedding_rank``: below 0) or above a matrix's size.
     """
     settings = read_settings(full_dir)
     if settings["format"] != "full" or not settings.get("sentiment"):
         raise ValueError(f"{full_dir}: not a whole model of both heads (format 'full')")
+    if settings.get("backbone") != backbone_version():  # the changes are from this backbone
+        raise ValueError(
+            f"{full_dir}: trained on backbone {settings.get('backbone')!r}, "
+            f"not the installed {backbone_version()!r}"
+        )
     if rank < 1 or embedding_rank < 0:
         raise ValueError(f"ranks must be at least 1 (embeddings: 0); got {rank}, {embedding_rank}")
     full = load_model(full_dir).float()

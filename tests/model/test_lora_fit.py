@@ -5,11 +5,13 @@ reproduced exactly (up to float16 storage) by adapters of that rank; lower ranks
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
 
 from model.artefact import SETTINGS_FILE, load_model, read_settings
+from model.backbone import backbone_version
 from model.casing import CASING
 from model.lora_fit import base_model, fit_lora
 from model.sentiment import SENTIMENT_LABELS
@@ -40,7 +42,9 @@ def full_dir(tmp_path_factory):
                 param.add_(0.05 * torch.randn(param.shape, generator=gen))
     folder = save_two_head(model, tmp_path_factory.mktemp("fit") / "full", name="fitme")
     saved = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
-    (folder / SETTINGS_FILE).write_text(json.dumps(saved | {"casing": CASING}), encoding="utf-8")
+    (folder / SETTINGS_FILE).write_text(
+        json.dumps(saved | {"casing": CASING, "backbone": backbone_version()}), encoding="utf-8"
+    )
     read_settings(folder)  # a valid artefact
     return folder
 
@@ -84,6 +88,12 @@ def test_the_command_line_writes_the_artefact_or_refuses_in_one_line(full_dir, t
     assert main(["fit-lora", str(tmp_path / "cli"), "--output", str(tmp_path / "again")]) == 2
     assert "not a whole model" in capsys.readouterr().err
     assert not (tmp_path / "again").exists()
+    other = tmp_path / "other"
+    shutil.copytree(full_dir, other)
+    settings = json.loads((other / SETTINGS_FILE).read_text(encoding="utf-8"))
+    (other / SETTINGS_FILE).write_text(json.dumps(settings | {"backbone": "x==1"}), "utf-8")
+    assert main(["fit-lora", str(other), "--output", str(tmp_path / "again")]) == 2
+    assert "trained on backbone 'x==1'" in capsys.readouterr().err
 
 
 def test_a_full_run_with_frozen_word_embeddings_keeps_the_backbones(tmp_path, monkeypatch):
