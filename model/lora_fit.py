@@ -182,7 +182,9 @@ def _write(model, full_dir: Path, out: Path, settings: dict, report: dict) -> No
             shutil.copy(full_dir / name, partial / name)
     metrics_path = partial / "metrics.json"
     if metrics_path.is_file():
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        from model.train_rescore import read_metrics  # bounded: a regular file, at most 4 MiB
+
+        metrics = read_metrics(metrics_path)
         metrics["fit_report"] = report | {"from": str(full_dir)}
         metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     if out.exists():
