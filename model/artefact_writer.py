@@ -79,7 +79,7 @@ def store_weights_in_float16(model_dir: Path) -> int:
 
     Raises:
         ValueError: the artefact is not a whole model (``"format": "full"``), whose weights
-            are the bulk of it; a LoRA artefact's adapters are 2.7 MB.
+            are the bulk of it; a LoRA artefact's adapters are small (8.4 MB at rank 96).
     """
     settings = read_settings(model_dir)
     if settings["format"] != "full":
