@@ -20,11 +20,11 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from model.backbone import COPY_PROVENANCE, backbone_dir, backbone_version
 from model.errors import BackboneMissingError
+from model.folder_swap import replace_folder, staging_folder
 
 COPIED_FILES = (
     "config.json",
@@ -50,8 +50,7 @@ def write_backbone_copy(folder: Path | str, dtype: str = "float16") -> Path:
         raise ValueError(f"--dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
     source = backbone_dir()
     target = Path(folder).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = staging_folder(target)
     try:
         for name in COPIED_FILES:
             if (source / name).is_file():
@@ -69,9 +68,7 @@ def write_backbone_copy(folder: Path | str, dtype: str = "float16") -> Path:
         staging.chmod(0o755)
         for made in staging.iterdir():
             made.chmod(0o644)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import warnings
@@ -34,6 +33,7 @@ import torch
 
 from model.artefact import SETTINGS_FILE, load_model, read_settings
 from model.backbone import backbone_version
+from model.folder_swap import replace_folder, staging_folder
 
 __all__ = ["add_fit_lora", "base_model", "fit_lora"]
 
@@ -165,11 +165,20 @@ def _fit_embedding(module, name: str, trained: dict, rank: int) -> float:
 
 def _write(model, full_dir: Path, out: Path, settings: dict, report: dict) -> None:
     """The artefact: adapters in float16, ``tagger.json`` as LoRA, the full run's
-    calibration and metrics (with ``fit_report``); written beside ``out``, then renamed."""
+    calibration and metrics (with ``fit_report``); written into a folder beside ``out``, then
+    renamed into place (:mod:`model.folder_swap`); on failure nothing is left behind."""
+    partial = staging_folder(out)
+    try:
+        _fill(model, full_dir, partial, settings, report)
+        replace_folder(partial, out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _fill(model, full_dir: Path, partial: Path, settings: dict, report: dict) -> None:
+    """The artefact's files, written into the staging folder ``partial``."""
     from model.artefact_writer import tidy_adapter_config, write_in_float16
 
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
     model.save_pretrained(str(partial))
     write_in_float16(partial / _ADAPTER_FILE, partial / _ADAPTER_FILE)
     tidy_adapter_config(partial)
@@ -187,9 +196,6 @@ def _write(model, full_dir: Path, out: Path, settings: dict, report: dict) -> No
         metrics = read_metrics(metrics_path)
         metrics["fit_report"] = report | {"from": str(full_dir)}
         metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(partial, out)
 
 
 def add_fit_lora(sub: argparse._SubParsersAction) -> None:

@@ -84,7 +84,7 @@ def test_lower_ranks_lose_and_say_how_much(full_dir, tmp_path):
 def test_the_command_line_writes_the_artefact_or_refuses_in_one_line(full_dir, tmp_path, capsys):
     assert main(["fit-lora", str(full_dir), "--output", str(tmp_path / "cli"), "--rank", "3"]) == 0
     assert "rescore" in capsys.readouterr().out
-    assert not (tmp_path / "cli.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cli"]  # no staging folder left
     assert main(["fit-lora", str(tmp_path / "cli"), "--output", str(tmp_path / "again")]) == 2
     assert "not a whole model" in capsys.readouterr().err
     assert not (tmp_path / "again").exists()
@@ -94,6 +94,26 @@ def test_the_command_line_writes_the_artefact_or_refuses_in_one_line(full_dir, t
     (other / SETTINGS_FILE).write_text(json.dumps(settings | {"backbone": "x==1"}), "utf-8")
     assert main(["fit-lora", str(other), "--output", str(tmp_path / "again")]) == 2
     assert "trained on backbone 'x==1'" in capsys.readouterr().err
+
+
+def test_a_failed_fit_keeps_the_artefact_it_would_replace_and_leaves_nothing(
+    full_dir, tmp_path, capsys
+):
+    out = tmp_path / "lora"
+    assert fit_lora(full_dir, out, rank=1, embedding_rank=0)["rank"] == 1
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    broken = tmp_path / "broken"
+    shutil.copytree(full_dir, broken)
+    (broken / "metrics.json").write_text("[]", encoding="utf-8")  # no JSON object
+    assert main(["fit-lora", str(broken), "--output", str(out), "--rank", "3"]) == 2
+    assert "holds no JSON object" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "lora"]
+    replaced = fit_lora(full_dir, out, rank=3, embedding_rank=0)
+    assert replaced["rank"] == 3 and sorted(p.name for p in tmp_path.iterdir()) == [
+        "broken",
+        "lora",
+    ]
 
 
 def test_a_full_run_with_frozen_word_embeddings_keeps_the_backbones(tmp_path, monkeypatch):
