@@ -24,7 +24,9 @@ Resumable: after every epoch ``checkpoint.pt`` in the output folder holds the tr
 weights, optimizer, schedule, random states and history; the same command started again
 continues after the last finished epoch (and gives what an uninterrupted run gives). It is
 removed once the artefact and ``metrics.json`` are written. ``time_budget_s`` stops after
-the epoch that would make the next one overrun the budget.
+the epoch that would make the next one overrun the budget; ``stop_after_epoch`` stops after
+that epoch, the learning-rate schedule still drawn for ``epochs`` (so a run the budget once
+stopped can be rebuilt exactly on a faster or quieter machine).
 
 Precision (``TrainConfig.precision``, :func:`training_precision`): ``fp32``, or ``bf16``
 autocast on a CPU that multiplies bf16 in hardware (Intel AMX,
@@ -269,7 +271,8 @@ def _fit(
     show_progress: bool,
 ) -> _Progress:
     """The epochs (resumed after the last checkpointed one), each scored on ``dev_sets``;
-    early stopping and the time budget end them. The best epoch's weights end in the model."""
+    early stopping, the time budget and ``stop_after_epoch`` end them. The best epoch's weights
+    end in the model."""
     model = run.model
     optimizer = make_optimizer(model, config)
     rng = random.Random(config.seed)
@@ -321,6 +324,15 @@ def _fit(
             log(
                 f"time budget: another epoch (about {took:.0f} s) would pass "
                 f"{config.time_budget_s:.0f} s; stopping after epoch {epoch}"
+            )
+            progress.stop = True
+        if (
+            not progress.stop
+            and config.stop_after_epoch is not None
+            and config.stop_after_epoch <= epoch < config.epochs
+        ):
+            log(
+                f"stopping after epoch {epoch} of a {config.epochs}-epoch schedule (stop_after_epoch)"
             )
             progress.stop = True
         save_checkpoint(

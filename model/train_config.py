@@ -51,6 +51,8 @@ class TrainConfig:
     sentiment_weight: float = 1.0
     sentiment_class_power: float = 0.0
     time_budget_s: float | None = None
+    #: stop after this epoch although the schedule is drawn for ``epochs`` (None: run them all)
+    stop_after_epoch: int | None = None
     int8_scores: bool = True
     sentiment_offsets: bool = True
     init_from: str | None = None

@@ -247,6 +247,13 @@ def recipe_parser() -> argparse.ArgumentParser:
         help="weigh sentiment classes by (mean count / count) ** P (0: unweighted)",
     )
     p.add_argument("--time-budget-min", type=float, default=None)
+    p.add_argument(
+        "--stop-after-epoch",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after epoch N; the learning-rate schedule stays that of --epochs",
+    )
     p.add_argument("--rank", type=int, default=16, help="LoRA rank of every adapter")
     p.add_argument("--alpha", type=int, default=None, help="LoRA alpha (default: twice the rank)")
     p.add_argument(
@@ -326,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--rank and --alpha must be at least 1")
     if args.freeze_word_embeddings and not args.full:
         parser.error("--freeze-word-embeddings needs --full (LoRA never trains them)")
+    if args.stop_after_epoch is not None and not 1 <= args.stop_after_epoch <= args.epochs:
+        parser.error(f"--stop-after-epoch must be between 1 and --epochs ({args.epochs})")
     try:  # before the data is read: a device or precision this machine lacks, in one line
         training_precision(args.precision, training_device(args.device))
     except ValueError as exc:
