@@ -18,6 +18,12 @@ The artefact is format ``lora`` and loads as any other; its ``metrics.json`` is 
 run's, to be scored again (``python -m model.train rescore DIR``): the fit changes the
 weights, so the figures are the fitted model's only once measured. ``fit_report`` in it
 records the ranks and how much of each change the ranks kept.
+
+``--rank-allocation energy`` spends the same number of adapter weights as rank ``R`` on every
+matrix, but where the changes are: each matrix gets the rank at which its next singular
+direction would keep less of the change per weight than the others' (a greedy split of
+``R · Σ (rows + columns)`` weights by ``σ² / (rows + columns)``, at least rank 1 each), so
+the fit's squared Frobenius error summed over the encoder is the least that budget allows.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from model.artefact import SETTINGS_FILE, load_model, read_settings
 from model.backbone import backbone_version
 from model.folder_swap import replace_folder, staging_folder
 
-__all__ = ["add_fit_lora", "base_model", "fit_lora"]
+__all__ = ["ALLOCATIONS", "add_fit_lora", "base_model", "energy_ranks", "fit_lora"]
 
 #: The encoder's linear layers (LoRA's targets in training too).
 _TARGETS = ("query", "key", "value", "dense")
@@ -48,6 +54,8 @@ _KEPT = (
     "token_type_embeddings",
 )
 _ADAPTER_FILE = "adapter_model.safetensors"
+#: How ``--rank`` is spent: the same rank on every matrix, or split by the changes' energy.
+ALLOCATIONS = ("uniform", "energy")
 _COPIED = ("int8_calibration.safetensors", "metrics.json")
 
 
@@ -69,13 +77,51 @@ def base_model(settings: dict) -> torch.nn.Module:
     return enable_casing(base) if settings.get("casing") else base
 
 
-def _peft_model(settings: dict, rank: int, embedding_rank: int) -> torch.nn.Module:
-    """:func:`base_model` wrapped in LoRA adapters of ``rank`` (and ``embedding_rank`` on the
-    word embeddings)."""
+def energy_ranks(changes: dict[str, torch.Tensor], rank: int) -> dict[str, int]:
+    """Each matrix's rank when the adapter weights of rank ``rank`` on every one of
+    ``changes`` are shared out by the changes' energy: singular directions taken in the order
+    of ``σ² / (rows + columns)`` (the squared Frobenius norm a direction keeps per adapter
+    weight) while the weights last, directions with none (or mere rounding) left out; at least 1 each, at most
+    the matrix's smaller side. Where that split keeps less of the changes than ``rank`` on
+    every matrix (it can, the costs being unequal), the uniform ranks are returned.
+
+    >>> a, b = torch.zeros(4, 4), torch.zeros(4, 4)
+    >>> a[0, 0], a[1, 1], b[0, 0] = 3.0, 2.0, 0.5
+    >>> energy_ranks({"a": a, "b": b}, 2)  # rank 1 each, then a's second direction; no more
+    {'a': 2, 'b': 1}
+    """
+    budget = rank * sum(sum(c.shape) for c in changes.values())
+    ranks = {name: 1 for name in changes}
+    spent = sum(sum(c.shape) for c in changes.values())
+    energy = {name: torch.linalg.svdvals(c.double()) ** 2 for name, c in changes.items()}
+    candidates = []
+    for name, change in changes.items():
+        cost = sum(change.shape)
+        floor = 1e-9 * float(energy[name].sum())  # below: float32 rounding, not a change
+        candidates += [(float(e) / cost, cost, name) for e in energy[name][1:] if e > floor]
+    for _, cost, name in sorted(candidates, key=lambda c: -c[0]):
+        if spent + cost <= budget:
+            ranks[name] += 1
+            spent += cost
+    # the greedy split can lose to the uniform one where the costs differ: keep the better
+    uniform = {name: min(rank, min(c.shape)) for name, c in changes.items()}
+
+    def kept(ranks_of: dict[str, int]) -> float:
+        return sum(float(energy[name][: ranks_of[name]].sum()) for name in changes)
+
+    return ranks if kept(ranks) >= kept(uniform) else uniform
+
+
+def _peft_model(
+    settings: dict, rank: int, embedding_rank: int, ranks: dict[str, int] | None = None
+) -> torch.nn.Module:
+    """:func:`base_model` wrapped in LoRA adapters of ``rank`` (``ranks``: a rank per matrix,
+    by its name in the plain model), and ``embedding_rank`` on the word embeddings."""
     from peft import LoraConfig, get_peft_model
 
     base = base_model(settings)
     targets = list(_TARGETS) + (["word_embeddings"] if embedding_rank else [])
+    pattern = dict(ranks or {}) | ({"word_embeddings": embedding_rank} if embedding_rank else {})
     config = LoraConfig(
         r=rank,
         lora_alpha=rank,  # scaling 1: B @ A is the change itself
@@ -83,8 +129,8 @@ def _peft_model(settings: dict, rank: int, embedding_rank: int) -> torch.nn.Modu
         modules_to_save=list(_KEPT),
         bias="lora_only",
         lora_dropout=0.0,
-        rank_pattern={"word_embeddings": embedding_rank} if embedding_rank else {},
-        alpha_pattern={"word_embeddings": embedding_rank} if embedding_rank else {},
+        rank_pattern=pattern,
+        alpha_pattern=pattern,  # scaling 1 for each
     )
     with warnings.catch_warnings():  # peft calls a deprecated transformers property
         warnings.filterwarnings(
@@ -93,15 +139,25 @@ def _peft_model(settings: dict, rank: int, embedding_rank: int) -> torch.nn.Modu
         return get_peft_model(base, config)
 
 
-def fit_lora(full_dir: Path, out: Path, rank: int = 128, embedding_rank: int = 0) -> dict:
+def fit_lora(
+    full_dir: Path,
+    out: Path,
+    rank: int = 128,
+    embedding_rank: int = 0,
+    allocation: str = "uniform",
+) -> dict:
     """Write the LoRA artefact fitted to the whole-model artefact ``full_dir`` into ``out``
     (replaced); returns the fit report (ranks, kept share of each change, worst and mean).
+    ``allocation``: ``uniform`` (``rank`` on every encoder matrix) or ``energy`` (the same
+    number of adapter weights split by :func:`energy_ranks`).
 
     Raises:
         ValueError: ``full_dir`` is not a whole model of both heads on the installed
             backbone, or a rank is below 1
-            (``embedding_rank``: below 0) or above a matrix's size.
+            (``embedding_rank``: below 0) or above a matrix's size, or an unknown allocation.
     """
+    if allocation not in ALLOCATIONS:
+        raise ValueError(f"unknown rank allocation {allocation!r} ({', '.join(ALLOCATIONS)})")
     settings = read_settings(full_dir)
     if settings["format"] != "full" or not settings.get("sentiment"):
         raise ValueError(f"{full_dir}: not a whole model of both heads (format 'full')")
@@ -114,12 +170,22 @@ def fit_lora(full_dir: Path, out: Path, rank: int = 128, embedding_rank: int = 0
         raise ValueError(f"ranks must be at least 1 (embeddings: 0); got {rank}, {embedding_rank}")
     full = load_model(full_dir).float()
     trained = dict(full.named_parameters())
-    model = _peft_model(settings, rank, embedding_rank)
+    ranks = None
+    if allocation == "energy":
+        start = _peft_model(settings, rank, 0)
+        changes = {
+            _plain(name): trained[f"{_plain(name)}.weight"] - module.base_layer.weight
+            for name, module in start.named_modules()
+            if hasattr(module, "lora_A") and "default" in module.lora_A
+        }
+        ranks = energy_ranks({k: v.detach() for k, v in changes.items()}, rank)
+    model = _peft_model(settings, rank, embedding_rank, ranks)
     kept: dict[str, float] = {}
     with torch.no_grad():
         for name, module in model.named_modules():
             if hasattr(module, "lora_A") and "default" in module.lora_A:
-                kept[name] = _fit_linear(module, _plain(name), trained, rank)
+                own = ranks[_plain(name)] if ranks else rank
+                kept[name] = _fit_linear(module, _plain(name), trained, own)
             elif hasattr(module, "lora_embedding_A") and "default" in module.lora_embedding_A:
                 kept[name] = _fit_embedding(module, _plain(name), trained, embedding_rank)
             elif hasattr(module, "modules_to_save") and "default" in module.modules_to_save:
@@ -128,6 +194,8 @@ def fit_lora(full_dir: Path, out: Path, rank: int = 128, embedding_rank: int = 0
                     param.copy_(trained[f"{_plain(name)}.{param_name}"])
     report = {
         "rank": rank,
+        "allocation": allocation,
+        "ranks": {"min": min(ranks.values()), "max": max(ranks.values())} if ranks else None,
         "embedding_rank": embedding_rank,
         "kept_min": round(min(kept.values()), 4),
         "kept_mean": round(sum(kept.values()) / len(kept), 4),
@@ -215,12 +283,21 @@ def add_fit_lora(sub: argparse._SubParsersAction) -> None:
         default=0,
         help="rank of the word embeddings' adapter (0: none)",
     )
+    p.add_argument(
+        "--rank-allocation",
+        choices=ALLOCATIONS,
+        default="uniform",
+        help="uniform: --rank on every matrix; energy: as many adapter weights, split where "
+        "the changes are",
+    )
     p.set_defaults(func=_cmd_fit_lora)
 
 
 def _cmd_fit_lora(args: argparse.Namespace) -> int:
     try:
-        report = fit_lora(args.full_dir, args.output, args.rank, args.embedding_rank)
+        report = fit_lora(
+            args.full_dir, args.output, args.rank, args.embedding_rank, args.rank_allocation
+        )
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

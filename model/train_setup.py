@@ -4,7 +4,6 @@ the joint loss of the two heads with its class weights."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 import warnings
@@ -168,7 +167,7 @@ def full_model_from(
     log: Callable[[str], None],
 ) -> torch.nn.Module:
     """A plain model (every weight trainable) that is exactly an artefact's tagger: a LoRA
-    artefact's adapters and heads loaded at its own rank, then merged into the weights, or a
+    artefact's adapters (at their own ranks) and heads, merged into the weights, or a
     whole-model artefact's weights. A full fine-tuning stage (``--full --init-from``)
     continues from it.
 
@@ -181,20 +180,14 @@ def full_model_from(
     if not settings_path.is_file():
         raise ValueError(f"--init-from {artefact}: not a tagger artefact of this recipe")
     settings = json.loads(settings_path.read_text(encoding="utf-8"))
-    if settings.get("format") == "full":
-        _check_labels(artefact, settings, labels, sentiment_labels, config.casing)
-        model = load_model(artefact).float()
-        log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
-    elif not (artefact / "adapter_config.json").is_file():
+    lora = settings.get("format") != "full"
+    if lora and not (artefact / "adapter_config.json").is_file():
         raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")
-    else:
-        adapter = json.loads((artefact / "adapter_config.json").read_text(encoding="utf-8"))
-        as_lora = dataclasses.replace(
-            config, full=False, rank=int(adapter["r"]), alpha=int(adapter["lora_alpha"])
-        )
-        lora_model = build_model(as_lora, labels, sentiment_labels)
-        start_from(lora_model, as_lora, artefact, labels, sentiment_labels, log)
-        model = lora_model.merge_and_unload()
+    _check_labels(artefact, settings, labels, sentiment_labels, config.casing)
+    # loaded as the tagger loads it: adapters (of any rank per matrix) merged into the weights
+    model = load_model(artefact).float()
+    log(f"starting from the weights of {artefact} ({model_id_of(artefact)})")
+    if lora:
         log(f"adapters merged: every weight of {artefact} is trained from here")
     for param in model.parameters():
         param.requires_grad_(True)

@@ -13,17 +13,18 @@ import torch
 from model.artefact import SETTINGS_FILE, load_model, read_settings
 from model.backbone import backbone_version
 from model.casing import CASING
-from model.lora_fit import base_model, fit_lora
+from model.lora_fit import base_model, energy_ranks, fit_lora
 from model.sentiment import SENTIMENT_LABELS
+from model.train_config import TrainConfig
 from model.train_recipe import main
+from model.train_setup import full_model_from
 from tests.model.conftest import LABELS, save_two_head
 
 
-@pytest.fixture(scope="module")
-def full_dir(tmp_path_factory):
-    """A whole-model artefact: the backbone (word shapes on) with every encoder matrix moved
-    by a rank-3 change, the word embeddings by a rank-2 one, LayerNorms, biases and heads
-    moved too."""
+def _whole_model(folder, encoder_rank=lambda name: 3):
+    """A whole-model artefact in ``folder``: the backbone (word shapes on) with each encoder
+    matrix moved by a change of rank ``encoder_rank(name)``, the word embeddings by a rank-2
+    one, LayerNorms, biases and heads moved too."""
     settings = {"labels": LABELS, "sentiment": {"labels": list(SENTIMENT_LABELS)}, "casing": CASING}
     model = base_model(settings)
     gen = torch.Generator().manual_seed(7)
@@ -31,7 +32,10 @@ def full_dir(tmp_path_factory):
         for name, param in model.named_parameters():
             if param.dim() == 2 and "encoder" in name:
                 out, inp = param.shape
-                change = torch.randn(out, 3, generator=gen) @ torch.randn(3, inp, generator=gen)
+                rank = encoder_rank(name)
+                change = torch.randn(out, rank, generator=gen) @ torch.randn(
+                    rank, inp, generator=gen
+                )
                 param.add_(0.01 * change)
             elif name.endswith("word_embeddings.weight"):
                 rows, dim = param.shape
@@ -40,13 +44,19 @@ def full_dir(tmp_path_factory):
                 )
             else:  # biases, LayerNorms, position and word-shape embeddings, heads
                 param.add_(0.05 * torch.randn(param.shape, generator=gen))
-    folder = save_two_head(model, tmp_path_factory.mktemp("fit") / "full", name="fitme")
+    folder = save_two_head(model, folder, name="fitme")
     saved = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
     (folder / SETTINGS_FILE).write_text(
         json.dumps(saved | {"casing": CASING, "backbone": backbone_version()}), encoding="utf-8"
     )
     read_settings(folder)  # a valid artefact
     return folder
+
+
+@pytest.fixture(scope="module")
+def full_dir(tmp_path_factory):
+    """A whole model whose every encoder matrix moved by a rank-3 change."""
+    return _whole_model(tmp_path_factory.mktemp("fit") / "full")
 
 
 def _logits(model, words=("Jane", "Doe", "moved", "to", "OpenAI", "in", "Paris")):
@@ -94,6 +104,61 @@ def test_the_command_line_writes_the_artefact_or_refuses_in_one_line(full_dir, t
     (other / SETTINGS_FILE).write_text(json.dumps(settings | {"backbone": "x==1"}), "utf-8")
     assert main(["fit-lora", str(other), "--output", str(tmp_path / "again")]) == 2
     assert "trained on backbone 'x==1'" in capsys.readouterr().err
+
+
+def _error(changes: dict, ranks: dict) -> float:
+    """The squared Frobenius error of the best approximations of ``changes`` at ``ranks``."""
+    return sum(
+        float((torch.linalg.svdvals(c.double())[ranks[n] :] ** 2).sum()) for n, c in changes.items()
+    )
+
+
+def test_energy_ranks_keep_the_budget_and_lose_no_more_than_one_rank_everywhere() -> None:
+    gen = torch.Generator().manual_seed(3)
+    for trial in range(20):
+        changes = {}
+        for i, (rows, cols) in enumerate([(12, 12), (24, 12), (12, 24), (12, 12)]):
+            rank = int(torch.randint(1, 12, (), generator=gen))
+            scale = float(torch.rand((), generator=gen)) * 10 ** (i % 3)
+            left, right = (
+                torch.randn(rows, rank, generator=gen),
+                torch.randn(rank, cols, generator=gen),
+            )
+            changes[f"m{i}"] = scale * left @ right
+        budget = int(torch.randint(1, 8, (), generator=gen))
+        ranks = energy_ranks(changes, budget)
+        cost = {n: sum(c.shape) for n, c in changes.items()}
+        assert sum(ranks[n] * cost[n] for n in changes) <= budget * sum(cost.values())
+        assert all(1 <= ranks[n] <= min(c.shape) for n, c in changes.items())
+        uniform = dict.fromkeys(changes, budget)
+        assert _error(changes, ranks) <= _error(changes, uniform) * (1 + 1e-9), trial
+
+
+def test_an_energy_fit_gives_the_ranks_to_the_matrices_whose_changes_need_them(tmp_path):
+    """Layer 0's matrices moved at rank 5, the others at rank 1: rank 3 on every matrix
+    loses layer 0's changes; the same weights split by energy keep every change."""
+    uneven = _whole_model(tmp_path / "uneven", lambda name: 5 if ".layer.0." in name else 1)
+    energy = fit_lora(uneven, tmp_path / "energy", rank=3, embedding_rank=2, allocation="energy")
+    uniform = fit_lora(uneven, tmp_path / "uniform", rank=3, embedding_rank=2)
+    assert energy["kept_min"] > 0.9999 and uniform["kept_min"] < 0.9
+    assert energy["allocation"] == "energy" and energy["ranks"] == {"min": 1, "max": 5}
+    adapter = json.loads((tmp_path / "energy" / "adapter_config.json").read_text("utf-8"))
+    assert adapter["rank_pattern"]["bert.encoder.layer.0.intermediate.dense"] == 5
+    tokens, mood = _logits(load_model(uneven))
+    fitted, fitted_mood = _logits(load_model(tmp_path / "energy"))
+    assert torch.allclose(tokens, fitted, atol=5e-3 * float(tokens.abs().max()))
+    assert torch.allclose(mood, fitted_mood, atol=5e-3 * float(mood.abs().max()))
+    lost, _ = _logits(load_model(tmp_path / "uniform"))
+    assert (tokens - lost).abs().max() > (tokens - fitted).abs().max()
+    # a full stage (--full --init-from) starts from it as it is, each matrix at its own rank
+    config = TrainConfig(output=tmp_path / "next", full=True, casing=True)
+    start = full_model_from(config, tmp_path / "energy", LABELS, SENTIMENT_LABELS, print)
+    assert torch.allclose(_logits(start)[0], fitted, atol=1e-5)
+    with pytest.raises(SystemExit):
+        main(["fit-lora", str(uneven), "--output", str(tmp_path / "x"), "--rank-allocation", "x"])
+    with pytest.raises(ValueError, match="unknown rank allocation"):
+        fit_lora(uneven, tmp_path / "x", rank=3, allocation="x")
+    assert not (tmp_path / "x").exists()
 
 
 def test_a_failed_fit_keeps_the_artefact_it_would_replace_and_leaves_nothing(
