@@ -23,7 +23,8 @@ records the ranks and how much of each change the ranks kept.
 matrix, but where the changes are: each matrix gets the rank at which its next singular
 direction would keep less of the change per weight than the others' (a greedy split of
 ``R · Σ (rows + columns)`` weights by ``σ² / (rows + columns)``, at least rank 1 each), so
-the fit's squared Frobenius error summed over the encoder is the least that budget allows.
+the fit's squared Frobenius error summed over the encoder falls where the changes are uneven
+(never above the uniform fit's: where the greedy split would keep less, uniform is kept).
 """
 
 from __future__ import annotations
@@ -81,9 +82,10 @@ def energy_ranks(changes: dict[str, torch.Tensor], rank: int) -> dict[str, int]:
     """Each matrix's rank when the adapter weights of rank ``rank`` on every one of
     ``changes`` are shared out by the changes' energy: singular directions taken in the order
     of ``σ² / (rows + columns)`` (the squared Frobenius norm a direction keeps per adapter
-    weight) while the weights last, directions with none (or mere rounding) left out; at least 1 each, at most
-    the matrix's smaller side. Where that split keeps less of the changes than ``rank`` on
-    every matrix (it can, the costs being unequal), the uniform ranks are returned.
+    weight) while the weights last, directions with none (or mere rounding) left out; at
+    least 1 each, at most the matrix's smaller side. Where that split keeps less of the
+    changes than ``rank`` on every matrix (it can, the costs being unequal), the uniform
+    ranks are returned.
 
     >>> a, b = torch.zeros(4, 4), torch.zeros(4, 4)
     >>> a[0, 0], a[1, 1], b[0, 0] = 3.0, 2.0, 0.5
