@@ -65,9 +65,6 @@ def write_backbone_copy(folder: Path | str, dtype: str = "float16") -> Path:
         (staging / COPY_PROVENANCE).write_text(
             json.dumps(provenance, indent=2) + "\n", encoding="utf-8"
         )
-        staging.chmod(0o755)
-        for made in staging.iterdir():
-            made.chmod(0o644)
         replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

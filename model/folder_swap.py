@@ -22,16 +22,22 @@ def staging_folder(target: Path) -> Path:
     """A new, empty folder beside ``target`` (same file system, so a rename moves it),
     named ``.NAME.*`` so that it is never taken for ``target`` itself."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o755)  # readable as a folder made by mkdir is (mkdtemp's is owner-only)
+    return staging
 
 
 def replace_folder(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an existing ``target`` is moved aside first and
-    deleted once the new folder is in place (put back if the new one cannot be).
+    """Rename ``staging`` to ``target``, its files made readable to all (``0644``: some are
+    written owner-only, as safetensors files are); an existing ``target`` is moved aside
+    first and deleted once the new folder is in place (put back if the new one cannot be).
 
     Raises:
         OSError: a rename failed; ``target`` is then as it was.
     """
+    for made in staging.iterdir():
+        if made.is_file():
+            made.chmod(0o644)
     if not target.exists():
         os.replace(staging, target)
         return

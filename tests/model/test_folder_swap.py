@@ -20,9 +20,12 @@ def test_a_new_folder_takes_the_old_ones_place_and_nothing_else_is_left(tmp_path
     _fill(target, "old")
     staging = staging_folder(target)
     assert staging.parent == tmp_path and staging.name.startswith(".artefact.")
+    assert staging.stat().st_mode & 0o777 == 0o755  # others may read the artefact it becomes
     _fill(staging, "new")
+    (staging / "weights.bin").chmod(0o600)  # as safetensors writes its files
     replace_folder(staging, target)
     assert (target / "weights.bin").read_text(encoding="utf-8") == "new"
+    assert (target / "weights.bin").stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["artefact"]
 
 
