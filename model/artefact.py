@@ -21,7 +21,7 @@ loads a tagger from a folder with these.
 
 Example:
     >>> model_id_of(DEFAULT_MODEL_DIR)                             # doctest: +SKIP
-    'default-51d63a9c1c3d'
+    'default-49821b94e2ed'
 """
 
 from __future__ import annotations
