@@ -19,8 +19,14 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def config_key(config: TrainConfig) -> dict:
     # the device is not part of it: a run stopped on one device resumes on another
-    skip = {"time_budget_s", "stop_after_epoch", "output", "int8_scores", "sentiment_offsets"}
-    skip.add("device")
+    skip = {
+        "time_budget_s",
+        "stop_after_epoch",
+        "output",
+        "int8_scores",
+        "sentiment_offsets",
+        "device",
+    }
     # absent from older checkpoints
     for newer in ("sentiment_class_power", "init_from", "casing", "freeze_word_embeddings"):
         if not getattr(config, newer):

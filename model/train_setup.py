@@ -174,12 +174,13 @@ def full_model_from(
     Raises:
         ValueError: the artefact is not a tagger artefact of the same labels and heads.
     """
-    from model.artefact import load_model
+    from model.artefact import load_model, read_settings
+    from model.errors import ModelNotFoundError
 
-    settings_path = artefact / SETTINGS_FILE
-    if not settings_path.is_file():
-        raise ValueError(f"--init-from {artefact}: not a tagger artefact of this recipe")
-    settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    try:  # bounded, and the same checks the tagger's load makes
+        settings = read_settings(artefact)
+    except ModelNotFoundError:
+        raise ValueError(f"--init-from {artefact}: not a tagger artefact of this recipe") from None
     lora = settings.get("format") != "full"
     if lora and not (artefact / "adapter_config.json").is_file():
         raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")

@@ -113,7 +113,7 @@ def _error(changes: dict, ranks: dict) -> float:
     )
 
 
-def test_energy_ranks_keep_the_budget_and_lose_no_more_than_one_rank_everywhere() -> None:
+def test_energy_ranks_keep_the_budget_and_lose_no_more_than_the_same_rank_everywhere() -> None:
     gen = torch.Generator().manual_seed(3)
     for trial in range(20):
         changes = {}
