@@ -205,3 +205,14 @@ def test_frozen_word_embeddings_need_a_full_run(capsys):
     with pytest.raises(SystemExit):
         main(["two-head", "--output", "x", "--freeze-word-embeddings"])
     assert "--freeze-word-embeddings needs --full" in capsys.readouterr().err
+
+
+def test_a_full_stage_refuses_a_folder_that_is_no_tagger_without_reading_it_whole(tmp_path):
+    config = TrainConfig(output=tmp_path / "next", full=True, casing=True)
+    with pytest.raises(ValueError, match="not a tagger artefact of this recipe"):
+        full_model_from(config, tmp_path / "missing", LABELS, SENTIMENT_LABELS, print)
+    huge = tmp_path / "huge"
+    huge.mkdir()
+    (huge / SETTINGS_FILE).write_bytes(b'{"x": "' + b"a" * (64 * 2**20) + b'"}')
+    with pytest.raises(ValueError, match="not a tagger artefact of this recipe"):
+        full_model_from(config, huge, LABELS, SENTIMENT_LABELS, print)
