@@ -1,5 +1,5 @@
 """What reduced precision costs in F1: the default tagger in fp32 and in int8 (or bf16, on a
-CPU with AMX) on the same data.
+CPU with AVX-512 BF16) on the same data.
 
 Two sets, entity-level seqeval strict IOB2 (as ``python -m model evaluate``): WNUT-17 dev
 with mapped labels (real user-written text), and the held-out generated tickets of the
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         "--precision",
         choices=("int8", "bf16"),
         default="int8",
-        help="the reduced precision set against fp32 (bf16: a CPU with AMX)",
+        help="the reduced precision set against fp32 (bf16: a CPU with AVX-512 BF16)",
     )
     args = parser.parse_args(argv)
 

@@ -14,7 +14,8 @@ line printed is the result::
   (int8 ``torch._int_mm`` or fp32 on CPU, bf16 on CUDA).
 
 Ours runs as ``python -m model tag`` would for a job of ``--tickets`` tickets (``--precision
-auto``: on a CPU fp32 up to ``model.tagger.AUTO_FP32_TEXTS`` tickets, else int8 when the
+auto``: on a CPU with AMX bf16; on other CPUs bf16 (AVX-512 BF16) or fp32 up to
+``model.tagger.AUTO_BF16_TEXTS`` or ``AUTO_FP32_TEXTS`` tickets, else int8 when the
 artefact is calibrated, compiled before the timed runs; see model/tagger.py); the pipeline
 gets the plain fp32 model, as a user of transformers would run it. ``--precision fp32``
 compares like with like.
@@ -242,12 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     # does for this many tickets; a background int8 compile is awaited, so the timed runs
     # measure the steady state (compile excluded, as before)
     plan = tagger.plan(len(texts))
-    if plan == "fp32-then-int8":
+    if tagger.compiling:  # fp32-then-int8 or bf16-then-int8
         tagger.wait_compiled()
     other = None
     if args.against is not None:
         other = Tagger.load(args.against, device=args.device, precision=args.precision)
-        if other.plan(len(texts)) == "fp32-then-int8":
+        other.plan(len(texts))
+        if other.compiling:
             other.wait_compiled()
         other.engine.tag(texts[:64], batch_size=args.batch_size)
     print(

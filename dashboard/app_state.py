@@ -14,8 +14,9 @@ Environment:
     PRICEWAR_TAG_THREADS, PRICEWAR_MODEL_DIR
                               the background jobs' settings (``dashboard.job_settings``;
                               ``PRICEWAR_MODEL_DIR``: ``dashboard.tagging_job``)
-    PRICEWAR_TAG_PRECISION    read by ``model.Tagger.load``: auto (int8 on a CPU for a
-                              calibrated tagger), fp32, int8 or bf16
+    PRICEWAR_TAG_PRECISION    read by ``model.Tagger.load``: auto (per job on a CPU: bf16
+                              or fp32, int8 for large jobs of a calibrated tagger), fp32,
+                              int8 or bf16
 """
 
 from __future__ import annotations

@@ -40,9 +40,9 @@ class UsageError(ModelError):
 #: The ``--precision`` help of ``tag`` and ``evaluate``.
 PRECISION_HELP = (
     "arithmetic of the model: auto (default, or $PRICEWAR_TAG_PRECISION) is bf16 "
-    "on CUDA and, on a CPU, chosen per job: fp32 up to 5,000 texts, above that "
-    "fp32 while int8 compiles in the background when the artefact is calibrated "
-    "for it (model/quantize.py)"
+    "on CUDA and on a CPU with AMX; on other CPUs chosen per job: bf16 (AVX-512 BF16, "
+    "up to 20,000 texts) or fp32 (up to 5,000), above that the same while int8 compiles "
+    "in the background when the artefact is calibrated for it (model/quantize.py)"
 )
 
 

@@ -12,7 +12,7 @@ How a call to :meth:`Engine.tag` runs:
 3. Windows are sorted by length and cut into batches padded only to their own longest window
    (dynamic padding); the model runs under ``torch.inference_mode`` with SDPA attention
    (bf16 on CUDA and on a CPU with AMX; on other CPUs int8 with per-token activation scales,
-   see model/quantize.py).
+   see model/quantize.py, and bf16 or fp32 until it is compiled).
    The softmax is taken for the whole batch at once. Every batch of
    a chunk runs on the model that was current when the chunk began (:meth:`Engine.use_model`
    swaps it, e.g. to int8 once compiled), so a text is tagged in one precision. On a CPU,
@@ -88,8 +88,9 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 """``auto``: bf16 on CUDA, fp32 on a CPU (:meth:`model.Tagger.load` picks bf16 on a CPU with
-AMX, see :func:`cpu_runs_bf16_fast`, and else int8 per job when the artefact is calibrated
-for it); ``int8`` runs on the CPU only (model/quantize.py)."""
+AMX, see :func:`cpu_runs_bf16_fast`; on other CPUs int8 per job when the artefact is
+calibrated for it, with bf16 for small jobs where :func:`cpu_multiplies_bf16` and fp32
+elsewhere); ``int8`` runs on the CPU only (model/quantize.py)."""
 
 
 def cpu_runs_bf16_fast() -> bool:
@@ -103,9 +104,21 @@ def cpu_runs_bf16_fast() -> bool:
         return False
 
 
+def cpu_multiplies_bf16() -> bool:
+    """Whether this CPU has bf16 dot-product instructions (AVX-512 BF16), with or without
+    AMX. On the 2-core AMD EPYC (AVX-512 BF16 and VNNI, no AMX) the default tagger ran
+    195 tickets/s in bf16 against 99 in fp32 and 266 in int8 (bench/RESULTS.md): bf16 is
+    the fastest precision that needs no compile there. Without it bf16 is emulated (slow)."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported())
+    except (AttributeError, RuntimeError):  # an older torch or a non-x86 CPU
+        return False
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """The precision ``precision`` means on ``device``. Raises ``ValueError`` for an unknown
-    name or a combination that does not run well (int8 on CUDA, bf16 on a CPU without AMX)."""
+    name or a combination that does not run well (int8 on CUDA, bf16 on a CPU without
+    AVX-512 BF16)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r} ({', '.join(PRECISIONS)})")
     cuda = device.type == "cuda"
@@ -113,9 +126,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         return "bf16" if cuda else "fp32"
     if precision == "int8" and cuda:
         raise ValueError("int8 runs on the CPU only; on CUDA use bf16 or fp32")
-    if precision == "bf16" and not cuda and not cpu_runs_bf16_fast():
+    if precision == "bf16" and not cuda and not cpu_multiplies_bf16():
         raise ValueError(
-            "bf16 runs on CUDA or on a CPU with AMX (this one has none); use int8 or fp32"
+            "bf16 runs on CUDA or on a CPU with AVX-512 BF16 (this one has none); use int8 or fp32"
         )
     return precision
 

@@ -40,7 +40,7 @@ class TagStatus:
 
     ``state`` is one of ``loading`` (the model is being loaded), ``ready`` (loaded, or int8
     compiled), ``compiling`` (int8 is being compiled; with ``compiling`` also true while a job
-    tags in fp32 meanwhile), ``tagging`` (``done`` of ``total`` tickets at ``rate`` tickets/s),
+    tags in fp32 or bf16 meanwhile), ``tagging`` (``done`` of ``total`` tickets at ``rate`` tickets/s),
     ``done`` (all tagged), ``stopped`` or ``failed``. ``message`` says it in one line for
     people (e.g. "Tagging: 1,280 of 3,000 tickets at 92 tickets/s (fp32; int8 compiling in
     the background)"); ``precision`` is what new batches run in.
@@ -509,8 +509,8 @@ def tag_store(
         The batches written before stay; the next run resumes after them.
 
     With ``auto`` precision on a CPU the tagger is told the job's size first
-    (:meth:`model.Tagger.plan`): a small job runs in fp32 at once, a large one starts in fp32
-    while int8 compiles in the background. Scores are rounded to 4 decimals; a text's
+    (:meth:`model.Tagger.plan`): a small job runs in fp32 (bf16 on a CPU with AVX-512 BF16)
+    at once, a large one starts so while int8 compiles in the background. Scores are rounded to 4 decimals; a text's
     entities come from one precision, so a resumed run equals a clean one where both tagged
     it in the same precision.
     """

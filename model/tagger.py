@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -51,33 +52,59 @@ tickets: 7 s for the whole ``python -m model tag`` process against 22 s with the
 default and a warm cache); above it a cold cache costs at most the difference, since fp32
 goes on while int8 compiles."""
 
+AUTO_BF16_TEXTS = 20000
+"""``auto`` precision on a CPU with AVX-512 BF16 but no AMX
+(:func:`model.engine.cpu_multiplies_bf16`): a job of at most this many texts runs in bf16
+without compiling int8. Measured on the 2-core AMD EPYC (AVX-512 BF16 and VNNI), default
+tagger, generated tickets, nothing else running (bench/RESULTS.md, 2026-12-06): 12,000
+tickets took 59.4 s in bf16 alone (202 tickets/s) and 68.1 s as bf16-then-int8 with a warm
+inductor cache: the compile took ``C`` = 28.6 s beside tagging, which meanwhile tagged
+1,536 tickets, then int8 ran 265 tickets/s. The same break-even as for
+:data:`AUTO_FP32_TEXTS` with bf16 in place of fp32 gives about 19,400 tickets (more with a
+cold cache: the graph compiled in 43 s alone, 20 s warm)."""
+
 FP32 = "fp32"
+BF16 = "bf16"
 INT8 = "int8"
 FP32_THEN_INT8 = "fp32-then-int8"
+BF16_THEN_INT8 = "bf16-then-int8"
 
 
 def choose_precision(
-    job_texts: int, *, int8_possible: bool, int8_ready: bool, threshold: int = AUTO_FP32_TEXTS
+    job_texts: int,
+    *,
+    int8_possible: bool,
+    int8_ready: bool,
+    threshold: int = AUTO_FP32_TEXTS,
+    quick: str = FP32,
 ) -> str:
     """What ``auto`` runs on a CPU for a job of ``job_texts`` texts.
 
+    ``quick`` is the precision that needs no compile: ``"fp32"``, or ``"bf16"`` on a CPU
+    that multiplies bf16 in hardware.
+
     Returns:
         ``"int8"`` when the int8 model is compiled already (the compile is paid for);
-        ``"fp32"`` when int8 cannot run here, or the job is small (at most ``threshold``
-        texts: fp32 finishes before int8 would); else ``"fp32-then-int8"``: tag in fp32 at
-        once while int8 compiles in a background thread, and switch to it when ready.
+        ``quick`` when int8 cannot run here, or the job is small (at most ``threshold``
+        texts: ``quick`` finishes before int8 would); else ``"fp32-then-int8"`` (or
+        ``"bf16-then-int8"``): tag in ``quick`` at once while int8 compiles in a background
+        thread, and switch to it when ready.
 
     Example:
         >>> choose_precision(30, int8_possible=True, int8_ready=False)
         'fp32'
+        >>> choose_precision(50_000, int8_possible=True, int8_ready=False, quick="bf16")
+        'bf16-then-int8'
     """
+    if quick not in (FP32, BF16):
+        raise ValueError(f"quick must be {FP32!r} or {BF16!r}, not {quick!r}")
     if not int8_possible:
-        return FP32
+        return quick
     if int8_ready:
         return INT8
     if job_texts <= threshold:
-        return FP32
-    return FP32_THEN_INT8
+        return quick
+    return BF16_THEN_INT8 if quick == BF16 else FP32_THEN_INT8
 
 
 class Tagger:
@@ -102,8 +129,11 @@ class Tagger:
         self._lock = threading.Lock()
         self._compiler: threading.Thread | None = None
         self._since_plan = 0  # texts tagged since the last plan() (tag() calls add up)
-        self.auto_fp32_texts = AUTO_FP32_TEXTS
-        """Jobs up to this many texts stay in fp32 (``auto`` on a CPU, :func:`choose_precision`)."""
+        self._quick = engine.precision
+        """What ``auto`` runs until int8 is compiled: fp32, or bf16 where the CPU has it."""
+        self.small_job_texts = AUTO_BF16_TEXTS if self._quick == BF16 else AUTO_FP32_TEXTS
+        """Jobs up to this many texts never compile int8 (``auto`` on a CPU,
+        :func:`choose_precision`)."""
         self._listeners: list[StatusFn] = [status] if status is not None else []
         how = engine.precision + ("; int8 for large jobs" if int8_builder is not None else "")
         self.status = TagStatus(
@@ -150,13 +180,15 @@ class Tagger:
         Args:
             model_dir: an artefact folder; ``None`` means :data:`DEFAULT_MODEL_DIR`.
             device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
-            precision: ``auto``, ``fp32``, ``bf16`` (CUDA, or a CPU with AMX) or ``int8``
-                (CPU); ``None`` reads ``$PRICEWAR_TAG_PRECISION`` (default ``auto``). ``auto``
-                is bf16 on CUDA and on a CPU with AMX (:func:`model.engine.cpu_runs_bf16_fast`:
-                4.3× fp32 there, no compile); on other CPUs it is chosen per job by :func:`choose_precision` when the artefact has its
-                int8 calibration (``int8_calibration.safetensors``) and this machine can
-                compile it (fp32 for small jobs, int8 compiled in the background for large
-                ones), else fp32.
+            precision: ``auto``, ``fp32``, ``bf16`` (CUDA, or a CPU with AVX-512 BF16) or
+                ``int8`` (CPU); ``None`` reads ``$PRICEWAR_TAG_PRECISION`` (default
+                ``auto``). ``auto`` is bf16 on CUDA and on a CPU with AMX
+                (:func:`model.engine.cpu_runs_bf16_fast`: 4.3× fp32 there, no compile); on
+                other CPUs it is chosen per job by :func:`choose_precision` when the artefact
+                has its int8 calibration (``int8_calibration.safetensors``) and this machine
+                can compile it (small jobs in bf16 where the CPU multiplies bf16,
+                :func:`model.engine.cpu_multiplies_bf16`, else fp32; int8 compiled in the
+                background for large ones), else that bf16 or fp32.
             status: called with a :class:`model.jobs.TagStatus` now (loading), when loaded
                 (ready) and whenever the tagger compiles int8 later (it stays registered;
                 the latest is also :attr:`status`).
@@ -169,7 +201,13 @@ class Tagger:
             ValueError: an unknown precision or segmentation, or a precision the device
                 cannot run.
         """
-        from model.engine import PRECISIONS, cpu_runs_bf16_fast, resolve_device, resolve_precision
+        from model.engine import (
+            PRECISIONS,
+            cpu_multiplies_bf16,
+            cpu_runs_bf16_fast,
+            resolve_device,
+            resolve_precision,
+        )
         from model.quantize import int8_supported, load_calibration, prepare_int8
 
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
@@ -205,7 +243,8 @@ class Tagger:
             and int8_supported()
         )
         if precision == "auto" and target.type == "cpu":
-            precision = "bf16" if amx else "fp32"  # else int8 per job: Tagger.plan
+            # else int8 per job (Tagger.plan), and until then the fastest that needs no compile
+            precision = BF16 if amx or cpu_multiplies_bf16() else FP32
         try:
             precision = resolve_precision(precision, target)
         except ValueError as exc:
@@ -222,6 +261,8 @@ class Tagger:
                 raise
             raise damaged_model_error(model_dir, one_line(exc)) from exc
         model = load_model(model_dir)
+        # int8 is quantized from the fp32 weights; a bf16 engine converts its model in place
+        fp32_model = copy.deepcopy(model) if auto_int8 and precision == BF16 else model
         engine = Engine(
             model,
             tokenizer,
@@ -235,7 +276,7 @@ class Tagger:
         )
         builder = None
         if auto_int8:
-            fp32_model, streams = engine.model, engine.streams
+            streams = engine.streams
 
             def builder() -> torch.nn.Module:
                 return prepare_int8(fp32_model, calibration, streams=streams)
@@ -292,8 +333,9 @@ class Tagger:
 
         With ``auto`` precision on a CPU (int8 calibrated and compilable here), the job size
         goes to :func:`choose_precision`:
-        ``fp32``, ``int8`` (compiled already) or ``fp32-then-int8`` (a background thread
-        compiles int8 now; chunks that begin once it is ready run in int8). With ``int8``
+        ``fp32`` (or ``bf16`` on a CPU that multiplies bf16), ``int8`` (compiled already) or
+        ``fp32-then-int8`` (or ``bf16-then-int8``: a background thread compiles int8 now;
+        chunks that begin once it is ready run in int8; :attr:`compiling` says so). With ``int8``
         asked for explicitly, the compile happens here, in the foreground, reported as
         ``compiling``. Otherwise this is the tagger's fixed precision. :meth:`tag` calls
         it with the size of its input; :func:`model.jobs.tag_store` with the whole job's.
@@ -327,15 +369,17 @@ class Tagger:
                 )
             return engine.precision
         with self._lock:
+            then_int8 = BF16_THEN_INT8 if self._quick == BF16 else FP32_THEN_INT8
             if self.compiling:
-                return FP32_THEN_INT8
+                return then_int8
             choice = choose_precision(
                 job_texts,
                 int8_possible=True,
                 int8_ready=engine.precision == INT8,
-                threshold=self.auto_fp32_texts,
+                threshold=self.small_job_texts,
+                quick=self._quick,
             )
-            if choice == FP32_THEN_INT8:
+            if choice == then_int8:
                 self._compiler = threading.Thread(
                     target=self._compile_in_background, name="int8-compile", daemon=True
                 )
@@ -349,9 +393,9 @@ class Tagger:
         self._emit(
             TagStatus(
                 "compiling",
-                "Tagging in fp32 while the int8 model compiles in "
+                f"Tagging in {self._quick} while the int8 model compiles in "
                 "the background (switches when ready)",
-                precision=FP32,
+                precision=self._quick,
                 compiling=True,
             )
         )
@@ -360,13 +404,16 @@ class Tagger:
             model = self._int8_builder()  # type: ignore[misc]
             warm_up(self.engine, model)
             failed = getattr(model, "failed", None)
-        except Exception as exc:  # int8 is an optimisation: fp32 goes on
+        except Exception as exc:  # int8 is an optimisation: the quick precision goes on
             failed = f"{type(exc).__name__}: {exc}"
         if failed:
-            log.warning("int8 could not be compiled (%s); tagging goes on in fp32", failed)
+            quick = self._quick
+            log.warning("int8 could not be compiled (%s); tagging goes on in %s", failed, quick)
             self._int8_builder = None
             self._emit(
-                TagStatus("ready", f"int8 could not be compiled ({failed}); fp32", precision=FP32)
+                TagStatus(
+                    "ready", f"int8 could not be compiled ({failed}); {quick}", precision=quick
+                )
             )
             return
         self.engine.use_model(model, INT8)
@@ -397,7 +444,8 @@ class Tagger:
     @property
     def precision(self) -> str:
         """The arithmetic new chunks run in now: ``"fp32"``, ``"bf16"`` or ``"int8"`` (with
-        ``auto`` on a CPU it may change from fp32 to int8 during a job, see :meth:`plan`)."""
+        ``auto`` on a CPU it may change from fp32 or bf16 to int8 during a job, see
+        :meth:`plan`)."""
         return self.engine.current_model()[1]
 
     @property
@@ -432,7 +480,7 @@ class Tagger:
         tagged since the last explicit :meth:`plan`, these included: a few texts never wait
         for a compile, and a caller that tags a large job in small calls without planning
         (file mode, Ray actors) starts the background compile once it has tagged
-        :attr:`auto_fp32_texts` texts in fp32. :func:`model.jobs.tag_store` plans for the
+        :attr:`small_job_texts` texts in fp32 or bf16. :func:`model.jobs.tag_store` plans for the
         whole job first."""
         return self.tag_with_sentiment(texts, batch_size=batch_size, progress=progress)[0]
 

@@ -288,7 +288,7 @@ class ProcessTagger:
 
     def plan(self, job_texts: int, status: StatusFn | None = None) -> str:
         """:meth:`model.Tagger.plan` in the child: prepare for a job of ``job_texts`` texts;
-        returns what runs it (``fp32``, ``int8``, ``fp32-then-int8``, ...)."""
+        returns what runs it (``fp32``, ``bf16``, ``int8``, ``fp32-then-int8``, ...)."""
         if status is not None:
             self.add_listener(status)
         try:

@@ -19,7 +19,7 @@ import torch
 from model.artefact import SETTINGS_FILE
 from model.backbone import load_tokenizer
 from model.datasets import Example, example_from_spans, split_words
-from model.engine import cpu_runs_bf16_fast
+from model.engine import cpu_multiplies_bf16
 from model.labels import ENTITY_TYPES, iob2_labels
 from model.sentiment import SENTIMENT_LABELS, sentiment_config
 from model.tagger import Tagger
@@ -27,9 +27,10 @@ from tests.tiny_models import random_token_classifier, random_two_head
 
 LABELS = iob2_labels(ENTITY_TYPES)
 
-AUTO_ON_THIS_CPU = "bf16" if cpu_runs_bf16_fast() else "fp32"
-"""What ``auto`` precision runs on this CPU for an artefact without int8 calibration (and
-for any artefact on a CPU with AMX, :func:`model.engine.cpu_runs_bf16_fast`)."""
+AUTO_ON_THIS_CPU = "bf16" if cpu_multiplies_bf16() else "fp32"
+"""What ``auto`` precision runs on this CPU for an artefact without int8 calibration, and
+for a small job of a calibrated one (bf16 where the CPU multiplies bf16,
+:func:`model.engine.cpu_multiplies_bf16`; a CPU with AMX also runs large jobs in bf16)."""
 
 # word pieces of the keyword model and their labels
 KEYWORDS: dict[str, str] = {

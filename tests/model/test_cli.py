@@ -12,8 +12,8 @@ import pytest
 
 from data.store import Store
 from model.cli import main
-from model.engine import cpu_runs_bf16_fast
-from tests.model.conftest import add_tickets
+from model.engine import cpu_multiplies_bf16
+from tests.model.conftest import AUTO_ON_THIS_CPU, add_tickets
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,8 +53,8 @@ def test_evaluate_text_and_json(gold_jsonl, keyword_dir, capsys):
     assert "overall" in out and "keywords-" in out
     assert main(["evaluate", "--data", str(gold_jsonl), "--model", str(keyword_dir), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    # no int8 calibration in this artefact: fp32, or bf16 on a CPU with AMX
-    assert result["precision"] == ("bf16" if cpu_runs_bf16_fast() else "fp32")
+    # no int8 calibration in this artefact: fp32, or bf16 on a CPU with AVX-512 BF16
+    assert result["precision"] == AUTO_ON_THIS_CPU
     assert result["scores"]["PER"]["f1"] == 1.0
     assert result["scores"]["overall"]["precision"] == 0.8  # 4 of 5: tokenization is not gold
 
@@ -68,8 +68,8 @@ def test_evaluate_text_and_json(gold_jsonl, keyword_dir, capsys):
         (["evaluate", "--data", "{gold}", "--batch-size", "0"], "--batch-size"),
         pytest.param(
             ["evaluate", "--data", "{gold}", "--device", "cpu", "--precision", "bf16"],
-            "bf16 runs on CUDA or on a CPU with AMX",
-            marks=pytest.mark.skipif(cpu_runs_bf16_fast(), reason="this CPU runs bf16 (AMX)"),
+            "bf16 runs on CUDA or on a CPU with AVX-512 BF16",
+            marks=pytest.mark.skipif(cpu_multiplies_bf16(), reason="this CPU runs bf16"),
         ),
         (["tag", "--db", "{tmp}/missing.duckdb"], "no such database"),
         (["tag", "--input", "{tmp}/missing.csv", "--output", "{tmp}/o.jsonl"], "no such file"),

@@ -1,6 +1,6 @@
 """int8 inference on the CPU (model/quantize.py): accuracy of the layers, batch invariance,
-calibration in the artefact, the precision choice per job (fp32, int8, or fp32 while int8
-compiles in the background) and the compile fallback."""
+calibration in the artefact, the precision choice per job (fp32 or bf16, int8, or one of
+them while int8 compiles in the background) and the compile fallback."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from model.artefact import calibrate_artefact, model_id_of
-from model.engine import Engine, cpu_runs_bf16_fast, resolve_precision
+from model.engine import Engine, cpu_multiplies_bf16, cpu_runs_bf16_fast, resolve_precision
 from model.jobs import TagStatus
 from model.quantize import (
     BF16_ATTENTION,
@@ -27,7 +27,10 @@ from model.quantize import (
     smoothing_scale,
 )
 from model.tagger import (
+    AUTO_BF16_TEXTS,
     AUTO_FP32_TEXTS,
+    BF16,
+    BF16_THEN_INT8,
     FP32,
     FP32_THEN_INT8,
     INT8,
@@ -122,7 +125,7 @@ def test_precision_names_and_devices():
     assert resolve_precision("auto", cuda) == "bf16"
     assert resolve_precision("int8", cpu) == "int8"
     refused = [("int8", cuda), ("int4", cpu)]
-    if cpu_runs_bf16_fast():  # AMX: bf16 runs on this CPU, when asked for
+    if cpu_multiplies_bf16():  # AVX-512 BF16 (with or without AMX): bf16 when asked for
         assert resolve_precision("bf16", cpu) == "bf16"
     else:
         refused.append(("bf16", cpu))
@@ -154,17 +157,25 @@ def test_calibrated_artefact_tags_in_int8_like_fp32(keyword_dir, tmp_path):
     assert path.name == CALIBRATION_FILE and load_calibration(folder)
     assert model_id_of(folder) == before, "calibration is not part of the model's identity"
     auto = Tagger.load(folder, device="cpu")
+    int8 = Tagger.load(folder, device="cpu", precision="int8")
+    assert int8.precision == "int8"
     if cpu_runs_bf16_fast():
         assert auto.precision == "bf16", "AMX: bf16, faster than int8 and nothing to compile"
         assert auto.plan(10 * AUTO_FP32_TEXTS) == "bf16" and not auto.compiling
+    elif cpu_multiplies_bf16():
+        assert auto.precision == BF16, "AVX-512 BF16: small jobs in bf16, int8 per job"
+        assert auto.plan(AUTO_BF16_TEXTS) == BF16 and not auto.compiling
+        assert auto.plan(AUTO_BF16_TEXTS + 1) == BF16_THEN_INT8 and auto.compiling
+        assert auto.wait_compiled(timeout=300) and auto.precision == INT8
+        # quantized from the artefact's fp32 weights (the bf16 engine's copy was converted)
+        texts = ticket_texts(25)
+        assert _scored(auto.tag(texts, batch_size=4)) == _scored(int8.tag(texts, batch_size=4))
     else:
         assert auto.precision == "fp32", "auto starts in fp32: int8 is chosen per job"
         assert auto.plan(AUTO_FP32_TEXTS) == FP32 and not auto.compiling
-    int8 = Tagger.load(folder, device="cpu", precision="int8")
-    assert int8.precision == "int8"
     assert Tagger.load(folder, device="cpu", precision="fp32").precision == "fp32"
     no_calibration = Tagger.load(keyword_dir, device="cpu")
-    assert no_calibration.precision == ("bf16" if cpu_runs_bf16_fast() else "fp32")
+    assert no_calibration.precision == AUTO_ON_THIS_CPU
     assert no_calibration.plan(10 * AUTO_FP32_TEXTS) == no_calibration.precision
     assert not no_calibration.compiling
     fp32 = Tagger.load(keyword_dir, device="cpu", precision="fp32")
@@ -228,24 +239,36 @@ def test_choose_precision_by_job_size(texts, possible, ready, want):
     assert (
         choose_precision(50, int8_possible=True, int8_ready=False, threshold=10) == FP32_THEN_INT8
     )
+    # a CPU that multiplies bf16: bf16 wherever fp32 would run, int8 as before
+    as_bf16 = {FP32: BF16, FP32_THEN_INT8: BF16_THEN_INT8, INT8: INT8}[want]
+    got = choose_precision(texts, int8_possible=possible, int8_ready=ready, quick=BF16)
+    assert got == as_bf16
 
 
-def _auto_tagger(random_tagger, statuses: list[TagStatus]) -> Tagger:
-    """An ``auto`` tagger on the random model whose int8 model is the quantized one, not
-    compiled (fast; the compile itself is model/quantize.py's ``torch.compile``)."""
+def test_choose_precision_refuses_an_unknown_quick_precision():
+    with pytest.raises(ValueError, match="quick must be 'fp32' or 'bf16', not 'int8'"):
+        choose_precision(10, int8_possible=True, int8_ready=False, quick=INT8)
+
+
+def _auto_tagger(random_tagger, statuses: list[TagStatus], quick: str = FP32) -> Tagger:
+    """An ``auto`` tagger on the random model (running ``quick`` until int8 is ready) whose
+    int8 model is the quantized one, not compiled (fast; the compile itself is
+    model/quantize.py's ``torch.compile``)."""
     base = random_tagger.engine
+    fp32_model = base.model
     engine = Engine(
-        base.model,
+        copy.deepcopy(fp32_model),
         base.tokenizer,
         max_length=32,
         stride=8,
         chunk_size=4,
         segmentation=base.segmentation,
+        precision=quick,
     )
     tagger = Tagger(
-        engine, "auto", int8_builder=lambda: quantize_int8(base.model), status=statuses.append
+        engine, "auto", int8_builder=lambda: quantize_int8(fp32_model), status=statuses.append
     )
-    tagger.auto_fp32_texts = 10
+    tagger.small_job_texts = 10
     return tagger
 
 
@@ -269,6 +292,42 @@ def test_auto_compiles_int8_in_the_background_for_a_large_job_only(random_tagger
     assert [[e[:3] for e in ents] for ents in _scored(int8_result)] == [
         [e[:3] for e in ents] for ents in _scored(fp32_result)
     ]
+
+
+@pytest.mark.skipif(not cpu_multiplies_bf16(), reason="this CPU has no AVX-512 BF16")
+def test_a_bf16_cpu_tags_in_bf16_while_int8_compiles(random_tagger):
+    """Where the CPU multiplies bf16 (an AMD EPYC with AVX-512 BF16, no AMX), ``auto`` runs
+    small jobs, and a large one until int8 is ready, in bf16; the status says so."""
+    statuses: list[TagStatus] = []
+    tagger = _auto_tagger(random_tagger, statuses, quick=BF16)
+    texts = ticket_texts(9)
+    bf16_result = tagger.tag(texts)
+    assert tagger.precision == BF16 and not tagger.compiling and statuses == []
+    assert tagger.plan(11) == BF16_THEN_INT8
+    assert tagger.plan(11) == BF16_THEN_INT8, "while compiling"
+    assert tagger.wait_compiled(timeout=120)
+    assert [s.state for s in statuses] == ["compiling", "ready"]
+    assert statuses[0].precision == BF16 and "Tagging in bf16 while" in statuses[0].message
+    assert statuses[-1].precision == INT8 and tagger.plan(1) == INT8
+    int8_result = tagger.tag(texts)
+    assert [[e[:3] for e in ents] for ents in _scored(int8_result)] == [
+        [e[:3] for e in ents] for ents in _scored(bf16_result)
+    ]
+
+
+@pytest.mark.skipif(not cpu_multiplies_bf16(), reason="this CPU has no AVX-512 BF16")
+def test_a_failed_background_compile_leaves_bf16_where_it_began(random_tagger):
+    statuses: list[TagStatus] = []
+    tagger = _auto_tagger(random_tagger, statuses, quick=BF16)
+
+    def broken():
+        raise RuntimeError("no C++ compiler")
+
+    tagger._int8_builder = broken
+    assert tagger.plan(100) == BF16_THEN_INT8
+    assert not tagger.wait_compiled(timeout=60)
+    assert tagger.precision == BF16 and statuses[-1].message.endswith("; bf16")
+    assert tagger.plan(100) == BF16, "not tried again"
 
 
 def test_small_calls_that_add_up_to_a_large_job_start_the_compile(random_tagger):

@@ -18,12 +18,18 @@ from pathlib import Path
 import pytest
 
 from data.store import Store
-from model.engine import cpu_runs_bf16_fast
 from model.errors import DamagedModelError, ModelNotFoundError
 from model.jobs import TagStatus, tag_store
 from model.tagger import Tagger
 from model.worker import ProcessTagger, TaggerProcessError
-from tests.model.conftest import LABELS, add_tickets, entity_rows, save_two_head, ticket_texts
+from tests.model.conftest import (
+    AUTO_ON_THIS_CPU,
+    LABELS,
+    add_tickets,
+    entity_rows,
+    save_two_head,
+    ticket_texts,
+)
 from tests.tiny_models import random_two_head
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +65,8 @@ def test_the_child_gives_exactly_the_in_process_entities(keyword_process, keywor
     assert keyword_process.model_id == keyword_tagger.model_id
     assert keyword_process.labels == keyword_tagger.labels
     assert keyword_process.types == keyword_tagger.types
-    auto = "bf16" if cpu_runs_bf16_fast() else "fp32"  # no int8 calibration in this artefact
-    assert keyword_process.device == "cpu" and keyword_process.precision == auto
+    # no int8 calibration in this artefact
+    assert keyword_process.device == "cpu" and keyword_process.precision == AUTO_ON_THIS_CPU
     assert not keyword_process.has_sentiment and not keyword_process.compiling
     entities, sentiments = keyword_process.tag_with_sentiment(texts[:3])
     assert sentiments == [None, None, None] and entities == keyword_tagger.tag(texts[:3])
@@ -79,7 +85,7 @@ def test_progress_plan_and_errors_come_back(keyword_process, keyword_tagger):
         texts, batch_size=2
     )
     assert sum(done) == len(texts)
-    assert keyword_process.plan(10) == ("bf16" if cpu_runs_bf16_fast() else "fp32")
+    assert keyword_process.plan(10) == AUTO_ON_THIS_CPU
     with pytest.raises(TypeError, match="text 1 is int"):
         keyword_process.tag(["fine", 3])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="batch_size"):

@@ -524,16 +524,16 @@ def test_a_bad_tag_precision_setting_is_named_in_the_message(
     import torch
 
     from model import Tagger
-    from model.engine import cpu_runs_bf16_fast
+    from model.engine import cpu_multiplies_bf16
 
     monkeypatch.setenv("PRICEWAR_TAG_PRECISION", "fast")
     with pytest.raises(ValueError, match="PRICEWAR_TAG_PRECISION"):
         Tagger.load(tiny_model_dir, device="cpu")
     monkeypatch.setenv("PRICEWAR_TAG_PRECISION", "bf16")
-    if cpu_runs_bf16_fast():  # AMX: bf16 runs on this CPU
+    if cpu_multiplies_bf16():  # AVX-512 BF16: bf16 runs on this CPU
         assert Tagger.load(tiny_model_dir, device="cpu").precision == "bf16"
     else:
-        with pytest.raises(ValueError, match="PRICEWAR_TAG_PRECISION='bf16'.*CPU with AMX"):
+        with pytest.raises(ValueError, match="PRICEWAR_TAG_PRECISION='bf16'.*AVX-512 BF16"):
             Tagger.load(tiny_model_dir, device="cpu")
     monkeypatch.setenv("PRICEWAR_TAG_PRECISION", "FP32")
     tagger = Tagger.load(tiny_model_dir, device="cpu")
@@ -541,6 +541,6 @@ def test_a_bad_tag_precision_setting_is_named_in_the_message(
     # an explicit precision still wins over the setting, and is reported as itself
     monkeypatch.setenv("PRICEWAR_TAG_PRECISION", "fast")
     assert Tagger.load(tiny_model_dir, device="cpu", precision="fp32").precision == "fp32"
-    if not torch.cuda.is_available() and not cpu_runs_bf16_fast():
-        with pytest.raises(ValueError, match="^bf16 runs on CUDA or on a CPU with AMX"):
+    if not torch.cuda.is_available() and not cpu_multiplies_bf16():
+        with pytest.raises(ValueError, match="^bf16 runs on CUDA or on a CPU with AVX-512 BF16"):
             Tagger.load(tiny_model_dir, device="cpu", precision="bf16")
