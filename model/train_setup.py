@@ -4,7 +4,6 @@ the joint loss of the two heads with its class weights."""
 
 from __future__ import annotations
 
-import json
 import random
 import warnings
 from collections import Counter
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.artefact import SETTINGS_FILE, model_id_of
+from model.artefact import model_id_of
 from model.backbone import load_token_classifier
 from model.casing import enable_casing
 from model.features import IGNORE, Feature
@@ -120,6 +119,10 @@ def _check_labels(
         )
 
 
+MAX_ADAPTER_CONFIG_BYTES = 1 << 20
+"""The largest ``adapter_config.json`` read by ``--init-from`` (peft writes about 1 kB)."""
+
+
 def start_from(
     model: torch.nn.Module,
     config: TrainConfig,
@@ -137,13 +140,21 @@ def start_from(
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    settings_path = artefact / SETTINGS_FILE
-    if not settings_path.is_file() or not (artefact / "adapter_config.json").is_file():
-        raise ValueError(f"--init-from {artefact}: not a LoRA tagger artefact of this recipe")
-    settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    from model.artefact import read_bounded_json, read_settings
+    from model.errors import ModelNotFoundError
+
+    refused = f"--init-from {artefact}: not a LoRA tagger artefact of this recipe"
+    try:  # bounded, and the same checks the tagger's load makes
+        settings = read_settings(artefact)
+        adapter = read_bounded_json(
+            artefact / "adapter_config.json", MAX_ADAPTER_CONFIG_BYTES, "an adapter_config.json"
+        )
+    except (ModelNotFoundError, FileNotFoundError):
+        raise ValueError(refused) from None
+    if not isinstance(adapter, dict) or not {"r", "lora_alpha"} <= adapter.keys():
+        raise ValueError(refused)
     _check_labels(artefact, settings, labels, sentiment_labels, config.casing)
     weights = load_file(str(artefact / "adapter_model.safetensors"))
-    adapter = json.loads((artefact / "adapter_config.json").read_text(encoding="utf-8"))
     weights = widen_lora(
         weights,
         {k: v for k, v in model.state_dict().items() if "lora_" in k},

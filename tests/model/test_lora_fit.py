@@ -18,7 +18,7 @@ from model.sentiment import SENTIMENT_LABELS
 from model.train_config import TrainConfig
 from model.train_recipe import main
 from model.train_setup import full_model_from
-from tests.model.conftest import LABELS, save_two_head
+from tests.model.conftest import LABELS, save_lora_artefact, save_two_head
 
 
 def _whole_model(folder, encoder_rank=lambda name: 3):
@@ -216,3 +216,26 @@ def test_a_full_stage_refuses_a_folder_that_is_no_tagger_without_reading_it_whol
     (huge / SETTINGS_FILE).write_bytes(b'{"x": "' + b"a" * (64 * 2**20) + b'"}')
     with pytest.raises(ValueError, match="not a tagger artefact of this recipe"):
         full_model_from(config, huge, LABELS, SENTIMENT_LABELS, print)
+
+
+def test_a_lora_stage_refuses_a_bad_adapter_config_in_one_line_without_reading_it_whole(tmp_path):
+    from model.train_setup import build_model, start_from
+
+    good = save_lora_artefact(tmp_path / "good")
+    config = TrainConfig(output=tmp_path / "next")
+    model = build_model(config, LABELS, SENTIMENT_LABELS)
+    refused = "not a LoRA tagger artefact of this recipe"
+    for name, damage in [
+        ("missing", lambda p: p.unlink()),
+        ("huge", lambda p: p.write_bytes(b'{"r": 16, "x": "' + b"a" * (2 * 2**20) + b'"}')),
+        ("no-rank", lambda p: p.write_text('{"lora_alpha": 32}', encoding="utf-8")),
+        ("a-list", lambda p: p.write_text("[16, 32]", encoding="utf-8")),
+    ]:
+        folder = tmp_path / name
+        shutil.copytree(good, folder)
+        damage(folder / "adapter_config.json")
+        with pytest.raises(ValueError, match=refused):
+            start_from(model, config, folder, LABELS, SENTIMENT_LABELS, print)
+    with pytest.raises(ValueError, match=refused):
+        start_from(model, config, tmp_path / "nowhere", LABELS, SENTIMENT_LABELS, print)
+    start_from(model, config, good, LABELS, SENTIMENT_LABELS, print)  # the real one loads
