@@ -57,6 +57,7 @@ def two_head_data(
     )
     from model.labels import parse_label_map
     from model.name_augmentation import augment_ticket_names
+    from model.real_tone import real_tone_tickets, tone_sentences
 
     root = Path(args.data_dir)
     scale = args.scale
@@ -111,13 +112,26 @@ def two_head_data(
             share=args.mention_swap_share,
         )
         pools.append(EpochPool("mention_swap", swapped, args.mention_swap_per_epoch))
+    toned: list = []
+    if args.real_tone_per_epoch:
+        toned = real_tone_tickets(
+            args.tickets, args.ticket_seed + 3, tone_sentences(goemo_train), exclude=seen
+        )
+        pools.append(EpochPool("ticket_tone", toned, args.real_tone_per_epoch))
     val_tickets = generated(args.val_tickets, args.ticket_seed + 1)
+    # generated tickets whose tone is a real sentence of the selection part of GoEmotions: a
+    # selection set when the run trains on such tickets, else reported (model/real_tone.py)
+    val_tone = real_tone_tickets(
+        args.val_tickets, args.ticket_seed + 4, tone_sentences(goemo_val), exclude=seen
+    )
     dev_sets = [
         EvalSet("val_real", [*wnut_val, *btc_val]),
         EvalSet("val_tickets", val_tickets),
         EvalSet("val_goemotions", goemo_val, kind="sentiment"),
+        EvalSet("val_ticket_tone", val_tone, bool(args.real_tone_per_epoch), kind="sentiment"),
     ]
     test_tickets = generated(args.test_tickets, args.ticket_seed + 2)
+    goemo_dev = cut(read_goemotions(root / "goemotions" / "group_dev.tsv", single_group=True))
     test_sets = [
         EvalSet(
             "wnut17_dev",
@@ -126,9 +140,12 @@ def two_head_data(
         ),
         EvalSet("btc_h", cut(read_btc([root / "btc" / "h.conll"])), False),
         EvalSet("generated_test", test_tickets, False, kind="both"),
+        EvalSet("goemotions_dev", goemo_dev, False, kind="sentiment"),
         EvalSet(
-            "goemotions_dev",
-            cut(read_goemotions(root / "goemotions" / "group_dev.tsv", single_group=True)),
+            "ticket_tone_test",
+            real_tone_tickets(
+                args.test_tickets, args.ticket_seed + 5, tone_sentences(goemo_dev), exclude=seen
+            ),
             False,
             kind="sentiment",
         ),
@@ -165,6 +182,18 @@ def two_head_data(
                 if swapped
                 else {}
             ),
+            **(
+                {
+                    "ticket_tone": {
+                        "of": len(toned),
+                        "per_epoch": args.real_tone_per_epoch,
+                        "seed": args.ticket_seed + 3,
+                        "tone": "GoEmotions train (training part), sentiment only",
+                    }
+                }
+                if toned
+                else {}
+            ),
         },
         "selection": {
             "split_seed": split_seed,
@@ -175,12 +204,22 @@ def two_head_data(
             },
             "val_tickets": {"seed": args.ticket_seed + 1, "kept": len(val_tickets)},
             "val_goemotions": {"from": "group_train.tsv", "n": len(goemo_val)},
+            "val_ticket_tone": {
+                "seed": args.ticket_seed + 4,
+                "kept": len(val_tone),
+                "tone": "val_goemotions' texts",
+                "for_selection": bool(args.real_tone_per_epoch),
+            },
         },
         "reported_only": {
             "wnut17_dev": "emerging.dev.conll (never used for any choice)",
             "btc_h": "BTC section h (held out)",
             "generated_test": {"seed": args.ticket_seed + 2, "kept": len(test_tickets)},
             "goemotions_dev": "group_dev.tsv, single-group rows, 3 classes",
+            "ticket_tone_test": {
+                "seed": args.ticket_seed + 5,
+                "tone": "goemotions_dev's texts",
+            },
             "handwritten": "handwritten/tickets.jsonl: 30 tickets written by the team, never "
             "trained on (entities per type and sentiment)",
         },
@@ -192,6 +231,20 @@ def two_head_data(
         "scale": scale,
     }
     return train_examples, pools, dev_sets, test_sets, record
+
+
+def data_options(args: argparse.Namespace) -> dict:
+    """The recipe's optional data in the checkpoint key (``TrainConfig.extra``): the swapped
+    copies and the real-tone tickets change the data (and the selection), so a checkpoint of
+    a run without them (or with others) must not resume into this one; empty when off, so
+    older checkpoints still resume."""
+    options: dict = {}
+    if args.mention_swap_per_epoch:
+        options["mention_swap_per_epoch"] = args.mention_swap_per_epoch
+        options["mention_swap_share"] = args.mention_swap_share
+    if args.real_tone_per_epoch:
+        options["real_tone_per_epoch"] = args.real_tone_per_epoch
+    return options
 
 
 def recipe_parser() -> argparse.ArgumentParser:
@@ -238,6 +291,15 @@ def recipe_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.5,
         help="probability that a mention in such a copy is swapped",
+    )
+    p.add_argument(
+        "--real-tone-per-epoch",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train each epoch on N generated tickets whose tone sentence is a real GoEmotions "
+        "sentence of their class (sentiment only; model/real_tone.py); also makes "
+        "val_ticket_tone a selection set",
     )
     p.add_argument("--sentiment-weight", type=float, default=1.0)
     p.add_argument(
@@ -352,16 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
         int8_scores=not args.no_int8,
         sentiment_offsets=not args.no_sentiment_offsets,
-        # the swapped copies change the data: a checkpoint of a run without them (or with
-        # others) must not resume into this one
-        extra=(
-            {
-                "mention_swap_per_epoch": args.mention_swap_per_epoch,
-                "mention_swap_share": args.mention_swap_share,
-            }
-            if args.mention_swap_per_epoch
-            else {}
-        ),
+        extra=data_options(args),
     )
 
     def log(message: str) -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -39,7 +39,13 @@ def _random_company(rng: random.Random) -> tuple[str, str]:
     return name, industry
 
 
-def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator[GoldTicket]:
+def iter_gold_tickets(
+    n: int,
+    seed: int,
+    *,
+    sentiment: bool = False,
+    tone: Callable[[str], str] | None = None,
+) -> Iterator[GoldTicket]:
     """Yield ``n`` generated tickets with their gold entity spans (pure: no store).
 
     The distribution matches the demo tickets (categories, typos, case, lengths), with
@@ -52,6 +58,10 @@ def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator
             demo tickets from the category and the competitor mention (no experiences), with
             its tone sentence in the text. Off by default: the texts are then exactly those
             of earlier versions (the committed tagger was trained on them).
+        tone: with ``sentiment``, gives the tone sentence for a gold label in place of the
+            generator's own (for every ticket, neutral ones included; braces become
+            parentheses, since the generator's sentences use ``{slot}``). The tickets are
+            otherwise the same as without it (model/real_tone.py).
 
     Example:
         >>> t = next(iter_gold_tickets(1, seed=3, sentiment=True))
@@ -101,5 +111,8 @@ def iter_gold_tickets(n: int, seed: int, *, sentiment: bool = False) -> Iterator
                 )[0]
             )
         ]
-        text, spans = with_tone(text, spans, tone_template(label, rng))
+        template = tone_template(label, rng)  # drawn either way: the same tickets follow
+        if tone is not None:
+            template = tone(label).replace("{", "(").replace("}", ")")
+        text, spans = with_tone(text, spans, template)
         yield GoldTicket(text, spans, label)
