@@ -51,16 +51,14 @@ def tone_sentences(examples: Iterable[Example]) -> dict[str, list[str]]:
     return out
 
 
-def tone_picker(sentences: dict[str, Sequence[str]], seed: int) -> Callable[[str], str]:
-    """A function giving a seeded random sentence of a class (``KeyError`` for a class
-    without sentences)."""
+def tone_picker(sentences: dict[str, Sequence[str]], seed: int) -> Callable[[str], str | None]:
+    """A function giving a seeded random sentence of a class (``None`` for a class without
+    sentences)."""
     rng = random.Random(seed)
 
-    def pick(label: str) -> str:
+    def pick(label: str) -> str | None:
         choices = sentences.get(label)
-        if not choices:
-            raise KeyError(f"no tone sentence of class {label!r}")
-        return rng.choice(choices)
+        return rng.choice(choices) if choices else None
 
     return pick
 
@@ -69,7 +67,8 @@ def real_tone_tickets(
     n: int, seed: int, sentences: dict[str, Sequence[str]], exclude: set[str] | None = None
 ) -> list[Example]:
     """``n`` generated tickets of ``seed`` with a sentence of ``sentences`` as their tone
-    (sentiment-only examples), minus any text in ``exclude``."""
+    (sentiment-only examples), minus any text in ``exclude`` and the tickets of a class
+    without sentences (a small split may lack one)."""
     from data.demo import iter_gold_tickets
     from model.datasets import examples_from_gold
 
@@ -77,5 +76,5 @@ def real_tone_tickets(
     return [
         replace(ex, annotated=False)
         for ex in examples_from_gold(gold)
-        if not exclude or ex.text not in exclude
+        if sentences.get(ex.sentiment or "") and (not exclude or ex.text not in exclude)
     ]

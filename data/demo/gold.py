@@ -44,7 +44,7 @@ def iter_gold_tickets(
     seed: int,
     *,
     sentiment: bool = False,
-    tone: Callable[[str], str] | None = None,
+    tone: Callable[[str], str | None] | None = None,
 ) -> Iterator[GoldTicket]:
     """Yield ``n`` generated tickets with their gold entity spans (pure: no store).
 
@@ -60,8 +60,9 @@ def iter_gold_tickets(
             of earlier versions (the committed tagger was trained on them).
         tone: with ``sentiment``, gives the tone sentence for a gold label in place of the
             generator's own (for every ticket, neutral ones included; braces become
-            parentheses, since the generator's sentences use ``{slot}``). The tickets are
-            otherwise the same as without it (model/real_tone.py).
+            parentheses, since the generator's sentences use ``{slot}``), or ``None`` to keep
+            the generator's. The tickets are otherwise the same as without it
+            (model/real_tone.py).
 
     Example:
         >>> t = next(iter_gold_tickets(1, seed=3, sentiment=True))
@@ -112,7 +113,8 @@ def iter_gold_tickets(
             )
         ]
         template = tone_template(label, rng)  # drawn either way: the same tickets follow
-        if tone is not None:
-            template = tone(label).replace("{", "(").replace("}", ")")
+        chosen = tone(label) if tone is not None else None
+        if chosen is not None:
+            template = chosen.replace("{", "(").replace("}", ")")
         text, spans = with_tone(text, spans, template)
         yield GoldTicket(text, spans, label)
