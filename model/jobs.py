@@ -510,9 +510,9 @@ def tag_store(
 
     With ``auto`` precision on a CPU the tagger is told the job's size first
     (:meth:`model.Tagger.plan`): a small job runs in fp32 (bf16 on a CPU with AVX-512 BF16)
-    at once, a large one starts so while int8 compiles in the background. Scores are rounded to 4 decimals; a text's
-    entities come from one precision, so a resumed run equals a clean one where both tagged
-    it in the same precision.
+    at once, a large one starts so while int8 compiles in the background. Scores are rounded
+    to 4 decimals; a text's entities come from one precision, so a resumed run equals a clean
+    one where both tagged it in the same precision.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
