@@ -68,6 +68,8 @@ BF16 = "bf16"
 INT8 = "int8"
 FP32_THEN_INT8 = "fp32-then-int8"
 BF16_THEN_INT8 = "bf16-then-int8"
+_THEN_INT8 = {FP32: FP32_THEN_INT8, BF16: BF16_THEN_INT8}
+"""The plan that starts in a quick precision while int8 compiles."""
 
 
 def choose_precision(
@@ -96,7 +98,7 @@ def choose_precision(
         >>> choose_precision(50_000, int8_possible=True, int8_ready=False, quick="bf16")
         'bf16-then-int8'
     """
-    if quick not in (FP32, BF16):
+    if quick not in _THEN_INT8:
         raise ValueError(f"quick must be {FP32!r} or {BF16!r}, not {quick!r}")
     if not int8_possible:
         return quick
@@ -104,7 +106,7 @@ def choose_precision(
         return INT8
     if job_texts <= threshold:
         return quick
-    return BF16_THEN_INT8 if quick == BF16 else FP32_THEN_INT8
+    return _THEN_INT8[quick]
 
 
 class Tagger:
@@ -369,7 +371,7 @@ class Tagger:
                 )
             return engine.precision
         with self._lock:
-            then_int8 = BF16_THEN_INT8 if self._quick == BF16 else FP32_THEN_INT8
+            then_int8 = _THEN_INT8[self._quick]
             if self.compiling:
                 return then_int8
             choice = choose_precision(
@@ -480,8 +482,8 @@ class Tagger:
         tagged since the last explicit :meth:`plan`, these included: a few texts never wait
         for a compile, and a caller that tags a large job in small calls without planning
         (file mode, Ray actors) starts the background compile once it has tagged
-        :attr:`small_job_texts` texts in fp32 or bf16. :func:`model.jobs.tag_store` plans for the
-        whole job first."""
+        :attr:`small_job_texts` texts in fp32 or bf16. :func:`model.jobs.tag_store` plans for
+        the whole job first."""
         return self.tag_with_sentiment(texts, batch_size=batch_size, progress=progress)[0]
 
     def tag_with_sentiment(

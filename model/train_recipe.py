@@ -120,15 +120,18 @@ def two_head_data(
         pools.append(EpochPool("ticket_tone", toned, args.real_tone_per_epoch))
     val_tickets = generated(args.val_tickets, args.ticket_seed + 1)
     # generated tickets whose tone is a real sentence of the selection part of GoEmotions: a
-    # selection set when the run trains on such tickets, else reported (model/real_tone.py)
+    # selection set (scored every epoch) when the run trains on such tickets, else reported
+    # with the test sets (scored once, at the end; model/real_tone.py)
     val_tone = real_tone_tickets(
         args.val_tickets, args.ticket_seed + 4, tone_sentences(goemo_val), exclude=seen
     )
+    tone_chosen = bool(args.real_tone_per_epoch)
+    val_tone_set = EvalSet("val_ticket_tone", val_tone, tone_chosen, kind="sentiment")
     dev_sets = [
         EvalSet("val_real", [*wnut_val, *btc_val]),
         EvalSet("val_tickets", val_tickets),
         EvalSet("val_goemotions", goemo_val, kind="sentiment"),
-        EvalSet("val_ticket_tone", val_tone, bool(args.real_tone_per_epoch), kind="sentiment"),
+        *([val_tone_set] if tone_chosen else []),
     ]
     test_tickets = generated(args.test_tickets, args.ticket_seed + 2)
     goemo_dev = cut(read_goemotions(root / "goemotions" / "group_dev.tsv", single_group=True))
@@ -149,6 +152,7 @@ def two_head_data(
             False,
             kind="sentiment",
         ),
+        *([] if tone_chosen else [val_tone_set]),
         EvalSet(
             "handwritten",
             cut(read_examples(root / "handwritten" / "tickets.jsonl")),
@@ -208,7 +212,7 @@ def two_head_data(
                 "seed": args.ticket_seed + 4,
                 "kept": len(val_tone),
                 "tone": "val_goemotions' texts",
-                "for_selection": bool(args.real_tone_per_epoch),
+                "for_selection": tone_chosen,
             },
         },
         "reported_only": {

@@ -119,10 +119,6 @@ def _check_labels(
         )
 
 
-MAX_ADAPTER_CONFIG_BYTES = 1 << 20
-"""The largest ``adapter_config.json`` read by ``--init-from`` (peft writes about 1 kB)."""
-
-
 def start_from(
     model: torch.nn.Module,
     config: TrainConfig,
@@ -140,14 +136,15 @@ def start_from(
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
+    from data.tag_requests import MAX_MODEL_JSON_BYTES
     from model.artefact import read_bounded_json, read_settings
     from model.errors import ModelNotFoundError
 
     refused = f"--init-from {artefact}: not a LoRA tagger artefact of this recipe"
-    try:  # bounded, and the same checks the tagger's load makes
+    try:  # bounded as every JSON file of an artefact, with the tagger's own checks
         settings = read_settings(artefact)
         adapter = read_bounded_json(
-            artefact / "adapter_config.json", MAX_ADAPTER_CONFIG_BYTES, "an adapter_config.json"
+            artefact / "adapter_config.json", MAX_MODEL_JSON_BYTES, "an adapter_config.json"
         )
     except (ModelNotFoundError, FileNotFoundError):
         raise ValueError(refused) from None

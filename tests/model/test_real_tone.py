@@ -74,9 +74,11 @@ def _data(*flags: str) -> tuple:
 def test_the_recipe_trains_and_selects_on_real_tone_only_when_asked() -> None:
     train, pools, dev, test_sets, record = _data()
     assert "ticket_tone" not in pools and "ticket_tone" not in record["pools_per_epoch"]
-    assert not dev["val_ticket_tone"].for_selection, "reported, not chosen on, by default"
+    reported = {s.name: s for s in test_sets}
+    assert "val_ticket_tone" not in dev, "not scored every epoch when nothing is chosen on it"
+    assert not reported["val_ticket_tone"].for_selection, "reported, not chosen on, by default"
     assert [s.name for s in dev.values()][:3] == ["val_real", "val_tickets", "val_goemotions"]
-    test = {s.name: s for s in test_sets}["ticket_tone_test"]
+    test = reported["ticket_tone_test"]
     assert test.sentiment and not test.for_selection and test.examples
 
     train_on, pools_on, dev_on, _, record_on = _data("--real-tone-per-epoch", "10")
